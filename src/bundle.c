@@ -1,0 +1,2 @@
+/* bundle.c -- placeholder until implemented. */
+#include "config.h"

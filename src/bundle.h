@@ -1,0 +1,135 @@
+/* bundle.h -- a TensorBundle (V2) checkpoint: PREFIX.index plus
+ * PREFIX.data-NNNNN-of-MMMMM shards.
+ *
+ * ckpt_bundle_open() reads only the index (into memory), validates every
+ * entry against the header and the shard sizes, and keeps one read-only fd
+ * per referenced shard.  Tensor bytes are read on demand with pread(), so
+ * memory is proportional to the index.  An opened bundle is immutable and
+ * may be used from several threads at once. */
+#ifndef CKPT_BUNDLE_H
+#define CKPT_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+#include "table.h"
+#include "tensor.h"
+
+struct ckpt_objgraph;
+
+struct ckpt_header {
+	int32_t num_shards;
+	int32_t endianness;	/* 0 little, 1 big (tensor data only) */
+	int32_t producer;
+	int32_t min_consumer;
+	size_t nbad_consumers;
+	int32_t *bad_consumers;	/* owned */
+};
+
+/* One stored part of a partitioned tensor. */
+struct ckpt_part {
+	const struct ckpt_entry *entry;	/* borrowed: the slice entry */
+	struct ckpt_extent *ext;	/* rank extents, full dims resolved */
+};
+
+struct ckpt_entry {
+	const char *key;	/* NUL-terminated copy; may hold NULs: key_len */
+	size_t key_len;
+	int dtype;
+	int rank;
+	const int64_t *dims;	/* rank sizes, outermost first */
+	int32_t shard_id;
+	uint64_t offset;	/* in the shard file */
+	uint64_t size;		/* stored bytes */
+	uint32_t crc32c;	/* masked, as stored */
+	/* Partitioned tensors: the full entry lists its parts (nparts > 0)
+	 * and has no bytes of its own; size is then the full tensor's size.
+	 * The slice entries are hidden (is_part) and skipped by listings. */
+	size_t nparts;
+	struct ckpt_part *parts;
+	bool is_part;
+	const struct ckpt_extent *const *slices;	/* private */
+};
+
+struct ckpt_bundle {
+	char *prefix;		/* owned; absolute */
+	char *index_path;	/* owned */
+	struct ckpt_header hdr;
+	struct ckpt_entry *entries;	/* owned; key order; header excluded */
+	size_t n;
+	size_t nvisible;	/* entries that are not slice parts */
+	bool tf2;		/* has _CHECKPOINTABLE_OBJECT_GRAPH */
+	enum ckpt_compression index_compression;	/* snappy if any block was */
+	struct timespec index_mtime;
+	uint64_t index_size;
+	struct ckpt_bundle_priv *priv;	/* owned */
+};
+
+/* Find the checkpoint prefix PATH names: a prefix ("dir/model.ckpt-10"),
+ * the path of its .index, or a directory holding a "checkpoint" state file
+ * (its model_checkpoint_path; relative paths are taken relative to that
+ * directory).  *PREFIX is malloc()ed and absolute.  Return 0, -ENOENT,
+ * -EBADMSG (unreadable state file), with a message in ERR. */
+int ckpt_resolve_prefix(const char *path, char **prefix,
+			struct ckpt_err *err);
+
+/* Parse the text-format CheckpointState in BUF; *PATH (malloc()ed) is
+ * model_checkpoint_path with C escapes undone.  Return 0, -EBADMSG,
+ * -ENOENT (no model_checkpoint_path), -ENOMEM. */
+int ckpt_state_parse(const char *buf, size_t len, char **path,
+		     struct ckpt_err *err);
+
+/* Open the checkpoint at PATH (see ckpt_resolve_prefix()).  Return 0 or a
+ * negative errno with a message naming the file and the problem. */
+int ckpt_bundle_open(const char *path, struct ckpt_bundle **out,
+		     struct ckpt_err *err);
+
+/* Open a checkpoint whose index bytes are already in memory (tests and
+ * fuzzers); shards are not opened, reads return -EIO.  BUF is copied. */
+int ckpt_bundle_open_mem(const uint8_t *buf, size_t len, const char *name,
+			 struct ckpt_bundle **out, struct ckpt_err *err);
+
+void ckpt_bundle_close(struct ckpt_bundle *b);
+
+/* Exact-match lookup (any entry, slice parts included); NULL if absent. */
+const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
+					  const void *key, size_t klen);
+
+/* Copy LEN bytes at offset OFF of E's bytes as a user sees them (the
+ * stored bytes; a partitioned tensor assembled row-major) into BUF.  No
+ * CRC check.  *GOT is set to the bytes copied (short only at the end of
+ * the tensor).  Return 0, -EIO (short read, shard gone), -ENOTSUP. */
+int ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+		      void *buf, size_t len, uint64_t off, size_t *got);
+
+/* Where byte OFF of E lives, for zero-copy reads: *FD (borrowed), *FOFF
+ * its offset in that file and *RUN the number of bytes from there that
+ * are contiguous in both.  Return 0, or -ENOTSUP when E is assembled from
+ * parts that are not whole rows (use ckpt_bundle_pread()). */
+int ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+		       uint64_t off, int *fd, uint64_t *foff, uint64_t *run);
+
+/* Check E's stored CRC32C (of every part, for a partitioned tensor) and,
+ * for strings, the length checksum, reading in bounded chunks.  Return 0,
+ * -EBADMSG ("crc32c mismatch" naming the key), -EIO. */
+int ckpt_bundle_verify(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+		       struct ckpt_err *err);
+
+/* Read E whole and verify it.  *OUT is malloc()ed, *LEN bytes (e->size).
+ * Return 0, -EBADMSG, -EIO, -ENOMEM. */
+int ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+		     uint8_t **out, size_t *len, struct ckpt_err *err);
+
+/* Parse the object graph of a TF2 checkpoint (verified read).  Return 0,
+ * -ENOENT for a TF1 checkpoint, -EBADMSG. */
+int ckpt_bundle_objgraph(const struct ckpt_bundle *b,
+			 struct ckpt_objgraph **out, struct ckpt_err *err);
+
+/* Shard file name "<prefix>.data-%05d-of-%05d" (malloc()ed), NULL on
+ * -ENOMEM. */
+char *ckpt_shard_path(const char *prefix, int32_t shard, int32_t nshards);
+
+#endif

@@ -1,0 +1,2 @@
+/* bundle_writer.c -- placeholder until implemented. */
+#include "config.h"

@@ -1,0 +1,74 @@
+/* bundle_writer.h -- write a new TensorBundle (V2) checkpoint the way
+ * TensorFlow's BundleWriter does.
+ *
+ * Tensor bytes go to PREFIX.data-00000-of-00001 in the order they are
+ * added; entries are kept in memory and written to PREFIX.index, sorted,
+ * by ckpt_writer_finish().  Both files are first written under temporary
+ * names (<name>.tempstate<random>), fsync()ed, then renamed into place,
+ * data first and index last, so a reader never sees a half-written
+ * checkpoint.  A writer freed before finishing removes its temporary
+ * files. */
+#ifndef CKPT_BUNDLE_WRITER_H
+#define CKPT_BUNDLE_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bundle.h"
+#include "err.h"
+#include "table.h"
+#include "tensor.h"
+
+struct ckpt_writer_opts {
+	enum ckpt_compression compression;	/* of index data blocks */
+	int32_t endianness;	/* header field; the bytes are taken as given */
+	int32_t producer;	/* header version; default 1 */
+	int32_t min_consumer;
+};
+
+struct ckpt_writer;
+
+/* Start a checkpoint at PREFIX.  OPTS may be NULL (TensorFlow's defaults).
+ * Return 0 or a negative errno with a message. */
+int ckpt_writer_new(const char *prefix, const struct ckpt_writer_opts *opts,
+		    struct ckpt_writer **out, struct ckpt_err *err);
+
+/* Add a tensor whose stored bytes are DATA[0..SIZE).  For fixed-size
+ * dtypes SIZE must match the shape (-EINVAL); STRING data must be in
+ * TensorFlow's layout and is validated.  The CRC is computed here. */
+int ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
+		    int dtype, const int64_t *dims, int rank, const void *data,
+		    size_t size, struct ckpt_err *err);
+
+/* Add a tensor whose SIZE stored bytes are at SRC_OFF in file SRC_FD,
+ * copied with copy_file_range() (no user-space buffer where the kernel
+ * allows).  CRC is the masked CRC to record: pass the source's, already
+ * verified.  Sizes are checked as for ckpt_writer_add(). */
+int ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
+			 int dtype, const int64_t *dims, int rank, int src_fd,
+			 uint64_t src_off, uint64_t size, uint32_t crc,
+			 struct ckpt_err *err);
+
+/* Add the full entry of a partitioned tensor: no bytes, NSLICES slices of
+ * RANK extents each (length -1 = whole dimension).  The parts themselves
+ * are added with ckpt_writer_add*() under their slice keys. */
+int ckpt_writer_add_partitioned(struct ckpt_writer *w, const void *key,
+				size_t klen, int dtype, const int64_t *dims,
+				int rank, const struct ckpt_extent *slices,
+				size_t nslices, struct ckpt_err *err);
+
+/* Write the index and move both files into place.  Return 0, -EEXIST (a
+ * duplicate key, named in ERR), -EIO/-ENOSPC/... from the system. */
+int ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err);
+
+/* Free W; if it was not finished, its temporary files are removed. */
+void ckpt_writer_free(struct ckpt_writer *w);
+
+/* Write B again, unchanged, at PREFIX: same header, same compression of
+ * the index, tensors in their original data order, bytes copied with
+ * copy_file_range().  For a single-shard checkpoint written by TensorFlow
+ * the result is byte-identical.  Every tensor is verified first. */
+int ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
+			struct ckpt_err *err);
+
+#endif

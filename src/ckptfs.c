@@ -1,0 +1,9 @@
+/* ckptfs.c -- placeholder. */
+#include "config.h"
+#include <stdio.h>
+int
+main(void)
+{
+	fputs("not implemented yet\n", stderr);
+	return 1;
+}

@@ -1,0 +1,137 @@
+/* coding.c -- varints, fixed-width integers and a growable buffer. */
+#include "config.h"
+
+#include "coding.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+ckpt_get_varint64(const uint8_t **p, const uint8_t *limit, uint64_t *v)
+{
+	const uint8_t *q = *p;
+	uint64_t r = 0;
+	unsigned shift;
+
+	for (shift = 0; shift < 64 && q < limit; shift += 7) {
+		uint8_t byte = *q++;
+
+		if (shift == 63 && byte > 1)
+			return -EBADMSG;	/* more than 64 bits */
+		r |= (uint64_t)(byte & 0x7f) << shift;
+		if (!(byte & 0x80)) {
+			*p = q;
+			*v = r;
+			return 0;
+		}
+	}
+	return -EBADMSG;	/* truncated, or longer than 10 bytes */
+}
+
+int
+ckpt_get_varint32(const uint8_t **p, const uint8_t *limit, uint32_t *v)
+{
+	const uint8_t *q = *p;
+	uint64_t r;
+
+	/* At most 5 bytes, value below 2^32, as LevelDB's GetVarint32. */
+	if (ckpt_get_varint64(&q, limit, &r) < 0 || q - *p > CKPT_MAX_VARINT32 ||
+	    r > UINT32_MAX)
+		return -EBADMSG;
+	*p = q;
+	*v = (uint32_t)r;
+	return 0;
+}
+
+uint8_t *
+ckpt_put_varint64(uint8_t *dst, uint64_t v)
+{
+	while (v >= 0x80) {
+		*dst++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*dst++ = (uint8_t)v;
+	return dst;
+}
+
+size_t
+ckpt_varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+int
+ckpt_buf_reserve(struct ckpt_buf *b, size_t n)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (b->cap - b->len >= n)
+		return 0;
+	if (n > SIZE_MAX / 2 - b->len)
+		return -EOVERFLOW;
+	cap = b->cap ? b->cap : 64;
+	while (cap - b->len < n)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (p == NULL)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+ckpt_buf_put(struct ckpt_buf *b, const void *data, size_t n)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = ckpt_buf_reserve(b, n)) < 0)
+		return rc;
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	return 0;
+}
+
+int
+ckpt_buf_put_varint(struct ckpt_buf *b, uint64_t v)
+{
+	uint8_t tmp[CKPT_MAX_VARINT64];
+
+	return ckpt_buf_put(b, tmp, (size_t)(ckpt_put_varint64(tmp, v) - tmp));
+}
+
+int
+ckpt_buf_put_fixed32(struct ckpt_buf *b, uint32_t v)
+{
+	uint8_t tmp[4];
+
+	ckpt_store32le(tmp, v);
+	return ckpt_buf_put(b, tmp, sizeof(tmp));
+}
+
+int
+ckpt_buf_put_fixed64(struct ckpt_buf *b, uint64_t v)
+{
+	uint8_t tmp[8];
+
+	ckpt_store64le(tmp, v);
+	return ckpt_buf_put(b, tmp, sizeof(tmp));
+}
+
+void
+ckpt_buf_free(struct ckpt_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,67 @@
+/* coding.h -- bounds-checked varint and fixed-width little-endian coding,
+ * and a growable byte buffer for encoders.
+ *
+ * Decoders take (p, limit), never read at or past limit, advance *p only on
+ * success and return 0 or -EBADMSG. */
+#ifndef CKPT_CODING_H
+#define CKPT_CODING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CKPT_MAX_VARINT32 5
+#define CKPT_MAX_VARINT64 10
+
+int ckpt_get_varint32(const uint8_t **p, const uint8_t *limit, uint32_t *v);
+int ckpt_get_varint64(const uint8_t **p, const uint8_t *limit, uint64_t *v);
+
+/* Write V at DST (room for CKPT_MAX_VARINT64 bytes); return the end. */
+uint8_t *ckpt_put_varint64(uint8_t *dst, uint64_t v);
+/* Number of bytes the varint encoding of V takes. */
+size_t ckpt_varint_len(uint64_t v);
+
+static inline uint32_t
+ckpt_load32le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t
+ckpt_load64le(const uint8_t *p)
+{
+	return (uint64_t)ckpt_load32le(p) | (uint64_t)ckpt_load32le(p + 4) << 32;
+}
+
+static inline void
+ckpt_store32le(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void
+ckpt_store64le(uint8_t *p, uint64_t v)
+{
+	ckpt_store32le(p, (uint32_t)v);
+	ckpt_store32le(p + 4, (uint32_t)(v >> 32));
+}
+
+/* A growable byte buffer.  Zero-initialise, append, then free. */
+struct ckpt_buf {
+	uint8_t *data;	/* owned */
+	size_t len;
+	size_t cap;
+};
+
+/* Make room for N more bytes.  Return 0 or -ENOMEM (-EOVERFLOW). */
+int ckpt_buf_reserve(struct ckpt_buf *b, size_t n);
+int ckpt_buf_put(struct ckpt_buf *b, const void *data, size_t n);
+int ckpt_buf_put_varint(struct ckpt_buf *b, uint64_t v);
+int ckpt_buf_put_fixed32(struct ckpt_buf *b, uint32_t v);
+int ckpt_buf_put_fixed64(struct ckpt_buf *b, uint64_t v);
+void ckpt_buf_free(struct ckpt_buf *b);
+
+#endif

@@ -1,0 +1,112 @@
+/* crc32c.c -- CRC-32C: the SSE4.2 instruction where the CPU has it,
+ * slicing-by-8 tables otherwise.  The path is chosen once, at load time. */
+#include "config.h"
+
+#include "crc32c.h"
+
+#include <string.h>
+
+#define POLY 0x82f63b78u	/* Castagnoli, reflected */
+
+static uint32_t table[8][256];
+
+static uint32_t crc_sw(uint32_t crc, const uint8_t *p, size_t n);
+static uint32_t (*crc_impl)(uint32_t, const uint8_t *, size_t) = crc_sw;
+
+__attribute__((constructor)) static void
+crc32c_init(void)
+{
+	for (unsigned i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ POLY : c >> 1;
+		table[0][i] = c;
+	}
+	for (unsigned i = 0; i < 256; i++)
+		for (int t = 1; t < 8; t++)
+			table[t][i] = (table[t - 1][i] >> 8) ^
+				      table[0][table[t - 1][i] & 0xff];
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	{
+		extern uint32_t ckpt_crc_hw_x86(uint32_t, const uint8_t *,
+						size_t);
+
+		__builtin_cpu_init();
+		if (__builtin_cpu_supports("sse4.2"))
+			crc_impl = ckpt_crc_hw_x86;
+	}
+#endif
+}
+
+/* Raw (unfinalised) state in, raw state out. */
+static uint32_t
+crc_sw(uint32_t c, const uint8_t *p, size_t n)
+{
+	while (n > 0 && ((uintptr_t)p & 7) != 0) {
+		c = table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+		n--;
+	}
+	while (n >= 8) {
+		uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+				   (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
+			      (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+
+		c = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^
+		    table[5][(lo >> 16) & 0xff] ^ table[4][lo >> 24] ^
+		    table[3][hi & 0xff] ^ table[2][(hi >> 8) & 0xff] ^
+		    table[1][(hi >> 16) & 0xff] ^ table[0][hi >> 24];
+		p += 8;
+		n -= 8;
+	}
+	while (n-- > 0)
+		c = table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+	return c;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+uint32_t ckpt_crc_hw_x86(uint32_t c, const uint8_t *p, size_t n);
+
+__attribute__((target("sse4.2"))) uint32_t
+ckpt_crc_hw_x86(uint32_t c, const uint8_t *p, size_t n)
+{
+	uint64_t c64;
+
+	while (n > 0 && ((uintptr_t)p & 7) != 0) {
+		c = __builtin_ia32_crc32qi(c, *p++);
+		n--;
+	}
+	c64 = c;
+	while (n >= 8) {
+		uint64_t v;
+
+		memcpy(&v, p, 8);
+		c64 = __builtin_ia32_crc32di(c64, v);
+		p += 8;
+		n -= 8;
+	}
+	c = (uint32_t)c64;
+	while (n-- > 0)
+		c = __builtin_ia32_crc32qi(c, *p++);
+	return c;
+}
+#endif
+
+uint32_t
+ckpt_crc32c_extend(uint32_t crc, const void *data, size_t n)
+{
+	return ~crc_impl(~crc, data, n);
+}
+
+uint32_t
+ckpt_crc32c_extend_sw(uint32_t crc, const void *data, size_t n)
+{
+	return ~crc_sw(~crc, data, n);
+}
+
+int
+ckpt_crc32c_hw(void)
+{
+	return crc_impl != crc_sw;
+}

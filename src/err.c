@@ -1,0 +1,39 @@
+/* err.c -- first-failure error records with a message (see err.h). */
+#include "config.h"
+
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int
+ckpt_fail(struct ckpt_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || err->code != 0)
+		return code;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void
+ckpt_err_clear(struct ckpt_err *err)
+{
+	if (err != NULL) {
+		err->code = 0;
+		err->msg[0] = '\0';
+	}
+}
+
+const char *
+ckpt_err_str(const struct ckpt_err *err, int code)
+{
+	if (err != NULL && err->code != 0 && err->msg[0] != '\0')
+		return err->msg;
+	return strerror(code < 0 ? -code : code);
+}

@@ -1,0 +1,2 @@
+/* objgraph.c -- placeholder until implemented. */
+#include "config.h"

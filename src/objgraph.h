@@ -1,0 +1,106 @@
+/* objgraph.h -- the TF2 object graph (TrackableObjectGraph) stored in the
+ * _CHECKPOINTABLE_OBJECT_GRAPH string tensor, and TensorFlow's escaping of
+ * object names inside checkpoint keys.
+ *
+ * Node ids are indexes into nodes[]; references are range-checked at parse
+ * time, but the graph may still share nodes and contain cycles, so walkers
+ * must keep a visited set. */
+#ifndef CKPT_OBJGRAPH_H
+#define CKPT_OBJGRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coding.h"
+#include "err.h"
+
+#define CKPT_OBJGRAPH_KEY "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+/* Byte strings below are owned by the graph, NUL-terminated for
+ * convenience, but may contain NUL bytes: use the _len fields. */
+struct ckpt_objref {
+	int32_t node_id;
+	char *local_name;	/* unescaped edge name */
+	size_t local_name_len;
+};
+
+struct ckpt_objattr {
+	char *name;		/* e.g. "VARIABLE_VALUE" */
+	size_t name_len;
+	char *full_name;	/* TF1 variable name, may be empty */
+	size_t full_name_len;
+	char *checkpoint_key;	/* the bundle key */
+	size_t checkpoint_key_len;
+	bool optional_restore;
+};
+
+struct ckpt_slotref {
+	int32_t original_variable_node_id;
+	int32_t slot_variable_node_id;
+	char *slot_name;	/* e.g. "m" */
+	size_t slot_name_len;
+};
+
+struct ckpt_objnode {
+	struct ckpt_objref *children;
+	size_t nchildren;
+	struct ckpt_objattr *attrs;
+	size_t nattrs;
+	struct ckpt_slotref *slots;
+	size_t nslots;
+	int has_checkpoint_values;	/* -1 absent, 0 false, 1 true */
+	char *saver_name;		/* registered_saver, NULL if absent */
+	char *saver_object_name;
+};
+
+struct ckpt_objgraph {
+	struct ckpt_objnode *nodes;	/* owned */
+	size_t n;
+};
+
+/* Parse a serialized TrackableObjectGraph (the string element, not the
+ * stored tensor bytes).  Every node id must be in range (-EBADMSG
+ * otherwise).  Return 0, -EBADMSG, -ENOMEM. */
+int ckpt_objgraph_parse(const uint8_t *buf, size_t len,
+			struct ckpt_objgraph **out, struct ckpt_err *err);
+
+/* Serialize G in canonical field order (as TensorFlow writes it), appending
+ * to OUT.  Return 0, -EINVAL (bad node id), -ENOMEM. */
+int ckpt_objgraph_serialize(const struct ckpt_objgraph *g,
+			    struct ckpt_buf *out);
+
+void ckpt_objgraph_free(struct ckpt_objgraph *g);
+
+/* Object path of every node, as TensorFlow derives keys: escaped edge names
+ * of the first breadth-first path from node 0, joined by '/'; "" for the
+ * root; NULL for nodes unreachable by child edges (slot variables).
+ * *PATHS is an array of G->n owned strings (free with
+ * ckpt_objgraph_paths_free()).  Return 0 or -ENOMEM. */
+int ckpt_objgraph_paths(const struct ckpt_objgraph *g, char ***paths);
+void ckpt_objgraph_paths_free(char **paths, size_t n);
+
+/* One value for ckpt_objgraph_build(). */
+struct ckpt_objvalue {
+	const char *key;	/* bundle key "<path>/.ATTRIBUTES/<attr>" */
+	const char *full_name;	/* TF1 name recorded as full_name */
+};
+
+/* Build the graph tf.train.Checkpoint would write for values at KEYS:
+ * node 0 is the root; every path component becomes a child node whose
+ * local_name is the unescaped component; ".ATTRIBUTES/<name>" becomes an
+ * attribute; "<var>/.OPTIMIZER_SLOT/<opt path>/<slot>/.ATTRIBUTES/..."
+ * becomes a slot variable of the optimizer node.  Children are listed in
+ * sorted order; nodes are numbered breadth-first; every node gets
+ * has_checkpoint_values.  Return 0, -EINVAL (a key that is not an object
+ * attribute key, with a message), -ENOMEM. */
+int ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
+			struct ckpt_objgraph **out, struct ckpt_err *err);
+
+/* TensorFlow's escaping of one name in a key: '.' -> "..", '/' -> ".S". */
+int ckpt_name_escape(const void *name, size_t len, struct ckpt_buf *out);
+/* The inverse, left to right; -EBADMSG on any other ".x" or a lone '.' at
+ * the end. */
+int ckpt_name_unescape(const void *name, size_t len, struct ckpt_buf *out);
+
+#endif

@@ -1,0 +1,2 @@
+/* table.c -- placeholder until implemented. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* table_builder.c -- placeholder until implemented. */
+#include "config.h"

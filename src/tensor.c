@@ -1,0 +1,2 @@
+/* tensor.c -- placeholder until implemented. */
+#include "config.h"

@@ -1,0 +1,143 @@
+/* tensor.h -- what the bytes of a stored tensor mean: the DataType table,
+ * shapes, the DT_STRING layout with its length checksum, and the
+ * OrderedCode keys of partitioned ("sliced") tensors.  No I/O here. */
+#ifndef CKPT_TENSOR_H
+#define CKPT_TENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coding.h"
+#include "err.h"
+
+/* TensorFlow's DataType enum values (types.proto). */
+enum ckpt_dtype {
+	CKPT_DT_INVALID = 0,
+	CKPT_DT_FLOAT = 1,
+	CKPT_DT_DOUBLE = 2,
+	CKPT_DT_INT32 = 3,
+	CKPT_DT_UINT8 = 4,
+	CKPT_DT_INT16 = 5,
+	CKPT_DT_INT8 = 6,
+	CKPT_DT_STRING = 7,
+	CKPT_DT_COMPLEX64 = 8,
+	CKPT_DT_INT64 = 9,
+	CKPT_DT_BOOL = 10,
+	CKPT_DT_QINT8 = 11,
+	CKPT_DT_QUINT8 = 12,
+	CKPT_DT_QINT32 = 13,
+	CKPT_DT_BFLOAT16 = 14,
+	CKPT_DT_QINT16 = 15,
+	CKPT_DT_QUINT16 = 16,
+	CKPT_DT_UINT16 = 17,
+	CKPT_DT_COMPLEX128 = 18,
+	CKPT_DT_HALF = 19,
+	CKPT_DT_RESOURCE = 20,
+	CKPT_DT_VARIANT = 21,
+	CKPT_DT_UINT32 = 22,
+	CKPT_DT_UINT64 = 23,
+	CKPT_DT_FLOAT8_E5M2 = 24,
+	CKPT_DT_FLOAT8_E4M3FN = 25,
+	CKPT_DT_FLOAT8_E4M3FNUZ = 26,
+	CKPT_DT_FLOAT8_E4M3B11FNUZ = 27,
+	CKPT_DT_FLOAT8_E5M2FNUZ = 28,
+	CKPT_DT_INT4 = 29,
+	CKPT_DT_UINT4 = 30,
+};
+
+#define CKPT_MAX_RANK 254
+
+/* Bytes per element for fixed-size dtypes; 0 for STRING and VARIANT
+ * (variable length) and for dtypes that cannot be stored or are unknown. */
+size_t ckpt_dtype_size(int dtype);
+
+/* True if a checkpoint entry may have this dtype (fixed-size, STRING or
+ * VARIANT). */
+bool ckpt_dtype_storable(int dtype);
+
+/* TensorFlow's Python name ("float32", "int64", "string", "bfloat16", ...),
+ * or NULL for an unknown value. */
+const char *ckpt_dtype_name(int dtype);
+
+/* Inverse of ckpt_dtype_name(); also accepts "DT_FLOAT"-style enum names
+ * and "float", "half".  Return the dtype or -1. */
+int ckpt_dtype_from_name(const char *name);
+
+/* Element count of a shape; -EOVERFLOW if it exceeds INT64_MAX, -EINVAL if
+ * a dim is negative or RANK > CKPT_MAX_RANK. */
+int ckpt_shape_elems(const int64_t *dims, int rank, uint64_t *out);
+
+/* "2,3" style text of a shape ("" for a scalar) into BUF; return 0 or
+ * -ENOSPC. */
+int ckpt_shape_format(const int64_t *dims, int rank, char *buf, size_t len);
+
+/* Parse "2,3" / "[2, 3]" / "" / "[]" into DIMS (room for CKPT_MAX_RANK);
+ * return 0 or -EINVAL. */
+int ckpt_shape_parse(const char *text, int64_t *dims, int *rank);
+
+/* Expected stored size of a fixed-size tensor; -ENOTSUP for variable-size
+ * dtypes, -EOVERFLOW. */
+int ckpt_tensor_fixed_size(int dtype, const int64_t *dims, int rank,
+			   uint64_t *out);
+
+/* --- DT_STRING ---------------------------------------------------------
+ * Layout of N elements: N varint64 lengths, fixed32 mask(crc32c of the
+ * lengths as 4-byte LE integers, 8-byte if > UINT32_MAX), then the bytes. */
+
+/* Decode a stored string tensor of NELEMS elements.  On success LENS[i] and
+ * DATA[i] (arrays the caller provides, NELEMS long; DATA[i] points into
+ * BUF) describe element i.  Checks the framing and the length checksum.
+ * Return 0, -EBADMSG. */
+int ckpt_string_decode(const uint8_t *buf, size_t len, uint64_t nelems,
+		       uint64_t *lens, const uint8_t **data);
+
+/* Walk a stored string tensor, validating it and computing its entry CRC
+ * (unmasked) without copying; return 0 or -EBADMSG. */
+int ckpt_string_check(const uint8_t *buf, size_t len, uint64_t nelems,
+		      uint32_t *entry_crc);
+
+/* Encode NELEMS strings in TensorFlow's layout, appending to OUT; *CRC is
+ * set to the (unmasked) entry CRC.  Return 0 or -ENOMEM. */
+int ckpt_string_encode(const uint8_t *const *data, const uint64_t *lens,
+		       uint64_t nelems, struct ckpt_buf *out, uint32_t *crc);
+
+/* --- partitioned tensors ----------------------------------------------- */
+
+/* One dimension of a slice: LENGTH -1 means "the whole dimension". */
+struct ckpt_extent {
+	int64_t start;
+	int64_t length;
+};
+
+/* EncodeTensorNameSlice(): NumInc(0) Str(name) NumInc(rank) then for each
+ * dim SNum(start) SNum(length) (full = 0, -1).  Appends to OUT. */
+int ckpt_slice_key_encode(const void *name, size_t nlen,
+			  const struct ckpt_extent *ext, int rank,
+			  struct ckpt_buf *out);
+
+/* Decode a slice key.  *NAME points into KEY (escaped bytes are unescaped
+ * into NAMEBUF, which must be KLEN bytes).  EXT has room for CKPT_MAX_RANK.
+ * Return 0 or -EBADMSG. */
+int ckpt_slice_key_decode(const uint8_t *key, size_t klen, uint8_t *namebuf,
+			  size_t *nlen, struct ckpt_extent *ext, int *rank);
+
+/* OrderedCode primitives (exposed for tests). */
+int ckpt_oc_put_numinc(struct ckpt_buf *out, uint64_t v);
+int ckpt_oc_put_snum(struct ckpt_buf *out, int64_t v);
+int ckpt_oc_get_numinc(const uint8_t **p, const uint8_t *limit, uint64_t *v);
+int ckpt_oc_get_snum(const uint8_t **p, const uint8_t *limit, int64_t *v);
+
+/* --- printing ---------------------------------------------------------- */
+
+/* Append a readable text of element I of a fixed-size tensor (BUF holds
+ * the stored bytes; BIG_ENDIAN as in the bundle header) to OUT, e.g.
+ * "0.5", "-3", "true", "(1+2j)".  Return 0 or -ENOMEM. */
+int ckpt_value_format(int dtype, const uint8_t *elem, bool big_endian,
+		      struct ckpt_buf *out);
+
+/* float16 / bfloat16 bit patterns to float. */
+float ckpt_half_to_float(uint16_t h);
+float ckpt_bfloat16_to_float(uint16_t b);
+
+#endif

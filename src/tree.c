@@ -1,0 +1,4 @@
+/* tree.c -- placeholder until implemented. */
+#include "config.h"
+#include "tree.h"
+int ckptfs_tree_placeholder;

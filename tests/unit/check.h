@@ -1,0 +1,113 @@
+/* check.h -- minimal assertions for the unit tests: each failed check
+ * prints file:line and the expression, then aborts (so a sanitizer or a
+ * debugger shows the stack). */
+#ifndef CKPT_CHECK_H
+#define CKPT_CHECK_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static unsigned long check_count;
+
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		check_count++;                                               \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
+				__LINE__, #cond);                            \
+			abort();                                             \
+		}                                                            \
+	} while (0)
+
+#define CHECK_EQ_INT(a, b)                                                   \
+	do {                                                                 \
+		long long check_a_ = (long long)(a), check_b_ = (long long)(b); \
+		check_count++;                                               \
+		if (check_a_ != check_b_) {                                  \
+			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", \
+				__FILE__, __LINE__, #a, #b, check_a_, check_b_); \
+			abort();                                             \
+		}                                                            \
+	} while (0)
+
+#define CHECK_EQ_U64(a, b)                                                   \
+	do {                                                                 \
+		uint64_t check_a_ = (uint64_t)(a), check_b_ = (uint64_t)(b); \
+		check_count++;                                               \
+		if (check_a_ != check_b_) {                                  \
+			fprintf(stderr,                                      \
+				"%s:%d: %s == %s failed: 0x%" PRIx64 " != 0x%" PRIx64 "\n", \
+				__FILE__, __LINE__, #a, #b, check_a_, check_b_); \
+			abort();                                             \
+		}                                                            \
+	} while (0)
+
+#define CHECK_EQ_STR(a, b)                                                   \
+	do {                                                                 \
+		const char *check_a_ = (a), *check_b_ = (b);                 \
+		check_count++;                                               \
+		if (check_a_ == NULL || check_b_ == NULL ||                  \
+		    strcmp(check_a_, check_b_) != 0) {                      \
+			fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", \
+				__FILE__, __LINE__, #a, #b,                  \
+				check_a_ ? check_a_ : "(null)",              \
+				check_b_ ? check_b_ : "(null)");             \
+			abort();                                             \
+		}                                                            \
+	} while (0)
+
+#define CHECK_EQ_MEM(a, alen, b, blen)                                       \
+	do {                                                                 \
+		size_t check_al_ = (alen), check_bl_ = (blen);               \
+		check_count++;                                               \
+		if (check_al_ != check_bl_ ||                                \
+		    memcmp((a), (b), check_al_) != 0) {                      \
+			fprintf(stderr, "%s:%d: %s == %s failed (%zu vs %zu bytes)\n", \
+				__FILE__, __LINE__, #a, #b, check_al_, check_bl_); \
+			abort();                                             \
+		}                                                            \
+	} while (0)
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Directory of TensorFlow-written checkpoints, or NULL (with a note on
+ * stderr) when ../shared/testdata/real is absent: tests then skip those
+ * cases and say so. */
+static inline const char *
+check_realdata(void)
+{
+	const char *d = getenv("REALDATA");
+	struct stat st;
+
+	if (d == NULL || stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "note: real TensorFlow checkpoints not found "
+				"(REALDATA); skipping those cases\n");
+		return NULL;
+	}
+	return d;
+}
+
+/* Print the summary line; call last in main(). */
+static inline int
+check_done(const char *name)
+{
+	printf("%s: %lu checks passed\n", name, check_count);
+	return 0;
+}
+
+/* A heap copy of exactly LEN bytes, so ASan sees a one-byte over-read. */
+static inline uint8_t *
+check_memdup(const void *p, size_t len)
+{
+	uint8_t *q = malloc(len ? len : 1);
+
+	if (q == NULL)
+		abort();
+	memcpy(q, p, len);
+	return q;
+}
+
+#endif

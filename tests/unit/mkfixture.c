@@ -1,0 +1,7 @@
+/* mkfixture.c -- placeholder. */
+#include "config.h"
+int
+main(void)
+{
+	return 1;
+}

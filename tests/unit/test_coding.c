@@ -1,0 +1,8 @@
+/* test_coding.c -- placeholder. */
+#include "config.h"
+#include "check.h"
+int
+main(void)
+{
+	return check_done("test_coding");
+}

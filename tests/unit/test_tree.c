@@ -1,0 +1,8 @@
+/* test_tree.c -- placeholder. */
+#include "config.h"
+#include "check.h"
+int
+main(void)
+{
+	return check_done("test_tree");
+}
