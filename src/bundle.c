@@ -1,2 +1,1239 @@
-/* bundle.c -- placeholder until implemented. */
+/* bundle.c -- open a TensorBundle checkpoint and read its tensors.
+ *
+ * Opening reads PREFIX.index whole, decodes the header and every entry,
+ * resolves partitioned tensors to their parts and checks every entry
+ * against the header and the size of its shard, so a damaged index fails
+ * here and not on a read an hour later.  After that the bundle is
+ * immutable: reads are pread() on shard fds opened once, safe from any
+ * number of threads.  Only this file and bundle_writer.c see the
+ * generated protobuf-c code for the index. */
 #include "config.h"
+
+#include "bundle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "objgraph.h"
+#include "tensor.h"
+#include "tensor_bundle.pb-c.h"
+
+/* Largest index file we read into memory. */
+#define MAX_INDEX_SIZE ((uint64_t)4 << 30)
+/* Chunk size for streaming CRC checks. */
+#define VERIFY_CHUNK ((size_t)1 << 20)
+
+struct shard {
+	int32_t id;
+	int fd;
+	uint64_t size;
+};
+
+struct ckpt_bundle_priv {
+	struct shard *shards;	/* owned; sorted by id */
+	size_t nshards;
+	char *keys;		/* owned: every key, NUL-terminated */
+	int64_t *dims;		/* owned: every entry's dims */
+	struct ckpt_extent *ext;	/* owned: slice extents, stored and resolved */
+	struct ckpt_part *parts;	/* owned */
+};
+
+/* Join DIR and NAME with a '/'; malloc()ed or NULL. */
+static char *
+path_join(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	char *p = malloc(dl + nl + 2);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, dir, dl);
+	p[dl] = '/';
+	memcpy(p + dl + 1, name, nl + 1);
+	return p;
+}
+
+/* PATH made absolute (not resolving symlinks, so the name the user gave
+ * for the prefix is kept); malloc()ed or NULL. */
+static char *
+absolute_path(const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	return path_join(cwd, path);
+}
+
+/* True if PATH names an existing regular file (following symlinks). */
+static bool
+is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Read a whole small file into a malloc()ed, NUL-terminated buffer. */
+static int
+slurp(const char *path, uint64_t max, char **out, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		rc = -EFBIG;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = r < 0 ? -errno : -EIO;
+			free(buf);
+			goto out;
+		}
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+out:
+	close(fd);
+	return rc;
+}
+
+int
+ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
+{
+	struct stat st;
+	size_t len = strlen(path);
+	char *p = NULL, *abs;
+	int rc;
+
+	*prefix = NULL;
+	if (len == 0)
+		return ckpt_fail(err, -ENOENT, "empty checkpoint path");
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		char *state = path_join(path, "checkpoint"), *text, *model;
+		size_t tlen;
+
+		if (state == NULL)
+			return -ENOMEM;
+		rc = slurp(state, 1 << 20, &text, &tlen);
+		if (rc < 0) {
+			ckpt_fail(err, rc == -ENOENT ? -ENOENT : rc,
+				  "%s: %s (a checkpoint directory needs a "
+				  "'checkpoint' state file)",
+				  state, strerror(-rc));
+			free(state);
+			return rc;
+		}
+		rc = ckpt_state_parse(text, tlen, &model, err);
+		free(text);
+		if (rc < 0) {
+			if (err != NULL && err->code == rc)
+				ckpt_err_prepend(err, state);
+			free(state);
+			return rc;
+		}
+		free(state);
+		p = model[0] == '/' ? strdup(model) : path_join(path, model);
+		free(model);
+		if (p == NULL)
+			return -ENOMEM;
+	} else if (len > 6 && strcmp(path + len - 6, ".index") == 0) {
+		p = strndup(path, len - 6);
+	} else {
+		const char *d = strstr(path, ".data-");
+		unsigned a, b;
+		int n = 0;
+
+		/* PREFIX.data-00000-of-00001 names its checkpoint too. */
+		if (d != NULL && sscanf(d, ".data-%u-of-%u%n", &a, &b, &n) == 2 &&
+		    d[n] == '\0')
+			p = strndup(path, (size_t)(d - path));
+		else
+			p = strdup(path);
+	}
+	if (p == NULL)
+		return -ENOMEM;
+	abs = absolute_path(p);
+	free(p);
+	if (abs == NULL)
+		return -ENOMEM;
+	{
+		char *idx = malloc(strlen(abs) + 7);
+
+		if (idx == NULL) {
+			free(abs);
+			return -ENOMEM;
+		}
+		sprintf(idx, "%s.index", abs);
+		if (!is_file(idx)) {
+			rc = errno == ENOENT || errno == 0 ? -ENOENT : -errno;
+			ckpt_fail(err, rc, "%s: no such checkpoint (%s)", idx,
+				  strerror(-rc));
+			free(idx);
+			free(abs);
+			return rc;
+		}
+		free(idx);
+	}
+	*prefix = abs;
+	return 0;
+}
+
+char *
+ckpt_shard_path(const char *prefix, int32_t shard, int32_t nshards)
+{
+	size_t len = strlen(prefix) + 64;
+	char *p = malloc(len);
+
+	if (p != NULL)
+		snprintf(p, len, "%s.data-%05" PRId32 "-of-%05" PRId32, prefix,
+			 shard, nshards);
+	return p;
+}
+
+/* Copy one entry's fields out of the decoded proto, checking what can be
+ * checked without other entries. */
+static int
+entry_from_proto(struct ckpt_entry *e, const Ckptpb__BundleEntryProto *pe,
+		 int64_t *dims, const char *name, struct ckpt_err *err)
+{
+	const Ckptpb__TensorShapeProto *sh = pe->shape;
+	uint64_t elems;
+	int rc;
+
+	e->dtype = pe->dtype;
+	if (!ckpt_dtype_storable(pe->dtype))
+		return ckpt_fail(err, -ENOTSUP,
+				 "%s: tensor '%s' has %s dtype %d", name, e->key,
+				 ckpt_dtype_name(pe->dtype) ? "unstorable"
+							    : "unknown",
+				 pe->dtype);
+	if (sh != NULL && sh->unknown_rank)
+		return ckpt_fail(err, -EBADMSG,
+				 "%s: tensor '%s' has an unknown rank", name,
+				 e->key);
+	e->rank = sh != NULL ? (int)sh->n_dim : 0;
+	for (int i = 0; i < e->rank; i++)
+		dims[i] = sh->dim[i]->size;
+	e->dims = dims;
+	rc = ckpt_shape_elems(dims, e->rank, &elems);
+	if (rc < 0)
+		return ckpt_fail(err, rc == -EOVERFLOW ? -EOVERFLOW : -EBADMSG,
+				 "%s: tensor '%s' has an invalid shape", name,
+				 e->key);
+	if (pe->shard_id < 0 || pe->offset < 0 || pe->size < 0)
+		return ckpt_fail(err, -EBADMSG,
+				 "%s: tensor '%s' has a negative shard, offset "
+				 "or size",
+				 name, e->key);
+	e->shard_id = pe->shard_id;
+	e->offset = (uint64_t)pe->offset;
+	e->size = (uint64_t)pe->size;
+	e->crc32c = pe->crc32c;
+	if (pe->n_slices > 0)
+		return 0;	/* sizes checked once the parts are known */
+	if (ckpt_dtype_size(e->dtype) != 0) {
+		if (elems > UINT64_MAX / ckpt_dtype_size(e->dtype) ||
+		    elems * ckpt_dtype_size(e->dtype) != e->size)
+			return ckpt_fail(err, -EBADMSG,
+					 "%s: tensor '%s' has size %" PRIu64
+					 " but its shape needs %" PRIu64
+					 " elements of %s",
+					 name, e->key, e->size, elems,
+					 ckpt_dtype_name(e->dtype));
+	} else {
+		/* STRING: a varint per element and a 4-byte checksum;
+		 * VARIANT: a varint and a 4-byte checksum per element. */
+		uint64_t per = e->dtype == CKPT_DT_STRING ? 1 : 5;
+		uint64_t fixed = e->dtype == CKPT_DT_STRING ? 4 : 0;
+
+		if (elems > (UINT64_MAX - fixed) / per ||
+		    e->size < elems * per + fixed)
+			return ckpt_fail(err, -EBADMSG,
+					 "%s: tensor '%s' is too small (%" PRIu64
+					 " bytes) for %" PRIu64 " %s elements",
+					 name, e->key, e->size, elems,
+					 ckpt_dtype_name(e->dtype));
+	}
+	return 0;
+}
+
+/* Decode the header value. */
+static int
+header_from_value(struct ckpt_header *h, const struct ckpt_slice *v,
+		  const char *name, struct ckpt_err *err)
+{
+	Ckptpb__BundleHeaderProto *ph;
+
+	ph = ckptpb__bundle_header_proto__unpack(NULL, v->len, v->data);
+	if (ph == NULL)
+		return ckpt_fail(err, -EBADMSG,
+				 "%s: the header entry is not a valid "
+				 "BundleHeaderProto",
+				 name);
+	h->num_shards = ph->num_shards;
+	h->endianness = ph->endianness;
+	if (ph->version != NULL) {
+		h->producer = ph->version->producer;
+		h->min_consumer = ph->version->min_consumer;
+		if (ph->version->n_bad_consumers > 0) {
+			h->bad_consumers =
+				calloc(ph->version->n_bad_consumers,
+				       sizeof(int32_t));
+			if (h->bad_consumers == NULL) {
+				ckptpb__bundle_header_proto__free_unpacked(ph,
+									   NULL);
+				return -ENOMEM;
+			}
+			memcpy(h->bad_consumers, ph->version->bad_consumers,
+			       ph->version->n_bad_consumers * sizeof(int32_t));
+			h->nbad_consumers = ph->version->n_bad_consumers;
+		}
+	}
+	ckptpb__bundle_header_proto__free_unpacked(ph, NULL);
+	/* TensorFlow's reader: consumer version 1, minimum producer 0. */
+	if (h->producer < 0)
+		return ckpt_fail(err, -ENOTSUP,
+				 "%s: bundle producer version %d is below 0",
+				 name, h->producer);
+	if (h->min_consumer > 1)
+		return ckpt_fail(err, -ENOTSUP,
+				 "%s: bundle needs a reader of version %d; "
+				 "this one is version 1",
+				 name, h->min_consumer);
+	for (size_t i = 0; i < h->nbad_consumers; i++)
+		if (h->bad_consumers[i] == 1)
+			return ckpt_fail(err, -ENOTSUP,
+					 "%s: bundle disallows reader version 1",
+					 name);
+	if (h->endianness != 0 && h->endianness != 1)
+		return ckpt_fail(err, -EBADMSG,
+				 "%s: invalid endianness %d in the header",
+				 name, h->endianness);
+	if (h->num_shards < 1)
+		return ckpt_fail(err, -EBADMSG,
+				 "%s: the header says %d data shards", name,
+				 h->num_shards);
+	return 0;
+}
+
+/* Binary search over entries in key order. */
+static struct ckpt_entry *
+find_entry(const struct ckpt_bundle *b, const void *key, size_t klen)
+{
+	size_t lo = 0, hi = b->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ckpt_entry *e = &b->entries[mid];
+		int c = ckpt_key_cmp(e->key, e->key_len, key, klen);
+
+		if (c == 0)
+			return &b->entries[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct ckpt_entry *
+ckpt_bundle_find(const struct ckpt_bundle *b, const void *key, size_t klen)
+{
+	return find_entry(b, key, klen);
+}
+
+/* Work out how part P of full entry E maps into the full tensor. */
+static void
+part_geometry(const struct ckpt_entry *e, struct ckpt_part *p)
+{
+	uint64_t esz = ckpt_dtype_size(e->dtype), run = esz, nruns = 1;
+	int j = e->rank;
+
+	/* Walk inward-out: dims that the part covers whole extend the run;
+	 * the first partial dim (from the inside) ends it. */
+	while (j > 0) {
+		const struct ckpt_extent *x = &p->ext[j - 1];
+
+		run *= (uint64_t)x->length;
+		j--;
+		if (x->start != 0 || x->length != e->dims[j])
+			break;
+	}
+	for (int k = 0; k < j; k++)
+		nruns *= (uint64_t)p->ext[k].length;
+	p->run_dim = j;
+	p->run_bytes = run;
+	p->nruns = run == 0 ? 0 : nruns;
+}
+
+/* Byte offset in the full tensor E of run R of part P. */
+static uint64_t
+run_full_offset(const struct ckpt_entry *e, const struct ckpt_part *p,
+		uint64_t r)
+{
+	uint64_t esz = ckpt_dtype_size(e->dtype), stride = esz, off = 0;
+	int k;
+
+	/* Strides of the full tensor, innermost first. */
+	for (k = e->rank - 1; k > p->run_dim; k--)
+		stride *= (uint64_t)e->dims[k];
+	if (p->run_dim < e->rank)
+		off += (uint64_t)p->ext[p->run_dim].start * stride;
+	for (k = p->run_dim - 1; k >= 0; k--) {
+		uint64_t len = (uint64_t)p->ext[k].length;
+		uint64_t idx = r % len;
+
+		stride *= (uint64_t)e->dims[k + 1];
+		r /= len;
+		off += ((uint64_t)p->ext[k].start + idx) * stride;
+	}
+	return off;
+}
+
+/* Check that no two parts of E overlap and together they hold exactly
+ * its elements. */
+static int
+check_parts(const struct ckpt_entry *e, const char *name,
+	    struct ckpt_err *err)
+{
+	uint64_t total = 0, elems;
+
+	ckpt_shape_elems(e->dims, e->rank, &elems);
+	for (size_t i = 0; i < e->nparts; i++) {
+		uint64_t n;
+
+		ckpt_shape_elems(e->parts[i].entry->dims, e->rank, &n);
+		total += n;
+		for (size_t j = 0; j < i; j++) {
+			bool overlap = true;
+
+			for (int k = 0; k < e->rank && overlap; k++) {
+				const struct ckpt_extent *a = &e->parts[i].ext[k];
+				const struct ckpt_extent *c = &e->parts[j].ext[k];
+
+				if (a->start + a->length <= c->start ||
+				    c->start + c->length <= a->start)
+					overlap = false;
+			}
+			if (overlap && elems > 0)
+				return ckpt_fail(err, -EBADMSG,
+						 "%s: partitioned tensor '%s' "
+						 "has overlapping slices",
+						 name, e->key);
+		}
+	}
+	if (total != elems)
+		return ckpt_fail(err, -EBADMSG,
+				 "%s: the slices of partitioned tensor '%s' "
+				 "do not cover it",
+				 name, e->key);
+	return 0;
+}
+
+/* Resolve every partitioned tensor to its part entries. */
+static int
+resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
+	      const char *name, struct ckpt_err *err)
+{
+	struct ckpt_bundle_priv *pv = b->priv;
+	size_t nparts = 0, next = 0, pi = 0, xi = 0;
+	struct ckpt_buf key = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (pes[i]->n_slices > 0) {
+			if (pes[i]->n_slices > SIZE_MAX / 2 / (CKPT_MAX_RANK + 1) - nparts)
+				return -EOVERFLOW;
+			nparts += pes[i]->n_slices;
+			next += pes[i]->n_slices * 2 * (size_t)b->entries[i].rank;
+		}
+	if (nparts == 0)
+		return 0;
+	pv->parts = calloc(nparts, sizeof(*pv->parts));
+	pv->ext = calloc(next ? next : 1, sizeof(*pv->ext));
+	if (pv->parts == NULL || pv->ext == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->n; i++) {
+		struct ckpt_entry *e = &b->entries[i];
+		const Ckptpb__BundleEntryProto *pe = pes[i];
+		struct ckpt_extent *stored = &pv->ext[xi];
+		size_t esz = ckpt_dtype_size(e->dtype);
+		uint64_t elems;
+
+		if (pe->n_slices == 0)
+			continue;
+		if (esz == 0) {
+			rc = ckpt_fail(err, -ENOTSUP,
+				       "%s: partitioned tensor '%s' has dtype "
+				       "%s, which cannot be assembled",
+				       name, e->key, ckpt_dtype_name(e->dtype));
+			goto out;
+		}
+		ckpt_shape_elems(e->dims, e->rank, &elems);
+		if (elems > UINT64_MAX / esz) {
+			rc = ckpt_fail(err, -EOVERFLOW,
+				       "%s: tensor '%s' is too large", name,
+				       e->key);
+			goto out;
+		}
+		e->size = elems * esz;
+		e->slices = stored;
+		e->parts = &pv->parts[pi];
+		e->nparts = pe->n_slices;
+		xi += pe->n_slices * (size_t)e->rank;
+		for (size_t s = 0; s < pe->n_slices; s++) {
+			const Ckptpb__TensorSliceProto *sp = pe->slices[s];
+			struct ckpt_extent *st = &stored[s * (size_t)e->rank];
+			struct ckpt_extent *res = &pv->ext[xi];
+			struct ckpt_entry *part;
+
+			if ((int)sp->n_extent != e->rank) {
+				rc = ckpt_fail(err, -EBADMSG,
+					       "%s: a slice of '%s' has %zu "
+					       "dimensions, the tensor %d",
+					       name, e->key, sp->n_extent,
+					       e->rank);
+				goto out;
+			}
+			for (int k = 0; k < e->rank; k++) {
+				const Ckptpb__TensorSliceProto__Extent *x =
+					sp->extent[k];
+				bool has = x->has_length_case ==
+					   CKPTPB__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
+
+				st[k].start = x->start;
+				st[k].length = has ? x->length : -1;
+				res[k].start = has ? x->start : 0;
+				res[k].length = has ? x->length : e->dims[k];
+				if ((!has && x->start != 0) || res[k].start < 0 ||
+				    res[k].length < 0 ||
+				    res[k].start > e->dims[k] ||
+				    res[k].length > e->dims[k] - res[k].start) {
+					rc = ckpt_fail(err, -EBADMSG,
+						       "%s: a slice of '%s' lies "
+						       "outside its shape",
+						       name, e->key);
+					goto out;
+				}
+			}
+			xi += (size_t)e->rank;
+			key.len = 0;
+			rc = ckpt_slice_key_encode(e->key, e->key_len, st,
+						   e->rank, &key);
+			if (rc < 0)
+				goto out;
+			part = find_entry(b, key.data, key.len);
+			if (part == NULL || pes[part - b->entries]->n_slices) {
+				rc = ckpt_fail(err, -EBADMSG,
+					       "%s: partitioned tensor '%s' "
+					       "lacks the entry of its slice %zu",
+					       name, e->key, s);
+				goto out;
+			}
+			if (part->dtype != e->dtype || part->rank != e->rank) {
+				rc = ckpt_fail(err, -EBADMSG,
+					       "%s: slice %zu of '%s' has another "
+					       "dtype or rank",
+					       name, s, e->key);
+				goto out;
+			}
+			for (int k = 0; k < e->rank; k++)
+				if (part->dims[k] != res[k].length) {
+					rc = ckpt_fail(err, -EBADMSG,
+						       "%s: slice %zu of '%s' "
+						       "has the wrong shape",
+						       name, s, e->key);
+					goto out;
+				}
+			part->is_part = true;
+			pv->parts[pi].entry = part;
+			pv->parts[pi].ext = res;
+			part_geometry(e, &pv->parts[pi]);
+			pi++;
+		}
+		rc = check_parts(e, name, err);
+		if (rc < 0)
+			goto out;
+	}
+out:
+	ckpt_buf_free(&key);
+	return rc;
+}
+
+/* qsort() order of int32_t. */
+static int
+cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Slot in pv->shards of shard ID, or -1. */
+static ssize_t
+shard_slot(const struct ckpt_bundle_priv *pv, int32_t id)
+{
+	size_t lo = 0, hi = pv->nshards;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pv->shards[mid].id == id)
+			return (ssize_t)mid;
+		if (pv->shards[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Open every shard an entry refers to (only those: a merged bundle may
+ * count shards that hold nothing) and check that each entry lies inside
+ * its shard.  Without OPEN_FILES, shards are left closed (fd -1). */
+static int
+open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
+{
+	struct ckpt_bundle_priv *pv = b->priv;
+	int32_t *ids;
+	size_t n = 0, u = 0;
+	int rc = 0;
+
+	ids = calloc(b->n ? b->n : 1, sizeof(*ids));
+	if (ids == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct ckpt_entry *e = &b->entries[i];
+
+		if (e->nparts > 0)
+			continue;
+		if (e->shard_id >= b->hdr.num_shards) {
+			rc = ckpt_fail(err, -ERANGE,
+				       "%s: tensor '%s' is in shard %d, but the "
+				       "checkpoint has %d",
+				       b->index_path, e->key, e->shard_id,
+				       b->hdr.num_shards);
+			goto out;
+		}
+		ids[n++] = e->shard_id;
+	}
+	qsort(ids, n, sizeof(*ids), cmp_i32);
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || ids[u - 1] != ids[i])
+			ids[u++] = ids[i];
+	pv->shards = calloc(u ? u : 1, sizeof(*pv->shards));
+	if (pv->shards == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < u; i++) {
+		pv->shards[i].id = ids[i];
+		pv->shards[i].fd = -1;
+	}
+	pv->nshards = u;
+	for (size_t i = 0; open_files && i < u; i++) {
+		char *path = ckpt_shard_path(b->prefix, ids[i],
+					     b->hdr.num_shards);
+		struct stat st;
+		int fd;
+
+		if (path == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			rc = -errno;
+			ckpt_fail(err, rc, "%s: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			free(path);
+			goto out;
+		}
+		free(path);
+		pv->shards[i].fd = fd;
+		pv->shards[i].size = (uint64_t)st.st_size;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		struct ckpt_entry *e = &b->entries[i];
+		const struct shard *sh;
+
+		if (e->nparts > 0)
+			continue;
+		e->shard_slot = (uint32_t)shard_slot(pv, e->shard_id);
+		sh = &pv->shards[e->shard_slot];
+		if (open_files &&
+		    (e->offset > sh->size || sh->size - e->offset < e->size)) {
+			char *path = ckpt_shard_path(b->prefix, e->shard_id,
+						     b->hdr.num_shards);
+
+			rc = ckpt_fail(err, -ERANGE,
+				       "%s: tensor '%s' (%" PRIu64
+				       " bytes at offset %" PRIu64
+				       ") runs past the end of the file (%" PRIu64
+				       " bytes)",
+				       path ? path : b->prefix, e->key, e->size,
+				       e->offset, sh->size);
+			free(path);
+			goto out;
+		}
+	}
+out:
+	free(ids);
+	return rc;
+}
+
+/* Build the bundle from index bytes BUF (borrowed). */
+static int
+bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
+	    bool open_files, struct ckpt_err *err)
+{
+	struct ckpt_bundle_priv *pv = b->priv;
+	Ckptpb__BundleEntryProto **pes = NULL;
+	struct ckpt_table *t = NULL;
+	size_t keybytes = 0, ndims = 0;
+	char *kp;
+	int64_t *dp;
+	int rc;
+
+	rc = ckpt_table_parse(buf, len, b->index_path, &t, err);
+	if (rc < 0)
+		return rc;
+	if (t->n == 0 || t->kv[0].key.len != 0) {
+		rc = ckpt_fail(err, -EBADMSG,
+			       "%s: the index has no header entry (empty key)",
+			       b->index_path);
+		goto out;
+	}
+	b->index_compression =
+		t->nsnappy > 0 ? CKPT_COMPRESS_SNAPPY : CKPT_COMPRESS_NONE;
+	rc = header_from_value(&b->hdr, &t->kv[0].value, b->index_path, err);
+	if (rc < 0)
+		goto out;
+	b->n = t->n - 1;
+	b->entries = calloc(b->n ? b->n : 1, sizeof(*b->entries));
+	pes = calloc(b->n ? b->n : 1, sizeof(*pes));
+	if (b->entries == NULL || pes == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const struct ckpt_kv *kv = &t->kv[i + 1];
+
+		pes[i] = ckptpb__bundle_entry_proto__unpack(NULL, kv->value.len,
+							    kv->value.data);
+		if (pes[i] == NULL) {
+			/* Name the key, escaped enough to print. */
+			rc = ckpt_fail(err, -EBADMSG,
+				       "%s: the entry of key '%.*s' is not a "
+				       "valid BundleEntryProto",
+				       b->index_path,
+				       (int)(kv->key.len > 200 ? 200 : kv->key.len),
+				       (const char *)kv->key.data);
+			goto out;
+		}
+		if (pes[i]->shape != NULL &&
+		    pes[i]->shape->n_dim > CKPT_MAX_RANK) {
+			rc = ckpt_fail(err, -EBADMSG,
+				       "%s: tensor '%.*s' has rank %zu (at most "
+				       "%d)",
+				       b->index_path,
+				       (int)(kv->key.len > 200 ? 200 : kv->key.len),
+				       (const char *)kv->key.data,
+				       pes[i]->shape->n_dim, CKPT_MAX_RANK);
+			goto out;
+		}
+		keybytes += kv->key.len + 1;
+		ndims += pes[i]->shape ? pes[i]->shape->n_dim : 0;
+	}
+	pv->keys = malloc(keybytes ? keybytes : 1);
+	pv->dims = calloc(ndims ? ndims : 1, sizeof(int64_t));
+	if (pv->keys == NULL || pv->dims == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	kp = pv->keys;
+	dp = pv->dims;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct ckpt_kv *kv = &t->kv[i + 1];
+		struct ckpt_entry *e = &b->entries[i];
+
+		memcpy(kp, kv->key.data, kv->key.len);
+		kp[kv->key.len] = '\0';
+		e->key = kp;
+		e->key_len = kv->key.len;
+		kp += kv->key.len + 1;
+		rc = entry_from_proto(e, pes[i], dp, b->index_path, err);
+		if (rc < 0)
+			goto out;
+		dp += e->rank;
+	}
+	rc = resolve_parts(b, pes, b->index_path, err);
+	if (rc < 0)
+		goto out;
+	b->nvisible = 0;
+	for (size_t i = 0; i < b->n; i++)
+		if (!b->entries[i].is_part)
+			b->nvisible++;
+	b->tf2 = find_entry(b, CKPT_OBJGRAPH_KEY, strlen(CKPT_OBJGRAPH_KEY)) !=
+		 NULL;
+	rc = open_shards(b, open_files, err);
+out:
+	if (pes != NULL) {
+		for (size_t i = 0; i < b->n; i++)
+			if (pes[i] != NULL)
+				ckptpb__bundle_entry_proto__free_unpacked(pes[i],
+									  NULL);
+		free(pes);
+	}
+	ckpt_table_free(t);
+	return rc;
+}
+
+/* A new, empty bundle for PREFIX; *OUT or -ENOMEM. */
+static int
+bundle_new(const char *prefix, const char *index_path, struct ckpt_bundle **out)
+{
+	struct ckpt_bundle *b = calloc(1, sizeof(*b));
+
+	*out = NULL;
+	if (b == NULL)
+		return -ENOMEM;
+	b->priv = calloc(1, sizeof(*b->priv));
+	b->prefix = strdup(prefix);
+	b->index_path = strdup(index_path);
+	if (b->priv == NULL || b->prefix == NULL || b->index_path == NULL) {
+		ckpt_bundle_close(b);
+		return -ENOMEM;
+	}
+	*out = b;
+	return 0;
+}
+
+int
+ckpt_bundle_open(const char *path, struct ckpt_bundle **out,
+		 struct ckpt_err *err)
+{
+	struct ckpt_bundle *b = NULL;
+	char *prefix = NULL, *index_path = NULL, *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	rc = ckpt_resolve_prefix(path, &prefix, err);
+	if (rc < 0)
+		return rc;
+	index_path = malloc(strlen(prefix) + 7);
+	if (index_path == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	sprintf(index_path, "%s.index", prefix);
+	if ((rc = bundle_new(prefix, index_path, &b)) < 0)
+		goto out;
+	rc = slurp(index_path, MAX_INDEX_SIZE, &buf, &len);
+	if (rc < 0) {
+		ckpt_fail(err, rc, "%s: %s", index_path,
+			  rc == -EFBIG ? "index file too large" : strerror(-rc));
+		goto out;
+	}
+	if (stat(index_path, &st) == 0) {
+		b->index_mtime = st.st_mtim;
+		b->index_size = (uint64_t)st.st_size;
+	}
+	rc = bundle_load(b, (const uint8_t *)buf, len, true, err);
+out:
+	free(buf);
+	free(prefix);
+	free(index_path);
+	if (rc < 0) {
+		ckpt_bundle_close(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
+int
+ckpt_bundle_open_mem(const uint8_t *buf, size_t len, const char *name,
+		     struct ckpt_bundle **out, struct ckpt_err *err)
+{
+	struct ckpt_bundle *b;
+	int rc;
+
+	*out = NULL;
+	if ((rc = bundle_new(name, name, &b)) < 0)
+		return rc;
+	b->index_size = len;
+	rc = bundle_load(b, buf, len, false, err);
+	if (rc < 0) {
+		ckpt_bundle_close(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
+void
+ckpt_bundle_close(struct ckpt_bundle *b)
+{
+	if (b == NULL)
+		return;
+	if (b->priv != NULL) {
+		for (size_t i = 0; i < b->priv->nshards; i++)
+			if (b->priv->shards[i].fd >= 0)
+				close(b->priv->shards[i].fd);
+		free(b->priv->shards);
+		free(b->priv->keys);
+		free(b->priv->dims);
+		free(b->priv->ext);
+		free(b->priv->parts);
+		free(b->priv);
+	}
+	free(b->hdr.bad_consumers);
+	free(b->entries);
+	free(b->prefix);
+	free(b->index_path);
+	free(b);
+}
+
+/* pread() exactly LEN bytes of a plain entry's stored bytes at OFF. */
+static int
+read_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	    void *buf, size_t len, uint64_t off)
+{
+	const struct shard *sh;
+	uint8_t *p = buf;
+
+	if (e->nparts > 0 || off > e->size || e->size - off < len)
+		return -EINVAL;
+	sh = &b->priv->shards[e->shard_slot];
+	if (sh->fd < 0)
+		return -EIO;
+	off += e->offset;
+	while (len > 0) {
+		ssize_t r = pread(sh->fd, p, len, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EIO;	/* the shard shrank under us */
+		p += r;
+		off += (uint64_t)r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* First run of part P whose bytes end after full-tensor offset OFF. */
+static uint64_t
+first_run_after(const struct ckpt_entry *e, const struct ckpt_part *p,
+		uint64_t off)
+{
+	uint64_t lo = 0, hi = p->nruns;
+
+	/* Runs are in increasing full-tensor order. */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (run_full_offset(e, p, mid) + p->run_bytes <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int
+ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+		  void *buf, size_t len, uint64_t off, size_t *got)
+{
+	uint64_t end;
+	int rc;
+
+	*got = 0;
+	if (off >= e->size || len == 0)
+		return 0;
+	if (len > e->size - off)
+		len = (size_t)(e->size - off);
+	end = off + len;
+	if (e->nparts == 0) {
+		rc = read_stored(b, e, buf, len, off);
+		if (rc == 0)
+			*got = len;
+		return rc;
+	}
+	for (size_t i = 0; i < e->nparts; i++) {
+		const struct ckpt_part *p = &e->parts[i];
+
+		for (uint64_t r = first_run_after(e, p, off); r < p->nruns; r++) {
+			uint64_t fo = run_full_offset(e, p, r);
+			uint64_t a, z;
+
+			if (fo >= end)
+				break;
+			a = fo > off ? fo : off;
+			z = fo + p->run_bytes < end ? fo + p->run_bytes : end;
+			rc = read_stored(b, p->entry, (uint8_t *)buf + (a - off),
+					 (size_t)(z - a),
+					 r * p->run_bytes + (a - fo));
+			if (rc < 0)
+				return rc;
+		}
+	}
+	*got = len;
+	return 0;
+}
+
+int
+ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+		   uint64_t off, int *fd, uint64_t *foff, uint64_t *run)
+{
+	if (off >= e->size)
+		return -EINVAL;
+	if (e->nparts == 0) {
+		const struct shard *sh = &b->priv->shards[e->shard_slot];
+
+		if (sh->fd < 0)
+			return -EIO;
+		*fd = sh->fd;
+		*foff = e->offset + off;
+		*run = e->size - off;
+		return 0;
+	}
+	for (size_t i = 0; i < e->nparts; i++) {
+		const struct ckpt_part *p = &e->parts[i];
+		uint64_t r = first_run_after(e, p, off), fo;
+		const struct shard *sh;
+
+		if (r >= p->nruns)
+			continue;
+		fo = run_full_offset(e, p, r);
+		if (fo > off)
+			continue;
+		sh = &b->priv->shards[p->entry->shard_slot];
+		if (sh->fd < 0)
+			return -EIO;
+		*fd = sh->fd;
+		*foff = p->entry->offset + r * p->run_bytes + (off - fo);
+		*run = p->run_bytes - (off - fo);
+		return 0;
+	}
+	return -ENOTSUP;
+}
+
+/* Entry CRC (unmasked) of a stored DT_VARIANT tensor: per element a
+ * varint64 length, the bytes, and a 4-byte masked running checksum. */
+static int
+variant_check(const uint8_t *p, size_t len, uint64_t nelems, uint32_t *crc)
+{
+	const uint8_t *q = p, *limit = p + len;
+	uint32_t c = 0;
+
+	for (uint64_t i = 0; i < nelems; i++) {
+		uint64_t n;
+		uint8_t l8[8];
+
+		if (ckpt_get_varint64(&q, limit, &n) < 0 ||
+		    (uint64_t)(limit - q) < n || (uint64_t)(limit - q) - n < 4)
+			return -EBADMSG;
+		ckpt_store64le(l8, n);
+		c = ckpt_crc32c_extend(c, l8, 8);
+		c = ckpt_crc32c_extend(c, q, (size_t)n);
+		q += n;
+		if (ckpt_load32le(q) != ckpt_crc_mask(c))
+			return -EBADMSG;
+		c = ckpt_crc32c_extend(c, q, 4);
+		q += 4;
+	}
+	if (q != limit)
+		return -EBADMSG;
+	*crc = c;
+	return 0;
+}
+
+/* Verify one stored (non-partitioned) entry. */
+static int
+verify_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	      const char *shown, struct ckpt_err *err)
+{
+	uint64_t elems;
+	uint32_t crc = 0;
+	uint8_t *buf;
+	int rc = 0;
+
+	ckpt_shape_elems(e->dims, e->rank, &elems);
+	if (ckpt_dtype_size(e->dtype) != 0) {
+		size_t chunk = e->size < VERIFY_CHUNK ? (size_t)e->size
+						      : VERIFY_CHUNK;
+
+		buf = malloc(chunk ? chunk : 1);
+		if (buf == NULL)
+			return -ENOMEM;
+		for (uint64_t off = 0; off < e->size; off += chunk) {
+			size_t n = e->size - off < chunk ? (size_t)(e->size - off)
+							 : chunk;
+
+			rc = read_stored(b, e, buf, n, off);
+			if (rc < 0)
+				break;
+			crc = ckpt_crc32c_extend(crc, buf, n);
+		}
+		free(buf);
+	} else {
+		if (e->size > SIZE_MAX)
+			return -ENOMEM;
+		buf = malloc(e->size ? (size_t)e->size : 1);
+		if (buf == NULL)
+			return -ENOMEM;
+		rc = read_stored(b, e, buf, (size_t)e->size, 0);
+		if (rc == 0) {
+			rc = e->dtype == CKPT_DT_STRING
+				     ? ckpt_string_check(buf, (size_t)e->size,
+							 elems, &crc)
+				     : variant_check(buf, (size_t)e->size, elems,
+						     &crc);
+			if (rc < 0)
+				rc = ckpt_fail(err, -EBADMSG,
+					       "%s: tensor '%s': malformed %s "
+					       "data or length checksum mismatch",
+					       b->prefix, shown,
+					       ckpt_dtype_name(e->dtype));
+		}
+		free(buf);
+	}
+	if (rc == -EIO)
+		return ckpt_fail(err, -EIO,
+				 "%s: tensor '%s': the data file is shorter "
+				 "than the index says",
+				 b->prefix, shown);
+	if (rc < 0)
+		return ckpt_fail(err, rc, "%s: tensor '%s': %s", b->prefix, shown,
+				 strerror(-rc));
+	if (ckpt_crc_mask(crc) != e->crc32c)
+		return ckpt_fail(err, -EBADMSG,
+				 "%s: tensor '%s': crc32c mismatch (stored "
+				 "%08x, data %08x)",
+				 b->prefix, shown, ckpt_crc_unmask(e->crc32c),
+				 crc);
+	return 0;
+}
+
+int
+ckpt_bundle_verify(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+		   struct ckpt_err *err)
+{
+	if (e->nparts == 0)
+		return verify_stored(b, e, e->key, err);
+	for (size_t i = 0; i < e->nparts; i++) {
+		int rc = verify_stored(b, e->parts[i].entry, e->key, err);
+
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+		 uint8_t **out, size_t *len, struct ckpt_err *err)
+{
+	uint8_t *buf;
+	size_t got;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (e->size > SIZE_MAX)
+		return ckpt_fail(err, -ENOMEM, "%s: tensor '%s' is too large",
+				 b->prefix, e->key);
+	if ((rc = ckpt_bundle_verify(b, e, err)) < 0)
+		return rc;
+	buf = malloc(e->size ? (size_t)e->size : 1);
+	if (buf == NULL)
+		return ckpt_fail(err, -ENOMEM,
+				 "%s: tensor '%s': out of memory", b->prefix,
+				 e->key);
+	rc = ckpt_bundle_pread(b, e, buf, (size_t)e->size, 0, &got);
+	if (rc == 0 && got != e->size)
+		rc = -EIO;
+	if (rc < 0) {
+		free(buf);
+		return ckpt_fail(err, rc, "%s: tensor '%s': %s", b->prefix,
+				 e->key, strerror(-rc));
+	}
+	*out = buf;
+	*len = (size_t)e->size;
+	return 0;
+}
+
+int
+ckpt_bundle_objgraph(const struct ckpt_bundle *b, struct ckpt_objgraph **out,
+		     struct ckpt_err *err)
+{
+	const struct ckpt_entry *e;
+	uint64_t lens[1];
+	const uint8_t *data[1];
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	e = find_entry(b, CKPT_OBJGRAPH_KEY, strlen(CKPT_OBJGRAPH_KEY));
+	if (e == NULL)
+		return -ENOENT;
+	if (e->dtype != CKPT_DT_STRING || e->rank != 0)
+		return ckpt_fail(err, -EBADMSG,
+				 "%s: %s is not a string scalar", b->prefix,
+				 CKPT_OBJGRAPH_KEY);
+	if ((rc = ckpt_bundle_read(b, e, &buf, &len, err)) < 0)
+		return rc;
+	rc = ckpt_string_decode(buf, len, 1, lens, data);
+	if (rc == 0)
+		rc = ckpt_objgraph_parse(data[0], (size_t)lens[0], out, err);
+	if (rc < 0 && err != NULL && err->code == rc) {
+		ckpt_err_prepend(err, "object graph");
+		ckpt_err_prepend(err, b->prefix);
+	} else if (rc < 0) {
+		ckpt_fail(err, rc, "%s: the object graph is malformed",
+			  b->prefix);
+	}
+	free(buf);
+	return rc;
+}

@@ -32,7 +32,11 @@ struct ckpt_header {
 /* One stored part of a partitioned tensor. */
 struct ckpt_part {
 	const struct ckpt_entry *entry;	/* borrowed: the slice entry */
-	struct ckpt_extent *ext;	/* rank extents, full dims resolved */
+	const struct ckpt_extent *ext;	/* rank extents, lengths resolved */
+	/* private: how the part maps into the full tensor (see bundle.c) */
+	int run_dim;		/* dims run_dim.. are contiguous in both */
+	uint64_t run_bytes;	/* bytes of one contiguous run */
+	uint64_t nruns;
 };
 
 struct ckpt_entry {
@@ -51,7 +55,11 @@ struct ckpt_entry {
 	size_t nparts;
 	struct ckpt_part *parts;
 	bool is_part;
-	const struct ckpt_extent *const *slices;	/* private */
+	/* Stored slice specs of a partitioned tensor (nparts of them, each
+	 * rank extents, length -1 = whole dimension), as needed to write the
+	 * entry again. */
+	const struct ckpt_extent *slices;
+	uint32_t shard_slot;	/* private: index of the open shard */
 };
 
 struct ckpt_bundle {

@@ -1,8 +1,8 @@
 /* bundle_writer.h -- write a new TensorBundle (V2) checkpoint the way
  * TensorFlow's BundleWriter does.
  *
- * Tensor bytes go to PREFIX.data-00000-of-00001 in the order they are
- * added; entries are kept in memory and written to PREFIX.index, sorted,
+ * Tensor bytes go to PREFIX.data-NNNNN-of-MMMMM (one shard unless
+ * opts.num_shards says more) in the order they are added; entries are kept in memory and written to PREFIX.index, sorted,
  * by ckpt_writer_finish().  Both files are first written under temporary
  * names (<name>.tempstate<random>), fsync()ed, then renamed into place,
  * data first and index last, so a reader never sees a half-written
@@ -24,6 +24,7 @@ struct ckpt_writer_opts {
 	int32_t endianness;	/* header field; the bytes are taken as given */
 	int32_t producer;	/* header version; default 1 */
 	int32_t min_consumer;
+	int32_t num_shards;	/* data files to write; 0 means 1 */
 };
 
 struct ckpt_writer;
@@ -48,6 +49,10 @@ int ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
 			 int dtype, const int64_t *dims, int rank, int src_fd,
 			 uint64_t src_off, uint64_t size, uint32_t crc,
 			 struct ckpt_err *err);
+
+/* Send the tensors added from now on to data shard SHARD (0-based, below
+ * opts.num_shards; the default is 0).  Return 0 or -EINVAL. */
+int ckpt_writer_select_shard(struct ckpt_writer *w, int32_t shard);
 
 /* Add the full entry of a partitioned tensor: no bytes, NSLICES slices of
  * RANK extents each (length -1 = whole dimension).  The parts themselves

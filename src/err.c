@@ -37,3 +37,22 @@ ckpt_err_str(const struct ckpt_err *err, int code)
 		return err->msg;
 	return strerror(code < 0 ? -code : code);
 }
+
+void
+ckpt_err_prepend(struct ckpt_err *err, const char *prefix)
+{
+	char tmp[sizeof(err->msg)];
+	size_t pl;
+
+	if (err == NULL || err->code == 0)
+		return;
+	pl = strlen(prefix);
+	if (pl > sizeof(tmp) - 3)
+		pl = sizeof(tmp) - 3;
+	memcpy(tmp, prefix, pl);
+	memcpy(tmp + pl, ": ", 2);
+	/* Copy as much of the old message as fits, NUL included. */
+	memcpy(tmp + pl + 2, err->msg, sizeof(tmp) - pl - 2);
+	tmp[sizeof(tmp) - 1] = '\0';
+	memcpy(err->msg, tmp, sizeof(tmp));
+}

@@ -24,6 +24,10 @@ struct ckpt_err {
 int ckpt_fail(struct ckpt_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Put PREFIX and ": " before the message ERR holds (if it holds one),
+ * truncating at the end when it does not fit. */
+void ckpt_err_prepend(struct ckpt_err *err, const char *prefix);
+
 /* Reset ERR to "no failure". */
 void ckpt_err_clear(struct ckpt_err *err);
 

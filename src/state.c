@@ -1,2 +1,191 @@
-/* state.c -- placeholder until implemented. */
+/* state.c -- the "checkpoint" state file: a text-format CheckpointState
+ * naming the newest checkpoint of a directory.  Only model_checkpoint_path
+ * is taken; other fields are parsed and skipped. */
 #include "config.h"
+
+#include "bundle.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lexer {
+	const char *p;
+	const char *end;
+	int line;
+};
+
+/* Skip white space and '#' comments. */
+static void
+skip_space(struct lexer *lx)
+{
+	while (lx->p < lx->end) {
+		if (*lx->p == '#') {
+			while (lx->p < lx->end && *lx->p != '\n')
+				lx->p++;
+		} else if (isspace((unsigned char)*lx->p)) {
+			if (*lx->p == '\n')
+				lx->line++;
+			lx->p++;
+		} else {
+			break;
+		}
+	}
+}
+
+/* Value of hex digit C, or -1. */
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parse a quoted string with C escapes (one or more adjacent literals are
+ * concatenated, as in protobuf text format) into OUT (malloc()ed). */
+static int
+parse_string(struct lexer *lx, char **out)
+{
+	size_t cap = (size_t)(lx->end - lx->p) + 1, n = 0;
+	char *s = malloc(cap);
+
+	if (s == NULL)
+		return -ENOMEM;
+	while (lx->p < lx->end && (*lx->p == '"' || *lx->p == '\'')) {
+		char q = *lx->p++;
+
+		for (;;) {
+			int c;
+
+			if (lx->p >= lx->end || *lx->p == '\n')
+				goto bad;
+			c = (unsigned char)*lx->p++;
+			if (c == q)
+				break;
+			if (c == '\\') {
+				if (lx->p >= lx->end)
+					goto bad;
+				c = (unsigned char)*lx->p++;
+				switch (c) {
+				case 'n': c = '\n'; break;
+				case 't': c = '\t'; break;
+				case 'r': c = '\r'; break;
+				case 'a': c = '\a'; break;
+				case 'b': c = '\b'; break;
+				case 'f': c = '\f'; break;
+				case 'v': c = '\v'; break;
+				case '\\': case '\'': case '"': case '?': break;
+				case 'x': {
+					int v = 0, d, k;
+
+					for (k = 0; k < 2 && lx->p < lx->end &&
+						    (d = hexval(*lx->p)) >= 0;
+					     k++, lx->p++)
+						v = v * 16 + d;
+					if (k == 0)
+						goto bad;
+					c = v;
+					break;
+				}
+				default:
+					if (c >= '0' && c <= '7') {
+						int v = c - '0', k;
+
+						for (k = 1; k < 3 && lx->p < lx->end &&
+							    *lx->p >= '0' && *lx->p <= '7';
+						     k++)
+							v = v * 8 + (*lx->p++ - '0');
+						c = v & 0xff;
+					} else {
+						goto bad;
+					}
+				}
+			}
+			s[n++] = (char)c;
+		}
+		skip_space(lx);
+	}
+	s[n] = '\0';
+	*out = s;
+	return 0;
+bad:
+	free(s);
+	return -EBADMSG;
+}
+
+int
+ckpt_state_parse(const char *buf, size_t len, char **path,
+		 struct ckpt_err *err)
+{
+	struct lexer lx = { buf, buf + len, 1 };
+	char *model = NULL;
+	int rc;
+
+	*path = NULL;
+	for (;;) {
+		const char *name;
+		size_t nlen;
+
+		skip_space(&lx);
+		if (lx.p >= lx.end)
+			break;
+		name = lx.p;
+		while (lx.p < lx.end &&
+		       (isalnum((unsigned char)*lx.p) || *lx.p == '_'))
+			lx.p++;
+		nlen = (size_t)(lx.p - name);
+		skip_space(&lx);
+		if (nlen == 0 || lx.p >= lx.end || *lx.p != ':') {
+			rc = ckpt_fail(err, -EBADMSG,
+				       "line %d: expected 'field: value'",
+				       lx.line);
+			goto fail;
+		}
+		lx.p++;
+		skip_space(&lx);
+		if (lx.p < lx.end && (*lx.p == '"' || *lx.p == '\'')) {
+			char *s;
+
+			if ((rc = parse_string(&lx, &s)) < 0) {
+				if (rc == -EBADMSG)
+					ckpt_fail(err, rc,
+						  "line %d: malformed string",
+						  lx.line);
+				goto fail;
+			}
+			if (nlen == 21 &&
+			    memcmp(name, "model_checkpoint_path", 21) == 0) {
+				free(model);
+				model = s;
+			} else {
+				free(s);
+			}
+		} else {
+			/* A number (timestamps): skip to the end of the token. */
+			const char *v = lx.p;
+
+			while (lx.p < lx.end && !isspace((unsigned char)*lx.p))
+				lx.p++;
+			if (lx.p == v) {
+				rc = ckpt_fail(err, -EBADMSG,
+					       "line %d: missing value", lx.line);
+				goto fail;
+			}
+		}
+	}
+	if (model == NULL || model[0] == '\0') {
+		rc = ckpt_fail(err, -ENOENT, "no model_checkpoint_path");
+		goto fail;
+	}
+	*path = model;
+	return 0;
+fail:
+	free(model);
+	return rc;
+}
