@@ -1,9 +1,1470 @@
-/* inspect.c -- placeholder. */
+/* inspect.c -- ckpt-inspect: list, print, verify and explain the tensors of
+ * a TensorFlow checkpoint, using libckpt only.
+ *
+ * Everything printed comes from bytes we do not trust, so keys and string
+ * values are escaped before they reach a terminal (esc_text()) or a JSON
+ * reader (esc_json()).  Output is built in a struct out whose first failure
+ * is sticky and checked when it is flushed.  Every failure ends in one
+ * "ckpt-inspect: ..." line on stderr.  Exit status: 0 ok, 1 bad or damaged
+ * input, 2 usage. */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
-int
-main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "coding.h"
+#include "err.h"
+#include "objgraph.h"
+#include "table.h"
+#include "tensor.h"
+
+#define PROG "ckpt-inspect"
+#define EX_BAD 1
+#define EX_USAGE 2
+
+#define SUMMARY_THRESHOLD 1000	/* more elements than this: summarize */
+#define SUMMARY_EDGE 3		/* elements kept at each end of a dim */
+#define STRING_PREVIEW 64	/* bytes of a string shown unless --all */
+
+enum mode {
+	MODE_LIST,
+	MODE_VALUES,
+	MODE_VERIFY,
+	MODE_GRAPH,
+	MODE_HEADER,
+};
+
+struct opts {
+	enum mode mode;
+	bool json;
+	bool all;		/* --all: no summarizing */
+	const char *path;
+	const char **keys;	/* borrowed from argv; owned array */
+	size_t nkeys;
+};
+
+/* Output under construction; the first failure sticks. */
+struct out {
+	struct ckpt_buf b;
+	int err;	/* 0 or a negative errno */
+};
+
+/* Print "ckpt-inspect: MSG" on stderr; return EX_BAD. */
+static int
+fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print one error line on stderr and return EX_BAD. */
+static int
+fail(const char *fmt, ...)
 {
-	fputs("not implemented yet\n", stderr);
-	return 1;
+	va_list ap;
+
+	fflush(stdout);
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EX_BAD;
+}
+
+/* Append LEN bytes at DATA to O. */
+static void
+o_put(struct out *o, const void *data, size_t len)
+{
+	int rc;
+
+	if (o->err != 0 || len == 0)
+		return;
+	rc = ckpt_buf_put(&o->b, data, len);
+	if (rc < 0)
+		o->err = rc;
+}
+
+/* Append a NUL-terminated string. */
+static void
+o_str(struct out *o, const char *s)
+{
+	o_put(o, s, strlen(s));
+}
+
+/* Append one byte. */
+static void
+o_byte(struct out *o, char c)
+{
+	o_put(o, &c, 1);
+}
+
+/* Append N spaces. */
+static void
+o_pad(struct out *o, size_t n)
+{
+	static const char spaces[] = "                                ";
+
+	while (n > 0) {
+		size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+
+		o_put(o, spaces, k);
+		n -= k;
+	}
+}
+
+static void
+o_fmt(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Append printf-style text. */
+static void
+o_fmt(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n, rc;
+
+	if (o->err != 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		o->err = -EINVAL;
+		return;
+	}
+	rc = ckpt_buf_reserve(&o->b, (size_t)n + 1);
+	if (rc < 0) {
+		o->err = rc;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf((char *)o->b.data + o->b.len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	o->b.len += (size_t)n;
+}
+
+/* Write what O holds to stdout and empty it; return 0 or a negative
+ * errno (the sticky one first). */
+static int
+o_flush(struct out *o)
+{
+	if (o->err != 0)
+		return o->err;
+	if (o->b.len > 0 && fwrite(o->b.data, 1, o->b.len, stdout) != o->b.len)
+		o->err = -errno != 0 ? -errno : -EIO;
+	o->b.len = 0;
+	return o->err;
+}
+
+/* Length of the valid UTF-8 sequence at P (1-4 bytes) with its code point
+ * in *CP, or 0 if the bytes at P are not valid UTF-8 (overlong forms,
+ * surrogates and values past U+10FFFF are invalid). */
+static size_t
+utf8_len(const uint8_t *p, const uint8_t *limit, uint32_t *cp)
+{
+	uint32_t v, min;
+	size_t n, i;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		v = p[0] & 0x1f;
+		min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		v = p[0] & 0x0f;
+		min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		v = p[0] & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if ((size_t)(limit - p) < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (p[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/* True if code point CP could fool a terminal or a reader: C1 controls,
+ * bidirectional overrides and isolates, line and paragraph separators. */
+static bool
+cp_unsafe(uint32_t cp)
+{
+	return cp < 0xa0 || (cp >= 0x200e && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Append DATA escaped for a terminal: printable ASCII and safe UTF-8 as
+ * they are, backslash doubled, \n \t \r, other bytes \xNN, unsafe code
+ * points \u{NNNN}; with QUOTE, also '"' escaped.  Return the width in
+ * columns (one per character). */
+static size_t
+esc_text(struct out *o, const void *data, size_t len, bool quote)
+{
+	const uint8_t *p = data, *end = p + len;
+	size_t w = 0, n;
+	uint32_t cp;
+
+	while (p < end) {
+		uint8_t c = *p;
+
+		if (c == '\\' || (quote && c == '"')) {
+			o_byte(o, '\\');
+			o_byte(o, (char)c);
+			w += 2;
+		} else if (c >= 0x20 && c < 0x7f) {
+			o_byte(o, (char)c);
+			w++;
+		} else if (c == '\n' || c == '\t' || c == '\r') {
+			o_byte(o, '\\');
+			o_byte(o, c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+			w += 2;
+		} else if (c >= 0x80 && (n = utf8_len(p, end, &cp)) > 0) {
+			if (cp_unsafe(cp)) {
+				o_fmt(o, "\\u{%04" PRIx32 "}", cp);
+				w += 8;
+			} else {
+				o_put(o, p, n);
+				w++;
+			}
+			p += n;
+			continue;
+		} else {
+			o_fmt(o, "\\x%02x", c);
+			w += 4;
+		}
+		p++;
+	}
+	return w;
+}
+
+/* True if DATA needs quotes to be read back unambiguously in the graph
+ * listing (empty, or holding blanks, quotes or escapes). */
+static bool
+needs_quotes(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	size_t i;
+
+	if (len == 0)
+		return true;
+	for (i = 0; i < len; i++)
+		if (p[i] <= 0x20 || p[i] == '"' || p[i] == '\\' || p[i] >= 0x7f)
+			return true;
+	return false;
+}
+
+/* Append DATA escaped, in quotes when needs_quotes() says so. */
+static void
+esc_name(struct out *o, const void *data, size_t len)
+{
+	if (!needs_quotes(data, len)) {
+		o_put(o, data, len);
+		return;
+	}
+	o_byte(o, '"');
+	esc_text(o, data, len, true);
+	o_byte(o, '"');
+}
+
+/* Append DATA as a JSON string.  Valid UTF-8 is kept; an invalid byte
+ * 0xNN becomes \u00NN (the character of the same value), so such strings
+ * do not round-trip: keys carry "key_hex" as well (see the man page). */
+static void
+esc_json(struct out *o, const void *data, size_t len)
+{
+	const uint8_t *p = data, *end = p + len;
+	uint32_t cp;
+	size_t n;
+
+	o_byte(o, '"');
+	while (p < end) {
+		uint8_t c = *p;
+
+		if (c == '"' || c == '\\') {
+			o_byte(o, '\\');
+			o_byte(o, (char)c);
+		} else if (c == '\n') {
+			o_str(o, "\\n");
+		} else if (c == '\t') {
+			o_str(o, "\\t");
+		} else if (c == '\r') {
+			o_str(o, "\\r");
+		} else if (c >= 0x20 && c < 0x7f) {
+			o_byte(o, (char)c);
+		} else if (c >= 0x80 && (n = utf8_len(p, end, &cp)) > 0) {
+			o_put(o, p, n);
+			p += n;
+			continue;
+		} else {
+			o_fmt(o, "\\u%04x", c);
+		}
+		p++;
+	}
+	o_byte(o, '"');
+}
+
+/* True if DATA is valid UTF-8. */
+static bool
+utf8_valid(const void *data, size_t len)
+{
+	const uint8_t *p = data, *end = p + len;
+	uint32_t cp;
+	size_t n;
+
+	while (p < end) {
+		n = utf8_len(p, end, &cp);
+		if (n == 0)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/* Append DATA as lowercase hex. */
+static void
+put_hex(struct out *o, const void *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		o_byte(o, digits[p[i] >> 4]);
+		o_byte(o, digits[p[i] & 15]);
+	}
+}
+
+/* Number of display columns of the UTF-8 text in DATA (code points). */
+static size_t
+text_width(const uint8_t *data, size_t len)
+{
+	size_t i, w = 0;
+
+	for (i = 0; i < len; i++)
+		if ((data[i] & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/* True if S (LEN bytes) is a JSON number. */
+static bool
+json_number(const char *s, size_t len)
+{
+	size_t i = 0, d;
+
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0') {
+		i++;
+	} else {
+		for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return false;
+	}
+	if (i < len && s[i] == '.') {
+		for (d = ++i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return false;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return false;
+	}
+	return i == len;
+}
+
+/* TensorFlow's name of E's dtype, or "dtype<N>" in SCRATCH (16 bytes). */
+static const char *
+dtype_text(int dtype, char *scratch, size_t len)
+{
+	const char *name = ckpt_dtype_name(dtype);
+
+	if (name != NULL)
+		return name;
+	snprintf(scratch, len, "dtype%d", dtype);
+	return scratch;
+}
+
+/* Append E's shape as "[2,3]" ("[]" for a scalar); return its width. */
+static size_t
+put_shape(struct out *o, const struct ckpt_entry *e)
+{
+	size_t before = o->b.len;
+	int i;
+
+	o_byte(o, '[');
+	for (i = 0; i < e->rank; i++)
+		o_fmt(o, i > 0 ? ",%" PRId64 : "%" PRId64, e->dims[i]);
+	o_byte(o, ']');
+	return o->err != 0 ? 0 : o->b.len - before;
+}
+
+/* Append a part's extents as "[0:5,0:4]" (start:end per dim). */
+static void
+put_extents(struct out *o, const struct ckpt_part *part, int rank)
+{
+	int i;
+
+	o_byte(o, '[');
+	for (i = 0; i < rank; i++)
+		o_fmt(o, "%s%" PRId64 ":%" PRId64, i > 0 ? "," : "",
+		      part->ext[i].start,
+		      part->ext[i].start + part->ext[i].length);
+	o_byte(o, ']');
+}
+
+/* --- selecting tensors --------------------------------------------------- */
+
+/* True if PATTERN has shell wildcard characters. */
+static bool
+is_glob(const char *pattern)
+{
+	return strpbrk(pattern, "*?[") != NULL;
+}
+
+/* Mark in SEL (b->n flags) the visible entries named by OPTS->keys (exact
+ * names, or fnmatch(3) patterns), or all visible entries if none were
+ * named.  Return 0 or EX_BAD after printing why. */
+static int
+select_entries(const struct ckpt_bundle *b, const struct opts *opts,
+	       bool *sel)
+{
+	size_t i, k;
+
+	for (i = 0; i < b->n; i++)
+		sel[i] = opts->nkeys == 0 && !b->entries[i].is_part;
+	for (k = 0; k < opts->nkeys; k++) {
+		const char *key = opts->keys[k];
+		const struct ckpt_entry *e;
+		bool found = false;
+
+		e = ckpt_bundle_find(b, key, strlen(key));
+		if (e != NULL && !e->is_part) {
+			sel[e - b->entries] = true;
+			continue;
+		}
+		if (is_glob(key)) {
+			for (i = 0; i < b->n; i++) {
+				e = &b->entries[i];
+				if (e->is_part || strlen(e->key) != e->key_len)
+					continue;
+				if (fnmatch(key, e->key, 0) == 0) {
+					sel[i] = true;
+					found = true;
+				}
+			}
+		}
+		if (!found)
+			return fail("%s: no tensor named \"%s\"", b->index_path,
+				    key);
+	}
+	return 0;
+}
+
+/* --- listing ------------------------------------------------------------- */
+
+/* Print the selected entries as aligned columns: key, dtype, shape, size. */
+static int
+list_text(const struct ckpt_bundle *b, const bool *sel, struct out *o)
+{
+	size_t wkey = 0, wdt = 0, wshape = 0, wsize = 0, w, i;
+	struct out scratch = { 0 };
+	char dt[24], num[24];
+
+	for (i = 0; i < b->n; i++) {
+		const struct ckpt_entry *e = &b->entries[i];
+
+		if (!sel[i])
+			continue;
+		scratch.b.len = 0;
+		w = esc_text(&scratch, e->key, e->key_len, false);
+		wkey = w > wkey ? w : wkey;
+		w = strlen(dtype_text(e->dtype, dt, sizeof(dt)));
+		wdt = w > wdt ? w : wdt;
+		w = put_shape(&scratch, e);
+		wshape = w > wshape ? w : wshape;
+		w = (size_t)snprintf(num, sizeof(num), "%" PRIu64, e->size);
+		wsize = w > wsize ? w : wsize;
+	}
+	ckpt_buf_free(&scratch.b);
+	if (scratch.err != 0)
+		return scratch.err;
+	for (i = 0; i < b->n; i++) {
+		const struct ckpt_entry *e = &b->entries[i];
+		const char *name;
+
+		if (!sel[i])
+			continue;
+		w = esc_text(o, e->key, e->key_len, false);
+		o_pad(o, wkey - w + 2);
+		name = dtype_text(e->dtype, dt, sizeof(dt));
+		o_str(o, name);
+		o_pad(o, wdt - strlen(name) + 2);
+		w = put_shape(o, e);
+		o_pad(o, wshape - w + 2);
+		w = (size_t)snprintf(num, sizeof(num), "%" PRIu64, e->size);
+		o_pad(o, wsize - w);
+		o_str(o, num);
+		o_byte(o, '\n');
+		if (o_flush(o) < 0)
+			return o->err;
+	}
+	return 0;
+}
+
+/* Append the JSON members describing E (no braces), after "key". */
+static void
+entry_json(struct out *o, const struct ckpt_entry *e)
+{
+	char dt[24];
+	size_t i;
+	int d;
+
+	o_str(o, "\"key\":");
+	esc_json(o, e->key, e->key_len);
+	if (!utf8_valid(e->key, e->key_len)) {
+		o_str(o, ",\"key_hex\":\"");
+		put_hex(o, e->key, e->key_len);
+		o_byte(o, '"');
+	}
+	o_str(o, ",\"dtype\":");
+	esc_json(o, dtype_text(e->dtype, dt, sizeof(dt)),
+		 strlen(dtype_text(e->dtype, dt, sizeof(dt))));
+	o_str(o, ",\"shape\":[");
+	for (d = 0; d < e->rank; d++)
+		o_fmt(o, d > 0 ? ",%" PRId64 : "%" PRId64, e->dims[d]);
+	o_fmt(o, "],\"size\":%" PRIu64, e->size);
+	if (e->nparts == 0) {
+		o_fmt(o, ",\"shard\":%" PRId32 ",\"offset\":%" PRIu64
+			 ",\"crc32c\":%" PRIu32,
+		      e->shard_id, e->offset, e->crc32c);
+		return;
+	}
+	o_str(o, ",\"parts\":[");
+	for (i = 0; i < e->nparts; i++) {
+		const struct ckpt_part *p = &e->parts[i];
+
+		o_str(o, i > 0 ? ",{\"slice\":[" : "{\"slice\":[");
+		for (d = 0; d < e->rank; d++)
+			o_fmt(o, "%s[%" PRId64 ",%" PRId64 "]", d > 0 ? "," : "",
+			      p->ext[d].start, p->ext[d].length);
+		o_fmt(o, "],\"shard\":%" PRId32 ",\"offset\":%" PRIu64
+			 ",\"size\":%" PRIu64 ",\"crc32c\":%" PRIu32 "}",
+		      p->entry->shard_id, p->entry->offset, p->entry->size,
+		      p->entry->crc32c);
+	}
+	o_byte(o, ']');
+}
+
+/* --- values -------------------------------------------------------------- */
+
+/* What is needed to print one tensor's values. */
+struct vctx {
+	const struct ckpt_entry *e;
+	const uint8_t *data;	/* borrowed: the tensor's bytes */
+	size_t len;
+	size_t esz;		/* element size; 0 for strings */
+	bool big_endian;
+	uint64_t nelems;
+	uint64_t *slens;	/* owned: string lengths */
+	const uint8_t **sdata;	/* owned: string starts, into data */
+	uint64_t *stride;	/* owned: elements per step of each dim */
+	bool json, all, summarize;
+	size_t width;		/* numeric elements are padded to this */
+	struct out scratch;	/* owned */
+};
+
+/* Append element I: a number, "true", "(1+2j)", or a quoted string. */
+static void
+put_elem(struct vctx *v, uint64_t i, struct out *o)
+{
+	struct out *s = &v->scratch;
+	size_t w;
+	int rc;
+
+	if (v->esz == 0) {	/* DT_STRING */
+		size_t n = (size_t)v->slens[i];
+		bool cut = !v->all && !v->json && n > STRING_PREVIEW;
+
+		if (v->json) {
+			esc_json(o, v->sdata[i], n);
+			return;
+		}
+		o_byte(o, '"');
+		esc_text(o, v->sdata[i], cut ? STRING_PREVIEW : n, true);
+		o_str(o, cut ? "\"..." : "\"");
+		return;
+	}
+	s->b.len = 0;
+	rc = ckpt_value_format(v->e->dtype, v->data + i * v->esz, v->big_endian,
+			       &s->b);
+	if (rc < 0) {
+		o->err = o->err != 0 ? o->err : rc;
+		return;
+	}
+	if (v->json) {
+		if (json_number((const char *)s->b.data, s->b.len) ||
+		    (s->b.len == 4 && memcmp(s->b.data, "true", 4) == 0) ||
+		    (s->b.len == 5 && memcmp(s->b.data, "false", 5) == 0))
+			o_put(o, s->b.data, s->b.len);
+		else
+			esc_json(o, s->b.data, s->b.len);
+		return;
+	}
+	w = text_width(s->b.data, s->b.len);
+	if (w > v->width)
+		v->width = w;
+	else
+		o_pad(o, v->width - w);
+	o_put(o, s->b.data, s->b.len);
+}
+
+/* Append the separator between items of dim D: ", " in the innermost dim,
+ * else a comma, one newline per inner dim and indentation to COL + D + 1
+ * (numpy's layout); "," in JSON. */
+static void
+put_sep(struct vctx *v, int d, size_t col, struct out *o)
+{
+	int k;
+
+	if (v->json) {
+		o_byte(o, ',');
+		return;
+	}
+	if (d + 1 == v->e->rank) {
+		o_str(o, ", ");
+		return;
+	}
+	o_byte(o, ',');
+	for (k = d + 1; k < v->e->rank; k++)
+		o_byte(o, '\n');
+	o_pad(o, col + (size_t)d + 1);
+}
+
+/* Append dim D of the tensor, starting at element OFF, as nested
+ * brackets; long dims are cut to their ends around "..." when
+ * summarizing. */
+static void
+put_dim(struct vctx *v, int d, uint64_t off, size_t col, struct out *o)
+{
+	int64_t n = v->e->dims[d], i;
+	bool cut = v->summarize && n > 2 * SUMMARY_EDGE;
+
+	o_byte(o, '[');
+	for (i = 0; i < n && o->err == 0; i++) {
+		if (i > 0)
+			put_sep(v, d, col, o);
+		if (cut && i == SUMMARY_EDGE) {
+			o_str(o, "...");
+			i = n - SUMMARY_EDGE - 1;
+			continue;
+		}
+		if (d + 1 == v->e->rank)
+			put_elem(v, off + (uint64_t)i, o);
+		else
+			put_dim(v, d + 1, off + (uint64_t)i * v->stride[d], col,
+				o);
+	}
+	o_byte(o, ']');
+}
+
+/* Append all (or, summarizing, some) values of the tensor, laid out for a
+ * text column COL or as JSON. */
+static void
+put_values(struct vctx *v, size_t col, struct out *o)
+{
+	struct out measure = { 0 };
+
+	if (v->e->dtype == CKPT_DT_VARIANT) {
+		if (v->json)
+			o_str(o, "null");
+		else
+			o_fmt(o, "<variant, %zu bytes>", v->len);
+		return;
+	}
+	if (v->e->rank == 0) {
+		put_elem(v, 0, o);
+		return;
+	}
+	if (!v->json && v->esz != 0) {	/* first pass: column width */
+		put_dim(v, 0, 0, col, &measure);
+		ckpt_buf_free(&measure.b);
+		if (measure.err != 0) {
+			o->err = o->err != 0 ? o->err : measure.err;
+			return;
+		}
+	}
+	put_dim(v, 0, 0, col, o);
+}
+
+/* Read E (verified) and fill V; return 0 or EX_BAD after printing why. */
+static int
+vctx_load(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	  const struct opts *opts, struct vctx *v, uint8_t **data)
+{
+	struct ckpt_err err = { 0 };
+	size_t len;
+	int rc, d;
+
+	memset(v, 0, sizeof(*v));
+	v->e = e;
+	v->json = opts->json;
+	v->all = opts->all;
+	v->big_endian = b->hdr.endianness == 1;
+	rc = ckpt_shape_elems(e->dims, e->rank, &v->nelems);
+	if (rc < 0)
+		return fail("%s: tensor \"%s\": bad shape: %s", b->index_path,
+			    e->key, strerror(-rc));
+	rc = ckpt_bundle_read(b, e, data, &len, &err);
+	if (rc < 0)
+		return fail("%s", ckpt_err_str(&err, rc));
+	v->data = *data;
+	v->len = len;
+	v->summarize = !opts->all && !opts->json &&
+		       v->nelems > SUMMARY_THRESHOLD;
+	v->stride = calloc((size_t)e->rank + 1, sizeof(*v->stride));
+	if (v->stride == NULL)
+		return fail("%s", strerror(ENOMEM));
+	/* stride[d]: elements per step in dim d (the product of the dims
+	 * after it); fits, as the element count does. */
+	v->stride[e->rank] = 1;
+	for (d = e->rank - 1; d >= 0; d--)
+		v->stride[d] = d + 1 == e->rank ?
+				       1 :
+				       v->stride[d + 1] * (uint64_t)e->dims[d + 1];
+	if (e->dtype == CKPT_DT_VARIANT)
+		return 0;
+	if (e->dtype == CKPT_DT_STRING) {
+		if (v->nelems > len)	/* each element takes >= 1 byte */
+			return fail("%s: tensor \"%s\": %" PRIu64
+				    " strings cannot fit in %zu bytes",
+				    b->index_path, e->key, v->nelems, len);
+		v->slens = calloc(v->nelems + 1, sizeof(*v->slens));
+		v->sdata = calloc(v->nelems + 1, sizeof(*v->sdata));
+		if (v->slens == NULL || v->sdata == NULL)
+			return fail("%s", strerror(ENOMEM));
+		rc = ckpt_string_decode(v->data, len, v->nelems, v->slens,
+					v->sdata);
+		if (rc < 0)
+			return fail("%s: tensor \"%s\": malformed string data",
+				    b->index_path, e->key);
+		return 0;
+	}
+	v->esz = ckpt_dtype_size(e->dtype);
+	if (v->esz == 0)
+		return fail("%s: tensor \"%s\": dtype %d cannot be printed",
+			    b->index_path, e->key, e->dtype);
+	if (v->nelems > len / v->esz)
+		return fail("%s: tensor \"%s\": %zu bytes hold fewer than %" PRIu64
+			    " elements",
+			    b->index_path, e->key, len, v->nelems);
+	return 0;
+}
+
+/* Free what vctx_load() allocated. */
+static void
+vctx_free(struct vctx *v)
+{
+	free(v->slens);
+	free(v->sdata);
+	free(v->stride);
+	ckpt_buf_free(&v->scratch.b);
+}
+
+/* Print the selected tensors' values: "key = value" (multi-line values
+ * aligned under the first bracket), or one JSON object per line. */
+static int
+print_values(const struct ckpt_bundle *b, const bool *sel,
+	     const struct opts *opts, struct out *o)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < b->n && ret == 0; i++) {
+		const struct ckpt_entry *e = &b->entries[i];
+		uint8_t *data = NULL;
+		struct vctx v;
+		size_t w;
+
+		if (!sel[i])
+			continue;
+		ret = vctx_load(b, e, opts, &v, &data);
+		if (ret == 0) {
+			if (opts->json) {
+				o_byte(o, '{');
+				entry_json(o, e);
+				o_str(o, ",\"values\":");
+				put_values(&v, 0, o);
+				o_str(o, "}\n");
+			} else {
+				w = esc_text(o, e->key, e->key_len, false);
+				o_str(o, " = ");
+				put_values(&v, w + 3, o);
+				o_byte(o, '\n');
+			}
+			if (o_flush(o) < 0)
+				ret = o->err;
+		}
+		vctx_free(&v);
+		free(data);
+	}
+	return ret;
+}
+
+/* Print the selected entries as JSON lines (no values). */
+static int
+list_json(const struct ckpt_bundle *b, const bool *sel, struct out *o)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		if (!sel[i])
+			continue;
+		o_byte(o, '{');
+		entry_json(o, &b->entries[i]);
+		o_str(o, "}\n");
+		if (o_flush(o) < 0)
+			return o->err;
+	}
+	return 0;
+}
+
+/* --- verify -------------------------------------------------------------- */
+
+/* Report one damaged tensor (or part) with MSG. */
+static void
+report_damage(const struct opts *opts, const struct ckpt_entry *e,
+	      const struct ckpt_part *part, const char *msg, struct out *o)
+{
+	if (opts->json) {
+		o_byte(o, '{');
+		o_str(o, "\"key\":");
+		esc_json(o, e->key, e->key_len);
+		if (part != NULL) {
+			o_str(o, ",\"part\":\"");
+			put_extents(o, part, e->rank);
+			o_byte(o, '"');
+		}
+		o_str(o, ",\"ok\":false,\"error\":");
+		esc_json(o, msg, strlen(msg));
+		o_str(o, "}\n");
+		return;
+	}
+	o_str(o, "DAMAGED ");
+	esc_text(o, e->key, e->key_len, false);
+	if (part != NULL)
+		put_extents(o, part, e->rank);
+	o_str(o, ": ");
+	esc_text(o, msg, strlen(msg), false);
+	o_byte(o, '\n');
+}
+
+/* Verify one stored entry; report and return false if it is damaged. */
+static bool
+verify_one(const struct ckpt_bundle *b, const struct opts *opts,
+	   const struct ckpt_entry *e, const struct ckpt_part *part,
+	   struct out *o)
+{
+	const struct ckpt_entry *stored = part != NULL ? part->entry : e;
+	struct ckpt_err err = { 0 };
+	int rc;
+
+	rc = ckpt_bundle_verify(b, stored, &err);
+	if (rc == 0)
+		return true;
+	report_damage(opts, e, part, ckpt_err_str(&err, rc), o);
+	return false;
+}
+
+/* Check every CRC of the selected tensors (every part of a partitioned
+ * one) and that the object graph parses; print one line per damaged
+ * tensor and a summary.  Return 0 or EX_BAD if anything is damaged. */
+static int
+verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
+       struct out *o)
+{
+	size_t i, j, checked = 0, damaged = 0;
+	const struct ckpt_entry *ge = NULL;
+	bool graph_ok = true;
+
+	for (i = 0; i < b->n; i++) {
+		const struct ckpt_entry *e = &b->entries[i];
+		bool ok = true;
+
+		if (!sel[i])
+			continue;
+		if (e->nparts == 0) {
+			ok = verify_one(b, opts, e, NULL, o);
+		} else {
+			for (j = 0; j < e->nparts; j++)
+				if (!verify_one(b, opts, e, &e->parts[j], o))
+					ok = false;
+		}
+		if (ok && opts->json) {
+			o_byte(o, '{');
+			o_str(o, "\"key\":");
+			esc_json(o, e->key, e->key_len);
+			o_str(o, ",\"ok\":true}\n");
+		}
+		if (e->key_len == strlen(CKPT_OBJGRAPH_KEY) &&
+		    memcmp(e->key, CKPT_OBJGRAPH_KEY, e->key_len) == 0) {
+			ge = e;
+			graph_ok = ok;
+		}
+		checked++;
+		damaged += ok ? 0 : 1;
+		if (o_flush(o) < 0)
+			return o->err;
+	}
+	if (ge != NULL && graph_ok) {
+		struct ckpt_objgraph *g = NULL;
+		struct ckpt_err err = { 0 };
+		char msg[sizeof(err.msg) + 32];
+		int rc;
+
+		rc = ckpt_bundle_objgraph(b, &g, &err);
+		if (rc < 0) {
+			snprintf(msg, sizeof(msg), "object graph: %s",
+				 ckpt_err_str(&err, rc));
+			report_damage(opts, ge, NULL, msg, o);
+			damaged++;
+		}
+		ckpt_objgraph_free(g);
+	}
+	if (opts->json)
+		o_fmt(o, "{\"verified\":%zu,\"damaged\":%zu}\n", checked,
+		      damaged);
+	else
+		o_fmt(o, "%zu tensor%s verified, %zu damaged\n", checked,
+		      checked == 1 ? "" : "s", damaged);
+	if (o_flush(o) < 0)
+		return o->err;
+	return damaged > 0 ? EX_BAD : 0;
+}
+
+/* --- object graph -------------------------------------------------------- */
+
+/* Print the nodes of G as text. */
+static void
+graph_text(const struct ckpt_objgraph *g, char **paths, struct out *o)
+{
+	size_t i, j;
+
+	for (i = 0; i < g->n; i++) {
+		const struct ckpt_objnode *nd = &g->nodes[i];
+
+		o_fmt(o, "node %zu  ", i);
+		if (paths[i] == NULL)
+			o_str(o, "(no path)");
+		else if (paths[i][0] == '\0')
+			o_str(o, "(root)");
+		else
+			esc_text(o, paths[i], strlen(paths[i]), false);
+		o_byte(o, '\n');
+		for (j = 0; j < nd->nchildren; j++) {
+			o_str(o, "  child ");
+			esc_name(o, nd->children[j].local_name,
+				 nd->children[j].local_name_len);
+			o_fmt(o, " -> node %" PRId32 "\n",
+			      nd->children[j].node_id);
+		}
+		for (j = 0; j < nd->nattrs; j++) {
+			const struct ckpt_objattr *a = &nd->attrs[j];
+
+			o_str(o, "  attribute ");
+			esc_name(o, a->name, a->name_len);
+			o_str(o, "  full_name ");
+			esc_name(o, a->full_name, a->full_name_len);
+			o_str(o, "  checkpoint_key ");
+			esc_name(o, a->checkpoint_key, a->checkpoint_key_len);
+			o_str(o, a->optional_restore ? "  optional\n" : "\n");
+		}
+		for (j = 0; j < nd->nslots; j++) {
+			const struct ckpt_slotref *s = &nd->slots[j];
+
+			o_str(o, "  slot ");
+			esc_name(o, s->slot_name, s->slot_name_len);
+			o_fmt(o, "  variable node %" PRId32 " -> slot node %" PRId32
+				 "\n",
+			      s->original_variable_node_id,
+			      s->slot_variable_node_id);
+		}
+		if (nd->saver_name != NULL) {
+			o_str(o, "  registered_saver ");
+			esc_name(o, nd->saver_name, strlen(nd->saver_name));
+			if (nd->saver_object_name != NULL) {
+				o_byte(o, ' ');
+				esc_name(o, nd->saver_object_name,
+					 strlen(nd->saver_object_name));
+			}
+			o_byte(o, '\n');
+		}
+	}
+}
+
+/* Print the nodes of G as JSON, one object per node and line. */
+static void
+graph_json(const struct ckpt_objgraph *g, char **paths, struct out *o)
+{
+	size_t i, j;
+
+	for (i = 0; i < g->n; i++) {
+		const struct ckpt_objnode *nd = &g->nodes[i];
+
+		o_fmt(o, "{\"id\":%zu,\"path\":", i);
+		if (paths[i] == NULL)
+			o_str(o, "null");
+		else
+			esc_json(o, paths[i], strlen(paths[i]));
+		o_str(o, ",\"children\":[");
+		for (j = 0; j < nd->nchildren; j++) {
+			o_str(o, j > 0 ? ",{\"name\":" : "{\"name\":");
+			esc_json(o, nd->children[j].local_name,
+				 nd->children[j].local_name_len);
+			o_fmt(o, ",\"id\":%" PRId32 "}", nd->children[j].node_id);
+		}
+		o_str(o, "],\"attributes\":[");
+		for (j = 0; j < nd->nattrs; j++) {
+			const struct ckpt_objattr *a = &nd->attrs[j];
+
+			o_str(o, j > 0 ? ",{\"name\":" : "{\"name\":");
+			esc_json(o, a->name, a->name_len);
+			o_str(o, ",\"full_name\":");
+			esc_json(o, a->full_name, a->full_name_len);
+			o_str(o, ",\"checkpoint_key\":");
+			esc_json(o, a->checkpoint_key, a->checkpoint_key_len);
+			o_fmt(o, ",\"optional_restore\":%s}",
+			      a->optional_restore ? "true" : "false");
+		}
+		o_str(o, "],\"slot_variables\":[");
+		for (j = 0; j < nd->nslots; j++) {
+			const struct ckpt_slotref *s = &nd->slots[j];
+
+			o_fmt(o, "%s{\"original_variable_node_id\":%" PRId32
+				 ",\"slot_variable_node_id\":%" PRId32
+				 ",\"slot_name\":",
+			      j > 0 ? "," : "", s->original_variable_node_id,
+			      s->slot_variable_node_id);
+			esc_json(o, s->slot_name, s->slot_name_len);
+			o_byte(o, '}');
+		}
+		o_byte(o, ']');
+		if (nd->has_checkpoint_values >= 0)
+			o_fmt(o, ",\"has_checkpoint_values\":%s",
+			      nd->has_checkpoint_values ? "true" : "false");
+		if (nd->saver_name != NULL) {
+			o_str(o, ",\"registered_saver\":");
+			esc_json(o, nd->saver_name, strlen(nd->saver_name));
+		}
+		o_str(o, "}\n");
+	}
+}
+
+/* Print the object graph of a TF2 checkpoint. */
+static int
+graph(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
+{
+	struct ckpt_objgraph *g = NULL;
+	struct ckpt_err err = { 0 };
+	char **paths = NULL;
+	int rc, ret = 0;
+
+	rc = ckpt_bundle_objgraph(b, &g, &err);
+	if (rc == -ENOENT && !b->tf2) {
+		return fail("%s: no object graph (%s): a name-based (TF1) "
+			    "checkpoint",
+			    b->index_path, CKPT_OBJGRAPH_KEY);
+	}
+	if (rc < 0)
+		return fail("%s", ckpt_err_str(&err, rc));
+	rc = ckpt_objgraph_paths(g, &paths);
+	if (rc < 0) {
+		ret = fail("%s: %s", b->index_path, strerror(-rc));
+		goto out;
+	}
+	if (opts->json)
+		graph_json(g, paths, o);
+	else
+		graph_text(g, paths, o);
+	if (o_flush(o) < 0)
+		ret = o->err;
+	ckpt_objgraph_paths_free(paths, g->n);
+out:
+	ckpt_objgraph_free(g);
+	return ret;
+}
+
+/* --- header -------------------------------------------------------------- */
+
+/* Read the whole file at PATH into *BUF (malloc()ed); 0 or -errno. */
+static int
+slurp(const char *path, uint8_t **buf, size_t *len)
+{
+	struct stat st;
+	size_t got = 0;
+	ssize_t r;
+	int fd, rc = 0;
+
+	*buf = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_size < 0) {
+		rc = -errno;
+		goto out;
+	}
+	*buf = malloc((size_t)st.st_size + 1);
+	if (*buf == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		r = pread(fd, *buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = r < 0 ? -errno : -EIO;
+			goto out;
+		}
+		got += (size_t)r;
+	}
+	*len = got;
+out:
+	if (rc < 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	close(fd);
+	return rc;
+}
+
+/* Append the shard files (path, size or null if missing) as JSON array
+ * members, or as text lines. */
+static void
+header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
+{
+	int32_t s, n = b->hdr.num_shards;
+	struct stat st;
+	bool there;
+	char *path;
+
+	for (s = 0; s < n; s++) {
+		path = ckpt_shard_path(b->prefix, s, n);
+		if (path == NULL) {
+			o->err = o->err != 0 ? o->err : -ENOMEM;
+			return;
+		}
+		there = stat(path, &st) == 0;
+		if (json) {
+			o_fmt(o, "%s{\"id\":%" PRId32 ",\"path\":",
+			      s > 0 ? "," : "", s);
+			esc_json(o, path, strlen(path));
+			if (there)
+				o_fmt(o, ",\"size\":%jd}", (intmax_t)st.st_size);
+			else
+				o_str(o, ",\"size\":null}");
+		} else {
+			o_fmt(o, "shard %-6" PRId32 " ", s);
+			esc_text(o, path, strlen(path), false);
+			if (there)
+				o_fmt(o, " (%jd bytes)\n", (intmax_t)st.st_size);
+			else
+				o_str(o, " (missing)\n");
+		}
+		free(path);
+	}
+}
+
+/* Print the bundle header and facts about the index. */
+static int
+header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
+{
+	struct ckpt_table *t = NULL;
+	struct ckpt_err err = { 0 };
+	uint8_t *buf = NULL;
+	size_t len = 0, i;
+	int rc, ret = 0;
+	const char *endian = b->hdr.endianness == 0 ? "little" :
+			     b->hdr.endianness == 1 ? "big" :
+						      "unknown";
+
+	rc = slurp(b->index_path, &buf, &len);
+	if (rc < 0)
+		return fail("%s: %s", b->index_path, strerror(-rc));
+	rc = ckpt_table_parse(buf, len, b->index_path, &t, &err);
+	if (rc < 0) {
+		ret = fail("%s", ckpt_err_str(&err, rc));
+		goto out;
+	}
+	if (opts->json) {
+		o_str(o, "{\"prefix\":");
+		esc_json(o, b->prefix, strlen(b->prefix));
+		o_str(o, ",\"index\":");
+		esc_json(o, b->index_path, strlen(b->index_path));
+		o_fmt(o, ",\"index_size\":%zu,\"index_blocks\":%zu"
+			 ",\"index_snappy_blocks\":%zu",
+		      len, t->nblocks, t->nsnappy);
+		o_fmt(o, ",\"num_shards\":%" PRId32 ",\"endianness\":\"%s\"",
+		      b->hdr.num_shards, endian);
+		o_fmt(o, ",\"version\":{\"producer\":%" PRId32
+			 ",\"min_consumer\":%" PRId32 ",\"bad_consumers\":[",
+		      b->hdr.producer, b->hdr.min_consumer);
+		for (i = 0; i < b->hdr.nbad_consumers; i++)
+			o_fmt(o, i > 0 ? ",%" PRId32 : "%" PRId32,
+			      b->hdr.bad_consumers[i]);
+		o_fmt(o, "]},\"tensors\":%zu,\"entries\":%zu,\"tf2\":%s"
+			 ",\"shards\":[",
+		      b->nvisible, b->n, b->tf2 ? "true" : "false");
+		header_shards(b, true, o);
+		o_str(o, "]}\n");
+		goto flush;
+	}
+	o_str(o, "prefix:       ");
+	esc_text(o, b->prefix, strlen(b->prefix), false);
+	o_str(o, "\nindex:        ");
+	esc_text(o, b->index_path, strlen(b->index_path), false);
+	o_fmt(o, " (%zu bytes)\n", len);
+	o_fmt(o, "index blocks: %zu data block%s, %s", t->nblocks,
+	      t->nblocks == 1 ? "" : "s",
+	      t->nsnappy == 0 ? "raw" : "snappy");
+	if (t->nsnappy != 0 && t->nsnappy != t->nblocks)
+		o_fmt(o, " (%zu of %zu)", t->nsnappy, t->nblocks);
+	o_fmt(o, "\nnum_shards:   %" PRId32 "\nendianness:   %s\n",
+	      b->hdr.num_shards, endian);
+	o_fmt(o, "version:      producer %" PRId32 ", min_consumer %" PRId32,
+	      b->hdr.producer, b->hdr.min_consumer);
+	for (i = 0; i < b->hdr.nbad_consumers; i++)
+		o_fmt(o, "%s%" PRId32, i > 0 ? "," : ", bad_consumers ",
+		      b->hdr.bad_consumers[i]);
+	o_fmt(o, "\ntensors:      %zu (%zu index entries besides the header)\n",
+	      b->nvisible, b->n);
+	o_fmt(o, "kind:         %s\n",
+	      b->tf2 ? "TF2 object-based (" CKPT_OBJGRAPH_KEY ")" :
+		       "TF1 name-based");
+	header_shards(b, false, o);
+flush:
+	if (o_flush(o) < 0)
+		ret = o->err;
+out:
+	ckpt_table_free(t);
+	free(buf);
+	return ret;
+}
+
+/* --- main ---------------------------------------------------------------- */
+
+static const char usage_text[] =
+	"usage: " PROG " [options] CHECKPOINT [KEY...]\n";
+
+/* Print --help. */
+static void
+help(void)
+{
+	fputs(usage_text, stdout);
+	fputs("List, print and verify the tensors of a TensorFlow checkpoint.\n"
+	      "CHECKPOINT is a prefix, its .index file, or a directory with a\n"
+	      "'checkpoint' file.  KEYs (names or shell patterns) restrict the\n"
+	      "output to those tensors.\n"
+	      "\n"
+	      "  -v, --values[=KEY]  print values (of KEY, or of every tensor)\n"
+	      "  -a, --all, --full   print every element and whole strings\n"
+	      "  -j, --json          one JSON object per line\n"
+	      "  -c, --verify        check every checksum; exit 1 if damaged\n"
+	      "  -g, --graph         print the TF2 object graph\n"
+	      "  -H, --header        print the bundle header and index facts\n"
+	      "  -h, --help          show this help\n"
+	      "      --version       show the version\n"
+	      "\n"
+	      "Exit status: 0 ok, 1 bad or damaged input, 2 usage error.\n",
+	      stdout);
+}
+
+/* Record a mode; two different ones are a usage error. */
+static int
+set_mode(struct opts *opts, enum mode m)
+{
+	if (opts->mode != MODE_LIST && opts->mode != m) {
+		fputs(PROG ": --values, --verify, --graph and --header "
+		      "exclude each other\n",
+		      stderr);
+		return -1;
+	}
+	opts->mode = m;
+	return 0;
+}
+
+/* Parse the command line into OPTS; return 0, 3 for --help/--version
+ * (already printed) or EX_USAGE. */
+static int
+parse_args(int argc, char **argv, struct opts *opts)
+{
+	static const struct option longopts[] = {
+		{ "values", optional_argument, NULL, 'v' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "full", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verify", no_argument, NULL, 'c' },
+		{ "graph", no_argument, NULL, 'g' },
+		{ "header", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opts->keys = calloc((size_t)argc + 1, sizeof(*opts->keys));
+	if (opts->keys == NULL) {
+		fail("%s", strerror(ENOMEM));
+		return EX_USAGE;
+	}
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":v::ajcgHh", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'v':
+			if (set_mode(opts, MODE_VALUES) < 0)
+				goto usage;
+			if (optarg != NULL)
+				opts->keys[opts->nkeys++] = optarg;
+			break;
+		case 'a':
+			opts->all = true;
+			break;
+		case 'j':
+			opts->json = true;
+			break;
+		case 'c':
+			if (set_mode(opts, MODE_VERIFY) < 0)
+				goto usage;
+			break;
+		case 'g':
+			if (set_mode(opts, MODE_GRAPH) < 0)
+				goto usage;
+			break;
+		case 'H':
+			if (set_mode(opts, MODE_HEADER) < 0)
+				goto usage;
+			break;
+		case 'h':
+			help();
+			return 3;
+		case 'V':
+			printf("%s %s\n", PROG, PACKAGE_VERSION);
+			return 3;
+		case ':':
+			fprintf(stderr, PROG ": option requires an argument\n");
+			goto usage;
+		default:
+			if (optopt != 0)
+				fprintf(stderr, PROG ": unknown option -%c\n",
+					optopt);
+			else
+				fprintf(stderr, PROG ": unknown option %s\n",
+					argv[optind - 1]);
+			goto usage;
+		}
+	}
+	if (optind >= argc) {
+		fputs(PROG ": no checkpoint given\n", stderr);
+		goto usage;
+	}
+	opts->path = argv[optind++];
+	while (optind < argc)
+		opts->keys[opts->nkeys++] = argv[optind++];
+	if (opts->nkeys > 0 &&
+	    (opts->mode == MODE_GRAPH || opts->mode == MODE_HEADER)) {
+		fputs(PROG ": --graph and --header take no KEY\n", stderr);
+		goto usage;
+	}
+	return 0;
+usage:
+	fputs(usage_text, stderr);
+	fputs("Try '" PROG " --help' for more information.\n", stderr);
+	return EX_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts opts = { 0 };
+	struct ckpt_bundle *b = NULL;
+	struct ckpt_err err = { 0 };
+	struct out o = { 0 };
+	bool *sel = NULL;
+	int rc, ret;
+
+	ret = parse_args(argc, argv, &opts);
+	if (ret != 0) {
+		ret = ret == 3 ? 0 : ret;
+		goto out;
+	}
+	rc = ckpt_bundle_open(opts.path, &b, &err);
+	if (rc < 0) {
+		ret = fail("%s", ckpt_err_str(&err, rc));
+		goto out;
+	}
+	sel = calloc(b->n + 1, sizeof(*sel));
+	if (sel == NULL) {
+		ret = fail("%s", strerror(ENOMEM));
+		goto out;
+	}
+	ret = select_entries(b, &opts, sel);
+	if (ret != 0)
+		goto out;
+	switch (opts.mode) {
+	case MODE_LIST:
+		ret = opts.json ? list_json(b, sel, &o) : list_text(b, sel, &o);
+		break;
+	case MODE_VALUES:
+		ret = print_values(b, sel, &opts, &o);
+		break;
+	case MODE_VERIFY:
+		ret = verify(b, sel, &opts, &o);
+		break;
+	case MODE_GRAPH:
+		ret = graph(b, &opts, &o);
+		break;
+	case MODE_HEADER:
+		ret = header(b, &opts, &o);
+		break;
+	}
+	if (ret < 0)	/* an output failure */
+		ret = fail("standard output: %s", strerror(-ret));
+	if (ret == 0 && fflush(stdout) != 0)
+		ret = fail("standard output: %s", strerror(errno));
+out:
+	ckpt_buf_free(&o.b);
+	free(sel);
+	ckpt_bundle_close(b);
+	free(opts.keys);
+	return ret;
 }
