@@ -1058,10 +1058,8 @@ ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	return -ENOTSUP;
 }
 
-/* Entry CRC (unmasked) of a stored DT_VARIANT tensor: per element a
- * varint64 length, the bytes, and a 4-byte masked running checksum. */
-static int
-variant_check(const uint8_t *p, size_t len, uint64_t nelems, uint32_t *crc)
+int
+ckpt_variant_check(const uint8_t *p, size_t len, uint64_t nelems, uint32_t *crc)
 {
 	const uint8_t *q = p, *limit = p + len;
 	uint32_t c = 0;
@@ -1127,7 +1125,7 @@ verify_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 			rc = e->dtype == CKPT_DT_STRING
 				     ? ckpt_string_check(buf, (size_t)e->size,
 							 elems, &crc)
-				     : variant_check(buf, (size_t)e->size, elems,
+				     : ckpt_variant_check(buf, (size_t)e->size, elems,
 						     &crc);
 			if (rc < 0)
 				rc = ckpt_fail(err, -EBADMSG,

@@ -136,6 +136,12 @@ int ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 int ckpt_bundle_objgraph(const struct ckpt_bundle *b,
 			 struct ckpt_objgraph **out, struct ckpt_err *err);
 
+/* Validate a stored DT_VARIANT tensor of NELEMS elements (per element a
+ * varint64 length, the bytes, and the 4-byte masked running checksum) and
+ * compute its entry CRC (unmasked).  Return 0 or -EBADMSG. */
+int ckpt_variant_check(const uint8_t *buf, size_t len, uint64_t nelems,
+		       uint32_t *crc);
+
 /* Shard file name "<prefix>.data-%05d-of-%05d" (malloc()ed), NULL on
  * -ENOMEM. */
 char *ckpt_shard_path(const char *prefix, int32_t shard, int32_t nshards);

@@ -1,2 +1,747 @@
-/* bundle_writer.c -- placeholder until implemented. */
+/* bundle_writer.c -- write a TensorBundle the way TensorFlow's BundleWriter
+ * does: data bytes in the order added, entries sorted at the end, the
+ * index last.  Every file is written under a temporary name, fsync()ed and
+ * renamed; the directory is fsync()ed after the index rename, so after a
+ * crash either the old or the new checkpoint is complete. */
 #include "config.h"
+
+#include "bundle_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "tensor_bundle.pb-c.h"
+
+#define COPY_CHUNK ((size_t)1 << 20)
+
+struct wentry {
+	uint8_t *key;		/* owned */
+	size_t klen;
+	int dtype;
+	int rank;
+	int64_t *dims;		/* owned */
+	int32_t shard;
+	uint64_t offset;
+	uint64_t size;
+	uint32_t crc;		/* masked */
+	size_t nslices;
+	struct ckpt_extent *slices;	/* owned: nslices * rank */
+};
+
+struct wshard {
+	int fd;			/* -1 once closed */
+	char *tmp;		/* owned; NULL once renamed */
+	char *final;		/* owned */
+	uint64_t off;
+};
+
+struct ckpt_writer {
+	char *prefix;		/* owned */
+	struct ckpt_writer_opts opts;
+	struct wshard *shards;	/* owned, opts.num_shards */
+	int32_t cur;
+	struct wentry *e;	/* owned */
+	size_t n, cap;
+	char *index_tmp;	/* owned while the index is being written */
+	bool finished;
+	bool failed;		/* an add failed half-way: refuse to finish */
+};
+
+/* "<final>.tempstate<random>", as TensorFlow names its temporary files. */
+static char *
+temp_name(const char *final)
+{
+	uint64_t r = 0;
+	size_t len = strlen(final) + 40;
+	char *p = malloc(len);
+
+	if (p == NULL)
+		return NULL;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)p;
+	snprintf(p, len, "%s.tempstate%" PRIu64, final, r);
+	return p;
+}
+
+/* Create a new file for writing; never follows a symlink planted there. */
+static int
+create_file(const char *path, struct ckpt_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		      0666);
+
+	if (fd < 0)
+		return ckpt_fail(err, -errno, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* write() all of BUF. */
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t r = write(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+ckpt_writer_new(const char *prefix, const struct ckpt_writer_opts *opts,
+		struct ckpt_writer **out, struct ckpt_err *err)
+{
+	struct ckpt_writer *w;
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	if (opts != NULL)
+		w->opts = *opts;
+	else
+		w->opts.producer = 1;
+	if (w->opts.num_shards <= 0)
+		w->opts.num_shards = 1;
+	if (w->opts.num_shards > 100000) {
+		rc = ckpt_fail(err, -EINVAL, "%s: too many shards (%d)", prefix,
+			       w->opts.num_shards);
+		goto fail;
+	}
+	w->prefix = strdup(prefix);
+	w->shards = calloc((size_t)w->opts.num_shards, sizeof(*w->shards));
+	if (w->prefix == NULL || w->shards == NULL)
+		goto fail;
+	for (int32_t i = 0; i < w->opts.num_shards; i++)
+		w->shards[i].fd = -1;
+	for (int32_t i = 0; i < w->opts.num_shards; i++) {
+		struct wshard *s = &w->shards[i];
+
+		s->final = ckpt_shard_path(prefix, i, w->opts.num_shards);
+		if (s->final == NULL || (s->tmp = temp_name(s->final)) == NULL) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		s->fd = create_file(s->tmp, err);
+		if (s->fd < 0) {
+			rc = s->fd;
+			free(s->tmp);
+			s->tmp = NULL;
+			goto fail;
+		}
+	}
+	*out = w;
+	return 0;
+fail:
+	ckpt_writer_free(w);
+	return rc;
+}
+
+int
+ckpt_writer_select_shard(struct ckpt_writer *w, int32_t shard)
+{
+	if (shard < 0 || shard >= w->opts.num_shards)
+		return -EINVAL;
+	w->cur = shard;
+	return 0;
+}
+
+/* Append a new entry record with a copy of KEY and DIMS. */
+static int
+new_entry(struct ckpt_writer *w, const void *key, size_t klen, int dtype,
+	  const int64_t *dims, int rank, struct wentry **out)
+{
+	struct wentry *e;
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct wentry *p = reallocarray(w->e, cap, sizeof(*p));
+
+		if (p == NULL)
+			return -ENOMEM;
+		w->e = p;
+		w->cap = cap;
+	}
+	e = &w->e[w->n];
+	memset(e, 0, sizeof(*e));
+	e->key = malloc(klen + 1);
+	e->dims = calloc(rank > 0 ? (size_t)rank : 1, sizeof(int64_t));
+	if (e->key == NULL || e->dims == NULL) {
+		free(e->key);
+		free(e->dims);
+		return -ENOMEM;
+	}
+	memcpy(e->key, key, klen);
+	e->key[klen] = '\0';
+	e->klen = klen;
+	e->dtype = dtype;
+	e->rank = rank;
+	if (rank > 0)
+		memcpy(e->dims, dims, (size_t)rank * sizeof(int64_t));
+	e->shard = w->cur;
+	e->offset = w->shards[w->cur].off;
+	w->n++;
+	*out = e;
+	return 0;
+}
+
+/* Check that SIZE bytes can be a stored tensor of DTYPE and shape. */
+static int
+check_meta(const void *key, size_t klen, int dtype, const int64_t *dims,
+	   int rank, uint64_t size, struct ckpt_err *err)
+{
+	uint64_t elems, want;
+	int rc;
+
+	if (klen == 0)
+		return ckpt_fail(err, -EINVAL, "a tensor needs a non-empty key");
+	if (!ckpt_dtype_storable(dtype))
+		return ckpt_fail(err, -EINVAL,
+				 "tensor '%.*s': dtype %d cannot be stored",
+				 (int)klen, (const char *)key, dtype);
+	rc = ckpt_shape_elems(dims, rank, &elems);
+	if (rc < 0)
+		return ckpt_fail(err, -EINVAL, "tensor '%.*s': invalid shape",
+				 (int)klen, (const char *)key);
+	if (ckpt_dtype_size(dtype) != 0) {
+		rc = ckpt_tensor_fixed_size(dtype, dims, rank, &want);
+		if (rc < 0 || want != size)
+			return ckpt_fail(err, -EINVAL,
+					 "tensor '%.*s': %" PRIu64
+					 " bytes do not fit dtype %s and shape "
+					 "of %" PRIu64 " elements",
+					 (int)klen, (const char *)key, size,
+					 ckpt_dtype_name(dtype), elems);
+	}
+	return 0;
+}
+
+int
+ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
+		int dtype, const int64_t *dims, int rank, const void *data,
+		size_t size, struct ckpt_err *err)
+{
+	struct wshard *s = &w->shards[w->cur];
+	struct wentry *e;
+	uint32_t crc;
+	int rc;
+
+	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0)
+		return rc;
+	if (ckpt_dtype_size(dtype) == 0) {
+		uint64_t elems;
+
+		ckpt_shape_elems(dims, rank, &elems);
+		rc = dtype == CKPT_DT_STRING
+			     ? ckpt_string_check(data, size, elems, &crc)
+			     : ckpt_variant_check(data, size, elems, &crc);
+		if (rc < 0)
+			return ckpt_fail(err, -EINVAL,
+					 "tensor '%.*s': not a valid stored %s "
+					 "tensor of this shape",
+					 (int)klen, (const char *)key,
+					 ckpt_dtype_name(dtype));
+	} else {
+		crc = ckpt_crc32c(data, size);
+	}
+	if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
+		return rc;
+	rc = write_all(s->fd, data, size);
+	if (rc < 0) {
+		w->failed = true;
+		return ckpt_fail(err, rc, "%s: %s", s->tmp, strerror(-rc));
+	}
+	e->size = size;
+	e->crc = ckpt_crc_mask(crc);
+	s->off += size;
+	return 0;
+}
+
+/* Copy LEN bytes from SRC at SOFF to the end of DST, in the kernel where
+ * it can (copy_file_range shares extents on reflink filesystems). */
+static int
+copy_range(int src, uint64_t soff, int dst, uint64_t len)
+{
+	loff_t so = (loff_t)soff;
+	uint8_t *buf = NULL;
+	int rc = 0;
+
+	while (len > 0) {
+		ssize_t r = copy_file_range(src, &so, dst, NULL,
+					    len > SIZE_MAX ? SIZE_MAX : (size_t)len,
+					    0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EXDEV || errno == ENOSYS ||
+			      errno == EINVAL || errno == EOPNOTSUPP ||
+			      errno == EBADF))
+			break;	/* fall back to read/write */
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EIO;	/* source shorter than expected */
+		len -= (uint64_t)r;
+	}
+	if (len == 0)
+		return 0;
+	buf = malloc(COPY_CHUNK);
+	if (buf == NULL)
+		return -ENOMEM;
+	while (len > 0) {
+		size_t n = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+		ssize_t r = pread(src, buf, n, so);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = r < 0 ? -errno : -EIO;
+			break;
+		}
+		if ((rc = write_all(dst, buf, (size_t)r)) < 0)
+			break;
+		so += r;
+		len -= (uint64_t)r;
+	}
+	free(buf);
+	return rc;
+}
+
+int
+ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
+		     int dtype, const int64_t *dims, int rank, int src_fd,
+		     uint64_t src_off, uint64_t size, uint32_t crc,
+		     struct ckpt_err *err)
+{
+	struct wshard *s = &w->shards[w->cur];
+	struct wentry *e;
+	int rc;
+
+	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0)
+		return rc;
+	if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
+		return rc;
+	rc = copy_range(src_fd, src_off, s->fd, size);
+	if (rc < 0) {
+		w->failed = true;
+		return ckpt_fail(err, rc, "%s: copying tensor '%.*s': %s",
+				 s->tmp, (int)klen, (const char *)key,
+				 strerror(-rc));
+	}
+	e->size = size;
+	e->crc = crc;
+	s->off += size;
+	return 0;
+}
+
+int
+ckpt_writer_add_partitioned(struct ckpt_writer *w, const void *key,
+			    size_t klen, int dtype, const int64_t *dims,
+			    int rank, const struct ckpt_extent *slices,
+			    size_t nslices, struct ckpt_err *err)
+{
+	struct wentry *e;
+	int rc;
+
+	if (nslices == 0 || rank <= 0 || ckpt_dtype_size(dtype) == 0)
+		return ckpt_fail(err, -EINVAL,
+				 "tensor '%.*s': a partitioned tensor needs a "
+				 "fixed-size dtype, rank >= 1 and slices",
+				 (int)klen, (const char *)key);
+	for (size_t i = 0; i < nslices * (size_t)rank; i++) {
+		const struct ckpt_extent *x = &slices[i];
+		int64_t d = dims[i % (size_t)rank];
+
+		if (x->length == -1 ? x->start != 0
+				    : x->start < 0 || x->length < 0 ||
+					      x->start > d ||
+					      x->length > d - x->start)
+			return ckpt_fail(err, -EINVAL,
+					 "tensor '%.*s': slice %zu is outside "
+					 "the shape",
+					 (int)klen, (const char *)key,
+					 i / (size_t)rank);
+	}
+	{
+		uint64_t elems;
+
+		if (klen == 0 || ckpt_shape_elems(dims, rank, &elems) < 0)
+			return ckpt_fail(err, -EINVAL,
+					 "tensor '%.*s': invalid key or shape",
+					 (int)klen, (const char *)key);
+	}
+	if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
+		return rc;
+	e->shard = 0;
+	e->offset = 0;
+	e->slices = calloc(nslices * (size_t)rank, sizeof(*e->slices));
+	if (e->slices == NULL)
+		return -ENOMEM;	/* entry is freed with the writer */
+	memcpy(e->slices, slices, nslices * (size_t)rank * sizeof(*slices));
+	e->nslices = nslices;
+	return 0;
+}
+
+/* qsort() order of entries: bytewise keys. */
+static int
+cmp_wentry(const void *a, const void *b)
+{
+	const struct wentry *x = a, *y = b;
+
+	return ckpt_key_cmp(x->key, x->klen, y->key, y->klen);
+}
+
+/* Serialize entry E as a BundleEntryProto into OUT. */
+static int
+pack_entry(const struct wentry *e, struct ckpt_buf *out)
+{
+	Ckptpb__BundleEntryProto pe = CKPTPB__BUNDLE_ENTRY_PROTO__INIT;
+	Ckptpb__TensorShapeProto shape = CKPTPB__TENSOR_SHAPE_PROTO__INIT;
+	Ckptpb__TensorShapeProto__Dim *dimv = NULL, **dimp = NULL;
+	Ckptpb__TensorSliceProto *slv = NULL, **slp = NULL;
+	Ckptpb__TensorSliceProto__Extent *xv = NULL, **xp = NULL;
+	size_t nx = e->nslices * (size_t)e->rank, len;
+	int rc = -ENOMEM;
+
+	dimv = calloc(e->rank ? (size_t)e->rank : 1, sizeof(*dimv));
+	dimp = calloc(e->rank ? (size_t)e->rank : 1, sizeof(*dimp));
+	slv = calloc(e->nslices ? e->nslices : 1, sizeof(*slv));
+	slp = calloc(e->nslices ? e->nslices : 1, sizeof(*slp));
+	xv = calloc(nx ? nx : 1, sizeof(*xv));
+	xp = calloc(nx ? nx : 1, sizeof(*xp));
+	if (!dimv || !dimp || !slv || !slp || !xv || !xp)
+		goto out;
+	for (int i = 0; i < e->rank; i++) {
+		ckptpb__tensor_shape_proto__dim__init(&dimv[i]);
+		dimv[i].size = e->dims[i];
+		dimp[i] = &dimv[i];
+	}
+	shape.n_dim = (size_t)e->rank;
+	shape.dim = dimp;
+	pe.dtype = e->dtype;
+	pe.shape = &shape;	/* always written, even for scalars */
+	pe.shard_id = e->shard;
+	pe.offset = (int64_t)e->offset;
+	pe.size = (int64_t)e->size;
+	pe.crc32c = e->crc;
+	for (size_t s = 0; s < e->nslices; s++) {
+		ckptpb__tensor_slice_proto__init(&slv[s]);
+		slv[s].n_extent = (size_t)e->rank;
+		slv[s].extent = &xp[s * (size_t)e->rank];
+		slp[s] = &slv[s];
+	}
+	for (size_t i = 0; i < nx; i++) {
+		ckptpb__tensor_slice_proto__extent__init(&xv[i]);
+		xv[i].start = e->slices[i].start;
+		if (e->slices[i].length >= 0) {
+			xv[i].has_length_case =
+				CKPTPB__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
+			xv[i].length = e->slices[i].length;
+		}
+		xp[i] = &xv[i];
+	}
+	if (e->nslices > 0) {
+		pe.n_slices = e->nslices;
+		pe.slices = slp;
+		pe.shard_id = 0;
+		pe.offset = 0;
+		pe.size = 0;
+		pe.crc32c = 0;
+	}
+	len = ckptpb__bundle_entry_proto__get_packed_size(&pe);
+	out->len = 0;
+	if ((rc = ckpt_buf_reserve(out, len)) < 0)
+		goto out;
+	out->len = ckptpb__bundle_entry_proto__pack(&pe, out->data);
+	rc = 0;
+out:
+	free(dimv);
+	free(dimp);
+	free(slv);
+	free(slp);
+	free(xv);
+	free(xp);
+	return rc;
+}
+
+/* Serialize the header into OUT. */
+static int
+pack_header(const struct ckpt_writer *w, struct ckpt_buf *out)
+{
+	Ckptpb__BundleHeaderProto h = CKPTPB__BUNDLE_HEADER_PROTO__INIT;
+	Ckptpb__VersionDef v = CKPTPB__VERSION_DEF__INIT;
+	size_t len;
+	int rc;
+
+	h.num_shards = w->opts.num_shards;
+	h.endianness = w->opts.endianness;
+	v.producer = w->opts.producer;
+	v.min_consumer = w->opts.min_consumer;
+	h.version = &v;
+	len = ckptpb__bundle_header_proto__get_packed_size(&h);
+	out->len = 0;
+	if ((rc = ckpt_buf_reserve(out, len)) < 0)
+		return rc;
+	out->len = ckptpb__bundle_header_proto__pack(&h, out->data);
+	return 0;
+}
+
+/* fsync() the directory holding PATH, so a rename in it is durable. */
+static int
+sync_parent(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, rc = 0;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0 && errno != EINVAL)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Build the index table in memory. */
+static int
+build_index(struct ckpt_writer *w, struct ckpt_buf *table,
+	    struct ckpt_err *err)
+{
+	struct ckpt_table_opts to = { 0 };
+	struct ckpt_table_builder *tb = NULL;
+	struct ckpt_buf val = { 0 };
+	int rc;
+
+	to.compression = w->opts.compression;
+	if ((rc = ckpt_table_builder_new(&to, &tb)) < 0)
+		return rc;
+	if ((rc = pack_header(w, &val)) < 0 ||
+	    (rc = ckpt_table_builder_add(tb, "", 0, val.data, val.len)) < 0)
+		goto out;
+	for (size_t i = 0; i < w->n; i++) {
+		if ((rc = pack_entry(&w->e[i], &val)) < 0)
+			goto out;
+		rc = ckpt_table_builder_add(tb, w->e[i].key, w->e[i].klen,
+					    val.data, val.len);
+		if (rc < 0)
+			goto out;
+	}
+	rc = ckpt_table_builder_finish(tb, table);
+out:
+	if (rc < 0)
+		ckpt_fail(err, rc, "%s.index: cannot build the index: %s",
+			  w->prefix, strerror(-rc));
+	ckpt_buf_free(&val);
+	ckpt_table_builder_free(tb);
+	return rc;
+}
+
+int
+ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
+{
+	struct ckpt_buf table = { 0 };
+	char *index = NULL;
+	int fd = -1, rc;
+
+	if (w->finished || w->failed)
+		return ckpt_fail(err, -EINVAL, "%s: writer cannot finish",
+				 w->prefix);
+	qsort(w->e, w->n, sizeof(*w->e), cmp_wentry);
+	for (size_t i = 1; i < w->n; i++)
+		if (cmp_wentry(&w->e[i - 1], &w->e[i]) == 0)
+			return ckpt_fail(err, -EEXIST,
+					 "%s: tensor '%s' was added twice",
+					 w->prefix, (const char *)w->e[i].key);
+	if ((rc = build_index(w, &table, err)) < 0)
+		goto out;
+	/* Data first: fsync, close and rename every shard. */
+	for (int32_t i = 0; i < w->opts.num_shards; i++) {
+		struct wshard *s = &w->shards[i];
+
+		if (fsync(s->fd) < 0 || close(s->fd) < 0) {
+			rc = ckpt_fail(err, -errno, "%s: %s", s->tmp,
+				       strerror(errno));
+			s->fd = -1;
+			goto out;
+		}
+		s->fd = -1;
+		if (rename(s->tmp, s->final) < 0) {
+			rc = ckpt_fail(err, -errno, "%s: %s", s->final,
+				       strerror(errno));
+			goto out;
+		}
+		free(s->tmp);
+		s->tmp = NULL;
+	}
+	/* Then the index, which is what makes the checkpoint exist. */
+	index = malloc(strlen(w->prefix) + 7);
+	if (index == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	sprintf(index, "%s.index", w->prefix);
+	if ((w->index_tmp = temp_name(index)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((fd = create_file(w->index_tmp, err)) < 0) {
+		rc = fd;
+		goto out;
+	}
+	rc = write_all(fd, table.data, table.len);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0) {
+		ckpt_fail(err, rc, "%s: %s", w->index_tmp, strerror(-rc));
+		goto out;
+	}
+	if (rename(w->index_tmp, index) < 0) {
+		rc = ckpt_fail(err, -errno, "%s: %s", index, strerror(errno));
+		goto out;
+	}
+	free(w->index_tmp);
+	w->index_tmp = NULL;
+	w->finished = true;
+	if ((rc = sync_parent(index)) < 0)
+		ckpt_fail(err, rc, "%s: syncing the directory: %s", index,
+			  strerror(-rc));
+out:
+	free(index);
+	ckpt_buf_free(&table);
+	return rc;
+}
+
+void
+ckpt_writer_free(struct ckpt_writer *w)
+{
+	if (w == NULL)
+		return;
+	for (int32_t i = 0; w->shards != NULL && i < w->opts.num_shards; i++) {
+		struct wshard *s = &w->shards[i];
+
+		if (s->fd >= 0)
+			close(s->fd);
+		if (s->tmp != NULL)
+			unlink(s->tmp);
+		/* An unfinished writer removes data files it renamed too:
+		 * without the index they are not a checkpoint. */
+		if (!w->finished && s->tmp == NULL && s->final != NULL &&
+		    w->index_tmp != NULL)
+			unlink(s->final);
+		free(s->tmp);
+		free(s->final);
+	}
+	if (w->index_tmp != NULL)
+		unlink(w->index_tmp);
+	free(w->index_tmp);
+	for (size_t i = 0; i < w->n; i++) {
+		free(w->e[i].key);
+		free(w->e[i].dims);
+		free(w->e[i].slices);
+	}
+	free(w->e);
+	free(w->shards);
+	free(w->prefix);
+	free(w);
+}
+
+/* qsort() order for rewriting: data order (shard, offset, size). */
+static int
+cmp_data_order(const void *a, const void *b)
+{
+	const struct ckpt_entry *x = *(const struct ckpt_entry *const *)a;
+	const struct ckpt_entry *y = *(const struct ckpt_entry *const *)b;
+
+	if (x->shard_id != y->shard_id)
+		return x->shard_id < y->shard_id ? -1 : 1;
+	if (x->offset != y->offset)
+		return x->offset < y->offset ? -1 : 1;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return ckpt_key_cmp(x->key, x->key_len, y->key, y->key_len);
+}
+
+int
+ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
+		    struct ckpt_err *err)
+{
+	struct ckpt_writer_opts o = { 0 };
+	const struct ckpt_entry **order = NULL;
+	struct ckpt_writer *w = NULL;
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < b->n; i++)
+		if ((rc = b->entries[i].nparts == 0
+				  ? ckpt_bundle_verify(b, &b->entries[i], err)
+				  : 0) < 0)
+			return rc;
+	o.compression = b->index_compression;
+	o.endianness = b->hdr.endianness;
+	o.producer = b->hdr.producer;
+	o.min_consumer = b->hdr.min_consumer;
+	o.num_shards = 1;
+	if ((rc = ckpt_writer_new(prefix, &o, &w, err)) < 0)
+		return rc;
+	order = calloc(b->n ? b->n : 1, sizeof(*order));
+	if (order == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < b->n; i++)
+		if (b->entries[i].nparts == 0)
+			order[n++] = &b->entries[i];
+	qsort(order, n, sizeof(*order), cmp_data_order);
+	for (size_t i = 0; i < n; i++) {
+		const struct ckpt_entry *e = order[i];
+		uint64_t foff = 0, run = 0;
+		int fd = -1;
+
+		if (e->size > 0 &&
+		    (rc = ckpt_bundle_locate(b, e, 0, &fd, &foff, &run)) < 0)
+			goto out;
+		rc = ckpt_writer_add_copy(w, e->key, e->key_len, e->dtype,
+					  e->dims, e->rank, fd, foff, e->size,
+					  e->crc32c, err);
+		if (rc < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const struct ckpt_entry *e = &b->entries[i];
+
+		if (e->nparts == 0)
+			continue;
+		rc = ckpt_writer_add_partitioned(w, e->key, e->key_len, e->dtype,
+						 e->dims, e->rank, e->slices,
+						 e->nparts, err);
+		if (rc < 0)
+			goto out;
+	}
+	rc = ckpt_writer_finish(w, err);
+out:
+	free(order);
+	ckpt_writer_free(w);
+	return rc;
+}
