@@ -1,7 +1,566 @@
-/* mkfixture.c -- placeholder. */
+/* mkfixture.c -- write the test checkpoints with our own writer.
+ *
+ * Usage: mkfixture KIND PREFIX [--tensors N] [--bytes B]
+ *
+ * Kinds and their exact contents (float32 little-endian unless said):
+ *   tf1          a=1 b=2 scoped/c=3 (scalars); dense/kernel [2,3] 0..5;
+ *                dense/kernel/Adam [2,3] 0,0.5,..,2.5; dense/kernel/Adam_1
+ *                [2,3] 0,0.25,..,1.25; dense/bias [3] 1,2,3;
+ *                dense/bias/Adam, dense/bias/Adam_1 [3] zeros;
+ *                global_step int64 42.
+ *   tf2          an object-based checkpoint with lists, a dict, an
+ *                optimizer slot, duplicate and empty full_names (see
+ *                tf2_values below) and its object graph.
+ *   tf2list      tf.train.Checkpoint(var_list={'a','b','scoped/c'}).
+ *   strings      s/scalar "hello"; s/vec ["a","","xyz"]; s/empty [0];
+ *                s/matrix [2,2] "00","01","10","11".
+ *   dtypes       one [2] tensor per fixed-size dtype, named by its
+ *                TensorFlow name, holding 1 and 2 (bool: 0,1; complex:
+ *                (1+2j),(3+4j)); empty [0,3]; scalar int32 7; variant.
+ *   partitioned  w [10,4] in 2 slices on dim 0, element i = i; v [4,6]
+ *                in 2 slices on dim 1, element i = 100+i; p = 1.
+ *   shards       s0/x [4] 1..4, s1/y [4] 5..8, s2/z [4] 9..12 in 3 shards.
+ *   oddnames     TF1 names with odd bytes, empty components, a 300-byte
+ *                component, UTF-8, and a name that is also a prefix.
+ *   big          N tensors (--tensors, default 2000) of realistic names
+ *                totalling about B bytes (--bytes, default 256 MiB).
+ */
 #include "config.h"
-int
-main(void)
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle_writer.h"
+#include "coding.h"
+#include "crc32c.h"
+#include "objgraph.h"
+#include "tensor.h"
+
+static struct ckpt_err err;
+
+/* Exit with the writer's message. */
+static void
+die(const char *what, int rc)
 {
-	return 1;
+	fprintf(stderr, "mkfixture: %s: %s\n", what, ckpt_err_str(&err, rc));
+	exit(1);
+}
+
+/* Add a float32 tensor of shape DIMS with values V. */
+static void
+add_f32(struct ckpt_writer *w, const char *key, const int64_t *dims, int rank,
+	const float *v, size_t n)
+{
+	int rc = ckpt_writer_add(w, key, strlen(key), CKPT_DT_FLOAT, dims, rank,
+				 v, n * sizeof(float), &err);
+
+	if (rc < 0)
+		die(key, rc);
+}
+
+/* Add a float32 scalar. */
+static void
+add_scalar(struct ckpt_writer *w, const char *key, float v)
+{
+	add_f32(w, key, NULL, 0, &v, 1);
+}
+
+/* Add an int64 scalar. */
+static void
+add_i64(struct ckpt_writer *w, const char *key, int64_t v)
+{
+	int rc = ckpt_writer_add(w, key, strlen(key), CKPT_DT_INT64, NULL, 0,
+				 &v, sizeof(v), &err);
+
+	if (rc < 0)
+		die(key, rc);
+}
+
+/* Add a string tensor. */
+static void
+add_strings(struct ckpt_writer *w, const char *key, const int64_t *dims,
+	    int rank, const char *const *s, size_t n)
+{
+	const uint8_t **data = calloc(n ? n : 1, sizeof(*data));
+	uint64_t *lens = calloc(n ? n : 1, sizeof(*lens));
+	struct ckpt_buf buf = { 0 };
+	uint32_t crc;
+	int rc;
+
+	if (data == NULL || lens == NULL)
+		die(key, -ENOMEM);
+	for (size_t i = 0; i < n; i++) {
+		data[i] = (const uint8_t *)s[i];
+		lens[i] = strlen(s[i]);
+	}
+	if ((rc = ckpt_string_encode(data, lens, n, &buf, &crc)) < 0)
+		die(key, rc);
+	rc = ckpt_writer_add(w, key, strlen(key), CKPT_DT_STRING, dims, rank,
+			     buf.data, buf.len, &err);
+	if (rc < 0)
+		die(key, rc);
+	ckpt_buf_free(&buf);
+	free(data);
+	free(lens);
+}
+
+/* Finish and free W. */
+static void
+finish(struct ckpt_writer *w)
+{
+	int rc = ckpt_writer_finish(w, &err);
+
+	if (rc < 0)
+		die("finish", rc);
+	ckpt_writer_free(w);
+}
+
+/* Open a writer with default options and NSHARDS shards. */
+static struct ckpt_writer *
+open_writer(const char *prefix, int nshards)
+{
+	struct ckpt_writer_opts o = { 0 };
+	struct ckpt_writer *w;
+	int rc;
+
+	o.producer = 1;
+	o.num_shards = nshards;
+	if ((rc = ckpt_writer_new(prefix, &o, &w, &err)) < 0)
+		die(prefix, rc);
+	return w;
+}
+
+/* The tf1 fixture. */
+static void
+mk_tf1(const char *prefix)
+{
+	struct ckpt_writer *w = open_writer(prefix, 1);
+	static const int64_t d23[] = { 2, 3 }, d3[] = { 3 };
+	float k[6], m[6], v[6];
+	static const float bias[3] = { 1, 2, 3 }, zero[3] = { 0 };
+
+	for (int i = 0; i < 6; i++) {
+		k[i] = (float)i;
+		m[i] = (float)i * 0.5f;
+		v[i] = (float)i * 0.25f;
+	}
+	add_scalar(w, "a", 1);
+	add_scalar(w, "b", 2);
+	add_scalar(w, "scoped/c", 3);
+	add_f32(w, "dense/kernel", d23, 2, k, 6);
+	add_f32(w, "dense/kernel/Adam", d23, 2, m, 6);
+	add_f32(w, "dense/kernel/Adam_1", d23, 2, v, 6);
+	add_f32(w, "dense/bias", d3, 1, bias, 3);
+	add_f32(w, "dense/bias/Adam", d3, 1, zero, 3);
+	add_f32(w, "dense/bias/Adam_1", d3, 1, zero, 3);
+	add_i64(w, "global_step", 42);
+	finish(w);
+}
+
+/* Add the object graph built from VALS. */
+static void
+add_graph(struct ckpt_writer *w, const struct ckpt_objvalue *vals, size_t n)
+{
+	struct ckpt_objgraph *g;
+	struct ckpt_buf ser = { 0 };
+	int rc;
+
+	if ((rc = ckpt_objgraph_build(vals, n, &g, &err)) < 0)
+		die("object graph", rc);
+	if ((rc = ckpt_objgraph_serialize(g, &ser)) < 0)
+		die("object graph", rc);
+	/* The graph may hold NUL bytes: encode it directly. */
+	{
+		const uint8_t *data[1] = { ser.data };
+		uint64_t lens[1] = { ser.len };
+		struct ckpt_buf buf = { 0 };
+		uint32_t crc;
+
+		if ((rc = ckpt_string_encode(data, lens, 1, &buf, &crc)) < 0)
+			die("object graph", rc);
+		rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
+				     strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
+				     NULL, 0, buf.data, buf.len, &err);
+		if (rc < 0)
+			die("object graph", rc);
+		ckpt_buf_free(&buf);
+	}
+	ckpt_buf_free(&ser);
+	ckpt_objgraph_free(g);
+}
+
+/* The tf2 fixture. */
+static void
+mk_tf2(const char *prefix)
+{
+	static const struct ckpt_objvalue vals[] = {
+		{ "model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE",
+		  "dense/kernel" },
+		{ "model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE",
+		  "dense/bias" },
+		{ "model/layers/1/kernel/.ATTRIBUTES/VARIABLE_VALUE",
+		  "dense_1/kernel" },
+		{ "model/named/scoped.Sx..y/.ATTRIBUTES/VARIABLE_VALUE", "x" },
+		{ "model/extra/0/.ATTRIBUTES/VARIABLE_VALUE", "Variable" },
+		{ "model/extra/1/.ATTRIBUTES/VARIABLE_VALUE", "Variable" },
+		{ "model/nameless/.ATTRIBUTES/VARIABLE_VALUE", "" },
+		{ "model/layers/0/kernel/.OPTIMIZER_SLOT/optimizer/m/"
+		  ".ATTRIBUTES/VARIABLE_VALUE",
+		  "Adam/m/dense/kernel" },
+		{ "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", "Adam/iter" },
+		{ "save_counter/.ATTRIBUTES/VARIABLE_VALUE", "save_counter" },
+	};
+	static const int64_t d23[] = { 2, 3 }, d3[] = { 3 }, d31[] = { 3, 1 };
+	static const float k[6] = { 0, 1, 2, 3, 4, 5 }, bias[3] = { 1, 2, 3 };
+	static const float k1[3] = { 6, 7, 8 };
+	static const float slot[6] = { 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f };
+	struct ckpt_writer *w = open_writer(prefix, 1);
+
+	add_f32(w, vals[0].key, d23, 2, k, 6);
+	add_f32(w, vals[1].key, d3, 1, bias, 3);
+	add_f32(w, vals[2].key, d31, 2, k1, 3);
+	add_scalar(w, vals[3].key, 9);
+	add_scalar(w, vals[4].key, 10);
+	add_scalar(w, vals[5].key, 11);
+	add_scalar(w, vals[6].key, 12);
+	add_f32(w, vals[7].key, d23, 2, slot, 6);
+	add_i64(w, vals[8].key, 10);
+	add_i64(w, vals[9].key, 1);
+	add_graph(w, vals, sizeof(vals) / sizeof(vals[0]));
+	finish(w);
+}
+
+/* The tf2list fixture. */
+static void
+mk_tf2list(const char *prefix)
+{
+	static const struct ckpt_objvalue vals[] = {
+		{ "var_list/a/.ATTRIBUTES/VARIABLE_VALUE", "a" },
+		{ "var_list/b/.ATTRIBUTES/VARIABLE_VALUE", "b" },
+		{ "var_list/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE", "scoped/c" },
+		{ "save_counter/.ATTRIBUTES/VARIABLE_VALUE", "save_counter" },
+	};
+	struct ckpt_writer *w = open_writer(prefix, 1);
+
+	add_scalar(w, vals[0].key, 1);
+	add_scalar(w, vals[1].key, 2);
+	add_scalar(w, vals[2].key, 3);
+	add_i64(w, vals[3].key, 1);
+	add_graph(w, vals, sizeof(vals) / sizeof(vals[0]));
+	finish(w);
+}
+
+/* The strings fixture. */
+static void
+mk_strings(const char *prefix)
+{
+	static const char *const scalar[] = { "hello" };
+	static const char *const vec[] = { "a", "", "xyz" };
+	static const char *const mat[] = { "00", "01", "10", "11" };
+	static const int64_t d3[] = { 3 }, d0[] = { 0 }, d22[] = { 2, 2 };
+	struct ckpt_writer *w = open_writer(prefix, 1);
+
+	add_strings(w, "s/scalar", NULL, 0, scalar, 1);
+	add_strings(w, "s/vec", d3, 1, vec, 3);
+	add_strings(w, "s/empty", d0, 1, NULL, 0);
+	add_strings(w, "s/matrix", d22, 2, mat, 4);
+	finish(w);
+}
+
+/* Store the little-endian bytes of V (SIZE bytes) at P. */
+static void
+put_le(uint8_t *p, uint64_t v, size_t size)
+{
+	for (size_t i = 0; i < size; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Write value X (1 or 2) in DTYPE's element encoding at P. */
+static void
+put_value(int dtype, uint8_t *p, int x)
+{
+	float f = (float)x;
+	double d = x;
+	uint32_t u;
+	uint64_t u64;
+
+	switch (dtype) {
+	case CKPT_DT_FLOAT:
+		memcpy(&u, &f, 4);
+		put_le(p, u, 4);
+		break;
+	case CKPT_DT_DOUBLE:
+		memcpy(&u64, &d, 8);
+		put_le(p, u64, 8);
+		break;
+	case CKPT_DT_COMPLEX64: {
+		float re = (float)(2 * x - 1), im = (float)(2 * x);
+
+		memcpy(&u, &re, 4);
+		put_le(p, u, 4);
+		memcpy(&u, &im, 4);
+		put_le(p + 4, u, 4);
+		break;
+	}
+	case CKPT_DT_COMPLEX128: {
+		double re = 2 * x - 1, im = 2 * x;
+
+		memcpy(&u64, &re, 8);
+		put_le(p, u64, 8);
+		memcpy(&u64, &im, 8);
+		put_le(p + 8, u64, 8);
+		break;
+	}
+	case CKPT_DT_BFLOAT16:
+		memcpy(&u, &f, 4);
+		put_le(p, u >> 16, 2);
+		break;
+	case CKPT_DT_HALF:
+		put_le(p, x == 1 ? 0x3c00 : 0x4000, 2);
+		break;
+	case CKPT_DT_BOOL:
+		p[0] = (uint8_t)(x - 1);
+		break;
+	case CKPT_DT_FLOAT8_E5M2:
+		p[0] = x == 1 ? 0x3c : 0x40;	/* 1.0, 2.0 */
+		break;
+	case CKPT_DT_FLOAT8_E4M3FN:
+		p[0] = x == 1 ? 0x38 : 0x40;
+		break;
+	default:
+		put_le(p, (uint64_t)x, ckpt_dtype_size(dtype));
+		break;
+	}
+}
+
+/* The dtypes fixture. */
+static void
+mk_dtypes(const char *prefix)
+{
+	static const int64_t d2[] = { 2 }, d03[] = { 0, 3 };
+	struct ckpt_writer *w = open_writer(prefix, 1);
+	uint8_t buf[32];
+	int32_t seven = 7;
+	int rc;
+
+	for (int dt = 1; dt < 64; dt++) {
+		size_t esz = ckpt_dtype_size(dt);
+		const char *name = ckpt_dtype_name(dt);
+
+		if (esz == 0 || name == NULL || !ckpt_dtype_storable(dt))
+			continue;
+		put_value(dt, buf, 1);
+		put_value(dt, buf + esz, 2);
+		rc = ckpt_writer_add(w, name, strlen(name), dt, d2, 1, buf,
+				     2 * esz, &err);
+		if (rc < 0)
+			die(name, rc);
+	}
+	add_f32(w, "empty", d03, 2, NULL, 0);
+	if ((rc = ckpt_writer_add(w, "scalar", 6, CKPT_DT_INT32, NULL, 0, &seven,
+				  4, &err)) < 0)
+		die("scalar", rc);
+	{
+		/* One variant element: varint length, bytes, masked CRC of
+		 * (8-byte length, bytes). */
+		static const char blob[] = "\x0a\x03" "abc";
+		struct ckpt_buf v = { 0 };
+		uint8_t l8[8];
+		uint32_t crc;
+
+		ckpt_buf_put_varint(&v, sizeof(blob) - 1);
+		ckpt_buf_put(&v, blob, sizeof(blob) - 1);
+		ckpt_store64le(l8, sizeof(blob) - 1);
+		crc = ckpt_crc32c_extend(0, l8, 8);
+		crc = ckpt_crc32c_extend(crc, blob, sizeof(blob) - 1);
+		ckpt_buf_put_fixed32(&v, ckpt_crc_mask(crc));
+		rc = ckpt_writer_add(w, "variant", 7, CKPT_DT_VARIANT, NULL, 0,
+				     v.data, v.len, &err);
+		if (rc < 0)
+			die("variant", rc);
+		ckpt_buf_free(&v);
+	}
+	finish(w);
+}
+
+/* Add slice PART of full tensor KEY: its slice key, shape LENS. */
+static void
+add_part(struct ckpt_writer *w, const char *key, const struct ckpt_extent *ext,
+	 const int64_t *lens, int rank, const float *v, size_t n)
+{
+	struct ckpt_buf k = { 0 };
+	int rc;
+
+	if ((rc = ckpt_slice_key_encode(key, strlen(key), ext, rank, &k)) < 0)
+		die(key, rc);
+	rc = ckpt_writer_add(w, k.data, k.len, CKPT_DT_FLOAT, lens, rank, v,
+			     n * sizeof(float), &err);
+	if (rc < 0)
+		die(key, rc);
+	ckpt_buf_free(&k);
+}
+
+/* The partitioned fixture. */
+static void
+mk_partitioned(const char *prefix)
+{
+	static const int64_t dw[] = { 10, 4 }, dv[] = { 4, 6 };
+	static const int64_t lw[] = { 5, 4 }, lv[] = { 4, 3 };
+	static const struct ckpt_extent sw[] = { { 0, 5 }, { 0, 4 },
+						 { 5, 5 }, { 0, 4 } };
+	static const struct ckpt_extent sv[] = { { 0, 4 }, { 0, 3 },
+						 { 0, 4 }, { 3, 3 } };
+	struct ckpt_writer *w = open_writer(prefix, 1);
+	float a[20], b[20], c[12], d[12];
+	int rc;
+
+	for (int i = 0; i < 20; i++) {
+		a[i] = (float)i;
+		b[i] = (float)(20 + i);
+	}
+	for (int r = 0; r < 4; r++)
+		for (int j = 0; j < 3; j++) {
+			c[r * 3 + j] = (float)(100 + r * 6 + j);
+			d[r * 3 + j] = (float)(100 + r * 6 + 3 + j);
+		}
+	add_part(w, "w", &sw[0], lw, 2, a, 20);
+	add_part(w, "w", &sw[2], lw, 2, b, 20);
+	add_part(w, "v", &sv[0], lv, 2, c, 12);
+	add_part(w, "v", &sv[2], lv, 2, d, 12);
+	if ((rc = ckpt_writer_add_partitioned(w, "w", 1, CKPT_DT_FLOAT, dw, 2,
+					      sw, 2, &err)) < 0 ||
+	    (rc = ckpt_writer_add_partitioned(w, "v", 1, CKPT_DT_FLOAT, dv, 2,
+					      sv, 2, &err)) < 0)
+		die("partitioned", rc);
+	add_scalar(w, "p", 1);
+	finish(w);
+}
+
+/* The shards fixture. */
+static void
+mk_shards(const char *prefix)
+{
+	static const int64_t d4[] = { 4 };
+	static const char *const keys[] = { "s0/x", "s1/y", "s2/z" };
+	struct ckpt_writer *w = open_writer(prefix, 3);
+
+	for (int s = 0; s < 3; s++) {
+		float v[4];
+
+		for (int i = 0; i < 4; i++)
+			v[i] = (float)(s * 4 + i + 1);
+		ckpt_writer_select_shard(w, s);
+		add_f32(w, keys[s], d4, 1, v, 4);
+	}
+	finish(w);
+}
+
+/* The oddnames fixture. */
+static void
+mk_oddnames(const char *prefix)
+{
+	static const char *const names[] = {
+		"with space", "pct%sign", "at@sign", "dot.name", "..",
+		"a//b", "trail/", "x/./y", "h\xc3\xa9llo/w\xc3\xb6rld",
+		"ctl\x01" "char", "dense/kernel", "dense/kernel/Adam",
+	};
+	struct ckpt_writer *w = open_writer(prefix, 1);
+	char longname[301];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		add_scalar(w, names[i], (float)i);
+	memset(longname, 'L', 300);
+	longname[300] = '\0';
+	add_scalar(w, longname, 300);
+	finish(w);
+}
+
+/* The big fixture: NT tensors of about BYTES bytes in all. */
+static void
+mk_big(const char *prefix, uint64_t nt, uint64_t bytes)
+{
+	struct ckpt_writer *w = open_writer(prefix, 1);
+	uint64_t per, largest;
+	float *buf;
+	uint64_t made = 0;
+	char key[128];
+
+	if (nt < 2)
+		nt = 2;
+	/* A quarter of the bytes in the first tensor, the rest spread. */
+	largest = bytes / 4 / sizeof(float);
+	per = (bytes - largest * sizeof(float)) / (nt - 1) / sizeof(float);
+	if (per == 0)
+		per = 1;
+	buf = calloc(largest > per ? largest : per, sizeof(float));
+	if (buf == NULL)
+		die("big", -ENOMEM);
+	for (uint64_t i = 0; i < (largest > per ? largest : per); i++)
+		buf[i] = (float)(i % 1000) * 0.001f;
+	{
+		int64_t d[] = { (int64_t)largest };
+
+		add_f32(w, "embedding/embeddings", d, 1, buf, largest);
+	}
+	for (uint64_t i = 1; i < nt; i++) {
+		static const char *const kinds[] = { "kernel", "bias",
+						     "kernel/Adam",
+						     "kernel/Adam_1" };
+		int64_t d[] = { (int64_t)per };
+
+		snprintf(key, sizeof(key), "layer_%llu/dense/%s",
+			 (unsigned long long)(i / 4),
+			 kinds[i % 4]);
+		add_f32(w, key, d, 1, buf, per);
+		made += per;
+	}
+	(void)made;
+	free(buf);
+	finish(w);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *kind, *prefix;
+	uint64_t nt = 2000, bytes = (uint64_t)256 << 20;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: mkfixture KIND PREFIX [--tensors N] "
+				"[--bytes B]\n");
+		return 2;
+	}
+	kind = argv[1];
+	prefix = argv[2];
+	for (int i = 3; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--tensors") == 0)
+			nt = strtoull(argv[i + 1], NULL, 0);
+		else if (strcmp(argv[i], "--bytes") == 0)
+			bytes = strtoull(argv[i + 1], NULL, 0);
+	}
+	if (strcmp(kind, "tf1") == 0)
+		mk_tf1(prefix);
+	else if (strcmp(kind, "tf2") == 0)
+		mk_tf2(prefix);
+	else if (strcmp(kind, "tf2list") == 0)
+		mk_tf2list(prefix);
+	else if (strcmp(kind, "strings") == 0)
+		mk_strings(prefix);
+	else if (strcmp(kind, "dtypes") == 0)
+		mk_dtypes(prefix);
+	else if (strcmp(kind, "partitioned") == 0)
+		mk_partitioned(prefix);
+	else if (strcmp(kind, "shards") == 0)
+		mk_shards(prefix);
+	else if (strcmp(kind, "oddnames") == 0)
+		mk_oddnames(prefix);
+	else if (strcmp(kind, "big") == 0)
+		mk_big(prefix, nt, bytes);
+	else {
+		fprintf(stderr, "mkfixture: unknown kind '%s'\n", kind);
+		return 2;
+	}
+	return 0;
 }
