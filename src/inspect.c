@@ -61,22 +61,31 @@ struct out {
 	int err;	/* 0 or a negative errno */
 };
 
-/* Print "ckpt-inspect: MSG" on stderr; return EX_BAD. */
 static int
 fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static size_t
+esc_text(struct out *o, const void *data, size_t len, bool quote);
 
-/* Print one error line on stderr and return EX_BAD. */
+/* Print one error line on stderr, escaped like keys (messages quote
+ * untrusted names), and return EX_BAD. */
 static int
 fail(const char *fmt, ...)
 {
+	struct out line = { 0 };
+	char msg[1024];
 	va_list ap;
 
-	fflush(stdout);
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	esc_text(&line, msg, strlen(msg), false);
+	fflush(stdout);
+	if (line.err == 0)
+		fprintf(stderr, PROG ": %.*s\n", (int)line.b.len,
+			(const char *)line.b.data);
+	else
+		fprintf(stderr, PROG ": %s\n", msg);
+	ckpt_buf_free(&line.b);
 	return EX_BAD;
 }
 
@@ -860,10 +869,12 @@ list_json(const struct ckpt_bundle *b, const bool *sel, struct out *o)
 
 /* --- verify -------------------------------------------------------------- */
 
-/* Report one damaged tensor (or part) with MSG. */
+/* Report one damaged tensor (or PART of one) with MSG, in text as
+ * "DAMAGED key[part]: problem in FILE". */
 static void
 report_damage(const struct opts *opts, const struct ckpt_entry *e,
-	      const struct ckpt_part *part, const char *msg, struct out *o)
+	      const struct ckpt_part *part, const char *msg, const char *file,
+	      struct out *o)
 {
 	if (opts->json) {
 		o_byte(o, '{');
@@ -876,6 +887,10 @@ report_damage(const struct opts *opts, const struct ckpt_entry *e,
 		}
 		o_str(o, ",\"ok\":false,\"error\":");
 		esc_json(o, msg, strlen(msg));
+		if (file != NULL) {
+			o_str(o, ",\"file\":");
+			esc_json(o, file, strlen(file));
+		}
 		o_str(o, "}\n");
 		return;
 	}
@@ -885,7 +900,30 @@ report_damage(const struct opts *opts, const struct ckpt_entry *e,
 		put_extents(o, part, e->rank);
 	o_str(o, ": ");
 	esc_text(o, msg, strlen(msg), false);
+	if (file != NULL) {
+		const char *base = strrchr(file, '/');
+
+		o_str(o, " in ");
+		base = base != NULL ? base + 1 : file;
+		esc_text(o, base, strlen(base), false);
+	}
 	o_byte(o, '\n');
+}
+
+/* The problem in library message MSG about KEY, without the leading
+ * "FILE: tensor 'KEY': " that report_damage() says itself. */
+static const char *
+strip_key(const char *msg, const struct ckpt_entry *e)
+{
+	const char *p = strstr(msg, "tensor '");
+
+	if (p == NULL)
+		return msg;
+	p += strlen("tensor '");
+	if (strncmp(p, e->key, e->key_len) != 0 ||
+	    strncmp(p + e->key_len, "': ", 3) != 0)
+		return msg;
+	return p + e->key_len + 3;
 }
 
 /* Verify one stored entry; report and return false if it is damaged. */
@@ -896,12 +934,16 @@ verify_one(const struct ckpt_bundle *b, const struct opts *opts,
 {
 	const struct ckpt_entry *stored = part != NULL ? part->entry : e;
 	struct ckpt_err err = { 0 };
+	char *file;
 	int rc;
 
 	rc = ckpt_bundle_verify(b, stored, &err);
 	if (rc == 0)
 		return true;
-	report_damage(opts, e, part, ckpt_err_str(&err, rc), o);
+	file = ckpt_shard_path(b->prefix, stored->shard_id, b->hdr.num_shards);
+	report_damage(opts, e, part, strip_key(ckpt_err_str(&err, rc), stored),
+		      file, o);
+	free(file);
 	return false;
 }
 
@@ -955,7 +997,7 @@ verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
 		if (rc < 0) {
 			snprintf(msg, sizeof(msg), "object graph: %s",
 				 ckpt_err_str(&err, rc));
-			report_damage(opts, ge, NULL, msg, o);
+			report_damage(opts, ge, NULL, msg, NULL, o);
 			damaged++;
 		}
 		ckpt_objgraph_free(g);
