@@ -1,4 +1,1185 @@
-/* tree.c -- placeholder until implemented. */
+/* tree.c -- the filesystem model: inode table, directories with hashed
+ * name lookup, the /by-name and /by-object views and their naming rules.
+ *
+ * Building runs in two phases.  First every name is inserted as raw
+ * components into per-directory "pending" tables (a component may be both
+ * a file and a directory there).  Then each directory is finalized: raw
+ * components are escaped into displayed names, a directory that shares
+ * its name with a file gets the '@' suffix, and the displayed names are
+ * hashed for lookup.  After ckptfs_tree_build*() returns the tree is
+ * immutable except for the atomic fields of struct ckptfs_node.  No
+ * libfuse types here. */
 #include "config.h"
 #include "tree.h"
-int ckptfs_tree_placeholder;
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "tensor.h"
+
+#define DEFAULT_TF2_ROOT "vars"
+#define VARIABLE_SUFFIX "/.ATTRIBUTES/VARIABLE_VALUE"
+#define CRC_VALID ((uint_fast64_t)1 << 32)
+#define CRC_CHUNK (1u << 20)
+
+/* A raw component under construction: a file, a directory, or both. */
+struct pend {
+	const uint8_t *raw;	/* borrowed: key bytes or the build arena */
+	size_t len;
+	uint64_t hash;
+	struct ckptfs_node *file;
+	struct ckptfs_node *sub;
+};
+
+struct ckptfs_build_dir {
+	struct pend *v;		/* owned */
+	size_t n, cap;
+	uint32_t *slots;	/* owned; v index + 1 */
+	size_t nslots;
+};
+
+/* A string -> size_t map with borrowed keys (open addressing). */
+struct smap_slot {
+	const uint8_t *key;
+	size_t len;
+	uint64_t hash;
+	size_t val;
+	bool used;
+};
+
+struct smap {
+	struct smap_slot *s;	/* owned */
+	size_t n, cap;		/* cap: power of two */
+};
+
+/* Strings that must live until the build ends. */
+struct arena {
+	char **v;		/* owned, each owned */
+	size_t n, cap;
+};
+
+struct build {
+	struct ckptfs_tree *t;
+	struct arena arena;
+	struct ckptfs_node **entry_node;	/* owned; per entry, or NULL */
+	struct smap keys;	/* entry key -> index */
+	struct smap used;	/* uniquify: names taken */
+	struct smap next;	/* uniquify: base name -> next suffix */
+	struct ckpt_err *err;
+};
+
+/* 64-bit FNV-1a of DATA. */
+uint64_t
+ckptfs_fnv1a64(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* Smallest power of two >= 2 * N + 2, at least 8. */
+static size_t
+table_size(size_t n)
+{
+	size_t c = 8;
+
+	while (c < 2 * n + 2)
+		c <<= 1;
+	return c;
+}
+
+/* --- smap -------------------------------------------------------------- */
+
+/* Find KEY in M; return its slot (used or the free one to fill). */
+static struct smap_slot *
+smap_slot(const struct smap *m, const void *key, size_t len, uint64_t h)
+{
+	size_t i = (size_t)h & (m->cap - 1);
+
+	for (;;) {
+		struct smap_slot *s = &m->s[i];
+
+		if (!s->used || (s->hash == h && s->len == len &&
+				 memcmp(s->key, key, len) == 0))
+			return s;
+		i = (i + 1) & (m->cap - 1);
+	}
+}
+
+/* Grow M so one more key fits.  Return 0 or -ENOMEM. */
+static int
+smap_reserve(struct smap *m)
+{
+	struct smap old = *m;
+	size_t i;
+
+	if (m->cap != 0 && 2 * (m->n + 1) <= m->cap)
+		return 0;
+	m->cap = table_size(m->n + 1);
+	m->s = calloc(m->cap, sizeof(*m->s));
+	if (m->s == NULL) {
+		*m = old;
+		return -ENOMEM;
+	}
+	for (i = 0; i < old.cap; i++)
+		if (old.s[i].used)
+			*smap_slot(m, old.s[i].key, old.s[i].len,
+				   old.s[i].hash) = old.s[i];
+	free(old.s);
+	return 0;
+}
+
+/* Look KEY up; return true and *VAL if present. */
+static bool
+smap_get(const struct smap *m, const void *key, size_t len, size_t *val)
+{
+	struct smap_slot *s;
+
+	if (m->cap == 0)
+		return false;
+	s = smap_slot(m, key, len, ckptfs_fnv1a64(key, len));
+	if (!s->used)
+		return false;
+	*val = s->val;
+	return true;
+}
+
+/* Set KEY (borrowed, must outlive M) to VAL.  Return 0 or -ENOMEM. */
+static int
+smap_put(struct smap *m, const void *key, size_t len, size_t val)
+{
+	uint64_t h = ckptfs_fnv1a64(key, len);
+	struct smap_slot *s;
+
+	if (smap_reserve(m) < 0)
+		return -ENOMEM;
+	s = smap_slot(m, key, len, h);
+	if (!s->used) {
+		s->used = true;
+		s->key = key;
+		s->len = len;
+		s->hash = h;
+		m->n++;
+	}
+	s->val = val;
+	return 0;
+}
+
+static void
+smap_free(struct smap *m)
+{
+	free(m->s);
+	m->s = NULL;
+	m->n = m->cap = 0;
+}
+
+/* Copy LEN bytes into the arena (NUL-terminated); NULL on -ENOMEM. */
+static char *
+arena_dup(struct arena *a, const void *p, size_t len)
+{
+	char *s;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 64;
+		char **v = reallocarray(a->v, cap, sizeof(*v));
+
+		if (v == NULL)
+			return NULL;
+		a->v = v;
+		a->cap = cap;
+	}
+	s = malloc(len + 1);
+	if (s == NULL)
+		return NULL;
+	memcpy(s, p, len);
+	s[len] = '\0';
+	a->v[a->n++] = s;
+	return s;
+}
+
+static void
+arena_free(struct arena *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+}
+
+/* --- naming ------------------------------------------------------------ */
+
+/* True if byte C of a raw component must be written %XX. */
+static bool
+must_escape(uint8_t c)
+{
+	return c < 0x20 || c == 0x7f || c == '%' || c == '@';
+}
+
+/* Append "%XX" for C. */
+static int
+put_pct(struct ckpt_buf *out, uint8_t c)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char s[3] = { '%', hex[c >> 4], hex[c & 15] };
+
+	return ckpt_buf_put(out, s, 3);
+}
+
+/* Escape one raw component for display (rules in tree.h). */
+int
+ckptfs_name_escape(const void *raw, size_t len, bool dir_suffix,
+		   struct ckpt_buf *out)
+{
+	const uint8_t *p = raw;
+	size_t start = out->len, i;
+	char tail[20];
+
+	if (len == 0) {
+		if (ckpt_buf_put(out, "%", 1) < 0)
+			return -ENOMEM;
+	} else if ((len == 1 && p[0] == '.') ||
+		   (len == 2 && p[0] == '.' && p[1] == '.')) {
+		if (ckpt_buf_put(out, "%2E%2E", 3 * len) < 0)
+			return -ENOMEM;
+	} else {
+		if (ckpt_buf_reserve(out, len) < 0)
+			return -ENOMEM;
+		for (i = 0; i < len; i++) {
+			int rc = must_escape(p[i]) ? put_pct(out, p[i])
+						   : ckpt_buf_put(out, &p[i], 1);
+
+			if (rc < 0)
+				return -ENOMEM;
+		}
+	}
+	if (out->len - start + (dir_suffix ? 1 : 0) > CKPTFS_NAME_MAX) {
+		out->len = start + CKPTFS_NAME_KEEP;
+		snprintf(tail, sizeof(tail), "%%#%016" PRIx64,
+			 ckptfs_fnv1a64(raw, len));
+		if (ckpt_buf_put(out, tail, 18) < 0)
+			return -ENOMEM;
+	}
+	if (dir_suffix && ckpt_buf_put(out, "@", 1) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Value of hex digit C (uppercase only, as we write them), or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Undo ckptfs_name_escape(). */
+int
+ckptfs_name_unescape(const char *name, size_t len, struct ckpt_buf *out,
+		     bool *dir_suffix)
+{
+	size_t i;
+
+	*dir_suffix = len > 0 && name[len - 1] == '@';
+	if (*dir_suffix)
+		len--;
+	if (len == 0)
+		return -EINVAL;
+	if (len == 1 && name[0] == '%')
+		return 0;	/* the empty component */
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return -EINVAL;
+	if (memmem(name, len, "%#", 2) != NULL)
+		return -ENAMETOOLONG;
+	for (i = 0; i < len; i++) {
+		uint8_t c = (uint8_t)name[i];
+		int hi, lo;
+
+		if (c == '@' || c == '/')
+			return -EINVAL;
+		if (c != '%') {
+			if (ckpt_buf_put(out, &c, 1) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (len - i < 3 || (hi = hexval(name[i + 1])) < 0 ||
+		    (lo = hexval(name[i + 2])) < 0)
+			return -EINVAL;
+		c = (uint8_t)(hi << 4 | lo);
+		if (ckpt_buf_put(out, &c, 1) < 0)
+			return -ENOMEM;
+		i += 2;
+	}
+	return 0;
+}
+
+/* --- nodes and directories --------------------------------------------- */
+
+/* Allocate a node of KIND and give it the next inode number. */
+static struct ckptfs_node *
+node_new(struct ckptfs_tree *t, enum ckptfs_kind kind)
+{
+	struct ckptfs_node *n;
+
+	if (t->ninodes == t->capinodes) {
+		size_t cap = t->capinodes ? 2 * t->capinodes : 256;
+		struct ckptfs_node **v =
+			reallocarray(t->inodes, cap, sizeof(*v));
+
+		if (v == NULL)
+			return NULL;
+		t->inodes = v;
+		t->capinodes = cap;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return NULL;
+	n->kind = kind;
+	n->ino = t->ninodes + 1;
+	n->nlink = kind == CKPTFS_DIR ? 2 : 0;
+	atomic_init(&n->verified, 0);
+	atomic_init(&n->crc, 0);
+	atomic_init(&n->nlookup, 0);
+	t->inodes[t->ninodes++] = n;
+	return n;
+}
+
+/* A new directory under PARENT (NULL: the root, its own parent). */
+static struct ckptfs_node *
+dir_new(struct ckptfs_tree *t, struct ckptfs_node *parent)
+{
+	struct ckptfs_node *d = node_new(t, CKPTFS_DIR);
+
+	if (d == NULL)
+		return NULL;
+	d->parent = parent != NULL ? parent : d;
+	d->dir.build = calloc(1, sizeof(*d->dir.build));
+	if (d->dir.build == NULL)
+		return NULL;	/* the node is in the table: freed with it */
+	return d;
+}
+
+/* Slot index of NAME in D's hash (the slot holding it, or a free one). */
+static size_t
+dir_slot(const struct ckptfs_dir *d, const char *name, size_t len)
+{
+	size_t i = (size_t)ckptfs_fnv1a64(name, len) & (d->nslots - 1);
+
+	for (;;) {
+		uint32_t s = d->slots[i];
+
+		if (s == 0)
+			return i;
+		if (d->ents[s - 1].len == len &&
+		    memcmp(d->ents[s - 1].name, name, len) == 0)
+			return i;
+		i = (i + 1) & (d->nslots - 1);
+	}
+}
+
+/* Rebuild D's hash with room for at least N entries. */
+static int
+dir_rehash(struct ckptfs_dir *d, size_t n)
+{
+	size_t cap = table_size(n), i;
+	uint32_t *slots = calloc(cap, sizeof(*slots));
+
+	if (slots == NULL)
+		return -ENOMEM;
+	free(d->slots);
+	d->slots = slots;
+	d->nslots = cap;
+	for (i = 0; i < d->n; i++)
+		d->slots[dir_slot(d, d->ents[i].name, d->ents[i].len)] =
+			(uint32_t)(i + 1);
+	return 0;
+}
+
+/* Add a displayed name to DIR. */
+int
+ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
+	       struct ckptfs_node *node)
+{
+	struct ckptfs_dir *d = &dir->dir;
+	struct ckptfs_dirent *e;
+	size_t slot;
+
+	if (len > CKPTFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (d->n >= UINT32_MAX - 1)
+		return -ENOMEM;
+	if (2 * (d->n + 1) >= d->nslots && dir_rehash(d, d->n + 1) < 0)
+		return -ENOMEM;
+	slot = dir_slot(d, name, len);
+	if (d->slots[slot] != 0)
+		return -EEXIST;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 4;
+		struct ckptfs_dirent *v =
+			reallocarray(d->ents, cap, sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		d->ents = v;
+		d->cap = cap;
+	}
+	e = &d->ents[d->n];
+	e->name = malloc(len + 1);
+	if (e->name == NULL)
+		return -ENOMEM;
+	memcpy(e->name, name, len);
+	e->name[len] = '\0';
+	e->len = len;
+	e->node = node;
+	d->slots[slot] = (uint32_t)++d->n;
+	if (node->kind == CKPTFS_DIR) {
+		d->nsubdirs++;
+		dir->nlink++;
+	} else {
+		node->nlink++;
+	}
+	return 0;
+}
+
+/* Look a displayed name up in DIR. */
+struct ckptfs_node *
+ckptfs_dir_lookup(const struct ckptfs_node *dir, const char *name, size_t len)
+{
+	const struct ckptfs_dir *d = &dir->dir;
+	uint32_t s;
+
+	if (dir->kind != CKPTFS_DIR)
+		return NULL;
+	if (len == 1 && name[0] == '.')
+		return (struct ckptfs_node *)dir;
+	if (len == 2 && name[0] == '.' && name[1] == '.')
+		return dir->parent;
+	if (d->nslots == 0)
+		return NULL;
+	s = d->slots[dir_slot(d, name, len)];
+	return s != 0 ? d->ents[s - 1].node : NULL;
+}
+
+/* Find or create the pending slot for RAW in directory D. */
+static struct pend *
+pend_get(struct ckptfs_node *d, const uint8_t *raw, size_t len)
+{
+	struct ckptfs_build_dir *b = d->dir.build;
+	uint64_t h = ckptfs_fnv1a64(raw, len);
+	size_t i;
+
+	if (2 * (b->n + 1) >= b->nslots) {
+		size_t cap = table_size(b->n + 1), k;
+		uint32_t *slots = calloc(cap, sizeof(*slots));
+
+		if (slots == NULL)
+			return NULL;
+		free(b->slots);
+		b->slots = slots;
+		b->nslots = cap;
+		for (k = 0; k < b->n; k++) {
+			i = (size_t)b->v[k].hash & (cap - 1);
+			while (b->slots[i] != 0)
+				i = (i + 1) & (cap - 1);
+			b->slots[i] = (uint32_t)(k + 1);
+		}
+	}
+	i = (size_t)h & (b->nslots - 1);
+	while (b->slots[i] != 0) {
+		struct pend *p = &b->v[b->slots[i] - 1];
+
+		if (p->hash == h && p->len == len &&
+		    memcmp(p->raw, raw, len) == 0)
+			return p;
+		i = (i + 1) & (b->nslots - 1);
+	}
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 4;
+		struct pend *v = reallocarray(b->v, cap, sizeof(*v));
+
+		if (v == NULL)
+			return NULL;
+		b->v = v;
+		b->cap = cap;
+	}
+	b->v[b->n] = (struct pend){ .raw = raw, .len = len, .hash = h };
+	b->slots[i] = (uint32_t)++b->n;
+	return &b->v[b->n - 1];
+}
+
+/* Insert FILE at the raw '/'-separated NAME below VIEW. */
+static int
+add_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
+	 size_t len, struct ckptfs_node *file)
+{
+	struct ckptfs_node *d = view;
+	size_t start = 0, i;
+
+	for (i = 0; i <= len; i++) {
+		struct pend *p;
+
+		if (i < len && name[i] != '/')
+			continue;
+		p = pend_get(d, name + start, i - start);
+		if (p == NULL)
+			return ckpt_fail(bd->err, -ENOMEM, "out of memory");
+		if (i == len) {
+			if (p->file != NULL)
+				return ckpt_fail(bd->err, -EEXIST,
+						 "%.*s: name given twice",
+						 (int)len, (const char *)name);
+			p->file = file;
+			break;
+		}
+		if (p->sub == NULL) {
+			p->sub = dir_new(bd->t, d);
+			if (p->sub == NULL)
+				return ckpt_fail(bd->err, -ENOMEM,
+						 "out of memory");
+		}
+		d = p->sub;
+		start = i + 1;
+	}
+	return 0;
+}
+
+/* Turn D's pending raw components into displayed directory entries. */
+static int
+dir_finalize(struct build *bd, struct ckptfs_node *d)
+{
+	struct ckptfs_build_dir *b = d->dir.build;
+	struct ckpt_buf name = { 0 };
+	size_t i;
+	int rc = 0;
+
+	if (b == NULL)
+		return 0;
+	if (dir_rehash(&d->dir, b->n + (b->n >> 2)) < 0) {
+		rc = ckpt_fail(bd->err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < b->n && rc == 0; i++) {
+		struct pend *p = &b->v[i];
+		int k;
+
+		for (k = 0; k < 2 && rc == 0; k++) {
+			struct ckptfs_node *n = k == 0 ? p->file : p->sub;
+
+			if (n == NULL)
+				continue;
+			name.len = 0;
+			rc = ckptfs_name_escape(p->raw, p->len,
+						k == 1 && p->file != NULL,
+						&name);
+			if (rc == 0)
+				rc = ckptfs_dir_add(d, (const char *)name.data,
+						    name.len, n);
+			if (rc == -EEXIST)
+				rc = ckpt_fail(bd->err, rc,
+					       "%.*s: two names display alike",
+					       (int)name.len,
+					       (const char *)name.data);
+			else if (rc < 0)
+				rc = ckpt_fail(bd->err, rc, "out of memory");
+		}
+	}
+out:
+	ckpt_buf_free(&name);
+	free(b->v);
+	free(b->slots);
+	free(b);
+	d->dir.build = NULL;
+	return rc;
+}
+
+/* The node of entry I, created on first use. */
+static struct ckptfs_node *
+entry_node(struct build *bd, size_t i)
+{
+	struct ckptfs_node *n = bd->entry_node[i];
+
+	if (n != NULL)
+		return n;
+	n = node_new(bd->t, CKPTFS_TENSOR);
+	if (n == NULL)
+		return NULL;
+	n->entry = &bd->t->src.entries[i];
+	n->size = n->entry->size;
+	bd->entry_node[i] = n;
+	bd->t->ntensors++;
+	return n;
+}
+
+/* TensorFlow-style unique name for NAME: NAME itself if free, else the
+ * first of NAME_1, NAME_2, ... not yet taken.  *OUT lives in the arena. */
+static int
+uniquify(struct build *bd, const uint8_t *name, size_t len,
+	 const char **out, size_t *outlen)
+{
+	size_t next = 1, dummy;
+	const uint8_t *base;
+	char *s;
+
+	if (!smap_get(&bd->used, name, len, &dummy)) {
+		s = arena_dup(&bd->arena, name, len);
+		if (s == NULL || smap_put(&bd->used, s, len, 0) < 0 ||
+		    smap_put(&bd->next, s, len, 1) < 0)
+			return -ENOMEM;
+		*out = s;
+		*outlen = len;
+		return 0;
+	}
+	smap_get(&bd->next, name, len, &next);
+	for (;;) {
+		char num[24];
+		int nl = snprintf(num, sizeof(num), "_%zu", next++);
+		char *c = malloc(len + (size_t)nl + 1);
+		bool taken;
+
+		if (c == NULL)
+			return -ENOMEM;
+		memcpy(c, name, len);
+		memcpy(c + len, num, (size_t)nl + 1);
+		taken = smap_get(&bd->used, c, len + (size_t)nl, &dummy);
+		if (!taken) {
+			s = arena_dup(&bd->arena, c, len + (size_t)nl);
+			free(c);
+			if (s == NULL ||
+			    smap_put(&bd->used, s, len + (size_t)nl, 0) < 0)
+				return -ENOMEM;
+			/* The base name is in "used" already, arena-owned. */
+			base = smap_slot(&bd->used, name, len,
+					 ckptfs_fnv1a64(name, len))->key;
+			if (smap_put(&bd->next, base, len, next) < 0)
+				return -ENOMEM;
+			*out = s;
+			*outlen = len + (size_t)nl;
+			return 0;
+		}
+		free(c);
+	}
+}
+
+/* True if entry E is the object graph tensor. */
+static bool
+is_graph_key(const struct ckpt_entry *e)
+{
+	return e->key_len == sizeof(CKPT_OBJGRAPH_KEY) - 1 &&
+	       memcmp(e->key, CKPT_OBJGRAPH_KEY, e->key_len) == 0;
+}
+
+/* Add entry I to /by-name under NAME, made unique. */
+static int
+add_by_name(struct build *bd, size_t i, const uint8_t *name, size_t len)
+{
+	struct ckptfs_node *n = entry_node(bd, i);
+	const char *u;
+	size_t ulen;
+
+	if (n == NULL || uniquify(bd, name, len, &u, &ulen) < 0)
+		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
+	return add_path(bd, bd->t->by_name, (const uint8_t *)u, ulen, n);
+}
+
+/* Fill /by-name. */
+static int
+build_by_name(struct build *bd)
+{
+	const struct ckptfs_source *src = &bd->t->src;
+	const struct ckpt_objgraph *g = src->graph;
+	bool *seen;
+	size_t i, j, k;
+	int rc = 0;
+
+	seen = calloc(src->n ? src->n : 1, sizeof(*seen));
+	if (seen == NULL)
+		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
+	for (i = 0; src->tf2 && g != NULL && i < g->n && rc == 0; i++) {
+		const struct ckpt_objnode *on = &g->nodes[i];
+
+		for (j = 0; j < on->nattrs && rc == 0; j++) {
+			const struct ckpt_objattr *a = &on->attrs[j];
+			const uint8_t *name = (const uint8_t *)a->full_name;
+			size_t len = a->full_name_len;
+			size_t sl = sizeof(VARIABLE_SUFFIX) - 1;
+
+			if (!smap_get(&bd->keys, a->checkpoint_key,
+				      a->checkpoint_key_len, &k) ||
+			    seen[k] || src->entries[k].is_part ||
+			    is_graph_key(&src->entries[k]))
+				continue;
+			seen[k] = true;
+			if (len == 0) {
+				name = (const uint8_t *)a->checkpoint_key;
+				len = a->checkpoint_key_len;
+				if (len >= sl &&
+				    memcmp(name + len - sl, VARIABLE_SUFFIX,
+					   sl) == 0)
+					len -= sl;
+			}
+			rc = add_by_name(bd, k, name, len);
+		}
+	}
+	for (i = 0; i < src->n && rc == 0; i++) {
+		const struct ckpt_entry *e = &src->entries[i];
+
+		if (seen[i] || e->is_part || (src->tf2 && is_graph_key(e)))
+			continue;
+		rc = add_by_name(bd, i, (const uint8_t *)e->key, e->key_len);
+	}
+	free(seen);
+	return rc;
+}
+
+/* Fill /by-object. */
+static int
+build_by_object(struct build *bd, const char *root)
+{
+	const struct ckptfs_source *src = &bd->t->src;
+	struct ckpt_buf path = { 0 };
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < src->n && rc == 0; i++) {
+		const struct ckpt_entry *e = &src->entries[i];
+		struct ckptfs_node *n;
+		const char *s;
+
+		if (e->is_part)
+			continue;
+		n = entry_node(bd, i);
+		if (n == NULL) {
+			rc = ckpt_fail(bd->err, -ENOMEM, "out of memory");
+			break;
+		}
+		if (src->tf2) {
+			rc = add_path(bd, bd->t->by_object,
+				      (const uint8_t *)e->key, e->key_len, n);
+			continue;
+		}
+		path.len = 0;
+		if (ckpt_buf_put(&path, root, strlen(root)) < 0 ||
+		    ckpt_buf_put(&path, "/", 1) < 0 ||
+		    ckpt_name_escape(e->key, e->key_len, &path) < 0 ||
+		    ckpt_buf_put(&path, VARIABLE_SUFFIX,
+				 sizeof(VARIABLE_SUFFIX) - 1) < 0 ||
+		    (s = arena_dup(&bd->arena, path.data, path.len)) == NULL) {
+			rc = ckpt_fail(bd->err, -ENOMEM, "out of memory");
+			break;
+		}
+		rc = add_path(bd, bd->t->by_object, (const uint8_t *)s,
+			      path.len, n);
+	}
+	ckpt_buf_free(&path);
+	return rc;
+}
+
+/* Append S as a JSON string (bytes >= 0x80 passed through). */
+static int
+json_str(struct ckpt_buf *b, const char *s)
+{
+	int rc = ckpt_buf_put(b, "\"", 1);
+
+	for (; rc == 0 && *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			rc = ckpt_buf_put(b, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			rc = ckpt_buf_put(b, esc, 6);
+		} else {
+			rc = ckpt_buf_put(b, &c, 1);
+		}
+	}
+	return rc < 0 ? rc : ckpt_buf_put(b, "\"", 1);
+}
+
+/* Make the text of info.json. */
+static int
+build_info(struct ckptfs_tree *t, const char *root)
+{
+	struct ckpt_buf b = { 0 };
+	char num[128];
+	int rc;
+
+	rc = ckpt_buf_put(&b, "{\n  \"format\": ", 14);
+	if (rc == 0)
+		rc = json_str(&b, t->src.tf2 ? "tf2" : "tf1");
+	if (rc == 0)
+		rc = ckpt_buf_put(&b, ",\n  \"source\": ", 14);
+	if (rc == 0)
+		rc = json_str(&b, t->src.prefix ? t->src.prefix : "");
+	if (rc == 0 && !t->src.tf2) {
+		rc = ckpt_buf_put(&b, ",\n  \"tf2_root\": ", 16);
+		if (rc == 0)
+			rc = json_str(&b, root);
+	}
+	if (rc == 0) {
+		int nl = snprintf(num, sizeof(num),
+				  ",\n  \"num_shards\": %" PRId32
+				  ",\n  \"tensors\": %zu,\n  \"ckptfs_version\": ",
+				  t->src.num_shards, t->ntensors);
+		rc = ckpt_buf_put(&b, num, (size_t)nl);
+	}
+	if (rc == 0)
+		rc = json_str(&b, PACKAGE_VERSION);
+	if (rc == 0)
+		rc = ckpt_buf_put(&b, "\n}\n", 4);	/* with the NUL */
+	if (rc < 0) {
+		ckpt_buf_free(&b);
+		return -ENOMEM;
+	}
+	t->info_json = (char *)b.data;
+	t->info->blob = t->info_json;
+	t->info->size = b.len - 1;
+	return 0;
+}
+
+/* Build the tree. */
+int
+ckptfs_tree_build_from(const struct ckptfs_source *src,
+		       const struct ckptfs_tree_opts *opts,
+		       struct ckptfs_tree **out, struct ckpt_err *err)
+{
+	const char *root = opts && opts->tf2_root ? opts->tf2_root
+						  : DEFAULT_TF2_ROOT;
+	struct build bd = { .err = err };
+	struct ckptfs_tree *t;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (root[0] == '\0' || strchr(root, '/') != NULL)
+		return ckpt_fail(err, -EINVAL,
+				 "tf2_root=%s: must be one non-empty name "
+				 "without '/'", root);
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return ckpt_fail(err, -ENOMEM, "out of memory");
+	bd.t = t;
+	t->src = *src;
+	t->bundle = src->bundle;
+	t->mtime = src->mtime;
+	t->uid = opts ? opts->uid : 0;
+	t->gid = opts ? opts->gid : 0;
+	rc = -ENOMEM;
+	bd.entry_node = calloc(src->n ? src->n : 1, sizeof(*bd.entry_node));
+	if (bd.entry_node == NULL)
+		goto fail_nomem;
+	for (i = 0; i < src->n; i++)
+		if (smap_put(&bd.keys, src->entries[i].key,
+			     src->entries[i].key_len, i) < 0)
+			goto fail_nomem;
+	if ((t->root = dir_new(t, NULL)) == NULL ||
+	    (t->by_name = dir_new(t, t->root)) == NULL ||
+	    (t->by_object = dir_new(t, t->root)) == NULL ||
+	    (t->info = node_new(t, CKPTFS_BLOB)) == NULL)
+		goto fail_nomem;
+	if (add_path(&bd, t->root, (const uint8_t *)"by-name", 7,
+		     t->by_name) < 0 ||
+	    add_path(&bd, t->root, (const uint8_t *)"by-object", 9,
+		     t->by_object) < 0 ||
+	    add_path(&bd, t->root, (const uint8_t *)"info.json", 9,
+		     t->info) < 0)
+		goto fail_nomem;
+	if ((rc = build_by_name(&bd)) < 0 ||
+	    (rc = build_by_object(&bd, root)) < 0)
+		goto fail;
+	for (i = 0; i < t->ninodes; i++)
+		if ((rc = dir_finalize(&bd, t->inodes[i])) < 0)
+			goto fail;
+	if ((rc = build_info(t, root)) < 0)
+		goto fail_nomem;
+	free(bd.entry_node);
+	smap_free(&bd.keys);
+	smap_free(&bd.used);
+	smap_free(&bd.next);
+	arena_free(&bd.arena);
+	*out = t;
+	return 0;
+fail_nomem:
+	rc = ckpt_fail(err, -ENOMEM, "out of memory");
+fail:
+	for (i = 0; i < t->ninodes; i++)
+		dir_finalize(&bd, t->inodes[i]);	/* frees build state */
+	free(bd.entry_node);
+	smap_free(&bd.keys);
+	smap_free(&bd.used);
+	smap_free(&bd.next);
+	arena_free(&bd.arena);
+	ckptfs_tree_free(t);
+	return rc;
+}
+
+/* Build the tree of an opened bundle. */
+int
+ckptfs_tree_build(const struct ckpt_bundle *b,
+		  const struct ckptfs_tree_opts *opts,
+		  struct ckptfs_tree **out, struct ckpt_err *err)
+{
+	struct ckptfs_source src = {
+		.bundle = b,
+		.entries = b->entries,
+		.n = b->n,
+		.tf2 = b->tf2,
+		.prefix = b->prefix,
+		.num_shards = b->hdr.num_shards,
+		.mtime = b->index_mtime,
+	};
+	struct ckpt_objgraph *g = NULL;
+	struct ckpt_err gerr = { 0 };
+	int rc;
+
+	if (b->tf2 && ckpt_bundle_objgraph(b, &g, &gerr) < 0)
+		g = NULL;
+	src.graph = g;
+	rc = ckptfs_tree_build_from(&src, opts, out, err);
+	if (rc == 0 && b->tf2 && g == NULL)
+		snprintf((*out)->warning, sizeof((*out)->warning),
+			 "object graph unreadable (%s); /by-name shows "
+			 "checkpoint keys",
+			 ckpt_err_str(&gerr, gerr.code));
+	if (rc == 0)
+		(*out)->src.graph = NULL;	/* freed below */
+	ckpt_objgraph_free(g);
+	return rc;
+}
+
+/* Free T and every node. */
+void
+ckptfs_tree_free(struct ckptfs_tree *t)
+{
+	size_t i, j;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->ninodes; i++) {
+		struct ckptfs_node *n = t->inodes[i];
+
+		for (j = 0; j < n->dir.n; j++)
+			free(n->dir.ents[j].name);
+		free(n->dir.ents);
+		free(n->dir.slots);
+		free(n);
+	}
+	free(t->inodes);
+	free(t->info_json);
+	free(t);
+}
+
+/* --- queries ----------------------------------------------------------- */
+
+/* Inode lookup. */
+struct ckptfs_node *
+ckptfs_tree_node(const struct ckptfs_tree *t, uint64_t ino)
+{
+	if (ino == 0 || ino > t->ninodes)
+		return NULL;
+	return t->inodes[ino - 1];
+}
+
+/* Resolve a displayed path from the root. */
+struct ckptfs_node *
+ckptfs_tree_path(const struct ckptfs_tree *t, const char *path)
+{
+	struct ckptfs_node *n = t->root;
+
+	while (n != NULL && *path != '\0') {
+		size_t len = strcspn(path, "/");
+
+		if (len > 0)
+			n = ckptfs_dir_lookup(n, path, len);
+		path += len;
+		if (*path == '/')
+			path++;
+	}
+	return n;
+}
+
+/* stat(2) data of N. */
+void
+ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+		 struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = (ino_t)n->ino;
+	st->st_mode = n->kind == CKPTFS_DIR ? S_IFDIR | 0555 : S_IFREG | 0444;
+	st->st_nlink = n->nlink;
+	st->st_uid = t->uid;
+	st->st_gid = t->gid;
+	st->st_size = (off_t)n->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((n->size + 511) / 512);
+	st->st_atim = t->mtime;
+	st->st_mtim = t->mtime;
+	st->st_ctim = t->mtime;
+}
+
+/* Read content. */
+int
+ckptfs_node_pread(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+		  void *buf, size_t len, uint64_t off, size_t *got)
+{
+	*got = 0;
+	switch (n->kind) {
+	case CKPTFS_DIR:
+		return -EISDIR;
+	case CKPTFS_BLOB:
+		if (off < n->size) {
+			*got = len < n->size - off ? len
+						   : (size_t)(n->size - off);
+			memcpy(buf, n->blob + off, *got);
+		}
+		return 0;
+	case CKPTFS_TENSOR:
+		if (off >= n->size || len == 0)
+			return 0;
+		if (t->bundle == NULL)
+			return -EIO;
+		return ckpt_bundle_pread(t->bundle, n->entry, buf, len, off,
+					 got) < 0
+			       ? -EIO
+			       : 0;
+	}
+	return -EIO;
+}
+
+/* Verify once. */
+int
+ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
+		   bool *first_failure, struct ckpt_err *err)
+{
+	int v = atomic_load(&n->verified), expect = 0, rc;
+
+	*first_failure = false;
+	if (n->kind != CKPTFS_TENSOR || v > 0)
+		return 0;
+	if (v < 0)
+		return -EIO;
+	if (t->bundle == NULL)
+		return -EIO;
+	rc = ckpt_bundle_verify(t->bundle, n->entry, err);
+	if (rc == 0) {
+		atomic_store(&n->verified, 1);
+		return 0;
+	}
+	if (rc != -EBADMSG) {
+		*first_failure = true;	/* not cached: may be transient */
+		return -EIO;
+	}
+	if (atomic_compare_exchange_strong(&n->verified, &expect, rc))
+		*first_failure = true;
+	return -EIO;
+}
+
+/* True if the stored CRC of E is the CRC-32C of the file content. */
+static bool
+stored_crc_is_content_crc(const struct ckpt_entry *e)
+{
+	return e->nparts == 0 && e->dtype != CKPT_DT_STRING &&
+	       e->dtype != CKPT_DT_VARIANT;
+}
+
+/* CRC-32C of N's content, computed once. */
+static int
+node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
+{
+	uint_fast64_t c = atomic_load(&n->crc);
+	uint64_t off;
+	uint8_t *buf;
+	uint32_t v = 0;
+
+	if (c & CRC_VALID) {
+		*crc = (uint32_t)c;
+		return 0;
+	}
+	if (stored_crc_is_content_crc(n->entry)) {
+		*crc = ckpt_crc_unmask(n->entry->crc32c);
+		return 0;
+	}
+	buf = malloc(CRC_CHUNK);
+	if (buf == NULL)
+		return -ENOMEM;
+	for (off = 0; off < n->size;) {
+		size_t got;
+
+		if (ckptfs_node_pread(t, n, buf, CRC_CHUNK, off, &got) < 0 ||
+		    got == 0) {
+			free(buf);
+			return -EIO;
+		}
+		v = ckpt_crc32c_extend(v, buf, got);
+		off += got;
+	}
+	free(buf);
+	atomic_store(&n->crc, CRC_VALID | v);
+	*crc = v;
+	return 0;
+}
+
+/* Extended attribute values. */
+int
+ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
+		 const char *name, struct ckpt_buf *out)
+{
+	const struct ckpt_entry *e = n->entry;
+	char text[CKPT_MAX_RANK * 21 + 16];
+	uint32_t crc;
+	int rc;
+
+	if (n->kind != CKPTFS_TENSOR)
+		return -ENODATA;
+	if (strcmp(name, CKPTFS_XATTR_DTYPE) == 0) {
+		const char *d = ckpt_dtype_name(e->dtype);
+
+		if (d == NULL) {
+			snprintf(text, sizeof(text), "dtype_%d", e->dtype);
+			d = text;
+		}
+		return ckpt_buf_put(out, d, strlen(d));
+	}
+	if (strcmp(name, CKPTFS_XATTR_SHAPE) == 0) {
+		if (ckpt_shape_format(e->dims, e->rank, text, sizeof(text)) < 0)
+			return -EIO;
+		return ckpt_buf_put(out, text, strlen(text));
+	}
+	if (strcmp(name, CKPTFS_XATTR_KEY) == 0)
+		return ckpt_buf_put(out, e->key, e->key_len);
+	if (strcmp(name, CKPTFS_XATTR_CRC) == 0) {
+		if ((rc = node_crc(t, n, &crc)) < 0)
+			return rc;
+		snprintf(text, sizeof(text), "%08" PRIx32, crc);
+		return ckpt_buf_put(out, text, 8);
+	}
+	return -ENODATA;
+}
+
+/* Extended attribute names. */
+int
+ckptfs_xattr_list(const struct ckptfs_node *n, struct ckpt_buf *out)
+{
+	static const char names[] = CKPTFS_XATTR_DTYPE "\0" CKPTFS_XATTR_SHAPE
+		"\0" CKPTFS_XATTR_KEY "\0" CKPTFS_XATTR_CRC;
+
+	if (n->kind != CKPTFS_TENSOR)
+		return 0;
+	return ckpt_buf_put(out, names, sizeof(names));
+}

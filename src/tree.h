@@ -1,4 +1,201 @@
-/* tree.h -- placeholder until implemented. */
+/* tree.h -- the filesystem model of a mounted checkpoint, without libfuse:
+ * the node tree, the inode table, the /by-name and /by-object views, and
+ * the escaping of checkpoint names into path components.
+ *
+ * A tree is built in one pass over the bundle's entries at mount time and
+ * is immutable afterwards, so lookups need no lock.  One tensor is one node
+ * (one inode), reachable under a name in each view that shows it, like a
+ * hard link (nlink = number of names).  Inode numbers are indexes into the
+ * inode table plus one (FUSE_ROOT_ID = 1 is the root) and never change.
+ * The only mutable per-node state (CRC verification result, cached
+ * content CRC, lookup count) is atomic.
+ *
+ * Writing (a later overlay) fits in by adding nodes to the table and
+ * entries to directories with ckptfs_dir_add(); nothing here assumes the
+ * tree stays as built except the absence of locks. */
 #ifndef CKPT_TREE_H
 #define CKPT_TREE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "bundle.h"
+#include "coding.h"
+#include "err.h"
+#include "objgraph.h"
+
+/* Longest displayed component; longer ones are shortened (see
+ * ckptfs_name_escape()). */
+#define CKPTFS_NAME_MAX 255
+/* Bytes kept from a shortened component before "%#<hash>". */
+#define CKPTFS_NAME_KEEP 200
+
+#define CKPTFS_XATTR_DTYPE "user.ckpt.dtype"
+#define CKPTFS_XATTR_SHAPE "user.ckpt.shape"
+#define CKPTFS_XATTR_KEY "user.ckpt.key"
+#define CKPTFS_XATTR_CRC "user.ckpt.crc32c"
+
+enum ckptfs_kind {
+	CKPTFS_DIR,
+	CKPTFS_TENSOR,	/* a bundle entry */
+	CKPTFS_BLOB,	/* fixed bytes held by the tree (info.json) */
+};
+
+struct ckptfs_node;
+
+/* One name in a directory. */
+struct ckptfs_dirent {
+	char *name;			/* owned; displayed name, NUL-terminated */
+	size_t len;
+	struct ckptfs_node *node;	/* borrowed from the inode table */
+};
+
+struct ckptfs_build_dir;
+
+struct ckptfs_dir {
+	struct ckptfs_dirent *ents;	/* owned; readdir order */
+	size_t n, cap;
+	uint32_t *slots;	/* owned; open addressing: ents index + 1, 0 empty */
+	size_t nslots;		/* power of two, > 2 * n */
+	size_t nsubdirs;
+	struct ckptfs_build_dir *build;	/* owned; only while building */
+};
+
+struct ckptfs_node {
+	uint64_t ino;
+	enum ckptfs_kind kind;
+	uint32_t nlink;
+	uint64_t size;
+	struct ckptfs_node *parent;	/* dirs: "..", the root's is itself */
+	struct ckptfs_dir dir;		/* CKPTFS_DIR */
+	const struct ckpt_entry *entry;	/* TENSOR: borrowed from the source */
+	const char *blob;		/* BLOB: borrowed from the tree */
+	/* 0 not checked yet, 1 good, or the negative errno of the check. */
+	atomic_int verified;
+	/* CRC-32C of the content once known: bit 32 set when valid. */
+	atomic_uint_fast64_t crc;
+	atomic_uint_fast64_t nlookup;	/* kernel references (informative) */
+};
+
+/* What a tree is built from. */
+struct ckptfs_source {
+	const struct ckpt_bundle *bundle;	/* borrowed; NULL in unit tests
+						 * (then CRCs come from entries
+						 * only and reads fail) */
+	const struct ckpt_entry *entries;	/* borrowed; key order */
+	size_t n;
+	bool tf2;
+	const struct ckpt_objgraph *graph;	/* borrowed; NULL: no graph */
+	const char *prefix;	/* for info.json */
+	int32_t num_shards;
+	struct timespec mtime;	/* of the index: every node's times */
+};
+
+struct ckptfs_tree_opts {
+	const char *tf2_root;	/* TF1 /by-object root; NULL means "vars" */
+	uid_t uid;
+	gid_t gid;
+};
+
+struct ckptfs_tree {
+	struct ckptfs_node **inodes;	/* owned; inodes[ino - 1] */
+	size_t ninodes, capinodes;
+	struct ckptfs_node *root, *by_name, *by_object, *info;
+	char *info_json;		/* owned */
+	const struct ckpt_bundle *bundle;	/* borrowed */
+	struct ckptfs_source src;	/* copy; pointers borrowed */
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+	size_t ntensors;	/* tensor files (visible entries) */
+	/* A problem that did not stop the mount (e.g. an unreadable object
+	 * graph, shown as if it were a TF1 checkpoint); "" if none. */
+	char warning[512];
+};
+
+/* Build the tree for SRC.  *OUT is owned by the caller (free with
+ * ckptfs_tree_free()).  Return 0, -ENOMEM, -EEXIST (two names that would
+ * display alike: a bug, with a message), -EINVAL (bad tf2_root). */
+int ckptfs_tree_build_from(const struct ckptfs_source *src,
+			   const struct ckptfs_tree_opts *opts,
+			   struct ckptfs_tree **out, struct ckpt_err *err);
+
+/* Build the tree for an opened bundle B (parses its object graph; a graph
+ * that does not parse is a warning, not an error). */
+int ckptfs_tree_build(const struct ckpt_bundle *b,
+		      const struct ckptfs_tree_opts *opts,
+		      struct ckptfs_tree **out, struct ckpt_err *err);
+
+void ckptfs_tree_free(struct ckptfs_tree *t);
+
+/* The node with inode number INO, or NULL. */
+struct ckptfs_node *ckptfs_tree_node(const struct ckptfs_tree *t,
+				     uint64_t ino);
+
+/* The node named NAME (LEN bytes, displayed form) in DIR, or NULL.
+ * "." and ".." are resolved too. */
+struct ckptfs_node *ckptfs_dir_lookup(const struct ckptfs_node *dir,
+				      const char *name, size_t len);
+
+/* Resolve a '/'-separated PATH of displayed names from the root (tests,
+ * tools).  Return the node or NULL. */
+struct ckptfs_node *ckptfs_tree_path(const struct ckptfs_tree *t,
+				     const char *path);
+
+/* Add NAME -> NODE to DIR (displayed name, copied).  Return 0, -EEXIST,
+ * -ENOMEM, -ENAMETOOLONG. */
+int ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
+		   struct ckptfs_node *node);
+
+/* Fill *ST for N (mode 0444 files, 0555 dirs, owner and times from T). */
+void ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+		      struct stat *st);
+
+/* Check N's stored CRC once per tree; later calls return the cached
+ * result.  Return 0 or -EIO.  On the first call that finds the damage
+ * *FIRST_FAILURE is set (so exactly one caller logs it) and ERR gets a
+ * message naming the key.  Thread-safe. */
+int ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
+		       bool *first_failure, struct ckpt_err *err);
+
+/* Copy up to LEN bytes at OFF of N's content into BUF (*GOT bytes; short
+ * only at the end).  No verification.  Return 0, -EIO, -EISDIR. */
+int ckptfs_node_pread(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+		      void *buf, size_t len, uint64_t off, size_t *got);
+
+/* Append the value of extended attribute NAME of N to OUT.  Return 0,
+ * -ENODATA (no such attribute), -EIO, -ENOMEM. */
+int ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
+		     const char *name, struct ckpt_buf *out);
+
+/* Append the NUL-terminated names of N's extended attributes to OUT. */
+int ckptfs_xattr_list(const struct ckptfs_node *n, struct ckpt_buf *out);
+
+/* --- naming ------------------------------------------------------------
+ * A raw name component (bytes between '/' in a checkpoint name) is shown
+ * as follows: bytes 0x00-0x1f, 0x7f, '%' and '@' become %XX (uppercase
+ * hex); a component that is exactly "." or ".." becomes %2E or %2E%2E; an
+ * empty component becomes "%"; every other byte stays.  DIR_SUFFIX (a
+ * directory whose name is also a file in the same directory) appends '@'.
+ * If the result is longer than CKPTFS_NAME_MAX bytes it is shortened to
+ * its first CKPTFS_NAME_KEEP bytes, "%#", the 16 lowercase hex digits of
+ * the 64-bit FNV-1a hash of the raw component, and the '@' if any.
+ * Appends to OUT (no NUL).  Return 0 or -ENOMEM. */
+int ckptfs_name_escape(const void *raw, size_t len, bool dir_suffix,
+		       struct ckpt_buf *out);
+
+/* The inverse: append the raw component of displayed NAME to OUT and set
+ * *DIR_SUFFIX.  Return 0, -EINVAL (not a displayed name), -ENAMETOOLONG
+ * (a shortened name: use the user.ckpt.key attribute). */
+int ckptfs_name_unescape(const char *name, size_t len, struct ckpt_buf *out,
+			 bool *dir_suffix);
+
+/* 64-bit FNV-1a. */
+uint64_t ckptfs_fnv1a64(const void *data, size_t len);
+
 #endif
