@@ -1,2 +1,1221 @@
-/* objgraph.c -- placeholder until implemented. */
+/* objgraph.c -- the TF2 object graph: TrackableObjectGraph protobuf <->
+ * struct ckpt_objgraph, object paths, key escaping, and building the graph
+ * tf.train.Checkpoint would write for a set of keys (FORMAT.md section 7).
+ *
+ * protobuf-c is used only here: parse unpacks, copies into plain structs
+ * and frees the message before returning; serialize points a temporary
+ * message at the graph's strings and packs it.  Node ids are checked
+ * against the node count whenever they come from outside. */
 #include "config.h"
+
+#include "objgraph.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trackable_object_graph.pb-c.h"
+
+typedef Ckptpb__TrackableObjectGraph pb_graph;
+typedef Ckptpb__TrackableObjectGraph__TrackableObject pb_object;
+typedef Ckptpb__TrackableObjectGraph__TrackableObject__ObjectReference pb_ref;
+typedef Ckptpb__TrackableObjectGraph__TrackableObject__SerializedTensor
+	pb_tensor;
+typedef Ckptpb__TrackableObjectGraph__TrackableObject__SlotVariableReference
+	pb_slot;
+
+#define ATTRIBUTES ".ATTRIBUTES"
+#define OPTIMIZER_SLOT ".OPTIMIZER_SLOT"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* calloc() that never returns NULL for a zero count. */
+static void *
+xcalloc(size_t n, size_t size)
+{
+	return calloc(n ? n : 1, size);
+}
+
+/* Copy LEN bytes at P into a new NUL-terminated string at *OUT. */
+static int
+dup_bytes(const void *p, size_t len, char **out)
+{
+	char *s;
+
+	if (len == SIZE_MAX)
+		return -EOVERFLOW;
+	s = malloc(len + 1);
+	if (s == NULL)
+		return -ENOMEM;
+	if (len)
+		memcpy(s, p, len);
+	s[len] = '\0';
+	*out = s;
+	return 0;
+}
+
+/* Bytewise order of two byte strings, shorter first on a common prefix. */
+static int
+bytes_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* ---- escaping ----------------------------------------------------------- */
+
+/* Append the escaped form of NAME to OUT. */
+int
+ckpt_name_escape(const void *name, size_t len, struct ckpt_buf *out)
+{
+	const uint8_t *s = name;
+	size_t i;
+	int rc;
+
+	if (len > (SIZE_MAX - 1) / 2)
+		return -EOVERFLOW;
+	if ((rc = ckpt_buf_reserve(out, 2 * len + 1)) < 0)
+		return rc;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			out->data[out->len++] = '.';
+			out->data[out->len++] = '.';
+		} else if (s[i] == '/') {
+			out->data[out->len++] = '.';
+			out->data[out->len++] = 'S';
+		} else {
+			out->data[out->len++] = s[i];
+		}
+	}
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+/* Unescape S[0..LEN) into DST (room for LEN bytes); set *DLEN. */
+static int
+unescape_to(const uint8_t *s, size_t len, uint8_t *dst, size_t *dlen)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] != '.') {
+			dst[j++] = s[i];
+			continue;
+		}
+		if (i + 1 == len)
+			return -EBADMSG;	/* lone '.' at the end */
+		i++;
+		if (s[i] == '.')
+			dst[j++] = '.';
+		else if (s[i] == 'S')
+			dst[j++] = '/';
+		else
+			return -EBADMSG;
+	}
+	*dlen = j;
+	return 0;
+}
+
+/* Append the unescaped form of NAME to OUT. */
+int
+ckpt_name_unescape(const void *name, size_t len, struct ckpt_buf *out)
+{
+	size_t n;
+	int rc;
+
+	if (len == SIZE_MAX)
+		return -EOVERFLOW;
+	if ((rc = ckpt_buf_reserve(out, len + 1)) < 0)
+		return rc;
+	if ((rc = unescape_to(name, len, out->data + out->len, &n)) < 0) {
+		out->data[out->len] = '\0';
+		return rc;
+	}
+	out->len += n;
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+/* ---- freeing ------------------------------------------------------------ */
+
+/* Free everything NODE owns (not NODE itself). */
+static void
+node_clear(struct ckpt_objnode *node)
+{
+	size_t i;
+
+	for (i = 0; i < node->nchildren; i++)
+		free(node->children[i].local_name);
+	free(node->children);
+	for (i = 0; i < node->nattrs; i++) {
+		free(node->attrs[i].name);
+		free(node->attrs[i].full_name);
+		free(node->attrs[i].checkpoint_key);
+	}
+	free(node->attrs);
+	for (i = 0; i < node->nslots; i++)
+		free(node->slots[i].slot_name);
+	free(node->slots);
+	free(node->saver_name);
+	free(node->saver_object_name);
+	memset(node, 0, sizeof(*node));
+}
+
+/* Free G and everything it owns; NULL is fine. */
+void
+ckpt_objgraph_free(struct ckpt_objgraph *g)
+{
+	size_t i;
+
+	if (g == NULL)
+		return;
+	for (i = 0; i < g->n; i++)
+		node_clear(&g->nodes[i]);
+	free(g->nodes);
+	free(g);
+}
+
+/* A new graph of N empty nodes (has_checkpoint_values absent). */
+static int
+graph_new(size_t n, struct ckpt_objgraph **out)
+{
+	struct ckpt_objgraph *g;
+	size_t i;
+
+	g = calloc(1, sizeof(*g));
+	if (g == NULL)
+		return -ENOMEM;
+	g->nodes = xcalloc(n, sizeof(*g->nodes));
+	if (g->nodes == NULL) {
+		free(g);
+		return -ENOMEM;
+	}
+	g->n = n;
+	for (i = 0; i < n; i++)
+		g->nodes[i].has_checkpoint_values = -1;
+	*out = g;
+	return 0;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+/* A protobuf-c allocator that remembers running out of memory, so a NULL
+ * from unpack can be told apart: -ENOMEM instead of -EBADMSG. */
+static void *
+pb_alloc(void *data, size_t size)
+{
+	void *p = malloc(size);
+
+	if (p == NULL)
+		*(int *)data = 1;
+	return p;
+}
+
+/* The free half of the allocator above. */
+static void
+pb_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
+/* Check that node id ID is in [0, N); otherwise record why. */
+static int
+check_id(int32_t id, size_t n, size_t node, const char *what, size_t idx,
+	 struct ckpt_err *err)
+{
+	if (id >= 0 && (uint64_t)id < n)
+		return 0;
+	return ckpt_fail(err, -EBADMSG,
+			 "object graph: node %zu %s %zu: node id %ld out of "
+			 "range [0, %zu)",
+			 node, what, idx, (long)id, n);
+}
+
+/* Copy the unpacked object SRC into DST (of a graph of N nodes). */
+static int
+copy_node(const pb_object *src, size_t node, size_t n,
+	  struct ckpt_objnode *dst, struct ckpt_err *err)
+{
+	size_t i;
+	int rc;
+
+	dst->children = xcalloc(src->n_children, sizeof(*dst->children));
+	dst->attrs = xcalloc(src->n_attributes, sizeof(*dst->attrs));
+	dst->slots = xcalloc(src->n_slot_variables, sizeof(*dst->slots));
+	if (dst->children == NULL || dst->attrs == NULL || dst->slots == NULL)
+		return -ENOMEM;
+	for (i = 0; i < src->n_children; i++) {
+		const pb_ref *r = src->children[i];
+		struct ckpt_objref *d = &dst->children[i];
+
+		if ((rc = check_id(r->node_id, n, node, "child", i, err)) < 0)
+			return rc;
+		if ((rc = dup_bytes(r->local_name.data, r->local_name.len,
+				    &d->local_name)) < 0)
+			return rc;
+		d->node_id = r->node_id;
+		d->local_name_len = r->local_name.len;
+		dst->nchildren++;
+	}
+	for (i = 0; i < src->n_attributes; i++) {
+		const pb_tensor *t = src->attributes[i];
+		struct ckpt_objattr *d = &dst->attrs[i];
+
+		dst->nattrs++;
+		if ((rc = dup_bytes(t->name.data, t->name.len, &d->name)) < 0 ||
+		    (rc = dup_bytes(t->full_name.data, t->full_name.len,
+				    &d->full_name)) < 0 ||
+		    (rc = dup_bytes(t->checkpoint_key.data,
+				    t->checkpoint_key.len,
+				    &d->checkpoint_key)) < 0)
+			return rc;
+		d->name_len = t->name.len;
+		d->full_name_len = t->full_name.len;
+		d->checkpoint_key_len = t->checkpoint_key.len;
+		d->optional_restore = t->optional_restore != 0;
+	}
+	for (i = 0; i < src->n_slot_variables; i++) {
+		const pb_slot *s = src->slot_variables[i];
+		struct ckpt_slotref *d = &dst->slots[i];
+
+		if ((rc = check_id(s->original_variable_node_id, n, node,
+				   "slot variable (original)", i, err)) < 0 ||
+		    (rc = check_id(s->slot_variable_node_id, n, node,
+				   "slot variable", i, err)) < 0)
+			return rc;
+		if ((rc = dup_bytes(s->slot_name.data, s->slot_name.len,
+				    &d->slot_name)) < 0)
+			return rc;
+		d->original_variable_node_id = s->original_variable_node_id;
+		d->slot_variable_node_id = s->slot_variable_node_id;
+		d->slot_name_len = s->slot_name.len;
+		dst->nslots++;
+	}
+	if (src->registered_saver != NULL) {
+		const Ckptpb__RegisteredSaver *rs = src->registered_saver;
+
+		if ((rc = dup_bytes(rs->name.data, rs->name.len,
+				    &dst->saver_name)) < 0 ||
+		    (rc = dup_bytes(rs->object_name.data, rs->object_name.len,
+				    &dst->saver_object_name)) < 0)
+			return rc;
+		dst->saver_name_len = rs->name.len;
+		dst->saver_object_name_len = rs->object_name.len;
+	}
+	if (src->has_checkpoint_values == NULL)
+		dst->has_checkpoint_values = -1;
+	else
+		dst->has_checkpoint_values =
+			src->has_checkpoint_values->value ? 1 : 0;
+	return 0;
+}
+
+/* Parse a serialized TrackableObjectGraph into *OUT. */
+int
+ckpt_objgraph_parse(const uint8_t *buf, size_t len,
+		    struct ckpt_objgraph **out, struct ckpt_err *err)
+{
+	int oom = 0;
+	ProtobufCAllocator alloc = { pb_alloc, pb_free, &oom };
+	struct ckpt_objgraph *g = NULL;
+	pb_graph *msg;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	msg = ckptpb__trackable_object_graph__unpack(&alloc, len, buf);
+	if (msg == NULL) {
+		if (oom)
+			return ckpt_fail(err, -ENOMEM,
+					 "object graph: out of memory");
+		return ckpt_fail(err, -EBADMSG,
+				 "object graph: malformed TrackableObjectGraph "
+				 "(%zu bytes)",
+				 len);
+	}
+	if (msg->n_nodes > INT32_MAX) {
+		rc = ckpt_fail(err, -EBADMSG, "object graph: %zu nodes",
+			       msg->n_nodes);
+		goto fail;
+	}
+	if ((rc = graph_new(msg->n_nodes, &g)) < 0)
+		goto fail;
+	for (i = 0; i < msg->n_nodes; i++) {
+		rc = copy_node(msg->nodes[i], i, msg->n_nodes, &g->nodes[i],
+			       err);
+		if (rc < 0)
+			goto fail;
+	}
+	ckptpb__trackable_object_graph__free_unpacked(msg, &alloc);
+	*out = g;
+	return 0;
+fail:
+	if (rc == -ENOMEM)
+		ckpt_fail(err, rc, "object graph: out of memory");
+	ckpt_objgraph_free(g);
+	ckptpb__trackable_object_graph__free_unpacked(msg, &alloc);
+	return rc;
+}
+
+/* ---- serializing -------------------------------------------------------- */
+
+/* The temporary protobuf-c message for ckpt_objgraph_serialize(); every
+ * array is owned, every string is borrowed from the graph. */
+struct pb_tmp {
+	pb_object *objs;
+	pb_object **objp;
+	pb_ref *refs;
+	pb_ref **refp;
+	pb_tensor *tensors;
+	pb_tensor **tensorp;
+	pb_slot *slots;
+	pb_slot **slotp;
+	Ckptpb__BoolValue *bools;
+	Ckptpb__RegisteredSaver *savers;
+};
+
+/* Free the arrays of T. */
+static void
+pb_tmp_free(struct pb_tmp *t)
+{
+	free(t->objs);
+	free(t->objp);
+	free(t->refs);
+	free(t->refp);
+	free(t->tensors);
+	free(t->tensorp);
+	free(t->slots);
+	free(t->slotp);
+	free(t->bools);
+	free(t->savers);
+}
+
+/* A borrowed ProtobufCBinaryData for LEN bytes at P. */
+static ProtobufCBinaryData
+bin(const char *p, size_t len)
+{
+	ProtobufCBinaryData b;
+
+	b.len = len;
+	b.data = (uint8_t *)(uintptr_t)p;
+	return b;
+}
+
+/* Check every node id of G against g->n. */
+static int
+check_ids(const struct ckpt_objgraph *g)
+{
+	size_t i, j;
+
+	for (i = 0; i < g->n; i++) {
+		const struct ckpt_objnode *nd = &g->nodes[i];
+
+		for (j = 0; j < nd->nchildren; j++)
+			if (nd->children[j].node_id < 0 ||
+			    (uint64_t)nd->children[j].node_id >= g->n)
+				return -EINVAL;
+		for (j = 0; j < nd->nslots; j++) {
+			const struct ckpt_slotref *s = &nd->slots[j];
+
+			if (s->original_variable_node_id < 0 ||
+			    (uint64_t)s->original_variable_node_id >= g->n ||
+			    s->slot_variable_node_id < 0 ||
+			    (uint64_t)s->slot_variable_node_id >= g->n)
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Point T's message for node ND at ND's data; R, A, S are the next free
+ * indexes into T's flat arrays. */
+static void
+fill_object(struct pb_tmp *t, size_t i, const struct ckpt_objnode *nd,
+	    size_t *r, size_t *a, size_t *s)
+{
+	pb_object *o = &t->objs[i];
+	size_t j;
+
+	ckptpb__trackable_object_graph__trackable_object__init(o);
+	t->objp[i] = o;
+	o->n_children = nd->nchildren;
+	o->children = &t->refp[*r];
+	for (j = 0; j < nd->nchildren; j++, (*r)++) {
+		pb_ref *ref = &t->refs[*r];
+
+		ckptpb__trackable_object_graph__trackable_object__object_reference__init(
+			ref);
+		ref->node_id = nd->children[j].node_id;
+		ref->local_name = bin(nd->children[j].local_name,
+				      nd->children[j].local_name_len);
+		t->refp[*r] = ref;
+	}
+	o->n_attributes = nd->nattrs;
+	o->attributes = &t->tensorp[*a];
+	for (j = 0; j < nd->nattrs; j++, (*a)++) {
+		const struct ckpt_objattr *at = &nd->attrs[j];
+		pb_tensor *ten = &t->tensors[*a];
+
+		ckptpb__trackable_object_graph__trackable_object__serialized_tensor__init(
+			ten);
+		ten->name = bin(at->name, at->name_len);
+		ten->full_name = bin(at->full_name, at->full_name_len);
+		ten->checkpoint_key = bin(at->checkpoint_key,
+					  at->checkpoint_key_len);
+		ten->optional_restore = at->optional_restore;
+		t->tensorp[*a] = ten;
+	}
+	o->n_slot_variables = nd->nslots;
+	o->slot_variables = &t->slotp[*s];
+	for (j = 0; j < nd->nslots; j++, (*s)++) {
+		const struct ckpt_slotref *sr = &nd->slots[j];
+		pb_slot *sl = &t->slots[*s];
+
+		ckptpb__trackable_object_graph__trackable_object__slot_variable_reference__init(
+			sl);
+		sl->original_variable_node_id = sr->original_variable_node_id;
+		sl->slot_name = bin(sr->slot_name, sr->slot_name_len);
+		sl->slot_variable_node_id = sr->slot_variable_node_id;
+		t->slotp[*s] = sl;
+	}
+	if (nd->saver_name != NULL) {
+		Ckptpb__RegisteredSaver *rs = &t->savers[i];
+		const char *on = nd->saver_object_name;
+
+		ckptpb__registered_saver__init(rs);
+		rs->name = bin(nd->saver_name, nd->saver_name_len
+							? nd->saver_name_len
+							: strlen(nd->saver_name));
+		if (on != NULL)
+			rs->object_name = bin(on, nd->saver_object_name_len
+							  ? nd->saver_object_name_len
+							  : strlen(on));
+		o->registered_saver = rs;
+	}
+	if (nd->has_checkpoint_values >= 0) {
+		Ckptpb__BoolValue *bv = &t->bools[i];
+
+		ckptpb__bool_value__init(bv);
+		bv->value = nd->has_checkpoint_values > 0;
+		o->has_checkpoint_values = bv;
+	}
+}
+
+/* Append the serialized form of G to OUT. */
+int
+ckpt_objgraph_serialize(const struct ckpt_objgraph *g, struct ckpt_buf *out)
+{
+	pb_graph msg = CKPTPB__TRACKABLE_OBJECT_GRAPH__INIT;
+	struct pb_tmp t = { 0 };
+	size_t nref = 0, nattr = 0, nslot = 0, r = 0, a = 0, s = 0, i, size;
+	int rc;
+
+	if ((rc = check_ids(g)) < 0)
+		return rc;
+	for (i = 0; i < g->n; i++) {
+		nref += g->nodes[i].nchildren;
+		nattr += g->nodes[i].nattrs;
+		nslot += g->nodes[i].nslots;
+	}
+	t.objs = xcalloc(g->n, sizeof(*t.objs));
+	t.objp = xcalloc(g->n, sizeof(*t.objp));
+	t.refs = xcalloc(nref, sizeof(*t.refs));
+	t.refp = xcalloc(nref, sizeof(*t.refp));
+	t.tensors = xcalloc(nattr, sizeof(*t.tensors));
+	t.tensorp = xcalloc(nattr, sizeof(*t.tensorp));
+	t.slots = xcalloc(nslot, sizeof(*t.slots));
+	t.slotp = xcalloc(nslot, sizeof(*t.slotp));
+	t.bools = xcalloc(g->n, sizeof(*t.bools));
+	t.savers = xcalloc(g->n, sizeof(*t.savers));
+	if (t.objs == NULL || t.objp == NULL || t.refs == NULL ||
+	    t.refp == NULL || t.tensors == NULL || t.tensorp == NULL ||
+	    t.slots == NULL || t.slotp == NULL || t.bools == NULL ||
+	    t.savers == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < g->n; i++)
+		fill_object(&t, i, &g->nodes[i], &r, &a, &s);
+	msg.n_nodes = g->n;
+	msg.nodes = t.objp;
+	size = ckptpb__trackable_object_graph__get_packed_size(&msg);
+	if ((rc = ckpt_buf_reserve(out, size)) < 0)
+		goto out;
+	out->len += ckptpb__trackable_object_graph__pack(&msg,
+							 out->data + out->len);
+out:
+	pb_tmp_free(&t);
+	return rc;
+}
+
+/* ---- walking ------------------------------------------------------------ */
+
+/* Free the N strings of PATHS and the array; NULL is fine. */
+void
+ckpt_objgraph_paths_free(char **paths, size_t n)
+{
+	size_t i;
+
+	if (paths == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+/* Breadth-first object paths of every node of G. */
+int
+ckpt_objgraph_paths(const struct ckpt_objgraph *g, char ***paths)
+{
+	struct ckpt_buf b = { 0 };
+	size_t *queue = NULL, head = 0, tail = 0, j;
+	char **p;
+	int rc = -ENOMEM;
+
+	*paths = NULL;
+	p = xcalloc(g->n, sizeof(*p));
+	queue = xcalloc(g->n, sizeof(*queue));
+	if (p == NULL || queue == NULL)
+		goto fail;
+	if (g->n > 0) {
+		if ((p[0] = strdup("")) == NULL)
+			goto fail;
+		queue[tail++] = 0;
+	}
+	while (head < tail) {
+		size_t v = queue[head++];
+		const struct ckpt_objnode *nd = &g->nodes[v];
+
+		for (j = 0; j < nd->nchildren; j++) {
+			int32_t c = nd->children[j].node_id;
+
+			if (c < 0 || (uint64_t)c >= g->n || p[c] != NULL)
+				continue;	/* bad id (unparsed graph) or seen */
+			b.len = 0;
+			if (v != 0 &&
+			    ((rc = ckpt_buf_put(&b, p[v], strlen(p[v]))) < 0 ||
+			     (rc = ckpt_buf_put(&b, "/", 1)) < 0))
+				goto fail;
+			if ((rc = ckpt_name_escape(nd->children[j].local_name,
+						   nd->children[j].local_name_len,
+						   &b)) < 0 ||
+			    (rc = dup_bytes(b.data, b.len, &p[c])) < 0)
+				goto fail;
+			queue[tail++] = (size_t)c;
+		}
+	}
+	free(queue);
+	ckpt_buf_free(&b);
+	*paths = p;
+	return 0;
+fail:
+	ckpt_objgraph_paths_free(p, p ? g->n : 0);
+	free(queue);
+	ckpt_buf_free(&b);
+	return rc < 0 ? rc : -ENOMEM;
+}
+
+/* Set has_checkpoint_values of every node of G (see objgraph.h). */
+int
+ckpt_objgraph_mark_values(struct ckpt_objgraph *g)
+{
+	size_t *start = NULL, *parents = NULL, *fill = NULL, *stack = NULL;
+	size_t nedge = 0, top = 0, i, j;
+	int rc;
+
+	if ((rc = check_ids(g)) < 0)
+		return rc;
+	for (i = 0; i < g->n; i++)
+		nedge += g->nodes[i].nchildren;
+	/* Parents of node c are parents[start[c] .. start[c + 1]). */
+	start = xcalloc(g->n + 1, sizeof(*start));
+	fill = xcalloc(g->n + 1, sizeof(*fill));
+	parents = xcalloc(nedge, sizeof(*parents));
+	stack = xcalloc(g->n, sizeof(*stack));
+	if (start == NULL || fill == NULL || parents == NULL || stack == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < g->n; i++)
+		for (j = 0; j < g->nodes[i].nchildren; j++)
+			start[g->nodes[i].children[j].node_id + 1]++;
+	for (i = 0; i < g->n; i++)
+		start[i + 1] += start[i];
+	memcpy(fill, start, (g->n + 1) * sizeof(*fill));
+	for (i = 0; i < g->n; i++)
+		for (j = 0; j < g->nodes[i].nchildren; j++)
+			parents[fill[g->nodes[i].children[j].node_id]++] = i;
+	for (i = 0; i < g->n; i++) {
+		struct ckpt_objnode *nd = &g->nodes[i];
+
+		nd->has_checkpoint_values = nd->nattrs > 0 || nd->nslots > 0 ||
+					    nd->saver_name != NULL;
+		if (nd->has_checkpoint_values)
+			stack[top++] = i;
+	}
+	while (top > 0) {
+		size_t v = stack[--top];
+
+		for (j = start[v]; j < start[v + 1]; j++) {
+			struct ckpt_objnode *pn = &g->nodes[parents[j]];
+
+			if (pn->has_checkpoint_values == 0) {
+				pn->has_checkpoint_values = 1;
+				stack[top++] = parents[j];
+			}
+		}
+	}
+out:
+	free(start);
+	free(fill);
+	free(parents);
+	free(stack);
+	return rc;
+}
+
+/* ---- building ----------------------------------------------------------- */
+
+/* One unescaped path component (borrowed from a struct bkey). */
+struct comp {
+	const uint8_t *p;
+	size_t len;
+};
+
+/* A path that must exist as a node: components from the root. */
+struct preq {
+	const struct comp *c;
+	size_t nc;
+	size_t tnode;	/* trie node, once built */
+};
+
+/* One input key, split. */
+struct bkey {
+	uint8_t *ubuf;		/* owned: the unescaped components */
+	struct comp *comps;	/* owned */
+	size_t obj;		/* index into reqs: object or original variable */
+	size_t opt;		/* index into reqs: optimizer; SIZE_MAX if none */
+	struct comp slot;	/* slot name (slot keys only) */
+	struct comp attr;	/* attribute name */
+	int32_t node;		/* node the attribute goes to */
+};
+
+/* A trie node: one path node of the graph before numbering. */
+struct tnode {
+	struct comp name;
+	size_t *kids;	/* owned: trie indexes, in sorted order */
+	size_t nkids;
+	size_t cap;
+	int32_t id;	/* breadth-first node id */
+};
+
+/* A slot variable record for sorting: key index and the ids it names. */
+struct srec {
+	int32_t opt, var;
+	const struct comp *slot;
+	size_t key;
+};
+
+/* An attribute record for sorting. */
+struct arec {
+	int32_t node;
+	const struct comp *name;
+	size_t key;
+};
+
+/* State of one ckpt_objgraph_build() call. */
+struct builder {
+	const struct ckpt_objvalue *vals;
+	size_t nvals;
+	struct bkey *keys;
+	struct preq *reqs;
+	size_t nreqs;
+	struct tnode *trie;
+	size_t ntrie;
+	size_t trie_cap;
+	struct ckpt_err *err;
+};
+
+/* Order of two components at DEPTH: bytewise, but a root child named
+ * "save_counter" sorts after every other root child. */
+static int
+comp_cmp(const struct comp *a, const struct comp *b, size_t depth)
+{
+	static const char sc[] = "save_counter";
+
+	if (depth == 0) {
+		int as = a->len == sizeof(sc) - 1 && !memcmp(a->p, sc, a->len);
+		int bs = b->len == sizeof(sc) - 1 && !memcmp(b->p, sc, b->len);
+
+		if (as != bs)
+			return as - bs;
+	}
+	return bytes_cmp(a->p, a->len, b->p, b->len);
+}
+
+/* qsort() order of path requests: component-wise, a prefix first. */
+static int
+preq_cmp(const void *va, const void *vb)
+{
+	const struct preq *a = *(const struct preq *const *)va;
+	const struct preq *b = *(const struct preq *const *)vb;
+	size_t i;
+	int c;
+
+	for (i = 0; i < a->nc && i < b->nc; i++)
+		if ((c = comp_cmp(&a->c[i], &b->c[i], i)) != 0)
+			return c;
+	return a->nc < b->nc ? -1 : a->nc > b->nc;
+}
+
+/* qsort() order of slot records: optimizer, slot name, variable. */
+static int
+srec_cmp(const void *va, const void *vb)
+{
+	const struct srec *a = va, *b = vb;
+	int c;
+
+	if (a->opt != b->opt)
+		return a->opt < b->opt ? -1 : 1;
+	c = bytes_cmp(a->slot->p, a->slot->len, b->slot->p, b->slot->len);
+	if (c != 0)
+		return c;
+	if (a->var != b->var)
+		return a->var < b->var ? -1 : 1;
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/* qsort() order of attribute records: node, name. */
+static int
+arec_cmp(const void *va, const void *vb)
+{
+	const struct arec *a = va, *b = vb;
+	int c;
+
+	if (a->node != b->node)
+		return a->node < b->node ? -1 : 1;
+	c = bytes_cmp(a->name->p, a->name->len, b->name->p, b->name->len);
+	if (c != 0)
+		return c;
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/* Whether component [S, S+LEN) of a key is the literal WORD. */
+static int
+is_word(const char *s, size_t len, const char *word)
+{
+	return len == strlen(word) && memcmp(s, word, len) == 0;
+}
+
+/* Split the path components [FIRST, LAST) of a key into REQ, treating a
+ * single empty component as the root (as "/.ATTRIBUTES/x" is). */
+static void
+set_req(struct preq *req, const struct comp *comps, size_t first,
+	size_t last)
+{
+	req->c = comps + first;
+	req->nc = last - first;
+	if (req->nc == 1 && req->c[0].len == 0)
+		req->nc = 0;
+	req->tnode = 0;
+}
+
+/* Split key I of B into components and path requests. */
+static int
+split_key(struct builder *b, size_t i)
+{
+	const char *key = b->vals[i].key;
+	struct bkey *k = &b->keys[i];
+	size_t len, ncomp = 1, n = 0, attr_at = SIZE_MAX, slot_at = SIZE_MAX;
+	const char *s, *e;
+	uint8_t *u;
+	int rc;
+
+	if (key == NULL)
+		return ckpt_fail(b->err, -EINVAL, "object graph: value %zu has "
+				 "no key", i);
+	len = strlen(key);
+	for (s = key; *s != '\0'; s++)
+		ncomp += *s == '/';
+	k->ubuf = malloc(len + 1);
+	k->comps = xcalloc(ncomp, sizeof(*k->comps));
+	if (k->ubuf == NULL || k->comps == NULL)
+		return -ENOMEM;
+	u = k->ubuf;
+	for (s = key;; s = e + 1) {
+		size_t ulen;
+
+		e = strchr(s, '/');
+		if (e == NULL)
+			e = key + len;
+		if (is_word(s, (size_t)(e - s), ATTRIBUTES)) {
+			if (attr_at != SIZE_MAX)
+				goto bad;
+			attr_at = n;
+		} else if (is_word(s, (size_t)(e - s), OPTIMIZER_SLOT)) {
+			if (slot_at != SIZE_MAX || attr_at != SIZE_MAX)
+				goto bad;
+			slot_at = n;
+		} else {
+			rc = unescape_to((const uint8_t *)s, (size_t)(e - s), u,
+					 &ulen);
+			if (rc < 0)
+				return ckpt_fail(b->err, -EINVAL,
+						 "object graph: key \"%s\": bad "
+						 "escape in \"%.*s\"",
+						 key, (int)(e - s), s);
+			k->comps[n].p = u;
+			k->comps[n].len = ulen;
+			u += ulen;
+		}
+		n++;
+		if (*e == '\0')
+			break;
+	}
+	/* "<path>/.ATTRIBUTES/<attr>": exactly one component after it. */
+	if (attr_at == SIZE_MAX || attr_at + 2 != n || attr_at == 0)
+		goto bad;
+	k->attr = k->comps[attr_at + 1];
+	k->obj = b->nreqs++;
+	k->opt = SIZE_MAX;
+	if (slot_at == SIZE_MAX) {
+		set_req(&b->reqs[k->obj], k->comps, 0, attr_at);
+		return 0;
+	}
+	/* "<var>/.OPTIMIZER_SLOT/<opt path>/<slot>/.ATTRIBUTES/<attr>" */
+	if (slot_at == 0 || attr_at < slot_at + 3)
+		goto bad;
+	k->opt = b->nreqs++;
+	k->slot = k->comps[attr_at - 1];
+	set_req(&b->reqs[k->obj], k->comps, 0, slot_at);
+	set_req(&b->reqs[k->opt], k->comps, slot_at + 1, attr_at - 1);
+	return 0;
+bad:
+	return ckpt_fail(b->err, -EINVAL,
+			 "object graph: key \"%s\" is not an object attribute "
+			 "key (<path>/.ATTRIBUTES/<name>)",
+			 key);
+}
+
+/* Append a trie node named NAME under PARENT; its index in *OUT. */
+static int
+trie_add(struct builder *b, size_t parent, const struct comp *name,
+	 size_t *out)
+{
+	struct tnode *pn;
+
+	if (b->ntrie == b->trie_cap) {
+		size_t cap = b->trie_cap ? 2 * b->trie_cap : 16;
+		struct tnode *t = reallocarray(b->trie, cap, sizeof(*t));
+
+		if (t == NULL)
+			return -ENOMEM;
+		b->trie = t;
+		b->trie_cap = cap;
+	}
+	pn = &b->trie[parent];
+	if (pn->nkids == pn->cap) {
+		size_t cap = pn->cap ? 2 * pn->cap : 4;
+		size_t *k = reallocarray(pn->kids, cap, sizeof(*k));
+
+		if (k == NULL)
+			return -ENOMEM;
+		pn->kids = k;
+		pn->cap = cap;
+	}
+	pn->kids[pn->nkids++] = b->ntrie;
+	memset(&b->trie[b->ntrie], 0, sizeof(b->trie[0]));
+	b->trie[b->ntrie].name = *name;
+	*out = b->ntrie++;
+	return 0;
+}
+
+/* Build the trie of all path requests, children in sorted order, and
+ * number it breadth-first. */
+static int
+build_trie(struct builder *b)
+{
+	struct preq **order = NULL;
+	size_t *stack = NULL, *queue = NULL, maxdepth = 0, i, d;
+	size_t head = 0, tail = 0;
+	const struct preq *prev = NULL;
+	int rc = -ENOMEM;
+
+	order = xcalloc(b->nreqs, sizeof(*order));
+	if (order == NULL)
+		goto out;
+	for (i = 0; i < b->nreqs; i++) {
+		order[i] = &b->reqs[i];
+		if (b->reqs[i].nc > maxdepth)
+			maxdepth = b->reqs[i].nc;
+	}
+	qsort(order, b->nreqs, sizeof(*order), preq_cmp);
+	stack = xcalloc(maxdepth + 1, sizeof(*stack));
+	if (stack == NULL)
+		goto out;
+	b->trie = calloc(16, sizeof(*b->trie));
+	if (b->trie == NULL)
+		goto out;
+	b->trie_cap = 16;
+	b->ntrie = 1;	/* the root */
+	stack[0] = 0;
+	/* Sorted, so each request shares a prefix with the previous one and
+	 * every new node is a child that sorts after its existing siblings. */
+	for (i = 0; i < b->nreqs; i++) {
+		struct preq *r = order[i];
+
+		d = 0;
+		while (prev != NULL && d < r->nc && d < prev->nc &&
+		       bytes_cmp(r->c[d].p, r->c[d].len, prev->c[d].p,
+				 prev->c[d].len) == 0)
+			d++;
+		for (; d < r->nc; d++)
+			if ((rc = trie_add(b, stack[d], &r->c[d],
+					   &stack[d + 1])) < 0)
+				goto out;
+		r->tnode = stack[r->nc];
+		prev = r;
+	}
+	if (b->ntrie > INT32_MAX) {
+		rc = ckpt_fail(b->err, -EINVAL, "object graph: too many nodes");
+		goto out;
+	}
+	queue = xcalloc(b->ntrie, sizeof(*queue));
+	if (queue == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	queue[tail++] = 0;
+	while (head < tail) {
+		struct tnode *t = &b->trie[queue[head]];
+
+		t->id = (int32_t)head++;
+		for (d = 0; d < t->nkids; d++)
+			queue[tail++] = t->kids[d];
+	}
+	rc = 0;
+out:
+	free(order);
+	free(stack);
+	free(queue);
+	return rc;
+}
+
+/* Give every slot key its slot variable node (ids from b->ntrie on) and
+ * list the slots on the optimizer nodes of G. */
+static int
+add_slots(struct builder *b, struct srec *recs, size_t nrec,
+	  struct ckpt_objgraph *g)
+{
+	size_t i, j, nslotnodes = 0;
+	int rc;
+
+	qsort(recs, nrec, sizeof(*recs), srec_cmp);
+	for (i = 0; i < nrec; i = j) {
+		int32_t id = (int32_t)(b->ntrie + nslotnodes++);
+		struct ckpt_objnode *opt = &g->nodes[recs[i].opt];
+		struct ckpt_slotref *sr;
+
+		for (j = i; j < nrec && recs[j].opt == recs[i].opt &&
+			    recs[j].var == recs[i].var &&
+			    bytes_cmp(recs[j].slot->p, recs[j].slot->len,
+				      recs[i].slot->p, recs[i].slot->len) == 0;
+		     j++)
+			b->keys[recs[j].key].node = id;
+		sr = reallocarray(opt->slots, opt->nslots + 1, sizeof(*sr));
+		if (sr == NULL)
+			return -ENOMEM;
+		opt->slots = sr;
+		sr = &opt->slots[opt->nslots];
+		memset(sr, 0, sizeof(*sr));
+		if ((rc = dup_bytes(recs[i].slot->p, recs[i].slot->len,
+				    &sr->slot_name)) < 0)
+			return rc;
+		sr->slot_name_len = recs[i].slot->len;
+		sr->original_variable_node_id = recs[i].var;
+		sr->slot_variable_node_id = id;
+		opt->nslots++;
+	}
+	return 0;
+}
+
+/* Count distinct (optimizer, variable, slot) triples in sorted RECS. */
+static size_t
+count_slot_nodes(struct srec *recs, size_t nrec)
+{
+	size_t i, n = 0;
+
+	qsort(recs, nrec, sizeof(*recs), srec_cmp);
+	for (i = 0; i < nrec; i++)
+		if (i == 0 || recs[i].opt != recs[i - 1].opt ||
+		    recs[i].var != recs[i - 1].var ||
+		    bytes_cmp(recs[i].slot->p, recs[i].slot->len,
+			      recs[i - 1].slot->p, recs[i - 1].slot->len) != 0)
+			n++;
+	return n;
+}
+
+/* Fill the children of the path nodes of G from the trie. */
+static int
+add_children(struct builder *b, struct ckpt_objgraph *g)
+{
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < b->ntrie; i++) {
+		const struct tnode *t = &b->trie[i];
+		struct ckpt_objnode *nd = &g->nodes[t->id];
+
+		nd->children = xcalloc(t->nkids, sizeof(*nd->children));
+		if (nd->children == NULL)
+			return -ENOMEM;
+		for (j = 0; j < t->nkids; j++) {
+			const struct tnode *kid = &b->trie[t->kids[j]];
+			struct ckpt_objref *r = &nd->children[j];
+
+			if ((rc = dup_bytes(kid->name.p, kid->name.len,
+					    &r->local_name)) < 0)
+				return rc;
+			r->local_name_len = kid->name.len;
+			r->node_id = kid->id;
+			nd->nchildren++;
+		}
+	}
+	return 0;
+}
+
+/* Attach every key's attribute to its node, sorted, rejecting repeats. */
+static int
+add_attrs(struct builder *b, struct arec *recs, struct ckpt_objgraph *g)
+{
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < b->nvals; i++) {
+		recs[i].node = b->keys[i].node;
+		recs[i].name = &b->keys[i].attr;
+		recs[i].key = i;
+	}
+	qsort(recs, b->nvals, sizeof(*recs), arec_cmp);
+	for (i = 0; i < b->nvals; i = j) {
+		struct ckpt_objnode *nd = &g->nodes[recs[i].node];
+
+		for (j = i; j < b->nvals && recs[j].node == recs[i].node; j++)
+			if (j > i && bytes_cmp(recs[j].name->p, recs[j].name->len,
+					       recs[j - 1].name->p,
+					       recs[j - 1].name->len) == 0)
+				return ckpt_fail(b->err, -EINVAL,
+						 "object graph: key \"%s\" "
+						 "repeats an attribute of "
+						 "\"%s\"",
+						 b->vals[recs[j].key].key,
+						 b->vals[recs[j - 1].key].key);
+		nd->attrs = xcalloc(j - i, sizeof(*nd->attrs));
+		if (nd->attrs == NULL)
+			return -ENOMEM;
+		for (; i < j; i++) {
+			const struct ckpt_objvalue *v = &b->vals[recs[i].key];
+			struct ckpt_objattr *a = &nd->attrs[nd->nattrs++];
+			const char *fn = v->full_name ? v->full_name : "";
+
+			if ((rc = dup_bytes(recs[i].name->p, recs[i].name->len,
+					    &a->name)) < 0 ||
+			    (rc = dup_bytes(fn, strlen(fn), &a->full_name)) < 0 ||
+			    (rc = dup_bytes(v->key, strlen(v->key),
+					    &a->checkpoint_key)) < 0)
+				return rc;
+			a->name_len = recs[i].name->len;
+			a->full_name_len = strlen(fn);
+			a->checkpoint_key_len = strlen(v->key);
+		}
+	}
+	return 0;
+}
+
+/* Free what B owns. */
+static void
+builder_free(struct builder *b)
+{
+	size_t i;
+
+	if (b->keys != NULL)
+		for (i = 0; i < b->nvals; i++) {
+			free(b->keys[i].ubuf);
+			free(b->keys[i].comps);
+		}
+	free(b->keys);
+	free(b->reqs);
+	for (i = 0; i < b->ntrie; i++)
+		free(b->trie[i].kids);
+	free(b->trie);
+}
+
+/* Build the object graph for the keys of VALS (see objgraph.h). */
+int
+ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
+		    struct ckpt_objgraph **out, struct ckpt_err *err)
+{
+	struct builder b = { 0 };
+	struct ckpt_objgraph *g = NULL;
+	struct srec *srecs = NULL;
+	struct arec *arecs = NULL;
+	size_t i, nsrec = 0, nslotnodes;
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	b.vals = vals;
+	b.nvals = n;
+	b.err = err;
+	if (n > SIZE_MAX / 2)
+		return -EOVERFLOW;
+	b.keys = xcalloc(n, sizeof(*b.keys));
+	b.reqs = xcalloc(2 * n, sizeof(*b.reqs));
+	srecs = xcalloc(n, sizeof(*srecs));
+	arecs = xcalloc(n, sizeof(*arecs));
+	if (b.keys == NULL || b.reqs == NULL || srecs == NULL || arecs == NULL)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if ((rc = split_key(&b, i)) < 0)
+			goto fail;
+	if ((rc = build_trie(&b)) < 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		struct bkey *k = &b.keys[i];
+
+		k->node = b.trie[b.reqs[k->obj].tnode].id;
+		if (k->opt == SIZE_MAX)
+			continue;
+		srecs[nsrec].var = k->node;
+		srecs[nsrec].opt = b.trie[b.reqs[k->opt].tnode].id;
+		srecs[nsrec].slot = &k->slot;
+		srecs[nsrec].key = i;
+		nsrec++;
+	}
+	nslotnodes = count_slot_nodes(srecs, nsrec);
+	if (nslotnodes > (size_t)INT32_MAX - b.ntrie) {
+		rc = ckpt_fail(err, -EINVAL, "object graph: too many nodes");
+		goto fail;
+	}
+	if ((rc = graph_new(b.ntrie + nslotnodes, &g)) < 0 ||
+	    (rc = add_children(&b, g)) < 0 ||
+	    (rc = add_slots(&b, srecs, nsrec, g)) < 0 ||
+	    (rc = add_attrs(&b, arecs, g)) < 0 ||
+	    (rc = ckpt_objgraph_mark_values(g)) < 0)
+		goto fail;
+	free(srecs);
+	free(arecs);
+	builder_free(&b);
+	*out = g;
+	return 0;
+fail:
+	if (rc == -ENOMEM)
+		ckpt_fail(err, rc, "object graph: out of memory");
+	free(srecs);
+	free(arecs);
+	builder_free(&b);
+	ckpt_objgraph_free(g);
+	return rc;
+}

@@ -51,7 +51,9 @@ struct ckpt_objnode {
 	size_t nslots;
 	int has_checkpoint_values;	/* -1 absent, 0 false, 1 true */
 	char *saver_name;		/* registered_saver, NULL if absent */
-	char *saver_object_name;
+	size_t saver_name_len;		/* 0: ckpt_objgraph_serialize() uses strlen() */
+	char *saver_object_name;	/* NULL or owned; "" when saver_name is set */
+	size_t saver_object_name_len;	/* as saver_name_len */
 };
 
 struct ckpt_objgraph {
@@ -66,7 +68,13 @@ int ckpt_objgraph_parse(const uint8_t *buf, size_t len,
 			struct ckpt_objgraph **out, struct ckpt_err *err);
 
 /* Serialize G in canonical field order (as TensorFlow writes it), appending
- * to OUT.  Return 0, -EINVAL (bad node id), -ENOMEM. */
+ * to OUT.  Fields at their proto3 default (node_id 0, empty strings, false)
+ * are omitted; has_checkpoint_values -1 is omitted, 0 is written as the
+ * present-but-empty BoolValue `2a 00`, 1 as `2a 02 08 01`.
+ * Not every TF file is canonical: saved_model_half_plus_two_tf2_cpu has
+ * local_name before node_id in each ObjectReference, so parse + serialize
+ * gives other (equivalent) bytes there; keep the original bytes when a graph
+ * must stay unchanged.  Return 0, -EINVAL (bad node id), -ENOMEM. */
 int ckpt_objgraph_serialize(const struct ckpt_objgraph *g,
 			    struct ckpt_buf *out);
 
@@ -89,18 +97,42 @@ struct ckpt_objvalue {
 /* Build the graph tf.train.Checkpoint would write for values at KEYS:
  * node 0 is the root; every path component becomes a child node whose
  * local_name is the unescaped component; ".ATTRIBUTES/<name>" becomes an
- * attribute; "<var>/.OPTIMIZER_SLOT/<opt path>/<slot>/.ATTRIBUTES/..."
- * becomes a slot variable of the optimizer node.  Children are listed in
- * sorted order; nodes are numbered breadth-first; every node gets
- * has_checkpoint_values.  Return 0, -EINVAL (a key that is not an object
- * attribute key, with a message), -ENOMEM. */
+ * attribute (name unescaped, full_name from the value, NULL = "",
+ * checkpoint_key = the key); "/.ATTRIBUTES/<name>" is an attribute of the
+ * root.  "<var>/.OPTIMIZER_SLOT/<opt path>/<slot>/.ATTRIBUTES/<name>"
+ * makes <var> and <opt path> ordinary path nodes and a slot variable node
+ * listed in the optimizer node's slot_variables.
+ *
+ * Order, so that the result is reproducible and matches FORMAT.md 7.6:
+ *  - children are sorted bytewise by unescaped local_name (shorter first
+ *    on a common prefix; list indexes "10" < "2" too), except that a root
+ *    child named "save_counter" comes last (tf.train.Checkpoint sorts its
+ *    keyword arguments and adds save_counter at the first save);
+ *  - path nodes are numbered breadth-first from the root, children in that
+ *    order;
+ *  - slot variable nodes come after all of them, ordered by (optimizer
+ *    node id, slot name bytewise, original variable node id), which is
+ *    also their order in the optimizer's slot_variables;
+ *  - attributes of a node are sorted bytewise by name;
+ *  - has_checkpoint_values as ckpt_objgraph_mark_values().
+ * Return 0, -EINVAL (a key that is not an object attribute key, has a bad
+ * escape, or repeats an attribute; the message names the key), -ENOMEM. */
 int ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
 			struct ckpt_objgraph **out, struct ckpt_err *err);
 
-/* TensorFlow's escaping of one name in a key: '.' -> "..", '/' -> ".S". */
+/* Set has_checkpoint_values of every node as TensorFlow does: 1 if the node
+ * has attributes, slot variables or a registered saver, or reaches such a
+ * node through child edges; 0 otherwise.  Return 0, -EINVAL (a node id out
+ * of range), -ENOMEM. */
+int ckpt_objgraph_mark_values(struct ckpt_objgraph *g);
+
+/* TensorFlow's escaping of one name in a key: '.' -> "..", '/' -> ".S".
+ * Appends to OUT and leaves a NUL after the appended bytes (not counted in
+ * out->len).  Return 0, -ENOMEM, -EOVERFLOW. */
 int ckpt_name_escape(const void *name, size_t len, struct ckpt_buf *out);
-/* The inverse, left to right; -EBADMSG on any other ".x" or a lone '.' at
- * the end. */
+/* The inverse, left to right ("a...Sb" is "a./b"), appending to OUT with a
+ * NUL after, as ckpt_name_escape().  Return 0, -EBADMSG on any other ".x"
+ * or a lone '.' at the end (OUT unchanged), -ENOMEM. */
 int ckpt_name_unescape(const void *name, size_t len, struct ckpt_buf *out);
 
 #endif

@@ -1,8 +1,1317 @@
-/* test_objgraph.c -- placeholder. */
+/* test_objgraph.c -- Covers: src/objgraph.c.
+ * Key escaping; parsing, serializing and walking TrackableObjectGraphs
+ * (hand-made ones, a cyclic one, and the two TF-written graphs of
+ * REALDATA, decoded as in FORMAT.md 7.8); building the graph of
+ * FORMAT.md 7.6 byte for byte, and build/serialize/parse round trips. */
 #include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "check.h"
+#include "coding.h"
+#include "objgraph.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Escape or unescape S with FN; return a malloc()ed string, or NULL if FN
+ * failed (its code in *RC). */
+static char *
+xform(int (*fn)(const void *, size_t, struct ckpt_buf *), const char *s,
+      size_t len, int *rc)
+{
+	struct ckpt_buf b = { 0 };
+	char *r;
+
+	CHECK(ckpt_buf_put(&b, "<", 1) == 0);	/* fn appends */
+	*rc = fn(s, len, &b);
+	if (*rc < 0) {
+		CHECK_EQ_INT(b.len, 1);	/* nothing appended on failure */
+		ckpt_buf_free(&b);
+		return NULL;
+	}
+	CHECK_EQ_INT(b.data[b.len], '\0');
+	r = strdup((char *)b.data + 1);
+	CHECK(r != NULL);
+	ckpt_buf_free(&b);
+	return r;
+}
+
+/* Append a length-delimited field TAG with LEN bytes at P (a hand encoder,
+ * independent of protobuf-c, for expected bytes). */
+static void
+put_ld(struct ckpt_buf *b, uint8_t tag, const void *p, size_t len)
+{
+	CHECK(ckpt_buf_put(b, &tag, 1) == 0);
+	CHECK(ckpt_buf_put_varint(b, len) == 0);
+	CHECK(ckpt_buf_put(b, p, len) == 0);
+}
+
+/* Append the string field TAG. */
+static void
+put_str(struct ckpt_buf *b, uint8_t tag, const char *s)
+{
+	put_ld(b, tag, s, strlen(s));
+}
+
+/* Append the varint field TAG. */
+static void
+put_vi(struct ckpt_buf *b, uint8_t tag, uint64_t v)
+{
+	CHECK(ckpt_buf_put(b, &tag, 1) == 0);
+	CHECK(ckpt_buf_put_varint(b, v) == 0);
+}
+
+/* Append sub-message SUB as field TAG and free SUB. */
+static void
+put_msg(struct ckpt_buf *b, uint8_t tag, struct ckpt_buf *sub)
+{
+	put_ld(b, tag, sub->data, sub->len);
+	ckpt_buf_free(sub);
+}
+
+/* Serialize G into a fresh buffer. */
+static struct ckpt_buf
+serialize(const struct ckpt_objgraph *g)
+{
+	struct ckpt_buf b = { 0 };
+
+	CHECK_EQ_INT(ckpt_objgraph_serialize(g, &b), 0);
+	return b;
+}
+
+/* Parse LEN bytes at P from an exact-size heap copy. */
+static struct ckpt_objgraph *
+parse_ok(const void *p, size_t len)
+{
+	uint8_t *copy = check_memdup(p, len);
+	struct ckpt_objgraph *g = NULL;
+	struct ckpt_err err = { 0 };
+
+	CHECK_EQ_INT(ckpt_objgraph_parse(copy, len, &g, &err), 0);
+	CHECK(g != NULL);
+	CHECK_EQ_INT(err.code, 0);
+	free(copy);
+	return g;
+}
+
+/* Parse P expecting -EBADMSG with a message containing WANT. */
+static void
+parse_bad(const void *p, size_t len, const char *want)
+{
+	uint8_t *copy = check_memdup(p, len);
+	struct ckpt_objgraph *g = (struct ckpt_objgraph *)&g;
+	struct ckpt_err err = { 0 };
+
+	CHECK_EQ_INT(ckpt_objgraph_parse(copy, len, &g, &err), -EBADMSG);
+	CHECK(g == NULL);
+	CHECK_EQ_INT(err.code, -EBADMSG);
+	if (strstr(err.msg, want) == NULL)
+		fprintf(stderr, "message: %s\n", err.msg);
+	CHECK(strstr(err.msg, want) != NULL);
+	free(copy);
+}
+
+/* Whether two byte strings are equal. */
+static bool
+bytes_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen != blen)
+		return false;
+	if (alen == 0)
+		return true;
+	return a != NULL && b != NULL && memcmp(a, b, alen) == 0;
+}
+
+/* Whether A and B have the same nodes, field by field. */
+static bool
+graph_eq(const struct ckpt_objgraph *a, const struct ckpt_objgraph *b)
+{
+	size_t i, j;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++) {
+		const struct ckpt_objnode *x = &a->nodes[i], *y = &b->nodes[i];
+
+		if (x->nchildren != y->nchildren || x->nattrs != y->nattrs ||
+		    x->nslots != y->nslots ||
+		    x->has_checkpoint_values != y->has_checkpoint_values ||
+		    (x->saver_name == NULL) != (y->saver_name == NULL))
+			return false;
+		if (x->saver_name != NULL &&
+		    (!bytes_eq(x->saver_name, x->saver_name_len, y->saver_name,
+			       y->saver_name_len) ||
+		     !bytes_eq(x->saver_object_name, x->saver_object_name_len,
+			       y->saver_object_name,
+			       y->saver_object_name_len)))
+			return false;
+		for (j = 0; j < x->nchildren; j++)
+			if (x->children[j].node_id != y->children[j].node_id ||
+			    !bytes_eq(x->children[j].local_name,
+				      x->children[j].local_name_len,
+				      y->children[j].local_name,
+				      y->children[j].local_name_len))
+				return false;
+		for (j = 0; j < x->nattrs; j++) {
+			const struct ckpt_objattr *p = &x->attrs[j];
+			const struct ckpt_objattr *q = &y->attrs[j];
+
+			if (!bytes_eq(p->name, p->name_len, q->name,
+				      q->name_len) ||
+			    !bytes_eq(p->full_name, p->full_name_len,
+				      q->full_name, q->full_name_len) ||
+			    !bytes_eq(p->checkpoint_key, p->checkpoint_key_len,
+				      q->checkpoint_key,
+				      q->checkpoint_key_len) ||
+			    p->optional_restore != q->optional_restore)
+				return false;
+		}
+		for (j = 0; j < x->nslots; j++) {
+			const struct ckpt_slotref *p = &x->slots[j];
+			const struct ckpt_slotref *q = &y->slots[j];
+
+			if (p->original_variable_node_id !=
+				    q->original_variable_node_id ||
+			    p->slot_variable_node_id !=
+				    q->slot_variable_node_id ||
+			    !bytes_eq(p->slot_name, p->slot_name_len,
+				      q->slot_name, q->slot_name_len))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Child J of node I of G: check its id and name. */
+static void
+check_child(const struct ckpt_objgraph *g, size_t i, size_t j, int32_t id,
+	    const char *name)
+{
+	CHECK(i < g->n);
+	CHECK(j < g->nodes[i].nchildren);
+	CHECK_EQ_INT(g->nodes[i].children[j].node_id, id);
+	CHECK_EQ_STR(g->nodes[i].children[j].local_name, name);
+	CHECK_EQ_INT(g->nodes[i].children[j].local_name_len, strlen(name));
+}
+
+/* ---- escaping ----------------------------------------------------------- */
+
+/* Escape NAME, expect WANT, and unescape it back. */
+static void
+check_escape(const char *name, const char *want)
+{
+	char *e, *u;
+	int rc;
+
+	e = xform(ckpt_name_escape, name, strlen(name), &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_STR(e, want);
+	u = xform(ckpt_name_unescape, e, strlen(e), &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_STR(u, name);
+	free(e);
+	free(u);
+}
+
+/* Unescape S, expecting WANT, or failure when WANT is NULL. */
+static void
+check_unescape(const char *s, const char *want)
+{
+	char *u;
+	int rc;
+
+	u = xform(ckpt_name_unescape, s, strlen(s), &rc);
+	if (want == NULL) {
+		CHECK_EQ_INT(rc, -EBADMSG);
+		CHECK(u == NULL);
+		return;
+	}
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_STR(u, want);
+	free(u);
+}
+
+/* FORMAT.md 7.3 and pitfall 14. */
+static void
+test_escape(void)
+{
+	check_escape("", "");
+	check_escape("plain", "plain");
+	check_escape("scoped/c", "scoped.Sc");
+	check_escape("conv.1/w", "conv..1.Sw");
+	check_escape("a./b", "a...Sb");
+	check_escape("/", ".S");
+	check_escape(".", "..");
+	check_escape("./..//", "...S.....S.S");
+	check_escape("caf\xc3\xa9 x", "caf\xc3\xa9 x");
+	check_unescape("a...Sb", "a./b");
+	check_unescape("...S", "./");
+	check_unescape(".S..", "/.");
+	check_unescape("S", "S");
+	check_unescape("a.x", NULL);
+	check_unescape(".A", NULL);
+	check_unescape(".s", NULL);	/* case matters */
+	check_unescape("a.", NULL);	/* lone '.' at the end */
+	check_unescape("...", NULL);
+	check_unescape(".", NULL);
+}
+
+/* A name holding a NUL byte is escaped as bytes. */
+static void
+test_escape_nul(void)
+{
+	struct ckpt_buf b = { 0 };
+
+	CHECK_EQ_INT(ckpt_name_escape("a\0.", 3, &b), 0);
+	CHECK_EQ_MEM(b.data, b.len, "a\0..", 4);
+	CHECK_EQ_INT(ckpt_name_unescape(b.data, b.len, &b), 0);
+	CHECK_EQ_MEM(b.data, b.len, "a\0..a\0.", 7);
+	ckpt_buf_free(&b);
+}
+
+/* ---- parsing and serializing hand-made graphs --------------------------- */
+
+/* The three encodings of has_checkpoint_values survive a round trip. */
+static void
+test_hcv_encodings(void)
+{
+	static const struct {
+		uint8_t bytes[8];
+		size_t len;
+		int hcv;
+	} cases[] = {
+		{ { 0x0a, 0x00 }, 2, -1 },
+		{ { 0x0a, 0x02, 0x2a, 0x00 }, 4, 0 },
+		{ { 0x0a, 0x04, 0x2a, 0x02, 0x08, 0x01 }, 6, 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ckpt_objgraph *g = parse_ok(cases[i].bytes, cases[i].len);
+		struct ckpt_buf b;
+
+		CHECK_EQ_INT(g->n, 1);
+		CHECK_EQ_INT(g->nodes[0].has_checkpoint_values, cases[i].hcv);
+		CHECK(g->nodes[0].saver_name == NULL);
+		b = serialize(g);
+		CHECK_EQ_MEM(b.data, b.len, cases[i].bytes, cases[i].len);
+		ckpt_buf_free(&b);
+		ckpt_objgraph_free(g);
+	}
+}
+
+/* Every field, including the registered saver, optional_restore, names
+ * with NUL bytes and a BoolValue with an explicit false, in canonical
+ * order: serialize gives back the same bytes. */
+static void
+test_all_fields(void)
+{
+	struct ckpt_buf in = { 0 }, node = { 0 }, sub = { 0 }, out;
+	struct ckpt_objgraph *g;
+	const struct ckpt_objnode *n0;
+
+	/* node 0 */
+	put_vi(&sub, 0x08, 1);
+	put_ld(&sub, 0x12, "x\0y", 3);
+	put_msg(&node, 0x0a, &sub);
+	put_str(&sub, 0x12, "back");	/* node_id 0: omitted */
+	put_msg(&node, 0x0a, &sub);
+	put_str(&sub, 0x0a, "VARIABLE_VALUE");
+	put_str(&sub, 0x1a, "/.ATTRIBUTES/VARIABLE_VALUE");
+	put_vi(&sub, 0x20, 1);
+	put_msg(&node, 0x12, &sub);
+	put_vi(&sub, 0x08, 1);
+	put_str(&sub, 0x12, "m");
+	put_vi(&sub, 0x18, 2);
+	put_msg(&node, 0x1a, &sub);
+	put_str(&sub, 0x0a, "tf.saver");
+	put_str(&sub, 0x12, "obj");
+	put_msg(&node, 0x22, &sub);
+	put_msg(&node, 0x2a, &sub);	/* empty BoolValue */
+	put_msg(&in, 0x0a, &node);
+	/* node 1: just a saver with an empty object name */
+	put_str(&sub, 0x0a, "s");
+	put_msg(&node, 0x22, &sub);
+	put_msg(&in, 0x0a, &node);
+	/* node 2: empty */
+	put_msg(&in, 0x0a, &node);
+
+	g = parse_ok(in.data, in.len);
+	CHECK_EQ_INT(g->n, 3);
+	n0 = &g->nodes[0];
+	CHECK_EQ_INT(n0->nchildren, 2);
+	CHECK_EQ_INT(n0->children[0].node_id, 1);
+	CHECK_EQ_MEM(n0->children[0].local_name, n0->children[0].local_name_len,
+		     "x\0y", 3);
+	check_child(g, 0, 1, 0, "back");
+	CHECK_EQ_INT(n0->nattrs, 1);
+	CHECK_EQ_STR(n0->attrs[0].name, "VARIABLE_VALUE");
+	CHECK_EQ_STR(n0->attrs[0].full_name, "");
+	CHECK_EQ_INT(n0->attrs[0].full_name_len, 0);
+	CHECK_EQ_STR(n0->attrs[0].checkpoint_key,
+		     "/.ATTRIBUTES/VARIABLE_VALUE");
+	CHECK(n0->attrs[0].optional_restore);
+	CHECK_EQ_INT(n0->nslots, 1);
+	CHECK_EQ_INT(n0->slots[0].original_variable_node_id, 1);
+	CHECK_EQ_INT(n0->slots[0].slot_variable_node_id, 2);
+	CHECK_EQ_STR(n0->slots[0].slot_name, "m");
+	CHECK_EQ_STR(n0->saver_name, "tf.saver");
+	CHECK_EQ_INT(n0->saver_name_len, 8);
+	CHECK_EQ_STR(n0->saver_object_name, "obj");
+	CHECK_EQ_INT(n0->has_checkpoint_values, 0);
+	CHECK_EQ_STR(g->nodes[1].saver_name, "s");
+	CHECK_EQ_STR(g->nodes[1].saver_object_name, "");
+	CHECK_EQ_INT(g->nodes[1].has_checkpoint_values, -1);
+	CHECK_EQ_INT(g->nodes[2].nchildren + g->nodes[2].nattrs, 0);
+	out = serialize(g);
+	CHECK_EQ_MEM(out.data, out.len, in.data, in.len);
+
+	/* mark_values: 0 has attrs; 1 has a saver; 2 has nothing. */
+	CHECK_EQ_INT(ckpt_objgraph_mark_values(g), 0);
+	CHECK_EQ_INT(g->nodes[0].has_checkpoint_values, 1);
+	CHECK_EQ_INT(g->nodes[1].has_checkpoint_values, 1);
+	CHECK_EQ_INT(g->nodes[2].has_checkpoint_values, 0);
+
+	/* Serialize appends. */
+	CHECK_EQ_INT(ckpt_objgraph_serialize(g, &out), 0);
+	CHECK_EQ_INT(out.len, 2 * in.len + 2 + 4 + 2);
+	ckpt_buf_free(&out);
+	ckpt_buf_free(&in);
+	ckpt_objgraph_free(g);
+}
+
+/* Field order, unknown fields and repeated BoolValues are accepted. */
+static void
+test_parse_lenient(void)
+{
+	/* node: ref {local_name "a", node_id 0}, unknown field 9 = 7,
+	 * then hcv true */
+	static const uint8_t in[] = { 0x0a, 0x0b, 0x0a, 0x03, 0x12, 0x01,
+				      0x61, 0x48, 0x07, 0x2a, 0x02, 0x08,
+				      0x01 };
+	static const uint8_t want[] = { 0x0a, 0x09, 0x0a, 0x03, 0x12, 0x01,
+					0x61, 0x2a, 0x02, 0x08, 0x01 };
+	struct ckpt_objgraph *g = parse_ok(in, sizeof(in));
+	struct ckpt_buf b;
+
+	CHECK_EQ_INT(g->n, 1);
+	check_child(g, 0, 0, 0, "a");
+	CHECK_EQ_INT(g->nodes[0].has_checkpoint_values, 1);
+	b = serialize(g);
+	CHECK_EQ_MEM(b.data, b.len, want, sizeof(want));
+	ckpt_buf_free(&b);
+	ckpt_objgraph_free(g);
+
+	g = parse_ok("", 0);
+	CHECK_EQ_INT(g->n, 0);
+	b = serialize(g);
+	CHECK_EQ_INT(b.len, 0);
+	ckpt_buf_free(&b);
+	ckpt_objgraph_free(g);
+}
+
+/* Out-of-range, negative and malformed input is -EBADMSG. */
+static void
+test_parse_bad(void)
+{
+	/* child node_id 1 in a 1-node graph */
+	static const uint8_t child_range[] = { 0x0a, 0x04, 0x0a, 0x02,
+					       0x08, 0x01 };
+	/* child node_id -1 (ten-byte varint) */
+	static const uint8_t child_neg[] = { 0x0a, 0x0d, 0x0a, 0x0b, 0x08,
+					     0xff, 0xff, 0xff, 0xff, 0xff,
+					     0xff, 0xff, 0xff, 0xff, 0x01 };
+	/* slot_variable_node_id 5 */
+	static const uint8_t slot_range[] = { 0x0a, 0x04, 0x1a, 0x02,
+					      0x18, 0x05 };
+	/* original_variable_node_id 2 in a 2-node graph */
+	static const uint8_t orig_range[] = { 0x0a, 0x00, 0x0a, 0x04, 0x1a,
+					      0x02, 0x08, 0x02 };
+	static const uint8_t truncated[] = { 0x0a, 0x05, 0x0a, 0x02 };
+	static const uint8_t bad_varint[] = { 0x0a, 0x02, 0x08, 0x80 };
+	/* nodes as a varint field */
+	static const uint8_t bad_wire[] = { 0x08, 0x01 };
+
+	parse_bad(child_range, sizeof(child_range),
+		  "node 0 child 0: node id 1 out of range [0, 1)");
+	parse_bad(child_neg, sizeof(child_neg), "node id -1 out of range");
+	parse_bad(slot_range, sizeof(slot_range),
+		  "node 0 slot variable 0: node id 5");
+	parse_bad(orig_range, sizeof(orig_range),
+		  "node 1 slot variable (original) 0: node id 2");
+	parse_bad(truncated, sizeof(truncated), "malformed");
+	parse_bad(bad_varint, sizeof(bad_varint), "malformed");
+	parse_bad(bad_wire, sizeof(bad_wire), "malformed");
+}
+
+/* Serialize refuses node ids out of range in a hand-built graph. */
+static void
+test_serialize_bad_id(void)
+{
+	struct ckpt_objref ref = { 2, (char[]){ "x" }, 1 };
+	struct ckpt_slotref slot = { 0, -1, (char[]){ "m" }, 1 };
+	struct ckpt_objnode nodes[2];
+	struct ckpt_objgraph g = { nodes, 2 };
+	struct ckpt_buf b = { 0 };
+
+	memset(nodes, 0, sizeof(nodes));
+	nodes[0].children = &ref;
+	nodes[0].nchildren = 1;
+	nodes[0].has_checkpoint_values = -1;
+	nodes[1].has_checkpoint_values = -1;
+	CHECK_EQ_INT(ckpt_objgraph_serialize(&g, &b), -EINVAL);
+	CHECK_EQ_INT(b.len, 0);
+	CHECK_EQ_INT(ckpt_objgraph_mark_values(&g), -EINVAL);
+	ref.node_id = 1;
+	nodes[1].slots = &slot;
+	nodes[1].nslots = 1;
+	CHECK_EQ_INT(ckpt_objgraph_serialize(&g, &b), -EINVAL);
+	slot.slot_variable_node_id = 1;
+	CHECK_EQ_INT(ckpt_objgraph_serialize(&g, &b), 0);
+	/* 0a 05 | 0a 03 08 01 12 01 "x" ; 0a 07 | 1a 05 12 01 "m" 18 01 */
+	CHECK_EQ_MEM(b.data, b.len,
+		     "\x0a\x07\x0a\x05\x08\x01\x12\x01x"
+		     "\x0a\x07\x1a\x05\x12\x01m\x18\x01",
+		     18);
+	ckpt_buf_free(&b);
+}
+
+/* ---- paths -------------------------------------------------------------- */
+
+/* A graph with a cycle back to the root, a self edge, a node reachable
+ * under two names and an unreachable node. */
+static void
+test_paths_cyclic(void)
+{
+	struct ckpt_objref r0[] = { { 1, (char[]){ "x" }, 1 },
+				    { 3, (char[]){ "c" }, 1 } };
+	struct ckpt_objref r1[] = { { 2, (char[]){ "y.z" }, 3 },
+				    { 3, (char[]){ "a/b" }, 3 },
+				    { 0, (char[]){ "root" }, 4 },
+				    { 5, (char[]){ "deep" }, 4 } };
+	struct ckpt_objref r2[] = { { 1, (char[]){ "again" }, 5 },
+				    { 2, (char[]){ "self" }, 4 },
+				    { 6, (char[]){ "d/" }, 2 } };
+	struct ckpt_objref r5[] = { { 6, (char[]){ "e" }, 1 } };
+	struct ckpt_objnode nodes[7];
+	struct ckpt_objgraph g = { nodes, 7 }, *h;
+	struct ckpt_buf b;
+	char **p;
+	size_t i;
+
+	memset(nodes, 0, sizeof(nodes));
+	for (i = 0; i < 7; i++)
+		nodes[i].has_checkpoint_values = -1;
+	nodes[0].children = r0;
+	nodes[0].nchildren = ARRAY_SIZE(r0);
+	nodes[1].children = r1;
+	nodes[1].nchildren = ARRAY_SIZE(r1);
+	nodes[2].children = r2;
+	nodes[2].nchildren = ARRAY_SIZE(r2);
+	nodes[5].children = r5;
+	nodes[5].nchildren = ARRAY_SIZE(r5);
+
+	CHECK_EQ_INT(ckpt_objgraph_paths(&g, &p), 0);
+	CHECK_EQ_STR(p[0], "");
+	CHECK_EQ_STR(p[1], "x");
+	CHECK_EQ_STR(p[2], "x/y..z");
+	CHECK_EQ_STR(p[3], "c");	/* depth 1 beats x/a.Sb */
+	CHECK(p[4] == NULL);		/* unreachable */
+	CHECK_EQ_STR(p[5], "x/deep");
+	/* 6 is reached at depth 3 from 2 (x/y.z/d/) and from 5 (x/deep/e);
+	 * 2 is dequeued first */
+	CHECK_EQ_STR(p[6], "x/y..z/d.S");
+	ckpt_objgraph_paths_free(p, g.n);
+
+	/* The cycle survives serialize + parse; node_id 0 is omitted. */
+	b = serialize(&g);
+	h = parse_ok(b.data, b.len);
+	CHECK(graph_eq(&g, h));
+	ckpt_objgraph_free(h);
+	ckpt_buf_free(&b);
+
+	/* mark_values through the cycle: only 6's ancestors get values. */
+	nodes[6].saver_name = (char[]){ "saver" };
+	CHECK_EQ_INT(ckpt_objgraph_mark_values(&g), 0);
+	CHECK_EQ_INT(nodes[0].has_checkpoint_values, 1);
+	CHECK_EQ_INT(nodes[1].has_checkpoint_values, 1);
+	CHECK_EQ_INT(nodes[2].has_checkpoint_values, 1);
+	CHECK_EQ_INT(nodes[3].has_checkpoint_values, 0);
+	CHECK_EQ_INT(nodes[4].has_checkpoint_values, 0);
+	CHECK_EQ_INT(nodes[5].has_checkpoint_values, 1);
+	CHECK_EQ_INT(nodes[6].has_checkpoint_values, 1);
+	/* saver_name_len 0 means strlen() */
+	b = serialize(&g);
+	h = parse_ok(b.data, b.len);
+	CHECK_EQ_STR(h->nodes[6].saver_name, "saver");
+	CHECK_EQ_INT(h->nodes[6].saver_name_len, 5);
+	CHECK(h->nodes[6].saver_object_name != NULL);
+	CHECK_EQ_INT(h->nodes[6].saver_object_name_len, 0);
+	ckpt_objgraph_free(h);
+	ckpt_buf_free(&b);
+
+	/* An empty graph has no paths. */
+	g.n = 0;
+	CHECK_EQ_INT(ckpt_objgraph_paths(&g, &p), 0);
+	CHECK(p != NULL);
+	ckpt_objgraph_paths_free(p, 0);
+}
+
+/* ---- the real TF2 graphs (FORMAT.md 7.8) -------------------------------- */
+
+/* Read the DT_STRING scalar of SIZE bytes at OFF of file NAME in DIR and
+ * return a heap copy of its element (LEN bytes, exact size), checking
+ * the varint length WANT_LEN. */
+static uint8_t *
+read_graph(const char *dir, const char *name, long off, size_t size,
+	   size_t want_len, size_t *len)
+{
+	char path[4096];
+	uint8_t *raw = malloc(size), *el;
+	const uint8_t *p;
+	uint64_t n;
+	FILE *f;
+
+	CHECK(raw != NULL);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	CHECK(f != NULL);
+	CHECK(fseek(f, off, SEEK_SET) == 0);
+	CHECK_EQ_INT(fread(raw, 1, size, f), size);
+	fclose(f);
+	p = raw;
+	CHECK_EQ_INT(ckpt_get_varint64(&p, raw + size, &n), 0);
+	CHECK_EQ_U64(n, want_len);
+	CHECK_EQ_INT((size_t)(p - raw) + 4 + n, size);
+	el = check_memdup(p + 4, n);
+	free(raw);
+	*len = n;
+	return el;
+}
+
+/* Rewrite a serialized graph so that in every ObjectReference node_id comes
+ * before local_name, i.e. put the fields of TF's out-of-order references
+ * in canonical order.  Only the order changes: lengths stay the same. */
+static uint8_t *
+canonical_refs(const uint8_t *in, size_t len)
+{
+	uint8_t *out = check_memdup(in, len);
+	const uint8_t *p = in, *end = in + len;
+
+	while (p < end) {	/* TrackableObjectGraph: nodes = 1 */
+		uint64_t nlen;
+		const uint8_t *nend;
+
+		CHECK_EQ_INT(*p++, 0x0a);
+		CHECK_EQ_INT(ckpt_get_varint64(&p, end, &nlen), 0);
+		nend = p + nlen;
+		while (p < nend) {	/* TrackableObject fields */
+			uint8_t tag = *p++;
+			uint64_t flen;
+			const uint8_t *f, *fend, *idf = NULL, *namef = NULL;
+			size_t idlen = 0, namelen = 0;
+			uint8_t *o;
+
+			CHECK_EQ_INT(tag & 7, 2);
+			CHECK_EQ_INT(ckpt_get_varint64(&p, nend, &flen), 0);
+			f = p;
+			fend = p + flen;
+			p = fend;
+			if (tag != 0x0a)
+				continue;
+			while (f < fend) {	/* ObjectReference fields */
+				const uint8_t *start = f;
+				uint8_t t = *f++;
+				uint64_t v;
+
+				CHECK_EQ_INT(ckpt_get_varint64(&f, fend, &v),
+					     0);
+				if (t == 0x08) {
+					idf = start;
+					idlen = (size_t)(f - start);
+				} else {
+					CHECK_EQ_INT(t, 0x12);
+					CHECK(v <= (uint64_t)(fend - f));
+					f += v;
+					namef = start;
+					namelen = (size_t)(f - start);
+				}
+			}
+			o = out + (fend - flen - in);
+			if (idf != NULL) {
+				memcpy(o, idf, idlen);
+				o += idlen;
+			}
+			if (namef != NULL)
+				memcpy(o, namef, namelen);
+		}
+	}
+	return out;
+}
+
+/* Serialize G and compare with ORIG: byte-identical when CANONICAL, else
+ * identical to ORIG with its ObjectReferences put in canonical order, and
+ * equal after a second parse. */
+static void
+check_reserialize(const struct ckpt_objgraph *g, const uint8_t *orig,
+		  size_t len, bool canonical)
+{
+	struct ckpt_buf b = serialize(g);
+	struct ckpt_objgraph *h;
+	uint8_t *canon;
+
+	CHECK_EQ_INT(b.len, len);
+	if (canonical) {
+		CHECK_EQ_MEM(b.data, b.len, orig, len);
+	} else {
+		CHECK(memcmp(b.data, orig, len) != 0);
+		canon = canonical_refs(orig, len);
+		CHECK_EQ_MEM(b.data, b.len, canon, len);
+		free(canon);
+	}
+	h = parse_ok(b.data, b.len);
+	CHECK(graph_eq(g, h));
+	ckpt_objgraph_free(h);
+	ckpt_buf_free(&b);
+}
+
+/* saved_model_half_plus_two_tf2_cpu_variables: 24 nodes.
+ *
+ * TF wrote this graph with local_name (field 2) before node_id (field 1)
+ * in every ObjectReference (`0a 05 12 01 61 08 01`); everything else is
+ * canonical.  So serialize(parse(x)) has the same length as x and differs
+ * exactly in the order of those two fields (checked by canonical_refs()),
+ * and parse(serialize(parse(x))) equals parse(x). */
+static void
+test_real_tf2_cpu(const char *dir)
+{
+	static const char *const root[] = {
+		"a", "b", "c", "asset", "classify_x2y3", "classify_xy",
+		"predict", "regress_x2y3", "regress_xy", "regress_xy2",
+		"signatures"
+	};
+	static const char *const sigs[] = {
+		"regress_x_to_y", "regress_x_to_y2", "regress_x2_to_y3",
+		"classify_x_to_y", "classify_x2_to_y3", "serving_default"
+	};
+	static const char *const abc[] = { "a", "b", "c" };
+	struct ckpt_objgraph *g;
+	uint8_t *buf;
+	char **p, key[64];
+	int hcv[24];
+	size_t len, i;
+
+	buf = read_graph(dir,
+			 "saved_model_half_plus_two_tf2_cpu_variables.data-"
+			 "00000-of-00001",
+			 12, 619, 613, &len);
+	CHECK_EQ_MEM(buf, 7, "\x0a\x98\x01\x0a\x05\x12\x01", 7);
+	g = parse_ok(buf, len);
+	CHECK_EQ_INT(g->n, 24);
+	CHECK_EQ_INT(g->nodes[0].nchildren, 11);
+	for (i = 0; i < 11; i++)
+		check_child(g, 0, i, (int32_t)i + 1, root[i]);
+	CHECK_EQ_INT(g->nodes[0].nattrs, 0);
+	CHECK_EQ_INT(g->nodes[0].has_checkpoint_values, 1);
+	for (i = 1; i <= 3; i++) {
+		const struct ckpt_objnode *n = &g->nodes[i];
+
+		CHECK_EQ_INT(n->nchildren, 0);
+		CHECK_EQ_INT(n->nattrs, 1);
+		CHECK_EQ_STR(n->attrs[0].name, "VARIABLE_VALUE");
+		CHECK_EQ_STR(n->attrs[0].full_name, abc[i - 1]);
+		snprintf(key, sizeof(key), "%s/.ATTRIBUTES/VARIABLE_VALUE",
+			 abc[i - 1]);
+		CHECK_EQ_STR(n->attrs[0].checkpoint_key, key);
+		CHECK(!n->attrs[0].optional_restore);
+		CHECK_EQ_INT(n->has_checkpoint_values, 1);
+	}
+	for (i = 4; i < 24; i++) {
+		CHECK_EQ_INT(g->nodes[i].nattrs, 0);
+		CHECK_EQ_INT(g->nodes[i].nslots, 0);
+		CHECK(g->nodes[i].saver_name == NULL);
+		CHECK_EQ_INT(g->nodes[i].has_checkpoint_values, 0);
+	}
+	CHECK_EQ_INT(g->nodes[4].nchildren, 0);
+	for (i = 5; i <= 10; i++) {
+		CHECK_EQ_INT(g->nodes[i].nchildren, 1);
+		check_child(g, i, 0, (int32_t)i + 7, "trace_0");
+	}
+	CHECK_EQ_INT(g->nodes[11].nchildren, 6);
+	for (i = 0; i < 6; i++)
+		check_child(g, 11, i, (int32_t)i + 18, sigs[i]);
+	for (i = 12; i < 24; i++)
+		CHECK_EQ_INT(g->nodes[i].nchildren, 0);
+
+	CHECK_EQ_INT(ckpt_objgraph_paths(g, &p), 0);
+	CHECK_EQ_STR(p[0], "");
+	CHECK_EQ_STR(p[1], "a");
+	CHECK_EQ_STR(p[4], "asset");
+	CHECK_EQ_STR(p[11], "signatures");
+	CHECK_EQ_STR(p[12], "classify_x2y3/trace_0");
+	CHECK_EQ_STR(p[17], "regress_xy2/trace_0");
+	CHECK_EQ_STR(p[20], "signatures/regress_x2_to_y3");
+	CHECK_EQ_STR(p[23], "signatures/serving_default");
+	for (i = 0; i < 24; i++)
+		CHECK(p[i] != NULL);
+	ckpt_objgraph_paths_free(p, g->n);
+
+	check_reserialize(g, buf, len, false);
+
+	/* TF's has_checkpoint_values is what mark_values computes. */
+	for (i = 0; i < 24; i++)
+		hcv[i] = g->nodes[i].has_checkpoint_values;
+	CHECK_EQ_INT(ckpt_objgraph_mark_values(g), 0);
+	for (i = 0; i < 24; i++)
+		CHECK_EQ_INT(g->nodes[i].has_checkpoint_values, hcv[i]);
+
+	ckpt_objgraph_free(g);
+	free(buf);
+}
+
+/* tf_text_regression_01_variables_variables: 30 nodes, no values, node 6
+ * reached under two names, node 18 shared; written in canonical order, so
+ * serialize(parse(x)) == x byte for byte. */
+static void
+test_real_tf_text(const char *dir)
+{
+	static const char *const root[] = {
+		"variables", "trainable_variables", "regularization_losses",
+		"keras_api", "__call__",
+		"call_and_return_all_conditional_losses",
+		"_default_save_signature", "wp_vocab_table", "call",
+		"signatures"
+	};
+	static const struct {
+		int32_t id;
+		const char *name;
+	} keras[] = {
+		{ 11, "non_trainable_variables" },
+		{ 12, "layers" },
+		{ 13, "metrics" },
+		{ 14, "layer_regularization_losses" },
+		{ 15, "layer_metrics" },
+		{ 1, "variables" },
+		{ 2, "trainable_variables" },
+		{ 3, "regularization_losses" },
+		{ 5, "__call__" },
+		{ 7, "_default_save_signature" },
+		{ 6, "call_and_return_all_conditional_losses" },
+		{ 6, "call_and_return_conditional_losses" },
+	};
+	static const int empty[] = { 1, 2, 3, 11, 12, 13, 14, 15,
+				     18, 19, 25, 27, 28, 29 };
+	struct ckpt_objgraph *g;
+	uint8_t *buf;
+	char **p;
+	size_t len, i;
+
+	buf = read_graph(dir,
+			 "tf_text_regression_01_variables_variables.data-"
+			 "00000-of-00001",
+			 0, 927, 921, &len);
+	g = parse_ok(buf, len);
+	CHECK_EQ_INT(g->n, 30);
+	CHECK_EQ_INT(g->nodes[0].nchildren, 10);
+	for (i = 0; i < 10; i++)
+		check_child(g, 0, i, (int32_t)i + 1, root[i]);
+	CHECK_EQ_INT(g->nodes[4].nchildren, ARRAY_SIZE(keras));
+	for (i = 0; i < ARRAY_SIZE(keras); i++)
+		check_child(g, 4, i, keras[i].id, keras[i].name);
+	check_child(g, 5, 0, 16, "trace_0");
+	check_child(g, 6, 0, 17, "trace_0");
+	check_child(g, 7, 0, 18, "capture_1");
+	check_child(g, 9, 0, 23, "trace_0");
+	check_child(g, 10, 0, 24, "serving_default");
+	CHECK_EQ_INT(g->nodes[8].nchildren, 4);
+	check_child(g, 8, 0, 19, "_initializer");
+	check_child(g, 8, 1, 20, "_create_resource");
+	check_child(g, 8, 2, 21, "_initialize");
+	check_child(g, 8, 3, 22, "_destroy_resource");
+	check_child(g, 16, 0, 18, "capture_1");
+	check_child(g, 17, 0, 18, "capture_1");
+	check_child(g, 23, 0, 18, "capture_1");
+	check_child(g, 24, 0, 18, "capture_1");
+	check_child(g, 20, 0, 25, "trace_0");
+	check_child(g, 21, 0, 26, "trace_0");
+	check_child(g, 22, 0, 27, "trace_0");
+	CHECK_EQ_INT(g->nodes[26].nchildren, 2);
+	check_child(g, 26, 0, 28, "capture_1");
+	check_child(g, 26, 1, 29, "capture_2");
+	for (i = 0; i < ARRAY_SIZE(empty); i++)
+		CHECK_EQ_INT(g->nodes[empty[i]].nchildren, 0);
+	for (i = 0; i < 30; i++) {
+		CHECK_EQ_INT(g->nodes[i].nattrs, 0);
+		CHECK_EQ_INT(g->nodes[i].nslots, 0);
+		CHECK_EQ_INT(g->nodes[i].has_checkpoint_values, 0);
+	}
+
+	CHECK_EQ_INT(ckpt_objgraph_paths(g, &p), 0);
+	CHECK_EQ_STR(p[0], "");
+	CHECK_EQ_STR(p[4], "keras_api");
+	/* first name wins; the keras_api back-edges do not rename 1..7 */
+	CHECK_EQ_STR(p[6], "call_and_return_all_conditional_losses");
+	CHECK_EQ_STR(p[1], "variables");
+	CHECK_EQ_STR(p[12], "keras_api/layers");
+	CHECK_EQ_STR(p[16], "__call__/trace_0");
+	/* 7 is dequeued before 16, so 18 is found under 7 */
+	CHECK_EQ_STR(p[18], "_default_save_signature/capture_1");
+	CHECK_EQ_STR(p[24], "signatures/serving_default");
+	CHECK_EQ_STR(p[25], "wp_vocab_table/_create_resource/trace_0");
+	CHECK_EQ_STR(p[29], "wp_vocab_table/_initialize/trace_0/capture_2");
+	for (i = 0; i < 30; i++)
+		CHECK(p[i] != NULL);
+	ckpt_objgraph_paths_free(p, g->n);
+
+	check_reserialize(g, buf, len, true);
+
+	CHECK_EQ_INT(ckpt_objgraph_mark_values(g), 0);
+	for (i = 0; i < 30; i++)
+		CHECK_EQ_INT(g->nodes[i].has_checkpoint_values, 0);
+
+	ckpt_objgraph_free(g);
+	free(buf);
+}
+
+/* ---- building ----------------------------------------------------------- */
+
+/* Append a node with the given encoded fields to the graph B. */
+static void
+put_attr(struct ckpt_buf *node, const char *name, const char *full,
+	 const char *key)
+{
+	struct ckpt_buf sub = { 0 };
+
+	put_str(&sub, 0x0a, name);
+	put_str(&sub, 0x12, full);
+	put_str(&sub, 0x1a, key);
+	put_msg(node, 0x12, &sub);
+}
+
+/* Append a child reference to NODE. */
+static void
+put_ref(struct ckpt_buf *node, int32_t id, const char *name)
+{
+	struct ckpt_buf sub = { 0 };
+
+	if (id != 0)
+		put_vi(&sub, 0x08, (uint64_t)id);
+	put_str(&sub, 0x12, name);
+	put_msg(node, 0x0a, &sub);
+}
+
+/* Finish NODE with hcv true and append it to G. */
+static void
+put_node_true(struct ckpt_buf *g, struct ckpt_buf *node)
+{
+	CHECK(ckpt_buf_put(node, "\x2a\x02\x08\x01", 4) == 0);
+	put_msg(g, 0x0a, node);
+}
+
+/* FORMAT.md 7.6: tf.train.Checkpoint(vars={'a': a, 'scoped/c': c}). */
+static void
+test_build_example(void)
+{
+	static const struct ckpt_objvalue vals[] = {
+		{ "save_counter/.ATTRIBUTES/VARIABLE_VALUE", "save_counter" },
+		{ "vars/a/.ATTRIBUTES/VARIABLE_VALUE", "a" },
+		{ "vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE", "scoped/c" },
+	};
+	static const uint8_t node0[] = "\x0a\x20"
+				       "\x0a\x08\x08\x01\x12\x04vars"
+				       "\x0a\x10\x08\x02\x12\x0csave_counter"
+				       "\x2a\x02\x08\x01";
+	static const uint8_t node3[] =
+		"\x0a\x3c"
+		"\x12\x36\x0a\x0eVARIABLE_VALUE\x12\x01"
+		"a\x1a\x21vars/a/.ATTRIBUTES/VARIABLE_VALUE"
+		"\x2a\x02\x08\x01";
+	struct ckpt_buf want = { 0 }, node = { 0 }, b;
+	struct ckpt_objgraph *g;
+	struct ckpt_err err = { 0 };
+	char **p;
+
+	CHECK_EQ_INT(ckpt_objgraph_build(vals, ARRAY_SIZE(vals), &g, &err), 0);
+	CHECK_EQ_INT(g->n, 5);
+	b = serialize(g);
+	CHECK_EQ_INT(b.len, 279);
+	CHECK_EQ_MEM(b.data, sizeof(node0) - 1, node0, sizeof(node0) - 1);
+	/* node 3 follows nodes 0 (34 B), 1 (27 B) and 2 (79 B) */
+	CHECK_EQ_MEM(b.data + 34 + 27 + 79, sizeof(node3) - 1, node3,
+		     sizeof(node3) - 1);
+
+	/* The whole graph, from the text form in FORMAT.md 7.6. */
+	put_ref(&node, 1, "vars");
+	put_ref(&node, 2, "save_counter");
+	put_node_true(&want, &node);
+	put_ref(&node, 3, "a");
+	put_ref(&node, 4, "scoped/c");
+	put_node_true(&want, &node);
+	put_attr(&node, "VARIABLE_VALUE", "save_counter",
+		 "save_counter/.ATTRIBUTES/VARIABLE_VALUE");
+	put_node_true(&want, &node);
+	put_attr(&node, "VARIABLE_VALUE", "a",
+		 "vars/a/.ATTRIBUTES/VARIABLE_VALUE");
+	put_node_true(&want, &node);
+	put_attr(&node, "VARIABLE_VALUE", "scoped/c",
+		 "vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE");
+	put_node_true(&want, &node);
+	CHECK_EQ_MEM(b.data, b.len, want.data, want.len);
+
+	CHECK_EQ_INT(ckpt_objgraph_paths(g, &p), 0);
+	CHECK_EQ_STR(p[1], "vars");
+	CHECK_EQ_STR(p[2], "save_counter");
+	CHECK_EQ_STR(p[4], "vars/scoped.Sc");
+	ckpt_objgraph_paths_free(p, g->n);
+	ckpt_objgraph_free(g);
+	ckpt_buf_free(&b);
+	ckpt_buf_free(&want);
+
+	/* No values: a lone root without values. */
+	CHECK_EQ_INT(ckpt_objgraph_build(NULL, 0, &g, &err), 0);
+	b = serialize(g);
+	CHECK_EQ_MEM(b.data, b.len, "\x0a\x02\x2a\x00", 4);
+	ckpt_buf_free(&b);
+	ckpt_objgraph_free(g);
+}
+
+/* Keys of a bigger model: lists, slots of two optimizers, names holding
+ * '.', '/', spaces and UTF-8, attributes of the root and of inner nodes. */
+static const struct ckpt_objvalue big[] = {
+	{ "save_counter/.ATTRIBUTES/VARIABLE_VALUE", "save_counter" },
+	{ "model/layer/0/kernel/.ATTRIBUTES/VARIABLE_VALUE", "dense/kernel" },
+	{ "model/layer/0/bias/.ATTRIBUTES/VARIABLE_VALUE", "dense/bias" },
+	{ "model/layer/1/kernel/.ATTRIBUTES/VARIABLE_VALUE", "k1" },
+	{ "model/layer/10/kernel/.ATTRIBUTES/VARIABLE_VALUE", "k10" },
+	{ "model/layer/2/kernel/.ATTRIBUTES/VARIABLE_VALUE", "k2" },
+	{ "model/conv..1.Sw/.ATTRIBUTES/VARIABLE_VALUE", "conv.1/w" },
+	{ "model/a...Sb/.ATTRIBUTES/VARIABLE_VALUE", NULL },
+	{ "model/.ATTRIBUTES/OBJECT_CONFIG_JSON", "" },
+	{ "/.ATTRIBUTES/ROOT.SATTR", "root" },
+	{ "vars/caf\xc3\xa9 x/.ATTRIBUTES/VARIABLE_VALUE", "caf\xc3\xa9 x" },
+	{ "model/layer/0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/"
+	  "VARIABLE_VALUE", "dense/kernel/Adam" },
+	{ "model/layer/0/kernel/.OPTIMIZER_SLOT/optimizer/v/.ATTRIBUTES/"
+	  "VARIABLE_VALUE", "dense/kernel/Adam_1" },
+	{ "model/layer/1/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/"
+	  "VARIABLE_VALUE", "k1/Adam" },
+	{ "model/conv..1.Sw/.OPTIMIZER_SLOT/optimizer/m..x/.ATTRIBUTES/"
+	  "VARIABLE_VALUE", "conv/mx" },
+	{ "model/layer/2/kernel/.OPTIMIZER_SLOT/opt2/inner/momentum/"
+	  ".ATTRIBUTES/VARIABLE_VALUE", "k2/Momentum" },
+	{ "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", "iter" },
+	{ "optimizer/learning_rate/.ATTRIBUTES/VARIABLE_VALUE", "lr" },
+};
+
+/* The bundle key of attribute A of node I, derived from paths P and the
+ * slot references of G (as TF derives keys). */
+static char *
+derive_key(const struct ckpt_objgraph *g, char **p, size_t i,
+	   const struct ckpt_objattr *a)
+{
+	struct ckpt_buf b = { 0 };
+	size_t o, s;
+	char *r;
+
+	if (p[i] != NULL) {
+		CHECK(ckpt_buf_put(&b, p[i], strlen(p[i])) == 0);
+	} else {
+		const struct ckpt_slotref *sr = NULL;
+
+		for (o = 0; o < g->n && sr == NULL; o++)
+			for (s = 0; s < g->nodes[o].nslots; s++)
+				if ((size_t)g->nodes[o].slots[s]
+					    .slot_variable_node_id == i) {
+					sr = &g->nodes[o].slots[s];
+					break;
+				}
+		CHECK(sr != NULL);
+		o--;
+		CHECK(p[sr->original_variable_node_id] != NULL);
+		CHECK(p[o] != NULL);
+		CHECK(ckpt_buf_put(&b, p[sr->original_variable_node_id],
+				   strlen(p[sr->original_variable_node_id])) ==
+		      0);
+		CHECK(ckpt_buf_put(&b, "/.OPTIMIZER_SLOT/", 17) == 0);
+		CHECK(ckpt_buf_put(&b, p[o], strlen(p[o])) == 0);
+		CHECK(ckpt_buf_put(&b, "/", 1) == 0);
+		CHECK(ckpt_name_escape(sr->slot_name, sr->slot_name_len, &b) ==
+		      0);
+	}
+	CHECK(ckpt_buf_put(&b, "/.ATTRIBUTES/", 13) == 0);
+	CHECK(ckpt_name_escape(a->name, a->name_len, &b) == 0);
+	r = strdup((char *)b.data);
+	CHECK(r != NULL);
+	ckpt_buf_free(&b);
+	return r;
+}
+
+/* Depth of the node at escaped path P (escaped names hold no '/'). */
+static size_t
+depth(const char *p)
+{
+	size_t d = 1;
+
+	for (; *p != '\0'; p++)
+		d += *p == '/';
+	return d;
+}
+
+/* Index of the path P in PATHS of G, or abort. */
+static int32_t
+node_of(const struct ckpt_objgraph *g, char **paths, const char *p)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		if (paths[i] != NULL && strcmp(paths[i], p) == 0)
+			return (int32_t)i;
+	fprintf(stderr, "no node at path \"%s\"\n", p);
+	CHECK(0);
+	return -1;
+}
+
+/* build -> serialize -> parse gives back exactly the keys. */
+static void
+test_build_roundtrip(void)
+{
+	struct ckpt_objvalue shuffled[ARRAY_SIZE(big)];
+	struct ckpt_objgraph *g, *h;
+	struct ckpt_err err = { 0 };
+	struct ckpt_buf b, b2;
+	bool seen[ARRAY_SIZE(big)] = { false };
+	size_t i, j, nattrs = 0, nnodes;
+	int32_t model, layer, opt, opt2, k0, k1, k2, conv;
+	char **p;
+
+	CHECK_EQ_INT(ckpt_objgraph_build(big, ARRAY_SIZE(big), &g, &err), 0);
+	b = serialize(g);
+	h = parse_ok(b.data, b.len);
+	CHECK(graph_eq(g, h));
+	CHECK_EQ_INT(ckpt_objgraph_paths(h, &p), 0);
+
+	for (i = 0; i < h->n; i++) {
+		for (j = 0; j < h->nodes[i].nattrs; j++) {
+			const struct ckpt_objattr *a = &h->nodes[i].attrs[j];
+			char *k = derive_key(h, p, i, a);
+			size_t v;
+
+			CHECK_EQ_STR(k, a->checkpoint_key);
+			for (v = 0; v < ARRAY_SIZE(big); v++)
+				if (strcmp(big[v].key, k) == 0)
+					break;
+			CHECK(v < ARRAY_SIZE(big));
+			CHECK(!seen[v]);
+			seen[v] = true;
+			CHECK_EQ_STR(a->full_name,
+				     big[v].full_name ? big[v].full_name : "");
+			free(k);
+			nattrs++;
+		}
+		CHECK_EQ_INT(h->nodes[i].has_checkpoint_values, 1);
+	}
+	CHECK_EQ_INT(nattrs, ARRAY_SIZE(big));
+
+	/* Shape: root children sorted, save_counter last. */
+	check_child(h, 0, 0, 1, "model");
+	check_child(h, 0, 1, 2, "opt2");
+	check_child(h, 0, 2, 3, "optimizer");
+	check_child(h, 0, 3, 4, "vars");
+	check_child(h, 0, 4, 5, "save_counter");
+	CHECK_EQ_INT(h->nodes[0].nchildren, 5);
+	CHECK_EQ_INT(h->nodes[0].nattrs, 1);
+	CHECK_EQ_STR(h->nodes[0].attrs[0].name, "ROOT/ATTR");
+	CHECK_EQ_STR(p[0], "");
+	model = node_of(h, p, "model");
+	CHECK_EQ_INT(model, 1);
+	check_child(h, 1, 0, 6, "a./b");
+	check_child(h, 1, 1, 7, "conv.1/w");
+	check_child(h, 1, 2, 8, "layer");
+	CHECK_EQ_INT(h->nodes[1].nattrs, 1);
+	CHECK_EQ_STR(h->nodes[1].attrs[0].name, "OBJECT_CONFIG_JSON");
+	CHECK_EQ_STR(h->nodes[1].attrs[0].full_name, "");
+	layer = node_of(h, p, "model/layer");
+	/* bytewise: "10" sorts before "2" */
+	CHECK_EQ_INT(h->nodes[layer].nchildren, 4);
+	CHECK_EQ_STR(h->nodes[layer].children[0].local_name, "0");
+	CHECK_EQ_STR(h->nodes[layer].children[1].local_name, "1");
+	CHECK_EQ_STR(h->nodes[layer].children[2].local_name, "10");
+	CHECK_EQ_STR(h->nodes[layer].children[3].local_name, "2");
+	CHECK_EQ_STR(p[7], "model/conv..1.Sw");
+	CHECK_EQ_STR(p[6], "model/a...Sb");
+	/* breadth-first: depth never decreases with the id */
+	for (i = 2; i < h->n && p[i] != NULL; i++)
+		CHECK(depth(p[i]) >= depth(p[i - 1]));
+	CHECK_EQ_INT(depth(p[h->n - 6]), 4);	/* the last path node */
+
+	/* Slot variables: after every path node, ordered by (optimizer,
+	 * slot name, variable); no child edge points at them. */
+	opt = node_of(h, p, "optimizer");
+	opt2 = node_of(h, p, "opt2/inner");
+	k0 = node_of(h, p, "model/layer/0/kernel");
+	k1 = node_of(h, p, "model/layer/1/kernel");
+	k2 = node_of(h, p, "model/layer/2/kernel");
+	conv = node_of(h, p, "model/conv..1.Sw");
+	CHECK(opt < opt2);
+	nnodes = h->n;
+	for (i = nnodes - 5; i < nnodes; i++)
+		CHECK(p[i] == NULL);
+	for (i = 0; i < nnodes - 5; i++)
+		CHECK(p[i] != NULL);
+	CHECK_EQ_INT(h->nodes[opt2].nslots, 1);
+	CHECK_EQ_INT(h->nodes[opt2].nattrs, 0);
+	CHECK_EQ_INT(h->nodes[opt2].slots[0].original_variable_node_id, k2);
+	CHECK_EQ_STR(h->nodes[opt2].slots[0].slot_name, "momentum");
+	CHECK_EQ_INT(h->nodes[opt2].slots[0].slot_variable_node_id,
+		     nnodes - 1);
+	CHECK_EQ_INT(h->nodes[opt].nslots, 4);
+	CHECK(k0 < k1);
+	CHECK_EQ_INT(h->nodes[opt].slots[0].original_variable_node_id, k0);
+	CHECK_EQ_STR(h->nodes[opt].slots[0].slot_name, "m");
+	CHECK_EQ_INT(h->nodes[opt].slots[1].original_variable_node_id, k1);
+	CHECK_EQ_STR(h->nodes[opt].slots[1].slot_name, "m");
+	CHECK_EQ_INT(h->nodes[opt].slots[2].original_variable_node_id, conv);
+	CHECK_EQ_STR(h->nodes[opt].slots[2].slot_name, "m.x");
+	CHECK_EQ_INT(h->nodes[opt].slots[3].original_variable_node_id, k0);
+	CHECK_EQ_STR(h->nodes[opt].slots[3].slot_name, "v");
+	for (i = 0; i < 4; i++)
+		CHECK_EQ_INT(h->nodes[opt].slots[i].slot_variable_node_id,
+			     nnodes - 5 + i);
+	ckpt_objgraph_paths_free(p, h->n);
+
+	/* Input order does not matter. */
+	for (i = 0; i < ARRAY_SIZE(big); i++)
+		shuffled[i] = big[(i * 7 + 3) % ARRAY_SIZE(big)];
+	ckpt_objgraph_free(g);
+	CHECK_EQ_INT(ckpt_objgraph_build(shuffled, ARRAY_SIZE(big), &g, &err),
+		     0);
+	b2 = serialize(g);
+	CHECK_EQ_MEM(b2.data, b2.len, b.data, b.len);
+	ckpt_buf_free(&b2);
+	ckpt_buf_free(&b);
+	ckpt_objgraph_free(g);
+	ckpt_objgraph_free(h);
+	CHECK_EQ_INT(err.code, 0);
+}
+
+/* Keys that are not object attribute keys are -EINVAL naming the key. */
+static void
+test_build_bad(void)
+{
+	static const char *const bad[] = {
+		"foo",
+		"",
+		"a/.ATTRIBUTESX/VARIABLE_VALUE",
+		"_CHECKPOINTABLE_OBJECT_GRAPH",
+		".ATTRIBUTES/VARIABLE_VALUE",
+		"a/.ATTRIBUTES",
+		"a/.ATTRIBUTES/b/c",
+		"a/.ATTRIBUTES/.ATTRIBUTES/c",
+		"a.x/.ATTRIBUTES/VARIABLE_VALUE",
+		"a./.ATTRIBUTES/VARIABLE_VALUE",
+		"a/.ATTRIBUTES/V.",
+		"a/.OPTIMIZER_SLOT/m/.ATTRIBUTES/VARIABLE_VALUE",
+		".OPTIMIZER_SLOT/o/m/.ATTRIBUTES/VARIABLE_VALUE",
+		"a/.OPTIMIZER_SLOT/o/.OPTIMIZER_SLOT/m/.ATTRIBUTES/V",
+		"a/.ATTRIBUTES/V/.OPTIMIZER_SLOT/o/m",
+	};
+	struct ckpt_objvalue v[2] = {
+		{ "ok/.ATTRIBUTES/VARIABLE_VALUE", "ok" },
+		{ NULL, "x" },
+	};
+	struct ckpt_objgraph *g;
+	struct ckpt_err err;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		ckpt_err_clear(&err);
+		g = (struct ckpt_objgraph *)&g;
+		v[1].key = bad[i];
+		CHECK_EQ_INT(ckpt_objgraph_build(v, 2, &g, &err), -EINVAL);
+		CHECK(g == NULL);
+		CHECK_EQ_INT(err.code, -EINVAL);
+		if (strstr(err.msg, bad[i]) == NULL)
+			fprintf(stderr, "%s: %s\n", bad[i], err.msg);
+		CHECK(strstr(err.msg, bad[i]) != NULL);
+	}
+	/* the same attribute twice (the same key, or an equal name) */
+	ckpt_err_clear(&err);
+	v[1].key = "ok/.ATTRIBUTES/VARIABLE_VALUE";
+	CHECK_EQ_INT(ckpt_objgraph_build(v, 2, &g, &err), -EINVAL);
+	CHECK(strstr(err.msg, "repeats") != NULL);
+	ckpt_err_clear(&err);
+	v[0].key = "o.Sk/.ATTRIBUTES/A.Sb";
+	v[1].key = "o.Sk/.ATTRIBUTES/A.Sb";
+	CHECK_EQ_INT(ckpt_objgraph_build(v, 2, &g, &err), -EINVAL);
+	ckpt_err_clear(&err);
+	v[1].key = "o.Sk/.ATTRIBUTES/A.Sc";
+	CHECK_EQ_INT(ckpt_objgraph_build(v, 2, &g, &err), 0);
+	CHECK_EQ_INT(g->n, 2);
+	CHECK_EQ_INT(g->nodes[1].nattrs, 2);
+	CHECK_EQ_STR(g->nodes[1].attrs[0].name, "A/b");
+	CHECK_EQ_STR(g->nodes[1].attrs[1].name, "A/c");
+	check_child(g, 0, 0, 1, "o/k");
+	ckpt_objgraph_free(g);
+	/* a NULL key */
+	ckpt_err_clear(&err);
+	v[1].key = NULL;
+	CHECK_EQ_INT(ckpt_objgraph_build(v, 2, &g, &err), -EINVAL);
+}
+
+/* Regression: slot variables of one variable under the same slot name of
+ * two optimizers are two nodes. */
+static void
+test_build_slots_two_optimizers(void)
+{
+	static const struct ckpt_objvalue vals[] = {
+		{ "v/.ATTRIBUTES/VARIABLE_VALUE", "v" },
+		{ "v/.OPTIMIZER_SLOT/o1/m/.ATTRIBUTES/VARIABLE_VALUE", "v/m1" },
+		{ "v/.OPTIMIZER_SLOT/o2/m/.ATTRIBUTES/VARIABLE_VALUE", "v/m2" },
+	};
+	struct ckpt_objgraph *g;
+	struct ckpt_err err = { 0 };
+
+	CHECK_EQ_INT(ckpt_objgraph_build(vals, ARRAY_SIZE(vals), &g, &err), 0);
+	CHECK_EQ_INT(g->n, 6);
+	check_child(g, 0, 0, 1, "o1");
+	check_child(g, 0, 1, 2, "o2");
+	check_child(g, 0, 2, 3, "v");
+	CHECK_EQ_INT(g->nodes[1].nslots, 1);
+	CHECK_EQ_INT(g->nodes[1].slots[0].original_variable_node_id, 3);
+	CHECK_EQ_INT(g->nodes[1].slots[0].slot_variable_node_id, 4);
+	CHECK_EQ_INT(g->nodes[2].slots[0].slot_variable_node_id, 5);
+	CHECK_EQ_STR(g->nodes[4].attrs[0].full_name, "v/m1");
+	CHECK_EQ_STR(g->nodes[5].attrs[0].full_name, "v/m2");
+	CHECK_EQ_STR(g->nodes[5].attrs[0].checkpoint_key, vals[2].key);
+	CHECK_EQ_INT(g->nodes[1].has_checkpoint_values, 1);
+	CHECK_EQ_INT(g->nodes[1].nattrs, 0);
+	ckpt_objgraph_free(g);
+}
+
 int
 main(void)
 {
+	const char *real = check_realdata();
+
+	test_escape();
+	test_escape_nul();
+	test_hcv_encodings();
+	test_all_fields();
+	test_parse_lenient();
+	test_parse_bad();
+	test_serialize_bad_id();
+	test_paths_cyclic();
+	test_build_example();
+	test_build_roundtrip();
+	test_build_bad();
+	test_build_slots_two_optimizers();
+	if (real != NULL) {
+		test_real_tf2_cpu(real);
+		test_real_tf_text(real);
+	}
 	return check_done("test_objgraph");
 }
