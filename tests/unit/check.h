@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static unsigned long check_count;
 
@@ -108,6 +110,37 @@ check_memdup(const void *p, size_t len)
 		abort();
 	memcpy(q, p, len);
 	return q;
+}
+
+/* Make a fresh directory under $TMPDIR (or /tmp) into BUF. */
+static inline char *
+check_mkdtemp(char *buf, size_t len)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(buf, len, "%s/ckpt-test-XXXXXX", t && *t ? t : "/tmp");
+	if (mkdtemp(buf) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	return buf;
+}
+
+static inline int
+check_rm_one(const char *path, const struct stat *st, int flag,
+	     struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove DIR and everything below it. */
+static inline void
+check_rmtree(const char *dir)
+{
+	nftw(dir, check_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif

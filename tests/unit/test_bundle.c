@@ -1,8 +1,555 @@
-/* test_bundle.c -- placeholder. */
+/* test_bundle.c -- covers src/bundle.c: opening TensorFlow's own
+ * checkpoints and reading their values, partitioned and multi-shard
+ * checkpoints written by our writer, the assembled-read and locate paths
+ * against a reference, and damaged copies (flipped bytes, truncation,
+ * missing shards, entries past their shard, absurd sizes). */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "bundle_writer.h"
 #include "check.h"
+#include "crc32c.h"
+#include "objgraph.h"
+
+static char tmp[PATH_MAX - 128];
+
+/* Float value of scalar KEY in B. */
+static float
+scalar_f32(const struct ckpt_bundle *b, const char *key)
+{
+	const struct ckpt_entry *e = ckpt_bundle_find(b, key, strlen(key));
+	struct ckpt_err err = { 0 };
+	uint8_t *buf;
+	size_t len;
+	float f;
+
+	CHECK(e != NULL);
+	CHECK_EQ_INT(e->dtype, CKPT_DT_FLOAT);
+	CHECK_EQ_INT(ckpt_bundle_read(b, e, &buf, &len, &err), 0);
+	CHECK_EQ_INT(len, 4);
+	memcpy(&f, buf, 4);
+	free(buf);
+	return f;
+}
+
+/* Open REALDATA/NAME. */
+static struct ckpt_bundle *
+open_real(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct ckpt_err err = { 0 };
+	struct ckpt_bundle *b;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	rc = ckpt_bundle_open(path, &b, &err);
+	if (rc != 0)
+		fprintf(stderr, "%s: %s\n", name, err.msg);
+	CHECK_EQ_INT(rc, 0);
+	for (size_t i = 0; i < b->n; i++)
+		CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[i], &err), 0);
+	return b;
+}
+
+static void
+test_real(void)
+{
+	const char *dir = check_realdata();
+	struct ckpt_bundle *b;
+	struct ckpt_objgraph *g;
+	struct ckpt_err err = { 0 };
+	const struct ckpt_entry *e;
+	uint8_t *buf;
+	size_t len;
+
+	if (dir == NULL)
+		return;
+	b = open_real(dir, "saved_model_half_plus_three_variables");
+	CHECK_EQ_INT(b->n, 3);
+	CHECK_EQ_INT(b->hdr.num_shards, 1);
+	CHECK_EQ_INT(b->hdr.producer, 1);
+	CHECK(!b->tf2);
+	CHECK_EQ_INT(b->index_compression, CKPT_COMPRESS_NONE);
+	CHECK(scalar_f32(b, "a") == 0.5f);
+	CHECK(scalar_f32(b, "b") == 3.0f);
+	CHECK(scalar_f32(b, "c") == 3.0f);
+	e = ckpt_bundle_find(b, "c", 1);
+	CHECK_EQ_U64(e->offset, 8);
+	CHECK_EQ_U64(e->crc32c, 0xc382d6ef);
+	CHECK_EQ_INT(e->rank, 0);
+	ckpt_bundle_close(b);
+
+	b = open_real(dir, "saved_model_half_plus_two_2_versions_variables");
+	CHECK(scalar_f32(b, "a") == 0.5f);
+	CHECK(scalar_f32(b, "b") == 2.0f);
+	CHECK(scalar_f32(b, "c") == 3.0f);
+	ckpt_bundle_close(b);
+
+	/* Snappy-compressed index; the .index path names it too. */
+	b = open_real(dir, "saved_model_half_plus_two_cpu_variables.index");
+	CHECK_EQ_INT(b->index_compression, CKPT_COMPRESS_SNAPPY);
+	CHECK_EQ_INT(b->n, 5);
+	CHECK(scalar_f32(b, "a") == 0.5f);
+	CHECK(scalar_f32(b, "a2") == 0.5f);
+	CHECK(scalar_f32(b, "b") == 2.0f);
+	CHECK(scalar_f32(b, "c") == 3.0f);
+	CHECK(scalar_f32(b, "c2") == 3.0f);
+	ckpt_bundle_close(b);
+
+	b = open_real(dir, "saved_model_half_plus_two_mkl_variables");
+	CHECK_EQ_INT(b->n, 9);
+	e = ckpt_bundle_find(b, "conv2d/kernel", 13);
+	CHECK(e != NULL);
+	CHECK_EQ_INT(e->rank, 4);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ_INT(e->dims[i], 1);
+	CHECK_EQ_INT(ckpt_bundle_read(b, e, &buf, &len, &err), 0);
+	CHECK_EQ_MEM(buf, len, "\xbe\xbb\x05\xbf", 4);
+	free(buf);
+	e = ckpt_bundle_find(b, "conv2d_2/kernel", 15);
+	CHECK_EQ_INT(ckpt_bundle_read(b, e, &buf, &len, &err), 0);
+	CHECK_EQ_MEM(buf, len, "\x0b\xfa\xc9\x3f", 4);
+	free(buf);
+	ckpt_bundle_close(b);
+
+	b = open_real(dir, "saved_model_counter_variables");
+	CHECK(scalar_f32(b, "counter") == 0.0f);
+	ckpt_bundle_close(b);
+
+	/* TF2: the graph is a string tensor stored after the variables. */
+	b = open_real(dir, "saved_model_half_plus_two_tf2_cpu_variables");
+	CHECK(b->tf2);
+	CHECK_EQ_INT(b->n, 4);
+	e = ckpt_bundle_find(b, CKPT_OBJGRAPH_KEY, strlen(CKPT_OBJGRAPH_KEY));
+	CHECK_EQ_INT(e->dtype, CKPT_DT_STRING);
+	CHECK_EQ_U64(e->offset, 12);
+	CHECK_EQ_U64(e->size, 619);
+	CHECK(scalar_f32(b, "b/.ATTRIBUTES/VARIABLE_VALUE") == 2.0f);
+	CHECK_EQ_INT(ckpt_bundle_objgraph(b, &g, &err), 0);
+	CHECK_EQ_INT(g->n, 24);
+	CHECK_EQ_INT(g->nodes[1].nattrs, 1);
+	CHECK_EQ_STR(g->nodes[1].attrs[0].full_name, "a");
+	CHECK_EQ_STR(g->nodes[1].attrs[0].checkpoint_key,
+		     "a/.ATTRIBUTES/VARIABLE_VALUE");
+	ckpt_objgraph_free(g);
+	ckpt_bundle_close(b);
+
+	b = open_real(dir, "tf_text_regression_01_variables_variables");
+	CHECK(b->tf2);
+	CHECK_EQ_INT(b->n, 1);
+	CHECK_EQ_INT(ckpt_bundle_objgraph(b, &g, &err), 0);
+	CHECK_EQ_INT(g->n, 30);
+	ckpt_objgraph_free(g);
+	ckpt_bundle_close(b);
+
+	/* A TF1 checkpoint has no graph. */
+	b = open_real(dir, "saved_model_counter_variables");
+	CHECK_EQ_INT(ckpt_bundle_objgraph(b, &g, &err), -ENOENT);
+	ckpt_bundle_close(b);
+}
+
+/* Write a checkpoint with a partitioned tensor W [6,5] sliced into four
+ * irregular parts, V [7,3] sliced on dim 0 only, and a plain tensor in a
+ * second shard.  REF receives W's full row-major values. */
+static void
+write_partitioned(const char *prefix, float *ref)
+{
+	static const int64_t dw[] = { 6, 5 }, dv[] = { 7, 3 };
+	/* W: rows 0-3 x cols 0-1, rows 0-3 x cols 2-4, rows 4-5 whole. */
+	static const struct ckpt_extent sw[] = {
+		{ 0, 4 }, { 0, 2 }, { 0, 4 }, { 2, 3 }, { 4, 2 }, { 0, -1 },
+	};
+	static const struct ckpt_extent sv[] = { { 0, 3 }, { 0, -1 },
+						 { 3, 4 }, { 0, -1 } };
+	struct ckpt_writer_opts o = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	float part[32];
+
+	o.producer = 1;
+	o.num_shards = 2;
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+	for (int i = 0; i < 30; i++)
+		ref[i] = (float)i * 1.5f;
+	for (int s = 0; s < 3; s++) {
+		const struct ckpt_extent *x = &sw[2 * s];
+		int64_t lens[2] = { x[0].length,
+				    x[1].length < 0 ? 5 : x[1].length };
+		struct ckpt_buf key = { 0 };
+		int n = 0;
+
+		for (int r = 0; r < lens[0]; r++)
+			for (int c = 0; c < lens[1]; c++)
+				part[n++] = ref[(x[0].start + r) * 5 +
+						x[1].start + c];
+		CHECK_EQ_INT(ckpt_slice_key_encode("w", 1, x, 2, &key), 0);
+		ckpt_writer_select_shard(w, s % 2);
+		CHECK_EQ_INT(ckpt_writer_add(w, key.data, key.len, CKPT_DT_FLOAT,
+					     lens, 2, part, (size_t)n * 4, &err),
+			     0);
+		ckpt_buf_free(&key);
+	}
+	for (int s = 0; s < 2; s++) {
+		const struct ckpt_extent *x = &sv[2 * s];
+		int64_t lens[2] = { x[0].length, 3 };
+		struct ckpt_buf key = { 0 };
+		int n = 0;
+
+		for (int r = 0; r < lens[0]; r++)
+			for (int c = 0; c < 3; c++)
+				part[n++] = (float)(100 + (x[0].start + r) * 3 + c);
+		CHECK_EQ_INT(ckpt_slice_key_encode("v", 1, x, 2, &key), 0);
+		CHECK_EQ_INT(ckpt_writer_add(w, key.data, key.len, CKPT_DT_FLOAT,
+					     lens, 2, part, (size_t)n * 4, &err),
+			     0);
+		ckpt_buf_free(&key);
+	}
+	CHECK_EQ_INT(ckpt_writer_add_partitioned(w, "w", 1, CKPT_DT_FLOAT, dw, 2,
+						 sw, 3, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add_partitioned(w, "v", 1, CKPT_DT_FLOAT, dv, 2,
+						 sv, 2, &err),
+		     0);
+	ckpt_writer_select_shard(w, 1);
+	part[0] = 42;
+	CHECK_EQ_INT(ckpt_writer_add(w, "plain", 5, CKPT_DT_FLOAT, NULL, 0, part,
+				     4, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+}
+
+static void
+test_partitioned(void)
+{
+	char prefix[PATH_MAX];
+	struct ckpt_err err = { 0 };
+	struct ckpt_bundle *b;
+	const struct ckpt_entry *w, *v;
+	float ref[30], got[30];
+	uint8_t *buf;
+	size_t len, n;
+
+	snprintf(prefix, sizeof(prefix), "%s/part", tmp);
+	write_partitioned(prefix, ref);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	CHECK_EQ_INT(b->hdr.num_shards, 2);
+	CHECK_EQ_INT(b->n, 8);
+	CHECK_EQ_INT(b->nvisible, 3);
+	w = ckpt_bundle_find(b, "w", 1);
+	CHECK(w != NULL && w->nparts == 3 && !w->is_part);
+	CHECK_EQ_U64(w->size, 120);
+	CHECK_EQ_INT(ckpt_bundle_read(b, w, &buf, &len, &err), 0);
+	CHECK_EQ_MEM(buf, len, ref, sizeof(ref));
+	free(buf);
+	/* Every (offset, length) read agrees with the reference. */
+	for (size_t off = 0; off <= 120; off++)
+		for (size_t l = 0; l <= 120 - off + 3; l++) {
+			memset(got, 0xee, sizeof(got));
+			CHECK_EQ_INT(ckpt_bundle_pread(b, w, got, l, off, &n), 0);
+			CHECK_EQ_U64(n, off + l > 120 ? 120 - off : l);
+			CHECK(memcmp(got, (uint8_t *)ref + off, n) == 0);
+		}
+	/* locate() points at the right bytes for every offset. */
+	for (uint64_t off = 0; off < 120; off++) {
+		uint64_t foff, run;
+		int fd;
+		uint8_t byte;
+
+		CHECK_EQ_INT(ckpt_bundle_locate(b, w, off, &fd, &foff, &run), 0);
+		CHECK(run >= 1 && run <= 120 - off);
+		CHECK_EQ_INT(pread(fd, &byte, 1, (off_t)foff), 1);
+		CHECK_EQ_INT(byte, ((uint8_t *)ref)[off]);
+	}
+	v = ckpt_bundle_find(b, "v", 1);
+	CHECK(v != NULL && v->nparts == 2);
+	CHECK_EQ_INT(ckpt_bundle_read(b, v, &buf, &len, &err), 0);
+	CHECK_EQ_U64(len, 84);
+	for (int i = 0; i < 21; i++) {
+		float f;
+
+		memcpy(&f, buf + 4 * i, 4);
+		CHECK(f == (float)(100 + i));
+	}
+	free(buf);
+	{
+		/* Dim-0 slices are one run each: locate covers a whole part. */
+		uint64_t foff, run;
+		int fd;
+
+		CHECK_EQ_INT(ckpt_bundle_locate(b, v, 0, &fd, &foff, &run), 0);
+		CHECK_EQ_U64(run, 36);
+		CHECK_EQ_INT(ckpt_bundle_locate(b, v, 40, &fd, &foff, &run), 0);
+		CHECK_EQ_U64(run, 44);
+	}
+	CHECK(scalar_f32(b, "plain") == 42.0f);
+	ckpt_bundle_close(b);
+}
+
+/* Copy file SRC to DST, optionally flipping byte FLIP (-1: none) and
+ * truncating to LEN (SIZE_MAX: whole). */
+static void
+copy_file(const char *src, const char *dst, long flip, size_t len)
+{
+	FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+	size_t i = 0;
+	int c;
+
+	CHECK(in != NULL && out != NULL);
+	while (i < len && (c = fgetc(in)) != EOF) {
+		if ((long)i == flip)
+			c ^= 0x40;
+		fputc(c, out);
+		i++;
+	}
+	fclose(in);
+	fclose(out);
+}
+
+/* Size of file PATH. */
+static size_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	CHECK_EQ_INT(stat(path, &st), 0);
+	return (size_t)st.st_size;
+}
+
+static void
+test_damaged(void)
+{
+	char prefix[PATH_MAX], src[PATH_MAX + 32], dst[PATH_MAX + 32];
+	char bad[PATH_MAX];
+	struct ckpt_err err = { 0 };
+	struct ckpt_bundle *b;
+	float ref[30];
+	size_t isz, dsz;
+	int rc;
+
+	snprintf(prefix, sizeof(prefix), "%s/good", tmp);
+	snprintf(bad, sizeof(bad), "%s/bad", tmp);
+	write_partitioned(prefix, ref);
+
+	/* A flipped data byte: the open works, the verify names the key. */
+	snprintf(src, sizeof(src), "%s.index", prefix);
+	snprintf(dst, sizeof(dst), "%s.index", bad);
+	copy_file(src, dst, -1, SIZE_MAX);
+	snprintf(src, sizeof(src), "%s.data-00001-of-00002", prefix);
+	snprintf(dst, sizeof(dst), "%s.data-00001-of-00002", bad);
+	dsz = file_size(src);
+	copy_file(src, dst, (long)dsz - 1, SIZE_MAX);	/* "plain" */
+	snprintf(src, sizeof(src), "%s.data-00000-of-00002", prefix);
+	snprintf(dst, sizeof(dst), "%s.data-00000-of-00002", bad);
+	copy_file(src, dst, 0, SIZE_MAX);	/* first slice of "w" */
+	CHECK_EQ_INT(ckpt_bundle_open(bad, &b, &err), 0);
+	rc = ckpt_bundle_verify(b, ckpt_bundle_find(b, "plain", 5), &err);
+	CHECK_EQ_INT(rc, -EBADMSG);
+	CHECK(strstr(err.msg, "'plain'") != NULL);
+	CHECK(strstr(err.msg, "crc32c mismatch") != NULL);
+	ckpt_err_clear(&err);
+	rc = ckpt_bundle_verify(b, ckpt_bundle_find(b, "w", 1), &err);
+	CHECK_EQ_INT(rc, -EBADMSG);
+	CHECK(strstr(err.msg, "'w'") != NULL);
+	CHECK_EQ_INT(ckpt_bundle_verify(b, ckpt_bundle_find(b, "v", 1), &err),
+		     0);
+	ckpt_bundle_close(b);
+
+	/* A truncated shard: the open names the shard and the tensor. */
+	snprintf(src, sizeof(src), "%s.data-00001-of-00002", prefix);
+	snprintf(dst, sizeof(dst), "%s.data-00001-of-00002", bad);
+	copy_file(src, dst, -1, dsz - 2);
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_bundle_open(bad, &b, &err), -ERANGE);
+	CHECK(strstr(err.msg, "data-00001-of-00002") != NULL);
+	CHECK(strstr(err.msg, "runs past the end") != NULL);
+
+	/* A missing shard. */
+	unlink(dst);
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_bundle_open(bad, &b, &err), -ENOENT);
+	CHECK(strstr(err.msg, "bad.data-00001-of-00002") != NULL);
+	copy_file(src, dst, -1, SIZE_MAX);
+
+	/* Every truncation and every flipped byte of the index: an error or
+	 * a bundle whose reads are all safe, never a crash. */
+	snprintf(src, sizeof(src), "%s.index", prefix);
+	snprintf(dst, sizeof(dst), "%s.index", bad);
+	isz = file_size(src);
+	for (size_t l = 0; l < isz; l++) {
+		copy_file(src, dst, -1, l);
+		ckpt_err_clear(&err);
+		CHECK(ckpt_bundle_open(bad, &b, &err) < 0);
+		CHECK(strstr(err.msg, "bad") != NULL);
+	}
+	for (size_t i = 0; i < isz; i++) {
+		copy_file(src, dst, (long)i, SIZE_MAX);
+		ckpt_err_clear(&err);
+		rc = ckpt_bundle_open(bad, &b, &err);
+		if (rc == 0) {
+			for (size_t k = 0; k < b->n; k++) {
+				uint8_t *buf;
+				size_t len;
+
+				if (ckpt_bundle_read(b, &b->entries[k], &buf,
+						     &len, &err) == 0)
+					free(buf);
+			}
+			ckpt_bundle_close(b);
+		} else {
+			CHECK(err.msg[0] != '\0');
+		}
+	}
+}
+
+/* Build an index by hand: the header, then KEYS with raw entry VALS. */
+static int
+open_hand_index(const char *const *keys, const char *const *vals,
+		const size_t *vlens, size_t n, struct ckpt_err *err)
+{
+	static const uint8_t header[] = { 0x08, 0x01, 0x1a, 0x02, 0x08, 0x01 };
+	struct ckpt_table_builder *tb;
+	struct ckpt_buf out = { 0 };
+	struct ckpt_bundle *b;
+	uint8_t *copy;
+	int rc;
+
+	CHECK_EQ_INT(ckpt_table_builder_new(NULL, &tb), 0);
+	CHECK_EQ_INT(ckpt_table_builder_add(tb, "", 0, header, sizeof(header)),
+		     0);
+	for (size_t i = 0; i < n; i++)
+		CHECK_EQ_INT(ckpt_table_builder_add(tb, keys[i], strlen(keys[i]),
+						    vals[i], vlens[i]),
+			     0);
+	CHECK_EQ_INT(ckpt_table_builder_finish(tb, &out), 0);
+	ckpt_table_builder_free(tb);
+	copy = check_memdup(out.data, out.len);
+	rc = ckpt_bundle_open_mem(copy, out.len, "hand.index", &b, err);
+	ckpt_bundle_close(b);
+	free(copy);
+	ckpt_buf_free(&out);
+	return rc;
+}
+
+/* Hostile entries, each refused with its own message. */
+static void
+test_hostile_entries(void)
+{
+	static const struct {
+		const char *val;
+		size_t len;
+		int rc;
+		const char *msg;
+	} cases[] = {
+		/* dtype 99 */
+		{ "\x08\x63\x12\x00\x28\x04", 6, -ENOTSUP, "unknown dtype 99" },
+		/* DT_RESOURCE */
+		{ "\x08\x14\x12\x00", 4, -ENOTSUP, "unstorable" },
+		/* float scalar with size 8 */
+		{ "\x08\x01\x12\x00\x28\x08", 6, -EBADMSG, "has size 8" },
+		/* absurd size 2^63-1 */
+		{ "\x08\x01\x12\x00\x28\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 14,
+		  -EBADMSG, "has size" },
+		/* negative offset */
+		{ "\x08\x01\x12\x00\x20\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"
+		  "\x28\x04",
+		  17, -EBADMSG, "negative" },
+		/* dims 2^40 x 2^40: the element count overflows */
+		{ "\x08\x01\x12\x12\x12\x07\x08\x80\x80\x80\x80\x80\x20"
+		  "\x12\x07\x08\x80\x80\x80\x80\x80\x20",
+		  22, -EOVERFLOW, "invalid shape" },
+		/* a negative dim */
+		{ "\x08\x01\x12\x0d\x12\x0b\x08\xff\xff\xff\xff\xff\xff\xff\xff"
+		  "\xff\x01",
+		  17, -EBADMSG, "invalid shape" },
+		/* unknown rank */
+		{ "\x08\x01\x12\x02\x18\x01", 6, -EBADMSG, "unknown rank" },
+		/* not a protobuf */
+		{ "\xff\xff\xff", 3, -EBADMSG, "not a valid BundleEntryProto" },
+		/* a partitioned tensor without its slice entry */
+		{ "\x08\x01\x12\x04\x12\x02\x08\x04\x3a\x04\x0a\x02\x10\x02", 14,
+		  -EBADMSG, "lacks the entry" },
+		/* a slice outside the shape */
+		{ "\x08\x01\x12\x04\x12\x02\x08\x04\x3a\x06\x0a\x04\x08\x03\x10\x02",
+		  16, -EBADMSG, "outside its shape" },
+		/* a string tensor of 10 elements in 4 bytes */
+		{ "\x08\x07\x12\x04\x12\x02\x08\x0a\x28\x04", 10, -EBADMSG,
+		  "too small" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *keys[] = { "x" };
+		const char *vals[] = { cases[i].val };
+		size_t lens[] = { cases[i].len };
+		struct ckpt_err err = { 0 };
+		int rc = open_hand_index(keys, vals, lens, 1, &err);
+
+		if (rc != cases[i].rc || strstr(err.msg, cases[i].msg) == NULL)
+			fprintf(stderr, "case %zu: rc %d msg '%s'\n", i, rc,
+				err.msg);
+		CHECK_EQ_INT(rc, cases[i].rc);
+		CHECK(strstr(err.msg, cases[i].msg) != NULL);
+		CHECK(strstr(err.msg, "hand.index") != NULL);
+	}
+	{
+		/* Shard id beyond num_shards (open_mem does not open files,
+		 * but still checks ids). */
+		const char *keys[] = { "x" };
+		const char *vals[] = { "\x08\x01\x12\x00\x18\x05\x28\x04" };
+		size_t lens[] = { 8 };
+		struct ckpt_err err = { 0 };
+
+		CHECK_EQ_INT(open_hand_index(keys, vals, lens, 1, &err), -ERANGE);
+		CHECK(strstr(err.msg, "shard 5") != NULL);
+	}
+	{
+		/* A header with a bad version or no shards. */
+		static const struct {
+			const char *hdr;
+			size_t len;
+			const char *msg;
+		} hdrs[] = {
+			{ "\x08\x01\x1a\x02\x10\x05", 6, "version 5" },
+			{ "\x08\x01\x1a\x02\x18\x01", 6, "disallows" },
+			{ "\x1a\x02\x08\x01", 4, "0 data shards" },
+			{ "\x08\x01\x10\x07\x1a\x02\x08\x01", 8, "endianness" },
+			{ "\x08", 1, "not a valid BundleHeaderProto" },
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(hdrs); i++) {
+			struct ckpt_table_builder *tb;
+			struct ckpt_buf out = { 0 };
+			struct ckpt_err err = { 0 };
+			struct ckpt_bundle *b;
+
+			CHECK_EQ_INT(ckpt_table_builder_new(NULL, &tb), 0);
+			CHECK_EQ_INT(ckpt_table_builder_add(tb, "", 0, hdrs[i].hdr,
+							    hdrs[i].len),
+				     0);
+			CHECK_EQ_INT(ckpt_table_builder_finish(tb, &out), 0);
+			ckpt_table_builder_free(tb);
+			CHECK(ckpt_bundle_open_mem(out.data, out.len, "h.index",
+						   &b, &err) < 0);
+			CHECK(strstr(err.msg, hdrs[i].msg) != NULL);
+			ckpt_buf_free(&out);
+		}
+	}
+}
+
 int
 main(void)
 {
+	check_mkdtemp(tmp, sizeof(tmp));
+	test_real();
+	test_partitioned();
+	test_damaged();
+	test_hostile_entries();
+	check_rmtree(tmp);
 	return check_done("test_bundle");
 }

@@ -1,8 +1,174 @@
-/* test_state.c -- placeholder. */
+/* test_state.c -- covers src/state.c and ckpt_resolve_prefix() in
+ * src/bundle.c: the text-format "checkpoint" file, and every way of naming
+ * a checkpoint (prefix, .index, .data shard, directory). */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
 #include "check.h"
+
+/* Parse TEXT; return the code, the path in *OUT (caller frees). */
+static int
+parse(const char *text, char **out)
+{
+	struct ckpt_err err = { 0 };
+
+	return ckpt_state_parse(text, strlen(text), out, &err);
+}
+
+static void
+test_parse(void)
+{
+	char *p = NULL;
+
+	CHECK_EQ_INT(parse("model_checkpoint_path: \"ckpt-1\"\n"
+			   "all_model_checkpoint_paths: \"ckpt-1\"\n",
+			   &p),
+		     0);
+	CHECK_EQ_STR(p, "ckpt-1");
+	free(p);
+
+	/* CheckpointManager's timestamps, comments, several paths. */
+	CHECK_EQ_INT(parse("# written by TF\n"
+			   "model_checkpoint_path: \"/abs/model.ckpt-20\"\n"
+			   "all_model_checkpoint_paths: \"/abs/model.ckpt-10\"\n"
+			   "all_model_checkpoint_paths: \"/abs/model.ckpt-20\"\n"
+			   "all_model_checkpoint_timestamps: 1700000000.5\n"
+			   "all_model_checkpoint_timestamps: 1700000100.25\n"
+			   "last_preserved_timestamp: 1699999999.0\n",
+			   &p),
+		     0);
+	CHECK_EQ_STR(p, "/abs/model.ckpt-20");
+	free(p);
+
+	/* C escapes: quote, backslash, hex, octal, single quotes. */
+	CHECK_EQ_INT(parse("model_checkpoint_path: \"a\\\"b\\\\c\\x41\\101\"", &p),
+		     0);
+	CHECK_EQ_STR(p, "a\"b\\cAA");
+	free(p);
+	CHECK_EQ_INT(parse("model_checkpoint_path: 'x y'", &p), 0);
+	CHECK_EQ_STR(p, "x y");
+	free(p);
+
+	/* The last of repeated model_checkpoint_path fields wins. */
+	CHECK_EQ_INT(parse("model_checkpoint_path: \"a\" "
+			   "model_checkpoint_path: \"b\"",
+			   &p),
+		     0);
+	CHECK_EQ_STR(p, "b");
+	free(p);
+
+	p = NULL;
+	CHECK_EQ_INT(parse("", &p), -ENOENT);
+	CHECK(p == NULL);
+	CHECK_EQ_INT(parse("all_model_checkpoint_paths: \"x\"", &p), -ENOENT);
+	CHECK_EQ_INT(parse("model_checkpoint_path: \"\"", &p), -ENOENT);
+	CHECK_EQ_INT(parse("model_checkpoint_path: \"unterminated", &p),
+		     -EBADMSG);
+	CHECK_EQ_INT(parse("model_checkpoint_path \"x\"", &p), -EBADMSG);
+	CHECK_EQ_INT(parse("model_checkpoint_path: \"bad\\q\"", &p), -EBADMSG);
+	CHECK_EQ_INT(parse("model_checkpoint_path:", &p), -EBADMSG);
+	CHECK_EQ_INT(parse(": \"x\"", &p), -EBADMSG);
+}
+
+/* Create an empty file. */
+static void
+touch(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	CHECK(fd >= 0);
+	close(fd);
+}
+
+/* Write TEXT to PATH. */
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+test_resolve(void)
+{
+	char dir[PATH_MAX - 64];
+	char path[PATH_MAX], want[PATH_MAX], text[PATH_MAX + 64];
+	struct ckpt_err err = { 0 };
+	char *p;
+
+	check_mkdtemp(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/model.ckpt-7.index", dir);
+	touch(path);
+	snprintf(want, sizeof(want), "%s/model.ckpt-7", dir);
+
+	/* The prefix itself, its .index, and one of its shards. */
+	CHECK_EQ_INT(ckpt_resolve_prefix(want, &p, &err), 0);
+	CHECK_EQ_STR(p, want);
+	free(p);
+	CHECK_EQ_INT(ckpt_resolve_prefix(path, &p, &err), 0);
+	CHECK_EQ_STR(p, want);
+	free(p);
+	snprintf(path, sizeof(path), "%s/model.ckpt-7.data-00000-of-00001", dir);
+	CHECK_EQ_INT(ckpt_resolve_prefix(path, &p, &err), 0);
+	CHECK_EQ_STR(p, want);
+	free(p);
+
+	/* A directory: relative path in the state file. */
+	snprintf(path, sizeof(path), "%s/checkpoint", dir);
+	write_text(path, "model_checkpoint_path: \"model.ckpt-7\"\n");
+	CHECK_EQ_INT(ckpt_resolve_prefix(dir, &p, &err), 0);
+	CHECK_EQ_STR(p, want);
+	free(p);
+
+	/* ... and an absolute one, as TF1's Saver writes it. */
+	snprintf(text, sizeof(text), "model_checkpoint_path: \"%s\"\n", want);
+	write_text(path, text);
+	CHECK_EQ_INT(ckpt_resolve_prefix(dir, &p, &err), 0);
+	CHECK_EQ_STR(p, want);
+	free(p);
+
+	/* A state file naming a checkpoint that is gone. */
+	write_text(path, "model_checkpoint_path: \"model.ckpt-8\"\n");
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_resolve_prefix(dir, &p, &err), -ENOENT);
+	CHECK(p == NULL);
+	CHECK(strstr(err.msg, "model.ckpt-8.index") != NULL);
+
+	/* A broken state file names itself. */
+	write_text(path, "model_checkpoint_path \"x\"\n");
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_resolve_prefix(dir, &p, &err), -EBADMSG);
+	CHECK(strstr(err.msg, "/checkpoint") != NULL);
+	CHECK(strstr(err.msg, "line 1") != NULL);
+
+	/* No such prefix; a directory without a state file. */
+	unlink(path);
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_resolve_prefix(dir, &p, &err), -ENOENT);
+	CHECK(strstr(err.msg, "checkpoint") != NULL);
+	snprintf(path, sizeof(path), "%s/nope", dir);
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_resolve_prefix(path, &p, &err), -ENOENT);
+	CHECK(strstr(err.msg, "nope.index") != NULL);
+
+	check_rmtree(dir);
+}
+
 int
 main(void)
 {
+	test_parse();
+	test_resolve();
 	return check_done("test_state");
 }
