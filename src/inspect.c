@@ -37,6 +37,7 @@
 #define SUMMARY_THRESHOLD 1000	/* more elements than this: summarize */
 #define SUMMARY_EDGE 3		/* elements kept at each end of a dim */
 #define STRING_PREVIEW 64	/* bytes of a string shown unless --all */
+#define KEY_COLUMN_MAX 80	/* longer keys push their own line only */
 
 enum mode {
 	MODE_LIST,
@@ -501,7 +502,9 @@ select_entries(const struct ckpt_bundle *b, const struct opts *opts,
 
 /* --- listing ------------------------------------------------------------- */
 
-/* Print the selected entries as aligned columns: key, dtype, shape, size. */
+/* Print the selected entries as aligned columns: key, dtype, shape, size
+ * (right-aligned).  Keys wider than KEY_COLUMN_MAX do not widen the key
+ * column for all the others. */
 static int
 list_text(const struct ckpt_bundle *b, const bool *sel, struct out *o)
 {
@@ -516,7 +519,8 @@ list_text(const struct ckpt_bundle *b, const bool *sel, struct out *o)
 			continue;
 		scratch.b.len = 0;
 		w = esc_text(&scratch, e->key, e->key_len, false);
-		wkey = w > wkey ? w : wkey;
+		if (w <= KEY_COLUMN_MAX && w > wkey)
+			wkey = w;
 		w = strlen(dtype_text(e->dtype, dt, sizeof(dt)));
 		wdt = w > wdt ? w : wdt;
 		w = put_shape(&scratch, e);
@@ -534,7 +538,7 @@ list_text(const struct ckpt_bundle *b, const bool *sel, struct out *o)
 		if (!sel[i])
 			continue;
 		w = esc_text(o, e->key, e->key_len, false);
-		o_pad(o, wkey - w + 2);
+		o_pad(o, w < wkey ? wkey - w + 2 : 2);
 		name = dtype_text(e->dtype, dt, sizeof(dt));
 		o_str(o, name);
 		o_pad(o, wdt - strlen(name) + 2);
@@ -1307,8 +1311,10 @@ header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 	for (i = 0; i < b->hdr.nbad_consumers; i++)
 		o_fmt(o, "%s%" PRId32, i > 0 ? "," : ", bad_consumers ",
 		      b->hdr.bad_consumers[i]);
-	o_fmt(o, "\ntensors:      %zu (%zu index entries besides the header)\n",
-	      b->nvisible, b->n);
+	o_fmt(o, "\ntensors:      %zu", b->nvisible);
+	if (b->n != b->nvisible)
+		o_fmt(o, " (%zu index entries with the slice parts)", b->n);
+	o_byte(o, '\n');
 	o_fmt(o, "kind:         %s\n",
 	      b->tf2 ? "TF2 object-based (" CKPT_OBJGRAPH_KEY ")" :
 		       "TF1 name-based");

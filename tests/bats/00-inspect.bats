@@ -1,5 +1,557 @@
 #!/usr/bin/env bats
-# placeholder
-@test "placeholder" {
-	true
+# 00-inspect.bats -- ckpt-inspect (src/inspect.c, man/ckpt-inspect.1):
+# listings, values, JSON, --verify, --graph, --header and bad input, on the
+# real TensorFlow checkpoints in $REALDATA (skipped when absent) and on
+# fixtures written by $MKFIXTURE.
+
+load helpers
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/load
+bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load
+
+setup() {
+	: "${CKPT_INSPECT:?CKPT_INSPECT is not set (run through make check)}"
+	: "${MKFIXTURE:?MKFIXTURE is not set (run through make check)}"
+	W=$BATS_TEST_TMPDIR
+}
+
+# need_real NAME: set R to the prefix of real checkpoint NAME or skip.
+need_real() {
+	if [ -z "${REALDATA:-}" ] || [ ! -e "$REALDATA/$1.index" ]; then
+		skip "real checkpoints not found (REALDATA=${REALDATA:-unset})"
+	fi
+	R=$REALDATA/$1
+}
+
+# copy_real NAME: a writable copy of real checkpoint NAME at $W/NAME; sets C.
+copy_real() {
+	need_real "$1"
+	cp "$R".index "$R".data-* "$W"/
+	chmod u+w "$W/$1".*
+	C=$W/$1
+}
+
+# fixture KIND: write fixture KIND at $W/KIND; sets F.
+fixture() {
+	F=$W/$1
+	"$MKFIXTURE" "$1" "$F" >/dev/null || fail "mkfixture $1 failed"
+}
+
+# inspect ARGS...: run ckpt-inspect with a time limit.
+inspect() {
+	timeout 20 "$CKPT_INSPECT" "$@"
+}
+
+# flip FILE OFFSET: invert the byte at OFFSET of FILE.
+flip() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	poke "$1" "$2" "$(printf '%02x' $((b ^ 0xff)))"
+}
+
+# poke FILE OFFSET HEX...: overwrite bytes of FILE at OFFSET.
+poke() {
+	local file=$1 off=$2 h
+	shift 2
+	for h in "$@"; do
+		# shellcheck disable=SC2059
+		printf "\\x$h" | dd of="$file" bs=1 seek="$off" conv=notrunc \
+			status=none
+		off=$((off + 1))
+	done
+}
+
+# fix_block_crc FILE LEN: rewrite the masked CRC32C in the trailer of the
+# table block at offset 0 whose contents are LEN bytes (the CRC covers the
+# contents and the type byte), so an edited entry passes the block check.
+fix_block_crc() {
+	local crc=$((0xffffffff)) b k m
+	for b in $(od -An -v -tu1 -N $(($2 + 1)) "$1"); do
+		crc=$((crc ^ b))
+		for k in 1 2 3 4 5 6 7 8; do
+			if ((crc & 1)); then
+				crc=$(((crc >> 1) ^ 0x82f63b78))
+			else
+				crc=$((crc >> 1))
+			fi
+		done
+	done
+	crc=$((crc ^ 0xffffffff))
+	m=$(((((crc >> 15) | (crc << 17)) + 0xa282ead8) & 0xffffffff))
+	poke "$1" $(($2 + 1)) "$(printf '%02x' $((m & 255)))" \
+		"$(printf '%02x' $((m >> 8 & 255)))" \
+		"$(printf '%02x' $((m >> 16 & 255)))" \
+		"$(printf '%02x' $((m >> 24 & 255)))"
+}
+
+# One line on stderr, "ckpt-inspect: ..." naming $1, nothing on stdout
+# beyond what a listing had printed.
+assert_one_error() {
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_regex "${stderr_lines[0]}" "^ckpt-inspect: .*$1"
+}
+
+# --- command line ------------------------------------------------------------
+
+@test "--help lists every option and --version prints the version" {
+	run -0 inspect --help
+	for opt in --values --all --full --json --verify --graph --header \
+		--help --version; do
+		assert_output --partial -- "$opt"
+	done
+	run -0 inspect --version
+	assert_output --regexp '^ckpt-inspect [0-9]+\.[0-9]+'
+}
+
+@test "every --help option is in the man page" {
+	local opt
+	for opt in values all full json verify graph header help version; do
+		grep -q -- "^\.It.*Fl -$opt" "$top_srcdir/man/ckpt-inspect.1" ||
+			fail "--$opt is not in man/ckpt-inspect.1"
+	done
+}
+
+@test "usage errors exit 2" {
+	run -2 inspect
+	assert_output --partial "no checkpoint given"
+	run -2 inspect --bogus x
+	assert_output --partial "unknown option --bogus"
+	run -2 inspect --values --graph x
+	assert_output --partial "exclude each other"
+	run -2 inspect --header x key
+}
+
+# --- real checkpoints --------------------------------------------------------
+
+@test "every real checkpoint lists and verifies" {
+	need_real saved_model_half_plus_three_variables
+	local n=0 idx
+	for idx in "$REALDATA"/*.index; do
+		run -0 inspect "$idx"
+		[ -n "$output" ] || fail "empty listing of $idx"
+		run -0 inspect --verify "${idx%.index}"
+		assert_output --regexp "^[0-9]+ tensors? verified, 0 damaged$"
+		n=$((n + 1))
+	done
+	[ "$n" -eq 13 ] || fail "expected 13 real checkpoints, found $n"
+}
+
+@test "half_plus_two: exact listing" {
+	need_real saved_model_half_plus_two_2_versions_variables
+	run -0 inspect "$R"
+	assert_output "$(printf '%s\n' \
+		'a  float32  []  4' \
+		'b  float32  []  4' \
+		'c  float32  []  4')"
+}
+
+@test "half_plus_two_cpu (snappy index): exact listing and values" {
+	need_real saved_model_half_plus_two_cpu_variables
+	run -0 inspect "$R.index"
+	assert_output "$(printf '%s\n' \
+		'a   float32  []  4' \
+		'a2  float32  []  4' \
+		'b   float32  []  4' \
+		'c   float32  []  4' \
+		'c2  float32  []  4')"
+	run -0 inspect --values "$R"
+	assert_output "$(printf '%s\n' 'a = 0.5' 'a2 = 0.5' 'b = 2' 'c = 3' \
+		'c2 = 3')"
+}
+
+@test "half_plus_three: values a=0.5 b=3 c=3" {
+	need_real saved_model_half_plus_three_variables
+	run -0 inspect --values "$R"
+	assert_output "$(printf '%s\n' 'a = 0.5' 'b = 3' 'c = 3')"
+	run -0 inspect --values=b "$R"
+	assert_output "b = 3"
+	run -0 inspect -v "$R" c
+	assert_output "c = 3"
+}
+
+@test "mkl: conv2d kernels [1,1,1,1] and their values" {
+	need_real saved_model_half_plus_two_mkl_variables
+	run -0 inspect "$R"
+	assert_output "$(printf '%s\n' \
+		'a                float32  []         4' \
+		'b                float32  []         4' \
+		'c                float32  []         4' \
+		'conv2d/bias      float32  [1]        4' \
+		'conv2d/kernel    float32  [1,1,1,1]  4' \
+		'conv2d_1/bias    float32  [1]        4' \
+		'conv2d_1/kernel  float32  [1,1,1,1]  4' \
+		'conv2d_2/bias    float32  [1]        4' \
+		'conv2d_2/kernel  float32  [1,1,1,1]  4')"
+	run -0 inspect -v "$R" 'conv2d*/kernel'
+	assert_output "$(printf '%s\n' \
+		'conv2d/kernel = [[[[-0.52239597]]]]' \
+		'conv2d_1/kernel = [[[[-1.045112]]]]' \
+		'conv2d_2/kernel = [[[[1.5779432]]]]')"
+	run -0 inspect -j -v "$R" conv2d/kernel
+	run -0 jq -e '.values[0][0][0][0] < -0.5223 and
+		.values[0][0][0][0] > -0.5224 and .shape == [1,1,1,1]' <<<"$output"
+}
+
+@test "tf2_cpu: listing, object graph of 24 nodes" {
+	need_real saved_model_half_plus_two_tf2_cpu_variables
+	run -0 inspect "$R"
+	assert_output "$(printf '%s\n' \
+		'_CHECKPOINTABLE_OBJECT_GRAPH  string   []  619' \
+		'a/.ATTRIBUTES/VARIABLE_VALUE  float32  []    4' \
+		'b/.ATTRIBUTES/VARIABLE_VALUE  float32  []    4' \
+		'c/.ATTRIBUTES/VARIABLE_VALUE  float32  []    4')"
+	run -0 inspect --graph "$R"
+	assert_equal "$(grep -c '^node ' <<<"$output")" 24
+	assert_line --index 0 "node 0  (root)"
+	assert_line --index 1 "  child a -> node 1"
+	assert_line "node 1  a"
+	assert_line "  attribute VARIABLE_VALUE  full_name a  checkpoint_key a/.ATTRIBUTES/VARIABLE_VALUE"
+	assert_line "node 11  signatures"
+	assert_line "  child serving_default -> node 23"
+	assert_line "node 23  signatures/serving_default"
+	run -0 inspect --graph --json "$R"
+	assert_equal "${#lines[@]}" 24
+	run -0 jq -s -e 'length == 24 and (.[0].children | length) == 11 and
+		.[0].path == "" and .[0].has_checkpoint_values == true and
+		.[3].attributes[0].checkpoint_key == "c/.ATTRIBUTES/VARIABLE_VALUE" and
+		.[4].has_checkpoint_values == false' <<<"$output"
+	run -0 inspect -j "$R" _CHECKPOINTABLE_OBJECT_GRAPH
+	run -0 jq -e '.dtype == "string" and .shape == [] and .size == 619 and
+		.offset == 12 and .shard == 0' <<<"$output"
+}
+
+@test "tf_text_regression: graph of 30 nodes, node 6 reached twice" {
+	need_real tf_text_regression_01_variables_variables
+	run -0 inspect -g -j "$R"
+	run -0 jq -s -e 'length == 30 and
+		([.[4].children[] | select(.id == 6)] | length) == 2 and
+		([.[].attributes[]] | length) == 0' <<<"$output"
+}
+
+@test "--header: raw and snappy indexes" {
+	need_real saved_model_half_plus_two_cpu_variables
+	run -0 inspect --header "$R"
+	assert_line "index blocks: 1 data block, snappy"
+	assert_line "num_shards:   1"
+	assert_line "endianness:   little"
+	assert_line "version:      producer 1, min_consumer 0"
+	assert_line "tensors:      5"
+	assert_line "kind:         TF1 name-based"
+	assert_line --regexp '^shard 0 .*cpu_variables\.data-00000-of-00001 \(20 bytes\)$'
+	need_real saved_model_half_plus_three_variables
+	run -0 inspect --header --json "$R"
+	run -0 jq -e '.index_size == 151 and .index_blocks == 1 and
+		.index_snappy_blocks == 0 and .num_shards == 1 and
+		.endianness == "little" and .version.producer == 1 and
+		.tf2 == false and .shards[0].size == 12' <<<"$output"
+}
+
+@test "a directory with a checkpoint state file opens its latest checkpoint" {
+	need_real saved_model_half_plus_three_variables
+	mkdir "$W/run"
+	ln -s "$R.index" "$W/run/model.ckpt-7.index"
+	ln -s "$R.data-00000-of-00001" "$W/run/model.ckpt-7.data-00000-of-00001"
+	printf 'model_checkpoint_path: "model.ckpt-7"\n' >"$W/run/checkpoint"
+	run -0 inspect -v "$W/run" a
+	assert_output "a = 0.5"
+}
+
+# --- generated fixtures ------------------------------------------------------
+
+@test "tf1: listing and values" {
+	fixture tf1
+	run -0 inspect "$F"
+	assert_output "$(printf '%s\n' \
+		'a                    float32  []      4' \
+		'b                    float32  []      4' \
+		'dense/bias           float32  [3]    12' \
+		'dense/bias/Adam      float32  [3]    12' \
+		'dense/bias/Adam_1    float32  [3]    12' \
+		'dense/kernel         float32  [2,3]  24' \
+		'dense/kernel/Adam    float32  [2,3]  24' \
+		'dense/kernel/Adam_1  float32  [2,3]  24' \
+		'global_step          int64    []      8' \
+		'scoped/c             float32  []      4')"
+	run -0 inspect --values "$F" dense/kernel dense/kernel/Adam_1 \
+		global_step dense/bias
+	assert_output "$(printf '%s\n' \
+		'dense/bias = [1, 2, 3]' \
+		'dense/kernel = [[0, 1, 2],' \
+		'                [3, 4, 5]]' \
+		'dense/kernel/Adam_1 = [[   0, 0.25,  0.5],' \
+		'                       [0.75,    1, 1.25]]' \
+		'global_step = 42')"
+}
+
+@test "--json: one parseable object per tensor with the documented fields" {
+	fixture tf1
+	run -0 inspect --json "$F"
+	assert_equal "${#lines[@]}" 10
+	run -0 jq -s -e 'all(has("key") and has("dtype") and has("shape") and
+		has("size") and has("shard") and has("offset") and has("crc32c")) and
+		(map(.size) | add) == 128' <<<"$output"
+	run -0 inspect -j -v "$F" dense/kernel global_step
+	run -0 jq -s -e '.[0].key == "dense/kernel" and .[0].dtype == "float32" and
+		.[0].shape == [2,3] and .[0].size == 24 and
+		.[0].values == [[0,1,2],[3,4,5]] and
+		.[1].dtype == "int64" and .[1].values == 42' <<<"$output"
+}
+
+@test "a KEY that matches nothing is exit 1 naming it" {
+	fixture tf1
+	run -1 --separate-stderr inspect "$F" dense/nope
+	assert_one_error 'tf1\.index: no tensor named "dense/nope"'
+	assert_output ""
+}
+
+@test "strings: quoted, escaped, nested by shape" {
+	fixture strings
+	run -0 inspect "$F"
+	assert_line --regexp '^s/scalar +string +\[\] +10$'
+	run -0 inspect -v "$F"
+	assert_output "$(printf '%s\n' \
+		's/empty = []' \
+		's/matrix = [["00", "01"],' \
+		'            ["10", "11"]]' \
+		's/scalar = "hello"' \
+		's/vec = ["a", "", "xyz"]')"
+	run -0 inspect -j -v "$F" s/vec s/empty
+	run -0 jq -s -e '.[0].values == [] and .[0].shape == [0] and
+		.[1].values == ["a", "", "xyz"]' <<<"$output"
+}
+
+@test "dtypes: float16, bfloat16, bool, complex, ints, variant" {
+	fixture dtypes
+	run -0 inspect "$F" float16 bfloat16 complex64 variant
+	assert_output "$(printf '%s\n' \
+		'bfloat16   bfloat16   [2]   4' \
+		'complex64  complex64  [2]  16' \
+		'float16    float16    [2]   4' \
+		'variant    variant    []   10')"
+	run -0 inspect -v "$F" float16 bfloat16 bool complex128 int8 uint64 \
+		scalar empty variant
+	assert_output "$(printf '%s\n' \
+		'bfloat16 = [1, 2]' \
+		'bool = [false,  true]' \
+		'complex128 = [(1+2j), (3+4j)]' \
+		'empty = []' \
+		'float16 = [1, 2]' \
+		'int8 = [1, 2]' \
+		'scalar = 7' \
+		'uint64 = [1, 2]' \
+		'variant = <variant, 10 bytes>')"
+	run -0 inspect -j -v "$F"
+	run -0 jq -s -e '
+		(map({(.key): .}) | add) as $t |
+		$t.float16.values == [1,2] and $t.bfloat16.values == [1,2] and
+		$t.float64.values == [1,2] and $t.bool.values == [false,true] and
+		$t.complex64.values == ["(1+2j)","(3+4j)"] and
+		$t.empty.shape == [0,3] and $t.empty.values == [] and
+		$t.scalar.values == 7 and $t.variant.values == null and
+		$t.int64.dtype == "int64" and $t.uint4.size == 2' <<<"$output"
+}
+
+@test "partitioned: full shapes, parts hidden, values assembled" {
+	fixture partitioned
+	run -0 inspect "$F"
+	assert_output "$(printf '%s\n' \
+		'p  float32  []        4' \
+		'v  float32  [4,6]    96' \
+		'w  float32  [10,4]  160')"
+	run -0 inspect -v "$F" v
+	assert_output "$(printf '%s\n' \
+		'v = [[100, 101, 102, 103, 104, 105],' \
+		'     [106, 107, 108, 109, 110, 111],' \
+		'     [112, 113, 114, 115, 116, 117],' \
+		'     [118, 119, 120, 121, 122, 123]]')"
+	run -0 inspect -v "$F" w
+	assert_line --index 0 'w = [[ 0,  1,  2,  3],'
+	assert_line --index 9 '     [36, 37, 38, 39]]'
+	run -0 inspect -j -v "$F" w v
+	run -0 jq -s -e '.[0].key == "v" and
+		.[0].parts == [{"slice":[[0,4],[0,3]],"shard":0,
+			"offset":.[0].parts[0].offset,"size":48,
+			"crc32c":.[0].parts[0].crc32c},
+			{"slice":[[0,4],[3,3]],"shard":0,
+			"offset":.[0].parts[1].offset,"size":48,
+			"crc32c":.[0].parts[1].crc32c}] and
+		(.[0] | has("offset") | not) and
+		.[1].shape == [10,4] and (.[1].parts | length) == 2 and
+		.[1].parts[1].slice == [[5,5],[0,4]] and
+		(.[1].values | flatten) == [range(40)]' <<<"$output"
+	run -0 inspect --verify "$F"
+	assert_output "3 tensors verified, 0 damaged"
+}
+
+@test "summarizing: more than 1000 elements unless --all" {
+	"$MKFIXTURE" big "$W/big" --tensors 2 --bytes 40000 >/dev/null ||
+		skip "mkfixture big is not available"
+	local key
+	key=$(inspect -j "$W/big" | jq -rs 'max_by(.size) | .key')
+	run -0 inspect -v "$W/big" "$key"
+	assert_output --partial "..."
+	[ "${#output}" -lt 2000 ] || fail "summary is ${#output} bytes"
+	run -0 inspect -v --all "$W/big" "$key"
+	refute_output --partial "..."
+}
+
+@test "shards: three data files listed and verified" {
+	fixture shards
+	run -0 inspect -v "$F"
+	assert_output "$(printf '%s\n' 's0/x = [1, 2, 3, 4]' \
+		's1/y = [5, 6, 7, 8]' 's2/z = [ 9, 10, 11, 12]')"
+	run -0 inspect -j "$F"
+	run -0 jq -s -e 'map(.shard) == [0,1,2]' <<<"$output"
+	run -0 inspect -H "$F"
+	assert_line "num_shards:   3"
+	assert_line --regexp '^shard 2 .*shards\.data-00002-of-00003 \(16 bytes\)$'
+	run -0 inspect --verify "$F"
+	assert_output "3 tensors verified, 0 damaged"
+}
+
+@test "oddnames: keys escaped for the terminal, exact in JSON" {
+	fixture oddnames
+	run -0 inspect "$F"
+	assert_line --regexp '^ctl\\x01char +float32 +\[\] +4$'
+	assert_line --regexp '^with space +float32'
+	assert_line --regexp '^héllo/wörld +float32'
+	assert_line --regexp '^L{300}  float32  \[\]  4$'
+	# No raw control byte reaches the terminal.
+	run -0 bash -c '"$CKPT_INSPECT" "$1" | LC_ALL=C grep -c "[[:cntrl:]]" || true' _ "$F"
+	assert_output "0"
+	run -0 inspect -j "$F"
+	assert_line --partial '"key":"ctl\u0001char"'
+	run -0 jq -s -e '(map(select(has("key_hex"))) | length) == 0 and
+		(map(.key) | index("ctl\u0001char") != null and
+		index("héllo/wörld") != null and index("a//b") != null and
+		index("trail/") != null and index("..") != null)' <<<"$output"
+}
+
+@test "tf2 fixture: graph with slot variable and empty full_name" {
+	fixture tf2
+	run -0 inspect -g "$F"
+	assert_line "  slot m  variable node 15 -> slot node 17"
+	assert_line "node 17  (no path)"
+	assert_line '  attribute VARIABLE_VALUE  full_name ""  checkpoint_key model/nameless/.ATTRIBUTES/VARIABLE_VALUE'
+	assert_line "  child scoped/x.y -> node 13"
+	assert_line "node 13  model/named/scoped.Sx..y"
+	run -0 inspect -g -j "$F"
+	run -0 jq -s -e '.[17].path == null and
+		.[2].slot_variables == [{"original_variable_node_id":15,
+			"slot_variable_node_id":17,"slot_name":"m"}] and
+		.[13].attributes[0].full_name == "x"' <<<"$output"
+	run -0 inspect --verify "$F"
+	assert_output "11 tensors verified, 0 damaged"
+}
+
+@test "--graph of a TF1 checkpoint is exit 1" {
+	fixture tf1
+	run -1 --separate-stderr inspect --graph "$F"
+	assert_one_error 'tf1\.index: no object graph'
+}
+
+# --- bad input ---------------------------------------------------------------
+
+@test "a missing checkpoint is exit 1 naming the file" {
+	run -1 --separate-stderr inspect "$W/nope"
+	assert_one_error "nope\.index"
+	mkdir "$W/empty"
+	run -1 --separate-stderr inspect "$W/empty"
+	assert_one_error "empty/checkpoint"
+}
+
+@test "a flipped byte in the data file: --verify names the tensor" {
+	fixture tf1
+	# dense/kernel is [2,3] = 0..5; find its bytes and damage one.
+	local off
+	off=$(inspect -j "$F" dense/kernel | jq .offset)
+	flip "$F.data-00000-of-00001" $((off + 5))
+	run -1 inspect --verify "$F"
+	assert_line --regexp '^DAMAGED dense/kernel: .*crc32c mismatch.* in tf1\.data-00000-of-00001$'
+	assert_line "10 tensors verified, 1 damaged"
+	assert_equal "$(grep -c DAMAGED <<<"$output")" 1
+	run -1 inspect --verify --json "$F"
+	run -0 jq -s -e '.[-1] == {"verified":10,"damaged":1} and
+		(map(select(.ok == false)) | .[0].key) == "dense/kernel"' <<<"$output"
+	run -1 --separate-stderr inspect -v "$F" dense/kernel
+	assert_one_error "dense/kernel.*crc32c mismatch"
+	# The listing reads only the index.
+	run -0 inspect "$F"
+}
+
+@test "a damaged part of a partitioned tensor is named with its extents" {
+	fixture partitioned
+	local off
+	off=$(inspect -j "$F" w | jq '.parts[1].offset')
+	flip "$F.data-00000-of-00001" $((off + 2))
+	run -1 inspect --verify "$F"
+	assert_line --regexp '^DAMAGED w\[5:10,0:4\]: .*crc32c mismatch'
+	assert_line "3 tensors verified, 1 damaged"
+}
+
+@test "a truncated index is exit 1 naming the index" {
+	fixture tf1
+	truncate -s 100 "$F.index"
+	run -1 --separate-stderr inspect "$F"
+	assert_one_error "tf1\.index"
+	truncate -s 0 "$F.index"
+	run -1 --separate-stderr inspect "$F"
+	assert_one_error "tf1\.index"
+}
+
+@test "a flipped byte in the index is exit 1 naming the index" {
+	fixture tf1
+	flip "$F.index" 20
+	run -1 --separate-stderr inspect "$F"
+	assert_one_error "tf1\.index.*(CRC|crc)"
+	run -1 --separate-stderr inspect --verify "$F"
+	assert_one_error "tf1\.index"
+}
+
+@test "a deleted shard is exit 1 naming it" {
+	fixture shards
+	rm "$F.data-00001-of-00003"
+	run -1 --separate-stderr inspect "$F"
+	assert_one_error "shards\.data-00001-of-00003"
+}
+
+@test "a truncated shard is exit 1 naming it and the tensor" {
+	fixture tf1
+	truncate -s 64 "$F.data-00000-of-00001"
+	run -1 --separate-stderr inspect "$F"
+	assert_one_error "tf1\.data-00000-of-00001"
+}
+
+@test "an absurd size in an entry is exit 1 naming the file" {
+	copy_real saved_model_half_plus_three_variables
+	# Entry "c" (value at offset 45): replace "12 00 20 08 28 04" (shape {},
+	# offset 8, size 4) with "28 ff ff ff ff 0f" (size 2^32 - 1).
+	poke "$C.index" 47 28 ff ff ff ff 0f
+	fix_block_crc "$C.index" 66
+	run -1 --separate-stderr inspect "$C"
+	assert_one_error "half_plus_three_variables\.index: .*'c'.*size 4294967295"
+	run -1 --separate-stderr inspect --verify "$C"
+	assert_one_error "half_plus_three_variables\.index: .*size 4294967295"
+}
+
+@test "an unknown dtype is exit 1 naming the file" {
+	copy_real saved_model_half_plus_three_variables
+	poke "$C.index" 46 63	# entry "c": dtype 1 -> 99
+	fix_block_crc "$C.index" 66
+	run -1 --separate-stderr inspect "$C"
+	assert_one_error "half_plus_three_variables\.index: .*'c'.*dtype 99"
+}
+
+@test "a size that does not match the shape is exit 1" {
+	copy_real saved_model_half_plus_three_variables
+	poke "$C.index" 52 08	# entry "c": size 4 -> 8
+	fix_block_crc "$C.index" 66
+	run -1 --separate-stderr inspect "$C"
+	assert_one_error "half_plus_three_variables\.index: .*'c'.*size 8"
+}
+
+@test "the CRC helper reproduces the real index (self-check)" {
+	copy_real saved_model_half_plus_three_variables
+	fix_block_crc "$C.index" 66
+	cmp "$C.index" "$R.index"
 }
