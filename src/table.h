@@ -53,8 +53,15 @@ struct ckpt_table {
 /* Parse the table in BUF[0..LEN).  NAME (a file name) appears in error
  * messages.  Values of uncompressed blocks point into BUF, so BUF must
  * outlive the table.  On success *OUT is set; free with ckpt_table_free().
- * Return 0, -EBADMSG (malformed or CRC mismatch), -ERANGE (handle outside
- * the file), -ENOTSUP (unknown compression type), -ENOMEM. */
+ * The blocks must lie back to back as every LevelDB-style writer puts them
+ * (data blocks from offset 0, metaindex, index, footer with zero padding).
+ * Memory stays proportional to LEN: a snappy block may not claim more than
+ * 22 times its stored size (more than snappy can ever expand), and the
+ * materialised keys may not exceed 64 times the decoded block bytes plus
+ * 1 MiB (see table.c).
+ * Return 0, -EBADMSG (malformed, CRC mismatch, keys out of order, over a
+ * bound), -ERANGE (handle outside the file), -ENOTSUP (unknown compression
+ * type), -ENOMEM. */
 int ckpt_table_parse(const uint8_t *buf, size_t len, const char *name,
 		     struct ckpt_table **out, struct ckpt_err *err);
 
@@ -81,7 +88,9 @@ int ckpt_table_builder_new(const struct ckpt_table_opts *opts,
 			   struct ckpt_table_builder **out);
 
 /* Append one pair.  REQUIRES: KEY greater than every key added so far
- * (else -EINVAL).  Return 0, -EINVAL, -ENOMEM. */
+ * (else -EINVAL, and the builder is unchanged).  Return 0, -EINVAL,
+ * -EOVERFLOW (KLEN or VLEN above UINT32_MAX), -ENOMEM; after -ENOMEM every
+ * later call fails the same way. */
 int ckpt_table_builder_add(struct ckpt_table_builder *tb, const void *key,
 			   size_t klen, const void *val, size_t vlen);
 

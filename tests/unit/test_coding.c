@@ -1,8 +1,220 @@
-/* test_coding.c -- placeholder. */
+/* test_coding.c -- covers src/coding.c: varint32/64 encoding and bounds-
+ * checked decoding at the edge values, truncated and overlong varints,
+ * fixed-width little-endian coding and the growable ckpt_buf. */
 #include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+
 #include "check.h"
+#include "coding.h"
+
+/* Encode V, compare with the expected bytes, decode it back from an
+ * exact-size heap copy, and check every truncation is refused. */
+static void
+check_varint64(uint64_t v, const uint8_t *want, size_t wlen)
+{
+	uint8_t tmp[CKPT_MAX_VARINT64], *buf;
+	const uint8_t *p;
+	uint64_t got;
+	size_t cut;
+
+	CHECK_EQ_MEM(tmp, (size_t)(ckpt_put_varint64(tmp, v) - tmp), want,
+		     wlen);
+	CHECK_EQ_U64(ckpt_varint_len(v), wlen);
+	buf = check_memdup(want, wlen);
+	p = buf;
+	CHECK_EQ_INT(ckpt_get_varint64(&p, buf + wlen, &got), 0);
+	CHECK_EQ_U64(got, v);
+	CHECK(p == buf + wlen);
+	for (cut = 0; cut < wlen; cut++) {
+		p = buf;
+		got = 0x5555;
+		CHECK_EQ_INT(ckpt_get_varint64(&p, buf + cut, &got), -EBADMSG);
+		CHECK(p == buf);	/* not advanced on failure */
+		CHECK_EQ_U64(got, 0x5555);	/* nor written */
+	}
+	free(buf);
+}
+
+/* The varint edge values, through both decoders where they fit. */
+static void
+test_varint_edges(void)
+{
+	static const uint8_t v0[] = { 0x00 };
+	static const uint8_t v127[] = { 0x7f };
+	static const uint8_t v128[] = { 0x80, 0x01 };
+	static const uint8_t v300[] = { 0xac, 0x02 };
+	static const uint8_t v32max[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
+	static const uint8_t v32p1[] = { 0x80, 0x80, 0x80, 0x80, 0x10 };
+	static const uint8_t v64max[] = { 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0x01 };
+	const uint8_t *p;
+	uint32_t v32;
+
+	check_varint64(0, v0, sizeof(v0));
+	check_varint64(127, v127, sizeof(v127));
+	check_varint64(128, v128, sizeof(v128));
+	check_varint64(300, v300, sizeof(v300));
+	check_varint64(UINT32_MAX, v32max, sizeof(v32max));
+	check_varint64((uint64_t)UINT32_MAX + 1, v32p1, sizeof(v32p1));
+	check_varint64(UINT64_MAX, v64max, sizeof(v64max));
+
+	p = v128;
+	CHECK_EQ_INT(ckpt_get_varint32(&p, v128 + sizeof(v128), &v32), 0);
+	CHECK_EQ_U64(v32, 128);
+	p = v32max;
+	CHECK_EQ_INT(ckpt_get_varint32(&p, v32max + sizeof(v32max), &v32), 0);
+	CHECK_EQ_U64(v32, UINT32_MAX);
+	CHECK(p == v32max + sizeof(v32max));
+	/* 2^32 does not fit a varint32 */
+	p = v32p1;
+	CHECK_EQ_INT(ckpt_get_varint32(&p, v32p1 + sizeof(v32p1), &v32),
+		     -EBADMSG);
+	CHECK(p == v32p1);
+	p = v32max;
+	CHECK_EQ_INT(ckpt_get_varint32(&p, v32max + 4, &v32), -EBADMSG);
+	p = v32max;
+	CHECK_EQ_INT(ckpt_get_varint32(&p, v32max, &v32), -EBADMSG);
+}
+
+/* Overlong and over-wide encodings. */
+static void
+test_varint_overlong(void)
+{
+	static const uint8_t eleven[] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+					  0x80, 0x80, 0x80, 0x80, 0x00 };
+	static const uint8_t wide[] = { 0xff, 0xff, 0xff, 0xff, 0xff,
+					0xff, 0xff, 0xff, 0xff, 0x02 };
+	static const uint8_t six0[] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x00 };
+	uint8_t *buf;
+	const uint8_t *p;
+	uint64_t v;
+	uint32_t v32;
+
+	buf = check_memdup(eleven, sizeof(eleven));
+	p = buf;
+	CHECK_EQ_INT(ckpt_get_varint64(&p, buf + sizeof(eleven), &v), -EBADMSG);
+	CHECK(p == buf);
+	free(buf);
+	/* 10 bytes whose last carries bits beyond 64 */
+	p = wide;
+	CHECK_EQ_INT(ckpt_get_varint64(&p, wide + sizeof(wide), &v), -EBADMSG);
+	/* a 6-byte zero: fine as varint64, too long for varint32 */
+	p = six0;
+	CHECK_EQ_INT(ckpt_get_varint64(&p, six0 + sizeof(six0), &v), 0);
+	CHECK_EQ_U64(v, 0);
+	CHECK(p == six0 + 6);
+	p = six0;
+	CHECK_EQ_INT(ckpt_get_varint32(&p, six0 + sizeof(six0), &v32),
+		     -EBADMSG);
+	CHECK(p == six0);
+	/* a 5-byte zero is still a valid varint32 */
+	p = six0 + 1;
+	CHECK_EQ_INT(ckpt_get_varint32(&p, six0 + sizeof(six0), &v32), 0);
+	CHECK_EQ_U64(v32, 0);
+}
+
+/* Decode a run of consecutive varints of every length. */
+static void
+test_varint_sequence(void)
+{
+	struct ckpt_buf b = { 0 };
+	const uint8_t *p, *limit;
+	uint64_t v;
+	int i;
+
+	for (i = 0; i < 64; i++)
+		CHECK_EQ_INT(ckpt_buf_put_varint(&b, (uint64_t)1 << i), 0);
+	CHECK_EQ_U64(b.len, 1 * 7 + 2 * 7 + 3 * 7 + 4 * 7 + 5 * 7 + 6 * 7 +
+				    7 * 7 + 8 * 7 + 9 * 7 + 10 * 1);
+	p = b.data;
+	limit = b.data + b.len;
+	for (i = 0; i < 64; i++) {
+		CHECK_EQ_INT(ckpt_get_varint64(&p, limit, &v), 0);
+		CHECK_EQ_U64(v, (uint64_t)1 << i);
+	}
+	CHECK(p == limit);
+	CHECK_EQ_INT(ckpt_get_varint64(&p, limit, &v), -EBADMSG);
+	ckpt_buf_free(&b);
+}
+
+/* Little-endian fixed-width coding, whatever the host. */
+static void
+test_fixed(void)
+{
+	static const uint8_t le32[] = { 0x57, 0xfb, 0x80, 0x8b };
+	static const uint8_t le64[] = { 0x57, 0xfb, 0x80, 0x8b,
+					0x24, 0x75, 0x47, 0xdb };
+	uint8_t tmp[8];
+	struct ckpt_buf b = { 0 };
+
+	CHECK_EQ_U64(ckpt_load32le(le32), 0x8b80fb57u);
+	CHECK_EQ_U64(ckpt_load64le(le64), 0xdb4775248b80fb57ull);
+	ckpt_store32le(tmp, 0x8b80fb57u);
+	CHECK_EQ_MEM(tmp, 4, le32, 4);
+	ckpt_store64le(tmp, 0xdb4775248b80fb57ull);
+	CHECK_EQ_MEM(tmp, 8, le64, 8);
+	ckpt_store32le(tmp, UINT32_MAX);
+	CHECK_EQ_U64(ckpt_load32le(tmp), UINT32_MAX);
+	ckpt_store64le(tmp, UINT64_MAX);
+	CHECK_EQ_U64(ckpt_load64le(tmp), UINT64_MAX);
+	ckpt_store64le(tmp, 0);
+	CHECK_EQ_U64(ckpt_load64le(tmp), 0);
+
+	CHECK_EQ_INT(ckpt_buf_put_fixed32(&b, 0x8b80fb57u), 0);
+	CHECK_EQ_INT(ckpt_buf_put_fixed64(&b, 0xdb4775248b80fb57ull), 0);
+	CHECK_EQ_U64(b.len, 12);
+	CHECK_EQ_MEM(b.data, 4, le32, 4);
+	CHECK_EQ_MEM(b.data + 4, 8, le64, 8);
+	ckpt_buf_free(&b);
+}
+
+/* ckpt_buf: growth keeps content, zero-length appends, free resets. */
+static void
+test_buf(void)
+{
+	struct ckpt_buf b = { 0 };
+	uint8_t chunk[37];
+	size_t i, j;
+
+	CHECK_EQ_INT(ckpt_buf_put(&b, NULL, 0), 0);
+	CHECK(b.data == NULL);
+	CHECK_EQ_U64(b.len, 0);
+	for (i = 0; i < 1000; i++) {
+		for (j = 0; j < sizeof(chunk); j++)
+			chunk[j] = (uint8_t)(i * 31 + j);
+		CHECK_EQ_INT(ckpt_buf_put(&b, chunk, sizeof(chunk)), 0);
+	}
+	CHECK_EQ_U64(b.len, 1000 * sizeof(chunk));
+	CHECK(b.cap >= b.len);
+	for (i = 0; i < 1000; i++)
+		for (j = 0; j < sizeof(chunk); j++)
+			if (b.data[i * sizeof(chunk) + j] !=
+			    (uint8_t)(i * 31 + j))
+				CHECK(!"buffer content changed while growing");
+	CHECK_EQ_INT(ckpt_buf_reserve(&b, 100000), 0);
+	CHECK(b.cap - b.len >= 100000);
+	CHECK_EQ_INT(ckpt_buf_reserve(&b, SIZE_MAX), -EOVERFLOW);
+	CHECK_EQ_U64(b.len, 1000 * sizeof(chunk));
+	CHECK_EQ_INT(ckpt_buf_put_varint(&b, 300), 0);
+	CHECK_EQ_U64(b.len, 1000 * sizeof(chunk) + 2);
+	CHECK_EQ_U64(b.data[b.len - 2], 0xac);
+	CHECK_EQ_U64(b.data[b.len - 1], 0x02);
+	ckpt_buf_free(&b);
+	CHECK(b.data == NULL);
+	CHECK_EQ_U64(b.len, 0);
+	CHECK_EQ_U64(b.cap, 0);
+	ckpt_buf_free(&b);	/* twice is harmless */
+}
+
 int
 main(void)
 {
+	test_varint_edges();
+	test_varint_overlong();
+	test_varint_sequence();
+	test_fixed();
+	test_buf();
 	return check_done("test_coding");
 }
