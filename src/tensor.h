@@ -57,23 +57,27 @@ size_t ckpt_dtype_size(int dtype);
 bool ckpt_dtype_storable(int dtype);
 
 /* TensorFlow's Python name ("float32", "int64", "string", "bfloat16", ...),
- * or NULL for an unknown value. */
+ * or NULL for DT_INVALID, *_REF values and unknown values. */
 const char *ckpt_dtype_name(int dtype);
 
 /* Inverse of ckpt_dtype_name(); also accepts "DT_FLOAT"-style enum names
- * and "float", "half".  Return the dtype or -1. */
+ * and "float", "double", "half" (case-sensitive).  Return the dtype or -1. */
 int ckpt_dtype_from_name(const char *name);
 
 /* Element count of a shape; -EOVERFLOW if it exceeds INT64_MAX, -EINVAL if
- * a dim is negative or RANK > CKPT_MAX_RANK. */
+ * a dim is negative or RANK > CKPT_MAX_RANK.  Any 0 dim gives 0 elements,
+ * however large the other dims are. */
 int ckpt_shape_elems(const int64_t *dims, int rank, uint64_t *out);
 
 /* "2,3" style text of a shape ("" for a scalar) into BUF; return 0 or
- * -ENOSPC. */
+ * -ENOSPC (BUF then holds the whole dims that fit), -EINVAL for a bad
+ * rank. */
 int ckpt_shape_format(const int64_t *dims, int rank, char *buf, size_t len);
 
 /* Parse "2,3" / "[2, 3]" / "" / "[]" into DIMS (room for CKPT_MAX_RANK);
- * return 0 or -EINVAL. */
+ * whitespace between tokens is ignored; dims are decimal digits only.
+ * Shapes with more than INT64_MAX elements are rejected.  Return 0 or
+ * -EINVAL (DIMS and RANK untouched). */
 int ckpt_shape_parse(const char *text, int64_t *dims, int *rank);
 
 /* Expected stored size of a fixed-size tensor; -ENOTSUP for variable-size
@@ -98,9 +102,24 @@ int ckpt_string_check(const uint8_t *buf, size_t len, uint64_t nelems,
 		      uint32_t *entry_crc);
 
 /* Encode NELEMS strings in TensorFlow's layout, appending to OUT; *CRC is
- * set to the (unmasked) entry CRC.  Return 0 or -ENOMEM. */
+ * set to the (unmasked) entry CRC.  Return 0 or -ENOMEM (-EOVERFLOW,
+ * -EINVAL for NULL data with a non-zero length); OUT is unchanged on
+ * failure. */
 int ckpt_string_encode(const uint8_t *const *data, const uint64_t *lens,
 		       uint64_t nelems, struct ckpt_buf *out, uint32_t *crc);
+
+/* The general form of ckpt_string_decode()/ckpt_string_check(): BIG_ENDIAN
+ * as in the bundle header (the length checksum and the lengths fed to it
+ * are then big-endian); LENS, DATA and ENTRY_CRC may each be NULL.  The
+ * size must be exact; NELEMS > LEN is rejected before LENS/DATA are
+ * touched.  Return 0 or -EBADMSG. */
+int ckpt_string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
+		      bool big_endian, uint64_t *lens, const uint8_t **data,
+		      uint32_t *entry_crc);
+
+/* The unmasked length checksum L of N string lengths (FORMAT.md 5.3). */
+uint32_t ckpt_string_lengths_crc(const uint64_t *lens, uint64_t n,
+				 bool big_endian);
 
 /* --- partitioned tensors ----------------------------------------------- */
 
@@ -111,18 +130,24 @@ struct ckpt_extent {
 };
 
 /* EncodeTensorNameSlice(): NumInc(0) Str(name) NumInc(rank) then for each
- * dim SNum(start) SNum(length) (full = 0, -1).  Appends to OUT. */
+ * dim SNum(start) SNum(length) (full = 0, -1).  Appends to OUT.  Return 0,
+ * -ENOMEM, or -EINVAL for a bad rank or an extent other than (0, -1) or
+ * (start >= 0, length >= 0, start + length <= INT64_MAX); OUT is unchanged
+ * on failure. */
 int ckpt_slice_key_encode(const void *name, size_t nlen,
 			  const struct ckpt_extent *ext, int rank,
 			  struct ckpt_buf *out);
 
-/* Decode a slice key.  *NAME points into KEY (escaped bytes are unescaped
- * into NAMEBUF, which must be KLEN bytes).  EXT has room for CKPT_MAX_RANK.
- * Return 0 or -EBADMSG. */
+/* Decode a slice key: the name is unescaped into NAMEBUF (KLEN bytes are
+ * always enough), its length stored in *NLEN.  EXT has room for
+ * CKPT_MAX_RANK.  Rejects truncated keys, trailing bytes, non-canonical
+ * numbers (so re-encoding gives KEY back) and extents the encoder would
+ * refuse.  Return 0 or -EBADMSG. */
 int ckpt_slice_key_decode(const uint8_t *key, size_t klen, uint8_t *namebuf,
 			  size_t *nlen, struct ckpt_extent *ext, int *rank);
 
-/* OrderedCode primitives (exposed for tests). */
+/* OrderedCode primitives (exposed for tests).  The readers advance *P only
+ * on success and accept only the canonical (shortest) encodings. */
 int ckpt_oc_put_numinc(struct ckpt_buf *out, uint64_t v);
 int ckpt_oc_put_snum(struct ckpt_buf *out, int64_t v);
 int ckpt_oc_get_numinc(const uint8_t **p, const uint8_t *limit, uint64_t *v);
@@ -130,9 +155,15 @@ int ckpt_oc_get_snum(const uint8_t **p, const uint8_t *limit, int64_t *v);
 
 /* --- printing ---------------------------------------------------------- */
 
-/* Append a readable text of element I of a fixed-size tensor (BUF holds
- * the stored bytes; BIG_ENDIAN as in the bundle header) to OUT, e.g.
- * "0.5", "-3", "true", "(1+2j)".  Return 0 or -ENOMEM. */
+/* Append a readable text of one element of a fixed-size tensor (ELEM
+ * holds its ckpt_dtype_size() stored bytes; BIG_ENDIAN as in the bundle
+ * header) to OUT, e.g. "0.5", "-3", "true", "(1+2j)".  Floats print the
+ * shortest text that reads back to the same value of their own width
+ * ("0.1" for float16 0x2e66), positional for 1e-4 <= |v| < 1e16 and
+ * scientific otherwise like Python's repr but without a trailing ".0"
+ * ("3", "65504", "1e+16", "nan", "-inf"); int4/uint4 print the low
+ * nibble's value; float8 types the raw byte ("0x3c").  Return 0, -ENOMEM, or -ENOTSUP for a dtype
+ * without a fixed size. */
 int ckpt_value_format(int dtype, const uint8_t *elem, bool big_endian,
 		      struct ckpt_buf *out);
 
