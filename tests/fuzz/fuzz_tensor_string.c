@@ -72,8 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * them: checksum and string bytes, and the entry CRC. */
 	if (ckpt_string_encode(ptrs, lens, nelems, &out, &c3) < 0)
 		goto out;
-	if (c3 != c1 || out.len < nvar ||
-	    out.len - nvar > len ||
+	if (c3 != c1 || out.len < nvar || out.len - nvar > len ||
 	    memcmp(out.data + nvar, buf + len - (out.len - nvar),
 		   out.len - nvar) != 0)
 		abort();
