@@ -4,7 +4,7 @@
 srcdir=${top_srcdir:-$(dirname "$0")/..}/src
 cd "$srcdir" || exit 99
 status=0
-core="err coding crc32c table table_builder tensor bundle state bundle_writer objgraph tree"
+core="err coding crc32c table table_builder tensor bundle state bundle_writer objgraph convert tree overlay"
 for m in $core; do
 	for f in "$m.c" "$m.h"; do
 		[ -f "$f" ] || continue

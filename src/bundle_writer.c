@@ -352,6 +352,86 @@ ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
 }
 
 int
+ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
+		   int dtype, const int64_t *dims, int rank, int src_fd,
+		   uint64_t src_off, uint64_t size, struct ckpt_err *err)
+{
+	struct wshard *s = &w->shards[w->cur];
+	struct wentry *e;
+	uint8_t *buf;
+	uint32_t crc = 0;
+	uint64_t done = 0;
+	int rc;
+
+	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0)
+		return rc;
+	if (ckpt_dtype_size(dtype) == 0) {
+		/* Strings and variants are checked whole: read them. */
+		size_t got = 0;
+
+		if (size > SIZE_MAX)
+			return -ENOMEM;
+		buf = malloc(size ? (size_t)size : 1);
+		if (buf == NULL)
+			return -ENOMEM;
+		while (got < size) {
+			ssize_t r = pread(src_fd, buf + got, (size_t)size - got,
+					  (off_t)(src_off + got));
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				free(buf);
+				return ckpt_fail(err, r < 0 ? -errno : -EIO,
+						 "reading tensor '%.*s': %s",
+						 (int)klen, (const char *)key,
+						 r < 0 ? strerror(errno)
+						       : "short file");
+			}
+			got += (size_t)r;
+		}
+		rc = ckpt_writer_add(w, key, klen, dtype, dims, rank, buf,
+				     (size_t)size, err);
+		free(buf);
+		return rc;
+	}
+	buf = malloc(COPY_CHUNK);
+	if (buf == NULL)
+		return -ENOMEM;
+	if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
+		goto out;
+	while (done < size) {
+		size_t n = size - done < COPY_CHUNK ? (size_t)(size - done)
+						    : COPY_CHUNK;
+		ssize_t r = pread(src_fd, buf, n, (off_t)(src_off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			w->failed = true;
+			rc = ckpt_fail(err, r < 0 ? -errno : -EIO,
+				       "reading tensor '%.*s': %s", (int)klen,
+				       (const char *)key,
+				       r < 0 ? strerror(errno) : "short file");
+			goto out;
+		}
+		crc = ckpt_crc32c_extend(crc, buf, (size_t)r);
+		if ((rc = write_all(s->fd, buf, (size_t)r)) < 0) {
+			w->failed = true;
+			ckpt_fail(err, rc, "%s: %s", s->tmp, strerror(-rc));
+			goto out;
+		}
+		done += (uint64_t)r;
+	}
+	e->size = size;
+	e->crc = ckpt_crc_mask(crc);
+	s->off += size;
+out:
+	free(buf);
+	return rc;
+}
+
+int
 ckpt_writer_add_partitioned(struct ckpt_writer *w, const void *key,
 			    size_t klen, int dtype, const int64_t *dims,
 			    int rank, const struct ckpt_extent *slices,

@@ -50,6 +50,13 @@ int ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
 			 uint64_t src_off, uint64_t size, uint32_t crc,
 			 struct ckpt_err *err);
 
+/* Add a tensor whose SIZE stored bytes are at SRC_OFF in file SRC_FD (a
+ * spool file), checksummed as they are copied.  Sizes and string layouts
+ * are checked as for ckpt_writer_add(). */
+int ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
+		       int dtype, const int64_t *dims, int rank, int src_fd,
+		       uint64_t src_off, uint64_t size, struct ckpt_err *err);
+
 /* Send the tensors added from now on to data shard SHARD (0-based, below
  * opts.num_shards; the default is 0).  Return 0 or -EINVAL. */
 int ckpt_writer_select_shard(struct ckpt_writer *w, int32_t shard);

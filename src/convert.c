@@ -1,0 +1,209 @@
+/* convert.c -- write a set of tensors as a TF1 or TF2 checkpoint (see
+ * convert.h).  The output is produced by the bundle writer, so it gets the
+ * same temporary names, fsyncs and index-last rename. */
+#include "config.h"
+
+#include "convert.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle_writer.h"
+#include "objgraph.h"
+#include "tensor.h"
+
+int
+ckpt_tf2_key_for_name(const char *root, const void *name, size_t len,
+		      struct ckpt_buf *out)
+{
+	static const char attr[] = "/.ATTRIBUTES/VARIABLE_VALUE";
+	int rc;
+
+	if ((rc = ckpt_buf_put(out, root, strlen(root))) < 0 ||
+	    (rc = ckpt_buf_put(out, "/", 1)) < 0 ||
+	    (rc = ckpt_name_escape(name, len, out)) < 0)
+		return rc;
+	return ckpt_buf_put(out, attr, sizeof(attr) - 1);
+}
+
+/* Copy an unchanged entry E of bundle B under KEY: plain tensors are
+ * copied with their stored CRC; partitioned ones keep their partitioning,
+ * each part under the slice key of the new name. */
+static int
+copy_entry(struct ckpt_writer *w, const struct ckpt_bundle *b,
+	   const struct ckpt_entry *e, const char *key, size_t klen,
+	   struct ckpt_err *err)
+{
+	struct ckpt_buf sk = { 0 };
+	uint64_t foff = 0, run = 0;
+	int fd = -1, rc;
+
+	if (e->nparts == 0) {
+		if (e->size > 0 &&
+		    (rc = ckpt_bundle_locate(b, e, 0, &fd, &foff, &run)) < 0)
+			return ckpt_fail(err, rc, "tensor '%.*s': %s", (int)klen,
+					 key, strerror(-rc));
+		return ckpt_writer_add_copy(w, key, klen, e->dtype, e->dims,
+					    e->rank, fd, foff, e->size,
+					    e->crc32c, err);
+	}
+	for (size_t i = 0; i < e->nparts; i++) {
+		const struct ckpt_entry *p = e->parts[i].entry;
+
+		sk.len = 0;
+		rc = ckpt_slice_key_encode(key, klen,
+					   &e->slices[i * (size_t)e->rank],
+					   e->rank, &sk);
+		if (rc < 0)
+			goto out;
+		rc = copy_entry(w, b, p, (const char *)sk.data, sk.len, err);
+		if (rc < 0)
+			goto out;
+	}
+	rc = ckpt_writer_add_partitioned(w, key, klen, e->dtype, e->dims,
+					 e->rank, e->slices, e->nparts, err);
+out:
+	ckpt_buf_free(&sk);
+	return rc;
+}
+
+/* Add one tensor under KEY. */
+static int
+add_tensor(struct ckpt_writer *w, const struct ckpt_out_tensor *t,
+	   const char *key, size_t klen, struct ckpt_err *err)
+{
+	if (t->entry != NULL)
+		return copy_entry(w, t->bundle, t->entry, key, klen, err);
+	return ckpt_writer_add_fd(w, key, klen, t->dtype, t->dims, t->rank,
+				  t->fd, 0, t->size, err);
+}
+
+/* True if KEY is the object graph's key. */
+static bool
+is_graph_key(const char *key, size_t len)
+{
+	return len == strlen(CKPT_OBJGRAPH_KEY) &&
+	       memcmp(key, CKPT_OBJGRAPH_KEY, len) == 0;
+}
+
+/* Build the object graph for the TF2 keys of T (plus save_counter when
+ * WITH_COUNTER) and add it to W as a string scalar. */
+static int
+add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
+	  bool with_counter, const uint8_t *given, size_t given_len,
+	  struct ckpt_err *err)
+{
+	struct ckpt_objvalue *vals = NULL;
+	struct ckpt_objgraph *g = NULL;
+	struct ckpt_buf ser = { 0 }, str = { 0 };
+	char **copies = NULL;
+	size_t nv = 0;
+	uint32_t crc;
+	int rc = -ENOMEM;
+
+	if (given == NULL) {
+		vals = calloc(n + 1, sizeof(*vals));
+		copies = calloc(2 * n + 1, sizeof(*copies));
+		if (vals == NULL || copies == NULL)
+			goto out;
+		for (size_t i = 0; i < n; i++) {
+			const struct ckpt_out_tensor *x = &t[i];
+
+			if (is_graph_key(x->key, x->key_len) ||
+			    memmem(x->key, x->key_len, "/.ATTRIBUTES/", 13) ==
+				    NULL)
+				continue;	/* stored, but not an object value */
+			/* NUL-terminated copies for the graph builder. */
+			copies[2 * nv] = strndup(x->key, x->key_len);
+			copies[2 * nv + 1] = strndup(x->name, x->name_len);
+			if (copies[2 * nv] == NULL || copies[2 * nv + 1] == NULL)
+				goto out;
+			vals[nv].key = copies[2 * nv];
+			vals[nv].full_name = copies[2 * nv + 1];
+			nv++;
+		}
+		if (with_counter) {
+			vals[nv].key = CKPT_SAVE_COUNTER_KEY;
+			vals[nv].full_name = "save_counter";
+			nv++;
+		}
+		if ((rc = ckpt_objgraph_build(vals, nv, &g, err)) < 0)
+			goto out;
+		if ((rc = ckpt_objgraph_serialize(g, &ser)) < 0)
+			goto out;
+		given = ser.data;
+		given_len = ser.len;
+	}
+	{
+		const uint8_t *data[1] = { given };
+		uint64_t lens[1] = { given_len };
+
+		if ((rc = ckpt_string_encode(data, lens, 1, &str, &crc)) < 0)
+			goto out;
+	}
+	rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY, strlen(CKPT_OBJGRAPH_KEY),
+			     CKPT_DT_STRING, NULL, 0, str.data, str.len, err);
+out:
+	if (copies != NULL)
+		for (size_t i = 0; i < 2 * n + 1; i++)
+			free(copies[i]);
+	free(copies);
+	free(vals);
+	ckpt_objgraph_free(g);
+	ckpt_buf_free(&ser);
+	ckpt_buf_free(&str);
+	return rc;
+}
+
+int
+ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
+		   const char *prefix, const struct ckpt_convert_opts *opts,
+		   struct ckpt_err *err)
+{
+	struct ckpt_writer_opts wo = { 0 };
+	struct ckpt_writer *w = NULL;
+	bool tf2 = opts->format == CKPT_FORMAT_TF2, counter = false;
+	int rc;
+
+	wo.producer = 1;
+	wo.compression = opts->compression;
+	if ((rc = ckpt_writer_new(prefix, &wo, &w, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const struct ckpt_out_tensor *x = &t[i];
+		const char *key = tf2 ? x->key : x->name;
+		size_t klen = tf2 ? x->key_len : x->name_len;
+
+		if (tf2 && is_graph_key(key, klen))
+			continue;
+		if (tf2 && klen == strlen(CKPT_SAVE_COUNTER_KEY) &&
+		    memcmp(key, CKPT_SAVE_COUNTER_KEY, klen) == 0)
+			counter = true;
+		if ((rc = add_tensor(w, x, key, klen, err)) < 0)
+			goto out;
+	}
+	if (tf2) {
+		bool add_counter = opts->add_save_counter && !counter &&
+				   opts->graph == NULL;
+
+		if (add_counter) {
+			int64_t one = 1;
+
+			rc = ckpt_writer_add(w, CKPT_SAVE_COUNTER_KEY,
+					     strlen(CKPT_SAVE_COUNTER_KEY),
+					     CKPT_DT_INT64, NULL, 0, &one,
+					     sizeof(one), err);
+			if (rc < 0)
+				goto out;
+		}
+		rc = add_graph(w, t, n, add_counter, opts->graph,
+			       opts->graph_len, err);
+		if (rc < 0)
+			goto out;
+	}
+	rc = ckpt_writer_finish(w, err);
+out:
+	ckpt_writer_free(w);
+	return rc;
+}

@@ -1,0 +1,72 @@
+/* convert.h -- write a set of tensors as a new checkpoint in either naming:
+ * TF1 (keys are variable names) or TF2 (keys are object paths, plus an
+ * object graph that matches them).  This is what a mount writes back on
+ * unmount; it knows nothing of FUSE or of how the set was edited.
+ *
+ * Unchanged tensors are copied from their source bundle with
+ * copy_file_range() (their stored CRC is carried over, so the cost is the
+ * index's, not the data's); changed ones come from a file descriptor (a
+ * spool file) and are checksummed while copied. */
+#ifndef CKPT_CONVERT_H
+#define CKPT_CONVERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bundle.h"
+#include "err.h"
+
+enum ckpt_format {
+	CKPT_FORMAT_TF1 = 1,
+	CKPT_FORMAT_TF2 = 2,
+};
+
+struct ckpt_out_tensor {
+	const char *name;	/* TF1 variable name; may hold NULs */
+	size_t name_len;
+	const char *key;	/* TF2 bundle key "<path>/.ATTRIBUTES/<attr>" */
+	size_t key_len;
+	int dtype;
+	int rank;
+	const int64_t *dims;
+	/* Where the bytes are: an entry of a bundle (unchanged, possibly
+	 * partitioned), or else SIZE bytes at offset 0 of FD. */
+	const struct ckpt_bundle *bundle;
+	const struct ckpt_entry *entry;
+	int fd;
+	uint64_t size;
+};
+
+struct ckpt_convert_opts {
+	enum ckpt_format format;
+	/* TF2: an object graph to store as is (the source's, when the
+	 * structure did not change); NULL builds one from the keys. */
+	const uint8_t *graph;
+	size_t graph_len;
+	/* TF2: add save_counter (int64 1) when no tensor has its key, as
+	 * tf.train.Checkpoint.restore(...).assert_consumed() expects. */
+	bool add_save_counter;
+	/* Header and index options of the output (byte-exact rewrites). */
+	enum ckpt_compression compression;
+};
+
+#define CKPT_SAVE_COUNTER_KEY "save_counter/.ATTRIBUTES/VARIABLE_VALUE"
+
+/* Write the N tensors of T as a checkpoint at PREFIX in OPTS->format.
+ * TF1 keys are the names, TF2 keys the keys (a tensor keyed
+ * _CHECKPOINTABLE_OBJECT_GRAPH is not copied: the graph is OPTS->graph or
+ * built).  Files appear only when complete (see bundle_writer.h).  Return
+ * 0 or a negative errno with a message naming the tensor and the problem
+ * (-EINVAL for a size that disagrees with dtype and shape, -EEXIST for two
+ * tensors with one key). */
+int ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
+		       const char *prefix, const struct ckpt_convert_opts *opts,
+		       struct ckpt_err *err);
+
+/* The TF2 key tf.train.Checkpoint(ROOT={name: var}) gives variable NAME:
+ * "<ROOT>/<escaped NAME>/.ATTRIBUTES/VARIABLE_VALUE", appended to OUT. */
+int ckpt_tf2_key_for_name(const char *root, const void *name, size_t len,
+			  struct ckpt_buf *out);
+
+#endif

@@ -1,0 +1,313 @@
+/* test_convert.c -- covers src/convert.c and ckpt_writer_add_fd(): the
+ * migration guide's conversions as library calls.  TF1 -> TF2 gives
+ * vars/<escaped name> keys and a graph that names every variable; TF2 ->
+ * TF1 gives the full_names back; partitioned tensors keep their parts
+ * under the new name; changed tensors come from a spool file; a size that
+ * disagrees with dtype and shape is refused and leaves no files. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "bundle_writer.h"
+#include "check.h"
+#include "convert.h"
+#include "objgraph.h"
+
+static char tmp[PATH_MAX - 128];
+
+/* Write a small TF1 checkpoint: a, scoped/c, conv.1/w and a partitioned
+ * p [4,2] (2 slices on dim 0, element i = i). */
+static void
+write_tf1(const char *prefix)
+{
+	static const int64_t d2[] = { 2 }, dp[] = { 4, 2 }, lp[] = { 2, 2 };
+	static const struct ckpt_extent sp[] = { { 0, 2 }, { 0, -1 },
+						 { 2, 2 }, { 0, -1 } };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	float a = 1, c = 3, v[2] = { 5, 6 }, p[8];
+
+	for (int i = 0; i < 8; i++)
+		p[i] = (float)i;
+	CHECK_EQ_INT(ckpt_writer_new(prefix, NULL, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "a", 1, CKPT_DT_FLOAT, NULL, 0, &a, 4,
+				     &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "scoped/c", 8, CKPT_DT_FLOAT, NULL, 0,
+				     &c, 4, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "conv.1/w", 8, CKPT_DT_FLOAT, d2, 1, v,
+				     8, &err),
+		     0);
+	for (int s = 0; s < 2; s++) {
+		struct ckpt_buf k = { 0 };
+
+		CHECK_EQ_INT(ckpt_slice_key_encode("p", 1, &sp[2 * s], 2, &k), 0);
+		CHECK_EQ_INT(ckpt_writer_add(w, k.data, k.len, CKPT_DT_FLOAT, lp,
+					     2, p + 4 * s, 16, &err),
+			     0);
+		ckpt_buf_free(&k);
+	}
+	CHECK_EQ_INT(ckpt_writer_add_partitioned(w, "p", 1, CKPT_DT_FLOAT, dp, 2,
+						 sp, 2, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+}
+
+/* Read float tensor KEY of B into OUT (N values). */
+static void
+read_f32(const struct ckpt_bundle *b, const char *key, float *out, size_t n)
+{
+	const struct ckpt_entry *e = ckpt_bundle_find(b, key, strlen(key));
+	struct ckpt_err err = { 0 };
+	uint8_t *buf;
+	size_t len;
+
+	if (e == NULL)
+		fprintf(stderr, "missing key %s\n", key);
+	CHECK(e != NULL);
+	CHECK_EQ_INT(ckpt_bundle_read(b, e, &buf, &len, &err), 0);
+	CHECK_EQ_INT(len, n * 4);
+	memcpy(out, buf, len);
+	free(buf);
+}
+
+/* The out-tensors of every visible entry of B, named as the TF1 view
+ * names them; KEYS receives owned TF2 keys. */
+static size_t
+tf1_tensors(const struct ckpt_bundle *b, struct ckpt_out_tensor *t,
+	    struct ckpt_buf *keys)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct ckpt_entry *e = &b->entries[i];
+
+		if (e->is_part)
+			continue;
+		CHECK_EQ_INT(ckpt_tf2_key_for_name("vars", e->key, e->key_len,
+						   &keys[n]),
+			     0);
+		t[n].name = e->key;
+		t[n].name_len = e->key_len;
+		t[n].key = (const char *)keys[n].data;
+		t[n].key_len = keys[n].len;
+		t[n].dtype = e->dtype;
+		t[n].rank = e->rank;
+		t[n].dims = e->dims;
+		t[n].bundle = b;
+		t[n].entry = e;
+		t[n].fd = -1;
+		n++;
+	}
+	return n;
+}
+
+static void
+test_tf1_to_tf2_and_back(void)
+{
+	char src[PATH_MAX], out2[PATH_MAX], out1[PATH_MAX];
+	struct ckpt_convert_opts o = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_bundle *b, *b2, *b1;
+	struct ckpt_out_tensor t[8] = { 0 }, t2[8] = { 0 };
+	struct ckpt_buf keys[8] = { 0 };
+	struct ckpt_objgraph *g;
+	char **paths;
+	float f[8];
+	size_t n, n2 = 0;
+
+	snprintf(src, sizeof(src), "%s/tf1", tmp);
+	snprintf(out2, sizeof(out2), "%s/tf2", tmp);
+	snprintf(out1, sizeof(out1), "%s/back", tmp);
+	write_tf1(src);
+	CHECK_EQ_INT(ckpt_bundle_open(src, &b, &err), 0);
+	n = tf1_tensors(b, t, keys);
+	CHECK_EQ_INT(n, 4);
+	o.format = CKPT_FORMAT_TF2;
+	o.add_save_counter = true;
+	CHECK_EQ_INT(ckpt_convert_write(t, n, out2, &o, &err), 0);
+
+	CHECK_EQ_INT(ckpt_bundle_open(out2, &b2, &err), 0);
+	CHECK(b2->tf2);
+	read_f32(b2, "vars/a/.ATTRIBUTES/VARIABLE_VALUE", f, 1);
+	CHECK(f[0] == 1.0f);
+	read_f32(b2, "vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE", f, 1);
+	CHECK(f[0] == 3.0f);
+	read_f32(b2, "vars/conv..1.Sw/.ATTRIBUTES/VARIABLE_VALUE", f, 2);
+	CHECK(f[0] == 5.0f && f[1] == 6.0f);
+	read_f32(b2, "vars/p/.ATTRIBUTES/VARIABLE_VALUE", f, 8);
+	for (int i = 0; i < 8; i++)
+		CHECK(f[i] == (float)i);
+	{
+		const struct ckpt_entry *e =
+			ckpt_bundle_find(b2, "vars/p/.ATTRIBUTES/VARIABLE_VALUE",
+					 33);
+
+		CHECK(e != NULL);
+		CHECK_EQ_INT(e->nparts, 2);	/* still partitioned */
+		e = ckpt_bundle_find(b2, CKPT_SAVE_COUNTER_KEY,
+				     strlen(CKPT_SAVE_COUNTER_KEY));
+		CHECK(e != NULL && e->dtype == CKPT_DT_INT64);
+	}
+	/* The graph: root -> vars -> one child per variable, full_name = the
+	 * TF1 name, checkpoint_key = the bundle key; plus save_counter. */
+	CHECK_EQ_INT(ckpt_bundle_objgraph(b2, &g, &err), 0);
+	CHECK_EQ_INT(ckpt_objgraph_paths(g, &paths), 0);
+	{
+		int found = 0;
+
+		for (size_t i = 0; i < g->n; i++)
+			for (size_t k = 0; k < g->nodes[i].nattrs; k++) {
+				const struct ckpt_objattr *at =
+					&g->nodes[i].attrs[k];
+
+				CHECK(ckpt_bundle_find(b2, at->checkpoint_key,
+						       at->checkpoint_key_len) !=
+				      NULL);
+				if (strcmp(at->full_name, "conv.1/w") == 0) {
+					CHECK_EQ_STR(paths[i], "vars/conv..1.Sw");
+					CHECK_EQ_STR(at->checkpoint_key,
+						     "vars/conv..1.Sw/.ATTRIBUTES/"
+						     "VARIABLE_VALUE");
+					found++;
+				}
+				if (strcmp(at->full_name, "save_counter") == 0)
+					found++;
+			}
+		CHECK_EQ_INT(found, 2);
+		CHECK_EQ_INT(g->nodes[0].nchildren, 2);
+		CHECK_EQ_STR(g->nodes[0].children[0].local_name, "vars");
+		CHECK_EQ_STR(g->nodes[0].children[1].local_name, "save_counter");
+	}
+	ckpt_objgraph_paths_free(paths, g->n);
+
+	/* Back to TF1: the names are the graph's full_names. */
+	for (size_t i = 0; i < g->n; i++)
+		for (size_t k = 0; k < g->nodes[i].nattrs; k++) {
+			const struct ckpt_objattr *at = &g->nodes[i].attrs[k];
+			const struct ckpt_entry *e =
+				ckpt_bundle_find(b2, at->checkpoint_key,
+						 at->checkpoint_key_len);
+
+			if (strcmp(at->full_name, "save_counter") == 0)
+				continue;
+			t2[n2].name = at->full_name;
+			t2[n2].name_len = at->full_name_len;
+			t2[n2].key = e->key;
+			t2[n2].key_len = e->key_len;
+			t2[n2].dtype = e->dtype;
+			t2[n2].rank = e->rank;
+			t2[n2].dims = e->dims;
+			t2[n2].bundle = b2;
+			t2[n2].entry = e;
+			n2++;
+		}
+	CHECK_EQ_INT(n2, 4);
+	o.format = CKPT_FORMAT_TF1;
+	CHECK_EQ_INT(ckpt_convert_write(t2, n2, out1, &o, &err), 0);
+	CHECK_EQ_INT(ckpt_bundle_open(out1, &b1, &err), 0);
+	CHECK(!b1->tf2);
+	CHECK_EQ_INT(b1->nvisible, 4);
+	read_f32(b1, "scoped/c", f, 1);
+	CHECK(f[0] == 3.0f);
+	read_f32(b1, "conv.1/w", f, 2);
+	CHECK(f[1] == 6.0f);
+	read_f32(b1, "p", f, 8);
+	CHECK(f[7] == 7.0f);
+	ckpt_bundle_close(b1);
+	ckpt_objgraph_free(g);
+	ckpt_bundle_close(b2);
+	ckpt_bundle_close(b);
+	for (size_t i = 0; i < 8; i++)
+		ckpt_buf_free(&keys[i]);
+}
+
+/* Number of entries in directory DIR. */
+static int
+count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	CHECK(d != NULL);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_spooled_and_refused(void)
+{
+	char dir[PATH_MAX], spool[PATH_MAX + 16], out[PATH_MAX + 16];
+	struct ckpt_convert_opts o = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_out_tensor t[2] = { 0 };
+	struct ckpt_bundle *b;
+	static const int64_t d3[] = { 3 };
+	float v[3] = { 7, 8, 9 }, f[3];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/spooled", tmp);
+	CHECK_EQ_INT(mkdir(dir, 0755), 0);
+	snprintf(spool, sizeof(spool), "%s/t0", tmp);
+	fd = open(spool, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(write(fd, v, sizeof(v)), sizeof(v));
+	t[0].name = "new/var";
+	t[0].name_len = 7;
+	t[0].key = "vars/new.Svar/.ATTRIBUTES/VARIABLE_VALUE";
+	t[0].key_len = strlen(t[0].key);
+	t[0].dtype = CKPT_DT_FLOAT;
+	t[0].rank = 1;
+	t[0].dims = d3;
+	t[0].fd = fd;
+	t[0].size = sizeof(v);
+	snprintf(out, sizeof(out), "%s/x", dir);
+	o.format = CKPT_FORMAT_TF1;
+	CHECK_EQ_INT(ckpt_convert_write(t, 1, out, &o, &err), 0);
+	CHECK_EQ_INT(ckpt_bundle_open(out, &b, &err), 0);
+	read_f32(b, "new/var", f, 3);	/* verified: the CRC was computed */
+	CHECK(f[0] == 7.0f && f[2] == 9.0f);
+	ckpt_bundle_close(b);
+
+	/* 12 bytes cannot be a [3] float64: refused, naming the tensor, and
+	 * nothing is left under the output name. */
+	t[0].dtype = CKPT_DT_DOUBLE;
+	snprintf(out, sizeof(out), "%s/y", dir);
+	CHECK_EQ_INT(count_files(dir), 2);
+	CHECK_EQ_INT(ckpt_convert_write(t, 1, out, &o, &err), -EINVAL);
+	CHECK(strstr(err.msg, "new/var") != NULL);
+	CHECK_EQ_INT(count_files(dir), 2);
+
+	/* Two tensors with one name. */
+	t[0].dtype = CKPT_DT_FLOAT;
+	t[1] = t[0];
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_convert_write(t, 2, out, &o, &err), -EEXIST);
+	CHECK(strstr(err.msg, "new/var") != NULL);
+	CHECK_EQ_INT(count_files(dir), 2);
+	close(fd);
+}
+
+int
+main(void)
+{
+	check_mkdtemp(tmp, sizeof(tmp));
+	test_tf1_to_tf2_and_back();
+	test_spooled_and_refused();
+	check_rmtree(tmp);
+	return check_done("test_convert");
+}
