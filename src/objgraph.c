@@ -543,8 +543,8 @@ ckpt_objgraph_serialize(const struct ckpt_objgraph *g, struct ckpt_buf *out)
 	msg.n_nodes = g->n;
 	msg.nodes = t.objp;
 	size = ckptpb__trackable_object_graph__get_packed_size(&msg);
-	if ((rc = ckpt_buf_reserve(out, size)) < 0)
-		goto out;
+	if (size == 0 || (rc = ckpt_buf_reserve(out, size)) < 0)
+		goto out;	/* no nodes: nothing to append */
 	out->len += ckptpb__trackable_object_graph__pack(&msg,
 							 out->data + out->len);
 out:

@@ -83,7 +83,10 @@ void ckpt_objgraph_free(struct ckpt_objgraph *g);
 /* Object path of every node, as TensorFlow derives keys: escaped edge names
  * of the first breadth-first path from node 0, joined by '/'; "" for the
  * root; NULL for nodes unreachable by child edges (slot variables).
- * *PATHS is an array of G->n owned strings (free with
+ * Children are visited in listed order; a node reached again keeps its
+ * first path; child ids out of range (possible only in hand-built graphs)
+ * are skipped.  A name holding a NUL byte cuts its descendants' paths at
+ * the NUL.  *PATHS is an array of G->n owned strings (free with
  * ckpt_objgraph_paths_free()).  Return 0 or -ENOMEM. */
 int ckpt_objgraph_paths(const struct ckpt_objgraph *g, char ***paths);
 void ckpt_objgraph_paths_free(char **paths, size_t n);

@@ -4,7 +4,8 @@
  * walked (paths, has_checkpoint_values) and serialized, and the result
  * must parse again and serialize to the same bytes (serialization is
  * canonical).  The input is also escaped and unescaped as a name, which
- * must give it back (see escape_roundtrip()). */
+ * must give it back (see escape_roundtrip()), and its lines are taken as
+ * keys for ckpt_objgraph_build() (see build_from_lines()). */
 #include "config.h"
 
 #include <stdint.h>
@@ -31,6 +32,7 @@ walk_paths(const struct ckpt_objgraph *g)
 	for (i = 0; i < g->n; i++)
 		if (paths[i] != NULL)
 			sink += strlen(paths[i]);
+	(void)sink;
 	ckpt_objgraph_paths_free(paths, g->n);
 }
 
@@ -79,6 +81,57 @@ escape_roundtrip(const uint8_t *data, size_t size)
 	ckpt_buf_free(&e);
 }
 
+/* Build a graph from the input's lines as keys; on success every
+ * attribute of a path node must sit at the key its path gives, and the
+ * graph must survive serialize + parse. */
+static void
+build_from_lines(const uint8_t *data, size_t size)
+{
+	struct ckpt_objvalue vals[64];
+	struct ckpt_buf b = { 0 };
+	struct ckpt_objgraph *g = NULL, *h = NULL;
+	char *text, *line, *save = NULL, **paths = NULL;
+	size_t n = 0, i, j;
+
+	text = malloc(size + 1);
+	if (text == NULL)
+		return;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	for (line = strtok_r(text, "\n", &save); line != NULL && n < 64;
+	     line = strtok_r(NULL, "\n", &save)) {
+		vals[n].key = line;
+		vals[n++].full_name = line;
+	}
+	if (ckpt_objgraph_build(vals, n, &g, NULL) < 0)
+		goto out;
+	if (ckpt_objgraph_serialize(g, &b) < 0 ||
+	    ckpt_objgraph_parse(b.data, b.len, &h, NULL) < 0 ||
+	    ckpt_objgraph_paths(h, &paths) < 0)
+		abort();
+	for (i = 0; i < h->n; i++) {
+		for (j = 0; j < h->nodes[i].nattrs && paths[i] != NULL; j++) {
+			const struct ckpt_objattr *a = &h->nodes[i].attrs[j];
+			struct ckpt_buf k = { 0 };
+
+			if (ckpt_buf_put(&k, paths[i], strlen(paths[i])) < 0 ||
+			    ckpt_buf_put(&k, "/.ATTRIBUTES/", 13) < 0 ||
+			    ckpt_name_escape(a->name, a->name_len, &k) < 0)
+				abort();
+			if (k.len != a->checkpoint_key_len ||
+			    memcmp(k.data, a->checkpoint_key, k.len) != 0)
+				abort();
+			ckpt_buf_free(&k);
+		}
+	}
+out:
+	ckpt_objgraph_paths_free(paths, h ? h->n : 0);
+	ckpt_objgraph_free(g);
+	ckpt_objgraph_free(h);
+	ckpt_buf_free(&b);
+	free(text);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -87,6 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	ckpt_err_clear(&err);
 	escape_roundtrip(data, size);
+	build_from_lines(data, size);
 	if (ckpt_objgraph_parse(data, size, &g, &err) < 0)
 		return 0;
 	walk_paths(g);
