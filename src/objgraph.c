@@ -106,7 +106,7 @@ unescape_to(const uint8_t *s, size_t len, uint8_t *dst, size_t *dlen)
 			continue;
 		}
 		if (i + 1 == len)
-			return -EBADMSG;	/* lone '.' at the end */
+			return -EBADMSG; /* lone '.' at the end */
 		i++;
 		if (s[i] == '.')
 			dst[j++] = '.';
@@ -237,8 +237,8 @@ check_id(int32_t id, size_t n, size_t node, const char *what, size_t idx,
 
 /* Copy the unpacked object SRC into DST (of a graph of N nodes). */
 static int
-copy_node(const pb_object *src, size_t node, size_t n,
-	  struct ckpt_objnode *dst, struct ckpt_err *err)
+copy_node(const pb_object *src, size_t node, size_t n, struct ckpt_objnode *dst,
+	  struct ckpt_err *err)
 {
 	size_t i;
 	int rc;
@@ -316,8 +316,8 @@ copy_node(const pb_object *src, size_t node, size_t n,
 
 /* Parse a serialized TrackableObjectGraph into *OUT. */
 int
-ckpt_objgraph_parse(const uint8_t *buf, size_t len,
-		    struct ckpt_objgraph **out, struct ckpt_err *err)
+ckpt_objgraph_parse(const uint8_t *buf, size_t len, struct ckpt_objgraph **out,
+		    struct ckpt_err *err)
 {
 	int oom = 0;
 	ProtobufCAllocator alloc = { pb_alloc, pb_free, &oom };
@@ -464,8 +464,8 @@ fill_object(struct pb_tmp *t, size_t i, const struct ckpt_objnode *nd,
 			ten);
 		ten->name = bin(at->name, at->name_len);
 		ten->full_name = bin(at->full_name, at->full_name_len);
-		ten->checkpoint_key = bin(at->checkpoint_key,
-					  at->checkpoint_key_len);
+		ten->checkpoint_key =
+			bin(at->checkpoint_key, at->checkpoint_key_len);
 		ten->optional_restore = at->optional_restore;
 		t->tensorp[*a] = ten;
 	}
@@ -487,13 +487,14 @@ fill_object(struct pb_tmp *t, size_t i, const struct ckpt_objnode *nd,
 		const char *on = nd->saver_object_name;
 
 		ckptpb__registered_saver__init(rs);
-		rs->name = bin(nd->saver_name, nd->saver_name_len
-							? nd->saver_name_len
-							: strlen(nd->saver_name));
+		rs->name = bin(nd->saver_name,
+			       nd->saver_name_len ? nd->saver_name_len
+						  : strlen(nd->saver_name));
 		if (on != NULL)
-			rs->object_name = bin(on, nd->saver_object_name_len
-							  ? nd->saver_object_name_len
-							  : strlen(on));
+			rs->object_name =
+				bin(on, nd->saver_object_name_len
+						? nd->saver_object_name_len
+						: strlen(on));
 		o->registered_saver = rs;
 	}
 	if (nd->has_checkpoint_values >= 0) {
@@ -544,7 +545,7 @@ ckpt_objgraph_serialize(const struct ckpt_objgraph *g, struct ckpt_buf *out)
 	msg.nodes = t.objp;
 	size = ckptpb__trackable_object_graph__get_packed_size(&msg);
 	if (size == 0 || (rc = ckpt_buf_reserve(out, size)) < 0)
-		goto out;	/* no nodes: nothing to append */
+		goto out; /* no nodes: nothing to append */
 	out->len += ckptpb__trackable_object_graph__pack(&msg,
 							 out->data + out->len);
 out:
@@ -594,15 +595,15 @@ ckpt_objgraph_paths(const struct ckpt_objgraph *g, char ***paths)
 			int32_t c = nd->children[j].node_id;
 
 			if (c < 0 || (uint64_t)c >= g->n || p[c] != NULL)
-				continue;	/* bad id (unparsed graph) or seen */
+				continue; /* bad id (unparsed graph) or seen */
 			b.len = 0;
 			if (v != 0 &&
 			    ((rc = ckpt_buf_put(&b, p[v], strlen(p[v]))) < 0 ||
 			     (rc = ckpt_buf_put(&b, "/", 1)) < 0))
 				goto fail;
-			if ((rc = ckpt_name_escape(nd->children[j].local_name,
-						   nd->children[j].local_name_len,
-						   &b)) < 0 ||
+			if ((rc = ckpt_name_escape(
+				     nd->children[j].local_name,
+				     nd->children[j].local_name_len, &b)) < 0 ||
 			    (rc = dup_bytes(b.data, b.len, &p[c])) < 0)
 				goto fail;
 			queue[tail++] = (size_t)c;
@@ -689,27 +690,27 @@ struct comp {
 struct preq {
 	const struct comp *c;
 	size_t nc;
-	size_t tnode;	/* trie node, once built */
+	size_t tnode; /* trie node, once built */
 };
 
 /* One input key, split. */
 struct bkey {
-	uint8_t *ubuf;		/* owned: the unescaped components */
-	struct comp *comps;	/* owned */
-	size_t obj;		/* index into reqs: object or original variable */
-	size_t opt;		/* index into reqs: optimizer; SIZE_MAX if none */
-	struct comp slot;	/* slot name (slot keys only) */
-	struct comp attr;	/* attribute name */
-	int32_t node;		/* node the attribute goes to */
+	uint8_t *ubuf;	    /* owned: the unescaped components */
+	struct comp *comps; /* owned */
+	size_t obj;	    /* index into reqs: object or original variable */
+	size_t opt;	    /* index into reqs: optimizer; SIZE_MAX if none */
+	struct comp slot;   /* slot name (slot keys only) */
+	struct comp attr;   /* attribute name */
+	int32_t node;	    /* node the attribute goes to */
 };
 
 /* A trie node: one path node of the graph before numbering. */
 struct tnode {
 	struct comp name;
-	size_t *kids;	/* owned: trie indexes, in sorted order */
+	size_t *kids; /* owned: trie indexes, in sorted order */
 	size_t nkids;
 	size_t cap;
-	int32_t id;	/* breadth-first node id */
+	int32_t id; /* breadth-first node id */
 };
 
 /* A slot variable record for sorting: key index and the ids it names. */
@@ -813,8 +814,7 @@ is_word(const char *s, size_t len, const char *word)
 /* Split the path components [FIRST, LAST) of a key into REQ, treating a
  * single empty component as the root (as "/.ATTRIBUTES/x" is). */
 static void
-set_req(struct preq *req, const struct comp *comps, size_t first,
-	size_t last)
+set_req(struct preq *req, const struct comp *comps, size_t first, size_t last)
 {
 	req->c = comps + first;
 	req->nc = last - first;
@@ -835,8 +835,10 @@ split_key(struct builder *b, size_t i)
 	int rc;
 
 	if (key == NULL)
-		return ckpt_fail(b->err, -EINVAL, "object graph: value %zu has "
-				 "no key", i);
+		return ckpt_fail(b->err, -EINVAL,
+				 "object graph: value %zu has "
+				 "no key",
+				 i);
 	len = strlen(key);
 	for (s = key; *s != '\0'; s++)
 		ncomp += *s == '/';
@@ -863,10 +865,11 @@ split_key(struct builder *b, size_t i)
 			rc = unescape_to((const uint8_t *)s, (size_t)(e - s), u,
 					 &ulen);
 			if (rc < 0)
-				return ckpt_fail(b->err, -EINVAL,
-						 "object graph: key \"%s\": bad "
-						 "escape in \"%.*s\"",
-						 key, (int)(e - s), s);
+				return ckpt_fail(
+					b->err, -EINVAL,
+					"object graph: key \"%s\": bad "
+					"escape in \"%.*s\"",
+					key, (int)(e - s), s);
 			k->comps[n].p = u;
 			k->comps[n].len = ulen;
 			u += ulen;
@@ -902,8 +905,7 @@ bad:
 
 /* Append a trie node named NAME under PARENT; its index in *OUT. */
 static int
-trie_add(struct builder *b, size_t parent, const struct comp *name,
-	 size_t *out)
+trie_add(struct builder *b, size_t parent, const struct comp *name, size_t *out)
 {
 	struct tnode *pn;
 
@@ -960,7 +962,7 @@ build_trie(struct builder *b)
 	if (b->trie == NULL)
 		goto out;
 	b->trie_cap = 16;
-	b->ntrie = 1;	/* the root */
+	b->ntrie = 1; /* the root */
 	stack[0] = 0;
 	/* Sorted, so each request shares a prefix with the previous one and
 	 * every new node is a child that sorts after its existing siblings. */
@@ -1104,9 +1106,10 @@ add_attrs(struct builder *b, struct arec *recs, struct ckpt_objgraph *g)
 		struct ckpt_objnode *nd = &g->nodes[recs[i].node];
 
 		for (j = i; j < b->nvals && recs[j].node == recs[i].node; j++)
-			if (j > i && bytes_cmp(recs[j].name->p, recs[j].name->len,
-					       recs[j - 1].name->p,
-					       recs[j - 1].name->len) == 0)
+			if (j > i &&
+			    bytes_cmp(recs[j].name->p, recs[j].name->len,
+				      recs[j - 1].name->p,
+				      recs[j - 1].name->len) == 0)
 				return ckpt_fail(b->err, -EINVAL,
 						 "object graph: key \"%s\" "
 						 "repeats an attribute of "
@@ -1123,7 +1126,8 @@ add_attrs(struct builder *b, struct arec *recs, struct ckpt_objgraph *g)
 
 			if ((rc = dup_bytes(recs[i].name->p, recs[i].name->len,
 					    &a->name)) < 0 ||
-			    (rc = dup_bytes(fn, strlen(fn), &a->full_name)) < 0 ||
+			    (rc = dup_bytes(fn, strlen(fn), &a->full_name)) <
+				    0 ||
 			    (rc = dup_bytes(v->key, strlen(v->key),
 					    &a->checkpoint_key)) < 0)
 				return rc;

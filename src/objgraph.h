@@ -21,16 +21,16 @@
  * convenience, but may contain NUL bytes: use the _len fields. */
 struct ckpt_objref {
 	int32_t node_id;
-	char *local_name;	/* unescaped edge name */
+	char *local_name; /* unescaped edge name */
 	size_t local_name_len;
 };
 
 struct ckpt_objattr {
-	char *name;		/* e.g. "VARIABLE_VALUE" */
+	char *name; /* e.g. "VARIABLE_VALUE" */
 	size_t name_len;
-	char *full_name;	/* TF1 variable name, may be empty */
+	char *full_name; /* TF1 variable name, may be empty */
 	size_t full_name_len;
-	char *checkpoint_key;	/* the bundle key */
+	char *checkpoint_key; /* the bundle key */
 	size_t checkpoint_key_len;
 	bool optional_restore;
 };
@@ -38,7 +38,7 @@ struct ckpt_objattr {
 struct ckpt_slotref {
 	int32_t original_variable_node_id;
 	int32_t slot_variable_node_id;
-	char *slot_name;	/* e.g. "m" */
+	char *slot_name; /* e.g. "m" */
 	size_t slot_name_len;
 };
 
@@ -49,15 +49,15 @@ struct ckpt_objnode {
 	size_t nattrs;
 	struct ckpt_slotref *slots;
 	size_t nslots;
-	int has_checkpoint_values;	/* -1 absent, 0 false, 1 true */
-	char *saver_name;		/* registered_saver, NULL if absent */
-	size_t saver_name_len;		/* 0: ckpt_objgraph_serialize() uses strlen() */
-	char *saver_object_name;	/* NULL or owned; "" when saver_name is set */
-	size_t saver_object_name_len;	/* as saver_name_len */
+	int has_checkpoint_values; /* -1 absent, 0 false, 1 true */
+	char *saver_name;	   /* registered_saver, NULL if absent */
+	size_t saver_name_len; /* 0: ckpt_objgraph_serialize() uses strlen() */
+	char *saver_object_name; /* NULL or owned; "" when saver_name is set */
+	size_t saver_object_name_len; /* as saver_name_len */
 };
 
 struct ckpt_objgraph {
-	struct ckpt_objnode *nodes;	/* owned */
+	struct ckpt_objnode *nodes; /* owned */
 	size_t n;
 };
 
@@ -93,8 +93,8 @@ void ckpt_objgraph_paths_free(char **paths, size_t n);
 
 /* One value for ckpt_objgraph_build(). */
 struct ckpt_objvalue {
-	const char *key;	/* bundle key "<path>/.ATTRIBUTES/<attr>" */
-	const char *full_name;	/* TF1 name recorded as full_name */
+	const char *key;       /* bundle key "<path>/.ATTRIBUTES/<attr>" */
+	const char *full_name; /* TF1 name recorded as full_name */
 };
 
 /* Build the graph tf.train.Checkpoint would write for values at KEYS:

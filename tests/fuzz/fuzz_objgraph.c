@@ -28,7 +28,7 @@ walk_paths(const struct ckpt_objgraph *g)
 	if (ckpt_objgraph_paths(g, &paths) < 0)
 		return;
 	if (g->n > 0 && (paths[0] == NULL || paths[0][0] != '\0'))
-		abort();	/* the root is always reachable, as "" */
+		abort(); /* the root is always reachable, as "" */
 	for (i = 0; i < g->n; i++)
 		if (paths[i] != NULL)
 			sink += strlen(paths[i]);
@@ -47,7 +47,7 @@ reserialize(struct ckpt_objgraph *g)
 		goto out;
 	if (ckpt_objgraph_parse(a.data ? a.data : (const uint8_t *)"", a.len,
 				&h, NULL) < 0)
-		abort();	/* our own output must parse */
+		abort(); /* our own output must parse */
 	if (ckpt_objgraph_serialize(h, &b) < 0)
 		goto out;
 	if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0))

@@ -26,10 +26,10 @@ xform(int (*fn)(const void *, size_t, struct ckpt_buf *), const char *s,
 	struct ckpt_buf b = { 0 };
 	char *r;
 
-	CHECK(ckpt_buf_put(&b, "<", 1) == 0);	/* fn appends */
+	CHECK(ckpt_buf_put(&b, "<", 1) == 0); /* fn appends */
 	*rc = fn(s, len, &b);
 	if (*rc < 0) {
-		CHECK_EQ_INT(b.len, 1);	/* nothing appended on failure */
+		CHECK_EQ_INT(b.len, 1); /* nothing appended on failure */
 		ckpt_buf_free(&b);
 		return NULL;
 	}
@@ -146,8 +146,7 @@ graph_eq(const struct ckpt_objgraph *a, const struct ckpt_objgraph *b)
 		    (!bytes_eq(x->saver_name, x->saver_name_len, y->saver_name,
 			       y->saver_name_len) ||
 		     !bytes_eq(x->saver_object_name, x->saver_object_name_len,
-			       y->saver_object_name,
-			       y->saver_object_name_len)))
+			       y->saver_object_name, y->saver_object_name_len)))
 			return false;
 		for (j = 0; j < x->nchildren; j++)
 			if (x->children[j].node_id != y->children[j].node_id ||
@@ -254,8 +253,8 @@ test_escape(void)
 	check_unescape("S", "S");
 	check_unescape("a.x", NULL);
 	check_unescape(".A", NULL);
-	check_unescape(".s", NULL);	/* case matters */
-	check_unescape("a.", NULL);	/* lone '.' at the end */
+	check_unescape(".s", NULL); /* case matters */
+	check_unescape("a.", NULL); /* lone '.' at the end */
 	check_unescape("...", NULL);
 	check_unescape(".", NULL);
 }
@@ -291,7 +290,8 @@ test_hcv_encodings(void)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct ckpt_objgraph *g = parse_ok(cases[i].bytes, cases[i].len);
+		struct ckpt_objgraph *g =
+			parse_ok(cases[i].bytes, cases[i].len);
 		struct ckpt_buf b;
 
 		CHECK_EQ_INT(g->n, 1);
@@ -318,7 +318,7 @@ test_all_fields(void)
 	put_vi(&sub, 0x08, 1);
 	put_ld(&sub, 0x12, "x\0y", 3);
 	put_msg(&node, 0x0a, &sub);
-	put_str(&sub, 0x12, "back");	/* node_id 0: omitted */
+	put_str(&sub, 0x12, "back"); /* node_id 0: omitted */
 	put_msg(&node, 0x0a, &sub);
 	put_str(&sub, 0x0a, "VARIABLE_VALUE");
 	put_str(&sub, 0x1a, "/.ATTRIBUTES/VARIABLE_VALUE");
@@ -331,7 +331,7 @@ test_all_fields(void)
 	put_str(&sub, 0x0a, "tf.saver");
 	put_str(&sub, 0x12, "obj");
 	put_msg(&node, 0x22, &sub);
-	put_msg(&node, 0x2a, &sub);	/* empty BoolValue */
+	put_msg(&node, 0x2a, &sub); /* empty BoolValue */
 	put_msg(&in, 0x0a, &node);
 	/* node 1: just a saver with an empty object name */
 	put_str(&sub, 0x0a, "s");
@@ -390,9 +390,8 @@ test_parse_lenient(void)
 {
 	/* node: ref {local_name "a", node_id 0}, unknown field 9 = 7,
 	 * then hcv true */
-	static const uint8_t in[] = { 0x0a, 0x0b, 0x0a, 0x03, 0x12, 0x01,
-				      0x61, 0x48, 0x07, 0x2a, 0x02, 0x08,
-				      0x01 };
+	static const uint8_t in[] = { 0x0a, 0x0b, 0x0a, 0x03, 0x12, 0x01, 0x61,
+				      0x48, 0x07, 0x2a, 0x02, 0x08, 0x01 };
 	static const uint8_t want[] = { 0x0a, 0x09, 0x0a, 0x03, 0x12, 0x01,
 					0x61, 0x2a, 0x02, 0x08, 0x01 };
 	struct ckpt_objgraph *g = parse_ok(in, sizeof(in));
@@ -419,18 +418,19 @@ static void
 test_parse_bad(void)
 {
 	/* child node_id 1 in a 1-node graph */
-	static const uint8_t child_range[] = { 0x0a, 0x04, 0x0a, 0x02,
-					       0x08, 0x01 };
+	static const uint8_t child_range[] = { 0x0a, 0x04, 0x0a,
+					       0x02, 0x08, 0x01 };
 	/* child node_id -1 (ten-byte varint) */
 	static const uint8_t child_neg[] = { 0x0a, 0x0d, 0x0a, 0x0b, 0x08,
 					     0xff, 0xff, 0xff, 0xff, 0xff,
 					     0xff, 0xff, 0xff, 0xff, 0x01 };
 	/* slot_variable_node_id 5 */
-	static const uint8_t slot_range[] = { 0x0a, 0x04, 0x1a, 0x02,
-					      0x18, 0x05 };
+	static const uint8_t slot_range[] = {
+		0x0a, 0x04, 0x1a, 0x02, 0x18, 0x05
+	};
 	/* original_variable_node_id 2 in a 2-node graph */
-	static const uint8_t orig_range[] = { 0x0a, 0x00, 0x0a, 0x04, 0x1a,
-					      0x02, 0x08, 0x02 };
+	static const uint8_t orig_range[] = { 0x0a, 0x00, 0x0a, 0x04,
+					      0x1a, 0x02, 0x08, 0x02 };
 	static const uint8_t truncated[] = { 0x0a, 0x05, 0x0a, 0x02 };
 	static const uint8_t bad_varint[] = { 0x0a, 0x02, 0x08, 0x80 };
 	/* nodes as a varint field */
@@ -519,8 +519,8 @@ test_paths_cyclic(void)
 	CHECK_EQ_STR(p[0], "");
 	CHECK_EQ_STR(p[1], "x");
 	CHECK_EQ_STR(p[2], "x/y..z");
-	CHECK_EQ_STR(p[3], "c");	/* depth 1 beats x/a.Sb */
-	CHECK(p[4] == NULL);		/* unreachable */
+	CHECK_EQ_STR(p[3], "c"); /* depth 1 beats x/a.Sb */
+	CHECK(p[4] == NULL);	 /* unreachable */
 	CHECK_EQ_STR(p[5], "x/deep");
 	/* 6 is reached at depth 3 from 2 (x/y.z/d/) and from 5 (x/deep/e);
 	 * 2 is dequeued first */
@@ -602,14 +602,14 @@ canonical_refs(const uint8_t *in, size_t len)
 	uint8_t *out = check_memdup(in, len);
 	const uint8_t *p = in, *end = in + len;
 
-	while (p < end) {	/* TrackableObjectGraph: nodes = 1 */
+	while (p < end) { /* TrackableObjectGraph: nodes = 1 */
 		uint64_t nlen;
 		const uint8_t *nend;
 
 		CHECK_EQ_INT(*p++, 0x0a);
 		CHECK_EQ_INT(ckpt_get_varint64(&p, end, &nlen), 0);
 		nend = p + nlen;
-		while (p < nend) {	/* TrackableObject fields */
+		while (p < nend) { /* TrackableObject fields */
 			uint8_t tag = *p++;
 			uint64_t flen;
 			const uint8_t *f, *fend, *idf = NULL, *namef = NULL;
@@ -623,7 +623,7 @@ canonical_refs(const uint8_t *in, size_t len)
 			p = fend;
 			if (tag != 0x0a)
 				continue;
-			while (f < fend) {	/* ObjectReference fields */
+			while (f < fend) { /* ObjectReference fields */
 				const uint8_t *start = f;
 				uint8_t t = *f++;
 				uint64_t v;
@@ -689,13 +689,19 @@ check_reserialize(const struct ckpt_objgraph *g, const uint8_t *orig,
 static void
 test_real_tf2_cpu(const char *dir)
 {
-	static const char *const root[] = {
-		"a", "b", "c", "asset", "classify_x2y3", "classify_xy",
-		"predict", "regress_x2y3", "regress_xy", "regress_xy2",
-		"signatures"
-	};
+	static const char *const root[] = { "a",
+					    "b",
+					    "c",
+					    "asset",
+					    "classify_x2y3",
+					    "classify_xy",
+					    "predict",
+					    "regress_x2y3",
+					    "regress_xy",
+					    "regress_xy2",
+					    "signatures" };
 	static const char *const sigs[] = {
-		"regress_x_to_y", "regress_x_to_y2", "regress_x2_to_y3",
+		"regress_x_to_y",  "regress_x_to_y2",	"regress_x2_to_y3",
 		"classify_x_to_y", "classify_x2_to_y3", "serving_default"
 	};
 	static const char *const abc[] = { "a", "b", "c" };
@@ -780,10 +786,15 @@ static void
 test_real_tf_text(const char *dir)
 {
 	static const char *const root[] = {
-		"variables", "trainable_variables", "regularization_losses",
-		"keras_api", "__call__",
+		"variables",
+		"trainable_variables",
+		"regularization_losses",
+		"keras_api",
+		"__call__",
 		"call_and_return_all_conditional_losses",
-		"_default_save_signature", "wp_vocab_table", "call",
+		"_default_save_signature",
+		"wp_vocab_table",
+		"call",
 		"signatures"
 	};
 	static const struct {
@@ -803,8 +814,8 @@ test_real_tf_text(const char *dir)
 		{ 6, "call_and_return_all_conditional_losses" },
 		{ 6, "call_and_return_conditional_losses" },
 	};
-	static const int empty[] = { 1, 2, 3, 11, 12, 13, 14, 15,
-				     18, 19, 25, 27, 28, 29 };
+	static const int empty[] = { 1,	 2,  3,	 11, 12, 13, 14,
+				     15, 18, 19, 25, 27, 28, 29 };
 	struct ckpt_objgraph *g;
 	uint8_t *buf;
 	char **p;
@@ -994,15 +1005,20 @@ static const struct ckpt_objvalue big[] = {
 	{ "/.ATTRIBUTES/ROOT.SATTR", "root" },
 	{ "vars/caf\xc3\xa9 x/.ATTRIBUTES/VARIABLE_VALUE", "caf\xc3\xa9 x" },
 	{ "model/layer/0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/"
-	  "VARIABLE_VALUE", "dense/kernel/Adam" },
+	  "VARIABLE_VALUE",
+	  "dense/kernel/Adam" },
 	{ "model/layer/0/kernel/.OPTIMIZER_SLOT/optimizer/v/.ATTRIBUTES/"
-	  "VARIABLE_VALUE", "dense/kernel/Adam_1" },
+	  "VARIABLE_VALUE",
+	  "dense/kernel/Adam_1" },
 	{ "model/layer/1/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/"
-	  "VARIABLE_VALUE", "k1/Adam" },
+	  "VARIABLE_VALUE",
+	  "k1/Adam" },
 	{ "model/conv..1.Sw/.OPTIMIZER_SLOT/optimizer/m..x/.ATTRIBUTES/"
-	  "VARIABLE_VALUE", "conv/mx" },
+	  "VARIABLE_VALUE",
+	  "conv/mx" },
 	{ "model/layer/2/kernel/.OPTIMIZER_SLOT/opt2/inner/momentum/"
-	  ".ATTRIBUTES/VARIABLE_VALUE", "k2/Momentum" },
+	  ".ATTRIBUTES/VARIABLE_VALUE",
+	  "k2/Momentum" },
 	{ "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", "iter" },
 	{ "optimizer/learning_rate/.ATTRIBUTES/VARIABLE_VALUE", "lr" },
 };
@@ -1024,7 +1040,8 @@ derive_key(const struct ckpt_objgraph *g, char **p, size_t i,
 
 		for (o = 0; o < g->n && sr == NULL; o++)
 			for (s = 0; s < g->nodes[o].nslots; s++)
-				if ((size_t)g->nodes[o].slots[s]
+				if ((size_t)g->nodes[o]
+					    .slots[s]
 					    .slot_variable_node_id == i) {
 					sr = &g->nodes[o].slots[s];
 					break;
@@ -1146,7 +1163,7 @@ test_build_roundtrip(void)
 	/* breadth-first: depth never decreases with the id */
 	for (i = 2; i < h->n && p[i] != NULL; i++)
 		CHECK(depth(p[i]) >= depth(p[i - 1]));
-	CHECK_EQ_INT(depth(p[h->n - 6]), 4);	/* the last path node */
+	CHECK_EQ_INT(depth(p[h->n - 6]), 4); /* the last path node */
 
 	/* Slot variables: after every path node, ordered by (optimizer,
 	 * slot name, variable); no child edge points at them. */
@@ -1166,8 +1183,7 @@ test_build_roundtrip(void)
 	CHECK_EQ_INT(h->nodes[opt2].nattrs, 0);
 	CHECK_EQ_INT(h->nodes[opt2].slots[0].original_variable_node_id, k2);
 	CHECK_EQ_STR(h->nodes[opt2].slots[0].slot_name, "momentum");
-	CHECK_EQ_INT(h->nodes[opt2].slots[0].slot_variable_node_id,
-		     nnodes - 1);
+	CHECK_EQ_INT(h->nodes[opt2].slots[0].slot_variable_node_id, nnodes - 1);
 	CHECK_EQ_INT(h->nodes[opt].nslots, 4);
 	CHECK(k0 < k1);
 	CHECK_EQ_INT(h->nodes[opt].slots[0].original_variable_node_id, k0);
