@@ -45,21 +45,21 @@
 
 struct handle {
 	uint64_t off;
-	uint64_t size;	/* excludes the trailer */
+	uint64_t size; /* excludes the trailer */
 };
 
 /* A data block: where it is stored and where its contents are. */
 struct dblock {
 	struct handle h;
-	uint8_t type;	/* CKPT_COMPRESS_* */
-	size_t aoff;	/* snappy: offset of the contents in the arena */
-	size_t len;	/* length of the (decompressed) contents */
+	uint8_t type; /* CKPT_COMPRESS_* */
+	size_t aoff;  /* snappy: offset of the contents in the arena */
+	size_t len;   /* length of the (decompressed) contents */
 };
 
 struct parser {
-	const uint8_t *buf;	/* borrowed: the whole file */
+	const uint8_t *buf; /* borrowed: the whole file */
 	size_t len;
-	size_t body;		/* len minus the footer */
+	size_t body; /* len minus the footer */
 	const char *name;
 	struct ckpt_err *err;
 };
@@ -71,30 +71,30 @@ typedef int (*entry_fn)(struct parser *ps, void *ctx, uint32_t shared,
 
 /* Index block contents: one separator key and one handle per data block. */
 struct index_state {
-	struct ckpt_buf keys;	/* owned: separator keys, back to back */
-	size_t *koff;		/* owned: nblk + 1 offsets into keys */
-	struct dblock *blk;	/* owned */
+	struct ckpt_buf keys; /* owned: separator keys, back to back */
+	size_t *koff;	      /* owned: nblk + 1 offsets into keys */
+	struct dblock *blk;   /* owned */
 	size_t nblk;
 	size_t cap;
-	uint64_t budget;	/* most key bytes allowed */
-	uint64_t boff;		/* offset of the index block, for messages */
+	uint64_t budget; /* most key bytes allowed */
+	uint64_t boff;	 /* offset of the index block, for messages */
 };
 
 /* State of the two passes over the data entries. */
 struct data_state {
-	const struct index_state *ix;	/* borrowed */
-	size_t blk;		/* current data block */
-	uint64_t boff;		/* its file offset */
-	size_t nblock_entries;	/* entries seen in the current block */
+	const struct index_state *ix; /* borrowed */
+	size_t blk;		      /* current data block */
+	uint64_t boff;		      /* its file offset */
+	size_t nblock_entries;	      /* entries seen in the current block */
 	/* pass 1 */
-	struct ckpt_buf cur;	/* owned scratch: the key being built */
-	struct ckpt_buf prev;	/* owned scratch: the previous key */
-	size_t n;		/* entries so far */
-	uint64_t key_bytes;	/* key bytes so far */
+	struct ckpt_buf cur;  /* owned scratch: the key being built */
+	struct ckpt_buf prev; /* owned scratch: the previous key */
+	size_t n;	      /* entries so far */
+	uint64_t key_bytes;   /* key bytes so far */
 	uint64_t budget;
 	/* pass 2 */
-	struct ckpt_kv *kv;	/* borrowed: the table's array */
-	uint8_t *keys;		/* borrowed: key area of the arena */
+	struct ckpt_kv *kv; /* borrowed: the table's array */
+	uint8_t *keys;	    /* borrowed: key area of the arena */
 	size_t kpos;
 	const uint8_t *prevkey;
 };
@@ -145,10 +145,11 @@ check_range(const struct parser *ps, const char *kind, struct handle h)
 
 	if (h.off > body || h.size > body - h.off ||
 	    body - h.off - h.size < CKPT_BLOCK_TRAILER_LEN)
-		return ckpt_fail(ps->err, -ERANGE,
-				 "%s: %s block (offset %" PRIu64 ", size %" PRIu64
-				 ") runs past the end of the table data (%zu bytes)",
-				 pname(ps), kind, h.off, h.size, ps->body);
+		return ckpt_fail(
+			ps->err, -ERANGE,
+			"%s: %s block (offset %" PRIu64 ", size %" PRIu64
+			") runs past the end of the table data (%zu bytes)",
+			pname(ps), kind, h.off, h.size, ps->body);
 	return 0;
 }
 
@@ -263,7 +264,7 @@ decode_entry(const uint8_t **p, const uint8_t *limit, uint32_t *shared,
 	    ckpt_get_varint32(&q, limit, vlen) < 0)
 		return -EBADMSG;
 	if ((uint64_t)(limit - q) < (uint64_t)*nd + *vlen)
-		return -EBADMSG;	/* by subtraction: q + n can overflow */
+		return -EBADMSG; /* by subtraction: q + n can overflow */
 	*p = q;
 	return 0;
 }
@@ -274,8 +275,8 @@ decode_entry(const uint8_t **p, const uint8_t *limit, uint32_t *shared,
  * share nothing, and no entry shares more than the previous key's length.
  * FN (may be NULL) sees each entry. */
 static int
-block_walk(struct parser *ps, const char *kind, uint64_t boff,
-	   const uint8_t *b, size_t len, entry_fn fn, void *ctx)
+block_walk(struct parser *ps, const char *kind, uint64_t boff, const uint8_t *b,
+	   size_t len, entry_fn fn, void *ctx)
 {
 	const uint8_t *p, *limit, *restarts;
 	uint32_t nrestarts, r = 0;
@@ -305,25 +306,27 @@ block_walk(struct parser *ps, const char *kind, uint64_t boff,
 			is_restart = true;
 			r++;
 		} else if (p == b) {
-			return ckpt_fail(ps->err, -EBADMSG,
-					 "%s: %s block at offset %" PRIu64
-					 ": no restart point at its first entry",
-					 pname(ps), kind, boff);
+			return ckpt_fail(
+				ps->err, -EBADMSG,
+				"%s: %s block at offset %" PRIu64
+				": no restart point at its first entry",
+				pname(ps), kind, boff);
 		}
 		if (decode_entry(&p, limit, &shared, &nd, &vlen) < 0)
-			return ckpt_fail(ps->err, -EBADMSG,
-					 "%s: %s block at offset %" PRIu64
-					 ": entry at block offset %zu is truncated"
-					 " or overruns the entries",
-					 pname(ps), kind, boff, eoff);
+			return ckpt_fail(
+				ps->err, -EBADMSG,
+				"%s: %s block at offset %" PRIu64
+				": entry at block offset %zu is truncated"
+				" or overruns the entries",
+				pname(ps), kind, boff, eoff);
 		if (shared > prev_len || (is_restart && shared != 0))
-			return ckpt_fail(ps->err, -EBADMSG,
-					 "%s: %s block at offset %" PRIu64
-					 ": entry at block offset %zu shares %" PRIu32
-					 " bytes with a %" PRIu64 "-byte key%s",
-					 pname(ps), kind, boff, eoff, shared,
-					 prev_len,
-					 is_restart ? " at a restart point" : "");
+			return ckpt_fail(
+				ps->err, -EBADMSG,
+				"%s: %s block at offset %" PRIu64
+				": entry at block offset %zu shares %" PRIu32
+				" bytes with a %" PRIu64 "-byte key%s",
+				pname(ps), kind, boff, eoff, shared, prev_len,
+				is_restart ? " at a restart point" : "");
 		if (fn != NULL &&
 		    (rc = fn(ps, ctx, shared, p, nd, p + nd, vlen, eoff)) < 0)
 			return rc;
@@ -349,9 +352,8 @@ block_walk(struct parser *ps, const char *kind, uint64_t boff,
 /* Index entry: materialise the separator key, check order, decode the
  * handle. */
 static int
-index_entry(struct parser *ps, void *ctx, uint32_t shared,
-	    const uint8_t *delta, uint32_t nd, const uint8_t *val,
-	    uint32_t vlen, size_t eoff)
+index_entry(struct parser *ps, void *ctx, uint32_t shared, const uint8_t *delta,
+	    uint32_t nd, const uint8_t *val, uint32_t vlen, size_t eoff)
 {
 	struct index_state *ix = ctx;
 	const uint8_t *vp = val;
@@ -391,7 +393,8 @@ index_entry(struct parser *ps, void *ctx, uint32_t shared,
 	if (ix->nblk > 0) {
 		prev = ix->koff[ix->nblk - 1];
 		if (ckpt_key_cmp(ix->keys.data + prev, start - prev,
-				 ix->keys.data + start, ix->keys.len - start) >= 0)
+				 ix->keys.data + start,
+				 ix->keys.len - start) >= 0)
 			return ckpt_fail(ps->err, -EBADMSG,
 					 "%s: index block at offset %" PRIu64
 					 ": entry at block offset %zu is not "
@@ -429,8 +432,8 @@ data_entry_check(struct parser *ps, void *ctx, uint32_t shared,
 	if ((rc = ckpt_buf_put(&ds->cur, ds->prev.data, shared)) < 0 ||
 	    (rc = ckpt_buf_put(&ds->cur, delta, nd)) < 0)
 		return rc;
-	if (ds->n > 0 && ckpt_key_cmp(ds->prev.data, ds->prev.len,
-				      ds->cur.data, ds->cur.len) >= 0)
+	if (ds->n > 0 && ckpt_key_cmp(ds->prev.data, ds->prev.len, ds->cur.data,
+				      ds->cur.len) >= 0)
 		return ckpt_fail(ps->err, -EBADMSG,
 				 "%s: data block at offset %" PRIu64
 				 ": key of entry at block offset %zu is not "
@@ -621,10 +624,11 @@ parse_data(struct parser *ps, struct index_state *ix, uint64_t end,
 		if (ds.nblock_entries > 0 &&
 		    ckpt_key_cmp(ds.prev.data, ds.prev.len, ix->keys.data + s,
 				 e - s) > 0) {
-			rc = ckpt_fail(ps->err, -EBADMSG,
-				       "%s: data block at offset %" PRIu64
-				       ": last key is greater than its index key",
-				       pname(ps), d->h.off);
+			rc = ckpt_fail(
+				ps->err, -EBADMSG,
+				"%s: data block at offset %" PRIu64
+				": last key is greater than its index key",
+				pname(ps), d->h.off);
 			goto out;
 		}
 	}

@@ -21,28 +21,28 @@
 
 /* One block being built. */
 struct block_builder {
-	struct ckpt_buf buf;		/* owned: entries so far */
-	struct ckpt_buf restarts;	/* owned: fixed32 restart offsets */
+	struct ckpt_buf buf;	  /* owned: entries so far */
+	struct ckpt_buf restarts; /* owned: fixed32 restart offsets */
 	uint32_t nrestarts;
-	int counter;			/* entries since the last restart */
+	int counter; /* entries since the last restart */
 	int interval;
-	struct ckpt_buf last_key;	/* owned */
+	struct ckpt_buf last_key; /* owned */
 	size_t nentries;
 };
 
 struct ckpt_table_builder {
 	size_t block_size;
 	enum ckpt_compression compression;
-	struct ckpt_buf file;		/* owned: the table so far */
-	struct ckpt_buf scratch;	/* owned: compressed block */
+	struct ckpt_buf file;	 /* owned: the table so far */
+	struct ckpt_buf scratch; /* owned: compressed block */
 	struct block_builder data;
 	struct block_builder index;
-	struct ckpt_buf last_key;	/* owned: last key added */
+	struct ckpt_buf last_key; /* owned: last key added */
 	uint64_t nentries;
-	bool pending_index_entry;	/* a data block awaits its index key */
+	bool pending_index_entry; /* a data block awaits its index key */
 	uint64_t pending_off, pending_size;
 	bool finished;
-	int status;			/* first failure, sticky */
+	int status; /* first failure, sticky */
 };
 
 /* Reset BB to an empty block (one restart at offset 0). */
@@ -117,8 +117,8 @@ block_finish(struct block_builder *bb)
 {
 	int rc;
 
-	if ((rc = ckpt_buf_put(&bb->buf, bb->restarts.data,
-			       bb->restarts.len)) < 0)
+	if ((rc = ckpt_buf_put(&bb->buf, bb->restarts.data, bb->restarts.len)) <
+	    0)
 		return rc;
 	return ckpt_buf_put_fixed32(&bb->buf, bb->nrestarts);
 }
@@ -204,7 +204,7 @@ shortest_separator(struct ckpt_buf *last, const uint8_t *next, size_t nlen)
 	while (i < n && last->data[i] == next[i])
 		i++;
 	if (i >= n)
-		return;	/* one is a prefix of the other */
+		return; /* one is a prefix of the other */
 	if (last->data[i] < 0xff && last->data[i] + 1 < next[i]) {
 		last->data[i]++;
 		last->len = i + 1;
@@ -267,12 +267,12 @@ ckpt_table_builder_add(struct ckpt_table_builder *tb, const void *key,
 	if (tb->finished)
 		return -EINVAL;
 	if (key == NULL)
-		key = "";	/* klen is 0: keep pointer arithmetic defined */
+		key = ""; /* klen is 0: keep pointer arithmetic defined */
 	if (val == NULL)
 		val = "";
 	if (tb->nentries > 0 &&
 	    ckpt_key_cmp(key, klen, tb->last_key.data, tb->last_key.len) <= 0)
-		return -EINVAL;	/* not sticky: nothing was changed */
+		return -EINVAL; /* not sticky: nothing was changed */
 	if (klen > UINT32_MAX || vlen > UINT32_MAX)
 		return -EOVERFLOW;
 	/* TensorFlow's addition: an entry this large starts its own block. */

@@ -31,8 +31,8 @@ check_varint64(uint64_t v, const uint8_t *want, size_t wlen)
 		p = buf;
 		got = 0x5555;
 		CHECK_EQ_INT(ckpt_get_varint64(&p, buf + cut, &got), -EBADMSG);
-		CHECK(p == buf);	/* not advanced on failure */
-		CHECK_EQ_U64(got, 0x5555);	/* nor written */
+		CHECK(p == buf);	   /* not advanced on failure */
+		CHECK_EQ_U64(got, 0x5555); /* nor written */
 	}
 	free(buf);
 }
@@ -205,7 +205,7 @@ test_buf(void)
 	CHECK(b.data == NULL);
 	CHECK_EQ_U64(b.len, 0);
 	CHECK_EQ_U64(b.cap, 0);
-	ckpt_buf_free(&b);	/* twice is harmless */
+	ckpt_buf_free(&b); /* twice is harmless */
 }
 
 int

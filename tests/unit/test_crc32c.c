@@ -64,7 +64,8 @@ test_hw_sw_agree(void)
 	for (len = 0; len <= 300; len++) {
 		for (off = 0; off < 16; off++) {
 			uint32_t a = ckpt_crc32c_extend(seed, buf + off, len);
-			uint32_t b = ckpt_crc32c_extend_sw(seed, buf + off, len);
+			uint32_t b =
+				ckpt_crc32c_extend_sw(seed, buf + off, len);
 
 			CHECK_EQ_U64(a, b);
 			seed = a;
@@ -73,7 +74,8 @@ test_hw_sw_agree(void)
 	for (len = 301; len <= 4096; len += 97) {
 		uint8_t *h = check_memdup(buf + (len & 7), len);
 
-		CHECK_EQ_U64(ckpt_crc32c(h, len), ckpt_crc32c_extend_sw(0, h, len));
+		CHECK_EQ_U64(ckpt_crc32c(h, len),
+			     ckpt_crc32c_extend_sw(0, h, len));
 		/* splitting anywhere gives the same result */
 		CHECK_EQ_U64(ckpt_crc32c_extend(ckpt_crc32c(h, len / 3),
 						h + len / 3, len - len / 3),

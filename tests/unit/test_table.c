@@ -17,6 +17,7 @@
 #include "table.h"
 
 /* FORMAT.md §3.9: saved_model_half_plus_three_variables.index. */
+/* clang-format off */
 static const uint8_t example[151] = {
 	/* data block: "" -> header, "a", "b", "c" -> BundleEntryProto */
 	0x00, 0x00, 0x06, 0x08, 0x01, 0x1a, 0x02, 0x08, 0x01,
@@ -44,6 +45,7 @@ static const uint8_t example[151] = {
 	0x00, 0x00, 0x00, 0x00,
 	0x57, 0xfb, 0x80, 0x8b, 0x24, 0x75, 0x47, 0xdb,
 };
+/* clang-format on */
 
 static const uint8_t ex_header[] = { 0x08, 0x01, 0x1a, 0x02, 0x08, 0x01 };
 static const uint8_t ex_a[] = { 0x08, 0x01, 0x12, 0x00, 0x28, 0x04,
@@ -124,7 +126,8 @@ static void
 test_example(void)
 {
 	static const struct ckpt_kv want[] = {
-		{ { (const uint8_t *)"", 0 }, { ex_header, sizeof(ex_header) } },
+		{ { (const uint8_t *)"", 0 },
+		  { ex_header, sizeof(ex_header) } },
 		{ SLICE("a"), { ex_a, sizeof(ex_a) } },
 		{ SLICE("b"), { ex_b, sizeof(ex_b) } },
 		{ SLICE("c"), { ex_c, sizeof(ex_c) } },
@@ -280,8 +283,9 @@ build_keys(size_t block_size, const char *const *keys, const size_t *vlens,
 	out->len = 0;
 	CHECK_EQ_INT(ckpt_table_builder_new(&o, &tb), 0);
 	for (i = 0; keys[i] != NULL; i++)
-		CHECK_EQ_INT(ckpt_table_builder_add(tb, keys[i], strlen(keys[i]),
-						    val, vlens ? vlens[i] : 1),
+		CHECK_EQ_INT(ckpt_table_builder_add(tb, keys[i],
+						    strlen(keys[i]), val,
+						    vlens ? vlens[i] : 1),
 			     0);
 	CHECK_EQ_INT(ckpt_table_builder_finish(tb, out), 0);
 	ckpt_table_builder_free(tb);
@@ -301,7 +305,8 @@ test_separators(void)
 	struct ckpt_buf out = { 0 };
 
 	/* block size 1: every entry is a block of its own */
-	build_keys(1, (const char *[]){ "conv2d/kernel", "conv2d_1/bias", NULL },
+	build_keys(1,
+		   (const char *[]){ "conv2d/kernel", "conv2d_1/bias", NULL },
 		   NULL, (const char *[]){ "conv2d0", "d", NULL }, &out);
 	/* one key a prefix of the next: unchanged */
 	build_keys(1, (const char *[]){ "abc", "abcd", NULL }, NULL,
@@ -483,7 +488,8 @@ kv_cmp(const void *a, const void *b)
 static void
 model_make(struct model *m, size_t n, size_t block_size, uint32_t seed)
 {
-	static const uint8_t alpha[] = { 0x00, 0x01, 'a', 'b', '/', 0xfe, 0xff };
+	static const uint8_t alpha[] = { 0x00, 0x01, 'a', 'b',
+					 '/',  0xfe, 0xff };
 	size_t i, j, out;
 
 	rng_state = seed | 1;
@@ -562,9 +568,9 @@ check_roundtrip(const struct ckpt_table_opts *o, size_t n, uint32_t seed)
 		/* key + 0x00 lies strictly between key and its successor */
 		memcpy(probe, m.kv[i].key.data, m.kv[i].key.len);
 		probe[m.kv[i].key.len] = 0;
-		if (i + 1 == m.n ||
-		    ckpt_key_cmp(probe, m.kv[i].key.len + 1, m.kv[i + 1].key.data,
-				 m.kv[i + 1].key.len) != 0)
+		if (i + 1 == m.n || ckpt_key_cmp(probe, m.kv[i].key.len + 1,
+						 m.kv[i + 1].key.data,
+						 m.kv[i + 1].key.len) != 0)
 			CHECK(ckpt_table_find(t, probe, m.kv[i].key.len + 1) ==
 			      NULL);
 	}
@@ -602,7 +608,8 @@ test_roundtrip(void)
 					  : CKPT_COMPRESS_NONE
 				};
 
-				check_roundtrip(&o, n, (uint32_t)(n * 7919 + i));
+				check_roundtrip(&o, n,
+						(uint32_t)(n * 7919 + i));
 			}
 	fprintf(stderr, "roundtrip: %zu blocks, %zu snappy, %zu multi-block "
 			"tables\n",
@@ -640,7 +647,8 @@ test_snappy_block(void)
 	CHECK_EQ_U64(t->nsnappy, 1);
 	CHECK_EQ_MEM(t->kv[0].value.data, t->kv[0].value.len, val, sizeof(val));
 	CHECK_EQ_MEM(t->kv[1].value.data, t->kv[1].value.len, val, 10);
-	CHECK(t->kv[0].value.data < copy || t->kv[0].value.data >= copy + out.len);
+	CHECK(t->kv[0].value.data < copy ||
+	      t->kv[0].value.data >= copy + out.len);
 	ckpt_table_free(t);
 	free(copy);
 	ckpt_buf_free(&out);
@@ -706,8 +714,9 @@ craft_index(struct crafter *c, const char *key, struct handle h)
 {
 	CHECK_EQ_INT(ckpt_buf_put_varint(&c->index, 0), 0);
 	CHECK_EQ_INT(ckpt_buf_put_varint(&c->index, strlen(key)), 0);
-	CHECK_EQ_INT(ckpt_buf_put_varint(&c->index, ckpt_varint_len(h.off) +
-							    ckpt_varint_len(h.size)),
+	CHECK_EQ_INT(ckpt_buf_put_varint(&c->index,
+					 ckpt_varint_len(h.off) +
+						 ckpt_varint_len(h.size)),
 		     0);
 	CHECK_EQ_INT(ckpt_buf_put(&c->index, key, strlen(key)), 0);
 	CHECK_EQ_INT(ckpt_buf_put_varint(&c->index, h.off), 0);
@@ -742,7 +751,8 @@ craft_finish(struct crafter *c)
 			q += nd + vl;
 		}
 		for (i = 0; i < c->nindex; i++)
-			CHECK_EQ_INT(ckpt_buf_put_fixed32(&c->index, offs[i]), 0);
+			CHECK_EQ_INT(ckpt_buf_put_fixed32(&c->index, offs[i]),
+				     0);
 		free(offs);
 	} else {
 		CHECK_EQ_INT(ckpt_buf_put_fixed32(&c->index, 0), 0);
@@ -885,7 +895,8 @@ test_crafted(void)
 
 	/* two blocks: keys must increase across them, and index keys must
 	 * separate them */
-#define BLK(k) (const uint8_t[]){ 0, 1, 1, (k), 'v', 0, 0, 0, 0, 1, 0, 0, 0 }, 13
+#define BLK(k)                                                               \
+	(const uint8_t[]){ 0, 1, 1, (k), 'v', 0, 0, 0, 0, 1, 0, 0, 0 }, 13
 	h = craft_block(&c, BLK('a'), 0);
 	craft_index(&c, "a", h);
 	h = craft_block(&c, BLK('b'), 0);
@@ -902,13 +913,14 @@ test_crafted(void)
 	craft_index(&c, "c", h);
 	CHECK_EQ_INT(craft_finish(&c), -EBADMSG);	/* unsorted */
 	h = craft_block(&c, BLK('b'), 0);
-	craft_index(&c, "a", h);			/* index key < last key */
+	craft_index(&c, "a", h);	/* index key < last key */
 	h = craft_block(&c, BLK('c'), 0);
 	craft_index(&c, "c", h);
 	CHECK_EQ_INT(craft_finish(&c), -EBADMSG);
-	CHECK(strstr(last_msg, "last key is greater than its index key") != NULL);
+	CHECK(strstr(last_msg, "last key is greater than its index key") !=
+	      NULL);
 	h = craft_block(&c, BLK('a'), 0);
-	craft_index(&c, "b", h);			/* index key >= next key */
+	craft_index(&c, "b", h);	/* index key >= next key */
 	h = craft_block(&c, BLK('b'), 0);
 	craft_index(&c, "c", h);
 	CHECK_EQ_INT(craft_finish(&c), -EBADMSG);
@@ -916,7 +928,7 @@ test_crafted(void)
 	h = craft_block(&c, BLK('a'), 0);
 	craft_index(&c, "b", h);
 	h = craft_block(&c, BLK('c'), 0);
-	craft_index(&c, "b", h);			/* index not increasing */
+	craft_index(&c, "b", h);	/* index not increasing */
 	CHECK_EQ_INT(craft_finish(&c), -EBADMSG);
 #undef BLK
 }
