@@ -28,6 +28,7 @@
 
 struct ckptfs_config {
 	char *checkpoint;	/* owned: first non-option argument */
+	const char *mountpoint;	/* borrowed from argv: the second one */
 	char *tf2_root;		/* owned (fuse_opt) */
 	int nonopts;
 	int show_help;
@@ -68,6 +69,8 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 			conf->checkpoint = strdup(arg);
 			return conf->checkpoint != NULL ? 0 : -1;
 		}
+		if (conf->mountpoint == NULL)
+			conf->mountpoint = arg;
 		return 1;
 	default:
 		return 1;
@@ -82,8 +85,6 @@ usage(const char *prog)
 	       "Mount a TensorFlow checkpoint (a prefix, its .index file, or a\n"
 	       "directory with a 'checkpoint' file) read-only at MOUNTPOINT.\n\n"
 	       "ckptfs options:\n"
-	       "    -h   --help            print help\n"
-	       "    -V   --version         print version\n"
 	       "    -o tf2_root=NAME       root of /by-object for a TF1 "
 	       "checkpoint\n"
 	       "                           (default: vars)\n\n",
@@ -208,6 +209,7 @@ main(int argc, char *argv[])
 	if (conf.show_version) {
 		printf("ckptfs %s\n", PACKAGE_VERSION);
 		printf("FUSE library version %s\n", fuse_pkgversion());
+		fflush(stdout);	/* fusermount3 prints its version too */
 		fuse_lowlevel_version();
 		ret = EXIT_SUCCESS;
 		goto out_args;
@@ -223,10 +225,10 @@ main(int argc, char *argv[])
 				"[options] CHECKPOINT MOUNTPOINT)\n");
 		goto out_args;
 	}
+	if (check_mountpoint(conf.mountpoint) < 0)
+		goto out_args;
 	if (fuse_parse_cmdline(&args, &opts) != 0)
 		goto out_args;
-	if (check_mountpoint(opts.mountpoint) < 0)
-		goto out_opts;
 
 	rc = ckpt_bundle_open(conf.checkpoint, &bundle, &err);
 	if (rc < 0) {
@@ -246,6 +248,7 @@ main(int argc, char *argv[])
 	fs.bundle = bundle;
 	fs.tree = tree;
 	atomic_init(&fs.use_syslog, false);
+	atomic_init(&fs.no_opendir, false);
 
 	if (add_mount_opts(&args, bundle->prefix) < 0) {
 		fprintf(stderr, "ckptfs: out of memory\n");

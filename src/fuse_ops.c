@@ -71,11 +71,21 @@ fill_entry(struct ckptfs *fs, struct ckptfs_node *n,
 static void
 ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct ckptfs *fs = userdata;
+
 	conn->want |= conn->capable & (FUSE_CAP_SPLICE_WRITE |
 				       FUSE_CAP_SPLICE_MOVE |
 				       FUSE_CAP_SPLICE_READ);
 	conn->want |= conn->capable & FUSE_CAP_ASYNC_READ;
+	/* Directories need no open/release round trips (see
+	 * ckptfs_op_opendir()), and every listing carries the attributes,
+	 * so walking the tree costs two requests per directory. */
+	atomic_store(&fs->no_opendir,
+		     (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
+	if (conn->capable & FUSE_CAP_READDIRPLUS) {
+		conn->want |= FUSE_CAP_READDIRPLUS;
+		conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	}
 	conn->time_gran = 1;
 }
 
@@ -173,30 +183,35 @@ ckptfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 /* --- directories ----------------------------------------------------------- */
 
-/* Check that INO is a directory and set caching flags. */
+/* Check that INO is a directory.  Where the kernel supports it, answer
+ * ENOSYS instead, which tells it to stop sending OPENDIR and RELEASEDIR
+ * for this mount (directory handles carry no state here). */
 static int
-do_opendir(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+do_opendir(struct ckptfs *fs, fuse_ino_t ino)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
 
+	if (atomic_load(&fs->no_opendir))
+		return -ENOSYS;
 	if (n == NULL)
 		return -ESTALE;
 	if (n->kind != CKPTFS_DIR)
 		return -ENOTDIR;
-	fi->cache_readdir = 1;
-	fi->keep_cache = 1;
 	return 0;
 }
 
 static void
 ckptfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int rc = do_opendir(fuse_req_userdata(req), ino, fi);
+	int rc = do_opendir(fuse_req_userdata(req), ino);
 
-	if (rc < 0)
+	if (rc < 0) {
 		fuse_reply_err(req, -rc);
-	else
+	} else {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
 		fuse_reply_open(req, fi);
+	}
 }
 
 /* Fill BUF (CAP bytes) with entries of INO from offset OFF: offset 0 is

@@ -22,6 +22,7 @@ struct ckptfs {
 	struct ckpt_bundle *bundle;	/* borrowed: main() owns it */
 	struct ckptfs_tree *tree;	/* borrowed: main() owns it */
 	atomic_bool use_syslog;		/* set once daemonized */
+	atomic_bool no_opendir;		/* kernel handles opendir (init) */
 };
 
 /* The operations table for fuse_session_new(). */

@@ -1,0 +1,145 @@
+# helpers.bash -- shared setup for the bats suites (`load helpers`).
+#
+# Provides: bats-support and bats-assert; strict skips (CKPTFS_TEST_STRICT=1
+# turns every skip into a failure, for CI); the programs under test
+# ($CKPTFS, $CKPT_INSPECT, $MKFIXTURE, set by `make check`); real and
+# generated checkpoints (require_realdata, fixture); and mounting
+# (mount_ckpt, unmount_ckpt) with a teardown that unmounts everything and
+# fails the test when a daemon exited non-zero.  Suites that define their
+# own teardown() must call ckpt_teardown from it.
+# shellcheck shell=bash
+
+bats_require_minimum_version 1.5.0
+
+for _lib in bats-support bats-assert; do
+	if [ -f "/usr/lib/bats/$_lib/load.bash" ]; then
+		load "/usr/lib/bats/$_lib/load"
+	else
+		bats_load_library "$_lib"
+	fi
+done
+unset _lib
+
+: "${CKPTFS:=ckptfs}"
+: "${CKPT_INSPECT:=ckpt-inspect}"
+: "${MKFIXTURE:=mkfixture}"
+export CKPTFS CKPT_INSPECT MKFIXTURE
+
+if [ "${CKPTFS_TEST_STRICT:-0}" = 1 ]; then
+	# CI: a test that cannot run is a failure, not a skip.
+	skip() {
+		fail "skipped under CKPTFS_TEST_STRICT=1: ${*:-no reason}"
+	}
+fi
+
+# Skip unless the real TensorFlow checkpoints are there; sets RD.
+require_realdata() {
+	if [ -z "${REALDATA:-}" ] || [ ! -d "$REALDATA" ]; then
+		skip "REALDATA not set or absent"
+	fi
+	RD=$REALDATA
+}
+
+# Path of a generated checkpoint of KIND (made once per .bats file).
+# fixture KIND [mkfixture args...]
+fixture() {
+	local kind=$1 dir
+	shift
+	dir=$BATS_FILE_TMPDIR/fx/$kind$(printf '%s' "$*" | tr -c 'a-zA-Z0-9' _)
+	if [ ! -f "$dir/ckpt.index" ]; then
+		command -v "$MKFIXTURE" >/dev/null ||
+			skip "mkfixture not built ($MKFIXTURE)"
+		mkdir -p "$dir"
+		"$MKFIXTURE" "$kind" "$dir/ckpt" "$@" >&2 ||
+			fail "mkfixture $kind failed"
+	fi
+	echo "$dir/ckpt"
+}
+
+# Skip unless FUSE mounts can work here.
+require_fuse() {
+	[ -w /dev/fuse ] || skip "no writable /dev/fuse"
+	command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
+}
+
+# Elements of FILE as od prints them with TYPE (e.g. f4, d8), one line.
+values() {
+	od -An -v -t"$2" "$1" | xargs echo
+}
+
+# The value of extended attribute NAME of FILE.
+xattr() {
+	getfattr --absolute-names --only-values -n "$2" "$1"
+}
+
+CKPTFS_MNTS=()
+CKPTFS_PIDS=()
+CKPTFS_LOGS=()
+
+# Mount PREFIX with ckptfs in the foreground (in the background of the
+# test); MNT is set to the new mount point ($BATS_TEST_TMPDIR/mnt, mnt2,
+# ...) and CKPTFS_LOG to its log.  mount_ckpt PREFIX [ckptfs args...]
+mount_ckpt() {
+	local n=${#CKPTFS_MNTS[@]} pid sfx=
+	require_fuse
+	[ "$n" -eq 0 ] || sfx=$((n + 1))
+	MNT=$BATS_TEST_TMPDIR/mnt$sfx
+	CKPTFS_LOG=$BATS_TEST_TMPDIR/ckptfs$sfx.log
+	mkdir -p "$MNT"
+	# fd 3 closed: bats would wait for the daemon otherwise.
+	"$CKPTFS" -f "$@" "$MNT" 3>&- >"$CKPTFS_LOG" 2>&1 &
+	pid=$!
+	CKPTFS_MNTS+=("$MNT")
+	CKPTFS_PIDS+=("$pid")
+	CKPTFS_LOGS+=("$CKPTFS_LOG")
+	for _ in $(seq 100); do
+		mountpoint -q "$MNT" && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$CKPTFS_LOG" >&2
+	fail "ckptfs did not mount $1"
+}
+
+# Unmount every mount of this test and wait for its daemon; return
+# non-zero (after printing the log) if any daemon exited non-zero.
+unmount_ckpt() {
+	local i rc=0 st
+	for i in "${!CKPTFS_MNTS[@]}"; do
+		if mountpoint -q "${CKPTFS_MNTS[$i]}"; then
+			fusermount3 -u "${CKPTFS_MNTS[$i]}" 2>/dev/null ||
+				fusermount3 -u -z "${CKPTFS_MNTS[$i]}"
+		fi
+		st=0
+		wait "${CKPTFS_PIDS[$i]}" || st=$?
+		if [ "$st" -ne 0 ]; then
+			echo "ckptfs on ${CKPTFS_MNTS[$i]} exited $st:" >&2
+			cat "${CKPTFS_LOGS[$i]}" >&2
+			rc=1
+		fi
+	done
+	CKPTFS_MNTS=()
+	CKPTFS_PIDS=()
+	CKPTFS_LOGS=()
+	return "$rc"
+}
+
+# Unmount mounts not started by mount_ckpt (daemonized ones).
+CKPTFS_EXTRA_MNTS=()
+unmount_extra() {
+	local m
+	for m in "${CKPTFS_EXTRA_MNTS[@]}"; do
+		mountpoint -q "$m" && { fusermount3 -u "$m" 2>/dev/null ||
+			fusermount3 -u -z "$m"; }
+	done
+	CKPTFS_EXTRA_MNTS=()
+}
+
+ckpt_teardown() {
+	unmount_extra
+	unmount_ckpt || fail "a ckptfs daemon exited non-zero"
+}
+
+teardown() {
+	ckpt_teardown
+}

@@ -1,8 +1,492 @@
-/* test_tree.c -- placeholder. */
+/* test_tree.c -- Covers: src/tree.c.
+ * Builds both views from hand-made entry lists and object graphs (no
+ * bundle, no FUSE) and checks the naming rules: escaping round trips, the
+ * '@' suffix, shortened long names, TensorFlow-style uniquifying, one
+ * inode per tensor shared by both views, xattrs and stat data. */
 #include "config.h"
 #include "check.h"
+
+#include <errno.h>
+#include <stdbool.h>
+
+#include "coding.h"
+#include "crc32c.h"
+#include "objgraph.h"
+#include "tensor.h"
+#include "tree.h"
+
+static const int64_t dims23[] = { 2, 3 };
+
+/* A float32 entry KEY of shape DIMS/RANK. */
+static struct ckpt_entry
+mk(const char *key, size_t klen, const int64_t *dims, int rank)
+{
+	struct ckpt_entry e = { 0 };
+
+	e.key = key;
+	e.key_len = klen;
+	e.dtype = CKPT_DT_FLOAT;
+	e.rank = rank;
+	e.dims = dims;
+	e.size = 4;
+	if (rank == 2)
+		e.size = 24;
+	e.crc32c = ckpt_crc_mask(0x12345678u);
+	return e;
+}
+
+#define MK(s) mk(s, sizeof(s) - 1, NULL, 0)
+
+/* Escape RAW and compare with WANT, then unescape back. */
+static void
+check_escape(const char *raw, size_t len, bool dir, const char *want)
+{
+	struct ckpt_buf b = { 0 }, r = { 0 };
+	bool d;
+
+	CHECK_EQ_INT(ckptfs_name_escape(raw, len, dir, &b), 0);
+	CHECK_EQ_MEM(b.data, b.len, want, strlen(want));
+	CHECK_EQ_INT(ckptfs_name_unescape((const char *)b.data, b.len, &r, &d),
+		     0);
+	CHECK_EQ_INT(r.len, len);
+	if (len > 0)	/* r.data is NULL for the empty component */
+		CHECK_EQ_MEM(r.data, r.len, raw, len);
+	CHECK_EQ_INT(d, dir);
+	ckpt_buf_free(&b);
+	ckpt_buf_free(&r);
+}
+
+static void
+test_escape(void)
+{
+	char longname[300], want[240];
+	struct ckpt_buf b = { 0 }, r = { 0 };
+	bool d;
+
+	CHECK_EQ_U64(ckptfs_fnv1a64("", 0), 0xcbf29ce484222325ull);
+	CHECK_EQ_U64(ckptfs_fnv1a64("a", 1), 0xaf63dc4c8601ec8cull);
+	check_escape("kernel", 6, false, "kernel");
+	check_escape("kernel", 6, true, "kernel@");
+	check_escape("", 0, false, "%");
+	check_escape("", 0, true, "%@");
+	check_escape(".", 1, false, "%2E");
+	check_escape("..", 2, false, "%2E%2E");
+	check_escape("..", 2, true, "%2E%2E@");
+	check_escape("...", 3, false, "...");
+	check_escape(".x", 2, false, ".x");
+	check_escape("pct%sign", 8, false, "pct%25sign");
+	check_escape("at@sign", 7, false, "at%40sign");
+	check_escape("with space", 10, false, "with space");
+	check_escape("a\x01z\x7f", 4, false, "a%01z%7F");
+	check_escape("n\0l", 3, false, "n%00l");
+	check_escape("h\xc3\xa9llo", 6, false, "h\xc3\xa9llo");
+	check_escape("%2E", 3, false, "%252E");
+
+	/* 300 bytes: 200 kept, "%#", the hash of the raw component. */
+	memset(longname, 'L', sizeof(longname));
+	memset(want, 'L', 200);
+	snprintf(want + 200, sizeof(want) - 200, "%%#%016llx",
+		 (unsigned long long)ckptfs_fnv1a64(longname, 300));
+	CHECK_EQ_INT(ckptfs_name_escape(longname, 300, false, &b), 0);
+	CHECK_EQ_MEM(b.data, b.len, want, 218);
+	CHECK_EQ_INT(ckptfs_name_unescape((const char *)b.data, b.len, &r, &d),
+		     -ENAMETOOLONG);
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_name_escape(longname, 300, true, &b), 0);
+	CHECK_EQ_INT(b.len, 219);
+	CHECK_EQ_INT(b.data[218], '@');
+	/* 255 bytes fit exactly; 254 + '@' too; 255 + '@' does not. */
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_name_escape(longname, 255, false, &b), 0);
+	CHECK_EQ_INT(b.len, 255);
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_name_escape(longname, 254, true, &b), 0);
+	CHECK_EQ_INT(b.len, 255);
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_name_escape(longname, 255, true, &b), 0);
+	CHECK_EQ_INT(b.len, 219);
+	/* 100 '%' escape to 300 bytes: shortened too. */
+	memset(longname, '%', 100);
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_name_escape(longname, 100, false, &b), 0);
+	CHECK_EQ_INT(b.len, 218);
+
+	/* Not displayed names. */
+	r.len = 0;
+	CHECK_EQ_INT(ckptfs_name_unescape(".", 1, &r, &d), -EINVAL);
+	CHECK_EQ_INT(ckptfs_name_unescape("%zz", 3, &r, &d), -EINVAL);
+	CHECK_EQ_INT(ckptfs_name_unescape("a%4", 3, &r, &d), -EINVAL);
+	CHECK_EQ_INT(ckptfs_name_unescape("a@b", 3, &r, &d), -EINVAL);
+	CHECK_EQ_INT(ckptfs_name_unescape("", 0, &r, &d), -EINVAL);
+	CHECK_EQ_INT(ckptfs_name_unescape("%2e", 3, &r, &d), -EINVAL);
+	ckpt_buf_free(&b);
+	ckpt_buf_free(&r);
+}
+
+/* Names in DIR joined by ' ' in readdir order. */
+static const char *
+listing(const struct ckptfs_tree *t, const char *dir)
+{
+	static char out[4096];
+	const struct ckptfs_node *d = ckptfs_tree_path(t, dir);
+	size_t i, pos = 0;
+
+	CHECK(d != NULL && d->kind == CKPTFS_DIR);
+	out[0] = '\0';
+	for (i = 0; i < d->dir.n; i++)
+		pos += (size_t)snprintf(out + pos, sizeof(out) - pos, "%s%s",
+					i ? " " : "", d->dir.ents[i].name);
+	return out;
+}
+
+/* The node at PATH, which must exist. */
+static struct ckptfs_node *
+at(const struct ckptfs_tree *t, const char *path)
+{
+	struct ckptfs_node *n = ckptfs_tree_path(t, path);
+
+	if (n == NULL)
+		fprintf(stderr, "missing: %s\n", path);
+	CHECK(n != NULL);
+	return n;
+}
+
+static void
+test_tf1(void)
+{
+	struct ckpt_entry e[] = {
+		MK("a"),
+		MK("b"),
+		mk("dense/bias", 10, dims23 + 1, 1),
+		mk("dense/kernel", 12, dims23, 2),
+		mk("dense/kernel/Adam", 17, dims23, 2),
+		mk("dense/kernel/Adam_1", 19, dims23, 2),
+		MK("global_step"),
+		MK("scoped/c"),
+		MK("w"),
+		MK("w-part"),
+	};
+	struct ckptfs_source src = { .entries = e, .n = ARRAY_SIZE(e),
+				     .prefix = "/x/model \"q\"",
+				     .num_shards = 1 };
+	struct ckptfs_tree_opts o = { .uid = 7, .gid = 8 };
+	struct ckptfs_tree *t;
+	struct ckptfs_node *n, *k;
+	struct ckpt_buf b = { 0 };
+	struct ckpt_err err = { 0 };
+	struct stat st;
+	size_t i;
+
+	e[9].is_part = true;
+	src.mtime.tv_sec = 1234;
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, &o, &t, &err), 0);
+	CHECK_EQ_INT(t->root->ino, 1);
+	CHECK(ckptfs_tree_node(t, 1) == t->root);
+	CHECK(ckptfs_tree_node(t, 0) == NULL);
+	CHECK(ckptfs_tree_node(t, t->ninodes + 1) == NULL);
+	for (i = 1; i <= t->ninodes; i++)
+		CHECK_EQ_U64(ckptfs_tree_node(t, i)->ino, i);
+	CHECK_EQ_STR(listing(t, ""), "by-name by-object info.json");
+	CHECK_EQ_STR(listing(t, "by-name"), "a b dense global_step scoped w");
+	CHECK_EQ_STR(listing(t, "by-name/dense"), "bias kernel kernel@");
+	CHECK_EQ_STR(listing(t, "by-name/dense/kernel@"), "Adam Adam_1");
+	CHECK_EQ_STR(listing(t, "by-object"), "vars");
+	CHECK_EQ_STR(listing(t, "by-object/vars"),
+		     "a b dense.Sbias dense.Skernel dense.Skernel.SAdam "
+		     "dense.Skernel.SAdam_1 global_step scoped.Sc w");
+	CHECK_EQ_STR(listing(t, "by-object/vars/a"), ".ATTRIBUTES");
+	CHECK_EQ_STR(listing(t, "by-object/vars/a/.ATTRIBUTES"),
+		     "VARIABLE_VALUE");
+	CHECK_EQ_INT(t->ntensors, 9);
+
+	/* One inode, two names. */
+	n = at(t, "by-name/dense/kernel@/Adam");
+	CHECK(n == at(t, "by-object/vars/dense.Skernel.SAdam/.ATTRIBUTES/"
+			 "VARIABLE_VALUE"));
+	CHECK(n->entry == &e[4]);
+	CHECK_EQ_INT(n->nlink, 2);
+	k = at(t, "by-name/dense/kernel");
+	CHECK(k->kind == CKPTFS_TENSOR && k->entry == &e[3]);
+	CHECK(at(t, "by-name/dense/kernel@")->kind == CKPTFS_DIR);
+	CHECK(ckptfs_tree_path(t, "by-name/w-part") == NULL);
+	CHECK(ckptfs_dir_lookup(t->by_name, "..", 2) == t->root);
+	CHECK(ckptfs_dir_lookup(t->root, "..", 2) == t->root);
+	CHECK(ckptfs_dir_lookup(t->by_name, ".", 1) == t->by_name);
+	CHECK(ckptfs_dir_lookup(k, "x", 1) == NULL);
+
+	/* stat */
+	ckptfs_node_stat(t, k, &st);
+	CHECK_EQ_INT(st.st_mode, S_IFREG | 0444);
+	CHECK_EQ_INT(st.st_size, 24);
+	CHECK_EQ_INT(st.st_nlink, 2);
+	CHECK_EQ_INT(st.st_uid, 7);
+	CHECK_EQ_INT(st.st_gid, 8);
+	CHECK_EQ_INT(st.st_mtim.tv_sec, 1234);
+	CHECK_EQ_U64(st.st_ino, k->ino);
+	ckptfs_node_stat(t, at(t, "by-name/dense"), &st);
+	CHECK_EQ_INT(st.st_mode, S_IFDIR | 0555);
+	CHECK_EQ_INT(st.st_nlink, 3);	/* ".", its name, "kernel@/.." */
+	ckptfs_node_stat(t, t->root, &st);
+	CHECK_EQ_INT(st.st_nlink, 4);
+
+	/* xattrs */
+	CHECK_EQ_INT(ckptfs_xattr_get(t, k, CKPTFS_XATTR_DTYPE, &b), 0);
+	CHECK_EQ_MEM(b.data, b.len, "float32", 7);
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_xattr_get(t, k, CKPTFS_XATTR_SHAPE, &b), 0);
+	CHECK_EQ_MEM(b.data, b.len, "2,3", 3);
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_xattr_get(t, at(t, "by-name/a"), CKPTFS_XATTR_SHAPE,
+				      &b),
+		     0);
+	CHECK_EQ_INT(b.len, 0);	/* a scalar */
+	CHECK_EQ_INT(ckptfs_xattr_get(t, k, CKPTFS_XATTR_KEY, &b), 0);
+	CHECK_EQ_MEM(b.data, b.len, "dense/kernel", 12);
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_xattr_get(t, k, CKPTFS_XATTR_CRC, &b), 0);
+	CHECK_EQ_MEM(b.data, b.len, "12345678", 8);
+	CHECK_EQ_INT(ckptfs_xattr_get(t, k, "user.other", &b), -ENODATA);
+	CHECK_EQ_INT(ckptfs_xattr_get(t, t->by_name, CKPTFS_XATTR_KEY, &b),
+		     -ENODATA);
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_xattr_list(k, &b), 0);
+	CHECK_EQ_MEM(b.data, b.len,
+		     "user.ckpt.dtype\0user.ckpt.shape\0user.ckpt.key\0"
+		     "user.ckpt.crc32c",
+		     63);
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_xattr_list(t->by_name, &b), 0);
+	CHECK_EQ_INT(b.len, 0);
+	ckpt_buf_free(&b);
+
+	/* info.json */
+	CHECK_EQ_STR(t->info_json,
+		     "{\n  \"format\": \"tf1\",\n  \"source\": \"/x/model "
+		     "\\\"q\\\"\",\n  \"tf2_root\": \"vars\",\n"
+		     "  \"num_shards\": 1,\n  \"tensors\": 9,\n"
+		     "  \"ckptfs_version\": \"" PACKAGE_VERSION "\"\n}\n");
+	CHECK_EQ_U64(t->info->size, strlen(t->info_json));
+	ckptfs_tree_free(t);
+
+	/* Another root; a bad one. */
+	o.tf2_root = "model";
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, &o, &t, &err), 0);
+	at(t, "by-object/model/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE");
+	ckptfs_tree_free(t);
+	o.tf2_root = "a/b";
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, &o, &t, &err), -EINVAL);
+	CHECK(t == NULL);
+	CHECK(strstr(err.msg, "tf2_root") != NULL);
+	o.tf2_root = "";
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, &o, &t, &err), -EINVAL);
+}
+
+/* Odd names: every one reachable, none lost, none colliding. */
+static void
+test_oddnames(void)
+{
+	static char longk[301];
+	struct ckpt_entry e[] = {
+		MK(".."),
+		MK("a//b"),
+		MK("at@sign"),
+		MK("ctl\x01"),
+		MK("dense/kernel"),
+		MK("dense/kernel%40"),
+		MK("dense/kernel/Adam"),
+		MK("dense/kernel@"),
+		MK("dot.name"),
+		MK("h\xc3\xa9llo/w\xc3\xb6rld"),
+		MK("pct%sign"),
+		MK("trail/"),
+		MK("with space"),
+		MK("x/./y"),
+		mk("n\0ul", 4, NULL, 0),
+		mk(longk, 300, NULL, 0),
+		MK("/lead"),
+	};
+	struct ckptfs_source src = { .entries = e, .n = ARRAY_SIZE(e) };
+	struct ckptfs_tree *t;
+	struct ckpt_err err = { 0 };
+	char path[600];
+	size_t i;
+
+	memset(longk, 'L', 300);
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	snprintf(path, sizeof(path),
+		 "%%2E%%2E a at%%40sign ctl%%01 dense dot.name h\xc3\xa9llo "
+		 "pct%%25sign trail with space x n%%00ul %.200s%%#%016llx %%",
+		 longk, (unsigned long long)ckptfs_fnv1a64(longk, 300));
+	CHECK_EQ_STR(listing(t, "by-name"), path);
+	CHECK_EQ_STR(listing(t, "by-name/a"), "%");
+	CHECK_EQ_STR(listing(t, "by-name/a/%"), "b");
+	CHECK_EQ_STR(listing(t, "by-name/trail"), "%");
+	CHECK_EQ_STR(listing(t, "by-name/x"), "%2E");
+	CHECK_EQ_STR(listing(t, "by-name/%"), "lead");
+	CHECK_EQ_STR(listing(t, "by-name/dense"),
+		     "kernel kernel@ kernel%2540 kernel%40");
+	CHECK_EQ_STR(listing(t, "by-name/dense/kernel@"), "Adam");
+	CHECK(at(t, "by-name/dense/kernel%40")->entry == &e[7]);
+	CHECK(at(t, "by-name/dense/kernel%2540")->entry == &e[5]);
+	CHECK(at(t, "by-name/x/%2E/y")->entry == &e[13]);
+	CHECK(at(t, "by-object/vars/x.S...Sy/.ATTRIBUTES/VARIABLE_VALUE")
+		      ->entry == &e[13]);
+	CHECK(at(t, "by-object/vars/..../.ATTRIBUTES/VARIABLE_VALUE") !=
+	      NULL);
+	CHECK(at(t, "by-object/vars/.Slead")->kind == CKPTFS_DIR);
+	/* Every tensor has exactly one name in each view. */
+	for (i = 0; i < t->ninodes; i++)
+		if (t->inodes[i]->kind == CKPTFS_TENSOR)
+			CHECK_EQ_INT(t->inodes[i]->nlink, 2);
+	CHECK_EQ_INT(t->ntensors, ARRAY_SIZE(e));
+	/* Every displayed name fits NAME_MAX. */
+	for (i = 0; i < t->ninodes; i++) {
+		size_t j;
+
+		for (j = 0; j < t->inodes[i]->dir.n; j++)
+			CHECK(t->inodes[i]->dir.ents[j].len <= CKPTFS_NAME_MAX);
+	}
+	snprintf(path, sizeof(path), "by-name/%.200s%%#%016llx", longk,
+		 (unsigned long long)ckptfs_fnv1a64(longk, 300));
+	CHECK(at(t, path)->entry == &e[15]);
+	ckptfs_tree_free(t);
+}
+
+/* A hand-made object graph: node I gets attribute (FULL, KEY). */
+struct attr_spec {
+	const char *full;
+	const char *key;
+};
+
+static void
+test_tf2(void)
+{
+	static const struct attr_spec spec[] = {
+		{ "Variable", "model/extra/0/.ATTRIBUTES/VARIABLE_VALUE" },
+		{ "Variable_1", "model/v1/.ATTRIBUTES/VARIABLE_VALUE" },
+		{ "Variable", "model/extra/1/.ATTRIBUTES/VARIABLE_VALUE" },
+		{ "Variable", "model/extra/2/.ATTRIBUTES/VARIABLE_VALUE" },
+		{ "", "model/nameless/.ATTRIBUTES/VARIABLE_VALUE" },
+		{ "dense/kernel",
+		  "model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE" },
+		{ "Adam/m/dense/kernel",
+		  "model/layers/0/kernel/.OPTIMIZER_SLOT/optimizer/m/"
+		  ".ATTRIBUTES/VARIABLE_VALUE" },
+		{ "missing", "not/in/bundle" },
+		{ "dup", "model/extra/0/.ATTRIBUTES/VARIABLE_VALUE" },
+	};
+	struct ckpt_entry e[] = {
+		MK(CKPT_OBJGRAPH_KEY),
+		MK("Variable_2"),	/* unreferenced, and a taken name */
+		MK("model/extra/0/.ATTRIBUTES/VARIABLE_VALUE"),
+		MK("model/extra/1/.ATTRIBUTES/VARIABLE_VALUE"),
+		MK("model/extra/2/.ATTRIBUTES/VARIABLE_VALUE"),
+		MK("model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE"),
+		MK("model/layers/0/kernel/.OPTIMIZER_SLOT/optimizer/m/"
+		   ".ATTRIBUTES/VARIABLE_VALUE"),
+		MK("model/nameless/.ATTRIBUTES/VARIABLE_VALUE"),
+		MK("model/v1/.ATTRIBUTES/VARIABLE_VALUE"),
+	};
+	struct ckpt_objnode nodes[ARRAY_SIZE(spec) + 1];
+	struct ckpt_objattr attrs[ARRAY_SIZE(spec)];
+	struct ckpt_objgraph g = { .nodes = nodes, .n = ARRAY_SIZE(nodes) };
+	struct ckptfs_source src = { .entries = e, .n = ARRAY_SIZE(e),
+				     .tf2 = true, .graph = &g };
+	struct ckptfs_tree *t;
+	struct ckpt_err err = { 0 };
+	size_t i;
+
+	memset(nodes, 0, sizeof(nodes));
+	memset(attrs, 0, sizeof(attrs));
+	for (i = 0; i < ARRAY_SIZE(spec); i++) {
+		attrs[i].name = (char *)"VARIABLE_VALUE";
+		attrs[i].name_len = 14;
+		attrs[i].full_name = (char *)spec[i].full;
+		attrs[i].full_name_len = strlen(spec[i].full);
+		attrs[i].checkpoint_key = (char *)spec[i].key;
+		attrs[i].checkpoint_key_len = strlen(spec[i].key);
+		nodes[i + 1].attrs = &attrs[i];
+		nodes[i + 1].nattrs = 1;
+	}
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	/* Attributes in node order first: the second "Variable" skips the
+	 * given "Variable_1"; unreferenced keys come last, so the key
+	 * "Variable_2" becomes "Variable_2_1". */
+	CHECK_EQ_STR(listing(t, "by-name"),
+		     "Variable Variable_1 Variable_2 Variable_3 model dense "
+		     "Adam Variable_2_1");
+	CHECK(at(t, "by-name/Variable")->entry == &e[2]);
+	CHECK(at(t, "by-name/Variable_1")->entry == &e[8]);
+	CHECK(at(t, "by-name/Variable_2")->entry == &e[3]);
+	CHECK(at(t, "by-name/Variable_3")->entry == &e[4]);
+	CHECK(at(t, "by-name/Variable_2_1")->entry == &e[1]);
+	CHECK(at(t, "by-name/model/nameless")->entry == &e[7]);
+	CHECK(at(t, "by-name/dense/kernel")->entry == &e[5]);
+	CHECK(at(t, "by-name/Adam/m/dense/kernel")->entry == &e[6]);
+	CHECK(ckptfs_tree_path(t, "by-name/dup") == NULL);
+	CHECK(ckptfs_tree_path(t, "by-name/" CKPT_OBJGRAPH_KEY) == NULL);
+	/* by-object: the keys as they are. */
+	CHECK_EQ_STR(listing(t, "by-object"),
+		     CKPT_OBJGRAPH_KEY " Variable_2 model");
+	CHECK_EQ_STR(listing(t, "by-object/model/layers/0/kernel"),
+		     ".ATTRIBUTES .OPTIMIZER_SLOT");
+	CHECK(at(t, "by-object/model/layers/0/kernel/.OPTIMIZER_SLOT/"
+		    "optimizer/m/.ATTRIBUTES/VARIABLE_VALUE") ==
+	      at(t, "by-name/Adam/m/dense/kernel"));
+	CHECK_EQ_INT(at(t, "by-object/" CKPT_OBJGRAPH_KEY)->nlink, 1);
+	CHECK_EQ_INT(at(t, "by-name/Variable")->nlink, 2);
+	CHECK_EQ_INT(t->ntensors, ARRAY_SIZE(e));
+	CHECK(strstr(t->info_json, "\"format\": \"tf2\"") != NULL);
+	CHECK(strstr(t->info_json, "tf2_root") == NULL);
+	ckptfs_tree_free(t);
+
+	/* Without a graph every key but the graph's is shown by name. */
+	src.graph = NULL;
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	CHECK_EQ_STR(listing(t, "by-name"), "Variable_2 model");
+	CHECK(at(t, "by-name/model/extra/0/.ATTRIBUTES/VARIABLE_VALUE")
+		      ->entry == &e[2]);
+	ckptfs_tree_free(t);
+}
+
+/* A big flat directory: hashed lookups find every name. */
+static void
+test_big(void)
+{
+	enum { N = 20000 };
+	struct ckpt_entry *e = calloc(N, sizeof(*e));
+	char (*keys)[32] = calloc(N, sizeof(*keys));
+	struct ckptfs_source src = { .entries = e, .n = N };
+	struct ckptfs_tree *t;
+	struct ckpt_err err = { 0 };
+	char path[64];
+	size_t i;
+
+	CHECK(e != NULL && keys != NULL);
+	for (i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "layer_%05zu/k", i);
+		e[i] = mk(keys[i], strlen(keys[i]), NULL, 0);
+	}
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	CHECK_EQ_INT(t->by_name->dir.n, N);
+	CHECK_EQ_INT(t->by_name->nlink, N + 2);
+	for (i = 0; i < N; i += 997) {
+		snprintf(path, sizeof(path), "by-name/%s", keys[i]);
+		CHECK(at(t, path)->entry == &e[i]);
+	}
+	CHECK(ckptfs_tree_path(t, "by-name/layer_20000") == NULL);
+	ckptfs_tree_free(t);
+	free(e);
+	free(keys);
+}
+
 int
 main(void)
 {
+	test_escape();
+	test_tf1();
+	test_oddnames();
+	test_tf2();
+	test_big();
 	return check_done("test_tree");
 }

@@ -1,0 +1,285 @@
+#!/usr/bin/env bats
+# Covers: src/ckptfs.c, src/fuse_ops.c, src/tree.c.
+# The command line (help, version, errors before mounting, fstab-style
+# argument order, daemonizing) and mounting every real TensorFlow
+# checkpoint: values, sizes, xattrs, both views, info.json, two mounts
+# compared with diff -r, and a damaged copy that fails on one file only.
+
+load helpers
+
+# CRC-32C of FILE as 8 hex digits (python3; skips without it).
+crc32c_of() {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	python3 - "$1" <<'EOF'
+import sys
+t = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    t.append(c)
+c = 0xFFFFFFFF
+for b in open(sys.argv[1], 'rb').read():
+    c = t[(c ^ b) & 0xFF] ^ (c >> 8)
+print('%08x' % (c ^ 0xFFFFFFFF))
+EOF
+}
+
+@test "--help lists our options, then libfuse's" {
+	run -0 "$CKPTFS" --help
+	assert_line --partial "usage: "
+	assert_line --partial "CHECKPOINT MOUNTPOINT"
+	assert_line --partial "-o tf2_root=NAME"
+	assert_line --partial "-o allow_other"
+}
+
+@test "--version names ckptfs and libfuse" {
+	run -0 "$CKPTFS" --version
+	assert_line --index 0 --regexp '^ckptfs [0-9]+\.[0-9]+\.[0-9]+$'
+	assert_line --partial "FUSE library version"
+}
+
+@test "a missing checkpoint is one line and exit 1" {
+	mkdir -p "$BATS_TEST_TMPDIR/mnt"
+	run -1 timeout 10 "$CKPTFS" "$BATS_TEST_TMPDIR/nope" \
+		"$BATS_TEST_TMPDIR/mnt"
+	assert_output --regexp '^ckptfs: .*nope.*$'
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "a damaged index is one line and exit 1" {
+	local p
+	p=$(fixture tf1)
+	mkdir -p "$BATS_TEST_TMPDIR/bad" "$BATS_TEST_TMPDIR/mnt"
+	cp "$p".* "$BATS_TEST_TMPDIR/bad/"
+	truncate -s 30 "$BATS_TEST_TMPDIR/bad/ckpt.index"
+	run -1 timeout 10 "$CKPTFS" "$BATS_TEST_TMPDIR/bad/ckpt" \
+		"$BATS_TEST_TMPDIR/mnt"
+	assert_output --regexp '^ckptfs: .*ckpt\.index.*$'
+	[ "${#lines[@]}" -eq 1 ]
+	run ! mountpoint -q "$BATS_TEST_TMPDIR/mnt"
+}
+
+@test "bad mount points and missing arguments are one line and exit 1" {
+	local p
+	p=$(fixture tf1)
+	run -1 timeout 10 "$CKPTFS" "$p" "$BATS_TEST_TMPDIR/none"
+	assert_output "ckptfs: $BATS_TEST_TMPDIR/none: No such file or directory"
+	touch "$BATS_TEST_TMPDIR/file"
+	run -1 timeout 10 "$CKPTFS" "$p" "$BATS_TEST_TMPDIR/file"
+	assert_output "ckptfs: $BATS_TEST_TMPDIR/file: not a directory"
+	run -1 timeout 10 "$CKPTFS" "$p"
+	assert_output --regexp '^ckptfs: missing MOUNTPOINT'
+	run -1 timeout 10 "$CKPTFS"
+	assert_output --regexp '^ckptfs: missing CHECKPOINT'
+	run -1 timeout 10 "$CKPTFS" "$p" "$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR"
+	assert_output --regexp '^ckptfs: too many arguments'
+}
+
+@test "a busy mount point is refused" {
+	local p
+	p=$(fixture tf1)
+	mount_ckpt "$p"
+	run -1 timeout 10 "$CKPTFS" "$p" "$MNT"
+	assert_output "ckptfs: $MNT: mount point busy (something is already mounted there)"
+}
+
+@test "an unknown option fails before mounting" {
+	local p
+	p=$(fixture tf1)
+	mkdir -p "$BATS_TEST_TMPDIR/mnt"
+	run -1 timeout 10 "$CKPTFS" -o no_such_option "$p" "$BATS_TEST_TMPDIR/mnt"
+	assert_output --partial "no_such_option"
+	run ! mountpoint -q "$BATS_TEST_TMPDIR/mnt"
+}
+
+@test "the mount is read-only, typed fuse.ckptfs, named after the prefix" {
+	local p
+	p=$(fixture tf1)
+	mount_ckpt "$p"
+	run -0 grep " $MNT fuse.ckptfs " /proc/mounts
+	assert_output --regexp "^$p $MNT fuse.ckptfs ro,"
+	run ! sh -c "echo 1 > '$MNT/by-name/a'"
+	run ! touch "$MNT/by-name/new"
+	run ! mkdir "$MNT/by-name/dir"
+	run ! rm "$MNT/by-name/a"
+	[ "$(stat -c %a "$MNT/by-name/a")" = 444 ]
+	[ "$(stat -c %a "$MNT/by-name")" = 555 ]
+	[ "$(stat -c %u:%g "$MNT/by-name/a")" = "$(id -u):$(id -g)" ]
+	[ "$(stat -c %Y "$MNT/by-name/a")" = "$(stat -c %Y "$p.index")" ]
+}
+
+@test "CHECKPOINT may be the .index or a directory with a checkpoint file" {
+	local p d
+	p=$(fixture tf1)
+	mount_ckpt "$p.index"
+	[ "$(values "$MNT/by-name/b" f4)" = 2 ]
+	d=$BATS_TEST_TMPDIR/dir
+	mkdir -p "$d"
+	cp "$p".* "$d/"
+	echo 'model_checkpoint_path: "ckpt"' >"$d/checkpoint"
+	mount_ckpt "$d"
+	[ "$(values "$MNT/by-name/b" f4)" = 2 ]
+	run -0 grep -F "\"source\": \"$d/ckpt\"" "$MNT/info.json"
+}
+
+@test "options after the arguments, and mount.fuse3 as fstab runs it" {
+	local p
+	p=$(fixture tf1)
+	mount_ckpt "$p" -o tf2_root=model
+	[ -f "$MNT/by-object/model/a/.ATTRIBUTES/VARIABLE_VALUE" ]
+	command -v mount.fuse3 >/dev/null || skip "mount.fuse3 not installed"
+	mkdir -p "$BATS_TEST_TMPDIR/fstab"
+	CKPTFS_EXTRA_MNTS+=("$BATS_TEST_TMPDIR/fstab")
+	# What mount(8) runs for an fstab line of type fuse.ckptfs.
+	PATH=$(dirname "$CKPTFS"):$PATH run -0 timeout 20 mount.fuse3 "$p" \
+		"$BATS_TEST_TMPDIR/fstab" -t fuse.ckptfs \
+		-o rw,nosuid,nodev,tf2_root=fromfstab
+	mountpoint -q "$BATS_TEST_TMPDIR/fstab"
+	run -0 grep " $BATS_TEST_TMPDIR/fstab fuse.ckptfs " /proc/mounts
+	assert_output --regexp " fuse.ckptfs ro,nosuid,nodev,"
+	[ -f "$BATS_TEST_TMPDIR/fstab/by-object/fromfstab/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE" ]
+	[ "$(values "$BATS_TEST_TMPDIR/fstab/by-name/scoped/c" f4)" = 3 ]
+}
+
+@test "a daemonized mount serves and exits on unmount" {
+	local p
+	p=$(fixture tf1)
+	require_fuse
+	mkdir -p "$BATS_TEST_TMPDIR/bg"
+	CKPTFS_EXTRA_MNTS+=("$BATS_TEST_TMPDIR/bg")
+	run -0 timeout 20 "$CKPTFS" "$p" "$BATS_TEST_TMPDIR/bg" 3>&-
+	mountpoint -q "$BATS_TEST_TMPDIR/bg"
+	[ "$(values "$BATS_TEST_TMPDIR/bg/by-name/global_step" d8)" = 42 ]
+	fusermount3 -u "$BATS_TEST_TMPDIR/bg"
+	run ! mountpoint -q "$BATS_TEST_TMPDIR/bg"
+}
+
+@test "every real checkpoint mounts; every file reads in full at its size" {
+	local f name n=0
+	require_realdata
+	for f in "$RD"/*.index; do
+		name=${f%.index}
+		mount_ckpt "$name"
+		while IFS= read -r -d '' t; do
+			[ "$(stat -c %s "$t")" = "$(wc -c <"$t")" ] ||
+				fail "$t: size mismatch"
+			[ "$(stat -c %i "$t")" != 0 ]
+			n=$((n + 1))
+		done < <(find "$MNT" -type f -print0)
+		unmount_ckpt
+	done
+	[ "$n" -gt 40 ]
+}
+
+@test "half_plus_two (TF1): values, xattrs, one inode in both views" {
+	require_realdata
+	mount_ckpt "$RD/saved_model_half_plus_two_2_versions_variables"
+	run -0 ls "$MNT/by-name"
+	assert_output $'a\nb\nc'
+	[ "$(values "$MNT/by-name/a" f4)" = 0.5 ]
+	[ "$(values "$MNT/by-name/b" f4)" = 2 ]
+	[ "$(values "$MNT/by-name/c" f4)" = 3 ]
+	[ "$(stat -c %s "$MNT/by-name/a")" = 4 ]
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.dtype)" = float32 ]
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.shape)" = "" ]
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.key)" = a ]
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.crc32c)" = "$(crc32c_of "$MNT/by-name/a")" ]
+	local o=$MNT/by-object/vars/a/.ATTRIBUTES/VARIABLE_VALUE
+	cmp "$MNT/by-name/a" "$o"
+	[ "$(stat -c %i "$MNT/by-name/a")" = "$(stat -c %i "$o")" ]
+	[ "$(stat -c %h "$o")" = 2 ]
+	run -0 getfattr -d "$MNT/by-name/c"
+	assert_line 'user.ckpt.crc32c="'"$(crc32c_of "$MNT/by-name/c")"'"'
+	assert_line 'user.ckpt.dtype="float32"'
+	assert_line 'user.ckpt.key="c"'
+	assert_line 'user.ckpt.shape=""'
+	run -0 cat "$MNT/info.json"
+	assert_output --partial '"format": "tf1"'
+	assert_output --partial '"tensors": 3'
+	assert_output --partial '"num_shards": 1'
+	assert_output --partial '"tf2_root": "vars"'
+}
+
+@test "half_plus_two_mkl: rank-4 kernels" {
+	require_realdata
+	mount_ckpt "$RD/saved_model_half_plus_two_mkl_variables"
+	run -0 ls "$MNT/by-name"
+	assert_output $'a\nb\nc\nconv2d\nconv2d_1\nconv2d_2'
+	[ "$(values "$MNT/by-name/conv2d/kernel" f4)" = -0.52239597 ]
+	[ "$(values "$MNT/by-name/conv2d_2/kernel" f4)" = 1.5779432 ]
+	[ "$(values "$MNT/by-name/conv2d/bias" f4)" = 0 ]
+	[ "$(xattr "$MNT/by-name/conv2d/kernel" user.ckpt.shape)" = 1,1,1,1 ]
+	[ "$(xattr "$MNT/by-name/conv2d/bias" user.ckpt.shape)" = 1 ]
+	run ! cmp "$MNT/by-name/conv2d_1/kernel" \
+		"$MNT/by-object/vars/conv2d.Skernel/.ATTRIBUTES/VARIABLE_VALUE"
+	cmp "$MNT/by-name/conv2d_1/kernel" \
+		"$MNT/by-object/vars/conv2d_1.Skernel/.ATTRIBUTES/VARIABLE_VALUE"
+}
+
+@test "half_plus_two_tf2: by-name from the object graph" {
+	require_realdata
+	mount_ckpt "$RD/saved_model_half_plus_two_tf2_cpu_variables"
+	run -0 ls "$MNT/by-name"
+	assert_output $'a\nb\nc'
+	run -0 ls -A "$MNT/by-object"
+	assert_output $'_CHECKPOINTABLE_OBJECT_GRAPH\na\nb\nc'
+	[ "$(values "$MNT/by-name/a" f4)" = 0.5 ]
+	[ "$(values "$MNT/by-name/b" f4)" = 2 ]
+	[ "$(values "$MNT/by-name/c" f4)" = 3 ]
+	cmp "$MNT/by-name/b" "$MNT/by-object/b/.ATTRIBUTES/VARIABLE_VALUE"
+	[ "$(xattr "$MNT/by-name/b" user.ckpt.key)" = b/.ATTRIBUTES/VARIABLE_VALUE ]
+	[ "$(stat -c %s "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH")" = 619 ]
+	[ "$(xattr "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH" user.ckpt.dtype)" = string ]
+	[ "$(stat -c %h "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH")" = 1 ]
+	[ "$(xattr "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH" user.ckpt.crc32c)" = \
+		"$(crc32c_of "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH")" ]
+	run -0 cat "$MNT/info.json"
+	assert_output --partial '"format": "tf2"'
+	assert_output --partial '"tensors": 4'
+}
+
+@test "tf_text_regression: a graph and no values" {
+	require_realdata
+	mount_ckpt "$RD/tf_text_regression_01_variables_variables"
+	run -0 ls -A "$MNT/by-name"
+	assert_output ""
+	run -0 ls -A "$MNT/by-object"
+	assert_output "_CHECKPOINTABLE_OBJECT_GRAPH"
+	[ "$(stat -c %s "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH")" = 927 ]
+}
+
+@test "two mounts of the same checkpoint compare equal with diff -r" {
+	local a
+	require_realdata
+	mount_ckpt "$RD/saved_model_half_plus_two_mkl_variables"
+	a=$MNT
+	mount_ckpt "$RD/saved_model_half_plus_two_mkl_variables"
+	diff -r "$a" "$MNT"
+	mount_ckpt "$RD/saved_model_half_plus_two_cpu_variables"
+	run -1 diff -r "$a" "$MNT"
+}
+
+@test "a damaged tensor reads as EIO, logged once; other files work" {
+	local d
+	require_realdata
+	d=$BATS_TEST_TMPDIR/damaged
+	mkdir -p "$d"
+	cp "$RD"/saved_model_half_plus_two_2_versions_variables.* "$d/"
+	chmod u+w "$d"/*
+	# b = 2.0 is stored at offset 4: 00 00 00 40 -> 00 00 00 41
+	printf '\x41' | dd of="$d/saved_model_half_plus_two_2_versions_variables.data-00000-of-00001" \
+		bs=1 seek=7 conv=notrunc status=none
+	mount_ckpt "$d/saved_model_half_plus_two_2_versions_variables"
+	run -1 cat "$MNT/by-name/b"
+	assert_output --partial "Input/output error"
+	run -1 cat "$MNT/by-object/vars/b/.ATTRIBUTES/VARIABLE_VALUE"
+	[ "$(values "$MNT/by-name/a" f4)" = 0.5 ]
+	[ "$(values "$MNT/by-name/c" f4)" = 3 ]
+	[ "$(stat -c %s "$MNT/by-name/b")" = 4 ]
+	[ "$(xattr "$MNT/by-name/b" user.ckpt.dtype)" = float32 ]
+	run -0 grep -c . "$CKPTFS_LOG"
+	assert_output 1
+	run -0 cat "$CKPTFS_LOG"
+	assert_output --regexp '^ckptfs: .*\bb\b.*'
+}
