@@ -37,6 +37,7 @@ require_realdata() {
 	if [ -z "${REALDATA:-}" ] || [ ! -d "$REALDATA" ]; then
 		skip "REALDATA not set or absent"
 	fi
+	# shellcheck disable=SC2034 # used by the suites
 	RD=$REALDATA
 }
 
