@@ -37,14 +37,40 @@ struct shard {
 	uint64_t size;
 };
 
+/* Dims of many entries, allocated in chunks that never move. */
+#define DIMS_CHUNK 16384
+struct dims_chunk {
+	struct dims_chunk *next;
+	size_t used;
+	int64_t v[DIMS_CHUNK];
+};
+
 struct ckpt_bundle_priv {
 	struct shard *shards;	/* owned; sorted by id */
 	size_t nshards;
 	char *keys;		/* owned: every key, NUL-terminated */
-	int64_t *dims;		/* owned: every entry's dims */
+	struct dims_chunk *dims;	/* owned: every entry's dims */
 	struct ckpt_extent *ext;	/* owned: slice extents, stored and resolved */
 	struct ckpt_part *parts;	/* owned */
 };
+
+/* Room for N dims (N <= CKPT_MAX_RANK) that stays put; NULL on ENOMEM. */
+static int64_t *
+dims_alloc(struct ckpt_bundle_priv *pv, size_t n)
+{
+	struct dims_chunk *c = pv->dims;
+
+	if (c == NULL || DIMS_CHUNK - c->used < n) {
+		c = malloc(sizeof(*c));
+		if (c == NULL)
+			return NULL;
+		c->next = pv->dims;
+		c->used = 0;
+		pv->dims = c;
+	}
+	c->used += n;
+	return &c->v[c->used - n];
+}
 
 /* Join DIR and NAME with a '/'; malloc()ed or NULL. */
 static char *
@@ -474,7 +500,7 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 	int rc = 0;
 
 	for (size_t i = 0; i < b->n; i++)
-		if (pes[i]->n_slices > 0) {
+		if (pes[i] != NULL) {
 			if (pes[i]->n_slices > SIZE_MAX / 2 / (CKPT_MAX_RANK + 1) - nparts)
 				return -EOVERFLOW;
 			nparts += pes[i]->n_slices;
@@ -493,7 +519,7 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 		size_t esz = ckpt_dtype_size(e->dtype);
 		uint64_t elems;
 
-		if (pe->n_slices == 0)
+		if (pe == NULL)
 			continue;
 		if (esz == 0) {
 			rc = ckpt_fail(err, -ENOTSUP,
@@ -556,7 +582,7 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 			if (rc < 0)
 				goto out;
 			part = find_entry(b, key.data, key.len);
-			if (part == NULL || pes[part - b->entries]->n_slices) {
+			if (part == NULL || pes[part - b->entries] != NULL) {
 				rc = ckpt_fail(err, -EBADMSG,
 					       "%s: partitioned tensor '%s' "
 					       "lacks the entry of its slice %zu",
@@ -724,7 +750,7 @@ bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
 	struct ckpt_bundle_priv *pv = b->priv;
 	Ckptpb__BundleEntryProto **pes = NULL;
 	struct ckpt_table *t = NULL;
-	size_t keybytes = 0, ndims = 0;
+	size_t keybytes = 0;
 	char *kp;
 	int64_t *dp;
 	int rc;
@@ -746,16 +772,25 @@ bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
 	b->n = t->n - 1;
 	b->entries = calloc(b->n ? b->n : 1, sizeof(*b->entries));
 	pes = calloc(b->n ? b->n : 1, sizeof(*pes));
-	if (b->entries == NULL || pes == NULL) {
+	for (size_t i = 1; i < t->n; i++)
+		keybytes += t->kv[i].key.len + 1;
+	pv->keys = malloc(keybytes ? keybytes : 1);
+	if (b->entries == NULL || pes == NULL || pv->keys == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
+	kp = pv->keys;
+	/* One pass; a decoded proto is kept only for partitioned tensors,
+	 * so the peak stays near the size of the result. */
 	for (size_t i = 0; i < b->n; i++) {
 		const struct ckpt_kv *kv = &t->kv[i + 1];
+		struct ckpt_entry *e = &b->entries[i];
+		Ckptpb__BundleEntryProto *pe;
+		size_t rank;
 
-		pes[i] = ckptpb__bundle_entry_proto__unpack(NULL, kv->value.len,
-							    kv->value.data);
-		if (pes[i] == NULL) {
+		pe = ckptpb__bundle_entry_proto__unpack(NULL, kv->value.len,
+							kv->value.data);
+		if (pe == NULL) {
 			/* Name the key, escaped enough to print. */
 			rc = ckpt_fail(err, -EBADMSG,
 				       "%s: the entry of key '%.*s' is not a "
@@ -765,41 +800,36 @@ bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
 				       (const char *)kv->key.data);
 			goto out;
 		}
-		if (pes[i]->shape != NULL &&
-		    pes[i]->shape->n_dim > CKPT_MAX_RANK) {
+		rank = pe->shape ? pe->shape->n_dim : 0;
+		if (rank > CKPT_MAX_RANK) {
 			rc = ckpt_fail(err, -EBADMSG,
 				       "%s: tensor '%.*s' has rank %zu (at most "
 				       "%d)",
 				       b->index_path,
 				       (int)(kv->key.len > 200 ? 200 : kv->key.len),
-				       (const char *)kv->key.data,
-				       pes[i]->shape->n_dim, CKPT_MAX_RANK);
+				       (const char *)kv->key.data, rank,
+				       CKPT_MAX_RANK);
+			ckptpb__bundle_entry_proto__free_unpacked(pe, NULL);
 			goto out;
 		}
-		keybytes += kv->key.len + 1;
-		ndims += pes[i]->shape ? pes[i]->shape->n_dim : 0;
-	}
-	pv->keys = malloc(keybytes ? keybytes : 1);
-	pv->dims = calloc(ndims ? ndims : 1, sizeof(int64_t));
-	if (pv->keys == NULL || pv->dims == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	kp = pv->keys;
-	dp = pv->dims;
-	for (size_t i = 0; i < b->n; i++) {
-		const struct ckpt_kv *kv = &t->kv[i + 1];
-		struct ckpt_entry *e = &b->entries[i];
-
 		memcpy(kp, kv->key.data, kv->key.len);
 		kp[kv->key.len] = '\0';
 		e->key = kp;
 		e->key_len = kv->key.len;
 		kp += kv->key.len + 1;
-		rc = entry_from_proto(e, pes[i], dp, b->index_path, err);
+		dp = dims_alloc(pv, rank);
+		if (dp == NULL) {
+			ckptpb__bundle_entry_proto__free_unpacked(pe, NULL);
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = entry_from_proto(e, pe, dp, b->index_path, err);
+		if (rc < 0 || pe->n_slices == 0)
+			ckptpb__bundle_entry_proto__free_unpacked(pe, NULL);
+		else
+			pes[i] = pe;
 		if (rc < 0)
 			goto out;
-		dp += e->rank;
 	}
 	rc = resolve_parts(b, pes, b->index_path, err);
 	if (rc < 0)
@@ -919,7 +949,12 @@ ckpt_bundle_close(struct ckpt_bundle *b)
 				close(b->priv->shards[i].fd);
 		free(b->priv->shards);
 		free(b->priv->keys);
-		free(b->priv->dims);
+		while (b->priv->dims != NULL) {
+			struct dims_chunk *next = b->priv->dims->next;
+
+			free(b->priv->dims);
+			b->priv->dims = next;
+		}
 		free(b->priv->ext);
 		free(b->priv->parts);
 		free(b->priv);
