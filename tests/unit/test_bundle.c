@@ -542,6 +542,46 @@ test_hostile_entries(void)
 	}
 }
 
+/* A big-endian bundle (endianness 1): opened, its bytes served as
+ * stored, CRCs over the file bytes, values decoded by swapping. */
+static void
+test_big_endian(void)
+{
+	static const uint8_t be[8] = { 0x3f, 0x00, 0x00, 0x00,	/* 0.5 */
+				       0xc0, 0x40, 0x00, 0x00 };	/* -3 */
+	static const int64_t d2[] = { 2 };
+	struct ckpt_writer_opts o = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b;
+	struct ckpt_buf txt = { 0 };
+	char prefix[PATH_MAX];
+	uint8_t *buf;
+	size_t len;
+
+	snprintf(prefix, sizeof(prefix), "%s/bigendian", tmp);
+	o.producer = 1;
+	o.endianness = 1;
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "x", 1, CKPT_DT_FLOAT, d2, 1, be, 8,
+				     &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	CHECK_EQ_INT(b->hdr.endianness, 1);
+	CHECK_EQ_INT(ckpt_bundle_read(b, &b->entries[0], &buf, &len, &err), 0);
+	CHECK_EQ_MEM(buf, len, be, 8);
+	CHECK_EQ_INT(ckpt_value_format(CKPT_DT_FLOAT, buf, true, &txt), 0);
+	CHECK_EQ_INT(ckpt_buf_put(&txt, " ", 1), 0);
+	CHECK_EQ_INT(ckpt_value_format(CKPT_DT_FLOAT, buf + 4, true, &txt), 0);
+	CHECK_EQ_INT(ckpt_buf_put(&txt, "", 1), 0);
+	CHECK_EQ_STR((const char *)txt.data, "0.5 -3");
+	ckpt_buf_free(&txt);
+	free(buf);
+	ckpt_bundle_close(b);
+}
+
 int
 main(void)
 {
@@ -550,6 +590,7 @@ main(void)
 	test_partitioned();
 	test_damaged();
 	test_hostile_entries();
+	test_big_endian();
 	check_rmtree(tmp);
 	return check_done("test_bundle");
 }
