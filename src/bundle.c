@@ -1261,7 +1261,7 @@ ckpt_bundle_objgraph(const struct ckpt_bundle *b, struct ckpt_objgraph **out,
 	if (rc == 0)
 		rc = ckpt_objgraph_parse(data[0], (size_t)lens[0], out, err);
 	if (rc < 0 && err != NULL && err->code == rc) {
-		ckpt_err_prepend(err, "object graph");
+		/* ckpt_objgraph_parse() says "object graph: ..." itself. */
 		ckpt_err_prepend(err, b->prefix);
 	} else if (rc < 0) {
 		ckpt_fail(err, rc, "%s: the object graph is malformed",
