@@ -232,22 +232,6 @@ test_tf1_to_tf2_and_back(void)
 		ckpt_buf_free(&keys[i]);
 }
 
-/* Number of entries in directory DIR. */
-static int
-count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void
 test_spooled_and_refused(void)
 {
@@ -287,10 +271,10 @@ test_spooled_and_refused(void)
 	 * nothing is left under the output name. */
 	t[0].dtype = CKPT_DT_DOUBLE;
 	snprintf(out, sizeof(out), "%s/y", dir);
-	CHECK_EQ_INT(count_files(dir), 2);
+	CHECK_EQ_INT(check_count_files(dir), 2);
 	CHECK_EQ_INT(ckpt_convert_write(t, 1, out, &o, &err), -EINVAL);
 	CHECK(strstr(err.msg, "new/var") != NULL);
-	CHECK_EQ_INT(count_files(dir), 2);
+	CHECK_EQ_INT(check_count_files(dir), 2);
 
 	/* Two tensors with one name. */
 	t[0].dtype = CKPT_DT_FLOAT;
@@ -298,7 +282,7 @@ test_spooled_and_refused(void)
 	ckpt_err_clear(&err);
 	CHECK_EQ_INT(ckpt_convert_write(t, 2, out, &o, &err), -EEXIST);
 	CHECK(strstr(err.msg, "new/var") != NULL);
-	CHECK_EQ_INT(count_files(dir), 2);
+	CHECK_EQ_INT(check_count_files(dir), 2);
 	close(fd);
 }
 

@@ -55,22 +55,6 @@ check_same_file(const char *a, const char *b)
 	free(y);
 }
 
-/* Number of entries in directory DIR (not . and ..). */
-static int
-count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void
 test_real_byte_exact(void)
 {
@@ -315,12 +299,12 @@ test_refusals(void)
 	CHECK_EQ_INT(ckpt_writer_finish(w, &err), -EEXIST);
 	CHECK(strstr(err.msg, "'k'") != NULL);
 	ckpt_writer_free(w);
-	CHECK_EQ_INT(count_files(dir), 0);
+	CHECK_EQ_INT(check_count_files(dir), 0);
 	/* An abandoned writer removes its temporary files. */
 	CHECK_EQ_INT(ckpt_writer_new(prefix, NULL, &w, &err), 0);
-	CHECK_EQ_INT(count_files(dir), 1);
+	CHECK_EQ_INT(check_count_files(dir), 1);
 	ckpt_writer_free(w);
-	CHECK_EQ_INT(count_files(dir), 0);
+	CHECK_EQ_INT(check_count_files(dir), 0);
 	/* A symlink planted at a temporary name is never followed: the
 	 * writer uses O_EXCL|O_NOFOLLOW on fresh random names. */
 	ckpt_err_clear(&err);
