@@ -1056,6 +1056,21 @@ ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	return 0;
 }
 
+/* 0 if shard SH (open) still holds the bytes [FOFF, FOFF + RUN); -EIO if
+ * it was truncated since it was opened.  A zero-copy reader would
+ * otherwise send a short reply, which looks like the end of the file. */
+static int
+shard_holds(const struct shard *sh, uint64_t foff, uint64_t run)
+{
+	struct stat st;
+
+	if (sh->fd < 0 || fstat(sh->fd, &st) < 0)
+		return -EIO;
+	if ((uint64_t)st.st_size < foff || (uint64_t)st.st_size - foff < run)
+		return -EIO;
+	return 0;
+}
+
 int
 ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		   uint64_t off, int *fd, uint64_t *foff, uint64_t *run)
@@ -1065,7 +1080,7 @@ ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	if (e->nparts == 0) {
 		const struct shard *sh = &b->priv->shards[e->shard_slot];
 
-		if (sh->fd < 0)
+		if (shard_holds(sh, e->offset + off, e->size - off) < 0)
 			return -EIO;
 		*fd = sh->fd;
 		*foff = e->offset + off;
@@ -1083,11 +1098,13 @@ ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		if (fo > off)
 			continue;
 		sh = &b->priv->shards[p->entry->shard_slot];
-		if (sh->fd < 0)
+		fo = off - fo;	/* into the run */
+		if (shard_holds(sh, p->entry->offset + r * p->run_bytes + fo,
+				p->run_bytes - fo) < 0)
 			return -EIO;
 		*fd = sh->fd;
-		*foff = p->entry->offset + r * p->run_bytes + (off - fo);
-		*run = p->run_bytes - (off - fo);
+		*foff = p->entry->offset + r * p->run_bytes + fo;
+		*run = p->run_bytes - fo;
 		return 0;
 	}
 	return -ENOTSUP;

@@ -115,8 +115,10 @@ int ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 
 /* Where byte OFF of E lives, for zero-copy reads: *FD (borrowed), *FOFF
  * its offset in that file and *RUN the number of bytes from there that
- * are contiguous in both.  Return 0, or -ENOTSUP when E is assembled from
- * parts that are not whole rows (use ckpt_bundle_pread()). */
+ * are contiguous in both.  Return 0, -EIO when the shard no longer holds
+ * those bytes (truncated since it was opened; checked with fstat(), so a
+ * zero-copy reply is not silently short), or -ENOTSUP when E is assembled
+ * from parts that are not whole rows (use ckpt_bundle_pread()). */
 int ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		       uint64_t off, int *fd, uint64_t *foff, uint64_t *run);
 

@@ -889,6 +889,61 @@ test_names(void)
 	ckpt_bundle_close(b);
 }
 
+/* --- shards that change under an open bundle ----------------------------- */
+
+/* A shard truncated after opening: the tensors past the new end fail with
+ * -EIO in every read path (locate used to hand out a run past the end,
+ * which a zero-copy reader replied short: a silent early EOF); the
+ * tensors before it still read. */
+static void
+test_truncated_shard(void)
+{
+	static const float xv[4] = { 1, 2, 3, 4 }, yv[4] = { 5, 6, 7, 8 };
+	static const int64_t d4[] = { 4 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b;
+	const struct ckpt_entry *x, *y;
+	char prefix[PATH_MAX], *sp;
+	uint64_t foff, run;
+	uint8_t buf[16];
+	size_t got;
+	int fd;
+
+	snprintf(prefix, sizeof(prefix), "%s/trunc", tmp);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, NULL, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "x", 1, CKPT_DT_FLOAT, d4, 1, xv, 16,
+				     &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "y", 1, CKPT_DT_FLOAT, d4, 1, yv, 16,
+				     &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	x = ckpt_bundle_find(b, "x", 1);
+	y = ckpt_bundle_find(b, "y", 1);
+	CHECK(x != NULL && y != NULL);
+	CHECK_EQ_U64(y->offset, 16);
+	CHECK_EQ_INT(ckpt_bundle_locate(b, y, 0, &fd, &foff, &run), 0);
+	CHECK_EQ_U64(run, 16);
+	sp = ckpt_shard_path(prefix, 0, 1);
+	CHECK(sp != NULL);
+	CHECK_EQ_INT(truncate(sp, 20), 0);
+	free(sp);
+	CHECK_EQ_INT(ckpt_bundle_locate(b, y, 0, &fd, &foff, &run), -EIO);
+	CHECK_EQ_INT(ckpt_bundle_locate(b, y, 8, &fd, &foff, &run), -EIO);
+	CHECK_EQ_INT(ckpt_bundle_pread(b, y, buf, 16, 0, &got), -EIO);
+	CHECK_EQ_INT(ckpt_bundle_verify(b, y, &err), -EIO);
+	/* x lies wholly before the cut. */
+	CHECK_EQ_INT(ckpt_bundle_locate(b, x, 4, &fd, &foff, &run), 0);
+	CHECK_EQ_U64(foff, 4);
+	CHECK_EQ_U64(run, 12);
+	CHECK_EQ_INT(ckpt_bundle_pread(b, x, buf, 16, 0, &got), 0);
+	CHECK_EQ_MEM(buf, got, xv, 16);
+	ckpt_bundle_close(b);
+}
+
 /* --- main ---------------------------------------------------------------- */
 
 /* Write the checkpoints the bats suites mount into DIR. */
@@ -935,6 +990,7 @@ main(int argc, char **argv)
 	test_tables();
 	test_graphs();
 	test_names();
+	test_truncated_shard();
 	check_rmtree(tmp);
 	return check_done("test_hostile");
 }
