@@ -1,0 +1,183 @@
+#!/usr/bin/env bats
+# Covers: src/bundle.c (reads against shards that change under a mount),
+# src/fuse_ops.c, src/tree.c.
+# Faults that need no writing through the mount: a data shard truncated
+# or deleted while mounted (EIO on the affected tensors only, the rest
+# intact), and hostile checkpoints mounted read-only: names with '..',
+# '/', NUL and 4 KiB that must stay inside the mount, and TF2 object
+# graphs with a dangling checkpoint key or a cycle.
+# The hostile checkpoints come from `test_hostile --write DIR`.
+
+load helpers
+
+# Copy the checkpoint at PREFIX into a fresh directory; print the new
+# prefix (so a test may damage its files).
+copy_ckpt() {
+	local d=$BATS_TEST_TMPDIR/copy$RANDOM
+	mkdir -p "$d"
+	cp "$1".* "$d/"
+	echo "$d/ckpt"
+}
+
+# The hostile checkpoints of test_hostile; sets HX to their directory.
+hostile() {
+	local t=${top_builddir:-.}/tests/unit/test_hostile
+	[ -x "$t" ] || skip "test_hostile not built ($t)"
+	HX=$BATS_FILE_TMPDIR/hostile
+	if [ ! -f "$HX/names.index" ]; then
+		mkdir -p "$HX"
+		"$t" --write "$HX" || fail "test_hostile --write failed"
+	fi
+}
+
+@test "a shard truncated while mounted: EIO on its tensors only" {
+	local p
+	p=$(copy_ckpt "$(fixture shards)")
+	mount_ckpt "$p"
+	[ "$(values "$MNT/by-name/s0/x" f4)" = "1 2 3 4" ]
+	truncate -s 8 "$p.data-00001-of-00003"
+	run -1 cat "$MNT/by-name/s1/y"
+	assert_output --partial "Input/output error"
+	run -1 cat "$MNT/by-object/vars/s1.Sy/.ATTRIBUTES/VARIABLE_VALUE"
+	[ "$(values "$MNT/by-name/s0/x" f4)" = "1 2 3 4" ]
+	[ "$(values "$MNT/by-name/s2/z" f4)" = "9 10 11 12" ]
+	# Metadata still answers.
+	[ "$(stat -c %s "$MNT/by-name/s1/y")" = 16 ]
+	[ "$(xattr "$MNT/by-name/s1/y" user.ckpt.shape)" = 4 ]
+	run -0 ls "$MNT/by-name"
+	assert_output $'s0\ns1\ns2'
+	# Logged (once per failed first read), naming only the damaged one.
+	run -0 grep -c "tensor 's1/y': the data file is shorter" "$CKPTFS_LOG"
+	[ "$output" -ge 1 ]
+	run ! grep -E "s0/x|s2/z" "$CKPTFS_LOG"
+}
+
+@test "a shard truncated after a first read: the rest fails, no short read" {
+	local p t
+	p=$(copy_ckpt "$(fixture big --tensors 4 --bytes 4000000)")
+	mount_ckpt "$p"
+	# The largest tensor is the first in the shard; read one byte of it
+	# (verified whole), cut the shard in its middle, read on uncached.
+	t=$MNT/by-name/embedding/embeddings
+	[ -f "$t" ] || t=$(find "$MNT/by-name" -type f -size +1000k | head -n 1)
+	run -0 dd if="$t" bs=1 count=1 status=none
+	truncate -s 100000 "$p.data-00000-of-00001"
+	run -1 dd if="$t" of=/dev/null bs=4096 skip=200 count=4 status=none
+	assert_output --partial "Input/output error"
+	run -1 dd if="$t" of=/dev/null bs=4096 skip=200 count=4 \
+		iflag=direct status=none
+	assert_output --partial "Input/output error"
+}
+
+@test "a shard deleted while mounted keeps serving its bytes (open fd)" {
+	local p
+	p=$(copy_ckpt "$(fixture shards)")
+	mount_ckpt "$p"
+	rm "$p.data-00002-of-00003"
+	# The daemon holds each shard open since mount time: the inode
+	# lives on and every byte is still the checkpoint's.
+	[ "$(values "$MNT/by-name/s2/z" f4)" = "9 10 11 12" ]
+	# Replacing it by another file does not change what is served.
+	printf '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0' >"$p.data-00002-of-00003"
+	[ "$(values "$MNT/by-name/s2/z" f4)" = "9 10 11 12" ]
+	[ "$(values "$MNT/by-name/s1/y" f4)" = "5 6 7 8" ]
+}
+
+@test "a missing shard: the mount is refused, naming it" {
+	local p
+	p=$(copy_ckpt "$(fixture shards)")
+	rm "$p.data-00001-of-00003"
+	mkdir -p "$BATS_TEST_TMPDIR/mnt"
+	run -1 timeout 10 "$CKPTFS" "$p" "$BATS_TEST_TMPDIR/mnt"
+	assert_output "ckptfs: $p.data-00001-of-00003: No such file or directory"
+	run ! mountpoint -q "$BATS_TEST_TMPDIR/mnt"
+}
+
+@test "hostile names: everything stays inside the mount, escaped" {
+	local f rp b=
+	hostile
+	mount_ckpt "$HX/names"
+	b=$MNT/by-name
+	# No symlinks, no entry named '.', '..' or longer than NAME_MAX: no
+	# path below the mount can lead out of it.
+	run -0 find "$MNT" -type l
+	assert_output ""
+	run -0 sh -c "find '$MNT' -mindepth 1 -printf '%f\n' |
+		awk '\$0 == \".\" || \$0 == \"..\" || length(\$0) > 255'"
+	assert_output ""
+	# Every path short enough to resolve resolves inside the mount.
+	while IFS= read -r -d '' f; do
+		[ "${#f}" -lt 4000 ] || continue
+		rp=$(realpath -e -- "$f")
+		case $rp in
+		"$MNT"/*) ;;
+		*) fail "$f resolves to $rp, outside $MNT" ;;
+		esac
+	done < <(find "$MNT" -mindepth 1 -print0)
+	# All 20 tensors, in both views; nothing at the root but the views.
+	run -0 find "$b" -type f
+	[ "${#lines[@]}" -eq 20 ]
+	run -0 find "$MNT/by-object" -type f
+	[ "${#lines[@]}" -eq 20 ]
+	run -0 ls -A "$MNT"
+	assert_output $'by-name\nby-object\ninfo.json'
+	# Each name where the escaping rules put it, with its value.
+	[ "$(values "$b/%2E%2E" f4)" = 1 ]
+	[ "$(values "$b/%2E%2E@/%2E%2E/%2E%2E/%2E%2E/etc/passwd" f4)" = 2 ]
+	[ "$(xattr "$b/%2E%2E@/%2E%2E/%2E%2E/%2E%2E/etc/passwd" user.ckpt.key)" = \
+		../../../../etc/passwd ]
+	[ "$(values "$b/%/abs/path" f4)" = 3 ]
+	[ "$(xattr "$b/%/abs/path" user.ckpt.key)" = /abs/path ]
+	[ "$(values "$b/a/%2E%2E/%2E%2E/b" f4)" = 4 ]
+	[ "$(values "$b/%2E" f4)" = 5 ]
+	[ "$(values "$b/%2E@/x" f4)" = 6 ]
+	[ "$(values "$b/x/%2E/y" f4)" = 7 ]
+	[ "$(values "$b/a/%/b" f4)" = 8 ]
+	[ "$(values "$b/trail/%" f4)" = 9 ]
+	[ "$(values "$b/%/%" f4)" = 10 ]
+	[ "$(values "$b/%/%@/%" f4)" = 11 ]
+	[ "$(values "$b/sl\\ash" f4)" = 12 ]
+	[ "$(values "$b/%252E%252E" f4)" = 13 ]
+	[ "$(values "$b/pct%25" f4)" = 14 ]
+	[ "$(values "$b/at%40" f4)" = 15 ]
+	[ "$(values "$b/new%0Aline" f4)" = 16 ]
+	# A NUL byte is escaped, not a place where the name ends.
+	[ "$(values "$b/nul%00../%2E%2E/x" f4)" = 17 ]
+	[ "$(xattr "$b/nul%00../%2E%2E/x" user.ckpt.key | od -An -tx1 | xargs)" = \
+		"6e 75 6c 00 2e 2e 2f 2e 2e 2f 78" ]
+	[ "$(values "$b/%00" f4)" = 18 ]
+	# A 4 KiB name is shortened to fit; its key is whole.
+	f=$b/$(printf 'L%.0s' $(seq 200))%#ec9697ff6ca32325
+	[ "$(values "$f" f4)" = 19 ]
+	[ "$(xattr "$f" user.ckpt.key | wc -c)" = 4096 ]
+	# 4 KiB of "../": 1365 nested directories (a path longer than
+	# PATH_MAX), its file readable relative to them.
+	run -0 find "$b/%2E%2E@" -type f -name %2E -execdir od -An -tf4 {} +
+	[ "$(echo $output)" = 20 ]
+}
+
+@test "a TF2 graph naming a missing key still mounts" {
+	hostile
+	mount_ckpt "$HX/dangling"
+	# The one real tensor is there under its key.
+	[ "$(values "$MNT/by-object/x/.ATTRIBUTES/VARIABLE_VALUE" f4)" = 5 ]
+	run -0 find "$MNT" -type f
+	run -0 cat "$MNT/info.json"
+	assert_output --partial '"format": "tf2"'
+	[ ! -e "$MNT/by-name/gone" ]
+	run -0 find "$MNT/by-name" -type f
+	for f in "${lines[@]}"; do
+		cat "$f" >/dev/null || fail "$f unreadable"
+	done
+}
+
+@test "a TF2 graph with a cycle and odd edge names mounts and terminates" {
+	hostile
+	mount_ckpt "$HX/cycle"
+	run -0 timeout 20 find "$MNT" -type f
+	[ "$(values "$MNT/by-object/x/.ATTRIBUTES/VARIABLE_VALUE" f4)" = 5 ]
+	mount_ckpt "$HX/oddgraph"
+	run -0 timeout 20 find "$MNT" -type f
+	run -0 cat "$MNT/by-name/%2E%2E/%2E%2E/etc/passwd"
+	[ "$(values "$MNT/by-name/%2E%2E/%2E%2E/etc/passwd" f4)" = 5 ]
+}
