@@ -1,7 +1,11 @@
-/* ckptfs.c -- main(): parse the command line, open the checkpoint and
- * build the tree before mounting (so every error is reported on the
- * terminal with exit status 1), then mount, daemonize and run the
- * multi-threaded session loop until unmounted.
+/* ckptfs.c -- main(): parse the command line, open the checkpoint, build
+ * the tree and replay a spool's journal before mounting (so every error
+ * is reported on the terminal with exit status 1), then mount, daemonize
+ * and run the multi-threaded session loop until unmounted; then, after
+ * the unmount, write the new checkpoint if the tree changed (or
+ * -o output was given), and report the result in the status file that
+ * `ckptfs -u MOUNTPOINT` waits on (info.json names it; the daemon holds
+ * an exclusive lock on it until it exits).
  *
  * Argument handling: our options are "-o name=value" in a fuse_opt table;
  * the first non-option argument is CHECKPOINT and the second, left for
@@ -14,33 +18,48 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <spawn.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "bundle.h"
+#include "convert.h"
 #include "err.h"
+#include "overlay.h"
 #include "tree.h"
+
+extern char **environ;
 
 struct ckptfs_config {
 	char *checkpoint;	/* owned: first non-option argument */
 	const char *mountpoint;	/* borrowed from argv: the second one */
 	char *tf2_root;		/* owned (fuse_opt) */
+	char *output;		/* owned (fuse_opt) */
+	char *format;		/* owned (fuse_opt) */
+	char *spool;		/* owned (fuse_opt) */
+	int ro;			/* -o ro seen (and passed on) */
 	int nonopts;
 	int show_help;
 	int show_version;
 };
 
-enum { KEY_HELP, KEY_VERSION };
+enum { KEY_HELP, KEY_VERSION, KEY_RO };
 
 #define CKPTFS_OPT(t, field, v) { t, offsetof(struct ckptfs_config, field), v }
 
 static const struct fuse_opt ckptfs_opt_spec[] = {
 	CKPTFS_OPT("tf2_root=%s", tf2_root, 0),
+	CKPTFS_OPT("output=%s", output, 0),
+	CKPTFS_OPT("format=%s", format, 0),
+	CKPTFS_OPT("spool=%s", spool, 0),
+	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -63,6 +82,9 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	case KEY_VERSION:
 		conf->show_version = 1;
 		return 0;
+	case KEY_RO:
+		conf->ro = 1;
+		return 1;	/* the kernel makes the mount read-only */
 	case FUSE_OPT_KEY_NONOPT:
 		conf->nonopts++;
 		if (conf->checkpoint == NULL) {
@@ -81,14 +103,28 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 static void
 usage(const char *prog)
 {
-	printf("usage: %s [options] CHECKPOINT MOUNTPOINT\n\n"
+	printf("usage: %s [options] CHECKPOINT MOUNTPOINT\n"
+	       "       %s -u MOUNTPOINT\n\n"
 	       "Mount a TensorFlow checkpoint (a prefix, its .index file, or a\n"
-	       "directory with a 'checkpoint' file) read-only at MOUNTPOINT.\n\n"
+	       "directory with a 'checkpoint' file) at MOUNTPOINT; changes are\n"
+	       "written as a new checkpoint when it is unmounted.  -u unmounts,\n"
+	       "waits for that write and reports its result.\n\n"
 	       "ckptfs options:\n"
 	       "    -o tf2_root=NAME       root of /by-object for a TF1 "
 	       "checkpoint\n"
-	       "                           (default: vars)\n\n",
-	       prog);
+	       "                           and of new TF2 keys (default: vars)\n"
+	       "    -o ro                  read-only: every change is EROFS\n"
+	       "    -o format=FMT          output: tf1, tf2, both, same "
+	       "(default:\n"
+	       "                           the other format than the source)\n"
+	       "    -o output=PREFIX       where to write (default: "
+	       "SOURCE.tf1/.tf2);\n"
+	       "                           given, it is written even unchanged\n"
+	       "    -o spool=DIR           spool and journal of changes "
+	       "(default:\n"
+	       "                           OUTPUT.ckptfs-spool); replayed if "
+	       "present\n\n",
+	       prog, prog);
 }
 
 /* Make sure fds 0-2 are open, so no checkpoint file gets one of them and
@@ -136,10 +172,9 @@ check_mountpoint(const char *mnt)
 	return 0;
 }
 
-/* Mount options we always pass: read-only (last, so it wins over an "rw"
- * from fstab), kernel permission checks on our modes, and a source name
- * and type for /proc/mounts.  The first ones go before the user's
- * options so those can override them. */
+/* Mount options we always pass: kernel permission checks on our modes,
+ * and a source name and type for /proc/mounts.  They go before the
+ * user's options so those can override them ("-o ro" is the user's). */
 static int
 add_mount_opts(struct fuse_args *args, const char *prefix)
 {
@@ -154,8 +189,7 @@ add_mount_opts(struct fuse_args *args, const char *prefix)
 	free(fsname);
 	if (rc == 0) {
 		rc = fuse_opt_insert_arg(args, 1, "-o") ||
-		     fuse_opt_insert_arg(args, 2, o) ||
-		     fuse_opt_add_arg(args, "-oro");
+		     fuse_opt_insert_arg(args, 2, o);
 	}
 	free(o);
 	return rc ? -1 : 0;
@@ -182,6 +216,310 @@ run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
 	return rc;
 }
 
+/* PATH made absolute (malloc()ed), against the current directory. */
+static char *
+absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+	char *out;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	if (asprintf(&out, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return out;
+}
+
+/* What a mount writes: the outputs, the spool, whether to write even
+ * unchanged. */
+struct plan {
+	struct ckptfs_output outs[2];
+	char *prefixes[2];	/* owned */
+	size_t n;
+	char *spool;		/* owned */
+	bool force;
+};
+
+static void
+plan_free(struct plan *p)
+{
+	free(p->prefixes[0]);
+	free(p->prefixes[1]);
+	free(p->spool);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Decide outputs and spool from the options (rules in ckptfs(1)). */
+static int
+make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
+	  struct plan *p)
+{
+	const char *fmt = conf->format ? conf->format : "other";
+	enum ckpt_format src = b->tf2 ? CKPT_FORMAT_TF2 : CKPT_FORMAT_TF1;
+	enum ckpt_format f[2];
+	char *base = NULL;
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	if (strcmp(fmt, "tf1") == 0) {
+		f[0] = CKPT_FORMAT_TF1;
+		p->n = 1;
+	} else if (strcmp(fmt, "tf2") == 0) {
+		f[0] = CKPT_FORMAT_TF2;
+		p->n = 1;
+	} else if (strcmp(fmt, "same") == 0) {
+		f[0] = src;
+		p->n = 1;
+	} else if (strcmp(fmt, "other") == 0) {
+		f[0] = b->tf2 ? CKPT_FORMAT_TF1 : CKPT_FORMAT_TF2;
+		p->n = 1;
+	} else if (strcmp(fmt, "both") == 0) {
+		f[0] = CKPT_FORMAT_TF1;
+		f[1] = CKPT_FORMAT_TF2;
+		p->n = 2;
+	} else {
+		fprintf(stderr, "ckptfs: format=%s: not tf1, tf2, both, same "
+				"or other\n", fmt);
+		return -1;
+	}
+	p->force = conf->output != NULL;
+	base = conf->output ? absolute(conf->output) : strdup(b->prefix);
+	if (base == NULL)
+		goto nomem;
+	for (i = 0; i < p->n; i++) {
+		const char *ext = f[i] == CKPT_FORMAT_TF1 ? "tf1" : "tf2";
+
+		if (conf->output != NULL && p->n == 1)
+			p->prefixes[i] = strdup(base);
+		else if (asprintf(&p->prefixes[i], "%s.%s", base, ext) < 0)
+			p->prefixes[i] = NULL;
+		if (p->prefixes[i] == NULL)
+			goto nomem;
+		if (strcmp(p->prefixes[i], b->prefix) == 0) {
+			fprintf(stderr, "ckptfs: output=%s: is the source "
+					"checkpoint, which is never "
+					"overwritten\n",
+				p->prefixes[i]);
+			free(base);
+			plan_free(p);
+			return -1;
+		}
+		p->outs[i].format = f[i];
+		p->outs[i].prefix = p->prefixes[i];
+	}
+	if (conf->spool != NULL)
+		p->spool = absolute(conf->spool);
+	else if (asprintf(&p->spool, "%s.ckptfs-spool",
+			  p->n == 1 ? p->prefixes[0] : base) < 0)
+		p->spool = NULL;
+	free(base);
+	if (p->spool == NULL)
+		goto nomem;
+	return 0;
+nomem:
+	free(base);
+	plan_free(p);
+	fprintf(stderr, "ckptfs: out of memory\n");
+	return -1;
+}
+
+/* Append S to B as a JSON string. */
+static int
+json_put(struct ckpt_buf *b, const char *s)
+{
+	int rc = ckpt_buf_put(b, "\"", 1);
+
+	for (; rc == 0 && *s; s++) {
+		char e[8];
+
+		if (*s == '"' || *s == '\\') {
+			e[0] = '\\';
+			e[1] = *s;
+			rc = ckpt_buf_put(b, e, 2);
+		} else if ((unsigned char)*s < 0x20) {
+			snprintf(e, sizeof(e), "\\u%04x", (unsigned char)*s);
+			rc = ckpt_buf_put(b, e, 6);
+		} else {
+			rc = ckpt_buf_put(b, s, 1);
+		}
+	}
+	return rc < 0 ? rc : ckpt_buf_put(b, "\"", 1);
+}
+
+/* The extra members of info.json (see struct ckptfs_tree_opts), NUL
+ * terminated in B.  "pid" is a placeholder wide enough for any pid, set
+ * by set_info_pid() once daemonized. */
+/* Append a string literal. */
+#define PUTS(b, lit) ckpt_buf_put((b), (lit), sizeof(lit) - 1)
+
+static int
+info_extra(struct ckpt_buf *b, const struct plan *p, bool writable,
+	   const char *status)
+{
+	int rc = PUTS(b, "  \"writable\": ");
+
+	if (rc == 0)
+		rc = writable ? PUTS(b, "true") : PUTS(b, "false");
+	if (rc == 0)
+		rc = PUTS(b, ",\n  \"pid\": 0          ,\n");
+	if (rc == 0)
+		rc = PUTS(b, "  \"status\": ");
+	if (rc == 0)
+		rc = json_put(b, status);
+	if (rc == 0 && writable) {
+		rc = PUTS(b, ",\n  \"spool\": ");
+		if (rc == 0)
+			rc = json_put(b, p->spool);
+		for (size_t i = 0; rc == 0 && i < p->n; i++) {
+			rc = i ? PUTS(b, ", ") : PUTS(b, ",\n  \"outputs\": [");
+			if (rc == 0)
+				rc = json_put(b, p->prefixes[i]);
+		}
+		if (rc == 0)
+			rc = PUTS(b, "]");
+	}
+	if (rc == 0)
+		rc = ckpt_buf_put(b, ",\n", 3);	/* with the NUL */
+	return rc;
+}
+
+/* Write our pid into info.json's placeholder. */
+static void
+set_info_pid(struct ckptfs_tree *t)
+{
+	char *p = t->info_json ? strstr(t->info_json, "\"pid\": ") : NULL;
+	char num[16];
+
+	if (p == NULL)
+		return;
+	snprintf(num, sizeof(num), "%-10ld", (long)getpid());
+	memcpy(p + 7, num, 10);
+}
+
+/* Create the status file: mode 0600, locked until we exit. */
+static int
+status_open(char **path)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	if (dir == NULL || dir[0] != '/')
+		dir = "/tmp";
+	if (asprintf(path, "%s/ckptfs-status-XXXXXX", dir) < 0) {
+		*path = NULL;
+		return -1;
+	}
+	fd = mkostemp(*path, O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		fprintf(stderr, "ckptfs: %s: %s\n", *path, strerror(errno));
+		if (fd >= 0) {
+			unlink(*path);
+			close(fd);
+		}
+		free(*path);
+		*path = NULL;
+		return -1;
+	}
+	return fd;
+}
+
+/* Record the result for `ckptfs -u`, remove the name (a waiter holds it
+ * open) and release the lock. */
+static void
+status_close(int fd, const char *path, int ok, const char *msg)
+{
+	char line[1200];
+	int len;
+
+	if (fd < 0)
+		return;
+	len = snprintf(line, sizeof(line), "%s%s\n", ok ? "ok" : "error: ",
+		       ok ? "" : msg);
+	if (len > (int)sizeof(line) - 1)
+		len = (int)sizeof(line) - 1;
+	if (pwrite(fd, line, (size_t)len, 0) < 0)
+		(void)0;	/* the exit status still tells */
+	unlink(path);
+	close(fd);
+}
+
+/* Read the JSON string member NAME of TEXT into OUT (LEN bytes). */
+static int
+json_member(const char *text, const char *name, char *out, size_t len)
+{
+	char key[64];
+	const char *p;
+	size_t k = 0;
+
+	snprintf(key, sizeof(key), "\"%s\": \"", name);
+	p = strstr(text, key);
+	if (p == NULL)
+		return -1;
+	for (p += strlen(key); *p && *p != '"' && k + 1 < len; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		out[k++] = *p;
+	}
+	out[k] = '\0';
+	return *p == '"' ? 0 : -1;
+}
+
+/* ckptfs -u MOUNTPOINT: unmount, wait for the daemon to finish writing,
+ * and report its result.  Return the exit status. */
+static int
+unmount_wait(const char *mnt)
+{
+	char path[PATH_MAX], status[PATH_MAX], text[8192], res[1200];
+	char a0[] = "fusermount3", a1[] = "-u";
+	char *argv[] = { a0, a1, (char *)mnt, NULL };
+	ssize_t got;
+	pid_t pid;
+	int fd, sfd, st;
+
+	snprintf(path, sizeof(path), "%s/info.json", mnt);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "ckptfs: %s: %s (not a ckptfs mount?)\n", path,
+			strerror(errno));
+		return EXIT_FAILURE;
+	}
+	got = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	text[got > 0 ? got : 0] = '\0';
+	if (json_member(text, "status", status, sizeof(status)) < 0) {
+		fprintf(stderr, "ckptfs: %s: no status file named\n", path);
+		return EXIT_FAILURE;
+	}
+	sfd = open(status, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (sfd < 0) {
+		fprintf(stderr, "ckptfs: %s: %s\n", status, strerror(errno));
+		return EXIT_FAILURE;
+	}
+	if (posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ) != 0 ||
+	    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "ckptfs: fusermount3 -u %s failed\n", mnt);
+		close(sfd);
+		return EXIT_FAILURE;
+	}
+	/* The daemon holds an exclusive lock until it exits. */
+	while (flock(sfd, LOCK_SH) < 0 && errno == EINTR)
+		;
+	got = pread(sfd, res, sizeof(res) - 1, 0);
+	close(sfd);
+	res[got > 0 ? got : 0] = '\0';
+	if (strncmp(res, "ok\n", 3) == 0)
+		return EXIT_SUCCESS;
+	if (res[0] == '\0')
+		fprintf(stderr, "ckptfs: the daemon of %s exited without "
+				"reporting (killed?)\n", mnt);
+	else
+		fprintf(stderr, "ckptfs: %s", res);
+	return EXIT_FAILURE;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -194,9 +532,20 @@ main(int argc, char *argv[])
 	struct ckpt_err err = { 0 };
 	struct fuse_session *se;
 	struct ckptfs fs = { 0 };
-	int ret = EXIT_FAILURE, rc;
+	struct plan plan = { 0 };
+	struct ckpt_buf extra = { 0 };
+	char *status_path = NULL;
+	int ret = EXIT_FAILURE, rc, status_fd = -1;
+	bool ok = false;
 
 	guard_std_fds();
+	if (argc >= 2 && strcmp(argv[1], "-u") == 0) {
+		if (argc != 3) {
+			fprintf(stderr, "ckptfs: usage: ckptfs -u MOUNTPOINT\n");
+			return EXIT_FAILURE;
+		}
+		return unmount_wait(argv[2]);
+	}
 	if (fuse_opt_parse(&args, &conf, ckptfs_opt_spec, opt_proc) != 0)
 		goto out_args;
 	if (conf.show_help) {
@@ -235,9 +584,19 @@ main(int argc, char *argv[])
 		fprintf(stderr, "ckptfs: %s\n", ckpt_err_str(&err, rc));
 		goto out_opts;
 	}
+	if (make_plan(&conf, bundle, &plan) < 0)
+		goto out_bundle;
+	status_fd = status_open(&status_path);
+	if (status_fd < 0)
+		goto out_bundle;
+	if (info_extra(&extra, &plan, !conf.ro, status_path) < 0) {
+		fprintf(stderr, "ckptfs: out of memory\n");
+		goto out_bundle;
+	}
 	topts.tf2_root = conf.tf2_root;
 	topts.uid = getuid();
 	topts.gid = getgid();
+	topts.info_extra = (const char *)extra.data;
 	rc = ckptfs_tree_build(bundle, &topts, &tree, &err);
 	if (rc < 0) {
 		fprintf(stderr, "ckptfs: %s\n", ckpt_err_str(&err, rc));
@@ -245,8 +604,23 @@ main(int argc, char *argv[])
 	}
 	if (tree->warning[0] != '\0')
 		fprintf(stderr, "ckptfs: warning: %s\n", tree->warning);
+	if (!conf.ro) {
+		rc = ckptfs_overlay_open(tree, plan.spool, &err);
+		if (rc < 0) {
+			fprintf(stderr, "ckptfs: %s\n",
+				ckpt_err_str(&err, rc));
+			goto out_tree;
+		}
+		if (ckptfs_overlay_replayed(tree) > 0)
+			fprintf(stderr, "ckptfs: replayed %zu changes from "
+					"%s\n",
+				ckptfs_overlay_replayed(tree), plan.spool);
+	}
 	fs.bundle = bundle;
 	fs.tree = tree;
+	fs.writable = !conf.ro;
+	fs.base_inodes = tree->ninodes;
+	pthread_rwlock_init(&fs.ns, NULL);
 	atomic_init(&fs.use_syslog, false);
 	atomic_init(&fs.no_opendir, false);
 
@@ -257,6 +631,7 @@ main(int argc, char *argv[])
 	se = fuse_session_new(&args, &ckptfs_ops, sizeof(ckptfs_ops), &fs);
 	if (se == NULL)
 		goto out_tree;	/* libfuse said why */
+	fs.se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0) {
@@ -269,22 +644,62 @@ main(int argc, char *argv[])
 		goto out_unmount;
 	if (!opts.foreground)
 		atomic_store(&fs.use_syslog, true);
+	set_info_pid(tree);
+	if (ckptfs_notifier_start(&fs) < 0)
+		goto out_unmount;
 	rc = run_loop(se, &opts);	/* 0 after unmount, signo on a signal */
+	ckptfs_notifier_stop(&fs);
 	if (rc < 0)
 		ckptfs_log(&fs, LOG_ERR, "session loop failed: %s",
 			   strerror(-rc));
 	else
-		ret = EXIT_SUCCESS;
+		ok = true;
 out_unmount:
 	fuse_session_unmount(se);
+	if (ok && fs.writable) {
+		bool wrote = false;
+
+		/* Unmounted: nothing waits on us while we write. */
+		rc = ckptfs_ov_commit(tree, plan.outs, plan.n, plan.force,
+				      &wrote, &err);
+		if (rc < 0) {
+			char why[sizeof(err.msg)];
+
+			ok = false;
+			snprintf(why, sizeof(why), "%s", ckpt_err_str(&err, rc));
+			memcpy(err.msg, why, sizeof(why));
+			ckptfs_log(&fs, LOG_ERR,
+				   "writing the checkpoint failed: %s; the "
+				   "changes are kept in %s (mount again with "
+				   "-o spool=%s to get them back)",
+				   err.msg, plan.spool, plan.spool);
+			snprintf(err.msg + strlen(err.msg),
+				 sizeof(err.msg) - strlen(err.msg),
+				 "; changes kept in %s", plan.spool);
+		} else if (wrote) {
+			for (size_t i = 0; i < plan.n; i++)
+				ckptfs_log(&fs, LOG_INFO, "wrote %s",
+					   plan.prefixes[i]);
+		}
+	}
+	ret = ok ? EXIT_SUCCESS : EXIT_FAILURE;
 	closelog();
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
 out_tree:
+	if (fs.tree != NULL)
+		pthread_rwlock_destroy(&fs.ns);
+	if (tree != NULL)
+		ckptfs_overlay_close(tree);
 	ckptfs_tree_free(tree);
 out_bundle:
+	status_close(status_fd, status_path, ret == EXIT_SUCCESS,
+		     err.msg[0] ? err.msg : "the mount failed");
+	free(status_path);
+	ckpt_buf_free(&extra);
+	plan_free(&plan);
 	ckpt_bundle_close(bundle);
 out_opts:
 	free(opts.mountpoint);
@@ -292,5 +707,8 @@ out_args:
 	fuse_opt_free_args(&args);
 	free(conf.checkpoint);
 	free(conf.tf2_root);
+	free(conf.output);
+	free(conf.format);
+	free(conf.spool);
 	return ret;
 }

@@ -3,11 +3,14 @@
  * work and returns 0 or a negative errno.
  *
  * Rules: exactly one reply per request; forget replies with
- * fuse_reply_none(); no lock is held across a fuse_reply_*() call (the
- * tree is immutable and its mutable fields are atomic, so there are no
- * locks at all yet).  Reads are answered from the shard fds through a
- * fuse_bufvec so libfuse can splice them; the first read of a tensor
- * checks its CRC once per mount. */
+ * fuse_reply_none(); no lock is held across a fuse_reply_*() call.  One
+ * rwlock (fs->ns) guards the namespace: lookups, listings, reads and data
+ * writes share it, changes of names or metadata take it exclusively
+ * (overlay.c does the work).  Kernel caches of names changed in the other
+ * view are dropped by a notifier thread, never from a request's own path.
+ * Reads are answered from the shard fds (or the spool file of a changed
+ * tensor) through a fuse_bufvec so libfuse can splice them; the first
+ * read of an unchanged tensor checks its CRC once per mount. */
 #include "config.h"
 #include "fuse_ops.h"
 
@@ -18,8 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "coding.h"
+
+#define RDLOCK(fs) pthread_rwlock_rdlock(&(fs)->ns)
+#define WRLOCK(fs) pthread_rwlock_wrlock(&(fs)->ns)
+#define UNLOCK(fs) pthread_rwlock_unlock(&(fs)->ns)
+
+/* setxattr(2) flags (<sys/xattr.h> values). */
+#define XATTR_CREATE_FLAG 1
+#define XATTR_REPLACE_FLAG 2
 
 /* Most fd segments one read reply may use before falling back to a copy. */
 #define MAX_SEGS 64
@@ -49,6 +61,16 @@ node_of(struct ckptfs *fs, fuse_ino_t ino)
 	return ckptfs_tree_node(fs->tree, (uint64_t)ino);
 }
 
+/* Cache timeout for N: long unless it was made or changed in this
+ * mount. */
+static double
+timeout_of(const struct ckptfs *fs, const struct ckptfs_node *n)
+{
+	if (fs->writable && (n->ino > fs->base_inodes || n->written))
+		return 0.0;
+	return CKPTFS_TIMEOUT;
+}
+
 /* Fill E for N and count the kernel's new reference. */
 static void
 fill_entry(struct ckptfs *fs, struct ckptfs_node *n,
@@ -57,10 +79,125 @@ fill_entry(struct ckptfs *fs, struct ckptfs_node *n,
 	memset(e, 0, sizeof(*e));
 	e->ino = (fuse_ino_t)n->ino;
 	e->generation = 1;
-	e->attr_timeout = CKPTFS_TIMEOUT;
-	e->entry_timeout = CKPTFS_TIMEOUT;
+	e->attr_timeout = timeout_of(fs, n);
+	e->entry_timeout = e->attr_timeout;
 	ckptfs_node_stat(fs->tree, n, &e->attr);
 	atomic_fetch_add(&n->nlookup, 1);
+}
+
+/* --- notifications ---------------------------------------------------------- */
+
+struct ckptfs_notifier {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ckptfs_invals q;	/* protected by mu */
+	bool stop;		/* protected by mu */
+};
+
+/* Send queued invalidations until stopped. */
+static void *
+notifier_main(void *arg)
+{
+	struct ckptfs *fs = arg;
+	struct ckptfs_notifier *nt = fs->notifier;
+
+	pthread_mutex_lock(&nt->mu);
+	for (;;) {
+		struct ckptfs_invals batch;
+
+		while (nt->q.n == 0 && !nt->stop)
+			pthread_cond_wait(&nt->cv, &nt->mu);
+		if (nt->q.n == 0 && nt->stop)
+			break;
+		batch = nt->q;
+		memset(&nt->q, 0, sizeof(nt->q));
+		pthread_mutex_unlock(&nt->mu);
+		for (size_t i = 0; i < batch.n; i++) {
+			struct ckptfs_inval *v = &batch.v[i];
+
+			if (v->parent != 0)
+				fuse_lowlevel_notify_inval_entry(
+					fs->se, (fuse_ino_t)v->parent,
+					v->name, v->len);
+			else if (v->ino != 0)
+				fuse_lowlevel_notify_inval_inode(
+					fs->se, (fuse_ino_t)v->ino, -1, 0);
+		}
+		ckptfs_invals_free(&batch);
+		pthread_mutex_lock(&nt->mu);
+	}
+	pthread_mutex_unlock(&nt->mu);
+	return NULL;
+}
+
+int
+ckptfs_notifier_start(struct ckptfs *fs)
+{
+	struct ckptfs_notifier *nt = calloc(1, sizeof(*nt));
+
+	if (nt == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&nt->mu, NULL);
+	pthread_cond_init(&nt->cv, NULL);
+	fs->notifier = nt;
+	if (pthread_create(&nt->thread, NULL, notifier_main, fs) != 0) {
+		fs->notifier = NULL;
+		pthread_mutex_destroy(&nt->mu);
+		pthread_cond_destroy(&nt->cv);
+		free(nt);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+void
+ckptfs_notifier_stop(struct ckptfs *fs)
+{
+	struct ckptfs_notifier *nt = fs->notifier;
+
+	if (nt == NULL)
+		return;
+	pthread_mutex_lock(&nt->mu);
+	nt->stop = true;
+	pthread_cond_signal(&nt->cv);
+	pthread_mutex_unlock(&nt->mu);
+	pthread_join(nt->thread, NULL);
+	ckptfs_invals_free(&nt->q);
+	pthread_mutex_destroy(&nt->mu);
+	pthread_cond_destroy(&nt->cv);
+	free(nt);
+	fs->notifier = NULL;
+}
+
+/* Hand IV's invalidations to the notifier (IV is emptied). */
+static void
+notify(struct ckptfs *fs, struct ckptfs_invals *iv)
+{
+	struct ckptfs_notifier *nt = fs->notifier;
+
+	if (nt == NULL || iv->n == 0) {
+		ckptfs_invals_free(iv);
+		return;
+	}
+	pthread_mutex_lock(&nt->mu);
+	for (size_t i = 0; i < iv->n; i++) {
+		if (nt->q.n == nt->q.cap) {
+			size_t cap = nt->q.cap ? 2 * nt->q.cap : 16;
+			struct ckptfs_inval *v =
+				reallocarray(nt->q.v, cap, sizeof(*v));
+
+			if (v == NULL)
+				break;
+			nt->q.v = v;
+			nt->q.cap = cap;
+		}
+		nt->q.v[nt->q.n++] = iv->v[i];
+		iv->v[i].name = NULL;
+	}
+	pthread_cond_signal(&nt->cv);
+	pthread_mutex_unlock(&nt->mu);
+	ckptfs_invals_free(iv);
 }
 
 /* --- init ---------------------------------------------------------------- */
@@ -81,7 +218,10 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	 * ckptfs_op_opendir()), and every listing carries the attributes,
 	 * so walking the tree costs two requests per directory. */
 	atomic_store(&fs->no_opendir,
-		     (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
+		     !fs->writable &&
+			     (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
+	if (fs->writable && (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC))
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS) {
 		conn->want |= FUSE_CAP_READDIRPLUS;
 		conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
@@ -98,27 +238,34 @@ do_lookup(struct ckptfs *fs, fuse_ino_t parent, const char *name,
 {
 	struct ckptfs_node *d = node_of(fs, parent), *n;
 
+	int rc = 0;
+
 	if (d == NULL)
 		return -ESTALE;
 	if (d->kind != CKPTFS_DIR)
 		return -ENOTDIR;
+	RDLOCK(fs);
 	n = ckptfs_dir_lookup(d, name, strlen(name));
 	if (n == NULL)
-		return -ENOENT;
-	fill_entry(fs, n, e);
-	return 0;
+		rc = -ENOENT;
+	else
+		fill_entry(fs, n, e);
+	UNLOCK(fs);
+	return rc;
 }
 
 static void
 ckptfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
-	int rc = do_lookup(fuse_req_userdata(req), parent, name, &e);
+	struct ckptfs *fs = fuse_req_userdata(req);
+	int rc = do_lookup(fs, parent, name, &e);
 
 	if (rc == -ENOENT) {
-		/* The tree cannot change: let the kernel cache the miss. */
+		/* A read-only tree cannot change: let the kernel cache the
+		 * miss.  A writable one may get the name any moment. */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = CKPTFS_TIMEOUT;
+		e.entry_timeout = fs->writable ? 0.0 : CKPTFS_TIMEOUT;
 		fuse_reply_entry(req, &e);
 	} else if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -156,15 +303,18 @@ ckptfs_op_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-/* stat() data of INO. */
+/* stat() data of INO and its cache timeout. */
 static int
-do_getattr(struct ckptfs *fs, fuse_ino_t ino, struct stat *st)
+do_getattr(struct ckptfs *fs, fuse_ino_t ino, struct stat *st, double *tmo)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
 
 	if (n == NULL)
 		return -ESTALE;
+	RDLOCK(fs);
 	ckptfs_node_stat(fs->tree, n, st);
+	*tmo = timeout_of(fs, n);
+	UNLOCK(fs);
 	return 0;
 }
 
@@ -172,13 +322,204 @@ static void
 ckptfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct stat st;
-	int rc = do_getattr(fuse_req_userdata(req), ino, &st);
+	double tmo;
+	int rc = do_getattr(fuse_req_userdata(req), ino, &st, &tmo);
 
 	(void)fi;
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_attr(req, &st, CKPTFS_TIMEOUT);
+		fuse_reply_attr(req, &st, tmo);
+}
+
+/* Change attributes: a new size truncates (copy-up keeps only what
+ * stays); modes, owners and times are accepted and not kept. */
+static int
+do_setattr(struct ckptfs *fs, fuse_ino_t ino, const struct stat *attr,
+	   int to_set, struct stat *st, double *tmo)
+{
+	struct ckptfs_node *n = node_of(fs, ino);
+	int rc = 0;
+
+	if (n == NULL)
+		return -ESTALE;
+	if (!fs->writable)
+		return -EROFS;
+	WRLOCK(fs);
+	if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size < 0)
+		rc = -EINVAL;
+	else if (to_set & FUSE_SET_ATTR_SIZE)
+		rc = ckptfs_ov_truncate(fs->tree, n, (uint64_t)attr->st_size);
+	if (rc == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) &&
+	    (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->tree->uid) ||
+	     ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->tree->gid)))
+		rc = -EPERM;
+	if (rc == 0) {
+		ckptfs_node_stat(fs->tree, n, st);
+		*tmo = timeout_of(fs, n);
+	}
+	UNLOCK(fs);
+	return rc;
+}
+
+static void
+ckptfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		  int to_set, struct fuse_file_info *fi)
+{
+	struct stat st;
+	double tmo = 0;
+	int rc = do_setattr(fuse_req_userdata(req), ino, attr, to_set, &st,
+			    &tmo);
+
+	(void)fi;
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, tmo);
+}
+
+/* --- namespace changes ------------------------------------------------------ */
+
+/* Make NAME in PARENT (a file or directory); fill E. */
+static int
+do_make(struct ckptfs *fs, fuse_ino_t parent, const char *name, bool is_dir,
+	struct fuse_entry_param *e, struct ckptfs_node **np)
+{
+	struct ckptfs_node *d = node_of(fs, parent), *n = NULL;
+	struct ckptfs_invals iv = { 0 };
+	int rc;
+
+	if (d == NULL)
+		return -ESTALE;
+	if (!fs->writable)
+		return -EROFS;
+	WRLOCK(fs);
+	rc = ckptfs_ov_create(fs->tree, d, name, strlen(name), is_dir, &n,
+			      &iv);
+	if (rc == 0) {
+		fill_entry(fs, n, e);
+		if (!is_dir)
+			atomic_fetch_add(&n->nopen, 1);
+	}
+	UNLOCK(fs);
+	notify(fs, &iv);
+	if (np != NULL)
+		*np = n;
+	return rc;
+}
+
+static void
+ckptfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode)
+{
+	struct fuse_entry_param e;
+	int rc = do_make(fuse_req_userdata(req), parent, name, true, &e, NULL);
+
+	(void)mode;
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void
+ckptfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode, struct fuse_file_info *fi)
+{
+	struct ckptfs *fs = fuse_req_userdata(req);
+	struct ckptfs_node *n;
+	struct fuse_entry_param e;
+	int rc = S_ISREG(mode) ? do_make(fs, parent, name, false, &e, &n)
+			       : -EPERM;
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->keep_cache = 0;
+	if (fuse_reply_create(req, &e, fi) != 0)
+		ckptfs_ov_release(fs->tree, n);	/* the open never happened */
+}
+
+static void
+ckptfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode, dev_t rdev)
+{
+	struct ckptfs *fs = fuse_req_userdata(req);
+	struct ckptfs_node *n;
+	struct fuse_entry_param e;
+	int rc = S_ISREG(mode) ? do_make(fs, parent, name, false, &e, &n)
+			       : -EPERM;
+
+	(void)rdev;
+	if (rc == 0)
+		ckptfs_ov_release(fs->tree, n);	/* not an open */
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* Remove NAME from PARENT. */
+static int
+do_remove(struct ckptfs *fs, fuse_ino_t parent, const char *name, bool is_dir)
+{
+	struct ckptfs_node *d = node_of(fs, parent);
+	struct ckptfs_invals iv = { 0 };
+	int rc;
+
+	if (d == NULL)
+		return -ESTALE;
+	if (!fs->writable)
+		return -EROFS;
+	WRLOCK(fs);
+	rc = ckptfs_ov_remove(fs->tree, d, name, strlen(name), is_dir, &iv);
+	UNLOCK(fs);
+	notify(fs, &iv);
+	return rc;
+}
+
+static void
+ckptfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -do_remove(fuse_req_userdata(req), parent, name,
+				       false));
+}
+
+static void
+ckptfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -do_remove(fuse_req_userdata(req), parent, name,
+				       true));
+}
+
+/* Rename within a view. */
+static int
+do_rename(struct ckptfs *fs, fuse_ino_t parent, const char *name,
+	  fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct ckptfs_node *d = node_of(fs, parent), *nd = node_of(fs, newparent);
+	struct ckptfs_invals iv = { 0 };
+	int rc;
+
+	if (d == NULL || nd == NULL)
+		return -ESTALE;
+	if (!fs->writable)
+		return -EROFS;
+	WRLOCK(fs);
+	rc = ckptfs_ov_rename(fs->tree, d, name, strlen(name), nd, newname,
+			      strlen(newname), flags, &iv);
+	UNLOCK(fs);
+	notify(fs, &iv);
+	return rc;
+}
+
+static void
+ckptfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, -do_rename(fuse_req_userdata(req), parent, name,
+				       newparent, newname, flags));
 }
 
 /* --- directories ----------------------------------------------------------- */
@@ -208,8 +549,10 @@ ckptfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 	} else {
-		fi->cache_readdir = 1;
-		fi->keep_cache = 1;
+		struct ckptfs *fs = fuse_req_userdata(req);
+
+		fi->cache_readdir = !fs->writable;
+		fi->keep_cache = !fs->writable;
 		fuse_reply_open(req, fi);
 	}
 }
@@ -231,6 +574,7 @@ do_readdir(fuse_req_t req, struct ckptfs *fs, fuse_ino_t ino, char *buf,
 		return -ENOTDIR;
 	if (off < 0)
 		return -EINVAL;
+	RDLOCK(fs);
 	for (i = (size_t)off; i < d->dir.n + 2; i++) {
 		struct ckptfs_node *n;
 		const char *name;
@@ -242,13 +586,15 @@ do_readdir(fuse_req_t req, struct ckptfs *fs, fuse_ino_t ino, char *buf,
 		} else {
 			n = d->dir.ents[i - 2].node;
 			name = d->dir.ents[i - 2].name;
+			if (n == NULL)
+				continue;	/* a removed name */
 		}
 		if (plus) {
 			struct fuse_entry_param e;
 
 			memset(&e, 0, sizeof(e));
 			e.ino = (fuse_ino_t)n->ino;
-			e.attr_timeout = e.entry_timeout = CKPTFS_TIMEOUT;
+			e.attr_timeout = e.entry_timeout = timeout_of(fs, n);
 			ckptfs_node_stat(fs->tree, n, &e.attr);
 			need = fuse_add_direntry_plus(req, buf + pos, cap - pos,
 						      name, &e,
@@ -269,6 +615,7 @@ do_readdir(fuse_req_t req, struct ckptfs *fs, fuse_ino_t ino, char *buf,
 		}
 		pos += need;
 	}
+	UNLOCK(fs);
 	*used = pos;
 	return 0;
 }
@@ -313,31 +660,108 @@ ckptfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 /* --- files ------------------------------------------------------------------ */
 
-/* Open INO read-only; the page cache stays valid across opens. */
+/* Open INO (O_TRUNC truncates: nothing is copied up); the page cache
+ * stays valid across opens of an unchanged tensor. */
 static int
 do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
+	bool wr = (fi->flags & O_ACCMODE) != O_RDONLY ||
+		  (fi->flags & O_TRUNC);
+	int rc = 0;
 
 	if (n == NULL)
 		return -ESTALE;
 	if (n->kind == CKPTFS_DIR)
 		return -EISDIR;
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
-		return -EROFS;
-	fi->keep_cache = 1;
-	return 0;
+	if (wr && (!fs->writable || n->kind != CKPTFS_TENSOR))
+		return fs->writable ? -EACCES : -EROFS;
+	if (fi->flags & O_TRUNC) {
+		WRLOCK(fs);
+		rc = ckptfs_ov_truncate(fs->tree, n, 0);
+	} else {
+		RDLOCK(fs);
+	}
+	if (rc == 0) {
+		atomic_fetch_add(&n->nopen, 1);
+		fi->keep_cache = !fs->writable || !n->written;
+	}
+	UNLOCK(fs);
+	return rc;
 }
 
 static void
 ckptfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int rc = do_open(fuse_req_userdata(req), ino, fi);
+	struct ckptfs *fs = fuse_req_userdata(req);
+	int rc = do_open(fs, ino, fi);
 
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
+	else if (fuse_reply_open(req, fi) != 0)
+		ckptfs_ov_release(fs->tree, node_of(fs, ino));
+}
+
+static void
+ckptfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ckptfs *fs = fuse_req_userdata(req);
+	struct ckptfs_node *n = node_of(fs, ino);
+
+	(void)fi;
+	if (n != NULL) {
+		RDLOCK(fs);
+		ckptfs_ov_release(fs->tree, n);
+		UNLOCK(fs);
+	}
+	fuse_reply_err(req, 0);
+}
+
+/* Write SIZE bytes at OFF (the tensor is copied up first). */
+static int
+do_write(struct ckptfs *fs, fuse_ino_t ino, const char *buf, size_t size,
+	 off_t off)
+{
+	struct ckptfs_node *n = node_of(fs, ino);
+	int rc;
+
+	if (n == NULL)
+		return -ESTALE;
+	if (!fs->writable)
+		return -EROFS;
+	if (off < 0)
+		return -EINVAL;
+	RDLOCK(fs);
+	rc = ckptfs_ov_write(fs->tree, n, buf, size, (uint64_t)off);
+	UNLOCK(fs);
+	return rc;
+}
+
+static void
+ckptfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		off_t off, struct fuse_file_info *fi)
+{
+	int rc = do_write(fuse_req_userdata(req), ino, buf, size, off);
+
+	(void)fi;
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_open(req, fi);
+		fuse_reply_write(req, size);
+}
+
+/* fsync: flush a spool file (the write-out fsyncs the output anyway). */
+static void
+ckptfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		struct fuse_file_info *fi)
+{
+	struct ckptfs_node *n = node_of(fuse_req_userdata(req), ino);
+	int fd = n != NULL ? atomic_load(&n->spool_fd) : -1, rc = 0;
+
+	(void)fi;
+	if (fd >= 0 && (datasync ? fdatasync(fd) : fsync(fd)) < 0)
+		rc = errno;
+	fuse_reply_err(req, rc);
 }
 
 /* Allocate a bufvec with room for N buffers. */
@@ -409,6 +833,18 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 		left = size;
 	if (n->kind == CKPTFS_BLOB || left == 0)
 		return read_copy(fs, n, (size_t)left, pos, bvp, mem);
+	if (atomic_load(&n->spool_fd) >= 0) {
+		/* Changed: the spool file (open while the file is). */
+		bv = bufvec_new(1);
+		if (bv == NULL)
+			return -ENOMEM;
+		bv->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv->buf[0].fd = atomic_load(&n->spool_fd);
+		bv->buf[0].pos = off;
+		bv->buf[0].size = (size_t)left;
+		*bvp = bv;
+		return 0;
+	}
 	if (ckptfs_node_verify(fs->tree, n, &first, &err) < 0) {
 		if (first)
 			ckptfs_log(fs, LOG_ERR, "%s",
@@ -456,10 +892,14 @@ static void
 ckptfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	       struct fuse_file_info *fi)
 {
+	struct ckptfs *fs = fuse_req_userdata(req);
 	struct fuse_bufvec *bv;
 	void *mem;
-	int rc = do_read(fuse_req_userdata(req), ino, size, off, &bv, &mem);
+	int rc;
 
+	RDLOCK(fs);
+	rc = do_read(fs, ino, size, off, &bv, &mem);
+	UNLOCK(fs);
 	(void)fi;
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -478,9 +918,14 @@ do_getxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
 {
 	struct ckptfs_node *n = node_of(fs, ino);
 
+	int rc;
+
 	if (n == NULL)
 		return -ESTALE;
-	return ckptfs_xattr_get(fs->tree, n, name, out);
+	RDLOCK(fs);
+	rc = ckptfs_xattr_get(fs->tree, n, name, out);
+	UNLOCK(fs);
+	return rc;
 }
 
 /* Reply to a getxattr/listxattr of SIZE with the bytes in B. */
@@ -514,9 +959,14 @@ do_listxattr(struct ckptfs *fs, fuse_ino_t ino, struct ckpt_buf *out)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
 
+	int rc;
+
 	if (n == NULL)
 		return -ESTALE;
-	return ckptfs_xattr_list(n, out);
+	RDLOCK(fs);
+	rc = ckptfs_xattr_list(n, out);
+	UNLOCK(fs);
+	return rc;
 }
 
 static void
@@ -529,6 +979,40 @@ ckptfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	ckpt_buf_free(&b);
 }
 
+/* Set NAME on INO (see ckptfs_ov_setxattr()). */
+static int
+do_setxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
+	    const char *value, size_t size, int flags)
+{
+	struct ckptfs_node *n = node_of(fs, ino);
+	struct ckpt_buf cur = { 0 };
+	int rc;
+
+	if (n == NULL)
+		return -ESTALE;
+	if (!fs->writable)
+		return -EROFS;
+	WRLOCK(fs);
+	rc = ckptfs_xattr_get(fs->tree, n, name, &cur);
+	if (rc == 0 && (flags & XATTR_CREATE_FLAG))
+		rc = -EEXIST;
+	else if (rc == -ENODATA && (flags & XATTR_REPLACE_FLAG))
+		rc = -ENODATA;
+	else
+		rc = ckptfs_ov_setxattr(fs->tree, n, name, value, size);
+	UNLOCK(fs);
+	ckpt_buf_free(&cur);
+	return rc;
+}
+
+static void
+ckptfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		   const char *value, size_t size, int flags)
+{
+	fuse_reply_err(req, -do_setxattr(fuse_req_userdata(req), ino, name,
+					 value, size, flags));
+}
+
 /* --- statfs --------------------------------------------------------------- */
 
 /* Filesystem totals: data size in 4 KiB blocks, one file per inode. */
@@ -538,8 +1022,10 @@ do_statfs(struct ckptfs *fs, struct statvfs *sv)
 	uint64_t bytes = 0;
 	size_t i;
 
+	RDLOCK(fs);
 	for (i = 0; i < fs->tree->ninodes; i++)
-		if (fs->tree->inodes[i]->kind == CKPTFS_TENSOR)
+		if (fs->tree->inodes[i]->kind == CKPTFS_TENSOR &&
+		    !fs->tree->inodes[i]->deleted)
 			bytes += fs->tree->inodes[i]->size;
 	memset(sv, 0, sizeof(*sv));
 	sv->f_bsize = 4096;
@@ -547,6 +1033,7 @@ do_statfs(struct ckptfs *fs, struct statvfs *sv)
 	sv->f_blocks = (fsblkcnt_t)((bytes + 4095) / 4096);
 	sv->f_files = (fsfilcnt_t)fs->tree->ninodes;
 	sv->f_namemax = CKPTFS_NAME_MAX;
+	UNLOCK(fs);
 	return 0;
 }
 
@@ -569,12 +1056,23 @@ const struct fuse_lowlevel_ops ckptfs_ops = {
 	.forget = ckptfs_op_forget,	/* replies with fuse_reply_none() */
 	.forget_multi = ckptfs_op_forget_multi,
 	.getattr = ckptfs_op_getattr,
+	.setattr = ckptfs_op_setattr,	/* overlay only; EROFS otherwise */
+	.mknod = ckptfs_op_mknod,
+	.mkdir = ckptfs_op_mkdir,
+	.unlink = ckptfs_op_unlink,
+	.rmdir = ckptfs_op_rmdir,
+	.rename = ckptfs_op_rename,
+	.create = ckptfs_op_create,
 	.opendir = ckptfs_op_opendir,
 	.readdir = ckptfs_op_readdir,
 	.readdirplus = ckptfs_op_readdirplus,
 	.open = ckptfs_op_open,
+	.release = ckptfs_op_release,
 	.read = ckptfs_op_read,
+	.write = ckptfs_op_write,
+	.fsync = ckptfs_op_fsync,
 	.getxattr = ckptfs_op_getxattr,
 	.listxattr = ckptfs_op_listxattr,
+	.setxattr = ckptfs_op_setxattr,
 	.statfs = ckptfs_op_statfs,
 };

@@ -8,14 +8,21 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
 #include "bundle.h"
+#include "overlay.h"
 #include "tree.h"
 
-/* Entry and attribute timeout (seconds) for the immutable tree. */
+/* Entry and attribute timeout (seconds) for names and nodes that cannot
+ * change behind the kernel's back (all of them on a read-only mount, the
+ * unchanged ones otherwise: changes made through the other view are
+ * pushed to the kernel with notifications). */
 #define CKPTFS_TIMEOUT 86400.0
+
+struct ckptfs_notifier;
 
 /* The state every request handler sees (fuse_req_userdata()). */
 struct ckptfs {
@@ -23,7 +30,21 @@ struct ckptfs {
 	struct ckptfs_tree *tree;	/* borrowed: main() owns it */
 	atomic_bool use_syslog;		/* set once daemonized */
 	atomic_bool no_opendir;		/* kernel handles opendir (init) */
+	bool writable;			/* not -o ro: tree->ov is set */
+	uint64_t base_inodes;		/* inodes built at mount */
+	/* The namespace lock: shared for lookups, listings, reads and
+	 * data writes; exclusive for every change of names or metadata.
+	 * Never held across a fuse_reply_*(). */
+	pthread_rwlock_t ns;
+	struct fuse_session *se;	/* borrowed; for notifications */
+	struct ckptfs_notifier *notifier;	/* owned */
 };
+
+/* Start the thread that sends cache invalidations to the kernel (after
+ * the session is mounted); stop it before the session is destroyed.
+ * Return 0 or a negative errno. */
+int ckptfs_notifier_start(struct ckptfs *fs);
+void ckptfs_notifier_stop(struct ckptfs *fs);
 
 /* The operations table for fuse_session_new(). */
 extern const struct fuse_lowlevel_ops ckptfs_ops;

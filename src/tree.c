@@ -6,9 +6,10 @@
  * a file and a directory there).  Then each directory is finalized: raw
  * components are escaped into displayed names, a directory that shares
  * its name with a file gets the '@' suffix, and the displayed names are
- * hashed for lookup.  After ckptfs_tree_build*() returns the tree is
- * immutable except for the atomic fields of struct ckptfs_node.  No
- * libfuse types here. */
+ * hashed for lookup.  Every node remembers where it is in each view
+ * (struct ckptfs_loc), so names can be moved later (overlay.c); those
+ * changes and every lookup are serialised by the caller's namespace lock.
+ * No libfuse types here. */
 #include "config.h"
 #include "tree.h"
 
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crc32c.h"
 #include "tensor.h"
@@ -354,7 +356,26 @@ node_new(struct ckptfs_tree *t, enum ckptfs_kind kind)
 	atomic_init(&n->verified, 0);
 	atomic_init(&n->crc, 0);
 	atomic_init(&n->nlookup, 0);
+	atomic_init(&n->spool_fd, -1);
+	atomic_init(&n->nopen, 0);
+	n->view = -1;
+	n->dtype = -1;
+	n->rank = -1;
 	t->inodes[t->ninodes++] = n;
+	return n;
+}
+
+/* A new node, for the overlay. */
+struct ckptfs_node *
+ckptfs_node_new(struct ckptfs_tree *t, enum ckptfs_kind kind,
+		struct ckptfs_node *parent)
+{
+	struct ckptfs_node *n = node_new(t, kind);
+
+	if (n != NULL && kind == CKPTFS_DIR) {
+		n->parent = parent;
+		n->view = parent->view;
+	}
 	return n;
 }
 
@@ -367,6 +388,7 @@ dir_new(struct ckptfs_tree *t, struct ckptfs_node *parent)
 	if (d == NULL)
 		return NULL;
 	d->parent = parent != NULL ? parent : d;
+	d->view = parent != NULL ? parent->view : -1;
 	d->dir.build = calloc(1, sizeof(*d->dir.build));
 	if (d->dir.build == NULL)
 		return NULL;	/* the node is in the table: freed with it */
@@ -446,6 +468,7 @@ ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
 	e->len = len;
 	e->node = node;
 	d->slots[slot] = (uint32_t)++d->n;
+	d->nlive++;
 	if (node->kind == CKPTFS_DIR) {
 		d->nsubdirs++;
 		dir->nlink++;
@@ -453,6 +476,155 @@ ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
 		node->nlink++;
 	}
 	return 0;
+}
+
+/* Home slot of the name in slot I of D. */
+static size_t
+slot_home(const struct ckptfs_dir *d, size_t i)
+{
+	const struct ckptfs_dirent *e = &d->ents[d->slots[i] - 1];
+
+	return (size_t)ckptfs_fnv1a64(e->name, e->len) & (d->nslots - 1);
+}
+
+/* Remove a displayed name from DIR (backward-shift deletion in the hash,
+ * a hole in the entry array). */
+int
+ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
+{
+	struct ckptfs_dir *d = &dir->dir;
+	struct ckptfs_dirent *e;
+	size_t i, j, mask;
+
+	if (dir->kind != CKPTFS_DIR || d->nslots == 0)
+		return -ENOENT;
+	i = dir_slot(d, name, len);
+	if (d->slots[i] == 0)
+		return -ENOENT;
+	e = &d->ents[d->slots[i] - 1];
+	if (e->node->kind == CKPTFS_DIR) {
+		d->nsubdirs--;
+		dir->nlink--;
+	} else {
+		e->node->nlink--;
+	}
+	free(e->name);
+	e->name = NULL;
+	e->len = 0;
+	e->node = NULL;
+	d->nlive--;
+	mask = d->nslots - 1;
+	d->slots[i] = 0;
+	for (j = (i + 1) & mask; d->slots[j] != 0; j = (j + 1) & mask) {
+		size_t k = slot_home(d, j);
+
+		/* Move J into the hole at I unless its home lies in (I, J]. */
+		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		d->slots[i] = d->slots[j];
+		d->slots[j] = 0;
+		i = j;
+	}
+	return 0;
+}
+
+/* Set a location (copies). */
+int
+ckptfs_loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
+	       const char *name, size_t len, const void *raw, size_t rawlen)
+{
+	struct ckptfs_loc *l = &n->loc[view];
+	char *nm = malloc(len + 1), *rw = malloc(rawlen + 1);
+
+	if (nm == NULL || rw == NULL) {
+		free(nm);
+		free(rw);
+		return -ENOMEM;
+	}
+	memcpy(nm, name, len);
+	nm[len] = '\0';
+	memcpy(rw, raw, rawlen);
+	rw[rawlen] = '\0';
+	free(l->name);
+	free(l->raw);
+	*l = (struct ckptfs_loc){ .dir = dir, .name = nm, .len = len,
+				  .raw = rw, .rawlen = rawlen };
+	return 0;
+}
+
+/* The view root of VIEW. */
+static const struct ckptfs_node *
+view_root(const struct ckptfs_tree *t, int view)
+{
+	return view == CKPTFS_BY_NAME ? t->by_name : t->by_object;
+}
+
+/* Collect N's ancestors' locations in VIEW, innermost first, into V
+ * (room for CAP); return the count or -1 if deeper than CAP. */
+static int
+loc_chain(const struct ckptfs_tree *t, const struct ckptfs_node *n, int view,
+	  const struct ckptfs_loc **v, int cap)
+{
+	const struct ckptfs_node *root = view_root(t, view);
+	const struct ckptfs_loc *l =
+		n->kind == CKPTFS_DIR ? &n->loc[0] : &n->loc[view];
+	int k = 0;
+
+	while (l->dir != NULL) {
+		if (k == cap)
+			return -1;
+		v[k++] = l;
+		if (l->dir == root)
+			return k;
+		l = &l->dir->loc[0];
+	}
+	return n == root ? 0 : -1;
+}
+
+#define MAX_DEPTH 4096
+
+/* Raw path in a view. */
+int
+ckptfs_node_rawpath(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+		    int view, struct ckpt_buf *out)
+{
+	const struct ckptfs_loc **v = calloc(MAX_DEPTH, sizeof(*v));
+	int k, rc = 0;
+
+	if (v == NULL)
+		return -ENOMEM;
+	k = loc_chain(t, n, view, v, MAX_DEPTH);
+	if (k < 0)
+		rc = -ENOENT;
+	while (rc == 0 && k-- > 0) {
+		rc = ckpt_buf_put(out, v[k]->raw, v[k]->rawlen);
+		if (rc == 0 && k > 0)
+			rc = ckpt_buf_put(out, "/", 1);
+	}
+	free(v);
+	return rc;
+}
+
+/* Displayed path from the mount root. */
+int
+ckptfs_node_path(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+		 int view, struct ckpt_buf *out)
+{
+	const struct ckptfs_loc **v = calloc(MAX_DEPTH, sizeof(*v));
+	const char *top = view == CKPTFS_BY_NAME ? "by-name" : "by-object";
+	int k, rc;
+
+	if (v == NULL)
+		return -ENOMEM;
+	k = loc_chain(t, n, view, v, MAX_DEPTH);
+	rc = k < 0 ? -ENOENT : ckpt_buf_put(out, top, strlen(top));
+	while (rc == 0 && k-- > 0) {
+		rc = ckpt_buf_put(out, "/", 1);
+		if (rc == 0)
+			rc = ckpt_buf_put(out, v[k]->name, v[k]->len);
+	}
+	free(v);
+	return rc;
 }
 
 /* Look a displayed name up in DIR. */
@@ -588,6 +760,11 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 			if (rc == 0)
 				rc = ckptfs_dir_add(d, (const char *)name.data,
 						    name.len, n);
+			if (rc == 0 && d->view >= 0)
+				rc = ckptfs_loc_set(
+					n, n->kind == CKPTFS_DIR ? 0 : d->view,
+					d, (const char *)name.data, name.len,
+					p->raw, p->len);
 			if (rc == -EEXIST)
 				rc = ckpt_fail(bd->err, rc,
 					       "%.*s: two names display alike",
@@ -619,6 +796,9 @@ entry_node(struct build *bd, size_t i)
 		return NULL;
 	n->entry = &bd->t->src.entries[i];
 	n->size = n->entry->size;
+	n->dtype = n->entry->dtype;
+	n->rank = n->entry->rank;
+	n->dims = (int64_t *)n->entry->dims;
 	bd->entry_node[i] = n;
 	bd->t->ntensors++;
 	return n;
@@ -732,6 +912,8 @@ build_by_name(struct build *bd)
 					len -= sl;
 			}
 			rc = add_by_name(bd, k, name, len);
+			if (rc == 0 && a->full_name_len == 0)
+				bd->entry_node[k]->derived_name = true;
 		}
 	}
 	for (i = 0; i < src->n && rc == 0; i++) {
@@ -740,6 +922,8 @@ build_by_name(struct build *bd)
 		if (seen[i] || e->is_part || (src->tf2 && is_graph_key(e)))
 			continue;
 		rc = add_by_name(bd, i, (const uint8_t *)e->key, e->key_len);
+		if (rc == 0 && src->tf2)
+			bd->entry_node[i]->derived_name = true;
 	}
 	free(seen);
 	return rc;
@@ -814,7 +998,7 @@ json_str(struct ckpt_buf *b, const char *s)
 
 /* Make the text of info.json. */
 static int
-build_info(struct ckptfs_tree *t, const char *root)
+build_info(struct ckptfs_tree *t, const char *root, const char *extra)
 {
 	struct ckpt_buf b = { 0 };
 	char num[128];
@@ -831,6 +1015,11 @@ build_info(struct ckptfs_tree *t, const char *root)
 		rc = ckpt_buf_put(&b, ",\n  \"tf2_root\": ", 16);
 		if (rc == 0)
 			rc = json_str(&b, root);
+	}
+	if (rc == 0 && extra != NULL) {
+		rc = ckpt_buf_put(&b, ",\n", 2);
+		if (rc == 0)
+			rc = ckpt_buf_put(&b, extra, strlen(extra) - 2);
 	}
 	if (rc == 0) {
 		int nl = snprintf(num, sizeof(num),
@@ -875,6 +1064,11 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 	if (t == NULL)
 		return ckpt_fail(err, -ENOMEM, "out of memory");
 	bd.t = t;
+	t->tf2_root = strdup(root);
+	if (t->tf2_root == NULL) {
+		free(t);
+		return ckpt_fail(err, -ENOMEM, "out of memory");
+	}
 	t->src = *src;
 	t->bundle = src->bundle;
 	t->mtime = src->mtime;
@@ -893,6 +1087,8 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 	    (t->by_object = dir_new(t, t->root)) == NULL ||
 	    (t->info = node_new(t, CKPTFS_BLOB)) == NULL)
 		goto fail_nomem;
+	t->by_name->view = CKPTFS_BY_NAME;
+	t->by_object->view = CKPTFS_BY_OBJECT;
 	if (add_path(&bd, t->root, (const uint8_t *)"by-name", 7,
 		     t->by_name) < 0 ||
 	    add_path(&bd, t->root, (const uint8_t *)"by-object", 9,
@@ -906,7 +1102,7 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 	for (i = 0; i < t->ninodes; i++)
 		if ((rc = dir_finalize(&bd, t->inodes[i])) < 0)
 			goto fail;
-	if ((rc = build_info(t, root)) < 0)
+	if ((rc = build_info(t, root, opts ? opts->info_extra : NULL)) < 0)
 		goto fail_nomem;
 	free(bd.entry_node);
 	smap_free(&bd.keys);
@@ -978,10 +1174,19 @@ ckptfs_tree_free(struct ckptfs_tree *t)
 			free(n->dir.ents[j].name);
 		free(n->dir.ents);
 		free(n->dir.slots);
+		for (j = 0; j < 2; j++) {
+			free(n->loc[j].name);
+			free(n->loc[j].raw);
+		}
+		if (n->dims_owned)
+			free(n->dims);
+		if (atomic_load(&n->spool_fd) >= 0)
+			close(atomic_load(&n->spool_fd));
 		free(n);
 	}
 	free(t->inodes);
 	free(t->info_json);
+	free(t->tf2_root);
 	free(t);
 }
 
@@ -1021,7 +1226,13 @@ ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = (ino_t)n->ino;
-	st->st_mode = n->kind == CKPTFS_DIR ? S_IFDIR | 0555 : S_IFREG | 0444;
+	if (t->writable)
+		st->st_mode = n->kind == CKPTFS_DIR	   ? S_IFDIR | 0755
+			      : n->kind == CKPTFS_BLOB ? S_IFREG | 0444
+						       : S_IFREG | 0644;
+	else
+		st->st_mode = n->kind == CKPTFS_DIR ? S_IFDIR | 0555
+						    : S_IFREG | 0444;
 	st->st_nlink = n->nlink;
 	st->st_uid = t->uid;
 	st->st_gid = t->gid;
@@ -1052,6 +1263,24 @@ ckptfs_node_pread(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	case CKPTFS_TENSOR:
 		if (off >= n->size || len == 0)
 			return 0;
+		if (atomic_load(&n->spool_fd) >= 0) {
+			uint64_t sz = n->size;
+			ssize_t r;
+
+			if (len > sz - off)
+				len = (size_t)(sz - off);
+			while (*got < len) {
+				r = pread(atomic_load(&n->spool_fd),
+					  (char *)buf + *got, len - *got,
+					  (off_t)(off + *got));
+				if (r < 0)
+					return -EIO;
+				if (r == 0)
+					break;
+				*got += (size_t)r;
+			}
+			return 0;
+		}
 		if (t->bundle == NULL)
 			return -EIO;
 		return ckpt_bundle_pread(t->bundle, n->entry, buf, len, off,
@@ -1070,7 +1299,8 @@ ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 	int v = atomic_load(&n->verified), expect = 0, rc;
 
 	*first_failure = false;
-	if (n->kind != CKPTFS_TENSOR || v > 0)
+	if (n->kind != CKPTFS_TENSOR || v > 0 || n->entry == NULL ||
+	    atomic_load(&n->spool_fd) >= 0)
 		return 0;
 	if (v < 0)
 		return -EIO;
@@ -1107,11 +1337,13 @@ node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
 	uint8_t *buf;
 	uint32_t v = 0;
 
-	if (c & CRC_VALID) {
+	bool spooled = atomic_load(&n->spool_fd) >= 0;
+
+	if ((c & CRC_VALID) && !spooled) {
 		*crc = (uint32_t)c;
 		return 0;
 	}
-	if (stored_crc_is_content_crc(n->entry)) {
+	if (!spooled && stored_crc_is_content_crc(n->entry)) {
 		*crc = ckpt_crc_unmask(n->entry->crc32c);
 		return 0;
 	}
@@ -1130,7 +1362,8 @@ node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
 		off += got;
 	}
 	free(buf);
-	atomic_store(&n->crc, CRC_VALID | v);
+	if (!spooled)
+		atomic_store(&n->crc, CRC_VALID | v);
 	*crc = v;
 	return 0;
 }
@@ -1140,7 +1373,6 @@ int
 ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
 		 const char *name, struct ckpt_buf *out)
 {
-	const struct ckpt_entry *e = n->entry;
 	char text[CKPT_MAX_RANK * 21 + 16];
 	uint32_t crc;
 	int rc;
@@ -1148,21 +1380,33 @@ ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
 	if (n->kind != CKPTFS_TENSOR)
 		return -ENODATA;
 	if (strcmp(name, CKPTFS_XATTR_DTYPE) == 0) {
-		const char *d = ckpt_dtype_name(e->dtype);
+		const char *d = ckpt_dtype_name(n->dtype);
 
+		if (n->dtype < 0)
+			return -ENODATA;
 		if (d == NULL) {
-			snprintf(text, sizeof(text), "dtype_%d", e->dtype);
+			snprintf(text, sizeof(text), "dtype_%d", n->dtype);
 			d = text;
 		}
 		return ckpt_buf_put(out, d, strlen(d));
 	}
 	if (strcmp(name, CKPTFS_XATTR_SHAPE) == 0) {
-		if (ckpt_shape_format(e->dims, e->rank, text, sizeof(text)) < 0)
+		if (n->rank < 0)
+			return -ENODATA;
+		if (ckpt_shape_format(n->dims, n->rank, text, sizeof(text)) < 0)
 			return -EIO;
 		return ckpt_buf_put(out, text, strlen(text));
 	}
-	if (strcmp(name, CKPTFS_XATTR_KEY) == 0)
-		return ckpt_buf_put(out, e->key, e->key_len);
+	if (strcmp(name, CKPTFS_XATTR_KEY) == 0) {
+		if (n->entry != NULL && !n->loc[0].dir && !n->loc[1].dir)
+			return ckpt_buf_put(out, n->entry->key,
+					    n->entry->key_len);
+		return ckptfs_node_rawpath(t, n,
+					   t->src.tf2 && n->loc[1].dir != NULL
+						   ? CKPTFS_BY_OBJECT
+						   : CKPTFS_BY_NAME,
+					   out);
+	}
 	if (strcmp(name, CKPTFS_XATTR_CRC) == 0) {
 		if ((rc = node_crc(t, n, &crc)) < 0)
 			return rc;
@@ -1176,10 +1420,16 @@ ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
 int
 ckptfs_xattr_list(const struct ckptfs_node *n, struct ckpt_buf *out)
 {
-	static const char names[] = CKPTFS_XATTR_DTYPE "\0" CKPTFS_XATTR_SHAPE
-		"\0" CKPTFS_XATTR_KEY "\0" CKPTFS_XATTR_CRC;
+	static const char names[] = CKPTFS_XATTR_KEY "\0" CKPTFS_XATTR_CRC;
+	int rc = 0;
 
 	if (n->kind != CKPTFS_TENSOR)
 		return 0;
-	return ckpt_buf_put(out, names, sizeof(names));
+	if (n->dtype >= 0)
+		rc = ckpt_buf_put(out, CKPTFS_XATTR_DTYPE,
+				  sizeof(CKPTFS_XATTR_DTYPE));
+	if (rc == 0 && n->rank >= 0)
+		rc = ckpt_buf_put(out, CKPTFS_XATTR_SHAPE,
+				  sizeof(CKPTFS_XATTR_SHAPE));
+	return rc < 0 ? rc : ckpt_buf_put(out, names, sizeof(names));
 }

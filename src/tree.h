@@ -47,19 +47,35 @@ enum ckptfs_kind {
 };
 
 struct ckptfs_node;
+struct ckptfs_overlay;
 
-/* One name in a directory. */
+/* One name in a directory; NODE is NULL for a removed name (a hole kept
+ * so readdir offsets stay stable). */
 struct ckptfs_dirent {
 	char *name;			/* owned; displayed name, NUL-terminated */
 	size_t len;
 	struct ckptfs_node *node;	/* borrowed from the inode table */
 };
 
+/* Where a node is in one view: its directory, its displayed name there
+ * and the raw component that name shows. */
+struct ckptfs_loc {
+	struct ckptfs_node *dir;	/* borrowed; NULL: not in this view */
+	char *name;			/* owned; displayed */
+	size_t len;
+	char *raw;			/* owned; raw component (may hold NULs) */
+	size_t rawlen;
+};
+
+/* Views, as indexes of struct ckptfs_node.loc. */
+enum { CKPTFS_BY_NAME = 0, CKPTFS_BY_OBJECT = 1 };
+
 struct ckptfs_build_dir;
 
 struct ckptfs_dir {
-	struct ckptfs_dirent *ents;	/* owned; readdir order */
+	struct ckptfs_dirent *ents;	/* owned; readdir order, with holes */
 	size_t n, cap;
+	size_t nlive;		/* names that are not holes */
 	uint32_t *slots;	/* owned; open addressing: ents index + 1, 0 empty */
 	size_t nslots;		/* power of two, > 2 * n */
 	size_t nsubdirs;
@@ -70,7 +86,7 @@ struct ckptfs_node {
 	uint64_t ino;
 	enum ckptfs_kind kind;
 	uint32_t nlink;
-	uint64_t size;
+	_Atomic uint64_t size;	/* grows under concurrent writes */
 	struct ckptfs_node *parent;	/* dirs: "..", the root's is itself */
 	struct ckptfs_dir dir;		/* CKPTFS_DIR */
 	const struct ckpt_entry *entry;	/* TENSOR: borrowed from the source */
@@ -80,6 +96,22 @@ struct ckptfs_node {
 	/* CRC-32C of the content once known: bit 32 set when valid. */
 	atomic_uint_fast64_t crc;
 	atomic_uint_fast64_t nlookup;	/* kernel references (informative) */
+	/* Everything below is protected by the namespace lock of the
+	 * daemon (readers share it, changes hold it exclusively) unless
+	 * said otherwise.  Nodes are never freed before the tree. */
+	int view;		/* DIR: CKPTFS_BY_NAME/OBJECT, -1 above */
+	struct ckptfs_loc loc[2];	/* TENSOR: one per view; DIR: loc[0] */
+	bool user_dir;		/* DIR: made by mkdir (never pruned) */
+	bool deleted;		/* TENSOR: no longer in any view */
+	bool derived_name;	/* TENSOR: the by-name path follows the key */
+	bool written;		/* TENSOR: content or metadata set here */
+	int dtype;		/* TENSOR: -1 unknown (a new file) */
+	int rank;		/* TENSOR: -1 unknown */
+	int64_t *dims;		/* borrowed from the entry or dims_owned */
+	bool dims_owned;
+	uint64_t spool_id;	/* 0: content still in the source */
+	atomic_int spool_fd;	/* -1 until copied up (set once) */
+	atomic_int nopen;	/* open file handles */
 };
 
 /* What a tree is built from. */
@@ -100,6 +132,9 @@ struct ckptfs_tree_opts {
 	const char *tf2_root;	/* TF1 /by-object root; NULL means "vars" */
 	uid_t uid;
 	gid_t gid;
+	/* Extra members for info.json: "key": value lines, each ending in
+	 * ",\n" and already JSON (NULL: none). */
+	const char *info_extra;
 };
 
 struct ckptfs_tree {
@@ -116,6 +151,9 @@ struct ckptfs_tree {
 	/* A problem that did not stop the mount (e.g. an unreadable object
 	 * graph, shown as if it were a TF1 checkpoint); "" if none. */
 	char warning[512];
+	char *tf2_root;		/* owned; root for new by-object names */
+	bool writable;		/* modes 0644/0755 instead of 0444/0555 */
+	struct ckptfs_overlay *ov;	/* owned; NULL until made writable */
 };
 
 /* Build the tree for SRC.  *OUT is owned by the caller (free with
@@ -152,7 +190,32 @@ struct ckptfs_node *ckptfs_tree_path(const struct ckptfs_tree *t,
 int ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
 		   struct ckptfs_node *node);
 
-/* Fill *ST for N (mode 0444 files, 0555 dirs, owner and times from T). */
+/* Remove NAME from DIR (its slot becomes a hole).  Return 0 or -ENOENT. */
+int ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len);
+
+/* A new node of KIND in T's inode table (DIR: empty, parent PARENT, in
+ * PARENT's view).  NULL on -ENOMEM. */
+struct ckptfs_node *ckptfs_node_new(struct ckptfs_tree *t,
+				    enum ckptfs_kind kind,
+				    struct ckptfs_node *parent);
+
+/* Set N's location in VIEW (strings copied; frees the previous ones). */
+int ckptfs_loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
+		   const char *name, size_t len, const void *raw,
+		   size_t rawlen);
+
+/* Append N's raw path in VIEW ('/'-joined raw components below the
+ * view's root) to OUT.  Return 0, -ENOENT (not in VIEW), -ENOMEM. */
+int ckptfs_node_rawpath(const struct ckptfs_tree *t,
+			const struct ckptfs_node *n, int view,
+			struct ckpt_buf *out);
+
+/* Append N's displayed path from the mount root ("by-name/a/b") to OUT. */
+int ckptfs_node_path(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+		     int view, struct ckpt_buf *out);
+
+/* Fill *ST for N (mode 0444 files, 0555 dirs, 0644/0755 when T is
+ * writable; owner and times from T). */
 void ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		      struct stat *st);
 
@@ -168,8 +231,10 @@ int ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 int ckptfs_node_pread(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		      void *buf, size_t len, uint64_t off, size_t *got);
 
-/* Append the value of extended attribute NAME of N to OUT.  Return 0,
- * -ENODATA (no such attribute), -EIO, -ENOMEM. */
+/* Append the value of extended attribute NAME of N to OUT (its current
+ * dtype and shape; user.ckpt.key is the key N has in a checkpoint of the
+ * mounted format).  Return 0, -ENODATA (no such attribute, or a dtype or
+ * shape not known yet), -EIO, -ENOMEM. */
 int ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
 		     const char *name, struct ckpt_buf *out);
 

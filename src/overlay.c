@@ -1,0 +1,1740 @@
+/* overlay.c -- changes to a mounted checkpoint (see overlay.h).
+ *
+ * Model: a tensor is one node with a location in each view (struct
+ * ckptfs_loc).  Its TF1 name is its raw path in /by-name and its TF2 key
+ * its raw path in /by-object.  An operation acts in one view (the
+ * "primary" one); the tensor's place in the other view then follows the
+ * naming rules (other_path()).  Directories belong to one view; those
+ * made only to hold a tensor's other-view name are pruned when they
+ * empty, those made by mkdir stay.
+ *
+ * Bytes: a tensor is copied up to a spool file on its first write,
+ * truncate or metadata change, never for reads; new files are spool files
+ * from the start.  Every change is appended to <spool>/journal as one
+ * record (O_APPEND, length + CRC framed) after it was applied, so that a
+ * later mount with the same spool replays them; a torn last record is
+ * dropped.  Invariants: a spooled tensor's fd is set once and closed only
+ * when the tensor is gone and no handle is open; nodes are freed only
+ * with the tree. */
+#include "config.h"
+#include "overlay.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle_writer.h"
+#include "coding.h"
+#include "crc32c.h"
+#include "objgraph.h"
+#include "tensor.h"
+
+#define JOURNAL "journal"
+#define JOURNAL_MAGIC "ckptfs-journal-1"
+#define COPY_CHUNK (1u << 20)
+#define SFX CKPTFS_VARIABLE_SUFFIX
+#define SFX_LEN (sizeof(SFX) - 1)
+
+enum jop {
+	J_HEADER = 'H',
+	J_CREATE = 'C',	/* path, spool id */
+	J_MKDIR = 'M',	/* path */
+	J_UNLINK = 'U',	/* path */
+	J_RMDIR = 'D',	/* path */
+	J_RENAME = 'R',	/* path, new path, flags */
+	J_SETX = 'X',	/* path, name, value */
+	J_COPYUP = 'P',	/* path, spool id */
+};
+
+struct ckptfs_overlay {
+	char *spool_dir;	/* owned; absolute */
+	int dirfd;		/* -1 until the spool exists */
+	int jfd;		/* journal, O_APPEND; -1 until then */
+	uint64_t next_id;	/* protected by mu */
+	pthread_mutex_t mu;	/* spool creation, ids, journal appends */
+	pthread_mutex_t copy_mu;	/* copy-ups */
+	atomic_bool changed;	/* the output would differ */
+	bool structure;		/* TF2 object structure or names changed */
+	bool replaying;		/* applying the journal: do not append */
+	bool broken;		/* a journal append failed: refuse changes */
+	size_t replayed;
+};
+
+/* --- small helpers ------------------------------------------------------- */
+
+void
+ckptfs_invals_free(struct ckptfs_invals *iv)
+{
+	for (size_t i = 0; i < iv->n; i++)
+		free(iv->v[i].name);
+	free(iv->v);
+	iv->v = NULL;
+	iv->n = iv->cap = 0;
+}
+
+/* Queue the invalidation of NAME in DIR (or of inode INO if DIR NULL). */
+static void
+inval_add(struct ckptfs_invals *iv, const struct ckptfs_node *dir,
+	  const char *name, size_t len, uint64_t ino)
+{
+	struct ckptfs_inval *e;
+
+	if (iv == NULL)
+		return;
+	if (iv->n == iv->cap) {
+		size_t cap = iv->cap ? 2 * iv->cap : 8;
+		struct ckptfs_inval *v = reallocarray(iv->v, cap, sizeof(*v));
+
+		if (v == NULL)
+			return;	/* only a cache hint */
+		iv->v = v;
+		iv->cap = cap;
+	}
+	e = &iv->v[iv->n];
+	*e = (struct ckptfs_inval){ .parent = dir ? dir->ino : 0, .ino = ino };
+	if (dir != NULL) {
+		e->name = strndup(name, len);
+		if (e->name == NULL)
+			return;
+		e->len = len;
+	}
+	iv->n++;
+}
+
+/* True if KEY ends in the VARIABLE_VALUE suffix. */
+static bool
+has_suffix(const char *key, size_t len)
+{
+	return len >= SFX_LEN && memcmp(key + len - SFX_LEN, SFX, SFX_LEN) == 0;
+}
+
+/* True if N is the TF2 object graph entry. */
+static bool
+is_graph_node(const struct ckptfs_node *n)
+{
+	return n->entry != NULL &&
+	       n->entry->key_len == strlen(CKPT_OBJGRAPH_KEY) &&
+	       memcmp(n->entry->key, CKPT_OBJGRAPH_KEY, n->entry->key_len) == 0;
+}
+
+/* The raw component of displayed NAME, which must be canonical (what
+ * ckptfs_name_escape() shows for it).  *SUFFIX: it ended in '@'. */
+static int
+raw_of(const char *name, size_t len, struct ckpt_buf *raw, bool *suffix)
+{
+	struct ckpt_buf back = { 0 };
+	int rc;
+
+	raw->len = 0;
+	rc = ckptfs_name_unescape(name, len, raw, suffix);
+	if (rc < 0)
+		return rc;
+	rc = ckptfs_name_escape(raw->data, raw->len, *suffix, &back);
+	if (rc == 0 && (back.len != len || memcmp(back.data, name, len) != 0))
+		rc = -EINVAL;
+	ckpt_buf_free(&back);
+	return rc;
+}
+
+int
+ckptfs_name_from_key(const struct ckptfs_tree *t, const char *key, size_t len,
+		     struct ckpt_buf *out)
+{
+	size_t rl = strlen(t->tf2_root);
+
+	if (!t->src.tf2 && has_suffix(key, len) && len > rl + 1 + SFX_LEN &&
+	    memcmp(key, t->tf2_root, rl) == 0 && key[rl] == '/') {
+		const char *x = key + rl + 1;
+		size_t xl = len - rl - 1 - SFX_LEN;
+		size_t keep = out->len;
+
+		if (memchr(x, '/', xl) == NULL &&
+		    ckpt_name_unescape(x, xl, out) == 0)
+			return 0;
+		out->len = keep;
+	}
+	return ckpt_buf_put(out, key,
+			    has_suffix(key, len) ? len - SFX_LEN : len);
+}
+
+/* The canonical key "<tf2_root>/<escaped NAME>/.ATTRIBUTES/VARIABLE_VALUE". */
+static int
+key_for_name(const struct ckptfs_tree *t, const char *name, size_t len,
+	     struct ckpt_buf *out)
+{
+	return ckpt_tf2_key_for_name(t->tf2_root, name, len, out);
+}
+
+/* --- journal --------------------------------------------------------------- */
+
+/* Append one length-prefixed field. */
+static int
+put_field(struct ckpt_buf *b, const void *p, size_t len)
+{
+	int rc = ckpt_buf_put_varint(b, len);
+
+	return rc < 0 ? rc : ckpt_buf_put(b, p, len);
+}
+
+/* Read one field from [*P, LIMIT). */
+static int
+get_field(const uint8_t **p, const uint8_t *limit, const char **s,
+	  size_t *len)
+{
+	uint64_t l;
+
+	if (ckpt_get_varint64(p, limit, &l) < 0 ||
+	    (uint64_t)(limit - *p) < l)
+		return -EBADMSG;
+	*s = (const char *)*p;
+	*len = (size_t)l;
+	*p += l;
+	return 0;
+}
+
+/* Make the spool directory and journal if they are not there yet.  Called
+ * with ov->mu held. */
+static int
+spool_ensure(struct ckptfs_tree *t)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	struct ckpt_buf rec = { 0 }, body = { 0 };
+	struct stat st;
+	int rc;
+
+	if (ov->jfd >= 0)
+		return 0;
+	if (mkdir(ov->spool_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	ov->dirfd = open(ov->spool_dir,
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ov->dirfd < 0)
+		return -errno;
+	if (fstat(ov->dirfd, &st) < 0 || st.st_uid != geteuid()) {
+		close(ov->dirfd);
+		ov->dirfd = -1;
+		return -EPERM;
+	}
+	ov->jfd = openat(ov->dirfd, JOURNAL,
+			 O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+			 0600);
+	if (ov->jfd < 0) {
+		rc = -errno;
+		close(ov->dirfd);
+		ov->dirfd = -1;
+		return rc;
+	}
+	if (fstat(ov->jfd, &st) == 0 && st.st_size > 0)
+		return 0;
+	/* Header: which checkpoint these changes apply to. */
+	rc = ckpt_buf_put(&body, "H", 1);
+	if (rc == 0)
+		rc = put_field(&body, JOURNAL_MAGIC, strlen(JOURNAL_MAGIC));
+	if (rc == 0)
+		rc = put_field(&body, t->src.prefix ? t->src.prefix : "",
+			       t->src.prefix ? strlen(t->src.prefix) : 0);
+	if (rc == 0)
+		rc = put_field(&body, t->tf2_root, strlen(t->tf2_root));
+	if (rc == 0)
+		rc = ckpt_buf_put_varint(&body, (uint64_t)t->src.mtime.tv_sec);
+	if (rc == 0)
+		rc = ckpt_buf_put_varint(&body, (uint64_t)t->src.mtime.tv_nsec);
+	if (rc == 0)
+		rc = ckpt_buf_put_fixed32(&rec, (uint32_t)body.len);
+	if (rc == 0)
+		rc = ckpt_buf_put_fixed32(
+			&rec, ckpt_crc_mask(ckpt_crc32c(body.data, body.len)));
+	if (rc == 0)
+		rc = ckpt_buf_put(&rec, body.data, body.len);
+	if (rc == 0 && write(ov->jfd, rec.data, rec.len) != (ssize_t)rec.len)
+		rc = -EIO;
+	ckpt_buf_free(&rec);
+	ckpt_buf_free(&body);
+	return rc;
+}
+
+/* Append record OP with fields (P1, P2, P3 strings, may be NULL) and
+ * number NUM.  Nothing while replaying. */
+static int
+journal(struct ckptfs_tree *t, enum jop op, const struct ckpt_buf *p1,
+	const struct ckpt_buf *p2, const struct ckpt_buf *p3, uint64_t num)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	struct ckpt_buf body = { 0 }, rec = { 0 };
+	char o = (char)op;
+	int rc;
+
+	if (ov->replaying)
+		return 0;
+	rc = ckpt_buf_put(&body, &o, 1);
+	if (rc == 0 && p1)
+		rc = put_field(&body, p1->data, p1->len);
+	if (rc == 0 && p2)
+		rc = put_field(&body, p2->data, p2->len);
+	if (rc == 0 && p3)
+		rc = put_field(&body, p3->data, p3->len);
+	if (rc == 0)
+		rc = ckpt_buf_put_varint(&body, num);
+	if (rc == 0)
+		rc = ckpt_buf_put_fixed32(&rec, (uint32_t)body.len);
+	if (rc == 0)
+		rc = ckpt_buf_put_fixed32(
+			&rec, ckpt_crc_mask(ckpt_crc32c(body.data, body.len)));
+	if (rc == 0)
+		rc = ckpt_buf_put(&rec, body.data, body.len);
+	if (rc == 0) {
+		pthread_mutex_lock(&ov->mu);
+		rc = spool_ensure(t);
+		if (rc == 0) {
+			ssize_t w = write(ov->jfd, rec.data, rec.len);
+
+			if (w != (ssize_t)rec.len) {
+				rc = w < 0 ? -errno : -ENOSPC;
+				ov->broken = true;
+			}
+		}
+		pthread_mutex_unlock(&ov->mu);
+	}
+	ckpt_buf_free(&body);
+	ckpt_buf_free(&rec);
+	return rc;
+}
+
+/* Journal an operation on the displayed path of DIR/NAME. */
+static int
+journal_path(struct ckptfs_tree *t, enum jop op, const struct ckptfs_node *dir,
+	     const char *name, size_t len, uint64_t num)
+{
+	struct ckpt_buf p = { 0 };
+	int rc;
+
+	if (t->ov->replaying)
+		return 0;
+	rc = ckptfs_node_path(t, dir, dir->view, &p);
+	if (rc == 0)
+		rc = ckpt_buf_put(&p, "/", 1);
+	if (rc == 0)
+		rc = ckpt_buf_put(&p, name, len);
+	if (rc == 0)
+		rc = journal(t, op, &p, NULL, NULL, num);
+	ckpt_buf_free(&p);
+	return rc;
+}
+
+/* --- spool files ------------------------------------------------------------ */
+
+/* Name of spool file ID. */
+static void
+spool_name(uint64_t id, char buf[32])
+{
+	snprintf(buf, 32, "%016" PRIx64 ".spool", id);
+}
+
+/* Create (or, replaying, open) spool file ID; return its fd or -errno. */
+static int
+spool_open(struct ckptfs_tree *t, uint64_t id, bool existing)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	char nm[32];
+	int fd, rc;
+
+	pthread_mutex_lock(&ov->mu);
+	rc = spool_ensure(t);
+	pthread_mutex_unlock(&ov->mu);
+	if (rc < 0)
+		return rc;
+	spool_name(id, nm);
+	fd = openat(ov->dirfd, nm,
+		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+			    (existing ? 0 : O_EXCL),
+		    0600);
+	return fd < 0 ? -errno : fd;
+}
+
+/* A fresh spool id. */
+static uint64_t
+spool_next(struct ckptfs_overlay *ov)
+{
+	uint64_t id;
+
+	pthread_mutex_lock(&ov->mu);
+	id = ov->next_id++;
+	pthread_mutex_unlock(&ov->mu);
+	return id;
+}
+
+/* Copy the first KEEP bytes of N's source content into FD. */
+static int
+copy_source(struct ckptfs_tree *t, struct ckptfs_node *n, int fd,
+	    uint64_t keep)
+{
+	uint64_t done = 0, foff, run;
+	uint8_t *buf = NULL;
+	int sfd, rc = 0;
+
+	if (keep == 0)
+		return 0;
+	if (t->bundle == NULL || n->entry == NULL)
+		return -EIO;
+	if (n->entry->nparts == 0 &&
+	    ckpt_bundle_locate(t->bundle, n->entry, 0, &sfd, &foff, &run) == 0) {
+		while (done < keep) {
+			loff_t in = (loff_t)(foff + done), out = (loff_t)done;
+			ssize_t c = copy_file_range(sfd, &in, fd, &out,
+						    (size_t)(keep - done), 0);
+
+			if (c <= 0)
+				break;	/* fall back to a copy below */
+			done += (uint64_t)c;
+		}
+	}
+	while (done < keep) {
+		size_t want = keep - done < COPY_CHUNK ? (size_t)(keep - done)
+						       : COPY_CHUNK, got;
+
+		if (buf == NULL && (buf = malloc(COPY_CHUNK)) == NULL)
+			return -ENOMEM;
+		if (ckpt_bundle_pread(t->bundle, n->entry, buf, want, done,
+				      &got) < 0 ||
+		    got == 0) {
+			rc = -EIO;
+			break;
+		}
+		if (pwrite(fd, buf, got, (off_t)done) != (ssize_t)got) {
+			rc = errno ? -errno : -EIO;
+			break;
+		}
+		done += got;
+	}
+	free(buf);
+	return rc;
+}
+
+/* Move N's content to a spool file keeping its first KEEP bytes (all of
+ * them for UINT64_MAX).  Serialised by copy_mu; a no-op once spooled. */
+static int
+copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	struct ckpt_buf p = { 0 };
+	uint64_t id;
+	char nm[32];
+	int fd, rc;
+
+	if (atomic_load(&n->spool_fd) >= 0)
+		return 0;
+	pthread_mutex_lock(&ov->copy_mu);
+	if (atomic_load(&n->spool_fd) >= 0) {
+		pthread_mutex_unlock(&ov->copy_mu);
+		return 0;
+	}
+	if (keep > n->size)
+		keep = n->size;
+	id = spool_next(ov);
+	fd = spool_open(t, id, false);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	rc = copy_source(t, n, fd, keep);
+	if (rc == 0 && ftruncate(fd, (off_t)keep) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = ckptfs_node_path(t, n,
+				      n->loc[0].dir ? CKPTFS_BY_NAME
+						    : CKPTFS_BY_OBJECT,
+				      &p);
+	if (rc == 0)
+		rc = journal(t, J_COPYUP, &p, NULL, NULL, id);
+	if (rc < 0) {
+		close(fd);
+		spool_name(id, nm);
+		unlinkat(ov->dirfd, nm, 0);
+		goto out;
+	}
+	n->spool_id = id;
+	n->written = true;
+	n->size = keep;
+	atomic_store(&n->spool_fd, fd);
+	atomic_store(&ov->changed, true);
+out:
+	pthread_mutex_unlock(&ov->copy_mu);
+	ckpt_buf_free(&p);
+	return rc;
+}
+
+/* --- linking names ------------------------------------------------------------- */
+
+/* Walk the raw PATH in VIEW.  With CREATE, missing directories are made
+ * (and queued in IV); *DIR is the directory of the last component and
+ * DISP its displayed name; *AT the node already there (or NULL).  Without
+ * CREATE, a missing directory ends the walk with *AT NULL and *DIR NULL. */
+static int
+walk_path(struct ckptfs_tree *t, int view, const char *path, size_t len,
+	  bool create, struct ckptfs_node **dir, struct ckpt_buf *disp,
+	  struct ckptfs_node **at)
+{
+	struct ckptfs_node *d = view == CKPTFS_BY_NAME ? t->by_name
+						       : t->by_object;
+	size_t start = 0, i;
+	int rc;
+
+	*at = NULL;
+	*dir = NULL;
+	for (i = 0; i <= len; i++) {
+		struct ckptfs_node *c;
+
+		if (i < len && path[i] != '/')
+			continue;
+		disp->len = 0;
+		rc = ckptfs_name_escape(path + start, i - start, false, disp);
+		if (rc < 0)
+			return rc;
+		if (i == len) {
+			*dir = d;
+			*at = ckptfs_dir_lookup(d, (const char *)disp->data,
+						disp->len);
+			return 0;
+		}
+		c = ckptfs_dir_lookup(d, (const char *)disp->data, disp->len);
+		if (c == NULL || c->kind != CKPTFS_DIR) {
+			struct ckptfs_node *c2;
+			bool file_there = c != NULL;
+
+			disp->len = 0;
+			rc = ckptfs_name_escape(path + start, i - start, true,
+						disp);
+			if (rc < 0)
+				return rc;
+			c2 = ckptfs_dir_lookup(d, (const char *)disp->data,
+					       disp->len);
+			if (c2 != NULL && c2->kind == CKPTFS_DIR) {
+				c = c2;
+			} else if (c2 != NULL) {
+				return -EEXIST;
+			} else if (!create) {
+				return 0;
+			} else {
+				if (!file_there) {
+					disp->len = 0;
+					rc = ckptfs_name_escape(path + start,
+								i - start,
+								false, disp);
+					if (rc < 0)
+						return rc;
+				}
+				c = ckptfs_node_new(t, CKPTFS_DIR, d);
+				if (c == NULL)
+					return -ENOMEM;
+				rc = ckptfs_dir_add(d, (const char *)disp->data,
+						    disp->len, c);
+				if (rc == 0)
+					rc = ckptfs_loc_set(
+						c, 0, d,
+						(const char *)disp->data,
+						disp->len, path + start,
+						i - start);
+				if (rc < 0)
+					return rc;
+			}
+		}
+		d = c;
+		start = i + 1;
+	}
+	return 0;
+}
+
+/* Link tensor N at raw PATH in VIEW. */
+static int
+link_at(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
+	const char *path, size_t len)
+{
+	struct ckpt_buf disp = { 0 };
+	struct ckptfs_node *d, *at;
+	const char *slash;
+	size_t base;
+	int rc;
+
+	rc = walk_path(t, view, path, len, true, &d, &disp, &at);
+	if (rc == 0 && at != NULL)
+		rc = -EEXIST;
+	if (rc == 0)
+		rc = ckptfs_dir_add(d, (const char *)disp.data, disp.len, n);
+	if (rc == 0) {
+		slash = len ? memrchr(path, '/', len) : NULL;
+		base = slash ? (size_t)(slash - path) + 1 : 0;
+		rc = ckptfs_loc_set(n, view, d, (const char *)disp.data,
+				    disp.len, path + base, len - base);
+	}
+	ckpt_buf_free(&disp);
+	return rc;
+}
+
+/* The node at raw PATH in VIEW, if any. */
+static struct ckptfs_node *
+node_at(struct ckptfs_tree *t, int view, const char *path, size_t len)
+{
+	struct ckpt_buf disp = { 0 };
+	struct ckptfs_node *d, *at = NULL;
+
+	if (walk_path(t, view, path, len, false, &d, &disp, &at) == -EEXIST)
+		at = t->root;	/* a file where a directory is needed */
+	ckpt_buf_free(&disp);
+	return at;
+}
+
+/* Remove N's name in VIEW; with PRUNE also the directories above it that
+ * became empty and were not made by mkdir. */
+static void
+unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
+	   bool prune, struct ckptfs_invals *iv)
+{
+	struct ckptfs_loc *l = &n->loc[view];
+	const struct ckptfs_node *root = view == CKPTFS_BY_NAME ? t->by_name
+								: t->by_object;
+	struct ckptfs_node *d = l->dir;
+
+	if (d == NULL)
+		return;
+	ckptfs_dir_remove(d, l->name, l->len);
+	inval_add(iv, d, l->name, l->len, 0);
+	free(l->name);
+	free(l->raw);
+	memset(l, 0, sizeof(*l));
+	while (prune && d != root && !d->user_dir && d->dir.nlive == 0) {
+		struct ckptfs_loc *dl = &d->loc[0];
+		struct ckptfs_node *up = dl->dir;
+
+		ckptfs_dir_remove(up, dl->name, dl->len);
+		inval_add(iv, up, dl->name, dl->len, 0);
+		free(dl->name);
+		free(dl->raw);
+		memset(dl, 0, sizeof(*dl));
+		d = up;
+	}
+}
+
+/* Remove tensor N from every view (PRIMARY: the view the user acted in,
+ * where directories are not pruned). */
+static void
+delete_tensor(struct ckptfs_tree *t, struct ckptfs_node *n, int primary,
+	      struct ckptfs_invals *iv)
+{
+	for (int v = 0; v < 2; v++)
+		unlink_loc(t, n, v, v != primary, iv);
+	n->deleted = true;
+	inval_add(iv, NULL, NULL, 0, n->ino);
+	if (n->spool_id != 0 && t->ov->dirfd >= 0) {
+		char nm[32];
+
+		spool_name(n->spool_id, nm);
+		unlinkat(t->ov->dirfd, nm, 0);
+	}
+	if (atomic_load(&n->nopen) == 0 && atomic_load(&n->spool_fd) >= 0)
+		close(atomic_exchange(&n->spool_fd, -1));
+	atomic_store(&t->ov->changed, true);
+	t->ov->structure = true;
+}
+
+/* The other view's raw path for tensor N whose path in VIEW becomes
+ * NEWPATH: *SAME when the other view does not move. */
+static int
+other_path(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
+	   const char *newpath, size_t len, struct ckpt_buf *out, bool *same)
+{
+	*same = false;
+	out->len = 0;
+	if (n->loc[1 - view].dir == NULL && n->entry != NULL) {
+		*same = true;	/* the object graph: one view only */
+		return 0;
+	}
+	if (!t->src.tf2) {
+		if (view == CKPTFS_BY_NAME)
+			return key_for_name(t, newpath, len, out);
+		return ckptfs_name_from_key(t, newpath, len, out);
+	}
+	if (view == CKPTFS_BY_NAME) {
+		*same = true;
+		return 0;
+	}
+	if (!n->derived_name) {
+		*same = true;
+		return 0;
+	}
+	return ckptfs_name_from_key(t, newpath, len, out);
+}
+
+/* --- operations --------------------------------------------------------------- */
+
+/* Common checks of a directory argument. */
+static int
+check_dir(struct ckptfs_tree *t, const struct ckptfs_node *dir)
+{
+	if (t->ov == NULL)
+		return -EROFS;
+	if (t->ov->broken)
+		return -EIO;
+	if (dir->kind != CKPTFS_DIR)
+		return -ENOTDIR;
+	if (dir->view < 0)
+		return -EPERM;
+	return 0;
+}
+
+int
+ckptfs_ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
+		 const char *name, size_t len, bool is_dir,
+		 struct ckptfs_node **out, struct ckptfs_invals *iv)
+{
+	struct ckpt_buf raw = { 0 }, path = { 0 }, other = { 0 };
+	struct ckptfs_node *n = NULL;
+	int view = dir->view, fd = -1, rc;
+	uint64_t id = 0;
+	bool sfx, same;
+
+	*out = NULL;
+	if ((rc = check_dir(t, dir)) < 0)
+		return rc;
+	if ((rc = raw_of(name, len, &raw, &sfx)) < 0)
+		goto out;
+	if (sfx && !is_dir) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (ckptfs_dir_lookup(dir, name, len) != NULL) {
+		rc = -EEXIST;
+		goto out;
+	}
+	n = ckptfs_node_new(t, is_dir ? CKPTFS_DIR : CKPTFS_TENSOR, dir);
+	if (n == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (is_dir) {
+		n->user_dir = true;
+		rc = ckptfs_dir_add(dir, name, len, n);
+		if (rc == 0)
+			rc = ckptfs_loc_set(n, 0, dir, name, len, raw.data,
+					    raw.len);
+		if (rc == 0)
+			rc = journal_path(t, J_MKDIR, dir, name, len, 0);
+		goto out;
+	}
+	/* The tensor's names: this view's path, and the other's by rule. */
+	rc = ckptfs_node_rawpath(t, dir, view, &path);
+	if (rc == 0 && path.len > 0)
+		rc = ckpt_buf_put(&path, "/", 1);
+	if (rc == 0)
+		rc = ckpt_buf_put(&path, raw.data, raw.len);
+	if (rc < 0)
+		goto out;
+	if (t->src.tf2 && view == CKPTFS_BY_NAME) {
+		rc = key_for_name(t, (const char *)path.data, path.len, &other);
+	} else {
+		n->derived_name = t->src.tf2;
+		rc = other_path(t, n, view, (const char *)path.data, path.len,
+				&other, &same);
+	}
+	if (rc < 0)
+		goto out;
+	if (node_at(t, 1 - view, (const char *)other.data, other.len)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	id = t->ov->replaying ? 0 : spool_next(t->ov);
+	if (!t->ov->replaying) {
+		fd = spool_open(t, id, false);
+		if (fd < 0) {
+			rc = fd;
+			goto out;
+		}
+	}
+	rc = ckptfs_dir_add(dir, name, len, n);
+	if (rc == 0)
+		rc = ckptfs_loc_set(n, view, dir, name, len, raw.data, raw.len);
+	if (rc == 0) {
+		rc = link_at(t, n, 1 - view, (const char *)other.data,
+			     other.len);
+		if (rc < 0)
+			unlink_loc(t, n, view, false, NULL);
+	}
+	if (rc == 0)
+		rc = journal_path(t, J_CREATE, dir, name, len, id);
+	if (rc < 0) {
+		if (n->loc[view].dir != NULL) {
+			unlink_loc(t, n, 0, view != 0, NULL);
+			unlink_loc(t, n, 1, view != 1, NULL);
+		}
+		n->deleted = true;
+		goto out;
+	}
+	n->written = true;
+	n->spool_id = id;
+	if (fd >= 0) {
+		atomic_store(&n->spool_fd, fd);
+		fd = -1;
+	}
+	atomic_store(&t->ov->changed, true);
+	t->ov->structure = true;
+	(void)iv;	/* new names: nothing cached to drop */
+out:
+	if (fd >= 0) {
+		char nm[32];
+
+		close(fd);
+		spool_name(id, nm);
+		unlinkat(t->ov->dirfd, nm, 0);
+	}
+	if (rc == 0)
+		*out = n;
+	ckpt_buf_free(&raw);
+	ckpt_buf_free(&path);
+	ckpt_buf_free(&other);
+	return rc;
+}
+
+int
+ckptfs_ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
+		 const char *name, size_t len, bool is_dir,
+		 struct ckptfs_invals *iv)
+{
+	struct ckptfs_node *n;
+	int rc;
+
+	if ((rc = check_dir(t, dir)) < 0)
+		return rc;
+	n = ckptfs_dir_lookup(dir, name, len);
+	if (n == NULL || (len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return n == NULL ? -ENOENT : -EINVAL;
+	if (is_dir) {
+		if (n->kind != CKPTFS_DIR)
+			return -ENOTDIR;
+		if (n->dir.nlive != 0)
+			return -ENOTEMPTY;
+		if ((rc = journal_path(t, J_RMDIR, dir, name, len, 0)) < 0)
+			return rc;
+		ckptfs_dir_remove(dir, name, len);
+		free(n->loc[0].name);
+		free(n->loc[0].raw);
+		memset(&n->loc[0], 0, sizeof(n->loc[0]));
+		return 0;
+	}
+	if (n->kind == CKPTFS_DIR)
+		return -EISDIR;
+	if (n->kind != CKPTFS_TENSOR)
+		return -EPERM;
+	if ((rc = journal_path(t, J_UNLINK, dir, name, len, 0)) < 0)
+		return rc;
+	delete_tensor(t, n, dir->view, iv);
+	return 0;
+}
+
+/* One tensor moved by a rename, with its names before and after. */
+struct moved {
+	struct ckptfs_node *n;
+	struct ckpt_buf oldother;	/* its raw path in the other view */
+	struct ckpt_buf other;		/* the new one, unless same */
+	bool same;
+};
+
+/* Collect the tensors at or below N in VIEW into *V. */
+static int
+collect(struct ckptfs_node *n, int view, struct moved **v, size_t *nv,
+	size_t *cap)
+{
+	if (n->kind == CKPTFS_TENSOR) {
+		if (*nv == *cap) {
+			size_t c = *cap ? 2 * *cap : 16;
+			struct moved *m = reallocarray(*v, c, sizeof(*m));
+
+			if (m == NULL)
+				return -ENOMEM;
+			*v = m;
+			*cap = c;
+		}
+		memset(&(*v)[*nv], 0, sizeof(**v));
+		(*v)[(*nv)++].n = n;
+		return 0;
+	}
+	if (n->kind != CKPTFS_DIR)
+		return 0;
+	for (size_t i = 0; i < n->dir.n; i++) {
+		struct ckptfs_node *c = n->dir.ents[i].node;
+		int rc;
+
+		if (c != NULL && (rc = collect(c, view, v, nv, cap)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* True if N is among the V[0..NV) tensors. */
+static bool
+in_moved(const struct moved *v, size_t nv, const struct ckptfs_node *n)
+{
+	for (size_t i = 0; i < nv; i++)
+		if (v[i].n == n)
+			return true;
+	return false;
+}
+
+int
+ckptfs_ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
+		 const char *name, size_t len, struct ckptfs_node *ndir,
+		 const char *nname, size_t nlen, unsigned int flags,
+		 struct ckptfs_invals *iv)
+{
+	struct ckpt_buf raw = { 0 }, oldp = { 0 }, newp = { 0 }, np = { 0 };
+	struct ckpt_buf jfrom = { 0 }, jto = { 0 };
+	struct ckptfs_node *n, *target, *d;
+	struct moved *mv = NULL;
+	size_t nmv = 0, cap = 0, i;
+	int view = dir->view, rc, other;
+	bool sfx;
+
+	if ((rc = check_dir(t, dir)) < 0 || (rc = check_dir(t, ndir)) < 0)
+		return rc;
+	if (dir->view != ndir->view)
+		return -EXDEV;
+	if (flags & ~1u)
+		return -EINVAL;
+	other = 1 - view;
+	n = ckptfs_dir_lookup(dir, name, len);
+	if (n == NULL)
+		return -ENOENT;
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return -EINVAL;
+	if ((rc = raw_of(nname, nlen, &raw, &sfx)) < 0)
+		goto out;
+	if (sfx && n->kind != CKPTFS_DIR) {
+		rc = -EINVAL;
+		goto out;
+	}
+	target = ckptfs_dir_lookup(ndir, nname, nlen);
+	if (target == n) {
+		rc = 0;
+		goto out;
+	}
+	if (target != NULL && (flags & 1u)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (n->kind == CKPTFS_DIR) {
+		for (d = ndir; d != t->root; d = d->loc[0].dir) {
+			if (d == n) {
+				rc = -EINVAL;
+				goto out;
+			}
+			if (d == t->by_name || d == t->by_object)
+				break;
+		}
+	}
+	if (target != NULL) {
+		if (target->kind == CKPTFS_DIR && n->kind != CKPTFS_DIR)
+			rc = -EISDIR;
+		else if (target->kind != CKPTFS_DIR && n->kind == CKPTFS_DIR)
+			rc = -ENOTDIR;
+		else if (target->kind == CKPTFS_DIR && target->dir.nlive != 0)
+			rc = -ENOTEMPTY;
+		else if (target->kind == CKPTFS_BLOB)
+			rc = -EPERM;
+		if (rc < 0)
+			goto out;
+	}
+	/* Raw paths before and after (the prefix every moved tensor has). */
+	if ((rc = ckptfs_node_rawpath(t, n, view, &oldp)) < 0 ||
+	    (rc = ckptfs_node_rawpath(t, ndir, view, &newp)) < 0)
+		goto out;
+	if (newp.len > 0 && (rc = ckpt_buf_put(&newp, "/", 1)) < 0)
+		goto out;
+	if ((rc = ckpt_buf_put(&newp, raw.data, raw.len)) < 0)
+		goto out;
+	if ((rc = collect(n, view, &mv, &nmv, &cap)) < 0)
+		goto out;
+	for (i = 0; i < nmv && rc == 0; i++) {
+		struct moved *m = &mv[i];
+		struct ckpt_buf cur = { 0 };
+
+		rc = ckptfs_node_rawpath(t, m->n, view, &cur);
+		np.len = 0;
+		if (rc == 0)
+			rc = ckpt_buf_put(&np, newp.data, newp.len);
+		if (rc == 0)
+			rc = ckpt_buf_put(&np, cur.data + oldp.len,
+					  cur.len - oldp.len);
+		ckpt_buf_free(&cur);
+		if (rc == 0)
+			rc = other_path(t, m->n, view, (const char *)np.data,
+					np.len, &m->other, &m->same);
+		if (rc == 0 && !m->same) {
+			struct ckptfs_node *occ;
+
+			rc = ckptfs_node_rawpath(t, m->n, other, &m->oldother);
+			if (rc == -ENOENT)
+				rc = 0;
+			occ = node_at(t, other, (const char *)m->other.data,
+				      m->other.len);
+			if (occ != NULL && occ != target &&
+			    !in_moved(mv, nmv, occ))
+				rc = -EEXIST;
+		}
+	}
+	if (rc < 0)
+		goto out;
+	/* Journal first (the paths are the displayed ones before the move). */
+	if (!t->ov->replaying) {
+		if ((rc = ckptfs_node_path(t, dir, view, &jfrom)) < 0 ||
+		    (rc = ckpt_buf_put(&jfrom, "/", 1)) < 0 ||
+		    (rc = ckpt_buf_put(&jfrom, name, len)) < 0 ||
+		    (rc = ckptfs_node_path(t, ndir, view, &jto)) < 0 ||
+		    (rc = ckpt_buf_put(&jto, "/", 1)) < 0 ||
+		    (rc = ckpt_buf_put(&jto, nname, nlen)) < 0 ||
+		    (rc = journal(t, J_RENAME, &jfrom, &jto, NULL, flags)) < 0)
+			goto out;
+	}
+	/* Apply: the replaced target, the move, then the other view. */
+	if (target != NULL) {
+		if (target->kind == CKPTFS_DIR) {
+			ckptfs_dir_remove(ndir, nname, nlen);
+			free(target->loc[0].name);
+			free(target->loc[0].raw);
+			memset(&target->loc[0], 0, sizeof(target->loc[0]));
+		} else {
+			delete_tensor(t, target, view, iv);
+		}
+	}
+	ckptfs_dir_remove(dir, name, len);
+	rc = ckptfs_dir_add(ndir, nname, nlen, n);
+	if (rc == 0)
+		rc = ckptfs_loc_set(n, n->kind == CKPTFS_DIR ? 0 : view, ndir,
+				    nname, nlen, raw.data, raw.len);
+	if (rc < 0)
+		goto out;	/* -ENOMEM only */
+	if (n->kind == CKPTFS_DIR)
+		n->parent = ndir;
+	for (i = 0; i < nmv; i++)
+		if (!mv[i].same)
+			unlink_loc(t, mv[i].n, other, true, iv);
+	for (i = 0; i < nmv; i++) {
+		if (mv[i].same)
+			continue;
+		if (link_at(t, mv[i].n, other, (const char *)mv[i].other.data,
+			    mv[i].other.len) < 0 &&
+		    mv[i].oldother.len > 0 &&
+		    link_at(t, mv[i].n, other,
+			    (const char *)mv[i].oldother.data,
+			    mv[i].oldother.len) < 0)
+			rc = -EEXIST;	/* cannot happen after the check */
+		if (t->src.tf2 && view == CKPTFS_BY_OBJECT)
+			mv[i].n->derived_name = true;
+		inval_add(iv, NULL, NULL, 0, mv[i].n->ino);
+	}
+	if (t->src.tf2 && view == CKPTFS_BY_NAME)
+		for (i = 0; i < nmv; i++)
+			mv[i].n->derived_name = false;
+	if (nmv > 0) {
+		atomic_store(&t->ov->changed, true);
+		t->ov->structure = true;
+	}
+out:
+	for (i = 0; i < nmv; i++) {
+		ckpt_buf_free(&mv[i].other);
+		ckpt_buf_free(&mv[i].oldother);
+	}
+	free(mv);
+	ckpt_buf_free(&raw);
+	ckpt_buf_free(&oldp);
+	ckpt_buf_free(&newp);
+	ckpt_buf_free(&np);
+	ckpt_buf_free(&jfrom);
+	ckpt_buf_free(&jto);
+	return rc;
+}
+
+/* Journal a setxattr of N. */
+static int
+journal_setx(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
+	     const void *value, size_t size)
+{
+	struct ckpt_buf p = { 0 }, nm = { 0 }, val = { 0 };
+	int rc;
+
+	if (t->ov->replaying)
+		return 0;
+	rc = ckptfs_node_path(t, n, n->loc[0].dir ? 0 : 1, &p);
+	if (rc == 0)
+		rc = ckpt_buf_put(&nm, name, strlen(name));
+	if (rc == 0)
+		rc = ckpt_buf_put(&val, value, size);
+	if (rc == 0)
+		rc = journal(t, J_SETX, &p, &nm, &val, 0);
+	ckpt_buf_free(&p);
+	ckpt_buf_free(&nm);
+	ckpt_buf_free(&val);
+	return rc;
+}
+
+int
+ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
+		   const char *name, const void *value, size_t size)
+{
+	char text[CKPT_MAX_RANK * 24 + 16];
+	int64_t dims[CKPT_MAX_RANK];
+	int rank, dtype, rc;
+
+	if (t->ov == NULL)
+		return -EROFS;
+	if (n->kind != CKPTFS_TENSOR)
+		return -ENOTSUP;
+	if (strcmp(name, CKPTFS_XATTR_KEY) == 0 ||
+	    strcmp(name, CKPTFS_XATTR_CRC) == 0) {
+		struct ckpt_buf cur = { 0 };
+		bool same;
+
+		rc = ckptfs_xattr_get(t, n, name, &cur);
+		same = rc == 0 && cur.len == size &&
+		       memcmp(cur.data, value, size) == 0;
+		ckpt_buf_free(&cur);
+		return same || n->written ? 0 : -EPERM;
+	}
+	if (strcmp(name, CKPTFS_XATTR_DTYPE) != 0 &&
+	    strcmp(name, CKPTFS_XATTR_SHAPE) != 0)
+		return -ENOTSUP;
+	if (size >= sizeof(text))
+		return -EINVAL;
+	memcpy(text, value, size);
+	text[size] = '\0';
+	while (size > 0 && (text[size - 1] == '\n' || text[size - 1] == '\0'))
+		text[--size] = '\0';
+	if (strcmp(name, CKPTFS_XATTR_DTYPE) == 0) {
+		dtype = ckpt_dtype_from_name(text);
+		if (dtype < 0 || !ckpt_dtype_storable(dtype))
+			return -EINVAL;
+		if (dtype == n->dtype)
+			return 0;
+		if ((rc = copy_up(t, n, UINT64_MAX)) < 0)
+			return rc;
+		if ((rc = journal_setx(t, n, name, text, size)) < 0)
+			return rc;
+		n->dtype = dtype;
+	} else {
+		int64_t *nd;
+
+		if (ckpt_shape_parse(text, dims, &rank) < 0)
+			return -EINVAL;
+		if (rank == n->rank && (rank == 0 ||
+					memcmp(dims, n->dims,
+					       (size_t)rank * sizeof(*dims)) == 0))
+			return 0;
+		if ((rc = copy_up(t, n, UINT64_MAX)) < 0)
+			return rc;
+		nd = calloc(rank ? (size_t)rank : 1, sizeof(*nd));
+		if (nd == NULL)
+			return -ENOMEM;
+		if ((rc = journal_setx(t, n, name, text, size)) < 0) {
+			free(nd);
+			return rc;
+		}
+		memcpy(nd, dims, (size_t)rank * sizeof(*nd));
+		if (n->dims_owned)
+			free(n->dims);
+		n->dims = nd;
+		n->dims_owned = true;
+		n->rank = rank;
+	}
+	n->written = true;
+	atomic_store(&t->ov->changed, true);
+	return 0;
+}
+
+int
+ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,
+		   uint64_t size)
+{
+	int fd, rc;
+
+	if (t->ov == NULL)
+		return -EROFS;
+	if (n->kind != CKPTFS_TENSOR)
+		return n->kind == CKPTFS_DIR ? -EISDIR : -EPERM;
+	if (atomic_load(&n->spool_fd) < 0 && size == n->size &&
+	    !t->ov->replaying)
+		return 0;
+	if ((rc = copy_up(t, n, size)) < 0)
+		return rc;
+	fd = atomic_load(&n->spool_fd);
+	if (ftruncate(fd, (off_t)size) < 0)
+		return -errno;
+	n->size = size;
+	atomic_store(&t->ov->changed, true);
+	return 0;
+}
+
+int
+ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
+		size_t size, uint64_t off)
+{
+	uint64_t end = off + size, cur;
+	size_t done = 0;
+	int fd, rc;
+
+	if (t->ov == NULL)
+		return -EROFS;
+	if (n->kind != CKPTFS_TENSOR)
+		return -EPERM;
+	if ((rc = copy_up(t, n, UINT64_MAX)) < 0)
+		return rc;
+	fd = atomic_load(&n->spool_fd);
+	if (fd < 0)
+		return -EIO;	/* removed meanwhile */
+	while (done < size) {
+		ssize_t w = pwrite(fd, (const char *)buf + done, size - done,
+				   (off_t)(off + done));
+
+		if (w < 0)
+			return -errno;
+		done += (size_t)w;
+	}
+	cur = n->size;
+	while (cur < end && !atomic_compare_exchange_weak(&n->size, &cur, end))
+		;
+	return 0;
+}
+
+void
+ckptfs_ov_release(struct ckptfs_tree *t, struct ckptfs_node *n)
+{
+	(void)t;
+	if (atomic_fetch_sub(&n->nopen, 1) == 1 && n->deleted &&
+	    atomic_load(&n->spool_fd) >= 0)
+		close(atomic_exchange(&n->spool_fd, -1));
+}
+
+/* --- replay ----------------------------------------------------------------- */
+
+/* Split the displayed PATH "by-name/a/b" into its directory node and last
+ * name. */
+static int
+resolve_parent(struct ckptfs_tree *t, const char *path, size_t len,
+	       struct ckptfs_node **dir, const char **name, size_t *nlen)
+{
+	const char *slash = memrchr(path, '/', len);
+	char *d;
+
+	if (slash == NULL)
+		return -EINVAL;
+	d = strndup(path, (size_t)(slash - path));
+	if (d == NULL)
+		return -ENOMEM;
+	*dir = ckptfs_tree_path(t, d);
+	free(d);
+	*name = slash + 1;
+	*nlen = len - (size_t)(slash + 1 - path);
+	return *dir != NULL ? 0 : -ENOENT;
+}
+
+/* The node at displayed PATH. */
+static struct ckptfs_node *
+resolve(struct ckptfs_tree *t, const char *path, size_t len)
+{
+	struct ckptfs_node *dir;
+	const char *name;
+	size_t nlen;
+
+	if (resolve_parent(t, path, len, &dir, &name, &nlen) < 0)
+		return NULL;
+	return ckptfs_dir_lookup(dir, name, nlen);
+}
+
+/* Attach spool file ID to N (replay of a create or copy-up). */
+static int
+attach_spool(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t id)
+{
+	struct stat st;
+	int fd = spool_open(t, id, true);
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -errno;
+	}
+	if (atomic_load(&n->spool_fd) >= 0)
+		close(atomic_exchange(&n->spool_fd, -1));
+	n->spool_id = id;
+	n->size = (uint64_t)st.st_size;
+	n->written = true;
+	atomic_store(&n->spool_fd, fd);
+	atomic_store(&t->ov->changed, true);
+	return 0;
+}
+
+/* Apply one journal record [P, LIMIT). */
+static int
+replay_one(struct ckptfs_tree *t, const uint8_t *p, const uint8_t *limit,
+	   struct ckpt_err *err)
+{
+	const char *a = NULL, *b = NULL, *c = NULL, *name;
+	size_t al = 0, bl = 0, cl = 0, nlen, bnlen;
+	struct ckptfs_node *dir, *ndir, *n;
+	const char *bname;
+	uint64_t num = 0;
+	uint8_t op = *p++;
+	int rc, nf;
+
+	nf = op == J_RENAME ? 2 : op == J_SETX ? 3 : 1;
+	if (op == J_HEADER)
+		nf = 3;
+	if ((rc = get_field(&p, limit, &a, &al)) < 0 ||
+	    (nf > 1 && (rc = get_field(&p, limit, &b, &bl)) < 0) ||
+	    (nf > 2 && (rc = get_field(&p, limit, &c, &cl)) < 0) ||
+	    ckpt_get_varint64(&p, limit, &num) < 0)
+		return ckpt_fail(err, -EBADMSG, "%s/journal: bad record",
+				 t->ov->spool_dir);
+	if (op == J_HEADER) {
+		const char *pre = t->src.prefix ? t->src.prefix : "";
+		uint64_t nsec = 0;
+
+		if (al != strlen(JOURNAL_MAGIC) ||
+		    memcmp(a, JOURNAL_MAGIC, al) != 0)
+			return ckpt_fail(err, -EBADMSG,
+					 "%s/journal: not a ckptfs journal",
+					 t->ov->spool_dir);
+		if (bl != strlen(pre) || memcmp(b, pre, bl) != 0 ||
+		    cl != strlen(t->tf2_root) ||
+		    memcmp(c, t->tf2_root, cl) != 0 ||
+		    num != (uint64_t)t->src.mtime.tv_sec ||
+		    ckpt_get_varint64(&p, limit, &nsec) < 0 ||
+		    nsec != (uint64_t)t->src.mtime.tv_nsec)
+			return ckpt_fail(err, -ESTALE,
+					 "%s: spool of another checkpoint "
+					 "(%.*s, tf2_root=%.*s) or of a "
+					 "changed one",
+					 t->ov->spool_dir, (int)bl, b, (int)cl,
+					 c);
+		return 0;
+	}
+	t->ov->replayed++;
+	switch (op) {
+	case J_CREATE:
+	case J_MKDIR:
+		if ((rc = resolve_parent(t, a, al, &dir, &name, &nlen)) < 0)
+			break;
+		rc = ckptfs_ov_create(t, dir, name, nlen, op == J_MKDIR, &n,
+				      NULL);
+		if (rc == 0 && op == J_CREATE)
+			rc = attach_spool(t, n, num);
+		break;
+	case J_UNLINK:
+	case J_RMDIR:
+		if ((rc = resolve_parent(t, a, al, &dir, &name, &nlen)) < 0)
+			break;
+		rc = ckptfs_ov_remove(t, dir, name, nlen, op == J_RMDIR, NULL);
+		break;
+	case J_RENAME:
+		if ((rc = resolve_parent(t, a, al, &dir, &name, &nlen)) < 0 ||
+		    (rc = resolve_parent(t, b, bl, &ndir, &bname, &bnlen)) < 0)
+			break;
+		rc = ckptfs_ov_rename(t, dir, name, nlen, ndir, bname, bnlen,
+				      (unsigned int)num, NULL);
+		break;
+	case J_SETX: {
+		char *nm = strndup(b, bl);
+
+		n = resolve(t, a, al);
+		if (nm == NULL)
+			rc = -ENOMEM;
+		else if (n == NULL)
+			rc = -ENOENT;
+		else if (strcmp(nm, CKPTFS_XATTR_DTYPE) == 0 ||
+			 strcmp(nm, CKPTFS_XATTR_SHAPE) == 0) {
+			/* The copy-up before it has its own record. */
+			rc = ckptfs_ov_setxattr(t, n, nm, c, cl);
+		}
+		free(nm);
+		break;
+	}
+	case J_COPYUP:
+		n = resolve(t, a, al);
+		rc = n == NULL ? -ENOENT : attach_spool(t, n, num);
+		break;
+	default:
+		rc = -EBADMSG;
+	}
+	if (rc < 0)
+		return ckpt_fail(err, rc,
+				 "%s/journal: cannot replay '%c' on %.*s: %s",
+				 t->ov->spool_dir, op, (int)al, a,
+				 strerror(-rc));
+	return 0;
+}
+
+/* Replay the journal in the spool directory, if there is one. */
+static int
+replay(struct ckptfs_tree *t, struct ckpt_err *err)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	uint8_t *buf = NULL;
+	size_t len = 0, off = 0;
+	struct stat st;
+	int fd, rc = 0;
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/" JOURNAL, ov->spool_dir) >=
+	    (int)sizeof(path))
+		return ckpt_fail(err, -ENAMETOOLONG, "%s: name too long",
+				 ov->spool_dir);
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0
+				       : ckpt_fail(err, -errno, "%s: %s", path,
+						   strerror(errno));
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
+		close(fd);
+		return ckpt_fail(err, -EPERM, "%s: not ours", path);
+	}
+	len = (size_t)st.st_size;
+	buf = malloc(len ? len : 1);
+	if (buf == NULL) {
+		close(fd);
+		return ckpt_fail(err, -ENOMEM, "out of memory");
+	}
+	if (pread(fd, buf, len, 0) != (ssize_t)len) {
+		rc = ckpt_fail(err, -EIO, "%s: short read", path);
+		goto out;
+	}
+	ov->replaying = true;
+	while (rc == 0 && len - off >= 8) {
+		uint32_t rl = ckpt_load32le(buf + off);
+		uint32_t crc = ckpt_load32le(buf + off + 4);
+
+		if (rl == 0 || len - off - 8 < rl ||
+		    ckpt_crc_mask(ckpt_crc32c(buf + off + 8, rl)) != crc)
+			break;	/* a torn last record */
+		if (off == 0 && buf[8] != J_HEADER) {
+			rc = ckpt_fail(err, -EBADMSG, "%s: no header", path);
+			break;
+		}
+		rc = replay_one(t, buf + off + 8, buf + off + 8 + rl, err);
+		off += 8 + rl;
+	}
+	ov->replaying = false;
+	if (rc == 0 && off < len && ftruncate(fd, (off_t)off) < 0)
+		rc = ckpt_fail(err, -errno, "%s: %s", path, strerror(errno));
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* Next free spool id: above every spool file already in the directory. */
+static void
+scan_ids(struct ckptfs_overlay *ov)
+{
+	DIR *d = opendir(ov->spool_dir);
+	struct dirent *de;
+
+	ov->next_id = 1;
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		uint64_t id = strtoull(de->d_name, &end, 16);
+
+		if (end != de->d_name && strcmp(end, ".spool") == 0 &&
+		    id >= ov->next_id)
+			ov->next_id = id + 1;
+	}
+	closedir(d);
+}
+
+int
+ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
+		    struct ckpt_err *err)
+{
+	struct ckptfs_overlay *ov = calloc(1, sizeof(*ov));
+	int rc;
+
+	if (ov == NULL || (ov->spool_dir = strdup(spool_dir)) == NULL) {
+		free(ov);
+		return ckpt_fail(err, -ENOMEM, "out of memory");
+	}
+	ov->dirfd = ov->jfd = -1;
+	pthread_mutex_init(&ov->mu, NULL);
+	pthread_mutex_init(&ov->copy_mu, NULL);
+	atomic_init(&ov->changed, false);
+	t->ov = ov;
+	t->writable = true;
+	scan_ids(ov);
+	rc = replay(t, err);
+	if (rc < 0) {
+		ckptfs_overlay_close(t);
+		t->writable = false;
+	}
+	return rc;
+}
+
+void
+ckptfs_overlay_close(struct ckptfs_tree *t)
+{
+	struct ckptfs_overlay *ov = t->ov;
+
+	if (ov == NULL)
+		return;
+	if (ov->jfd >= 0)
+		close(ov->jfd);
+	if (ov->dirfd >= 0)
+		close(ov->dirfd);
+	pthread_mutex_destroy(&ov->mu);
+	pthread_mutex_destroy(&ov->copy_mu);
+	free(ov->spool_dir);
+	free(ov);
+	t->ov = NULL;
+}
+
+bool
+ckptfs_overlay_changed(const struct ckptfs_tree *t)
+{
+	return t->ov != NULL && atomic_load(&t->ov->changed);
+}
+
+size_t
+ckptfs_overlay_replayed(const struct ckptfs_tree *t)
+{
+	return t->ov != NULL ? t->ov->replayed : 0;
+}
+
+/* --- write-out --------------------------------------------------------------- */
+
+/* Remove the spool directory and everything in it. */
+static int
+spool_remove(struct ckptfs_overlay *ov)
+{
+	DIR *d = opendir(ov->spool_dir);
+	struct dirent *de;
+	int dfd;
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+	if (ov->jfd >= 0) {
+		close(ov->jfd);
+		ov->jfd = -1;
+	}
+	if (ov->dirfd >= 0) {
+		close(ov->dirfd);
+		ov->dirfd = -1;
+	}
+	return rmdir(ov->spool_dir) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* Where tensor N's displayed name is, for messages. */
+static void
+where(struct ckptfs_tree *t, struct ckptfs_node *n, struct ckpt_buf *out)
+{
+	out->len = 0;
+	if (ckptfs_node_path(t, n, n->loc[0].dir ? 0 : 1, out) < 0 ||
+	    ckpt_buf_put(out, "", 1) < 0) {
+		out->len = 0;
+		ckpt_buf_put(out, "?", 2);
+	}
+}
+
+/* Decide the dtype and shape a spooled tensor is written with (rules in
+ * ckptfs(1), WRITING): a known shape must match the size; an unknown or
+ * rank-1 shape becomes [size / element size]. */
+static int
+settle_shape(struct ckptfs_tree *t, struct ckptfs_node *n,
+	     struct ckpt_out_tensor *o, int64_t *one, struct ckpt_err *err)
+{
+	struct ckpt_buf w = { 0 };
+	uint64_t want = 0;
+	size_t es;
+	int rc = 0;
+
+	where(t, n, &w);
+	if (n->dtype < 0) {
+		rc = ckpt_fail(err, -EINVAL,
+			       "%s: no dtype (set one with setfattr -n "
+			       "user.ckpt.dtype -v float32 ...)",
+			       (const char *)w.data);
+		goto out;
+	}
+	o->dtype = n->dtype;
+	o->rank = n->rank;
+	o->dims = n->dims;
+	es = ckpt_dtype_size(n->dtype);
+	if (es == 0) {
+		if (n->rank < 0)
+			rc = ckpt_fail(err, -EINVAL,
+				       "%s: a %s tensor needs user.ckpt.shape",
+				       (const char *)w.data,
+				       ckpt_dtype_name(n->dtype));
+		goto out;	/* the writer checks the layout */
+	}
+	if (n->rank >= 0 &&
+	    ckpt_tensor_fixed_size(n->dtype, n->dims, n->rank, &want) == 0 &&
+	    want == n->size)
+		goto out;
+	if ((n->rank < 0 || n->rank == 1) && n->size % es == 0) {
+		*one = (int64_t)(n->size / es);
+		o->rank = 1;
+		o->dims = one;
+		goto out;
+	}
+	{
+		char shape[64] = "?";
+
+		if (n->rank >= 0)
+			ckpt_shape_format(n->dims, n->rank, shape,
+					  sizeof(shape));
+		rc = ckpt_fail(err, -EINVAL,
+			       "%s: %" PRIu64 " bytes do not match %s [%s] "
+			       "(%" PRIu64 " bytes); fix the data or set "
+			       "user.ckpt.shape",
+			       (const char *)w.data, (uint64_t)n->size,
+			       ckpt_dtype_name(n->dtype), shape, want);
+	}
+out:
+	ckpt_buf_free(&w);
+	return rc;
+}
+
+/* The serialized object graph of the source (the string element). */
+static int
+source_graph(struct ckptfs_tree *t, struct ckpt_buf *keep,
+	     struct ckpt_err *err)
+{
+	const struct ckpt_entry *e =
+		ckpt_bundle_find(t->bundle, CKPT_OBJGRAPH_KEY,
+				 strlen(CKPT_OBJGRAPH_KEY));
+	const uint8_t *data;
+	uint64_t l;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (e == NULL)
+		return -ENOENT;
+	if ((rc = ckpt_bundle_read(t->bundle, e, &buf, &len, err)) < 0)
+		return rc;
+	rc = ckpt_string_decode(buf, len, 1, &l, &data);
+	if (rc == 0)
+		rc = ckpt_buf_put(keep, data, (size_t)l);
+	free(buf);
+	if (rc < 0)
+		return ckpt_fail(err, rc, "%s: object graph unreadable",
+				 t->src.prefix);
+	return 0;
+}
+
+int
+ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
+		 size_t nouts, bool force, bool *wrote, struct ckpt_err *err)
+{
+	bool changed = ckptfs_overlay_changed(t);
+	struct ckpt_out_tensor *o = NULL;
+	struct ckpt_buf *names = NULL, graph = { 0 };
+	int64_t *ones = NULL;
+	size_t n = 0, i, k;
+	int rc = 0;
+
+	*wrote = false;
+	if (!changed && !force)
+		return t->ov ? spool_remove(t->ov) : 0;
+	o = calloc(t->ninodes, sizeof(*o));
+	names = calloc(2 * t->ninodes, sizeof(*names));
+	ones = calloc(t->ninodes, sizeof(*ones));
+	if (o == NULL || names == NULL || ones == NULL) {
+		rc = ckpt_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < t->ninodes && rc == 0; i++) {
+		struct ckptfs_node *x = t->inodes[i];
+		struct ckpt_out_tensor *y = &o[n];
+		struct ckpt_buf *nm = &names[2 * n], *ky = &names[2 * n + 1];
+
+		if (x->kind != CKPTFS_TENSOR || x->deleted ||
+		    (x->loc[0].dir == NULL && x->loc[1].dir == NULL) ||
+		    is_graph_node(x))
+			continue;
+		if ((rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_NAME, nm)) < 0 ||
+		    (rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_OBJECT, ky)) < 0)
+			break;
+		if (memmem(ky->data, ky->len, "/.ATTRIBUTES/", 13) == NULL &&
+		    (rc = ckpt_buf_put(ky, SFX, SFX_LEN)) < 0)
+			break;
+		y->name = (const char *)nm->data;
+		y->name_len = nm->len;
+		y->key = (const char *)ky->data;
+		y->key_len = ky->len;
+		if (atomic_load(&x->spool_fd) >= 0) {
+			rc = settle_shape(t, x, y, &ones[n], err);
+			y->fd = atomic_load(&x->spool_fd);
+			y->size = x->size;
+		} else {
+			y->bundle = t->bundle;
+			y->entry = x->entry;
+			y->dtype = x->dtype;
+			y->rank = x->rank;
+			y->dims = x->dims;
+			y->fd = -1;
+			y->size = x->size;
+		}
+		n++;
+	}
+	if (rc < 0)
+		goto out;
+	for (k = 0; k < nouts && rc == 0; k++) {
+		struct ckpt_convert_opts co = { .format = outs[k].format,
+						.add_save_counter = true };
+		bool same = (outs[k].format == CKPT_FORMAT_TF2) == t->src.tf2;
+
+		if (same && !changed && t->bundle != NULL) {
+			rc = ckpt_bundle_rewrite(t->bundle, outs[k].prefix, err);
+			continue;
+		}
+		if (t->bundle != NULL)
+			co.compression = t->bundle->index_compression;
+		if (outs[k].format == CKPT_FORMAT_TF2 && t->src.tf2 &&
+		    !t->ov->structure && t->bundle != NULL) {
+			if (graph.len == 0 &&
+			    (rc = source_graph(t, &graph, err)) < 0)
+				break;
+			co.graph = graph.data;
+			co.graph_len = graph.len;
+		}
+		rc = ckpt_convert_write(o, n, outs[k].prefix, &co, err);
+	}
+	if (rc == 0) {
+		*wrote = true;
+		if (t->ov != NULL)
+			rc = spool_remove(t->ov);
+		if (rc < 0)
+			rc = ckpt_fail(err, rc, "%s: cannot remove: %s",
+				       t->ov->spool_dir, strerror(-rc));
+	}
+out:
+	if (names != NULL)
+		for (i = 0; i < 2 * t->ninodes; i++)
+			ckpt_buf_free(&names[i]);
+	free(names);
+	free(o);
+	free(ones);
+	ckpt_buf_free(&graph);
+	return rc;
+}

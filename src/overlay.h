@@ -1,0 +1,124 @@
+/* overlay.h -- changes to a mounted checkpoint: the namespace operations
+ * of both views with their naming rules, a spool directory on disk for
+ * changed tensor bytes, a journal of every change (replayed by the next
+ * mount with the same spool), and the write-out of a new checkpoint.
+ *
+ * No libfuse types and no locks here: the caller serialises namespace
+ * changes (ckptfs_ov_create/remove/rename/setxattr/truncate) against
+ * every other use of the tree, and may run ckptfs_ov_write() and reads
+ * concurrently with each other (copy-up is serialised inside). */
+#ifndef CKPT_OVERLAY_H
+#define CKPT_OVERLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "convert.h"
+#include "err.h"
+#include "tree.h"
+
+#define CKPTFS_VARIABLE_SUFFIX "/.ATTRIBUTES/VARIABLE_VALUE"
+
+/* A kernel cache entry to drop after a change: the name NAME in directory
+ * PARENT, or (PARENT 0) the attributes of inode INO. */
+struct ckptfs_inval {
+	uint64_t parent;
+	uint64_t ino;
+	char *name;	/* owned */
+	size_t len;
+};
+
+struct ckptfs_invals {
+	struct ckptfs_inval *v;	/* owned */
+	size_t n, cap;
+};
+
+void ckptfs_invals_free(struct ckptfs_invals *iv);
+
+/* Make T writable with its spool in SPOOL_DIR (absolute; created 0700 at
+ * the first change, not here).  If SPOOL_DIR holds a journal, it is
+ * replayed: every change it records is applied again (-ESTALE if it was
+ * written for another checkpoint, with a message).  Return 0 or a
+ * negative errno with a message. */
+int ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
+			struct ckpt_err *err);
+
+/* Free T's overlay state (the spool stays on disk). */
+void ckptfs_overlay_close(struct ckptfs_tree *t);
+
+/* True once anything that changes the output was done (or replayed). */
+bool ckptfs_overlay_changed(const struct ckptfs_tree *t);
+
+/* Number of changes replayed from the journal by ckptfs_overlay_open(). */
+size_t ckptfs_overlay_replayed(const struct ckptfs_tree *t);
+
+/* Create NAME (displayed) in DIR: a file (a new tensor, in both views as
+ * the naming rules say) or, with IS_DIR, an empty directory of that view
+ * only.  *OUT is the new node.  Return 0, -EEXIST (the name, or the
+ * tensor's name in the other view, is taken), -EINVAL (not a displayed
+ * name), -EPERM (outside the views), -ENOMEM, or a spool I/O error. */
+int ckptfs_ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
+		     const char *name, size_t len, bool is_dir,
+		     struct ckptfs_node **out, struct ckptfs_invals *iv);
+
+/* Remove NAME from DIR: a tensor (IS_DIR false) leaves both views; a
+ * directory must be empty.  Return 0, -ENOENT, -EISDIR, -ENOTDIR,
+ * -ENOTEMPTY, -EPERM. */
+int ckptfs_ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
+		     const char *name, size_t len, bool is_dir,
+		     struct ckptfs_invals *iv);
+
+/* Rename DIR/NAME to NDIR/NNAME within one view (a directory moves every
+ * tensor below it); the other view follows the naming rules.  FLAGS:
+ * RENAME_NOREPLACE (1); RENAME_EXCHANGE is -EINVAL.  Return 0, -EXDEV
+ * (across views), -EEXIST, -ENOENT, -ENOTEMPTY, -EISDIR, -ENOTDIR,
+ * -EINVAL. */
+int ckptfs_ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
+		     const char *name, size_t len, struct ckptfs_node *ndir,
+		     const char *nname, size_t nlen, unsigned int flags,
+		     struct ckptfs_invals *iv);
+
+/* Set extended attribute NAME of tensor N: user.ckpt.dtype and
+ * user.ckpt.shape change the tensor's metadata (copying it up);
+ * user.ckpt.key and user.ckpt.crc32c accept their current value, and any
+ * value on a tensor written in this mount (so cp -a and rsync -X work),
+ * else -EPERM.  Other names: -ENOTSUP.  Bad values: -EINVAL. */
+int ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
+		       const char *name, const void *value, size_t size);
+
+/* Set tensor N's size (copying up only the bytes kept).  Return 0 or a
+ * negative errno. */
+int ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,
+		       uint64_t size);
+
+/* Write SIZE bytes at OFF of tensor N (copying it up first).  May run
+ * concurrently with reads and other writes.  Return 0 or a negative
+ * errno (-ENOSPC, -EIO, ...). */
+int ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n,
+		    const void *buf, size_t size, uint64_t off);
+
+/* Note that an open file handle of N went away (the spool fd of a
+ * removed tensor is closed with the last one). */
+void ckptfs_ov_release(struct ckptfs_tree *t, struct ckptfs_node *n);
+
+/* One checkpoint to write. */
+struct ckptfs_output {
+	enum ckpt_format format;
+	const char *prefix;
+};
+
+/* Write T as the OUTPUTS (N of them) when it changed or FORCE is set;
+ * then remove the spool.  On failure the spool stays and ERR says which
+ * tensor or file failed.  *WROTE says whether anything was written.
+ * Return 0 or a negative errno. */
+int ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
+		     size_t n, bool force, bool *wrote, struct ckpt_err *err);
+
+/* The by-name path (raw) a tensor at by-object raw KEY gets (naming
+ * rules; TF1 mounts strip "<tf2_root>/" from a one-component key).
+ * Appends to OUT. */
+int ckptfs_name_from_key(const struct ckptfs_tree *t, const char *key,
+			 size_t len, struct ckpt_buf *out);
+
+#endif

@@ -1,0 +1,347 @@
+#!/usr/bin/env bats
+# Covers: src/overlay.c, src/tree.c, src/fuse_ops.c, src/ckptfs.c.
+# Writing through both views: overwrite, partial write, truncate, create
+# with dtype/shape xattrs, mkdir, rm, rmdir, mv of files and directories,
+# cp -a between views; the other view following the naming rules; the
+# spool (bounded daemon memory, nothing copied for reads), a refused
+# tensor that keeps the spool and comes back with -o spool, kill -9 and
+# replay, and -o ro.  Values are checked in the written checkpoint with
+# ckpt-inspect --json and jq.
+
+load helpers
+
+# The keys of checkpoint P, one per line (inspector order: sorted).
+keys() {
+	"$CKPT_INSPECT" --json "$1" | jq -r .key
+}
+
+# The values of KEY in checkpoint P as compact JSON.
+val() {
+	"$CKPT_INSPECT" --json --values "$1" "$2" | jq -c .values
+}
+
+# The dtype and shape of KEY in P, e.g. "float32 [2,3]".
+meta() {
+	"$CKPT_INSPECT" --json "$1" "$2" | jq -r '.dtype + " " + (.shape|tostring)'
+}
+
+# Unmount with ckptfs -u (waits for the write-out) and expect success.
+finish() {
+	run -0 timeout 120 "$CKPTFS" -u "$MNT"
+}
+
+# Unmount expecting the write-out to fail; the daemon's non-zero exit is
+# taken here, not by the teardown.  Sets output/status from ckptfs -u.
+finish_fails() {
+	run -1 timeout 120 "$CKPTFS" -u "$MNT"
+	local pid=${CKPTFS_PIDS[-1]} st=0
+	wait "$pid" || st=$?
+	[ "$st" -ne 0 ]
+	unset 'CKPTFS_MNTS[-1]' 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+}
+
+# Four little-endian float32 bytes of a value given as hex bytes.
+f4() {
+	printf "$1"
+}
+
+setup() {
+	require_fuse
+	command -v jq >/dev/null || skip "jq not installed"
+	command -v setfattr >/dev/null || skip "setfattr not installed"
+	T=$BATS_TEST_TMPDIR
+	mkdir -p "$T/src"
+	cp "$(fixture tf1)".* "$T/src/"
+	P=$T/src/ckpt
+	SUM=$(cat "$P".index "$P".data-* | md5sum)
+}
+
+@test "tf1: overwrite in by-name shows in by-object; written out as TF2" {
+	mount_ckpt "$P"
+	f4 '\x00\x00\x20\x41' >"$MNT/by-name/a"	# 10.0
+	[ "$(values "$MNT/by-object/vars/a/.ATTRIBUTES/VARIABLE_VALUE" f4)" = 10 ]
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.shape)" = "" ]
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.dtype)" = float32 ]
+	[ -d "$P.tf2.ckptfs-spool" ]
+	[ "$(stat -c %a "$P.tf2.ckptfs-spool")" = 700 ]
+	finish
+	[ "$(val "$P.tf2" 'vars/a/.ATTRIBUTES/VARIABLE_VALUE')" = 10 ]
+	[ "$(val "$P.tf2" 'vars/b/.ATTRIBUTES/VARIABLE_VALUE')" = 2 ]
+	[ "$(val "$P.tf2" 'vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE')" = 3 ]
+	[ ! -e "$P.tf2.ckptfs-spool" ]
+	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
+}
+
+@test "partial write keeps dtype and shape; truncate of a rank-1 tensor" {
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	# element 1 of dense/kernel [2,3] := 9.0, through by-object
+	f4 '\x00\x00\x10\x41' | dd of="$MNT/by-object/vars/dense.Skernel/.ATTRIBUTES/VARIABLE_VALUE" \
+		bs=4 seek=1 conv=notrunc status=none
+	[ "$(values "$MNT/by-name/dense/kernel" f4)" = "0 9 2 3 4 5" ]
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = "2,3" ]
+	truncate -s 8 "$MNT/by-name/dense/bias"
+	[ "$(stat -c %s "$MNT/by-object/vars/dense.Sbias/.ATTRIBUTES/VARIABLE_VALUE")" = 8 ]
+	finish
+	[ "$(val "$T/out" dense/kernel)" = "[[0,9,2],[3,4,5]]" ]
+	[ "$(meta "$T/out" dense/kernel)" = "float32 [2,3]" ]
+	[ "$(val "$T/out" dense/bias)" = "[1,2]" ]
+	[ "$(meta "$T/out" dense/bias)" = "float32 [2]" ]
+	[ "$(val "$T/out" global_step)" = 42 ]
+}
+
+@test "create + setfattr in either view; the other view gets the name" {
+	mount_ckpt "$P" -o format=both,output="$T/out"
+	mkdir "$MNT/by-name/new"
+	printf '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40\x00\x00\x80\x40' \
+		>"$MNT/by-name/new/w"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/new/w"
+	setfattr -n user.ckpt.shape -v 2,2 "$MNT/by-name/new/w"
+	local o=$MNT/by-object/vars/new.Sw/.ATTRIBUTES/VARIABLE_VALUE
+	[ "$(stat -c %i "$o")" = "$(stat -c %i "$MNT/by-name/new/w")" ]
+	[ "$(stat -c %h "$o")" = 2 ]
+	[ "$(xattr "$o" user.ckpt.shape)" = "2,2" ]
+	# A new object path: its TF1 name is the path without the suffix.
+	mkdir -p "$MNT/by-object/obj/x/.ATTRIBUTES"
+	printf '\x07\x00\x00\x00' >"$MNT/by-object/obj/x/.ATTRIBUTES/VARIABLE_VALUE"
+	setfattr -n user.ckpt.dtype -v int32 "$MNT/by-object/obj/x/.ATTRIBUTES/VARIABLE_VALUE"
+	[ "$(values "$MNT/by-name/obj/x" d4)" = 7 ]
+	run -1 setfattr -n user.ckpt.dtype -v nonsense "$MNT/by-name/a"
+	run -1 setfattr -n user.ckpt.key -v other "$MNT/by-name/a"
+	assert_output --partial "Operation not permitted"
+	setfattr -n user.ckpt.key -v a "$MNT/by-name/a"
+	finish
+	[ "$(val "$T/out.tf1" new/w)" = "[[1,2],[3,4]]" ]
+	[ "$(meta "$T/out.tf1" obj/x)" = "int32 [1]" ]
+	[ "$(val "$T/out.tf2" 'vars/new.Sw/.ATTRIBUTES/VARIABLE_VALUE')" = "[[1,2],[3,4]]" ]
+	[ "$(val "$T/out.tf2" 'obj/x/.ATTRIBUTES/VARIABLE_VALUE')" = "[7]" ]
+	run -0 "$CKPT_INSPECT" -g "$T/out.tf2"
+	assert_output --partial "full_name new/w"
+	assert_output --partial "full_name obj/x"
+}
+
+@test "rm removes a tensor from both views; rmdir; empty other-view dirs go" {
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	rm "$MNT/by-name/b"
+	[ ! -e "$MNT/by-object/vars/b" ]
+	rm "$MNT/by-object/vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE"
+	# by-name/scoped held only that name: pruned; by-object keeps its dirs.
+	[ ! -e "$MNT/by-name/scoped" ]
+	rmdir "$MNT/by-object/vars/scoped.Sc/.ATTRIBUTES"
+	run -1 rmdir "$MNT/by-name/dense"
+	assert_output --partial "not empty"
+	mkdir "$MNT/by-name/empty"
+	[ ! -e "$MNT/by-object/vars/empty" ]
+	finish
+	run -0 keys "$T/out"
+	assert_output - <<'EOF'
+a
+dense/bias
+dense/bias/Adam
+dense/bias/Adam_1
+dense/kernel
+dense/kernel/Adam
+dense/kernel/Adam_1
+global_step
+EOF
+}
+
+@test "mv of files and directories in both views renames every tensor" {
+	mount_ckpt "$P" -o format=both,output="$T/out"
+	mv "$MNT/by-name/dense" "$MNT/by-name/net"
+	[ -f "$MNT/by-object/vars/net.Skernel.SAdam/.ATTRIBUTES/VARIABLE_VALUE" ]
+	[ ! -e "$MNT/by-object/vars/dense.Skernel" ]
+	[ "$(values "$MNT/by-name/net/kernel@/Adam" f4)" = "0 0.5 1 1.5 2 2.5" ]
+	mv "$MNT/by-object/vars/a" "$MNT/by-object/top"
+	[ "$(values "$MNT/by-name/top" f4)" = 1 ]
+	[ ! -e "$MNT/by-name/a" ]
+	mv "$MNT/by-name/b" "$MNT/by-name/net/b2"
+	[ -f "$MNT/by-object/vars/net.Sb2/.ATTRIBUTES/VARIABLE_VALUE" ]
+	# Replacing a name deletes the tensor that had it.
+	mv -f "$MNT/by-name/net/b2" "$MNT/by-name/global_step"
+	[ "$(values "$MNT/by-object/vars/global_step/.ATTRIBUTES/VARIABLE_VALUE" f4)" = 2 ]
+	finish
+	run -0 keys "$T/out.tf1"
+	assert_output - <<'EOF'
+global_step
+net/bias
+net/bias/Adam
+net/bias/Adam_1
+net/kernel
+net/kernel/Adam
+net/kernel/Adam_1
+scoped/c
+top
+EOF
+	[ "$(val "$T/out.tf2" 'top/.ATTRIBUTES/VARIABLE_VALUE')" = 1 ]
+	[ "$(val "$T/out.tf2" 'vars/global_step/.ATTRIBUTES/VARIABLE_VALUE')" = 2 ]
+}
+
+@test "cp -a between views carries dtype and shape, without errors" {
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	run -0 cp -a "$MNT/by-name/dense/kernel" "$MNT/by-object/vars/"
+	assert_output ""
+	[ "$(xattr "$MNT/by-name/vars/kernel" user.ckpt.shape)" = "2,3" ]
+	mkdir "$T/local"
+	cp -a "$MNT/by-name/global_step" "$T/local/" 2>/dev/null || true
+	run -0 cp -a "$T/local/global_step" "$MNT/by-name/gs2"
+	if command -v rsync >/dev/null; then
+		rsync -X "$MNT/by-name/a" "$MNT/by-name/a_rsync"
+	fi
+	finish
+	[ "$(meta "$T/out" vars/kernel)" = "float32 [2,3]" ]
+	[ "$(val "$T/out" vars/kernel)" = "[[0,1,2],[3,4,5]]" ]
+	if getfattr -n user.ckpt.dtype "$T/local/global_step" >/dev/null 2>&1; then
+		[ "$(meta "$T/out" gs2)" = "int64 []" ]
+	fi
+}
+
+@test "tf2: a by-name rename changes the full_name only; by-object the key" {
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
+	mv "$MNT/by-name/dense/kernel" "$MNT/by-name/dense/w"
+	[ -f "$MNT/by-object/model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE" ]
+	# The nameless variable's by-name path follows its object path.
+	mv "$MNT/by-object/model/nameless" "$MNT/by-object/model/anon"
+	[ "$(values "$MNT/by-name/model/anon" f4)" = 12 ]
+	# A file made in by-name gets a key under tf2_root.
+	printf '\x00\x00\x00\x00' >"$MNT/by-name/fresh"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/fresh"
+	[ -f "$MNT/by-object/vars/fresh/.ATTRIBUTES/VARIABLE_VALUE" ]
+	# Two tensors may not want one name: the derived by-name path exists.
+	mkdir -p "$MNT/by-object/dense/bias/.ATTRIBUTES"
+	run -1 touch "$MNT/by-object/dense/bias/.ATTRIBUTES/VARIABLE_VALUE"
+	assert_output --partial "File exists"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	assert_output --partial "full_name dense/w  checkpoint_key model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE"
+	assert_output --partial "checkpoint_key model/anon/.ATTRIBUTES/VARIABLE_VALUE"
+	[ "$(val "$T/out" 'model/anon/.ATTRIBUTES/VARIABLE_VALUE')" = 12 ]
+	[ "$(val "$T/out" 'vars/fresh/.ATTRIBUTES/VARIABLE_VALUE')" = "[0]" ]
+}
+
+@test "tf2: a data-only change keeps the original object graph bytes" {
+	local g
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
+	f4 '\x00\x00\x20\x41' >"$MNT/by-name/x"
+	finish
+	[ "$(val "$T/out" 'model/named/scoped.Sx..y/.ATTRIBUTES/VARIABLE_VALUE')" = 10 ]
+	g=$("$CKPT_INSPECT" --json --values --all "$(fixture tf2)" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .values)
+	[ "$("$CKPT_INSPECT" --json --values --all "$T/out" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .values)" = "$g" ]
+}
+
+@test "the spool: a 64 MiB write does not grow the daemon; reads copy nothing" {
+	local pid before after spool
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	pid=$(jq -r .pid "$MNT/info.json")
+	spool=$(jq -r .spool "$MNT/info.json")
+	cat "$MNT"/by-name/a "$MNT"/by-object/vars/*/.ATTRIBUTES/* >/dev/null
+	[ ! -e "$spool" ]
+	before=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+	dd if=/dev/zero of="$MNT/by-name/big" bs=1M count=64 status=none
+	after=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+	echo "# VmHWM $before kB -> $after kB" >&3
+	[ $((after - before)) -lt 32768 ]
+	f4 '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	run -0 sh -c "ls '$spool' | grep -c '\\.spool\$'"
+	assert_output 2
+	[ "$(stat -c %s "$spool"/*.spool | sort -n | tail -1)" = 67108864 ]
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/big"
+	finish
+	[ "$(meta "$T/out" big)" = "uint8 [67108864]" ]
+	[ "$(val "$T/out" a)" = 10 ]
+}
+
+@test "a tensor of the wrong size is refused; the spool brings it back" {
+	local spool=$T/sp
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
+	f4 '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	printf 'abcde' >"$MNT/by-name/bad"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/bad"
+	printf '\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c' >"$MNT/by-name/scoped/c"
+	mv "$MNT/by-name/b" "$MNT/by-name/b2"
+	finish_fails
+	# The first refused tensor is named (inode order: scoped/c first).
+	assert_output --partial "by-name/scoped/c: 12 bytes do not match float32 [] (4 bytes)"
+	assert_output --partial "$spool"
+	[ ! -e "$T/out.index" ]
+	[ -f "$spool/journal" ]
+	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
+	grep -q "replayed" "$CKPTFS_LOG"
+	[ "$(values "$MNT/by-name/a" f4)" = 10 ]
+	[ "$(stat -c %s "$MNT/by-name/bad")" = 5 ]
+	[ "$(xattr "$MNT/by-name/bad" user.ckpt.dtype)" = float32 ]
+	[ -f "$MNT/by-name/b2" ] && [ ! -e "$MNT/by-name/b" ]
+	run -1 setfattr -n user.ckpt.shape -v 2,x "$MNT/by-name/scoped/c"
+	setfattr -n user.ckpt.shape -v 3 "$MNT/by-name/scoped/c"
+	finish_fails
+	assert_output --partial "by-name/bad: 5 bytes do not match float32 [?]"
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
+	truncate -s 4 "$MNT/by-name/bad"
+	finish
+	[ "$(meta "$T/out" scoped/c)" = "float32 [3]" ]
+	[ "$(val "$T/out" a)" = 10 ]
+	[ "$(meta "$T/out" bad)" = "float32 [1]" ]
+	[ "$(val "$T/out" b2)" = 2 ]
+	run -0 keys "$T/out"
+	refute_line b
+	[ ! -e "$spool" ]
+}
+
+@test "kill -9 of the daemon: the next mount with -o spool replays" {
+	local spool=$T/sp pid
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
+	f4 '\x00\x00\x20\x41' >"$MNT/by-object/vars/a/.ATTRIBUTES/VARIABLE_VALUE"
+	mkdir "$MNT/by-name/s"
+	mv "$MNT/by-name/global_step" "$MNT/by-name/s/step"
+	pid=${CKPTFS_PIDS[-1]}
+	kill -9 "$pid"
+	wait "$pid" || true
+	fusermount3 -u -z "$MNT" 2>/dev/null || true
+	CKPTFS_MNTS=() CKPTFS_PIDS=() CKPTFS_LOGS=()
+	[ ! -e "$T/out.index" ]
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
+	[ "$(values "$MNT/by-name/a" f4)" = 10 ]
+	[ "$(values "$MNT/by-name/s/step" d8)" = 42 ]
+	finish
+	[ "$(val "$T/out" s/step)" = 42 ]
+	[ "$(val "$T/out" a)" = 10 ]
+}
+
+@test "-o ro refuses every write with EROFS and writes nothing" {
+	mount_ckpt "$P" -o ro
+	run ! sh -c "echo 1 > '$MNT/by-name/a'"
+	assert_output --partial "Read-only file system"
+	run -1 touch "$MNT/by-name/new"
+	assert_output --partial "Read-only file system"
+	run -1 mkdir "$MNT/by-object/d"
+	assert_output --partial "Read-only file system"
+	run -1 rm "$MNT/by-name/a"
+	assert_output --partial "Read-only file system"
+	run -1 mv "$MNT/by-name/a" "$MNT/by-name/z"
+	assert_output --partial "Read-only file system"
+	run -1 setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/a"
+	assert_output --partial "Read-only file system"
+	run -1 truncate -s 0 "$MNT/by-name/b"
+	assert_output --partial "Read-only file system"
+	finish
+	[ ! -e "$P.tf2.index" ] && [ ! -e "$P.tf2.ckptfs-spool" ]
+}
+
+@test "nothing changed and no output given: nothing is written" {
+	mount_ckpt "$P"
+	cat "$MNT/by-name/a" >/dev/null
+	finish
+	run -0 ls "$T/src"
+	assert_output - <<'EOF'
+ckpt.data-00000-of-00001
+ckpt.index
+EOF
+}
+
+@test "output=SOURCE is refused before mounting; ckptfs -u on a non-mount fails" {
+	mkdir -p "$T/mnt"
+	run -1 "$CKPTFS" -o output="$P" "$P" "$T/mnt"
+	assert_output --partial "is the source checkpoint"
+	run -1 "$CKPTFS" -u "$T/mnt"
+	assert_output --partial "info.json"
+}

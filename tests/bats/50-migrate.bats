@@ -1,0 +1,165 @@
+#!/usr/bin/env bats
+# Covers: src/overlay.c, src/ckptfs.c (write-out), src/convert.c.
+# TensorFlow's checkpoint migration guide as file operations, each
+# checked in the written checkpoint with ckpt-inspect: TF1 -> TF2, TF2 ->
+# TF1, an assignment map via mkdir + mv, renaming a scope, deleting
+# slots, replacing values with cp, converting with cp -a into by-object,
+# the Estimator warm-start layout, and byte-identical rewrites of every
+# real TensorFlow checkpoint with -o format=same.
+
+load helpers
+
+keys() {
+	"$CKPT_INSPECT" --json "$1" | jq -r .key
+}
+
+val() {
+	"$CKPT_INSPECT" --json --values "$1" "$2" | jq -c .values
+}
+
+meta() {
+	"$CKPT_INSPECT" --json "$1" "$2" | jq -r '.dtype + " " + (.shape|tostring)'
+}
+
+finish() {
+	run -0 timeout 120 "$CKPTFS" -u "$MNT"
+}
+
+setup() {
+	require_fuse
+	command -v jq >/dev/null || skip "jq not installed"
+	T=$BATS_TEST_TMPDIR
+}
+
+@test "TF1 -> TF2: a, b, scoped/c become vars/a, vars/b, vars/scoped.Sc" {
+	mount_ckpt "$(fixture tf1)" -o output="$T/new"
+	finish
+	[ "$(val "$T/new" 'vars/a/.ATTRIBUTES/VARIABLE_VALUE')" = 1 ]
+	[ "$(val "$T/new" 'vars/b/.ATTRIBUTES/VARIABLE_VALUE')" = 2 ]
+	[ "$(val "$T/new" 'vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE')" = 3 ]
+	[ "$(val "$T/new" 'save_counter/.ATTRIBUTES/VARIABLE_VALUE')" = 1 ]
+	run -0 "$CKPT_INSPECT" -g "$T/new"
+	assert_output --partial "child scoped/c -> node"
+	assert_output --partial "full_name scoped/c  checkpoint_key vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE"
+	run -0 "$CKPT_INSPECT" --verify "$T/new"
+}
+
+@test "TF2 -> TF1: Checkpoint(var_list={...}) becomes a, b, scoped/c" {
+	mount_ckpt "$(fixture tf2list)" -o output="$T/v1"
+	rm "$MNT/by-name/save_counter"	# tf.train.Checkpoint's own counter
+	finish
+	run -0 keys "$T/v1"
+	assert_output - <<'EOF'
+a
+b
+scoped/c
+EOF
+	[ "$(val "$T/v1" a)" = 1 ]
+	[ "$(val "$T/v1" b)" = 2 ]
+	[ "$(val "$T/v1" scoped/c)" = 3 ]
+}
+
+@test "assignment map {'/': 'new_scope/'}: mkdir + mv" {
+	local n
+	mount_ckpt "$(fixture tf1)" -o format=tf1,output="$T/out"
+	mkdir "$MNT/by-name/new_scope"
+	for n in "$MNT"/by-name/*; do
+		[ "$n" = "$MNT/by-name/new_scope" ] || mv "$n" "$MNT/by-name/new_scope/"
+	done
+	finish
+	run -0 keys "$T/out"
+	[ "${#lines[@]}" -eq 10 ]
+	run -1 grep -v '^new_scope/' <<<"$output"
+	[ "$(val "$T/out" new_scope/dense/kernel/Adam)" = "[[0,0.5,1],[1.5,2,2.5]]" ]
+	[ "$(val "$T/out" new_scope/global_step)" = 42 ]
+}
+
+@test "rename a scope with mv; delete optimizer slots with rm" {
+	mount_ckpt "$(fixture tf1)" -o format=tf1,output="$T/out"
+	mv "$MNT/by-name/dense" "$MNT/by-name/net"
+	rm -r "$MNT/by-name/net/kernel@" "$MNT/by-name/net/bias@"
+	finish
+	run -0 keys "$T/out"
+	assert_output - <<'EOF'
+a
+b
+global_step
+net/bias
+net/kernel
+scoped/c
+EOF
+	[ "$(val "$T/out" net/kernel)" = "[[0,1,2],[3,4,5]]" ]
+}
+
+@test "replace one tensor's values with cp" {
+	mount_ckpt "$(fixture tf1)" -o format=tf1,output="$T/out"
+	printf '\x00\x00\x80\x40\x00\x00\xa0\x40\x00\x00\xc0\x40' >"$T/bias.bin"
+	cp "$T/bias.bin" "$MNT/by-name/dense/bias"
+	finish
+	[ "$(val "$T/out" dense/bias)" = "[4,5,6]" ]
+	[ "$(meta "$T/out" dense/bias)" = "float32 [3]" ]
+	[ "$(val "$T/out" dense/kernel)" = "[[0,1,2],[3,4,5]]" ]
+}
+
+@test "convert by copying: cp -a by-name/. by-object/net/ adds object paths" {
+	mount_ckpt "$(fixture tf1)" -o format=tf2,output="$T/out"
+	run -0 cp -a "$MNT/by-name/." "$MNT/by-object/net/"
+	assert_output ""
+	# On a TF1 mount this is a second set: net/... beside vars/...
+	[ "$(values "$MNT/by-name/net/scoped/c" f4)" = 3 ]
+	finish
+	[ "$(val "$T/out" 'net/scoped/c/.ATTRIBUTES/VARIABLE_VALUE')" = 3 ]
+	[ "$(meta "$T/out" 'net/dense/kernel/.ATTRIBUTES/VARIABLE_VALUE')" = "float32 [2,3]" ]
+	[ "$(val "$T/out" 'net/dense/kernel/Adam/.ATTRIBUTES/VARIABLE_VALUE')" = "[[0,0.5,1],[1.5,2,2.5]]" ]
+	[ "$(meta "$T/out" 'net/global_step/.ATTRIBUTES/VARIABLE_VALUE')" = "int64 []" ]
+	[ "$(val "$T/out" 'vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE')" = 3 ]
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	assert_output --partial "full_name net/dense/kernel/Adam"
+}
+
+@test "Estimator warm-start: var + global_step as var_list/var and step" {
+	mount_ckpt "$(fixture tf1)" -o tf2_root=var_list,output="$T/ws"
+	mv "$MNT/by-name/a" "$MNT/by-name/var"
+	rm -r "$MNT/by-name/b" "$MNT/by-name/dense" "$MNT/by-name/scoped"
+	mv "$MNT/by-object/var_list/global_step" "$MNT/by-object/step"
+	[ "$(values "$MNT/by-name/step" d8)" = 42 ]
+	finish
+	run -0 keys "$T/ws"
+	assert_output - <<'EOF'
+_CHECKPOINTABLE_OBJECT_GRAPH
+save_counter/.ATTRIBUTES/VARIABLE_VALUE
+step/.ATTRIBUTES/VARIABLE_VALUE
+var_list/var/.ATTRIBUTES/VARIABLE_VALUE
+EOF
+	[ "$(val "$T/ws" 'var_list/var/.ATTRIBUTES/VARIABLE_VALUE')" = 1 ]
+	[ "$(meta "$T/ws" 'step/.ATTRIBUTES/VARIABLE_VALUE')" = "int64 []" ]
+	[ "$(val "$T/ws" 'step/.ATTRIBUTES/VARIABLE_VALUE')" = 42 ]
+}
+
+@test "every real checkpoint written back unchanged is byte-identical" {
+	local idx p base n=0 f
+	require_realdata
+	for idx in "$RD"/*.index; do
+		p=${idx%.index}
+		base=$(basename "$p")
+		mount_ckpt "$p" -o format=same,output="$T/$base"
+		finish
+		unmount_ckpt
+		cmp "$p.index" "$T/$base.index"
+		for f in "$p".data-*; do
+			cmp "$f" "$T/$base${f#"$p"}"
+		done
+		n=$((n + 1))
+	done
+	echo "# $n checkpoints byte-identical" >&3
+	[ "$n" -gt 0 ]
+}
+
+@test "a partitioned tensor changed through the mount is written whole" {
+	mount_ckpt "$(fixture partitioned)" -o format=tf1,output="$T/out"
+	printf '\x00\x00\x00\x00' | dd of="$MNT/by-name/v" bs=4 seek=23 conv=notrunc status=none
+	finish
+	[ "$(meta "$T/out" v)" = "float32 [4,6]" ]
+	[ "$(val "$T/out" v | jq -c '.[3]')" = "[118,119,120,121,122,0]" ]
+	[ "$(val "$T/out" w | jq -c '.[9]')" = "[36,37,38,39]" ]
+}
