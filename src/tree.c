@@ -426,8 +426,9 @@ dir_rehash(struct ckptfs_dir *d, size_t n)
 	d->slots = slots;
 	d->nslots = cap;
 	for (i = 0; i < d->n; i++)
-		d->slots[dir_slot(d, d->ents[i].name, d->ents[i].len)] =
-			(uint32_t)(i + 1);
+		if (d->ents[i].node != NULL)	/* holes are not hashed */
+			d->slots[dir_slot(d, d->ents[i].name,
+					  d->ents[i].len)] = (uint32_t)(i + 1);
 	return 0;
 }
 

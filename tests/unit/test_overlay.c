@@ -1,0 +1,204 @@
+/* test_overlay.c -- Covers: src/overlay.c, src/tree.c (name changes).
+ * Drives the namespace operations on a tree built from a hand-made TF1
+ * entry list (no bundle, no FUSE): the naming rules between the views
+ * for create, rename of files and directories and remove, -EEXIST when
+ * the other view's name is taken, pruning of other-view directories, and
+ * the journal: a second tree replaying the spool ends up with the same
+ * names, data and metadata; a spool of another checkpoint is refused. */
+#include "config.h"
+#include "check.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coding.h"
+#include "overlay.h"
+#include "tensor.h"
+#include "tree.h"
+
+static const int64_t dims3[] = { 3 };
+
+static struct ckpt_entry e[] = {
+	{ .key = "a", .key_len = 1, .dtype = CKPT_DT_FLOAT, .size = 4 },
+	{ .key = "dense/bias", .key_len = 10, .dtype = CKPT_DT_FLOAT,
+	  .rank = 1, .dims = dims3, .size = 12 },
+	{ .key = "scoped/c", .key_len = 8, .dtype = CKPT_DT_FLOAT, .size = 4 },
+};
+
+/* A fresh tree of E with an overlay spooled in SPOOL. */
+static struct ckptfs_tree *
+tree_with(const char *spool, int want)
+{
+	struct ckptfs_source src = { .entries = e, .n = 3,
+				     .prefix = "/x/ckpt", .num_shards = 1 };
+	struct ckptfs_tree *t;
+	struct ckpt_err err = { 0 };
+
+	src.mtime.tv_sec = 99;
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	CHECK_EQ_INT(ckptfs_overlay_open(t, spool, &err), want);
+	return t;
+}
+
+/* The node at displayed PATH from the root (or NULL). */
+static struct ckptfs_node *
+at(struct ckptfs_tree *t, const char *path)
+{
+	return ckptfs_tree_path(t, path);
+}
+
+/* Raw path of N in VIEW, as a static string. */
+static const char *
+raw(struct ckptfs_tree *t, struct ckptfs_node *n, int view)
+{
+	static char s[256];
+	struct ckpt_buf b = { 0 };
+
+	CHECK_EQ_INT(ckptfs_node_rawpath(t, n, view, &b), 0);
+	snprintf(s, sizeof(s), "%.*s", (int)b.len, (const char *)b.data);
+	ckpt_buf_free(&b);
+	return s;
+}
+
+static void
+test_rules_and_replay(const char *spool)
+{
+	struct ckptfs_tree *t = tree_with(spool, 0), *u;
+	struct ckptfs_invals iv = { 0 };
+	struct ckptfs_node *n, *d, *m;
+	struct ckpt_buf b = { 0 };
+	float four[] = { 1, 2, 3, 4 };
+
+	CHECK(!ckptfs_overlay_changed(t));
+	/* create in by-name: by-object gets <tf2_root>/<escaped>/... */
+	d = at(t, "by-name/dense");
+	CHECK_EQ_INT(ckptfs_ov_create(t, d, "w", 1, false, &n, &iv), 0);
+	CHECK(at(t, "by-object/vars/dense.Sw/.ATTRIBUTES/VARIABLE_VALUE") ==
+	      n);
+	CHECK_EQ_INT(n->nlink, 2);
+	CHECK(access(spool, F_OK) == 0);	/* made at the first change */
+	CHECK_EQ_INT(ckptfs_ov_write(t, n, four, sizeof(four), 0), 0);
+	CHECK_EQ_U64(n->size, 16);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_DTYPE, "float32",
+					7), 0);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_SHAPE, "2,2", 3),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_DTYPE, "nope", 4),
+		     -EINVAL);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, "user.other", "x", 1),
+		     -ENOTSUP);
+	/* the name taken: same view, then the other view */
+	CHECK_EQ_INT(ckptfs_ov_create(t, d, "w", 1, false, &m, &iv), -EEXIST);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "x@", 2, false, &m, &iv),
+		     -EINVAL);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "%41", 3, false, &m,
+				      &iv),
+		     -EINVAL);	/* not the canonical display of "A" */
+	/* rename a directory in by-name: every key follows */
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "dense", 5, t->by_name,
+				      "net", 3, 0, &iv),
+		     0);
+	CHECK_EQ_STR(raw(t, n, CKPTFS_BY_OBJECT),
+		     "vars/net.Sw/.ATTRIBUTES/VARIABLE_VALUE");
+	CHECK(at(t, "by-object/vars/dense.Sw") == NULL);
+	CHECK(at(t, "by-object/vars/net.Sbias/.ATTRIBUTES/VARIABLE_VALUE") ==
+	      at(t, "by-name/net/bias"));
+	CHECK(iv.n > 0);	/* old by-object names to drop */
+	/* rename in by-object: canonical form sets the name... */
+	m = at(t, "by-object/vars");
+	CHECK_EQ_INT(ckptfs_ov_rename(t, m, "a", 1, m, "a2", 2, 0, &iv), 0);
+	CHECK(at(t, "by-name/a") == NULL);
+	CHECK(at(t, "by-name/a2") != NULL);
+	/* ...any other path gives the path without the suffix */
+	CHECK_EQ_INT(ckptfs_ov_rename(t, m, "scoped.Sc", 9, t->by_object,
+				      "top", 3, 0, &iv),
+		     0);
+	CHECK_EQ_STR(raw(t, at(t, "by-name/top"), CKPTFS_BY_OBJECT),
+		     "top/.ATTRIBUTES/VARIABLE_VALUE");
+	CHECK(at(t, "by-name/scoped") == NULL);	/* pruned: made for c only */
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_name_from_key(t, "vars/x.Sy" CKPTFS_VARIABLE_SUFFIX,
+					  9 + 27, &b),
+		     0);
+	CHECK_EQ_MEM(b.data, b.len, "x/y", 3);
+	/* moving into a directory's own subtree, across views */
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "net", 3,
+				      at(t, "by-name/net"), "x", 1, 0, &iv),
+		     -EINVAL);
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "a2", 2, t->by_object,
+				      "a2", 2, 0, &iv),
+		     -EXDEV);
+	/* a rename that would take another tensor's by-object name */
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "q", 1, false, &m, &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "q", 1, t->by_name, "a2",
+				      2, 1, &iv),
+		     -EEXIST);	/* RENAME_NOREPLACE */
+	CHECK_EQ_INT(ckptfs_ov_remove(t, t->by_name, "q", 1, false, &iv), 0);
+	CHECK(at(t, "by-object/vars/q") == NULL);
+	CHECK(m->deleted);
+	CHECK_EQ_INT(ckptfs_ov_remove(t, t->by_name, "net", 3, true, &iv),
+		     -ENOTEMPTY);
+	CHECK(ckptfs_overlay_changed(t));
+	ckptfs_invals_free(&iv);
+	ckpt_buf_free(&b);
+
+	/* A second mount replays it all. */
+	u = tree_with(spool, 0);
+	CHECK(ckptfs_overlay_changed(u));
+	CHECK(ckptfs_overlay_replayed(u) >= 8);
+	n = at(u, "by-name/net/w");
+	CHECK(n != NULL);
+	CHECK(at(u, "by-object/vars/net.Sw/.ATTRIBUTES/VARIABLE_VALUE") == n);
+	CHECK_EQ_U64(n->size, 16);
+	CHECK_EQ_INT(n->dtype, CKPT_DT_FLOAT);
+	CHECK_EQ_INT(n->rank, 2);
+	CHECK_EQ_INT((int)n->dims[1], 2);
+	CHECK(at(u, "by-name/a2") != NULL && at(u, "by-name/a") == NULL);
+	CHECK(at(u, "by-name/top") != NULL && at(u, "by-name/q") == NULL);
+	{
+		float got[4] = { 0 };
+		size_t g = 0;
+
+		CHECK_EQ_INT(ckptfs_node_pread(u, n, got, 16, 0, &g), 0);
+		CHECK_EQ_U64(g, 16);
+		CHECK_EQ_MEM(got, sizeof(got), four, sizeof(four));
+	}
+	ckptfs_overlay_close(u);
+	ckptfs_tree_free(u);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+}
+
+static void
+test_foreign_spool(const char *spool)
+{
+	struct ckptfs_source src = { .entries = e, .n = 3,
+				     .prefix = "/other/ckpt",
+				     .num_shards = 1 };
+	struct ckptfs_tree *t;
+	struct ckpt_err err = { 0 };
+
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	CHECK_EQ_INT(ckptfs_overlay_open(t, spool, &err), -ESTALE);
+	CHECK(strstr(err.msg, "another checkpoint") != NULL);
+	CHECK(t->ov == NULL);
+	ckptfs_tree_free(t);
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/test_overlay.XXXXXX", spool[64], cmd[128];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(spool, sizeof(spool), "%s/sp", dir);
+	test_rules_and_replay(spool);
+	test_foreign_spool(spool);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK_EQ_INT(system(cmd), 0);
+	return check_done("test_overlay");
+}
