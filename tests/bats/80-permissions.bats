@@ -3,7 +3,8 @@
 # Who can reach a mount: by default only the user who mounted it (no
 # allow_other), checked as a second user (nobody, through setpriv or
 # runuser; skipped when neither works); with -o allow_other,
-# default_permissions is on and files keep modes 0444 / 0555.
+# default_permissions is on and files keep modes 0644 / 0755 (0444 /
+# 0555 with -o ro): only the owner may write.
 
 load helpers
 
@@ -71,7 +72,7 @@ teardown() {
 	run ! as_nobody getfattr -n user.ckpt.key "$PD/mnt/by-name/b"
 }
 
-@test "-o allow_other: default_permissions on, modes 0444/0555, others read" {
+@test "-o allow_other: default_permissions on, modes 0644/0755, others read" {
 	local p
 	p=$(fixture tf1)
 	setup_second_user
@@ -79,13 +80,13 @@ teardown() {
 	run -0 grep " $PD/mnt fuse.ckptfs " /proc/mounts
 	assert_output --regexp "[ ,]default_permissions[ ,]"
 	assert_output --regexp "[ ,]allow_other[ ,]"
-	[ "$(stat -c %a "$PD/mnt/by-name/b")" = 444 ]
-	[ "$(stat -c %a "$PD/mnt/by-name/dense")" = 555 ]
+	[ "$(stat -c %a "$PD/mnt/by-name/b")" = 644 ]
+	[ "$(stat -c %a "$PD/mnt/by-name/dense")" = 755 ]
 	[ "$(stat -c %a "$PD/mnt/info.json")" = 444 ]
-	[ "$(stat -c %a "$PD/mnt")" = 555 ]
-	run -0 sh -c "find '$PD/mnt' -type f ! -perm 444"
+	[ "$(stat -c %a "$PD/mnt")" = 755 ]
+	run -0 sh -c "find '$PD/mnt' -type f ! -perm 644 ! -name info.json"
 	assert_output ""
-	run -0 sh -c "find '$PD/mnt' -type d ! -perm 555"
+	run -0 sh -c "find '$PD/mnt' -type d ! -perm 755"
 	assert_output ""
 	[ "$(stat -c %u:%g "$PD/mnt/by-name/b")" = "$(id -u):$(id -g)" ]
 	run -0 as_nobody od -An -tf4 "$PD/mnt/by-name/b"
