@@ -153,7 +153,7 @@ hostile() {
 	# 4 KiB of "../": 1365 nested directories (a path longer than
 	# PATH_MAX), its file readable relative to them.
 	run -0 find "$b/%2E%2E@" -type f -name %2E -execdir od -An -tf4 {} +
-	[ "$(echo $output)" = 20 ]
+	[ "$(xargs <<<"$output")" = 20 ]
 }
 
 @test "a TF2 graph naming a missing key still mounts" {

@@ -90,7 +90,7 @@ teardown() {
 	assert_output ""
 	[ "$(stat -c %u:%g "$PD/mnt/by-name/b")" = "$(id -u):$(id -g)" ]
 	run -0 as_nobody od -An -tf4 "$PD/mnt/by-name/b"
-	[ "$(echo $output)" = 2 ]
+	[ "$(xargs <<<"$output")" = 2 ]
 	run -0 as_nobody getfattr --absolute-names --only-values -n user.ckpt.key "$PD/mnt/by-name/b"
 	assert_output b
 	# The kernel checks the modes itself: nobody may not write.
