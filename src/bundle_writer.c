@@ -1,8 +1,12 @@
 /* bundle_writer.c -- write a TensorBundle the way TensorFlow's BundleWriter
  * does: data bytes in the order added, entries sorted at the end, the
- * index last.  Every file is written under a temporary name, fsync()ed and
- * renamed; the directory is fsync()ed after the index rename, so after a
- * crash either the old or the new checkpoint is complete. */
+ * index last.  Every file is written complete under a temporary name and
+ * fsync()ed; then an old PREFIX.index is removed, the data renamed into
+ * place and the index renamed last, with the directory fsync()ed between
+ * the steps.  A checkpoint exists iff PREFIX.index does (TensorFlow's
+ * rule), so after a crash at any point the output name holds either the
+ * complete new checkpoint, or the old one untouched, or no checkpoint at
+ * all (data files without an index); never an index over other data. */
 #include "config.h"
 
 #include "bundle_writer.h"
@@ -10,7 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <dirent.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +48,7 @@ struct wshard {
 	char *tmp;		/* owned; NULL once renamed */
 	char *final;		/* owned */
 	uint64_t off;
+	bool placed;		/* renamed to FINAL, index not yet */
 };
 
 struct ckpt_writer {
@@ -55,6 +62,19 @@ struct ckpt_writer {
 	bool finished;
 	bool failed;		/* an add failed half-way: refuse to finish */
 };
+
+void
+ckpt_test_crash(const char *point)
+{
+	/* TEST-ONLY fault injection for the crash-safety tests: when the
+	 * environment variable CKPT_TEST_CRASH names POINT, the process
+	 * kills itself with SIGKILL here, as kill -9 would.  Not a user
+	 * interface; never set outside tests. */
+	const char *want = getenv("CKPT_TEST_CRASH");
+
+	if (want != NULL && strcmp(want, point) == 0)
+		raise(SIGKILL);
+}
 
 /* "<final>.tempstate<random>", as TensorFlow names its temporary files. */
 static char *
@@ -103,6 +123,90 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Skip at least MIN decimal digits at *P; false if there are fewer. */
+static bool
+skip_digits(const char **p, size_t min)
+{
+	size_t n = 0;
+
+	while ((*p)[n] >= '0' && (*p)[n] <= '9')
+		n++;
+	*p += n;
+	return n >= min;
+}
+
+enum stale_kind {
+	STALE_NONE,	/* not a file of this checkpoint */
+	STALE_TEMP,	/* <base>.index.tempstateN, <base>.data-...tempstateN */
+	STALE_SHARD,	/* <base>.data-NNNNN-of-MMMMM, *COUNT = MMMMM */
+};
+
+/* What directory entry NAME is to the checkpoint named BASE (LEN bytes). */
+static enum stale_kind
+stale_kind(const char *name, const char *base, size_t len, long *count)
+{
+	const char *p = name + len + 1, *c;
+
+	if (strncmp(name, base, len) != 0 || name[len] != '.')
+		return STALE_NONE;
+	if (strncmp(p, "index.tempstate", 15) == 0) {
+		p += 15;
+		return skip_digits(&p, 1) && *p == '\0' ? STALE_TEMP
+							 : STALE_NONE;
+	}
+	if (strncmp(p, "data-", 5) != 0)
+		return STALE_NONE;
+	p += 5;
+	if (!skip_digits(&p, 5) || strncmp(p, "-of-", 4) != 0)
+		return STALE_NONE;
+	p += 4;
+	c = p;
+	if (!skip_digits(&p, 5))
+		return STALE_NONE;
+	if (*p == '\0') {
+		*count = strtol(c, NULL, 10);
+		return STALE_SHARD;
+	}
+	if (strncmp(p, ".tempstate", 10) != 0)
+		return STALE_NONE;
+	p += 10;
+	return skip_digits(&p, 1) && *p == '\0' ? STALE_TEMP : STALE_NONE;
+}
+
+/* Remove what crashed writers of PREFIX left (temporary files) and, with
+ * SHARDS, data shards of PREFIX whose shard count is not NUM_SHARDS (the
+ * rest of an older checkpoint there).  Best effort: errors are ignored. */
+static void
+remove_stale(const char *prefix, bool shards, int32_t num_shards)
+{
+	char *dcopy = strdup(prefix), *bcopy = strdup(prefix);
+	const char *base;
+	struct dirent *de;
+	size_t len;
+	DIR *d = NULL;
+
+	if (dcopy == NULL || bcopy == NULL)
+		goto out;
+	base = basename(bcopy);
+	len = strlen(base);
+	d = opendir(dirname(dcopy));
+	if (d == NULL)
+		goto out;
+	while ((de = readdir(d)) != NULL) {
+		long count = 0;
+		enum stale_kind k = stale_kind(de->d_name, base, len, &count);
+
+		if (k == STALE_TEMP ||
+		    (k == STALE_SHARD && shards && count != num_shards))
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+out:
+	if (d != NULL)
+		closedir(d);
+	free(dcopy);
+	free(bcopy);
+}
+
 int
 ckpt_writer_new(const char *prefix, const struct ckpt_writer_opts *opts,
 		struct ckpt_writer **out, struct ckpt_err *err)
@@ -131,6 +235,9 @@ ckpt_writer_new(const char *prefix, const struct ckpt_writer_opts *opts,
 		goto fail;
 	for (int32_t i = 0; i < w->opts.num_shards; i++)
 		w->shards[i].fd = -1;
+	/* Temporary files of a writer of this prefix that crashed: free
+	 * their space before taking more. */
+	remove_stale(prefix, false, 0);
 	for (int32_t i = 0; i < w->opts.num_shards; i++) {
 		struct wshard *s = &w->shards[i];
 
@@ -170,6 +277,8 @@ new_entry(struct ckpt_writer *w, const void *key, size_t klen, int dtype,
 {
 	struct wentry *e;
 
+	if (w->n == 2)
+		ckpt_test_crash("mid-data");	/* two tensors written */
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
 		struct wentry *p = reallocarray(w->e, cap, sizeof(*p));
@@ -636,12 +745,46 @@ out:
 	return rc;
 }
 
+/* Write TABLE to a new temporary file for INDEX, fsync()ed and closed. */
+static int
+write_index_tmp(struct ckpt_writer *w, const char *index,
+		const struct ckpt_buf *table, struct ckpt_err *err)
+{
+	int fd, rc;
+
+	if ((w->index_tmp = temp_name(index)) == NULL)
+		return -ENOMEM;
+	if ((fd = create_file(w->index_tmp, err)) < 0)
+		return fd;
+	rc = write_all(fd, table->data, table->len);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		return ckpt_fail(err, rc, "%s: %s", w->index_tmp,
+				 strerror(-rc));
+	return 0;
+}
+
+/* sync_parent() with a message naming PATH. */
+static int
+sync_dir_of(const char *path, struct ckpt_err *err)
+{
+	int rc = sync_parent(path);
+
+	if (rc < 0)
+		return ckpt_fail(err, rc, "%s: syncing the directory: %s",
+				 path, strerror(-rc));
+	return 0;
+}
+
 int
 ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 {
 	struct ckpt_buf table = { 0 };
 	char *index = NULL;
-	int fd = -1, rc;
+	int rc;
 
 	if (w->finished || w->failed)
 		return ckpt_fail(err, -EINVAL, "%s: writer cannot finish",
@@ -654,7 +797,13 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 					 w->prefix, (const char *)w->e[i].key);
 	if ((rc = build_index(w, &table, err)) < 0)
 		goto out;
-	/* Data first: fsync, close and rename every shard. */
+	if (asprintf(&index, "%s.index", w->prefix) < 0) {
+		index = NULL;
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* 1. Every file complete and on disk under its temporary name (a
+	 * full disk fails here, with the output name untouched). */
 	for (int32_t i = 0; i < w->opts.num_shards; i++) {
 		struct wshard *s = &w->shards[i];
 
@@ -665,6 +814,23 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 			goto out;
 		}
 		s->fd = -1;
+	}
+	if ((rc = write_index_tmp(w, index, &table, err)) < 0)
+		goto out;
+	ckpt_test_crash("after-data");
+	/* 2. No index: what is at the output name stops being a checkpoint
+	 * before any of its data is replaced. */
+	if (unlink(index) < 0 && errno != ENOENT) {
+		rc = ckpt_fail(err, -errno, "%s: %s", index, strerror(errno));
+		goto out;
+	}
+	if ((rc = sync_dir_of(index, err)) < 0)
+		goto out;
+	ckpt_test_crash("after-index-unlink");
+	/* 3. The data into place. */
+	for (int32_t i = 0; i < w->opts.num_shards; i++) {
+		struct wshard *s = &w->shards[i];
+
 		if (rename(s->tmp, s->final) < 0) {
 			rc = ckpt_fail(err, -errno, "%s: %s", s->final,
 				       strerror(errno));
@@ -672,31 +838,12 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 		}
 		free(s->tmp);
 		s->tmp = NULL;
+		s->placed = true;
 	}
-	/* Then the index, which is what makes the checkpoint exist. */
-	index = malloc(strlen(w->prefix) + 7);
-	if (index == NULL) {
-		rc = -ENOMEM;
+	if ((rc = sync_dir_of(index, err)) < 0)
 		goto out;
-	}
-	sprintf(index, "%s.index", w->prefix);
-	if ((w->index_tmp = temp_name(index)) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((fd = create_file(w->index_tmp, err)) < 0) {
-		rc = fd;
-		goto out;
-	}
-	rc = write_all(fd, table.data, table.len);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc < 0) {
-		ckpt_fail(err, rc, "%s: %s", w->index_tmp, strerror(-rc));
-		goto out;
-	}
+	ckpt_test_crash("before-index-rename");
+	/* 4. The index last: now the checkpoint exists. */
 	if (rename(w->index_tmp, index) < 0) {
 		rc = ckpt_fail(err, -errno, "%s: %s", index, strerror(errno));
 		goto out;
@@ -704,9 +851,9 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 	free(w->index_tmp);
 	w->index_tmp = NULL;
 	w->finished = true;
-	if ((rc = sync_parent(index)) < 0)
-		ckpt_fail(err, rc, "%s: syncing the directory: %s", index,
-			  strerror(-rc));
+	rc = sync_dir_of(index, err);
+	ckpt_test_crash("after-index-rename");
+	remove_stale(w->prefix, true, w->opts.num_shards);
 out:
 	free(index);
 	ckpt_buf_free(&table);
@@ -725,10 +872,10 @@ ckpt_writer_free(struct ckpt_writer *w)
 			close(s->fd);
 		if (s->tmp != NULL)
 			unlink(s->tmp);
-		/* An unfinished writer removes data files it renamed too:
-		 * without the index they are not a checkpoint. */
-		if (!w->finished && s->tmp == NULL && s->final != NULL &&
-		    w->index_tmp != NULL)
+		/* Data an unfinished writer renamed into place has no index
+		 * (the old one was removed first): not a checkpoint, only
+		 * litter. */
+		if (!w->finished && s->placed)
 			unlink(s->final);
 		free(s->tmp);
 		free(s->final);

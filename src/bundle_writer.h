@@ -3,11 +3,14 @@
  *
  * Tensor bytes go to PREFIX.data-NNNNN-of-MMMMM (one shard unless
  * opts.num_shards says more) in the order they are added; entries are kept in memory and written to PREFIX.index, sorted,
- * by ckpt_writer_finish().  Both files are first written under temporary
- * names (<name>.tempstate<random>), fsync()ed, then renamed into place,
- * data first and index last, so a reader never sees a half-written
- * checkpoint.  A writer freed before finishing removes its temporary
- * files. */
+ * by ckpt_writer_finish().  Both files are first written complete under
+ * temporary names (<name>.tempstate<random>) and fsync()ed; then an
+ * existing PREFIX.index is removed, the data renamed into place and the
+ * index renamed last.  A checkpoint exists iff PREFIX.index does, so a
+ * reader never sees a half-written checkpoint, nor an old index over new
+ * data, even after a crash.  A writer freed before finishing removes its
+ * temporary files; a new writer removes those a crashed one left, and a
+ * finished one the data shards of PREFIX with another shard count. */
 #ifndef CKPT_BUNDLE_WRITER_H
 #define CKPT_BUNDLE_WRITER_H
 
@@ -75,6 +78,13 @@ int ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err);
 
 /* Free W; if it was not finished, its temporary files are removed. */
 void ckpt_writer_free(struct ckpt_writer *w);
+
+/* Test-only fault injection: raise SIGKILL when the environment variable
+ * CKPT_TEST_CRASH equals POINT (the crash-safety tests stop a write-out
+ * at an exact step with it).  Points: "mid-data", "after-data",
+ * "after-index-unlink", "before-index-rename", "after-index-rename" here;
+ * "before-spool-remove", "after-journal-unlink" in the overlay. */
+void ckpt_test_crash(const char *point);
 
 /* Write B again, unchanged, at PREFIX: same header, same compression of
  * the index, tensors in their original data order, bytes copied with

@@ -512,9 +512,12 @@ unmount_wait(const char *mnt)
 	res[got > 0 ? got : 0] = '\0';
 	if (strncmp(res, "ok\n", 3) == 0)
 		return EXIT_SUCCESS;
-	if (res[0] == '\0')
+	if (res[0] == '\0') {
+		/* A killed daemon could not remove its status file. */
+		unlink(status);
 		fprintf(stderr, "ckptfs: the daemon of %s exited without "
 				"reporting (killed?)\n", mnt);
+	}
 	else
 		fprintf(stderr, "ckptfs: %s", res);
 	return EXIT_FAILURE;

@@ -254,8 +254,20 @@ spool_ensure(struct ckptfs_tree *t)
 			&rec, ckpt_crc_mask(ckpt_crc32c(body.data, body.len)));
 	if (rc == 0)
 		rc = ckpt_buf_put(&rec, body.data, body.len);
-	if (rc == 0 && write(ov->jfd, rec.data, rec.len) != (ssize_t)rec.len)
-		rc = -EIO;
+	if (rc == 0) {
+		ssize_t w = write(ov->jfd, rec.data, rec.len);
+
+		if (w != (ssize_t)rec.len)
+			rc = w < 0 ? -errno : -ENOSPC;
+	}
+	if (rc < 0) {
+		/* No torn header for later records to follow: start over
+		 * at the next change. */
+		(void)ftruncate(ov->jfd, 0);
+		close(ov->jfd);
+		close(ov->dirfd);
+		ov->jfd = ov->dirfd = -1;
+	}
 	ckpt_buf_free(&rec);
 	ckpt_buf_free(&body);
 	return rc;
@@ -1516,7 +1528,9 @@ ckptfs_overlay_replayed(const struct ckptfs_tree *t)
 
 /* --- write-out --------------------------------------------------------------- */
 
-/* Remove the spool directory and everything in it. */
+/* Remove the spool directory and everything in it, the journal first:
+ * a spool killed half-way through is then only litter (no journal to
+ * replay against missing spool files). */
 static int
 spool_remove(struct ckptfs_overlay *ov)
 {
@@ -1527,6 +1541,13 @@ spool_remove(struct ckptfs_overlay *ov)
 	if (d == NULL)
 		return errno == ENOENT ? 0 : -errno;
 	dfd = dirfd(d);
+	if (unlinkat(dfd, JOURNAL, 0) < 0 && errno != ENOENT) {
+		int rc = -errno;
+
+		closedir(d);
+		return rc;
+	}
+	ckpt_test_crash("after-journal-unlink");
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
 			unlinkat(dfd, de->d_name, 0);
@@ -1722,6 +1743,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 	if (rc == 0) {
 		*wrote = true;
+		ckpt_test_crash("before-spool-remove");
 		if (t->ov != NULL)
 			rc = spool_remove(t->ov);
 		if (rc < 0)

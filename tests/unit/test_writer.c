@@ -2,7 +2,10 @@
  * TensorFlow wrote, read and written back unchanged, is byte-identical
  * (index and data); round trips of every dtype, strings, empty tensors
  * and many entries; refusals (bad sizes, duplicate keys) leave no files;
- * the entry proto matches TensorFlow's bytes. */
+ * the entry proto matches TensorFlow's bytes; writing over a checkpoint
+ * removes what crashed writers left and the old shards of another count,
+ * keeps every unrelated file, replaces planted symlinks without following
+ * them, and an unfinished writer leaves the old checkpoint as it was. */
 #include "config.h"
 
 #include <dirent.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -313,6 +317,162 @@ test_refusals(void)
 	CHECK(strstr(err.msg, "nodir") != NULL);
 }
 
+/* Write one float32 scalar KEY = V at PREFIX in NSHARDS shards (the
+ * others get no tensor). */
+static void
+write_one(const char *prefix, int32_t nshards, const char *key, float v)
+{
+	struct ckpt_writer_opts o = { .producer = 1, .num_shards = nshards };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, key, strlen(key), CKPT_DT_FLOAT, NULL,
+				     0, &v, 4, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+}
+
+/* The float32 scalar KEY of the checkpoint at PREFIX, or -1 if there is
+ * no checkpoint, -2 if the key is missing. */
+static float
+read_one(const char *prefix, const char *key)
+{
+	struct ckpt_err err = { 0 };
+	struct ckpt_bundle *b;
+	const struct ckpt_entry *e;
+	uint8_t *buf;
+	size_t len;
+	float v = -2;
+
+	if (ckpt_bundle_open(prefix, &b, &err) < 0)
+		return -1;
+	e = ckpt_bundle_find(b, key, strlen(key));
+	if (e != NULL) {
+		CHECK_EQ_INT(ckpt_bundle_read(b, e, &buf, &len, &err), 0);
+		CHECK_EQ_INT(len, 4);
+		memcpy(&v, buf, 4);
+		free(buf);
+	}
+	ckpt_bundle_close(b);
+	return v;
+}
+
+/* Create an empty file DIR/NAME. */
+static void
+touch(const char *dir, const char *name)
+{
+	char p[2 * PATH_MAX];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0);
+	close(fd);
+}
+
+/* Whether DIR/NAME exists (as anything, symlinks not followed). */
+static bool
+exists(const char *dir, const char *name)
+{
+	char p[2 * PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return lstat(p, &st) == 0;
+}
+
+/* Writing over an existing checkpoint. */
+static void
+test_replace(void)
+{
+	static const char *const stale[] = {
+		"ck.index.tempstate123",
+		"ck.data-00000-of-00001.tempstate9876543210",
+		"ck.data-00002-of-00003.tempstate1",
+	};
+	static const char *const unrelated[] = {
+		"ck.index.tempstate",	  "ck.index.tempstate12x",
+		"ckx.index.tempstate1",	  "ck.data-00000-of-00003.bak",
+		"ck.data-0000-of-00003",  "ck.notes",
+		"other.data-00000-of-00002",
+	};
+	char dir[PATH_MAX - 96], prefix[PATH_MAX - 64], p[PATH_MAX];
+	char victim[PATH_MAX];
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	struct stat st;
+	float v = 5;
+	mode_t old;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/replace", tmp);
+	CHECK_EQ_INT(mkdir(dir, 0700), 0);
+	snprintf(prefix, sizeof(prefix), "%s/ck", dir);
+	write_one(prefix, 3, "old", 1);
+	CHECK(exists(dir, "ck.data-00002-of-00003"));
+	CHECK(read_one(prefix, "old") == 1);
+	for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++)
+		touch(dir, stale[i]);
+	for (size_t i = 0; i < sizeof(unrelated) / sizeof(unrelated[0]); i++)
+		touch(dir, unrelated[i]);
+	CHECK_EQ_INT(check_count_files(dir), 14);
+
+	/* A new writer removes what crashed writers left; an unfinished
+	 * one leaves the old checkpoint as it was. */
+	CHECK_EQ_INT(ckpt_writer_new(prefix, NULL, &w, &err), 0);
+	for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++)
+		CHECK(!exists(dir, stale[i]));
+	CHECK_EQ_INT(ckpt_writer_add(w, "new", 3, CKPT_DT_FLOAT, NULL, 0, &v,
+				     4, &err),
+		     0);
+	ckpt_writer_free(w);
+	CHECK(read_one(prefix, "old") == 1);
+	CHECK_EQ_INT(check_count_files(dir), 11);
+
+	/* Finished: the new checkpoint, one shard; the old shards of count
+	 * 3 are gone, nothing unrelated is touched. */
+	write_one(prefix, 1, "new", 2);
+	CHECK(read_one(prefix, "new") == 2);
+	CHECK(read_one(prefix, "old") == -2);
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "ck.data-%05d-of-00003", i);
+		CHECK(!exists(dir, p));
+	}
+	for (size_t i = 0; i < sizeof(unrelated) / sizeof(unrelated[0]); i++)
+		CHECK(exists(dir, unrelated[i]));
+	CHECK_EQ_INT(check_count_files(dir), 9);
+
+	/* Symlinks planted at the output names are replaced, not followed;
+	 * files get the umask. */
+	snprintf(victim, sizeof(victim), "%s/victim", tmp);
+	fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(write(fd, "victim", 6), 6);
+	close(fd);
+	snprintf(p, sizeof(p), "%s.index", prefix);
+	CHECK_EQ_INT(unlink(p), 0);
+	CHECK_EQ_INT(symlink(victim, p), 0);
+	snprintf(p, sizeof(p), "%s.data-00000-of-00001", prefix);
+	CHECK_EQ_INT(unlink(p), 0);
+	CHECK_EQ_INT(symlink(victim, p), 0);
+	old = umask(027);
+	write_one(prefix, 1, "sym", 3);
+	umask(old);
+	CHECK(read_one(prefix, "sym") == 3);
+	CHECK_EQ_INT(lstat(p, &st), 0);
+	CHECK(S_ISREG(st.st_mode));
+	CHECK_EQ_INT(st.st_mode & 07777, 0640);
+	snprintf(p, sizeof(p), "%s.index", prefix);
+	CHECK_EQ_INT(lstat(p, &st), 0);
+	CHECK(S_ISREG(st.st_mode));
+	CHECK_EQ_INT(st.st_mode & 07777, 0640);
+	CHECK_EQ_INT(stat(victim, &st), 0);
+	CHECK_EQ_INT(st.st_size, 6);
+	CHECK_EQ_INT(st.st_mode & 07777, 0600);
+}
+
 int
 main(void)
 {
@@ -322,6 +482,7 @@ main(void)
 	test_roundtrip();
 	test_many();
 	test_refusals();
+	test_replace();
 	check_rmtree(tmp);
 	return check_done("test_writer");
 }
