@@ -1,0 +1,151 @@
+#!/usr/bin/env bats
+# Covers: src/bundle_writer.c (ENOSPC while writing out), src/overlay.c
+# (the spool on a full disk), src/ckptfs.c (the error of ckptfs -u).
+# A small tmpfs as the output location (skipped where mounting one is not
+# permitted): the write-out fails with ENOSPC naming the file, leaves no
+# temporary files and an older output as it was, keeps the spool; after
+# freeing space, mounting again with the spool and unmounting writes the
+# complete checkpoint (values and checksums checked).  With the default
+# spool on the full disk too, writes into the mount fail with ENOSPC and
+# every acknowledged change survives.
+
+load helpers
+
+setup() {
+	require_fuse
+	command -v jq >/dev/null || skip "jq not installed"
+	command -v setfattr >/dev/null || skip "setfattr not installed"
+	T=$BATS_TEST_TMPDIR
+	D=$T/disk
+	mkdir -p "$T/src" "$D"
+	mount -t tmpfs -o size=4m,mode=0700 ckptfs-test "$D" 2>/dev/null ||
+		skip "cannot mount a tmpfs here"
+	cp "$(fixture tf1)".* "$T/src/"
+	P=$T/src/ckpt
+	O=$D/out
+	SUM=$(cat "$P".index "$P".data-* | md5sum)
+	head -c 1048576 /dev/urandom >"$T/big.bin"
+}
+
+teardown() {
+	ckpt_teardown
+	if mountpoint -q "$D"; then
+		umount "$D"
+	fi
+}
+
+# The values of KEY in checkpoint $1 as compact JSON.
+val() {
+	"$CKPT_INSPECT" --json --values "$1" "$2" | jq -c .values
+}
+
+# Fill the tmpfs: a file FILE taking all the free space.
+fill() {
+	dd if=/dev/zero of="$1" bs=64k 2>/dev/null || true
+	[ "$(df --output=avail -k "$D" | tail -1)" -lt 64 ]
+}
+
+# Unmount expecting the write-out to fail; reap the daemon (exit 1).
+finish_fails() {
+	local pid=${CKPTFS_PIDS[-1]} st=0
+	run -1 timeout 120 "$CKPTFS" -u "$MNT"
+	wait "$pid" || st=$?
+	[ "$st" -eq 1 ]
+	# shellcheck disable=SC2034 # read by helpers.bash
+	CKPTFS_MNTS=() CKPTFS_PIDS=() CKPTFS_LOGS=()
+}
+
+# Unmount expecting success.
+finish() {
+	run -0 timeout 120 "$CKPTFS" -u "$MNT"
+	unmount_ckpt
+}
+
+# The output holds a = $1 and the 1 MiB tensor big, every checksum right.
+complete() {
+	local off
+	run -0 "$CKPT_INSPECT" --verify "$O"
+	assert_output "11 tensors verified, 0 damaged"
+	[ "$(val "$O" a)" = "$1" ]
+	[ "$(val "$O" dense/kernel)" = "[[0,1,2],[3,4,5]]" ]
+	[ "$("$CKPT_INSPECT" --json "$O" big | jq -r '.dtype + " " + (.shape|tostring)')" = "uint8 [1048576]" ]
+	off=$("$CKPT_INSPECT" --json "$O" big | jq .offset)
+	cmp "$T/big.bin" <(tail -c +$((off + 1)) "$O.data-00000-of-00001" | head -c 1048576)
+}
+
+@test "full output disk, spool elsewhere: ENOSPC named, old output kept, retry works" {
+	local sp=$T/sp
+	# An older output (a = 7) on the small disk.
+	mount_ckpt "$P" -o format=tf1,output="$O",spool="$sp"
+	printf '\x00\x00\xe0\x40' >"$MNT/by-name/a"
+	cp "$T/big.bin" "$MNT/by-name/big"
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/big"
+	finish
+	complete 7
+	# Fill the rest; the next write-out (a = 10) does not fit.
+	fill "$D/filler"
+	mount_ckpt "$P" -o format=tf1,output="$O",spool="$sp"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	cp "$T/big.bin" "$MNT/by-name/big"
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/big"
+	finish_fails
+	assert_output --regexp "$O\\.(data-00000-of-00001|index)\\.tempstate[0-9]+: .*No space left on device"
+	assert_output --partial "changes kept in $sp"
+	# Nothing half-written, the older output intact, the spool kept.
+	run -0 ls "$D"
+	assert_output - <<'EOF'
+filler
+out.data-00000-of-00001
+out.index
+EOF
+	complete 7
+	[ -f "$sp/journal" ]
+	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
+	# Free the space and retry with the spool.
+	rm "$D/filler"
+	mount_ckpt "$P" -o format=tf1,output="$O",spool="$sp"
+	grep -q replayed "${CKPTFS_LOGS[-1]}"
+	[ "$(values "$MNT/by-name/a" f4)" = 10 ]
+	finish
+	complete 10
+	[ ! -e "$sp" ]
+	run -0 ls "$D"
+	assert_output - <<'EOF'
+out.data-00000-of-00001
+out.index
+EOF
+}
+
+@test "default spool on the full disk: writes fail with ENOSPC, acknowledged ones stay" {
+	mount_ckpt "$P" -o format=tf1,output="$O"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	cp "$T/big.bin" "$MNT/by-name/big"
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/big"
+	[ -f "$O.ckptfs-spool/journal" ]
+	# The spool's disk fills up: the writer gets ENOSPC.
+	run ! dd if=/dev/zero of="$MNT/by-name/huge" bs=64k count=64 status=none
+	assert_output --partial "No space left on device"
+	rm "$MNT/by-name/huge"
+	[ "$(values "$MNT/by-name/a" f4)" = 10 ]
+	cmp "$T/big.bin" "$MNT/by-name/big"
+	# Taken by something else: the write-out fails, the spool stays.
+	fill "$D/filler"
+	finish_fails
+	assert_output --partial "No space left on device"
+	assert_output --partial "changes kept in $O.ckptfs-spool"
+	[ ! -e "$O.index" ]
+	run -0 find "$D" -name '*tempstate*'
+	assert_output ""
+	[ -f "$O.ckptfs-spool/journal" ]
+	# Room again: the default spool replays and the write-out succeeds.
+	rm "$D/filler"
+	mount_ckpt "$P" -o format=tf1,output="$O"
+	grep -q replayed "${CKPTFS_LOGS[-1]}"
+	[ "$(values "$MNT/by-name/a" f4)" = 10 ]
+	[ ! -e "$MNT/by-name/huge" ]
+	cmp "$T/big.bin" "$MNT/by-name/big"
+	finish
+	complete 10
+	[ ! -e "$O.ckptfs-spool" ]
+	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
+}
