@@ -1530,17 +1530,32 @@ ckptfs_overlay_replayed(const struct ckptfs_tree *t)
 
 /* Remove the spool directory and everything in it, the journal first:
  * a spool killed half-way through is then only litter (no journal to
- * replay against missing spool files). */
+ * replay against missing spool files).  Something else at the spool's
+ * name (a symbolic link, a file, a directory of another user) is not a
+ * spool: it is left alone, never followed. */
 static int
 spool_remove(struct ckptfs_overlay *ov)
 {
-	DIR *d = opendir(ov->spool_dir);
 	struct dirent *de;
+	struct stat st;
+	DIR *d;
 	int dfd;
 
-	if (d == NULL)
-		return errno == ENOENT ? 0 : -errno;
-	dfd = dirfd(d);
+	dfd = ov->dirfd >= 0 ? fcntl(ov->dirfd, F_DUPFD_CLOEXEC, 0)
+			     : open(ov->spool_dir, O_RDONLY | O_DIRECTORY |
+							   O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP
+			       ? 0
+			       : -errno;
+	if (fstat(dfd, &st) < 0 || st.st_uid != geteuid()) {
+		close(dfd);
+		return 0;
+	}
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -errno;
+	}
 	if (unlinkat(dfd, JOURNAL, 0) < 0 && errno != ENOENT) {
 		int rc = -errno;
 

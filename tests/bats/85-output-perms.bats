@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# Covers: src/bundle_writer.c (creating the output files), src/overlay.c
+# (creating the spool).
+# The written checkpoint's files get the mounting user's umask (027 gives
+# 0640), and symbolic links planted at the output names (pointing at a
+# victim file) are replaced by regular files, the victim unchanged; a
+# symbolic link planted at the spool's name is refused, not followed, and
+# what it points to is not removed on unmount.
+
+load helpers
+
+setup() {
+	require_fuse
+	command -v jq >/dev/null || skip "jq not installed"
+	T=$BATS_TEST_TMPDIR
+	mkdir -p "$T/src"
+	cp "$(fixture tf1)".* "$T/src/"
+	P=$T/src/ckpt
+	O=$T/out
+}
+
+# Unmount with ckptfs -u (waiting for the write-out), expecting success.
+finish() {
+	run -0 timeout 120 "$CKPTFS" -u "$MNT"
+	unmount_ckpt
+}
+
+@test "output files get the umask: 027 makes them 0640" {
+	umask 027
+	mount_ckpt "$P" -o format=tf1,output="$O"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	[ "$(stat -c %a "$O.ckptfs-spool")" = 700 ]
+	finish
+	run -0 stat -c '%a %F %n' "$O.index" "$O.data-00000-of-00001"
+	assert_output - <<EOF
+640 regular file $O.index
+640 regular file $O.data-00000-of-00001
+EOF
+	umask 022
+	mount_ckpt "$P" -o format=tf2,output="$T/out2"
+	finish
+	[ "$(stat -c %a "$T/out2.index")" = 644 ]
+	[ "$(stat -c %a "$T/out2.data-00000-of-00001")" = 644 ]
+}
+
+@test "symlinks planted at the output names are replaced, never followed" {
+	printf victim >"$T/victim"
+	chmod 600 "$T/victim"
+	printf other >"$T/victim2"
+	ln -s "$T/victim" "$O.index"
+	ln -s "$T/victim2" "$O.data-00000-of-00001"
+	mount_ckpt "$P" -o format=tf1,output="$O"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	finish
+	[ "$(cat "$T/victim")" = victim ]
+	[ "$(stat -c %a "$T/victim")" = 600 ]
+	[ "$(cat "$T/victim2")" = other ]
+	[ ! -L "$O.index" ] && [ -f "$O.index" ]
+	[ ! -L "$O.data-00000-of-00001" ] && [ -f "$O.data-00000-of-00001" ]
+	run -0 "$CKPT_INSPECT" --verify "$O"
+	assert_output "10 tensors verified, 0 damaged"
+	[ "$("$CKPT_INSPECT" --json --values "$O" a | jq -c .values)" = 10 ]
+}
+
+@test "a symlink planted at the spool's name is refused, not followed" {
+	mkdir "$T/elsewhere"
+	printf keep >"$T/elsewhere/precious"
+	ln -s "$T/elsewhere" "$O.ckptfs-spool"
+	mount_ckpt "$P" -o format=tf1,output="$O"
+	# Opening the spool with O_NOFOLLOW|O_DIRECTORY fails: ENOTDIR.
+	run ! dd if=/dev/zero of="$MNT/by-name/a" bs=4 count=1 conv=notrunc status=none
+	assert_output --partial "Not a directory"
+	# Unmounting (output given: a plain conversion) removes no spool.
+	finish
+	[ -L "$O.ckptfs-spool" ]
+	run -0 ls -A "$T/elsewhere"
+	assert_output precious
+	[ "$(cat "$T/elsewhere/precious")" = keep ]
+	run -0 "$CKPT_INSPECT" --verify "$O"
+	assert_output "10 tensors verified, 0 damaged"
+}
