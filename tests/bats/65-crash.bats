@@ -15,6 +15,9 @@ setup() {
 	require_fuse
 	command -v jq >/dev/null || skip "jq not installed"
 	T=$BATS_TEST_TMPDIR
+	# A killed daemon leaves its status file: keep those in the test's
+	# directory when the kill bypasses ckptfs -u.
+	export TMPDIR=$T
 	mkdir -p "$T/src"
 	cp "$(fixture tf1)".* "$T/src/"
 	P=$T/src/ckpt
