@@ -176,7 +176,7 @@ EOF
 	[ "$(val "$T/out.tf2" 'vars/global_step/.ATTRIBUTES/VARIABLE_VALUE')" = 2 ]
 }
 
-@test "cp -a between views carries dtype and shape, without errors" {
+@test "cp -a and rsync -X between views carry dtype and shape, without errors" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	run -0 cp -a "$MNT/by-name/dense/kernel" "$MNT/by-object/vars/"
 	assert_output ""
@@ -184,10 +184,14 @@ EOF
 	mkdir "$T/local"
 	cp -a "$MNT/by-name/global_step" "$T/local/" 2>/dev/null || true
 	run -0 cp -a "$T/local/global_step" "$MNT/by-name/gs2"
-	if command -v rsync >/dev/null; then
-		rsync -X "$MNT/by-name/a" "$MNT/by-name/a_rsync"
-	fi
+	run -0 rsync -X "$MNT/by-name/a" "$MNT/by-name/a_rsync"
+	run -0 rsync -aX "$MNT/by-name/dense/" "$MNT/by-name/dense_copy/"
+	[ "$(xattr "$MNT/by-name/dense_copy/kernel@/Adam" user.ckpt.shape)" = "2,3" ]
 	finish
+	[ "$(meta "$T/out" a_rsync)" = "float32 []" ]
+	[ "$(val "$T/out" a_rsync)" = "1" ]
+	[ "$(meta "$T/out" dense_copy/kernel/Adam)" = "float32 [2,3]" ]
+	[ "$(val "$T/out" dense_copy/bias)" = "[1,2,3]" ]
 	[ "$(meta "$T/out" vars/kernel)" = "float32 [2,3]" ]
 	[ "$(val "$T/out" vars/kernel)" = "[[0,1,2],[3,4,5]]" ]
 	if getfattr -n user.ckpt.dtype "$T/local/global_step" >/dev/null 2>&1; then
