@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -523,6 +524,20 @@ unmount_wait(const char *mnt)
 	return EXIT_FAILURE;
 }
 
+/* Raise the soft limit on open files to the hard limit: the daemon's own
+ * use is bounded, but libfuse threads and large write-outs are cheaper
+ * with headroom. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -542,6 +557,7 @@ main(int argc, char *argv[])
 	bool ok = false;
 
 	guard_std_fds();
+	raise_nofile();
 	if (argc >= 2 && strcmp(argv[1], "-u") == 0) {
 		if (argc != 3) {
 			fprintf(stderr, "ckptfs: usage: ckptfs -u MOUNTPOINT\n");

@@ -6,8 +6,10 @@
 #include "convert.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bundle_writer.h"
 #include "objgraph.h"
@@ -73,10 +75,22 @@ static int
 add_tensor(struct ckpt_writer *w, const struct ckpt_out_tensor *t,
 	   const char *key, size_t klen, struct ckpt_err *err)
 {
+	int fd = t->fd, rc;
+
 	if (t->entry != NULL)
 		return copy_entry(w, t->bundle, t->entry, key, klen, err);
-	return ckpt_writer_add_fd(w, key, klen, t->dtype, t->dims, t->rank,
-				  t->fd, 0, t->size, err);
+	if (t->file != NULL) {
+		fd = openat(t->dirfd, t->file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return ckpt_fail(err, -errno, "tensor '%.*s': %s: %s",
+					 (int)klen, key, t->file,
+					 strerror(errno));
+	}
+	rc = ckpt_writer_add_fd(w, key, klen, t->dtype, t->dims, t->rank, fd,
+				0, t->size, err);
+	if (t->file != NULL)
+		close(fd);
+	return rc;
 }
 
 /* True if KEY is the object graph's key. */

@@ -31,11 +31,16 @@ struct ckpt_out_tensor {
 	int rank;
 	const int64_t *dims;
 	/* Where the bytes are: an entry of a bundle (unchanged, possibly
-	 * partitioned), or else SIZE bytes at offset 0 of FD. */
+	 * partitioned), or else SIZE bytes at offset 0 of the file FILE
+	 * names relative to directory DIRFD (opened only while this tensor
+	 * is copied, so a write-out of many tensors needs one fd), or else
+	 * of FD (FILE NULL). */
 	const struct ckpt_bundle *bundle;
 	const struct ckpt_entry *entry;
 	int fd;
 	uint64_t size;
+	int dirfd;
+	const char *file;
 };
 
 struct ckpt_convert_opts {

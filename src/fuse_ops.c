@@ -399,7 +399,7 @@ do_make(struct ckptfs *fs, fuse_ino_t parent, const char *name, bool is_dir,
 	if (rc == 0) {
 		fill_entry(fs, n, e);
 		if (!is_dir)
-			atomic_fetch_add(&n->nopen, 1);
+			ckptfs_ov_open(fs->tree, n);
 	}
 	UNLOCK(fs);
 	notify(fs, &iv);
@@ -683,7 +683,7 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 		RDLOCK(fs);
 	}
 	if (rc == 0) {
-		atomic_fetch_add(&n->nopen, 1);
+		ckptfs_ov_open(fs->tree, n);
 		fi->keep_cache = !fs->writable || !n->written;
 	}
 	UNLOCK(fs);
@@ -755,8 +755,11 @@ static void
 ckptfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		struct fuse_file_info *fi)
 {
-	struct ckptfs_node *n = node_of(fuse_req_userdata(req), ino);
-	int fd = n != NULL ? atomic_load(&n->spool_fd) : -1, rc = 0;
+	struct ckptfs *fs = fuse_req_userdata(req);
+	struct ckptfs_node *n = node_of(fs, ino);
+	int fd = n != NULL && ckptfs_ov_spooled(n) ? ckptfs_ov_fd(fs->tree, n)
+						   : -1,
+	    rc = 0;
 
 	(void)fi;
 	if (fd >= 0 && (datasync ? fdatasync(fd) : fsync(fd)) < 0)
@@ -833,13 +836,17 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 		left = size;
 	if (n->kind == CKPTFS_BLOB || left == 0)
 		return read_copy(fs, n, (size_t)left, pos, bvp, mem);
-	if (atomic_load(&n->spool_fd) >= 0) {
+	if (ckptfs_ov_spooled(n)) {
 		/* Changed: the spool file (open while the file is). */
+		int fd = ckptfs_ov_fd(fs->tree, n);
+
+		if (fd < 0)
+			return fd;
 		bv = bufvec_new(1);
 		if (bv == NULL)
 			return -ENOMEM;
 		bv->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		bv->buf[0].fd = atomic_load(&n->spool_fd);
+		bv->buf[0].fd = fd;
 		bv->buf[0].pos = off;
 		bv->buf[0].size = (size_t)left;
 		*bvp = bv;

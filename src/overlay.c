@@ -61,6 +61,7 @@ struct ckptfs_overlay {
 	uint64_t next_id;	/* protected by mu */
 	pthread_mutex_t mu;	/* spool creation, ids, journal appends */
 	pthread_mutex_t copy_mu;	/* copy-ups */
+	pthread_mutex_t fd_mu;	/* nodes' spool_fd and nopen changes */
 	atomic_bool changed;	/* the output would differ */
 	bool structure;		/* TF2 object structure or names changed */
 	bool replaying;		/* applying the journal: do not append */
@@ -430,6 +431,77 @@ copy_source(struct ckptfs_tree *t, struct ckptfs_node *n, int fd,
 	return rc;
 }
 
+/* Open N's spool file again by its id; return the fd or -errno. */
+static int
+spool_reopen(struct ckptfs_tree *t, const struct ckptfs_node *n)
+{
+	uint64_t id = atomic_load(&n->spool_id);
+	char nm[32];
+	int fd;
+
+	if (t->ov == NULL || id == 0 || t->ov->dirfd < 0)
+		return -EIO;
+	spool_name(id, nm);
+	fd = openat(t->ov->dirfd, nm, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Keep FD (N's spool file) as N's cached fd while N has open handles,
+ * else close it. */
+static void
+spool_fd_park(struct ckptfs_tree *t, struct ckptfs_node *n, int fd)
+{
+	pthread_mutex_lock(&t->ov->fd_mu);
+	if (atomic_load(&n->nopen) > 0 && atomic_load(&n->spool_fd) < 0)
+		atomic_store(&n->spool_fd, fd);
+	else
+		close(fd);
+	pthread_mutex_unlock(&t->ov->fd_mu);
+}
+
+bool
+ckptfs_ov_spooled(const struct ckptfs_node *n)
+{
+	return atomic_load(&n->spool_id) != 0;
+}
+
+int
+ckptfs_ov_fd(struct ckptfs_tree *t, struct ckptfs_node *n)
+{
+	int fd = atomic_load(&n->spool_fd);
+
+	if (fd >= 0)
+		return fd;
+	if (t->ov == NULL)
+		return -EIO;
+	pthread_mutex_lock(&t->ov->fd_mu);
+	fd = atomic_load(&n->spool_fd);
+	if (fd < 0 && (fd = spool_reopen(t, n)) >= 0)
+		atomic_store(&n->spool_fd, fd);
+	pthread_mutex_unlock(&t->ov->fd_mu);
+	return fd;
+}
+
+int
+ckptfs_ov_fd_dup(struct ckptfs_tree *t, struct ckptfs_node *n)
+{
+	int fd;
+
+	if (t->ov == NULL)
+		return -EIO;
+	pthread_mutex_lock(&t->ov->fd_mu);
+	fd = atomic_load(&n->spool_fd);
+	if (fd >= 0) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = -errno;
+	} else {
+		fd = spool_reopen(t, n);
+	}
+	pthread_mutex_unlock(&t->ov->fd_mu);
+	return fd;
+}
+
 /* Move N's content to a spool file keeping its first KEEP bytes (all of
  * them for UINT64_MAX).  Serialised by copy_mu; a no-op once spooled. */
 static int
@@ -441,10 +513,10 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 	char nm[32];
 	int fd, rc;
 
-	if (atomic_load(&n->spool_fd) >= 0)
+	if (ckptfs_ov_spooled(n))
 		return 0;
 	pthread_mutex_lock(&ov->copy_mu);
-	if (atomic_load(&n->spool_fd) >= 0) {
+	if (ckptfs_ov_spooled(n)) {
 		pthread_mutex_unlock(&ov->copy_mu);
 		return 0;
 	}
@@ -472,10 +544,10 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 		unlinkat(ov->dirfd, nm, 0);
 		goto out;
 	}
-	n->spool_id = id;
 	n->written = true;
 	n->size = keep;
-	atomic_store(&n->spool_fd, fd);
+	atomic_store(&n->spool_id, id);	/* publishes the spool file */
+	spool_fd_park(t, n, fd);
 	atomic_store(&ov->changed, true);
 out:
 	pthread_mutex_unlock(&ov->copy_mu);
@@ -650,8 +722,10 @@ delete_tensor(struct ckptfs_tree *t, struct ckptfs_node *n, int primary,
 		spool_name(n->spool_id, nm);
 		unlinkat(t->ov->dirfd, nm, 0);
 	}
+	pthread_mutex_lock(&t->ov->fd_mu);
 	if (atomic_load(&n->nopen) == 0 && atomic_load(&n->spool_fd) >= 0)
 		close(atomic_exchange(&n->spool_fd, -1));
+	pthread_mutex_unlock(&t->ov->fd_mu);
 	atomic_store(&t->ov->changed, true);
 	t->ov->structure = true;
 }
@@ -791,7 +865,7 @@ ckptfs_ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	n->written = true;
 	n->spool_id = id;
 	if (fd >= 0) {
-		atomic_store(&n->spool_fd, fd);
+		spool_fd_park(t, n, fd);
 		fd = -1;
 	}
 	atomic_store(&t->ov->changed, true);
@@ -1179,14 +1253,16 @@ ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,
 		return -EROFS;
 	if (n->kind != CKPTFS_TENSOR)
 		return n->kind == CKPTFS_DIR ? -EISDIR : -EPERM;
-	if (atomic_load(&n->spool_fd) < 0 && size == n->size &&
-	    !t->ov->replaying)
+	if (!ckptfs_ov_spooled(n) && size == n->size && !t->ov->replaying)
 		return 0;
 	if ((rc = copy_up(t, n, size)) < 0)
 		return rc;
-	fd = atomic_load(&n->spool_fd);
-	if (ftruncate(fd, (off_t)size) < 0)
-		return -errno;
+	if ((fd = ckptfs_ov_fd_dup(t, n)) < 0)
+		return fd;
+	rc = ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+	close(fd);
+	if (rc < 0)
+		return rc;
 	n->size = size;
 	atomic_store(&t->ov->changed, true);
 	return 0;
@@ -1206,9 +1282,9 @@ ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
 		return -EPERM;
 	if ((rc = copy_up(t, n, UINT64_MAX)) < 0)
 		return rc;
-	fd = atomic_load(&n->spool_fd);
+	fd = ckptfs_ov_fd(t, n);
 	if (fd < 0)
-		return -EIO;	/* removed meanwhile */
+		return fd;
 	while (done < size) {
 		ssize_t w = pwrite(fd, (const char *)buf + done, size - done,
 				   (off_t)(off + done));
@@ -1226,10 +1302,32 @@ ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
 void
 ckptfs_ov_release(struct ckptfs_tree *t, struct ckptfs_node *n)
 {
-	(void)t;
-	if (atomic_fetch_sub(&n->nopen, 1) == 1 && n->deleted &&
+	if (t->ov == NULL) {
+		atomic_fetch_sub(&n->nopen, 1);
+		return;
+	}
+	pthread_mutex_lock(&t->ov->fd_mu);
+	if (atomic_fetch_sub(&n->nopen, 1) == 1 &&
 	    atomic_load(&n->spool_fd) >= 0)
 		close(atomic_exchange(&n->spool_fd, -1));
+	pthread_mutex_unlock(&t->ov->fd_mu);
+}
+
+void
+ckptfs_ov_open(struct ckptfs_tree *t, struct ckptfs_node *n)
+{
+	int fd;
+
+	if (t->ov == NULL) {
+		atomic_fetch_add(&n->nopen, 1);
+		return;
+	}
+	pthread_mutex_lock(&t->ov->fd_mu);
+	atomic_fetch_add(&n->nopen, 1);
+	if (ckptfs_ov_spooled(n) && atomic_load(&n->spool_fd) < 0 &&
+	    (fd = spool_reopen(t, n)) >= 0)
+		atomic_store(&n->spool_fd, fd);
+	pthread_mutex_unlock(&t->ov->fd_mu);
 }
 
 /* --- replay ----------------------------------------------------------------- */
@@ -1281,12 +1379,14 @@ attach_spool(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t id)
 		close(fd);
 		return -errno;
 	}
+	pthread_mutex_lock(&t->ov->fd_mu);
 	if (atomic_load(&n->spool_fd) >= 0)
 		close(atomic_exchange(&n->spool_fd, -1));
-	n->spool_id = id;
+	pthread_mutex_unlock(&t->ov->fd_mu);
 	n->size = (uint64_t)st.st_size;
 	n->written = true;
-	atomic_store(&n->spool_fd, fd);
+	n->spool_id = id;
+	spool_fd_park(t, n, fd);
 	atomic_store(&t->ov->changed, true);
 	return 0;
 }
@@ -1484,6 +1584,7 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 	ov->dirfd = ov->jfd = -1;
 	pthread_mutex_init(&ov->mu, NULL);
 	pthread_mutex_init(&ov->copy_mu, NULL);
+	pthread_mutex_init(&ov->fd_mu, NULL);
 	atomic_init(&ov->changed, false);
 	t->ov = ov;
 	t->writable = true;
@@ -1509,6 +1610,7 @@ ckptfs_overlay_close(struct ckptfs_tree *t)
 		close(ov->dirfd);
 	pthread_mutex_destroy(&ov->mu);
 	pthread_mutex_destroy(&ov->copy_mu);
+	pthread_mutex_destroy(&ov->fd_mu);
 	free(ov->spool_dir);
 	free(ov);
 	t->ov = NULL;
@@ -1686,6 +1788,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	struct ckpt_out_tensor *o = NULL;
 	struct ckpt_buf *names = NULL, graph = { 0 };
 	int64_t *ones = NULL;
+	char (*spnames)[32] = NULL;
 	size_t n = 0, i, k;
 	int rc = 0;
 
@@ -1695,7 +1798,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	o = calloc(t->ninodes, sizeof(*o));
 	names = calloc(2 * t->ninodes, sizeof(*names));
 	ones = calloc(t->ninodes, sizeof(*ones));
-	if (o == NULL || names == NULL || ones == NULL) {
+	spnames = calloc(t->ninodes, sizeof(*spnames));
+	if (o == NULL || names == NULL || ones == NULL || spnames == NULL) {
 		rc = ckpt_fail(err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -1718,9 +1822,12 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		y->name_len = nm->len;
 		y->key = (const char *)ky->data;
 		y->key_len = ky->len;
-		if (atomic_load(&x->spool_fd) >= 0) {
+		if (ckptfs_ov_spooled(x)) {
 			rc = settle_shape(t, x, y, &ones[n], err);
-			y->fd = atomic_load(&x->spool_fd);
+			spool_name(x->spool_id, spnames[n]);
+			y->fd = -1;
+			y->dirfd = t->ov->dirfd;
+			y->file = spnames[n];
 			y->size = x->size;
 		} else {
 			y->bundle = t->bundle;
@@ -1772,6 +1879,7 @@ out:
 	free(names);
 	free(o);
 	free(ones);
+	free(spnames);
 	ckpt_buf_free(&graph);
 	return rc;
 }

@@ -98,9 +98,25 @@ int ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,
 int ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n,
 		    const void *buf, size_t size, uint64_t off);
 
-/* Note that an open file handle of N went away (the spool fd of a
- * removed tensor is closed with the last one). */
+/* True if N's content is in a spool file (changed in this mount). */
+bool ckptfs_ov_spooled(const struct ckptfs_node *n);
+
+/* Note a new open file handle of N (opens its spool file, if any, so an
+ * open file stays readable after it is removed). */
+void ckptfs_ov_open(struct ckptfs_tree *t, struct ckptfs_node *n);
+
+/* Note that an open file handle of N went away; the spool fd is closed
+ * with the last one. */
 void ckptfs_ov_release(struct ckptfs_tree *t, struct ckptfs_node *n);
+
+/* The spool fd of spooled tensor N, for a caller holding an open handle
+ * of N (valid until that handle is released; do not close it).  Return
+ * the fd or a negative errno. */
+int ckptfs_ov_fd(struct ckptfs_tree *t, struct ckptfs_node *n);
+
+/* A new fd of spooled tensor N's spool file, owned by the caller (for
+ * callers without an open handle).  Return the fd or a negative errno. */
+int ckptfs_ov_fd_dup(struct ckptfs_tree *t, struct ckptfs_node *n);
 
 /* One checkpoint to write. */
 struct ckptfs_output {

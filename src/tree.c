@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "overlay.h"
 #include "tensor.h"
 
 #define DEFAULT_TF2_ROOT "vars"
@@ -1264,22 +1265,28 @@ ckptfs_node_pread(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	case CKPTFS_TENSOR:
 		if (off >= n->size || len == 0)
 			return 0;
-		if (atomic_load(&n->spool_fd) >= 0) {
+		if (ckptfs_ov_spooled(n)) {
 			uint64_t sz = n->size;
 			ssize_t r;
+			int fd = ckptfs_ov_fd_dup((struct ckptfs_tree *)t,
+						  (struct ckptfs_node *)n);
 
+			if (fd < 0)
+				return -EIO;
 			if (len > sz - off)
 				len = (size_t)(sz - off);
 			while (*got < len) {
-				r = pread(atomic_load(&n->spool_fd),
-					  (char *)buf + *got, len - *got,
+				r = pread(fd, (char *)buf + *got, len - *got,
 					  (off_t)(off + *got));
-				if (r < 0)
+				if (r < 0) {
+					close(fd);
 					return -EIO;
+				}
 				if (r == 0)
 					break;
 				*got += (size_t)r;
 			}
+			close(fd);
 			return 0;
 		}
 		if (t->bundle == NULL)
@@ -1301,7 +1308,7 @@ ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 
 	*first_failure = false;
 	if (n->kind != CKPTFS_TENSOR || v > 0 || n->entry == NULL ||
-	    atomic_load(&n->spool_fd) >= 0)
+	    ckptfs_ov_spooled(n))
 		return 0;
 	if (v < 0)
 		return -EIO;
@@ -1338,7 +1345,7 @@ node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
 	uint8_t *buf;
 	uint32_t v = 0;
 
-	bool spooled = atomic_load(&n->spool_fd) >= 0;
+	bool spooled = ckptfs_ov_spooled(n);
 
 	if ((c & CRC_VALID) && !spooled) {
 		*crc = (uint32_t)c;

@@ -109,8 +109,13 @@ struct ckptfs_node {
 	int rank;		/* TENSOR: -1 unknown */
 	int64_t *dims;		/* borrowed from the entry or dims_owned */
 	bool dims_owned;
-	uint64_t spool_id;	/* 0: content still in the source */
-	atomic_int spool_fd;	/* -1 until copied up (set once) */
+	/* 0: content still in the source; set once at copy-up, after the
+	 * spool file holds the content (the mark of a changed tensor). */
+	_Atomic uint64_t spool_id;
+	/* The spool file while N has open handles (opened lazily, closed
+	 * with the last handle, so open fds stay bounded); else -1.  Changed
+	 * only under the overlay's fd lock (see ckptfs_ov_fd()). */
+	atomic_int spool_fd;
 	atomic_int nopen;	/* open file handles */
 };
 

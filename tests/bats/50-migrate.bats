@@ -163,3 +163,40 @@ EOF
 	[ "$(val "$T/out" v | jq -c '.[3]')" = "[118,119,120,121,122,0]" ]
 	[ "$(val "$T/out" w | jq -c '.[9]')" = "[36,37,38,39]" ]
 }
+
+@test "cp -a of 1,000 tensors between views under ulimit -n 256" {
+	local src pid nfd
+	src=$(fixture big --tensors 1000 --bytes 64000)
+	# The daemon alone gets the low limit (soft and hard, so raising the
+	# soft limit at start cannot lift it).
+	cat >"$T/ckptfs-lowfd" <<-WRAP
+	#!/bin/sh
+	ulimit -n 256 || exit 99
+	exec "$CKPTFS" "\$@"
+	WRAP
+	chmod +x "$T/ckptfs-lowfd"
+	CKPTFS=$T/ckptfs-lowfd mount_ckpt "$src" -o format=tf2,output="$T/out"
+	pid=${CKPTFS_PIDS[0]}
+	run -0 grep -E '^Max open files +256 +256 ' "/proc/$pid/limits"
+	run -0 cp -a "$MNT/by-name/." "$MNT/by-object/vars/"
+	assert_output ""
+	# Spool files are closed with their last handle.
+	nfd=$(find "/proc/$pid/fd" -mindepth 1 | wc -l)
+	echo "# daemon fds after cp -a: $nfd" >&3
+	[ "$nfd" -lt 64 ]
+	[ "$(values "$MNT/by-object/vars/layer_7/dense/kernel" f4)" = \
+		"$(values "$MNT/by-name/layer_7/dense/kernel" f4)" ]
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$T/out"
+	assert_output --partial "2002 tensors verified, 0 damaged"
+	# The copies are new tensors beside the originals, same values.
+	[ "$(val "$T/out" 'vars/layer_0/dense/bias/.ATTRIBUTES/VARIABLE_VALUE')" = \
+		"$(val "$src" layer_0/dense/bias)" ]
+	[ "$(val "$T/out" 'vars/layer_0/dense/bias/.ATTRIBUTES/VARIABLE_VALUE')" = \
+		"[0,0.001,0.002,0.003,0.004,0.0050000004,0.006,0.007,0.008,0.009000001,0.010000001,0.011000001]" ]
+	[ "$(val "$T/out" 'vars/layer_99/dense/kernel/Adam_1/.ATTRIBUTES/VARIABLE_VALUE')" = \
+		"$(val "$src" layer_99/dense/kernel/Adam_1)" ]
+	[ "$(val "$T/out" 'vars/embedding/embeddings/.ATTRIBUTES/VARIABLE_VALUE')" = \
+		"$(val "$src" embedding/embeddings)" ]
+	[ "$(meta "$T/out" 'vars/embedding/embeddings/.ATTRIBUTES/VARIABLE_VALUE')" = "float32 [4000]" ]
+}

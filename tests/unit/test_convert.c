@@ -286,12 +286,76 @@ test_spooled_and_refused(void)
 	close(fd);
 }
 
+/* A spooled tensor named by directory fd and file name: opened only while
+ * copied (no fd is left open), and a missing file is named in the error. */
+static void
+test_spool_by_name(void)
+{
+	char dir[PATH_MAX], spool[PATH_MAX + 16], out[PATH_MAX + 16];
+	struct ckpt_convert_opts o = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_out_tensor t[2] = { 0 };
+	struct ckpt_bundle *b;
+	static const int64_t d2[] = { 2 };
+	float v[2] = { 4.5f, -1.25f }, w[2] = { 3, 6 }, f[2];
+	int fd, dfd, probe;
+
+	snprintf(dir, sizeof(dir), "%s/byname", tmp);
+	CHECK_EQ_INT(mkdir(dir, 0755), 0);
+	dfd = open(tmp, O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0);
+	for (int i = 0; i < 2; i++) {
+		snprintf(spool, sizeof(spool), "%s/s%d.spool", tmp, i);
+		fd = open(spool, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		CHECK(fd >= 0);
+		CHECK_EQ_INT(write(fd, i ? w : v, sizeof(v)), sizeof(v));
+		close(fd);
+	}
+	for (int i = 0; i < 2; i++) {
+		t[i].name = i ? "b" : "a";
+		t[i].name_len = 1;
+		t[i].key = i ? "vars/b/.ATTRIBUTES/VARIABLE_VALUE"
+			     : "vars/a/.ATTRIBUTES/VARIABLE_VALUE";
+		t[i].key_len = strlen(t[i].key);
+		t[i].dtype = CKPT_DT_FLOAT;
+		t[i].rank = 1;
+		t[i].dims = d2;
+		t[i].fd = -1;
+		t[i].dirfd = dfd;
+		t[i].file = i ? "s1.spool" : "s0.spool";
+		t[i].size = sizeof(v);
+	}
+	snprintf(out, sizeof(out), "%s/x", dir);
+	o.format = CKPT_FORMAT_TF2;
+	probe = dup(0);	/* the lowest free fd before */
+	CHECK(probe >= 0);
+	close(probe);
+	CHECK_EQ_INT(ckpt_convert_write(t, 2, out, &o, &err), 0);
+	CHECK_EQ_INT(dup(0), probe);	/* and after: nothing left open */
+	close(probe);
+	CHECK_EQ_INT(ckpt_bundle_open(out, &b, &err), 0);
+	read_f32(b, "vars/a/.ATTRIBUTES/VARIABLE_VALUE", f, 2);
+	CHECK(f[0] == 4.5f && f[1] == -1.25f);
+	read_f32(b, "vars/b/.ATTRIBUTES/VARIABLE_VALUE", f, 2);
+	CHECK(f[0] == 3.0f && f[1] == 6.0f);
+	ckpt_bundle_close(b);
+
+	t[1].file = "missing.spool";
+	snprintf(out, sizeof(out), "%s/y", dir);
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_convert_write(t, 2, out, &o, &err), -ENOENT);
+	CHECK(strstr(err.msg, "missing.spool") != NULL);
+	CHECK(strstr(err.msg, "vars/b/") != NULL);
+	close(dfd);
+}
+
 int
 main(void)
 {
 	check_mkdtemp(tmp, sizeof(tmp));
 	test_tf1_to_tf2_and_back();
 	test_spooled_and_refused();
+	test_spool_by_name();
 	check_rmtree(tmp);
 	return check_done("test_convert");
 }
