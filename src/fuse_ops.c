@@ -176,12 +176,22 @@ notify(struct ckptfs *fs, struct ckptfs_invals *iv)
 {
 	struct ckptfs_notifier *nt = fs->notifier;
 
+	/* Listings first and synchronously: the kernel caches them
+	 * (opendir), so a changed directory must be dropped before the
+	 * change is acknowledged.  Dropping an inode's pages takes no
+	 * directory lock, so this cannot deadlock with the request. */
+	for (size_t i = 0; i < iv->n; i++)
+		if (iv->v[i].dir && iv->v[i].parent == 0 && fs->se != NULL)
+			fuse_lowlevel_notify_inval_inode(
+				fs->se, (fuse_ino_t)iv->v[i].ino, 0, 0);
 	if (nt == NULL || iv->n == 0) {
 		ckptfs_invals_free(iv);
 		return;
 	}
 	pthread_mutex_lock(&nt->mu);
 	for (size_t i = 0; i < iv->n; i++) {
+		if (iv->v[i].dir)
+			continue;	/* done above */
 		if (nt->q.n == nt->q.cap) {
 			size_t cap = nt->q.cap ? 2 * nt->q.cap : 16;
 			struct ckptfs_inval *v =
@@ -216,10 +226,11 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want |= conn->capable & FUSE_CAP_ASYNC_READ;
 	/* Directories need no open/release round trips (see
 	 * ckptfs_op_opendir()), and every listing carries the attributes,
-	 * so walking the tree costs two requests per directory. */
+	 * so walking the tree costs two requests per directory.  Listings
+	 * are cached by the kernel; a writable mount drops the listing of
+	 * every directory whose entries change (notify()). */
 	atomic_store(&fs->no_opendir,
-		     !fs->writable &&
-			     (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
+		     (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
 	if (fs->writable && (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC))
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS) {
@@ -549,10 +560,9 @@ ckptfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
 	} else {
-		struct ckptfs *fs = fuse_req_userdata(req);
-
-		fi->cache_readdir = !fs->writable;
-		fi->keep_cache = !fs->writable;
+		/* Listings stay cached; changes drop them (see notify()). */
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
 		fuse_reply_open(req, fi);
 	}
 }

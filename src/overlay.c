@@ -67,6 +67,9 @@ struct ckptfs_overlay {
 	bool replaying;		/* applying the journal: do not append */
 	bool broken;		/* a journal append failed: refuse changes */
 	size_t replayed;
+	/* The invalidations of the namespace change in progress (changes
+	 * are serialised by the caller), for dir_touched(). */
+	struct ckptfs_invals *cur_iv;
 };
 
 /* --- small helpers ------------------------------------------------------- */
@@ -108,6 +111,23 @@ inval_add(struct ckptfs_invals *iv, const struct ckptfs_node *dir,
 		e->len = len;
 	}
 	iv->n++;
+}
+
+/* Note that directory D's entries changed: its cached listing is stale. */
+static void
+dir_touched(struct ckptfs_tree *t, const struct ckptfs_node *d)
+{
+	struct ckptfs_invals *iv = t->ov->cur_iv;
+
+	if (iv == NULL)
+		return;
+	for (size_t i = iv->n; i-- > 0;)
+		if (iv->v[i].dir && iv->v[i].ino == d->ino)
+			return;
+	inval_add(iv, NULL, NULL, 0, d->ino);
+	if (iv->n > 0 && iv->v[iv->n - 1].ino == d->ino &&
+	    iv->v[iv->n - 1].parent == 0)
+		iv->v[iv->n - 1].dir = true;
 }
 
 /* True if KEY ends in the VARIABLE_VALUE suffix. */
@@ -620,6 +640,7 @@ walk_path(struct ckptfs_tree *t, int view, const char *path, size_t len,
 					return -ENOMEM;
 				rc = ckptfs_dir_add(d, (const char *)disp->data,
 						    disp->len, c);
+				dir_touched(t, d);
 				if (rc == 0)
 					rc = ckptfs_loc_set(
 						c, 0, d,
@@ -650,8 +671,10 @@ link_at(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	rc = walk_path(t, view, path, len, true, &d, &disp, &at);
 	if (rc == 0 && at != NULL)
 		rc = -EEXIST;
-	if (rc == 0)
+	if (rc == 0) {
 		rc = ckptfs_dir_add(d, (const char *)disp.data, disp.len, n);
+		dir_touched(t, d);
+	}
 	if (rc == 0) {
 		slash = len ? memrchr(path, '/', len) : NULL;
 		base = slash ? (size_t)(slash - path) + 1 : 0;
@@ -689,6 +712,7 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	if (d == NULL)
 		return;
 	ckptfs_dir_remove(d, l->name, l->len);
+	dir_touched(t, d);
 	inval_add(iv, d, l->name, l->len, 0);
 	free(l->name);
 	free(l->raw);
@@ -698,6 +722,7 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 		struct ckptfs_node *up = dl->dir;
 
 		ckptfs_dir_remove(up, dl->name, dl->len);
+		dir_touched(t, up);
 		inval_add(iv, up, dl->name, dl->len, 0);
 		free(dl->name);
 		free(dl->raw);
@@ -775,10 +800,11 @@ check_dir(struct ckptfs_tree *t, const struct ckptfs_node *dir)
 	return 0;
 }
 
-int
-ckptfs_ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
-		 const char *name, size_t len, bool is_dir,
-		 struct ckptfs_node **out, struct ckptfs_invals *iv)
+/* ckptfs_ov_create() without the bookkeeping of IV for dir_touched(). */
+static int
+ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
+	  const char *name, size_t len, bool is_dir,
+	  struct ckptfs_node **out, struct ckptfs_invals *iv)
 {
 	struct ckpt_buf raw = { 0 }, path = { 0 }, other = { 0 };
 	struct ckptfs_node *n = NULL;
@@ -807,6 +833,7 @@ ckptfs_ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	if (is_dir) {
 		n->user_dir = true;
 		rc = ckptfs_dir_add(dir, name, len, n);
+		dir_touched(t, dir);
 		if (rc == 0)
 			rc = ckptfs_loc_set(n, 0, dir, name, len, raw.data,
 					    raw.len);
@@ -844,6 +871,7 @@ ckptfs_ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		}
 	}
 	rc = ckptfs_dir_add(dir, name, len, n);
+	dir_touched(t, dir);
 	if (rc == 0)
 		rc = ckptfs_loc_set(n, view, dir, name, len, raw.data, raw.len);
 	if (rc == 0) {
@@ -887,10 +915,11 @@ out:
 	return rc;
 }
 
-int
-ckptfs_ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
-		 const char *name, size_t len, bool is_dir,
-		 struct ckptfs_invals *iv)
+/* ckptfs_ov_remove() without the bookkeeping of IV for dir_touched(). */
+static int
+ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
+	  const char *name, size_t len, bool is_dir,
+	  struct ckptfs_invals *iv)
 {
 	struct ckptfs_node *n;
 	int rc;
@@ -909,6 +938,7 @@ ckptfs_ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		if ((rc = journal_path(t, J_RMDIR, dir, name, len, 0)) < 0)
 			return rc;
 		ckptfs_dir_remove(dir, name, len);
+		dir_touched(t, dir);
 		free(n->loc[0].name);
 		free(n->loc[0].raw);
 		memset(&n->loc[0], 0, sizeof(n->loc[0]));
@@ -973,11 +1003,12 @@ in_moved(const struct moved *v, size_t nv, const struct ckptfs_node *n)
 	return false;
 }
 
-int
-ckptfs_ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
-		 const char *name, size_t len, struct ckptfs_node *ndir,
-		 const char *nname, size_t nlen, unsigned int flags,
-		 struct ckptfs_invals *iv)
+/* ckptfs_ov_rename() without the bookkeeping of IV for dir_touched(). */
+static int
+ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
+	  const char *name, size_t len, struct ckptfs_node *ndir,
+	  const char *nname, size_t nlen, unsigned int flags,
+	  struct ckptfs_invals *iv)
 {
 	struct ckpt_buf raw = { 0 }, oldp = { 0 }, newp = { 0 }, np = { 0 };
 	struct ckpt_buf jfrom = { 0 }, jto = { 0 };
@@ -1092,6 +1123,7 @@ ckptfs_ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	if (target != NULL) {
 		if (target->kind == CKPTFS_DIR) {
 			ckptfs_dir_remove(ndir, nname, nlen);
+			dir_touched(t, ndir);
 			free(target->loc[0].name);
 			free(target->loc[0].raw);
 			memset(&target->loc[0], 0, sizeof(target->loc[0]));
@@ -1101,6 +1133,8 @@ ckptfs_ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	ckptfs_dir_remove(dir, name, len);
 	rc = ckptfs_dir_add(ndir, nname, nlen, n);
+	dir_touched(t, dir);
+	dir_touched(t, ndir);
 	if (rc == 0)
 		rc = ckptfs_loc_set(n, n->kind == CKPTFS_DIR ? 0 : view, ndir,
 				    nname, nlen, raw.data, raw.len);
@@ -1297,6 +1331,52 @@ ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
 	while (cur < end && !atomic_compare_exchange_weak(&n->size, &cur, end))
 		;
 	return 0;
+}
+
+int
+ckptfs_ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
+		 const char *name, size_t len, bool is_dir,
+		 struct ckptfs_node **out, struct ckptfs_invals *iv)
+{
+	int rc;
+
+	if (t->ov != NULL)
+		t->ov->cur_iv = iv;
+	rc = ov_create(t, dir, name, len, is_dir, out, iv);
+	if (t->ov != NULL)
+		t->ov->cur_iv = NULL;
+	return rc;
+}
+
+int
+ckptfs_ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
+		 const char *name, size_t len, bool is_dir,
+		 struct ckptfs_invals *iv)
+{
+	int rc;
+
+	if (t->ov != NULL)
+		t->ov->cur_iv = iv;
+	rc = ov_remove(t, dir, name, len, is_dir, iv);
+	if (t->ov != NULL)
+		t->ov->cur_iv = NULL;
+	return rc;
+}
+
+int
+ckptfs_ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
+		 const char *name, size_t len, struct ckptfs_node *ndir,
+		 const char *nname, size_t nlen, unsigned int flags,
+		 struct ckptfs_invals *iv)
+{
+	int rc;
+
+	if (t->ov != NULL)
+		t->ov->cur_iv = iv;
+	rc = ov_rename(t, dir, name, len, ndir, nname, nlen, flags, iv);
+	if (t->ov != NULL)
+		t->ov->cur_iv = NULL;
+	return rc;
 }
 
 void

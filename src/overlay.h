@@ -21,12 +21,14 @@
 #define CKPTFS_VARIABLE_SUFFIX "/.ATTRIBUTES/VARIABLE_VALUE"
 
 /* A kernel cache entry to drop after a change: the name NAME in directory
- * PARENT, or (PARENT 0) the attributes of inode INO. */
+ * PARENT, or (PARENT 0) the attributes of inode INO, and with DIR also
+ * the cached listing of directory INO (its entries changed). */
 struct ckptfs_inval {
 	uint64_t parent;
 	uint64_t ino;
 	char *name;	/* owned */
 	size_t len;
+	bool dir;
 };
 
 struct ckptfs_invals {

@@ -349,3 +349,32 @@ EOF
 	run -1 "$CKPTFS" -u "$T/mnt"
 	assert_output --partial "info.json"
 }
+
+@test "cached listings follow changes made through the other view" {
+	mount_ckpt "$P" -o output="$T/out"
+	# List both views twice so the kernel caches them.
+	ls "$MNT/by-name" "$MNT/by-object/vars" "$MNT/by-name/scoped" >/dev/null
+	run -0 ls "$MNT/by-object/vars"
+	assert_line a
+	assert_line b
+	mv "$MNT/by-name/a" "$MNT/by-name/z"
+	touch "$MNT/by-name/newt"
+	rm "$MNT/by-name/b"
+	run -0 ls "$MNT/by-object/vars"
+	refute_line a
+	refute_line b
+	assert_line z
+	assert_line newt
+	assert_line scoped.Sc
+	# And back: by-object changes show in cached by-name listings.
+	mv "$MNT/by-object/vars/scoped.Sc" "$MNT/by-object/vars/moved"
+	run -0 ls "$MNT/by-name"
+	assert_line moved
+	refute_line scoped
+	[ ! -e "$MNT/by-name/scoped" ]
+	rm "$MNT/by-name/newt"
+	run -0 ls "$MNT/by-object/vars"
+	refute_line newt
+	assert_line z
+	assert_line moved
+}
