@@ -357,8 +357,11 @@ EOF
 	run -0 ls "$MNT/by-object/vars"
 	assert_line a
 	assert_line b
-	mv "$MNT/by-name/a" "$MNT/by-name/z"
+	# A new name alone (nothing the kernel has cached changes).
 	touch "$MNT/by-name/newt"
+	run -0 ls "$MNT/by-object/vars"
+	assert_line newt
+	mv "$MNT/by-name/a" "$MNT/by-name/z"
 	rm "$MNT/by-name/b"
 	run -0 ls "$MNT/by-object/vars"
 	refute_line a
