@@ -332,6 +332,35 @@ ckptfs_name_unescape(const char *name, size_t len, struct ckpt_buf *out,
 
 /* --- nodes and directories --------------------------------------------- */
 
+/* Nodes per slab. */
+#define CKPTFS_SLAB 1024
+
+/* Zeroed memory for one node from T's slabs; NULL on -ENOMEM. */
+static struct ckptfs_node *
+node_alloc(struct ckptfs_tree *t)
+{
+	if (t->slab_left == 0) {
+		struct ckptfs_node *slab;
+
+		if (t->nslabs == t->capslabs) {
+			size_t cap = t->capslabs ? 2 * t->capslabs : 16;
+			struct ckptfs_node **v =
+				reallocarray(t->slabs, cap, sizeof(*v));
+
+			if (v == NULL)
+				return NULL;
+			t->slabs = v;
+			t->capslabs = cap;
+		}
+		slab = calloc(CKPTFS_SLAB, sizeof(*slab));
+		if (slab == NULL)
+			return NULL;
+		t->slabs[t->nslabs++] = slab;
+		t->slab_left = CKPTFS_SLAB;
+	}
+	return &t->slabs[t->nslabs - 1][CKPTFS_SLAB - t->slab_left--];
+}
+
 /* Allocate a node of KIND and give it the next inode number. */
 static struct ckptfs_node *
 node_new(struct ckptfs_tree *t, enum ckptfs_kind kind)
@@ -348,7 +377,7 @@ node_new(struct ckptfs_tree *t, enum ckptfs_kind kind)
 		t->inodes = v;
 		t->capinodes = cap;
 	}
-	n = calloc(1, sizeof(*n));
+	n = node_alloc(t);
 	if (n == NULL)
 		return NULL;
 	n->kind = kind;
@@ -1184,8 +1213,10 @@ ckptfs_tree_free(struct ckptfs_tree *t)
 			free(n->dims);
 		if (atomic_load(&n->spool_fd) >= 0)
 			close(atomic_load(&n->spool_fd));
-		free(n);
 	}
+	for (i = 0; i < t->nslabs; i++)
+		free(t->slabs[i]);
+	free(t->slabs);
 	free(t->inodes);
 	free(t->info_json);
 	free(t->tf2_root);

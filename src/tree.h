@@ -145,6 +145,11 @@ struct ckptfs_tree_opts {
 struct ckptfs_tree {
 	struct ckptfs_node **inodes;	/* owned; inodes[ino - 1] */
 	size_t ninodes, capinodes;
+	/* Nodes are carved from slabs (owned, freed with the tree): one
+	 * allocation per CKPTFS_SLAB nodes instead of one per node. */
+	struct ckptfs_node **slabs;
+	size_t nslabs, capslabs;
+	size_t slab_left;	/* unused nodes in the last slab */
 	struct ckptfs_node *root, *by_name, *by_object, *info;
 	char *info_json;		/* owned */
 	const struct ckpt_bundle *bundle;	/* borrowed */
