@@ -711,7 +711,7 @@ pend_get(struct ckptfs_node *d, const uint8_t *raw, size_t len)
 		i = (i + 1) & (b->nslots - 1);
 	}
 	if (b->n == b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 4;
+		size_t cap = b->cap ? 2 * b->cap : 1;
 		struct pend *v = reallocarray(b->v, cap, sizeof(*v));
 
 		if (v == NULL)
@@ -774,6 +774,25 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 	if (dir_rehash(&d->dir, b->n + (b->n >> 2)) < 0) {
 		rc = ckpt_fail(bd->err, -ENOMEM, "out of memory");
 		goto out;
+	}
+	/* The entries array at its final size (most directories hold one
+	 * or two names; growing by doubling from 4 wasted most of it). */
+	{
+		size_t want = d->dir.n;
+		struct ckptfs_dirent *v;
+
+		for (i = 0; i < b->n; i++)
+			want += (b->v[i].file != NULL) + (b->v[i].sub != NULL);
+		if (want > d->dir.cap) {
+			v = reallocarray(d->dir.ents, want, sizeof(*v));
+			if (v == NULL) {
+				rc = ckpt_fail(bd->err, -ENOMEM,
+					       "out of memory");
+				goto out;
+			}
+			d->dir.ents = v;
+			d->dir.cap = want;
+		}
 	}
 	for (i = 0; i < b->n && rc == 0; i++) {
 		struct pend *p = &b->v[i];
