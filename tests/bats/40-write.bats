@@ -10,26 +10,6 @@
 
 load helpers
 
-# The keys of checkpoint P, one per line (inspector order: sorted).
-keys() {
-	"$CKPT_INSPECT" --json "$1" | jq -r .key
-}
-
-# The values of KEY in checkpoint P as compact JSON.
-val() {
-	"$CKPT_INSPECT" --json --values "$1" "$2" | jq -c .values
-}
-
-# The dtype and shape of KEY in P, e.g. "float32 [2,3]".
-meta() {
-	"$CKPT_INSPECT" --json "$1" "$2" | jq -r '.dtype + " " + (.shape|tostring)'
-}
-
-# Unmount with ckptfs -u (waits for the write-out) and expect success.
-finish() {
-	run -0 timeout 120 "$CKPTFS" -u "$MNT"
-}
-
 # Unmount expecting the write-out to fail; the daemon's non-zero exit is
 # taken here, not by the teardown.  Sets output/status from ckptfs -u.
 finish_fails() {

@@ -9,22 +9,6 @@
 
 load helpers
 
-keys() {
-	"$CKPT_INSPECT" --json "$1" | jq -r .key
-}
-
-val() {
-	"$CKPT_INSPECT" --json --values "$1" "$2" | jq -c .values
-}
-
-meta() {
-	"$CKPT_INSPECT" --json "$1" "$2" | jq -r '.dtype + " " + (.shape|tostring)'
-}
-
-finish() {
-	run -0 timeout 120 "$CKPTFS" -u "$MNT"
-}
-
 setup() {
 	require_fuse
 	command -v jq >/dev/null || skip "jq not installed"

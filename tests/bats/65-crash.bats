@@ -25,11 +25,6 @@ setup() {
 	SUM=$(cat "$P".index "$P".data-* | md5sum)
 }
 
-# The values of KEY in checkpoint $1 as compact JSON.
-val() {
-	"$CKPT_INSPECT" --json --values "$1" "$2" | jq -c .values
-}
-
 # Mount the source for a TF1 write-out to $O (default spool), set a to
 # float32 V (given as 4 hex-escaped bytes) and remove b; with POINT, the
 # daemon is told to kill itself there.  cycle POINT BYTES
@@ -42,13 +37,6 @@ cycle() {
 	unset CKPT_TEST_CRASH
 	printf %b "$2" >"$MNT/by-name/a"
 	rm -f "$MNT/by-name/b"
-}
-
-# Unmount with ckptfs -u (waiting for the write-out), expecting success;
-# reap the daemon.
-finish() {
-	run -0 timeout 120 "$CKPTFS" -u "$MNT"
-	unmount_ckpt
 }
 
 # Unmount with ckptfs -u, expecting the daemon to die of SIGKILL.

@@ -34,11 +34,6 @@ teardown() {
 	fi
 }
 
-# The values of KEY in checkpoint $1 as compact JSON.
-val() {
-	"$CKPT_INSPECT" --json --values "$1" "$2" | jq -c .values
-}
-
 # Fill the tmpfs: a file FILE taking all the free space.
 fill() {
 	dd if=/dev/zero of="$1" bs=64k 2>/dev/null || true
@@ -53,12 +48,6 @@ finish_fails() {
 	[ "$st" -eq 1 ]
 	# shellcheck disable=SC2034 # read by helpers.bash
 	CKPTFS_MNTS=() CKPTFS_PIDS=() CKPTFS_LOGS=()
-}
-
-# Unmount expecting success.
-finish() {
-	run -0 timeout 120 "$CKPTFS" -u "$MNT"
-	unmount_ckpt
 }
 
 # The output holds a = $1 and the 1 MiB tensor big, every checksum right.

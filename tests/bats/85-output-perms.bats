@@ -19,12 +19,6 @@ setup() {
 	O=$T/out
 }
 
-# Unmount with ckptfs -u (waiting for the write-out), expecting success.
-finish() {
-	run -0 timeout 120 "$CKPTFS" -u "$MNT"
-	unmount_ckpt
-}
-
 @test "output files get the umask: 027 makes them 0640" {
 	umask 027
 	mount_ckpt "$P" -o format=tf1,output="$O"

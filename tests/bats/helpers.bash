@@ -125,6 +125,30 @@ unmount_ckpt() {
 	return "$rc"
 }
 
+# --- written checkpoints, read back with the inspector -------------------
+
+# The keys of checkpoint P, one per line (inspector order: sorted).
+keys() {
+	"$CKPT_INSPECT" --json "$1" | jq -r .key
+}
+
+# The values of KEY in checkpoint P as compact JSON.
+val() {
+	"$CKPT_INSPECT" --json --values "$1" "$2" | jq -c .values
+}
+
+# The dtype and shape of KEY in P, e.g. "float32 [2,3]".
+meta() {
+	"$CKPT_INSPECT" --json "$1" "$2" | jq -r '.dtype + " " + (.shape|tostring)'
+}
+
+# Unmount $MNT with ckptfs -u (which waits for the write-out), expect
+# success, and reap the daemons (each must exit 0).
+finish() {
+	run -0 timeout 120 "$CKPTFS" -u "$MNT"
+	unmount_ckpt
+}
+
 # Unmount mounts not started by mount_ckpt (daemonized ones).
 CKPTFS_EXTRA_MNTS=()
 unmount_extra() {
