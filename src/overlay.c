@@ -221,6 +221,21 @@ get_field(const uint8_t **p, const uint8_t *limit, const char **s,
 	return 0;
 }
 
+/* Frame journal record BODY into REC: fixed32 length, fixed32 masked
+ * CRC-32C of the body, the body. */
+static int
+frame_record(const struct ckpt_buf *body, struct ckpt_buf *rec)
+{
+	int rc = ckpt_buf_put_fixed32(rec, (uint32_t)body->len);
+
+	if (rc == 0)
+		rc = ckpt_buf_put_fixed32(
+			rec, ckpt_crc_mask(ckpt_crc32c(body->data, body->len)));
+	if (rc == 0)
+		rc = ckpt_buf_put(rec, body->data, body->len);
+	return rc;
+}
+
 /* Make the spool directory and journal if they are not there yet.  Called
  * with ov->mu held. */
 static int
@@ -269,12 +284,7 @@ spool_ensure(struct ckptfs_tree *t)
 	if (rc == 0)
 		rc = ckpt_buf_put_varint(&body, (uint64_t)t->src.mtime.tv_nsec);
 	if (rc == 0)
-		rc = ckpt_buf_put_fixed32(&rec, (uint32_t)body.len);
-	if (rc == 0)
-		rc = ckpt_buf_put_fixed32(
-			&rec, ckpt_crc_mask(ckpt_crc32c(body.data, body.len)));
-	if (rc == 0)
-		rc = ckpt_buf_put(&rec, body.data, body.len);
+		rc = frame_record(&body, &rec);
 	if (rc == 0) {
 		ssize_t w = write(ov->jfd, rec.data, rec.len);
 
@@ -317,12 +327,7 @@ journal(struct ckptfs_tree *t, enum jop op, const struct ckpt_buf *p1,
 	if (rc == 0)
 		rc = ckpt_buf_put_varint(&body, num);
 	if (rc == 0)
-		rc = ckpt_buf_put_fixed32(&rec, (uint32_t)body.len);
-	if (rc == 0)
-		rc = ckpt_buf_put_fixed32(
-			&rec, ckpt_crc_mask(ckpt_crc32c(body.data, body.len)));
-	if (rc == 0)
-		rc = ckpt_buf_put(&rec, body.data, body.len);
+		rc = frame_record(&body, &rec);
 	if (rc == 0) {
 		pthread_mutex_lock(&ov->mu);
 		rc = spool_ensure(t);
