@@ -237,11 +237,11 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 		conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	}
-	/* ls -l asks for system.posix_acl_access/default of every file; as
-	 * ACL-aware the kernel caches the answer (none) per inode instead
-	 * of asking on every pass.  Permission checks stay with the modes
-	 * (default_permissions; there are no ACLs). */
-	conn->want |= conn->capable & FUSE_CAP_POSIX_ACL;
+	/* No FUSE_CAP_POSIX_ACL: there are no ACLs, permission checks are
+	 * the modes (default_permissions), and system.posix_acl_* reach
+	 * getxattr, which answers EOPNOTSUPP for every namespace but
+	 * "user." (ckptfs_xattr_supported()). */
+	conn->want &= ~(unsigned)FUSE_CAP_POSIX_ACL;
 	conn->time_gran = 1;
 }
 

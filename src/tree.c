@@ -1426,6 +1426,12 @@ node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
 	return 0;
 }
 
+bool
+ckptfs_xattr_supported(const char *name)
+{
+	return strncmp(name, "user.", 5) == 0;
+}
+
 /* Extended attribute values. */
 int
 ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
@@ -1435,6 +1441,8 @@ ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
 	uint32_t crc;
 	int rc;
 
+	if (!ckptfs_xattr_supported(name))
+		return -EOPNOTSUPP;
 	if (n->kind != CKPTFS_TENSOR)
 		return -ENODATA;
 	if (strcmp(name, CKPTFS_XATTR_DTYPE) == 0) {

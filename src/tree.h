@@ -241,10 +241,19 @@ int ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 int ckptfs_node_pread(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		      void *buf, size_t len, uint64_t off, size_t *got);
 
+/* Whether NAME is in a namespace the tree has attributes in ("user.").
+ * The others (security., system., trusted.) are not supported at all:
+ * -EOPNOTSUPP, as the VFS answers for a namespace a filesystem has no
+ * handler for.  Unlike -ENODATA this is remembered per filesystem by
+ * tools: ls -l stops asking for security.selinux and POSIX ACLs after
+ * the first file instead of sending three requests per file. */
+bool ckptfs_xattr_supported(const char *name);
+
 /* Append the value of extended attribute NAME of N to OUT (its current
  * dtype and shape; user.ckpt.key is the key N has in a checkpoint of the
- * mounted format).  Return 0, -ENODATA (no such attribute, or a dtype or
- * shape not known yet), -EIO, -ENOMEM. */
+ * mounted format).  Return 0, -EOPNOTSUPP (not a "user." name), -ENODATA
+ * (no such attribute, or a dtype or shape not known yet), -EIO,
+ * -ENOMEM. */
 int ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
 		     const char *name, struct ckpt_buf *out);
 

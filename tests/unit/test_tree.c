@@ -246,6 +246,17 @@ test_tf1(void)
 	CHECK_EQ_INT(ckptfs_xattr_get(t, k, CKPTFS_XATTR_CRC, &b), 0);
 	CHECK_EQ_MEM(b.data, b.len, "12345678", 8);
 	CHECK_EQ_INT(ckptfs_xattr_get(t, k, "user.other", &b), -ENODATA);
+	/* Other namespaces are unsupported, not merely empty, on every
+	 * node (so ls -l asks once per mount, not three times per file). */
+	CHECK_EQ_INT(ckptfs_xattr_get(t, k, "security.selinux", &b),
+		     -EOPNOTSUPP);
+	CHECK_EQ_INT(ckptfs_xattr_get(t, t->by_name, "system.posix_acl_access",
+				      &b),
+		     -EOPNOTSUPP);
+	CHECK_EQ_INT(ckptfs_xattr_get(t, k, "trusted.x", &b), -EOPNOTSUPP);
+	CHECK_EQ_INT(ckptfs_xattr_get(t, k, "use", &b), -EOPNOTSUPP);
+	CHECK(ckptfs_xattr_supported("user.ckpt.dtype"));
+	CHECK(!ckptfs_xattr_supported("user"));
 	CHECK_EQ_INT(ckptfs_xattr_get(t, t->by_name, CKPTFS_XATTR_KEY, &b),
 		     -ENODATA);
 	b.len = 0;
