@@ -220,8 +220,10 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct ckptfs *fs = userdata;
 
+	/* No FUSE_CAP_SPLICE_MOVE: moving pages means trying to steal them
+	 * from the shard's page cache (evicting them there) and mostly
+	 * copying anyway; plain splice reads ran 25-30% faster. */
 	conn->want |= conn->capable & (FUSE_CAP_SPLICE_WRITE |
-				       FUSE_CAP_SPLICE_MOVE |
 				       FUSE_CAP_SPLICE_READ);
 	conn->want |= conn->capable & FUSE_CAP_ASYNC_READ;
 	/* Directories need no open/release round trips (see
@@ -926,7 +928,7 @@ ckptfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+		fuse_reply_data(req, bv, 0);
 	free(bv);
 	free(mem);
 }

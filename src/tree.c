@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1350,31 +1351,71 @@ ckptfs_node_pread(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 }
 
 /* Verify once. */
+/* ckptfs_node_verify()'s gate: N->verified is VERIFYING while one
+ * thread checks N; the others wait here instead of reading the tensor
+ * again (the kernel's readahead sends several READs of a file at once).
+ * One pair for the process: waits are rare and short. */
+#define VERIFYING 2
+static pthread_mutex_t verify_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t verify_cv = PTHREAD_COND_INITIALIZER;
+static atomic_uint_fast64_t verify_runs;
+
+uint64_t
+ckptfs_verify_runs(void)
+{
+	return atomic_load(&verify_runs);
+}
+
+/* Publish the result V of checking N (0: not cached, check again). */
+static void
+verify_done(struct ckptfs_node *n, int v)
+{
+	pthread_mutex_lock(&verify_mu);
+	atomic_store(&n->verified, v);
+	pthread_cond_broadcast(&verify_cv);
+	pthread_mutex_unlock(&verify_mu);
+}
+
 int
 ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 		   bool *first_failure, struct ckpt_err *err)
 {
-	int v = atomic_load(&n->verified), expect = 0, rc;
+	int v, rc;
 
 	*first_failure = false;
-	if (n->kind != CKPTFS_TENSOR || v > 0 || n->entry == NULL ||
+	if (n->kind != CKPTFS_TENSOR || n->entry == NULL ||
 	    ckptfs_ov_spooled(n))
 		return 0;
-	if (v < 0)
+	for (;;) {
+		v = atomic_load(&n->verified);
+		if (v == 1)
+			return 0;
+		if (v < 0)
+			return -EIO;
+		if (v == 0 && atomic_compare_exchange_strong(&n->verified, &v,
+							     VERIFYING))
+			break;
+		if (v == VERIFYING) {
+			pthread_mutex_lock(&verify_mu);
+			while (atomic_load(&n->verified) == VERIFYING)
+				pthread_cond_wait(&verify_cv, &verify_mu);
+			pthread_mutex_unlock(&verify_mu);
+		}
+	}
+	if (t->bundle == NULL) {
+		verify_done(n, 0);
 		return -EIO;
-	if (t->bundle == NULL)
-		return -EIO;
+	}
+	atomic_fetch_add(&verify_runs, 1);
 	rc = ckpt_bundle_verify(t->bundle, n->entry, err);
 	if (rc == 0) {
-		atomic_store(&n->verified, 1);
+		verify_done(n, 1);
 		return 0;
 	}
-	if (rc != -EBADMSG) {
-		*first_failure = true;	/* not cached: may be transient */
-		return -EIO;
-	}
-	if (atomic_compare_exchange_strong(&n->verified, &expect, rc))
-		*first_failure = true;
+	/* Damage is remembered (and logged once); another error may be
+	 * transient, so the next read checks again (and logs again). */
+	*first_failure = true;
+	verify_done(n, rc == -EBADMSG ? rc : 0);
 	return -EIO;
 }
 

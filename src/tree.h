@@ -91,7 +91,8 @@ struct ckptfs_node {
 	struct ckptfs_dir dir;		/* CKPTFS_DIR */
 	const struct ckpt_entry *entry;	/* TENSOR: borrowed from the source */
 	const char *blob;		/* BLOB: borrowed from the tree */
-	/* 0 not checked yet, 1 good, or the negative errno of the check. */
+	/* 0 not checked yet, 1 good, 2 being checked, or the negative errno
+	 * of the check. */
 	atomic_int verified;
 	/* CRC-32C of the content once known: bit 32 set when valid. */
 	atomic_uint_fast64_t crc;
@@ -232,9 +233,15 @@ void ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 /* Check N's stored CRC once per tree; later calls return the cached
  * result.  Return 0 or -EIO.  On the first call that finds the damage
  * *FIRST_FAILURE is set (so exactly one caller logs it) and ERR gets a
- * message naming the key.  Thread-safe. */
+ * message naming the key.  Thread-safe: while one thread checks N, the
+ * others asking about N wait for its answer. */
 int ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 		       bool *first_failure, struct ckpt_err *err);
+
+/* How many checks ckptfs_node_verify() has run in this process (each
+ * reads a whole tensor): concurrent first reads of one tensor share one
+ * check. */
+uint64_t ckptfs_verify_runs(void);
 
 /* Copy up to LEN bytes at OFF of N's content into BUF (*GOT bytes; short
  * only at the end).  No verification.  Return 0, -EIO, -EISDIR. */

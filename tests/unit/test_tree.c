@@ -7,8 +7,12 @@
 #include "check.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 
+#include "bundle_writer.h"
 #include "coding.h"
 #include "crc32c.h"
 #include "objgraph.h"
@@ -491,6 +495,98 @@ test_big(void)
 	free(keys);
 }
 
+/* Eight threads reading the first bytes of a tensor at once: one checks
+ * it, the others wait for that answer. */
+struct verify_arg {
+	const struct ckptfs_tree *t;
+	struct ckptfs_node *n;
+	int rc;
+	bool first;
+};
+
+static void *
+verify_thread(void *p)
+{
+	struct verify_arg *a = p;
+	struct ckpt_err err = { 0 };
+
+	a->rc = ckptfs_node_verify(a->t, a->n, &a->first, &err);
+	return NULL;
+}
+
+static void
+test_verify(void)
+{
+	enum { T = 8, ELEMS = 1 << 20 };
+	char dir[PATH_MAX], prefix[PATH_MAX + 8], data[PATH_MAX + 40];
+	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 1 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b;
+	struct ckptfs_tree *t;
+	struct verify_arg a[T];
+	pthread_t th[T];
+	int64_t dims[1] = { ELEMS };
+	float *v = malloc(ELEMS * sizeof(*v));
+	const char *names[2] = { "by-name/good", "by-name/bad" };
+	uint64_t runs;
+	int fd, nfirst;
+
+	CHECK(v != NULL);
+	check_mkdtemp(dir, sizeof(dir));
+	snprintf(prefix, sizeof(prefix), "%s/m", dir);
+	for (int i = 0; i < ELEMS; i++)
+		v[i] = (float)i;
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "bad", 3, CKPT_DT_FLOAT, dims, 1, v,
+				     ELEMS * sizeof(*v), &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "good", 4, CKPT_DT_FLOAT, dims, 1, v,
+				     ELEMS * sizeof(*v), &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	/* "bad" is first in the shard: damage its last byte. */
+	snprintf(data, sizeof(data), "%s.data-00000-of-00001", prefix);
+	fd = open(data, O_WRONLY);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(pwrite(fd, "\x7f", 1, ELEMS * sizeof(*v) - 1), 1);
+	close(fd);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &err), 0);
+	for (int k = 0; k < 2; k++) {
+		struct ckptfs_node *n = ckptfs_tree_path(t, names[k]);
+
+		CHECK(n != NULL);
+		runs = ckptfs_verify_runs();
+		for (int i = 0; i < T; i++) {
+			a[i] = (struct verify_arg){ .t = t, .n = n, .rc = 1 };
+			CHECK_EQ_INT(pthread_create(&th[i], NULL, verify_thread,
+						    &a[i]),
+				     0);
+		}
+		nfirst = 0;
+		for (int i = 0; i < T; i++) {
+			pthread_join(th[i], NULL);
+			CHECK_EQ_INT(a[i].rc, k == 0 ? 0 : -EIO);
+			nfirst += a[i].first;
+		}
+		/* The tensor is read once, the damage found (and logged)
+		 * once. */
+		CHECK_EQ_INT(ckptfs_verify_runs() - runs, 1);
+		CHECK_EQ_INT(nfirst, k == 0 ? 0 : 1);
+		CHECK_EQ_INT(atomic_load(&n->verified), k == 0 ? 1 : -EBADMSG);
+		a[0].first = true;
+		CHECK_EQ_INT(ckptfs_node_verify(t, n, &a[0].first, &err),
+			     k == 0 ? 0 : -EIO);
+		CHECK(!a[0].first);
+	}
+	ckptfs_tree_free(t);
+	ckpt_bundle_close(b);
+	check_rmtree(dir);
+	free(v);
+}
+
 int
 main(void)
 {
@@ -499,5 +595,6 @@ main(void)
 	test_oddnames();
 	test_tf2();
 	test_big();
+	test_verify();
 	return check_done("test_tree");
 }
