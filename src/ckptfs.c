@@ -18,6 +18,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <spawn.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -623,6 +626,11 @@ main(int argc, char *argv[])
 	}
 	if (tree->warning[0] != '\0')
 		fprintf(stderr, "ckptfs: warning: %s\n", tree->warning);
+#ifdef __GLIBC__
+	/* The build's scratch tables are freed; give their pages back
+	 * (a third of the peak for 100,000 tensors). */
+	malloc_trim(0);
+#endif
 	if (!conf.ro) {
 		rc = ckptfs_overlay_open(tree, plan.spool, &err);
 		if (rc < 0) {

@@ -719,9 +719,7 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	ckptfs_dir_remove(d, l->name, l->len);
 	dir_touched(t, d);
 	inval_add(iv, d, l->name, l->len, 0);
-	free(l->name);
-	free(l->raw);
-	memset(l, 0, sizeof(*l));
+	ckptfs_loc_clear(l);
 	while (prune && d != root && !d->user_dir && d->dir.nlive == 0) {
 		struct ckptfs_loc *dl = &d->loc[0];
 		struct ckptfs_node *up = dl->dir;
@@ -729,9 +727,7 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 		ckptfs_dir_remove(up, dl->name, dl->len);
 		dir_touched(t, up);
 		inval_add(iv, up, dl->name, dl->len, 0);
-		free(dl->name);
-		free(dl->raw);
-		memset(dl, 0, sizeof(*dl));
+		ckptfs_loc_clear(dl);
 		d = up;
 	}
 }
@@ -944,9 +940,7 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			return rc;
 		ckptfs_dir_remove(dir, name, len);
 		dir_touched(t, dir);
-		free(n->loc[0].name);
-		free(n->loc[0].raw);
-		memset(&n->loc[0], 0, sizeof(n->loc[0]));
+		ckptfs_loc_clear(&n->loc[0]);
 		return 0;
 	}
 	if (n->kind == CKPTFS_DIR)
@@ -1129,9 +1123,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		if (target->kind == CKPTFS_DIR) {
 			ckptfs_dir_remove(ndir, nname, nlen);
 			dir_touched(t, ndir);
-			free(target->loc[0].name);
-			free(target->loc[0].raw);
-			memset(&target->loc[0], 0, sizeof(target->loc[0]));
+			ckptfs_loc_clear(&target->loc[0]);
 		} else {
 			delete_tensor(t, target, view, iv);
 		}

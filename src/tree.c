@@ -48,11 +48,10 @@ struct ckptfs_build_dir {
 
 /* A string -> size_t map with borrowed keys (open addressing). */
 struct smap_slot {
-	const uint8_t *key;
-	size_t len;
-	uint64_t hash;
+	const uint8_t *key;	/* NULL: a free slot */
+	uint32_t len;
+	uint32_t hash;		/* low bits of the FNV-1a hash */
 	size_t val;
-	bool used;
 };
 
 struct smap {
@@ -113,8 +112,9 @@ smap_slot(const struct smap *m, const void *key, size_t len, uint64_t h)
 	for (;;) {
 		struct smap_slot *s = &m->s[i];
 
-		if (!s->used || (s->hash == h && s->len == len &&
-				 memcmp(s->key, key, len) == 0))
+		if (s->key == NULL ||
+		    (s->hash == (uint32_t)h && s->len == len &&
+		     memcmp(s->key, key, len) == 0))
 			return s;
 		i = (i + 1) & (m->cap - 1);
 	}
@@ -130,13 +130,17 @@ smap_reserve(struct smap *m)
 	if (m->cap != 0 && 2 * (m->n + 1) <= m->cap)
 		return 0;
 	m->cap = table_size(m->n + 1);
+	if (m->cap > UINT32_MAX) {	/* slots keep 32 bits of hash */
+		*m = old;
+		return -ENOMEM;
+	}
 	m->s = calloc(m->cap, sizeof(*m->s));
 	if (m->s == NULL) {
 		*m = old;
 		return -ENOMEM;
 	}
 	for (i = 0; i < old.cap; i++)
-		if (old.s[i].used)
+		if (old.s[i].key != NULL)
 			*smap_slot(m, old.s[i].key, old.s[i].len,
 				   old.s[i].hash) = old.s[i];
 	free(old.s);
@@ -152,7 +156,7 @@ smap_get(const struct smap *m, const void *key, size_t len, size_t *val)
 	if (m->cap == 0)
 		return false;
 	s = smap_slot(m, key, len, ckptfs_fnv1a64(key, len));
-	if (!s->used)
+	if (s->key == NULL)
 		return false;
 	*val = s->val;
 	return true;
@@ -165,14 +169,13 @@ smap_put(struct smap *m, const void *key, size_t len, size_t val)
 	uint64_t h = ckptfs_fnv1a64(key, len);
 	struct smap_slot *s;
 
-	if (smap_reserve(m) < 0)
+	if (len > UINT32_MAX || smap_reserve(m) < 0)
 		return -ENOMEM;
 	s = smap_slot(m, key, len, h);
-	if (!s->used) {
-		s->used = true;
-		s->key = key;
-		s->len = len;
-		s->hash = h;
+	if (s->key == NULL) {
+		s->key = key != NULL ? key : (const void *)"";
+		s->len = (uint32_t)len;
+		s->hash = (uint32_t)h;
 		m->n++;
 	}
 	s->val = val;
@@ -426,6 +429,10 @@ dir_new(struct ckptfs_tree *t, struct ckptfs_node *parent)
 	return d;
 }
 
+/* Directories of up to SMALL_DIR entries (holes included) are searched
+ * in order, without a hash: most hold one or two names. */
+#define SMALL_DIR 8
+
 /* Slot index of NAME in D's hash (the slot holding it, or a free one). */
 static size_t
 dir_slot(const struct ckptfs_dir *d, const char *name, size_t len)
@@ -442,6 +449,26 @@ dir_slot(const struct ckptfs_dir *d, const char *name, size_t len)
 			return i;
 		i = (i + 1) & (d->nslots - 1);
 	}
+}
+
+/* The entry index + 1 of NAME in D, or 0.  With a hash, *SLOT is the
+ * slot holding NAME or the free one where it would go. */
+static size_t
+dir_find(const struct ckptfs_dir *d, const char *name, size_t len,
+	 size_t *slot)
+{
+	size_t i;
+
+	*slot = 0;
+	if (d->nslots == 0) {
+		for (i = 0; i < d->n; i++)
+			if (d->ents[i].node != NULL && d->ents[i].len == len &&
+			    memcmp(d->ents[i].name, name, len) == 0)
+				return i + 1;
+		return 0;
+	}
+	*slot = dir_slot(d, name, len);
+	return d->slots[*slot];
 }
 
 /* Rebuild D's hash with room for at least N entries. */
@@ -474,12 +501,13 @@ ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
 
 	if (len > CKPTFS_NAME_MAX)
 		return -ENAMETOOLONG;
-	if (d->n >= UINT32_MAX - 1)
+	if (d->n >= UINT32_MAX / 4)	/* counts and slots stay 32-bit */
 		return -ENOMEM;
-	if (2 * (d->n + 1) >= d->nslots && dir_rehash(d, d->n + 1) < 0)
+	if ((d->nslots != 0 ? 2 * (d->n + 1) >= d->nslots
+			    : d->n + 1 > SMALL_DIR) &&
+	    dir_rehash(d, d->n + 1) < 0)
 		return -ENOMEM;
-	slot = dir_slot(d, name, len);
-	if (d->slots[slot] != 0)
+	if (dir_find(d, name, len, &slot) != 0)
 		return -EEXIST;
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? 2 * d->cap : 4;
@@ -499,7 +527,9 @@ ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
 	e->name[len] = '\0';
 	e->len = len;
 	e->node = node;
-	d->slots[slot] = (uint32_t)++d->n;
+	d->n++;
+	if (d->nslots != 0)
+		d->slots[slot] = (uint32_t)d->n;
 	d->nlive++;
 	if (node->kind == CKPTFS_DIR) {
 		d->nsubdirs++;
@@ -526,14 +556,11 @@ ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 {
 	struct ckptfs_dir *d = &dir->dir;
 	struct ckptfs_dirent *e;
-	size_t i, j, mask;
+	size_t i, j, k, mask;
 
-	if (dir->kind != CKPTFS_DIR || d->nslots == 0)
+	if (dir->kind != CKPTFS_DIR || (k = dir_find(d, name, len, &i)) == 0)
 		return -ENOENT;
-	i = dir_slot(d, name, len);
-	if (d->slots[i] == 0)
-		return -ENOENT;
-	e = &d->ents[d->slots[i] - 1];
+	e = &d->ents[k - 1];
 	if (e->node->kind == CKPTFS_DIR) {
 		d->nsubdirs--;
 		dir->nlink--;
@@ -545,10 +572,12 @@ ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 	e->len = 0;
 	e->node = NULL;
 	d->nlive--;
+	if (d->nslots == 0)
+		return 0;
 	mask = d->nslots - 1;
 	d->slots[i] = 0;
 	for (j = (i + 1) & mask; d->slots[j] != 0; j = (j + 1) & mask) {
-		size_t k = slot_home(d, j);
+		k = slot_home(d, j);
 
 		/* Move J into the hole at I unless its home lies in (I, J]. */
 		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
@@ -560,28 +589,40 @@ ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 	return 0;
 }
 
-/* Set a location (copies). */
+/* Set a location (copies; one allocation holds both strings, and RAW
+ * shares NAME's bytes when they are equal, as they mostly are). */
 int
 ckptfs_loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
 	       const char *name, size_t len, const void *raw, size_t rawlen)
 {
 	struct ckptfs_loc *l = &n->loc[view];
-	char *nm = malloc(len + 1), *rw = malloc(rawlen + 1);
+	bool same = len == rawlen && memcmp(name, raw, len) == 0;
+	char *nm, *rw;
 
-	if (nm == NULL || rw == NULL) {
-		free(nm);
-		free(rw);
+	if (len > CKPTFS_NAME_MAX || rawlen >= UINT32_MAX / 2)
+		return -ENAMETOOLONG;
+	nm = malloc(len + 1 + (same ? 0 : rawlen + 1));
+	if (nm == NULL)
 		return -ENOMEM;
-	}
 	memcpy(nm, name, len);
 	nm[len] = '\0';
-	memcpy(rw, raw, rawlen);
-	rw[rawlen] = '\0';
-	free(l->name);
-	free(l->raw);
-	*l = (struct ckptfs_loc){ .dir = dir, .name = nm, .len = len,
-				  .raw = rw, .rawlen = rawlen };
+	rw = nm;
+	if (!same) {
+		rw = nm + len + 1;
+		memcpy(rw, raw, rawlen);
+		rw[rawlen] = '\0';
+	}
+	ckptfs_loc_clear(l);
+	*l = (struct ckptfs_loc){ .dir = dir, .name = nm, .len = (uint32_t)len,
+				  .raw = rw, .rawlen = (uint32_t)rawlen };
 	return 0;
+}
+
+void
+ckptfs_loc_clear(struct ckptfs_loc *l)
+{
+	free(l->name);
+	memset(l, 0, sizeof(*l));
 }
 
 /* The view root of VIEW. */
@@ -664,7 +705,7 @@ struct ckptfs_node *
 ckptfs_dir_lookup(const struct ckptfs_node *dir, const char *name, size_t len)
 {
 	const struct ckptfs_dir *d = &dir->dir;
-	uint32_t s;
+	size_t k, slot;
 
 	if (dir->kind != CKPTFS_DIR)
 		return NULL;
@@ -672,10 +713,26 @@ ckptfs_dir_lookup(const struct ckptfs_node *dir, const char *name, size_t len)
 		return (struct ckptfs_node *)dir;
 	if (len == 2 && name[0] == '.' && name[1] == '.')
 		return dir->parent;
-	if (d->nslots == 0)
-		return NULL;
-	s = d->slots[dir_slot(d, name, len)];
-	return s != 0 ? d->ents[s - 1].node : NULL;
+	k = dir_find(d, name, len, &slot);
+	return k != 0 ? d->ents[k - 1].node : NULL;
+}
+
+/* Append a pending slot for RAW (hash H) to B; NULL on -ENOMEM. */
+static struct pend *
+pend_append(struct ckptfs_build_dir *b, const uint8_t *raw, size_t len,
+	    uint64_t h)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 1;
+		struct pend *v = reallocarray(b->v, cap, sizeof(*v));
+
+		if (v == NULL)
+			return NULL;
+		b->v = v;
+		b->cap = cap;
+	}
+	b->v[b->n] = (struct pend){ .raw = raw, .len = len, .hash = h };
+	return &b->v[b->n++];
 }
 
 /* Find or create the pending slot for RAW in directory D. */
@@ -683,9 +740,17 @@ static struct pend *
 pend_get(struct ckptfs_node *d, const uint8_t *raw, size_t len)
 {
 	struct ckptfs_build_dir *b = d->dir.build;
+	struct pend *p;
 	uint64_t h = ckptfs_fnv1a64(raw, len);
 	size_t i;
 
+	if (b->nslots == 0 && b->n < SMALL_DIR) {
+		for (i = 0; i < b->n; i++)
+			if (b->v[i].hash == h && b->v[i].len == len &&
+			    memcmp(b->v[i].raw, raw, len) == 0)
+				return &b->v[i];
+		return pend_append(b, raw, len, h);
+	}
 	if (2 * (b->n + 1) >= b->nslots) {
 		size_t cap = table_size(b->n + 1), k;
 		uint32_t *slots = calloc(cap, sizeof(*slots));
@@ -704,25 +769,15 @@ pend_get(struct ckptfs_node *d, const uint8_t *raw, size_t len)
 	}
 	i = (size_t)h & (b->nslots - 1);
 	while (b->slots[i] != 0) {
-		struct pend *p = &b->v[b->slots[i] - 1];
-
+		p = &b->v[b->slots[i] - 1];
 		if (p->hash == h && p->len == len &&
 		    memcmp(p->raw, raw, len) == 0)
 			return p;
 		i = (i + 1) & (b->nslots - 1);
 	}
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 1;
-		struct pend *v = reallocarray(b->v, cap, sizeof(*v));
-
-		if (v == NULL)
-			return NULL;
-		b->v = v;
-		b->cap = cap;
-	}
-	b->v[b->n] = (struct pend){ .raw = raw, .len = len, .hash = h };
-	b->slots[i] = (uint32_t)++b->n;
-	return &b->v[b->n - 1];
+	if ((p = pend_append(b, raw, len, h)) != NULL)
+		b->slots[i] = (uint32_t)b->n;
+	return p;
 }
 
 /* Insert FILE at the raw '/'-separated NAME below VIEW. */
@@ -772,7 +827,8 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 
 	if (b == NULL)
 		return 0;
-	if (dir_rehash(&d->dir, b->n + (b->n >> 2)) < 0) {
+	if (d->dir.n + b->n > SMALL_DIR &&
+	    dir_rehash(&d->dir, d->dir.n + b->n + (b->n >> 2)) < 0) {
 		rc = ckpt_fail(bd->err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -784,6 +840,10 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 
 		for (i = 0; i < b->n; i++)
 			want += (b->v[i].file != NULL) + (b->v[i].sub != NULL);
+		if (want >= UINT32_MAX / 4) {
+			rc = ckpt_fail(bd->err, -ENOMEM, "directory too large");
+			goto out;
+		}
 		if (want > d->dir.cap) {
 			v = reallocarray(d->dir.ents, want, sizeof(*v));
 			if (v == NULL) {
@@ -918,10 +978,13 @@ static int
 add_by_name(struct build *bd, size_t i, const uint8_t *name, size_t len)
 {
 	struct ckptfs_node *n = entry_node(bd, i);
-	const char *u;
-	size_t ulen;
+	const char *u = (const char *)name;
+	size_t ulen = len;
 
-	if (n == NULL || uniquify(bd, name, len, &u, &ulen) < 0)
+	if (n == NULL)
+		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
+	/* A TF1 checkpoint's names are its keys, unique already. */
+	if (bd->t->src.tf2 && uniquify(bd, name, len, &u, &ulen) < 0)
 		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
 	return add_path(bd, bd->t->by_name, (const uint8_t *)u, ulen, n);
 }
@@ -1129,7 +1192,8 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 	bd.entry_node = calloc(src->n ? src->n : 1, sizeof(*bd.entry_node));
 	if (bd.entry_node == NULL)
 		goto fail_nomem;
-	for (i = 0; i < src->n; i++)
+	/* Keys are looked up only from the object graph's attributes. */
+	for (i = 0; src->graph != NULL && i < src->n; i++)
 		if (smap_put(&bd.keys, src->entries[i].key,
 			     src->entries[i].key_len, i) < 0)
 			goto fail_nomem;
@@ -1225,10 +1289,8 @@ ckptfs_tree_free(struct ckptfs_tree *t)
 			free(n->dir.ents[j].name);
 		free(n->dir.ents);
 		free(n->dir.slots);
-		for (j = 0; j < 2; j++) {
-			free(n->loc[j].name);
-			free(n->loc[j].raw);
-		}
+		for (j = 0; j < 2; j++)
+			ckptfs_loc_clear(&n->loc[j]);
 		if (n->dims_owned)
 			free(n->dims);
 		if (atomic_load(&n->spool_fd) >= 0)

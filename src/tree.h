@@ -62,9 +62,10 @@ struct ckptfs_dirent {
 struct ckptfs_loc {
 	struct ckptfs_node *dir;	/* borrowed; NULL: not in this view */
 	char *name;			/* owned; displayed */
-	size_t len;
-	char *raw;			/* owned; raw component (may hold NULs) */
-	size_t rawlen;
+	char *raw;			/* in NAME's allocation (may be NAME
+					 * itself); raw component, may hold
+					 * NULs */
+	uint32_t len, rawlen;
 };
 
 /* Views, as indexes of struct ckptfs_node.loc. */
@@ -72,44 +73,32 @@ enum { CKPTFS_BY_NAME = 0, CKPTFS_BY_OBJECT = 1 };
 
 struct ckptfs_build_dir;
 
+/* Counts are 32-bit (ckptfs_dir_add() refuses more names), so that a
+ * node stays small: a mount of 100,000 tensors has about 375,000. */
 struct ckptfs_dir {
 	struct ckptfs_dirent *ents;	/* owned; readdir order, with holes */
-	size_t n, cap;
-	size_t nlive;		/* names that are not holes */
-	uint32_t *slots;	/* owned; open addressing: ents index + 1, 0 empty */
-	size_t nslots;		/* power of two, > 2 * n */
-	size_t nsubdirs;
+	uint32_t *slots;	/* owned; open addressing: ents index + 1, 0
+				 * empty; NULL while the directory is small
+				 * and searched in order */
 	struct ckptfs_build_dir *build;	/* owned; only while building */
+	uint32_t n, cap;	/* entries (holes included), room */
+	uint32_t nlive;		/* names that are not holes */
+	uint32_t nslots;	/* 0, or a power of two > 2 * n */
+	uint32_t nsubdirs;
 };
 
 struct ckptfs_node {
+	/* Set when the node is made. */
 	uint64_t ino;
 	enum ckptfs_kind kind;
-	uint32_t nlink;
-	_Atomic uint64_t size;	/* grows under concurrent writes */
-	struct ckptfs_node *parent;	/* dirs: "..", the root's is itself */
-	struct ckptfs_dir dir;		/* CKPTFS_DIR */
-	const struct ckpt_entry *entry;	/* TENSOR: borrowed from the source */
-	const char *blob;		/* BLOB: borrowed from the tree */
+	/* Atomic: read and changed without the namespace lock. */
 	/* 0 not checked yet, 1 good, 2 being checked, or the negative errno
 	 * of the check. */
 	atomic_int verified;
+	_Atomic uint64_t size;	/* grows under concurrent writes */
 	/* CRC-32C of the content once known: bit 32 set when valid. */
 	atomic_uint_fast64_t crc;
 	atomic_uint_fast64_t nlookup;	/* kernel references (informative) */
-	/* Everything below is protected by the namespace lock of the
-	 * daemon (readers share it, changes hold it exclusively) unless
-	 * said otherwise.  Nodes are never freed before the tree. */
-	int view;		/* DIR: CKPTFS_BY_NAME/OBJECT, -1 above */
-	struct ckptfs_loc loc[2];	/* TENSOR: one per view; DIR: loc[0] */
-	bool user_dir;		/* DIR: made by mkdir (never pruned) */
-	bool deleted;		/* TENSOR: no longer in any view */
-	bool derived_name;	/* TENSOR: the by-name path follows the key */
-	bool written;		/* TENSOR: content or metadata set here */
-	int dtype;		/* TENSOR: -1 unknown (a new file) */
-	int rank;		/* TENSOR: -1 unknown */
-	int64_t *dims;		/* borrowed from the entry or dims_owned */
-	bool dims_owned;
 	/* 0: content still in the source; set once at copy-up, after the
 	 * spool file holds the content (the mark of a changed tensor). */
 	_Atomic uint64_t spool_id;
@@ -118,6 +107,25 @@ struct ckptfs_node {
 	 * only under the overlay's fd lock (see ckptfs_ov_fd()). */
 	atomic_int spool_fd;
 	atomic_int nopen;	/* open file handles */
+	/* Everything below is protected by the namespace lock of the
+	 * daemon (readers share it, changes hold it exclusively), except
+	 * ENTRY and BLOB, set when the node is made.  Nodes are never freed
+	 * before the tree. */
+	uint32_t nlink;
+	int view;		/* DIR: CKPTFS_BY_NAME/OBJECT, -1 above */
+	struct ckptfs_node *parent;	/* dirs: "..", the root's is itself */
+	const struct ckpt_entry *entry;	/* TENSOR: borrowed from the source */
+	const char *blob;		/* BLOB: borrowed from the tree */
+	int64_t *dims;		/* borrowed from the entry or dims_owned */
+	struct ckptfs_dir dir;		/* CKPTFS_DIR */
+	struct ckptfs_loc loc[2];	/* TENSOR: one per view; DIR: loc[0] */
+	int dtype;		/* TENSOR: -1 unknown (a new file) */
+	int rank;		/* TENSOR: -1 unknown */
+	bool user_dir;		/* DIR: made by mkdir (never pruned) */
+	bool deleted;		/* TENSOR: no longer in any view */
+	bool derived_name;	/* TENSOR: the by-name path follows the key */
+	bool written;		/* TENSOR: content or metadata set here */
+	bool dims_owned;
 };
 
 /* What a tree is built from. */
@@ -214,6 +222,9 @@ struct ckptfs_node *ckptfs_node_new(struct ckptfs_tree *t,
 int ckptfs_loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
 		   const char *name, size_t len, const void *raw,
 		   size_t rawlen);
+
+/* Free L's strings and empty it (not in any view). */
+void ckptfs_loc_clear(struct ckptfs_loc *l);
 
 /* Append N's raw path in VIEW ('/'-joined raw components below the
  * view's root) to OUT.  Return 0, -ENOENT (not in VIEW), -ENOMEM. */

@@ -495,6 +495,61 @@ test_big(void)
 	free(keys);
 }
 
+/* Names added to and removed from one directory, across the size where
+ * it stops being searched in order and gets a hash. */
+static void
+test_dir_ops(void)
+{
+	enum { N = 40 };
+	struct ckptfs_source src = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckptfs_tree *t;
+	struct ckptfs_node *d, *f[N];
+	char name[16];
+	size_t i, k;
+
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	d = ckptfs_node_new(t, CKPTFS_DIR, t->by_name);
+	CHECK(d != NULL);
+	for (i = 0; i < N; i++) {
+		f[i] = ckptfs_node_new(t, CKPTFS_TENSOR, NULL);
+		CHECK(f[i] != NULL);
+		snprintf(name, sizeof(name), "n%zu", i);
+		CHECK_EQ_INT(ckptfs_dir_add(d, name, strlen(name), f[i]), 0);
+		CHECK_EQ_INT(ckptfs_dir_add(d, name, strlen(name), f[i]),
+			     -EEXIST);
+		/* Every third name so far goes again; the rest stay. */
+		for (k = 0; k <= i; k++) {
+			snprintf(name, sizeof(name), "n%zu", k);
+			CHECK(ckptfs_dir_lookup(d, name, strlen(name)) ==
+			      (k % 3 == 1 && k < i ? NULL : f[k]));
+		}
+		if (i % 3 == 1) {
+			snprintf(name, sizeof(name), "n%zu", i);
+			CHECK_EQ_INT(ckptfs_dir_remove(d, name, strlen(name)),
+				     0);
+			CHECK_EQ_INT(ckptfs_dir_remove(d, name, strlen(name)),
+				     -ENOENT);
+			CHECK(ckptfs_dir_lookup(d, name, strlen(name)) == NULL);
+		}
+	}
+	CHECK_EQ_INT(d->dir.n, N);	/* holes keep their places */
+	CHECK_EQ_INT(d->dir.nlive, N - (N + 1) / 3);
+	CHECK(d->dir.nslots != 0);
+	for (i = 0; i < N; i++) {
+		CHECK_EQ_INT(f[i]->nlink, i % 3 == 1 ? 0 : 1);
+		CHECK(d->dir.ents[i].node == (i % 3 == 1 ? NULL : f[i]));
+	}
+	/* A removed name can come back; a small directory is not hashed. */
+	CHECK_EQ_INT(ckptfs_dir_add(d, "n1", 2, f[1]), 0);
+	CHECK(ckptfs_dir_lookup(d, "n1", 2) == f[1]);
+	CHECK(ckptfs_dir_lookup(d, "n", 1) == NULL);
+	CHECK(ckptfs_dir_lookup(t->by_name, "x", 1) == NULL);
+	CHECK_EQ_INT(t->root->dir.nslots, 0);
+	CHECK(ckptfs_dir_lookup(t->root, "by-object", 9) == t->by_object);
+	ckptfs_tree_free(t);
+}
+
 /* Eight threads reading the first bytes of a tensor at once: one checks
  * it, the others wait for that answer. */
 struct verify_arg {
@@ -596,5 +651,6 @@ main(void)
 	test_tf2();
 	test_big();
 	test_verify();
+	test_dir_ops();
 	return check_done("test_tree");
 }
