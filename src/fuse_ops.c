@@ -233,6 +233,12 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	 * every directory whose entries change (notify()). */
 	atomic_store(&fs->no_opendir,
 		     (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
+	/* Read-only, a file handle carries no state either: the kernel
+	 * can skip OPEN and RELEASE too (do_open()), a third of the
+	 * requests of reading many small tensors. */
+	atomic_store(&fs->no_open,
+		     !fs->writable &&
+			     (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0);
 	if (fs->writable && (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC))
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS) {
@@ -693,6 +699,11 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 		return -EISDIR;
 	if (wr && (!fs->writable || n->kind != CKPTFS_TENSOR))
 		return fs->writable ? -EACCES : -EROFS;
+	/* Read-only mount: ENOSYS tells the kernel to stop sending OPEN
+	 * and RELEASE for this mount; it then keeps the page cache across
+	 * opens (FOPEN_KEEP_CACHE), as we would have asked. */
+	if (atomic_load(&fs->no_open))
+		return -ENOSYS;
 	if (fi->flags & O_TRUNC) {
 		WRLOCK(fs);
 		rc = ckptfs_ov_truncate(fs->tree, n, 0);

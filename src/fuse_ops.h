@@ -30,6 +30,7 @@ struct ckptfs {
 	struct ckptfs_tree *tree;	/* borrowed: main() owns it */
 	atomic_bool use_syslog;		/* set once daemonized */
 	atomic_bool no_opendir;		/* kernel handles opendir (init) */
+	atomic_bool no_open;		/* kernel handles open: -o ro (init) */
 	bool writable;			/* not -o ro: tree->ov is set */
 	uint64_t base_inodes;		/* inodes built at mount */
 	/* The namespace lock: shared for lookups, listings, reads and

@@ -109,6 +109,34 @@ EOF
 	[ "$(stat -c %Y "$MNT/by-name/a")" = "$(stat -c %Y "$p.index")" ]
 }
 
+@test "-o ro: reads send no OPEN or RELEASE, and read the same bytes" {
+	local p f n
+	p=$(fixture tf1)
+	mount_ckpt "$p" -o ro -d
+	for n in 1 2; do
+		for f in a:a b:b scoped/c:scoped.Sc dense/kernel:dense.Skernel \
+			dense/kernel@/Adam:dense.Skernel.SAdam; do
+			cmp "$MNT/by-name/${f%%:*}" \
+				"$MNT/by-object/vars/${f#*:}/.ATTRIBUTES/VARIABLE_VALUE"
+		done
+	done
+	[ "$(values "$MNT/by-name/dense/kernel" f4)" = "0 1 2 3 4 5" ]
+	[ "$(values "$MNT/by-name/scoped/c" f4)" = 3 ]
+	# The first OPEN is answered ENOSYS; the kernel sends no more.
+	run -0 grep -c 'opcode: OPEN (' "$CKPTFS_LOG"
+	assert_output 1
+	run -1 grep -c 'opcode: RELEASE (' "$CKPTFS_LOG"
+	assert_output 0
+	unmount_ckpt
+	# A writable mount opens and releases every file it reads.
+	mount_ckpt "$p" -d
+	for f in a b scoped/c; do
+		cat "$MNT/by-name/$f" >/dev/null
+	done
+	run -0 grep -c 'opcode: OPEN (' "$CKPTFS_LOG"
+	assert_output 3
+}
+
 @test "CHECKPOINT may be the .index or a directory with a checkpoint file" {
 	local p d
 	p=$(fixture tf1)
