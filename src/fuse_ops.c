@@ -62,12 +62,16 @@ node_of(struct ckptfs *fs, fuse_ino_t ino)
 }
 
 /* Cache timeout for N: long unless it was made or changed in this
- * mount. */
+ * mount; then short, not zero.  Every change that renames, removes or
+ * re-links a name tells the kernel (notify()) whatever the timeout, so
+ * the short one only bounds what a missed case could show; zero made
+ * cp -a into the mount resolve every new path component again for each
+ * of its dozen system calls per file (73 requests per tensor). */
 static double
 timeout_of(const struct ckptfs *fs, const struct ckptfs_node *n)
 {
 	if (fs->writable && (n->ino > fs->base_inodes || n->written))
-		return 0.0;
+		return CKPTFS_TIMEOUT_CHANGED;
 	return CKPTFS_TIMEOUT;
 }
 

@@ -21,6 +21,8 @@
  * unchanged ones otherwise: changes made through the other view are
  * pushed to the kernel with notifications). */
 #define CKPTFS_TIMEOUT 86400.0
+/* ... and for names and attributes made or changed in this mount. */
+#define CKPTFS_TIMEOUT_CHANGED 1.0
 
 struct ckptfs_notifier;
 
