@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1138,6 +1140,79 @@ ckpt_variant_check(const uint8_t *p, size_t len, uint64_t nelems, uint32_t *crc)
 	return 0;
 }
 
+/* Tensors of at least this many bytes are checked by two threads, one
+ * half each (the CRCs are combined), so the check that holds back the
+ * first read of a large tensor takes half as long on a second core. */
+#define VERIFY_SPLIT ((uint64_t)64 << 20)
+
+/* One range of a stored entry to checksum. */
+struct crc_job {
+	const struct ckpt_bundle *b;
+	const struct ckpt_entry *e;
+	uint64_t off, len;
+	uint32_t crc;		/* out: CRC-32C of the range */
+	int rc;			/* out: 0 or a negative errno */
+};
+
+/* Checksum J's range in VERIFY_CHUNK pieces (a thread's start routine). */
+static void *
+crc_range(void *arg)
+{
+	struct crc_job *j = arg;
+	size_t chunk = j->len < VERIFY_CHUNK ? (size_t)j->len : VERIFY_CHUNK;
+	uint8_t *buf = malloc(chunk ? chunk : 1);
+	uint32_t crc = 0;
+	uint64_t done;
+
+	j->rc = 0;
+	if (buf == NULL) {
+		j->rc = -ENOMEM;
+		return NULL;
+	}
+	for (done = 0; done < j->len; done += chunk) {
+		size_t n = j->len - done < chunk ? (size_t)(j->len - done)
+						 : chunk;
+
+		j->rc = read_stored(j->b, j->e, buf, n, j->off + done);
+		if (j->rc < 0)
+			break;
+		crc = ckpt_crc32c_extend(crc, buf, n);
+	}
+	free(buf);
+	j->crc = crc;
+	return NULL;
+}
+
+/* CRC-32C of the SIZE stored bytes of E into *CRC, in two threads when
+ * it is large (one when a thread cannot be started).  0 or -errno. */
+static int
+crc_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	   uint32_t *crc)
+{
+	struct crc_job j[2] = { { .b = b, .e = e, .len = e->size },
+				{ .b = b, .e = e } };
+	pthread_t th;
+	bool split = false;
+
+	if (e->size >= VERIFY_SPLIT) {
+		j[0].len = e->size / 2;
+		j[1].off = j[0].len;
+		j[1].len = e->size - j[0].len;
+		split = pthread_create(&th, NULL, crc_range, &j[1]) == 0;
+		if (!split)
+			j[0].len = e->size;
+	}
+	crc_range(&j[0]);
+	if (split) {
+		pthread_join(th, NULL);
+		if (j[0].rc == 0)
+			j[0].rc = j[1].rc;
+		j[0].crc = ckpt_crc32c_combine(j[0].crc, j[1].crc, j[1].len);
+	}
+	*crc = j[0].crc;
+	return j[0].rc;
+}
+
 /* Verify one stored (non-partitioned) entry. */
 static int
 verify_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
@@ -1150,22 +1225,7 @@ verify_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 
 	ckpt_shape_elems(e->dims, e->rank, &elems);
 	if (ckpt_dtype_size(e->dtype) != 0) {
-		size_t chunk = e->size < VERIFY_CHUNK ? (size_t)e->size
-						      : VERIFY_CHUNK;
-
-		buf = malloc(chunk ? chunk : 1);
-		if (buf == NULL)
-			return -ENOMEM;
-		for (uint64_t off = 0; off < e->size; off += chunk) {
-			size_t n = e->size - off < chunk ? (size_t)(e->size - off)
-							 : chunk;
-
-			rc = read_stored(b, e, buf, n, off);
-			if (rc < 0)
-				break;
-			crc = ckpt_crc32c_extend(crc, buf, n);
-		}
-		free(buf);
+		rc = crc_stored(b, e, &crc);
 	} else {
 		if (e->size > SIZE_MAX)
 			return -ENOMEM;

@@ -105,6 +105,40 @@ ckpt_crc32c_extend_sw(uint32_t crc, const void *data, size_t n)
 	return ~crc_sw(~crc, data, n);
 }
 
+/* Combining: crc(A B) = crc(A) * x^(8 |B|) + crc(B) over GF(2) modulo
+ * the polynomial (the pre- and post-inversions cancel).  Polynomials are
+ * in the reflected order the CRC uses: bit 31 holds x^0. */
+#define CRC32C_POLY 0x82f63b78u
+#define GF2_ONE 0x80000000u
+
+/* A * B modulo the polynomial. */
+static uint32_t
+gf2_mulmod(uint32_t a, uint32_t b)
+{
+	uint32_t prod = 0;
+
+	for (int i = 0; i < 32; i++) {
+		if (a & GF2_ONE)
+			prod ^= b;
+		a <<= 1;
+		b = (b & 1) ? (b >> 1) ^ CRC32C_POLY : b >> 1;	/* b *= x */
+	}
+	return prod;
+}
+
+uint32_t
+ckpt_crc32c_combine(uint32_t crc1, uint32_t crc2, uint64_t len2)
+{
+	uint32_t pow = GF2_ONE, sq = GF2_ONE >> 8;	/* 1, x^8 */
+
+	for (; len2 != 0; len2 >>= 1) {	/* pow = x^(8 len2) */
+		if (len2 & 1)
+			pow = gf2_mulmod(pow, sq);
+		sq = gf2_mulmod(sq, sq);
+	}
+	return gf2_mulmod(pow, crc1) ^ crc2;
+}
+
 int
 ckpt_crc32c_hw(void)
 {

@@ -35,6 +35,10 @@ ckpt_crc_unmask(uint32_t masked)
 	return (rot >> 17) | (rot << 15);
 }
 
+/* The CRC-32C of A followed by B, from CRC1 = crc(A), CRC2 = crc(B) and
+ * LEN2 = the length of B (so that halves can be checked in parallel). */
+uint32_t ckpt_crc32c_combine(uint32_t crc1, uint32_t crc2, uint64_t len2);
+
 /* 1 if the hardware path is in use, 0 for the table. */
 int ckpt_crc32c_hw(void);
 

@@ -582,6 +582,58 @@ test_big_endian(void)
 	ckpt_bundle_close(b);
 }
 
+/* A tensor large enough to be checked in two halves by two threads: good,
+ * then one byte damaged in each half in turn, then truncated. */
+static void
+test_verify_split(void)
+{
+	enum { ELEMS = (64 << 20) / 4 + 3 };	/* just over the split size */
+	char prefix[PATH_MAX], data[PATH_MAX + 32];
+	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 1 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b;
+	int64_t dims[1] = { ELEMS };
+	uint32_t *v = malloc((size_t)ELEMS * 4);
+	const off_t where[2] = { 1000, (off_t)ELEMS * 4 - 1 };
+	uint8_t byte;
+	int fd;
+
+	CHECK(v != NULL);
+	for (uint32_t i = 0; i < ELEMS; i++)
+		v[i] = i * 2654435761u;
+	snprintf(prefix, sizeof(prefix), "%s/split", tmp);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "big", 3, CKPT_DT_UINT32, dims, 1, v,
+				     (size_t)ELEMS * 4, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	free(v);
+	snprintf(data, sizeof(data), "%s.data-00000-of-00001", prefix);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err), 0);
+	fd = open(data, O_RDWR);
+	CHECK(fd >= 0);
+	for (int k = 0; k < 2; k++) {
+		CHECK_EQ_INT(pread(fd, &byte, 1, where[k]), 1);
+		byte ^= 0x10;
+		CHECK_EQ_INT(pwrite(fd, &byte, 1, where[k]), 1);
+		CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err),
+			     -EBADMSG);
+		CHECK(strstr(ckpt_err_str(&err, -EBADMSG),
+			     "tensor 'big': crc32c mismatch") != NULL);
+		byte ^= 0x10;
+		CHECK_EQ_INT(pwrite(fd, &byte, 1, where[k]), 1);
+		CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err), 0);
+	}
+	/* Shorter than the index says: the second half cannot be read. */
+	CHECK_EQ_INT(ftruncate(fd, (off_t)ELEMS * 4 - 8), 0);
+	CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err), -EIO);
+	close(fd);
+	ckpt_bundle_close(b);
+}
+
 int
 main(void)
 {
@@ -591,6 +643,7 @@ main(void)
 	test_damaged();
 	test_hostile_entries();
 	test_big_endian();
+	test_verify_split();
 	check_rmtree(tmp);
 	return check_done("test_bundle");
 }

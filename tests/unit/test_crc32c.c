@@ -84,6 +84,42 @@ test_hw_sw_agree(void)
 	}
 }
 
+/* Combining the CRCs of two parts gives the CRC of the whole: at every
+ * split of many lengths up to 600 bytes, and with a second part longer
+ * than 4 GiB (2^32 + 5 zero bytes, whose CRC is found by extending). */
+static void
+test_combine(void)
+{
+	static uint8_t zeros[1 << 20];
+	uint8_t buf[600];
+	uint32_t x = 12345, whole, ab, zc, z;
+	size_t len, cut;
+
+	for (len = 0; len < sizeof(buf); len++)
+		buf[len] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+	for (len = 0; len <= sizeof(buf); len += (len < 40 ? 1 : 37)) {
+		whole = ckpt_crc32c(buf, len);
+		for (cut = 0; cut <= len; cut++)
+			CHECK_EQ_U64(ckpt_crc32c_combine(
+					     ckpt_crc32c(buf, cut),
+					     ckpt_crc32c(buf + cut, len - cut),
+					     len - cut),
+				     whole);
+	}
+	CHECK_EQ_U64(ckpt_crc32c_combine(0x12345678u, 0, 0), 0x12345678u);
+	CHECK_EQ_U64(ckpt_crc32c_combine(0, 0xe3069283u, 9), 0xe3069283u);
+	ab = ckpt_crc32c("ab", 2);
+	zc = 0;
+	z = ab;
+	for (int i = 0; i < 4096; i++) {
+		zc = ckpt_crc32c_extend(zc, zeros, sizeof(zeros));
+		z = ckpt_crc32c_extend(z, zeros, sizeof(zeros));
+	}
+	zc = ckpt_crc32c_extend(zc, zeros, 5);
+	z = ckpt_crc32c_extend(z, zeros, 5);
+	CHECK_EQ_U64(ckpt_crc32c_combine(ab, zc, ((uint64_t)1 << 32) + 5), z);
+}
+
 /* mask/unmask, and the stored CRC of the worked example. */
 static void
 test_mask(void)
@@ -114,5 +150,6 @@ main(void)
 	test_vectors();
 	test_hw_sw_agree();
 	test_mask();
+	test_combine();
 	return check_done("test_crc32c");
 }
