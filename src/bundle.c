@@ -1213,41 +1213,43 @@ crc_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	return j[0].rc;
 }
 
-/* Verify one stored (non-partitioned) entry. */
+/* The CRC-32C TensorFlow stores for E, from all of E's stored bytes in
+ * BUF: over the bytes, or for strings and variants over their lengths
+ * and bytes once the layout checks out (else -EBADMSG, with a message
+ * naming SHOWN). */
 static int
-verify_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
-	      const char *shown, struct ckpt_err *err)
+content_crc(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	    const char *shown, const uint8_t *buf, uint32_t *crc,
+	    struct ckpt_err *err)
 {
 	uint64_t elems;
-	uint32_t crc = 0;
-	uint8_t *buf;
-	int rc = 0;
+	int rc;
 
-	ckpt_shape_elems(e->dims, e->rank, &elems);
 	if (ckpt_dtype_size(e->dtype) != 0) {
-		rc = crc_stored(b, e, &crc);
-	} else {
-		if (e->size > SIZE_MAX)
-			return -ENOMEM;
-		buf = malloc(e->size ? (size_t)e->size : 1);
-		if (buf == NULL)
-			return -ENOMEM;
-		rc = read_stored(b, e, buf, (size_t)e->size, 0);
-		if (rc == 0) {
-			rc = e->dtype == CKPT_DT_STRING
-				     ? ckpt_string_check(buf, (size_t)e->size,
-							 elems, &crc)
-				     : ckpt_variant_check(buf, (size_t)e->size, elems,
-						     &crc);
-			if (rc < 0)
-				rc = ckpt_fail(err, -EBADMSG,
-					       "%s: tensor '%s': malformed %s "
-					       "data or length checksum mismatch",
-					       b->prefix, shown,
-					       ckpt_dtype_name(e->dtype));
-		}
-		free(buf);
+		*crc = ckpt_crc32c(buf, (size_t)e->size);
+		return 0;
 	}
+	ckpt_shape_elems(e->dims, e->rank, &elems);
+	rc = e->dtype == CKPT_DT_STRING
+		     ? ckpt_string_check(buf, (size_t)e->size, elems, crc)
+		     : ckpt_variant_check(buf, (size_t)e->size, elems, crc);
+	if (rc < 0)
+		return ckpt_fail(err, -EBADMSG,
+				 "%s: tensor '%s': malformed %s data or length "
+				 "checksum mismatch",
+				 b->prefix, shown, ckpt_dtype_name(e->dtype));
+	return 0;
+}
+
+/* The outcome of checking E (shown as SHOWN): RC from reading it (or
+ * content_crc(), whose -EBADMSG has its message already), else CRC
+ * against the stored one. */
+static int
+check_verdict(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	      const char *shown, int rc, uint32_t crc, struct ckpt_err *err)
+{
+	if (rc == -EBADMSG)
+		return rc;
 	if (rc == -EIO)
 		return ckpt_fail(err, -EIO,
 				 "%s: tensor '%s': the data file is shorter "
@@ -1263,6 +1265,51 @@ verify_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 				 b->prefix, shown, ckpt_crc_unmask(e->crc32c),
 				 crc);
 	return 0;
+}
+
+/* Read all of stored entry E into *OUT (malloc'd) and check it: one
+ * pass over the bytes.  0 or -errno, with a message naming SHOWN. */
+static int
+read_checked(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	     const char *shown, uint8_t **out, struct ckpt_err *err)
+{
+	uint8_t *buf;
+	uint32_t crc = 0;
+	int rc;
+
+	*out = NULL;
+	if (e->size > SIZE_MAX ||
+	    (buf = malloc(e->size ? (size_t)e->size : 1)) == NULL)
+		return ckpt_fail(err, -ENOMEM, "%s: tensor '%s': out of memory",
+				 b->prefix, shown);
+	rc = read_stored(b, e, buf, (size_t)e->size, 0);
+	if (rc == 0)
+		rc = content_crc(b, e, shown, buf, &crc, err);
+	rc = check_verdict(b, e, shown, rc, crc, err);
+	if (rc < 0)
+		free(buf);
+	else
+		*out = buf;
+	return rc;
+}
+
+/* Verify one stored (non-partitioned) entry: numeric ones in pieces
+ * (two threads when large), strings and variants whole. */
+static int
+verify_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	      const char *shown, struct ckpt_err *err)
+{
+	uint32_t crc = 0;
+	uint8_t *buf;
+	int rc;
+
+	if (ckpt_dtype_size(e->dtype) == 0) {
+		rc = read_checked(b, e, shown, &buf, err);
+		free(buf);
+		return rc;
+	}
+	rc = crc_stored(b, e, &crc);
+	return check_verdict(b, e, shown, rc, crc, err);
 }
 
 int
@@ -1293,6 +1340,12 @@ ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	if (e->size > SIZE_MAX)
 		return ckpt_fail(err, -ENOMEM, "%s: tensor '%s' is too large",
 				 b->prefix, e->key);
+	if (e->nparts == 0) {
+		/* Read once, check the bytes read (not read twice). */
+		if ((rc = read_checked(b, e, e->key, out, err)) == 0)
+			*len = (size_t)e->size;
+		return rc;
+	}
 	if ((rc = ckpt_bundle_verify(b, e, err)) < 0)
 		return rc;
 	buf = malloc(e->size ? (size_t)e->size : 1);

@@ -596,7 +596,8 @@ test_verify_split(void)
 	int64_t dims[1] = { ELEMS };
 	uint32_t *v = malloc((size_t)ELEMS * 4);
 	const off_t where[2] = { 1000, (off_t)ELEMS * 4 - 1 };
-	uint8_t byte;
+	uint8_t byte, *rbuf;
+	size_t rlen;
 	int fd;
 
 	CHECK(v != NULL);
@@ -623,10 +624,21 @@ test_verify_split(void)
 			     -EBADMSG);
 		CHECK(strstr(ckpt_err_str(&err, -EBADMSG),
 			     "tensor 'big': crc32c mismatch") != NULL);
+		/* Reading it whole checks the bytes it read. */
+		CHECK_EQ_INT(ckpt_bundle_read(b, &b->entries[0], &rbuf, &rlen,
+					      &err),
+			     -EBADMSG);
+		CHECK(rbuf == NULL);
 		byte ^= 0x10;
 		CHECK_EQ_INT(pwrite(fd, &byte, 1, where[k]), 1);
 		CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err), 0);
 	}
+	CHECK_EQ_INT(ckpt_bundle_read(b, &b->entries[0], &rbuf, &rlen, &err),
+		     0);
+	CHECK_EQ_U64(rlen, (uint64_t)ELEMS * 4);
+	CHECK_EQ_U64(((uint32_t *)(void *)rbuf)[ELEMS - 1],
+		     (uint32_t)(ELEMS - 1) * 2654435761u);
+	free(rbuf);
 	/* Shorter than the index says: the second half cannot be read. */
 	CHECK_EQ_INT(ftruncate(fd, (off_t)ELEMS * 4 - 8), 0);
 	CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err), -EIO);
