@@ -433,6 +433,10 @@ dir_new(struct ckptfs_tree *t, struct ckptfs_node *parent)
  * in order, without a hash: most hold one or two names. */
 #define SMALL_DIR 8
 
+/* Most entries a directory may hold, so that its counts and hash slots
+ * stay 32-bit (struct ckptfs_dir). */
+#define DIR_MAX (UINT32_MAX / 4)
+
 /* Slot index of NAME in D's hash (the slot holding it, or a free one). */
 static size_t
 dir_slot(const struct ckptfs_dir *d, const char *name, size_t len)
@@ -501,7 +505,7 @@ ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
 
 	if (len > CKPTFS_NAME_MAX)
 		return -ENAMETOOLONG;
-	if (d->n >= UINT32_MAX / 4)	/* counts and slots stay 32-bit */
+	if (d->n >= DIR_MAX)
 		return -ENOMEM;
 	if ((d->nslots != 0 ? 2 * (d->n + 1) >= d->nslots
 			    : d->n + 1 > SMALL_DIR) &&
@@ -840,7 +844,7 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 
 		for (i = 0; i < b->n; i++)
 			want += (b->v[i].file != NULL) + (b->v[i].sub != NULL);
-		if (want >= UINT32_MAX / 4) {
+		if (want >= DIR_MAX) {
 			rc = ckpt_fail(bd->err, -ENOMEM, "directory too large");
 			goto out;
 		}
@@ -1412,7 +1416,6 @@ ckptfs_node_pread(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	return -EIO;
 }
 
-/* Verify once. */
 /* ckptfs_node_verify()'s gate: N->verified is VERIFYING while one
  * thread checks N; the others wait here instead of reading the tensor
  * again (the kernel's readahead sends several READs of a file at once).
