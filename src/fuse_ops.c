@@ -70,7 +70,8 @@ node_of(struct ckptfs *fs, fuse_ino_t ino)
 static double
 timeout_of(const struct ckptfs *fs, const struct ckptfs_node *n)
 {
-	if (fs->writable && (n->ino > fs->base_inodes || n->written))
+	if (fs->writable && (n->ino > fs->base_inodes ||
+			     (n->kind != CKPTFS_DIR && n->written)))
 		return CKPTFS_TIMEOUT_CHANGED;
 	return CKPTFS_TIMEOUT;
 }

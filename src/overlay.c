@@ -558,7 +558,7 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 		rc = -errno;
 	if (rc == 0)
 		rc = ckptfs_node_path(t, n,
-				      n->loc[0].dir ? CKPTFS_BY_NAME
+				      n->loc.dir ? CKPTFS_BY_NAME
 						    : CKPTFS_BY_OBJECT,
 				      &p);
 	if (rc == 0)
@@ -709,7 +709,7 @@ static void
 unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	   bool prune, struct ckptfs_invals *iv)
 {
-	struct ckptfs_loc *l = &n->loc[view];
+	struct ckptfs_loc *l = CKPTFS_LOC(n, view);
 	const struct ckptfs_node *root = view == CKPTFS_BY_NAME ? t->by_name
 								: t->by_object;
 	struct ckptfs_node *d = l->dir;
@@ -721,7 +721,7 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	inval_add(iv, d, l->name, l->len, 0);
 	ckptfs_loc_clear(l);
 	while (prune && d != root && !d->user_dir && d->dir.nlive == 0) {
-		struct ckptfs_loc *dl = &d->loc[0];
+		struct ckptfs_loc *dl = &d->loc;
 		struct ckptfs_node *up = dl->dir;
 
 		ckptfs_dir_remove(up, dl->name, dl->len);
@@ -764,7 +764,7 @@ other_path(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 {
 	*same = false;
 	out->len = 0;
-	if (n->loc[1 - view].dir == NULL && n->entry != NULL) {
+	if (CKPTFS_LOC(n, 1 - view)->dir == NULL && n->entry != NULL) {
 		*same = true;	/* the object graph: one view only */
 		return 0;
 	}
@@ -884,7 +884,7 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	if (rc == 0)
 		rc = journal_path(t, J_CREATE, dir, name, len, id);
 	if (rc < 0) {
-		if (n->loc[view].dir != NULL) {
+		if (CKPTFS_LOC(n, view)->dir != NULL) {
 			unlink_loc(t, n, 0, view != 0, NULL);
 			unlink_loc(t, n, 1, view != 1, NULL);
 		}
@@ -940,7 +940,7 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			return rc;
 		ckptfs_dir_remove(dir, name, len);
 		dir_touched(t, dir);
-		ckptfs_loc_clear(&n->loc[0]);
+		ckptfs_loc_clear(&n->loc);
 		return 0;
 	}
 	if (n->kind == CKPTFS_DIR)
@@ -1046,7 +1046,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		goto out;
 	}
 	if (n->kind == CKPTFS_DIR) {
-		for (d = ndir; d != t->root; d = d->loc[0].dir) {
+		for (d = ndir; d != t->root; d = d->loc.dir) {
 			if (d == n) {
 				rc = -EINVAL;
 				goto out;
@@ -1123,7 +1123,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		if (target->kind == CKPTFS_DIR) {
 			ckptfs_dir_remove(ndir, nname, nlen);
 			dir_touched(t, ndir);
-			ckptfs_loc_clear(&target->loc[0]);
+			ckptfs_loc_clear(&target->loc);
 		} else {
 			delete_tensor(t, target, view, iv);
 		}
@@ -1188,7 +1188,7 @@ journal_setx(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 
 	if (t->ov->replaying)
 		return 0;
-	rc = ckptfs_node_path(t, n, n->loc[0].dir ? 0 : 1, &p);
+	rc = ckptfs_node_path(t, n, n->loc.dir ? 0 : 1, &p);
 	if (rc == 0)
 		rc = ckpt_buf_put(&nm, name, strlen(name));
 	if (rc == 0)
@@ -1762,7 +1762,7 @@ static void
 where(struct ckptfs_tree *t, struct ckptfs_node *n, struct ckpt_buf *out)
 {
 	out->len = 0;
-	if (ckptfs_node_path(t, n, n->loc[0].dir ? 0 : 1, out) < 0 ||
+	if (ckptfs_node_path(t, n, n->loc.dir ? 0 : 1, out) < 0 ||
 	    ckpt_buf_put(out, "", 1) < 0) {
 		out->len = 0;
 		ckpt_buf_put(out, "?", 2);
@@ -1886,7 +1886,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		struct ckpt_buf *nm = &names[2 * n], *ky = &names[2 * n + 1];
 
 		if (x->kind != CKPTFS_TENSOR || x->deleted ||
-		    (x->loc[0].dir == NULL && x->loc[1].dir == NULL) ||
+		    (x->loc.dir == NULL && x->oloc.dir == NULL) ||
 		    is_graph_node(x))
 			continue;
 		if ((rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_NAME, nm)) < 0 ||

@@ -336,33 +336,58 @@ ckptfs_name_unescape(const char *name, size_t len, struct ckpt_buf *out,
 
 /* --- nodes and directories --------------------------------------------- */
 
-/* Nodes per slab. */
-#define CKPTFS_SLAB 1024
+/* Bytes per slab. */
+#define CKPTFS_SLAB (256 * 1024)
 
-/* Zeroed memory for one node from T's slabs; NULL on -ENOMEM. */
-static struct ckptfs_node *
-node_alloc(struct ckptfs_tree *t)
+/* Bytes a node of KIND takes: a directory ends after its own part. */
+static size_t
+node_size(enum ckptfs_kind kind)
 {
-	if (t->slab_left == 0) {
-		struct ckptfs_node *slab;
+	size_t align = _Alignof(struct ckptfs_node);
+	size_t n = kind == CKPTFS_DIR ? offsetof(struct ckptfs_node, dir) +
+						sizeof(struct ckptfs_dir)
+				      : sizeof(struct ckptfs_node);
 
+	return (n + align - 1) / align * align;
+}
+
+/* Zeroed memory for one node of KIND from T's slabs; NULL on -ENOMEM.
+ * Built with AddressSanitizer, every node is an allocation of its own and
+ * of its exact size, so that a file's field read on a directory is
+ * reported instead of reading the next node. */
+static struct ckptfs_node *
+node_alloc(struct ckptfs_tree *t, enum ckptfs_kind kind)
+{
+	size_t size = node_size(kind);
+
+#ifdef __SANITIZE_ADDRESS__
+	t->slab_left = 0;
+#endif
+	if (t->slab_left < size) {
+		char *slab;
+		size_t want = size;
+
+#ifndef __SANITIZE_ADDRESS__
+		want = CKPTFS_SLAB;
+#endif
 		if (t->nslabs == t->capslabs) {
 			size_t cap = t->capslabs ? 2 * t->capslabs : 16;
-			struct ckptfs_node **v =
-				reallocarray(t->slabs, cap, sizeof(*v));
+			char **v = reallocarray(t->slabs, cap, sizeof(*v));
 
 			if (v == NULL)
 				return NULL;
 			t->slabs = v;
 			t->capslabs = cap;
 		}
-		slab = calloc(CKPTFS_SLAB, sizeof(*slab));
+		slab = calloc(1, want);
 		if (slab == NULL)
 			return NULL;
 		t->slabs[t->nslabs++] = slab;
-		t->slab_left = CKPTFS_SLAB;
+		t->slab_left = want;
 	}
-	return &t->slabs[t->nslabs - 1][CKPTFS_SLAB - t->slab_left--];
+	t->slab_left -= size;
+	return (struct ckptfs_node *)(void *)(t->slabs[t->nslabs - 1] +
+					      t->slab_left);
 }
 
 /* Allocate a node of KIND and give it the next inode number. */
@@ -381,20 +406,23 @@ node_new(struct ckptfs_tree *t, enum ckptfs_kind kind)
 		t->inodes = v;
 		t->capinodes = cap;
 	}
-	n = node_alloc(t);
+	n = node_alloc(t, kind);
 	if (n == NULL)
 		return NULL;
 	n->kind = kind;
 	n->ino = t->ninodes + 1;
-	n->nlink = kind == CKPTFS_DIR ? 2 : 0;
-	atomic_init(&n->verified, 0);
-	atomic_init(&n->crc, 0);
 	atomic_init(&n->nlookup, 0);
-	atomic_init(&n->spool_fd, -1);
-	atomic_init(&n->nopen, 0);
 	n->view = -1;
-	n->dtype = -1;
-	n->rank = -1;
+	if (kind == CKPTFS_DIR) {
+		n->nlink = 2;
+	} else {
+		atomic_init(&n->verified, 0);
+		atomic_init(&n->crc, 0);
+		atomic_init(&n->spool_fd, -1);
+		atomic_init(&n->nopen, 0);
+		n->dtype = -1;
+		n->rank = -1;
+	}
 	t->inodes[t->ninodes++] = n;
 	return n;
 }
@@ -599,7 +627,7 @@ int
 ckptfs_loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
 	       const char *name, size_t len, const void *raw, size_t rawlen)
 {
-	struct ckptfs_loc *l = &n->loc[view];
+	struct ckptfs_loc *l = CKPTFS_LOC(n, view);
 	bool same = len == rawlen && memcmp(name, raw, len) == 0;
 	char *nm, *rw;
 
@@ -644,7 +672,7 @@ loc_chain(const struct ckptfs_tree *t, const struct ckptfs_node *n, int view,
 {
 	const struct ckptfs_node *root = view_root(t, view);
 	const struct ckptfs_loc *l =
-		n->kind == CKPTFS_DIR ? &n->loc[0] : &n->loc[view];
+		CKPTFS_LOC(n, view);
 	int k = 0;
 
 	while (l->dir != NULL) {
@@ -653,7 +681,7 @@ loc_chain(const struct ckptfs_tree *t, const struct ckptfs_node *n, int view,
 		v[k++] = l;
 		if (l->dir == root)
 			return k;
-		l = &l->dir->loc[0];
+		l = &l->dir->loc;
 	}
 	return n == root ? 0 : -1;
 }
@@ -824,12 +852,12 @@ add_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
 static int
 dir_finalize(struct build *bd, struct ckptfs_node *d)
 {
-	struct ckptfs_build_dir *b = d->dir.build;
+	struct ckptfs_build_dir *b;
 	struct ckpt_buf name = { 0 };
 	size_t i;
 	int rc = 0;
 
-	if (b == NULL)
+	if (d->kind != CKPTFS_DIR || (b = d->dir.build) == NULL)
 		return 0;
 	if (d->dir.n + b->n > SMALL_DIR &&
 	    dir_rehash(&d->dir, d->dir.n + b->n + (b->n >> 2)) < 0) {
@@ -1289,12 +1317,15 @@ ckptfs_tree_free(struct ckptfs_tree *t)
 	for (i = 0; i < t->ninodes; i++) {
 		struct ckptfs_node *n = t->inodes[i];
 
-		for (j = 0; j < n->dir.n; j++)
-			free(n->dir.ents[j].name);
-		free(n->dir.ents);
-		free(n->dir.slots);
-		for (j = 0; j < 2; j++)
-			ckptfs_loc_clear(&n->loc[j]);
+		ckptfs_loc_clear(&n->loc);
+		if (n->kind == CKPTFS_DIR) {
+			for (j = 0; j < n->dir.n; j++)
+				free(n->dir.ents[j].name);
+			free(n->dir.ents);
+			free(n->dir.slots);
+			continue;
+		}
+		ckptfs_loc_clear(&n->oloc);
 		if (n->dims_owned)
 			free(n->dims);
 		if (atomic_load(&n->spool_fd) >= 0)
@@ -1355,9 +1386,11 @@ ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	st->st_nlink = n->nlink;
 	st->st_uid = t->uid;
 	st->st_gid = t->gid;
-	st->st_size = (off_t)n->size;
 	st->st_blksize = 4096;
-	st->st_blocks = (blkcnt_t)((n->size + 511) / 512);
+	if (n->kind != CKPTFS_DIR) {
+		st->st_size = (off_t)n->size;
+		st->st_blocks = (blkcnt_t)((n->size + 511) / 512);
+	}
 	st->st_atim = t->mtime;
 	st->st_mtim = t->mtime;
 	st->st_ctim = t->mtime;
@@ -1570,11 +1603,11 @@ ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
 		return ckpt_buf_put(out, text, strlen(text));
 	}
 	if (strcmp(name, CKPTFS_XATTR_KEY) == 0) {
-		if (n->entry != NULL && !n->loc[0].dir && !n->loc[1].dir)
+		if (n->entry != NULL && !n->loc.dir && !n->oloc.dir)
 			return ckpt_buf_put(out, n->entry->key,
 					    n->entry->key_len);
 		return ckptfs_node_rawpath(t, n,
-					   t->src.tf2 && n->loc[1].dir != NULL
+					   t->src.tf2 && n->oloc.dir != NULL
 						   ? CKPTFS_BY_OBJECT
 						   : CKPTFS_BY_NAME,
 					   out);

@@ -87,46 +87,75 @@ struct ckptfs_dir {
 	uint32_t nsubdirs;
 };
 
+/* A node is a directory or a file (a tensor or a blob).  The fields after
+ * the common ones depend on the kind, and a directory is allocated only up
+ * to the end of its own part (see ckptfs_node_new()): never touch a file's
+ * fields on a directory or the other way round.  A mount of 100,000 TF1
+ * tensors has about 275,000 directories and 100,000 files. */
 struct ckptfs_node {
 	/* Set when the node is made. */
 	uint64_t ino;
-	enum ckptfs_kind kind;
-	/* Atomic: read and changed without the namespace lock. */
-	/* 0 not checked yet, 1 good, 2 being checked, or the negative errno
-	 * of the check. */
-	atomic_int verified;
-	_Atomic uint64_t size;	/* grows under concurrent writes */
-	/* CRC-32C of the content once known: bit 32 set when valid. */
-	atomic_uint_fast64_t crc;
 	atomic_uint_fast64_t nlookup;	/* kernel references (informative) */
-	/* 0: content still in the source; set once at copy-up, after the
-	 * spool file holds the content (the mark of a changed tensor). */
-	_Atomic uint64_t spool_id;
-	/* The spool file while N has open handles (opened lazily, closed
-	 * with the last handle, so open fds stay bounded); else -1.  Changed
-	 * only under the overlay's fd lock (see ckptfs_ov_fd()). */
-	atomic_int spool_fd;
-	atomic_int nopen;	/* open file handles */
 	/* Everything below is protected by the namespace lock of the
 	 * daemon (readers share it, changes hold it exclusively), except
-	 * ENTRY and BLOB, set when the node is made.  Nodes are never freed
-	 * before the tree. */
+	 * the atomics, ENTRY and BLOB, set when the node is made.  Nodes are
+	 * never freed before the tree. */
+	/* DIR: where it is; file: its place in /by-name (CKPTFS_LOC()). */
+	struct ckptfs_loc loc;
 	uint32_t nlink;
+	enum ckptfs_kind kind;
 	int view;		/* DIR: CKPTFS_BY_NAME/OBJECT, -1 above */
-	struct ckptfs_node *parent;	/* dirs: "..", the root's is itself */
-	const struct ckpt_entry *entry;	/* TENSOR: borrowed from the source */
-	const char *blob;		/* BLOB: borrowed from the tree */
-	int64_t *dims;		/* borrowed from the entry or dims_owned */
-	struct ckptfs_dir dir;		/* CKPTFS_DIR */
-	struct ckptfs_loc loc[2];	/* TENSOR: one per view; DIR: loc[0] */
-	int dtype;		/* TENSOR: -1 unknown (a new file) */
-	int rank;		/* TENSOR: -1 unknown */
 	bool user_dir;		/* DIR: made by mkdir (never pruned) */
-	bool deleted;		/* TENSOR: no longer in any view */
-	bool derived_name;	/* TENSOR: the by-name path follows the key */
-	bool written;		/* TENSOR: content or metadata set here */
-	bool dims_owned;
+	union {
+		struct {	/* CKPTFS_DIR */
+			/* "..": the root's is itself. */
+			struct ckptfs_node *parent;
+			struct ckptfs_dir dir;
+		};
+		struct {	/* CKPTFS_TENSOR, CKPTFS_BLOB */
+			/* Its place in /by-object (CKPTFS_LOC()). */
+			struct ckptfs_loc oloc;
+			_Atomic uint64_t size;	/* grows under concurrent
+						 * writes */
+			/* CRC-32C of the content once known: bit 32 set
+			 * when valid. */
+			atomic_uint_fast64_t crc;
+			/* 0: content still in the source; set once at
+			 * copy-up, after the spool file holds the content
+			 * (the mark of a changed tensor). */
+			_Atomic uint64_t spool_id;
+			/* TENSOR: borrowed from the source. */
+			const struct ckpt_entry *entry;
+			const char *blob;	/* BLOB: borrowed from the
+						 * tree */
+			int64_t *dims;	/* borrowed from the entry or
+					 * dims_owned */
+			/* 0 not checked yet, 1 good, 2 being checked, or
+			 * the negative errno of the check. */
+			atomic_int verified;
+			/* The spool file while the node has open handles
+			 * (opened lazily, closed with the last handle, so
+			 * open fds stay bounded); else -1.  Changed only
+			 * under the overlay's fd lock (see
+			 * ckptfs_ov_fd()). */
+			atomic_int spool_fd;
+			atomic_int nopen;	/* open file handles */
+			int dtype;	/* -1 unknown (a new file) */
+			int rank;	/* -1 unknown */
+			bool deleted;	/* no longer in any view */
+			/* The by-name path follows the key. */
+			bool derived_name;
+			bool written;	/* content or metadata set here */
+			bool dims_owned;
+		};
+	};
 };
+
+/* N's location in VIEW: a directory has one (VIEW is ignored), a file one
+ * per view. */
+#define CKPTFS_LOC(n, v)                                                     \
+	((n)->kind == CKPTFS_DIR || (v) == CKPTFS_BY_NAME ? &(n)->loc         \
+							  : &(n)->oloc)
 
 /* What a tree is built from. */
 struct ckptfs_source {
@@ -155,10 +184,10 @@ struct ckptfs_tree {
 	struct ckptfs_node **inodes;	/* owned; inodes[ino - 1] */
 	size_t ninodes, capinodes;
 	/* Nodes are carved from slabs (owned, freed with the tree): one
-	 * allocation per CKPTFS_SLAB nodes instead of one per node. */
-	struct ckptfs_node **slabs;
+	 * allocation per CKPTFS_SLAB bytes instead of one per node. */
+	char **slabs;
 	size_t nslabs, capslabs;
-	size_t slab_left;	/* unused nodes in the last slab */
+	size_t slab_left;	/* unused bytes in the last slab */
 	struct ckptfs_node *root, *by_name, *by_object, *info;
 	char *info_json;		/* owned */
 	const struct ckpt_bundle *bundle;	/* borrowed */
