@@ -613,9 +613,9 @@ do_readdir(fuse_req_t req, struct ckptfs *fs, fuse_ino_t ino, char *buf,
 			name = i == 0 ? "." : "..";
 		} else {
 			n = d->dir.ents[i - 2].node;
-			name = d->dir.ents[i - 2].name;
 			if (n == NULL)
 				continue;	/* a removed name */
+			name = CKPTFS_ENT_LOC(d, n)->name;
 		}
 		if (plus) {
 			struct fuse_entry_param e;

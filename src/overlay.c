@@ -643,15 +643,11 @@ walk_path(struct ckptfs_tree *t, int view, const char *path, size_t len,
 				c = ckptfs_node_new(t, CKPTFS_DIR, d);
 				if (c == NULL)
 					return -ENOMEM;
-				rc = ckptfs_dir_add(d, (const char *)disp->data,
-						    disp->len, c);
+				rc = ckptfs_dir_link(d, c,
+						     (const char *)disp->data,
+						     disp->len, path + start,
+						     i - start);
 				dir_touched(t, d);
-				if (rc == 0)
-					rc = ckptfs_loc_set(
-						c, 0, d,
-						(const char *)disp->data,
-						disp->len, path + start,
-						i - start);
 				if (rc < 0)
 					return rc;
 			}
@@ -677,14 +673,11 @@ link_at(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	if (rc == 0 && at != NULL)
 		rc = -EEXIST;
 	if (rc == 0) {
-		rc = ckptfs_dir_add(d, (const char *)disp.data, disp.len, n);
-		dir_touched(t, d);
-	}
-	if (rc == 0) {
 		slash = len ? memrchr(path, '/', len) : NULL;
 		base = slash ? (size_t)(slash - path) + 1 : 0;
-		rc = ckptfs_loc_set(n, view, d, (const char *)disp.data,
-				    disp.len, path + base, len - base);
+		rc = ckptfs_dir_link(d, n, (const char *)disp.data, disp.len,
+				     path + base, len - base);
+		dir_touched(t, d);
 	}
 	ckpt_buf_free(&disp);
 	return rc;
@@ -833,11 +826,8 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	if (is_dir) {
 		n->user_dir = true;
-		rc = ckptfs_dir_add(dir, name, len, n);
+		rc = ckptfs_dir_link(dir, n, name, len, raw.data, raw.len);
 		dir_touched(t, dir);
-		if (rc == 0)
-			rc = ckptfs_loc_set(n, 0, dir, name, len, raw.data,
-					    raw.len);
 		if (rc == 0)
 			rc = journal_path(t, J_MKDIR, dir, name, len, 0);
 		goto out;
@@ -871,10 +861,8 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			goto out;
 		}
 	}
-	rc = ckptfs_dir_add(dir, name, len, n);
+	rc = ckptfs_dir_link(dir, n, name, len, raw.data, raw.len);
 	dir_touched(t, dir);
-	if (rc == 0)
-		rc = ckptfs_loc_set(n, view, dir, name, len, raw.data, raw.len);
 	if (rc == 0) {
 		rc = link_at(t, n, 1 - view, (const char *)other.data,
 			     other.len);
@@ -1129,12 +1117,9 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		}
 	}
 	ckptfs_dir_remove(dir, name, len);
-	rc = ckptfs_dir_add(ndir, nname, nlen, n);
+	rc = ckptfs_dir_link(ndir, n, nname, nlen, raw.data, raw.len);
 	dir_touched(t, dir);
 	dir_touched(t, ndir);
-	if (rc == 0)
-		rc = ckptfs_loc_set(n, n->kind == CKPTFS_DIR ? 0 : view, ndir,
-				    nname, nlen, raw.data, raw.len);
 	if (rc < 0)
 		goto out;	/* -ENOMEM only */
 	if (n->kind == CKPTFS_DIR)

@@ -454,6 +454,21 @@ dir_new(struct ckptfs_tree *t, struct ckptfs_node *parent)
 	d->dir.build = calloc(1, sizeof(*d->dir.build));
 	if (d->dir.build == NULL)
 		return NULL;	/* the node is in the table: freed with it */
+	d->building = true;
+	return d;
+}
+
+/* A directory under PARENT whose names are linked directly (not
+ * pending: see tf1_object()). */
+static struct ckptfs_node *
+dir_new_linked(struct ckptfs_tree *t, struct ckptfs_node *parent)
+{
+	struct ckptfs_node *d = node_new(t, CKPTFS_DIR);
+
+	if (d != NULL) {
+		d->parent = parent;
+		d->view = parent->view;
+	}
 	return d;
 }
 
@@ -465,48 +480,60 @@ dir_new(struct ckptfs_tree *t, struct ckptfs_node *parent)
  * stay 32-bit (struct ckptfs_dir). */
 #define DIR_MAX (UINT32_MAX / 4)
 
-/* Slot index of NAME in D's hash (the slot holding it, or a free one). */
-static size_t
-dir_slot(const struct ckptfs_dir *d, const char *name, size_t len)
+/* Whether entry E of directory DIR is NAME. */
+static bool
+ent_is(const struct ckptfs_node *dir, const struct ckptfs_dirent *e,
+       const char *name, size_t len)
 {
+	const struct ckptfs_loc *l;
+
+	if (e->node == NULL)
+		return false;
+	l = CKPTFS_ENT_LOC(dir, e->node);
+	return l->len == len && memcmp(l->name, name, len) == 0;
+}
+
+/* Slot index of NAME in DIR's hash (the slot holding it, or a free one). */
+static size_t
+dir_slot(const struct ckptfs_node *dir, const char *name, size_t len)
+{
+	const struct ckptfs_dir *d = &dir->dir;
 	size_t i = (size_t)ckptfs_fnv1a64(name, len) & (d->nslots - 1);
 
 	for (;;) {
 		uint32_t s = d->slots[i];
 
-		if (s == 0)
-			return i;
-		if (d->ents[s - 1].len == len &&
-		    memcmp(d->ents[s - 1].name, name, len) == 0)
+		if (s == 0 || ent_is(dir, &d->ents[s - 1], name, len))
 			return i;
 		i = (i + 1) & (d->nslots - 1);
 	}
 }
 
-/* The entry index + 1 of NAME in D, or 0.  With a hash, *SLOT is the
+/* The entry index + 1 of NAME in DIR, or 0.  With a hash, *SLOT is the
  * slot holding NAME or the free one where it would go. */
 static size_t
-dir_find(const struct ckptfs_dir *d, const char *name, size_t len,
+dir_find(const struct ckptfs_node *dir, const char *name, size_t len,
 	 size_t *slot)
 {
+	const struct ckptfs_dir *d = &dir->dir;
 	size_t i;
 
 	*slot = 0;
 	if (d->nslots == 0) {
 		for (i = 0; i < d->n; i++)
-			if (d->ents[i].node != NULL && d->ents[i].len == len &&
-			    memcmp(d->ents[i].name, name, len) == 0)
+			if (ent_is(dir, &d->ents[i], name, len))
 				return i + 1;
 		return 0;
 	}
-	*slot = dir_slot(d, name, len);
+	*slot = dir_slot(dir, name, len);
 	return d->slots[*slot];
 }
 
-/* Rebuild D's hash with room for at least N entries. */
+/* Rebuild DIR's hash with room for at least N entries. */
 static int
-dir_rehash(struct ckptfs_dir *d, size_t n)
+dir_rehash(struct ckptfs_node *dir, size_t n)
 {
+	struct ckptfs_dir *d = &dir->dir;
 	size_t cap = table_size(n), i;
 	uint32_t *slots = calloc(cap, sizeof(*slots));
 
@@ -515,21 +542,55 @@ dir_rehash(struct ckptfs_dir *d, size_t n)
 	free(d->slots);
 	d->slots = slots;
 	d->nslots = cap;
-	for (i = 0; i < d->n; i++)
-		if (d->ents[i].node != NULL)	/* holes are not hashed */
-			d->slots[dir_slot(d, d->ents[i].name,
-					  d->ents[i].len)] = (uint32_t)(i + 1);
+	for (i = 0; i < d->n; i++) {
+		const struct ckptfs_loc *l;
+
+		if (d->ents[i].node == NULL)	/* holes are not hashed */
+			continue;
+		l = CKPTFS_ENT_LOC(dir, d->ents[i].node);
+		d->slots[dir_slot(dir, l->name, l->len)] = (uint32_t)(i + 1);
+	}
 	return 0;
 }
 
-/* Add a displayed name to DIR. */
-int
-ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
-	       struct ckptfs_node *node)
+static int loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
+		   const char *name, size_t len, const void *raw,
+		   size_t rawlen, bool fixed);
+
+/* Room for WANT entries in DIR (WANT > its room). */
+static int
+ents_reserve(struct ckptfs_node *dir, size_t want)
 {
 	struct ckptfs_dir *d = &dir->dir;
-	struct ckptfs_dirent *e;
+	struct ckptfs_dirent *v;
+
+	if (want == 1 && !dir->building) {
+		d->ents = &d->one;
+	} else if (d->ents == &d->one) {
+		if ((v = calloc(want, sizeof(*v))) == NULL)
+			return -ENOMEM;
+		v[0] = d->one;
+		d->ents = v;
+	} else {
+		v = reallocarray(d->ents, want, sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		d->ents = v;
+	}
+	d->cap = (uint32_t)want;
+	return 0;
+}
+
+/* ckptfs_dir_link(); FIXED: NAME is static text, used as it is (and as
+ * the raw component). */
+static int
+dir_link_loc(struct ckptfs_node *dir, struct ckptfs_node *node,
+	     const char *name, size_t len, const void *raw, size_t rawlen,
+	     bool fixed)
+{
+	struct ckptfs_dir *d = &dir->dir;
 	size_t slot;
+	int rc;
 
 	if (len > CKPTFS_NAME_MAX)
 		return -ENAMETOOLONG;
@@ -537,29 +598,21 @@ ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
 		return -ENOMEM;
 	if ((d->nslots != 0 ? 2 * (d->n + 1) >= d->nslots
 			    : d->n + 1 > SMALL_DIR) &&
-	    dir_rehash(d, d->n + 1) < 0)
+	    dir_rehash(dir, d->n + 1) < 0)
 		return -ENOMEM;
-	if (dir_find(d, name, len, &slot) != 0)
+	if (dir_find(dir, name, len, &slot) != 0)
 		return -EEXIST;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? 2 * d->cap : 4;
-		struct ckptfs_dirent *v =
-			reallocarray(d->ents, cap, sizeof(*v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		d->ents = v;
-		d->cap = cap;
-	}
-	e = &d->ents[d->n];
-	e->name = malloc(len + 1);
-	if (e->name == NULL)
+	if (d->n == d->cap &&
+	    ents_reserve(dir, d->cap == 0 ? 1 : d->cap == 1 ? 4 : 2 * d->cap) <
+		    0)
 		return -ENOMEM;
-	memcpy(e->name, name, len);
-	e->name[len] = '\0';
-	e->len = len;
-	e->node = node;
-	d->n++;
+	rc = loc_set(node,
+		     dir->view == CKPTFS_BY_OBJECT ? CKPTFS_BY_OBJECT
+						   : CKPTFS_BY_NAME,
+		     dir, name, len, raw, rawlen, fixed);
+	if (rc < 0)
+		return rc;
+	d->ents[d->n++].node = node;
 	if (d->nslots != 0)
 		d->slots[slot] = (uint32_t)d->n;
 	d->nlive++;
@@ -572,13 +625,23 @@ ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
 	return 0;
 }
 
-/* Home slot of the name in slot I of D. */
-static size_t
-slot_home(const struct ckptfs_dir *d, size_t i)
+/* Link NODE into DIR under NAME. */
+int
+ckptfs_dir_link(struct ckptfs_node *dir, struct ckptfs_node *node,
+		const char *name, size_t len, const void *raw, size_t rawlen)
 {
-	const struct ckptfs_dirent *e = &d->ents[d->slots[i] - 1];
+	return dir_link_loc(dir, node, name, len, raw, rawlen, false);
+}
 
-	return (size_t)ckptfs_fnv1a64(e->name, e->len) & (d->nslots - 1);
+/* Home slot of the name in slot I of DIR. */
+static size_t
+slot_home(const struct ckptfs_node *dir, size_t i)
+{
+	const struct ckptfs_dir *d = &dir->dir;
+	const struct ckptfs_loc *l =
+		CKPTFS_ENT_LOC(dir, d->ents[d->slots[i] - 1].node);
+
+	return (size_t)ckptfs_fnv1a64(l->name, l->len) & (d->nslots - 1);
 }
 
 /* Remove a displayed name from DIR (backward-shift deletion in the hash,
@@ -590,7 +653,7 @@ ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 	struct ckptfs_dirent *e;
 	size_t i, j, k, mask;
 
-	if (dir->kind != CKPTFS_DIR || (k = dir_find(d, name, len, &i)) == 0)
+	if (dir->kind != CKPTFS_DIR || (k = dir_find(dir, name, len, &i)) == 0)
 		return -ENOENT;
 	e = &d->ents[k - 1];
 	if (e->node->kind == CKPTFS_DIR) {
@@ -599,9 +662,6 @@ ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 	} else {
 		e->node->nlink--;
 	}
-	free(e->name);
-	e->name = NULL;
-	e->len = 0;
 	e->node = NULL;
 	d->nlive--;
 	if (d->nslots == 0)
@@ -609,7 +669,7 @@ ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 	mask = d->nslots - 1;
 	d->slots[i] = 0;
 	for (j = (i + 1) & mask; d->slots[j] != 0; j = (j + 1) & mask) {
-		k = slot_home(d, j);
+		k = slot_home(dir, j);
 
 		/* Move J into the hole at I unless its home lies in (I, J]. */
 		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
@@ -621,11 +681,12 @@ ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 	return 0;
 }
 
-/* Set a location (copies; one allocation holds both strings, and RAW
- * shares NAME's bytes when they are equal, as they mostly are). */
-int
-ckptfs_loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
-	       const char *name, size_t len, const void *raw, size_t rawlen)
+/* Set N's location in VIEW (copies; one allocation holds both strings,
+ * and RAW shares NAME's bytes when they are equal, as they mostly are). */
+static int
+loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
+	const char *name, size_t len, const void *raw, size_t rawlen,
+	bool fixed)
 {
 	struct ckptfs_loc *l = CKPTFS_LOC(n, view);
 	bool same = len == rawlen && memcmp(name, raw, len) == 0;
@@ -633,6 +694,15 @@ ckptfs_loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
 
 	if (len > CKPTFS_NAME_MAX || rawlen >= UINT32_MAX / 2)
 		return -ENAMETOOLONG;
+	if (fixed) {
+		ckptfs_loc_clear(l);
+		*l = (struct ckptfs_loc){ .dir = dir, .name = (char *)name,
+					  .raw = (char *)name,
+					  .len = (uint16_t)len,
+					  .rawlen = (uint32_t)len,
+					  .fixed = true };
+		return 0;
+	}
 	nm = malloc(len + 1 + (same ? 0 : rawlen + 1));
 	if (nm == NULL)
 		return -ENOMEM;
@@ -645,7 +715,7 @@ ckptfs_loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
 		rw[rawlen] = '\0';
 	}
 	ckptfs_loc_clear(l);
-	*l = (struct ckptfs_loc){ .dir = dir, .name = nm, .len = (uint32_t)len,
+	*l = (struct ckptfs_loc){ .dir = dir, .name = nm, .len = (uint16_t)len,
 				  .raw = rw, .rawlen = (uint32_t)rawlen };
 	return 0;
 }
@@ -653,7 +723,8 @@ ckptfs_loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
 void
 ckptfs_loc_clear(struct ckptfs_loc *l)
 {
-	free(l->name);
+	if (!l->fixed)
+		free(l->name);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -736,7 +807,6 @@ ckptfs_node_path(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 struct ckptfs_node *
 ckptfs_dir_lookup(const struct ckptfs_node *dir, const char *name, size_t len)
 {
-	const struct ckptfs_dir *d = &dir->dir;
 	size_t k, slot;
 
 	if (dir->kind != CKPTFS_DIR)
@@ -745,8 +815,8 @@ ckptfs_dir_lookup(const struct ckptfs_node *dir, const char *name, size_t len)
 		return (struct ckptfs_node *)dir;
 	if (len == 2 && name[0] == '.' && name[1] == '.')
 		return dir->parent;
-	k = dir_find(d, name, len, &slot);
-	return k != 0 ? d->ents[k - 1].node : NULL;
+	k = dir_find(dir, name, len, &slot);
+	return k != 0 ? dir->dir.ents[k - 1].node : NULL;
 }
 
 /* Append a pending slot for RAW (hash H) to B; NULL on -ENOMEM. */
@@ -812,39 +882,77 @@ pend_get(struct ckptfs_node *d, const uint8_t *raw, size_t len)
 	return p;
 }
 
-/* Insert FILE at the raw '/'-separated NAME below VIEW. */
-static int
-add_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
-	 size_t len, struct ckptfs_node *file)
+/* The pending slot of the last component of the raw '/'-separated NAME
+ * below VIEW, making the directories above it (*DIR: the last one); NULL
+ * on -ENOMEM. */
+static struct pend *
+pend_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
+	  size_t len, struct ckptfs_node **dir)
 {
 	struct ckptfs_node *d = view;
 	size_t start = 0, i;
 
-	for (i = 0; i <= len; i++) {
+	for (i = 0;; i++) {
 		struct pend *p;
 
 		if (i < len && name[i] != '/')
 			continue;
 		p = pend_get(d, name + start, i - start);
-		if (p == NULL)
-			return ckpt_fail(bd->err, -ENOMEM, "out of memory");
-		if (i == len) {
-			if (p->file != NULL)
-				return ckpt_fail(bd->err, -EEXIST,
-						 "%.*s: name given twice",
-						 (int)len, (const char *)name);
-			p->file = file;
-			break;
-		}
-		if (p->sub == NULL) {
-			p->sub = dir_new(bd->t, d);
-			if (p->sub == NULL)
-				return ckpt_fail(bd->err, -ENOMEM,
-						 "out of memory");
-		}
+		*dir = d;
+		if (p == NULL || i == len)
+			return p;
+		if (p->sub == NULL && (p->sub = dir_new(bd->t, d)) == NULL)
+			return NULL;
 		d = p->sub;
 		start = i + 1;
 	}
+}
+
+/* Insert FILE at the raw '/'-separated NAME below VIEW. */
+static int
+add_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
+	 size_t len, struct ckptfs_node *file)
+{
+	struct ckptfs_node *d;
+	struct pend *p = pend_path(bd, view, name, len, &d);
+
+	if (p == NULL)
+		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
+	if (p->file != NULL)
+		return ckpt_fail(bd->err, -EEXIST, "%.*s: name given twice",
+				 (int)len, (const char *)name);
+	p->file = file;
+	return 0;
+}
+
+/* Tensor N of a TF1 checkpoint in /by-object: ROOT/ESC/.ATTRIBUTES/
+ * VARIABLE_VALUE, ESC its escaped name (one component, borrowed until
+ * the tree is finalized).  Only ESC is pending in ROOT; the two
+ * directories below hold one name each and are linked at once, under
+ * static names. */
+static int
+tf1_object(struct build *bd, struct ckptfs_node *root, const char *esc,
+	   size_t len, struct ckptfs_node *n)
+{
+	static const char attrs[] = ".ATTRIBUTES", value[] = "VARIABLE_VALUE";
+	struct pend *p = pend_get(root, (const uint8_t *)esc, len);
+	struct ckptfs_node *a, *v;
+	int rc;
+
+	if (p == NULL)
+		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
+	if (p->sub != NULL)
+		return ckpt_fail(bd->err, -EEXIST, "%.*s: name given twice",
+				 (int)len, esc);
+	if ((a = dir_new_linked(bd->t, root)) == NULL ||
+	    (v = dir_new_linked(bd->t, a)) == NULL)
+		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
+	p->sub = a;
+	if ((rc = dir_link_loc(v, n, value, sizeof(value) - 1, value,
+			       sizeof(value) - 1, true)) < 0 ||
+	    (rc = dir_link_loc(a, v, attrs, sizeof(attrs) - 1, attrs,
+			       sizeof(attrs) - 1, true)) < 0)
+		return ckpt_fail(bd->err, rc, "out of memory");
 	return 0;
 }
 
@@ -857,10 +965,13 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 	size_t i;
 	int rc = 0;
 
-	if (d->kind != CKPTFS_DIR || (b = d->dir.build) == NULL)
+	if (d->kind != CKPTFS_DIR || !d->building)
 		return 0;
+	b = d->dir.build;
+	d->dir.build = NULL;
+	d->building = false;
 	if (d->dir.n + b->n > SMALL_DIR &&
-	    dir_rehash(&d->dir, d->dir.n + b->n + (b->n >> 2)) < 0) {
+	    dir_rehash(d, d->dir.n + b->n + (b->n >> 2)) < 0) {
 		rc = ckpt_fail(bd->err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -868,7 +979,6 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 	 * or two names; growing by doubling from 4 wasted most of it). */
 	{
 		size_t want = d->dir.n;
-		struct ckptfs_dirent *v;
 
 		for (i = 0; i < b->n; i++)
 			want += (b->v[i].file != NULL) + (b->v[i].sub != NULL);
@@ -876,15 +986,9 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 			rc = ckpt_fail(bd->err, -ENOMEM, "directory too large");
 			goto out;
 		}
-		if (want > d->dir.cap) {
-			v = reallocarray(d->dir.ents, want, sizeof(*v));
-			if (v == NULL) {
-				rc = ckpt_fail(bd->err, -ENOMEM,
-					       "out of memory");
-				goto out;
-			}
-			d->dir.ents = v;
-			d->dir.cap = want;
+		if (want > d->dir.cap && ents_reserve(d, want) < 0) {
+			rc = ckpt_fail(bd->err, -ENOMEM, "out of memory");
+			goto out;
 		}
 	}
 	for (i = 0; i < b->n && rc == 0; i++) {
@@ -901,13 +1005,9 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 						k == 1 && p->file != NULL,
 						&name);
 			if (rc == 0)
-				rc = ckptfs_dir_add(d, (const char *)name.data,
-						    name.len, n);
-			if (rc == 0 && d->view >= 0)
-				rc = ckptfs_loc_set(
-					n, n->kind == CKPTFS_DIR ? 0 : d->view,
-					d, (const char *)name.data, name.len,
-					p->raw, p->len);
+				rc = ckptfs_dir_link(d, n,
+						     (const char *)name.data,
+						     name.len, p->raw, p->len);
 			if (rc == -EEXIST)
 				rc = ckpt_fail(bd->err, rc,
 					       "%.*s: two names display alike",
@@ -922,7 +1022,6 @@ out:
 	free(b->v);
 	free(b->slots);
 	free(b);
-	d->dir.build = NULL;
 	return rc;
 }
 
@@ -1081,6 +1180,8 @@ build_by_object(struct build *bd, const char *root)
 {
 	const struct ckptfs_source *src = &bd->t->src;
 	struct ckpt_buf path = { 0 };
+	struct ckptfs_node *top = NULL, *d;
+	struct pend *p;
 	size_t i;
 	int rc = 0;
 
@@ -1101,18 +1202,25 @@ build_by_object(struct build *bd, const char *root)
 				      (const uint8_t *)e->key, e->key_len, n);
 			continue;
 		}
+		if (top == NULL) {
+			/* The root directory of the TF1 layout. */
+			p = pend_path(bd, bd->t->by_object,
+				      (const uint8_t *)root, strlen(root), &d);
+			if (p != NULL && p->sub == NULL)
+				p->sub = dir_new(bd->t, d);
+			if (p == NULL || (top = p->sub) == NULL) {
+				rc = ckpt_fail(bd->err, -ENOMEM,
+					       "out of memory");
+				break;
+			}
+		}
 		path.len = 0;
-		if (ckpt_buf_put(&path, root, strlen(root)) < 0 ||
-		    ckpt_buf_put(&path, "/", 1) < 0 ||
-		    ckpt_name_escape(e->key, e->key_len, &path) < 0 ||
-		    ckpt_buf_put(&path, VARIABLE_SUFFIX,
-				 sizeof(VARIABLE_SUFFIX) - 1) < 0 ||
+		if (ckpt_name_escape(e->key, e->key_len, &path) < 0 ||
 		    (s = arena_dup(&bd->arena, path.data, path.len)) == NULL) {
 			rc = ckpt_fail(bd->err, -ENOMEM, "out of memory");
 			break;
 		}
-		rc = add_path(bd, bd->t->by_object, (const uint8_t *)s,
-			      path.len, n);
+		rc = tf1_object(bd, top, s, path.len, n);
 	}
 	ckpt_buf_free(&path);
 	return rc;
@@ -1310,7 +1418,7 @@ ckptfs_tree_build(const struct ckpt_bundle *b,
 void
 ckptfs_tree_free(struct ckptfs_tree *t)
 {
-	size_t i, j;
+	size_t i;
 
 	if (t == NULL)
 		return;
@@ -1319,9 +1427,8 @@ ckptfs_tree_free(struct ckptfs_tree *t)
 
 		ckptfs_loc_clear(&n->loc);
 		if (n->kind == CKPTFS_DIR) {
-			for (j = 0; j < n->dir.n; j++)
-				free(n->dir.ents[j].name);
-			free(n->dir.ents);
+			if (n->dir.ents != &n->dir.one)
+				free(n->dir.ents);
 			free(n->dir.slots);
 			continue;
 		}

@@ -11,7 +11,7 @@
  * content CRC, lookup count) is atomic.
  *
  * Writing (a later overlay) fits in by adding nodes to the table and
- * entries to directories with ckptfs_dir_add(); nothing here assumes the
+ * entries to directories with ckptfs_dir_link(); nothing here assumes the
  * tree stays as built except the absence of locks. */
 #ifndef CKPT_TREE_H
 #define CKPT_TREE_H
@@ -49,11 +49,11 @@ enum ckptfs_kind {
 struct ckptfs_node;
 struct ckptfs_overlay;
 
-/* One name in a directory; NODE is NULL for a removed name (a hole kept
- * so readdir offsets stay stable). */
+/* One name in a directory: the node, whose location in the directory's
+ * view (ckptfs_ent_loc()) holds the name, so that a name is stored once.
+ * NODE is NULL for a removed name (a hole kept so readdir offsets stay
+ * stable). */
 struct ckptfs_dirent {
-	char *name;			/* owned; displayed name, NUL-terminated */
-	size_t len;
 	struct ckptfs_node *node;	/* borrowed from the inode table */
 };
 
@@ -61,26 +61,34 @@ struct ckptfs_dirent {
  * and the raw component that name shows. */
 struct ckptfs_loc {
 	struct ckptfs_node *dir;	/* borrowed; NULL: not in this view */
-	char *name;			/* owned; displayed */
+	char *name;			/* owned unless FIXED; displayed */
 	char *raw;			/* in NAME's allocation (may be NAME
 					 * itself); raw component, may hold
 					 * NULs */
-	uint32_t len, rawlen;
+	uint32_t rawlen;
+	uint16_t len;			/* <= CKPTFS_NAME_MAX */
+	bool fixed;			/* NAME is static text, not owned */
 };
 
-/* Views, as indexes of struct ckptfs_node.loc. */
+/* Views (CKPTFS_LOC()). */
 enum { CKPTFS_BY_NAME = 0, CKPTFS_BY_OBJECT = 1 };
 
 struct ckptfs_build_dir;
 
-/* Counts are 32-bit (ckptfs_dir_add() refuses more names), so that a
+/* Counts are 32-bit (ckptfs_dir_link() refuses more names), so that a
  * node stays small: a mount of 100,000 tensors has about 375,000. */
 struct ckptfs_dir {
-	struct ckptfs_dirent *ents;	/* owned; readdir order, with holes */
+	/* Readdir order, with holes: &ONE while there is room for one name
+	 * only (most directories hold one), else owned. */
+	struct ckptfs_dirent *ents;
 	uint32_t *slots;	/* owned; open addressing: ents index + 1, 0
 				 * empty; NULL while the directory is small
 				 * and searched in order */
-	struct ckptfs_build_dir *build;	/* owned; only while building */
+	union {
+		/* Owned; while the node's BUILDING is set. */
+		struct ckptfs_build_dir *build;
+		struct ckptfs_dirent one;
+	};
 	uint32_t n, cap;	/* entries (holes included), room */
 	uint32_t nlive;		/* names that are not holes */
 	uint32_t nslots;	/* 0, or a power of two > 2 * n */
@@ -106,6 +114,7 @@ struct ckptfs_node {
 	enum ckptfs_kind kind;
 	int view;		/* DIR: CKPTFS_BY_NAME/OBJECT, -1 above */
 	bool user_dir;		/* DIR: made by mkdir (never pruned) */
+	bool building;		/* DIR: names still pending (dir.build) */
 	union {
 		struct {	/* CKPTFS_DIR */
 			/* "..": the root's is itself. */
@@ -156,6 +165,12 @@ struct ckptfs_node {
 #define CKPTFS_LOC(n, v)                                                     \
 	((n)->kind == CKPTFS_DIR || (v) == CKPTFS_BY_NAME ? &(n)->loc         \
 							  : &(n)->oloc)
+
+/* The location that names N in directory DIR (the root's entries use
+ * their first one). */
+#define CKPTFS_ENT_LOC(dir, n)                                               \
+	CKPTFS_LOC(n, (dir)->view == CKPTFS_BY_OBJECT ? CKPTFS_BY_OBJECT      \
+						      : CKPTFS_BY_NAME)
 
 /* What a tree is built from. */
 struct ckptfs_source {
@@ -233,12 +248,17 @@ struct ckptfs_node *ckptfs_dir_lookup(const struct ckptfs_node *dir,
 struct ckptfs_node *ckptfs_tree_path(const struct ckptfs_tree *t,
 				     const char *path);
 
-/* Add NAME -> NODE to DIR (displayed name, copied).  Return 0, -EEXIST,
- * -ENOMEM, -ENAMETOOLONG. */
-int ckptfs_dir_add(struct ckptfs_node *dir, const char *name, size_t len,
-		   struct ckptfs_node *node);
+/* Add NODE to DIR under the displayed NAME of raw component RAW: sets
+ * NODE's location in DIR's view (strings copied, the previous ones
+ * freed).  Return 0, -EEXIST, -ENOMEM, -ENAMETOOLONG; on error nothing
+ * has changed. */
+int ckptfs_dir_link(struct ckptfs_node *dir, struct ckptfs_node *node,
+		    const char *name, size_t len, const void *raw,
+		    size_t rawlen);
 
-/* Remove NAME from DIR (its slot becomes a hole).  Return 0 or -ENOENT. */
+/* Remove NAME from DIR (its slot becomes a hole); the node keeps its
+ * location until ckptfs_loc_clear() or the next ckptfs_dir_link().
+ * Return 0 or -ENOENT. */
 int ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len);
 
 /* A new node of KIND in T's inode table (DIR: empty, parent PARENT, in
@@ -246,11 +266,6 @@ int ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len);
 struct ckptfs_node *ckptfs_node_new(struct ckptfs_tree *t,
 				    enum ckptfs_kind kind,
 				    struct ckptfs_node *parent);
-
-/* Set N's location in VIEW (strings copied; frees the previous ones). */
-int ckptfs_loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
-		   const char *name, size_t len, const void *raw,
-		   size_t rawlen);
 
 /* Free L's strings and empty it (not in any view). */
 void ckptfs_loc_clear(struct ckptfs_loc *l);

@@ -138,8 +138,11 @@ listing(const struct ckptfs_tree *t, const char *dir)
 	CHECK(d != NULL && d->kind == CKPTFS_DIR);
 	out[0] = '\0';
 	for (i = 0; i < d->dir.n; i++)
-		pos += (size_t)snprintf(out + pos, sizeof(out) - pos, "%s%s",
-					i ? " " : "", d->dir.ents[i].name);
+		if (d->dir.ents[i].node != NULL)
+			pos += (size_t)snprintf(
+				out + pos, sizeof(out) - pos, "%s%s",
+				pos ? " " : "",
+				CKPTFS_ENT_LOC(d, d->dir.ents[i].node)->name);
 	return out;
 }
 
@@ -361,7 +364,9 @@ test_oddnames(void)
 		if (t->inodes[i]->kind != CKPTFS_DIR)
 			continue;
 		for (j = 0; j < t->inodes[i]->dir.n; j++)
-			CHECK(t->inodes[i]->dir.ents[j].len <= CKPTFS_NAME_MAX);
+			CHECK(CKPTFS_ENT_LOC(t->inodes[i],
+					     t->inodes[i]->dir.ents[j].node)
+				      ->len <= CKPTFS_NAME_MAX);
 	}
 	snprintf(path, sizeof(path), "by-name/%.200s%%#%016llx", longk,
 		 (unsigned long long)ckptfs_fnv1a64(longk, 300));
@@ -517,9 +522,16 @@ test_dir_ops(void)
 		f[i] = ckptfs_node_new(t, CKPTFS_TENSOR, NULL);
 		CHECK(f[i] != NULL);
 		snprintf(name, sizeof(name), "n%zu", i);
-		CHECK_EQ_INT(ckptfs_dir_add(d, name, strlen(name), f[i]), 0);
-		CHECK_EQ_INT(ckptfs_dir_add(d, name, strlen(name), f[i]),
+		CHECK_EQ_INT(ckptfs_dir_link(d, f[i], name, strlen(name), name,
+					     strlen(name)),
+			     0);
+		/* A refused link changes nothing: the name stays. */
+		CHECK_EQ_INT(ckptfs_dir_link(d, f[i], name, strlen(name), "x",
+					     1),
 			     -EEXIST);
+		CHECK(f[i]->loc.dir == d && f[i]->loc.len == strlen(name) &&
+		      strcmp(f[i]->loc.name, name) == 0 &&
+		      strcmp(f[i]->loc.raw, name) == 0);
 		/* Every third name so far goes again; the rest stay. */
 		for (k = 0; k <= i; k++) {
 			snprintf(name, sizeof(name), "n%zu", k);
@@ -543,7 +555,7 @@ test_dir_ops(void)
 		CHECK(d->dir.ents[i].node == (i % 3 == 1 ? NULL : f[i]));
 	}
 	/* A removed name can come back; a small directory is not hashed. */
-	CHECK_EQ_INT(ckptfs_dir_add(d, "n1", 2, f[1]), 0);
+	CHECK_EQ_INT(ckptfs_dir_link(d, f[1], "n1", 2, "n1", 2), 0);
 	CHECK(ckptfs_dir_lookup(d, "n1", 2) == f[1]);
 	CHECK(ckptfs_dir_lookup(d, "n", 1) == NULL);
 	CHECK(ckptfs_dir_lookup(t->by_name, "x", 1) == NULL);
