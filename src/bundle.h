@@ -39,27 +39,28 @@ struct ckpt_part {
 	uint64_t nruns;
 };
 
+/* Fields ordered by size (no padding): a bundle holds one per key. */
 struct ckpt_entry {
 	const char *key;	/* NUL-terminated copy; may hold NULs: key_len */
 	size_t key_len;
-	int dtype;
-	int rank;
 	const int64_t *dims;	/* rank sizes, outermost first */
-	int32_t shard_id;
 	uint64_t offset;	/* in the shard file */
 	uint64_t size;		/* stored bytes */
-	uint32_t crc32c;	/* masked, as stored */
 	/* Partitioned tensors: the full entry lists its parts (nparts > 0)
 	 * and has no bytes of its own; size is then the full tensor's size.
 	 * The slice entries are hidden (is_part) and skipped by listings. */
 	size_t nparts;
 	struct ckpt_part *parts;
-	bool is_part;
 	/* Stored slice specs of a partitioned tensor (nparts of them, each
 	 * rank extents, length -1 = whole dimension), as needed to write the
 	 * entry again. */
 	const struct ckpt_extent *slices;
+	int dtype;
+	int rank;
+	int32_t shard_id;
+	uint32_t crc32c;	/* masked, as stored */
 	uint32_t shard_slot;	/* private: index of the open shard */
+	bool is_part;
 };
 
 struct ckpt_bundle {

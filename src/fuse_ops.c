@@ -87,7 +87,6 @@ fill_entry(struct ckptfs *fs, struct ckptfs_node *n,
 	e->attr_timeout = timeout_of(fs, n);
 	e->entry_timeout = e->attr_timeout;
 	ckptfs_node_stat(fs->tree, n, &e->attr);
-	atomic_fetch_add(&n->nlookup, 1);
 }
 
 /* --- notifications ---------------------------------------------------------- */
@@ -303,20 +302,13 @@ ckptfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 }
 
-/* Drop NLOOKUP kernel references to INO (nodes live as long as the tree). */
-static void
-do_forget(struct ckptfs *fs, fuse_ino_t ino, uint64_t nlookup)
-{
-	struct ckptfs_node *n = node_of(fs, ino);
-
-	if (n != NULL)
-		atomic_fetch_sub(&n->nlookup, nlookup);
-}
-
+/* The kernel dropping references: nodes live as long as the tree, so
+ * lookup counts are not kept and there is nothing to do. */
 static void
 ckptfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	do_forget(fuse_req_userdata(req), ino, nlookup);
+	(void)ino;
+	(void)nlookup;
 	fuse_reply_none(req);
 }
 
@@ -324,11 +316,8 @@ static void
 ckptfs_op_forget_multi(fuse_req_t req, size_t count,
 		       struct fuse_forget_data *forgets)
 {
-	size_t i;
-
-	for (i = 0; i < count; i++)
-		do_forget(fuse_req_userdata(req), forgets[i].ino,
-			  forgets[i].nlookup);
+	(void)count;
+	(void)forgets;
 	fuse_reply_none(req);
 }
 
@@ -609,7 +598,7 @@ do_readdir(fuse_req_t req, struct ckptfs *fs, fuse_ino_t ino, char *buf,
 		size_t need;
 
 		if (i < 2) {
-			n = i == 0 ? d : d->parent;
+			n = i == 0 ? d : CKPTFS_PARENT(d);
 			name = i == 0 ? "." : "..";
 		} else {
 			n = d->dir.ents[i - 2].node;
@@ -629,8 +618,6 @@ do_readdir(fuse_req_t req, struct ckptfs *fs, fuse_ino_t ino, char *buf,
 						      (off_t)(i + 1));
 			if (need > cap - pos)
 				break;
-			if (i >= 2)
-				atomic_fetch_add(&n->nlookup, 1);
 		} else {
 			struct stat st = { 0 };
 

@@ -1122,8 +1122,6 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	dir_touched(t, ndir);
 	if (rc < 0)
 		goto out;	/* -ENOMEM only */
-	if (n->kind == CKPTFS_DIR)
-		n->parent = ndir;
 	for (i = 0; i < nmv; i++)
 		if (!mv[i].same)
 			unlink_loc(t, mv[i].n, other, true, iv);

@@ -411,7 +411,6 @@ node_new(struct ckptfs_tree *t, enum ckptfs_kind kind)
 		return NULL;
 	n->kind = kind;
 	n->ino = t->ninodes + 1;
-	atomic_init(&n->nlookup, 0);
 	n->view = -1;
 	if (kind == CKPTFS_DIR) {
 		n->nlink = 2;
@@ -434,10 +433,8 @@ ckptfs_node_new(struct ckptfs_tree *t, enum ckptfs_kind kind,
 {
 	struct ckptfs_node *n = node_new(t, kind);
 
-	if (n != NULL && kind == CKPTFS_DIR) {
-		n->parent = parent;
+	if (n != NULL && kind == CKPTFS_DIR)
 		n->view = parent->view;
-	}
 	return n;
 }
 
@@ -449,7 +446,6 @@ dir_new(struct ckptfs_tree *t, struct ckptfs_node *parent)
 
 	if (d == NULL)
 		return NULL;
-	d->parent = parent != NULL ? parent : d;
 	d->view = parent != NULL ? parent->view : -1;
 	d->dir.build = calloc(1, sizeof(*d->dir.build));
 	if (d->dir.build == NULL)
@@ -465,10 +461,8 @@ dir_new_linked(struct ckptfs_tree *t, struct ckptfs_node *parent)
 {
 	struct ckptfs_node *d = node_new(t, CKPTFS_DIR);
 
-	if (d != NULL) {
-		d->parent = parent;
+	if (d != NULL)
 		d->view = parent->view;
-	}
 	return d;
 }
 
@@ -617,7 +611,6 @@ dir_link_loc(struct ckptfs_node *dir, struct ckptfs_node *node,
 		d->slots[slot] = (uint32_t)d->n;
 	d->nlive++;
 	if (node->kind == CKPTFS_DIR) {
-		d->nsubdirs++;
 		dir->nlink++;
 	} else {
 		node->nlink++;
@@ -657,7 +650,6 @@ ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 		return -ENOENT;
 	e = &d->ents[k - 1];
 	if (e->node->kind == CKPTFS_DIR) {
-		d->nsubdirs--;
 		dir->nlink--;
 	} else {
 		e->node->nlink--;
@@ -690,14 +682,13 @@ loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
 {
 	struct ckptfs_loc *l = CKPTFS_LOC(n, view);
 	bool same = len == rawlen && memcmp(name, raw, len) == 0;
-	char *nm, *rw;
+	char *nm;
 
 	if (len > CKPTFS_NAME_MAX || rawlen >= UINT32_MAX / 2)
 		return -ENAMETOOLONG;
 	if (fixed) {
 		ckptfs_loc_clear(l);
 		*l = (struct ckptfs_loc){ .dir = dir, .name = (char *)name,
-					  .raw = (char *)name,
 					  .len = (uint16_t)len,
 					  .rawlen = (uint32_t)len,
 					  .fixed = true };
@@ -708,15 +699,13 @@ loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
 		return -ENOMEM;
 	memcpy(nm, name, len);
 	nm[len] = '\0';
-	rw = nm;
 	if (!same) {
-		rw = nm + len + 1;
-		memcpy(rw, raw, rawlen);
-		rw[rawlen] = '\0';
+		memcpy(nm + len + 1, raw, rawlen);
+		nm[len + 1 + rawlen] = '\0';
 	}
 	ckptfs_loc_clear(l);
 	*l = (struct ckptfs_loc){ .dir = dir, .name = nm, .len = (uint16_t)len,
-				  .raw = rw, .rawlen = (uint32_t)rawlen };
+				  .rawlen = (uint32_t)rawlen, .apart = !same };
 	return 0;
 }
 
@@ -773,7 +762,7 @@ ckptfs_node_rawpath(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	if (k < 0)
 		rc = -ENOENT;
 	while (rc == 0 && k-- > 0) {
-		rc = ckpt_buf_put(out, v[k]->raw, v[k]->rawlen);
+		rc = ckpt_buf_put(out, CKPTFS_LOC_RAW(v[k]), v[k]->rawlen);
 		if (rc == 0 && k > 0)
 			rc = ckpt_buf_put(out, "/", 1);
 	}
@@ -814,7 +803,7 @@ ckptfs_dir_lookup(const struct ckptfs_node *dir, const char *name, size_t len)
 	if (len == 1 && name[0] == '.')
 		return (struct ckptfs_node *)dir;
 	if (len == 2 && name[0] == '.' && name[1] == '.')
-		return dir->parent;
+		return (struct ckptfs_node *)CKPTFS_PARENT(dir);
 	k = dir_find(dir, name, len, &slot);
 	return k != 0 ? dir->dir.ents[k - 1].node : NULL;
 }
@@ -1359,6 +1348,16 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 			goto fail;
 	if ((rc = build_info(t, root, opts ? opts->info_extra : NULL)) < 0)
 		goto fail_nomem;
+	/* The inode table at its size (it grew by doubling). */
+	if (t->ninodes < t->capinodes) {
+		struct ckptfs_node **v =
+			reallocarray(t->inodes, t->ninodes, sizeof(*v));
+
+		if (v != NULL) {
+			t->inodes = v;
+			t->capinodes = t->ninodes;
+		}
+	}
 	free(bd.entry_node);
 	smap_free(&bd.keys);
 	smap_free(&bd.used);

@@ -61,14 +61,17 @@ struct ckptfs_dirent {
  * and the raw component that name shows. */
 struct ckptfs_loc {
 	struct ckptfs_node *dir;	/* borrowed; NULL: not in this view */
-	char *name;			/* owned unless FIXED; displayed */
-	char *raw;			/* in NAME's allocation (may be NAME
-					 * itself); raw component, may hold
-					 * NULs */
+	/* Owned unless FIXED; displayed, then (if APART) the raw component
+	 * it shows, which may hold NULs: CKPTFS_LOC_RAW(). */
+	char *name;
 	uint32_t rawlen;
 	uint16_t len;			/* <= CKPTFS_NAME_MAX */
 	bool fixed;			/* NAME is static text, not owned */
+	bool apart;			/* the raw component differs */
 };
+
+/* The raw component location L shows (RAWLEN bytes). */
+#define CKPTFS_LOC_RAW(l) ((l)->apart ? (l)->name + (l)->len + 1 : (l)->name)
 
 /* Views (CKPTFS_LOC()). */
 enum { CKPTFS_BY_NAME = 0, CKPTFS_BY_OBJECT = 1 };
@@ -92,7 +95,6 @@ struct ckptfs_dir {
 	uint32_t n, cap;	/* entries (holes included), room */
 	uint32_t nlive;		/* names that are not holes */
 	uint32_t nslots;	/* 0, or a power of two > 2 * n */
-	uint32_t nsubdirs;
 };
 
 /* A node is a directory or a file (a tensor or a blob).  The fields after
@@ -101,26 +103,22 @@ struct ckptfs_dir {
  * fields on a directory or the other way round.  A mount of 100,000 TF1
  * tensors has about 275,000 directories and 100,000 files. */
 struct ckptfs_node {
-	/* Set when the node is made. */
+	/* Set when the node is made.  Nodes live as long as the tree, so
+	 * the kernel's lookup counts are not kept. */
 	uint64_t ino;
-	atomic_uint_fast64_t nlookup;	/* kernel references (informative) */
 	/* Everything below is protected by the namespace lock of the
 	 * daemon (readers share it, changes hold it exclusively), except
-	 * the atomics, ENTRY and BLOB, set when the node is made.  Nodes are
-	 * never freed before the tree. */
-	/* DIR: where it is; file: its place in /by-name (CKPTFS_LOC()). */
+	 * the atomics, ENTRY and BLOB, set when the node is made. */
+	/* DIR: where it is (its directory is its ".."; the root has none);
+	 * file: its place in /by-name (CKPTFS_LOC()). */
 	struct ckptfs_loc loc;
 	uint32_t nlink;
-	enum ckptfs_kind kind;
-	int view;		/* DIR: CKPTFS_BY_NAME/OBJECT, -1 above */
+	uint8_t kind;		/* enum ckptfs_kind */
+	int8_t view;		/* DIR: CKPTFS_BY_NAME/OBJECT, -1 above */
 	bool user_dir;		/* DIR: made by mkdir (never pruned) */
 	bool building;		/* DIR: names still pending (dir.build) */
 	union {
-		struct {	/* CKPTFS_DIR */
-			/* "..": the root's is itself. */
-			struct ckptfs_node *parent;
-			struct ckptfs_dir dir;
-		};
+		struct ckptfs_dir dir;	/* CKPTFS_DIR */
 		struct {	/* CKPTFS_TENSOR, CKPTFS_BLOB */
 			/* Its place in /by-object (CKPTFS_LOC()). */
 			struct ckptfs_loc oloc;
@@ -150,7 +148,7 @@ struct ckptfs_node {
 			atomic_int spool_fd;
 			atomic_int nopen;	/* open file handles */
 			int dtype;	/* -1 unknown (a new file) */
-			int rank;	/* -1 unknown */
+			int16_t rank;	/* -1 unknown */
 			bool deleted;	/* no longer in any view */
 			/* The by-name path follows the key. */
 			bool derived_name;
@@ -171,6 +169,9 @@ struct ckptfs_node {
 #define CKPTFS_ENT_LOC(dir, n)                                               \
 	CKPTFS_LOC(n, (dir)->view == CKPTFS_BY_OBJECT ? CKPTFS_BY_OBJECT      \
 						      : CKPTFS_BY_NAME)
+
+/* The ".." of directory D. */
+#define CKPTFS_PARENT(d) ((d)->loc.dir != NULL ? (d)->loc.dir : (d))
 
 /* What a tree is built from. */
 struct ckptfs_source {

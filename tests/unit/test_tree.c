@@ -531,7 +531,7 @@ test_dir_ops(void)
 			     -EEXIST);
 		CHECK(f[i]->loc.dir == d && f[i]->loc.len == strlen(name) &&
 		      strcmp(f[i]->loc.name, name) == 0 &&
-		      strcmp(f[i]->loc.raw, name) == 0);
+		      strcmp(CKPTFS_LOC_RAW(&f[i]->loc), name) == 0);
 		/* Every third name so far goes again; the rest stay. */
 		for (k = 0; k <= i; k++) {
 			snprintf(name, sizeof(name), "n%zu", k);
