@@ -915,6 +915,22 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 	return 0;
 }
 
+/* Check INO's stored bytes if it is a tensor of the source not checked
+ * yet; the result is kept in the node (ckptfs_node_verify()). */
+static void
+first_check(struct ckptfs *fs, fuse_ino_t ino)
+{
+	struct ckptfs_node *n = node_of(fs, ino);
+	struct ckpt_err err = { 0 };
+	bool first;
+
+	if (n == NULL || n->kind != CKPTFS_TENSOR || n->entry == NULL ||
+	    ckptfs_ov_spooled(n) || atomic_load(&n->verified) == 1)
+		return;
+	if (ckptfs_node_verify(fs->tree, n, &first, &err) < 0 && first)
+		ckptfs_log(fs, LOG_ERR, "%s", ckpt_err_str(&err, -EIO));
+}
+
 static void
 ckptfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	       struct fuse_file_info *fi)
@@ -924,6 +940,11 @@ ckptfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	void *mem;
 	int rc;
 
+	/* A first read checks the whole tensor: do that before taking the
+	 * namespace lock, so that a rename or create does not wait for it
+	 * (the node and its entry outlive the tree's changes; do_read()
+	 * then finds the answer cached). */
+	first_check(fs, ino);
 	RDLOCK(fs);
 	rc = do_read(fs, ino, size, off, &bv, &mem);
 	UNLOCK(fs);

@@ -390,23 +390,36 @@ node_alloc(struct ckptfs_tree *t, enum ckptfs_kind kind)
 					      t->slab_left);
 }
 
+/* Replace T's inode table by a copy twice the size (the old one is kept:
+ * a lookup may be reading it). */
+static int
+table_grow(struct ckptfs_tree *t)
+{
+	size_t cap = t->capinodes ? 2 * t->capinodes : 256;
+	struct ckptfs_node **old = atomic_load(&t->inodes), **v, ***r;
+
+	r = reallocarray(t->retired, t->nretired + 1, sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	t->retired = r;
+	v = calloc(cap, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	if (t->ninodes > 0)
+		memcpy(v, old, t->ninodes * sizeof(*v));
+	if (old != NULL)
+		t->retired[t->nretired++] = old;
+	atomic_store(&t->inodes, v);
+	t->capinodes = cap;
+	return 0;
+}
+
 /* Allocate a node of KIND and give it the next inode number. */
 static struct ckptfs_node *
 node_new(struct ckptfs_tree *t, enum ckptfs_kind kind)
 {
-	struct ckptfs_node *n;
+	struct ckptfs_node *n = node_alloc(t, kind);
 
-	if (t->ninodes == t->capinodes) {
-		size_t cap = t->capinodes ? 2 * t->capinodes : 256;
-		struct ckptfs_node **v =
-			reallocarray(t->inodes, cap, sizeof(*v));
-
-		if (v == NULL)
-			return NULL;
-		t->inodes = v;
-		t->capinodes = cap;
-	}
-	n = node_alloc(t, kind);
 	if (n == NULL)
 		return NULL;
 	n->kind = kind;
@@ -422,7 +435,10 @@ node_new(struct ckptfs_tree *t, enum ckptfs_kind kind)
 		n->dtype = -1;
 		n->rank = -1;
 	}
-	t->inodes[t->ninodes++] = n;
+	if (t->ninodes == t->capinodes && table_grow(t) < 0)
+		return NULL;	/* N stays in its slab, unused */
+	atomic_load(&t->inodes)[t->ninodes] = n;
+	atomic_fetch_add(&t->ninodes, 1);
 	return n;
 }
 
@@ -1348,7 +1364,8 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 			goto fail;
 	if ((rc = build_info(t, root, opts ? opts->info_extra : NULL)) < 0)
 		goto fail_nomem;
-	/* The inode table at its size (it grew by doubling). */
+	/* The inode table at its size, the tables it grew through freed
+	 * (no other thread sees the tree yet). */
 	if (t->ninodes < t->capinodes) {
 		struct ckptfs_node **v =
 			reallocarray(t->inodes, t->ninodes, sizeof(*v));
@@ -1358,6 +1375,8 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 			t->capinodes = t->ninodes;
 		}
 	}
+	while (t->nretired > 0)
+		free(t->retired[--t->nretired]);
 	free(bd.entry_node);
 	smap_free(&bd.keys);
 	smap_free(&bd.used);
@@ -1441,6 +1460,9 @@ ckptfs_tree_free(struct ckptfs_tree *t)
 		free(t->slabs[i]);
 	free(t->slabs);
 	free(t->inodes);
+	while (t->nretired > 0)
+		free(t->retired[--t->nretired]);
+	free(t->retired);
 	free(t->info_json);
 	free(t->tf2_root);
 	free(t);
@@ -1452,9 +1474,10 @@ ckptfs_tree_free(struct ckptfs_tree *t)
 struct ckptfs_node *
 ckptfs_tree_node(const struct ckptfs_tree *t, uint64_t ino)
 {
-	if (ino == 0 || ino > t->ninodes)
+	/* NINODES first: every table published after it holds the slot. */
+	if (ino == 0 || ino > atomic_load(&t->ninodes))
 		return NULL;
-	return t->inodes[ino - 1];
+	return atomic_load(&t->inodes)[ino - 1];
 }
 
 /* Resolve a displayed path from the root. */

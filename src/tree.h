@@ -197,8 +197,16 @@ struct ckptfs_tree_opts {
 };
 
 struct ckptfs_tree {
-	struct ckptfs_node **inodes;	/* owned; inodes[ino - 1] */
-	size_t ninodes, capinodes;
+	/* inodes[ino - 1].  The daemon looks inode numbers up without its
+	 * namespace lock while a create (holding it) may add nodes, so the
+	 * table is only ever replaced by a larger copy, published after it
+	 * is filled, and the old ones are kept until the tree is freed
+	 * (RETIRED); NINODES grows after the slot it covers is set. */
+	struct ckptfs_node **_Atomic inodes;	/* owned */
+	_Atomic size_t ninodes;
+	size_t capinodes;
+	struct ckptfs_node ***retired;	/* owned, each owned */
+	size_t nretired;
 	/* Nodes are carved from slabs (owned, freed with the tree): one
 	 * allocation per CKPTFS_SLAB bytes instead of one per node. */
 	char **slabs;

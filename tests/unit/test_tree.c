@@ -656,6 +656,71 @@ test_verify(void)
 	free(v);
 }
 
+/* Inode numbers looked up while another thread adds nodes (as the
+ * daemon looks them up before taking its namespace lock while a create
+ * grows the table): every lookup finds the node that has that number. */
+struct table_arg {
+	struct ckptfs_tree *t;
+	atomic_bool *stop;
+	long bad, seen;
+};
+
+static void *
+table_reader(void *p)
+{
+	struct table_arg *a = p;
+
+	while (!atomic_load(a->stop)) {
+		size_t n = 0;
+
+		for (uint64_t ino = 1;; ino++) {
+			struct ckptfs_node *x = ckptfs_tree_node(a->t, ino);
+
+			if (x == NULL)
+				break;
+			a->bad += x->ino != ino;
+			n++;
+		}
+		a->seen += (long)n;
+	}
+	return NULL;
+}
+
+static void
+test_table_grows(void)
+{
+	enum { R = 3, N = 200000 };
+	struct ckptfs_source src = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckptfs_tree *t;
+	struct table_arg a[R];
+	pthread_t th[R];
+	atomic_bool stop;
+	size_t base;
+
+	atomic_init(&stop, false);
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	base = t->ninodes;
+	for (int i = 0; i < R; i++) {
+		a[i] = (struct table_arg){ .t = t, .stop = &stop };
+		CHECK_EQ_INT(pthread_create(&th[i], NULL, table_reader, &a[i]),
+			     0);
+	}
+	for (int i = 0; i < N; i++)
+		if (ckptfs_node_new(t, CKPTFS_TENSOR, NULL) == NULL)
+			break;
+	atomic_store(&stop, true);
+	for (int i = 0; i < R; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_EQ_INT(a[i].bad, 0);
+		CHECK(a[i].seen > 0);
+	}
+	CHECK_EQ_INT(t->ninodes, base + N);
+	CHECK(ckptfs_tree_node(t, base + N) != NULL);
+	CHECK(ckptfs_tree_node(t, base + N + 1) == NULL);
+	ckptfs_tree_free(t);
+}
+
 int
 main(void)
 {
@@ -666,5 +731,6 @@ main(void)
 	test_big();
 	test_verify();
 	test_dir_ops();
+	test_table_grows();
 	return check_done("test_tree");
 }
