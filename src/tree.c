@@ -931,32 +931,34 @@ add_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
 }
 
 /* Tensor N of a TF1 checkpoint in /by-object: ROOT/ESC/.ATTRIBUTES/
- * VARIABLE_VALUE, ESC its escaped name (one component, borrowed until
- * the tree is finalized).  Only ESC is pending in ROOT; the two
- * directories below hold one name each and are linked at once, under
- * static names. */
+ * VARIABLE_VALUE, ESC its escaped name (one component).  Nothing here is
+ * pending: TensorFlow's escaping keeps distinct keys distinct and ROOT
+ * holds no files, so the names are linked at once (the two below ESC
+ * under static names); DISP is scratch. */
 static int
 tf1_object(struct build *bd, struct ckptfs_node *root, const char *esc,
-	   size_t len, struct ckptfs_node *n)
+	   size_t len, struct ckptfs_node *n, struct ckpt_buf *disp)
 {
 	static const char attrs[] = ".ATTRIBUTES", value[] = "VARIABLE_VALUE";
-	struct pend *p = pend_get(root, (const uint8_t *)esc, len);
 	struct ckptfs_node *a, *v;
 	int rc;
 
-	if (p == NULL)
-		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
-	if (p->sub != NULL)
-		return ckpt_fail(bd->err, -EEXIST, "%.*s: name given twice",
-				 (int)len, esc);
 	if ((a = dir_new_linked(bd->t, root)) == NULL ||
 	    (v = dir_new_linked(bd->t, a)) == NULL)
 		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
-	p->sub = a;
+	disp->len = 0;
 	if ((rc = dir_link_loc(v, n, value, sizeof(value) - 1, value,
 			       sizeof(value) - 1, true)) < 0 ||
 	    (rc = dir_link_loc(a, v, attrs, sizeof(attrs) - 1, attrs,
-			       sizeof(attrs) - 1, true)) < 0)
+			       sizeof(attrs) - 1, true)) < 0 ||
+	    (rc = ckptfs_name_escape(esc, len, false, disp)) < 0)
+		return ckpt_fail(bd->err, rc, "out of memory");
+	rc = ckptfs_dir_link(root, a, (const char *)disp->data, disp->len,
+			     esc, len);
+	if (rc == -EEXIST)
+		return ckpt_fail(bd->err, rc, "%.*s: two names display alike",
+				 (int)disp->len, (const char *)disp->data);
+	if (rc < 0)
 		return ckpt_fail(bd->err, rc, "out of memory");
 	return 0;
 }
@@ -1184,7 +1186,7 @@ static int
 build_by_object(struct build *bd, const char *root)
 {
 	const struct ckptfs_source *src = &bd->t->src;
-	struct ckpt_buf path = { 0 };
+	struct ckpt_buf path = { 0 }, disp = { 0 };
 	struct ckptfs_node *top = NULL, *d;
 	struct pend *p;
 	size_t i;
@@ -1193,7 +1195,6 @@ build_by_object(struct build *bd, const char *root)
 	for (i = 0; i < src->n && rc == 0; i++) {
 		const struct ckpt_entry *e = &src->entries[i];
 		struct ckptfs_node *n;
-		const char *s;
 
 		if (e->is_part)
 			continue;
@@ -1212,7 +1213,7 @@ build_by_object(struct build *bd, const char *root)
 			p = pend_path(bd, bd->t->by_object,
 				      (const uint8_t *)root, strlen(root), &d);
 			if (p != NULL && p->sub == NULL)
-				p->sub = dir_new(bd->t, d);
+				p->sub = dir_new_linked(bd->t, d);
 			if (p == NULL || (top = p->sub) == NULL) {
 				rc = ckpt_fail(bd->err, -ENOMEM,
 					       "out of memory");
@@ -1220,14 +1221,15 @@ build_by_object(struct build *bd, const char *root)
 			}
 		}
 		path.len = 0;
-		if (ckpt_name_escape(e->key, e->key_len, &path) < 0 ||
-		    (s = arena_dup(&bd->arena, path.data, path.len)) == NULL) {
+		if (ckpt_name_escape(e->key, e->key_len, &path) < 0) {
 			rc = ckpt_fail(bd->err, -ENOMEM, "out of memory");
 			break;
 		}
-		rc = tf1_object(bd, top, s, path.len, n);
+		rc = tf1_object(bd, top, (const char *)path.data, path.len, n,
+				&disp);
 	}
 	ckpt_buf_free(&path);
+	ckpt_buf_free(&disp);
 	return rc;
 }
 
@@ -1356,8 +1358,15 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 	    add_path(&bd, t->root, (const uint8_t *)"info.json", 9,
 		     t->info) < 0)
 		goto fail_nomem;
-	if ((rc = build_by_name(&bd)) < 0 ||
-	    (rc = build_by_object(&bd, root)) < 0)
+	/* /by-name is finalized before /by-object is built, so that its
+	 * scratch is free again when the other view needs room. */
+	if ((rc = build_by_name(&bd)) < 0)
+		goto fail;
+	for (i = 0; i < t->ninodes; i++)
+		if (t->inodes[i]->view != CKPTFS_BY_OBJECT &&
+		    (rc = dir_finalize(&bd, t->inodes[i])) < 0)
+			goto fail;
+	if ((rc = build_by_object(&bd, root)) < 0)
 		goto fail;
 	for (i = 0; i < t->ninodes; i++)
 		if ((rc = dir_finalize(&bd, t->inodes[i])) < 0)
