@@ -2,8 +2,9 @@
  * request type, which only replies, and a do_<op>() helper that does the
  * work and returns 0 or a negative errno.
  *
- * Rules: exactly one reply per request; forget replies with
- * fuse_reply_none(); no lock is held across a fuse_reply_*() call.  One
+ * Rules: exactly one reply per request (FORGET has no handler: nodes
+ * live as long as the tree, and libfuse answers it with nothing); no lock
+ * is held across a fuse_reply_*() call.  One
  * rwlock (fs->ns) guards the namespace: lookups, listings, reads and data
  * writes share it, changes of names or metadata take it exclusively
  * (overlay.c does the work).  Kernel caches of names changed in the other
@@ -257,7 +258,7 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->time_gran = 1;
 }
 
-/* --- lookup, forget, getattr --------------------------------------------- */
+/* --- lookup, getattr ------------------------------------------------------ */
 
 /* Find NAME in PARENT. */
 static int
@@ -300,25 +301,6 @@ ckptfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else {
 		fuse_reply_entry(req, &e);
 	}
-}
-
-/* The kernel dropping references: nodes live as long as the tree, so
- * lookup counts are not kept and there is nothing to do. */
-static void
-ckptfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
-{
-	(void)ino;
-	(void)nlookup;
-	fuse_reply_none(req);
-}
-
-static void
-ckptfs_op_forget_multi(fuse_req_t req, size_t count,
-		       struct fuse_forget_data *forgets)
-{
-	(void)count;
-	(void)forgets;
-	fuse_reply_none(req);
 }
 
 /* stat() data of INO and its cache timeout. */
@@ -830,15 +812,14 @@ read_copy(struct ckptfs *fs, struct ckptfs_node *n, size_t len, uint64_t off,
 
 /* Describe the reply to a read of SIZE bytes at OFF of INO: *BVP (and
  * *MEM, the buffer it points into on the copy path) are for the caller to
- * free after replying.  The first read of a tensor verifies it. */
+ * free after replying.  Bytes of the source are served only once the
+ * tensor was found good (first_check()). */
 static int
 do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 	struct fuse_bufvec **bvp, void **mem)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
-	struct ckpt_err err = { 0 };
 	struct fuse_bufvec *bv;
-	bool first;
 	uint64_t pos, left;
 	size_t k;
 
@@ -872,12 +853,8 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 		*bvp = bv;
 		return 0;
 	}
-	if (ckptfs_node_verify(fs->tree, n, &first, &err) < 0) {
-		if (first)
-			ckptfs_log(fs, LOG_ERR, "%s",
-				   ckpt_err_str(&err, -EIO));
+	if (n->entry == NULL || atomic_load(&n->verified) != 1)
 		return -EIO;
-	}
 	bv = bufvec_new(MAX_SEGS);
 	if (bv == NULL)
 		return -ENOMEM;
@@ -916,8 +893,9 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /* Check INO's stored bytes if it is a tensor of the source not checked
- * yet; the result is kept in the node (ckptfs_node_verify()). */
-static void
+ * yet (the result is kept in the node: ckptfs_node_verify()).  0, or
+ * -EIO, logged by the thread that found it. */
+static int
 first_check(struct ckptfs *fs, fuse_ino_t ino)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
@@ -926,9 +904,12 @@ first_check(struct ckptfs *fs, fuse_ino_t ino)
 
 	if (n == NULL || n->kind != CKPTFS_TENSOR || n->entry == NULL ||
 	    ckptfs_ov_spooled(n) || atomic_load(&n->verified) == 1)
-		return;
-	if (ckptfs_node_verify(fs->tree, n, &first, &err) < 0 && first)
+		return 0;
+	if (ckptfs_node_verify(fs->tree, n, &first, &err) == 0)
+		return 0;
+	if (first)
 		ckptfs_log(fs, LOG_ERR, "%s", ckpt_err_str(&err, -EIO));
+	return -EIO;
 }
 
 static void
@@ -940,14 +921,17 @@ ckptfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	void *mem;
 	int rc;
 
-	/* A first read checks the whole tensor: do that before taking the
+	/* A first read checks the whole tensor, once: before taking the
 	 * namespace lock, so that a rename or create does not wait for it
-	 * (the node and its entry outlive the tree's changes; do_read()
-	 * then finds the answer cached). */
-	first_check(fs, ino);
-	RDLOCK(fs);
-	rc = do_read(fs, ino, size, off, &bv, &mem);
-	UNLOCK(fs);
+	 * (the node and its entry outlive the tree's changes). */
+	bv = NULL;
+	mem = NULL;
+	rc = first_check(fs, ino);
+	if (rc == 0) {
+		RDLOCK(fs);
+		rc = do_read(fs, ino, size, off, &bv, &mem);
+		UNLOCK(fs);
+	}
 	(void)fi;
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -1101,8 +1085,6 @@ ckptfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 const struct fuse_lowlevel_ops ckptfs_ops = {
 	.init = ckptfs_op_init,
 	.lookup = ckptfs_op_lookup,
-	.forget = ckptfs_op_forget,	/* replies with fuse_reply_none() */
-	.forget_multi = ckptfs_op_forget_multi,
 	.getattr = ckptfs_op_getattr,
 	.setattr = ckptfs_op_setattr,	/* overlay only; EROFS otherwise */
 	.mknod = ckptfs_op_mknod,
