@@ -450,7 +450,7 @@ node_new(struct ckptfs_tree *t, enum ckptfs_kind kind)
 	return n;
 }
 
-/* A new node, for the overlay. */
+/* A new node: the overlay's, and directories the build links at once. */
 struct ckptfs_node *
 ckptfs_node_new(struct ckptfs_tree *t, enum ckptfs_kind kind,
 		struct ckptfs_node *parent)
@@ -475,18 +475,6 @@ dir_new(struct ckptfs_tree *t, struct ckptfs_node *parent)
 	if (d->dir.build == NULL)
 		return NULL;	/* the node is in the table: freed with it */
 	d->building = true;
-	return d;
-}
-
-/* A directory under PARENT whose names are linked directly (not
- * pending: see tf1_object()). */
-static struct ckptfs_node *
-dir_new_linked(struct ckptfs_tree *t, struct ckptfs_node *parent)
-{
-	struct ckptfs_node *d = node_new(t, CKPTFS_DIR);
-
-	if (d != NULL)
-		d->view = parent->view;
 	return d;
 }
 
@@ -896,11 +884,10 @@ pend_get(struct ckptfs_node *d, const uint8_t *raw, size_t len)
 }
 
 /* The pending slot of the last component of the raw '/'-separated NAME
- * below VIEW, making the directories above it (*DIR: the last one); NULL
- * on -ENOMEM. */
+ * below VIEW, making the directories above it; NULL on -ENOMEM. */
 static struct pend *
 pend_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
-	  size_t len, struct ckptfs_node **dir)
+	  size_t len)
 {
 	struct ckptfs_node *d = view;
 	size_t start = 0, i;
@@ -911,7 +898,6 @@ pend_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
 		if (i < len && name[i] != '/')
 			continue;
 		p = pend_get(d, name + start, i - start);
-		*dir = d;
 		if (p == NULL || i == len)
 			return p;
 		if (p->sub == NULL && (p->sub = dir_new(bd->t, d)) == NULL)
@@ -926,8 +912,7 @@ static int
 add_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
 	 size_t len, struct ckptfs_node *file)
 {
-	struct ckptfs_node *d;
-	struct pend *p = pend_path(bd, view, name, len, &d);
+	struct pend *p = pend_path(bd, view, name, len);
 
 	if (p == NULL)
 		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
@@ -951,8 +936,8 @@ tf1_object(struct build *bd, struct ckptfs_node *root, const char *esc,
 	struct ckptfs_node *a, *v;
 	int rc;
 
-	if ((a = dir_new_linked(bd->t, root)) == NULL ||
-	    (v = dir_new_linked(bd->t, a)) == NULL)
+	if ((a = ckptfs_node_new(bd->t, CKPTFS_DIR, root)) == NULL ||
+	    (v = ckptfs_node_new(bd->t, CKPTFS_DIR, a)) == NULL)
 		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
 	disp->len = 0;
 	if ((rc = dir_link_loc(v, n, value, sizeof(value) - 1, value,
@@ -1195,7 +1180,7 @@ build_by_object(struct build *bd, const char *root)
 {
 	const struct ckptfs_source *src = &bd->t->src;
 	struct ckpt_buf path = { 0 }, disp = { 0 };
-	struct ckptfs_node *top = NULL, *d;
+	struct ckptfs_node *top = NULL;
 	struct pend *p;
 	size_t i;
 	int rc = 0;
@@ -1217,11 +1202,13 @@ build_by_object(struct build *bd, const char *root)
 			continue;
 		}
 		if (top == NULL) {
-			/* The root directory of the TF1 layout. */
-			p = pend_path(bd, bd->t->by_object,
-				      (const uint8_t *)root, strlen(root), &d);
+			/* The root directory of the TF1 layout (one name:
+			 * see ckptfs_tree_build_from()). */
+			p = pend_get(bd->t->by_object, (const uint8_t *)root,
+				     strlen(root));
 			if (p != NULL && p->sub == NULL)
-				p->sub = dir_new_linked(bd->t, d);
+				p->sub = ckptfs_node_new(bd->t, CKPTFS_DIR,
+							 bd->t->by_object);
 			if (p == NULL || (top = p->sub) == NULL) {
 				rc = ckpt_fail(bd->err, -ENOMEM,
 					       "out of memory");

@@ -99,7 +99,7 @@ struct ckptfs_dir {
 
 /* A node is a directory or a file (a tensor or a blob).  The fields after
  * the common ones depend on the kind, and a directory is allocated only up
- * to the end of its own part (see ckptfs_node_new()): never touch a file's
+ * to the end of its own part (node_size() in tree.c): never touch a file's
  * fields on a directory or the other way round.  A mount of 100,000 TF1
  * tensors has about 275,000 directories and 100,000 files. */
 struct ckptfs_node {
