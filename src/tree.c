@@ -337,7 +337,7 @@ ckptfs_name_unescape(const char *name, size_t len, struct ckpt_buf *out,
 /* --- nodes and directories --------------------------------------------- */
 
 /* Bytes per slab. */
-#define CKPTFS_SLAB (256 * 1024)
+#define CKPTFS_SLAB (64 * 1024)
 
 /* A mount of 100,000 TF1 tensors has about 275,000 directories and
  * 100,000 files: the node sizes are most of its memory. */
@@ -359,24 +359,26 @@ node_size(enum ckptfs_kind kind)
 	return (n + align - 1) / align * align;
 }
 
-/* Zeroed memory for one node of KIND from T's slabs; NULL on -ENOMEM.
- * Built with AddressSanitizer, every node is an allocation of its own and
- * of its exact size, so that a file's field read on a directory is
- * reported instead of reading the next node. */
-static struct ckptfs_node *
-node_alloc(struct ckptfs_tree *t, enum ckptfs_kind kind)
+/* SIZE zeroed bytes from T's slabs, NULL on -ENOMEM: nodes (NODE, SIZE a
+ * multiple of their alignment) are carved from the end of a slab down,
+ * names from its start up, so that neither pads the other.  Built with
+ * AddressSanitizer, every piece is an allocation of its own and of its
+ * exact size, so that a file's field read on a directory (or a byte past
+ * a name) is reported instead of reading its neighbour. */
+static void *
+slab_take(struct ckptfs_tree *t, size_t size, bool node)
 {
-	size_t size = node_size(kind);
+	char *s;
 
 #ifdef __SANITIZE_ADDRESS__
-	t->slab_left = 0;
+	t->slab_lo = t->slab_hi = 0;
 #endif
-	if (t->slab_left < size) {
-		char *slab;
+	if (t->slab_hi - t->slab_lo < size) {
 		size_t want = size;
 
 #ifndef __SANITIZE_ADDRESS__
-		want = CKPTFS_SLAB;
+		if (want < CKPTFS_SLAB)
+			want = CKPTFS_SLAB;
 #endif
 		if (t->nslabs == t->capslabs) {
 			size_t cap = t->capslabs ? 2 * t->capslabs : 16;
@@ -387,25 +389,46 @@ node_alloc(struct ckptfs_tree *t, enum ckptfs_kind kind)
 			t->slabs = v;
 			t->capslabs = cap;
 		}
-		slab = calloc(1, want);
-		if (slab == NULL)
+		if ((s = calloc(1, want)) == NULL)
 			return NULL;
-		t->slabs[t->nslabs++] = slab;
-		t->slab_left = want;
+		t->slabs[t->nslabs++] = s;
+		t->slab_lo = 0;
+		t->slab_hi = want;
 	}
-	t->slab_left -= size;
-	return (struct ckptfs_node *)(void *)(t->slabs[t->nslabs - 1] +
-					      t->slab_left);
+	s = t->slabs[t->nslabs - 1];
+	if (node) {
+		t->slab_hi -= size;
+		return s + t->slab_hi;
+	}
+	t->slab_lo += size;
+	return s + t->slab_lo - size;
 }
 
-/* Replace T's inode table by a copy twice the size (the old one is kept:
- * a lookup may be reading it). */
+/* Zeroed memory for one node of KIND. */
+static struct ckptfs_node *
+node_alloc(struct ckptfs_tree *t, enum ckptfs_kind kind)
+{
+	return slab_take(t, node_size(kind), true);
+}
+
+/* Make room in T's inode table for twice as many nodes.  While the tree
+ * is being built no other thread sees it and the table is reallocated;
+ * once built it is replaced by a filled copy and the old one is kept (a
+ * lookup may be reading it). */
 static int
 table_grow(struct ckptfs_tree *t)
 {
 	size_t cap = t->capinodes ? 2 * t->capinodes : 256;
 	struct ckptfs_node **old = atomic_load(&t->inodes), **v, ***r;
 
+	if (!t->built) {
+		v = reallocarray(old, cap, sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		atomic_store(&t->inodes, v);
+		t->capinodes = cap;
+		return 0;
+	}
 	r = reallocarray(t->retired, t->nretired + 1, sizeof(*r));
 	if (r == NULL)
 		return -ENOMEM;
@@ -413,10 +436,8 @@ table_grow(struct ckptfs_tree *t)
 	v = calloc(cap, sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
-	if (t->ninodes > 0)
-		memcpy(v, old, t->ninodes * sizeof(*v));
-	if (old != NULL)
-		t->retired[t->nretired++] = old;
+	memcpy(v, old, t->ninodes * sizeof(*v));
+	t->retired[t->nretired++] = old;
 	atomic_store(&t->inodes, v);
 	t->capinodes = cap;
 	return 0;
@@ -559,9 +580,17 @@ dir_rehash(struct ckptfs_node *dir, size_t n)
 	return 0;
 }
 
-static int loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
-		   const char *name, size_t len, const void *raw,
-		   size_t rawlen, bool fixed);
+/* Where loc_set() keeps a name. */
+enum name_home {
+	NAME_OWN,	/* malloc()ed: the name may change (the overlay) */
+	NAME_STATIC,	/* static text, used as it is (and as the raw
+			 * component) */
+	NAME_SLAB,	/* copied into the tree's slabs (the build) */
+};
+
+static int loc_set(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
+		   struct ckptfs_node *dir, const char *name, size_t len,
+		   const void *raw, size_t rawlen, enum name_home home);
 
 /* Room for WANT entries in DIR (WANT > its room). */
 static int
@@ -587,12 +616,12 @@ ents_reserve(struct ckptfs_node *dir, size_t want)
 	return 0;
 }
 
-/* ckptfs_dir_link(); FIXED: NAME is static text, used as it is (and as
- * the raw component). */
+/* ckptfs_dir_link(), the name kept as HOME says (T: the tree, for
+ * NAME_SLAB). */
 static int
-dir_link_loc(struct ckptfs_node *dir, struct ckptfs_node *node,
-	     const char *name, size_t len, const void *raw, size_t rawlen,
-	     bool fixed)
+dir_link_loc(struct ckptfs_tree *t, struct ckptfs_node *dir,
+	     struct ckptfs_node *node, const char *name, size_t len,
+	     const void *raw, size_t rawlen, enum name_home home)
 {
 	struct ckptfs_dir *d = &dir->dir;
 	size_t slot;
@@ -612,10 +641,10 @@ dir_link_loc(struct ckptfs_node *dir, struct ckptfs_node *node,
 	    ents_reserve(dir, d->cap == 0 ? 1 : d->cap == 1 ? 4 : 2 * d->cap) <
 		    0)
 		return -ENOMEM;
-	rc = loc_set(node,
+	rc = loc_set(t, node,
 		     dir->view == CKPTFS_BY_OBJECT ? CKPTFS_BY_OBJECT
 						   : CKPTFS_BY_NAME,
-		     dir, name, len, raw, rawlen, fixed);
+		     dir, name, len, raw, rawlen, home);
 	if (rc < 0)
 		return rc;
 	d->ents[d->n++].node = node;
@@ -635,7 +664,8 @@ int
 ckptfs_dir_link(struct ckptfs_node *dir, struct ckptfs_node *node,
 		const char *name, size_t len, const void *raw, size_t rawlen)
 {
-	return dir_link_loc(dir, node, name, len, raw, rawlen, false);
+	return dir_link_loc(NULL, dir, node, name, len, raw, rawlen,
+			    NAME_OWN);
 }
 
 /* Home slot of the name in slot I of DIR. */
@@ -685,20 +715,22 @@ ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 	return 0;
 }
 
-/* Set N's location in VIEW (copies; one allocation holds both strings,
- * and RAW shares NAME's bytes when they are equal, as they mostly are). */
+/* Set N's location in VIEW: one piece of memory holds both strings (kept
+ * as HOME says), and RAW shares NAME's bytes when they are equal, as they
+ * mostly are. */
 static int
-loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
-	const char *name, size_t len, const void *raw, size_t rawlen,
-	bool fixed)
+loc_set(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
+	struct ckptfs_node *dir, const char *name, size_t len, const void *raw,
+	size_t rawlen, enum name_home home)
 {
 	struct ckptfs_loc *l = CKPTFS_LOC(n, view);
 	bool same = len == rawlen && memcmp(name, raw, len) == 0;
+	size_t size = len + 1 + (same ? 0 : rawlen + 1);
 	char *nm;
 
 	if (len > CKPTFS_NAME_MAX || rawlen >= UINT32_MAX / 2)
 		return -ENAMETOOLONG;
-	if (fixed) {
+	if (home == NAME_STATIC) {
 		ckptfs_loc_clear(l);
 		*l = (struct ckptfs_loc){ .dir = dir, .name = (char *)name,
 					  .len = (uint16_t)len,
@@ -706,7 +738,7 @@ loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
 					  .fixed = true };
 		return 0;
 	}
-	nm = malloc(len + 1 + (same ? 0 : rawlen + 1));
+	nm = home == NAME_SLAB ? slab_take(t, size, false) : malloc(size);
 	if (nm == NULL)
 		return -ENOMEM;
 	memcpy(nm, name, len);
@@ -717,7 +749,8 @@ loc_set(struct ckptfs_node *n, int view, struct ckptfs_node *dir,
 	}
 	ckptfs_loc_clear(l);
 	*l = (struct ckptfs_loc){ .dir = dir, .name = nm, .len = (uint16_t)len,
-				  .rawlen = (uint32_t)rawlen, .apart = !same };
+				  .rawlen = (uint32_t)rawlen, .apart = !same,
+				  .fixed = home != NAME_OWN };
 	return 0;
 }
 
@@ -940,14 +973,14 @@ tf1_object(struct build *bd, struct ckptfs_node *root, const char *esc,
 	    (v = ckptfs_node_new(bd->t, CKPTFS_DIR, a)) == NULL)
 		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
 	disp->len = 0;
-	if ((rc = dir_link_loc(v, n, value, sizeof(value) - 1, value,
-			       sizeof(value) - 1, true)) < 0 ||
-	    (rc = dir_link_loc(a, v, attrs, sizeof(attrs) - 1, attrs,
-			       sizeof(attrs) - 1, true)) < 0 ||
+	if ((rc = dir_link_loc(NULL, v, n, value, sizeof(value) - 1, value,
+			       sizeof(value) - 1, NAME_STATIC)) < 0 ||
+	    (rc = dir_link_loc(NULL, a, v, attrs, sizeof(attrs) - 1, attrs,
+			       sizeof(attrs) - 1, NAME_STATIC)) < 0 ||
 	    (rc = ckptfs_name_escape(esc, len, false, disp)) < 0)
 		return ckpt_fail(bd->err, rc, "out of memory");
-	rc = ckptfs_dir_link(root, a, (const char *)disp->data, disp->len,
-			     esc, len);
+	rc = dir_link_loc(bd->t, root, a, (const char *)disp->data, disp->len,
+			  esc, len, NAME_SLAB);
 	if (rc == -EEXIST)
 		return ckpt_fail(bd->err, rc, "%.*s: two names display alike",
 				 (int)disp->len, (const char *)disp->data);
@@ -1005,9 +1038,10 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 						k == 1 && p->file != NULL,
 						&name);
 			if (rc == 0)
-				rc = ckptfs_dir_link(d, n,
-						     (const char *)name.data,
-						     name.len, p->raw, p->len);
+				rc = dir_link_loc(bd->t, d, n,
+						  (const char *)name.data,
+						  name.len, p->raw, p->len,
+						  NAME_SLAB);
 			if (rc == -EEXIST)
 				rc = ckpt_fail(bd->err, rc,
 					       "%.*s: two names display alike",
@@ -1368,8 +1402,8 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 			goto fail;
 	if ((rc = build_info(t, root, opts ? opts->info_extra : NULL)) < 0)
 		goto fail_nomem;
-	/* The inode table at its size, the tables it grew through freed
-	 * (no other thread sees the tree yet). */
+	/* The inode table at its size (no other thread sees the tree
+	 * yet); from here on it only grows by copies (table_grow()). */
 	if (t->ninodes < t->capinodes) {
 		struct ckptfs_node **v =
 			reallocarray(t->inodes, t->ninodes, sizeof(*v));
@@ -1379,8 +1413,7 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 			t->capinodes = t->ninodes;
 		}
 	}
-	while (t->nretired > 0)
-		free(t->retired[--t->nretired]);
+	t->built = true;
 	free(bd.entry_node);
 	smap_free(&bd.keys);
 	smap_free(&bd.used);

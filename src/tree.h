@@ -66,7 +66,9 @@ struct ckptfs_loc {
 	char *name;
 	uint32_t rawlen;
 	uint16_t len;			/* <= CKPTFS_NAME_MAX */
-	bool fixed;			/* NAME is static text, not owned */
+	bool fixed;			/* NAME is not owned: static text, or
+					 * in the tree's slabs (the build's
+					 * names) */
 	bool apart;			/* the raw component differs */
 };
 
@@ -201,17 +203,20 @@ struct ckptfs_tree {
 	 * namespace lock while a create (holding it) may add nodes, so the
 	 * table is only ever replaced by a larger copy, published after it
 	 * is filled, and the old ones are kept until the tree is freed
-	 * (RETIRED); NINODES grows after the slot it covers is set. */
+	 * (RETIRED); NINODES grows after the slot it covers is set.
+	 * Until BUILT no other thread has the tree, and old tables are
+	 * freed at once. */
 	struct ckptfs_node **_Atomic inodes;	/* owned */
 	_Atomic size_t ninodes;
 	size_t capinodes;
 	struct ckptfs_node ***retired;	/* owned, each owned */
 	size_t nretired;
-	/* Nodes are carved from slabs (owned, freed with the tree): one
-	 * allocation per CKPTFS_SLAB bytes instead of one per node. */
+	/* Nodes, and the names the build gives them, are carved from slabs
+	 * (owned, freed with the tree): one allocation per CKPTFS_SLAB
+	 * bytes instead of one per node and name. */
 	char **slabs;
 	size_t nslabs, capslabs;
-	size_t slab_left;	/* unused bytes in the last slab */
+	size_t slab_lo, slab_hi;	/* free bytes of the last slab */
 	struct ckptfs_node *root, *by_name, *by_object, *info;
 	char *info_json;		/* owned */
 	const struct ckpt_bundle *bundle;	/* borrowed */
@@ -224,6 +229,7 @@ struct ckptfs_tree {
 	 * graph, shown as if it were a TF1 checkpoint); "" if none. */
 	char warning[512];
 	char *tf2_root;		/* owned; root for new by-object names */
+	bool built;		/* ckptfs_tree_build_from() has returned it */
 	bool writable;		/* modes 0644/0755 instead of 0444/0555 */
 	struct ckptfs_overlay *ov;	/* owned; NULL until made writable */
 };
