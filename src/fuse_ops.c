@@ -583,7 +583,7 @@ do_readdir(fuse_req_t req, struct ckptfs *fs, fuse_ino_t ino, char *buf,
 			n = i == 0 ? d : CKPTFS_PARENT(d);
 			name = i == 0 ? "." : "..";
 		} else {
-			n = d->dir.ents[i - 2].node;
+			n = CKPTFS_DIR_ENTS(d)[i - 2].node;
 			if (n == NULL)
 				continue;	/* a removed name */
 			name = CKPTFS_ENT_LOC(d, n)->name;

@@ -971,7 +971,7 @@ collect(struct ckptfs_node *n, int view, struct moved **v, size_t *nv,
 	if (n->kind != CKPTFS_DIR)
 		return 0;
 	for (size_t i = 0; i < n->dir.n; i++) {
-		struct ckptfs_node *c = n->dir.ents[i].node;
+		struct ckptfs_node *c = CKPTFS_DIR_ENTS(n)[i].node;
 		int rc;
 
 		if (c != NULL && (rc = collect(c, view, v, nv, cap)) < 0)

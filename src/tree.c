@@ -342,8 +342,8 @@ ckptfs_name_unescape(const char *name, size_t len, struct ckpt_buf *out,
 /* A mount of 100,000 TF1 tensors has about 275,000 directories and
  * 100,000 files: the node sizes are most of its memory. */
 _Static_assert(offsetof(struct ckptfs_node, dir) + sizeof(struct ckptfs_dir) <=
-		       80,
-	       "a directory node grew past 80 bytes");
+		       56,
+	       "a directory node grew past 56 bytes");
 _Static_assert(sizeof(struct ckptfs_node) <= 136,
 	       "a file node grew past 136 bytes");
 
@@ -492,9 +492,13 @@ dir_new(struct ckptfs_tree *t, struct ckptfs_node *parent)
 	if (d == NULL)
 		return NULL;
 	d->view = parent != NULL ? parent->view : -1;
-	d->dir.build = calloc(1, sizeof(*d->dir.build));
-	if (d->dir.build == NULL)
-		return NULL;	/* the node is in the table: freed with it */
+	/* The node is in the table: freed with it on errors. */
+	if ((d->dir.tab = calloc(1, sizeof(*d->dir.tab))) == NULL)
+		return NULL;
+	d->big = true;
+	if ((d->dir.tab->build = calloc(1, sizeof(*d->dir.tab->build))) ==
+	    NULL)
+		return NULL;
 	d->building = true;
 	return d;
 }
@@ -524,7 +528,7 @@ ent_is(const struct ckptfs_node *dir, const struct ckptfs_dirent *e,
 static size_t
 dir_slot(const struct ckptfs_node *dir, const char *name, size_t len)
 {
-	const struct ckptfs_dir *d = &dir->dir;
+	const struct ckptfs_dirtab *d = dir->dir.tab;
 	size_t i = (size_t)ckptfs_fnv1a64(name, len) & (d->nslots - 1);
 
 	for (;;) {
@@ -536,31 +540,38 @@ dir_slot(const struct ckptfs_node *dir, const char *name, size_t len)
 	}
 }
 
+/* DIR's hash slots (0: none, the names are searched in order). */
+static size_t
+dir_nslots(const struct ckptfs_node *dir)
+{
+	return dir->big ? dir->dir.tab->nslots : 0;
+}
+
 /* The entry index + 1 of NAME in DIR, or 0.  With a hash, *SLOT is the
  * slot holding NAME or the free one where it would go. */
 static size_t
 dir_find(const struct ckptfs_node *dir, const char *name, size_t len,
 	 size_t *slot)
 {
-	const struct ckptfs_dir *d = &dir->dir;
+	const struct ckptfs_dirent *ents = CKPTFS_DIR_ENTS(dir);
 	size_t i;
 
 	*slot = 0;
-	if (d->nslots == 0) {
-		for (i = 0; i < d->n; i++)
-			if (ent_is(dir, &d->ents[i], name, len))
+	if (dir_nslots(dir) == 0) {
+		for (i = 0; i < dir->dir.n; i++)
+			if (ent_is(dir, &ents[i], name, len))
 				return i + 1;
 		return 0;
 	}
 	*slot = dir_slot(dir, name, len);
-	return d->slots[*slot];
+	return dir->dir.tab->slots[*slot];
 }
 
-/* Rebuild DIR's hash with room for at least N entries. */
+/* Rebuild DIR's hash with room for at least N entries (DIR is BIG). */
 static int
 dir_rehash(struct ckptfs_node *dir, size_t n)
 {
-	struct ckptfs_dir *d = &dir->dir;
+	struct ckptfs_dirtab *d = dir->dir.tab;
 	size_t cap = table_size(n), i;
 	uint32_t *slots = calloc(cap, sizeof(*slots));
 
@@ -569,7 +580,7 @@ dir_rehash(struct ckptfs_node *dir, size_t n)
 	free(d->slots);
 	d->slots = slots;
 	d->nslots = cap;
-	for (i = 0; i < d->n; i++) {
+	for (i = 0; i < dir->dir.n; i++) {
 		const struct ckptfs_loc *l;
 
 		if (d->ents[i].node == NULL)	/* holes are not hashed */
@@ -592,28 +603,53 @@ static int loc_set(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 		   struct ckptfs_node *dir, const char *name, size_t len,
 		   const void *raw, size_t rawlen, enum name_home home);
 
-/* Room for WANT entries in DIR (WANT > its room). */
+/* Room for entries in DIR: 1 in the node itself, else in its table. */
+static size_t
+dir_room(const struct ckptfs_node *dir)
+{
+	return dir->big ? dir->dir.tab->cap : 1;
+}
+
+/* Room for WANT entries in DIR (WANT > its room).  The table moves: no
+ * pointer into it is kept. */
 static int
 ents_reserve(struct ckptfs_node *dir, size_t want)
 {
-	struct ckptfs_dir *d = &dir->dir;
-	struct ckptfs_dirent *v;
+	struct ckptfs_dirtab *v;
 
-	if (want == 1 && !dir->building) {
-		d->ents = &d->one;
-	} else if (d->ents == &d->one) {
-		if ((v = calloc(want, sizeof(*v))) == NULL)
+	if (want > (SIZE_MAX - sizeof(*v)) / sizeof(v->ents[0]))
+		return -ENOMEM;
+	if (!dir->big) {
+		if ((v = calloc(1, sizeof(*v) + want * sizeof(v->ents[0]))) ==
+		    NULL)
 			return -ENOMEM;
-		v[0] = d->one;
-		d->ents = v;
+		if (dir->dir.n == 1)
+			v->ents[0] = dir->dir.one;
+		dir->dir.tab = v;
+		dir->big = true;
 	} else {
-		v = reallocarray(d->ents, want, sizeof(*v));
+		v = realloc(dir->dir.tab, sizeof(*v) + want * sizeof(v->ents[0]));
 		if (v == NULL)
 			return -ENOMEM;
-		d->ents = v;
+		dir->dir.tab = v;
 	}
-	d->cap = (uint32_t)want;
+	v->cap = (uint32_t)want;
 	return 0;
+}
+
+/* DIR back to a directory without a table, if its names fit in the node
+ * and it has no hash (the build: most directories hold one name). */
+static void
+dir_shrink(struct ckptfs_node *dir)
+{
+	struct ckptfs_dirtab *v = dir->dir.tab;
+
+	if (!dir->big || dir->building || dir->dir.n > 1 || v->slots != NULL)
+		return;
+	dir->dir.one = dir->dir.n == 1 ? v->ents[0]
+				       : (struct ckptfs_dirent){ NULL };
+	dir->big = false;
+	free(v);
 }
 
 /* ckptfs_dir_link(), the name kept as HOME says (T: the tree, for
@@ -624,22 +660,22 @@ dir_link_loc(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	     const void *raw, size_t rawlen, enum name_home home)
 {
 	struct ckptfs_dir *d = &dir->dir;
-	size_t slot;
+	size_t slot, room = dir_room(dir), nslots;
 	int rc;
 
 	if (len > CKPTFS_NAME_MAX)
 		return -ENAMETOOLONG;
 	if (d->n >= DIR_MAX)
 		return -ENOMEM;
-	if ((d->nslots != 0 ? 2 * (d->n + 1) >= d->nslots
-			    : d->n + 1 > SMALL_DIR) &&
+	/* A directory past SMALL_DIR names has its table already. */
+	nslots = dir_nslots(dir);
+	if ((nslots != 0 ? 2 * (d->n + 1) >= nslots : d->n + 1 > SMALL_DIR) &&
 	    dir_rehash(dir, d->n + 1) < 0)
 		return -ENOMEM;
 	if (dir_find(dir, name, len, &slot) != 0)
 		return -EEXIST;
-	if (d->n == d->cap &&
-	    ents_reserve(dir, d->cap == 0 ? 1 : d->cap == 1 ? 4 : 2 * d->cap) <
-		    0)
+	if (d->n == room &&
+	    ents_reserve(dir, room == 1 ? 4 : 2 * room) < 0)
 		return -ENOMEM;
 	rc = loc_set(t, node,
 		     dir->view == CKPTFS_BY_OBJECT ? CKPTFS_BY_OBJECT
@@ -647,9 +683,9 @@ dir_link_loc(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		     dir, name, len, raw, rawlen, home);
 	if (rc < 0)
 		return rc;
-	d->ents[d->n++].node = node;
-	if (d->nslots != 0)
-		d->slots[slot] = (uint32_t)d->n;
+	CKPTFS_DIR_ENTS(dir)[d->n++].node = node;
+	if (dir_nslots(dir) != 0)
+		d->tab->slots[slot] = (uint32_t)d->n;
 	d->nlive++;
 	if (node->kind == CKPTFS_DIR) {
 		dir->nlink++;
@@ -672,7 +708,7 @@ ckptfs_dir_link(struct ckptfs_node *dir, struct ckptfs_node *node,
 static size_t
 slot_home(const struct ckptfs_node *dir, size_t i)
 {
-	const struct ckptfs_dir *d = &dir->dir;
+	const struct ckptfs_dirtab *d = dir->dir.tab;
 	const struct ckptfs_loc *l =
 		CKPTFS_ENT_LOC(dir, d->ents[d->slots[i] - 1].node);
 
@@ -684,22 +720,23 @@ slot_home(const struct ckptfs_node *dir, size_t i)
 int
 ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 {
-	struct ckptfs_dir *d = &dir->dir;
+	struct ckptfs_dirtab *d;
 	struct ckptfs_dirent *e;
 	size_t i, j, k, mask;
 
 	if (dir->kind != CKPTFS_DIR || (k = dir_find(dir, name, len, &i)) == 0)
 		return -ENOENT;
-	e = &d->ents[k - 1];
+	e = &CKPTFS_DIR_ENTS(dir)[k - 1];
 	if (e->node->kind == CKPTFS_DIR) {
 		dir->nlink--;
 	} else {
 		e->node->nlink--;
 	}
 	e->node = NULL;
-	d->nlive--;
-	if (d->nslots == 0)
+	dir->dir.nlive--;
+	if (dir_nslots(dir) == 0)
 		return 0;
+	d = dir->dir.tab;
 	mask = d->nslots - 1;
 	d->slots[i] = 0;
 	for (j = (i + 1) & mask; d->slots[j] != 0; j = (j + 1) & mask) {
@@ -850,7 +887,7 @@ ckptfs_dir_lookup(const struct ckptfs_node *dir, const char *name, size_t len)
 	if (len == 2 && name[0] == '.' && name[1] == '.')
 		return (struct ckptfs_node *)CKPTFS_PARENT(dir);
 	k = dir_find(dir, name, len, &slot);
-	return k != 0 ? dir->dir.ents[k - 1].node : NULL;
+	return k != 0 ? CKPTFS_DIR_ENTS(dir)[k - 1].node : NULL;
 }
 
 /* Append a pending slot for RAW (hash H) to B; NULL on -ENOMEM. */
@@ -875,7 +912,7 @@ pend_append(struct ckptfs_build_dir *b, const uint8_t *raw, size_t len,
 static struct pend *
 pend_get(struct ckptfs_node *d, const uint8_t *raw, size_t len)
 {
-	struct ckptfs_build_dir *b = d->dir.build;
+	struct ckptfs_build_dir *b = d->dir.tab->build;
 	struct pend *p;
 	uint64_t h = ckptfs_fnv1a64(raw, len);
 	size_t i;
@@ -1000,16 +1037,16 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 
 	if (d->kind != CKPTFS_DIR || !d->building)
 		return 0;
-	b = d->dir.build;
-	d->dir.build = NULL;
+	b = d->dir.tab->build;
+	d->dir.tab->build = NULL;
 	d->building = false;
 	if (d->dir.n + b->n > SMALL_DIR &&
 	    dir_rehash(d, d->dir.n + b->n + (b->n >> 2)) < 0) {
 		rc = ckpt_fail(bd->err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	/* The entries array at its final size (most directories hold one
-	 * or two names; growing by doubling from 4 wasted most of it). */
+	/* The entries at their final size: in the node for one name (most
+	 * directories), else a table without room to spare. */
 	{
 		size_t want = d->dir.n;
 
@@ -1019,7 +1056,9 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 			rc = ckpt_fail(bd->err, -ENOMEM, "directory too large");
 			goto out;
 		}
-		if (want > d->dir.cap && ents_reserve(d, want) < 0) {
+		if (want <= 1)
+			dir_shrink(d);
+		else if (want > dir_room(d) && ents_reserve(d, want) < 0) {
 			rc = ckpt_fail(bd->err, -ENOMEM, "out of memory");
 			goto out;
 		}
@@ -1482,9 +1521,10 @@ ckptfs_tree_free(struct ckptfs_tree *t)
 
 		ckptfs_loc_clear(&n->loc);
 		if (n->kind == CKPTFS_DIR) {
-			if (n->dir.ents != &n->dir.one)
-				free(n->dir.ents);
-			free(n->dir.slots);
+			if (n->big) {
+				free(n->dir.tab->slots);
+				free(n->dir.tab);
+			}
 			continue;
 		}
 		ckptfs_loc_clear(&n->oloc);

@@ -80,24 +80,32 @@ enum { CKPTFS_BY_NAME = 0, CKPTFS_BY_OBJECT = 1 };
 
 struct ckptfs_build_dir;
 
-/* Counts are 32-bit (ckptfs_dir_link() refuses more names), so that a
- * node stays small: a mount of 100,000 tensors has about 375,000. */
-struct ckptfs_dir {
-	/* Readdir order, with holes: &ONE while there is room for one name
-	 * only (most directories hold one), else owned. */
-	struct ckptfs_dirent *ents;
+/* The names of a directory that holds more than one (the node's BIG). */
+struct ckptfs_dirtab {
+	/* Owned; while the node's BUILDING is set. */
+	struct ckptfs_build_dir *build;
 	uint32_t *slots;	/* owned; open addressing: ents index + 1, 0
 				 * empty; NULL while the directory is small
 				 * and searched in order */
-	union {
-		/* Owned; while the node's BUILDING is set. */
-		struct ckptfs_build_dir *build;
-		struct ckptfs_dirent one;
-	};
-	uint32_t n, cap;	/* entries (holes included), room */
-	uint32_t nlive;		/* names that are not holes */
+	uint32_t cap;		/* room in ENTS */
 	uint32_t nslots;	/* 0, or a power of two > 2 * n */
+	struct ckptfs_dirent ents[];	/* readdir order, with holes */
 };
+
+/* Counts are 32-bit (ckptfs_dir_link() refuses more names), so that a
+ * node stays small: a mount of 100,000 tensors has about 375,000, and most
+ * directories hold one name, kept in the node itself. */
+struct ckptfs_dir {
+	union {
+		struct ckptfs_dirent one;	/* !BIG: the name if N is 1 */
+		struct ckptfs_dirtab *tab;	/* BIG: owned */
+	};
+	uint32_t n;		/* entries (holes included) */
+	uint32_t nlive;		/* names that are not holes */
+};
+
+/* Directory D's entries (D->dir.n of them, holes included). */
+#define CKPTFS_DIR_ENTS(d) ((d)->big ? (d)->dir.tab->ents : &(d)->dir.one)
 
 /* A node is a directory or a file (a tensor or a blob).  The fields after
  * the common ones depend on the kind, and a directory is allocated only up
@@ -117,8 +125,10 @@ struct ckptfs_node {
 	uint32_t nlink;
 	uint8_t kind;		/* enum ckptfs_kind */
 	int8_t view;		/* DIR: CKPTFS_BY_NAME/OBJECT, -1 above */
-	bool user_dir;		/* DIR: made by mkdir (never pruned) */
-	bool building;		/* DIR: names still pending (dir.build) */
+	bool user_dir : 1;	/* DIR: made by mkdir (never pruned) */
+	/* DIR: names still pending (dir.tab->build; BIG is set). */
+	bool building : 1;
+	bool big : 1;		/* DIR: the names are in dir.tab */
 	union {
 		struct ckptfs_dir dir;	/* CKPTFS_DIR */
 		struct {	/* CKPTFS_TENSOR, CKPTFS_BLOB */

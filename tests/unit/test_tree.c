@@ -138,11 +138,11 @@ listing(const struct ckptfs_tree *t, const char *dir)
 	CHECK(d != NULL && d->kind == CKPTFS_DIR);
 	out[0] = '\0';
 	for (i = 0; i < d->dir.n; i++)
-		if (d->dir.ents[i].node != NULL)
+		if (CKPTFS_DIR_ENTS(d)[i].node != NULL)
 			pos += (size_t)snprintf(
 				out + pos, sizeof(out) - pos, "%s%s",
 				pos ? " " : "",
-				CKPTFS_ENT_LOC(d, d->dir.ents[i].node)->name);
+				CKPTFS_ENT_LOC(d, CKPTFS_DIR_ENTS(d)[i].node)->name);
 	return out;
 }
 
@@ -205,6 +205,13 @@ test_tf1(void)
 	CHECK_EQ_STR(listing(t, "by-object/vars/a/.ATTRIBUTES"),
 		     "VARIABLE_VALUE");
 	CHECK_EQ_INT(t->ntensors, 9);
+	/* Directories of one name keep it in the node, built ones too. */
+	CHECK(!at(t, "by-object/vars/a")->big);
+	CHECK(!at(t, "by-object/vars/a/.ATTRIBUTES")->big);
+	CHECK(!at(t, "by-object")->big);
+	CHECK(!at(t, "by-name/scoped")->big);
+	CHECK(at(t, "by-name/dense")->big);
+	CHECK(at(t, "by-object/vars")->big);
 
 	/* One inode, two names. */
 	n = at(t, "by-name/dense/kernel@/Adam");
@@ -365,7 +372,7 @@ test_oddnames(void)
 			continue;
 		for (j = 0; j < t->inodes[i]->dir.n; j++)
 			CHECK(CKPTFS_ENT_LOC(t->inodes[i],
-					     t->inodes[i]->dir.ents[j].node)
+					     CKPTFS_DIR_ENTS(t->inodes[i])[j].node)
 				      ->len <= CKPTFS_NAME_MAX);
 	}
 	snprintf(path, sizeof(path), "by-name/%.200s%%#%016llx", longk,
@@ -532,6 +539,8 @@ test_dir_ops(void)
 		CHECK(f[i]->loc.dir == d && f[i]->loc.len == strlen(name) &&
 		      strcmp(f[i]->loc.name, name) == 0 &&
 		      strcmp(CKPTFS_LOC_RAW(&f[i]->loc), name) == 0);
+		/* One name is kept in the node, more in a table. */
+		CHECK(d->big == (i > 0));
 		/* Every third name so far goes again; the rest stay. */
 		for (k = 0; k <= i; k++) {
 			snprintf(name, sizeof(name), "n%zu", k);
@@ -549,17 +558,17 @@ test_dir_ops(void)
 	}
 	CHECK_EQ_INT(d->dir.n, N);	/* holes keep their places */
 	CHECK_EQ_INT(d->dir.nlive, N - (N + 1) / 3);
-	CHECK(d->dir.nslots != 0);
+	CHECK(d->big && d->dir.tab->nslots != 0);
 	for (i = 0; i < N; i++) {
 		CHECK_EQ_INT(f[i]->nlink, i % 3 == 1 ? 0 : 1);
-		CHECK(d->dir.ents[i].node == (i % 3 == 1 ? NULL : f[i]));
+		CHECK(CKPTFS_DIR_ENTS(d)[i].node == (i % 3 == 1 ? NULL : f[i]));
 	}
 	/* A removed name can come back; a small directory is not hashed. */
 	CHECK_EQ_INT(ckptfs_dir_link(d, f[1], "n1", 2, "n1", 2), 0);
 	CHECK(ckptfs_dir_lookup(d, "n1", 2) == f[1]);
 	CHECK(ckptfs_dir_lookup(d, "n", 1) == NULL);
 	CHECK(ckptfs_dir_lookup(t->by_name, "x", 1) == NULL);
-	CHECK_EQ_INT(t->root->dir.nslots, 0);
+	CHECK(!t->root->big || t->root->dir.tab->nslots == 0);
 	CHECK(ckptfs_dir_lookup(t->root, "by-object", 9) == t->by_object);
 	ckptfs_tree_free(t);
 }
