@@ -73,6 +73,19 @@ struct build {
 	struct smap used;	/* uniquify: names taken */
 	struct smap next;	/* uniquify: base name -> next suffix */
 	struct ckpt_err *err;
+	/* While names are added in key order (STREAM), the directories of
+	 * the last name added, outermost first, each with the length of
+	 * the name's prefix it holds ("a/b/"): a directory is finished as
+	 * soon as a name outside that prefix comes (add_path()), so that
+	 * pending names do not pile up for the whole view. */
+	bool stream;
+	struct open_dir {
+		struct ckptfs_node *d;
+		size_t plen;
+	} *open;		/* owned */
+	size_t nopen, capopen;
+	const uint8_t *last;	/* borrowed: the last name added */
+	size_t lastlen;
 };
 
 /* 64-bit FNV-1a of DATA. */
@@ -974,7 +987,65 @@ pend_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
 			return NULL;
 		d = p->sub;
 		start = i + 1;
+		if (bd->stream &&
+		    (bd->nopen == 0 || bd->open[bd->nopen - 1].plen < start)) {
+			if (bd->nopen == bd->capopen) {
+				size_t cap = bd->capopen ? 2 * bd->capopen : 16;
+				struct open_dir *v = reallocarray(
+					bd->open, cap, sizeof(*v));
+
+				if (v == NULL)
+					return NULL;
+				bd->open = v;
+				bd->capopen = cap;
+			}
+			bd->open[bd->nopen++] =
+				(struct open_dir){ .d = d, .plen = start };
+		}
 	}
+}
+
+static int dir_finalize(struct build *bd, struct ckptfs_node *d);
+
+/* Finish the open directories (bd->stream) that NAME is not in: names
+ * come in key order, so none will be added to them. */
+static int
+close_dirs(struct build *bd, const uint8_t *name, size_t len)
+{
+	size_t common = 0, max = len < bd->lastlen ? len : bd->lastlen;
+	int rc;
+
+	while (common < max && name[common] == bd->last[common])
+		common++;
+	while (bd->nopen > 0 && bd->open[bd->nopen - 1].plen > common)
+		if ((rc = dir_finalize(bd, bd->open[--bd->nopen].d)) < 0)
+			return rc;
+	bd->last = name;
+	bd->lastlen = len;
+	return 0;
+}
+
+/* Start or stop adding names in key order below one view (bd->stream):
+ * ON only if the checkpoint's keys are strictly increasing, as an index
+ * written by TensorFlow always has them (a hostile one may not). */
+static void
+stream_names(struct build *bd, bool on)
+{
+	const struct ckptfs_source *src = &bd->t->src;
+
+	bd->nopen = 0;
+	bd->last = NULL;
+	bd->lastlen = 0;
+	for (size_t i = 1; on && i < src->n; i++) {
+		const struct ckpt_entry *a = &src->entries[i - 1];
+		const struct ckpt_entry *b = &src->entries[i];
+		size_t m = a->key_len < b->key_len ? a->key_len : b->key_len;
+		int c = memcmp(a->key, b->key, m);
+
+		if (c > 0 || (c == 0 && a->key_len >= b->key_len))
+			on = false;
+	}
+	bd->stream = on;
 }
 
 /* Insert FILE at the raw '/'-separated NAME below VIEW. */
@@ -982,9 +1053,12 @@ static int
 add_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
 	 size_t len, struct ckptfs_node *file)
 {
-	struct pend *p = pend_path(bd, view, name, len);
+	struct pend *p;
+	int rc;
 
-	if (p == NULL)
+	if (bd->stream && (rc = close_dirs(bd, name, len)) < 0)
+		return rc;
+	if ((p = pend_path(bd, view, name, len)) == NULL)
 		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
 	if (p->file != NULL)
 		return ckpt_fail(bd->err, -EEXIST, "%.*s: name given twice",
@@ -1234,6 +1308,8 @@ build_by_name(struct build *bd)
 				bd->entry_node[k]->derived_name = true;
 		}
 	}
+	/* A TF1 checkpoint's names are its keys, in key order. */
+	stream_names(bd, !src->tf2);
 	for (i = 0; i < src->n && rc == 0; i++) {
 		const struct ckpt_entry *e = &src->entries[i];
 
@@ -1243,6 +1319,7 @@ build_by_name(struct build *bd)
 		if (rc == 0 && src->tf2)
 			bd->entry_node[i]->derived_name = true;
 	}
+	stream_names(bd, false);
 	free(seen);
 	return rc;
 }
@@ -1258,6 +1335,8 @@ build_by_object(struct build *bd, const char *root)
 	size_t i;
 	int rc = 0;
 
+	/* A TF2 checkpoint's object paths are its keys, in key order. */
+	stream_names(bd, src->tf2);
 	for (i = 0; i < src->n && rc == 0; i++) {
 		const struct ckpt_entry *e = &src->entries[i];
 		struct ckptfs_node *n;
@@ -1296,6 +1375,7 @@ build_by_object(struct build *bd, const char *root)
 		rc = tf1_object(bd, top, (const char *)path.data, path.len, n,
 				&disp);
 	}
+	stream_names(bd, false);
 	ckpt_buf_free(&path);
 	ckpt_buf_free(&disp);
 	return rc;
@@ -1453,6 +1533,7 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 		}
 	}
 	t->built = true;
+	free(bd.open);
 	free(bd.entry_node);
 	smap_free(&bd.keys);
 	smap_free(&bd.used);
@@ -1465,6 +1546,7 @@ fail_nomem:
 fail:
 	for (i = 0; i < t->ninodes; i++)
 		dir_finalize(&bd, t->inodes[i]);	/* frees build state */
+	free(bd.open);
 	free(bd.entry_node);
 	smap_free(&bd.keys);
 	smap_free(&bd.used);

@@ -509,6 +509,65 @@ test_big(void)
 	free(keys);
 }
 
+/* The same keys in key order (directories finished while the names are
+ * added) and out of order (a hostile index: everything finished at the
+ * end) give the same trees, TF1 in /by-name and TF2 in /by-object. */
+static void
+test_key_order(void)
+{
+	static const char *const keys[] = { "a",     "a-b",   "a/b", "a/b/c",
+					    "a/b/d", "a/x",   "b/y" };
+	enum { N = ARRAY_SIZE(keys) };
+	static const char *const paths[N] = { "a",     "a-b",   "a@/b",
+					      "a@/b@/c", "a@/b@/d", "a@/x",
+					      "b/y" };
+	struct ckpt_entry e[N];
+	struct ckpt_err err = { 0 };
+	struct ckptfs_tree *t;
+	char path[64];
+	size_t i, order, tf2;
+
+	for (order = 0; order < 3; order++) {
+		for (tf2 = 0; tf2 < 2; tf2++) {
+			struct ckptfs_source src = { .entries = e, .n = N,
+						     .tf2 = tf2 };
+			const char *view = tf2 ? "by-object" : "by-name";
+
+			for (i = 0; i < N; i++) {
+				/* 0: key order; 1: reversed; 2: one pair
+				 * swapped, late (a directory finished too
+				 * early would be reopened). */
+				size_t k = order == 0   ? i
+					   : order == 1 ? N - 1 - i
+					   : i == 4     ? 6
+					   : i == 6     ? 4
+							: i;
+
+				e[i] = mk(keys[k], strlen(keys[k]), NULL, 0);
+			}
+			CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t,
+							    &err),
+				     0);
+			for (i = 0; i < N; i++) {
+				const struct ckptfs_node *n;
+
+				snprintf(path, sizeof(path), "%s/%s", view,
+					 paths[i]);
+				n = ckptfs_tree_path(t, path);
+				CHECK(n != NULL && n->kind == CKPTFS_TENSOR &&
+				      n->entry != NULL &&
+				      strcmp(n->entry->key, keys[i]) == 0);
+			}
+			snprintf(path, sizeof(path), "%s/a@", view);
+			CHECK_EQ_INT(ckptfs_tree_path(t, path)->dir.nlive, 3);
+			snprintf(path, sizeof(path), "%s/a@/b@", view);
+			CHECK_EQ_INT(ckptfs_tree_path(t, path)->dir.nlive, 2);
+			CHECK_EQ_INT(t->ntensors, N);
+			ckptfs_tree_free(t);
+		}
+	}
+}
+
 /* Names added to and removed from one directory, across the size where
  * it stops being searched in order and gets a hash. */
 static void
@@ -740,6 +799,7 @@ main(void)
 	test_big();
 	test_verify();
 	test_dir_ops();
+	test_key_order();
 	test_table_grows();
 	return check_done("test_tree");
 }
