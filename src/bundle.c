@@ -33,6 +33,10 @@
 /* Chunk size for streaming CRC checks. */
 #define VERIFY_CHUNK ((size_t)1 << 20)
 
+/* One per key of a mounted checkpoint. */
+_Static_assert(sizeof(struct ckpt_entry) <= 72,
+	       "an index entry grew past 72 bytes");
+
 struct shard {
 	int32_t id;
 	int fd;

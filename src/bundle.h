@@ -39,27 +39,28 @@ struct ckpt_part {
 	uint64_t nruns;
 };
 
-/* Fields ordered by size (no padding): a bundle holds one per key. */
+/* Fields ordered by size (no padding), counts and codes no wider than
+ * their checked range: a bundle holds one per key (72 bytes). */
 struct ckpt_entry {
 	const char *key;	/* NUL-terminated copy; may hold NULs: key_len */
-	size_t key_len;
 	const int64_t *dims;	/* rank sizes, outermost first */
 	uint64_t offset;	/* in the shard file */
 	uint64_t size;		/* stored bytes */
 	/* Partitioned tensors: the full entry lists its parts (nparts > 0)
 	 * and has no bytes of its own; size is then the full tensor's size.
 	 * The slice entries are hidden (is_part) and skipped by listings. */
-	size_t nparts;
 	struct ckpt_part *parts;
 	/* Stored slice specs of a partitioned tensor (nparts of them, each
 	 * rank extents, length -1 = whole dimension), as needed to write the
 	 * entry again. */
 	const struct ckpt_extent *slices;
-	int dtype;
-	int rank;
+	uint32_t key_len;	/* an SSTable key's length is a varint32 */
+	uint32_t nparts;
 	int32_t shard_id;
 	uint32_t crc32c;	/* masked, as stored */
 	uint32_t shard_slot;	/* private: index of the open shard */
+	int16_t dtype;		/* one ckpt_dtype_storable() accepts */
+	uint8_t rank;		/* <= CKPT_MAX_RANK */
 	bool is_part;
 };
 
