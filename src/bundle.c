@@ -1336,7 +1336,6 @@ ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		 uint8_t **out, size_t *len, struct ckpt_err *err)
 {
 	uint8_t *buf;
-	size_t got;
 	int rc;
 
 	*out = NULL;
@@ -1350,20 +1349,39 @@ ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 			*len = (size_t)e->size;
 		return rc;
 	}
-	if ((rc = ckpt_bundle_verify(b, e, err)) < 0)
-		return rc;
+	/* Each part read once, checked, and scattered into the full
+	 * tensor run by run. */
 	buf = malloc(e->size ? (size_t)e->size : 1);
 	if (buf == NULL)
 		return ckpt_fail(err, -ENOMEM,
 				 "%s: tensor '%s': out of memory", b->prefix,
 				 e->key);
-	rc = ckpt_bundle_pread(b, e, buf, (size_t)e->size, 0, &got);
-	if (rc == 0 && got != e->size)
-		rc = -EIO;
-	if (rc < 0) {
-		free(buf);
-		return ckpt_fail(err, rc, "%s: tensor '%s': %s", b->prefix,
-				 e->key, strerror(-rc));
+	for (size_t i = 0; i < e->nparts; i++) {
+		const struct ckpt_part *p = &e->parts[i];
+		uint8_t *part;
+
+		if ((rc = read_checked(b, p->entry, e->key, &part, err)) < 0) {
+			free(buf);
+			return rc;
+		}
+		for (uint64_t r = 0; r < p->nruns; r++) {
+			uint64_t fo = run_full_offset(e, p, r);
+
+			/* bundle_load() made the runs tile both; checked
+			 * again as the copy's bounds. */
+			if (fo > e->size || p->run_bytes > e->size - fo ||
+			    (r + 1) * p->run_bytes > p->entry->size) {
+				free(part);
+				free(buf);
+				return ckpt_fail(err, -EBADMSG,
+						 "%s: tensor '%s': a slice does "
+						 "not fit its shape",
+						 b->prefix, e->key);
+			}
+			memcpy(buf + fo, part + r * p->run_bytes,
+			       (size_t)p->run_bytes);
+		}
+		free(part);
 	}
 	*out = buf;
 	*len = (size_t)e->size;

@@ -361,6 +361,23 @@ test_damaged(void)
 	CHECK(strstr(err.msg, "'w'") != NULL);
 	CHECK_EQ_INT(ckpt_bundle_verify(b, ckpt_bundle_find(b, "v", 1), &err),
 		     0);
+	/* Reading checks each part as it reads it. */
+	{
+		uint8_t *buf = (uint8_t *)&err;
+		size_t len = 1;
+
+		ckpt_err_clear(&err);
+		CHECK_EQ_INT(ckpt_bundle_read(b, ckpt_bundle_find(b, "w", 1),
+					      &buf, &len, &err),
+			     -EBADMSG);
+		CHECK(buf == NULL && len == 0);
+		CHECK(strstr(err.msg, "'w'") != NULL);
+		CHECK_EQ_INT(ckpt_bundle_read(b, ckpt_bundle_find(b, "v", 1),
+					      &buf, &len, &err),
+			     0);
+		CHECK_EQ_INT(len, 7 * 3 * 4);	/* float32 [7,3] */
+		free(buf);
+	}
 	ckpt_bundle_close(b);
 
 	/* A truncated shard: the open names the shard and the tensor. */
