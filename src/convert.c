@@ -101,6 +101,15 @@ is_graph_key(const char *key, size_t len)
 	       memcmp(key, CKPT_OBJGRAPH_KEY, len) == 0;
 }
 
+/* Free the N strings of COPIES (NULL is fine) and the array. */
+static void
+free_copies(char **copies, size_t n)
+{
+	for (size_t i = 0; copies != NULL && i < n; i++)
+		free(copies[i]);
+	free(copies);
+}
+
 /* Build the object graph for the TF2 keys of T (plus save_counter when
  * WITH_COUNTER) and add it to W as a string scalar. */
 static int
@@ -144,8 +153,18 @@ add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
 		}
 		if ((rc = ckpt_objgraph_build(vals, nv, &g, err)) < 0)
 			goto out;
+		/* Each stage's input goes as soon as the next one has its
+		 * own copy: the graph holds its strings, the serialized
+		 * graph all of the graph (100,000 variables: tens of MB
+		 * each). */
+		free_copies(copies, 2 * n + 1);
+		copies = NULL;
+		free(vals);
+		vals = NULL;
 		if ((rc = ckpt_objgraph_serialize(g, &ser)) < 0)
 			goto out;
+		ckpt_objgraph_free(g);
+		g = NULL;
 		given = ser.data;
 		given_len = ser.len;
 	}
@@ -155,14 +174,12 @@ add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
 
 		if ((rc = ckpt_string_encode(data, lens, 1, &str, &crc)) < 0)
 			goto out;
+		ckpt_buf_free(&ser);
 	}
 	rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY, strlen(CKPT_OBJGRAPH_KEY),
 			     CKPT_DT_STRING, NULL, 0, str.data, str.len, err);
 out:
-	if (copies != NULL)
-		for (size_t i = 0; i < 2 * n + 1; i++)
-			free(copies[i]);
-	free(copies);
+	free_copies(copies, 2 * n + 1);
 	free(vals);
 	ckpt_objgraph_free(g);
 	ckpt_buf_free(&ser);

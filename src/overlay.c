@@ -1840,6 +1840,14 @@ source_graph(struct ckptfs_tree *t, struct ckpt_buf *keep,
 	return 0;
 }
 
+/* Whether X is a tensor the written checkpoint holds. */
+static bool
+commit_holds(const struct ckptfs_node *x)
+{
+	return x->kind == CKPTFS_TENSOR && !x->deleted &&
+	       (x->loc.dir != NULL || x->oloc.dir != NULL) && !is_graph_node(x);
+}
+
 int
 ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		 size_t nouts, bool force, bool *wrote, struct ckpt_err *err)
@@ -1849,16 +1857,20 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	struct ckpt_buf *names = NULL, graph = { 0 };
 	int64_t *ones = NULL;
 	char (*spnames)[32] = NULL;
-	size_t n = 0, i, k;
+	size_t n = 0, want = 0, i, k;
 	int rc = 0;
 
 	*wrote = false;
 	if (!changed && !force)
 		return t->ov ? spool_remove(t->ov) : 0;
-	o = calloc(t->ninodes, sizeof(*o));
-	names = calloc(2 * t->ninodes, sizeof(*names));
-	ones = calloc(t->ninodes, sizeof(*ones));
-	spnames = calloc(t->ninodes, sizeof(*spnames));
+	/* Arrays for the tensors written, not for every inode (a TF1
+	 * checkpoint has nearly three directories per tensor). */
+	for (i = 0; i < t->ninodes; i++)
+		want += commit_holds(t->inodes[i]);
+	o = calloc(want ? want : 1, sizeof(*o));
+	names = calloc(want ? 2 * want : 1, sizeof(*names));
+	ones = calloc(want ? want : 1, sizeof(*ones));
+	spnames = calloc(want ? want : 1, sizeof(*spnames));
 	if (o == NULL || names == NULL || ones == NULL || spnames == NULL) {
 		rc = ckpt_fail(err, -ENOMEM, "out of memory");
 		goto out;
@@ -1868,9 +1880,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		struct ckpt_out_tensor *y = &o[n];
 		struct ckpt_buf *nm = &names[2 * n], *ky = &names[2 * n + 1];
 
-		if (x->kind != CKPTFS_TENSOR || x->deleted ||
-		    (x->loc.dir == NULL && x->oloc.dir == NULL) ||
-		    is_graph_node(x))
+		if (!commit_holds(x))
 			continue;
 		if ((rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_NAME, nm)) < 0 ||
 		    (rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_OBJECT, ky)) < 0)
@@ -1934,7 +1944,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 out:
 	if (names != NULL)
-		for (i = 0; i < 2 * t->ninodes; i++)
+		for (i = 0; i < 2 * want; i++)
 			ckpt_buf_free(&names[i]);
 	free(names);
 	free(o);
