@@ -101,15 +101,6 @@ is_graph_key(const char *key, size_t len)
 	       memcmp(key, CKPT_OBJGRAPH_KEY, len) == 0;
 }
 
-/* Free the N strings of COPIES (NULL is fine) and the array. */
-static void
-free_copies(char **copies, size_t n)
-{
-	for (size_t i = 0; copies != NULL && i < n; i++)
-		free(copies[i]);
-	free(copies);
-}
-
 /* Build the object graph for the TF2 keys of T (plus save_counter when
  * WITH_COUNTER) and add it to W as a string scalar. */
 static int
@@ -120,15 +111,13 @@ add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
 	struct ckpt_objvalue *vals = NULL;
 	struct ckpt_objgraph *g = NULL;
 	struct ckpt_buf ser = { 0 }, str = { 0 };
-	char **copies = NULL;
 	size_t nv = 0;
 	uint32_t crc;
 	int rc = -ENOMEM;
 
 	if (given == NULL) {
 		vals = calloc(n + 1, sizeof(*vals));
-		copies = calloc(2 * n + 1, sizeof(*copies));
-		if (vals == NULL || copies == NULL)
+		if (vals == NULL)
 			goto out;
 		for (size_t i = 0; i < n; i++) {
 			const struct ckpt_out_tensor *x = &t[i];
@@ -137,13 +126,10 @@ add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
 			    memmem(x->key, x->key_len, "/.ATTRIBUTES/", 13) ==
 				    NULL)
 				continue;	/* stored, but not an object value */
-			/* NUL-terminated copies for the graph builder. */
-			copies[2 * nv] = strndup(x->key, x->key_len);
-			copies[2 * nv + 1] = strndup(x->name, x->name_len);
-			if (copies[2 * nv] == NULL || copies[2 * nv + 1] == NULL)
-				goto out;
-			vals[nv].key = copies[2 * nv];
-			vals[nv].full_name = copies[2 * nv + 1];
+			/* As C strings, as they were given (a name holding a
+			 * NUL is cut there, as TensorFlow's would be). */
+			vals[nv].key = x->key;
+			vals[nv].full_name = x->name;
 			nv++;
 		}
 		if (with_counter) {
@@ -157,8 +143,6 @@ add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
 		 * own copy: the graph holds its strings, the serialized
 		 * graph all of the graph (100,000 variables: tens of MB
 		 * each). */
-		free_copies(copies, 2 * n + 1);
-		copies = NULL;
 		free(vals);
 		vals = NULL;
 		if ((rc = ckpt_objgraph_serialize(g, &ser)) < 0)
@@ -179,7 +163,6 @@ add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
 	rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY, strlen(CKPT_OBJGRAPH_KEY),
 			     CKPT_DT_STRING, NULL, 0, str.data, str.len, err);
 out:
-	free_copies(copies, 2 * n + 1);
 	free(vals);
 	ckpt_objgraph_free(g);
 	ckpt_buf_free(&ser);

@@ -23,6 +23,8 @@ enum ckpt_format {
 };
 
 struct ckpt_out_tensor {
+	/* Each followed by a NUL byte that NAME_LEN and KEY_LEN do not
+	 * count (the object graph is built from them as C strings). */
 	const char *name;	/* TF1 variable name; may hold NULs */
 	size_t name_len;
 	const char *key;	/* TF2 bundle key "<path>/.ATTRIBUTES/<attr>" */

@@ -1854,7 +1854,10 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 {
 	bool changed = ckptfs_overlay_changed(t);
 	struct ckpt_out_tensor *o = NULL;
-	struct ckpt_buf *names = NULL, graph = { 0 };
+	/* Every tensor's name and key, each followed by a NUL, one after
+	 * the other (OFFS: where each starts), not a buffer each. */
+	struct ckpt_buf names = { 0 }, graph = { 0 };
+	size_t *offs = NULL;
 	int64_t *ones = NULL;
 	char (*spnames)[32] = NULL;
 	size_t n = 0, want = 0, i, k;
@@ -1868,30 +1871,36 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	for (i = 0; i < t->ninodes; i++)
 		want += commit_holds(t->inodes[i]);
 	o = calloc(want ? want : 1, sizeof(*o));
-	names = calloc(want ? 2 * want : 1, sizeof(*names));
+	offs = calloc(want ? 2 * want : 1, sizeof(*offs));
 	ones = calloc(want ? want : 1, sizeof(*ones));
 	spnames = calloc(want ? want : 1, sizeof(*spnames));
-	if (o == NULL || names == NULL || ones == NULL || spnames == NULL) {
+	if (o == NULL || offs == NULL || ones == NULL || spnames == NULL) {
 		rc = ckpt_fail(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < t->ninodes && rc == 0; i++) {
 		struct ckptfs_node *x = t->inodes[i];
 		struct ckpt_out_tensor *y = &o[n];
-		struct ckpt_buf *nm = &names[2 * n], *ky = &names[2 * n + 1];
 
 		if (!commit_holds(x))
 			continue;
-		if ((rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_NAME, nm)) < 0 ||
-		    (rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_OBJECT, ky)) < 0)
+		offs[2 * n] = names.len;
+		if ((rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_NAME, &names)) < 0)
 			break;
-		if (memmem(ky->data, ky->len, "/.ATTRIBUTES/", 13) == NULL &&
-		    (rc = ckpt_buf_put(ky, SFX, SFX_LEN)) < 0)
+		y->name_len = names.len - offs[2 * n];
+		if ((rc = ckpt_buf_put(&names, "", 1)) < 0)
 			break;
-		y->name = (const char *)nm->data;
-		y->name_len = nm->len;
-		y->key = (const char *)ky->data;
-		y->key_len = ky->len;
+		offs[2 * n + 1] = names.len;
+		if ((rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_OBJECT, &names)) < 0)
+			break;
+		if (memmem(names.data + offs[2 * n + 1],
+			   names.len - offs[2 * n + 1], "/.ATTRIBUTES/",
+			   13) == NULL &&
+		    (rc = ckpt_buf_put(&names, SFX, SFX_LEN)) < 0)
+			break;
+		y->key_len = names.len - offs[2 * n + 1];
+		if ((rc = ckpt_buf_put(&names, "", 1)) < 0)
+			break;
 		if (ckptfs_ov_spooled(x)) {
 			rc = settle_shape(t, x, y, &ones[n], err);
 			spool_name(x->spool_id, spnames[n]);
@@ -1912,6 +1921,11 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 	if (rc < 0)
 		goto out;
+	/* The buffer has stopped moving. */
+	for (i = 0; i < n; i++) {
+		o[i].name = (const char *)names.data + offs[2 * i];
+		o[i].key = (const char *)names.data + offs[2 * i + 1];
+	}
 	for (k = 0; k < nouts && rc == 0; k++) {
 		struct ckpt_convert_opts co = { .format = outs[k].format,
 						.add_save_counter = true };
@@ -1943,10 +1957,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 				       t->ov->spool_dir, strerror(-rc));
 	}
 out:
-	if (names != NULL)
-		for (i = 0; i < 2 * want; i++)
-			ckpt_buf_free(&names[i]);
-	free(names);
+	ckpt_buf_free(&names);
+	free(offs);
 	free(o);
 	free(ones);
 	free(spnames);

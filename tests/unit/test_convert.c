@@ -97,6 +97,9 @@ tf1_tensors(const struct ckpt_bundle *b, struct ckpt_out_tensor *t,
 		CHECK_EQ_INT(ckpt_tf2_key_for_name("vars", e->key, e->key_len,
 						   &keys[n]),
 			     0);
+		/* ckpt_out_tensor keys are followed by a NUL. */
+		CHECK_EQ_INT(ckpt_buf_put(&keys[n], "", 1), 0);
+		keys[n].len--;
 		t[n].name = e->key;
 		t[n].name_len = e->key_len;
 		t[n].key = (const char *)keys[n].data;
