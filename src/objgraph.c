@@ -363,35 +363,31 @@ fail:
 
 /* ---- serializing -------------------------------------------------------- */
 
-/* The temporary protobuf-c message for ckpt_objgraph_serialize(); every
- * array is owned, every string is borrowed from the graph. */
+/* The temporary protobuf-c message of one node for
+ * ckpt_objgraph_serialize(); every array is owned (room for the largest
+ * node), every string is borrowed from the graph. */
 struct pb_tmp {
-	pb_object *objs;
-	pb_object **objp;
+	pb_object obj;
+	Ckptpb__BoolValue has_values;
+	Ckptpb__RegisteredSaver saver;
 	pb_ref *refs;
 	pb_ref **refp;
 	pb_tensor *tensors;
 	pb_tensor **tensorp;
 	pb_slot *slots;
 	pb_slot **slotp;
-	Ckptpb__BoolValue *bools;
-	Ckptpb__RegisteredSaver *savers;
 };
 
 /* Free the arrays of T. */
 static void
 pb_tmp_free(struct pb_tmp *t)
 {
-	free(t->objs);
-	free(t->objp);
 	free(t->refs);
 	free(t->refp);
 	free(t->tensors);
 	free(t->tensorp);
 	free(t->slots);
 	free(t->slotp);
-	free(t->bools);
-	free(t->savers);
 }
 
 /* A borrowed ProtobufCBinaryData for LEN bytes at P. */
@@ -431,34 +427,31 @@ check_ids(const struct ckpt_objgraph *g)
 	return 0;
 }
 
-/* Point T's message for node ND at ND's data; R, A, S are the next free
- * indexes into T's flat arrays. */
+/* Point T's message at node ND's data. */
 static void
-fill_object(struct pb_tmp *t, size_t i, const struct ckpt_objnode *nd,
-	    size_t *r, size_t *a, size_t *s)
+fill_object(struct pb_tmp *t, const struct ckpt_objnode *nd)
 {
-	pb_object *o = &t->objs[i];
+	pb_object *o = &t->obj;
 	size_t j;
 
 	ckptpb__trackable_object_graph__trackable_object__init(o);
-	t->objp[i] = o;
 	o->n_children = nd->nchildren;
-	o->children = &t->refp[*r];
-	for (j = 0; j < nd->nchildren; j++, (*r)++) {
-		pb_ref *ref = &t->refs[*r];
+	o->children = t->refp;
+	for (j = 0; j < nd->nchildren; j++) {
+		pb_ref *ref = &t->refs[j];
 
 		ckptpb__trackable_object_graph__trackable_object__object_reference__init(
 			ref);
 		ref->node_id = nd->children[j].node_id;
 		ref->local_name = bin(nd->children[j].local_name,
 				      nd->children[j].local_name_len);
-		t->refp[*r] = ref;
+		t->refp[j] = ref;
 	}
 	o->n_attributes = nd->nattrs;
-	o->attributes = &t->tensorp[*a];
-	for (j = 0; j < nd->nattrs; j++, (*a)++) {
+	o->attributes = t->tensorp;
+	for (j = 0; j < nd->nattrs; j++) {
 		const struct ckpt_objattr *at = &nd->attrs[j];
-		pb_tensor *ten = &t->tensors[*a];
+		pb_tensor *ten = &t->tensors[j];
 
 		ckptpb__trackable_object_graph__trackable_object__serialized_tensor__init(
 			ten);
@@ -467,23 +460,23 @@ fill_object(struct pb_tmp *t, size_t i, const struct ckpt_objnode *nd,
 		ten->checkpoint_key =
 			bin(at->checkpoint_key, at->checkpoint_key_len);
 		ten->optional_restore = at->optional_restore;
-		t->tensorp[*a] = ten;
+		t->tensorp[j] = ten;
 	}
 	o->n_slot_variables = nd->nslots;
-	o->slot_variables = &t->slotp[*s];
-	for (j = 0; j < nd->nslots; j++, (*s)++) {
+	o->slot_variables = t->slotp;
+	for (j = 0; j < nd->nslots; j++) {
 		const struct ckpt_slotref *sr = &nd->slots[j];
-		pb_slot *sl = &t->slots[*s];
+		pb_slot *sl = &t->slots[j];
 
 		ckptpb__trackable_object_graph__trackable_object__slot_variable_reference__init(
 			sl);
 		sl->original_variable_node_id = sr->original_variable_node_id;
 		sl->slot_name = bin(sr->slot_name, sr->slot_name_len);
 		sl->slot_variable_node_id = sr->slot_variable_node_id;
-		t->slotp[*s] = sl;
+		t->slotp[j] = sl;
 	}
 	if (nd->saver_name != NULL) {
-		Ckptpb__RegisteredSaver *rs = &t->savers[i];
+		Ckptpb__RegisteredSaver *rs = &t->saver;
 		const char *on = nd->saver_object_name;
 
 		ckptpb__registered_saver__init(rs);
@@ -498,7 +491,7 @@ fill_object(struct pb_tmp *t, size_t i, const struct ckpt_objnode *nd,
 		o->registered_saver = rs;
 	}
 	if (nd->has_checkpoint_values >= 0) {
-		Ckptpb__BoolValue *bv = &t->bools[i];
+		Ckptpb__BoolValue *bv = &t->has_values;
 
 		ckptpb__bool_value__init(bv);
 		bv->value = nd->has_checkpoint_values > 0;
@@ -529,29 +522,23 @@ ckpt_objgraph_serialize(const struct ckpt_objgraph *g, struct ckpt_buf *out)
 		if (g->nodes[i].nslots > nslot)
 			nslot = g->nodes[i].nslots;
 	}
-	t.objs = xcalloc(1, sizeof(*t.objs));
-	t.objp = xcalloc(1, sizeof(*t.objp));
 	t.refs = xcalloc(nref, sizeof(*t.refs));
 	t.refp = xcalloc(nref, sizeof(*t.refp));
 	t.tensors = xcalloc(nattr, sizeof(*t.tensors));
 	t.tensorp = xcalloc(nattr, sizeof(*t.tensorp));
 	t.slots = xcalloc(nslot, sizeof(*t.slots));
 	t.slotp = xcalloc(nslot, sizeof(*t.slotp));
-	t.bools = xcalloc(1, sizeof(*t.bools));
-	t.savers = xcalloc(1, sizeof(*t.savers));
-	if (t.objs == NULL || t.objp == NULL || t.refs == NULL ||
-	    t.refp == NULL || t.tensors == NULL || t.tensorp == NULL ||
-	    t.slots == NULL || t.slotp == NULL || t.bools == NULL ||
-	    t.savers == NULL) {
+	if (t.refs == NULL || t.refp == NULL || t.tensors == NULL ||
+	    t.tensorp == NULL || t.slots == NULL || t.slotp == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < g->n; i++) {
-		size_t r = 0, a = 0, s = 0, size;
+		size_t size;
 
-		fill_object(&t, 0, &g->nodes[i], &r, &a, &s);
+		fill_object(&t, &g->nodes[i]);
 		size = protobuf_c_message_get_packed_size(
-			(const ProtobufCMessage *)t.objs);
+			(const ProtobufCMessage *)&t.obj);
 		/* Field 1, length-delimited: tag 0x0a. */
 		if ((rc = ckpt_buf_reserve(out, 1 + ckpt_varint_len(size) +
 							size)) < 0)
@@ -561,7 +548,7 @@ ckpt_objgraph_serialize(const struct ckpt_objgraph *g, struct ckpt_buf *out)
 						      size) -
 				    out->data);
 		out->len += protobuf_c_message_pack(
-			(const ProtobufCMessage *)t.objs, out->data + out->len);
+			(const ProtobufCMessage *)&t.obj, out->data + out->len);
 	}
 out:
 	pb_tmp_free(&t);

@@ -23,6 +23,7 @@
 
 #include "crc32c.h"
 #include "overlay.h"
+#include "table.h"
 #include "tensor.h"
 
 #define DEFAULT_TF2_ROOT "vars"
@@ -778,7 +779,7 @@ loc_set(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	size_t size = len + 1 + (same ? 0 : rawlen + 1);
 	char *nm;
 
-	if (len > CKPTFS_NAME_MAX || rawlen >= UINT32_MAX / 2)
+	if (len > CKPTFS_NAME_MAX || rawlen > UINT32_MAX)
 		return -ENAMETOOLONG;
 	if (home == NAME_STATIC) {
 		ckptfs_loc_clear(l);
@@ -966,6 +967,26 @@ pend_get(struct ckptfs_node *d, const uint8_t *raw, size_t len)
 	return p;
 }
 
+/* Note D, which holds the names of prefix length PLEN, as open (unless
+ * it is open already: the stack holds the last name's directories). */
+static int
+open_push(struct build *bd, struct ckptfs_node *d, size_t plen)
+{
+	if (bd->nopen > 0 && bd->open[bd->nopen - 1].plen >= plen)
+		return 0;
+	if (bd->nopen == bd->capopen) {
+		size_t cap = bd->capopen ? 2 * bd->capopen : 16;
+		struct open_dir *v = reallocarray(bd->open, cap, sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		bd->open = v;
+		bd->capopen = cap;
+	}
+	bd->open[bd->nopen++] = (struct open_dir){ .d = d, .plen = plen };
+	return 0;
+}
+
 /* The pending slot of the last component of the raw '/'-separated NAME
  * below VIEW, making the directories above it; NULL on -ENOMEM. */
 static struct pend *
@@ -987,21 +1008,8 @@ pend_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
 			return NULL;
 		d = p->sub;
 		start = i + 1;
-		if (bd->stream &&
-		    (bd->nopen == 0 || bd->open[bd->nopen - 1].plen < start)) {
-			if (bd->nopen == bd->capopen) {
-				size_t cap = bd->capopen ? 2 * bd->capopen : 16;
-				struct open_dir *v = reallocarray(
-					bd->open, cap, sizeof(*v));
-
-				if (v == NULL)
-					return NULL;
-				bd->open = v;
-				bd->capopen = cap;
-			}
-			bd->open[bd->nopen++] =
-				(struct open_dir){ .d = d, .plen = start };
-		}
+		if (bd->stream && open_push(bd, d, start) < 0)
+			return NULL;
 	}
 }
 
@@ -1039,11 +1047,8 @@ stream_names(struct build *bd, bool on)
 	for (size_t i = 1; on && i < src->n; i++) {
 		const struct ckpt_entry *a = &src->entries[i - 1];
 		const struct ckpt_entry *b = &src->entries[i];
-		size_t m = a->key_len < b->key_len ? a->key_len : b->key_len;
-		int c = memcmp(a->key, b->key, m);
 
-		if (c > 0 || (c == 0 && a->key_len >= b->key_len))
-			on = false;
+		on = ckpt_key_cmp(a->key, a->key_len, b->key, b->key_len) < 0;
 	}
 	bd->stream = on;
 }

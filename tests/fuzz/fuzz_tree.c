@@ -18,6 +18,7 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "table.h"
 #include "tensor.h"
 #include "tree.h"
 
@@ -31,14 +32,13 @@ struct key {
 	size_t len;
 };
 
+/* qsort() order of keys: the index's (ckpt_key_cmp()). */
 static int
 key_cmp(const void *a, const void *b)
 {
 	const struct key *x = a, *y = b;
-	size_t m = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->p, y->p, m);
 
-	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+	return ckpt_key_cmp(x->p, x->len, y->p, y->len);
 }
 
 /* Check every directory of T and every visible entry of E[0..N). */
@@ -134,8 +134,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			keys[m++] = keys[i];
 		}
-		for (size_t i = m; i < n; i++)
-			keys[i].p = NULL;
 		n = m;
 	}
 	for (size_t i = 0; i < n; i++) {
