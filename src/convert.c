@@ -102,17 +102,17 @@ is_graph_key(const char *key, size_t len)
 }
 
 /* Build the object graph for the TF2 keys of T (plus save_counter when
- * WITH_COUNTER) and add it to W as a string scalar. */
+ * WITH_COUNTER), or take the GIVEN one, and add it to W as a string
+ * scalar.  A built graph is packed and encoded in one buffer: for 100,000
+ * variables it is about 20 MB, and each copy of it would be too. */
 static int
 add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
 	  bool with_counter, const uint8_t *given, size_t given_len,
 	  struct ckpt_err *err)
 {
 	struct ckpt_objvalue *vals = NULL;
-	struct ckpt_objgraph *g = NULL;
-	struct ckpt_buf ser = { 0 }, str = { 0 };
+	struct ckpt_buf str = { 0 };
 	size_t nv = 0;
-	uint32_t crc;
 	int rc = -ENOMEM;
 
 	if (given == NULL) {
@@ -125,7 +125,7 @@ add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
 			if (is_graph_key(x->key, x->key_len) ||
 			    memmem(x->key, x->key_len, "/.ATTRIBUTES/", 13) ==
 				    NULL)
-				continue;	/* stored, but not an object value */
+				continue; /* stored, but not an object value */
 			/* As C strings, as they were given (a name holding a
 			 * NUL is cut there, as TensorFlow's would be). */
 			vals[nv].key = x->key;
@@ -137,35 +137,16 @@ add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
 			vals[nv].full_name = "save_counter";
 			nv++;
 		}
-		if ((rc = ckpt_objgraph_build(vals, nv, &g, err)) < 0)
-			goto out;
-		/* Each stage's input goes as soon as the next one has its
-		 * own copy: the graph holds its strings, the serialized
-		 * graph all of the graph (100,000 variables: tens of MB
-		 * each). */
-		free(vals);
-		vals = NULL;
-		if ((rc = ckpt_objgraph_serialize(g, &ser)) < 0)
-			goto out;
-		ckpt_objgraph_free(g);
-		g = NULL;
-		given = ser.data;
-		given_len = ser.len;
+		rc = ckpt_objgraph_build_bytes(vals, nv, &str, err);
+	} else {
+		rc = ckpt_buf_put(&str, given, given_len);
 	}
-	{
-		const uint8_t *data[1] = { given };
-		uint64_t lens[1] = { given_len };
-
-		if ((rc = ckpt_string_encode(data, lens, 1, &str, &crc)) < 0)
-			goto out;
-		ckpt_buf_free(&ser);
-	}
+	if (rc < 0 || (rc = ckpt_string_encode_in_place(&str)) < 0)
+		goto out;
 	rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY, strlen(CKPT_OBJGRAPH_KEY),
 			     CKPT_DT_STRING, NULL, 0, str.data, str.len, err);
 out:
 	free(vals);
-	ckpt_objgraph_free(g);
-	ckpt_buf_free(&ser);
 	ckpt_buf_free(&str);
 	return rc;
 }

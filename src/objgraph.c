@@ -4,8 +4,10 @@
  *
  * protobuf-c is used only here: parse unpacks, copies into plain structs
  * and frees the message before returning; serialize points a temporary
- * message at the graph's strings and packs it.  Node ids are checked
- * against the node count whenever they come from outside. */
+ * message at the graph's strings and packs it.  The builder packs the
+ * graph it builds itself, field by field in the same canonical form (its
+ * tests compare with TensorFlow's files and with serialize).  Node ids are
+ * checked against the node count whenever they come from outside. */
 #include "config.h"
 
 #include "objgraph.h"
@@ -682,7 +684,15 @@ out:
 
 /* ---- building ----------------------------------------------------------- */
 
-/* One unescaped path component (borrowed from a struct bkey). */
+/* The builder writes the serialized graph itself: the keys are split once
+ * into one array of components, the path nodes form a trie numbered
+ * breadth-first, and each node is packed straight from the trie and the
+ * sorted attribute and slot records.  No struct ckpt_objgraph and no copy
+ * of a string is made on the way (for 100,000 variables the graph, its
+ * strings and the per-key buffers were about 60 MB of the write-out). */
+
+/* One unescaped path component: in the key itself when it holds no
+ * escape, else in the builder's arena. */
 struct comp {
 	const uint8_t *p;
 	size_t len;
@@ -697,27 +707,27 @@ struct preq {
 
 /* One input key, split. */
 struct bkey {
-	uint8_t *ubuf;	    /* owned: the unescaped components */
-	struct comp *comps; /* owned */
-	size_t obj;	    /* index into reqs: object or original variable */
-	size_t opt;	    /* index into reqs: optimizer; SIZE_MAX if none */
-	struct comp slot;   /* slot name (slot keys only) */
-	struct comp attr;   /* attribute name */
-	int32_t node;	    /* node the attribute goes to */
+	size_t obj;	  /* index into reqs: object or original variable */
+	size_t opt;	  /* index into reqs: optimizer; SIZE_MAX if none */
+	struct comp slot; /* slot name (slot keys only) */
+	struct comp attr; /* attribute name */
+	int32_t node;	  /* node the attribute goes to */
 };
 
-/* A trie node: one path node of the graph before numbering. */
+/* A trie node: one path node of the graph.  Its children are linked in
+ * sorted order through FIRST and NEXT; 0 ends a list (the root, trie
+ * node 0, is nobody's child). */
 struct tnode {
 	struct comp name;
-	size_t *kids; /* owned: trie indexes, in sorted order */
-	size_t nkids;
-	size_t cap;
-	int32_t id; /* breadth-first node id */
+	uint32_t first, last, next;
+	int32_t id;  /* breadth-first node id */
+	bool values; /* has_checkpoint_values */
 };
 
-/* A slot variable record for sorting: key index and the ids it names. */
+/* A slot key: the optimizer and original variable nodes it names and,
+ * once numbered, its slot variable node. */
 struct srec {
-	int32_t opt, var;
+	int32_t opt, var, id;
 	const struct comp *slot;
 	size_t key;
 };
@@ -729,16 +739,25 @@ struct arec {
 	size_t key;
 };
 
-/* State of one ckpt_objgraph_build() call. */
+/* State of one ckpt_objgraph_build_bytes() call. */
 struct builder {
 	const struct ckpt_objvalue *vals;
 	size_t nvals;
 	struct bkey *keys;
+	struct comp *comps; /* every key's components, key after key */
+	size_t ncomps;
+	uint8_t *arena; /* unescaped components that held an escape */
+	size_t narena;
 	struct preq *reqs;
 	size_t nreqs;
 	struct tnode *trie;
 	size_t ntrie;
 	size_t trie_cap;
+	uint32_t *order; /* trie node of each path node id */
+	struct srec *srecs;
+	size_t nsrec;
+	size_t nslotnodes;
+	struct arec *arecs; /* sorted by node, then name */
 	struct ckpt_err *err;
 };
 
@@ -813,6 +832,46 @@ is_word(const char *s, size_t len, const char *word)
 	return len == strlen(word) && memcmp(s, word, len) == 0;
 }
 
+/* The end of the key component that starts at S. */
+static const char *
+comp_end(const char *s)
+{
+	const char *e = strchr(s, '/');
+
+	return e != NULL ? e : s + strlen(s);
+}
+
+/* Count what the keys of B need: components, arena bytes (components
+ * holding a '.'), path requests (one per key, two for a slot key). */
+static int
+count_keys(const struct builder *b, size_t *ncomps, size_t *narena,
+	   size_t *nreqs)
+{
+	size_t i;
+
+	for (i = 0; i < b->nvals; i++) {
+		const char *s = b->vals[i].key, *e;
+
+		if (s == NULL)
+			return ckpt_fail(b->err, -EINVAL,
+					 "object graph: value %zu has no key",
+					 i);
+		++*nreqs;
+		for (;; s = e + 1) {
+			e = comp_end(s);
+			++*ncomps;
+			if (memchr(s, '.', (size_t)(e - s)) != NULL) {
+				*narena += (size_t)(e - s);
+				*nreqs += is_word(s, (size_t)(e - s),
+						  OPTIMIZER_SLOT);
+			}
+			if (*e == '\0')
+				break;
+		}
+	}
+	return 0;
+}
+
 /* Split the path components [FIRST, LAST) of a key into REQ, treating a
  * single empty component as the root (as "/.ATTRIBUTES/x" is). */
 static void
@@ -829,74 +888,62 @@ set_req(struct preq *req, const struct comp *comps, size_t first, size_t last)
 static int
 split_key(struct builder *b, size_t i)
 {
-	const char *key = b->vals[i].key;
+	const char *key = b->vals[i].key, *s, *e;
 	struct bkey *k = &b->keys[i];
-	size_t len, ncomp = 1, n = 0, attr_at = SIZE_MAX, slot_at = SIZE_MAX;
-	const char *s, *e;
-	uint8_t *u;
-	int rc;
+	struct comp *comps = b->comps + b->ncomps;
+	size_t n = 0, attr_at = SIZE_MAX, slot_at = SIZE_MAX;
 
-	if (key == NULL)
-		return ckpt_fail(b->err, -EINVAL,
-				 "object graph: value %zu has "
-				 "no key",
-				 i);
-	len = strlen(key);
-	for (s = key; *s != '\0'; s++)
-		ncomp += *s == '/';
-	k->ubuf = malloc(len + 1);
-	k->comps = xcalloc(ncomp, sizeof(*k->comps));
-	if (k->ubuf == NULL || k->comps == NULL)
-		return -ENOMEM;
-	u = k->ubuf;
 	for (s = key;; s = e + 1) {
-		size_t ulen;
+		size_t len, ulen;
 
-		e = strchr(s, '/');
-		if (e == NULL)
-			e = key + len;
-		if (is_word(s, (size_t)(e - s), ATTRIBUTES)) {
+		e = comp_end(s);
+		len = (size_t)(e - s);
+		if (is_word(s, len, ATTRIBUTES)) {
 			if (attr_at != SIZE_MAX)
 				goto bad;
 			attr_at = n;
-		} else if (is_word(s, (size_t)(e - s), OPTIMIZER_SLOT)) {
+		} else if (is_word(s, len, OPTIMIZER_SLOT)) {
 			if (slot_at != SIZE_MAX || attr_at != SIZE_MAX)
 				goto bad;
 			slot_at = n;
+		} else if (memchr(s, '.', len) == NULL) {
+			comps[n].p = (const uint8_t *)s;
+			comps[n].len = len;
 		} else {
-			rc = unescape_to((const uint8_t *)s, (size_t)(e - s), u,
-					 &ulen);
-			if (rc < 0)
+			uint8_t *u = b->arena + b->narena;
+
+			if (unescape_to((const uint8_t *)s, len, u, &ulen) < 0)
 				return ckpt_fail(
 					b->err, -EINVAL,
 					"object graph: key \"%s\": bad "
 					"escape in \"%.*s\"",
-					key, (int)(e - s), s);
-			k->comps[n].p = u;
-			k->comps[n].len = ulen;
-			u += ulen;
+					key, (int)len, s);
+			comps[n].p = u;
+			comps[n].len = ulen;
+			b->narena += ulen;
 		}
 		n++;
 		if (*e == '\0')
 			break;
 	}
+	b->ncomps += n;
 	/* "<path>/.ATTRIBUTES/<attr>": exactly one component after it. */
 	if (attr_at == SIZE_MAX || attr_at + 2 != n || attr_at == 0)
 		goto bad;
-	k->attr = k->comps[attr_at + 1];
+	k->attr = comps[attr_at + 1];
 	k->obj = b->nreqs++;
 	k->opt = SIZE_MAX;
 	if (slot_at == SIZE_MAX) {
-		set_req(&b->reqs[k->obj], k->comps, 0, attr_at);
+		set_req(&b->reqs[k->obj], comps, 0, attr_at);
 		return 0;
 	}
 	/* "<var>/.OPTIMIZER_SLOT/<opt path>/<slot>/.ATTRIBUTES/<attr>" */
 	if (slot_at == 0 || attr_at < slot_at + 3)
 		goto bad;
 	k->opt = b->nreqs++;
-	k->slot = k->comps[attr_at - 1];
-	set_req(&b->reqs[k->obj], k->comps, 0, slot_at);
-	set_req(&b->reqs[k->opt], k->comps, slot_at + 1, attr_at - 1);
+	k->slot = comps[attr_at - 1];
+	set_req(&b->reqs[k->obj], comps, 0, slot_at);
+	set_req(&b->reqs[k->opt], comps, slot_at + 1, attr_at - 1);
 	return 0;
 bad:
 	return ckpt_fail(b->err, -EINVAL,
@@ -905,46 +952,50 @@ bad:
 			 key);
 }
 
-/* Append a trie node named NAME under PARENT; its index in *OUT. */
+/* Append a trie node named NAME as the last child of PARENT; its index
+ * in *OUT.  Trie indexes stay below INT32_MAX, as node ids must. */
 static int
 trie_add(struct builder *b, size_t parent, const struct comp *name, size_t *out)
 {
-	struct tnode *pn;
+	struct tnode *pn, *t;
+	uint32_t ix;
 
 	if (b->ntrie == b->trie_cap) {
-		size_t cap = b->trie_cap ? 2 * b->trie_cap : 16;
-		struct tnode *t = reallocarray(b->trie, cap, sizeof(*t));
+		size_t cap = 2 * b->trie_cap;
+		struct tnode *nt;
 
-		if (t == NULL)
+		if (b->trie_cap >= INT32_MAX)
+			return ckpt_fail(b->err, -EINVAL,
+					 "object graph: too many nodes");
+		if (cap > INT32_MAX)
+			cap = INT32_MAX;
+		nt = reallocarray(b->trie, cap, sizeof(*nt));
+		if (nt == NULL)
 			return -ENOMEM;
-		b->trie = t;
+		b->trie = nt;
 		b->trie_cap = cap;
 	}
+	ix = (uint32_t)b->ntrie++;
+	t = &b->trie[ix];
+	memset(t, 0, sizeof(*t));
+	t->name = *name;
 	pn = &b->trie[parent];
-	if (pn->nkids == pn->cap) {
-		size_t cap = pn->cap ? 2 * pn->cap : 4;
-		size_t *k = reallocarray(pn->kids, cap, sizeof(*k));
-
-		if (k == NULL)
-			return -ENOMEM;
-		pn->kids = k;
-		pn->cap = cap;
-	}
-	pn->kids[pn->nkids++] = b->ntrie;
-	memset(&b->trie[b->ntrie], 0, sizeof(b->trie[0]));
-	b->trie[b->ntrie].name = *name;
-	*out = b->ntrie++;
+	if (pn->first == 0)
+		pn->first = ix;
+	else
+		b->trie[pn->last].next = ix;
+	pn->last = ix;
+	*out = ix;
 	return 0;
 }
 
 /* Build the trie of all path requests, children in sorted order, and
- * number it breadth-first. */
+ * number it breadth-first into b->order. */
 static int
 build_trie(struct builder *b)
 {
 	struct preq **order = NULL;
-	size_t *stack = NULL, *queue = NULL, maxdepth = 0, i, d;
-	size_t head = 0, tail = 0;
+	size_t *stack = NULL, maxdepth = 0, i, d, head, tail = 0;
 	const struct preq *prev = NULL;
 	int rc = -ENOMEM;
 
@@ -958,10 +1009,8 @@ build_trie(struct builder *b)
 	}
 	qsort(order, b->nreqs, sizeof(*order), preq_cmp);
 	stack = xcalloc(maxdepth + 1, sizeof(*stack));
-	if (stack == NULL)
-		goto out;
 	b->trie = calloc(16, sizeof(*b->trie));
-	if (b->trie == NULL)
+	if (stack == NULL || b->trie == NULL)
 		goto out;
 	b->trie_cap = 16;
 	b->ntrie = 1; /* the root */
@@ -983,161 +1032,279 @@ build_trie(struct builder *b)
 		r->tnode = stack[r->nc];
 		prev = r;
 	}
-	if (b->ntrie > INT32_MAX) {
-		rc = ckpt_fail(b->err, -EINVAL, "object graph: too many nodes");
+	/* Free the sort's scratch before the next array is taken. */
+	free(order);
+	order = NULL;
+	b->order = xcalloc(b->ntrie, sizeof(*b->order));
+	if (b->order == NULL)
 		goto out;
-	}
-	queue = xcalloc(b->ntrie, sizeof(*queue));
-	if (queue == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	queue[tail++] = 0;
-	while (head < tail) {
-		struct tnode *t = &b->trie[queue[head]];
+	b->order[tail++] = 0;
+	for (head = 0; head < tail; head++) {
+		struct tnode *t = &b->trie[b->order[head]];
+		uint32_t kid;
 
-		t->id = (int32_t)head++;
-		for (d = 0; d < t->nkids; d++)
-			queue[tail++] = t->kids[d];
+		t->id = (int32_t)head;
+		for (kid = t->first; kid != 0; kid = b->trie[kid].next)
+			b->order[tail++] = kid;
 	}
 	rc = 0;
 out:
 	free(order);
 	free(stack);
-	free(queue);
 	return rc;
 }
 
-/* Give every slot key its slot variable node (ids from b->ntrie on) and
- * list the slots on the optimizer nodes of G. */
+/* Number the slot variable nodes (ids from b->ntrie on, in srec_cmp()
+ * order, one per distinct optimizer, slot name and variable) and give
+ * each slot key its node. */
 static int
-add_slots(struct builder *b, struct srec *recs, size_t nrec,
-	  struct ckpt_objgraph *g)
+number_slots(struct builder *b)
 {
-	size_t i, j, nslotnodes = 0;
-	int rc;
+	size_t i;
 
-	qsort(recs, nrec, sizeof(*recs), srec_cmp);
-	for (i = 0; i < nrec; i = j) {
-		int32_t id = (int32_t)(b->ntrie + nslotnodes++);
-		struct ckpt_objnode *opt = &g->nodes[recs[i].opt];
-		struct ckpt_slotref *sr;
+	qsort(b->srecs, b->nsrec, sizeof(*b->srecs), srec_cmp);
+	for (i = 0; i < b->nsrec; i++) {
+		struct srec *r = &b->srecs[i], *p = r - 1;
 
-		for (j = i; j < nrec && recs[j].opt == recs[i].opt &&
-			    recs[j].var == recs[i].var &&
-			    bytes_cmp(recs[j].slot->p, recs[j].slot->len,
-				      recs[i].slot->p, recs[i].slot->len) == 0;
-		     j++)
-			b->keys[recs[j].key].node = id;
-		sr = reallocarray(opt->slots, opt->nslots + 1, sizeof(*sr));
-		if (sr == NULL)
-			return -ENOMEM;
-		opt->slots = sr;
-		sr = &opt->slots[opt->nslots];
-		memset(sr, 0, sizeof(*sr));
-		if ((rc = dup_bytes(recs[i].slot->p, recs[i].slot->len,
-				    &sr->slot_name)) < 0)
-			return rc;
-		sr->slot_name_len = recs[i].slot->len;
-		sr->original_variable_node_id = recs[i].var;
-		sr->slot_variable_node_id = id;
-		opt->nslots++;
-	}
-	return 0;
-}
-
-/* Count distinct (optimizer, variable, slot) triples in sorted RECS. */
-static size_t
-count_slot_nodes(struct srec *recs, size_t nrec)
-{
-	size_t i, n = 0;
-
-	qsort(recs, nrec, sizeof(*recs), srec_cmp);
-	for (i = 0; i < nrec; i++)
-		if (i == 0 || recs[i].opt != recs[i - 1].opt ||
-		    recs[i].var != recs[i - 1].var ||
-		    bytes_cmp(recs[i].slot->p, recs[i].slot->len,
-			      recs[i - 1].slot->p, recs[i - 1].slot->len) != 0)
-			n++;
-	return n;
-}
-
-/* Fill the children of the path nodes of G from the trie. */
-static int
-add_children(struct builder *b, struct ckpt_objgraph *g)
-{
-	size_t i, j;
-	int rc;
-
-	for (i = 0; i < b->ntrie; i++) {
-		const struct tnode *t = &b->trie[i];
-		struct ckpt_objnode *nd = &g->nodes[t->id];
-
-		nd->children = xcalloc(t->nkids, sizeof(*nd->children));
-		if (nd->children == NULL)
-			return -ENOMEM;
-		for (j = 0; j < t->nkids; j++) {
-			const struct tnode *kid = &b->trie[t->kids[j]];
-			struct ckpt_objref *r = &nd->children[j];
-
-			if ((rc = dup_bytes(kid->name.p, kid->name.len,
-					    &r->local_name)) < 0)
-				return rc;
-			r->local_name_len = kid->name.len;
-			r->node_id = kid->id;
-			nd->nchildren++;
+		if (i == 0 || r->opt != p->opt || r->var != p->var ||
+		    bytes_cmp(r->slot->p, r->slot->len, p->slot->p,
+			      p->slot->len) != 0) {
+			if (b->nslotnodes >= (size_t)INT32_MAX - b->ntrie)
+				return ckpt_fail(b->err, -EINVAL,
+						 "object graph: too many "
+						 "nodes");
+			b->nslotnodes++;
 		}
+		r->id = (int32_t)(b->ntrie + b->nslotnodes - 1);
+		b->keys[r->key].node = r->id;
 	}
 	return 0;
 }
 
-/* Attach every key's attribute to its node, sorted, rejecting repeats. */
+/* Sort every key's attribute by node and name, rejecting repeats. */
 static int
-add_attrs(struct builder *b, struct arec *recs, struct ckpt_objgraph *g)
+sort_attrs(struct builder *b)
 {
-	size_t i, j;
-	int rc;
+	struct arec *r = b->arecs;
+	size_t i;
 
 	for (i = 0; i < b->nvals; i++) {
-		recs[i].node = b->keys[i].node;
-		recs[i].name = &b->keys[i].attr;
-		recs[i].key = i;
+		r[i].node = b->keys[i].node;
+		r[i].name = &b->keys[i].attr;
+		r[i].key = i;
 	}
-	qsort(recs, b->nvals, sizeof(*recs), arec_cmp);
-	for (i = 0; i < b->nvals; i = j) {
-		struct ckpt_objnode *nd = &g->nodes[recs[i].node];
+	qsort(r, b->nvals, sizeof(*r), arec_cmp);
+	for (i = 1; i < b->nvals; i++)
+		if (r[i].node == r[i - 1].node &&
+		    bytes_cmp(r[i].name->p, r[i].name->len, r[i - 1].name->p,
+			      r[i - 1].name->len) == 0)
+			return ckpt_fail(b->err, -EINVAL,
+					 "object graph: key \"%s\" repeats an "
+					 "attribute of \"%s\"",
+					 b->vals[r[i].key].key,
+					 b->vals[r[i - 1].key].key);
+	return 0;
+}
 
-		for (j = i; j < b->nvals && recs[j].node == recs[i].node; j++)
-			if (j > i &&
-			    bytes_cmp(recs[j].name->p, recs[j].name->len,
-				      recs[j - 1].name->p,
-				      recs[j - 1].name->len) == 0)
-				return ckpt_fail(b->err, -EINVAL,
-						 "object graph: key \"%s\" "
-						 "repeats an attribute of "
-						 "\"%s\"",
-						 b->vals[recs[j].key].key,
-						 b->vals[recs[j - 1].key].key);
-		nd->attrs = xcalloc(j - i, sizeof(*nd->attrs));
-		if (nd->attrs == NULL)
-			return -ENOMEM;
-		for (; i < j; i++) {
-			const struct ckpt_objvalue *v = &b->vals[recs[i].key];
-			struct ckpt_objattr *a = &nd->attrs[nd->nattrs++];
-			const char *fn = v->full_name ? v->full_name : "";
+/* has_checkpoint_values of the path nodes, as ckpt_objgraph_mark_values()
+ * sets it: a node with attributes or slot variables, and every node above
+ * one.  Children have higher ids than their parents, so one pass from the
+ * last id up carries the flag to the root.  (Slot variable nodes have
+ * attributes: always true.) */
+static void
+mark_values(struct builder *b)
+{
+	size_t i;
+	uint32_t kid;
 
-			if ((rc = dup_bytes(recs[i].name->p, recs[i].name->len,
-					    &a->name)) < 0 ||
-			    (rc = dup_bytes(fn, strlen(fn), &a->full_name)) <
-				    0 ||
-			    (rc = dup_bytes(v->key, strlen(v->key),
-					    &a->checkpoint_key)) < 0)
-				return rc;
-			a->name_len = recs[i].name->len;
-			a->full_name_len = strlen(fn);
-			a->checkpoint_key_len = strlen(v->key);
-		}
+	for (i = 0; i < b->nvals; i++)
+		if ((size_t)b->arecs[i].node < b->ntrie)
+			b->trie[b->order[b->arecs[i].node]].values = true;
+	for (i = 0; i < b->nsrec; i++)
+		b->trie[b->order[b->srecs[i].opt]].values = true;
+	for (i = b->ntrie; i-- > 0;) {
+		struct tnode *t = &b->trie[b->order[i]];
+
+		for (kid = t->first; kid != 0; kid = b->trie[kid].next)
+			t->values |= b->trie[kid].values;
 	}
+}
+
+/* ---- packing the built graph ---- */
+
+/* Size of a length-delimited field of LEN bytes, 0 when empty (proto3
+ * leaves out empty strings, and protobuf-c with it). */
+static size_t
+bytes_size(size_t len)
+{
+	return len ? 1 + ckpt_varint_len(len) + len : 0;
+}
+
+/* Size of an int32 field holding ID (never negative here), 0 for 0. */
+static size_t
+id_size(int32_t id)
+{
+	return id ? 1 + ckpt_varint_len((uint64_t)id) : 0;
+}
+
+/* Size of a message field whose message is LEN bytes; present even when
+ * empty. */
+static size_t
+msg_size(size_t len)
+{
+	return 1 + ckpt_varint_len(len) + len;
+}
+
+static uint8_t *
+put_msg_head(uint8_t *p, unsigned field, size_t len)
+{
+	*p++ = (uint8_t)(field << 3 | 2);
+	return ckpt_put_varint64(p, len);
+}
+
+static uint8_t *
+put_bytes(uint8_t *p, unsigned field, const void *s, size_t len)
+{
+	if (len == 0)
+		return p;
+	p = put_msg_head(p, field, len);
+	memcpy(p, s, len);
+	return p + len;
+}
+
+static uint8_t *
+put_id(uint8_t *p, unsigned field, int32_t id)
+{
+	if (id == 0)
+		return p;
+	*p++ = (uint8_t)(field << 3);
+	return ckpt_put_varint64(p, (uint64_t)id);
+}
+
+/* The full_name of value V: "" for none. */
+static const char *
+full_name(const struct ckpt_objvalue *v)
+{
+	return v->full_name != NULL ? v->full_name : "";
+}
+
+/* Node ID's records: attributes arecs[a0, a1), slot records
+ * srecs[s0, s1) (an optimizer's). */
+struct span {
+	size_t a0, a1, s0, s1;
+};
+
+/* Whether slot record I starts a new slot variable node. */
+static bool
+slot_first(const struct builder *b, size_t i, size_t s0)
+{
+	return i == s0 || b->srecs[i].id != b->srecs[i - 1].id;
+}
+
+/* Pack node ID (a TrackableObject message) at P, or only measure it when
+ * P is NULL; return its size. */
+static size_t
+pack_node(const struct builder *b, size_t id, const struct span *sp, uint8_t *p)
+{
+	const struct tnode *t = id < b->ntrie ? &b->trie[b->order[id]] : NULL;
+	size_t size = 0, i;
+	uint32_t kid;
+
+	/* children = 1 */
+	for (kid = t ? t->first : 0; kid != 0; kid = b->trie[kid].next) {
+		const struct tnode *k = &b->trie[kid];
+		size_t len = id_size(k->id) + bytes_size(k->name.len);
+
+		size += msg_size(len);
+		if (p == NULL)
+			continue;
+		p = put_msg_head(p, 1, len);
+		p = put_id(p, 1, k->id);
+		p = put_bytes(p, 2, k->name.p, k->name.len);
+	}
+	/* attributes = 2 */
+	for (i = sp->a0; i < sp->a1; i++) {
+		const struct arec *r = &b->arecs[i];
+		const struct ckpt_objvalue *v = &b->vals[r->key];
+		const char *fn = full_name(v);
+		size_t fnlen = strlen(fn), klen = strlen(v->key);
+		size_t len = bytes_size(r->name->len) + bytes_size(fnlen) +
+			     bytes_size(klen);
+
+		size += msg_size(len);
+		if (p == NULL)
+			continue;
+		p = put_msg_head(p, 2, len);
+		p = put_bytes(p, 1, r->name->p, r->name->len);
+		p = put_bytes(p, 2, fn, fnlen);
+		p = put_bytes(p, 3, v->key, klen);
+	}
+	/* slot_variables = 3: one per slot variable node */
+	for (i = sp->s0; i < sp->s1; i++) {
+		const struct srec *r = &b->srecs[i];
+		size_t len;
+
+		if (!slot_first(b, i, sp->s0))
+			continue;
+		len = id_size(r->var) + bytes_size(r->slot->len) +
+		      id_size(r->id);
+		size += msg_size(len);
+		if (p == NULL)
+			continue;
+		p = put_msg_head(p, 3, len);
+		p = put_id(p, 1, r->var);
+		p = put_bytes(p, 2, r->slot->p, r->slot->len);
+		p = put_id(p, 3, r->id);
+	}
+	/* has_checkpoint_values = 5, a BoolValue: `2a 02 08 01` or `2a 00` */
+	if (t == NULL || t->values) {
+		size += msg_size(2);
+		if (p != NULL)
+			p = (uint8_t *)memcpy(p, "\x2a\x02\x08\x01", 4) + 4;
+	} else {
+		size += msg_size(0);
+		if (p != NULL)
+			p = (uint8_t *)memcpy(p, "\x2a\x00", 2) + 2;
+	}
+	return size;
+}
+
+/* Advance SP from the node before ID to node ID. */
+static void
+span_next(const struct builder *b, size_t id, struct span *sp)
+{
+	sp->a0 = sp->a1;
+	while (sp->a1 < b->nvals && (size_t)b->arecs[sp->a1].node == id)
+		sp->a1++;
+	sp->s0 = sp->s1;
+	while (sp->s1 < b->nsrec && (size_t)b->srecs[sp->s1].opt == id)
+		sp->s1++;
+}
+
+/* Append the packed graph (nodes = 1, each a length-delimited node) to
+ * OUT: one pass to measure, one to write into exactly that room. */
+static int
+pack_graph(const struct builder *b, struct ckpt_buf *out)
+{
+	size_t n = b->ntrie + b->nslotnodes, total = 0, id;
+	struct span sp = { 0 };
+	uint8_t *p;
+	int rc;
+
+	for (id = 0; id < n; id++) {
+		span_next(b, id, &sp);
+		total += msg_size(pack_node(b, id, &sp, NULL));
+	}
+	if ((rc = ckpt_buf_reserve(out, total)) < 0)
+		return rc;
+	p = out->data + out->len;
+	memset(&sp, 0, sizeof(sp));
+	for (id = 0; id < n; id++) {
+		span_next(b, id, &sp);
+		p = put_msg_head(p, 1, pack_node(b, id, &sp, NULL));
+		p += pack_node(b, id, &sp, p);
+	}
+	out->len += total;
 	return 0;
 }
 
@@ -1145,83 +1312,81 @@ add_attrs(struct builder *b, struct arec *recs, struct ckpt_objgraph *g)
 static void
 builder_free(struct builder *b)
 {
-	size_t i;
-
-	if (b->keys != NULL)
-		for (i = 0; i < b->nvals; i++) {
-			free(b->keys[i].ubuf);
-			free(b->keys[i].comps);
-		}
 	free(b->keys);
+	free(b->comps);
+	free(b->arena);
 	free(b->reqs);
-	for (i = 0; i < b->ntrie; i++)
-		free(b->trie[i].kids);
 	free(b->trie);
+	free(b->order);
+	free(b->srecs);
+	free(b->arecs);
 }
 
-/* Build the object graph for the keys of VALS (see objgraph.h). */
+/* Build the serialized object graph for the keys of VALS (see
+ * objgraph.h). */
 int
-ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
-		    struct ckpt_objgraph **out, struct ckpt_err *err)
+ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
+			  struct ckpt_buf *out, struct ckpt_err *err)
 {
 	struct builder b = { 0 };
-	struct ckpt_objgraph *g = NULL;
-	struct srec *srecs = NULL;
-	struct arec *arecs = NULL;
-	size_t i, nsrec = 0, nslotnodes;
-	int rc = -ENOMEM;
+	size_t ncomps = 0, narena = 0, nreqs = 0, i;
+	int rc;
 
-	*out = NULL;
 	b.vals = vals;
 	b.nvals = n;
 	b.err = err;
-	if (n > SIZE_MAX / 2)
-		return -EOVERFLOW;
+	if ((rc = count_keys(&b, &ncomps, &narena, &nreqs)) < 0)
+		return rc;
+	rc = -ENOMEM;
 	b.keys = xcalloc(n, sizeof(*b.keys));
-	b.reqs = xcalloc(2 * n, sizeof(*b.reqs));
-	srecs = xcalloc(n, sizeof(*srecs));
-	arecs = xcalloc(n, sizeof(*arecs));
-	if (b.keys == NULL || b.reqs == NULL || srecs == NULL || arecs == NULL)
-		goto fail;
+	b.comps = xcalloc(ncomps, sizeof(*b.comps));
+	b.arena = malloc(narena ? narena : 1);
+	b.reqs = xcalloc(nreqs, sizeof(*b.reqs));
+	b.srecs = xcalloc(nreqs - n, sizeof(*b.srecs));
+	b.arecs = xcalloc(n, sizeof(*b.arecs));
+	if (b.keys == NULL || b.comps == NULL || b.arena == NULL ||
+	    b.reqs == NULL || b.srecs == NULL || b.arecs == NULL)
+		goto out;
 	for (i = 0; i < n; i++)
 		if ((rc = split_key(&b, i)) < 0)
-			goto fail;
+			goto out;
 	if ((rc = build_trie(&b)) < 0)
-		goto fail;
+		goto out;
 	for (i = 0; i < n; i++) {
 		struct bkey *k = &b.keys[i];
+		struct srec *r = &b.srecs[b.nsrec];
 
 		k->node = b.trie[b.reqs[k->obj].tnode].id;
 		if (k->opt == SIZE_MAX)
 			continue;
-		srecs[nsrec].var = k->node;
-		srecs[nsrec].opt = b.trie[b.reqs[k->opt].tnode].id;
-		srecs[nsrec].slot = &k->slot;
-		srecs[nsrec].key = i;
-		nsrec++;
+		r->var = k->node;
+		r->opt = b.trie[b.reqs[k->opt].tnode].id;
+		r->slot = &k->slot;
+		r->key = i;
+		b.nsrec++;
 	}
-	nslotnodes = count_slot_nodes(srecs, nsrec);
-	if (nslotnodes > (size_t)INT32_MAX - b.ntrie) {
-		rc = ckpt_fail(err, -EINVAL, "object graph: too many nodes");
-		goto fail;
-	}
-	if ((rc = graph_new(b.ntrie + nslotnodes, &g)) < 0 ||
-	    (rc = add_children(&b, g)) < 0 ||
-	    (rc = add_slots(&b, srecs, nsrec, g)) < 0 ||
-	    (rc = add_attrs(&b, arecs, g)) < 0 ||
-	    (rc = ckpt_objgraph_mark_values(g)) < 0)
-		goto fail;
-	free(srecs);
-	free(arecs);
-	builder_free(&b);
-	*out = g;
-	return 0;
-fail:
+	if ((rc = number_slots(&b)) < 0 || (rc = sort_attrs(&b)) < 0)
+		goto out;
+	mark_values(&b);
+	rc = pack_graph(&b, out);
+out:
 	if (rc == -ENOMEM)
 		ckpt_fail(err, rc, "object graph: out of memory");
-	free(srecs);
-	free(arecs);
 	builder_free(&b);
-	ckpt_objgraph_free(g);
+	return rc;
+}
+
+/* The graph ckpt_objgraph_build_bytes() packs, parsed. */
+int
+ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
+		    struct ckpt_objgraph **out, struct ckpt_err *err)
+{
+	struct ckpt_buf buf = { 0 };
+	int rc;
+
+	*out = NULL;
+	if ((rc = ckpt_objgraph_build_bytes(vals, n, &buf, err)) == 0)
+		rc = ckpt_objgraph_parse(buf.data, buf.len, out, err);
+	ckpt_buf_free(&buf);
 	return rc;
 }

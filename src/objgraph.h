@@ -123,6 +123,14 @@ struct ckpt_objvalue {
 int ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
 			struct ckpt_objgraph **out, struct ckpt_err *err);
 
+/* The same graph, serialized (the bytes ckpt_objgraph_serialize() gives for
+ * it) and appended to OUT, without building a struct ckpt_objgraph or
+ * copying a string: what the writer uses, as the graph of 100,000
+ * variables would take tens of MB.  Return values as above; OUT is
+ * unchanged on failure. */
+int ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
+			      struct ckpt_buf *out, struct ckpt_err *err);
+
 /* Set has_checkpoint_values of every node as TensorFlow does: 1 if the node
  * has attributes, slot variables or a registered saver, or reaches such a
  * node through child edges; 0 otherwise.  Return 0, -EINVAL (a node id out

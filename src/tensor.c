@@ -455,6 +455,27 @@ ckpt_string_encode(const uint8_t *const *data, const uint64_t *lens,
 	return 0;
 }
 
+/* One string, the whole of BUF, encoded where it lies: the bytes move up
+ * by the header's size (a varint length and the masked length CRC) and
+ * the header goes in front. */
+int
+ckpt_string_encode_in_place(struct ckpt_buf *buf)
+{
+	uint64_t len = buf->len;
+	size_t head = ckpt_varint_len(len) + 4;
+	uint8_t *p;
+	int rc;
+
+	if ((rc = ckpt_buf_reserve(buf, head)) < 0)
+		return rc;
+	memmove(buf->data + head, buf->data, buf->len);
+	p = ckpt_put_varint64(buf->data, len);
+	ckpt_store32le(p,
+		       ckpt_crc_mask(ckpt_string_lengths_crc(&len, 1, false)));
+	buf->len += head;
+	return 0;
+}
+
 /* --- OrderedCode ------------------------------------------------------- */
 
 /* Append NumIncreasing(V): a length byte, then V big-endian without

@@ -105,6 +105,18 @@ build_from_lines(const uint8_t *data, size_t size)
 	}
 	if (ckpt_objgraph_build(vals, n, &g, NULL) < 0)
 		goto out;
+	/* The builder packs its own bytes: they must be protobuf-c's. */
+	if (ckpt_objgraph_build_bytes(vals, n, &b, NULL) < 0)
+		abort();
+	{
+		struct ckpt_buf c = { 0 };
+
+		if (ckpt_objgraph_serialize(g, &c) < 0 || c.len != b.len ||
+		    (b.len && memcmp(c.data, b.data, b.len) != 0))
+			abort();
+		ckpt_buf_free(&c);
+	}
+	b.len = 0;
 	if (ckpt_objgraph_serialize(g, &b) < 0 ||
 	    ckpt_objgraph_parse(b.data, b.len, &h, NULL) < 0 ||
 	    ckpt_objgraph_paths(h, &paths) < 0)

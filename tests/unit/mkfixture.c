@@ -159,36 +159,21 @@ mk_tf1(const char *prefix)
 	finish(w);
 }
 
-/* Add the object graph built from VALS. */
+/* Add the object graph built from VALS (it may hold NUL bytes: a string
+ * scalar encoded directly). */
 static void
 add_graph(struct ckpt_writer *w, const struct ckpt_objvalue *vals, size_t n)
 {
-	struct ckpt_objgraph *g;
-	struct ckpt_buf ser = { 0 };
+	struct ckpt_buf buf = { 0 };
 	int rc;
 
-	if ((rc = ckpt_objgraph_build(vals, n, &g, &err)) < 0)
+	if ((rc = ckpt_objgraph_build_bytes(vals, n, &buf, &err)) < 0 ||
+	    (rc = ckpt_string_encode_in_place(&buf)) < 0 ||
+	    (rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
+				  strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
+				  NULL, 0, buf.data, buf.len, &err)) < 0)
 		die("object graph", rc);
-	if ((rc = ckpt_objgraph_serialize(g, &ser)) < 0)
-		die("object graph", rc);
-	/* The graph may hold NUL bytes: encode it directly. */
-	{
-		const uint8_t *data[1] = { ser.data };
-		uint64_t lens[1] = { ser.len };
-		struct ckpt_buf buf = { 0 };
-		uint32_t crc;
-
-		if ((rc = ckpt_string_encode(data, lens, 1, &buf, &crc)) < 0)
-			die("object graph", rc);
-		rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
-				     strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
-				     NULL, 0, buf.data, buf.len, &err);
-		if (rc < 0)
-			die("object graph", rc);
-		ckpt_buf_free(&buf);
-	}
-	ckpt_buf_free(&ser);
-	ckpt_objgraph_free(g);
+	ckpt_buf_free(&buf);
 }
 
 /* The tf2 fixture. */

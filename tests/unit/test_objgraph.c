@@ -1278,6 +1278,61 @@ test_build_bad(void)
 	CHECK_EQ_INT(ckpt_objgraph_build(v, 2, &g, &err), -EINVAL);
 }
 
+/* build_bytes packs the graph itself: its bytes must be what protobuf-c
+ * packs for the same graph (serialize of the parsed graph), appended after
+ * what OUT held; a refused key leaves OUT as it was. */
+static void
+test_build_bytes(void)
+{
+	static const struct ckpt_objvalue bad[] = {
+		{ "ok/.ATTRIBUTES/VARIABLE_VALUE", "ok" },
+		{ "a/.ATTRIBUTES/b/c", "x" },
+	};
+	static const struct ckpt_objvalue empty[] = {
+		{ "a//b/.ATTRIBUTES/V", NULL },
+	};
+	struct ckpt_buf b = { 0 }, want = { 0 };
+	struct ckpt_objgraph *g;
+	struct ckpt_err err = { 0 };
+
+	CHECK_EQ_INT(ckpt_buf_put(&b, "xyz", 3), 0);
+	CHECK_EQ_INT(ckpt_objgraph_build_bytes(big, ARRAY_SIZE(big), &b, &err),
+		     0);
+	CHECK_EQ_MEM(b.data, 3, "xyz", 3);
+	g = parse_ok(b.data + 3, b.len - 3);
+	CHECK_EQ_INT(ckpt_objgraph_serialize(g, &want), 0);
+	CHECK_EQ_MEM(b.data + 3, b.len - 3, want.data, want.len);
+	/* 22 path nodes and the 5 slot variable nodes test_build_roundtrip()
+	 * checks one by one */
+	CHECK_EQ_INT(g->n, 27);
+	ckpt_objgraph_free(g);
+	want.len = 0;
+	CHECK_EQ_INT(ckpt_buf_put(&want, b.data, b.len), 0);
+	CHECK_EQ_INT(ckpt_objgraph_build_bytes(bad, ARRAY_SIZE(bad), &b, &err),
+		     -EINVAL);
+	CHECK(strstr(err.msg, "a/.ATTRIBUTES/b/c") != NULL);
+	CHECK_EQ_MEM(b.data, b.len, want.data, want.len);
+	/* no values: the lone root */
+	b.len = 0;
+	CHECK_EQ_INT(ckpt_objgraph_build_bytes(NULL, 0, &b, &err), 0);
+	CHECK_EQ_MEM(b.data, b.len, "\x0a\x02\x2a\x00", 4);
+	/* fields at their default are left out: an empty local_name, no
+	 * full_name */
+	b.len = want.len = 0;
+	CHECK_EQ_INT(
+		ckpt_objgraph_build_bytes(empty, ARRAY_SIZE(empty), &b, &err),
+		0);
+	g = parse_ok(b.data, b.len);
+	CHECK_EQ_INT(g->n, 4);
+	CHECK_EQ_INT(g->nodes[1].children[0].local_name_len, 0);
+	CHECK_EQ_INT(g->nodes[3].attrs[0].full_name_len, 0);
+	CHECK_EQ_INT(ckpt_objgraph_serialize(g, &want), 0);
+	CHECK_EQ_MEM(b.data, b.len, want.data, want.len);
+	ckpt_objgraph_free(g);
+	ckpt_buf_free(&b);
+	ckpt_buf_free(&want);
+}
+
 /* Regression: slot variables of one variable under the same slot name of
  * two optimizers are two nodes. */
 static void
@@ -1324,6 +1379,7 @@ main(void)
 	test_build_example();
 	test_build_roundtrip();
 	test_build_bad();
+	test_build_bytes();
 	test_build_slots_two_optimizers();
 	if (real != NULL) {
 		test_real_tf2_cpu(real);

@@ -431,6 +431,22 @@ test_string_scalar(void)
 		s[i] = (uint8_t)(i * 7 + 3);
 	CHECK_EQ_INT(ckpt_string_encode(in, inlen, 1, &out, &crc), 0);
 	CHECK_EQ_INT(out.len, 619);
+	{
+		struct ckpt_buf ip = { 0 };
+
+		/* In place: the same bytes; an empty string too. */
+		CHECK_EQ_INT(ckpt_buf_put(&ip, s, sizeof(s)), 0);
+		CHECK_EQ_INT(ckpt_string_encode_in_place(&ip), 0);
+		CHECK_EQ_MEM(ip.data, ip.len, out.data, out.len);
+		ip.len = 0;
+		CHECK_EQ_INT(ckpt_string_encode_in_place(&ip), 0);
+		CHECK_EQ_INT(ip.len, 5);
+		CHECK_EQ_INT(ip.data[0], 0);
+		CHECK_EQ_U64(ckpt_load32le(ip.data + 1),
+			     ckpt_crc_mask(ckpt_string_lengths_crc(
+				     (const uint64_t[]){ 0 }, 1, false)));
+		ckpt_buf_free(&ip);
+	}
 	CHECK_EQ_INT(out.data[0], 0xe5);
 	CHECK_EQ_INT(out.data[1], 0x04);
 	CHECK_EQ_U64(ckpt_load32le(out.data + 2),
@@ -681,6 +697,11 @@ test_string_real(void)
 		CHECK_EQ_INT(ckpt_string_encode(data, lens, 1, &out, &c), 0);
 		CHECK_EQ_MEM(out.data, out.len, b, real[i].size);
 		CHECK_EQ_U64(ckpt_crc_mask(c), real[i].masked_crc);
+		/* and so does encoding the string where it lies */
+		out.len = 0;
+		CHECK_EQ_INT(ckpt_buf_put(&out, data[0], (size_t)lens[0]), 0);
+		CHECK_EQ_INT(ckpt_string_encode_in_place(&out), 0);
+		CHECK_EQ_MEM(out.data, out.len, b, real[i].size);
 		ckpt_buf_free(&out);
 		free(b);
 	}
