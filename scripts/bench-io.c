@@ -4,10 +4,14 @@
  *   bench-io seq  FILE OFFSET LENGTH [BLOCK]   read a byte range in order
  *   bench-io rand FILE OFFSET LENGTH COUNT     COUNT random 4 KiB preads
  *   bench-io drop FILE...                      evict files from the page cache
+ *   bench-io peak FILE CMD [ARG...]            run CMD; its peak RSS to FILE
  *
  * seq and rand print the seconds the reads took (opening the file
  * included) on stdout; seq fails unless it read exactly LENGTH bytes.
  * drop uses posix_fadvise(POSIX_FADV_DONTNEED), which needs no privilege.
+ * peak runs CMD to its end and writes its peak resident set in KiB (what
+ * VmHWM shows while it runs, kept after it exits) to FILE; it exits as CMD
+ * did.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -16,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,8 +145,46 @@ usage(void)
 {
 	fprintf(stderr, "usage: bench-io seq FILE OFFSET LENGTH [BLOCK]\n"
 			"       bench-io rand FILE OFFSET LENGTH COUNT\n"
-			"       bench-io drop FILE...\n");
+			"       bench-io drop FILE...\n"
+			"       bench-io peak FILE CMD [ARG...]\n");
 	return 2;
+}
+
+/* Run ARGV to its end; write its peak RSS in KiB to OUT.  Return its exit
+ * status (128 + signal when killed), or 1 if it could not be run. */
+static int
+run_peak(const char *out, char **argv)
+{
+	struct rusage ru;
+	FILE *f;
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	if (pid < 0) {
+		perror("bench-io: fork");
+		return 1;
+	}
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		fprintf(stderr, "bench-io: %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			perror("bench-io: waitpid");
+			return 1;
+		}
+	if (getrusage(RUSAGE_CHILDREN, &ru) < 0 || (f = fopen(out, "w")) == NULL) {
+		perror("bench-io: peak");
+		return 1;
+	}
+	fprintf(f, "%ld\n", (long)ru.ru_maxrss);
+	if (fclose(f) != 0) {
+		perror("bench-io: peak");
+		return 1;
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 int
@@ -161,6 +205,8 @@ main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (argc >= 4 && strcmp(argv[1], "peak") == 0)
+		return run_peak(argv[2], argv + 3);
 	if (argc < 5 || argc > 6 || parse_u64(argv[3], &off) < 0 ||
 	    parse_u64(argv[4], &len) < 0 ||
 	    (argc == 6 && parse_u64(argv[5], &n) < 0))
