@@ -1860,20 +1860,24 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	size_t *offs = NULL;
 	int64_t *ones = NULL;
 	char (*spnames)[32] = NULL;
-	size_t n = 0, want = 0, i, k;
+	size_t n = 0, want = 0, nsp = 0, sp = 0, i, k;
 	int rc = 0;
 
 	*wrote = false;
 	if (!changed && !force)
 		return t->ov ? spool_remove(t->ov) : 0;
 	/* Arrays for the tensors written, not for every inode (a TF1
-	 * checkpoint has nearly three directories per tensor). */
+	 * checkpoint has nearly three directories per tensor); spool names
+	 * and shapes only for the spooled ones. */
 	for (i = 0; i < t->ninodes; i++)
-		want += commit_holds(t->inodes[i]);
+		if (commit_holds(t->inodes[i])) {
+			want++;
+			nsp += ckptfs_ov_spooled(t->inodes[i]);
+		}
 	o = calloc(want ? want : 1, sizeof(*o));
 	offs = calloc(want ? 2 * want : 1, sizeof(*offs));
-	ones = calloc(want ? want : 1, sizeof(*ones));
-	spnames = calloc(want ? want : 1, sizeof(*spnames));
+	ones = calloc(nsp ? nsp : 1, sizeof(*ones));
+	spnames = calloc(nsp ? nsp : 1, sizeof(*spnames));
 	if (o == NULL || offs == NULL || ones == NULL || spnames == NULL) {
 		rc = ckpt_fail(err, -ENOMEM, "out of memory");
 		goto out;
@@ -1902,11 +1906,19 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		if ((rc = ckpt_buf_put(&names, "", 1)) < 0)
 			break;
 		if (ckptfs_ov_spooled(x)) {
-			rc = settle_shape(t, x, y, &ones[n], err);
-			spool_name(x->spool_id, spnames[n]);
+			/* Nothing changes while the tree is written (the
+			 * session has ended); never past the arrays. */
+			if (sp == nsp) {
+				rc = ckpt_fail(err, -EAGAIN,
+					       "a tensor changed during the "
+					       "write-out");
+				break;
+			}
+			rc = settle_shape(t, x, y, &ones[sp], err);
+			spool_name(x->spool_id, spnames[sp]);
 			y->fd = -1;
 			y->dirfd = t->ov->dirfd;
-			y->file = spnames[n];
+			y->file = spnames[sp++];
 			y->size = x->size;
 		} else {
 			y->bundle = t->bundle;
