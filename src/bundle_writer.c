@@ -30,11 +30,11 @@
 #define COPY_CHUNK ((size_t)1 << 20)
 
 struct wentry {
-	uint8_t *key;		/* owned */
+	const uint8_t *key;	/* owned, or borrowed (opts.borrow) */
 	size_t klen;
 	int dtype;
 	int rank;
-	int64_t *dims;		/* owned */
+	const int64_t *dims;	/* as KEY */
 	int32_t shard;
 	uint64_t offset;
 	uint64_t size;
@@ -290,20 +290,29 @@ new_entry(struct ckpt_writer *w, const void *key, size_t klen, int dtype,
 	}
 	e = &w->e[w->n];
 	memset(e, 0, sizeof(*e));
-	e->key = malloc(klen + 1);
-	e->dims = calloc(rank > 0 ? (size_t)rank : 1, sizeof(int64_t));
-	if (e->key == NULL || e->dims == NULL) {
-		free(e->key);
-		free(e->dims);
-		return -ENOMEM;
+	if (w->opts.borrow) {
+		e->key = key;
+		e->dims = dims;
+	} else {
+		uint8_t *k = malloc(klen + 1);
+		int64_t *d = calloc(rank > 0 ? (size_t)rank : 1,
+				    sizeof(int64_t));
+
+		if (k == NULL || d == NULL) {
+			free(k);
+			free(d);
+			return -ENOMEM;
+		}
+		memcpy(k, key, klen);
+		k[klen] = '\0';
+		if (rank > 0)
+			memcpy(d, dims, (size_t)rank * sizeof(int64_t));
+		e->key = k;
+		e->dims = d;
 	}
-	memcpy(e->key, key, klen);
-	e->key[klen] = '\0';
 	e->klen = klen;
 	e->dtype = dtype;
 	e->rank = rank;
-	if (rank > 0)
-		memcpy(e->dims, dims, (size_t)rank * sizeof(int64_t));
 	e->shard = w->cur;
 	e->offset = w->shards[w->cur].off;
 	w->n++;
@@ -793,8 +802,9 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 	for (size_t i = 1; i < w->n; i++)
 		if (cmp_wentry(&w->e[i - 1], &w->e[i]) == 0)
 			return ckpt_fail(err, -EEXIST,
-					 "%s: tensor '%s' was added twice",
-					 w->prefix, (const char *)w->e[i].key);
+					 "%s: tensor '%.*s' was added twice",
+					 w->prefix, (int)w->e[i].klen,
+					 (const char *)w->e[i].key);
 	if ((rc = build_index(w, &table, err)) < 0)
 		goto out;
 	if (asprintf(&index, "%s.index", w->prefix) < 0) {
@@ -884,8 +894,10 @@ ckpt_writer_free(struct ckpt_writer *w)
 		unlink(w->index_tmp);
 	free(w->index_tmp);
 	for (size_t i = 0; i < w->n; i++) {
-		free(w->e[i].key);
-		free(w->e[i].dims);
+		if (!w->opts.borrow) {
+			free((void *)(uintptr_t)w->e[i].key);
+			free((void *)(uintptr_t)w->e[i].dims);
+		}
 		free(w->e[i].slices);
 	}
 	free(w->e);

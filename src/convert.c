@@ -29,13 +29,31 @@ ckpt_tf2_key_for_name(const char *root, const void *name, size_t len,
 	return ckpt_buf_put(out, attr, sizeof(attr) - 1);
 }
 
+/* The slice keys made for the parts of partitioned tensors: the writer
+ * borrows every key until it is freed, so they are kept here until then. */
+struct held {
+	struct held *next;
+	char key[];
+};
+
+static void
+held_free(struct held *h)
+{
+	while (h != NULL) {
+		struct held *next = h->next;
+
+		free(h);
+		h = next;
+	}
+}
+
 /* Copy an unchanged entry E of bundle B under KEY: plain tensors are
  * copied with their stored CRC; partitioned ones keep their partitioning,
- * each part under the slice key of the new name. */
+ * each part under the slice key of the new name (kept on *HELD). */
 static int
-copy_entry(struct ckpt_writer *w, const struct ckpt_bundle *b,
-	   const struct ckpt_entry *e, const char *key, size_t klen,
-	   struct ckpt_err *err)
+copy_entry(struct ckpt_writer *w, struct held **held,
+	   const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	   const char *key, size_t klen, struct ckpt_err *err)
 {
 	struct ckpt_buf sk = { 0 };
 	uint64_t foff = 0, run = 0;
@@ -52,6 +70,7 @@ copy_entry(struct ckpt_writer *w, const struct ckpt_bundle *b,
 	}
 	for (size_t i = 0; i < e->nparts; i++) {
 		const struct ckpt_entry *p = e->parts[i].entry;
+		struct held *h;
 
 		sk.len = 0;
 		rc = ckpt_slice_key_encode(key, klen,
@@ -59,7 +78,15 @@ copy_entry(struct ckpt_writer *w, const struct ckpt_bundle *b,
 					   e->rank, &sk);
 		if (rc < 0)
 			goto out;
-		rc = copy_entry(w, b, p, (const char *)sk.data, sk.len, err);
+		if ((h = malloc(sizeof(*h) + sk.len + 1)) == NULL) {
+			rc = ckpt_fail(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(h->key, sk.data, sk.len);
+		h->key[sk.len] = '\0';
+		h->next = *held;
+		*held = h;
+		rc = copy_entry(w, held, b, p, h->key, sk.len, err);
 		if (rc < 0)
 			goto out;
 	}
@@ -72,13 +99,15 @@ out:
 
 /* Add one tensor under KEY. */
 static int
-add_tensor(struct ckpt_writer *w, const struct ckpt_out_tensor *t,
-	   const char *key, size_t klen, struct ckpt_err *err)
+add_tensor(struct ckpt_writer *w, struct held **held,
+	   const struct ckpt_out_tensor *t, const char *key, size_t klen,
+	   struct ckpt_err *err)
 {
 	int fd = t->fd, rc;
 
 	if (t->entry != NULL)
-		return copy_entry(w, t->bundle, t->entry, key, klen, err);
+		return copy_entry(w, held, t->bundle, t->entry, key, klen,
+				  err);
 	if (t->file != NULL) {
 		fd = openat(t->dirfd, t->file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -158,11 +187,15 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 {
 	struct ckpt_writer_opts wo = { 0 };
 	struct ckpt_writer *w = NULL;
+	struct held *held = NULL;
 	bool tf2 = opts->format == CKPT_FORMAT_TF2, counter = false;
 	int rc;
 
 	wo.producer = 1;
 	wo.compression = opts->compression;
+	/* T's names, keys and shapes, the slice keys on HELD and the static
+	 * keys added here outlive the writer, freed before this returns. */
+	wo.borrow = true;
 	if ((rc = ckpt_writer_new(prefix, &wo, &w, err)) < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -175,7 +208,7 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		if (tf2 && klen == strlen(CKPT_SAVE_COUNTER_KEY) &&
 		    memcmp(key, CKPT_SAVE_COUNTER_KEY, klen) == 0)
 			counter = true;
-		if ((rc = add_tensor(w, x, key, klen, err)) < 0)
+		if ((rc = add_tensor(w, &held, x, key, klen, err)) < 0)
 			goto out;
 	}
 	if (tf2) {
@@ -200,5 +233,6 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 	rc = ckpt_writer_finish(w, err);
 out:
 	ckpt_writer_free(w);
+	held_free(held);
 	return rc;
 }

@@ -1064,9 +1064,9 @@ number_slots(struct builder *b)
 
 	qsort(b->srecs, b->nsrec, sizeof(*b->srecs), srec_cmp);
 	for (i = 0; i < b->nsrec; i++) {
-		struct srec *r = &b->srecs[i], *p = r - 1;
+		struct srec *r = &b->srecs[i], *p = i > 0 ? r - 1 : NULL;
 
-		if (i == 0 || r->opt != p->opt || r->var != p->var ||
+		if (p == NULL || r->opt != p->opt || r->var != p->var ||
 		    bytes_cmp(r->slot->p, r->slot->len, p->slot->p,
 			      p->slot->len) != 0) {
 			if (b->nslotnodes >= (size_t)INT32_MAX - b->ntrie)
@@ -1365,6 +1365,8 @@ ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
 		r->key = i;
 		b.nsrec++;
 	}
+	free(b.reqs); /* every key has its nodes */
+	b.reqs = NULL;
 	if ((rc = number_slots(&b)) < 0 || (rc = sort_attrs(&b)) < 0)
 		goto out;
 	mark_values(&b);

@@ -228,6 +228,78 @@ test_roundtrip(void)
 	ckpt_bundle_close(b);
 }
 
+/* A writer that borrows keys and shapes writes test_roundtrip()'s
+ * checkpoint byte for byte (the same adds, from storage that lives until
+ * the writer is freed); a key repeated is named by its length, not up to
+ * a NUL it need not have. */
+static void
+test_borrow(void)
+{
+	struct ckpt_writer_opts wo = { .producer = 1, .borrow = true };
+	char prefix[PATH_MAX], a[PATH_MAX + 16], b2[PATH_MAX + 16];
+	static char keys[41][8];
+	static int64_t d[1] = { 3 }, d0[2] = { 0, 5 }, d2[1] = { 2 };
+	static const char dup[] = "dupXdupY";
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	uint8_t data[64];
+	int32_t v = 7;
+
+	snprintf(prefix, sizeof(prefix), "%s/rtb", tmp);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &wo, &w, &err), 0);
+	for (int i = 0; i < 64; i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	for (int dt = 40; dt > 0; dt--) {
+		size_t esz = ckpt_dtype_size(dt);
+
+		if (esz == 0 || !ckpt_dtype_storable(dt))
+			continue;
+		snprintf(keys[dt], sizeof(keys[dt]), "dt/%02d", dt);
+		CHECK_EQ_INT(ckpt_writer_add(w, keys[dt], strlen(keys[dt]), dt,
+					     d, 1, data, 3 * esz, &err),
+			     0);
+	}
+	{
+		const uint8_t *sv[2] = { (const uint8_t *)"ab",
+					 (const uint8_t *)"" };
+		uint64_t sl[2] = { 2, 0 };
+		struct ckpt_buf s = { 0 };
+		uint32_t crc;
+
+		CHECK_EQ_INT(ckpt_writer_add(w, "empty", 5, CKPT_DT_FLOAT, d0, 2,
+					     NULL, 0, &err),
+			     0);
+		CHECK_EQ_INT(ckpt_string_encode(sv, sl, 2, &s, &crc), 0);
+		CHECK_EQ_INT(ckpt_writer_add(w, "str", 3, CKPT_DT_STRING, d2, 1,
+					     s.data, s.len, &err),
+			     0);
+		ckpt_buf_free(&s);
+		CHECK_EQ_INT(ckpt_writer_add(w, "odd\0\xff", 5, CKPT_DT_UINT8, d2,
+					     1, data, 2, &err),
+			     0);
+	}
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	snprintf(a, sizeof(a), "%s/rt.index", tmp);
+	snprintf(b2, sizeof(b2), "%s.index", prefix);
+	check_same_file(a, b2);
+	snprintf(a, sizeof(a), "%s/rt.data-00000-of-00001", tmp);
+	snprintf(b2, sizeof(b2), "%s.data-00000-of-00001", prefix);
+	check_same_file(a, b2);
+
+	snprintf(prefix, sizeof(prefix), "%s/dupb", tmp);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &wo, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, dup, 3, CKPT_DT_INT32, NULL, 0, &v, 4,
+				     &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add(w, dup + 4, 3, CKPT_DT_INT32, NULL, 0, &v,
+				     4, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), -EEXIST);
+	CHECK(strstr(err.msg, "tensor 'dup' was added twice") != NULL);
+	ckpt_writer_free(w);
+}
+
 /* Many entries: several data blocks in the index, all found again. */
 static void
 test_many(void)
@@ -480,6 +552,7 @@ main(void)
 	test_real_byte_exact();
 	test_entry_bytes();
 	test_roundtrip();
+	test_borrow();
 	test_many();
 	test_refusals();
 	test_replace();
