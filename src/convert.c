@@ -133,7 +133,7 @@ is_graph_key(const char *key, size_t len)
 /* Build the object graph for the TF2 keys of T (plus save_counter when
  * WITH_COUNTER), or take the GIVEN one, and add it to W as a string
  * scalar.  A built graph is packed and encoded in one buffer: for 100,000
- * variables it is about 20 MB, and each copy of it would be too. */
+ * variables it is about 15 MB, and each copy of it would be too. */
 static int
 add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
 	  bool with_counter, const uint8_t *given, size_t given_len,

@@ -1155,6 +1155,8 @@ msg_size(size_t len)
 	return 1 + ckpt_varint_len(len) + len;
 }
 
+/* Write the tag of length-delimited FIELD and the length LEN at P; return
+ * the end. */
 static uint8_t *
 put_msg_head(uint8_t *p, unsigned field, size_t len)
 {
@@ -1162,6 +1164,7 @@ put_msg_head(uint8_t *p, unsigned field, size_t len)
 	return ckpt_put_varint64(p, len);
 }
 
+/* Write bytes FIELD holding S[0..LEN), nothing when empty (bytes_size()). */
 static uint8_t *
 put_bytes(uint8_t *p, unsigned field, const void *s, size_t len)
 {
@@ -1172,6 +1175,7 @@ put_bytes(uint8_t *p, unsigned field, const void *s, size_t len)
 	return p + len;
 }
 
+/* Write int32 FIELD holding ID, nothing for 0 (id_size()). */
 static uint8_t *
 put_id(uint8_t *p, unsigned field, int32_t id)
 {
