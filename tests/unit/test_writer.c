@@ -59,6 +59,20 @@ check_same_file(const char *a, const char *b)
 	free(y);
 }
 
+/* Single-shard checkpoints at prefixes PA and PB have the same bytes. */
+static void
+check_same_ckpt(const char *pa, const char *pb)
+{
+	char a[PATH_MAX + 32], b[PATH_MAX + 32];
+
+	snprintf(a, sizeof(a), "%s.index", pa);
+	snprintf(b, sizeof(b), "%s.index", pb);
+	check_same_file(a, b);
+	snprintf(a, sizeof(a), "%s.data-00000-of-00001", pa);
+	snprintf(b, sizeof(b), "%s.data-00000-of-00001", pb);
+	check_same_file(a, b);
+}
+
 static void
 test_real_byte_exact(void)
 {
@@ -72,8 +86,7 @@ test_real_byte_exact(void)
 	d = opendir(dir);
 	CHECK(d != NULL);
 	while ((de = readdir(d)) != NULL) {
-		char src[PATH_MAX], out[PATH_MAX], a[PATH_MAX + 32],
-			b2[PATH_MAX + 32];
+		char src[PATH_MAX], out[PATH_MAX];
 		size_t l = strlen(de->d_name);
 		struct ckpt_err err = { 0 };
 		struct ckpt_bundle *b;
@@ -88,12 +101,7 @@ test_real_byte_exact(void)
 		if (ckpt_bundle_rewrite(b, out, &err) != 0)
 			fprintf(stderr, "%s: %s\n", src, err.msg);
 		CHECK_EQ_INT(err.code, 0);
-		snprintf(a, sizeof(a), "%s.index", src);
-		snprintf(b2, sizeof(b2), "%s.index", out);
-		check_same_file(a, b2);
-		snprintf(a, sizeof(a), "%s.data-00000-of-00001", src);
-		snprintf(b2, sizeof(b2), "%s.data-00000-of-00001", out);
-		check_same_file(a, b2);
+		check_same_ckpt(src, out);
 		ckpt_bundle_close(b);
 		done++;
 	}
@@ -147,6 +155,48 @@ test_entry_bytes(void)
 	free(buf);
 }
 
+/* Add test_roundtrip()'s tensors to W: every fixed-size dtype as [3]
+ * (added in reverse order), an empty tensor, strings and a key with NUL
+ * and 0xff bytes.  Keys and shapes are in static storage, so a writer
+ * that borrows them may keep them.  Return how many were added. */
+static int
+add_roundtrip_set(struct ckpt_writer *w, const uint8_t *data)
+{
+	static char keys[41][8];
+	static const int64_t d[1] = { 3 }, d0[2] = { 0, 5 }, d2[1] = { 2 };
+	const uint8_t *sv[2] = { (const uint8_t *)"ab", (const uint8_t *)"" };
+	uint64_t sl[2] = { 2, 0 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_buf s = { 0 };
+	uint32_t crc;
+	int n = 0;
+
+	for (int dt = 40; dt > 0; dt--) {
+		size_t esz = ckpt_dtype_size(dt);
+
+		if (esz == 0 || !ckpt_dtype_storable(dt))
+			continue;
+		snprintf(keys[dt], sizeof(keys[dt]), "dt/%02d", dt);
+		CHECK_EQ_INT(ckpt_writer_add(w, keys[dt], strlen(keys[dt]), dt,
+					     d, 1, data, 3 * esz, &err),
+			     0);
+		n++;
+	}
+	CHECK_EQ_INT(ckpt_writer_add(w, "empty", 5, CKPT_DT_FLOAT, d0, 2, NULL,
+				     0, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_string_encode(sv, sl, 2, &s, &crc), 0);
+	CHECK_EQ_U64(ckpt_crc_mask(crc), 0x4db08891);
+	CHECK_EQ_INT(ckpt_writer_add(w, "str", 3, CKPT_DT_STRING, d2, 1, s.data,
+				     s.len, &err),
+		     0);
+	ckpt_buf_free(&s);
+	CHECK_EQ_INT(ckpt_writer_add(w, "odd\0\xff", 5, CKPT_DT_UINT8, d2, 1,
+				     data, 2, &err),
+		     0);
+	return n + 3;
+}
+
 static void
 test_roundtrip(void)
 {
@@ -155,49 +205,13 @@ test_roundtrip(void)
 	struct ckpt_writer *w;
 	struct ckpt_bundle *b;
 	uint8_t data[64];
-	char key[64];
-	int n = 0;
+	int n;
 
 	snprintf(prefix, sizeof(prefix), "%s/rt", tmp);
 	CHECK_EQ_INT(ckpt_writer_new(prefix, NULL, &w, &err), 0);
 	for (int i = 0; i < 64; i++)
 		data[i] = (uint8_t)(i * 7 + 1);
-	/* Every fixed-size dtype, [3] elements; added in reverse order. */
-	for (int dt = 40; dt > 0; dt--) {
-		size_t esz = ckpt_dtype_size(dt);
-		int64_t d[1] = { 3 };
-
-		if (esz == 0 || !ckpt_dtype_storable(dt))
-			continue;
-		snprintf(key, sizeof(key), "dt/%02d", dt);
-		CHECK_EQ_INT(ckpt_writer_add(w, key, strlen(key), dt, d, 1, data,
-					     3 * esz, &err),
-			     0);
-		n++;
-	}
-	{
-		/* Empty tensor, strings, a key with NUL and 0xff bytes. */
-		int64_t d0[2] = { 0, 5 }, d2[1] = { 2 };
-		const uint8_t *sv[2] = { (const uint8_t *)"ab",
-					 (const uint8_t *)"" };
-		uint64_t sl[2] = { 2, 0 };
-		struct ckpt_buf s = { 0 };
-		uint32_t crc;
-
-		CHECK_EQ_INT(ckpt_writer_add(w, "empty", 5, CKPT_DT_FLOAT, d0, 2,
-					     NULL, 0, &err),
-			     0);
-		CHECK_EQ_INT(ckpt_string_encode(sv, sl, 2, &s, &crc), 0);
-		CHECK_EQ_U64(ckpt_crc_mask(crc), 0x4db08891);
-		CHECK_EQ_INT(ckpt_writer_add(w, "str", 3, CKPT_DT_STRING, d2, 1,
-					     s.data, s.len, &err),
-			     0);
-		ckpt_buf_free(&s);
-		CHECK_EQ_INT(ckpt_writer_add(w, "odd\0\xff", 5, CKPT_DT_UINT8, d2,
-					     1, data, 2, &err),
-			     0);
-		n += 3;
-	}
+	n = add_roundtrip_set(w, data);
 	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
 	ckpt_writer_free(w);
 
@@ -236,9 +250,7 @@ static void
 test_borrow(void)
 {
 	struct ckpt_writer_opts wo = { .producer = 1, .borrow = true };
-	char prefix[PATH_MAX], a[PATH_MAX + 16], b2[PATH_MAX + 16];
-	static char keys[41][8];
-	static int64_t d[1] = { 3 }, d0[2] = { 0, 5 }, d2[1] = { 2 };
+	char prefix[PATH_MAX], rt[PATH_MAX];
 	static const char dup[] = "dupXdupY";
 	struct ckpt_err err = { 0 };
 	struct ckpt_writer *w;
@@ -249,43 +261,11 @@ test_borrow(void)
 	CHECK_EQ_INT(ckpt_writer_new(prefix, &wo, &w, &err), 0);
 	for (int i = 0; i < 64; i++)
 		data[i] = (uint8_t)(i * 7 + 1);
-	for (int dt = 40; dt > 0; dt--) {
-		size_t esz = ckpt_dtype_size(dt);
-
-		if (esz == 0 || !ckpt_dtype_storable(dt))
-			continue;
-		snprintf(keys[dt], sizeof(keys[dt]), "dt/%02d", dt);
-		CHECK_EQ_INT(ckpt_writer_add(w, keys[dt], strlen(keys[dt]), dt,
-					     d, 1, data, 3 * esz, &err),
-			     0);
-	}
-	{
-		const uint8_t *sv[2] = { (const uint8_t *)"ab",
-					 (const uint8_t *)"" };
-		uint64_t sl[2] = { 2, 0 };
-		struct ckpt_buf s = { 0 };
-		uint32_t crc;
-
-		CHECK_EQ_INT(ckpt_writer_add(w, "empty", 5, CKPT_DT_FLOAT, d0, 2,
-					     NULL, 0, &err),
-			     0);
-		CHECK_EQ_INT(ckpt_string_encode(sv, sl, 2, &s, &crc), 0);
-		CHECK_EQ_INT(ckpt_writer_add(w, "str", 3, CKPT_DT_STRING, d2, 1,
-					     s.data, s.len, &err),
-			     0);
-		ckpt_buf_free(&s);
-		CHECK_EQ_INT(ckpt_writer_add(w, "odd\0\xff", 5, CKPT_DT_UINT8, d2,
-					     1, data, 2, &err),
-			     0);
-	}
+	add_roundtrip_set(w, data);
 	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
 	ckpt_writer_free(w);
-	snprintf(a, sizeof(a), "%s/rt.index", tmp);
-	snprintf(b2, sizeof(b2), "%s.index", prefix);
-	check_same_file(a, b2);
-	snprintf(a, sizeof(a), "%s/rt.data-00000-of-00001", tmp);
-	snprintf(b2, sizeof(b2), "%s.data-00000-of-00001", prefix);
-	check_same_file(a, b2);
+	snprintf(rt, sizeof(rt), "%s/rt", tmp);
+	check_same_ckpt(rt, prefix);
 
 	snprintf(prefix, sizeof(prefix), "%s/dupb", tmp);
 	CHECK_EQ_INT(ckpt_writer_new(prefix, &wo, &w, &err), 0);
