@@ -68,6 +68,8 @@ struct arena {
 
 struct build {
 	struct ckptfs_tree *t;
+	const struct ckpt_objgraph *graph;	/* NULL: none, or freed */
+	struct ckpt_objgraph **graph_owned;	/* the build's to free */
 	struct arena arena;
 	struct ckptfs_node **entry_node;	/* owned; per entry, or NULL */
 	struct smap keys;	/* entry key -> index */
@@ -1277,7 +1279,7 @@ static int
 build_by_name(struct build *bd)
 {
 	const struct ckptfs_source *src = &bd->t->src;
-	const struct ckpt_objgraph *g = src->graph;
+	const struct ckpt_objgraph *g = bd->graph;
 	bool *seen;
 	size_t i, j, k;
 	int rc = 0;
@@ -1456,15 +1458,37 @@ build_info(struct ckptfs_tree *t, const char *root, const char *extra)
 	return 0;
 }
 
-/* Build the tree. */
-int
-ckptfs_tree_build_from(const struct ckptfs_source *src,
-		       const struct ckptfs_tree_opts *opts,
-		       struct ckptfs_tree **out, struct ckpt_err *err)
+/* What only /by-name needs, freed once it is built: the object graph when
+ * the build owns it, the key and name maps, the unique names' arena (the
+ * names themselves are in the tree by then).  For a TF2 checkpoint of
+ * 100,000 variables that is most of the build's peak.  Idempotent. */
+static void
+by_name_done(struct build *bd)
+{
+	if (bd->graph_owned != NULL) {
+		ckpt_objgraph_free(*bd->graph_owned);
+		*bd->graph_owned = NULL;
+	}
+	bd->graph = NULL;
+	smap_free(&bd->keys);
+	smap_free(&bd->used);
+	smap_free(&bd->next);
+	arena_free(&bd->arena);
+	memset(&bd->arena, 0, sizeof(bd->arena));
+}
+
+/* Build the tree of SRC, whose graph, if the build owns it, is *OWNED
+ * (freed and set to NULL once /by-name is built). */
+static int
+tree_build(const struct ckptfs_source *src,
+	   const struct ckptfs_tree_opts *opts, struct ckptfs_tree **out,
+	   struct ckpt_err *err, struct ckpt_objgraph **owned)
 {
 	const char *root = opts && opts->tf2_root ? opts->tf2_root
 						  : DEFAULT_TF2_ROOT;
-	struct build bd = { .err = err };
+	struct build bd = { .err = err,
+			    .graph = src->graph ? src->graph : *owned,
+			    .graph_owned = owned };
 	struct ckptfs_tree *t;
 	size_t i;
 	int rc;
@@ -1493,7 +1517,7 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 	if (bd.entry_node == NULL)
 		goto fail_nomem;
 	/* Keys are looked up only from the object graph's attributes. */
-	for (i = 0; src->graph != NULL && i < src->n; i++)
+	for (i = 0; bd.graph != NULL && i < src->n; i++)
 		if (smap_put(&bd.keys, src->entries[i].key,
 			     src->entries[i].key_len, i) < 0)
 			goto fail_nomem;
@@ -1519,6 +1543,9 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 		if (t->inodes[i]->view != CKPTFS_BY_OBJECT &&
 		    (rc = dir_finalize(&bd, t->inodes[i])) < 0)
 			goto fail;
+	by_name_done(&bd);
+	t->src.graph = NULL;
+	t->src.graph_owned = NULL;
 	if ((rc = build_by_object(&bd, root)) < 0)
 		goto fail;
 	for (i = 0; i < t->ninodes; i++)
@@ -1540,10 +1567,6 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 	t->built = true;
 	free(bd.open);
 	free(bd.entry_node);
-	smap_free(&bd.keys);
-	smap_free(&bd.used);
-	smap_free(&bd.next);
-	arena_free(&bd.arena);
 	*out = t;
 	return 0;
 fail_nomem:
@@ -1553,11 +1576,20 @@ fail:
 		dir_finalize(&bd, t->inodes[i]);	/* frees build state */
 	free(bd.open);
 	free(bd.entry_node);
-	smap_free(&bd.keys);
-	smap_free(&bd.used);
-	smap_free(&bd.next);
-	arena_free(&bd.arena);
+	by_name_done(&bd);
 	ckptfs_tree_free(t);
+	return rc;
+}
+
+int
+ckptfs_tree_build_from(const struct ckptfs_source *src,
+		       const struct ckptfs_tree_opts *opts,
+		       struct ckptfs_tree **out, struct ckpt_err *err)
+{
+	struct ckpt_objgraph *owned = src->graph_owned;
+	int rc = tree_build(src, opts, out, err, &owned);
+
+	ckpt_objgraph_free(owned); /* if the build stopped before */
 	return rc;
 }
 
@@ -1582,16 +1614,13 @@ ckptfs_tree_build(const struct ckpt_bundle *b,
 
 	if (b->tf2 && ckpt_bundle_objgraph(b, &g, &gerr) < 0)
 		g = NULL;
-	src.graph = g;
+	src.graph_owned = g; /* freed by the build once /by-name is */
 	rc = ckptfs_tree_build_from(&src, opts, out, err);
 	if (rc == 0 && b->tf2 && g == NULL)
 		snprintf((*out)->warning, sizeof((*out)->warning),
 			 "object graph unreadable (%s); /by-name shows "
 			 "checkpoint keys",
 			 ckpt_err_str(&gerr, gerr.code));
-	if (rc == 0)
-		(*out)->src.graph = NULL;	/* freed below */
-	ckpt_objgraph_free(g);
 	return rc;
 }
 

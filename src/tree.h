@@ -194,6 +194,9 @@ struct ckptfs_source {
 	size_t n;
 	bool tf2;
 	const struct ckpt_objgraph *graph;	/* borrowed; NULL: no graph */
+	/* Or a graph given to the build, which frees it as soon as /by-name
+	 * (its only user) is built, and on failure (set one of the two). */
+	struct ckpt_objgraph *graph_owned;
 	const char *prefix;	/* for info.json */
 	int32_t num_shards;
 	struct timespec mtime;	/* of the index: every node's times */

@@ -5,7 +5,9 @@
  * must parse again and serialize to the same bytes (serialization is
  * canonical).  The input is also escaped and unescaped as a name, which
  * must give it back (see escape_roundtrip()), and its lines are taken as
- * keys for ckpt_objgraph_build() (see build_from_lines()). */
+ * keys for ckpt_objgraph_build() (see build_from_lines()).  The parser
+ * unpacks node by node; protobuf-c unpacking the whole message must agree
+ * with it on what is malformed (see same_verdict()). */
 #include "config.h"
 
 #include <stdint.h>
@@ -14,6 +16,7 @@
 
 #include "coding.h"
 #include "objgraph.h"
+#include "trackable_object_graph.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +37,27 @@ walk_paths(const struct ckpt_objgraph *g)
 			sink += strlen(paths[i]);
 	(void)sink;
 	ckpt_objgraph_paths_free(paths, g->n);
+}
+
+/* The node-by-node parse (RC, ERR, G) and protobuf-c's unpacking of the
+ * whole message agree: what one finds malformed the other refuses too; a
+ * message protobuf-c takes parses, or is refused only for a node id out
+ * of range (which protobuf-c does not check), with the same node count. */
+static void
+same_verdict(const uint8_t *data, size_t size, int rc,
+	     const struct ckpt_err *err, const struct ckpt_objgraph *g)
+{
+	Ckptpb__TrackableObjectGraph *m;
+
+	m = ckptpb__trackable_object_graph__unpack(NULL, size, data);
+	if (m == NULL && rc == 0)
+		abort(); /* we took what protobuf-c refuses */
+	if (m != NULL && rc < 0 && strstr(err->msg, "node id") == NULL)
+		abort(); /* we refused what protobuf-c takes */
+	if (m != NULL && rc == 0 && m->n_nodes != g->n)
+		abort();
+	if (m != NULL)
+		ckptpb__trackable_object_graph__free_unpacked(m, NULL);
 }
 
 /* Serialize G, parse the result, serialize again: same bytes. */
@@ -149,11 +173,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ckpt_objgraph *g;
 	struct ckpt_err err;
+	int rc;
 
 	ckpt_err_clear(&err);
 	escape_roundtrip(data, size);
 	build_from_lines(data, size);
-	if (ckpt_objgraph_parse(data, size, &g, &err) < 0)
+	rc = ckpt_objgraph_parse(data, size, &g, &err);
+	same_verdict(data, size, rc, &err, g);
+	if (rc < 0)
 		return 0;
 	walk_paths(g);
 	reserialize(g);
