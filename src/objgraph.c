@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "table.h"
 #include "trackable_object_graph.pb-c.h"
 
 typedef Ckptpb__TrackableObjectGraph__TrackableObject pb_object;
@@ -53,17 +54,6 @@ dup_bytes(const void *p, size_t len, char **out)
 	s[len] = '\0';
 	*out = s;
 	return 0;
-}
-
-/* Bytewise order of two byte strings, shorter first on a common prefix. */
-static int
-bytes_cmp(const void *a, size_t alen, const void *b, size_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen;
 }
 
 /* ---- escaping ----------------------------------------------------------- */
@@ -421,10 +411,10 @@ ckpt_objgraph_parse(const uint8_t *buf, size_t len, struct ckpt_objgraph **out,
 		obj = (pb_object *)protobuf_c_message_unpack(
 			&ckptpb__trackable_object_graph__trackable_object__descriptor,
 			&alloc, nlen, node);
+		if (obj == NULL && !oom)
+			goto malformed;
 		if (obj == NULL) {
-			rc = oom ? -ENOMEM : -EBADMSG;
-			if (!oom)
-				goto malformed;
+			rc = -ENOMEM;
 			goto fail;
 		}
 		rc = copy_node(obj, i, n, &g->nodes[i], err);
@@ -632,9 +622,9 @@ ckpt_objgraph_serialize(const struct ckpt_objgraph *g, struct ckpt_buf *out)
 							size)) < 0)
 			goto out;
 		out->data[out->len++] = 0x0a;
-		out->len = (size_t)(ckpt_put_varint64(out->data + out->len,
-						      size) -
-				    out->data);
+		out->len =
+			(size_t)(ckpt_put_varint64(out->data + out->len, size) -
+				 out->data);
 		out->len += protobuf_c_message_pack(
 			(const ProtobufCMessage *)&t.obj, out->data + out->len);
 	}
@@ -861,7 +851,7 @@ comp_cmp(const struct comp *a, const struct comp *b, size_t depth)
 		if (as != bs)
 			return as - bs;
 	}
-	return bytes_cmp(a->p, a->len, b->p, b->len);
+	return ckpt_key_cmp(a->p, a->len, b->p, b->len);
 }
 
 /* qsort() order of path requests: component-wise, a prefix first. */
@@ -888,7 +878,7 @@ srec_cmp(const void *va, const void *vb)
 
 	if (a->opt != b->opt)
 		return a->opt < b->opt ? -1 : 1;
-	c = bytes_cmp(a->slot->p, a->slot->len, b->slot->p, b->slot->len);
+	c = ckpt_key_cmp(a->slot->p, a->slot->len, b->slot->p, b->slot->len);
 	if (c != 0)
 		return c;
 	if (a->var != b->var)
@@ -905,7 +895,7 @@ arec_cmp(const void *va, const void *vb)
 
 	if (a->node != b->node)
 		return a->node < b->node ? -1 : 1;
-	c = bytes_cmp(a->name->p, a->name->len, b->name->p, b->name->len);
+	c = ckpt_key_cmp(a->name->p, a->name->len, b->name->p, b->name->len);
 	if (c != 0)
 		return c;
 	return a->key < b->key ? -1 : a->key > b->key;
@@ -1108,8 +1098,8 @@ build_trie(struct builder *b)
 
 		d = 0;
 		while (prev != NULL && d < r->nc && d < prev->nc &&
-		       bytes_cmp(r->c[d].p, r->c[d].len, prev->c[d].p,
-				 prev->c[d].len) == 0)
+		       ckpt_key_cmp(r->c[d].p, r->c[d].len, prev->c[d].p,
+				    prev->c[d].len) == 0)
 			d++;
 		for (; d < r->nc; d++)
 			if ((rc = trie_add(b, stack[d], &r->c[d],
@@ -1153,8 +1143,8 @@ number_slots(struct builder *b)
 		struct srec *r = &b->srecs[i], *p = i > 0 ? r - 1 : NULL;
 
 		if (p == NULL || r->opt != p->opt || r->var != p->var ||
-		    bytes_cmp(r->slot->p, r->slot->len, p->slot->p,
-			      p->slot->len) != 0) {
+		    ckpt_key_cmp(r->slot->p, r->slot->len, p->slot->p,
+				 p->slot->len) != 0) {
 			if (b->nslotnodes >= (size_t)INT32_MAX - b->ntrie)
 				return ckpt_fail(b->err, -EINVAL,
 						 "object graph: too many "
@@ -1182,8 +1172,8 @@ sort_attrs(struct builder *b)
 	qsort(r, b->nvals, sizeof(*r), arec_cmp);
 	for (i = 1; i < b->nvals; i++)
 		if (r[i].node == r[i - 1].node &&
-		    bytes_cmp(r[i].name->p, r[i].name->len, r[i - 1].name->p,
-			      r[i - 1].name->len) == 0)
+		    ckpt_key_cmp(r[i].name->p, r[i].name->len, r[i - 1].name->p,
+				 r[i - 1].name->len) == 0)
 			return ckpt_fail(b->err, -EINVAL,
 					 "object graph: key \"%s\" repeats an "
 					 "attribute of \"%s\"",

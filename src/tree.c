@@ -238,6 +238,7 @@ arena_free(struct arena *a)
 	for (i = 0; i < a->n; i++)
 		free(a->v[i]);
 	free(a->v);
+	memset(a, 0, sizeof(*a));
 }
 
 /* --- naming ------------------------------------------------------------ */
@@ -1474,7 +1475,6 @@ by_name_done(struct build *bd)
 	smap_free(&bd->used);
 	smap_free(&bd->next);
 	arena_free(&bd->arena);
-	memset(&bd->arena, 0, sizeof(bd->arena));
 }
 
 /* Build the tree of SRC, whose graph, if the build owns it, is *OWNED
