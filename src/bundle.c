@@ -381,25 +381,33 @@ header_from_value(struct ckpt_header *h, const struct ckpt_slice *v,
 	return 0;
 }
 
-/* Binary search over entries in key order. */
-static struct ckpt_entry *
-find_entry(const struct ckpt_bundle *b, const void *key, size_t klen)
+const struct ckpt_entry *
+ckpt_entries_find(const struct ckpt_entry *v, size_t n, const void *key,
+		  size_t klen)
 {
-	size_t lo = 0, hi = b->n;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct ckpt_entry *e = &b->entries[mid];
-		int c = ckpt_key_cmp(e->key, e->key_len, key, klen);
+		int c = ckpt_key_cmp(v[mid].key, v[mid].key_len, key, klen);
 
 		if (c == 0)
-			return &b->entries[mid];
+			return &v[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return NULL;
+}
+
+static struct ckpt_entry *
+find_entry(const struct ckpt_bundle *b, const void *key, size_t klen)
+{
+	const struct ckpt_entry *e =
+		ckpt_entries_find(b->entries, b->n, key, klen);
+
+	return e != NULL ? &b->entries[e - b->entries] : NULL;
 }
 
 const struct ckpt_entry *
@@ -1390,17 +1398,19 @@ ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 }
 
 int
-ckpt_bundle_objgraph(const struct ckpt_bundle *b, struct ckpt_objgraph **out,
-		     struct ckpt_err *err)
+ckpt_bundle_objgraph_bytes(const struct ckpt_bundle *b, uint8_t **buf,
+			   const uint8_t **graph, size_t *len,
+			   struct ckpt_err *err)
 {
 	const struct ckpt_entry *e;
 	uint64_t lens[1];
 	const uint8_t *data[1];
-	uint8_t *buf;
-	size_t len;
+	size_t n;
 	int rc;
 
-	*out = NULL;
+	*buf = NULL;
+	*graph = NULL;
+	*len = 0;
 	e = find_entry(b, CKPT_OBJGRAPH_KEY, strlen(CKPT_OBJGRAPH_KEY));
 	if (e == NULL)
 		return -ENOENT;
@@ -1408,18 +1418,36 @@ ckpt_bundle_objgraph(const struct ckpt_bundle *b, struct ckpt_objgraph **out,
 		return ckpt_fail(err, -EBADMSG,
 				 "%s: %s is not a string scalar", b->prefix,
 				 CKPT_OBJGRAPH_KEY);
-	if ((rc = ckpt_bundle_read(b, e, &buf, &len, err)) < 0)
+	if ((rc = ckpt_bundle_read(b, e, buf, &n, err)) < 0)
 		return rc;
-	rc = ckpt_string_decode(buf, len, 1, lens, data);
-	if (rc == 0)
-		rc = ckpt_objgraph_parse(data[0], (size_t)lens[0], out, err);
-	if (rc < 0 && err != NULL && err->code == rc) {
-		/* ckpt_objgraph_parse() says "object graph: ..." itself. */
-		ckpt_err_prepend(err, b->prefix);
-	} else if (rc < 0) {
-		ckpt_fail(err, rc, "%s: the object graph is malformed",
-			  b->prefix);
+	if (ckpt_string_decode(*buf, n, 1, lens, data) < 0) {
+		free(*buf);
+		*buf = NULL;
+		return ckpt_fail(err, -EBADMSG,
+				 "%s: the object graph is malformed",
+				 b->prefix);
 	}
+	*graph = data[0];
+	*len = (size_t)lens[0];
+	return 0;
+}
+
+int
+ckpt_bundle_objgraph(const struct ckpt_bundle *b, struct ckpt_objgraph **out,
+		     struct ckpt_err *err)
+{
+	const uint8_t *graph;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ckpt_bundle_objgraph_bytes(b, &buf, &graph, &len, err)) < 0)
+		return rc;
+	/* ckpt_objgraph_parse() says "object graph: ..." itself. */
+	rc = ckpt_objgraph_parse(graph, len, out, err);
+	if (rc < 0 && err != NULL && err->code == rc)
+		ckpt_err_prepend(err, b->prefix);
 	free(buf);
 	return rc;
 }

@@ -104,6 +104,11 @@ int ckpt_bundle_open_mem(const uint8_t *buf, size_t len, const char *name,
 
 void ckpt_bundle_close(struct ckpt_bundle *b);
 
+/* Binary search of the N entries V, in strictly increasing key order (as
+ * a bundle's are), for KEY; NULL if absent. */
+const struct ckpt_entry *ckpt_entries_find(const struct ckpt_entry *v, size_t n,
+					   const void *key, size_t klen);
+
 /* Exact-match lookup (any entry, slice parts included); NULL if absent. */
 const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
 					  const void *key, size_t klen);
@@ -134,6 +139,14 @@ int ckpt_bundle_verify(const struct ckpt_bundle *b, const struct ckpt_entry *e,
  * Return 0, -EBADMSG, -EIO, -ENOMEM. */
 int ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		     uint8_t **out, size_t *len, struct ckpt_err *err);
+
+/* Read the serialized object graph of a TF2 checkpoint (verified read):
+ * *BUF (owned, free() it) holds it, *LEN bytes from *GRAPH.  Return 0,
+ * -ENOENT for a TF1 checkpoint, -EBADMSG (not a well-formed string
+ * scalar), or ckpt_bundle_read()'s error. */
+int ckpt_bundle_objgraph_bytes(const struct ckpt_bundle *b, uint8_t **buf,
+			       const uint8_t **graph, size_t *len,
+			       struct ckpt_err *err);
 
 /* Parse the object graph of a TF2 checkpoint (verified read).  Return 0,
  * -ENOENT for a TF1 checkpoint, -EBADMSG. */

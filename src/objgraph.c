@@ -376,31 +376,28 @@ next_field(const uint8_t **p, const uint8_t *limit, const uint8_t **node,
 	return 0;
 }
 
-/* Parse a serialized TrackableObjectGraph into *OUT.  The graph's only
- * field is its repeated nodes, so each node is unpacked on its own and
- * copied, with the protobuf-c structures of one node alive at a time
- * (unpacking a graph of 100,000 variables whole took about 60 MB, on top
- * of its copy). */
+/* The graph's only field is its repeated nodes, so each node is unpacked
+ * on its own and copied, with the protobuf-c structures of one node alive
+ * at a time (unpacking a graph of 100,000 variables whole took about 60
+ * MB).  Every field is framed before the first node is unpacked, so that
+ * node ids can be checked against the count. */
 int
-ckpt_objgraph_parse(const uint8_t *buf, size_t len, struct ckpt_objgraph **out,
-		    struct ckpt_err *err)
+ckpt_objgraph_walk(const uint8_t *buf, size_t len, ckpt_objnode_fn fn,
+		   void *ctx, struct ckpt_err *err)
 {
 	int oom = 0;
 	ProtobufCAllocator alloc = { pb_alloc, pb_free, &oom };
 	const uint8_t *p, *end = len ? buf + len : buf, *node;
-	struct ckpt_objgraph *g = NULL;
 	size_t n = 0, i = 0, nlen = 0;
-	int rc;
+	int rc = 0;
 
-	*out = NULL;
 	for (p = buf; p < end; n += node != NULL)
 		if (next_field(&p, end, &node, &nlen) < 0)
 			goto malformed;
 	if (n > INT32_MAX)
 		return ckpt_fail(err, -EBADMSG, "object graph: %zu nodes", n);
-	if ((rc = graph_new(n, &g)) < 0)
-		goto fail;
-	for (p = buf; p < end;) {
+	for (p = buf; p < end && rc == 0;) {
+		struct ckpt_objnode tmp = { .has_checkpoint_values = -1 };
 		pb_object *obj;
 
 		(void)next_field(&p, end, &node, &nlen); /* checked above */
@@ -413,29 +410,56 @@ ckpt_objgraph_parse(const uint8_t *buf, size_t len, struct ckpt_objgraph **out,
 			&alloc, nlen, node);
 		if (obj == NULL && !oom)
 			goto malformed;
-		if (obj == NULL) {
-			rc = -ENOMEM;
-			goto fail;
-		}
-		rc = copy_node(obj, i, n, &g->nodes[i], err);
+		if (obj == NULL)
+			return ckpt_fail(err, -ENOMEM,
+					 "object graph: out of memory");
+		rc = copy_node(obj, i, n, &tmp, err);
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)obj,
 						 &alloc);
-		if (rc < 0)
-			goto fail;
-		i++;
+		if (rc == -ENOMEM)
+			ckpt_fail(err, rc, "object graph: out of memory");
+		if (rc == 0)
+			rc = fn(ctx, i++, n, &tmp);
+		node_clear(&tmp);
 	}
-	*out = g;
-	return 0;
+	return rc;
 malformed:
-	ckpt_objgraph_free(g);
 	return ckpt_fail(err, -EBADMSG,
 			 "object graph: malformed TrackableObjectGraph "
 			 "(%zu bytes)",
 			 len);
-fail:
-	if (rc == -ENOMEM)
+}
+
+/* ckpt_objgraph_parse()'s walk: node I moves into the graph, made at the
+ * first node (the walk knows the count by then). */
+static int
+take_node(void *ctx, size_t i, size_t n, struct ckpt_objnode *node)
+{
+	struct ckpt_objgraph **g = ctx;
+
+	if (*g == NULL && graph_new(n, g) < 0)
+		return -ENOMEM;
+	(*g)->nodes[i] = *node;
+	memset(node, 0, sizeof(*node));
+	return 0;
+}
+
+int
+ckpt_objgraph_parse(const uint8_t *buf, size_t len, struct ckpt_objgraph **out,
+		    struct ckpt_err *err)
+{
+	struct ckpt_objgraph *g = NULL;
+	int rc = ckpt_objgraph_walk(buf, len, take_node, &g, err);
+
+	if (rc == 0 && g == NULL)
+		rc = graph_new(0, &g);
+	if (rc == -ENOMEM) /* (kept if a message is there already) */
 		ckpt_fail(err, rc, "object graph: out of memory");
-	ckpt_objgraph_free(g);
+	if (rc < 0) {
+		ckpt_objgraph_free(g);
+		g = NULL;
+	}
+	*out = g;
 	return rc;
 }
 

@@ -67,6 +67,20 @@ struct ckpt_objgraph {
 int ckpt_objgraph_parse(const uint8_t *buf, size_t len,
 			struct ckpt_objgraph **out, struct ckpt_err *err);
 
+/* Called by ckpt_objgraph_walk() with node I of the N nodes; NODE is freed
+ * after the call, unless FN takes what it owns (zeroing what it took).
+ * A negative return stops the walk and is its result. */
+typedef int (*ckpt_objnode_fn)(void *ctx, size_t i, size_t n,
+			       struct ckpt_objnode *node);
+
+/* Parse the serialized graph BUF as ckpt_objgraph_parse() does (same
+ * checks, same errors), handing each node to FN in order instead of
+ * keeping them: one node at a time is in memory.  Malformed bytes may be
+ * found after FN has seen the nodes before them.  Return 0, -EBADMSG,
+ * -ENOMEM or FN's result. */
+int ckpt_objgraph_walk(const uint8_t *buf, size_t len, ckpt_objnode_fn fn,
+		       void *ctx, struct ckpt_err *err);
+
 /* Serialize G in canonical field order (as TensorFlow writes it), appending
  * to OUT.  Fields at their proto3 default (node_id 0, empty strings, false)
  * are omitted; has_checkpoint_values -1 is omitted, 0 is written as the

@@ -1817,27 +1817,18 @@ static int
 source_graph(struct ckptfs_tree *t, struct ckpt_buf *keep,
 	     struct ckpt_err *err)
 {
-	const struct ckpt_entry *e =
-		ckpt_bundle_find(t->bundle, CKPT_OBJGRAPH_KEY,
-				 strlen(CKPT_OBJGRAPH_KEY));
-	const uint8_t *data;
-	uint64_t l;
+	const uint8_t *graph;
 	uint8_t *buf;
 	size_t len;
-	int rc;
+	int rc = ckpt_bundle_objgraph_bytes(t->bundle, &buf, &graph, &len, err);
 
-	if (e == NULL)
-		return -ENOENT;
-	if ((rc = ckpt_bundle_read(t->bundle, e, &buf, &len, err)) < 0)
-		return rc;
-	rc = ckpt_string_decode(buf, len, 1, &l, &data);
 	if (rc == 0)
-		rc = ckpt_buf_put(keep, data, (size_t)l);
+		rc = ckpt_buf_put(keep, graph, len);
 	free(buf);
-	if (rc < 0)
+	if (rc < 0 && rc != -ENOENT)
 		return ckpt_fail(err, rc, "%s: object graph unreadable",
 				 t->src.prefix);
-	return 0;
+	return rc;
 }
 
 /* Whether X is a tensor the written checkpoint holds. */

@@ -60,21 +60,31 @@ struct smap {
 	size_t n, cap;		/* cap: power of two */
 };
 
-/* Strings that must live until the build ends. */
+/* Strings that must live until /by-name is built, carved from chunks (the
+ * last one is being filled) instead of one allocation each. */
 struct arena {
 	char **v;		/* owned, each owned */
 	size_t n, cap;
+	size_t used;		/* bytes taken in v[n - 1] */
 };
+
+#define ARENA_CHUNK 65536
 
 struct build {
 	struct ckptfs_tree *t;
-	const struct ckpt_objgraph *graph;	/* NULL: none, or freed */
-	struct ckpt_objgraph **graph_owned;	/* the build's to free */
+	/* The serialized object graph; NULL: none, or freed. */
+	const uint8_t *graph;
+	size_t graph_len;
+	void **graph_buf;	/* the build's to free, or NULL */
 	struct arena arena;
 	struct ckptfs_node **entry_node;	/* owned; per entry, or NULL */
-	struct smap keys;	/* entry key -> index */
-	struct smap used;	/* uniquify: names taken */
-	struct smap next;	/* uniquify: base name -> next suffix */
+	bool *seen;		/* owned while /by-name is built: per entry */
+	/* The source's keys are strictly increasing (a bundle's are): they
+	 * are binary-searched and their names streamed (stream_names()). */
+	bool sorted;
+	struct smap keys;	/* !SORTED: entry key -> index */
+	/* uniquify: names taken -> the next suffix to try for them */
+	struct smap used;
 	struct ckpt_err *err;
 	/* While names are added in key order (STREAM), the directories of
 	 * the last name added, outermost first, each with the length of
@@ -206,27 +216,45 @@ smap_free(struct smap *m)
 	m->n = m->cap = 0;
 }
 
-/* Copy LEN bytes into the arena (NUL-terminated); NULL on -ENOMEM. */
+/* Copy LEN bytes into the arena (NUL-terminated); NULL on -ENOMEM.  A
+ * string of a quarter chunk or more gets a block of its own, put before
+ * the chunk being filled (which stays last). */
 static char *
 arena_dup(struct arena *a, const void *p, size_t len)
 {
+	bool own = len >= ARENA_CHUNK / 4;
 	char *s;
 
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 64;
-		char **v = reallocarray(a->v, cap, sizeof(*v));
+	if (!own && a->n > 0 && a->used + len + 1 <= ARENA_CHUNK) {
+		s = a->v[a->n - 1] + a->used;
+		a->used += len + 1;
+	} else {
+		if (a->n == a->cap) {
+			size_t cap = a->cap ? 2 * a->cap : 16;
+			char **v = reallocarray(a->v, cap, sizeof(*v));
 
-		if (v == NULL)
+			if (v == NULL)
+				return NULL;
+			a->v = v;
+			a->cap = cap;
+		}
+		s = malloc(own ? len + 1 : ARENA_CHUNK);
+		if (s == NULL)
 			return NULL;
-		a->v = v;
-		a->cap = cap;
+		if (!own) {
+			a->v[a->n++] = s;
+			a->used = len + 1;
+		} else if (a->n > 0) {
+			a->v[a->n] = a->v[a->n - 1];
+			a->v[a->n - 1] = s;
+			a->n++;
+		} else {	/* no chunk yet: the next string starts one */
+			a->v[a->n++] = s;
+			a->used = ARENA_CHUNK;
+		}
 	}
-	s = malloc(len + 1);
-	if (s == NULL)
-		return NULL;
 	memcpy(s, p, len);
 	s[len] = '\0';
-	a->v[a->n++] = s;
 	return s;
 }
 
@@ -1037,23 +1065,14 @@ close_dirs(struct build *bd, const uint8_t *name, size_t len)
 }
 
 /* Start or stop adding names in key order below one view (bd->stream):
- * ON only if the checkpoint's keys are strictly increasing, as an index
- * written by TensorFlow always has them (a hostile one may not). */
+ * ON only if the source's keys are strictly increasing (bd->sorted). */
 static void
 stream_names(struct build *bd, bool on)
 {
-	const struct ckptfs_source *src = &bd->t->src;
-
 	bd->nopen = 0;
 	bd->last = NULL;
 	bd->lastlen = 0;
-	for (size_t i = 1; on && i < src->n; i++) {
-		const struct ckpt_entry *a = &src->entries[i - 1];
-		const struct ckpt_entry *b = &src->entries[i];
-
-		on = ckpt_key_cmp(a->key, a->key_len, b->key, b->key_len) < 0;
-	}
-	bd->stream = on;
+	bd->stream = on && bd->sorted;
 }
 
 /* Insert FILE at the raw '/'-separated NAME below VIEW. */
@@ -1202,25 +1221,24 @@ entry_node(struct build *bd, size_t i)
 }
 
 /* TensorFlow-style unique name for NAME: NAME itself if free, else the
- * first of NAME_1, NAME_2, ... not yet taken.  *OUT lives in the arena. */
+ * first of NAME_1, NAME_2, ... not yet taken.  *OUT lives in the arena.
+ * bd->used maps each name taken to the suffix to try first when it comes
+ * again. */
 static int
 uniquify(struct build *bd, const uint8_t *name, size_t len,
 	 const char **out, size_t *outlen)
 {
-	size_t next = 1, dummy;
-	const uint8_t *base;
+	size_t next, dummy;
 	char *s;
 
-	if (!smap_get(&bd->used, name, len, &dummy)) {
+	if (!smap_get(&bd->used, name, len, &next)) {
 		s = arena_dup(&bd->arena, name, len);
-		if (s == NULL || smap_put(&bd->used, s, len, 0) < 0 ||
-		    smap_put(&bd->next, s, len, 1) < 0)
+		if (s == NULL || smap_put(&bd->used, s, len, 1) < 0)
 			return -ENOMEM;
 		*out = s;
 		*outlen = len;
 		return 0;
 	}
-	smap_get(&bd->next, name, len, &next);
 	for (;;) {
 		char num[24];
 		int nl = snprintf(num, sizeof(num), "_%zu", next++);
@@ -1235,13 +1253,10 @@ uniquify(struct build *bd, const uint8_t *name, size_t len,
 		if (!taken) {
 			s = arena_dup(&bd->arena, c, len + (size_t)nl);
 			free(c);
+			/* (NAME is there already: only its value changes) */
 			if (s == NULL ||
-			    smap_put(&bd->used, s, len + (size_t)nl, 0) < 0)
-				return -ENOMEM;
-			/* The base name is in "used" already, arena-owned. */
-			base = smap_slot(&bd->used, name, len,
-					 ckptfs_fnv1a64(name, len))->key;
-			if (smap_put(&bd->next, base, len, next) < 0)
+			    smap_put(&bd->used, s, len + (size_t)nl, 1) < 0 ||
+			    smap_put(&bd->used, name, len, next) < 0)
 				return -ENOMEM;
 			*out = s;
 			*outlen = len + (size_t)nl;
@@ -1275,60 +1290,87 @@ add_by_name(struct build *bd, size_t i, const uint8_t *name, size_t len)
 	return add_path(bd, bd->t->by_name, (const uint8_t *)u, ulen, n);
 }
 
+/* The index of the entry with key KEY, if any. */
+static bool
+find_key(const struct build *bd, const char *key, size_t len, size_t *k)
+{
+	const struct ckptfs_source *src = &bd->t->src;
+	const struct ckpt_entry *e;
+
+	if (!bd->sorted)
+		return smap_get(&bd->keys, key, len, k);
+	e = ckpt_entries_find(src->entries, src->n, key, len);
+	if (e == NULL)
+		return false;
+	*k = (size_t)(e - src->entries);
+	return true;
+}
+
+/* build_by_name()'s walk over the object graph: node I's attributes
+ * under their full names, in order. */
+static int
+name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
+{
+	struct build *bd = ctx;
+	const struct ckpt_entry *entries = bd->t->src.entries;
+	size_t j, k, sl = sizeof(VARIABLE_SUFFIX) - 1;
+	int rc = 0;
+
+	(void)i;
+	(void)n;
+	for (j = 0; j < on->nattrs && rc == 0; j++) {
+		const struct ckpt_objattr *a = &on->attrs[j];
+		const uint8_t *name = (const uint8_t *)a->full_name;
+		size_t len = a->full_name_len;
+
+		if (!find_key(bd, a->checkpoint_key, a->checkpoint_key_len,
+			      &k) ||
+		    bd->seen[k] || entries[k].is_part ||
+		    is_graph_key(&entries[k]))
+			continue;
+		bd->seen[k] = true;
+		if (len == 0) {
+			name = (const uint8_t *)a->checkpoint_key;
+			len = a->checkpoint_key_len;
+			if (len >= sl &&
+			    memcmp(name + len - sl, VARIABLE_SUFFIX, sl) == 0)
+				len -= sl;
+		}
+		rc = add_by_name(bd, k, name, len);
+		if (rc == 0 && a->full_name_len == 0)
+			bd->entry_node[k]->derived_name = true;
+	}
+	return rc;
+}
+
 /* Fill /by-name. */
 static int
 build_by_name(struct build *bd)
 {
 	const struct ckptfs_source *src = &bd->t->src;
-	const struct ckpt_objgraph *g = bd->graph;
-	bool *seen;
-	size_t i, j, k;
+	size_t i;
 	int rc = 0;
 
-	seen = calloc(src->n ? src->n : 1, sizeof(*seen));
-	if (seen == NULL)
+	bd->seen = calloc(src->n ? src->n : 1, sizeof(*bd->seen));
+	if (bd->seen == NULL)
 		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
-	for (i = 0; src->tf2 && g != NULL && i < g->n && rc == 0; i++) {
-		const struct ckpt_objnode *on = &g->nodes[i];
-
-		for (j = 0; j < on->nattrs && rc == 0; j++) {
-			const struct ckpt_objattr *a = &on->attrs[j];
-			const uint8_t *name = (const uint8_t *)a->full_name;
-			size_t len = a->full_name_len;
-			size_t sl = sizeof(VARIABLE_SUFFIX) - 1;
-
-			if (!smap_get(&bd->keys, a->checkpoint_key,
-				      a->checkpoint_key_len, &k) ||
-			    seen[k] || src->entries[k].is_part ||
-			    is_graph_key(&src->entries[k]))
-				continue;
-			seen[k] = true;
-			if (len == 0) {
-				name = (const uint8_t *)a->checkpoint_key;
-				len = a->checkpoint_key_len;
-				if (len >= sl &&
-				    memcmp(name + len - sl, VARIABLE_SUFFIX,
-					   sl) == 0)
-					len -= sl;
-			}
-			rc = add_by_name(bd, k, name, len);
-			if (rc == 0 && a->full_name_len == 0)
-				bd->entry_node[k]->derived_name = true;
-		}
-	}
+	if (src->tf2 && bd->graph != NULL)
+		rc = ckpt_objgraph_walk(bd->graph, bd->graph_len, name_attrs,
+					bd, bd->err);
 	/* A TF1 checkpoint's names are its keys, in key order. */
 	stream_names(bd, !src->tf2);
 	for (i = 0; i < src->n && rc == 0; i++) {
 		const struct ckpt_entry *e = &src->entries[i];
 
-		if (seen[i] || e->is_part || (src->tf2 && is_graph_key(e)))
+		if (bd->seen[i] || e->is_part || (src->tf2 && is_graph_key(e)))
 			continue;
 		rc = add_by_name(bd, i, (const uint8_t *)e->key, e->key_len);
 		if (rc == 0 && src->tf2)
 			bd->entry_node[i]->derived_name = true;
 	}
 	stream_names(bd, false);
-	free(seen);
+	free(bd->seen);
+	bd->seen = NULL;
 	return rc;
 }
 
@@ -1459,36 +1501,47 @@ build_info(struct ckptfs_tree *t, const char *root, const char *extra)
 	return 0;
 }
 
-/* What only /by-name needs, freed once it is built: the object graph when
- * the build owns it, the key and name maps, the unique names' arena (the
- * names themselves are in the tree by then).  For a TF2 checkpoint of
- * 100,000 variables that is most of the build's peak.  Idempotent. */
+/* What only /by-name needs, freed once it is built: the object graph's
+ * bytes when the build owns them, the key and name maps, the unique
+ * names' arena (the names themselves are in the tree by then).
+ * Idempotent. */
 static void
 by_name_done(struct build *bd)
 {
-	if (bd->graph_owned != NULL) {
-		ckpt_objgraph_free(*bd->graph_owned);
-		*bd->graph_owned = NULL;
+	if (bd->graph_buf != NULL) {
+		free(*bd->graph_buf);
+		*bd->graph_buf = NULL;
 	}
 	bd->graph = NULL;
 	smap_free(&bd->keys);
 	smap_free(&bd->used);
-	smap_free(&bd->next);
 	arena_free(&bd->arena);
 }
 
-/* Build the tree of SRC, whose graph, if the build owns it, is *OWNED
- * (freed and set to NULL once /by-name is built). */
+/* Whether the N entries V have strictly increasing keys. */
+static bool
+keys_sorted(const struct ckpt_entry *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (ckpt_key_cmp(v[i - 1].key, v[i - 1].key_len, v[i].key,
+				 v[i].key_len) >= 0)
+			return false;
+	return true;
+}
+
+/* Build the tree of SRC, whose graph buffer, if the build owns it, is
+ * *GRAPH_BUF (freed and set to NULL once /by-name is built). */
 static int
-tree_build(const struct ckptfs_source *src,
-	   const struct ckptfs_tree_opts *opts, struct ckptfs_tree **out,
-	   struct ckpt_err *err, struct ckpt_objgraph **owned)
+tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
+	   struct ckptfs_tree **out, struct ckpt_err *err, void **graph_buf)
 {
 	const char *root = opts && opts->tf2_root ? opts->tf2_root
 						  : DEFAULT_TF2_ROOT;
 	struct build bd = { .err = err,
-			    .graph = src->graph ? src->graph : *owned,
-			    .graph_owned = owned };
+			    .graph = src->graph,
+			    .graph_len = src->graph_len,
+			    .graph_buf = graph_buf,
+			    .sorted = keys_sorted(src->entries, src->n) };
 	struct ckptfs_tree *t;
 	size_t i;
 	int rc;
@@ -1517,7 +1570,7 @@ tree_build(const struct ckptfs_source *src,
 	if (bd.entry_node == NULL)
 		goto fail_nomem;
 	/* Keys are looked up only from the object graph's attributes. */
-	for (i = 0; bd.graph != NULL && i < src->n; i++)
+	for (i = 0; bd.graph != NULL && !bd.sorted && i < src->n; i++)
 		if (smap_put(&bd.keys, src->entries[i].key,
 			     src->entries[i].key_len, i) < 0)
 			goto fail_nomem;
@@ -1545,7 +1598,8 @@ tree_build(const struct ckptfs_source *src,
 			goto fail;
 	by_name_done(&bd);
 	t->src.graph = NULL;
-	t->src.graph_owned = NULL;
+	t->src.graph_len = 0;
+	t->src.graph_buf = NULL;
 	if ((rc = build_by_object(&bd, root)) < 0)
 		goto fail;
 	for (i = 0; i < t->ninodes; i++)
@@ -1581,15 +1635,43 @@ fail:
 	return rc;
 }
 
+/* Note in T that its graph could not be used, and WHY. */
+static void
+graph_warning(struct ckptfs_tree *t, const char *why)
+{
+	snprintf(t->warning, sizeof(t->warning),
+		 "object graph unreadable (%.400s); /by-name shows checkpoint "
+		 "keys",
+		 why);
+}
+
 int
 ckptfs_tree_build_from(const struct ckptfs_source *src,
 		       const struct ckptfs_tree_opts *opts,
 		       struct ckptfs_tree **out, struct ckpt_err *err)
 {
-	struct ckpt_objgraph *owned = src->graph_owned;
-	int rc = tree_build(src, opts, out, err, &owned);
+	struct ckptfs_source plain = *src;
+	void *graph_buf = src->graph_buf;
+	struct ckpt_err gerr = { 0 };
+	int rc;
 
-	ckpt_objgraph_free(owned); /* if the build stopped before */
+	if (src->graph == NULL)
+		return tree_build(src, opts, out, err, &graph_buf);
+	rc = tree_build(src, opts, out, &gerr, &graph_buf);
+	free(graph_buf); /* if the build stopped before */
+	if (rc != -EBADMSG) {
+		if (rc < 0)
+			ckpt_fail(err, rc, "%s", gerr.msg);
+		return rc;
+	}
+	/* Malformed graph bytes, found by the walk: the keys instead. */
+	if (src->prefix != NULL)
+		ckpt_err_prepend(&gerr, src->prefix);
+	plain.graph = NULL;
+	plain.graph_len = 0;
+	plain.graph_buf = NULL;
+	if ((rc = tree_build(&plain, opts, out, err, &plain.graph_buf)) == 0)
+		graph_warning(*out, gerr.msg);
 	return rc;
 }
 
@@ -1608,19 +1690,19 @@ ckptfs_tree_build(const struct ckpt_bundle *b,
 		.num_shards = b->hdr.num_shards,
 		.mtime = b->index_mtime,
 	};
-	struct ckpt_objgraph *g = NULL;
 	struct ckpt_err gerr = { 0 };
-	int rc;
+	uint8_t *buf = NULL;
+	int rc = 0;
 
-	if (b->tf2 && ckpt_bundle_objgraph(b, &g, &gerr) < 0)
-		g = NULL;
-	src.graph_owned = g; /* freed by the build once /by-name is */
+	if (b->tf2)
+		rc = ckpt_bundle_objgraph_bytes(b, &buf, &src.graph,
+						&src.graph_len, &gerr);
+	src.graph_buf = buf; /* freed by the build once /by-name is */
+	if (rc < 0 && rc != -ENOENT)
+		ckpt_fail(&gerr, rc, "%s: object graph unreadable", b->prefix);
 	rc = ckptfs_tree_build_from(&src, opts, out, err);
-	if (rc == 0 && b->tf2 && g == NULL)
-		snprintf((*out)->warning, sizeof((*out)->warning),
-			 "object graph unreadable (%s); /by-name shows "
-			 "checkpoint keys",
-			 ckpt_err_str(&gerr, gerr.code));
+	if (rc == 0 && gerr.code != 0)
+		graph_warning(*out, gerr.msg);
 	return rc;
 }
 

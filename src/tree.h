@@ -193,10 +193,16 @@ struct ckptfs_source {
 	const struct ckpt_entry *entries;	/* borrowed; key order */
 	size_t n;
 	bool tf2;
-	const struct ckpt_objgraph *graph;	/* borrowed; NULL: no graph */
-	/* Or a graph given to the build, which frees it as soon as /by-name
-	 * (its only user) is built, and on failure (set one of the two). */
-	struct ckpt_objgraph *graph_owned;
+	/* The serialized object graph (a TrackableObjectGraph), read one
+	 * node at a time while /by-name (its only user) is built; NULL: no
+	 * graph.  Borrowed; if GRAPH_BUF is set, it is a malloc()ed buffer
+	 * holding GRAPH, given to the build, which frees it as soon as
+	 * /by-name is built (and on failure).  A graph found malformed
+	 * there is a warning (the tree's WARNING), not an error: /by-name
+	 * then shows the keys. */
+	const uint8_t *graph;
+	size_t graph_len;
+	void *graph_buf;
 	const char *prefix;	/* for info.json */
 	int32_t num_shards;
 	struct timespec mtime;	/* of the index: every node's times */

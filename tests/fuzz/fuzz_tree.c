@@ -5,10 +5,15 @@
  * without an object graph (keys are object paths); bit 1, the keys sorted
  * with repeats dropped, as a real index has them (the build then finishes
  * each directory while it lists the keys); bit 2, every third entry a
- * hidden slice part.  A build either fails because two keys would show
- * alike (-EEXIST) or gives a tree in which every name of every directory
- * looks up to its node, under its own location, and every visible entry
- * has exactly one node whose path in the view its keys name is its key. */
+ * hidden slice part; bit 3, a TF2 checkpoint with an object graph: a line
+ * "KEY\tNAME" is the key KEY and a graph node whose attribute gives it the
+ * full name NAME (a line without a tab, a key alone); bit 4, the graph
+ * ends with a node that does not unpack.  A build either fails because
+ * two keys would show alike (-EEXIST) or gives a tree in which every name
+ * of every directory looks up to its node, under its own location, and
+ * every visible entry has exactly one node whose path in the view its keys
+ * name is its key, and a name in /by-name; with a graph that does not
+ * unpack, a warning and the keys as names. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,6 +23,7 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "objgraph.h"
 #include "table.h"
 #include "tensor.h"
 #include "tree.h"
@@ -32,6 +38,45 @@ struct key {
 	size_t len;
 };
 
+/* The graph of bit 3: node 0, then one node per named key of K[0..N)
+ * (their names as parsed: NAMES[i], NLENS[i]; NULL: none); bit 4 appends
+ * a node that does not unpack.  Return 0 or -ENOMEM. */
+static int
+make_graph(const struct key *k, char *const *names, const size_t *nlens,
+	   size_t n, bool bad, struct ckpt_buf *out)
+{
+	struct ckpt_objnode *nodes = calloc(n + 1, sizeof(*nodes));
+	struct ckpt_objattr *attrs = calloc(n ? n : 1, sizeof(*attrs));
+	struct ckpt_objgraph g = { .nodes = nodes, .n = 1 };
+	int rc = -ENOMEM;
+
+	if (nodes == NULL || attrs == NULL)
+		goto out;
+	nodes[0].has_checkpoint_values = -1;
+	for (size_t i = 0; i < n; i++) {
+		struct ckpt_objattr *a = &attrs[i];
+
+		if (names[i] == NULL)
+			continue;
+		a->name = (char *)"VARIABLE_VALUE";
+		a->name_len = 14;
+		a->full_name = names[i];
+		a->full_name_len = nlens[i];
+		a->checkpoint_key = k[i].p;
+		a->checkpoint_key_len = k[i].len;
+		nodes[g.n].attrs = a;
+		nodes[g.n].nattrs = 1;
+		nodes[g.n++].has_checkpoint_values = -1;
+	}
+	rc = ckpt_objgraph_serialize(&g, out);
+	if (rc == 0 && bad)
+		rc = ckpt_buf_put(out, "\x0a\x02\x0a\x05", 4);
+out:
+	free(nodes);
+	free(attrs);
+	return rc;
+}
+
 /* qsort() order of keys: the index's (ckpt_key_cmp()). */
 static int
 key_cmp(const void *a, const void *b)
@@ -44,7 +89,7 @@ key_cmp(const void *a, const void *b)
 /* Check every directory of T and every visible entry of E[0..N). */
 static void
 check_tree(struct ckptfs_tree *t, const struct ckpt_entry *e, size_t n,
-	   int view)
+	   int view, bool graph, bool bad)
 {
 	struct ckpt_buf path = { 0 };
 	size_t *seen = calloc(n ? n : 1, sizeof(*seen));
@@ -68,6 +113,21 @@ check_tree(struct ckptfs_tree *t, const struct ckpt_entry *e, size_t n,
 			    (path.len > 0 &&
 			     memcmp(path.data, e[j].key, path.len) != 0))
 				abort();
+			if (!graph)
+				continue;
+			/* a name in /by-name; the key when the graph did not
+			 * unpack */
+			path.len = 0;
+			if (ckptfs_node_rawpath(t, d, CKPTFS_BY_NAME, &path) <
+				    0 &&
+			    !(e[j].key_len == sizeof(CKPT_OBJGRAPH_KEY) - 1 &&
+			      memcmp(e[j].key, CKPT_OBJGRAPH_KEY,
+				     e[j].key_len) == 0))
+				abort();
+			if (bad && path.len > 0 &&
+			    (path.len != e[j].key_len ||
+			     memcmp(path.data, e[j].key, path.len) != 0))
+				abort();
 			continue;
 		}
 		if (d->kind != CKPTFS_DIR)
@@ -88,6 +148,8 @@ check_tree(struct ckptfs_tree *t, const struct ckpt_entry *e, size_t n,
 	for (size_t j = 0; j < n; j++)
 		if (seen[j] != (e[j].is_part ? 0u : 1u))
 			abort();
+	if (graph && (t->warning[0] != '\0') != bad)
+		abort();
 	ckpt_buf_free(&path);
 	free(seen);
 }
@@ -99,16 +161,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ckpt_entry *e;
 	struct ckptfs_tree *t = NULL;
 	struct ckpt_err err = { 0 };
-	size_t n = 0, start = 1;
+	struct ckpt_buf graph = { 0 };
+	char **names;
+	size_t *nlens, n = 0, start = 1;
 	uint8_t flags;
+	bool with_graph;
 	int rc;
 
 	if (size == 0)
 		return 0;
 	flags = data[0];
+	with_graph = (flags & 8) != 0;
 	keys = calloc(MAX_KEYS, sizeof(*keys));
 	e = calloc(MAX_KEYS, sizeof(*e));
-	if (keys == NULL || e == NULL)
+	names = calloc(MAX_KEYS, sizeof(*names));
+	nlens = calloc(MAX_KEYS, sizeof(*nlens));
+	if (keys == NULL || e == NULL || names == NULL || nlens == NULL)
 		goto out;
 	for (size_t i = 1; i <= size && n < MAX_KEYS; i++) {
 		if (i < size && data[i] != '\n')
@@ -116,6 +184,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i == size && start == size)
 			break;	/* no key after a final '\n' */
 		keys[n].len = i - start;
+		if (with_graph) {
+			const uint8_t *tab =
+				memchr(data + start, '\t', keys[n].len);
+
+			if (tab != NULL) {
+				names[n] = (char *)tab + 1;
+				nlens[n] = (size_t)(data + i - tab - 1);
+				keys[n].len = (size_t)(tab - data) - start;
+			}
+		}
 		if ((keys[n].p = malloc(keys[n].len + 1)) == NULL)
 			goto out;
 		memcpy(keys[n].p, data + start, keys[n].len);
@@ -123,6 +201,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n++;
 		start = i + 1;
 	}
+	if (with_graph &&
+	    make_graph(keys, names, nlens, n, flags & 16, &graph) < 0)
+		goto out;
 	if (flags & 2) {
 		size_t m = 0;
 
@@ -146,21 +227,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	{
 		struct ckptfs_source src = { .entries = e, .n = n,
-					     .tf2 = flags & 1,
+					     .tf2 = (flags & 1) || with_graph,
 					     .prefix = "fuzz", .num_shards = 1 };
 
+		if (with_graph) {	/* given to the build */
+			src.graph = graph.data;
+			src.graph_len = graph.len;
+			src.graph_buf = graph.data;
+			graph.data = NULL;
+		}
 		rc = ckptfs_tree_build_from(&src, NULL, &t, &err);
 	}
 	if (rc == 0)
 		check_tree(t, e, n,
-			   (flags & 1) ? CKPTFS_BY_OBJECT : CKPTFS_BY_NAME);
+			   (flags & 1) || with_graph ? CKPTFS_BY_OBJECT
+						     : CKPTFS_BY_NAME,
+			   with_graph, with_graph && (flags & 16));
 	else if (rc != -EEXIST && rc != -ENOMEM)
 		abort();
 	ckptfs_tree_free(t);
 out:
 	for (size_t i = 0; keys != NULL && i < n; i++)
 		free(keys[i].p);
+	ckpt_buf_free(&graph);
 	free(keys);
 	free(e);
+	free(names);
+	free(nlens);
 	return 0;
 }

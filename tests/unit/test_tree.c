@@ -387,6 +387,105 @@ struct attr_spec {
 	const char *key;
 };
 
+/* The key of the tensor at PATH. */
+static const char *
+key_at(const struct ckptfs_tree *t, const char *path)
+{
+	return at(t, path)->entry->key;
+}
+
+/* The TF2 names of E (N entries, in the order given: SORTED says whether
+ * that is key order) under the graph of SPEC. */
+static void
+check_tf2(const struct attr_spec *spec, size_t nspec, struct ckpt_entry *e,
+	  size_t n, bool sorted)
+{
+	struct ckpt_objnode *nodes = calloc(nspec + 1, sizeof(*nodes));
+	struct ckpt_objattr *attrs = calloc(nspec, sizeof(*attrs));
+	struct ckpt_objgraph g = { .nodes = nodes, .n = nspec + 1 };
+	struct ckpt_buf bytes = { 0 };
+	struct ckptfs_source src = { .entries = e, .n = n, .tf2 = true };
+	struct ckptfs_tree *t;
+	struct ckpt_err err = { 0 };
+	size_t i;
+
+	CHECK(nodes != NULL && attrs != NULL);
+	for (i = 0; i < nspec; i++) {
+		attrs[i].name = (char *)"VARIABLE_VALUE";
+		attrs[i].name_len = 14;
+		attrs[i].full_name = (char *)spec[i].full;
+		attrs[i].full_name_len = strlen(spec[i].full);
+		attrs[i].checkpoint_key = (char *)spec[i].key;
+		attrs[i].checkpoint_key_len = strlen(spec[i].key);
+		nodes[i + 1].attrs = &attrs[i];
+		nodes[i + 1].nattrs = 1;
+	}
+	CHECK_EQ_INT(ckpt_objgraph_serialize(&g, &bytes), 0);
+	free(nodes);
+	free(attrs);
+	/* Given to the build, as ckptfs_tree_build() gives its graph. */
+	src.graph = bytes.data;
+	src.graph_len = bytes.len;
+	src.graph_buf = bytes.data;
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	CHECK_EQ_STR(t->warning, "");
+	/* Attributes in node order first: the second "Variable" skips the
+	 * given "Variable_1"; unreferenced keys come last, so the key
+	 * "Variable_2" becomes "Variable_2_1". */
+	CHECK_EQ_STR(listing(t, "by-name"),
+		     "Variable Variable_1 Variable_2 Variable_3 model dense "
+		     "Adam Variable_2_1");
+	CHECK_EQ_STR(key_at(t, "by-name/Variable"),
+		     "model/extra/0/.ATTRIBUTES/VARIABLE_VALUE");
+	CHECK_EQ_STR(key_at(t, "by-name/Variable_1"),
+		     "model/v1/.ATTRIBUTES/VARIABLE_VALUE");
+	CHECK_EQ_STR(key_at(t, "by-name/Variable_2"),
+		     "model/extra/1/.ATTRIBUTES/VARIABLE_VALUE");
+	CHECK_EQ_STR(key_at(t, "by-name/Variable_3"),
+		     "model/extra/2/.ATTRIBUTES/VARIABLE_VALUE");
+	CHECK_EQ_STR(key_at(t, "by-name/Variable_2_1"), "Variable_2");
+	CHECK_EQ_STR(key_at(t, "by-name/model/nameless"),
+		     "model/nameless/.ATTRIBUTES/VARIABLE_VALUE");
+	CHECK_EQ_STR(key_at(t, "by-name/dense/kernel"),
+		     "model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE");
+	CHECK_EQ_STR(key_at(t, "by-name/Adam/m/dense/kernel"),
+		     "model/layers/0/kernel/.OPTIMIZER_SLOT/optimizer/m/"
+		     ".ATTRIBUTES/VARIABLE_VALUE");
+	CHECK(at(t, "by-name/model/nameless")->derived_name);
+	CHECK(!at(t, "by-name/dense/kernel")->derived_name);
+	CHECK(ckptfs_tree_path(t, "by-name/dup") == NULL);
+	CHECK(ckptfs_tree_path(t, "by-name/" CKPT_OBJGRAPH_KEY) == NULL);
+	/* by-object: the keys as they are. */
+	CHECK_EQ_STR(listing(t, "by-object"),
+		     sorted ? "Variable_2 " CKPT_OBJGRAPH_KEY " model"
+			    : CKPT_OBJGRAPH_KEY " Variable_2 model");
+	CHECK_EQ_STR(listing(t, "by-object/model/layers/0/kernel"),
+		     ".ATTRIBUTES .OPTIMIZER_SLOT");
+	CHECK(at(t, "by-object/model/layers/0/kernel/.OPTIMIZER_SLOT/"
+		    "optimizer/m/.ATTRIBUTES/VARIABLE_VALUE") ==
+	      at(t, "by-name/Adam/m/dense/kernel"));
+	CHECK_EQ_INT(at(t, "by-object/" CKPT_OBJGRAPH_KEY)->nlink, 1);
+	CHECK_EQ_INT(at(t, "by-name/Variable")->nlink, 2);
+	CHECK_EQ_INT(t->ntensors, n);
+	CHECK(strstr(t->info_json, "\"format\": \"tf2\"") != NULL);
+	CHECK(strstr(t->info_json, "tf2_root") == NULL);
+	/* The build took the graph's buffer and freed it (ASan: no double
+	 * free, LeakSanitizer: no leak); the tree keeps no pointer to it. */
+	CHECK(t->src.graph == NULL && t->src.graph_buf == NULL);
+	ckptfs_tree_free(t);
+
+	/* Without a graph every key but the graph's is shown by name. */
+	src.graph = NULL;
+	src.graph_len = 0;
+	src.graph_buf = NULL;
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	CHECK_EQ_STR(listing(t, "by-name"), "Variable_2 model");
+	CHECK_EQ_STR(key_at(t, "by-name/model/extra/0/.ATTRIBUTES/"
+			       "VARIABLE_VALUE"),
+		     "model/extra/0/.ATTRIBUTES/VARIABLE_VALUE");
+	ckptfs_tree_free(t);
+}
+
 static void
 test_tf2(void)
 {
@@ -404,9 +503,10 @@ test_tf2(void)
 		{ "missing", "not/in/bundle" },
 		{ "dup", "model/extra/0/.ATTRIBUTES/VARIABLE_VALUE" },
 	};
+	/* In key order, as a bundle's are (binary-searched), ... */
 	struct ckpt_entry e[] = {
-		MK(CKPT_OBJGRAPH_KEY),
 		MK("Variable_2"),	/* unreferenced, and a taken name */
+		MK(CKPT_OBJGRAPH_KEY),
 		MK("model/extra/0/.ATTRIBUTES/VARIABLE_VALUE"),
 		MK("model/extra/1/.ATTRIBUTES/VARIABLE_VALUE"),
 		MK("model/extra/2/.ATTRIBUTES/VARIABLE_VALUE"),
@@ -416,66 +516,248 @@ test_tf2(void)
 		MK("model/nameless/.ATTRIBUTES/VARIABLE_VALUE"),
 		MK("model/v1/.ATTRIBUTES/VARIABLE_VALUE"),
 	};
-	struct ckpt_objnode nodes[ARRAY_SIZE(spec) + 1];
-	struct ckpt_objattr attrs[ARRAY_SIZE(spec)];
-	struct ckpt_objgraph g = { .nodes = nodes, .n = ARRAY_SIZE(nodes) };
-	struct ckptfs_source src = { .entries = e, .n = ARRAY_SIZE(e),
-				     .tf2 = true, .graph = &g };
+	/* ... and not (a hand-made source: looked up in a map). */
+	struct ckpt_entry u[ARRAY_SIZE(e)];
+
+	memcpy(u, e, sizeof(e));
+	u[0] = e[1];
+	u[1] = e[0];
+	check_tf2(spec, ARRAY_SIZE(spec), e, ARRAY_SIZE(e), true);
+	check_tf2(spec, ARRAY_SIZE(spec), u, ARRAY_SIZE(u), false);
+}
+
+/* A graph found malformed while /by-name is being built from it (its
+ * first node unpacks, the second does not): the tree is built again from
+ * the keys, with a warning; nothing leaks. */
+static void
+test_tf2_bad_graph(void)
+{
+	static const char key[] = "model/v/.ATTRIBUTES/VARIABLE_VALUE";
+	struct ckpt_entry e[] = { MK(CKPT_OBJGRAPH_KEY), MK(key) };
+	struct ckpt_objattr a = { .name = (char *)"VARIABLE_VALUE",
+				  .name_len = 14,
+				  .full_name = (char *)"v",
+				  .full_name_len = 1,
+				  .checkpoint_key = (char *)key,
+				  .checkpoint_key_len = sizeof(key) - 1 };
+	struct ckpt_objnode nodes[1] = { { .attrs = &a, .nattrs = 1,
+					   .has_checkpoint_values = -1 } };
+	struct ckpt_objgraph g = { .nodes = nodes, .n = 1 };
+	struct ckpt_buf bytes = { 0 };
+	struct ckptfs_source src = { .entries = e, .n = 2, .tf2 = true,
+				     .prefix = "ckpt" };
+	/* A second node whose first field (children, length 5) overruns
+	 * the node's 2 bytes. */
+	static const uint8_t bad[] = { 0x0a, 0x02, 0x0a, 0x05 };
 	struct ckptfs_tree *t;
 	struct ckpt_err err = { 0 };
-	size_t i;
 
-	memset(nodes, 0, sizeof(nodes));
-	memset(attrs, 0, sizeof(attrs));
-	for (i = 0; i < ARRAY_SIZE(spec); i++) {
+	CHECK_EQ_INT(ckpt_objgraph_serialize(&g, &bytes), 0);
+	CHECK_EQ_INT(ckpt_buf_put(&bytes, bad, sizeof(bad)), 0);
+	src.graph = bytes.data;
+	src.graph_len = bytes.len;
+	src.graph_buf = bytes.data;
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	CHECK_EQ_INT(err.code, 0);
+	CHECK(strstr(t->warning, "object graph unreadable (ckpt: object "
+				 "graph: malformed TrackableObjectGraph") ==
+	      t->warning);
+	CHECK_EQ_STR(listing(t, "by-name"), "model");
+	CHECK_EQ_STR(key_at(t, "by-name/model/v/.ATTRIBUTES/VARIABLE_VALUE"),
+		     key);
+	CHECK(ckptfs_tree_path(t, "by-name/v") == NULL);
+	ckptfs_tree_free(t);
+}
+
+/* Many full names, two of them 20 KB long, some repeated: the unique
+ * names fill several arena chunks, and the long ones get blocks of their
+ * own (before the first chunk and between two). */
+static void
+test_tf2_many_names(void)
+{
+	enum { N = 6000, LONG = 100 * 200 };
+	struct ckpt_entry *e = calloc(N, sizeof(*e));
+	struct ckpt_objnode *nodes = calloc(N + 1, sizeof(*nodes));
+	struct ckpt_objattr *attrs = calloc(N, sizeof(*attrs));
+	char (*keys)[48] = calloc(N, sizeof(*keys));
+	char (*names)[16] = calloc(N, sizeof(*names));
+	char *longs[2], path[LONG + 64];
+	struct ckpt_objgraph g = { .nodes = nodes, .n = N + 1 };
+	struct ckpt_buf bytes = { 0 };
+	struct ckptfs_source src = { .entries = e, .n = N, .tf2 = true };
+	struct ckptfs_tree *t;
+	struct ckpt_err err = { 0 };
+
+	CHECK(e && nodes && attrs && keys && names);
+	for (int k = 0; k < 2; k++) {
+		/* 100 components of 199 letters */
+		longs[k] = malloc(LONG);
+		CHECK(longs[k] != NULL);
+		memset(longs[k], k == 0 ? 'a' : 'b', LONG);
+		for (int c = 199; c < LONG; c += 200)
+			longs[k][c] = '/';
+		longs[k][LONG - 1] = '\0';
+	}
+	for (int i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]),
+			 "k/%05d/.ATTRIBUTES/VARIABLE_VALUE", i);
+		/* every 1000th is "n0" (no tensor 0 has it): n0, n0_1,
+		 * n0_2, ... */
+		snprintf(names[i], sizeof(names[i]), "n%d",
+			 i % 1000 == 999 ? 0 : i);
+		e[i] = mk(keys[i], strlen(keys[i]), NULL, 0);
 		attrs[i].name = (char *)"VARIABLE_VALUE";
 		attrs[i].name_len = 14;
-		attrs[i].full_name = (char *)spec[i].full;
-		attrs[i].full_name_len = strlen(spec[i].full);
-		attrs[i].checkpoint_key = (char *)spec[i].key;
-		attrs[i].checkpoint_key_len = strlen(spec[i].key);
+		attrs[i].full_name = i == 0      ? longs[0]
+				     : i == 3000 ? longs[1]
+						 : names[i];
+		attrs[i].full_name_len = strlen(attrs[i].full_name);
+		attrs[i].checkpoint_key = keys[i];
+		attrs[i].checkpoint_key_len = strlen(keys[i]);
 		nodes[i + 1].attrs = &attrs[i];
 		nodes[i + 1].nattrs = 1;
+		nodes[i + 1].has_checkpoint_values = -1;
 	}
+	nodes[0].has_checkpoint_values = -1;
+	CHECK_EQ_INT(ckpt_objgraph_serialize(&g, &bytes), 0);
+	src.graph = bytes.data;
+	src.graph_len = bytes.len;
 	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
-	/* Attributes in node order first: the second "Variable" skips the
-	 * given "Variable_1"; unreferenced keys come last, so the key
-	 * "Variable_2" becomes "Variable_2_1". */
-	CHECK_EQ_STR(listing(t, "by-name"),
-		     "Variable Variable_1 Variable_2 Variable_3 model dense "
-		     "Adam Variable_2_1");
-	CHECK(at(t, "by-name/Variable")->entry == &e[2]);
-	CHECK(at(t, "by-name/Variable_1")->entry == &e[8]);
-	CHECK(at(t, "by-name/Variable_2")->entry == &e[3]);
-	CHECK(at(t, "by-name/Variable_3")->entry == &e[4]);
-	CHECK(at(t, "by-name/Variable_2_1")->entry == &e[1]);
-	CHECK(at(t, "by-name/model/nameless")->entry == &e[7]);
-	CHECK(at(t, "by-name/dense/kernel")->entry == &e[5]);
-	CHECK(at(t, "by-name/Adam/m/dense/kernel")->entry == &e[6]);
-	CHECK(ckptfs_tree_path(t, "by-name/dup") == NULL);
-	CHECK(ckptfs_tree_path(t, "by-name/" CKPT_OBJGRAPH_KEY) == NULL);
-	/* by-object: the keys as they are. */
-	CHECK_EQ_STR(listing(t, "by-object"),
-		     CKPT_OBJGRAPH_KEY " Variable_2 model");
-	CHECK_EQ_STR(listing(t, "by-object/model/layers/0/kernel"),
-		     ".ATTRIBUTES .OPTIMIZER_SLOT");
-	CHECK(at(t, "by-object/model/layers/0/kernel/.OPTIMIZER_SLOT/"
-		    "optimizer/m/.ATTRIBUTES/VARIABLE_VALUE") ==
-	      at(t, "by-name/Adam/m/dense/kernel"));
-	CHECK_EQ_INT(at(t, "by-object/" CKPT_OBJGRAPH_KEY)->nlink, 1);
-	CHECK_EQ_INT(at(t, "by-name/Variable")->nlink, 2);
-	CHECK_EQ_INT(t->ntensors, ARRAY_SIZE(e));
-	CHECK(strstr(t->info_json, "\"format\": \"tf2\"") != NULL);
-	CHECK(strstr(t->info_json, "tf2_root") == NULL);
+	for (int i = 0; i < N; i++) {
+		if (i == 0 || i == 3000)
+			snprintf(path, sizeof(path), "by-name/%s",
+				 longs[i != 0]);
+		else if (i % 1000 == 999 && i > 999)
+			snprintf(path, sizeof(path), "by-name/n0_%d", i / 1000);
+		else
+			snprintf(path, sizeof(path), "by-name/%s", names[i]);
+		CHECK(ckptfs_tree_path(t, path) != NULL);
+		CHECK_EQ_STR(key_at(t, path), keys[i]);
+	}
+	CHECK_EQ_U64(t->ntensors, N);
 	ckptfs_tree_free(t);
+	ckpt_buf_free(&bytes);
+	free(longs[0]);
+	free(longs[1]);
+	free(names);
+	free(keys);
+	free(attrs);
+	free(nodes);
+	free(e);
+}
 
-	/* Without a graph every key but the graph's is shown by name. */
-	src.graph = NULL;
-	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
-	CHECK_EQ_STR(listing(t, "by-name"), "Variable_2 model");
-	CHECK(at(t, "by-name/model/extra/0/.ATTRIBUTES/VARIABLE_VALUE")
-		      ->entry == &e[2]);
-	ckptfs_tree_free(t);
+/* Write a TF2 checkpoint at PREFIX: the float "x/.ATTRIBUTES/VARIABLE_VALUE"
+ * and GRAPH (LEN bytes) as its object graph. */
+static void
+write_tf2(const char *prefix, const void *graph, size_t len)
+{
+	static const char key[] = "x/.ATTRIBUTES/VARIABLE_VALUE";
+	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 1 };
+	const uint8_t *data[1] = { graph };
+	uint64_t lens[1] = { len };
+	struct ckpt_buf str = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	float x = 1.5f;
+	uint32_t crc;
+
+	CHECK_EQ_INT(ckpt_string_encode(data, lens, 1, &str, &crc), 0);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
+				     sizeof(CKPT_OBJGRAPH_KEY) - 1,
+				     CKPT_DT_STRING, NULL, 0, str.data, str.len,
+				     &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add(w, key, sizeof(key) - 1, CKPT_DT_FLOAT,
+				     NULL, 0, &x, sizeof(x), &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	ckpt_buf_free(&str);
+}
+
+/* A mounted TF2 checkpoint's graph: its names when it parses, else the
+ * keys and a warning naming the checkpoint and the problem. */
+static void
+test_tf2_bundle_graph(void)
+{
+	static const struct {
+		const uint8_t *graph;
+		size_t len;
+		const char *names, *why;
+	} cases[] = {
+		{ NULL, 0, "v", NULL },	/* the graph below */
+		/* the first node's children field overruns it */
+		{ (const uint8_t *)"\x0a\x02\x0a\x05", 4, "x",
+		  "object graph: malformed TrackableObjectGraph (4 bytes)" },
+		/* a node id out of range */
+		{ (const uint8_t *)"\x0a\x04\x0a\x02\x08\x07", 6, "x",
+		  "object graph: node 0 child 0: node id 7 out of range "
+		  "[0, 1)" },
+		/* not framed as a protobuf message at all */
+		{ (const uint8_t *)"\xff\xff\xff", 3, "x",
+		  "object graph: malformed TrackableObjectGraph (3 bytes)" },
+	};
+	/* Node 0: child 1 "x"; node 1: attribute VARIABLE_VALUE, full
+	 * name "v", the key write_tf2() writes. */
+	struct ckpt_objref child = { .node_id = 1,
+				     .local_name = (char *)"x",
+				     .local_name_len = 1 };
+	struct ckpt_objattr a = {
+		.name = (char *)"VARIABLE_VALUE",
+		.name_len = 14,
+		.full_name = (char *)"v",
+		.full_name_len = 1,
+		.checkpoint_key = (char *)"x/.ATTRIBUTES/VARIABLE_VALUE",
+		.checkpoint_key_len = 28,
+	};
+	struct ckpt_objnode nodes[2] = {
+		{ .children = &child, .nchildren = 1,
+		  .has_checkpoint_values = -1 },
+		{ .attrs = &a, .nattrs = 1, .has_checkpoint_values = -1 },
+	};
+	struct ckpt_objgraph g = { .nodes = nodes, .n = 2 };
+	struct ckpt_buf good = { 0 };
+	char dir[PATH_MAX], prefix[PATH_MAX + 8], want[PATH_MAX + 256];
+
+	CHECK_EQ_INT(ckpt_objgraph_serialize(&g, &good), 0);
+	check_mkdtemp(dir, sizeof(dir));
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct ckpt_err err = { 0 };
+		struct ckpt_bundle *b;
+		struct ckptfs_tree *t;
+
+		snprintf(prefix, sizeof(prefix), "%s/g%zu", dir, i);
+		if (cases[i].graph == NULL)
+			write_tf2(prefix, good.data, good.len);
+		else
+			write_tf2(prefix, cases[i].graph, cases[i].len);
+		CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+		CHECK(b->tf2);
+		CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &err), 0);
+		CHECK_EQ_STR(listing(t, "by-name"), cases[i].names);
+		if (cases[i].why == NULL) {
+			CHECK_EQ_STR(t->warning, "");
+			CHECK_EQ_STR(key_at(t, "by-name/v"),
+				     "x/.ATTRIBUTES/VARIABLE_VALUE");
+		} else {
+			snprintf(want, sizeof(want),
+				 "object graph unreadable (%s: %s); /by-name "
+				 "shows checkpoint keys",
+				 prefix, cases[i].why);
+			CHECK_EQ_STR(t->warning, want);
+			CHECK(at(t, "by-name/x/.ATTRIBUTES/VARIABLE_VALUE") ==
+			      at(t, "by-object/x/.ATTRIBUTES/VARIABLE_VALUE"));
+		}
+		ckptfs_tree_free(t);
+		ckpt_bundle_close(b);
+		snprintf(want, sizeof(want), "%s.index", prefix);
+		CHECK_EQ_INT(unlink(want), 0);
+		snprintf(want, sizeof(want), "%s.data-00000-of-00001", prefix);
+		CHECK_EQ_INT(unlink(want), 0);
+	}
+	CHECK_EQ_INT(rmdir(dir), 0);
+	ckpt_buf_free(&good);
 }
 
 /* A big flat directory: hashed lookups find every name. */
@@ -796,6 +1078,9 @@ main(void)
 	test_tf1();
 	test_oddnames();
 	test_tf2();
+	test_tf2_bad_graph();
+	test_tf2_bundle_graph();
+	test_tf2_many_names();
 	test_big();
 	test_verify();
 	test_dir_ops();
