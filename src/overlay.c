@@ -1812,19 +1812,14 @@ out:
 	return rc;
 }
 
-/* The serialized object graph of the source (the string element). */
+/* Read the serialized object graph of T's source: *BUF (owned) holds it,
+ * *LEN bytes from *GRAPH. */
 static int
-source_graph(struct ckptfs_tree *t, struct ckpt_buf *keep,
-	     struct ckpt_err *err)
+source_graph(struct ckptfs_tree *t, uint8_t **buf, const uint8_t **graph,
+	     size_t *len, struct ckpt_err *err)
 {
-	const uint8_t *graph;
-	uint8_t *buf;
-	size_t len;
-	int rc = ckpt_bundle_objgraph_bytes(t->bundle, &buf, &graph, &len, err);
+	int rc = ckpt_bundle_objgraph_bytes(t->bundle, buf, graph, len, err);
 
-	if (rc == 0)
-		rc = ckpt_buf_put(keep, graph, len);
-	free(buf);
 	if (rc < 0 && rc != -ENOENT)
 		return ckpt_fail(err, rc, "%s: object graph unreadable",
 				 t->src.prefix);
@@ -1847,7 +1842,10 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	struct ckpt_out_tensor *o = NULL;
 	/* Every tensor's name and key, each followed by a NUL, one after
 	 * the other (OFFS: where each starts), not a buffer each. */
-	struct ckpt_buf names = { 0 }, graph = { 0 };
+	struct ckpt_buf names = { 0 };
+	uint8_t *graph_buf = NULL;	/* the source's graph, once read */
+	const uint8_t *graph = NULL;
+	size_t graph_len = 0;
 	size_t *offs = NULL;
 	int64_t *ones = NULL;
 	char (*spnames)[32] = NULL;
@@ -1942,11 +1940,12 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			co.compression = t->bundle->index_compression;
 		if (outs[k].format == CKPT_FORMAT_TF2 && t->src.tf2 &&
 		    !t->ov->structure && t->bundle != NULL) {
-			if (graph.len == 0 &&
-			    (rc = source_graph(t, &graph, err)) < 0)
+			if (graph_buf == NULL &&
+			    (rc = source_graph(t, &graph_buf, &graph,
+					       &graph_len, err)) < 0)
 				break;
-			co.graph = graph.data;
-			co.graph_len = graph.len;
+			co.graph = graph;
+			co.graph_len = graph_len;
 		}
 		rc = ckpt_convert_write(o, n, outs[k].prefix, &co, err);
 	}
@@ -1965,6 +1964,6 @@ out:
 	free(o);
 	free(ones);
 	free(spnames);
-	ckpt_buf_free(&graph);
+	free(graph_buf);
 	return rc;
 }
