@@ -131,16 +131,15 @@ is_graph_key(const char *key, size_t len)
 }
 
 /* Build the object graph for the TF2 keys of T (plus save_counter when
- * WITH_COUNTER), or take the GIVEN one, and add it to W as a string
- * scalar.  A built graph is packed and encoded in one buffer: for 100,000
- * variables it is about 15 MB, and each copy of it would be too. */
+ * WITH_COUNTER), or take the GIVEN one, as a string scalar in *STR.  A
+ * built graph is packed and encoded in one buffer: for 100,000 variables
+ * it is about 15 MB, and each copy of it would be too. */
 static int
-add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
-	  bool with_counter, const uint8_t *given, size_t given_len,
-	  struct ckpt_err *err)
+make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
+	   const uint8_t *given, size_t given_len, struct ckpt_buf *str,
+	   struct ckpt_err *err)
 {
 	struct ckpt_objvalue *vals = NULL;
-	struct ckpt_buf str = { 0 };
 	size_t nv = 0;
 	int rc = -ENOMEM;
 
@@ -166,18 +165,23 @@ add_graph(struct ckpt_writer *w, const struct ckpt_out_tensor *t, size_t n,
 			vals[nv].full_name = "save_counter";
 			nv++;
 		}
-		rc = ckpt_objgraph_build_bytes(vals, nv, &str, err);
+		rc = ckpt_objgraph_build_bytes(vals, nv, str, err);
 	} else {
-		rc = ckpt_buf_put(&str, given, given_len);
+		rc = ckpt_buf_put(str, given, given_len);
 	}
-	if (rc < 0 || (rc = ckpt_string_encode_in_place(&str)) < 0)
-		goto out;
-	rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY, strlen(CKPT_OBJGRAPH_KEY),
-			     CKPT_DT_STRING, NULL, 0, str.data, str.len, err);
+	if (rc == 0)
+		rc = ckpt_string_encode_in_place(str);
 out:
 	free(vals);
-	ckpt_buf_free(&str);
 	return rc;
+}
+
+/* True if KEY is save_counter's. */
+static bool
+is_counter_key(const char *key, size_t len)
+{
+	return len == strlen(CKPT_SAVE_COUNTER_KEY) &&
+	       memcmp(key, CKPT_SAVE_COUNTER_KEY, len) == 0;
 }
 
 int
@@ -188,16 +192,29 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 	struct ckpt_writer_opts wo = { 0 };
 	struct ckpt_writer *w = NULL;
 	struct held *held = NULL;
-	bool tf2 = opts->format == CKPT_FORMAT_TF2, counter = false;
+	struct ckpt_buf graph = { 0 };
+	bool tf2 = opts->format == CKPT_FORMAT_TF2, add_counter = false;
 	int rc;
 
+	if (tf2) {
+		add_counter = opts->add_save_counter && opts->graph == NULL;
+		for (size_t i = 0; i < n && add_counter; i++)
+			add_counter = !is_counter_key(t[i].key, t[i].key_len);
+		/* Packed before the writer's entries exist, so that the
+		 * builder's scratch and they are never alive together; it is
+		 * still stored last, as TensorFlow stores it. */
+		rc = make_graph(t, n, add_counter, opts->graph,
+				opts->graph_len, &graph, err);
+		if (rc < 0)
+			return rc;
+	}
 	wo.producer = 1;
 	wo.compression = opts->compression;
 	/* T's names, keys and shapes, the slice keys on HELD and the static
 	 * keys added here outlive the writer, freed before this returns. */
 	wo.borrow = true;
 	if ((rc = ckpt_writer_new(prefix, &wo, &w, err)) < 0)
-		return rc;
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const struct ckpt_out_tensor *x = &t[i];
 		const char *key = tf2 ? x->key : x->name;
@@ -205,28 +222,23 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 
 		if (tf2 && is_graph_key(key, klen))
 			continue;
-		if (tf2 && klen == strlen(CKPT_SAVE_COUNTER_KEY) &&
-		    memcmp(key, CKPT_SAVE_COUNTER_KEY, klen) == 0)
-			counter = true;
 		if ((rc = add_tensor(w, &held, x, key, klen, err)) < 0)
 			goto out;
 	}
+	if (add_counter) {
+		int64_t one = 1;
+
+		rc = ckpt_writer_add(w, CKPT_SAVE_COUNTER_KEY,
+				     strlen(CKPT_SAVE_COUNTER_KEY),
+				     CKPT_DT_INT64, NULL, 0, &one, sizeof(one),
+				     err);
+		if (rc < 0)
+			goto out;
+	}
 	if (tf2) {
-		bool add_counter = opts->add_save_counter && !counter &&
-				   opts->graph == NULL;
-
-		if (add_counter) {
-			int64_t one = 1;
-
-			rc = ckpt_writer_add(w, CKPT_SAVE_COUNTER_KEY,
-					     strlen(CKPT_SAVE_COUNTER_KEY),
-					     CKPT_DT_INT64, NULL, 0, &one,
-					     sizeof(one), err);
-			if (rc < 0)
-				goto out;
-		}
-		rc = add_graph(w, t, n, add_counter, opts->graph,
-			       opts->graph_len, err);
+		rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
+				     strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
+				     NULL, 0, graph.data, graph.len, err);
 		if (rc < 0)
 			goto out;
 	}
@@ -234,5 +246,6 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 out:
 	ckpt_writer_free(w);
 	held_free(held);
+	ckpt_buf_free(&graph);
 	return rc;
 }

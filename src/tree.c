@@ -1655,10 +1655,10 @@ ckptfs_tree_build_from(const struct ckptfs_source *src,
 	struct ckpt_err gerr = { 0 };
 	int rc;
 
-	if (src->graph == NULL)
-		return tree_build(src, opts, out, err, &graph_buf);
-	rc = tree_build(src, opts, out, &gerr, &graph_buf);
+	rc = tree_build(src, opts, out, src->graph ? &gerr : err, &graph_buf);
 	free(graph_buf); /* if the build stopped before */
+	if (src->graph == NULL)
+		return rc;
 	if (rc != -EBADMSG) {
 		if (rc < 0)
 			ckpt_fail(err, rc, "%s", gerr.msg);
