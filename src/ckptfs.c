@@ -619,6 +619,7 @@ main(int argc, char *argv[])
 	topts.uid = getuid();
 	topts.gid = getgid();
 	topts.info_extra = (const char *)extra.data;
+	topts.lazy_object = true;	/* built at first use (fuse_ops.c) */
 	rc = ckptfs_tree_build(bundle, &topts, &tree, &err);
 	if (rc < 0) {
 		fprintf(stderr, "ckptfs: %s\n", ckpt_err_str(&err, rc));

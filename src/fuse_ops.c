@@ -258,6 +258,32 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->time_gran = 1;
 }
 
+/* Build /by-object if the mount left it for later (a TF1 checkpoint's,
+ * see ckptfs_tree_opts.lazy_object): called before the first look into it
+ * and before the first change of names anywhere (the overlay keeps both
+ * views in step).  Return 0 or -EIO (logged once: the view stays empty). */
+static int
+object_view(struct ckptfs *fs)
+{
+	struct ckpt_err err = { 0 };
+	bool failed = false;
+	int rc = 0;
+
+	if (!atomic_load(&fs->tree->object_pending))
+		return fs->tree->object_error != 0 ? -EIO : 0;
+	WRLOCK(fs);
+	if (atomic_load(&fs->tree->object_pending)) {
+		rc = ckptfs_tree_build_object(fs->tree, &err);
+		failed = rc < 0;
+	} else if (fs->tree->object_error != 0) {
+		rc = -EIO;
+	}
+	UNLOCK(fs);
+	if (failed)
+		ckptfs_log(fs, LOG_ERR, "%s", ckpt_err_str(&err, rc));
+	return rc < 0 ? -EIO : 0;
+}
+
 /* --- lookup, getattr ------------------------------------------------------ */
 
 /* Find NAME in PARENT. */
@@ -273,6 +299,8 @@ do_lookup(struct ckptfs *fs, fuse_ino_t parent, const char *name,
 		return -ESTALE;
 	if (d->kind != CKPTFS_DIR)
 		return -ENOTDIR;
+	if (d == fs->tree->by_object && (rc = object_view(fs)) < 0)
+		return rc;
 	RDLOCK(fs);
 	n = ckptfs_dir_lookup(d, name, strlen(name));
 	if (n == NULL)
@@ -393,6 +421,8 @@ do_make(struct ckptfs *fs, fuse_ino_t parent, const char *name, bool is_dir,
 		return -ESTALE;
 	if (!fs->writable)
 		return -EROFS;
+	if ((rc = object_view(fs)) < 0)
+		return rc;
 	WRLOCK(fs);
 	rc = ckptfs_ov_create(fs->tree, d, name, strlen(name), is_dir, &n,
 			      &iv);
@@ -472,6 +502,8 @@ do_remove(struct ckptfs *fs, fuse_ino_t parent, const char *name, bool is_dir)
 		return -ESTALE;
 	if (!fs->writable)
 		return -EROFS;
+	if ((rc = object_view(fs)) < 0)
+		return rc;
 	WRLOCK(fs);
 	rc = ckptfs_ov_remove(fs->tree, d, name, strlen(name), is_dir, &iv);
 	UNLOCK(fs);
@@ -506,6 +538,8 @@ do_rename(struct ckptfs *fs, fuse_ino_t parent, const char *name,
 		return -ESTALE;
 	if (!fs->writable)
 		return -EROFS;
+	if ((rc = object_view(fs)) < 0)
+		return rc;
 	WRLOCK(fs);
 	rc = ckptfs_ov_rename(fs->tree, d, name, strlen(name), nd, newname,
 			      strlen(newname), flags, &iv);
@@ -565,6 +599,7 @@ do_readdir(fuse_req_t req, struct ckptfs *fs, fuse_ino_t ino, char *buf,
 {
 	struct ckptfs_node *d = node_of(fs, ino);
 	size_t pos = 0, i;
+	int rc;
 
 	*used = 0;
 	if (d == NULL)
@@ -573,6 +608,8 @@ do_readdir(fuse_req_t req, struct ckptfs *fs, fuse_ino_t ino, char *buf,
 		return -ENOTDIR;
 	if (off < 0)
 		return -EINVAL;
+	if (d == fs->tree->by_object && (rc = object_view(fs)) < 0)
+		return rc;
 	RDLOCK(fs);
 	for (i = (size_t)off; i < d->dir.n + 2; i++) {
 		struct ckptfs_node *n;
@@ -1024,6 +1061,8 @@ do_setxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
 		return -ESTALE;
 	if (!fs->writable)
 		return -EROFS;
+	if ((rc = object_view(fs)) < 0)
+		return rc;
 	WRLOCK(fs);
 	rc = ckptfs_xattr_get(fs->tree, n, name, &cur);
 	if (rc == 0 && (flags & XATTR_CREATE_FLAG))

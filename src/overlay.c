@@ -1585,6 +1585,9 @@ replay(struct ckptfs_tree *t, struct ckpt_err *err)
 		rc = ckpt_fail(err, -EIO, "%s: short read", path);
 		goto out;
 	}
+	/* Changes name tensors in either view: both must be there. */
+	if (len > 0 && (rc = ckptfs_tree_build_object(t, err)) < 0)
+		goto out;
 	ov->replaying = true;
 	while (rc == 0 && len - off >= 8) {
 		uint32_t rl = ckpt_load32le(buf + off);
@@ -1855,6 +1858,9 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	*wrote = false;
 	if (!changed && !force)
 		return t->ov ? spool_remove(t->ov) : 0;
+	/* A TF2 checkpoint's keys come from /by-object. */
+	if ((rc = ckptfs_tree_build_object(t, err)) < 0)
+		return rc;
 	/* Arrays for the tensors written, not for every inode (a TF1
 	 * checkpoint has nearly three directories per tensor); spool names
 	 * and shapes only for the spooled ones. */

@@ -548,6 +548,23 @@ dir_new(struct ckptfs_tree *t, struct ckptfs_node *parent)
 	return d;
 }
 
+/* Put the finalized, empty directory D back into building state (a lazy
+ * view's root).  Return 0 or -ENOMEM. */
+static int
+dir_reopen(struct ckptfs_node *d)
+{
+	if (!d->big) {
+		if ((d->dir.tab = calloc(1, sizeof(*d->dir.tab))) == NULL)
+			return -ENOMEM;
+		d->big = true;
+	}
+	if ((d->dir.tab->build = calloc(1, sizeof(*d->dir.tab->build))) ==
+	    NULL)
+		return -ENOMEM;
+	d->building = true;
+	return 0;
+}
+
 /* Directories of up to SMALL_DIR entries (holes included) are searched
  * in order, without a hash: most hold one or two names. */
 #define SMALL_DIR 8
@@ -1542,8 +1559,9 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 			    .graph_len = src->graph_len,
 			    .graph_buf = graph_buf,
 			    .sorted = keys_sorted(src->entries, src->n) };
+	bool lazy = opts != NULL && opts->lazy_object && !src->tf2;
 	struct ckptfs_tree *t;
-	size_t i;
+	size_t i, want;
 	int rc;
 
 	*out = NULL;
@@ -1600,7 +1618,9 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 	t->src.graph = NULL;
 	t->src.graph_len = 0;
 	t->src.graph_buf = NULL;
-	if ((rc = build_by_object(&bd, root)) < 0)
+	if (lazy)
+		atomic_store(&t->object_pending, true);
+	else if ((rc = build_by_object(&bd, root)) < 0)
 		goto fail;
 	for (i = 0; i < t->ninodes; i++)
 		if ((rc = dir_finalize(&bd, t->inodes[i])) < 0)
@@ -1608,14 +1628,18 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 	if ((rc = build_info(t, root, opts ? opts->info_extra : NULL)) < 0)
 		goto fail_nomem;
 	/* The inode table at its size (no other thread sees the tree
-	 * yet); from here on it only grows by copies (table_grow()). */
-	if (t->ninodes < t->capinodes) {
-		struct ckptfs_node **v =
-			reallocarray(t->inodes, t->ninodes, sizeof(*v));
+	 * yet), with room for a lazy /by-object (its root and two
+	 * directories per tensor: ckptfs_tree_build_object() adds them while
+	 * other threads look inode numbers up); from here on it only grows
+	 * by copies (table_grow()). */
+	want = t->ninodes + (lazy ? 1 + 2 * t->ntensors : 0);
+	if (want != t->capinodes) {
+		struct ckptfs_node **v = reallocarray(t->inodes, want,
+						      sizeof(*v));
 
 		if (v != NULL) {
 			t->inodes = v;
-			t->capinodes = t->ninodes;
+			t->capinodes = want;
 		}
 	}
 	t->built = true;
@@ -1706,6 +1730,55 @@ ckptfs_tree_build(const struct ckpt_bundle *b,
 	return rc;
 }
 
+int
+ckptfs_tree_build_object(struct ckptfs_tree *t, struct ckpt_err *err)
+{
+	struct build bd = { .t = t, .err = err };
+	size_t i, first = t->ninodes;
+	int rc, r;
+
+	if (!atomic_load(&t->object_pending))
+		return t->object_error == 0
+			       ? 0
+			       : ckpt_fail(err, t->object_error,
+					   "%s: /by-object could not be built",
+					   t->src.prefix);
+	/* The tensors' nodes, made by /by-name, are found by their entry. */
+	bd.entry_node = calloc(t->src.n ? t->src.n : 1,
+			       sizeof(*bd.entry_node));
+	if (bd.entry_node == NULL) {
+		rc = ckpt_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < first; i++) {
+		struct ckptfs_node *n = t->inodes[i];
+
+		if (n->kind == CKPTFS_TENSOR && n->entry != NULL)
+			bd.entry_node[n->entry - t->src.entries] = n;
+	}
+	if (dir_reopen(t->by_object) < 0) {
+		rc = ckpt_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = build_by_object(&bd, t->tf2_root);
+	/* Its root's pending name, then the new directories' (each frees
+	 * its build state even after a failure). */
+	r = dir_finalize(&bd, t->by_object);
+	for (i = first; i < t->ninodes; i++) {
+		if (rc == 0)
+			rc = r;
+		r = dir_finalize(&bd, t->inodes[i]);
+	}
+	if (rc == 0)
+		rc = r;
+out:
+	free(bd.open);
+	free(bd.entry_node);
+	t->object_error = rc;
+	atomic_store(&t->object_pending, false);
+	return rc;
+}
+
 /* Free T and every node. */
 void
 ckptfs_tree_free(struct ckptfs_tree *t)
@@ -1788,6 +1861,13 @@ ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		st->st_mode = n->kind == CKPTFS_DIR ? S_IFDIR | 0555
 						    : S_IFREG | 0444;
 	st->st_nlink = n->nlink;
+	if (atomic_load(&t->object_pending)) {
+		/* The links /by-object will give: every tensor a second name
+		 * (TF1 layout), its root the directory of them all. */
+		if (n->kind == CKPTFS_TENSOR ||
+		    (n == t->by_object && t->ntensors > 0))
+			st->st_nlink++;
+	}
 	st->st_uid = t->uid;
 	st->st_gid = t->gid;
 	st->st_blksize = 4096;

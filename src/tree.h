@@ -215,6 +215,11 @@ struct ckptfs_tree_opts {
 	/* Extra members for info.json: "key": value lines, each ending in
 	 * ",\n" and already JSON (NULL: none). */
 	const char *info_extra;
+	/* A TF1 checkpoint's /by-object is left empty until
+	 * ckptfs_tree_build_object() (the daemon calls it before the first
+	 * look into /by-object and the first change): a mount used through
+	 * /by-name never pays for it.  Ignored for TF2 checkpoints. */
+	bool lazy_object;
 };
 
 struct ckptfs_tree {
@@ -249,6 +254,12 @@ struct ckptfs_tree {
 	char warning[512];
 	char *tf2_root;		/* owned; root for new by-object names */
 	bool built;		/* ckptfs_tree_build_from() has returned it */
+	/* /by-object is still to be built (ckptfs_tree_opts.lazy_object);
+	 * until then stat data count the links it will hold.  Set while
+	 * building, cleared (under the daemon's exclusive lock) once built
+	 * or failed: OBJECT_ERROR is then 0 or why it failed. */
+	atomic_bool object_pending;
+	int object_error;
 	bool writable;		/* modes 0644/0755 instead of 0444/0555 */
 	struct ckptfs_overlay *ov;	/* owned; NULL until made writable */
 };
@@ -265,6 +276,14 @@ int ckptfs_tree_build_from(const struct ckptfs_source *src,
 int ckptfs_tree_build(const struct ckpt_bundle *b,
 		      const struct ckptfs_tree_opts *opts,
 		      struct ckptfs_tree **out, struct ckpt_err *err);
+
+/* Build the /by-object view a lazy build left out; nothing if it is built
+ * already.  Other threads must not use the tree meanwhile, except to look
+ * up inode numbers (the table has room reserved for the view's nodes).
+ * Return 0, or the error of this or an earlier attempt (-ENOMEM, -EEXIST
+ * for two names that would display alike), with a message in ERR; a
+ * failed view stays failed. */
+int ckptfs_tree_build_object(struct ckptfs_tree *t, struct ckpt_err *err);
 
 void ckptfs_tree_free(struct ckptfs_tree *t);
 

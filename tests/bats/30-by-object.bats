@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Covers: src/tree.c (the /by-object view, shared inodes), src/fuse_ops.c.
 # /by-object listed exactly for TF1 (the vars/<escaped>/.ATTRIBUTES layout,
-# -o tf2_root) and TF2 (keys as they are, optimizer slots included); every
+# -o tf2_root, built at first use) and TF2 (keys as they are, optimizer slots included); every
 # tensor is one inode under both views; two mounts compare equal; a
 # damaged tensor fails alone; inode numbers stay put.
 
@@ -77,6 +77,38 @@ EOF
 	mkdir -p "$BATS_TEST_TMPDIR/m2"
 	run -1 timeout 10 "$CKPTFS" -o tf2_root=a/b "$(fixture tf1)" "$BATS_TEST_TMPDIR/m2"
 	assert_output --regexp '^ckptfs: tf2_root=a/b: '
+}
+
+@test "tf1: /by-object is built at first use, after changes made in /by-name" {
+	local T=$BATS_TEST_TMPDIR o
+	mount_ckpt "$(fixture tf1)" -o output="$T/out"
+	# Nothing has looked into /by-object: the links it will give are
+	# counted already.
+	[ "$(stat -c %h "$MNT/by-name/a")" = 2 ]
+	[ "$(stat -c %h "$MNT/by-object")" = 3 ]
+	# A change first: the view is built, then follows it.
+	mv "$MNT/by-name/a" "$MNT/by-name/renamed"
+	o=$MNT/by-object/vars/renamed/.ATTRIBUTES/VARIABLE_VALUE
+	[ "$(stat -c %i "$o")" = "$(stat -c %i "$MNT/by-name/renamed")" ]
+	[ ! -e "$MNT/by-object/vars/a" ]
+	[ "$(stat -c %h "$MNT/by-name/renamed")" = 2 ]
+	[ "$(stat -c %h "$MNT/by-object")" = 3 ]
+	[ "$(values "$o" f4)" = 1 ]
+	unmount_ckpt
+	[ "$(val "$T/out" 'vars/renamed/.ATTRIBUTES/VARIABLE_VALUE')" = 1 ]
+	run -0 keys "$T/out"
+	refute_output --partial 'vars/a/'
+	# Read-only, listed first: the same view.
+	mount_ckpt "$(fixture tf1)" -o ro
+	[ "$(stat -c %h "$MNT/by-name/b")" = 2 ]
+	run -0 tree_of "$MNT/by-object/vars/b"
+	assert_output - <<'EOF'
+.
+./.ATTRIBUTES
+./.ATTRIBUTES/VARIABLE_VALUE
+EOF
+	[ "$(stat -c %i "$MNT/by-name/b")" = \
+		"$(stat -c %i "$MNT/by-object/vars/b/.ATTRIBUTES/VARIABLE_VALUE")" ]
 }
 
 @test "tf2: the checkpoint keys, split at '/'" {

@@ -8,7 +8,9 @@
  * hidden slice part; bit 3, a TF2 checkpoint with an object graph: a line
  * "KEY\tNAME" is the key KEY and a graph node whose attribute gives it the
  * full name NAME (a line without a tab, a key alone); bit 4, the graph
- * ends with a node that does not unpack.  A build either fails because
+ * ends with a node that does not unpack; bit 5, a TF1 checkpoint's
+ * /by-object left for later and built after /by-name
+ * (ckptfs_tree_build_object()).  A build either fails because
  * two keys would show alike (-EEXIST) or gives a tree in which every name
  * of every directory looks up to its node, under its own location, and
  * every visible entry has exactly one node whose path in the view its keys
@@ -236,7 +238,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			src.graph_buf = graph.data;
 			graph.data = NULL;
 		}
-		rc = ckptfs_tree_build_from(&src, NULL, &t, &err);
+		struct ckptfs_tree_opts o = { .lazy_object = flags & 32 };
+
+		rc = ckptfs_tree_build_from(&src, &o, &t, &err);
+		if (rc == 0 && atomic_load(&t->object_pending))
+			rc = ckptfs_tree_build_object(t, &err);
 	}
 	if (rc == 0)
 		check_tree(t, e, n,
