@@ -216,6 +216,23 @@ smap_free(struct smap *m)
 	m->n = m->cap = 0;
 }
 
+/* Room for one more block pointer in *V (N used of *CAP): the arena's
+ * and the slabs'.  Return 0 or -ENOMEM. */
+static int
+blocks_reserve(char ***v, size_t n, size_t *cap)
+{
+	size_t c = *cap ? 2 * *cap : 16;
+	char **nv;
+
+	if (n < *cap)
+		return 0;
+	if ((nv = reallocarray(*v, c, sizeof(*nv))) == NULL)
+		return -ENOMEM;
+	*v = nv;
+	*cap = c;
+	return 0;
+}
+
 /* Copy LEN bytes into the arena (NUL-terminated); NULL on -ENOMEM.  A
  * string of a quarter chunk or more gets a block of its own, put before
  * the chunk being filled (which stays last). */
@@ -229,15 +246,8 @@ arena_dup(struct arena *a, const void *p, size_t len)
 		s = a->v[a->n - 1] + a->used;
 		a->used += len + 1;
 	} else {
-		if (a->n == a->cap) {
-			size_t cap = a->cap ? 2 * a->cap : 16;
-			char **v = reallocarray(a->v, cap, sizeof(*v));
-
-			if (v == NULL)
-				return NULL;
-			a->v = v;
-			a->cap = cap;
-		}
+		if (blocks_reserve(&a->v, a->n, &a->cap) < 0)
+			return NULL;
 		s = malloc(own ? len + 1 : ARENA_CHUNK);
 		if (s == NULL)
 			return NULL;
@@ -425,15 +435,8 @@ slab_take(struct ckptfs_tree *t, size_t size, bool node)
 		if (want < CKPTFS_SLAB)
 			want = CKPTFS_SLAB;
 #endif
-		if (t->nslabs == t->capslabs) {
-			size_t cap = t->capslabs ? 2 * t->capslabs : 16;
-			char **v = reallocarray(t->slabs, cap, sizeof(*v));
-
-			if (v == NULL)
-				return NULL;
-			t->slabs = v;
-			t->capslabs = cap;
-		}
+		if (blocks_reserve(&t->slabs, t->nslabs, &t->capslabs) < 0)
+			return NULL;
 		if ((s = calloc(1, want)) == NULL)
 			return NULL;
 		t->slabs[t->nslabs++] = s;

@@ -1,5 +1,6 @@
-/* test_hostile.c -- covers src/bundle.c, src/table.c, src/tensor.c and
- * src/objgraph.c against hostile checkpoints: whole checkpoints (an .index
+/* test_hostile.c -- covers src/bundle.c, src/table.c, src/tensor.c,
+ * src/objgraph.c (and the mount's fallback for a bad object graph in
+ * src/tree.c) against hostile checkpoints: whole checkpoints (an .index
  * file and its data shards written to a temporary directory) crafted to be
  * wrong in one way each, opened with ckpt_bundle_open().  Every case must
  * fail with its own error code and a message naming the damaged file, or
@@ -29,6 +30,7 @@
 #include "objgraph.h"
 #include "table.h"
 #include "tensor.h"
+#include "tree.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HOSTILE_ASAN 1
@@ -624,6 +626,7 @@ enum graph_kind {
 	G_DANGLING,	/* an attribute naming a key that is not there */
 	G_ODD_NAMES,	/* edge names with '/', '..', NUL */
 	G_CHAIN,	/* 3000 nodes in a line, the last one the variable */
+	G_SECOND_BAD,	/* node 0 fine, node 1 overruns itself */
 	G_GARBAGE,	/* not a protobuf */
 	G_EMPTY,	/* no nodes at all */
 };
@@ -648,6 +651,8 @@ static const struct graph_case graph_cases[] = {
 	{ "dangling checkpoint key", G_DANGLING, 0, NULL },
 	{ "edge names with '/', '..' and NUL", G_ODD_NAMES, 0, NULL },
 	{ "a chain of 3000 nodes", G_CHAIN, 0, NULL },
+	{ "a node that does not unpack after one that does", G_SECOND_BAD,
+	  -EBADMSG, ": object graph: malformed TrackableObjectGraph (13 bytes)" },
 	{ "not a protobuf", G_GARBAGE, -EBADMSG,
 	  ": object graph: malformed TrackableObjectGraph (6 bytes)" },
 	{ "no nodes", G_EMPTY, 0, NULL },
@@ -713,6 +718,11 @@ pack_graph(enum graph_kind kind, struct ckpt_buf *g)
 			ckpt_buf_free(&n);
 		}
 		return;
+	case G_SECOND_BAD:
+		pack_child(&n0, 1, "x", 1);
+		/* a children field of 5 bytes in a node of 2 */
+		CHECK_EQ_INT(ckpt_buf_put(&n1, "\x0a\x05", 2), 0);
+		break;
 	case G_GARBAGE:
 		CHECK_EQ_INT(ckpt_buf_put(g, "\x0a\xff\xff\xff\xff\x0f", 6), 0);
 		return;
@@ -733,9 +743,11 @@ test_graphs(void)
 		const struct graph_case *c = &graph_cases[i];
 		struct ckpt_buf g = { 0 };
 		struct ckpt_err err = { 0 };
+		struct ckpt_err terr = { 0 };
 		struct ckpt_bundle *b;
 		struct ckpt_objgraph *og = NULL;
-		char prefix[PATH_MAX], **paths = NULL;
+		struct ckptfs_tree *t;
+		char prefix[PATH_MAX], **paths = NULL, want[1024];
 		int rc;
 
 		snprintf(prefix, sizeof(prefix), "%s/graph%zu", tmp, i);
@@ -750,6 +762,21 @@ test_graphs(void)
 		fprintf(stderr, "graph case '%s': rc %d, message '%s'\n",
 			c->name, rc, err.msg);
 		CHECK_EQ_INT(rc, c->rc);
+		/* Mounted: the graph's names, or the keys and a warning
+		 * saying why (the tree reads the graph node by node). */
+		CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &terr), 0);
+		if (rc < 0) {
+			snprintf(want, sizeof(want),
+				 "object graph unreadable (%s); /by-name shows "
+				 "checkpoint keys",
+				 err.msg);
+			CHECK_EQ_STR(t->warning, want);
+			CHECK(ckptfs_tree_path(t, "by-name/" VKEY) ==
+			      ckptfs_tree_path(t, "by-object/" VKEY));
+		} else {
+			CHECK_EQ_STR(t->warning, "");
+		}
+		ckptfs_tree_free(t);
 		if (rc < 0) {
 			alarm(0);
 			CHECK(og == NULL);

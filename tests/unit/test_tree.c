@@ -758,120 +758,6 @@ test_tf2_many_names(void)
 	free(e);
 }
 
-/* Write a TF2 checkpoint at PREFIX: the float "x/.ATTRIBUTES/VARIABLE_VALUE"
- * and GRAPH (LEN bytes) as its object graph. */
-static void
-write_tf2(const char *prefix, const void *graph, size_t len)
-{
-	static const char key[] = "x/.ATTRIBUTES/VARIABLE_VALUE";
-	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 1 };
-	const uint8_t *data[1] = { graph };
-	uint64_t lens[1] = { len };
-	struct ckpt_buf str = { 0 };
-	struct ckpt_err err = { 0 };
-	struct ckpt_writer *w;
-	float x = 1.5f;
-	uint32_t crc;
-
-	CHECK_EQ_INT(ckpt_string_encode(data, lens, 1, &str, &crc), 0);
-	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
-	CHECK_EQ_INT(ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
-				     sizeof(CKPT_OBJGRAPH_KEY) - 1,
-				     CKPT_DT_STRING, NULL, 0, str.data, str.len,
-				     &err),
-		     0);
-	CHECK_EQ_INT(ckpt_writer_add(w, key, sizeof(key) - 1, CKPT_DT_FLOAT,
-				     NULL, 0, &x, sizeof(x), &err),
-		     0);
-	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
-	ckpt_writer_free(w);
-	ckpt_buf_free(&str);
-}
-
-/* A mounted TF2 checkpoint's graph: its names when it parses, else the
- * keys and a warning naming the checkpoint and the problem. */
-static void
-test_tf2_bundle_graph(void)
-{
-	static const struct {
-		const uint8_t *graph;
-		size_t len;
-		const char *names, *why;
-	} cases[] = {
-		{ NULL, 0, "v", NULL },	/* the graph below */
-		/* the first node's children field overruns it */
-		{ (const uint8_t *)"\x0a\x02\x0a\x05", 4, "x",
-		  "object graph: malformed TrackableObjectGraph (4 bytes)" },
-		/* a node id out of range */
-		{ (const uint8_t *)"\x0a\x04\x0a\x02\x08\x07", 6, "x",
-		  "object graph: node 0 child 0: node id 7 out of range "
-		  "[0, 1)" },
-		/* not framed as a protobuf message at all */
-		{ (const uint8_t *)"\xff\xff\xff", 3, "x",
-		  "object graph: malformed TrackableObjectGraph (3 bytes)" },
-	};
-	/* Node 0: child 1 "x"; node 1: attribute VARIABLE_VALUE, full
-	 * name "v", the key write_tf2() writes. */
-	struct ckpt_objref child = { .node_id = 1,
-				     .local_name = (char *)"x",
-				     .local_name_len = 1 };
-	struct ckpt_objattr a = {
-		.name = (char *)"VARIABLE_VALUE",
-		.name_len = 14,
-		.full_name = (char *)"v",
-		.full_name_len = 1,
-		.checkpoint_key = (char *)"x/.ATTRIBUTES/VARIABLE_VALUE",
-		.checkpoint_key_len = 28,
-	};
-	struct ckpt_objnode nodes[2] = {
-		{ .children = &child, .nchildren = 1,
-		  .has_checkpoint_values = -1 },
-		{ .attrs = &a, .nattrs = 1, .has_checkpoint_values = -1 },
-	};
-	struct ckpt_objgraph g = { .nodes = nodes, .n = 2 };
-	struct ckpt_buf good = { 0 };
-	char dir[PATH_MAX], prefix[PATH_MAX + 8], want[PATH_MAX + 256];
-
-	CHECK_EQ_INT(ckpt_objgraph_serialize(&g, &good), 0);
-	check_mkdtemp(dir, sizeof(dir));
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct ckpt_err err = { 0 };
-		struct ckpt_bundle *b;
-		struct ckptfs_tree *t;
-
-		snprintf(prefix, sizeof(prefix), "%s/g%zu", dir, i);
-		if (cases[i].graph == NULL)
-			write_tf2(prefix, good.data, good.len);
-		else
-			write_tf2(prefix, cases[i].graph, cases[i].len);
-		CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
-		CHECK(b->tf2);
-		CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &err), 0);
-		CHECK_EQ_STR(listing(t, "by-name"), cases[i].names);
-		if (cases[i].why == NULL) {
-			CHECK_EQ_STR(t->warning, "");
-			CHECK_EQ_STR(key_at(t, "by-name/v"),
-				     "x/.ATTRIBUTES/VARIABLE_VALUE");
-		} else {
-			snprintf(want, sizeof(want),
-				 "object graph unreadable (%s: %s); /by-name "
-				 "shows checkpoint keys",
-				 prefix, cases[i].why);
-			CHECK_EQ_STR(t->warning, want);
-			CHECK(at(t, "by-name/x/.ATTRIBUTES/VARIABLE_VALUE") ==
-			      at(t, "by-object/x/.ATTRIBUTES/VARIABLE_VALUE"));
-		}
-		ckptfs_tree_free(t);
-		ckpt_bundle_close(b);
-		snprintf(want, sizeof(want), "%s.index", prefix);
-		CHECK_EQ_INT(unlink(want), 0);
-		snprintf(want, sizeof(want), "%s.data-00000-of-00001", prefix);
-		CHECK_EQ_INT(unlink(want), 0);
-	}
-	CHECK_EQ_INT(rmdir(dir), 0);
-	ckpt_buf_free(&good);
-}
-
 /* A big flat directory: hashed lookups find every name. */
 static void
 test_big(void)
@@ -1192,7 +1078,6 @@ main(void)
 	test_lazy_object();
 	test_tf2();
 	test_tf2_bad_graph();
-	test_tf2_bundle_graph();
 	test_tf2_many_names();
 	test_big();
 	test_verify();
