@@ -80,7 +80,7 @@ EOF
 }
 
 @test "tf1: /by-object is built at first use, after changes made in /by-name" {
-	local T=$BATS_TEST_TMPDIR o
+	local T=$BATS_TEST_TMPDIR o files
 	mount_ckpt "$(fixture tf1)" -o output="$T/out"
 	# Nothing has looked into /by-object: the links it will give are
 	# counted already.
@@ -98,9 +98,11 @@ EOF
 	[ "$(val "$T/out" 'vars/renamed/.ATTRIBUTES/VARIABLE_VALUE')" = 1 ]
 	run -0 keys "$T/out"
 	refute_output --partial 'vars/a/'
-	# Read-only, listed first: the same view.
+	# Read-only, listed first: the same view; its inodes counted
+	# before it is built (df -i).
 	mount_ckpt "$(fixture tf1)" -o ro
 	[ "$(stat -c %h "$MNT/by-name/b")" = 2 ]
+	files=$(stat -f -c %c "$MNT")
 	run -0 tree_of "$MNT/by-object/vars/b"
 	assert_output - <<'EOF'
 .
@@ -109,6 +111,7 @@ EOF
 EOF
 	[ "$(stat -c %i "$MNT/by-name/b")" = \
 		"$(stat -c %i "$MNT/by-object/vars/b/.ATTRIBUTES/VARIABLE_VALUE")" ]
+	[ "$(stat -f -c %c "$MNT")" = "$files" ]
 }
 
 @test "tf2: the checkpoint keys, split at '/'" {
