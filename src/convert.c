@@ -131,47 +131,39 @@ is_graph_key(const char *key, size_t len)
 }
 
 /* Build the object graph for the TF2 keys of T (plus save_counter when
- * WITH_COUNTER), or take the GIVEN one, as a string scalar in *STR.  A
- * built graph is packed and encoded in one buffer: for 100,000 variables
- * it is about 15 MB, and each copy of it would be too. */
+ * WITH_COUNTER) as a string scalar in *STR, packed and encoded in one
+ * buffer: for 100,000 variables it is about 15 MB, and each copy of it
+ * would be too. */
 static int
 make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
-	   const uint8_t *given, size_t given_len, struct ckpt_buf *str,
-	   struct ckpt_err *err)
+	   struct ckpt_buf *str, struct ckpt_err *err)
 {
-	struct ckpt_objvalue *vals = NULL;
+	struct ckpt_objvalue *vals = calloc(n + 1, sizeof(*vals));
 	size_t nv = 0;
-	int rc = -ENOMEM;
+	int rc;
 
-	if (given == NULL) {
-		vals = calloc(n + 1, sizeof(*vals));
-		if (vals == NULL)
-			goto out;
-		for (size_t i = 0; i < n; i++) {
-			const struct ckpt_out_tensor *x = &t[i];
+	if (vals == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct ckpt_out_tensor *x = &t[i];
 
-			if (is_graph_key(x->key, x->key_len) ||
-			    memmem(x->key, x->key_len, "/.ATTRIBUTES/", 13) ==
-				    NULL)
-				continue; /* stored, but not an object value */
-			/* As C strings, as they were given (a name holding a
-			 * NUL is cut there, as TensorFlow's would be). */
-			vals[nv].key = x->key;
-			vals[nv].full_name = x->name;
-			nv++;
-		}
-		if (with_counter) {
-			vals[nv].key = CKPT_SAVE_COUNTER_KEY;
-			vals[nv].full_name = "save_counter";
-			nv++;
-		}
-		rc = ckpt_objgraph_build_bytes(vals, nv, str, err);
-	} else {
-		rc = ckpt_buf_put(str, given, given_len);
+		if (is_graph_key(x->key, x->key_len) ||
+		    memmem(x->key, x->key_len, "/.ATTRIBUTES/", 13) == NULL)
+			continue; /* stored, but not an object value */
+		/* As C strings, as they were given (a name holding a NUL is
+		 * cut there, as TensorFlow's would be). */
+		vals[nv].key = x->key;
+		vals[nv].full_name = x->name;
+		nv++;
 	}
+	if (with_counter) {
+		vals[nv].key = CKPT_SAVE_COUNTER_KEY;
+		vals[nv].full_name = "save_counter";
+		nv++;
+	}
+	rc = ckpt_objgraph_build_bytes(vals, nv, str, err);
 	if (rc == 0)
 		rc = ckpt_string_encode_in_place(str);
-out:
 	free(vals);
 	return rc;
 }
@@ -203,9 +195,8 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		/* Packed before the writer's entries exist, so that the
 		 * builder's scratch and they are never alive together; it is
 		 * still stored last, as TensorFlow stores it. */
-		rc = make_graph(t, n, add_counter, opts->graph,
-				opts->graph_len, &graph, err);
-		if (rc < 0)
+		if (opts->graph == NULL &&
+		    (rc = make_graph(t, n, add_counter, &graph, err)) < 0)
 			return rc;
 	}
 	wo.producer = 1;
@@ -235,13 +226,15 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		if (rc < 0)
 			goto out;
 	}
-	if (tf2) {
+	if (tf2 && opts->graph != NULL)
+		rc = add_tensor(w, &held, opts->graph, CKPT_OBJGRAPH_KEY,
+				strlen(CKPT_OBJGRAPH_KEY), err);
+	else if (tf2)
 		rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
 				     strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
 				     NULL, 0, graph.data, graph.len, err);
-		if (rc < 0)
-			goto out;
-	}
+	if (rc < 0)
+		goto out;
 	rc = ckpt_writer_finish(w, err);
 out:
 	ckpt_writer_free(w);

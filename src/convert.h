@@ -47,10 +47,10 @@ struct ckpt_out_tensor {
 
 struct ckpt_convert_opts {
 	enum ckpt_format format;
-	/* TF2: an object graph to store as is (the source's, when the
-	 * structure did not change); NULL builds one from the keys. */
-	const uint8_t *graph;
-	size_t graph_len;
+	/* TF2: the object graph tensor to store as it is (the source's
+	 * unchanged entry, copied like any other, when the structure did not
+	 * change); NULL builds one from the keys. */
+	const struct ckpt_out_tensor *graph;
 	/* TF2: add save_counter (int64 1) when no tensor has its key, as
 	 * tf.train.Checkpoint.restore(...).assert_consumed() expects. */
 	bool add_save_counter;
@@ -63,7 +63,7 @@ struct ckpt_convert_opts {
 /* Write the N tensors of T as a checkpoint at PREFIX in OPTS->format.
  * TF1 keys are the names, TF2 keys the keys (a tensor keyed
  * _CHECKPOINTABLE_OBJECT_GRAPH is not copied: the graph is OPTS->graph or
- * built).  Files appear only when complete (see bundle_writer.h).  Return
+ * built, and stored last).  Files appear only when complete (see bundle_writer.h).  Return
  * 0 or a negative errno with a message naming the tensor and the problem
  * (-EINVAL for a size that disagrees with dtype and shape, -EEXIST for two
  * tensors with one key). */

@@ -1815,20 +1815,6 @@ out:
 	return rc;
 }
 
-/* Read the serialized object graph of T's source: *BUF (owned) holds it,
- * *LEN bytes from *GRAPH. */
-static int
-source_graph(struct ckptfs_tree *t, uint8_t **buf, const uint8_t **graph,
-	     size_t *len, struct ckpt_err *err)
-{
-	int rc = ckpt_bundle_objgraph_bytes(t->bundle, buf, graph, len, err);
-
-	if (rc < 0 && rc != -ENOENT)
-		return ckpt_fail(err, rc, "%s: object graph unreadable",
-				 t->src.prefix);
-	return rc;
-}
-
 /* Whether X is a tensor the written checkpoint holds. */
 static bool
 commit_holds(const struct ckptfs_node *x)
@@ -1846,9 +1832,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	/* Every tensor's name and key, each followed by a NUL, one after
 	 * the other (OFFS: where each starts), not a buffer each. */
 	struct ckpt_buf names = { 0 };
-	uint8_t *graph_buf = NULL;	/* the source's graph, once read */
-	const uint8_t *graph = NULL;
-	size_t graph_len = 0;
+	/* The source's object graph, unchanged (copied as it is stored). */
+	struct ckpt_out_tensor graph = { .fd = -1 };
 	size_t *offs = NULL;
 	int64_t *ones = NULL;
 	char (*spnames)[32] = NULL;
@@ -1946,12 +1931,11 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			co.compression = t->bundle->index_compression;
 		if (outs[k].format == CKPT_FORMAT_TF2 && t->src.tf2 &&
 		    !t->ov->structure && t->bundle != NULL) {
-			if (graph_buf == NULL &&
-			    (rc = source_graph(t, &graph_buf, &graph,
-					       &graph_len, err)) < 0)
-				break;
-			co.graph = graph;
-			co.graph_len = graph_len;
+			graph.bundle = t->bundle;
+			graph.entry = ckpt_bundle_find(t->bundle,
+						       CKPT_OBJGRAPH_KEY,
+						       strlen(CKPT_OBJGRAPH_KEY));
+			co.graph = graph.entry != NULL ? &graph : NULL;
 		}
 		rc = ckpt_convert_write(o, n, outs[k].prefix, &co, err);
 	}
@@ -1970,6 +1954,5 @@ out:
 	free(o);
 	free(ones);
 	free(spnames);
-	free(graph_buf);
 	return rc;
 }

@@ -210,6 +210,10 @@ EOF
 	[ "$(val "$T/out" 'model/named/scoped.Sx..y/.ATTRIBUTES/VARIABLE_VALUE')" = 10 ]
 	g=$("$CKPT_INSPECT" --json --values --all "$(fixture tf2)" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .values)
 	[ "$("$CKPT_INSPECT" --json --values --all "$T/out" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .values)" = "$g" ]
+	# Copied as stored: the same entry CRC, and the graph stored last.
+	g=$("$CKPT_INSPECT" --json "$(fixture tf2)" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .crc32c)
+	[ "$("$CKPT_INSPECT" --json "$T/out" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .crc32c)" = "$g" ]
+	[ "$("$CKPT_INSPECT" --json "$T/out" | jq -s -r 'max_by(.offset) | .key')" = _CHECKPOINTABLE_OBJECT_GRAPH ]
 }
 
 @test "the spool: a 64 MiB write does not grow the daemon; reads copy nothing" {
