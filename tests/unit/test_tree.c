@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 
 #include "bundle_writer.h"
@@ -1010,6 +1011,7 @@ test_verify(void)
 struct table_arg {
 	struct ckptfs_tree *t;
 	atomic_bool *stop;
+	atomic_int *started;	/* readers inside their first pass */
 	long bad, seen;
 };
 
@@ -1017,10 +1019,14 @@ static void *
 table_reader(void *p)
 {
 	struct table_arg *a = p;
+	bool first = true;
 
-	while (!atomic_load(a->stop)) {
+	while (first || !atomic_load(a->stop)) {
 		size_t n = 0;
 
+		if (first)
+			atomic_fetch_add(a->started, 1);
+		first = false;
 		for (uint64_t ino = 1;; ino++) {
 			struct ckptfs_node *x = ckptfs_tree_node(a->t, ino);
 
@@ -1044,16 +1050,23 @@ test_table_grows(void)
 	struct table_arg a[R];
 	pthread_t th[R];
 	atomic_bool stop;
+	atomic_int started;
 	size_t base;
 
 	atomic_init(&stop, false);
+	atomic_init(&started, 0);
 	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
 	base = t->ninodes;
 	for (int i = 0; i < R; i++) {
-		a[i] = (struct table_arg){ .t = t, .stop = &stop };
+		a[i] = (struct table_arg){ .t = t, .stop = &stop,
+					   .started = &started };
 		CHECK_EQ_INT(pthread_create(&th[i], NULL, table_reader, &a[i]),
 			     0);
 	}
+	/* Every reader in a pass before the table grows (on a busy machine
+	 * the adds could end before a reader ran at all). */
+	while (atomic_load(&started) < R)
+		sched_yield();
 	for (int i = 0; i < N; i++)
 		if (ckptfs_node_new(t, CKPTFS_TENSOR, NULL) == NULL)
 			break;
