@@ -77,7 +77,10 @@ timeout_of(const struct ckptfs *fs, const struct ckptfs_node *n)
 	return CKPTFS_TIMEOUT;
 }
 
-/* Fill E for N and count the kernel's new reference. */
+/* Fill E, the reply to a lookup, create or readdirplus, for N.  Every
+ * reply naming a node must give the same generation: the kernel takes a
+ * node it knows under another one for a reused number and fails every
+ * open file of it with EIO. */
 static void
 fill_entry(struct ckptfs *fs, struct ckptfs_node *n,
 	   struct fuse_entry_param *e)
@@ -628,10 +631,7 @@ do_readdir(fuse_req_t req, struct ckptfs *fs, fuse_ino_t ino, char *buf,
 		if (plus) {
 			struct fuse_entry_param e;
 
-			memset(&e, 0, sizeof(e));
-			e.ino = (fuse_ino_t)n->ino;
-			e.attr_timeout = e.entry_timeout = timeout_of(fs, n);
-			ckptfs_node_stat(fs->tree, n, &e.attr);
+			fill_entry(fs, n, &e);
 			need = fuse_add_direntry_plus(req, buf + pos, cap - pos,
 						      name, &e,
 						      (off_t)(i + 1));

@@ -99,6 +99,27 @@ setup() {
 	assert_output --partial "full_name obj/x"
 }
 
+@test "files kept open stay usable while their directory is listed" {
+	# A listing (readdirplus) names the nodes a lookup named before: the
+	# kernel fails every open file of a node it sees named differently.
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	# A subshell: its files close even when a write fails.
+	(
+		exec 7>"$MNT/by-name/new" 8<>"$MNT/by-name/a"
+		f4 '\x00\x00\x80\x3f' >&7
+		ls -l "$MNT/by-name" "$MNT/by-object/vars" >/dev/null
+		f4 '\x00\x00\x00\x40' >&7
+		f4 '\x00\x00\x40\x40' >&8
+		ls -l "$MNT/by-name" "$MNT/by-object/vars" >/dev/null
+	)
+	[ "$(values "$MNT/by-name/new" f4)" = "1 2" ]
+	[ "$(values "$MNT/by-object/vars/a/.ATTRIBUTES/VARIABLE_VALUE" f4)" = 3 ]
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/new"
+	finish
+	[ "$(val "$T/out" new)" = "[1,2]" ]
+	[ "$(val "$T/out" a)" = 3 ]
+}
+
 @test "rm removes a tensor from both views; rmdir; empty other-view dirs go" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	rm "$MNT/by-name/b"
