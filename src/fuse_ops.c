@@ -278,6 +278,11 @@ object_view(struct ckptfs *fs)
 	if (atomic_load(&fs->tree->object_pending)) {
 		rc = ckptfs_tree_build_object(fs->tree, &err);
 		failed = rc < 0;
+		/* The view is the checkpoint's, not a change: its nodes keep
+		 * the long cache timeouts (no name has changed before it is
+		 * built). */
+		if (!failed)
+			fs->base_inodes = fs->tree->ninodes;
 	} else if (fs->tree->object_error != 0) {
 		rc = -EIO;
 	}

@@ -114,6 +114,27 @@ EOF
 	[ "$(stat -f -c %c "$MNT")" = "$files" ]
 }
 
+@test "tf1: the /by-object built at first use is cached as long as the rest" {
+	local T=$BATS_TEST_TMPDIR o n
+	# -d: the daemon logs every request, so lookups can be counted.
+	mount_ckpt "$(fixture tf1)" -d -o output="$T/out"
+	o=$MNT/by-object/vars/b/.ATTRIBUTES/VARIABLE_VALUE
+	stat "$o" "$MNT/by-name/b" >/dev/null
+	n=$(grep -c 'opcode: LOOKUP' "$CKPTFS_LOG")
+	# Longer than a changed name is cached for (one second): the view
+	# is the checkpoint's, the kernel asks nothing again.
+	sleep 1.5
+	stat "$o" "$MNT/by-name/b" >/dev/null
+	[ "$(grep -c 'opcode: LOOKUP' "$CKPTFS_LOG")" = "$n" ]
+	# A new name is asked for again after that second.
+	mkdir "$MNT/by-name/new"
+	stat "$MNT/by-name/new" >/dev/null
+	n=$(grep -c 'opcode: LOOKUP' "$CKPTFS_LOG")
+	sleep 1.5
+	stat "$MNT/by-name/new" >/dev/null
+	[ "$(grep -c 'opcode: LOOKUP' "$CKPTFS_LOG")" -gt "$n" ]
+}
+
 @test "tf2: the checkpoint keys, split at '/'" {
 	mount_ckpt "$(fixture tf2)"
 	run -0 tree_of "$MNT/by-object"
