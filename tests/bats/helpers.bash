@@ -102,6 +102,23 @@ mount_ckpt() {
 	fail "ckptfs did not mount $1"
 }
 
+# Wait for daemon PID to exit and return its status; one still running
+# two minutes after its unmount (a lazy unmount of a mount that a file
+# of this test keeps open) is killed, so a failed test cannot hang the
+# suite.
+wait_daemon() {
+	local i
+	for i in $(seq 1200); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		echo "ckptfs (pid $1) still running after its unmount: killed" >&2
+		kill -9 "$1"
+	fi
+	wait "$1"
+}
+
 # Unmount every mount of this test and wait for its daemon; return
 # non-zero (after printing the log) if any daemon exited non-zero.
 unmount_ckpt() {
@@ -112,7 +129,7 @@ unmount_ckpt() {
 				fusermount3 -u -z "${CKPTFS_MNTS[$i]}"
 		fi
 		st=0
-		wait "${CKPTFS_PIDS[$i]}" || st=$?
+		wait_daemon "${CKPTFS_PIDS[$i]}" || st=$?
 		if [ "$st" -ne 0 ]; then
 			echo "ckptfs on ${CKPTFS_MNTS[$i]} exited $st:" >&2
 			cat "${CKPTFS_LOGS[$i]}" >&2
