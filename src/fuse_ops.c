@@ -1107,12 +1107,7 @@ do_statfs(struct ckptfs *fs, struct statvfs *sv)
 	sv->f_bsize = 4096;
 	sv->f_frsize = 4096;
 	sv->f_blocks = (fsblkcnt_t)((bytes + 4095) / 4096);
-	/* (counting a /by-object still to be built: its root and two
-	 * directories per tensor) */
-	sv->f_files = (fsfilcnt_t)(fs->tree->ninodes +
-				   (atomic_load(&fs->tree->object_pending)
-					    ? 1 + 2 * fs->tree->ntensors
-					    : 0));
+	sv->f_files = (fsfilcnt_t)ckptfs_tree_inodes(fs->tree);
 	sv->f_namemax = CKPTFS_NAME_MAX;
 	UNLOCK(fs);
 	return 0;

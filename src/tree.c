@@ -1631,11 +1631,10 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 	if ((rc = build_info(t, root, opts ? opts->info_extra : NULL)) < 0)
 		goto fail_nomem;
 	/* The inode table at its size (no other thread sees the tree
-	 * yet), with room for a lazy /by-object (its root and two
-	 * directories per tensor: ckptfs_tree_build_object() adds them while
-	 * other threads look inode numbers up); from here on it only grows
-	 * by copies (table_grow()). */
-	want = t->ninodes + (lazy ? 1 + 2 * t->ntensors : 0);
+	 * yet), with room for a lazy /by-object (ckptfs_tree_build_object()
+	 * adds it while other threads look inode numbers up); from here on
+	 * it only grows by copies (table_grow()). */
+	want = ckptfs_tree_inodes(t);
 	if (want != t->capinodes) {
 		struct ckptfs_node **v = reallocarray(t->inodes, want,
 						      sizeof(*v));
@@ -1731,6 +1730,22 @@ ckptfs_tree_build(const struct ckpt_bundle *b,
 	if (rc == 0 && gerr.code != 0)
 		graph_warning(*out, gerr.msg);
 	return rc;
+}
+
+/* The inodes a lazy /by-object of T will add: its root and two
+ * directories per tensor (vars/<name>/.ATTRIBUTES/, the file being the
+ * tensor's own node). */
+static size_t
+object_inodes(const struct ckptfs_tree *t)
+{
+	return 1 + 2 * t->ntensors;
+}
+
+size_t
+ckptfs_tree_inodes(const struct ckptfs_tree *t)
+{
+	return t->ninodes +
+	       (atomic_load(&t->object_pending) ? object_inodes(t) : 0);
 }
 
 int

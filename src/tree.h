@@ -285,6 +285,9 @@ int ckptfs_tree_build(const struct ckpt_bundle *b,
  * failed view stays failed. */
 int ckptfs_tree_build_object(struct ckptfs_tree *t, struct ckpt_err *err);
 
+/* T's inodes, counting those of a /by-object still to be built. */
+size_t ckptfs_tree_inodes(const struct ckptfs_tree *t);
+
 void ckptfs_tree_free(struct ckptfs_tree *t);
 
 /* The node with inode number INO, or NULL. */

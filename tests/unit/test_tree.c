@@ -420,11 +420,13 @@ test_lazy_object(void)
 		     -ENOENT);
 	before = t->ninodes;
 	table = atomic_load(&t->inodes);
+	CHECK_EQ_U64(ckptfs_tree_inodes(t), before + 1 + 2 * 4);
 	CHECK_EQ_INT(ckptfs_tree_build_object(t, &err), 0);
 	CHECK(!atomic_load(&t->object_pending));
 	CHECK(atomic_load(&t->inodes) == table);
 	CHECK_EQ_U64(t->nretired, 0);
 	CHECK_EQ_U64(t->ninodes, before + 1 + 2 * 4);
+	CHECK_EQ_U64(ckptfs_tree_inodes(t), t->ninodes);
 	CHECK_EQ_INT(ckptfs_tree_build_object(t, &err), 0);	/* once */
 	CHECK_EQ_U64(t->ninodes, before + 1 + 2 * 4);
 
