@@ -647,7 +647,6 @@ main(int argc, char *argv[])
 	fs.bundle = bundle;
 	fs.tree = tree;
 	fs.writable = !conf.ro;
-	fs.base_inodes = tree->ninodes;
 	pthread_rwlock_init(&fs.ns, NULL);
 	atomic_init(&fs.use_syslog, false);
 	atomic_init(&fs.no_opendir, false);

@@ -71,7 +71,7 @@ node_of(struct ckptfs *fs, fuse_ino_t ino)
 static double
 timeout_of(const struct ckptfs *fs, const struct ckptfs_node *n)
 {
-	if (fs->writable && (n->ino > fs->base_inodes ||
+	if (fs->writable && (n->ino > fs->tree->base_inodes ||
 			     (n->kind != CKPTFS_DIR && n->written)))
 		return CKPTFS_TIMEOUT_CHANGED;
 	return CKPTFS_TIMEOUT;
@@ -278,11 +278,6 @@ object_view(struct ckptfs *fs)
 	if (atomic_load(&fs->tree->object_pending)) {
 		rc = ckptfs_tree_build_object(fs->tree, &err);
 		failed = rc < 0;
-		/* The view is the checkpoint's, not a change: its nodes keep
-		 * the long cache timeouts (no name has changed before it is
-		 * built). */
-		if (!failed)
-			fs->base_inodes = fs->tree->ninodes;
 	} else if (fs->tree->object_error != 0) {
 		rc = -EIO;
 	}

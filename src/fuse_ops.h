@@ -34,7 +34,6 @@ struct ckptfs {
 	atomic_bool no_opendir;		/* kernel handles opendir (init) */
 	atomic_bool no_open;		/* kernel handles open: -o ro (init) */
 	bool writable;			/* not -o ro: tree->ov is set */
-	uint64_t base_inodes;		/* the checkpoint's inodes (WRLOCK) */
 	/* The namespace lock: shared for lookups, listings, reads and
 	 * data writes; exclusive for every change of names or metadata.
 	 * Never held across a fuse_reply_*(). */

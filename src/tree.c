@@ -1644,6 +1644,7 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 			t->capinodes = want;
 		}
 	}
+	t->base_inodes = t->ninodes;
 	t->built = true;
 	free(bd.open);
 	free(bd.entry_node);
@@ -1789,6 +1790,8 @@ ckptfs_tree_build_object(struct ckptfs_tree *t, struct ckpt_err *err)
 	}
 	if (rc == 0)
 		rc = r;
+	if (rc == 0)
+		t->base_inodes = t->ninodes;
 out:
 	free(bd.open);
 	free(bd.entry_node);

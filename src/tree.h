@@ -233,6 +233,10 @@ struct ckptfs_tree {
 	struct ckptfs_node **_Atomic inodes;	/* owned */
 	_Atomic size_t ninodes;
 	size_t capinodes;
+	/* Inodes 1 to BASE_INODES are the checkpoint's (the build's and a
+	 * lazy /by-object's); those above, the overlay's new nodes.  Set by
+	 * the builds, before any change of names. */
+	size_t base_inodes;
 	struct ckptfs_node ***retired;	/* owned, each owned */
 	size_t nretired;
 	/* Nodes, and the names the build gives them, are carved from slabs
