@@ -556,12 +556,15 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 	rc = copy_source(t, n, fd, keep);
 	if (rc == 0 && ftruncate(fd, (off_t)keep) < 0)
 		rc = -errno;
-	if (rc == 0)
+	/* A tensor removed while open lives on for its open files only: it
+	 * has no path, and nothing of it is replayed or written out, so its
+	 * copy is not journaled. */
+	if (rc == 0 && !n->deleted)
 		rc = ckptfs_node_path(t, n,
 				      n->loc.dir ? CKPTFS_BY_NAME
 						    : CKPTFS_BY_OBJECT,
 				      &p);
-	if (rc == 0)
+	if (rc == 0 && !n->deleted)
 		rc = journal(t, J_COPYUP, &p, NULL, NULL, id);
 	if (rc < 0) {
 		close(fd);
@@ -571,6 +574,10 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 	}
 	n->written = true;
 	n->size = keep;
+	if (n->deleted) {	/* its open files hold it, as delete_tensor() */
+		spool_name(id, nm);
+		unlinkat(ov->dirfd, nm, 0);
+	}
 	atomic_store(&n->spool_id, id);	/* publishes the spool file */
 	spool_fd_park(t, n, fd);
 	atomic_store(&ov->changed, true);
@@ -1169,7 +1176,7 @@ journal_setx(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 	struct ckpt_buf p = { 0 }, nm = { 0 }, val = { 0 };
 	int rc;
 
-	if (t->ov->replaying)
+	if (t->ov->replaying || n->deleted)	/* see copy_up() */
 		return 0;
 	rc = ckptfs_node_path(t, n, n->loc.dir ? 0 : 1, &p);
 	if (rc == 0)

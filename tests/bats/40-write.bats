@@ -120,6 +120,35 @@ setup() {
 	[ "$(val "$T/out" a)" = 3 ]
 }
 
+@test "a tensor removed or replaced while open stays usable through its fds" {
+	# As on any filesystem, a name removed (rm, or mv over it) leaves
+	# the file to the descriptors still open on it; it is not written.
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	(
+		exec 7<>"$MNT/by-name/a" 8<>"$MNT/by-name/global_step"
+		rm "$MNT/by-name/a"
+		mv "$MNT/by-name/b" "$MNT/by-name/global_step"
+		# The first write copies a tensor that has no name any more.
+		f4 '\x00\x00\x40\x40' >&7
+		printf '\x07\x00\x00\x00\x00\x00\x00\x00' >&8
+		setfattr -n user.ckpt.shape -v 1 /proc/self/fd/7
+		[ "$(values /proc/self/fd/7 f4)" = 3 ]
+		[ "$(xattr /proc/self/fd/7 user.ckpt.shape)" = 1 ]
+		[ "$(stat -L -c %h /proc/self/fd/7)" = 0 ]
+		[ "$(values /proc/self/fd/8 d8)" = 7 ]
+	)
+	[ ! -e "$MNT/by-name/a" ]
+	[ ! -e "$MNT/by-object/vars/a" ]
+	[ "$(values "$MNT/by-name/global_step" f4)" = 2 ]
+	finish
+	run -0 keys "$T/out"
+	refute_line a
+	refute_line b
+	assert_line global_step
+	[ "$(val "$T/out" global_step)" = 2 ]
+	[ ! -e "$T/out.ckptfs-spool" ]
+}
+
 @test "rm removes a tensor from both views; rmdir; empty other-view dirs go" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	rm "$MNT/by-name/b"
