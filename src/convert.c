@@ -233,6 +233,8 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
 				     strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
 				     NULL, 0, graph.data, graph.len, err);
+	/* Its bytes are in the shard: not kept while the index is built. */
+	ckpt_buf_free(&graph);
 	if (rc < 0)
 		goto out;
 	rc = ckpt_writer_finish(w, err);
