@@ -463,7 +463,7 @@ ckptfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct ckptfs_node *n;
 	struct fuse_entry_param e;
 	int rc = S_ISREG(mode) ? do_make(fs, parent, name, false, &e, &n)
-			       : -EPERM;
+			       : !fs->writable ? -EROFS : -EPERM;
 
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -482,7 +482,7 @@ ckptfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct ckptfs_node *n;
 	struct fuse_entry_param e;
 	int rc = S_ISREG(mode) ? do_make(fs, parent, name, false, &e, &n)
-			       : -EPERM;
+			       : !fs->writable ? -EROFS : -EPERM;
 
 	(void)rdev;
 	if (rc == 0)
@@ -491,6 +491,32 @@ ckptfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -rc);
 	else
 		fuse_reply_entry(req, &e);
+}
+
+/* A checkpoint holds tensors and directories only: no symbolic links,
+ * and a tensor's two names are its views' (no other hard links). */
+static void
+ckptfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		  const char *name)
+{
+	struct ckptfs *fs = fuse_req_userdata(req);
+
+	(void)link;
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, fs->writable ? EPERM : EROFS);
+}
+
+static void
+ckptfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+	       const char *newname)
+{
+	struct ckptfs *fs = fuse_req_userdata(req);
+
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	fuse_reply_err(req, fs->writable ? EPERM : EROFS);
 }
 
 /* Remove NAME from PARENT. */
@@ -1128,6 +1154,8 @@ const struct fuse_lowlevel_ops ckptfs_ops = {
 	.setattr = ckptfs_op_setattr,	/* overlay only; EROFS otherwise */
 	.mknod = ckptfs_op_mknod,
 	.mkdir = ckptfs_op_mkdir,
+	.symlink = ckptfs_op_symlink,
+	.link = ckptfs_op_link,
 	.unlink = ckptfs_op_unlink,
 	.rmdir = ckptfs_op_rmdir,
 	.rename = ckptfs_op_rename,

@@ -175,6 +175,24 @@ global_step
 EOF
 }
 
+@test "symbolic links, hard links, FIFOs and devices are refused with EPERM" {
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	run -1 ln -s a "$MNT/by-name/s"
+	assert_output --partial "Operation not permitted"
+	run -1 ln "$MNT/by-name/a" "$MNT/by-name/a2"
+	assert_output --partial "Operation not permitted"
+	run -1 ln "$MNT/by-name/a" "$MNT/by-object/vars/a2"
+	assert_output --partial "Operation not permitted"
+	run -1 mkfifo "$MNT/by-object/f"
+	assert_output --partial "Operation not permitted"
+	[ "$(ls "$MNT/by-name" | tr '\n' ' ')" = "a b dense global_step scoped " ]
+	finish
+	run -0 keys "$T/out"
+	assert_line a
+	refute_line s
+	refute_line a2
+}
+
 @test "mv of files and directories in both views renames every tensor" {
 	mount_ckpt "$P" -o format=both,output="$T/out"
 	mv "$MNT/by-name/dense" "$MNT/by-name/net"
@@ -360,6 +378,10 @@ EOF
 	run -1 setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/a"
 	assert_output --partial "Read-only file system"
 	run -1 truncate -s 0 "$MNT/by-name/b"
+	assert_output --partial "Read-only file system"
+	run -1 ln -s a "$MNT/by-name/s"
+	assert_output --partial "Read-only file system"
+	run -1 mkfifo "$MNT/by-name/f"
 	assert_output --partial "Read-only file system"
 	finish
 	[ ! -e "$P.tf2.index" ] && [ ! -e "$P.tf2.ckptfs-spool" ]
