@@ -695,6 +695,13 @@ out_unmount:
 			ok = false;
 			snprintf(why, sizeof(why), "%s", ckpt_err_str(&err, rc));
 			memcpy(err.msg, why, sizeof(why));
+		}
+		if (rc < 0 && access(plan.spool, F_OK) < 0) {
+			/* Nothing was changed (a write forced by output=). */
+			ckptfs_log(&fs, LOG_ERR,
+				   "writing the checkpoint failed: %s",
+				   err.msg);
+		} else if (rc < 0) {
 			ckptfs_log(&fs, LOG_ERR,
 				   "writing the checkpoint failed: %s; the "
 				   "changes are kept in %s (mount again with "

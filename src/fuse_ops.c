@@ -363,6 +363,29 @@ ckptfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_attr(req, &st, tmo);
 }
 
+/* Check INO's stored bytes if it is a tensor of the source not checked
+ * yet (the result is kept in the node: ckptfs_node_verify()).  0, or
+ * -EIO, logged by the thread that found it.  Called before the
+ * namespace lock is taken, so that a rename or create does not wait for
+ * the check: by the first read, and by the first change that copies the
+ * tensor's bytes to the spool (which checks them again, at once). */
+static int
+first_check(struct ckptfs *fs, fuse_ino_t ino)
+{
+	struct ckptfs_node *n = node_of(fs, ino);
+	struct ckpt_err err = { 0 };
+	bool first;
+
+	if (n == NULL || n->kind != CKPTFS_TENSOR || n->entry == NULL ||
+	    ckptfs_ov_spooled(n) || atomic_load(&n->verified) == 1)
+		return 0;
+	if (ckptfs_node_verify(fs->tree, n, &first, &err) == 0)
+		return 0;
+	if (first)
+		ckptfs_log(fs, LOG_ERR, "%s", ckpt_err_str(&err, -EIO));
+	return -EIO;
+}
+
 /* Change attributes: a new size truncates (copy-up keeps only what
  * stays); modes, owners and times are accepted and not kept. */
 static int
@@ -376,6 +399,9 @@ do_setattr(struct ckptfs *fs, fuse_ino_t ino, const struct stat *attr,
 		return -ESTALE;
 	if (!fs->writable)
 		return -EROFS;
+	if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size > 0 &&
+	    (rc = first_check(fs, ino)) < 0)
+		return rc;
 	WRLOCK(fs);
 	if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size < 0)
 		rc = -EINVAL;
@@ -796,6 +822,8 @@ do_write(struct ckptfs *fs, fuse_ino_t ino, const char *buf, size_t size,
 		return -EROFS;
 	if (off < 0)
 		return -EINVAL;
+	if ((rc = first_check(fs, ino)) < 0)
+		return rc;
 	RDLOCK(fs);
 	rc = ckptfs_ov_write(fs->tree, n, buf, size, (uint64_t)off);
 	UNLOCK(fs);
@@ -955,26 +983,6 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 	return 0;
 }
 
-/* Check INO's stored bytes if it is a tensor of the source not checked
- * yet (the result is kept in the node: ckptfs_node_verify()).  0, or
- * -EIO, logged by the thread that found it. */
-static int
-first_check(struct ckptfs *fs, fuse_ino_t ino)
-{
-	struct ckptfs_node *n = node_of(fs, ino);
-	struct ckpt_err err = { 0 };
-	bool first;
-
-	if (n == NULL || n->kind != CKPTFS_TENSOR || n->entry == NULL ||
-	    ckptfs_ov_spooled(n) || atomic_load(&n->verified) == 1)
-		return 0;
-	if (ckptfs_node_verify(fs->tree, n, &first, &err) == 0)
-		return 0;
-	if (first)
-		ckptfs_log(fs, LOG_ERR, "%s", ckpt_err_str(&err, -EIO));
-	return -EIO;
-}
-
 static void
 ckptfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	       struct fuse_file_info *fi)
@@ -1088,6 +1096,10 @@ do_setxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
 	if (!fs->writable)
 		return -EROFS;
 	if ((rc = object_view(fs)) < 0)
+		return rc;
+	if ((strcmp(name, CKPTFS_XATTR_DTYPE) == 0 ||
+	     strcmp(name, CKPTFS_XATTR_SHAPE) == 0) &&
+	    (rc = first_check(fs, ino)) < 0)
 		return rc;
 	WRLOCK(fs);
 	rc = ckptfs_xattr_get(fs->tree, n, name, &cur);

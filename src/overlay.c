@@ -547,6 +547,16 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 	}
 	if (keep > n->size)
 		keep = n->size;
+	/* Bytes kept from the source are checked first (at once, when the
+	 * daemon checked them before taking its locks): copied unchecked,
+	 * damaged bytes would get a fresh, valid checksum when written. */
+	if (keep > 0 && n->entry != NULL) {
+		struct ckpt_err verr = { 0 };
+		bool first;
+
+		if ((rc = ckptfs_node_verify(t, n, &first, &verr)) < 0)
+			goto out;
+	}
 	id = spool_next(ov);
 	fd = spool_open(t, id, false);
 	if (fd < 0) {
@@ -1838,7 +1848,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	struct ckpt_out_tensor *o = NULL;
 	/* Every tensor's name and key, each followed by a NUL, one after
 	 * the other (OFFS: where each starts), not a buffer each. */
-	struct ckpt_buf names = { 0 };
+	struct ckpt_buf names = { 0 }, w = { 0 };
 	/* The source's object graph, unchanged (copied as it is stored). */
 	struct ckpt_out_tensor graph = { .fd = -1 };
 	size_t *offs = NULL;
@@ -1907,6 +1917,17 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			y->dirfd = t->ov->dirfd;
 			y->file = spnames[sp++];
 			y->size = x->size;
+		} else if (atomic_load(&x->verified) < 0) {
+			/* Known damaged (a read found it): TensorFlow would
+			 * refuse it too. */
+			where(t, x, &w);
+			rc = ckpt_fail(err, -EBADMSG,
+				       "%s: damaged in the source checkpoint "
+				       "(its bytes do not match its stored "
+				       "checksum); remove it, or overwrite all "
+				       "of it",
+				       (const char *)w.data);
+			break;
 		} else {
 			y->bundle = t->bundle;
 			y->entry = x->entry;
@@ -1957,6 +1978,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 out:
 	ckpt_buf_free(&names);
+	ckpt_buf_free(&w);
 	free(offs);
 	free(o);
 	free(ones);

@@ -149,6 +149,37 @@ setup() {
 	[ ! -e "$T/out.ckptfs-spool" ]
 }
 
+@test "a damaged tensor: no change keeps its bytes; found, it is not written" {
+	# dense/kernel is [2,3] = 0..5: damage one of its bytes.
+	local off k
+	off=$("$CKPT_INSPECT" --json "$P" dense/kernel | jq .offset)
+	printf '\x7f' | dd of="$P.data-00000-of-00001" bs=1 seek=$((off + 5)) \
+		conv=notrunc status=none
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	k=$MNT/by-name/dense/kernel
+	run -1 cat "$k"
+	assert_output --partial "Input/output error"
+	# Changes that keep its bytes would give them a valid checksum.
+	run ! sh -c "printf abcd | dd of='$k' conv=notrunc status=none"
+	assert_output --partial "Input/output error"
+	run -1 truncate -s 8 "$k"
+	assert_output --partial "Input/output error"
+	run -1 setfattr -n user.ckpt.shape -v 6 "$k"
+	assert_output --partial "Input/output error"
+	# Unchanged and known damaged, it is refused by the write-out.
+	finish_fails
+	assert_output --partial "by-name/dense/kernel: damaged in the source checkpoint"
+	refute_output --partial "changes kept"
+	[ ! -e "$T/out.index" ]
+	# Overwritten whole, it is written.
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	f4 '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40\x00\x00\x80\x40\x00\x00\xa0\x40\x00\x00\xc0\x40' >"$k"
+	finish
+	[ "$(val "$T/out" dense/kernel)" = "[[1,2,3],[4,5,6]]" ]
+	run -0 "$CKPT_INSPECT" --verify "$T/out"
+	assert_output --partial ", 0 damaged"
+}
+
 @test "rm removes a tensor from both views; rmdir; empty other-view dirs go" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	rm "$MNT/by-name/b"

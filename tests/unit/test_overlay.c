@@ -4,17 +4,24 @@
  * for create, rename of files and directories and remove, -EEXIST when
  * the other view's name is taken, pruning of other-view directories, and
  * the journal: a second tree replaying the spool ends up with the same
- * names, data and metadata; a spool of another checkpoint is refused. */
+ * names, data and metadata; a spool of another checkpoint is refused.
+ * A damaged tensor of a written bundle is never copied to the spool and
+ * is refused by a commit once found. */
 #include "config.h"
 #include "check.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle.h"
+#include "bundle_writer.h"
 #include "coding.h"
+#include "convert.h"
 #include "overlay.h"
 #include "tensor.h"
 #include "tree.h"
@@ -189,6 +196,102 @@ test_foreign_spool(const char *spool)
 	ckptfs_tree_free(t);
 }
 
+/* The NBYTES stored bytes of KEY in the checkpoint at PREFIX equal WANT. */
+static void
+check_stored(const char *prefix, const char *key, const void *want,
+	     size_t nbytes)
+{
+	struct ckpt_err err = { 0 };
+	struct ckpt_bundle *b;
+	const struct ckpt_entry *x;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	x = ckpt_bundle_find(b, key, strlen(key));
+	CHECK(x != NULL);
+	if (x != NULL) {
+		CHECK_EQ_INT(ckpt_bundle_read(b, x, &buf, &len, &err), 0);
+		CHECK(len == nbytes && memcmp(buf, want, nbytes) == 0);
+	}
+	free(buf);
+	ckpt_bundle_close(b);
+}
+
+/* A tensor whose stored bytes do not match their checksum: no change
+ * copies them to the spool (where they would get a fresh checksum when
+ * written), a commit refuses it once a check found it, and overwritten
+ * whole it is written. */
+static void
+test_damaged(const char *dir)
+{
+	static const float v[2] = { 1, 2 }, v3[2] = { 3, 2 };
+	static const int64_t d2[] = { 2 };
+	char prefix[128], data[160], spool[160], out[160];
+	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 1 };
+	struct ckptfs_output outs[1];
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b;
+	struct ckptfs_tree *t;
+	struct ckptfs_node *bad, *good;
+	bool wrote = true;
+	int fd;
+
+	snprintf(prefix, sizeof(prefix), "%s/dmg", dir);
+	snprintf(data, sizeof(data), "%s.data-00000-of-00001", prefix);
+	snprintf(spool, sizeof(spool), "%s/dmg-spool", dir);
+	snprintf(out, sizeof(out), "%s/dmg-out", dir);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "bad", 3, CKPT_DT_FLOAT, d2, 1, v,
+				     sizeof(v), &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "good", 4, CKPT_DT_FLOAT, d2, 1, v,
+				     sizeof(v), &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	/* "bad" is first in the shard: damage its first byte. */
+	fd = open(data, O_WRONLY);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(pwrite(fd, "\x7f", 1, 0), 1);
+	close(fd);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &err), 0);
+	CHECK_EQ_INT(ckptfs_overlay_open(t, spool, &err), 0);
+	bad = at(t, "by-name/bad");
+	good = at(t, "by-name/good");
+	CHECK(bad != NULL && good != NULL);
+	/* Every change that keeps its bytes is refused, unchecked before. */
+	CHECK_EQ_INT(ckptfs_ov_write(t, bad, "x", 1, 0), -EIO);
+	CHECK_EQ_INT(atomic_load(&bad->verified), -EBADMSG);
+	CHECK_EQ_INT(ckptfs_ov_truncate(t, bad, 4), -EIO);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, bad, CKPTFS_XATTR_SHAPE, "1,2", 3),
+		     -EIO);
+	CHECK(!ckptfs_ov_spooled(bad));
+	/* A good one is checked and copied. */
+	CHECK_EQ_INT(ckptfs_ov_write(t, good, "\0\0\x40\x40", 4, 0), 0);
+	CHECK(ckptfs_ov_spooled(good));
+	CHECK_EQ_INT(atomic_load(&good->verified), 1);
+	/* Unchanged and known damaged: the commit refuses it, by name. */
+	outs[0] = (struct ckptfs_output){ .format = CKPT_FORMAT_TF1,
+					  .prefix = out };
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, true, &wrote, &err),
+		     -EBADMSG);
+	CHECK(!wrote);
+	CHECK(strstr(err.msg, "by-name/bad: damaged") != NULL);
+	/* Overwritten whole: nothing of it is kept, so it is written. */
+	CHECK_EQ_INT(ckptfs_ov_truncate(t, bad, 0), 0);
+	CHECK_EQ_INT(ckptfs_ov_write(t, bad, v, sizeof(v), 0), 0);
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, true, &wrote, &err), 0);
+	CHECK(wrote);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	ckpt_bundle_close(b);
+	check_stored(out, "bad", v, sizeof(v));
+	check_stored(out, "good", v3, sizeof(v3));
+}
+
 int
 main(void)
 {
@@ -198,6 +301,7 @@ main(void)
 	snprintf(spool, sizeof(spool), "%s/sp", dir);
 	test_rules_and_replay(spool);
 	test_foreign_spool(spool);
+	test_damaged(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK_EQ_INT(system(cmd), 0);
 	return check_done("test_overlay");
