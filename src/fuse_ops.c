@@ -489,7 +489,7 @@ ckptfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct ckptfs_node *n;
 	struct fuse_entry_param e;
 	int rc = S_ISREG(mode) ? do_make(fs, parent, name, false, &e, &n)
-			       : !fs->writable ? -EROFS : -EPERM;
+			       : fs->writable ? -EPERM : -EROFS;
 
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
@@ -508,7 +508,7 @@ ckptfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct ckptfs_node *n;
 	struct fuse_entry_param e;
 	int rc = S_ISREG(mode) ? do_make(fs, parent, name, false, &e, &n)
-			       : !fs->writable ? -EROFS : -EPERM;
+			       : fs->writable ? -EPERM : -EROFS;
 
 	(void)rdev;
 	if (rc == 0)
@@ -522,27 +522,27 @@ ckptfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 /* A checkpoint holds tensors and directories only: no symbolic links,
  * and a tensor's two names are its views' (no other hard links). */
 static void
-ckptfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-		  const char *name)
+refuse_link(fuse_req_t req)
 {
 	struct ckptfs *fs = fuse_req_userdata(req);
 
-	(void)link;
-	(void)parent;
-	(void)name;
 	fuse_reply_err(req, fs->writable ? EPERM : EROFS);
+}
+
+static void
+ckptfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		  const char *name)
+{
+	(void)link, (void)parent, (void)name;
+	refuse_link(req);
 }
 
 static void
 ckptfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	       const char *newname)
 {
-	struct ckptfs *fs = fuse_req_userdata(req);
-
-	(void)ino;
-	(void)newparent;
-	(void)newname;
-	fuse_reply_err(req, fs->writable ? EPERM : EROFS);
+	(void)ino, (void)newparent, (void)newname;
+	refuse_link(req);
 }
 
 /* Remove NAME from PARENT. */
