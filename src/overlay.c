@@ -367,6 +367,28 @@ journal_path(struct ckptfs_tree *t, enum jop op, const struct ckptfs_node *dir,
 	return rc;
 }
 
+/* Journal record OP about tensor N, named by its path (in /by-name, or in
+ * /by-object when it has no name in /by-name), with fields P2, P3 and
+ * number NUM.  Nothing for a tensor removed while open: it has no path,
+ * and nothing of it is replayed or written out. */
+static int
+journal_node(struct ckptfs_tree *t, enum jop op, const struct ckptfs_node *n,
+	     const struct ckpt_buf *p2, const struct ckpt_buf *p3, uint64_t num)
+{
+	struct ckpt_buf p = { 0 };
+	int rc;
+
+	if (t->ov->replaying || n->deleted)
+		return 0;
+	rc = ckptfs_node_path(t, n,
+			      n->loc.dir ? CKPTFS_BY_NAME : CKPTFS_BY_OBJECT,
+			      &p);
+	if (rc == 0)
+		rc = journal(t, op, &p, p2, p3, num);
+	ckpt_buf_free(&p);
+	return rc;
+}
+
 /* --- spool files ------------------------------------------------------------ */
 
 /* Name of spool file ID. */
@@ -374,6 +396,18 @@ static void
 spool_name(uint64_t id, char buf[32])
 {
 	snprintf(buf, 32, "%016" PRIx64 ".spool", id);
+}
+
+/* Remove spool file ID (files still open on it keep its content). */
+static void
+spool_unlink(struct ckptfs_overlay *ov, uint64_t id)
+{
+	char nm[32];
+
+	if (ov->dirfd < 0)
+		return;
+	spool_name(id, nm);
+	unlinkat(ov->dirfd, nm, 0);
 }
 
 /* Create (or, replaying, open) spool file ID; return its fd or -errno. */
@@ -533,9 +567,7 @@ static int
 copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 {
 	struct ckptfs_overlay *ov = t->ov;
-	struct ckpt_buf p = { 0 };
 	uint64_t id;
-	char nm[32];
 	int fd, rc;
 
 	if (ckptfs_ov_spooled(n))
@@ -566,34 +598,22 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 	rc = copy_source(t, n, fd, keep);
 	if (rc == 0 && ftruncate(fd, (off_t)keep) < 0)
 		rc = -errno;
-	/* A tensor removed while open lives on for its open files only: it
-	 * has no path, and nothing of it is replayed or written out, so its
-	 * copy is not journaled. */
-	if (rc == 0 && !n->deleted)
-		rc = ckptfs_node_path(t, n,
-				      n->loc.dir ? CKPTFS_BY_NAME
-						    : CKPTFS_BY_OBJECT,
-				      &p);
-	if (rc == 0 && !n->deleted)
-		rc = journal(t, J_COPYUP, &p, NULL, NULL, id);
+	if (rc == 0)
+		rc = journal_node(t, J_COPYUP, n, NULL, NULL, id);
 	if (rc < 0) {
 		close(fd);
-		spool_name(id, nm);
-		unlinkat(ov->dirfd, nm, 0);
+		spool_unlink(ov, id);
 		goto out;
 	}
 	n->written = true;
 	n->size = keep;
-	if (n->deleted) {	/* its open files hold it, as delete_tensor() */
-		spool_name(id, nm);
-		unlinkat(ov->dirfd, nm, 0);
-	}
+	if (n->deleted)	/* its open files hold it, as delete_tensor() */
+		spool_unlink(ov, id);
 	atomic_store(&n->spool_id, id);	/* publishes the spool file */
 	spool_fd_park(t, n, fd);
 	atomic_store(&ov->changed, true);
 out:
 	pthread_mutex_unlock(&ov->copy_mu);
-	ckpt_buf_free(&p);
 	return rc;
 }
 
@@ -752,12 +772,8 @@ delete_tensor(struct ckptfs_tree *t, struct ckptfs_node *n, int primary,
 		unlink_loc(t, n, v, v != primary, iv);
 	n->deleted = true;
 	inval_add(iv, NULL, NULL, 0, n->ino);
-	if (n->spool_id != 0 && t->ov->dirfd >= 0) {
-		char nm[32];
-
-		spool_name(n->spool_id, nm);
-		unlinkat(t->ov->dirfd, nm, 0);
-	}
+	if (n->spool_id != 0)
+		spool_unlink(t->ov, n->spool_id);
 	pthread_mutex_lock(&t->ov->fd_mu);
 	if (atomic_load(&n->nopen) == 0 && atomic_load(&n->spool_fd) >= 0)
 		close(atomic_exchange(&n->spool_fd, -1));
@@ -907,11 +923,8 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	(void)iv;	/* new names: nothing cached to drop */
 out:
 	if (fd >= 0) {
-		char nm[32];
-
 		close(fd);
-		spool_name(id, nm);
-		unlinkat(t->ov->dirfd, nm, 0);
+		spool_unlink(t->ov, id);
 	}
 	if (rc == 0)
 		*out = n;
@@ -1183,19 +1196,14 @@ static int
 journal_setx(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 	     const void *value, size_t size)
 {
-	struct ckpt_buf p = { 0 }, nm = { 0 }, val = { 0 };
+	struct ckpt_buf nm = { 0 }, val = { 0 };
 	int rc;
 
-	if (t->ov->replaying || n->deleted)	/* see copy_up() */
-		return 0;
-	rc = ckptfs_node_path(t, n, n->loc.dir ? 0 : 1, &p);
-	if (rc == 0)
-		rc = ckpt_buf_put(&nm, name, strlen(name));
+	rc = ckpt_buf_put(&nm, name, strlen(name));
 	if (rc == 0)
 		rc = ckpt_buf_put(&val, value, size);
 	if (rc == 0)
-		rc = journal(t, J_SETX, &p, &nm, &val, 0);
-	ckpt_buf_free(&p);
+		rc = journal_node(t, J_SETX, n, &nm, &val, 0);
 	ckpt_buf_free(&nm);
 	ckpt_buf_free(&val);
 	return rc;
