@@ -696,8 +696,9 @@ out_unmount:
 			snprintf(why, sizeof(why), "%s", ckpt_err_str(&err, rc));
 			memcpy(err.msg, why, sizeof(why));
 		}
-		if (rc < 0 && access(plan.spool, F_OK) < 0) {
-			/* Nothing was changed (a write forced by output=). */
+		if (rc < 0 && !ckptfs_overlay_changed(tree)) {
+			/* Nothing was changed (a write forced by output=):
+			 * there is no spool to keep. */
 			ckptfs_log(&fs, LOG_ERR,
 				   "writing the checkpoint failed: %s",
 				   err.msg);
