@@ -1925,7 +1925,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			y->dirfd = t->ov->dirfd;
 			y->file = spnames[sp++];
 			y->size = x->size;
-		} else if (atomic_load(&x->verified) < 0) {
+		} else if (ckptfs_node_damaged(x)) {
 			/* Known damaged (a read found it): TensorFlow would
 			 * refuse it too. */
 			where(t, x, &w);

@@ -2022,6 +2022,12 @@ ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 	return -EIO;
 }
 
+bool
+ckptfs_node_damaged(const struct ckptfs_node *n)
+{
+	return n->kind == CKPTFS_TENSOR && atomic_load(&n->verified) < 0;
+}
+
 /* True if the stored CRC of E is the CRC-32C of the file content. */
 static bool
 stored_crc_is_content_crc(const struct ckpt_entry *e)

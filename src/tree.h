@@ -353,6 +353,10 @@ void ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 int ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 		       bool *first_failure, struct ckpt_err *err);
 
+/* True if a check of N (ckptfs_node_verify()) found its stored bytes
+ * damaged; checks nothing itself. */
+bool ckptfs_node_damaged(const struct ckptfs_node *n);
+
 /* How many checks ckptfs_node_verify() has run in this process (each
  * reads a whole tensor): concurrent first reads of one tensor share one
  * check. */

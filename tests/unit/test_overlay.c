@@ -265,6 +265,7 @@ test_damaged(const char *dir)
 	/* Every change that keeps its bytes is refused, unchecked before. */
 	CHECK_EQ_INT(ckptfs_ov_write(t, bad, "x", 1, 0), -EIO);
 	CHECK_EQ_INT(atomic_load(&bad->verified), -EBADMSG);
+	CHECK(ckptfs_node_damaged(bad));
 	CHECK_EQ_INT(ckptfs_ov_truncate(t, bad, 4), -EIO);
 	CHECK_EQ_INT(ckptfs_ov_setxattr(t, bad, CKPTFS_XATTR_SHAPE, "1,2", 3),
 		     -EIO);
@@ -273,6 +274,7 @@ test_damaged(const char *dir)
 	CHECK_EQ_INT(ckptfs_ov_write(t, good, "\0\0\x40\x40", 4, 0), 0);
 	CHECK(ckptfs_ov_spooled(good));
 	CHECK_EQ_INT(atomic_load(&good->verified), 1);
+	CHECK(!ckptfs_node_damaged(good));
 	/* Unchanged and known damaged: the commit refuses it, by name. */
 	outs[0] = (struct ckptfs_output){ .format = CKPT_FORMAT_TF1,
 					  .prefix = out };
