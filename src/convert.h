@@ -63,10 +63,10 @@ struct ckpt_convert_opts {
 /* Write the N tensors of T as a checkpoint at PREFIX in OPTS->format.
  * TF1 keys are the names, TF2 keys the keys (a tensor keyed
  * _CHECKPOINTABLE_OBJECT_GRAPH is not copied: the graph is OPTS->graph or
- * built, and stored last).  Files appear only when complete (see bundle_writer.h).  Return
- * 0 or a negative errno with a message naming the tensor and the problem
- * (-EINVAL for a size that disagrees with dtype and shape, -EEXIST for two
- * tensors with one key). */
+ * built, and stored last).  Files appear only when complete (see
+ * bundle_writer.h).  Return 0 or a negative errno with a message naming
+ * the tensor and the problem (-EINVAL for a size that disagrees with dtype
+ * and shape, -EEXIST for two tensors with one key). */
 int ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		       const char *prefix, const struct ckpt_convert_opts *opts,
 		       struct ckpt_err *err);
