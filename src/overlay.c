@@ -1840,6 +1840,54 @@ out:
 	return rc;
 }
 
+/* The names of the refused tensors after the first that fit in a
+ * message, beside the first one's reason and the spool's path. */
+#define REFUSED_NAMES_MAX 160
+
+/* Tensor X was refused for the reason in WHY; it is the COUNT-th (from
+ * 0).  The first one's reason goes in ERR; the next ones' names are added
+ * to MORE while they fit (*NMORE counts them).  Return 0, or a negative
+ * errno if that fails. */
+static int
+refuse(struct ckptfs_tree *t, struct ckptfs_node *x,
+       const struct ckpt_err *why, struct ckpt_err *err,
+       struct ckpt_buf *more, size_t count, size_t *nmore)
+{
+	struct ckpt_buf w = { 0 };
+	int rc = 0;
+
+	if (count == 0) {
+		ckpt_fail(err, why->code, "%s", why->msg);
+		return 0;
+	}
+	where(t, x, &w);
+	if (*nmore == count - 1 &&
+	    more->len + w.len + 2 <= REFUSED_NAMES_MAX) {
+		if ((more->len > 0 && (rc = ckpt_buf_put(more, ", ", 2)) < 0) ||
+		    (rc = ckpt_buf_put(more, w.data, w.len - 1)) < 0)
+			rc = ckpt_fail(err, rc, "out of memory");
+		else
+			++*nmore;
+	}
+	ckpt_buf_free(&w);
+	return rc;
+}
+
+/* Add to ERR's message that COUNT more tensors were refused, NMORE of
+ * them named in MORE. */
+static void
+refused_more(struct ckpt_err *err, const struct ckpt_buf *more, size_t count,
+	     size_t nmore)
+{
+	size_t len = strlen(err->msg);
+
+	snprintf(err->msg + len, sizeof(err->msg) - len,
+		 "; %zu more tensor%s refused: %.*s%s", count,
+		 count == 1 ? "" : "s", (int)more->len,
+		 more->data ? (const char *)more->data : "",
+		 nmore < count ? ", ..." : "");
+}
+
 /* Whether X is a tensor the written checkpoint holds. */
 static bool
 commit_holds(const struct ckptfs_node *x)
@@ -1863,7 +1911,12 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	int64_t *ones = NULL;
 	char (*spnames)[32] = NULL;
 	size_t n = 0, want = 0, nsp = 0, sp = 0, i, k;
-	int rc = 0;
+	/* Tensors refused: the first one's reason goes in ERR, the others'
+	 * names in MORE, so that one write-out names every tensor to fix. */
+	struct ckpt_err why = { 0 };
+	struct ckpt_buf more = { 0 };
+	size_t nrefused = 0, nmore = 0;
+	int rc = 0, refused = 0;
 
 	*wrote = false;
 	if (!changed && !force)
@@ -1919,7 +1972,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 					       "write-out");
 				break;
 			}
-			rc = settle_shape(t, x, y, &ones[sp], err);
+			rc = settle_shape(t, x, y, &ones[sp], &why);
 			spool_name(x->spool_id, spnames[sp]);
 			y->fd = -1;
 			y->dirfd = t->ov->dirfd;
@@ -1929,13 +1982,12 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			/* Known damaged (a read found it): TensorFlow would
 			 * refuse it too. */
 			where(t, x, &w);
-			rc = ckpt_fail(err, -EBADMSG,
+			rc = ckpt_fail(&why, -EBADMSG,
 				       "%s: damaged in the source checkpoint "
 				       "(its bytes do not match its stored "
 				       "checksum); remove it, or overwrite all "
 				       "of it",
 				       (const char *)w.data);
-			break;
 		} else {
 			y->bundle = t->bundle;
 			y->entry = x->entry;
@@ -1945,8 +1997,22 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			y->fd = -1;
 			y->size = x->size;
 		}
+		if (rc < 0) {
+			/* Refused (the tensor's own fault): go on looking,
+			 * to name them all; nothing will be written. */
+			memset(y, 0, sizeof(*y));
+			if (refused == 0)
+				refused = rc;
+			rc = refuse(t, x, &why, err, &more, nrefused++, &nmore);
+			ckpt_err_clear(&why);
+			continue;
+		}
 		n++;
 	}
+	if (rc == 0 && nrefused > 1)
+		refused_more(err, &more, nrefused - 1, nmore);
+	if (rc == 0)
+		rc = refused;
 	if (rc < 0)
 		goto out;
 	/* The buffer has stopped moving. */
@@ -1986,6 +2052,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 out:
 	ckpt_buf_free(&names);
+	ckpt_buf_free(&more);
 	ckpt_buf_free(&w);
 	free(offs);
 	free(o);

@@ -6,7 +6,8 @@
  * the journal: a second tree replaying the spool ends up with the same
  * names, data and metadata; a spool of another checkpoint is refused.
  * A damaged tensor of a written bundle is never copied to the spool and
- * is refused by a commit once found. */
+ * is refused by a commit once found.  A commit that refuses tensors names
+ * all of them (as many as fit). */
 #include "config.h"
 #include "check.h"
 
@@ -294,6 +295,73 @@ test_damaged(const char *dir)
 	check_stored(out, "good", v3, sizeof(v3));
 }
 
+/* A commit that refuses tensors gives the first one's reason and names
+ * the others, as many as fit, and writes nothing. */
+static void
+test_refuse_all(const char *dir)
+{
+	struct ckptfs_invals iv = { 0 };
+	struct ckptfs_output outs[1];
+	struct ckpt_err err = { 0 };
+	struct ckptfs_tree *t;
+	struct ckptfs_node *n;
+	char spool[160], out[160], idx[170], name[8];
+	bool wrote = true;
+	const char *p;
+	int i;
+
+	snprintf(spool, sizeof(spool), "%s/ref-spool", dir);
+	snprintf(out, sizeof(out), "%s/ref-out", dir);
+	snprintf(idx, sizeof(idx), "%s.index", out);
+	outs[0] = (struct ckptfs_output){ .format = CKPT_FORMAT_TF2,
+					  .prefix = out };
+	t = tree_with(spool, 0);
+	/* Two: the first's reason, then the other's name. */
+	n = at(t, "by-name/a");	/* no bundle: nothing of it can be kept */
+	CHECK_EQ_INT(ckptfs_ov_truncate(t, n, 0), 0);
+	CHECK_EQ_INT(ckptfs_ov_write(t, n, "12345678", 8, 0), 0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "new", 3, false, &n, &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_write(t, n, "xy", 2, 0), 0);
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, true, &wrote, &err),
+		     -EINVAL);
+	CHECK(!wrote);
+	CHECK_EQ_STR(err.msg,
+		     "by-name/a: 8 bytes do not match float32 [] (4 bytes); "
+		     "fix the data or set user.ckpt.shape; 1 more tensor "
+		     "refused: by-name/new");
+	CHECK(access(idx, F_OK) != 0);
+	/* Forty more: the names that fit, then "...". */
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "n%02d", i);
+		CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, name, 3, false,
+					      &n, &iv),
+			     0);
+	}
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, true, &wrote, &err),
+		     -EINVAL);
+	CHECK(!wrote);
+	CHECK(strncmp(err.msg, "by-name/a: 8 bytes", 18) == 0);
+	p = strstr(err.msg, "; 41 more tensors refused: by-name/new, "
+			    "by-name/n00, by-name/n01, ");
+	CHECK(p != NULL);
+	CHECK(strstr(err.msg, "by-name/n39") == NULL);
+	CHECK(strlen(p) < 200);
+	CHECK_EQ_STR(err.msg + strlen(err.msg) - 5, ", ...");
+	CHECK(access(idx, F_OK) != 0);
+	/* Those two mended, the first one left leads. */
+	CHECK_EQ_INT(ckptfs_ov_truncate(t, at(t, "by-name/a"), 4), 0);
+	CHECK_EQ_INT(ckptfs_ov_remove(t, t->by_name, "new", 3, false, &iv), 0);
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, true, &wrote, &err),
+		     -EINVAL);
+	CHECK(strncmp(err.msg, "by-name/n00: no dtype", 21) == 0);
+	ckptfs_invals_free(&iv);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+}
+
 int
 main(void)
 {
@@ -304,6 +372,7 @@ main(void)
 	test_rules_and_replay(spool);
 	test_foreign_spool(spool);
 	test_damaged(dir);
+	test_refuse_all(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK_EQ_INT(system(cmd), 0);
 	return check_done("test_overlay");
