@@ -150,10 +150,12 @@ make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
 		if (is_graph_key(x->key, x->key_len) ||
 		    memmem(x->key, x->key_len, "/.ATTRIBUTES/", 13) == NULL)
 			continue; /* stored, but not an object value */
-		/* As C strings, as they were given (a name holding a NUL is
-		 * cut there, as TensorFlow's would be). */
+		/* Whole, NUL bytes included (an empty key cannot be stored,
+		 * so 0 never means "up to the NUL" here). */
 		vals[nv].key = x->key;
+		vals[nv].key_len = x->key_len;
 		vals[nv].full_name = x->name;
+		vals[nv].full_name_len = x->name_len;
 		nv++;
 	}
 	if (with_counter) {

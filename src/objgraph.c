@@ -85,26 +85,28 @@ ckpt_name_escape(const void *name, size_t len, struct ckpt_buf *out)
 	return 0;
 }
 
-/* Unescape S[0..LEN) into DST (room for LEN bytes); set *DLEN. */
+/* Unescape S[0..LEN) into DST (room for LEN bytes; NULL: only check
+ * the escapes); set *DLEN. */
 static int
 unescape_to(const uint8_t *s, size_t len, uint8_t *dst, size_t *dlen)
 {
 	size_t i, j = 0;
+	uint8_t c;
 
 	for (i = 0; i < len; i++) {
-		if (s[i] != '.') {
-			dst[j++] = s[i];
-			continue;
+		c = s[i];
+		if (c == '.') {
+			if (i + 1 == len)
+				return -EBADMSG; /* lone '.' at the end */
+			i++;
+			if (s[i] == 'S')
+				c = '/';
+			else if (s[i] != '.')
+				return -EBADMSG;
 		}
-		if (i + 1 == len)
-			return -EBADMSG; /* lone '.' at the end */
-		i++;
-		if (s[i] == '.')
-			dst[j++] = '.';
-		else if (s[i] == 'S')
-			dst[j++] = '/';
-		else
-			return -EBADMSG;
+		if (dst != NULL)
+			dst[j] = c;
+		j++;
 	}
 	*dlen = j;
 	return 0;
@@ -932,13 +934,90 @@ is_word(const char *s, size_t len, const char *word)
 	return len == strlen(word) && memcmp(s, word, len) == 0;
 }
 
-/* The end of the key component that starts at S. */
+/* The end of the key component that starts at S, in a key ending at END. */
 static const char *
-comp_end(const char *s)
+comp_end(const char *s, const char *end)
 {
-	const char *e = strchr(s, '/');
+	const char *e = memchr(s, '/', (size_t)(end - s));
 
-	return e != NULL ? e : s + strlen(s);
+	return e != NULL ? e : end;
+}
+
+/* The length of V's key and of its full name. */
+static size_t
+key_len(const struct ckpt_objvalue *v)
+{
+	return v->key_len ? v->key_len : strlen(v->key);
+}
+
+static size_t
+full_name_len(const struct ckpt_objvalue *v)
+{
+	if (v->full_name == NULL)
+		return 0;
+	return v->full_name_len ? v->full_name_len : strlen(v->full_name);
+}
+
+/* Where the special components of a key are (SIZE_MAX: absent). */
+struct key_shape {
+	size_t n;		/* components */
+	size_t attr_at;		/* ".ATTRIBUTES" */
+	size_t slot_at;		/* ".OPTIMIZER_SLOT" */
+};
+
+/* Check that KEY[0..LEN) is an object attribute key and find its special
+ * components: return NULL, or why it is not one. */
+static const char *
+key_shape(const char *key, size_t len, struct key_shape *ks)
+{
+	const char *s, *e, *end = key + len;
+	size_t ulen;
+
+	ks->n = 0;
+	ks->attr_at = ks->slot_at = SIZE_MAX;
+	for (s = key;; s = e + 1) {
+		size_t clen;
+
+		e = comp_end(s, end);
+		clen = (size_t)(e - s);
+		if (is_word(s, clen, ATTRIBUTES)) {
+			if (ks->attr_at != SIZE_MAX)
+				return "two .ATTRIBUTES components";
+			ks->attr_at = ks->n;
+		} else if (is_word(s, clen, OPTIMIZER_SLOT)) {
+			if (ks->slot_at != SIZE_MAX ||
+			    ks->attr_at != SIZE_MAX)
+				return "a misplaced .OPTIMIZER_SLOT component";
+			ks->slot_at = ks->n;
+		} else if (memchr(s, '.', clen) != NULL &&
+			   unescape_to((const uint8_t *)s, clen, NULL,
+				       &ulen) < 0) {
+			return "a '.' in a component must be followed by '.' "
+			       "or 'S'";
+		}
+		ks->n++;
+		if (e == end)
+			break;
+	}
+	/* "<path>/.ATTRIBUTES/<attr>": exactly one component after it. */
+	if (ks->attr_at == SIZE_MAX || ks->attr_at + 2 != ks->n ||
+	    ks->attr_at == 0)
+		return "not <path>/.ATTRIBUTES/<name>";
+	/* "<var>/.OPTIMIZER_SLOT/<opt path>/<slot>/.ATTRIBUTES/<attr>" */
+	if (ks->slot_at != SIZE_MAX &&
+	    (ks->slot_at == 0 || ks->attr_at < ks->slot_at + 3))
+		return "not <var>/.OPTIMIZER_SLOT/<optimizer>/<slot>/"
+		       ".ATTRIBUTES/<name>";
+	return NULL;
+}
+
+int
+ckpt_objgraph_key_check(const char *key, size_t len, const char **why)
+{
+	struct key_shape ks;
+
+	*why = key_shape(key, len, &ks);
+	return *why == NULL ? 0 : -EINVAL;
 }
 
 /* Count what the keys of B need: components, arena bytes (components
@@ -950,22 +1029,23 @@ count_keys(const struct builder *b, size_t *ncomps, size_t *narena,
 	size_t i;
 
 	for (i = 0; i < b->nvals; i++) {
-		const char *s = b->vals[i].key, *e;
+		const char *s = b->vals[i].key, *e, *end;
 
 		if (s == NULL)
 			return ckpt_fail(b->err, -EINVAL,
 					 "object graph: value %zu has no key",
 					 i);
+		end = s + key_len(&b->vals[i]);
 		++*nreqs;
 		for (;; s = e + 1) {
-			e = comp_end(s);
+			e = comp_end(s, end);
 			++*ncomps;
 			if (memchr(s, '.', (size_t)(e - s)) != NULL) {
 				*narena += (size_t)(e - s);
 				*nreqs += is_word(s, (size_t)(e - s),
 						  OPTIMIZER_SLOT);
 			}
-			if (*e == '\0')
+			if (e == end)
 				break;
 		}
 	}
@@ -988,48 +1068,44 @@ set_req(struct preq *req, const struct comp *comps, size_t first, size_t last)
 static int
 split_key(struct builder *b, size_t i)
 {
-	const char *key = b->vals[i].key, *s, *e;
+	const char *key = b->vals[i].key, *s, *e, *end;
+	size_t klen = key_len(&b->vals[i]), n = 0, attr_at, slot_at;
 	struct bkey *k = &b->keys[i];
 	struct comp *comps = b->comps + b->ncomps;
-	size_t n = 0, attr_at = SIZE_MAX, slot_at = SIZE_MAX;
+	struct key_shape ks;
+	const char *why = key_shape(key, klen, &ks);
 
+	/* A NUL byte in the key shows as one in the message. */
+	if (why != NULL)
+		return ckpt_fail(b->err, -EINVAL,
+				 "object graph: key \"%.*s\": %s", (int)klen,
+				 key, why);
+	attr_at = ks.attr_at;
+	slot_at = ks.slot_at;
+	end = key + klen;
 	for (s = key;; s = e + 1) {
 		size_t len, ulen;
 
-		e = comp_end(s);
+		e = comp_end(s, end);
 		len = (size_t)(e - s);
-		if (is_word(s, len, ATTRIBUTES)) {
-			if (attr_at != SIZE_MAX)
-				goto bad;
-			attr_at = n;
-		} else if (is_word(s, len, OPTIMIZER_SLOT)) {
-			if (slot_at != SIZE_MAX || attr_at != SIZE_MAX)
-				goto bad;
-			slot_at = n;
+		if (n == attr_at || n == slot_at) {
+			/* not a path component */
 		} else if (memchr(s, '.', len) == NULL) {
 			comps[n].p = (const uint8_t *)s;
 			comps[n].len = len;
 		} else {
 			uint8_t *u = b->arena + b->narena;
 
-			if (unescape_to((const uint8_t *)s, len, u, &ulen) < 0)
-				return ckpt_fail(
-					b->err, -EINVAL,
-					"object graph: key \"%s\": bad "
-					"escape in \"%.*s\"",
-					key, (int)len, s);
+			(void)unescape_to((const uint8_t *)s, len, u, &ulen);
 			comps[n].p = u;
 			comps[n].len = ulen;
 			b->narena += ulen;
 		}
 		n++;
-		if (*e == '\0')
+		if (e == end)
 			break;
 	}
 	b->ncomps += n;
-	/* "<path>/.ATTRIBUTES/<attr>": exactly one component after it. */
-	if (attr_at == SIZE_MAX || attr_at + 2 != n || attr_at == 0)
-		goto bad;
 	k->attr = comps[attr_at + 1];
 	k->obj = b->nreqs++;
 	k->opt = SIZE_MAX;
@@ -1037,19 +1113,11 @@ split_key(struct builder *b, size_t i)
 		set_req(&b->reqs[k->obj], comps, 0, attr_at);
 		return 0;
 	}
-	/* "<var>/.OPTIMIZER_SLOT/<opt path>/<slot>/.ATTRIBUTES/<attr>" */
-	if (slot_at == 0 || attr_at < slot_at + 3)
-		goto bad;
 	k->opt = b->nreqs++;
 	k->slot = comps[attr_at - 1];
 	set_req(&b->reqs[k->obj], comps, 0, slot_at);
 	set_req(&b->reqs[k->opt], comps, slot_at + 1, attr_at - 1);
 	return 0;
-bad:
-	return ckpt_fail(b->err, -EINVAL,
-			 "object graph: key \"%s\" is not an object attribute "
-			 "key (<path>/.ATTRIBUTES/<name>)",
-			 key);
 }
 
 /* Append a trie node named NAME as the last child of PARENT; its index
@@ -1198,11 +1266,14 @@ sort_attrs(struct builder *b)
 		if (r[i].node == r[i - 1].node &&
 		    ckpt_key_cmp(r[i].name->p, r[i].name->len, r[i - 1].name->p,
 				 r[i - 1].name->len) == 0)
-			return ckpt_fail(b->err, -EINVAL,
-					 "object graph: key \"%s\" repeats an "
-					 "attribute of \"%s\"",
-					 b->vals[r[i].key].key,
-					 b->vals[r[i - 1].key].key);
+			return ckpt_fail(
+				b->err, -EINVAL,
+				"object graph: key \"%.*s\" repeats an "
+				"attribute of \"%.*s\"",
+				(int)key_len(&b->vals[r[i].key]),
+				b->vals[r[i].key].key,
+				(int)key_len(&b->vals[r[i - 1].key]),
+				b->vals[r[i - 1].key].key);
 	return 0;
 }
 
@@ -1331,7 +1402,7 @@ pack_node(const struct builder *b, size_t id, const struct span *sp, uint8_t *p)
 		const struct arec *r = &b->arecs[i];
 		const struct ckpt_objvalue *v = &b->vals[r->key];
 		const char *fn = full_name(v);
-		size_t fnlen = strlen(fn), klen = strlen(v->key);
+		size_t fnlen = full_name_len(v), klen = key_len(v);
 		size_t len = bytes_size(r->name->len) + bytes_size(fnlen) +
 			     bytes_size(klen);
 

@@ -109,7 +109,17 @@ void ckpt_objgraph_paths_free(char **paths, size_t n);
 struct ckpt_objvalue {
 	const char *key;       /* bundle key "<path>/.ATTRIBUTES/<attr>" */
 	const char *full_name; /* TF1 name recorded as full_name */
+	/* Their lengths, so that they may hold NUL bytes; 0: up to the
+	 * first NUL. */
+	size_t key_len, full_name_len;
 };
+
+/* Check that KEY[0..LEN) is a key ckpt_objgraph_build() takes: an object
+ * attribute key "<path>/.ATTRIBUTES/<name>" (or a slot variable's
+ * "<var>/.OPTIMIZER_SLOT/<optimizer>/<slot>/.ATTRIBUTES/<name>") whose
+ * components escape '.' and '/' as ".." and ".S".  Return 0, or -EINVAL
+ * with *WHY saying what is wrong (static text). */
+int ckpt_objgraph_key_check(const char *key, size_t len, const char **why);
 
 /* Build the graph tf.train.Checkpoint would write for values at KEYS:
  * node 0 is the root; every path component becomes a child node whose

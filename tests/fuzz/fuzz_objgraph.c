@@ -124,8 +124,8 @@ build_from_lines(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	for (line = strtok_r(text, "\n", &save); line != NULL && n < 64;
 	     line = strtok_r(NULL, "\n", &save)) {
-		vals[n].key = line;
-		vals[n++].full_name = line;
+		vals[n++] = (struct ckpt_objvalue){ .key = line,
+						    .full_name = line };
 	}
 	if (ckpt_objgraph_build(vals, n, &g, NULL) < 0)
 		goto out;

@@ -1241,6 +1241,7 @@ test_build_bad(void)
 	};
 	struct ckpt_objgraph *g;
 	struct ckpt_err err;
+	const char *why;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -1253,7 +1254,21 @@ test_build_bad(void)
 		if (strstr(err.msg, bad[i]) == NULL)
 			fprintf(stderr, "%s: %s\n", bad[i], err.msg);
 		CHECK(strstr(err.msg, bad[i]) != NULL);
+		/* The check the write-out makes first agrees. */
+		CHECK_EQ_INT(ckpt_objgraph_key_check(bad[i], strlen(bad[i]),
+						     &why),
+			     -EINVAL);
+		CHECK(why != NULL && strstr(err.msg, why) != NULL);
 	}
+	CHECK_EQ_INT(ckpt_objgraph_key_check("a..b.Sc/.ATTRIBUTES/V", 21, &why),
+		     0);
+	CHECK(why == NULL);
+	CHECK_EQ_INT(ckpt_objgraph_key_check("a.x/.ATTRIBUTES/V", 17, &why),
+		     -EINVAL);
+	CHECK_EQ_STR(why, "a '.' in a component must be followed by '.' or 'S'");
+	CHECK_EQ_INT(ckpt_objgraph_key_check("a/.ATTRIBUTES/b/c", 17, &why),
+		     -EINVAL);
+	CHECK_EQ_STR(why, "not <path>/.ATTRIBUTES/<name>");
 	/* the same attribute twice (the same key, or an equal name) */
 	ckpt_err_clear(&err);
 	v[1].key = "ok/.ATTRIBUTES/VARIABLE_VALUE";
@@ -1276,6 +1291,34 @@ test_build_bad(void)
 	ckpt_err_clear(&err);
 	v[1].key = NULL;
 	CHECK_EQ_INT(ckpt_objgraph_build(v, 2, &g, &err), -EINVAL);
+}
+
+/* Keys and full names given with their lengths may hold NUL bytes: the
+ * local names and the stored key and full name keep them. */
+static void
+test_build_nul(void)
+{
+	static const char key[] = "m/a\0b/.ATTRIBUTES/VARIABLE_VALUE";
+	static const char fn[] = "a\0b";
+	struct ckpt_objvalue v[1] = { { .key = key, .key_len = sizeof(key) - 1,
+					.full_name = fn,
+					.full_name_len = sizeof(fn) - 1 } };
+	struct ckpt_objgraph *g;
+	struct ckpt_err err = { 0 };
+	const struct ckpt_objattr *a;
+
+	CHECK_EQ_INT(ckpt_objgraph_build(v, 1, &g, &err), 0);
+	CHECK_EQ_INT(g->n, 3);
+	CHECK_EQ_MEM(g->nodes[0].children[0].local_name,
+		     g->nodes[0].children[0].local_name_len, "m", 1);
+	CHECK_EQ_MEM(g->nodes[1].children[0].local_name,
+		     g->nodes[1].children[0].local_name_len, "a\0b", 3);
+	CHECK_EQ_INT(g->nodes[2].nattrs, 1);
+	a = &g->nodes[2].attrs[0];
+	CHECK_EQ_MEM(a->checkpoint_key, a->checkpoint_key_len, key,
+		     sizeof(key) - 1);
+	CHECK_EQ_MEM(a->full_name, a->full_name_len, fn, sizeof(fn) - 1);
+	ckpt_objgraph_free(g);
 }
 
 /* build_bytes packs the graph itself: its bytes must be what protobuf-c
@@ -1380,6 +1423,7 @@ main(void)
 	test_build_roundtrip();
 	test_build_bad();
 	test_build_bytes();
+	test_build_nul();
 	test_build_slots_two_optimizers();
 	if (real != NULL) {
 		test_real_tf2_cpu(real);
