@@ -760,7 +760,8 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 		return -ESTALE;
 	if (n->kind == CKPTFS_DIR)
 		return -EISDIR;
-	if (wr && (!fs->writable || n->kind != CKPTFS_TENSOR))
+	if (wr && (!fs->writable || n->kind != CKPTFS_TENSOR ||
+		   ckptfs_node_is_graph(fs->tree, n)))
 		return fs->writable ? -EACCES : -EROFS;
 	/* Read-only mount: ENOSYS tells the kernel to stop sending OPEN
 	 * and RELEASE for this mount; it then keeps the page cache across

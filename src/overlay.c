@@ -137,15 +137,6 @@ has_suffix(const char *key, size_t len)
 	return len >= SFX_LEN && memcmp(key + len - SFX_LEN, SFX, SFX_LEN) == 0;
 }
 
-/* True if N is the TF2 object graph entry. */
-static bool
-is_graph_node(const struct ckptfs_node *n)
-{
-	return n->entry != NULL &&
-	       n->entry->key_len == strlen(CKPT_OBJGRAPH_KEY) &&
-	       memcmp(n->entry->key, CKPT_OBJGRAPH_KEY, n->entry->key_len) == 0;
-}
-
 /* The raw component of displayed NAME, which must be canonical (what
  * ckptfs_name_escape() shows for it).  *SUFFIX: it ended in '@'. */
 static int
@@ -1033,7 +1024,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	struct moved *mv = NULL;
 	size_t nmv = 0, cap = 0, i;
 	int view = dir->view, rc, other;
-	bool sfx;
+	int64_t *dims = NULL;	/* the replaced tensor's shape, for N */
+	bool sfx, takeover, derived = false;
 
 	if ((rc = check_dir(t, dir)) < 0 || (rc = check_dir(t, ndir)) < 0)
 		return rc;
@@ -1048,6 +1040,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	if ((len == 1 && name[0] == '.') ||
 	    (len == 2 && name[0] == '.' && name[1] == '.'))
 		return -EINVAL;
+	if (ckptfs_node_is_graph(t, n))
+		return -EPERM;	/* its name is what makes it the graph */
 	if ((rc = raw_of(nname, nlen, &raw, &sfx)) < 0)
 		goto out;
 	if (sfx && n->kind != CKPTFS_DIR) {
@@ -1080,7 +1074,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			rc = -ENOTDIR;
 		else if (target->kind == CKPTFS_DIR && target->dir.nlive != 0)
 			rc = -ENOTEMPTY;
-		else if (target->kind == CKPTFS_BLOB)
+		else if (target->kind == CKPTFS_BLOB ||
+			 ckptfs_node_is_graph(t, target))
 			rc = -EPERM;
 		if (rc < 0)
 			goto out;
@@ -1095,6 +1090,21 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		goto out;
 	if ((rc = collect(n, view, &mv, &nmv, &cap)) < 0)
 		goto out;
+	/* A file renamed over a tensor (how editors, sed -i and rsync save
+	 * one) takes its place: its name in the other view, and its dtype
+	 * and shape when it has none of its own. */
+	takeover = target != NULL && target->kind == CKPTFS_TENSOR &&
+		   n->kind == CKPTFS_TENSOR &&
+		   CKPTFS_LOC(target, other)->dir != NULL;
+	if (takeover && n->rank < 0 && target->rank >= 0) {
+		dims = calloc(target->rank ? (size_t)target->rank : 1,
+			      sizeof(*dims));
+		if (dims == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		memcpy(dims, target->dims, (size_t)target->rank * sizeof(*dims));
+	}
 	for (i = 0; i < nmv && rc == 0; i++) {
 		struct moved *m = &mv[i];
 		struct ckpt_buf cur = { 0 };
@@ -1107,9 +1117,14 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			rc = ckpt_buf_put(&np, cur.data + oldp.len,
 					  cur.len - oldp.len);
 		ckpt_buf_free(&cur);
-		if (rc == 0)
+		if (rc == 0 && takeover) {
+			m->other.len = 0;
+			m->same = false;
+			rc = ckptfs_node_rawpath(t, target, other, &m->other);
+		} else if (rc == 0) {
 			rc = other_path(t, m->n, view, (const char *)np.data,
 					np.len, &m->other, &m->same);
+		}
 		if (rc == 0 && !m->same) {
 			struct ckptfs_node *occ;
 
@@ -1137,6 +1152,17 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			goto out;
 	}
 	/* Apply: the replaced target, the move, then the other view. */
+	if (takeover) {
+		if (n->dtype < 0)
+			n->dtype = target->dtype;
+		if (n->rank < 0 && target->rank >= 0) {
+			n->rank = target->rank;
+			n->dims = dims;
+			n->dims_owned = true;
+			dims = NULL;
+		}
+		derived = target->derived_name;
+	}
 	if (target != NULL) {
 		if (target->kind == CKPTFS_DIR) {
 			ckptfs_dir_remove(ndir, nname, nlen);
@@ -1172,6 +1198,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	if (t->src.tf2 && view == CKPTFS_BY_NAME)
 		for (i = 0; i < nmv; i++)
 			mv[i].n->derived_name = false;
+	if (takeover)
+		n->derived_name = derived;
 	if (nmv > 0) {
 		atomic_store(&t->ov->changed, true);
 		t->ov->structure = true;
@@ -1182,6 +1210,7 @@ out:
 		ckpt_buf_free(&mv[i].oldother);
 	}
 	free(mv);
+	free(dims);
 	ckpt_buf_free(&raw);
 	ckpt_buf_free(&oldp);
 	ckpt_buf_free(&newp);
@@ -1221,6 +1250,8 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 		return -EROFS;
 	if (n->kind != CKPTFS_TENSOR)
 		return -ENOTSUP;
+	if (ckptfs_node_is_graph(t, n))
+		return -EPERM;
 	if (strcmp(name, CKPTFS_XATTR_KEY) == 0 ||
 	    strcmp(name, CKPTFS_XATTR_CRC) == 0) {
 		struct ckpt_buf cur = { 0 };
@@ -1292,6 +1323,8 @@ ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,
 		return -EROFS;
 	if (n->kind != CKPTFS_TENSOR)
 		return n->kind == CKPTFS_DIR ? -EISDIR : -EPERM;
+	if (ckptfs_node_is_graph(t, n))
+		return -EPERM;
 	if (!ckptfs_ov_spooled(n) && size == n->size && !t->ov->replaying)
 		return 0;
 	if ((rc = copy_up(t, n, size)) < 0)
@@ -1317,7 +1350,7 @@ ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
 
 	if (t->ov == NULL)
 		return -EROFS;
-	if (n->kind != CKPTFS_TENSOR)
+	if (n->kind != CKPTFS_TENSOR || ckptfs_node_is_graph(t, n))
 		return -EPERM;
 	if ((rc = copy_up(t, n, UINT64_MAX)) < 0)
 		return rc;
@@ -1768,16 +1801,59 @@ spool_remove(struct ckptfs_overlay *ov)
 	return rmdir(ov->spool_dir) < 0 && errno != ENOENT ? -errno : 0;
 }
 
-/* Where tensor N's displayed name is, for messages. */
+/* Where tensor N's displayed name is, for messages: in VIEW if it is
+ * there. */
 static void
-where(struct ckptfs_tree *t, struct ckptfs_node *n, struct ckpt_buf *out)
+where_in(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
+	 struct ckpt_buf *out)
 {
 	out->len = 0;
-	if (ckptfs_node_path(t, n, n->loc.dir ? 0 : 1, out) < 0 ||
+	if (CKPTFS_LOC(n, view)->dir == NULL)
+		view = 1 - view;
+	if (ckptfs_node_path(t, n, view, out) < 0 ||
 	    ckpt_buf_put(out, "", 1) < 0) {
 		out->len = 0;
 		ckpt_buf_put(out, "?", 2);
 	}
+}
+
+/* The same, /by-name first. */
+static void
+where(struct ckptfs_tree *t, struct ckptfs_node *n, struct ckpt_buf *out)
+{
+	where_in(t, n, CKPTFS_BY_NAME, out);
+}
+
+/* Whether tensor N's TF1 name NAME (NLEN bytes) can be stored when TF1 is
+ * written, and its TF2 key KEY (KLEN bytes) when a TF2 object graph is
+ * built for it; if not, record why in WHY, naming N in *VIEW.  Return 0
+ * or -EINVAL. */
+static int
+check_names(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
+	    size_t nlen, const char *key, size_t klen, bool tf1, bool tf2,
+	    int *view, struct ckpt_err *why)
+{
+	struct ckpt_buf w = { 0 };
+	const char *what;
+	int rc = 0;
+
+	if (tf1 && (nlen == 0 || (nlen == strlen(CKPT_OBJGRAPH_KEY) &&
+				  memcmp(name, CKPT_OBJGRAPH_KEY, nlen) == 0))) {
+		where(t, n, &w);
+		rc = ckpt_fail(why, -EINVAL,
+			       "%s: %s cannot be a TF1 name; rename it",
+			       (const char *)w.data,
+			       nlen == 0 ? "an empty name"
+					 : "the object graph's key");
+	} else if (tf2 && ckpt_objgraph_key_check(key, klen, &what) < 0) {
+		*view = CKPTFS_BY_OBJECT;
+		where_in(t, n, *view, &w);
+		rc = ckpt_fail(why, -EINVAL,
+			       "%s: cannot be a TF2 object key (%s); rename it",
+			       (const char *)w.data, what);
+	}
+	ckpt_buf_free(&w);
+	return rc;
 }
 
 /* Decide the dtype and shape a spooled tensor is written with (rules in
@@ -1844,12 +1920,12 @@ out:
  * message, beside the first one's reason and the spool's path. */
 #define REFUSED_NAMES_MAX 160
 
-/* Tensor X was refused for the reason in WHY; it is the COUNT-th (from
- * 0).  The first one's reason goes in ERR; the next ones' names are added
- * to MORE while they fit (*NMORE counts them).  Return 0, or a negative
- * errno if that fails. */
+/* Tensor X was refused for the reason in WHY, which names it in VIEW; it
+ * is the COUNT-th (from 0).  The first one's reason goes in ERR; the next
+ * ones' names are added to MORE while they fit (*NMORE counts them).
+ * Return 0, or a negative errno if that fails. */
 static int
-refuse(struct ckptfs_tree *t, struct ckptfs_node *x,
+refuse(struct ckptfs_tree *t, struct ckptfs_node *x, int view,
        const struct ckpt_err *why, struct ckpt_err *err,
        struct ckpt_buf *more, size_t count, size_t *nmore)
 {
@@ -1860,7 +1936,7 @@ refuse(struct ckptfs_tree *t, struct ckptfs_node *x,
 		ckpt_fail(err, why->code, "%s", why->msg);
 		return 0;
 	}
-	where(t, x, &w);
+	where_in(t, x, view, &w);
 	if (*nmore == count - 1 &&
 	    more->len + w.len + 2 <= REFUSED_NAMES_MAX) {
 		if ((more->len > 0 && (rc = ckpt_buf_put(more, ", ", 2)) < 0) ||
@@ -1888,12 +1964,22 @@ refused_more(struct ckpt_err *err, const struct ckpt_buf *more, size_t count,
 		 nmore < count ? ", ..." : "");
 }
 
+/* Whether a TF2 output copies the source's object graph as stored: a TF2
+ * source whose names and structure did not change. */
+static bool
+copies_graph(const struct ckptfs_tree *t)
+{
+	return t->src.tf2 && t->bundle != NULL &&
+	       (t->ov == NULL || !t->ov->structure);
+}
+
 /* Whether X is a tensor the written checkpoint holds. */
 static bool
-commit_holds(const struct ckptfs_node *x)
+commit_holds(const struct ckptfs_tree *t, const struct ckptfs_node *x)
 {
 	return x->kind == CKPTFS_TENSOR && !x->deleted &&
-	       (x->loc.dir != NULL || x->oloc.dir != NULL) && !is_graph_node(x);
+	       (x->loc.dir != NULL || x->oloc.dir != NULL) &&
+	       !ckptfs_node_is_graph(t, x);
 }
 
 int
@@ -1916,11 +2002,20 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	struct ckpt_err why = { 0 };
 	struct ckpt_buf more = { 0 };
 	size_t nrefused = 0, nmore = 0;
-	int rc = 0, refused = 0;
+	int rc = 0, refused = 0, view;
+	/* Checks of the names: written as TF1; written as TF2 with a new
+	 * object graph (not the source's copied). */
+	bool tf1 = false, tf2 = false;
 
 	*wrote = false;
 	if (!changed && !force)
 		return t->ov ? spool_remove(t->ov) : 0;
+	for (k = 0; k < nouts; k++) {
+		if (outs[k].format != CKPT_FORMAT_TF2)
+			tf1 = true;
+		else if (!copies_graph(t))
+			tf2 = true;
+	}
 	/* A TF2 checkpoint's keys come from /by-object. */
 	if ((rc = ckptfs_tree_build_object(t, err)) < 0)
 		return rc;
@@ -1928,7 +2023,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	 * checkpoint has nearly three directories per tensor); spool names
 	 * and shapes only for the spooled ones. */
 	for (i = 0; i < t->ninodes; i++)
-		if (commit_holds(t->inodes[i])) {
+		if (commit_holds(t, t->inodes[i])) {
 			want++;
 			nsp += ckptfs_ov_spooled(t->inodes[i]);
 		}
@@ -1944,8 +2039,9 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		struct ckptfs_node *x = t->inodes[i];
 		struct ckpt_out_tensor *y = &o[n];
 
-		if (!commit_holds(x))
+		if (!commit_holds(t, x))
 			continue;
+		view = CKPTFS_BY_NAME;	/* where a refusal names it */
 		offs[2 * n] = names.len;
 		if ((rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_NAME, &names)) < 0)
 			break;
@@ -1963,7 +2059,13 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		y->key_len = names.len - offs[2 * n + 1];
 		if ((rc = ckpt_buf_put(&names, "", 1)) < 0)
 			break;
-		if (ckptfs_ov_spooled(x)) {
+		if ((rc = check_names(t, x,
+				      (const char *)names.data + offs[2 * n],
+				      y->name_len,
+				      (const char *)names.data + offs[2 * n + 1],
+				      y->key_len, tf1, tf2, &view, &why)) < 0) {
+			/* refused below */
+		} else if (ckptfs_ov_spooled(x)) {
 			/* Nothing changes while the tree is written (the
 			 * session has ended); never past the arrays. */
 			if (sp == nsp) {
@@ -2003,7 +2105,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			memset(y, 0, sizeof(*y));
 			if (refused == 0)
 				refused = rc;
-			rc = refuse(t, x, &why, err, &more, nrefused++, &nmore);
+			rc = refuse(t, x, view, &why, err, &more, nrefused++,
+				    &nmore);
 			ckpt_err_clear(&why);
 			continue;
 		}
@@ -2031,8 +2134,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		}
 		if (t->bundle != NULL)
 			co.compression = t->bundle->index_compression;
-		if (outs[k].format == CKPT_FORMAT_TF2 && t->src.tf2 &&
-		    !t->ov->structure && t->bundle != NULL) {
+		if (outs[k].format == CKPT_FORMAT_TF2 && copies_graph(t)) {
 			graph.bundle = t->bundle;
 			graph.entry = ckpt_bundle_find(t->bundle,
 						       CKPT_OBJGRAPH_KEY,
@@ -2040,6 +2142,13 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			co.graph = graph.entry != NULL ? &graph : NULL;
 		}
 		rc = ckpt_convert_write(o, n, outs[k].prefix, &co, err);
+	}
+	if (rc < 0 && k > 1) {
+		/* -o format=both: say which one is complete. */
+		size_t len = strlen(err->msg);
+
+		snprintf(err->msg + len, sizeof(err->msg) - len,
+			 " (%s was written)", outs[0].prefix);
 	}
 	if (rc == 0) {
 		*wrote = true;

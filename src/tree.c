@@ -846,7 +846,8 @@ loc_set(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	memcpy(nm, name, len);
 	nm[len] = '\0';
 	if (!same) {
-		memcpy(nm + len + 1, raw, rawlen);
+		if (rawlen > 0)	/* an empty one may have no buffer */
+			memcpy(nm + len + 1, raw, rawlen);
 		nm[len + 1 + rawlen] = '\0';
 	}
 	ckptfs_loc_clear(l);
@@ -1875,9 +1876,11 @@ ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	memset(st, 0, sizeof(*st));
 	st->st_ino = (ino_t)n->ino;
 	if (t->writable)
-		st->st_mode = n->kind == CKPTFS_DIR	   ? S_IFDIR | 0755
-			      : n->kind == CKPTFS_BLOB ? S_IFREG | 0444
-						       : S_IFREG | 0644;
+		st->st_mode = n->kind == CKPTFS_DIR ? S_IFDIR | 0755
+			      : n->kind == CKPTFS_BLOB ||
+					ckptfs_node_is_graph(t, n)
+				      ? S_IFREG | 0444
+				      : S_IFREG | 0644;
 	else
 		st->st_mode = n->kind == CKPTFS_DIR ? S_IFDIR | 0555
 						    : S_IFREG | 0444;
@@ -2026,6 +2029,13 @@ bool
 ckptfs_node_damaged(const struct ckptfs_node *n)
 {
 	return n->kind == CKPTFS_TENSOR && atomic_load(&n->verified) < 0;
+}
+
+bool
+ckptfs_node_is_graph(const struct ckptfs_tree *t, const struct ckptfs_node *n)
+{
+	return t->src.tf2 && n->kind == CKPTFS_TENSOR && n->entry != NULL &&
+	       is_graph_key(n->entry);
 }
 
 /* True if the stored CRC of E is the CRC-32C of the file content. */

@@ -357,6 +357,13 @@ int ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
  * damaged; checks nothing itself. */
 bool ckptfs_node_damaged(const struct ckptfs_node *n);
 
+/* True if N is a TF2 checkpoint's object graph
+ * (_CHECKPOINTABLE_OBJECT_GRAPH in /by-object): read-only, like the
+ * blobs, since the write-out either copies it as stored or builds a new
+ * one; it can only be removed. */
+bool ckptfs_node_is_graph(const struct ckptfs_tree *t,
+			  const struct ckptfs_node *n);
+
 /* How many checks ckptfs_node_verify() has run in this process (each
  * reads a whole tensor): concurrent first reads of one tensor share one
  * check. */

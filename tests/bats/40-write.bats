@@ -301,6 +301,84 @@ EOF
 	[ "$(val "$T/out" 'vars/fresh/.ATTRIBUTES/VARIABLE_VALUE')" = "[0]" ]
 }
 
+@test "tf2: a file saved over a tensor by rename keeps its names, dtype and shape" {
+	local a
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out"
+	a=$MNT/by-object/model/layers/0/bias/.ATTRIBUTES
+	# An editor's save in by-object: a new file, renamed over the tensor.
+	f4 '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40' >"$a/tmp"
+	mv "$a/tmp" "$a/VARIABLE_VALUE"
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.dtype)" = float32 ]
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.shape)" = 3 ]
+	[ "$(values "$MNT/by-name/dense/bias" f4)" = "1 2 3" ]
+	[ ! -e "$MNT/by-name/model/layers" ]
+	# sed -i in by-object (its own temporary file and rename).
+	sed -i 's/^$//' "$a/VARIABLE_VALUE"
+	[ "$(xattr "$a/VARIABLE_VALUE" user.ckpt.key)" = model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE ]
+	# rsync without -X into by-name: the kernel's key, dtype and shape.
+	f4 '\x00\x00\xe0\x40\x00\x00\x00\x41\x00\x00\x10\x41\x00\x00\x20\x41\x00\x00\x30\x41\x00\x00\x40\x41' >"$T/k"
+	rsync -c "$T/k" "$MNT/by-name/dense/kernel"
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.key)" = model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE ]
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = 2,3 ]
+	finish
+	[ "$(meta "$T/out.tf1" dense/bias)" = "float32 [3]" ]
+	[ "$(val "$T/out.tf1" dense/bias)" = "[1,2,3]" ]
+	[ "$(val "$T/out.tf1" dense/kernel)" = "[[7,8,9],[10,11,12]]" ]
+	run -0 "$CKPT_INSPECT" -g "$T/out.tf2"
+	assert_output --partial "full_name dense/bias  checkpoint_key model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE"
+	assert_output --partial "full_name dense/kernel  checkpoint_key model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE"
+	[ "$(val "$T/out.tf2" model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE)" = "[1,2,3]" ]
+	run -0 keys "$T/out.tf2"
+	refute_output --partial vars/
+	refute_output --partial tmp
+}
+
+@test "tf2: the object graph is read-only; names TF cannot store are refused, all of them" {
+	local g
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out"
+	g=$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH
+	[ "$(stat -c %a "$g")" = 444 ]
+	run ! sh -c "echo x >'$g'"
+	assert_output --partial "Permission denied"
+	run ! mv "$g" "$MNT/by-object/g"
+	assert_output --partial "Operation not permitted"
+	run ! setfattr -n user.ckpt.shape -v 1 "$g"
+	assert_output --partial "Operation not permitted"
+	run ! mv "$MNT/by-object/save_counter/.ATTRIBUTES/VARIABLE_VALUE" "$g"
+	assert_output --partial "Operation not permitted"
+	# Names one of the two formats cannot hold.
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-name/%"
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-name/_CHECKPOINTABLE_OBJECT_GRAPH"
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-object/foo.bar"
+	mkdir -p "$MNT/by-object/o/.ATTRIBUTES/x"
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-object/o/.ATTRIBUTES/x/y"
+	for f in "$MNT/by-name/%" "$MNT/by-name/_CHECKPOINTABLE_OBJECT_GRAPH" \
+		"$MNT/by-object/foo.bar" "$MNT/by-object/o/.ATTRIBUTES/x/y"; do
+		setfattr -n user.ckpt.dtype -v float32 "$f"
+	done
+	# A NUL byte in a name is stored whole in both formats.
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-name/nul%00x"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/nul%00x"
+	finish_fails
+	assert_output --partial "by-name/%: an empty name cannot be a TF1 name; rename it; 3 more tensors refused: by-name/_CHECKPOINTABLE_OBJECT_GRAPH, by-object/foo.bar, by-object/o/.ATTRIBUTES/x/y;"
+	[ ! -e "$T/out.tf1.index" ] && [ ! -e "$T/out.tf2.index" ]
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out"
+	rm "$MNT/by-name/%" "$MNT/by-name/_CHECKPOINTABLE_OBJECT_GRAPH" "$MNT/by-object/o/.ATTRIBUTES/x/y"
+	finish_fails
+	assert_output --partial "by-object/foo.bar: cannot be a TF2 object key (a '.' in a component must be followed by '.' or 'S'); rename it;"
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out"
+	mv "$MNT/by-object/foo.bar" "$MNT/by-object/foo..bar"
+	# Removed, the graph is built anew.
+	rm "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH"
+	finish
+	[ "$(val "$T/out.tf2" "foo..bar/.ATTRIBUTES/VARIABLE_VALUE")" = "[1]" ]
+	# (a shell argument cannot hold a NUL: jq picks the key)
+	[ "$("$CKPT_INSPECT" --json --values "$T/out.tf1" | jq -c 'select(.key == "nul\u0000x") | .values')" = "[1]" ]
+	[ "$("$CKPT_INSPECT" --json --values "$T/out.tf2" | jq -c 'select(.key == "vars/nul\u0000x/.ATTRIBUTES/VARIABLE_VALUE") | .values')" = "[1]" ]
+	run -0 "$CKPT_INSPECT" -g "$T/out.tf2"
+	assert_output --partial "child foo.bar"
+}
+
 @test "tf2: a data-only change keeps the original object graph bytes" {
 	local g
 	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
