@@ -236,6 +236,65 @@ absolute(const char *path)
 	return out;
 }
 
+/* Stat the directory PATH is in (PATH absolute); *BASE: where its last
+ * component starts.  Return 0 or -errno. */
+static int
+stat_parent(const char *path, struct stat *st, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int rc;
+
+	*base = slash + 1;
+	dir = slash == path ? strdup("/")
+			    : strndup(path, (size_t)(slash - path));
+	if (dir == NULL)
+		return -ENOMEM;
+	rc = stat(dir, st) < 0 ? -errno : 0;
+	if (rc == 0 && !S_ISDIR(st->st_mode))
+		rc = -ENOTDIR;
+	if (rc == 0 && access(dir, W_OK | X_OK) < 0)
+		rc = -errno;
+	free(dir);
+	return rc;
+}
+
+/* Check that PATH (absolute), given as option OPT=GIVEN, names a file to
+ * be made in a directory that exists and can be written, and is not the
+ * source checkpoint SRC under another spelling (a symbolic link, "..",
+ * "//", another mount of the directory): the directory is compared by
+ * device and inode.  Say why not and return -1. */
+static int
+check_target(const char *opt, const char *given, const char *path,
+	     const char *src)
+{
+	struct stat st, sst;
+	const char *base, *sbase;
+	size_t len = strlen(given);
+	int rc;
+
+	if (len == 0 || given[len - 1] == '/') {
+		fprintf(stderr, "ckptfs: %s=%s: %s\n", opt, given,
+			len == 0 ? "empty" : "names a directory, not a prefix");
+		return -1;
+	}
+	if ((rc = stat_parent(path, &st, &base)) < 0) {
+		fprintf(stderr, "ckptfs: %s=%s: cannot write in its directory: "
+				"%s\n",
+			opt, given, strerror(-rc));
+		return -1;
+	}
+	if (src != NULL && stat_parent(src, &sst, &sbase) != -ENOTDIR &&
+	    st.st_dev == sst.st_dev && st.st_ino == sst.st_ino &&
+	    strcmp(base, sbase) == 0) {
+		fprintf(stderr, "ckptfs: %s=%s: is the source checkpoint, "
+				"which is never overwritten\n",
+			opt, given);
+		return -1;
+	}
+	return 0;
+}
+
 /* What a mount writes: the outputs, the spool, whether to write even
  * unchanged. */
 struct plan {
@@ -301,11 +360,10 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 			p->prefixes[i] = NULL;
 		if (p->prefixes[i] == NULL)
 			goto nomem;
-		if (strcmp(p->prefixes[i], b->prefix) == 0) {
-			fprintf(stderr, "ckptfs: output=%s: is the source "
-					"checkpoint, which is never "
-					"overwritten\n",
-				p->prefixes[i]);
+		/* (the default names differ from the source's) */
+		if (conf->output != NULL &&
+		    check_target("output", conf->output, p->prefixes[i],
+				 b->prefix) < 0) {
 			free(base);
 			plan_free(p);
 			return -1;
@@ -313,9 +371,23 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 		p->outs[i].format = f[i];
 		p->outs[i].prefix = p->prefixes[i];
 	}
-	if (conf->spool != NULL)
+	if (conf->spool != NULL) {
+		size_t len;
+
 		p->spool = absolute(conf->spool);
-	else if (asprintf(&p->spool, "%s.ckptfs-spool",
+		len = p->spool != NULL ? strlen(p->spool) : 0;
+		while (len > 1 && p->spool[len - 1] == '/')
+			p->spool[--len] = '\0';
+		if (p->spool != NULL && (conf->spool[0] == '\0' ||
+					 check_target("spool", p->spool,
+						      p->spool, NULL) < 0)) {
+			if (conf->spool[0] == '\0')
+				fprintf(stderr, "ckptfs: spool=: empty\n");
+			free(base);
+			plan_free(p);
+			return -1;
+		}
+	} else if (asprintf(&p->spool, "%s.ckptfs-spool",
 			  p->n == 1 ? p->prefixes[0] : base) < 0)
 		p->spool = NULL;
 	free(base);

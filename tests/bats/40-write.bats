@@ -509,9 +509,32 @@ EOF
 }
 
 @test "output=SOURCE is refused before mounting; ckptfs -u on a non-mount fails" {
+	local o
 	mkdir -p "$T/mnt"
-	run -1 "$CKPTFS" -o output="$P" "$P" "$T/mnt"
-	assert_output --partial "is the source checkpoint"
+	ln -s src "$T/link"
+	# The source under any spelling: the directory is compared, not text.
+	for o in "$P" "$T/src/../src/ckpt" "$T/src//ckpt" "$T/link/ckpt"; do
+		run -1 "$CKPTFS" -o output="$o" "$P" "$T/mnt"
+		assert_output "ckptfs: output=$o: is the source checkpoint, which is never overwritten"
+	done
+	(cd "$T/src" && run -1 "$CKPTFS" -o output=./ckpt ckpt "$T/mnt" &&
+		assert_output --partial "output=./ckpt: is the source checkpoint")
+	# format=both adds .tf1 and .tf2 to the output given.
+	cp "$P".index "$T/src/m.tf1.index"
+	cp "$P".data-00000-of-00001 "$T/src/m.tf1.data-00000-of-00001"
+	run -1 "$CKPTFS" -o output="$T/src/m",format=both "$T/src/m.tf1" "$T/mnt"
+	assert_output "ckptfs: output=$T/src/m: is the source checkpoint, which is never overwritten"
+	# Where nothing can be written, before mounting too.
+	run -1 "$CKPTFS" -o output="$T/nodir/out" "$P" "$T/mnt"
+	assert_output "ckptfs: output=$T/nodir/out: cannot write in its directory: No such file or directory"
+	run -1 "$CKPTFS" -o output= "$P" "$T/mnt"
+	assert_output "ckptfs: output=: empty"
+	run -1 "$CKPTFS" -o output="$T/" "$P" "$T/mnt"
+	assert_output "ckptfs: output=$T/: names a directory, not a prefix"
+	run -1 "$CKPTFS" -o spool="$T/nodir/sp" "$P" "$T/mnt"
+	assert_output "ckptfs: spool=$T/nodir/sp: cannot write in its directory: No such file or directory"
+	run ! mountpoint -q "$T/mnt"
+	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
 	run -1 "$CKPTFS" -u "$T/mnt"
 	assert_output --partial "info.json"
 }
