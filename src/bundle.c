@@ -30,6 +30,9 @@
 
 /* Largest index file we read into memory. */
 #define MAX_INDEX_SIZE ((uint64_t)4 << 30)
+/* And of a 'checkpoint' state file: a Saver keeping every checkpoint
+ * lists thousands of paths in it. */
+#define MAX_STATE_SIZE ((uint64_t)64 << 20)
 /* Chunk size for streaming CRC checks: small enough that a chunk is still
  * in the L2 cache when its CRC is taken (1 MiB was 20-30% slower). */
 #define VERIFY_CHUNK ((size_t)256 << 10)
@@ -108,16 +111,39 @@ absolute_path(const char *path)
 	return path_join(cwd, path);
 }
 
-/* True if PATH names an existing regular file (following symlinks). */
-static bool
-is_file(const char *path)
-{
-	struct stat st;
+/* What open_file() returns for a path that is not a regular file. */
+#define NOT_REGULAR (-EINVAL)
 
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+/* The text of open_file()'s error RC. */
+static const char *
+open_error(int rc)
+{
+	return rc == NOT_REGULAR ? "not a regular file" : strerror(-rc);
 }
 
-/* Read a whole small file into a malloc()ed, NUL-terminated buffer. */
+/* Open PATH for reading, if it is a regular file (following symbolic
+ * links): a FIFO would block open(2) and read(2) forever, a directory or
+ * a device is no checkpoint file.  Return the descriptor (its fstat() in
+ * ST), or -errno, or NOT_REGULAR. */
+static int
+open_file(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		int rc = S_ISREG(st->st_mode) ? -errno : NOT_REGULAR;
+
+		close(fd);
+		return rc;
+	}
+	/* (O_NONBLOCK means nothing for a regular file: kept) */
+	return fd;
+}
+
+/* Read a whole small file into a malloc()ed, NUL-terminated buffer.
+ * Return 0, -EFBIG (larger than MAX), or an error of open_file(). */
 static int
 slurp(const char *path, uint64_t max, char **out, size_t *len)
 {
@@ -126,13 +152,9 @@ slurp(const char *path, uint64_t max, char **out, size_t *len)
 	size_t got = 0;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_file(path, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
+		return fd;
 	if ((uint64_t)st.st_size > max) {
 		rc = -EFBIG;
 		goto out;
@@ -179,12 +201,13 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 
 		if (state == NULL)
 			return -ENOMEM;
-		rc = slurp(state, 1 << 20, &text, &tlen);
+		rc = slurp(state, MAX_STATE_SIZE, &text, &tlen);
 		if (rc < 0) {
-			ckpt_fail(err, rc == -ENOENT ? -ENOENT : rc,
-				  "%s: %s (a checkpoint directory needs a "
-				  "'checkpoint' state file)",
-				  state, strerror(-rc));
+			ckpt_fail(err, rc, "%s: %s%s", state, open_error(rc),
+				  rc == -ENOENT ? " (a checkpoint directory "
+						  "needs a 'checkpoint' state "
+						  "file)"
+						: "");
 			free(state);
 			return rc;
 		}
@@ -229,10 +252,15 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 			return -ENOMEM;
 		}
 		sprintf(idx, "%s.index", abs);
-		if (!is_file(idx)) {
-			rc = errno == ENOENT || errno == 0 ? -ENOENT : -errno;
-			ckpt_fail(err, rc, "%s: no such checkpoint (%s)", idx,
-				  strerror(-rc));
+		rc = stat(idx, &st) < 0 ? -errno
+		     : S_ISREG(st.st_mode) ? 0 : NOT_REGULAR;
+		if (rc < 0) {
+			if (rc == NOT_REGULAR)
+				ckpt_fail(err, rc, "%s: %s", idx,
+					  open_error(rc));
+			else
+				ckpt_fail(err, rc, "%s: no such checkpoint (%s)",
+					  idx, strerror(-rc));
 			free(idx);
 			free(abs);
 			return rc;
@@ -715,12 +743,9 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			rc = -ENOMEM;
 			goto out;
 		}
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0) {
-			rc = -errno;
-			ckpt_fail(err, rc, "%s: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
+		fd = open_file(path, &st);
+		if (fd < 0) {
+			rc = ckpt_fail(err, fd, "%s: %s", path, open_error(fd));
 			free(path);
 			goto out;
 		}
@@ -913,7 +938,7 @@ ckpt_bundle_open(const char *path, struct ckpt_bundle **out,
 	rc = slurp(index_path, MAX_INDEX_SIZE, &buf, &len);
 	if (rc < 0) {
 		ckpt_fail(err, rc, "%s: %s", index_path,
-			  rc == -EFBIG ? "index file too large" : strerror(-rc));
+			  rc == -EFBIG ? "index file too large" : open_error(rc));
 		goto out;
 	}
 	if (stat(index_path, &st) == 0) {

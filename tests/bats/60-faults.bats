@@ -3,7 +3,7 @@
 # src/fuse_ops.c, src/tree.c.
 # Faults that need no writing through the mount: a data shard truncated
 # or deleted while mounted (EIO on the affected tensors only, the rest
-# intact), and hostile checkpoints mounted read-only: names with '..',
+# intact), FIFOs and directories where files belong, and hostile checkpoints mounted read-only: names with '..',
 # '/', NUL and 4 KiB that must stay inside the mount, and TF2 object
 # graphs with a dangling checkpoint key or a cycle.
 # The hostile checkpoints come from `test_hostile --write DIR`.
@@ -91,6 +91,30 @@ hostile() {
 	run -1 timeout 10 "$CKPTFS" "$p" "$BATS_TEST_TMPDIR/mnt"
 	assert_output "ckptfs: $p.data-00001-of-00003: No such file or directory"
 	run ! mountpoint -q "$BATS_TEST_TMPDIR/mnt"
+}
+
+@test "a FIFO or directory in place of a file: refused at once, not a hang" {
+	local p d=$BATS_TEST_TMPDIR
+	mkdir -p "$d/mnt" "$d/state"
+	p=$(copy_ckpt "$(fixture shards)")
+	rm "$p.data-00001-of-00003"
+	mkfifo "$p.data-00001-of-00003"
+	# (a plain open of a FIFO waits for a writer, forever)
+	run -1 timeout 10 "$CKPTFS" "$p" "$d/mnt"
+	assert_output "ckptfs: $p.data-00001-of-00003: not a regular file"
+	run -1 timeout 10 "$CKPT_INSPECT" "$p"
+	assert_output "ckpt-inspect: $p.data-00001-of-00003: not a regular file"
+	rm "$p.data-00001-of-00003"
+	mkdir "$p.data-00001-of-00003"
+	run -1 timeout 10 "$CKPT_INSPECT" "$p"
+	assert_output "ckpt-inspect: $p.data-00001-of-00003: not a regular file"
+	mkfifo "$d/f.index"
+	run -1 timeout 10 "$CKPT_INSPECT" "$d/f"
+	assert_output "ckpt-inspect: $d/f.index: not a regular file"
+	mkfifo "$d/state/checkpoint"
+	run -1 timeout 10 "$CKPT_INSPECT" "$d/state"
+	assert_output "ckpt-inspect: $d/state/checkpoint: not a regular file"
+	run ! mountpoint -q "$d/mnt"
 }
 
 @test "hostile names: everything stays inside the mount, escaped" {
