@@ -1012,6 +1012,34 @@ key_shape(const char *key, size_t len, struct key_shape *ks)
 }
 
 int
+ckpt_objgraph_key_canon(const char *key, size_t len, struct ckpt_buf *out)
+{
+	const char *s, *e, *end = key + len;
+	size_t ulen;
+	int rc;
+
+	if (len == 0)
+		return 0;	/* (KEY may be NULL) */
+	for (s = key;; s = e + 1) {
+		size_t clen;
+
+		e = comp_end(s, end);
+		clen = (size_t)(e - s);
+		if (is_word(s, clen, ATTRIBUTES) ||
+		    is_word(s, clen, OPTIMIZER_SLOT) ||
+		    memchr(s, '.', clen) == NULL ||
+		    unescape_to((const uint8_t *)s, clen, NULL, &ulen) == 0)
+			rc = ckpt_buf_put(out, s, clen);
+		else
+			rc = ckpt_name_escape(s, clen, out);
+		if (rc == 0 && e != end)
+			rc = ckpt_buf_put(out, "/", 1);
+		if (rc < 0 || e == end)
+			return rc;
+	}
+}
+
+int
 ckpt_objgraph_key_check(const char *key, size_t len, const char **why)
 {
 	struct key_shape ks;

@@ -121,6 +121,13 @@ struct ckpt_objvalue {
  * with *WHY saying what is wrong (static text). */
 int ckpt_objgraph_key_check(const char *key, size_t len, const char **why);
 
+/* Append KEY[0..LEN) to OUT with each component that is not validly
+ * escaped taken as a literal name and escaped ("a.b" becomes "a..b", the
+ * key TensorFlow gives an object named "a.b"); .ATTRIBUTES and
+ * .OPTIMIZER_SLOT are kept.  Return 0 or -ENOMEM. */
+int ckpt_objgraph_key_canon(const char *key, size_t len,
+			    struct ckpt_buf *out);
+
 /* Build the graph tf.train.Checkpoint would write for values at KEYS:
  * node 0 is the root; every path component becomes a child node whose
  * local_name is the unescaped component; ".ATTRIBUTES/<name>" becomes an

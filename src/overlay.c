@@ -1990,7 +1990,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	struct ckpt_out_tensor *o = NULL;
 	/* Every tensor's name and key, each followed by a NUL, one after
 	 * the other (OFFS: where each starts), not a buffer each. */
-	struct ckpt_buf names = { 0 }, w = { 0 };
+	struct ckpt_buf names = { 0 }, w = { 0 }, kb = { 0 };
 	/* The source's object graph, unchanged (copied as it is stored). */
 	struct ckpt_out_tensor graph = { .fd = -1 };
 	size_t *offs = NULL;
@@ -2049,7 +2049,14 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		if ((rc = ckpt_buf_put(&names, "", 1)) < 0)
 			break;
 		offs[2 * n + 1] = names.len;
-		if ((rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_OBJECT, &names)) < 0)
+		/* A TF2 key written with a new graph: a component that is not
+		 * validly escaped is a literal name (by-object/net/a.b is the
+		 * object "a.b", as cp -a from by-name makes it). */
+		kb.len = 0;
+		if ((rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_OBJECT, &kb)) < 0 ||
+		    (rc = tf2 ? ckpt_objgraph_key_canon((const char *)kb.data,
+							kb.len, &names)
+			      : ckpt_buf_put(&names, kb.data, kb.len)) < 0)
 			break;
 		if (memmem(names.data + offs[2 * n + 1],
 			   names.len - offs[2 * n + 1], "/.ATTRIBUTES/",
@@ -2161,6 +2168,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 out:
 	ckpt_buf_free(&names);
+	ckpt_buf_free(&kb);
 	ckpt_buf_free(&more);
 	ckpt_buf_free(&w);
 	free(offs);

@@ -79,6 +79,19 @@ EOF
 	assert_output --regexp '^ckptfs: tf2_root=a/b: '
 }
 
+@test "tf1 with -o tf2_root=my.vars: written as the object my.vars" {
+	local o=$BATS_TEST_TMPDIR/out
+	mount_ckpt "$(fixture tf1)" -o tf2_root=my.vars,output="$o"
+	run -0 ls "$MNT/by-object"
+	assert_output my.vars
+	finish
+	# (TensorFlow's key for an object named "my.vars")
+	run -0 "$CKPT_INSPECT" --json --values "$o" my..vars/a/.ATTRIBUTES/VARIABLE_VALUE
+	[ "$(jq -c .values <<<"$output")" = 1 ]
+	run -0 "$CKPT_INSPECT" -g "$o"
+	assert_output --partial "child my.vars -> node 1"
+}
+
 @test "tf1: /by-object is built at first use, after changes made in /by-name" {
 	local T=$BATS_TEST_TMPDIR o files
 	mount_ckpt "$(fixture tf1)" -o output="$T/out"

@@ -1269,6 +1269,31 @@ test_build_bad(void)
 	CHECK_EQ_INT(ckpt_objgraph_key_check("a/.ATTRIBUTES/b/c", 17, &why),
 		     -EINVAL);
 	CHECK_EQ_STR(why, "not <path>/.ATTRIBUTES/<name>");
+	/* Canonical: components not validly escaped become literal names. */
+	{
+		static const struct {
+			const char *in, *out;
+		} c[] = {
+			{ "a.b/.ATTRIBUTES/V", "a..b/.ATTRIBUTES/V" },
+			{ "a..b.Sc/x.y.Sz/.ATTRIBUTES/V.",
+			  "a..b.Sc/x..y..Sz/.ATTRIBUTES/V.." },
+			{ "v/.OPTIMIZER_SLOT/o/m/.ATTRIBUTES/V",
+			  "v/.OPTIMIZER_SLOT/o/m/.ATTRIBUTES/V" },
+			{ ".", ".." },
+			{ "/a", "/a" },
+		};
+		struct ckpt_buf b = { 0 };
+
+		for (i = 0; i < ARRAY_SIZE(c); i++) {
+			b.len = 0;
+			CHECK_EQ_INT(ckpt_objgraph_key_canon(c[i].in,
+							     strlen(c[i].in),
+							     &b),
+				     0);
+			CHECK_EQ_MEM(b.data, b.len, c[i].out, strlen(c[i].out));
+		}
+		ckpt_buf_free(&b);
+	}
 	/* the same attribute twice (the same key, or an equal name) */
 	ckpt_err_clear(&err);
 	v[1].key = "ok/.ATTRIBUTES/VARIABLE_VALUE";
