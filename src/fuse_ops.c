@@ -1123,6 +1123,39 @@ ckptfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 					 value, size, flags));
 }
 
+/* Remove NAME from INO (see ckptfs_ov_removexattr()). */
+static int
+do_removexattr(struct ckptfs *fs, fuse_ino_t ino, const char *name)
+{
+	struct ckptfs_node *n = node_of(fs, ino);
+	int rc;
+
+	if (n == NULL)
+		return -ESTALE;
+	if (!ckptfs_xattr_supported(name))
+		return -EOPNOTSUPP;	/* as getxattr says (see init) */
+	if (!fs->writable)
+		return -EROFS;
+	if ((rc = object_view(fs)) < 0)
+		return rc;
+	/* Removing dtype or shape copies the tensor up: check it first. */
+	if ((strcmp(name, CKPTFS_XATTR_DTYPE) == 0 ||
+	     strcmp(name, CKPTFS_XATTR_SHAPE) == 0) &&
+	    (rc = first_check(fs, ino)) < 0)
+		return rc;
+	WRLOCK(fs);
+	rc = ckptfs_ov_removexattr(fs->tree, n, name);
+	UNLOCK(fs);
+	return rc;
+}
+
+static void
+ckptfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req,
+		       -do_removexattr(fuse_req_userdata(req), ino, name));
+}
+
 /* --- statfs --------------------------------------------------------------- */
 
 /* Filesystem totals: data size in 4 KiB blocks, one file per inode. */
@@ -1184,5 +1217,6 @@ const struct fuse_lowlevel_ops ckptfs_ops = {
 	.getxattr = ckptfs_op_getxattr,
 	.listxattr = ckptfs_op_listxattr,
 	.setxattr = ckptfs_op_setxattr,
+	.removexattr = ckptfs_op_removexattr,
 	.statfs = ckptfs_op_statfs,
 };

@@ -51,6 +51,7 @@ enum jop {
 	J_RMDIR = 'D',	/* path */
 	J_RENAME = 'R',	/* path, new path, flags */
 	J_SETX = 'X',	/* path, name, value */
+	J_RMX = 'Z',	/* path, name */
 	J_COPYUP = 'P',	/* path, spool id */
 };
 
@@ -1314,6 +1315,49 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 }
 
 int
+ckptfs_ov_removexattr(struct ckptfs_tree *t, struct ckptfs_node *n,
+		      const char *name)
+{
+	bool dtype = strcmp(name, CKPTFS_XATTR_DTYPE) == 0;
+	struct ckpt_buf nm = { 0 };
+	int rc;
+
+	if (t->ov == NULL)
+		return -EROFS;
+	if (n->kind != CKPTFS_TENSOR)
+		return -ENODATA;
+	if (ckptfs_node_is_graph(t, n))
+		return -EPERM;
+	if (strcmp(name, CKPTFS_XATTR_KEY) == 0 ||
+	    strcmp(name, CKPTFS_XATTR_CRC) == 0)
+		return n->written ? 0 : -EPERM;
+	if (!dtype && strcmp(name, CKPTFS_XATTR_SHAPE) != 0)
+		return -ENODATA;
+	if (dtype ? n->dtype < 0 : n->rank < 0)
+		return -ENODATA;
+	if ((rc = copy_up(t, n, UINT64_MAX)) < 0)
+		return rc;
+	rc = ckpt_buf_put(&nm, name, strlen(name));
+	if (rc == 0)
+		rc = journal_node(t, J_RMX, n, &nm, NULL, 0);
+	ckpt_buf_free(&nm);
+	if (rc < 0)
+		return rc;
+	if (dtype) {
+		n->dtype = -1;
+	} else {
+		if (n->dims_owned)
+			free(n->dims);
+		n->dims = NULL;
+		n->dims_owned = false;
+		n->rank = -1;
+	}
+	n->written = true;
+	atomic_store(&t->ov->changed, true);
+	return 0;
+}
+
+int
 ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,
 		   uint64_t size)
 {
@@ -1522,7 +1566,7 @@ replay_one(struct ckptfs_tree *t, const uint8_t *p, const uint8_t *limit,
 	uint8_t op = *p++;
 	int rc, nf;
 
-	nf = op == J_RENAME ? 2 : op == J_SETX ? 3 : 1;
+	nf = op == J_RENAME || op == J_RMX ? 2 : op == J_SETX ? 3 : 1;
 	if (op == J_HEADER)
 		nf = 3;
 	if ((rc = get_field(&p, limit, &a, &al)) < 0 ||
@@ -1591,6 +1635,16 @@ replay_one(struct ckptfs_tree *t, const uint8_t *p, const uint8_t *limit,
 			/* The copy-up before it has its own record. */
 			rc = ckptfs_ov_setxattr(t, n, nm, c, cl);
 		}
+		free(nm);
+		break;
+	}
+	case J_RMX: {
+		char *nm = strndup(b, bl);
+
+		n = resolve(t, a, al);
+		rc = nm == NULL ? -ENOMEM
+		     : n == NULL ? -ENOENT
+				 : ckptfs_ov_removexattr(t, n, nm);
 		free(nm);
 		break;
 	}
@@ -1990,7 +2044,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	struct ckpt_out_tensor *o = NULL;
 	/* Every tensor's name and key, each followed by a NUL, one after
 	 * the other (OFFS: where each starts), not a buffer each. */
-	struct ckpt_buf names = { 0 }, w = { 0 }, kb = { 0 };
+	struct ckpt_buf names = { 0 }, w = { 0 };
 	/* The source's object graph, unchanged (copied as it is stored). */
 	struct ckpt_out_tensor graph = { .fd = -1 };
 	size_t *offs = NULL;
@@ -2049,19 +2103,10 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		if ((rc = ckpt_buf_put(&names, "", 1)) < 0)
 			break;
 		offs[2 * n + 1] = names.len;
-		/* A TF2 key written with a new graph: a component that is not
-		 * validly escaped is a literal name (by-object/net/a.b is the
-		 * object "a.b", as cp -a from by-name makes it). */
-		kb.len = 0;
-		if ((rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_OBJECT, &kb)) < 0 ||
-		    (rc = tf2 ? ckpt_objgraph_key_canon((const char *)kb.data,
-							kb.len, &names)
-			      : ckpt_buf_put(&names, kb.data, kb.len)) < 0)
-			break;
-		if (memmem(names.data + offs[2 * n + 1],
-			   names.len - offs[2 * n + 1], "/.ATTRIBUTES/",
-			   13) == NULL &&
-		    (rc = ckpt_buf_put(&names, SFX, SFX_LEN)) < 0)
+		/* With a new graph, a component that is not validly escaped
+		 * is a literal name (by-object/net/a.b is the object "a.b",
+		 * as cp -a from by-name makes it). */
+		if ((rc = ckptfs_node_tf2_key(t, x, tf2, &names)) < 0)
 			break;
 		y->key_len = names.len - offs[2 * n + 1];
 		if ((rc = ckpt_buf_put(&names, "", 1)) < 0)
@@ -2168,7 +2213,6 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 out:
 	ckpt_buf_free(&names);
-	ckpt_buf_free(&kb);
 	ckpt_buf_free(&more);
 	ckpt_buf_free(&w);
 	free(offs);

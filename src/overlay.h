@@ -89,6 +89,16 @@ int ckptfs_ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 int ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 		       const char *name, const void *value, size_t size);
 
+/* Remove extended attribute NAME of N: user.ckpt.dtype and
+ * user.ckpt.shape become unknown (copying the tensor up), to be settled
+ * at write-out as for a new file; user.ckpt.key and user.ckpt.crc32c are
+ * removed as they are set: nothing changes, on a tensor written in this
+ * mount (rsync -X removes what its source file lacks), else -EPERM.
+ * -ENODATA for an attribute N does not have; -EPERM on the object graph.
+ * Return 0 or a negative errno. */
+int ckptfs_ov_removexattr(struct ckptfs_tree *t, struct ckptfs_node *n,
+			  const char *name);
+
 /* Set tensor N's size (copying up only the bytes kept).  Return 0 or a
  * negative errno. */
 int ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,

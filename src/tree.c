@@ -2092,6 +2092,48 @@ ckptfs_xattr_supported(const char *name)
 	return strncmp(name, "user.", 5) == 0;
 }
 
+/* The key tensor N is stored under: its TF1 name, or on a TF2 mount the
+ * key its /by-object path is written as (the stored key while it is
+ * unchanged). */
+static int
+xattr_key(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+	  struct ckpt_buf *out)
+{
+	struct ckpt_buf p = { 0 };
+	int rc;
+
+	if (n->entry != NULL && !n->loc.dir && !n->oloc.dir)
+		return ckpt_buf_put(out, n->entry->key, n->entry->key_len);
+	if (!t->src.tf2 || n->oloc.dir == NULL)
+		return ckptfs_node_rawpath(t, n, CKPTFS_BY_NAME, out);
+	rc = ckptfs_node_rawpath(t, n, CKPTFS_BY_OBJECT, &p);
+	if (rc == 0 && n->entry != NULL && p.len == n->entry->key_len &&
+	    memcmp(p.data, n->entry->key, p.len) == 0)
+		rc = ckpt_buf_put(out, p.data, p.len);
+	else if (rc == 0)
+		rc = ckptfs_node_tf2_key(t, n, true, out);
+	ckpt_buf_free(&p);
+	return rc;
+}
+
+int
+ckptfs_node_tf2_key(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+		    bool canon, struct ckpt_buf *out)
+{
+	struct ckpt_buf p = { 0 };
+	size_t sl = strlen(VARIABLE_SUFFIX);
+	int rc = ckptfs_node_rawpath(t, n, CKPTFS_BY_OBJECT, &p);
+
+	if (rc == 0 && memmem(p.data, p.len, "/.ATTRIBUTES/", 13) == NULL)
+		rc = ckpt_buf_put(&p, VARIABLE_SUFFIX, sl);
+	if (rc == 0)
+		rc = canon ? ckpt_objgraph_key_canon((const char *)p.data,
+						     p.len, out)
+			   : ckpt_buf_put(out, p.data, p.len);
+	ckpt_buf_free(&p);
+	return rc;
+}
+
 /* Extended attribute values. */
 int
 ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
@@ -2123,16 +2165,8 @@ ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
 			return -EIO;
 		return ckpt_buf_put(out, text, strlen(text));
 	}
-	if (strcmp(name, CKPTFS_XATTR_KEY) == 0) {
-		if (n->entry != NULL && !n->loc.dir && !n->oloc.dir)
-			return ckpt_buf_put(out, n->entry->key,
-					    n->entry->key_len);
-		return ckptfs_node_rawpath(t, n,
-					   t->src.tf2 && n->oloc.dir != NULL
-						   ? CKPTFS_BY_OBJECT
-						   : CKPTFS_BY_NAME,
-					   out);
-	}
+	if (strcmp(name, CKPTFS_XATTR_KEY) == 0)
+		return xattr_key(t, n, out);
 	if (strcmp(name, CKPTFS_XATTR_CRC) == 0) {
 		if ((rc = node_crc(t, n, &crc)) < 0)
 			return rc;

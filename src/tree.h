@@ -357,6 +357,15 @@ int ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
  * damaged; checks nothing itself. */
 bool ckptfs_node_damaged(const struct ckptfs_node *n);
 
+/* Append to OUT the TF2 key tensor N's /by-object path is written as:
+ * the path, plus /.ATTRIBUTES/VARIABLE_VALUE when it holds no
+ * /.ATTRIBUTES/, and with CANON (a new object graph) each component not
+ * validly escaped taken as a literal name (ckpt_objgraph_key_canon()).
+ * Return 0 or a negative errno (-ENOENT: not in /by-object). */
+int ckptfs_node_tf2_key(const struct ckptfs_tree *t,
+			const struct ckptfs_node *n, bool canon,
+			struct ckpt_buf *out);
+
 /* True if N is a TF2 checkpoint's object graph
  * (_CHECKPOINTABLE_OBJECT_GRAPH in /by-object): read-only, like the
  * blobs, since the write-out either copies it as stored or builds a new

@@ -364,6 +364,9 @@ EOF
 	# The README's conversion: a name with '.' copied into by-object.
 	mkdir "$MNT/by-object/net"
 	cp -a "$MNT/by-name/enc.l0" "$MNT/by-object/net/"
+	# The key shown is the one written.
+	[ "$(xattr "$MNT/by-object/foo.bar" user.ckpt.key)" = foo..bar/.ATTRIBUTES/VARIABLE_VALUE ]
+	[ "$(xattr "$MNT/by-object/net/enc.l0/k" user.ckpt.key)" = net/enc..l0/k/.ATTRIBUTES/VARIABLE_VALUE ]
 	finish
 	# A by-object component not validly escaped is a literal name.
 	[ "$(val "$T/out.tf2" "foo..bar/.ATTRIBUTES/VARIABLE_VALUE")" = "[1]" ]
@@ -375,6 +378,43 @@ EOF
 	# argument cannot hold one: jq picks the key).
 	[ "$("$CKPT_INSPECT" --json --values "$T/out.tf1" | jq -c 'select(.key == "nul\u0000x") | .values')" = "[1]" ]
 	[ "$("$CKPT_INSPECT" --json --values "$T/out.tf2" | jq -c 'select(.key == "vars/nul\u0000x/.ATTRIBUTES/VARIABLE_VALUE") | .values')" = "[1]" ]
+}
+
+@test "removexattr: what rsync -X removes; dtype and shape become unknown" {
+	local spool=$T/sp
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
+	# A file from outside with a dtype only: rsync -aX removes the key,
+	# checksum and shape the mount's file has and the source lacks.
+	f4 '\x00\x00\x80\x3f\x00\x00\x00\x40' >"$T/x"
+	setfattr -n user.ckpt.dtype -v float32 "$T/x"
+	rsync -aX "$T/x" "$MNT/by-name/x"
+	rsync -aX --inplace "$T/x" "$MNT/by-name/dense/bias"
+	run -0 getfattr -d -m - "$MNT/by-name/dense/bias"
+	refute_output --partial user.ckpt.shape
+	# Only attributes there are removed; key and checksum only as set.
+	run ! setfattr -x user.other "$MNT/by-name/a"
+	assert_output --partial "No such attribute"
+	run ! setfattr -x user.ckpt.key "$MNT/by-name/a"
+	assert_output --partial "Operation not permitted"
+	run ! setfattr -x security.selinux "$MNT/by-name/a"
+	assert_output --partial "Operation not supported"
+	# Removed from a new file, the dtype is missing at write-out, and
+	# stays removed when the spool is replayed.
+	printf 'abcd' >"$MNT/by-name/y"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/y"
+	setfattr -x user.ckpt.dtype "$MNT/by-name/y"
+	finish_fails
+	assert_output --partial "by-name/y: no dtype"
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
+	run ! getfattr -n user.ckpt.dtype "$MNT/by-name/y"
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.dtype)" = float32 ]
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/y"
+	finish
+	[ "$(meta "$T/out" x)" = "float32 [2]" ]
+	[ "$(val "$T/out" x)" = "[1,2]" ]
+	# The shape removed is taken from the size, as for a new file.
+	[ "$(meta "$T/out" dense/bias)" = "float32 [2]" ]
+	[ "$(meta "$T/out" y)" = "uint8 [4]" ]
 }
 
 @test "tf2: a data-only change keeps the original object graph bytes" {
