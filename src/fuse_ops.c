@@ -302,6 +302,8 @@ do_lookup(struct ckptfs *fs, fuse_ino_t parent, const char *name,
 		return -ESTALE;
 	if (d->kind != CKPTFS_DIR)
 		return -ENOTDIR;
+	if (strlen(name) > CKPTFS_NAME_MAX)
+		return -ENAMETOOLONG;	/* (the kernel leaves it to us) */
 	if (d == fs->tree->by_object && (rc = object_view(fs)) < 0)
 		return rc;
 	RDLOCK(fs);

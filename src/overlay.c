@@ -147,6 +147,8 @@ raw_of(const char *name, size_t len, struct ckpt_buf *raw, bool *suffix)
 	int rc;
 
 	raw->len = 0;
+	if (len > CKPTFS_NAME_MAX)
+		return -ENAMETOOLONG;
 	rc = ckptfs_name_unescape(name, len, raw, suffix);
 	if (rc < 0)
 		return rc;
@@ -819,6 +821,31 @@ check_dir(struct ckptfs_tree *t, const struct ckptfs_node *dir)
 	return 0;
 }
 
+/* Whether a directory may be named NAME (LEN bytes; SFX: it ends in '@')
+ * in DIR, so that a scope has one directory: "x" and "x@" (the scope x
+ * beside a tensor x) are the same scope, so either is -EEXIST while a
+ * directory has the other, unless that is SELF (the directory renamed).
+ * ("x@" is allowed before the tensor x exists: rsync -a makes the
+ * directories first.)  Return 0 or -EEXIST. */
+static int
+scope_name_ok(struct ckptfs_node *dir, const char *name, size_t len, bool sfx,
+	      const struct ckptfs_node *self)
+{
+	char at[CKPTFS_NAME_MAX + 1];
+	struct ckptfs_node *o;
+
+	if (sfx) {
+		o = ckptfs_dir_lookup(dir, name, len - 1);
+	} else if (len + 1 > CKPTFS_NAME_MAX) {
+		o = NULL;
+	} else {
+		memcpy(at, name, len);
+		at[len] = '@';
+		o = ckptfs_dir_lookup(dir, at, len + 1);
+	}
+	return o != NULL && o->kind == CKPTFS_DIR && o != self ? -EEXIST : 0;
+}
+
 /* ckptfs_ov_create() without the bookkeeping of IV for dir_touched(). */
 static int
 ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
@@ -844,6 +871,8 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		rc = -EEXIST;
 		goto out;
 	}
+	if (is_dir && (rc = scope_name_ok(dir, name, len, sfx, NULL)) < 0)
+		goto out;
 	n = ckptfs_node_new(t, is_dir ? CKPTFS_DIR : CKPTFS_TENSOR, dir);
 	if (n == NULL) {
 		rc = -ENOMEM;
@@ -1049,6 +1078,9 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		rc = -EINVAL;
 		goto out;
 	}
+	if (n->kind == CKPTFS_DIR &&
+	    (rc = scope_name_ok(ndir, nname, nlen, sfx, n)) < 0)
+		goto out;
 	target = ckptfs_dir_lookup(ndir, nname, nlen);
 	if (target == n) {
 		rc = 0;

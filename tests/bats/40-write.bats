@@ -417,6 +417,31 @@ EOF
 	[ "$(meta "$T/out" y)" = "uint8 [4]" ]
 }
 
+@test "a name over 255 bytes is ENAMETOOLONG; a scope has one directory" {
+	local long
+	long=$(printf 'x%.0s' $(seq 256))
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	run ! touch "$MNT/by-name/$long"
+	assert_output --partial "File name too long"
+	run ! mkdir "$MNT/by-object/$long"
+	assert_output --partial "File name too long"
+	run ! stat "$MNT/by-name/$long"
+	assert_output --partial "File name too long"
+	# "s" and "s@" are one scope: the second directory is refused.
+	mkdir "$MNT/by-name/s@"
+	run ! mkdir "$MNT/by-name/s"
+	assert_output --partial "File exists"
+	mkdir "$MNT/by-name/t"
+	# (rename(2) says EEXIST; mv words it as if s were a file)
+	run ! mv -T "$MNT/by-name/t" "$MNT/by-name/s"
+	[ -d "$MNT/by-name/t" ] && [ ! -e "$MNT/by-name/s" ]
+	run ! mkdir "$MNT/by-name/t@"
+	assert_output --partial "File exists"
+	mv "$MNT/by-name/s@" "$MNT/by-name/u@"
+	mv "$MNT/by-name/u@" "$MNT/by-name/u"
+	[ -d "$MNT/by-name/u" ] && [ ! -e "$MNT/by-name/u@" ]
+}
+
 @test "tf2: a data-only change keeps the original object graph bytes" {
 	local g
 	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
