@@ -1160,10 +1160,13 @@ ckptfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 /* --- statfs --------------------------------------------------------------- */
 
-/* Filesystem totals: data size in 4 KiB blocks, one file per inode. */
+/* Filesystem totals: data size in 4 KiB blocks, one file per inode; on
+ * a writable mount, the room left where changes are spooled (tools that
+ * check before writing would see a full disk otherwise). */
 static int
 do_statfs(struct ckptfs *fs, struct statvfs *sv)
 {
+	struct statvfs room;
 	uint64_t bytes = 0;
 	size_t i;
 
@@ -1179,6 +1182,16 @@ do_statfs(struct ckptfs *fs, struct statvfs *sv)
 	sv->f_files = (fsfilcnt_t)ckptfs_tree_inodes(fs->tree);
 	sv->f_namemax = CKPTFS_NAME_MAX;
 	UNLOCK(fs);
+	if (fs->writable && ckptfs_overlay_statvfs(fs->tree, &room) == 0) {
+		uint64_t fr = room.f_frsize ? room.f_frsize : room.f_bsize;
+
+		sv->f_bfree = (fsblkcnt_t)(room.f_bfree * fr / 4096);
+		sv->f_bavail = (fsblkcnt_t)(room.f_bavail * fr / 4096);
+		sv->f_blocks += sv->f_bfree;
+		sv->f_ffree = room.f_ffree;
+		sv->f_favail = room.f_favail;
+		sv->f_files += sv->f_ffree;
+	}
 	return 0;
 }
 

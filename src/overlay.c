@@ -1835,6 +1835,29 @@ ckptfs_overlay_replayed(const struct ckptfs_tree *t)
 	return t->ov != NULL ? t->ov->replayed : 0;
 }
 
+int
+ckptfs_overlay_statvfs(const struct ckptfs_tree *t, struct statvfs *sv)
+{
+	char *slash, *parent;
+	int rc;
+
+	if (t->ov == NULL)
+		return -EROFS;
+	if (statvfs(t->ov->spool_dir, sv) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	parent = strdup(t->ov->spool_dir);
+	if (parent == NULL)
+		return -ENOMEM;
+	slash = strrchr(parent, '/');
+	if (slash != NULL)
+		slash[slash == parent] = '\0';
+	rc = statvfs(parent, sv) == 0 ? 0 : -errno;
+	free(parent);
+	return rc;
+}
+
 /* --- write-out --------------------------------------------------------------- */
 
 /* Remove the spool directory and everything in it, the journal first:

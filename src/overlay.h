@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/statvfs.h>
 
 #include "convert.h"
 #include "err.h"
@@ -54,6 +55,10 @@ bool ckptfs_overlay_changed(const struct ckptfs_tree *t);
 
 /* Number of changes replayed from the journal by ckptfs_overlay_open(). */
 size_t ckptfs_overlay_replayed(const struct ckptfs_tree *t);
+
+/* Free room where changes go (the spool's file system, or its parent's
+ * while it does not exist yet) into SV; -EROFS without an overlay. */
+int ckptfs_overlay_statvfs(const struct ckptfs_tree *t, struct statvfs *sv);
 
 /* Create NAME (displayed) in DIR: a file (a new tensor, in both views as
  * the naming rules say) or, with IS_DIR, an empty directory of that view

@@ -37,7 +37,13 @@ setup() {
 }
 
 @test "tf1: overwrite in by-name shows in by-object; written out as TF2" {
+	local room
 	mount_ckpt "$P"
+	# df shows the room where changes are spooled, as 4 KiB blocks.
+	room=$(( $(stat -f -c '%a * %S' "$T") / 4096 ))
+	[ "$(stat -f -c %S "$MNT")" = 4096 ]
+	[ "$(stat -f -c %a "$MNT")" -gt $((room * 99 / 100)) ]
+	[ "$(stat -f -c %a "$MNT")" -lt $((room * 101 / 100 + 256)) ]
 	f4 '\x00\x00\x20\x41' >"$MNT/by-name/a"	# 10.0
 	[ "$(values "$MNT/by-object/vars/a/.ATTRIBUTES/VARIABLE_VALUE" f4)" = 10 ]
 	[ "$(xattr "$MNT/by-name/a" user.ckpt.shape)" = "" ]
@@ -538,6 +544,7 @@ EOF
 
 @test "-o ro refuses every write with EROFS and writes nothing" {
 	mount_ckpt "$P" -o ro
+	[ "$(stat -f -c %a "$MNT")" = 0 ]
 	run ! sh -c "echo 1 > '$MNT/by-name/a'"
 	assert_output --partial "Read-only file system"
 	run -1 touch "$MNT/by-name/new"
