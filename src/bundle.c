@@ -1288,11 +1288,21 @@ check_verdict(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 {
 	if (rc == -EBADMSG)
 		return rc;
-	if (rc == -EIO)
-		return ckpt_fail(err, -EIO,
-				 "%s: tensor '%s': the data file is shorter "
-				 "than the index says",
-				 b->prefix, shown);
+	if (rc == -EIO) {
+		/* The file that is short: the shard, unless the tensor is
+		 * assembled from slices (which may be in several). */
+		char *path = e->nparts == 0
+				     ? ckpt_shard_path(b->prefix, e->shard_id,
+						       b->hdr.num_shards)
+				     : NULL;
+
+		rc = ckpt_fail(err, -EIO,
+			       "%s: tensor '%s': the file is shorter than the "
+			       "index says",
+			       path != NULL ? path : b->prefix, shown);
+		free(path);
+		return rc;
+	}
 	if (rc < 0)
 		return ckpt_fail(err, rc, "%s: tensor '%s': %s", b->prefix, shown,
 				 strerror(-rc));

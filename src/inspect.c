@@ -994,14 +994,23 @@ verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
 	if (ge != NULL && graph_ok) {
 		struct ckpt_objgraph *g = NULL;
 		struct ckpt_err err = { 0 };
-		char msg[sizeof(err.msg) + 32];
+		size_t pl = strlen(b->prefix);
+		const char *msg;
+		char *file;
 		int rc;
 
 		rc = ckpt_bundle_objgraph(b, &g, &err);
 		if (rc < 0) {
-			snprintf(msg, sizeof(msg), "object graph: %s",
-				 ckpt_err_str(&err, rc));
-			report_damage(opts, ge, NULL, msg, NULL, o);
+			/* "PREFIX: object graph: ...": said as for a tensor,
+			 * with the file it is stored in. */
+			msg = ckpt_err_str(&err, rc);
+			if (strncmp(msg, b->prefix, pl) == 0 &&
+			    strncmp(msg + pl, ": ", 2) == 0)
+				msg += pl + 2;
+			file = ckpt_shard_path(b->prefix, ge->shard_id,
+					       b->hdr.num_shards);
+			report_damage(opts, ge, NULL, msg, file, o);
+			free(file);
 			damaged++;
 		}
 		ckpt_objgraph_free(g);

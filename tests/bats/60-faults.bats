@@ -47,7 +47,8 @@ hostile() {
 	run -0 ls "$MNT/by-name"
 	assert_output $'s0\ns1\ns2'
 	# Logged (once per failed first read), naming only the damaged one.
-	run -0 grep -c "tensor 's1/y': the data file is shorter" "$CKPTFS_LOG"
+	# The short file is named.
+	run -0 grep -c "^ckptfs: $p.data-00001-of-00003: tensor 's1/y': the file is shorter than the index says" "$CKPTFS_LOG"
 	[ "$output" -ge 1 ]
 	run ! grep -E "s0/x|s2/z" "$CKPTFS_LOG"
 }
@@ -178,6 +179,13 @@ hostile() {
 	# PATH_MAX), its file readable relative to them.
 	run -0 find "$b/%2E%2E@" -type f -name %2E -execdir od -An -tf4 {} +
 	[ "$(xargs <<<"$output")" = 20 ]
+}
+
+@test "a malformed TF2 graph: ckpt-inspect --verify says so once, naming the file" {
+	hostile
+	run -1 "$CKPT_INSPECT" --verify "$HX/badgraph"
+	assert_line "DAMAGED _CHECKPOINTABLE_OBJECT_GRAPH: object graph: malformed TrackableObjectGraph (5 bytes) in badgraph.data-00000-of-00001"
+	assert_line --partial ", 1 damaged"
 }
 
 @test "a TF2 graph naming a missing key still mounts" {

@@ -997,6 +997,9 @@ write_for_bats(const char *dir)
 	pack_graph(G_ODD_NAMES, &g);
 	write_tf2(prefix, g.data, g.len);
 	ckpt_buf_free(&g);
+	/* a node of 5 bytes with 3 there */
+	snprintf(prefix, sizeof(prefix), "%s/badgraph", dir);
+	write_tf2(prefix, "\x0a\x05" "abc", 5);
 	return 0;
 }
 
