@@ -2239,8 +2239,9 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			rc = ckpt_bundle_rewrite(t->bundle, outs[k].prefix, err);
 			continue;
 		}
-		if (t->bundle != NULL)
-			co.compression = t->bundle->index_compression;
+		/* A new index is written as TensorFlow (1.2 and later)
+		 * writes one: uncompressed, which every release reads. */
+		co.compression = CKPT_COMPRESS_NONE;
 		if (outs[k].format == CKPT_FORMAT_TF2 && copies_graph(t)) {
 			graph.bundle = t->bundle;
 			graph.entry = ckpt_bundle_find(t->bundle,

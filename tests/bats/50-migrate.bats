@@ -139,6 +139,27 @@ EOF
 	[ "$n" -gt 0 ]
 }
 
+@test "a snappy index converted, or changed, is written uncompressed" {
+	local p
+	require_realdata
+	p=$RD/saved_model_half_plus_two_cpu_variables
+	run -0 "$CKPT_INSPECT" --header "$p"
+	assert_line --partial "snappy"
+	mount_ckpt "$p" -o format=tf2,output="$T/conv"
+	finish
+	unmount_ckpt
+	run -0 "$CKPT_INSPECT" --header "$T/conv"
+	refute_output --partial "snappy"
+	run -0 "$CKPT_INSPECT" --verify "$T/conv"
+	mount_ckpt "$p" -o format=same,output="$T/same"
+	printf '\x00\x00\x80\x3f' >"$MNT/by-name/a"
+	finish
+	run -0 "$CKPT_INSPECT" --header "$T/same"
+	refute_output --partial "snappy"
+	[ "$(val "$T/same" a)" = 1 ]
+	[ "$(val "$T/same" b)" = 2 ]
+}
+
 @test "a partitioned tensor changed through the mount is written whole" {
 	mount_ckpt "$(fixture partitioned)" -o format=tf1,output="$T/out"
 	printf '\x00\x00\x00\x00' | dd of="$MNT/by-name/v" bs=4 seek=23 conv=notrunc status=none
