@@ -2159,8 +2159,18 @@ ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
 		return ckpt_buf_put(out, d, strlen(d));
 	}
 	if (strcmp(name, CKPTFS_XATTR_SHAPE) == 0) {
+		size_t es = n->dtype >= 0 ? ckpt_dtype_size(n->dtype) : 0;
+		uint64_t size = atomic_load(&n->size);
+
 		if (n->rank < 0)
 			return -ENODATA;
+		/* A vector whose length changed is written with the new
+		 * one (ckptfs(1), WRITING): show that. */
+		if (n->rank == 1 && es > 0 && size % es == 0 &&
+		    (uint64_t)n->dims[0] != size / es) {
+			snprintf(text, sizeof(text), "%" PRIu64, size / es);
+			return ckpt_buf_put(out, text, strlen(text));
+		}
 		if (ckpt_shape_format(n->dims, n->rank, text, sizeof(text)) < 0)
 			return -EIO;
 		return ckpt_buf_put(out, text, strlen(text));

@@ -67,6 +67,12 @@ setup() {
 	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = "2,3" ]
 	truncate -s 8 "$MNT/by-name/dense/bias"
 	[ "$(stat -c %s "$MNT/by-object/vars/dense.Sbias/.ATTRIBUTES/VARIABLE_VALUE")" = 8 ]
+	# The shape shown is the one written: the vector's new length.
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.shape)" = 2 ]
+	truncate -s 6 "$MNT/by-name/dense/bias@/Adam"
+	[ "$(xattr "$MNT/by-name/dense/bias@/Adam" user.ckpt.shape)" = 3 ]
+	truncate -s 16 "$MNT/by-name/dense/bias@/Adam"
+	[ "$(xattr "$MNT/by-name/dense/bias@/Adam" user.ckpt.shape)" = 4 ]
 	finish
 	[ "$(val "$T/out" dense/kernel)" = "[[0,9,2],[3,4,5]]" ]
 	[ "$(meta "$T/out" dense/kernel)" = "float32 [2,3]" ]
