@@ -1965,9 +1965,61 @@ check_names(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 	return rc;
 }
 
+/* Check that spooled string or variant tensor N (shown as WHERE) holds
+ * their stored layout for its shape, which the writer needs, so that the
+ * refusal names it as the others are.  Return 0 or -EINVAL. */
+static int
+check_layout(struct ckptfs_tree *t, struct ckptfs_node *n, const char *where,
+	     struct ckpt_err *err)
+{
+	char name[32], shape[64] = "?";
+	uint64_t elems, size = n->size;
+	size_t got = 0;
+	uint32_t crc;
+	uint8_t *buf;
+	int fd, rc = 0;
+
+	if (ckpt_shape_elems(n->dims, n->rank, &elems) < 0 || size > SIZE_MAX)
+		return 0;	/* the writer says why */
+	spool_name(n->spool_id, name);
+	fd = openat(t->ov->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;	/* likewise */
+	buf = malloc(size ? (size_t)size : 1);
+	while (buf != NULL && got < size) {
+		ssize_t r = pread(fd, buf + got, (size_t)size - got,
+				  (off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (buf != NULL && got == size &&
+	    (n->dtype == CKPT_DT_STRING
+		     ? ckpt_string_check(buf, (size_t)size, elems, &crc)
+		     : ckpt_variant_check(buf, (size_t)size, elems, &crc)) < 0) {
+		ckpt_shape_format(n->dims, n->rank, shape, sizeof(shape));
+		rc = ckpt_fail(err, -EINVAL,
+			       "%s: not a stored %s tensor of shape [%s] (%s)",
+			       where, ckpt_dtype_name(n->dtype), shape,
+			       n->dtype == CKPT_DT_STRING
+				       ? "one varint length per element, the "
+					 "masked CRC-32C of the lengths, then "
+					 "the bytes"
+				       : "per element a varint length, the "
+					 "bytes and a masked running CRC-32C");
+	}
+	free(buf);
+	return rc;
+}
+
 /* Decide the dtype and shape a spooled tensor is written with (rules in
  * ckptfs(1), WRITING): a known shape must match the size; an unknown or
- * rank-1 shape becomes [size / element size]. */
+ * rank-1 shape becomes [size / element size]; strings and variants must
+ * hold their stored layout. */
 static int
 settle_shape(struct ckptfs_tree *t, struct ckptfs_node *n,
 	     struct ckpt_out_tensor *o, int64_t *one, struct ckpt_err *err)
@@ -1995,7 +2047,9 @@ settle_shape(struct ckptfs_tree *t, struct ckptfs_node *n,
 				       "%s: a %s tensor needs user.ckpt.shape",
 				       (const char *)w.data,
 				       ckpt_dtype_name(n->dtype));
-		goto out;	/* the writer checks the layout */
+		else
+			rc = check_layout(t, n, (const char *)w.data, err);
+		goto out;
 	}
 	if (n->rank >= 0 &&
 	    ckpt_tensor_fixed_size(n->dtype, n->dims, n->rank, &want) == 0 &&

@@ -528,6 +528,26 @@ EOF
 	[ ! -e "$spool" ]
 }
 
+@test "a string tensor not in the stored layout is refused by name, with the layout" {
+	mount_ckpt "$(fixture strings)" -o format=tf1,output="$T/out"
+	cp -a "$MNT/by-name/s/vec" "$MNT/by-name/s/vec2"
+	printf 'abc' >"$MNT/by-name/s/raw"
+	setfattr -n user.ckpt.dtype -v string "$MNT/by-name/s/raw"
+	setfattr -n user.ckpt.shape -v 1 "$MNT/by-name/s/raw"
+	# The length checksum of an empty [0] tensor is not 0.
+	printf '\x00\x00\x00\x00' >"$MNT/by-name/s/empty"
+	finish_fails
+	assert_output --partial "by-name/s/empty: not a stored string tensor of shape [0] (one varint length per element, the masked CRC-32C of the lengths, then the bytes); 1 more tensor refused: by-name/s/raw;"
+	mount_ckpt "$(fixture strings)" -o format=tf1,output="$T/out",spool="$T/out.ckptfs-spool"
+	rm "$MNT/by-name/s/raw"
+	cat "$MNT/by-name/s/vec2" >/dev/null
+	rm "$MNT/by-name/s/empty"
+	finish
+	[ "$(val "$T/out" s/vec2)" = "$(val "$(fixture strings)" s/vec)" ]
+	run -0 keys "$T/out"
+	refute_line s/empty
+}
+
 @test "kill -9 of the daemon: the next mount with -o spool replays" {
 	local spool=$T/sp pid
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
