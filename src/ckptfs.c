@@ -302,6 +302,11 @@ struct plan {
 	char *prefixes[2];	/* owned */
 	size_t n;
 	char *spool;		/* owned */
+	/* Owned: the options that write these changes out as this mount
+	 * would ("-o spool=...,output=...,format=...,tf2_root=..."), for
+	 * the message of a failed write-out (the journal keeps the
+	 * changes, not where they go). */
+	char *again;
 	bool force;
 };
 
@@ -311,7 +316,52 @@ plan_free(struct plan *p)
 	free(p->prefixes[0]);
 	free(p->prefixes[1]);
 	free(p->spool);
+	free(p->again);
 	memset(p, 0, sizeof(*p));
+}
+
+/* Append ",NAME=VALUE" (no comma first when B is empty) to B, escaping
+ * the commas and backslashes of VALUE as libfuse's -o parser wants. */
+static int
+put_opt(struct ckpt_buf *b, const char *name, const char *value)
+{
+	int rc = b->len > 0 ? ckpt_buf_put(b, ",", 1) : 0;
+
+	if (rc == 0)
+		rc = ckpt_buf_put(b, name, strlen(name));
+	if (rc == 0)
+		rc = ckpt_buf_put(b, "=", 1);
+	for (; rc == 0 && *value; value++) {
+		if ((*value == ',' || *value == '\\') &&
+		    (rc = ckpt_buf_put(b, "\\", 1)) < 0)
+			break;
+		rc = ckpt_buf_put(b, value, 1);
+	}
+	return rc;
+}
+
+/* P->again for CONF whose output is BASE (absolute). */
+static int
+plan_again(struct plan *p, const struct ckptfs_config *conf,
+	   const char *base)
+{
+	struct ckpt_buf b = { 0 };
+	int rc = put_opt(&b, "spool", p->spool);
+
+	if (rc == 0 && conf->output != NULL)
+		rc = put_opt(&b, "output", base);
+	if (rc == 0 && conf->format != NULL)
+		rc = put_opt(&b, "format", conf->format);
+	if (rc == 0 && conf->tf2_root != NULL)
+		rc = put_opt(&b, "tf2_root", conf->tf2_root);
+	if (rc == 0)
+		rc = ckpt_buf_put(&b, "", 1);
+	if (rc < 0) {
+		ckpt_buf_free(&b);
+		return rc;
+	}
+	p->again = (char *)b.data;
+	return 0;
 }
 
 /* Decide outputs and spool from the options (rules in ckptfs(1)). */
@@ -390,9 +440,9 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 	} else if (asprintf(&p->spool, "%s.ckptfs-spool",
 			  p->n == 1 ? p->prefixes[0] : base) < 0)
 		p->spool = NULL;
-	free(base);
-	if (p->spool == NULL)
+	if (p->spool == NULL || plan_again(p, conf, base) < 0)
 		goto nomem;
+	free(base);
 	return 0;
 nomem:
 	free(base);
@@ -711,10 +761,19 @@ main(int argc, char *argv[])
 				ckpt_err_str(&err, rc));
 			goto out_tree;
 		}
+		if (ckptfs_overlay_busy(tree))
+			fprintf(stderr, "ckptfs: warning: %s: the spool of "
+					"another mount that is still up: changes "
+					"in this mount fail with EBUSY (give it "
+					"its own -o output= or -o spool=, or -o "
+					"ro)\n",
+				plan.spool);
 		if (ckptfs_overlay_replayed(tree) > 0)
-			fprintf(stderr, "ckptfs: replayed %zu changes from "
+			fprintf(stderr, "ckptfs: replayed %zu change%s from "
 					"%s\n",
-				ckptfs_overlay_replayed(tree), plan.spool);
+				ckptfs_overlay_replayed(tree),
+				ckptfs_overlay_replayed(tree) == 1 ? "" : "s",
+				plan.spool);
 	}
 	fs.bundle = bundle;
 	fs.tree = tree;
@@ -778,11 +837,12 @@ out_unmount:
 			ckptfs_log(&fs, LOG_ERR,
 				   "writing the checkpoint failed: %s; the "
 				   "changes are kept in %s (mount again with "
-				   "-o spool=%s to get them back)",
-				   err.msg, plan.spool, plan.spool);
+				   "-o %s to get them back)",
+				   err.msg, plan.spool, plan.again);
 			snprintf(err.msg + strlen(err.msg),
 				 sizeof(err.msg) - strlen(err.msg),
-				 "; changes kept in %s", plan.spool);
+				 "; changes kept in %s (mount again with -o %s)",
+				 plan.spool, plan.again);
 		} else if (wrote) {
 			for (size_t i = 0; i < plan.n; i++)
 				ckptfs_log(&fs, LOG_INFO, "wrote %s",

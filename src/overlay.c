@@ -27,8 +27,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bundle_writer.h"
@@ -57,6 +60,10 @@ enum jop {
 
 struct ckptfs_overlay {
 	char *spool_dir;	/* owned; absolute */
+	/* The claim on the spool (spool_claim()), or -1; BUSY: another
+	 * overlay had it when this one was opened. */
+	int claim_fd;
+	bool busy;
 	int dirfd;		/* -1 until the spool exists */
 	int jfd;		/* journal, O_APPEND; -1 until then */
 	uint64_t next_id;	/* protected by mu */
@@ -230,6 +237,51 @@ frame_record(const struct ckpt_buf *body, struct ckpt_buf *rec)
 	return rc;
 }
 
+/* Claim OV's spool for this overlay, so that two mounts never share one
+ * (their spool file numbers and journal would mix, and the first to
+ * finish would remove the other's changes): bind an abstract socket named
+ * after the spool's directory (device, inode) and name.  The kernel
+ * releases it when the process ends, however it ends, and no file is
+ * left behind.  Return 0, or -EBUSY while another overlay holds it.  A
+ * claim that cannot be made for another reason is not one: return 0. */
+static int
+spool_claim(struct ckptfs_overlay *ov)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *base = strrchr(ov->spool_dir, '/');
+	char *dir;
+	struct stat st;
+	int fd, len;
+
+	if (ov->claim_fd >= 0 || base == NULL)
+		return 0;
+	dir = base == ov->spool_dir
+		      ? strdup("/")
+		      : strndup(ov->spool_dir, (size_t)(base - ov->spool_dir));
+	if (dir == NULL || stat(dir, &st) < 0) {
+		free(dir);
+		return 0;	/* no spool can be made there either */
+	}
+	free(dir);
+	len = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
+		       "ckptfs-spool/%jx/%jx/%016" PRIx64, (uintmax_t)st.st_dev,
+		       (uintmax_t)st.st_ino,
+		       ckptfs_fnv1a64(base + 1, strlen(base + 1)));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (bind(fd, (struct sockaddr *)&sa,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			     (size_t)len)) < 0) {
+		int e = errno;
+
+		close(fd);
+		return e == EADDRINUSE ? -EBUSY : 0;
+	}
+	ov->claim_fd = fd;
+	return 0;
+}
+
 /* Make the spool directory and journal if they are not there yet.  Called
  * with ov->mu held. */
 static int
@@ -242,6 +294,10 @@ spool_ensure(struct ckptfs_tree *t)
 
 	if (ov->jfd >= 0)
 		return 0;
+	/* Busy at mount: never, even once the other mount is gone (it
+	 * may have written this mount's output by then). */
+	if (ov->busy || (rc = spool_claim(ov)) < 0)
+		return -EBUSY;
 	if (mkdir(ov->spool_dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	ov->dirfd = open(ov->spool_dir,
@@ -1788,13 +1844,34 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 		free(ov);
 		return ckpt_fail(err, -ENOMEM, "out of memory");
 	}
-	ov->dirfd = ov->jfd = -1;
+	ov->dirfd = ov->jfd = ov->claim_fd = -1;
 	pthread_mutex_init(&ov->mu, NULL);
 	pthread_mutex_init(&ov->copy_mu, NULL);
 	pthread_mutex_init(&ov->fd_mu, NULL);
 	atomic_init(&ov->changed, false);
 	t->ov = ov;
 	t->writable = true;
+	/* Claimed from the start, so that a second mount learns at once
+	 * that it cannot change anything; one whose journal is in use by
+	 * another cannot even replay it. */
+	if (spool_claim(ov) == -EBUSY) {
+		char *j = NULL;
+
+		ov->busy = true;
+		if (asprintf(&j, "%s/" JOURNAL, ov->spool_dir) < 0)
+			j = NULL;
+		if (j == NULL || access(j, F_OK) == 0) {
+			free(j);
+			ckptfs_overlay_close(t);
+			t->writable = false;
+			return ckpt_fail(err, -EBUSY,
+					 "%s: the spool of another mount that "
+					 "is still up; give this mount its own "
+					 "-o output= or -o spool=",
+					 spool_dir);
+		}
+		free(j);
+	}
 	scan_ids(ov);
 	rc = replay(t, err);
 	if (rc < 0) {
@@ -1815,6 +1892,8 @@ ckptfs_overlay_close(struct ckptfs_tree *t)
 		close(ov->jfd);
 	if (ov->dirfd >= 0)
 		close(ov->dirfd);
+	if (ov->claim_fd >= 0)
+		close(ov->claim_fd);
 	pthread_mutex_destroy(&ov->mu);
 	pthread_mutex_destroy(&ov->copy_mu);
 	pthread_mutex_destroy(&ov->fd_mu);
@@ -1827,6 +1906,12 @@ bool
 ckptfs_overlay_changed(const struct ckptfs_tree *t)
 {
 	return t->ov != NULL && atomic_load(&t->ov->changed);
+}
+
+bool
+ckptfs_overlay_busy(const struct ckptfs_tree *t)
+{
+	return t->ov != NULL && t->ov->busy;
 }
 
 size_t

@@ -53,6 +53,10 @@ void ckptfs_overlay_close(struct ckptfs_tree *t);
 /* True once anything that changes the output was done (or replayed). */
 bool ckptfs_overlay_changed(const struct ckptfs_tree *t);
 
+/* True if, when T's overlay was opened, another overlay (another mount)
+ * held the same spool: every change fails with -EBUSY. */
+bool ckptfs_overlay_busy(const struct ckptfs_tree *t);
+
 /* Number of changes replayed from the journal by ckptfs_overlay_open(). */
 size_t ckptfs_overlay_replayed(const struct ckptfs_tree *t);
 

@@ -502,7 +502,8 @@ EOF
 	# The first refused tensor's reason (inode order: scoped/c first),
 	# then the other one's name.
 	assert_output --partial "by-name/scoped/c: 12 bytes do not match float32 [] (4 bytes); fix the data or set user.ckpt.shape; 1 more tensor refused: by-name/bad;"
-	assert_output --partial "$spool"
+	# How to get them back, with where they were to go.
+	assert_output --partial "; changes kept in $spool (mount again with -o spool=$spool,output=$T/out,format=tf1)"
 	[ ! -e "$T/out.index" ]
 	[ -f "$spool/journal" ]
 	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
@@ -546,6 +547,43 @@ EOF
 	[ "$(val "$T/out" s/vec2)" = "$(val "$(fixture strings)" s/vec)" ]
 	run -0 keys "$T/out"
 	refute_line s/empty
+}
+
+@test "two writable mounts of one spool: the second changes nothing; ro or another output can" {
+	local first
+	mount_ckpt "$P"
+	first=$MNT
+	mkdir -p "$T/m2" "$T/m3" "$T/m4" "$T/m5"
+	# (daemons: mount_ckpt's teardown would unmount the first one too)
+	CKPTFS_EXTRA_MNTS+=("$T/m2" "$T/m3" "$T/m4")
+	run -0 "$CKPTFS" "$P" "$T/m2"
+	assert_output "ckptfs: warning: $P.tf2.ckptfs-spool: the spool of another mount that is still up: changes in this mount fail with EBUSY (give it its own -o output= or -o spool=, or -o ro)"
+	f4 '\x00\x00\x20\x41' >"$first/by-name/a"
+	# A journal in use cannot be replayed by another mount.
+	run -1 "$CKPTFS" -o spool="$P.tf2.ckptfs-spool",output="$T/o" "$P" "$T/m5"
+	assert_output "ckptfs: $P.tf2.ckptfs-spool: the spool of another mount that is still up; give this mount its own -o output= or -o spool="
+	run ! mountpoint -q "$T/m5"
+	run ! sh -c "printf 'abcd' >'$T/m2/by-name/b'"
+	assert_output --partial "Device or resource busy"
+	run ! mv "$T/m2/by-name/b" "$T/m2/by-name/b2"
+	assert_output --partial "Device or resource busy"
+	# It reads, as a read-only mount or one with its own output.
+	[ "$(values "$T/m2/by-name/b" f4)" = 2 ]
+	"$CKPTFS" -o ro "$P" "$T/m3"
+	"$CKPTFS" -o output="$T/o4" "$P" "$T/m4"
+	f4 '\x00\x00\x30\x41' >"$T/m4/by-name/b"
+	run -0 "$CKPTFS" -u "$T/m4"
+	run -0 "$CKPTFS" -u "$T/m3"
+	[ "$(val "$T/o4" vars/b/.ATTRIBUTES/VARIABLE_VALUE)" = 11 ]
+	# The first one's change is written; the second stays without any,
+	# even once the first is gone.
+	MNT=$first
+	finish
+	[ "$(val "$P.tf2" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 10 ]
+	run ! touch "$T/m2/by-name/new"
+	assert_output --partial "Device or resource busy"
+	run -0 "$CKPTFS" -u "$T/m2"
+	[ "$(val "$P.tf2" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 10 ]
 }
 
 @test "kill -9 of the daemon: the next mount with -o spool replays" {

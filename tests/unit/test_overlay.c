@@ -154,7 +154,8 @@ test_rules_and_replay(const char *spool)
 	ckptfs_invals_free(&iv);
 	ckpt_buf_free(&b);
 
-	/* A second mount replays it all. */
+	/* A second mount, once the first is gone, replays it all. */
+	ckptfs_overlay_close(t);
 	u = tree_with(spool, 0);
 	CHECK(ckptfs_overlay_changed(u));
 	CHECK(ckptfs_overlay_replayed(u) >= 8);
@@ -177,8 +178,47 @@ test_rules_and_replay(const char *spool)
 	}
 	ckptfs_overlay_close(u);
 	ckptfs_tree_free(u);
+	ckptfs_tree_free(t);
+}
+
+/* Two overlays (mounts) with one spool: the second is busy and changes
+ * nothing, even after the first is gone; with a journal there it cannot
+ * even be opened. */
+static void
+test_busy_spool(const char *dir)
+{
+	struct ckptfs_invals iv = { 0 };
+	struct ckptfs_tree *t, *u, *v;
+	struct ckptfs_node *n;
+	struct ckpt_err err = { 0 };
+	struct ckptfs_source src = { .entries = e, .n = 3,
+				     .prefix = "/x/ckpt", .num_shards = 1 };
+	char spool[160];
+
+	snprintf(spool, sizeof(spool), "%s/busy-spool", dir);
+	t = tree_with(spool, 0);
+	CHECK(!ckptfs_overlay_busy(t));
+	u = tree_with(spool, 0);
+	CHECK(ckptfs_overlay_busy(u));
+	n = at(u, "by-name/a");
+	CHECK_EQ_INT(ckptfs_ov_truncate(u, n, 0), -EBUSY);
+	CHECK_EQ_INT(ckptfs_ov_create(u, u->by_name, "z", 1, false, &n, &iv),
+		     -EBUSY);
+	CHECK(access(spool, F_OK) != 0);
+	/* The first one changes, and so has a journal. */
+	CHECK_EQ_INT(ckptfs_ov_truncate(t, at(t, "by-name/a"), 0), 0);
+	src.mtime.tv_sec = 99;
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &v, &err), 0);
+	CHECK_EQ_INT(ckptfs_overlay_open(v, spool, &err), -EBUSY);
+	CHECK(strstr(err.msg, "busy-spool: the spool of another mount that is "
+			      "still up") != NULL);
+	ckptfs_tree_free(v);
 	ckptfs_overlay_close(t);
 	ckptfs_tree_free(t);
+	CHECK_EQ_INT(ckptfs_ov_truncate(u, at(u, "by-name/scoped/c"), 0), -EBUSY);
+	ckptfs_overlay_close(u);
+	ckptfs_tree_free(u);
+	ckptfs_invals_free(&iv);
 }
 
 static void
@@ -373,6 +413,7 @@ main(void)
 	test_foreign_spool(spool);
 	test_damaged(dir);
 	test_refuse_all(dir);
+	test_busy_spool(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK_EQ_INT(system(cmd), 0);
 	return check_done("test_overlay");
