@@ -72,6 +72,11 @@ struct ckptfs_overlay {
 	pthread_mutex_t fd_mu;	/* nodes' spool_fd and nopen changes */
 	atomic_bool changed;	/* the output would differ */
 	bool structure;		/* TF2 object structure or names changed */
+	/* The digest of the names before the first such change
+	 * (names_before()), if NAMES_TAKEN. */
+	bool names_taken;
+	uint64_t names_sum, names_n;
+	bool graph_removed;	/* the source's object graph file was */
 	bool replaying;		/* applying the journal: do not append */
 	bool broken;		/* a journal append failed: refuse changes */
 	size_t replayed;
@@ -902,6 +907,58 @@ scope_name_ok(struct ckptfs_node *dir, const char *name, size_t len, bool sfx,
 	return o != NULL && o->kind == CKPTFS_DIR && o != self ? -EEXIST : 0;
 }
 
+/* Whether X is a tensor the written checkpoint holds. */
+static bool
+commit_holds(const struct ckptfs_tree *t, const struct ckptfs_node *x)
+{
+	return x->kind == CKPTFS_TENSOR && !x->deleted &&
+	       (x->loc.dir != NULL || x->oloc.dir != NULL) &&
+	       !ckptfs_node_is_graph(t, x);
+}
+
+/* A digest of the names of T's tensors: *N of them, *SUM the sum of a
+ * hash of each one's pair of raw paths (so the order of the inode table
+ * does not matter).  Return 0 or -ENOMEM. */
+static int
+names_sum(struct ckptfs_tree *t, uint64_t *sum, uint64_t *n)
+{
+	struct ckpt_buf p = { 0 };
+	int rc = 0;
+
+	*sum = *n = 0;
+	for (size_t i = 0; i < t->ninodes && rc == 0; i++) {
+		struct ckptfs_node *x = t->inodes[i];
+		uint64_t h[2] = { 0, 0 };
+
+		if (!commit_holds(t, x))
+			continue;
+		for (int v = 0; v < 2 && rc == 0; v++) {
+			p.len = 0;
+			rc = ckptfs_node_rawpath(t, x, v, &p);
+			if (rc == -ENOENT)
+				rc = 0;	/* not in that view */
+			h[v] = ckptfs_fnv1a64(p.data ? p.data : (uint8_t *)"",
+					      p.len);
+		}
+		*sum += h[0] * 0x9e3779b97f4a7c15ull ^ h[1];
+		++*n;
+	}
+	ckpt_buf_free(&p);
+	return rc;
+}
+
+/* Before the first change of names: remember their digest, so that the
+ * write-out can tell whether they are the same in the end. */
+static void
+names_before(struct ckptfs_tree *t)
+{
+	struct ckptfs_overlay *ov = t->ov;
+
+	if (ov == NULL || ov->structure || ov->names_taken || !t->src.tf2)
+		return;
+	ov->names_taken = names_sum(t, &ov->names_sum, &ov->names_n) == 0;
+}
+
 /* ckptfs_ov_create() without the bookkeeping of IV for dir_touched(). */
 static int
 ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
@@ -1044,6 +1101,8 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		return -EPERM;
 	if ((rc = journal_path(t, J_UNLINK, dir, name, len, 0)) < 0)
 		return rc;
+	if (ckptfs_node_is_graph(t, n))
+		t->ov->graph_removed = true;	/* to have one built */
 	delete_tensor(t, n, dir->view, iv);
 	return 0;
 }
@@ -1512,6 +1571,7 @@ ckptfs_ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 
 	if (t->ov != NULL)
 		t->ov->cur_iv = iv;
+	names_before(t);
 	rc = ov_create(t, dir, name, len, is_dir, out, iv);
 	if (t->ov != NULL)
 		t->ov->cur_iv = NULL;
@@ -1527,6 +1587,7 @@ ckptfs_ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 
 	if (t->ov != NULL)
 		t->ov->cur_iv = iv;
+	names_before(t);
 	rc = ov_remove(t, dir, name, len, is_dir, iv);
 	if (t->ov != NULL)
 		t->ov->cur_iv = NULL;
@@ -1543,6 +1604,7 @@ ckptfs_ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 
 	if (t->ov != NULL)
 		t->ov->cur_iv = iv;
+	names_before(t);
 	rc = ov_rename(t, dir, name, len, ndir, nname, nlen, flags, iv);
 	if (t->ov != NULL)
 		t->ov->cur_iv = NULL;
@@ -2213,21 +2275,20 @@ refused_more(struct ckpt_err *err, const struct ckpt_buf *more, size_t count,
 }
 
 /* Whether a TF2 output copies the source's object graph as stored: a TF2
- * source whose names and structure did not change. */
+ * source whose names did not change, even if names were made, moved and
+ * removed on the way (a file saved through a temporary one and a rename,
+ * a rename undone). */
 static bool
-copies_graph(const struct ckptfs_tree *t)
+copies_graph(struct ckptfs_tree *t)
 {
-	return t->src.tf2 && t->bundle != NULL &&
-	       (t->ov == NULL || !t->ov->structure);
-}
+	uint64_t sum, n;
 
-/* Whether X is a tensor the written checkpoint holds. */
-static bool
-commit_holds(const struct ckptfs_tree *t, const struct ckptfs_node *x)
-{
-	return x->kind == CKPTFS_TENSOR && !x->deleted &&
-	       (x->loc.dir != NULL || x->oloc.dir != NULL) &&
-	       !ckptfs_node_is_graph(t, x);
+	if (!t->src.tf2 || t->bundle == NULL)
+		return false;
+	if (t->ov == NULL || !t->ov->structure)
+		return true;
+	return !t->ov->graph_removed && t->ov->names_taken && names_sum(t, &sum, &n) == 0 &&
+	       sum == t->ov->names_sum && n == t->ov->names_n;
 }
 
 int
@@ -2253,15 +2314,17 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	int rc = 0, refused = 0, view;
 	/* Checks of the names: written as TF1; written as TF2 with a new
 	 * object graph (not the source's copied). */
-	bool tf1 = false, tf2 = false;
+	bool tf1 = false, tf2 = false, copy;
 
 	*wrote = false;
 	if (!changed && !force)
 		return t->ov ? spool_remove(t->ov) : 0;
+	/* (a TF2 source's /by-object is built at mount) */
+	copy = copies_graph(t);
 	for (k = 0; k < nouts; k++) {
 		if (outs[k].format != CKPT_FORMAT_TF2)
 			tf1 = true;
-		else if (!copies_graph(t))
+		else if (!copy)
 			tf2 = true;
 	}
 	/* A TF2 checkpoint's keys come from /by-object. */
@@ -2381,7 +2444,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		/* A new index is written as TensorFlow (1.2 and later)
 		 * writes one: uncompressed, which every release reads. */
 		co.compression = CKPT_COMPRESS_NONE;
-		if (outs[k].format == CKPT_FORMAT_TF2 && copies_graph(t)) {
+		if (outs[k].format == CKPT_FORMAT_TF2 && copy) {
 			graph.bundle = t->bundle;
 			graph.entry = ckpt_bundle_find(t->bundle,
 						       CKPT_OBJGRAPH_KEY,

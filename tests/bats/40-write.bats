@@ -455,9 +455,21 @@ EOF
 }
 
 @test "tf2: a data-only change keeps the original object graph bytes" {
-	local g
+	local g a
 	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
 	f4 '\x00\x00\x20\x41' >"$MNT/by-name/x"
+	# Names made, moved and removed that end as they began change no
+	# name: a save through a temporary file, a rename undone.
+	a=$MNT/by-object/model/layers/0/bias/.ATTRIBUTES
+	cp "$a/VARIABLE_VALUE" "$a/tmp"
+	mv "$a/tmp" "$a/VARIABLE_VALUE"
+	sed -i 's/^$//' "$MNT/by-name/dense/kernel"
+	touch "$MNT/by-name/t"
+	rm "$MNT/by-name/t"
+	mv "$MNT/by-name/Variable" "$MNT/by-name/V2"
+	mv "$MNT/by-name/V2" "$MNT/by-name/Variable"
+	mkdir "$MNT/by-object/d"
+	rmdir "$MNT/by-object/d"
 	finish
 	[ "$(val "$T/out" 'model/named/scoped.Sx..y/.ATTRIBUTES/VARIABLE_VALUE')" = 10 ]
 	g=$("$CKPT_INSPECT" --json --values --all "$(fixture tf2)" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .values)
@@ -466,6 +478,16 @@ EOF
 	g=$("$CKPT_INSPECT" --json "$(fixture tf2)" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .crc32c)
 	[ "$("$CKPT_INSPECT" --json "$T/out" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .crc32c)" = "$g" ]
 	[ "$("$CKPT_INSPECT" --json "$T/out" | jq -s -r 'max_by(.offset) | .key')" = _CHECKPOINTABLE_OBJECT_GRAPH ]
+}
+
+@test "tf2: the object graph removed, and nothing else, is built anew" {
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
+	rm "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH"
+	finish
+	[ "$("$CKPT_INSPECT" --json "$T/out" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .crc32c)" != \
+	  "$("$CKPT_INSPECT" --json "$(fixture tf2)" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .crc32c)" ]
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	assert_output --partial "full_name dense/kernel  checkpoint_key model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE"
 }
 
 @test "the spool: a 64 MiB write does not grow the daemon; reads copy nothing" {
