@@ -768,6 +768,11 @@ main(int argc, char *argv[])
 					"its own -o output= or -o spool=, or -o "
 					"ro)\n",
 				plan.spool);
+		if (ckptfs_overlay_dropped(tree) > 0)
+			fprintf(stderr, "ckptfs: %s/journal: dropped the last "
+					"change, which a crash cut short while it "
+					"was recorded (%zu bytes)\n",
+				plan.spool, ckptfs_overlay_dropped(tree));
 		if (ckptfs_overlay_replayed(tree) > 0)
 			fprintf(stderr, "ckptfs: replayed %zu change%s from "
 					"%s\n",

@@ -78,8 +78,16 @@ struct ckptfs_overlay {
 	uint64_t names_sum, names_n;
 	bool graph_removed;	/* the source's object graph file was */
 	bool replaying;		/* applying the journal: do not append */
-	bool broken;		/* a journal append failed: refuse changes */
+	/* A journal append failed and its part could not be taken back:
+	 * refuse changes. */
+	bool broken;
 	size_t replayed;
+	/* Bytes of an incomplete last record dropped by the replay. */
+	size_t dropped;
+	/* While replaying: tensors whose spool file is gone (owned array,
+	 * borrowed nodes). */
+	struct ckptfs_node **missing;
+	size_t nmissing;
 	/* The invalidations of the namespace change in progress (changes
 	 * are serialised by the caller), for dir_touched(). */
 	struct ckptfs_invals *cur_iv;
@@ -198,6 +206,29 @@ key_for_name(const struct ckptfs_tree *t, const char *name, size_t len,
 	     struct ckpt_buf *out)
 {
 	return ckpt_tf2_key_for_name(t->tf2_root, name, len, out);
+}
+
+/* Where tensor N's displayed name is, for messages: in VIEW if it is
+ * there. */
+static void
+where_in(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
+	 struct ckpt_buf *out)
+{
+	out->len = 0;
+	if (CKPTFS_LOC(n, view)->dir == NULL)
+		view = 1 - view;
+	if (ckptfs_node_path(t, n, view, out) < 0 ||
+	    ckpt_buf_put(out, "", 1) < 0) {
+		out->len = 0;
+		ckpt_buf_put(out, "?", 2);
+	}
+}
+
+/* The same, /by-name first. */
+static void
+where(struct ckptfs_tree *t, struct ckptfs_node *n, struct ckpt_buf *out)
+{
+	where_in(t, n, CKPTFS_BY_NAME, out);
 }
 
 /* --- journal --------------------------------------------------------------- */
@@ -385,13 +416,20 @@ journal(struct ckptfs_tree *t, enum jop op, const struct ckpt_buf *p1,
 		rc = frame_record(&body, &rec);
 	if (rc == 0) {
 		pthread_mutex_lock(&ov->mu);
-		rc = spool_ensure(t);
+		rc = ov->broken ? -EIO : spool_ensure(t);
 		if (rc == 0) {
+			struct stat st;
+			off_t end = fstat(ov->jfd, &st) == 0 ? st.st_size : -1;
 			ssize_t w = write(ov->jfd, rec.data, rec.len);
 
 			if (w != (ssize_t)rec.len) {
 				rc = w < 0 ? -errno : -ENOSPC;
-				ov->broken = true;
+				/* A part of a record would stop the replay of
+				 * every record after it: take it back, or take
+				 * no more. */
+				if (w > 0 &&
+				    (end < 0 || ftruncate(ov->jfd, end) < 0))
+					ov->broken = true;
 			}
 		}
 		pthread_mutex_unlock(&ov->mu);
@@ -480,8 +518,8 @@ spool_open(struct ckptfs_tree *t, uint64_t id, bool existing)
 		return rc;
 	spool_name(id, nm);
 	fd = openat(ov->dirfd, nm,
-		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-			    (existing ? 0 : O_EXCL),
+		    O_RDWR | O_NOFOLLOW | O_CLOEXEC |
+			    (existing ? 0 : O_CREAT | O_EXCL),
 		    0600);
 	return fd < 0 ? -errno : fd;
 }
@@ -1685,6 +1723,22 @@ attach_spool(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t id)
 	struct stat st;
 	int fd = spool_open(t, id, true);
 
+	if (fd == -ENOENT && t->ov->replaying) {
+		/* Gone: right if a later record removes N; checked once the
+		 * journal is replayed (replay_missing()). */
+		struct ckptfs_node **v = reallocarray(
+			t->ov->missing, t->ov->nmissing + 1, sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		t->ov->missing = v;
+		v[t->ov->nmissing++] = n;
+		n->size = 0;
+		n->written = true;
+		n->spool_id = id;
+		atomic_store(&t->ov->changed, true);
+		return 0;
+	}
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0) {
@@ -1813,6 +1867,61 @@ replay_one(struct ckptfs_tree *t, const uint8_t *p, const uint8_t *limit,
 	return 0;
 }
 
+/* The record at OFF of the journal BUF (LEN bytes, at PATH), of RL bytes,
+ * is cut short or does not match its checksum.  That is what an append
+ * cut by a crash leaves, as the last record: then return 0, and the
+ * replay drops it.  A power failure may also leave zeros where the last
+ * records were.  Anything else after it means damage in the middle,
+ * whose later records must not be dropped in silence: -EBADMSG. */
+static int
+torn_or_damaged(const uint8_t *buf, size_t len, size_t off, uint32_t rl,
+		const char *path, struct ckpt_err *err)
+{
+	size_t next = rl > len - off - 8 ? len : off + 8 + rl, i;
+
+	for (i = rl == 0 ? off : next; i < len && buf[i] == 0; i++)
+		;
+	if (i == len)
+		return 0;
+	return ckpt_fail(err, -EBADMSG,
+			 "%s: the change recorded at byte %zu is damaged, and "
+			 "%zu bytes of changes follow it; nothing was mounted "
+			 "(move the spool aside to mount without its changes)",
+			 path, off, len - next);
+}
+
+/* After a replay: a tensor whose spool file is gone and that no later
+ * record removed has lost its bytes; say so instead of mounting it
+ * empty. */
+static int
+replay_missing(struct ckptfs_tree *t, struct ckpt_err *err)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	struct ckpt_buf w = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < ov->nmissing && rc == 0; i++) {
+		struct ckptfs_node *n = ov->missing[i];
+		char nm[32];
+
+		if (n->deleted ||
+		    (n->loc.dir == NULL && n->oloc.dir == NULL))
+			continue;
+		spool_name(n->spool_id, nm);
+		where(t, n, &w);
+		rc = ckpt_fail(err, -ENOENT,
+			       "%s/%s: missing, so the changes to %s cannot be "
+			       "replayed; nothing was mounted (move the spool "
+			       "aside to mount without its changes)",
+			       ov->spool_dir, nm, (const char *)w.data);
+	}
+	ckpt_buf_free(&w);
+	free(ov->missing);
+	ov->missing = NULL;
+	ov->nmissing = 0;
+	return rc;
+}
+
 /* Replay the journal in the spool directory, if there is one. */
 static int
 replay(struct ckptfs_tree *t, struct ckpt_err *err)
@@ -1856,8 +1965,10 @@ replay(struct ckptfs_tree *t, struct ckpt_err *err)
 		uint32_t crc = ckpt_load32le(buf + off + 4);
 
 		if (rl == 0 || len - off - 8 < rl ||
-		    ckpt_crc_mask(ckpt_crc32c(buf + off + 8, rl)) != crc)
-			break;	/* a torn last record */
+		    ckpt_crc_mask(ckpt_crc32c(buf + off + 8, rl)) != crc) {
+			rc = torn_or_damaged(buf, len, off, rl, path, err);
+			break;
+		}
 		if (off == 0 && buf[8] != J_HEADER) {
 			rc = ckpt_fail(err, -EBADMSG, "%s: no header", path);
 			break;
@@ -1866,8 +1977,14 @@ replay(struct ckptfs_tree *t, struct ckpt_err *err)
 		off += 8 + rl;
 	}
 	ov->replaying = false;
-	if (rc == 0 && off < len && ftruncate(fd, (off_t)off) < 0)
-		rc = ckpt_fail(err, -errno, "%s: %s", path, strerror(errno));
+	if (rc == 0)
+		rc = replay_missing(t, err);
+	if (rc == 0 && off < len) {
+		ov->dropped = len - off;
+		if (ftruncate(fd, (off_t)off) < 0)
+			rc = ckpt_fail(err, -errno, "%s: %s", path,
+				       strerror(errno));
+	}
 out:
 	free(buf);
 	close(fd);
@@ -1956,6 +2073,7 @@ ckptfs_overlay_close(struct ckptfs_tree *t)
 		close(ov->dirfd);
 	if (ov->claim_fd >= 0)
 		close(ov->claim_fd);
+	free(ov->missing);
 	pthread_mutex_destroy(&ov->mu);
 	pthread_mutex_destroy(&ov->copy_mu);
 	pthread_mutex_destroy(&ov->fd_mu);
@@ -1968,6 +2086,12 @@ bool
 ckptfs_overlay_changed(const struct ckptfs_tree *t)
 {
 	return t->ov != NULL && atomic_load(&t->ov->changed);
+}
+
+size_t
+ckptfs_overlay_dropped(const struct ckptfs_tree *t)
+{
+	return t->ov != NULL ? t->ov->dropped : 0;
 }
 
 bool
@@ -2055,29 +2179,6 @@ spool_remove(struct ckptfs_overlay *ov)
 		ov->dirfd = -1;
 	}
 	return rmdir(ov->spool_dir) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-/* Where tensor N's displayed name is, for messages: in VIEW if it is
- * there. */
-static void
-where_in(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
-	 struct ckpt_buf *out)
-{
-	out->len = 0;
-	if (CKPTFS_LOC(n, view)->dir == NULL)
-		view = 1 - view;
-	if (ckptfs_node_path(t, n, view, out) < 0 ||
-	    ckpt_buf_put(out, "", 1) < 0) {
-		out->len = 0;
-		ckpt_buf_put(out, "?", 2);
-	}
-}
-
-/* The same, /by-name first. */
-static void
-where(struct ckptfs_tree *t, struct ckptfs_node *n, struct ckpt_buf *out)
-{
-	where_in(t, n, CKPTFS_BY_NAME, out);
 }
 
 /* Whether tensor N's TF1 name NAME (NLEN bytes) can be stored when TF1 is

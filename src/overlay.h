@@ -57,6 +57,10 @@ bool ckptfs_overlay_changed(const struct ckptfs_tree *t);
  * held the same spool: every change fails with -EBUSY. */
 bool ckptfs_overlay_busy(const struct ckptfs_tree *t);
 
+/* Bytes of an incomplete last journal record (an append cut by a crash)
+ * that ckptfs_overlay_open() dropped. */
+size_t ckptfs_overlay_dropped(const struct ckptfs_tree *t);
+
 /* Number of changes replayed from the journal by ckptfs_overlay_open(). */
 size_t ckptfs_overlay_replayed(const struct ckptfs_tree *t);
 

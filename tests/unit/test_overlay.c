@@ -7,7 +7,9 @@
  * names, data and metadata; a spool of another checkpoint is refused.
  * A damaged tensor of a written bundle is never copied to the spool and
  * is refused by a commit once found.  A commit that refuses tensors names
- * all of them (as many as fit). */
+ * all of them (as many as fit).  A second overlay on a spool in use is
+ * busy; a journal damaged in the middle or missing a spool file is
+ * refused, a last record cut short dropped. */
 #include "config.h"
 #include "check.h"
 
@@ -402,6 +404,144 @@ test_refuse_all(const char *dir)
 	ckptfs_tree_free(t);
 }
 
+/* Read the whole file at PATH into B. */
+static void
+slurp_file(const char *path, struct ckpt_buf *b)
+{
+	char buf[4096];
+	ssize_t r;
+	int fd = open(path, O_RDONLY);
+
+	CHECK(fd >= 0);
+	b->len = 0;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		CHECK_EQ_INT(ckpt_buf_put(b, buf, (size_t)r), 0);
+	close(fd);
+}
+
+/* Write LEN bytes of DATA as the file at PATH. */
+static void
+put_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(write(fd, data, len), (int)len);
+	close(fd);
+}
+
+/* Open a fresh tree on SPOOL; return overlay_open's result (and the
+ * tree, closed again, in *T unless NULL). */
+static int
+reopen(const char *spool, struct ckpt_err *err, size_t *replayed,
+       size_t *dropped)
+{
+	struct ckptfs_source src = { .entries = e, .n = 3,
+				     .prefix = "/x/ckpt", .num_shards = 1 };
+	struct ckptfs_tree *t;
+	int rc;
+
+	src.mtime.tv_sec = 99;
+	ckpt_err_clear(err);
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, err), 0);
+	rc = ckptfs_overlay_open(t, spool, err);
+	*replayed = ckptfs_overlay_replayed(t);
+	*dropped = ckptfs_overlay_dropped(t);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	return rc;
+}
+
+/* A journal damaged in the middle, or naming a spool file that is gone,
+ * is refused, whole and untouched; a last record cut short, or zeros
+ * after the last record (a crash while appending), is dropped and said. */
+static void
+test_journal_damage(const char *dir)
+{
+	struct ckptfs_invals iv = { 0 };
+	struct ckpt_buf j = { 0 }, k = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckptfs_tree *t;
+	struct ckptfs_node *n;
+	char spool[160], jpath[192], sp1[192], name[4];
+	size_t off[16], nrec = 0, o = 0, replayed, dropped;
+	static const uint8_t zeros[100];
+
+	snprintf(spool, sizeof(spool), "%s/dmg-journal", dir);
+	snprintf(jpath, sizeof(jpath), "%s/journal", spool);
+	snprintf(sp1, sizeof(sp1), "%s/0000000000000002.spool", spool);
+	t = tree_with(spool, 0);
+	/* a tensor made and removed: its spool file goes with it */
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "gone", 4, false, &n,
+				      &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_remove(t, t->by_name, "gone", 4, false, &iv),
+		     0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "w%d", i);
+		CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, name, 2, false,
+					      &n, &iv),
+			     0);
+		CHECK_EQ_INT(ckptfs_ov_write(t, n, "abcd", 4, 0), 0);
+		CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_DTYPE,
+						"float32", 7),
+			     0);
+	}
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	ckptfs_invals_free(&iv);
+	slurp_file(jpath, &j);
+	while (o + 8 <= j.len && nrec < 16) {
+		off[nrec++] = o;
+		o += 8 + (size_t)(j.data[o] | j.data[o + 1] << 8 |
+				  j.data[o + 2] << 16 |
+				  (uint32_t)j.data[o + 3] << 24);
+	}
+	CHECK_EQ_U64(o, j.len);
+	CHECK_EQ_U64(nrec, 9);	/* header, 2, 3 x (create, dtype) */
+	CHECK_EQ_INT(reopen(spool, &err, &replayed, &dropped), 0);
+	CHECK_EQ_U64(replayed, 8);
+	CHECK_EQ_U64(dropped, 0);
+	/* One byte of the third record changed: refused, nothing cut. */
+	CHECK_EQ_INT(ckpt_buf_put(&k, j.data, j.len), 0);
+	k.data[off[2] + 9] ^= 1;
+	put_file(jpath, k.data, k.len);
+	CHECK_EQ_INT(reopen(spool, &err, &replayed, &dropped), -EBADMSG);
+	CHECK(strstr(err.msg, "journal: the change recorded at byte") != NULL);
+	CHECK(strstr(err.msg, "nothing was mounted") != NULL);
+	slurp_file(jpath, &k);
+	CHECK_EQ_U64(k.len, j.len);
+	/* So is a damaged header with records after it. */
+	k.data[off[2] + 9] ^= 1;
+	k.data[9] ^= 1;
+	put_file(jpath, k.data, k.len);
+	CHECK_EQ_INT(reopen(spool, &err, &replayed, &dropped), -EBADMSG);
+	/* The last record cut short: dropped, the rest replayed. */
+	put_file(jpath, j.data, j.len - 3);
+	CHECK_EQ_INT(reopen(spool, &err, &replayed, &dropped), 0);
+	CHECK_EQ_U64(replayed, 7);
+	CHECK_EQ_U64(dropped, j.len - 3 - off[8]);
+	slurp_file(jpath, &k);
+	CHECK_EQ_U64(k.len, off[8]);
+	/* Zeros after the last record (the size grew, the data did not
+	 * reach the disk). */
+	k.len = 0;
+	CHECK_EQ_INT(ckpt_buf_put(&k, j.data, j.len), 0);
+	CHECK_EQ_INT(ckpt_buf_put(&k, zeros, sizeof(zeros)), 0);
+	put_file(jpath, k.data, k.len);
+	CHECK_EQ_INT(reopen(spool, &err, &replayed, &dropped), 0);
+	CHECK_EQ_U64(replayed, 8);
+	CHECK_EQ_U64(dropped, sizeof(zeros));
+	/* A live tensor's spool file gone: refused, naming both. */
+	CHECK_EQ_INT(unlink(sp1), 0);
+	CHECK_EQ_INT(reopen(spool, &err, &replayed, &dropped), -ENOENT);
+	CHECK(strstr(err.msg, "0000000000000002.spool: missing, so the "
+			      "changes to by-name/w0 cannot be replayed") !=
+	      NULL);
+	ckpt_buf_free(&j);
+	ckpt_buf_free(&k);
+}
+
 int
 main(void)
 {
@@ -414,6 +554,7 @@ main(void)
 	test_damaged(dir);
 	test_refuse_all(dir);
 	test_busy_spool(dir);
+	test_journal_damage(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK_EQ_INT(system(cmd), 0);
 	return check_done("test_overlay");
