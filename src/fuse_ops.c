@@ -846,7 +846,9 @@ ckptfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		fuse_reply_write(req, size);
 }
 
-/* fsync: flush a spool file (the write-out fsyncs the output anyway). */
+/* fsync: flush a spool file, and the journal that names it (so that the
+ * change survives a power failure; the write-out fsyncs the output
+ * anyway). */
 static void
 ckptfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		struct fuse_file_info *fi)
@@ -860,7 +862,23 @@ ckptfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)fi;
 	if (fd >= 0 && (datasync ? fdatasync(fd) : fsync(fd)) < 0)
 		rc = errno;
+	if (rc == 0 && fs->writable)
+		rc = -ckptfs_overlay_sync(fs->tree);
 	fuse_reply_err(req, rc);
+}
+
+/* fsyncdir: the names changed are in the journal: flush it. */
+static void
+ckptfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		   struct fuse_file_info *fi)
+{
+	struct ckptfs *fs = fuse_req_userdata(req);
+
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, fs->writable ? -ckptfs_overlay_sync(fs->tree)
+					 : 0);
 }
 
 /* Allocate a bufvec with room for N buffers. */
@@ -1229,6 +1247,7 @@ const struct fuse_lowlevel_ops ckptfs_ops = {
 	.read = ckptfs_op_read,
 	.write = ckptfs_op_write,
 	.fsync = ckptfs_op_fsync,
+	.fsyncdir = ckptfs_op_fsyncdir,
 	.getxattr = ckptfs_op_getxattr,
 	.listxattr = ckptfs_op_listxattr,
 	.setxattr = ckptfs_op_setxattr,

@@ -2088,6 +2088,23 @@ ckptfs_overlay_changed(const struct ckptfs_tree *t)
 	return t->ov != NULL && atomic_load(&t->ov->changed);
 }
 
+int
+ckptfs_overlay_sync(struct ckptfs_tree *t)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	int rc = 0;
+
+	if (ov == NULL)
+		return 0;
+	pthread_mutex_lock(&ov->mu);
+	if (ov->jfd >= 0 && fsync(ov->jfd) < 0)
+		rc = -errno;
+	if (rc == 0 && ov->dirfd >= 0 && fsync(ov->dirfd) < 0)
+		rc = -errno;
+	pthread_mutex_unlock(&ov->mu);
+	return rc;
+}
+
 size_t
 ckptfs_overlay_dropped(const struct ckptfs_tree *t)
 {

@@ -57,6 +57,12 @@ bool ckptfs_overlay_changed(const struct ckptfs_tree *t);
  * held the same spool: every change fails with -EBUSY. */
 bool ckptfs_overlay_busy(const struct ckptfs_tree *t);
 
+/* Flush the journal and the spool directory to disk (fsync(2) in the
+ * mount: what a replay needs to bring the changes back after a power
+ * failure; the spool files are flushed by their own fsync).  Return 0 or
+ * a negative errno. */
+int ckptfs_overlay_sync(struct ckptfs_tree *t);
+
 /* Bytes of an incomplete last journal record (an append cut by a crash)
  * that ckptfs_overlay_open() dropped. */
 size_t ckptfs_overlay_dropped(const struct ckptfs_tree *t);

@@ -471,6 +471,7 @@ test_journal_damage(const char *dir)
 	snprintf(jpath, sizeof(jpath), "%s/journal", spool);
 	snprintf(sp1, sizeof(sp1), "%s/0000000000000002.spool", spool);
 	t = tree_with(spool, 0);
+	CHECK_EQ_INT(ckptfs_overlay_sync(t), 0);	/* no spool yet */
 	/* a tensor made and removed: its spool file goes with it */
 	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "gone", 4, false, &n,
 				      &iv),
@@ -487,6 +488,7 @@ test_journal_damage(const char *dir)
 						"float32", 7),
 			     0);
 	}
+	CHECK_EQ_INT(ckptfs_overlay_sync(t), 0);
 	ckptfs_overlay_close(t);
 	ckptfs_tree_free(t);
 	ckptfs_invals_free(&iv);
