@@ -1962,6 +1962,9 @@ ckptfs_node_pread(const struct ckptfs_tree *t, const struct ckptfs_node *n,
  * again (the kernel's readahead sends several READs of a file at once).
  * One pair for the process: waits are rare and short. */
 #define VERIFYING 2
+/* Not checked: the last check failed for another reason than damage
+ * (and was logged). */
+#define RETRYING 3
 static pthread_mutex_t verify_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t verify_cv = PTHREAD_COND_INITIALIZER;
 static atomic_uint_fast64_t verify_runs;
@@ -1987,6 +1990,7 @@ ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 		   bool *first_failure, struct ckpt_err *err)
 {
 	int v, rc;
+	bool again;
 
 	*first_failure = false;
 	if (n->kind != CKPTFS_TENSOR || n->entry == NULL ||
@@ -1998,8 +2002,10 @@ ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 			return 0;
 		if (v < 0)
 			return -EIO;
-		if (v == 0 && atomic_compare_exchange_strong(&n->verified, &v,
-							     VERIFYING))
+		again = v == RETRYING;
+		if ((v == 0 || again) &&
+		    atomic_compare_exchange_strong(&n->verified, &v,
+						   VERIFYING))
 			break;
 		if (v == VERIFYING) {
 			pthread_mutex_lock(&verify_mu);
@@ -2019,9 +2025,11 @@ ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 		return 0;
 	}
 	/* Damage is remembered (and logged once); another error may be
-	 * transient, so the next read checks again (and logs again). */
-	*first_failure = true;
-	verify_done(n, rc == -EBADMSG ? rc : 0);
+	 * transient, so the next read checks again, logging only if one
+	 * has succeeded since (a reader retrying in a loop would flood the
+	 * log). */
+	*first_failure = rc == -EBADMSG || !again;
+	verify_done(n, rc == -EBADMSG ? rc : RETRYING);
 	return -EIO;
 }
 

@@ -149,8 +149,9 @@ struct ckptfs_node {
 						 * tree */
 			int64_t *dims;	/* borrowed from the entry or
 					 * dims_owned */
-			/* 0 not checked yet, 1 good, 2 being checked, or
-			 * the negative errno of the check. */
+			/* 0 not checked yet, 1 good, 2 being checked, 3
+			 * to be checked again (the last check could not
+			 * read it), or the negative errno of the check. */
 			atomic_int verified;
 			/* The spool file while the node has open handles
 			 * (opened lazily, closed with the last handle, so
