@@ -132,11 +132,15 @@ open_file(const char *path, struct stat *st)
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		int rc = S_ISREG(st->st_mode) ? -errno : NOT_REGULAR;
+	if (fstat(fd, st) < 0) {
+		int rc = -errno;
 
 		close(fd);
 		return rc;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return NOT_REGULAR;
 	}
 	/* (O_NONBLOCK means nothing for a regular file: kept) */
 	return fd;

@@ -237,9 +237,10 @@ absolute(const char *path)
 }
 
 /* Stat the directory PATH is in (PATH absolute); *BASE: where its last
- * component starts.  Return 0 or -errno. */
+ * component starts.  With WRITE, it must also let us make files there.
+ * Return 0 or -errno. */
 static int
-stat_parent(const char *path, struct stat *st, const char **base)
+stat_parent(const char *path, bool write, struct stat *st, const char **base)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir;
@@ -253,7 +254,7 @@ stat_parent(const char *path, struct stat *st, const char **base)
 	rc = stat(dir, st) < 0 ? -errno : 0;
 	if (rc == 0 && !S_ISDIR(st->st_mode))
 		rc = -ENOTDIR;
-	if (rc == 0 && access(dir, W_OK | X_OK) < 0)
+	if (rc == 0 && write && access(dir, W_OK | X_OK) < 0)
 		rc = -errno;
 	free(dir);
 	return rc;
@@ -278,13 +279,13 @@ check_target(const char *opt, const char *given, const char *path,
 			len == 0 ? "empty" : "names a directory, not a prefix");
 		return -1;
 	}
-	if ((rc = stat_parent(path, &st, &base)) < 0) {
+	if ((rc = stat_parent(path, true, &st, &base)) < 0) {
 		fprintf(stderr, "ckptfs: %s=%s: cannot write in its directory: "
 				"%s\n",
 			opt, given, strerror(-rc));
 		return -1;
 	}
-	if (src != NULL && stat_parent(src, &sst, &sbase) != -ENOTDIR &&
+	if (src != NULL && stat_parent(src, false, &sst, &sbase) == 0 &&
 	    st.st_dev == sst.st_dev && st.st_ino == sst.st_ino &&
 	    strcmp(base, sbase) == 0) {
 		fprintf(stderr, "ckptfs: %s=%s: is the source checkpoint, "
