@@ -770,9 +770,9 @@ main(int argc, char *argv[])
 					"ro)\n",
 				plan.spool);
 		if (ckptfs_overlay_dropped(tree) > 0)
-			fprintf(stderr, "ckptfs: %s/journal: dropped the last "
-					"change, which a crash cut short while it "
-					"was recorded (%zu bytes)\n",
+			fprintf(stderr, "ckptfs: %s/journal: dropped %zu bytes "
+					"at its end, which a crash left "
+					"incomplete\n",
 				plan.spool, ckptfs_overlay_dropped(tree));
 		if (ckptfs_overlay_replayed(tree) > 0)
 			fprintf(stderr, "ckptfs: replayed %zu change%s from "

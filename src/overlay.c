@@ -2161,6 +2161,8 @@ spool_remove(struct ckptfs_overlay *ov)
 	DIR *d;
 	int dfd;
 
+	if (ov->busy)
+		return 0;	/* another mount's, in use */
 	dfd = ov->dirfd >= 0 ? fcntl(ov->dirfd, F_DUPFD_CLOEXEC, 0)
 			     : open(ov->spool_dir, O_RDONLY | O_DIRECTORY |
 							   O_NOFOLLOW | O_CLOEXEC);
