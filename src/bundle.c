@@ -1364,24 +1364,58 @@ verify_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	return check_verdict(b, e, shown, rc, crc, err);
 }
 
+/* KEY (LEN bytes) as messages show it: as it is, unless it holds a byte
+ * below 0x20, 0x7f, a backslash or a quote, which are written \xNN (a
+ * NUL would cut it, a slice key starts with one).  Returns KEY or *TMP,
+ * a malloc()ed copy (NULL when not needed; KEY if out of memory). */
+static const char *
+key_shown(const char *key, size_t len, char **tmp)
+{
+	size_t i, j = 0;
+	char *s;
+
+	*tmp = NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'')
+			break;
+	}
+	if (i == len || (s = malloc(4 * len + 1)) == NULL)
+		return key;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'')
+			j += (size_t)sprintf(s + j, "\\x%02x", c);
+		else
+			s[j++] = (char)c;
+	}
+	s[j] = '\0';
+	*tmp = s;
+	return s;
+}
+
 int
 ckpt_bundle_verify(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		   struct ckpt_err *err)
 {
-	if (e->nparts == 0)
-		return verify_stored(b, e, e->key, err);
-	for (size_t i = 0; i < e->nparts; i++) {
-		int rc = verify_stored(b, e->parts[i].entry, e->key, err);
+	char *tmp;
+	const char *shown = key_shown(e->key, e->key_len, &tmp);
+	int rc = 0;
 
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	if (e->nparts == 0)
+		rc = verify_stored(b, e, shown, err);
+	for (size_t i = 0; i < e->nparts && rc == 0; i++)
+		rc = verify_stored(b, e->parts[i].entry, shown, err);
+	free(tmp);
+	return rc;
 }
 
-int
-ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
-		 uint8_t **out, size_t *len, struct ckpt_err *err)
+/* ckpt_bundle_read(), the key shown as SHOWN in messages. */
+static int
+read_whole(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	   const char *shown, uint8_t **out, size_t *len, struct ckpt_err *err)
 {
 	uint8_t *buf;
 	int rc;
@@ -1390,10 +1424,10 @@ ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	*len = 0;
 	if (e->size > SIZE_MAX)
 		return ckpt_fail(err, -ENOMEM, "%s: tensor '%s' is too large",
-				 b->prefix, e->key);
+				 b->prefix, shown);
 	if (e->nparts == 0) {
 		/* Read once, check the bytes read (not read twice). */
-		if ((rc = read_checked(b, e, e->key, out, err)) == 0)
+		if ((rc = read_checked(b, e, shown, out, err)) == 0)
 			*len = (size_t)e->size;
 		return rc;
 	}
@@ -1403,12 +1437,12 @@ ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	if (buf == NULL)
 		return ckpt_fail(err, -ENOMEM,
 				 "%s: tensor '%s': out of memory", b->prefix,
-				 e->key);
+				 shown);
 	for (size_t i = 0; i < e->nparts; i++) {
 		const struct ckpt_part *p = &e->parts[i];
 		uint8_t *part;
 
-		if ((rc = read_checked(b, p->entry, e->key, &part, err)) < 0) {
+		if ((rc = read_checked(b, p->entry, shown, &part, err)) < 0) {
 			free(buf);
 			return rc;
 		}
@@ -1424,7 +1458,7 @@ ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 				return ckpt_fail(err, -EBADMSG,
 						 "%s: tensor '%s': a slice does "
 						 "not fit its shape",
-						 b->prefix, e->key);
+						 b->prefix, shown);
 			}
 			memcpy(buf + fo, part + r * p->run_bytes,
 			       (size_t)p->run_bytes);
@@ -1434,6 +1468,18 @@ ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	*out = buf;
 	*len = (size_t)e->size;
 	return 0;
+}
+
+int
+ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+		 uint8_t **out, size_t *len, struct ckpt_err *err)
+{
+	char *tmp;
+	int rc = read_whole(b, e, key_shown(e->key, e->key_len, &tmp), out,
+			    len, err);
+
+	free(tmp);
+	return rc;
 }
 
 int

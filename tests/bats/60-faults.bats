@@ -190,6 +190,29 @@ hostile() {
 	assert_line --partial ", 1 damaged"
 }
 
+@test "--verify names a damaged slice, and a key holding a NUL, as they are" {
+	local p off
+	p=$(copy_ckpt "$(fixture partitioned)")
+	# One byte of w's second slice (w[5:10,0:4]).
+	printf '\xff' | dd of="$p.data-00000-of-00001" bs=1 seek=100 conv=notrunc status=none
+	run -1 "$CKPT_INSPECT" --verify "$p"
+	assert_line --regexp "^DAMAGED w\[5:10,0:4\]: crc32c mismatch \(stored [0-9a-f]{8}, data [0-9a-f]{8}\) in ckpt.data-00000-of-00001$"
+	# A key "a\0b" beside "a": the message names the damaged one.
+	mount_ckpt "$(fixture tf1)" -o format=tf1,output="$BATS_TEST_TMPDIR/nul"
+	printf 'abcd' >"$MNT/by-name/a%00b"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/a%00b"
+	finish
+	p=$BATS_TEST_TMPDIR/nul
+	off=$("$CKPT_INSPECT" --json "$p" | jq 'select(.key == "a\u0000b") | .offset')
+	printf '\xff' | dd of="$p.data-00000-of-00001" bs=1 seek="$off" conv=notrunc status=none
+	run -1 "$CKPT_INSPECT" --verify "$p"
+	assert_line --regexp '^DAMAGED a\\x00b: crc32c mismatch'
+	# (ckpt-inspect escapes messages again: the backslash is doubled)
+	run -1 "$CKPT_INSPECT" --values "$p"
+	assert_output --partial "tensor 'a\\\\x00b': crc32c mismatch"
+	refute_output --partial "tensor 'a':"
+}
+
 @test "a TF2 graph naming a missing key still mounts" {
 	hostile
 	mount_ckpt "$HX/dangling"
