@@ -1351,7 +1351,7 @@ help(void)
 	      "output to those tensors.\n"
 	      "\n"
 	      "  -v, --values[=KEY]  print values (of KEY, or of every tensor)\n"
-	      "  -a, --all, --full   print every element and whole strings\n"
+	      "  -a, --all, --full   print every element and whole strings (values)\n"
 	      "  -j, --json          one JSON object per line\n"
 	      "  -c, --verify        check every checksum; exit 1 if damaged\n"
 	      "  -g, --graph         print the TF2 object graph\n"
@@ -1455,6 +1455,9 @@ parse_args(int argc, char **argv, struct opts *opts)
 	opts->path = argv[optind++];
 	while (optind < argc)
 		opts->keys[opts->nkeys++] = argv[optind++];
+	/* -a alone prints values, as TensorFlow's --all_tensors does. */
+	if (opts->all && opts->mode == MODE_LIST)
+		opts->mode = MODE_VALUES;
 	if (opts->nkeys > 0 &&
 	    (opts->mode == MODE_GRAPH || opts->mode == MODE_HEADER)) {
 		fputs(PROG ": --graph and --header take no KEY\n", stderr);

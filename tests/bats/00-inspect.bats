@@ -393,6 +393,11 @@ assert_one_error() {
 	[ "${#output}" -lt 2000 ] || fail "summary is ${#output} bytes"
 	run -0 inspect -v --all "$W/big" "$key"
 	refute_output --partial "..."
+	# --all alone prints values too, as --all_tensors does.
+	run -0 inspect --all "$W/big" "$key"
+	assert_output --regexp "^$key = \\["
+	refute_output --partial "..."
+	[ "$output" = "$(inspect -v --all "$W/big" "$key")" ]
 }
 
 @test "shards: three data files listed and verified" {
