@@ -1103,6 +1103,26 @@ ckptfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	ckpt_buf_free(&b);
 }
 
+/* Before a change of attribute NAME of INO: the mount must be writable
+ * and /by-object built, and a change of dtype or shape, which copies the
+ * tensor up, checks the tensor first (outside the lock, see
+ * first_check()).  Return 0 or a negative errno. */
+static int
+xattr_change_check(struct ckptfs *fs, fuse_ino_t ino, const char *name)
+{
+	int rc;
+
+	if (!fs->writable)
+		return -EROFS;
+	if ((rc = object_view(fs)) < 0)
+		return rc;
+	if ((strcmp(name, CKPTFS_XATTR_DTYPE) == 0 ||
+	     strcmp(name, CKPTFS_XATTR_SHAPE) == 0) &&
+	    (rc = first_check(fs, ino)) < 0)
+		return rc;
+	return 0;
+}
+
 /* Set NAME on INO (see ckptfs_ov_setxattr()). */
 static int
 do_setxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
@@ -1114,13 +1134,7 @@ do_setxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
 
 	if (n == NULL)
 		return -ESTALE;
-	if (!fs->writable)
-		return -EROFS;
-	if ((rc = object_view(fs)) < 0)
-		return rc;
-	if ((strcmp(name, CKPTFS_XATTR_DTYPE) == 0 ||
-	     strcmp(name, CKPTFS_XATTR_SHAPE) == 0) &&
-	    (rc = first_check(fs, ino)) < 0)
+	if ((rc = xattr_change_check(fs, ino, name)) < 0)
 		return rc;
 	WRLOCK(fs);
 	rc = ckptfs_xattr_get(fs->tree, n, name, &cur);
@@ -1154,14 +1168,7 @@ do_removexattr(struct ckptfs *fs, fuse_ino_t ino, const char *name)
 		return -ESTALE;
 	if (!ckptfs_xattr_supported(name))
 		return -EOPNOTSUPP;	/* as getxattr says (see init) */
-	if (!fs->writable)
-		return -EROFS;
-	if ((rc = object_view(fs)) < 0)
-		return rc;
-	/* Removing dtype or shape copies the tensor up: check it first. */
-	if ((strcmp(name, CKPTFS_XATTR_DTYPE) == 0 ||
-	     strcmp(name, CKPTFS_XATTR_SHAPE) == 0) &&
-	    (rc = first_check(fs, ino)) < 0)
+	if ((rc = xattr_change_check(fs, ino, name)) < 0)
 		return rc;
 	WRLOCK(fs);
 	rc = ckptfs_ov_removexattr(fs->tree, n, name);

@@ -608,16 +608,12 @@ EOF
 }
 
 @test "kill -9 of the daemon: the next mount with -o spool replays" {
-	local spool=$T/sp pid
+	local spool=$T/sp
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
 	f4 '\x00\x00\x20\x41' >"$MNT/by-object/vars/a/.ATTRIBUTES/VARIABLE_VALUE"
 	mkdir "$MNT/by-name/s"
 	mv "$MNT/by-name/global_step" "$MNT/by-name/s/step"
-	pid=${CKPTFS_PIDS[-1]}
-	kill -9 "$pid"
-	wait "$pid" || true
-	fusermount3 -u -z "$MNT" 2>/dev/null || true
-	CKPTFS_MNTS=() CKPTFS_PIDS=() CKPTFS_LOGS=()
+	kill_daemon
 	[ ! -e "$T/out.index" ]
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
 	[ "$(values "$MNT/by-name/a" f4)" = 10 ]

@@ -141,7 +141,7 @@ EOF
 }
 
 @test "a journal append cut by a full disk is taken back: later changes replay" {
-	local cur=b i pid
+	local cur=b i
 	mount_ckpt "$P" -o format=tf1,output="$T/o",spool="$D/sp"
 	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
 	fill "$D/filler"
@@ -157,11 +157,7 @@ EOF
 	rm "$D/filler"
 	setfattr -n user.ckpt.shape -v 1 "$MNT/by-name/a"
 	mv "$MNT/by-name/$cur" "$MNT/by-name/last"
-	pid=${CKPTFS_PIDS[-1]}
-	kill -9 "$pid"
-	wait "$pid" || true
-	fusermount3 -u -z "$MNT" 2>/dev/null || true
-	CKPTFS_MNTS=() CKPTFS_PIDS=() CKPTFS_LOGS=()
+	kill_daemon
 	mount_ckpt "$P" -o format=tf1,output="$T/o",spool="$D/sp"
 	[ "$(xattr "$MNT/by-name/a" user.ckpt.shape)" = 1 ]
 	[ "$(values "$MNT/by-name/last" f4)" = 2 ]

@@ -119,6 +119,16 @@ wait_daemon() {
 	wait "$1"
 }
 
+# Kill the daemon of the last mount with SIGKILL (a crash), detach its
+# mount and forget it (the teardown expects no status from it).
+kill_daemon() {
+	local pid=${CKPTFS_PIDS[-1]}
+	kill -9 "$pid"
+	wait "$pid" || true
+	fusermount3 -u -z "$MNT" 2>/dev/null || true
+	unset 'CKPTFS_MNTS[-1]' 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+}
+
 # Unmount every mount of this test and wait for its daemon; return
 # non-zero (after printing the log) if any daemon exited non-zero.
 unmount_ckpt() {
