@@ -645,7 +645,10 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 		return;
 	}
 	if (v->json) {
-		if (json_number((const char *)s->b.data, s->b.len) ||
+		/* JSON readers take -0 for the integer 0: keep the sign. */
+		if (s->b.len == 2 && memcmp(s->b.data, "-0", 2) == 0)
+			o_put(o, "-0.0", 4);
+		else if (json_number((const char *)s->b.data, s->b.len) ||
 		    (s->b.len == 4 && memcmp(s->b.data, "true", 4) == 0) ||
 		    (s->b.len == 5 && memcmp(s->b.data, "false", 5) == 0))
 			o_put(o, s->b.data, s->b.len);

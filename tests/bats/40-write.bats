@@ -607,6 +607,17 @@ EOF
 	[ "$(val "$P.tf2" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 10 ]
 }
 
+@test "-0.0 written through the mount keeps its sign, also in ckpt-inspect's JSON" {
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	f4 '\x00\x00\x00\x80' >"$MNT/by-name/a"
+	finish
+	run -0 "$CKPT_INSPECT" --values "$T/out" a
+	assert_output "a = -0"
+	run -0 "$CKPT_INSPECT" --json --values "$T/out" a
+	# (-0 would be read as the integer 0 by most JSON readers)
+	assert_output --partial '"values":-0.0}'
+}
+
 @test "kill -9 of the daemon: the next mount with -o spool replays" {
 	local spool=$T/sp
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
