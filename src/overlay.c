@@ -101,8 +101,49 @@ ckptfs_invals_free(struct ckptfs_invals *iv)
 	for (size_t i = 0; i < iv->n; i++)
 		free(iv->v[i].name);
 	free(iv->v);
+	free(iv->dirs);
 	iv->v = NULL;
-	iv->n = iv->cap = 0;
+	iv->dirs = NULL;
+	iv->n = iv->cap = iv->ndirs = iv->dcap = 0;
+}
+
+/* Add INO to IV's set of queued directories; false if it was there (or
+ * the set cannot grow: then the caller queues it again, which is only a
+ * repeated hint). */
+static bool
+dirs_add(struct ckptfs_invals *iv, uint64_t ino)
+{
+	size_t i, mask;
+
+	if (2 * (iv->ndirs + 1) > iv->dcap) {
+		size_t cap = iv->dcap ? 2 * iv->dcap : 16;
+		uint64_t *v = calloc(cap, sizeof(*v));
+
+		if (v == NULL)
+			return true;
+		for (i = 0; i < iv->dcap; i++) {
+			size_t j;
+
+			if (iv->dirs[i] == 0)
+				continue;
+			for (j = (size_t)(iv->dirs[i] * 0x9e3779b97f4a7c15ull) &
+				 (cap - 1);
+			     v[j] != 0; j = (j + 1) & (cap - 1))
+				;
+			v[j] = iv->dirs[i];
+		}
+		free(iv->dirs);
+		iv->dirs = v;
+		iv->dcap = cap;
+	}
+	mask = iv->dcap - 1;
+	for (i = (size_t)(ino * 0x9e3779b97f4a7c15ull) & mask; iv->dirs[i] != 0;
+	     i = (i + 1) & mask)
+		if (iv->dirs[i] == ino)
+			return false;
+	iv->dirs[i] = ino;
+	iv->ndirs++;
+	return true;
 }
 
 /* Queue the invalidation of NAME in DIR (or of inode INO if DIR NULL). */
@@ -140,11 +181,8 @@ dir_touched(struct ckptfs_tree *t, const struct ckptfs_node *d)
 {
 	struct ckptfs_invals *iv = t->ov->cur_iv;
 
-	if (iv == NULL)
+	if (iv == NULL || !dirs_add(iv, d->ino))
 		return;
-	for (size_t i = iv->n; i-- > 0;)
-		if (iv->v[i].dir && iv->v[i].ino == d->ino)
-			return;
 	inval_add(iv, NULL, NULL, 0, d->ino);
 	if (iv->n > 0 && iv->v[iv->n - 1].ino == d->ino &&
 	    iv->v[iv->n - 1].parent == 0)

@@ -35,6 +35,12 @@ struct ckptfs_inval {
 struct ckptfs_invals {
 	struct ckptfs_inval *v;	/* owned */
 	size_t n, cap;
+	/* The directories queued (whole-listing entries of V), as a set
+	 * of inode numbers (open addressing, 0 empty; DCAP a power of two
+	 * or 0), so that a rename of a scope of N tensors, which touches
+	 * N directories, queues each once in O(1).  Owned. */
+	uint64_t *dirs;
+	size_t ndirs, dcap;
 };
 
 void ckptfs_invals_free(struct ckptfs_invals *iv);
