@@ -485,28 +485,18 @@ ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
 		return rc;
 	if (ckpt_dtype_size(dtype) == 0) {
 		/* Strings and variants are checked whole: read them. */
-		size_t got = 0;
-
 		if (size > SIZE_MAX)
 			return -ENOMEM;
 		buf = malloc(size ? (size_t)size : 1);
 		if (buf == NULL)
 			return -ENOMEM;
-		while (got < size) {
-			ssize_t r = pread(src_fd, buf + got, (size_t)size - got,
-					  (off_t)(src_off + got));
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				free(buf);
-				return ckpt_fail(err, r < 0 ? -errno : -EIO,
-						 "reading tensor '%.*s': %s",
-						 (int)klen, (const char *)key,
-						 r < 0 ? strerror(errno)
-						       : "short file");
-			}
-			got += (size_t)r;
+		rc = ckpt_pread_full(src_fd, buf, (size_t)size, src_off);
+		if (rc < 0) {
+			free(buf);
+			return ckpt_fail(err, rc, "reading tensor '%.*s': %s",
+					 (int)klen, (const char *)key,
+					 rc == -EIO ? "short file"
+						    : strerror(-rc));
 		}
 		rc = ckpt_writer_add(w, key, klen, dtype, dims, rank, buf,
 				     (size_t)size, err);

@@ -64,4 +64,8 @@ int ckpt_buf_put_fixed32(struct ckpt_buf *b, uint32_t v);
 int ckpt_buf_put_fixed64(struct ckpt_buf *b, uint64_t v);
 void ckpt_buf_free(struct ckpt_buf *b);
 
+/* Read LEN bytes of FD at OFF into BUF, however many pread(2) calls that
+ * takes.  Return 0, -EIO if the file ends first, or -errno. */
+int ckpt_pread_full(int fd, void *buf, size_t len, uint64_t off);
+
 #endif

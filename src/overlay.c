@@ -66,6 +66,7 @@ struct ckptfs_overlay {
 	bool busy;
 	int dirfd;		/* -1 until the spool exists */
 	int jfd;		/* journal, O_APPEND; -1 until then */
+	off_t jsize;		/* its size: where the next record goes */
 	uint64_t next_id;	/* protected by mu */
 	pthread_mutex_t mu;	/* spool creation, ids, journal appends */
 	pthread_mutex_t copy_mu;	/* copy-ups */
@@ -107,13 +108,25 @@ ckptfs_invals_free(struct ckptfs_invals *iv)
 	iv->n = iv->cap = iv->ndirs = iv->dcap = 0;
 }
 
+/* The slot of INO in the set V of CAP slots (a power of two): where it
+ * is, or the empty slot where it goes. */
+static size_t
+dirs_slot(const uint64_t *v, size_t cap, uint64_t ino)
+{
+	size_t i = (size_t)(ino * 0x9e3779b97f4a7c15ull) & (cap - 1);
+
+	while (v[i] != 0 && v[i] != ino)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
 /* Add INO to IV's set of queued directories; false if it was there (or
  * the set cannot grow: then the caller queues it again, which is only a
  * repeated hint). */
 static bool
 dirs_add(struct ckptfs_invals *iv, uint64_t ino)
 {
-	size_t i, mask;
+	size_t i;
 
 	if (2 * (iv->ndirs + 1) > iv->dcap) {
 		size_t cap = iv->dcap ? 2 * iv->dcap : 16;
@@ -121,26 +134,16 @@ dirs_add(struct ckptfs_invals *iv, uint64_t ino)
 
 		if (v == NULL)
 			return true;
-		for (i = 0; i < iv->dcap; i++) {
-			size_t j;
-
-			if (iv->dirs[i] == 0)
-				continue;
-			for (j = (size_t)(iv->dirs[i] * 0x9e3779b97f4a7c15ull) &
-				 (cap - 1);
-			     v[j] != 0; j = (j + 1) & (cap - 1))
-				;
-			v[j] = iv->dirs[i];
-		}
+		for (i = 0; i < iv->dcap; i++)
+			if (iv->dirs[i] != 0)
+				v[dirs_slot(v, cap, iv->dirs[i])] = iv->dirs[i];
 		free(iv->dirs);
 		iv->dirs = v;
 		iv->dcap = cap;
 	}
-	mask = iv->dcap - 1;
-	for (i = (size_t)(ino * 0x9e3779b97f4a7c15ull) & mask; iv->dirs[i] != 0;
-	     i = (i + 1) & mask)
-		if (iv->dirs[i] == ino)
-			return false;
+	i = dirs_slot(iv->dirs, iv->dcap, ino);
+	if (iv->dirs[i] == ino)
+		return false;
 	iv->dirs[i] = ino;
 	iv->ndirs++;
 	return true;
@@ -269,6 +272,30 @@ where(struct ckptfs_tree *t, struct ckptfs_node *n, struct ckpt_buf *out)
 	where_in(t, n, CKPTFS_BY_NAME, out);
 }
 
+/* A copy of the RANK dimensions at DIMS (room for one at least, so that a
+ * scalar's is not NULL), or NULL. */
+static int64_t *
+dims_dup(const int64_t *dims, int rank)
+{
+	int64_t *d = calloc(rank > 0 ? (size_t)rank : 1, sizeof(*d));
+
+	if (d != NULL && rank > 0)
+		memcpy(d, dims, (size_t)rank * sizeof(*d));
+	return d;
+}
+
+/* Give N the shape RANK, DIMS (N owns DIMS from here; -1, NULL:
+ * unknown). */
+static void
+set_shape(struct ckptfs_node *n, int64_t *dims, int rank)
+{
+	if (n->dims_owned)
+		free(n->dims);
+	n->dims = dims;
+	n->dims_owned = dims != NULL;
+	n->rank = rank;
+}
+
 /* --- journal --------------------------------------------------------------- */
 
 /* Append one length-prefixed field. */
@@ -311,6 +338,20 @@ frame_record(const struct ckpt_buf *body, struct ckpt_buf *rec)
 	return rc;
 }
 
+/* The directory OV's spool is in (malloc()ed), or NULL. */
+static char *
+spool_parent(const struct ckptfs_overlay *ov)
+{
+	const char *slash = strrchr(ov->spool_dir, '/');
+
+	if (slash == NULL)
+		return NULL;	/* (the spool's path is absolute) */
+	return slash == ov->spool_dir
+		       ? strdup("/")
+		       : strndup(ov->spool_dir,
+				 (size_t)(slash - ov->spool_dir));
+}
+
 /* Claim OV's spool for this overlay, so that two mounts never share one
  * (their spool file numbers and journal would mix, and the first to
  * finish would remove the other's changes): bind an abstract socket named
@@ -329,9 +370,7 @@ spool_claim(struct ckptfs_overlay *ov)
 
 	if (ov->claim_fd >= 0 || base == NULL)
 		return 0;
-	dir = base == ov->spool_dir
-		      ? strdup("/")
-		      : strndup(ov->spool_dir, (size_t)(base - ov->spool_dir));
+	dir = spool_parent(ov);
 	if (dir == NULL || stat(dir, &st) < 0) {
 		free(dir);
 		return 0;	/* no spool can be made there either */
@@ -354,6 +393,24 @@ spool_claim(struct ckptfs_overlay *ov)
 	}
 	ov->claim_fd = fd;
 	return 0;
+}
+
+/* Append record REC to OV's journal.  Part of a record would stop the
+ * replay of every record after it, so a write cut short (a full disk) is
+ * taken back; if even that fails, the overlay takes no more changes.
+ * Called with ov->mu held.  Return 0 or a negative errno. */
+static int
+journal_append(struct ckptfs_overlay *ov, const struct ckpt_buf *rec)
+{
+	ssize_t w = write(ov->jfd, rec->data, rec->len);
+
+	if (w == (ssize_t)rec->len) {
+		ov->jsize += w;
+		return 0;
+	}
+	if (w > 0 && ftruncate(ov->jfd, ov->jsize) < 0)
+		ov->broken = true;
+	return w < 0 ? -errno : -ENOSPC;
 }
 
 /* Make the spool directory and journal if they are not there yet.  Called
@@ -392,7 +449,8 @@ spool_ensure(struct ckptfs_tree *t)
 		ov->dirfd = -1;
 		return rc;
 	}
-	if (fstat(ov->jfd, &st) == 0 && st.st_size > 0)
+	ov->jsize = fstat(ov->jfd, &st) == 0 ? st.st_size : 0;
+	if (ov->jsize > 0)
 		return 0;
 	/* Header: which checkpoint these changes apply to. */
 	rc = ckpt_buf_put(&body, "H", 1);
@@ -409,16 +467,11 @@ spool_ensure(struct ckptfs_tree *t)
 		rc = ckpt_buf_put_varint(&body, (uint64_t)t->src.mtime.tv_nsec);
 	if (rc == 0)
 		rc = frame_record(&body, &rec);
-	if (rc == 0) {
-		ssize_t w = write(ov->jfd, rec.data, rec.len);
-
-		if (w != (ssize_t)rec.len)
-			rc = w < 0 ? -errno : -ENOSPC;
-	}
+	if (rc == 0)
+		rc = journal_append(ov, &rec);
 	if (rc < 0) {
-		/* No torn header for later records to follow: start over
-		 * at the next change. */
-		(void)ftruncate(ov->jfd, 0);
+		/* No header for later records to follow: start over at the
+		 * next change. */
 		close(ov->jfd);
 		close(ov->dirfd);
 		ov->jfd = ov->dirfd = -1;
@@ -455,21 +508,8 @@ journal(struct ckptfs_tree *t, enum jop op, const struct ckpt_buf *p1,
 	if (rc == 0) {
 		pthread_mutex_lock(&ov->mu);
 		rc = ov->broken ? -EIO : spool_ensure(t);
-		if (rc == 0) {
-			struct stat st;
-			off_t end = fstat(ov->jfd, &st) == 0 ? st.st_size : -1;
-			ssize_t w = write(ov->jfd, rec.data, rec.len);
-
-			if (w != (ssize_t)rec.len) {
-				rc = w < 0 ? -errno : -ENOSPC;
-				/* A part of a record would stop the replay of
-				 * every record after it: take it back, or take
-				 * no more. */
-				if (w > 0 &&
-				    (end < 0 || ftruncate(ov->jfd, end) < 0))
-					ov->broken = true;
-			}
-		}
+		if (rc == 0)
+			rc = journal_append(ov, &rec);
 		pthread_mutex_unlock(&ov->mu);
 	}
 	ckpt_buf_free(&body);
@@ -1320,14 +1360,10 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	takeover = target != NULL && target->kind == CKPTFS_TENSOR &&
 		   n->kind == CKPTFS_TENSOR &&
 		   CKPTFS_LOC(target, other)->dir != NULL;
-	if (takeover && n->rank < 0 && target->rank >= 0) {
-		dims = calloc(target->rank ? (size_t)target->rank : 1,
-			      sizeof(*dims));
-		if (dims == NULL) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		memcpy(dims, target->dims, (size_t)target->rank * sizeof(*dims));
+	if (takeover && n->rank < 0 && target->rank >= 0 &&
+	    (dims = dims_dup(target->dims, target->rank)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
 	}
 	for (i = 0; i < nmv && rc == 0; i++) {
 		struct moved *m = &mv[i];
@@ -1379,10 +1415,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	if (takeover) {
 		if (n->dtype < 0)
 			n->dtype = target->dtype;
-		if (n->rank < 0 && target->rank >= 0) {
-			n->rank = target->rank;
-			n->dims = dims;
-			n->dims_owned = true;
+		if (dims != NULL) {
+			set_shape(n, dims, target->rank);
 			dims = NULL;
 		}
 		derived = target->derived_name;
@@ -1518,19 +1552,13 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 			return 0;
 		if ((rc = copy_up(t, n, UINT64_MAX)) < 0)
 			return rc;
-		nd = calloc(rank ? (size_t)rank : 1, sizeof(*nd));
-		if (nd == NULL)
+		if ((nd = dims_dup(dims, rank)) == NULL)
 			return -ENOMEM;
 		if ((rc = journal_setx(t, n, name, text, size)) < 0) {
 			free(nd);
 			return rc;
 		}
-		memcpy(nd, dims, (size_t)rank * sizeof(*nd));
-		if (n->dims_owned)
-			free(n->dims);
-		n->dims = nd;
-		n->dims_owned = true;
-		n->rank = rank;
+		set_shape(n, nd, rank);
 	}
 	n->written = true;
 	atomic_store(&t->ov->changed, true);
@@ -1566,15 +1594,10 @@ ckptfs_ov_removexattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 	ckpt_buf_free(&nm);
 	if (rc < 0)
 		return rc;
-	if (dtype) {
+	if (dtype)
 		n->dtype = -1;
-	} else {
-		if (n->dims_owned)
-			free(n->dims);
-		n->dims = NULL;
-		n->dims_owned = false;
-		n->rank = -1;
-	}
+	else
+		set_shape(n, NULL, -1);
 	n->written = true;
 	atomic_store(&t->ov->changed, true);
 	return 0;
@@ -2164,7 +2187,7 @@ ckptfs_overlay_replayed(const struct ckptfs_tree *t)
 int
 ckptfs_overlay_statvfs(const struct ckptfs_tree *t, struct statvfs *sv)
 {
-	char *slash, *parent;
+	char *parent;
 	int rc;
 
 	if (t->ov == NULL)
@@ -2173,12 +2196,8 @@ ckptfs_overlay_statvfs(const struct ckptfs_tree *t, struct statvfs *sv)
 		return 0;
 	if (errno != ENOENT)
 		return -errno;
-	parent = strdup(t->ov->spool_dir);
-	if (parent == NULL)
+	if ((parent = spool_parent(t->ov)) == NULL)
 		return -ENOMEM;
-	slash = strrchr(parent, '/');
-	if (slash != NULL)
-		slash[slash == parent] = '\0';
 	rc = statvfs(parent, sv) == 0 ? 0 : -errno;
 	free(parent);
 	return rc;
@@ -2279,7 +2298,6 @@ check_layout(struct ckptfs_tree *t, struct ckptfs_node *n, const char *where,
 {
 	char name[32], shape[64] = "?";
 	uint64_t elems, size = n->size;
-	size_t got = 0;
 	uint32_t crc;
 	uint8_t *buf;
 	int fd, rc = 0;
@@ -2291,18 +2309,12 @@ check_layout(struct ckptfs_tree *t, struct ckptfs_node *n, const char *where,
 	if (fd < 0)
 		return 0;	/* likewise */
 	buf = malloc(size ? (size_t)size : 1);
-	while (buf != NULL && got < size) {
-		ssize_t r = pread(fd, buf + got, (size_t)size - got,
-				  (off_t)got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
+	if (buf != NULL && ckpt_pread_full(fd, buf, (size_t)size, 0) < 0) {
+		free(buf);
+		buf = NULL;	/* the writer says why */
 	}
 	close(fd);
-	if (buf != NULL && got == size &&
+	if (buf != NULL &&
 	    (n->dtype == CKPT_DT_STRING
 		     ? ckpt_string_check(buf, (size_t)size, elems, &crc)
 		     : ckpt_variant_check(buf, (size_t)size, elems, &crc)) < 0) {

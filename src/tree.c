@@ -2100,6 +2100,23 @@ ckptfs_xattr_supported(const char *name)
 	return strncmp(name, "user.", 5) == 0;
 }
 
+/* Append to OUT the TF2 key raw /by-object path P is written as (P gets
+ * the suffix; see ckptfs_node_tf2_key()). */
+static int
+key_of_path(struct ckpt_buf *p, bool canon, struct ckpt_buf *out)
+{
+	int rc = 0;
+
+	if (memmem(p->data, p->len, "/.ATTRIBUTES/", 13) == NULL)
+		rc = ckpt_buf_put(p, VARIABLE_SUFFIX,
+				  sizeof(VARIABLE_SUFFIX) - 1);
+	if (rc == 0)
+		rc = canon ? ckpt_objgraph_key_canon((const char *)p->data,
+						     p->len, out)
+			   : ckpt_buf_put(out, p->data, p->len);
+	return rc;
+}
+
 /* The key tensor N is stored under: its TF1 name, or on a TF2 mount the
  * key its /by-object path is written as (the stored key while it is
  * unchanged). */
@@ -2115,11 +2132,11 @@ xattr_key(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	if (!t->src.tf2 || n->oloc.dir == NULL)
 		return ckptfs_node_rawpath(t, n, CKPTFS_BY_NAME, out);
 	rc = ckptfs_node_rawpath(t, n, CKPTFS_BY_OBJECT, &p);
-	if (rc == 0 && n->entry != NULL && p.len == n->entry->key_len &&
-	    memcmp(p.data, n->entry->key, p.len) == 0)
-		rc = ckpt_buf_put(out, p.data, p.len);
-	else if (rc == 0)
-		rc = ckptfs_node_tf2_key(t, n, true, out);
+	if (rc == 0)
+		rc = n->entry != NULL && p.len == n->entry->key_len &&
+				     memcmp(p.data, n->entry->key, p.len) == 0
+			     ? ckpt_buf_put(out, p.data, p.len)
+			     : key_of_path(&p, true, out);
 	ckpt_buf_free(&p);
 	return rc;
 }
@@ -2129,15 +2146,10 @@ ckptfs_node_tf2_key(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		    bool canon, struct ckpt_buf *out)
 {
 	struct ckpt_buf p = { 0 };
-	size_t sl = strlen(VARIABLE_SUFFIX);
 	int rc = ckptfs_node_rawpath(t, n, CKPTFS_BY_OBJECT, &p);
 
-	if (rc == 0 && memmem(p.data, p.len, "/.ATTRIBUTES/", 13) == NULL)
-		rc = ckpt_buf_put(&p, VARIABLE_SUFFIX, sl);
 	if (rc == 0)
-		rc = canon ? ckpt_objgraph_key_canon((const char *)p.data,
-						     p.len, out)
-			   : ckpt_buf_put(out, p.data, p.len);
+		rc = key_of_path(&p, canon, out);
 	ckpt_buf_free(&p);
 	return rc;
 }

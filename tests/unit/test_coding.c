@@ -5,6 +5,10 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "coding.h"
@@ -208,6 +212,24 @@ test_buf(void)
 	ckpt_buf_free(&b); /* twice is harmless */
 }
 
+/* ckpt_pread_full: the bytes at an offset; -EIO past the end. */
+static void
+test_pread_full(void)
+{
+	char path[] = "/tmp/test_coding.XXXXXX", buf[8];
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	unlink(path);
+	CHECK_EQ_INT(write(fd, "0123456789", 10), 10);
+	CHECK_EQ_INT(ckpt_pread_full(fd, buf, 4, 3), 0);
+	CHECK_EQ_MEM(buf, 4, "3456", 4);
+	CHECK_EQ_INT(ckpt_pread_full(fd, buf, 0, 10), 0);
+	CHECK_EQ_INT(ckpt_pread_full(fd, buf, 8, 4), -EIO);
+	CHECK_EQ_INT(ckpt_pread_full(-1, buf, 1, 0), -EBADF);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -216,5 +238,6 @@ main(void)
 	test_varint_sequence();
 	test_fixed();
 	test_buf();
+	test_pread_full();
 	return check_done("test_coding");
 }
