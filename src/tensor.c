@@ -862,16 +862,50 @@ roundtrips(const char *text, double v, enum fkind k)
 	return false;
 }
 
+/* The PREC-digit scientific text next to SCI (a "%.*e" text of PREC
+ * digits) one unit in its last digit up (DIR 1) or down (-1), into OUT. */
+static void
+sci_step(const char *sci, int prec, int dir, char *out, size_t len)
+{
+	uint64_t m = 0, top = 1;
+	int exp = atoi(strchr(sci, 'e') + 1), i;
+	const char *p = sci;
+	char digits[24];
+	bool neg = *p == '-';
+
+	for (; *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9')
+			m = m * 10 + (uint64_t)(*p - '0');
+	for (i = 1; i < prec; i++)
+		top *= 10;	/* the smallest PREC-digit mantissa */
+	if (dir > 0 && ++m == 10 * top) {
+		m = top;
+		exp++;
+	} else if (dir < 0 && m-- == top) {
+		m = 10 * top - 1;
+		exp--;
+	}
+	snprintf(digits, sizeof(digits), "%" PRIu64, m);
+	snprintf(out, len, "%s%c%s%se%+03d", neg ? "-" : "", digits[0],
+		 prec > 1 ? "." : "", digits + 1, exp);
+}
+
 /* Shortest text of V that reads back as the same value of kind K, laid
  * out like Python's repr: positional for 1e-4 <= |v| < 1e16 ("0.5", "3",
  * "65504", "-0.52239597"), else scientific ("1e+16", "6e-08"); "nan" for
- * every NaN.  Unlike Python no ".0" is added to integral values. */
+ * every NaN.  Unlike Python no ".0" is added to integral values.  Of the
+ * texts of the fewest digits that read back, the nearest to V: that is
+ * V rounded, or, for a power of two (whose values below are closer
+ * together than those above), one unit of the last digit away from it
+ * (bfloat16 2^-59 is "1.74e-18": "1.73e-18" reads back as the value
+ * below). */
 static void
 format_float(double v, enum fkind k, char *buf, size_t len)
 {
-	int prec, maxprec = k == FK_DOUBLE ? 17 : 9, exp;
-	char sci[48];
+	int prec, maxprec = k == FK_DOUBLE ? 17 : 9, exp, d;
+	char sci[48], near[48];
 	const char *e;
+	bool found = false;
 
 	if (isnan(v)) {
 		snprintf(buf, len, "nan");
@@ -881,20 +915,29 @@ format_float(double v, enum fkind k, char *buf, size_t len)
 		snprintf(buf, len, "%s", v < 0 ? "-inf" : "inf");
 		return;
 	}
-	for (prec = 1; prec < maxprec; prec++) {
+	for (prec = 1; prec < maxprec && !found; prec++) {
 		snprintf(sci, sizeof(sci), "%.*e", prec - 1, v);
 		if (roundtrips(sci, v, k))
 			break;
+		for (d = -1; d <= 1 && !found; d += 2) {
+			sci_step(sci, prec, d, near, sizeof(near));
+			found = roundtrips(near, v, k);
+		}
 	}
-	if (prec == maxprec)
+	if (found) {
+		prec--;
+		memcpy(sci, near, sizeof(sci));
+	} else if (prec == maxprec) {
 		snprintf(sci, sizeof(sci), "%.*e", prec - 1, v);
+	}
 	e = strchr(sci, 'e');
 	exp = e ? atoi(e + 1) : 0;
 	if (exp >= -4 && exp < 16) {
 		/* Rounding at the same decimal position gives the same
 		 * digits as SCI, written out. */
 		snprintf(buf, len, "%.*f",
-			 prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
+			 prec - 1 - exp > 0 ? prec - 1 - exp : 0,
+			 found ? strtod(sci, NULL) : v);
 	} else {
 		snprintf(buf, len, "%s", sci);
 	}

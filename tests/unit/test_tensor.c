@@ -1125,6 +1125,14 @@ test_value_format(void)
 		  "3.14");
 	check_fmt(CKPT_DT_BFLOAT16, false, (const uint8_t[]){ 0x80, 0xff },
 		  "-inf");
+	/* Powers of two: the values below are closer together than those
+	 * above, and the shortest text is not the value rounded (1.73e-18
+	 * reads back as the bfloat16 below 2^-59). */
+	check_fmt(CKPT_DT_BFLOAT16, false, (const uint8_t[]){ 0x00, 0x22 },
+		  "1.74e-18");
+	check_fmt(CKPT_DT_BFLOAT16, false, (const uint8_t[]){ 0x00, 0xa2 },
+		  "-1.74e-18");
+	check_fmt_f64(9007199254740992.0, "9007199254740992");
 
 	check_fmt(CKPT_DT_INT32, false,
 		  (const uint8_t[]){ 0xfd, 0xff, 0xff, 0xff }, "-3");
@@ -1208,6 +1216,49 @@ test_value_format(void)
 	ckpt_buf_free(&out);
 }
 
+/* Every finite binary16 (BF16 false) or bfloat16 value is printed by a
+ * text nearer to it than to either neighbour, so it reads back as itself. */
+static void
+test_value_format_16(bool bf16)
+{
+	struct ckpt_buf out = { 0 };
+	unsigned h, bad = 0;
+	uint8_t b[2];
+
+	for (h = 0; h < 0x10000; h++) {
+		unsigned mag = h & 0x7fff, lim = bf16 ? 0x7f80 : 0x7c00;
+		double v, lo, hi, x;
+
+		if (mag >= lim)
+			continue;	/* inf, nan */
+#define V16(u) (bf16 ? (double)ckpt_bfloat16_to_float((uint16_t)(u))        \
+		     : (double)ckpt_half_to_float((uint16_t)(u)))
+		v = V16(h);
+		lo = mag == 0 ? -V16(1) : V16(h - 1);
+		hi = mag + 1 == lim ? v + (v - lo) : V16(h + 1);
+#undef V16
+		b[0] = (uint8_t)h;
+		b[1] = (uint8_t)(h >> 8);
+		out.len = 0;
+		CHECK_EQ_INT(ckpt_value_format(bf16 ? CKPT_DT_BFLOAT16
+						    : CKPT_DT_HALF,
+					       b, false, &out),
+			     0);
+		CHECK_EQ_INT(ckpt_buf_put(&out, "", 1), 0);
+		x = strtod((const char *)out.data, NULL);
+		if (h & 0x8000) {
+			double t = lo;
+
+			lo = hi;
+			hi = t;
+		}
+		if (!(fabs(x - v) < fabs(x - lo) && fabs(x - v) < fabs(x - hi)))
+			bad++;
+	}
+	CHECK_EQ_INT(bad, 0);
+	ckpt_buf_free(&out);
+}
+
 /* binary16 and bfloat16 conversions: named values and all 65536 halves
  * against (1 + m/1024) * 2^(e-15) computed in double. */
 static void
@@ -1268,6 +1319,8 @@ main(void)
 	test_snum();
 	test_slice_keys();
 	test_value_format();
+	test_value_format_16(false);
+	test_value_format_16(true);
 	test_half();
 	return check_done("test_tensor");
 }
