@@ -225,10 +225,48 @@ cp_unsafe(uint32_t cp)
 	       (cp >= 0x2066 && cp <= 0x2069);
 }
 
+/* Columns a terminal gives code point CP (>= 0xa0): 0 for combining
+ * marks, zero-width characters and variation selectors, 2 for East Asian
+ * wide and fullwidth characters and emoji (Unicode's EastAsianWidth W and
+ * F, the common blocks), else 1.  A table of our own rather than
+ * wcwidth(3), whose answer depends on the locale. */
+static size_t
+cp_width(uint32_t cp)
+{
+	static const uint32_t zero[][2] = {
+		{ 0x0300, 0x036f }, { 0x0483, 0x0489 }, { 0x0591, 0x05bd },
+		{ 0x0610, 0x061a }, { 0x064b, 0x065f }, { 0x0e31, 0x0e31 },
+		{ 0x0e34, 0x0e3a }, { 0x0e47, 0x0e4e }, { 0x1ab0, 0x1aff },
+		{ 0x1dc0, 0x1dff }, { 0x200b, 0x200d }, { 0x20d0, 0x20ff },
+		{ 0xfe00, 0xfe0f }, { 0xfe20, 0xfe2f }, { 0xfeff, 0xfeff },
+		{ 0xe0100, 0xe01ef },
+	};
+	static const uint32_t wide[][2] = {
+		{ 0x1100, 0x115f },   { 0x231a, 0x231b },   { 0x2329, 0x232a },
+		{ 0x23e9, 0x23ec },   { 0x2614, 0x2615 },   { 0x2e80, 0x303e },
+		{ 0x3041, 0x33ff },   { 0x3400, 0x4dbf },   { 0x4e00, 0x9fff },
+		{ 0xa000, 0xa4cf },   { 0xa960, 0xa97f },   { 0xac00, 0xd7a3 },
+		{ 0xf900, 0xfaff },   { 0xfe10, 0xfe19 },   { 0xfe30, 0xfe6f },
+		{ 0xff00, 0xff60 },   { 0xffe0, 0xffe6 },   { 0x16fe0, 0x18cff },
+		{ 0x1b000, 0x1b2ff }, { 0x1f300, 0x1f64f }, { 0x1f680, 0x1f6ff },
+		{ 0x1f900, 0x1f9ff }, { 0x1fa70, 0x1faff }, { 0x20000, 0x2fffd },
+		{ 0x30000, 0x3fffd },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+		if (cp >= zero[i][0] && cp <= zero[i][1])
+			return 0;
+	for (i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+		if (cp >= wide[i][0] && cp <= wide[i][1])
+			return 2;
+	return 1;
+}
+
 /* Append DATA escaped for a terminal: printable ASCII and safe UTF-8 as
  * they are, backslash doubled, \n \t \r, other bytes \xNN, unsafe code
  * points \u{NNNN}; with QUOTE, also '"' escaped.  Return the width in
- * columns (one per character). */
+ * terminal columns (cp_width()). */
 static size_t
 esc_text(struct out *o, const void *data, size_t len, bool quote)
 {
@@ -256,7 +294,7 @@ esc_text(struct out *o, const void *data, size_t len, bool quote)
 				w += 8;
 			} else {
 				o_put(o, p, n);
-				w++;
+				w += cp_width(cp);
 			}
 			p += n;
 			continue;

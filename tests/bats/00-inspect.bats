@@ -432,6 +432,16 @@ assert_one_error() {
 		index("trail/") != null and index("..") != null)' <<<"$output"
 }
 
+@test "keys are padded by display width: wide characters, combining marks" {
+	fixture widenames
+	run -0 inspect "$F"
+	# 名前/重み takes 9 columns, e+U+0301 t e+U+0301 3: float32 starts
+	# at column 12.
+	assert_output "$(printf '%s\n' 'a          float32  []  4' \
+		$'e\xcc\x81te\xcc\x81        float32  []  4' \
+		'名前/重み  float32  []  4')"
+}
+
 @test "tf2 fixture: graph with slot variable and empty full_name" {
 	fixture tf2
 	run -0 inspect -g "$F"

@@ -22,6 +22,8 @@
  *   shards       s0/x [4] 1..4, s1/y [4] 5..8, s2/z [4] 9..12 in 3 shards.
  *   oddnames     TF1 names with odd bytes, empty components, a 300-byte
  *                component, UTF-8, and a name that is also a prefix.
+ *   widenames    a=0, "\u540d\u524d/\u91cd\u307f"=1 (wide characters),
+ *                "e\u0301te\u0301"=2 (combining marks) as float32 scalars.
  *   big          N tensors (--tensors, default 2000) of realistic names
  *                totalling about B bytes (--bytes, default 256 MiB).
  */
@@ -462,6 +464,23 @@ mk_oddnames(const char *prefix)
 	finish(w);
 }
 
+/* The widenames fixture: names whose display width is not their count
+ * of characters. */
+static void
+mk_widenames(const char *prefix)
+{
+	static const char *const names[] = {
+		"a",
+		"\xe5\x90\x8d\xe5\x89\x8d/\xe9\x87\x8d\xe3\x81\xbf",
+		"e\xcc\x81te\xcc\x81",
+	};
+	struct ckpt_writer *w = open_writer(prefix, 1);
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		add_scalar(w, names[i], (float)i);
+	finish(w);
+}
+
 /* The big fixture: NT tensors of about BYTES bytes in all. */
 static void
 mk_big(const char *prefix, uint64_t nt, uint64_t bytes)
@@ -541,6 +560,8 @@ main(int argc, char **argv)
 		mk_shards(prefix);
 	else if (strcmp(kind, "oddnames") == 0)
 		mk_oddnames(prefix);
+	else if (strcmp(kind, "widenames") == 0)
+		mk_widenames(prefix);
 	else if (strcmp(kind, "big") == 0)
 		mk_big(prefix, nt, bytes);
 	else {
