@@ -17,6 +17,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,12 +116,14 @@ notifier_main(void *arg)
 	pthread_mutex_lock(&nt->mu);
 	for (;;) {
 		struct ckptfs_invals batch;
+		bool big;
 
 		while (nt->q.n == 0 && !nt->stop)
 			pthread_cond_wait(&nt->cv, &nt->mu);
 		if (nt->q.n == 0 && nt->stop)
 			break;
 		batch = nt->q;
+		big = batch.n >= 4096;
 		memset(&nt->q, 0, sizeof(nt->q));
 		pthread_mutex_unlock(&nt->mu);
 		for (size_t i = 0; i < batch.n; i++) {
@@ -133,6 +138,13 @@ notifier_main(void *arg)
 					fs->se, (fuse_ino_t)v->ino, -1, 0);
 		}
 		ckptfs_invals_free(&batch);
+#ifdef __GLIBC__
+		/* After a change of thousands of names (a scope renamed), hand
+		 * the scratch of the request back: glibc keeps it otherwise,
+		 * one heap per worker thread, and the RSS only ever grows. */
+		if (big)
+			malloc_trim(0);
+#endif
 		pthread_mutex_lock(&nt->mu);
 	}
 	pthread_mutex_unlock(&nt->mu);

@@ -1229,7 +1229,103 @@ struct moved {
 	struct ckpt_buf oldother;	/* its raw path in the other view */
 	struct ckpt_buf other;		/* the new one, unless same */
 	bool same;
+	bool in_place;			/* rename_private() moved it */
 };
+
+/* The directory of tensor N's raw path OLDP in VIEW that can simply be
+ * renamed for its path to become NEWP (a TF1 tensor's by-object
+ * vars/<name>/.ATTRIBUTES/ when its TF1 name changes), so that a rename of
+ * a scope makes no new directories: NEWP has as many components as OLDP
+ * and differs from it in one directory component only, and the directory
+ * there holds N and nothing else, down to N, none of it made by mkdir.
+ * *RAW and *RAWLEN: that component of NEWP.  NULL when it does not
+ * apply (the name is then unlinked and linked again). */
+static struct ckptfs_node *
+private_dir(struct ckptfs_node *n, int view, const struct ckpt_buf *oldp,
+	    const struct ckpt_buf *newp, const char **raw, size_t *rawlen)
+{
+	const char *o = (const char *)oldp->data, *w = (const char *)newp->data;
+	size_t oi = 0, wi = 0, depth = 0, at = 0, ncomp = 1, i;
+	struct ckptfs_node *d;
+	bool differs = false;
+
+	if (oldp->len == 0 || newp->len == 0)
+		return NULL;
+	/* Compare component by component. */
+	for (;;) {
+		size_t oe = oi, we = wi;
+
+		while (oe < oldp->len && o[oe] != '/')
+			oe++;
+		while (we < newp->len && w[we] != '/')
+			we++;
+		if (oe - oi != we - wi || memcmp(o + oi, w + wi, oe - oi) != 0) {
+			if (differs)
+				return NULL;	/* two components differ */
+			differs = true;
+			at = depth;
+			*raw = w + wi;
+			*rawlen = we - wi;
+		}
+		if ((oe == oldp->len) != (we == newp->len))
+			return NULL;	/* not as many components */
+		if (oe == oldp->len)
+			break;
+		oi = oe + 1;
+		wi = we + 1;
+		depth++;
+		ncomp++;
+	}
+	if (!differs || at + 1 >= ncomp)
+		return NULL;	/* same path, or only N's own name differs */
+	/* Up from N's directory to the one at depth AT, each holding only
+	 * the way down to N. */
+	d = CKPTFS_LOC(n, view)->dir;
+	for (i = ncomp - 1; d != NULL; i--) {
+		if (d->kind != CKPTFS_DIR || d->user_dir || d->dir.nlive != 1)
+			return NULL;
+		if (i == at + 1)
+			return d;
+		d = d->loc.dir;
+	}
+	return NULL;
+}
+
+/* Give directory D (private_dir()) the raw name RAW in its directory, in
+ * place of its own, if no name there is in the way.  Return true if
+ * done. */
+static bool
+rename_private(struct ckptfs_tree *t, struct ckptfs_node *d, const char *raw,
+	       size_t rawlen, struct ckptfs_invals *iv)
+{
+	struct ckptfs_node *up = d->loc.dir, *c;
+	struct ckpt_buf disp = { 0 }, sdisp = { 0 };
+	const struct ckpt_buf *use = &disp;
+	bool done = false;
+
+	if (ckptfs_name_escape(raw, rawlen, false, &disp) < 0 ||
+	    ckptfs_name_escape(raw, rawlen, true, &sdisp) < 0)
+		goto out;
+	/* As walk_path() would name a new directory: with the '@' suffix
+	 * beside a file of its plain name. */
+	c = ckptfs_dir_lookup(up, (const char *)disp.data, disp.len);
+	if (c != NULL && c->kind == CKPTFS_DIR)
+		goto out;
+	if (c != NULL)
+		use = &sdisp;
+	if (ckptfs_dir_lookup(up, (const char *)sdisp.data, sdisp.len) != NULL)
+		goto out;
+	ckptfs_dir_remove(up, d->loc.name, d->loc.len);
+	inval_add(iv, up, d->loc.name, d->loc.len, 0);
+	ckptfs_loc_clear(&d->loc);
+	done = ckptfs_dir_link(up, d, (const char *)use->data, use->len, raw,
+			       rawlen) == 0;
+	dir_touched(t, up);
+out:
+	ckpt_buf_free(&disp);
+	ckpt_buf_free(&sdisp);
+	return done;
+}
 
 /* Collect the tensors at or below N in VIEW into *V. */
 static int
@@ -1436,13 +1532,31 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	dir_touched(t, ndir);
 	if (rc < 0)
 		goto out;	/* -ENOMEM only */
-	for (i = 0; i < nmv; i++)
-		if (!mv[i].same)
-			unlink_loc(t, mv[i].n, other, true, iv);
+	/* The other view: a directory of the tensor's own renamed in place,
+	 * else unlinked (all first, so that names can be exchanged) and
+	 * linked at the new path. */
+	for (i = 0; i < nmv; i++) {
+		struct moved *m = &mv[i];
+		struct ckptfs_node *pd;
+		const char *r = NULL;
+		size_t rlen = 0;
+
+		if (m->same)
+			continue;
+		pd = private_dir(m->n, other, &m->oldother, &m->other, &r,
+				 &rlen);
+		if (pd != NULL && rename_private(t, pd, r, rlen, iv))
+			m->in_place = true;
+		else
+			unlink_loc(t, m->n, other, true, iv);
+	}
 	for (i = 0; i < nmv; i++) {
 		if (mv[i].same)
 			continue;
-		if (link_at(t, mv[i].n, other, (const char *)mv[i].other.data,
+		if (mv[i].in_place) {
+			/* linked already */
+		} else if (link_at(t, mv[i].n, other,
+				   (const char *)mv[i].other.data,
 			    mv[i].other.len) < 0 &&
 		    mv[i].oldother.len > 0 &&
 		    link_at(t, mv[i].n, other,

@@ -237,10 +237,19 @@ EOF
 }
 
 @test "mv of files and directories in both views renames every tensor" {
+	local ino
 	mount_ckpt "$P" -o format=both,output="$T/out"
+	ino=$(stat -c %i "$MNT/by-object/vars/dense.Skernel.SAdam")
+	# A shell inside a tensor's by-object directory goes with it.
+	cd "$MNT/by-object/vars/dense.Skernel.SAdam/.ATTRIBUTES"
 	mv "$MNT/by-name/dense" "$MNT/by-name/net"
 	[ -f "$MNT/by-object/vars/net.Skernel.SAdam/.ATTRIBUTES/VARIABLE_VALUE" ]
 	[ ! -e "$MNT/by-object/vars/dense.Skernel" ]
+	# renamed, not made again
+	[ "$(stat -c %i "$MNT/by-object/vars/net.Skernel.SAdam")" = "$ino" ]
+	[ "$(values VARIABLE_VALUE f4)" = "0 0.5 1 1.5 2 2.5" ]
+	[ "$(realpath ..)" = "$MNT/by-object/vars/net.Skernel.SAdam" ]
+	cd "$BATS_TEST_TMPDIR"
 	[ "$(values "$MNT/by-name/net/kernel@/Adam" f4)" = "0 0.5 1 1.5 2 2.5" ]
 	mv "$MNT/by-object/vars/a" "$MNT/by-object/top"
 	[ "$(values "$MNT/by-name/top" f4)" = 1 ]

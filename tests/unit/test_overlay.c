@@ -9,7 +9,8 @@
  * is refused by a commit once found.  A commit that refuses tensors names
  * all of them (as many as fit).  A second overlay on a spool in use is
  * busy; a journal damaged in the middle or missing a spool file is
- * refused, a last record cut short dropped. */
+ * refused, a last record cut short dropped.  A scope rename renames a
+ * tensor's own other-view directories in place. */
 #include "config.h"
 #include "check.h"
 
@@ -180,6 +181,59 @@ test_rules_and_replay(const char *spool)
 	}
 	ckptfs_overlay_close(u);
 	ckptfs_tree_free(u);
+	ckptfs_tree_free(t);
+}
+
+/* A by-name rename of a scope renames each tensor's own by-object
+ * directory (vars/<name>/) in place: no node is made, the directory keeps
+ * its inode; one that holds something else as well is left with it, and
+ * the tensor gets new directories. */
+static void
+test_rename_in_place(const char *dir)
+{
+	char spool[64];
+	struct ckptfs_tree *t;
+	struct ckptfs_invals iv = { 0 };
+	struct ckptfs_node *bias, *vd, *attrs, *keep;
+	size_t before;
+
+	snprintf(spool, sizeof(spool), "%s/sp-inplace", dir);
+	t = tree_with(spool, 0);
+	bias = at(t, "by-name/dense/bias");
+	vd = at(t, "by-object/vars/dense.Sbias");
+	attrs = at(t, "by-object/vars/dense.Sbias/.ATTRIBUTES");
+	CHECK(bias != NULL && vd != NULL && attrs != NULL);
+	before = t->ninodes;
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "dense", 5, t->by_name,
+				      "net", 3, 0, &iv),
+		     0);
+	CHECK_EQ_U64(t->ninodes, before);
+	CHECK(at(t, "by-object/vars/net.Sbias") == vd);
+	CHECK(at(t, "by-object/vars/net.Sbias/.ATTRIBUTES") == attrs);
+	CHECK(at(t, "by-object/vars/net.Sbias/.ATTRIBUTES/VARIABLE_VALUE") ==
+	      bias);
+	CHECK(at(t, "by-object/vars/dense.Sbias") == NULL);
+	CHECK_EQ_STR(raw(t, bias, CKPTFS_BY_OBJECT),
+		     "vars/net.Sbias/.ATTRIBUTES/VARIABLE_VALUE");
+	/* and back, still without a new node */
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "net", 3, t->by_name,
+				      "dense", 5, 0, &iv),
+		     0);
+	CHECK_EQ_U64(t->ninodes, before);
+	CHECK(at(t, "by-object/vars/dense.Sbias") == vd);
+	/* a directory made there by mkdir stays where it is */
+	CHECK_EQ_INT(ckptfs_ov_create(t, vd, "keep", 4, true, &keep, &iv), 0);
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "dense", 5, t->by_name,
+				      "net", 3, 0, &iv),
+		     0);
+	CHECK(at(t, "by-object/vars/dense.Sbias") == vd);
+	CHECK(at(t, "by-object/vars/dense.Sbias/keep") == keep);
+	CHECK(at(t, "by-object/vars/dense.Sbias/.ATTRIBUTES") == NULL);
+	CHECK(at(t, "by-object/vars/net.Sbias/.ATTRIBUTES/VARIABLE_VALUE") ==
+	      bias);
+	CHECK(at(t, "by-object/vars/net.Sbias") != vd);
+	ckptfs_invals_free(&iv);
+	ckptfs_overlay_close(t);
 	ckptfs_tree_free(t);
 }
 
@@ -553,6 +607,7 @@ main(void)
 	snprintf(spool, sizeof(spool), "%s/sp", dir);
 	test_rules_and_replay(spool);
 	test_foreign_spool(spool);
+	test_rename_in_place(dir);
 	test_damaged(dir);
 	test_refuse_all(dir);
 	test_busy_spool(dir);
