@@ -49,12 +49,13 @@ struct ckptfs_config {
 	char *format;		/* owned (fuse_opt) */
 	char *spool;		/* owned (fuse_opt) */
 	int ro;			/* -o ro seen (and passed on) */
+	unsigned max_read;	/* -o max_read=N seen (and passed on) */
 	int nonopts;
 	int show_help;
 	int show_version;
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_RO };
+enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_MAX_READ };
 
 #define CKPTFS_OPT(t, field, v) { t, offsetof(struct ckptfs_config, field), v }
 
@@ -64,6 +65,7 @@ static const struct fuse_opt ckptfs_opt_spec[] = {
 	CKPTFS_OPT("format=%s", format, 0),
 	CKPTFS_OPT("spool=%s", spool, 0),
 	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("max_read=%u", KEY_MAX_READ),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -89,6 +91,11 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	case KEY_RO:
 		conf->ro = 1;
 		return 1;	/* the kernel makes the mount read-only */
+	case KEY_MAX_READ:
+		/* libfuse checks that init() asks for it too */
+		conf->max_read = (unsigned)strtoul(arg + strlen("max_read="),
+						   NULL, 10);
+		return 1;
 	case FUSE_OPT_KEY_NONOPT:
 		conf->nonopts++;
 		if (conf->checkpoint == NULL) {
@@ -118,9 +125,10 @@ usage(const char *prog)
 	       "checkpoint\n"
 	       "                           and of new TF2 keys (default: vars)\n"
 	       "    -o ro                  read-only: every change is EROFS\n"
-	       "    -o format=FMT          output: tf1, tf2, both, same "
-	       "(default:\n"
-	       "                           the other format than the source)\n"
+	       "    -o format=FMT          output: tf1, tf2, both, same, or "
+	       "other\n"
+	       "                           (default: the other format than the "
+	       "source)\n"
 	       "    -o output=PREFIX       where to write (default: "
 	       "SOURCE.tf1/.tf2);\n"
 	       "                           given, it is written even unchanged\n"
@@ -143,6 +151,33 @@ guard_std_fds(void)
 	} while (fd >= 0 && fd <= 2);
 	if (fd > 2)
 		close(fd);
+}
+
+/* True if libfuse knows every option left in ARGS (what ckptfs does not
+ * take itself).  Tried on a copy, before the checkpoint is opened: an
+ * unknown option is refused at once, libfuse naming it, not after the
+ * index was read and a spool claimed. */
+static bool
+options_known(const struct fuse_args *args)
+{
+	struct fuse_args probe = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	bool ok = true;
+
+	for (int i = 0; i < args->argc && ok; i++)
+		ok = fuse_opt_add_arg(&probe, args->argv[i]) == 0;
+	if (ok) {
+		se = fuse_session_new(&probe, &ckptfs_ops, sizeof(ckptfs_ops),
+				      NULL);
+		ok = se != NULL;
+	}
+	if (se != NULL)
+		fuse_session_destroy(se);
+	fuse_opt_free_args(&probe);
+	if (!ok)
+		fprintf(stderr, "ckptfs: an option was not understood "
+				"(ckptfs -h lists them)\n");
+	return ok;
 }
 
 /* Refuse a mount point that is missing, not a directory, or already a
@@ -723,6 +758,8 @@ main(int argc, char *argv[])
 		goto out_args;
 	if (fuse_parse_cmdline(&args, &opts) != 0)
 		goto out_args;
+	if (!options_known(&args))
+		goto out_opts;
 
 	rc = ckpt_bundle_open(conf.checkpoint, &bundle, &err);
 	if (rc < 0) {
@@ -784,6 +821,7 @@ main(int argc, char *argv[])
 	fs.bundle = bundle;
 	fs.tree = tree;
 	fs.writable = !conf.ro;
+	fs.max_read = conf.max_read;
 	pthread_rwlock_init(&fs.ns, NULL);
 	atomic_init(&fs.use_syslog, false);
 	atomic_init(&fs.no_opendir, false);

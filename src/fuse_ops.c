@@ -271,6 +271,9 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	 * "user." (ckptfs_xattr_supported()). */
 	conn->want &= ~(unsigned)FUSE_CAP_POSIX_ACL;
 	conn->time_gran = 1;
+	/* libfuse 3.14 ends the session unless init() asks for the
+	 * -o max_read the mount was given. */
+	conn->max_read = fs->max_read;
 }
 
 /* Build /by-object if the mount left it for later (a TF1 checkpoint's,

@@ -34,6 +34,7 @@ struct ckptfs {
 	atomic_bool no_opendir;		/* kernel handles opendir (init) */
 	atomic_bool no_open;		/* kernel handles open: -o ro (init) */
 	bool writable;			/* not -o ro: tree->ov is set */
+	unsigned max_read;		/* -o max_read=N, else 0 */
 	/* The namespace lock: shared for lookups, listings, reads and
 	 * data writes; exclusive for every change of names or metadata.
 	 * Never held across a fuse_reply_*(). */

@@ -2191,9 +2191,28 @@ int
 ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 		    struct ckpt_err *err)
 {
-	struct ckptfs_overlay *ov = calloc(1, sizeof(*ov));
+	struct ckptfs_overlay *ov;
+	struct stat st;
 	int rc;
 
+	/* Something else at the spool's name is never used (spool_ensure()
+	 * opens it without following links and checks its owner): say so
+	 * now rather than fail every change. */
+	if (lstat(spool_dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		return ckpt_fail(err, -ENOTDIR,
+				 "%s: %s, not a directory: it cannot be the "
+				 "spool of changes (move it away, give -o "
+				 "spool=DIR, or mount with -o ro)",
+				 spool_dir,
+				 S_ISLNK(st.st_mode) ? "a symbolic link (not "
+						       "followed)"
+						     : "a file");
+	if (lstat(spool_dir, &st) == 0 && st.st_uid != geteuid())
+		return ckpt_fail(err, -EPERM,
+				 "%s: the spool is another user's directory "
+				 "(give -o spool=DIR, or mount with -o ro)",
+				 spool_dir);
+	ov = calloc(1, sizeof(*ov));
 	if (ov == NULL || (ov->spool_dir = strdup(spool_dir)) == NULL) {
 		free(ov);
 		return ckpt_fail(err, -ENOMEM, "out of memory");

@@ -90,7 +90,20 @@ EOF
 	mkdir -p "$BATS_TEST_TMPDIR/mnt"
 	run -1 timeout 10 "$CKPTFS" -o no_such_option "$p" "$BATS_TEST_TMPDIR/mnt"
 	assert_output --partial "no_such_option"
+	assert_line "ckptfs: an option was not understood (ckptfs -h lists them)"
 	run ! mountpoint -q "$BATS_TEST_TMPDIR/mnt"
+	# before the checkpoint is even opened
+	run -1 timeout 10 "$CKPTFS" --no-such "$BATS_TEST_TMPDIR/nope" \
+		"$BATS_TEST_TMPDIR/mnt"
+	assert_output --partial "--no-such"
+	refute_output --partial "nope"
+}
+
+@test "-o max_read=N mounts and reads (libfuse wants init() to ask for it)" {
+	mount_ckpt -o ro,max_read=8192 "$(fixture tf1)"
+	[ "$(values "$MNT/by-name/dense/kernel" f4)" = "0 1 2 3 4 5" ]
+	run -0 cat "$MNT/info.json"
+	unmount_ckpt
 }
 
 @test "-o ro: a read-only mount, typed fuse.ckptfs, named after the prefix" {

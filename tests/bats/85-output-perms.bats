@@ -4,8 +4,8 @@
 # The written checkpoint's files get the mounting user's umask (027 gives
 # 0640), and symbolic links planted at the output names (pointing at a
 # victim file) are replaced by regular files, the victim unchanged; a
-# symbolic link planted at the spool's name is refused, not followed, and
-# what it points to is not removed on unmount.
+# symbolic link or a file at the spool's name refuses the mount, and what
+# it points to is left alone.
 
 load helpers
 
@@ -56,20 +56,23 @@ EOF
 	[ "$("$CKPT_INSPECT" --json --values "$O" a | jq -c .values)" = 10 ]
 }
 
-@test "a symlink planted at the spool's name is refused, not followed" {
-	mkdir "$T/elsewhere"
+@test "a symlink or a file planted at the spool's name is refused, not followed" {
+	mkdir "$T/elsewhere" "$T/mnt"
 	printf keep >"$T/elsewhere/precious"
 	ln -s "$T/elsewhere" "$O.ckptfs-spool"
-	mount_ckpt "$P" -o format=tf1,output="$O"
-	# Opening the spool with O_NOFOLLOW|O_DIRECTORY fails: ENOTDIR.
-	run ! dd if=/dev/zero of="$MNT/by-name/a" bs=4 count=1 conv=notrunc status=none
-	assert_output --partial "Not a directory"
-	# Unmounting (output given: a plain conversion) removes no spool.
-	finish
+	run -1 timeout 20 "$CKPTFS" -o format=tf1,output="$O" "$P" "$T/mnt"
+	assert_output "ckptfs: $O.ckptfs-spool: a symbolic link (not followed), not a directory: it cannot be the spool of changes (move it away, give -o spool=DIR, or mount with -o ro)"
+	run ! mountpoint -q "$T/mnt"
 	[ -L "$O.ckptfs-spool" ]
 	run -0 ls -A "$T/elsewhere"
 	assert_output precious
 	[ "$(cat "$T/elsewhere/precious")" = keep ]
-	run -0 "$CKPT_INSPECT" --verify "$O"
-	assert_output "10 tensors verified, 0 damaged"
+	[ ! -e "$O.index" ]
+	printf x >"$T/spoolfile"
+	run -1 timeout 20 "$CKPTFS" -o spool="$T/spoolfile" "$P" "$T/mnt"
+	assert_output --partial "spoolfile: a file, not a directory"
+	[ "$(cat "$T/spoolfile")" = x ]
+	# read-only, no spool is needed
+	mount_ckpt "$P" -o ro,output="$O"
+	[ "$(values "$MNT/by-name/a" f4)" = 1 ]
 }
