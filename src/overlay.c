@@ -2630,8 +2630,12 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		else if (!copy)
 			tf2 = true;
 	}
-	/* A TF2 checkpoint's keys come from /by-object. */
-	if ((rc = ckptfs_tree_build_object(t, err)) < 0)
+	/* The keys come from /by-object; a TF1 checkpoint's that nothing
+	 * looked into is not built for them (ckptfs_node_tf2_key()): no
+	 * name changed, and building it would be a sixth of the peak.  One
+	 * whose build failed says so. */
+	if (!atomic_load(&t->object_pending) &&
+	    (rc = ckptfs_tree_build_object(t, err)) < 0)
 		return rc;
 	/* Arrays for the tensors written, not for every inode (a TF1
 	 * checkpoint has nearly three directories per tensor); spool names

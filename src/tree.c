@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "convert.h"
 #include "crc32c.h"
 #include "overlay.h"
 #include "table.h"
@@ -2146,8 +2147,16 @@ ckptfs_node_tf2_key(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		    bool canon, struct ckpt_buf *out)
 {
 	struct ckpt_buf p = { 0 };
-	int rc = ckptfs_node_rawpath(t, n, CKPTFS_BY_OBJECT, &p);
+	int rc;
 
+	/* A lazy /by-object not built yet: nothing looked into it and no
+	 * name changed, so N's path there would be the one the build gives
+	 * its TF1 name (build_by_object()). */
+	if (atomic_load(&t->object_pending) && n->entry != NULL)
+		rc = ckpt_tf2_key_for_name(t->tf2_root, n->entry->key,
+					   n->entry->key_len, &p);
+	else
+		rc = ckptfs_node_rawpath(t, n, CKPTFS_BY_OBJECT, &p);
 	if (rc == 0)
 		rc = key_of_path(&p, canon, out);
 	ckpt_buf_free(&p);

@@ -382,6 +382,63 @@ test_oddnames(void)
 	ckptfs_tree_free(t);
 }
 
+/* The TF2 key of every tensor of a lazy tree before /by-object is built
+ * (computed from its TF1 name) is the key it has once built, for odd
+ * names and a root that is not a valid escape. */
+static void
+test_lazy_keys(void)
+{
+	static char longk[301];
+	struct ckpt_entry e[] = {
+		MK(".."),       MK("a//b"),     MK("at@sign"),
+		MK("ctl\x01"),  MK("dense/kernel"), MK("dense/kernel/Adam"),
+		MK("dense/kernel@"), MK("dot.name"), MK("trail/"),
+		MK("x/./y"),    mk("n\0ul", 4, NULL, 0), mk(longk, 300, NULL, 0),
+		MK("/lead"),
+	};
+	struct ckptfs_source src = { .entries = e, .n = ARRAY_SIZE(e) };
+	struct ckptfs_tree_opts o = { .tf2_root = "my.vars",
+				      .lazy_object = true };
+	struct ckpt_buf before[ARRAY_SIZE(e)], after = { 0 };
+	struct ckptfs_tree *t;
+	struct ckpt_err err = { 0 };
+	size_t i, k;
+
+	memset(longk, 'L', 300);
+	memset(before, 0, sizeof(before));
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, &o, &t, &err), 0);
+	CHECK(atomic_load(&t->object_pending));
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < t->ninodes; i++) {
+			struct ckptfs_node *n = t->inodes[i];
+			size_t j;
+
+			if (n->kind != CKPTFS_TENSOR)
+				continue;
+			j = (size_t)(n->entry - e);
+			if (k == 0) {
+				CHECK_EQ_INT(ckptfs_node_tf2_key(t, n, true,
+								 &before[j]),
+					     0);
+				continue;
+			}
+			after.len = 0;
+			CHECK_EQ_INT(ckptfs_node_tf2_key(t, n, true, &after), 0);
+			CHECK_EQ_MEM(after.data, after.len, before[j].data,
+				     before[j].len);
+		}
+		if (k == 0)
+			CHECK_EQ_INT(ckptfs_tree_build_object(t, &err), 0);
+	}
+	CHECK(!atomic_load(&t->object_pending));
+	CHECK_EQ_MEM(before[7].data, before[7].len,
+		     "my..vars/dot..name/.ATTRIBUTES/VARIABLE_VALUE", 45);
+	for (i = 0; i < ARRAY_SIZE(e); i++)
+		ckpt_buf_free(&before[i]);
+	ckpt_buf_free(&after);
+	ckptfs_tree_free(t);
+}
+
 /* A lazy /by-object (TF1): empty, its links counted, until
  * ckptfs_tree_build_object() builds what an eager build would have, in
  * room the table kept for it (no copy of the table). */
@@ -1091,6 +1148,7 @@ main(void)
 	test_tf1();
 	test_oddnames();
 	test_lazy_object();
+	test_lazy_keys();
 	test_tf2();
 	test_tf2_bad_graph();
 	test_tf2_many_names();
