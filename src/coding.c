@@ -154,3 +154,57 @@ ckpt_pread_full(int fd, void *buf, size_t len, uint64_t off)
 	}
 	return 0;
 }
+
+size_t
+ckpt_utf8_len(const uint8_t *p, const uint8_t *limit, uint32_t *cp)
+{
+	uint32_t v, min;
+	size_t n, i;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		v = p[0] & 0x1f;
+		min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		v = p[0] & 0x0f;
+		min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		v = p[0] & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if ((size_t)(limit - p) < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (p[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+bool
+ckpt_utf8_valid(const void *data, size_t len)
+{
+	const uint8_t *p = data, *end = p + len;
+	uint32_t cp;
+	size_t n;
+
+	while (p < end) {
+		n = ckpt_utf8_len(p, end, &cp);
+		if (n == 0)
+			return false;
+		p += n;
+	}
+	return true;
+}

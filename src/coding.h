@@ -6,6 +6,7 @@
 #ifndef CKPT_CODING_H
 #define CKPT_CODING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,5 +68,14 @@ void ckpt_buf_free(struct ckpt_buf *b);
 /* Read LEN bytes of FD at OFF into BUF, however many pread(2) calls that
  * takes.  Return 0, -EIO if the file ends first, or -errno. */
 int ckpt_pread_full(int fd, void *buf, size_t len, uint64_t off);
+
+/* Length of the valid UTF-8 sequence at P, before LIMIT (1-4 bytes), with
+ * its code point in *CP, or 0 if the bytes at P are not valid UTF-8:
+ * overlong forms, surrogates and values past U+10FFFF are not, as for
+ * protobuf's proto3 strings. */
+size_t ckpt_utf8_len(const uint8_t *p, const uint8_t *limit, uint32_t *cp);
+
+/* True if DATA (LEN bytes) is valid UTF-8 (ckpt_utf8_len()). */
+bool ckpt_utf8_valid(const void *data, size_t len);
 
 #endif

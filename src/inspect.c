@@ -174,47 +174,6 @@ o_flush(struct out *o)
 	return o->err;
 }
 
-/* Length of the valid UTF-8 sequence at P (1-4 bytes) with its code point
- * in *CP, or 0 if the bytes at P are not valid UTF-8 (overlong forms,
- * surrogates and values past U+10FFFF are invalid). */
-static size_t
-utf8_len(const uint8_t *p, const uint8_t *limit, uint32_t *cp)
-{
-	uint32_t v, min;
-	size_t n, i;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		v = p[0] & 0x1f;
-		min = 0x80;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		v = p[0] & 0x0f;
-		min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		v = p[0] & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if ((size_t)(limit - p) < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (p[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return n;
-}
-
 /* True if code point CP could fool a terminal or a reader: C1 controls,
  * bidirectional overrides and isolates, line and paragraph separators. */
 static bool
@@ -288,7 +247,7 @@ esc_text(struct out *o, const void *data, size_t len, bool quote)
 			o_byte(o, '\\');
 			o_byte(o, c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
 			w += 2;
-		} else if (c >= 0x80 && (n = utf8_len(p, end, &cp)) > 0) {
+		} else if (c >= 0x80 && (n = ckpt_utf8_len(p, end, &cp)) > 0) {
 			if (cp_unsafe(cp)) {
 				o_fmt(o, "\\u{%04" PRIx32 "}", cp);
 				w += 8;
@@ -361,7 +320,7 @@ esc_json(struct out *o, const void *data, size_t len)
 			o_str(o, "\\r");
 		} else if (c >= 0x20 && c < 0x7f) {
 			o_byte(o, (char)c);
-		} else if (c >= 0x80 && (n = utf8_len(p, end, &cp)) > 0) {
+		} else if (c >= 0x80 && (n = ckpt_utf8_len(p, end, &cp)) > 0) {
 			o_put(o, p, n);
 			p += n;
 			continue;
@@ -371,23 +330,6 @@ esc_json(struct out *o, const void *data, size_t len)
 		p++;
 	}
 	o_byte(o, '"');
-}
-
-/* True if DATA is valid UTF-8. */
-static bool
-utf8_valid(const void *data, size_t len)
-{
-	const uint8_t *p = data, *end = p + len;
-	uint32_t cp;
-	size_t n;
-
-	while (p < end) {
-		n = utf8_len(p, end, &cp);
-		if (n == 0)
-			return false;
-		p += n;
-	}
-	return true;
 }
 
 /* Append DATA as lowercase hex. */
@@ -602,7 +544,7 @@ entry_json(struct out *o, const struct ckpt_entry *e)
 
 	o_str(o, "\"key\":");
 	esc_json(o, e->key, e->key_len);
-	if (!utf8_valid(e->key, e->key_len)) {
+	if (!ckpt_utf8_valid(e->key, e->key_len)) {
 		o_str(o, ",\"key_hex\":\"");
 		put_hex(o, e->key, e->key_len);
 		o_byte(o, '"');

@@ -975,6 +975,10 @@ key_shape(const char *key, size_t len, struct key_shape *ks)
 
 	ks->n = 0;
 	ks->attr_at = ks->slot_at = SIZE_MAX;
+	/* Graph strings are proto3 strings, which TensorFlow's protobuf
+	 * refuses to parse unless they are UTF-8 (the whole graph, then). */
+	if (!ckpt_utf8_valid(key, len))
+		return "not valid UTF-8";
 	for (s = key;; s = e + 1) {
 		size_t clen;
 
@@ -1062,6 +1066,13 @@ count_keys(const struct builder *b, size_t *ncomps, size_t *narena,
 		if (s == NULL)
 			return ckpt_fail(b->err, -EINVAL,
 					 "object graph: value %zu has no key",
+					 i);
+		if (b->vals[i].full_name != NULL &&
+		    !ckpt_utf8_valid(b->vals[i].full_name,
+				     full_name_len(&b->vals[i])))
+			return ckpt_fail(b->err, -EINVAL,
+					 "object graph: the full name of value "
+					 "%zu is not valid UTF-8",
 					 i);
 		end = s + key_len(&b->vals[i]);
 		++*nreqs;

@@ -117,8 +117,10 @@ struct ckpt_objvalue {
 /* Check that KEY[0..LEN) is a key ckpt_objgraph_build() takes: an object
  * attribute key "<path>/.ATTRIBUTES/<name>" (or a slot variable's
  * "<var>/.OPTIMIZER_SLOT/<optimizer>/<slot>/.ATTRIBUTES/<name>") whose
- * components escape '.' and '/' as ".." and ".S".  Return 0, or -EINVAL
- * with *WHY saying what is wrong (static text). */
+ * components escape '.' and '/' as ".." and ".S", in valid UTF-8 (full
+ * names must be too: TensorFlow cannot parse a graph with other bytes in
+ * its strings).  Return 0, or -EINVAL with *WHY saying what is wrong
+ * (static text). */
 int ckpt_objgraph_key_check(const char *key, size_t len, const char **why);
 
 /* Append KEY[0..LEN) to OUT with each component that is not validly

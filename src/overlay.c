@@ -2417,6 +2417,18 @@ check_names(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 		rc = ckpt_fail(why, -EINVAL,
 			       "%s: cannot be a TF2 object key (%s); rename it",
 			       (const char *)w.data, what);
+	} else if ((tf1 || tf2) && !ckpt_utf8_valid(name, nlen) &&
+		   (tf2 || n->entry == NULL || nlen != n->entry->key_len ||
+		    memcmp(name, n->entry->key, nlen) != 0)) {
+		/* A new graph's full names are proto3 strings; a TF1 name
+		 * that is not UTF-8 no TensorFlow variable can have (they
+		 * are Python strings), and tf.train.list_variables() fails
+		 * on it.  A TF1 checkpoint's own is written as it came. */
+		where(t, n, &w);
+		rc = ckpt_fail(why, -EINVAL,
+			       "%s: the name is not valid UTF-8, which "
+			       "TensorFlow needs; rename it",
+			       (const char *)w.data);
 	}
 	ckpt_buf_free(&w);
 	return rc;

@@ -438,6 +438,31 @@ EOF
 	[ "$(meta "$T/out" y)" = "uint8 [4]" ]
 }
 
+@test "names that are not UTF-8 are refused, unless a TF1 source's own" {
+	local bad
+	bad=$(printf 'bad\377name')
+	# TF1 -> TF2: the object graph holds text (proto3 strings).
+	mount_ckpt "$P" -o output="$T/out"
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-name/$bad"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/$bad"
+	finish_fails
+	assert_output --partial "by-object/vars/$bad/.ATTRIBUTES/VARIABLE_VALUE: cannot be a TF2 object key (not valid UTF-8); rename it"
+	[ ! -e "$T/out.index" ]
+	# Written as TF1 it is refused too (no TensorFlow variable has it).
+	mount_ckpt "$P" -o format=tf1,output="$T/out1"
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-name/$bad"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/$bad"
+	finish_fails
+	assert_output --partial "by-name/$bad: the name is not valid UTF-8, which TensorFlow needs; rename it"
+	# (a TF1 source's own key is written as it came: test_overlay)
+	# TF2 -> TF2 with a new name in by-object
+	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/out2"
+	mv "$MNT/by-object/model/nameless" "$MNT/by-object/model/caf$(printf '\351')"
+	finish_fails
+	assert_output --partial "not valid UTF-8"
+	[ ! -e "$T/out2.index" ]
+}
+
 @test "a name over 255 bytes is ENAMETOOLONG; a scope has one directory" {
 	local long
 	long=$(printf 'x%.0s' $(seq 256))

@@ -230,6 +230,39 @@ test_pread_full(void)
 	close(fd);
 }
 
+/* UTF-8 as protobuf takes it: no overlong forms, surrogates, values past
+ * U+10FFFF or cut sequences. */
+static void
+test_utf8(void)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} v[] = {
+		{ "", true },
+		{ "plain/ascii", true },
+		{ "caf\xc3\xa9", true },
+		{ "\xe5\x90\x8d", true },
+		{ "\xf0\x9f\x98\x80", true },
+		{ "\xf4\x8f\xbf\xbf", true },	/* U+10FFFF */
+		{ "caf\xe9", false },		/* Latin-1 */
+		{ "\xc0\xaf", false },		/* overlong '/' */
+		{ "\xe0\x80\xaf", false },	/* overlong */
+		{ "\xed\xa0\x80", false },	/* surrogate */
+		{ "\xf4\x90\x80\x80", false },	/* past U+10FFFF */
+		{ "\xe2\x82", false },		/* cut short */
+		{ "\xff", false },
+	};
+	uint32_t cp = 0;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		CHECK_EQ_INT(ckpt_utf8_valid(v[i].s, strlen(v[i].s)), v[i].ok);
+	CHECK_EQ_U64(ckpt_utf8_len((const uint8_t *)"\xe2\x82\xac!",
+				   (const uint8_t *)"\xe2\x82\xac!" + 4, &cp),
+		     3);
+	CHECK_EQ_U64(cp, 0x20ac);
+}
+
 int
 main(void)
 {
@@ -239,5 +272,6 @@ main(void)
 	test_fixed();
 	test_buf();
 	test_pread_full();
+	test_utf8();
 	return check_done("test_coding");
 }

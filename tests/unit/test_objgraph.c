@@ -1269,6 +1269,24 @@ test_build_bad(void)
 	CHECK_EQ_INT(ckpt_objgraph_key_check("a/.ATTRIBUTES/b/c", 17, &why),
 		     -EINVAL);
 	CHECK_EQ_STR(why, "not <path>/.ATTRIBUTES/<name>");
+	/* Graph strings are proto3 strings: UTF-8 only, key and full name */
+	CHECK_EQ_INT(ckpt_objgraph_key_check("caf\xe9/.ATTRIBUTES/V", 18, &why),
+		     -EINVAL);
+	CHECK_EQ_STR(why, "not valid UTF-8");
+	CHECK_EQ_INT(ckpt_objgraph_key_check("caf\xc3\xa9/.ATTRIBUTES/V", 19,
+					     &why),
+		     0);
+	ckpt_err_clear(&err);
+	v[1].key = "caf\xe9/.ATTRIBUTES/V";
+	CHECK_EQ_INT(ckpt_objgraph_build(v, 2, &g, &err), -EINVAL);
+	CHECK(strstr(err.msg, "not valid UTF-8") != NULL);
+	ckpt_err_clear(&err);
+	v[1].key = "x/.ATTRIBUTES/V";
+	v[1].full_name = "x\xff";
+	CHECK_EQ_INT(ckpt_objgraph_build(v, 2, &g, &err), -EINVAL);
+	CHECK_EQ_STR(err.msg, "object graph: the full name of value 1 is not "
+			      "valid UTF-8");
+	v[1].full_name = "x";
 	/* Canonical: components not validly escaped become literal names. */
 	{
 		static const struct {

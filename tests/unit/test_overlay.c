@@ -237,6 +237,57 @@ test_rename_in_place(const char *dir)
 	ckptfs_tree_free(t);
 }
 
+/* A TF1 source's own key that is not UTF-8 is written back as TF1 (a
+ * changed tensor beside it), but refused in a new TF2 object graph. */
+static void
+test_not_utf8(const char *dir)
+{
+	static const float v[1] = { 1 };
+	char prefix[128], spool[160], out[160];
+	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 1 };
+	struct ckptfs_output outs[1];
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b, *r;
+	struct ckptfs_tree *t;
+	bool wrote = false;
+
+	snprintf(prefix, sizeof(prefix), "%s/u8", dir);
+	snprintf(spool, sizeof(spool), "%s/u8-spool", dir);
+	snprintf(out, sizeof(out), "%s/u8-out", dir);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "a", 1, CKPT_DT_FLOAT, NULL, 0, v,
+				     sizeof(v), &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "b\xff", 2, CKPT_DT_FLOAT, NULL, 0, v,
+				     sizeof(v), &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &err), 0);
+	CHECK_EQ_INT(ckptfs_overlay_open(t, spool, &err), 0);
+	CHECK_EQ_INT(ckptfs_ov_write(t, at(t, "by-name/a"), "\0\0\0\x40", 4,
+				     0),
+		     0);
+	outs[0] = (struct ckptfs_output){ .format = CKPT_FORMAT_TF2,
+					  .prefix = out };
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, false, &wrote, &err),
+		     -EINVAL);
+	CHECK(!wrote);
+	CHECK(strstr(err.msg, "(not valid UTF-8)") != NULL);
+	outs[0].format = CKPT_FORMAT_TF1;
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, false, &wrote, &err), 0);
+	CHECK(wrote);
+	CHECK_EQ_INT(ckpt_bundle_open(out, &r, &err), 0);
+	CHECK(ckpt_bundle_find(r, "b\xff", 2) != NULL);
+	ckpt_bundle_close(r);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	ckpt_bundle_close(b);
+}
+
 /* Two overlays (mounts) with one spool: the second is busy and changes
  * nothing, even after the first is gone; with a journal there it cannot
  * even be opened. */
@@ -608,6 +659,7 @@ main(void)
 	test_rules_and_replay(spool);
 	test_foreign_spool(spool);
 	test_rename_in_place(dir);
+	test_not_utf8(dir);
 	test_damaged(dir);
 	test_refuse_all(dir);
 	test_busy_spool(dir);
