@@ -22,6 +22,13 @@ ckpt_tf2_key_for_name(const char *root, const void *name, size_t len,
 	static const char attr[] = "/.ATTRIBUTES/VARIABLE_VALUE";
 	int rc;
 
+	/* tf.train.Checkpoint's own counter (its full_name), which a TF2
+	 * checkpoint converted to TF1 has: back at the root, so that a round
+	 * trip keeps its value and gets no second counter. */
+	if (len == strlen(CKPT_SAVE_COUNTER_NAME) &&
+	    memcmp(name, CKPT_SAVE_COUNTER_NAME, len) == 0)
+		return ckpt_buf_put(out, CKPT_SAVE_COUNTER_KEY,
+				    strlen(CKPT_SAVE_COUNTER_KEY));
 	if ((rc = ckpt_buf_put(out, root, strlen(root))) < 0 ||
 	    (rc = ckpt_buf_put(out, "/", 1)) < 0 ||
 	    (rc = ckpt_name_escape(name, len, out)) < 0)
@@ -160,7 +167,7 @@ make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
 	}
 	if (with_counter) {
 		vals[nv].key = CKPT_SAVE_COUNTER_KEY;
-		vals[nv].full_name = "save_counter";
+		vals[nv].full_name = CKPT_SAVE_COUNTER_NAME;
 		nv++;
 	}
 	rc = ckpt_objgraph_build_bytes(vals, nv, str, err);

@@ -59,6 +59,8 @@ struct ckpt_convert_opts {
 };
 
 #define CKPT_SAVE_COUNTER_KEY "save_counter/.ATTRIBUTES/VARIABLE_VALUE"
+/* Its full_name, which is its TF1 name. */
+#define CKPT_SAVE_COUNTER_NAME "save_counter"
 
 /* Write the N tensors of T as a checkpoint at PREFIX in OPTS->format.
  * TF1 keys are the names, TF2 keys the keys (a tensor keyed
@@ -72,7 +74,9 @@ int ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		       struct ckpt_err *err);
 
 /* The TF2 key tf.train.Checkpoint(ROOT={name: var}) gives variable NAME:
- * "<ROOT>/<escaped NAME>/.ATTRIBUTES/VARIABLE_VALUE", appended to OUT. */
+ * "<ROOT>/<escaped NAME>/.ATTRIBUTES/VARIABLE_VALUE", appended to OUT;
+ * but for "save_counter" (the counter of a TF2 checkpoint made TF1) the
+ * root's own, CKPT_SAVE_COUNTER_KEY. */
 int ckpt_tf2_key_for_name(const char *root, const void *name, size_t len,
 			  struct ckpt_buf *out);
 

@@ -2417,6 +2417,18 @@ check_names(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 		rc = ckpt_fail(why, -EINVAL,
 			       "%s: cannot be a TF2 object key (%s); rename it",
 			       (const char *)w.data, what);
+	} else if (tf2 && klen == strlen(CKPT_SAVE_COUNTER_KEY) &&
+		   memcmp(key, CKPT_SAVE_COUNTER_KEY, klen) == 0 &&
+		   n->dtype >= 0 &&
+		   (n->dtype != CKPT_DT_INT64 || n->rank > 0)) {
+		/* tf.train.Checkpoint.restore() checks its counter's dtype
+		 * and shape, and fails the whole restore otherwise. */
+		*view = CKPTFS_BY_OBJECT;
+		where_in(t, n, *view, &w);
+		rc = ckpt_fail(why, -EINVAL,
+			       "%s: tf.train.Checkpoint's save_counter must "
+			       "be int64 []; rename it",
+			       (const char *)w.data);
 	} else if ((tf1 || tf2) && !ckpt_utf8_valid(name, nlen) &&
 		   (tf2 || n->entry == NULL || nlen != n->entry->key_len ||
 		    memcmp(name, n->entry->key, nlen) != 0)) {

@@ -1116,6 +1116,15 @@ add_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
 	return 0;
 }
 
+/* True if E is a TF1 tensor named save_counter (see
+ * ckpt_tf2_key_for_name()). */
+static bool
+is_counter(const struct ckpt_entry *e)
+{
+	return e->key_len == strlen(CKPT_SAVE_COUNTER_NAME) &&
+	       memcmp(e->key, CKPT_SAVE_COUNTER_NAME, e->key_len) == 0;
+}
+
 /* Tensor N of a TF1 checkpoint in /by-object: ROOT/ESC/.ATTRIBUTES/
  * VARIABLE_VALUE, ESC its escaped name (one component).  Nothing here is
  * pending: TensorFlow's escaping keeps distinct keys distinct and ROOT
@@ -1425,6 +1434,13 @@ build_by_object(struct build *bd, const char *root)
 				      (const uint8_t *)e->key, e->key_len, n);
 			continue;
 		}
+		if (is_counter(e)) {
+			/* at the root, as ckpt_tf2_key_for_name() keys it */
+			rc = add_path(bd, bd->t->by_object,
+				      (const uint8_t *)CKPT_SAVE_COUNTER_KEY,
+				      strlen(CKPT_SAVE_COUNTER_KEY), n);
+			continue;
+		}
 		if (top == NULL) {
 			/* The root directory of the TF1 layout (one name:
 			 * see ckptfs_tree_build_from()). */
@@ -1574,6 +1590,10 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 		return ckpt_fail(err, -EINVAL,
 				 "tf2_root=%s: must be one non-empty name "
 				 "without '/'", root);
+	if (strcmp(root, CKPT_SAVE_COUNTER_NAME) == 0)
+		return ckpt_fail(err, -EINVAL,
+				 "tf2_root=%s: the name of tf.train.Checkpoint's "
+				 "own counter; choose another", root);
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return ckpt_fail(err, -ENOMEM, "out of memory");
@@ -1623,6 +1643,9 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 	t->src.graph = NULL;
 	t->src.graph_len = 0;
 	t->src.graph_buf = NULL;
+	for (i = 0; i < src->n && !src->tf2 && !t->tf1_counter; i++)
+		t->tf1_counter = !src->entries[i].is_part &&
+				 is_counter(&src->entries[i]);
 	if (lazy)
 		atomic_store(&t->object_pending, true);
 	else if ((rc = build_by_object(&bd, root)) < 0)
@@ -1888,9 +1911,12 @@ ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	st->st_nlink = n->nlink;
 	if (atomic_load(&t->object_pending)) {
 		/* The links /by-object will give: every tensor a second name
-		 * (TF1 layout), its root the directory of them all. */
+		 * (TF1 layout), its root the directory of them all, and of
+		 * save_counter's. */
 		if (n->kind == CKPTFS_TENSOR ||
-		    (n == t->by_object && t->ntensors > 0))
+		    (n == t->by_object && t->ntensors > t->tf1_counter))
+			st->st_nlink++;
+		if (n == t->by_object && t->tf1_counter)
 			st->st_nlink++;
 	}
 	st->st_uid = t->uid;

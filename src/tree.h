@@ -254,6 +254,9 @@ struct ckptfs_tree {
 	gid_t gid;
 	struct timespec mtime;
 	size_t ntensors;	/* tensor files (visible entries) */
+	/* A TF1 checkpoint with a tensor save_counter, which /by-object
+	 * shows at its root (ckpt_tf2_key_for_name()). */
+	bool tf1_counter;
 	/* A problem that did not stop the mount (e.g. an unreadable object
 	 * graph, shown as if it were a TF1 checkpoint); "" if none. */
 	char warning[512];

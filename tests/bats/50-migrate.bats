@@ -28,6 +28,39 @@ setup() {
 	run -0 "$CKPT_INSPECT" --verify "$T/new"
 }
 
+@test "TF2 -> TF1 -> TF2 keeps save_counter's value, at the root, once" {
+	mount_ckpt "$(fixture tf2list)" -o output="$T/v1"
+	printf '\x05\0\0\0\0\0\0\0' >"$MNT/by-object/save_counter/.ATTRIBUTES/VARIABLE_VALUE"
+	finish
+	[ "$(val "$T/v1" save_counter)" = 5 ]
+	# TF1: by-object shows it where tf.train.Checkpoint keeps it
+	mount_ckpt "$T/v1" -o output="$T/v2"
+	[ "$(ls "$MNT/by-object")" = "$(printf 'save_counter\nvars')" ]
+	cmp "$MNT/by-name/save_counter" "$MNT/by-object/save_counter/.ATTRIBUTES/VARIABLE_VALUE"
+	[ ! -e "$MNT/by-object/vars/save_counter" ]
+	finish
+	run -0 keys "$T/v2"
+	assert_output - <<'EOF'
+_CHECKPOINTABLE_OBJECT_GRAPH
+save_counter/.ATTRIBUTES/VARIABLE_VALUE
+vars/a/.ATTRIBUTES/VARIABLE_VALUE
+vars/b/.ATTRIBUTES/VARIABLE_VALUE
+vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE
+EOF
+	[ "$(val "$T/v2" save_counter/.ATTRIBUTES/VARIABLE_VALUE)" = 5 ]
+	run -0 "$CKPT_INSPECT" -g "$T/v2"
+	[ "$(grep -c 'full_name save_counter ' <<<"$output")" = 1 ]
+	# a counter TensorFlow would refuse, and a root that is the counter
+	mount_ckpt "$T/v1" -o output="$T/v3"
+	setfattr -n user.ckpt.dtype -v float64 "$MNT/by-name/save_counter"
+	run -1 timeout 120 "$CKPTFS" -u "$MNT"
+	assert_output --partial "by-object/save_counter/.ATTRIBUTES/VARIABLE_VALUE: tf.train.Checkpoint's save_counter must be int64 []; rename it"
+	unset 'CKPTFS_MNTS[-1]' 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+	mkdir "$T/m"
+	run -1 timeout 20 "$CKPTFS" -o tf2_root=save_counter "$T/v1" "$T/m"
+	assert_output "ckptfs: tf2_root=save_counter: the name of tf.train.Checkpoint's own counter; choose another"
+}
+
 @test "TF2 -> TF1: Checkpoint(var_list={...}) becomes a, b, scoped/c" {
 	mount_ckpt "$(fixture tf2list)" -o output="$T/v1"
 	rm "$MNT/by-name/save_counter"	# tf.train.Checkpoint's own counter

@@ -384,7 +384,7 @@ test_oddnames(void)
 
 /* The TF2 key of every tensor of a lazy tree before /by-object is built
  * (computed from its TF1 name) is the key it has once built, for odd
- * names and a root that is not a valid escape. */
+ * names, save_counter and a root that is not a valid escape. */
 static void
 test_lazy_keys(void)
 {
@@ -394,7 +394,7 @@ test_lazy_keys(void)
 		MK("ctl\x01"),  MK("dense/kernel"), MK("dense/kernel/Adam"),
 		MK("dense/kernel@"), MK("dot.name"), MK("trail/"),
 		MK("x/./y"),    mk("n\0ul", 4, NULL, 0), mk(longk, 300, NULL, 0),
-		MK("/lead"),
+		MK("/lead"),    MK("save_counter"),
 	};
 	struct ckptfs_source src = { .entries = e, .n = ARRAY_SIZE(e) };
 	struct ckptfs_tree_opts o = { .tf2_root = "my.vars",
@@ -402,12 +402,16 @@ test_lazy_keys(void)
 	struct ckpt_buf before[ARRAY_SIZE(e)], after = { 0 };
 	struct ckptfs_tree *t;
 	struct ckpt_err err = { 0 };
+	struct stat st;
 	size_t i, k;
 
 	memset(longk, 'L', 300);
 	memset(before, 0, sizeof(before));
 	CHECK_EQ_INT(ckptfs_tree_build_from(&src, &o, &t, &err), 0);
 	CHECK(atomic_load(&t->object_pending));
+	/* its links counted before: ".", its name, my.vars/.., save_counter/.. */
+	ckptfs_node_stat(t, t->by_object, &st);
+	CHECK_EQ_INT(st.st_nlink, 4);
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < t->ninodes; i++) {
 			struct ckptfs_node *n = t->inodes[i];
@@ -431,8 +435,15 @@ test_lazy_keys(void)
 			CHECK_EQ_INT(ckptfs_tree_build_object(t, &err), 0);
 	}
 	CHECK(!atomic_load(&t->object_pending));
+	ckptfs_node_stat(t, t->by_object, &st);
+	CHECK_EQ_INT(st.st_nlink, 4);
 	CHECK_EQ_MEM(before[7].data, before[7].len,
 		     "my..vars/dot..name/.ATTRIBUTES/VARIABLE_VALUE", 45);
+	/* tf.train.Checkpoint's counter is at the root, not in the dict */
+	CHECK_EQ_MEM(before[13].data, before[13].len,
+		     "save_counter/.ATTRIBUTES/VARIABLE_VALUE", 39);
+	CHECK(at(t, "by-object/save_counter/.ATTRIBUTES/VARIABLE_VALUE") ==
+	      at(t, "by-name/save_counter"));
 	for (i = 0; i < ARRAY_SIZE(e); i++)
 		ckpt_buf_free(&before[i]);
 	ckpt_buf_free(&after);
