@@ -510,6 +510,7 @@ node_new(struct ckptfs_tree *t, enum ckptfs_kind kind)
 		atomic_init(&n->crc, 0);
 		atomic_init(&n->spool_fd, -1);
 		atomic_init(&n->nopen, 0);
+		atomic_init(&n->written, false);
 		n->dtype = -1;
 		n->rank = -1;
 	}

@@ -165,7 +165,10 @@ struct ckptfs_node {
 			bool deleted;	/* no longer in any view */
 			/* The by-name path follows the key. */
 			bool derived_name;
-			bool written;	/* content or metadata set here */
+			/* Content or metadata set here.  Set by a first write
+			 * under the shared namespace lock while lookups read
+			 * it (cache timeouts), hence atomic. */
+			atomic_bool written;
 			bool dims_owned;
 		};
 	};
