@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -253,6 +254,37 @@ run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
 	rc = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return rc;
+}
+
+/* After a signal ended the session loop: answer the requests still
+ * queued until the notifier has sent every invalidation.  One may be
+ * waiting in the kernel for a directory lock held by a process that
+ * waits for the answer to a queued request (a second mv in a directory);
+ * stopping first left both, and the daemon, waiting for ever.  Gives up
+ * after about DRAIN_MS of silence. */
+#define DRAIN_MS 10000
+static void
+drain(struct fuse_session *se, struct ckptfs *fs)
+{
+	struct fuse_buf buf = { 0 };
+	struct pollfd p = { .fd = fuse_session_fd(se), .events = POLLIN };
+	int quiet = 0, rc;
+
+	fuse_session_reset(se);	/* the signal marked it exited */
+	while (!ckptfs_notifier_idle(fs) && quiet < DRAIN_MS / 100) {
+		rc = poll(&p, 1, 100);
+		if (rc <= 0 || !(p.revents & POLLIN)) {
+			quiet++;
+			continue;
+		}
+		rc = fuse_session_receive_buf(se, &buf);
+		if (rc > 0)
+			fuse_session_process_buf(se, &buf);
+		else if (rc == 0 || (rc != -EINTR && rc != -EAGAIN))
+			break;	/* unmounted or aborted */
+	}
+	free(buf.mem);
+	fuse_session_exit(se);
 }
 
 /* PATH made absolute (malloc()ed), against the current directory. */
@@ -850,6 +882,8 @@ main(int argc, char *argv[])
 	if (ckptfs_notifier_start(&fs) < 0)
 		goto out_unmount;
 	rc = run_loop(se, &opts);	/* 0 after unmount, signo on a signal */
+	if (rc > 0)
+		drain(se, &fs);
 	ckptfs_notifier_stop(&fs);
 	if (rc < 0)
 		ckptfs_log(&fs, LOG_ERR, "session loop failed: %s",

@@ -104,6 +104,7 @@ struct ckptfs_notifier {
 	pthread_cond_t cv;
 	struct ckptfs_invals q;	/* protected by mu */
 	bool stop;		/* protected by mu */
+	bool sending;		/* a batch taken off Q is being sent (mu) */
 };
 
 /* Send queued invalidations until stopped. */
@@ -125,6 +126,7 @@ notifier_main(void *arg)
 		batch = nt->q;
 		big = batch.n >= 4096;
 		memset(&nt->q, 0, sizeof(nt->q));
+		nt->sending = true;
 		pthread_mutex_unlock(&nt->mu);
 		for (size_t i = 0; i < batch.n; i++) {
 			struct ckptfs_inval *v = &batch.v[i];
@@ -146,9 +148,24 @@ notifier_main(void *arg)
 			malloc_trim(0);
 #endif
 		pthread_mutex_lock(&nt->mu);
+		nt->sending = false;
 	}
 	pthread_mutex_unlock(&nt->mu);
 	return NULL;
+}
+
+bool
+ckptfs_notifier_idle(struct ckptfs *fs)
+{
+	struct ckptfs_notifier *nt = fs->notifier;
+	bool idle;
+
+	if (nt == NULL)
+		return true;
+	pthread_mutex_lock(&nt->mu);
+	idle = nt->q.n == 0 && !nt->sending;
+	pthread_mutex_unlock(&nt->mu);
+	return idle;
 }
 
 int

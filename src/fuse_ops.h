@@ -49,6 +49,12 @@ struct ckptfs {
 int ckptfs_notifier_start(struct ckptfs *fs);
 void ckptfs_notifier_stop(struct ckptfs *fs);
 
+/* True if no invalidation is queued or being sent.  A notification of a
+ * name waits in the kernel for its directory's lock, which a process may
+ * hold while it waits for the answer to a request of its own: the
+ * daemon must go on answering until the notifier is idle. */
+bool ckptfs_notifier_idle(struct ckptfs *fs);
+
 /* The operations table for fuse_session_new(). */
 extern const struct fuse_lowlevel_ops ckptfs_ops;
 

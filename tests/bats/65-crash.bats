@@ -244,3 +244,30 @@ crash_over_old() {
 	run -0 find "$T" -name '*tempstate*'
 	assert_output ""
 }
+
+@test "SIGTERM and SIGHUP unmount, write the checkpoint and exit 0" {
+	local sig pid st
+	# (SIGINT too, but a background job of a script ignores it, and
+	# libfuse leaves an ignored signal ignored)
+	for sig in TERM HUP; do
+		rm -rf "$O".*
+		mount_ckpt "$P" -o format=tf1,output="$O"
+		printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+		# names changing in both views while the signal comes
+		mv "$MNT/by-name/dense" "$MNT/by-name/net"
+		mv "$MNT/by-object/vars/net.Sbias" "$MNT/by-object/vars/bias2"
+		pid=${CKPTFS_PIDS[-1]}
+		kill -"$sig" "$pid"
+		st=0
+		timeout 60 tail --pid="$pid" -f /dev/null || st=$?
+		[ "$st" = 0 ] || fail "SIG$sig: the daemon did not exit"
+		wait "$pid" || fail "SIG$sig: exit status $?"
+		run ! mountpoint -q "$MNT"
+		unset 'CKPTFS_MNTS[-1]' 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+		[ "$(val "$O" a)" = 10 ]
+		[ "$(val "$O" bias2)" = "[1,2,3]" ]
+		[ "$(val "$O" net/kernel/Adam)" = "[[0,0.5,1],[1.5,2,2.5]]" ]
+		[ ! -e "$O.ckptfs-spool" ]
+	done
+	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
+}
