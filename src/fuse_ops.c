@@ -96,6 +96,17 @@ fill_entry(struct ckptfs *fs, struct ckptfs_node *n,
 	ckptfs_node_stat(fs->tree, n, &e->attr);
 }
 
+/* Answer REQ with errno ERR (0: success).  ENOSYS from the file system
+ * the spool is on (a FUSE one without mkdir, say) would tell the kernel
+ * that this mount lacks the operation for as long as it is mounted (it
+ * then stops sending setxattr, for one): EIO instead.  do_opendir() and
+ * do_open() mean it when they say it, and answer it themselves. */
+static void
+reply_err(fuse_req_t req, int err)
+{
+	fuse_reply_err(req, err == ENOSYS ? EIO : err);
+}
+
 /* --- notifications ---------------------------------------------------------- */
 
 struct ckptfs_notifier {
@@ -362,7 +373,7 @@ ckptfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		e.entry_timeout = fs->writable ? 0.0 : CKPTFS_TIMEOUT;
 		fuse_reply_entry(req, &e);
 	} else if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	} else {
 		fuse_reply_entry(req, &e);
 	}
@@ -392,7 +403,7 @@ ckptfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	(void)fi;
 	if (rc < 0)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		fuse_reply_attr(req, &st, tmo);
 }
@@ -464,7 +475,7 @@ ckptfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 	(void)fi;
 	if (rc < 0)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		fuse_reply_attr(req, &st, tmo);
 }
@@ -510,7 +521,7 @@ ckptfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	(void)mode;
 	if (rc < 0)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		fuse_reply_entry(req, &e);
 }
@@ -526,7 +537,7 @@ ckptfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			       : fs->writable ? -EPERM : -EROFS;
 
 	if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 		return;
 	}
 	fi->keep_cache = 0;
@@ -548,7 +559,7 @@ ckptfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (rc == 0)
 		ckptfs_ov_release(fs->tree, n);	/* not an open */
 	if (rc < 0)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		fuse_reply_entry(req, &e);
 }
@@ -560,7 +571,7 @@ refuse_link(fuse_req_t req)
 {
 	struct ckptfs *fs = fuse_req_userdata(req);
 
-	fuse_reply_err(req, fs->writable ? EPERM : EROFS);
+	reply_err(req, fs->writable ? EPERM : EROFS);
 }
 
 static void
@@ -603,14 +614,14 @@ do_remove(struct ckptfs *fs, fuse_ino_t parent, const char *name, bool is_dir)
 static void
 ckptfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -do_remove(fuse_req_userdata(req), parent, name,
+	reply_err(req, -do_remove(fuse_req_userdata(req), parent, name,
 				       false));
 }
 
 static void
 ckptfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -do_remove(fuse_req_userdata(req), parent, name,
+	reply_err(req, -do_remove(fuse_req_userdata(req), parent, name,
 				       true));
 }
 
@@ -641,7 +652,7 @@ static void
 ckptfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		 fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	fuse_reply_err(req, -do_rename(fuse_req_userdata(req), parent, name,
+	reply_err(req, -do_rename(fuse_req_userdata(req), parent, name,
 				       newparent, newname, flags));
 }
 
@@ -670,7 +681,7 @@ ckptfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc = do_opendir(fuse_req_userdata(req), ino);
 
 	if (rc < 0) {
-		fuse_reply_err(req, -rc);
+		fuse_reply_err(req, -rc);	/* ENOSYS meant */
 	} else {
 		/* Listings stay cached; changes drop them (see notify()). */
 		fi->cache_readdir = 1;
@@ -750,13 +761,13 @@ reply_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc;
 
 	if (buf == NULL) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, ENOMEM);
 		return;
 	}
 	rc = do_readdir(req, fuse_req_userdata(req), ino, buf, size, off, plus,
 			&used);
 	if (rc < 0)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		fuse_reply_buf(req, buf, used);
 	free(buf);
@@ -805,6 +816,8 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fi->flags & O_TRUNC) {
 		WRLOCK(fs);
 		rc = ckptfs_ov_truncate(fs->tree, n, 0);
+		if (rc == -ENOSYS)
+			rc = -EIO;	/* the spool's file system, not us */
 	} else {
 		RDLOCK(fs);
 	}
@@ -823,7 +836,7 @@ ckptfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc = do_open(fs, ino, fi);
 
 	if (rc < 0)
-		fuse_reply_err(req, -rc);
+		fuse_reply_err(req, -rc);	/* ENOSYS meant */
 	else if (fuse_reply_open(req, fi) != 0)
 		ckptfs_ov_release(fs->tree, node_of(fs, ino));
 }
@@ -840,7 +853,7 @@ ckptfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		ckptfs_ov_release(fs->tree, n);
 		UNLOCK(fs);
 	}
-	fuse_reply_err(req, 0);
+	reply_err(req, 0);
 }
 
 /* Write SIZE bytes at OFF (the tensor is copied up first). */
@@ -873,7 +886,7 @@ ckptfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 
 	(void)fi;
 	if (rc < 0)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		fuse_reply_write(req, size);
 }
@@ -896,7 +909,7 @@ ckptfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		rc = errno;
 	if (rc == 0 && fs->writable)
 		rc = -ckptfs_overlay_sync(fs->tree);
-	fuse_reply_err(req, rc);
+	reply_err(req, rc);
 }
 
 /* fsyncdir: the names changed are in the journal: flush it. */
@@ -909,7 +922,7 @@ ckptfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)ino;
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, fs->writable ? -ckptfs_overlay_sync(fs->tree)
+	reply_err(req, fs->writable ? -ckptfs_overlay_sync(fs->tree)
 					 : 0);
 }
 
@@ -1058,7 +1071,7 @@ ckptfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	(void)fi;
 	if (rc < 0)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		fuse_reply_data(req, bv, 0);
 	free(bv);
@@ -1089,11 +1102,11 @@ static void
 reply_xattr(fuse_req_t req, int rc, size_t size, const struct ckpt_buf *b)
 {
 	if (rc < 0)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else if (size == 0)
 		fuse_reply_xattr(req, b->len);
 	else if (size < b->len)
-		fuse_reply_err(req, ERANGE);
+		reply_err(req, ERANGE);
 	else
 		fuse_reply_buf(req, (const char *)b->data, b->len);
 }
@@ -1185,7 +1198,7 @@ static void
 ckptfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		   const char *value, size_t size, int flags)
 {
-	fuse_reply_err(req, -do_setxattr(fuse_req_userdata(req), ino, name,
+	reply_err(req, -do_setxattr(fuse_req_userdata(req), ino, name,
 					 value, size, flags));
 }
 
@@ -1211,7 +1224,7 @@ do_removexattr(struct ckptfs *fs, fuse_ino_t ino, const char *name)
 static void
 ckptfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req,
+	reply_err(req,
 		       -do_removexattr(fuse_req_userdata(req), ino, name));
 }
 
@@ -1260,7 +1273,7 @@ ckptfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 	(void)ino;
 	if (rc < 0)
-		fuse_reply_err(req, -rc);
+		reply_err(req, -rc);
 	else
 		fuse_reply_statfs(req, &sv);
 }

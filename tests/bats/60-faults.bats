@@ -120,6 +120,32 @@ hostile() {
 	run ! mountpoint -q "$d/mnt"
 }
 
+@test "ENOSYS from the spool's file system is EIO, and the mount keeps working" {
+	command -v squashfuse >/dev/null && command -v mksquashfs >/dev/null ||
+		skip "squashfuse or mksquashfs not installed"
+	local sq=$BATS_TEST_TMPDIR/sq
+	mkdir -p "$sq/src" "$sq/mnt"
+	echo x >"$sq/src/f"
+	mksquashfs "$sq/src" "$sq/img" -quiet -noappend >/dev/null
+	# a FUSE file system without mkdir holds the spool's directory
+	# (fd 3 closed: bats would wait for the daemon otherwise)
+	squashfuse "$sq/img" "$sq/mnt" 3>&- || skip "squashfuse cannot mount here"
+	CKPTFS_EXTRA_MNTS+=("$sq/mnt")
+	mount_ckpt "$(fixture tf1)" -o spool="$sq/mnt/sp",output="$sq/out"
+	run ! setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/a"
+	assert_output --partial "Input/output error"
+	run ! sh -c "printf abcd >'$MNT/by-name/new1'"
+	assert_output --partial "Input/output error"
+	fusermount3 -u "$sq/mnt"
+	# ENOSYS would have made the kernel stop sending SETXATTR for good
+	setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/a"
+	printf abcd >"$MNT/by-name/new1"
+	setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/new1"
+	finish
+	[ "$(meta "$sq/out" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = "int32 []" ]
+	[ "$(meta "$sq/out" vars/new1/.ATTRIBUTES/VARIABLE_VALUE)" = "int32 [1]" ]
+}
+
 @test "hostile names: everything stays inside the mount, escaped" {
 	local f rp b=
 	hostile
