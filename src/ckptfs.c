@@ -4,8 +4,9 @@
  * and run the multi-threaded session loop until unmounted; then, after
  * the unmount, write the new checkpoint if the tree changed (or
  * -o output was given), and report the result in the status file that
- * `ckptfs -u MOUNTPOINT` waits on (info.json names it; the daemon holds
- * an exclusive lock on it until it exits).
+ * `ckptfs -u MOUNTPOINT` waits on (an anonymous file, opened through
+ * /proc/PID/fd/N as info.json gives them; the daemon holds an exclusive
+ * lock on it until it exits).
  *
  * Argument handling: our options are "-o name=value" in a fuse_opt table;
  * the first non-option argument is CHECKPOINT and the second, left for
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -550,18 +552,20 @@ json_put(struct ckpt_buf *b, const char *s)
 
 static int
 info_extra(struct ckpt_buf *b, const struct plan *p, bool writable,
-	   const char *status)
+	   int status_fd)
 {
+	char num[32];
 	int rc = PUTS(b, "  \"writable\": ");
 
 	if (rc == 0)
 		rc = writable ? PUTS(b, "true") : PUTS(b, "false");
 	if (rc == 0)
 		rc = PUTS(b, ",\n  \"pid\": 0          ,\n");
+	snprintf(num, sizeof(num), "%d", status_fd);
 	if (rc == 0)
-		rc = PUTS(b, "  \"status\": ");
+		rc = PUTS(b, "  \"status_fd\": ");
 	if (rc == 0)
-		rc = json_put(b, status);
+		rc = ckpt_buf_put(b, num, strlen(num));
 	if (rc == 0 && writable) {
 		rc = PUTS(b, ",\n  \"spool\": ");
 		if (rc == 0)
@@ -592,37 +596,28 @@ set_info_pid(struct ckptfs_tree *t)
 	memcpy(p + 7, num, 10);
 }
 
-/* Create the status file: mode 0600, locked until we exit. */
+/* Create the status file, locked until we exit: an anonymous one, which
+ * `ckptfs -u` opens as /proc/PID/fd/N, so that a killed daemon leaves
+ * nothing behind and no directory needs to be writable. */
 static int
-status_open(char **path)
+status_open(void)
 {
-	const char *dir = getenv("TMPDIR");
-	int fd;
+	int fd = memfd_create("ckptfs-status", MFD_CLOEXEC);
 
-	if (dir == NULL || dir[0] != '/')
-		dir = "/tmp";
-	if (asprintf(path, "%s/ckptfs-status-XXXXXX", dir) < 0) {
-		*path = NULL;
-		return -1;
-	}
-	fd = mkostemp(*path, O_CLOEXEC);
 	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		fprintf(stderr, "ckptfs: %s: %s\n", *path, strerror(errno));
-		if (fd >= 0) {
-			unlink(*path);
+		fprintf(stderr, "ckptfs: the status file: %s\n",
+			strerror(errno));
+		if (fd >= 0)
 			close(fd);
-		}
-		free(*path);
-		*path = NULL;
 		return -1;
 	}
 	return fd;
 }
 
-/* Record the result for `ckptfs -u`, remove the name (a waiter holds it
- * open) and release the lock. */
+/* Record the result for `ckptfs -u` (which holds the file open) and
+ * release the lock. */
 static void
-status_close(int fd, const char *path, int ok, const char *msg)
+status_close(int fd, int ok, const char *msg)
 {
 	char line[1200];
 	int len;
@@ -635,29 +630,76 @@ status_close(int fd, const char *path, int ok, const char *msg)
 		len = (int)sizeof(line) - 1;
 	if (pwrite(fd, line, (size_t)len, 0) < 0)
 		(void)0;	/* the exit status still tells */
-	unlink(path);
 	close(fd);
 }
 
-/* Read the JSON string member NAME of TEXT into OUT (LEN bytes). */
-static int
-json_member(const char *text, const char *name, char *out, size_t len)
+/* The JSON number member NAME of TEXT, or -1. */
+static long
+json_long(const char *text, const char *name)
 {
 	char key[64];
 	const char *p;
-	size_t k = 0;
 
-	snprintf(key, sizeof(key), "\"%s\": \"", name);
+	snprintf(key, sizeof(key), "\"%s\": ", name);
 	p = strstr(text, key);
-	if (p == NULL)
-		return -1;
-	for (p += strlen(key); *p && *p != '"' && k + 1 < len; p++) {
-		if (*p == '\\' && p[1] != '\0')
-			p++;
-		out[k++] = *p;
+	return p == NULL ? -1 : strtol(p + strlen(key), NULL, 10);
+}
+
+/* True if MNT is the mount point of a ckptfs mount (its type in
+ * /proc/self/mountinfo), even one whose daemon is gone. */
+static bool
+is_ckptfs_mount(const char *mnt)
+{
+	char real[PATH_MAX], *line = NULL, *sep;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f;
+
+	if (realpath(mnt, real) == NULL) {
+		/* a dead FUSE mount cannot be resolved: take MNT made
+		 * absolute (mountinfo holds absolute paths) */
+		char *abs = absolute(mnt);
+
+		if (abs == NULL)
+			return false;
+		snprintf(real, sizeof(real), "%s", abs);
+		free(abs);
 	}
-	out[k] = '\0';
-	return *p == '"' ? 0 : -1;
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return false;
+	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS] - TYPE SOURCE ..."
+	 * (mount points with blanks are escaped \040 and not matched) */
+	while (!found && getline(&line, &cap, f) > 0) {
+		char point[PATH_MAX], type[64];
+
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
+		    (sep = strstr(line, " - ")) == NULL ||
+		    sscanf(sep + 3, "%63s", type) != 1)
+			continue;
+		found = strcmp(point, real) == 0 &&
+			strcmp(type, "fuse.ckptfs") == 0;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* Run fusermount3 -u MNT; return 0 if it succeeded. */
+static int
+fusermount_u(const char *mnt)
+{
+	char a0[] = "fusermount3", a1[] = "-u";
+	char *argv[] = { a0, a1, (char *)mnt, NULL };
+	pid_t pid;
+	int st;
+
+	if (posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ) != 0 ||
+	    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "ckptfs: fusermount3 -u %s failed\n", mnt);
+		return -1;
+	}
+	return 0;
 }
 
 /* ckptfs -u MOUNTPOINT: unmount, wait for the daemon to finish writing,
@@ -665,15 +707,25 @@ json_member(const char *text, const char *name, char *out, size_t len)
 static int
 unmount_wait(const char *mnt)
 {
-	char path[PATH_MAX], status[PATH_MAX], text[8192], res[1200];
-	char a0[] = "fusermount3", a1[] = "-u";
-	char *argv[] = { a0, a1, (char *)mnt, NULL };
+	char path[PATH_MAX], status[64], text[8192], res[1200];
+	long pid, sfd_num;
 	ssize_t got;
-	pid_t pid;
-	int fd, sfd, st;
+	int fd, sfd;
 
 	snprintf(path, sizeof(path), "%s/info.json", mnt);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOTCONN && is_ckptfs_mount(mnt)) {
+		/* The daemon is gone (killed): nothing will be written,
+		 * but the mount can go, and a spool keeps the changes. */
+		if (fusermount_u(mnt) < 0)
+			return EXIT_FAILURE;
+		fprintf(stderr, "ckptfs: the daemon of %s had exited (killed?): "
+				"unmounted, nothing written; mounting the "
+				"checkpoint again with the same options brings "
+				"back the changes its spool kept\n",
+			mnt);
+		return EXIT_FAILURE;
+	}
 	if (fd < 0) {
 		fprintf(stderr, "ckptfs: %s: %s (not a ckptfs mount?)\n", path,
 			strerror(errno));
@@ -682,19 +734,20 @@ unmount_wait(const char *mnt)
 	got = read(fd, text, sizeof(text) - 1);
 	close(fd);
 	text[got > 0 ? got : 0] = '\0';
-	if (json_member(text, "status", status, sizeof(status)) < 0) {
-		fprintf(stderr, "ckptfs: %s: no status file named\n", path);
+	pid = json_long(text, "pid");
+	sfd_num = json_long(text, "status_fd");
+	if (pid <= 0 || sfd_num < 0) {
+		fprintf(stderr, "ckptfs: %s: no daemon or status named\n", path);
 		return EXIT_FAILURE;
 	}
-	sfd = open(status, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	snprintf(status, sizeof(status), "/proc/%ld/fd/%ld", pid, sfd_num);
+	sfd = open(status, O_RDONLY | O_CLOEXEC);
 	if (sfd < 0) {
-		fprintf(stderr, "ckptfs: %s: %s\n", status, strerror(errno));
+		fprintf(stderr, "ckptfs: %s (the daemon's status): %s\n", status,
+			strerror(errno));
 		return EXIT_FAILURE;
 	}
-	if (posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ) != 0 ||
-	    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
-	    WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "ckptfs: fusermount3 -u %s failed\n", mnt);
+	if (fusermount_u(mnt) < 0) {
 		close(sfd);
 		return EXIT_FAILURE;
 	}
@@ -706,12 +759,9 @@ unmount_wait(const char *mnt)
 	res[got > 0 ? got : 0] = '\0';
 	if (strncmp(res, "ok\n", 3) == 0)
 		return EXIT_SUCCESS;
-	if (res[0] == '\0') {
-		/* A killed daemon could not remove its status file. */
-		unlink(status);
+	if (res[0] == '\0')
 		fprintf(stderr, "ckptfs: the daemon of %s exited without "
 				"reporting (killed?)\n", mnt);
-	}
 	else
 		fprintf(stderr, "ckptfs: %s", res);
 	return EXIT_FAILURE;
@@ -745,7 +795,6 @@ main(int argc, char *argv[])
 	struct ckptfs fs = { 0 };
 	struct plan plan = { 0 };
 	struct ckpt_buf extra = { 0 };
-	char *status_path = NULL;
 	int ret = EXIT_FAILURE, rc, status_fd = -1;
 	bool ok = false;
 
@@ -800,10 +849,10 @@ main(int argc, char *argv[])
 	}
 	if (make_plan(&conf, bundle, &plan) < 0)
 		goto out_bundle;
-	status_fd = status_open(&status_path);
+	status_fd = status_open();
 	if (status_fd < 0)
 		goto out_bundle;
-	if (info_extra(&extra, &plan, !conf.ro, status_path) < 0) {
+	if (info_extra(&extra, &plan, !conf.ro, status_fd) < 0) {
 		fprintf(stderr, "ckptfs: out of memory\n");
 		goto out_bundle;
 	}
@@ -940,9 +989,8 @@ out_tree:
 		ckptfs_overlay_close(tree);
 	ckptfs_tree_free(tree);
 out_bundle:
-	status_close(status_fd, status_path, ret == EXIT_SUCCESS,
+	status_close(status_fd, ret == EXIT_SUCCESS,
 		     err.msg[0] ? err.msg : "the mount failed");
-	free(status_path);
 	ckpt_buf_free(&extra);
 	plan_free(&plan);
 	ckpt_bundle_close(bundle);

@@ -15,9 +15,9 @@ setup() {
 	require_fuse
 	command -v jq >/dev/null || skip "jq not installed"
 	T=$BATS_TEST_TMPDIR
-	# A killed daemon leaves its status file: keep those in the test's
-	# directory when the kill bypasses ckptfs -u.
-	export TMPDIR=$T
+	# Nothing of a killed daemon may land in TMPDIR (checked below).
+	export TMPDIR=$T/tmp
+	mkdir -p "$TMPDIR"
 	mkdir -p "$T/src"
 	cp "$(fixture tf1)".* "$T/src/"
 	P=$T/src/ckpt
@@ -270,4 +270,22 @@ crash_over_old() {
 		[ ! -e "$O.ckptfs-spool" ]
 	done
 	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
+}
+
+@test "ckptfs -u after a kill -9: unmounts, says so, exit 1; nothing left in TMPDIR" {
+	mount_ckpt "$P" -o format=tf1,output="$O"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	kill -9 "${CKPTFS_PIDS[-1]}"
+	wait "${CKPTFS_PIDS[-1]}" || true
+	unset 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+	run -1 timeout 60 "$CKPTFS" -u "$MNT"
+	assert_output "ckptfs: the daemon of $MNT had exited (killed?): unmounted, nothing written; mounting the checkpoint again with the same options brings back the changes its spool kept"
+	run ! mountpoint -q "$MNT"
+	unset 'CKPTFS_MNTS[-1]'
+	run -0 ls -A "$TMPDIR"
+	assert_output ""
+	# and the spool does bring the change back
+	mount_ckpt "$P" -o format=tf1,output="$O"
+	finish
+	[ "$(val "$O" a)" = 10 ]
 }
