@@ -305,6 +305,29 @@ absolute(const char *path)
 	return out;
 }
 
+/* Whether files can be made in directory DIR: 0 or -errno.  Tried with
+ * a file made and removed at once, since access(2) says yes to root on
+ * a read-only file system it cannot tell (a FUSE one) and to anyone on
+ * a mount that refuses writes by itself. */
+static int
+dir_writable(const char *dir)
+{
+	char *probe;
+	int fd, rc = 0;
+
+	if (asprintf(&probe, "%s/.ckptfs-probe-XXXXXX", dir) < 0)
+		return -ENOMEM;
+	fd = mkostemp(probe, O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+	} else {
+		close(fd);
+		unlink(probe);
+	}
+	free(probe);
+	return rc;
+}
+
 /* Stat the directory PATH is in (PATH absolute); *BASE: where its last
  * component starts.  With WRITE, it must also let us make files there.
  * Return 0 or -errno. */
@@ -323,8 +346,8 @@ stat_parent(const char *path, bool write, struct stat *st, const char **base)
 	rc = stat(dir, st) < 0 ? -errno : 0;
 	if (rc == 0 && !S_ISDIR(st->st_mode))
 		rc = -ENOTDIR;
-	if (rc == 0 && write && access(dir, W_OK | X_OK) < 0)
-		rc = -errno;
+	if (rc == 0 && write)
+		rc = dir_writable(dir);
 	free(dir);
 	return rc;
 }
@@ -781,6 +804,26 @@ raise_nofile(void)
 	}
 }
 
+/* True if the directory of PLAN's default outputs (next to the source)
+ * cannot be written: the mount is then read-only, with a warning saying
+ * how to make changes, rather than writable with every change failing. */
+static bool
+default_unwritable(const struct plan *p)
+{
+	const char *out = p->prefixes[0], *slash = strrchr(out, '/');
+	char *dir = slash == out ? strdup("/")
+				 : strndup(out, (size_t)(slash - out));
+	int rc = dir == NULL ? -ENOMEM : dir_writable(dir);
+
+	if (rc < 0)
+		fprintf(stderr, "ckptfs: warning: %s: %s: mounted read-only "
+				"(give -o output=PREFIX in a directory that can "
+				"be written to make changes)\n",
+			dir != NULL ? dir : out, strerror(-rc));
+	free(dir);
+	return rc < 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -849,6 +892,8 @@ main(int argc, char *argv[])
 	}
 	if (make_plan(&conf, bundle, &plan) < 0)
 		goto out_bundle;
+	if (!conf.ro && conf.output == NULL && default_unwritable(&plan))
+		conf.ro = 1;	/* said so; changes are EROFS */
 	status_fd = status_open();
 	if (status_fd < 0)
 		goto out_bundle;

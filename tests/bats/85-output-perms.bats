@@ -19,6 +19,40 @@ setup() {
 	O=$T/out
 }
 
+# The read-only bind mount goes after the ckptfs mounts that use it.
+teardown() {
+	ckpt_teardown
+	[ -z "${RO_MNT:-}" ] || umount "$RO_MNT" || umount -l "$RO_MNT"
+}
+
+@test "a source where nothing can be written mounts read-only, saying so" {
+	RO_MNT=$T/ro
+	mkdir -p "$RO_MNT"
+	# a read-only file system: root passes access(2) there, so only
+	# making a file tells
+	mount --bind "$T/src" "$RO_MNT" 2>/dev/null &&
+		mount -o remount,bind,ro "$RO_MNT" 2>/dev/null ||
+		skip "cannot make a read-only bind mount here"
+	mount_ckpt "$RO_MNT/ckpt"
+	run -0 cat "$CKPTFS_LOG"
+	assert_output "ckptfs: warning: $RO_MNT: Read-only file system: mounted read-only (give -o output=PREFIX in a directory that can be written to make changes)"
+	run -0 jq .writable "$MNT/info.json"
+	assert_output false
+	run ! touch "$MNT/by-name/new"
+	assert_output --partial "Read-only file system"
+	run ! setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/a"
+	assert_output --partial "Read-only file system"
+	unmount_ckpt
+	mkdir "$T/m2"
+	run -1 timeout 20 "$CKPTFS" -o output="$RO_MNT/out" "$RO_MNT/ckpt" "$T/m2"
+	assert_output "ckptfs: output=$RO_MNT/out: cannot write in its directory: Read-only file system"
+	# given an output elsewhere, it is writable
+	mount_ckpt "$RO_MNT/ckpt" -o output="$O"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	finish
+	[ "$(val "$O" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 10 ]
+}
+
 @test "output files get the umask: 027 makes them 0640" {
 	umask 027
 	mount_ckpt "$P" -o format=tf1,output="$O"
