@@ -931,7 +931,8 @@ ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
 	o.endianness = b->hdr.endianness;
 	o.producer = b->hdr.producer;
 	o.min_consumer = b->hdr.min_consumer;
-	o.num_shards = 1;
+	/* Each shard gets its own tensors back, in their order. */
+	o.num_shards = b->hdr.num_shards > 0 ? b->hdr.num_shards : 1;
 	if ((rc = ckpt_writer_new(prefix, &o, &w, err)) < 0)
 		return rc;
 	order = calloc(b->n ? b->n : 1, sizeof(*order));
@@ -950,6 +951,8 @@ ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
 
 		if (e->size > 0 &&
 		    (rc = ckpt_bundle_locate(b, e, 0, &fd, &foff, &run)) < 0)
+			goto out;
+		if ((rc = ckpt_writer_select_shard(w, e->shard_id)) < 0)
 			goto out;
 		rc = ckpt_writer_add_copy(w, e->key, e->key_len, e->dtype,
 					  e->dims, e->rank, fd, foff, e->size,

@@ -91,10 +91,11 @@ void ckpt_writer_free(struct ckpt_writer *w);
  * "before-spool-remove", "after-journal-unlink" in the overlay. */
 void ckpt_test_crash(const char *point);
 
-/* Write B again, unchanged, at PREFIX: same header, same compression of
- * the index, tensors in their original data order, bytes copied with
- * copy_file_range().  For a single-shard checkpoint written by TensorFlow
- * the result is byte-identical.  Every tensor is verified first. */
+/* Write B again, unchanged, at PREFIX: same header and shard count, same
+ * compression of the index, each shard's tensors in their original data
+ * order, bytes copied with copy_file_range().  For a checkpoint written
+ * by TensorFlow the result is byte-identical.  Every tensor is verified
+ * first. */
 int ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
 			struct ckpt_err *err);
 

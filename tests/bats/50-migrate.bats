@@ -172,6 +172,18 @@ EOF
 	[ "$n" -gt 0 ]
 }
 
+@test "a checkpoint of three shards written back unchanged is byte-identical" {
+	local p f
+	p=$(fixture shards)
+	mount_ckpt "$p" -o format=same,output="$T/s"
+	finish
+	cmp "$p.index" "$T/s.index"
+	for f in "$p".data-*; do
+		cmp "$f" "$T/s${f#"$p"}"
+	done
+	[ "$(ls "$T" | grep -c '^s\.data-0000[0-2]-of-00003$')" = 3 ]
+}
+
 @test "a snappy index converted, or changed, is written uncompressed" {
 	local p
 	require_realdata
