@@ -74,6 +74,27 @@ raw(struct ckptfs_tree *t, struct ckptfs_node *n, int view)
 	return s;
 }
 
+/* Write a one-shard bundle at PREFIX of the float32 tensors K1 and K2
+ * (lengths L1, L2), both of shape DIMS (RANK) holding the SIZE bytes V. */
+static void
+write_two(const char *prefix, const char *k1, size_t l1, const char *k2,
+	  size_t l2, const int64_t *dims, int rank, const void *v, size_t size)
+{
+	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 1 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, k1, l1, CKPT_DT_FLOAT, dims, rank, v,
+				     size, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add(w, k2, l2, CKPT_DT_FLOAT, dims, rank, v,
+				     size, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+}
+
 static void
 test_rules_and_replay(const char *spool)
 {
@@ -244,10 +265,8 @@ test_not_utf8(const char *dir)
 {
 	static const float v[1] = { 1 };
 	char prefix[128], spool[160], out[160];
-	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 1 };
 	struct ckptfs_output outs[1];
 	struct ckpt_err err = { 0 };
-	struct ckpt_writer *w;
 	struct ckpt_bundle *b, *r;
 	struct ckptfs_tree *t;
 	bool wrote = false;
@@ -255,15 +274,7 @@ test_not_utf8(const char *dir)
 	snprintf(prefix, sizeof(prefix), "%s/u8", dir);
 	snprintf(spool, sizeof(spool), "%s/u8-spool", dir);
 	snprintf(out, sizeof(out), "%s/u8-out", dir);
-	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
-	CHECK_EQ_INT(ckpt_writer_add(w, "a", 1, CKPT_DT_FLOAT, NULL, 0, v,
-				     sizeof(v), &err),
-		     0);
-	CHECK_EQ_INT(ckpt_writer_add(w, "b\xff", 2, CKPT_DT_FLOAT, NULL, 0, v,
-				     sizeof(v), &err),
-		     0);
-	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
-	ckpt_writer_free(w);
+	write_two(prefix, "a", 1, "b\xff", 2, NULL, 0, v, sizeof(v));
 	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
 	CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &err), 0);
 	CHECK_EQ_INT(ckptfs_overlay_open(t, spool, &err), 0);
@@ -376,10 +387,8 @@ test_damaged(const char *dir)
 	static const float v[2] = { 1, 2 }, v3[2] = { 3, 2 };
 	static const int64_t d2[] = { 2 };
 	char prefix[128], data[160], spool[160], out[160];
-	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 1 };
 	struct ckptfs_output outs[1];
 	struct ckpt_err err = { 0 };
-	struct ckpt_writer *w;
 	struct ckpt_bundle *b;
 	struct ckptfs_tree *t;
 	struct ckptfs_node *bad, *good;
@@ -390,15 +399,7 @@ test_damaged(const char *dir)
 	snprintf(data, sizeof(data), "%s.data-00000-of-00001", prefix);
 	snprintf(spool, sizeof(spool), "%s/dmg-spool", dir);
 	snprintf(out, sizeof(out), "%s/dmg-out", dir);
-	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
-	CHECK_EQ_INT(ckpt_writer_add(w, "bad", 3, CKPT_DT_FLOAT, d2, 1, v,
-				     sizeof(v), &err),
-		     0);
-	CHECK_EQ_INT(ckpt_writer_add(w, "good", 4, CKPT_DT_FLOAT, d2, 1, v,
-				     sizeof(v), &err),
-		     0);
-	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
-	ckpt_writer_free(w);
+	write_two(prefix, "bad", 3, "good", 4, d2, 1, v, sizeof(v));
 	/* "bad" is first in the shard: damage its first byte. */
 	fd = open(data, O_WRONLY);
 	CHECK(fd >= 0);
