@@ -981,6 +981,67 @@ other_path(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	return ckptfs_name_from_key(t, newpath, len, out);
 }
 
+/* Give directory D the displayed name DISP and raw name RAW in its
+ * directory in place of its own (a rename: it keeps its inode).  Return
+ * 0 or -ENOMEM. */
+static int
+relink_dir(struct ckptfs_tree *t, struct ckptfs_node *d, const char *disp,
+	   size_t displen, const char *raw, size_t rawlen,
+	   struct ckptfs_invals *iv)
+{
+	struct ckptfs_node *up = d->loc.dir;
+	int rc;
+
+	ckptfs_dir_remove(up, d->loc.name, d->loc.len);
+	inval_add(iv, up, d->loc.name, d->loc.len, 0);
+	ckptfs_loc_clear(&d->loc);
+	rc = ckptfs_dir_link(up, d, disp, displen, raw, rawlen);
+	dir_touched(t, up);
+	return rc;
+}
+
+/* The directory at raw PATH in /by-name if a tensor can take that name
+ * by the directory stepping aside as "NAME@" (the scope beside a tensor
+ * of its name, as a mount of a checkpoint holding both shows them): a
+ * directory shown under its plain name, whose '@' name is free.  NULL
+ * if there is none or it cannot. */
+static struct ckptfs_node *
+scope_in_way(struct ckptfs_tree *t, const char *path, size_t len)
+{
+	struct ckptfs_node *d = node_at(t, CKPTFS_BY_NAME, path, len);
+	struct ckpt_buf sdisp = { 0 };
+	bool free_name;
+
+	if (d == NULL || d->kind != CKPTFS_DIR || d->loc.dir == NULL ||
+	    d == t->by_name)
+		return NULL;
+	free_name = ckptfs_name_escape(CKPTFS_LOC_RAW(&d->loc), d->loc.rawlen,
+				       true, &sdisp) == 0 &&
+		    ckptfs_dir_lookup(d->loc.dir, (const char *)sdisp.data,
+				      sdisp.len) == NULL;
+	ckpt_buf_free(&sdisp);
+	return free_name ? d : NULL;
+}
+
+/* Show directory D (scope_in_way()) as "NAME@".  Return 0 or -ENOMEM. */
+static int
+scope_step_aside(struct ckptfs_tree *t, struct ckptfs_node *d,
+		 struct ckptfs_invals *iv)
+{
+	struct ckpt_buf sdisp = { 0 }, raw = { 0 };
+	int rc;
+
+	rc = ckpt_buf_put(&raw, CKPTFS_LOC_RAW(&d->loc), d->loc.rawlen);
+	if (rc == 0)
+		rc = ckptfs_name_escape(raw.data, raw.len, true, &sdisp);
+	if (rc == 0)
+		rc = relink_dir(t, d, (const char *)sdisp.data, sdisp.len,
+				(const char *)raw.data, raw.len, iv);
+	ckpt_buf_free(&sdisp);
+	ckpt_buf_free(&raw);
+	return rc;
+}
+
 /* --- operations --------------------------------------------------------------- */
 
 /* Common checks of a directory argument. */
@@ -1082,7 +1143,7 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	  struct ckptfs_node **out, struct ckptfs_invals *iv)
 {
 	struct ckpt_buf raw = { 0 }, path = { 0 }, other = { 0 };
-	struct ckptfs_node *n = NULL;
+	struct ckptfs_node *n = NULL, *aside = NULL;
 	int view = dir->view, fd = -1, rc;
 	uint64_t id = 0;
 	bool sfx, same;
@@ -1132,7 +1193,10 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	if (rc < 0)
 		goto out;
-	if (node_at(t, 1 - view, (const char *)other.data, other.len)) {
+	if (node_at(t, 1 - view, (const char *)other.data, other.len) &&
+	    (view != CKPTFS_BY_OBJECT ||
+	     (aside = scope_in_way(t, (const char *)other.data, other.len)) ==
+		     NULL)) {
 		rc = -EEXIST;
 		goto out;
 	}
@@ -1146,6 +1210,8 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	rc = ckptfs_dir_link(dir, n, name, len, raw.data, raw.len);
 	dir_touched(t, dir);
+	if (rc == 0 && aside != NULL)
+		rc = scope_step_aside(t, aside, iv);
 	if (rc == 0) {
 		rc = link_at(t, n, 1 - view, (const char *)other.data,
 			     other.len);
@@ -1170,7 +1236,6 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	atomic_store(&t->ov->changed, true);
 	t->ov->structure = true;
-	(void)iv;	/* new names: nothing cached to drop */
 out:
 	if (fd >= 0) {
 		close(fd);
@@ -1315,17 +1380,14 @@ rename_private(struct ckptfs_tree *t, struct ckptfs_node *d, const char *raw,
 		use = &sdisp;
 	if (ckptfs_dir_lookup(up, (const char *)sdisp.data, sdisp.len) != NULL)
 		goto out;
-	ckptfs_dir_remove(up, d->loc.name, d->loc.len);
-	inval_add(iv, up, d->loc.name, d->loc.len, 0);
-	ckptfs_loc_clear(&d->loc);
-	done = ckptfs_dir_link(up, d, (const char *)use->data, use->len, raw,
-			       rawlen) == 0;
-	dir_touched(t, up);
+	done = relink_dir(t, d, (const char *)use->data, use->len, raw,
+			  rawlen, iv) == 0;
 out:
 	ckpt_buf_free(&disp);
 	ckpt_buf_free(&sdisp);
 	return done;
 }
+
 
 /* Collect the tensors at or below N in VIEW into *V. */
 static int
@@ -1490,7 +1552,10 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			occ = node_at(t, other, (const char *)m->other.data,
 				      m->other.len);
 			if (occ != NULL && occ != target &&
-			    !in_moved(mv, nmv, occ))
+			    !in_moved(mv, nmv, occ) &&
+			    (other != CKPTFS_BY_NAME ||
+			     scope_in_way(t, (const char *)m->other.data,
+					  m->other.len) != occ))
 				rc = -EEXIST;
 		}
 	}
@@ -1553,6 +1618,15 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	for (i = 0; i < nmv; i++) {
 		if (mv[i].same)
 			continue;
+		if (!mv[i].in_place && other == CKPTFS_BY_NAME) {
+			/* a scope of the name steps aside (checked above) */
+			struct ckptfs_node *sc = scope_in_way(
+				t, (const char *)mv[i].other.data,
+				mv[i].other.len);
+
+			if (sc != NULL && scope_step_aside(t, sc, iv) < 0)
+				rc = -ENOMEM;
+		}
 		if (mv[i].in_place) {
 			/* linked already */
 		} else if (link_at(t, mv[i].n, other,

@@ -463,6 +463,39 @@ EOF
 	[ ! -e "$T/out2.index" ]
 }
 
+@test "a tensor named like a scope from by-object: the scope steps aside as @" {
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	mkdir -p "$MNT/by-object/vars/dense/.ATTRIBUTES"
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-object/vars/dense/.ATTRIBUTES/VARIABLE_VALUE"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-object/vars/dense/.ATTRIBUTES/VARIABLE_VALUE"
+	setfattr -n user.ckpt.shape -v "" "$MNT/by-object/vars/dense/.ATTRIBUTES/VARIABLE_VALUE"
+	[ -f "$MNT/by-name/dense" ] && [ -d "$MNT/by-name/dense@" ]
+	[ "$(values "$MNT/by-name/dense@/kernel@/Adam" f4)" = "0 0.5 1 1.5 2 2.5" ]
+	# and by a rename, which a remount replays
+	mv "$MNT/by-object/vars/a" "$MNT/by-object/vars/scoped"
+	[ -f "$MNT/by-name/scoped" ] && [ -f "$MNT/by-name/scoped@/c" ]
+	kill_daemon
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	[ -f "$MNT/by-name/scoped" ] && [ -f "$MNT/by-name/scoped@/c" ]
+	finish
+	run -0 keys "$T/out"
+	assert_output - <<'EOF'
+b
+dense
+dense/bias
+dense/bias/Adam
+dense/bias/Adam_1
+dense/kernel
+dense/kernel/Adam
+dense/kernel/Adam_1
+global_step
+scoped
+scoped/c
+EOF
+	[ "$(val "$T/out" dense)" = 1 ]
+	[ "$(val "$T/out" scoped)" = 1 ]
+}
+
 @test "a name over 255 bytes is ENAMETOOLONG; a scope has one directory" {
 	local long
 	long=$(printf 'x%.0s' $(seq 256))
