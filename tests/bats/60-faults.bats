@@ -127,11 +127,11 @@ hostile() {
 	mkdir -p "$sq/src" "$sq/mnt"
 	echo x >"$sq/src/f"
 	mksquashfs "$sq/src" "$sq/img" -quiet -noappend >/dev/null
-	# a FUSE file system without mkdir holds the spool's directory
+	mount_ckpt "$(fixture tf1)" -o spool="$sq/mnt/sp",output="$sq/out"
+	# then a FUSE file system without mkdir holds the spool's directory
 	# (fd 3 closed: bats would wait for the daemon otherwise)
 	squashfuse "$sq/img" "$sq/mnt" 3>&- || skip "squashfuse cannot mount here"
 	CKPTFS_EXTRA_MNTS+=("$sq/mnt")
-	mount_ckpt "$(fixture tf1)" -o spool="$sq/mnt/sp",output="$sq/out"
 	run ! setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/a"
 	assert_output --partial "Input/output error"
 	run ! sh -c "printf abcd >'$MNT/by-name/new1'"
