@@ -682,11 +682,15 @@ is_ckptfs_mount(const char *mnt)
 		/* a dead FUSE mount cannot be resolved: take MNT made
 		 * absolute (mountinfo holds absolute paths) */
 		char *abs = absolute(mnt);
+		size_t len;
 
 		if (abs == NULL)
 			return false;
 		snprintf(real, sizeof(real), "%s", abs);
 		free(abs);
+		len = strlen(real);
+		while (len > 1 && real[len - 1] == '/')
+			real[--len] = '\0';
 	}
 	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
 		return false;
