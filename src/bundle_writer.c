@@ -485,11 +485,14 @@ ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
 		return rc;
 	if (ckpt_dtype_size(dtype) == 0) {
 		/* Strings and variants are checked whole: read them. */
-		if (size > SIZE_MAX)
-			return -ENOMEM;
-		buf = malloc(size ? (size_t)size : 1);
+		buf = size > SIZE_MAX ? NULL : malloc(size ? (size_t)size : 1);
 		if (buf == NULL)
-			return -ENOMEM;
+			return ckpt_fail(err, -ENOMEM,
+					 "tensor '%.*s': its %" PRIu64 " bytes "
+					 "of %s do not fit in memory, where "
+					 "they are checked",
+					 (int)klen, (const char *)key, size,
+					 ckpt_dtype_name(dtype));
 		rc = ckpt_pread_full(src_fd, buf, (size_t)size, src_off);
 		if (rc < 0) {
 			free(buf);

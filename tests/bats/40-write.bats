@@ -463,6 +463,19 @@ EOF
 	[ ! -e "$T/out2.index" ]
 }
 
+@test "a string tensor too large to check in memory is refused by name" {
+	ldd "$CKPTFS" | grep -q 'libasan' && skip "ulimit -v and ASan do not mix"
+	# the daemon gets 1 GiB of address space; the tensor is 3 GiB
+	ulimit -v 1048576
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	: >"$MNT/by-name/s"
+	setfattr -n user.ckpt.dtype -v string "$MNT/by-name/s"
+	setfattr -n user.ckpt.shape -v 100 "$MNT/by-name/s"
+	truncate -s 3G "$MNT/by-name/s"
+	finish_fails
+	assert_output --partial "tensor 's': its 3221225472 bytes of string do not fit in memory, where they are checked"
+}
+
 @test "a tensor named like a scope from by-object: the scope steps aside as @" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	mkdir -p "$MNT/by-object/vars/dense/.ATTRIBUTES"
