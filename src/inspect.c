@@ -582,8 +582,11 @@ entry_json(struct out *o, const struct ckpt_entry *e)
 
 /* What is needed to print one tensor's values. */
 struct vctx {
+	const struct ckpt_bundle *b;
 	const struct ckpt_entry *e;
-	const uint8_t *data;	/* borrowed: the tensor's bytes */
+	/* Borrowed: the tensor's bytes; NULL when a summary of fixed-size
+	 * elements reads only the elements it shows (put_elem()). */
+	const uint8_t *data;
 	size_t len;
 	size_t esz;		/* element size; 0 for strings */
 	bool big_endian;
@@ -601,6 +604,8 @@ static void
 put_elem(struct vctx *v, uint64_t i, struct out *o)
 {
 	struct out *s = &v->scratch;
+	uint8_t one[16];	/* the largest element: complex128 */
+	const uint8_t *elem;
 	size_t w;
 	int rc;
 
@@ -618,8 +623,25 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 		return;
 	}
 	s->b.len = 0;
-	rc = ckpt_value_format(v->e->dtype, v->data + i * v->esz, v->big_endian,
-			       &s->b);
+	if (v->data != NULL) {
+		elem = v->data + i * v->esz;
+	} else {
+		/* verified whole already (vctx_load()) */
+		size_t got = 0;
+
+		rc = v->esz > sizeof(one)
+			     ? -ENOTSUP
+			     : ckpt_bundle_pread(v->b, v->e, one, v->esz,
+						 i * v->esz, &got);
+		if (rc == 0 && got != v->esz)
+			rc = -EIO;
+		if (rc < 0) {
+			o->err = o->err != 0 ? o->err : rc;
+			return;
+		}
+		elem = one;
+	}
+	rc = ckpt_value_format(v->e->dtype, elem, v->big_endian, &s->b);
 	if (rc < 0) {
 		o->err = o->err != 0 ? o->err : rc;
 		return;
@@ -732,6 +754,7 @@ vctx_load(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	int rc, d;
 
 	memset(v, 0, sizeof(*v));
+	v->b = b;
 	v->e = e;
 	v->json = opts->json;
 	v->all = opts->all;
@@ -740,13 +763,24 @@ vctx_load(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	if (rc < 0)
 		return fail("%s: tensor \"%s\": bad shape: %s", b->index_path,
 			    e->key, strerror(-rc));
-	rc = ckpt_bundle_read(b, e, data, &len, &err);
+	v->summarize = !opts->all && !opts->json &&
+		       v->nelems > SUMMARY_THRESHOLD;
+	if (v->summarize && ckpt_dtype_size(e->dtype) != 0 &&
+	    e->dtype != CKPT_DT_VARIANT) {
+		/* A summary shows a few elements: check the tensor in
+		 * chunks and read just those, not gigabytes into memory. */
+		rc = ckpt_bundle_verify(b, e, &err);
+		len = (size_t)e->size;
+		if (e->size > SIZE_MAX)
+			rc = ckpt_fail(&err, -EFBIG, "%s: too large",
+				       e->key);
+	} else {
+		rc = ckpt_bundle_read(b, e, data, &len, &err);
+	}
 	if (rc < 0)
 		return fail("%s", ckpt_err_str(&err, rc));
 	v->data = *data;
 	v->len = len;
-	v->summarize = !opts->all && !opts->json &&
-		       v->nelems > SUMMARY_THRESHOLD;
 	v->stride = calloc((size_t)e->rank + 1, sizeof(*v->stride));
 	if (v->stride == NULL)
 		return fail("%s", strerror(ENOMEM));

@@ -400,6 +400,17 @@ assert_one_error() {
 	[ "$output" = "$(inspect -v --all "$W/big" "$key")" ]
 }
 
+@test "a summary of a large tensor reads only what it shows" {
+	ldd "$CKPT_INSPECT" | grep -q 'libasan' && skip "ulimit -v and ASan do not mix"
+	fixture big
+	# 64 MiB of address space, the largest tensor as much: only the
+	# summary fits
+	run -0 bash -c 'ulimit -v 65536; "$CKPT_INSPECT" -v "$1"' _ "$F"
+	assert_line 'embedding/embeddings = [         0,      0.001,      0.002, ..., 0.21300001, 0.21400002,      0.215]'
+	[ "${#lines[@]}" = 2000 ]
+	run -1 bash -c 'ulimit -v 65536; "$CKPT_INSPECT" -v --all "$1" >/dev/null' _ "$F"
+}
+
 @test "shards: three data files listed and verified" {
 	fixture shards
 	run -0 inspect -v "$F"
