@@ -401,7 +401,7 @@ assert_one_error() {
 }
 
 @test "a summary of a large tensor reads only what it shows" {
-	ldd "$CKPT_INSPECT" | grep -q 'libasan' && skip "ulimit -v and ASan do not mix"
+	ldd "$CKPT_INSPECT" | grep -qE 'lib(a|t)san' && skip "ulimit -v and the sanitizers do not mix"
 	fixture big
 	# 64 MiB of address space, the largest tensor as much: only the
 	# summary fits
