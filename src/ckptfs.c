@@ -305,6 +305,16 @@ absolute(const char *path)
 	return out;
 }
 
+/* The directory absolute PATH is in, malloc()ed (NULL: no memory). */
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash == path ? strdup("/")
+			     : strndup(path, (size_t)(slash - path));
+}
+
 /* Whether files can be made in directory DIR: 0 or -errno.  Tried with
  * a file made and removed at once, since access(2) says yes to root on
  * a read-only file system it cannot tell (a FUSE one) and to anyone on
@@ -334,13 +344,10 @@ dir_writable(const char *dir)
 static int
 stat_parent(const char *path, bool write, struct stat *st, const char **base)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir;
+	char *dir = dir_of(path);
 	int rc;
 
-	*base = slash + 1;
-	dir = slash == path ? strdup("/")
-			    : strndup(path, (size_t)(slash - path));
+	*base = strrchr(path, '/') + 1;
 	if (dir == NULL)
 		return -ENOMEM;
 	rc = stat(dir, st) < 0 ? -errno : 0;
@@ -814,9 +821,8 @@ raise_nofile(void)
 static bool
 default_unwritable(const struct plan *p)
 {
-	const char *out = p->prefixes[0], *slash = strrchr(out, '/');
-	char *dir = slash == out ? strdup("/")
-				 : strndup(out, (size_t)(slash - out));
+	const char *out = p->prefixes[0];
+	char *dir = dir_of(out);
 	int rc = dir == NULL ? -ENOMEM : dir_writable(dir);
 
 	if (rc < 0)

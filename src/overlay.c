@@ -1293,6 +1293,7 @@ struct moved {
 	struct ckptfs_node *n;
 	struct ckpt_buf oldother;	/* its raw path in the other view */
 	struct ckpt_buf other;		/* the new one, unless same */
+	struct ckptfs_node *aside;	/* the scope that steps aside for it */
 	bool same;
 	bool in_place;			/* rename_private() moved it */
 };
@@ -1310,7 +1311,7 @@ private_dir(struct ckptfs_node *n, int view, const struct ckpt_buf *oldp,
 	    const struct ckpt_buf *newp, const char **raw, size_t *rawlen)
 {
 	const char *o = (const char *)oldp->data, *w = (const char *)newp->data;
-	size_t oi = 0, wi = 0, depth = 0, at = 0, ncomp = 1, i;
+	size_t oi = 0, wi = 0, at = 0, ncomp = 1, i;
 	struct ckptfs_node *d;
 	bool differs = false;
 
@@ -1328,7 +1329,7 @@ private_dir(struct ckptfs_node *n, int view, const struct ckpt_buf *oldp,
 			if (differs)
 				return NULL;	/* two components differ */
 			differs = true;
-			at = depth;
+			at = ncomp - 1;
 			*raw = w + wi;
 			*rawlen = we - wi;
 		}
@@ -1338,7 +1339,6 @@ private_dir(struct ckptfs_node *n, int view, const struct ckpt_buf *oldp,
 			break;
 		oi = oe + 1;
 		wi = we + 1;
-		depth++;
 		ncomp++;
 	}
 	if (!differs || at + 1 >= ncomp)
@@ -1552,11 +1552,15 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			occ = node_at(t, other, (const char *)m->other.data,
 				      m->other.len);
 			if (occ != NULL && occ != target &&
-			    !in_moved(mv, nmv, occ) &&
-			    (other != CKPTFS_BY_NAME ||
-			     scope_in_way(t, (const char *)m->other.data,
-					  m->other.len) != occ))
-				rc = -EEXIST;
+			    !in_moved(mv, nmv, occ)) {
+				if (other == CKPTFS_BY_NAME &&
+				    scope_in_way(t,
+						 (const char *)m->other.data,
+						 m->other.len) == occ)
+					m->aside = occ;
+				else
+					rc = -EEXIST;
+			}
 		}
 	}
 	if (rc < 0)
@@ -1618,15 +1622,10 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	for (i = 0; i < nmv; i++) {
 		if (mv[i].same)
 			continue;
-		if (!mv[i].in_place && other == CKPTFS_BY_NAME) {
-			/* a scope of the name steps aside (checked above) */
-			struct ckptfs_node *sc = scope_in_way(
-				t, (const char *)mv[i].other.data,
-				mv[i].other.len);
-
-			if (sc != NULL && scope_step_aside(t, sc, iv) < 0)
-				rc = -ENOMEM;
-		}
+		/* a scope of the name steps aside (found above) */
+		if (mv[i].aside != NULL &&
+		    scope_step_aside(t, mv[i].aside, iv) < 0)
+			rc = -ENOMEM;
 		if (mv[i].in_place) {
 			/* linked already */
 		} else if (link_at(t, mv[i].n, other,
@@ -2272,7 +2271,9 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 	/* Something else at the spool's name is never used (spool_ensure()
 	 * opens it without following links and checks its owner): say so
 	 * now rather than fail every change. */
-	if (lstat(spool_dir, &st) == 0 && !S_ISDIR(st.st_mode))
+	if (lstat(spool_dir, &st) < 0)
+		st.st_mode = 0;	/* made at the first change */
+	else if (!S_ISDIR(st.st_mode))
 		return ckpt_fail(err, -ENOTDIR,
 				 "%s: %s, not a directory: it cannot be the "
 				 "spool of changes (move it away, give -o "
@@ -2281,7 +2282,7 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 				 S_ISLNK(st.st_mode) ? "a symbolic link (not "
 						       "followed)"
 						     : "a file");
-	if (lstat(spool_dir, &st) == 0 && st.st_uid != geteuid())
+	if (st.st_mode != 0 && st.st_uid != geteuid())
 		return ckpt_fail(err, -EPERM,
 				 "%s: the spool is another user's directory "
 				 "(give -o spool=DIR, or mount with -o ro)",

@@ -1117,14 +1117,6 @@ add_path(struct build *bd, struct ckptfs_node *view, const uint8_t *name,
 	return 0;
 }
 
-/* True if E is a TF1 tensor named save_counter (see
- * ckpt_tf2_key_for_name()). */
-static bool
-is_counter(const struct ckpt_entry *e)
-{
-	return e->key_len == strlen(CKPT_SAVE_COUNTER_NAME) &&
-	       memcmp(e->key, CKPT_SAVE_COUNTER_NAME, e->key_len) == 0;
-}
 
 /* Tensor N of a TF1 checkpoint in /by-object: ROOT/ESC/.ATTRIBUTES/
  * VARIABLE_VALUE, ESC its escaped name (one component).  Nothing here is
@@ -1375,6 +1367,15 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 	return rc;
 }
 
+/* True if E is a TF1 tensor named save_counter (see
+ * ckpt_tf2_key_for_name()). */
+static bool
+is_counter(const struct ckpt_entry *e)
+{
+	return e->key_len == strlen(CKPT_SAVE_COUNTER_NAME) &&
+	       memcmp(e->key, CKPT_SAVE_COUNTER_NAME, e->key_len) == 0;
+}
+
 /* Fill /by-name. */
 static int
 build_by_name(struct build *bd)
@@ -1399,6 +1400,8 @@ build_by_name(struct build *bd)
 		rc = add_by_name(bd, i, (const uint8_t *)e->key, e->key_len);
 		if (rc == 0 && src->tf2)
 			bd->entry_node[i]->derived_name = true;
+		if (!src->tf2 && is_counter(e))
+			bd->t->tf1_counter = true;
 	}
 	stream_names(bd, false);
 	free(bd->seen);
@@ -1644,9 +1647,6 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 	t->src.graph = NULL;
 	t->src.graph_len = 0;
 	t->src.graph_buf = NULL;
-	for (i = 0; i < src->n && !src->tf2 && !t->tf1_counter; i++)
-		t->tf1_counter = !src->entries[i].is_part &&
-				 is_counter(&src->entries[i]);
 	if (lazy)
 		atomic_store(&t->object_pending, true);
 	else if ((rc = build_by_object(&bd, root)) < 0)
