@@ -2135,7 +2135,8 @@ key_of_path(struct ckpt_buf *p, bool canon, struct ckpt_buf *out)
 {
 	int rc = 0;
 
-	if (memmem(p->data, p->len, "/.ATTRIBUTES/", 13) == NULL)
+	/* (an empty path, a file named "%" at the root, has no data) */
+	if (p->len == 0 || memmem(p->data, p->len, "/.ATTRIBUTES/", 13) == NULL)
 		rc = ckpt_buf_put(p, VARIABLE_SUFFIX,
 				  sizeof(VARIABLE_SUFFIX) - 1);
 	if (rc == 0)

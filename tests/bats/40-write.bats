@@ -401,6 +401,16 @@ EOF
 	[ "$("$CKPT_INSPECT" --json --values "$T/out.tf2" | jq -c 'select(.key == "vars/nul\u0000x/.ATTRIBUTES/VARIABLE_VALUE") | .values')" = "[1]" ]
 }
 
+@test "tf2: a file named % at the root of by-object has the key of an empty name" {
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-object/%"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-object/%"
+	# (its key was read through memmem() of no bytes: UBSan stopped it)
+	[ "$(xattr "$MNT/by-object/%" user.ckpt.key)" = /.ATTRIBUTES/VARIABLE_VALUE ]
+	finish
+	[ "$(val "$T/out" /.ATTRIBUTES/VARIABLE_VALUE)" = "[1]" ]
+}
+
 @test "removexattr: what rsync -X removes; dtype and shape become unknown" {
 	local spool=$T/sp
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
