@@ -1717,6 +1717,8 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 	text[size] = '\0';
 	while (size > 0 && (text[size - 1] == '\n' || text[size - 1] == '\0'))
 		text[--size] = '\0';
+	if (memchr(text, '\0', size) != NULL)
+		return -EINVAL;	/* "int32\0junk" is not int32 */
 	if (strcmp(name, CKPTFS_XATTR_DTYPE) == 0) {
 		dtype = ckpt_dtype_from_name(text);
 		if (dtype < 0 || !ckpt_dtype_storable(dtype))

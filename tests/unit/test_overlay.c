@@ -120,6 +120,15 @@ test_rules_and_replay(const char *spool)
 		     0);
 	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_DTYPE, "nope", 4),
 		     -EINVAL);
+	/* a trailing newline or NUL is taken, anything after a NUL is not */
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_DTYPE,
+					"float32\n\0", 9), 0);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_DTYPE,
+					"int32\0junk", 10), -EINVAL);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_SHAPE, "4\0,5", 4),
+		     -EINVAL);
+	CHECK_EQ_INT(n->dtype, CKPT_DT_FLOAT);
+	CHECK_EQ_INT(n->rank, 2);
 	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, "user.other", "x", 1),
 		     -ENOTSUP);
 	/* the name taken: same view, then the other view */
