@@ -218,6 +218,23 @@ global_step
 EOF
 }
 
+@test "modes, owners and times: accepted and ignored; another owner is EPERM" {
+	local f m
+	mount_ckpt "$P"
+	f=$MNT/by-name/a
+	m=$(stat -c '%a %u %g %Y' "$f")
+	chmod 600 "$f"
+	touch -d 2001-01-01 "$f"
+	chown "$(id -u):$(id -g)" "$f"
+	[ "$(stat -c '%a %u %g %Y' "$f")" = "$m" ]
+	run ! chown "$(($(id -u) + 1))" "$f"
+	assert_output --partial "Operation not permitted"
+	run ! chgrp "$(($(id -g) + 1))" "$f"
+	assert_output --partial "Operation not permitted"
+	[ "$(stat -c '%a %u %g %Y' "$f")" = "$m" ]
+	finish
+}
+
 @test "symbolic links, hard links, FIFOs and devices are refused with EPERM" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	run -1 ln -s a "$MNT/by-name/s"
