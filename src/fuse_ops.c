@@ -332,6 +332,20 @@ object_view(struct ckptfs *fs)
 
 /* --- lookup, getattr ------------------------------------------------------ */
 
+/* Whether directory D is no longer in the tree: a name change removed
+ * it (its tensors moved, it was pruned), while the kernel may still hold
+ * a path through it for a moment (entry invalidations are sent after the
+ * reply, see notify()).  Such a path is answered ESTALE: the kernel then
+ * walks it again, asking for each name afresh (LOOKUP_REVAL), where
+ * ENOENT would fail the open of a name that exists.  The root has no
+ * directory either.  Under the namespace lock. */
+static bool
+detached(const struct ckptfs *fs, const struct ckptfs_node *d)
+{
+	return d->kind == CKPTFS_DIR && d->loc.dir == NULL &&
+	       d != fs->tree->root;
+}
+
 /* Find NAME in PARENT. */
 static int
 do_lookup(struct ckptfs *fs, fuse_ino_t parent, const char *name,
@@ -352,7 +366,7 @@ do_lookup(struct ckptfs *fs, fuse_ino_t parent, const char *name,
 	RDLOCK(fs);
 	n = ckptfs_dir_lookup(d, name, strlen(name));
 	if (n == NULL)
-		rc = -ENOENT;
+		rc = detached(fs, d) ? -ESTALE : -ENOENT;
 	else
 		fill_entry(fs, n, e);
 	UNLOCK(fs);
@@ -665,6 +679,7 @@ static int
 do_opendir(struct ckptfs *fs, fuse_ino_t ino)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
+	int rc;
 
 	if (atomic_load(&fs->no_opendir))
 		return -ENOSYS;
@@ -672,7 +687,10 @@ do_opendir(struct ckptfs *fs, fuse_ino_t ino)
 		return -ESTALE;
 	if (n->kind != CKPTFS_DIR)
 		return -ENOTDIR;
-	return 0;
+	RDLOCK(fs);
+	rc = detached(fs, n) ? -ESTALE : 0;
+	UNLOCK(fs);
+	return rc;
 }
 
 static void
@@ -813,13 +831,21 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * opens (FOPEN_KEEP_CACHE), as we would have asked. */
 	if (atomic_load(&fs->no_open))
 		return -ENOSYS;
-	if (fi->flags & O_TRUNC) {
+	if (fi->flags & O_TRUNC)
 		WRLOCK(fs);
+	else
+		RDLOCK(fs);
+	if (n->kind == CKPTFS_TENSOR && n->replaced) {
+		/* A file renamed over it took its names, and the kernel may
+		 * not have dropped the other view's name of it yet (see
+		 * detached()): ESTALE makes it look the path up again and
+		 * open what the name is now, not the old bytes.  (Its open
+		 * descriptors stay usable; /proc/PID/fd cannot reopen it.) */
+		rc = -ESTALE;
+	} else if (fi->flags & O_TRUNC) {
 		rc = ckptfs_ov_truncate(fs->tree, n, 0);
 		if (rc == -ENOSYS)
 			rc = -EIO;	/* the spool's file system, not us */
-	} else {
-		RDLOCK(fs);
 	}
 	if (rc == 0) {
 		ckptfs_ov_open(fs->tree, n);

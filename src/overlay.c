@@ -1593,6 +1593,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			ckptfs_loc_clear(&target->loc);
 		} else {
 			delete_tensor(t, target, view, iv);
+			target->replaced = true;
 		}
 	}
 	ckptfs_dir_remove(dir, name, len);

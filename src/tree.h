@@ -163,6 +163,9 @@ struct ckptfs_node {
 			int dtype;	/* -1 unknown (a new file) */
 			int16_t rank;	/* -1 unknown */
 			bool deleted;	/* no longer in any view */
+			/* Deleted by a file renamed over it, which took its
+			 * names (ESTALE to an open that still finds it). */
+			bool replaced;
 			/* The by-name path follows the key. */
 			bool derived_name;
 			/* Content or metadata set here.  Set by a first write

@@ -23,7 +23,8 @@ unset _lib
 : "${CKPTFS:=ckptfs}"
 : "${CKPT_INSPECT:=ckpt-inspect}"
 : "${MKFIXTURE:=mkfixture}"
-export CKPTFS CKPT_INSPECT MKFIXTURE
+: "${REPLACE_READ:=replace_read}"
+export CKPTFS CKPT_INSPECT MKFIXTURE REPLACE_READ
 
 if [ "${CKPTFS_TEST_STRICT:-0}" = 1 ]; then
 	# CI: a test that cannot run is a failure, not a skip.
