@@ -679,7 +679,6 @@ static int
 do_opendir(struct ckptfs *fs, fuse_ino_t ino)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
-	int rc;
 
 	if (atomic_load(&fs->no_opendir))
 		return -ENOSYS;
@@ -687,10 +686,7 @@ do_opendir(struct ckptfs *fs, fuse_ino_t ino)
 		return -ESTALE;
 	if (n->kind != CKPTFS_DIR)
 		return -ENOTDIR;
-	RDLOCK(fs);
-	rc = detached(fs, n) ? -ESTALE : 0;
-	UNLOCK(fs);
-	return rc;
+	return 0;
 }
 
 static void
