@@ -494,6 +494,9 @@ test_hostile_entries(void)
 		/* a partitioned tensor without its slice entry */
 		{ "\x08\x01\x12\x04\x12\x02\x08\x04\x3a\x04\x0a\x02\x10\x02", 14,
 		  -EBADMSG, "lacks the entry" },
+		/* a partitioned string tensor (see BUGS in ckptfs(1)) */
+		{ "\x08\x07\x12\x04\x12\x02\x08\x04\x3a\x04\x0a\x02\x10\x02", 14,
+		  -ENOTSUP, "'x' has dtype string, which cannot be assembled" },
 		/* a slice outside the shape */
 		{ "\x08\x01\x12\x04\x12\x02\x08\x04\x3a\x06\x0a\x04\x08\x03\x10\x02",
 		  16, -EBADMSG, "outside its shape" },
