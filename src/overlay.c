@@ -1621,22 +1621,35 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			unlink_loc(t, m->n, other, true, iv);
 	}
 	for (i = 0; i < nmv; i++) {
+		struct ckptfs_node *sc;
+
 		if (mv[i].same)
 			continue;
 		/* a scope of the name steps aside (found above) */
 		if (mv[i].aside != NULL &&
 		    scope_step_aside(t, mv[i].aside, iv) < 0)
 			rc = -ENOMEM;
-		if (mv[i].in_place) {
-			/* linked already */
-		} else if (link_at(t, mv[i].n, other,
-				   (const char *)mv[i].other.data,
-			    mv[i].other.len) < 0 &&
-		    mv[i].oldother.len > 0 &&
-		    link_at(t, mv[i].n, other,
-			    (const char *)mv[i].oldother.data,
-			    mv[i].oldother.len) < 0)
-			rc = -EEXIST;	/* cannot happen after the check */
+		if (!mv[i].in_place) {
+			/* A scope renamed in place just now may hold the
+			 * name: by-name's x@ (of by-object's x/sub) became y
+			 * as by-object's x became y, before the tensor x
+			 * did. */
+			if (other == CKPTFS_BY_NAME && mv[i].aside == NULL &&
+			    (sc = scope_in_way(t,
+					       (const char *)mv[i].other.data,
+					       mv[i].other.len)) != NULL &&
+			    scope_step_aside(t, sc, iv) < 0)
+				rc = -ENOMEM;
+			if (link_at(t, mv[i].n, other,
+				    (const char *)mv[i].other.data,
+				    mv[i].other.len) < 0 &&
+			    mv[i].oldother.len > 0 &&
+			    link_at(t, mv[i].n, other,
+				    (const char *)mv[i].oldother.data,
+				    mv[i].oldother.len) < 0)
+				rc = -EEXIST;	/* cannot happen after the
+						 * check */
+		}
 		if (t->src.tf2 && view == CKPTFS_BY_OBJECT)
 			mv[i].n->derived_name = true;
 		inval_add(iv, NULL, NULL, 0, mv[i].n->ino);

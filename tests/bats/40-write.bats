@@ -539,9 +539,20 @@ EOF
 	# and by a rename, which a remount replays
 	mv "$MNT/by-object/vars/a" "$MNT/by-object/vars/scoped"
 	[ -f "$MNT/by-name/scoped" ] && [ -f "$MNT/by-name/scoped@/c" ]
+	# and by a rename of an object holding both (its by-name scope was
+	# renamed first, and the tensor kept its old name in its way)
+	mkdir -p "$MNT/by-object/net/x/.ATTRIBUTES" "$MNT/by-object/net/x/s/.ATTRIBUTES"
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-object/net/x/.ATTRIBUTES/VARIABLE_VALUE"
+	f4 '\x00\x00\x00\x40' >"$MNT/by-object/net/x/s/.ATTRIBUTES/VARIABLE_VALUE"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-object/net/x/.ATTRIBUTES/VARIABLE_VALUE" \
+		"$MNT/by-object/net/x/s/.ATTRIBUTES/VARIABLE_VALUE"
+	mv -T "$MNT/by-object/net/x" "$MNT/by-object/net/y"
+	[ "$(ls "$MNT/by-name/net" | xargs echo)" = "y y@" ]
+	[ "$(xattr "$MNT/by-object/net/y/.ATTRIBUTES/VARIABLE_VALUE" user.ckpt.key)" = net/y ]
 	kill_daemon
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	[ -f "$MNT/by-name/scoped" ] && [ -f "$MNT/by-name/scoped@/c" ]
+	[ -f "$MNT/by-name/net/y" ] && [ -f "$MNT/by-name/net/y@/s" ]
 	finish
 	run -0 keys "$T/out"
 	assert_output - <<'EOF'
@@ -554,11 +565,15 @@ dense/kernel
 dense/kernel/Adam
 dense/kernel/Adam_1
 global_step
+net/y
+net/y/s
 scoped
 scoped/c
 EOF
 	[ "$(val "$T/out" dense)" = 1 ]
 	[ "$(val "$T/out" scoped)" = 1 ]
+	[ "$(val "$T/out" net/y)" = "[1]" ]
+	[ "$(val "$T/out" net/y/s)" = "[2]" ]
 }
 
 @test "a name over 255 bytes is ENAMETOOLONG; a scope has one directory" {
