@@ -810,13 +810,15 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 	for (int32_t i = 0; i < w->opts.num_shards; i++) {
 		struct wshard *s = &w->shards[i];
 
-		if (fsync(s->fd) < 0 || close(s->fd) < 0) {
-			rc = ckpt_fail(err, -errno, "%s: %s", s->tmp,
-				       strerror(errno));
-			s->fd = -1;
+		int fd = s->fd, e = fsync(fd) < 0 ? errno : 0;
+
+		s->fd = -1;
+		if (close(fd) < 0 && e == 0)
+			e = errno;
+		if (e != 0) {
+			rc = ckpt_fail(err, -e, "%s: %s", s->tmp, strerror(e));
 			goto out;
 		}
-		s->fd = -1;
 	}
 	if ((rc = write_index_tmp(w, index, &table, err)) < 0)
 		goto out;
