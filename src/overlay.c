@@ -1957,6 +1957,19 @@ resolve_parent(struct ckptfs_tree *t, const char *path, size_t len,
 
 	if (slash == NULL)
 		return -EINVAL;
+	/* The journal names nodes by their paths, never with "." or "..",
+	 * nor a NUL (ckptfs_tree_path() would stop there). */
+	if (memchr(path, '\0', len) != NULL)
+		return -EINVAL;
+	for (const char *c = path, *end = path + len; c < end;) {
+		const char *e = memchr(c, '/', (size_t)(end - c));
+		size_t cl = (size_t)((e != NULL ? e : end) - c);
+
+		if ((cl == 1 && c[0] == '.') ||
+		    (cl == 2 && c[0] == '.' && c[1] == '.'))
+			return -EINVAL;
+		c += cl + 1;
+	}
 	d = strndup(path, (size_t)(slash - path));
 	if (d == NULL)
 		return -ENOMEM;
@@ -1985,8 +1998,17 @@ static int
 attach_spool(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t id)
 {
 	struct stat st;
-	int fd = spool_open(t, id, true);
+	int fd;
 
+	/* Never written (0 is "not spooled"); a directory cannot be. */
+	if (id == 0 || id == UINT64_MAX || n->kind != CKPTFS_TENSOR)
+		return -EBADMSG;
+	/* The ids of spool files gone are not free either: a later record
+	 * may remove the tensor of this one, and the file with it
+	 * (scan_ids() sees only the files still there). */
+	if (id >= t->ov->next_id)
+		t->ov->next_id = id + 1;
+	fd = spool_open(t, id, true);
 	if (fd == -ENOENT && t->ov->replaying) {
 		/* Gone: right if a later record removes N; checked once the
 		 * journal is replayed (replay_missing()). */
@@ -2248,6 +2270,9 @@ replay(struct ckptfs_tree *t, struct ckpt_err *err)
 		if (ftruncate(fd, (off_t)off) < 0)
 			rc = ckpt_fail(err, -errno, "%s: %s", path,
 				       strerror(errno));
+		/* An append cut short is taken back to JSIZE: that is the
+		 * end now, not what spool_ensure() saw during the replay. */
+		ov->jsize = (off_t)off;
 	}
 out:
 	free(buf);

@@ -167,6 +167,25 @@ setup() {
 	[ ! -e "$T/out.ckptfs-spool" ]
 }
 
+@test "a replayed spool gives no new tensor the spool id of a removed one" {
+	mount_ckpt "$P"
+	printf ZZZZ >"$MNT/by-name/z"	# no dtype: the write-out is refused
+	printf XXXX >"$MNT/by-name/x"
+	rm "$MNT/by-name/x"
+	finish_fails
+	# x's spool file is gone, its records are not: y got x's id, and the
+	# next replay gave y's file to x, whose removal deleted it.
+	mount_ckpt "$P"
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-name/y"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/y"
+	finish_fails
+	mount_ckpt "$P"
+	[ "$(values "$MNT/by-name/y" f4)" = 1 ]
+	rm "$MNT/by-name/z"
+	finish
+	[ "$(val "$P.tf2" vars/y/.ATTRIBUTES/VARIABLE_VALUE)" = "[1]" ]
+}
+
 @test "a damaged tensor: no change keeps its bytes; found, it is not written" {
 	# dense/kernel is [2,3] = 0..5: damage one of its bytes.
 	local off k

@@ -18,14 +18,18 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle.h"
 #include "bundle_writer.h"
 #include "coding.h"
 #include "convert.h"
+#include "crc32c.h"
 #include "overlay.h"
 #include "tensor.h"
 #include "tree.h"
@@ -659,6 +663,150 @@ test_journal_damage(const char *dir)
 	ckpt_buf_free(&k);
 }
 
+/* Append to J a journal record OP on PATH with number NUM, framed as
+ * the overlay frames its own. */
+static void
+add_record(struct ckpt_buf *j, char op, const char *path, uint64_t num)
+{
+	struct ckpt_buf body = { 0 };
+
+	CHECK_EQ_INT(ckpt_buf_put(&body, &op, 1), 0);
+	CHECK_EQ_INT(ckpt_buf_put_varint(&body, strlen(path)), 0);
+	CHECK_EQ_INT(ckpt_buf_put(&body, path, strlen(path)), 0);
+	CHECK_EQ_INT(ckpt_buf_put_varint(&body, num), 0);
+	CHECK_EQ_INT(ckpt_buf_put_fixed32(j, (uint32_t)body.len), 0);
+	CHECK_EQ_INT(ckpt_buf_put_fixed32(
+			     j, ckpt_crc_mask(ckpt_crc32c(body.data, body.len))),
+		     0);
+	CHECK_EQ_INT(ckpt_buf_put(j, body.data, body.len), 0);
+	ckpt_buf_free(&body);
+}
+
+/* Records the overlay never writes are refused, not applied: spool id 0
+ * (the mark of "not spooled"), a copy-up of a directory, paths through
+ * "." or "..".  And the ids of spool files gone are never given again:
+ * a later record removes what they named, with the file of that id. */
+static void
+test_journal_records(const char *dir)
+{
+	struct ckptfs_invals iv = { 0 };
+	struct ckpt_buf j = { 0 }, k = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckptfs_tree *t;
+	struct ckptfs_node *n;
+	char spool[160], jpath[192], sp[192];
+	size_t replayed, dropped;
+	static const struct {
+		char op;
+		const char *path;
+		uint64_t num;
+		int rc;
+	} bad[] = {
+		{ 'C', "by-name/q", 0, -EBADMSG },
+		{ 'P', "by-name/dd", 7, -EBADMSG },
+		{ 'P', "by-name/dd/.", 7, -ENOENT },
+		{ 'C', "by-name/./q", 8, -EINVAL },
+		{ 'C', "by-name/dd/../q", 8, -EINVAL },
+	};
+
+	snprintf(spool, sizeof(spool), "%s/rec-journal", dir);
+	snprintf(jpath, sizeof(jpath), "%s/journal", spool);
+	t = tree_with(spool, 0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "x", 1, false, &n, &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_remove(t, t->by_name, "x", 1, false, &iv), 0);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	slurp_file(jpath, &j);
+	add_record(&j, 'M', "by-name/dd", 0);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(sp, sizeof(sp), "%s/%016jx.spool", spool,
+			 (uintmax_t)bad[i].num);
+		put_file(sp, "abcd", 4);
+		k.len = 0;
+		CHECK_EQ_INT(ckpt_buf_put(&k, j.data, j.len), 0);
+		add_record(&k, bad[i].op, bad[i].path, bad[i].num);
+		put_file(jpath, k.data, k.len);
+		CHECK_EQ_INT(reopen(spool, &err, &replayed, &dropped),
+			     bad[i].rc);
+		CHECK(strstr(err.msg, "cannot replay") != NULL);
+		CHECK_EQ_INT(unlink(sp), 0);
+	}
+	/* x had spool id 1, its file is gone: y must not get 1. */
+	put_file(jpath, j.data, j.len);
+	t = tree_with(spool, 0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "y", 1, false, &n, &iv),
+		     0);
+	CHECK_EQ_U64(n->spool_id, 2);
+	CHECK_EQ_INT(ckptfs_ov_write(t, n, "abcd", 4, 0), 0);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	t = tree_with(spool, 0);
+	CHECK((n = at(t, "by-name/y")) != NULL);
+	CHECK_EQ_U64(n->size, 4);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	ckptfs_invals_free(&iv);
+	ckpt_buf_free(&j);
+	ckpt_buf_free(&k);
+}
+
+/* A change whose journal record a full disk cut short is taken back
+ * whole, also after a replay that dropped a crash's torn last record
+ * (the journal's end is then where the replay cut it). */
+static void
+test_journal_taken_back(const char *dir)
+{
+	struct ckptfs_invals iv = { 0 };
+	struct ckpt_buf j = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckptfs_tree *t;
+	struct ckptfs_node *n;
+	struct rlimit rl, small;
+	char spool[160], jpath[192];
+	size_t replayed, dropped;
+
+	snprintf(spool, sizeof(spool), "%s/cut-journal", dir);
+	snprintf(jpath, sizeof(jpath), "%s/journal", spool);
+	t = tree_with(spool, 0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "x", 1, false, &n, &iv),
+		     0);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	slurp_file(jpath, &j);
+	/* a crash cut an append: 10 bytes of a 48-byte record */
+	CHECK_EQ_INT(ckpt_buf_put(&j, "\x30\0\0\0\x11\x22\x33\x44\x55\x66",
+				  10),
+		     0);
+	put_file(jpath, j.data, j.len);
+	t = tree_with(spool, 0);
+	CHECK_EQ_U64(ckptfs_overlay_dropped(t), 10);
+	/* x's spool file is reopened by the replay: the journal's size was
+	 * taken then, before the cut */
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "y", 1, false, &n, &iv),
+		     0);
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK_EQ_INT(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	slurp_file(jpath, &j);
+	small = rl;
+	small.rlim_cur = (rlim_t)j.len + 12;
+	CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &small), 0);
+	CHECK(ckptfs_ov_create(t, t->by_name, "zzzzzzzz", 8, false, &n,
+			       &iv) < 0);
+	CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	CHECK(at(t, "by-name/zzzzzzzz") == NULL);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "w", 1, false, &n, &iv),
+		     0);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	CHECK_EQ_INT(reopen(spool, &err, &replayed, &dropped), 0);
+	CHECK_EQ_U64(replayed, 3);	/* x, y, w */
+	CHECK_EQ_U64(dropped, 0);
+	ckptfs_invals_free(&iv);
+	ckpt_buf_free(&j);
+}
+
 int
 main(void)
 {
@@ -674,6 +822,8 @@ main(void)
 	test_refuse_all(dir);
 	test_busy_spool(dir);
 	test_journal_damage(dir);
+	test_journal_records(dir);
+	test_journal_taken_back(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK_EQ_INT(system(cmd), 0);
 	return check_done("test_overlay");
