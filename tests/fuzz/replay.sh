@@ -5,7 +5,7 @@ set -u
 top_srcdir=${top_srcdir:-$(dirname "$0")/../..}
 top_builddir=${top_builddir:-.}
 status=0
-for t in table bundle tensor_string slice_key objgraph state tree; do
+for t in table bundle tensor_string slice_key objgraph state tree journal; do
 	dir=$top_srcdir/tests/fuzz/corpus/$t
 	bin=$top_builddir/tests/fuzz/replay_$t
 	if [ ! -d "$dir" ]; then
