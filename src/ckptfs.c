@@ -395,6 +395,39 @@ check_target(const char *opt, const char *given, const char *path,
 	return 0;
 }
 
+/* Whether absolute PATH (or the directory it would be made in) is the
+ * mount point MNT or inside it, compared by device and inode after
+ * resolving links and "..", before mounting. */
+static bool
+in_mountpoint(const char *path, const char *mnt)
+{
+	struct stat mst, st;
+	char *dir, *real, *slash;
+	bool in = false;
+
+	if (strncmp(mnt, "/dev/fd/", 8) == 0 || stat(mnt, &mst) < 0)
+		return false;
+	real = realpath(path, NULL);
+	if (real == NULL && (dir = dir_of(path)) != NULL) {
+		real = realpath(dir, NULL);
+		free(dir);
+	}
+	if (real == NULL)
+		return false;
+	for (;;) {
+		if (stat(real, &st) == 0 && st.st_dev == mst.st_dev &&
+		    st.st_ino == mst.st_ino) {
+			in = true;
+			break;
+		}
+		if ((slash = strrchr(real, '/')) == NULL || real[1] == '\0')
+			break;
+		slash[slash == real] = '\0';	/* "/a" -> "/" */
+	}
+	free(real);
+	return in;
+}
+
 /* What a mount writes: the outputs, the spool, whether to write even
  * unchanged. */
 struct plan {
@@ -904,6 +937,14 @@ main(int argc, char *argv[])
 		goto out_bundle;
 	if (!conf.ro && conf.output == NULL && default_unwritable(&plan))
 		conf.ro = 1;	/* said so; changes are EROFS */
+	/* Its first change would wait for itself: the daemon, holding its
+	 * lock, makes the spool through the mount. */
+	if (!conf.ro && in_mountpoint(plan.spool, conf.mountpoint)) {
+		fprintf(stderr, "ckptfs: spool %s: inside the mount point "
+				"%s; give -o spool= (or -o output=) outside it\n",
+			plan.spool, conf.mountpoint);
+		goto out_bundle;
+	}
 	status_fd = status_open();
 	if (status_fd < 0)
 		goto out_bundle;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "overlay.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -2280,6 +2281,41 @@ out:
 	return rc;
 }
 
+/* Whether NAME is one of the files a spool holds: the journal, or a
+ * spool file (16 hex digits and ".spool"). */
+static bool
+spool_own_name(const char *name)
+{
+	size_t i;
+
+	if (strcmp(name, JOURNAL) == 0)
+		return true;
+	for (i = 0; i < 16; i++)
+		if (!isxdigit((unsigned char)name[i]))
+			return false;
+	return strcmp(name + 16, ".spool") == 0;
+}
+
+/* Whether directory PATH holds something that is not the spool's own:
+ * then it is not a spool (a directory named by mistake, $HOME, the
+ * source's own), and nothing in it may be used or removed. */
+static bool
+spool_foreign(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	bool foreign = false;
+
+	if (d == NULL)
+		return false;
+	while (!foreign && (de = readdir(d)) != NULL)
+		foreign = strcmp(de->d_name, ".") != 0 &&
+			  strcmp(de->d_name, "..") != 0 &&
+			  !spool_own_name(de->d_name);
+	closedir(d);
+	return foreign;
+}
+
 /* Next free spool id: above every spool file already in the directory. */
 static void
 scan_ids(struct ckptfs_overlay *ov)
@@ -2327,6 +2363,15 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 		return ckpt_fail(err, -EPERM,
 				 "%s: the spool is another user's directory "
 				 "(give -o spool=DIR, or mount with -o ro)",
+				 spool_dir);
+	/* The spool is removed once written out, with what is in it. */
+	if (st.st_mode != 0 && spool_foreign(spool_dir))
+		return ckpt_fail(err, -EEXIST,
+				 "%s: a directory holding other files than a "
+				 "spool's: it cannot be the spool of changes, "
+				 "which is removed once they are written (give "
+				 "-o spool= a new or empty directory, or mount "
+				 "with -o ro)",
 				 spool_dir);
 	ov = calloc(1, sizeof(*ov));
 	if (ov == NULL || (ov->spool_dir = strdup(spool_dir)) == NULL) {
@@ -2491,8 +2536,10 @@ spool_remove(struct ckptfs_overlay *ov)
 		return rc;
 	}
 	ckpt_test_crash("after-journal-unlink");
+	/* Only the spool's own files: anything else put there since the
+	 * mount stays, and so does the directory then. */
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (spool_own_name(de->d_name))
 			unlinkat(dfd, de->d_name, 0);
 	closedir(d);
 	if (ov->jfd >= 0) {
@@ -2503,7 +2550,11 @@ spool_remove(struct ckptfs_overlay *ov)
 		close(ov->dirfd);
 		ov->dirfd = -1;
 	}
-	return rmdir(ov->spool_dir) < 0 && errno != ENOENT ? -errno : 0;
+	/* (not empty: someone put a file there; it stays) */
+	return rmdir(ov->spool_dir) < 0 && errno != ENOENT &&
+			       errno != ENOTEMPTY && errno != EEXIST
+		       ? -errno
+		       : 0;
 }
 
 /* Whether tensor N's TF1 name NAME (NLEN bytes) can be stored when TF1 is

@@ -90,6 +90,40 @@ EOF
 	[ "$("$CKPT_INSPECT" --json --values "$O" a | jq -c .values)" = 10 ]
 }
 
+@test "a spool named where other files are, or inside the mount point, is refused" {
+	local sp sum
+	sum=$(cat "$P".index "$P".data-* | md5sum)
+	mkdir "$T/mnt" "$T/dir"
+	cp "$P".* "$T/dir/"
+	printf keep >"$T/dir/precious"
+	# Its files went when the spool was removed after the write-out:
+	# precious, and the checkpoint itself for spool=its directory.
+	for sp in "$T/dir" "$T/src"; do
+		run -1 timeout 20 "$CKPTFS" -o spool="$sp",output="$O" "$P" "$T/mnt"
+		assert_output "ckptfs: $sp: a directory holding other files than a spool's: it cannot be the spool of changes, which is removed once they are written (give -o spool= a new or empty directory, or mount with -o ro)"
+	done
+	[ "$(cat "$T/dir/precious")" = keep ]
+	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$sum" ]
+	# The first change waited for itself, holding the daemon's lock:
+	# the mount hung for good.
+	ln -s mnt "$T/lnk"
+	for sp in "$T/mnt/s" "$T/mnt" "$T/lnk/s" "$T/mnt/../mnt/s"; do
+		run -1 timeout 20 "$CKPTFS" -o spool="$sp",output="$O" "$P" "$T/mnt"
+		assert_output "ckptfs: spool $sp: inside the mount point $T/mnt; give -o spool= (or -o output=) outside it"
+	done
+	run -1 timeout 20 "$CKPTFS" -o output="$T/mnt/o" "$P" "$T/mnt"
+	assert_output --partial "spool $T/mnt/o.ckptfs-spool: inside the mount point"
+	run ! mountpoint -q "$T/mnt"
+	# A file put in a spool is left there, and so is the spool then.
+	mount_ckpt "$P" -o format=tf1,output="$O"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	printf mine >"$O.ckptfs-spool/notes"
+	finish
+	[ "$(val "$O" a)" = 10 ]
+	run -0 ls -A "$O.ckptfs-spool"
+	assert_output notes
+}
+
 @test "a symlink or a file planted at the spool's name is refused, not followed" {
 	mkdir "$T/elsewhere" "$T/mnt"
 	printf keep >"$T/elsewhere/precious"
