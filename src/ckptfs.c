@@ -769,38 +769,49 @@ fusermount_u(const char *mnt)
 	return 0;
 }
 
+/* ckptfs -u on MNT whose daemon is gone (killed): nothing will be
+ * written, but the mount can go, and a spool keeps the changes.  Return
+ * the exit status. */
+static int
+unmount_dead(const char *mnt)
+{
+	if (fusermount_u(mnt) < 0)
+		return EXIT_FAILURE;
+	fprintf(stderr, "ckptfs: the daemon of %s had exited (killed?): "
+			"unmounted, nothing written; mounting the checkpoint "
+			"again with the same options brings back the changes "
+			"its spool kept\n",
+		mnt);
+	return EXIT_FAILURE;
+}
+
 /* ckptfs -u MOUNTPOINT: unmount, wait for the daemon to finish writing,
  * and report its result.  Return the exit status. */
 static int
 unmount_wait(const char *mnt)
 {
-	char path[PATH_MAX], status[64], text[8192], res[1200];
+	char path[PATH_MAX], status[64], res[1200];
+	/* info.json: a source path and tf2_root of any length come first */
+	static char text[1 << 16];
+	size_t have = 0;
 	long pid, sfd_num;
 	ssize_t got;
 	int fd, sfd;
 
 	snprintf(path, sizeof(path), "%s/info.json", mnt);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOTCONN && is_ckptfs_mount(mnt)) {
-		/* The daemon is gone (killed): nothing will be written,
-		 * but the mount can go, and a spool keeps the changes. */
-		if (fusermount_u(mnt) < 0)
-			return EXIT_FAILURE;
-		fprintf(stderr, "ckptfs: the daemon of %s had exited (killed?): "
-				"unmounted, nothing written; mounting the "
-				"checkpoint again with the same options brings "
-				"back the changes its spool kept\n",
-			mnt);
-		return EXIT_FAILURE;
-	}
+	if (fd < 0 && errno == ENOTCONN && is_ckptfs_mount(mnt))
+		return unmount_dead(mnt);
 	if (fd < 0) {
 		fprintf(stderr, "ckptfs: %s: %s (not a ckptfs mount?)\n", path,
 			strerror(errno));
 		return EXIT_FAILURE;
 	}
-	got = read(fd, text, sizeof(text) - 1);
+	while (have < sizeof(text) - 1 &&
+	       (got = read(fd, text + have, sizeof(text) - 1 - have)) > 0)
+		have += (size_t)got;
 	close(fd);
-	text[got > 0 ? got : 0] = '\0';
+	text[have] = '\0';
 	pid = json_long(text, "pid");
 	sfd_num = json_long(text, "status_fd");
 	if (pid <= 0 || sfd_num < 0) {
@@ -809,6 +820,10 @@ unmount_wait(const char *mnt)
 	}
 	snprintf(status, sizeof(status), "/proc/%ld/fd/%ld", pid, sfd_num);
 	sfd = open(status, O_RDONLY | O_CLOEXEC);
+	/* A read-only mount's info.json may come from the kernel's cache
+	 * (no OPEN is sent there) after its daemon is gone. */
+	if (sfd < 0 && errno == ENOENT && is_ckptfs_mount(mnt))
+		return unmount_dead(mnt);
 	if (sfd < 0) {
 		fprintf(stderr, "ckptfs: %s (the daemon's status): %s\n", status,
 			strerror(errno));

@@ -288,4 +288,24 @@ crash_over_old() {
 	mount_ckpt "$P" -o format=tf1,output="$O"
 	finish
 	[ "$(val "$O" a)" = 10 ]
+	# Read-only, info.json is served from the kernel's cache after the
+	# daemon is gone: -u said "/proc/PID/fd/N: No such file".
+	mount_ckpt "$P" -o ro
+	cat "$MNT/info.json" >/dev/null
+	kill -9 "${CKPTFS_PIDS[-1]}"
+	wait "${CKPTFS_PIDS[-1]}" || true
+	unset 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+	run -1 timeout 60 "$CKPTFS" -u "$MNT"
+	assert_output --partial "ckptfs: the daemon of $MNT had exited (killed?): unmounted"
+	run ! mountpoint -q "$MNT"
+	unset 'CKPTFS_MNTS[-1]'
+}
+
+@test "ckptfs -u finds the daemon in an info.json of any length" {
+	local root
+	# pid came after 8 KiB of tf2_root, past what -u read
+	root=$(head -c 8200 /dev/zero | tr '\0' r)
+	mount_ckpt "$P" -o ro,tf2_root="$root"
+	[ "$(stat -c %s "$MNT/info.json")" -gt 8192 ]
+	finish
 }
