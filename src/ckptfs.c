@@ -791,9 +791,7 @@ static int
 unmount_wait(const char *mnt)
 {
 	char path[PATH_MAX], status[64], res[1200];
-	/* info.json: a source path and tf2_root of any length come first */
-	static char text[1 << 16];
-	size_t have = 0;
+	struct ckpt_buf text = { 0 };
 	long pid, sfd_num;
 	ssize_t got;
 	int fd, sfd;
@@ -807,13 +805,21 @@ unmount_wait(const char *mnt)
 			strerror(errno));
 		return EXIT_FAILURE;
 	}
-	while (have < sizeof(text) - 1 &&
-	       (got = read(fd, text + have, sizeof(text) - 1 - have)) > 0)
-		have += (size_t)got;
+	/* Whole: the source path and tf2_root, of any length, come first. */
+	do {
+		got = -1;
+		if (ckpt_buf_reserve(&text, 65536) < 0)
+			break;
+		got = read(fd, text.data + text.len, 65535);
+		text.len += got > 0 ? (size_t)got : 0;
+	} while (got > 0);
 	close(fd);
-	text[have] = '\0';
-	pid = json_long(text, "pid");
-	sfd_num = json_long(text, "status_fd");
+	if (got == 0)
+		text.data[text.len] = '\0';
+	pid = got == 0 ? json_long((const char *)text.data, "pid") : -1;
+	sfd_num = got == 0 ? json_long((const char *)text.data, "status_fd")
+			   : -1;
+	ckpt_buf_free(&text);
 	if (pid <= 0 || sfd_num < 0) {
 		fprintf(stderr, "ckptfs: %s: no daemon or status named\n", path);
 		return EXIT_FAILURE;
