@@ -94,11 +94,25 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	case KEY_RO:
 		conf->ro = 1;
 		return 1;	/* the kernel makes the mount read-only */
-	case KEY_MAX_READ:
+	case KEY_MAX_READ: {
 		/* libfuse checks that init() asks for it too */
-		conf->max_read = (unsigned)strtoul(arg + strlen("max_read="),
-						   NULL, 10);
+		const char *v = arg + strlen("max_read=");
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 ||
+		    n > UINT_MAX) {
+			/* the kernel would refuse it after the checkpoint is
+			 * opened, saying only "Invalid argument" */
+			fprintf(stderr, "ckptfs: %s: not a number of bytes\n",
+				arg);
+			return -1;
+		}
+		conf->max_read = (unsigned)n;
 		return 1;
+	}
 	case FUSE_OPT_KEY_NONOPT:
 		conf->nonopts++;
 		if (conf->checkpoint == NULL) {

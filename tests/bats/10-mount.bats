@@ -100,10 +100,18 @@ EOF
 }
 
 @test "-o max_read=N mounts and reads (libfuse wants init() to ask for it)" {
+	local v
 	mount_ckpt -o ro,max_read=8192 "$(fixture tf1)"
 	[ "$(values "$MNT/by-name/dense/kernel" f4)" = "0 1 2 3 4 5" ]
 	run -0 cat "$MNT/info.json"
 	unmount_ckpt
+	# what the kernel would refuse, saying only "Invalid argument", is
+	# refused before the checkpoint is opened
+	for v in -1 99999999999 4096x ""; do
+		run -1 timeout 10 "$CKPTFS" -o ro,max_read="$v" \
+			"$BATS_TEST_TMPDIR/nope" "$MNT"
+		assert_output "ckptfs: max_read=$v: not a number of bytes"
+	done
 }
 
 @test "-o ro: a read-only mount, typed fuse.ckptfs, named after the prefix" {
