@@ -970,6 +970,10 @@ main(int argc, char *argv[])
 	}
 	if (make_plan(&conf, bundle, &plan) < 0)
 		goto out_bundle;
+	if (conf.ro && conf.output != NULL)
+		fprintf(stderr, "ckptfs: warning: -o ro: nothing is written, "
+				"output=%s neither\n",
+			conf.output);
 	if (!conf.ro && conf.output == NULL && default_unwritable(&plan))
 		conf.ro = 1;	/* said so; changes are EROFS */
 	/* Its first change would wait for itself: the daemon, holding its

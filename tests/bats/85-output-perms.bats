@@ -142,5 +142,7 @@ EOF
 	[ "$(cat "$T/spoolfile")" = x ]
 	# read-only, no spool is needed
 	mount_ckpt "$P" -o ro,output="$O"
+	run -0 cat "$CKPTFS_LOG"
+	assert_output "ckptfs: warning: -o ro: nothing is written, output=$O neither"
 	[ "$(values "$MNT/by-name/a" f4)" = 1 ]
 }
