@@ -791,6 +791,13 @@ out:
 
 /* --- linking names ------------------------------------------------------------- */
 
+/* The directory VIEW's names are in (/by-name or /by-object). */
+static struct ckptfs_node *
+view_root(const struct ckptfs_tree *t, int view)
+{
+	return view == CKPTFS_BY_NAME ? t->by_name : t->by_object;
+}
+
 /* Walk the raw PATH in VIEW.  With CREATE, missing directories are made
  * (and queued in IV); *DIR is the directory of the last component and
  * DISP its displayed name; *AT the node already there (or NULL).  Without
@@ -800,8 +807,7 @@ walk_path(struct ckptfs_tree *t, int view, const char *path, size_t len,
 	  bool create, struct ckptfs_node **dir, struct ckpt_buf *disp,
 	  struct ckptfs_node **at)
 {
-	struct ckptfs_node *d = view == CKPTFS_BY_NAME ? t->by_name
-						       : t->by_object;
+	struct ckptfs_node *d = view_root(t, view);
 	size_t start = 0, i;
 	int rc;
 
@@ -912,8 +918,7 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	   bool prune, struct ckptfs_invals *iv)
 {
 	struct ckptfs_loc *l = CKPTFS_LOC(n, view);
-	const struct ckptfs_node *root = view == CKPTFS_BY_NAME ? t->by_name
-								: t->by_object;
+	const struct ckptfs_node *root = view_root(t, view);
 	struct ckptfs_node *d = l->dir;
 
 	if (d == NULL)
@@ -1179,7 +1184,9 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	/* The tensor's names: this view's path, and the other's by rule. */
 	rc = ckptfs_node_rawpath(t, dir, view, &path);
-	if (rc == 0 && path.len > 0)
+	/* (not PATH's length: a directory of the empty name, '%', has an
+	 * empty path too) */
+	if (rc == 0 && dir != view_root(t, view))
 		rc = ckpt_buf_put(&path, "/", 1);
 	if (rc == 0)
 		rc = ckpt_buf_put(&path, raw.data, raw.len);
@@ -1507,7 +1514,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	if ((rc = ckptfs_node_rawpath(t, n, view, &oldp)) < 0 ||
 	    (rc = ckptfs_node_rawpath(t, ndir, view, &newp)) < 0)
 		goto out;
-	if (newp.len > 0 && (rc = ckpt_buf_put(&newp, "/", 1)) < 0)
+	if (ndir != view_root(t, view) &&
+	    (rc = ckpt_buf_put(&newp, "/", 1)) < 0)
 		goto out;
 	if ((rc = ckpt_buf_put(&newp, raw.data, raw.len)) < 0)
 		goto out;

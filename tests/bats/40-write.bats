@@ -472,6 +472,29 @@ EOF
 	[ "$(val "$T/out" /.ATTRIBUTES/VARIABLE_VALUE)" = "[1]" ]
 }
 
+@test "names below a directory of the empty name (%) keep their leading /" {
+	mount_ckpt "$P" -o format=tf2,output="$T/out"
+	mkdir "$MNT/by-name/%" "$MNT/by-object/%"
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-name/%/x"
+	mv "$MNT/by-name/a" "$MNT/by-name/%/a"
+	f4 '\x00\x00\x00\x40' >"$MNT/by-object/%/y"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/%/x" "$MNT/by-object/%/y"
+	# The TF1 names /x and /a (TF2 escapes the empty component's '/'
+	# as .S), and /y: they were taken for x, a and y.
+	[ "$(xattr "$MNT/by-object/vars/.Sx/.ATTRIBUTES/VARIABLE_VALUE" user.ckpt.key)" = /x ]
+	[ "$(xattr "$MNT/by-object/%/y" user.ckpt.key)" = /y ]
+	[ -f "$MNT/by-object/vars/.Sa/.ATTRIBUTES/VARIABLE_VALUE" ]
+	[ "$(ls "$MNT/by-name/%" | xargs echo)" = "a x y" ]
+	finish
+	run -0 keys "$T/out"
+	assert_line vars/.Sx/.ATTRIBUTES/VARIABLE_VALUE
+	assert_line vars/.Sa/.ATTRIBUTES/VARIABLE_VALUE
+	assert_line /y/.ATTRIBUTES/VARIABLE_VALUE
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	assert_output --partial "full_name /x "
+	assert_output --partial "full_name /y "
+}
+
 @test "removexattr: what rsync -X removes; dtype and shape become unknown" {
 	local spool=$T/sp
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
