@@ -2765,6 +2765,62 @@ refuse(struct ckptfs_tree *t, struct ckptfs_node *x, int view,
 	return rc;
 }
 
+/* A key and the tensor it is written for (keys_unique()). */
+struct keyref {
+	const char *key;
+	size_t len;
+	struct ckptfs_node *n;
+};
+
+static int
+cmp_keyref(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+	int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* With a new object graph, two /by-object paths can be one key: a
+ * component that is not validly escaped is a literal name, so net/enc.l0
+ * is the object "enc.l0", and so is net/enc..l0.  TensorFlow would keep
+ * one of them: refuse the others, naming both paths, as refuse() does
+ * (*NREFUSED, *REFUSED).  KEYS[0..N): the keys written.  Return 0 or a
+ * negative errno (-ENOMEM). */
+static int
+keys_unique(struct ckptfs_tree *t, struct keyref *keys, size_t n,
+	    struct ckpt_err *err, struct ckpt_buf *more, size_t *nrefused,
+	    size_t *nmore, int *refused)
+{
+	struct ckpt_buf a = { 0 }, b = { 0 };
+	struct ckpt_err why = { 0 };
+	int rc = 0;
+
+	qsort(keys, n, sizeof(*keys), cmp_keyref);
+	for (size_t i = 1; i < n && rc == 0; i++) {
+		if (cmp_keyref(&keys[i - 1], &keys[i]) != 0)
+			continue;
+		a.len = b.len = 0;
+		where_in(t, keys[i].n, CKPTFS_BY_OBJECT, &a);
+		where_in(t, keys[i - 1].n, CKPTFS_BY_OBJECT, &b);
+		ckpt_fail(&why, -EEXIST,
+			  "%s: the same key as %s, %.*s (a file P is the "
+			  "key P/.ATTRIBUTES/VARIABLE_VALUE, and a '.' not "
+			  "followed by '.' or 'S' is a literal one, written "
+			  "'..'); rename one of them",
+			  (const char *)a.data, (const char *)b.data,
+			  (int)keys[i].len, keys[i].key);
+		if (*refused == 0)
+			*refused = -EEXIST;
+		rc = refuse(t, keys[i].n, CKPTFS_BY_OBJECT, &why, err, more,
+			    (*nrefused)++, nmore);
+		ckpt_err_clear(&why);
+	}
+	ckpt_buf_free(&a);
+	ckpt_buf_free(&b);
+	return rc;
+}
+
 /* Add to ERR's message that COUNT more tensors were refused, NMORE of
  * them named in MORE. */
 static void
@@ -2809,6 +2865,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	/* The source's object graph, unchanged (copied as it is stored). */
 	struct ckpt_out_tensor graph = { .fd = -1 };
 	size_t *offs = NULL;
+	struct keyref *keys = NULL;
 	int64_t *ones = NULL;
 	char (*spnames)[32] = NULL;
 	size_t n = 0, want = 0, nsp = 0, sp = 0, i, k;
@@ -2852,7 +2909,9 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	offs = calloc(want ? 2 * want : 1, sizeof(*offs));
 	ones = calloc(nsp ? nsp : 1, sizeof(*ones));
 	spnames = calloc(nsp ? nsp : 1, sizeof(*spnames));
-	if (o == NULL || offs == NULL || ones == NULL || spnames == NULL) {
+	keys = tf2 ? calloc(want ? want : 1, sizeof(*keys)) : NULL;
+	if (o == NULL || offs == NULL || ones == NULL || spnames == NULL ||
+	    (tf2 && keys == NULL)) {
 		rc = ckpt_fail(err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -2929,7 +2988,17 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			ckpt_err_clear(&why);
 			continue;
 		}
+		if (keys != NULL)
+			keys[n].n = x;
 		n++;
+	}
+	if (rc == 0 && keys != NULL) {
+		for (i = 0; i < n; i++) {
+			keys[i].key = (const char *)names.data + offs[2 * i + 1];
+			keys[i].len = o[i].key_len;
+		}
+		rc = keys_unique(t, keys, n, err, &more, &nrefused, &nmore,
+				 &refused);
 	}
 	if (rc == 0 && nrefused > 1)
 		refused_more(err, &more, nrefused - 1, nmore);
@@ -2984,6 +3053,7 @@ out:
 	ckpt_buf_free(&more);
 	ckpt_buf_free(&w);
 	free(offs);
+	free(keys);
 	free(o);
 	free(ones);
 	free(spnames);

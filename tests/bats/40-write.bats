@@ -495,6 +495,27 @@ EOF
 	assert_output --partial "full_name /y "
 }
 
+@test "tf2: two by-object paths written as one key are refused, naming both" {
+	local d
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
+	mkdir -p "$MNT/by-object/net/enc.l0" "$MNT/by-object/net/enc..l0"
+	for d in enc.l0 enc..l0; do
+		f4 '\x00\x00\x80\x3f' >"$MNT/by-object/net/$d/k"
+		setfattr -n user.ckpt.dtype -v float32 "$MNT/by-object/net/$d/k"
+	done
+	# (the object graph's builder refused it, naming the key twice)
+	finish_fails
+	assert_output --partial "by-object/net/enc..l0/k: the same key as by-object/net/enc.l0/k"
+	assert_output --partial "ckptfs: error: by-object/net/enc..l0/k: the same key as by-object/net/enc.l0/k, net/enc..l0/k/.ATTRIBUTES/VARIABLE_VALUE (a file P is the key P/.ATTRIBUTES/VARIABLE_VALUE, and a '.' not followed by '.' or 'S' is a literal one, written '..'); rename one of them;"
+	[ ! -e "$T/out.index" ]
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
+	mv "$MNT/by-object/net/enc.l0" "$MNT/by-object/net/enc2"
+	finish
+	run -0 keys "$T/out"
+	assert_line net/enc..l0/k/.ATTRIBUTES/VARIABLE_VALUE
+	assert_line net/enc2/k/.ATTRIBUTES/VARIABLE_VALUE
+}
+
 @test "removexattr: what rsync -X removes; dtype and shape become unknown" {
 	local spool=$T/sp
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
