@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <dirent.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +52,11 @@ struct wshard {
 
 struct ckpt_writer {
 	char *prefix;		/* owned */
+	/* The directory the files go in, opened once: every file is made,
+	 * renamed and removed in it by name, so that a directory above
+	 * it swapped for another (a symbolic link) since cannot send them
+	 * elsewhere.  Owned unless opts.dirfd gave it. */
+	int dirfd;
 	struct ckpt_writer_opts opts;
 	struct wshard *shards;	/* owned, opts.num_shards */
 	int32_t cur;
@@ -92,12 +96,23 @@ temp_name(const char *final)
 	return p;
 }
 
+/* The last component of PATH, which names a file in W->dirfd. */
+static const char *
+base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
 /* Create a new file for writing; never follows a symlink planted there. */
 static int
-create_file(const char *path, struct ckpt_err *err)
+create_file(const struct ckpt_writer *w, const char *path,
+	    struct ckpt_err *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		      0666);
+	int fd = openat(w->dirfd, base_of(path),
+			O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			0666);
 
 	if (fd < 0)
 		return ckpt_fail(err, -errno, "%s: %s", path, strerror(errno));
@@ -177,34 +192,47 @@ stale_kind(const char *name, const char *base, size_t len, long *count)
  * SHARDS, data shards of PREFIX whose shard count is not NUM_SHARDS (the
  * rest of an older checkpoint there).  Best effort: errors are ignored. */
 static void
-remove_stale(const char *prefix, bool shards, int32_t num_shards)
+remove_stale(const struct ckpt_writer *w, bool shards, int32_t num_shards)
 {
-	char *dcopy = strdup(prefix), *bcopy = strdup(prefix);
-	const char *base;
+	const char *base = base_of(w->prefix);
+	size_t len = strlen(base);
 	struct dirent *de;
-	size_t len;
-	DIR *d = NULL;
+	int fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
-	if (dcopy == NULL || bcopy == NULL)
-		goto out;
-	base = basename(bcopy);
-	len = strlen(base);
-	d = opendir(dirname(dcopy));
-	if (d == NULL)
-		goto out;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		long count = 0;
 		enum stale_kind k = stale_kind(de->d_name, base, len, &count);
 
 		if (k == STALE_TEMP ||
 		    (k == STALE_SHARD && shards && count != num_shards))
-			(void)unlinkat(dirfd(d), de->d_name, 0);
+			(void)unlinkat(w->dirfd, de->d_name, 0);
 	}
-out:
-	if (d != NULL)
-		closedir(d);
-	free(dcopy);
-	free(bcopy);
+	closedir(d);
+}
+
+/* Open the directory PATH is in.  Return the fd or a negative errno. */
+static int
+open_dir_of(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int fd;
+
+	if (dir == NULL)
+		return -ENOMEM;
+	if ((slash = strrchr(dir, '/')) != NULL)
+		slash[slash == dir] = '\0';	/* "/x": "/" */
+	fd = open(slash != NULL ? dir : ".",
+		  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	free(dir);
+	return fd;
 }
 
 int
@@ -218,6 +246,7 @@ ckpt_writer_new(const char *prefix, const struct ckpt_writer_opts *opts,
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return -ENOMEM;
+	w->dirfd = -1;
 	if (opts != NULL)
 		w->opts = *opts;
 	else
@@ -235,9 +264,16 @@ ckpt_writer_new(const char *prefix, const struct ckpt_writer_opts *opts,
 		goto fail;
 	for (int32_t i = 0; i < w->opts.num_shards; i++)
 		w->shards[i].fd = -1;
+	if (w->opts.dirfd != NULL) {
+		w->dirfd = *w->opts.dirfd;
+	} else if ((w->dirfd = open_dir_of(prefix)) < 0) {
+		rc = ckpt_fail(err, w->dirfd, "%s: its directory: %s", prefix,
+			       strerror(-w->dirfd));
+		goto fail;
+	}
 	/* Temporary files of a writer of this prefix that crashed: free
 	 * their space before taking more. */
-	remove_stale(prefix, false, 0);
+	remove_stale(w, false, 0);
 	for (int32_t i = 0; i < w->opts.num_shards; i++) {
 		struct wshard *s = &w->shards[i];
 
@@ -246,7 +282,7 @@ ckpt_writer_new(const char *prefix, const struct ckpt_writer_opts *opts,
 			rc = -ENOMEM;
 			goto fail;
 		}
-		s->fd = create_file(s->tmp, err);
+		s->fd = create_file(w, s->tmp, err);
 		if (s->fd < 0) {
 			rc = s->fd;
 			free(s->tmp);
@@ -694,24 +730,6 @@ pack_header(const struct ckpt_writer *w, struct ckpt_buf *out)
 	return 0;
 }
 
-/* fsync() the directory holding PATH, so a rename in it is durable. */
-static int
-sync_parent(const char *path)
-{
-	char *copy = strdup(path);
-	int fd, rc = 0;
-
-	if (copy == NULL)
-		return -ENOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0 && errno != EINVAL)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
 
 /* Build the index table in memory. */
 static int
@@ -756,7 +774,7 @@ write_index_tmp(struct ckpt_writer *w, const char *index,
 
 	if ((w->index_tmp = temp_name(index)) == NULL)
 		return -ENOMEM;
-	if ((fd = create_file(w->index_tmp, err)) < 0)
+	if ((fd = create_file(w, w->index_tmp, err)) < 0)
 		return fd;
 	rc = write_all(fd, table->data, table->len);
 	if (rc == 0 && fsync(fd) < 0)
@@ -769,15 +787,15 @@ write_index_tmp(struct ckpt_writer *w, const char *index,
 	return 0;
 }
 
-/* sync_parent() with a message naming PATH. */
+/* fsync() W's directory, so that a rename in it is durable; a message
+ * naming PATH if not. */
 static int
-sync_dir_of(const char *path, struct ckpt_err *err)
+sync_dir_of(const struct ckpt_writer *w, const char *path,
+	    struct ckpt_err *err)
 {
-	int rc = sync_parent(path);
-
-	if (rc < 0)
-		return ckpt_fail(err, rc, "%s: syncing the directory: %s",
-				 path, strerror(-rc));
+	if (fsync(w->dirfd) < 0 && errno != EINVAL)
+		return ckpt_fail(err, -errno, "%s: syncing the directory: %s",
+				 path, strerror(errno));
 	return 0;
 }
 
@@ -825,18 +843,19 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 	ckpt_test_crash("after-data");
 	/* 2. No index: what is at the output name stops being a checkpoint
 	 * before any of its data is replaced. */
-	if (unlink(index) < 0 && errno != ENOENT) {
+	if (unlinkat(w->dirfd, base_of(index), 0) < 0 && errno != ENOENT) {
 		rc = ckpt_fail(err, -errno, "%s: %s", index, strerror(errno));
 		goto out;
 	}
-	if ((rc = sync_dir_of(index, err)) < 0)
+	if ((rc = sync_dir_of(w, index, err)) < 0)
 		goto out;
 	ckpt_test_crash("after-index-unlink");
 	/* 3. The data into place. */
 	for (int32_t i = 0; i < w->opts.num_shards; i++) {
 		struct wshard *s = &w->shards[i];
 
-		if (rename(s->tmp, s->final) < 0) {
+		if (renameat(w->dirfd, base_of(s->tmp), w->dirfd,
+			     base_of(s->final)) < 0) {
 			rc = ckpt_fail(err, -errno, "%s: %s", s->final,
 				       strerror(errno));
 			goto out;
@@ -845,20 +864,21 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 		s->tmp = NULL;
 		s->placed = true;
 	}
-	if ((rc = sync_dir_of(index, err)) < 0)
+	if ((rc = sync_dir_of(w, index, err)) < 0)
 		goto out;
 	ckpt_test_crash("before-index-rename");
 	/* 4. The index last: now the checkpoint exists. */
-	if (rename(w->index_tmp, index) < 0) {
+	if (renameat(w->dirfd, base_of(w->index_tmp), w->dirfd,
+		     base_of(index)) < 0) {
 		rc = ckpt_fail(err, -errno, "%s: %s", index, strerror(errno));
 		goto out;
 	}
 	free(w->index_tmp);
 	w->index_tmp = NULL;
 	w->finished = true;
-	rc = sync_dir_of(index, err);
+	rc = sync_dir_of(w, index, err);
 	ckpt_test_crash("after-index-rename");
-	remove_stale(w->prefix, true, w->opts.num_shards);
+	remove_stale(w, true, w->opts.num_shards);
 out:
 	free(index);
 	ckpt_buf_free(&table);
@@ -876,18 +896,20 @@ ckpt_writer_free(struct ckpt_writer *w)
 		if (s->fd >= 0)
 			close(s->fd);
 		if (s->tmp != NULL)
-			unlink(s->tmp);
+			unlinkat(w->dirfd, base_of(s->tmp), 0);
 		/* Data an unfinished writer renamed into place has no index
 		 * (the old one was removed first): not a checkpoint, only
 		 * litter. */
 		if (!w->finished && s->placed)
-			unlink(s->final);
+			unlinkat(w->dirfd, base_of(s->final), 0);
 		free(s->tmp);
 		free(s->final);
 	}
 	if (w->index_tmp != NULL)
-		unlink(w->index_tmp);
+		unlinkat(w->dirfd, base_of(w->index_tmp), 0);
 	free(w->index_tmp);
+	if (w->opts.dirfd == NULL && w->dirfd >= 0)
+		close(w->dirfd);
 	for (size_t i = 0; i < w->n; i++) {
 		if (!w->opts.borrow) {
 			free((void *)(uintptr_t)w->e[i].key);
@@ -919,9 +941,9 @@ cmp_data_order(const void *a, const void *b)
 
 int
 ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
-		    struct ckpt_err *err)
+		    const int *dirfd, struct ckpt_err *err)
 {
-	struct ckpt_writer_opts o = { 0 };
+	struct ckpt_writer_opts o = { .dirfd = dirfd };
 	const struct ckpt_entry **order = NULL;
 	struct ckpt_writer *w = NULL;
 	size_t n = 0;

@@ -33,6 +33,10 @@ struct ckpt_writer_opts {
 	 * until ckpt_writer_free(): the writer keeps the pointers instead
 	 * of copies (writing 100,000 tensors: about 11 MB less). */
 	bool borrow;
+	/* The directory PREFIX is in, opened by the caller (kept open until
+	 * ckpt_writer_free()): the files are made there by their names
+	 * alone.  NULL: opened here, by PREFIX's path. */
+	const int *dirfd;
 };
 
 struct ckpt_writer;
@@ -95,8 +99,8 @@ void ckpt_test_crash(const char *point);
  * compression of the index, each shard's tensors in their original data
  * order, bytes copied with copy_file_range().  For a checkpoint written
  * by TensorFlow the result is byte-identical.  Every tensor is verified
- * first. */
+ * first.  DIRFD: as ckpt_writer_opts.dirfd. */
 int ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
-			struct ckpt_err *err);
+			const int *dirfd, struct ckpt_err *err);
 
 #endif

@@ -409,6 +409,19 @@ check_target(const char *opt, const char *given, const char *path,
 	return 0;
 }
 
+/* Open the directory absolute PATH is in, or return -1 (the write-out
+ * then finds it by its path, and says what is wrong). */
+static int
+open_dir(const char *path)
+{
+	char *dir = dir_of(path);
+	int fd = dir != NULL ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+			     : -1;
+
+	free(dir);
+	return fd;
+}
+
 /* Whether absolute PATH (or the directory it would be made in) is the
  * mount point MNT or inside it, compared by device and inode after
  * resolving links and "..", before mounting. */
@@ -447,6 +460,10 @@ in_mountpoint(const char *path, const char *mnt)
 struct plan {
 	struct ckptfs_output outs[2];
 	char *prefixes[2];	/* owned */
+	/* The outputs' directories, opened when mounting (outs[i].dirfd
+	 * points here once open): the write-out makes its files there,
+	 * whatever a directory above has become since. */
+	int dirfds[2];
 	size_t n;
 	char *spool;		/* owned */
 	/* Owned: the options that write these changes out as this mount
@@ -460,6 +477,9 @@ struct plan {
 static void
 plan_free(struct plan *p)
 {
+	for (int i = 0; i < 2; i++)
+		if (p->outs[i].dirfd != NULL)
+			close(p->dirfds[i]);
 	free(p->prefixes[0]);
 	free(p->prefixes[1]);
 	free(p->spool);
@@ -567,6 +587,8 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 		}
 		p->outs[i].format = f[i];
 		p->outs[i].prefix = p->prefixes[i];
+		if ((p->dirfds[i] = open_dir(p->prefixes[i])) >= 0)
+			p->outs[i].dirfd = &p->dirfds[i];
 	}
 	if (conf->spool != NULL) {
 		size_t len;

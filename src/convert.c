@@ -213,6 +213,7 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 	/* T's names, keys and shapes, the slice keys on HELD and the static
 	 * keys added here outlive the writer, freed before this returns. */
 	wo.borrow = true;
+	wo.dirfd = opts->dirfd;
 	if ((rc = ckpt_writer_new(prefix, &wo, &w, err)) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {

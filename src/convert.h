@@ -56,6 +56,9 @@ struct ckpt_convert_opts {
 	bool add_save_counter;
 	/* Header and index options of the output (byte-exact rewrites). */
 	enum ckpt_compression compression;
+	/* The directory PREFIX is in, opened by the caller: see
+	 * ckpt_writer_opts.dirfd.  NULL: opened by PREFIX's path. */
+	const int *dirfd;
 };
 
 #define CKPT_SAVE_COUNTER_KEY "save_counter/.ATTRIBUTES/VARIABLE_VALUE"

@@ -66,6 +66,10 @@ struct ckptfs_overlay {
 	int claim_fd;
 	bool busy;
 	int dirfd;		/* -1 until the spool exists */
+	/* The directory the spool is in, opened at mount: the spool is
+	 * made and removed there by its name, whatever a directory above
+	 * has become since; -1 if it could not be opened (then by path). */
+	int parentfd;
 	int jfd;		/* journal, O_APPEND; -1 until then */
 	off_t jsize;		/* its size: where the next record goes */
 	uint64_t next_id;	/* protected by mu */
@@ -353,6 +357,15 @@ spool_parent(const struct ckptfs_overlay *ov)
 				 (size_t)(slash - ov->spool_dir));
 }
 
+/* The spool's name in its directory (OV->parentfd, or the current
+ * directory's path when that is AT_FDCWD). */
+static const char *
+spool_base(const struct ckptfs_overlay *ov)
+{
+	return ov->parentfd == AT_FDCWD ? ov->spool_dir
+					: strrchr(ov->spool_dir, '/') + 1;
+}
+
 /* Claim OV's spool for this overlay, so that two mounts never share one
  * (their spool file numbers and journal would mix, and the first to
  * finish would remove the other's changes): bind an abstract socket named
@@ -430,10 +443,10 @@ spool_ensure(struct ckptfs_tree *t)
 	 * may have written this mount's output by then). */
 	if (ov->busy || (rc = spool_claim(ov)) < 0)
 		return -EBUSY;
-	if (mkdir(ov->spool_dir, 0700) < 0 && errno != EEXIST)
+	if (mkdirat(ov->parentfd, spool_base(ov), 0700) < 0 && errno != EEXIST)
 		return -errno;
-	ov->dirfd = open(ov->spool_dir,
-			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	ov->dirfd = openat(ov->parentfd, spool_base(ov),
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (ov->dirfd < 0)
 		return -errno;
 	if (fstat(ov->dirfd, &st) < 0 || st.st_uid != geteuid()) {
@@ -2391,6 +2404,17 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 		return ckpt_fail(err, -ENOMEM, "out of memory");
 	}
 	ov->dirfd = ov->jfd = ov->claim_fd = -1;
+	ov->parentfd = AT_FDCWD;
+	{
+		char *parent = spool_parent(ov);
+		int fd = parent != NULL
+				 ? open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+				 : -1;
+
+		if (fd >= 0)
+			ov->parentfd = fd;
+		free(parent);
+	}
 	pthread_mutex_init(&ov->mu, NULL);
 	pthread_mutex_init(&ov->copy_mu, NULL);
 	pthread_mutex_init(&ov->fd_mu, NULL);
@@ -2440,6 +2464,8 @@ ckptfs_overlay_close(struct ckptfs_tree *t)
 		close(ov->dirfd);
 	if (ov->claim_fd >= 0)
 		close(ov->claim_fd);
+	if (ov->parentfd >= 0)
+		close(ov->parentfd);
 	free(ov->missing);
 	pthread_mutex_destroy(&ov->mu);
 	pthread_mutex_destroy(&ov->copy_mu);
@@ -2527,8 +2553,9 @@ spool_remove(struct ckptfs_overlay *ov)
 	if (ov->busy)
 		return 0;	/* another mount's, in use */
 	dfd = ov->dirfd >= 0 ? fcntl(ov->dirfd, F_DUPFD_CLOEXEC, 0)
-			     : open(ov->spool_dir, O_RDONLY | O_DIRECTORY |
-							   O_NOFOLLOW | O_CLOEXEC);
+			     : openat(ov->parentfd, spool_base(ov),
+				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					      O_CLOEXEC);
 	if (dfd < 0)
 		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP
 			       ? 0
@@ -2563,10 +2590,10 @@ spool_remove(struct ckptfs_overlay *ov)
 		ov->dirfd = -1;
 	}
 	/* (not empty: someone put a file there; it stays) */
-	return rmdir(ov->spool_dir) < 0 && errno != ENOENT &&
-			       errno != ENOTEMPTY && errno != EEXIST
-		       ? -errno
-		       : 0;
+	if (unlinkat(ov->parentfd, spool_base(ov), AT_REMOVEDIR) < 0 &&
+	    errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
+		return -errno;
+	return 0;
 }
 
 /* Whether tensor N's TF1 name NAME (NLEN bytes) can be stored when TF1 is
@@ -3013,11 +3040,13 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 	for (k = 0; k < nouts && rc == 0; k++) {
 		struct ckpt_convert_opts co = { .format = outs[k].format,
-						.add_save_counter = true };
+						.add_save_counter = true,
+						.dirfd = outs[k].dirfd };
 		bool same = (outs[k].format == CKPT_FORMAT_TF2) == t->src.tf2;
 
 		if (same && !changed && t->bundle != NULL) {
-			rc = ckpt_bundle_rewrite(t->bundle, outs[k].prefix, err);
+			rc = ckpt_bundle_rewrite(t->bundle, outs[k].prefix,
+						 outs[k].dirfd, err);
 			continue;
 		}
 		/* A new index is written as TensorFlow (1.2 and later)

@@ -159,6 +159,11 @@ int ckptfs_ov_fd_dup(struct ckptfs_tree *t, struct ckptfs_node *n);
 struct ckptfs_output {
 	enum ckpt_format format;
 	const char *prefix;
+	/* The directory PREFIX is in, opened when mounting, so that the
+	 * write-out goes there even if a directory above it was swapped
+	 * for another since (see ckpt_writer_opts.dirfd).  NULL: opened
+	 * by PREFIX's path at the write-out. */
+	const int *dirfd;
 };
 
 /* Write T as the OUTPUTS (N of them) when it changed or FORCE is set;

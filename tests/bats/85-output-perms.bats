@@ -124,6 +124,22 @@ EOF
 	assert_output notes
 }
 
+@test "a directory above the output swapped while mounted: the files go where they were" {
+	mkdir -p "$T/d/run" "$T/mnt" "$T/d/victim"
+	cp "$P".* "$T/d/run/"
+	mount_ckpt "$T/d/run/ckpt"
+	# Whoever owns d turns run into a link elsewhere: the write-out (and
+	# the spool, made at the first change) followed it.
+	mv "$T/d/run" "$T/d/run.orig"
+	ln -s victim "$T/d/run"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	finish
+	run -0 ls -A "$T/d/victim"
+	assert_output ""
+	[ "$(val "$T/d/run.orig/ckpt.tf2" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 10 ]
+	[ ! -e "$T/d/run.orig/ckpt.tf2.ckptfs-spool" ]
+}
+
 @test "a symlink or a file planted at the spool's name is refused, not followed" {
 	mkdir "$T/elsewhere" "$T/mnt"
 	printf keep >"$T/elsewhere/precious"

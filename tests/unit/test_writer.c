@@ -98,7 +98,7 @@ test_real_byte_exact(void)
 		snprintf(out, sizeof(out), "%s/%.*s", tmp, (int)(l - 6),
 			 de->d_name);
 		CHECK_EQ_INT(ckpt_bundle_open(src, &b, &err), 0);
-		if (ckpt_bundle_rewrite(b, out, &err) != 0)
+		if (ckpt_bundle_rewrite(b, out, NULL, &err) != 0)
 			fprintf(stderr, "%s: %s\n", src, err.msg);
 		CHECK_EQ_INT(err.code, 0);
 		check_same_ckpt(src, out);
