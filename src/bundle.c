@@ -123,26 +123,42 @@ open_error(int rc)
 
 /* Open PATH for reading, if it is a regular file (following symbolic
  * links): a FIFO would block open(2) and read(2) forever, a directory or
- * a device is no checkpoint file.  Return the descriptor (its fstat() in
- * ST), or -errno, or NOT_REGULAR. */
+ * a device is no checkpoint file, and none of them is opened.  Return the
+ * descriptor (its fstat() in ST), or -errno, or NOT_REGULAR. */
 static int
 open_file(const char *path, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	char self[64];
+	struct stat again;
+	int pfd, fd;
 
-	if (fd < 0)
+	/* Looked at before it is opened: opening a device may do something
+	 * (a tape rewinds, a watchdog arms), even if it is never read. */
+	if ((pfd = open(path, O_PATH | O_CLOEXEC)) < 0)
 		return -errno;
-	if (fstat(fd, st) < 0) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
+	if (fstat(pfd, st) < 0) {
+		fd = -errno;
+		close(pfd);
+		return fd;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		close(fd);
+		close(pfd);
 		return NOT_REGULAR;
 	}
-	/* (O_NONBLOCK means nothing for a regular file: kept) */
+	/* The file looked at, not what the name is now; by the name again
+	 * where /proc is missing, if it is still the same file. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		fd = -errno;
+	close(pfd);
+	if (fd >= 0 && (fstat(fd, &again) < 0 || again.st_dev != st->st_dev ||
+			again.st_ino != st->st_ino)) {
+		close(fd);
+		fd = -ESTALE;
+	}
 	return fd;
 }
 
