@@ -826,7 +826,7 @@ unmount_dead(const char *mnt)
 static int
 unmount_wait(const char *mnt)
 {
-	char path[PATH_MAX], status[64], res[1200];
+	char path[PATH_MAX], status[64], res[1200], link[64];
 	struct ckpt_buf text = { 0 };
 	long pid, sfd_num;
 	ssize_t got;
@@ -861,7 +861,24 @@ unmount_wait(const char *mnt)
 		return EXIT_FAILURE;
 	}
 	snprintf(status, sizeof(status), "/proc/%ld/fd/%ld", pid, sfd_num);
-	sfd = open(status, O_RDONLY | O_CLOEXEC);
+	/* Only a ckptfs mount's info.json is believed, and only about the
+	 * daemon's status file: any directory can hold an info.json naming
+	 * any process's descriptor. */
+	if (!is_ckptfs_mount(mnt)) {
+		fprintf(stderr, "ckptfs: %s: not a ckptfs mount\n", mnt);
+		return EXIT_FAILURE;
+	}
+	got = readlink(status, link, sizeof(link) - 1);
+	link[got > 0 ? got : 0] = '\0';
+	if (got < 0 && errno == ENOENT)
+		return unmount_dead(mnt);
+	if (strncmp(link, "/memfd:ckptfs-status", 20) != 0) {
+		fprintf(stderr, "ckptfs: %s: %s is not a ckptfs daemon's "
+				"status\n",
+			path, status);
+		return EXIT_FAILURE;
+	}
+	sfd = open(status, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	/* A read-only mount's info.json may come from the kernel's cache
 	 * (no OPEN is sent there) after its daemon is gone. */
 	if (sfd < 0 && errno == ENOENT && is_ckptfs_mount(mnt))

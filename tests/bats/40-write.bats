@@ -909,6 +909,13 @@ EOF
 	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
 	run -1 "$CKPTFS" -u "$T/mnt"
 	assert_output --partial "info.json"
+	# An info.json anywhere named any process's descriptor, and -u
+	# opened it before anything was checked.
+	sleep 60 3>&- &
+	printf '{"pid": %d, "status_fd": 0}\n' $! >"$T/mnt/info.json"
+	run -1 "$CKPTFS" -u "$T/mnt"
+	kill $!
+	assert_output "ckptfs: $T/mnt: not a ckptfs mount"
 }
 
 @test "cached listings follow changes made through the other view" {
