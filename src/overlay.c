@@ -366,6 +366,30 @@ spool_base(const struct ckptfs_overlay *ov)
 					: strrchr(ov->spool_dir, '/') + 1;
 }
 
+/* The claim SA (SALEN bytes) is held: -EBUSY if by a process of this
+ * user (a ckptfs daemon), else 0.  Abstract names are open to every user
+ * of the host: one that took the name first must not keep this user from
+ * every change and from the replay of a spool after a crash; the spool
+ * is then not claimed, and a second mount of it is not stopped. */
+static int
+claimed_by_us(const struct sockaddr_un *sa, socklen_t salen)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int rc = -EBUSY;	/* when it cannot be told */
+
+	if (fd < 0)
+		return rc;
+	if (connect(fd, (const struct sockaddr *)sa, salen) < 0)
+		rc = errno == ECONNREFUSED ? 0 : -EBUSY;	/* not listening */
+	else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0 &&
+		 cred.uid != geteuid())
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
 /* Claim OV's spool for this overlay, so that two mounts never share one
  * (their spool file numbers and journal would mix, and the first to
  * finish would remove the other's changes): bind an abstract socket named
@@ -380,6 +404,7 @@ spool_claim(struct ckptfs_overlay *ov)
 	const char *base = strrchr(ov->spool_dir, '/');
 	char *dir;
 	struct stat st;
+	socklen_t salen;
 	int fd, len;
 
 	if (ov->claim_fd >= 0 || base == NULL)
@@ -394,19 +419,18 @@ spool_claim(struct ckptfs_overlay *ov)
 		       "ckptfs-spool/%jx/%jx/%016" PRIx64, (uintmax_t)st.st_dev,
 		       (uintmax_t)st.st_ino,
 		       ckptfs_fnv1a64(base + 1, strlen(base + 1)));
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			    (size_t)len);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
-	if (bind(fd, (struct sockaddr *)&sa,
-		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-			     (size_t)len)) < 0) {
-		int e = errno;
-
-		close(fd);
-		return e == EADDRINUSE ? -EBUSY : 0;
+	/* Listening, so that a claimant can be asked who it is. */
+	if (bind(fd, (struct sockaddr *)&sa, salen) == 0 && listen(fd, 64) == 0) {
+		ov->claim_fd = fd;
+		return 0;
 	}
-	ov->claim_fd = fd;
-	return 0;
+	close(fd);
+	return errno == EADDRINUSE ? claimed_by_us(&sa, salen) : 0;
 }
 
 /* Append record REC to OV's journal.  Part of a record would stop the

@@ -21,8 +21,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -350,6 +355,67 @@ test_busy_spool(const char *dir)
 	ckptfs_overlay_close(u);
 	ckptfs_tree_free(u);
 	ckptfs_invals_free(&iv);
+}
+
+/* The claim's name is open to every user: one that took it first (here
+ * a child as nobody, listening or not) does not make the spool busy. */
+static void
+test_claim_squatted(const char *dir)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ckptfs_tree *t;
+	struct stat st;
+	char spool[160];
+	int p[2], len, status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		return;	/* (another user is needed) */
+	snprintf(spool, sizeof(spool), "%s/squat-spool", dir);
+	CHECK_EQ_INT(stat(dir, &st), 0);
+	len = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
+		       "ckptfs-spool/%jx/%jx/%016" PRIx64, (uintmax_t)st.st_dev,
+		       (uintmax_t)st.st_ino,
+		       ckptfs_fnv1a64("squat-spool", strlen("squat-spool")));
+	for (int listening = 0; listening < 2; listening++) {
+		CHECK_EQ_INT(pipe(p), 0);
+		if ((pid = fork()) == 0) {
+			int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+			char c = 1;
+
+			if (setgid(65534) < 0 || setuid(65534) < 0 ||
+			    bind(fd, (struct sockaddr *)&sa,
+				 (socklen_t)(offsetof(struct sockaddr_un,
+						      sun_path) +
+					     1 + (size_t)len)) < 0 ||
+			    (listening && listen(fd, 1) < 0))
+				c = 0;
+			if (write(p[1], &c, 1) != 1 || c == 0)
+				_exit(1);
+			/* (gone in 30 s even if a failed check left it) */
+			close(STDOUT_FILENO);
+			close(STDERR_FILENO);
+			alarm(30);
+			pause();
+			_exit(0);
+		}
+		{
+			char c = 0;
+
+			CHECK(pid > 0);
+			CHECK_EQ_INT(read(p[0], &c, 1), 1);
+			CHECK_EQ_INT(c, 1);
+		}
+		t = tree_with(spool, 0);
+		CHECK(!ckptfs_overlay_busy(t));
+		CHECK_EQ_INT(ckptfs_ov_truncate(t, at(t, "by-name/a"), 0), 0);
+		ckptfs_overlay_close(t);
+		ckptfs_tree_free(t);
+		kill(pid, SIGKILL);
+		CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+		close(p[0]);
+		close(p[1]);
+	}
 }
 
 static void
@@ -821,6 +887,7 @@ main(void)
 	test_damaged(dir);
 	test_refuse_all(dir);
 	test_busy_spool(dir);
+	test_claim_squatted(dir);
 	test_journal_damage(dir);
 	test_journal_records(dir);
 	test_journal_taken_back(dir);
