@@ -42,6 +42,8 @@
 #include "tensor.h"
 #include "tree.h"
 
+#include "check_dir.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define F_TF2 1
@@ -233,19 +235,8 @@ check_tree(const struct ckptfs_tree *t)
 
 		if (d == NULL || d->ino != ino)
 			abort();
-		if (d->kind != CKPTFS_DIR)
-			continue;
-		for (size_t k = 0; k < d->dir.n; k++) {
-			struct ckptfs_node *c = CKPTFS_DIR_ENTS(d)[k].node;
-			const struct ckptfs_loc *l;
-
-			if (c == NULL)
-				continue;
-			l = CKPTFS_ENT_LOC(d, c);
-			if (l->dir != d || l->len == 0 ||
-			    ckptfs_dir_lookup(d, l->name, l->len) != c)
-				abort();
-		}
+		if (d->kind == CKPTFS_DIR)
+			check_dir(d);
 	}
 }
 

@@ -30,6 +30,8 @@
 #include "tensor.h"
 #include "tree.h"
 
+#include "check_dir.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Most keys one input makes. */
@@ -132,20 +134,8 @@ check_tree(struct ckptfs_tree *t, const struct ckpt_entry *e, size_t n,
 				abort();
 			continue;
 		}
-		if (d->kind != CKPTFS_DIR)
-			continue;
-		for (size_t k = 0; k < d->dir.n; k++) {
-			struct ckptfs_node *c = CKPTFS_DIR_ENTS(d)[k].node;
-			const struct ckptfs_loc *l;
-
-			if (c == NULL)
-				continue;
-			l = CKPTFS_ENT_LOC(d, c);
-			if (l->dir != d || l->len == 0 ||
-			    l->len > CKPTFS_NAME_MAX ||
-			    ckptfs_dir_lookup(d, l->name, l->len) != c)
-				abort();
-		}
+		if (d->kind == CKPTFS_DIR)
+			check_dir(d);
 	}
 	for (size_t j = 0; j < n; j++)
 		if (seen[j] != (e[j].is_part ? 0u : 1u))
