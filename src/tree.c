@@ -1598,6 +1598,15 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 		return ckpt_fail(err, -EINVAL,
 				 "tf2_root=%s: the name of tf.train.Checkpoint's "
 				 "own counter; choose another", root);
+	/* Keys with these could not be written as TF2 at all. */
+	if (strcmp(root, ".ATTRIBUTES") == 0 ||
+	    strcmp(root, ".OPTIMIZER_SLOT") == 0 ||
+	    !ckpt_utf8_valid(root, strlen(root)))
+		return ckpt_fail(err, -EINVAL,
+				 "tf2_root=%s: %s; choose another", root,
+				 root[0] == '.' ? "a name TensorFlow's keys "
+						  "reserve"
+						: "not valid UTF-8");
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return ckpt_fail(err, -ENOMEM, "out of memory");

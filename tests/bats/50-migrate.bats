@@ -59,6 +59,15 @@ EOF
 	mkdir "$T/m"
 	run -1 timeout 20 "$CKPTFS" -o tf2_root=save_counter "$T/v1" "$T/m"
 	assert_output "ckptfs: tf2_root=save_counter: the name of tf.train.Checkpoint's own counter; choose another"
+	# roots no TF2 key can hold (the mount came up, every tensor was
+	# refused at the write-out)
+	for r in .ATTRIBUTES .OPTIMIZER_SLOT; do
+		run -1 timeout 20 "$CKPTFS" -o tf2_root="$r" "$T/v1" "$T/m"
+		assert_output "ckptfs: tf2_root=$r: a name TensorFlow's keys reserve; choose another"
+	done
+	run -1 timeout 20 "$CKPTFS" -o tf2_root="$(printf 'v\377')" "$T/v1" "$T/m"
+	assert_output --partial ": not valid UTF-8; choose another"
+	run ! mountpoint -q "$T/m"
 }
 
 @test "TF2 -> TF1: Checkpoint(var_list={...}) becomes a, b, scoped/c" {
