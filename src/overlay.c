@@ -1112,18 +1112,19 @@ static int
 scope_name_ok(struct ckptfs_node *dir, const char *name, size_t len, bool sfx,
 	      const struct ckptfs_node *self)
 {
-	char at[CKPTFS_NAME_MAX + 1];
-	struct ckptfs_node *o;
+	struct ckpt_buf raw = { 0 }, at = { 0 };
+	struct ckptfs_node *o = NULL;
+	bool dummy;
 
 	if (sfx) {
 		o = ckptfs_dir_lookup(dir, name, len - 1);
-	} else if (len + 1 > CKPTFS_NAME_MAX) {
-		o = NULL;
-	} else {
-		memcpy(at, name, len);
-		at[len] = '@';
-		o = ckptfs_dir_lookup(dir, at, len + 1);
+	} else if (ckptfs_name_unescape(name, len, &raw, &dummy) == 0 &&
+		   ckptfs_name_escape(raw.data, raw.len, true, &at) == 0) {
+		/* "x@", or for a long name its shortened form with '@' */
+		o = ckptfs_dir_lookup(dir, (const char *)at.data, at.len);
 	}
+	ckpt_buf_free(&raw);
+	ckpt_buf_free(&at);
 	return o != NULL && o->kind == CKPTFS_DIR && o != self ? -EEXIST : 0;
 }
 
