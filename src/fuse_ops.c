@@ -332,18 +332,21 @@ object_view(struct ckptfs *fs)
 
 /* --- lookup, getattr ------------------------------------------------------ */
 
-/* Whether directory D is no longer in the tree: a name change removed
- * it (its tensors moved, it was pruned), while the kernel may still hold
- * a path through it for a moment (entry invalidations are sent after the
- * reply, see notify()).  Such a path is answered ESTALE: the kernel then
+/* Whether directory D is no longer in the tree and the kernel may still
+ * hold a path through it for a moment (entry invalidations are sent
+ * after the reply, see notify()): it went with a tensor a file was
+ * renamed over, or had been renamed in place (editors, sed -i, rsync
+ * save so), so the path may name something that exists now
+ * (ckptfs_node.stale).  Such a path is answered ESTALE: the kernel then
  * walks it again, asking for each name afresh (LOOKUP_REVAL), where
- * ENOENT would fail the open of a name that exists.  The root has no
- * directory either.  Under the namespace lock. */
+ * ENOENT would fail the open of a name that exists.  Not for a
+ * directory removed otherwise: a shell inside one would get ESTALE for
+ * every name (the retry starts there again), and ENOENT is the truth.
+ * Under the namespace lock. */
 static bool
-detached(const struct ckptfs *fs, const struct ckptfs_node *d)
+detached(const struct ckptfs_node *d)
 {
-	return d->kind == CKPTFS_DIR && d->loc.dir == NULL &&
-	       d != fs->tree->root;
+	return d->kind == CKPTFS_DIR && d->loc.dir == NULL && d->stale;
 }
 
 /* Find NAME in PARENT. */
@@ -366,7 +369,7 @@ do_lookup(struct ckptfs *fs, fuse_ino_t parent, const char *name,
 	RDLOCK(fs);
 	n = ckptfs_dir_lookup(d, name, strlen(name));
 	if (n == NULL)
-		rc = detached(fs, d) ? -ESTALE : -ENOENT;
+		rc = detached(d) ? -ESTALE : -ENOENT;
 	else
 		fill_entry(fs, n, e);
 	UNLOCK(fs);
@@ -831,12 +834,14 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 		WRLOCK(fs);
 	else
 		RDLOCK(fs);
-	if (n->kind == CKPTFS_TENSOR && n->replaced) {
-		/* A file renamed over it took its names, and the kernel may
-		 * not have dropped the other view's name of it yet (see
+	if (n->kind == CKPTFS_TENSOR && n->deleted) {
+		/* Reached through a name the kernel has not dropped yet
+		 * (the other view's, after a file was renamed over it or it
+		 * was renamed away and removed, as editors save; see
 		 * detached()): ESTALE makes it look the path up again and
-		 * open what the name is now, not the old bytes.  (Its open
-		 * descriptors stay usable; /proc/PID/fd cannot reopen it.) */
+		 * open what the name is now, not the old bytes (or ENOENT).
+		 * Its open descriptors stay usable; /proc/PID/fd cannot
+		 * reopen it. */
 		rc = -ESTALE;
 	} else if (fi->flags & O_TRUNC) {
 		rc = ckptfs_ov_truncate(fs->tree, n, 0);

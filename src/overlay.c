@@ -949,10 +949,11 @@ node_at(struct ckptfs_tree *t, int view, const char *path, size_t len)
 }
 
 /* Remove N's name in VIEW; with PRUNE also the directories above it that
- * became empty and were not made by mkdir. */
+ * became empty and were not made by mkdir (marked stale with REPLACED,
+ * or when one of them had moved: ckptfs_node.stale). */
 static void
 unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
-	   bool prune, struct ckptfs_invals *iv)
+	   bool prune, bool replaced, struct ckptfs_invals *iv)
 {
 	struct ckptfs_loc *l = CKPTFS_LOC(n, view);
 	const struct ckptfs_node *root = view_root(t, view);
@@ -964,6 +965,12 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	dir_touched(t, d);
 	inval_add(iv, d, l->name, l->len, 0);
 	ckptfs_loc_clear(l);
+	/* the directories to go: D, and above it those holding only it */
+	for (struct ckptfs_node *e = d;
+	     prune && !replaced && e != root && !e->user_dir &&
+	     e->dir.nlive == (e == d ? 0u : 1u);
+	     e = e->loc.dir)
+		replaced = e->moved;
 	while (prune && d != root && !d->user_dir && d->dir.nlive == 0) {
 		struct ckptfs_loc *dl = &d->loc;
 		struct ckptfs_node *up = dl->dir;
@@ -972,18 +979,20 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 		dir_touched(t, up);
 		inval_add(iv, up, dl->name, dl->len, 0);
 		ckptfs_loc_clear(dl);
+		d->stale = replaced;
 		d = up;
 	}
 }
 
 /* Remove tensor N from every view (PRIMARY: the view the user acted in,
- * where directories are not pruned). */
+ * where directories are not pruned); REPLACED: by a file renamed over
+ * it. */
 static void
 delete_tensor(struct ckptfs_tree *t, struct ckptfs_node *n, int primary,
-	      struct ckptfs_invals *iv)
+	      bool replaced, struct ckptfs_invals *iv)
 {
 	for (int v = 0; v < 2; v++)
-		unlink_loc(t, n, v, v != primary, iv);
+		unlink_loc(t, n, v, v != primary, replaced, iv);
 	n->deleted = true;
 	inval_add(iv, NULL, NULL, 0, n->ino);
 	if (n->spool_id != 0)
@@ -1040,6 +1049,7 @@ relink_dir(struct ckptfs_tree *t, struct ckptfs_node *d, const char *disp,
 	ckptfs_loc_clear(&d->loc);
 	rc = ckptfs_dir_link(up, d, disp, displen, raw, rawlen);
 	dir_touched(t, up);
+	d->moved = true;
 	return rc;
 }
 
@@ -1099,6 +1109,8 @@ check_dir(struct ckptfs_tree *t, const struct ckptfs_node *dir)
 		return -ENOTDIR;
 	if (dir->view < 0)
 		return -EPERM;
+	if (dir->loc.dir == NULL)
+		return -ENOENT;	/* removed (a shell still in it) */
 	return 0;
 }
 
@@ -1262,14 +1274,14 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		rc = link_at(t, n, 1 - view, (const char *)other.data,
 			     other.len);
 		if (rc < 0)
-			unlink_loc(t, n, view, false, NULL);
+			unlink_loc(t, n, view, false, false, NULL);
 	}
 	if (rc == 0)
 		rc = journal_path(t, J_CREATE, dir, name, len, id);
 	if (rc < 0) {
 		if (CKPTFS_LOC(n, view)->dir != NULL) {
-			unlink_loc(t, n, 0, view != 0, NULL);
-			unlink_loc(t, n, 1, view != 1, NULL);
+			unlink_loc(t, n, 0, view != 0, false, NULL);
+			unlink_loc(t, n, 1, view != 1, false, NULL);
 		}
 		n->deleted = true;
 		goto out;
@@ -1330,7 +1342,7 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		return rc;
 	if (ckptfs_node_is_graph(t, n))
 		t->ov->graph_removed = true;	/* to have one built */
-	delete_tensor(t, n, dir->view, iv);
+	delete_tensor(t, n, dir->view, false, iv);
 	return 0;
 }
 
@@ -1639,8 +1651,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			dir_touched(t, ndir);
 			ckptfs_loc_clear(&target->loc);
 		} else {
-			delete_tensor(t, target, view, iv);
-			target->replaced = true;
+			delete_tensor(t, target, view, true, iv);
 		}
 	}
 	ckptfs_dir_remove(dir, name, len);
@@ -1665,7 +1676,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		if (pd != NULL && rename_private(t, pd, r, rlen, iv))
 			m->in_place = true;
 		else
-			unlink_loc(t, m->n, other, true, iv);
+			unlink_loc(t, m->n, other, true, false, iv);
 	}
 	for (i = 0; i < nmv; i++) {
 		struct ckptfs_node *sc;

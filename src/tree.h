@@ -129,6 +129,13 @@ struct ckptfs_node {
 	/* DIR: names still pending (dir.tab->build; BIG is set). */
 	bool building : 1;
 	bool big : 1;		/* DIR: the names are in dir.tab */
+	/* DIR: renamed in place for the other view's name of a tensor that
+	 * moved (its old name may still be in the kernel's cache); and
+	 * STALE, removed when it or a directory above had been so renamed,
+	 * or with the tensor a file renamed over took the place of: the
+	 * kernel may still walk a path through it for a moment. */
+	bool moved : 1;
+	bool stale : 1;
 	union {
 		struct ckptfs_dir dir;	/* CKPTFS_DIR */
 		struct {	/* CKPTFS_TENSOR, CKPTFS_BLOB */
@@ -163,9 +170,6 @@ struct ckptfs_node {
 			int dtype;	/* -1 unknown (a new file) */
 			int16_t rank;	/* -1 unknown */
 			bool deleted;	/* no longer in any view */
-			/* Deleted by a file renamed over it, which took its
-			 * names (ESTALE to an open that still finds it). */
-			bool replaced;
 			/* The by-name path follows the key. */
 			bool derived_name;
 			/* Content or metadata set here.  Set by a first write

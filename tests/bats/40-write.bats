@@ -138,21 +138,23 @@ setup() {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	(
 		exec 7<>"$MNT/by-name/a" 8<>"$MNT/by-name/global_step" \
-			9<"$MNT/by-name/global_step"
+			9<"$MNT/by-name/global_step" 6<"$MNT/by-name/a"
 		rm "$MNT/by-name/a"
 		mv "$MNT/by-name/b" "$MNT/by-name/global_step"
 		# The first write copies a tensor that has no name any more.
 		f4 '\x00\x00\x40\x40' >&7
 		printf '\x07\x00\x00\x00\x00\x00\x00\x00' >&8
 		setfattr -n user.ckpt.shape -v 1 /proc/self/fd/7
-		[ "$(values /proc/self/fd/7 f4)" = 3 ]
+		[ "$(od -An -t f4 <&6 | xargs echo)" = 3 ]
 		[ "$(xattr /proc/self/fd/7 user.ckpt.shape)" = 1 ]
 		[ "$(stat -L -c %h /proc/self/fd/7)" = 0 ]
-		# A file renamed over cannot be opened again (ESTALE, the
-		# other view's name of it may still be in the kernel's cache:
-		# it is the new file's now).
 		[ "$(od -An -t d8 <&9 | xargs echo)" = 7 ]
+		# A removed tensor cannot be opened again (ESTALE: the other
+		# view's name of it may still be in the kernel's cache, and
+		# be the name of another file now).
 		run ! od /proc/self/fd/8
+		assert_output --partial "Stale file handle"
+		run ! od /proc/self/fd/7
 		assert_output --partial "Stale file handle"
 	)
 	[ ! -e "$MNT/by-name/a" ]
@@ -409,9 +411,22 @@ EOF
 	run -0 "$REPLACE_READ" 300 "$o/tmp" "$o/b/.ATTRIBUTES/VARIABLE_VALUE" \
 		"$MNT/by-name/b"
 	assert_output "0 failed, 0 stale"
+	# and saved as vim can save: the old one renamed to a~, removed
+	# last (the new one, renamed over nothing, has no dtype then)
+	run -0 "$REPLACE_READ" 300 "$MNT/by-name/tmp" "$MNT/by-name/a" \
+		"$o/a/.ATTRIBUTES/VARIABLE_VALUE" "$MNT/by-name/a~"
+	assert_output "0 failed, 0 stale"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/a"
 	# The last of the 300 counters, in both.
 	[ "$(values "$o/a/.ATTRIBUTES/VARIABLE_VALUE" u4)" = 299 ]
 	[ "$(values "$MNT/by-name/b" u4)" = 299 ]
+	# A shell in a directory removed otherwise is told ENOENT, not
+	# ESTALE (the kernel's second walk would start there again).
+	mkdir "$MNT/by-name/zz"
+	f4 '\x00\x00\x80\x3f' >"$MNT/by-name/zz/q"
+	run -1 sh -c "cd '$o/zz.Sq/.ATTRIBUTES' && rm '$MNT/by-name/zz/q' &&
+		cat VARIABLE_VALUE"
+	assert_output --partial "No such file or directory"
 	finish
 }
 

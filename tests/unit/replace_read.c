@@ -1,6 +1,7 @@
 /* replace_read -- COUNT times: write a 4-byte counter to TMP, rename it
- * over NAME, then open OTHER (NAME's name in the other view of a ckptfs
- * mount) and read it at once.  Prints "F failed, S stale": opens that
+ * over NAME (with BACKUP, as vim saves: NAME renamed to BACKUP, TMP to
+ * NAME, BACKUP removed), then open OTHER (NAME's name in the other view
+ * of a ckptfs mount) and read it at once.  Prints "F failed, S stale": opens that
  * failed, and reads that did not return the counter just written.  A
  * shell loop cannot show a failure here: starting a process for the
  * read gives the daemon the time it needs. */
@@ -18,8 +19,9 @@ main(int argc, char **argv)
 	unsigned long count, failed = 0, stale = 0;
 	int first_errno = 0;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: replace_read COUNT TMP NAME OTHER\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr,
+			"usage: replace_read COUNT TMP NAME OTHER [BACKUP]\n");
 		return 2;
 	}
 	count = strtoul(argv[1], NULL, 10);
@@ -28,7 +30,10 @@ main(int argc, char **argv)
 		int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		if (fd < 0 || write(fd, &v, sizeof(v)) != sizeof(v) ||
-		    close(fd) != 0 || rename(argv[2], argv[3]) != 0) {
+		    close(fd) != 0 ||
+		    (argc == 6 && rename(argv[3], argv[5]) != 0) ||
+		    rename(argv[2], argv[3]) != 0 ||
+		    (argc == 6 && unlink(argv[5]) != 0)) {
 			perror(argv[2]);
 			return 1;
 		}
