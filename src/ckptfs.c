@@ -744,6 +744,26 @@ json_long(const char *text, const char *name)
 	return p == NULL ? -1 : strtol(p + strlen(key), NULL, 10);
 }
 
+/* Undo mountinfo's escaping of S in place: a blank, tab, newline or
+ * backslash is written as '\' and three octal digits. */
+static void
+mountinfo_unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+				      (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
 /* True if MNT is the mount point of a ckptfs mount (its type in
  * /proc/self/mountinfo), even one whose daemon is gone. */
 static bool
@@ -771,7 +791,7 @@ is_ckptfs_mount(const char *mnt)
 	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
 		return false;
 	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS] - TYPE SOURCE ..."
-	 * (mount points with blanks are escaped \040 and not matched) */
+	 * (a blank in the mount point is written \040) */
 	while (!found && getline(&line, &cap, f) > 0) {
 		char point[PATH_MAX], type[64];
 
@@ -779,6 +799,7 @@ is_ckptfs_mount(const char *mnt)
 		    (sep = strstr(line, " - ")) == NULL ||
 		    sscanf(sep + 3, "%63s", type) != 1)
 			continue;
+		mountinfo_unescape(point);
 		found = strcmp(point, real) == 0 &&
 			strcmp(type, "fuse.ckptfs") == 0;
 	}

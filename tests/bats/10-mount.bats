@@ -99,6 +99,18 @@ EOF
 	refute_output --partial "nope"
 }
 
+@test "ckptfs -u on a mount point with a blank or a backslash in its name" {
+	local m
+	for m in "$BATS_TEST_TMPDIR/a b" "$BATS_TEST_TMPDIR/c\\d"; do
+		mkdir "$m"
+		"$CKPTFS" -o ro "$(fixture tf1)" "$m" 3>&-
+		CKPTFS_EXTRA_MNTS+=("$m")
+		# mountinfo writes them \040 and \134
+		run -0 timeout 60 "$CKPTFS" -u "$m"
+		run ! mountpoint -q "$m"
+	done
+}
+
 @test "-o max_read=N mounts and reads (libfuse wants init() to ask for it)" {
 	local v
 	mount_ckpt -o ro,max_read=8192 "$(fixture tf1)"
