@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -64,6 +65,9 @@ struct ckptfs_overlay {
 	/* The claim on the spool (spool_claim()), or -1; BUSY: another
 	 * overlay had it when this one was opened. */
 	int claim_fd;
+	/* Claimed by a lock on the spool's directory instead (parentfd):
+	 * another user took the socket's name. */
+	bool claim_locked;
 	bool busy;
 	int dirfd;		/* -1 until the spool exists */
 	/* The directory the spool is in, opened at mount: the spool is
@@ -369,8 +373,8 @@ spool_base(const struct ckptfs_overlay *ov)
 /* The claim SA (SALEN bytes) is held: -EBUSY if by a process of this
  * user (a ckptfs daemon), else 0.  Abstract names are open to every user
  * of the host: one that took the name first must not keep this user from
- * every change and from the replay of a spool after a crash; the spool
- * is then not claimed, and a second mount of it is not stopped. */
+ * every change and from the replay of a spool after a crash (the caller
+ * then claims the spool by a lock instead). */
 static int
 claimed_by_us(const struct sockaddr_un *sa, socklen_t salen)
 {
@@ -405,9 +409,9 @@ spool_claim(struct ckptfs_overlay *ov)
 	char *dir;
 	struct stat st;
 	socklen_t salen;
-	int fd, len;
+	int fd, len, e;
 
-	if (ov->claim_fd >= 0 || base == NULL)
+	if (ov->claim_fd >= 0 || ov->claim_locked || base == NULL)
 		return 0;
 	dir = spool_parent(ov);
 	if (dir == NULL || stat(dir, &st) < 0) {
@@ -429,8 +433,21 @@ spool_claim(struct ckptfs_overlay *ov)
 		ov->claim_fd = fd;
 		return 0;
 	}
+	e = errno;
 	close(fd);
-	return errno == EADDRINUSE ? claimed_by_us(&sa, salen) : 0;
+	if (e != EADDRINUSE)
+		return 0;
+	if (claimed_by_us(&sa, salen) < 0)
+		return -EBUSY;
+	/* Taken by another user: a lock on the spool's directory, which
+	 * every mount of this spool so squatted takes too (one of another
+	 * spool there so squatted is busy then too). */
+	if (ov->parentfd < 0)
+		return 0;
+	if (flock(ov->parentfd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : 0;
+	ov->claim_locked = true;
+	return 0;
 }
 
 /* Append record REC to OV's journal.  Part of a record would stop the

@@ -358,12 +358,13 @@ test_busy_spool(const char *dir)
 }
 
 /* The claim's name is open to every user: one that took it first (here
- * a child as nobody, listening or not) does not make the spool busy. */
+ * a child as nobody, listening or not) does not make the spool busy, and
+ * a second mount of it still is. */
 static void
 test_claim_squatted(const char *dir)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct ckptfs_tree *t;
+	struct ckptfs_tree *t, *u;
 	struct stat st;
 	char spool[160];
 	int p[2], len, status;
@@ -408,6 +409,12 @@ test_claim_squatted(const char *dir)
 		}
 		t = tree_with(spool, 0);
 		CHECK(!ckptfs_overlay_busy(t));
+		u = tree_with(spool, listening ? -EBUSY : 0);
+		if (!listening) {
+			CHECK(ckptfs_overlay_busy(u));
+			ckptfs_overlay_close(u);
+		}
+		ckptfs_tree_free(u);
 		CHECK_EQ_INT(ckptfs_ov_truncate(t, at(t, "by-name/a"), 0), 0);
 		ckptfs_overlay_close(t);
 		ckptfs_tree_free(t);
