@@ -2224,11 +2224,17 @@ replay_one(struct ckptfs_tree *t, const uint8_t *p, const uint8_t *limit,
 	default:
 		rc = -EBADMSG;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		char opname[8];
+
+		/* (a damaged record's op may be any byte, NUL included) */
+		snprintf(opname, sizeof(opname), isprint(op) ? "'%c'" : "0x%02x",
+			 op);
 		return ckpt_fail(err, rc,
-				 "%s/journal: cannot replay '%c' on %.*s: %s",
-				 t->ov->spool_dir, op, (int)al, a,
+				 "%s/journal: cannot replay %s on %.*s: %s",
+				 t->ov->spool_dir, opname, (int)al, a,
 				 strerror(-rc));
+	}
 	return 0;
 }
 
@@ -2913,7 +2919,7 @@ refused_more(struct ckpt_err *err, const struct ckpt_buf *more, size_t count,
 		 "; %zu more tensor%s refused: %.*s%s", count,
 		 count == 1 ? "" : "s", (int)more->len,
 		 more->data ? (const char *)more->data : "",
-		 nmore < count ? ", ..." : "");
+		 nmore == 0 ? "..." : nmore < count ? ", ..." : "");
 }
 
 /* Whether a TF2 output copies the source's object graph as stored: a TF2
