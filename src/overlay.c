@@ -1003,13 +1003,15 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 
 /* Remove tensor N from every view (PRIMARY: the view the user acted in,
  * where directories are not pruned); REPLACED: by a file renamed over
- * it. */
+ * it, which TAKES its place in the other view too: its directories there
+ * stay for that file, so that the kernel's names of them stay true (a
+ * shell inside one, a path cached through it). */
 static void
 delete_tensor(struct ckptfs_tree *t, struct ckptfs_node *n, int primary,
-	      bool replaced, struct ckptfs_invals *iv)
+	      bool replaced, bool takes, struct ckptfs_invals *iv)
 {
 	for (int v = 0; v < 2; v++)
-		unlink_loc(t, n, v, v != primary, replaced, iv);
+		unlink_loc(t, n, v, v != primary && !takes, replaced, iv);
 	n->deleted = true;
 	inval_add(iv, NULL, NULL, 0, n->ino);
 	if (n->spool_id != 0)
@@ -1359,7 +1361,7 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		return rc;
 	if (ckptfs_node_is_graph(t, n))
 		t->ov->graph_removed = true;	/* to have one built */
-	delete_tensor(t, n, dir->view, false, iv);
+	delete_tensor(t, n, dir->view, false, false, iv);
 	return 0;
 }
 
@@ -1668,7 +1670,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			dir_touched(t, ndir);
 			ckptfs_loc_clear(&target->loc);
 		} else {
-			delete_tensor(t, target, view, true, iv);
+			delete_tensor(t, target, view, true, takeover, iv);
 		}
 	}
 	ckptfs_dir_remove(dir, name, len);

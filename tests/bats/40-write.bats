@@ -411,6 +411,14 @@ EOF
 	run -0 "$REPLACE_READ" 300 "$o/tmp" "$o/b/.ATTRIBUTES/VARIABLE_VALUE" \
 		"$MNT/by-name/b"
 	assert_output "0 failed, 0 stale"
+	# The replaced tensor's directories there stay the new file's: a
+	# shell inside one keeps working (they were removed and made anew).
+	local i
+	i=$(stat -c %i "$o/a/.ATTRIBUTES")
+	(cd "$o/a/.ATTRIBUTES" && f4 '\x00\x00\x20\x41' >"$MNT/by-name/tmp" &&
+		mv "$MNT/by-name/tmp" "$MNT/by-name/a" &&
+		[ "$(values VARIABLE_VALUE f4)" = 10 ])
+	[ "$(stat -c %i "$o/a/.ATTRIBUTES")" = "$i" ]
 	# and saved as vim can save: the old one renamed to a~, removed
 	# last (the new one, renamed over nothing, has no dtype then)
 	run -0 "$REPLACE_READ" 300 "$MNT/by-name/tmp" "$MNT/by-name/a" \
