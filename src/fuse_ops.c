@@ -334,10 +334,9 @@ object_view(struct ckptfs *fs)
 
 /* Whether directory D is no longer in the tree and the kernel may still
  * hold a path through it for a moment (entry invalidations are sent
- * after the reply, see notify()): it went with a tensor a file was
- * renamed over, or had been renamed in place (editors, sed -i, rsync
- * save so), so the path may name something that exists now
- * (ckptfs_node.stale).  Such a path is answered ESTALE: the kernel then
+ * after the reply, see notify()): it had been renamed in place (as
+ * editors that keep a backup save), so the path may name something that
+ * exists now (ckptfs_node.stale).  Such a path is answered ESTALE: the kernel then
  * walks it again, asking for each name afresh (LOOKUP_REVAL), where
  * ENOENT would fail the open of a name that exists.  Not for a
  * directory removed otherwise: a shell inside one would get ESTALE for

@@ -966,15 +966,16 @@ node_at(struct ckptfs_tree *t, int view, const char *path, size_t len)
 }
 
 /* Remove N's name in VIEW; with PRUNE also the directories above it that
- * became empty and were not made by mkdir (marked stale with REPLACED,
- * or when one of them had moved: ckptfs_node.stale). */
+ * became empty and were not made by mkdir (marked stale when one of them
+ * had moved: ckptfs_node.stale). */
 static void
 unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
-	   bool prune, bool replaced, struct ckptfs_invals *iv)
+	   bool prune, struct ckptfs_invals *iv)
 {
 	struct ckptfs_loc *l = CKPTFS_LOC(n, view);
 	const struct ckptfs_node *root = view_root(t, view);
 	struct ckptfs_node *d = l->dir;
+	bool stale = false;
 
 	if (d == NULL)
 		return;
@@ -984,10 +985,10 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	ckptfs_loc_clear(l);
 	/* the directories to go: D, and above it those holding only it */
 	for (struct ckptfs_node *e = d;
-	     prune && !replaced && e != root && !e->user_dir &&
+	     prune && !stale && e != root && !e->user_dir &&
 	     e->dir.nlive == (e == d ? 0u : 1u);
 	     e = e->loc.dir)
-		replaced = e->moved;
+		stale = e->moved;
 	while (prune && d != root && !d->user_dir && d->dir.nlive == 0) {
 		struct ckptfs_loc *dl = &d->loc;
 		struct ckptfs_node *up = dl->dir;
@@ -996,22 +997,22 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 		dir_touched(t, up);
 		inval_add(iv, up, dl->name, dl->len, 0);
 		ckptfs_loc_clear(dl);
-		d->stale = replaced;
+		d->stale = stale;
 		d = up;
 	}
 }
 
 /* Remove tensor N from every view (PRIMARY: the view the user acted in,
- * where directories are not pruned); REPLACED: by a file renamed over
- * it, which TAKES its place in the other view too: its directories there
- * stay for that file, so that the kernel's names of them stay true (a
- * shell inside one, a path cached through it). */
+ * where directories are not pruned).  TAKEN: a file renamed over N takes
+ * its place in the other view too: N's directories there stay for that
+ * file, so that the kernel's names of them stay true (a shell inside
+ * one, a path cached through it). */
 static void
 delete_tensor(struct ckptfs_tree *t, struct ckptfs_node *n, int primary,
-	      bool replaced, bool takes, struct ckptfs_invals *iv)
+	      bool taken, struct ckptfs_invals *iv)
 {
 	for (int v = 0; v < 2; v++)
-		unlink_loc(t, n, v, v != primary && !takes, replaced, iv);
+		unlink_loc(t, n, v, v != primary && !taken, iv);
 	n->deleted = true;
 	inval_add(iv, NULL, NULL, 0, n->ino);
 	if (n->spool_id != 0)
@@ -1293,14 +1294,14 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		rc = link_at(t, n, 1 - view, (const char *)other.data,
 			     other.len);
 		if (rc < 0)
-			unlink_loc(t, n, view, false, false, NULL);
+			unlink_loc(t, n, view, false, NULL);
 	}
 	if (rc == 0)
 		rc = journal_path(t, J_CREATE, dir, name, len, id);
 	if (rc < 0) {
 		if (CKPTFS_LOC(n, view)->dir != NULL) {
-			unlink_loc(t, n, 0, view != 0, false, NULL);
-			unlink_loc(t, n, 1, view != 1, false, NULL);
+			unlink_loc(t, n, 0, view != 0, NULL);
+			unlink_loc(t, n, 1, view != 1, NULL);
 		}
 		n->deleted = true;
 		goto out;
@@ -1361,7 +1362,7 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		return rc;
 	if (ckptfs_node_is_graph(t, n))
 		t->ov->graph_removed = true;	/* to have one built */
-	delete_tensor(t, n, dir->view, false, false, iv);
+	delete_tensor(t, n, dir->view, false, iv);
 	return 0;
 }
 
@@ -1670,7 +1671,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			dir_touched(t, ndir);
 			ckptfs_loc_clear(&target->loc);
 		} else {
-			delete_tensor(t, target, view, true, takeover, iv);
+			delete_tensor(t, target, view, takeover, iv);
 		}
 	}
 	ckptfs_dir_remove(dir, name, len);
@@ -1695,7 +1696,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		if (pd != NULL && rename_private(t, pd, r, rlen, iv))
 			m->in_place = true;
 		else
-			unlink_loc(t, m->n, other, true, false, iv);
+			unlink_loc(t, m->n, other, true, iv);
 	}
 	for (i = 0; i < nmv; i++) {
 		struct ckptfs_node *sc;

@@ -131,9 +131,8 @@ struct ckptfs_node {
 	bool big : 1;		/* DIR: the names are in dir.tab */
 	/* DIR: renamed in place for the other view's name of a tensor that
 	 * moved (its old name may still be in the kernel's cache); and
-	 * STALE, removed when it or a directory above had been so renamed,
-	 * or with the tensor a file renamed over took the place of: the
-	 * kernel may still walk a path through it for a moment. */
+	 * STALE, removed when it or a directory above had been so renamed:
+	 * the kernel may still walk a path through it for a moment. */
 	bool moved : 1;
 	bool stale : 1;
 	union {
