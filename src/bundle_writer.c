@@ -216,9 +216,8 @@ remove_stale(const struct ckpt_writer *w, bool shards, int32_t num_shards)
 	closedir(d);
 }
 
-/* Open the directory PATH is in.  Return the fd or a negative errno. */
-static int
-open_dir_of(const char *path)
+int
+ckpt_open_dir_of(const char *path)
 {
 	char *dir = strdup(path), *slash;
 	int fd;
@@ -266,7 +265,7 @@ ckpt_writer_new(const char *prefix, const struct ckpt_writer_opts *opts,
 		w->shards[i].fd = -1;
 	if (w->opts.dirfd != NULL) {
 		w->dirfd = *w->opts.dirfd;
-	} else if ((w->dirfd = open_dir_of(prefix)) < 0) {
+	} else if ((w->dirfd = ckpt_open_dir_of(prefix)) < 0) {
 		rc = ckpt_fail(err, w->dirfd, "%s: its directory: %s", prefix,
 			       strerror(-w->dirfd));
 		goto fail;

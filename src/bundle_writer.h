@@ -46,6 +46,10 @@ struct ckpt_writer;
 int ckpt_writer_new(const char *prefix, const struct ckpt_writer_opts *opts,
 		    struct ckpt_writer **out, struct ckpt_err *err);
 
+/* Open the directory PATH is in (the current one for a bare name), as
+ * ckpt_writer_opts.dirfd wants it.  Return the fd or a negative errno. */
+int ckpt_open_dir_of(const char *path);
+
 /* Add a tensor whose stored bytes are DATA[0..SIZE).  For fixed-size
  * dtypes SIZE must match the shape (-EINVAL); STRING data must be in
  * TensorFlow's layout and is validated.  The CRC is computed here. */

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "bundle_writer.h"
 #include "convert.h"
 #include "err.h"
 #include "overlay.h"
@@ -409,19 +410,6 @@ check_target(const char *opt, const char *given, const char *path,
 	return 0;
 }
 
-/* Open the directory absolute PATH is in, or return -1 (the write-out
- * then finds it by its path, and says what is wrong). */
-static int
-open_dir(const char *path)
-{
-	char *dir = dir_of(path);
-	int fd = dir != NULL ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-			     : -1;
-
-	free(dir);
-	return fd;
-}
-
 /* Whether absolute PATH (or the directory it would be made in) is the
  * mount point MNT or inside it, compared by device and inode after
  * resolving links and "..", before mounting. */
@@ -587,7 +575,9 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 		}
 		p->outs[i].format = f[i];
 		p->outs[i].prefix = p->prefixes[i];
-		if ((p->dirfds[i] = open_dir(p->prefixes[i])) >= 0)
+		/* (if not, the write-out opens it by path, and says why
+		 * not) */
+		if ((p->dirfds[i] = ckpt_open_dir_of(p->prefixes[i])) >= 0)
 			p->outs[i].dirfd = &p->dirfds[i];
 	}
 	if (conf->spool != NULL) {

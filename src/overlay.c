@@ -406,19 +406,13 @@ spool_claim(struct ckptfs_overlay *ov)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *base = strrchr(ov->spool_dir, '/');
-	char *dir;
 	struct stat st;
 	socklen_t salen;
 	int fd, len, e;
 
-	if (ov->claim_fd >= 0 || ov->claim_locked || base == NULL)
-		return 0;
-	dir = spool_parent(ov);
-	if (dir == NULL || stat(dir, &st) < 0) {
-		free(dir);
-		return 0;	/* no spool can be made there either */
-	}
-	free(dir);
+	if (ov->claim_fd >= 0 || ov->claim_locked || base == NULL ||
+	    ov->parentfd < 0 || fstat(ov->parentfd, &st) < 0)
+		return 0;	/* (no spool can be made there either) */
 	len = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
 		       "ckptfs-spool/%jx/%jx/%016" PRIx64, (uintmax_t)st.st_dev,
 		       (uintmax_t)st.st_ino,
@@ -2466,17 +2460,8 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 		return ckpt_fail(err, -ENOMEM, "out of memory");
 	}
 	ov->dirfd = ov->jfd = ov->claim_fd = -1;
-	ov->parentfd = AT_FDCWD;
-	{
-		char *parent = spool_parent(ov);
-		int fd = parent != NULL
-				 ? open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-				 : -1;
-
-		if (fd >= 0)
-			ov->parentfd = fd;
-		free(parent);
-	}
+	if ((ov->parentfd = ckpt_open_dir_of(spool_dir)) < 0)
+		ov->parentfd = AT_FDCWD;	/* by its path, then */
 	pthread_mutex_init(&ov->mu, NULL);
 	pthread_mutex_init(&ov->copy_mu, NULL);
 	pthread_mutex_init(&ov->fd_mu, NULL);
