@@ -2377,45 +2377,35 @@ spool_own_name(const char *name)
 	return strcmp(name + 16, ".spool") == 0;
 }
 
-/* Whether directory PATH holds something that is not the spool's own:
- * then it is not a spool (a directory named by mistake, $HOME, the
- * source's own), and nothing in it may be used or removed. */
+/* Read the spool directory PATH (if there is one): set *NEXT_ID above
+ * every spool file in it, and return whether it holds something that is
+ * not the spool's own: then it is not a spool (a directory named by
+ * mistake, $HOME, the source's own), and nothing in it may be used or
+ * removed. */
 static bool
-spool_foreign(const char *path)
+spool_scan(const char *path, uint64_t *next_id)
 {
 	DIR *d = opendir(path);
 	struct dirent *de;
 	bool foreign = false;
 
+	*next_id = 1;
 	if (d == NULL)
 		return false;
-	while (!foreign && (de = readdir(d)) != NULL)
-		foreign = strcmp(de->d_name, ".") != 0 &&
-			  strcmp(de->d_name, "..") != 0 &&
-			  !spool_own_name(de->d_name);
-	closedir(d);
-	return foreign;
-}
+	while (!foreign && (de = readdir(d)) != NULL) {
+		uint64_t id;
 
-/* Next free spool id: above every spool file already in the directory. */
-static void
-scan_ids(struct ckptfs_overlay *ov)
-{
-	DIR *d = opendir(ov->spool_dir);
-	struct dirent *de;
-
-	ov->next_id = 1;
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		char *end;
-		uint64_t id = strtoull(de->d_name, &end, 16);
-
-		if (end != de->d_name && strcmp(end, ".spool") == 0 &&
-		    id >= ov->next_id)
-			ov->next_id = id + 1;
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, JOURNAL) == 0)
+			continue;
+		foreign = !spool_own_name(de->d_name);
+		if (!foreign && (id = strtoull(de->d_name, NULL, 16)) >=
+					*next_id)
+			*next_id = id + 1;
 	}
 	closedir(d);
+	return foreign;
 }
 
 int
@@ -2424,6 +2414,7 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 {
 	struct ckptfs_overlay *ov;
 	struct stat st;
+	uint64_t next_id;
 	int rc;
 
 	/* Something else at the spool's name is never used (spool_ensure()
@@ -2446,7 +2437,7 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 				 "(give -o spool=DIR, or mount with -o ro)",
 				 spool_dir);
 	/* The spool is removed once written out, with what is in it. */
-	if (st.st_mode != 0 && spool_foreign(spool_dir))
+	if (spool_scan(spool_dir, &next_id))
 		return ckpt_fail(err, -EEXIST,
 				 "%s: a directory holding other files than a "
 				 "spool's: it cannot be the spool of changes, "
@@ -2489,7 +2480,7 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 		}
 		free(j);
 	}
-	scan_ids(ov);
+	ov->next_id = next_id;
 	rc = replay(t, err);
 	if (rc < 0) {
 		ckptfs_overlay_close(t);
