@@ -881,6 +881,8 @@ unmount_wait(const char *mnt)
 	}
 	got = readlink(status, link, sizeof(link) - 1);
 	link[got > 0 ? got : 0] = '\0';
+	/* A read-only mount's info.json may come from the kernel's cache
+	 * (no OPEN is sent there) after its daemon is gone. */
 	if (got < 0 && errno == ENOENT)
 		return unmount_dead(mnt);
 	if (strncmp(link, "/memfd:ckptfs-status", 20) != 0) {
@@ -890,10 +892,6 @@ unmount_wait(const char *mnt)
 		return EXIT_FAILURE;
 	}
 	sfd = open(status, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	/* A read-only mount's info.json may come from the kernel's cache
-	 * (no OPEN is sent there) after its daemon is gone. */
-	if (sfd < 0 && errno == ENOENT && is_ckptfs_mount(mnt))
-		return unmount_dead(mnt);
 	if (sfd < 0) {
 		fprintf(stderr, "ckptfs: %s (the daemon's status): %s\n", status,
 			strerror(errno));
