@@ -55,6 +55,21 @@ struct dims_chunk {
 	int64_t v[DIMS_CHUNK];
 };
 
+/* A partitioned string tensor laid out as one stored string tensor
+ * (FORMAT.md 5.3): its parts' lengths in the full tensor's order, then the
+ * checksum of those lengths, then their bytes.  Built from the parts'
+ * length varints at the first read (about 28 bytes per element); the
+ * bytes stay in the parts. */
+struct strmap {
+	uint64_t n;		/* elements */
+	uint64_t *voff;		/* n + 1: where element I's varint starts */
+	uint64_t *soff;		/* n + 1: where its bytes start, counted
+				 * from the first byte after the checksum */
+	uint64_t *src;		/* n: where they are in its part's bytes */
+	uint32_t *part;		/* n: its part */
+	uint8_t lsum[4];	/* the length checksum, as stored */
+};
+
 struct ckpt_bundle_priv {
 	struct shard *shards;	/* owned; sorted by id */
 	size_t nshards;
@@ -62,7 +77,24 @@ struct ckpt_bundle_priv {
 	struct dims_chunk *dims;	/* owned: every entry's dims */
 	struct ckpt_extent *ext;	/* owned: slice extents, stored and resolved */
 	struct ckpt_part *parts;	/* owned */
+	/* Partitioned string tensors: the full entry's OFFSET is its slot
+	 * here; a map is built once, under STRMAP_LOCK, and kept. */
+	struct strmap **strmaps;	/* owned */
+	size_t nstrmaps;
+	pthread_mutex_t strmap_lock;
 };
+
+static void
+strmap_free(struct strmap *m)
+{
+	if (m == NULL)
+		return;
+	free(m->voff);
+	free(m->soff);
+	free(m->src);
+	free(m->part);
+	free(m);
+}
 
 /* Room for N dims (N <= CKPT_MAX_RANK) that stays put; NULL on ENOMEM. */
 static int64_t *
@@ -558,7 +590,7 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 	      const char *name, struct ckpt_err *err)
 {
 	struct ckpt_bundle_priv *pv = b->priv;
-	size_t nparts = 0, next = 0, pi = 0, xi = 0;
+	size_t nparts = 0, next = 0, pi = 0, xi = 0, nstr = 0;
 	struct ckpt_buf key = { 0 };
 	int rc = 0;
 
@@ -568,12 +600,15 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 				return -EOVERFLOW;
 			nparts += pes[i]->n_slices;
 			next += pes[i]->n_slices * 2 * (size_t)b->entries[i].rank;
+			if (b->entries[i].dtype == CKPT_DT_STRING)
+				nstr++;
 		}
 	if (nparts == 0)
 		return 0;
 	pv->parts = calloc(nparts, sizeof(*pv->parts));
 	pv->ext = calloc(next ? next : 1, sizeof(*pv->ext));
-	if (pv->parts == NULL || pv->ext == NULL)
+	pv->strmaps = calloc(nstr ? nstr : 1, sizeof(*pv->strmaps));
+	if (pv->parts == NULL || pv->ext == NULL || pv->strmaps == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < b->n; i++) {
 		struct ckpt_entry *e = &b->entries[i];
@@ -584,7 +619,7 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 
 		if (pe == NULL)
 			continue;
-		if (esz == 0) {
+		if (esz == 0 && e->dtype != CKPT_DT_STRING) {
 			rc = ckpt_fail(err, -ENOTSUP,
 				       "%s: partitioned tensor '%s' has dtype "
 				       "%s, which cannot be assembled",
@@ -592,13 +627,17 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 			goto out;
 		}
 		ckpt_shape_elems(e->dims, e->rank, &elems);
-		if (elems > UINT64_MAX / esz) {
+		if (esz != 0 && elems > UINT64_MAX / esz) {
 			rc = ckpt_fail(err, -EOVERFLOW,
 				       "%s: tensor '%s' is too large", name,
 				       e->key);
 			goto out;
 		}
-		e->size = elems * esz;
+		/* Strings: the parts' sizes less all checksums but one
+		 * (added below, part by part). */
+		e->size = esz != 0 ? elems * esz : 4;
+		if (esz == 0)
+			e->offset = pv->nstrmaps++;
 		e->slices = stored;
 		e->parts = &pv->parts[pi];
 		e->nparts = pe->n_slices;
@@ -667,6 +706,17 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 						       name, s, e->key);
 					goto out;
 				}
+			if (esz == 0) {
+				/* entry_from_proto() saw to size >= 4 */
+				if (part->size - 4 > UINT64_MAX - e->size) {
+					rc = ckpt_fail(err, -EOVERFLOW,
+						       "%s: tensor '%s' is too "
+						       "large",
+						       name, e->key);
+					goto out;
+				}
+				e->size += part->size - 4;
+			}
 			part->is_part = true;
 			pv->parts[pi].entry = part;
 			pv->parts[pi].ext = res;
@@ -929,6 +979,7 @@ bundle_new(const char *prefix, const char *index_path, struct ckpt_bundle **out)
 		ckpt_bundle_close(b);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&b->priv->strmap_lock, NULL);
 	*out = b;
 	return 0;
 }
@@ -1017,6 +1068,10 @@ ckpt_bundle_close(struct ckpt_bundle *b)
 		}
 		free(b->priv->ext);
 		free(b->priv->parts);
+		for (size_t i = 0; i < b->priv->nstrmaps; i++)
+			strmap_free(b->priv->strmaps[i]);
+		free(b->priv->strmaps);
+		pthread_mutex_destroy(&b->priv->strmap_lock);
 		free(b->priv);
 	}
 	free(b->hdr.bad_consumers);
@@ -1075,6 +1130,224 @@ first_run_after(const struct ckpt_entry *e, const struct ckpt_part *p,
 	return lo;
 }
 
+/* Read the length varints of part PI of partitioned string tensor E into
+ * M, by full-tensor index: each element's length (in M->soff for now),
+ * its varint's length (M->voff for now), its part and where its bytes
+ * are in the part's stored bytes.  0, -EBADMSG, -EIO, -ENOMEM. */
+static int
+strmap_part(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	    uint32_t pi, struct strmap *m)
+{
+	const struct ckpt_part *p = &e->parts[pi];
+	const struct ckpt_entry *pe = p->entry;
+	uint64_t elems, head, total = 0, at;
+	uint64_t stride[CKPT_MAX_RANK], idx[CKPT_MAX_RANK] = { 0 };
+	const uint8_t *q, *limit;
+	uint8_t *buf;
+	int rc = 0;
+
+	ckpt_shape_elems(pe->dims, pe->rank, &elems);
+	/* Varints take at most 10 bytes each and come before the checksum;
+	 * entry_from_proto() saw to size >= elems + 4. */
+	head = pe->size - 4;
+	if (elems <= head / 10)
+		head = elems * 10;
+	if (head > SIZE_MAX || (buf = malloc(head ? (size_t)head : 1)) == NULL)
+		return -ENOMEM;
+	if ((rc = read_stored(b, pe, buf, (size_t)head, 0)) < 0)
+		goto out;
+	/* First pass: the framing, and where the string bytes start. */
+	q = buf;
+	limit = buf + head;
+	for (uint64_t j = 0; j < elems; j++) {
+		uint64_t l;
+
+		if (ckpt_get_varint64(&q, limit, &l) < 0 ||
+		    l > pe->size - total) {
+			rc = -EBADMSG;
+			goto out;
+		}
+		total += l;
+	}
+	at = (uint64_t)(q - buf) + 4;
+	if (pe->size - at != total) {	/* at <= head + 4 <= size */
+		rc = -EBADMSG;
+		goto out;
+	}
+	/* Second pass: each element to its place in the full tensor. */
+	for (int k = e->rank - 1; k >= 0; k--)
+		stride[k] = k == e->rank - 1
+				    ? 1
+				    : stride[k + 1] * (uint64_t)e->dims[k + 1];
+	q = buf;
+	for (uint64_t j = 0; j < elems; j++) {
+		const uint8_t *v = q;
+		uint64_t l, fi = 0;
+
+		(void)ckpt_get_varint64(&q, limit, &l);	/* read above */
+		for (int k = 0; k < e->rank; k++)
+			fi += ((uint64_t)p->ext[k].start + idx[k]) * stride[k];
+		m->soff[fi] = l;
+		m->voff[fi] = (uint64_t)(q - v);
+		m->src[fi] = at;
+		m->part[fi] = pi;
+		at += l;
+		/* The part's next element, in its row-major order. */
+		for (int k = e->rank - 1; k >= 0; k--) {
+			if (++idx[k] < (uint64_t)p->ext[k].length)
+				break;
+			idx[k] = 0;
+		}
+	}
+out:
+	free(buf);
+	return rc;
+}
+
+/* Build the map of partitioned string tensor E.  0 or -errno. */
+static int
+strmap_build(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	     struct strmap **out)
+{
+	struct strmap *m = calloc(1, sizeof(*m));
+	uint64_t n, v = 0, t = 0;
+	uint32_t lcrc;
+	int rc = -ENOMEM;
+
+	if (m == NULL)
+		return -ENOMEM;
+	ckpt_shape_elems(e->dims, e->rank, &n);
+	m->n = n;
+	/* N is at most the parts' bytes, which are in their shards. */
+	if (n < SIZE_MAX / sizeof(uint64_t) - 1) {
+		m->voff = malloc(((size_t)n + 1) * sizeof(*m->voff));
+		m->soff = malloc(((size_t)n + 1) * sizeof(*m->soff));
+		m->src = malloc((n ? (size_t)n : 1) * sizeof(*m->src));
+		m->part = malloc((n ? (size_t)n : 1) * sizeof(*m->part));
+	}
+	if (m->voff == NULL || m->soff == NULL || m->src == NULL ||
+	    m->part == NULL)
+		goto fail;
+	for (uint32_t i = 0; i < e->nparts; i++)
+		if ((rc = strmap_part(b, e, i, m)) < 0)
+			goto fail;
+	/* The lengths, in the full tensor's order, are in SOFF now. */
+	lcrc = ckpt_crc_mask(ckpt_string_lengths_crc(m->soff, n,
+						     b->hdr.endianness == 1));
+	if (b->hdr.endianness == 1)
+		for (int k = 0; k < 4; k++)
+			m->lsum[k] = (uint8_t)(lcrc >> (24 - 8 * k));
+	else
+		ckpt_store32le(m->lsum, lcrc);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t l = m->soff[i], vl = m->voff[i];
+
+		m->voff[i] = v;
+		m->soff[i] = t;
+		v += vl;
+		t += l;
+	}
+	m->voff[n] = v;
+	m->soff[n] = t;
+	/* The parts' sizes added up to e->size (resolve_parts()). */
+	if (v + 4 + t != e->size) {
+		rc = -EBADMSG;
+		goto fail;
+	}
+	*out = m;
+	return 0;
+fail:
+	strmap_free(m);
+	return rc;
+}
+
+/* The map of partitioned string tensor E, built at the first call. */
+static int
+strmap_get(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	   const struct strmap **out)
+{
+	struct ckpt_bundle_priv *pv = b->priv;
+	int rc = 0;
+
+	if (e->offset >= pv->nstrmaps)
+		return -EINVAL;
+	pthread_mutex_lock(&pv->strmap_lock);
+	if (pv->strmaps[e->offset] == NULL)
+		rc = strmap_build(b, e, &pv->strmaps[e->offset]);
+	*out = pv->strmaps[e->offset];
+	pthread_mutex_unlock(&pv->strmap_lock);
+	return rc;
+}
+
+/* Last I in [0, N) with A[I] <= X (A ascending from A[0] = 0). */
+static uint64_t
+last_at_or_below(const uint64_t *a, uint64_t n, uint64_t x)
+{
+	uint64_t lo = 0, hi = n;
+
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (a[mid] <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* ckpt_bundle_pread() of the LEN bytes at OFF (inside the tensor) of
+ * partitioned string tensor E. */
+static int
+strmap_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	     uint8_t *buf, size_t len, uint64_t off)
+{
+	const struct strmap *m;
+	uint64_t end = off + len, v, h, i;
+	int rc;
+
+	if ((rc = strmap_get(b, e, &m)) < 0)
+		return rc;
+	v = m->voff[m->n];
+	h = v + 4;	/* where the strings' bytes start */
+	/* The lengths, as varints. */
+	for (i = off < v ? last_at_or_below(m->voff, m->n, off) : m->n;
+	     i < m->n && m->voff[i] < end; i++) {
+		uint8_t tmp[10];
+		uint64_t a = off > m->voff[i] ? off : m->voff[i];
+		uint64_t z = m->voff[i + 1] < end ? m->voff[i + 1] : end;
+
+		ckpt_put_varint64(tmp, m->soff[i + 1] - m->soff[i]);
+		memcpy(buf + (a - off), tmp + (a - m->voff[i]), (size_t)(z - a));
+	}
+	/* Their checksum. */
+	for (uint64_t k = off > v ? off : v; k < h && k < end; k++)
+		buf[k - off] = m->lsum[k - v];
+	if (end <= h || m->n == 0)
+		return 0;
+	/* The strings' bytes, from string offset A to Z: one read per run
+	 * of elements that lie next to each other in one part. */
+	i = off > h ? last_at_or_below(m->soff, m->n, off - h) : 0;
+	while (i < m->n && m->soff[i] < end - h) {
+		uint64_t a = off > h + m->soff[i] ? off - h : m->soff[i];
+		uint64_t from = m->src[i] + (a - m->soff[i]), z;
+		uint32_t pi = m->part[i];
+
+		while (i + 1 < m->n && m->part[i + 1] == pi &&
+		       m->src[i + 1] ==
+			       m->src[i] + (m->soff[i + 1] - m->soff[i]) &&
+		       m->soff[i + 1] < end - h)
+			i++;
+		z = m->soff[i + 1] < end - h ? m->soff[i + 1] : end - h;
+		i++;
+		if (z > a &&
+		    (rc = read_stored(b, e->parts[pi].entry, buf + (h + a - off),
+				      (size_t)(z - a), from)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int
 ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		  void *buf, size_t len, uint64_t off, size_t *got)
@@ -1088,8 +1361,9 @@ ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	if (len > e->size - off)
 		len = (size_t)(e->size - off);
 	end = off + len;
-	if (e->nparts == 0) {
-		rc = read_stored(b, e, buf, len, off);
+	if (e->nparts == 0 || e->dtype == CKPT_DT_STRING) {
+		rc = e->nparts == 0 ? read_stored(b, e, buf, len, off)
+				    : strmap_pread(b, e, buf, len, off);
 		if (rc == 0)
 			*got = len;
 		return rc;
@@ -1147,6 +1421,8 @@ ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		*run = e->size - off;
 		return 0;
 	}
+	if (e->dtype == CKPT_DT_STRING)
+		return -ENOTSUP;	/* assembled: ckpt_bundle_pread() */
 	for (size_t i = 0; i < e->nparts; i++) {
 		const struct ckpt_part *p = &e->parts[i];
 		uint64_t r = first_run_after(e, p, off), fo;
@@ -1447,13 +1723,30 @@ read_whole(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 			*len = (size_t)e->size;
 		return rc;
 	}
-	/* Each part read once, checked, and scattered into the full
-	 * tensor run by run. */
 	buf = malloc(e->size ? (size_t)e->size : 1);
 	if (buf == NULL)
 		return ckpt_fail(err, -ENOMEM,
 				 "%s: tensor '%s': out of memory", b->prefix,
 				 shown);
+	if (e->dtype == CKPT_DT_STRING) {
+		/* Each part checked, then the whole laid out as one. */
+		for (size_t i = 0; i < e->nparts; i++)
+			if ((rc = verify_stored(b, e->parts[i].entry, shown,
+						err)) < 0) {
+				free(buf);
+				return rc;
+			}
+		if ((rc = strmap_pread(b, e, buf, (size_t)e->size, 0)) < 0) {
+			free(buf);
+			return ckpt_fail(err, rc, "%s: tensor '%s': %s",
+					 b->prefix, shown, strerror(-rc));
+		}
+		*out = buf;
+		*len = (size_t)e->size;
+		return 0;
+	}
+	/* Each part read once, checked, and scattered into the full
+	 * tensor run by run. */
 	for (size_t i = 0; i < e->nparts; i++) {
 		const struct ckpt_part *p = &e->parts[i];
 		uint8_t *part;

@@ -586,10 +586,12 @@ ckpt_writer_add_partitioned(struct ckpt_writer *w, const void *key,
 	struct wentry *e;
 	int rc;
 
-	if (nslices == 0 || rank <= 0 || ckpt_dtype_size(dtype) == 0)
+	if (nslices == 0 || rank <= 0 ||
+	    (ckpt_dtype_size(dtype) == 0 && dtype != CKPT_DT_STRING))
 		return ckpt_fail(err, -EINVAL,
 				 "tensor '%.*s': a partitioned tensor needs a "
-				 "fixed-size dtype, rank >= 1 and slices",
+				 "fixed-size or string dtype, rank >= 1 and "
+				 "slices",
 				 (int)klen, (const char *)key);
 	for (size_t i = 0; i < nslices * (size_t)rank; i++) {
 		const struct ckpt_extent *x = &slices[i];

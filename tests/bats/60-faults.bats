@@ -240,6 +240,25 @@ hostile() {
 	refute_output --partial "tensor 'a':"
 }
 
+@test "a damaged slice of a partitioned string tensor: EIO on it alone" {
+	local p off
+	p=$(copy_ckpt "$(fixture partstrings)")
+	# The first length varint of vocab's second slice ("and", "x"):
+	# 3 -> 0x43, which also breaks the slice's framing.
+	off=$("$CKPT_INSPECT" --json "$p" vocab | jq '.parts[1].offset')
+	printf '\x43' | dd of="$p.data-00000-of-00001" bs=1 seek="$off" conv=notrunc status=none
+	mount_ckpt "$p"
+	run -1 cat "$MNT/by-name/vocab"
+	assert_output --partial "Input/output error"
+	run -1 cat "$MNT/by-object/vars/vocab/.ATTRIBUTES/VARIABLE_VALUE"
+	[ "$(stat -c %s "$MNT/by-name/vocab")" = 18 ]
+	cmp "$MNT/by-name/s" "$MNT/by-name/whole"
+	run -0 grep -c . "$CKPTFS_LOG"
+	assert_output 1
+	run -0 cat "$CKPTFS_LOG"
+	assert_output --regexp "^ckptfs: .*/ckpt: tensor 'vocab': malformed string data"
+}
+
 @test "a TF2 graph naming a missing key still mounts" {
 	hostile
 	mount_ckpt "$HX/dangling"

@@ -19,6 +19,10 @@
  *                (1+2j),(3+4j)); empty [0,3]; scalar int32 7; variant.
  *   partitioned  w [10,4] in 2 slices on dim 0, element i = i; v [4,6]
  *                in 2 slices on dim 1, element i = 100+i; p = 1.
+ *   partstrings  s [3,2] of strings in 2 slices on dim 1: "", "b", 130
+ *                x "c", "ddd", "eeee", "f"; whole: the same saved whole;
+ *                vocab [5] in 2 slices on dim 0: "the", "", "of", "and",
+ *                "x".
  *   shards       s0/x [4] 1..4, s1/y [4] 5..8, s2/z [4] 9..12 in 3 shards.
  *   oddnames     TF1 names with odd bytes, empty components, a 300-byte
  *                component, UTF-8, and a name that is also a prefix.
@@ -80,10 +84,10 @@ add_i64(struct ckpt_writer *w, const char *key, int64_t v)
 		die(key, rc);
 }
 
-/* Add a string tensor. */
+/* Add a string tensor under KEY of KLEN bytes. */
 static void
-add_strings(struct ckpt_writer *w, const char *key, const int64_t *dims,
-	    int rank, const char *const *s, size_t n)
+add_strings_k(struct ckpt_writer *w, const char *key, size_t klen,
+	      const int64_t *dims, int rank, const char *const *s, size_t n)
 {
 	const uint8_t **data = calloc(n ? n : 1, sizeof(*data));
 	uint64_t *lens = calloc(n ? n : 1, sizeof(*lens));
@@ -99,13 +103,21 @@ add_strings(struct ckpt_writer *w, const char *key, const int64_t *dims,
 	}
 	if ((rc = ckpt_string_encode(data, lens, n, &buf, &crc)) < 0)
 		die(key, rc);
-	rc = ckpt_writer_add(w, key, strlen(key), CKPT_DT_STRING, dims, rank,
+	rc = ckpt_writer_add(w, key, klen, CKPT_DT_STRING, dims, rank,
 			     buf.data, buf.len, &err);
 	if (rc < 0)
 		die(key, rc);
 	ckpt_buf_free(&buf);
 	free(data);
 	free(lens);
+}
+
+/* Add a string tensor. */
+static void
+add_strings(struct ckpt_writer *w, const char *key, const int64_t *dims,
+	    int rank, const char *const *s, size_t n)
+{
+	add_strings_k(w, key, strlen(key), dims, rank, s, n);
 }
 
 /* Finish and free W. */
@@ -425,6 +437,53 @@ mk_partitioned(const char *prefix)
 	finish(w);
 }
 
+/* Add the string part of KEY at slice X (RANK extents) of shape LENS. */
+static void
+add_string_part(struct ckpt_writer *w, const char *key,
+		const struct ckpt_extent *x, const int64_t *lens, int rank,
+		const char *const *s, size_t n)
+{
+	struct ckpt_buf k = { 0 };
+	int rc;
+
+	if ((rc = ckpt_slice_key_encode(key, strlen(key), x, rank, &k)) < 0)
+		die(key, rc);
+	add_strings_k(w, (const char *)k.data, k.len, lens, rank, s, n);
+	ckpt_buf_free(&k);
+}
+
+/* The partstrings fixture. */
+static void
+mk_partstrings(const char *prefix)
+{
+	static const int64_t ds[] = { 3, 2 }, ls[] = { 3, 1 }, dv[] = { 5 };
+	static const int64_t lv0[] = { 3 }, lv1[] = { 2 };
+	static const struct ckpt_extent ss[] = { { 0, -1 }, { 0, 1 },
+						 { 0, -1 }, { 1, 1 } };
+	static const struct ckpt_extent sv[] = { { 0, 3 }, { 3, 2 } };
+	static const char *const vocab[] = { "the", "", "of", "and", "x" };
+	char c[131];
+	const char *all[6] = { "", "b", c, "ddd", "eeee", "f" };
+	const char *col0[3] = { all[0], all[2], all[4] };
+	const char *col1[3] = { all[1], all[3], all[5] };
+	struct ckpt_writer *w = open_writer(prefix, 1);
+	int rc;
+
+	memset(c, 'c', 130);
+	c[130] = '\0';
+	add_string_part(w, "s", &ss[0], ls, 2, col0, 3);
+	add_string_part(w, "s", &ss[2], ls, 2, col1, 3);
+	add_string_part(w, "vocab", &sv[0], lv0, 1, vocab, 3);
+	add_string_part(w, "vocab", &sv[1], lv1, 1, vocab + 3, 2);
+	if ((rc = ckpt_writer_add_partitioned(w, "s", 1, CKPT_DT_STRING, ds, 2,
+					      ss, 2, &err)) < 0 ||
+	    (rc = ckpt_writer_add_partitioned(w, "vocab", 5, CKPT_DT_STRING,
+					      dv, 1, sv, 2, &err)) < 0)
+		die("partstrings", rc);
+	add_strings(w, "whole", ds, 2, all, 6);
+	finish(w);
+}
+
 /* The shards fixture. */
 static void
 mk_shards(const char *prefix)
@@ -556,6 +615,8 @@ main(int argc, char **argv)
 		mk_dtypes(prefix);
 	else if (strcmp(kind, "partitioned") == 0)
 		mk_partitioned(prefix);
+	else if (strcmp(kind, "partstrings") == 0)
+		mk_partstrings(prefix);
 	else if (strcmp(kind, "shards") == 0)
 		mk_shards(prefix);
 	else if (strcmp(kind, "oddnames") == 0)

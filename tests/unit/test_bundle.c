@@ -18,6 +18,7 @@
 #include "check.h"
 #include "crc32c.h"
 #include "objgraph.h"
+#include "tensor.h"
 
 static char tmp[PATH_MAX - 128];
 
@@ -294,6 +295,130 @@ test_partitioned(void)
 	ckpt_bundle_close(b);
 }
 
+/* Add the string tensor part of KEY at slice X (RANK extents, lengths
+ * LENS) holding the elements IDX[0..N) of STRS/SLENS, to W. */
+static void
+add_string_part(struct ckpt_writer *w, const char *key,
+		const struct ckpt_extent *x, const int64_t *lens, int rank,
+		const uint8_t *const *strs, const uint64_t *slens,
+		const size_t *idx, size_t n)
+{
+	const uint8_t *d[16];
+	uint64_t l[16];
+	struct ckpt_buf k = { 0 }, v = { 0 };
+	struct ckpt_err err = { 0 };
+	uint32_t crc;
+
+	CHECK(n <= 16);
+	for (size_t i = 0; i < n; i++) {
+		d[i] = strs[idx[i]];
+		l[i] = slens[idx[i]];
+	}
+	CHECK_EQ_INT(ckpt_string_encode(d, l, n, &v, &crc), 0);
+	CHECK_EQ_INT(ckpt_slice_key_encode(key, strlen(key), x, rank, &k), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, k.data, k.len, CKPT_DT_STRING, lens,
+				     rank, v.data, v.len, &err),
+		     0);
+	ckpt_buf_free(&k);
+	ckpt_buf_free(&v);
+}
+
+/* A partitioned string tensor reads as the one string tensor its parts
+ * make (FORMAT.md 5.3), whatever the slicing: S [4,3] in three slices over
+ * two shards, lengths from 0 to 200 (two-byte varints); E [0,2] in two. */
+static void
+test_partitioned_strings(void)
+{
+	static const uint64_t slens[12] = { 0, 1, 130, 2, 0, 5,
+					    3, 7, 1, 0, 200, 4 };
+	static const int64_t ds[] = { 4, 3 }, de[] = { 0, 2 };
+	/* rows 0-1 x cols 0-1; rows 0-1 x col 2; rows 2-3 whole */
+	static const struct ckpt_extent ss[] = {
+		{ 0, 2 }, { 0, 2 }, { 0, 2 }, { 2, 1 }, { 2, 2 }, { 0, -1 },
+	};
+	static const struct ckpt_extent se[] = { { 0, -1 }, { 0, 1 },
+						 { 0, -1 }, { 1, 1 } };
+	static const size_t p0[] = { 0, 1, 3, 4 }, p1[] = { 2, 5 },
+			    p2[] = { 6, 7, 8, 9, 10, 11 };
+	static const int64_t l0[] = { 2, 2 }, l1[] = { 2, 1 }, l2[] = { 2, 3 },
+			     le[] = { 0, 1 };
+	static const uint8_t mask0[] = { 0xd8, 0xea, 0x82, 0xa2 };
+	uint8_t store[12][200];
+	const uint8_t *strs[12];
+	char prefix[PATH_MAX], copy[PATH_MAX + 8];
+	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 2 };
+	struct ckpt_buf want = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b;
+	const struct ckpt_entry *s, *e;
+	uint8_t got[700], *buf;
+	uint64_t foff, run;
+	uint32_t crc;
+	size_t len, n;
+	int fd;
+
+	for (int i = 0; i < 12; i++) {
+		memset(store[i], 'a' + i, sizeof(store[i]));
+		strs[i] = store[i];
+	}
+	/* What TensorFlow would store for S saved whole. */
+	CHECK_EQ_INT(ckpt_string_encode(strs, slens, 12, &want, &crc), 0);
+	CHECK_EQ_U64(want.len, 14 + 4 + 353);
+	snprintf(prefix, sizeof(prefix), "%s/pstr", tmp);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+	add_string_part(w, "s", &ss[0], l0, 2, strs, slens, p0, 4);
+	ckpt_writer_select_shard(w, 1);
+	add_string_part(w, "s", &ss[2], l1, 2, strs, slens, p1, 2);
+	ckpt_writer_select_shard(w, 0);
+	add_string_part(w, "s", &ss[4], l2, 2, strs, slens, p2, 6);
+	add_string_part(w, "e", &se[0], le, 2, strs, slens, p0, 0);
+	add_string_part(w, "e", &se[2], le, 2, strs, slens, p0, 0);
+	CHECK_EQ_INT(ckpt_writer_add_partitioned(w, "s", 1, CKPT_DT_STRING, ds,
+						 2, ss, 3, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add_partitioned(w, "e", 1, CKPT_DT_STRING, de,
+						 2, se, 2, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+
+	/* Read it, then read it again from a copy ckpt_bundle_rewrite()
+	 * made (the parts copied as they are). */
+	snprintf(copy, sizeof(copy), "%s/pstr2", tmp);
+	for (int pass = 0; pass < 2; pass++) {
+		CHECK_EQ_INT(ckpt_bundle_open(pass ? copy : prefix, &b, &err), 0);
+		CHECK_EQ_INT(b->nvisible, 2);
+		s = ckpt_bundle_find(b, "s", 1);
+		CHECK(s != NULL && s->nparts == 3 && s->dtype == CKPT_DT_STRING);
+		CHECK_EQ_U64(s->size, want.len);
+		CHECK_EQ_INT(ckpt_bundle_read(b, s, &buf, &len, &err), 0);
+		CHECK_EQ_MEM(buf, len, want.data, want.len);
+		free(buf);
+		for (size_t off = 0; off <= want.len; off += 1)
+			for (size_t l = 0; l <= want.len - off + 2; l += 1 + l / 8) {
+				memset(got, 0xee, sizeof(got));
+				CHECK_EQ_INT(ckpt_bundle_pread(b, s, got, l, off, &n),
+					     0);
+				CHECK_EQ_U64(n, off + l > want.len ? want.len - off
+								   : l);
+				CHECK(memcmp(got, want.data + off, n) == 0);
+			}
+		/* Assembled, so not one run of a shard. */
+		CHECK_EQ_INT(ckpt_bundle_locate(b, s, 0, &fd, &foff, &run),
+			     -ENOTSUP);
+		e = ckpt_bundle_find(b, "e", 1);
+		CHECK(e != NULL && e->nparts == 2);
+		CHECK_EQ_INT(ckpt_bundle_read(b, e, &buf, &len, &err), 0);
+		CHECK_EQ_MEM(buf, len, mask0, sizeof(mask0));
+		free(buf);
+		if (pass == 0)
+			CHECK_EQ_INT(ckpt_bundle_rewrite(b, copy, NULL, &err), 0);
+		ckpt_bundle_close(b);
+	}
+	ckpt_buf_free(&want);
+}
+
 /* Copy file SRC to DST, optionally flipping byte FLIP (-1: none) and
  * truncating to LEN (SIZE_MAX: whole). */
 static void
@@ -494,9 +619,12 @@ test_hostile_entries(void)
 		/* a partitioned tensor without its slice entry */
 		{ "\x08\x01\x12\x04\x12\x02\x08\x04\x3a\x04\x0a\x02\x10\x02", 14,
 		  -EBADMSG, "lacks the entry" },
-		/* a partitioned string tensor (see BUGS in ckptfs(1)) */
+		/* a partitioned variant tensor */
+		{ "\x08\x15\x12\x04\x12\x02\x08\x04\x3a\x04\x0a\x02\x10\x02", 14,
+		  -ENOTSUP, "'x' has dtype variant, which cannot be assembled" },
+		/* a partitioned string tensor without its slice entry */
 		{ "\x08\x07\x12\x04\x12\x02\x08\x04\x3a\x04\x0a\x02\x10\x02", 14,
-		  -ENOTSUP, "'x' has dtype string, which cannot be assembled" },
+		  -EBADMSG, "lacks the entry" },
 		/* a slice outside the shape */
 		{ "\x08\x01\x12\x04\x12\x02\x08\x04\x3a\x06\x0a\x04\x08\x03\x10\x02",
 		  16, -EBADMSG, "outside its shape" },
@@ -672,6 +800,7 @@ main(void)
 	check_mkdtemp(tmp, sizeof(tmp));
 	test_real();
 	test_partitioned();
+	test_partitioned_strings();
 	test_damaged();
 	test_hostile_entries();
 	test_big_endian();
