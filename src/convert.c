@@ -104,6 +104,128 @@ out:
 	return rc;
 }
 
+/* Read SIZE bytes at offset 0 of FD into a new buffer *OUT. */
+static int
+read_all(int fd, uint64_t size, uint8_t **out)
+{
+	uint8_t *buf;
+	uint64_t done = 0;
+
+	*out = NULL;
+	if (size > SIZE_MAX || (buf = malloc(size ? (size_t)size : 1)) == NULL)
+		return -ENOMEM;
+	while (done < size) {
+		ssize_t r = pread(fd, buf + done, (size_t)(size - done),
+				  (off_t)done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			return r < 0 ? -errno : -EIO;
+		}
+		done += (uint64_t)r;
+	}
+	*out = buf;
+	return 0;
+}
+
+/* Add changed string tensor T, whose SIZE bytes are in FD, under KEY in
+ * the slices of T->slicing again, each part under its slice key (kept on
+ * *HELD): TensorFlow restores a partitioned variable of strings only from
+ * the slices it was saved in, never from one whole tensor. */
+static int
+add_split_strings(struct ckpt_writer *w, struct held **held,
+		  const struct ckpt_out_tensor *t, int fd, const char *key,
+		  size_t klen, struct ckpt_err *err)
+{
+	const struct ckpt_entry *e = t->slicing;
+	uint64_t n, stride[CKPT_MAX_RANK];
+	const uint8_t **data = NULL, **pd = NULL;
+	uint64_t *lens = NULL, *pl = NULL;
+	struct ckpt_buf sk = { 0 }, part = { 0 };
+	uint8_t *buf = NULL;
+	uint32_t crc;
+	int rc;
+
+	ckpt_shape_elems(t->dims, t->rank, &n);
+	if ((rc = read_all(fd, t->size, &buf)) < 0)
+		goto fail;
+	if (n > SIZE_MAX / sizeof(uint64_t) ||
+	    (data = calloc(n ? (size_t)n : 1, sizeof(*data))) == NULL ||
+	    (pd = calloc(n ? (size_t)n : 1, sizeof(*pd))) == NULL ||
+	    (lens = calloc(n ? (size_t)n : 1, sizeof(*lens))) == NULL ||
+	    (pl = calloc(n ? (size_t)n : 1, sizeof(*pl))) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	/* The overlay checked the layout; a file changed since is not. */
+	if ((rc = ckpt_string_decode(buf, (size_t)t->size, n, lens, data)) < 0)
+		goto fail;
+	for (int k = t->rank - 1; k >= 0; k--)
+		stride[k] = k == t->rank - 1
+				    ? 1
+				    : stride[k + 1] * (uint64_t)t->dims[k + 1];
+	for (size_t i = 0; i < e->nparts; i++) {
+		const struct ckpt_part *p = &e->parts[i];
+		uint64_t idx[CKPT_MAX_RANK] = { 0 }, m;
+		struct held *h;
+
+		/* The part's elements, in its own row-major order. */
+		ckpt_shape_elems(p->entry->dims, e->rank, &m);
+		for (uint64_t j = 0; j < m; j++) {
+			uint64_t fi = 0;
+
+			for (int k = 0; k < e->rank; k++)
+				fi += ((uint64_t)p->ext[k].start + idx[k]) *
+				      stride[k];
+			pl[j] = lens[fi];
+			pd[j] = data[fi];
+			for (int k = e->rank - 1; k >= 0; k--) {
+				if (++idx[k] < (uint64_t)p->ext[k].length)
+					break;
+				idx[k] = 0;
+			}
+		}
+		part.len = 0;
+		sk.len = 0;
+		if ((rc = ckpt_string_encode(pd, pl, m, &part, &crc)) < 0 ||
+		    (rc = ckpt_slice_key_encode(key, klen,
+						&e->slices[i * (size_t)e->rank],
+						e->rank, &sk)) < 0)
+			goto fail;
+		if ((h = malloc(sizeof(*h) + sk.len + 1)) == NULL) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		memcpy(h->key, sk.data, sk.len);
+		h->key[sk.len] = '\0';
+		h->next = *held;
+		*held = h;
+		rc = ckpt_writer_add(w, h->key, sk.len, CKPT_DT_STRING,
+				     p->entry->dims, e->rank, part.data, part.len,
+				     err);
+		if (rc < 0)
+			goto out;
+	}
+	rc = ckpt_writer_add_partitioned(w, key, klen, CKPT_DT_STRING, t->dims,
+					 t->rank, e->slices, e->nparts, err);
+	goto out;
+fail:
+	rc = ckpt_fail(err, rc, "tensor '%.*s': %s", (int)klen, key,
+		       rc == -EBADMSG ? "not a string tensor of its shape"
+				      : strerror(-rc));
+out:
+	ckpt_buf_free(&sk);
+	ckpt_buf_free(&part);
+	free(buf);
+	free(data);
+	free(pd);
+	free(lens);
+	free(pl);
+	return rc;
+}
+
 /* Add one tensor under KEY. */
 static int
 add_tensor(struct ckpt_writer *w, struct held **held,
@@ -122,8 +244,10 @@ add_tensor(struct ckpt_writer *w, struct held **held,
 					 (int)klen, key, t->file,
 					 strerror(errno));
 	}
-	rc = ckpt_writer_add_fd(w, key, klen, t->dtype, t->dims, t->rank, fd,
-				0, t->size, err);
+	rc = t->slicing != NULL
+		     ? add_split_strings(w, held, t, fd, key, klen, err)
+		     : ckpt_writer_add_fd(w, key, klen, t->dtype, t->dims,
+					  t->rank, fd, 0, t->size, err);
 	if (t->file != NULL)
 		close(fd);
 	return rc;

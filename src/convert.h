@@ -43,6 +43,11 @@ struct ckpt_out_tensor {
 	uint64_t size;
 	int dirfd;
 	const char *file;
+	/* From a file: a string tensor of the shape of partitioned entry
+	 * SLICING (of BUNDLE), to write in its slices again (TensorFlow
+	 * restores a partitioned variable of strings only from the slices it
+	 * saved); NULL: written whole. */
+	const struct ckpt_entry *slicing;
 };
 
 struct ckpt_convert_opts {

@@ -2797,6 +2797,23 @@ out:
 	return rc;
 }
 
+/* True if changed tensor N, settled as O, is a string tensor that was
+ * partitioned with the same shape: it is written in the same slices
+ * (ckpt_out_tensor.slicing). */
+static bool
+keeps_slices(const struct ckptfs_node *n, const struct ckpt_out_tensor *o)
+{
+	const struct ckpt_entry *e = n->entry;
+
+	if (e == NULL || e->nparts == 0 || e->dtype != CKPT_DT_STRING ||
+	    o->dtype != CKPT_DT_STRING || o->rank != e->rank)
+		return false;
+	for (int k = 0; k < e->rank; k++)
+		if (o->dims[k] != e->dims[k])
+			return false;
+	return true;
+}
+
 /* The names of the refused tensors after the first that fit in a
  * message, beside the first one's reason and the spool's path. */
 #define REFUSED_NAMES_MAX 160
@@ -3023,6 +3040,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			y->dirfd = t->ov->dirfd;
 			y->file = spnames[sp++];
 			y->size = x->size;
+			if (rc == 0 && keeps_slices(x, y))
+				y->slicing = x->entry;
 		} else if (ckptfs_node_damaged(x)) {
 			/* Known damaged (a read found it): TensorFlow would
 			 * refuse it too. */

@@ -223,6 +223,35 @@ EOF
 	[ "$(val "$T/out" w | jq -c '.[9]')" = "[36,37,38,39]" ]
 }
 
+@test "a partitioned string tensor keeps its slices, changed or not" {
+	local k slices
+	slices() { "$CKPT_INSPECT" --json "$1" "$2" | jq -c '[.parts[] | [.slice, .crc32c]]'; }
+	mount_ckpt "$(fixture partstrings)" -o format=tf2,output="$T/out"
+	# vocab[0] "the" -> "The"; s unchanged
+	printf T | dd of="$MNT/by-name/vocab" bs=1 seek=9 conv=notrunc status=none
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$T/out"
+	k=vars/vocab/.ATTRIBUTES/VARIABLE_VALUE
+	[ "$(val "$T/out" $k)" = '["The","","of","and","x"]' ]
+	[ "$("$CKPT_INSPECT" --json "$T/out" $k | jq -c '[.parts[].slice]')" = '[[[0,3]],[[3,2]]]' ]
+	# its second slice did not change
+	[ "$(slices "$T/out" $k | jq -c '.[1]')" = "$(slices "$(fixture partstrings)" vocab | jq -c '.[1]')" ]
+	k=vars/s/.ATTRIBUTES/VARIABLE_VALUE
+	[ "$(slices "$T/out" $k)" = "$(slices "$(fixture partstrings)" s)" ]
+	[ "$(val "$T/out" $k)" = "$(val "$T/out" vars/whole/.ATTRIBUTES/VARIABLE_VALUE)" ]
+	# Back to TF1: s written over with its own bytes gets the same
+	# slices; vocab given another shape is written whole.
+	mount_ckpt "$T/out" -o format=tf1,output="$T/back"
+	cp "$MNT/by-name/whole" "$MNT/by-name/s"
+	setfattr -n user.ckpt.shape -v 5,1 "$MNT/by-name/vocab"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$T/back"
+	[ "$(slices "$T/back" s)" = "$(slices "$(fixture partstrings)" s)" ]
+	[ "$(meta "$T/back" vocab)" = "string [5,1]" ]
+	[ "$("$CKPT_INSPECT" --json "$T/back" vocab | jq -c .parts)" = null ]
+	[ "$(val "$T/back" vocab)" = '[["The"],[""],["of"],["and"],["x"]]' ]
+}
+
 @test "cp -a of 1,000 tensors between views under ulimit -n 256" {
 	local src pid nfd
 	src=$(fixture big --tensors 1000 --bytes 64000)
