@@ -303,13 +303,13 @@ add_string_part(struct ckpt_writer *w, const char *key,
 		const uint8_t *const *strs, const uint64_t *slens,
 		const size_t *idx, size_t n)
 {
-	const uint8_t *d[16];
-	uint64_t l[16];
+	const uint8_t *d[64];
+	uint64_t l[64];
 	struct ckpt_buf k = { 0 }, v = { 0 };
 	struct ckpt_err err = { 0 };
 	uint32_t crc;
 
-	CHECK(n <= 16);
+	CHECK(n <= 64);
 	for (size_t i = 0; i < n; i++) {
 		d[i] = strs[idx[i]];
 		l[i] = slens[idx[i]];
@@ -417,6 +417,130 @@ test_partitioned_strings(void)
 		ckpt_bundle_close(b);
 	}
 	ckpt_buf_free(&want);
+}
+
+/* xorshift64: the random tests' numbers, the same on every run. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Random partitioned string tensors (rank 1 to 3, dims 1 to 4, each dim
+ * cut in up to three (a dim of 0 now and then), full extents stored as -1 or spelled out, lengths
+ * 0 to 299) read as ckpt_string_encode() makes the tensor whole, at
+ * random offsets and lengths. */
+static void
+test_partitioned_strings_random(void)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15u;
+
+	for (int round = 0; round < 60; round++) {
+		int64_t dims[3];
+		int rank = 1 + (int)(rnd(&seed) % 3), ncut[3];
+		int64_t cut[3][4];
+		uint64_t n = 1, lens[64];
+		const uint8_t *data[64];
+		uint8_t bytes[64][300];
+		struct ckpt_extent slices[27 * 3];
+		size_t nslices = 1;
+		char prefix[PATH_MAX];
+		struct ckpt_writer_opts o = { .producer = 1, .num_shards = 2 };
+		struct ckpt_buf want = { 0 };
+		struct ckpt_err err = { 0 };
+		struct ckpt_writer *w;
+		struct ckpt_bundle *b;
+		const struct ckpt_entry *e;
+		uint8_t *buf, got[64 * 310];
+		uint32_t crc;
+		size_t len, m;
+
+		for (int k = 0; k < rank; k++) {
+			dims[k] = rnd(&seed) % 12 == 0
+					  ? 0
+					  : 1 + (int64_t)(rnd(&seed) % 4);
+			n *= (uint64_t)dims[k];
+			/* cut points 0 = c0 < c1 < ... = dims[k] */
+			ncut[k] = 1;
+			cut[k][0] = 0;
+			for (int64_t x = 1; x < dims[k] && ncut[k] < 3; x++)
+				if (rnd(&seed) % 2)
+					cut[k][ncut[k]++] = x;
+			cut[k][ncut[k]] = dims[k];
+			nslices *= (size_t)ncut[k];
+		}
+		for (uint64_t i = 0; i < n; i++) {
+			lens[i] = rnd(&seed) % 4 == 0 ? 0 : rnd(&seed) % 300;
+			for (uint64_t j = 0; j < lens[i]; j++)
+				bytes[i][j] = (uint8_t)rnd(&seed);
+			data[i] = bytes[i];
+		}
+		CHECK_EQ_INT(ckpt_string_encode(data, lens, n, &want, &crc), 0);
+		snprintf(prefix, sizeof(prefix), "%s/rs%d", tmp, round);
+		CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+		for (size_t s = 0; s < nslices; s++) {
+			struct ckpt_extent *x = &slices[s * (size_t)rank];
+			int64_t plen[3];
+			size_t r = s, pi[64], np = 1, q = 0;
+			uint64_t idx[3] = { 0 };
+
+			for (int k = rank - 1; k >= 0; k--) {
+				int c = (int)(r % (size_t)ncut[k]);
+
+				r /= (size_t)ncut[k];
+				x[k].start = cut[k][c];
+				plen[k] = cut[k][c + 1] - cut[k][c];
+				x[k].length = plen[k];
+				if (plen[k] == dims[k] && rnd(&seed) % 2)
+					x[k].length = -1;
+				np *= (size_t)plen[k];
+			}
+			/* the part's elements, row-major in the part */
+			for (size_t j = 0; j < np; j++) {
+				uint64_t fi = 0;
+
+				for (int k = 0; k < rank; k++)
+					fi = fi * (uint64_t)dims[k] +
+					     (uint64_t)x[k].start + idx[k];
+				pi[q++] = (size_t)fi;
+				for (int k = rank - 1; k >= 0; k--) {
+					if (++idx[k] < (uint64_t)plen[k])
+						break;
+					idx[k] = 0;
+				}
+			}
+			ckpt_writer_select_shard(w, (int32_t)(rnd(&seed) % 2));
+			add_string_part(w, "t", x, plen, rank, data, lens, pi,
+					np);
+		}
+		CHECK_EQ_INT(ckpt_writer_add_partitioned(w, "t", 1,
+							 CKPT_DT_STRING, dims,
+							 rank, slices, nslices,
+							 &err),
+			     0);
+		CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+		ckpt_writer_free(w);
+		CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+		e = ckpt_bundle_find(b, "t", 1);
+		CHECK(e != NULL && e->nparts == nslices);
+		CHECK_EQ_U64(e->size, want.len);
+		CHECK_EQ_INT(ckpt_bundle_read(b, e, &buf, &len, &err), 0);
+		CHECK_EQ_MEM(buf, len, want.data, want.len);
+		free(buf);
+		for (int t = 0; t < 200; t++) {
+			uint64_t off = rnd(&seed) % (want.len + 1);
+			size_t l = (size_t)(rnd(&seed) % (want.len - off + 2));
+
+			CHECK_EQ_INT(ckpt_bundle_pread(b, e, got, l, off, &m), 0);
+			CHECK_EQ_U64(m, off + l > want.len ? want.len - off : l);
+			CHECK(memcmp(got, want.data + off, m) == 0);
+		}
+		ckpt_bundle_close(b);
+		ckpt_buf_free(&want);
+	}
 }
 
 /* Copy file SRC to DST, optionally flipping byte FLIP (-1: none) and
@@ -801,6 +925,7 @@ main(void)
 	test_real();
 	test_partitioned();
 	test_partitioned_strings();
+	test_partitioned_strings_random();
 	test_damaged();
 	test_hostile_entries();
 	test_big_endian();
