@@ -832,10 +832,95 @@ unmount_dead(const char *mnt)
 	return EXIT_FAILURE;
 }
 
+/* MNT as mountinfo and fusermount3 name it, malloc()ed (NULL: no
+ * memory): its real path, or for a mount whose daemon is gone (which
+ * cannot be stat()ed) the real path of its directory and its own name,
+ * after following the symbolic links MNT itself names. */
+static char *
+canonical_mnt(const char *mnt)
+{
+	char *p = strdup(mnt), *dir, *out = NULL;
+	struct stat st;
+
+	for (int hops = 0; p != NULL && hops < 40; hops++) {
+		char target[PATH_MAX];
+		ssize_t n;
+
+		if ((out = realpath(p, NULL)) != NULL)
+			break;
+		if (lstat(p, &st) < 0 || !S_ISLNK(st.st_mode) ||
+		    (n = readlink(p, target, sizeof(target) - 1)) <= 0) {
+			/* the last component itself, in its real directory */
+			char *abs = absolute(p);
+
+			free(p);
+			p = NULL;
+			if (abs == NULL)
+				return NULL;
+			while (strlen(abs) > 1 && abs[strlen(abs) - 1] == '/')
+				abs[strlen(abs) - 1] = '\0';
+			dir = dir_of(abs);
+			out = dir != NULL ? realpath(dir, NULL) : NULL;
+			if (out != NULL) {
+				char *name = strrchr(abs, '/') + 1, *joined;
+
+				if (asprintf(&joined, "%s/%s",
+					     strcmp(out, "/") == 0 ? "" : out,
+					     name) < 0)
+					joined = NULL;
+				free(out);
+				out = joined;
+			} else {
+				out = abs;
+				abs = NULL;
+			}
+			free(dir);
+			free(abs);
+			return out;
+		}
+		target[n] = '\0';
+		if (target[0] == '/') {
+			free(p);
+			p = strdup(target);
+		} else {
+			/* relative to the link's own directory */
+			char *abs = absolute(p), *joined = NULL;
+
+			dir = abs != NULL ? dir_of(abs) : NULL;
+			if (dir != NULL &&
+			    asprintf(&joined, "%s/%s", dir, target) < 0)
+				joined = NULL;
+			free(dir);
+			free(abs);
+			free(p);
+			p = joined;
+		}
+		out = NULL;
+	}
+	if (out == NULL && p != NULL)
+		out = p;	/* a loop of links: as given */
+	else
+		free(p);
+	return out;
+}
+
+static int unmount_wait_at(const char *mnt);
+
 /* ckptfs -u MOUNTPOINT: unmount, wait for the daemon to finish writing,
  * and report its result.  Return the exit status. */
 static int
 unmount_wait(const char *mnt)
+{
+	char *real = canonical_mnt(mnt);
+	int rc = unmount_wait_at(real != NULL ? real : mnt);
+
+	free(real);
+	return rc;
+}
+
+/* unmount_wait() of MNT, made canonical. */
+static int
+unmount_wait_at(const char *mnt)
 {
 	char path[PATH_MAX], status[64], res[1200], link[64];
 	struct ckpt_buf text = { 0 };

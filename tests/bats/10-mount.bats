@@ -111,6 +111,25 @@ EOF
 	done
 }
 
+@test "ckptfs -u through a symbolic link to the mount point, live or dead" {
+	local m=$BATS_TEST_TMPDIR/m pid
+	mkdir "$m"
+	ln -s m "$BATS_TEST_TMPDIR/rel"
+	ln -s "$BATS_TEST_TMPDIR/rel" "$BATS_TEST_TMPDIR/abs"
+	"$CKPTFS" -o ro "$(fixture tf1)" "$m" 3>&-
+	CKPTFS_EXTRA_MNTS+=("$m")
+	run -0 timeout 60 "$CKPTFS" -u "$BATS_TEST_TMPDIR/abs"
+	run ! mountpoint -q "$m"
+	# a daemon killed: the link cannot be followed into the mount
+	"$CKPTFS" -o ro "$(fixture tf1)" "$m" 3>&-
+	pid=$(pgrep -n -f -- "-o ro $(fixture tf1) $m")
+	kill -9 "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	run -1 timeout 60 "$CKPTFS" -u "$BATS_TEST_TMPDIR/rel"
+	assert_output --partial "had exited (killed?): unmounted"
+	run ! mountpoint -q "$m"
+}
+
 @test "-o max_read=N mounts and reads (libfuse wants init() to ask for it)" {
 	local v
 	mount_ckpt -o ro,max_read=8192 "$(fixture tf1)"
