@@ -37,6 +37,10 @@
 #define SUMMARY_THRESHOLD 1000	/* more elements than this: summarize */
 #define SUMMARY_EDGE 3		/* elements kept at each end of a dim */
 #define STRING_PREVIEW 64	/* bytes of a string shown unless --all */
+/* Printing values: text written out once it reaches this, and fixed-size
+ * elements read in windows of this, so that printing every value of a
+ * large tensor takes little memory. */
+#define CHUNK ((size_t)1 << 20)
 #define KEY_COLUMN_MAX 80	/* longer keys push their own line only */
 
 enum mode {
@@ -60,6 +64,7 @@ struct opts {
 struct out {
 	struct ckpt_buf b;
 	int err;	/* 0 or a negative errno */
+	bool discard;	/* text only measured, not kept */
 };
 
 static int
@@ -96,7 +101,7 @@ o_put(struct out *o, const void *data, size_t len)
 {
 	int rc;
 
-	if (o->err != 0 || len == 0)
+	if (o->err != 0 || len == 0 || o->discard)
 		return;
 	rc = ckpt_buf_put(&o->b, data, len);
 	if (rc < 0)
@@ -584,10 +589,13 @@ entry_json(struct out *o, const struct ckpt_entry *e)
 struct vctx {
 	const struct ckpt_bundle *b;
 	const struct ckpt_entry *e;
-	/* Borrowed: the tensor's bytes; NULL when a summary of fixed-size
-	 * elements reads only the elements it shows (put_elem()). */
+	/* Borrowed: the tensor's bytes; NULL for fixed-size elements, read
+	 * CHUNK bytes at a time into WIN (put_elem()). */
 	const uint8_t *data;
 	size_t len;
+	uint8_t *win;		/* owned: bytes [WIN_OFF, WIN_OFF + WIN_LEN) */
+	uint64_t win_off;
+	size_t win_len;
 	size_t esz;		/* element size; 0 for strings */
 	bool big_endian;
 	uint64_t nelems;
@@ -626,19 +634,33 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 	if (v->data != NULL) {
 		elem = v->data + i * v->esz;
 	} else {
-		/* verified whole already (vctx_load()) */
-		size_t got = 0;
+		/* Verified already (vctx_load()).  Elements are 1 to 16
+		 * bytes, powers of two: a window of CHUNK at a multiple of
+		 * CHUNK holds each whole. */
+		uint64_t at = i * v->esz;
 
-		rc = v->esz > sizeof(one)
-			     ? -ENOTSUP
-			     : ckpt_bundle_pread(v->b, v->e, one, v->esz,
-						 i * v->esz, &got);
-		if (rc == 0 && got != v->esz)
-			rc = -EIO;
-		if (rc < 0) {
-			o->err = o->err != 0 ? o->err : rc;
+		if (at < v->win_off || at - v->win_off >= v->win_len) {
+			size_t got = 0;
+
+			v->win_off = at - at % CHUNK;
+			v->win_len = 0;
+			rc = ckpt_bundle_pread(v->b, v->e, v->win, CHUNK,
+					       v->win_off, &got);
+			if (rc == 0 && (got < CHUNK && v->win_off + got <
+							       v->e->size))
+				rc = -EIO;
+			if (rc < 0) {
+				o->err = o->err != 0 ? o->err : rc;
+				return;
+			}
+			v->win_len = got;
+		}
+		if (at - v->win_off + v->esz > v->win_len ||
+		    v->esz > sizeof(one)) {
+			o->err = o->err != 0 ? o->err : -EIO;
 			return;
 		}
+		memcpy(one, v->win + (at - v->win_off), v->esz);
 		elem = one;
 	}
 	rc = ckpt_value_format(v->e->dtype, elem, v->big_endian, &s->b);
@@ -711,6 +733,8 @@ put_dim(struct vctx *v, int d, uint64_t off, size_t col, struct out *o)
 		else
 			put_dim(v, d + 1, off + (uint64_t)i * v->stride[d], col,
 				o);
+		if (o->b.len >= CHUNK)
+			o_flush(o);
 	}
 	o_byte(o, ']');
 }
@@ -720,7 +744,7 @@ put_dim(struct vctx *v, int d, uint64_t off, size_t col, struct out *o)
 static void
 put_values(struct vctx *v, size_t col, struct out *o)
 {
-	struct out measure = { 0 };
+	struct out measure = { .discard = true };
 
 	if (v->e->dtype == CKPT_DT_VARIANT) {
 		if (v->json)
@@ -765,15 +789,16 @@ vctx_load(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 			    e->key, strerror(-rc));
 	v->summarize = !opts->all && !opts->json &&
 		       v->nelems > SUMMARY_THRESHOLD;
-	if (v->summarize && ckpt_dtype_size(e->dtype) != 0 &&
-	    e->dtype != CKPT_DT_VARIANT) {
-		/* A summary shows a few elements: check the tensor in
-		 * chunks and read just those, not gigabytes into memory. */
+	if (ckpt_dtype_size(e->dtype) != 0 && e->dtype != CKPT_DT_VARIANT) {
+		/* Check the tensor in chunks, then read the elements shown
+		 * a window at a time: not gigabytes into memory. */
 		rc = ckpt_bundle_verify(b, e, &err);
 		len = (size_t)e->size;
 		if (e->size > SIZE_MAX)
 			rc = ckpt_fail(&err, -EFBIG, "%s: too large",
 				       e->key);
+		if (rc == 0 && (v->win = malloc(CHUNK)) == NULL)
+			rc = ckpt_fail(&err, -ENOMEM, "out of memory");
 	} else {
 		rc = ckpt_bundle_read(b, e, data, &len, &err);
 	}
@@ -827,6 +852,7 @@ vctx_free(struct vctx *v)
 	free(v->slens);
 	free(v->sdata);
 	free(v->stride);
+	free(v->win);
 	ckpt_buf_free(&v->scratch.b);
 }
 
