@@ -890,6 +890,27 @@ sci_step(const char *sci, int prec, int dir, char *out, size_t len)
 		 prec > 1 ? "." : "", digits + 1, exp);
 }
 
+/* The PREC-digit scientific text of V that reads back as V (kind K), in
+ * SCI: 1 for V rounded, 2 for one unit of the last digit below or above
+ * it (tried when V rounded does not read back), 0 for none. */
+static int
+text_of_prec(double v, enum fkind k, int prec, char *sci, size_t len)
+{
+	char near[48];
+
+	snprintf(sci, len, "%.*e", prec - 1, v);
+	if (roundtrips(sci, v, k))
+		return 1;
+	for (int d = -1; d <= 1; d += 2) {
+		sci_step(sci, prec, d, near, sizeof(near));
+		if (roundtrips(near, v, k)) {
+			snprintf(sci, len, "%s", near);
+			return 2;
+		}
+	}
+	return 0;
+}
+
 /* Shortest text of V that reads back as the same value of kind K, laid
  * out like Python's repr: positional for 1e-4 <= |v| < 1e16 ("0.5", "3",
  * "65504", "-0.52239597"), else scientific ("1e+16", "6e-08"); "nan" for
@@ -898,14 +919,15 @@ sci_step(const char *sci, int prec, int dir, char *out, size_t len)
  * V rounded, or, for a power of two (whose values below are closer
  * together than those above), one unit of the last digit away from it
  * (bfloat16 2^-59 is "1.74e-18": "1.73e-18" reads back as the value
- * below). */
+ * below).  The fewest digits are found by bisection: the values that
+ * read back as V are an interval around it, so if some text of P digits
+ * lies in it, one of P + 1 digits does too (text_of_prec() finds it). */
 static void
 format_float(double v, enum fkind k, char *buf, size_t len)
 {
-	int prec, maxprec = k == FK_DOUBLE ? 17 : 9, exp, d;
-	char sci[48], near[48];
+	int lo = 1, hi = k == FK_DOUBLE ? 17 : 9, exp, how;
+	char sci[48];
 	const char *e;
-	bool found = false;
 
 	if (isnan(v)) {
 		snprintf(buf, len, "nan");
@@ -915,29 +937,23 @@ format_float(double v, enum fkind k, char *buf, size_t len)
 		snprintf(buf, len, "%s", v < 0 ? "-inf" : "inf");
 		return;
 	}
-	for (prec = 1; prec < maxprec && !found; prec++) {
-		snprintf(sci, sizeof(sci), "%.*e", prec - 1, v);
-		if (roundtrips(sci, v, k))
-			break;
-		for (d = -1; d <= 1 && !found; d += 2) {
-			sci_step(sci, prec, d, near, sizeof(near));
-			found = roundtrips(near, v, k);
-		}
+	/* HI digits (9 for a float, 17 for a double) always read back. */
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (text_of_prec(v, k, mid, sci, sizeof(sci)) != 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
-	if (found) {
-		prec--;
-		memcpy(sci, near, sizeof(sci));
-	} else if (prec == maxprec) {
-		snprintf(sci, sizeof(sci), "%.*e", prec - 1, v);
-	}
+	how = text_of_prec(v, k, lo, sci, sizeof(sci));
 	e = strchr(sci, 'e');
 	exp = e ? atoi(e + 1) : 0;
 	if (exp >= -4 && exp < 16) {
 		/* Rounding at the same decimal position gives the same
 		 * digits as SCI, written out. */
-		snprintf(buf, len, "%.*f",
-			 prec - 1 - exp > 0 ? prec - 1 - exp : 0,
-			 found ? strtod(sci, NULL) : v);
+		snprintf(buf, len, "%.*f", lo - 1 - exp > 0 ? lo - 1 - exp : 0,
+			 how == 2 ? strtod(sci, NULL) : v);
 	} else {
 		snprintf(buf, len, "%s", sci);
 	}
