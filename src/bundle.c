@@ -1316,8 +1316,14 @@ strmap_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		uint8_t tmp[10];
 		uint64_t a = off > m->voff[i] ? off : m->voff[i];
 		uint64_t z = m->voff[i + 1] < end ? m->voff[i + 1] : end;
+		uint64_t l = m->soff[i + 1] - m->soff[i];
+		unsigned w = (unsigned)(m->voff[i + 1] - m->voff[i]);
 
-		ckpt_put_varint64(tmp, m->soff[i + 1] - m->soff[i]);
+		/* As stored, in W bytes: a producer may pad a varint with
+		 * continuation bytes (it reads back the same). */
+		for (unsigned k = 0; k < w; k++)
+			tmp[k] = (uint8_t)(((l >> (7 * k)) & 0x7f) |
+					   (k + 1 < w ? 0x80 : 0));
 		memcpy(buf + (a - off), tmp + (a - m->voff[i]), (size_t)(z - a));
 	}
 	/* Their checksum. */

@@ -419,6 +419,67 @@ test_partitioned_strings(void)
 	ckpt_buf_free(&want);
 }
 
+/* A producer may pad length varints with continuation bytes (TensorFlow
+ * reads 80 00 as 0): a partitioned string tensor shows them as stored. */
+static void
+test_partitioned_strings_padded(void)
+{
+	static const int64_t d3[] = { 3 }, l2[] = { 2 }, l1[] = { 1 };
+	static const struct ckpt_extent sx[] = { { 0, 2 }, { 2, 1 } };
+	static const uint64_t lens[] = { 2, 0, 3 };
+	uint8_t p0[] = { 0x82, 0x00, 0x80, 0x00, 0, 0, 0, 0, 'a', 'b' };
+	uint8_t p1[] = { 0x03, 0, 0, 0, 0, 'c', 'd', 'e' };
+	uint8_t want[] = { 0x82, 0x00, 0x80, 0x00, 0x03, 0, 0, 0, 0,
+			   'a', 'b', 'c', 'd', 'e' };
+	char prefix[PATH_MAX];
+	struct ckpt_err err = { 0 };
+	struct ckpt_buf k = { 0 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b;
+	const struct ckpt_entry *e;
+	uint8_t *buf, got[16];
+	size_t len, n;
+
+	ckpt_store32le(p0 + 4, ckpt_crc_mask(ckpt_string_lengths_crc(lens, 2,
+								     false)));
+	ckpt_store32le(p1 + 1, ckpt_crc_mask(ckpt_string_lengths_crc(lens + 2,
+								     1, false)));
+	ckpt_store32le(want + 5,
+		       ckpt_crc_mask(ckpt_string_lengths_crc(lens, 3, false)));
+	snprintf(prefix, sizeof(prefix), "%s/pad", tmp);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, NULL, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_slice_key_encode("x", 1, &sx[0], 1, &k), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, k.data, k.len, CKPT_DT_STRING, l2, 1, p0,
+				     sizeof(p0), &err),
+		     0);
+	k.len = 0;
+	CHECK_EQ_INT(ckpt_slice_key_encode("x", 1, &sx[1], 1, &k), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, k.data, k.len, CKPT_DT_STRING, l1, 1, p1,
+				     sizeof(p1), &err),
+		     0);
+	ckpt_buf_free(&k);
+	CHECK_EQ_INT(ckpt_writer_add_partitioned(w, "x", 1, CKPT_DT_STRING, d3,
+						 1, sx, 2, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	e = ckpt_bundle_find(b, "x", 1);
+	CHECK(e != NULL);
+	CHECK_EQ_U64(e->size, sizeof(want));
+	CHECK_EQ_INT(ckpt_bundle_read(b, e, &buf, &len, &err), 0);
+	CHECK_EQ_MEM(buf, len, want, sizeof(want));
+	free(buf);
+	for (size_t off = 0; off < sizeof(want); off++) {
+		memset(got, 0xee, sizeof(got));
+		CHECK_EQ_INT(ckpt_bundle_pread(b, e, got, sizeof(want) - off, off,
+					       &n),
+			     0);
+		CHECK(memcmp(got, want + off, n) == 0 && n == sizeof(want) - off);
+	}
+	ckpt_bundle_close(b);
+}
+
 /* xorshift64: the random tests' numbers, the same on every run. */
 static uint64_t
 rnd(uint64_t *s)
@@ -926,6 +987,7 @@ main(void)
 	test_partitioned();
 	test_partitioned_strings();
 	test_partitioned_strings_random();
+	test_partitioned_strings_padded();
 	test_damaged();
 	test_hostile_entries();
 	test_big_endian();
