@@ -2797,21 +2797,29 @@ out:
 	return rc;
 }
 
-/* True if changed tensor N, settled as O, is a string tensor that was
- * partitioned with the same shape: it is written in the same slices
- * (ckpt_out_tensor.slicing). */
-static bool
-keeps_slices(const struct ckptfs_node *n, const struct ckpt_out_tensor *o)
+/* The partitioned string tensor of the source whose slices changed
+ * tensor N, settled as O, is written in (ckpt_out_tensor.slicing), or
+ * NULL: N's own source tensor, or for a file that replaced one (cp -a,
+ * an editor's rename) the one the source has under N's name (TF1) or
+ * key (TF2), when it has O's dtype and shape.  NAME and KEY are N's, of
+ * NLEN and KLEN bytes. */
+static const struct ckpt_entry *
+kept_slicing(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+	     const struct ckpt_out_tensor *o, const char *name, size_t nlen,
+	     const char *key, size_t klen)
 {
 	const struct ckpt_entry *e = n->entry;
 
+	if (e == NULL && t->bundle != NULL)
+		e = t->src.tf2 ? ckpt_bundle_find(t->bundle, key, klen)
+			       : ckpt_bundle_find(t->bundle, name, nlen);
 	if (e == NULL || e->nparts == 0 || e->dtype != CKPT_DT_STRING ||
 	    o->dtype != CKPT_DT_STRING || o->rank != e->rank)
-		return false;
+		return NULL;
 	for (int k = 0; k < e->rank; k++)
 		if (o->dims[k] != e->dims[k])
-			return false;
-	return true;
+			return NULL;
+	return e;
 }
 
 /* The names of the refused tensors after the first that fit in a
@@ -3040,8 +3048,13 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			y->dirfd = t->ov->dirfd;
 			y->file = spnames[sp++];
 			y->size = x->size;
-			if (rc == 0 && keeps_slices(x, y))
-				y->slicing = x->entry;
+			if (rc == 0)
+				y->slicing = kept_slicing(
+					t, x, y,
+					(const char *)names.data + offs[2 * n],
+					y->name_len,
+					(const char *)names.data + offs[2 * n + 1],
+					y->key_len);
 		} else if (ckptfs_node_damaged(x)) {
 			/* Known damaged (a read found it): TensorFlow would
 			 * refuse it too. */

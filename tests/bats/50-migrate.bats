@@ -252,6 +252,40 @@ EOF
 	[ "$(val "$T/back" vocab)" = '[["The"],[""],["of"],["and"],["x"]]' ]
 }
 
+@test "a file replacing a partitioned string tensor under its name gets its slices" {
+	local a slices
+	slices() { "$CKPT_INSPECT" --json "$1" "$2" | jq -c '[.parts[] | .slice]'; }
+	mount_ckpt "$(fixture partstrings)" -o format=tf1,output="$T/out"
+	# cp -a unlinks and creates (the file has two names); an editor
+	# writes a new file and renames it over
+	cp -a "$MNT/by-name/whole" "$T/x"
+	cp -a "$T/x" "$MNT/by-name/s"
+	a=$MNT/by-object/vars/vocab/.ATTRIBUTES
+	{ printf '\x03\x00\x02\x03\x01'; tail -c +6 "$a/VARIABLE_VALUE" | head -c 4
+	  printf 'Theofandx'; } >"$a/.new"
+	setfattr -n user.ckpt.dtype -v string "$a/.new"
+	setfattr -n user.ckpt.shape -v 5 "$a/.new"
+	mv "$a/.new" "$a/VARIABLE_VALUE"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$T/out"
+	[ "$(slices "$T/out" s)" = '[[[0,3],[0,1]],[[0,3],[1,1]]]' ]
+	[ "$(val "$T/out" s)" = "$(val "$T/out" whole)" ]
+	[ "$(slices "$T/out" vocab)" = '[[[0,3]],[[3,2]]]' ]
+	[ "$(val "$T/out" vocab)" = '["The","","of","and","x"]' ]
+	# the same from a TF2 source, by key
+	mount_ckpt "$T/out" -o format=tf2,output="$T/back"
+	# (the TF1 output is the source now: s is written there in slices)
+	cp -a "$MNT/by-name/whole" "$T/y"
+	cp -a "$T/y" "$MNT/by-name/s"
+	finish
+	mount_ckpt "$T/back" -o format=tf2,output="$T/again"
+	cp -a "$MNT/by-object/vars/whole/.ATTRIBUTES/VARIABLE_VALUE" "$T/z"
+	cp -a "$T/z" "$MNT/by-object/vars/s/.ATTRIBUTES/VARIABLE_VALUE"
+	finish
+	[ "$(slices "$T/again" vars/s/.ATTRIBUTES/VARIABLE_VALUE)" = '[[[0,3],[0,1]],[[0,3],[1,1]]]' ]
+	[ "$(val "$T/again" vars/s/.ATTRIBUTES/VARIABLE_VALUE)" = "$(val "$T/out" whole)" ]
+}
+
 @test "cp -a of 1,000 tensors between views under ulimit -n 256" {
 	local src pid nfd
 	src=$(fixture big --tensors 1000 --bytes 64000)
