@@ -1121,6 +1121,17 @@ do_getxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
 
 	if (n == NULL)
 		return -ESTALE;
+	/* A damaged tensor has no CRC of its content to show (it cannot be
+	 * read): EIO, as for reads.  One computed from the content is
+	 * checked first, as a first read would be (it is read anyway). */
+	if (crc && n->kind == CKPTFS_TENSOR && n->entry != NULL &&
+	    !ckptfs_ov_spooled(n)) {
+		if (ckptfs_node_damaged(n))
+			return -EIO;
+		if (!ckptfs_crc_is_stored(n->entry) &&
+		    (rc = first_check(fs, ino)) < 0)
+			return rc;
+	}
 	if (!crc)
 		RDLOCK(fs);
 	rc = ckptfs_xattr_get(fs->tree, n, name, out);

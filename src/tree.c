@@ -2083,9 +2083,8 @@ ckptfs_node_is_graph(const struct ckptfs_tree *t, const struct ckptfs_node *n)
 	       is_graph_key(n->entry);
 }
 
-/* True if the stored CRC of E is the CRC-32C of the file content. */
-static bool
-stored_crc_is_content_crc(const struct ckpt_entry *e)
+bool
+ckptfs_crc_is_stored(const struct ckpt_entry *e)
 {
 	return e->nparts == 0 && e->dtype != CKPT_DT_STRING &&
 	       e->dtype != CKPT_DT_VARIANT;
@@ -2106,7 +2105,7 @@ node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
 		*crc = (uint32_t)c;
 		return 0;
 	}
-	if (!spooled && stored_crc_is_content_crc(n->entry)) {
+	if (!spooled && ckptfs_crc_is_stored(n->entry)) {
 		*crc = ckpt_crc_unmask(n->entry->crc32c);
 		return 0;
 	}

@@ -366,6 +366,10 @@ void ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 int ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 		       bool *first_failure, struct ckpt_err *err);
 
+/* True if the CRC-32C of the content of E's file is E's stored CRC (a
+ * numeric tensor saved whole); else it is computed from the content. */
+bool ckptfs_crc_is_stored(const struct ckpt_entry *e);
+
 /* True if a check of N (ckptfs_node_verify()) found its stored bytes
  * damaged; checks nothing itself. */
 bool ckptfs_node_damaged(const struct ckptfs_node *n);

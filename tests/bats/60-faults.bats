@@ -259,6 +259,34 @@ hostile() {
 	assert_output --regexp "^ckptfs: .*/ckpt: tensor 'vocab': malformed string data"
 }
 
+@test "user.ckpt.crc32c of a damaged tensor fails with EIO, as its reads" {
+	local p q off
+	p=$(copy_ckpt "$(fixture partstrings)")
+	# the bytes of vocab's second slice ("and", "x"): a checksum mismatch
+	off=$("$CKPT_INSPECT" --json "$p" vocab | jq '.parts[1].offset')
+	printf 'A' | dd of="$p.data-00000-of-00001" bs=1 seek=$((off + 6)) conv=notrunc status=none
+	q=$(copy_ckpt "$(fixture tf1)")
+	off=$("$CKPT_INSPECT" --json "$q" dense/kernel | jq .offset)
+	printf '\x7f' | dd of="$q.data-00000-of-00001" bs=1 seek=$((off + 5)) conv=notrunc status=none
+	mount_ckpt "$p"
+	# a CRC computed from the content checks it first, and logs it
+	run -1 getfattr -n user.ckpt.crc32c "$MNT/by-name/vocab"
+	assert_output --partial "Input/output error"
+	run -1 cat "$MNT/by-name/vocab"
+	run -0 grep -c . "$CKPTFS_LOG"
+	assert_output 1
+	[ "$(xattr "$MNT/by-name/s" user.ckpt.crc32c)" = \
+	  "$(xattr "$MNT/by-name/whole" user.ckpt.crc32c)" ]
+	unmount_ckpt
+	# a stored one is shown until a read finds the damage
+	mount_ckpt "$q"
+	[[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.crc32c)" =~ ^[0-9a-f]{8}$ ]]
+	run -1 cat "$MNT/by-name/dense/kernel"
+	run -1 getfattr -n user.ckpt.crc32c "$MNT/by-name/dense/kernel"
+	assert_output --partial "Input/output error"
+	[[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.crc32c)" =~ ^[0-9a-f]{8}$ ]]
+}
+
 @test "a TF2 graph naming a missing key still mounts" {
 	hostile
 	mount_ckpt "$HX/dangling"
