@@ -335,6 +335,66 @@ ckpt_shard_path(const char *prefix, int32_t shard, int32_t nshards)
 	return p;
 }
 
+/* Room for a key in a message about the index (longer ones are cut). */
+#define SHOWN_MAX 192
+
+/* Append byte C of a key to the SHOWN_MAX bytes at BUF (used J), as
+ * messages show it: a byte below 0x20, 0x7f, a backslash or a quote as
+ * \xNN (a NUL would cut the message, a slice key starts with one). */
+static void
+shown_put(char *buf, size_t *j, unsigned char c)
+{
+	if (*j + 8 >= SHOWN_MAX) {
+		if (*j + 4 <= SHOWN_MAX && strcmp(buf + *j - 3, "...") != 0) {
+			memcpy(buf + *j, "...", 4);
+			*j += 3;
+		}
+		return;
+	}
+	if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'')
+		*j += (size_t)snprintf(buf + *j, SHOWN_MAX - *j, "\\x%02x", c);
+	else
+		buf[(*j)++] = (char)c;
+	buf[*j] = '\0';
+}
+
+/* E's key as messages about the index show it, in BUF (SHOWN_MAX bytes):
+ * a slice key as its tensor's name and extents ("w[0:5,:]", as
+ * ckpt-inspect --verify names a damaged slice), other keys escaped by
+ * shown_put(). */
+static const char *
+shown_key(const struct ckpt_entry *e, char *buf)
+{
+	struct ckpt_extent ext[CKPT_MAX_RANK];
+	uint8_t *name = malloc(e->key_len ? e->key_len : 1);
+	size_t j = 0, nlen;
+	int rank;
+
+	buf[0] = '\0';
+	if (name != NULL &&
+	    ckpt_slice_key_decode((const uint8_t *)e->key, e->key_len, name,
+				  &nlen, ext, &rank) == 0) {
+		for (size_t i = 0; i < nlen; i++)
+			shown_put(buf, &j, name[i]);
+		for (int k = 0; k < rank && j + 48 < SHOWN_MAX; k++)
+			j += ext[k].length < 0
+				     ? (size_t)snprintf(buf + j, SHOWN_MAX - j,
+							"%s:", k ? "," : "[")
+				     : (size_t)snprintf(
+					       buf + j, SHOWN_MAX - j,
+					       "%s%" PRId64 ":%" PRId64,
+					       k ? "," : "[", ext[k].start,
+					       ext[k].start + ext[k].length);
+		if (rank > 0 && j + 2 < SHOWN_MAX)
+			memcpy(buf + j, "]", 2);
+	} else {
+		for (size_t i = 0; i < e->key_len; i++)
+			shown_put(buf, &j, (unsigned char)e->key[i]);
+	}
+	free(name);
+	return buf;
+}
+
 /* Copy one entry's fields out of the decoded proto, checking what can be
  * checked without other entries. */
 static int
@@ -342,20 +402,22 @@ entry_from_proto(struct ckpt_entry *e, const Ckptpb__BundleEntryProto *pe,
 		 int64_t *dims, const char *name, struct ckpt_err *err)
 {
 	const Ckptpb__TensorShapeProto *sh = pe->shape;
+	char kb[SHOWN_MAX];
 	uint64_t elems;
 	int rc;
 
 	e->dtype = pe->dtype;
 	if (!ckpt_dtype_storable(pe->dtype))
 		return ckpt_fail(err, -ENOTSUP,
-				 "%s: tensor '%s' has %s dtype %d", name, e->key,
+				 "%s: tensor '%s' has %s dtype %d", name,
+				 shown_key(e, kb),
 				 ckpt_dtype_name(pe->dtype) ? "unstorable"
 							    : "unknown",
 				 pe->dtype);
 	if (sh != NULL && sh->unknown_rank)
 		return ckpt_fail(err, -EBADMSG,
 				 "%s: tensor '%s' has an unknown rank", name,
-				 e->key);
+				 shown_key(e, kb));
 	e->rank = sh != NULL ? (int)sh->n_dim : 0;
 	for (int i = 0; i < e->rank; i++)
 		dims[i] = sh->dim[i]->size;
@@ -364,12 +426,12 @@ entry_from_proto(struct ckpt_entry *e, const Ckptpb__BundleEntryProto *pe,
 	if (rc < 0)
 		return ckpt_fail(err, rc == -EOVERFLOW ? -EOVERFLOW : -EBADMSG,
 				 "%s: tensor '%s' has an invalid shape", name,
-				 e->key);
+				 shown_key(e, kb));
 	if (pe->shard_id < 0 || pe->offset < 0 || pe->size < 0)
 		return ckpt_fail(err, -EBADMSG,
 				 "%s: tensor '%s' has a negative shard, offset "
 				 "or size",
-				 name, e->key);
+				 name, shown_key(e, kb));
 	e->shard_id = pe->shard_id;
 	e->offset = (uint64_t)pe->offset;
 	e->size = (uint64_t)pe->size;
@@ -383,7 +445,7 @@ entry_from_proto(struct ckpt_entry *e, const Ckptpb__BundleEntryProto *pe,
 					 "%s: tensor '%s' has size %" PRIu64
 					 " but its shape needs %" PRIu64
 					 " elements of %s",
-					 name, e->key, e->size, elems,
+					 name, shown_key(e, kb), e->size, elems,
 					 ckpt_dtype_name(e->dtype));
 	} else {
 		/* STRING: a varint per element and a 4-byte checksum;
@@ -396,7 +458,7 @@ entry_from_proto(struct ckpt_entry *e, const Ckptpb__BundleEntryProto *pe,
 			return ckpt_fail(err, -EBADMSG,
 					 "%s: tensor '%s' is too small (%" PRIu64
 					 " bytes) for %" PRIu64 " %s elements",
-					 name, e->key, e->size, elems,
+					 name, shown_key(e, kb), e->size, elems,
 					 ckpt_dtype_name(e->dtype));
 	}
 	return 0;
@@ -550,6 +612,7 @@ static int
 check_parts(const struct ckpt_entry *e, const char *name,
 	    struct ckpt_err *err)
 {
+	char kb[SHOWN_MAX];
 	uint64_t total = 0, elems;
 
 	ckpt_shape_elems(e->dims, e->rank, &elems);
@@ -573,14 +636,14 @@ check_parts(const struct ckpt_entry *e, const char *name,
 				return ckpt_fail(err, -EBADMSG,
 						 "%s: partitioned tensor '%s' "
 						 "has overlapping slices",
-						 name, e->key);
+						 name, shown_key(e, kb));
 		}
 	}
 	if (total != elems)
 		return ckpt_fail(err, -EBADMSG,
 				 "%s: the slices of partitioned tensor '%s' "
 				 "do not cover it",
-				 name, e->key);
+				 name, shown_key(e, kb));
 	return 0;
 }
 
@@ -592,6 +655,7 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 	struct ckpt_bundle_priv *pv = b->priv;
 	size_t nparts = 0, next = 0, pi = 0, xi = 0, nstr = 0;
 	struct ckpt_buf key = { 0 };
+	char kb[SHOWN_MAX];
 	int rc = 0;
 
 	for (size_t i = 0; i < b->n; i++)
@@ -623,14 +687,14 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 			rc = ckpt_fail(err, -ENOTSUP,
 				       "%s: partitioned tensor '%s' has dtype "
 				       "%s, which cannot be assembled",
-				       name, e->key, ckpt_dtype_name(e->dtype));
+				       name, shown_key(e, kb), ckpt_dtype_name(e->dtype));
 			goto out;
 		}
 		ckpt_shape_elems(e->dims, e->rank, &elems);
 		if (esz != 0 && elems > UINT64_MAX / esz) {
 			rc = ckpt_fail(err, -EOVERFLOW,
 				       "%s: tensor '%s' is too large", name,
-				       e->key);
+				       shown_key(e, kb));
 			goto out;
 		}
 		/* Strings: the parts' sizes less all checksums but one
@@ -652,7 +716,7 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 				rc = ckpt_fail(err, -EBADMSG,
 					       "%s: a slice of '%s' has %zu "
 					       "dimensions, the tensor %d",
-					       name, e->key, sp->n_extent,
+					       name, shown_key(e, kb), sp->n_extent,
 					       e->rank);
 				goto out;
 			}
@@ -673,7 +737,7 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 					rc = ckpt_fail(err, -EBADMSG,
 						       "%s: a slice of '%s' lies "
 						       "outside its shape",
-						       name, e->key);
+						       name, shown_key(e, kb));
 					goto out;
 				}
 			}
@@ -688,14 +752,14 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 				rc = ckpt_fail(err, -EBADMSG,
 					       "%s: partitioned tensor '%s' "
 					       "lacks the entry of its slice %zu",
-					       name, e->key, s);
+					       name, shown_key(e, kb), s);
 				goto out;
 			}
 			if (part->dtype != e->dtype || part->rank != e->rank) {
 				rc = ckpt_fail(err, -EBADMSG,
 					       "%s: slice %zu of '%s' has another "
 					       "dtype or rank",
-					       name, s, e->key);
+					       name, s, shown_key(e, kb));
 				goto out;
 			}
 			for (int k = 0; k < e->rank; k++)
@@ -703,7 +767,7 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 					rc = ckpt_fail(err, -EBADMSG,
 						       "%s: slice %zu of '%s' "
 						       "has the wrong shape",
-						       name, s, e->key);
+						       name, s, shown_key(e, kb));
 					goto out;
 				}
 			if (esz == 0) {
@@ -712,7 +776,7 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 					rc = ckpt_fail(err, -EOVERFLOW,
 						       "%s: tensor '%s' is too "
 						       "large",
-						       name, e->key);
+						       name, shown_key(e, kb));
 					goto out;
 				}
 				e->size += part->size - 4;
@@ -780,10 +844,12 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 		if (e->nparts > 0)
 			continue;
 		if (e->shard_id >= b->hdr.num_shards) {
+			char kb[SHOWN_MAX];
+
 			rc = ckpt_fail(err, -ERANGE,
 				       "%s: tensor '%s' is in shard %d, but the "
 				       "checkpoint has %d",
-				       b->index_path, e->key, e->shard_id,
+				       b->index_path, shown_key(e, kb), e->shard_id,
 				       b->hdr.num_shards);
 			goto out;
 		}
@@ -835,13 +901,15 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 		    (e->offset > sh->size || sh->size - e->offset < e->size)) {
 			char *path = ckpt_shard_path(b->prefix, e->shard_id,
 						     b->hdr.num_shards);
+			char kb[SHOWN_MAX];
 
 			rc = ckpt_fail(err, -ERANGE,
 				       "%s: tensor '%s' (%" PRIu64
 				       " bytes at offset %" PRIu64
 				       ") runs past the end of the file (%" PRIu64
 				       " bytes)",
-				       path ? path : b->prefix, e->key, e->size,
+				       path ? path : b->prefix, shown_key(e, kb),
+				       e->size,
 				       e->offset, sh->size);
 			free(path);
 			goto out;

@@ -737,10 +737,12 @@ test_damaged(void)
 	}
 }
 
-/* Build an index by hand: the header, then KEYS with raw entry VALS. */
+/* Build an index by hand: the header, then KEYS (of KLENS bytes; NULL:
+ * C strings) with raw entry VALS. */
 static int
-open_hand_index(const char *const *keys, const char *const *vals,
-		const size_t *vlens, size_t n, struct ckpt_err *err)
+open_hand_index_k(const char *const *keys, const size_t *klens,
+		  const char *const *vals, const size_t *vlens, size_t n,
+		  struct ckpt_err *err)
 {
 	static const uint8_t header[] = { 0x08, 0x01, 0x1a, 0x02, 0x08, 0x01 };
 	struct ckpt_table_builder *tb;
@@ -753,7 +755,9 @@ open_hand_index(const char *const *keys, const char *const *vals,
 	CHECK_EQ_INT(ckpt_table_builder_add(tb, "", 0, header, sizeof(header)),
 		     0);
 	for (size_t i = 0; i < n; i++)
-		CHECK_EQ_INT(ckpt_table_builder_add(tb, keys[i], strlen(keys[i]),
+		CHECK_EQ_INT(ckpt_table_builder_add(tb, keys[i],
+						    klens ? klens[i]
+							  : strlen(keys[i]),
 						    vals[i], vlens[i]),
 			     0);
 	CHECK_EQ_INT(ckpt_table_builder_finish(tb, &out), 0);
@@ -764,6 +768,13 @@ open_hand_index(const char *const *keys, const char *const *vals,
 	free(copy);
 	ckpt_buf_free(&out);
 	return rc;
+}
+
+static int
+open_hand_index(const char *const *keys, const char *const *vals,
+		const size_t *vlens, size_t n, struct ckpt_err *err)
+{
+	return open_hand_index_k(keys, NULL, vals, vlens, n, err);
 }
 
 /* Hostile entries, each refused with its own message. */
@@ -841,6 +852,29 @@ test_hostile_entries(void)
 
 		CHECK_EQ_INT(open_hand_index(keys, vals, lens, 1, &err), -ERANGE);
 		CHECK(strstr(err.msg, "shard 5") != NULL);
+	}
+	{
+		/* Messages name a slice by its tensor and extents (its key
+		 * starts with a NUL), and escape a quote in a key. */
+		static const struct ckpt_extent x[] = { { 0, 2 }, { 0, -1 } };
+		struct ckpt_buf k = { 0 };
+		const char *keys[1], *vals[] = { "\x08\x63\x12\x00\x28\x04" };
+		size_t klens[1], lens[] = { 6 };
+		struct ckpt_err err = { 0 };
+
+		CHECK_EQ_INT(ckpt_slice_key_encode("w", 1, x, 2, &k), 0);
+		keys[0] = (const char *)k.data;
+		klens[0] = k.len;
+		CHECK_EQ_INT(open_hand_index_k(keys, klens, vals, lens, 1, &err),
+			     -ENOTSUP);
+		CHECK_EQ_STR(err.msg, "hand.index: tensor 'w[0:2,:]' has unknown "
+				      "dtype 99");
+		ckpt_buf_free(&k);
+		keys[0] = "a'b\\";
+		memset(&err, 0, sizeof(err));
+		CHECK_EQ_INT(open_hand_index(keys, vals, lens, 1, &err), -ENOTSUP);
+		CHECK_EQ_STR(err.msg, "hand.index: tensor 'a\\x27b\\x5c' has "
+				      "unknown dtype 99");
 	}
 	{
 		/* A header with a bad version or no shards. */
