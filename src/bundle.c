@@ -1364,6 +1364,76 @@ last_at_or_below(const uint64_t *a, uint64_t n, uint64_t x)
 	return lo;
 }
 
+/* Read the strings' bytes [A0, Z0) (counted from the first one) of
+ * partitioned string tensor E, from element I (the one holding A0), into
+ * OUT, when its elements alternate between parts (slices across an inner
+ * dimension): the bytes a part holds among them are one range of its
+ * stored bytes (a part's elements keep their order in the whole), read
+ * at once into a scratch buffer, then scattered. */
+static int
+strmap_gather(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	      const struct strmap *m, uint64_t i, uint64_t a0, uint64_t z0,
+	      uint8_t *out)
+{
+	size_t np = e->nparts;
+	uint64_t *lo = malloc(np * sizeof(*lo)), *hi = malloc(np * sizeof(*hi));
+	uint64_t *at = malloc(np * sizeof(*at)), total = 0;
+	uint8_t *tmp = z0 - a0 <= SIZE_MAX ? malloc((size_t)(z0 - a0)) : NULL;
+	int rc = 0;
+
+	if (lo == NULL || hi == NULL || at == NULL || tmp == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t p = 0; p < np; p++) {
+		lo[p] = UINT64_MAX;
+		hi[p] = 0;
+	}
+	for (uint64_t j = i; j < m->n && m->soff[j] < z0; j++) {
+		uint64_t a = a0 > m->soff[j] ? a0 : m->soff[j];
+		uint64_t z = z0 < m->soff[j + 1] ? z0 : m->soff[j + 1];
+		uint64_t from = m->src[j] + (a - m->soff[j]);
+		uint32_t p = m->part[j];
+
+		if (z <= a)
+			continue;
+		if (from < lo[p])
+			lo[p] = from;
+		if (from + (z - a) > hi[p])
+			hi[p] = from + (z - a);
+	}
+	for (size_t p = 0; p < np && rc == 0; p++) {
+		if (hi[p] <= lo[p])
+			continue;
+		/* The ranges add up to Z0 - A0 (see above); checked, as
+		 * they are written into TMP. */
+		if (hi[p] - lo[p] > z0 - a0 - total) {
+			rc = -EBADMSG;
+			break;
+		}
+		at[p] = total;
+		rc = read_stored(b, e->parts[p].entry, tmp + total,
+				 (size_t)(hi[p] - lo[p]), lo[p]);
+		total += hi[p] - lo[p];
+	}
+	for (uint64_t j = i; rc == 0 && j < m->n && m->soff[j] < z0; j++) {
+		uint64_t a = a0 > m->soff[j] ? a0 : m->soff[j];
+		uint64_t z = z0 < m->soff[j + 1] ? z0 : m->soff[j + 1];
+		uint64_t from = m->src[j] + (a - m->soff[j]);
+		uint32_t p = m->part[j];
+
+		if (z > a)
+			memcpy(out + (a - a0), tmp + at[p] + (from - lo[p]),
+			       (size_t)(z - a));
+	}
+out:
+	free(lo);
+	free(hi);
+	free(at);
+	free(tmp);
+	return rc;
+}
+
 /* ckpt_bundle_pread() of the LEN bytes at OFF (inside the tensor) of
  * partitioned string tensor E. */
 static int
@@ -1400,8 +1470,22 @@ strmap_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	if (end <= h || m->n == 0)
 		return 0;
 	/* The strings' bytes, from string offset A to Z: one read per run
-	 * of elements that lie next to each other in one part. */
+	 * of elements that lie next to each other in one part, unless that
+	 * is more reads than parts. */
 	i = off > h ? last_at_or_below(m->soff, m->n, off - h) : 0;
+	{
+		uint64_t runs = 1, a0 = off > h ? off - h : 0;
+
+		for (uint64_t j = i; j + 1 < m->n && m->soff[j + 1] < end - h &&
+				     runs <= e->nparts;
+		     j++)
+			runs += m->part[j + 1] != m->part[j] ||
+				m->src[j + 1] !=
+					m->src[j] + (m->soff[j + 1] - m->soff[j]);
+		if (runs > e->nparts)
+			return strmap_gather(b, e, m, i, a0, end - h,
+					     buf + (h + a0 - off));
+	}
 	while (i < m->n && m->soff[i] < end - h) {
 		uint64_t a = off > h + m->soff[i] ? off - h : m->soff[i];
 		uint64_t from = m->src[i] + (a - m->soff[i]), z;
