@@ -704,22 +704,60 @@ status_open(void)
 }
 
 /* Record the result for `ckptfs -u` (which holds the file open) and
- * release the lock. */
+ * release the lock: "ok", or "error: MSG", then a line "refused: LINE"
+ * for each line of MORE (each tensor a failed write-out refused, when
+ * there were several; may be NULL). */
 static void
-status_close(int fd, int ok, const char *msg)
+status_close(int fd, int ok, const char *msg, const struct ckpt_buf *more)
 {
-	char line[1200];
-	int len;
+	struct ckpt_buf text = { 0 };
+	int rc;
 
 	if (fd < 0)
 		return;
-	len = snprintf(line, sizeof(line), "%s%s\n", ok ? "ok" : "error: ",
-		       ok ? "" : msg);
-	if (len > (int)sizeof(line) - 1)
-		len = (int)sizeof(line) - 1;
-	if (pwrite(fd, line, (size_t)len, 0) < 0)
+	rc = ckpt_buf_put(&text, ok ? "ok" : "error: ", ok ? 2 : 7);
+	if (rc == 0 && !ok)
+		rc = ckpt_buf_put(&text, msg, strlen(msg));
+	if (rc == 0)
+		rc = ckpt_buf_put(&text, "\n", 1);
+	for (size_t i = 0; rc == 0 && !ok && more != NULL && i < more->len;) {
+		const uint8_t *nl = memchr(more->data + i, '\n', more->len - i);
+		size_t end = nl != NULL ? (size_t)(nl - more->data) : more->len;
+
+		if ((rc = ckpt_buf_put(&text, "refused: ", 9)) == 0 &&
+		    (rc = ckpt_buf_put(&text, more->data + i, end - i)) == 0)
+			rc = ckpt_buf_put(&text, "\n", 1);
+		i = end + 1;
+	}
+	if (rc == 0 && pwrite(fd, text.data, text.len, 0) < 0)
 		(void)0;	/* the exit status still tells */
+	ckpt_buf_free(&text);
 	close(fd);
+}
+
+/* When the write-out refused more than one tensor, log each with its
+ * reason (its message has the first one's and some names) and copy the
+ * list to OUT for the status; R: ckptfs_ov_refusals(). */
+static void
+keep_refusals(struct ckptfs *fs, const struct ckpt_buf *r,
+	      struct ckpt_buf *out)
+{
+	const uint8_t *nl;
+
+	if (r == NULL || r->len == 0 ||
+	    (nl = memchr(r->data, '\n', r->len)) == NULL ||
+	    (size_t)(nl - r->data) + 1 == r->len)
+		return;	/* one, or none */
+	for (size_t i = 0; i < r->len;) {
+		const uint8_t *e = memchr(r->data + i, '\n', r->len - i);
+		size_t end = e != NULL ? (size_t)(e - r->data) : r->len;
+
+		ckptfs_log(fs, LOG_ERR, "refused: %.*s", (int)(end - i),
+			   (const char *)r->data + i);
+		i = end + 1;
+	}
+	if (ckpt_buf_put(out, r->data, r->len) < 0)
+		out->len = 0;	/* the message still names some */
 }
 
 /* The JSON number member NAME of TEXT, or -1. */
@@ -922,7 +960,7 @@ unmount_wait(const char *mnt)
 static int
 unmount_wait_at(const char *mnt)
 {
-	char path[PATH_MAX], status[64], res[1200], link[64];
+	char path[PATH_MAX], status[64], link[64];
 	struct ckpt_buf text = { 0 };
 	long pid, sfd_num;
 	ssize_t got;
@@ -989,16 +1027,32 @@ unmount_wait_at(const char *mnt)
 	/* The daemon holds an exclusive lock until it exits. */
 	while (flock(sfd, LOCK_SH) < 0 && errno == EINTR)
 		;
-	got = pread(sfd, res, sizeof(res) - 1, 0);
+	/* Whole: a refused write-out lists every tensor it refused. */
+	text.len = 0;
+	do {
+		got = -1;
+		if (ckpt_buf_reserve(&text, 65536) < 0)
+			break;
+		got = pread(sfd, text.data + text.len, 65535, (off_t)text.len);
+		text.len += got > 0 ? (size_t)got : 0;
+	} while (got > 0);
 	close(sfd);
-	res[got > 0 ? got : 0] = '\0';
-	if (strncmp(res, "ok\n", 3) == 0)
+	if (text.len >= 3 && memcmp(text.data, "ok\n", 3) == 0) {
+		ckpt_buf_free(&text);
 		return EXIT_SUCCESS;
-	if (res[0] == '\0')
+	}
+	if (text.len == 0)
 		fprintf(stderr, "ckptfs: the daemon of %s exited without "
 				"reporting (killed?)\n", mnt);
-	else
-		fprintf(stderr, "ckptfs: %s", res);
+	for (size_t i = 0; i < text.len;) {
+		const uint8_t *nl = memchr(text.data + i, '\n', text.len - i);
+		size_t end = nl != NULL ? (size_t)(nl - text.data) : text.len;
+
+		fprintf(stderr, "ckptfs: %.*s\n", (int)(end - i),
+			(const char *)text.data + i);
+		i = end + 1;
+	}
+	ckpt_buf_free(&text);
 	return EXIT_FAILURE;
 }
 
@@ -1048,7 +1102,7 @@ main(int argc, char *argv[])
 	struct fuse_session *se;
 	struct ckptfs fs = { 0 };
 	struct plan plan = { 0 };
-	struct ckpt_buf extra = { 0 };
+	struct ckpt_buf extra = { 0 }, refused = { 0 };
 	int ret = EXIT_FAILURE, rc, status_fd = -1;
 	bool ok = false;
 
@@ -1221,6 +1275,7 @@ out_unmount:
 			ok = false;
 			snprintf(why, sizeof(why), "%s", ckpt_err_str(&err, rc));
 			memcpy(err.msg, why, sizeof(why));
+			keep_refusals(&fs, ckptfs_ov_refusals(tree), &refused);
 		}
 		if (rc < 0 && !ckptfs_overlay_changed(tree)) {
 			/* Nothing was changed (a write forced by output=):
@@ -1258,7 +1313,8 @@ out_tree:
 	ckptfs_tree_free(tree);
 out_bundle:
 	status_close(status_fd, ret == EXIT_SUCCESS,
-		     err.msg[0] ? err.msg : "the mount failed");
+		     err.msg[0] ? err.msg : "the mount failed", &refused);
+	ckpt_buf_free(&refused);
 	ckpt_buf_free(&extra);
 	plan_free(&plan);
 	ckpt_bundle_close(bundle);

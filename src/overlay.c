@@ -98,6 +98,9 @@ struct ckptfs_overlay {
 	 * borrowed nodes). */
 	struct ckptfs_node **missing;
 	size_t nmissing;
+	/* Every tensor the last write-out refused, one "PATH: reason" line
+	 * each (ckptfs_ov_refusals()). */
+	struct ckpt_buf refusals;
 	/* The invalidations of the namespace change in progress (changes
 	 * are serialised by the caller), for dir_touched(). */
 	struct ckptfs_invals *cur_iv;
@@ -2505,6 +2508,7 @@ ckptfs_overlay_close(struct ckptfs_tree *t)
 	if (ov->parentfd >= 0)
 		close(ov->parentfd);
 	free(ov->missing);
+	ckpt_buf_free(&ov->refusals);
 	pthread_mutex_destroy(&ov->mu);
 	pthread_mutex_destroy(&ov->copy_mu);
 	pthread_mutex_destroy(&ov->fd_mu);
@@ -2779,12 +2783,17 @@ settle_shape(struct ckptfs_tree *t, struct ckptfs_node *n,
 		o->dims = one;
 		goto out;
 	}
-	{
-		char shape[64] = "?";
+	if (n->rank < 0) {
+		rc = ckpt_fail(err, -EINVAL,
+			       "%s: %" PRIu64 " bytes are not a whole number of "
+			       "%s elements (%zu bytes each); fix the data or "
+			       "set user.ckpt.shape",
+			       (const char *)w.data, (uint64_t)n->size,
+			       ckpt_dtype_name(n->dtype), es);
+	} else {
+		char shape[64];
 
-		if (n->rank >= 0)
-			ckpt_shape_format(n->dims, n->rank, shape,
-					  sizeof(shape));
+		ckpt_shape_format(n->dims, n->rank, shape, sizeof(shape));
 		rc = ckpt_fail(err, -EINVAL,
 			       "%s: %" PRIu64 " bytes do not match %s [%s] "
 			       "(%" PRIu64 " bytes); fix the data or set "
@@ -2825,6 +2834,9 @@ kept_slicing(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 /* The names of the refused tensors after the first that fit in a
  * message, beside the first one's reason and the spool's path. */
 #define REFUSED_NAMES_MAX 160
+/* The reasons kept for ckptfs_ov_refusals(), at most (a line more says
+ * how many were left out). */
+#define REFUSALS_MAX ((size_t)64 << 10)
 
 /* Tensor X was refused for the reason in WHY, which names it in VIEW; it
  * is the COUNT-th (from 0).  The first one's reason goes in ERR; the next
@@ -2838,6 +2850,15 @@ refuse(struct ckptfs_tree *t, struct ckptfs_node *x, int view,
 	struct ckpt_buf w = { 0 };
 	int rc = 0;
 
+	if (t->ov != NULL) {
+		struct ckpt_buf *r = &t->ov->refusals;
+		size_t len = strlen(why->msg);
+
+		/* (ENOMEM here only shortens the report) */
+		if (r->len + len + 1 <= REFUSALS_MAX)
+			(void)(ckpt_buf_put(r, why->msg, len) == 0 &&
+			       ckpt_buf_put(r, "\n", 1) == 0);
+	}
 	if (count == 0) {
 		ckpt_fail(err, why->code, "%s", why->msg);
 		return 0;
@@ -2911,6 +2932,28 @@ keys_unique(struct ckptfs_tree *t, struct keyref *keys, size_t n,
 	return rc;
 }
 
+/* End report R of N refusals: a line for those that did not fit. */
+static void
+refusals_end(struct ckpt_buf *r, size_t n)
+{
+	size_t lines = 0;
+	char tail[64];
+
+	for (size_t i = 0; i < r->len; i++)
+		lines += r->data[i] == '\n';
+	if (lines < n) {
+		snprintf(tail, sizeof(tail), "%zu more, not listed\n",
+			 n - lines);
+		(void)ckpt_buf_put(r, tail, strlen(tail));
+	}
+}
+
+const struct ckpt_buf *
+ckptfs_ov_refusals(const struct ckptfs_tree *t)
+{
+	return t->ov != NULL ? &t->ov->refusals : NULL;
+}
+
 /* Add to ERR's message that COUNT more tensors were refused, NMORE of
  * them named in MORE. */
 static void
@@ -2970,6 +3013,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	bool tf1 = false, tf2 = false, copy;
 
 	*wrote = false;
+	if (t->ov != NULL)
+		t->ov->refusals.len = 0;
 	if (!changed && !force)
 		return t->ov ? spool_remove(t->ov) : 0;
 	/* (a TF2 source's /by-object is built at mount) */
@@ -3099,6 +3144,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 	if (rc == 0 && nrefused > 1)
 		refused_more(err, &more, nrefused - 1, nmore);
+	if (nrefused > 0 && t->ov != NULL)
+		refusals_end(&t->ov->refusals, nrefused);
 	if (rc == 0)
 		rc = refused;
 	if (rc < 0)

@@ -173,6 +173,13 @@ struct ckptfs_output {
 int ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		     size_t n, bool force, bool *wrote, struct ckpt_err *err);
 
+/* Why the last ckptfs_ov_commit() refused tensors, all of them (its ERR
+ * gives the first one's reason and some names): one "PATH: reason" line
+ * each, ending with "N more, not listed" if they did not all fit in 64 KiB.  Empty
+ * if it refused none; NULL without an overlay.  Valid until the next
+ * commit. */
+const struct ckpt_buf *ckptfs_ov_refusals(const struct ckptfs_tree *t);
+
 /* The by-name path (raw) a tensor at by-object raw KEY gets (naming
  * rules; TF1 mounts strip "<tf2_root>/" from a one-component key).
  * Appends to OUT. */

@@ -461,6 +461,11 @@ EOF
 	done
 	finish_fails
 	assert_output --partial "by-name/%: an empty name cannot be a TF1 name; rename it; 2 more tensors refused: by-name/_CHECKPOINTABLE_OBJECT_GRAPH, by-object/o/.ATTRIBUTES/x/y;"
+	# then every one with its reason, the first again
+	assert_line "ckptfs: refused: by-name/%: an empty name cannot be a TF1 name; rename it"
+	assert_line "ckptfs: refused: by-name/_CHECKPOINTABLE_OBJECT_GRAPH: the object graph's key cannot be a TF1 name; rename it"
+	assert_line "ckptfs: refused: by-object/o/.ATTRIBUTES/x/y: cannot be a TF2 object key (not <path>/.ATTRIBUTES/<name>); rename it"
+	[ "${#lines[@]}" = 4 ]
 	[ ! -e "$T/out.tf1.index" ] && [ ! -e "$T/out.tf2.index" ]
 	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out"
 	rm "$MNT/by-name/%" "$MNT/by-name/_CHECKPOINTABLE_OBJECT_GRAPH" "$MNT/by-object/o/.ATTRIBUTES/x/y"
@@ -756,6 +761,21 @@ EOF
 	[ "$(val "$T/out" a)" = 10 ]
 }
 
+@test "a write-out refusing 900 tensors gives each its line, up to 64 KiB" {
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	mkdir "$MNT/by-name/new"
+	(cd "$MNT/by-name/new" && for i in $(seq 100 999); do : >"t$i"; done)
+	finish_fails
+	assert_line --index 0 --partial "ckptfs: error: by-name/new/t"
+	assert_line --index 0 --partial ": no dtype (set one with setfattr -n user.ckpt.dtype -v float32 ...); 899 more tensors refused: by-name/new/t"
+	assert_line "ckptfs: refused: by-name/new/t100: no dtype (set one with setfattr -n user.ckpt.dtype -v float32 ...)"
+	# 85 bytes a line: 771 of them fit in 64 KiB, then the count of the
+	# rest
+	[ "$(grep -c '^ckptfs: refused: by-name/new/t[0-9]*: no dtype' <<<"$output")" = 771 ]
+	[ "${lines[772]}" = "ckptfs: refused: 129 more, not listed" ]
+	[ "${#lines[@]}" = 773 ]
+}
+
 @test "a tensor of the wrong size is refused; the spool brings it back" {
 	local spool=$T/sp
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
@@ -768,6 +788,7 @@ EOF
 	# The first refused tensor's reason (inode order: scoped/c first),
 	# then the other one's name.
 	assert_output --partial "by-name/scoped/c: 12 bytes do not match float32 [] (4 bytes); fix the data or set user.ckpt.shape; 1 more tensor refused: by-name/bad;"
+	assert_line "ckptfs: refused: by-name/bad: 5 bytes are not a whole number of float32 elements (4 bytes each); fix the data or set user.ckpt.shape"
 	# How to get them back, with where they were to go.
 	assert_output --partial "; changes kept in $spool (mount again with -o spool=$spool,output=$T/out,format=tf1)"
 	[ ! -e "$T/out.index" ]
@@ -782,7 +803,7 @@ EOF
 	run -1 setfattr -n user.ckpt.shape -v 2,x "$MNT/by-name/scoped/c"
 	setfattr -n user.ckpt.shape -v 3 "$MNT/by-name/scoped/c"
 	finish_fails
-	assert_output --partial "by-name/bad: 5 bytes do not match float32 [?]"
+	assert_output --partial "by-name/bad: 5 bytes are not a whole number of float32 elements (4 bytes each)"
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
 	truncate -s 4 "$MNT/by-name/bad"
 	finish

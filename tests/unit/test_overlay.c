@@ -305,10 +305,22 @@ test_not_utf8(const char *dir)
 		     -EINVAL);
 	CHECK(!wrote);
 	CHECK(strstr(err.msg, "(not valid UTF-8)") != NULL);
+	/* the refusal, with its reason, one line */
+	{
+		const struct ckpt_buf *why = ckptfs_ov_refusals(t);
+
+		CHECK(why != NULL && why->len > 0 &&
+		      why->data[why->len - 1] == '\n');
+		CHECK(memchr(why->data, '\n', why->len) ==
+		      why->data + why->len - 1);
+		CHECK(why->len == strlen(err.msg) + 1 &&
+		      memcmp(why->data, err.msg, why->len - 1) == 0);
+	}
 	outs[0].format = CKPT_FORMAT_TF1;
 	ckpt_err_clear(&err);
 	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, false, &wrote, &err), 0);
 	CHECK(wrote);
+	CHECK_EQ_U64(ckptfs_ov_refusals(t)->len, 0);
 	CHECK_EQ_INT(ckpt_bundle_open(out, &r, &err), 0);
 	CHECK(ckpt_bundle_find(r, "b\xff", 2) != NULL);
 	ckpt_bundle_close(r);
