@@ -687,7 +687,8 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 			rc = ckpt_fail(err, -ENOTSUP,
 				       "%s: partitioned tensor '%s' has dtype "
 				       "%s, which cannot be assembled",
-				       name, shown_key(e, kb), ckpt_dtype_name(e->dtype));
+				       name, shown_key(e, kb),
+				       ckpt_dtype_name(e->dtype));
 			goto out;
 		}
 		ckpt_shape_elems(e->dims, e->rank, &elems);
@@ -716,8 +717,8 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 				rc = ckpt_fail(err, -EBADMSG,
 					       "%s: a slice of '%s' has %zu "
 					       "dimensions, the tensor %d",
-					       name, shown_key(e, kb), sp->n_extent,
-					       e->rank);
+					       name, shown_key(e, kb),
+					       sp->n_extent, e->rank);
 				goto out;
 			}
 			for (int k = 0; k < e->rank; k++) {
@@ -767,7 +768,8 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 					rc = ckpt_fail(err, -EBADMSG,
 						       "%s: slice %zu of '%s' "
 						       "has the wrong shape",
-						       name, s, shown_key(e, kb));
+						       name, s,
+						       shown_key(e, kb));
 					goto out;
 				}
 			if (esz == 0) {
@@ -849,8 +851,8 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			rc = ckpt_fail(err, -ERANGE,
 				       "%s: tensor '%s' is in shard %d, but the "
 				       "checkpoint has %d",
-				       b->index_path, shown_key(e, kb), e->shard_id,
-				       b->hdr.num_shards);
+				       b->index_path, shown_key(e, kb),
+				       e->shard_id, b->hdr.num_shards);
 			goto out;
 		}
 		ids[n++] = e->shard_id;
@@ -1480,8 +1482,8 @@ strmap_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 				     runs <= e->nparts;
 		     j++)
 			runs += m->part[j + 1] != m->part[j] ||
-				m->src[j + 1] !=
-					m->src[j] + (m->soff[j + 1] - m->soff[j]);
+				m->src[j + 1] != m->src[j] + (m->soff[j + 1] -
+							      m->soff[j]);
 		if (runs > e->nparts)
 			return strmap_gather(b, e, m, i, a0, end - h,
 					     buf + (h + a0 - off));

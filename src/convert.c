@@ -203,8 +203,8 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 		h->next = *held;
 		*held = h;
 		rc = ckpt_writer_add(w, h->key, sk.len, CKPT_DT_STRING,
-				     p->entry->dims, e->rank, part.data, part.len,
-				     err);
+				     p->entry->dims, e->rank, part.data,
+				     part.len, err);
 		if (rc < 0)
 			goto out;
 	}

@@ -3093,13 +3093,13 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			y->dirfd = t->ov->dirfd;
 			y->file = spnames[sp++];
 			y->size = x->size;
-			if (rc == 0)
+			if (rc == 0) {
+				const char *nm = (const char *)names.data;
+
 				y->slicing = kept_slicing(
-					t, x, y,
-					(const char *)names.data + offs[2 * n],
-					y->name_len,
-					(const char *)names.data + offs[2 * n + 1],
-					y->key_len);
+					t, x, y, nm + offs[2 * n], y->name_len,
+					nm + offs[2 * n + 1], y->key_len);
+			}
 		} else if (ckptfs_node_damaged(x)) {
 			/* Known damaged (a read found it): TensorFlow would
 			 * refuse it too. */

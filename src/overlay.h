@@ -175,9 +175,9 @@ int ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 
 /* Why the last ckptfs_ov_commit() refused tensors, all of them (its ERR
  * gives the first one's reason and some names): one "PATH: reason" line
- * each, ending with "N more, not listed" if they did not all fit in 64 KiB.  Empty
- * if it refused none; NULL without an overlay.  Valid until the next
- * commit. */
+ * each, ending with "N more, not listed" if they did not all fit in
+ * 64 KiB.  Empty if it refused none; NULL without an overlay.  Valid
+ * until the next commit. */
 const struct ckpt_buf *ckptfs_ov_refusals(const struct ckptfs_tree *t);
 
 /* The by-name path (raw) a tensor at by-object raw KEY gets (naming
