@@ -1275,7 +1275,6 @@ out_unmount:
 			ok = false;
 			snprintf(why, sizeof(why), "%s", ckpt_err_str(&err, rc));
 			memcpy(err.msg, why, sizeof(why));
-			keep_refusals(&fs, ckptfs_ov_refusals(tree), &refused);
 		}
 		if (rc < 0 && !ckptfs_overlay_changed(tree)) {
 			/* Nothing was changed (a write forced by output=):
@@ -1298,6 +1297,9 @@ out_unmount:
 				ckptfs_log(&fs, LOG_INFO, "wrote %s",
 					   plan.prefixes[i]);
 		}
+		/* after the summary: each refused tensor's line */
+		if (rc < 0)
+			keep_refusals(&fs, ckptfs_ov_refusals(tree), &refused);
 	}
 	ret = ok ? EXIT_SUCCESS : EXIT_FAILURE;
 	closelog();
