@@ -2852,12 +2852,13 @@ refuse(struct ckptfs_tree *t, struct ckptfs_node *x, int view,
 
 	if (t->ov != NULL) {
 		struct ckpt_buf *r = &t->ov->refusals;
-		size_t len = strlen(why->msg);
+		size_t len = strlen(why->msg), was = r->len;
 
-		/* (ENOMEM here only shortens the report) */
-		if (r->len + len + 1 <= REFUSALS_MAX)
-			(void)(ckpt_buf_put(r, why->msg, len) == 0 &&
-			       ckpt_buf_put(r, "\n", 1) == 0);
+		/* (ENOMEM here only shortens the report by this line) */
+		if (r->len + len + 1 <= REFUSALS_MAX &&
+		    (ckpt_buf_put(r, why->msg, len) < 0 ||
+		     ckpt_buf_put(r, "\n", 1) < 0))
+			r->len = was;
 	}
 	if (count == 0) {
 		ckpt_fail(err, why->code, "%s", why->msg);
