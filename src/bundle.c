@@ -1816,51 +1816,19 @@ verify_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	return check_verdict(b, e, shown, rc, crc, err);
 }
 
-/* KEY (LEN bytes) as messages show it: as it is, unless it holds a byte
- * below 0x20, 0x7f, a backslash or a quote, which are written \xNN (a
- * NUL would cut it, a slice key starts with one).  Returns KEY or *TMP,
- * a malloc()ed copy (NULL when not needed; KEY if out of memory). */
-static const char *
-key_shown(const char *key, size_t len, char **tmp)
-{
-	size_t i, j = 0;
-	char *s;
-
-	*tmp = NULL;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)key[i];
-
-		if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'')
-			break;
-	}
-	if (i == len || (s = malloc(4 * len + 1)) == NULL)
-		return key;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)key[i];
-
-		if (c < 0x20 || c == 0x7f || c == '\\' || c == '\'')
-			j += (size_t)sprintf(s + j, "\\x%02x", c);
-		else
-			s[j++] = (char)c;
-	}
-	s[j] = '\0';
-	*tmp = s;
-	return s;
-}
-
 int
 ckpt_bundle_verify(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		   struct ckpt_err *err)
 {
-	char *tmp;
-	const char *shown = key_shown(e->key, e->key_len, &tmp);
+	char kb[SHOWN_MAX];
 	int rc = 0;
 
 	if (e->nparts == 0)
-		rc = verify_stored(b, e, shown, err);
+		rc = verify_stored(b, e, shown_key(e, kb), err);
+	/* (a damaged part is named with its extents, "w[0:5,:]") */
 	for (size_t i = 0; i < e->nparts && rc == 0; i++)
-		rc = verify_stored(b, e->parts[i].entry, shown, err);
-	free(tmp);
+		rc = verify_stored(b, e->parts[i].entry,
+				   shown_key(e->parts[i].entry, kb), err);
 	return rc;
 }
 
@@ -1869,6 +1837,7 @@ static int
 read_whole(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	   const char *shown, uint8_t **out, size_t *len, struct ckpt_err *err)
 {
+	char kb[SHOWN_MAX];
 	uint8_t *buf;
 	int rc;
 
@@ -1891,7 +1860,9 @@ read_whole(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	if (e->dtype == CKPT_DT_STRING) {
 		/* Each part checked, then the whole laid out as one. */
 		for (size_t i = 0; i < e->nparts; i++)
-			if ((rc = verify_stored(b, e->parts[i].entry, shown,
+			if ((rc = verify_stored(b, e->parts[i].entry,
+						shown_key(e->parts[i].entry,
+							  kb),
 						err)) < 0) {
 				free(buf);
 				return rc;
@@ -1911,7 +1882,8 @@ read_whole(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		const struct ckpt_part *p = &e->parts[i];
 		uint8_t *part;
 
-		if ((rc = read_checked(b, p->entry, shown, &part, err)) < 0) {
+		if ((rc = read_checked(b, p->entry, shown_key(p->entry, kb),
+				       &part, err)) < 0) {
 			free(buf);
 			return rc;
 		}
@@ -1943,12 +1915,9 @@ int
 ckpt_bundle_read(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		 uint8_t **out, size_t *len, struct ckpt_err *err)
 {
-	char *tmp;
-	int rc = read_whole(b, e, key_shown(e->key, e->key_len, &tmp), out,
-			    len, err);
+	char kb[SHOWN_MAX];
 
-	free(tmp);
-	return rc;
+	return read_whole(b, e, shown_key(e, kb), out, len, err);
 }
 
 int
