@@ -870,6 +870,17 @@ unmount_dead(const char *mnt)
 	return EXIT_FAILURE;
 }
 
+/* Drop the trailing slashes of path P (not a lone "/"): "link/" would
+ * name what the link points to. */
+static void
+strip_slashes(char *p)
+{
+	size_t len = strlen(p);
+
+	while (len > 1 && p[len - 1] == '/')
+		p[--len] = '\0';
+}
+
 /* MNT as mountinfo and fusermount3 name it, malloc()ed (NULL: no
  * memory): its real path, or for a mount whose daemon is gone (which
  * cannot be stat()ed) the real path of its directory and its own name,
@@ -886,6 +897,7 @@ canonical_mnt(const char *mnt)
 
 		if ((out = realpath(p, NULL)) != NULL)
 			break;
+		strip_slashes(p);
 		if (lstat(p, &st) < 0 || !S_ISLNK(st.st_mode) ||
 		    (n = readlink(p, target, sizeof(target) - 1)) <= 0) {
 			/* the last component itself, in its real directory */
@@ -895,8 +907,7 @@ canonical_mnt(const char *mnt)
 			p = NULL;
 			if (abs == NULL)
 				return NULL;
-			while (strlen(abs) > 1 && abs[strlen(abs) - 1] == '/')
-				abs[strlen(abs) - 1] = '\0';
+			strip_slashes(abs);
 			dir = dir_of(abs);
 			out = dir != NULL ? realpath(dir, NULL) : NULL;
 			if (out != NULL) {
@@ -1109,7 +1120,7 @@ main(int argc, char *argv[])
 	guard_std_fds();
 	raise_nofile();
 	if (argc >= 2 && strcmp(argv[1], "-u") == 0) {
-		if (argc != 3) {
+		if (argc != 3 || argv[2][0] == '\0') {
 			fprintf(stderr, "ckptfs: usage: ckptfs -u MOUNTPOINT\n");
 			return EXIT_FAILURE;
 		}
