@@ -1200,6 +1200,36 @@ first_run_after(const struct ckpt_entry *e, const struct ckpt_part *p,
 	return lo;
 }
 
+void
+ckpt_part_walk_init(struct ckpt_part_walk *w, const struct ckpt_entry *e,
+		    const struct ckpt_part *p)
+{
+	w->e = e;
+	w->p = p;
+	for (int k = e->rank - 1; k >= 0; k--) {
+		w->stride[k] = k == e->rank - 1
+				       ? 1
+				       : w->stride[k + 1] *
+						 (uint64_t)e->dims[k + 1];
+		w->idx[k] = 0;
+	}
+}
+
+uint64_t
+ckpt_part_walk_next(struct ckpt_part_walk *w)
+{
+	uint64_t fi = 0;
+
+	for (int k = 0; k < w->e->rank; k++)
+		fi += ((uint64_t)w->p->ext[k].start + w->idx[k]) * w->stride[k];
+	for (int k = w->e->rank - 1; k >= 0; k--) {
+		if (++w->idx[k] < (uint64_t)w->p->ext[k].length)
+			break;
+		w->idx[k] = 0;
+	}
+	return fi;
+}
+
 /* Read the length varints of part PI of partitioned string tensor E into
  * M, by full-tensor index: each element's length (in M->soff for now),
  * its varint's length (M->voff for now), its part and where its bytes
@@ -1211,7 +1241,7 @@ strmap_part(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	const struct ckpt_part *p = &e->parts[pi];
 	const struct ckpt_entry *pe = p->entry;
 	uint64_t elems, head, total = 0, at;
-	uint64_t stride[CKPT_MAX_RANK], idx[CKPT_MAX_RANK] = { 0 };
+	struct ckpt_part_walk walk;
 	const uint8_t *q, *limit;
 	uint8_t *buf;
 	int rc = 0;
@@ -1245,29 +1275,18 @@ strmap_part(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		goto out;
 	}
 	/* Second pass: each element to its place in the full tensor. */
-	for (int k = e->rank - 1; k >= 0; k--)
-		stride[k] = k == e->rank - 1
-				    ? 1
-				    : stride[k + 1] * (uint64_t)e->dims[k + 1];
+	ckpt_part_walk_init(&walk, e, p);
 	q = buf;
 	for (uint64_t j = 0; j < elems; j++) {
 		const uint8_t *v = q;
-		uint64_t l, fi = 0;
+		uint64_t l, fi = ckpt_part_walk_next(&walk);
 
 		(void)ckpt_get_varint64(&q, limit, &l);	/* read above */
-		for (int k = 0; k < e->rank; k++)
-			fi += ((uint64_t)p->ext[k].start + idx[k]) * stride[k];
 		m->soff[fi] = l;
 		m->voff[fi] = (uint64_t)(q - v);
 		m->src[fi] = at;
 		m->part[fi] = pi;
 		at += l;
-		/* The part's next element, in its row-major order. */
-		for (int k = e->rank - 1; k >= 0; k--) {
-			if (++idx[k] < (uint64_t)p->ext[k].length)
-				break;
-			idx[k] = 0;
-		}
 	}
 out:
 	free(buf);

@@ -120,6 +120,23 @@ const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
 int ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		      void *buf, size_t len, uint64_t off, size_t *got);
 
+/* A walk over the elements of part P of partitioned tensor E in the
+ * part's own row-major order (the order of its stored elements). */
+struct ckpt_part_walk {
+	const struct ckpt_entry *e;
+	const struct ckpt_part *p;
+	uint64_t stride[CKPT_MAX_RANK];	/* elements per step of E's dims */
+	uint64_t idx[CKPT_MAX_RANK];	/* the element's place in P */
+};
+
+/* Start walk W over part P of E at its first element. */
+void ckpt_part_walk_init(struct ckpt_part_walk *w, const struct ckpt_entry *e,
+			 const struct ckpt_part *p);
+
+/* The index in the whole of E (row-major) of W's element, stepping W to
+ * the next one.  Call it once per element of P. */
+uint64_t ckpt_part_walk_next(struct ckpt_part_walk *w);
+
 /* Where byte OFF of E lives, for zero-copy reads: *FD (borrowed), *FOFF
  * its offset in that file and *RUN the number of bytes from there that
  * are contiguous in both.  Return 0, -EIO when the shard no longer holds

@@ -140,7 +140,7 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 		  size_t klen, struct ckpt_err *err)
 {
 	const struct ckpt_entry *e = t->slicing;
-	uint64_t n, stride[CKPT_MAX_RANK];
+	uint64_t n;
 	const uint8_t **data = NULL, **pd = NULL;
 	uint64_t *lens = NULL, *pl = NULL;
 	struct ckpt_buf sk = { 0 }, part = { 0 };
@@ -162,30 +162,21 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 	/* The overlay checked the layout; a file changed since is not. */
 	if ((rc = ckpt_string_decode(buf, (size_t)t->size, n, lens, data)) < 0)
 		goto fail;
-	for (int k = t->rank - 1; k >= 0; k--)
-		stride[k] = k == t->rank - 1
-				    ? 1
-				    : stride[k + 1] * (uint64_t)t->dims[k + 1];
 	for (size_t i = 0; i < e->nparts; i++) {
 		const struct ckpt_part *p = &e->parts[i];
-		uint64_t idx[CKPT_MAX_RANK] = { 0 }, m;
+		struct ckpt_part_walk walk;
 		struct held *h;
+		uint64_t m;
 
-		/* The part's elements, in its own row-major order. */
+		/* The part's elements, in its own row-major order (T has
+		 * E's shape: kept_slicing() in the overlay). */
 		ckpt_shape_elems(p->entry->dims, e->rank, &m);
+		ckpt_part_walk_init(&walk, e, p);
 		for (uint64_t j = 0; j < m; j++) {
-			uint64_t fi = 0;
+			uint64_t fi = ckpt_part_walk_next(&walk);
 
-			for (int k = 0; k < e->rank; k++)
-				fi += ((uint64_t)p->ext[k].start + idx[k]) *
-				      stride[k];
 			pl[j] = lens[fi];
 			pd[j] = data[fi];
-			for (int k = e->rank - 1; k >= 0; k--) {
-				if (++idx[k] < (uint64_t)p->ext[k].length)
-					break;
-				idx[k] = 0;
-			}
 		}
 		part.len = 0;
 		sk.len = 0;
