@@ -359,9 +359,9 @@ shown_put(char *buf, size_t *j, unsigned char c)
 }
 
 /* E's key as messages about the index show it, in BUF (SHOWN_MAX bytes):
- * a slice key as its tensor's name and extents ("w[0:5,:]", as
- * ckpt-inspect --verify names a damaged slice), other keys escaped by
- * shown_put(). */
+ * a slice key as its tensor's name and extents as stored ("w[0:5,:]",
+ * ':' for a dim it spans whole, as ckpt-inspect --verify names a damaged
+ * slice), other keys escaped by shown_put(). */
 static const char *
 shown_key(const struct ckpt_entry *e, char *buf)
 {

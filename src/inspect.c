@@ -423,17 +423,23 @@ put_shape(struct out *o, const struct ckpt_entry *e)
 	return o->err != 0 ? 0 : o->b.len - before;
 }
 
-/* Append a part's extents as "[0:5,0:4]" (start:end per dim). */
+/* Append the extents of PART of E as stored, "[0:5,:]" (start:end per
+ * dim, ':' for a dim the slice spans whole as stored), as the library's
+ * messages name a slice. */
 static void
-put_extents(struct out *o, const struct ckpt_part *part, int rank)
+put_extents(struct out *o, const struct ckpt_entry *e,
+	    const struct ckpt_part *part)
 {
-	int i;
+	const struct ckpt_extent *x =
+		&e->slices[(size_t)(part - e->parts) * (size_t)e->rank];
 
 	o_byte(o, '[');
-	for (i = 0; i < rank; i++)
-		o_fmt(o, "%s%" PRId64 ":%" PRId64, i > 0 ? "," : "",
-		      part->ext[i].start,
-		      part->ext[i].start + part->ext[i].length);
+	for (int i = 0; i < e->rank; i++)
+		if (x[i].length < 0)
+			o_str(o, i > 0 ? ",:" : ":");
+		else
+			o_fmt(o, "%s%" PRId64 ":%" PRId64, i > 0 ? "," : "",
+			      x[i].start, x[i].start + x[i].length);
 	o_byte(o, ']');
 }
 
@@ -929,7 +935,7 @@ report_damage(const struct opts *opts, const struct ckpt_entry *e,
 		esc_json(o, e->key, e->key_len);
 		if (part != NULL) {
 			o_str(o, ",\"part\":\"");
-			put_extents(o, part, e->rank);
+			put_extents(o, e, part);
 			o_byte(o, '"');
 		}
 		o_str(o, ",\"ok\":false,\"error\":");
@@ -944,7 +950,7 @@ report_damage(const struct opts *opts, const struct ckpt_entry *e,
 	o_str(o, "DAMAGED ");
 	esc_text(o, e->key, e->key_len, false);
 	if (part != NULL)
-		put_extents(o, part, e->rank);
+		put_extents(o, e, part);
 	o_str(o, ": ");
 	esc_text(o, msg, strlen(msg), false);
 	if (file != NULL) {

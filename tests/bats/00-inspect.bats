@@ -527,6 +527,15 @@ assert_one_error() {
 	run -1 inspect --verify "$F"
 	assert_line --regexp '^DAMAGED w\[5:10,0:4\]: .*crc32c mismatch'
 	assert_line "3 tensors verified, 1 damaged"
+	# a slice spanning a dim whole (stored as such) is named with ':'
+	fixture partstrings
+	off=$(inspect -j "$F" s | jq '.parts[0].offset')
+	flip "$F.data-00000-of-00001" $((off + 20))
+	run -1 inspect --verify "$F"
+	assert_line --regexp "^DAMAGED s\[:,0:1\]: crc32c mismatch \(stored [0-9a-f]{8}, data [0-9a-f]{8}\) in partstrings\.data-00000-of-00001$"
+	# and so is it when read
+	run -1 inspect -v "$F" s
+	assert_output --regexp "tensor 's\[:,0:1\]': crc32c mismatch"
 }
 
 @test "a truncated index is exit 1 naming the index" {
