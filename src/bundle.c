@@ -899,22 +899,34 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			continue;
 		e->shard_slot = (uint32_t)shard_slot(pv, e->shard_id);
 		sh = &pv->shards[e->shard_slot];
+		/* A file cut short keeps the tensors it still holds
+		 * readable: the others are counted, and fail when read. */
 		if (open_files &&
-		    (e->offset > sh->size || sh->size - e->offset < e->size)) {
+		    (e->offset > sh->size || sh->size - e->offset < e->size) &&
+		    b->nshort++ == 0) {
 			char *path = ckpt_shard_path(b->prefix, e->shard_id,
 						     b->hdr.num_shards);
 			char kb[SHOWN_MAX];
 
-			rc = ckpt_fail(err, -ERANGE,
-				       "%s: tensor '%s' (%" PRIu64
-				       " bytes at offset %" PRIu64
-				       ") runs past the end of the file (%" PRIu64
-				       " bytes)",
-				       path ? path : b->prefix, shown_key(e, kb),
-				       e->size,
-				       e->offset, sh->size);
+			if (asprintf(&b->warning,
+				     "%s: tensor '%s' (%" PRIu64
+				     " bytes at offset %" PRIu64
+				     ") runs past the end of the file (%" PRIu64
+				     " bytes): cut short?",
+				     path ? path : b->prefix, shown_key(e, kb),
+				     e->size, e->offset, sh->size) < 0)
+				b->warning = NULL;
 			free(path);
-			goto out;
+		}
+	}
+	if (b->nshort > 1 && b->warning != NULL) {
+		char *more;
+
+		if (asprintf(&more, "%s; %zu more tensors past the end of a "
+				    "data file",
+			     b->warning, b->nshort - 1) >= 0) {
+			free(b->warning);
+			b->warning = more;
 		}
 	}
 out:
@@ -1145,6 +1157,7 @@ ckpt_bundle_close(struct ckpt_bundle *b)
 		free(b->priv);
 	}
 	free(b->hdr.bad_consumers);
+	free(b->warning);
 	free(b->entries);
 	free(b->prefix);
 	free(b->index_path);
@@ -1162,7 +1175,8 @@ read_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	if (e->nparts > 0 || off > e->size || e->size - off < len)
 		return -EINVAL;
 	sh = &b->priv->shards[e->shard_slot];
-	if (sh->fd < 0)
+	/* (an offset past any file, as a file cut short leaves: EOF) */
+	if (sh->fd < 0 || e->offset > (uint64_t)INT64_MAX - (off + len))
 		return -EIO;
 	off += e->offset;
 	while (len > 0) {
@@ -1198,6 +1212,22 @@ first_run_after(const struct ckpt_entry *e, const struct ckpt_part *p,
 			hi = mid;
 	}
 	return lo;
+}
+
+bool
+ckpt_bundle_entry_short(const struct ckpt_bundle *b, const struct ckpt_entry *e)
+{
+	const struct shard *sh;
+
+	if (b->nshort == 0)
+		return false;
+	for (size_t i = 0; i < e->nparts; i++)
+		if (ckpt_bundle_entry_short(b, e->parts[i].entry))
+			return true;
+	if (e->nparts > 0)
+		return false;
+	sh = &b->priv->shards[e->shard_slot];
+	return e->offset > sh->size || sh->size - e->offset < e->size;
 }
 
 void

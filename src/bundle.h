@@ -75,6 +75,13 @@ struct ckpt_bundle {
 	enum ckpt_compression index_compression;	/* snappy if any block was */
 	struct timespec index_mtime;
 	uint64_t index_size;
+	/* Tensors whose bytes lie past the end of their data file when it
+	 * was opened (a file cut short): they are kept, and reading them
+	 * fails with -EIO (ckpt_bundle_verify() names the file); WARNING
+	 * (owned) says how many and names the first and its file, or is
+	 * NULL. */
+	size_t nshort;
+	char *warning;
 	struct ckpt_bundle_priv *priv;	/* owned */
 };
 
@@ -119,6 +126,11 @@ const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
  * the tensor).  Return 0, -EIO (short read, shard gone), -ENOTSUP. */
 int ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		      void *buf, size_t len, uint64_t off, size_t *got);
+
+/* True if some bytes of E lay past the end of its data file when B was
+ * opened (B->nshort counts them; reading them fails). */
+bool ckpt_bundle_entry_short(const struct ckpt_bundle *b,
+			     const struct ckpt_entry *e);
 
 /* A walk over the elements of part P of partitioned tensor E in the
  * part's own row-major order (the order of its stored elements). */

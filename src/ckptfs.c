@@ -1166,6 +1166,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "ckptfs: %s\n", ckpt_err_str(&err, rc));
 		goto out_opts;
 	}
+	if (bundle->warning != NULL)
+		fprintf(stderr, "ckptfs: warning: %s; reading such a tensor "
+				"fails with EIO\n",
+			bundle->warning);
 	if (make_plan(&conf, bundle, &plan) < 0)
 		goto out_bundle;
 	if (conf.ro && conf.output != NULL)

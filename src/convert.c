@@ -70,7 +70,12 @@ copy_entry(struct ckpt_writer *w, struct held **held,
 		if (e->size > 0 &&
 		    (rc = ckpt_bundle_locate(b, e, 0, &fd, &foff, &run)) < 0)
 			return ckpt_fail(err, rc, "tensor '%.*s': %s", (int)klen,
-					 key, strerror(-rc));
+					 key,
+					 rc == -EIO ? "its bytes are not all in "
+						      "its data file (cut "
+						      "short?); remove it, or "
+						      "overwrite all of it"
+						    : strerror(-rc));
 		return ckpt_writer_add_copy(w, key, klen, e->dtype, e->dims,
 					    e->rank, fd, foff, e->size,
 					    e->crc32c, err);

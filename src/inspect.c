@@ -1539,6 +1539,8 @@ main(int argc, char **argv)
 		ret = fail("%s", ckpt_err_str(&err, rc));
 		goto out;
 	}
+	if (b->warning != NULL)
+		(void)fail("warning: %s", b->warning);
 	sel = calloc(b->n + 1, sizeof(*sel));
 	if (sel == NULL) {
 		ret = fail("%s", strerror(ENOMEM));

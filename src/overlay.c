@@ -3111,6 +3111,14 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 				       "checksum); remove it, or overwrite all "
 				       "of it",
 				       (const char *)w.data);
+		} else if (x->entry != NULL && t->bundle != NULL &&
+			   ckpt_bundle_entry_short(t->bundle, x->entry)) {
+			where(t, x, &w);
+			rc = ckpt_fail(&why, -EIO,
+				       "%s: its bytes are not all in its data "
+				       "file (cut short?); remove it, or "
+				       "overwrite all of it",
+				       (const char *)w.data);
 		} else {
 			y->bundle = t->bundle;
 			y->entry = x->entry;

@@ -564,11 +564,22 @@ assert_one_error() {
 	assert_one_error "shards\.data-00001-of-00003"
 }
 
-@test "a truncated shard is exit 1 naming it and the tensor" {
+@test "a shard cut short: listed with a warning naming it; --verify names each cut" {
 	fixture tf1
 	truncate -s 64 "$F.data-00000-of-00001"
-	run -1 --separate-stderr inspect "$F"
-	assert_one_error "tf1\.data-00000-of-00001"
+	run -0 --separate-stderr inspect "$F"
+	[ "${#lines[@]}" = 10 ]
+	[ "$stderr" = "ckpt-inspect: warning: $F.data-00000-of-00001: tensor 'dense/bias' (12 bytes at offset 84) runs past the end of the file (64 bytes): cut short?; 4 more tensors past the end of a data file" ]
+	run -1 inspect --verify "$F"
+	for k in dense/bias dense/bias/Adam dense/bias/Adam_1 dense/kernel/Adam_1 global_step; do
+		assert_line "DAMAGED $k: the file is shorter than the index says in tf1.data-00000-of-00001"
+	done
+	assert_line "10 tensors verified, 5 damaged"
+	# the tensors it still holds print
+	run -0 --separate-stderr inspect -j -v "$F" dense/kernel/Adam
+	[ "$(jq -c .values <<<"$output")" = "[[0,0.5,1],[1.5,2,2.5]]" ]
+	run -1 --separate-stderr inspect -v "$F" global_step
+	assert_regex "${stderr_lines[1]}" "tensor 'global_step': the file is shorter than the index says"
 }
 
 @test "an absurd size in an entry is exit 1 naming the file" {

@@ -10,16 +10,6 @@
 
 load helpers
 
-# Unmount expecting the write-out to fail; the daemon's non-zero exit is
-# taken here, not by the teardown.  Sets output/status from ckptfs -u.
-finish_fails() {
-	run -1 timeout 120 "$CKPTFS" -u "$MNT"
-	local pid=${CKPTFS_PIDS[-1]} st=0
-	wait "$pid" || st=$?
-	[ "$st" -ne 0 ]
-	unset 'CKPTFS_MNTS[-1]' 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
-}
-
 # Four little-endian float32 bytes of a value given as hex bytes.
 f4() {
 	printf "$1"

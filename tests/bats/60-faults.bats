@@ -55,6 +55,32 @@ hostile() {
 	run ! grep -E "s0/x|s2/z" "$CKPTFS_LOG"
 }
 
+@test "a shard cut short before mounting: a warning, the rest served, the cut refused" {
+	local p
+	p=$(copy_ckpt "$(fixture shards)")
+	# s1/y is the 16 bytes of the second shard: cut in the middle
+	truncate -s 8 "$p.data-00001-of-00003"
+	mount_ckpt "$p" -o output="$BATS_TEST_TMPDIR/out"
+	run -0 grep -c . "$CKPTFS_LOG"
+	assert_output 1
+	run -0 cat "$CKPTFS_LOG"
+	assert_output "ckptfs: warning: $p.data-00001-of-00003: tensor 's1/y' (16 bytes at offset 0) runs past the end of the file (8 bytes): cut short?; reading such a tensor fails with EIO"
+	[ "$(values "$MNT/by-name/s0/x" f4)" = "1 2 3 4" ]
+	[ "$(values "$MNT/by-name/s2/z" f4)" = "9 10 11 12" ]
+	run -1 cat "$MNT/by-name/s1/y"
+	assert_output --partial "Input/output error"
+	[ "$(stat -c %s "$MNT/by-name/s1/y")" = 16 ]
+	# the write-out names it and how to go on
+	finish_fails
+	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file (cut short?); remove it, or overwrite all of it"
+	[ ! -e "$BATS_TEST_TMPDIR/out.index" ]
+	mount_ckpt "$p" -o output="$BATS_TEST_TMPDIR/out"
+	rm "$MNT/by-name/s1/y"
+	finish
+	[ "$(keys "$BATS_TEST_TMPDIR/out" | tr '\n' ' ')" = "_CHECKPOINTABLE_OBJECT_GRAPH save_counter/.ATTRIBUTES/VARIABLE_VALUE vars/s0.Sx/.ATTRIBUTES/VARIABLE_VALUE vars/s2.Sz/.ATTRIBUTES/VARIABLE_VALUE " ]
+	[ "$(val "$BATS_TEST_TMPDIR/out" vars/s2.Sz/.ATTRIBUTES/VARIABLE_VALUE)" = "[9,10,11,12]" ]
+}
+
 @test "a shard truncated after a first read: the rest fails, no short read" {
 	local p t
 	p=$(copy_ckpt "$(fixture big --tensors 4 --bytes 4000000)")
