@@ -901,7 +901,7 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 		sh = &pv->shards[e->shard_slot];
 		/* A file cut short keeps the tensors it still holds
 		 * readable: the others are counted, and fail when read. */
-		if (open_files &&
+		if (open_files && e->size > 0 &&
 		    (e->offset > sh->size || sh->size - e->offset < e->size) &&
 		    b->nshort++ == 0) {
 			char *path = ckpt_shard_path(b->prefix, e->shard_id,
@@ -1212,22 +1212,6 @@ first_run_after(const struct ckpt_entry *e, const struct ckpt_part *p,
 			hi = mid;
 	}
 	return lo;
-}
-
-bool
-ckpt_bundle_entry_short(const struct ckpt_bundle *b, const struct ckpt_entry *e)
-{
-	const struct shard *sh;
-
-	if (b->nshort == 0)
-		return false;
-	for (size_t i = 0; i < e->nparts; i++)
-		if (ckpt_bundle_entry_short(b, e->parts[i].entry))
-			return true;
-	if (e->nparts > 0)
-		return false;
-	sh = &b->priv->shards[e->shard_slot];
-	return e->offset > sh->size || sh->size - e->offset < e->size;
 }
 
 void
@@ -1614,6 +1598,20 @@ shard_holds(const struct shard *sh, uint64_t foff, uint64_t run)
 	return 0;
 }
 
+bool
+ckpt_bundle_entry_short(const struct ckpt_bundle *b, const struct ckpt_entry *e)
+{
+	if (b->nshort == 0)
+		return false;
+	for (size_t i = 0; i < e->nparts; i++)
+		if (ckpt_bundle_entry_short(b, e->parts[i].entry))
+			return true;
+	/* As the file is now: it may have been put back since. */
+	return e->nparts == 0 && e->size > 0 &&
+	       shard_holds(&b->priv->shards[e->shard_slot], e->offset,
+			   e->size) < 0;
+}
+
 int
 ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		   uint64_t off, int *fd, uint64_t *foff, uint64_t *run)
@@ -1831,6 +1829,11 @@ read_checked(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	int rc;
 
 	*out = NULL;
+	/* Not all there (a file cut short): said so, before memory for
+	 * what an index may claim is asked for. */
+	if (e->size > 0 && e->nparts == 0 && b->priv->nshards > 0 &&
+	    shard_holds(&b->priv->shards[e->shard_slot], e->offset, e->size) < 0)
+		return check_verdict(b, e, shown, -EIO, 0, err);
 	if (e->size > SIZE_MAX ||
 	    (buf = malloc(e->size ? (size_t)e->size : 1)) == NULL)
 		return ckpt_fail(err, -ENOMEM, "%s: tensor '%s': out of memory",

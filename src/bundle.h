@@ -127,8 +127,9 @@ const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
 int ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		      void *buf, size_t len, uint64_t off, size_t *got);
 
-/* True if some bytes of E lay past the end of its data file when B was
- * opened (B->nshort counts them; reading them fails). */
+/* True if some bytes of E are past the end of its data file (B was
+ * opened with such tensors, B->nshort; the file is looked at as it is
+ * now, as it may have been put back).  Reading them fails. */
 bool ckpt_bundle_entry_short(const struct ckpt_bundle *b,
 			     const struct ckpt_entry *e);
 

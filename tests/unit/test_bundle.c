@@ -634,6 +634,61 @@ file_size(const char *path)
 	return (size_t)st.st_size;
 }
 
+/* A data file cut short: a tensor past the cut is cut, an empty one past
+ * it is not (it has no bytes to miss), and one whose file is put back
+ * while open is whole again. */
+static void
+test_cut_short(void)
+{
+	static const int64_t d2[] = { 2 }, d03[] = { 0, 3 };
+	static const float v[2] = { 1, 2 };
+	char prefix[PATH_MAX], data[PATH_MAX + 32], keep[PATH_MAX + 32];
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b;
+	const struct ckpt_entry *a, *e;
+
+	snprintf(prefix, sizeof(prefix), "%s/cut", tmp);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, NULL, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "a", 1, CKPT_DT_FLOAT, d2, 1, v, 8,
+				     &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "e", 1, CKPT_DT_FLOAT, d03, 2, NULL, 0,
+				     &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	snprintf(data, sizeof(data), "%s.data-00000-of-00001", prefix);
+	snprintf(keep, sizeof(keep), "%s.keep", prefix);
+	copy_file(data, keep, -1, SIZE_MAX);
+	copy_file(keep, data, -1, 4);	/* a: 4 of its 8 bytes; e at 8 */
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	a = ckpt_bundle_find(b, "a", 1);
+	e = ckpt_bundle_find(b, "e", 1);
+	CHECK(a != NULL && e != NULL && e->size == 0 && e->offset == 8);
+	CHECK_EQ_U64(b->nshort, 1);
+	CHECK(strstr(b->warning, "tensor 'a' (8 bytes at offset 0)") != NULL);
+	CHECK(ckpt_bundle_entry_short(b, a));
+	CHECK(!ckpt_bundle_entry_short(b, e));
+	CHECK_EQ_INT(ckpt_bundle_verify(b, e, &err), 0);
+	CHECK_EQ_INT(ckpt_bundle_verify(b, a, &err), -EIO);
+	/* put back in place (the same file, written again) */
+	{
+		FILE *in = fopen(keep, "rb"), *out = fopen(data, "r+b");
+		int c;
+
+		CHECK(in != NULL && out != NULL);
+		while ((c = fgetc(in)) != EOF)
+			fputc(c, out);
+		fclose(in);
+		fclose(out);
+	}
+	CHECK(!ckpt_bundle_entry_short(b, a));
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_bundle_verify(b, a, &err), 0);
+	ckpt_bundle_close(b);
+}
+
 static void
 test_damaged(void)
 {
@@ -1036,6 +1091,7 @@ main(void)
 	test_partitioned_strings();
 	test_partitioned_strings_random();
 	test_partitioned_strings_padded();
+	test_cut_short();
 	test_damaged();
 	test_hostile_entries();
 	test_big_endian();

@@ -182,6 +182,10 @@ static const struct entry_case entry_cases[] = {
 	{ "absurd dims with a matching size", 1, { 16, -1 },
 	  { { "x", 1, 2, D(1 << 30, 1 << 30), 0, 0, (int64_t)1 << 62 } },
 	  0, "runs past the end", ".data-00000-of-00001", true },
+	/* checked as cut, not as too large for memory */
+	{ "a string tensor of 2^40 bytes past the end", 1, { 16, -1 },
+	  { { "x", 7, 1, D(1 << 30), 0, 0, (int64_t)1 << 40 } },
+	  0, "runs past the end", ".data-00000-of-00001", true },
 	{ "shape product overflows", 1, { 16, -1 },
 	  { { "x", 1, 3, D((int64_t)1 << 32, (int64_t)1 << 32, 4), 0, 0, 16 } },
 	  -EOVERFLOW, "invalid shape", ".index" },
