@@ -109,32 +109,6 @@ out:
 	return rc;
 }
 
-/* Read SIZE bytes at offset 0 of FD into a new buffer *OUT. */
-static int
-read_all(int fd, uint64_t size, uint8_t **out)
-{
-	uint8_t *buf;
-	uint64_t done = 0;
-
-	*out = NULL;
-	if (size > SIZE_MAX || (buf = malloc(size ? (size_t)size : 1)) == NULL)
-		return -ENOMEM;
-	while (done < size) {
-		ssize_t r = pread(fd, buf + done, (size_t)(size - done),
-				  (off_t)done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			free(buf);
-			return r < 0 ? -errno : -EIO;
-		}
-		done += (uint64_t)r;
-	}
-	*out = buf;
-	return 0;
-}
-
 /* Add changed string tensor T, whose SIZE bytes are in FD, under KEY in
  * the slices of T->slicing again, each part under its slice key (kept on
  * *HELD): TensorFlow restores a partitioned variable of strings only from
@@ -154,7 +128,12 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 	int rc;
 
 	ckpt_shape_elems(t->dims, t->rank, &n);
-	if ((rc = read_all(fd, t->size, &buf)) < 0)
+	if (t->size > SIZE_MAX ||
+	    (buf = malloc(t->size ? (size_t)t->size : 1)) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if ((rc = ckpt_pread_full(fd, buf, (size_t)t->size, 0)) < 0)
 		goto fail;
 	if (n > SIZE_MAX / sizeof(uint64_t) ||
 	    (data = calloc(n ? (size_t)n : 1, sizeof(*data))) == NULL ||

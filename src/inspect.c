@@ -595,8 +595,8 @@ entry_json(struct out *o, const struct ckpt_entry *e)
 struct vctx {
 	const struct ckpt_bundle *b;
 	const struct ckpt_entry *e;
-	/* Borrowed: the tensor's bytes; NULL for fixed-size elements, read
-	 * CHUNK bytes at a time into WIN (put_elem()). */
+	/* Borrowed: a string or variant tensor's bytes; fixed-size elements
+	 * are read CHUNK bytes at a time into WIN (put_elem()). */
 	const uint8_t *data;
 	size_t len;
 	uint8_t *win;		/* owned: bytes [WIN_OFF, WIN_OFF + WIN_LEN) */
@@ -620,6 +620,7 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 	struct out *s = &v->scratch;
 	uint8_t one[16];	/* the largest element: complex128 */
 	const uint8_t *elem;
+	uint64_t at;
 	size_t w;
 	int rc;
 
@@ -637,38 +638,31 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 		return;
 	}
 	s->b.len = 0;
-	if (v->data != NULL) {
-		elem = v->data + i * v->esz;
-	} else {
-		/* Verified already (vctx_load()).  Elements are 1 to 16
-		 * bytes, powers of two: a window of CHUNK at a multiple of
-		 * CHUNK holds each whole. */
-		uint64_t at = i * v->esz;
+	/* Verified already (vctx_load()).  Elements are 1 to 16 bytes,
+	 * powers of two: a window of CHUNK at a multiple of CHUNK holds
+	 * each whole. */
+	at = i * v->esz;
+	if (at < v->win_off || at - v->win_off >= v->win_len) {
+		size_t got = 0;
 
-		if (at < v->win_off || at - v->win_off >= v->win_len) {
-			size_t got = 0;
-
-			v->win_off = at - at % CHUNK;
-			v->win_len = 0;
-			rc = ckpt_bundle_pread(v->b, v->e, v->win, CHUNK,
-					       v->win_off, &got);
-			if (rc == 0 && (got < CHUNK && v->win_off + got <
-							       v->e->size))
-				rc = -EIO;
-			if (rc < 0) {
-				o->err = o->err != 0 ? o->err : rc;
-				return;
-			}
-			v->win_len = got;
-		}
-		if (at - v->win_off + v->esz > v->win_len ||
-		    v->esz > sizeof(one)) {
-			o->err = o->err != 0 ? o->err : -EIO;
+		v->win_off = at - at % CHUNK;
+		v->win_len = 0;
+		rc = ckpt_bundle_pread(v->b, v->e, v->win, CHUNK, v->win_off,
+				       &got);
+		if (rc == 0 && got < CHUNK && v->win_off + got < v->e->size)
+			rc = -EIO;
+		if (rc < 0) {
+			o->err = o->err != 0 ? o->err : rc;
 			return;
 		}
-		memcpy(one, v->win + (at - v->win_off), v->esz);
-		elem = one;
+		v->win_len = got;
 	}
+	if (at - v->win_off + v->esz > v->win_len || v->esz > sizeof(one)) {
+		o->err = o->err != 0 ? o->err : -EIO;
+		return;
+	}
+	memcpy(one, v->win + (at - v->win_off), v->esz);
+	elem = one;
 	rc = ckpt_value_format(v->e->dtype, elem, v->big_endian, &s->b);
 	if (rc < 0) {
 		o->err = o->err != 0 ? o->err : rc;
