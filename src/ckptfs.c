@@ -703,10 +703,47 @@ status_open(void)
 	return fd;
 }
 
+/* The line of B at *I (LEN bytes at *LINE, without its newline), *I
+ * moved past it; false at the end of B. */
+static bool
+next_line(const struct ckpt_buf *b, size_t *i, const char **line, int *len)
+{
+	const uint8_t *nl;
+	size_t end;
+
+	if (*i >= b->len)
+		return false;
+	nl = memchr(b->data + *i, '\n', b->len - *i);
+	end = nl != NULL ? (size_t)(nl - b->data) : b->len;
+	*line = (const char *)b->data + *i;
+	*len = (int)(end - *i);
+	*i = end + 1;
+	return true;
+}
+
+/* All of file FD into OUT, NUL-terminated.  0, or -1 (read error, no
+ * memory). */
+static int
+read_fd_whole(int fd, struct ckpt_buf *out)
+{
+	ssize_t got;
+
+	out->len = 0;
+	do {
+		if (ckpt_buf_reserve(out, 65536) < 0)
+			return -1;
+		got = pread(fd, out->data + out->len, 65535, (off_t)out->len);
+		out->len += got > 0 ? (size_t)got : 0;
+	} while (got > 0);
+	if (got < 0)
+		return -1;
+	out->data[out->len] = '\0';
+	return 0;
+}
+
 /* Record the result for `ckptfs -u` (which holds the file open) and
- * release the lock: "ok", or "error: MSG", then a line "refused: LINE"
- * for each line of MORE (each tensor a failed write-out refused, when
- * there were several; may be NULL). */
+ * release the lock: "ok", or "error: MSG", then the lines of MORE
+ * ("refused: PATH: reason", from keep_refusals(); may be NULL). */
 static void
 status_close(int fd, int ok, const char *msg, const struct ckpt_buf *more)
 {
@@ -720,15 +757,8 @@ status_close(int fd, int ok, const char *msg, const struct ckpt_buf *more)
 		rc = ckpt_buf_put(&text, msg, strlen(msg));
 	if (rc == 0)
 		rc = ckpt_buf_put(&text, "\n", 1);
-	for (size_t i = 0; rc == 0 && !ok && more != NULL && i < more->len;) {
-		const uint8_t *nl = memchr(more->data + i, '\n', more->len - i);
-		size_t end = nl != NULL ? (size_t)(nl - more->data) : more->len;
-
-		if ((rc = ckpt_buf_put(&text, "refused: ", 9)) == 0 &&
-		    (rc = ckpt_buf_put(&text, more->data + i, end - i)) == 0)
-			rc = ckpt_buf_put(&text, "\n", 1);
-		i = end + 1;
-	}
+	if (rc == 0 && !ok && more != NULL)
+		rc = ckpt_buf_put(&text, more->data, more->len);
 	if (rc == 0 && pwrite(fd, text.data, text.len, 0) < 0)
 		(void)0;	/* the exit status still tells */
 	ckpt_buf_free(&text);
@@ -736,28 +766,28 @@ status_close(int fd, int ok, const char *msg, const struct ckpt_buf *more)
 }
 
 /* When the write-out refused more than one tensor, log each with its
- * reason (its message has the first one's and some names) and copy the
- * list to OUT for the status; R: ckptfs_ov_refusals(). */
+ * reason (its message has the first one's and some names) and keep the
+ * lines, "refused: PATH: reason", in OUT for the status; R:
+ * ckptfs_ov_refusals(). */
 static void
 keep_refusals(struct ckptfs *fs, const struct ckpt_buf *r,
 	      struct ckpt_buf *out)
 {
-	const uint8_t *nl;
+	const char *line;
+	size_t i = 0;
+	int len;
 
 	if (r == NULL || r->len == 0 ||
-	    (nl = memchr(r->data, '\n', r->len)) == NULL ||
-	    (size_t)(nl - r->data) + 1 == r->len)
+	    memchr(r->data, '\n', r->len) == r->data + r->len - 1)
 		return;	/* one, or none */
-	for (size_t i = 0; i < r->len;) {
-		const uint8_t *e = memchr(r->data + i, '\n', r->len - i);
-		size_t end = e != NULL ? (size_t)(e - r->data) : r->len;
-
-		ckptfs_log(fs, LOG_ERR, "refused: %.*s", (int)(end - i),
-			   (const char *)r->data + i);
-		i = end + 1;
+	while (next_line(r, &i, &line, &len)) {
+		ckptfs_log(fs, LOG_ERR, "refused: %.*s", len, line);
+		/* (without memory, the message still names some) */
+		if (ckpt_buf_put(out, "refused: ", 9) < 0 ||
+		    ckpt_buf_put(out, line, (size_t)len) < 0 ||
+		    ckpt_buf_put(out, "\n", 1) < 0)
+			out->len = 0;
 	}
-	if (ckpt_buf_put(out, r->data, r->len) < 0)
-		out->len = 0;	/* the message still names some */
 }
 
 /* The JSON number member NAME of TEXT, or -1. */
@@ -973,9 +1003,10 @@ unmount_wait_at(const char *mnt)
 {
 	char path[PATH_MAX], status[64], link[64];
 	struct ckpt_buf text = { 0 };
+	const char *line;
 	long pid, sfd_num;
 	ssize_t got;
-	int fd, sfd;
+	int fd, sfd, rc, len;
 
 	snprintf(path, sizeof(path), "%s/info.json", mnt);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -987,19 +1018,11 @@ unmount_wait_at(const char *mnt)
 		return EXIT_FAILURE;
 	}
 	/* Whole: the source path and tf2_root, of any length, come first. */
-	do {
-		got = -1;
-		if (ckpt_buf_reserve(&text, 65536) < 0)
-			break;
-		got = read(fd, text.data + text.len, 65535);
-		text.len += got > 0 ? (size_t)got : 0;
-	} while (got > 0);
+	rc = read_fd_whole(fd, &text);
 	close(fd);
-	if (got == 0)
-		text.data[text.len] = '\0';
-	pid = got == 0 ? json_long((const char *)text.data, "pid") : -1;
-	sfd_num = got == 0 ? json_long((const char *)text.data, "status_fd")
-			   : -1;
+	pid = rc == 0 ? json_long((const char *)text.data, "pid") : -1;
+	sfd_num = rc == 0 ? json_long((const char *)text.data, "status_fd")
+			  : -1;
 	ckpt_buf_free(&text);
 	if (pid <= 0 || sfd_num < 0) {
 		fprintf(stderr, "ckptfs: %s: no daemon or status named\n", path);
@@ -1039,30 +1062,17 @@ unmount_wait_at(const char *mnt)
 	while (flock(sfd, LOCK_SH) < 0 && errno == EINTR)
 		;
 	/* Whole: a refused write-out lists every tensor it refused. */
-	text.len = 0;
-	do {
-		got = -1;
-		if (ckpt_buf_reserve(&text, 65536) < 0)
-			break;
-		got = pread(sfd, text.data + text.len, 65535, (off_t)text.len);
-		text.len += got > 0 ? (size_t)got : 0;
-	} while (got > 0);
+	rc = read_fd_whole(sfd, &text);
 	close(sfd);
-	if (text.len >= 3 && memcmp(text.data, "ok\n", 3) == 0) {
+	if (rc == 0 && text.len >= 3 && memcmp(text.data, "ok\n", 3) == 0) {
 		ckpt_buf_free(&text);
 		return EXIT_SUCCESS;
 	}
 	if (text.len == 0)
 		fprintf(stderr, "ckptfs: the daemon of %s exited without "
 				"reporting (killed?)\n", mnt);
-	for (size_t i = 0; i < text.len;) {
-		const uint8_t *nl = memchr(text.data + i, '\n', text.len - i);
-		size_t end = nl != NULL ? (size_t)(nl - text.data) : text.len;
-
-		fprintf(stderr, "ckptfs: %.*s\n", (int)(end - i),
-			(const char *)text.data + i);
-		i = end + 1;
-	}
+	for (size_t i = 0; next_line(&text, &i, &line, &len);)
+		fprintf(stderr, "ckptfs: %.*s\n", len, line);
 	ckpt_buf_free(&text);
 	return EXIT_FAILURE;
 }
