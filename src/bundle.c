@@ -366,7 +366,11 @@ static const char *
 shown_key(const struct ckpt_entry *e, char *buf)
 {
 	struct ckpt_extent ext[CKPT_MAX_RANK];
-	uint8_t *name = malloc(e->key_len ? e->key_len : 1);
+	/* (only a slice key starts with a NUL: no decoding for the others,
+	 * which the first read of every tensor shows) */
+	uint8_t *name = e->key_len > 0 && e->key[0] == '\0'
+				? malloc(e->key_len)
+				: NULL;
 	size_t j = 0, nlen;
 	int rank;
 
@@ -1598,6 +1602,16 @@ shard_holds(const struct shard *sh, uint64_t foff, uint64_t run)
 	return 0;
 }
 
+/* True if plain entry E's bytes are all in its data file as it is now
+ * (it may have been cut, or put back, since the bundle was opened). */
+static bool
+stored_in_file(const struct ckpt_bundle *b, const struct ckpt_entry *e)
+{
+	return e->size == 0 ||
+	       shard_holds(&b->priv->shards[e->shard_slot], e->offset,
+			   e->size) == 0;
+}
+
 bool
 ckpt_bundle_entry_short(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 {
@@ -1606,10 +1620,7 @@ ckpt_bundle_entry_short(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 	for (size_t i = 0; i < e->nparts; i++)
 		if (ckpt_bundle_entry_short(b, e->parts[i].entry))
 			return true;
-	/* As the file is now: it may have been put back since. */
-	return e->nparts == 0 && e->size > 0 &&
-	       shard_holds(&b->priv->shards[e->shard_slot], e->offset,
-			   e->size) < 0;
+	return e->nparts == 0 && !stored_in_file(b, e);
 }
 
 int
@@ -1831,8 +1842,7 @@ read_checked(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	*out = NULL;
 	/* Not all there (a file cut short): said so, before memory for
 	 * what an index may claim is asked for. */
-	if (e->size > 0 && e->nparts == 0 && b->priv->nshards > 0 &&
-	    shard_holds(&b->priv->shards[e->shard_slot], e->offset, e->size) < 0)
+	if (e->nparts == 0 && b->priv->nshards > 0 && !stored_in_file(b, e))
 		return check_verdict(b, e, shown, -EIO, 0, err);
 	if (e->size > SIZE_MAX ||
 	    (buf = malloc(e->size ? (size_t)e->size : 1)) == NULL)
