@@ -58,10 +58,24 @@ struct dims_chunk {
 /* A partitioned string tensor laid out as one stored string tensor
  * (FORMAT.md 5.3): its parts' lengths in the full tensor's order, then the
  * checksum of those lengths, then their bytes.  Built from the parts'
- * length varints at the first read (about 28 bytes per element); the
- * bytes stay in the parts. */
+ * length varints at the first read; the bytes stay in the parts.
+ *
+ * When every part is one run of the whole (slices of whole rows, as
+ * partitioners cut), the whole is the parts' varints one part after the
+ * other, the checksum, then their strings one part after the other, and
+ * the map holds three numbers per part.  Otherwise (slices across an
+ * inner dimension) it holds about 28 bytes per element. */
 struct strmap {
 	uint64_t n;		/* elements */
+	size_t bytes;		/* memory held (ckpt_bundle_map_bytes()) */
+	/* One run per part: the parts by their first element (ORDER,
+	 * nparts), where each one's varints start in the whole (VBEG,
+	 * nparts + 1), where its strings start, counted from the first
+	 * byte after the checksum (SBEG, nparts + 1), and where they are
+	 * in its stored bytes (SAT).  NULL otherwise. */
+	uint32_t *order;
+	uint64_t *vbeg, *sbeg, *sat;
+	/* Otherwise, per element: */
 	uint64_t *voff;		/* n + 1: where element I's varint starts */
 	uint64_t *soff;		/* n + 1: where its bytes start, counted
 				 * from the first byte after the checksum */
@@ -89,6 +103,10 @@ strmap_free(struct strmap *m)
 {
 	if (m == NULL)
 		return;
+	free(m->order);
+	free(m->vbeg);
+	free(m->sbeg);
+	free(m->sat);
 	free(m->voff);
 	free(m->soff);
 	free(m->src);
@@ -1311,6 +1329,169 @@ out:
 	return rc;
 }
 
+/* The length checksum LCRC (masked) into M, in the producer's order. */
+static void
+store_lsum(const struct ckpt_bundle *b, struct strmap *m, uint32_t lcrc)
+{
+	if (b->hdr.endianness == 1)
+		for (int k = 0; k < 4; k++)
+			m->lsum[k] = (uint8_t)(lcrc >> (24 - 8 * k));
+	else
+		ckpt_store32le(m->lsum, lcrc);
+}
+
+/* Whether part P of E is one run of the whole (every dim outside the
+ * innermost ones it spans whole has length 1 in it), and *FIRST, the
+ * row-major index in the whole of its first element. */
+static bool
+part_one_run(const struct ckpt_entry *e, const struct ckpt_part *p,
+	     uint64_t *first)
+{
+	uint64_t stride = 1, f = 0;
+	bool inner_whole = true, one = true;
+
+	for (int k = e->rank - 1; k >= 0; k--) {
+		const struct ckpt_extent *x = &p->ext[k];
+
+		f += (uint64_t)x->start * stride;
+		if (!inner_whole && x->length > 1)
+			one = false;
+		if (x->start != 0 || x->length != e->dims[k])
+			inner_whole = false;
+		stride *= (uint64_t)e->dims[k];
+	}
+	*first = f;
+	return one;
+}
+
+/* Room for the length varints of one part at a time (a window). */
+#define LENGTHS_WINDOW (64 * 1024)
+
+/* Read the ELEMS length varints of string part PE a window WIN at a time,
+ * add each length to LC and check the framing; *AT is where its strings
+ * start in its stored bytes (after the varints and the checksum).  0,
+ * -EBADMSG, -EIO. */
+static int
+part_lengths(const struct ckpt_bundle *b, const struct ckpt_entry *pe,
+	     uint64_t elems, uint8_t *win, struct ckpt_lencrc *lc,
+	     uint64_t *at)
+{
+	/* entry_from_proto() saw to size >= elems + 4 */
+	uint64_t lim = pe->size - 4, pos = 0, wbeg = 0, wlen = 0, total = 0;
+	bool be = b->hdr.endianness == 1;
+	int rc;
+
+	for (uint64_t j = 0; j < elems; j++) {
+		const uint8_t *q, *v;
+		uint64_t l;
+
+		/* a varint takes at most 10 bytes */
+		if (wbeg + wlen - pos < 10 && wbeg + wlen < lim) {
+			wbeg = pos;
+			wlen = lim - pos < LENGTHS_WINDOW ? lim - pos
+							  : LENGTHS_WINDOW;
+			if ((rc = read_stored(b, pe, win, (size_t)wlen, wbeg)) < 0)
+				return rc;
+		}
+		q = v = win + (pos - wbeg);
+		if (ckpt_get_varint64(&q, win + wlen, &l) < 0 ||
+		    l > pe->size - total)
+			return -EBADMSG;
+		pos += (uint64_t)(q - v);
+		total += l;
+		ckpt_lencrc_add(lc, l, be);
+	}
+	*at = pos + 4;
+	return pe->size - *at == total ? 0 : -EBADMSG;
+}
+
+struct first_part {
+	uint64_t first;
+	uint32_t part;
+};
+
+static int
+first_part_cmp(const void *x, const void *y)
+{
+	const struct first_part *a = x, *b = y;
+
+	if (a->first != b->first)
+		return a->first < b->first ? -1 : 1;
+	return a->part < b->part ? -1 : a->part > b->part;
+}
+
+/* Build M for E if each of its parts is one run of the whole: 1 if so,
+ * 0 if not (M untouched), or -errno. */
+static int
+strmap_rows(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	    struct strmap *m)
+{
+	size_t np = e->nparts;
+	size_t np1 = np ? np : 1;	/* (a tensor of no elements may
+					 * have no slices) */
+	struct first_part *fp = calloc(np1, sizeof(*fp));
+	struct ckpt_lencrc lc = { 0 };
+	uint64_t next = 0, v = 0, t = 0;
+	uint32_t lcrc;
+	uint8_t *win = NULL;
+	int rc = 0;
+
+	if (fp == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < np; i++) {
+		fp[i].part = (uint32_t)i;
+		if (!part_one_run(e, &e->parts[i], &fp[i].first))
+			goto out;	/* rc 0 */
+	}
+	qsort(fp, np, sizeof(*fp), first_part_cmp);
+	/* (resolve_parts() saw to it that they tile the whole) */
+	for (size_t i = 0; i < np; i++) {
+		uint64_t elems;
+
+		ckpt_shape_elems(e->parts[fp[i].part].entry->dims,
+				 e->rank, &elems);
+		if (elems > 0 && fp[i].first != next)
+			goto out;
+		next += elems;
+	}
+	m->order = malloc(np1 * sizeof(*m->order));
+	m->vbeg = malloc((np + 1) * sizeof(*m->vbeg));
+	m->sbeg = malloc((np + 1) * sizeof(*m->sbeg));
+	m->sat = malloc(np1 * sizeof(*m->sat));
+	win = malloc(LENGTHS_WINDOW);
+	if (m->order == NULL || m->vbeg == NULL || m->sbeg == NULL ||
+	    m->sat == NULL || win == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < np; i++) {
+		const struct ckpt_entry *pe = e->parts[fp[i].part].entry;
+		uint64_t elems;
+
+		ckpt_shape_elems(pe->dims, pe->rank, &elems);
+		m->order[i] = fp[i].part;
+		if ((rc = part_lengths(b, pe, elems, win, &lc,
+				       &m->sat[i])) < 0)
+			goto out;
+		m->vbeg[i] = v;
+		m->sbeg[i] = t;
+		v += m->sat[i] - 4;
+		t += pe->size - m->sat[i];
+	}
+	m->vbeg[np] = v;
+	m->sbeg[np] = t;
+	lcrc = ckpt_crc_mask(ckpt_lencrc_end(&lc));
+	store_lsum(b, m, lcrc);
+	m->bytes = np * (sizeof(*m->order) + 3 * sizeof(uint64_t)) +
+		   2 * sizeof(uint64_t);
+	/* The parts' sizes added up to e->size (resolve_parts()). */
+	rc = v + 4 + t == e->size ? 1 : -EBADMSG;
+out:
+	free(fp);
+	free(win);
+	return rc;
+}
+
 /* Build the map of partitioned string tensor E.  0 or -errno. */
 static int
 strmap_build(const struct ckpt_bundle *b, const struct ckpt_entry *e,
@@ -1325,6 +1506,13 @@ strmap_build(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		return -ENOMEM;
 	ckpt_shape_elems(e->dims, e->rank, &n);
 	m->n = n;
+	if ((rc = strmap_rows(b, e, m)) != 0) {
+		if (rc < 0)
+			goto fail;
+		*out = m;
+		return 0;
+	}
+	rc = -ENOMEM;
 	/* N is at most the parts' bytes, which are in their shards. */
 	if (n < SIZE_MAX / sizeof(uint64_t) - 1) {
 		m->voff = malloc(((size_t)n + 1) * sizeof(*m->voff));
@@ -1341,11 +1529,8 @@ strmap_build(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	/* The lengths, in the full tensor's order, are in SOFF now. */
 	lcrc = ckpt_crc_mask(ckpt_string_lengths_crc(m->soff, n,
 						     b->hdr.endianness == 1));
-	if (b->hdr.endianness == 1)
-		for (int k = 0; k < 4; k++)
-			m->lsum[k] = (uint8_t)(lcrc >> (24 - 8 * k));
-	else
-		ckpt_store32le(m->lsum, lcrc);
+	store_lsum(b, m, lcrc);
+	m->bytes = (size_t)n * 28 + 16;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t l = m->soff[i], vl = m->voff[i];
 
@@ -1366,6 +1551,20 @@ strmap_build(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 fail:
 	strmap_free(m);
 	return rc;
+}
+
+size_t
+ckpt_bundle_map_bytes(const struct ckpt_bundle *b)
+{
+	struct ckpt_bundle_priv *pv = b->priv;
+	size_t n = 0;
+
+	pthread_mutex_lock(&pv->strmap_lock);
+	for (size_t i = 0; i < pv->nstrmaps; i++)
+		if (pv->strmaps[i] != NULL)
+			n += pv->strmaps[i]->bytes;
+	pthread_mutex_unlock(&pv->strmap_lock);
+	return n;
 }
 
 /* The map of partitioned string tensor E, built at the first call. */
@@ -1473,6 +1672,49 @@ out:
 	return rc;
 }
 
+/* strmap_pread() through M of parts that are each one run of the whole:
+ * the varints of part I (in M's order) are its stored bytes [0, SAT - 4),
+ * its strings [SAT, size). */
+static int
+strmap_rows_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+		  const struct strmap *m, uint8_t *buf, size_t len,
+		  uint64_t off)
+{
+	size_t np = e->nparts, i;
+	uint64_t end = off + len, v = m->vbeg[np], h = v + 4, a0, z0;
+	int rc;
+
+	for (i = off < v ? last_at_or_below(m->vbeg, np, off) : np;
+	     i < np && m->vbeg[i] < end; i++) {
+		uint64_t a = off > m->vbeg[i] ? off : m->vbeg[i];
+		uint64_t z = end < m->vbeg[i + 1] ? end : m->vbeg[i + 1];
+
+		if (z > a &&
+		    (rc = read_stored(b, e->parts[m->order[i]].entry,
+				      buf + (a - off), (size_t)(z - a),
+				      a - m->vbeg[i])) < 0)
+			return rc;
+	}
+	for (uint64_t k = off > v ? off : v; k < h && k < end; k++)
+		buf[k - off] = m->lsum[k - v];
+	if (end <= h)
+		return 0;
+	a0 = off > h ? off - h : 0;
+	z0 = end - h;
+	for (i = last_at_or_below(m->sbeg, np, a0);
+	     i < np && m->sbeg[i] < z0; i++) {
+		uint64_t a = a0 > m->sbeg[i] ? a0 : m->sbeg[i];
+		uint64_t z = z0 < m->sbeg[i + 1] ? z0 : m->sbeg[i + 1];
+
+		if (z > a &&
+		    (rc = read_stored(b, e->parts[m->order[i]].entry,
+				      buf + (h + a - off), (size_t)(z - a),
+				      m->sat[i] + (a - m->sbeg[i]))) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* ckpt_bundle_pread() of the LEN bytes at OFF (inside the tensor) of
  * partitioned string tensor E. */
 static int
@@ -1485,6 +1727,8 @@ strmap_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 
 	if ((rc = strmap_get(b, e, &m)) < 0)
 		return rc;
+	if (m->order != NULL)
+		return strmap_rows_pread(b, e, m, buf, len, off);
 	v = m->voff[m->n];
 	h = v + 4;	/* where the strings' bytes start */
 	/* The lengths, as varints. */

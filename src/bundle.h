@@ -142,6 +142,10 @@ struct ckpt_part_walk {
 	uint64_t idx[CKPT_MAX_RANK];	/* the element's place in P */
 };
 
+/* Bytes of memory held by the maps of B's partitioned string tensors
+ * (built at their first read, kept until ckpt_bundle_close()). */
+size_t ckpt_bundle_map_bytes(const struct ckpt_bundle *b);
+
 /* Start walk W over part P of E at its first element. */
 void ckpt_part_walk_init(struct ckpt_part_walk *w, const struct ckpt_entry *e,
 			 const struct ckpt_part *p);

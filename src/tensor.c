@@ -285,18 +285,10 @@ ckpt_tensor_fixed_size(int dtype, const int64_t *dims, int rank, uint64_t *out)
 
 /* --- DT_STRING ------------------------------------------------------------ */
 
-/* Batches the lengths fed to the length checksum, so a tensor of many
- * short strings costs one CRC call per few hundred elements. */
-struct lencrc {
-	uint32_t crc;
-	size_t n;
-	uint8_t buf[512];
-};
-
 /* Add length V to LC: 4 bytes if it fits a uint32, else 8, in the
- * producer's byte order. */
-static void
-lencrc_add(struct lencrc *lc, uint64_t v, bool big_endian)
+ * producer's byte order (batched: one CRC call per few hundred). */
+void
+ckpt_lencrc_add(struct ckpt_lencrc *lc, uint64_t v, bool big_endian)
 {
 	size_t w = v > UINT32_MAX ? 8 : 4, i;
 
@@ -311,9 +303,8 @@ lencrc_add(struct lencrc *lc, uint64_t v, bool big_endian)
 	}
 }
 
-/* The finished (unmasked) CRC of the lengths added to LC. */
-static uint32_t
-lencrc_end(struct lencrc *lc)
+uint32_t
+ckpt_lencrc_end(struct ckpt_lencrc *lc)
 {
 	lc->crc = ckpt_crc32c_extend(lc->crc, lc->buf, lc->n);
 	lc->n = 0;
@@ -324,12 +315,12 @@ lencrc_end(struct lencrc *lc)
 uint32_t
 ckpt_string_lengths_crc(const uint64_t *lens, uint64_t n, bool big_endian)
 {
-	struct lencrc lc = { 0 };
+	struct ckpt_lencrc lc = { 0 };
 	uint64_t i;
 
 	for (i = 0; i < n; i++)
-		lencrc_add(&lc, lens[i], big_endian);
-	return lencrc_end(&lc);
+		ckpt_lencrc_add(&lc, lens[i], big_endian);
+	return ckpt_lencrc_end(&lc);
 }
 
 /* Validate a stored string tensor and optionally describe it; see
@@ -341,7 +332,7 @@ ckpt_string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
 		  uint32_t *entry_crc)
 {
 	const uint8_t *p = buf, *limit, *body;
-	struct lencrc lc = { 0 };
+	struct ckpt_lencrc lc = { 0 };
 	uint64_t i, l, total = 0;
 	uint32_t stored, crc;
 
@@ -358,7 +349,7 @@ ckpt_string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
 		/* total <= len before, l <= len: no wrap for any size_t. */
 		if (l > len || (total += l) > len)
 			return -EBADMSG;
-		lencrc_add(&lc, l, big_endian);
+		ckpt_lencrc_add(&lc, l, big_endian);
 		if (lens != NULL)
 			lens[i] = l;
 	}
@@ -367,7 +358,7 @@ ckpt_string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
 	stored = big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 				      (uint32_t)p[2] << 8 | p[3]
 			    : ckpt_load32le(p);
-	crc = lencrc_end(&lc);
+	crc = ckpt_lencrc_end(&lc);
 	if (stored != ckpt_crc_mask(crc))
 		return -EBADMSG;
 	body = p + 4;
@@ -415,7 +406,7 @@ ckpt_string_encode(const uint8_t *const *data, const uint64_t *lens,
 		   uint64_t nelems, struct ckpt_buf *out, uint32_t *crc)
 {
 	size_t need = 4, i;
-	struct lencrc lc = { 0 };
+	struct ckpt_lencrc lc = { 0 };
 	uint32_t c;
 	int rc;
 
@@ -437,9 +428,9 @@ ckpt_string_encode(const uint8_t *const *data, const uint64_t *lens,
 		out->len = (size_t)(ckpt_put_varint64(out->data + out->len,
 						      lens[i]) -
 				    out->data);
-		lencrc_add(&lc, lens[i], false);
+		ckpt_lencrc_add(&lc, lens[i], false);
 	}
-	c = lencrc_end(&lc);
+	c = ckpt_lencrc_end(&lc);
 	ckpt_store32le(out->data + out->len, ckpt_crc_mask(c));
 	c = ckpt_crc32c_extend(c, out->data + out->len, 4);
 	out->len += 4;

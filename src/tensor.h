@@ -123,6 +123,18 @@ int ckpt_string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
 		      bool big_endian, uint64_t *lens, const uint8_t **data,
 		      uint32_t *entry_crc);
 
+/* The length checksum of string lengths fed one at a time: start from
+ * { 0 }, ckpt_lencrc_add() each length, ckpt_lencrc_end() gives the
+ * unmasked checksum (and resets LC). */
+struct ckpt_lencrc {
+	uint32_t crc;
+	size_t n;
+	uint8_t buf[512];
+};
+
+void ckpt_lencrc_add(struct ckpt_lencrc *lc, uint64_t v, bool big_endian);
+uint32_t ckpt_lencrc_end(struct ckpt_lencrc *lc);
+
 /* The unmasked length checksum L of N string lengths (FORMAT.md 5.3). */
 uint32_t ckpt_string_lengths_crc(const uint64_t *lens, uint64_t n,
 				 bool big_endian);

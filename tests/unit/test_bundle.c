@@ -491,13 +491,16 @@ rnd(uint64_t *s)
 }
 
 /* Random partitioned string tensors (rank 1 to 3, dims 1 to 4, each dim
- * cut in up to three (a dim of 0 now and then), full extents stored as -1 or spelled out, lengths
- * 0 to 299) read as ckpt_string_encode() makes the tensor whole, at
- * random offsets and lengths. */
+ * cut in up to three (a dim of 0 now and then), full extents stored as
+ * -1 or spelled out, lengths 0 to 299) read as ckpt_string_encode() makes
+ * the tensor whole, at random offsets and lengths.  Those whose parts are
+ * each one run of the whole are mapped with a few numbers per part, the
+ * others per element; both kinds come up. */
 static void
 test_partitioned_strings_random(void)
 {
 	uint64_t seed = 0x9e3779b97f4a7c15u;
+	int nrows = 0, nelems = 0;
 
 	for (int round = 0; round < 60; round++) {
 		int64_t dims[3];
@@ -518,6 +521,7 @@ test_partitioned_strings_random(void)
 		uint8_t *buf, got[64 * 310];
 		uint32_t crc;
 		size_t len, m;
+		bool rows = true;
 
 		for (int k = 0; k < rank; k++) {
 			dims[k] = rnd(&seed) % 12 == 0
@@ -573,6 +577,9 @@ test_partitioned_strings_random(void)
 					idx[k] = 0;
 				}
 			}
+			/* (the indexes ascend) */
+			if (np > 0 && pi[np - 1] - pi[0] != np - 1)
+				rows = false;
 			ckpt_writer_select_shard(w, (int32_t)(rnd(&seed) % 2));
 			add_string_part(w, "t", x, plen, rank, data, lens, pi,
 					np);
@@ -599,9 +606,103 @@ test_partitioned_strings_random(void)
 			CHECK_EQ_U64(m, off + l > want.len ? want.len - off : l);
 			CHECK(memcmp(got, want.data + off, m) == 0);
 		}
+		if (rows) {
+			CHECK(ckpt_bundle_map_bytes(b) <= 16 + 28 * nslices);
+			nrows++;
+		} else {
+			CHECK(ckpt_bundle_map_bytes(b) >= 28 * n);
+			nelems++;
+		}
 		ckpt_bundle_close(b);
 		ckpt_buf_free(&want);
 	}
+	CHECK(nrows >= 10 && nelems >= 10);
+	printf("partitioned strings: %d one run per part, %d mapped per "
+	       "element\n", nrows, nelems);
+}
+
+/* A vocabulary of 300,000 strings in three row slices, two of them in one
+ * shard, read whole and in pieces: the map holds a few numbers per part
+ * (the lengths of the second, 152 KB of one- and two-byte varints, are
+ * read in windows of 64 KiB). */
+static void
+test_partitioned_strings_vocab(void)
+{
+	enum { N = 300000 };
+	static const int64_t dims[] = { N };
+	static const struct ckpt_extent x[] = { { 0, 100000 },
+						{ 100000, 150001 },
+						{ 250001, 49999 } };
+	char prefix[PATH_MAX];
+	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 2 };
+	struct ckpt_buf want = { 0 }, k = { 0 }, v = { 0 };
+	struct ckpt_err err = { 0 };
+	const uint8_t **d = calloc(N, sizeof(*d));
+	uint64_t *l = calloc(N, sizeof(*l)), seed = 7;
+	uint8_t text[200], *buf;
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b;
+	const struct ckpt_entry *e;
+	uint32_t crc;
+	size_t len, n;
+
+	CHECK(d != NULL && l != NULL);
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (uint8_t)('a' + i % 26);
+	for (size_t i = 0; i < N; i++) {
+		d[i] = text + i % 17;
+		l[i] = i % 89 == 0 ? 128 + i % 50 : i % 3;
+	}
+	CHECK_EQ_INT(ckpt_string_encode(d, l, N, &want, &crc), 0);
+	snprintf(prefix, sizeof(prefix), "%s/vocab", tmp);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+	for (int p = 0; p < 3; p++) {
+		int64_t plen[1] = { x[p].length };
+
+		ckpt_writer_select_shard(w, p == 1);
+		v.len = k.len = 0;
+		CHECK_EQ_INT(ckpt_string_encode(d + x[p].start,
+						l + x[p].start,
+						(uint64_t)x[p].length, &v,
+						&crc),
+			     0);
+		CHECK_EQ_INT(ckpt_slice_key_encode("vocab", 5, &x[p], 1, &k),
+			     0);
+		CHECK_EQ_INT(ckpt_writer_add(w, k.data, k.len, CKPT_DT_STRING,
+					     plen, 1, v.data, v.len, &err),
+			     0);
+	}
+	CHECK_EQ_INT(ckpt_writer_add_partitioned(w, "vocab", 5, CKPT_DT_STRING,
+						 dims, 1, x, 3, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	e = ckpt_bundle_find(b, "vocab", 5);
+	CHECK(e != NULL && e->nparts == 3);
+	CHECK_EQ_U64(e->size, want.len);
+	CHECK_EQ_INT(ckpt_bundle_read(b, e, &buf, &len, &err), 0);
+	CHECK_EQ_MEM(buf, len, want.data, want.len);
+	free(buf);
+	CHECK(ckpt_bundle_map_bytes(b) <= 128);
+	buf = malloc(70000);
+	CHECK(buf != NULL);
+	for (int t = 0; t < 300; t++) {
+		uint64_t off = rnd(&seed) % (want.len + 1);
+		size_t want_n = (size_t)(rnd(&seed) % 70000);
+
+		CHECK_EQ_INT(ckpt_bundle_pread(b, e, buf, want_n, off, &n), 0);
+		CHECK_EQ_U64(n, off + want_n > want.len ? want.len - off
+							: want_n);
+		CHECK(memcmp(buf, want.data + off, n) == 0);
+	}
+	free(buf);
+	ckpt_bundle_close(b);
+	ckpt_buf_free(&want);
+	ckpt_buf_free(&k);
+	ckpt_buf_free(&v);
+	free(d);
+	free(l);
 }
 
 /* Copy file SRC to DST, optionally flipping byte FLIP (-1: none) and
@@ -1090,6 +1191,7 @@ main(void)
 	test_partitioned();
 	test_partitioned_strings();
 	test_partitioned_strings_random();
+	test_partitioned_strings_vocab();
 	test_partitioned_strings_padded();
 	test_cut_short();
 	test_damaged();
