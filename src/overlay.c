@@ -1245,8 +1245,13 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		n->user_dir = true;
 		rc = ckptfs_dir_link(dir, n, name, len, raw.data, raw.len);
 		dir_touched(t, dir);
-		if (rc == 0)
-			rc = journal_path(t, J_MKDIR, dir, name, len, 0);
+		if (rc == 0 &&
+		    (rc = journal_path(t, J_MKDIR, dir, name, len, 0)) < 0) {
+			/* Not made: a crash would forget it (and a replay
+			 * of what is made in it would fail). */
+			ckptfs_dir_remove(dir, name, len);
+			ckptfs_loc_clear(&n->loc);
+		}
 		goto out;
 	}
 	/* The tensor's names: this view's path, and the other's by rule. */

@@ -167,3 +167,32 @@ EOF
 	[ "$(val "$T/o" last)" = 2 ]
 }
 
+@test "a mkdir the full journal cannot record is not made; the rest replays" {
+	mount_ckpt "$P" -o format=tf1,output="$T/o",spool="$D/sp"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	local i
+	fill "$D/filler"
+	# Directories are made until the journal cannot record one.
+	for i in $(seq 1 2000); do
+		run mkdir "$MNT/by-name/s$i"
+		[ "$status" -eq 0 ] || break
+	done
+	local bad=s$i last=s$((i - 1))
+	assert_output --partial "No space left on device"
+	[ ! -e "$MNT/by-name/$bad" ]
+	run -0 ls "$MNT/by-name"
+	refute_line "$bad"
+	rm "$D/filler"
+	mkdir "$MNT/by-name/made"
+	printf '\x00\x00\x00\x40' >"$MNT/by-name/made/t"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/made/t"
+	kill_daemon
+	mount_ckpt "$P" -o format=tf1,output="$T/o",spool="$D/sp"
+	[ ! -e "$MNT/by-name/$bad" ]
+	[ "$last" = s0 ] || [ -d "$MNT/by-name/$last" ]
+	[ "$(values "$MNT/by-name/a" f4)" = 10 ]
+	[ "$(values "$MNT/by-name/made/t" f4)" = 2 ]
+	finish
+	[ "$(val "$T/o" made/t)" = "[2]" ]
+	[ "$(val "$T/o" a)" = 10 ]
+}
