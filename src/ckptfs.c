@@ -742,8 +742,9 @@ read_fd_whole(int fd, struct ckpt_buf *out)
 }
 
 /* Record the result for `ckptfs -u` (which holds the file open) and
- * release the lock: "ok", or "error: MSG", then the lines of MORE
- * ("refused: PATH: reason", from keep_refusals(); may be NULL). */
+ * release the lock: "ok", or "error: MSG", then the lines of MORE (may be
+ * NULL): "refused: PATH: reason" after an error (keep_refusals()),
+ * "warning: ..." after "ok". */
 static void
 status_close(int fd, int ok, const char *msg, const struct ckpt_buf *more)
 {
@@ -757,7 +758,7 @@ status_close(int fd, int ok, const char *msg, const struct ckpt_buf *more)
 		rc = ckpt_buf_put(&text, msg, strlen(msg));
 	if (rc == 0)
 		rc = ckpt_buf_put(&text, "\n", 1);
-	if (rc == 0 && !ok && more != NULL)
+	if (rc == 0 && more != NULL)
 		rc = ckpt_buf_put(&text, more->data, more->len);
 	if (rc == 0 && pwrite(fd, text.data, text.len, 0) < 0)
 		(void)0;	/* the exit status still tells */
@@ -1065,6 +1066,9 @@ unmount_wait_at(const char *mnt)
 	rc = read_fd_whole(sfd, &text);
 	close(sfd);
 	if (rc == 0 && text.len >= 3 && memcmp(text.data, "ok\n", 3) == 0) {
+		/* written, with warnings (a spool that stays) */
+		for (size_t i = 3; next_line(&text, &i, &line, &len);)
+			fprintf(stderr, "ckptfs: %.*s\n", len, line);
 		ckpt_buf_free(&text);
 		return EXIT_SUCCESS;
 	}
@@ -1123,7 +1127,7 @@ main(int argc, char *argv[])
 	struct fuse_session *se;
 	struct ckptfs fs = { 0 };
 	struct plan plan = { 0 };
-	struct ckpt_buf extra = { 0 }, refused = { 0 };
+	struct ckpt_buf extra = { 0 }, refused = { 0 }, warned = { 0 };
 	int ret = EXIT_FAILURE, rc, status_fd = -1;
 	bool ok = false;
 
@@ -1290,6 +1294,7 @@ out_unmount:
 	fuse_session_unmount(se);
 	if (ok && fs.writable) {
 		bool wrote = false;
+		char line[sizeof(err.msg) + 64];
 
 		/* Unmounted: nothing waits on us while we write. */
 		rc = ckptfs_ov_commit(tree, plan.outs, plan.n, plan.force,
@@ -1301,7 +1306,25 @@ out_unmount:
 			snprintf(why, sizeof(why), "%s", ckpt_err_str(&err, rc));
 			memcpy(err.msg, why, sizeof(why));
 		}
-		if (rc < 0 && !ckptfs_overlay_changed(tree)) {
+		if (rc < 0 && wrote) {
+			/* The checkpoint is complete; only the spool stays
+			 * (a mount of it says its changes were written). */
+			ok = true;
+			rc = 0;
+			for (size_t i = 0; i < plan.n; i++)
+				ckptfs_log(&fs, LOG_INFO, "wrote %s",
+					   plan.prefixes[i]);
+			ckptfs_log(&fs, LOG_WARNING,
+				   "the checkpoint is written, but %s; "
+				   "remove it by hand",
+				   err.msg);
+			snprintf(line, sizeof(line),
+				 "warning: the checkpoint is written, but %s; "
+				 "remove it by hand\n",
+				 err.msg);
+			if (ckpt_buf_put(&warned, line, strlen(line)) < 0)
+				(void)0;	/* the log has it */
+		} else if (rc < 0 && !ckptfs_overlay_changed(tree)) {
 			/* Nothing was changed (a write forced by output=):
 			 * there is no spool to keep. */
 			ckptfs_log(&fs, LOG_ERR,
@@ -1340,8 +1363,10 @@ out_tree:
 	ckptfs_tree_free(tree);
 out_bundle:
 	status_close(status_fd, ret == EXIT_SUCCESS,
-		     err.msg[0] ? err.msg : "the mount failed", &refused);
+		     err.msg[0] ? err.msg : "the mount failed",
+		     ret == EXIT_SUCCESS ? &warned : &refused);
 	ckpt_buf_free(&refused);
+	ckpt_buf_free(&warned);
 	ckpt_buf_free(&extra);
 	plan_free(&plan);
 	ckpt_bundle_close(bundle);

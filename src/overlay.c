@@ -43,6 +43,9 @@
 #include "tensor.h"
 
 #define JOURNAL "journal"
+/* The journal's name once its changes are written out, until the spool is
+ * gone (spool_remove()). */
+#define WRITTEN "written"
 #define JOURNAL_MAGIC "ckptfs-journal-1"
 #define COPY_CHUNK (1u << 20)
 #define SFX CKPTFS_VARIABLE_SUFFIX
@@ -2377,7 +2380,7 @@ spool_own_name(const char *name)
 {
 	size_t i;
 
-	if (strcmp(name, JOURNAL) == 0)
+	if (strcmp(name, JOURNAL) == 0 || strcmp(name, WRITTEN) == 0)
 		return true;
 	for (i = 0; i < 16; i++)
 		if (!isxdigit((unsigned char)name[i]))
@@ -2405,7 +2408,8 @@ spool_scan(const char *path, uint64_t *next_id)
 
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 ||
-		    strcmp(de->d_name, JOURNAL) == 0)
+		    strcmp(de->d_name, JOURNAL) == 0 ||
+		    strcmp(de->d_name, WRITTEN) == 0)
 			continue;
 		foreign = !spool_own_name(de->d_name);
 		if (!foreign && (id = strtoull(de->d_name, NULL, 16)) >=
@@ -2453,6 +2457,23 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 				 "-o spool= a new or empty directory, or mount "
 				 "with -o ro)",
 				 spool_dir);
+	/* Mounting it again, as after a failed write-out, would write the
+	 * source without the changes over the output that has them. */
+	if (faccessat(AT_FDCWD, spool_dir, F_OK, 0) == 0) {
+		char *w = NULL;
+		bool done = asprintf(&w, "%s/" WRITTEN, spool_dir) >= 0 &&
+			    faccessat(AT_FDCWD, w, F_OK, AT_SYMLINK_NOFOLLOW) ==
+				    0;
+
+		free(w);
+		if (done)
+			return ckpt_fail(err, -EALREADY,
+					 "%s: the changes in this spool were "
+					 "written out (its daemon ended while "
+					 "removing it): remove it, then mount "
+					 "again",
+					 spool_dir);
+	}
 	ov = calloc(1, sizeof(*ov));
 	if (ov == NULL || (ov->spool_dir = strdup(spool_dir)) == NULL) {
 		free(ov);
@@ -2615,7 +2636,10 @@ spool_remove(struct ckptfs_overlay *ov)
 		close(dfd);
 		return -errno;
 	}
-	if (unlinkat(dfd, JOURNAL, 0) < 0 && errno != ENOENT) {
+	/* The journal goes first, renamed to the mark of a finished
+	 * write-out (atomically: a crash leaves the one or the other), which
+	 * goes last. */
+	if (renameat(dfd, JOURNAL, dfd, WRITTEN) < 0 && errno != ENOENT) {
 		int rc = -errno;
 
 		closedir(d);
@@ -2625,8 +2649,15 @@ spool_remove(struct ckptfs_overlay *ov)
 	/* Only the spool's own files: anything else put there since the
 	 * mount stays, and so does the directory then. */
 	while ((de = readdir(d)) != NULL)
-		if (spool_own_name(de->d_name))
+		if (spool_own_name(de->d_name) &&
+		    strcmp(de->d_name, WRITTEN) != 0)
 			unlinkat(dfd, de->d_name, 0);
+	if (unlinkat(dfd, WRITTEN, 0) < 0 && errno != ENOENT) {
+		int rc = -errno;
+
+		closedir(d);
+		return rc;
+	}
 	closedir(d);
 	if (ov->jfd >= 0) {
 		close(ov->jfd);

@@ -168,8 +168,9 @@ struct ckptfs_output {
 
 /* Write T as the OUTPUTS (N of them) when it changed or FORCE is set;
  * then remove the spool.  On failure the spool stays and ERR says which
- * tensor or file failed.  *WROTE says whether anything was written.
- * Return 0 or a negative errno. */
+ * tensor or file failed.  *WROTE says whether every output was written:
+ * a failure with *WROTE set is the spool's removal alone.  Return 0 or a
+ * negative errno. */
 int ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		     size_t n, bool force, bool *wrote, struct ckpt_err *err);
 

@@ -145,8 +145,17 @@ crash_over_old() {
 	cycle after-journal-unlink '\x00\x00\x20\x41'
 	killed_unmount
 	complete 10
-	# No journal, so nothing to replay: only litter in the spool.
-	[ -d "$O.ckptfs-spool" ] && [ ! -e "$O.ckptfs-spool/journal" ]
+	# No journal, so nothing to replay, but the mark of a finished
+	# write-out: mounting again as after a failed one is refused, as it
+	# would write the source without the change over the output.
+	[ -f "$O.ckptfs-spool/written" ] && [ ! -e "$O.ckptfs-spool/journal" ]
+	mkdir "$T/m2"
+	run -1 timeout 30 "$CKPTFS" -f -o format=tf1,output="$O" "$P" "$T/m2"
+	assert_output --partial "$O.ckptfs-spool: the changes in this spool were written out"
+	assert_output --partial "remove it, then mount again"
+	! mountpoint -q "$T/m2"
+	complete 10
+	rm -r "$O.ckptfs-spool"
 	mount_ckpt "$P" -o format=tf1,output="$O"
 	[ "$(values "$MNT/by-name/a" f4)" = 1 ]
 	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
@@ -154,6 +163,22 @@ crash_over_old() {
 	finish
 	complete 10
 	[ ! -e "$O.ckptfs-spool" ]
+}
+
+@test "a spool that cannot be removed after the write-out: written, with a warning" {
+	cycle "" '\x00\x00\x20\x41'
+	# Something in the way of the journal's rename to "written".
+	mkdir -p "$O.ckptfs-spool/written/x"
+	run -0 timeout 120 "$CKPTFS" -u "$MNT"
+	assert_output "ckptfs: warning: the checkpoint is written, but $O.ckptfs-spool: cannot remove: Is a directory; remove it by hand"
+	unmount_ckpt
+	grep -q "wrote $O" "${CKPTFS_LOG}"
+	complete 10
+	# Mounting the spool again would write the source over the output.
+	mkdir "$T/m2"
+	run -1 timeout 30 "$CKPTFS" -f -o format=tf1,output="$O" "$P" "$T/m2"
+	assert_output --partial "the changes in this spool were written out"
+	complete 10
 }
 
 @test "killed on the first write-out (no older output): nothing or all" {
