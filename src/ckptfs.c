@@ -1344,6 +1344,18 @@ out_unmount:
 			for (size_t i = 0; i < plan.n; i++)
 				ckptfs_log(&fs, LOG_INFO, "wrote %s",
 					   plan.prefixes[i]);
+		} else {
+			/* Unmounting to convert without output= is the
+			 * likely mistake: say why there is nothing. */
+			static const char none[] =
+				"note: nothing was changed, so no checkpoint "
+				"was written (-o output=PREFIX writes one "
+				"anyway)\n";
+
+			ckptfs_log(&fs, LOG_INFO, "%.*s",
+				   (int)strlen(none) - 1, none);
+			if (ckpt_buf_put(&warned, none, strlen(none)) < 0)
+				(void)0;	/* the log has it */
 		}
 		/* after the summary: each refused tensor's line */
 		if (rc < 0)

@@ -994,3 +994,23 @@ EOF
 	assert_line z
 	assert_line moved
 }
+
+@test "unmounting without changes writes nothing and says so; output= writes" {
+	mount_ckpt "$P"
+	cat "$MNT/by-name/a" >/dev/null
+	run -0 timeout 60 "$CKPTFS" -u "$MNT"
+	assert_output "ckptfs: note: nothing was changed, so no checkpoint was written (-o output=PREFIX writes one anyway)"
+	unmount_ckpt
+	[ ! -e "$P.tf2.index" ]
+	mount_ckpt "$P" -o output="$T/conv"
+	run -0 timeout 60 "$CKPTFS" -u "$MNT"
+	assert_output ""
+	unmount_ckpt
+	run -0 "$CKPT_INSPECT" --verify "$T/conv"
+	assert_output "12 tensors verified, 0 damaged"
+	mount_ckpt "$P" -o ro
+	run -0 timeout 60 "$CKPTFS" -u "$MNT"
+	assert_output ""
+	unmount_ckpt
+	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
+}
