@@ -103,10 +103,13 @@ ckpt_dtype_name(int dtype)
 	return d ? d->name : NULL;
 }
 
-/* Look NAME up as a Python name, a DT_* enum name or an alias. */
+/* Look NAME up as a Python name, a DT_* enum name or an alias, with or
+ * without a "tf.", "np." or "numpy." before it. */
 int
 ckpt_dtype_from_name(const char *name)
 {
+	static const char *const modules[] = { "tf.", "np.", "numpy." };
+
 	static const struct {
 		const char *alias;
 		int dtype;
@@ -119,6 +122,12 @@ ckpt_dtype_from_name(const char *name)
 
 	if (name == NULL)
 		return -1;
+	for (i = 0; i < (int)(sizeof(modules) / sizeof(modules[0])); i++)
+		if (strncmp(name, modules[i], strlen(modules[i])) == 0 &&
+		    name[strlen(modules[i])] != 'D') {	/* not tf.DT_FLOAT */
+			name += strlen(modules[i]);
+			break;
+		}
 	for (i = 0; i < NDTYPES; i++) {
 		if (dtypes[i].name == NULL)
 			continue;
@@ -200,16 +209,17 @@ shape_space(char c)
 	       c == '\f';
 }
 
-/* Parse "2,3", "[2, 3]", "" or "[]" (whitespace anywhere between tokens).
- * Dims are plain decimal digits; a shape whose element count exceeds
- * INT64_MAX is rejected too, so every parsed shape is a valid TF shape.
- * DIMS and RANK are written only on success. */
+/* Parse "2,3", "[2, 3]", "(2, 3)", "(2,)", "" or "[]" (whitespace anywhere
+ * between tokens; a comma may end the dims only inside brackets, as in a
+ * Python tuple).  Dims are plain decimal digits; a shape whose element
+ * count exceeds INT64_MAX is rejected too, so every parsed shape is a
+ * valid TF shape.  DIMS and RANK are written only on success. */
 int
 ckpt_shape_parse(const char *text, int64_t *dims, int *rank)
 {
 	int64_t tmp[CKPT_MAX_RANK];
 	const char *s = text;
-	bool bracket = false;
+	char close = '\0';	/* the closing bracket, if one opened */
 	uint64_t elems;
 	int n = 0;
 
@@ -217,13 +227,13 @@ ckpt_shape_parse(const char *text, int64_t *dims, int *rank)
 		return -EINVAL;
 	while (shape_space(*s))
 		s++;
-	if (*s == '[') {
-		bracket = true;
+	if (*s == '[' || *s == '(') {
+		close = *s == '[' ? ']' : ')';
 		s++;
 		while (shape_space(*s))
 			s++;
 	}
-	if (*s != '\0' && *s != ']') {
+	if (*s != '\0' && *s != close) {
 		for (;;) {
 			int64_t v = 0;
 
@@ -246,10 +256,12 @@ ckpt_shape_parse(const char *text, int64_t *dims, int *rank)
 			s++;
 			while (shape_space(*s))
 				s++;
+			if (close != '\0' && *s == close)
+				break;
 		}
 	}
-	if (bracket) {
-		if (*s != ']')
+	if (close != '\0') {
+		if (*s != close)
 			return -EINVAL;
 		s++;
 		while (shape_space(*s))

@@ -61,7 +61,8 @@ bool ckpt_dtype_storable(int dtype);
 const char *ckpt_dtype_name(int dtype);
 
 /* Inverse of ckpt_dtype_name(); also accepts "DT_FLOAT"-style enum names
- * and "float", "double", "half" (case-sensitive).  Return the dtype or -1. */
+ * and "float", "double", "half" (case-sensitive), each also after "tf.",
+ * "np." or "numpy." ("tf.float32").  Return the dtype or -1. */
 int ckpt_dtype_from_name(const char *name);
 
 /* Element count of a shape; -EOVERFLOW if it exceeds INT64_MAX, -EINVAL if
@@ -74,8 +75,9 @@ int ckpt_shape_elems(const int64_t *dims, int rank, uint64_t *out);
  * rank. */
 int ckpt_shape_format(const int64_t *dims, int rank, char *buf, size_t len);
 
-/* Parse "2,3" / "[2, 3]" / "" / "[]" into DIMS (room for CKPT_MAX_RANK);
- * whitespace between tokens is ignored; dims are decimal digits only.
+/* Parse "2,3" / "[2, 3]" / "(2, 3)" / "(2,)" / "" / "[]" into DIMS (room
+ * for CKPT_MAX_RANK); whitespace between tokens is ignored; dims are
+ * decimal digits only.
  * Shapes with more than INT64_MAX elements are rejected.  Return 0 or
  * -EINVAL (DIMS and RANK untouched). */
 int ckpt_shape_parse(const char *text, int64_t *dims, int *rank);

@@ -1014,3 +1014,24 @@ EOF
 	unmount_ckpt
 	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
 }
+
+@test "dtype and shape set as Python spells them: tf.float32, (2, 3), (2,), ()" {
+	mount_ckpt "$P" -o output="$T/o"
+	head -c 24 /dev/zero >"$MNT/by-name/m"
+	setfattr -n user.ckpt.dtype -v tf.float32 "$MNT/by-name/m"
+	setfattr -n user.ckpt.shape -v "(2, 3)" "$MNT/by-name/m"
+	[ "$(xattr "$MNT/by-name/m" user.ckpt.dtype)" = float32 ]
+	[ "$(xattr "$MNT/by-name/m" user.ckpt.shape)" = 2,3 ]
+	head -c 8 /dev/zero >"$MNT/by-name/v"
+	setfattr -n user.ckpt.dtype -v np.int32 "$MNT/by-name/v"
+	setfattr -n user.ckpt.shape -v "(2,)" "$MNT/by-name/v"
+	head -c 8 /dev/zero >"$MNT/by-name/s"
+	setfattr -n user.ckpt.dtype -v numpy.float64 "$MNT/by-name/s"
+	setfattr -n user.ckpt.shape -v "()" "$MNT/by-name/s"
+	run ! setfattr -n user.ckpt.shape -v "(2,3]" "$MNT/by-name/s"
+	run ! setfattr -n user.ckpt.dtype -v torch.float32 "$MNT/by-name/s"
+	finish
+	[ "$(meta "$T/o" vars/m/.ATTRIBUTES/VARIABLE_VALUE)" = "float32 [2,3]" ]
+	[ "$(meta "$T/o" vars/v/.ATTRIBUTES/VARIABLE_VALUE)" = "int32 [2]" ]
+	[ "$(meta "$T/o" vars/s/.ATTRIBUTES/VARIABLE_VALUE)" = "float64 []" ]
+}

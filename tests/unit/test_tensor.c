@@ -110,6 +110,15 @@ test_dtypes(void)
 	CHECK_EQ_INT(ckpt_dtype_from_name("float32 "), -1);
 	CHECK_EQ_INT(ckpt_dtype_from_name("DT_INVALID"), -1);
 	CHECK_EQ_INT(ckpt_dtype_from_name("DT_FLOAT_REF"), -1);
+	CHECK_EQ_INT(ckpt_dtype_from_name("tf.float32"), CKPT_DT_FLOAT);
+	CHECK_EQ_INT(ckpt_dtype_from_name("np.int64"), CKPT_DT_INT64);
+	CHECK_EQ_INT(ckpt_dtype_from_name("numpy.float16"), CKPT_DT_HALF);
+	CHECK_EQ_INT(ckpt_dtype_from_name("tf.bfloat16"), CKPT_DT_BFLOAT16);
+	CHECK_EQ_INT(ckpt_dtype_from_name("tf.string"), CKPT_DT_STRING);
+	CHECK_EQ_INT(ckpt_dtype_from_name("tf.DT_FLOAT"), -1);
+	CHECK_EQ_INT(ckpt_dtype_from_name("tf."), -1);
+	CHECK_EQ_INT(ckpt_dtype_from_name("torch.float32"), -1);
+	CHECK_EQ_INT(ckpt_dtype_from_name("tf.tf.float32"), -1);
 	CHECK_EQ_INT(ckpt_dtype_from_name(NULL), -1);
 }
 
@@ -221,6 +230,12 @@ test_shape_parse(void)
 		{ "007,0", 2, 7, 0 },
 		{ "[9223372036854775807]", 1, INT64_MAX, 0 },
 		{ "0,9223372036854775807", 2, 0, INT64_MAX },
+		/* as Python prints tuples and lists */
+		{ "(2, 3)", 2, 2, 3 },
+		{ "(5,)", 1, 5, 0 },
+		{ " ( 5 , ) ", 1, 5, 0 },
+		{ "()", 0, 0, 0 },
+		{ "[2, 3,]", 2, 2, 3 },
 	};
 	static const char *const bad[] = {
 		"2,",
@@ -247,6 +262,14 @@ test_shape_parse(void)
 		"4294967296,4294967296",
 		"[2] [3]",
 		"2;3",
+		"(2,3]",
+		"[2,3)",
+		"(,)",
+		"(2,,)",
+		"((2))",
+		"2,)",
+		"(2",
+		"2,3,",
 	};
 	int64_t d[CKPT_MAX_RANK];
 	char big[3 * (CKPT_MAX_RANK + 1) + 4];
