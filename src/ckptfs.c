@@ -1081,6 +1081,54 @@ unmount_wait_at(const char *mnt)
 	return EXIT_FAILURE;
 }
 
+/* After a write-out: give the outputs' directory a "checkpoint" state file
+ * naming them when it has none and is not the directory of SOURCE (whose
+ * state file, or its absence, is the user's), so that a mount of the
+ * directory and tf.train.latest_checkpoint() find them.  A failure is a
+ * warning, logged and added to WARNED: the checkpoint is complete. */
+static void
+write_state(struct ckptfs *fs, const struct plan *p, const char *source,
+	    struct ckpt_buf *warned)
+{
+	char *sdir = dir_of(source), *odir = dir_of(p->prefixes[0]);
+	const char *names[2];
+	struct ckpt_err err = { 0 };
+	struct stat a, b;
+	int dfd = -1, rc = 0;
+
+	if (sdir == NULL || odir == NULL)
+		goto out;
+	dfd = p->outs[0].dirfd != NULL
+		      ? fcntl(*p->outs[0].dirfd, F_DUPFD_CLOEXEC, 0)
+		      : open(odir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fstat(dfd, &b) < 0 ||
+	    (stat(sdir, &a) == 0 && a.st_dev == b.st_dev &&
+	     a.st_ino == b.st_ino))
+		goto out;
+	for (size_t i = 0; i < p->n; i++)
+		names[i] = strrchr(p->prefixes[i], '/') + 1;
+	rc = ckpt_state_write_new(dfd, odir, names, p->n, &err);
+	if (rc == 0) {
+		ckptfs_log(fs, LOG_INFO, "wrote %s/checkpoint", odir);
+	} else if (rc < 0) {
+		char line[sizeof(err.msg) + 64];
+
+		snprintf(line, sizeof(line),
+			 "warning: the checkpoint is written, but not its "
+			 "state file: %s\n",
+			 err.msg);
+		ckptfs_log(fs, LOG_WARNING, "%.*s", (int)strlen(line) - 1,
+			   line);
+		if (ckpt_buf_put(warned, line, strlen(line)) < 0)
+			(void)0;	/* the log has it */
+	}
+out:
+	if (dfd >= 0)
+		close(dfd);
+	free(sdir);
+	free(odir);
+}
+
 /* Raise the soft limit on open files to the hard limit: the daemon's own
  * use is bounded, but libfuse threads and large write-outs are cheaper
  * with headroom. */
@@ -1314,6 +1362,7 @@ out_unmount:
 			for (size_t i = 0; i < plan.n; i++)
 				ckptfs_log(&fs, LOG_INFO, "wrote %s",
 					   plan.prefixes[i]);
+			write_state(&fs, &plan, bundle->prefix, &warned);
 			ckptfs_log(&fs, LOG_WARNING,
 				   "the checkpoint is written, but %s; "
 				   "remove it by hand",
@@ -1344,6 +1393,7 @@ out_unmount:
 			for (size_t i = 0; i < plan.n; i++)
 				ckptfs_log(&fs, LOG_INFO, "wrote %s",
 					   plan.prefixes[i]);
+			write_state(&fs, &plan, bundle->prefix, &warned);
 		} else {
 			/* Unmounting to convert without output= is the
 			 * likely mistake: say why there is nothing. */

@@ -1,14 +1,22 @@
 /* state.c -- the "checkpoint" state file: a text-format CheckpointState
  * naming the newest checkpoint of a directory.  Only model_checkpoint_path
- * is taken; other fields are parsed and skipped. */
+ * is taken when reading; other fields are parsed and skipped.  Written
+ * with model_checkpoint_path and all_model_checkpoint_paths, as
+ * TensorFlow's update_checkpoint_state() writes it without timestamps. */
 #include "config.h"
 
 #include "bundle.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct lexer {
 	const char *p;
@@ -188,4 +196,109 @@ ckpt_state_parse(const char *buf, size_t len, char **path,
 fail:
 	free(model);
 	return rc;
+}
+
+/* Append S to OUT as a text-format string literal, escaped as protobuf's
+ * text format escapes bytes (C escapes, octal for the unprintable). */
+static int
+put_quoted(struct ckpt_buf *out, const char *s)
+{
+	int rc = ckpt_buf_put(out, "\"", 1);
+
+	for (; rc == 0 && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[5];
+
+		if (c == '"' || c == '\\' || c == '\'') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			rc = ckpt_buf_put(out, esc, 2);
+		} else if (c == '\n') {
+			rc = ckpt_buf_put(out, "\\n", 2);
+		} else if (c < 0x20 || c >= 0x7f) {
+			snprintf(esc, sizeof(esc), "\\%03o", c);
+			rc = ckpt_buf_put(out, esc, 4);
+		} else {
+			rc = ckpt_buf_put(out, s, 1);
+		}
+	}
+	return rc == 0 ? ckpt_buf_put(out, "\"", 1) : rc;
+}
+
+int
+ckpt_state_format(const char *const *paths, size_t n, struct ckpt_buf *out)
+{
+	static const char model[] = "model_checkpoint_path: ";
+	static const char all[] = "all_model_checkpoint_paths: ";
+	int rc;
+
+	if (n == 0)
+		return -EINVAL;
+	rc = ckpt_buf_put(out, model, sizeof(model) - 1);
+	if (rc == 0)
+		rc = put_quoted(out, paths[n - 1]);
+	if (rc == 0)
+		rc = ckpt_buf_put(out, "\n", 1);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = ckpt_buf_put(out, all, sizeof(all) - 1);
+		if (rc == 0)
+			rc = put_quoted(out, paths[i]);
+		if (rc == 0)
+			rc = ckpt_buf_put(out, "\n", 1);
+	}
+	return rc;
+}
+
+int
+ckpt_state_write_new(int dirfd, const char *dir, const char *const *paths,
+		     size_t n, struct ckpt_err *err)
+{
+	struct ckpt_buf text = { 0 };
+	char tmp[64];
+	uint64_t r = 0;
+	struct stat st;
+	ssize_t w;
+	int fd = -1, rc;
+
+	if (fstatat(dirfd, "checkpoint", &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	if (errno != ENOENT)
+		return ckpt_fail(err, -errno, "%s/checkpoint: %s", dir,
+				 strerror(errno));
+	if ((rc = ckpt_state_format(paths, n, &text)) < 0)
+		return ckpt_fail(err, rc, "out of memory");
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint64_t)getpid();
+	/* (as TensorFlow names its temporary files) */
+	snprintf(tmp, sizeof(tmp), "checkpoint.tempstate%" PRIu64, r);
+	fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	w = write(fd, text.data, text.len);
+	if (w < 0 || (size_t)w != text.len || fsync(fd) < 0) {
+		rc = w >= 0 && (size_t)w != text.len ? -ENOSPC : -errno;
+		goto fail;
+	}
+	close(fd);
+	fd = -1;
+	/* Never over one made meanwhile. */
+	if (linkat(dirfd, tmp, dirfd, "checkpoint", 0) < 0) {
+		rc = errno == EEXIST ? 1 : -errno;
+		goto fail;
+	}
+	unlinkat(dirfd, tmp, 0);
+	(void)fsync(dirfd);
+	ckpt_buf_free(&text);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	ckpt_buf_free(&text);
+	if (rc > 0)
+		return rc;
+	return ckpt_fail(err, rc, "%s/checkpoint: %s", dir, strerror(-rc));
 }

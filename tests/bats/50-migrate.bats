@@ -322,3 +322,44 @@ EOF
 		"$(val "$src" embedding/embeddings)" ]
 	[ "$(meta "$T/out" 'vars/embedding/embeddings/.ATTRIBUTES/VARIABLE_VALUE')" = "float32 [4000]" ]
 }
+
+@test "a new output directory gets a checkpoint state file; others are left alone" {
+	mkdir -p "$T/src" "$T/new" "$T/both" "$T/old"
+	cp "$(fixture tf1)".* "$T/src/"
+	mount_ckpt "$T/src/ckpt" -o output="$T/new/model.ckpt-42"
+	finish
+	run -0 cat "$T/new/checkpoint"
+	assert_output - <<'EOF2'
+model_checkpoint_path: "model.ckpt-42"
+all_model_checkpoint_paths: "model.ckpt-42"
+EOF2
+	grep -q "wrote $T/new/checkpoint" "$CKPTFS_LOG"
+	# The directory names the checkpoint, for ckptfs as for TensorFlow.
+	run -0 "$CKPT_INSPECT" --verify "$T/new"
+	assert_output "12 tensors verified, 0 damaged"
+	mount_ckpt "$T/new" -o ro
+	[ "$(values "$MNT/by-object/vars/a/.ATTRIBUTES/VARIABLE_VALUE" f4)" = 1 ]
+	unmount_ckpt
+	# Both formats: the TF2 one is the newest.
+	mount_ckpt "$T/src/ckpt" -o format=both,output="$T/both/m"
+	finish
+	run -0 cat "$T/both/checkpoint"
+	assert_output - <<'EOF2'
+model_checkpoint_path: "m.tf2"
+all_model_checkpoint_paths: "m.tf1"
+all_model_checkpoint_paths: "m.tf2"
+EOF2
+	# A state file already there is not touched.
+	printf 'model_checkpoint_path: "mine"\n' >"$T/old/checkpoint"
+	mount_ckpt "$T/src/ckpt" -o output="$T/old/x"
+	finish
+	[ "$(cat "$T/old/checkpoint")" = 'model_checkpoint_path: "mine"' ]
+	[ -f "$T/old/x.index" ]
+	# Nor is one made beside the source (the default output).
+	mount_ckpt "$T/src/ckpt"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	finish
+	[ -f "$T/src/ckpt.tf2.index" ] && [ ! -e "$T/src/checkpoint" ]
+	run -0 find "$T" -name '*tempstate*'
+	assert_output ""
+}

@@ -84,6 +84,7 @@ complete() {
 	# Nothing half-written, the older output intact, the spool kept.
 	run -0 ls "$D"
 	assert_output - <<'EOF'
+checkpoint
 filler
 out.data-00000-of-00001
 out.index
@@ -101,6 +102,7 @@ EOF
 	[ ! -e "$sp" ]
 	run -0 ls "$D"
 	assert_output - <<'EOF'
+checkpoint
 out.data-00000-of-00001
 out.index
 EOF

@@ -165,10 +165,75 @@ test_resolve(void)
 	check_rmtree(dir);
 }
 
+/* The state file written for a new output: as TensorFlow writes it,
+ * parsed back to the newest path whatever its bytes, made only where there
+ * is none, and resolved by ckpt_resolve_prefix(). */
+static void
+test_write(void)
+{
+	static const char *const odd[] = {
+		"a \"quoted\" \\ 'name'", "line\nbreak\ttab", "\xc3\xa9t\xc3\xa9",
+		"\x01\x7f\xff", "model.ckpt-42",
+	};
+	static const char want2[] =
+		"model_checkpoint_path: \"model.tf2\"\n"
+		"all_model_checkpoint_paths: \"model.tf1\"\n"
+		"all_model_checkpoint_paths: \"model.tf2\"\n";
+	const char *two[] = { "model.tf1", "model.tf2" };
+	char dir[PATH_MAX - 64], path[PATH_MAX], prefix[PATH_MAX], *p;
+	struct ckpt_buf text = { 0 };
+	struct ckpt_err err = { 0 };
+	int dfd;
+
+	for (size_t i = 0; i < ARRAY_SIZE(odd); i++) {
+		text.len = 0;
+		CHECK_EQ_INT(ckpt_state_format(&odd[i], 1, &text), 0);
+		CHECK_EQ_INT(ckpt_state_parse((const char *)text.data, text.len,
+					      &p, &err),
+			     0);
+		CHECK_EQ_STR(p, odd[i]);
+		free(p);
+	}
+	text.len = 0;
+	CHECK_EQ_INT(ckpt_state_format(two, 2, &text), 0);
+	CHECK_EQ_MEM(text.data, text.len, want2, strlen(want2));
+	text.len = 0;
+	CHECK_EQ_INT(ckpt_state_format(two, 0, &text), -EINVAL);
+	ckpt_buf_free(&text);
+
+	check_mkdtemp(dir, sizeof(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(dfd >= 0);
+	CHECK_EQ_INT(ckpt_state_write_new(dfd, dir, &two[1], 1, &err), 0);
+	snprintf(path, sizeof(path), "%s/model.tf2.index", dir);
+	snprintf(prefix, sizeof(prefix), "%s/model.tf2", dir);
+	touch(path);
+	CHECK_EQ_INT(ckpt_resolve_prefix(dir, &p, &err), 0);
+	CHECK_EQ_STR(p, prefix);
+	free(p);
+	/* There is one now: left as it is. */
+	CHECK_EQ_INT(ckpt_state_write_new(dfd, dir, &two[0], 1, &err), 1);
+	CHECK_EQ_INT(ckpt_resolve_prefix(dir, &p, &err), 0);
+	CHECK_EQ_STR(p, prefix);
+	free(p);
+	/* Nothing else was left there (a temporary file). */
+	snprintf(path, sizeof(path), "%s/checkpoint", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/model.tf2.index", dir);
+	unlink(path);
+	CHECK_EQ_INT(rmdir(dir), 0);
+	/* A directory that cannot be written: the error names the file. */
+	ckpt_err_clear(&err);
+	CHECK(ckpt_state_write_new(dfd, dir, two, 1, &err) < 0);
+	CHECK(strstr(err.msg, "/checkpoint") != NULL);
+	close(dfd);
+}
+
 int
 main(void)
 {
 	test_parse();
 	test_resolve();
+	test_write();
 	return check_done("test_state");
 }
