@@ -2755,20 +2755,26 @@ check_layout(struct ckptfs_tree *t, struct ckptfs_node *n, const char *where,
 		buf = NULL;	/* the writer says why */
 	}
 	close(fd);
-	if (buf != NULL &&
-	    (n->dtype == CKPT_DT_STRING
-		     ? ckpt_string_check(buf, (size_t)size, elems, &crc)
-		     : ckpt_variant_check(buf, (size_t)size, elems, &crc)) < 0) {
+	if (buf != NULL && n->dtype == CKPT_DT_STRING &&
+	    ckpt_string_check(buf, (size_t)size, elems, &crc) < 0) {
+		char why[160];
+
+		ckpt_string_explain(buf, (size_t)size, elems, false, why,
+				    sizeof(why));
 		ckpt_shape_format(n->dims, n->rank, shape, sizeof(shape));
 		rc = ckpt_fail(err, -EINVAL,
-			       "%s: not a stored %s tensor of shape [%s] (%s)",
-			       where, ckpt_dtype_name(n->dtype), shape,
-			       n->dtype == CKPT_DT_STRING
-				       ? "one varint length per element, the "
-					 "masked CRC-32C of the lengths, then "
-					 "the bytes"
-				       : "per element a varint length, the "
-					 "bytes and a masked running CRC-32C");
+			       "%s: not a stored string tensor of shape [%s]: "
+			       "%s (one varint length per element, the masked "
+			       "CRC-32C of the lengths, then the bytes)",
+			       where, shape, why);
+	} else if (buf != NULL && n->dtype != CKPT_DT_STRING &&
+		   ckpt_variant_check(buf, (size_t)size, elems, &crc) < 0) {
+		ckpt_shape_format(n->dims, n->rank, shape, sizeof(shape));
+		rc = ckpt_fail(err, -EINVAL,
+			       "%s: not a stored %s tensor of shape [%s] (per "
+			       "element a varint length, the bytes and a "
+			       "masked running CRC-32C)",
+			       where, ckpt_dtype_name(n->dtype), shape);
 	}
 	free(buf);
 	return rc;

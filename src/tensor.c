@@ -394,6 +394,65 @@ ckpt_string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
 	return 0;
 }
 
+/* Why ckpt_string_parse() refuses BUF; see tensor.h. */
+void
+ckpt_string_explain(const uint8_t *buf, size_t len, uint64_t nelems,
+		    bool big_endian, char *why, size_t wlen)
+{
+	const uint8_t *p = buf, *limit = buf + len;
+	struct ckpt_lencrc lc = { 0 };
+	uint64_t i, l, total = 0;
+	uint32_t stored, want;
+	size_t at;
+
+	if (len < 4 || nelems > len - 4) {
+		snprintf(why, wlen,
+			 "%zu bytes cannot hold %" PRIu64 " length%s and their "
+			 "4-byte checksum",
+			 len, nelems, nelems == 1 ? "" : "s");
+		return;
+	}
+	for (i = 0; i < nelems; i++) {
+		at = (size_t)(p - buf);
+		if (ckpt_get_varint64(&p, limit, &l) < 0) {
+			snprintf(why, wlen,
+				 "the length of element %" PRIu64 " (at byte "
+				 "%zu) is not a varint",
+				 i, at);
+			return;
+		}
+		if (l > len || (total += l) > len) {
+			snprintf(why, wlen,
+				 "the lengths add up to more than the %zu "
+				 "bytes (element %" PRIu64 ")",
+				 len, i);
+			return;
+		}
+		ckpt_lencrc_add(&lc, l, big_endian);
+	}
+	at = (size_t)(p - buf);
+	if (len - at < 4 || len - at - 4 != total) {
+		snprintf(why, wlen,
+			 "the lengths add up to %" PRIu64 " bytes, but %zu "
+			 "follow them and their 4-byte checksum",
+			 total, len - at < 4 ? (size_t)0 : len - at - 4);
+		return;
+	}
+	stored = big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+				      (uint32_t)p[2] << 8 | p[3]
+			    : ckpt_load32le(p);
+	want = ckpt_crc_mask(ckpt_lencrc_end(&lc));
+	if (stored != want) {
+		snprintf(why, wlen,
+			 "the checksum of the lengths (bytes %zu to %zu, "
+			 "%s-endian) is %08" PRIx32 ", not %08" PRIx32,
+			 at, at + 3, big_endian ? "big" : "little", stored,
+			 want);
+		return;
+	}
+	snprintf(why, wlen, "no fault found");
+}
+
 /* Little-endian decode into caller arrays; see tensor.h. */
 int
 ckpt_string_decode(const uint8_t *buf, size_t len, uint64_t nelems,

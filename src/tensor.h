@@ -137,6 +137,14 @@ struct ckpt_lencrc {
 void ckpt_lencrc_add(struct ckpt_lencrc *lc, uint64_t v, bool big_endian);
 uint32_t ckpt_lencrc_end(struct ckpt_lencrc *lc);
 
+/* Say in WHY (WLEN bytes) what is wrong with the stored string tensor BUF
+ * that ckpt_string_parse() refuses: too small for NELEMS, a length that
+ * is not a varint, lengths that do not add up to the bytes after them,
+ * or the lengths' checksum (as stored, and the right one: masked, as
+ * TensorFlow stores it). */
+void ckpt_string_explain(const uint8_t *buf, size_t len, uint64_t nelems,
+			 bool big_endian, char *why, size_t wlen);
+
 /* The unmasked length checksum L of N string lengths (FORMAT.md 5.3). */
 uint32_t ckpt_string_lengths_crc(const uint64_t *lens, uint64_t n,
 				 bool big_endian);

@@ -558,6 +558,54 @@ test_string_many(void)
 
 /* Hostile buffers: counts beyond the buffer, lengths beyond it, overlong
  * varints; the caller's arrays are never written. */
+/* What ckpt_string_explain() says of each way a string tensor can be
+ * wrong (the refusal of a write-out quotes it). */
+static void
+test_string_explain(void)
+{
+	static const uint8_t cut[] = { 0x80, 0x80, 0x80, 0x80, 0x80 };
+	static const uint8_t over[] = { 0x05, 0, 0, 0, 0, 'a' };
+	static const uint8_t shorter[] = { 0x01, 0x01, 0, 0, 0, 0, 'a' };
+	uint8_t ok[9] = { 0x02, 0x03, 0, 0, 0, 0, 'h', 'i', 'y' };
+	const uint8_t *d[2] = { (const uint8_t *)"hi", (const uint8_t *)"you" };
+	uint64_t l[2] = { 2, 3 };
+	struct ckpt_buf good = { 0 };
+	uint32_t crc;
+	char why[160], want[160];
+
+	ckpt_string_explain(ok, 3, 1, false, why, sizeof(why));
+	CHECK_EQ_STR(why, "3 bytes cannot hold 1 length and their 4-byte "
+			  "checksum");
+	ckpt_string_explain(ok, 6, 3, false, why, sizeof(why));
+	CHECK_EQ_STR(why, "6 bytes cannot hold 3 lengths and their 4-byte "
+			  "checksum");
+	ckpt_string_explain(cut, sizeof(cut), 1, false, why, sizeof(why));
+	CHECK_EQ_STR(why, "the length of element 0 (at byte 0) is not a "
+			  "varint");
+	ckpt_string_explain(over, sizeof(over), 1, false, why, sizeof(why));
+	CHECK_EQ_STR(why, "the lengths add up to 5 bytes, but 1 follow them "
+			  "and their 4-byte checksum");
+	ckpt_string_explain(shorter, sizeof(shorter), 2, false, why,
+			    sizeof(why));
+	CHECK_EQ_STR(why, "the lengths add up to 2 bytes, but 1 follow them "
+			  "and their 4-byte checksum");
+	CHECK_EQ_INT(ckpt_string_encode(d, l, 2, &good, &crc), 0);
+	CHECK_EQ_U64(good.len, 11);
+	memcpy(ok, good.data, 6);	/* the right checksum, for WANT */
+	snprintf(want, sizeof(want),
+		 "the checksum of the lengths (bytes 2 to 5, little-endian) is "
+		 "00000000, not %08x",
+		 (unsigned)ckpt_load32le(good.data + 2));
+	memset(good.data + 2, 0, 4);
+	ckpt_string_explain(good.data, good.len, 2, false, why, sizeof(why));
+	CHECK_EQ_STR(why, want);
+	CHECK_EQ_INT(ckpt_string_check(good.data, good.len, 2, &crc),
+		     -EBADMSG);
+	memcpy(good.data + 2, ok + 2, 4);
+	CHECK_EQ_INT(ckpt_string_check(good.data, good.len, 2, &crc), 0);
+	ckpt_buf_free(&good);
+}
+
 static void
 test_string_hostile(void)
 {
@@ -1335,6 +1383,7 @@ main(void)
 	test_string_vectors();
 	test_string_scalar();
 	test_string_many();
+	test_string_explain();
 	test_string_hostile();
 	test_string_big_endian();
 	test_string_real();
