@@ -448,7 +448,9 @@ first_check(struct ckptfs *fs, fuse_ino_t ino)
 }
 
 /* Change attributes: a new size truncates (copy-up keeps only what
- * stays); modes, owners and times are accepted and not kept. */
+ * stays); times are kept for a changed tensor (on its spool file);
+ * modes, owners and an unchanged tensor's times are accepted and not
+ * kept. */
 static int
 do_setattr(struct ckptfs *fs, fuse_ino_t ino, const struct stat *attr,
 	   int to_set, struct stat *st, double *tmo)
@@ -472,6 +474,21 @@ do_setattr(struct ckptfs *fs, fuse_ino_t ino, const struct stat *attr,
 	    (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->tree->uid) ||
 	     ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->tree->gid)))
 		rc = -EPERM;
+	if (rc == 0 && n->kind == CKPTFS_TENSOR &&
+	    (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
+					  { .tv_nsec = UTIME_OMIT } };
+
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			ts[0].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_ATIME)
+			ts[0] = attr->st_atim;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			ts[1].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_MTIME)
+			ts[1] = attr->st_mtim;
+		rc = ckptfs_ov_set_times(fs->tree, n, ts);
+	}
 	if (rc == 0) {
 		ckptfs_node_stat(fs->tree, n, st);
 		*tmo = timeout_of(fs, n);

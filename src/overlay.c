@@ -750,6 +750,39 @@ ckptfs_ov_spooled(const struct ckptfs_node *n)
 	return atomic_load(&n->spool_id) != 0;
 }
 
+void
+ckptfs_ov_times(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+		struct stat *st)
+{
+	uint64_t id = atomic_load(&n->spool_id);
+	struct stat sp;
+	char name[32];
+
+	if (id == 0 || t->ov == NULL || t->ov->dirfd < 0)
+		return;
+	spool_name(id, name);
+	if (fstatat(t->ov->dirfd, name, &sp, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	st->st_atim = sp.st_atim;
+	st->st_mtim = sp.st_mtim;
+	st->st_ctim = sp.st_ctim;
+}
+
+int
+ckptfs_ov_set_times(struct ckptfs_tree *t, struct ckptfs_node *n,
+		    const struct timespec ts[2])
+{
+	uint64_t id = atomic_load(&n->spool_id);
+	char name[32];
+
+	if (id == 0 || t->ov == NULL || t->ov->dirfd < 0)
+		return 0;
+	spool_name(id, name);
+	return utimensat(t->ov->dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0
+		       ? -errno
+		       : 0;
+}
+
 int
 ckptfs_ov_fd(struct ckptfs_tree *t, struct ckptfs_node *n)
 {

@@ -138,6 +138,17 @@ int ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n,
 /* True if N's content is in a spool file (changed in this mount). */
 bool ckptfs_ov_spooled(const struct ckptfs_node *n);
 
+/* Times of spooled tensor N: its spool file's, into ST (left as they are
+ * if it cannot be read). */
+void ckptfs_ov_times(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+		     struct stat *st);
+
+/* Set the access and modification times (utimensat(2) TS: UTIME_NOW,
+ * UTIME_OMIT allowed) of tensor N if it is spooled; an unchanged tensor
+ * keeps the checkpoint's.  Return 0 or a negative errno. */
+int ckptfs_ov_set_times(struct ckptfs_tree *t, struct ckptfs_node *n,
+			const struct timespec ts[2]);
+
 /* Note a new open file handle of N (opens its spool file, if any, so an
  * open file stays readable after it is removed). */
 void ckptfs_ov_open(struct ckptfs_tree *t, struct ckptfs_node *n);

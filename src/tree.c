@@ -1939,6 +1939,8 @@ ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	st->st_atim = t->mtime;
 	st->st_mtim = t->mtime;
 	st->st_ctim = t->mtime;
+	if (n->kind == CKPTFS_TENSOR && ckptfs_ov_spooled(n))
+		ckptfs_ov_times(t, n, st);
 }
 
 /* Read content. */

@@ -1051,3 +1051,38 @@ EOF
 	[ "$(meta "$T/o" vars/v/.ATTRIBUTES/VARIABLE_VALUE)" = "int32 [2]" ]
 	[ "$(meta "$T/o" vars/s/.ATTRIBUTES/VARIABLE_VALUE)" = "float64 []" ]
 }
+
+@test "a changed tensor has the time of its change and keeps times set on it" {
+	local t0
+	mount_ckpt "$P" -o output="$T/o"
+	t0=$(stat -c %Y "$MNT/by-name/a")
+	[ "$(stat -c %Y "$MNT/by-name/b")" = "$t0" ]
+	sleep 1.1
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	[ "$(stat -c %Y "$MNT/by-name/a")" -gt "$t0" ]
+	[ "$(stat -c %Y "$MNT/by-object/vars/a/.ATTRIBUTES/VARIABLE_VALUE")" -gt "$t0" ]
+	touch -d "2001-02-03 04:05:06" "$MNT/by-name/a"
+	[ "$(stat -c %y "$MNT/by-name/a")" = "2001-02-03 04:05:06.000000000 +0000" ]
+	# An unchanged tensor keeps the checkpoint's time.
+	touch -d "2001-02-03 04:05:06" "$MNT/by-name/b"
+	[ "$(stat -c %Y "$MNT/by-name/b")" = "$t0" ]
+	# cp -a and rsync keep a file's time: a second rsync copies nothing.
+	printf '\x00\x00\x00\x40' >"$T/f"
+	touch -d "1999-12-31 23:59:58" "$T/f"
+	cp -a "$T/f" "$MNT/by-name/f"
+	[ "$(stat -c %y "$MNT/by-name/f")" = "1999-12-31 23:59:58.000000000 +0000" ]
+	if command -v rsync >/dev/null; then
+		rsync -a "$T/f" "$MNT/by-name/g"
+		run -0 rsync -ai "$T/f" "$MNT/by-name/g"
+		assert_output ""
+	fi
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/f"
+	rm -f "$MNT/by-name/g"
+	# A kill -9 and replay keep them (the spool files keep them).
+	kill_daemon
+	mount_ckpt "$P" -o output="$T/o"
+	[ "$(stat -c %y "$MNT/by-name/a")" = "2001-02-03 04:05:06.000000000 +0000" ]
+	[ "$(stat -c %y "$MNT/by-name/f")" = "1999-12-31 23:59:58.000000000 +0000" ]
+	finish
+	[ "$(val "$T/o" vars/f/.ATTRIBUTES/VARIABLE_VALUE)" = "[2]" ]
+}
