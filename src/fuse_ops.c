@@ -298,6 +298,15 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	 * getxattr, which answers EOPNOTSUPP for every namespace but
 	 * "user." (ckptfs_xattr_supported()). */
 	conn->want &= ~(unsigned)FUSE_CAP_POSIX_ACL;
+	/* The kernel's page cache of a file is never dropped for a new
+	 * time or size seen in its attributes (a changed tensor's times
+	 * are its spool file's): every change of bytes goes through the
+	 * kernel, which keeps its cache in step, and a drop while a write
+	 * it has cached is on its way here lets a read cache the old
+	 * bytes (see do_open()). */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_EXPLICIT_INVAL_DATA)
+		conn->want |= FUSE_CAP_EXPLICIT_INVAL_DATA;
 	conn->time_gran = 1;
 	/* libfuse 3.14 ends the session unless init() asks for the
 	 * -o max_read the mount was given. */
@@ -866,7 +875,12 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (rc == 0) {
 		ckptfs_ov_open(fs->tree, n);
-		fi->keep_cache = !fs->writable || !n->written;
+		/* Bytes change only through this inode (the kernel keeps
+		 * its cache in step) or under a new one (a file renamed over
+		 * it).  Dropping the cache here raced with a write the
+		 * kernel had cached but not sent: a reader cached the old
+		 * bytes again. */
+		fi->keep_cache = 1;
 	}
 	UNLOCK(fs);
 	return rc;

@@ -24,7 +24,8 @@ unset _lib
 : "${CKPT_INSPECT:=ckpt-inspect}"
 : "${MKFIXTURE:=mkfixture}"
 : "${REPLACE_READ:=replace_read}"
-export CKPTFS CKPT_INSPECT MKFIXTURE REPLACE_READ
+: "${REOPEN_READ:=reopen_read}"
+export CKPTFS CKPT_INSPECT MKFIXTURE REPLACE_READ REOPEN_READ
 
 if [ "${CKPTFS_TEST_STRICT:-0}" = 1 ]; then
 	# CI: a test that cannot run is a failure, not a skip.
