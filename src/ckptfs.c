@@ -384,11 +384,14 @@ check_target(const char *opt, const char *given, const char *path,
 	     const char *src)
 {
 	struct stat st, sst;
-	const char *base, *sbase;
+	const char *base, *sbase, *last = strrchr(given, '/');
 	size_t len = strlen(given);
 	int rc;
 
-	if (len == 0 || given[len - 1] == '/') {
+	last = last != NULL ? last + 1 : given;
+	/* (".", "..": a directory too, and "..index" a hidden file) */
+	if (len == 0 || given[len - 1] == '/' || strcmp(last, ".") == 0 ||
+	    strcmp(last, "..") == 0) {
 		fprintf(stderr, "ckptfs: %s=%s: %s\n", opt, given,
 			len == 0 ? "empty" : "names a directory, not a prefix");
 		return -1;

@@ -199,7 +199,8 @@ fail:
 }
 
 /* Append S to OUT as a text-format string literal, escaped as protobuf's
- * text format escapes bytes (C escapes, octal for the unprintable). */
+ * text format (Python's, which TensorFlow writes the file with) escapes
+ * bytes: \n \r \t \" \' \\, octal for the other unprintable ones. */
 static int
 put_quoted(struct ckpt_buf *out, const char *s)
 {
@@ -213,8 +214,10 @@ put_quoted(struct ckpt_buf *out, const char *s)
 			esc[0] = '\\';
 			esc[1] = (char)c;
 			rc = ckpt_buf_put(out, esc, 2);
-		} else if (c == '\n') {
-			rc = ckpt_buf_put(out, "\\n", 2);
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			esc[0] = '\\';
+			esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			rc = ckpt_buf_put(out, esc, 2);
 		} else if (c < 0x20 || c >= 0x7f) {
 			snprintf(esc, sizeof(esc), "\\%03o", c);
 			rc = ckpt_buf_put(out, esc, 4);

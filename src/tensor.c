@@ -126,6 +126,9 @@ ckpt_dtype_from_name(const char *name)
 		if (strncmp(name, modules[i], strlen(modules[i])) == 0 &&
 		    name[strlen(modules[i])] != 'D') {	/* not tf.DT_FLOAT */
 			name += strlen(modules[i]);
+			/* np.float was Python's float, a float64 */
+			if (strcmp(name, "float") == 0)
+				return -1;
 			break;
 		}
 	for (i = 0; i < NDTYPES; i++) {
@@ -405,6 +408,12 @@ ckpt_string_explain(const uint8_t *buf, size_t len, uint64_t nelems,
 	uint32_t stored, want;
 	size_t at;
 
+	if (nelems == 0 && len != 4) {
+		snprintf(why, wlen,
+			 "%zu bytes, not the 4 of the checksum of no lengths",
+			 len);
+		return;
+	}
 	if (len < 4 || nelems > len - 4) {
 		snprintf(why, wlen,
 			 "%zu bytes cannot hold %" PRIu64 " length%s and their "

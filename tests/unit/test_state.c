@@ -185,6 +185,10 @@ test_write(void)
 	struct ckpt_err err = { 0 };
 	int dfd;
 
+	text.len = 0;
+	CHECK_EQ_INT(ckpt_state_format(&odd[1], 1, &text), 0);
+	CHECK(memmem(text.data, text.len, "\"line\\nbreak\\ttab\"", 17) !=
+	      NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(odd); i++) {
 		text.len = 0;
 		CHECK_EQ_INT(ckpt_state_format(&odd[i], 1, &text), 0);

@@ -119,6 +119,10 @@ test_dtypes(void)
 	CHECK_EQ_INT(ckpt_dtype_from_name("tf."), -1);
 	CHECK_EQ_INT(ckpt_dtype_from_name("torch.float32"), -1);
 	CHECK_EQ_INT(ckpt_dtype_from_name("tf.tf.float32"), -1);
+	/* numpy's float was Python's, a float64: not taken for float32 */
+	CHECK_EQ_INT(ckpt_dtype_from_name("np.float"), -1);
+	CHECK_EQ_INT(ckpt_dtype_from_name("numpy.float"), -1);
+	CHECK_EQ_INT(ckpt_dtype_from_name("np.double"), CKPT_DT_DOUBLE);
 	CHECK_EQ_INT(ckpt_dtype_from_name(NULL), -1);
 }
 
@@ -576,6 +580,8 @@ test_string_explain(void)
 	ckpt_string_explain(ok, 3, 1, false, why, sizeof(why));
 	CHECK_EQ_STR(why, "3 bytes cannot hold 1 length and their 4-byte "
 			  "checksum");
+	ckpt_string_explain(ok, 0, 0, false, why, sizeof(why));
+	CHECK_EQ_STR(why, "0 bytes, not the 4 of the checksum of no lengths");
 	ckpt_string_explain(ok, 6, 3, false, why, sizeof(why));
 	CHECK_EQ_STR(why, "6 bytes cannot hold 3 lengths and their 4-byte "
 			  "checksum");
