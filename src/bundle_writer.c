@@ -80,6 +80,15 @@ ckpt_test_crash(const char *point)
 		raise(SIGKILL);
 }
 
+int
+ckpt_test_fail(const char *point)
+{
+	/* TEST-ONLY, as ckpt_test_crash(): never set outside tests. */
+	const char *want = getenv("CKPT_TEST_FAIL");
+
+	return want != NULL && strcmp(want, point) == 0 ? -EIO : 0;
+}
+
 /* "<final>.tempstate<random>", as TensorFlow names its temporary files. */
 static char *
 temp_name(const char *final)

@@ -99,6 +99,11 @@ void ckpt_writer_free(struct ckpt_writer *w);
  * "before-spool-remove", "after-journal-unlink" in the overlay. */
 void ckpt_test_crash(const char *point);
 
+/* Test-only fault injection: -EIO when the environment variable
+ * CKPT_TEST_FAIL equals POINT, else 0.  Points: "spool-remove" in the
+ * overlay (removing a spool after a complete write-out). */
+int ckpt_test_fail(const char *point);
+
 /* Write B again, unchanged, at PREFIX: same header and shard count, same
  * compression of the index, each shard's tensors in their original data
  * order, bytes copied with copy_file_range().  For a checkpoint written

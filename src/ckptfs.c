@@ -1084,16 +1084,29 @@ unmount_wait_at(const char *mnt)
 	return EXIT_FAILURE;
 }
 
-/* After a write-out: give the outputs' directory a "checkpoint" state file
- * naming them when it has none and is not the directory of SOURCE (whose
- * state file, or its absence, is the user's), so that a mount of the
- * directory and tf.train.latest_checkpoint() find them.  A failure is a
- * warning, logged and added to WARNED: the checkpoint is complete. */
+/* What write_state() needs. */
+struct state_job {
+	struct ckptfs *fs;
+	const struct plan *plan;
+	const char *source;	/* the source checkpoint's prefix */
+	struct ckpt_buf *warned;	/* "warning: ..." lines for ckptfs -u */
+};
+
+/* Once the outputs are written (before the spool goes, so that a crash
+ * leaves both or the spool's mark of a finished write-out): give their
+ * directory a "checkpoint" state file naming them when it has none and
+ * is not the source's (whose state file, or its absence, is the user's),
+ * so that a mount of the directory and tf.train.latest_checkpoint() find
+ * them.  A failure is a warning, logged and added to WARNED: the
+ * checkpoint is complete. */
 static void
-write_state(struct ckptfs *fs, const struct plan *p, const char *source,
-	    struct ckpt_buf *warned)
+write_state(void *arg)
 {
-	char *sdir = dir_of(source), *odir = dir_of(p->prefixes[0]);
+	const struct state_job *job = arg;
+	struct ckptfs *fs = job->fs;
+	const struct plan *p = job->plan;
+	struct ckpt_buf *warned = job->warned;
+	char *sdir = dir_of(job->source), *odir = dir_of(p->prefixes[0]);
 	const char *names[2];
 	struct ckpt_err err = { 0 };
 	struct stat a, b;
@@ -1346,8 +1359,10 @@ out_unmount:
 	if (ok && fs.writable) {
 		bool wrote = false;
 		char line[sizeof(err.msg) + 64];
+		struct state_job job = { &fs, &plan, bundle->prefix, &warned };
 
 		/* Unmounted: nothing waits on us while we write. */
+		ckptfs_ov_on_written(tree, write_state, &job);
 		rc = ckptfs_ov_commit(tree, plan.outs, plan.n, plan.force,
 				      &wrote, &err);
 		if (rc < 0) {
@@ -1365,7 +1380,6 @@ out_unmount:
 			for (size_t i = 0; i < plan.n; i++)
 				ckptfs_log(&fs, LOG_INFO, "wrote %s",
 					   plan.prefixes[i]);
-			write_state(&fs, &plan, bundle->prefix, &warned);
 			ckptfs_log(&fs, LOG_WARNING,
 				   "the checkpoint is written, but %s; "
 				   "remove it by hand",
@@ -1396,7 +1410,6 @@ out_unmount:
 			for (size_t i = 0; i < plan.n; i++)
 				ckptfs_log(&fs, LOG_INFO, "wrote %s",
 					   plan.prefixes[i]);
-			write_state(&fs, &plan, bundle->prefix, &warned);
 		} else {
 			/* Unmounting to convert without output= is the
 			 * likely mistake: say why there is nothing. */

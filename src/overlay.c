@@ -104,6 +104,10 @@ struct ckptfs_overlay {
 	/* Every tensor the last write-out refused, one "PATH: reason" line
 	 * each (ckptfs_ov_refusals()). */
 	struct ckpt_buf refusals;
+	/* Called once the outputs are complete, before the spool goes
+	 * (ckptfs_ov_on_written()). */
+	void (*on_written)(void *arg);
+	void *on_written_arg;
 	/* The invalidations of the namespace change in progress (changes
 	 * are serialised by the caller), for dir_touched(). */
 	struct ckptfs_invals *cur_iv;
@@ -2408,12 +2412,36 @@ out:
 
 /* Whether NAME is one of the files a spool holds: the journal, or a
  * spool file (16 hex digits and ".spool"). */
+/* Whether WRITTEN in directory DIRFD is the mark of a finished
+ * write-out: a regular file (not a link) that was a journal (its header
+ * record, first, holds the magic). */
+static bool
+written_mark(int dirfd)
+{
+	char head[64];
+	struct stat st;
+	ssize_t got;
+	bool mark;
+	int fd = openat(dirfd, WRITTEN,
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	got = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+		      ? pread(fd, head, sizeof(head), 0)
+		      : -1;
+	mark = got > 0 && memmem(head, (size_t)got, JOURNAL_MAGIC,
+				 strlen(JOURNAL_MAGIC)) != NULL;
+	close(fd);
+	return mark;
+}
+
 static bool
 spool_own_name(const char *name)
 {
 	size_t i;
 
-	if (strcmp(name, JOURNAL) == 0 || strcmp(name, WRITTEN) == 0)
+	if (strcmp(name, JOURNAL) == 0)
 		return true;
 	for (i = 0; i < 16; i++)
 		if (!isxdigit((unsigned char)name[i]))
@@ -2422,27 +2450,32 @@ spool_own_name(const char *name)
 }
 
 /* Read the spool directory PATH (if there is one): set *NEXT_ID above
- * every spool file in it, and return whether it holds something that is
- * not the spool's own: then it is not a spool (a directory named by
- * mistake, $HOME, the source's own), and nothing in it may be used or
- * removed. */
+ * every spool file in it and *WRITTEN if it holds the mark of a finished
+ * write-out, and return whether it holds something that is not the
+ * spool's own: then it is not a spool (a directory named by mistake,
+ * $HOME, the source's own), and nothing in it may be used or removed. */
 static bool
-spool_scan(const char *path, uint64_t *next_id)
+spool_scan(const char *path, uint64_t *next_id, bool *written)
 {
 	DIR *d = opendir(path);
 	struct dirent *de;
 	bool foreign = false;
 
 	*next_id = 1;
+	*written = false;
 	if (d == NULL)
 		return false;
 	while (!foreign && (de = readdir(d)) != NULL) {
 		uint64_t id;
 
+		if (strcmp(de->d_name, WRITTEN) == 0) {
+			*written = written_mark(dirfd(d));
+			foreign = !*written;
+			continue;
+		}
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 ||
-		    strcmp(de->d_name, JOURNAL) == 0 ||
-		    strcmp(de->d_name, WRITTEN) == 0)
+		    strcmp(de->d_name, JOURNAL) == 0)
 			continue;
 		foreign = !spool_own_name(de->d_name);
 		if (!foreign && (id = strtoull(de->d_name, NULL, 16)) >=
@@ -2460,6 +2493,7 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 	struct ckptfs_overlay *ov;
 	struct stat st;
 	uint64_t next_id;
+	bool written;
 	int rc;
 
 	/* Something else at the spool's name is never used (spool_ensure()
@@ -2482,7 +2516,7 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 				 "(give -o spool=DIR, or mount with -o ro)",
 				 spool_dir);
 	/* The spool is removed once written out, with what is in it. */
-	if (spool_scan(spool_dir, &next_id))
+	if (spool_scan(spool_dir, &next_id, &written))
 		return ckpt_fail(err, -EEXIST,
 				 "%s: a directory holding other files than a "
 				 "spool's: it cannot be the spool of changes, "
@@ -2490,23 +2524,15 @@ ckptfs_overlay_open(struct ckptfs_tree *t, const char *spool_dir,
 				 "-o spool= a new or empty directory, or mount "
 				 "with -o ro)",
 				 spool_dir);
-	/* Mounting it again, as after a failed write-out, would write the
-	 * source without the changes over the output that has them. */
-	if (faccessat(AT_FDCWD, spool_dir, F_OK, 0) == 0) {
-		char *w = NULL;
-		bool done = asprintf(&w, "%s/" WRITTEN, spool_dir) >= 0 &&
-			    faccessat(AT_FDCWD, w, F_OK, AT_SYMLINK_NOFOLLOW) ==
-				    0;
-
-		free(w);
-		if (done)
-			return ckpt_fail(err, -EALREADY,
-					 "%s: the changes in this spool were "
-					 "written out (its daemon ended while "
-					 "removing it): remove it, then mount "
-					 "again",
-					 spool_dir);
-	}
+	/* Mounting the source again, as after a failed write-out, would
+	 * write it without the changes over the output that has them. */
+	if (written)
+		return ckpt_fail(err, -EALREADY,
+				 "%s: the changes in this spool were written "
+				 "out (its daemon ended while removing it): "
+				 "they are in the output; mount the output to "
+				 "change it further, and remove this spool",
+				 spool_dir);
 	ov = calloc(1, sizeof(*ov));
 	if (ov == NULL || (ov->spool_dir = strdup(spool_dir)) == NULL) {
 		free(ov);
@@ -2648,8 +2674,9 @@ spool_remove(struct ckptfs_overlay *ov)
 {
 	struct dirent *de;
 	struct stat st;
+	bool marked;
 	DIR *d;
-	int dfd;
+	int dfd, moved;
 
 	if (ov->busy)
 		return 0;	/* another mount's, in use */
@@ -2671,21 +2698,35 @@ spool_remove(struct ckptfs_overlay *ov)
 	}
 	/* The journal goes first, renamed to the mark of a finished
 	 * write-out (atomically: a crash leaves the one or the other), which
-	 * goes last. */
-	if (renameat(dfd, JOURNAL, dfd, WRITTEN) < 0 && errno != ENOENT) {
+	 * goes last; never over a file of that name put there since the
+	 * mount (the journal is only removed then). */
+	moved = renameat2(dfd, JOURNAL, dfd, WRITTEN, RENAME_NOREPLACE);
+	if (moved < 0 && errno == EINVAL) {	/* not on this file system */
+		if (fstatat(dfd, WRITTEN, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			errno = EEXIST;
+		else
+			moved = renameat(dfd, JOURNAL, dfd, WRITTEN);
+	}
+	marked = moved == 0;
+	if (!marked && (errno == EEXIST ? unlinkat(dfd, JOURNAL, 0) < 0 &&
+						  errno != ENOENT
+					: errno != ENOENT)) {
 		int rc = -errno;
 
 		closedir(d);
 		return rc;
 	}
 	ckpt_test_crash("after-journal-unlink");
+	if ((moved = ckpt_test_fail("spool-remove")) < 0) {
+		closedir(d);
+		return moved;
+	}
 	/* Only the spool's own files: anything else put there since the
 	 * mount stays, and so does the directory then. */
 	while ((de = readdir(d)) != NULL)
-		if (spool_own_name(de->d_name) &&
-		    strcmp(de->d_name, WRITTEN) != 0)
+		if (spool_own_name(de->d_name))
 			unlinkat(dfd, de->d_name, 0);
-	if (unlinkat(dfd, WRITTEN, 0) < 0 && errno != ENOENT) {
+	if (marked && unlinkat(dfd, WRITTEN, 0) < 0 && errno != ENOENT) {
 		int rc = -errno;
 
 		closedir(d);
@@ -3062,6 +3103,15 @@ copies_graph(struct ckptfs_tree *t)
 	       sum == t->ov->names_sum && n == t->ov->names_n;
 }
 
+void
+ckptfs_ov_on_written(struct ckptfs_tree *t, void (*fn)(void *arg), void *arg)
+{
+	if (t->ov != NULL) {
+		t->ov->on_written = fn;
+		t->ov->on_written_arg = arg;
+	}
+}
+
 int
 ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		 size_t nouts, bool force, bool *wrote, struct ckpt_err *err)
@@ -3271,6 +3321,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 	if (rc == 0) {
 		*wrote = true;
+		if (t->ov != NULL && t->ov->on_written != NULL)
+			t->ov->on_written(t->ov->on_written_arg);
 		ckpt_test_crash("before-spool-remove");
 		if (t->ov != NULL)
 			rc = spool_remove(t->ov);

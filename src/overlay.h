@@ -185,6 +185,12 @@ struct ckptfs_output {
 int ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		     size_t n, bool force, bool *wrote, struct ckpt_err *err);
 
+/* Have ckptfs_ov_commit() call FN(ARG) once every output is complete,
+ * before the spool is removed (a crash then leaves what FN made, and the
+ * spool's mark of a finished write-out). */
+void ckptfs_ov_on_written(struct ckptfs_tree *t, void (*fn)(void *arg),
+			  void *arg);
+
 /* Why the last ckptfs_ov_commit() refused tensors, all of them (its ERR
  * gives the first one's reason and some names): one "PATH: reason" line
  * each, ending with "N more, not listed" if they did not all fit in

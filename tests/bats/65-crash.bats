@@ -149,10 +149,12 @@ crash_over_old() {
 	# write-out: mounting again as after a failed one is refused, as it
 	# would write the source without the change over the output.
 	[ -f "$O.ckptfs-spool/written" ] && [ ! -e "$O.ckptfs-spool/journal" ]
+	# (the output's state file is made before the spool goes)
+	grep -q 'model_checkpoint_path: "out"' "$T/checkpoint"
 	mkdir "$T/m2"
 	run -1 timeout 30 "$CKPTFS" -f -o format=tf1,output="$O" "$P" "$T/m2"
 	assert_output --partial "$O.ckptfs-spool: the changes in this spool were written out"
-	assert_output --partial "remove it, then mount again"
+	assert_output --partial "they are in the output; mount the output to change it further, and remove this spool"
 	! mountpoint -q "$T/m2"
 	complete 10
 	rm -r "$O.ckptfs-spool"
@@ -166,11 +168,13 @@ crash_over_old() {
 }
 
 @test "a spool that cannot be removed after the write-out: written, with a warning" {
+	# (CKPT_TEST_FAIL: a test-only hook failing the removal with EIO
+	# once the journal is the mark of a finished write-out)
+	export CKPT_TEST_FAIL=spool-remove
 	cycle "" '\x00\x00\x20\x41'
-	# Something in the way of the journal's rename to "written".
-	mkdir -p "$O.ckptfs-spool/written/x"
+	unset CKPT_TEST_FAIL
 	run -0 timeout 120 "$CKPTFS" -u "$MNT"
-	assert_output "ckptfs: warning: the checkpoint is written, but $O.ckptfs-spool: cannot remove: Is a directory; remove it by hand"
+	assert_output "ckptfs: warning: the checkpoint is written, but $O.ckptfs-spool: cannot remove: Input/output error; remove it by hand"
 	unmount_ckpt
 	grep -q "wrote $O" "${CKPTFS_LOG}"
 	complete 10
@@ -333,4 +337,21 @@ crash_over_old() {
 	mount_ckpt "$P" -o ro,tf2_root="$root"
 	[ "$(stat -c %s "$MNT/info.json")" -gt 8192 ]
 	finish
+}
+
+@test "a file named written is the user's: never taken for the mark, never removed" {
+	# In a directory given as the spool: as any other file there.
+	mkdir "$T/sp"
+	echo notes >"$T/sp/written"
+	mkdir "$T/m2"
+	run -1 timeout 30 "$CKPTFS" -f -o format=tf1,output="$O",spool="$T/sp" "$P" "$T/m2"
+	assert_output --partial "$T/sp: a directory holding other files than a spool's"
+	[ "$(cat "$T/sp/written")" = notes ]
+	# Put in the spool while mounted: it stays, and so does the spool.
+	cycle "" '\x00\x00\x20\x41'
+	echo notes >"$O.ckptfs-spool/written"
+	finish
+	complete 10
+	[ "$(cat "$O.ckptfs-spool/written")" = notes ]
+	[ ! -e "$O.ckptfs-spool/journal" ]
 }
