@@ -2410,8 +2410,6 @@ out:
 	return rc;
 }
 
-/* Whether NAME is one of the files a spool holds: the journal, or a
- * spool file (16 hex digits and ".spool"). */
 /* Whether WRITTEN in directory DIRFD is the mark of a finished
  * write-out: a regular file (not a link) that was a journal (its header
  * record, first, holds the magic). */
@@ -2436,6 +2434,8 @@ written_mark(int dirfd)
 	return mark;
 }
 
+/* Whether NAME is one of the files a spool holds: the journal, or a
+ * spool file (16 hex digits and ".spool"). */
 static bool
 spool_own_name(const char *name)
 {
@@ -2717,9 +2717,9 @@ spool_remove(struct ckptfs_overlay *ov)
 		return rc;
 	}
 	ckpt_test_crash("after-journal-unlink");
-	if ((moved = ckpt_test_fail("spool-remove")) < 0) {
+	if (ckpt_test_fail("spool-remove") < 0) {
 		closedir(d);
-		return moved;
+		return -EIO;
 	}
 	/* Only the spool's own files: anything else put there since the
 	 * mount stays, and so does the directory then. */
