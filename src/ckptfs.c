@@ -24,6 +24,7 @@
 #include <malloc.h>
 #endif
 #include <spawn.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1084,6 +1085,24 @@ unmount_wait_at(const char *mnt)
 	return EXIT_FAILURE;
 }
 
+/* Log a line of FMT at PRIO and keep it in LINES (for the status file,
+ * after "ok": "warning: ..." or "note: ..."). */
+static void __attribute__((format(printf, 4, 5)))
+status_line(struct ckptfs *fs, int prio, struct ckpt_buf *lines,
+	    const char *fmt, ...)
+{
+	char line[sizeof(((struct ckpt_err *)0)->msg) + 128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ckptfs_log(fs, prio, "%s", line);
+	if (ckpt_buf_put(lines, line, strlen(line)) < 0 ||
+	    ckpt_buf_put(lines, "\n", 1) < 0)
+		(void)0;	/* the log has it */
+}
+
 /* What write_state() needs. */
 struct state_job {
 	struct ckptfs *fs;
@@ -1103,9 +1122,7 @@ static void
 write_state(void *arg)
 {
 	const struct state_job *job = arg;
-	struct ckptfs *fs = job->fs;
 	const struct plan *p = job->plan;
-	struct ckpt_buf *warned = job->warned;
 	char *sdir = dir_of(job->source), *odir = dir_of(p->prefixes[0]);
 	const char *names[2];
 	struct ckpt_err err = { 0 };
@@ -1124,20 +1141,13 @@ write_state(void *arg)
 	for (size_t i = 0; i < p->n; i++)
 		names[i] = strrchr(p->prefixes[i], '/') + 1;
 	rc = ckpt_state_write_new(dfd, odir, names, p->n, &err);
-	if (rc == 0) {
-		ckptfs_log(fs, LOG_INFO, "wrote %s/checkpoint", odir);
-	} else if (rc < 0) {
-		char line[sizeof(err.msg) + 64];
-
-		snprintf(line, sizeof(line),
-			 "warning: the checkpoint is written, but not its "
-			 "state file: %s\n",
-			 err.msg);
-		ckptfs_log(fs, LOG_WARNING, "%.*s", (int)strlen(line) - 1,
-			   line);
-		if (ckpt_buf_put(warned, line, strlen(line)) < 0)
-			(void)0;	/* the log has it */
-	}
+	if (rc == 0)
+		ckptfs_log(job->fs, LOG_INFO, "wrote %s/checkpoint", odir);
+	else if (rc < 0)
+		status_line(job->fs, LOG_WARNING, job->warned,
+			    "warning: the checkpoint is written, but not its "
+			    "state file: %s",
+			    err.msg);
 out:
 	if (dfd >= 0)
 		close(dfd);
@@ -1358,7 +1368,6 @@ out_unmount:
 	fuse_session_unmount(se);
 	if (ok && fs.writable) {
 		bool wrote = false;
-		char line[sizeof(err.msg) + 64];
 		struct state_job job = { &fs, &plan, bundle->prefix, &warned };
 
 		/* Unmounted: nothing waits on us while we write. */
@@ -1380,16 +1389,10 @@ out_unmount:
 			for (size_t i = 0; i < plan.n; i++)
 				ckptfs_log(&fs, LOG_INFO, "wrote %s",
 					   plan.prefixes[i]);
-			ckptfs_log(&fs, LOG_WARNING,
-				   "the checkpoint is written, but %s; "
-				   "remove it by hand",
-				   err.msg);
-			snprintf(line, sizeof(line),
-				 "warning: the checkpoint is written, but %s; "
-				 "remove it by hand\n",
-				 err.msg);
-			if (ckpt_buf_put(&warned, line, strlen(line)) < 0)
-				(void)0;	/* the log has it */
+			status_line(&fs, LOG_WARNING, &warned,
+				    "warning: the checkpoint is written, but "
+				    "%s; remove it by hand",
+				    err.msg);
 		} else if (rc < 0 && !ckptfs_overlay_changed(tree)) {
 			/* Nothing was changed (a write forced by output=):
 			 * there is no spool to keep. */
@@ -1413,15 +1416,10 @@ out_unmount:
 		} else {
 			/* Unmounting to convert without output= is the
 			 * likely mistake: say why there is nothing. */
-			static const char none[] =
-				"note: nothing was changed, so no checkpoint "
-				"was written (-o output=PREFIX writes one "
-				"anyway)\n";
-
-			ckptfs_log(&fs, LOG_INFO, "%.*s",
-				   (int)strlen(none) - 1, none);
-			if (ckpt_buf_put(&warned, none, strlen(none)) < 0)
-				(void)0;	/* the log has it */
+			status_line(&fs, LOG_INFO, &warned,
+				    "note: nothing was changed, so no "
+				    "checkpoint was written (-o output=PREFIX "
+				    "writes one anyway)");
 		}
 		/* after the summary: each refused tensor's line */
 		if (rc < 0)
