@@ -754,18 +754,42 @@ ckptfs_ov_spooled(const struct ckptfs_node *n)
 	return atomic_load(&n->spool_id) != 0;
 }
 
+/* stat (TS NULL) or set the times of (TS) spooled tensor N's spool file:
+ * through its descriptor while it has one (a removed tensor still open
+ * has no name), by name otherwise.  0 or -errno. */
+static int
+spool_times(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+	    struct stat *sp, const struct timespec *ts)
+{
+	uint64_t id = atomic_load(&n->spool_id);
+	char name[32];
+	int fd, rc;
+
+	if (id == 0 || t->ov == NULL || t->ov->dirfd < 0)
+		return -ENOENT;
+	spool_name(id, name);
+	pthread_mutex_lock(&t->ov->fd_mu);
+	fd = atomic_load(&n->spool_fd);
+	if (ts != NULL)
+		rc = fd >= 0 ? futimens(fd, ts)
+			     : utimensat(t->ov->dirfd, name, ts,
+					 AT_SYMLINK_NOFOLLOW);
+	else
+		rc = fd >= 0 ? fstat(fd, sp)
+			     : fstatat(t->ov->dirfd, name, sp,
+				       AT_SYMLINK_NOFOLLOW);
+	rc = rc < 0 ? -errno : 0;
+	pthread_mutex_unlock(&t->ov->fd_mu);
+	return rc;
+}
+
 void
 ckptfs_ov_times(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		struct stat *st)
 {
-	uint64_t id = atomic_load(&n->spool_id);
 	struct stat sp;
-	char name[32];
 
-	if (id == 0 || t->ov == NULL || t->ov->dirfd < 0)
-		return;
-	spool_name(id, name);
-	if (fstatat(t->ov->dirfd, name, &sp, AT_SYMLINK_NOFOLLOW) < 0)
+	if (spool_times(t, n, &sp, NULL) < 0)
 		return;
 	st->st_atim = sp.st_atim;
 	st->st_mtim = sp.st_mtim;
@@ -776,15 +800,9 @@ int
 ckptfs_ov_set_times(struct ckptfs_tree *t, struct ckptfs_node *n,
 		    const struct timespec ts[2])
 {
-	uint64_t id = atomic_load(&n->spool_id);
-	char name[32];
+	int rc = spool_times(t, n, NULL, ts);
 
-	if (id == 0 || t->ov == NULL || t->ov->dirfd < 0)
-		return 0;
-	spool_name(id, name);
-	return utimensat(t->ov->dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0
-		       ? -errno
-		       : 0;
+	return rc == -ENOENT && !ckptfs_ov_spooled(n) ? 0 : rc;
 }
 
 int

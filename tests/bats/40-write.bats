@@ -1070,6 +1070,15 @@ EOF
 	# An unchanged tensor keeps the checkpoint's time.
 	touch -d "2001-02-03 04:05:06" "$MNT/by-name/b"
 	[ "$(stat -c %Y "$MNT/by-name/b")" = "$t0" ]
+	# A changed tensor removed while open keeps its times, and they can
+	# be set through the open file (it has no name left).
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/dense/bias"
+	exec 7<"$MNT/by-name/dense/bias"
+	rm "$MNT/by-name/dense/bias"
+	[ "$(stat -L -c %Y /proc/self/fd/7)" -gt "$t0" ]
+	touch -d "2002-03-04 05:06:07" /proc/self/fd/7
+	[ "$(stat -L -c %y /proc/self/fd/7)" = "2002-03-04 05:06:07.000000000 +0000" ]
+	exec 7<&-
 	# cp -a and rsync keep a file's time: a second rsync copies nothing.
 	printf '\x00\x00\x00\x40' >"$T/f"
 	touch -d "1999-12-31 23:59:58" "$T/f"
