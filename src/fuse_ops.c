@@ -148,7 +148,8 @@ notifier_main(void *arg)
 					v->name, v->len);
 			else if (v->ino != 0)
 				fuse_lowlevel_notify_inval_inode(
-					fs->se, (fuse_ino_t)v->ino, -1, 0);
+					fs->se, (fuse_ino_t)v->ino,
+					v->data ? 0 : -1, 0);
 		}
 		ckptfs_invals_free(&batch);
 #ifdef __GLIBC__
@@ -935,17 +936,39 @@ do_write(struct ckptfs *fs, fuse_ino_t ino, const char *buf, size_t size,
 	return rc;
 }
 
+/* After a write the daemon refused: have the kernel drop INO's cached
+ * bytes.  A refused write-back of a shared mapping leaves the refused
+ * bytes in the page cache, and opens keep the cache (do_open()), so reads
+ * would return bytes the tensor does not hold for the mount's life.  Sent
+ * by the notifier, after the reply: the pages wait for it. */
+static void
+drop_data(struct ckptfs *fs, fuse_ino_t ino)
+{
+	struct ckptfs_invals iv = { 0 };
+
+	iv.v = calloc(1, sizeof(*iv.v));
+	if (iv.v == NULL)
+		return;	/* a cache hint */
+	iv.n = iv.cap = 1;
+	iv.v[0].ino = ino;
+	iv.v[0].data = true;
+	notify(fs, &iv);
+}
+
 static void
 ckptfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		off_t off, struct fuse_file_info *fi)
 {
-	int rc = do_write(fuse_req_userdata(req), ino, buf, size, off);
+	struct ckptfs *fs = fuse_req_userdata(req);
+	int rc = do_write(fs, ino, buf, size, off);
 
 	(void)fi;
-	if (rc < 0)
+	if (rc < 0) {
 		reply_err(req, -rc);
-	else
+		drop_data(fs, ino);
+	} else {
 		fuse_reply_write(req, size);
+	}
 }
 
 /* fsync: flush a spool file, and the journal that names it (so that the

@@ -30,6 +30,7 @@ struct ckptfs_inval {
 	char *name;	/* owned */
 	size_t len;
 	bool dir;
+	bool data;	/* INO's cached bytes too, not only its attributes */
 };
 
 struct ckptfs_invals {

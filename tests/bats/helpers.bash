@@ -25,7 +25,8 @@ unset _lib
 : "${MKFIXTURE:=mkfixture}"
 : "${REPLACE_READ:=replace_read}"
 : "${REOPEN_READ:=reopen_read}"
-export CKPTFS CKPT_INSPECT MKFIXTURE REPLACE_READ REOPEN_READ
+: "${MMAP_WRITE:=mmap_write}"
+export CKPTFS CKPT_INSPECT MKFIXTURE REPLACE_READ REOPEN_READ MMAP_WRITE
 
 if [ "${CKPTFS_TEST_STRICT:-0}" = 1 ]; then
 	# CI: a test that cannot run is a failure, not a skip.
