@@ -1340,28 +1340,21 @@ store_lsum(const struct ckpt_bundle *b, struct strmap *m, uint32_t lcrc)
 		ckpt_store32le(m->lsum, lcrc);
 }
 
-/* Whether part P of E is one run of the whole (every dim outside the
- * innermost ones it spans whole has length 1 in it), and *FIRST, the
+/* Whether part P of E is one run of the whole (no dim outside the run
+ * part_geometry() found has a length above 1 in it), and *FIRST, the
  * row-major index in the whole of its first element. */
 static bool
 part_one_run(const struct ckpt_entry *e, const struct ckpt_part *p,
 	     uint64_t *first)
 {
-	uint64_t stride = 1, f = 0;
-	bool inner_whole = true, one = true;
+	struct ckpt_part_walk w;
 
-	for (int k = e->rank - 1; k >= 0; k--) {
-		const struct ckpt_extent *x = &p->ext[k];
-
-		f += (uint64_t)x->start * stride;
-		if (!inner_whole && x->length > 1)
-			one = false;
-		if (x->start != 0 || x->length != e->dims[k])
-			inner_whole = false;
-		stride *= (uint64_t)e->dims[k];
-	}
-	*first = f;
-	return one;
+	for (int k = 0; k < p->run_dim; k++)
+		if (p->ext[k].length > 1)
+			return false;
+	ckpt_part_walk_init(&w, e, p);
+	*first = ckpt_part_walk_next(&w);
+	return true;
 }
 
 /* Room for the length varints of one part at a time (a window). */
