@@ -106,14 +106,6 @@ int ckpt_state_parse(const char *buf, size_t len, char **path,
 int ckpt_state_format(const char *const *paths, size_t n,
 		      struct ckpt_buf *out);
 
-/* Write the state file "checkpoint" (ckpt_state_format() of PATHS) in
- * directory DIRFD (DIR names it in messages) if it has none: complete
- * under a temporary name, synced, then linked, so that it is never
- * half-written nor put over one made meanwhile.  Return 0 when written,
- * 1 when one is there already, or a negative errno with a message. */
-int ckpt_state_write_new(int dirfd, const char *dir, const char *const *paths,
-			 size_t n, struct ckpt_err *err);
-
 /* Open the checkpoint at PATH (see ckpt_resolve_prefix()).  Return 0 or a
  * negative errno with a message naming the file and the problem. */
 int ckpt_bundle_open(const char *path, struct ckpt_bundle **out,

@@ -1014,3 +1014,46 @@ out:
 	ckpt_writer_free(w);
 	return rc;
 }
+
+int
+ckpt_state_write_new(int dirfd, const char *dir, const char *const *paths,
+		     size_t n, struct ckpt_err *err)
+{
+	struct ckpt_buf text = { 0 };
+	char *tmp = NULL;
+	struct stat st;
+	int fd, rc;
+
+	if (fstatat(dirfd, "checkpoint", &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	if (errno != ENOENT)
+		return ckpt_fail(err, -errno, "%s/checkpoint: %s", dir,
+				 strerror(errno));
+	if (ckpt_state_format(paths, n, &text) < 0 ||
+	    (tmp = temp_name("checkpoint")) == NULL) {
+		ckpt_buf_free(&text);
+		return ckpt_fail(err, -ENOMEM, "out of memory");
+	}
+	fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rc = write_all(fd, text.data, text.len)) == 0 && fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	/* Never over one made meanwhile. */
+	if (rc == 0 && linkat(dirfd, tmp, dirfd, "checkpoint", 0) < 0)
+		rc = errno == EEXIST ? 1 : -errno;
+	unlinkat(dirfd, tmp, 0);
+	if (rc == 0)
+		(void)fsync(dirfd);
+out:
+	free(tmp);
+	ckpt_buf_free(&text);
+	if (rc < 0)
+		return ckpt_fail(err, rc, "%s/checkpoint: %s", dir,
+				 strerror(-rc));
+	return rc;
+}

@@ -92,6 +92,14 @@ int ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err);
 /* Free W; if it was not finished, its temporary files are removed. */
 void ckpt_writer_free(struct ckpt_writer *w);
 
+/* Write the state file "checkpoint" (ckpt_state_format() of PATHS) in
+ * directory DIRFD (DIR names it in messages) if it has none: complete
+ * under a temporary name, synced, then linked, so that it is never
+ * half-written nor put over one made meanwhile.  Return 0 when written,
+ * 1 when one is there already, or a negative errno with a message. */
+int ckpt_state_write_new(int dirfd, const char *dir, const char *const *paths,
+			 size_t n, struct ckpt_err *err);
+
 /* Test-only fault injection: raise SIGKILL when the environment variable
  * CKPT_TEST_CRASH equals POINT (the crash-safety tests stop a write-out
  * at an exact step with it).  Points: "mid-data", "after-data",

@@ -9,14 +9,9 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 struct lexer {
 	const char *p;
@@ -250,58 +245,4 @@ ckpt_state_format(const char *const *paths, size_t n, struct ckpt_buf *out)
 			rc = ckpt_buf_put(out, "\n", 1);
 	}
 	return rc;
-}
-
-int
-ckpt_state_write_new(int dirfd, const char *dir, const char *const *paths,
-		     size_t n, struct ckpt_err *err)
-{
-	struct ckpt_buf text = { 0 };
-	char tmp[64];
-	uint64_t r = 0;
-	struct stat st;
-	ssize_t w;
-	int fd = -1, rc;
-
-	if (fstatat(dirfd, "checkpoint", &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return 1;
-	if (errno != ENOENT)
-		return ckpt_fail(err, -errno, "%s/checkpoint: %s", dir,
-				 strerror(errno));
-	if ((rc = ckpt_state_format(paths, n, &text)) < 0)
-		return ckpt_fail(err, rc, "out of memory");
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (uint64_t)getpid();
-	/* (as TensorFlow names its temporary files) */
-	snprintf(tmp, sizeof(tmp), "checkpoint.tempstate%" PRIu64, r);
-	fd = openat(dirfd, tmp,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	w = write(fd, text.data, text.len);
-	if (w < 0 || (size_t)w != text.len || fsync(fd) < 0) {
-		rc = w >= 0 && (size_t)w != text.len ? -ENOSPC : -errno;
-		goto fail;
-	}
-	close(fd);
-	fd = -1;
-	/* Never over one made meanwhile. */
-	if (linkat(dirfd, tmp, dirfd, "checkpoint", 0) < 0) {
-		rc = errno == EEXIST ? 1 : -errno;
-		goto fail;
-	}
-	unlinkat(dirfd, tmp, 0);
-	(void)fsync(dirfd);
-	ckpt_buf_free(&text);
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlinkat(dirfd, tmp, 0);
-	ckpt_buf_free(&text);
-	if (rc > 0)
-		return rc;
-	return ckpt_fail(err, rc, "%s/checkpoint: %s", dir, strerror(-rc));
 }

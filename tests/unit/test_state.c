@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "bundle_writer.h"
 #include "check.h"
 
 /* Parse TEXT; return the code, the path in *OUT (caller frees). */
