@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,48 +339,96 @@ ckpt_string_lengths_crc(const uint64_t *lens, uint64_t n, bool big_endian)
 	return ckpt_lencrc_end(&lc);
 }
 
-/* Validate a stored string tensor and optionally describe it; see
- * tensor.h.  Two passes over the varints when DATA is wanted: the first
+/* -EBADMSG, saying why in WHY (WLEN bytes) when WHY is not NULL. */
+static int __attribute__((format(printf, 3, 4)))
+string_fault(char *why, size_t wlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(why, wlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EBADMSG;
+}
+
+/* ckpt_string_parse(), saying why it refuses BUF in WHY (if not NULL, WLEN
+ * bytes).  Two passes over the varints when DATA is wanted: the first
  * proves the framing, the second fills in the pointers. */
-int
-ckpt_string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
-		  bool big_endian, uint64_t *lens, const uint8_t **data,
-		  uint32_t *entry_crc)
+static int
+string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
+	     bool big_endian, uint64_t *lens, const uint8_t **data,
+	     uint32_t *entry_crc, char *why, size_t wlen)
 {
 	const uint8_t *p = buf, *limit, *body;
 	struct ckpt_lencrc lc = { 0 };
 	uint64_t i, l, total = 0;
 	uint32_t stored, crc;
+	size_t at;
 
-	if (buf == NULL || len < 4)
+	if (buf == NULL && len > 0)
 		return -EBADMSG;
 	/* Every element takes at least one varint byte, and the checksum
 	 * four more: reject absurd counts before touching LENS/DATA. */
-	if (nelems > len - 4)
-		return -EBADMSG;
+	if (len < 4 || nelems > len - 4)
+		return nelems == 0
+			       ? string_fault(why, wlen,
+					      "%zu bytes, not the 4 of the "
+					      "checksum of no lengths",
+					      len)
+			       : string_fault(why, wlen,
+					      "%zu bytes cannot hold %" PRIu64
+					      " length%s and their 4-byte "
+					      "checksum",
+					      len, nelems,
+					      nelems == 1 ? "" : "s");
 	limit = buf + len;
 	for (i = 0; i < nelems; i++) {
+		at = (size_t)(p - buf);
 		if (ckpt_get_varint64(&p, limit, &l) < 0)
-			return -EBADMSG;
+			return string_fault(why, wlen,
+					    "the length of element %" PRIu64
+					    " (at byte %zu) is not a varint",
+					    i, at);
 		/* total <= len before, l <= len: no wrap for any size_t. */
 		if (l > len || (total += l) > len)
-			return -EBADMSG;
+			return string_fault(why, wlen,
+					    "the lengths add up to more than "
+					    "the %zu bytes (element %" PRIu64
+					    ")",
+					    len, i);
 		ckpt_lencrc_add(&lc, l, big_endian);
 		if (lens != NULL)
 			lens[i] = l;
 	}
-	if ((size_t)(limit - p) < 4)
-		return -EBADMSG;
+	at = (size_t)(p - buf);
+	/* Exact size: no short data, no trailing bytes. */
+	if (len - at < 4 || len - at - 4 != total)
+		return nelems == 0
+			       ? string_fault(why, wlen,
+					      "%zu bytes, not the 4 of the "
+					      "checksum of no lengths",
+					      len)
+			       : string_fault(why, wlen,
+					      "the lengths add up to %" PRIu64
+					      " bytes, but %zu follow them "
+					      "and their 4-byte checksum",
+					      total,
+					      len - at < 4 ? (size_t)0
+							   : len - at - 4);
 	stored = big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 				      (uint32_t)p[2] << 8 | p[3]
 			    : ckpt_load32le(p);
 	crc = ckpt_lencrc_end(&lc);
 	if (stored != ckpt_crc_mask(crc))
-		return -EBADMSG;
+		return string_fault(why, wlen,
+				    "the checksum of the lengths (bytes %zu to "
+				    "%zu, %s-endian) is %08" PRIx32
+				    ", not %08" PRIx32,
+				    at, at + 3, big_endian ? "big" : "little",
+				    stored, ckpt_crc_mask(crc));
 	body = p + 4;
-	/* Exact size: no short data, no trailing bytes. */
-	if ((uint64_t)(limit - body) != total)
-		return -EBADMSG;
 	if (data != NULL) {
 		const uint8_t *q = buf, *d = body;
 
@@ -397,69 +446,25 @@ ckpt_string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
 	return 0;
 }
 
+/* Validate a stored string tensor and optionally describe it; see
+ * tensor.h. */
+int
+ckpt_string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
+		  bool big_endian, uint64_t *lens, const uint8_t **data,
+		  uint32_t *entry_crc)
+{
+	return string_parse(buf, len, nelems, big_endian, lens, data,
+			    entry_crc, NULL, 0);
+}
+
 /* Why ckpt_string_parse() refuses BUF; see tensor.h. */
 void
 ckpt_string_explain(const uint8_t *buf, size_t len, uint64_t nelems,
 		    bool big_endian, char *why, size_t wlen)
 {
-	const uint8_t *p = buf, *limit = buf + len;
-	struct ckpt_lencrc lc = { 0 };
-	uint64_t i, l, total = 0;
-	uint32_t stored, want;
-	size_t at;
-
-	if (nelems == 0 && len != 4) {
-		snprintf(why, wlen,
-			 "%zu bytes, not the 4 of the checksum of no lengths",
-			 len);
-		return;
-	}
-	if (len < 4 || nelems > len - 4) {
-		snprintf(why, wlen,
-			 "%zu bytes cannot hold %" PRIu64 " length%s and their "
-			 "4-byte checksum",
-			 len, nelems, nelems == 1 ? "" : "s");
-		return;
-	}
-	for (i = 0; i < nelems; i++) {
-		at = (size_t)(p - buf);
-		if (ckpt_get_varint64(&p, limit, &l) < 0) {
-			snprintf(why, wlen,
-				 "the length of element %" PRIu64 " (at byte "
-				 "%zu) is not a varint",
-				 i, at);
-			return;
-		}
-		if (l > len || (total += l) > len) {
-			snprintf(why, wlen,
-				 "the lengths add up to more than the %zu "
-				 "bytes (element %" PRIu64 ")",
-				 len, i);
-			return;
-		}
-		ckpt_lencrc_add(&lc, l, big_endian);
-	}
-	at = (size_t)(p - buf);
-	if (len - at < 4 || len - at - 4 != total) {
-		snprintf(why, wlen,
-			 "the lengths add up to %" PRIu64 " bytes, but %zu "
-			 "follow them and their 4-byte checksum",
-			 total, len - at < 4 ? (size_t)0 : len - at - 4);
-		return;
-	}
-	stored = big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-				      (uint32_t)p[2] << 8 | p[3]
-			    : ckpt_load32le(p);
-	want = ckpt_crc_mask(ckpt_lencrc_end(&lc));
-	if (stored != want) {
-		snprintf(why, wlen,
-			 "the checksum of the lengths (bytes %zu to %zu, "
-			 "%s-endian) is %08" PRIx32 ", not %08" PRIx32,
-			 at, at + 3, big_endian ? "big" : "little", stored,
-			 want);
-		return;
-	}
-	snprintf(why, wlen, "no fault found");
+	if (string_parse(buf, len, nelems, big_endian, NULL, NULL, NULL, why,
+			 wlen) == 0)
+		snprintf(why, wlen, "no fault found");
 }
 
 /* Little-endian decode into caller arrays; see tensor.h. */
