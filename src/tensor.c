@@ -369,20 +369,18 @@ string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
 
 	if (buf == NULL && len > 0)
 		return -EBADMSG;
+	if (nelems == 0 && len != 4)
+		return string_fault(why, wlen,
+				    "%zu bytes, not the 4 of the checksum of "
+				    "no lengths",
+				    len);
 	/* Every element takes at least one varint byte, and the checksum
 	 * four more: reject absurd counts before touching LENS/DATA. */
 	if (len < 4 || nelems > len - 4)
-		return nelems == 0
-			       ? string_fault(why, wlen,
-					      "%zu bytes, not the 4 of the "
-					      "checksum of no lengths",
-					      len)
-			       : string_fault(why, wlen,
-					      "%zu bytes cannot hold %" PRIu64
-					      " length%s and their 4-byte "
-					      "checksum",
-					      len, nelems,
-					      nelems == 1 ? "" : "s");
+		return string_fault(why, wlen,
+				    "%zu bytes cannot hold %" PRIu64
+				    " length%s and their 4-byte checksum",
+				    len, nelems, nelems == 1 ? "" : "s");
 	limit = buf + len;
 	for (i = 0; i < nelems; i++) {
 		at = (size_t)(p - buf);
@@ -405,18 +403,11 @@ string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
 	at = (size_t)(p - buf);
 	/* Exact size: no short data, no trailing bytes. */
 	if (len - at < 4 || len - at - 4 != total)
-		return nelems == 0
-			       ? string_fault(why, wlen,
-					      "%zu bytes, not the 4 of the "
-					      "checksum of no lengths",
-					      len)
-			       : string_fault(why, wlen,
-					      "the lengths add up to %" PRIu64
-					      " bytes, but %zu follow them "
-					      "and their 4-byte checksum",
-					      total,
-					      len - at < 4 ? (size_t)0
-							   : len - at - 4);
+		return string_fault(why, wlen,
+				    "the lengths add up to %" PRIu64 " bytes, "
+				    "but %zu follow them and their 4-byte "
+				    "checksum",
+				    total, len - at < 4 ? (size_t)0 : len - at - 4);
 	stored = big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 				      (uint32_t)p[2] << 8 | p[3]
 			    : ckpt_load32le(p);
