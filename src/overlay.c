@@ -315,6 +315,37 @@ set_shape(struct ckptfs_node *n, int64_t *dims, int rank)
 	n->rank = rank;
 }
 
+/* A tensor with no dtype or no shape of its own, under the name (TF1) or
+ * key (TF2) of a tensor the checkpoint holds that is no longer there
+ * (removed, or renamed away as an editor keeps a backup), takes that
+ * tensor's, as a file renamed over it does (ckptfs(1), WRITING).  The
+ * source is what the name held, so a replay of the journal decides the
+ * same. */
+static void
+take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n)
+{
+	struct ckpt_buf key = { 0 };
+	const struct ckpt_entry *e;
+
+	if (n->kind != CKPTFS_TENSOR || (n->dtype >= 0 && n->rank >= 0) ||
+	    ckptfs_xattr_get(t, n, CKPTFS_XATTR_KEY, &key) < 0)
+		goto out;
+	e = ckpt_entries_find(t->src.entries, t->src.n, key.data, key.len);
+	if (e == NULL || e->is_part ||
+	    (key.len == sizeof(CKPT_OBJGRAPH_KEY) - 1 &&
+	     memcmp(key.data, CKPT_OBJGRAPH_KEY, key.len) == 0))
+		goto out;
+	if (n->dtype < 0)
+		n->dtype = e->dtype;
+	if (n->rank < 0) {
+		set_shape(n, NULL, -1);
+		n->dims = (int64_t *)e->dims;
+		n->rank = e->rank;
+	}
+out:
+	ckpt_buf_free(&key);
+}
+
 /* --- journal --------------------------------------------------------------- */
 
 /* Append one length-prefixed field. */
@@ -1368,6 +1399,7 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	n->written = true;
 	n->spool_id = id;
+	take_vacated(t, n);
 	if (fd >= 0) {
 		spool_fd_park(t, n, fd);
 		fd = -1;
@@ -1797,6 +1829,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			mv[i].n->derived_name = false;
 	if (takeover)
 		n->derived_name = derived;
+	for (i = 0; i < nmv; i++)
+		take_vacated(t, mv[i].n);
 	if (nmv > 0) {
 		atomic_store(&t->ov->changed, true);
 		t->ov->structure = true;

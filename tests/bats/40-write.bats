@@ -388,6 +388,75 @@ EOF
 	refute_output --partial tmp
 }
 
+@test "a file made where a tensor was (rm, or a backup renamed away) takes its dtype and shape" {
+	local spool=$T/sp o
+	mount_ckpt "$P" -o format=both,output="$T/out",spool="$spool"
+	o=$MNT/by-object/vars
+	# rm, then a new file under the name
+	rm "$MNT/by-name/dense/kernel"
+	f4 '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40\x00\x00\x80\x40\x00\x00\xa0\x40\x00\x00\xc0\x40' \
+		>"$MNT/by-name/dense/kernel"
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.dtype)" = float32 ]
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = 2,3 ]
+	# as emacs saves: the old one renamed to a backup, a new file made
+	mv "$MNT/by-name/global_step" "$MNT/by-name/global_step~"
+	printf '\x07\x00\x00\x00\x00\x00\x00\x00' >"$MNT/by-name/global_step"
+	[ "$(xattr "$MNT/by-name/global_step" user.ckpt.dtype)" = int64 ]
+	[ "$(xattr "$MNT/by-name/global_step" user.ckpt.shape)" = "" ]
+	# as vim can: a new file renamed into the name a backup left free
+	f4 '\x00\x00\x20\x41' >"$MNT/by-name/tmp"
+	run ! getfattr -n user.ckpt.dtype "$MNT/by-name/tmp"
+	mv "$MNT/by-name/b" "$MNT/by-name/b~"
+	mv "$MNT/by-name/tmp" "$MNT/by-name/b"
+	[ "$(xattr "$MNT/by-name/b" user.ckpt.dtype)" = float32 ]
+	# in by-object: the name a tensor's path gives
+	rm "$o/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE"
+	mkdir -p "$o/scoped.Sc/.ATTRIBUTES"
+	f4 '\x00\x00\x40\x40' >"$o/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE"
+	[ "$(xattr "$MNT/by-name/scoped/c" user.ckpt.dtype)" = float32 ]
+	# Its own dtype is kept, and the shape a wrong size is told against.
+	rm "$MNT/by-name/dense/kernel@/Adam"
+	head -c 20 /dev/zero >"$MNT/by-name/dense/kernel@/Adam"
+	setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/dense/kernel@/Adam"
+	# A name the checkpoint never had: still no dtype.
+	printf 'abcd' >"$MNT/by-name/fresh"
+	run ! getfattr -n user.ckpt.dtype "$MNT/by-name/fresh"
+	# The same after a crash: the journal's replay decides alike.
+	kill_daemon
+	mount_ckpt "$P" -o format=both,output="$T/out",spool="$spool"
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = 2,3 ]
+	[ "$(xattr "$MNT/by-name/global_step" user.ckpt.dtype)" = int64 ]
+	[ "$(xattr "$MNT/by-name/b" user.ckpt.dtype)" = float32 ]
+	[ "$(xattr "$MNT/by-name/dense/kernel@/Adam" user.ckpt.dtype)" = int32 ]
+	finish_fails
+	assert_output --partial "by-name/dense/kernel@/Adam: 20 bytes do not match int32 [2,3] (24 bytes)"
+	mount_ckpt "$P" -o format=both,output="$T/out",spool="$spool"
+	rm "$MNT/by-name/dense/kernel@/Adam" "$MNT/by-name/fresh"
+	finish
+	[ "$(meta "$T/out.tf1" dense/kernel)" = "float32 [2,3]" ]
+	[ "$(val "$T/out.tf1" dense/kernel)" = "[[1,2,3],[4,5,6]]" ]
+	[ "$(meta "$T/out.tf1" global_step)" = "int64 []" ]
+	[ "$(val "$T/out.tf1" global_step)" = 7 ]
+	[ "$(val "$T/out.tf1" b)" = 10 ]
+	[ "$(val "$T/out.tf1" 'b~')" = 2 ]
+	[ "$(meta "$T/out.tf1" scoped/c)" = "float32 []" ]
+	[ "$(val "$T/out.tf1" scoped/c)" = 3 ]
+	[ "$(meta "$T/out.tf2" vars/global_step/.ATTRIBUTES/VARIABLE_VALUE)" = "int64 []" ]
+}
+
+@test "tf2: a file made at a removed tensor's key takes its dtype and shape" {
+	local k
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
+	k=$MNT/by-object/model/layers/1/kernel/.ATTRIBUTES
+	rm "$k/VARIABLE_VALUE"
+	f4 '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40' >"$k/VARIABLE_VALUE"
+	[ "$(xattr "$k/VARIABLE_VALUE" user.ckpt.dtype)" = float32 ]
+	[ "$(xattr "$k/VARIABLE_VALUE" user.ckpt.shape)" = 3,1 ]
+	finish
+	[ "$(meta "$T/out" model/layers/1/kernel/.ATTRIBUTES/VARIABLE_VALUE)" = "float32 [3,1]" ]
+	[ "$(val "$T/out" model/layers/1/kernel/.ATTRIBUTES/VARIABLE_VALUE)" = "[[1],[2],[3]]" ]
+}
+
 @test "a file saved over a tensor by rename: the other view's name opens it at once" {
 	local o
 	mount_ckpt "$P"
@@ -410,11 +479,11 @@ EOF
 		[ "$(values VARIABLE_VALUE f4)" = 10 ])
 	[ "$(stat -c %i "$o/a/.ATTRIBUTES")" = "$i" ]
 	# and saved as vim can save: the old one renamed to a~, removed
-	# last (the new one, renamed over nothing, has no dtype then)
+	# last (the new one, renamed into the name a held, takes its dtype)
 	run -0 "$REPLACE_READ" 300 "$MNT/by-name/tmp" "$MNT/by-name/a" \
 		"$o/a/.ATTRIBUTES/VARIABLE_VALUE" "$MNT/by-name/a~"
 	assert_output "0 failed, 0 stale"
-	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/a"
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.dtype)" = float32 ]
 	# The last of the 300 counters, in both.
 	[ "$(values "$o/a/.ATTRIBUTES/VARIABLE_VALUE" u4)" = 299 ]
 	[ "$(values "$MNT/by-name/b" u4)" = 299 ]

@@ -10,7 +10,8 @@
  * all of them (as many as fit).  A second overlay on a spool in use is
  * busy; a journal damaged in the middle or missing a spool file is
  * refused, a last record cut short dropped.  A scope rename renames a
- * tensor's own other-view directories in place. */
+ * tensor's own other-view directories in place.  A tensor made under a
+ * name the source held takes its dtype and shape. */
 #include "config.h"
 #include "check.h"
 
@@ -273,6 +274,80 @@ test_rename_in_place(const char *dir)
 	CHECK(at(t, "by-object/vars/net.Sbias") != vd);
 	ckptfs_invals_free(&iv);
 	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+}
+
+/* A tensor made under a name the source gave a tensor no longer there
+ * (removed, or renamed away) takes its dtype and shape, also when
+ * renamed there; whatever it has of its own stays.  A replay decides the
+ * same. */
+static void
+test_vacated_name(const char *dir)
+{
+	char spool[64];
+	struct ckptfs_tree *t, *u;
+	struct ckptfs_invals iv = { 0 };
+	struct ckptfs_node *n, *d;
+
+	snprintf(spool, sizeof(spool), "%s/sp-vacated", dir);
+	t = tree_with(spool, 0);
+	d = at(t, "by-name/dense");
+	CHECK_EQ_INT(ckptfs_ov_remove(t, d, "bias", 4, false, &iv), 0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, d, "bias", 4, false, &n, &iv), 0);
+	CHECK_EQ_INT(n->dtype, CKPT_DT_FLOAT);
+	CHECK_EQ_INT(n->rank, 1);
+	CHECK_EQ_INT((int)n->dims[0], 3);
+	CHECK(n->entry == NULL);
+	/* renamed away, and a new file renamed into the name */
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "a", 1, t->by_name, "a~",
+				      2, 0, &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "tmp", 3, false, &n,
+				      &iv),
+		     0);
+	CHECK_EQ_INT(n->dtype, -1);
+	CHECK_EQ_INT(n->rank, -1);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_DTYPE, "int8", 4),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "tmp", 3, t->by_name,
+				      "a", 1, 0, &iv),
+		     0);
+	CHECK_EQ_INT(n->dtype, CKPT_DT_INT8);	/* its own */
+	CHECK_EQ_INT(n->rank, 0);		/* the scalar's */
+	/* by-object, at the path the name gives */
+	CHECK_EQ_INT(ckptfs_ov_remove(t, at(t, "by-object/vars/scoped.Sc/"
+					      ".ATTRIBUTES"),
+				      "VARIABLE_VALUE", 14, false, &iv),
+		     0);
+	CHECK(at(t, "by-name/scoped/c") == NULL);
+	d = at(t, "by-object/vars/scoped.Sc/.ATTRIBUTES");
+	CHECK(d != NULL);
+	CHECK_EQ_INT(ckptfs_ov_create(t, d, "VARIABLE_VALUE", 14, false, &n,
+				      &iv),
+		     0);
+	CHECK(at(t, "by-name/scoped/c") == n);
+	CHECK_EQ_INT(n->dtype, CKPT_DT_FLOAT);
+	CHECK_EQ_INT(n->rank, 0);
+	/* a name the source never had */
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "b", 1, false, &n, &iv),
+		     0);
+	CHECK_EQ_INT(n->dtype, -1);
+	ckptfs_invals_free(&iv);
+	ckptfs_overlay_close(t);
+
+	u = tree_with(spool, 0);
+	n = at(u, "by-name/dense/bias");
+	CHECK(n != NULL && n->entry == NULL);
+	CHECK_EQ_INT(n->dtype, CKPT_DT_FLOAT);
+	CHECK_EQ_INT(n->rank, 1);
+	n = at(u, "by-name/a");
+	CHECK(n != NULL);
+	CHECK_EQ_INT(n->dtype, CKPT_DT_INT8);
+	CHECK_EQ_INT(n->rank, 0);
+	CHECK_EQ_INT(at(u, "by-name/scoped/c")->dtype, CKPT_DT_FLOAT);
+	CHECK_EQ_INT(at(u, "by-name/b")->dtype, -1);
+	ckptfs_overlay_close(u);
+	ckptfs_tree_free(u);
 	ckptfs_tree_free(t);
 }
 
@@ -902,6 +977,7 @@ main(void)
 	test_rules_and_replay(spool);
 	test_foreign_spool(spool);
 	test_rename_in_place(dir);
+	test_vacated_name(dir);
 	test_not_utf8(dir);
 	test_damaged(dir);
 	test_refuse_all(dir);
