@@ -959,11 +959,6 @@ ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
 	size_t n = 0;
 	int rc;
 
-	for (size_t i = 0; i < b->n; i++)
-		if ((rc = b->entries[i].nparts == 0
-				  ? ckpt_bundle_verify(b, &b->entries[i], err)
-				  : 0) < 0)
-			return rc;
 	o.compression = b->index_compression;
 	o.endianness = b->hdr.endianness;
 	o.producer = b->hdr.producer;
@@ -987,8 +982,13 @@ ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
 		int fd = -1;
 
 		if (e->size > 0 &&
-		    (rc = ckpt_bundle_locate(b, e, 0, &fd, &foff, &run)) < 0)
+		    (rc = ckpt_bundle_locate(b, e, 0, &fd, &foff, &run)) < 0) {
+			rc = ckpt_fail(err, rc,
+				       "%s: tensor '%.*s': its bytes are not "
+				       "all in its data file",
+				       b->prefix, (int)e->key_len, e->key);
 			goto out;
+		}
 		if ((rc = ckpt_writer_select_shard(w, e->shard_id)) < 0)
 			goto out;
 		rc = ckpt_writer_add_copy(w, e->key, e->key_len, e->dtype,

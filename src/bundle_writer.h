@@ -115,8 +115,11 @@ int ckpt_test_fail(const char *point);
 /* Write B again, unchanged, at PREFIX: same header and shard count, same
  * compression of the index, each shard's tensors in their original data
  * order, bytes copied with copy_file_range().  For a checkpoint written
- * by TensorFlow the result is byte-identical.  Every tensor is verified
- * first.  DIRFD: as ckpt_writer_opts.dirfd. */
+ * by TensorFlow the result is byte-identical.  The bytes are not read
+ * (checked) here: a damaged tensor is copied with its stored CRC, so the
+ * copy is found damaged as the source is (ckpt_bundle_verify()).  The
+ * tensors must lie within their data files (!ckpt_bundle_entry_short()).
+ * DIRFD: as ckpt_writer_opts.dirfd. */
 int ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
 			const int *dirfd, struct ckpt_err *err);
 

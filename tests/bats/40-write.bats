@@ -209,6 +209,28 @@ setup() {
 	assert_output --partial ", 0 damaged"
 }
 
+@test "damage nothing read is copied as stored, by every write-out" {
+	local x
+	for x in a dense/bias; do
+		printf '\x11' | dd of="$P.data-00000-of-00001" bs=1 \
+			seek="$("$CKPT_INSPECT" --json "$P" "$x" | jq .offset)" \
+			conv=notrunc status=none
+	done
+	# Unchanged, in the source's format: a copy, damage and all.
+	mount_ckpt "$P" -o format=same,output="$T/same"
+	finish
+	cmp "$P.index" "$T/same.index"
+	cmp "$P.data-00000-of-00001" "$T/same.data-00000-of-00001"
+	run -1 "$CKPT_INSPECT" --verify "$T/same"
+	assert_output --partial ", 2 damaged"
+	# Converted: the same two found damaged there.
+	mount_ckpt "$P" -o output="$T/conv"
+	finish
+	run -1 "$CKPT_INSPECT" --verify "$T/conv"
+	assert_output --partial ", 2 damaged"
+	assert_output --partial "vars/a/.ATTRIBUTES/VARIABLE_VALUE"
+}
+
 @test "rm removes a tensor from both views; rmdir; empty other-view dirs go" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	rm "$MNT/by-name/b"
