@@ -2020,7 +2020,9 @@ content_crc(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	}
 	ckpt_shape_elems(e->dims, e->rank, &elems);
 	rc = e->dtype == CKPT_DT_STRING
-		     ? ckpt_string_check(buf, (size_t)e->size, elems, crc)
+		     ? ckpt_string_parse(buf, (size_t)e->size, elems,
+					 b->hdr.endianness == 1, NULL, NULL,
+					 crc)
 		     : ckpt_variant_check(buf, (size_t)e->size, elems, crc);
 	if (rc < 0)
 		return ckpt_fail(err, -EBADMSG,
@@ -2242,7 +2244,8 @@ ckpt_bundle_objgraph_bytes(const struct ckpt_bundle *b, uint8_t **buf,
 				 CKPT_OBJGRAPH_KEY);
 	if ((rc = ckpt_bundle_read(b, e, buf, &n, err)) < 0)
 		return rc;
-	if (ckpt_string_decode(*buf, n, 1, lens, data) < 0) {
+	if (ckpt_string_parse(*buf, n, 1, b->hdr.endianness == 1, lens, data,
+			      NULL) < 0) {
 		free(*buf);
 		*buf = NULL;
 		return ckpt_fail(err, -EBADMSG,

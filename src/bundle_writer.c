@@ -412,7 +412,9 @@ ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
 
 		ckpt_shape_elems(dims, rank, &elems);
 		rc = dtype == CKPT_DT_STRING
-			     ? ckpt_string_check(data, size, elems, &crc)
+			     ? ckpt_string_parse(data, size, elems,
+						 w->opts.endianness == 1,
+						 NULL, NULL, &crc)
 			     : ckpt_variant_check(data, size, elems, &crc);
 		if (rc < 0)
 			return ckpt_fail(err, -EINVAL,

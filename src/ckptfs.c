@@ -653,7 +653,7 @@ info_extra(struct ckpt_buf *b, const struct plan *p, bool writable,
 	if (rc == 0)
 		rc = writable ? PUTS(b, "true") : PUTS(b, "false");
 	if (rc == 0)
-		rc = PUTS(b, ",\n  \"pid\": 0          ,\n");
+		rc = PUTS(b, ",\n  \"pid\":          0,\n");
 	snprintf(num, sizeof(num), "%d", status_fd);
 	if (rc == 0)
 		rc = PUTS(b, "  \"status_fd\": ");
@@ -685,7 +685,7 @@ set_info_pid(struct ckptfs_tree *t)
 
 	if (p == NULL)
 		return;
-	snprintf(num, sizeof(num), "%-10ld", (long)getpid());
+	snprintf(num, sizeof(num), "%10ld", (long)getpid());
 	memcpy(p + 7, num, 10);
 }
 

@@ -116,7 +116,7 @@ out:
 static int
 add_split_strings(struct ckpt_writer *w, struct held **held,
 		  const struct ckpt_out_tensor *t, int fd, const char *key,
-		  size_t klen, struct ckpt_err *err)
+		  size_t klen, bool be, struct ckpt_err *err)
 {
 	const struct ckpt_entry *e = t->slicing;
 	uint64_t n;
@@ -144,7 +144,8 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 		goto fail;
 	}
 	/* The overlay checked the layout; a file changed since is not. */
-	if ((rc = ckpt_string_decode(buf, (size_t)t->size, n, lens, data)) < 0)
+	if ((rc = ckpt_string_parse(buf, (size_t)t->size, n, be, lens, data,
+				    NULL)) < 0)
 		goto fail;
 	for (size_t i = 0; i < e->nparts; i++) {
 		const struct ckpt_part *p = &e->parts[i];
@@ -164,7 +165,8 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 		}
 		part.len = 0;
 		sk.len = 0;
-		if ((rc = ckpt_string_encode(pd, pl, m, &part, &crc)) < 0 ||
+		if ((rc = ckpt_string_encode_order(pd, pl, m, be, &part,
+						   &crc)) < 0 ||
 		    (rc = ckpt_slice_key_encode(key, klen,
 						&e->slices[i * (size_t)e->rank],
 						e->rank, &sk)) < 0)
@@ -201,11 +203,11 @@ out:
 	return rc;
 }
 
-/* Add one tensor under KEY. */
+/* Add one tensor under KEY (BE: the output is big-endian). */
 static int
 add_tensor(struct ckpt_writer *w, struct held **held,
 	   const struct ckpt_out_tensor *t, const char *key, size_t klen,
-	   struct ckpt_err *err)
+	   bool be, struct ckpt_err *err)
 {
 	int fd = t->fd, rc;
 
@@ -220,7 +222,7 @@ add_tensor(struct ckpt_writer *w, struct held **held,
 					 strerror(errno));
 	}
 	rc = t->slicing != NULL
-		     ? add_split_strings(w, held, t, fd, key, klen, err)
+		     ? add_split_strings(w, held, t, fd, key, klen, be, err)
 		     : ckpt_writer_add_fd(w, key, klen, t->dtype, t->dims,
 					  t->rank, fd, 0, t->size, err);
 	if (t->file != NULL)
@@ -242,7 +244,7 @@ is_graph_key(const char *key, size_t len)
  * would be too. */
 static int
 make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
-	   struct ckpt_buf *str, struct ckpt_err *err)
+	   bool be, struct ckpt_buf *str, struct ckpt_err *err)
 {
 	struct ckpt_objvalue *vals = calloc(n + 1, sizeof(*vals));
 	size_t nv = 0;
@@ -271,7 +273,7 @@ make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
 	}
 	rc = ckpt_objgraph_build_bytes(vals, nv, str, err);
 	if (rc == 0)
-		rc = ckpt_string_encode_in_place(str);
+		rc = ckpt_string_encode_in_place(str, be);
 	free(vals);
 	return rc;
 }
@@ -294,6 +296,7 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 	struct held *held = NULL;
 	struct ckpt_buf graph = { 0 };
 	bool tf2 = opts->format == CKPT_FORMAT_TF2, add_counter = false;
+	bool be = opts->endianness == 1;
 	int rc;
 
 	if (tf2) {
@@ -304,11 +307,12 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		 * builder's scratch and they are never alive together; it is
 		 * still stored last, as TensorFlow stores it. */
 		if (opts->graph == NULL &&
-		    (rc = make_graph(t, n, add_counter, &graph, err)) < 0)
+		    (rc = make_graph(t, n, add_counter, be, &graph, err)) < 0)
 			return rc;
 	}
 	wo.producer = 1;
 	wo.compression = opts->compression;
+	wo.endianness = opts->endianness;
 	/* T's names, keys and shapes, the slice keys on HELD and the static
 	 * keys added here outlive the writer, freed before this returns. */
 	wo.borrow = true;
@@ -322,22 +326,24 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 
 		if (tf2 && is_graph_key(key, klen))
 			continue;
-		if ((rc = add_tensor(w, &held, x, key, klen, err)) < 0)
+		if ((rc = add_tensor(w, &held, x, key, klen, be, err)) < 0)
 			goto out;
 	}
 	if (add_counter) {
-		int64_t one = 1;
+		/* int64 1, in the data's byte order */
+		uint8_t one[8] = { 0 };
 
+		one[be ? 7 : 0] = 1;
 		rc = ckpt_writer_add(w, CKPT_SAVE_COUNTER_KEY,
 				     strlen(CKPT_SAVE_COUNTER_KEY),
-				     CKPT_DT_INT64, NULL, 0, &one, sizeof(one),
+				     CKPT_DT_INT64, NULL, 0, one, sizeof(one),
 				     err);
 		if (rc < 0)
 			goto out;
 	}
 	if (tf2 && opts->graph != NULL)
 		rc = add_tensor(w, &held, opts->graph, CKPT_OBJGRAPH_KEY,
-				strlen(CKPT_OBJGRAPH_KEY), err);
+				strlen(CKPT_OBJGRAPH_KEY), be, err);
 	else if (tf2)
 		rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
 				     strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,

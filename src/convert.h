@@ -61,6 +61,10 @@ struct ckpt_convert_opts {
 	bool add_save_counter;
 	/* Header and index options of the output (byte-exact rewrites). */
 	enum ckpt_compression compression;
+	/* The header's byte order of the tensor data (1: big-endian).  The
+	 * bytes of T are taken as they are, so it must be the source's; the
+	 * strings and the counter made here follow it. */
+	int32_t endianness;
 	/* The directory PREFIX is in, opened by the caller: see
 	 * ckpt_writer_opts.dirfd.  NULL: opened by PREFIX's path. */
 	const int *dirfd;

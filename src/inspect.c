@@ -827,8 +827,8 @@ vctx_load(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		v->sdata = calloc(v->nelems + 1, sizeof(*v->sdata));
 		if (v->slens == NULL || v->sdata == NULL)
 			return fail("%s", strerror(ENOMEM));
-		rc = ckpt_string_decode(v->data, len, v->nelems, v->slens,
-					v->sdata);
+		rc = ckpt_string_parse(v->data, len, v->nelems, v->big_endian,
+				       v->slens, v->sdata, NULL);
 		if (rc < 0)
 			return fail("%s: tensor \"%s\": malformed string data",
 				    b->index_path, e->key);

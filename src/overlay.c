@@ -2856,6 +2856,14 @@ check_names(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 	return rc;
 }
 
+/* True if T's source holds its tensor data big-endian: every tensor shown
+ * and written is then in that byte order, and so is the new checkpoint. */
+static bool
+big_endian(const struct ckptfs_tree *t)
+{
+	return t->bundle != NULL && t->bundle->hdr.endianness == 1;
+}
+
 /* Check that spooled string or variant tensor N (shown as WHERE) holds
  * their stored layout for its shape, which the writer needs, so that the
  * refusal names it as the others are.  Return 0 or -EINVAL. */
@@ -2882,11 +2890,12 @@ check_layout(struct ckptfs_tree *t, struct ckptfs_node *n, const char *where,
 	}
 	close(fd);
 	if (buf != NULL && n->dtype == CKPT_DT_STRING &&
-	    ckpt_string_check(buf, (size_t)size, elems, &crc) < 0) {
+	    ckpt_string_parse(buf, (size_t)size, elems, big_endian(t), NULL,
+			      NULL, &crc) < 0) {
 		char why[160];
 
-		ckpt_string_explain(buf, (size_t)size, elems, false, why,
-				    sizeof(why));
+		ckpt_string_explain(buf, (size_t)size, elems, big_endian(t),
+				    why, sizeof(why));
 		ckpt_shape_format(n->dims, n->rank, shape, sizeof(shape));
 		rc = ckpt_fail(err, -EINVAL,
 			       "%s: not a stored string tensor of shape [%s]: "
@@ -3342,9 +3351,12 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		o[i].key = (const char *)names.data + offs[2 * i + 1];
 	}
 	for (k = 0; k < nouts && rc == 0; k++) {
-		struct ckpt_convert_opts co = { .format = outs[k].format,
-						.add_save_counter = true,
-						.dirfd = outs[k].dirfd };
+		struct ckpt_convert_opts co = {
+			.format = outs[k].format,
+			.add_save_counter = true,
+			.dirfd = outs[k].dirfd,
+			.endianness = big_endian(t) ? 1 : 0,
+		};
 		bool same = (outs[k].format == CKPT_FORMAT_TF2) == t->src.tf2;
 
 		if (same && !changed && t->bundle != NULL) {

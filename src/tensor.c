@@ -475,11 +475,34 @@ ckpt_string_check(const uint8_t *buf, size_t len, uint64_t nelems,
 				 entry_crc);
 }
 
+/* Store the masked length checksum C in the byte order of the bundle. */
+static void
+store_lencrc(uint8_t *p, uint32_t c, bool big_endian)
+{
+	c = ckpt_crc_mask(c);
+	if (big_endian) {
+		p[0] = (uint8_t)(c >> 24);
+		p[1] = (uint8_t)(c >> 16);
+		p[2] = (uint8_t)(c >> 8);
+		p[3] = (uint8_t)c;
+	} else {
+		ckpt_store32le(p, c);
+	}
+}
+
 /* Append NELEMS strings in TF's little-endian layout.  On failure OUT is
  * left as it was. */
 int
 ckpt_string_encode(const uint8_t *const *data, const uint64_t *lens,
 		   uint64_t nelems, struct ckpt_buf *out, uint32_t *crc)
+{
+	return ckpt_string_encode_order(data, lens, nelems, false, out, crc);
+}
+
+int
+ckpt_string_encode_order(const uint8_t *const *data, const uint64_t *lens,
+			 uint64_t nelems, bool big_endian,
+			 struct ckpt_buf *out, uint32_t *crc)
 {
 	size_t need = 4, i;
 	struct ckpt_lencrc lc = { 0 };
@@ -504,10 +527,10 @@ ckpt_string_encode(const uint8_t *const *data, const uint64_t *lens,
 		out->len = (size_t)(ckpt_put_varint64(out->data + out->len,
 						      lens[i]) -
 				    out->data);
-		ckpt_lencrc_add(&lc, lens[i], false);
+		ckpt_lencrc_add(&lc, lens[i], big_endian);
 	}
 	c = ckpt_lencrc_end(&lc);
-	ckpt_store32le(out->data + out->len, ckpt_crc_mask(c));
+	store_lencrc(out->data + out->len, c, big_endian);
 	c = ckpt_crc32c_extend(c, out->data + out->len, 4);
 	out->len += 4;
 	for (i = 0; i < nelems; i++) {
@@ -526,7 +549,7 @@ ckpt_string_encode(const uint8_t *const *data, const uint64_t *lens,
  * by the header's size (a varint length and the masked length CRC) and
  * the header goes in front. */
 int
-ckpt_string_encode_in_place(struct ckpt_buf *buf)
+ckpt_string_encode_in_place(struct ckpt_buf *buf, bool big_endian)
 {
 	uint64_t len = buf->len;
 	size_t head = ckpt_varint_len(len) + 4;
@@ -537,8 +560,8 @@ ckpt_string_encode_in_place(struct ckpt_buf *buf)
 		return rc;
 	memmove(buf->data + head, buf->data, buf->len);
 	p = ckpt_put_varint64(buf->data, len);
-	ckpt_store32le(p,
-		       ckpt_crc_mask(ckpt_string_lengths_crc(&len, 1, false)));
+	store_lencrc(p, ckpt_string_lengths_crc(&len, 1, big_endian),
+		     big_endian);
 	buf->len += head;
 	return 0;
 }

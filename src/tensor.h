@@ -110,11 +110,19 @@ int ckpt_string_check(const uint8_t *buf, size_t len, uint64_t nelems,
 int ckpt_string_encode(const uint8_t *const *data, const uint64_t *lens,
 		       uint64_t nelems, struct ckpt_buf *out, uint32_t *crc);
 
+/* The same in the byte order of a bundle whose header says BIG_ENDIAN
+ * (the length checksum and the lengths fed to it are then big-endian;
+ * see ckpt_string_parse()). */
+int ckpt_string_encode_order(const uint8_t *const *data,
+			     const uint64_t *lens, uint64_t nelems,
+			     bool big_endian, struct ckpt_buf *out,
+			     uint32_t *crc);
+
 /* Encode the bytes of BUF as a string tensor of one element, in place:
- * what ckpt_string_encode() would append for them, without a second copy
- * (an object graph can be tens of MB).  Return 0 or -ENOMEM, -EOVERFLOW;
- * BUF is unchanged on failure. */
-int ckpt_string_encode_in_place(struct ckpt_buf *buf);
+ * what ckpt_string_encode_order() would append for them, without a second
+ * copy (an object graph can be tens of MB).  Return 0 or -ENOMEM,
+ * -EOVERFLOW; BUF is unchanged on failure. */
+int ckpt_string_encode_in_place(struct ckpt_buf *buf, bool big_endian);
 
 /* The general form of ckpt_string_decode()/ckpt_string_check(): BIG_ENDIAN
  * as in the bundle header (the length checksum and the lengths fed to it

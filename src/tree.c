@@ -1525,8 +1525,14 @@ build_info(struct ckptfs_tree *t, const char *root, const char *extra)
 	if (rc == 0) {
 		int nl = snprintf(num, sizeof(num),
 				  ",\n  \"num_shards\": %" PRId32
+				  ",\n  \"endianness\": \"%s\""
 				  ",\n  \"tensors\": %zu,\n  \"ckptfs_version\": ",
-				  t->src.num_shards, t->ntensors);
+				  t->src.num_shards,
+				  t->bundle != NULL &&
+						  t->bundle->hdr.endianness == 1
+					  ? "big"
+					  : "little",
+				  t->ntensors);
 		rc = ckpt_buf_put(&b, num, (size_t)nl);
 	}
 	if (rc == 0)

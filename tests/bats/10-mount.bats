@@ -140,6 +140,8 @@ EOF
 	mount_ckpt -o ro,max_read=8192 "$(fixture tf1)"
 	[ "$(values "$MNT/by-name/dense/kernel" f4)" = "0 1 2 3 4 5" ]
 	run -0 cat "$MNT/info.json"
+	assert_output --partial '"endianness": "little"'
+	assert_output --regexp '"pid": +[0-9]+,'
 	unmount_ckpt
 	# what the kernel would refuse, saying only "Invalid argument", is
 	# refused before the checkpoint is opened
@@ -283,6 +285,7 @@ EOF
 	assert_output --partial '"format": "tf1"'
 	assert_output --partial '"tensors": 3'
 	assert_output --partial '"num_shards": 1'
+	assert_output --partial '"endianness": "little"'
 	assert_output --partial '"tf2_root": "vars"'
 }
 

@@ -363,3 +363,36 @@ EOF2
 	run -0 find "$T" -name '*tempstate*'
 	assert_output ""
 }
+
+@test "a big-endian checkpoint converts in its own byte order, strings too" {
+	local p
+	p=$(fixture bigendian)
+	mount_ckpt "$p" -o output="$T/tf2"
+	[ "$(jq -r .endianness "$MNT/info.json")" = big ]
+	# Shown as stored, most significant byte first.
+	[ "$(od -An -tx1 "$MNT/by-name/step" | tr -d ' ')" = 000000000000002a ]
+	# A changed string tensor: its layout is checked in that byte order.
+	cp "$MNT/by-name/s/other" "$MNT/by-name/s/vec"
+	finish
+	run -0 "$CKPT_INSPECT" -H "$T/tf2"
+	assert_output --partial "endianness:   big"
+	[ "$(val "$T/tf2" vars/k/.ATTRIBUTES/VARIABLE_VALUE)" = "[1.5,-2]" ]
+	[ "$(val "$T/tf2" vars/step/.ATTRIBUTES/VARIABLE_VALUE)" = 42 ]
+	[ "$(val "$T/tf2" vars/s.Svec/.ATTRIBUTES/VARIABLE_VALUE)" = '["hello","","!!"]' ]
+	[ "$(val "$T/tf2" save_counter/.ATTRIBUTES/VARIABLE_VALUE)" = 1 ]
+	run -0 "$CKPT_INSPECT" -g "$T/tf2"
+	assert_output --partial "full_name s/vec"
+	run -0 "$CKPT_INSPECT" --verify "$T/tf2"
+	assert_output --partial "6 tensors verified, 0 damaged"
+	# and back, the counter's bytes big-endian as well
+	mount_ckpt "$T/tf2" -o output="$T/tf1"
+	[ "$(od -An -tx1 "$MNT/by-name/save_counter" | tr -d ' ')" = 0000000000000001 ]
+	finish
+	run -0 "$CKPT_INSPECT" -H "$T/tf1"
+	assert_output --partial "endianness:   big"
+	[ "$(val "$T/tf1" k)" = "[1.5,-2]" ]
+	[ "$(val "$T/tf1" s/other)" = '["hello","","!!"]' ]
+	[ "$(val "$T/tf1" save_counter)" = 1 ]
+	run -0 "$CKPT_INSPECT" --verify "$T/tf1"
+	assert_output --partial ", 0 damaged"
+}

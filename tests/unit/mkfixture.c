@@ -30,6 +30,10 @@
  *                "e\u0301te\u0301"=2 (combining marks) as float32 scalars.
  *   big          N tensors (--tensors, default 2000) of realistic names
  *                totalling about B bytes (--bytes, default 256 MiB).
+ *   bigendian    a TF1 checkpoint as a big-endian host writes one (header
+ *                endianness BIG): k [2] float32 1.5,-2; step int64 42;
+ *                s/vec ["a","","xyz"] and s/other ["hello","","!!"]
+ *                (length checksums big-endian).
  */
 #include "config.h"
 
@@ -182,7 +186,7 @@ add_graph(struct ckpt_writer *w, const struct ckpt_objvalue *vals, size_t n)
 	int rc;
 
 	if ((rc = ckpt_objgraph_build_bytes(vals, n, &buf, &err)) < 0 ||
-	    (rc = ckpt_string_encode_in_place(&buf)) < 0 ||
+	    (rc = ckpt_string_encode_in_place(&buf, false)) < 0 ||
 	    (rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
 				  strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
 				  NULL, 0, buf.data, buf.len, &err)) < 0)
@@ -248,6 +252,58 @@ mk_tf2list(const char *prefix)
 	add_scalar(w, vals[2].key, 3);
 	add_i64(w, vals[3].key, 1);
 	add_graph(w, vals, sizeof(vals) / sizeof(vals[0]));
+	finish(w);
+}
+
+/* Add string tensor KEY of the N strings S, big-endian. */
+static void
+add_strings_be(struct ckpt_writer *w, const char *key, const char *const *s,
+	       size_t n)
+{
+	const uint8_t *data[8];
+	uint64_t lens[8];
+	int64_t dims[1] = { (int64_t)n };
+	struct ckpt_buf buf = { 0 };
+	uint32_t crc;
+	int rc;
+
+	for (size_t i = 0; i < n && i < 8; i++) {
+		data[i] = (const uint8_t *)s[i];
+		lens[i] = strlen(s[i]);
+	}
+	if ((rc = ckpt_string_encode_order(data, lens, n, true, &buf,
+					   &crc)) < 0)
+		die(key, rc);
+	rc = ckpt_writer_add(w, key, strlen(key), CKPT_DT_STRING, dims, 1,
+			     buf.data, buf.len, &err);
+	if (rc < 0)
+		die(key, rc);
+	ckpt_buf_free(&buf);
+}
+
+/* The bigendian fixture. */
+static void
+mk_bigendian(const char *prefix)
+{
+	/* 1.5f, -2.0f and int64 42, most significant byte first */
+	static const uint8_t k[] = { 0x3f, 0xc0, 0, 0, 0xc0, 0, 0, 0 };
+	static const uint8_t step[] = { 0, 0, 0, 0, 0, 0, 0, 42 };
+	static const char *const vec[] = { "a", "", "xyz" };
+	static const char *const other[] = { "hello", "", "!!" };
+	static const int64_t d2[] = { 2 };
+	struct ckpt_writer_opts o = { .producer = 1, .endianness = 1 };
+	struct ckpt_writer *w;
+	int rc;
+
+	if ((rc = ckpt_writer_new(prefix, &o, &w, &err)) < 0)
+		die(prefix, rc);
+	if ((rc = ckpt_writer_add(w, "k", 1, CKPT_DT_FLOAT, d2, 1, k,
+				  sizeof(k), &err)) < 0 ||
+	    (rc = ckpt_writer_add(w, "step", 4, CKPT_DT_INT64, NULL, 0, step,
+				  sizeof(step), &err)) < 0)
+		die("bigendian", rc);
+	add_strings_be(w, "s/other", other, 3);
+	add_strings_be(w, "s/vec", vec, 3);
 	finish(w);
 }
 
@@ -625,6 +681,8 @@ main(int argc, char **argv)
 		mk_widenames(prefix);
 	else if (strcmp(kind, "big") == 0)
 		mk_big(prefix, nt, bytes);
+	else if (strcmp(kind, "bigendian") == 0)
+		mk_bigendian(prefix);
 	else {
 		fprintf(stderr, "mkfixture: unknown kind '%s'\n", kind);
 		return 2;

@@ -463,16 +463,57 @@ test_string_scalar(void)
 
 		/* In place: the same bytes; an empty string too. */
 		CHECK_EQ_INT(ckpt_buf_put(&ip, s, sizeof(s)), 0);
-		CHECK_EQ_INT(ckpt_string_encode_in_place(&ip), 0);
+		CHECK_EQ_INT(ckpt_string_encode_in_place(&ip, false), 0);
 		CHECK_EQ_MEM(ip.data, ip.len, out.data, out.len);
 		ip.len = 0;
-		CHECK_EQ_INT(ckpt_string_encode_in_place(&ip), 0);
+		CHECK_EQ_INT(ckpt_string_encode_in_place(&ip, false), 0);
 		CHECK_EQ_INT(ip.len, 5);
 		CHECK_EQ_INT(ip.data[0], 0);
 		CHECK_EQ_U64(ckpt_load32le(ip.data + 1),
 			     ckpt_crc_mask(ckpt_string_lengths_crc(
 				     (const uint64_t[]){ 0 }, 1, false)));
 		ckpt_buf_free(&ip);
+	}
+	{
+		/* Big-endian: the lengths fed to the checksum and the
+		 * checksum itself most significant byte first; only a
+		 * big-endian parse takes it. */
+		static const uint8_t x[] = "xyz";
+		const uint8_t *d2[] = { x, s };
+		const uint64_t l2[] = { 3, sizeof(s) };
+		struct ckpt_buf be = { 0 }, ip = { 0 };
+		uint64_t gl[2];
+		const uint8_t *gd[2];
+		uint32_t c1, c2, lc;
+
+		CHECK_EQ_INT(ckpt_string_encode_order(d2, l2, 2, true, &be,
+						      &c1),
+			     0);
+		CHECK_EQ_INT(be.len, 1 + 2 + 4 + 3 + sizeof(s));
+		lc = ckpt_crc_mask(ckpt_string_lengths_crc(l2, 2, true));
+		CHECK_EQ_U64((uint64_t)be.data[3] << 24 | be.data[4] << 16 |
+				     be.data[5] << 8 | be.data[6],
+			     lc);
+		CHECK(lc != ckpt_crc_mask(ckpt_string_lengths_crc(l2, 2,
+								  false)));
+		CHECK_EQ_INT(ckpt_string_parse(be.data, be.len, 2, true, gl,
+					       gd, &c2),
+			     0);
+		CHECK_EQ_U64(c2, c1);
+		CHECK_EQ_U64(gl[1], sizeof(s));
+		CHECK_EQ_MEM(gd[1], (size_t)gl[1], s, sizeof(s));
+		CHECK_EQ_INT(ckpt_string_parse(be.data, be.len, 2, false,
+					       NULL, NULL, NULL),
+			     -EBADMSG);
+		CHECK_EQ_INT(ckpt_buf_put(&ip, s, sizeof(s)), 0);
+		CHECK_EQ_INT(ckpt_string_encode_in_place(&ip, true), 0);
+		be.len = 0;
+		CHECK_EQ_INT(ckpt_string_encode_order(in, inlen, 1, true, &be,
+						      NULL),
+			     0);
+		CHECK_EQ_MEM(ip.data, ip.len, be.data, be.len);
+		ckpt_buf_free(&ip);
+		ckpt_buf_free(&be);
 	}
 	CHECK_EQ_INT(out.data[0], 0xe5);
 	CHECK_EQ_INT(out.data[1], 0x04);
@@ -777,7 +818,7 @@ test_string_real(void)
 		/* and so does encoding the string where it lies */
 		out.len = 0;
 		CHECK_EQ_INT(ckpt_buf_put(&out, data[0], (size_t)lens[0]), 0);
-		CHECK_EQ_INT(ckpt_string_encode_in_place(&out), 0);
+		CHECK_EQ_INT(ckpt_string_encode_in_place(&out, false), 0);
 		CHECK_EQ_MEM(out.data, out.len, b, real[i].size);
 		ckpt_buf_free(&out);
 		free(b);
