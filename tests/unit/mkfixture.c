@@ -384,6 +384,16 @@ put_value(int dtype, uint8_t *p, int x)
 	case CKPT_DT_FLOAT8_E4M3FN:
 		p[0] = x == 1 ? 0x38 : 0x40;
 		break;
+	/* The fnuz types: exponent bias 8, 16 and 11 (ml_dtypes). */
+	case CKPT_DT_FLOAT8_E4M3FNUZ:
+		p[0] = x == 1 ? 0x40 : 0x48;
+		break;
+	case CKPT_DT_FLOAT8_E5M2FNUZ:
+		p[0] = x == 1 ? 0x40 : 0x44;
+		break;
+	case CKPT_DT_FLOAT8_E4M3B11FNUZ:
+		p[0] = x == 1 ? 0x58 : 0x60;
+		break;
 	default:
 		put_le(p, (uint64_t)x, ckpt_dtype_size(dtype));
 		break;
