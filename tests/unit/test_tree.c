@@ -289,7 +289,8 @@ test_tf1(void)
 	CHECK_EQ_STR(t->info_json,
 		     "{\n  \"format\": \"tf1\",\n  \"source\": \"/x/model "
 		     "\\\"q\\\"\",\n  \"tf2_root\": \"vars\",\n"
-		     "  \"num_shards\": 1,\n  \"tensors\": 9,\n"
+		     "  \"num_shards\": 1,\n  \"endianness\": \"little\",\n"
+		     "  \"tensors\": 9,\n"
 		     "  \"ckptfs_version\": \"" PACKAGE_VERSION "\"\n}\n");
 	CHECK_EQ_U64(t->info->size, strlen(t->info_json));
 	ckptfs_tree_free(t);
