@@ -1852,8 +1852,6 @@ stored_in_file(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 bool
 ckpt_bundle_entry_short(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 {
-	if (b->nshort == 0)
-		return false;
 	for (size_t i = 0; i < e->nparts; i++)
 		if (ckpt_bundle_entry_short(b, e->parts[i].entry))
 			return true;

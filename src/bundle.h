@@ -134,9 +134,10 @@ const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
 int ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		      void *buf, size_t len, uint64_t off, size_t *got);
 
-/* True if some bytes of E are past the end of its data file (B was
- * opened with such tensors, B->nshort; the file is looked at as it is
- * now, as it may have been put back).  Reading them fails. */
+/* True if some bytes of E are past the end of its data file as it is now
+ * (one fstat() per plain entry or part): B may have been opened with such
+ * tensors (B->nshort), or the file cut or put back since.  Reading them
+ * fails. */
 bool ckpt_bundle_entry_short(const struct ckpt_bundle *b,
 			     const struct ckpt_entry *e);
 

@@ -81,6 +81,17 @@ hostile() {
 	[ "$(val "$BATS_TEST_TMPDIR/out" vars/s2.Sz/.ATTRIBUTES/VARIABLE_VALUE)" = "[9,10,11,12]" ]
 }
 
+@test "shards cut while mounted: the write-out refuses each cut tensor by name" {
+	local p
+	p=$(copy_ckpt "$(fixture shards)")
+	mount_ckpt "$p" -o format=same,output="$BATS_TEST_TMPDIR/out"
+	truncate -s 8 "$p.data-00001-of-00003"
+	truncate -s 0 "$p.data-00002-of-00003"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file (cut short?); remove it, or overwrite all of it; 1 more tensor refused: by-name/s2/z"
+	[ ! -e "$BATS_TEST_TMPDIR/out.index" ]
+}
+
 @test "a shard truncated after a first read: the rest fails, no short read" {
 	local p t
 	p=$(copy_ckpt "$(fixture big --tensors 4 --bytes 4000000)")
