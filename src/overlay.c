@@ -111,6 +111,20 @@ struct ckptfs_overlay {
 	/* The invalidations of the namespace change in progress (changes
 	 * are serialised by the caller), for dir_touched(). */
 	struct ckptfs_invals *cur_iv;
+	/* Keys tensors left (removed or renamed away), each with the last
+	 * tensor that left it (take_vacated()): open addressing, VCAP
+	 * slots (0 or a power of two), each owned or NULL. */
+	struct vacated **vac;
+	size_t vcap, nvac;
+};
+
+/* A key a tensor left (removed or renamed away) and that tensor (nodes
+ * live as long as the tree). */
+struct vacated {
+	struct ckptfs_node *n;
+	uint64_t hash;
+	size_t len;
+	char key[];
 };
 
 /* --- small helpers ------------------------------------------------------- */
@@ -315,32 +329,107 @@ set_shape(struct ckptfs_node *n, int64_t *dims, int rank)
 	n->rank = rank;
 }
 
-/* A tensor with no dtype or no shape of its own, under the name (TF1) or
- * key (TF2) of a tensor the checkpoint holds that is no longer there
- * (removed, or renamed away as an editor keeps a backup), takes that
- * tensor's, as a file renamed over it does (ckptfs(1), WRITING).  The
- * source is what the name held, so a replay of the journal decides the
- * same. */
-static void
-take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n)
+/* The slot of KEY (LEN bytes, hash H) in OV's vacated keys: where it is,
+ * or the empty slot where it goes. */
+static size_t
+vac_slot(const struct ckptfs_overlay *ov, const void *key, size_t len,
+	 uint64_t h)
 {
-	struct ckpt_buf key = { 0 };
-	const struct ckpt_entry *e;
+	size_t i = (size_t)h & (ov->vcap - 1);
 
-	if (n->kind != CKPTFS_TENSOR || (n->dtype >= 0 && n->rank >= 0) ||
-	    ckptfs_xattr_get(t, n, CKPTFS_XATTR_KEY, &key) < 0)
+	while (ov->vac[i] != NULL &&
+	       (ov->vac[i]->hash != h || ov->vac[i]->len != len ||
+		memcmp(ov->vac[i]->key, key, len) != 0))
+		i = (i + 1) & (ov->vcap - 1);
+	return i;
+}
+
+/* Remember that tensor N left KEY (removed, or renamed away).  Without
+ * memory it is not remembered: a file made there later then has no dtype
+ * and shape until they are set, which the write-out says. */
+static void
+vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
+	 const struct ckpt_buf *key)
+{
+	uint64_t h = ckptfs_fnv1a64(key->data, key->len);
+	struct vacated *v;
+	size_t i;
+
+	if (2 * (ov->nvac + 1) > ov->vcap) {
+		size_t cap = ov->vcap ? 2 * ov->vcap : 64;
+		struct vacated **old = ov->vac;
+		size_t ocap = ov->vcap;
+
+		if ((ov->vac = calloc(cap, sizeof(*ov->vac))) == NULL) {
+			ov->vac = old;
+			return;
+		}
+		ov->vcap = cap;
+		for (i = 0; i < ocap; i++)
+			if (old[i] != NULL)
+				ov->vac[vac_slot(ov, old[i]->key, old[i]->len,
+						 old[i]->hash)] = old[i];
+		free(old);
+	}
+	i = vac_slot(ov, key->data, key->len, h);
+	if (ov->vac[i] != NULL) {
+		ov->vac[i]->n = n;
+		return;
+	}
+	if ((v = malloc(sizeof(*v) + key->len)) == NULL)
+		return;
+	v->n = n;
+	v->hash = h;
+	v->len = key->len;
+	memcpy(v->key, key->data, key->len);
+	ov->vac[i] = v;
+	ov->nvac++;
+}
+
+/* The key tensor N is written under (its user.ckpt.key) in *KEY, or
+ * nothing. */
+static void
+key_of(struct ckptfs_tree *t, struct ckptfs_node *n, struct ckpt_buf *key)
+{
+	key->len = 0;
+	if (n->kind != CKPTFS_TENSOR ||
+	    ckptfs_xattr_get(t, n, CKPTFS_XATTR_KEY, key) < 0)
+		key->len = 0;
+}
+
+/* Tensor N has come to the key (TF2) or name (TF1) another tensor left,
+ * removed or renamed away (as an editor that keeps a backup does): if N
+ * has no dtype or no shape of its own, it takes that tensor's, as a file
+ * renamed over it does (ckptfs(1), WRITING).  FROM is N's key before, if
+ * it had one: a tensor coming back to a key it left itself takes
+ * nothing.  A replay of the journal decides the same. */
+static void
+take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n,
+	     const struct ckpt_buf *from)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	struct ckpt_buf key = { 0 };
+	struct ckptfs_node *m;
+	size_t i;
+
+	if (ov->vcap == 0 || n->kind != CKPTFS_TENSOR ||
+	    (n->dtype >= 0 && n->rank >= 0))
+		return;
+	key_of(t, n, &key);
+	if (key.len == 0 || (from != NULL && from->len == key.len &&
+			     memcmp(from->data, key.data, key.len) == 0))
 		goto out;
-	e = ckpt_entries_find(t->src.entries, t->src.n, key.data, key.len);
-	if (e == NULL || e->is_part ||
-	    (key.len == sizeof(CKPT_OBJGRAPH_KEY) - 1 &&
-	     memcmp(key.data, CKPT_OBJGRAPH_KEY, key.len) == 0))
+	i = vac_slot(ov, key.data, key.len,
+		     ckptfs_fnv1a64(key.data, key.len));
+	if (ov->vac[i] == NULL || (m = ov->vac[i]->n) == n)
 		goto out;
 	if (n->dtype < 0)
-		n->dtype = e->dtype;
-	if (n->rank < 0) {
-		set_shape(n, NULL, -1);
-		n->dims = (int64_t *)e->dims;
-		n->rank = e->rank;
+		n->dtype = m->dtype;
+	if (n->rank < 0 && m->rank >= 0) {
+		int64_t *dims = dims_dup(m->dims, m->rank);
+
+		if (dims != NULL)
+			set_shape(n, dims, m->rank);
 	}
 out:
 	ckpt_buf_free(&key);
@@ -1399,7 +1488,7 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	n->written = true;
 	n->spool_id = id;
-	take_vacated(t, n);
+	take_vacated(t, n, NULL);
 	if (fd >= 0) {
 		spool_fd_park(t, n, fd);
 		fd = -1;
@@ -1425,6 +1514,7 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	  const char *name, size_t len, bool is_dir,
 	  struct ckptfs_invals *iv)
 {
+	struct ckpt_buf key = { 0 };
 	struct ckptfs_node *n;
 	int rc;
 
@@ -1454,13 +1544,19 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		return rc;
 	if (ckptfs_node_is_graph(t, n))
 		t->ov->graph_removed = true;	/* to have one built */
+	else
+		key_of(t, n, &key);
 	delete_tensor(t, n, dir->view, false, iv);
+	if (key.len > 0)
+		vac_note(t->ov, n, &key);
+	ckpt_buf_free(&key);
 	return 0;
 }
 
 /* One tensor moved by a rename, with its names before and after. */
 struct moved {
 	struct ckptfs_node *n;
+	struct ckpt_buf oldkey;		/* its key before (key_of()) */
 	struct ckpt_buf oldother;	/* its raw path in the other view */
 	struct ckpt_buf other;		/* the new one, unless same */
 	struct ckptfs_node *aside;	/* the scope that steps aside for it */
@@ -1698,6 +1794,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		struct moved *m = &mv[i];
 		struct ckpt_buf cur = { 0 };
 
+		key_of(t, m->n, &m->oldkey);
 		rc = ckptfs_node_rawpath(t, m->n, view, &cur);
 		np.len = 0;
 		if (rc == 0)
@@ -1829,8 +1926,19 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			mv[i].n->derived_name = false;
 	if (takeover)
 		n->derived_name = derived;
+	/* The keys left, then what the tensors take where they came. */
+	for (i = 0; i < nmv; i++) {
+		struct ckpt_buf k = { 0 };
+
+		key_of(t, mv[i].n, &k);
+		if (mv[i].oldkey.len > 0 &&
+		    (k.len != mv[i].oldkey.len ||
+		     memcmp(k.data, mv[i].oldkey.data, k.len) != 0))
+			vac_note(t->ov, mv[i].n, &mv[i].oldkey);
+		ckpt_buf_free(&k);
+	}
 	for (i = 0; i < nmv; i++)
-		take_vacated(t, mv[i].n);
+		take_vacated(t, mv[i].n, &mv[i].oldkey);
 	if (nmv > 0) {
 		atomic_store(&t->ov->changed, true);
 		t->ov->structure = true;
@@ -1839,6 +1947,7 @@ out:
 	for (i = 0; i < nmv; i++) {
 		ckpt_buf_free(&mv[i].other);
 		ckpt_buf_free(&mv[i].oldother);
+		ckpt_buf_free(&mv[i].oldkey);
 	}
 	free(mv);
 	free(dims);
@@ -2645,6 +2754,9 @@ ckptfs_overlay_close(struct ckptfs_tree *t)
 	if (ov->parentfd >= 0)
 		close(ov->parentfd);
 	free(ov->missing);
+	for (size_t i = 0; i < ov->vcap; i++)
+		free(ov->vac[i]);
+	free(ov->vac);
 	ckpt_buf_free(&ov->refusals);
 	pthread_mutex_destroy(&ov->mu);
 	pthread_mutex_destroy(&ov->copy_mu);

@@ -420,6 +420,18 @@ EOF
 		>"$MNT/by-name/dense/kernel"
 	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.dtype)" = float32 ]
 	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = 2,3 ]
+	# What was set in the mount is what passes on, not the source's.
+	setfattr -n user.ckpt.shape -v 3,2 "$MNT/by-name/dense/kernel"
+	mv "$MNT/by-name/dense/kernel" "$MNT/by-name/dense/kernel.bak"
+	cat "$MNT/by-name/dense/kernel.bak" >"$MNT/by-name/dense/kernel"
+	rm "$MNT/by-name/dense/kernel.bak"
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = 3,2 ]
+	# A dtype removed stays removed by a rename there and back.
+	setfattr -x user.ckpt.dtype "$MNT/by-name/scoped/c"
+	mv "$MNT/by-name/scoped/c" "$MNT/by-name/scoped/c2"
+	mv "$MNT/by-name/scoped/c2" "$MNT/by-name/scoped/c"
+	run ! getfattr -n user.ckpt.dtype "$MNT/by-name/scoped/c"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/scoped/c"
 	# as emacs saves: the old one renamed to a backup, a new file made
 	mv "$MNT/by-name/global_step" "$MNT/by-name/global_step~"
 	printf '\x07\x00\x00\x00\x00\x00\x00\x00' >"$MNT/by-name/global_step"
@@ -446,7 +458,7 @@ EOF
 	# The same after a crash: the journal's replay decides alike.
 	kill_daemon
 	mount_ckpt "$P" -o format=both,output="$T/out",spool="$spool"
-	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = 2,3 ]
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = 3,2 ]
 	[ "$(xattr "$MNT/by-name/global_step" user.ckpt.dtype)" = int64 ]
 	[ "$(xattr "$MNT/by-name/b" user.ckpt.dtype)" = float32 ]
 	[ "$(xattr "$MNT/by-name/dense/kernel@/Adam" user.ckpt.dtype)" = int32 ]
@@ -455,8 +467,8 @@ EOF
 	mount_ckpt "$P" -o format=both,output="$T/out",spool="$spool"
 	rm "$MNT/by-name/dense/kernel@/Adam" "$MNT/by-name/fresh"
 	finish
-	[ "$(meta "$T/out.tf1" dense/kernel)" = "float32 [2,3]" ]
-	[ "$(val "$T/out.tf1" dense/kernel)" = "[[1,2,3],[4,5,6]]" ]
+	[ "$(meta "$T/out.tf1" dense/kernel)" = "float32 [3,2]" ]
+	[ "$(val "$T/out.tf1" dense/kernel)" = "[[1,2],[3,4],[5,6]]" ]
 	[ "$(meta "$T/out.tf1" global_step)" = "int64 []" ]
 	[ "$(val "$T/out.tf1" global_step)" = 7 ]
 	[ "$(val "$T/out.tf1" b)" = 10 ]
@@ -474,6 +486,11 @@ EOF
 	f4 '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40' >"$k/VARIABLE_VALUE"
 	[ "$(xattr "$k/VARIABLE_VALUE" user.ckpt.dtype)" = float32 ]
 	[ "$(xattr "$k/VARIABLE_VALUE" user.ckpt.shape)" = 3,1 ]
+	# A by-name rename keeps the key: nothing is taken back.
+	setfattr -x user.ckpt.dtype "$MNT/by-name/dense/bias"
+	mv "$MNT/by-name/dense/bias" "$MNT/by-name/dense/bias2"
+	run ! getfattr -n user.ckpt.dtype "$MNT/by-name/dense/bias2"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/dense/bias2"
 	finish
 	[ "$(meta "$T/out" model/layers/1/kernel/.ATTRIBUTES/VARIABLE_VALUE)" = "float32 [3,1]" ]
 	[ "$(val "$T/out" model/layers/1/kernel/.ATTRIBUTES/VARIABLE_VALUE)" = "[[1],[2],[3]]" ]

@@ -287,7 +287,7 @@ test_vacated_name(const char *dir)
 	char spool[64];
 	struct ckptfs_tree *t, *u;
 	struct ckptfs_invals iv = { 0 };
-	struct ckptfs_node *n, *d;
+	struct ckptfs_node *n, *d, *m;
 
 	snprintf(spool, sizeof(spool), "%s/sp-vacated", dir);
 	t = tree_with(spool, 0);
@@ -314,6 +314,28 @@ test_vacated_name(const char *dir)
 		     0);
 	CHECK_EQ_INT(n->dtype, CKPT_DT_INT8);	/* its own */
 	CHECK_EQ_INT(n->rank, 0);		/* the scalar's */
+	/* Its dtype removed, it takes nothing back where it was. */
+	CHECK_EQ_INT(ckptfs_ov_removexattr(t, n, CKPTFS_XATTR_DTYPE), 0);
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "a", 1, t->by_name, "a2",
+				      2, 0, &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "a2", 2, t->by_name, "a",
+				      1, 0, &iv),
+		     0);
+	CHECK_EQ_INT(n->dtype, -1);
+	/* The shape set in the mount is what the name passes on. */
+	d = at(t, "by-name/dense");
+	m = at(t, "by-name/dense/bias");
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, m, CKPTFS_XATTR_SHAPE, "1,3", 3),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_rename(t, d, "bias", 4, d, "bias~", 5, 0,
+				      &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, d, "bias", 4, false, &n, &iv), 0);
+	CHECK_EQ_INT(n->dtype, CKPT_DT_FLOAT);
+	CHECK_EQ_INT(n->rank, 2);
+	CHECK_EQ_INT((int)n->dims[0], 1);
+	CHECK_EQ_INT((int)n->dims[1], 3);
 	/* by-object, at the path the name gives */
 	CHECK_EQ_INT(ckptfs_ov_remove(t, at(t, "by-object/vars/scoped.Sc/"
 					      ".ATTRIBUTES"),
@@ -339,10 +361,13 @@ test_vacated_name(const char *dir)
 	n = at(u, "by-name/dense/bias");
 	CHECK(n != NULL && n->entry == NULL);
 	CHECK_EQ_INT(n->dtype, CKPT_DT_FLOAT);
-	CHECK_EQ_INT(n->rank, 1);
+	CHECK_EQ_INT(n->rank, 2);
+	n = at(u, "by-name/dense/bias~");
+	CHECK(n != NULL && n->entry == NULL);
+	CHECK_EQ_INT(n->rank, 2);
 	n = at(u, "by-name/a");
 	CHECK(n != NULL);
-	CHECK_EQ_INT(n->dtype, CKPT_DT_INT8);
+	CHECK_EQ_INT(n->dtype, -1);
 	CHECK_EQ_INT(n->rank, 0);
 	CHECK_EQ_INT(at(u, "by-name/scoped/c")->dtype, CKPT_DT_FLOAT);
 	CHECK_EQ_INT(at(u, "by-name/b")->dtype, -1);
