@@ -1900,7 +1900,8 @@ ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 }
 
 int
-ckpt_variant_check(const uint8_t *p, size_t len, uint64_t nelems, uint32_t *crc)
+ckpt_variant_check(const uint8_t *p, size_t len, uint64_t nelems,
+		   bool big_endian, uint32_t *crc)
 {
 	const uint8_t *q = p, *limit = p + len;
 	uint32_t c = 0;
@@ -1912,11 +1913,14 @@ ckpt_variant_check(const uint8_t *p, size_t len, uint64_t nelems, uint32_t *crc)
 		if (ckpt_get_varint64(&q, limit, &n) < 0 ||
 		    (uint64_t)(limit - q) < n || (uint64_t)(limit - q) - n < 4)
 			return -EBADMSG;
-		ckpt_store64le(l8, n);
+		for (int k = 0; k < 8; k++)
+			l8[big_endian ? 7 - k : k] = (uint8_t)(n >> (8 * k));
 		c = ckpt_crc32c_extend(c, l8, 8);
 		c = ckpt_crc32c_extend(c, q, (size_t)n);
 		q += n;
-		if (ckpt_load32le(q) != ckpt_crc_mask(c))
+		if ((big_endian ? (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+					  (uint32_t)q[2] << 8 | q[3]
+				: ckpt_load32le(q)) != ckpt_crc_mask(c))
 			return -EBADMSG;
 		c = ckpt_crc32c_extend(c, q, 4);
 		q += 4;
@@ -2021,7 +2025,8 @@ content_crc(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		     ? ckpt_string_parse(buf, (size_t)e->size, elems,
 					 b->hdr.endianness == 1, NULL, NULL,
 					 crc)
-		     : ckpt_variant_check(buf, (size_t)e->size, elems, crc);
+		     : ckpt_variant_check(buf, (size_t)e->size, elems,
+					  b->hdr.endianness == 1, crc);
 	if (rc < 0)
 		return ckpt_fail(err, -EBADMSG,
 				 "%s: tensor '%s': malformed %s data or length "

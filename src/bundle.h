@@ -197,9 +197,12 @@ int ckpt_bundle_objgraph(const struct ckpt_bundle *b,
 
 /* Validate a stored DT_VARIANT tensor of NELEMS elements (per element a
  * varint64 length, the bytes, and the 4-byte masked running checksum) and
- * compute its entry CRC (unmasked).  Return 0 or -EBADMSG. */
+ * compute its entry CRC (unmasked).  BIG_ENDIAN as in the bundle header:
+ * the 8-byte lengths fed to the checksum and the checksums themselves are
+ * then big-endian, as TensorFlow writes them from the host's integers.
+ * Return 0 or -EBADMSG. */
 int ckpt_variant_check(const uint8_t *buf, size_t len, uint64_t nelems,
-		       uint32_t *crc);
+		       bool big_endian, uint32_t *crc);
 
 /* Shard file name "<prefix>.data-%05d-of-%05d" (malloc()ed), NULL on
  * -ENOMEM. */

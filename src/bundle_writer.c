@@ -415,7 +415,9 @@ ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
 			     ? ckpt_string_parse(data, size, elems,
 						 w->opts.endianness == 1,
 						 NULL, NULL, &crc)
-			     : ckpt_variant_check(data, size, elems, &crc);
+			     : ckpt_variant_check(data, size, elems,
+						  w->opts.endianness == 1,
+						  &crc);
 		if (rc < 0)
 			return ckpt_fail(err, -EINVAL,
 					 "tensor '%.*s': not a valid stored %s "

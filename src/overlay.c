@@ -3015,7 +3015,8 @@ check_layout(struct ckptfs_tree *t, struct ckptfs_node *n, const char *where,
 			       "CRC-32C of the lengths, then the bytes)",
 			       where, shape, why);
 	} else if (buf != NULL && n->dtype != CKPT_DT_STRING &&
-		   ckpt_variant_check(buf, (size_t)size, elems, &crc) < 0) {
+		   ckpt_variant_check(buf, (size_t)size, elems, big_endian(t),
+				      &crc) < 0) {
 		ckpt_shape_format(n->dims, n->rank, shape, sizeof(shape));
 		rc = ckpt_fail(err, -EINVAL,
 			       "%s: not a stored %s tensor of shape [%s] (per "

@@ -371,6 +371,9 @@ EOF2
 	[ "$(jq -r .endianness "$MNT/info.json")" = big ]
 	# Shown as stored, most significant byte first.
 	[ "$(od -An -tx1 "$MNT/by-name/step" | tr -d ' ')" = 000000000000002a ]
+	# A variant's checksums are big-endian too: it reads.
+	run -0 cat "$MNT/by-name/v"
+	[ "$(head -c 6 "$MNT/by-name/v" | od -An -tx1 | tr -d ' ')" = 050a03616263 ]
 	# A changed string tensor: its layout is checked in that byte order.
 	cp "$MNT/by-name/s/other" "$MNT/by-name/s/vec"
 	finish
@@ -383,7 +386,7 @@ EOF2
 	run -0 "$CKPT_INSPECT" -g "$T/tf2"
 	assert_output --partial "full_name s/vec"
 	run -0 "$CKPT_INSPECT" --verify "$T/tf2"
-	assert_output --partial "6 tensors verified, 0 damaged"
+	assert_output --partial "7 tensors verified, 0 damaged"
 	# and back, the counter's bytes big-endian as well
 	mount_ckpt "$T/tf2" -o output="$T/tf1"
 	[ "$(od -An -tx1 "$MNT/by-name/save_counter" | tr -d ' ')" = 0000000000000001 ]

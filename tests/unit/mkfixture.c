@@ -33,7 +33,8 @@
  *   bigendian    a TF1 checkpoint as a big-endian host writes one (header
  *                endianness BIG): k [2] float32 1.5,-2; step int64 42;
  *                s/vec ["a","","xyz"] and s/other ["hello","","!!"]
- *                (length checksums big-endian).
+ *                (length checksums big-endian); v, a variant scalar
+ *                (its 8-byte length and checksum big-endian).
  */
 #include "config.h"
 
@@ -304,6 +305,24 @@ mk_bigendian(const char *prefix)
 		die("bigendian", rc);
 	add_strings_be(w, "s/other", other, 3);
 	add_strings_be(w, "s/vec", vec, 3);
+	{
+		static const char blob[] = "\x0a\x03" "abc";
+		uint8_t v[1 + 5 + 4], l8[8] = { 0 };
+		uint32_t crc;
+
+		v[0] = sizeof(blob) - 1;
+		memcpy(v + 1, blob, sizeof(blob) - 1);
+		l8[7] = sizeof(blob) - 1;
+		crc = ckpt_crc_mask(ckpt_crc32c_extend(
+			ckpt_crc32c_extend(0, l8, 8), blob, sizeof(blob) - 1));
+		v[6] = (uint8_t)(crc >> 24);
+		v[7] = (uint8_t)(crc >> 16);
+		v[8] = (uint8_t)(crc >> 8);
+		v[9] = (uint8_t)crc;
+		if ((rc = ckpt_writer_add(w, "v", 1, CKPT_DT_VARIANT, NULL, 0, v,
+					  sizeof(v), &err)) < 0)
+			die("v", rc);
+	}
 	finish(w);
 }
 
