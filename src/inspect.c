@@ -609,6 +609,7 @@ struct vctx {
 	const uint8_t **sdata;	/* owned: string starts, into data */
 	uint64_t *stride;	/* owned: elements per step of each dim */
 	bool json, all, summarize;
+	bool hex;		/* JSON strings as hexadecimal (values_hex) */
 	size_t width;		/* numeric elements are padded to this */
 	struct out scratch;	/* owned */
 };
@@ -628,6 +629,12 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 		size_t n = (size_t)v->slens[i];
 		bool cut = !v->all && !v->json && n > STRING_PREVIEW;
 
+		if (v->json && v->hex) {
+			o_byte(o, '"');
+			put_hex(o, v->sdata[i], n);
+			o_byte(o, '"');
+			return;
+		}
 		if (v->json) {
 			esc_json(o, v->sdata[i], n);
 			return;
@@ -856,6 +863,19 @@ vctx_free(struct vctx *v)
 	ckpt_buf_free(&v->scratch.b);
 }
 
+/* True if V is a string tensor with an element that is not valid UTF-8
+ * (JSON shows it as other characters: values_hex gives its bytes). */
+static bool
+strings_not_utf8(const struct vctx *v)
+{
+	if (v->esz != 0 || v->e->dtype != CKPT_DT_STRING)
+		return false;
+	for (uint64_t i = 0; i < v->nelems; i++)
+		if (!ckpt_utf8_valid(v->sdata[i], (size_t)v->slens[i]))
+			return true;
+	return false;
+}
+
 /* Print the selected tensors' values: "key = value" (multi-line values
  * aligned under the first bracket), or one JSON object per line. */
 static int
@@ -880,6 +900,12 @@ print_values(const struct ckpt_bundle *b, const bool *sel,
 				entry_json(o, e);
 				o_str(o, ",\"values\":");
 				put_values(&v, 0, o);
+				if (strings_not_utf8(&v)) {
+					/* JSON cannot hold those bytes */
+					v.hex = true;
+					o_str(o, ",\"values_hex\":");
+					put_values(&v, 0, o);
+				}
 				o_str(o, "}\n");
 			} else {
 				w = esc_text(o, e->key, e->key_len, false);

@@ -914,6 +914,19 @@ EOF
 	[ ! -e "$spool" ]
 }
 
+@test "strings that are not UTF-8: ckpt-inspect's JSON gives their bytes in values_hex" {
+	mount_ckpt "$(fixture strings)" -o format=tf1,output="$T/out"
+	# s/vec's layout ("a", "", "xyz"): the same lengths, other bytes
+	cp -a "$MNT/by-name/s/vec" "$MNT/by-name/s/bin"
+	printf '\xe9\xc3\xa9!' |
+		dd of="$MNT/by-name/s/bin" bs=1 seek=7 conv=notrunc status=none
+	finish
+	run -0 "$CKPT_INSPECT" -j -v "$T/out" s/bin
+	assert_output '{"key":"s/bin","dtype":"string","shape":[3],"size":11,"shard":0,"offset":'"$("$CKPT_INSPECT" -j "$T/out" s/bin | jq .offset)"',"crc32c":'"$("$CKPT_INSPECT" -j "$T/out" s/bin | jq .crc32c)"',"values":["\u00e9","","é!"],"values_hex":["e9","","c3a921"]}'
+	run -0 "$CKPT_INSPECT" -j -v "$T/out" s/vec
+	refute_output --partial values_hex
+}
+
 @test "a string tensor not in the stored layout is refused by name, with the layout" {
 	mount_ckpt "$(fixture strings)" -o format=tf1,output="$T/out"
 	cp -a "$MNT/by-name/s/vec" "$MNT/by-name/s/vec2"
