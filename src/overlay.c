@@ -3260,6 +3260,46 @@ refused_more(struct ckpt_err *err, const struct ckpt_buf *more, size_t count,
 		 nmore == 0 ? "..." : nmore < count ? ", ..." : "");
 }
 
+/* Check the source's object graph, which a TF2 output copies as stored;
+ * if it is damaged or cut short, refuse it as refuse() does (COUNT: the
+ * refusals so far, *REFUSED: the first one's code).  Return 0 or a
+ * negative errno (out of memory). */
+static int
+graph_refused(struct ckptfs_tree *t, struct ckpt_err *err,
+	      struct ckpt_buf *more, size_t *count, size_t *nmore,
+	      int *refused)
+{
+	struct ckpt_err why = { 0 }, verr = { 0 };
+	struct ckptfs_node *g = NULL;
+	struct ckpt_buf w = { 0 };
+	bool first = false, cut;
+	int rc;
+
+	for (size_t i = 0; i < t->ninodes && g == NULL; i++)
+		if (ckptfs_node_is_graph(t, t->inodes[i]) &&
+		    !t->inodes[i]->deleted)
+			g = t->inodes[i];
+	if (g == NULL)
+		return 0;
+	cut = ckpt_bundle_entry_short(t->bundle, g->entry);
+	if (!cut && ckptfs_node_verify(t, g, &first, &verr) == 0)
+		return 0;
+	where_in(t, g, CKPTFS_BY_OBJECT, &w);
+	ckpt_fail(&why, -EBADMSG,
+		  "%s: damaged in the source checkpoint (%s); remove it to "
+		  "have a new one built from the keys (the source's other "
+		  "objects and names in it are lost)",
+		  (const char *)w.data,
+		  cut ? "its bytes are not all in its data file"
+		      : "its bytes do not match its stored checksum");
+	ckpt_buf_free(&w);
+	if (*refused == 0)
+		*refused = -EBADMSG;
+	rc = refuse(t, g, CKPTFS_BY_OBJECT, &why, err, more, (*count)++,
+		    nmore);
+	return rc;
+}
+
 /* Whether a TF2 output copies the source's object graph as stored: a TF2
  * source whose names did not change, even if names were made, moved and
  * removed on the way (a file saved through a temporary one and a rename,
@@ -3442,6 +3482,15 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			keys[n].n = x;
 		n++;
 	}
+	/* The source's object graph, copied as stored into a TF2 output:
+	 * checked first, as TensorFlow will (it is small, and the names of
+	 * a TF2 mount came from it). */
+	for (k = 0; k < nouts && rc == 0 && copy; k++)
+		if (outs[k].format == CKPT_FORMAT_TF2) {
+			rc = graph_refused(t, err, &more, &nrefused, &nmore,
+					   &refused);
+			break;
+		}
 	if (rc == 0 && keys != NULL) {
 		for (i = 0; i < n; i++) {
 			keys[i].key = (const char *)names.data + offs[2 * i + 1];

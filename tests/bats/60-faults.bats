@@ -81,6 +81,34 @@ hostile() {
 	[ "$(val "$BATS_TEST_TMPDIR/out" vars/s2.Sz/.ATTRIBUTES/VARIABLE_VALUE)" = "[9,10,11,12]" ]
 }
 
+@test "a damaged object graph is not copied into a TF2 output; removed, one is built" {
+	local p off o=$BATS_TEST_TMPDIR/out
+	p=$(copy_ckpt "$(fixture tf2)")
+	off=$("$CKPT_INSPECT" -j "$p" _CHECKPOINTABLE_OBJECT_GRAPH | jq .offset)
+	printf '\xff' | dd of="$p.data-00000-of-00001" bs=1 seek=$((off + 500)) \
+		conv=notrunc status=none
+	mount_ckpt "$p" -o format=same,output="$o"
+	grep -q "warning: .*object graph" "$CKPTFS_LOG"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-object/_CHECKPOINTABLE_OBJECT_GRAPH: damaged in the source checkpoint (its bytes do not match its stored checksum); remove it to have a new one built from the keys"
+	[ ! -e "$o.index" ]
+	# A TF1 output does not hold it.
+	mount_ckpt "$p" -o format=tf1,output="$o.tf1"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o.tf1"
+	# Removed, a new one is built.
+	mount_ckpt "$p" -o format=same,output="$o"
+	rm "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	assert_output --partial ", 0 damaged"
+	# Cut short (it is stored last): named the same way.
+	truncate -s $((off + 500)) "$p.data-00000-of-00001"
+	mount_ckpt "$p" -o format=tf2,output="$o.cut"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-object/_CHECKPOINTABLE_OBJECT_GRAPH: damaged in the source checkpoint (its bytes are not all in its data file); remove it"
+}
+
 @test "shards cut while mounted: the write-out refuses each cut tensor by name" {
 	local p
 	p=$(copy_ckpt "$(fixture shards)")
