@@ -857,6 +857,7 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 	struct ckpt_bundle_priv *pv = b->priv;
 	int32_t *ids;
 	size_t n = 0, u = 0;
+	bool missing = false;
 	int rc = 0;
 
 	ids = calloc(b->n ? b->n : 1, sizeof(*ids));
@@ -904,6 +905,13 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			goto out;
 		}
 		fd = open_file(path, &st);
+		if (fd == -ENOENT) {
+			/* As a file cut to nothing: the others stay readable
+			 * (and its tensors can be removed, or written anew). */
+			free(path);
+			missing = true;
+			continue;
+		}
 		if (fd < 0) {
 			rc = ckpt_fail(err, fd, "%s: %s", path, open_error(fd));
 			free(path);
@@ -929,14 +937,24 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			char *path = ckpt_shard_path(b->prefix, e->shard_id,
 						     b->hdr.num_shards);
 			char kb[SHOWN_MAX];
+			int k;
 
-			if (asprintf(&b->warning,
-				     "%s: tensor '%s' (%" PRIu64
-				     " bytes at offset %" PRIu64
-				     ") runs past the end of the file (%" PRIu64
-				     " bytes): cut short?",
-				     path ? path : b->prefix, shown_key(e, kb),
-				     e->size, e->offset, sh->size) < 0)
+			if (sh->fd < 0)
+				k = asprintf(&b->warning,
+					     "%s: no such data file, which holds "
+					     "tensor '%s'",
+					     path ? path : b->prefix,
+					     shown_key(e, kb));
+			else
+				k = asprintf(&b->warning,
+					     "%s: tensor '%s' (%" PRIu64
+					     " bytes at offset %" PRIu64
+					     ") runs past the end of the file "
+					     "(%" PRIu64 " bytes): cut short?",
+					     path ? path : b->prefix,
+					     shown_key(e, kb), e->size,
+					     e->offset, sh->size);
+			if (k < 0)
 				b->warning = NULL;
 			free(path);
 		}
@@ -944,8 +962,11 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 	if (b->nshort > 1 && b->warning != NULL) {
 		char *more;
 
-		if (asprintf(&more, "%s; %zu more tensors past the end of a "
-				    "data file",
+		if (asprintf(&more,
+			     missing ? "%s; %zu more tensors not in their "
+				       "data files"
+				     : "%s; %zu more tensors past the end of a "
+				       "data file",
 			     b->warning, b->nshort - 1) >= 0) {
 			free(b->warning);
 			b->warning = more;
@@ -2053,8 +2074,11 @@ check_verdict(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 				     : NULL;
 
 		rc = ckpt_fail(err, -EIO,
-			       "%s: tensor '%s': the file is shorter than the "
-			       "index says",
+			       e->nparts == 0 &&
+					       b->priv->shards[e->shard_slot].fd < 0
+				       ? "%s: tensor '%s': no such data file"
+				       : "%s: tensor '%s': the file is shorter "
+					 "than the index says",
 			       path != NULL ? path : b->prefix, shown);
 		free(path);
 		return rc;

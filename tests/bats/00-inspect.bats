@@ -557,11 +557,14 @@ assert_one_error() {
 	assert_one_error "tf1\.index"
 }
 
-@test "a deleted shard is exit 1 naming it" {
+@test "a deleted shard: listed with a warning naming it; --verify is exit 1" {
 	fixture shards
 	rm "$F.data-00001-of-00003"
-	run -1 --separate-stderr inspect "$F"
-	assert_one_error "shards\.data-00001-of-00003"
+	run -0 --separate-stderr inspect "$F"
+	[ "$(printf '%s\n' "$output" | wc -l)" = 3 ]
+	[ "$stderr" = "ckpt-inspect: warning: $F.data-00001-of-00003: no such data file, which holds tensor 's1/y'" ]
+	run -1 --separate-stderr inspect --verify "$F"
+	assert_line "DAMAGED s1/y: no such data file in shards.data-00001-of-00003"
 }
 
 @test "a shard cut short: listed with a warning naming it; --verify names each cut" {

@@ -151,14 +151,32 @@ hostile() {
 	[ "$(values "$MNT/by-name/s1/y" f4)" = "5 6 7 8" ]
 }
 
-@test "a missing shard: the mount is refused, naming it" {
-	local p
+@test "a missing shard: a warning naming it, the rest served, its tensors refused" {
+	local p o=$BATS_TEST_TMPDIR/out
 	p=$(copy_ckpt "$(fixture shards)")
 	rm "$p.data-00001-of-00003"
-	mkdir -p "$BATS_TEST_TMPDIR/mnt"
-	run -1 timeout 10 "$CKPTFS" "$p" "$BATS_TEST_TMPDIR/mnt"
-	assert_output "ckptfs: $p.data-00001-of-00003: No such file or directory"
-	run ! mountpoint -q "$BATS_TEST_TMPDIR/mnt"
+	# Listed from the index; --verify names the file.
+	run -0 "$CKPT_INSPECT" "$p"
+	assert_line --partial "s1/y"
+	assert_line "ckpt-inspect: warning: $p.data-00001-of-00003: no such data file, which holds tensor 's1/y'"
+	run -1 "$CKPT_INSPECT" --verify "$p"
+	assert_line "DAMAGED s1/y: no such data file in ckpt.data-00001-of-00003"
+	assert_line "3 tensors verified, 1 damaged"
+	mount_ckpt "$p" -o output="$o"
+	run -0 cat "$CKPTFS_LOG"
+	assert_output "ckptfs: warning: $p.data-00001-of-00003: no such data file, which holds tensor 's1/y'; reading such a tensor fails with EIO"
+	[ "$(values "$MNT/by-name/s0/x" f4)" = "1 2 3 4" ]
+	[ "$(values "$MNT/by-name/s2/z" f4)" = "9 10 11 12" ]
+	run -1 cat "$MNT/by-name/s1/y"
+	assert_output --partial "Input/output error"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file"
+	[ ! -e "$o.index" ]
+	mount_ckpt "$p" -o output="$o"
+	rm "$MNT/by-name/s1/y"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	assert_output --partial "4 tensors verified, 0 damaged"
 }
 
 @test "a FIFO or directory in place of a file: refused at once, not a hang" {
