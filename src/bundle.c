@@ -142,6 +142,8 @@ path_join(const char *dir, const char *name)
 	if (p == NULL)
 		return NULL;
 	memcpy(p, dir, dl);
+	if (dl > 0 && dir[dl - 1] == '/')
+		dl--;		/* "dir/" and "dir" alike */
 	p[dl] = '/';
 	memcpy(p + dl + 1, name, nl + 1);
 	return p;
@@ -259,7 +261,7 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 {
 	struct stat st;
 	size_t len = strlen(path);
-	char *p = NULL, *abs;
+	char *p = NULL, *abs, *named_by = NULL;
 	int rc;
 
 	*prefix = NULL;
@@ -289,11 +291,13 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 			free(state);
 			return rc;
 		}
-		free(state);
+		named_by = state;
 		p = model[0] == '/' ? strdup(model) : path_join(path, model);
 		free(model);
-		if (p == NULL)
+		if (p == NULL) {
+			free(named_by);
 			return -ENOMEM;
+		}
 	} else if (len > 6 && strcmp(path + len - 6, ".index") == 0) {
 		p = strndup(path, len - 6);
 	} else {
@@ -312,13 +316,16 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 		return -ENOMEM;
 	abs = absolute_path(p);
 	free(p);
-	if (abs == NULL)
+	if (abs == NULL) {
+		free(named_by);
 		return -ENOMEM;
+	}
 	{
 		char *idx = malloc(strlen(abs) + 7);
 
 		if (idx == NULL) {
 			free(abs);
+			free(named_by);
 			return -ENOMEM;
 		}
 		sprintf(idx, "%s.index", abs);
@@ -329,14 +336,24 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 				ckpt_fail(err, rc, "%s: %s", idx,
 					  open_error(rc));
 			else
-				ckpt_fail(err, rc, "%s: no such checkpoint (%s)",
-					  idx, strerror(-rc));
+				ckpt_fail(err, rc,
+					  "%s: no such checkpoint (%s)%s%s%s",
+					  idx, strerror(-rc),
+					  named_by ? "; it is the latest one "
+						     "named by "
+						   : "",
+					  named_by ? named_by : "",
+					  named_by ? " (give a prefix to open "
+						     "another)"
+						   : "");
 			free(idx);
 			free(abs);
+			free(named_by);
 			return rc;
 		}
 		free(idx);
 	}
+	free(named_by);
 	*prefix = abs;
 	return 0;
 }

@@ -883,7 +883,7 @@ print_values(const struct ckpt_bundle *b, const bool *sel,
 	     const struct opts *opts, struct out *o)
 {
 	size_t i;
-	int ret = 0;
+	int ret = 0, bad = 0;
 
 	for (i = 0; i < b->n && ret == 0; i++) {
 		const struct ckpt_entry *e = &b->entries[i];
@@ -893,8 +893,11 @@ print_values(const struct ckpt_bundle *b, const bool *sel,
 
 		if (!sel[i])
 			continue;
-		ret = vctx_load(b, e, opts, &v, &data);
-		if (ret == 0) {
+		/* A tensor that cannot be read is said so (stderr), and the
+		 * others still print: exit 1 at the end. */
+		if (vctx_load(b, e, opts, &v, &data) != 0) {
+			bad = EX_BAD;
+		} else {
 			if (opts->json) {
 				o_byte(o, '{');
 				entry_json(o, e);
@@ -919,7 +922,7 @@ print_values(const struct ckpt_bundle *b, const bool *sel,
 		vctx_free(&v);
 		free(data);
 	}
-	return ret;
+	return ret != 0 ? ret : bad;
 }
 
 /* Print the selected entries as JSON lines (no values). */

@@ -292,7 +292,7 @@ block_walk(struct parser *ps, const char *kind, uint64_t boff, const uint8_t *b,
 	if (len < 4)
 		return ckpt_fail(ps->err, -EBADMSG,
 				 "%s: %s block at offset %" PRIu64
-				 ": %zu bytes is too short for a restart count",
+				 ": %zu byte(s) too short for a restart count",
 				 pname(ps), kind, boff, len);
 	nrestarts = ckpt_load32le(b + len - 4);
 	if (nrestarts > (len - 4) / 4)
@@ -511,7 +511,8 @@ parse_footer(struct parser *ps, struct handle *meta, struct handle *index)
 	if (ckpt_load64le(f + 40) != CKPT_TABLE_MAGIC)
 		return ckpt_fail(ps->err, -EBADMSG,
 				 "%s: bad table magic %016" PRIx64
-				 " at offset %zu",
+				 " at offset %zu (cut short, or not a "
+				 "checkpoint index?)",
 				 pname(ps), ckpt_load64le(f + 40),
 				 ps->len - CKPT_TABLE_FOOTER_LEN + 40);
 	p = f;
@@ -525,7 +526,8 @@ parse_footer(struct parser *ps, struct handle *meta, struct handle *index)
 	for (; p < limit; p++)
 		if (*p != 0)
 			return ckpt_fail(ps->err, -EBADMSG,
-					 "%s: nonzero footer padding at "
+					 "%s: malformed footer: nonzero "
+					 "padding after its block handles at "
 					 "offset %zu",
 					 pname(ps), (size_t)(p - ps->buf));
 	return 0;

@@ -498,6 +498,18 @@ assert_one_error() {
 	mkdir "$W/empty"
 	run -1 --separate-stderr inspect "$W/empty"
 	assert_one_error "empty/checkpoint"
+	# The latest checkpoint a state file names is gone: said so, and
+	# where the name came from (a trailing / makes no //).
+	printf 'model_checkpoint_path: "m-3"\n' >"$W/empty/checkpoint"
+	run -1 --separate-stderr inspect "$W/empty/"
+	assert_one_error "$W/empty/m-3\.index: no such checkpoint \(No such file or directory\); it is the latest one named by $W/empty/checkpoint \(give a prefix to open another\)$"
+}
+
+@test "an index cut short: the message says it may be" {
+	fixture tf1
+	head -c 300 "$F.index" >"$W/cut.index"
+	run -1 --separate-stderr inspect "$W/cut"
+	assert_one_error "cut\.index: bad table magic [0-9a-f]{16} at offset 292 \(cut short, or not a checkpoint index\?\)$"
 }
 
 @test "a flipped byte in the data file: --verify names the tensor" {
@@ -515,6 +527,15 @@ assert_one_error() {
 		(map(select(.ok == false)) | .[0].key) == "dense/kernel"' <<<"$output"
 	run -1 --separate-stderr inspect -v "$F" dense/kernel
 	assert_one_error "dense/kernel.*crc32c mismatch"
+	# Every other tensor still prints, the damaged one said on stderr.
+	run -1 --separate-stderr inspect -v "$F"
+	assert_one_error "dense/kernel.*crc32c mismatch"
+	assert_line "global_step = 42"
+	assert_line "dense/bias = [1, 2, 3]"
+	refute_output --partial "dense/kernel ="
+	assert_equal "$(grep -c ' = ' <<<"$output")" 9
+	run -1 --separate-stderr inspect -v -j "$F"
+	assert_equal "$(jq -s length <<<"$output")" 9
 	# The listing reads only the index.
 	run -0 inspect "$F"
 }
