@@ -2065,6 +2065,16 @@ content_crc(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 					 crc)
 		     : ckpt_variant_check(buf, (size_t)e->size, elems,
 					  b->hdr.endianness == 1, crc);
+	if (rc < 0 && e->dtype == CKPT_DT_STRING) {
+		char why[160];
+
+		ckpt_string_explain(buf, (size_t)e->size, elems,
+				    b->hdr.endianness == 1, why, sizeof(why));
+		return ckpt_fail(err, -EBADMSG,
+				 "%s: tensor '%s': not a stored string tensor "
+				 "of its shape: %s",
+				 b->prefix, shown, why);
+	}
 	if (rc < 0)
 		return ckpt_fail(err, -EBADMSG,
 				 "%s: tensor '%s': malformed %s data or length "

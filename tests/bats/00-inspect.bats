@@ -505,6 +505,16 @@ assert_one_error() {
 	assert_one_error "$W/empty/m-3\.index: no such checkpoint \(No such file or directory\); it is the latest one named by $W/empty/checkpoint \(give a prefix to open another\)$"
 }
 
+@test "a string tensor whose lengths were damaged: --verify says what is wrong" {
+	fixture strings
+	local off
+	off=$(inspect -j "$F" s/vec | jq .offset)
+	printf '\x02' | dd of="$F.data-00000-of-00001" bs=1 seek="$off" \
+		conv=notrunc status=none
+	run -1 inspect --verify "$F"
+	assert_line "DAMAGED s/vec: not a stored string tensor of its shape: the lengths add up to 5 bytes, but 4 follow them and their 4-byte checksum in strings.data-00000-of-00001"
+}
+
 @test "an index cut short: the message says it may be" {
 	fixture tf1
 	head -c 300 "$F.index" >"$W/cut.index"
