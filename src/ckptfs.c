@@ -1134,15 +1134,28 @@ write_state(void *arg)
 	dfd = p->outs[0].dirfd != NULL
 		      ? fcntl(*p->outs[0].dirfd, F_DUPFD_CLOEXEC, 0)
 		      : open(odir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fstat(dfd, &b) < 0 ||
-	    (stat(sdir, &a) == 0 && a.st_dev == b.st_dev &&
-	     a.st_ino == b.st_ino))
+	if (dfd < 0 || fstat(dfd, &b) < 0)
 		goto out;
 	for (size_t i = 0; i < p->n; i++)
 		names[i] = strrchr(p->prefixes[i], '/') + 1;
-	rc = ckpt_state_write_new(dfd, odir, names, p->n, &err);
+	if (stat(sdir, &a) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		/* 1: one there, left alone; 2: none, none made */
+		rc = faccessat(dfd, "checkpoint", F_OK, AT_SYMLINK_NOFOLLOW)
+				     == 0
+			     ? 1
+			     : 2;
+	else
+		rc = ckpt_state_write_new(dfd, odir, names, p->n, &err);
 	if (rc == 0)
 		ckptfs_log(job->fs, LOG_INFO, "wrote %s/checkpoint", odir);
+	else if (rc == 1)
+		/* A repair written beside the damaged checkpoint, say. */
+		status_line(job->fs, LOG_INFO, job->warned,
+			    "note: %s/checkpoint is left as it is: "
+			    "tf.train.latest_checkpoint() of that directory "
+			    "finds the checkpoint it names, not %s",
+			    odir, names[0]);
 	else if (rc < 0)
 		status_line(job->fs, LOG_WARNING, job->warned,
 			    "warning: the checkpoint is written, but not its "

@@ -353,13 +353,21 @@ EOF2
 	printf 'model_checkpoint_path: "mine"\n' >"$T/old/checkpoint"
 	mount_ckpt "$T/src/ckpt" -o output="$T/old/x"
 	finish
+	assert_output "ckptfs: note: $T/old/checkpoint is left as it is: tf.train.latest_checkpoint() of that directory finds the checkpoint it names, not x"
 	[ "$(cat "$T/old/checkpoint")" = 'model_checkpoint_path: "mine"' ]
 	[ -f "$T/old/x.index" ]
 	# Nor is one made beside the source (the default output).
 	mount_ckpt "$T/src/ckpt"
 	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
 	finish
+	assert_output ""
 	[ -f "$T/src/ckpt.tf2.index" ] && [ ! -e "$T/src/checkpoint" ]
+	# nor over the source's own, which says so (a repair beside it)
+	printf 'model_checkpoint_path: "ckpt"\n' >"$T/src/checkpoint"
+	mount_ckpt "$T/src" -o output="$T/src/fixed"
+	finish
+	assert_output "ckptfs: note: $T/src/checkpoint is left as it is: tf.train.latest_checkpoint() of that directory finds the checkpoint it names, not fixed"
+	[ "$(cat "$T/src/checkpoint")" = 'model_checkpoint_path: "ckpt"' ]
 	run -0 find "$T" -name '*tempstate*'
 	assert_output ""
 }
