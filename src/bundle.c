@@ -1951,14 +1951,11 @@ ckpt_variant_check(const uint8_t *p, size_t len, uint64_t nelems,
 		if (ckpt_get_varint64(&q, limit, &n) < 0 ||
 		    (uint64_t)(limit - q) < n || (uint64_t)(limit - q) - n < 4)
 			return -EBADMSG;
-		for (int k = 0; k < 8; k++)
-			l8[big_endian ? 7 - k : k] = (uint8_t)(n >> (8 * k));
+		ckpt_store64(l8, n, big_endian);
 		c = ckpt_crc32c_extend(c, l8, 8);
 		c = ckpt_crc32c_extend(c, q, (size_t)n);
 		q += n;
-		if ((big_endian ? (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
-					  (uint32_t)q[2] << 8 | q[3]
-				: ckpt_load32le(q)) != ckpt_crc_mask(c))
+		if (ckpt_load32(q, big_endian) != ckpt_crc_mask(c))
 			return -EBADMSG;
 		c = ckpt_crc32c_extend(c, q, 4);
 		q += 4;

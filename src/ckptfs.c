@@ -1112,7 +1112,8 @@ struct state_job {
 };
 
 /* Once the outputs are written (before the spool goes, so that a crash
- * leaves both or the spool's mark of a finished write-out): give their
+ * leaves both or the spool's mark of a finished write-out): note a state
+ * file there that keeps naming another checkpoint, or give their
  * directory a "checkpoint" state file naming them when it has none and
  * is not the source's (whose state file, or its absence, is the user's),
  * so that a mount of the directory and tf.train.latest_checkpoint() find

@@ -50,6 +50,38 @@ ckpt_store64le(uint8_t *p, uint64_t v)
 	ckpt_store32le(p + 4, (uint32_t)(v >> 32));
 }
 
+/* Tensor data of a big-endian bundle (header endianness BIG) holds its
+ * integers, and the checksums TensorFlow stores beside strings and
+ * variants, most significant byte first: in the order BIG_ENDIAN says. */
+static inline uint32_t
+ckpt_load32(const uint8_t *p, bool big_endian)
+{
+	return big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+				    (uint32_t)p[2] << 8 | p[3]
+			  : ckpt_load32le(p);
+}
+
+static inline void
+ckpt_store32(uint8_t *p, uint32_t v, bool big_endian)
+{
+	if (!big_endian) {
+		ckpt_store32le(p, v);
+		return;
+	}
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline void
+ckpt_store64(uint8_t *p, uint64_t v, bool big_endian)
+{
+	ckpt_store32(p + (big_endian ? 4 : 0), (uint32_t)v, big_endian);
+	ckpt_store32(p + (big_endian ? 0 : 4), (uint32_t)(v >> 32),
+		     big_endian);
+}
+
 /* A growable byte buffer.  Zero-initialise, append, then free. */
 struct ckpt_buf {
 	uint8_t *data;	/* owned */

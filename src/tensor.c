@@ -408,9 +408,7 @@ string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
 				    "but %zu follow them and their 4-byte "
 				    "checksum",
 				    total, len - at < 4 ? (size_t)0 : len - at - 4);
-	stored = big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-				      (uint32_t)p[2] << 8 | p[3]
-			    : ckpt_load32le(p);
+	stored = ckpt_load32(p, big_endian);
 	crc = ckpt_lencrc_end(&lc);
 	if (stored != ckpt_crc_mask(crc))
 		return string_fault(why, wlen,
@@ -475,21 +473,6 @@ ckpt_string_check(const uint8_t *buf, size_t len, uint64_t nelems,
 				 entry_crc);
 }
 
-/* Store the masked length checksum C in the byte order of the bundle. */
-static void
-store_lencrc(uint8_t *p, uint32_t c, bool big_endian)
-{
-	c = ckpt_crc_mask(c);
-	if (big_endian) {
-		p[0] = (uint8_t)(c >> 24);
-		p[1] = (uint8_t)(c >> 16);
-		p[2] = (uint8_t)(c >> 8);
-		p[3] = (uint8_t)c;
-	} else {
-		ckpt_store32le(p, c);
-	}
-}
-
 /* Append NELEMS strings in TF's little-endian layout.  On failure OUT is
  * left as it was. */
 int
@@ -530,7 +513,7 @@ ckpt_string_encode_order(const uint8_t *const *data, const uint64_t *lens,
 		ckpt_lencrc_add(&lc, lens[i], big_endian);
 	}
 	c = ckpt_lencrc_end(&lc);
-	store_lencrc(out->data + out->len, c, big_endian);
+	ckpt_store32(out->data + out->len, ckpt_crc_mask(c), big_endian);
 	c = ckpt_crc32c_extend(c, out->data + out->len, 4);
 	out->len += 4;
 	for (i = 0; i < nelems; i++) {
@@ -560,7 +543,8 @@ ckpt_string_encode_in_place(struct ckpt_buf *buf, bool big_endian)
 		return rc;
 	memmove(buf->data + head, buf->data, buf->len);
 	p = ckpt_put_varint64(buf->data, len);
-	store_lencrc(p, ckpt_string_lengths_crc(&len, 1, big_endian),
+	ckpt_store32(p,
+		     ckpt_crc_mask(ckpt_string_lengths_crc(&len, 1, big_endian)),
 		     big_endian);
 	buf->len += head;
 	return 0;

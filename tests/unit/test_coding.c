@@ -165,6 +165,17 @@ test_fixed(void)
 	CHECK_EQ_U64(ckpt_load64le(tmp), UINT64_MAX);
 	ckpt_store64le(tmp, 0);
 	CHECK_EQ_U64(ckpt_load64le(tmp), 0);
+	/* in a bundle's byte order: little, or big */
+	ckpt_store32(tmp, 0x8b80fb57u, false);
+	CHECK_EQ_MEM(tmp, 4, le32, 4);
+	CHECK_EQ_U64(ckpt_load32(le32, false), 0x8b80fb57u);
+	ckpt_store32(tmp, 0x8b80fb57u, true);
+	CHECK_EQ_MEM(tmp, 4, "\x8b\x80\xfb\x57", 4);
+	CHECK_EQ_U64(ckpt_load32(tmp, true), 0x8b80fb57u);
+	ckpt_store64(tmp, 0xdb4775248b80fb57ull, false);
+	CHECK_EQ_MEM(tmp, 8, le64, 8);
+	ckpt_store64(tmp, 0xdb4775248b80fb57ull, true);
+	CHECK_EQ_MEM(tmp, 8, "\xdb\x47\x75\x24\x8b\x80\xfb\x57", 8);
 
 	CHECK_EQ_INT(ckpt_buf_put_fixed32(&b, 0x8b80fb57u), 0);
 	CHECK_EQ_INT(ckpt_buf_put_fixed64(&b, 0xdb4775248b80fb57ull), 0);
