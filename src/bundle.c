@@ -873,8 +873,9 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 {
 	struct ckpt_bundle_priv *pv = b->priv;
 	int32_t *ids;
-	size_t n = 0, u = 0;
-	bool missing = false;
+	size_t n = 0, u = 0, nmissing = 0;
+	/* The names of missing data files, for the warning. */
+	struct ckpt_buf missing = { 0 };
 	int rc = 0;
 
 	ids = calloc(b->n ? b->n : 1, sizeof(*ids));
@@ -925,8 +926,15 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 		if (fd == -ENOENT) {
 			/* As a file cut to nothing: the others stay readable
 			 * (and its tensors can be removed, or written anew). */
+			const char *base = strrchr(path, '/');
+
+			base = base != NULL ? base + 1 : path;
+			if (missing.len < 512 &&
+			    ((nmissing > 0 && ckpt_buf_put(&missing, ", ", 2)) ||
+			     ckpt_buf_put(&missing, base, strlen(base)) < 0))
+				missing.len = 0;	/* (ENOMEM: no list) */
+			nmissing++;
 			free(path);
-			missing = true;
 			continue;
 		}
 		if (fd < 0) {
@@ -980,16 +988,30 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 		char *more;
 
 		if (asprintf(&more,
-			     missing ? "%s; %zu more tensors not in their "
-				       "data files"
-				     : "%s; %zu more tensors past the end of a "
-				       "data file",
-			     b->warning, b->nshort - 1) >= 0) {
+			     nmissing ? "%s; %zu more tensor%s not in their "
+					"data files"
+				      : "%s; %zu more tensor%s past the end of "
+					"a data file",
+			     b->warning, b->nshort - 1,
+			     b->nshort == 2 ? "" : "s") >= 0) {
+			free(b->warning);
+			b->warning = more;
+		}
+	}
+	if (nmissing > 1 && b->warning != NULL && missing.len > 0) {
+		char *more;
+
+		/* Every missing file, not only the first one's tensor's. */
+		if (asprintf(&more, "%s; %zu data files missing: %.*s%s",
+			     b->warning, nmissing, (int)missing.len,
+			     (const char *)missing.data,
+			     missing.len >= 512 ? ", ..." : "") >= 0) {
 			free(b->warning);
 			b->warning = more;
 		}
 	}
 out:
+	ckpt_buf_free(&missing);
 	free(ids);
 	return rc;
 }

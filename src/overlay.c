@@ -3455,8 +3455,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			where(t, x, &w);
 			rc = ckpt_fail(&why, -EIO,
 				       "%s: its bytes are not all in its data "
-				       "file (cut short?); remove it, or "
-				       "overwrite all of it",
+				       "file (cut short, or missing?); remove "
+				       "it, or overwrite all of it",
 				       (const char *)w.data);
 		} else {
 			y->bundle = t->bundle;

@@ -504,7 +504,7 @@ parse_footer(struct parser *ps, struct handle *meta, struct handle *index)
 
 	if (ps->len < CKPT_TABLE_FOOTER_LEN)
 		return ckpt_fail(ps->err, -EBADMSG,
-				 "%s: %zu bytes is too short for a table "
+				 "%s: %zu byte(s) too short for a table "
 				 "(the footer alone is %d)",
 				 pname(ps), ps->len, CKPT_TABLE_FOOTER_LEN);
 	f = ps->buf + ps->len - CKPT_TABLE_FOOTER_LEN;

@@ -596,6 +596,10 @@ assert_one_error() {
 	[ "$stderr" = "ckpt-inspect: warning: $F.data-00001-of-00003: no such data file, which holds tensor 's1/y'" ]
 	run -1 --separate-stderr inspect --verify "$F"
 	assert_line "DAMAGED s1/y: no such data file in shards.data-00001-of-00003"
+	# Two missing: both named.
+	rm "$F.data-00002-of-00003"
+	run -0 --separate-stderr inspect "$F"
+	[ "$stderr" = "ckpt-inspect: warning: $F.data-00001-of-00003: no such data file, which holds tensor 's1/y'; 1 more tensor not in their data files; 2 data files missing: shards.data-00001-of-00003, shards.data-00002-of-00003" ]
 }
 
 @test "a shard cut short: listed with a warning naming it; --verify names each cut" {

@@ -72,7 +72,7 @@ hostile() {
 	[ "$(stat -c %s "$MNT/by-name/s1/y")" = 16 ]
 	# the write-out names it and how to go on
 	finish_fails
-	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file (cut short?); remove it, or overwrite all of it"
+	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file (cut short, or missing?); remove it, or overwrite all of it"
 	[ ! -e "$BATS_TEST_TMPDIR/out.index" ]
 	mount_ckpt "$p" -o output="$BATS_TEST_TMPDIR/out"
 	rm "$MNT/by-name/s1/y"
@@ -116,7 +116,7 @@ hostile() {
 	truncate -s 8 "$p.data-00001-of-00003"
 	truncate -s 0 "$p.data-00002-of-00003"
 	finish_fails
-	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file (cut short?); remove it, or overwrite all of it; 1 more tensor refused: by-name/s2/z"
+	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file (cut short, or missing?); remove it, or overwrite all of it; 1 more tensor refused: by-name/s2/z"
 	[ ! -e "$BATS_TEST_TMPDIR/out.index" ]
 }
 
