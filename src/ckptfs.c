@@ -707,6 +707,24 @@ status_open(void)
 	return fd;
 }
 
+/* Print "ckptfs: " and the LEN bytes at LINE on stderr, made safe for a
+ * terminal (ckpt_text_safe(): they quote names from the checkpoint). */
+static void
+say(const char *line, int len)
+{
+	struct ckpt_buf b = { 0 }, safe = { 0 };
+
+	if (ckpt_buf_put(&b, line, (size_t)len) == 0 &&
+	    ckpt_buf_put(&b, "", 1) == 0 &&
+	    ckpt_text_safe((const char *)b.data, &safe) == 0)
+		fprintf(stderr, "ckptfs: %.*s\n", (int)safe.len,
+			(const char *)safe.data);
+	else
+		fprintf(stderr, "ckptfs: %.*s\n", len, line);
+	ckpt_buf_free(&b);
+	ckpt_buf_free(&safe);
+}
+
 /* The line of B at *I (LEN bytes at *LINE, without its newline), *I
  * moved past it; false at the end of B. */
 static bool
@@ -1072,7 +1090,7 @@ unmount_wait_at(const char *mnt)
 	if (rc == 0 && text.len >= 3 && memcmp(text.data, "ok\n", 3) == 0) {
 		/* written, with warnings (a spool that stays) */
 		for (size_t i = 3; next_line(&text, &i, &line, &len);)
-			fprintf(stderr, "ckptfs: %.*s\n", len, line);
+			say(line, len);
 		ckpt_buf_free(&text);
 		return EXIT_SUCCESS;
 	}
@@ -1080,7 +1098,7 @@ unmount_wait_at(const char *mnt)
 		fprintf(stderr, "ckptfs: the daemon of %s exited without "
 				"reporting (killed?)\n", mnt);
 	for (size_t i = 0; next_line(&text, &i, &line, &len);)
-		fprintf(stderr, "ckptfs: %.*s\n", len, line);
+		say(line, len);
 	ckpt_buf_free(&text);
 	return EXIT_FAILURE;
 }
@@ -1265,13 +1283,13 @@ main(int argc, char *argv[])
 
 	rc = ckpt_bundle_open(conf.checkpoint, &bundle, &err);
 	if (rc < 0) {
-		fprintf(stderr, "ckptfs: %s\n", ckpt_err_str(&err, rc));
+		ckptfs_log(NULL, LOG_ERR, "%s", ckpt_err_str(&err, rc));
 		goto out_opts;
 	}
 	if (bundle->warning != NULL)
-		fprintf(stderr, "ckptfs: warning: %s; reading such a tensor "
-				"fails with EIO\n",
-			bundle->warning);
+		ckptfs_log(NULL, LOG_WARNING,
+			   "warning: %s; reading such a tensor fails with EIO",
+			   bundle->warning);
 	if (make_plan(&conf, bundle, &plan) < 0)
 		goto out_bundle;
 	if (conf.ro && conf.output != NULL)
@@ -1302,11 +1320,11 @@ main(int argc, char *argv[])
 	topts.lazy_object = true;	/* built at first use (fuse_ops.c) */
 	rc = ckptfs_tree_build(bundle, &topts, &tree, &err);
 	if (rc < 0) {
-		fprintf(stderr, "ckptfs: %s\n", ckpt_err_str(&err, rc));
+		ckptfs_log(NULL, LOG_ERR, "%s", ckpt_err_str(&err, rc));
 		goto out_bundle;
 	}
 	if (tree->warning[0] != '\0')
-		fprintf(stderr, "ckptfs: warning: %s\n", tree->warning);
+		ckptfs_log(NULL, LOG_WARNING, "warning: %s", tree->warning);
 #ifdef __GLIBC__
 	/* The build's scratch tables are freed; give their pages back
 	 * (a third of the peak for 100,000 tensors). */
@@ -1315,8 +1333,8 @@ main(int argc, char *argv[])
 	if (!conf.ro) {
 		rc = ckptfs_overlay_open(tree, plan.spool, &err);
 		if (rc < 0) {
-			fprintf(stderr, "ckptfs: %s\n",
-				ckpt_err_str(&err, rc));
+			ckptfs_log(NULL, LOG_ERR, "%s",
+				   ckpt_err_str(&err, rc));
 			goto out_tree;
 		}
 		if (ckptfs_overlay_busy(tree))

@@ -4,6 +4,7 @@
 #include "coding.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -191,6 +192,44 @@ ckpt_utf8_len(const uint8_t *p, const uint8_t *limit, uint32_t *cp)
 		return 0;
 	*cp = v;
 	return n;
+}
+
+bool
+ckpt_cp_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ||
+	       (cp >= 0x200e && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+int
+ckpt_text_safe(const char *text, struct ckpt_buf *out)
+{
+	const uint8_t *p = (const uint8_t *)text, *end = p + strlen(text);
+	char esc[16];
+	uint32_t cp;
+	size_t n;
+	int rc = 0;
+
+	while (p < end && rc == 0) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			rc = ckpt_buf_put(out, p, 1);
+			n = 1;
+		} else if ((n = ckpt_utf8_len(p, end, &cp)) > 0 &&
+			   !ckpt_cp_unsafe(cp)) {
+			rc = ckpt_buf_put(out, p, n);
+		} else if (n > 1) {
+			snprintf(esc, sizeof(esc), "\\u{%04x}", (unsigned)cp);
+			rc = ckpt_buf_put(out, esc, strlen(esc));
+		} else {
+			snprintf(esc, sizeof(esc), "\\x%02x", *p);
+			rc = ckpt_buf_put(out, esc, 4);
+			n = 1;
+		}
+		p += n;
+	}
+	return rc;
 }
 
 bool

@@ -44,18 +44,28 @@
 void
 ckptfs_log(struct ckptfs *fs, int prio, const char *fmt, ...)
 {
+	struct ckpt_buf safe = { 0 };
+	char *line = NULL;
+	const char *msg;
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	if (fs != NULL && atomic_load(&fs->use_syslog)) {
-		vsyslog(prio, fmt, ap);
-	} else {
-		char line[1024];
-
-		vsnprintf(line, sizeof(line), fmt, ap);
-		fprintf(stderr, "ckptfs: %s\n", line);
-	}
+	n = vasprintf(&line, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	/* Messages quote names from the checkpoint: nothing in them may
+	 * reach a terminal or a log as a control. */
+	msg = ckpt_text_safe(line, &safe) == 0 && ckpt_buf_put(&safe, "", 1) == 0
+		      ? (const char *)safe.data
+		      : "(a message not shown: out of memory)";
+	if (fs != NULL && atomic_load(&fs->use_syslog))
+		syslog(prio, "%s", msg);
+	else
+		fprintf(stderr, "ckptfs: %s\n", msg);
+	ckpt_buf_free(&safe);
+	free(line);
 }
 
 /* The node of INO, or NULL. */

@@ -179,16 +179,6 @@ o_flush(struct out *o)
 	return o->err;
 }
 
-/* True if code point CP could fool a terminal or a reader: C1 controls,
- * bidirectional overrides and isolates, line and paragraph separators. */
-static bool
-cp_unsafe(uint32_t cp)
-{
-	return cp < 0xa0 || (cp >= 0x200e && cp <= 0x200f) ||
-	       (cp >= 0x2028 && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069);
-}
-
 /* Columns a terminal gives code point CP (>= 0xa0): 0 for combining
  * marks, zero-width characters and variation selectors, 2 for East Asian
  * wide and fullwidth characters and emoji (Unicode's EastAsianWidth W and
@@ -253,7 +243,7 @@ esc_text(struct out *o, const void *data, size_t len, bool quote)
 			o_byte(o, c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
 			w += 2;
 		} else if (c >= 0x80 && (n = ckpt_utf8_len(p, end, &cp)) > 0) {
-			if (cp_unsafe(cp)) {
+			if (ckpt_cp_unsafe(cp)) {
 				o_fmt(o, "\\u{%04" PRIx32 "}", cp);
 				w += 8;
 			} else {

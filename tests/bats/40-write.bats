@@ -687,14 +687,20 @@ EOF
 	f4 '\x00\x00\x80\x3f' >"$MNT/by-name/$bad"
 	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/$bad"
 	finish_fails
-	assert_output --partial "by-object/vars/$bad/.ATTRIBUTES/VARIABLE_VALUE: cannot be a TF2 object key (not valid UTF-8); rename it"
+	# (messages show such a byte as \xNN, never raw)
+	assert_output --partial 'by-object/vars/bad\xffname/.ATTRIBUTES/VARIABLE_VALUE: cannot be a TF2 object key (not valid UTF-8); rename it'
+	refute_output --partial "$bad"
 	[ ! -e "$T/out.index" ]
 	# Written as TF1 it is refused too (no TensorFlow variable has it).
 	mount_ckpt "$P" -o format=tf1,output="$T/out1"
 	f4 '\x00\x00\x80\x3f' >"$MNT/by-name/$bad"
 	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/$bad"
+	# A name with a right-to-left override (valid UTF-8, and no dtype):
+	# shown as \u{202e}, so that it cannot turn the message around.
+	printf 'abcd' >"$MNT/by-name/x$(printf '\342\200\256')y"
 	finish_fails
-	assert_output --partial "by-name/$bad: the name is not valid UTF-8, which TensorFlow needs; rename it"
+	assert_output --partial 'by-name/bad\xffname: the name is not valid UTF-8, which TensorFlow needs; rename it'
+	assert_output --partial 'by-name/x\u{202e}y: no dtype'
 	# (a TF1 source's own key is written as it came: test_overlay)
 	# TF2 -> TF2 with a new name in by-object
 	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/out2"

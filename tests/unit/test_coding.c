@@ -274,6 +274,36 @@ test_utf8(void)
 	CHECK_EQ_U64(cp, 0x20ac);
 }
 
+/* Messages made safe to print: controls, DEL, bytes that are not UTF-8
+ * and code points that fool a terminal escaped; the rest, backslashes
+ * and safe UTF-8 included, as it is. */
+static void
+test_text_safe(void)
+{
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+		{ "", "" },
+		{ "by-name/a b\\c: ok", "by-name/a b\\c: ok" },
+		{ "caf\xc3\xa9 \xe5\x90\x8d", "caf\xc3\xa9 \xe5\x90\x8d" },
+		{ "bad\xffname", "bad\\xffname" },
+		{ "a\x1b[2Jb\tc\nd\x7f", "a\\x1b[2Jb\\x09c\\x0ad\\x7f" },
+		{ "csi \xc2\x9b", "csi \\u{009b}" },
+		{ "x\xe2\x80\xaey", "x\\u{202e}y" },
+		{ "\xe2\x82", "\\xe2\\x82" },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct ckpt_buf b = { 0 };
+
+		CHECK_EQ_INT(ckpt_text_safe(v[i].in, &b), 0);
+		CHECK_EQ_MEM(b.data, b.len, v[i].out, strlen(v[i].out));
+		ckpt_buf_free(&b);
+	}
+	CHECK(ckpt_cp_unsafe(0x85) && ckpt_cp_unsafe(0x2066) &&
+	      !ckpt_cp_unsafe(0xa0) && !ckpt_cp_unsafe('a'));
+}
+
 int
 main(void)
 {
@@ -284,5 +314,6 @@ main(void)
 	test_buf();
 	test_pread_full();
 	test_utf8();
+	test_text_safe();
 	return check_done("test_coding");
 }
