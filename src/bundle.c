@@ -966,8 +966,8 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 
 			if (sh->fd < 0)
 				k = asprintf(&b->warning,
-					     "%s: no such data file, which holds "
-					     "tensor '%s'",
+					     "%s: no such data file, which "
+					     "holds tensor '%s'",
 					     path ? path : b->prefix,
 					     shown_key(e, kb));
 			else
@@ -988,11 +988,13 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 		char *more;
 
 		if (asprintf(&more,
-			     nmissing ? "%s; %zu more tensor%s not in their "
-					"data files"
+			     nmissing ? "%s; %zu more tensor%s not in %s data "
+					"file%s"
 				      : "%s; %zu more tensor%s past the end of "
 					"a data file",
 			     b->warning, b->nshort - 1,
+			     b->nshort == 2 ? "" : "s",
+			     b->nshort == 2 ? "its" : "their",
 			     b->nshort == 2 ? "" : "s") >= 0) {
 			free(b->warning);
 			b->warning = more;
@@ -2119,12 +2121,13 @@ check_verdict(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 						       b->hdr.num_shards)
 				     : NULL;
 
+		bool gone = e->nparts == 0 &&
+			    b->priv->shards[e->shard_slot].fd < 0;
+
 		rc = ckpt_fail(err, -EIO,
-			       e->nparts == 0 &&
-					       b->priv->shards[e->shard_slot].fd < 0
-				       ? "%s: tensor '%s': no such data file"
-				       : "%s: tensor '%s': the file is shorter "
-					 "than the index says",
+			       gone ? "%s: tensor '%s': no such data file"
+				    : "%s: tensor '%s': the file is shorter "
+				      "than the index says",
 			       path != NULL ? path : b->prefix, shown);
 		free(path);
 		return rc;

@@ -108,7 +108,7 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 		    n > UINT_MAX) {
 			/* the kernel would refuse it after the checkpoint is
 			 * opened, saying only "Invalid argument" */
-			fprintf(stderr, "ckptfs: %s: not a number of bytes\n",
+			ckptfs_log(NULL, LOG_ERR, "%s: not a number of bytes",
 				arg);
 			return -1;
 		}
@@ -194,8 +194,8 @@ options_known(const struct fuse_args *args)
 		fuse_session_destroy(se);
 	fuse_opt_free_args(&probe);
 	if (!ok)
-		fprintf(stderr, "ckptfs: an option was not understood "
-				"(ckptfs -h lists them)\n");
+		ckptfs_log(NULL, LOG_ERR, "an option was not understood "
+				"(ckptfs -h lists them)");
 	return ok;
 }
 
@@ -210,20 +210,20 @@ check_mountpoint(const char *mnt)
 	if (strncmp(mnt, "/dev/fd/", 8) == 0)
 		return 0;
 	if (stat(mnt, &st) != 0) {
-		fprintf(stderr, "ckptfs: %s: %s\n", mnt, strerror(errno));
+		ckptfs_log(NULL, LOG_ERR, "%s: %s", mnt, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "ckptfs: %s: not a directory\n", mnt);
+		ckptfs_log(NULL, LOG_ERR, "%s: not a directory", mnt);
 		return -1;
 	}
 	if (snprintf(parent, sizeof(parent), "%s/..", mnt) <
 		    (int)sizeof(parent) &&
 	    stat(parent, &pst) == 0 && pst.st_dev != st.st_dev &&
 	    pst.st_ino != st.st_ino) {
-		fprintf(stderr,
-			"ckptfs: %s: mount point busy (something is already "
-			"mounted there)\n",
+		ckptfs_log(NULL, LOG_ERR,
+			"%s: mount point busy (something is already "
+			"mounted there)",
 			mnt);
 		return -1;
 	}
@@ -393,21 +393,21 @@ check_target(const char *opt, const char *given, const char *path,
 	/* (".", "..": a directory too, and "..index" a hidden file) */
 	if (len == 0 || given[len - 1] == '/' || strcmp(last, ".") == 0 ||
 	    strcmp(last, "..") == 0) {
-		fprintf(stderr, "ckptfs: %s=%s: %s\n", opt, given,
+		ckptfs_log(NULL, LOG_ERR, "%s=%s: %s", opt, given,
 			len == 0 ? "empty" : "names a directory, not a prefix");
 		return -1;
 	}
 	if ((rc = stat_parent(path, true, &st, &base)) < 0) {
-		fprintf(stderr, "ckptfs: %s=%s: cannot write in its directory: "
-				"%s\n",
+		ckptfs_log(NULL, LOG_ERR,
+			   "%s=%s: cannot write in its directory: %s",
 			opt, given, strerror(-rc));
 		return -1;
 	}
 	if (src != NULL && stat_parent(src, false, &sst, &sbase) == 0 &&
 	    st.st_dev == sst.st_dev && st.st_ino == sst.st_ino &&
 	    strcmp(base, sbase) == 0) {
-		fprintf(stderr, "ckptfs: %s=%s: is the source checkpoint, "
-				"which is never overwritten\n",
+		ckptfs_log(NULL, LOG_ERR, "%s=%s: is the source checkpoint, "
+				"which is never overwritten",
 			opt, given);
 		return -1;
 	}
@@ -552,8 +552,8 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 		f[1] = CKPT_FORMAT_TF2;
 		p->n = 2;
 	} else {
-		fprintf(stderr, "ckptfs: format=%s: not tf1, tf2, both, same "
-				"or other\n", fmt);
+		ckptfs_log(NULL, LOG_ERR, "format=%s: not tf1, tf2, both, same "
+				"or other", fmt);
 		return -1;
 	}
 	p->force = conf->output != NULL;
@@ -595,7 +595,7 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 					 check_target("spool", p->spool,
 						      p->spool, NULL) < 0)) {
 			if (conf->spool[0] == '\0')
-				fprintf(stderr, "ckptfs: spool=: empty\n");
+				ckptfs_log(NULL, LOG_ERR, "spool=: empty");
 			free(base);
 			plan_free(p);
 			return -1;
@@ -610,7 +610,7 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 nomem:
 	free(base);
 	plan_free(p);
-	fprintf(stderr, "ckptfs: out of memory\n");
+	ckptfs_log(NULL, LOG_ERR, "out of memory");
 	return -1;
 }
 
@@ -698,7 +698,7 @@ status_open(void)
 	int fd = memfd_create("ckptfs-status", MFD_CLOEXEC);
 
 	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		fprintf(stderr, "ckptfs: the status file: %s\n",
+		ckptfs_log(NULL, LOG_ERR, "the status file: %s",
 			strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -708,21 +708,11 @@ status_open(void)
 }
 
 /* Print "ckptfs: " and the LEN bytes at LINE on stderr, made safe for a
- * terminal (ckpt_text_safe(): they quote names from the checkpoint). */
+ * terminal (ckptfs_log(): they quote names from the checkpoint). */
 static void
 say(const char *line, int len)
 {
-	struct ckpt_buf b = { 0 }, safe = { 0 };
-
-	if (ckpt_buf_put(&b, line, (size_t)len) == 0 &&
-	    ckpt_buf_put(&b, "", 1) == 0 &&
-	    ckpt_text_safe((const char *)b.data, &safe) == 0)
-		fprintf(stderr, "ckptfs: %.*s\n", (int)safe.len,
-			(const char *)safe.data);
-	else
-		fprintf(stderr, "ckptfs: %.*s\n", len, line);
-	ckpt_buf_free(&b);
-	ckpt_buf_free(&safe);
+	ckptfs_log(NULL, LOG_ERR, "%.*s", len, line);
 }
 
 /* The line of B at *I (LEN bytes at *LINE, without its newline), *I
@@ -901,7 +891,7 @@ fusermount_u(const char *mnt)
 	if (posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ) != 0 ||
 	    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "ckptfs: fusermount3 -u %s failed\n", mnt);
+		ckptfs_log(NULL, LOG_ERR, "fusermount3 -u %s failed", mnt);
 		return -1;
 	}
 	return 0;
@@ -915,10 +905,10 @@ unmount_dead(const char *mnt)
 {
 	if (fusermount_u(mnt) < 0)
 		return EXIT_FAILURE;
-	fprintf(stderr, "ckptfs: the daemon of %s had exited (killed?): "
+	ckptfs_log(NULL, LOG_ERR, "the daemon of %s had exited (killed?): "
 			"unmounted, nothing written; mounting the checkpoint "
 			"again with the same options brings back the changes "
-			"its spool kept\n",
+			"its spool kept",
 		mnt);
 	return EXIT_FAILURE;
 }
@@ -1036,7 +1026,7 @@ unmount_wait_at(const char *mnt)
 	if (fd < 0 && errno == ENOTCONN && is_ckptfs_mount(mnt))
 		return unmount_dead(mnt);
 	if (fd < 0) {
-		fprintf(stderr, "ckptfs: %s: %s (not a ckptfs mount?)\n", path,
+		ckptfs_log(NULL, LOG_ERR, "%s: %s (not a ckptfs mount?)", path,
 			strerror(errno));
 		return EXIT_FAILURE;
 	}
@@ -1048,7 +1038,7 @@ unmount_wait_at(const char *mnt)
 			  : -1;
 	ckpt_buf_free(&text);
 	if (pid <= 0 || sfd_num < 0) {
-		fprintf(stderr, "ckptfs: %s: no daemon or status named\n", path);
+		ckptfs_log(NULL, LOG_ERR, "%s: no daemon or status named", path);
 		return EXIT_FAILURE;
 	}
 	snprintf(status, sizeof(status), "/proc/%ld/fd/%ld", pid, sfd_num);
@@ -1056,7 +1046,7 @@ unmount_wait_at(const char *mnt)
 	 * daemon's status file: any directory can hold an info.json naming
 	 * any process's descriptor. */
 	if (!is_ckptfs_mount(mnt)) {
-		fprintf(stderr, "ckptfs: %s: not a ckptfs mount\n", mnt);
+		ckptfs_log(NULL, LOG_ERR, "%s: not a ckptfs mount", mnt);
 		return EXIT_FAILURE;
 	}
 	got = readlink(status, link, sizeof(link) - 1);
@@ -1066,14 +1056,14 @@ unmount_wait_at(const char *mnt)
 	if (got < 0 && errno == ENOENT)
 		return unmount_dead(mnt);
 	if (strncmp(link, "/memfd:ckptfs-status", 20) != 0) {
-		fprintf(stderr, "ckptfs: %s: %s is not a ckptfs daemon's "
-				"status\n",
+		ckptfs_log(NULL, LOG_ERR, "%s: %s is not a ckptfs daemon's "
+				"status",
 			path, status);
 		return EXIT_FAILURE;
 	}
 	sfd = open(status, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (sfd < 0) {
-		fprintf(stderr, "ckptfs: %s (the daemon's status): %s\n", status,
+		ckptfs_log(NULL, LOG_ERR, "%s (the daemon's status): %s", status,
 			strerror(errno));
 		return EXIT_FAILURE;
 	}
@@ -1095,8 +1085,8 @@ unmount_wait_at(const char *mnt)
 		return EXIT_SUCCESS;
 	}
 	if (text.len == 0)
-		fprintf(stderr, "ckptfs: the daemon of %s exited without "
-				"reporting (killed?)\n", mnt);
+		ckptfs_log(NULL, LOG_ERR, "the daemon of %s exited without "
+				"reporting (killed?)", mnt);
 	for (size_t i = 0; next_line(&text, &i, &line, &len);)
 		say(line, len);
 	ckpt_buf_free(&text);
@@ -1109,16 +1099,20 @@ static void __attribute__((format(printf, 4, 5)))
 status_line(struct ckptfs *fs, int prio, struct ckpt_buf *lines,
 	    const char *fmt, ...)
 {
-	char line[sizeof(((struct ckpt_err *)0)->msg) + 128];
+	char *line = NULL;
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	n = vasprintf(&line, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
 	ckptfs_log(fs, prio, "%s", line);
 	if (ckpt_buf_put(lines, line, strlen(line)) < 0 ||
 	    ckpt_buf_put(lines, "\n", 1) < 0)
 		(void)0;	/* the log has it */
+	free(line);
 }
 
 /* What write_state() needs. */
@@ -1128,6 +1122,33 @@ struct state_job {
 	const char *source;	/* the source checkpoint's prefix */
 	struct ckpt_buf *warned;	/* "warning: ..." lines for ckptfs -u */
 };
+
+/* True if the state file in directory DFD (ODIR) names NAME (a file name
+ * there) or PREFIX as its newest checkpoint. */
+static bool
+state_names(int dfd, const char *odir, const char *name, const char *prefix)
+{
+	char buf[65536], *model = NULL;
+	ssize_t n;
+	bool yes = false;
+	int fd = openat(dfd, "checkpoint", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n > 0 && ckpt_state_parse(buf, (size_t)n, &model, NULL) == 0) {
+		const char *m = model;
+		size_t dl = strlen(odir);
+
+		/* "DIR/NAME" given whole names the same file */
+		if (strncmp(m, odir, dl) == 0 && m[dl] == '/')
+			m += dl + 1;
+		yes = strcmp(m, name) == 0 || strcmp(model, prefix) == 0;
+	}
+	free(model);
+	return yes;
+}
 
 /* Once the outputs are written (before the spool goes, so that a crash
  * leaves both or the spool's mark of a finished write-out): note a state
@@ -1168,13 +1189,16 @@ write_state(void *arg)
 		rc = ckpt_state_write_new(dfd, odir, names, p->n, &err);
 	if (rc == 0)
 		ckptfs_log(job->fs, LOG_INFO, "wrote %s/checkpoint", odir);
-	else if (rc == 1)
-		/* A repair written beside the damaged checkpoint, say. */
+	else if (rc == 1 && !state_names(dfd, odir, names[p->n - 1],
+					 p->prefixes[p->n - 1]))
+		/* A repair written beside the damaged checkpoint, say (the
+		 * newest of both formats is the TF2 one, as it is in a state
+		 * file written for them). */
 		status_line(job->fs, LOG_INFO, job->warned,
 			    "note: %s/checkpoint is left as it is: "
 			    "tf.train.latest_checkpoint() of that directory "
 			    "finds the checkpoint it names, not %s",
-			    odir, names[0]);
+			    odir, names[p->n - 1]);
 	else if (rc < 0)
 		status_line(job->fs, LOG_WARNING, job->warned,
 			    "warning: the checkpoint is written, but not its "
@@ -1212,9 +1236,9 @@ default_unwritable(const struct plan *p)
 	int rc = dir == NULL ? -ENOMEM : dir_writable(dir);
 
 	if (rc < 0)
-		fprintf(stderr, "ckptfs: warning: %s: %s: mounted read-only "
+		ckptfs_log(NULL, LOG_ERR, "warning: %s: %s: mounted read-only "
 				"(give -o output=PREFIX in a directory that can "
-				"be written to make changes)\n",
+				"be written to make changes)",
 			dir != NULL ? dir : out, strerror(-rc));
 	free(dir);
 	return rc < 0;
@@ -1241,7 +1265,7 @@ main(int argc, char *argv[])
 	raise_nofile();
 	if (argc >= 2 && strcmp(argv[1], "-u") == 0) {
 		if (argc != 3 || argv[2][0] == '\0') {
-			fprintf(stderr, "ckptfs: usage: ckptfs -u MOUNTPOINT\n");
+			ckptfs_log(NULL, LOG_ERR, "usage: ckptfs -u MOUNTPOINT");
 			return EXIT_FAILURE;
 		}
 		return unmount_wait(argv[2]);
@@ -1264,14 +1288,14 @@ main(int argc, char *argv[])
 		goto out_args;
 	}
 	if (conf.checkpoint == NULL || conf.nonopts < 2) {
-		fprintf(stderr, "ckptfs: missing %s (usage: ckptfs [options] "
-				"CHECKPOINT MOUNTPOINT)\n",
+		ckptfs_log(NULL, LOG_ERR, "missing %s (usage: ckptfs [options] "
+				"CHECKPOINT MOUNTPOINT)",
 			conf.checkpoint == NULL ? "CHECKPOINT" : "MOUNTPOINT");
 		goto out_args;
 	}
 	if (conf.nonopts > 2) {
-		fprintf(stderr, "ckptfs: too many arguments (usage: ckptfs "
-				"[options] CHECKPOINT MOUNTPOINT)\n");
+		ckptfs_log(NULL, LOG_ERR, "too many arguments (usage: ckptfs "
+				"[options] CHECKPOINT MOUNTPOINT)");
 		goto out_args;
 	}
 	if (check_mountpoint(conf.mountpoint) < 0)
@@ -1293,16 +1317,16 @@ main(int argc, char *argv[])
 	if (make_plan(&conf, bundle, &plan) < 0)
 		goto out_bundle;
 	if (conf.ro && conf.output != NULL)
-		fprintf(stderr, "ckptfs: warning: -o ro: nothing is written, "
-				"output=%s neither\n",
+		ckptfs_log(NULL, LOG_ERR, "warning: -o ro: nothing is written, "
+				"output=%s neither",
 			conf.output);
 	if (!conf.ro && conf.output == NULL && default_unwritable(&plan))
 		conf.ro = 1;	/* said so; changes are EROFS */
 	/* Its first change would wait for itself: the daemon, holding its
 	 * lock, makes the spool through the mount. */
 	if (!conf.ro && in_mountpoint(plan.spool, conf.mountpoint)) {
-		fprintf(stderr, "ckptfs: spool %s: inside the mount point "
-				"%s; give -o spool= (or -o output=) outside it\n",
+		ckptfs_log(NULL, LOG_ERR, "spool %s: inside the mount point "
+				"%s; give -o spool= (or -o output=) outside it",
 			plan.spool, conf.mountpoint);
 		goto out_bundle;
 	}
@@ -1310,7 +1334,7 @@ main(int argc, char *argv[])
 	if (status_fd < 0)
 		goto out_bundle;
 	if (info_extra(&extra, &plan, !conf.ro, status_fd) < 0) {
-		fprintf(stderr, "ckptfs: out of memory\n");
+		ckptfs_log(NULL, LOG_ERR, "out of memory");
 		goto out_bundle;
 	}
 	topts.tf2_root = conf.tf2_root;
@@ -1338,20 +1362,20 @@ main(int argc, char *argv[])
 			goto out_tree;
 		}
 		if (ckptfs_overlay_busy(tree))
-			fprintf(stderr, "ckptfs: warning: %s: the spool of "
+			ckptfs_log(NULL, LOG_ERR, "warning: %s: the spool of "
 					"another mount that is still up: changes "
 					"in this mount fail with EBUSY (give it "
 					"its own -o output= or -o spool=, or -o "
-					"ro)\n",
+					"ro)",
 				plan.spool);
 		if (ckptfs_overlay_dropped(tree) > 0)
-			fprintf(stderr, "ckptfs: %s/journal: dropped %zu bytes "
-					"at its end, which a crash left "
-					"incomplete\n",
-				plan.spool, ckptfs_overlay_dropped(tree));
+			ckptfs_log(NULL, LOG_ERR,
+				   "%s/journal: dropped %zu bytes at its end, "
+				   "which a crash left incomplete",
+				   plan.spool, ckptfs_overlay_dropped(tree));
 		if (ckptfs_overlay_replayed(tree) > 0)
-			fprintf(stderr, "ckptfs: replayed %zu change%s from "
-					"%s\n",
+			ckptfs_log(NULL, LOG_ERR, "replayed %zu change%s from "
+					"%s",
 				ckptfs_overlay_replayed(tree),
 				ckptfs_overlay_replayed(tree) == 1 ? "" : "s",
 				plan.spool);
@@ -1365,7 +1389,7 @@ main(int argc, char *argv[])
 	atomic_init(&fs.no_opendir, false);
 
 	if (add_mount_opts(&args, bundle->prefix) < 0) {
-		fprintf(stderr, "ckptfs: out of memory\n");
+		ckptfs_log(NULL, LOG_ERR, "out of memory");
 		goto out_tree;
 	}
 	se = fuse_session_new(&args, &ckptfs_ops, sizeof(ckptfs_ops), &fs);
@@ -1375,7 +1399,7 @@ main(int argc, char *argv[])
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0) {
-		fprintf(stderr, "ckptfs: cannot mount on %s\n",
+		ckptfs_log(NULL, LOG_ERR, "cannot mount on %s",
 			opts.mountpoint);
 		goto out_signals;
 	}
@@ -1437,10 +1461,14 @@ out_unmount:
 				   "changes are kept in %s (mount again with "
 				   "-o %s to get them back)",
 				   err.msg, plan.spool, plan.again);
-			snprintf(err.msg + strlen(err.msg),
-				 sizeof(err.msg) - strlen(err.msg),
-				 "; changes kept in %s (mount again with -o %s)",
-				 plan.spool, plan.again);
+			char *tail = NULL;
+
+			if (asprintf(&tail,
+				     "; changes kept in %s (mount again with -o "
+				     "%s)",
+				     plan.spool, plan.again) >= 0)
+				ckpt_err_append(&err, tail, true);
+			free(tail);
 		} else if (wrote) {
 			for (size_t i = 0; i < plan.n; i++)
 				ckptfs_log(&fs, LOG_INFO, "wrote %s",

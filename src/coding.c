@@ -197,7 +197,7 @@ ckpt_utf8_len(const uint8_t *p, const uint8_t *limit, uint32_t *cp)
 bool
 ckpt_cp_unsafe(uint32_t cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ||
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x061c ||
 	       (cp >= 0x200e && cp <= 0x200f) ||
 	       (cp >= 0x2028 && cp <= 0x202e) ||
 	       (cp >= 0x2066 && cp <= 0x2069);
@@ -213,7 +213,10 @@ ckpt_text_safe(const char *text, struct ckpt_buf *out)
 	int rc = 0;
 
 	while (p < end && rc == 0) {
-		if (*p >= 0x20 && *p < 0x7f) {
+		if (*p == '\\') {	/* so that \x1b can only be an escape */
+			rc = ckpt_buf_put(out, "\\\\", 2);
+			n = 1;
+		} else if (*p >= 0x20 && *p < 0x7f) {
 			rc = ckpt_buf_put(out, p, 1);
 			n = 1;
 		} else if ((n = ckpt_utf8_len(p, end, &cp)) > 0 &&

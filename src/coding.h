@@ -111,15 +111,15 @@ size_t ckpt_utf8_len(const uint8_t *p, const uint8_t *limit, uint32_t *cp);
 bool ckpt_utf8_valid(const void *data, size_t len);
 
 /* True if code point CP could fool a terminal or a reader: C0 and C1
- * controls, DEL, bidirectional marks, overrides and isolates, line and
- * paragraph separators. */
+ * controls, DEL, bidirectional marks (the Arabic letter mark too),
+ * overrides and isolates, line and paragraph separators. */
 bool ckpt_cp_unsafe(uint32_t cp);
 
 /* Append the NUL-terminated TEXT (a message that may quote names from a
- * checkpoint) to OUT, safe to print: printable ASCII and UTF-8 of safe
- * code points as they are; a byte that is a control or not part of valid
- * UTF-8 as \xNN, an unsafe code point as \u{NNNN}.  Return 0 or
- * -ENOMEM. */
+ * checkpoint) to OUT, safe to print, as ckpt-inspect escapes: printable
+ * ASCII and UTF-8 of safe code points as they are, a backslash doubled;
+ * a byte that is a control or not part of valid UTF-8 as \xNN, an unsafe
+ * code point as \u{NNNN}.  Return 0 or -ENOMEM. */
 int ckpt_text_safe(const char *text, struct ckpt_buf *out);
 
 #endif

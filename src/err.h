@@ -13,9 +13,14 @@
 #ifndef CKPT_ERR_H
 #define CKPT_ERR_H
 
+#include <stdbool.h>
+
 struct ckpt_err {
 	int code;	/* 0 while nothing failed */
-	char msg[512];	/* NUL-terminated; empty while nothing failed */
+	/* NUL-terminated; empty while nothing failed.  A message too long
+	 * for it ends in "..." after a whole UTF-8 character.  Room for a
+	 * few path names of 255-byte components (refusals name them). */
+	char msg[2048];
 };
 
 /* Record CODE and the formatted message in ERR (may be NULL) unless ERR
@@ -27,6 +32,11 @@ int ckpt_fail(struct ckpt_err *err, int code, const char *fmt, ...)
 /* Put PREFIX and ": " before the message ERR holds (if it holds one),
  * truncating at the end when it does not fit. */
 void ckpt_err_prepend(struct ckpt_err *err, const char *prefix);
+
+/* Append TAIL to the message ERR holds (if it holds one).  If both do
+ * not fit, with WHOLE the message is cut before TAIL (what to do next
+ * goes there, and must not be lost to a long name), else TAIL is cut. */
+void ckpt_err_append(struct ckpt_err *err, const char *tail, bool whole);
 
 /* Reset ERR to "no failure". */
 void ckpt_err_clear(struct ckpt_err *err);

@@ -3251,13 +3251,15 @@ static void
 refused_more(struct ckpt_err *err, const struct ckpt_buf *more, size_t count,
 	     size_t nmore)
 {
-	size_t len = strlen(err->msg);
+	char *tail = NULL;
 
-	snprintf(err->msg + len, sizeof(err->msg) - len,
-		 "; %zu more tensor%s refused: %.*s%s", count,
-		 count == 1 ? "" : "s", (int)more->len,
-		 more->data ? (const char *)more->data : "",
-		 nmore == 0 ? "..." : nmore < count ? ", ..." : "");
+	/* (the names that fit: each one's line follows anyway) */
+	if (asprintf(&tail, "; %zu more tensor%s refused: %.*s%s", count,
+		     count == 1 ? "" : "s", (int)more->len,
+		     more->data ? (const char *)more->data : "",
+		     nmore == 0 ? "..." : nmore < count ? ", ..." : "") >= 0)
+		ckpt_err_append(err, tail, false);
+	free(tail);
 }
 
 /* Check the source's object graph, which a TF2 output copies as stored;
@@ -3540,10 +3542,11 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 	if (rc < 0 && k > 1) {
 		/* -o format=both: say which one is complete. */
-		size_t len = strlen(err->msg);
+		char *tail = NULL;
 
-		snprintf(err->msg + len, sizeof(err->msg) - len,
-			 " (%s was written)", outs[0].prefix);
+		if (asprintf(&tail, " (%s was written)", outs[0].prefix) >= 0)
+			ckpt_err_append(err, tail, true);
+		free(tail);
 	}
 	if (rc == 0) {
 		*wrote = true;

@@ -599,7 +599,7 @@ assert_one_error() {
 	# Two missing: both named.
 	rm "$F.data-00002-of-00003"
 	run -0 --separate-stderr inspect "$F"
-	[ "$stderr" = "ckpt-inspect: warning: $F.data-00001-of-00003: no such data file, which holds tensor 's1/y'; 1 more tensor not in their data files; 2 data files missing: shards.data-00001-of-00003, shards.data-00002-of-00003" ]
+	[ "$stderr" = "ckpt-inspect: warning: $F.data-00001-of-00003: no such data file, which holds tensor 's1/y'; 1 more tensor not in its data file; 2 data files missing: shards.data-00001-of-00003, shards.data-00002-of-00003" ]
 }
 
 @test "a shard cut short: listed with a warning naming it; --verify names each cut" {

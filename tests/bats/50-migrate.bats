@@ -356,6 +356,11 @@ EOF2
 	assert_output "ckptfs: note: $T/old/checkpoint is left as it is: tf.train.latest_checkpoint() of that directory finds the checkpoint it names, not x"
 	[ "$(cat "$T/old/checkpoint")" = 'model_checkpoint_path: "mine"' ]
 	[ -f "$T/old/x.index" ]
+	# One that names the output already leaves nothing to note.
+	printf 'model_checkpoint_path: "%s"\n' "$T/old/x" >"$T/old/checkpoint"
+	mount_ckpt "$T/src/ckpt" -o output="$T/old/x"
+	finish
+	assert_output ""
 	# Nor is one made beside the source (the default output).
 	mount_ckpt "$T/src/ckpt"
 	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
@@ -364,9 +369,9 @@ EOF2
 	[ -f "$T/src/ckpt.tf2.index" ] && [ ! -e "$T/src/checkpoint" ]
 	# nor over the source's own, which says so (a repair beside it)
 	printf 'model_checkpoint_path: "ckpt"\n' >"$T/src/checkpoint"
-	mount_ckpt "$T/src" -o output="$T/src/fixed"
+	mount_ckpt "$T/src" -o output="$T/src/fixed",format=both
 	finish
-	assert_output "ckptfs: note: $T/src/checkpoint is left as it is: tf.train.latest_checkpoint() of that directory finds the checkpoint it names, not fixed"
+	assert_output "ckptfs: note: $T/src/checkpoint is left as it is: tf.train.latest_checkpoint() of that directory finds the checkpoint it names, not fixed.tf2"
 	[ "$(cat "$T/src/checkpoint")" = 'model_checkpoint_path: "ckpt"' ]
 	run -0 find "$T" -name '*tempstate*'
 	assert_output ""

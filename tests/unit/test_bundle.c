@@ -878,7 +878,8 @@ test_damaged(void)
 	      strstr(b->warning, "bad.data-00001-of-00002: no such data "
 				 "file, which holds tensor '") != NULL);
 	CHECK(ckpt_bundle_entry_short(b, ckpt_bundle_find(b, "plain", 5)));
-	CHECK_EQ_INT(ckpt_bundle_verify(b, ckpt_bundle_find(b, "plain", 5), &err),
+	CHECK_EQ_INT(ckpt_bundle_verify(b, ckpt_bundle_find(b, "plain", 5),
+					&err),
 		     -EIO);
 	CHECK(strstr(err.msg, "data-00001-of-00002: tensor 'plain': no such "
 			      "data file") != NULL);

@@ -1,6 +1,8 @@
-/* test_coding.c -- covers src/coding.c: varint32/64 encoding and bounds-
- * checked decoding at the edge values, truncated and overlong varints,
- * fixed-width little-endian coding and the growable ckpt_buf. */
+/* test_coding.c -- covers src/coding.c and src/err.c: varint32/64
+ * encoding and bounds-checked decoding at the edge values, truncated and
+ * overlong varints, fixed-width coding in either byte order, the growable
+ * ckpt_buf, UTF-8, text made safe to print, and messages too long for a
+ * struct ckpt_err. */
 #include "config.h"
 
 #include <errno.h>
@@ -12,6 +14,7 @@
 
 #include "check.h"
 #include "coding.h"
+#include "err.h"
 
 /* Encode V, compare with the expected bytes, decode it back from an
  * exact-size heap copy, and check every truncation is refused. */
@@ -284,7 +287,8 @@ test_text_safe(void)
 		const char *in, *out;
 	} v[] = {
 		{ "", "" },
-		{ "by-name/a b\\c: ok", "by-name/a b\\c: ok" },
+		{ "by-name/a b\\c: ok", "by-name/a b\\\\c: ok" },
+		{ "a\xd8\x9c" "b", "a\\u{061c}b" },
 		{ "caf\xc3\xa9 \xe5\x90\x8d", "caf\xc3\xa9 \xe5\x90\x8d" },
 		{ "bad\xffname", "bad\\xffname" },
 		{ "a\x1b[2Jb\tc\nd\x7f", "a\\x1b[2Jb\\x09c\\x0ad\\x7f" },
@@ -306,6 +310,44 @@ test_text_safe(void)
 	      !ckpt_cp_unsafe(0xa0) && !ckpt_cp_unsafe('a'));
 }
 
+/* A message too long for struct ckpt_err ends in "..." after a whole
+ * UTF-8 character; an appended tail that must stay whole cuts the
+ * message before it instead. */
+static void
+test_err_cut(void)
+{
+	struct ckpt_err err = { 0 };
+	char name[3 * 1000 + 1];
+	size_t len;
+
+	for (int i = 0; i < 1000; i++)
+		memcpy(name + 3 * i, "\xe5\x90\x8d", 3);	/* 名 */
+	name[3000] = '\0';
+	ckpt_fail(&err, -EINVAL, "x%s: no dtype", name);
+	len = strlen(err.msg);
+	CHECK(len < sizeof(err.msg) && len > sizeof(err.msg) - 8);
+	CHECK_EQ_STR(err.msg + len - 3, "...");
+	CHECK(ckpt_utf8_valid(err.msg, len));
+	ckpt_err_append(&err, "; changes kept in SPOOL", true);
+	len = strlen(err.msg);
+	CHECK_EQ_STR(err.msg + len - 26, "...; changes kept in SPOOL");
+	CHECK(ckpt_utf8_valid(err.msg, len));
+	/* not whole: the tail is what is cut */
+	ckpt_err_clear(&err);
+	ckpt_fail(&err, -EINVAL, "short");
+	ckpt_err_append(&err, "; more", false);
+	CHECK_EQ_STR(err.msg, "short; more");
+	ckpt_err_append(&err, name, false);
+	len = strlen(err.msg);
+	CHECK(strncmp(err.msg, "short; more\xe5\x90\x8d", 14) == 0);
+	CHECK_EQ_STR(err.msg + len - 3, "...");
+	CHECK(ckpt_utf8_valid(err.msg, len));
+	/* nothing failed: nothing appended */
+	ckpt_err_clear(&err);
+	ckpt_err_append(&err, "x", true);
+	CHECK_EQ_STR(err.msg, "");
+}
+
 int
 main(void)
 {
@@ -317,5 +359,6 @@ main(void)
 	test_pread_full();
 	test_utf8();
 	test_text_safe();
+	test_err_cut();
 	return check_done("test_coding");
 }

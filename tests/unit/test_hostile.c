@@ -798,8 +798,8 @@ test_graphs(void)
 		CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &terr), 0);
 		if (rc < 0) {
 			snprintf(want, sizeof(want),
-				 "object graph unreadable (%s); /by-name shows "
-				 "checkpoint keys",
+				 "object graph unreadable (%.400s); /by-name "
+				 "shows checkpoint keys",
 				 err.msg);
 			CHECK_EQ_STR(t->warning, want);
 			CHECK(ckptfs_tree_path(t, "by-name/" VKEY) ==
