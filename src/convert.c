@@ -331,9 +331,9 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 	}
 	if (add_counter) {
 		/* int64 1, in the data's byte order */
-		uint8_t one[8] = { 0 };
+		uint8_t one[8];
 
-		one[be ? 7 : 0] = 1;
+		ckpt_store64(one, 1, be);
 		rc = ckpt_writer_add(w, CKPT_SAVE_COUNTER_KEY,
 				     strlen(CKPT_SAVE_COUNTER_KEY),
 				     CKPT_DT_INT64, NULL, 0, one, sizeof(one),

@@ -57,9 +57,10 @@ ckptfs_log(struct ckptfs *fs, int prio, const char *fmt, ...)
 		return;
 	/* Messages quote names from the checkpoint: nothing in them may
 	 * reach a terminal or a log as a control. */
-	msg = ckpt_text_safe(line, &safe) == 0 && ckpt_buf_put(&safe, "", 1) == 0
-		      ? (const char *)safe.data
-		      : "(a message not shown: out of memory)";
+	if (ckpt_text_safe(line, &safe) == 0 && ckpt_buf_put(&safe, "", 1) == 0)
+		msg = (const char *)safe.data;
+	else
+		msg = "(a message not shown: out of memory)";
 	if (fs != NULL && atomic_load(&fs->use_syslog))
 		syslog(prio, "%s", msg);
 	else

@@ -307,18 +307,15 @@ mk_bigendian(const char *prefix)
 	add_strings_be(w, "s/vec", vec, 3);
 	{
 		static const char blob[] = "\x0a\x03" "abc";
-		uint8_t v[1 + 5 + 4], l8[8] = { 0 };
+		uint8_t v[1 + 5 + 4], l8[8];
 		uint32_t crc;
 
 		v[0] = sizeof(blob) - 1;
 		memcpy(v + 1, blob, sizeof(blob) - 1);
-		l8[7] = sizeof(blob) - 1;
+		ckpt_store64(l8, sizeof(blob) - 1, true);
 		crc = ckpt_crc_mask(ckpt_crc32c_extend(
 			ckpt_crc32c_extend(0, l8, 8), blob, sizeof(blob) - 1));
-		v[6] = (uint8_t)(crc >> 24);
-		v[7] = (uint8_t)(crc >> 16);
-		v[8] = (uint8_t)(crc >> 8);
-		v[9] = (uint8_t)crc;
+		ckpt_store32(v + 6, crc, true);
 		if ((rc = ckpt_writer_add(w, "v", 1, CKPT_DT_VARIANT, NULL, 0, v,
 					  sizeof(v), &err)) < 0)
 			die("v", rc);
