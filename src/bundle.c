@@ -874,8 +874,10 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 	struct ckpt_bundle_priv *pv = b->priv;
 	int32_t *ids;
 	size_t n = 0, u = 0, nmissing = 0;
-	/* The names of missing data files, for the warning. */
+	/* The names of missing data files, for the warning (all of them
+	 * unless CUT: too long a list, or no memory for it). */
 	struct ckpt_buf missing = { 0 };
+	bool cut = false, first_missing = false;
 	int rc = 0;
 
 	ids = calloc(b->n ? b->n : 1, sizeof(*ids));
@@ -929,10 +931,11 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			const char *base = strrchr(path, '/');
 
 			base = base != NULL ? base + 1 : path;
-			if (missing.len < 512 &&
-			    ((nmissing > 0 && ckpt_buf_put(&missing, ", ", 2)) ||
-			     ckpt_buf_put(&missing, base, strlen(base)) < 0))
-				missing.len = 0;	/* (ENOMEM: no list) */
+			if (cut || missing.len + strlen(base) > 512 ||
+			    (nmissing > 0 &&
+			     ckpt_buf_put(&missing, ", ", 2) < 0) ||
+			    ckpt_buf_put(&missing, base, strlen(base)) < 0)
+				cut = true;
 			nmissing++;
 			free(path);
 			continue;
@@ -964,6 +967,7 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			char kb[SHOWN_MAX];
 			int k;
 
+			first_missing = sh->fd < 0;
 			if (sh->fd < 0)
 				k = asprintf(&b->warning,
 					     "%s: no such data file, which "
@@ -1000,14 +1004,15 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			b->warning = more;
 		}
 	}
-	if (nmissing > 1 && b->warning != NULL && missing.len > 0) {
+	if ((nmissing > 1 || (nmissing == 1 && !first_missing)) &&
+	    b->warning != NULL && missing.len > 0) {
 		char *more;
 
-		/* Every missing file, not only the first one's tensor's. */
-		if (asprintf(&more, "%s; %zu data files missing: %.*s%s",
-			     b->warning, nmissing, (int)missing.len,
-			     (const char *)missing.data,
-			     missing.len >= 512 ? ", ..." : "") >= 0) {
+		/* Every missing file, not only the first tensor's. */
+		if (asprintf(&more, "%s; %zu data file%s missing: %.*s%s",
+			     b->warning, nmissing, nmissing == 1 ? "" : "s",
+			     (int)missing.len, (const char *)missing.data,
+			     cut ? ", ..." : "") >= 0) {
 			free(b->warning);
 			b->warning = more;
 		}
@@ -1395,11 +1400,7 @@ out:
 static void
 store_lsum(const struct ckpt_bundle *b, struct strmap *m, uint32_t lcrc)
 {
-	if (b->hdr.endianness == 1)
-		for (int k = 0; k < 4; k++)
-			m->lsum[k] = (uint8_t)(lcrc >> (24 - 8 * k));
-	else
-		ckpt_store32le(m->lsum, lcrc);
+	ckpt_store32(m->lsum, lcrc, b->hdr.endianness == 1);
 }
 
 /* Whether part P of E is one run of the whole (no dim outside the run

@@ -1123,21 +1123,27 @@ struct state_job {
 	struct ckpt_buf *warned;	/* "warning: ..." lines for ckptfs -u */
 };
 
-/* True if the state file in directory DFD (ODIR) names NAME (a file name
- * there) or PREFIX as its newest checkpoint. */
+/* False if the state file in directory DFD (ODIR) names a newest
+ * checkpoint other than NAME (a file name there) or PREFIX; true if it
+ * names that one, or cannot be read as a state file (a regular file of at
+ * most 1 MiB, symbolic links followed). */
 static bool
 state_names(int dfd, const char *odir, const char *name, const char *prefix)
 {
-	char buf[65536], *model = NULL;
-	ssize_t n;
-	bool yes = false;
-	int fd = openat(dfd, "checkpoint", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct ckpt_buf text = { 0 };
+	char *model = NULL;
+	bool yes = true;
+	struct stat st;
+	int fd = openat(dfd, "checkpoint",
+			O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
 	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n > 0 && ckpt_state_parse(buf, (size_t)n, &model, NULL) == 0) {
+		return true;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size <= (1 << 20) && read_fd_whole(fd, &text) == 0 &&
+	    text.len <= (1 << 20) &&
+	    ckpt_state_parse((const char *)text.data, text.len, &model,
+			     NULL) == 0) {
 		const char *m = model;
 		size_t dl = strlen(odir);
 
@@ -1146,7 +1152,9 @@ state_names(int dfd, const char *odir, const char *name, const char *prefix)
 			m += dl + 1;
 		yes = strcmp(m, name) == 0 || strcmp(model, prefix) == 0;
 	}
+	close(fd);
 	free(model);
+	ckpt_buf_free(&text);
 	return yes;
 }
 
@@ -1436,6 +1444,8 @@ out_unmount:
 			ok = false;
 			snprintf(why, sizeof(why), "%s", ckpt_err_str(&err, rc));
 			memcpy(err.msg, why, sizeof(why));
+			if (err.code == 0)	/* (for ckpt_err_append()) */
+				err.code = rc;
 		}
 		if (rc < 0 && wrote) {
 			/* The checkpoint is complete; only the spool stays

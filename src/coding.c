@@ -213,8 +213,13 @@ ckpt_text_safe(const char *text, struct ckpt_buf *out)
 	int rc = 0;
 
 	while (p < end && rc == 0) {
-		if (*p == '\\') {	/* so that \x1b can only be an escape */
-			rc = ckpt_buf_put(out, "\\\\", 2);
+		if (*p == '\\' || *p == '\n' || *p == '\t' || *p == '\r') {
+			/* a backslash doubled, so that \x1b is always an
+			 * escape */
+			esc[0] = '\\';
+			esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't'
+				 : *p == '\r' ? 'r' : '\\';
+			rc = ckpt_buf_put(out, esc, 2);
 			n = 1;
 		} else if (*p >= 0x20 && *p < 0x7f) {
 			rc = ckpt_buf_put(out, p, 1);

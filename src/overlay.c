@@ -3284,8 +3284,10 @@ graph_refused(struct ckptfs_tree *t, struct ckpt_err *err,
 	if (g == NULL)
 		return 0;
 	cut = ckpt_bundle_entry_short(t->bundle, g->entry);
-	if (!cut && ckptfs_node_verify(t, g, &first, &verr) == 0)
+	if (!cut && (rc = ckptfs_node_verify(t, g, &first, &verr)) == 0)
 		return 0;
+	if (!cut && !ckptfs_node_damaged(g))	/* could not check it */
+		return ckpt_fail(err, rc, "%s", ckpt_err_str(&verr, rc));
 	where_in(t, g, CKPTFS_BY_OBJECT, &w);
 	ckpt_fail(&why, -EBADMSG,
 		  "%s: damaged in the source checkpoint (%s); remove it to "
@@ -3485,8 +3487,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		n++;
 	}
 	/* The source's object graph, copied as stored into a TF2 output:
-	 * checked first, as TensorFlow will (it is small, and the names of
-	 * a TF2 mount came from it). */
+	 * checked, as TensorFlow will (it is small, and the names of a TF2
+	 * mount came from it); refused after the tensors, among them. */
 	for (k = 0; k < nouts && rc == 0 && copy; k++)
 		if (outs[k].format == CKPT_FORMAT_TF2) {
 			rc = graph_refused(t, err, &more, &nrefused, &nmore,

@@ -600,6 +600,11 @@ assert_one_error() {
 	rm "$F.data-00002-of-00003"
 	run -0 --separate-stderr inspect "$F"
 	[ "$stderr" = "ckpt-inspect: warning: $F.data-00001-of-00003: no such data file, which holds tensor 's1/y'; 1 more tensor not in its data file; 2 data files missing: shards.data-00001-of-00003, shards.data-00002-of-00003" ]
+	# One cut to nothing first, one missing: the missing one named too.
+	: >"$F.data-00000-of-00003"
+	printf x >"$F.data-00001-of-00003"
+	run -0 --separate-stderr inspect "$F"
+	[ "$stderr" = "ckpt-inspect: warning: $F.data-00000-of-00003: tensor 's0/x' (16 bytes at offset 0) runs past the end of the file (0 bytes): cut short?; 2 more tensors not in their data files; 1 data file missing: shards.data-00002-of-00003" ]
 }
 
 @test "a shard cut short: listed with a warning naming it; --verify names each cut" {

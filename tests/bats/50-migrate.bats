@@ -356,8 +356,10 @@ EOF2
 	assert_output "ckptfs: note: $T/old/checkpoint is left as it is: tf.train.latest_checkpoint() of that directory finds the checkpoint it names, not x"
 	[ "$(cat "$T/old/checkpoint")" = 'model_checkpoint_path: "mine"' ]
 	[ -f "$T/old/x.index" ]
-	# One that names the output already leaves nothing to note.
-	printf 'model_checkpoint_path: "%s"\n' "$T/old/x" >"$T/old/checkpoint"
+	# One that names the output already leaves nothing to note, also
+	# through a symbolic link.
+	printf 'model_checkpoint_path: "%s"\n' "$T/old/x" >"$T/old/state"
+	ln -sf state "$T/old/checkpoint"
 	mount_ckpt "$T/src/ckpt" -o output="$T/old/x"
 	finish
 	assert_output ""

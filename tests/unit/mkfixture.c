@@ -268,7 +268,9 @@ add_strings_be(struct ckpt_writer *w, const char *key, const char *const *s,
 	uint32_t crc;
 	int rc;
 
-	for (size_t i = 0; i < n && i < 8; i++) {
+	if (n > 8)
+		die(key, -EINVAL);
+	for (size_t i = 0; i < n; i++) {
 		data[i] = (const uint8_t *)s[i];
 		lens[i] = strlen(s[i]);
 	}

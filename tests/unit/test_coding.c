@@ -291,7 +291,7 @@ test_text_safe(void)
 		{ "a\xd8\x9c" "b", "a\\u{061c}b" },
 		{ "caf\xc3\xa9 \xe5\x90\x8d", "caf\xc3\xa9 \xe5\x90\x8d" },
 		{ "bad\xffname", "bad\\xffname" },
-		{ "a\x1b[2Jb\tc\nd\x7f", "a\\x1b[2Jb\\x09c\\x0ad\\x7f" },
+		{ "a\x1b[2Jb\tc\nd\x7f\re", "a\\x1b[2Jb\\tc\\nd\\x7f\\re" },
 		{ "csi \xc2\x9b", "csi \\u{009b}" },
 		{ "x\xe2\x80\xaey", "x\\u{202e}y" },
 		{ "\xe2\x82", "\\xe2\\x82" },
