@@ -252,6 +252,13 @@ crash_over_old() {
 		else
 			none=$((none + 1))
 		fi
+		# Killed while the spool of a complete write-out was removed:
+		# its mark says so, and a mount of it is refused; remove it,
+		# as that refusal says.
+		if [ -f "$O.ckptfs-spool/written" ]; then
+			[ -e "$O.index" ]
+			rm -r "$O.ckptfs-spool"
+		fi
 	done
 	echo "# $n kills: $full complete, $none without an index" >&3
 	# Recover: unless the last kill came after the write-out (then the
