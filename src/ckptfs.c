@@ -109,7 +109,7 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 			/* the kernel would refuse it after the checkpoint is
 			 * opened, saying only "Invalid argument" */
 			ckptfs_log(NULL, LOG_ERR, "%s: not a number of bytes",
-				arg);
+				   arg);
 			return -1;
 		}
 		conf->max_read = (unsigned)n;
@@ -195,7 +195,7 @@ options_known(const struct fuse_args *args)
 	fuse_opt_free_args(&probe);
 	if (!ok)
 		ckptfs_log(NULL, LOG_ERR, "an option was not understood "
-				"(ckptfs -h lists them)");
+			   "(ckptfs -h lists them)");
 	return ok;
 }
 
@@ -222,9 +222,9 @@ check_mountpoint(const char *mnt)
 	    stat(parent, &pst) == 0 && pst.st_dev != st.st_dev &&
 	    pst.st_ino != st.st_ino) {
 		ckptfs_log(NULL, LOG_ERR,
-			"%s: mount point busy (something is already "
-			"mounted there)",
-			mnt);
+			   "%s: mount point busy (something is already "
+			   "mounted there)",
+			   mnt);
 		return -1;
 	}
 	return 0;
@@ -394,21 +394,22 @@ check_target(const char *opt, const char *given, const char *path,
 	if (len == 0 || given[len - 1] == '/' || strcmp(last, ".") == 0 ||
 	    strcmp(last, "..") == 0) {
 		ckptfs_log(NULL, LOG_ERR, "%s=%s: %s", opt, given,
-			len == 0 ? "empty" : "names a directory, not a prefix");
+			   len == 0 ? "empty"
+				    : "names a directory, not a prefix");
 		return -1;
 	}
 	if ((rc = stat_parent(path, true, &st, &base)) < 0) {
 		ckptfs_log(NULL, LOG_ERR,
 			   "%s=%s: cannot write in its directory: %s",
-			opt, given, strerror(-rc));
+			   opt, given, strerror(-rc));
 		return -1;
 	}
 	if (src != NULL && stat_parent(src, false, &sst, &sbase) == 0 &&
 	    st.st_dev == sst.st_dev && st.st_ino == sst.st_ino &&
 	    strcmp(base, sbase) == 0) {
 		ckptfs_log(NULL, LOG_ERR, "%s=%s: is the source checkpoint, "
-				"which is never overwritten",
-			opt, given);
+			   "which is never overwritten",
+			   opt, given);
 		return -1;
 	}
 	return 0;
@@ -553,7 +554,7 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 		p->n = 2;
 	} else {
 		ckptfs_log(NULL, LOG_ERR, "format=%s: not tf1, tf2, both, same "
-				"or other", fmt);
+			   "or other", fmt);
 		return -1;
 	}
 	p->force = conf->output != NULL;
@@ -699,20 +700,12 @@ status_open(void)
 
 	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
 		ckptfs_log(NULL, LOG_ERR, "the status file: %s",
-			strerror(errno));
+			   strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	return fd;
-}
-
-/* Print "ckptfs: " and the LEN bytes at LINE on stderr, made safe for a
- * terminal (ckptfs_log(): they quote names from the checkpoint). */
-static void
-say(const char *line, int len)
-{
-	ckptfs_log(NULL, LOG_ERR, "%.*s", len, line);
 }
 
 /* The line of B at *I (LEN bytes at *LINE, without its newline), *I
@@ -906,10 +899,10 @@ unmount_dead(const char *mnt)
 	if (fusermount_u(mnt) < 0)
 		return EXIT_FAILURE;
 	ckptfs_log(NULL, LOG_ERR, "the daemon of %s had exited (killed?): "
-			"unmounted, nothing written; mounting the checkpoint "
-			"again with the same options brings back the changes "
-			"its spool kept",
-		mnt);
+		   "unmounted, nothing written; mounting the checkpoint "
+		   "again with the same options brings back the changes "
+		   "its spool kept",
+		   mnt);
 	return EXIT_FAILURE;
 }
 
@@ -1027,7 +1020,7 @@ unmount_wait_at(const char *mnt)
 		return unmount_dead(mnt);
 	if (fd < 0) {
 		ckptfs_log(NULL, LOG_ERR, "%s: %s (not a ckptfs mount?)", path,
-			strerror(errno));
+			   strerror(errno));
 		return EXIT_FAILURE;
 	}
 	/* Whole: the source path and tf2_root, of any length, come first. */
@@ -1057,14 +1050,14 @@ unmount_wait_at(const char *mnt)
 		return unmount_dead(mnt);
 	if (strncmp(link, "/memfd:ckptfs-status", 20) != 0) {
 		ckptfs_log(NULL, LOG_ERR, "%s: %s is not a ckptfs daemon's "
-				"status",
-			path, status);
+			   "status",
+			   path, status);
 		return EXIT_FAILURE;
 	}
 	sfd = open(status, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (sfd < 0) {
 		ckptfs_log(NULL, LOG_ERR, "%s (the daemon's status): %s", status,
-			strerror(errno));
+			   strerror(errno));
 		return EXIT_FAILURE;
 	}
 	if (fusermount_u(mnt) < 0) {
@@ -1080,15 +1073,15 @@ unmount_wait_at(const char *mnt)
 	if (rc == 0 && text.len >= 3 && memcmp(text.data, "ok\n", 3) == 0) {
 		/* written, with warnings (a spool that stays) */
 		for (size_t i = 3; next_line(&text, &i, &line, &len);)
-			say(line, len);
+			ckptfs_log(NULL, LOG_ERR, "%.*s", len, line);
 		ckpt_buf_free(&text);
 		return EXIT_SUCCESS;
 	}
 	if (text.len == 0)
 		ckptfs_log(NULL, LOG_ERR, "the daemon of %s exited without "
-				"reporting (killed?)", mnt);
+			   "reporting (killed?)", mnt);
 	for (size_t i = 0; next_line(&text, &i, &line, &len);)
-		say(line, len);
+		ckptfs_log(NULL, LOG_ERR, "%.*s", len, line);
 	ckpt_buf_free(&text);
 	return EXIT_FAILURE;
 }
@@ -1108,7 +1101,7 @@ status_line(struct ckptfs *fs, int prio, struct ckpt_buf *lines,
 	va_end(ap);
 	if (n < 0)
 		return;
-	ckptfs_log(fs, prio, "%s", line);
+	ckptfs_log_text(fs, prio, line);
 	if (ckpt_buf_put(lines, line, strlen(line)) < 0 ||
 	    ckpt_buf_put(lines, "\n", 1) < 0)
 		(void)0;	/* the log has it */
@@ -1186,13 +1179,10 @@ write_state(void *arg)
 		goto out;
 	for (size_t i = 0; i < p->n; i++)
 		names[i] = strrchr(p->prefixes[i], '/') + 1;
+	/* (1: the one there, or none, is left as it is) */
 	if (stat(sdir, &a) == 0 && a.st_dev == b.st_dev &&
 	    a.st_ino == b.st_ino)
-		/* 1: one there, left alone; 2: none, none made */
-		rc = faccessat(dfd, "checkpoint", F_OK, AT_SYMLINK_NOFOLLOW)
-				     == 0
-			     ? 1
-			     : 2;
+		rc = 1;
 	else
 		rc = ckpt_state_write_new(dfd, odir, names, p->n, &err);
 	if (rc == 0)
@@ -1244,10 +1234,11 @@ default_unwritable(const struct plan *p)
 	int rc = dir == NULL ? -ENOMEM : dir_writable(dir);
 
 	if (rc < 0)
-		ckptfs_log(NULL, LOG_ERR, "warning: %s: %s: mounted read-only "
-				"(give -o output=PREFIX in a directory that can "
-				"be written to make changes)",
-			dir != NULL ? dir : out, strerror(-rc));
+		ckptfs_log(NULL, LOG_WARNING,
+			   "warning: %s: %s: mounted read-only (give -o "
+			   "output=PREFIX in a directory that can be written "
+			   "to make changes)",
+			   dir != NULL ? dir : out, strerror(-rc));
 	free(dir);
 	return rc < 0;
 }
@@ -1296,14 +1287,16 @@ main(int argc, char *argv[])
 		goto out_args;
 	}
 	if (conf.checkpoint == NULL || conf.nonopts < 2) {
-		ckptfs_log(NULL, LOG_ERR, "missing %s (usage: ckptfs [options] "
-				"CHECKPOINT MOUNTPOINT)",
-			conf.checkpoint == NULL ? "CHECKPOINT" : "MOUNTPOINT");
+		ckptfs_log(NULL, LOG_ERR,
+			   "missing %s (usage: ckptfs [options] CHECKPOINT "
+			   "MOUNTPOINT)",
+			   conf.checkpoint == NULL ? "CHECKPOINT"
+						   : "MOUNTPOINT");
 		goto out_args;
 	}
 	if (conf.nonopts > 2) {
 		ckptfs_log(NULL, LOG_ERR, "too many arguments (usage: ckptfs "
-				"[options] CHECKPOINT MOUNTPOINT)");
+			   "[options] CHECKPOINT MOUNTPOINT)");
 		goto out_args;
 	}
 	if (check_mountpoint(conf.mountpoint) < 0)
@@ -1325,17 +1318,18 @@ main(int argc, char *argv[])
 	if (make_plan(&conf, bundle, &plan) < 0)
 		goto out_bundle;
 	if (conf.ro && conf.output != NULL)
-		ckptfs_log(NULL, LOG_ERR, "warning: -o ro: nothing is written, "
-				"output=%s neither",
-			conf.output);
+		ckptfs_log(NULL, LOG_WARNING,
+			   "warning: -o ro: nothing is written, output=%s "
+			   "neither",
+			   conf.output);
 	if (!conf.ro && conf.output == NULL && default_unwritable(&plan))
 		conf.ro = 1;	/* said so; changes are EROFS */
 	/* Its first change would wait for itself: the daemon, holding its
 	 * lock, makes the spool through the mount. */
 	if (!conf.ro && in_mountpoint(plan.spool, conf.mountpoint)) {
 		ckptfs_log(NULL, LOG_ERR, "spool %s: inside the mount point "
-				"%s; give -o spool= (or -o output=) outside it",
-			plan.spool, conf.mountpoint);
+			   "%s; give -o spool= (or -o output=) outside it",
+			   plan.spool, conf.mountpoint);
 		goto out_bundle;
 	}
 	status_fd = status_open();
@@ -1370,23 +1364,23 @@ main(int argc, char *argv[])
 			goto out_tree;
 		}
 		if (ckptfs_overlay_busy(tree))
-			ckptfs_log(NULL, LOG_ERR, "warning: %s: the spool of "
-					"another mount that is still up: changes "
-					"in this mount fail with EBUSY (give it "
-					"its own -o output= or -o spool=, or -o "
-					"ro)",
-				plan.spool);
+			ckptfs_log(NULL, LOG_WARNING,
+				   "warning: %s: the spool of another mount "
+				   "that is still up: changes in this mount "
+				   "fail with EBUSY (give it its own -o "
+				   "output= or -o spool=, or -o ro)",
+				   plan.spool);
 		if (ckptfs_overlay_dropped(tree) > 0)
-			ckptfs_log(NULL, LOG_ERR,
+			ckptfs_log(NULL, LOG_WARNING,
 				   "%s/journal: dropped %zu bytes at its end, "
 				   "which a crash left incomplete",
 				   plan.spool, ckptfs_overlay_dropped(tree));
 		if (ckptfs_overlay_replayed(tree) > 0)
-			ckptfs_log(NULL, LOG_ERR, "replayed %zu change%s from "
-					"%s",
-				ckptfs_overlay_replayed(tree),
-				ckptfs_overlay_replayed(tree) == 1 ? "" : "s",
-				plan.spool);
+			ckptfs_log(NULL, LOG_INFO, "replayed %zu change%s from "
+				   "%s",
+				   ckptfs_overlay_replayed(tree),
+				   ckptfs_overlay_replayed(tree) == 1 ? "" : "s",
+				   plan.spool);
 	}
 	fs.bundle = bundle;
 	fs.tree = tree;
@@ -1408,7 +1402,7 @@ main(int argc, char *argv[])
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0) {
 		ckptfs_log(NULL, LOG_ERR, "cannot mount on %s",
-			opts.mountpoint);
+			   opts.mountpoint);
 		goto out_signals;
 	}
 	openlog("ckptfs", LOG_PID, LOG_DAEMON);

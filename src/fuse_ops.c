@@ -42,22 +42,14 @@
 
 /* Log one line. */
 void
-ckptfs_log(struct ckptfs *fs, int prio, const char *fmt, ...)
+ckptfs_log_text(struct ckptfs *fs, int prio, const char *text)
 {
 	struct ckpt_buf safe = { 0 };
-	char *line = NULL;
 	const char *msg;
-	va_list ap;
-	int n;
 
-	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
 	/* Messages quote names from the checkpoint: nothing in them may
 	 * reach a terminal or a log as a control. */
-	if (ckpt_text_safe(line, &safe) == 0 && ckpt_buf_put(&safe, "", 1) == 0)
+	if (ckpt_text_safe(text, &safe) == 0 && ckpt_buf_put(&safe, "", 1) == 0)
 		msg = (const char *)safe.data;
 	else
 		msg = "(a message not shown: out of memory)";
@@ -66,6 +58,21 @@ ckptfs_log(struct ckptfs *fs, int prio, const char *fmt, ...)
 	else
 		fprintf(stderr, "ckptfs: %s\n", msg);
 	ckpt_buf_free(&safe);
+}
+
+void
+ckptfs_log(struct ckptfs *fs, int prio, const char *fmt, ...)
+{
+	char *line = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	ckptfs_log_text(fs, prio, line);
 	free(line);
 }
 

@@ -58,9 +58,13 @@ bool ckptfs_notifier_idle(struct ckptfs *fs);
 /* The operations table for fuse_session_new(). */
 extern const struct fuse_lowlevel_ops ckptfs_ops;
 
-/* Log one line: to stderr (prefixed "ckptfs: ") in the foreground, to
- * syslog once FS->use_syslog is set. */
+/* Log one line: to stderr (prefixed "ckptfs: ") in the foreground (or
+ * with FS NULL), to syslog once FS->use_syslog is set; made safe to print
+ * first (ckpt_text_safe()). */
 void ckptfs_log(struct ckptfs *fs, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The same for a line already made. */
+void ckptfs_log_text(struct ckptfs *fs, int prio, const char *text);
 
 #endif

@@ -3262,25 +3262,20 @@ refused_more(struct ckpt_err *err, const struct ckpt_buf *more, size_t count,
 	free(tail);
 }
 
-/* Check the source's object graph, which a TF2 output copies as stored;
- * if it is damaged or cut short, refuse it as refuse() does (COUNT: the
- * refusals so far, *REFUSED: the first one's code).  Return 0 or a
- * negative errno (out of memory). */
+/* Check G, the source's object graph (NULL: removed), which a TF2 output
+ * copies as stored; if it is damaged or cut short, refuse it as refuse()
+ * does (COUNT: the refusals so far, *REFUSED: the first one's code).
+ * Return 0 or a negative errno (it could not be checked). */
 static int
-graph_refused(struct ckptfs_tree *t, struct ckpt_err *err,
-	      struct ckpt_buf *more, size_t *count, size_t *nmore,
-	      int *refused)
+graph_refused(struct ckptfs_tree *t, struct ckptfs_node *g,
+	      struct ckpt_err *err, struct ckpt_buf *more, size_t *count,
+	      size_t *nmore, int *refused)
 {
 	struct ckpt_err why = { 0 }, verr = { 0 };
-	struct ckptfs_node *g = NULL;
 	struct ckpt_buf w = { 0 };
 	bool first = false, cut;
 	int rc;
 
-	for (size_t i = 0; i < t->ninodes && g == NULL; i++)
-		if (ckptfs_node_is_graph(t, t->inodes[i]) &&
-		    !t->inodes[i]->deleted)
-			g = t->inodes[i];
 	if (g == NULL)
 		return 0;
 	cut = ckpt_bundle_entry_short(t->bundle, g->entry);
@@ -3299,9 +3294,8 @@ graph_refused(struct ckptfs_tree *t, struct ckpt_err *err,
 	ckpt_buf_free(&w);
 	if (*refused == 0)
 		*refused = -EBADMSG;
-	rc = refuse(t, g, CKPTFS_BY_OBJECT, &why, err, more, (*count)++,
-		    nmore);
-	return rc;
+	return refuse(t, g, CKPTFS_BY_OBJECT, &why, err, more, (*count)++,
+		      nmore);
 }
 
 /* Whether a TF2 output copies the source's object graph as stored: a TF2
@@ -3355,6 +3349,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	/* Checks of the names: written as TF1; written as TF2 with a new
 	 * object graph (not the source's copied). */
 	bool tf1 = false, tf2 = false, copy;
+	struct ckptfs_node *graph_node = NULL;	/* the source's, if kept */
 
 	*wrote = false;
 	if (t->ov != NULL)
@@ -3383,6 +3378,9 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		if (commit_holds(t, t->inodes[i])) {
 			want++;
 			nsp += ckptfs_ov_spooled(t->inodes[i]);
+		} else if (ckptfs_node_is_graph(t, t->inodes[i]) &&
+			   !t->inodes[i]->deleted) {
+			graph_node = t->inodes[i];
 		}
 	o = calloc(want ? want : 1, sizeof(*o));
 	offs = calloc(want ? 2 * want : 1, sizeof(*offs));
@@ -3491,8 +3489,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	 * mount came from it); refused after the tensors, among them. */
 	for (k = 0; k < nouts && rc == 0 && copy; k++)
 		if (outs[k].format == CKPT_FORMAT_TF2) {
-			rc = graph_refused(t, err, &more, &nrefused, &nmore,
-					   &refused);
+			rc = graph_refused(t, graph_node, err, &more,
+					   &nrefused, &nmore, &refused);
 			break;
 		}
 	if (rc == 0 && keys != NULL) {
