@@ -43,6 +43,7 @@
 #include "err.h"
 #include "overlay.h"
 #include "tree.h"
+#include "uring.h"
 
 extern char **environ;
 
@@ -54,6 +55,7 @@ struct ckptfs_config {
 	char *format;		/* owned (fuse_opt) */
 	char *spool;		/* owned (fuse_opt) */
 	int ro;			/* -o ro seen (and passed on) */
+	int no_uring;		/* -o no_uring: only /dev/fuse */
 	unsigned max_read;	/* -o max_read=N seen (and passed on) */
 	int nonopts;
 	int show_help;
@@ -69,6 +71,7 @@ static const struct fuse_opt ckptfs_opt_spec[] = {
 	CKPTFS_OPT("output=%s", output, 0),
 	CKPTFS_OPT("format=%s", format, 0),
 	CKPTFS_OPT("spool=%s", spool, 0),
+	CKPTFS_OPT("no_uring", no_uring, 1),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("max_read=%u", KEY_MAX_READ),
 	FUSE_OPT_KEY("-h", KEY_HELP),
@@ -154,7 +157,10 @@ usage(const char *prog)
 	       "    -o spool=DIR           spool and journal of changes "
 	       "(default:\n"
 	       "                           OUTPUT.ckptfs-spool); replayed if "
-	       "present\n\n",
+	       "present\n"
+	       "    -o no_uring            requests through /dev/fuse even "
+	       "where the\n"
+	       "                           kernel offers io_uring\n\n",
 	       prog, prog);
 }
 
@@ -1413,6 +1419,14 @@ main(int argc, char *argv[])
 	set_info_pid(tree);
 	if (ckptfs_notifier_start(&fs) < 0)
 		goto out_unmount;
+	if (!conf.no_uring && !opts.singlethread) {
+		rc = ckptfs_uring_start(se, &fs);
+		if (rc < 0)
+			ckptfs_log(&fs, LOG_WARNING,
+				   "warning: requests go through /dev/fuse, "
+				   "not io_uring: %s",
+				   strerror(-rc));
+	}
 	rc = run_loop(se, &opts);	/* 0 after unmount, signo on a signal */
 	if (rc > 0)
 		drain(se, &fs);
@@ -1424,6 +1438,7 @@ main(int argc, char *argv[])
 		ok = true;
 out_unmount:
 	fuse_session_unmount(se);
+	ckptfs_uring_stop();	/* its entries are gone with the mount */
 	if (ok && fs.writable) {
 		bool wrote = false;
 		struct state_job job = { &fs, &plan, bundle->prefix, &warned };

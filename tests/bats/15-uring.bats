@@ -1,0 +1,185 @@
+#!/usr/bin/env bats
+# Covers: src/uring.c, src/fuse_ops.c (reply_read), src/ckptfs.c.
+# Requests through FUSE over io_uring, where the kernel has it: the fuse
+# module's enable_uring parameter is set for this file's tests (as root;
+# the old value is put back after) and every test skips without it.
+# Checks that the rings are used (the queue threads' context switches
+# grow with the requests), that what is read, listed and written through
+# them is what a mount through /dev/fuse gives, that -o no_uring and -s
+# keep to /dev/fuse, and that a ring that cannot be made leaves the mount
+# working on /dev/fuse with a warning.  scripts/run-tests also runs every
+# other suite over io_uring.
+
+load helpers
+
+PARAM=/sys/module/fuse/parameters/enable_uring
+
+setup_file() {
+	if [ -w "$PARAM" ]; then
+		cat "$PARAM" >"$BATS_FILE_TMPDIR/enable_uring.old"
+		echo Y >"$PARAM" 2>/dev/null || true
+	fi
+}
+
+teardown_file() {
+	local old=$BATS_FILE_TMPDIR/enable_uring.old
+	[ ! -f "$old" ] || cat "$old" >"$PARAM"
+}
+
+teardown() {
+	local knob=/proc/sys/kernel/io_uring_disabled
+	[ ! -f "$BATS_TEST_TMPDIR/io_uring_disabled.old" ] ||
+		cat "$BATS_TEST_TMPDIR/io_uring_disabled.old" >"$knob"
+	ckpt_teardown
+}
+
+setup() {
+	require_fuse
+	[ -f "$PARAM" ] || skip "this kernel has no FUSE over io_uring"
+	[ "$(cat "$PARAM")" = Y ] ||
+		skip "enable_uring is off and cannot be set here (not root)"
+	T=$BATS_TEST_TMPDIR
+}
+
+# Queue threads of daemon PID (named ckptfs-ringN), one per line: "TID".
+ring_tids() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		case $(cat "$t/comm" 2>/dev/null) in
+		ckptfs-ring*) echo "${t##*/}" ;;
+		esac
+	done
+}
+
+# Voluntary context switches of the queue threads of daemon PID, summed:
+# each request served is one wait on the ring.
+ring_switches() {
+	local tid sum=0 n
+	for tid in $(ring_tids "$1"); do
+		n=$(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' \
+			"/proc/$1/task/$tid/status")
+		sum=$((sum + n))
+	done
+	echo "$sum"
+}
+
+# CPUs the kernel makes queues for (num_possible_cpus()).
+possible_cpus() {
+	local n=0 r lo hi
+	for r in $(tr ',' ' ' </sys/devices/system/cpu/possible); do
+		lo=${r%-*} hi=${r#*-}
+		n=$((n + hi - lo + 1))
+	done
+	echo "$n"
+}
+
+@test "requests are served through the rings, and give what /dev/fuse gives" {
+	local p pid before after dirs
+	p=$(fixture tf2)
+	mount_ckpt "$p"
+	pid=${CKPTFS_PIDS[-1]}
+	# two threads per queue, one queue per possible CPU
+	[ "$(ring_tids "$pid" | wc -l)" -eq $((2 * $(possible_cpus))) ]
+	before=$(ring_switches "$pid")
+	dirs=$(find "$MNT" -type d | wc -l)
+	find "$MNT" -type f -exec cat {} + >/dev/null
+	after=$(ring_switches "$pid")
+	# at least one READDIRPLUS per directory went through a ring
+	[ $((after - before)) -ge "$dirs" ]
+	mount_ckpt "$p" -o no_uring
+	[ -z "$(ring_tids "${CKPTFS_PIDS[-1]}")" ]
+	# (info.json differs: the pid)
+	run -0 diff -r "$MNT/by-name" "${CKPTFS_MNTS[0]}/by-name"
+	run -0 diff -r "$MNT/by-object" "${CKPTFS_MNTS[0]}/by-object"
+	(cd "$MNT" && getfattr -R -d -m - --absolute-names by-* |
+		sort) >"$T/dev"
+	(cd "${CKPTFS_MNTS[0]}" && getfattr -R -d -m - --absolute-names by-* |
+		sort) >"$T/ring"
+	[ -s "$T/dev" ]
+	cmp "$T/dev" "$T/ring"
+	# and what the checkpoint holds
+	local k=model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE
+	[ "$(values "${CKPTFS_MNTS[0]}/by-object/$k" f4)" = \
+		"$("$CKPT_INSPECT" --json --values "$p" "$k" |
+			jq -r '.values | flatten | map(tostring) | join(" ")')" ]
+}
+
+@test "large reads at odd offsets, and a damaged tensor's EIO, over the rings" {
+	local p big a b
+	p=$(fixture big --tensors 6 --bytes $((24 << 20)))
+	mkdir -p "$T/dmg"
+	cp "$p".* "$T/dmg/"
+	mount_ckpt "$p"
+	big=$(cd "$MNT/by-name" && find . -type f -size +1M | head -n 1)
+	[ -n "$big" ]
+	a=$MNT/by-name/$big
+	mount_ckpt "$p" -o no_uring
+	b=$MNT/by-name/$big
+	cmp "$a" "$b"
+	# reads that start mid-page and cross the 1 MiB request size
+	dd if="$a" bs=777777 skip=3 count=4 status=none | md5sum >"$T/ra"
+	dd if="$b" bs=777777 skip=3 count=4 status=none | md5sum >"$T/rb"
+	cmp "$T/ra" "$T/rb"
+	unmount_ckpt
+	# damage the last byte of that tensor in the copy
+	local off size
+	off=$("$CKPT_INSPECT" --json "$T/dmg/ckpt" "${big#./}" | jq .offset)
+	size=$("$CKPT_INSPECT" --json "$T/dmg/ckpt" "${big#./}" | jq .size)
+	printf '\x5a' | dd of="$T/dmg/ckpt.data-00000-of-00001" bs=1 \
+		seek=$((off + size - 1)) conv=notrunc status=none
+	mount_ckpt "$T/dmg/ckpt"
+	run -1 cat "$MNT/by-name/$big"
+	assert_output --partial "Input/output error"
+	# the others still read
+	run -0 sh -c "cd '$MNT/by-name' && find . -type f ! -path '$big' \
+		-exec cat {} + | wc -c"
+	[ "$output" -gt 0 ]
+}
+
+@test "writes, renames and the write-out through the rings" {
+	local p
+	command -v setfattr >/dev/null || skip "setfattr not installed"
+	mkdir -p "$T/src"
+	cp "$(fixture tf1)".* "$T/src/"
+	p=$T/src/ckpt
+	head -c $((3 << 20)) /dev/urandom >"$T/blob"
+	mount_ckpt "$p" -o format=tf1,output="$T/out"
+	[ -n "$(ring_tids "${CKPTFS_PIDS[-1]}")" ]
+	# a write larger than one request
+	dd if="$T/blob" of="$MNT/by-name/new" bs=3M status=none
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/new"
+	setfattr -n user.ckpt.shape -v $((3 << 20)) "$MNT/by-name/new"
+	cmp "$T/blob" "$MNT/by-name/new"
+	cmp "$T/blob" "$MNT/by-object/vars/new/.ATTRIBUTES/VARIABLE_VALUE"
+	mv "$MNT/by-name/dense" "$MNT/by-name/moved"
+	rm "$MNT/by-name/b"
+	[ "$(values "$MNT/by-name/moved/kernel" f4)" = "0 1 2 3 4 5" ]
+	finish
+	run -0 keys "$T/out"
+	assert_output --partial "moved/kernel"
+	refute_line "b"
+	[ "$(val "$T/out" moved/bias)" = "[1,2,3]" ]
+	[ "$(val "$T/out" moved/kernel)" = "[[0,1,2],[3,4,5]]" ]
+	mount_ckpt "$T/out"
+	cmp "$T/blob" "$MNT/by-name/new"
+}
+
+@test "-s keeps to /dev/fuse" {
+	mount_ckpt "$(fixture tf1)" -s
+	[ -z "$(ring_tids "${CKPTFS_PIDS[-1]}")" ]
+	[ "$(values "$MNT/by-name/a" f4)" = 1 ]
+}
+
+@test "a ring that cannot be made: a warning, and the mount on /dev/fuse" {
+	local knob=/proc/sys/kernel/io_uring_disabled
+	[ -w "$knob" ] || skip "kernel.io_uring_disabled cannot be set here"
+	cat "$knob" >"$T/io_uring_disabled.old"
+	echo 2 >"$knob"
+	mount_ckpt "$(fixture tf1)"
+	cat "$T/io_uring_disabled.old" >"$knob"
+	[ "$(values "$MNT/by-name/a" f4)" = 1 ]
+	run -0 ls "$MNT/by-name"
+	assert_line "scoped"
+	run -0 cat "${CKPTFS_LOGS[-1]}"
+	assert_output --partial "io_uring offered but not taken"
+}
