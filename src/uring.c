@@ -130,8 +130,7 @@ struct ckptfs_uring {
 	 * by writev_cb() (the same thread). */
 	_Atomic uint64_t init_unique;
 	bool offered;
-	atomic_uint serving;	/* threads registered and serving */
-	atomic_bool refused;	/* a REGISTER was refused */
+	atomic_bool refused;	/* a REGISTER was refused (said once) */
 };
 
 /* One mount per process: libfuse's custom I/O passes the session's user
@@ -227,6 +226,10 @@ thread_make(struct ring_thread *t)
 	t->iov[0].iov_len = sizeof(t->hdr);
 	t->iov[1].iov_base = t->payload;
 	t->iov[1].iov_len = t->u->payload_len;
+	/* Test hook: a payload shorter than the kernel's requests, which
+	 * it refuses (and goes back to /dev/fuse). */
+	if (getenv("CKPTFS_TEST_URING_SHORT") != NULL)
+		t->iov[1].iov_len /= 2;
 	return 0;
 }
 
@@ -384,8 +387,17 @@ thread_main(void *arg)
 		unsigned head, seen = 0;
 
 		rc = io_uring_submit_and_wait(&t->ring, 1);
-		if (rc < 0 && rc != -EINTR)
+		if (rc == -EAGAIN || rc == -ENOMEM || rc == -EBUSY) {
+			usleep(1000);	/* short of memory: again */
+			continue;
+		}
+		if (rc < 0 && rc != -EINTR) {
+			ckptfs_log(u->fs, LOG_WARNING,
+				   "warning: io_uring queue %u: %s; its "
+				   "requests go to the other threads",
+				   t->qid, strerror(-rc));
 			break;
+		}
 		io_uring_for_each_cqe(&t->ring, head, cqe)
 		{
 			seen++;
@@ -394,25 +406,32 @@ thread_main(void *arg)
 				continue;
 			}
 			if (cqe->res < 0) {
-				/* Torn down (unmounted: -ENOTCONN), or
-				 * refused: then the kernel went back to
-				 * /dev/fuse by itself. */
-				if (!registered)
-					atomic_store(&u->refused, true);
-				else
-					atomic_fetch_sub(&u->serving, 1);
+				/* Torn down (unmounted), or refused: then
+				 * the kernel went back to /dev/fuse by
+				 * itself. */
+				if (!registered && cqe->res != -ENOTCONN &&
+				    cqe->res != -ECANCELED &&
+				    !atomic_exchange(&u->refused, true))
+					ckptfs_log(u->fs, LOG_WARNING,
+						   "warning: the kernel "
+						   "refused io_uring (%s); "
+						   "serving through /dev/fuse",
+						   strerror(-cqe->res));
 				done = true;
 				continue;
 			}
-			if (!registered) {
-				registered = true;
-				atomic_fetch_add(&u->serving, 1);
-			}
+			registered = true;
 			serve(t);
 			if (prep_cmd(t, RING_CMD_COMMIT_AND_FETCH, t->unique) < 0)
 				done = true;
 		}
 		io_uring_cq_advance(&t->ring, seen);
+	}
+	/* Cancel the entry now: left registered, requests given to it
+	 * would wait for ever. */
+	if (t->ring_ok) {
+		io_uring_queue_exit(&t->ring);
+		t->ring_ok = false;
 	}
 	return NULL;
 }

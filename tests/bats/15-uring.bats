@@ -183,3 +183,21 @@ possible_cpus() {
 	run -0 cat "${CKPTFS_LOGS[-1]}"
 	assert_output --partial "io_uring offered but not taken"
 }
+
+@test "a ring the kernel refuses: a warning, and the mount on /dev/fuse" {
+	local pid before
+	CKPTFS_TEST_URING_SHORT=1 mount_ckpt "$(fixture tf1)"
+	pid=${CKPTFS_PIDS[-1]}
+	[ "$(values "$MNT/by-name/a" f4)" = 1 ]
+	run -0 ls -R "$MNT"
+	assert_line "scoped"
+	[ "$(values "$MNT/by-name/scoped/c" f4)" = 3 ]
+	# the queue threads are gone: nothing waits on their entries
+	for _ in $(seq 50); do
+		[ -n "$(ring_tids "$pid")" ] || break
+		sleep 0.1
+	done
+	[ -z "$(ring_tids "$pid")" ]
+	run -0 grep -c "the kernel refused io_uring (Invalid argument); serving through /dev/fuse" "${CKPTFS_LOGS[-1]}"
+	[ "$output" = 1 ]
+}
