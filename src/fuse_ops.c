@@ -199,17 +199,35 @@ ckptfs_notifier_idle(struct ckptfs *fs)
 	return idle;
 }
 
+void
+ckptfs_block_stop_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
 int
 ckptfs_notifier_start(struct ckptfs *fs)
 {
 	struct ckptfs_notifier *nt = calloc(1, sizeof(*nt));
+	sigset_t old;
+	int rc;
 
 	if (nt == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&nt->mu, NULL);
 	pthread_cond_init(&nt->cv, NULL);
 	fs->notifier = nt;
-	if (pthread_create(&nt->thread, NULL, notifier_main, fs) != 0) {
+	ckptfs_block_stop_signals(&old);
+	rc = pthread_create(&nt->thread, NULL, notifier_main, fs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		fs->notifier = NULL;
 		pthread_mutex_destroy(&nt->mu);
 		pthread_cond_destroy(&nt->cv);
@@ -453,22 +471,36 @@ ckptfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_attr(req, &st, tmo);
 }
 
+/* Served through io_uring, a request must not hold its queue's thread
+ * for long (uring.h): the check of a tensor of this many bytes or more,
+ * and a wait for another request's check, are left to a worker, which
+ * runs the request again. */
+#define CHECK_INLINE_MAX ((uint64_t)1 << 20)
+/* The stand-in answer of a request left to a worker (never sent): the
+ * handler replies it at once, having changed nothing. */
+#define DEFERRED (-EINPROGRESS)
+
 /* Check INO's stored bytes if it is a tensor of the source not checked
  * yet (the result is kept in the node: ckptfs_node_verify()).  0, or
- * -EIO, logged by the thread that found it.  Called before the
- * namespace lock is taken, so that a rename or create does not wait for
- * the check: by the first read, and by the first change that copies the
- * tensor's bytes to the spool (which checks them again, at once). */
+ * -EIO, logged by the thread that found it, or DEFERRED.  Called before
+ * the namespace lock is taken, so that a rename or create does not wait
+ * for the check, and before anything is changed: by the first read, and
+ * by the first change that copies the tensor's bytes to the spool (which
+ * checks them again, at once). */
 static int
 first_check(struct ckptfs *fs, fuse_ino_t ino)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
 	struct ckpt_err err = { 0 };
-	bool first;
+	bool first, waits;
 
 	if (n == NULL || n->kind != CKPTFS_TENSOR || n->entry == NULL ||
 	    ckptfs_ov_spooled(n) || atomic_load(&n->verified) == 1)
 		return 0;
+	if (ckptfs_node_verify_pending(n, &waits) &&
+	    (waits || n->entry->size >= CHECK_INLINE_MAX) &&
+	    ckptfs_uring_defer())
+		return DEFERRED;
 	if (ckptfs_node_verify(fs->tree, n, &first, &err) == 0)
 		return 0;
 	if (first)
@@ -984,7 +1016,8 @@ ckptfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	(void)fi;
 	if (rc < 0) {
 		reply_err(req, -rc);
-		drop_data(fs, ino);
+		if (rc != DEFERRED)	/* nothing was written */
+			drop_data(fs, ino);
 	} else {
 		fuse_reply_write(req, size);
 	}
@@ -1149,8 +1182,9 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /* Reply BV's bytes.  Served through io_uring, they are read straight
- * into the ring entry, which the kernel copies from; through /dev/fuse,
- * libfuse splices them. */
+ * into the ring entry, which the kernel copies from (a short read there,
+ * a file cut under us, is EIO, not a short answer the reader would take
+ * for the end of the tensor); through /dev/fuse, libfuse splices them. */
 static void
 reply_read(fuse_req_t req, struct fuse_bufvec *bv)
 {
@@ -1167,8 +1201,10 @@ reply_read(fuse_req_t req, struct fuse_bufvec *bv)
 	n = fuse_buf_copy(&out, bv, 0);
 	if (n < 0)
 		reply_err(req, (int)-n);
+	else if ((size_t)n != len)
+		reply_err(req, EIO);
 	else
-		fuse_reply_buf(req, dst, (size_t)n);
+		fuse_reply_buf(req, dst, len);
 }
 
 static void
@@ -1228,6 +1264,10 @@ do_getxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
 		    (rc = first_check(fs, ino)) < 0)
 			return rc;
 	}
+	/* One computed from a changed tensor reads all of it, each time. */
+	if (crc && n->kind == CKPTFS_TENSOR && ckptfs_ov_spooled(n) &&
+	    atomic_load(&n->size) >= CHECK_INLINE_MAX && ckptfs_uring_defer())
+		return DEFERRED;
 	if (!crc)
 		RDLOCK(fs);
 	rc = ckptfs_xattr_get(fs->tree, n, name, out);

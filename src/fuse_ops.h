@@ -9,6 +9,7 @@
 #include <fuse_lowlevel.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -54,6 +55,13 @@ void ckptfs_notifier_stop(struct ckptfs *fs);
  * hold while it waits for the answer to a request of its own: the
  * daemon must go on answering until the notifier is idle. */
 bool ckptfs_notifier_idle(struct ckptfs *fs);
+
+/* Block in the calling thread the signals that end the session (SIGINT,
+ * SIGTERM, SIGHUP, SIGPIPE), saving the old mask in *OLD.  Threads made
+ * meanwhile inherit the mask: libfuse's handler only marks the session
+ * ended, which the thread of its loop acts on and one of ours would not.
+ * Restore with pthread_sigmask(SIG_SETMASK, OLD, NULL). */
+void ckptfs_block_stop_signals(sigset_t *old);
 
 /* The operations table for fuse_session_new(). */
 extern const struct fuse_lowlevel_ops ckptfs_ops;

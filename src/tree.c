@@ -2079,6 +2079,16 @@ ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 }
 
 bool
+ckptfs_node_verify_pending(const struct ckptfs_node *n, bool *waits)
+{
+	int v = atomic_load(&n->verified);
+
+	*waits = v == VERIFYING;
+	return n->kind == CKPTFS_TENSOR && n->entry != NULL &&
+	       !ckptfs_ov_spooled(n) && v >= 0 && v != 1;
+}
+
+bool
 ckptfs_node_damaged(const struct ckptfs_node *n)
 {
 	return n->kind == CKPTFS_TENSOR && atomic_load(&n->verified) < 0;

@@ -370,6 +370,11 @@ int ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
  * numeric tensor saved whole); else it is computed from the content. */
 bool ckptfs_crc_is_stored(const struct ckpt_entry *e);
 
+/* True if ckptfs_node_verify() of N would read it (not checked yet) or
+ * wait for the thread checking it (then *WAITS is set); checks nothing
+ * itself. */
+bool ckptfs_node_verify_pending(const struct ckptfs_node *n, bool *waits);
+
 /* True if a check of N (ckptfs_node_verify()) found its stored bytes
  * damaged; checks nothing itself. */
 bool ckptfs_node_damaged(const struct ckptfs_node *n);

@@ -23,8 +23,13 @@
  *
  * Threads: QUEUE_THREADS per queue, each pinned to the queue's CPU, each
  * with its own ring (single issuer, task work deferred to its waits) and
- * one entry: a request that blocks (a first read checking a large
- * tensor) holds one thread of its CPU, not the queue. */
+ * THREAD_ENTRIES entries.  A request that may take long (the check of a
+ * large tensor, or the wait for another request's) must not hold a queue
+ * thread: its handler asks for a worker (ckptfs_uring_defer()), its reply
+ * is dropped, and a worker thread runs the same request again, from the
+ * same bytes, into the same entry; the queue thread commits it when the
+ * worker says it is answered (an eventfd per queue thread).  Meanwhile
+ * the queue thread serves its other entries. */
 #include "config.h"
 #include "uring.h"
 
@@ -35,6 +40,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -83,17 +89,45 @@ _Static_assert(sizeof(struct ring_cmd) == 24, "ring command layout");
 /* --- state ---------------------------------------------------------------- */
 
 #define QUEUE_THREADS 2
-#define RING_DEPTH 4
+#define THREAD_ENTRIES 4
+#define RING_DEPTH 8	/* the entries' commands, the stop poll, the wake */
+#define MAX_WORKERS 8
 /* Room in front of a payload for the header and the operation's part. */
 #define PREFIX 4096
-/* user_data of the poll on the stop eventfd (entries use their
- * address). */
+/* user_data of the poll on the stop eventfd and of the read of the wake
+ * eventfd (entries use their address). */
 #define STOP_TAG 1
+#define WAKE_TAG 2
 
 enum phase {
 	PH_WAIT,	/* rings made; INIT not answered yet */
 	PH_GO,		/* INIT asked for the rings: register */
 	PH_OFF,		/* not used: stop */
+};
+
+enum ent_state {
+	ENT_KERNEL,	/* registered or committed: the kernel's */
+	ENT_OURS,	/* holding a request: being served, or a worker's */
+	ENT_ANSWERED,	/* a worker answered it: to be committed */
+};
+
+struct ring_thread;
+
+/* One ring entry: the buffers the kernel puts a request in and takes the
+ * reply from. */
+struct ring_ent {
+	struct ring_thread *t;
+	struct ring_header hdr;
+	char *map;		/* PREFIX + payload_len bytes, mmap()ed */
+	char *payload;		/* MAP + PREFIX */
+	struct iovec iov[2];
+	uint64_t unique;	/* of the request being served */
+	struct fuse_buf req;	/* the request made whole, in MAP */
+	bool replied;
+	/* The handler asked for a worker: the reply is dropped. */
+	bool defer;
+	_Atomic int state;	/* enum ent_state */
+	struct ring_ent *next;	/* in the workers' queue */
 };
 
 struct ring_thread {
@@ -103,13 +137,9 @@ struct ring_thread {
 	unsigned qid;
 	struct io_uring ring;
 	bool ring_ok;
-	/* The one entry. */
-	struct ring_header hdr;
-	char *map;		/* PREFIX + payload_len bytes, mmap()ed */
-	char *payload;		/* MAP + PREFIX */
-	struct iovec iov[2];
-	uint64_t unique;	/* of the request being served */
-	bool replied;
+	int wake_fd;		/* eventfd: a worker answered an entry */
+	uint64_t wake_buf;
+	struct ring_ent ent[THREAD_ENTRIES];
 };
 
 struct ckptfs_uring {
@@ -131,13 +161,23 @@ struct ckptfs_uring {
 	_Atomic uint64_t init_unique;
 	bool offered;
 	atomic_bool refused;	/* a REGISTER was refused (said once) */
+	/* Workers: deferred entries queued from HEAD; up to MAX_WORKERS
+	 * threads, made when a job finds none idle. */
+	pthread_mutex_t wmu;
+	pthread_cond_t wcv;
+	struct ring_ent *whead, *wtail;
+	pthread_t workers[MAX_WORKERS];
+	unsigned nworkers, widle;
+	bool wstop;
 };
 
 /* One mount per process: libfuse's custom I/O passes the session's user
  * data (the struct ckptfs), not ours. */
 static struct ckptfs_uring *the;
-/* The entry the calling thread is serving, if any. */
-static _Thread_local struct ring_thread *serving_ent;
+/* The entry the calling thread is serving, if any, and whether the
+ * thread is a worker (which never defers). */
+static _Thread_local struct ring_ent *serving_ent;
+static _Thread_local bool in_worker;
 
 /* --- setup ---------------------------------------------------------------- */
 
@@ -192,8 +232,9 @@ possible_cpus(void)
 	return n;
 }
 
-/* Make T's ring and buffers, in T's own thread (a single-issuer ring
- * belongs to the thread that made it).  Return 0 or a negative errno. */
+/* Make T's ring, wake eventfd and entries' buffers, in T's own thread (a
+ * single-issuer ring belongs to the thread that made it).  Return 0 or a
+ * negative errno. */
 static int
 thread_make(struct ring_thread *t)
 {
@@ -213,99 +254,206 @@ thread_make(struct ring_thread *t)
 	if (rc < 0)
 		return rc;
 	t->ring_ok = true;
-	/* Anonymous pages: no memory until used, and zero to valgrind. */
-	t->map = mmap(NULL, maplen, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (t->map == MAP_FAILED) {
-		t->map = NULL;
-		return -ENOMEM;
+	t->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (t->wake_fd < 0)
+		return -errno;
+	for (int i = 0; i < THREAD_ENTRIES; i++) {
+		struct ring_ent *e = &t->ent[i];
+
+		e->t = t;
+		/* Anonymous pages: no memory until used, zero to valgrind. */
+		e->map = mmap(NULL, maplen, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (e->map == MAP_FAILED) {
+			e->map = NULL;
+			return -ENOMEM;
+		}
+		e->payload = e->map + PREFIX;
+		e->iov[0].iov_base = &e->hdr;
+		e->iov[0].iov_len = sizeof(e->hdr);
+		e->iov[1].iov_base = e->payload;
+		e->iov[1].iov_len = t->u->payload_len;
+		/* Test hook: a payload shorter than the kernel's requests,
+		 * which it refuses (and goes back to /dev/fuse). */
+		if (getenv("CKPTFS_TEST_URING_SHORT") != NULL)
+			e->iov[1].iov_len /= 2;
 	}
-	t->payload = t->map + PREFIX;
-	memset(&t->hdr, 0, sizeof(t->hdr));
-	t->iov[0].iov_base = &t->hdr;
-	t->iov[0].iov_len = sizeof(t->hdr);
-	t->iov[1].iov_base = t->payload;
-	t->iov[1].iov_len = t->u->payload_len;
-	/* Test hook: a payload shorter than the kernel's requests, which
-	 * it refuses (and goes back to /dev/fuse). */
-	if (getenv("CKPTFS_TEST_URING_SHORT") != NULL)
-		t->iov[1].iov_len /= 2;
 	return 0;
 }
 
-/* Queue a command of OP for T's entry (COMMIT_ID: the request answered). */
+/* Queue a command of OP for entry E (COMMIT_ID: the request answered). */
 static int
-prep_cmd(struct ring_thread *t, uint32_t op, uint64_t commit_id)
+prep_cmd(struct ring_ent *e, uint32_t op, uint64_t commit_id)
 {
+	struct ring_thread *t = e->t;
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
 	struct ring_cmd *cmd;
 
 	if (sqe == NULL)
-		return -EBUSY;	/* cannot happen: one entry, RING_DEPTH */
+		return -EBUSY;	/* cannot happen: RING_DEPTH */
 	memset(sqe, 0, 2 * sizeof(*sqe));	/* a 128-byte SQE */
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = t->u->fd;
 	sqe->cmd_op = op;
 	if (op == RING_CMD_REGISTER) {
-		sqe->addr = (uint64_t)(uintptr_t)t->iov;
+		sqe->addr = (uint64_t)(uintptr_t)e->iov;
 		sqe->len = 2;
 	}
 	cmd = (struct ring_cmd *)(void *)sqe->cmd;
 	cmd->commit_id = commit_id;
 	cmd->qid = (uint16_t)t->qid;
-	io_uring_sqe_set_data(sqe, t);
+	io_uring_sqe_set_data(sqe, e);
+	atomic_store(&e->state, ENT_KERNEL);
+	return 0;
+}
+
+/* Queue the read of T's wake eventfd. */
+static int
+prep_wake(struct ring_thread *t)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
+
+	if (sqe == NULL)
+		return -EBUSY;
+	io_uring_prep_read(sqe, t->wake_fd, &t->wake_buf,
+			   sizeof(t->wake_buf), 0);
+	io_uring_sqe_set_data64(sqe, WAKE_TAG);
 	return 0;
 }
 
 /* --- serving -------------------------------------------------------------- */
 
-/* Answer T's request with error ERR (no reply came from libfuse). */
+/* Answer E's request with error ERR (no reply came from libfuse). */
 static void
-reply_error(struct ring_thread *t, int err)
+reply_error(struct ring_ent *e, int err)
 {
 	struct fuse_out_header oh = {
-		.len = sizeof(oh), .error = -err, .unique = t->unique,
+		.len = sizeof(oh), .error = -err, .unique = e->unique,
 	};
 
-	memcpy(t->hdr.in_out, &oh, sizeof(oh));
-	t->hdr.ent.payload_sz = 0;
+	memcpy(e->hdr.in_out, &oh, sizeof(oh));
+	e->hdr.ent.payload_sz = 0;
+	e->replied = true;
 }
 
-/* Serve the request the kernel put in T's entry. */
+/* Give the request in E to libfuse (on a queue thread or a worker). */
 static void
-serve(struct ring_thread *t)
+process(struct ring_ent *e)
+{
+	e->replied = false;
+	e->defer = false;
+	serving_ent = e;
+	fuse_session_process_buf(e->t->u->se, &e->req);
+	serving_ent = NULL;
+}
+
+/* A worker: run deferred requests again until told to stop. */
+static void *
+worker_main(void *arg)
+{
+	struct ckptfs_uring *u = arg;
+	uint64_t one = 1;
+
+	pthread_setname_np(pthread_self(), "ckptfs-ringw");
+	in_worker = true;
+	pthread_mutex_lock(&u->wmu);
+	for (;;) {
+		struct ring_ent *e;
+
+		while (u->whead == NULL && !u->wstop) {
+			u->widle++;
+			pthread_cond_wait(&u->wcv, &u->wmu);
+			u->widle--;
+		}
+		if (u->wstop)
+			break;
+		e = u->whead;
+		u->whead = e->next;
+		if (u->whead == NULL)
+			u->wtail = NULL;
+		pthread_mutex_unlock(&u->wmu);
+		process(e);
+		if (!e->replied)
+			reply_error(e, EIO);
+		atomic_store(&e->state, ENT_ANSWERED);
+		if (write(e->t->wake_fd, &one, sizeof(one)) != sizeof(one))
+			abort();	/* an eventfd of ours: cannot fail */
+		pthread_mutex_lock(&u->wmu);
+	}
+	pthread_mutex_unlock(&u->wmu);
+	return NULL;
+}
+
+/* Queue E for a worker, making one if none is idle.  Return false if
+ * there is none and none can be made. */
+static bool
+defer_ent(struct ring_ent *e)
+{
+	struct ckptfs_uring *u = e->t->u;
+	bool ok = true;
+
+	pthread_mutex_lock(&u->wmu);
+	if (u->widle == 0 && u->nworkers < MAX_WORKERS &&
+	    pthread_create(&u->workers[u->nworkers], NULL, worker_main, u) ==
+		    0)
+		u->nworkers++;
+	if (u->nworkers == 0) {
+		ok = false;
+	} else {
+		e->next = NULL;
+		if (u->wtail != NULL)
+			u->wtail->next = e;
+		else
+			u->whead = e;
+		u->wtail = e;
+		pthread_cond_signal(&u->wcv);
+	}
+	pthread_mutex_unlock(&u->wmu);
+	return ok;
+}
+
+/* Serve the request the kernel put in E.  Return true if it is answered
+ * (to be committed), false if a worker has it. */
+static bool
+serve(struct ring_ent *e)
 {
 	struct fuse_in_header in;
-	uint32_t psz = t->hdr.ent.payload_sz;
+	uint32_t psz = e->hdr.ent.payload_sz;
 	size_t oplen;
 	char *start;
-	struct fuse_buf buf = { 0 };
 
-	memcpy(&in, t->hdr.in_out, sizeof(in));
-	t->unique = in.unique;
-	t->replied = false;
-	if (in.len < sizeof(in) + (size_t)psz || psz > t->u->payload_len ||
+	atomic_store(&e->state, ENT_OURS);
+	memcpy(&in, e->hdr.in_out, sizeof(in));
+	e->unique = in.unique;
+	if (in.len < sizeof(in) + (size_t)psz || psz > e->t->u->payload_len ||
 	    in.len - sizeof(in) - psz > RING_OP_SZ) {
-		reply_error(t, EIO);	/* not laid out as we know it */
-		return;
+		reply_error(e, EIO);	/* not laid out as we know it */
+		return true;
 	}
 	oplen = in.len - sizeof(in) - psz;
-	start = t->payload - oplen - sizeof(in);
+	start = e->payload - oplen - sizeof(in);
 	memcpy(start, &in, sizeof(in));
-	memcpy(start + sizeof(in), t->hdr.op_in, oplen);
-	buf.mem = start;
-	buf.size = in.len;
-	serving_ent = t;
-	fuse_session_process_buf(t->u->se, &buf);
-	serving_ent = NULL;
-	if (!t->replied)
-		reply_error(t, EIO);
+	memcpy(start + sizeof(in), e->hdr.op_in, oplen);
+	memset(&e->req, 0, sizeof(e->req));
+	e->req.mem = start;
+	e->req.size = in.len;
+	process(e);
+	if (e->defer) {
+		if (defer_ent(e))
+			return false;
+		in_worker = true;	/* no worker: here, then */
+		process(e);
+		in_worker = false;
+	}
+	if (!e->replied)
+		reply_error(e, EIO);
+	return true;
 }
 
-/* Put the reply IOV (COUNT parts, the fuse_out_header first) into T's
- * entry.  Return its length, as writev(2) would, or -1 with errno. */
+/* Put the reply IOV (COUNT parts, the fuse_out_header first) into E.
+ * Return its length, as writev(2) would, or -1 with errno. */
 static ssize_t
-ring_reply(struct ring_thread *t, const struct iovec *iov, int count)
+ring_reply(struct ring_ent *e, const struct iovec *iov, int count)
 {
 	size_t body = 0, at = 0;
 
@@ -315,21 +463,36 @@ ring_reply(struct ring_thread *t, const struct iovec *iov, int count)
 	}
 	for (int i = 1; i < count; i++)
 		body += iov[i].iov_len;
-	if (body > t->u->payload_len) {
+	if (e->defer) {		/* the handler's stand-in answer: dropped */
+		e->replied = true;
+		return (ssize_t)(sizeof(struct fuse_out_header) + body);
+	}
+	if (body > e->t->u->payload_len) {
 		errno = EINVAL;
 		return -1;
 	}
-	memcpy(t->hdr.in_out, iov[0].iov_base, sizeof(struct fuse_out_header));
+	memcpy(e->hdr.in_out, iov[0].iov_base, sizeof(struct fuse_out_header));
 	for (int i = 1; i < count; i++) {
 		/* a reply made in place (ckptfs_uring_reply_buf()) */
-		if (iov[i].iov_base != t->payload + at)
-			memcpy(t->payload + at, iov[i].iov_base,
+		if (iov[i].iov_base != e->payload + at)
+			memcpy(e->payload + at, iov[i].iov_base,
 			       iov[i].iov_len);
 		at += iov[i].iov_len;
 	}
-	t->hdr.ent.payload_sz = (uint32_t)body;
-	t->replied = true;
+	e->hdr.ent.payload_sz = (uint32_t)body;
+	e->replied = true;
 	return (ssize_t)(sizeof(struct fuse_out_header) + body);
+}
+
+bool
+ckptfs_uring_defer(void)
+{
+	struct ring_ent *e = serving_ent;
+
+	if (e == NULL || in_worker)
+		return false;
+	e->defer = true;
+	return true;
 }
 
 static void
@@ -341,8 +504,21 @@ set_phase(struct ckptfs_uring *u, enum phase ph)
 	pthread_mutex_unlock(&u->mu);
 }
 
+/* Commit T's entries the workers answered. */
+static void
+commit_answered(struct ring_thread *t)
+{
+	for (int i = 0; i < THREAD_ENTRIES; i++) {
+		struct ring_ent *e = &t->ent[i];
+
+		if (atomic_load(&e->state) == ENT_ANSWERED)
+			(void)prep_cmd(e, RING_CMD_COMMIT_AND_FETCH,
+				       e->unique);
+	}
+}
+
 /* A queue thread: make the ring, wait for INIT, register, serve until
- * the entry is torn down (unmount) or the stop eventfd is written. */
+ * the entries are torn down (unmount) or the stop eventfd is written. */
 static void *
 thread_main(void *arg)
 {
@@ -351,7 +527,7 @@ thread_main(void *arg)
 	char name[16];
 	cpu_set_t cpus;
 	bool done = false, registered = false;
-	int rc;
+	int rc, live = 0;
 
 	snprintf(name, sizeof(name), "ckptfs-ring%u", t->qid);
 	pthread_setname_np(pthread_self(), name);
@@ -379,8 +555,11 @@ thread_main(void *arg)
 
 		io_uring_prep_poll_add(sqe, u->stop_fd, POLLIN);
 		io_uring_sqe_set_data64(sqe, STOP_TAG);
-		rc = prep_cmd(t, RING_CMD_REGISTER, 0);
-		done = rc < 0;
+		done = prep_wake(t) < 0;
+		for (int i = 0; i < THREAD_ENTRIES && !done; i++) {
+			done = prep_cmd(&t->ent[i], RING_CMD_REGISTER, 0) < 0;
+			live++;
+		}
 	}
 	while (!done) {
 		struct io_uring_cqe *cqe;
@@ -400,11 +579,20 @@ thread_main(void *arg)
 		}
 		io_uring_for_each_cqe(&t->ring, head, cqe)
 		{
+			struct ring_ent *e;
+
 			seen++;
 			if (cqe->user_data == STOP_TAG) {
 				done = true;
 				continue;
 			}
+			if (cqe->user_data == WAKE_TAG) {
+				commit_answered(t);
+				if (prep_wake(t) < 0)
+					done = true;
+				continue;
+			}
+			e = io_uring_cqe_get_data(cqe);
 			if (cqe->res < 0) {
 				/* Torn down (unmounted), or refused: then
 				 * the kernel went back to /dev/fuse by
@@ -417,19 +605,21 @@ thread_main(void *arg)
 						   "refused io_uring (%s); "
 						   "serving through /dev/fuse",
 						   strerror(-cqe->res));
-				done = true;
+				if (--live == 0)
+					done = true;
 				continue;
 			}
 			registered = true;
-			serve(t);
-			if (prep_cmd(t, RING_CMD_COMMIT_AND_FETCH, t->unique) < 0)
+			if (serve(e) &&
+			    prep_cmd(e, RING_CMD_COMMIT_AND_FETCH, e->unique) < 0)
 				done = true;
 		}
 		io_uring_cq_advance(&t->ring, seen);
 	}
-	/* Cancel the entry now: left registered, requests given to it
-	 * would wait for ever. */
+	/* Answers of this batch still go; then the entries are cancelled:
+	 * left registered, requests given to them would wait for ever. */
 	if (t->ring_ok) {
+		(void)io_uring_submit(&t->ring);
 		io_uring_queue_exit(&t->ring);
 		t->ring_ok = false;
 	}
@@ -503,12 +693,12 @@ static ssize_t
 writev_cb(int fd, struct iovec *iov, int count, void *userdata)
 {
 	struct ckptfs_uring *u = the;
-	struct ring_thread *t = serving_ent;
+	struct ring_ent *e = serving_ent;
 	const struct fuse_out_header *oh = iov[0].iov_base;
 
 	(void)userdata;
-	if (t != NULL && oh->unique == t->unique && !t->replied)
-		return ring_reply(t, iov, count);
+	if (e != NULL && oh->unique == e->unique && !e->replied)
+		return ring_reply(e, iov, count);
 	if (u != NULL && oh->unique != 0 &&
 	    oh->unique == atomic_load(&u->init_unique))
 		return answer_init(u, fd, iov, count);
@@ -523,28 +713,17 @@ splice_receive_cb(int fdin, off_t *offin, int fdout, off_t *offout,
 	return splice(fdin, offin, fdout, offout, len, flags);
 }
 
-/* A reply libfuse made in a pipe (the out header, then data spliced from
- * a file).  On a queue thread it goes into the entry: read out of the
- * pipe into the payload. */
-static ssize_t
-splice_send_cb(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
-	       unsigned int flags, void *userdata)
+/* Read LEN bytes of pipe FD into BUF (NULL: thrown away).  Return 0 or
+ * -1 with errno. */
+static int
+read_pipe(int fd, char *buf, size_t len)
 {
-	struct ring_thread *t = serving_ent;
-	struct fuse_out_header oh;
-	size_t body, got = 0;
+	char sink[4096];
 
-	(void)userdata;
-	if (t == NULL || t->replied)
-		return splice(fdin, offin, fdout, offout, len, flags);
-	if (len < sizeof(oh) || len - sizeof(oh) > t->u->payload_len ||
-	    read(fdin, &oh, sizeof(oh)) != (ssize_t)sizeof(oh)) {
-		errno = EIO;
-		return -1;
-	}
-	body = len - sizeof(oh);
-	while (got < body) {
-		ssize_t n = read(fdin, t->payload + got, body - got);
+	while (len > 0) {
+		size_t want = buf != NULL ? len
+			      : len < sizeof(sink) ? len : sizeof(sink);
+		ssize_t n = read(fd, buf != NULL ? buf : sink, want);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -552,28 +731,69 @@ splice_send_cb(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
 			errno = EIO;
 			return -1;
 		}
-		got += (size_t)n;
+		len -= (size_t)n;
+		if (buf != NULL)
+			buf += n;
 	}
-	if (oh.unique != t->unique) {	/* not this entry's: send it on */
-		struct iovec v[2] = { { &oh, sizeof(oh) },
-				      { t->payload, body } };
+	return 0;
+}
 
-		return writev(fdout, v, 2);
+/* A reply libfuse made in a pipe (the out header, then data spliced from
+ * a file).  For the entry being served it goes into the entry: read out
+ * of the pipe into the payload. */
+static ssize_t
+splice_send_cb(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
+	       unsigned int flags, void *userdata)
+{
+	struct ring_ent *e = serving_ent;
+	struct fuse_out_header oh;
+	size_t body;
+
+	(void)userdata;
+	if (e == NULL || e->replied)
+		return splice(fdin, offin, fdout, offout, len, flags);
+	if (len < sizeof(oh) ||
+	    read(fdin, &oh, sizeof(oh)) != (ssize_t)sizeof(oh)) {
+		errno = EIO;
+		return -1;
 	}
-	memcpy(t->hdr.in_out, &oh, sizeof(oh));
-	t->hdr.ent.payload_sz = (uint32_t)body;
-	t->replied = true;
+	body = len - sizeof(oh);
+	if (oh.unique != e->unique) {	/* not this entry's: send it on */
+		char *tmp = malloc(body ? body : 1);
+		struct iovec v[2] = { { &oh, sizeof(oh) }, { tmp, body } };
+		ssize_t n = -1;
+
+		if (tmp != NULL && read_pipe(fdin, tmp, body) == 0)
+			n = writev(fdout, v, 2);
+		free(tmp);
+		return n;
+	}
+	if (e->defer || body > e->t->u->payload_len) {
+		/* a stand-in answer, or one too large: dropped */
+		if (read_pipe(fdin, NULL, body) < 0)
+			return -1;
+		if (!e->defer)
+			reply_error(e, EIO);
+		e->replied = true;
+		return (ssize_t)len;
+	}
+	if (read_pipe(fdin, e->payload, body) < 0)
+		return -1;
+	memcpy(e->hdr.in_out, &oh, sizeof(oh));
+	e->hdr.ent.payload_sz = (uint32_t)body;
+	e->replied = true;
 	return (ssize_t)len;
 }
 
 void *
 ckptfs_uring_reply_buf(size_t len)
 {
-	struct ring_thread *t = serving_ent;
+	struct ring_ent *e = serving_ent;
 
-	if (t == NULL || t->replied || len > t->u->payload_len)
+	if (e == NULL || e->replied || e->defer ||
+	    len > e->t->u->payload_len)
 		return NULL;
-	return t->payload;
+	return e->payload;
 }
 
 /* --- start and stop ------------------------------------------------------- */
@@ -588,6 +808,7 @@ ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs)
 		.splice_send = splice_send_cb,
 	};
 	struct ckptfs_uring *u;
+	sigset_t old_sigs;
 	unsigned nq;
 	int rc;
 
@@ -613,6 +834,8 @@ ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs)
 	u->stop_fd = eventfd(0, EFD_CLOEXEC);
 	pthread_mutex_init(&u->mu, NULL);
 	pthread_cond_init(&u->cv, NULL);
+	pthread_mutex_init(&u->wmu, NULL);
+	pthread_cond_init(&u->wcv, NULL);
 	u->th = calloc(u->nthreads, sizeof(*u->th));
 	if (u->stop_fd < 0 || u->th == NULL) {
 		rc = -ENOMEM;
@@ -622,11 +845,15 @@ ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs)
 	if (rc < 0)
 		goto fail;
 	the = u;
+	/* The threads (and the workers they make) leave the signals that
+	 * end the session to libfuse's loop. */
+	ckptfs_block_stop_signals(&old_sigs);
 	for (unsigned i = 0; i < u->nthreads; i++) {
 		struct ring_thread *t = &u->th[i];
 
 		t->u = u;
 		t->qid = i % nq;
+		t->wake_fd = -1;
 		rc = -pthread_create(&t->tid, NULL, thread_main, t);
 		if (rc < 0) {
 			/* the rings are not asked for; the threads made so
@@ -635,17 +862,20 @@ ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs)
 			u->failed += u->nthreads - i;
 			u->made += u->nthreads - i;
 			pthread_mutex_unlock(&u->mu);
-			return rc;
+			break;
 		}
 		t->started = true;
 	}
-	return 1;
+	pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
+	return rc < 0 ? rc : 1;
 fail:
 	if (u->stop_fd >= 0)
 		close(u->stop_fd);
 	free(u->th);
 	pthread_mutex_destroy(&u->mu);
 	pthread_cond_destroy(&u->cv);
+	pthread_mutex_destroy(&u->wmu);
+	pthread_cond_destroy(&u->wcv);
 	free(u);
 	return rc;
 }
@@ -666,20 +896,36 @@ ckptfs_uring_stop(void)
 			   "warning: io_uring threads not stopped: %s",
 			   strerror(errno));
 	for (unsigned i = 0; i < u->nthreads; i++) {
+		if (u->th[i].started)
+			pthread_join(u->th[i].tid, NULL);
+	}
+	/* Workers finish the request they run (it writes into its entry),
+	 * and take no other. */
+	pthread_mutex_lock(&u->wmu);
+	u->wstop = true;
+	pthread_cond_broadcast(&u->wcv);
+	pthread_mutex_unlock(&u->wmu);
+	for (unsigned i = 0; i < u->nworkers; i++)
+		pthread_join(u->workers[i], NULL);
+	for (unsigned i = 0; i < u->nthreads; i++) {
 		struct ring_thread *t = &u->th[i];
 
-		if (!t->started)
-			continue;
-		pthread_join(t->tid, NULL);
 		if (t->ring_ok)
 			io_uring_queue_exit(&t->ring);
-		if (t->map != NULL)
-			munmap(t->map, PREFIX + u->payload_len);
+		if (t->wake_fd >= 0)
+			close(t->wake_fd);
+		for (int k = 0; k < THREAD_ENTRIES; k++) {
+			if (t->ent[k].map != NULL)
+				munmap(t->ent[k].map,
+				       PREFIX + u->payload_len);
+		}
 	}
 	close(u->stop_fd);
 	free(u->th);
 	pthread_mutex_destroy(&u->mu);
 	pthread_cond_destroy(&u->cv);
+	pthread_mutex_destroy(&u->wmu);
+	pthread_cond_destroy(&u->wcv);
 	free(u);
 	the = NULL;
 }

@@ -20,6 +20,7 @@
 #ifndef CKPTFS_URING_H
 #define CKPTFS_URING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "fuse_ops.h"
@@ -36,6 +37,15 @@ int ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs);
  * everything ckptfs_uring_start() made.  Does nothing if it made
  * nothing. */
 void ckptfs_uring_stop(void);
+
+/* Called by a request handler about to do what may take long (a check
+ * of a large tensor, or a wait for another request's): if this thread is
+ * a queue thread serving a ring entry, the handler is to reply anything
+ * at once (the reply is dropped) and return; a worker thread then runs
+ * the same request again, where this returns false, and its reply is
+ * the answer.  So the handler must not have changed anything before.
+ * Return true if the request is to be run again. */
+bool ckptfs_uring_defer(void);
 
 /* Called by a request handler that is about to reply LEN bytes of data:
  * if this thread serves a ring entry whose payload holds LEN bytes, its

@@ -201,3 +201,77 @@ possible_cpus() {
 	run -0 grep -c "the kernel refused io_uring (Invalid argument); serving through /dev/fuse" "${CKPTFS_LOGS[-1]}"
 	[ "$output" = 1 ]
 }
+
+@test "long checks go to workers: reads, writes, truncates, setfattr and CRCs they answer" {
+	local p pid n=layer_0/dense
+	command -v setfattr >/dev/null || skip "setfattr not installed"
+	mkdir -p "$T/src"
+	cp "$(fixture big --tensors 6 --bytes $((24 << 20)))".* "$T/src/"
+	p=$T/src/ckpt
+	mount_ckpt "$p" -o no_uring
+	local ref=$MNT
+	mount_ckpt "$p" -o format=tf1,output="$T/out"
+	pid=${CKPTFS_PIDS[-1]}
+	# tensors of 3.6-6 MiB, none checked yet: each first use below is
+	# run again by a worker
+	cmp "$MNT/by-name/embedding/embeddings" "$ref/by-name/embedding/embeddings"
+	[ -n "$(ps -T -p "$pid" -o comm= | grep -x ckptfs-ringw)" ]
+	# a partial write (the tensor is checked before its bytes are kept)
+	printf 'ABCD' | dd of="$MNT/by-name/$n/bias" bs=1 seek=1000 \
+		conv=notrunc status=none
+	head -c 1000 "$ref/by-name/$n/bias" >"$T/want"
+	printf 'ABCD' >>"$T/want"
+	tail -c +1005 "$ref/by-name/$n/bias" >>"$T/want"
+	cmp "$T/want" "$MNT/by-name/$n/bias"
+	# a truncate, and a setfattr that copies the tensor up
+	truncate -s 4096 "$MNT/by-name/$n/kernel/Adam"
+	[ "$(stat -c %s "$MNT/by-name/$n/kernel/Adam")" = 4096 ]
+	cmp <(head -c 4096 "$ref/by-name/$n/kernel/Adam") \
+		"$MNT/by-name/$n/kernel/Adam"
+	setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/$n/kernel/Adam_1"
+	[ "$(xattr "$MNT/by-name/$n/kernel/Adam_1" user.ckpt.dtype)" = int32 ]
+	# the CRC of a changed tensor, read whole each time
+	local crc
+	crc=$(xattr "$MNT/by-name/$n/bias" user.ckpt.crc32c)
+	[ "${#crc}" = 8 ]
+	finish
+	# every change is in the output; the CRC shown was the new bytes'
+	mount_ckpt "$T/out" -o ro
+	cmp "$T/want" "$MNT/by-name/$n/bias"
+	[ "$(xattr "$MNT/by-name/$n/bias" user.ckpt.crc32c)" = "$crc" ]
+	[ "$(stat -c %s "$MNT/by-name/$n/kernel/Adam")" = 4096 ]
+	[ "$(xattr "$MNT/by-name/$n/kernel/Adam_1" user.ckpt.dtype)" = int32 ]
+	cmp "$MNT/by-name/$n/kernel/Adam_1" "$ref/by-name/$n/kernel/Adam_1"
+}
+
+@test "a damaged large tensor checked by a worker: EIO, logged once" {
+	local p off size k=layer_1/dense/kernel
+	mkdir -p "$T/dmg"
+	cp "$(fixture big --tensors 6 --bytes $((24 << 20)))".* "$T/dmg/"
+	p=$T/dmg/ckpt
+	off=$("$CKPT_INSPECT" --json "$p" "$k" | jq .offset)
+	size=$("$CKPT_INSPECT" --json "$p" "$k" | jq .size)
+	printf '\x5a' | dd of="$p.data-00000-of-00001" bs=1 \
+		seek=$((off + size / 2)) conv=notrunc status=none
+	mount_ckpt "$p" -o ro
+	# several readers at once: one checks, the others wait in workers
+	local pids=()
+	for i in 1 2 3 4; do
+		cat "$MNT/by-name/$k" >/dev/null 2>"$T/err$i" &
+		pids+=("$!")
+	done
+	# (not a bare wait: the daemon is a child of this shell too)
+	for i in "${pids[@]}"; do
+		wait "$i" || true
+	done
+	for i in 1 2 3 4; do
+		grep -q "Input/output error" "$T/err$i"
+	done
+	run -1 cat "$MNT/by-name/$k"
+	run -0 grep -c "tensor '$k'" "$CKPTFS_LOG"
+	[ "$output" = 1 ]
+	# the others read whole
+	run -0 sh -c "cat '$MNT/by-name/layer_1/dense/bias' | wc -c"
+	[ "$output" = "$("$CKPT_INSPECT" --json "$p" layer_1/dense/bias |
+		jq .size)" ]
+}
