@@ -1022,7 +1022,10 @@ unmount_wait_at(const char *mnt)
 
 	snprintf(path, sizeof(path), "%s/info.json", mnt);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOTCONN && is_ckptfs_mount(mnt))
+	/* A dead daemon's mount answers ENOTCONN; through io_uring, a
+	 * request caught in the teardown of its rings, ECONNABORTED. */
+	if (fd < 0 && (errno == ENOTCONN || errno == ECONNABORTED) &&
+	    is_ckptfs_mount(mnt))
 		return unmount_dead(mnt);
 	if (fd < 0) {
 		ckptfs_log(NULL, LOG_ERR, "%s: %s (not a ckptfs mount?)", path,
@@ -1428,8 +1431,13 @@ main(int argc, char *argv[])
 				   strerror(-rc));
 	}
 	rc = run_loop(se, &opts);	/* 0 after unmount, signo on a signal */
-	if (rc > 0)
+	if (rc > 0) {
+		/* What the rings hold is finished as the loop finished its
+		 * threads' requests, then nothing more is taken. */
+		ckptfs_uring_quiesce(30000);
 		drain(se, &fs);
+		ckptfs_uring_close(30000);
+	}
 	ckptfs_notifier_stop(&fs);
 	if (rc < 0)
 		ckptfs_log(&fs, LOG_ERR, "session loop failed: %s",

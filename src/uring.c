@@ -127,6 +127,8 @@ struct ring_ent {
 	/* The handler asked for a worker: the reply is dropped. */
 	bool defer;
 	_Atomic int state;	/* enum ent_state */
+	/* Requests answered and handed back (ckptfs_uring_quiesce()). */
+	atomic_ulong handed;
 	struct ring_ent *next;	/* in the workers' queue */
 };
 
@@ -161,6 +163,8 @@ struct ckptfs_uring {
 	_Atomic uint64_t init_unique;
 	bool offered;
 	atomic_bool refused;	/* a REGISTER was refused (said once) */
+	/* Unmounting: new requests are refused (ckptfs_uring_close()). */
+	atomic_bool closing;
 	/* Workers: deferred entries queued from HEAD; up to MAX_WORKERS
 	 * threads, made when a job finds none idle. */
 	pthread_mutex_t wmu;
@@ -303,6 +307,8 @@ prep_cmd(struct ring_ent *e, uint32_t op, uint64_t commit_id)
 	cmd->commit_id = commit_id;
 	cmd->qid = (uint16_t)t->qid;
 	io_uring_sqe_set_data(sqe, e);
+	if (op == RING_CMD_COMMIT_AND_FETCH)
+		atomic_fetch_add(&e->handed, 1);
 	atomic_store(&e->state, ENT_KERNEL);
 	return 0;
 }
@@ -425,6 +431,12 @@ serve(struct ring_ent *e)
 	atomic_store(&e->state, ENT_OURS);
 	memcpy(&in, e->hdr.in_out, sizeof(in));
 	e->unique = in.unique;
+	if (atomic_load(&e->t->u->closing)) {
+		/* as the unmount will answer it: never done, so no writer is
+		 * told of a failure that happened anyway */
+		reply_error(e, ECONNABORTED);
+		return true;
+	}
 	if (in.len < sizeof(in) + (size_t)psz || psz > e->t->u->payload_len ||
 	    in.len - sizeof(in) - psz > RING_OP_SZ) {
 		reply_error(e, EIO);	/* not laid out as we know it */
@@ -590,7 +602,7 @@ thread_main(void *arg)
 				commit_answered(t);
 				if (prep_wake(t) < 0)
 					done = true;
-				continue;
+				goto submit;
 			}
 			e = io_uring_cqe_get_data(cqe);
 			if (cqe->res < 0) {
@@ -613,6 +625,11 @@ thread_main(void *arg)
 			if (serve(e) &&
 			    prep_cmd(e, RING_CMD_COMMIT_AND_FETCH, e->unique) < 0)
 				done = true;
+		submit:
+			/* Answers go at once when more requests wait in
+			 * this batch (else with the next wait). */
+			if (io_uring_cq_ready(&t->ring) > seen)
+				(void)io_uring_submit(&t->ring);
 		}
 		io_uring_cq_advance(&t->ring, seen);
 	}
@@ -794,6 +811,63 @@ ckptfs_uring_reply_buf(size_t len)
 	    len > e->t->u->payload_len)
 		return NULL;
 	return e->payload;
+}
+
+void
+ckptfs_uring_quiesce(unsigned quiet_ms)
+{
+	struct ckptfs_uring *u = the;
+	unsigned long *seen;
+	size_t n, held = 0, left, was = 0;
+	unsigned quiet = 0;
+
+	if (u == NULL)
+		return;
+	n = (size_t)u->nthreads * THREAD_ENTRIES;
+	seen = calloc(n, sizeof(*seen));
+	if (seen == NULL)
+		return;
+	/* The requests held now (the state read before the count: a
+	 * request handed back in between counts as answered). */
+	for (size_t i = 0; i < n; i++) {
+		struct ring_ent *e = &u->th[i / THREAD_ENTRIES]
+					      .ent[i % THREAD_ENTRIES];
+
+		if (atomic_load(&e->state) != ENT_KERNEL) {
+			seen[i] = atomic_load(&e->handed) + 1;
+			held++;
+		}
+	}
+	for (left = held; left > 0 && quiet < quiet_ms / 10; quiet++) {
+		left = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct ring_ent *e = &u->th[i / THREAD_ENTRIES]
+						      .ent[i % THREAD_ENTRIES];
+
+			if (seen[i] != 0 && atomic_load(&e->handed) < seen[i])
+				left++;
+		}
+		if (left != was)
+			quiet = 0;	/* progress */
+		was = left;
+		if (left > 0)
+			usleep(10000);
+	}
+	if (left > 0)
+		ckptfs_log(u->fs, LOG_WARNING,
+			   "warning: %zu request%s still being served after "
+			   "%u s without progress; unmounting",
+			   left, left == 1 ? "" : "s", quiet_ms / 1000);
+	free(seen);
+}
+
+void
+ckptfs_uring_close(unsigned quiet_ms)
+{
+	if (the == NULL)
+		return;
+	atomic_store(&the->closing, true);
+	ckptfs_uring_quiesce(quiet_ms);
 }
 
 /* --- start and stop ------------------------------------------------------- */

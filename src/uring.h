@@ -33,6 +33,21 @@
  * through /dev/fuse; the caller says why). */
 int ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs);
 
+/* After the session loop ended on a signal, before the unmount: wait
+ * until every request the queue threads and workers hold now is answered
+ * and handed back to the kernel, as the loop through /dev/fuse waits for
+ * its threads; a write a worker runs would otherwise be applied after
+ * the unmount told its writer it failed.  Gives up, with a warning, after
+ * QUIET_MS without one of them finishing. */
+void ckptfs_uring_quiesce(unsigned quiet_ms);
+
+/* Just before the unmount that follows a signal: refuse every request
+ * from now on (ECONNABORTED, as the unmount answers those it finds
+ * queued), then wait for the ones being served (ckptfs_uring_quiesce()).
+ * Requests keep being served until then, so that a notification waiting
+ * for a directory held by a process that waits for an answer can go. */
+void ckptfs_uring_close(unsigned quiet_ms);
+
 /* After SE is unmounted (or the start failed): stop the threads and free
  * everything ckptfs_uring_start() made.  Does nothing if it made
  * nothing. */

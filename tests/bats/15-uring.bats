@@ -275,3 +275,43 @@ possible_cpus() {
 	[ "$output" = "$("$CKPT_INSPECT" --json "$p" layer_1/dense/bias |
 		jq .size)" ]
 }
+
+@test "SIGTERM while writes are served: each is in the output exactly if it succeeded" {
+	local p pid i k keys off got want
+	mkdir -p "$T/src"
+	cp "$(fixture big --tensors 6 --bytes $((24 << 20)))".* "$T/src/"
+	p=$T/src/ckpt
+	mapfile -t keys < <("$CKPT_INSPECT" --json "$p" | jq -r .key)
+	mount_ckpt "$p" -o format=tf1,output="$T/out"
+	pid=${CKPTFS_PIDS[-1]}
+	# twelve writers, none of whose tensors is checked yet (each first
+	# write waits for a worker's check), and the signal among them
+	local pids=()
+	for i in $(seq 0 11); do
+		k=${keys[i % 6]}
+		(printf 'W%07d' "$i" | dd of="$MNT/by-name/$k" bs=8 \
+			seek="$i" conv=notrunc status=none 2>/dev/null
+		 echo $? >"$T/rc$i") &
+		pids+=("$!")
+	done
+	kill -TERM "$pid"
+	for i in "${pids[@]}"; do
+		wait "$i" || true
+	done
+	wait_daemon "$pid"
+	unset 'CKPTFS_MNTS[-1]' 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+	for i in $(seq 0 11); do
+		k=${keys[i % 6]}
+		off=$("$CKPT_INSPECT" --json "$T/out" "$k" | jq .offset)
+		got=$(dd if="$T/out.data-00000-of-00001" bs=1 \
+			skip=$((off + 8 * i)) count=8 status=none)
+		if [ "$(cat "$T/rc$i")" = 0 ]; then
+			want=$(printf 'W%07d' "$i")
+		else
+			off=$("$CKPT_INSPECT" --json "$p" "$k" | jq .offset)
+			want=$(dd if="$p.data-00000-of-00001" bs=1 \
+				skip=$((off + 8 * i)) count=8 status=none)
+		fi
+		[ "$got" = "$want" ] || fail "writer $i (rc $(cat "$T/rc$i")): '$got'"
+	done
+}
