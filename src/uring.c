@@ -827,14 +827,16 @@ ckptfs_uring_quiesce(unsigned quiet_ms)
 	seen = calloc(n, sizeof(*seen));
 	if (seen == NULL)
 		return;
-	/* The requests held now (the state read before the count: a
-	 * request handed back in between counts as answered). */
+	/* The requests held now.  The count is read before the state (a
+	 * commit counts, then hands the entry back): a request handed back
+	 * in between counts as answered. */
 	for (size_t i = 0; i < n; i++) {
 		struct ring_ent *e = &u->th[i / THREAD_ENTRIES]
 					      .ent[i % THREAD_ENTRIES];
+		unsigned long h = atomic_load(&e->handed);
 
 		if (atomic_load(&e->state) != ENT_KERNEL) {
-			seen[i] = atomic_load(&e->handed) + 1;
+			seen[i] = h + 1;
 			held++;
 		}
 	}
