@@ -874,6 +874,20 @@ ckptfs_uring_close(unsigned quiet_ms)
 
 /* --- start and stop ------------------------------------------------------- */
 
+/* Free U itself (its threads joined, their rings and buffers gone). */
+static void
+uring_free(struct ckptfs_uring *u)
+{
+	if (u->stop_fd >= 0)
+		close(u->stop_fd);
+	free(u->th);
+	pthread_mutex_destroy(&u->mu);
+	pthread_cond_destroy(&u->cv);
+	pthread_mutex_destroy(&u->wmu);
+	pthread_cond_destroy(&u->wcv);
+	free(u);
+}
+
 int
 ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs)
 {
@@ -917,6 +931,8 @@ ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs)
 		rc = -ENOMEM;
 		goto fail;
 	}
+	for (unsigned i = 0; i < u->nthreads; i++)
+		u->th[i].wake_fd = -1;	/* (not made yet) */
 	rc = fuse_session_custom_io(se, &io, u->fd);
 	if (rc < 0)
 		goto fail;
@@ -929,7 +945,6 @@ ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs)
 
 		t->u = u;
 		t->qid = i % nq;
-		t->wake_fd = -1;
 		rc = -pthread_create(&t->tid, NULL, thread_main, t);
 		if (rc < 0) {
 			/* the rings are not asked for; the threads made so
@@ -945,14 +960,7 @@ ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs)
 	pthread_sigmask(SIG_SETMASK, &old_sigs, NULL);
 	return rc < 0 ? rc : 1;
 fail:
-	if (u->stop_fd >= 0)
-		close(u->stop_fd);
-	free(u->th);
-	pthread_mutex_destroy(&u->mu);
-	pthread_cond_destroy(&u->cv);
-	pthread_mutex_destroy(&u->wmu);
-	pthread_cond_destroy(&u->wcv);
-	free(u);
+	uring_free(u);
 	return rc;
 }
 
@@ -996,12 +1004,6 @@ ckptfs_uring_stop(void)
 				       PREFIX + u->payload_len);
 		}
 	}
-	close(u->stop_fd);
-	free(u->th);
-	pthread_mutex_destroy(&u->mu);
-	pthread_cond_destroy(&u->cv);
-	pthread_mutex_destroy(&u->wmu);
-	pthread_cond_destroy(&u->wcv);
-	free(u);
+	uring_free(u);
 	the = NULL;
 }
