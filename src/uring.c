@@ -150,7 +150,6 @@ struct ckptfs_uring {
 	int fd;			/* /dev/fuse */
 	int stop_fd;		/* eventfd: written once, to stop */
 	size_t payload_len;
-	unsigned nq;		/* queues: possible CPUs */
 	unsigned nthreads;
 	struct ring_thread *th;	/* NTHREADS */
 	pthread_mutex_t mu;
@@ -342,7 +341,8 @@ reply_error(struct ring_ent *e, int err)
 	e->replied = true;
 }
 
-/* Give the request in E to libfuse (on a queue thread or a worker). */
+/* Give the request in E to libfuse (on a queue thread or a worker); EIO
+ * if no reply came. */
 static void
 process(struct ring_ent *e)
 {
@@ -351,6 +351,8 @@ process(struct ring_ent *e)
 	serving_ent = e;
 	fuse_session_process_buf(e->t->u->se, &e->req);
 	serving_ent = NULL;
+	if (!e->replied)
+		reply_error(e, EIO);
 }
 
 /* A worker: run deferred requests again until told to stop. */
@@ -379,8 +381,6 @@ worker_main(void *arg)
 			u->wtail = NULL;
 		pthread_mutex_unlock(&u->wmu);
 		process(e);
-		if (!e->replied)
-			reply_error(e, EIO);
 		atomic_store(&e->state, ENT_ANSWERED);
 		if (write(e->t->wake_fd, &one, sizeof(one)) != sizeof(one))
 			abort();	/* an eventfd of ours: cannot fail */
@@ -457,8 +457,6 @@ serve(struct ring_ent *e)
 		process(e);
 		in_worker = false;
 	}
-	if (!e->replied)
-		reply_error(e, EIO);
 	return true;
 }
 
@@ -764,6 +762,7 @@ splice_send_cb(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
 {
 	struct ring_ent *e = serving_ent;
 	struct fuse_out_header oh;
+	struct iovec v[2];
 	size_t body;
 
 	(void)userdata;
@@ -777,8 +776,10 @@ splice_send_cb(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
 	body = len - sizeof(oh);
 	if (oh.unique != e->unique) {	/* not this entry's: send it on */
 		char *tmp = malloc(body ? body : 1);
-		struct iovec v[2] = { { &oh, sizeof(oh) }, { tmp, body } };
 		ssize_t n = -1;
+
+		v[0] = (struct iovec){ &oh, sizeof(oh) };
+		v[1] = (struct iovec){ tmp, body };
 
 		if (tmp != NULL && read_pipe(fdin, tmp, body) == 0)
 			n = writev(fdout, v, 2);
@@ -796,10 +797,10 @@ splice_send_cb(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
 	}
 	if (read_pipe(fdin, e->payload, body) < 0)
 		return -1;
-	memcpy(e->hdr.in_out, &oh, sizeof(oh));
-	e->hdr.ent.payload_sz = (uint32_t)body;
-	e->replied = true;
-	return (ssize_t)len;
+	/* in place, as ckptfs_uring_reply_buf() makes it */
+	v[0] = (struct iovec){ &oh, sizeof(oh) };
+	v[1] = (struct iovec){ e->payload, body };
+	return ring_reply(e, v, 2);
 }
 
 void *
@@ -915,7 +916,6 @@ ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs)
 	u->se = se;
 	u->fs = fs;
 	u->fd = fuse_session_fd(se);
-	u->nq = nq;
 	u->nthreads = nq * QUEUE_THREADS;
 	/* libfuse asks for writes of 256 pages (FUSE_MAX_MAX_PAGES) and
 	 * as many pages per request; a larger need is seen at INIT, and
