@@ -96,6 +96,15 @@ struct ckpt_bundle_priv {
 	struct strmap **strmaps;	/* owned */
 	size_t nstrmaps;
 	pthread_mutex_t strmap_lock;
+	/* The entries that could not be used (b->nbad of them), in entry
+	 * order, each with why. */
+	struct bad_entry *bad;	/* owned */
+	size_t capbad;
+};
+
+struct bad_entry {
+	size_t i;		/* in b->entries */
+	char *msg;		/* owned */
 };
 
 static void
@@ -434,6 +443,80 @@ shown_key(const struct ckpt_entry *e, char *buf)
 	return buf;
 }
 
+/* Keep entry I, which cannot be used for the reason in WHY, as a bad
+ * entry (struct ckpt_bundle, NBAD): no dtype, shape or bytes, only its
+ * key.  0 or -ENOMEM. */
+static int
+mark_bad(struct ckpt_bundle *b, size_t i, const struct ckpt_err *why)
+{
+	static const int64_t no_dims[1];
+	struct ckpt_bundle_priv *pv = b->priv;
+	struct ckpt_entry *e = &b->entries[i];
+	size_t at = b->nbad;
+	char *msg;
+
+	if (b->nbad == pv->capbad) {
+		size_t cap = pv->capbad ? 2 * pv->capbad : 8;
+		struct bad_entry *v = reallocarray(pv->bad, cap, sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		pv->bad = v;
+		pv->capbad = cap;
+	}
+	if ((msg = strdup(ckpt_err_str(why, -EBADMSG))) == NULL)
+		return -ENOMEM;
+	/* Entries are marked in order, but a partitioned one only once
+	 * all are read: keep the list sorted for the binary search. */
+	while (at > 0 && pv->bad[at - 1].i > i)
+		at--;
+	memmove(&pv->bad[at + 1], &pv->bad[at],
+		(b->nbad - at) * sizeof(*pv->bad));
+	pv->bad[at].i = i;
+	pv->bad[at].msg = msg;
+	b->nbad++;
+	e->dtype = CKPT_DT_INVALID;
+	e->rank = 0;
+	e->dims = no_dims;
+	e->offset = 0;
+	e->size = 0;
+	e->shard_id = 0;
+	e->crc32c = 0;
+	e->parts = NULL;
+	e->slices = NULL;
+	e->nparts = 0;
+	return 0;
+}
+
+const char *
+ckpt_bundle_entry_bad(const struct ckpt_bundle *b, const struct ckpt_entry *e)
+{
+	const struct ckpt_bundle_priv *pv = b->priv;
+	size_t i = (size_t)(e - b->entries), lo = 0, hi = b->nbad;
+
+	if (!ckpt_entry_is_bad(e))
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pv->bad[mid].i == i)
+			return pv->bad[mid].msg;
+		if (pv->bad[mid].i < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return "its index entry cannot be used";
+}
+
+/* -EBADMSG for reading bad entry E, with why in ERR. */
+static int
+bad_fail(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	 struct ckpt_err *err)
+{
+	return ckpt_fail(err, -EBADMSG, "%s", ckpt_bundle_entry_bad(b, e));
+}
+
 /* Copy one entry's fields out of the decoded proto, checking what can be
  * checked without other entries. */
 static int
@@ -686,15 +769,153 @@ check_parts(const struct ckpt_entry *e, const char *name,
 	return 0;
 }
 
-/* Resolve every partitioned tensor to its part entries. */
+/* Resolve partitioned tensor I (decoded as PE) to its part entries,
+ * taking them from pv->parts at *PI and extents from pv->ext at *XI.
+ * 0, -ENOMEM, or another negative errno with why in ERR (the tensor
+ * cannot be used; its parts are left unclaimed). */
 static int
-resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
-	      const char *name, struct ckpt_err *err)
+resolve_one(struct ckpt_bundle *b, size_t i,
+	    const Ckptpb__BundleEntryProto *pe, const Ckptpb__BundleEntryProto
+	    *const *pes, size_t *pi, size_t *xi, struct ckpt_buf *key,
+	    struct ckpt_err *err)
+{
+	struct ckpt_bundle_priv *pv = b->priv;
+	struct ckpt_entry *e = &b->entries[i];
+	struct ckpt_extent *stored = &pv->ext[*xi];
+	const char *name = b->index_path;
+	size_t esz = ckpt_dtype_size(e->dtype), p0 = *pi;
+	char kb[SHOWN_MAX];
+	uint64_t elems;
+	int rc = 0;
+
+	if (esz == 0 && e->dtype != CKPT_DT_STRING)
+		return ckpt_fail(err, -ENOTSUP,
+				 "%s: partitioned tensor '%s' has dtype %s, "
+				 "which cannot be assembled",
+				 name, shown_key(e, kb),
+				 ckpt_dtype_name(e->dtype));
+	ckpt_shape_elems(e->dims, e->rank, &elems);
+	if (esz != 0 && elems > UINT64_MAX / esz)
+		return ckpt_fail(err, -EOVERFLOW, "%s: tensor '%s' is too large",
+				 name, shown_key(e, kb));
+	/* Strings: the parts' sizes less all checksums but one (added
+	 * below, part by part). */
+	e->size = esz != 0 ? elems * esz : 4;
+	e->slices = stored;
+	e->parts = &pv->parts[*pi];
+	e->nparts = pe->n_slices;
+	*xi += pe->n_slices * (size_t)e->rank;
+	for (size_t s = 0; s < pe->n_slices && rc == 0; s++) {
+		const Ckptpb__TensorSliceProto *sp = pe->slices[s];
+		struct ckpt_extent *st = &stored[s * (size_t)e->rank];
+		struct ckpt_extent *res = &pv->ext[*xi];
+		struct ckpt_entry *part;
+
+		if ((int)sp->n_extent != e->rank) {
+			rc = ckpt_fail(err, -EBADMSG,
+				       "%s: a slice of '%s' has %zu dimensions, "
+				       "the tensor %d",
+				       name, shown_key(e, kb), sp->n_extent,
+				       e->rank);
+			break;
+		}
+		for (int k = 0; k < e->rank && rc == 0; k++) {
+			const Ckptpb__TensorSliceProto__Extent *x =
+				sp->extent[k];
+			bool has = x->has_length_case ==
+				   CKPTPB__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
+
+			st[k].start = x->start;
+			st[k].length = has ? x->length : -1;
+			res[k].start = has ? x->start : 0;
+			res[k].length = has ? x->length : e->dims[k];
+			if ((!has && x->start != 0) || res[k].start < 0 ||
+			    res[k].length < 0 || res[k].start > e->dims[k] ||
+			    res[k].length > e->dims[k] - res[k].start)
+				rc = ckpt_fail(err, -EBADMSG,
+					       "%s: a slice of '%s' lies outside "
+					       "its shape",
+					       name, shown_key(e, kb));
+		}
+		if (rc < 0)
+			break;
+		*xi += (size_t)e->rank;
+		key->len = 0;
+		rc = ckpt_slice_key_encode(e->key, e->key_len, st, e->rank, key);
+		if (rc < 0) {
+			if (rc != -ENOMEM)
+				rc = ckpt_fail(err, rc,
+					       "%s: slice %zu of '%s' cannot be "
+					       "named",
+					       name, s, shown_key(e, kb));
+			break;
+		}
+		part = find_entry(b, key->data, key->len);
+		if (part == NULL || pes[part - b->entries] != NULL ||
+		    ckpt_entry_is_bad(part)) {
+			rc = ckpt_fail(err, -EBADMSG,
+				       "%s: partitioned tensor '%s' %s the entry "
+				       "of its slice %zu",
+				       name, shown_key(e, kb),
+				       part != NULL && ckpt_entry_is_bad(part)
+					       ? "cannot use"
+					       : "lacks",
+				       s);
+			break;
+		}
+		if (part->dtype != e->dtype || part->rank != e->rank) {
+			rc = ckpt_fail(err, -EBADMSG,
+				       "%s: slice %zu of '%s' has another dtype "
+				       "or rank",
+				       name, s, shown_key(e, kb));
+			break;
+		}
+		for (int k = 0; k < e->rank && rc == 0; k++)
+			if (part->dims[k] != res[k].length)
+				rc = ckpt_fail(err, -EBADMSG,
+					       "%s: slice %zu of '%s' has the "
+					       "wrong shape",
+					       name, s, shown_key(e, kb));
+		if (rc < 0)
+			break;
+		if (esz == 0) {
+			/* entry_from_proto() saw to size >= 4 */
+			if (part->size - 4 > UINT64_MAX - e->size) {
+				rc = ckpt_fail(err, -EOVERFLOW,
+					       "%s: tensor '%s' is too large",
+					       name, shown_key(e, kb));
+				break;
+			}
+			e->size += part->size - 4;
+		}
+		part->is_part = true;
+		pv->parts[*pi].entry = part;
+		pv->parts[*pi].ext = res;
+		part_geometry(e, &pv->parts[*pi]);
+		(*pi)++;
+	}
+	if (rc == 0)
+		rc = check_parts(e, name, err);
+	if (rc < 0) {
+		/* Its parts stay entries of their own. */
+		for (size_t k = p0; k < *pi; k++)
+			b->entries[pv->parts[k].entry - b->entries].is_part =
+				false;
+		*pi = p0;
+	} else if (esz == 0) {
+		e->offset = pv->nstrmaps++;
+	}
+	return rc;
+}
+
+/* Resolve every partitioned tensor to its part entries; one that cannot
+ * be resolved is kept as a bad entry. */
+static int
+resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes)
 {
 	struct ckpt_bundle_priv *pv = b->priv;
 	size_t nparts = 0, next = 0, pi = 0, xi = 0, nstr = 0;
 	struct ckpt_buf key = { 0 };
-	char kb[SHOWN_MAX];
 	int rc = 0;
 
 	for (size_t i = 0; i < b->n; i++)
@@ -713,126 +934,17 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes,
 	pv->strmaps = calloc(nstr ? nstr : 1, sizeof(*pv->strmaps));
 	if (pv->parts == NULL || pv->ext == NULL || pv->strmaps == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < b->n; i++) {
-		struct ckpt_entry *e = &b->entries[i];
-		const Ckptpb__BundleEntryProto *pe = pes[i];
-		struct ckpt_extent *stored = &pv->ext[xi];
-		size_t esz = ckpt_dtype_size(e->dtype);
-		uint64_t elems;
+	for (size_t i = 0; i < b->n && rc == 0; i++) {
+		struct ckpt_err why = { 0 };
 
-		if (pe == NULL)
+		if (pes[i] == NULL)
 			continue;
-		if (esz == 0 && e->dtype != CKPT_DT_STRING) {
-			rc = ckpt_fail(err, -ENOTSUP,
-				       "%s: partitioned tensor '%s' has dtype "
-				       "%s, which cannot be assembled",
-				       name, shown_key(e, kb),
-				       ckpt_dtype_name(e->dtype));
-			goto out;
-		}
-		ckpt_shape_elems(e->dims, e->rank, &elems);
-		if (esz != 0 && elems > UINT64_MAX / esz) {
-			rc = ckpt_fail(err, -EOVERFLOW,
-				       "%s: tensor '%s' is too large", name,
-				       shown_key(e, kb));
-			goto out;
-		}
-		/* Strings: the parts' sizes less all checksums but one
-		 * (added below, part by part). */
-		e->size = esz != 0 ? elems * esz : 4;
-		if (esz == 0)
-			e->offset = pv->nstrmaps++;
-		e->slices = stored;
-		e->parts = &pv->parts[pi];
-		e->nparts = pe->n_slices;
-		xi += pe->n_slices * (size_t)e->rank;
-		for (size_t s = 0; s < pe->n_slices; s++) {
-			const Ckptpb__TensorSliceProto *sp = pe->slices[s];
-			struct ckpt_extent *st = &stored[s * (size_t)e->rank];
-			struct ckpt_extent *res = &pv->ext[xi];
-			struct ckpt_entry *part;
-
-			if ((int)sp->n_extent != e->rank) {
-				rc = ckpt_fail(err, -EBADMSG,
-					       "%s: a slice of '%s' has %zu "
-					       "dimensions, the tensor %d",
-					       name, shown_key(e, kb),
-					       sp->n_extent, e->rank);
-				goto out;
-			}
-			for (int k = 0; k < e->rank; k++) {
-				const Ckptpb__TensorSliceProto__Extent *x =
-					sp->extent[k];
-				bool has = x->has_length_case ==
-					   CKPTPB__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
-
-				st[k].start = x->start;
-				st[k].length = has ? x->length : -1;
-				res[k].start = has ? x->start : 0;
-				res[k].length = has ? x->length : e->dims[k];
-				if ((!has && x->start != 0) || res[k].start < 0 ||
-				    res[k].length < 0 ||
-				    res[k].start > e->dims[k] ||
-				    res[k].length > e->dims[k] - res[k].start) {
-					rc = ckpt_fail(err, -EBADMSG,
-						       "%s: a slice of '%s' lies "
-						       "outside its shape",
-						       name, shown_key(e, kb));
-					goto out;
-				}
-			}
-			xi += (size_t)e->rank;
-			key.len = 0;
-			rc = ckpt_slice_key_encode(e->key, e->key_len, st,
-						   e->rank, &key);
-			if (rc < 0)
-				goto out;
-			part = find_entry(b, key.data, key.len);
-			if (part == NULL || pes[part - b->entries] != NULL) {
-				rc = ckpt_fail(err, -EBADMSG,
-					       "%s: partitioned tensor '%s' "
-					       "lacks the entry of its slice %zu",
-					       name, shown_key(e, kb), s);
-				goto out;
-			}
-			if (part->dtype != e->dtype || part->rank != e->rank) {
-				rc = ckpt_fail(err, -EBADMSG,
-					       "%s: slice %zu of '%s' has another "
-					       "dtype or rank",
-					       name, s, shown_key(e, kb));
-				goto out;
-			}
-			for (int k = 0; k < e->rank; k++)
-				if (part->dims[k] != res[k].length) {
-					rc = ckpt_fail(err, -EBADMSG,
-						       "%s: slice %zu of '%s' "
-						       "has the wrong shape",
-						       name, s,
-						       shown_key(e, kb));
-					goto out;
-				}
-			if (esz == 0) {
-				/* entry_from_proto() saw to size >= 4 */
-				if (part->size - 4 > UINT64_MAX - e->size) {
-					rc = ckpt_fail(err, -EOVERFLOW,
-						       "%s: tensor '%s' is too "
-						       "large",
-						       name, shown_key(e, kb));
-					goto out;
-				}
-				e->size += part->size - 4;
-			}
-			part->is_part = true;
-			pv->parts[pi].entry = part;
-			pv->parts[pi].ext = res;
-			part_geometry(e, &pv->parts[pi]);
-			pi++;
-		}
-		rc = check_parts(e, name, err);
-		if (rc < 0)
-			goto out;
+		rc = resolve_one(b, i, pes[i],
+				 (const Ckptpb__BundleEntryProto *const *)pes,
+				 &pi, &xi, &key, &why);
+		if (rc < 0 && rc != -ENOMEM)
+			rc = mark_bad(b, i, &why);
 	}
-out:
 	ckpt_buf_free(&key);
 	return rc;
 }
@@ -886,19 +998,9 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 	for (size_t i = 0; i < b->n; i++) {
 		const struct ckpt_entry *e = &b->entries[i];
 
-		if (e->nparts > 0)
-			continue;
-		if (e->shard_id >= b->hdr.num_shards) {
-			char kb[SHOWN_MAX];
-
-			rc = ckpt_fail(err, -ERANGE,
-				       "%s: tensor '%s' is in shard %d, but the "
-				       "checkpoint has %d",
-				       b->index_path, shown_key(e, kb),
-				       e->shard_id, b->hdr.num_shards);
-			goto out;
-		}
-		ids[n++] = e->shard_id;
+		/* (bundle_load() saw to the shard IDs) */
+		if (e->nparts == 0 && !ckpt_entry_is_bad(e))
+			ids[n++] = e->shard_id;
 	}
 	qsort(ids, n, sizeof(*ids), cmp_i32);
 	for (size_t i = 0; i < n; i++)
@@ -953,7 +1055,7 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 		struct ckpt_entry *e = &b->entries[i];
 		const struct shard *sh;
 
-		if (e->nparts > 0)
+		if (e->nparts > 0 || ckpt_entry_is_bad(e))
 			continue;
 		e->shard_slot = (uint32_t)shard_slot(pv, e->shard_id);
 		sh = &pv->shards[e->shard_slot];
@@ -1023,6 +1125,29 @@ out:
 	return rc;
 }
 
+/* Put the bad entries in front of B's warning: the first by name, and
+ * how many more.  0 or -ENOMEM. */
+static int
+warn_bad(struct ckpt_bundle *b)
+{
+	const char *first = b->priv->bad[0].msg;
+	char more[64] = "";
+	char *w;
+	int k;
+
+	if (b->nbad > 1)
+		snprintf(more, sizeof(more), "; %zu more unusable entr%s",
+			 b->nbad - 1, b->nbad == 2 ? "y" : "ies");
+	k = asprintf(&w, "%s: this tensor cannot be read%s%s%s", first, more,
+		     b->warning != NULL ? "; " : "",
+		     b->warning != NULL ? b->warning : "");
+	if (k < 0)
+		return -ENOMEM;
+	free(b->warning);
+	b->warning = w;
+	return 0;
+}
+
 /* Build the bundle from index bytes BUF (borrowed). */
 static int
 bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
@@ -1031,6 +1156,7 @@ bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
 	struct ckpt_bundle_priv *pv = b->priv;
 	Ckptpb__BundleEntryProto **pes = NULL;
 	struct ckpt_table *t = NULL;
+	struct ckpt_err why;
 	size_t keybytes = 0;
 	char *kp;
 	int64_t *dp;
@@ -1062,57 +1188,61 @@ bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
 	}
 	kp = pv->keys;
 	/* One pass; a decoded proto is kept only for partitioned tensors,
-	 * so the peak stays near the size of the result. */
+	 * so the peak stays near the size of the result.  An entry that
+	 * cannot be used is kept as a bad one (mark_bad()): one damaged
+	 * entry does not take the others with it. */
 	for (size_t i = 0; i < b->n; i++) {
 		const struct ckpt_kv *kv = &t->kv[i + 1];
 		struct ckpt_entry *e = &b->entries[i];
 		Ckptpb__BundleEntryProto *pe;
+		char kb[SHOWN_MAX];
 		size_t rank;
 
-		pe = ckptpb__bundle_entry_proto__unpack(NULL, kv->value.len,
-							kv->value.data);
-		if (pe == NULL) {
-			/* Name the key, escaped enough to print. */
-			rc = ckpt_fail(err, -EBADMSG,
-				       "%s: the entry of key '%.*s' is not a "
-				       "valid BundleEntryProto",
-				       b->index_path,
-				       (int)(kv->key.len > 200 ? 200 : kv->key.len),
-				       (const char *)kv->key.data);
-			goto out;
-		}
-		rank = pe->shape ? pe->shape->n_dim : 0;
-		if (rank > CKPT_MAX_RANK) {
-			rc = ckpt_fail(err, -EBADMSG,
-				       "%s: tensor '%.*s' has rank %zu (at most "
-				       "%d)",
-				       b->index_path,
-				       (int)(kv->key.len > 200 ? 200 : kv->key.len),
-				       (const char *)kv->key.data, rank,
-				       CKPT_MAX_RANK);
-			ckptpb__bundle_entry_proto__free_unpacked(pe, NULL);
-			goto out;
-		}
+		why.code = 0;
+		why.msg[0] = '\0';
 		memcpy(kp, kv->key.data, kv->key.len);
 		kp[kv->key.len] = '\0';
 		e->key = kp;
 		e->key_len = kv->key.len;
 		kp += kv->key.len + 1;
-		dp = dims_alloc(pv, rank);
-		if (dp == NULL) {
+		pe = ckptpb__bundle_entry_proto__unpack(NULL, kv->value.len,
+							kv->value.data);
+		rank = pe != NULL && pe->shape ? pe->shape->n_dim : 0;
+		if (pe == NULL) {
+			ckpt_fail(&why, -EBADMSG,
+				  "%s: the entry of tensor '%s' is not a valid "
+				  "BundleEntryProto",
+				  b->index_path, shown_key(e, kb));
+		} else if (rank > CKPT_MAX_RANK) {
+			ckpt_fail(&why, -EBADMSG,
+				  "%s: tensor '%s' has rank %zu (at most %d)",
+				  b->index_path, shown_key(e, kb), rank,
+				  CKPT_MAX_RANK);
+		} else if ((dp = dims_alloc(pv, rank)) == NULL) {
 			ckptpb__bundle_entry_proto__free_unpacked(pe, NULL);
 			rc = -ENOMEM;
 			goto out;
+		} else if (entry_from_proto(e, pe, dp, b->index_path,
+					    &why) == 0 &&
+			   pe->n_slices == 0 &&
+			   e->shard_id >= b->hdr.num_shards) {
+			ckpt_fail(&why, -ERANGE,
+				  "%s: tensor '%s' is in shard %d, but the "
+				  "checkpoint has %d",
+				  b->index_path, shown_key(e, kb), e->shard_id,
+				  b->hdr.num_shards);
 		}
-		rc = entry_from_proto(e, pe, dp, b->index_path, err);
-		if (rc < 0 || pe->n_slices == 0)
-			ckptpb__bundle_entry_proto__free_unpacked(pe, NULL);
-		else
+		if (why.code < 0 || pe == NULL || pe->n_slices == 0) {
+			if (pe != NULL)
+				ckptpb__bundle_entry_proto__free_unpacked(pe,
+									  NULL);
+		} else {
 			pes[i] = pe;
-		if (rc < 0)
+		}
+		if (why.code < 0 && (rc = mark_bad(b, i, &why)) < 0)
 			goto out;
 	}
-	rc = resolve_parts(b, pes, b->index_path, err);
+	rc = resolve_parts(b, pes);
 	if (rc < 0)
 		goto out;
 	b->nvisible = 0;
@@ -1122,6 +1252,8 @@ bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
 	b->tf2 = find_entry(b, CKPT_OBJGRAPH_KEY, strlen(CKPT_OBJGRAPH_KEY)) !=
 		 NULL;
 	rc = open_shards(b, open_files, err);
+	if (rc == 0 && b->nbad > 0)
+		rc = warn_bad(b);
 out:
 	if (pes != NULL) {
 		for (size_t i = 0; i < b->n; i++)
@@ -1242,6 +1374,9 @@ ckpt_bundle_close(struct ckpt_bundle *b)
 		for (size_t i = 0; i < b->priv->nstrmaps; i++)
 			strmap_free(b->priv->strmaps[i]);
 		free(b->priv->strmaps);
+		for (size_t i = 0; i < b->nbad; i++)
+			free(b->priv->bad[i].msg);
+		free(b->priv->bad);
 		pthread_mutex_destroy(&b->priv->strmap_lock);
 		free(b->priv);
 	}
@@ -1853,6 +1988,8 @@ ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	int rc;
 
 	*got = 0;
+	if (ckpt_entry_is_bad(e))
+		return -EIO;
 	if (off >= e->size || len == 0)
 		return 0;
 	if (len > e->size - off)
@@ -1925,6 +2062,8 @@ int
 ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		   uint64_t off, int *fd, uint64_t *foff, uint64_t *run)
 {
+	if (ckpt_entry_is_bad(e))
+		return -EIO;
 	if (off >= e->size)
 		return -EINVAL;
 	if (e->nparts == 0) {
@@ -2201,6 +2340,8 @@ ckpt_bundle_verify(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	char kb[SHOWN_MAX];
 	int rc = 0;
 
+	if (ckpt_entry_is_bad(e))
+		return bad_fail(b, e, err);
 	if (e->nparts == 0)
 		rc = verify_stored(b, e, shown_key(e, kb), err);
 	/* (a damaged part is named with its extents, "w[0:5,:]") */
@@ -2221,6 +2362,8 @@ read_whole(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 
 	*out = NULL;
 	*len = 0;
+	if (ckpt_entry_is_bad(e))
+		return bad_fail(b, e, err);
 	if (e->size > SIZE_MAX)
 		return ckpt_fail(err, -ENOMEM, "%s: tensor '%s' is too large",
 				 b->prefix, shown);
@@ -2315,6 +2458,8 @@ ckpt_bundle_objgraph_bytes(const struct ckpt_bundle *b, uint8_t **buf,
 	e = find_entry(b, CKPT_OBJGRAPH_KEY, strlen(CKPT_OBJGRAPH_KEY));
 	if (e == NULL)
 		return -ENOENT;
+	if (ckpt_entry_is_bad(e))
+		return bad_fail(b, e, err);
 	if (e->dtype != CKPT_DT_STRING || e->rank != 0)
 		return ckpt_fail(err, -EBADMSG,
 				 "%s: %s is not a string scalar", b->prefix,

@@ -59,7 +59,9 @@ struct ckpt_entry {
 	int32_t shard_id;
 	uint32_t crc32c;	/* masked, as stored */
 	uint32_t shard_slot;	/* private: index of the open shard */
-	int16_t dtype;		/* one ckpt_dtype_storable() accepts */
+	/* One ckpt_dtype_storable() accepts, or CKPT_DT_INVALID for an
+	 * entry that is damaged (ckpt_bundle_entry_bad()). */
+	int16_t dtype;
 	uint8_t rank;		/* <= CKPT_MAX_RANK */
 	bool is_part;
 };
@@ -81,6 +83,14 @@ struct ckpt_bundle {
 	 * (owned) says how many and names the first and its file, or is
 	 * NULL. */
 	size_t nshort;
+	/* Entries that cannot be used (an entry that does not decode, a
+	 * dtype that cannot be stored, a shape its size disagrees with, a
+	 * shard out of range, slices that do not fit): they are kept under
+	 * their keys with dtype CKPT_DT_INVALID, rank 0 and no bytes, so
+	 * that the rest of the checkpoint stays usable; reading or
+	 * verifying one fails and ckpt_bundle_entry_bad() says why.
+	 * WARNING names the first of them too. */
+	size_t nbad;
 	char *warning;
 	struct ckpt_bundle_priv *priv;	/* owned */
 };
@@ -133,6 +143,18 @@ const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
  * the tensor).  Return 0, -EIO (short read, shard gone), -ENOTSUP. */
 int ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		      void *buf, size_t len, uint64_t off, size_t *got);
+
+/* True if E is an entry the bundle could not use (B->nbad). */
+static inline bool
+ckpt_entry_is_bad(const struct ckpt_entry *e)
+{
+	return e->dtype == CKPT_DT_INVALID;
+}
+
+/* Why E could not be used: "INDEX: tensor 'KEY' has ..."; NULL if it is
+ * good. */
+const char *ckpt_bundle_entry_bad(const struct ckpt_bundle *b,
+				  const struct ckpt_entry *e);
 
 /* True if some bytes of E are past the end of its data file as it is now
  * (one fstat() per plain entry or part): B may have been opened with such

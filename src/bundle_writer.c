@@ -985,6 +985,11 @@ ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
 		uint64_t foff = 0, run = 0;
 		int fd = -1;
 
+		if (ckpt_entry_is_bad(e)) {
+			rc = ckpt_fail(err, -EBADMSG, "%s",
+				       ckpt_bundle_entry_bad(b, e));
+			goto out;
+		}
 		if (e->size > 0 &&
 		    (rc = ckpt_bundle_locate(b, e, 0, &fd, &foff, &run)) < 0) {
 			rc = ckpt_fail(err, rc,

@@ -66,6 +66,9 @@ copy_entry(struct ckpt_writer *w, struct held **held,
 	uint64_t foff = 0, run = 0;
 	int fd = -1, rc;
 
+	if (ckpt_entry_is_bad(e))	/* (the overlay refuses it first) */
+		return ckpt_fail(err, -EBADMSG, "tensor '%.*s': %s", (int)klen,
+				 key, ckpt_bundle_entry_bad(b, e));
 	if (e->nparts == 0) {
 		if (e->size > 0 &&
 		    (rc = ckpt_bundle_locate(b, e, 0, &fd, &foff, &run)) < 0)

@@ -321,10 +321,14 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 		     (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
 	/* Read-only, a file handle carries no state either: the kernel
 	 * can skip OPEN and RELEASE too (do_open()), a third of the
-	 * requests of reading many small tensors. */
+	 * requests of reading many small tensors.  Not when the source has
+	 * entries that cannot be used: opening one must fail (it has no
+	 * bytes to read, so a READ would never be sent). */
 	atomic_store(&fs->no_open,
 		     !fs->writable &&
-			     (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0);
+			     (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 &&
+			     (fs->tree->bundle == NULL ||
+			      fs->tree->bundle->nbad == 0));
 	if (fs->writable && (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC))
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS) {
@@ -902,6 +906,18 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (wr && (!fs->writable || n->kind != CKPTFS_TENSOR ||
 		   ckptfs_node_is_graph(fs->tree, n)))
 		return fs->writable ? -EACCES : -EROFS;
+	/* A tensor whose index entry cannot be used has nothing to read
+	 * or keep: it can only be overwritten whole (or removed).  The
+	 * check fails at once, and logs why the first time. */
+	if (!(fi->flags & O_TRUNC) && ckptfs_node_bad(n)) {
+		struct ckpt_err err = { 0 };
+		bool first;
+
+		if (ckptfs_node_verify(fs->tree, n, &first, &err) < 0 && first)
+			ckptfs_log(fs, LOG_ERR, "%s",
+				   ckpt_err_str(&err, -EIO));
+		return -EIO;
+	}
 	/* Read-only mount: ENOSYS tells the kernel to stop sending OPEN
 	 * and RELEASE for this mount; it then keeps the page cache across
 	 * opens (FOPEN_KEEP_CACHE), as we would have asked. */

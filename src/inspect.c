@@ -1001,6 +1001,19 @@ verify_one(const struct ckpt_bundle *b, const struct opts *opts,
 	char *file;
 	int rc;
 
+	if (ckpt_entry_is_bad(stored)) {
+		/* Said by the index: "INDEX: tensor 'KEY' has ..." */
+		const char *why = ckpt_bundle_entry_bad(b, stored);
+		size_t pl = strlen(b->index_path);
+		char m[sizeof(err.msg) + 32];
+
+		if (strncmp(why, b->index_path, pl) == 0 &&
+		    strncmp(why + pl, ": ", 2) == 0)
+			why += pl + 2;
+		snprintf(m, sizeof(m), "unusable index entry: %s", why);
+		report_damage(opts, e, part, m, b->index_path, o);
+		return false;
+	}
 	rc = ckpt_bundle_verify(b, stored, &err);
 	if (rc == 0)
 		return true;
@@ -1540,6 +1553,7 @@ main(int argc, char **argv)
 	struct ckpt_err err = { 0 };
 	struct out o = { 0 };
 	bool *sel = NULL;
+	size_t nbad = 0;
 	int rc, ret;
 
 	ret = parse_args(argc, argv, &opts);
@@ -1564,7 +1578,17 @@ main(int argc, char **argv)
 		goto out;
 	switch (opts.mode) {
 	case MODE_LIST:
+		/* Entries that cannot be used have nothing to list (the
+		 * warning above named the first): the others are listed,
+		 * and the exit status says the list is not whole. */
+		for (size_t i = 0; i < b->n; i++)
+			if (sel[i] && ckpt_entry_is_bad(&b->entries[i])) {
+				sel[i] = false;
+				nbad++;
+			}
 		ret = opts.json ? list_json(b, sel, &o) : list_text(b, sel, &o);
+		if (ret == 0 && nbad > 0)
+			ret = EX_BAD;
 		break;
 	case MODE_VALUES:
 		ret = print_values(b, sel, &opts, &o);

@@ -298,6 +298,15 @@ where_in(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	}
 }
 
+/* Why bad entry E of B (NULL in unit tests) cannot be used. */
+static const char *
+bad_reason(const struct ckpt_bundle *b, const struct ckpt_entry *e)
+{
+	const char *why = b != NULL ? ckpt_bundle_entry_bad(b, e) : NULL;
+
+	return why != NULL ? why : "a damaged entry";
+}
+
 /* The same, /by-name first. */
 static void
 where(struct ckptfs_tree *t, struct ckptfs_node *n, struct ckpt_buf *out)
@@ -2103,7 +2112,10 @@ ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,
 		return n->kind == CKPTFS_DIR ? -EISDIR : -EPERM;
 	if (ckptfs_node_is_graph(t, n))
 		return -EPERM;
-	if (!ckptfs_ov_spooled(n) && size == n->size && !t->ov->replaying)
+	/* (a tensor whose entry cannot be used has size 0 and still
+	 * becomes a new, empty one) */
+	if (!ckptfs_ov_spooled(n) && size == n->size && !t->ov->replaying &&
+	    !ckptfs_node_bad(n))
 		return 0;
 	if ((rc = copy_up(t, n, size)) < 0)
 		return rc;
@@ -3442,6 +3454,15 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 					t, x, y, nm + offs[2 * n], y->name_len,
 					nm + offs[2 * n + 1], y->key_len);
 			}
+		} else if (ckptfs_node_bad(x)) {
+			/* Nothing to write for it: no dtype, shape or bytes. */
+			where(t, x, &w);
+			rc = ckpt_fail(&why, -EBADMSG,
+				       "%s: its entry in the source's index "
+				       "cannot be used (%s); remove it, or "
+				       "overwrite all of it",
+				       (const char *)w.data,
+				       bad_reason(t->bundle, x->entry));
 		} else if (ckptfs_node_damaged(x)) {
 			/* Known damaged (a read found it): TensorFlow would
 			 * refuse it too. */

@@ -1239,6 +1239,13 @@ entry_node(struct build *bd, size_t i)
 	n->dtype = n->entry->dtype;
 	n->rank = n->entry->rank;
 	n->dims = (int64_t *)n->entry->dims;
+	if (ckpt_entry_is_bad(n->entry)) {
+		/* Known by its key only (ckptfs_node_bad()): no dtype or
+		 * shape to show, as for a new file. */
+		n->dtype = -1;
+		n->rank = -1;
+		n->dims = NULL;
+	}
 	bd->entry_node[i] = n;
 	bd->t->ntensors++;
 	return n;
@@ -2089,6 +2096,13 @@ ckptfs_node_verify_pending(const struct ckptfs_node *n, bool *waits)
 }
 
 bool
+ckptfs_node_bad(const struct ckptfs_node *n)
+{
+	return n->kind == CKPTFS_TENSOR && n->entry != NULL &&
+	       ckpt_entry_is_bad(n->entry) && !ckptfs_ov_spooled(n);
+}
+
+bool
 ckptfs_node_damaged(const struct ckptfs_node *n)
 {
 	return n->kind == CKPTFS_TENSOR && atomic_load(&n->verified) < 0;
@@ -2119,6 +2133,8 @@ node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
 
 	bool spooled = ckptfs_ov_spooled(n);
 
+	if (ckptfs_node_bad(n))
+		return -ENODATA;
 	if ((c & CRC_VALID) && !spooled) {
 		*crc = (uint32_t)c;
 		return 0;
@@ -2278,6 +2294,8 @@ ckptfs_xattr_list(const struct ckptfs_node *n, struct ckpt_buf *out)
 
 	if (n->kind != CKPTFS_TENSOR)
 		return 0;
+	if (ckptfs_node_bad(n))	/* its key only */
+		return ckpt_buf_put(out, names, sizeof(CKPTFS_XATTR_KEY));
 	if (n->dtype >= 0)
 		rc = ckpt_buf_put(out, CKPTFS_XATTR_DTYPE,
 				  sizeof(CKPTFS_XATTR_DTYPE));

@@ -379,6 +379,11 @@ bool ckptfs_node_verify_pending(const struct ckptfs_node *n, bool *waits);
  * damaged; checks nothing itself. */
 bool ckptfs_node_damaged(const struct ckptfs_node *n);
 
+/* True if N is a tensor of the source whose index entry could not be
+ * used (struct ckpt_bundle, NBAD), not overwritten since: it has a key
+ * and no bytes, dtype or shape; opening it to read fails. */
+bool ckptfs_node_bad(const struct ckptfs_node *n);
+
 /* Append to OUT the TF2 key tensor N's /by-object path is written as:
  * the path, plus /.ATTRIBUTES/VARIABLE_VALUE when it holds no
  * /.ATTRIBUTES/, and with CANON (a new object graph) each component not

@@ -637,12 +637,15 @@ assert_one_error() {
 	assert_one_error "half_plus_three_variables\.index: .*size 4294967295"
 }
 
-@test "an unknown dtype is exit 1 naming the file" {
+@test "an unknown dtype is exit 1 naming the file; the other tensors are listed" {
 	copy_real saved_model_half_plus_three_variables
 	poke "$C.index" 46 63	# entry "c": dtype 1 -> 99
 	fix_block_crc "$C.index" 66
 	run -1 --separate-stderr inspect "$C"
 	assert_one_error "half_plus_three_variables\.index: .*'c'.*dtype 99"
+	[ "$(awk '{print $1}' <<<"$output" | tr '\n' ' ')" = "a b " ]
+	run -0 --separate-stderr inspect -v "$C" b
+	[ "$output" = "b = 3" ]
 }
 
 @test "a size that does not match the shape is exit 1" {

@@ -179,6 +179,60 @@ hostile() {
 	assert_output --partial "4 tensors verified, 0 damaged"
 }
 
+@test "index entries that cannot be used: the rest served, read-only too; those fail to open, and are refused until removed or overwritten" {
+	local p o=$BATS_TEST_TMPDIR/out
+	# dense/bias says dtype 99, scoped/c is not a BundleEntryProto; the
+	# block checksums are right
+	p=$(copy_ckpt "$(fixture badentry)")
+	run -1 --separate-stderr "$CKPT_INSPECT" "$p"
+	[ "${#lines[@]}" = 8 ]
+	refute_line --partial "dense/bias "
+	[ "$stderr" = "ckpt-inspect: warning: $p.index: tensor 'dense/bias' has unknown dtype 99: this tensor cannot be read; 1 more unusable entry" ]
+	run -1 "$CKPT_INSPECT" --verify "$p"
+	assert_line "DAMAGED dense/bias: unusable index entry: tensor 'dense/bias' has unknown dtype 99 in ckpt.index"
+	assert_line "DAMAGED scoped/c: unusable index entry: the entry of tensor 'scoped/c' is not a valid BundleEntryProto in ckpt.index"
+	assert_line "10 tensors verified, 2 damaged"
+	for opt in ro output="$o"; do
+		mount_ckpt "$p" -o "$opt"
+		run -0 cat "$CKPTFS_LOG"
+		assert_output "ckptfs: warning: $p.index: tensor 'dense/bias' has unknown dtype 99: this tensor cannot be read; 1 more unusable entry; reading such a tensor fails with EIO"
+		[ "$(values "$MNT/by-name/dense/kernel" f4)" = "0 1 2 3 4 5" ]
+		[ "$(values "$MNT/by-object/vars/dense.Sbias.SAdam/.ATTRIBUTES/VARIABLE_VALUE" f4)" = "0 0 0" ]
+		# shown under its key, with no bytes, dtype, shape or checksum
+		[ "$(stat -c %s "$MNT/by-name/dense/bias")" = 0 ]
+		[ "$(getfattr --absolute-names -d "$MNT/by-name/dense/bias" | grep -c =)" = 1 ]
+		[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.key)" = dense/bias ]
+		for f in by-name/dense/bias by-name/scoped/c \
+			by-object/vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE; do
+			run -1 cat "$MNT/$f"
+			assert_output --partial "Input/output error"
+		done
+		# the first failure says why
+		grep -q "tensor 'scoped/c' is not a valid BundleEntryProto" "$CKPTFS_LOG"
+		[ "$opt" = ro ] && unmount_ckpt
+	done
+	# Changes that need its bytes fail; the write-out names both.
+	run -1 truncate -s 4 "$MNT/by-name/dense/bias"
+	run -1 setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/dense/bias"
+	printf '\0\0\0@' >"$MNT/by-name/a"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-name/dense/bias: its entry in the source's index cannot be used ($p.index: tensor 'dense/bias' has unknown dtype 99); remove it, or overwrite all of it; 1 more tensor refused: by-name/scoped/c; changes kept in"
+	[ ! -e "$o.index" ]
+	# Replayed; one removed, one overwritten whole and described.
+	mount_ckpt "$p" -o output="$o"
+	[ "$(values "$MNT/by-name/a" f4)" = 2 ]
+	rm "$MNT/by-name/scoped/c"
+	printf '\0\0\200?\0\0\0@\0\0@@' >"$MNT/by-object/vars/dense.Sbias/.ATTRIBUTES/VARIABLE_VALUE"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/dense/bias"
+	setfattr -n user.ckpt.shape -v 3 "$MNT/by-name/dense/bias"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	assert_output --partial "11 tensors verified, 0 damaged"
+	[ "$(val "$o" vars/dense.Sbias/.ATTRIBUTES/VARIABLE_VALUE)" = "[1,2,3]" ]
+	[ "$(val "$o" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = "2" ]
+	[ "$(meta "$o" vars/global_step/.ATTRIBUTES/VARIABLE_VALUE)" = "int64 []" ]
+}
+
 @test "a FIFO or directory in place of a file: refused at once, not a hang" {
 	local p d=$BATS_TEST_TMPDIR
 	mkdir -p "$d/mnt" "$d/state"

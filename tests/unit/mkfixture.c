@@ -35,10 +35,14 @@
  *                s/vec ["a","","xyz"] and s/other ["hello","","!!"]
  *                (length checksums big-endian); v, a variant scalar
  *                (its 8-byte length and checksum big-endian).
+ *   badentry     tf1 with two index entries that cannot be used: that of
+ *                dense/bias says dtype 99, that of scoped/c is not a
+ *                BundleEntryProto (block checksums right).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +51,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "objgraph.h"
+#include "table.h"
 #include "tensor.h"
 
 static struct ckpt_err err;
@@ -668,6 +673,62 @@ mk_big(const char *prefix, uint64_t nt, uint64_t bytes)
 	finish(w);
 }
 
+/* The tf1 fixture, then its index written again with two entries
+ * spoiled. */
+static void
+mk_badentry(const char *prefix)
+{
+	static const uint8_t junk[] = { 0xff, 0xff, 0xff };
+	struct ckpt_table_builder *tb;
+	struct ckpt_table *t;
+	struct ckpt_buf in = { 0 }, out = { 0 };
+	char path[4096], chunk[4096];
+	size_t got;
+	FILE *f;
+	int rc;
+
+	mk_tf1(prefix);
+	snprintf(path, sizeof(path), "%s.index", prefix);
+	if ((f = fopen(path, "rb")) == NULL)
+		die(path, -errno);
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (ckpt_buf_put(&in, chunk, got) < 0)
+			die(path, -ENOMEM);
+	fclose(f);
+	if ((rc = ckpt_table_parse(in.data, in.len, path, &t, &err)) < 0 ||
+	    (rc = ckpt_table_builder_new(NULL, &tb)) < 0)
+		die(path, rc);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct ckpt_kv *kv = &t->kv[i];
+		const void *v = kv->value.data;
+		size_t vl = kv->value.len;
+		uint8_t e[256];
+
+		if (kv->key.len == 10 && memcmp(kv->key.data, "dense/bias", 10) == 0 &&
+		    vl <= sizeof(e) && vl > 2 && kv->value.data[0] == 0x08) {
+			memcpy(e, kv->value.data, vl);
+			e[1] = 99;	/* field 1, dtype */
+			v = e;
+		} else if (kv->key.len == 8 &&
+			   memcmp(kv->key.data, "scoped/c", 8) == 0) {
+			v = junk;
+			vl = sizeof(junk);
+		}
+		if ((rc = ckpt_table_builder_add(tb, kv->key.data, kv->key.len,
+						 v, vl)) < 0)
+			die(path, rc);
+	}
+	if ((rc = ckpt_table_builder_finish(tb, &out)) < 0)
+		die(path, rc);
+	if ((f = fopen(path, "wb")) == NULL ||
+	    fwrite(out.data, 1, out.len, f) != out.len || fclose(f) != 0)
+		die(path, -EIO);
+	ckpt_table_builder_free(tb);
+	ckpt_table_free(t);
+	ckpt_buf_free(&in);
+	ckpt_buf_free(&out);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -711,6 +772,8 @@ main(int argc, char **argv)
 		mk_big(prefix, nt, bytes);
 	else if (strcmp(kind, "bigendian") == 0)
 		mk_bigendian(prefix);
+	else if (strcmp(kind, "badentry") == 0)
+		mk_badentry(prefix);
 	else {
 		fprintf(stderr, "mkfixture: unknown kind '%s'\n", kind);
 		return 2;

@@ -164,6 +164,10 @@ struct entry_case {
 	/* It opens (rc 0), MSG and FILE in its warning: the tensor lies
 	 * past the end of its data file, and reading it fails. */
 	bool cut;
+	/* It opens (rc 0), and the first tensor's entry is kept as one
+	 * that cannot be used, MSG and FILE in its reason; the others
+	 * read. */
+	bool bad;
 };
 
 #define D(...) { __VA_ARGS__ }
@@ -187,41 +191,46 @@ static const struct entry_case entry_cases[] = {
 	  { { "x", 7, 1, D(1 << 30), 0, 0, (int64_t)1 << 40 } },
 	  0, "runs past the end", ".data-00000-of-00001", true },
 	{ "shape product overflows", 1, { 16, -1 },
-	  { { "x", 1, 3, D((int64_t)1 << 32, (int64_t)1 << 32, 4), 0, 0, 16 } },
-	  -EOVERFLOW, "invalid shape", ".index" },
+	  { { "x", 1, 3, D((int64_t)1 << 32, (int64_t)1 << 32, 4), 0, 0, 16 },
+	    { "y", 1, 0, D(0), 0, 12, 4 } },
+	  0, "invalid shape", ".index", .bad = true },
 	{ "bytes of the shape overflow", 1, { 16, -1 },
-	  { { "x", 2, 1, D((int64_t)1 << 61), 0, 0, 8 } }, -EBADMSG,
-	  "needs 2305843009213693952 elements of float64", ".index" },
+	  { { "x", 2, 1, D((int64_t)1 << 61), 0, 0, 8 } }, 0,
+	  "needs 2305843009213693952 elements of float64", ".index",
+	  .bad = true },
 	{ "element count disagrees with size", 1, { 16, -1 },
-	  { { "x", 1, 1, D(3), 0, 0, 16 } }, -EBADMSG, "has size 16", ".index" },
+	  { { "x", 1, 1, D(3), 0, 0, 16 }, { "y", 1, 0, D(0), 0, 12, 4 } }, 0, "has size 16",
+	  ".index", .bad = true },
 	{ "size 0 for 4 elements", 1, { 16, -1 },
-	  { { "x", 1, 1, D(4), 0, 0, 0 } }, -EBADMSG, "has size 0", ".index" },
+	  { { "x", 1, 1, D(4), 0, 0, 0 } }, 0, "has size 0", ".index",
+	  .bad = true },
 	{ "negative dim", 1, { 16, -1 },
-	  { { "x", 1, 2, D(2, -1), 0, 0, 8 } }, -EBADMSG, "invalid shape",
-	  ".index" },
+	  { { "x", 1, 2, D(2, -1), 0, 0, 8 }, { "y", 1, 0, D(0), 0, 12, 4 } }, 0, "invalid shape",
+	  ".index", .bad = true },
 	{ "dim INT64_MIN", 1, { 16, -1 },
-	  { { "x", 1, 1, D(INT64_MIN), 0, 0, 8 } }, -EBADMSG, "invalid shape",
-	  ".index" },
+	  { { "x", 1, 1, D(INT64_MIN), 0, 0, 8 } }, 0, "invalid shape",
+	  ".index", .bad = true },
 	{ "rank 255", 1, { 16, -1 },
-	  { { "x", 1, 255, D(1, 1, 1, 1), 0, 0, 4 } }, -EBADMSG,
-	  "has rank 255 (at most 254)", ".index" },
+	  { { "x", 1, 255, D(1, 1, 1, 1), 0, 0, 4 }, { "y", 1, 0, D(0), 0, 12, 4 } }, 0,
+	  "has rank 255 (at most 254)", ".index", .bad = true },
 	{ "rank 254 is fine", 1, { 16, -1 },
 	  { { "x", 1, 254, D(1, 1, 1, 1), 0, 0, 4 } }, 0, NULL, NULL },
 	{ "negative size", 1, { 16, -1 },
-	  { { "x", 1, 0, D(0), 0, 0, -4 } }, -EBADMSG,
-	  "has a negative shard, offset or size", ".index" },
+	  { { "x", 1, 0, D(0), 0, 0, -4 } }, 0,
+	  "has a negative shard, offset or size", ".index", .bad = true },
 	{ "string tensor of 2^40 elements in 16 bytes", 1, { 16, -1 },
-	  { { "x", 7, 1, D((int64_t)1 << 40), 0, 0, 16 } }, -EBADMSG,
-	  "too small", ".index" },
+	  { { "x", 7, 1, D((int64_t)1 << 40), 0, 0, 16 }, { "y", 1, 0, D(0), 0, 12, 4 } }, 0,
+	  "too small", ".index", .bad = true },
 	{ "shard id out of range", 1, { 16, 16 },
-	  { { "x", 1, 0, D(0), 1, 0, 4 } }, -ERANGE,
-	  "'x' is in shard 1, but the checkpoint has 1", ".index" },
+	  { { "x", 1, 0, D(0), 1, 0, 4 }, { "y", 1, 0, D(0), 0, 12, 4 } }, 0,
+	  "'x' is in shard 1, but the checkpoint has 1", ".index",
+	  .bad = true },
 	{ "negative shard id", 2, { 16, 16 },
-	  { { "x", 1, 0, D(0), -1, 0, 4 } }, -EBADMSG,
-	  "has a negative shard, offset or size", ".index" },
+	  { { "x", 1, 0, D(0), -1, 0, 4 } }, 0,
+	  "has a negative shard, offset or size", ".index", .bad = true },
 	{ "shard id INT32_MAX", 2, { 16, 16 },
-	  { { "x", 1, 0, D(0), INT32_MAX, 0, 4 } }, -ERANGE, "shard 2147483647",
-	  ".index" },
+	  { { "x", 1, 0, D(0), INT32_MAX, 0, 4 }, { "y", 1, 0, D(0), 0, 12, 4 } }, 0,
+	  "shard 2147483647", ".index", .bad = true },
 	{ "num_shards 0", 0, { 16, -1 },
 	  { { "x", 1, 0, D(0), 0, 0, 4 } }, -EBADMSG, "0 data shards", ".index" },
 	{ "num_shards negative", -3, { 16, -1 },
@@ -300,6 +309,32 @@ run_entry_case(const struct entry_case *c)
 		/* The message names the file by its full path. */
 		CHECK(strstr(err.msg, prefix) != NULL);
 		CHECK(strstr(err.msg, c->file) != NULL);
+	} else if (c->bad) {
+		const struct ckpt_entry *e = &b->entries[0];
+		const char *why = ckpt_bundle_entry_bad(b, e);
+		uint8_t got[4];
+		size_t n;
+
+		CHECK_EQ_U64(b->nbad, 1);
+		CHECK(ckpt_entry_is_bad(e) && why != NULL);
+		CHECK(strstr(why, c->msg) != NULL &&
+		      strstr(why, prefix) != NULL && strstr(why, c->file) != NULL);
+		CHECK(b->warning != NULL &&
+		      strncmp(b->warning, why, strlen(why)) == 0);
+		CHECK_EQ_INT(ckpt_bundle_pread(b, e, got, 4, 0, &n), -EIO);
+		ckpt_err_clear(&err);
+		CHECK_EQ_INT(ckpt_bundle_verify(b, e, &err), -EBADMSG);
+		CHECK_EQ_STR(err.msg, why);
+		/* The others read, as the shard holds them. */
+		for (size_t i = 1; i < b->n; i++) {
+			e = &b->entries[i];
+			CHECK(ckpt_bundle_entry_bad(b, e) == NULL);
+			CHECK_EQ_INT(ckpt_bundle_pread(b, e, got, 4, 0, &n), 0);
+			CHECK_EQ_U64(n, 4);
+			for (int k = 0; k < 4; k++)
+				CHECK_EQ_INT(got[k], (uint8_t)(e->offset + k));
+		}
+		ckpt_bundle_close(b);
 	} else if (c->cut) {
 		const struct ckpt_entry *e = &b->entries[0];
 		uint8_t got[4];
@@ -390,10 +425,12 @@ static const struct table_case table_cases[] = {
 	  -EBADMSG, "not greater than the previous key" },
 	{ "no header entry", { KV("x", F32) }, NULL, 0, 0, L_PLAIN, -EBADMSG,
 	  "no header entry" },
+	/* (the table is fine: the entry is kept as one that cannot be
+	 * used) */
 	{ "entry proto with an 11-byte varint",
 	  { KV("", HDR1),
 	    KV("x", "\x08\x81\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01") },
-	  NULL, 0, 0, L_PLAIN, -EBADMSG, "not a valid BundleEntryProto" },
+	  NULL, 0, 0, L_PLAIN, 0, "not a valid BundleEntryProto" },
 	{ "block entry with an 11-byte varint", { { NULL, NULL, 0 } },
 	  "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00\x00\x01x"
 	  "\x00\x00\x00\x00\x01\x00\x00\x00",
@@ -580,8 +617,16 @@ test_tables(void)
 			c->name, rc, err.msg);
 		CHECK_EQ_INT(rc, c->rc);
 		if (rc == 0) {
+			const char *why = ckpt_bundle_entry_bad(b,
+								&b->entries[0]);
+
 			CHECK_EQ_U64(b->n, 1);
 			CHECK_EQ_STR(b->entries[0].key, "x");
+			CHECK_EQ_U64(b->nbad, c->msg != NULL ? 1 : 0);
+			CHECK(c->msg == NULL ||
+			      (why != NULL && strstr(why, c->msg) != NULL &&
+			       strstr(why, prefix) != NULL &&
+			       strstr(why, ".index") != NULL));
 			ckpt_bundle_close(b);
 			continue;
 		}
