@@ -1084,6 +1084,66 @@ test_hostile_entries(void)
 				      "unknown dtype 99");
 	}
 	{
+		/* x [4] in slices [0:2] and [2:4], the second's entry of
+		 * shape [3]: x cannot be used, and the slice it had claimed
+		 * is an entry of its own again, as is the other. */
+		static const struct ckpt_extent e0[] = { { 0, 2 } },
+						e1[] = { { 2, 2 } };
+		static const char full[] =
+			"\x08\x01\x12\x04\x12\x02\x08\x04"
+			"\x3a\x04\x0a\x02\x10\x02"
+			"\x3a\x06\x0a\x04\x08\x02\x10\x02";
+		struct ckpt_buf k0 = { 0 }, k1 = { 0 }, out = { 0 };
+		static const uint8_t header[] = { 0x08, 0x01, 0x1a, 0x02,
+						  0x08, 0x01 };
+		struct ckpt_table_builder *tb;
+		struct ckpt_err err = { 0 };
+		struct ckpt_bundle *b = NULL;
+		const struct ckpt_entry *x;
+
+		CHECK_EQ_INT(ckpt_slice_key_encode("x", 1, e0, 1, &k0), 0);
+		CHECK_EQ_INT(ckpt_slice_key_encode("x", 1, e1, 1, &k1), 0);
+		CHECK(ckpt_key_cmp(k0.data, k0.len, k1.data, k1.len) < 0);
+		CHECK_EQ_INT(ckpt_table_builder_new(NULL, &tb), 0);
+		CHECK_EQ_INT(ckpt_table_builder_add(tb, "", 0, header,
+						    sizeof(header)),
+			     0);
+		CHECK_EQ_INT(ckpt_table_builder_add(
+				     tb, k0.data, k0.len,
+				     "\x08\x01\x12\x04\x12\x02\x08\x02\x28\x08",
+				     10),
+			     0);
+		CHECK_EQ_INT(ckpt_table_builder_add(
+				     tb, k1.data, k1.len,
+				     "\x08\x01\x12\x04\x12\x02\x08\x03\x28\x0c",
+				     10),
+			     0);
+		CHECK_EQ_INT(ckpt_table_builder_add(tb, "x", 1, full,
+						    sizeof(full) - 1),
+			     0);
+		CHECK_EQ_INT(ckpt_table_builder_finish(tb, &out), 0);
+		ckpt_table_builder_free(tb);
+		CHECK_EQ_INT(ckpt_bundle_open_mem(out.data, out.len, "hand.index",
+						  &b, &err),
+			     0);
+		CHECK_EQ_U64(b->n, 3);
+		CHECK_EQ_U64(b->nbad, 1);
+		CHECK_EQ_U64(b->nvisible, 3);
+		x = ckpt_bundle_find(b, "x", 1);
+		CHECK(x != NULL && ckpt_entry_is_bad(x) && x->nparts == 0);
+		CHECK_EQ_STR(ckpt_bundle_entry_bad(b, x),
+			     "hand.index: slice 1 of 'x' has the wrong shape");
+		for (size_t i = 0; i < 2; i++) {
+			CHECK(!b->entries[i].is_part);
+			CHECK(!ckpt_entry_is_bad(&b->entries[i]));
+		}
+		CHECK_EQ_INT(b->entries[1].dims[0], 3);
+		ckpt_bundle_close(b);
+		ckpt_buf_free(&k0);
+		ckpt_buf_free(&k1);
+		ckpt_buf_free(&out);
+	}
+	{
 		/* A header with a bad version or no shards. */
 		static const struct {
 			const char *hdr;
