@@ -122,6 +122,11 @@ struct ckptfs_overlay {
  * live as long as the tree). */
 struct vacated {
 	struct ckptfs_node *n;
+	/* On a TF2 mount, the raw /by-name path of a tensor removed from
+	 * the key (its TF1 name; owned), for a file made there later
+	 * (vac_name()); else NULL. */
+	char *name;
+	size_t nlen;
 	uint64_t hash;
 	size_t len;
 	char key[];
@@ -353,13 +358,17 @@ vac_slot(const struct ckptfs_overlay *ov, const void *key, size_t len,
 	return i;
 }
 
-/* Remember that tensor N left KEY (removed, or renamed away).  Without
- * memory it is not remembered: a file made there later then has no dtype
- * and shape until they are set, which the write-out says. */
+/* Remember that tensor N left KEY (removed, or renamed away), and NAME
+ * (NULL or empty: none) as the TF1 name it left with.  Without memory it
+ * is not remembered: a file made there later then has no dtype and shape
+ * until they are set, which the write-out says, and the TF1 name its
+ * path gives. */
 static void
 vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
-	 const struct ckpt_buf *key)
+	 const struct ckpt_buf *key, const struct ckpt_buf *name)
 {
+	char *nm = NULL;
+
 	uint64_t h = ckptfs_fnv1a64(key->data, key->len);
 	struct vacated *v;
 	size_t i;
@@ -380,14 +389,24 @@ vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
 						 old[i]->hash)] = old[i];
 		free(old);
 	}
+	if (name != NULL && name->len > 0 &&
+	    (nm = malloc(name->len)) != NULL)
+		memcpy(nm, name->data, name->len);
 	i = vac_slot(ov, key->data, key->len, h);
 	if (ov->vac[i] != NULL) {
 		ov->vac[i]->n = n;
+		free(ov->vac[i]->name);
+		ov->vac[i]->name = nm;
+		ov->vac[i]->nlen = nm != NULL ? name->len : 0;
 		return;
 	}
-	if ((v = malloc(sizeof(*v) + key->len)) == NULL)
+	if ((v = malloc(sizeof(*v) + key->len)) == NULL) {
+		free(nm);
 		return;
+	}
 	v->n = n;
+	v->name = nm;
+	v->nlen = nm != NULL ? name->len : 0;
 	v->hash = h;
 	v->len = key->len;
 	memcpy(v->key, key->data, key->len);
@@ -1237,6 +1256,36 @@ other_path(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	return ckptfs_name_from_key(t, newpath, len, out);
 }
 
+/* On a TF2 mount, a file made at /by-object raw PATH whose key a tensor
+ * left by removal takes that tensor's TF1 name, when nothing holds it
+ * now: set *OTHER to it and return true.  (rm and a new file keep the
+ * name, as they keep the dtype and shape: take_vacated().)  A replay
+ * decides the same, the removals replayed first. */
+static bool
+vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
+	 struct ckpt_buf *other)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	struct ckpt_buf key = { 0 };
+	const struct vacated *v;
+	bool took = false;
+
+	if (ov->vcap == 0 ||
+	    ckptfs_tf2_key_of_path((const char *)path->data, path->len,
+				   &key) < 0)
+		goto out;
+	v = ov->vac[vac_slot(ov, key.data, key.len,
+			     ckptfs_fnv1a64(key.data, key.len))];
+	if (v == NULL || v->name == NULL ||
+	    node_at(t, CKPTFS_BY_NAME, v->name, v->nlen))
+		goto out;
+	other->len = 0;
+	took = ckpt_buf_put(other, v->name, v->nlen) == 0;
+out:
+	ckpt_buf_free(&key);
+	return took;
+}
+
 /* Give directory D the displayed name DISP and raw name RAW in its
  * directory in place of its own (a rename: it keeps its inode).  Return
  * 0 or -ENOMEM. */
@@ -1457,6 +1506,8 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		n->derived_name = t->src.tf2;
 		rc = other_path(t, n, view, (const char *)path.data, path.len,
 				&other, &same);
+		if (rc == 0 && t->src.tf2 && vac_name(t, &path, &other))
+			n->derived_name = false;
 	}
 	if (rc < 0)
 		goto out;
@@ -1523,7 +1574,7 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	  const char *name, size_t len, bool is_dir,
 	  struct ckptfs_invals *iv)
 {
-	struct ckpt_buf key = { 0 };
+	struct ckpt_buf key = { 0 }, tf1 = { 0 };
 	struct ckptfs_node *n;
 	int rc;
 
@@ -1555,10 +1606,15 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		t->ov->graph_removed = true;	/* to have one built */
 	else
 		key_of(t, n, &key);
+	/* (a TF2 key keeps its TF1 name for a file made there: vac_name()) */
+	if (key.len > 0 && t->src.tf2 && n->loc.dir != NULL &&
+	    ckptfs_node_rawpath(t, n, CKPTFS_BY_NAME, &tf1) < 0)
+		tf1.len = 0;
 	delete_tensor(t, n, dir->view, false, iv);
 	if (key.len > 0)
-		vac_note(t->ov, n, &key);
+		vac_note(t->ov, n, &key, &tf1);
 	ckpt_buf_free(&key);
+	ckpt_buf_free(&tf1);
 	return 0;
 }
 
@@ -1943,7 +1999,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		if (mv[i].oldkey.len > 0 &&
 		    (k.len != mv[i].oldkey.len ||
 		     memcmp(k.data, mv[i].oldkey.data, k.len) != 0))
-			vac_note(t->ov, mv[i].n, &mv[i].oldkey);
+			vac_note(t->ov, mv[i].n, &mv[i].oldkey, NULL);
 		ckpt_buf_free(&k);
 	}
 	for (i = 0; i < nmv; i++)
@@ -2766,8 +2822,11 @@ ckptfs_overlay_close(struct ckptfs_tree *t)
 	if (ov->parentfd >= 0)
 		close(ov->parentfd);
 	free(ov->missing);
-	for (size_t i = 0; i < ov->vcap; i++)
+	for (size_t i = 0; i < ov->vcap; i++) {
+		if (ov->vac[i] != NULL)
+			free(ov->vac[i]->name);
 		free(ov->vac[i]);
+	}
 	free(ov->vac);
 	ckpt_buf_free(&ov->refusals);
 	pthread_mutex_destroy(&ov->mu);

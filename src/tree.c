@@ -2188,6 +2188,18 @@ key_of_path(struct ckpt_buf *p, bool canon, struct ckpt_buf *out)
 	return rc;
 }
 
+int
+ckptfs_tf2_key_of_path(const char *path, size_t len, struct ckpt_buf *out)
+{
+	struct ckpt_buf p = { 0 };
+	int rc = ckpt_buf_put(&p, path, len);
+
+	if (rc == 0)
+		rc = key_of_path(&p, true, out);
+	ckpt_buf_free(&p);
+	return rc;
+}
+
 /* The key tensor N is stored under: its TF1 name, or on a TF2 mount the
  * key its /by-object path is written as (the stored key while it is
  * unchanged). */

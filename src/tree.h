@@ -384,6 +384,11 @@ bool ckptfs_node_damaged(const struct ckptfs_node *n);
  * and no bytes, dtype or shape; opening it to read fails. */
 bool ckptfs_node_bad(const struct ckptfs_node *n);
 
+/* Append to OUT the TF2 key a tensor at raw /by-object PATH (LEN bytes)
+ * is written as (its user.ckpt.key there).  0 or -ENOMEM. */
+int ckptfs_tf2_key_of_path(const char *path, size_t len,
+			   struct ckpt_buf *out);
+
 /* Append to OUT the TF2 key tensor N's /by-object path is written as:
  * the path, plus /.ATTRIBUTES/VARIABLE_VALUE when it holds no
  * /.ATTRIBUTES/, and with CANON (a new object graph) each component not

@@ -410,6 +410,35 @@ EOF
 	refute_output --partial tmp
 }
 
+@test "tf2: rm and a new file in by-object keep the TF1 name when it is free, after a crash too" {
+	local a spool=$T/sp
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$spool"
+	a=$MNT/by-object/model/layers/0
+	cp "$a/bias/.ATTRIBUTES/VARIABLE_VALUE" "$T/b"
+	rm "$a/bias/.ATTRIBUTES/VARIABLE_VALUE"
+	[ ! -e "$MNT/by-name/dense/bias" ]
+	f4 '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40' >"$a/bias/.ATTRIBUTES/VARIABLE_VALUE"
+	[ "$(values "$MNT/by-name/dense/bias" f4)" = "1 2 3" ]
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.shape)" = 3 ]
+	[ ! -e "$MNT/by-name/model/layers" ]
+	# A backup still holding the name: the new file gets its path's.
+	mv "$a/kernel/.ATTRIBUTES/VARIABLE_VALUE" "$a/kernel/.ATTRIBUTES/old"
+	cat "$a/kernel/.ATTRIBUTES/old" >"$a/kernel/.ATTRIBUTES/VARIABLE_VALUE"
+	[ "$(xattr "$a/kernel/.ATTRIBUTES/old" user.ckpt.key)" = model/layers/0/kernel/.ATTRIBUTES/old ]
+	[ -e "$MNT/by-name/dense/kernel" ]
+	[ -e "$MNT/by-name/model/layers/0/kernel" ]
+	rm "$a/kernel/.ATTRIBUTES/old"
+	kill_daemon
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$spool"
+	[ "$(values "$MNT/by-name/dense/bias" f4)" = "1 2 3" ]
+	[ -e "$MNT/by-name/model/layers/0/kernel" ]
+	finish
+	[ "$(val "$T/out.tf1" dense/bias)" = "[1,2,3]" ]
+	[ "$(meta "$T/out.tf1" model/layers/0/kernel)" = "float32 [2,3]" ]
+	run -0 "$CKPT_INSPECT" -g "$T/out.tf2"
+	assert_output --partial "full_name dense/bias  checkpoint_key model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE"
+}
+
 @test "a file made where a tensor was (rm, or a backup renamed away) takes its dtype and shape" {
 	local spool=$T/sp o
 	mount_ckpt "$P" -o format=both,output="$T/out",spool="$spool"
