@@ -823,7 +823,8 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 	if (w->finished || w->failed)
 		return ckpt_fail(err, -EINVAL, "%s: writer cannot finish",
 				 w->prefix);
-	qsort(w->e, w->n, sizeof(*w->e), cmp_wentry);
+	if (w->n > 1)	/* (W->E is NULL while empty) */
+		qsort(w->e, w->n, sizeof(*w->e), cmp_wentry);
 	for (size_t i = 1; i < w->n; i++)
 		if (cmp_wentry(&w->e[i - 1], &w->e[i]) == 0)
 			return ckpt_fail(err, -EEXIST,

@@ -1269,7 +1269,8 @@ number_slots(struct builder *b)
 {
 	size_t i;
 
-	qsort(b->srecs, b->nsrec, sizeof(*b->srecs), srec_cmp);
+	if (b->nsrec > 1)	/* (NULL while empty) */
+		qsort(b->srecs, b->nsrec, sizeof(*b->srecs), srec_cmp);
 	for (i = 0; i < b->nsrec; i++) {
 		struct srec *r = &b->srecs[i], *p = i > 0 ? r - 1 : NULL;
 
@@ -1300,7 +1301,8 @@ sort_attrs(struct builder *b)
 		r[i].name = &b->keys[i].attr;
 		r[i].key = i;
 	}
-	qsort(r, b->nvals, sizeof(*r), arec_cmp);
+	if (b->nvals > 1)
+		qsort(r, b->nvals, sizeof(*r), arec_cmp);
 	for (i = 1; i < b->nvals; i++)
 		if (r[i].node == r[i - 1].node &&
 		    ckpt_key_cmp(r[i].name->p, r[i].name->len, r[i - 1].name->p,

@@ -3269,7 +3269,8 @@ keys_unique(struct ckptfs_tree *t, struct keyref *keys, size_t n,
 	struct ckpt_err why = { 0 };
 	int rc = 0;
 
-	qsort(keys, n, sizeof(*keys), cmp_keyref);
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), cmp_keyref);
 	for (size_t i = 1; i < n && rc == 0; i++) {
 		if (cmp_keyref(&keys[i - 1], &keys[i]) != 0)
 			continue;
