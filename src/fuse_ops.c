@@ -907,9 +907,12 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 		   ckptfs_node_is_graph(fs->tree, n)))
 		return fs->writable ? -EACCES : -EROFS;
 	/* A tensor whose index entry cannot be used has nothing to read
-	 * or keep: it can only be overwritten whole (or removed).  The
-	 * check fails at once, and logs why the first time. */
-	if (!(fi->flags & O_TRUNC) && ckptfs_node_bad(n)) {
+	 * or keep: it can only be overwritten whole (or removed).  Opening
+	 * it to read fails at once, and logs why the first time; opened to
+	 * write, a write fails the same way until it is truncated (as
+	 * truncate(1) does, which opens without O_TRUNC). */
+	if ((fi->flags & O_ACCMODE) != O_WRONLY && !(fi->flags & O_TRUNC) &&
+	    ckptfs_node_bad(n)) {
 		struct ckpt_err err = { 0 };
 		bool first;
 

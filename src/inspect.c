@@ -1369,9 +1369,9 @@ header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 		for (i = 0; i < b->hdr.nbad_consumers; i++)
 			o_fmt(o, i > 0 ? ",%" PRId32 : "%" PRId32,
 			      b->hdr.bad_consumers[i]);
-		o_fmt(o, "]},\"tensors\":%zu,\"entries\":%zu,\"tf2\":%s"
-			 ",\"shards\":[",
-		      b->nvisible, b->n, b->tf2 ? "true" : "false");
+		o_fmt(o, "]},\"tensors\":%zu,\"entries\":%zu,\"unusable\":%zu"
+			 ",\"tf2\":%s,\"shards\":[",
+		      b->nvisible, b->n, b->nbad, b->tf2 ? "true" : "false");
 		header_shards(b, true, o);
 		o_str(o, "]}\n");
 		goto flush;
@@ -1396,6 +1396,10 @@ header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 	o_fmt(o, "\ntensors:      %zu", b->nvisible);
 	if (b->n != b->nvisible)
 		o_fmt(o, " (%zu index entries with the slice parts)", b->n);
+	if (b->nbad > 0)
+		o_fmt(o, ", %zu of them unusable (ckpt-inspect --verify names "
+			 "them)",
+		      b->nbad);
 	o_byte(o, '\n');
 	o_fmt(o, "kind:         %s\n",
 	      b->tf2 ? "TF2 object-based (" CKPT_OBJGRAPH_KEY ")" :
@@ -1584,6 +1588,11 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < b->n; i++)
 			if (sel[i] && ckpt_entry_is_bad(&b->entries[i])) {
 				sel[i] = false;
+				/* one asked for by name is named */
+				if (opts.nkeys > 0)
+					(void)fail("%s",
+						   ckpt_bundle_entry_bad(
+							   b, &b->entries[i]));
 				nbad++;
 			}
 		ret = opts.json ? list_json(b, sel, &o) : list_text(b, sel, &o);

@@ -3361,8 +3361,10 @@ graph_refused(struct ckptfs_tree *t, struct ckptfs_node *g,
 		  "have a new one built from the keys (the source's other "
 		  "objects and names in it are lost)",
 		  (const char *)w.data,
-		  cut ? "its bytes are not all in its data file"
-		      : "its bytes do not match its stored checksum");
+		  ckptfs_node_bad(g) ? bad_reason(t->bundle, g->entry)
+		  : cut		     ? "its bytes are not all in its data file"
+				     : "its bytes do not match its stored "
+				       "checksum");
 	ckpt_buf_free(&w);
 	if (*refused == 0)
 		*refused = -EBADMSG;

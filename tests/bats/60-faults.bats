@@ -192,6 +192,12 @@ hostile() {
 	assert_line "DAMAGED dense/bias: unusable index entry: tensor 'dense/bias' has unknown dtype 99 in ckpt.index"
 	assert_line "DAMAGED scoped/c: unusable index entry: the entry of tensor 'scoped/c' is not a valid BundleEntryProto in ckpt.index"
 	assert_line "10 tensors verified, 2 damaged"
+	# a key asked for is named; the header counts them
+	run -1 --separate-stderr "$CKPT_INSPECT" "$p" scoped/c
+	[ "$output" = "" ]
+	[ "${stderr_lines[1]}" = "ckpt-inspect: $p.index: the entry of tensor 'scoped/c' is not a valid BundleEntryProto" ]
+	run -0 "$CKPT_INSPECT" -H "$p"
+	assert_line "tensors:      10, 2 of them unusable (ckpt-inspect --verify names them)"
 	for opt in ro output="$o"; do
 		mount_ckpt "$p" -o "$opt"
 		run -0 cat "$CKPTFS_LOG"
@@ -214,6 +220,9 @@ hostile() {
 	# Changes that need its bytes fail; the write-out names both.
 	run -1 truncate -s 4 "$MNT/by-name/dense/bias"
 	run -1 setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/dense/bias"
+	run -1 dd if=/dev/zero of="$MNT/by-name/dense/bias" bs=4 count=1 \
+		conv=notrunc status=none
+	assert_output --partial "Input/output error"
 	printf '\0\0\0@' >"$MNT/by-name/a"
 	finish_fails
 	assert_output --partial "ckptfs: error: by-name/dense/bias: its entry in the source's index cannot be used ($p.index: tensor 'dense/bias' has unknown dtype 99); remove it, or overwrite all of it; 1 more tensor refused: by-name/scoped/c; changes kept in"
@@ -222,7 +231,9 @@ hostile() {
 	mount_ckpt "$p" -o output="$o"
 	[ "$(values "$MNT/by-name/a" f4)" = 2 ]
 	rm "$MNT/by-name/scoped/c"
-	printf '\0\0\200?\0\0\0@\0\0@@' >"$MNT/by-object/vars/dense.Sbias/.ATTRIBUTES/VARIABLE_VALUE"
+	# truncate(1) opens without O_TRUNC, then truncates
+	truncate -s 0 "$MNT/by-name/dense/bias"
+	printf '\0\0\200?\0\0\0@\0\0@@' >>"$MNT/by-object/vars/dense.Sbias/.ATTRIBUTES/VARIABLE_VALUE"
 	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/dense/bias"
 	setfattr -n user.ckpt.shape -v 3 "$MNT/by-name/dense/bias"
 	finish
@@ -231,6 +242,28 @@ hostile() {
 	[ "$(val "$o" vars/dense.Sbias/.ATTRIBUTES/VARIABLE_VALUE)" = "[1,2,3]" ]
 	[ "$(val "$o" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = "2" ]
 	[ "$(meta "$o" vars/global_step/.ATTRIBUTES/VARIABLE_VALUE)" = "int64 []" ]
+}
+
+@test "an object graph entry that cannot be used: refused with its reason; removed, one is built; an empty output" {
+	local p o=$BATS_TEST_TMPDIR/out
+	p=$(copy_ckpt "$(fixture badgraph)")
+	mount_ckpt "$p" -o format=same,output="$o"
+	grep -q "object graph unreadable ($p.index: tensor '_CHECKPOINTABLE_OBJECT_GRAPH' has unknown dtype 99)" "$CKPTFS_LOG"
+	[ "$(values "$MNT/by-name/model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE" f4)" = "1 2 3" ]
+	finish_fails
+	assert_output --partial "ckptfs: error: by-object/_CHECKPOINTABLE_OBJECT_GRAPH: damaged in the source checkpoint ($p.index: tensor '_CHECKPOINTABLE_OBJECT_GRAPH' has unknown dtype 99); remove it"
+	[ ! -e "$o.index" ]
+	mount_ckpt "$p" -o format=same,output="$o"
+	rm "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	assert_output --partial "11 tensors verified, 0 damaged"
+	# every tensor removed: an empty TF1 checkpoint
+	mount_ckpt "$p" -o format=tf1,output="$o.empty"
+	rm -r "$MNT"/by-object/*
+	finish
+	run -0 "$CKPT_INSPECT" -H "$o.empty"
+	assert_line "tensors:      0"
 }
 
 @test "a FIFO or directory in place of a file: refused at once, not a hang" {

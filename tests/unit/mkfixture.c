@@ -38,6 +38,8 @@
  *   badentry     tf1 with two index entries that cannot be used: that of
  *                dense/bias says dtype 99, that of scoped/c is not a
  *                BundleEntryProto (block checksums right).
+ *   badgraph     tf2 whose _CHECKPOINTABLE_OBJECT_GRAPH entry says dtype
+ *                99.
  */
 #include "config.h"
 
@@ -673,12 +675,12 @@ mk_big(const char *prefix, uint64_t nt, uint64_t bytes)
 	finish(w);
 }
 
-/* The tf1 fixture, then its index written again with two entries
- * spoiled. */
+/* Write PREFIX's index again with the entry of key DT99 saying dtype 99
+ * and that of key JUNK (NULL: none) not a BundleEntryProto. */
 static void
-mk_badentry(const char *prefix)
+spoil(const char *prefix, const char *dt99, const char *junk)
 {
-	static const uint8_t junk[] = { 0xff, 0xff, 0xff };
+	static const uint8_t bad[] = { 0xff, 0xff, 0xff };
 	struct ckpt_table_builder *tb;
 	struct ckpt_table *t;
 	struct ckpt_buf in = { 0 }, out = { 0 };
@@ -687,7 +689,6 @@ mk_badentry(const char *prefix)
 	FILE *f;
 	int rc;
 
-	mk_tf1(prefix);
 	snprintf(path, sizeof(path), "%s.index", prefix);
 	if ((f = fopen(path, "rb")) == NULL)
 		die(path, -errno);
@@ -704,15 +705,16 @@ mk_badentry(const char *prefix)
 		size_t vl = kv->value.len;
 		uint8_t e[256];
 
-		if (kv->key.len == 10 && memcmp(kv->key.data, "dense/bias", 10) == 0 &&
+		if (kv->key.len == strlen(dt99) &&
+		    memcmp(kv->key.data, dt99, kv->key.len) == 0 &&
 		    vl <= sizeof(e) && vl > 2 && kv->value.data[0] == 0x08) {
 			memcpy(e, kv->value.data, vl);
 			e[1] = 99;	/* field 1, dtype */
 			v = e;
-		} else if (kv->key.len == 8 &&
-			   memcmp(kv->key.data, "scoped/c", 8) == 0) {
-			v = junk;
-			vl = sizeof(junk);
+		} else if (junk != NULL && kv->key.len == strlen(junk) &&
+			   memcmp(kv->key.data, junk, kv->key.len) == 0) {
+			v = bad;
+			vl = sizeof(bad);
 		}
 		if ((rc = ckpt_table_builder_add(tb, kv->key.data, kv->key.len,
 						 v, vl)) < 0)
@@ -772,8 +774,13 @@ main(int argc, char **argv)
 		mk_big(prefix, nt, bytes);
 	else if (strcmp(kind, "bigendian") == 0)
 		mk_bigendian(prefix);
-	else if (strcmp(kind, "badentry") == 0)
-		mk_badentry(prefix);
+	else if (strcmp(kind, "badentry") == 0) {
+		mk_tf1(prefix);
+		spoil(prefix, "dense/bias", "scoped/c");
+	} else if (strcmp(kind, "badgraph") == 0) {
+		mk_tf2(prefix);
+		spoil(prefix, CKPT_OBJGRAPH_KEY, NULL);
+	}
 	else {
 		fprintf(stderr, "mkfixture: unknown kind '%s'\n", kind);
 		return 2;
