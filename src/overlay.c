@@ -1256,36 +1256,6 @@ other_path(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	return ckptfs_name_from_key(t, newpath, len, out);
 }
 
-/* On a TF2 mount, a file made at /by-object raw PATH whose key a tensor
- * left by removal takes that tensor's TF1 name, when nothing holds it
- * now: set *OTHER to it and return true.  (rm and a new file keep the
- * name, as they keep the dtype and shape: take_vacated().)  A replay
- * decides the same, the removals replayed first. */
-static bool
-vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
-	 struct ckpt_buf *other)
-{
-	struct ckptfs_overlay *ov = t->ov;
-	struct ckpt_buf key = { 0 };
-	const struct vacated *v;
-	bool took = false;
-
-	if (ov->vcap == 0 ||
-	    ckptfs_tf2_key_of_path((const char *)path->data, path->len,
-				   &key) < 0)
-		goto out;
-	v = ov->vac[vac_slot(ov, key.data, key.len,
-			     ckptfs_fnv1a64(key.data, key.len))];
-	if (v == NULL || v->name == NULL ||
-	    node_at(t, CKPTFS_BY_NAME, v->name, v->nlen))
-		goto out;
-	other->len = 0;
-	took = ckpt_buf_put(other, v->name, v->nlen) == 0;
-out:
-	ckpt_buf_free(&key);
-	return took;
-}
-
 /* Give directory D the displayed name DISP and raw name RAW in its
  * directory in place of its own (a rename: it keeps its inode).  Return
  * 0 or -ENOMEM. */
@@ -1329,7 +1299,10 @@ scope_in_way(struct ckptfs_tree *t, const char *path, size_t len)
 	return free_name ? d : NULL;
 }
 
-/* Show directory D (scope_in_way()) as "NAME@".  Return 0 or -ENOMEM. */
+/* Show directory D (scope_in_way()) as "NAME@".  Return 0 or -ENOMEM.
+ * D may have been pruned since it was found (it held only the renamed
+ * tensor's old name, a file renamed out of it into the name): nothing
+ * is in the way then. */
 static int
 scope_step_aside(struct ckptfs_tree *t, struct ckptfs_node *d,
 		 struct ckptfs_invals *iv)
@@ -1337,6 +1310,8 @@ scope_step_aside(struct ckptfs_tree *t, struct ckptfs_node *d,
 	struct ckpt_buf sdisp = { 0 }, raw = { 0 };
 	int rc;
 
+	if (d->loc.dir == NULL)
+		return 0;
 	rc = ckpt_buf_put(&raw, CKPTFS_LOC_RAW(&d->loc), d->loc.rawlen);
 	if (rc == 0)
 		rc = ckptfs_name_escape(raw.data, raw.len, true, &sdisp);
@@ -1346,6 +1321,39 @@ scope_step_aside(struct ckptfs_tree *t, struct ckptfs_node *d,
 	ckpt_buf_free(&sdisp);
 	ckpt_buf_free(&raw);
 	return rc;
+}
+
+/* On a TF2 mount, a file made at /by-object raw PATH whose key a tensor
+ * left by removal takes that tensor's TF1 name, when nothing holds it
+ * now: set *OTHER to it and return true.  (rm and a new file keep the
+ * name, as they keep the dtype and shape: take_vacated().)  A replay
+ * decides the same, the removals replayed first. */
+static bool
+vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
+	 struct ckpt_buf *other)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	struct ckpt_buf key = { 0 };
+	const struct vacated *v;
+	bool took = false;
+
+	if (ov->vcap == 0 ||
+	    ckptfs_tf2_key_of_path((const char *)path->data, path->len,
+				   &key) < 0)
+		goto out;
+	v = ov->vac[vac_slot(ov, key.data, key.len,
+			     ckptfs_fnv1a64(key.data, key.len))];
+	/* (a scope of the name steps aside for it, as for any file made
+	 * in by-object: ov_create()) */
+	if (v == NULL || v->name == NULL ||
+	    (node_at(t, CKPTFS_BY_NAME, v->name, v->nlen) &&
+	     !scope_in_way(t, v->name, v->nlen)))
+		goto out;
+	other->len = 0;
+	took = ckpt_buf_put(other, v->name, v->nlen) == 0;
+out:
+	ckpt_buf_free(&key);
+	return took;
 }
 
 /* --- operations --------------------------------------------------------------- */
@@ -1627,6 +1635,8 @@ struct moved {
 	struct ckptfs_node *aside;	/* the scope that steps aside for it */
 	bool same;
 	bool in_place;			/* rename_private() moved it */
+	bool named;			/* OTHER is a removed tensor's TF1
+					 * name (vac_name()) */
 };
 
 /* The directory of tensor N's raw path OLDP in VIEW that can simply be
@@ -1875,6 +1885,14 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		} else if (rc == 0) {
 			rc = other_path(t, m->n, view, (const char *)np.data,
 					np.len, &m->other, &m->same);
+			/* A file renamed to a TF2 key a tensor was removed
+			 * from takes its TF1 name, as a file made there
+			 * does (a temporary file renamed into place). */
+			if (rc == 0 && !m->same && t->src.tf2 &&
+			    view == CKPTFS_BY_OBJECT && nmv == 1 &&
+			    m->n->kind == CKPTFS_TENSOR &&
+			    vac_name(t, &np, &m->other))
+				m->named = true;
 		}
 		if (rc == 0 && !m->same) {
 			struct ckptfs_node *occ;
@@ -1983,7 +2001,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 						 * check */
 		}
 		if (t->src.tf2 && view == CKPTFS_BY_OBJECT)
-			mv[i].n->derived_name = true;
+			mv[i].n->derived_name = !mv[i].named;
 		inval_add(iv, NULL, NULL, 0, mv[i].n->ino);
 	}
 	if (t->src.tf2 && view == CKPTFS_BY_NAME)

@@ -439,6 +439,56 @@ EOF
 	assert_output --partial "full_name dense/bias  checkpoint_key model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE"
 }
 
+@test "tf2: a file renamed into a key a tensor was removed from takes its TF1 name, a scope stepping aside" {
+	local a o v=.ATTRIBUTES/VARIABLE_VALUE
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$T/sp"
+	a=$MNT/by-object/model/layers/0
+	cp "$a/bias/$v" "$T/b"
+	cp "$a/kernel/$v" "$T/k"
+	# A temporary file renamed into place: its by-name name was inside
+	# the scope the new name makes step aside (the daemon crashed).
+	rm "$a/bias/$v"
+	cp "$T/b" "$a/bias/.ATTRIBUTES/tmp"
+	mv "$a/bias/.ATTRIBUTES/tmp" "$a/bias/$v"
+	[ "$(values "$MNT/by-name/dense/bias" f4)" = "1 2 3" ]
+	[ ! -e "$MNT/by-name/model/layers" ]
+	rm "$a/kernel/$v"
+	rsync "$T/k" "$a/kernel/$v"
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = 2,3 ]
+	# the same after a crash
+	kill_daemon
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$T/sp"
+	[ "$(values "$MNT/by-name/dense/bias" f4)" = "1 2 3" ]
+	finish
+	[ "$(keys "$T/out.tf1" | grep -c /layers/)" = 0 ]
+	[ "$(val "$T/out.tf1" dense/bias)" = "[1,2,3]" ]
+	# A TF1 name that is a scope too (dense/bias beside dense/bias/Adam):
+	# removed with its slots and made again, the slots first.
+	mount_ckpt "$P" -o format=tf2,output="$T/tf2src"
+	finish
+	mount_ckpt "$T/tf2src" -o format=tf1,output="$T/out2"
+	o=$MNT/by-object/vars
+	cp "$o/dense.Sbias/$v" "$T/b"
+	cp "$o/dense.Sbias.SAdam/$v" "$T/m"
+	cp "$o/dense.Sbias.SAdam_1/$v" "$T/m1"
+	rm "$o/dense.Sbias/$v" "$o/dense.Sbias.SAdam/$v" \
+		"$o/dense.Sbias.SAdam_1/$v"
+	[ ! -e "$MNT/by-name/dense/bias@" ]
+	cp "$T/m" "$o/dense.Sbias.SAdam/$v"
+	[ -f "$MNT/by-name/dense/bias/Adam" ]
+	cp "$T/b" "$o/dense.Sbias/$v"
+	cp "$T/m1" "$o/dense.Sbias.SAdam_1/$v"
+	[ -f "$MNT/by-name/dense/bias" ]
+	[ -f "$MNT/by-name/dense/bias@/Adam" ]
+	[ -f "$MNT/by-name/dense/bias@/Adam_1" ]
+	finish
+	[ "$(meta "$T/out2" dense/bias)" = "float32 [3]" ]
+	[ "$(meta "$T/out2" dense/bias/Adam)" = "float32 [3]" ]
+	[ "$(meta "$T/out2" dense/bias/Adam_1)" = "float32 [3]" ]
+	run -0 keys "$T/out2"
+	refute_output --partial vars/
+}
+
 @test "a file made where a tensor was (rm, or a backup renamed away) takes its dtype and shape" {
 	local spool=$T/sp o
 	mount_ckpt "$P" -o format=both,output="$T/out",spool="$spool"
