@@ -367,10 +367,9 @@ static void
 vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
 	 const struct ckpt_buf *key, const struct ckpt_buf *name)
 {
-	char *nm = NULL;
-
 	uint64_t h = ckptfs_fnv1a64(key->data, key->len);
 	struct vacated *v;
+	char *nm = NULL;
 	size_t i;
 
 	if (2 * (ov->nvac + 1) > ov->vcap) {
@@ -1323,11 +1322,12 @@ scope_step_aside(struct ckptfs_tree *t, struct ckptfs_node *d,
 	return rc;
 }
 
-/* On a TF2 mount, a file made at /by-object raw PATH whose key a tensor
- * left by removal takes that tensor's TF1 name, when nothing holds it
- * now: set *OTHER to it and return true.  (rm and a new file keep the
- * name, as they keep the dtype and shape: take_vacated().)  A replay
- * decides the same, the removals replayed first. */
+/* On a TF2 mount, a file made or renamed at /by-object raw PATH whose
+ * key a tensor left by removal takes that tensor's TF1 name, when no
+ * file holds it now (a scope of the name steps aside): set *OTHER to it
+ * and return true.  (rm and a new file keep the name, as they keep the
+ * dtype and shape: take_vacated().)  A replay decides the same, the
+ * removals replayed first. */
 static bool
 vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
 	 struct ckpt_buf *other)
@@ -1343,8 +1343,6 @@ vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
 		goto out;
 	v = ov->vac[vac_slot(ov, key.data, key.len,
 			     ckptfs_fnv1a64(key.data, key.len))];
-	/* (a scope of the name steps aside for it, as for any file made
-	 * in by-object: ov_create()) */
 	if (v == NULL || v->name == NULL ||
 	    (node_at(t, CKPTFS_BY_NAME, v->name, v->nlen) &&
 	     !scope_in_way(t, v->name, v->nlen)))
