@@ -916,6 +916,7 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes)
 	struct ckpt_bundle_priv *pv = b->priv;
 	size_t nparts = 0, next = 0, pi = 0, xi = 0, nstr = 0;
 	struct ckpt_buf key = { 0 };
+	struct ckpt_err why;
 	int rc = 0;
 
 	for (size_t i = 0; i < b->n; i++)
@@ -935,10 +936,9 @@ resolve_parts(struct ckpt_bundle *b, Ckptpb__BundleEntryProto **pes)
 	if (pv->parts == NULL || pv->ext == NULL || pv->strmaps == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < b->n && rc == 0; i++) {
-		struct ckpt_err why = { 0 };
-
 		if (pes[i] == NULL)
 			continue;
+		ckpt_err_clear(&why);
 		rc = resolve_one(b, i, pes[i],
 				 (const Ckptpb__BundleEntryProto *const *)pes,
 				 &pi, &xi, &key, &why);
@@ -1198,8 +1198,7 @@ bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
 		char kb[SHOWN_MAX];
 		size_t rank;
 
-		why.code = 0;
-		why.msg[0] = '\0';
+		ckpt_err_clear(&why);
 		memcpy(kp, kv->key.data, kv->key.len);
 		kp[kv->key.len] = '\0';
 		e->key = kp;

@@ -484,6 +484,21 @@ ckptfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * handler replies it at once, having changed nothing. */
 #define DEFERRED (-EINPROGRESS)
 
+/* ckptfs_node_verify() of tensor N, its failure logged by the thread
+ * that found it: 0 or -EIO. */
+static int
+verify_logged(struct ckptfs *fs, struct ckptfs_node *n)
+{
+	struct ckpt_err err = { 0 };
+	bool first;
+
+	if (ckptfs_node_verify(fs->tree, n, &first, &err) == 0)
+		return 0;
+	if (first)
+		ckptfs_log(fs, LOG_ERR, "%s", ckpt_err_str(&err, -EIO));
+	return -EIO;
+}
+
 /* Check INO's stored bytes if it is a tensor of the source not checked
  * yet (the result is kept in the node: ckptfs_node_verify()).  0, or
  * -EIO, logged by the thread that found it, or DEFERRED.  Called before
@@ -495,8 +510,7 @@ static int
 first_check(struct ckptfs *fs, fuse_ino_t ino)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
-	struct ckpt_err err = { 0 };
-	bool first, waits;
+	bool waits;
 
 	if (n == NULL || n->kind != CKPTFS_TENSOR || n->entry == NULL ||
 	    ckptfs_ov_spooled(n) || atomic_load(&n->verified) == 1)
@@ -505,11 +519,7 @@ first_check(struct ckptfs *fs, fuse_ino_t ino)
 	    (waits || n->entry->size >= CHECK_INLINE_MAX) &&
 	    ckptfs_uring_defer())
 		return DEFERRED;
-	if (ckptfs_node_verify(fs->tree, n, &first, &err) == 0)
-		return 0;
-	if (first)
-		ckptfs_log(fs, LOG_ERR, "%s", ckpt_err_str(&err, -EIO));
-	return -EIO;
+	return verify_logged(fs, n);
 }
 
 /* Change attributes: a new size truncates (copy-up keeps only what
@@ -912,15 +922,8 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * write, a write fails the same way until it is truncated (as
 	 * truncate(1) does, which opens without O_TRUNC). */
 	if ((fi->flags & O_ACCMODE) != O_WRONLY && !(fi->flags & O_TRUNC) &&
-	    ckptfs_node_bad(n)) {
-		struct ckpt_err err = { 0 };
-		bool first;
-
-		if (ckptfs_node_verify(fs->tree, n, &first, &err) < 0 && first)
-			ckptfs_log(fs, LOG_ERR, "%s",
-				   ckpt_err_str(&err, -EIO));
-		return -EIO;
-	}
+	    ckptfs_node_bad(n))
+		return verify_logged(fs, n);	/* -EIO, and why, once */
 	/* Read-only mount: ENOSYS tells the kernel to stop sending OPEN
 	 * and RELEASE for this mount; it then keeps the page cache across
 	 * opens (FOPEN_KEEP_CACHE), as we would have asked. */

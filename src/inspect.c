@@ -990,6 +990,18 @@ strip_key(const char *msg)
 	return p + 3;
 }
 
+/* Library message MSG without a leading "PATH: " (report_damage() names
+ * the file itself). */
+static const char *
+after_path(const char *msg, const char *path)
+{
+	size_t pl = strlen(path);
+
+	if (strncmp(msg, path, pl) == 0 && strncmp(msg + pl, ": ", 2) == 0)
+		return msg + pl + 2;
+	return msg;
+}
+
 /* Verify one stored entry; report and return false if it is damaged. */
 static bool
 verify_one(const struct ckpt_bundle *b, const struct opts *opts,
@@ -1003,14 +1015,11 @@ verify_one(const struct ckpt_bundle *b, const struct opts *opts,
 
 	if (ckpt_entry_is_bad(stored)) {
 		/* Said by the index: "INDEX: tensor 'KEY' has ..." */
-		const char *why = ckpt_bundle_entry_bad(b, stored);
-		size_t pl = strlen(b->index_path);
 		char m[sizeof(err.msg) + 32];
 
-		if (strncmp(why, b->index_path, pl) == 0 &&
-		    strncmp(why + pl, ": ", 2) == 0)
-			why += pl + 2;
-		snprintf(m, sizeof(m), "unusable index entry: %s", why);
+		snprintf(m, sizeof(m), "unusable index entry: %s",
+			 after_path(ckpt_bundle_entry_bad(b, stored),
+				    b->index_path));
 		report_damage(opts, e, part, m, b->index_path, o);
 		return false;
 	}
@@ -1067,7 +1076,6 @@ verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
 	if (ge != NULL && graph_ok) {
 		struct ckpt_objgraph *g = NULL;
 		struct ckpt_err err = { 0 };
-		size_t pl = strlen(b->prefix);
 		const char *msg;
 		char *file;
 		int rc;
@@ -1076,10 +1084,7 @@ verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
 		if (rc < 0) {
 			/* "PREFIX: object graph: ...": said as for a tensor,
 			 * with the file it is stored in. */
-			msg = ckpt_err_str(&err, rc);
-			if (strncmp(msg, b->prefix, pl) == 0 &&
-			    strncmp(msg + pl, ": ", 2) == 0)
-				msg += pl + 2;
+			msg = after_path(ckpt_err_str(&err, rc), b->prefix);
 			file = ckpt_shard_path(b->prefix, ge->shard_id,
 					       b->hdr.num_shards);
 			report_damage(opts, ge, NULL, msg, file, o);
