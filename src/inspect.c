@@ -67,32 +67,58 @@ struct out {
 	bool discard;	/* text only measured, not kept */
 };
 
+/* How esc_text() escapes. */
+enum esc_mode {
+	ESC_PLAIN,	/* a name or a path */
+	ESC_QUOTE,	/* the same, '"' escaped too */
+	/* A library message: it shows keys escaped already (a backslash
+	 * in a key as \x5c), so its backslashes are left single. */
+	ESC_MSG,
+};
+
 static int
 fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static size_t
-esc_text(struct out *o, const void *data, size_t len, bool quote);
+esc_text(struct out *o, const void *data, size_t len, enum esc_mode mode);
+
+/* Print "PROG: LEAD" and MSG escaped by MODE as one line on stderr, and
+ * return EX_BAD. */
+static int
+say(const char *lead, const char *msg, enum esc_mode mode)
+{
+	struct out line = { 0 };
+
+	esc_text(&line, msg, strlen(msg), mode);
+	fflush(stdout);
+	if (line.err == 0)
+		fprintf(stderr, PROG ": %s%.*s\n", lead ? lead : "",
+			(int)line.b.len, (const char *)line.b.data);
+	else
+		fprintf(stderr, PROG ": %s%s\n", lead ? lead : "", msg);
+	ckpt_buf_free(&line.b);
+	return EX_BAD;
+}
 
 /* Print one error line on stderr, escaped like keys (messages quote
  * untrusted names), and return EX_BAD. */
 static int
 fail(const char *fmt, ...)
 {
-	struct out line = { 0 };
 	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	esc_text(&line, msg, strlen(msg), false);
-	fflush(stdout);
-	if (line.err == 0)
-		fprintf(stderr, PROG ": %.*s\n", (int)line.b.len,
-			(const char *)line.b.data);
-	else
-		fprintf(stderr, PROG ": %s\n", msg);
-	ckpt_buf_free(&line.b);
-	return EX_BAD;
+	return say(NULL, msg, ESC_PLAIN);
+}
+
+/* Print LEAD (if not NULL) and library message MSG as one error line on
+ * stderr, and return EX_BAD. */
+static int
+fail_lib(const char *lead, const char *msg)
+{
+	return say(lead, msg, ESC_MSG);
 }
 
 /* Append LEN bytes at DATA to O. */
@@ -218,11 +244,11 @@ cp_width(uint32_t cp)
 }
 
 /* Append DATA escaped for a terminal: printable ASCII and safe UTF-8 as
- * they are, backslash doubled, \n \t \r, other bytes \xNN, unsafe code
- * points \u{NNNN}; with QUOTE, also '"' escaped.  Return the width in
- * terminal columns (cp_width()). */
+ * they are, backslash doubled (but by ESC_MSG), \n \t \r, other bytes
+ * \xNN, unsafe code points \u{NNNN}; by ESC_QUOTE, also '"' escaped.
+ * Return the width in terminal columns (cp_width()). */
 static size_t
-esc_text(struct out *o, const void *data, size_t len, bool quote)
+esc_text(struct out *o, const void *data, size_t len, enum esc_mode mode)
 {
 	const uint8_t *p = data, *end = p + len;
 	size_t w = 0, n;
@@ -231,7 +257,8 @@ esc_text(struct out *o, const void *data, size_t len, bool quote)
 	while (p < end) {
 		uint8_t c = *p;
 
-		if (c == '\\' || (quote && c == '"')) {
+		if ((c == '\\' && mode != ESC_MSG) ||
+		    (c == '"' && mode == ESC_QUOTE)) {
 			o_byte(o, '\\');
 			o_byte(o, (char)c);
 			w += 2;
@@ -286,7 +313,7 @@ esc_name(struct out *o, const void *data, size_t len)
 		return;
 	}
 	o_byte(o, '"');
-	esc_text(o, data, len, true);
+	esc_text(o, data, len, ESC_QUOTE);
 	o_byte(o, '"');
 }
 
@@ -499,7 +526,7 @@ list_text(const struct ckpt_bundle *b, const bool *sel, struct out *o)
 		if (!sel[i])
 			continue;
 		scratch.b.len = 0;
-		w = esc_text(&scratch, e->key, e->key_len, false);
+		w = esc_text(&scratch, e->key, e->key_len, ESC_PLAIN);
 		if (w <= KEY_COLUMN_MAX && w > wkey)
 			wkey = w;
 		w = strlen(dtype_text(e->dtype, dt, sizeof(dt)));
@@ -518,7 +545,7 @@ list_text(const struct ckpt_bundle *b, const bool *sel, struct out *o)
 
 		if (!sel[i])
 			continue;
-		w = esc_text(o, e->key, e->key_len, false);
+		w = esc_text(o, e->key, e->key_len, ESC_PLAIN);
 		o_pad(o, w < wkey ? wkey - w + 2 : 2);
 		name = dtype_text(e->dtype, dt, sizeof(dt));
 		o_str(o, name);
@@ -630,7 +657,7 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 			return;
 		}
 		o_byte(o, '"');
-		esc_text(o, v->sdata[i], cut ? STRING_PREVIEW : n, true);
+		esc_text(o, v->sdata[i], cut ? STRING_PREVIEW : n, ESC_QUOTE);
 		o_str(o, cut ? "\"..." : "\"");
 		return;
 	}
@@ -800,7 +827,7 @@ vctx_load(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		rc = ckpt_bundle_read(b, e, data, &len, &err);
 	}
 	if (rc < 0)
-		return fail("%s", ckpt_err_str(&err, rc));
+		return fail_lib(NULL, ckpt_err_str(&err, rc));
 	v->data = *data;
 	v->len = len;
 	v->stride = calloc((size_t)e->rank + 1, sizeof(*v->stride));
@@ -901,7 +928,7 @@ print_values(const struct ckpt_bundle *b, const bool *sel,
 				}
 				o_str(o, "}\n");
 			} else {
-				w = esc_text(o, e->key, e->key_len, false);
+				w = esc_text(o, e->key, e->key_len, ESC_PLAIN);
 				o_str(o, " = ");
 				put_values(&v, w + 3, o);
 				o_byte(o, '\n');
@@ -961,17 +988,17 @@ report_damage(const struct opts *opts, const struct ckpt_entry *e,
 		return;
 	}
 	o_str(o, "DAMAGED ");
-	esc_text(o, e->key, e->key_len, false);
+	esc_text(o, e->key, e->key_len, ESC_PLAIN);
 	if (part != NULL)
 		put_extents(o, e, part);
 	o_str(o, ": ");
-	esc_text(o, msg, strlen(msg), false);
+	esc_text(o, msg, strlen(msg), ESC_MSG);
 	if (file != NULL) {
 		const char *base = strrchr(file, '/');
 
 		o_str(o, " in ");
 		base = base != NULL ? base + 1 : file;
-		esc_text(o, base, strlen(base), false);
+		esc_text(o, base, strlen(base), ESC_PLAIN);
 	}
 	o_byte(o, '\n');
 }
@@ -1121,7 +1148,7 @@ graph_text(const struct ckpt_objgraph *g, char **paths, struct out *o)
 		else if (paths[i][0] == '\0')
 			o_str(o, "(root)");
 		else
-			esc_text(o, paths[i], strlen(paths[i]), false);
+			esc_text(o, paths[i], strlen(paths[i]), ESC_PLAIN);
 		o_byte(o, '\n');
 		for (j = 0; j < nd->nchildren; j++) {
 			o_str(o, "  child ");
@@ -1238,7 +1265,7 @@ graph(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 			    b->index_path, CKPT_OBJGRAPH_KEY);
 	}
 	if (rc < 0)
-		return fail("%s", ckpt_err_str(&err, rc));
+		return fail_lib(NULL, ckpt_err_str(&err, rc));
 	rc = ckpt_objgraph_paths(g, &paths);
 	if (rc < 0) {
 		ret = fail("%s: %s", b->index_path, strerror(-rc));
@@ -1327,7 +1354,7 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 				o_str(o, ",\"size\":null}");
 		} else {
 			o_fmt(o, "shard %-6" PRId32 " ", s);
-			esc_text(o, path, strlen(path), false);
+			esc_text(o, path, strlen(path), ESC_PLAIN);
 			if (there)
 				o_fmt(o, " (%jd bytes)\n", (intmax_t)st.st_size);
 			else
@@ -1355,7 +1382,7 @@ header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 		return fail("%s: %s", b->index_path, strerror(-rc));
 	rc = ckpt_table_parse(buf, len, b->index_path, &t, &err);
 	if (rc < 0) {
-		ret = fail("%s", ckpt_err_str(&err, rc));
+		ret = fail_lib(NULL, ckpt_err_str(&err, rc));
 		goto out;
 	}
 	if (opts->json) {
@@ -1382,9 +1409,9 @@ header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 		goto flush;
 	}
 	o_str(o, "prefix:       ");
-	esc_text(o, b->prefix, strlen(b->prefix), false);
+	esc_text(o, b->prefix, strlen(b->prefix), ESC_PLAIN);
 	o_str(o, "\nindex:        ");
-	esc_text(o, b->index_path, strlen(b->index_path), false);
+	esc_text(o, b->index_path, strlen(b->index_path), ESC_PLAIN);
 	o_fmt(o, " (%zu bytes)\n", len);
 	o_fmt(o, "index blocks: %zu data block%s, %s", t->nblocks,
 	      t->nblocks == 1 ? "" : "s",
@@ -1572,11 +1599,11 @@ main(int argc, char **argv)
 	}
 	rc = ckpt_bundle_open(opts.path, &b, &err);
 	if (rc < 0) {
-		ret = fail("%s", ckpt_err_str(&err, rc));
+		ret = fail_lib(NULL, ckpt_err_str(&err, rc));
 		goto out;
 	}
 	if (b->warning != NULL)
-		(void)fail("warning: %s", b->warning);
+		(void)fail_lib("warning: ", b->warning);
 	sel = calloc(b->n + 1, sizeof(*sel));
 	if (sel == NULL) {
 		ret = fail("%s", strerror(ENOMEM));
@@ -1590,16 +1617,19 @@ main(int argc, char **argv)
 		/* Entries that cannot be used have nothing to list (the
 		 * warning above named the first): the others are listed,
 		 * and the exit status says the list is not whole. */
-		for (size_t i = 0; i < b->n; i++)
-			if (sel[i] && ckpt_entry_is_bad(&b->entries[i])) {
+		for (size_t i = 0; i < b->n; i++) {
+			const struct ckpt_entry *e = &b->entries[i];
+
+			if (sel[i] && ckpt_entry_is_bad(e)) {
+				const char *why = ckpt_bundle_entry_bad(b, e);
+
 				sel[i] = false;
 				/* one asked for by name is named */
 				if (opts.nkeys > 0)
-					(void)fail("%s",
-						   ckpt_bundle_entry_bad(
-							   b, &b->entries[i]));
+					(void)fail_lib(NULL, why);
 				nbad++;
 			}
+		}
 		ret = opts.json ? list_json(b, sel, &o) : list_text(b, sel, &o);
 		if (ret == 0 && nbad > 0)
 			ret = EX_BAD;
