@@ -1322,10 +1322,10 @@ scope_step_aside(struct ckptfs_tree *t, struct ckptfs_node *d,
 	return rc;
 }
 
-/* On a TF2 mount, a file made or renamed at /by-object raw PATH whose
- * key a tensor left by removal takes that tensor's TF1 name, when no
- * file holds it now (a scope of the name steps aside): set *OTHER to it
- * and return true.  (rm and a new file keep the name, as they keep the
+/* On a TF2 mount, a file made or renamed (alone or with its directory)
+ * at /by-object raw PATH whose key a tensor left by removal takes that
+ * tensor's TF1 name, when no file holds it now (a scope of the name steps
+ * aside): set *OTHER to it and return true.  (rm and a new file keep the name, as they keep the
  * dtype and shape: take_vacated().)  A replay decides the same, the
  * removals replayed first. */
 static bool
@@ -1769,6 +1769,76 @@ in_moved(const struct moved *v, size_t nv, const struct ckptfs_node *n)
 	return false;
 }
 
+/* Set M's path in the other view (OTHER, SAME) for its tensor moved from
+ * raw path OLDP to NEWP in VIEW (its own raw path is OLDP or below it);
+ * with NAMING, a removed tensor's TF1 name where its new key was left
+ * (vac_name(): NAMED).  NP is scratch. */
+static int
+moved_other(struct ckptfs_tree *t, struct moved *m, int view,
+	    const struct ckpt_buf *oldp, const struct ckpt_buf *newp,
+	    bool naming, struct ckpt_buf *np)
+{
+	struct ckpt_buf cur = { 0 };
+	int rc;
+
+	m->named = false;
+	rc = ckptfs_node_rawpath(t, m->n, view, &cur);
+	np->len = 0;
+	if (rc == 0)
+		rc = ckpt_buf_put(np, newp->data, newp->len);
+	if (rc == 0)
+		rc = ckpt_buf_put(np, cur.data + oldp->len,
+				  cur.len - oldp->len);
+	ckpt_buf_free(&cur);
+	if (rc == 0)
+		rc = other_path(t, m->n, view, (const char *)np->data,
+				np->len, &m->other, &m->same);
+	if (rc == 0 && naming && !m->same && m->n->kind == CKPTFS_TENSOR &&
+	    vac_name(t, np, &m->other))
+		m->named = true;
+	return rc;
+}
+
+/* Order of two moved tensors' new paths in the other view. */
+static int
+other_cmp(const void *a, const void *b)
+{
+	const struct ckpt_buf *x = &(*(struct moved *const *)a)->other;
+	const struct ckpt_buf *y = &(*(struct moved *const *)b)->other;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->data, y->data, n);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* 1 if a tensor of V[0..NV) that took a removed tensor's name shares its
+ * new path in the other view with another of them, else 0 (or
+ * -ENOMEM). */
+static int
+others_clash(struct moved *v, size_t nv)
+{
+	struct moved **s;
+	size_t i, k = 0;
+	bool named = false;
+	int dup = 0;
+
+	for (i = 0; i < nv; i++)
+		named |= v[i].named;
+	if (!named || nv < 2)
+		return 0;
+	if ((s = calloc(nv, sizeof(*s))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < nv; i++)
+		if (!v[i].same)
+			s[k++] = &v[i];
+	qsort(s, k, sizeof(*s), other_cmp);
+	for (i = 1; i < k && !dup; i++)
+		dup = other_cmp(&s[i - 1], &s[i]) == 0 &&
+		      (s[i - 1]->named || s[i]->named);
+	free(s);
+	return dup;
+}
+
 /* ckptfs_ov_rename() without the bookkeeping of IV for dir_touched(). */
 static int
 ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
@@ -1783,7 +1853,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	size_t nmv = 0, cap = 0, i;
 	int view = dir->view, rc, other;
 	int64_t *dims = NULL;	/* the replaced tensor's shape, for N */
-	bool sfx, takeover, derived = false;
+	bool sfx, takeover, naming, derived = false;
 
 	if ((rc = check_dir(t, dir)) < 0 || (rc = check_dir(t, ndir)) < 0)
 		return rc;
@@ -1863,36 +1933,34 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		rc = -ENOMEM;
 		goto out;
 	}
+	/* A file renamed to a TF2 key a tensor was removed from takes its
+	 * TF1 name, as a file made there does (a temporary file renamed
+	 * into place, or a directory of them). */
+	naming = !takeover && t->src.tf2 && view == CKPTFS_BY_OBJECT;
 	for (i = 0; i < nmv && rc == 0; i++) {
 		struct moved *m = &mv[i];
-		struct ckpt_buf cur = { 0 };
 
 		key_of(t, m->n, &m->oldkey);
-		rc = ckptfs_node_rawpath(t, m->n, view, &cur);
-		np.len = 0;
-		if (rc == 0)
-			rc = ckpt_buf_put(&np, newp.data, newp.len);
-		if (rc == 0)
-			rc = ckpt_buf_put(&np, cur.data + oldp.len,
-					  cur.len - oldp.len);
-		ckpt_buf_free(&cur);
-		if (rc == 0 && takeover) {
+		if (takeover) {
 			m->other.len = 0;
 			m->same = false;
 			rc = ckptfs_node_rawpath(t, target, other, &m->other);
-		} else if (rc == 0) {
-			rc = other_path(t, m->n, view, (const char *)np.data,
-					np.len, &m->other, &m->same);
-			/* A file renamed to a TF2 key a tensor was removed
-			 * from takes its TF1 name, as a file made there
-			 * does (a temporary file renamed into place). */
-			if (rc == 0 && !m->same && t->src.tf2 &&
-			    view == CKPTFS_BY_OBJECT && nmv == 1 &&
-			    m->n->kind == CKPTFS_TENSOR &&
-			    vac_name(t, &np, &m->other))
-				m->named = true;
+		} else {
+			rc = moved_other(t, m, view, &oldp, &newp, naming,
+					 &np);
 		}
-		if (rc == 0 && !m->same) {
+	}
+	/* Two tensors of a directory cannot take one name: then none
+	 * takes a removed tensor's name. */
+	if (rc == 0 && naming && (rc = others_clash(mv, nmv)) == 1)
+		for (i = 0, rc = 0; i < nmv && rc == 0; i++)
+			if (mv[i].named)
+				rc = moved_other(t, &mv[i], view, &oldp, &newp,
+						 false, &np);
+	for (i = 0; i < nmv && rc == 0; i++) {
+		struct moved *m = &mv[i];
+
+		if (!m->same) {
 			struct ckptfs_node *occ;
 
 			rc = ckptfs_node_rawpath(t, m->n, other, &m->oldother);

@@ -489,6 +489,58 @@ EOF
 	refute_output --partial vars/
 }
 
+@test "tf2: a directory renamed into keys tensors were removed from: its tensors take their TF1 names" {
+	local o v=.ATTRIBUTES/VARIABLE_VALUE
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$T/sp"
+	o=$MNT/by-object/model/layers
+	# New weights made beside the object, then put in its place.
+	mkdir -p "$MNT/by-object/stage"
+	cp -a "$o/0/." "$MNT/by-object/stage/"
+	f4 '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40' \
+		>"$MNT/by-object/stage/bias/$v"
+	[ -f "$MNT/by-name/stage/bias" ]
+	rm -r "$o/0"
+	mv "$MNT/by-object/stage" "$o/0"
+	[ "$(values "$MNT/by-name/dense/bias" f4)" = "1 2 3" ]
+	[ -f "$MNT/by-name/dense/kernel" ]
+	[ -f "$MNT/by-name/Adam/m/dense/kernel" ]
+	[ ! -e "$MNT/by-name/stage" ]
+	[ ! -e "$MNT/by-name/model/layers" ]
+	# the same after a crash
+	kill_daemon
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$T/sp"
+	[ "$(values "$MNT/by-name/dense/bias" f4)" = "1 2 3" ]
+	[ -f "$MNT/by-name/Adam/m/dense/kernel" ]
+	finish
+	[ "$(val "$T/out.tf1" dense/bias)" = "[1,2,3]" ]
+	[ "$(meta "$T/out.tf1" dense/kernel)" = "float32 [2,3]" ]
+	[ "$(meta "$T/out.tf1" Adam/m/dense/kernel)" = "float32 [2,3]" ]
+	[ "$(keys "$T/out.tf1" | grep -c -e stage -e layers)" = 0 ]
+	run -0 "$CKPT_INSPECT" -g "$T/out.tf2"
+	assert_output --partial "full_name dense/bias  checkpoint_key model/layers/0/bias/$v"
+	assert_output --partial "full_name Adam/m/dense/kernel  checkpoint_key model/layers/0/kernel/.OPTIMIZER_SLOT/optimizer/m/$v"
+	# Two of the moved tensors would have one TF1 name (the removed
+	# bias had been renamed to what kernel2's path gives): neither
+	# takes a removed tensor's name.
+	mount_ckpt "$(fixture tf2)" -o format=tf1,output="$T/out2"
+	mkdir -p "$MNT/by-name/model/layers/0"
+	mv "$MNT/by-name/dense/bias" "$MNT/by-name/model/layers/0/kernel2"
+	rm -r "$o/0"
+	mkdir -p "$MNT/by-object/stage/bias/.ATTRIBUTES" \
+		"$MNT/by-object/stage/kernel2/.ATTRIBUTES"
+	printf 'bbbb' >"$MNT/by-object/stage/bias/$v"
+	printf 'kkkk' >"$MNT/by-object/stage/kernel2/$v"
+	mv "$MNT/by-object/stage" "$o/0"
+	[ "$(cat "$MNT/by-name/model/layers/0/bias")" = bbbb ]
+	[ "$(cat "$MNT/by-name/model/layers/0/kernel2")" = kkkk ]
+	[ "$(xattr "$MNT/by-name/model/layers/0/bias" user.ckpt.dtype)" = float32 ]
+	setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/model/layers/0/kernel2"
+	finish
+	# (bias keeps the removed bias's dtype and rank: [3] became [1])
+	[ "$(meta "$T/out2" model/layers/0/bias)" = "float32 [1]" ]
+	[ "$(meta "$T/out2" model/layers/0/kernel2)" = "int32 [1]" ]
+}
+
 @test "a file made where a tensor was (rm, or a backup renamed away) takes its dtype and shape" {
 	local spool=$T/sp o
 	mount_ckpt "$P" -o format=both,output="$T/out",spool="$spool"
