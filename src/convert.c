@@ -244,10 +244,12 @@ is_graph_key(const char *key, size_t len)
 /* Build the object graph for the TF2 keys of T (plus save_counter when
  * WITH_COUNTER) as a string scalar in *STR, packed and encoded in one
  * buffer: for 100,000 variables it is about 15 MB, and each copy of it
- * would be too. */
+ * would be too.  With BASE (a source's graph), BASE edited to hold them
+ * instead, unless that cannot be done. */
 static int
 make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
-	   bool be, struct ckpt_buf *str, struct ckpt_err *err)
+	   struct ckpt_objgraph *base, bool be, struct ckpt_buf *str,
+	   struct ckpt_err *err)
 {
 	struct ckpt_objvalue *vals = calloc(n + 1, sizeof(*vals));
 	size_t nv = 0;
@@ -274,7 +276,11 @@ make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
 		vals[nv].full_name = CKPT_SAVE_COUNTER_NAME;
 		nv++;
 	}
-	rc = ckpt_objgraph_build_bytes(vals, nv, str, err);
+	rc = base != NULL ? ckpt_objgraph_edit(base, vals, nv, err) : 1;
+	if (rc == 0)
+		rc = ckpt_objgraph_serialize(base, str);
+	else if (rc == 1)
+		rc = ckpt_objgraph_build_bytes(vals, nv, str, err);
 	if (rc == 0)
 		rc = ckpt_string_encode_in_place(str, be);
 	free(vals);
@@ -289,6 +295,21 @@ is_counter_key(const char *key, size_t len)
 	       memcmp(key, CKPT_SAVE_COUNTER_KEY, len) == 0;
 }
 
+/* True if the root of graph G has a child named save_counter (G was
+ * saved by tf.train.Checkpoint). */
+static bool
+has_counter(const struct ckpt_objgraph *g)
+{
+	const char *name = CKPT_SAVE_COUNTER_NAME;
+
+	for (size_t j = 0; g->n > 0 && j < g->nodes[0].nchildren; j++)
+		if (g->nodes[0].children[j].local_name_len == strlen(name) &&
+		    memcmp(g->nodes[0].children[j].local_name, name,
+			   strlen(name)) == 0)
+			return true;
+	return false;
+}
+
 int
 ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		   const char *prefix, const struct ckpt_convert_opts *opts,
@@ -298,19 +319,31 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 	struct ckpt_writer *w = NULL;
 	struct held *held = NULL;
 	struct ckpt_buf graph = { 0 };
+	struct ckpt_objgraph *base = NULL;
 	bool tf2 = opts->format == CKPT_FORMAT_TF2, add_counter = false;
 	bool be = opts->endianness == 1;
 	int rc;
 
 	if (tf2) {
-		add_counter = opts->add_save_counter && opts->graph == NULL;
+		struct ckpt_err gerr = { 0 };
+
+		/* A source's graph that cannot be read is built anew (a
+		 * caller that must keep it checks it first). */
+		if (opts->graph == NULL && opts->graph_source != NULL &&
+		    ckpt_bundle_objgraph(opts->graph_source, &base, &gerr) < 0)
+			base = NULL;
+		add_counter = opts->add_save_counter && opts->graph == NULL &&
+			      (base == NULL || has_counter(base));
 		for (size_t i = 0; i < n && add_counter; i++)
 			add_counter = !is_counter_key(t[i].key, t[i].key_len);
 		/* Packed before the writer's entries exist, so that the
 		 * builder's scratch and they are never alive together; it is
 		 * still stored last, as TensorFlow stores it. */
-		if (opts->graph == NULL &&
-		    (rc = make_graph(t, n, add_counter, be, &graph, err)) < 0)
+		rc = opts->graph != NULL ? 0
+					 : make_graph(t, n, add_counter, base,
+						      be, &graph, err);
+		ckpt_objgraph_free(base);
+		if (rc < 0)
 			return rc;
 	}
 	wo.producer = 1;

@@ -56,6 +56,12 @@ struct ckpt_convert_opts {
 	 * unchanged entry, copied like any other, when the structure did not
 	 * change); NULL builds one from the keys. */
 	const struct ckpt_out_tensor *graph;
+	/* TF2, GRAPH NULL: a TF2 checkpoint whose object graph is edited to
+	 * be the one written (ckpt_objgraph_edit()), so that what it holds
+	 * beyond the values is kept; save_counter is then added only if its
+	 * root has one.  NULL, or a graph that cannot be read or edited:
+	 * one is built anew. */
+	const struct ckpt_bundle *graph_source;
 	/* TF2: add save_counter (int64 1) when no tensor has its key, as
 	 * tf.train.Checkpoint.restore(...).assert_consumed() expects. */
 	bool add_save_counter;

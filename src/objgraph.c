@@ -1608,3 +1608,382 @@ ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
 	ckpt_buf_free(&buf);
 	return rc;
 }
+
+/* ---- editing ------------------------------------------------------------ */
+
+/* State of one ckpt_objgraph_edit() call. */
+struct editor {
+	struct ckpt_objgraph *g;
+	char **paths;	/* each node's object path (ckpt_objgraph_paths()) */
+	size_t cap;	/* room in g->nodes and paths */
+	const struct ckpt_objvalue *vals;
+	const struct ckpt_objvalue **byk;	/* VALS in key order */
+	size_t nvals;
+	bool *claimed;	/* VALS[i] has its attribute */
+	struct ckpt_err *err;
+};
+
+/* Order of two values (pointers to them) by key. */
+static int
+val_cmp(const void *a, const void *b)
+{
+	const struct ckpt_objvalue *x = *(const struct ckpt_objvalue *const *)a;
+	const struct ckpt_objvalue *y = *(const struct ckpt_objvalue *const *)b;
+
+	return ckpt_key_cmp(x->key, key_len(x), y->key, key_len(y));
+}
+
+/* The value whose key is KEY[0..LEN), or SIZE_MAX. */
+static size_t
+val_find(const struct editor *ed, const char *key, size_t len)
+{
+	size_t lo = 0, hi = ed->nvals;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ckpt_objvalue *v = ed->byk[mid];
+		int c = ckpt_key_cmp(v->key, key_len(v), key, len);
+
+		if (c == 0)
+			return (size_t)(v - ed->vals);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return SIZE_MAX;
+}
+
+/* Keep the attributes of node ND that a value still has (its full_name
+ * then that value's), each value once; drop the others. */
+static int
+keep_attrs(struct editor *ed, struct ckpt_objnode *nd)
+{
+	size_t j, k = 0;
+	int rc = 0;
+
+	for (j = 0; j < nd->nattrs; j++) {
+		struct ckpt_objattr *a = &nd->attrs[j];
+		size_t v = rc < 0 ? 0
+				  : val_find(ed, a->checkpoint_key,
+					     a->checkpoint_key_len);
+		char *fn;
+
+		if (rc == 0 && (v == SIZE_MAX || ed->claimed[v])) {
+			free(a->name);
+			free(a->full_name);
+			free(a->checkpoint_key);
+			continue;
+		}
+		/* (after a failure the rest is kept for node_clear()) */
+		if (rc == 0) {
+			const struct ckpt_objvalue *x = &ed->vals[v];
+
+			ed->claimed[v] = true;
+			rc = dup_bytes(x->full_name ? x->full_name : "",
+				       full_name_len(x), &fn);
+			if (rc == 0) {
+				free(a->full_name);
+				a->full_name = fn;
+				a->full_name_len = full_name_len(x);
+			}
+		}
+		nd->attrs[k++] = *a;
+	}
+	nd->nattrs = k;
+	return rc;
+}
+
+/* Drop the slot variables of node ND whose slot variable node has no
+ * attribute left (TensorFlow lists a slot only with its value). */
+static void
+keep_slots(struct editor *ed, struct ckpt_objnode *nd)
+{
+	size_t j, k = 0;
+
+	for (j = 0; j < nd->nslots; j++) {
+		struct ckpt_slotref *s = &nd->slots[j];
+		int32_t id = s->slot_variable_node_id;
+
+		if (id < 0 || (uint64_t)id >= ed->g->n ||
+		    ed->g->nodes[id].nattrs == 0) {
+			free(s->slot_name);
+			continue;
+		}
+		nd->slots[k++] = *s;
+	}
+	nd->nslots = k;
+}
+
+/* A new node at the end of the graph, with object path PATH[0..LEN)
+ * (NULL: none, a slot variable); its id in *ID. */
+static int
+add_node(struct editor *ed, const char *path, size_t len, int32_t *id)
+{
+	struct ckpt_objgraph *g = ed->g;
+	int rc;
+
+	if (g->n >= INT32_MAX)
+		return ckpt_fail(ed->err, -EINVAL,
+				 "object graph: too many nodes");
+	if (g->n == ed->cap) {
+		size_t cap = 2 * ed->cap + 16;
+		struct ckpt_objnode *nn;
+		char **np;
+
+		if ((nn = reallocarray(g->nodes, cap, sizeof(*nn))) == NULL)
+			return -ENOMEM;
+		g->nodes = nn;
+		if ((np = reallocarray(ed->paths, cap, sizeof(*np))) == NULL)
+			return -ENOMEM;
+		ed->paths = np;
+		ed->cap = cap;
+	}
+	ed->paths[g->n] = NULL;
+	if (path != NULL && (rc = dup_bytes(path, len, &ed->paths[g->n])) < 0)
+		return rc;
+	memset(&g->nodes[g->n], 0, sizeof(g->nodes[g->n]));
+	g->nodes[g->n].has_checkpoint_values = -1;
+	*id = (int32_t)g->n++;
+	return 0;
+}
+
+/* The node at the object path made of the components of KEY from FIRST
+ * up to (not including) LAST, made where missing (KEY[0..LEN) is a valid
+ * key: key_shape()).  A child reached by an edge of the right name but
+ * whose own path is another (a second edge to a shared object) cannot
+ * hold the new path: 1. */
+static int
+walk_or_add(struct editor *ed, const char *key, size_t len, size_t first,
+	    size_t last, int32_t *out)
+{
+	const char *s = key, *e, *end = key + len, *from = NULL;
+	struct ckpt_buf name = { 0 };
+	int32_t cur = 0;
+	size_t i = 0;
+	int rc = 0;
+
+	for (;; s = e + 1, i++) {
+		struct ckpt_objnode *nd;
+		const char *path;
+		size_t j, plen;
+		int32_t found = -1;
+
+		e = comp_end(s, end);
+		if (i < first)
+			goto next;
+		if (i >= last)
+			break;
+		if (from == NULL)
+			from = s;
+		/* a path of one empty component is the root's */
+		if (i == first && last == first + 1 && e == s)
+			break;
+		path = from;
+		plen = (size_t)(e - from);
+		name.len = 0;
+		if ((rc = ckpt_name_unescape(s, (size_t)(e - s), &name)) < 0)
+			break;
+		nd = &ed->g->nodes[cur];
+		for (j = 0; j < nd->nchildren && found < 0; j++) {
+			const struct ckpt_objref *r = &nd->children[j];
+			const char *cp;
+
+			if (r->local_name_len != name.len ||
+			    memcmp(r->local_name, name.data, name.len) != 0 ||
+			    r->node_id < 0 || (uint64_t)r->node_id >= ed->g->n)
+				continue;
+			cp = ed->paths[r->node_id];
+			if (cp == NULL || strlen(cp) != plen ||
+			    memcmp(cp, path, plen) != 0) {
+				rc = 1;
+				goto out;
+			}
+			found = r->node_id;
+		}
+		if (found < 0) {
+			struct ckpt_objref *c;
+
+			if ((rc = add_node(ed, path, plen, &found)) < 0)
+				break;
+			nd = &ed->g->nodes[cur];
+			c = reallocarray(nd->children, nd->nchildren + 1,
+					 sizeof(*c));
+			if (c == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			nd->children = c;
+			c = &nd->children[nd->nchildren];
+			memset(c, 0, sizeof(*c));
+			if ((rc = dup_bytes(name.data, name.len,
+					    &c->local_name)) < 0)
+				break;
+			c->local_name_len = name.len;
+			c->node_id = found;
+			nd->nchildren++;
+		}
+		cur = found;
+	next:
+		if (e == end)
+			break;
+	}
+out:
+	ckpt_buf_free(&name);
+	*out = cur;
+	return rc;
+}
+
+/* Component I of KEY[0..LEN), unescaped, in *OUT. */
+static int
+comp_at(const char *key, size_t len, size_t i, struct ckpt_buf *out)
+{
+	const char *s = key, *e, *end = key + len;
+
+	for (;; s = e + 1) {
+		e = comp_end(s, end);
+		if (i-- == 0)
+			return ckpt_name_unescape(s, (size_t)(e - s), out);
+		if (e == end)
+			return -EINVAL;
+	}
+}
+
+/* Give value V an attribute: on its object's node, or on its slot
+ * variable's node (made, and listed by the optimizer, if new).  1: it
+ * cannot go where its key says (walk_or_add(), or the node has an
+ * attribute of its name). */
+static int
+add_value(struct editor *ed, size_t v)
+{
+	const char *key = ed->vals[v].key;
+	size_t len = key_len(&ed->vals[v]), j;
+	struct ckpt_buf attr = { 0 }, slot = { 0 };
+	struct ckpt_objnode *nd;
+	struct ckpt_objattr *a;
+	struct key_shape ks;
+	const char *why = key_shape(key, len, &ks);
+	int32_t obj, opt, id = -1;
+	int rc;
+
+	if (why != NULL)
+		return ckpt_fail(ed->err, -EINVAL,
+				 "object graph: key \"%.*s\": %s", (int)len,
+				 key, why);
+	if ((rc = comp_at(key, len, ks.attr_at + 1, &attr)) < 0)
+		goto out;
+	if (ks.slot_at == SIZE_MAX) {
+		if ((rc = walk_or_add(ed, key, len, 0, ks.attr_at, &id)) != 0)
+			goto out;
+	} else {
+		if ((rc = walk_or_add(ed, key, len, 0, ks.slot_at,
+				      &obj)) != 0 ||
+		    (rc = walk_or_add(ed, key, len, ks.slot_at + 1,
+				      ks.attr_at - 1, &opt)) != 0 ||
+		    (rc = comp_at(key, len, ks.attr_at - 1, &slot)) < 0)
+			goto out;
+		nd = &ed->g->nodes[opt];
+		for (j = 0; j < nd->nslots && id < 0; j++)
+			if (nd->slots[j].original_variable_node_id == obj &&
+			    nd->slots[j].slot_name_len == slot.len &&
+			    memcmp(nd->slots[j].slot_name, slot.data,
+				   slot.len) == 0)
+				id = nd->slots[j].slot_variable_node_id;
+		if (id < 0) {
+			struct ckpt_slotref *s;
+
+			if ((rc = add_node(ed, NULL, 0, &id)) < 0)
+				goto out;
+			nd = &ed->g->nodes[opt];
+			s = reallocarray(nd->slots, nd->nslots + 1,
+					 sizeof(*s));
+			if (s == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			nd->slots = s;
+			s = &nd->slots[nd->nslots];
+			memset(s, 0, sizeof(*s));
+			if ((rc = dup_bytes(slot.data, slot.len,
+					    &s->slot_name)) < 0)
+				goto out;
+			s->slot_name_len = slot.len;
+			s->original_variable_node_id = obj;
+			s->slot_variable_node_id = id;
+			nd->nslots++;
+		}
+	}
+	nd = &ed->g->nodes[id];
+	for (j = 0; j < nd->nattrs; j++)
+		if (nd->attrs[j].name_len == attr.len &&
+		    memcmp(nd->attrs[j].name, attr.data, attr.len) == 0) {
+			rc = 1;
+			goto out;
+		}
+	a = reallocarray(nd->attrs, nd->nattrs + 1, sizeof(*a));
+	if (a == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	nd->attrs = a;
+	a = &nd->attrs[nd->nattrs];
+	memset(a, 0, sizeof(*a));
+	nd->nattrs++;
+	if ((rc = dup_bytes(attr.data, attr.len, &a->name)) < 0 ||
+	    (rc = dup_bytes(ed->vals[v].full_name ? ed->vals[v].full_name : "",
+			    full_name_len(&ed->vals[v]), &a->full_name)) < 0 ||
+	    (rc = dup_bytes(key, len, &a->checkpoint_key)) < 0)
+		goto out;
+	a->name_len = attr.len;
+	a->full_name_len = full_name_len(&ed->vals[v]);
+	a->checkpoint_key_len = len;
+out:
+	ckpt_buf_free(&attr);
+	ckpt_buf_free(&slot);
+	return rc;
+}
+
+int
+ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
+		   size_t n, struct ckpt_err *err)
+{
+	struct editor ed = { .g = g, .vals = vals, .nvals = n, .err = err };
+	bool marked = false;
+	size_t i;
+	int rc;
+
+	if (g->n == 0)
+		return 1;	/* no root to keep */
+	if ((rc = check_ids(g)) < 0)
+		return 1;
+	ed.cap = g->n;
+	ed.byk = xcalloc(n, sizeof(*ed.byk));
+	ed.claimed = xcalloc(n, sizeof(*ed.claimed));
+	if (ed.byk == NULL || ed.claimed == NULL ||
+	    (rc = ckpt_objgraph_paths(g, &ed.paths)) < 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		ed.byk[i] = &vals[i];
+	qsort(ed.byk, n, sizeof(*ed.byk), val_cmp);
+	for (i = 0; i < g->n; i++) {
+		marked |= g->nodes[i].has_checkpoint_values >= 0;
+		if ((rc = keep_attrs(&ed, &g->nodes[i])) < 0)
+			goto out;
+	}
+	for (i = 0; i < g->n; i++)
+		keep_slots(&ed, &g->nodes[i]);
+	for (i = 0; i < n; i++)
+		if (!ed.claimed[i] && (rc = add_value(&ed, i)) != 0)
+			goto out;
+	if (marked)
+		rc = ckpt_objgraph_mark_values(g);
+out:
+	if (rc == -ENOMEM)
+		ckpt_fail(err, rc, "object graph: out of memory");
+	ckpt_objgraph_paths_free(ed.paths, g->n);
+	free(ed.byk);
+	free(ed.claimed);
+	return rc;
+}

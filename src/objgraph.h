@@ -164,6 +164,26 @@ int ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
 int ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
 			      struct ckpt_buf *out, struct ckpt_err *err);
 
+/* Edit G, a source's graph, to hold the values at VALS and no others,
+ * keeping everything else of it: its nodes (objects without values too),
+ * their ids, edges (shared objects too) and registered savers, and the
+ * attributes whose key a value still has, with their flags
+ * (optional_restore) and that value's full_name.  An attribute whose key
+ * no value has is dropped, and so is a slot variable left with none.  A
+ * value whose key G does not have gets its attribute where the key's path
+ * leads: on the node of that path, made (at the end, and as the last
+ * child of its parent) where missing; a slot variable's on the node the
+ * optimizer lists for its variable and slot name, made and listed where
+ * missing.  has_checkpoint_values is set again (ckpt_objgraph_mark_values())
+ * when G had it.  Return 0; 1 when a value's attribute cannot go where
+ * its key says (an edge of its path's name leads to an object whose own
+ * path is another, or the node already has an attribute of its name), G
+ * then half edited: build a graph anew instead; -EINVAL (a key that is
+ * not an object attribute key), -ENOMEM. */
+int ckpt_objgraph_edit(struct ckpt_objgraph *g,
+		       const struct ckpt_objvalue *vals, size_t n,
+		       struct ckpt_err *err);
+
 /* Set has_checkpoint_values of every node as TensorFlow does: 1 if the node
  * has attributes, slot variables or a registered saver, or reaches such a
  * node through child edges; 0 otherwise.  Return 0, -EINVAL (a node id out

@@ -3651,10 +3651,11 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			keys[n].n = x;
 		n++;
 	}
-	/* The source's object graph, copied as stored into a TF2 output:
-	 * checked, as TensorFlow will (it is small, and the names of a TF2
-	 * mount came from it); refused after the tensors, among them. */
-	for (k = 0; k < nouts && rc == 0 && copy; k++)
+	/* The source's object graph, copied as stored into a TF2 output or
+	 * edited into its graph: checked, as TensorFlow will (it is small,
+	 * and the names of a TF2 mount came from it); refused after the
+	 * tensors, among them. */
+	for (k = 0; k < nouts && rc == 0 && (copy || graph_node != NULL); k++)
 		if (outs[k].format == CKPT_FORMAT_TF2) {
 			rc = graph_refused(t, graph_node, err, &more,
 					   &nrefused, &nmore, &refused);
@@ -3704,6 +3705,11 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 						       CKPT_OBJGRAPH_KEY,
 						       strlen(CKPT_OBJGRAPH_KEY));
 			co.graph = graph.entry != NULL ? &graph : NULL;
+		} else if (outs[k].format == CKPT_FORMAT_TF2 &&
+			   graph_node != NULL) {
+			/* what the source's graph holds beyond the values
+			 * is kept */
+			co.graph_source = t->bundle;
 		}
 		rc = ckpt_convert_write(o, n, outs[k].prefix, &co, err);
 	}

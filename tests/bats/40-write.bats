@@ -541,6 +541,50 @@ EOF
 	[ "$(meta "$T/out2" model/layers/0/kernel2)" = "int32 [1]" ]
 }
 
+@test "tf2: a changed structure edits the source's object graph: its ids, slots and objects kept" {
+	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/out"
+	mv "$MNT/by-object/model/extra/1" "$MNT/by-object/model/extra/2"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	[ "$(grep -c '^node ' <<<"$output")" = 19 ]
+	assert_line "  slot m  variable node 15 -> slot node 17"
+	assert_line "  child 1 -> node 10"
+	assert_line "  child 2 -> node 18"
+	# the object moved from keeps its node, without the value
+	[ "$(sed -n '/^node 10 /,/^node 11 /p' <<<"$output" | grep -c attribute)" = 0 ]
+	assert_line "node 18  model/extra/2"
+	assert_line "  attribute VARIABLE_VALUE  full_name Variable_1  checkpoint_key model/extra/2/.ATTRIBUTES/VARIABLE_VALUE"
+	assert_line "  attribute VARIABLE_VALUE  full_name dense/kernel  checkpoint_key model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE"
+	# Removed, the graph is built anew from the keys.
+	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/new"
+	mv "$MNT/by-object/model/extra/1" "$MNT/by-object/model/extra/2"
+	rm "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/new"
+	[ "$(grep -c '^node ' <<<"$output")" = 18 ]
+	refute_output --partial "model/extra/1"
+}
+
+@test "tf2: a SavedModel's variables changed keep their other objects, and get no save_counter" {
+	local p v=.ATTRIBUTES/VARIABLE_VALUE
+	require_realdata
+	p=$RD/tf_text_regression_01_variables_variables
+	mount_ckpt "$p" -o format=same,output="$T/out"
+	mkdir -p "$MNT/by-object/extra/.ATTRIBUTES"
+	printf 'abcd' >"$MNT/by-object/extra/$v"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-object/extra/$v"
+	finish
+	run -0 keys "$T/out"
+	assert_output "$(printf '%s\n' _CHECKPOINTABLE_OBJECT_GRAPH "extra/$v")"
+	# its 30 objects as they were, the new one last
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	assert_line "  child extra -> node 30"
+	assert_line "node 30  extra"
+	diff <("$CKPT_INSPECT" -g "$p") \
+		<(grep -v -e '^  child extra -> node 30$' -e '^node 30 ' \
+			-e '^  attribute VARIABLE_VALUE  full_name extra ' <<<"$output")
+}
+
 @test "a file made where a tensor was (rm, or a backup renamed away) takes its dtype and shape" {
 	local spool=$T/sp o
 	mount_ckpt "$P" -o format=both,output="$T/out",spool="$spool"

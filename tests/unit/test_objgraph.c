@@ -1364,6 +1364,244 @@ test_build_nul(void)
 	ckpt_objgraph_free(g);
 }
 
+/* ---- editing ------------------------------------------------------------ */
+
+/* Append to NODE a child edge to ID named NAME. */
+static void
+e_child(struct ckpt_buf *node, uint64_t id, const char *name)
+{
+	struct ckpt_buf sub = { 0 };
+
+	if (id != 0)
+		put_vi(&sub, 0x08, id);
+	put_str(&sub, 0x12, name);
+	put_msg(node, 0x0a, &sub);
+}
+
+/* Append to NODE an attribute NAME (FN, KEY; OPTIONAL: optional_restore). */
+static void
+e_attr(struct ckpt_buf *node, const char *name, const char *fn,
+       const char *key, bool optional)
+{
+	struct ckpt_buf sub = { 0 };
+
+	put_str(&sub, 0x0a, name);
+	if (*fn != '\0')
+		put_str(&sub, 0x12, fn);
+	put_str(&sub, 0x1a, key);
+	if (optional)
+		put_vi(&sub, 0x20, 1);
+	put_msg(node, 0x12, &sub);
+}
+
+/* Append to NODE slot variable SLOT of ORIG, at node ID. */
+static void
+e_slot(struct ckpt_buf *node, uint64_t orig, const char *slot, uint64_t id)
+{
+	struct ckpt_buf sub = { 0 };
+
+	put_vi(&sub, 0x08, orig);
+	put_str(&sub, 0x12, slot);
+	put_vi(&sub, 0x18, id);
+	put_msg(node, 0x1a, &sub);
+}
+
+/* End NODE (has_checkpoint_values HCV unless -1) as the next node of G. */
+static void
+e_node(struct ckpt_buf *g, struct ckpt_buf *node, int hcv)
+{
+	struct ckpt_buf sub = { 0 };
+
+	if (hcv == 1)
+		put_vi(&sub, 0x08, 1);
+	if (hcv >= 0)
+		put_msg(node, 0x2a, &sub);
+	put_msg(g, 0x0a, node);
+}
+
+/* A Keras-like graph: model holds an optional attribute, a shared
+ * object (two edges to dense) and one without values (sig); optimizer
+ * has the slot m of dense and iter.  With HCV, has_checkpoint_values is
+ * stored. */
+static struct ckpt_objgraph *
+edit_source(bool hcv)
+{
+	struct ckpt_buf g = { 0 }, n = { 0 };
+	struct ckpt_objgraph *out;
+	int t = hcv ? 1 : -1, f = hcv ? 0 : -1;
+
+	e_child(&n, 1, "model");	/* 0 */
+	e_child(&n, 2, "optimizer");
+	e_child(&n, 3, "save_counter");
+	e_node(&g, &n, t);
+	e_child(&n, 4, "dense");	/* 1 model */
+	e_child(&n, 4, "alias");
+	e_child(&n, 5, "sig");
+	e_attr(&n, "OBJECT_CONFIG_JSON", "",
+	       "model/.ATTRIBUTES/OBJECT_CONFIG_JSON", true);
+	e_node(&g, &n, t);
+	e_child(&n, 7, "iter");	/* 2 optimizer */
+	e_slot(&n, 4, "m", 6);
+	e_node(&g, &n, t);
+	e_attr(&n, "VARIABLE_VALUE", "save_counter",	/* 3 */
+	       "save_counter/.ATTRIBUTES/VARIABLE_VALUE", false);
+	e_node(&g, &n, t);
+	e_attr(&n, "VARIABLE_VALUE", "dense/kernel",	/* 4 model/dense */
+	       "model/dense/.ATTRIBUTES/VARIABLE_VALUE", false);
+	e_node(&g, &n, t);
+	e_node(&g, &n, f);	/* 5 model/sig: no values */
+	e_attr(&n, "VARIABLE_VALUE", "dense/kernel/Adam",	/* 6 slot */
+	       "model/dense/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/"
+	       "VARIABLE_VALUE",
+	       false);
+	e_node(&g, &n, t);
+	e_attr(&n, "VARIABLE_VALUE", "Adam/iter",	/* 7 optimizer/iter */
+	       "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", false);
+	e_node(&g, &n, t);
+	out = parse_ok(g.data, g.len);
+	ckpt_buf_free(&g);
+	return out;
+}
+
+/* Check attribute J of node I of G. */
+static void
+check_attr(const struct ckpt_objgraph *g, size_t i, size_t j,
+	   const char *name, const char *fn, const char *key, bool optional)
+{
+	const struct ckpt_objattr *a;
+
+	CHECK(i < g->n);
+	CHECK(j < g->nodes[i].nattrs);
+	a = &g->nodes[i].attrs[j];
+	CHECK_EQ_STR(a->name, name);
+	CHECK_EQ_STR(a->full_name, fn);
+	CHECK_EQ_INT(a->full_name_len, strlen(fn));
+	CHECK_EQ_STR(a->checkpoint_key, key);
+	CHECK_EQ_INT(a->optional_restore, optional);
+}
+
+/* Edit G with the N values of V, expecting RC; G serialized and parsed
+ * again when it is 0. */
+static struct ckpt_objgraph *
+edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *v, size_t n,
+     int rc)
+{
+	struct ckpt_err err = { 0 };
+	struct ckpt_objgraph *back;
+	struct ckpt_buf b;
+
+	CHECK_EQ_INT(ckpt_objgraph_edit(g, v, n, &err), rc);
+	if (rc != 0)
+		return g;
+	b = serialize(g);
+	back = parse_ok(b.data, b.len);
+	CHECK(graph_eq(g, back));
+	ckpt_buf_free(&b);
+	ckpt_objgraph_free(g);
+	return back;
+}
+
+#define SLOT_KEY(v, s)                                                       \
+	v "/.OPTIMIZER_SLOT/optimizer/" s "/.ATTRIBUTES/VARIABLE_VALUE"
+
+/* A source's graph edited: what it holds beyond the values is kept,
+ * attributes without a value go, new values get nodes and slots where
+ * their keys lead; what cannot be edited says so. */
+static void
+test_edit(void)
+{
+	static const struct ckpt_objvalue v1[] = {
+		{ "model/.ATTRIBUTES/OBJECT_CONFIG_JSON", NULL },
+		{ "model/dense/.ATTRIBUTES/VARIABLE_VALUE", "net/kernel" },
+		{ SLOT_KEY("model/dense", "m"), "dense/kernel/Adam" },
+		{ "model/new/.ATTRIBUTES/VARIABLE_VALUE", "new" },
+		{ SLOT_KEY("model/dense", "v"), "dense/kernel/Adam_1" },
+		{ "save_counter/.ATTRIBUTES/VARIABLE_VALUE", "save_counter" },
+	};
+	static const struct ckpt_objvalue v2[] = {
+		{ "model/dense/.ATTRIBUTES/VARIABLE_VALUE", "dense/kernel" },
+	};
+	static const struct ckpt_objvalue alias[] = {
+		{ "model/alias/.ATTRIBUTES/VARIABLE_VALUE", "x" },
+	};
+	static const struct ckpt_objvalue twice[] = {
+		{ "model/dense/.ATTRIBUTES/VARIABLE_VALUE", "dense/kernel" },
+		{ "model/dense/.ATTRIBUTES/VARIABLE_VALUE", "again" },
+	};
+	static const struct ckpt_objvalue bad[] = {
+		{ "model/.ATTRIBUTES/a/b", "x" },
+	};
+	struct ckpt_objgraph *g = edit(edit_source(true), v1, ARRAY_SIZE(v1),
+				       0);
+	const struct ckpt_objnode *nd;
+	struct ckpt_err err = { 0 };
+
+	CHECK_EQ_INT(g->n, 10);
+	/* model: its edges (dense twice) and optional attribute kept, the
+	 * new object last */
+	CHECK_EQ_INT(g->nodes[1].nchildren, 4);
+	check_child(g, 1, 0, 4, "dense");
+	check_child(g, 1, 1, 4, "alias");
+	check_child(g, 1, 2, 5, "sig");
+	check_child(g, 1, 3, 8, "new");
+	CHECK_EQ_INT(g->nodes[1].nattrs, 1);
+	check_attr(g, 1, 0, "OBJECT_CONFIG_JSON", "",
+		   "model/.ATTRIBUTES/OBJECT_CONFIG_JSON", true);
+	/* the full_name is the value's */
+	check_attr(g, 4, 0, "VARIABLE_VALUE", "net/kernel",
+		   "model/dense/.ATTRIBUTES/VARIABLE_VALUE", false);
+	check_attr(g, 8, 0, "VARIABLE_VALUE", "new",
+		   "model/new/.ATTRIBUTES/VARIABLE_VALUE", false);
+	/* iter lost its value; sig never had one */
+	CHECK_EQ_INT(g->nodes[7].nattrs, 0);
+	CHECK_EQ_INT(g->nodes[7].has_checkpoint_values, 0);
+	CHECK_EQ_INT(g->nodes[5].has_checkpoint_values, 0);
+	CHECK_EQ_INT(g->nodes[2].has_checkpoint_values, 1);
+	CHECK_EQ_INT(g->nodes[8].has_checkpoint_values, 1);
+	/* slot m kept, v made (node 9) and listed after it */
+	nd = &g->nodes[2];
+	CHECK_EQ_INT(nd->nslots, 2);
+	CHECK_EQ_STR(nd->slots[0].slot_name, "m");
+	CHECK_EQ_INT(nd->slots[0].slot_variable_node_id, 6);
+	CHECK_EQ_STR(nd->slots[1].slot_name, "v");
+	CHECK_EQ_INT(nd->slots[1].original_variable_node_id, 4);
+	CHECK_EQ_INT(nd->slots[1].slot_variable_node_id, 9);
+	check_attr(g, 9, 0, "VARIABLE_VALUE", "dense/kernel/Adam_1",
+		   SLOT_KEY("model/dense", "v"), false);
+	check_child(g, 0, 2, 3, "save_counter");
+
+	/* Again with one value: the slots go with theirs, the nodes stay. */
+	g = edit(g, v2, ARRAY_SIZE(v2), 0);
+	CHECK_EQ_INT(g->n, 10);
+	CHECK_EQ_INT(g->nodes[2].nslots, 0);
+	CHECK_EQ_INT(g->nodes[1].nattrs, 0);
+	CHECK_EQ_INT(g->nodes[3].nattrs, 0);
+	CHECK_EQ_INT(g->nodes[3].has_checkpoint_values, 0);
+	check_attr(g, 4, 0, "VARIABLE_VALUE", "dense/kernel",
+		   "model/dense/.ATTRIBUTES/VARIABLE_VALUE", false);
+	CHECK_EQ_INT(g->nodes[1].has_checkpoint_values, 1);
+	CHECK_EQ_INT(g->nodes[0].has_checkpoint_values, 1);
+	ckpt_objgraph_free(g);
+
+	/* Without has_checkpoint_values, none is added. */
+	g = edit(edit_source(false), v1, ARRAY_SIZE(v1), 0);
+	for (size_t i = 0; i < g->n; i++)
+		CHECK_EQ_INT(g->nodes[i].has_checkpoint_values, -1);
+	ckpt_objgraph_free(g);
+
+	/* A path through the second edge to a shared object, or a second
+	 * attribute of one name on a node: 1, build anew. */
+	g = edit(edit_source(true), alias, ARRAY_SIZE(alias), 1);
+	ckpt_objgraph_free(g);
+	g = edit(edit_source(true), twice, ARRAY_SIZE(twice), 1);
+	ckpt_objgraph_free(g);
+	g = edit_source(true);
+	CHECK_EQ_INT(ckpt_objgraph_edit(g, bad, ARRAY_SIZE(bad), &err),
+		     -EINVAL);
+	CHECK(strstr(err.msg, "model/.ATTRIBUTES/a/b") != NULL);
+	ckpt_objgraph_free(g);
+}
+
 /* build_bytes packs the graph itself: its bytes must be what protobuf-c
  * packs for the same graph (serialize of the parsed graph), appended after
  * what OUT held; a refused key leaves OUT as it was. */
@@ -1466,6 +1704,7 @@ main(void)
 	test_build_roundtrip();
 	test_build_bad();
 	test_build_bytes();
+	test_edit();
 	test_build_nul();
 	test_build_slots_two_optimizers();
 	if (real != NULL) {
