@@ -3379,6 +3379,65 @@ keys_unique(struct ckptfs_tree *t, struct keyref *keys, size_t n,
 	return rc;
 }
 
+/* TensorFlow saves a slot variable only with the variable it is a slot
+ * of: refuse a slot key "<var>/.OPTIMIZER_SLOT/..." when no key written
+ * is an attribute of <var>, as refuse() does.  KEYS[0..N): the keys
+ * written, sorted (keys_unique()).  Return 0 or -ENOMEM. */
+static int
+slots_have_vars(struct ckptfs_tree *t, const struct keyref *keys, size_t n,
+		struct ckpt_err *err, struct ckpt_buf *more, size_t *nrefused,
+		size_t *nmore, int *refused)
+{
+	static const char slot[] = "/.OPTIMIZER_SLOT/";
+	static const char attrs[] = "/.ATTRIBUTES/";
+	struct ckpt_buf want = { 0 }, w = { 0 };
+	struct ckpt_err why = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const char *at = memmem(keys[i].key, keys[i].len, slot,
+					sizeof(slot) - 1);
+		struct keyref k;
+		size_t lo = 0, hi = n, vlen;
+
+		if (at == NULL)
+			continue;
+		vlen = (size_t)(at - keys[i].key);
+		want.len = 0;
+		if ((rc = ckpt_buf_put(&want, keys[i].key, vlen)) < 0 ||
+		    (rc = ckpt_buf_put(&want, attrs, sizeof(attrs) - 1)) < 0)
+			break;
+		k.key = (const char *)want.data;
+		k.len = want.len;
+		while (lo < hi) {	/* the first key not before WANT */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (cmp_keyref(&keys[mid], &k) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n && keys[lo].len >= want.len &&
+		    memcmp(keys[lo].key, want.data, want.len) == 0)
+			continue;
+		w.len = 0;
+		where_in(t, keys[i].n, CKPTFS_BY_OBJECT, &w);
+		ckpt_fail(&why, -EINVAL,
+			  "%s: a slot variable of %.*s, which is not written "
+			  "(TensorFlow saves a slot only with its variable); "
+			  "remove it too, or put the variable back",
+			  (const char *)w.data, (int)vlen, keys[i].key);
+		if (*refused == 0)
+			*refused = -EINVAL;
+		rc = refuse(t, keys[i].n, CKPTFS_BY_OBJECT, &why, err, more,
+			    (*nrefused)++, nmore);
+		ckpt_err_clear(&why);
+	}
+	ckpt_buf_free(&want);
+	ckpt_buf_free(&w);
+	return rc;
+}
+
 /* End report R of N refusals: a line for those that did not fit. */
 static void
 refusals_end(struct ckpt_buf *r, size_t n)
@@ -3668,6 +3727,9 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		}
 		rc = keys_unique(t, keys, n, err, &more, &nrefused, &nmore,
 				 &refused);
+		if (rc == 0)
+			rc = slots_have_vars(t, keys, n, err, &more,
+					     &nrefused, &nmore, &refused);
 	}
 	if (rc == 0 && nrefused > 1)
 		refused_more(err, &more, nrefused - 1, nmore);

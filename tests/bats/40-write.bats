@@ -817,6 +817,28 @@ EOF
 	assert_line net/enc2/k/.ATTRIBUTES/VARIABLE_VALUE
 }
 
+@test "tf2: a slot variable written without its variable is refused" {
+	local s=model/layers/0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out",spool="$T/sp"
+	rm "$MNT/by-name/dense/kernel"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-object/$s: a slot variable of model/layers/0/kernel, which is not written (TensorFlow saves a slot only with its variable); remove it too, or put the variable back;"
+	[ ! -e "$T/out.index" ]
+	# TF1 has no slots: written
+	mount_ckpt "$(fixture tf2)" -o format=tf1,output="$T/tf1",spool="$T/sp"
+	finish
+	run -0 keys "$T/tf1"
+	refute_line dense/kernel
+	assert_line Adam/m/dense/kernel
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out",spool="$T/sp2"
+	rm "$MNT/by-name/dense/kernel" "$MNT/by-name/Adam/m/dense/kernel"
+	finish
+	run -0 keys "$T/out"
+	refute_output --partial layers/0/kernel
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	refute_output --partial "slot m"
+}
+
 @test "removexattr: what rsync -X removes; dtype and shape become unknown" {
 	local spool=$T/sp
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
