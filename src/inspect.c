@@ -502,8 +502,9 @@ select_entries(const struct ckpt_bundle *b, const struct opts *opts,
 			}
 		}
 		if (!found)
-			return fail("%s: no tensor named \"%s\"", b->index_path,
-				    key);
+			return fail(is_glob(key) ? "%s: no tensor matches \"%s\""
+						 : "%s: no tensor named \"%s\"",
+				    b->index_path, key);
 	}
 	return 0;
 }

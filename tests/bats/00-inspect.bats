@@ -302,6 +302,8 @@ assert_one_error() {
 	run -1 --separate-stderr inspect "$F" dense/nope
 	assert_one_error 'tf1\.index: no tensor named "dense/nope"'
 	assert_output ""
+	run -1 --separate-stderr inspect "$F" 'nope/*'
+	assert_one_error 'tf1\.index: no tensor matches "nope/\*"'
 }
 
 @test "strings: quoted, escaped, nested by shape" {

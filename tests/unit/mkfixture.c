@@ -738,8 +738,13 @@ main(int argc, char **argv)
 	uint64_t nt = 2000, bytes = (uint64_t)256 << 20;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: mkfixture KIND PREFIX [--tensors N] "
-				"[--bytes B]\n");
+		fprintf(stderr,
+			"usage: mkfixture KIND PREFIX [--tensors N] "
+			"[--bytes B]\n"
+			"KIND: tf1 tf2 tf2list strings dtypes partitioned "
+			"partstrings shards\n"
+			"      oddnames widenames big bigendian badentry "
+			"badgraph\n");
 		return 2;
 	}
 	kind = argv[1];
@@ -780,8 +785,7 @@ main(int argc, char **argv)
 	} else if (strcmp(kind, "badgraph") == 0) {
 		mk_tf2(prefix);
 		spoil(prefix, CKPT_OBJGRAPH_KEY, NULL);
-	}
-	else {
+	} else {
 		fprintf(stderr, "mkfixture: unknown kind '%s'\n", kind);
 		return 2;
 	}
