@@ -1325,9 +1325,9 @@ scope_step_aside(struct ckptfs_tree *t, struct ckptfs_node *d,
 /* On a TF2 mount, a file made or renamed (alone or with its directory)
  * at /by-object raw PATH whose key a tensor left by removal takes that
  * tensor's TF1 name, when no file holds it now (a scope of the name steps
- * aside): set *OTHER to it and return true.  (rm and a new file keep the name, as they keep the
- * dtype and shape: take_vacated().)  A replay decides the same, the
- * removals replayed first. */
+ * aside): set *OTHER to it and return true.  (rm and a new file keep the
+ * name, as they keep the dtype and shape: take_vacated().)  A replay
+ * decides the same, the removals replayed first. */
 static bool
 vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
 	 struct ckpt_buf *other)
