@@ -1654,8 +1654,24 @@ val_find(const struct editor *ed, const char *key, size_t len)
 	return SIZE_MAX;
 }
 
+/* True if attribute A has an empty full_name and value X the name a
+ * mount shows for that: A's key, less "/.ATTRIBUTES/VARIABLE_VALUE". */
+static bool
+empty_shown(const struct ckpt_objattr *a, const struct ckpt_objvalue *x)
+{
+	static const char sfx[] = "/" ATTRIBUTES "/VARIABLE_VALUE";
+	size_t sl = sizeof(sfx) - 1, kl = a->checkpoint_key_len;
+	size_t fl = full_name_len(x);
+
+	if (kl >= sl && memcmp(a->checkpoint_key + kl - sl, sfx, sl) == 0)
+		kl -= sl;
+	return a->full_name_len == 0 && fl == kl &&
+	       (fl == 0 || memcmp(x->full_name, a->checkpoint_key, fl) == 0);
+}
+
 /* Keep the attributes of node ND that a value still has (its full_name
- * then that value's), each value once; drop the others. */
+ * then that value's, but an empty one stays empty while the value has
+ * the name shown for it), each value once; drop the others. */
 static int
 keep_attrs(struct editor *ed, struct ckpt_objnode *nd)
 {
@@ -1680,6 +1696,10 @@ keep_attrs(struct editor *ed, struct ckpt_objnode *nd)
 			const struct ckpt_objvalue *x = &ed->vals[v];
 
 			ed->claimed[v] = true;
+			if (empty_shown(a, x)) {
+				nd->attrs[k++] = *a;
+				continue;
+			}
 			rc = dup_bytes(x->full_name ? x->full_name : "",
 				       full_name_len(x), &fn);
 			if (rc == 0) {

@@ -168,7 +168,9 @@ int ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
  * keeping everything else of it: its nodes (objects without values too),
  * their ids, edges (shared objects too) and registered savers, and the
  * attributes whose key a value still has, with their flags
- * (optional_restore) and that value's full_name.  An attribute whose key
+ * (optional_restore) and that value's full_name (an empty one stays
+ * empty while the value's is the name a mount shows for it: the key less
+ * "/.ATTRIBUTES/VARIABLE_VALUE").  An attribute whose key
  * no value has is dropped, and so is a slot variable left with none.  A
  * value whose key G does not have gets its attribute where the key's path
  * leads: on the node of that path, made (at the end, and as the last

@@ -555,6 +555,8 @@ EOF
 	assert_line "node 18  model/extra/2"
 	assert_line "  attribute VARIABLE_VALUE  full_name Variable_1  checkpoint_key model/extra/2/.ATTRIBUTES/VARIABLE_VALUE"
 	assert_line "  attribute VARIABLE_VALUE  full_name dense/kernel  checkpoint_key model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE"
+	# an empty full_name stays so while by-name shows its object path
+	assert_line '  attribute VARIABLE_VALUE  full_name ""  checkpoint_key model/nameless/.ATTRIBUTES/VARIABLE_VALUE'
 	# Removed, the graph is built anew from the keys.
 	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/new"
 	mv "$MNT/by-object/model/extra/1" "$MNT/by-object/model/extra/2"

@@ -1437,6 +1437,7 @@ edit_source(bool hcv)
 	e_child(&n, 4, "dense");	/* 1 model */
 	e_child(&n, 4, "alias");
 	e_child(&n, 5, "sig");
+	e_child(&n, 8, "anon");
 	e_attr(&n, "OBJECT_CONFIG_JSON", "",
 	       "model/.ATTRIBUTES/OBJECT_CONFIG_JSON", true);
 	e_node(&g, &n, t);
@@ -1457,6 +1458,10 @@ edit_source(bool hcv)
 	e_node(&g, &n, t);
 	e_attr(&n, "VARIABLE_VALUE", "Adam/iter",	/* 7 optimizer/iter */
 	       "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", false);
+	e_node(&g, &n, t);
+	e_attr(&n, "VARIABLE_VALUE", "",	/* 8 model/anon: no full_name */
+	       "model/anon/.ATTRIBUTES/VARIABLE_VALUE", false);
+	e_attr(&n, "x", "", "model/anon/.ATTRIBUTES/x", false);
 	e_node(&g, &n, t);
 	out = parse_ok(g.data, g.len);
 	ckpt_buf_free(&g);
@@ -1517,9 +1522,14 @@ test_edit(void)
 		{ "model/new/.ATTRIBUTES/VARIABLE_VALUE", "new" },
 		{ SLOT_KEY("model/dense", "v"), "dense/kernel/Adam_1" },
 		{ "save_counter/.ATTRIBUTES/VARIABLE_VALUE", "save_counter" },
+		/* the names shown for empty full_names: kept empty */
+		{ "model/anon/.ATTRIBUTES/VARIABLE_VALUE", "model/anon" },
+		{ "model/anon/.ATTRIBUTES/x", "model/anon/.ATTRIBUTES/x" },
 	};
 	static const struct ckpt_objvalue v2[] = {
 		{ "model/dense/.ATTRIBUTES/VARIABLE_VALUE", "dense/kernel" },
+		/* a name of its own */
+		{ "model/anon/.ATTRIBUTES/VARIABLE_VALUE", "anon" },
 	};
 	static const struct ckpt_objvalue alias[] = {
 		{ "model/alias/.ATTRIBUTES/VARIABLE_VALUE", "x" },
@@ -1536,43 +1546,50 @@ test_edit(void)
 	const struct ckpt_objnode *nd;
 	struct ckpt_err err = { 0 };
 
-	CHECK_EQ_INT(g->n, 10);
+	CHECK_EQ_INT(g->n, 11);
 	/* model: its edges (dense twice) and optional attribute kept, the
 	 * new object last */
-	CHECK_EQ_INT(g->nodes[1].nchildren, 4);
+	CHECK_EQ_INT(g->nodes[1].nchildren, 5);
 	check_child(g, 1, 0, 4, "dense");
 	check_child(g, 1, 1, 4, "alias");
 	check_child(g, 1, 2, 5, "sig");
-	check_child(g, 1, 3, 8, "new");
+	check_child(g, 1, 3, 8, "anon");
+	check_child(g, 1, 4, 9, "new");
 	CHECK_EQ_INT(g->nodes[1].nattrs, 1);
 	check_attr(g, 1, 0, "OBJECT_CONFIG_JSON", "",
 		   "model/.ATTRIBUTES/OBJECT_CONFIG_JSON", true);
 	/* the full_name is the value's */
 	check_attr(g, 4, 0, "VARIABLE_VALUE", "net/kernel",
 		   "model/dense/.ATTRIBUTES/VARIABLE_VALUE", false);
-	check_attr(g, 8, 0, "VARIABLE_VALUE", "new",
+	check_attr(g, 9, 0, "VARIABLE_VALUE", "new",
 		   "model/new/.ATTRIBUTES/VARIABLE_VALUE", false);
+	check_attr(g, 8, 0, "VARIABLE_VALUE", "",
+		   "model/anon/.ATTRIBUTES/VARIABLE_VALUE", false);
+	check_attr(g, 8, 1, "x", "", "model/anon/.ATTRIBUTES/x", false);
 	/* iter lost its value; sig never had one */
 	CHECK_EQ_INT(g->nodes[7].nattrs, 0);
 	CHECK_EQ_INT(g->nodes[7].has_checkpoint_values, 0);
 	CHECK_EQ_INT(g->nodes[5].has_checkpoint_values, 0);
 	CHECK_EQ_INT(g->nodes[2].has_checkpoint_values, 1);
-	CHECK_EQ_INT(g->nodes[8].has_checkpoint_values, 1);
-	/* slot m kept, v made (node 9) and listed after it */
+	CHECK_EQ_INT(g->nodes[9].has_checkpoint_values, 1);
+	/* slot m kept, v made (node 10) and listed after it */
 	nd = &g->nodes[2];
 	CHECK_EQ_INT(nd->nslots, 2);
 	CHECK_EQ_STR(nd->slots[0].slot_name, "m");
 	CHECK_EQ_INT(nd->slots[0].slot_variable_node_id, 6);
 	CHECK_EQ_STR(nd->slots[1].slot_name, "v");
 	CHECK_EQ_INT(nd->slots[1].original_variable_node_id, 4);
-	CHECK_EQ_INT(nd->slots[1].slot_variable_node_id, 9);
-	check_attr(g, 9, 0, "VARIABLE_VALUE", "dense/kernel/Adam_1",
+	CHECK_EQ_INT(nd->slots[1].slot_variable_node_id, 10);
+	check_attr(g, 10, 0, "VARIABLE_VALUE", "dense/kernel/Adam_1",
 		   SLOT_KEY("model/dense", "v"), false);
 	check_child(g, 0, 2, 3, "save_counter");
 
 	/* Again with one value: the slots go with theirs, the nodes stay. */
 	g = edit(g, v2, ARRAY_SIZE(v2), 0);
-	CHECK_EQ_INT(g->n, 10);
+	CHECK_EQ_INT(g->n, 11);
+	CHECK_EQ_INT(g->nodes[8].nattrs, 1);
+	check_attr(g, 8, 0, "VARIABLE_VALUE", "anon",
+		   "model/anon/.ATTRIBUTES/VARIABLE_VALUE", false);
 	CHECK_EQ_INT(g->nodes[2].nslots, 0);
 	CHECK_EQ_INT(g->nodes[1].nattrs, 0);
 	CHECK_EQ_INT(g->nodes[3].nattrs, 0);
