@@ -1611,11 +1611,25 @@ ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
 
 /* ---- editing ------------------------------------------------------------ */
 
-/* State of one ckpt_objgraph_edit() call. */
+/* One child edge, in the editor's table of edges by parent and name. */
+struct edge {
+	int32_t parent;	/* -1: an empty slot */
+	uint32_t j;	/* its index in the parent's children */
+};
+
+/* State of one ckpt_objgraph_edit() call.  A node's object path is that
+ * of the first breadth-first edge reaching it (ckpt_objgraph_paths()):
+ * UP and UPEDGE say which, so that a path is followed edge by edge
+ * without keeping path strings (a deep graph's would take the square of
+ * its depth). */
 struct editor {
 	struct ckpt_objgraph *g;
-	char **paths;	/* each node's object path (ckpt_objgraph_paths()) */
-	size_t cap;	/* room in g->nodes and paths */
+	int32_t *up;		/* the node whose edge gives each node its
+				 * path; -1: none (the root, slot variables) */
+	uint32_t *upedge;	/* that edge's index in UP's children */
+	size_t cap;		/* room in g->nodes, up and upedge */
+	struct edge *edges;	/* open addressing, a power of two */
+	size_t nedges, edges_cap;
 	const struct ckpt_objvalue *vals;
 	const struct ckpt_objvalue **byk;	/* VALS in key order */
 	size_t nvals;
@@ -1735,13 +1749,90 @@ keep_slots(struct editor *ed, struct ckpt_objnode *nd)
 	nd->nslots = k;
 }
 
-/* A new node at the end of the graph, with object path PATH[0..LEN)
- * (NULL: none, a slot variable); its id in *ID. */
+/* Hash of the edge from PARENT named NAME[0..LEN) (FNV-1a). */
+static uint64_t
+edge_hash(int32_t parent, const void *name, size_t len)
+{
+	const uint8_t *p = name;
+	uint64_t h = 14695981039346656037ull ^ (uint32_t)parent;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h * 1099511628211ull;
+}
+
+/* The edge's name. */
+static const struct ckpt_objref *
+edge_ref(const struct editor *ed, const struct edge *e)
+{
+	return &ed->g->nodes[e->parent].children[e->j];
+}
+
+/* Add edge J of PARENT to the table (grown as needed). */
 static int
-add_node(struct editor *ed, const char *path, size_t len, int32_t *id)
+edge_add(struct editor *ed, int32_t parent, uint32_t j)
+{
+	const struct ckpt_objref *r = &ed->g->nodes[parent].children[j];
+	size_t i;
+
+	if (2 * (ed->nedges + 1) > ed->edges_cap) {
+		size_t cap = ed->edges_cap ? 2 * ed->edges_cap : 64;
+		struct edge *old = ed->edges, *t = calloc(cap, sizeof(*t));
+		size_t ocap = ed->edges_cap;
+
+		if (t == NULL)
+			return -ENOMEM;
+		for (i = 0; i < cap; i++)
+			t[i].parent = -1;
+		ed->edges = t;
+		ed->edges_cap = cap;
+		ed->nedges = 0;
+		/* (in their order, so that equal names keep theirs) */
+		for (i = 0; i < ocap; i++)
+			if (old[i].parent >= 0)
+				(void)edge_add(ed, old[i].parent, old[i].j);
+		free(old);
+	}
+	i = (size_t)edge_hash(parent, r->local_name, r->local_name_len) &
+	    (ed->edges_cap - 1);
+	while (ed->edges[i].parent >= 0)
+		i = (i + 1) & (ed->edges_cap - 1);
+	ed->edges[i].parent = parent;
+	ed->edges[i].j = j;
+	ed->nedges++;
+	return 0;
+}
+
+/* The first edge of PARENT named NAME[0..LEN), or NULL. */
+static const struct edge *
+edge_find(const struct editor *ed, int32_t parent, const void *name,
+	  size_t len)
+{
+	size_t i;
+
+	if (ed->edges_cap == 0)
+		return NULL;
+	i = (size_t)edge_hash(parent, name, len) & (ed->edges_cap - 1);
+	for (; ed->edges[i].parent >= 0; i = (i + 1) & (ed->edges_cap - 1)) {
+		const struct edge *e = &ed->edges[i];
+		const struct ckpt_objref *r;
+
+		if (e->parent != parent)
+			continue;
+		r = edge_ref(ed, e);
+		if (r->local_name_len == len &&
+		    (len == 0 || memcmp(r->local_name, name, len) == 0))
+			return e;
+	}
+	return NULL;
+}
+
+/* A new node at the end of the graph, given its path by edge UPEDGE of
+ * UP (-1: no path, a slot variable); its id in *ID. */
+static int
+add_node(struct editor *ed, int32_t up, uint32_t upedge, int32_t *id)
 {
 	struct ckpt_objgraph *g = ed->g;
-	int rc;
 
 	if (g->n >= INT32_MAX)
 		return ckpt_fail(ed->err, -EINVAL,
@@ -1749,84 +1840,75 @@ add_node(struct editor *ed, const char *path, size_t len, int32_t *id)
 	if (g->n == ed->cap) {
 		size_t cap = 2 * ed->cap + 16;
 		struct ckpt_objnode *nn;
-		char **np;
+		int32_t *nu;
+		uint32_t *ne;
 
 		if ((nn = reallocarray(g->nodes, cap, sizeof(*nn))) == NULL)
 			return -ENOMEM;
 		g->nodes = nn;
-		if ((np = reallocarray(ed->paths, cap, sizeof(*np))) == NULL)
+		if ((nu = reallocarray(ed->up, cap, sizeof(*nu))) == NULL)
 			return -ENOMEM;
-		ed->paths = np;
+		ed->up = nu;
+		if ((ne = reallocarray(ed->upedge, cap, sizeof(*ne))) == NULL)
+			return -ENOMEM;
+		ed->upedge = ne;
 		ed->cap = cap;
 	}
-	ed->paths[g->n] = NULL;
-	if (path != NULL && (rc = dup_bytes(path, len, &ed->paths[g->n])) < 0)
-		return rc;
 	memset(&g->nodes[g->n], 0, sizeof(g->nodes[g->n]));
 	g->nodes[g->n].has_checkpoint_values = -1;
+	ed->up[g->n] = up;
+	ed->upedge[g->n] = upedge;
 	*id = (int32_t)g->n++;
 	return 0;
 }
 
 /* The node at the object path made of the components of KEY from FIRST
  * up to (not including) LAST, made where missing (KEY[0..LEN) is a valid
- * key: key_shape()).  A child reached by an edge of the right name but
- * whose own path is another (a second edge to a shared object) cannot
- * hold the new path: 1. */
+ * key: key_shape()).  A child reached by an edge of the right name whose
+ * own path comes from another edge (a second edge to a shared object)
+ * cannot hold the new path: 1. */
 static int
 walk_or_add(struct editor *ed, const char *key, size_t len, size_t first,
 	    size_t last, int32_t *out)
 {
-	const char *s = key, *e, *end = key + len, *from = NULL;
+	const char *s = key, *e, *end = key + len;
 	struct ckpt_buf name = { 0 };
 	int32_t cur = 0;
 	size_t i = 0;
 	int rc = 0;
 
 	for (;; s = e + 1, i++) {
-		struct ckpt_objnode *nd;
-		const char *path;
-		size_t j, plen;
-		int32_t found = -1;
+		const struct edge *ed_e;
+		int32_t found;
 
 		e = comp_end(s, end);
 		if (i < first)
 			goto next;
 		if (i >= last)
 			break;
-		if (from == NULL)
-			from = s;
 		/* a path of one empty component is the root's */
 		if (i == first && last == first + 1 && e == s)
 			break;
-		path = from;
-		plen = (size_t)(e - from);
 		name.len = 0;
 		if ((rc = ckpt_name_unescape(s, (size_t)(e - s), &name)) < 0)
 			break;
-		nd = &ed->g->nodes[cur];
-		for (j = 0; j < nd->nchildren && found < 0; j++) {
-			const struct ckpt_objref *r = &nd->children[j];
-			const char *cp;
-
-			if (r->local_name_len != name.len ||
-			    memcmp(r->local_name, name.data, name.len) != 0 ||
-			    r->node_id < 0 || (uint64_t)r->node_id >= ed->g->n)
-				continue;
-			cp = ed->paths[r->node_id];
-			if (cp == NULL || strlen(cp) != plen ||
-			    memcmp(cp, path, plen) != 0) {
+		ed_e = edge_find(ed, cur, name.data, name.len);
+		if (ed_e != NULL) {
+			found = edge_ref(ed, ed_e)->node_id;
+			if (ed->up[found] != cur ||
+			    ed->upedge[found] != ed_e->j) {
 				rc = 1;
-				goto out;
-			}
-			found = r->node_id;
-		}
-		if (found < 0) {
-			struct ckpt_objref *c;
-
-			if ((rc = add_node(ed, path, plen, &found)) < 0)
 				break;
-			nd = &ed->g->nodes[cur];
+			}
+		} else {
+			struct ckpt_objnode *nd = &ed->g->nodes[cur];
+			struct ckpt_objref *c;
+			uint32_t j = (uint32_t)nd->nchildren;
+
+			if (nd->nchildren >= UINT32_MAX) {
+				rc = 1;
+				break;
+			}
 			c = reallocarray(nd->children, nd->nchildren + 1,
 					 sizeof(*c));
 			if (c == NULL) {
@@ -1834,23 +1916,72 @@ walk_or_add(struct editor *ed, const char *key, size_t len, size_t first,
 				break;
 			}
 			nd->children = c;
-			c = &nd->children[nd->nchildren];
+			c = &nd->children[j];
 			memset(c, 0, sizeof(*c));
 			if ((rc = dup_bytes(name.data, name.len,
 					    &c->local_name)) < 0)
 				break;
 			c->local_name_len = name.len;
-			c->node_id = found;
 			nd->nchildren++;
+			if ((rc = add_node(ed, cur, j, &found)) < 0)
+				break;
+			/* (NODES may have moved: C is not used again) */
+			ed->g->nodes[cur].children[j].node_id = found;
+			if ((rc = edge_add(ed, cur, j)) < 0)
+				break;
 		}
 		cur = found;
 	next:
 		if (e == end)
 			break;
 	}
-out:
 	ckpt_buf_free(&name);
 	*out = cur;
+	return rc;
+}
+
+/* Number the path of every node of ED's graph: the first breadth-first
+ * edge reaching it, as ckpt_objgraph_paths() gives paths; and put every
+ * edge in the table. */
+static int
+edit_index(struct editor *ed)
+{
+	const struct ckpt_objgraph *g = ed->g;
+	size_t *queue = xcalloc(g->n, sizeof(*queue)), head = 0, tail = 0;
+	bool *seen = xcalloc(g->n, sizeof(*seen));
+	int rc = 0;
+
+	ed->up = xcalloc(g->n, sizeof(*ed->up));
+	ed->upedge = xcalloc(g->n, sizeof(*ed->upedge));
+	if (queue == NULL || seen == NULL || ed->up == NULL ||
+	    ed->upedge == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < g->n; i++)
+		ed->up[i] = -1;
+	seen[0] = true;
+	queue[tail++] = 0;
+	while (head < tail) {
+		size_t v = queue[head++];
+
+		for (size_t j = 0; j < g->nodes[v].nchildren; j++) {
+			int32_t c = g->nodes[v].children[j].node_id;
+
+			if (seen[c])
+				continue;
+			seen[c] = true;
+			ed->up[c] = (int32_t)v;
+			ed->upedge[c] = (uint32_t)j;
+			queue[tail++] = (size_t)c;
+		}
+	}
+	for (size_t i = 0; i < g->n && rc == 0; i++)
+		for (size_t j = 0; j < g->nodes[i].nchildren && rc == 0; j++)
+			rc = edge_add(ed, (int32_t)i, (uint32_t)j);
+out:
+	free(queue);
+	free(seen);
 	return rc;
 }
 
@@ -1912,7 +2043,7 @@ add_value(struct editor *ed, size_t v)
 		if (id < 0) {
 			struct ckpt_slotref *s;
 
-			if ((rc = add_node(ed, NULL, 0, &id)) < 0)
+			if ((rc = add_node(ed, -1, 0, &id)) < 0)
 				goto out;
 			nd = &ed->g->nodes[opt];
 			s = reallocarray(nd->slots, nd->nslots + 1,
@@ -1980,7 +2111,7 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 	ed.byk = xcalloc(n, sizeof(*ed.byk));
 	ed.claimed = xcalloc(n, sizeof(*ed.claimed));
 	if (ed.byk == NULL || ed.claimed == NULL ||
-	    (rc = ckpt_objgraph_paths(g, &ed.paths)) < 0) {
+	    (rc = edit_index(&ed)) < 0) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -2002,7 +2133,9 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 out:
 	if (rc == -ENOMEM)
 		ckpt_fail(err, rc, "object graph: out of memory");
-	ckpt_objgraph_paths_free(ed.paths, g->n);
+	free(ed.up);
+	free(ed.upedge);
+	free(ed.edges);
 	free(ed.byk);
 	free(ed.claimed);
 	return rc;
