@@ -1227,9 +1227,10 @@ bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
 			   e->shard_id >= b->hdr.num_shards) {
 			ckpt_fail(&why, -ERANGE,
 				  "%s: tensor '%s' is in shard %d, but the "
-				  "checkpoint has %d",
+				  "checkpoint has %d shard%s",
 				  b->index_path, shown_key(e, kb), e->shard_id,
-				  b->hdr.num_shards);
+				  b->hdr.num_shards,
+				  b->hdr.num_shards == 1 ? "" : "s");
 		}
 		if (why.code < 0 || pe == NULL || pe->n_slices == 0) {
 			if (pe != NULL)

@@ -223,7 +223,7 @@ static const struct entry_case entry_cases[] = {
 	  "too small", ".index", .bad = true },
 	{ "shard id out of range", 1, { 16, 16 },
 	  { { "x", 1, 0, D(0), 1, 0, 4 }, { "y", 1, 0, D(0), 0, 12, 4 } }, 0,
-	  "'x' is in shard 1, but the checkpoint has 1", ".index",
+	  "'x' is in shard 1, but the checkpoint has 1 shard", ".index",
 	  .bad = true },
 	{ "negative shard id", 2, { 16, 16 },
 	  { { "x", 1, 0, D(0), -1, 0, 4 } }, 0,
