@@ -2127,6 +2127,18 @@ journal_setx(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 	return rc;
 }
 
+/* False if a tensor of DTYPE (-1: unknown) and shape DIMS[0..RANK)
+ * (RANK -1: unknown) would take more than 2^63 bytes, which no size can
+ * match (the element count alone is checked by ckpt_shape_parse()). */
+static bool
+shape_fits(int dtype, const int64_t *dims, int rank)
+{
+	uint64_t bytes;
+
+	return dtype < 0 || rank < 0 ||
+	       ckpt_tensor_fixed_size(dtype, dims, rank, &bytes) != -EOVERFLOW;
+}
+
 int
 ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 		   const char *name, const void *value, size_t size)
@@ -2169,7 +2181,8 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 		return -EINVAL;	/* "int32\0junk" is not int32 */
 	if (strcmp(name, CKPTFS_XATTR_DTYPE) == 0) {
 		dtype = ckpt_dtype_from_name(text);
-		if (dtype < 0 || !ckpt_dtype_storable(dtype))
+		if (dtype < 0 || !ckpt_dtype_storable(dtype) ||
+		    !shape_fits(dtype, n->dims, n->rank))
 			return -EINVAL;
 		if (dtype == n->dtype)
 			return 0;
@@ -2181,7 +2194,8 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 	} else {
 		int64_t *nd;
 
-		if (ckpt_shape_parse(text, dims, &rank) < 0)
+		if (ckpt_shape_parse(text, dims, &rank) < 0 ||
+		    !shape_fits(n->dtype, dims, rank))
 			return -EINVAL;
 		if (rank == n->rank && (rank == 0 ||
 					memcmp(dims, n->dims,
@@ -3219,8 +3233,19 @@ settle_shape(struct ckptfs_tree *t, struct ckptfs_node *n,
 		goto out;
 	}
 	if (n->rank >= 0 &&
-	    ckpt_tensor_fixed_size(n->dtype, n->dims, n->rank, &want) == 0 &&
-	    want == n->size)
+	    ckpt_tensor_fixed_size(n->dtype, n->dims, n->rank, &want) < 0) {
+		/* (set before the dtype, whose setfattr allows it) */
+		char shape[64];
+
+		ckpt_shape_format(n->dims, n->rank, shape, sizeof(shape));
+		rc = ckpt_fail(err, -EINVAL,
+			       "%s: %s [%s] would take more than 2^63 bytes; "
+			       "set user.ckpt.shape",
+			       (const char *)w.data, ckpt_dtype_name(n->dtype),
+			       shape);
+		goto out;
+	}
+	if (n->rank >= 0 && want == n->size)
 		goto out;
 	if ((n->rank < 0 || n->rank == 1) && n->size % es == 0) {
 		*one = (int64_t)(n->size / es);

@@ -137,6 +137,25 @@ test_rules_and_replay(const char *spool)
 					"int32\0junk", 10), -EINVAL);
 	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_SHAPE, "4\0,5", 4),
 		     -EINVAL);
+	/* 2^62 + 1 float32s: the count fits, not the bytes (they wrapped
+	 * to 4, and the write-out said "0 bytes") */
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_SHAPE,
+					"5,922337203685477581", 20),
+		     -EINVAL);
+	/* nor a dtype that makes a shape too large */
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_DTYPE, "uint8", 5),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_SHAPE,
+					"4611686018427387904,1", 21),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_DTYPE, "float32",
+					7),
+		     -EINVAL);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_SHAPE, "2,2", 3),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_DTYPE, "float32",
+					7),
+		     0);
 	CHECK_EQ_INT(n->dtype, CKPT_DT_FLOAT);
 	CHECK_EQ_INT(n->rank, 2);
 	CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, "user.other", "x", 1),
