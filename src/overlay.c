@@ -3405,8 +3405,8 @@ keys_unique(struct ckptfs_tree *t, struct keyref *keys, size_t n,
 }
 
 /* TensorFlow saves a slot variable only with the variable it is a slot
- * of: refuse a slot key "<var>/.OPTIMIZER_SLOT/..." when no key written
- * is an attribute of <var>, as refuse() does.  KEYS[0..N): the keys
+ * of: refuse a slot key "<var>/.OPTIMIZER_SLOT/..." when the key
+ * "<var>/.ATTRIBUTES/VARIABLE_VALUE" is not written, as refuse() does.  KEYS[0..N): the keys
  * written, sorted (keys_unique()).  Return 0 or -ENOMEM. */
 static int
 slots_have_vars(struct ckptfs_tree *t, const struct keyref *keys, size_t n,
@@ -3414,7 +3414,7 @@ slots_have_vars(struct ckptfs_tree *t, const struct keyref *keys, size_t n,
 		size_t *nmore, int *refused)
 {
 	static const char slot[] = "/.OPTIMIZER_SLOT/";
-	static const char attrs[] = "/.ATTRIBUTES/";
+	static const char attrs[] = "/.ATTRIBUTES/VARIABLE_VALUE";
 	struct ckpt_buf want = { 0 }, w = { 0 };
 	struct ckpt_err why = { 0 };
 	int rc = 0;
@@ -3442,8 +3442,7 @@ slots_have_vars(struct ckptfs_tree *t, const struct keyref *keys, size_t n,
 			else
 				hi = mid;
 		}
-		if (lo < n && keys[lo].len >= want.len &&
-		    memcmp(keys[lo].key, want.data, want.len) == 0)
+		if (lo < n && cmp_keyref(&keys[lo], &k) == 0)
 			continue;
 		w.len = 0;
 		where_in(t, keys[i].n, CKPTFS_BY_OBJECT, &w);

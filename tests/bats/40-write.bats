@@ -832,6 +832,12 @@ EOF
 	run -0 keys "$T/tf1"
 	refute_line dense/kernel
 	assert_line Adam/m/dense/kernel
+	# nor with a value of another name
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out",spool="$T/sp3"
+	mv "$MNT/by-object/model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE" \
+		"$MNT/by-object/model/layers/0/kernel/.ATTRIBUTES/OTHER"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-object/$s: a slot variable of model/layers/0/kernel, which is not written"
 	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out",spool="$T/sp2"
 	rm "$MNT/by-name/dense/kernel" "$MNT/by-name/Adam/m/dense/kernel"
 	finish
