@@ -2041,8 +2041,13 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 
 		if (mv[i].same)
 			continue;
-		/* a scope of the name steps aside (found above) */
+		/* A scope of the name steps aside (found above), unless
+		 * it was renamed in place just now for another tensor of
+		 * the move (the scope of a name a moved tensor takes from
+		 * a removed one may be the moved directory's own). */
 		if (mv[i].aside != NULL &&
+		    scope_in_way(t, (const char *)mv[i].other.data,
+				 mv[i].other.len) == mv[i].aside &&
 		    scope_step_aside(t, mv[i].aside, iv) < 0)
 			rc = -ENOMEM;
 		if (!mv[i].in_place) {
@@ -2050,7 +2055,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			 * name: by-name's x@ (of by-object's x/sub) became y
 			 * as by-object's x became y, before the tensor x
 			 * did. */
-			if (other == CKPTFS_BY_NAME && mv[i].aside == NULL &&
+			if (other == CKPTFS_BY_NAME &&
 			    (sc = scope_in_way(t,
 					       (const char *)mv[i].other.data,
 					       mv[i].other.len)) != NULL &&

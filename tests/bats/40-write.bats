@@ -539,6 +539,33 @@ EOF
 	# (bias keeps the removed bias's dtype and rank: [3] became [1])
 	[ "$(meta "$T/out2" model/layers/0/bias)" = "float32 [1]" ]
 	[ "$(meta "$T/out2" model/layers/0/kernel2)" = "int32 [1]" ]
+	# The scope of a removed name is the moved directory's own (by-name
+	# stage/ holds a and b): renamed in place for b, it does not step
+	# aside for a as well (it showed as tt@/b, with no tensor tt).
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out3",spool="$T/sp3"
+	o=$MNT/by-object
+	mkdir -p "$o/tt/a/.ATTRIBUTES"
+	printf 'tttt' >"$o/tt/a/$v"
+	setfattr -n user.ckpt.dtype -v float32 "$o/tt/a/$v"
+	mv "$MNT/by-name/tt/a" "$MNT/by-name/stage"
+	rmdir "$MNT/by-name/tt"
+	rm -r "$o/tt"
+	mkdir -p "$o/stage/a/.ATTRIBUTES" "$o/stage/b/.ATTRIBUTES"
+	printf 'AAAA' >"$o/stage/a/$v"
+	printf 'BBBB' >"$o/stage/b/$v"
+	setfattr -n user.ckpt.dtype -v float32 "$o/stage/b/$v"
+	mv "$o/stage" "$o/tt"
+	[ "$(cat "$MNT/by-name/stage")" = AAAA ]
+	[ "$(cat "$MNT/by-name/tt/b")" = BBBB ]
+	[ ! -e "$MNT/by-name/tt@" ]
+	kill_daemon
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out3",spool="$T/sp3"
+	[ "$(cat "$MNT/by-name/tt/b")" = BBBB ]
+	[ ! -e "$MNT/by-name/tt@" ]
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/out3"
+	assert_line "  attribute VARIABLE_VALUE  full_name stage  checkpoint_key tt/a/$v"
+	assert_line "  attribute VARIABLE_VALUE  full_name tt/b  checkpoint_key tt/b/$v"
 }
 
 @test "tf2: a changed structure edits the source's object graph: its ids, slots and objects kept" {
