@@ -334,8 +334,14 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 			base = NULL;
 		add_counter = opts->add_save_counter && opts->graph == NULL &&
 			      (base == NULL || has_counter(base));
+		/* (nor when a tensor is named save_counter elsewhere: the
+		 * counter moved away, and two would have its name) */
 		for (size_t i = 0; i < n && add_counter; i++)
-			add_counter = !is_counter_key(t[i].key, t[i].key_len);
+			add_counter = !is_counter_key(t[i].key, t[i].key_len) &&
+				      !(t[i].name_len ==
+						strlen(CKPT_SAVE_COUNTER_NAME) &&
+					memcmp(t[i].name, CKPT_SAVE_COUNTER_NAME,
+					       t[i].name_len) == 0);
 		/* Packed before the writer's entries exist, so that the
 		 * builder's scratch and they are never alive together; it is
 		 * still stored last, as TensorFlow stores it. */

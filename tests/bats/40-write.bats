@@ -874,6 +874,23 @@ EOF
 	refute_output --partial "slot m"
 }
 
+@test "tf2: save_counter moved away is not added again beside it" {
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
+	mv "$MNT/by-object/save_counter" "$MNT/by-object/model/sc"
+	finish
+	run -0 keys "$T/out"
+	refute_line save_counter/.ATTRIBUTES/VARIABLE_VALUE
+	assert_line model/sc/.ATTRIBUTES/VARIABLE_VALUE
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	[ "$(grep -c 'full_name save_counter ' <<<"$output")" = 1 ]
+	# removed, it is (tf.train.Checkpoint restores it)
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out2"
+	rm "$MNT/by-name/save_counter"
+	mv "$MNT/by-name/x" "$MNT/by-name/y"
+	finish
+	[ "$(val "$T/out2" save_counter/.ATTRIBUTES/VARIABLE_VALUE)" = 1 ]
+}
+
 @test "removexattr: what rsync -X removes; dtype and shape become unknown" {
 	local spool=$T/sp
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
