@@ -1366,19 +1366,8 @@ test_build_nul(void)
 
 /* ---- editing ------------------------------------------------------------ */
 
-/* Append to NODE a child edge to ID named NAME. */
-static void
-e_child(struct ckpt_buf *node, uint64_t id, const char *name)
-{
-	struct ckpt_buf sub = { 0 };
-
-	if (id != 0)
-		put_vi(&sub, 0x08, id);
-	put_str(&sub, 0x12, name);
-	put_msg(node, 0x0a, &sub);
-}
-
-/* Append to NODE an attribute NAME (FN, KEY; OPTIONAL: optional_restore). */
+/* Append to NODE an attribute NAME (FN, KEY; OPTIONAL: optional_restore),
+ * an empty FN left out as TensorFlow does (put_attr() writes it). */
 static void
 e_attr(struct ckpt_buf *node, const char *name, const char *fn,
        const char *key, bool optional)
@@ -1430,18 +1419,18 @@ edit_source(bool hcv)
 	struct ckpt_objgraph *out;
 	int t = hcv ? 1 : -1, f = hcv ? 0 : -1;
 
-	e_child(&n, 1, "model");	/* 0 */
-	e_child(&n, 2, "optimizer");
-	e_child(&n, 3, "save_counter");
+	put_ref(&n, 1, "model");	/* 0 */
+	put_ref(&n, 2, "optimizer");
+	put_ref(&n, 3, "save_counter");
 	e_node(&g, &n, t);
-	e_child(&n, 4, "dense");	/* 1 model */
-	e_child(&n, 4, "alias");
-	e_child(&n, 5, "sig");
-	e_child(&n, 8, "anon");
+	put_ref(&n, 4, "dense");	/* 1 model */
+	put_ref(&n, 4, "alias");
+	put_ref(&n, 5, "sig");
+	put_ref(&n, 8, "anon");
 	e_attr(&n, "OBJECT_CONFIG_JSON", "",
 	       "model/.ATTRIBUTES/OBJECT_CONFIG_JSON", true);
 	e_node(&g, &n, t);
-	e_child(&n, 7, "iter");	/* 2 optimizer */
+	put_ref(&n, 7, "iter");	/* 2 optimizer */
 	e_slot(&n, 4, "m", 6);
 	e_node(&g, &n, t);
 	e_attr(&n, "VARIABLE_VALUE", "save_counter",	/* 3 */
