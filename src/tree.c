@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -896,21 +897,40 @@ loc_chain(const struct ckptfs_tree *t, const struct ckptfs_node *n, int view,
 	return n == root ? 0 : -1;
 }
 
-#define MAX_DEPTH 4096
+/* N's ancestors' locations in VIEW, innermost first, in *V (malloc()ed,
+ * NULL for none): their count, -ENOENT (N is not in VIEW) or -ENOMEM.
+ * As deep as the tree is: a key may have any number of components. */
+static int
+loc_chain_alloc(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+		int view, const struct ckptfs_loc ***v)
+{
+	const struct ckptfs_loc *l = CKPTFS_LOC(n, view);
+	size_t depth = 0, nodes = atomic_load(&t->ninodes);
+	int k;
+
+	*v = NULL;
+	/* (a cycle would be a bug: no path is longer than the nodes) */
+	for (; l->dir != NULL && depth <= nodes; l = &l->dir->loc)
+		depth++;
+	if (depth > nodes || depth >= INT_MAX)
+		return -ENOENT;
+	if (depth > 0 && (*v = calloc(depth, sizeof(**v))) == NULL)
+		return -ENOMEM;
+	k = loc_chain(t, n, view, *v, (int)depth);
+	return k < 0 ? -ENOENT : k;
+}
 
 /* Raw path in a view. */
 int
 ckptfs_node_rawpath(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		    int view, struct ckpt_buf *out)
 {
-	const struct ckptfs_loc **v = calloc(MAX_DEPTH, sizeof(*v));
+	const struct ckptfs_loc **v;
 	int k, rc = 0;
 
-	if (v == NULL)
-		return -ENOMEM;
-	k = loc_chain(t, n, view, v, MAX_DEPTH);
+	k = loc_chain_alloc(t, n, view, &v);
 	if (k < 0)
-		rc = -ENOENT;
+		rc = k;
 	while (rc == 0 && k-- > 0) {
 		rc = ckpt_buf_put(out, CKPTFS_LOC_RAW(v[k]), v[k]->rawlen);
 		if (rc == 0 && k > 0)
@@ -925,14 +945,12 @@ int
 ckptfs_node_path(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		 int view, struct ckpt_buf *out)
 {
-	const struct ckptfs_loc **v = calloc(MAX_DEPTH, sizeof(*v));
+	const struct ckptfs_loc **v;
 	const char *top = view == CKPTFS_BY_NAME ? "by-name" : "by-object";
 	int k, rc;
 
-	if (v == NULL)
-		return -ENOMEM;
-	k = loc_chain(t, n, view, v, MAX_DEPTH);
-	rc = k < 0 ? -ENOENT : ckpt_buf_put(out, top, strlen(top));
+	k = loc_chain_alloc(t, n, view, &v);
+	rc = k < 0 ? k : ckpt_buf_put(out, top, strlen(top));
 	while (rc == 0 && k-- > 0) {
 		rc = ckpt_buf_put(out, "/", 1);
 		if (rc == 0)

@@ -861,6 +861,41 @@ test_big(void)
 	free(keys);
 }
 
+/* A key of more components than any fixed limit: its paths in both views
+ * (written out, journalled) are whole (4,096 was a limit, and past it
+ * the write-out failed with a bare ENOENT). */
+static void
+test_deep(void)
+{
+	enum { D = 5000 };
+	char *key = malloc(2 * D + 1);
+	struct ckpt_entry e;
+	struct ckptfs_source src = { .entries = &e, .n = 1 };
+	struct ckptfs_tree *t;
+	struct ckpt_err err = { 0 };
+	struct ckpt_buf b = { 0 };
+	struct ckptfs_node *n, *d;
+
+	CHECK(key != NULL);
+	for (size_t i = 0; i < D; i++)
+		memcpy(key + 2 * i, "a/", 2);
+	key[2 * D - 1] = '\0';	/* a/a/.../a */
+	e = mk(key, 2 * D - 1, NULL, 0);
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	for (d = t->by_name, n = NULL; d != NULL && d->kind == CKPTFS_DIR;
+	     d = n)
+		n = ckptfs_dir_lookup(d, "a", 1);
+	CHECK(n != NULL && n->entry == &e);
+	CHECK_EQ_INT(ckptfs_node_rawpath(t, n, CKPTFS_BY_NAME, &b), 0);
+	CHECK_EQ_MEM(b.data, b.len, key, 2 * D - 1);
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_node_path(t, n, CKPTFS_BY_NAME, &b), 0);
+	CHECK_EQ_INT(b.len, strlen("by-name/") + 2 * D - 1);
+	ckpt_buf_free(&b);
+	ckptfs_tree_free(t);
+	free(key);
+}
+
 /* The same keys in key order (directories finished while the names are
  * added) and out of order (a hostile index: everything finished at the
  * end) give the same trees, TF1 in /by-name and TF2 in /by-object. */
@@ -1165,6 +1200,7 @@ main(void)
 	test_tf2_bad_graph();
 	test_tf2_many_names();
 	test_big();
+	test_deep();
 	test_verify();
 	test_dir_ops();
 	test_key_order();
