@@ -1617,6 +1617,27 @@ struct edge {
 	uint32_t j;	/* its index in the parent's children */
 };
 
+/* Room in one node's arrays (a parsed node's are just as long as they
+ * are, and grow by doubling here: one object may get 100,000 children,
+ * an optimizer as many slots). */
+struct room {
+	size_t children, attrs, slots;
+};
+
+/* ARR (of N elements of SIZE bytes, room for *CAP) with room for one
+ * more, or NULL (ARR unchanged) on -ENOMEM. */
+static void *
+room_for_one(void *arr, size_t n, size_t *cap, size_t size)
+{
+	size_t c = n < 4 ? 4 : 2 * n;
+
+	if (n < *cap)
+		return arr;
+	if ((arr = reallocarray(arr, c, size)) != NULL)
+		*cap = c;
+	return arr;
+}
+
 /* State of one ckpt_objgraph_edit() call.  A node's object path is that
  * of the first breadth-first edge reaching it (ckpt_objgraph_paths()):
  * UP and UPEDGE say which, so that a path is followed edge by edge
@@ -1627,7 +1648,8 @@ struct editor {
 	int32_t *up;		/* the node whose edge gives each node its
 				 * path; -1: none (the root, slot variables) */
 	uint32_t *upedge;	/* that edge's index in UP's children */
-	size_t cap;		/* room in g->nodes, up and upedge */
+	struct room *room;	/* room in each node's arrays */
+	size_t cap;		/* room in g->nodes, up, upedge and room */
 	struct edge *edges;	/* open addressing, a power of two */
 	size_t nedges, edges_cap;
 	const struct ckpt_objvalue *vals;
@@ -1840,6 +1862,7 @@ add_node(struct editor *ed, int32_t up, uint32_t upedge, int32_t *id)
 	if (g->n == ed->cap) {
 		size_t cap = 2 * ed->cap + 16;
 		struct ckpt_objnode *nn;
+		struct room *nr;
 		int32_t *nu;
 		uint32_t *ne;
 
@@ -1852,8 +1875,12 @@ add_node(struct editor *ed, int32_t up, uint32_t upedge, int32_t *id)
 		if ((ne = reallocarray(ed->upedge, cap, sizeof(*ne))) == NULL)
 			return -ENOMEM;
 		ed->upedge = ne;
+		if ((nr = reallocarray(ed->room, cap, sizeof(*nr))) == NULL)
+			return -ENOMEM;
+		ed->room = nr;
 		ed->cap = cap;
 	}
+	memset(&ed->room[g->n], 0, sizeof(ed->room[g->n]));
 	memset(&g->nodes[g->n], 0, sizeof(g->nodes[g->n]));
 	g->nodes[g->n].has_checkpoint_values = -1;
 	ed->up[g->n] = up;
@@ -1909,8 +1936,8 @@ walk_or_add(struct editor *ed, const char *key, size_t len, size_t first,
 				rc = 1;
 				break;
 			}
-			c = reallocarray(nd->children, nd->nchildren + 1,
-					 sizeof(*c));
+			c = room_for_one(nd->children, nd->nchildren,
+					 &ed->room[cur].children, sizeof(*c));
 			if (c == NULL) {
 				rc = -ENOMEM;
 				break;
@@ -1953,13 +1980,18 @@ edit_index(struct editor *ed)
 
 	ed->up = xcalloc(g->n, sizeof(*ed->up));
 	ed->upedge = xcalloc(g->n, sizeof(*ed->upedge));
+	ed->room = xcalloc(g->n, sizeof(*ed->room));
 	if (queue == NULL || seen == NULL || ed->up == NULL ||
-	    ed->upedge == NULL) {
+	    ed->upedge == NULL || ed->room == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < g->n; i++)
+	for (size_t i = 0; i < g->n; i++) {
 		ed->up[i] = -1;
+		ed->room[i].children = g->nodes[i].nchildren;
+		ed->room[i].attrs = g->nodes[i].nattrs;
+		ed->room[i].slots = g->nodes[i].nslots;
+	}
 	seen[0] = true;
 	queue[tail++] = 0;
 	while (head < tail) {
@@ -2046,8 +2078,8 @@ add_value(struct editor *ed, size_t v)
 			if ((rc = add_node(ed, -1, 0, &id)) < 0)
 				goto out;
 			nd = &ed->g->nodes[opt];
-			s = reallocarray(nd->slots, nd->nslots + 1,
-					 sizeof(*s));
+			s = room_for_one(nd->slots, nd->nslots,
+					 &ed->room[opt].slots, sizeof(*s));
 			if (s == NULL) {
 				rc = -ENOMEM;
 				goto out;
@@ -2071,7 +2103,8 @@ add_value(struct editor *ed, size_t v)
 			rc = 1;
 			goto out;
 		}
-	a = reallocarray(nd->attrs, nd->nattrs + 1, sizeof(*a));
+	a = room_for_one(nd->attrs, nd->nattrs, &ed->room[id].attrs,
+			 sizeof(*a));
 	if (a == NULL) {
 		rc = -ENOMEM;
 		goto out;
@@ -2135,6 +2168,7 @@ out:
 		ckpt_fail(err, rc, "object graph: out of memory");
 	free(ed.up);
 	free(ed.upedge);
+	free(ed.room);
 	free(ed.edges);
 	free(ed.byk);
 	free(ed.claimed);
