@@ -1052,6 +1052,23 @@ ckpt_objgraph_key_check(const char *key, size_t len, const char **why)
 	return *why == NULL ? 0 : -EINVAL;
 }
 
+/* Check value V (the I-th) has a key and a full name in UTF-8; return 0
+ * or -EINVAL. */
+static int
+value_ok(const struct ckpt_objvalue *v, size_t i, struct ckpt_err *err)
+{
+	if (v->key == NULL)
+		return ckpt_fail(err, -EINVAL,
+				 "object graph: value %zu has no key", i);
+	if (v->full_name != NULL &&
+	    !ckpt_utf8_valid(v->full_name, full_name_len(v)))
+		return ckpt_fail(err, -EINVAL,
+				 "object graph: the full name of value %zu is "
+				 "not valid UTF-8",
+				 i);
+	return 0;
+}
+
 /* Count what the keys of B need: components, arena bytes (components
  * holding a '.'), path requests (one per key, two for a slot key). */
 static int
@@ -1062,18 +1079,10 @@ count_keys(const struct builder *b, size_t *ncomps, size_t *narena,
 
 	for (i = 0; i < b->nvals; i++) {
 		const char *s = b->vals[i].key, *e, *end;
+		int rc;
 
-		if (s == NULL)
-			return ckpt_fail(b->err, -EINVAL,
-					 "object graph: value %zu has no key",
-					 i);
-		if (b->vals[i].full_name != NULL &&
-		    !ckpt_utf8_valid(b->vals[i].full_name,
-				     full_name_len(&b->vals[i])))
-			return ckpt_fail(b->err, -EINVAL,
-					 "object graph: the full name of value "
-					 "%zu is not valid UTF-8",
-					 i);
+		if ((rc = value_ok(&b->vals[i], i, b->err)) < 0)
+			return rc;
 		end = s + key_len(&b->vals[i]);
 		++*nreqs;
 		for (;; s = e + 1) {
@@ -1611,10 +1620,20 @@ ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
 
 /* ---- editing ------------------------------------------------------------ */
 
-/* One child edge, in the editor's table of edges by parent and name. */
+/* One reference of a node, in one of the editor's tables: a child edge
+ * (found by parent and name) or a slot variable (by optimizer, original
+ * variable and slot name). */
 struct edge {
-	int32_t parent;	/* -1: an empty slot */
-	uint32_t j;	/* its index in the parent's children */
+	int32_t parent;	/* the node; -1: an empty place */
+	uint32_t j;	/* its index in the node's children or slots */
+};
+
+/* Such a table: every child edge, or every slot variable, of the graph
+ * (open addressing, CAP a power of two, at most half full). */
+struct reftab {
+	struct edge *e;
+	size_t n, cap;
+	bool slots;
 };
 
 /* Room in one node's arrays (a parsed node's are just as long as they
@@ -1650,8 +1669,7 @@ struct editor {
 	uint32_t *upedge;	/* that edge's index in UP's children */
 	struct room *room;	/* room in each node's arrays */
 	size_t cap;		/* room in g->nodes, up, upedge and room */
-	struct edge *edges;	/* open addressing, a power of two */
-	size_t nedges, edges_cap;
+	struct reftab edges, slots;
 	const struct ckpt_objvalue *vals;
 	const struct ckpt_objvalue **byk;	/* VALS in key order */
 	size_t nvals;
@@ -1771,79 +1789,120 @@ keep_slots(struct editor *ed, struct ckpt_objnode *nd)
 	nd->nslots = k;
 }
 
-/* Hash of the edge from PARENT named NAME[0..LEN) (FNV-1a). */
+/* Hash of a reference from node A (and variable B: slots) named
+ * NAME[0..LEN) (FNV-1a). */
 static uint64_t
-edge_hash(int32_t parent, const void *name, size_t len)
+ref_hash(int32_t a, int32_t b, const void *name, size_t len)
 {
 	const uint8_t *p = name;
-	uint64_t h = 14695981039346656037ull ^ (uint32_t)parent;
+	uint64_t h = 14695981039346656037ull ^ (uint32_t)a;
 
+	h = (h ^ (uint32_t)b) * 1099511628211ull;
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ p[i]) * 1099511628211ull;
 	return h * 1099511628211ull;
 }
 
-/* The edge's name. */
-static const struct ckpt_objref *
-edge_ref(const struct editor *ed, const struct edge *e)
+/* What reference E of table T is found by: its variable (*B; -1 for an
+ * edge) and name. */
+static void
+ref_key(const struct editor *ed, const struct reftab *t, const struct edge *e,
+	int32_t *b, const char **name, size_t *len)
 {
-	return &ed->g->nodes[e->parent].children[e->j];
+	const struct ckpt_objnode *nd = &ed->g->nodes[e->parent];
+
+	if (t->slots) {
+		*b = nd->slots[e->j].original_variable_node_id;
+		*name = nd->slots[e->j].slot_name;
+		*len = nd->slots[e->j].slot_name_len;
+	} else {
+		*b = -1;
+		*name = nd->children[e->j].local_name;
+		*len = nd->children[e->j].local_name_len;
+	}
 }
 
-/* Add edge J of PARENT to the table (grown as needed). */
-static int
-edge_add(struct editor *ed, int32_t parent, uint32_t j)
+/* Put reference J of node A in T (there is room). */
+static void
+ref_put(const struct editor *ed, struct reftab *t, int32_t a, uint32_t j)
 {
-	const struct ckpt_objref *r = &ed->g->nodes[parent].children[j];
-	size_t i;
+	struct edge e = { a, j };
+	const char *name;
+	size_t len, i;
+	int32_t b;
 
-	if (2 * (ed->nedges + 1) > ed->edges_cap) {
-		size_t cap = ed->edges_cap ? 2 * ed->edges_cap : 64;
-		struct edge *old = ed->edges, *t = calloc(cap, sizeof(*t));
-		size_t ocap = ed->edges_cap;
+	ref_key(ed, t, &e, &b, &name, &len);
+	i = (size_t)ref_hash(a, b, name, len) & (t->cap - 1);
+	while (t->e[i].parent >= 0)
+		i = (i + 1) & (t->cap - 1);
+	t->e[i] = e;
+	t->n++;
+}
 
-		if (t == NULL)
-			return -ENOMEM;
-		for (i = 0; i < cap; i++)
-			t[i].parent = -1;
-		ed->edges = t;
-		ed->edges_cap = cap;
-		ed->nedges = 0;
-		/* (in their order, so that equal names keep theirs) */
-		for (i = 0; i < ocap; i++)
-			if (old[i].parent >= 0)
-				(void)edge_add(ed, old[i].parent, old[i].j);
-		free(old);
+/* Fill T anew: every child edge (or slot) of the graph, node by node and
+ * in their order, so that of references found alike the first is found
+ * first; room for twice as many. */
+static int
+ref_fill(const struct editor *ed, struct reftab *t)
+{
+	size_t cap = 64, want = 0, i, j;
+
+	for (i = 0; i < ed->g->n; i++)
+		want += t->slots ? ed->g->nodes[i].nslots
+				 : ed->g->nodes[i].nchildren;
+	while (cap < 4 * want)
+		cap *= 2;
+	free(t->e);
+	t->n = 0;
+	t->cap = 0;
+	if ((t->e = calloc(cap, sizeof(*t->e))) == NULL)
+		return -ENOMEM;
+	t->cap = cap;
+	for (i = 0; i < cap; i++)
+		t->e[i].parent = -1;
+	for (i = 0; i < ed->g->n; i++) {
+		const struct ckpt_objnode *nd = &ed->g->nodes[i];
+		size_t n = t->slots ? nd->nslots : nd->nchildren;
+
+		for (j = 0; j < n; j++)
+			ref_put(ed, t, (int32_t)i, (uint32_t)j);
 	}
-	i = (size_t)edge_hash(parent, r->local_name, r->local_name_len) &
-	    (ed->edges_cap - 1);
-	while (ed->edges[i].parent >= 0)
-		i = (i + 1) & (ed->edges_cap - 1);
-	ed->edges[i].parent = parent;
-	ed->edges[i].j = j;
-	ed->nedges++;
 	return 0;
 }
 
-/* The first edge of PARENT named NAME[0..LEN), or NULL. */
+/* Reference J of node A was just added to the graph: put it in T (the
+ * table filled anew when it grows, the new one with the rest). */
+static int
+ref_add(const struct editor *ed, struct reftab *t, int32_t a, uint32_t j)
+{
+	if (2 * (t->n + 1) > t->cap)
+		return ref_fill(ed, t);
+	ref_put(ed, t, a, j);
+	return 0;
+}
+
+/* The first reference of node A (for variable B: slots) named
+ * NAME[0..LEN) in T, or NULL. */
 static const struct edge *
-edge_find(const struct editor *ed, int32_t parent, const void *name,
-	  size_t len)
+ref_find(const struct editor *ed, const struct reftab *t, int32_t a,
+	 int32_t b, const void *name, size_t len)
 {
 	size_t i;
 
-	if (ed->edges_cap == 0)
+	if (t->cap == 0)
 		return NULL;
-	i = (size_t)edge_hash(parent, name, len) & (ed->edges_cap - 1);
-	for (; ed->edges[i].parent >= 0; i = (i + 1) & (ed->edges_cap - 1)) {
-		const struct edge *e = &ed->edges[i];
-		const struct ckpt_objref *r;
+	i = (size_t)ref_hash(a, b, name, len) & (t->cap - 1);
+	for (; t->e[i].parent >= 0; i = (i + 1) & (t->cap - 1)) {
+		const struct edge *e = &t->e[i];
+		const char *en;
+		size_t el;
+		int32_t eb;
 
-		if (e->parent != parent)
+		if (e->parent != a)
 			continue;
-		r = edge_ref(ed, e);
-		if (r->local_name_len == len &&
-		    (len == 0 || memcmp(r->local_name, name, len) == 0))
+		ref_key(ed, t, e, &eb, &en, &el);
+		if (eb == b && el == len &&
+		    (len == 0 || memcmp(en, name, len) == 0))
 			return e;
 	}
 	return NULL;
@@ -1919,9 +1978,9 @@ walk_or_add(struct editor *ed, const char *key, size_t len, size_t first,
 		name.len = 0;
 		if ((rc = ckpt_name_unescape(s, (size_t)(e - s), &name)) < 0)
 			break;
-		ed_e = edge_find(ed, cur, name.data, name.len);
+		ed_e = ref_find(ed, &ed->edges, cur, -1, name.data, name.len);
 		if (ed_e != NULL) {
-			found = edge_ref(ed, ed_e)->node_id;
+			found = ed->g->nodes[cur].children[ed_e->j].node_id;
 			if (ed->up[found] != cur ||
 			    ed->upedge[found] != ed_e->j) {
 				rc = 1;
@@ -1954,7 +2013,7 @@ walk_or_add(struct editor *ed, const char *key, size_t len, size_t first,
 				break;
 			/* (NODES may have moved: C is not used again) */
 			ed->g->nodes[cur].children[j].node_id = found;
-			if ((rc = edge_add(ed, cur, j)) < 0)
+			if ((rc = ref_add(ed, &ed->edges, cur, j)) < 0)
 				break;
 		}
 		cur = found;
@@ -2008,9 +2067,7 @@ edit_index(struct editor *ed)
 			queue[tail++] = (size_t)c;
 		}
 	}
-	for (size_t i = 0; i < g->n && rc == 0; i++)
-		for (size_t j = 0; j < g->nodes[i].nchildren && rc == 0; j++)
-			rc = edge_add(ed, (int32_t)i, (uint32_t)j);
+	rc = ref_fill(ed, &ed->edges);
 out:
 	free(queue);
 	free(seen);
@@ -2046,6 +2103,7 @@ add_value(struct editor *ed, size_t v)
 	struct ckpt_objattr *a;
 	struct key_shape ks;
 	const char *why = key_shape(key, len, &ks);
+	const struct edge *sr;
 	int32_t obj, opt, id = -1;
 	int rc;
 
@@ -2065,13 +2123,9 @@ add_value(struct editor *ed, size_t v)
 				      ks.attr_at - 1, &opt)) != 0 ||
 		    (rc = comp_at(key, len, ks.attr_at - 1, &slot)) < 0)
 			goto out;
-		nd = &ed->g->nodes[opt];
-		for (j = 0; j < nd->nslots && id < 0; j++)
-			if (nd->slots[j].original_variable_node_id == obj &&
-			    nd->slots[j].slot_name_len == slot.len &&
-			    memcmp(nd->slots[j].slot_name, slot.data,
-				   slot.len) == 0)
-				id = nd->slots[j].slot_variable_node_id;
+		sr = ref_find(ed, &ed->slots, opt, obj, slot.data, slot.len);
+		if (sr != NULL)
+			id = ed->g->nodes[opt].slots[sr->j].slot_variable_node_id;
 		if (id < 0) {
 			struct ckpt_slotref *s;
 
@@ -2094,6 +2148,9 @@ add_value(struct editor *ed, size_t v)
 			s->original_variable_node_id = obj;
 			s->slot_variable_node_id = id;
 			nd->nslots++;
+			if ((rc = ref_add(ed, &ed->slots, opt,
+					  (uint32_t)(nd->nslots - 1))) < 0)
+				goto out;
 		}
 	}
 	nd = &ed->g->nodes[id];
@@ -2136,6 +2193,9 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 	size_t i;
 	int rc;
 
+	for (i = 0; i < n; i++)
+		if ((rc = value_ok(&vals[i], i, err)) < 0)
+			return rc;
 	if (g->n == 0)
 		return 1;	/* no root to keep */
 	if ((rc = check_ids(g)) < 0)
@@ -2158,6 +2218,9 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 	}
 	for (i = 0; i < g->n; i++)
 		keep_slots(&ed, &g->nodes[i]);
+	ed.slots.slots = true;
+	if ((rc = ref_fill(&ed, &ed.slots)) < 0)
+		goto out;
 	for (i = 0; i < n; i++)
 		if (!ed.claimed[i] && (rc = add_value(&ed, i)) != 0)
 			goto out;
@@ -2169,7 +2232,8 @@ out:
 	free(ed.up);
 	free(ed.upedge);
 	free(ed.room);
-	free(ed.edges);
+	free(ed.edges.e);
+	free(ed.slots.e);
 	free(ed.byk);
 	free(ed.claimed);
 	return rc;

@@ -1608,6 +1608,56 @@ test_edit(void)
 	ckpt_objgraph_free(g);
 }
 
+/* A source of many edges and slots (its tables are filled and grown):
+ * every variable and slot moved to a new name, and back. */
+static void
+test_edit_many(void)
+{
+	enum { K = 600 };
+	struct ckpt_objvalue *v = calloc(2 * K, sizeof(*v));
+	char (*keys)[64] = calloc(2 * K, sizeof(*keys));
+	struct ckpt_objgraph *g;
+	struct ckpt_err err = { 0 };
+	size_t i;
+
+	CHECK(v != NULL && keys != NULL);
+	for (int pass = 0; pass < 3; pass++) {
+		char c = pass == 1 ? 'w' : 'v';
+
+		for (i = 0; i < K; i++) {
+			snprintf(keys[2 * i], sizeof(keys[0]),
+				 "%c%zu/.ATTRIBUTES/VARIABLE_VALUE", c, i);
+			snprintf(keys[2 * i + 1], sizeof(keys[0]),
+				 "%c%zu/.OPTIMIZER_SLOT/opt/m/.ATTRIBUTES/"
+				 "VARIABLE_VALUE",
+				 c, i);
+			v[2 * i].key = keys[2 * i];
+			v[2 * i + 1].key = keys[2 * i + 1];
+			v[2 * i].full_name = v[2 * i + 1].full_name = "x";
+		}
+		if (pass == 0) {
+			CHECK_EQ_INT(ckpt_objgraph_build(v, 2 * K, &g, &err),
+				     0);
+			/* root, opt, K variables, K slot nodes */
+			CHECK_EQ_INT(g->n, 2 * K + 2);
+			continue;
+		}
+		g = edit(g, v, 2 * K, 0);
+	}
+	/* v0.. (empty after the first edit) kept, w0.. and their slot
+	 * nodes made, then v0.. given their values again (new slot nodes:
+	 * a dropped slot's node is left unused) and w0.. left empty; the
+	 * optimizer lists each variable's slot once */
+	CHECK_EQ_INT(g->n, 2 * K + 2 + 2 * K + K);
+	for (i = 0; i < g->n; i++)
+		if (g->nodes[i].nslots > 0)
+			CHECK_EQ_INT(g->nodes[i].nslots, K);
+	CHECK_EQ_INT(g->nodes[0].nchildren, 1 + 2 * K);
+	ckpt_objgraph_free(g);
+	free(v);
+	free(keys);
+}
+
 /* build_bytes packs the graph itself: its bytes must be what protobuf-c
  * packs for the same graph (serialize of the parsed graph), appended after
  * what OUT held; a refused key leaves OUT as it was. */
@@ -1711,6 +1761,7 @@ main(void)
 	test_build_bad();
 	test_build_bytes();
 	test_edit();
+	test_edit_many();
 	test_build_nul();
 	test_build_slots_two_optimizers();
 	if (real != NULL) {
