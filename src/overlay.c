@@ -1347,8 +1347,11 @@ vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
 	    (node_at(t, CKPTFS_BY_NAME, v->name, v->nlen) &&
 	     !scope_in_way(t, v->name, v->nlen)))
 		goto out;
-	other->len = 0;
-	took = ckpt_buf_put(other, v->name, v->nlen) == 0;
+	/* (OTHER is left as it was if this fails) */
+	if (ckpt_buf_reserve(other, v->nlen) == 0) {
+		other->len = 0;
+		took = ckpt_buf_put(other, v->name, v->nlen) == 0;
+	}
 out:
 	ckpt_buf_free(&key);
 	return took;
@@ -1806,7 +1809,7 @@ other_cmp(const void *a, const void *b)
 	const struct ckpt_buf *x = &(*(struct moved *const *)a)->other;
 	const struct ckpt_buf *y = &(*(struct moved *const *)b)->other;
 	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->data, y->data, n);
+	int c = n > 0 ? memcmp(x->data, y->data, n) : 0;
 
 	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
@@ -3239,7 +3242,8 @@ settle_shape(struct ckptfs_tree *t, struct ckptfs_node *n,
 	}
 	if (n->rank >= 0 &&
 	    ckpt_tensor_fixed_size(n->dtype, n->dims, n->rank, &want) < 0) {
-		/* (set before the dtype, whose setfattr allows it) */
+		/* (a shape set while the dtype was unknown, then a dtype
+		 * taken from a tensor the file was renamed over) */
 		char shape[64];
 
 		ckpt_shape_format(n->dims, n->rank, shape, sizeof(shape));
@@ -3452,10 +3456,12 @@ slots_have_vars(struct ckptfs_tree *t, const struct keyref *keys, size_t n,
 		w.len = 0;
 		where_in(t, keys[i].n, CKPTFS_BY_OBJECT, &w);
 		ckpt_fail(&why, -EINVAL,
-			  "%s: a slot variable of %.*s, which is not written "
+			  "%s: a slot variable of %s%.*s, which is not written "
 			  "(TensorFlow saves a slot only with its variable); "
 			  "remove it too, or put the variable back",
-			  (const char *)w.data, (int)vlen, keys[i].key);
+			  (const char *)w.data,
+			  vlen == 0 ? "the root object" : "", (int)vlen,
+			  keys[i].key);
 		if (*refused == 0)
 			*refused = -EINVAL;
 		rc = refuse(t, keys[i].n, CKPTFS_BY_OBJECT, &why, err, more,
