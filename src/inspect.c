@@ -1061,9 +1061,57 @@ verify_one(const struct ckpt_bundle *b, const struct opts *opts,
 	return false;
 }
 
+/* Keys that the object graph G names are in the index of B (TensorFlow
+ * fails to restore an object whose attribute's key is not); report each
+ * that is not, the first few by name, as damage of the graph's entry GE.
+ * Return true if all are. */
+static bool
+graph_keys_held(const struct ckpt_bundle *b, const struct ckpt_objgraph *g,
+		const struct opts *opts, const struct ckpt_entry *ge,
+		struct out *o)
+{
+	enum { NAMED = 3 };
+	size_t missing = 0, i, j;
+	struct out m = { 0 };
+
+	for (i = 0; i < g->n; i++) {
+		for (j = 0; j < g->nodes[i].nattrs; j++) {
+			const struct ckpt_objattr *a = &g->nodes[i].attrs[j];
+
+			if (ckpt_bundle_find(b, a->checkpoint_key,
+					     a->checkpoint_key_len) != NULL ||
+			    missing++ >= NAMED)
+				continue;
+			m.b.len = 0;
+			o_str(&m, "object graph: node ");
+			o_fmt(&m, "%zu names key '", i);
+			esc_text(&m, a->checkpoint_key, a->checkpoint_key_len,
+				 ESC_PLAIN);
+			o_str(&m, "', which the index does not hold");
+			o_byte(&m, '\0');
+			if (m.err == 0)
+				report_damage(opts, ge, NULL,
+					      (const char *)m.b.data, NULL, o);
+		}
+	}
+	if (missing > NAMED) {
+		m.b.len = 0;
+		o_fmt(&m, "object graph: %zu more keys it names are not in "
+			  "the index",
+		      missing - NAMED);
+		o_byte(&m, '\0');
+		if (m.err == 0)
+			report_damage(opts, ge, NULL, (const char *)m.b.data,
+				      NULL, o);
+	}
+	ckpt_buf_free(&m.b);
+	return missing == 0;
+}
+
 /* Check every CRC of the selected tensors (every part of a partitioned
- * one) and that the object graph parses; print one line per damaged
- * tensor and a summary.  Return 0 or EX_BAD if anything is damaged. */
+ * one), that the object graph parses and that the keys it names are in
+ * the index; print one line per damaged tensor and a summary.  Return 0
+ * or EX_BAD if anything is damaged. */
 static int
 verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
        struct out *o)
@@ -1117,6 +1165,8 @@ verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
 					       b->hdr.num_shards);
 			report_damage(opts, ge, NULL, msg, file, o);
 			free(file);
+			damaged++;
+		} else if (!graph_keys_held(b, g, opts, ge, o)) {
 			damaged++;
 		}
 		ckpt_objgraph_free(g);

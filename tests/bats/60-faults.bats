@@ -470,6 +470,10 @@ hostile() {
 	for f in "${lines[@]}"; do
 		cat "$f" >/dev/null || fail "$f unreadable"
 	done
+	# --verify says so: TensorFlow cannot restore that object
+	run -1 "$CKPT_INSPECT" --verify "$HX/dangling"
+	assert_line "DAMAGED _CHECKPOINTABLE_OBJECT_GRAPH: object graph: node 1 names key 'gone/.ATTRIBUTES/VARIABLE_VALUE', which the index does not hold"
+	assert_line "2 tensors verified, 1 damaged"
 }
 
 @test "a TF2 graph with a cycle and odd edge names mounts and terminates" {
