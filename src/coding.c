@@ -69,6 +69,19 @@ ckpt_varint_len(uint64_t v)
 	return n;
 }
 
+uint64_t
+ckpt_fnv1a64(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
 int
 ckpt_buf_reserve(struct ckpt_buf *b, size_t n)
 {

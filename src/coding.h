@@ -82,6 +82,9 @@ ckpt_store64(uint8_t *p, uint64_t v, bool big_endian)
 		     big_endian);
 }
 
+/* 64-bit FNV-1a of DATA (hash tables; shortened names' "%#<hash>"). */
+uint64_t ckpt_fnv1a64(const void *data, size_t len);
+
 /* A growable byte buffer.  Zero-initialise, append, then free. */
 struct ckpt_buf {
 	uint8_t *data;	/* owned */

@@ -1790,17 +1790,14 @@ keep_slots(struct editor *ed, struct ckpt_objnode *nd)
 }
 
 /* Hash of a reference from node A (and variable B: slots) named
- * NAME[0..LEN) (FNV-1a). */
+ * NAME[0..LEN). */
 static uint64_t
 ref_hash(int32_t a, int32_t b, const void *name, size_t len)
 {
-	const uint8_t *p = name;
-	uint64_t h = 14695981039346656037ull ^ (uint32_t)a;
+	uint64_t ids = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
 
-	h = (h ^ (uint32_t)b) * 1099511628211ull;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h * 1099511628211ull;
+	/* (the ids mixed by a multiply, so that consecutive ones spread) */
+	return ckpt_fnv1a64(name, len) ^ ids * 0x9e3779b97f4a7c15ull;
 }
 
 /* What reference E of table T is found by: its variable (*B; -1 for an

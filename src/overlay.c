@@ -367,7 +367,7 @@ static void
 vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
 	 const struct ckpt_buf *key, const struct ckpt_buf *name)
 {
-	uint64_t h = ckptfs_fnv1a64(key->data, key->len);
+	uint64_t h = ckpt_fnv1a64(key->data, key->len);
 	struct vacated *v;
 	char *nm = NULL;
 	size_t i;
@@ -447,7 +447,7 @@ take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n,
 			     memcmp(from->data, key.data, key.len) == 0))
 		goto out;
 	i = vac_slot(ov, key.data, key.len,
-		     ckptfs_fnv1a64(key.data, key.len));
+		     ckpt_fnv1a64(key.data, key.len));
 	if (ov->vac[i] == NULL || (m = ov->vac[i]->n) == n)
 		goto out;
 	if (n->dtype < 0)
@@ -573,7 +573,7 @@ spool_claim(struct ckptfs_overlay *ov)
 	len = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
 		       "ckptfs-spool/%jx/%jx/%016" PRIx64, (uintmax_t)st.st_dev,
 		       (uintmax_t)st.st_ino,
-		       ckptfs_fnv1a64(base + 1, strlen(base + 1)));
+		       ckpt_fnv1a64(base + 1, strlen(base + 1)));
 	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
 			    (size_t)len);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1342,7 +1342,7 @@ vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
 				   &key) < 0)
 		goto out;
 	v = ov->vac[vac_slot(ov, key.data, key.len,
-			     ckptfs_fnv1a64(key.data, key.len))];
+			     ckpt_fnv1a64(key.data, key.len))];
 	if (v == NULL || v->name == NULL ||
 	    (node_at(t, CKPTFS_BY_NAME, v->name, v->nlen) &&
 	     !scope_in_way(t, v->name, v->nlen)))
@@ -1432,7 +1432,7 @@ names_sum(struct ckptfs_tree *t, uint64_t *sum, uint64_t *n)
 			rc = ckptfs_node_rawpath(t, x, v, &p);
 			if (rc == -ENOENT)
 				rc = 0;	/* not in that view */
-			h[v] = ckptfs_fnv1a64(p.data ? p.data : (uint8_t *)"",
+			h[v] = ckpt_fnv1a64(p.data ? p.data : (uint8_t *)"",
 					      p.len);
 		}
 		*sum += h[0] * 0x9e3779b97f4a7c15ull ^ h[1];

@@ -103,21 +103,6 @@ struct build {
 	size_t lastlen;
 };
 
-/* 64-bit FNV-1a of DATA. */
-uint64_t
-ckptfs_fnv1a64(const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 /* Smallest power of two >= 2 * N + 2, at least 8. */
 static size_t
 table_size(size_t n)
@@ -183,7 +168,7 @@ smap_get(const struct smap *m, const void *key, size_t len, size_t *val)
 
 	if (m->cap == 0)
 		return false;
-	s = smap_slot(m, key, len, ckptfs_fnv1a64(key, len));
+	s = smap_slot(m, key, len, ckpt_fnv1a64(key, len));
 	if (s->key == NULL)
 		return false;
 	*val = s->val;
@@ -194,7 +179,7 @@ smap_get(const struct smap *m, const void *key, size_t len, size_t *val)
 static int
 smap_put(struct smap *m, const void *key, size_t len, size_t val)
 {
-	uint64_t h = ckptfs_fnv1a64(key, len);
+	uint64_t h = ckpt_fnv1a64(key, len);
 	struct smap_slot *s;
 
 	if (len > UINT32_MAX || smap_reserve(m) < 0)
@@ -330,7 +315,7 @@ ckptfs_name_escape(const void *raw, size_t len, bool dir_suffix,
 	if (out->len - start + (dir_suffix ? 1 : 0) > CKPTFS_NAME_MAX) {
 		out->len = start + CKPTFS_NAME_KEEP;
 		snprintf(tail, sizeof(tail), "%%#%016" PRIx64,
-			 ckptfs_fnv1a64(raw, len));
+			 ckpt_fnv1a64(raw, len));
 		if (ckpt_buf_put(out, tail, 18) < 0)
 			return -ENOMEM;
 	}
@@ -597,7 +582,7 @@ static size_t
 dir_slot(const struct ckptfs_node *dir, const char *name, size_t len)
 {
 	const struct ckptfs_dirtab *d = dir->dir.tab;
-	size_t i = (size_t)ckptfs_fnv1a64(name, len) & (d->nslots - 1);
+	size_t i = (size_t)ckpt_fnv1a64(name, len) & (d->nslots - 1);
 
 	for (;;) {
 		uint32_t s = d->slots[i];
@@ -780,7 +765,7 @@ slot_home(const struct ckptfs_node *dir, size_t i)
 	const struct ckptfs_loc *l =
 		CKPTFS_ENT_LOC(dir, d->ents[d->slots[i] - 1].node);
 
-	return (size_t)ckptfs_fnv1a64(l->name, l->len) & (d->nslots - 1);
+	return (size_t)ckpt_fnv1a64(l->name, l->len) & (d->nslots - 1);
 }
 
 /* Remove a displayed name from DIR (backward-shift deletion in the hash,
@@ -1000,7 +985,7 @@ pend_get(struct ckptfs_node *d, const uint8_t *raw, size_t len)
 {
 	struct ckptfs_build_dir *b = d->dir.tab->build;
 	struct pend *p;
-	uint64_t h = ckptfs_fnv1a64(raw, len);
+	uint64_t h = ckpt_fnv1a64(raw, len);
 	size_t i;
 
 	if (b->nslots == 0 && b->n < SMALL_DIR) {

@@ -453,7 +453,4 @@ int ckptfs_name_escape(const void *raw, size_t len, bool dir_suffix,
 int ckptfs_name_unescape(const char *name, size_t len, struct ckpt_buf *out,
 			 bool *dir_suffix);
 
-/* 64-bit FNV-1a. */
-uint64_t ckptfs_fnv1a64(const void *data, size_t len);
-
 #endif

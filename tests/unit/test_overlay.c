@@ -508,7 +508,7 @@ test_claim_squatted(const char *dir)
 	len = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1,
 		       "ckptfs-spool/%jx/%jx/%016" PRIx64, (uintmax_t)st.st_dev,
 		       (uintmax_t)st.st_ino,
-		       ckptfs_fnv1a64("squat-spool", strlen("squat-spool")));
+		       ckpt_fnv1a64("squat-spool", strlen("squat-spool")));
 	for (int listening = 0; listening < 2; listening++) {
 		CHECK_EQ_INT(pipe(p), 0);
 		if ((pid = fork()) == 0) {

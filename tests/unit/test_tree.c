@@ -68,8 +68,8 @@ test_escape(void)
 	struct ckpt_buf b = { 0 }, r = { 0 };
 	bool d;
 
-	CHECK_EQ_U64(ckptfs_fnv1a64("", 0), 0xcbf29ce484222325ull);
-	CHECK_EQ_U64(ckptfs_fnv1a64("a", 1), 0xaf63dc4c8601ec8cull);
+	CHECK_EQ_U64(ckpt_fnv1a64("", 0), 0xcbf29ce484222325ull);
+	CHECK_EQ_U64(ckpt_fnv1a64("a", 1), 0xaf63dc4c8601ec8cull);
 	check_escape("kernel", 6, false, "kernel");
 	check_escape("kernel", 6, true, "kernel@");
 	check_escape("", 0, false, "%");
@@ -91,7 +91,7 @@ test_escape(void)
 	memset(longname, 'L', sizeof(longname));
 	memset(want, 'L', 200);
 	snprintf(want + 200, sizeof(want) - 200, "%%#%016llx",
-		 (unsigned long long)ckptfs_fnv1a64(longname, 300));
+		 (unsigned long long)ckpt_fnv1a64(longname, 300));
 	CHECK_EQ_INT(ckptfs_name_escape(longname, 300, false, &b), 0);
 	CHECK_EQ_MEM(b.data, b.len, want, 218);
 	CHECK_EQ_INT(ckptfs_name_unescape((const char *)b.data, b.len, &r, &d),
@@ -343,7 +343,7 @@ test_oddnames(void)
 	snprintf(path, sizeof(path),
 		 "%%2E%%2E a at%%40sign ctl%%01 dense dot.name h\xc3\xa9llo "
 		 "pct%%25sign trail with space x n%%00ul %.200s%%#%016llx %%",
-		 longk, (unsigned long long)ckptfs_fnv1a64(longk, 300));
+		 longk, (unsigned long long)ckpt_fnv1a64(longk, 300));
 	CHECK_EQ_STR(listing(t, "by-name"), path);
 	CHECK_EQ_STR(listing(t, "by-name/a"), "%");
 	CHECK_EQ_STR(listing(t, "by-name/a/%"), "b");
@@ -378,7 +378,7 @@ test_oddnames(void)
 				      ->len <= CKPTFS_NAME_MAX);
 	}
 	snprintf(path, sizeof(path), "by-name/%.200s%%#%016llx", longk,
-		 (unsigned long long)ckptfs_fnv1a64(longk, 300));
+		 (unsigned long long)ckpt_fnv1a64(longk, 300));
 	CHECK(at(t, path)->entry == &e[15]);
 	ckptfs_tree_free(t);
 }
