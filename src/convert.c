@@ -15,6 +15,15 @@
 #include "objgraph.h"
 #include "tensor.h"
 
+/* True if NAME[0..LEN) is save_counter (tf.train.Checkpoint's counter:
+ * its TF1 name, and its edge name at the root). */
+static bool
+is_counter_name(const void *name, size_t len)
+{
+	return len == strlen(CKPT_SAVE_COUNTER_NAME) &&
+	       memcmp(name, CKPT_SAVE_COUNTER_NAME, len) == 0;
+}
+
 int
 ckpt_tf2_key_for_name(const char *root, const void *name, size_t len,
 		      struct ckpt_buf *out)
@@ -25,8 +34,7 @@ ckpt_tf2_key_for_name(const char *root, const void *name, size_t len,
 	/* tf.train.Checkpoint's own counter (its full_name), which a TF2
 	 * checkpoint converted to TF1 has: back at the root, so that a round
 	 * trip keeps its value and gets no second counter. */
-	if (len == strlen(CKPT_SAVE_COUNTER_NAME) &&
-	    memcmp(name, CKPT_SAVE_COUNTER_NAME, len) == 0)
+	if (is_counter_name(name, len))
 		return ckpt_buf_put(out, CKPT_SAVE_COUNTER_KEY,
 				    strlen(CKPT_SAVE_COUNTER_KEY));
 	if ((rc = ckpt_buf_put(out, root, strlen(root))) < 0 ||
@@ -300,12 +308,9 @@ is_counter_key(const char *key, size_t len)
 static bool
 has_counter(const struct ckpt_objgraph *g)
 {
-	const char *name = CKPT_SAVE_COUNTER_NAME;
-
 	for (size_t j = 0; g->n > 0 && j < g->nodes[0].nchildren; j++)
-		if (g->nodes[0].children[j].local_name_len == strlen(name) &&
-		    memcmp(g->nodes[0].children[j].local_name, name,
-			   strlen(name)) == 0)
+		if (is_counter_name(g->nodes[0].children[j].local_name,
+				    g->nodes[0].children[j].local_name_len))
 			return true;
 	return false;
 }
@@ -338,10 +343,7 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		 * counter moved away, and two would have its name) */
 		for (size_t i = 0; i < n && add_counter; i++)
 			add_counter = !is_counter_key(t[i].key, t[i].key_len) &&
-				      !(t[i].name_len ==
-						strlen(CKPT_SAVE_COUNTER_NAME) &&
-					memcmp(t[i].name, CKPT_SAVE_COUNTER_NAME,
-					       t[i].name_len) == 0);
+				      !is_counter_name(t[i].name, t[i].name_len);
 		/* Packed before the writer's entries exist, so that the
 		 * builder's scratch and they are never alive together; it is
 		 * still stored last, as TensorFlow stores it. */

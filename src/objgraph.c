@@ -1623,7 +1623,7 @@ ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
 /* One reference of a node, in one of the editor's tables: a child edge
  * (found by parent and name) or a slot variable (by optimizer, original
  * variable and slot name). */
-struct edge {
+struct ref {
 	int32_t parent;	/* the node; -1: an empty place */
 	uint32_t j;	/* its index in the node's children or slots */
 };
@@ -1631,7 +1631,7 @@ struct edge {
 /* Such a table: every child edge, or every slot variable, of the graph
  * (open addressing, CAP a power of two, at most half full). */
 struct reftab {
-	struct edge *e;
+	struct ref *e;
 	size_t n, cap;
 	bool slots;
 };
@@ -1803,7 +1803,7 @@ ref_hash(int32_t a, int32_t b, const void *name, size_t len)
 /* What reference E of table T is found by: its variable (*B; -1 for an
  * edge) and name. */
 static void
-ref_key(const struct editor *ed, const struct reftab *t, const struct edge *e,
+ref_key(const struct editor *ed, const struct reftab *t, const struct ref *e,
 	int32_t *b, const char **name, size_t *len)
 {
 	const struct ckpt_objnode *nd = &ed->g->nodes[e->parent];
@@ -1823,7 +1823,7 @@ ref_key(const struct editor *ed, const struct reftab *t, const struct edge *e,
 static void
 ref_put(const struct editor *ed, struct reftab *t, int32_t a, uint32_t j)
 {
-	struct edge e = { a, j };
+	struct ref e = { a, j };
 	const char *name;
 	size_t len, i;
 	int32_t b;
@@ -1880,7 +1880,7 @@ ref_add(const struct editor *ed, struct reftab *t, int32_t a, uint32_t j)
 
 /* The first reference of node A (for variable B: slots) named
  * NAME[0..LEN) in T, or NULL. */
-static const struct edge *
+static const struct ref *
 ref_find(const struct editor *ed, const struct reftab *t, int32_t a,
 	 int32_t b, const void *name, size_t len)
 {
@@ -1890,7 +1890,7 @@ ref_find(const struct editor *ed, const struct reftab *t, int32_t a,
 		return NULL;
 	i = (size_t)ref_hash(a, b, name, len) & (t->cap - 1);
 	for (; t->e[i].parent >= 0; i = (i + 1) & (t->cap - 1)) {
-		const struct edge *e = &t->e[i];
+		const struct ref *e = &t->e[i];
 		const char *en;
 		size_t el;
 		int32_t eb;
@@ -1961,7 +1961,7 @@ walk_or_add(struct editor *ed, const char *key, size_t len, size_t first,
 	int rc = 0;
 
 	for (;; s = e + 1, i++) {
-		const struct edge *ed_e;
+		const struct ref *r;
 		int32_t found;
 
 		e = comp_end(s, end);
@@ -1975,11 +1975,11 @@ walk_or_add(struct editor *ed, const char *key, size_t len, size_t first,
 		name.len = 0;
 		if ((rc = ckpt_name_unescape(s, (size_t)(e - s), &name)) < 0)
 			break;
-		ed_e = ref_find(ed, &ed->edges, cur, -1, name.data, name.len);
-		if (ed_e != NULL) {
-			found = ed->g->nodes[cur].children[ed_e->j].node_id;
+		r = ref_find(ed, &ed->edges, cur, -1, name.data, name.len);
+		if (r != NULL) {
+			found = ed->g->nodes[cur].children[r->j].node_id;
 			if (ed->up[found] != cur ||
-			    ed->upedge[found] != ed_e->j) {
+			    ed->upedge[found] != r->j) {
 				rc = 1;
 				break;
 			}
@@ -2100,7 +2100,7 @@ add_value(struct editor *ed, size_t v)
 	struct ckpt_objattr *a;
 	struct key_shape ks;
 	const char *why = key_shape(key, len, &ks);
-	const struct edge *sr;
+	const struct ref *sr;
 	int32_t obj, opt, id = -1;
 	int rc;
 
