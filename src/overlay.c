@@ -1433,7 +1433,7 @@ names_sum(struct ckptfs_tree *t, uint64_t *sum, uint64_t *n)
 			if (rc == -ENOENT)
 				rc = 0;	/* not in that view */
 			h[v] = ckpt_fnv1a64(p.data ? p.data : (uint8_t *)"",
-					      p.len);
+					    p.len);
 		}
 		*sum += h[0] * 0x9e3779b97f4a7c15ull ^ h[1];
 		++*n;
@@ -1633,7 +1633,9 @@ struct moved {
 	struct ckpt_buf oldkey;		/* its key before (key_of()) */
 	struct ckpt_buf oldother;	/* its raw path in the other view */
 	struct ckpt_buf other;		/* the new one, unless same */
-	struct ckptfs_node *aside;	/* the scope that steps aside for it */
+	/* The scope in the way of OTHER when checked (it steps aside when
+	 * the tensor is linked, if still in the way). */
+	struct ckptfs_node *aside;
 	bool same;
 	bool in_place;			/* rename_private() moved it */
 	bool named;			/* OTHER is a removed tensor's TF1
@@ -2044,20 +2046,14 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 
 		if (mv[i].same)
 			continue;
-		/* A scope of the name steps aside (found above), unless
-		 * it was renamed in place just now for another tensor of
-		 * the move (the scope of a name a moved tensor takes from
-		 * a removed one may be the moved directory's own). */
-		if (mv[i].aside != NULL &&
-		    scope_in_way(t, (const char *)mv[i].other.data,
-				 mv[i].other.len) == mv[i].aside &&
-		    scope_step_aside(t, mv[i].aside, iv) < 0)
-			rc = -ENOMEM;
 		if (!mv[i].in_place) {
-			/* A scope renamed in place just now may hold the
-			 * name: by-name's x@ (of by-object's x/sub) became y
-			 * as by-object's x became y, before the tensor x
-			 * did. */
+			/* A scope in the way steps aside: the one found
+			 * above (ASIDE), or one renamed in place just now
+			 * (by-name's x@ of by-object's x/sub became y as
+			 * by-object's x became y, before the tensor x did).
+			 * ASIDE itself may have been renamed in place for
+			 * another tensor of the move, and is then not in
+			 * the way. */
 			if (other == CKPTFS_BY_NAME &&
 			    (sc = scope_in_way(t,
 					       (const char *)mv[i].other.data,
