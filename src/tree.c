@@ -860,28 +860,6 @@ view_root(const struct ckptfs_tree *t, int view)
 	return view == CKPTFS_BY_NAME ? t->by_name : t->by_object;
 }
 
-/* Collect N's ancestors' locations in VIEW, innermost first, into V
- * (room for CAP); return the count or -1 if deeper than CAP. */
-static int
-loc_chain(const struct ckptfs_tree *t, const struct ckptfs_node *n, int view,
-	  const struct ckptfs_loc **v, int cap)
-{
-	const struct ckptfs_node *root = view_root(t, view);
-	const struct ckptfs_loc *l =
-		CKPTFS_LOC(n, view);
-	int k = 0;
-
-	while (l->dir != NULL) {
-		if (k == cap)
-			return -1;
-		v[k++] = l;
-		if (l->dir == root)
-			return k;
-		l = &l->dir->loc;
-	}
-	return n == root ? 0 : -1;
-}
-
 /* N's ancestors' locations in VIEW, innermost first, in *V (malloc()ed,
  * NULL for none): their count, -ENOENT (N is not in VIEW) or -ENOMEM.
  * As deep as the tree is: a key may have any number of components. */
@@ -889,20 +867,26 @@ static int
 loc_chain_alloc(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		int view, const struct ckptfs_loc ***v)
 {
-	const struct ckptfs_loc *l = CKPTFS_LOC(n, view);
-	size_t depth = 0, nodes = atomic_load(&t->ninodes);
-	int k;
+	const struct ckptfs_node *root = view_root(t, view);
+	const struct ckptfs_loc *l;
+	size_t depth = 0, nodes = atomic_load(&t->ninodes), k;
 
 	*v = NULL;
+	if (n == root)
+		return 0;
 	/* (a cycle would be a bug: no path is longer than the nodes) */
-	for (; l->dir != NULL && depth <= nodes; l = &l->dir->loc)
-		depth++;
-	if (depth > nodes || depth >= INT_MAX)
-		return -ENOENT;
-	if (depth > 0 && (*v = calloc(depth, sizeof(**v))) == NULL)
+	for (l = CKPTFS_LOC(n, view); l->dir != NULL && l->dir != root;
+	     l = &l->dir->loc)
+		if (++depth > nodes || depth >= INT_MAX)
+			return -ENOENT;
+	if (l->dir != root)
+		return -ENOENT;	/* removed, or not in VIEW */
+	depth++;
+	if ((*v = calloc(depth, sizeof(**v))) == NULL)
 		return -ENOMEM;
-	k = loc_chain(t, n, view, *v, (int)depth);
-	return k < 0 ? -ENOENT : k;
+	for (k = 0, l = CKPTFS_LOC(n, view); k < depth; k++, l = &l->dir->loc)
+		(*v)[k] = l;
+	return (int)depth;
 }
 
 /* Raw path in a view. */
