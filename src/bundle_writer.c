@@ -161,7 +161,9 @@ skip_digits(const char **p, size_t min)
 
 enum stale_kind {
 	STALE_NONE,	/* not a file of this checkpoint */
-	STALE_TEMP,	/* <base>.index.tempstateN, <base>.data-...tempstateN */
+	/* <base>.index.tempstateN, <base>.data-...tempstateN, and
+	 * <base>.tempstateN (the state file "checkpoint"'s) */
+	STALE_TEMP,
 	STALE_SHARD,	/* <base>.data-NNNNN-of-MMMMM, *COUNT = MMMMM */
 };
 
@@ -173,6 +175,11 @@ stale_kind(const char *name, const char *base, size_t len, long *count)
 
 	if (strncmp(name, base, len) != 0 || name[len] != '.')
 		return STALE_NONE;
+	if (strncmp(p, "tempstate", 9) == 0) {
+		p += 9;
+		return skip_digits(&p, 1) && *p == '\0' ? STALE_TEMP
+							 : STALE_NONE;
+	}
 	if (strncmp(p, "index.tempstate", 15) == 0) {
 		p += 15;
 		return skip_digits(&p, 1) && *p == '\0' ? STALE_TEMP
@@ -197,16 +204,16 @@ stale_kind(const char *name, const char *base, size_t len, long *count)
 	return skip_digits(&p, 1) && *p == '\0' ? STALE_TEMP : STALE_NONE;
 }
 
-/* Remove what crashed writers of PREFIX left (temporary files) and, with
- * SHARDS, data shards of PREFIX whose shard count is not NUM_SHARDS (the
- * rest of an older checkpoint there).  Best effort: errors are ignored. */
+/* Remove what crashed writers of BASE in directory DIRFD left (temporary
+ * files) and, with SHARDS, data shards of BASE whose shard count is not
+ * NUM_SHARDS (the rest of an older checkpoint there).  Best effort:
+ * errors are ignored. */
 static void
-remove_stale(const struct ckpt_writer *w, bool shards, int32_t num_shards)
+remove_stale_in(int dirfd, const char *base, bool shards, int32_t num_shards)
 {
-	const char *base = base_of(w->prefix);
 	size_t len = strlen(base);
 	struct dirent *de;
-	int fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
 	if (d == NULL) {
@@ -220,9 +227,16 @@ remove_stale(const struct ckpt_writer *w, bool shards, int32_t num_shards)
 
 		if (k == STALE_TEMP ||
 		    (k == STALE_SHARD && shards && count != num_shards))
-			(void)unlinkat(w->dirfd, de->d_name, 0);
+			(void)unlinkat(dirfd, de->d_name, 0);
 	}
 	closedir(d);
+}
+
+/* remove_stale_in() for W's prefix. */
+static void
+remove_stale(const struct ckpt_writer *w, bool shards, int32_t num_shards)
+{
+	remove_stale_in(w->dirfd, base_of(w->prefix), shards, num_shards);
 }
 
 int
@@ -1034,6 +1048,8 @@ ckpt_state_write_new(int dirfd, const char *dir, const char *const *paths,
 	struct stat st;
 	int fd, rc;
 
+	/* (temporary files of a writer killed before it removed them) */
+	remove_stale_in(dirfd, "checkpoint", false, 0);
 	if (fstatat(dirfd, "checkpoint", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return 1;
 	if (errno != ENOENT)

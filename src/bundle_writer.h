@@ -95,7 +95,8 @@ void ckpt_writer_free(struct ckpt_writer *w);
 /* Write the state file "checkpoint" (ckpt_state_format() of PATHS) in
  * directory DIRFD (DIR names it in messages) if it has none: complete
  * under a temporary name, synced, then linked, so that it is never
- * half-written nor put over one made meanwhile.  Return 0 when written,
+ * half-written nor put over one made meanwhile (temporary files a killed
+ * writer left are removed first).  Return 0 when written,
  * 1 when one is there already, or a negative errno with a message. */
 int ckpt_state_write_new(int dirfd, const char *dir, const char *const *paths,
 			 size_t n, struct ckpt_err *err);

@@ -209,15 +209,23 @@ test_write(void)
 	check_mkdtemp(dir, sizeof(dir));
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CHECK(dfd >= 0);
+	/* what a writer killed before linking it left: removed */
+	snprintf(path, sizeof(path), "%s/checkpoint.tempstate123", dir);
+	touch(path);
 	CHECK_EQ_INT(ckpt_state_write_new(dfd, dir, &two[1], 1, &err), 0);
+	CHECK(access(path, F_OK) < 0);
 	snprintf(path, sizeof(path), "%s/model.tf2.index", dir);
 	snprintf(prefix, sizeof(prefix), "%s/model.tf2", dir);
 	touch(path);
 	CHECK_EQ_INT(ckpt_resolve_prefix(dir, &p, &err), 0);
 	CHECK_EQ_STR(p, prefix);
 	free(p);
-	/* There is one now: left as it is. */
+	/* There is one now: left as it is (a temporary file killed after
+	 * the link left is removed all the same). */
+	snprintf(path, sizeof(path), "%s/checkpoint.tempstate9", dir);
+	touch(path);
 	CHECK_EQ_INT(ckpt_state_write_new(dfd, dir, &two[0], 1, &err), 1);
+	CHECK(access(path, F_OK) < 0);
 	CHECK_EQ_INT(ckpt_resolve_prefix(dir, &p, &err), 0);
 	CHECK_EQ_STR(p, prefix);
 	free(p);
