@@ -19,14 +19,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "crc32c.h"
 #include "tensor_bundle.pb-c.h"
 
 #define COPY_CHUNK ((size_t)1 << 20)
+
+/* A copied tensor is moved to where its blocks can be shared (see struct
+ * wshard) only if that shares at least this many whole blocks: the move
+ * leaves a hole of up to a block before it. */
+#define CLONE_MIN_BLOCKS 4
 
 struct wentry {
 	const uint8_t *key;	/* owned, or borrowed (opts.borrow) */
@@ -42,12 +50,33 @@ struct wentry {
 	struct ckpt_extent *slices;	/* owned: nslices * rank */
 };
 
+/* Bytes to copy from one source file to a shard: LEN bytes at SRC in FD
+ * go to DST.  Copies of tensors that lie back to back in both files are
+ * one run, so that a checkpoint copied unchanged is one run per source
+ * shard. */
+struct run {
+	int fd;			/* borrowed: the caller's */
+	uint64_t src, dst, len;
+	size_t first;		/* the entry of its first tensor */
+	size_t count;		/* its tensors */
+};
+
 struct wshard {
 	int fd;			/* -1 once closed */
 	char *tmp;		/* owned; NULL once renamed */
 	char *final;		/* owned */
-	uint64_t off;
+	uint64_t off;		/* where the next tensor's bytes go */
 	bool placed;		/* renamed to FINAL, index not yet */
+	/* Whether copies share their source's blocks (FICLONERANGE, on XFS,
+	 * btrfs and the like: a checkpoint converted unchanged then costs
+	 * its index, in time and in space): 0 not known yet, 1 yes, -1 no
+	 * (copied).  A block can only be shared at the same place in a
+	 * block, so there copies are placed at offsets equal to their
+	 * source's modulo BLK, and the run being gathered is in RUN (LEN 0:
+	 * none). */
+	int8_t clone;
+	uint64_t blk;		/* a power of two */
+	struct run run;
 };
 
 struct ckpt_writer {
@@ -66,6 +95,9 @@ struct ckpt_writer {
 	bool finished;
 	bool failed;		/* an add failed half-way: refuse to finish */
 };
+
+static int flush_run(struct ckpt_writer *w, struct wshard *s,
+		     struct ckpt_err *err);
 
 void
 ckpt_test_crash(const char *point)
@@ -126,6 +158,26 @@ create_file(const struct ckpt_writer *w, const char *path,
 	if (fd < 0)
 		return ckpt_fail(err, -errno, "%s: %s", path, strerror(errno));
 	return fd;
+}
+
+/* pwrite() all of BUF at OFF. */
+static int
+pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t r = pwrite(fd, p, len, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		p += r;
+		off += (uint64_t)r;
+		len -= (size_t)r;
+	}
+	return 0;
 }
 
 /* write() all of BUF. */
@@ -443,7 +495,9 @@ ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
 	}
 	if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
 		return rc;
-	rc = write_all(s->fd, data, size);
+	if ((rc = flush_run(w, s, err)) < 0)
+		return rc;
+	rc = pwrite_all(s->fd, data, size, s->off);
 	if (rc < 0) {
 		w->failed = true;
 		return ckpt_fail(err, rc, "%s: %s", s->tmp, strerror(-rc));
@@ -454,17 +508,17 @@ ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
 	return 0;
 }
 
-/* Copy LEN bytes from SRC at SOFF to the end of DST, in the kernel where
- * it can (copy_file_range shares extents on reflink filesystems). */
+/* Copy LEN bytes from SRC at SOFF to DST at DOFF, in the kernel where it
+ * can. */
 static int
-copy_range(int src, uint64_t soff, int dst, uint64_t len)
+copy_range(int src, uint64_t soff, int dst, uint64_t doff, uint64_t len)
 {
-	loff_t so = (loff_t)soff;
+	loff_t so = (loff_t)soff, dof = (loff_t)doff;
 	uint8_t *buf = NULL;
 	int rc = 0;
 
 	while (len > 0) {
-		ssize_t r = copy_file_range(src, &so, dst, NULL,
+		ssize_t r = copy_file_range(src, &so, dst, &dof,
 					    len > SIZE_MAX ? SIZE_MAX : (size_t)len,
 					    0);
 
@@ -495,13 +549,119 @@ copy_range(int src, uint64_t soff, int dst, uint64_t len)
 			rc = r < 0 ? -errno : -EIO;
 			break;
 		}
-		if ((rc = write_all(dst, buf, (size_t)r)) < 0)
+		if ((rc = pwrite_all(dst, buf, (size_t)r, (uint64_t)dof)) < 0)
 			break;
 		so += r;
+		dof += r;
 		len -= (uint64_t)r;
 	}
 	free(buf);
 	return rc;
+}
+
+/* CKPT_TEST_CLONE=copy: every filesystem seems to share blocks, and
+ * sharing them copies (see bundle_writer.h). */
+static bool
+clone_emulated(void)
+{
+	const char *v = getenv("CKPT_TEST_CLONE");
+
+	return v != NULL && strcmp(v, "copy") == 0;
+}
+
+/* Make DST's LEN bytes at DOFF share SRC's blocks at SOFF (offsets and
+ * LEN whole blocks).  Return 0 or a negative errno. */
+static int
+clone_range(int src, uint64_t soff, int dst, uint64_t doff, uint64_t len)
+{
+	struct file_clone_range r = {
+		.src_fd = src,
+		.src_offset = soff,
+		.src_length = len,
+		.dest_offset = doff,
+	};
+
+	if (clone_emulated())	/* as strict as the kernel about blocks */
+		return (soff | doff | len) % 4096 != 0
+			       ? -EINVAL
+			       : copy_range(src, soff, dst, doff, len);
+	while (ioctl(dst, FICLONERANGE, &r) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* Whether blocks of SRC can be shared by the files W makes: one is
+ * shared with a file that has no name, gone when closed.  Sets *BLK to
+ * the block size to align to.  A filesystem without the means (ext4,
+ * tmpfs), or another one than SRC's, says no. */
+static bool
+can_clone(const struct ckpt_writer *w, int src, uint64_t *blk)
+{
+	struct statvfs vfs;
+	struct stat st;
+	uint64_t b;
+	int fd;
+	bool ok;
+
+	if (fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return false;
+	if (clone_emulated()) {
+		*blk = 4096;
+		return true;
+	}
+	fd = openat(w->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	b = fstatvfs(fd, &vfs) == 0 ? vfs.f_bsize : 0;
+	if (b < 4096)
+		b = 4096;	/* (a multiple of a smaller block is aligned) */
+	ok = (b & (b - 1)) == 0 && b <= ((uint64_t)1 << 20) &&
+	     clone_range(src, 0, fd, 0,
+			 (uint64_t)st.st_size < b ? 0 : b) == 0;
+	close(fd);
+	*blk = b;
+	return ok;
+}
+
+/* Copy (or share) the bytes of S's run, if any. */
+static int
+flush_run(struct ckpt_writer *w, struct wshard *s, struct ckpt_err *err)
+{
+	struct run *r = &s->run;
+	uint64_t end = r->dst + r->len, mask = s->blk - 1;
+	uint64_t a = (r->dst + mask) & ~mask, z = end & ~mask;
+	int rc;
+
+	if (r->len == 0)
+		return 0;
+	if (a >= z) {
+		rc = copy_range(r->fd, r->src, s->fd, r->dst, r->len);
+	} else {
+		/* The whole blocks shared; the partial ones around them
+		 * (holding other tensors' bytes in the source) copied. */
+		rc = copy_range(r->fd, r->src, s->fd, r->dst, a - r->dst);
+		if (rc == 0 && clone_range(r->fd, r->src + (a - r->dst), s->fd,
+					   a, z - a) < 0) {
+			s->clone = -1;
+			rc = copy_range(r->fd, r->src + (a - r->dst), s->fd, a,
+					z - a);
+		}
+		if (rc == 0)
+			rc = copy_range(r->fd, r->src + (z - r->dst), s->fd, z,
+					end - z);
+	}
+	r->len = 0;
+	if (rc < 0) {
+		const struct wentry *e = &w->e[r->first];
+
+		w->failed = true;
+		return ckpt_fail(err, rc, "%s: copying tensor '%.*s'%s: %s",
+				 s->tmp, (int)e->klen, (const char *)e->key,
+				 r->count > 1 ? " and the ones after it" : "",
+				 strerror(-rc));
+	}
+	return 0;
 }
 
 int
@@ -511,23 +671,53 @@ ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
 		     struct ckpt_err *err)
 {
 	struct wshard *s = &w->shards[w->cur];
+	struct run *r = &s->run;
 	struct wentry *e;
+	uint64_t pad, mask;
 	int rc;
 
 	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0)
 		return rc;
-	if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
-		return rc;
-	rc = copy_range(src_fd, src_off, s->fd, size);
-	if (rc < 0) {
-		w->failed = true;
-		return ckpt_fail(err, rc, "%s: copying tensor '%.*s': %s",
-				 s->tmp, (int)klen, (const char *)key,
-				 strerror(-rc));
+	if (s->clone == 0 && size > 0)
+		s->clone = can_clone(w, src_fd, &s->blk) ? 1 : -1;
+	mask = s->blk - 1;
+	pad = (src_off - s->off) & mask;
+	if (s->clone > 0 && size > 0 &&
+	    (pad == 0 || ((src_off + size) & ~mask) >=
+				 ((src_off + mask) & ~mask) +
+					 CLONE_MIN_BLOCKS * s->blk)) {
+		/* Where its blocks can be shared: in the run, or a new one
+		 * (a hole of PAD bytes before it). */
+		if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
+			return rc;
+		if (r->len == 0 || r->fd != src_fd || pad != 0 ||
+		    r->src + r->len != src_off) {
+			if ((rc = flush_run(w, s, err)) < 0)
+				return rc;
+			*r = (struct run){ .fd = src_fd, .src = src_off,
+					   .dst = s->off + pad,
+					   .first = w->n - 1 };
+		}
+		r->len += size;
+		r->count++;
+		e->offset = s->off + pad;
+	} else {
+		if ((rc = flush_run(w, s, err)) < 0)
+			return rc;
+		if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
+			return rc;
+		rc = copy_range(src_fd, src_off, s->fd, s->off, size);
+		if (rc < 0) {
+			w->failed = true;
+			return ckpt_fail(err, rc,
+					 "%s: copying tensor '%.*s': %s",
+					 s->tmp, (int)klen, (const char *)key,
+					 strerror(-rc));
+		}
 	}
 	e->size = size;
 	e->crc = crc;
-	s->off += size;
+	s->off = e->offset + size;
 	return 0;
 }
 
@@ -568,6 +758,8 @@ ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
 		free(buf);
 		return rc;
 	}
+	if ((rc = flush_run(w, s, err)) < 0)
+		return rc;
 	buf = malloc(COPY_CHUNK);
 	if (buf == NULL)
 		return -ENOMEM;
@@ -589,7 +781,8 @@ ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
 			goto out;
 		}
 		crc = ckpt_crc32c_extend(crc, buf, (size_t)r);
-		if ((rc = write_all(s->fd, buf, (size_t)r)) < 0) {
+		rc = pwrite_all(s->fd, buf, (size_t)r, s->off + done);
+		if (rc < 0) {
 			w->failed = true;
 			ckpt_fail(err, rc, "%s: %s", s->tmp, strerror(-rc));
 			goto out;
@@ -837,6 +1030,9 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 	if (w->finished || w->failed)
 		return ckpt_fail(err, -EINVAL, "%s: writer cannot finish",
 				 w->prefix);
+	for (int32_t i = 0; i < w->opts.num_shards; i++)
+		if ((rc = flush_run(w, &w->shards[i], err)) < 0)
+			return rc;
 	if (w->n > 1)	/* (W->E is NULL while empty) */
 		qsort(w->e, w->n, sizeof(*w->e), cmp_wentry);
 	for (size_t i = 1; i < w->n; i++)

@@ -2,8 +2,9 @@
  * TensorFlow's BundleWriter does.
  *
  * Tensor bytes go to PREFIX.data-NNNNN-of-MMMMM (one shard unless
- * opts.num_shards says more) in the order they are added; entries are kept in memory and written to PREFIX.index, sorted,
- * by ckpt_writer_finish().  Both files are first written complete under
+ * opts.num_shards says more) in the order they are added (copies may
+ * leave holes: ckpt_writer_add_copy()); entries are kept in memory and
+ * written to PREFIX.index, sorted, by ckpt_writer_finish().  Both files are first written complete under
  * temporary names (<name>.tempstate<random>) and fsync()ed; then an
  * existing PREFIX.index is removed, the data renamed into place and the
  * index renamed last.  A checkpoint exists iff PREFIX.index does, so a
@@ -59,8 +60,15 @@ int ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
 
 /* Add a tensor whose SIZE stored bytes are at SRC_OFF in file SRC_FD,
  * copied with copy_file_range() (no user-space buffer where the kernel
- * allows).  CRC is the masked CRC to record: pass the source's, already
- * verified.  Sizes are checked as for ckpt_writer_add(). */
+ * allows).  Where the shard's filesystem can share SRC_FD's blocks
+ * (FICLONERANGE), the whole blocks are shared instead, the tensor is
+ * placed at an offset equal to SRC_OFF modulo the block size (after a
+ * hole of less than a block if need be), and the bytes of tensors added
+ * back to back from one file are moved together, by the next add of
+ * another kind or by ckpt_writer_finish(): SRC_FD must stay open until
+ * then.  Adding tensors in their source's data order shares the most.
+ * CRC is the masked CRC to record: pass the source's, already verified.
+ * Sizes are checked as for ckpt_writer_add(). */
 int ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
 			 int dtype, const int64_t *dims, int rank, int src_fd,
 			 uint64_t src_off, uint64_t size, uint32_t crc,
@@ -112,6 +120,12 @@ void ckpt_test_crash(const char *point);
  * CKPT_TEST_FAIL equals POINT, else 0.  Points: "spool-remove" in the
  * overlay (removing a spool after a complete write-out). */
 int ckpt_test_fail(const char *point);
+
+/* Test-only: when the environment variable CKPT_TEST_CLONE is "copy",
+ * every filesystem seems to share blocks (ckpt_writer_add_copy()), and
+ * sharing them copies them, refusing ranges that are not whole 4 KiB
+ * blocks as the kernel does: the placement is checked where no
+ * filesystem can share. */
 
 /* Write B again, unchanged, at PREFIX: same header and shard count, same
  * compression of the index, each shard's tensors in their original data

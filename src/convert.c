@@ -295,6 +295,68 @@ make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
 	return rc;
 }
 
+/* Where the bytes of T start in their source: unchanged tensors by
+ * bundle, shard and offset (a partitioned one where its first part is),
+ * then the others. */
+struct place {
+	const struct ckpt_bundle *b;
+	int32_t shard;
+	uint64_t off;
+	size_t i;		/* in T */
+};
+
+/* qsort() order of places: unchanged tensors in their source's data
+ * order first, then the others as given. */
+static int
+place_cmp(const void *a, const void *b)
+{
+	const struct place *x = a, *y = b;
+
+	if ((x->b == NULL) != (y->b == NULL))
+		return x->b == NULL ? 1 : -1;
+	if (x->b != y->b)
+		return (uintptr_t)x->b < (uintptr_t)y->b ? -1 : 1;
+	if (x->shard != y->shard)
+		return x->shard < y->shard ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The order to add T in: unchanged tensors as their bytes lie in their
+ * source, so that the copies read it front to back and, where the output
+ * can share the source's blocks, shares them in a few long runs (see
+ * ckpt_writer_add_copy()).  NULL if out of memory. */
+static size_t *
+add_order(const struct ckpt_out_tensor *t, size_t n)
+{
+	struct place *p = calloc(n ? n : 1, sizeof(*p));
+	size_t *order = calloc(n ? n : 1, sizeof(*order));
+
+	if (p == NULL || order == NULL) {
+		free(p);
+		free(order);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ckpt_entry *e = t[i].entry;
+
+		if (e != NULL && e->nparts > 0)
+			e = e->parts[0].entry;
+		p[i].i = i;
+		if (e != NULL) {
+			p[i].b = t[i].bundle;
+			p[i].shard = e->shard_id;
+			p[i].off = e->offset;
+		}
+	}
+	qsort(p, n, sizeof(*p), place_cmp);
+	for (size_t i = 0; i < n; i++)
+		order[i] = p[i].i;
+	free(p);
+	return order;
+}
+
 /* True if KEY is save_counter's. */
 static bool
 is_counter_key(const char *key, size_t len)
@@ -325,6 +387,7 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 	struct held *held = NULL;
 	struct ckpt_buf graph = { 0 };
 	struct ckpt_objgraph *base = NULL;
+	size_t *order = NULL;
 	bool tf2 = opts->format == CKPT_FORMAT_TF2, add_counter = false;
 	bool be = opts->endianness == 1;
 	int rc;
@@ -361,10 +424,14 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 	 * keys added here outlive the writer, freed before this returns. */
 	wo.borrow = true;
 	wo.dirfd = opts->dirfd;
+	if ((order = add_order(t, n)) == NULL) {
+		rc = ckpt_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((rc = ckpt_writer_new(prefix, &wo, &w, err)) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		const struct ckpt_out_tensor *x = &t[i];
+		const struct ckpt_out_tensor *x = &t[order[i]];
 		const char *key = tf2 ? x->key : x->name;
 		size_t klen = tf2 ? x->key_len : x->name_len;
 
@@ -399,6 +466,7 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 	rc = ckpt_writer_finish(w, err);
 out:
 	ckpt_writer_free(w);
+	free(order);
 	held_free(held);
 	ckpt_buf_free(&graph);
 	return rc;

@@ -4,9 +4,11 @@
  * unmount; it knows nothing of FUSE or of how the set was edited.
  *
  * Unchanged tensors are copied from their source bundle with
- * copy_file_range() (their stored CRC is carried over, so the cost is the
- * index's, not the data's); changed ones come from a file descriptor (a
- * spool file) and are checksummed while copied. */
+ * copy_file_range(), in their source's data order, or their blocks shared
+ * where the filesystem can (see ckpt_writer_add_copy()); their stored CRC
+ * is carried over, so the cost is the index's, not the data's.  Changed
+ * ones come from a file descriptor (a spool file) and are checksummed
+ * while copied. */
 #ifndef CKPT_CONVERT_H
 #define CKPT_CONVERT_H
 

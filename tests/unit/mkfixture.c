@@ -30,6 +30,10 @@
  *                "e\u0301te\u0301"=2 (combining marks) as float32 scalars.
  *   big          N tensors (--tensors, default 2000) of realistic names
  *                totalling about B bytes (--bytes, default 256 MiB).
+ *   layout       N uint8 tensors (--tensors, default 200) t/0000, ... of
+ *                uneven sizes (0 bytes to about 256 KiB, most not whole
+ *                blocks), each of bytes of its own, in 2 shards: where
+ *                bytes sit in the data files matters.
  *   bigendian    a TF1 checkpoint as a big-endian host writes one (header
  *                endianness BIG): k [2] float32 1.5,-2; step int64 42;
  *                s/vec ["a","","xyz"] and s/other ["hello","","!!"]
@@ -594,6 +598,43 @@ mk_shards(const char *prefix)
 	finish(w);
 }
 
+/* The layout fixture. */
+static void
+mk_layout(const char *prefix, uint64_t nt)
+{
+	struct ckpt_writer *w = open_writer(prefix, 2);
+	uint8_t *buf = malloc((size_t)1 << 18);
+	char key[32];
+
+	if (buf == NULL)
+		die("layout", -ENOMEM);
+	for (uint64_t i = 0; i < nt; i++) {
+		/* 0 to 256 KiB, mostly ragged, some below a 4 KiB block */
+		uint64_t size = (i * 2654435761u) % ((uint64_t)1 << 18);
+		uint32_t x = (uint32_t)i * 2246822519u + 1;
+		int64_t d[1];
+		int rc;
+
+		if (i % 5 == 1)
+			size %= 5000;
+		for (uint64_t j = 0; j < size; j++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			buf[j] = (uint8_t)x;
+		}
+		d[0] = (int64_t)size;
+		snprintf(key, sizeof(key), "t/%04llu", (unsigned long long)i);
+		ckpt_writer_select_shard(w, (int32_t)(i % 2));
+		rc = ckpt_writer_add(w, key, strlen(key), CKPT_DT_UINT8, d, 1,
+				     buf, (size_t)size, &err);
+		if (rc < 0)
+			die(key, rc);
+	}
+	free(buf);
+	finish(w);
+}
+
 /* The oddnames fixture. */
 static void
 mk_oddnames(const char *prefix)
@@ -735,7 +776,7 @@ int
 main(int argc, char **argv)
 {
 	const char *kind, *prefix;
-	uint64_t nt = 2000, bytes = (uint64_t)256 << 20;
+	uint64_t nt = 0, bytes = (uint64_t)256 << 20;
 
 	if (argc < 3) {
 		fprintf(stderr,
@@ -743,8 +784,8 @@ main(int argc, char **argv)
 			"[--bytes B]\n"
 			"KIND: tf1 tf2 tf2list strings dtypes partitioned "
 			"partstrings shards\n"
-			"      oddnames widenames big bigendian badentry "
-			"badgraph\n");
+			"      oddnames widenames big layout bigendian "
+			"badentry badgraph\n");
 		return 2;
 	}
 	kind = argv[1];
@@ -776,7 +817,9 @@ main(int argc, char **argv)
 	else if (strcmp(kind, "widenames") == 0)
 		mk_widenames(prefix);
 	else if (strcmp(kind, "big") == 0)
-		mk_big(prefix, nt, bytes);
+		mk_big(prefix, nt ? nt : 2000, bytes);
+	else if (strcmp(kind, "layout") == 0)
+		mk_layout(prefix, nt ? nt : 200);
 	else if (strcmp(kind, "bigendian") == 0)
 		mk_bigendian(prefix);
 	else if (strcmp(kind, "badentry") == 0) {

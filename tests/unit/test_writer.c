@@ -5,7 +5,10 @@
  * the entry proto matches TensorFlow's bytes; writing over a checkpoint
  * removes what crashed writers left and the old shards of another count,
  * keeps every unrelated file, replaces planted symlinks without following
- * them, and an unfinished writer leaves the old checkpoint as it was. */
+ * them, and an unfinished writer leaves the old checkpoint as it was.
+ * Copies placed to share blocks (emulated: CKPT_TEST_CLONE=copy) keep
+ * their offset within a block, lie back to back where their source's did,
+ * and hold their bytes, among removed and new tensors. */
 #include "config.h"
 
 #include <dirent.h>
@@ -525,6 +528,167 @@ test_replace(void)
 	CHECK_EQ_INT(st.st_mode & 07777, 0600);
 }
 
+/* Fill BUF with SIZE bytes of tensor I's own. */
+static void
+own_bytes(uint8_t *buf, size_t size, uint32_t i)
+{
+	uint32_t x = i * 2246822519u + 1;
+
+	for (size_t j = 0; j < size; j++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[j] = (uint8_t)x;
+	}
+}
+
+/* The size of source tensor I: ragged, some below a block, some many. */
+static size_t
+layout_size(uint32_t i)
+{
+	size_t size = (size_t)(((uint64_t)i * 2654435761u) % 100000);
+
+	return i % 5 == 1 ? size % 3000 : size;
+}
+
+static void
+test_clone_layout(void)
+{
+	enum { N = 90 };
+	char src[PATH_MAX], out[PATH_MAX], key[32];
+	struct ckpt_writer_opts o = { .producer = 1, .num_shards = 2 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b, *ob;
+	const struct ckpt_entry *prev = NULL, *prev_src = NULL;
+	uint8_t *want = malloc(100000), *got = malloc(100000);
+	uint64_t total = 0, breaks = 0;
+	size_t outn = 0;
+	struct stat st;
+	char *data;
+
+	CHECK(want != NULL && got != NULL);
+	snprintf(src, sizeof(src), "%s/lsrc", tmp);
+	snprintf(out, sizeof(out), "%s/lout", tmp);
+	CHECK_EQ_INT(ckpt_writer_new(src, &o, &w, &err), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		int64_t d[1] = { (int64_t)layout_size(i) };
+
+		own_bytes(want, layout_size(i), i);
+		snprintf(key, sizeof(key), "t/%04u", i);
+		CHECK_EQ_INT(ckpt_writer_select_shard(w, (int32_t)(i % 2)), 0);
+		CHECK_EQ_INT(ckpt_writer_add(w, key, strlen(key), CKPT_DT_UINT8,
+					     d, 1, want, layout_size(i), &err),
+			     0);
+	}
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	CHECK_EQ_INT(ckpt_bundle_open(src, &b, &err), 0);
+
+	/* Shard 0's tensors (even I) then shard 1's, as they lie; every
+	 * seventh removed, a new one before every eleventh. */
+	CHECK_EQ_INT(setenv("CKPT_TEST_CLONE", "copy", 1), 0);
+	CHECK_EQ_INT(ckpt_writer_new(out, NULL, &w, &err), 0);
+	for (uint32_t k = 0; k < N; k++) {
+		uint32_t i = k < N / 2 ? 2 * k : 2 * (k - N / 2) + 1;
+		const struct ckpt_entry *e;
+		uint64_t foff = 0, run = 0;
+		int fd = -1;
+
+		snprintf(key, sizeof(key), "t/%04u", i);
+		if (i % 11 == 5) {
+			int64_t d[1] = { 1000 + (int64_t)i };
+
+			own_bytes(want, 1000 + i, 1000 + i);
+			snprintf(key, sizeof(key), "new/%04u", i);
+			CHECK_EQ_INT(ckpt_writer_add(w, key, strlen(key),
+						     CKPT_DT_UINT8, d, 1, want,
+						     1000 + i, &err),
+				     0);
+			total += 1000 + i;
+			outn++;
+			snprintf(key, sizeof(key), "t/%04u", i);
+		}
+		if (i % 7 == 3)
+			continue;
+		e = ckpt_bundle_find(b, key, strlen(key));
+		CHECK(e != NULL);
+		if (e->size > 0)
+			CHECK_EQ_INT(ckpt_bundle_locate(b, e, 0, &fd, &foff,
+							&run),
+				     0);
+		CHECK_EQ_INT(ckpt_writer_add_copy(w, key, strlen(key), e->dtype,
+						  e->dims, e->rank, fd, foff,
+						  e->size, e->crc32c, &err),
+			     0);
+		total += e->size;
+		outn++;
+	}
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	CHECK_EQ_INT(unsetenv("CKPT_TEST_CLONE"), 0);
+
+	CHECK_EQ_INT(ckpt_bundle_open(out, &ob, &err), 0);
+	CHECK_EQ_INT(ob->n, outn);
+	for (uint32_t k = 0; k < N; k++) {
+		uint32_t i = k < N / 2 ? 2 * k : 2 * (k - N / 2) + 1;
+		const struct ckpt_entry *e, *se;
+		size_t n = 0;
+
+		if (i % 11 == 5) {
+			snprintf(key, sizeof(key), "new/%04u", i);
+			e = ckpt_bundle_find(ob, key, strlen(key));
+			CHECK(e != NULL);
+			own_bytes(want, 1000 + i, 1000 + i);
+			CHECK_EQ_INT(ckpt_bundle_pread(ob, e, got, e->size, 0,
+						       &n),
+				     0);
+			CHECK_EQ_MEM(got, n, want, (size_t)1000 + i);
+			prev = NULL;
+		}
+		snprintf(key, sizeof(key), "t/%04u", i);
+		e = ckpt_bundle_find(ob, key, strlen(key));
+		se = ckpt_bundle_find(b, key, strlen(key));
+		if (k == N / 2)
+			prev = NULL;	/* the other source shard */
+		if (i % 7 == 3) {
+			CHECK(e == NULL);
+			prev = NULL;
+			continue;
+		}
+		CHECK(e != NULL && se != NULL);
+		own_bytes(want, layout_size(i), i);
+		CHECK_EQ_INT(ckpt_bundle_pread(ob, e, got, e->size, 0, &n), 0);
+		CHECK_EQ_MEM(got, n, want, layout_size(i));
+		CHECK_EQ_INT(ckpt_bundle_verify(ob, e, &err), 0);
+		/* back to back where the source's were, after one placed
+		 * to share (a small one that was not is followed by a
+		 * hole) */
+		if (prev != NULL &&
+		    prev_src->offset + prev_src->size == se->offset &&
+		    prev->offset % 4096 == prev_src->offset % 4096)
+			CHECK_EQ_U64(e->offset, prev->offset + prev->size);
+		else if (prev == NULL)
+			breaks++;
+		/* tensors of 4 blocks or more where they can share them */
+		if (e->size >= 5 * 4096)
+			CHECK_EQ_U64(e->offset % 4096, se->offset % 4096);
+		prev = e;
+		prev_src = se;
+	}
+	/* every gap less than a block */
+	data = ckpt_shard_path(out, 0, 1);
+	CHECK(data != NULL);
+	CHECK_EQ_INT(stat(data, &st), 0);
+	free(data);
+	CHECK((uint64_t)st.st_size < total + breaks * 4096);
+	CHECK(breaks > 10);
+	ckpt_bundle_close(ob);
+	ckpt_bundle_close(b);
+	free(want);
+	free(got);
+}
+
 int
 main(void)
 {
@@ -536,6 +700,7 @@ main(void)
 	test_many();
 	test_refusals();
 	test_replace();
+	test_clone_layout();
 	check_rmtree(tmp);
 	return check_done("test_writer");
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bats
+# Covers: src/bundle_writer.c (copies that share the source's blocks with
+# FICLONERANGE: the probe, runs of tensors, offsets kept equal modulo a
+# block, partial blocks copied), src/convert.c (unchanged tensors added in
+# their source's data order).  On a small XFS and a small btrfs made in
+# loop files (skipped where mkfs or a loop mount is not possible), with a
+# source of 200 tensors of uneven sizes in two shards: a checkpoint
+# converted unchanged shares nearly all its data blocks with the source
+# and reads back the same; after removals, a rewrite in place, a new
+# tensor and a rename, every tensor's bytes are those the mount showed
+# (diff -r against a copy taken before the unmount); a checkpoint written
+# back unchanged in its own format is byte for byte the source.  The
+# suites on ext4 and tmpfs cover the copy without sharing.
+
+load helpers
+
+setup() {
+	require_fuse
+	command -v filefrag >/dev/null || skip "filefrag not installed"
+	T=$BATS_TEST_TMPDIR
+}
+
+teardown() {
+	ckpt_teardown
+	if [ -n "${L:-}" ] && mountpoint -q "$L"; then
+		umount "$L"
+	fi
+}
+
+# mkloop TYPE: a new TYPE filesystem in a sparse file, mounted at $L,
+# holding a copy of the layout fixture at $L/in/ckpt.
+mkloop() {
+	command -v "mkfs.$1" >/dev/null || skip "mkfs.$1 not installed"
+	truncate -s 512M "$T/fs.img"
+	"mkfs.$1" -q "$T/fs.img" >/dev/null 2>&1 || skip "mkfs.$1 failed"
+	mkdir -p "$T/fs"
+	mount -o loop "$T/fs.img" "$T/fs" 2>/dev/null ||
+		skip "cannot mount a loop device here"
+	L=$T/fs
+	SRC=$(fixture layout)
+	mkdir "$L/in"
+	cp "$SRC".* "$L/in/"
+}
+
+# The percentage of FILE's blocks that are shared with another file.
+shared_pct() {
+	filefrag -v "$1" | awk -F: '/^ *[0-9]+:/ {
+		n = $4 + 0; all += n; if ($0 ~ /shared/) sh += n }
+		END { print all ? int(100 * sh / all) : 0 }'
+}
+
+# The layout fixture converted unchanged (to FORMAT) shares its blocks.
+unchanged() {
+	mkloop "$1"
+	mount_ckpt "$L/in/ckpt" -o "output=$L/out,format=$2"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$L/out"
+	[ "$output" = "$3 tensors verified, 0 damaged" ]
+	[ "$(shared_pct "$L/out.data-00000-of-00001")" -ge 95 ]
+	mount_ckpt "$L/out" -o ro
+	local out=$MNT
+	mount_ckpt "$L/in/ckpt" -o ro
+	[ "$(find "$MNT/by-name" -type f | wc -l)" -eq 200 ]
+	# (a TF2 output has a save_counter too)
+	diff -r -x save_counter "$out/by-name" "$MNT/by-name"
+}
+
+# The layout fixture edited, then written out as FORMAT: every tensor is
+# as the mount showed it, and most blocks are still shared.
+edited() {
+	local t
+	mkloop "$1"
+	mount_ckpt "$L/in/ckpt" -o "output=$L/out,format=$2"
+	t=$MNT/by-name/t
+	rm "$t/0003" "$t/0050" "$t/0101"
+	# t/0008 holds 249,224 bytes: 3 of them changed in place
+	[ "$(stat -c %s "$t/0008")" -eq 249224 ]
+	printf 'XYZ' | dd of="$t/0008" bs=1 seek=70000 conv=notrunc status=none
+	head -c 100001 /dev/urandom >"$MNT/by-name/new"
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/new"
+	mkdir "$MNT/by-name/u"
+	mv "$t/0010" "$MNT/by-name/u/moved"
+	cp -r "$MNT/by-name" "$T/expect"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$L/out"
+	[ "$output" = "$3 tensors verified, 0 damaged" ]
+	[ "$(shared_pct "$L/out.data-00000-of-00001")" -ge 80 ]
+	mount_ckpt "$L/out" -o ro
+	[ "$(find "$MNT/by-name" -type f ! -name save_counter | wc -l)" -eq 198 ]
+	diff -r -x save_counter "$T/expect" "$MNT/by-name"
+	[ "$(od -An -c -j70000 -N3 "$MNT/by-name/t/0008" | tr -d ' ')" = XYZ ]
+	cmp "$MNT/by-name/u/moved" "$T/expect/u/moved"
+}
+
+@test "xfs: a checkpoint converted unchanged shares its blocks" {
+	unchanged xfs tf2 202
+}
+
+@test "btrfs: a checkpoint converted unchanged shares its blocks" {
+	unchanged btrfs tf2 202
+}
+
+@test "xfs: after removals, a rewrite, a new tensor and a rename every byte is right" {
+	edited xfs tf2 200
+}
+
+@test "btrfs: the same edits written in the source's format" {
+	edited btrfs same 198
+}
+
+@test "xfs: written back unchanged in its own format: byte for byte, shared" {
+	mkloop xfs
+	mount_ckpt "$L/in/ckpt" -o "output=$L/same,format=same"
+	finish
+	cmp "$L/in/ckpt.index" "$L/same.index"
+	for s in 00000 00001; do
+		cmp "$L/in/ckpt.data-$s-of-00002" "$L/same.data-$s-of-00002"
+		[ "$(shared_pct "$L/same.data-$s-of-00002")" -ge 95 ]
+	done
+}
