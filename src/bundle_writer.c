@@ -180,25 +180,6 @@ pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* write() all of BUF. */
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t r = write(fd, p, len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
 /* Skip at least MIN decimal digits at *P; false if there are fewer. */
 static bool
 skip_digits(const char **p, size_t min)
@@ -997,7 +978,7 @@ write_index_tmp(struct ckpt_writer *w, const char *index,
 		return -ENOMEM;
 	if ((fd = create_file(w, w->index_tmp, err)) < 0)
 		return fd;
-	rc = write_all(fd, table->data, table->len);
+	rc = pwrite_all(fd, table->data, table->len, 0);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
@@ -1262,7 +1243,8 @@ ckpt_state_write_new(int dirfd, const char *dir, const char *const *paths,
 		rc = -errno;
 		goto out;
 	}
-	if ((rc = write_all(fd, text.data, text.len)) == 0 && fsync(fd) < 0)
+	if ((rc = pwrite_all(fd, text.data, text.len, 0)) == 0 &&
+	    fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
 	/* Never over one made meanwhile. */
