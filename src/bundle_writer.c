@@ -31,9 +31,9 @@
 
 #define COPY_CHUNK ((size_t)1 << 20)
 
-/* A copied tensor is moved to where its blocks can be shared (see struct
- * wshard) only if that shares at least this many whole blocks: the move
- * leaves a hole of up to a block before it. */
+/* A run of copied tensors is moved to where its blocks can be shared
+ * (see struct wshard) only if that shares at least this many whole
+ * blocks: the move leaves a hole of up to a block before it. */
 #define CLONE_MIN_BLOCKS 4
 
 struct wentry {
@@ -51,9 +51,9 @@ struct wentry {
 };
 
 /* Bytes to copy from one source file to a shard: LEN bytes at SRC in FD
- * go to DST.  Copies of tensors that lie back to back in both files are
- * one run, so that a checkpoint copied unchanged is one run per source
- * shard. */
+ * go to DST.  Copies of tensors that lie back to back in their source
+ * are one run, placed back to back, so that a checkpoint copied
+ * unchanged is one run per source shard. */
 struct run {
 	int fd;			/* borrowed: the caller's */
 	uint64_t src, dst, len;
@@ -67,15 +67,16 @@ struct wshard {
 	char *final;		/* owned */
 	uint64_t off;		/* where the next tensor's bytes go */
 	bool placed;		/* renamed to FINAL, index not yet */
-	/* Whether copies share their source's blocks (FICLONERANGE, on XFS,
-	 * btrfs and the like: a checkpoint converted unchanged then costs
-	 * its index, in time and in space): 0 not known yet, 1 yes, -1 no
-	 * (copied).  A block can only be shared at the same place in a
-	 * block, so there copies are placed at offsets equal to their
-	 * source's modulo BLK, and the run being gathered is in RUN (LEN 0:
-	 * none). */
-	int8_t clone;
-	uint64_t blk;		/* a power of two */
+	/* Whether copies from file PROBE_FD share its blocks (FICLONERANGE,
+	 * on XFS, btrfs and the like: a checkpoint converted unchanged then
+	 * costs its index, in time and in space), as a probe found (-1: no
+	 * file probed yet).  A block can only be shared at the same place
+	 * in a block, so copies are gathered into runs (RUN; LEN 0: none)
+	 * and a run is moved to an offset equal to its source's modulo BLK
+	 * when that shares enough (flush_run()). */
+	int probe_fd;
+	bool probe_ok;
+	uint64_t blk;		/* a power of two, once probed */
 	struct run run;
 };
 
@@ -318,7 +319,7 @@ ckpt_writer_new(const char *prefix, const struct ckpt_writer_opts *opts,
 	if (w->prefix == NULL || w->shards == NULL)
 		goto fail;
 	for (int32_t i = 0; i < w->opts.num_shards; i++)
-		w->shards[i].fd = -1;
+		w->shards[i].fd = w->shards[i].probe_fd = -1;
 	if (w->opts.dirfd != NULL) {
 		w->dirfd = *w->opts.dirfd;
 	} else if ((w->dirfd = ckpt_open_dir_of(prefix)) < 0) {
@@ -585,12 +586,11 @@ can_clone(const struct ckpt_writer *w, int src, uint64_t *blk)
 	int fd;
 	bool ok;
 
+	*blk = 4096;
 	if (fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
 		return false;
-	if (clone_emulated()) {
-		*blk = 4096;
+	if (clone_emulated())
 		return true;
-	}
 	fd = openat(w->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return false;
@@ -601,22 +601,38 @@ can_clone(const struct ckpt_writer *w, int src, uint64_t *blk)
 	     clone_range(src, 0, fd, 0,
 			 (uint64_t)st.st_size < b ? 0 : b) == 0;
 	close(fd);
-	*blk = b;
+	if (ok)
+		*blk = b;
 	return ok;
 }
 
-/* Copy (or share) the bytes of S's run, if any. */
+/* Copy (or share) the bytes of S's run, if any: first moved to where its
+ * whole blocks can be shared if there are enough of them (its entries
+ * with it: nothing was placed after it in S). */
 static int
 flush_run(struct ckpt_writer *w, struct wshard *s, struct ckpt_err *err)
 {
 	struct run *r = &s->run;
-	uint64_t end = r->dst + r->len, mask = s->blk - 1;
-	uint64_t a = (r->dst + mask) & ~mask, z = end & ~mask;
+	uint64_t mask = s->blk - 1, pad = (r->src - r->dst) & mask;
+	uint64_t a, z, end;
 	int rc;
 
 	if (r->len == 0)
 		return 0;
-	if (a >= z) {
+	a = (r->dst + pad + mask) & ~mask;
+	z = (r->dst + pad + r->len) & ~mask;
+	if (pad != 0 && s->probe_ok && z >= a + CLONE_MIN_BLOCKS * s->blk) {
+		for (size_t i = r->first; i < w->n; i++)
+			if (w->e[i].shard == (int32_t)(s - w->shards) &&
+			    w->e[i].nslices == 0)
+				w->e[i].offset += pad;
+		r->dst += pad;
+		s->off += pad;
+	}
+	end = r->dst + r->len;
+	a = (r->dst + mask) & ~mask;
+	z = end & ~mask;
+	if (!s->probe_ok || a >= z || (r->dst & mask) != (r->src & mask)) {
 		rc = copy_range(r->fd, r->src, s->fd, r->dst, r->len);
 	} else {
 		/* The whole blocks shared; the partial ones around them
@@ -624,7 +640,7 @@ flush_run(struct ckpt_writer *w, struct wshard *s, struct ckpt_err *err)
 		rc = copy_range(r->fd, r->src, s->fd, r->dst, a - r->dst);
 		if (rc == 0 && clone_range(r->fd, r->src + (a - r->dst), s->fd,
 					   a, z - a) < 0) {
-			s->clone = -1;
+			s->probe_ok = false;	/* not from this file */
 			rc = copy_range(r->fd, r->src + (a - r->dst), s->fd, a,
 					z - a);
 		}
@@ -654,51 +670,34 @@ ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
 	struct wshard *s = &w->shards[w->cur];
 	struct run *r = &s->run;
 	struct wentry *e;
-	uint64_t pad, mask;
 	int rc;
 
 	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0)
 		return rc;
-	if (s->clone == 0 && size > 0)
-		s->clone = can_clone(w, src_fd, &s->blk) ? 1 : -1;
-	mask = s->blk - 1;
-	pad = (src_off - s->off) & mask;
-	if (s->clone > 0 && size > 0 &&
-	    (pad == 0 || ((src_off + size) & ~mask) >=
-				 ((src_off + mask) & ~mask) +
-					 CLONE_MIN_BLOCKS * s->blk)) {
-		/* Where its blocks can be shared: in the run, or a new one
-		 * (a hole of PAD bytes before it). */
+	if (size == 0) {
 		if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
 			return rc;
-		if (r->len == 0 || r->fd != src_fd || pad != 0 ||
-		    r->src + r->len != src_off) {
-			if ((rc = flush_run(w, s, err)) < 0)
-				return rc;
-			*r = (struct run){ .fd = src_fd, .src = src_off,
-					   .dst = s->off + pad,
-					   .first = w->n - 1 };
-		}
-		r->len += size;
-		r->count++;
-		e->offset = s->off + pad;
-	} else {
-		if ((rc = flush_run(w, s, err)) < 0)
-			return rc;
-		if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
-			return rc;
-		rc = copy_range(src_fd, src_off, s->fd, s->off, size);
-		if (rc < 0) {
-			w->failed = true;
-			return ckpt_fail(err, rc,
-					 "%s: copying tensor '%.*s': %s",
-					 s->tmp, (int)klen, (const char *)key,
-					 strerror(-rc));
-		}
+		e->crc = crc;
+		return 0;
 	}
+	/* A run goes on while its tensors lie back to back in one file. */
+	if (r->len > 0 && (r->fd != src_fd || r->src + r->len != src_off) &&
+	    (rc = flush_run(w, s, err)) < 0)
+		return rc;
+	if (src_fd != s->probe_fd) {
+		s->probe_fd = src_fd;
+		s->probe_ok = can_clone(w, src_fd, &s->blk);
+	}
+	if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
+		return rc;
+	if (r->len == 0)
+		*r = (struct run){ .fd = src_fd, .src = src_off, .dst = s->off,
+				   .first = w->n - 1 };
+	r->len += size;
+	r->count++;
 	e->size = size;
 	e->crc = crc;
-	s->off = e->offset + size;
+	s->off += size;
 	return 0;
 }
 

@@ -60,15 +60,17 @@ int ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
 
 /* Add a tensor whose SIZE stored bytes are at SRC_OFF in file SRC_FD,
  * copied with copy_file_range() (no user-space buffer where the kernel
- * allows).  Where the shard's filesystem can share SRC_FD's blocks
- * (FICLONERANGE), the whole blocks are shared instead, the tensor is
- * placed at an offset equal to SRC_OFF modulo the block size (after a
- * hole of less than a block if need be), and the bytes of tensors added
- * back to back from one file are moved together, by the next add of
- * another kind or by ckpt_writer_finish(): SRC_FD must stay open until
- * then.  Adding tensors in their source's data order shares the most.
- * CRC is the masked CRC to record: pass the source's, already verified.
- * Sizes are checked as for ckpt_writer_add(). */
+ * allows).  Copies of tensors that lie back to back in SRC_FD are
+ * gathered into one run, moved by the next add that does not continue it
+ * or by ckpt_writer_finish(): SRC_FD must stay open until then.  Where
+ * the shard's filesystem can share SRC_FD's blocks (FICLONERANGE, probed
+ * once each time the source file changes), a run of 4 whole blocks or
+ * more is placed at an offset equal to its source's modulo the block
+ * size (after a hole of less than a block if need be) and its whole
+ * blocks are shared instead of copied.  Adding tensors in their source's
+ * data order shares the most.  CRC is the masked CRC to record: pass the
+ * source's, already verified.  Sizes are checked as for
+ * ckpt_writer_add(). */
 int ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
 			 int dtype, const int64_t *dims, int rank, int src_fd,
 			 uint64_t src_off, uint64_t size, uint32_t crc,

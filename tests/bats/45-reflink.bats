@@ -8,8 +8,10 @@
 # converted unchanged shares nearly all its data blocks with the source
 # and reads back the same; after removals, a rewrite in place, a new
 # tensor and a rename, every tensor's bytes are those the mount showed
-# (diff -r against a copy taken before the unmount); a checkpoint written
-# back unchanged in its own format is byte for byte the source.  The
+# (diff -r against a copy taken before the unmount); the same on an XFS
+# of 64 KiB blocks, where most tensors are smaller than 4 blocks and runs
+# of them are moved whole; a checkpoint written back unchanged in its own
+# format is byte for byte the source.  The
 # suites on ext4 and tmpfs cover the copy without sharing.
 
 load helpers
@@ -27,12 +29,16 @@ teardown() {
 	fi
 }
 
-# mkloop TYPE: a new TYPE filesystem in a sparse file, mounted at $L,
-# holding a copy of the layout fixture at $L/in/ckpt.
+# mkloop TYPE [MKFS-ARGS...]: a new TYPE filesystem in a sparse file,
+# mounted at $L, holding a copy of the layout fixture at $L/in/ckpt.
 mkloop() {
-	command -v "mkfs.$1" >/dev/null || skip "mkfs.$1 not installed"
-	truncate -s 512M "$T/fs.img"
-	"mkfs.$1" -q "$T/fs.img" >/dev/null 2>&1 || skip "mkfs.$1 failed"
+	local type=$1
+	shift
+	command -v "mkfs.$type" >/dev/null || skip "mkfs.$type not installed"
+	rm -f "$T/fs.img"
+	truncate -s 1G "$T/fs.img"
+	"mkfs.$type" -q "$@" "$T/fs.img" >/dev/null 2>&1 ||
+		skip "mkfs.$type $* failed"
 	mkdir -p "$T/fs"
 	mount -o loop "$T/fs.img" "$T/fs" 2>/dev/null ||
 		skip "cannot mount a loop device here"
@@ -49,9 +55,11 @@ shared_pct() {
 		END { print all ? int(100 * sh / all) : 0 }'
 }
 
-# The layout fixture converted unchanged (to FORMAT) shares its blocks.
+# The layout fixture converted unchanged (to FORMAT $2, COUNT $3 tensors)
+# on a TYPE ($1) filesystem made with MKFS-ARGS (the rest) shares its
+# blocks.
 unchanged() {
-	mkloop "$1"
+	mkloop "$1" "${@:4}"
 	mount_ckpt "$L/in/ckpt" -o "output=$L/out,format=$2"
 	finish
 	run -0 "$CKPT_INSPECT" --verify "$L/out"
@@ -66,10 +74,11 @@ unchanged() {
 }
 
 # The layout fixture edited, then written out as FORMAT: every tensor is
-# as the mount showed it, and most blocks are still shared.
+# as the mount showed it, and most blocks are still shared.  Arguments
+# as for unchanged().
 edited() {
 	local t
-	mkloop "$1"
+	mkloop "$1" "${@:4}"
 	mount_ckpt "$L/in/ckpt" -o "output=$L/out,format=$2"
 	t=$MNT/by-name/t
 	rm "$t/0003" "$t/0050" "$t/0101"
@@ -106,6 +115,14 @@ edited() {
 
 @test "btrfs: the same edits written in the source's format" {
 	edited btrfs same 198
+}
+
+@test "xfs of 64 KiB blocks: converted unchanged, then edited, it shares its blocks" {
+	# (a run of tensors smaller than 4 blocks each is moved as a whole)
+	unchanged xfs tf2 202 -b size=65536
+	unmount_ckpt
+	umount "$L"
+	edited xfs tf2 200 -b size=65536
 }
 
 @test "xfs: written back unchanged in its own format: byte for byte, shared" {
