@@ -59,6 +59,7 @@ struct run {
 	uint64_t src, dst, len;
 	size_t first;		/* the entry of its first tensor */
 	size_t count;		/* its tensors */
+	bool share;		/* FD's blocks can be shared */
 };
 
 struct wshard {
@@ -67,15 +68,16 @@ struct wshard {
 	char *final;		/* owned */
 	uint64_t off;		/* where the next tensor's bytes go */
 	bool placed;		/* renamed to FINAL, index not yet */
-	/* Whether copies from file PROBE_FD share its blocks (FICLONERANGE,
-	 * on XFS, btrfs and the like: a checkpoint converted unchanged then
-	 * costs its index, in time and in space), as a probe found (-1: no
-	 * file probed yet).  A block can only be shared at the same place
-	 * in a block, so copies are gathered into runs (RUN; LEN 0: none)
-	 * and a run is moved to an offset equal to its source's modulo BLK
-	 * when that shares enough (flush_run()). */
-	int probe_fd;
+	/* Whether the blocks of files on filesystem PROBE_DEV can be shared
+	 * (FICLONERANGE, on XFS, btrfs and the like: a checkpoint converted
+	 * unchanged then costs its index, in time and in space), as a probe
+	 * found (shares_with()).  A block can only be shared at the same
+	 * place in a block, so copies are gathered into runs (RUN; LEN 0:
+	 * none) and a run is moved to an offset equal to its source's
+	 * modulo BLK when that shares enough (flush_run()). */
+	bool probed;
 	bool probe_ok;
+	dev_t probe_dev;
 	uint64_t blk;		/* a power of two, once probed */
 	struct run run;
 };
@@ -319,7 +321,7 @@ ckpt_writer_new(const char *prefix, const struct ckpt_writer_opts *opts,
 	if (w->prefix == NULL || w->shards == NULL)
 		goto fail;
 	for (int32_t i = 0; i < w->opts.num_shards; i++)
-		w->shards[i].fd = w->shards[i].probe_fd = -1;
+		w->shards[i].fd = -1;
 	if (w->opts.dirfd != NULL) {
 		w->dirfd = *w->opts.dirfd;
 	} else if ((w->dirfd = ckpt_open_dir_of(prefix)) < 0) {
@@ -596,7 +598,7 @@ can_clone(const struct ckpt_writer *w, int src, uint64_t *blk)
 		return false;
 	b = fstatvfs(fd, &vfs) == 0 ? vfs.f_bsize : 0;
 	if (b < 4096)
-		b = 4096;	/* (a multiple of a smaller block is aligned) */
+		b = 4096;	/* (aligned to a smaller block too) */
 	ok = (b & (b - 1)) == 0 && b <= ((uint64_t)1 << 20) &&
 	     clone_range(src, 0, fd, 0,
 			 (uint64_t)st.st_size < b ? 0 : b) == 0;
@@ -606,6 +608,61 @@ can_clone(const struct ckpt_writer *w, int src, uint64_t *blk)
 	return ok;
 }
 
+/* Whether S can share the blocks of file SRC (not empty): probed once per
+ * filesystem. */
+static bool
+shares_with(const struct ckpt_writer *w, struct wshard *s, int src)
+{
+	struct stat st;
+
+	if (fstat(src, &st) < 0)
+		return false;
+	if (!s->probed || st.st_dev != s->probe_dev) {
+		s->probed = true;
+		s->probe_dev = st.st_dev;
+		s->probe_ok = can_clone(w, src, &s->blk);
+	}
+	return s->probe_ok;
+}
+
+/* Whether LEN bytes from SOFF placed at DST (or PAD bytes further, if
+ * that puts them at the same place in a block as in the source) would
+ * share CLONE_MIN_BLOCKS whole blocks or more.  Sets *PAD. */
+static bool
+worth_sharing(const struct wshard *s, uint64_t soff, uint64_t dst,
+	      uint64_t len, uint64_t *pad)
+{
+	uint64_t mask = s->blk - 1;
+
+	*pad = (soff - dst) & mask;
+	return ((dst + *pad + len) & ~mask) >=
+	       ((dst + *pad + mask) & ~mask) + CLONE_MIN_BLOCKS * s->blk;
+}
+
+/* Put LEN bytes of SRC at SOFF into S at DST (at the same place in a
+ * block): the whole blocks shared, the partial ones around them (holding
+ * other bytes in the source) copied; copied whole if sharing fails. */
+static int
+share_range(struct wshard *s, int src, uint64_t soff, uint64_t dst,
+	    uint64_t len)
+{
+	uint64_t mask = s->blk - 1, end = dst + len;
+	uint64_t a = (dst + mask) & ~mask, z = end & ~mask;
+	int rc;
+
+	if (a >= z)
+		return copy_range(src, soff, s->fd, dst, len);
+	rc = copy_range(src, soff, s->fd, dst, a - dst);
+	if (rc == 0 &&
+	    clone_range(src, soff + (a - dst), s->fd, a, z - a) < 0) {
+		s->probe_ok = false;	/* not from this filesystem */
+		rc = copy_range(src, soff + (a - dst), s->fd, a, z - a);
+	}
+	if (rc == 0)
+		rc = copy_range(src, soff + (z - dst), s->fd, z, end - z);
+	return rc;
+}
+
 /* Copy (or share) the bytes of S's run, if any: first moved to where its
  * whole blocks can be shared if there are enough of them (its entries
  * with it: nothing was placed after it in S). */
@@ -613,40 +670,23 @@ static int
 flush_run(struct ckpt_writer *w, struct wshard *s, struct ckpt_err *err)
 {
 	struct run *r = &s->run;
-	uint64_t mask = s->blk - 1, pad = (r->src - r->dst) & mask;
-	uint64_t a, z, end;
+	uint64_t pad = 0;
 	int rc;
 
 	if (r->len == 0)
 		return 0;
-	a = (r->dst + pad + mask) & ~mask;
-	z = (r->dst + pad + r->len) & ~mask;
-	if (pad != 0 && s->probe_ok && z >= a + CLONE_MIN_BLOCKS * s->blk) {
-		for (size_t i = r->first; i < w->n; i++)
+	/* (a run already in place shares even fewer blocks) */
+	if (r->share &&
+	    (worth_sharing(s, r->src, r->dst, r->len, &pad) || pad == 0)) {
+		for (size_t i = r->first; pad != 0 && i < w->n; i++)
 			if (w->e[i].shard == (int32_t)(s - w->shards) &&
 			    w->e[i].nslices == 0)
 				w->e[i].offset += pad;
 		r->dst += pad;
 		s->off += pad;
-	}
-	end = r->dst + r->len;
-	a = (r->dst + mask) & ~mask;
-	z = end & ~mask;
-	if (!s->probe_ok || a >= z || (r->dst & mask) != (r->src & mask)) {
-		rc = copy_range(r->fd, r->src, s->fd, r->dst, r->len);
+		rc = share_range(s, r->fd, r->src, r->dst, r->len);
 	} else {
-		/* The whole blocks shared; the partial ones around them
-		 * (holding other tensors' bytes in the source) copied. */
-		rc = copy_range(r->fd, r->src, s->fd, r->dst, a - r->dst);
-		if (rc == 0 && clone_range(r->fd, r->src + (a - r->dst), s->fd,
-					   a, z - a) < 0) {
-			s->probe_ok = false;	/* not from this file */
-			rc = copy_range(r->fd, r->src + (a - r->dst), s->fd, a,
-					z - a);
-		}
-		if (rc == 0)
-			rc = copy_range(r->fd, r->src + (z - r->dst), s->fd, z,
-					end - z);
+		rc = copy_range(r->fd, r->src, s->fd, r->dst, r->len);
 	}
 	r->len = 0;
 	if (rc < 0) {
@@ -684,15 +724,12 @@ ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
 	if (r->len > 0 && (r->fd != src_fd || r->src + r->len != src_off) &&
 	    (rc = flush_run(w, s, err)) < 0)
 		return rc;
-	if (src_fd != s->probe_fd) {
-		s->probe_fd = src_fd;
-		s->probe_ok = can_clone(w, src_fd, &s->blk);
-	}
 	if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
 		return rc;
 	if (r->len == 0)
 		*r = (struct run){ .fd = src_fd, .src = src_off, .dst = s->off,
-				   .first = w->n - 1 };
+				   .first = w->n - 1,
+				   .share = shares_with(w, s, src_fd) };
 	r->len += size;
 	r->count++;
 	e->size = size;

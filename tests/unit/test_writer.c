@@ -8,7 +8,8 @@
  * them, and an unfinished writer leaves the old checkpoint as it was.
  * Copies placed to share blocks (emulated: CKPT_TEST_CLONE=copy) keep
  * their offset within a block, lie back to back where their source's did,
- * and hold their bytes, among removed and new tensors. */
+ * and hold their bytes, among removed and new tensors and tensors added
+ * from a file. */
 #include "config.h"
 
 #include <dirent.h>
@@ -551,6 +552,13 @@ layout_size(uint32_t i)
 	return i % 5 == 1 ? size % 3000 : size;
 }
 
+/* The size of a tensor added from a file before source tensor I. */
+static size_t
+fd_size(uint32_t i)
+{
+	return i % 26 == 6 ? 3000 : 22000 + 300 * (size_t)i;
+}
+
 static void
 test_clone_layout(void)
 {
@@ -609,6 +617,30 @@ test_clone_layout(void)
 			outn++;
 			snprintf(key, sizeof(key), "t/%04u", i);
 		}
+		if (i % 13 == 6) {
+			/* from a file (as from a spool), at an odd offset */
+			uint64_t at = (i * 7) % 4096, size = fd_size(i);
+			int64_t d[1] = { (int64_t)size };
+			char path[PATH_MAX];
+			int sfd;
+
+			snprintf(path, sizeof(path), "%s/spooled", tmp);
+			sfd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+			CHECK(sfd >= 0);
+			own_bytes(want, size, 5000 + i);
+			CHECK_EQ_INT(pwrite(sfd, want, size, (off_t)at),
+				     (long long)size);
+			snprintf(key, sizeof(key), "fd/%04u", i);
+			CHECK_EQ_INT(ckpt_writer_add_fd(w, key, strlen(key),
+							CKPT_DT_UINT8, d, 1,
+							sfd, at, size, &err),
+				     0);
+			close(sfd);
+			unlink(path);
+			total += size;
+			outn++;
+			snprintf(key, sizeof(key), "t/%04u", i);
+		}
 		if (i % 7 == 3)
 			continue;
 		e = ckpt_bundle_find(b, key, strlen(key));
@@ -644,6 +676,18 @@ test_clone_layout(void)
 						       &n),
 				     0);
 			CHECK_EQ_MEM(got, n, want, (size_t)1000 + i);
+			prev = NULL;
+		}
+		if (i % 13 == 6) {
+			snprintf(key, sizeof(key), "fd/%04u", i);
+			e = ckpt_bundle_find(ob, key, strlen(key));
+			CHECK(e != NULL);
+			own_bytes(want, fd_size(i), 5000 + i);
+			CHECK_EQ_INT(ckpt_bundle_pread(ob, e, got, e->size, 0,
+						       &n),
+				     0);
+			CHECK_EQ_MEM(got, n, want, fd_size(i));
+			CHECK_EQ_INT(ckpt_bundle_verify(ob, e, &err), 0);
 			prev = NULL;
 		}
 		snprintf(key, sizeof(key), "t/%04u", i);
