@@ -3017,10 +3017,13 @@ spool_remove(struct ckptfs_overlay *ov)
 
 	if (ov->busy)
 		return 0;	/* another mount's, in use */
-	dfd = ov->dirfd >= 0 ? fcntl(ov->dirfd, F_DUPFD_CLOEXEC, 0)
-			     : openat(ov->parentfd, spool_base(ov),
-				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					      O_CLOEXEC);
+	/* A new open of the directory, not a dup of DIRFD: btrfs lists
+	 * through an open directory only the names it held when opened, and
+	 * DIRFD was opened before the spool files were made. */
+	dfd = ov->dirfd >= 0
+		      ? openat(ov->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+		      : openat(ov->parentfd, spool_base(ov),
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP
 			       ? 0
