@@ -68,17 +68,8 @@ struct wshard {
 	char *final;		/* owned */
 	uint64_t off;		/* where the next tensor's bytes go */
 	bool placed;		/* renamed to FINAL, index not yet */
-	/* Whether the blocks of files on filesystem PROBE_DEV can be shared
-	 * (FICLONERANGE, on XFS, btrfs and the like: a checkpoint converted
-	 * unchanged then costs its index, in time and in space), as a probe
-	 * found (shares_with()).  A block can only be shared at the same
-	 * place in a block, so copies are gathered into runs (RUN; LEN 0:
-	 * none) and a run is moved to an offset equal to its source's
-	 * modulo BLK when that shares enough (flush_run()). */
-	bool probed;
-	bool probe_ok;
-	dev_t probe_dev;
-	uint64_t blk;		/* a power of two, once probed */
+	/* Copies gathered (LEN 0: none); see struct ckpt_writer's PROBE_OK
+	 * for where they go. */
 	struct run run;
 };
 
@@ -97,6 +88,17 @@ struct ckpt_writer {
 	char *index_tmp;	/* owned while the index is being written */
 	bool finished;
 	bool failed;		/* an add failed half-way: refuse to finish */
+	/* Whether the files made here can share the blocks of files on
+	 * filesystem PROBE_DEV (FICLONERANGE, on XFS, btrfs and the like: a
+	 * checkpoint converted unchanged then costs its index, in time and
+	 * in space), as a probe found (shares_with()).  A block can only be
+	 * shared at the same place in a block, so copies are gathered into
+	 * runs and a run is moved to an offset equal to its source's modulo
+	 * BLK when that shares enough (flush_run()). */
+	bool probed;
+	bool probe_ok;
+	dev_t probe_dev;
+	uint64_t blk;		/* a power of two, once probed */
 };
 
 static int flush_run(struct ckpt_writer *w, struct wshard *s,
@@ -371,8 +373,9 @@ new_entry(struct ckpt_writer *w, const void *key, size_t klen, int dtype,
 {
 	struct wentry *e;
 
+	/* two tensors added (written, unless copies still gathered) */
 	if (w->n == 2)
-		ckpt_test_crash("mid-data");	/* two tensors written */
+		ckpt_test_crash("mid-data");
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
 		struct wentry *p = reallocarray(w->e, cap, sizeof(*p));
@@ -608,45 +611,46 @@ can_clone(const struct ckpt_writer *w, int src, uint64_t *blk)
 	return ok;
 }
 
-/* Whether S can share the blocks of file SRC (not empty): probed once per
- * filesystem. */
+/* Whether W's files can share the blocks of file SRC (not empty): probed
+ * again only when SRC's filesystem is not the last one probed. */
 static bool
-shares_with(const struct ckpt_writer *w, struct wshard *s, int src)
+shares_with(struct ckpt_writer *w, int src)
 {
 	struct stat st;
 
 	if (fstat(src, &st) < 0)
 		return false;
-	if (!s->probed || st.st_dev != s->probe_dev) {
-		s->probed = true;
-		s->probe_dev = st.st_dev;
-		s->probe_ok = can_clone(w, src, &s->blk);
+	if (!w->probed || st.st_dev != w->probe_dev) {
+		w->probed = true;
+		w->probe_dev = st.st_dev;
+		w->probe_ok = can_clone(w, src, &w->blk);
 	}
-	return s->probe_ok;
+	return w->probe_ok;
 }
 
 /* Whether LEN bytes from SOFF placed at DST (or PAD bytes further, if
  * that puts them at the same place in a block as in the source) would
  * share CLONE_MIN_BLOCKS whole blocks or more.  Sets *PAD. */
 static bool
-worth_sharing(const struct wshard *s, uint64_t soff, uint64_t dst,
+worth_sharing(const struct ckpt_writer *w, uint64_t soff, uint64_t dst,
 	      uint64_t len, uint64_t *pad)
 {
-	uint64_t mask = s->blk - 1;
+	uint64_t mask = w->blk - 1;
 
 	*pad = (soff - dst) & mask;
 	return ((dst + *pad + len) & ~mask) >=
-	       ((dst + *pad + mask) & ~mask) + CLONE_MIN_BLOCKS * s->blk;
+	       ((dst + *pad + mask) & ~mask) + CLONE_MIN_BLOCKS * w->blk;
 }
 
-/* Put LEN bytes of SRC at SOFF into S at DST (at the same place in a
- * block): the whole blocks shared, the partial ones around them (holding
- * other bytes in the source) copied; copied whole if sharing fails. */
+/* Put LEN bytes of SRC at SOFF into shard S of W at DST (at the same
+ * place in a block): the whole blocks shared, the partial ones around
+ * them (holding other bytes in the source) copied; copied whole if
+ * sharing fails. */
 static int
-share_range(struct wshard *s, int src, uint64_t soff, uint64_t dst,
-	    uint64_t len)
+share_range(struct ckpt_writer *w, struct wshard *s, int src, uint64_t soff,
+	    uint64_t dst, uint64_t len)
 {
-	uint64_t mask = s->blk - 1, end = dst + len;
+	uint64_t mask = w->blk - 1, end = dst + len;
 	uint64_t a = (dst + mask) & ~mask, z = end & ~mask;
 	int rc;
 
@@ -655,7 +659,7 @@ share_range(struct wshard *s, int src, uint64_t soff, uint64_t dst,
 	rc = copy_range(src, soff, s->fd, dst, a - dst);
 	if (rc == 0 &&
 	    clone_range(src, soff + (a - dst), s->fd, a, z - a) < 0) {
-		s->probe_ok = false;	/* not from this filesystem */
+		w->probe_ok = false;	/* not from this filesystem */
 		rc = copy_range(src, soff + (a - dst), s->fd, a, z - a);
 	}
 	if (rc == 0)
@@ -677,14 +681,14 @@ flush_run(struct ckpt_writer *w, struct wshard *s, struct ckpt_err *err)
 		return 0;
 	/* (a run already in place shares even fewer blocks) */
 	if (r->share &&
-	    (worth_sharing(s, r->src, r->dst, r->len, &pad) || pad == 0)) {
+	    (worth_sharing(w, r->src, r->dst, r->len, &pad) || pad == 0)) {
 		for (size_t i = r->first; pad != 0 && i < w->n; i++)
 			if (w->e[i].shard == (int32_t)(s - w->shards) &&
 			    w->e[i].nslices == 0)
 				w->e[i].offset += pad;
 		r->dst += pad;
 		s->off += pad;
-		rc = share_range(s, r->fd, r->src, r->dst, r->len);
+		rc = share_range(w, s, r->fd, r->src, r->dst, r->len);
 	} else {
 		rc = copy_range(r->fd, r->src, s->fd, r->dst, r->len);
 	}
@@ -729,7 +733,7 @@ ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
 	if (r->len == 0)
 		*r = (struct run){ .fd = src_fd, .src = src_off, .dst = s->off,
 				   .first = w->n - 1,
-				   .share = shares_with(w, s, src_fd) };
+				   .share = shares_with(w, src_fd) };
 	r->len += size;
 	r->count++;
 	e->size = size;
@@ -857,8 +861,10 @@ ckpt_writer_add_partitioned(struct ckpt_writer *w, const void *key,
 	e->shard = 0;
 	e->offset = 0;
 	e->slices = calloc(nslices * (size_t)rank, sizeof(*e->slices));
-	if (e->slices == NULL)
-		return -ENOMEM;	/* entry is freed with the writer */
+	if (e->slices == NULL) {
+		w->failed = true;	/* a half-made entry: no finish */
+		return -ENOMEM;	/* (freed with the writer) */
+	}
 	memcpy(e->slices, slices, nslices * (size_t)rank * sizeof(*slices));
 	e->nslices = nslices;
 	return 0;

@@ -4,10 +4,11 @@
  * Tensor bytes go to PREFIX.data-NNNNN-of-MMMMM (one shard unless
  * opts.num_shards says more) in the order they are added (copies may
  * leave holes: ckpt_writer_add_copy()); entries are kept in memory and
- * written to PREFIX.index, sorted, by ckpt_writer_finish().  Both files are first written complete under
- * temporary names (<name>.tempstate<random>) and fsync()ed; then an
- * existing PREFIX.index is removed, the data renamed into place and the
- * index renamed last.  A checkpoint exists iff PREFIX.index does, so a
+ * written to PREFIX.index, sorted, by ckpt_writer_finish().  Both files
+ * are first written complete under temporary names
+ * (<name>.tempstate<random>) and fsync()ed; then an existing
+ * PREFIX.index is removed, the data renamed into place and the index
+ * renamed last.  A checkpoint exists iff PREFIX.index does, so a
  * reader never sees a half-written checkpoint, nor an old index over new
  * data, even after a crash.  A writer freed before finishing removes its
  * temporary files; a new writer removes those a crashed one left, and a
@@ -61,10 +62,11 @@ int ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
 /* Add a tensor whose SIZE stored bytes are at SRC_OFF in file SRC_FD,
  * copied with copy_file_range() (no user-space buffer where the kernel
  * allows).  Copies of tensors that lie back to back in SRC_FD are
- * gathered into one run, moved by the next add that does not continue it
- * or by ckpt_writer_finish(): SRC_FD must stay open until then.  Where
- * the shard's filesystem can share SRC_FD's blocks (FICLONERANGE, probed
- * once each time the source file changes), a run of 4 whole blocks or
+ * gathered into one run, moved by the next add to the same shard that
+ * does not continue it or by ckpt_writer_finish(): keep SRC_FD open
+ * until ckpt_writer_finish().  Where the output's filesystem can share
+ * SRC_FD's blocks (FICLONERANGE, probed again whenever the source's
+ * filesystem is not the last one probed), a run of 4 whole blocks or
  * more is placed at an offset equal to its source's modulo the block
  * size (after a hole of less than a block if need be) and its whole
  * blocks are shared instead of copied.  Adding tensors in their source's

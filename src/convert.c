@@ -300,6 +300,7 @@ make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
  * then the others. */
 struct place {
 	const struct ckpt_bundle *b;
+	size_t bi;		/* B's first tensor in T */
 	int32_t shard;
 	uint64_t off;
 	size_t i;		/* in T */
@@ -314,8 +315,8 @@ place_cmp(const void *a, const void *b)
 
 	if ((x->b == NULL) != (y->b == NULL))
 		return x->b == NULL ? 1 : -1;
-	if (x->b != y->b)
-		return (uintptr_t)x->b < (uintptr_t)y->b ? -1 : 1;
+	if (x->bi != y->bi)
+		return x->bi < y->bi ? -1 : 1;
 	if (x->shard != y->shard)
 		return x->shard < y->shard ? -1 : 1;
 	if (x->off != y->off)
@@ -332,10 +333,15 @@ add_order(const struct ckpt_out_tensor *t, size_t n)
 {
 	struct place *p = calloc(n ? n : 1, sizeof(*p));
 	size_t *order = calloc(n ? n : 1, sizeof(*order));
+	/* The sources met so far (few: most often one), each with its first
+	 * tensor, so that the order does not depend on their addresses. */
+	const struct place **seen = calloc(n ? n : 1, sizeof(*seen));
+	size_t nseen = 0;
 
-	if (p == NULL || order == NULL) {
+	if (p == NULL || order == NULL || seen == NULL) {
 		free(p);
 		free(order);
+		free(seen);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -345,11 +351,19 @@ add_order(const struct ckpt_out_tensor *t, size_t n)
 			e = e->parts[0].entry;
 		p[i].i = i;
 		if (e != NULL) {
+			size_t k = 0;
+
+			while (k < nseen && seen[k]->b != t[i].bundle)
+				k++;
 			p[i].b = t[i].bundle;
+			p[i].bi = k < nseen ? seen[k]->bi : i;
+			if (k == nseen)
+				seen[nseen++] = &p[i];
 			p[i].shard = e->shard_id;
 			p[i].off = e->offset;
 		}
 	}
+	free(seen);
 	qsort(p, n, sizeof(*p), place_cmp);
 	for (size_t i = 0; i < n; i++)
 		order[i] = p[i].i;

@@ -3021,9 +3021,11 @@ spool_remove(struct ckptfs_overlay *ov)
 	 * through an open directory only the names it held when opened, and
 	 * DIRFD was opened before the spool files were made. */
 	dfd = ov->dirfd >= 0
-		      ? openat(ov->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+		      ? openat(ov->dirfd, ".",
+			       O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 		      : openat(ov->parentfd, spool_base(ov),
-			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				       O_CLOEXEC);
 	if (dfd < 0)
 		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP
 			       ? 0

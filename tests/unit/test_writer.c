@@ -543,12 +543,15 @@ own_bytes(uint8_t *buf, size_t size, uint32_t i)
 	}
 }
 
-/* The size of source tensor I: ragged, some below a block, some many. */
+/* The size of source tensor I: ragged, some below a block, some many,
+ * some none (inside runs). */
 static size_t
 layout_size(uint32_t i)
 {
 	size_t size = (size_t)(((uint64_t)i * 2654435761u) % 100000);
 
+	if (i % 17 == 9)
+		return 0;
 	return i % 5 == 1 ? size % 3000 : size;
 }
 
@@ -705,6 +708,8 @@ test_clone_layout(void)
 		CHECK_EQ_INT(ckpt_bundle_pread(ob, e, got, e->size, 0, &n), 0);
 		CHECK_EQ_MEM(got, n, want, layout_size(i));
 		CHECK_EQ_INT(ckpt_bundle_verify(ob, e, &err), 0);
+		if (e->size == 0)
+			continue;	/* (holds no bytes: where is moot) */
 		/* back to back where the source's were */
 		if (prev != NULL &&
 		    prev_src->offset + prev_src->size == se->offset)
