@@ -23,10 +23,12 @@ setup() {
 }
 
 teardown() {
-	ckpt_teardown
+	local rc=0
+	ckpt_teardown || rc=$?
 	if [ -n "${L:-}" ] && mountpoint -q "$L"; then
-		umount "$L"
+		umount "$L" || umount -l "$L"
 	fi
+	return "$rc"
 }
 
 # mkloop TYPE [MKFS-ARGS...]: a new TYPE filesystem in a sparse file,
@@ -111,7 +113,7 @@ edited() {
 	unchanged btrfs tf2 202
 }
 
-@test "xfs: after removals, a rewrite, a new tensor and a rename every byte is right" {
+@test "xfs: removals, a rewrite, a new tensor, a rename: every byte right" {
 	edited xfs tf2 200
 }
 
@@ -119,7 +121,7 @@ edited() {
 	edited btrfs same 198
 }
 
-@test "xfs of 64 KiB blocks: converted unchanged, then edited, it shares its blocks" {
+@test "xfs of 64 KiB blocks: unchanged, then edited, blocks are shared" {
 	# (a run of tensors smaller than 4 blocks each is moved as a whole)
 	unchanged xfs tf2 202 -b size=65536
 	unmount_ckpt
@@ -127,7 +129,7 @@ edited() {
 	edited xfs tf2 200 -b size=65536
 }
 
-@test "xfs: written back unchanged in its own format: byte for byte, shared" {
+@test "xfs: written back unchanged in its format: byte for byte, shared" {
 	mkloop xfs
 	mount_ckpt "$L/in/ckpt" -o "output=$L/same,format=same"
 	finish

@@ -29,10 +29,12 @@ setup() {
 }
 
 teardown() {
-	ckpt_teardown
+	local rc=0
+	ckpt_teardown || rc=$?
 	if mountpoint -q "$D"; then
 		umount "$D"
 	fi
+	return "$rc"
 }
 
 # Fill the tmpfs: a file FILE taking all the free space.

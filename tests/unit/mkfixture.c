@@ -777,6 +777,7 @@ main(int argc, char **argv)
 {
 	const char *kind, *prefix;
 	uint64_t nt = 0, bytes = (uint64_t)256 << 20;
+	bool nt_set = false;	/* --tensors given (else each kind's) */
 
 	if (argc < 3) {
 		fprintf(stderr,
@@ -791,8 +792,10 @@ main(int argc, char **argv)
 	kind = argv[1];
 	prefix = argv[2];
 	for (int i = 3; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--tensors") == 0)
+		if (strcmp(argv[i], "--tensors") == 0) {
 			nt = strtoull(argv[i + 1], NULL, 0);
+			nt_set = true;
+		}
 		else if (strcmp(argv[i], "--bytes") == 0)
 			bytes = strtoull(argv[i + 1], NULL, 0);
 	}
@@ -817,9 +820,9 @@ main(int argc, char **argv)
 	else if (strcmp(kind, "widenames") == 0)
 		mk_widenames(prefix);
 	else if (strcmp(kind, "big") == 0)
-		mk_big(prefix, nt ? nt : 2000, bytes);
+		mk_big(prefix, nt_set ? nt : 2000, bytes);
 	else if (strcmp(kind, "layout") == 0)
-		mk_layout(prefix, nt ? nt : 200);
+		mk_layout(prefix, nt_set ? nt : 200);
 	else if (strcmp(kind, "bigendian") == 0)
 		mk_bigendian(prefix);
 	else if (strcmp(kind, "badentry") == 0) {
