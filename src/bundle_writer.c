@@ -480,9 +480,8 @@ ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
 	} else {
 		crc = ckpt_crc32c(data, size);
 	}
-	if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
-		return rc;
-	if ((rc = flush_run(w, s, err)) < 0)
+	if ((rc = flush_run(w, s, err)) < 0 ||
+	    (rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
 		return rc;
 	rc = pwrite_all(s->fd, data, size, s->off);
 	if (rc < 0) {
@@ -578,21 +577,21 @@ clone_range(int src, uint64_t soff, int dst, uint64_t doff, uint64_t len)
 	return 0;
 }
 
-/* Whether blocks of SRC can be shared by the files W makes: one is
- * shared with a file that has no name, gone when closed.  Sets *BLK to
- * the block size to align to.  A filesystem without the means (ext4,
- * tmpfs), or another one than SRC's, says no. */
+/* Whether blocks of SRC (whose status is ST) can be shared by the files
+ * W makes: one is shared with a file that has no name, gone when closed.
+ * Sets *BLK to the block size to align to.  A filesystem without the
+ * means (ext4, tmpfs), or another one than SRC's, says no. */
 static bool
-can_clone(const struct ckpt_writer *w, int src, uint64_t *blk)
+can_clone(const struct ckpt_writer *w, int src, const struct stat *st,
+	  uint64_t *blk)
 {
 	struct statvfs vfs;
-	struct stat st;
 	uint64_t b;
 	int fd;
 	bool ok;
 
 	*blk = 4096;
-	if (fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+	if (!S_ISREG(st->st_mode) || st->st_size <= 0)
 		return false;
 	if (clone_emulated())
 		return true;
@@ -604,7 +603,7 @@ can_clone(const struct ckpt_writer *w, int src, uint64_t *blk)
 		b = 4096;	/* (aligned to a smaller block too) */
 	ok = (b & (b - 1)) == 0 && b <= ((uint64_t)1 << 20) &&
 	     clone_range(src, 0, fd, 0,
-			 (uint64_t)st.st_size < b ? 0 : b) == 0;
+			 (uint64_t)st->st_size < b ? 0 : b) == 0;
 	close(fd);
 	if (ok)
 		*blk = b;
@@ -623,23 +622,26 @@ shares_with(struct ckpt_writer *w, int src)
 	if (!w->probed || st.st_dev != w->probe_dev) {
 		w->probed = true;
 		w->probe_dev = st.st_dev;
-		w->probe_ok = can_clone(w, src, &w->blk);
+		w->probe_ok = can_clone(w, src, &st, &w->blk);
 	}
 	return w->probe_ok;
 }
 
-/* Whether LEN bytes from SOFF placed at DST (or PAD bytes further, if
- * that puts them at the same place in a block as in the source) would
- * share CLONE_MIN_BLOCKS whole blocks or more.  Sets *PAD. */
+/* Whether LEN bytes from SOFF placed at DST should share their whole
+ * blocks: they are at the same place in a block as in the source, or
+ * moving them *PAD bytes further puts them there and shares
+ * CLONE_MIN_BLOCKS whole blocks or more. */
 static bool
 worth_sharing(const struct ckpt_writer *w, uint64_t soff, uint64_t dst,
 	      uint64_t len, uint64_t *pad)
 {
-	uint64_t mask = w->blk - 1;
+	uint64_t mask = w->blk - 1, at;
 
 	*pad = (soff - dst) & mask;
-	return ((dst + *pad + len) & ~mask) >=
-	       ((dst + *pad + mask) & ~mask) + CLONE_MIN_BLOCKS * w->blk;
+	at = dst + *pad;
+	return *pad == 0 ||
+	       ((at + len) & ~mask) >=
+		       ((at + mask) & ~mask) + CLONE_MIN_BLOCKS * w->blk;
 }
 
 /* Put LEN bytes of SRC at SOFF into shard S of W at DST (at the same
@@ -679,9 +681,7 @@ flush_run(struct ckpt_writer *w, struct wshard *s, struct ckpt_err *err)
 
 	if (r->len == 0)
 		return 0;
-	/* (a run already in place shares even fewer blocks) */
-	if (r->share &&
-	    (worth_sharing(w, r->src, r->dst, r->len, &pad) || pad == 0)) {
+	if (r->share && worth_sharing(w, r->src, r->dst, r->len, &pad)) {
 		for (size_t i = r->first; pad != 0 && i < w->n; i++)
 			if (w->e[i].shard == (int32_t)(s - w->shards) &&
 			    w->e[i].nslices == 0)
