@@ -494,10 +494,8 @@ ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
 	return 0;
 }
 
-/* Copy LEN bytes from SRC at SOFF to DST at DOFF, in the kernel where it
- * can. */
-static int
-copy_range(int src, uint64_t soff, int dst, uint64_t doff, uint64_t len)
+int
+ckpt_copy_range(int src, uint64_t soff, int dst, uint64_t doff, uint64_t len)
 {
 	loff_t so = (loff_t)soff, dof = (loff_t)doff;
 	uint8_t *buf = NULL;
@@ -570,7 +568,7 @@ clone_range(int src, uint64_t soff, int dst, uint64_t doff, uint64_t len)
 	if (clone_emulated())	/* as strict as the kernel about blocks */
 		return (soff | doff | len) % 4096 != 0
 			       ? -EINVAL
-			       : copy_range(src, soff, dst, doff, len);
+			       : ckpt_copy_range(src, soff, dst, doff, len);
 	while (ioctl(dst, FICLONERANGE, &r) < 0)
 		if (errno != EINTR)
 			return -errno;
@@ -657,15 +655,15 @@ share_range(struct ckpt_writer *w, struct wshard *s, int src, uint64_t soff,
 	int rc;
 
 	if (a >= z)
-		return copy_range(src, soff, s->fd, dst, len);
-	rc = copy_range(src, soff, s->fd, dst, a - dst);
+		return ckpt_copy_range(src, soff, s->fd, dst, len);
+	rc = ckpt_copy_range(src, soff, s->fd, dst, a - dst);
 	if (rc == 0 &&
 	    clone_range(src, soff + (a - dst), s->fd, a, z - a) < 0) {
 		w->probe_ok = false;	/* not from this filesystem */
-		rc = copy_range(src, soff + (a - dst), s->fd, a, z - a);
+		rc = ckpt_copy_range(src, soff + (a - dst), s->fd, a, z - a);
 	}
 	if (rc == 0)
-		rc = copy_range(src, soff + (z - dst), s->fd, z, end - z);
+		rc = ckpt_copy_range(src, soff + (z - dst), s->fd, z, end - z);
 	return rc;
 }
 
@@ -690,7 +688,7 @@ flush_run(struct ckpt_writer *w, struct wshard *s, struct ckpt_err *err)
 		s->off += pad;
 		rc = share_range(w, s, r->fd, r->src, r->dst, r->len);
 	} else {
-		rc = copy_range(r->fd, r->src, s->fd, r->dst, r->len);
+		rc = ckpt_copy_range(r->fd, r->src, s->fd, r->dst, r->len);
 	}
 	r->len = 0;
 	if (rc < 0) {

@@ -142,4 +142,11 @@ int ckpt_test_fail(const char *point);
 int ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
 			const int *dirfd, struct ckpt_err *err);
 
+/* Copy LEN bytes of file SRC at SOFF to file DST at DOFF (positional; the
+ * files' offsets do not move): in the kernel (copy_file_range(2)) where it
+ * can, else through a buffer.  Return 0, or a negative errno: -EIO if SRC
+ * ends before. */
+int ckpt_copy_range(int src, uint64_t soff, int dst, uint64_t doff,
+		    uint64_t len);
+
 #endif

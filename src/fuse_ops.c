@@ -1258,6 +1258,103 @@ ckptfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(mem);
 }
 
+/* Longest copy answered by one reply: the kernel's count is 32 bits
+ * (whole pages, as it asks). */
+#define COPY_MAX ((size_t)UINT32_MAX & ~(size_t)4095)
+/* Bytes copied per hold of the namespace lock. */
+#define COPY_STEP ((size_t)16 << 20)
+
+/* Copy: the bytes of INO_IN at OFF_IN (up to LEN, to its end) are
+ * written at OFF_OUT of INO_OUT, step by step, each step as a read of the
+ * source (do_read(): its check, its spool file or shard ranges) and a
+ * write of the destination from those files, in the kernel where it can
+ * (copy_file_range(2); on a filesystem that shares blocks, shared).  No
+ * byte passes through /dev/fuse.  *DONE: bytes copied, also when a later
+ * step failed. */
+static int
+do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
+	      fuse_ino_t ino_out, off_t off_out, size_t len, int flags,
+	      size_t *done)
+{
+	struct ckptfs_node *src = node_of(fs, ino_in);
+	struct ckptfs_node *dst = node_of(fs, ino_out);
+	int rc;
+
+	*done = 0;
+	if (src == NULL || dst == NULL)
+		return -ESTALE;
+	if (!fs->writable)
+		return -EROFS;
+	if (flags != 0 || off_in < 0 || off_out < 0)
+		return -EINVAL;
+	if (src->kind == CKPTFS_DIR || dst->kind == CKPTFS_DIR)
+		return -EISDIR;
+	if (len > COPY_MAX)
+		len = COPY_MAX;
+	if ((rc = first_check(fs, ino_in)) < 0 ||
+	    (rc = first_check(fs, ino_out)) < 0)
+		return rc;
+	while (*done < len) {
+		size_t step = len - *done < COPY_STEP ? len - *done : COPY_STEP;
+		uint64_t at = (uint64_t)off_out + *done, got = 0;
+		struct fuse_bufvec *bv = NULL;
+		void *mem = NULL;
+
+		RDLOCK(fs);
+		rc = do_read(fs, ino_in, step, off_in + (off_t)*done, &bv, &mem);
+		for (size_t k = 0; rc == 0 && k < bv->count; k++) {
+			const struct fuse_buf *b = &bv->buf[k];
+
+			if (b->flags & FUSE_BUF_IS_FD)
+				rc = ckptfs_ov_write_fd(fs->tree, dst, b->fd,
+							(uint64_t)b->pos,
+							b->size, at + got);
+			else if (b->size > 0)
+				rc = ckptfs_ov_write(fs->tree, dst, b->mem,
+						     b->size, at + got);
+			if (rc == 0)
+				got += b->size;
+		}
+		UNLOCK(fs);
+		free(bv);
+		free(mem);
+		if (rc < 0)
+			return rc;
+		*done += (size_t)got;
+		if (got < step)
+			break;	/* the end of the source */
+	}
+	return 0;
+}
+
+static void
+ckptfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			  struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			  off_t off_out, struct fuse_file_info *fi_out,
+			  size_t len, int flags)
+{
+	struct ckptfs *fs = fuse_req_userdata(req);
+	size_t done;
+	int rc;
+
+	(void)fi_in;
+	(void)fi_out;
+	/* A long copy is left to a worker (io_uring): it would hold the
+	 * queue's thread meanwhile. */
+	if (len >= CHECK_INLINE_MAX && ckptfs_uring_defer()) {
+		reply_err(req, -DEFERRED);
+		return;
+	}
+	rc = do_copy_range(fs, ino_in, off_in, ino_out, off_out, len, flags,
+			   &done);
+	if (rc < 0 && rc != DEFERRED)
+		drop_data(fs, ino_out);	/* a step may be half done */
+	if (rc < 0 && (done == 0 || rc == DEFERRED))
+		reply_err(req, -rc);
+	else
+		fuse_reply_write(req, done);
+}
+
 /* --- extended attributes ----------------------------------------------------- */
 
 /* Value of NAME on INO into OUT. */
@@ -1507,6 +1604,7 @@ const struct fuse_lowlevel_ops ckptfs_ops = {
 	.release = ckptfs_op_release,
 	.read = ckptfs_op_read,
 	.write = ckptfs_op_write,
+	.copy_file_range = ckptfs_op_copy_file_range,
 	.fsync = ckptfs_op_fsync,
 	.fsyncdir = ckptfs_op_fsyncdir,
 	.getxattr = ckptfs_op_getxattr,

@@ -2288,13 +2288,12 @@ ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,
 	return 0;
 }
 
-int
-ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
-		size_t size, uint64_t off)
+/* The spool fd to change tensor N's bytes through (N copied up first),
+ * or a negative errno. */
+static int
+write_fd(struct ckptfs_tree *t, struct ckptfs_node *n)
 {
-	uint64_t end = off + size, cur;
-	size_t done = 0;
-	int fd, rc;
+	int rc;
 
 	if (t->ov == NULL)
 		return -EROFS;
@@ -2302,7 +2301,27 @@ ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
 		return -EPERM;
 	if ((rc = copy_up(t, n, UINT64_MAX)) < 0)
 		return rc;
-	fd = ckptfs_ov_fd(t, n);
+	return ckptfs_ov_fd(t, n);
+}
+
+/* N was written up to END: it is at least that long (writes may run
+ * concurrently). */
+static void
+grow_to(struct ckptfs_node *n, uint64_t end)
+{
+	uint64_t cur = n->size;
+
+	while (cur < end && !atomic_compare_exchange_weak(&n->size, &cur, end))
+		;
+}
+
+int
+ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
+		size_t size, uint64_t off)
+{
+	size_t done = 0;
+	int fd = write_fd(t, n);
+
 	if (fd < 0)
 		return fd;
 	while (done < size) {
@@ -2313,9 +2332,21 @@ ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
 			return -errno;
 		done += (size_t)w;
 	}
-	cur = n->size;
-	while (cur < end && !atomic_compare_exchange_weak(&n->size, &cur, end))
-		;
+	grow_to(n, off + size);
+	return 0;
+}
+
+int
+ckptfs_ov_write_fd(struct ckptfs_tree *t, struct ckptfs_node *n, int sfd,
+		   uint64_t soff, uint64_t size, uint64_t off)
+{
+	int fd = write_fd(t, n), rc;
+
+	if (fd < 0)
+		return fd;
+	if ((rc = ckpt_copy_range(sfd, soff, fd, off, size)) < 0)
+		return rc;
+	grow_to(n, off + size);
 	return 0;
 }
 

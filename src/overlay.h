@@ -136,6 +136,13 @@ int ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,
 int ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n,
 		    const void *buf, size_t size, uint64_t off);
 
+/* Write SIZE bytes of file SFD at SOFF at OFF of tensor N, as
+ * ckptfs_ov_write() does from memory: in the kernel where it can
+ * (copy_file_range(2); SFD may be N's own spool fd, for ranges that do not
+ * overlap).  Return 0 or a negative errno (-EIO if SFD ends before). */
+int ckptfs_ov_write_fd(struct ckptfs_tree *t, struct ckptfs_node *n, int sfd,
+		       uint64_t soff, uint64_t size, uint64_t off);
+
 /* True if N's content is in a spool file (changed in this mount). */
 bool ckptfs_ov_spooled(const struct ckptfs_node *n);
 

@@ -26,6 +26,7 @@ unset _lib
 : "${REPLACE_READ:=replace_read}"
 : "${REOPEN_READ:=reopen_read}"
 : "${MMAP_WRITE:=mmap_write}"
+: "${COPY_RANGE:=copy_range}"
 export CKPTFS CKPT_INSPECT MKFIXTURE REPLACE_READ REOPEN_READ MMAP_WRITE
 
 if [ "${CKPTFS_TEST_STRICT:-0}" = 1 ]; then

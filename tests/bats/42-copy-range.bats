@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# Covers: src/fuse_ops.c (copy_file_range), src/overlay.c
+# (ckptfs_ov_write_fd), src/bundle_writer.c (ckpt_copy_range).
+# copy_file_range(2) inside a mount is answered by the daemon: the bytes
+# go from the shard or spool file to the destination's spool file in the
+# kernel, never through /dev/fuse.  Whole and partial ranges, into new
+# and existing tensors, from changed, partitioned, damaged and multi-step
+# (over 16 MiB) sources; cp and cp -a between views; the written
+# checkpoint's values.
+
+load helpers
+
+setup() {
+	require_fuse
+	command -v jq >/dev/null || skip "jq not installed"
+	command -v setfattr >/dev/null || skip "setfattr not installed"
+	command -v "$COPY_RANGE" >/dev/null ||
+		skip "copy_range not built ($COPY_RANGE)"
+	T=$BATS_TEST_TMPDIR
+	mkdir -p "$T/src"
+	cp "$(fixture tf1)".* "$T/src/"
+	P=$T/src/ckpt
+}
+
+# Requests of OPCODE the daemon logged so far (a mount with -d).
+requests() {
+	grep -c "opcode: $1 (" "$CKPTFS_LOG" || true
+}
+
+@test "copy of a whole tensor to a new file: answered by the daemon" {
+	local w r
+	mount_ckpt "$P" -d -o format=tf1,output="$T/out"
+	touch "$MNT/by-name/k2"
+	w=$(requests WRITE)
+	r=$(requests READ)
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 0 "$MNT/by-name/k2" 0 1048576
+	assert_output 24
+	[ "$(requests COPY_FILE_RANGE)" -ge 1 ]
+	# No byte went through /dev/fuse.
+	[ "$(requests WRITE)" = "$w" ]
+	[ "$(requests READ)" = "$r" ]
+	[ "$(values "$MNT/by-name/k2" f4)" = "0 1 2 3 4 5" ]
+	[ "$(stat -c %s "$MNT/by-name/k2")" = 24 ]
+	cmp "$MNT/by-name/k2" "$MNT/by-object/vars/k2/.ATTRIBUTES/VARIABLE_VALUE"
+	# At the end of the source: nothing more.
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 24 "$MNT/by-name/k2" 24 100
+	assert_output 0
+	[ "$(stat -c %s "$MNT/by-name/k2")" = 24 ]
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/k2"
+	setfattr -n user.ckpt.shape -v 3,2 "$MNT/by-name/k2"
+	finish
+	[ "$(val "$T/out" k2)" = "[[0,1],[2,3],[4,5]]" ]
+	[ "$(meta "$T/out" k2)" = "float32 [3,2]" ]
+	[ "$(val "$T/out" dense/kernel)" = "[[0,1,2],[3,4,5]]" ]
+}
+
+@test "partial ranges: into an unchanged tensor, from a changed one, past the end" {
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	# Elements 1..2 of dense/bias (2, 3) over elements 4..5 of
+	# dense/kernel, which is copied up first.
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/bias" 4 "$MNT/by-name/dense/kernel" 16 8
+	assert_output 8
+	[ "$(values "$MNT/by-name/dense/kernel" f4)" = "0 1 2 3 2 3" ]
+	[ "$(values "$MNT/by-object/vars/dense.Skernel/.ATTRIBUTES/VARIABLE_VALUE" f4)" = "0 1 2 3 2 3" ]
+	# From the changed tensor (its spool file), asking for more than
+	# there is: a short count, the destination grows to what was copied.
+	touch "$MNT/by-name/t"
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 8 \
+		"$MNT/by-object/vars/t/.ATTRIBUTES/VARIABLE_VALUE" 4 1000
+	assert_output 16
+	[ "$(stat -c %s "$MNT/by-name/t")" = 20 ]
+	[ "$(values "$MNT/by-name/t" f4)" = "0 2 3 2 3" ]
+	# Within one file, ranges apart, either way.
+	run -0 "$COPY_RANGE" "$MNT/by-name/t" 4 "$MNT/by-name/t" 16 4
+	assert_output 4
+	[ "$(values "$MNT/by-name/t" f4)" = "0 2 3 2 2" ]
+	run -0 "$COPY_RANGE" "$MNT/by-name/t" 8 "$MNT/by-name/t" 0 4
+	assert_output 4
+	[ "$(values "$MNT/by-name/t" f4)" = "3 2 3 2 2" ]
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/t"
+	setfattr -n user.ckpt.shape -v 5 "$MNT/by-name/t"
+	finish
+	[ "$(val "$T/out" dense/kernel)" = "[[0,1,2],[3,2,3]]" ]
+	[ "$(val "$T/out" t)" = "[3,2,3,2,2]" ]
+	[ "$(val "$T/out" dense/bias)" = "[1,2,3]" ]
+}
+
+@test "copy of a partitioned tensor gives the whole tensor" {
+	mount_ckpt "$(fixture partitioned)" -o format=tf1,output="$T/out"
+	touch "$MNT/by-name/w2"
+	run -0 "$COPY_RANGE" "$MNT/by-name/w" 0 "$MNT/by-name/w2" 0 1000
+	assert_output 160
+	cmp "$MNT/by-name/w" "$MNT/by-name/w2"
+	# From the middle of one part into the next.
+	run -0 "$COPY_RANGE" "$MNT/by-name/w" 60 "$MNT/by-name/w2" 0 40
+	assert_output 40
+	[ "$(values "$MNT/by-name/w2" f4 | cut -d' ' -f1-11)" = "15 16 17 18 19 20 21 22 23 24 10" ]
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/w2"
+	setfattr -n user.ckpt.shape -v 40 "$MNT/by-name/w2"
+	finish
+	[ "$(val "$T/out" w2 | jq -c '.[0:12]')" = "[15,16,17,18,19,20,21,22,23,24,10,11]" ]
+}
+
+@test "a damaged source: EIO, the destination unchanged, the rest copied" {
+	local off
+	off=$("$CKPT_INSPECT" --json "$P" dense/kernel | jq .offset)
+	printf '\xff' | dd of="$P.data-00000-of-00001" bs=1 seek="$off" \
+		conv=notrunc status=none
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	printf 'abcd' >"$MNT/by-name/k2"
+	run -1 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 0 "$MNT/by-name/k2" 0 24
+	assert_output "error: Input/output error"
+	[ "$(cat "$MNT/by-name/k2")" = abcd ]
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/bias" 0 "$MNT/by-name/k2" 4 12
+	assert_output 12
+	[ "$(od -An -v -tf4 -j4 "$MNT/by-name/k2" | xargs echo)" = "1 2 3" ]
+	run -0 grep -c "tensor 'dense/kernel': crc32c mismatch" "$CKPTFS_LOG"
+	rm "$MNT/by-name/dense/kernel"
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/k2"
+	finish
+	[ "$(val "$T/out" k2)" = "[97,98,99,100,0,0,128,63,0,0,0,64,0,0,64,64]" ]
+}
+
+@test "a copy over 16 MiB (several steps); cp -a within the mount" {
+	local big f
+	big=$(fixture big --tensors 3 --bytes $((48 << 20)))
+	mount_ckpt "$big" -d -o output="$T/out"
+	f=$MNT/by-name/layer_0/dense/bias
+	[ "$(stat -c %s "$f")" -gt $((16 << 20)) ]
+	touch "$MNT/by-name/copy"
+	run -0 "$COPY_RANGE" "$f" 0 "$MNT/by-name/copy" 0 $((1 << 30))
+	assert_output "$(stat -c %s "$f")"
+	cmp "$f" "$MNT/by-name/copy"
+	rm "$MNT/by-name/copy"
+	mkdir "$MNT/by-name/again"
+	cp -a "$MNT/by-name/embedding" "$MNT/by-name/layer_0" \
+		"$MNT/by-name/again/"
+	# cp copies with copy_file_range: no byte through /dev/fuse.
+	[ "$(requests WRITE)" = 0 ]
+	diff -r "$MNT/by-name/layer_0" "$MNT/by-name/again/layer_0"
+	diff -r "$MNT/by-name/embedding" "$MNT/by-name/again/embedding"
+	[ "$(xattr "$MNT/by-name/again/layer_0/dense/bias" user.ckpt.shape)" = 4718592 ]
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$T/out"
+	assert_output --partial ", 0 damaged"
+	[ "$(keys "$T/out" | grep -c again)" = 3 ]
+}
