@@ -1289,11 +1289,25 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 		return -EINVAL;
 	if (src->kind == CKPTFS_DIR || dst->kind == CKPTFS_DIR)
 		return -EISDIR;
-	if (len > COPY_MAX)
-		len = COPY_MAX;
 	if ((rc = first_check(fs, ino_in)) < 0 ||
 	    (rc = first_check(fs, ino_out)) < 0)
 		return rc;
+	if (off_in == off_out) {
+		/* All of an unchanged tensor into a new file: shared, not
+		 * copied (ckptfs_ov_share()). */
+		uint64_t count;
+
+		WRLOCK(fs);
+		rc = ckptfs_ov_share(fs->tree, dst, src, (uint64_t)off_in, len,
+				     &count);
+		UNLOCK(fs);
+		if (rc != 0) {
+			*done = count < COPY_MAX ? (size_t)count : COPY_MAX;
+			return rc < 0 ? rc : 0;
+		}
+	}
+	if (len > COPY_MAX)
+		len = COPY_MAX;
 	while (*done < len) {
 		size_t step = len - *done < COPY_STEP ? len - *done : COPY_STEP;
 		uint64_t at = (uint64_t)off_out + *done, got = 0;

@@ -61,6 +61,7 @@ enum jop {
 	J_SETX = 'X',	/* path, name, value */
 	J_RMX = 'Z',	/* path, name */
 	J_COPYUP = 'P',	/* path, spool id */
+	J_SHARE = 'S',	/* path, path of the tensor whose bytes it shares */
 };
 
 struct ckptfs_overlay {
@@ -898,7 +899,7 @@ spool_fd_park(struct ckptfs_tree *t, struct ckptfs_node *n, int fd)
 bool
 ckptfs_ov_spooled(const struct ckptfs_node *n)
 {
-	return atomic_load(&n->spool_id) != 0;
+	return atomic_load(&n->spool_id) != 0 && !atomic_load(&n->shares);
 }
 
 /* stat (TS NULL) or set the times of (TS) spooled tensor N's spool file:
@@ -996,6 +997,7 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 {
 	struct ckptfs_overlay *ov = t->ov;
 	uint64_t id;
+	bool shares;
 	int fd, rc;
 
 	if (ckptfs_ov_spooled(n))
@@ -1017,8 +1019,11 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 		if ((rc = ckptfs_node_verify(t, n, &first, &verr)) < 0)
 			goto out;
 	}
-	id = spool_next(ov);
-	fd = spool_open(t, id, false);
+	/* A copy sharing a tensor's bytes has its spool file already (the
+	 * one its open handles hold): its bytes go there. */
+	shares = atomic_load(&n->shares);
+	id = shares ? n->spool_id : spool_next(ov);
+	fd = shares ? ckptfs_ov_fd_dup(t, n) : spool_open(t, id, false);
 	if (fd < 0) {
 		rc = fd;
 		goto out;
@@ -1030,14 +1035,17 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 		rc = journal_node(t, J_COPYUP, n, NULL, NULL, id);
 	if (rc < 0) {
 		close(fd);
-		spool_unlink(ov, id);
+		if (!shares)
+			spool_unlink(ov, id);
 		goto out;
 	}
 	n->written = true;
 	n->size = keep;
-	if (n->deleted)	/* its open files hold it, as delete_tensor() */
+	if (n->deleted && !shares)	/* its open files hold it, as
+					 * delete_tensor() */
 		spool_unlink(ov, id);
 	atomic_store(&n->spool_id, id);	/* publishes the spool file */
+	atomic_store(&n->shares, false);
 	spool_fd_park(t, n, fd);
 	atomic_store(&ov->changed, true);
 out:
@@ -2350,6 +2358,75 @@ ckptfs_ov_write_fd(struct ckptfs_tree *t, struct ckptfs_node *n, int sfd,
 	return 0;
 }
 
+/* Whether new, empty tensor N can take FROM's bytes by sharing them
+ * (ckptfs_ov_share()). */
+static bool
+can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
+	  const struct ckptfs_node *from)
+{
+	/* N: a file made in this mount, in both views, nothing in it and
+	 * no dtype or shape set (replaying, what its spool file holds and
+	 * its metadata are those of later records); FROM: a source tensor,
+	 * unchanged, its bytes usable.  (/by-object is built: its build maps
+	 * entries to nodes, one node each.) */
+	return !atomic_load(&t->object_pending) && n->kind == CKPTFS_TENSOR &&
+	       n->entry == NULL && ckptfs_ov_spooled(n) &&
+	       (t->ov->replaying ||
+		(n->size == 0 && n->dtype < 0 && n->rank < 0)) &&
+	       !n->deleted &&
+	       n->loc.dir != NULL && n->oloc.dir != NULL &&
+	       from->kind == CKPTFS_TENSOR && from->entry != NULL &&
+	       !ckptfs_ov_spooled(from) && !ckptfs_node_bad(from) &&
+	       !ckptfs_node_damaged(from) && !ckptfs_node_is_graph(t, from);
+}
+
+int
+ckptfs_ov_share(struct ckptfs_tree *t, struct ckptfs_node *n,
+		struct ckptfs_node *from, uint64_t off, uint64_t len,
+		uint64_t *count)
+{
+	struct ckpt_buf p = { 0 };
+	int rc;
+
+	*count = 0;
+	if (t->ov == NULL || n == from)
+		return 0;
+	if (!(atomic_load(&n->shares) && n->entry == from->entry &&
+	      !ckptfs_ov_spooled(from))) {
+		/* Not the same bytes already (a copy continued): share them
+		 * if the copy is of all of them, into an empty new file. */
+		if (off != 0 || len < from->size || !can_share(t, n, from))
+			return 0;
+		if (!t->ov->replaying) {
+			rc = ckptfs_node_path(t, from,
+					      from->loc.dir ? CKPTFS_BY_NAME
+							    : CKPTFS_BY_OBJECT,
+					      &p);
+			if (rc == 0)
+				rc = journal_node(t, J_SHARE, n, &p, NULL, 0);
+			ckpt_buf_free(&p);
+			if (rc < 0)
+				return rc;
+		}
+		n->entry = from->entry;
+		n->dtype = from->entry->dtype;
+		set_shape(n, (int64_t *)from->entry->dims, from->entry->rank);
+		n->dims_owned = false;
+		n->size = from->size;
+		atomic_store(&n->crc, atomic_load(&from->crc));
+		/* found good (a check under way is FROM's to finish) */
+		atomic_store(&n->verified,
+			     atomic_load(&from->verified) == 1 ? 1 : 0);
+		n->written = true;
+		atomic_store(&n->shares, true);	/* not spooled now */
+		atomic_store(&t->ov->changed, true);
+	}
+	*count = off < n->size ? n->size - off : 0;
+	if (*count > len)
+		*count = len;
+	return 1;
+}
+
 int
 ckptfs_ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		 const char *name, size_t len, bool is_dir,
@@ -2508,6 +2585,7 @@ attach_spool(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t id)
 		n->size = 0;
 		n->written = true;
 		n->spool_id = id;
+		atomic_store(&n->shares, false);
 		atomic_store(&t->ov->changed, true);
 		return 0;
 	}
@@ -2524,6 +2602,7 @@ attach_spool(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t id)
 	n->size = (uint64_t)st.st_size;
 	n->written = true;
 	n->spool_id = id;
+	atomic_store(&n->shares, false);
 	spool_fd_park(t, n, fd);
 	atomic_store(&t->ov->changed, true);
 	return 0;
@@ -2542,7 +2621,9 @@ replay_one(struct ckptfs_tree *t, const uint8_t *p, const uint8_t *limit,
 	uint8_t op = *p++;
 	int rc, nf;
 
-	nf = op == J_RENAME || op == J_RMX ? 2 : op == J_SETX ? 3 : 1;
+	nf = op == J_RENAME || op == J_RMX || op == J_SHARE ? 2
+	     : op == J_SETX				   ? 3
+							   : 1;
 	if (op == J_HEADER)
 		nf = 3;
 	if ((rc = get_field(&p, limit, &a, &al)) < 0 ||
@@ -2628,6 +2709,17 @@ replay_one(struct ckptfs_tree *t, const uint8_t *p, const uint8_t *limit,
 		n = resolve(t, a, al);
 		rc = n == NULL ? -ENOENT : attach_spool(t, n, num);
 		break;
+	case J_SHARE: {
+		struct ckptfs_node *from = resolve(t, b, bl);
+		uint64_t size;
+
+		n = resolve(t, a, al);
+		rc = n == NULL || from == NULL ? -ENOENT
+		     : ckptfs_ov_share(t, n, from, 0, UINT64_MAX, &size) == 1
+			     ? 0
+			     : -EBADMSG;
+		break;
+	}
 	default:
 		rc = -EBADMSG;
 	}

@@ -497,6 +497,7 @@ node_new(struct ckptfs_tree *t, enum ckptfs_kind kind)
 		atomic_init(&n->spool_fd, -1);
 		atomic_init(&n->nopen, 0);
 		atomic_init(&n->written, false);
+		atomic_init(&n->shares, false);
 		n->dtype = -1;
 		n->rank = -1;
 	}
@@ -1939,7 +1940,10 @@ ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	st->st_atim = t->mtime;
 	st->st_mtim = t->mtime;
 	st->st_ctim = t->mtime;
-	if (n->kind == CKPTFS_TENSOR && ckptfs_ov_spooled(n))
+	/* (a copy sharing a source tensor's bytes has a spool file too: a
+	 * new file's times) */
+	if (n->kind == CKPTFS_TENSOR &&
+	    (ckptfs_ov_spooled(n) || atomic_load(&n->shares)))
 		ckptfs_ov_times(t, n, st);
 }
 

@@ -176,6 +176,12 @@ struct ckptfs_node {
 			 * it (cache timeouts), hence atomic. */
 			atomic_bool written;
 			bool dims_owned;
+			/* TENSOR: a copy made by copy_file_range of an
+			 * unchanged tensor of the source (ckptfs_ov_share()):
+			 * its content is ENTRY's bytes, and its spool file
+			 * (SPOOL_ID) stays empty until a change copies it
+			 * up into that file.  Not spooled while set. */
+			atomic_bool shares;
 		};
 	};
 };

@@ -1,11 +1,13 @@
 #!/usr/bin/env bats
 # Covers: src/fuse_ops.c (copy_file_range), src/overlay.c
 # (ckptfs_ov_write_fd), src/bundle_writer.c (ckpt_copy_range).
-# copy_file_range(2) inside a mount is answered by the daemon: the bytes
-# go from the shard or spool file to the destination's spool file in the
-# kernel, never through /dev/fuse.  Whole and partial ranges, into new
-# and existing tensors, from changed, partitioned, damaged and multi-step
-# (over 16 MiB) sources; cp and cp -a between views; the written
+# copy_file_range(2) inside a mount is answered by the daemon: all of an
+# unchanged tensor into a new file is shared (the copy reads the source's
+# bytes; nothing is spooled until it changes; replayed after a crash);
+# other copies go from the shard or spool file to the destination's spool
+# file in the kernel, never through /dev/fuse.  Whole and partial ranges,
+# into new and existing tensors, from changed, partitioned, damaged and
+# multi-step (over 16 MiB) sources; cp -a within the mount; the written
 # checkpoint's values.
 
 load helpers
@@ -27,31 +29,85 @@ requests() {
 	grep -c "opcode: $1 (" "$CKPTFS_LOG" || true
 }
 
-@test "copy of a whole tensor to a new file: answered by the daemon" {
+@test "a copy of part of a tensor: by the daemon, no byte through /dev/fuse" {
 	local w r
 	mount_ckpt "$P" -d -o format=tf1,output="$T/out"
 	touch "$MNT/by-name/k2"
 	w=$(requests WRITE)
 	r=$(requests READ)
-	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 0 "$MNT/by-name/k2" 0 1048576
-	assert_output 24
+	# elements 1..5 of dense/kernel
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 4 "$MNT/by-name/k2" 0 1048576
+	assert_output 20
 	[ "$(requests COPY_FILE_RANGE)" -ge 1 ]
-	# No byte went through /dev/fuse.
 	[ "$(requests WRITE)" = "$w" ]
 	[ "$(requests READ)" = "$r" ]
-	[ "$(values "$MNT/by-name/k2" f4)" = "0 1 2 3 4 5" ]
-	[ "$(stat -c %s "$MNT/by-name/k2")" = 24 ]
+	[ "$(values "$MNT/by-name/k2" f4)" = "1 2 3 4 5" ]
+	[ "$(stat -c %s "$MNT/by-name/k2")" = 20 ]
 	cmp "$MNT/by-name/k2" "$MNT/by-object/vars/k2/.ATTRIBUTES/VARIABLE_VALUE"
 	# At the end of the source: nothing more.
-	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 24 "$MNT/by-name/k2" 24 100
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 24 "$MNT/by-name/k2" 20 100
 	assert_output 0
-	[ "$(stat -c %s "$MNT/by-name/k2")" = 24 ]
+	[ "$(stat -c %s "$MNT/by-name/k2")" = 20 ]
 	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/k2"
-	setfattr -n user.ckpt.shape -v 3,2 "$MNT/by-name/k2"
+	setfattr -n user.ckpt.shape -v 5 "$MNT/by-name/k2"
 	finish
-	[ "$(val "$T/out" k2)" = "[[0,1],[2,3],[4,5]]" ]
-	[ "$(meta "$T/out" k2)" = "float32 [3,2]" ]
+	[ "$(val "$T/out" k2)" = "[1,2,3,4,5]" ]
+	[ "$(meta "$T/out" k2)" = "float32 [5]" ]
 	[ "$(val "$T/out" dense/kernel)" = "[[0,1,2],[3,4,5]]" ]
+}
+
+# Spool files that hold bytes (the tensors copied or changed).
+spooled() {
+	find "$1" -name '*.spool' -size +0 | wc -l
+}
+
+@test "a whole unchanged tensor into a new file: shared, not copied, until changed" {
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$T/sp"
+	touch "$MNT/by-name/k2" "$MNT/by-name/k3"
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 0 "$MNT/by-name/k2" 0 1000
+	assert_output 24
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/bias" 0 "$MNT/by-name/k3" 0 12
+	assert_output 12
+	# nothing copied: the spool holds no bytes
+	[ "$(spooled "$T/sp")" = 0 ]
+	[ "$(values "$MNT/by-name/k2" f4)" = "0 1 2 3 4 5" ]
+	# the copy is the tensor: its dtype and shape too
+	[ "$(xattr "$MNT/by-name/k2" user.ckpt.shape)" = 2,3 ]
+	[ "$(xattr "$MNT/by-name/k3" user.ckpt.dtype)" = float32 ]
+	[ "$(xattr "$MNT/by-name/k2" user.ckpt.crc32c)" = "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.crc32c)" ]
+	# a copy continued where it is the same bytes already: done
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 8 "$MNT/by-name/k2" 8 1000
+	assert_output 16
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 24 "$MNT/by-name/k2" 24 1000
+	assert_output 0
+	[ "$(spooled "$T/sp")" = 0 ]
+	# the source changed or gone: the copies keep their bytes
+	printf '\x00\x00\x10\x41' | dd of="$MNT/by-name/dense/kernel" bs=4 \
+		conv=notrunc status=none	# 9.0
+	rm "$MNT/by-name/dense/bias"
+	[ "$(values "$MNT/by-name/dense/kernel" f4)" = "9 1 2 3 4 5" ]
+	[ "$(values "$MNT/by-name/k2" f4)" = "0 1 2 3 4 5" ]
+	[ "$(values "$MNT/by-name/k3" f4)" = "1 2 3" ]
+	# a change of the copy copies it up
+	printf '\x00\x00\xe0\x40' | dd of="$MNT/by-name/k2" bs=4 seek=5 \
+		conv=notrunc status=none	# 7.0
+	[ "$(values "$MNT/by-name/k2" f4)" = "0 1 2 3 4 7" ]
+	[ "$(values "$MNT/by-object/vars/k2/.ATTRIBUTES/VARIABLE_VALUE" f4)" = "0 1 2 3 4 7" ]
+	[ "$(spooled "$T/sp")" = 2 ]
+	# the same after a crash
+	kill_daemon
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$T/sp"
+	[ "$(values "$MNT/by-name/k2" f4)" = "0 1 2 3 4 7" ]
+	[ "$(values "$MNT/by-name/k3" f4)" = "1 2 3" ]
+	[ "$(values "$MNT/by-name/dense/kernel" f4)" = "9 1 2 3 4 5" ]
+	[ ! -e "$MNT/by-name/dense/bias" ]
+	finish
+	[ "$(val "$T/out" k2)" = "[[0,1,2],[3,4,7]]" ]
+	[ "$(val "$T/out" k3)" = "[1,2,3]" ]
+	[ "$(meta "$T/out" k3)" = "float32 [3]" ]
+	[ "$(val "$T/out" dense/kernel)" = "[[9,1,2],[3,4,5]]" ]
+	run -0 "$CKPT_INSPECT" --verify "$T/out"
+	assert_output --partial ", 0 damaged"
 }
 
 @test "partial ranges: into an unchanged tensor, from a changed one, past the end" {

@@ -11,7 +11,9 @@
  * busy; a journal damaged in the middle or missing a spool file is
  * refused, a last record cut short dropped.  A scope rename renames a
  * tensor's own other-view directories in place.  A tensor made under a
- * name the source held takes its dtype and shape. */
+ * name the source held takes its dtype and shape.  All of an unchanged
+ * tensor copied into a new file shares its bytes until the file changes
+ * (ckptfs_ov_share()), replayed too. */
 #include "config.h"
 #include "check.h"
 
@@ -660,6 +662,135 @@ test_damaged(const char *dir)
 	check_stored(out, "good", v3, sizeof(v3));
 }
 
+/* Size of spool file ID of SPOOL (-1 if there is none). */
+static long long
+spool_size(const char *spool, uint64_t id)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%016" PRIx64 ".spool", spool, id);
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* A new file given all of an unchanged tensor by ckptfs_ov_share() reads
+ * its bytes from the source and spools nothing; only a whole copy into an
+ * empty new file shares; a copy continued where the bytes are the same
+ * is done; a write copies the file up into its own spool file; a replay
+ * of the journal, and the commit, give the same bytes and metadata. */
+static void
+test_share(const char *dir)
+{
+	static const float v[3] = { 1, 2, 3 }, w[3] = { 1, 2, 7 };
+	static const int64_t d3[] = { 3 };
+	char prefix[128], spool[160], out[160], got[12];
+	struct ckptfs_output outs[1];
+	struct ckptfs_invals iv = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_bundle *b;
+	struct ckptfs_tree *t, *u;
+	struct ckptfs_node *x, *y, *z, *q, *r;
+	uint64_t count, id;
+	size_t n;
+	bool wrote = false;
+
+	snprintf(prefix, sizeof(prefix), "%s/shr", dir);
+	snprintf(spool, sizeof(spool), "%s/shr-spool", dir);
+	snprintf(out, sizeof(out), "%s/shr-out", dir);
+	write_two(prefix, "x", 1, "y", 1, d3, 1, v, sizeof(v));
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &err), 0);
+	CHECK_EQ_INT(ckptfs_overlay_open(t, spool, &err), 0);
+	CHECK_EQ_INT(ckptfs_tree_build_object(t, &err), 0);
+	x = at(t, "by-name/x");
+	y = at(t, "by-name/y");
+	CHECK(x != NULL && y != NULL);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "z", 1, false, &z, &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "q", 1, false, &q, &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "r", 1, false, &r, &iv),
+		     0);
+	/* Not all of it, or not from the start: not shared. */
+	CHECK_EQ_INT(ckptfs_ov_share(t, z, x, 0, 8, &count), 0);
+	CHECK_EQ_INT(ckptfs_ov_share(t, z, x, 4, 100, &count), 0);
+	/* Into a file with bytes, or from a changed tensor: neither. */
+	CHECK_EQ_INT(ckptfs_ov_write(t, q, "ab", 2, 0), 0);
+	CHECK_EQ_INT(ckptfs_ov_share(t, q, x, 0, 100, &count), 0);
+	CHECK_EQ_INT(ckptfs_ov_write(t, y, "\0\0\x80\x3f", 4, 0), 0);
+	CHECK_EQ_INT(ckptfs_ov_share(t, r, y, 0, 100, &count), 0);
+	CHECK(ckptfs_ov_spooled(r));
+	/* All of it into an empty new file: shared. */
+	id = z->spool_id;
+	CHECK_EQ_INT(ckptfs_ov_share(t, z, x, 0, 100, &count), 1);
+	CHECK_EQ_U64(count, sizeof(v));
+	CHECK(!ckptfs_ov_spooled(z));
+	CHECK(atomic_load(&z->shares));
+	CHECK(z->entry == x->entry);
+	CHECK_EQ_U64(z->size, sizeof(v));
+	CHECK_EQ_INT(z->dtype, CKPT_DT_FLOAT);
+	CHECK_EQ_INT(z->rank, 1);
+	CHECK(z->dims != NULL && z->dims[0] == 3);
+	CHECK_EQ_INT(ckptfs_node_pread(t, z, got, sizeof(got), 0, &n), 0);
+	CHECK(n == sizeof(v) && memcmp(got, v, sizeof(v)) == 0);
+	CHECK(spool_size(spool, id) == 0);
+	/* Continued: the same bytes already. */
+	CHECK_EQ_INT(ckptfs_ov_share(t, z, x, 4, 100, &count), 1);
+	CHECK_EQ_U64(count, 8);
+	CHECK_EQ_INT(ckptfs_ov_share(t, z, x, 12, 100, &count), 1);
+	CHECK_EQ_U64(count, 0);
+	/* A write copies it up into the spool file it has. */
+	CHECK_EQ_INT(ckptfs_ov_write(t, z, "\0\0\xe0\x40", 4, 8), 0);
+	CHECK(ckptfs_ov_spooled(z));
+	CHECK(!atomic_load(&z->shares));
+	CHECK_EQ_U64(z->spool_id, id);
+	CHECK(spool_size(spool, id) == (long long)sizeof(w));
+	CHECK_EQ_INT(ckptfs_node_pread(t, z, got, sizeof(got), 0, &n), 0);
+	CHECK(n == sizeof(w) && memcmp(got, w, sizeof(w)) == 0);
+	/* A second share, left as it is; its source removed after. */
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "s", 1, false, &r, &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_share(t, r, x, 0, 100, &count), 1);
+	CHECK_EQ_INT(ckptfs_ov_remove(t, t->by_name, "x", 1, false, &iv), 0);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	/* Replayed: the same. */
+	CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &u, &err), 0);
+	CHECK_EQ_INT(ckptfs_overlay_open(u, spool, &err), 0);
+	CHECK(at(u, "by-name/x") == NULL);
+	z = at(u, "by-name/z");
+	r = at(u, "by-name/s");
+	CHECK(z != NULL && r != NULL);
+	if (z != NULL && r != NULL) {
+		CHECK(ckptfs_ov_spooled(z));
+		CHECK_EQ_INT(ckptfs_node_pread(u, z, got, sizeof(got), 0, &n),
+			     0);
+		CHECK(n == sizeof(w) && memcmp(got, w, sizeof(w)) == 0);
+		CHECK(atomic_load(&r->shares));
+		CHECK_EQ_INT(r->dtype, CKPT_DT_FLOAT);
+		CHECK_EQ_INT(ckptfs_node_pread(u, r, got, sizeof(got), 0, &n),
+			     0);
+		CHECK(n == sizeof(v) && memcmp(got, v, sizeof(v)) == 0);
+		/* q and r have no dtype: removed for the commit */
+		CHECK_EQ_INT(ckptfs_ov_remove(u, u->by_name, "q", 1, false,
+					      &iv),
+			     0);
+		CHECK_EQ_INT(ckptfs_ov_remove(u, u->by_name, "r", 1, false,
+					      &iv),
+			     0);
+	}
+	outs[0] = (struct ckptfs_output){ .format = CKPT_FORMAT_TF1,
+					  .prefix = out };
+	CHECK_EQ_INT(ckptfs_ov_commit(u, outs, 1, true, &wrote, &err), 0);
+	CHECK(wrote);
+	ckptfs_overlay_close(u);
+	ckptfs_tree_free(u);
+	ckpt_bundle_close(b);
+	ckptfs_invals_free(&iv);
+	check_stored(out, "z", w, sizeof(w));
+	check_stored(out, "s", v, sizeof(v));
+}
+
 /* A commit that refuses tensors gives the first one's reason and names
  * the others, as many as fit, and writes nothing. */
 static void
@@ -1024,6 +1155,7 @@ main(void)
 	test_vacated_name(dir);
 	test_not_utf8(dir);
 	test_damaged(dir);
+	test_share(dir);
 	test_refuse_all(dir);
 	test_busy_spool(dir);
 	test_claim_squatted(dir);
