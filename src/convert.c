@@ -301,13 +301,17 @@ make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
 struct place {
 	const struct ckpt_bundle *b;
 	size_t bi;		/* B's first tensor in T */
+	/* Tensors before it in T with the same bytes (copies made by
+	 * sharing them: ckptfs_ov_share()). */
+	size_t pass;
 	int32_t shard;
 	uint64_t off;
 	size_t i;		/* in T */
 };
 
 /* qsort() order of places: unchanged tensors in their source's data
- * order first, then the others as given. */
+ * order first (a second tensor of the same bytes in a second pass), then
+ * the others as given. */
 static int
 place_cmp(const void *a, const void *b)
 {
@@ -315,6 +319,8 @@ place_cmp(const void *a, const void *b)
 
 	if ((x->b == NULL) != (y->b == NULL))
 		return x->b == NULL ? 1 : -1;
+	if (x->pass != y->pass)
+		return x->pass < y->pass ? -1 : 1;
 	if (x->bi != y->bi)
 		return x->bi < y->bi ? -1 : 1;
 	if (x->shard != y->shard)
@@ -327,7 +333,9 @@ place_cmp(const void *a, const void *b)
 /* The order to add T in: unchanged tensors as their bytes lie in their
  * source, so that the copies read it front to back and, where the output
  * can share the source's blocks, shares them in a few long runs (see
- * ckpt_writer_add_copy()).  NULL if out of memory. */
+ * ckpt_writer_add_copy()); tensors of bytes added already follow in as
+ * many passes, in the same order, so that they make long runs too.  NULL
+ * if out of memory. */
 static size_t *
 add_order(const struct ckpt_out_tensor *t, size_t n)
 {
@@ -337,6 +345,7 @@ add_order(const struct ckpt_out_tensor *t, size_t n)
 	 * tensor, so that the order does not depend on their addresses. */
 	const struct place **seen = calloc(n ? n : 1, sizeof(*seen));
 	size_t nseen = 0;
+	bool again = false;
 
 	if (p == NULL || order == NULL || seen == NULL) {
 		free(p);
@@ -365,6 +374,14 @@ add_order(const struct ckpt_out_tensor *t, size_t n)
 	}
 	free(seen);
 	qsort(p, n, sizeof(*p), place_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (p[i].b != NULL && p[i].b == p[i - 1].b &&
+		    p[i].shard == p[i - 1].shard && p[i].off == p[i - 1].off) {
+			p[i].pass = p[i - 1].pass + 1;
+			again = true;
+		}
+	if (again)
+		qsort(p, n, sizeof(*p), place_cmp);
 	for (size_t i = 0; i < n; i++)
 		order[i] = p[i].i;
 	free(p);

@@ -11,7 +11,9 @@
 # (diff -r against a copy taken before the unmount); the same on an XFS
 # of 64 KiB blocks, where most tensors are smaller than 4 blocks and runs
 # of them are moved whole; a checkpoint written back unchanged in its own
-# format is byte for byte the source.  The
+# format is byte for byte the source; cp -a of one view into the other
+# (copies that share the source's bytes) writes the copies sharing blocks
+# too, in long runs.  The
 # suites on ext4 and tmpfs cover the copy without sharing.
 
 load helpers
@@ -103,6 +105,25 @@ edited() {
 	diff -r -x save_counter "$T/expect" "$MNT/by-name"
 	[ "$(od -An -c -j70000 -N3 "$MNT/by-name/t/0008" | tr -d ' ')" = XYZ ]
 	cmp "$MNT/by-name/u/moved" "$T/expect/u/moved"
+}
+
+@test "xfs: cp -a of a view into the other: nothing spooled, blocks shared" {
+	mkloop xfs
+	mount_ckpt "$L/in/ckpt" -o "output=$L/out,format=tf2"
+	mkdir "$MNT/by-object/copy"
+	cp -a "$MNT/by-name/." "$MNT/by-object/copy/"
+	# the copies share the source's bytes: no spool file holds any
+	[ "$(find "$L/out.ckptfs-spool" -name '*.spool' -size +0 | wc -l)" = 0 ]
+	cp -r "$MNT/by-name/copy" "$T/expect"
+	[ "$(find "$T/expect" -type f | wc -l)" = 200 ]
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$L/out"
+	[ "$output" = "402 tensors verified, 0 damaged" ]
+	# the copies follow the originals in the source's order: long runs
+	[ "$(shared_pct "$L/out.data-00000-of-00001")" -ge 95 ]
+	[ "$(filefrag "$L/out.data-00000-of-00001" | awk '{ print $2 }')" -le 40 ]
+	mount_ckpt "$L/out" -o ro
+	diff -r "$T/expect" "$MNT/by-name/copy"
 }
 
 @test "xfs: a checkpoint converted unchanged shares its blocks" {

@@ -3,7 +3,9 @@
  * vars/<escaped name> keys and a graph that names every variable; TF2 ->
  * TF1 gives the full_names back; partitioned tensors keep their parts
  * under the new name; changed tensors come from a spool file; a size that
- * disagrees with dtype and shape is refused and leaves no files. */
+ * disagrees with dtype and shape is refused and leaves no files; copies
+ * of a tensor's bytes under other names follow the tensors in their
+ * source's order. */
 #include "config.h"
 
 #include <dirent.h>
@@ -352,6 +354,72 @@ test_spool_by_name(void)
 	close(dfd);
 }
 
+/* Every tensor of a source written twice, under its own name and a copy's
+ * (one entry, two names: copies made by sharing a tensor's bytes): one of
+ * each pair (the first in T) in the source's order, then the others in
+ * the same order, each group back to back, so that each makes one run. */
+static void
+test_copies_follow(void)
+{
+	char src[PATH_MAX], out[PATH_MAX];
+	struct ckpt_convert_opts o = { .format = CKPT_FORMAT_TF1 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_out_tensor t[16] = { 0 };
+	struct ckpt_buf keys[8] = { { 0 } }, names[8] = { { 0 } };
+	struct ckpt_bundle *b, *c;
+	uint64_t end = 0, first = 0;
+	size_t n, k;
+
+	snprintf(src, sizeof(src), "%s/cp-src", tmp);
+	snprintf(out, sizeof(out), "%s/cp-out", tmp);
+	write_tf1(src);
+	CHECK_EQ_INT(ckpt_bundle_open(src, &b, &err), 0);
+	n = tf1_tensors(b, t, keys);
+	CHECK_EQ_INT(n, 4);
+	/* the copies first in T, in reverse: their order must not matter */
+	for (k = 0; k < n; k++) {
+		t[2 * n - 1 - k] = t[k];
+		CHECK_EQ_INT(ckpt_buf_put(&names[k], "copy/", 5), 0);
+		CHECK_EQ_INT(ckpt_buf_put(&names[k], t[k].name, t[k].name_len),
+			     0);
+		CHECK_EQ_INT(ckpt_buf_put(&names[k], "", 1), 0);
+		t[k].name = (const char *)names[k].data;
+		t[k].name_len = names[k].len - 1;
+	}
+	CHECK_EQ_INT(ckpt_convert_write(t, 2 * n, out, &o, &err), 0);
+	CHECK_EQ_INT(ckpt_bundle_open(out, &c, &err), 0);
+	/* the source's bytes, then the copies': each at the same offset
+	 * as its tensor's plus the source's data size */
+	for (k = 0; k < c->n; k++)
+		if (c->entries[k].nparts == 0 &&
+		    c->entries[k].offset + c->entries[k].size > end)
+			end = c->entries[k].offset + c->entries[k].size;
+	for (k = 0; k < n; k++) {
+		const struct ckpt_entry *x, *y;
+		uint64_t xo, yo;
+
+		x = ckpt_bundle_find(c, t[2 * n - 1 - k].name,
+				     t[2 * n - 1 - k].name_len);
+		y = ckpt_bundle_find(c, t[k].name, t[k].name_len);
+		CHECK(x != NULL && y != NULL);
+		if (x == NULL || y == NULL)
+			continue;
+		xo = x->nparts ? x->parts[0].entry->offset : x->offset;
+		yo = y->nparts ? y->parts[0].entry->offset : y->offset;
+		/* (the first of the two in T goes first: the copies) */
+		CHECK(xo == yo + end / 2);
+		first = k == 0 || yo < first ? yo : first;
+	}
+	CHECK_EQ_U64(first, 0);
+	CHECK_EQ_U64(end, 96);
+	ckpt_bundle_close(c);
+	ckpt_bundle_close(b);
+	for (k = 0; k < n; k++) {
+		ckpt_buf_free(&keys[k]);
+		ckpt_buf_free(&names[k]);
+	}
+}
+
 int
 main(void)
 {
@@ -359,6 +427,7 @@ main(void)
 	test_tf1_to_tf2_and_back();
 	test_spooled_and_refused();
 	test_spool_by_name();
+	test_copies_follow();
 	check_rmtree(tmp);
 	return check_done("test_convert");
 }
