@@ -1338,6 +1338,14 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 		if (got < step)
 			break;	/* the end of the source */
 	}
+	if (off_in == 0 && off_out == 0 && *done > 0 && *done == src->size) {
+		/* A copy of all of a tensor is that tensor: its dtype and
+		 * shape too, as for one shared (best effort: the bytes are
+		 * copied; they can be set by hand). */
+		WRLOCK(fs);
+		(void)ckptfs_ov_take_meta(fs->tree, dst, src);
+		UNLOCK(fs);
+	}
 	return 0;
 }
 

@@ -2428,6 +2428,31 @@ ckptfs_ov_share(struct ckptfs_tree *t, struct ckptfs_node *n,
 }
 
 int
+ckptfs_ov_take_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
+		    struct ckptfs_node *from)
+{
+	static const char *const names[] = { CKPTFS_XATTR_DTYPE,
+					     CKPTFS_XATTR_SHAPE };
+	int rc = 0;
+
+	if (t->ov == NULL || n == from || n->kind != CKPTFS_TENSOR ||
+	    from->kind != CKPTFS_TENSOR || n->deleted || n->dtype >= 0 ||
+	    n->rank >= 0 || from->dtype < 0 || n->size != from->size)
+		return 0;
+	for (size_t k = 0; k < 2 && rc == 0; k++) {
+		struct ckpt_buf v = { 0 };
+
+		rc = ckptfs_xattr_get(t, from, names[k], &v);
+		if (rc == 0)
+			rc = ckptfs_ov_setxattr(t, n, names[k], v.data, v.len);
+		else if (rc == -ENODATA)
+			rc = 0;
+		ckpt_buf_free(&v);
+	}
+	return rc;
+}
+
+int
 ckptfs_ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		 const char *name, size_t len, bool is_dir,
 		 struct ckptfs_node **out, struct ckptfs_invals *iv)

@@ -88,12 +88,20 @@ spooled() {
 	[ "$(values "$MNT/by-name/dense/kernel" f4)" = "9 1 2 3 4 5" ]
 	[ "$(values "$MNT/by-name/k2" f4)" = "0 1 2 3 4 5" ]
 	[ "$(values "$MNT/by-name/k3" f4)" = "1 2 3" ]
+	# all of a changed tensor: copied, and still a tensor of its dtype
+	# and shape
+	touch "$MNT/by-name/k4"
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 0 "$MNT/by-name/k4" 0 1000
+	assert_output 24
+	[ "$(values "$MNT/by-name/k4" f4)" = "9 1 2 3 4 5" ]
+	[ "$(xattr "$MNT/by-name/k4" user.ckpt.shape)" = 2,3 ]
+	[ "$(xattr "$MNT/by-name/k4" user.ckpt.dtype)" = float32 ]
 	# a change of the copy copies it up
 	printf '\x00\x00\xe0\x40' | dd of="$MNT/by-name/k2" bs=4 seek=5 \
 		conv=notrunc status=none	# 7.0
 	[ "$(values "$MNT/by-name/k2" f4)" = "0 1 2 3 4 7" ]
 	[ "$(values "$MNT/by-object/vars/k2/.ATTRIBUTES/VARIABLE_VALUE" f4)" = "0 1 2 3 4 7" ]
-	[ "$(spooled "$T/sp")" = 2 ]
+	[ "$(spooled "$T/sp")" = 3 ]
 	# the same after a crash
 	kill_daemon
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$T/sp"
@@ -106,6 +114,7 @@ spooled() {
 	[ "$(val "$T/out" k3)" = "[1,2,3]" ]
 	[ "$(meta "$T/out" k3)" = "float32 [3]" ]
 	[ "$(val "$T/out" dense/kernel)" = "[[9,1,2],[3,4,5]]" ]
+	[ "$(val "$T/out" k4)" = "[[9,1,2],[3,4,5]]" ]
 	run -0 "$CKPT_INSPECT" --verify "$T/out"
 	assert_output --partial ", 0 damaged"
 }
