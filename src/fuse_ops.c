@@ -1265,12 +1265,13 @@ ckptfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 #define COPY_STEP ((size_t)16 << 20)
 
 /* Copy: the bytes of INO_IN at OFF_IN (up to LEN, to its end) are
- * written at OFF_OUT of INO_OUT, step by step, each step as a read of the
- * source (do_read(): its check, its spool file or shard ranges) and a
- * write of the destination from those files, in the kernel where it can
- * (copy_file_range(2); on a filesystem that shares blocks, shared).  No
- * byte passes through /dev/fuse.  *DONE: bytes copied, also when a later
- * step failed. */
+ * written at OFF_OUT of INO_OUT: all of an unchanged tensor into a new
+ * file by sharing them (ckptfs_ov_share()); else step by step, each step
+ * as a read of the source (do_read(): its check, its spool file or shard
+ * ranges) and a write of the destination from those files, in the kernel
+ * where it can (copy_file_range(2)).  No byte passes through /dev/fuse.
+ * *DONE: bytes copied, also when a later step failed.  DEFERRED: left to
+ * a worker (a long copy over io_uring). */
 static int
 do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 	      fuse_ino_t ino_out, off_t off_out, size_t len, int flags,
@@ -1289,12 +1290,11 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 		return -EINVAL;
 	if (src->kind == CKPTFS_DIR || dst->kind == CKPTFS_DIR)
 		return -EISDIR;
-	if ((rc = first_check(fs, ino_in)) < 0 ||
-	    (rc = first_check(fs, ino_out)) < 0)
-		return rc;
 	if (off_in == off_out) {
 		/* All of an unchanged tensor into a new file: shared, not
-		 * copied (ckptfs_ov_share()). */
+		 * copied (ckptfs_ov_share()), nor read: the copy is checked
+		 * when read, as the tensor is, and written out unchecked,
+		 * with the tensor's stored checksum, as the tensor is. */
 		uint64_t count;
 
 		WRLOCK(fs);
@@ -1306,6 +1306,13 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 			return rc < 0 ? rc : 0;
 		}
 	}
+	/* A long copy is left to a worker (io_uring): it would hold the
+	 * queue's thread meanwhile. */
+	if (len >= CHECK_INLINE_MAX && ckptfs_uring_defer())
+		return DEFERRED;
+	if ((rc = first_check(fs, ino_in)) < 0 ||
+	    (rc = first_check(fs, ino_out)) < 0)
+		return rc;
 	if (len > COPY_MAX)
 		len = COPY_MAX;
 	while (*done < len) {
@@ -1361,12 +1368,6 @@ ckptfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 
 	(void)fi_in;
 	(void)fi_out;
-	/* A long copy is left to a worker (io_uring): it would hold the
-	 * queue's thread meanwhile. */
-	if (len >= CHECK_INLINE_MAX && ckptfs_uring_defer()) {
-		reply_err(req, -DEFERRED);
-		return;
-	}
 	rc = do_copy_range(fs, ino_in, off_in, ino_out, off_out, len, flags,
 			   &done);
 	if (rc < 0 && rc != DEFERRED)

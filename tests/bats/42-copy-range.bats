@@ -172,6 +172,14 @@ spooled() {
 	printf '\xff' | dd of="$P.data-00000-of-00001" bs=1 seek="$off" \
 		conv=notrunc status=none
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	# all of it into a new file: shared, so not read, as an unchanged
+	# tensor is not until read; the copy read finds the damage
+	touch "$MNT/by-name/k5"
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 0 "$MNT/by-name/k5" 0 24
+	assert_output 24
+	run -1 cat "$MNT/by-name/k5"
+	assert_output --partial "Input/output error"
+	rm "$MNT/by-name/k5"
 	printf 'abcd' >"$MNT/by-name/k2"
 	run -1 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 0 "$MNT/by-name/k2" 0 24
 	assert_output "error: Input/output error"
