@@ -1020,10 +1020,17 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 			goto out;
 	}
 	/* A copy sharing a tensor's bytes has its spool file already (the
-	 * one its open handles hold): its bytes go there. */
+	 * one its open handles may hold): its bytes go there; unless it was
+	 * removed, and not open then (no descriptor of it is kept). */
 	shares = atomic_load(&n->shares);
-	id = shares ? n->spool_id : spool_next(ov);
-	fd = shares ? ckptfs_ov_fd_dup(t, n) : spool_open(t, id, false);
+	fd = shares ? ckptfs_ov_fd_dup(t, n) : -ENOENT;
+	if (fd >= 0) {
+		id = n->spool_id;
+	} else if (fd == -ENOENT) {
+		shares = false;
+		id = spool_next(ov);
+		fd = spool_open(t, id, false);
+	}
 	if (fd < 0) {
 		rc = fd;
 		goto out;

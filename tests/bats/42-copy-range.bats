@@ -96,6 +96,15 @@ spooled() {
 	[ "$(values "$MNT/by-name/k4" f4)" = "9 1 2 3 4 5" ]
 	[ "$(xattr "$MNT/by-name/k4" user.ckpt.shape)" = 2,3 ]
 	[ "$(xattr "$MNT/by-name/k4" user.ckpt.dtype)" = float32 ]
+	# a shared copy removed while open (reopened since, so no spool
+	# file is open) can still be written through its descriptor
+	touch "$MNT/by-name/k6"
+	run -0 "$COPY_RANGE" "$MNT/by-name/k3" 0 "$MNT/by-name/k6" 0 12
+	assert_output 12
+	exec {fd}<>"$MNT/by-name/k6"
+	rm "$MNT/by-name/k6"
+	printf '\x00\x00\xe0\x40' >&"$fd"
+	exec {fd}>&-
 	# a change of the copy copies it up
 	printf '\x00\x00\xe0\x40' | dd of="$MNT/by-name/k2" bs=4 seek=5 \
 		conv=notrunc status=none	# 7.0
