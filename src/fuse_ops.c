@@ -1295,10 +1295,14 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 		 * copied (ckptfs_ov_share()), nor read: the copy is checked
 		 * when read, as the tensor is, and written out unchecked,
 		 * with the tensor's stored checksum, as the tensor is. */
-		uint64_t count;
+		uint64_t count, want = len;
 
+		/* The kernel cuts a longer copy to COPY_MAX (what one reply
+		 * can count): one of that length asks for all there is. */
+		if (len == COPY_MAX)
+			want = UINT64_MAX;
 		WRLOCK(fs);
-		rc = ckptfs_ov_share(fs->tree, dst, src, (uint64_t)off_in, len,
+		rc = ckptfs_ov_share(fs->tree, dst, src, (uint64_t)off_in, want,
 				     &count);
 		UNLOCK(fs);
 		if (rc != 0) {
@@ -1345,8 +1349,10 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 		if (got < step)
 			break;	/* the end of the source */
 	}
-	if (off_in == 0 && off_out == 0 && *done > 0 && *done == src->size) {
-		/* A copy of all of a tensor is that tensor: its dtype and
+	if (off_in == off_out && *done > 0 &&
+	    (uint64_t)off_in + *done == src->size && dst->size == src->size) {
+		/* A copy of all of a tensor (ending here; one of more than
+		 * COPY_MAX comes in parts) is that tensor: its dtype and
 		 * shape too, as for one shared (best effort: the bytes are
 		 * copied; they can be set by hand). */
 		WRLOCK(fs);
