@@ -1353,8 +1353,9 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 	    (uint64_t)off_in + *done == src->size && dst->size == src->size) {
 		/* A copy of all of a tensor (ending here; one of more than
 		 * COPY_MAX comes in parts) is that tensor: its dtype and
-		 * shape too, as for one shared (best effort: the bytes are
-		 * copied; they can be set by hand). */
+		 * shape too, as for one shared, whatever the file had (cp A
+		 * B: B is A; best effort: the bytes are copied, and the
+		 * metadata can be set by hand). */
 		WRLOCK(fs);
 		(void)ckptfs_ov_take_meta(fs->tree, dst, src);
 		UNLOCK(fs);

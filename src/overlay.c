@@ -2371,16 +2371,15 @@ static bool
 can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	  const struct ckptfs_node *from)
 {
-	/* N: a file made in this mount, in both views, nothing in it and
-	 * no dtype or shape set (replaying, what its spool file holds and
-	 * its metadata are those of later records); FROM: a source tensor,
-	 * unchanged, its bytes usable.  (/by-object is built: its build maps
-	 * entries to nodes, one node each.) */
+	/* N: a file made in this mount, in both views, nothing in it (its
+	 * dtype and shape, if it has taken those of a tensor that had its
+	 * name, are replaced; replaying, what its spool file holds is that
+	 * of later records); FROM: a source tensor, unchanged, its bytes
+	 * usable.  (/by-object is built: its build maps entries to nodes,
+	 * one node each.) */
 	return !atomic_load(&t->object_pending) && n->kind == CKPTFS_TENSOR &&
 	       n->entry == NULL && ckptfs_ov_spooled(n) &&
-	       (t->ov->replaying ||
-		(n->size == 0 && n->dtype < 0 && n->rank < 0)) &&
-	       !n->deleted &&
+	       (t->ov->replaying || n->size == 0) && !n->deleted &&
 	       n->loc.dir != NULL && n->oloc.dir != NULL &&
 	       from->kind == CKPTFS_TENSOR && from->entry != NULL &&
 	       !ckptfs_ov_spooled(from) && !ckptfs_node_bad(from) &&
@@ -2443,8 +2442,8 @@ ckptfs_ov_take_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 	int rc = 0;
 
 	if (t->ov == NULL || n == from || n->kind != CKPTFS_TENSOR ||
-	    from->kind != CKPTFS_TENSOR || n->deleted || n->dtype >= 0 ||
-	    n->rank >= 0 || from->dtype < 0 || n->size != from->size)
+	    from->kind != CKPTFS_TENSOR || n->deleted || from->dtype < 0 ||
+	    n->size != from->size)
 		return 0;
 	for (size_t k = 0; k < 2 && rc == 0; k++) {
 		struct ckpt_buf v = { 0 };

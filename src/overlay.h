@@ -147,10 +147,10 @@ int ckptfs_ov_write_fd(struct ckptfs_tree *t, struct ckptfs_node *n, int sfd,
  * copy_file_range) by sharing: N takes FROM's bytes in the source instead
  * of a copy of them, reads them from there, and is written out as an
  * unchanged tensor is (copied in the kernel, or sharing blocks), under its
- * own names; a change of N copies it up.  Done when N already shares
- * FROM's bytes (a copy continued), or when OFF is 0, LEN at least FROM's
- * size, N a file made in this mount, in both views, empty, without dtype
- * or shape, and FROM an unchanged tensor of the source not known
+ * own names, with its dtype and shape; a change of N copies it up.  Done
+ * when N already shares FROM's bytes (a copy continued), or when OFF is
+ * 0, LEN at least FROM's size, N a file made in this mount, in both
+ * views, empty, and FROM an unchanged tensor of the source not known
  * damaged.  *COUNT: the bytes copied (0 past FROM's end).  Return 1 (done),
  * 0 (it cannot be: copy the bytes), or a negative errno (the journal
  * could not take it). */
@@ -158,9 +158,9 @@ int ckptfs_ov_share(struct ckptfs_tree *t, struct ckptfs_node *n,
 		    struct ckptfs_node *from, uint64_t off, uint64_t len,
 		    uint64_t *count);
 
-/* Give tensor N, which has no dtype or shape yet and FROM's size (a copy
- * of all of FROM), FROM's dtype and shape, as setting them would.  Return
- * 0 (also when N does not qualify) or a negative errno. */
+/* Give tensor N, of FROM's size (a copy of all of FROM), FROM's dtype and
+ * shape, as setting them would.  Return 0 (also when N does not qualify)
+ * or a negative errno. */
 int ckptfs_ov_take_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 			struct ckptfs_node *from);
 

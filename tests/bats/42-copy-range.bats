@@ -128,6 +128,29 @@ spooled() {
 	assert_output --partial ", 0 damaged"
 }
 
+@test "cp A B: B is A, bytes, dtype and shape, over a name left or a tensor" {
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	# a: float32 [] removed; a file made there takes its metadata, and
+	# the copy replaces it
+	rm "$MNT/by-name/a"
+	cp "$MNT/by-name/dense/kernel" "$MNT/by-name/a"
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.shape)" = 2,3 ]
+	# b: an unchanged float32 [] tensor, truncated by cp and copied into
+	cp "$MNT/by-name/dense/bias" "$MNT/by-name/b"
+	[ "$(xattr "$MNT/by-name/b" user.ckpt.shape)" = 3 ]
+	[ "$(values "$MNT/by-name/b" f4)" = "1 2 3" ]
+	# global_step: int64 [], a changed tensor copied over it
+	printf '\x00\x00\x40\x40' >"$MNT/by-name/scoped/c"
+	cp "$MNT/by-name/scoped/c" "$MNT/by-name/global_step"
+	[ "$(xattr "$MNT/by-name/global_step" user.ckpt.dtype)" = float32 ]
+	finish
+	[ "$(val "$T/out" a)" = "[[0,1,2],[3,4,5]]" ]
+	[ "$(meta "$T/out" b)" = "float32 [3]" ]
+	[ "$(val "$T/out" b)" = "[1,2,3]" ]
+	[ "$(meta "$T/out" global_step)" = "float32 []" ]
+	[ "$(val "$T/out" global_step)" = 3 ]
+}
+
 @test "partial ranges: into an unchanged tensor, from a changed one, past the end" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	# Elements 1..2 of dense/bias (2, 3) over elements 4..5 of
