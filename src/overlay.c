@@ -2330,6 +2330,22 @@ grow_to(struct ckptfs_node *n, uint64_t end)
 		;
 }
 
+/* After a write to N's spool file FD failed (ERR, returned): what it
+ * wrote past N's size is cut, so that the file ends where N does, as a
+ * replay takes it and later writes past the end expect (the kernel sends
+ * one write or copy of a file at a time; its page write-back stays
+ * within the size). */
+static int
+failed_write(int fd, struct ckptfs_node *n, int err)
+{
+	uint64_t size = atomic_load(&n->size);
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > size)
+		(void)ftruncate(fd, (off_t)size);
+	return err;
+}
+
 int
 ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
 		size_t size, uint64_t off)
@@ -2344,7 +2360,7 @@ ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
 				   (off_t)(off + done));
 
 		if (w < 0)
-			return -errno;
+			return failed_write(fd, n, -errno);
 		done += (size_t)w;
 	}
 	grow_to(n, off + size);
@@ -2360,7 +2376,7 @@ ckptfs_ov_write_fd(struct ckptfs_tree *t, struct ckptfs_node *n, int sfd,
 	if (fd < 0)
 		return fd;
 	if ((rc = ckpt_copy_range(sfd, soff, fd, off, size)) < 0)
-		return rc;
+		return failed_write(fd, n, rc);
 	grow_to(n, off + size);
 	return 0;
 }

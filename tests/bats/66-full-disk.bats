@@ -8,7 +8,9 @@
 # complete checkpoint (values and checksums checked).  With the default
 # spool on the full disk too, writes into the mount fail with ENOSPC and
 # every acknowledged change survives; a journal append cut short by the
-# full disk is taken back, so the changes after it replay.
+# full disk is taken back, so the changes after it replay; a copy cut by
+# the full spool leaves nothing past the file's end (a replay gets the
+# size the copy reported).
 
 load helpers
 
@@ -142,6 +144,28 @@ EOF
 	complete 10
 	[ ! -e "$O.ckptfs-spool" ]
 	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
+}
+
+@test "a copy cut by a full spool: the file ends where the count said, after a crash too" {
+	local big n
+	big=$(fixture big --tensors 3 --bytes $((8 << 20)))
+	mkdir "$D/sp"
+	mount_ckpt "$big" -o output="$T/out",spool="$D/sp"
+	n=$MNT/by-name
+	# 3 MiB of 4 MiB spooled by a change; its copy finds 1 MiB of room
+	printf 'X' | dd of="$n/layer_0/dense/bias" bs=1 seek=9 conv=notrunc status=none
+	[ "$(stat -c %s "$n/layer_0/dense/bias")" = 3145728 ]
+	printf 'abc' >"$n/c"
+	run -1 "$COPY_RANGE" "$n/layer_0/dense/bias" 0 "$n/c" 0 $((1 << 30))
+	assert_output "error: No space left on device"
+	# (its 3 bytes may be the copy's, as those of a write that failed)
+	[ "$(stat -c %s "$n/c")" = 3 ]
+	# nothing past its end in its spool file: a replay gets the same
+	kill_daemon
+	mount_ckpt "$big" -o output="$T/out",spool="$D/sp"
+	[ "$(stat -c %s "$MNT/by-name/c")" = 3 ]
+	[ "$(dd if="$MNT/by-name/layer_0/dense/bias" bs=1 skip=9 count=1 status=none)" = X ]
+	rm "$MNT/by-name/c"
 }
 
 @test "a journal append cut by a full disk is taken back: later changes replay" {
