@@ -2391,14 +2391,15 @@ can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	 * dtype and shape, if it has taken those of a tensor that had its
 	 * name, are replaced; replaying, what its spool file holds is that
 	 * of later records); FROM: a source tensor, unchanged, its bytes
-	 * usable.  (/by-object is built: its build maps entries to nodes,
-	 * one node each.) */
+	 * usable, still named (a journal record names it).  (/by-object is
+	 * built: its build maps entries to nodes, one node each.) */
 	return !atomic_load(&t->object_pending) && n->kind == CKPTFS_TENSOR &&
 	       n->entry == NULL && ckptfs_ov_spooled(n) &&
 	       (t->ov->replaying || n->size == 0) && !n->deleted &&
 	       n->loc.dir != NULL && n->oloc.dir != NULL &&
 	       from->kind == CKPTFS_TENSOR && from->entry != NULL &&
-	       !ckptfs_ov_spooled(from) && !ckptfs_node_bad(from) &&
+	       !from->deleted && !ckptfs_ov_spooled(from) &&
+	       !ckptfs_node_bad(from) &&
 	       !ckptfs_node_damaged(from) && !ckptfs_node_is_graph(t, from);
 }
 

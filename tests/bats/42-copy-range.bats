@@ -105,12 +105,20 @@ spooled() {
 	rm "$MNT/by-name/k6"
 	printf '\x00\x00\xe0\x40' >&"$fd"
 	exec {fd}>&-
+	# a source removed while open: copied, not shared (a journal record
+	# could not name it)
+	touch "$MNT/by-name/k7"
+	run -0 "$COPY_RANGE" -u "$MNT/by-name/k3" 0 "$MNT/by-name/k7" 0 12
+	assert_output 12
+	[ ! -e "$MNT/by-name/k3" ]
+	[ "$(values "$MNT/by-name/k7" f4)" = "1 2 3" ]
+	mv "$MNT/by-name/k7" "$MNT/by-name/k3"
 	# a change of the copy copies it up
 	printf '\x00\x00\xe0\x40' | dd of="$MNT/by-name/k2" bs=4 seek=5 \
 		conv=notrunc status=none	# 7.0
 	[ "$(values "$MNT/by-name/k2" f4)" = "0 1 2 3 4 7" ]
 	[ "$(values "$MNT/by-object/vars/k2/.ATTRIBUTES/VARIABLE_VALUE" f4)" = "0 1 2 3 4 7" ]
-	[ "$(spooled "$T/sp")" = 3 ]
+	[ "$(spooled "$T/sp")" = 4 ]
 	# the same after a crash
 	kill_daemon
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$T/sp"
