@@ -302,8 +302,9 @@ struct place {
 	const struct ckpt_bundle *b;
 	size_t bi;		/* B's first tensor in T */
 	/* Tensors before it in T with the same bytes (copies made by
-	 * sharing them: ckptfs_ov_share()). */
+	 * sharing them: ckptfs_ov_share()), which have the same entry E. */
 	size_t pass;
+	const struct ckpt_entry *e;
 	int32_t shard;
 	uint64_t off;
 	size_t i;		/* in T */
@@ -327,6 +328,10 @@ place_cmp(const void *a, const void *b)
 		return x->shard < y->shard ? -1 : 1;
 	if (x->off != y->off)
 		return x->off < y->off ? -1 : 1;
+	/* (an empty tensor has the offset of the next: entries of one
+	 * bundle, in one array) */
+	if (x->e != y->e)
+		return x->e < y->e ? -1 : 1;
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
@@ -368,6 +373,7 @@ add_order(const struct ckpt_out_tensor *t, size_t n)
 			p[i].bi = k < nseen ? seen[k]->bi : i;
 			if (k == nseen)
 				seen[nseen++] = &p[i];
+			p[i].e = e;
 			p[i].shard = e->shard_id;
 			p[i].off = e->offset;
 		}
@@ -375,8 +381,7 @@ add_order(const struct ckpt_out_tensor *t, size_t n)
 	free(seen);
 	qsort(p, n, sizeof(*p), place_cmp);
 	for (size_t i = 1; i < n; i++)
-		if (p[i].b != NULL && p[i].b == p[i - 1].b &&
-		    p[i].shard == p[i - 1].shard && p[i].off == p[i - 1].off) {
+		if (p[i].b != NULL && p[i].e == p[i - 1].e) {
 			p[i].pass = p[i - 1].pass + 1;
 			again = true;
 		}

@@ -1124,7 +1124,8 @@ read_copy(struct ckptfs *fs, struct ckptfs_node *n, size_t len, uint64_t off,
 /* Describe the reply to a read of SIZE bytes at OFF of INO: *BVP (and
  * *MEM, the buffer it points into on the copy path) are for the caller to
  * free after replying.  Bytes of the source are served only once the
- * tensor was found good (first_check()). */
+ * tensor was found good (first_check(); -EAGAIN: check it, then ask
+ * again). */
 static int
 do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 	struct fuse_bufvec **bvp, void **mem)
@@ -1133,6 +1134,7 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 	struct fuse_bufvec *bv;
 	uint64_t pos, left;
 	size_t k;
+	int v;
 
 	*bvp = NULL;
 	*mem = NULL;
@@ -1164,8 +1166,13 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 		*bvp = bv;
 		return 0;
 	}
-	if (n->entry == NULL || atomic_load(&n->verified) != 1)
+	if (n->entry == NULL)
 		return -EIO;
+	if ((v = atomic_load(&n->verified)) != 1)
+		/* Not checked: a new file that came to share a tensor's
+		 * bytes after the caller's check (first_check()), to check
+		 * now; or damaged. */
+		return v < 0 ? -EIO : -EAGAIN;
 	bv = bufvec_new(MAX_SEGS);
 	if (bv == NULL)
 		return -ENOMEM;
@@ -1244,10 +1251,13 @@ ckptfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	bv = NULL;
 	mem = NULL;
 	rc = first_check(fs, ino);
-	if (rc == 0) {
+	for (int tries = 0; rc == 0; tries++) {
 		RDLOCK(fs);
 		rc = do_read(fs, ino, size, off, &bv, &mem);
 		UNLOCK(fs);
+		if (rc != -EAGAIN)
+			break;
+		rc = tries < 2 ? first_check(fs, ino) : -EIO;
 	}
 	(void)fi;
 	if (rc < 0)
@@ -1302,8 +1312,8 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 		if (len == COPY_MAX)
 			want = UINT64_MAX;
 		WRLOCK(fs);
-		rc = ckptfs_ov_share(fs->tree, dst, src, (uint64_t)off_in, want,
-				     &count);
+		rc = ckptfs_ov_share(fs->tree, dst, src, (uint64_t)off_in,
+				     want, &count);
 		UNLOCK(fs);
 		if (rc != 0) {
 			*done = count < COPY_MAX ? (size_t)count : COPY_MAX;
@@ -1319,7 +1329,7 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 		return rc;
 	if (len > COPY_MAX)
 		len = COPY_MAX;
-	while (*done < len) {
+	for (int tries = 0; *done < len;) {
 		size_t step = len - *done < COPY_STEP ? len - *done : COPY_STEP;
 		uint64_t at = (uint64_t)off_out + *done, got = 0;
 		struct fuse_bufvec *bv = NULL;
@@ -1327,6 +1337,16 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 
 		RDLOCK(fs);
 		rc = do_read(fs, ino_in, step, off_in + (off_t)*done, &bv, &mem);
+		if (rc == -EAGAIN) {
+			/* (a source that came to share a tensor's bytes
+			 * since its check) */
+			UNLOCK(fs);
+			if (++tries > 2)
+				return -EIO;
+			if ((rc = first_check(fs, ino_in)) < 0)
+				return rc;
+			continue;
+		}
 		for (size_t k = 0; rc == 0 && k < bv->count; k++) {
 			const struct fuse_buf *b = &bv->buf[k];
 
@@ -1343,19 +1363,19 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 		UNLOCK(fs);
 		free(bv);
 		free(mem);
+		*done += (size_t)got;	/* also before a failed buffer */
 		if (rc < 0)
 			return rc;
-		*done += (size_t)got;
 		if (got < step)
 			break;	/* the end of the source */
 	}
-	if (off_in == off_out && *done > 0 &&
-	    (uint64_t)off_in + *done == src->size && dst->size == src->size) {
-		/* A copy of all of a tensor (ending here; one of more than
-		 * COPY_MAX comes in parts) is that tensor: its dtype and
+	if (off_in == 0 && off_out == 0 && *done > 0 && *done == src->size &&
+	    dst->size == src->size) {
+		/* A copy of all of a tensor is that tensor: its dtype and
 		 * shape too, as for one shared, whatever the file had (cp A
 		 * B: B is A; best effort: the bytes are copied, and the
-		 * metadata can be set by hand). */
+		 * metadata can be set by hand; one of more than COPY_MAX,
+		 * in parts, does not take them). */
 		WRLOCK(fs);
 		(void)ckptfs_ov_take_meta(fs->tree, dst, src);
 		UNLOCK(fs);

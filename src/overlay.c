@@ -10,12 +10,15 @@
  *
  * Bytes: a tensor is copied up to a spool file on its first write,
  * truncate or metadata change, never for reads; new files are spool files
- * from the start.  Every change is appended to <spool>/journal as one
- * record (O_APPEND, length + CRC framed) after it was applied, so that a
- * later mount with the same spool replays them; a torn last record is
- * dropped.  Invariants: a spooled tensor's fd is set once and closed only
- * when the tensor is gone and no handle is open; nodes are freed only
- * with the tree. */
+ * from the start.  A new file given all of an unchanged tensor by
+ * copy_file_range shares it instead (ckptfs_ov_share()): it takes the
+ * tensor's entry and reads the source's bytes, its spool file staying
+ * empty until a change copies it up into that file.  Every change is
+ * appended to <spool>/journal as one record (O_APPEND, length + CRC
+ * framed) after it was applied, so that a later mount with the same spool
+ * replays them; a torn last record is dropped.  Invariants: a spooled
+ * tensor's fd is set once and closed only when the tensor is gone and no
+ * handle is open; nodes are freed only with the tree. */
 #include "config.h"
 #include "overlay.h"
 
@@ -835,18 +838,11 @@ copy_source(struct ckptfs_tree *t, struct ckptfs_node *n, int fd,
 	if (t->bundle == NULL || n->entry == NULL)
 		return -EIO;
 	if (n->entry->nparts == 0 &&
-	    ckpt_bundle_locate(t->bundle, n->entry, 0, &sfd, &foff, &run) == 0) {
-		while (done < keep) {
-			loff_t in = (loff_t)(foff + done), out = (loff_t)done;
-			ssize_t c = copy_file_range(sfd, &in, fd, &out,
-						    (size_t)(keep - done), 0);
-
-			if (c <= 0)
-				break;	/* fall back to a copy below */
-			done += (uint64_t)c;
-		}
-	}
-	while (done < keep) {
+	    ckpt_bundle_locate(t->bundle, n->entry, 0, &sfd, &foff, &run) ==
+		    0 &&
+	    run >= keep)
+		return ckpt_copy_range(sfd, foff, fd, 0, keep);
+	while (done < keep) {	/* partitioned: part by part */
 		size_t want = keep - done < COPY_CHUNK ? (size_t)(keep - done)
 						       : COPY_CHUNK, got;
 
@@ -1041,6 +1037,9 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 	if (rc == 0)
 		rc = journal_node(t, J_COPYUP, n, NULL, NULL, id);
 	if (rc < 0) {
+		/* (a sharing copy's file is kept, empty, as it was) */
+		if (shares)
+			(void)ftruncate(fd, 0);
 		close(fd);
 		if (!shares)
 			spool_unlink(ov, id);
@@ -2394,12 +2393,14 @@ can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	 * usable, still named (a journal record names it).  (/by-object is
 	 * built: its build maps entries to nodes, one node each.) */
 	return !atomic_load(&t->object_pending) && n->kind == CKPTFS_TENSOR &&
-	       n->entry == NULL && ckptfs_ov_spooled(n) &&
+	       n->ino > t->base_inodes && ckptfs_ov_spooled(n) &&
 	       (t->ov->replaying || n->size == 0) && !n->deleted &&
 	       n->loc.dir != NULL && n->oloc.dir != NULL &&
 	       from->kind == CKPTFS_TENSOR && from->entry != NULL &&
 	       !from->deleted && !ckptfs_ov_spooled(from) &&
 	       !ckptfs_node_bad(from) &&
+	       (t->bundle == NULL ||
+		!ckpt_bundle_entry_short(t->bundle, from->entry)) &&
 	       !ckptfs_node_damaged(from) && !ckptfs_node_is_graph(t, from);
 }
 

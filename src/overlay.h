@@ -150,10 +150,11 @@ int ckptfs_ov_write_fd(struct ckptfs_tree *t, struct ckptfs_node *n, int sfd,
  * own names, with its dtype and shape; a change of N copies it up.  Done
  * when N already shares FROM's bytes (a copy continued), or when OFF is
  * 0, LEN at least FROM's size, N a file made in this mount, in both
- * views, empty, and FROM an unchanged tensor of the source not known
- * damaged.  *COUNT: the bytes copied (0 past FROM's end).  Return 1 (done),
- * 0 (it cannot be: copy the bytes), or a negative errno (the journal
- * could not take it). */
+ * views, empty, and FROM an unchanged tensor of the source, still named,
+ * not known damaged and with all its bytes in its data file.  *COUNT:
+ * the bytes copied (0 past FROM's end).  Return 1 (done), 0 (it cannot
+ * be: copy the bytes), or a negative errno (the journal could not take
+ * it). */
 int ckptfs_ov_share(struct ckptfs_tree *t, struct ckptfs_node *n,
 		    struct ckptfs_node *from, uint64_t off, uint64_t len,
 		    uint64_t *count);

@@ -118,7 +118,7 @@ struct ckptfs_node {
 	uint64_t ino;
 	/* Everything below is protected by the namespace lock of the
 	 * daemon (readers share it, changes hold it exclusively), except
-	 * the atomics, ENTRY and BLOB, set when the node is made. */
+	 * the atomics and BLOB, set when the node is made. */
 	/* DIR: where it is (its directory is its ".."; the root has none);
 	 * file: its place in /by-name (CKPTFS_LOC()). */
 	struct ckptfs_loc loc;
@@ -145,12 +145,18 @@ struct ckptfs_node {
 			/* CRC-32C of the content once known: bit 32 set
 			 * when valid. */
 			atomic_uint_fast64_t crc;
-			/* 0: content still in the source; set once at
-			 * copy-up, after the spool file holds the content
-			 * (the mark of a changed tensor). */
+			/* 0: content still in the source; set at copy-up,
+			 * after the spool file holds the content (the mark
+			 * of a changed tensor, unless SHARES is set), and
+			 * at the create of a new file.  Set once, but for a
+			 * copy sharing a tensor's bytes removed while not
+			 * open (a new spool file at its copy-up). */
 			_Atomic uint64_t spool_id;
-			/* TENSOR: borrowed from the source. */
-			const struct ckpt_entry *entry;
+			/* TENSOR: borrowed from the source: set when the
+			 * node is made, or (under the exclusive lock) when
+			 * a new file shares a tensor's bytes (SHARES); read
+			 * without the lock by the first read's check. */
+			const struct ckpt_entry *_Atomic entry;
 			const char *blob;	/* BLOB: borrowed from the
 						 * tree */
 			int64_t *dims;	/* borrowed from the entry or

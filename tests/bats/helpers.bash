@@ -27,7 +27,8 @@ unset _lib
 : "${REOPEN_READ:=reopen_read}"
 : "${MMAP_WRITE:=mmap_write}"
 : "${COPY_RANGE:=copy_range}"
-export CKPTFS CKPT_INSPECT MKFIXTURE REPLACE_READ REOPEN_READ MMAP_WRITE
+export CKPTFS CKPT_INSPECT MKFIXTURE REPLACE_READ REOPEN_READ MMAP_WRITE \
+	COPY_RANGE
 
 if [ "${CKPTFS_TEST_STRICT:-0}" = 1 ]; then
 	# CI: a test that cannot run is a failure, not a skip.
