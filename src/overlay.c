@@ -2191,7 +2191,8 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 		return -ENOTSUP;
 	if (size >= sizeof(text))
 		return -EINVAL;
-	memcpy(text, value, size);
+	if (size > 0)
+		memcpy(text, value, size);
 	text[size] = '\0';
 	while (size > 0 && (text[size - 1] == '\n' || text[size - 1] == '\0'))
 		text[--size] = '\0';
@@ -2467,8 +2468,11 @@ ckptfs_ov_take_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 		struct ckpt_buf v = { 0 };
 
 		rc = ckptfs_xattr_get(t, from, names[k], &v);
-		if (rc == 0)
-			rc = ckptfs_ov_setxattr(t, n, names[k], v.data, v.len);
+		if (rc == 0)	/* (a scalar's shape is empty) */
+			rc = ckptfs_ov_setxattr(t, n, names[k],
+						v.data ? (const void *)v.data
+						       : "",
+						v.len);
 		else if (rc == -ENODATA)
 			rc = 0;
 		ckpt_buf_free(&v);
