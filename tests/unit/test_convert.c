@@ -117,6 +117,22 @@ tf1_tensors(const struct ckpt_bundle *b, struct ckpt_out_tensor *t,
 	return n;
 }
 
+/* write_tf1() at SRC, opened, and its 4 tensors as tf1_tensors() gives
+ * them (*N). */
+static struct ckpt_bundle *
+tf1_source(const char *src, struct ckpt_out_tensor *t, struct ckpt_buf *keys,
+	   size_t *n)
+{
+	struct ckpt_err err = { 0 };
+	struct ckpt_bundle *b = NULL;
+
+	write_tf1(src);
+	CHECK_EQ_INT(ckpt_bundle_open(src, &b, &err), 0);
+	*n = tf1_tensors(b, t, keys);
+	CHECK_EQ_INT(*n, 4);
+	return b;
+}
+
 static void
 test_tf1_to_tf2_and_back(void)
 {
@@ -134,10 +150,7 @@ test_tf1_to_tf2_and_back(void)
 	snprintf(src, sizeof(src), "%s/tf1", tmp);
 	snprintf(out2, sizeof(out2), "%s/tf2", tmp);
 	snprintf(out1, sizeof(out1), "%s/back", tmp);
-	write_tf1(src);
-	CHECK_EQ_INT(ckpt_bundle_open(src, &b, &err), 0);
-	n = tf1_tensors(b, t, keys);
-	CHECK_EQ_INT(n, 4);
+	b = tf1_source(src, t, keys, &n);
 	o.format = CKPT_FORMAT_TF2;
 	o.add_save_counter = true;
 	CHECK_EQ_INT(ckpt_convert_write(t, n, out2, &o, &err), 0);
@@ -372,10 +385,7 @@ test_copies_follow(void)
 
 	snprintf(src, sizeof(src), "%s/cp-src", tmp);
 	snprintf(out, sizeof(out), "%s/cp-out", tmp);
-	write_tf1(src);
-	CHECK_EQ_INT(ckpt_bundle_open(src, &b, &err), 0);
-	n = tf1_tensors(b, t, keys);
-	CHECK_EQ_INT(n, 4);
+	b = tf1_source(src, t, keys, &n);
 	/* the copies first in T, in reverse: their order must not matter */
 	for (k = 0; k < n; k++) {
 		t[2 * n - 1 - k] = t[k];

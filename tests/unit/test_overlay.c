@@ -107,6 +107,31 @@ write_two(const char *prefix, const char *k1, size_t l1, const char *k2,
 	ckpt_writer_free(w);
 }
 
+/* The paths of test NAME in DIR: its checkpoint's prefix, spool and
+ * output. */
+static void
+paths_of(const char *dir, const char *name, char prefix[128],
+	 char spool[160], char out[160])
+{
+	snprintf(prefix, 128, "%s/%s", dir, name);
+	snprintf(spool, 160, "%s/%s-spool", dir, name);
+	snprintf(out, 160, "%s/%s-out", dir, name);
+}
+
+/* The bundle at PREFIX (*B) and a tree of it with an overlay spooled in
+ * SPOOL. */
+static struct ckptfs_tree *
+open_tree(const char *prefix, const char *spool, struct ckpt_bundle **b)
+{
+	struct ckpt_err err = { 0 };
+	struct ckptfs_tree *t = NULL;
+
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, b, &err), 0);
+	CHECK_EQ_INT(ckptfs_tree_build(*b, NULL, &t, &err), 0);
+	CHECK_EQ_INT(ckptfs_overlay_open(t, spool, &err), 0);
+	return t;
+}
+
 static void
 test_rules_and_replay(const char *spool)
 {
@@ -410,13 +435,9 @@ test_not_utf8(const char *dir)
 	struct ckptfs_tree *t;
 	bool wrote = false;
 
-	snprintf(prefix, sizeof(prefix), "%s/u8", dir);
-	snprintf(spool, sizeof(spool), "%s/u8-spool", dir);
-	snprintf(out, sizeof(out), "%s/u8-out", dir);
+	paths_of(dir, "u8", prefix, spool, out);
 	write_two(prefix, "a", 1, "b\xff", 2, NULL, 0, v, sizeof(v));
-	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
-	CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &err), 0);
-	CHECK_EQ_INT(ckptfs_overlay_open(t, spool, &err), 0);
+	t = open_tree(prefix, spool, &b);
 	CHECK_EQ_INT(ckptfs_ov_write(t, at(t, "by-name/a"), "\0\0\0\x40", 4,
 				     0),
 		     0);
@@ -614,19 +635,15 @@ test_damaged(const char *dir)
 	bool wrote = true;
 	int fd;
 
-	snprintf(prefix, sizeof(prefix), "%s/dmg", dir);
+	paths_of(dir, "dmg", prefix, spool, out);
 	snprintf(data, sizeof(data), "%s.data-00000-of-00001", prefix);
-	snprintf(spool, sizeof(spool), "%s/dmg-spool", dir);
-	snprintf(out, sizeof(out), "%s/dmg-out", dir);
 	write_two(prefix, "bad", 3, "good", 4, d2, 1, v, sizeof(v));
 	/* "bad" is first in the shard: damage its first byte. */
 	fd = open(data, O_WRONLY);
 	CHECK(fd >= 0);
 	CHECK_EQ_INT(pwrite(fd, "\x7f", 1, 0), 1);
 	close(fd);
-	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
-	CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &err), 0);
-	CHECK_EQ_INT(ckptfs_overlay_open(t, spool, &err), 0);
+	t = open_tree(prefix, spool, &b);
 	bad = at(t, "by-name/bad");
 	good = at(t, "by-name/good");
 	CHECK(bad != NULL && good != NULL);
@@ -694,13 +711,9 @@ test_share(const char *dir)
 	size_t n;
 	bool wrote = false;
 
-	snprintf(prefix, sizeof(prefix), "%s/shr", dir);
-	snprintf(spool, sizeof(spool), "%s/shr-spool", dir);
-	snprintf(out, sizeof(out), "%s/shr-out", dir);
+	paths_of(dir, "shr", prefix, spool, out);
 	write_two(prefix, "x", 1, "y", 1, d3, 1, v, sizeof(v));
-	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
-	CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &err), 0);
-	CHECK_EQ_INT(ckptfs_overlay_open(t, spool, &err), 0);
+	t = open_tree(prefix, spool, &b);
 	CHECK_EQ_INT(ckptfs_tree_build_object(t, &err), 0);
 	x = at(t, "by-name/x");
 	y = at(t, "by-name/y");
