@@ -2391,8 +2391,10 @@ can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	 * dtype and shape, if it has taken those of a tensor that had its
 	 * name, are replaced; replaying, what its spool file holds is that
 	 * of later records); FROM: a source tensor, unchanged, its bytes
-	 * usable, still named (a journal record names it).  (/by-object is
-	 * built: its build maps entries to nodes, one node each.) */
+	 * usable (replaying, even if its data file was cut since: the copy
+	 * then fails as the tensor does, and the other changes come back),
+	 * still named (a journal record names it).  (/by-object is built:
+	 * its build maps entries to nodes, one node each.) */
 	return !atomic_load(&t->object_pending) && n->kind == CKPTFS_TENSOR &&
 	       n->ino > t->base_inodes && ckptfs_ov_spooled(n) &&
 	       (t->ov->replaying || n->size == 0) && !n->deleted &&
@@ -2400,7 +2402,7 @@ can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	       from->kind == CKPTFS_TENSOR && from->entry != NULL &&
 	       !from->deleted && !ckptfs_ov_spooled(from) &&
 	       !ckptfs_node_bad(from) &&
-	       (t->bundle == NULL ||
+	       (t->bundle == NULL || t->ov->replaying ||
 		!ckpt_bundle_entry_short(t->bundle, from->entry)) &&
 	       !ckptfs_node_damaged(from) && !ckptfs_node_is_graph(t, from);
 }

@@ -164,6 +164,26 @@ spooled() {
 	[ "$(val "$T/out" dense/kernel)" = "[[0,1,2],[3,4,5]]" ]
 }
 
+@test "a source cut short after a share: the rest replays, the copy fails as it does" {
+	local off
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$T/sp"
+	touch "$MNT/by-name/k"
+	run -0 "$COPY_RANGE" "$MNT/by-name/dense/kernel" 0 "$MNT/by-name/k" 0 24
+	assert_output 24
+	printf 'abcd' >"$MNT/by-name/new"
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/new"
+	kill_daemon
+	off=$("$CKPT_INSPECT" --json "$P" dense/kernel | jq .offset)
+	truncate -s $((off + 8)) "$P.data-00000-of-00001"
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$T/sp"
+	[ "$(cat "$MNT/by-name/new")" = abcd ]
+	run -1 cat "$MNT/by-name/k"
+	assert_output --partial "Input/output error"
+	run -1 cat "$MNT/by-name/dense/kernel"
+	finish_fails
+	assert_output --partial "by-name/k: its bytes are not all in its data file"
+}
+
 @test "partial ranges: into an unchanged tensor, from a changed one, past the end" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	# Elements 1..2 of dense/bias (2, 3) over elements 4..5 of
