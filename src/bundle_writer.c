@@ -165,9 +165,8 @@ create_file(const struct ckpt_writer *w, const char *path,
 	return fd;
 }
 
-/* pwrite() all of BUF at OFF. */
-static int
-pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+int
+ckpt_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t *p = buf;
 
@@ -483,7 +482,7 @@ ckpt_writer_add(struct ckpt_writer *w, const void *key, size_t klen,
 	if ((rc = flush_run(w, s, err)) < 0 ||
 	    (rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
 		return rc;
-	rc = pwrite_all(s->fd, data, size, s->off);
+	rc = ckpt_pwrite_all(s->fd, data, size, s->off);
 	if (rc < 0) {
 		w->failed = true;
 		return ckpt_fail(err, rc, "%s: %s", s->tmp, strerror(-rc));
@@ -533,7 +532,7 @@ ckpt_copy_range(int src, uint64_t soff, int dst, uint64_t doff, uint64_t len)
 			rc = r < 0 ? -errno : -EIO;
 			break;
 		}
-		if ((rc = pwrite_all(dst, buf, (size_t)r, (uint64_t)dof)) < 0)
+		if ((rc = ckpt_pwrite_all(dst, buf, (size_t)r, (uint64_t)dof)) < 0)
 			break;
 		so += r;
 		dof += r;
@@ -800,7 +799,7 @@ ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
 			goto out;
 		}
 		crc = ckpt_crc32c_extend(crc, buf, (size_t)r);
-		rc = pwrite_all(s->fd, buf, (size_t)r, s->off + done);
+		rc = ckpt_pwrite_all(s->fd, buf, (size_t)r, s->off + done);
 		if (rc < 0) {
 			w->failed = true;
 			ckpt_fail(err, rc, "%s: %s", s->tmp, strerror(-rc));
@@ -1018,7 +1017,7 @@ write_index_tmp(struct ckpt_writer *w, const char *index,
 		return -ENOMEM;
 	if ((fd = create_file(w, w->index_tmp, err)) < 0)
 		return fd;
-	rc = pwrite_all(fd, table->data, table->len, 0);
+	rc = ckpt_pwrite_all(fd, table->data, table->len, 0);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
@@ -1283,7 +1282,7 @@ ckpt_state_write_new(int dirfd, const char *dir, const char *const *paths,
 		rc = -errno;
 		goto out;
 	}
-	if ((rc = pwrite_all(fd, text.data, text.len, 0)) == 0 &&
+	if ((rc = ckpt_pwrite_all(fd, text.data, text.len, 0)) == 0 &&
 	    fsync(fd) < 0)
 		rc = -errno;
 	close(fd);

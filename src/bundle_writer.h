@@ -142,6 +142,10 @@ int ckpt_test_fail(const char *point);
 int ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
 			const int *dirfd, struct ckpt_err *err);
 
+/* pwrite(2) all LEN bytes of BUF at OFF of FD (again after a short write
+ * or EINTR).  Return 0 or a negative errno. */
+int ckpt_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
 /* Copy LEN bytes of file SRC at SOFF to file DST at DOFF (positional; the
  * files' offsets do not move): in the kernel (copy_file_range(2)) where it
  * can, else through a buffer.  Return 0, or a negative errno: -EIO if SRC

@@ -854,10 +854,8 @@ copy_source(struct ckptfs_tree *t, struct ckptfs_node *n, int fd,
 			rc = -EIO;
 			break;
 		}
-		if (pwrite(fd, buf, got, (off_t)done) != (ssize_t)got) {
-			rc = errno ? -errno : -EIO;
+		if ((rc = ckpt_pwrite_all(fd, buf, got, done)) < 0)
 			break;
-		}
 		done += got;
 	}
 	free(buf);
@@ -2350,19 +2348,12 @@ int
 ckptfs_ov_write(struct ckptfs_tree *t, struct ckptfs_node *n, const void *buf,
 		size_t size, uint64_t off)
 {
-	size_t done = 0;
-	int fd = write_fd(t, n);
+	int fd = write_fd(t, n), rc;
 
 	if (fd < 0)
 		return fd;
-	while (done < size) {
-		ssize_t w = pwrite(fd, (const char *)buf + done, size - done,
-				   (off_t)(off + done));
-
-		if (w < 0)
-			return failed_write(fd, n, -errno);
-		done += (size_t)w;
-	}
+	if ((rc = ckpt_pwrite_all(fd, buf, size, off)) < 0)
+		return failed_write(fd, n, rc);
 	grow_to(n, off + size);
 	return 0;
 }
