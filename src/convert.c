@@ -296,17 +296,14 @@ make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
 }
 
 /* Where the bytes of T start in their source: unchanged tensors by
- * bundle, shard and offset (a partitioned one where its first part is),
- * then the others. */
+ * bundle and entry E (a partitioned one's first part), then the others. */
 struct place {
 	const struct ckpt_bundle *b;
 	size_t bi;		/* B's first tensor in T */
 	/* Tensors before it in T with the same bytes (copies made by
-	 * sharing them: ckptfs_ov_share()), which have the same entry E. */
+	 * sharing them: ckptfs_ov_share()), which have the same entry. */
 	size_t pass;
-	const struct ckpt_entry *e;
-	int32_t shard;
-	uint64_t off;
+	const struct ckpt_entry *e;	/* NULL for the others */
 	size_t i;		/* in T */
 };
 
@@ -324,10 +321,12 @@ place_cmp(const void *a, const void *b)
 		return x->pass < y->pass ? -1 : 1;
 	if (x->bi != y->bi)
 		return x->bi < y->bi ? -1 : 1;
-	if (x->shard != y->shard)
-		return x->shard < y->shard ? -1 : 1;
-	if (x->off != y->off)
-		return x->off < y->off ? -1 : 1;
+	if (x->b == NULL)
+		return x->i < y->i ? -1 : x->i > y->i;
+	if (x->e->shard_id != y->e->shard_id)
+		return x->e->shard_id < y->e->shard_id ? -1 : 1;
+	if (x->e->offset != y->e->offset)
+		return x->e->offset < y->e->offset ? -1 : 1;
 	/* (an empty tensor has the offset of the next: entries of one
 	 * bundle, in one array) */
 	if (x->e != y->e)
@@ -374,8 +373,6 @@ add_order(const struct ckpt_out_tensor *t, size_t n)
 			if (k == nseen)
 				seen[nseen++] = &p[i];
 			p[i].e = e;
-			p[i].shard = e->shard_id;
-			p[i].off = e->offset;
 		}
 	}
 	free(seen);
