@@ -510,13 +510,16 @@ static int
 first_check(struct ckptfs *fs, fuse_ino_t ino)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
+	const struct ckpt_entry *e;
 	bool waits;
 
-	if (n == NULL || n->kind != CKPTFS_TENSOR || n->entry == NULL ||
-	    ckptfs_ov_spooled(n) || atomic_load(&n->verified) == 1)
+	/* (ENTRY once: a share may set it meanwhile) */
+	if (n == NULL || n->kind != CKPTFS_TENSOR ||
+	    (e = n->entry) == NULL || ckptfs_ov_spooled(n) ||
+	    atomic_load(&n->verified) == 1)
 		return 0;
 	if (ckptfs_node_verify_pending(n, &waits) &&
-	    (waits || n->entry->size >= CHECK_INLINE_MAX) &&
+	    (waits || e->size >= CHECK_INLINE_MAX) &&
 	    ckptfs_uring_defer())
 		return DEFERRED;
 	return verify_logged(fs, n);
@@ -1131,6 +1134,7 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 	struct fuse_bufvec **bvp, void **mem)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
+	const struct ckpt_entry *e;
 	struct fuse_bufvec *bv;
 	uint64_t pos, left;
 	size_t k;
@@ -1166,7 +1170,7 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 		*bvp = bv;
 		return 0;
 	}
-	if (n->entry == NULL)
+	if ((e = n->entry) == NULL)
 		return -EIO;
 	if ((v = atomic_load(&n->verified)) != 1)
 		/* Not checked: a new file that came to share a tensor's
@@ -1183,7 +1187,7 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 		if (k == MAX_SEGS)
 			rc = -ENOTSUP;
 		else
-			rc = ckpt_bundle_locate(fs->bundle, n->entry, pos, &fd,
+			rc = ckpt_bundle_locate(fs->bundle, e, pos, &fd,
 						&foff, &run);
 		if (rc == -ENOTSUP) {
 			size_t done = (size_t)(pos - (uint64_t)off);

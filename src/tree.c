@@ -1216,18 +1216,21 @@ static struct ckptfs_node *
 entry_node(struct build *bd, size_t i)
 {
 	struct ckptfs_node *n = bd->entry_node[i];
+	const struct ckpt_entry *e;
 
 	if (n != NULL)
 		return n;
 	n = node_new(bd->t, CKPTFS_TENSOR);
 	if (n == NULL)
 		return NULL;
-	n->entry = &bd->t->src.entries[i];
-	n->size = n->entry->size;
-	n->dtype = n->entry->dtype;
-	n->rank = n->entry->rank;
-	n->dims = (int64_t *)n->entry->dims;
-	if (ckpt_entry_is_bad(n->entry)) {
+	e = &bd->t->src.entries[i];
+	/* (not seen by another thread yet: ENTRY is atomic for shares) */
+	atomic_store_explicit(&n->entry, e, memory_order_relaxed);
+	n->size = e->size;
+	n->dtype = e->dtype;
+	n->rank = e->rank;
+	n->dims = (int64_t *)e->dims;
+	if (ckpt_entry_is_bad(e)) {
 		/* Known by its key only (ckptfs_node_bad()): no dtype or
 		 * shape to show, as for a new file. */
 		n->dtype = -1;
