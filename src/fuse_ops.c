@@ -1304,11 +1304,14 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 		return -EINVAL;
 	if (src->kind == CKPTFS_DIR || dst->kind == CKPTFS_DIR)
 		return -EISDIR;
-	if (off_in == off_out) {
+	if (off_in == off_out && (off_in == 0 || atomic_load(&dst->shares))) {
 		/* All of an unchanged tensor into a new file: shared, not
 		 * copied (ckptfs_ov_share()), nor read: the copy is checked
 		 * when read, as the tensor is, and written out unchecked,
-		 * with the tensor's stored checksum, as the tensor is. */
+		 * with the tensor's stored checksum, as the tensor is.  (A
+		 * share starts at offset 0; past it, only a copy that shares
+		 * already goes on: cp's last call at the end of a file copied
+		 * does not take the exclusive lock.) */
 		uint64_t count, want = len;
 
 		/* The kernel cuts a longer copy to COPY_MAX (what one reply
