@@ -84,6 +84,44 @@ test_hw_sw_agree(void)
 	}
 }
 
+/* Long buffers, which the hardware path runs as three streams over blocks
+ * of 8 KiB joined by shifting: lengths around multiples of the 24 KiB they
+ * take together, at every alignment to 8 bytes, from a CRC not 0, and one
+ * byte changed anywhere in a block changes the result. */
+static void
+test_hw_streams(void)
+{
+	static const size_t lens[] = { 24575, 24576, 24577, 24583, 32768,
+				       49151, 49152, 49160, 73729, 100000,
+				       262144 + 3 };
+	size_t big = 262144 + 3 + 8, i, off;
+	uint8_t *buf = malloc(big);
+	uint32_t seed = 0xdeadbeefu;
+
+	CHECK(buf != NULL);
+	fill_random(buf, big, 777);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (off = 0; off < 8; off++) {
+			uint32_t a = ckpt_crc32c_extend(seed, buf + off,
+							lens[i]);
+
+			CHECK_EQ_U64(a, ckpt_crc32c_extend_sw(seed, buf + off,
+							      lens[i]));
+			seed = a;
+		}
+	}
+	for (off = 0; off < 24576 + 8; off += 8191) {
+		uint32_t before = ckpt_crc32c(buf, 24576 + 8), after;
+
+		buf[off] ^= 0x10;
+		after = ckpt_crc32c(buf, 24576 + 8);
+		CHECK(after != before);
+		CHECK_EQ_U64(after, ckpt_crc32c_extend_sw(0, buf, 24576 + 8));
+		buf[off] ^= 0x10;
+	}
+	free(buf);
+}
+
 /* Combining the CRCs of two parts gives the CRC of the whole: at every
  * split of many lengths up to 600 bytes, and with a second part longer
  * than 4 GiB (2^32 + 5 zero bytes, whose CRC is found by extending). */
@@ -149,6 +187,7 @@ main(void)
 {
 	test_vectors();
 	test_hw_sw_agree();
+	test_hw_streams();
 	test_mask();
 	test_combine();
 	return check_done("test_crc32c");
