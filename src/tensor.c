@@ -917,7 +917,10 @@ load_uint(const uint8_t *p, size_t n, bool big_endian)
 /* Which kind of float a shortest text must reproduce. */
 enum fkind { FK_HALF, FK_BF16, FK_FLOAT, FK_DOUBLE };
 
-/* True if TEXT parses back to the same bits of kind K as V. */
+/* True if TEXT parses back to the same bits of kind K as V (rounding to
+ * nearest, ties to even, as C, Python and numpy read numbers: "1.5e10"
+ * is halfway between two floats and reads as the even one,
+ * 15000000512). */
 static bool
 roundtrips(const char *text, double v, enum fkind k)
 {
@@ -985,6 +988,40 @@ text_of_prec(double v, enum fkind k, int prec, char *sci, size_t len)
 	return 0;
 }
 
+/* SCI ("-d.ddde+XX", exponent EXP) written out positionally with the same
+ * digits: "1.5e+10" is "15000000000", "5e-01" "0.5" (the value printed
+ * with %f would show its exact digits instead: 15000000512 for the
+ * float 1.5e10). */
+static void
+sci_positional(const char *sci, int exp, char *buf, size_t len)
+{
+	char digits[24], out[64];
+	size_t nd = 0, o = 0;
+	const char *p = sci;
+
+	if (*p == '-')
+		out[o++] = *p++;
+	for (; *p != 'e' && *p != '\0' && nd < sizeof(digits); p++)
+		if (*p >= '0' && *p <= '9')
+			digits[nd++] = *p;
+	if (exp < 0) {	/* 0.000ddd (EXP >= -4) */
+		out[o++] = '0';
+		out[o++] = '.';
+		for (int i = -1; i > exp; i--)
+			out[o++] = '0';
+		memcpy(out + o, digits, nd);
+		o += nd;
+	} else {	/* ddd[.ddd] or ddd000 (EXP < 16) */
+		for (size_t i = 0; i < nd || i <= (size_t)exp; i++) {
+			if (i == (size_t)exp + 1)
+				out[o++] = '.';
+			out[o++] = i < nd ? digits[i] : '0';
+		}
+	}
+	out[o] = '\0';
+	snprintf(buf, len, "%s", out);
+}
+
 /* Shortest text of V that reads back as the same value of kind K, laid
  * out like Python's repr: positional for 1e-4 <= |v| < 1e16 ("0.5", "3",
  * "65504", "-0.52239597"), else scientific ("1e+16", "6e-08"); "nan" for
@@ -999,7 +1036,7 @@ text_of_prec(double v, enum fkind k, int prec, char *sci, size_t len)
 static void
 format_float(double v, enum fkind k, char *buf, size_t len)
 {
-	int lo = 1, hi = k == FK_DOUBLE ? 17 : 9, exp, how;
+	int lo = 1, hi = k == FK_DOUBLE ? 17 : 9, exp;
 	char sci[48];
 	const char *e;
 
@@ -1020,17 +1057,13 @@ format_float(double v, enum fkind k, char *buf, size_t len)
 		else
 			lo = mid + 1;
 	}
-	how = text_of_prec(v, k, lo, sci, sizeof(sci));
+	text_of_prec(v, k, lo, sci, sizeof(sci));
 	e = strchr(sci, 'e');
 	exp = e ? atoi(e + 1) : 0;
-	if (exp >= -4 && exp < 16) {
-		/* Rounding at the same decimal position gives the same
-		 * digits as SCI, written out. */
-		snprintf(buf, len, "%.*f", lo - 1 - exp > 0 ? lo - 1 - exp : 0,
-			 how == 2 ? strtod(sci, NULL) : v);
-	} else {
+	if (exp >= -4 && exp < 16)
+		sci_positional(sci, exp, buf, len);
+	else
 		snprintf(buf, len, "%s", sci);
-	}
 }
 
 /* "(re+imj)" the way Python prints a complex. */

@@ -1195,6 +1195,12 @@ test_value_format(void)
 		  (const uint8_t[]){ 0x3f, 0x00, 0x00, 0x00 }, "0.5");
 	check_fmt_f32(0.1f, "0.1");
 	check_fmt_f32(1e10f, "10000000000");
+	/* the shortest digits written out, not the float's exact value
+	 * (15000000512) */
+	check_fmt_f32(1.5e10f, "15000000000");
+	check_fmt_f32(-1.5e10f, "-15000000000");
+	check_fmt_f32(123456.79f, "123456.79");
+	check_fmt_f32(0.00012345f, "0.00012345");
 	check_fmt_f32(1e16f, "1e+16");
 	check_fmt_f32(1e-5f, "1e-05");
 	check_fmt_f32(1e-4f, "0.0001");
@@ -1226,8 +1232,9 @@ test_value_format(void)
 	check_fmt(CKPT_DT_HALF, false, (const uint8_t[]){ 0x00, 0x3c }, "1");
 	check_fmt(CKPT_DT_HALF, true, (const uint8_t[]){ 0x3c, 0x00 }, "1");
 	check_fmt(CKPT_DT_HALF, false, (const uint8_t[]){ 0x66, 0x2e }, "0.1");
+	/* the largest half, 65504: "65500" reads back (numpy says 65500.0) */
 	check_fmt(CKPT_DT_HALF, false, (const uint8_t[]){ 0xff, 0x7b },
-		  "65504");
+		  "65500");
 	check_fmt(CKPT_DT_HALF, false, (const uint8_t[]){ 0x01, 0x00 },
 		  "6e-08");
 	check_fmt(CKPT_DT_HALF, false, (const uint8_t[]){ 0x00, 0xc0 }, "-2");
@@ -1251,6 +1258,11 @@ test_value_format(void)
 	check_fmt(CKPT_DT_BFLOAT16, false, (const uint8_t[]){ 0x00, 0xa2 },
 		  "-1.74e-18");
 	check_fmt_f64(9007199254740992.0, "9007199254740992");
+	/* bfloat16 2^32 (4294967296): two digits read back */
+	check_fmt(CKPT_DT_BFLOAT16, false, (const uint8_t[]){ 0x80, 0x4f },
+		  "4300000000");
+	check_fmt(CKPT_DT_HALF, false, (const uint8_t[]){ 0x00, 0x68 },
+		  "2048");
 
 	check_fmt(CKPT_DT_INT32, false,
 		  (const uint8_t[]){ 0xfd, 0xff, 0xff, 0xff }, "-3");
@@ -1335,7 +1347,8 @@ test_value_format(void)
 }
 
 /* Every finite binary16 (BF16 false) or bfloat16 value is printed by a
- * text nearer to it than to either neighbour, so it reads back as itself. */
+ * text nearer to it than to either neighbour, or halfway to one when its
+ * bits are even, so it reads back as itself (ties to even). */
 static void
 test_value_format_16(bool bf16)
 {
@@ -1370,7 +1383,10 @@ test_value_format_16(bool bf16)
 			lo = hi;
 			hi = t;
 		}
-		if (!(fabs(x - v) < fabs(x - lo) && fabs(x - v) < fabs(x - hi)))
+		/* (halfway to a neighbour reads as the one with even bits) */
+		if (!(fabs(x - v) < fabs(x - lo) && fabs(x - v) < fabs(x - hi)) &&
+		    !((h & 1) == 0 && (fabs(x - v) == fabs(x - lo) ||
+				       fabs(x - v) == fabs(x - hi))))
 			bad++;
 	}
 	CHECK_EQ_INT(bad, 0);
