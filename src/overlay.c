@@ -1066,6 +1066,19 @@ view_root(const struct ckptfs_tree *t, int view)
 	return view == CKPTFS_BY_NAME ? t->by_name : t->by_object;
 }
 
+/* True if a file of raw name RAW in DIR would take the object graph's
+ * place, /by-object/_CHECKPOINTABLE_OBJECT_GRAPH: the graph cannot be put
+ * back there (removed, it is built anew), and a file of its name would
+ * be a variable that looks like it.  Old journals replay as written. */
+static bool
+graph_place(const struct ckptfs_tree *t, const struct ckptfs_node *dir,
+	    const struct ckpt_buf *raw)
+{
+	return !t->ov->replaying && dir == t->by_object &&
+	       raw->len == strlen(CKPT_OBJGRAPH_KEY) &&
+	       memcmp(raw->data, CKPT_OBJGRAPH_KEY, raw->len) == 0;
+}
+
 /* Walk the raw PATH in VIEW.  With CREATE, missing directories are made
  * (and queued in IV); *DIR is the directory of the last component and
  * DISP its displayed name; *AT the node already there (or NULL).  Without
@@ -1491,6 +1504,10 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		rc = -EEXIST;
 		goto out;
 	}
+	if (!is_dir && graph_place(t, dir, &raw)) {
+		rc = -EPERM;
+		goto out;
+	}
 	if (is_dir && (rc = scope_name_ok(dir, name, len, sfx, NULL)) < 0)
 		goto out;
 	n = ckptfs_node_new(t, is_dir ? CKPTFS_DIR : CKPTFS_TENSOR, dir);
@@ -1891,6 +1908,10 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		goto out;
 	if (sfx && n->kind != CKPTFS_DIR) {
 		rc = -EINVAL;
+		goto out;
+	}
+	if (n->kind != CKPTFS_DIR && graph_place(t, ndir, &raw)) {
+		rc = -EPERM;
 		goto out;
 	}
 	if (n->kind == CKPTFS_DIR &&

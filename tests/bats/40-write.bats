@@ -776,6 +776,13 @@ EOF
 	# The README's conversion: a name with '.' copied into by-object.
 	mkdir "$MNT/by-object/net"
 	cp -a "$MNT/by-name/enc.l0" "$MNT/by-object/net/"
+	# No file takes the graph's place: a copy put back would be a
+	# variable named like it.
+	run ! cp "$MNT/by-object/foo.bar" "$g"
+	assert_output --partial "Operation not permitted"
+	run ! mv "$MNT/by-object/foo.bar" "$g"
+	assert_output --partial "Operation not permitted"
+	[ ! -e "$g" ]
 	# The key shown is the one written.
 	[ "$(xattr "$MNT/by-object/foo.bar" user.ckpt.key)" = foo..bar/.ATTRIBUTES/VARIABLE_VALUE ]
 	[ "$(xattr "$MNT/by-object/net/enc.l0/k" user.ckpt.key)" = net/enc..l0/k/.ATTRIBUTES/VARIABLE_VALUE ]
