@@ -314,12 +314,20 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 		unsigned a, b;
 		int n = 0;
 
-		/* PREFIX.data-00000-of-00001 names its checkpoint too. */
+		/* PREFIX.data-00000-of-00001 names its checkpoint too (when
+		 * it is there: a shard name made up is not taken for its
+		 * prefix). */
 		if (d != NULL && sscanf(d, ".data-%u-of-%u%n", &a, &b, &n) == 2 &&
-		    d[n] == '\0')
+		    d[n] == '\0') {
+			if (stat(path, &st) < 0) {
+				rc = -errno;
+				return ckpt_fail(err, rc, "%s: %s", path,
+						 open_error(rc));
+			}
 			p = strndup(path, (size_t)(d - path));
-		else
+		} else {
 			p = strdup(path);
+		}
 	}
 	if (p == NULL)
 		return -ENOMEM;

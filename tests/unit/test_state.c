@@ -121,9 +121,17 @@ test_resolve(void)
 	CHECK_EQ_STR(p, want);
 	free(p);
 	snprintf(path, sizeof(path), "%s/model.ckpt-7.data-00000-of-00001", dir);
+	touch(path);
 	CHECK_EQ_INT(ckpt_resolve_prefix(path, &p, &err), 0);
 	CHECK_EQ_STR(p, want);
 	free(p);
+	/* A shard name that is not there is not taken for its prefix. */
+	snprintf(path, sizeof(path), "%s/model.ckpt-7.data-00009-of-00010", dir);
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_resolve_prefix(path, &p, &err), -ENOENT);
+	CHECK(p == NULL);
+	CHECK(strstr(err.msg, "model.ckpt-7.data-00009-of-00010: No such") !=
+	      NULL);
 
 	/* A directory: relative path in the state file. */
 	snprintf(path, sizeof(path), "%s/checkpoint", dir);
