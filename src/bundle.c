@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,10 @@ struct shard {
 	int32_t id;
 	int fd;
 	uint64_t size;
+	struct timespec mtime;	/* when opened */
+	/* Found written since it was opened (shard_stale()): kept. */
+	atomic_bool stale;
+	atomic_bool stale_said;	/* ckpt_bundle_stale_note() said so */
 };
 
 /* Dims of many entries, allocated in chunks that never move. */
@@ -1058,6 +1063,7 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 		free(path);
 		pv->shards[i].fd = fd;
 		pv->shards[i].size = (uint64_t)st.st_size;
+		pv->shards[i].mtime = st.st_mtim;
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct ckpt_entry *e = &b->entries[i];
@@ -1394,6 +1400,80 @@ ckpt_bundle_close(struct ckpt_bundle *b)
 	free(b->prefix);
 	free(b->index_path);
 	free(b);
+}
+
+/* -ESTALE if shard SH, whose fstat() is ST, was written since it was
+ * opened (its modification time moved: TensorFlow never rewrites a data
+ * file in place, and what was checked of it no longer holds), else 0.
+ * Once found, it stays so. */
+static int
+shard_stale(struct shard *sh, const struct stat *st)
+{
+	if (atomic_load(&sh->stale))
+		return -ESTALE;
+	if (st->st_mtim.tv_sec == sh->mtime.tv_sec &&
+	    st->st_mtim.tv_nsec == sh->mtime.tv_nsec)
+		return 0;
+	atomic_store(&sh->stale, true);
+	return -ESTALE;
+}
+
+/* -ESTALE if a data file of E (its shard; for a partitioned tensor any
+ * of the bundle's) was written since it was opened, else 0: one fstat()
+ * per file looked at.  Files that are missing are not looked at. */
+static int
+entry_stale(const struct ckpt_bundle *b, const struct ckpt_entry *e)
+{
+	struct ckpt_bundle_priv *pv = b->priv;
+	size_t i = 0, end = pv->nshards;
+	struct stat st;
+
+	if (e->nparts == 0) {
+		if (ckpt_entry_is_bad(e) || e->shard_slot >= pv->nshards)
+			return 0;
+		i = e->shard_slot;
+		end = i + 1;
+	}
+	for (; i < end; i++)
+		if (pv->shards[i].fd >= 0 &&
+		    fstat(pv->shards[i].fd, &st) == 0 &&
+		    shard_stale(&pv->shards[i], &st) < 0)
+			return -ESTALE;
+	return 0;
+}
+
+bool
+ckpt_bundle_entry_changed(const struct ckpt_bundle *b,
+			  const struct ckpt_entry *e)
+{
+	return entry_stale(b, e) < 0;
+}
+
+bool
+ckpt_bundle_stale_note(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+		       struct ckpt_err *err)
+{
+	struct ckpt_bundle_priv *pv = b->priv;
+
+	for (size_t i = 0; i < pv->nshards; i++) {
+		struct shard *sh = &pv->shards[i];
+		char *path;
+
+		if ((e->nparts == 0 && i != e->shard_slot) ||
+		    !atomic_load(&sh->stale) ||
+		    atomic_exchange(&sh->stale_said, true))
+			continue;
+		path = ckpt_shard_path(b->prefix, sh->id, b->hdr.num_shards);
+		ckpt_fail(err, -EIO,
+			  "%s: written since it was opened (TensorFlow never "
+			  "rewrites a data file in place): its tensors read "
+			  "as EIO and are not written out; mount the "
+			  "checkpoint again to use it as it is now",
+			  path != NULL ? path : b->prefix);
+		free(path);
+		return true;
+	}
+	return false;
 }
 
 /* pread() exactly LEN bytes of a plain entry's stored bytes at OFF. */
@@ -2000,6 +2080,8 @@ ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		return -EIO;
 	if (off >= e->size || len == 0)
 		return 0;
+	if ((rc = entry_stale(b, e)) < 0)
+		return rc;
 	if (len > e->size - off)
 		len = (size_t)(e->size - off);
 	end = off + len;
@@ -2032,11 +2114,12 @@ ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	return 0;
 }
 
-/* 0 if shard SH (open) still holds the bytes [FOFF, FOFF + RUN); -EIO if
- * it was truncated since it was opened.  A zero-copy reader would
- * otherwise send a short reply, which looks like the end of the file. */
+/* 0 if shard SH (open) still holds the bytes [FOFF, FOFF + RUN) as they
+ * were: -EIO if it was truncated since it was opened (a zero-copy reader
+ * would otherwise send a short reply, which looks like the end of the
+ * file), -ESTALE if it was written (shard_stale()). */
 static int
-shard_holds(const struct shard *sh, uint64_t foff, uint64_t run)
+shard_holds(struct shard *sh, uint64_t foff, uint64_t run)
 {
 	struct stat st;
 
@@ -2044,7 +2127,7 @@ shard_holds(const struct shard *sh, uint64_t foff, uint64_t run)
 		return -EIO;
 	if ((uint64_t)st.st_size < foff || (uint64_t)st.st_size - foff < run)
 		return -EIO;
-	return 0;
+	return shard_stale(sh, &st);
 }
 
 /* True if plain entry E's bytes are all in its data file as it is now
@@ -2054,7 +2137,7 @@ stored_in_file(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 {
 	return e->size == 0 ||
 	       shard_holds(&b->priv->shards[e->shard_slot], e->offset,
-			   e->size) == 0;
+			   e->size) != -EIO;
 }
 
 bool
@@ -2075,10 +2158,11 @@ ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	if (off >= e->size)
 		return -EINVAL;
 	if (e->nparts == 0) {
-		const struct shard *sh = &b->priv->shards[e->shard_slot];
+		struct shard *sh = &b->priv->shards[e->shard_slot];
+		int rc = shard_holds(sh, e->offset + off, e->size - off);
 
-		if (shard_holds(sh, e->offset + off, e->size - off) < 0)
-			return -EIO;
+		if (rc < 0)
+			return rc;
 		*fd = sh->fd;
 		*foff = e->offset + off;
 		*run = e->size - off;
@@ -2089,7 +2173,8 @@ ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	for (size_t i = 0; i < e->nparts; i++) {
 		const struct ckpt_part *p = &e->parts[i];
 		uint64_t r = first_run_after(e, p, off), fo;
-		const struct shard *sh;
+		struct shard *sh;
+		int rc;
 
 		if (r >= p->nruns)
 			continue;
@@ -2098,9 +2183,10 @@ ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 			continue;
 		sh = &b->priv->shards[p->entry->shard_slot];
 		fo = off - fo;	/* into the run */
-		if (shard_holds(sh, p->entry->offset + r * p->run_bytes + fo,
-				p->run_bytes - fo) < 0)
-			return -EIO;
+		rc = shard_holds(sh, p->entry->offset + r * p->run_bytes + fo,
+				 p->run_bytes - fo);
+		if (rc < 0)
+			return rc;
 		*fd = sh->fd;
 		*foff = p->entry->offset + r * p->run_bytes + fo;
 		*run = p->run_bytes - fo;
@@ -2171,7 +2257,10 @@ crc_range(void *arg)
 		size_t n = j->len - done < chunk ? (size_t)(j->len - done)
 						 : chunk;
 
+		/* (a file cut short is said so before its being written) */
 		j->rc = read_stored(j->b, j->e, buf, n, j->off + done);
+		if (j->rc == 0)
+			j->rc = entry_stale(j->b, j->e);
 		if (j->rc < 0)
 			break;
 		crc = ckpt_crc32c_extend(crc, buf, n);
@@ -2261,6 +2350,13 @@ check_verdict(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 {
 	if (rc == -EBADMSG)
 		return rc;
+	if (rc == -ESTALE)
+		return ckpt_fail(err, -ESTALE,
+				 "%s: tensor '%s': a data file of it was "
+				 "written since it was opened (TensorFlow never "
+				 "rewrites one in place); mount the checkpoint "
+				 "again",
+				 b->prefix, shown);
 	if (rc == -EIO) {
 		/* The file that is short: the shard, unless the tensor is
 		 * assembled from slices (which may be in several). */
@@ -2307,6 +2403,8 @@ read_checked(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	 * what an index may claim is asked for. */
 	if (e->nparts == 0 && b->priv->nshards > 0 && !stored_in_file(b, e))
 		return check_verdict(b, e, shown, -EIO, 0, err);
+	if ((rc = entry_stale(b, e)) < 0)
+		return check_verdict(b, e, shown, rc, 0, err);
 	if (e->size > SIZE_MAX ||
 	    (buf = malloc(e->size ? (size_t)e->size : 1)) == NULL)
 		return ckpt_fail(err, -ENOMEM, "%s: tensor '%s': out of memory",

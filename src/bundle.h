@@ -140,7 +140,8 @@ const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
 /* Copy LEN bytes at offset OFF of E's bytes as a user sees them (the
  * stored bytes; a partitioned tensor assembled row-major) into BUF.  No
  * CRC check.  *GOT is set to the bytes copied (short only at the end of
- * the tensor).  Return 0, -EIO (short read, shard gone), -ENOTSUP. */
+ * the tensor).  Return 0, -EIO (short read, shard gone), -ESTALE (a data
+ * file written since it was opened), -ENOTSUP. */
 int ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		      void *buf, size_t len, uint64_t off, size_t *got);
 
@@ -162,6 +163,21 @@ const char *ckpt_bundle_entry_bad(const struct ckpt_bundle *b,
  * fails. */
 bool ckpt_bundle_entry_short(const struct ckpt_bundle *b,
 			     const struct ckpt_entry *e);
+
+/* True if a data file of E (its shard; for a partitioned tensor, any of
+ * B's) was written since B opened it: its modification time moved.
+ * TensorFlow never rewrites a data file in place (it writes a new one
+ * and renames it, which B does not see), so what was checked of it no
+ * longer holds: reads of it fail (-ESTALE), and it is not copied.
+ * Found once, it stays so. */
+bool ckpt_bundle_entry_changed(const struct ckpt_bundle *b,
+			       const struct ckpt_entry *e);
+
+/* The first time for a data file of E found written (above), a message
+ * naming it in ERR and true; else false: one line per file, however many
+ * reads fail. */
+bool ckpt_bundle_stale_note(const struct ckpt_bundle *b,
+			    const struct ckpt_entry *e, struct ckpt_err *err);
 
 /* A walk over the elements of part P of partitioned tensor E in the
  * part's own row-major order (the order of its stored elements). */
@@ -188,7 +204,8 @@ uint64_t ckpt_part_walk_next(struct ckpt_part_walk *w);
  * its offset in that file and *RUN the number of bytes from there that
  * are contiguous in both.  Return 0, -EIO when the shard no longer holds
  * those bytes (truncated since it was opened; checked with fstat(), so a
- * zero-copy reply is not silently short), or -ENOTSUP when E is assembled
+ * zero-copy reply is not silently short), -ESTALE when it was written
+ * since (ckpt_bundle_entry_changed()), or -ENOTSUP when E is assembled
  * from parts that are not whole rows (use ckpt_bundle_pread()). */
 int ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		       uint64_t off, int *fd, uint64_t *foff, uint64_t *run);

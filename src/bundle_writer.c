@@ -1224,9 +1224,13 @@ ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
 		if (e->size > 0 &&
 		    (rc = ckpt_bundle_locate(b, e, 0, &fd, &foff, &run)) < 0) {
 			rc = ckpt_fail(err, rc,
-				       "%s: tensor '%.*s': its bytes are not "
-				       "all in its data file",
-				       b->prefix, (int)e->key_len, e->key);
+				       "%s: tensor '%.*s': %s",
+				       b->prefix, (int)e->key_len, e->key,
+				       rc == -ESTALE
+					       ? "its data file was written "
+						 "since it was opened"
+					       : "its bytes are not all in its "
+						 "data file");
 			goto out;
 		}
 		if ((rc = ckpt_writer_select_shard(w, e->shard_id)) < 0)

@@ -86,7 +86,10 @@ copy_entry(struct ckpt_writer *w, struct held **held,
 						      "its data file (cut "
 						      "short?); remove it, or "
 						      "overwrite all of it"
-						    : strerror(-rc));
+					 : rc == -ESTALE
+						 ? "its data file was written "
+						   "since it was opened"
+						 : strerror(-rc));
 		return ckpt_writer_add_copy(w, key, klen, e->dtype, e->dims,
 					    e->rank, fd, foff, e->size,
 					    e->crc32c, err);

@@ -484,17 +484,33 @@ ckptfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * handler replies it at once, having changed nothing. */
 #define DEFERRED (-EINPROGRESS)
 
+/* Log, once per file, that a data file of E was written since it was
+ * opened (ckpt_bundle_entry_changed()), if it was. */
+static void
+stale_log(struct ckptfs *fs, const struct ckpt_entry *e)
+{
+	struct ckpt_err err = { 0 };
+
+	if (fs->bundle != NULL && e != NULL &&
+	    ckpt_bundle_stale_note(fs->bundle, e, &err))
+		ckptfs_log(fs, LOG_ERR, "%s", ckpt_err_str(&err, -EIO));
+}
+
 /* ckptfs_node_verify() of tensor N, its failure logged by the thread
- * that found it: 0 or -EIO. */
+ * that found it (a data file written since it was opened: once per
+ * file): 0 or -EIO. */
 static int
 verify_logged(struct ckptfs *fs, struct ckptfs_node *n)
 {
 	struct ckpt_err err = { 0 };
+	const struct ckpt_entry *e = n->entry;
 	bool first;
 
 	if (ckptfs_node_verify(fs->tree, n, &first, &err) == 0)
 		return 0;
-	if (first)
+	if (first && err.code == -ESTALE)
+		stale_log(fs, e);
+	else if (first)
 		ckptfs_log(fs, LOG_ERR, "%s", ckpt_err_str(&err, -EIO));
 	return -EIO;
 }
@@ -1116,6 +1132,7 @@ read_copy(struct ckptfs *fs, struct ckptfs_node *n, size_t len, uint64_t off,
 		free(bv);
 		free(*mem);
 		*mem = NULL;
+		stale_log(fs, n->entry);
 		return -EIO;
 	}
 	bv->buf[0].mem = *mem;
@@ -1198,6 +1215,8 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 		}
 		if (rc < 0 || run == 0) {
 			free(bv);
+			if (rc == -ESTALE)
+				stale_log(fs, e);
 			return -EIO;
 		}
 		if (run > left)

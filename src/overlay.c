@@ -2415,7 +2415,8 @@ can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	       !from->deleted && !ckptfs_ov_spooled(from) &&
 	       !ckptfs_node_bad(from) &&
 	       (t->bundle == NULL || t->ov->replaying ||
-		!ckpt_bundle_entry_short(t->bundle, from->entry)) &&
+		(!ckpt_bundle_entry_short(t->bundle, from->entry) &&
+		 !ckpt_bundle_entry_changed(t->bundle, from->entry))) &&
 	       !ckptfs_node_damaged(from) && !ckptfs_node_is_graph(t, from);
 }
 
@@ -3714,15 +3715,17 @@ graph_refused(struct ckptfs_tree *t, struct ckptfs_node *g,
 {
 	struct ckpt_err why = { 0 }, verr = { 0 };
 	struct ckpt_buf w = { 0 };
-	bool first = false, cut;
+	bool first = false, cut, stale;
 	int rc;
 
 	if (g == NULL)
 		return 0;
 	cut = ckpt_bundle_entry_short(t->bundle, g->entry);
-	if (!cut && (rc = ckptfs_node_verify(t, g, &first, &verr)) == 0)
+	stale = !cut && ckpt_bundle_entry_changed(t->bundle, g->entry);
+	if (!cut && !stale &&
+	    (rc = ckptfs_node_verify(t, g, &first, &verr)) == 0)
 		return 0;
-	if (!cut && !ckptfs_node_damaged(g))	/* could not check it */
+	if (!cut && !stale && !ckptfs_node_damaged(g))	/* not checked */
 		return ckpt_fail(err, rc, "%s", ckpt_err_str(&verr, rc));
 	where_in(t, g, CKPTFS_BY_OBJECT, &w);
 	ckpt_fail(&why, -EBADMSG,
@@ -3732,6 +3735,8 @@ graph_refused(struct ckptfs_tree *t, struct ckptfs_node *g,
 		  (const char *)w.data,
 		  ckptfs_node_bad(g) ? bad_reason(t->bundle, g->entry)
 		  : cut		     ? "its bytes are not all in its data file"
+		  : stale	     ? "its data file was written since the "
+				       "mount opened it"
 				     : "its bytes do not match its stored "
 				       "checksum");
 	ckpt_buf_free(&w);
@@ -3894,6 +3899,25 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 				       "overwrite all of it",
 				       (const char *)w.data,
 				       bad_reason(t->bundle, x->entry));
+		} else if (x->entry != NULL && t->bundle != NULL &&
+			   ckpt_bundle_entry_short(t->bundle, x->entry)) {
+			where(t, x, &w);
+			rc = ckpt_fail(&why, -EIO,
+				       "%s: its bytes are not all in its data "
+				       "file (cut short, or missing?); remove "
+				       "it, or overwrite all of it",
+				       (const char *)w.data);
+		} else if (x->entry != NULL && t->bundle != NULL &&
+			   ckpt_bundle_entry_changed(t->bundle, x->entry)) {
+			/* Its bytes are no longer those the mount showed. */
+			where(t, x, &w);
+			rc = ckpt_fail(&why, -EIO,
+				       "%s: a data file of it was written "
+				       "since the mount opened it (TensorFlow "
+				       "never rewrites one in place); remove "
+				       "it, overwrite all of it, or mount the "
+				       "checkpoint again",
+				       (const char *)w.data);
 		} else if (ckptfs_node_damaged(x)) {
 			/* Known damaged (a read found it): TensorFlow would
 			 * refuse it too. */
@@ -3903,14 +3927,6 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 				       "(its bytes do not match its stored "
 				       "checksum); remove it, or overwrite all "
 				       "of it",
-				       (const char *)w.data);
-		} else if (x->entry != NULL && t->bundle != NULL &&
-			   ckpt_bundle_entry_short(t->bundle, x->entry)) {
-			where(t, x, &w);
-			rc = ckpt_fail(&why, -EIO,
-				       "%s: its bytes are not all in its data "
-				       "file (cut short, or missing?); remove "
-				       "it, or overwrite all of it",
 				       (const char *)w.data);
 		} else {
 			y->bundle = t->bundle;

@@ -137,6 +137,39 @@ hostile() {
 	assert_output --partial "Input/output error"
 }
 
+@test "a shard written in place while mounted: its tensors EIO, not written out" {
+	local p o=$BATS_TEST_TMPDIR/out
+	p=$(copy_ckpt "$(fixture shards)")
+	mount_ckpt "$p" -o format=same,output="$o"
+	# s1/y read (and checked) before: its bytes change under the mount
+	[ "$(values "$MNT/by-name/s1/y" f4)" = "5 6 7 8" ]
+	sleep 0.01
+	printf '\xde\xad\xbe\xef' |
+		dd of="$p.data-00001-of-00003" conv=notrunc status=none
+	run -1 dd if="$MNT/by-name/s1/y" iflag=direct bs=16 count=1 status=none
+	assert_output --partial "Input/output error"
+	run -1 dd if="$MNT/by-name/s1/y" iflag=direct bs=16 count=1 status=none
+	# the other shards are as they were
+	[ "$(values "$MNT/by-name/s0/x" f4)" = "1 2 3 4" ]
+	[ "$(values "$MNT/by-name/s2/z" f4)" = "9 10 11 12" ]
+	# said once, naming the file
+	run -0 grep -c "^ckptfs: $p.data-00001-of-00003: written since it was opened" "$CKPTFS_LOG"
+	[ "$output" = 1 ]
+	printf '\x00\x00\x80\x3f' >"$MNT/by-name/s0/x"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-name/s1/y: a data file of it was written since the mount opened it (TensorFlow never rewrites one in place); remove it, overwrite all of it, or mount the checkpoint again"
+	[ ! -e "$o.index" ]
+	# the change made is kept (the spool): mounted again, with the shard
+	# as it is now, and s1/y removed, it is written out
+	[ -d "$o.ckptfs-spool" ]
+	mount_ckpt "$p" -o format=same,output="$o"
+	[ "$(values "$MNT/by-name/s0/x" f4)" = "1" ]
+	rm "$MNT/by-name/s1/y"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	[ "$("$CKPT_INSPECT" --json "$o" | jq -r .key | sort | xargs echo)" = "s0/x s2/z" ]
+}
+
 @test "a shard deleted while mounted keeps serving its bytes (open fd)" {
 	local p
 	p=$(copy_ckpt "$(fixture shards)")
