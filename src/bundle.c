@@ -1402,17 +1402,20 @@ ckpt_bundle_close(struct ckpt_bundle *b)
 	free(b);
 }
 
-/* -ESTALE if shard SH, whose fstat() is ST, was written since it was
- * opened (its modification time moved: TensorFlow never rewrites a data
- * file in place, and what was checked of it no longer holds), else 0.
- * Once found, it stays so. */
+/* -ESTALE if shard SH, whose fstat() is ST, was written in place since
+ * it was opened: its modification time moved and its size did not
+ * (TensorFlow never rewrites a data file, and what was checked of it no
+ * longer holds), else 0.  Once found, it stays so.  A file cut since, or
+ * put back after it was found cut, is not: its tensors past the end
+ * fail, and the others are as they were (shard_holds()). */
 static int
 shard_stale(struct shard *sh, const struct stat *st)
 {
 	if (atomic_load(&sh->stale))
 		return -ESTALE;
-	if (st->st_mtim.tv_sec == sh->mtime.tv_sec &&
-	    st->st_mtim.tv_nsec == sh->mtime.tv_nsec)
+	if ((uint64_t)st->st_size != sh->size ||
+	    (st->st_mtim.tv_sec == sh->mtime.tv_sec &&
+	     st->st_mtim.tv_nsec == sh->mtime.tv_nsec))
 		return 0;
 	atomic_store(&sh->stale, true);
 	return -ESTALE;

@@ -165,7 +165,8 @@ bool ckpt_bundle_entry_short(const struct ckpt_bundle *b,
 			     const struct ckpt_entry *e);
 
 /* True if a data file of E (its shard; for a partitioned tensor, any of
- * B's) was written since B opened it: its modification time moved.
+ * B's) was written in place since B opened it: its modification time
+ * moved, its size did not (a file cut short is ckpt_bundle_entry_short()).
  * TensorFlow never rewrites a data file in place (it writes a new one
  * and renames it, which B does not see), so what was checked of it no
  * longer holds: reads of it fail (-ESTALE), and it is not copied.

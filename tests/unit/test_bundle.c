@@ -1254,6 +1254,18 @@ test_verify_split(void)
 		CHECK_EQ_INT(pread(fd, &byte, 1, where[k]), 1);
 		byte ^= 0x10;
 		CHECK_EQ_INT(pwrite(fd, &byte, 1, where[k]), 1);
+		/* Written while open: refused as such, the damage unseen;
+		 * opened again, the damage is found. */
+		ckpt_err_clear(&err);
+		CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err),
+			     -ESTALE);
+		CHECK(strstr(ckpt_err_str(&err, -ESTALE),
+			     "written since it was opened") != NULL);
+		CHECK(ckpt_bundle_entry_changed(b, &b->entries[0]));
+		ckpt_bundle_close(b);
+		CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+		CHECK(!ckpt_bundle_entry_changed(b, &b->entries[0]));
+		ckpt_err_clear(&err);
 		CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err),
 			     -EBADMSG);
 		CHECK(strstr(ckpt_err_str(&err, -EBADMSG),
@@ -1265,6 +1277,8 @@ test_verify_split(void)
 		CHECK(rbuf == NULL);
 		byte ^= 0x10;
 		CHECK_EQ_INT(pwrite(fd, &byte, 1, where[k]), 1);
+		ckpt_bundle_close(b);
+		CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
 		CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err), 0);
 	}
 	CHECK_EQ_INT(ckpt_bundle_read(b, &b->entries[0], &rbuf, &rlen, &err),
