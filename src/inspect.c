@@ -1184,22 +1184,48 @@ verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
 
 /* --- object graph -------------------------------------------------------- */
 
-/* Print the nodes of G as text. */
-static void
-graph_text(const struct ckpt_objgraph *g, char **paths, struct out *o)
+/* Longest object path printed whole (bytes of names); a longer one, which
+ * only a graph built to be deep has, is printed as its end after ".../":
+ * every path whole would take the graph's depth times its size. */
+#define PATH_SHOWN_MAX 4096
+
+/* Node I's object path into P (from UP, ckpt_objgraph_bfs()): 0, 1 when
+ * it has none, -ENOMEM. */
+static int
+node_path(const struct ckpt_objgraph *g, const size_t *up, size_t i,
+	  struct ckpt_buf *p)
 {
+	int rc;
+
+	p->len = 0;
+	rc = ckpt_objgraph_path(g, up, i, PATH_SHOWN_MAX, p);
+	if (rc == 0)
+		rc = ckpt_buf_put(p, "", 1);	/* NUL-terminated */
+	return rc;
+}
+
+/* Print the nodes of G as text. */
+static int
+graph_text(const struct ckpt_objgraph *g, const size_t *up, struct out *o)
+{
+	struct ckpt_buf p = { 0 };
 	size_t i, j;
+	int rc = 0;
 
-	for (i = 0; i < g->n; i++) {
+	for (i = 0; i < g->n && rc >= 0; i++) {
 		const struct ckpt_objnode *nd = &g->nodes[i];
+		const char *path;
 
+		if ((rc = node_path(g, up, i, &p)) < 0)
+			break;
+		path = rc == 0 ? (const char *)p.data : NULL;
 		o_fmt(o, "node %zu  ", i);
-		if (paths[i] == NULL)
+		if (path == NULL)
 			o_str(o, "(no path)");
-		else if (paths[i][0] == '\0')
+		else if (path[0] == '\0')
 			o_str(o, "(root)");
 		else
-			esc_text(o, paths[i], strlen(paths[i]), ESC_PLAIN);
+			esc_text(o, path, strlen(path), ESC_PLAIN);
 		o_byte(o, '\n');
 		for (j = 0; j < nd->nchildren; j++) {
 			o_str(o, "  child ");
@@ -1239,23 +1265,31 @@ graph_text(const struct ckpt_objgraph *g, char **paths, struct out *o)
 			}
 			o_byte(o, '\n');
 		}
+		o_flush(o);	/* (a failure stays in O->err) */
 	}
+	ckpt_buf_free(&p);
+	return rc < 0 ? rc : 0;
 }
 
 /* Print the nodes of G as JSON, one object per node and line. */
-static void
-graph_json(const struct ckpt_objgraph *g, char **paths, struct out *o)
+static int
+graph_json(const struct ckpt_objgraph *g, const size_t *up, struct out *o)
 {
+	struct ckpt_buf p = { 0 };
 	size_t i, j;
+	int rc = 0;
 
-	for (i = 0; i < g->n; i++) {
+	for (i = 0; i < g->n && rc >= 0; i++) {
 		const struct ckpt_objnode *nd = &g->nodes[i];
 
+		if ((rc = node_path(g, up, i, &p)) < 0)
+			break;
 		o_fmt(o, "{\"id\":%zu,\"path\":", i);
-		if (paths[i] == NULL)
+		if (rc == 1)
 			o_str(o, "null");
 		else
-			esc_json(o, paths[i], strlen(paths[i]));
+			esc_json(o, (const char *)p.data,
+				 strlen((const char *)p.data));
 		o_str(o, ",\"children\":[");
 		for (j = 0; j < nd->nchildren; j++) {
 			o_str(o, j > 0 ? ",{\"name\":" : "{\"name\":");
@@ -1297,7 +1331,10 @@ graph_json(const struct ckpt_objgraph *g, char **paths, struct out *o)
 			esc_json(o, nd->saver_name, strlen(nd->saver_name));
 		}
 		o_str(o, "}\n");
+		o_flush(o);	/* (a failure stays in O->err) */
 	}
+	ckpt_buf_free(&p);
+	return rc < 0 ? rc : 0;
 }
 
 /* Print the object graph of a TF2 checkpoint. */
@@ -1306,7 +1343,7 @@ graph(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 {
 	struct ckpt_objgraph *g = NULL;
 	struct ckpt_err err = { 0 };
-	char **paths = NULL;
+	size_t *up = NULL;
 	int rc, ret = 0;
 
 	rc = ckpt_bundle_objgraph(b, &g, &err);
@@ -1317,19 +1354,17 @@ graph(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 	}
 	if (rc < 0)
 		return fail_lib(NULL, ckpt_err_str(&err, rc));
-	rc = ckpt_objgraph_paths(g, &paths);
+	rc = ckpt_objgraph_bfs(g, &up);
+	if (rc == 0)
+		rc = opts->json ? graph_json(g, up, o) : graph_text(g, up, o);
 	if (rc < 0) {
 		ret = fail("%s: %s", b->index_path, strerror(-rc));
 		goto out;
 	}
-	if (opts->json)
-		graph_json(g, paths, o);
-	else
-		graph_text(g, paths, o);
 	if (o_flush(o) < 0)
 		ret = o->err;
-	ckpt_objgraph_paths_free(paths, g->n);
 out:
+	free(up);
 	ckpt_objgraph_free(g);
 	return ret;
 }

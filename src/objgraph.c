@@ -674,23 +674,24 @@ ckpt_objgraph_paths_free(char **paths, size_t n)
 	free(paths);
 }
 
-/* Breadth-first object paths of every node of G. */
+/* Breadth-first tree of G's child edges (see objgraph.h). */
 int
-ckpt_objgraph_paths(const struct ckpt_objgraph *g, char ***paths)
+ckpt_objgraph_bfs(const struct ckpt_objgraph *g, size_t **up)
 {
-	struct ckpt_buf b = { 0 };
-	size_t *queue = NULL, head = 0, tail = 0, j;
-	char **p;
-	int rc = -ENOMEM;
+	size_t *u, *queue, head = 0, tail = 0, j;
 
-	*paths = NULL;
-	p = xcalloc(g->n, sizeof(*p));
-	queue = xcalloc(g->n, sizeof(*queue));
-	if (p == NULL || queue == NULL)
-		goto fail;
+	*up = NULL;
+	u = xcalloc(2 * g->n + 1, sizeof(*u));
+	queue = xcalloc(g->n + 1, sizeof(*queue));
+	if (u == NULL || queue == NULL) {
+		free(u);
+		free(queue);
+		return -ENOMEM;
+	}
+	for (j = 0; j < g->n; j++)
+		u[2 * j] = SIZE_MAX;	/* not reached (yet) */
 	if (g->n > 0) {
-		if ((p[0] = strdup("")) == NULL)
-			goto fail;
+		u[0] = 0;
 		queue[tail++] = 0;
 	}
 	while (head < tail) {
@@ -700,30 +701,86 @@ ckpt_objgraph_paths(const struct ckpt_objgraph *g, char ***paths)
 		for (j = 0; j < nd->nchildren; j++) {
 			int32_t c = nd->children[j].node_id;
 
-			if (c < 0 || (uint64_t)c >= g->n || p[c] != NULL)
+			if (c <= 0 || (uint64_t)c >= g->n ||
+			    u[2 * (size_t)c] != SIZE_MAX)
 				continue; /* bad id (unparsed graph) or seen */
-			b.len = 0;
-			if (v != 0 &&
-			    ((rc = ckpt_buf_put(&b, p[v], strlen(p[v]))) < 0 ||
-			     (rc = ckpt_buf_put(&b, "/", 1)) < 0))
-				goto fail;
-			if ((rc = ckpt_name_escape(
-				     nd->children[j].local_name,
-				     nd->children[j].local_name_len, &b)) < 0 ||
-			    (rc = dup_bytes(b.data, b.len, &p[c])) < 0)
-				goto fail;
+			u[2 * (size_t)c] = v;
+			u[2 * (size_t)c + 1] = j;
 			queue[tail++] = (size_t)c;
 		}
 	}
 	free(queue);
+	*up = u;
+	return 0;
+}
+
+int
+ckpt_objgraph_path(const struct ckpt_objgraph *g, const size_t *up, size_t i,
+		   size_t max, struct ckpt_buf *out)
+{
+	struct ckpt_buf ids = { 0 };
+	size_t len = 0, n = 0, c;
+	const size_t *v;
+	int rc = 0;
+
+	if (i >= g->n || up[2 * i] == SIZE_MAX)
+		return 1;
+	/* Up from I, as far as MAX bytes of names reach. */
+	for (c = i; c != 0 && len <= max; c = up[2 * c], n++) {
+		const struct ckpt_objref *e =
+			&g->nodes[up[2 * c]].children[up[2 * c + 1]];
+
+		len += e->local_name_len + 1;
+		if ((rc = ckpt_buf_put(&ids, &c, sizeof(c))) < 0)
+			goto out;
+	}
+	if (c != 0)
+		rc = ckpt_buf_put(out, ".../", 4);
+	v = (const size_t *)(const void *)ids.data;
+	while (rc == 0 && n-- > 0) {
+		const struct ckpt_objref *e =
+			&g->nodes[up[2 * v[n]]].children[up[2 * v[n] + 1]];
+
+		rc = ckpt_name_escape(e->local_name, e->local_name_len, out);
+		if (rc == 0 && n > 0)
+			rc = ckpt_buf_put(out, "/", 1);
+	}
+out:
+	ckpt_buf_free(&ids);
+	return rc;
+}
+
+/* Breadth-first object paths of every node of G, whole. */
+int
+ckpt_objgraph_paths(const struct ckpt_objgraph *g, char ***paths)
+{
+	struct ckpt_buf b = { 0 };
+	size_t *up = NULL, i;
+	char **p;
+	int rc;
+
+	*paths = NULL;
+	if ((rc = ckpt_objgraph_bfs(g, &up)) < 0)
+		return rc;
+	p = xcalloc(g->n, sizeof(*p));
+	rc = p != NULL ? 0 : -ENOMEM;
+	for (i = 0; i < g->n && rc == 0; i++) {
+		b.len = 0;
+		rc = ckpt_objgraph_path(g, up, i, SIZE_MAX, &b);
+		if (rc == 0)
+			rc = dup_bytes(b.data ? (const char *)b.data : "",
+				       b.len, &p[i]);
+		else if (rc == 1)
+			rc = 0;	/* not reached: NULL */
+	}
+	free(up);
 	ckpt_buf_free(&b);
+	if (rc < 0) {
+		ckpt_objgraph_paths_free(p, p ? g->n : 0);
+		return rc;
+	}
 	*paths = p;
 	return 0;
-fail:
-	ckpt_objgraph_paths_free(p, p ? g->n : 0);
-	free(queue);
-	ckpt_buf_free(&b);
-	return rc < 0 ? rc : -ENOMEM;
 }
 
 /* Set has_checkpoint_values of every node of G (see objgraph.h). */

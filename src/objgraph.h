@@ -105,6 +105,20 @@ void ckpt_objgraph_free(struct ckpt_objgraph *g);
 int ckpt_objgraph_paths(const struct ckpt_objgraph *g, char ***paths);
 void ckpt_objgraph_paths_free(char **paths, size_t n);
 
+/* The tree of those first breadth-first paths, for ckpt_objgraph_path():
+ * *UP (owned, 2 * G->n entries) holds for node I its parent UP[2I] and
+ * the index of the edge in the parent's children UP[2I + 1]; SIZE_MAX
+ * for a node not reached.  Memory and time in proportion to the graph,
+ * where every path whole takes its depth times its size.  0 or -ENOMEM. */
+int ckpt_objgraph_bfs(const struct ckpt_objgraph *g, size_t **up);
+
+/* Append node I's path (as ckpt_objgraph_paths() gives it) to OUT, from
+ * UP: whole when its names take up to about MAX bytes, else its last
+ * names after ".../" (never a component: escaping doubles every '.').
+ * Return 0, 1 (I not reached: nothing appended) or -ENOMEM. */
+int ckpt_objgraph_path(const struct ckpt_objgraph *g, const size_t *up,
+		       size_t i, size_t max, struct ckpt_buf *out);
+
 /* One value for ckpt_objgraph_build(). */
 struct ckpt_objvalue {
 	const char *key;       /* bundle key "<path>/.ATTRIBUTES/<attr>" */

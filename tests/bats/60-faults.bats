@@ -509,6 +509,22 @@ hostile() {
 	assert_line "2 tensors verified, 1 damaged"
 }
 
+@test "a TF2 graph 30,000 nodes deep: ckpt-inspect -g in little memory, long paths cut" {
+	ldd "$CKPT_INSPECT" | grep -qE 'lib(a|t)san' && skip "ulimit -v and the sanitizers do not mix"
+	hostile
+	# 64 MiB of address space: every path whole would take 900 MB
+	run -0 bash -c 'set -o pipefail; ulimit -v 65536
+		"$CKPT_INSPECT" -g "$1" | grep -E "^node (1|29999) "' _ "$HX/deepgraph"
+	[ "${#lines[@]}" = 2 ]
+	[ "${lines[0]}" = "node 1  c" ]
+	# the deepest: its last names after .../, about 4 KiB
+	[[ "${lines[1]}" == "node 29999  .../c/c/c/"* ]]
+	[ "${#lines[1]}" -ge 4096 ] && [ "${#lines[1]}" -le 4200 ]
+	run -0 bash -c 'set -o pipefail; ulimit -v 65536
+		"$CKPT_INSPECT" -g -j "$1" | jq -r "select(.id == 2) | .path"' _ "$HX/deepgraph"
+	assert_output "c/c"
+}
+
 @test "a TF2 graph with a cycle and odd edge names mounts and terminates" {
 	hostile
 	mount_ckpt "$HX/cycle"

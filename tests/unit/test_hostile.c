@@ -737,6 +737,23 @@ static const struct graph_case graph_cases[] = {
 #define CHAIN_N 3000
 
 /* The serialized graph of KIND. */
+/* A graph of N nodes in a chain, each the child "c" of the one before,
+ * the last holding VKEY. */
+static void
+pack_chain(struct ckpt_buf *g, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct ckpt_buf nd = { 0 };
+
+		if (i + 1 < n)
+			pack_child(&nd, i + 1, "c", 1);
+		else
+			pack_attr(&nd, VKEY, "x");
+		pb_bytes(g, 1, nd.data, nd.len);
+		ckpt_buf_free(&nd);
+	}
+}
+
 static void
 pack_graph(enum graph_kind kind, struct ckpt_buf *g)
 {
@@ -783,16 +800,7 @@ pack_graph(enum graph_kind kind, struct ckpt_buf *g)
 		pack_attr(&n1, VKEY, "../../etc/passwd");
 		break;
 	case G_CHAIN:
-		for (int i = 0; i < CHAIN_N; i++) {
-			struct ckpt_buf n = { 0 };
-
-			if (i + 1 < CHAIN_N)
-				pack_child(&n, i + 1, "c", 1);
-			else
-				pack_attr(&n, VKEY, "x");
-			pb_bytes(g, 1, n.data, n.len);
-			ckpt_buf_free(&n);
-		}
+		pack_chain(g, CHAIN_N);
 		return;
 	case G_SECOND_BAD:
 		pack_child(&n0, 1, "x", 1);
@@ -888,11 +896,37 @@ test_graphs(void)
 			CHECK_EQ_MEM(og->nodes[1].children[0].local_name, 4,
 				     "n\0ul", 4);
 			break;
-		case G_CHAIN:
+		case G_CHAIN: {
+			struct ckpt_buf p = { 0 };
+			size_t *up = NULL;
+
 			CHECK_EQ_U64(og->n, CHAIN_N);
 			CHECK_EQ_U64(strlen(paths[CHAIN_N - 1]),
 				     2 * (CHAIN_N - 1) - 1);
+			/* The path of one node from the tree, whole or its
+			 * end: memory in proportion to the graph. */
+			CHECK_EQ_INT(ckpt_objgraph_bfs(og, &up), 0);
+			CHECK_EQ_U64(up[2 * (CHAIN_N - 1)], CHAIN_N - 2);
+			CHECK_EQ_U64(up[2 * (CHAIN_N - 1) + 1], 0);
+			CHECK_EQ_INT(ckpt_objgraph_path(og, up, CHAIN_N - 1,
+							SIZE_MAX, &p),
+				     0);
+			CHECK_EQ_MEM(p.data, p.len, paths[CHAIN_N - 1],
+				     strlen(paths[CHAIN_N - 1]));
+			p.len = 0;
+			CHECK_EQ_INT(ckpt_objgraph_path(og, up, CHAIN_N - 1,
+							100, &p),
+				     0);
+			CHECK(p.len >= 100 && p.len <= 110);
+			CHECK_EQ_MEM(p.data, 6, ".../c/", 6);
+			CHECK_EQ_MEM(p.data + p.len - 4, 4, "/c/c", 4);
+			p.len = 0;
+			CHECK_EQ_INT(ckpt_objgraph_path(og, up, 0, 100, &p), 0);
+			CHECK_EQ_U64(p.len, 0);
+			ckpt_buf_free(&p);
+			free(up);
 			break;
+		}
 		case G_EMPTY:
 			CHECK_EQ_U64(og->n, 0);
 			break;
@@ -1071,6 +1105,11 @@ write_for_bats(const char *dir)
 	ckpt_buf_free(&g);
 	snprintf(prefix, sizeof(prefix), "%s/oddgraph", dir);
 	pack_graph(G_ODD_NAMES, &g);
+	write_tf2(prefix, g.data, g.len);
+	ckpt_buf_free(&g);
+	/* deep enough that every path whole takes 900 MB */
+	snprintf(prefix, sizeof(prefix), "%s/deepgraph", dir);
+	pack_chain(&g, 30000);
 	write_tf2(prefix, g.data, g.len);
 	ckpt_buf_free(&g);
 	/* a node of 5 bytes with 3 there */
