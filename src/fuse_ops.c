@@ -298,6 +298,10 @@ notify(struct ckptfs *fs, struct ckptfs_invals *iv)
 
 /* --- init ---------------------------------------------------------------- */
 
+/* Largest READ or WRITE (and so max_pages): 1 MiB less 64 KiB, see
+ * ckptfs_op_init(). */
+#define SPLICE_REQUEST_MAX ((1u << 20) - (64u << 10))
+
 /* Negotiate: splice where offered, the largest readahead the kernel
  * offers (libfuse starts from the kernel's value; max_pages follows
  * max_write, which libfuse sets to its whole buffer, 1 MiB). */
@@ -353,6 +357,19 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	/* libfuse 3.14 ends the session unless init() asks for the
 	 * -o max_read the mount was given. */
 	conn->max_read = fs->max_read;
+	/* The kernel keeps the smaller of its readahead and this: at least
+	 * what set_readahead() (ckptfs.c) sets, before or after this reply
+	 * is seen. */
+	if (fs->readahead > conn->max_readahead / 1024)
+		conn->max_readahead = fs->readahead * 1024;
+	/* Requests no larger than a pipe of 1 MiB (the most an
+	 * unprivileged process gets, fs.pipe-max-size) takes with the
+	 * reply's header and some pages of slack: libfuse splices a read
+	 * only through such a pipe, and answers a larger one (a readahead
+	 * of 1 MiB is one request of max_pages) by copying it through
+	 * fresh memory, several times as slow. */
+	if (conn->max_write > SPLICE_REQUEST_MAX)
+		conn->max_write = SPLICE_REQUEST_MAX;
 }
 
 /* Build /by-object if the mount left it for later (a TF1 checkpoint's,

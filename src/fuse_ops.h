@@ -36,6 +36,7 @@ struct ckptfs {
 	atomic_bool no_open;		/* kernel handles open: -o ro (init) */
 	bool writable;			/* not -o ro: tree->ov is set */
 	unsigned max_read;		/* -o max_read=N, else 0 */
+	unsigned readahead;		/* KiB asked for, 0: the kernel's */
 	/* The namespace lock: shared for lookups, listings, reads and
 	 * data writes; exclusive for every change of names or metadata.
 	 * Never held across a fuse_reply_*(). */

@@ -152,6 +152,50 @@ EOF
 	done
 }
 
+# The readahead of the mount at MNT (KiB), from its backing device.
+readahead_of() {
+	cat "/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb"
+}
+
+# The largest reply the daemon of the last mount logged (with -d), and
+# whether every one of 64 KiB or more was spliced: "SIZE spliced|copied".
+largest_reply() {
+	awk '/outsize: / { n = $NF == "(splice)" ? $(NF - 1) : $NF
+		if (n + 0 > max) max = n + 0
+		if (n + 0 >= 65536 && $NF != "(splice)") copied = 1 }
+	     END { print max, copied ? "copied" : "spliced" }' "$CKPTFS_LOG"
+}
+
+@test "-o readahead=KIB: the mount's readahead; reads up to 960 KiB, spliced" {
+	local p v
+	[ "$(id -u)" = 0 ] || skip "only root can set a mount's readahead"
+	# its largest tensor, embedding/embeddings, is 2 MiB
+	p=$(fixture big --tensors 4 --bytes 8388608)
+	mount_ckpt "$p" -o ro,no_uring -d
+	[ "$(readahead_of)" = 512 ]
+	# read in requests past what the kernel's 128 KiB allows (cat asks
+	# for twice the readahead), at most 960 KiB (and a 16-byte header):
+	# each fits a pipe of 1 MiB, so it is spliced, not copied
+	cat "$MNT/by-name/embedding/embeddings" >/dev/null
+	[ "$(largest_reply)" = "983056 spliced" ]
+	cmp "$MNT/by-name/embedding/embeddings" \
+		"$MNT/by-object/vars/embedding.Sembeddings/.ATTRIBUTES/VARIABLE_VALUE"
+	unmount_ckpt
+	mount_ckpt "$p" -o readahead=300
+	[ "$(readahead_of)" = 300 ]
+	unmount_ckpt
+	# 0: the kernel's own, 128 KiB for FUSE, and requests no larger
+	mount_ckpt "$p" -o ro,no_uring,readahead=0 -d
+	[ "$(readahead_of)" = 128 ]
+	cat "$MNT/by-name/embedding/embeddings" >/dev/null
+	[ "$(largest_reply)" = "262160 spliced" ]
+	unmount_ckpt
+	for v in -1 1048577 12k ""; do
+		run -1 timeout 10 "$CKPTFS" -o ro,readahead="$v" "$p" "$MNT"
+		assert_output "ckptfs: readahead=$v: not a number of KiB up to 1048576"
+	done
+}
+
 @test "-o ro: a read-only mount, typed fuse.ckptfs, named after the prefix" {
 	local p
 	p=$(fixture tf1)
