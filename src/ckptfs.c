@@ -94,6 +94,23 @@ static const struct fuse_opt ckptfs_opt_spec[] = {
 	FUSE_OPT_END
 };
 
+/* The decimal number after the '=' of option ARG into *OUT: 0, or -1 if
+ * it is not one, or above MAX. */
+static int
+opt_uint(const char *arg, unsigned long max, unsigned *out)
+{
+	const char *v = strchr(arg, '=') + 1;
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n > max)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
 /* Take the first non-option argument as CHECKPOINT; keep the rest for
  * libfuse. */
 static int
@@ -112,42 +129,24 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	case KEY_RO:
 		conf->ro = 1;
 		return 1;	/* the kernel makes the mount read-only */
-	case KEY_MAX_READ: {
-		/* libfuse checks that init() asks for it too */
-		const char *v = arg + strlen("max_read=");
-		char *end;
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(v, &end, 10);
-		if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 ||
-		    n > UINT_MAX) {
-			/* the kernel would refuse it after the checkpoint is
-			 * opened, saying only "Invalid argument" */
+	case KEY_MAX_READ:
+		/* libfuse checks that init() asks for it too; the kernel
+		 * would refuse a bad one after the checkpoint is opened,
+		 * saying only "Invalid argument" */
+		if (opt_uint(arg, UINT_MAX, &conf->max_read) < 0) {
 			ckptfs_log(NULL, LOG_ERR, "%s: not a number of bytes",
 				   arg);
 			return -1;
 		}
-		conf->max_read = (unsigned)n;
 		return 1;
-	}
-	case KEY_READAHEAD: {
-		const char *v = arg + strlen("readahead=");
-		char *end;
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(v, &end, 10);
-		if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 ||
-		    n > READAHEAD_MAX_KIB) {
+	case KEY_READAHEAD:
+		if (opt_uint(arg, READAHEAD_MAX_KIB, &conf->readahead) < 0) {
 			ckptfs_log(NULL, LOG_ERR, "%s: not a number of KiB up "
 				   "to %u", arg, READAHEAD_MAX_KIB);
 			return -1;
 		}
-		conf->readahead = (unsigned)n;
 		conf->readahead_set = true;
 		return 0;	/* ours, not the kernel's */
-	}
 	case FUSE_OPT_KEY_NONOPT:
 		conf->nonopts++;
 		if (conf->checkpoint == NULL) {
@@ -211,59 +210,61 @@ guard_std_fds(void)
 		close(fd);
 }
 
-/* Undo the octal escapes of a field of /proc/self/mountinfo (space, tab,
- * newline and backslash as \ooo), in place. */
+/* Undo mountinfo's escaping of S in place: a blank, tab, newline or
+ * backslash is written as '\' and three octal digits. */
 static void
-unescape_mountinfo(char *s)
+mountinfo_unescape(char *s)
 {
 	char *w = s;
 
-	for (; *s != '\0'; s++, w++) {
+	for (; *s != '\0'; s++) {
 		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
 		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*w = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-				    (s[3] - '0'));
+			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+				      (s[3] - '0'));
 			s += 3;
 		} else {
-			*w = *s;
+			*w++ = *s;
 		}
 	}
 	*w = '\0';
 }
 
-/* The device number ("MAJ:MIN") of the mount at MNT (an absolute path, as
- * libfuse resolves it), read from /proc/self/mountinfo rather than by
- * stat(): the daemon does not answer requests yet.  The last mount there
- * is the one on top.  0, or -errno. */
-static int
-mount_dev(const char *mnt, char *dev, size_t size)
+/* Look through /proc/self/mountinfo for the mounts at the absolute path
+ * POINT: *DEV gets the device ("MAJ:MIN") of the last one, the one on
+ * top, and *CKPTFS whether one of them is a ckptfs mount.  True if there
+ * is one.  Read there rather than by stat(), which a mount whose daemon
+ * is gone or not answering yet would hang or fail. */
+static bool
+mountinfo_at(const char *point, char dev[32], bool *ckptfs)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
 	size_t cap = 0;
-	int rc = -ENOENT;
+	bool found = false;
+	FILE *f;
 
-	if (f == NULL)
-		return -errno;
-	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ..." */
+	*ckptfs = false;
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return false;
+	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS] - TYPE SOURCE ..."
+	 * (a blank in the mount point is written \040) */
 	while (getline(&line, &cap, f) > 0) {
-		char *save = NULL, *majmin, *mp;
+		char at[PATH_MAX], type[64], mm[32], *sep;
 
-		if (strtok_r(line, " ", &save) == NULL ||
-		    strtok_r(NULL, " ", &save) == NULL ||
-		    (majmin = strtok_r(NULL, " ", &save)) == NULL ||
-		    strtok_r(NULL, " ", &save) == NULL ||
-		    (mp = strtok_r(NULL, " ", &save)) == NULL)
+		if (sscanf(line, "%*s %*s %31s %*s %4095s", mm, at) != 2 ||
+		    (sep = strstr(line, " - ")) == NULL ||
+		    sscanf(sep + 3, "%63s", type) != 1)
 			continue;
-		unescape_mountinfo(mp);
-		if (strcmp(mp, mnt) == 0 && strlen(majmin) < size) {
-			strcpy(dev, majmin);
-			rc = 0;
-		}
+		mountinfo_unescape(at);
+		if (strcmp(at, point) != 0)
+			continue;
+		found = true;
+		memcpy(dev, mm, sizeof(mm));
+		*ckptfs = *ckptfs || strcmp(type, "fuse.ckptfs") == 0;
 	}
 	free(line);
 	fclose(f);
-	return rc;
+	return found;
 }
 
 /* Set the readahead of the mount at MNT to KIB (not 0) through its
@@ -274,25 +275,29 @@ static void
 set_readahead(const char *mnt, unsigned kib, bool asked)
 {
 	char dev[32], path[80], val[16];
-	int rc, fd, len;
+	bool ours;
+	int rc = -ENOENT, fd, len;
 
-	if ((rc = mount_dev(mnt, dev, sizeof(dev))) == 0) {
+	if (mountinfo_at(mnt, dev, &ours) && ours) {
+		rc = 0;
 		snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb",
 			 dev);
 		len = snprintf(val, sizeof(val), "%u\n", kib);
+		errno = 0;
 		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			rc = -errno;
-		else if (write(fd, val, (size_t)len) != len)
+		if (fd < 0 || write(fd, val, (size_t)len) != len)
 			rc = errno ? -errno : -EIO;
 		if (fd >= 0)
 			close(fd);
 	}
 	if (rc < 0 && asked)
 		ckptfs_log(NULL, LOG_WARNING,
-			   "warning: cannot set the readahead of %s to %u KiB "
-			   "(only root can): %s",
-			   mnt, kib, strerror(-rc));
+			   "warning: cannot set the readahead of %s to %u KiB%s: "
+			   "%s",
+			   mnt, kib,
+			   rc == -EACCES || rc == -EPERM ? " (only root may)"
+							 : "",
+			   strerror(-rc));
 }
 
 /* True if libfuse knows every option left in ARGS (what ckptfs does not
@@ -931,35 +936,14 @@ json_long(const char *text, const char *name)
 	return p == NULL ? -1 : strtol(p + strlen(key), NULL, 10);
 }
 
-/* Undo mountinfo's escaping of S in place: a blank, tab, newline or
- * backslash is written as '\' and three octal digits. */
-static void
-mountinfo_unescape(char *s)
-{
-	char *w = s;
-
-	for (; *s != '\0'; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-				      (s[3] - '0'));
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
 
 /* True if MNT is the mount point of a ckptfs mount (its type in
  * /proc/self/mountinfo), even one whose daemon is gone. */
 static bool
 is_ckptfs_mount(const char *mnt)
 {
-	char real[PATH_MAX], *line = NULL, *sep;
-	size_t cap = 0;
+	char real[PATH_MAX], dev[32];
 	bool found = false;
-	FILE *f;
 
 	if (realpath(mnt, real) == NULL) {
 		/* a dead FUSE mount cannot be resolved: take MNT made
@@ -975,24 +959,7 @@ is_ckptfs_mount(const char *mnt)
 		while (len > 1 && real[len - 1] == '/')
 			real[--len] = '\0';
 	}
-	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
-		return false;
-	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS] - TYPE SOURCE ..."
-	 * (a blank in the mount point is written \040) */
-	while (!found && getline(&line, &cap, f) > 0) {
-		char point[PATH_MAX], type[64];
-
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
-		    (sep = strstr(line, " - ")) == NULL ||
-		    sscanf(sep + 3, "%63s", type) != 1)
-			continue;
-		mountinfo_unescape(point);
-		found = strcmp(point, real) == 0 &&
-			strcmp(type, "fuse.ckptfs") == 0;
-	}
-	free(line);
-	fclose(f);
-	return found;
+	return mountinfo_at(real, dev, &found) && found;
 }
 
 /* Run fusermount3 -u MNT; return 0 if it succeeded. */
