@@ -51,15 +51,14 @@ hexval(int c)
 }
 
 /* Parse a quoted string with C escapes (one or more adjacent literals are
- * concatenated, as in protobuf text format) into OUT (malloc()ed). */
+ * concatenated, as in protobuf text format) into OUT (malloc()ed,
+ * NUL-terminated; *LEN bytes, which may hold NUL). */
 static int
-parse_string(struct lexer *lx, char **out)
+parse_string(struct lexer *lx, char **out, size_t *len)
 {
-	size_t cap = (size_t)(lx->end - lx->p) + 1, n = 0;
-	char *s = malloc(cap);
+	struct ckpt_buf s = { 0 };
+	int rc = 0;
 
-	if (s == NULL)
-		return -ENOMEM;
 	while (lx->p < lx->end && (*lx->p == '"' || *lx->p == '\'')) {
 		char q = *lx->p++;
 
@@ -110,16 +109,21 @@ parse_string(struct lexer *lx, char **out)
 					}
 				}
 			}
-			s[n++] = (char)c;
+			if ((rc = ckpt_buf_put(&s, &(char){ (char)c }, 1)) < 0)
+				goto fail;
 		}
 		skip_space(lx);
 	}
-	s[n] = '\0';
-	*out = s;
+	*len = s.len;
+	if ((rc = ckpt_buf_put(&s, "", 1)) < 0)
+		goto fail;
+	*out = (char *)s.data;
 	return 0;
 bad:
-	free(s);
-	return -EBADMSG;
+	rc = -EBADMSG;
+fail:
+	ckpt_buf_free(&s);
+	return rc;
 }
 
 int
@@ -153,9 +157,11 @@ ckpt_state_parse(const char *buf, size_t len, char **path,
 		lx.p++;
 		skip_space(&lx);
 		if (lx.p < lx.end && (*lx.p == '"' || *lx.p == '\'')) {
+			int at = lx.line;
+			size_t slen;
 			char *s;
 
-			if ((rc = parse_string(&lx, &s)) < 0) {
+			if ((rc = parse_string(&lx, &s, &slen)) < 0) {
 				if (rc == -EBADMSG)
 					ckpt_fail(err, rc,
 						  "line %d: malformed string",
@@ -164,8 +170,19 @@ ckpt_state_parse(const char *buf, size_t len, char **path,
 			}
 			if (nlen == 21 &&
 			    memcmp(name, "model_checkpoint_path", 21) == 0) {
+				/* (given twice, the last counts, as Python's
+				 * text_format.Merge() that TensorFlow reads it
+				 * with takes it) */
 				free(model);
 				model = s;
+				if (memchr(s, '\0', slen) != NULL) {
+					rc = ckpt_fail(err, -EBADMSG,
+						       "line %d: "
+						       "model_checkpoint_path "
+						       "holds a NUL byte",
+						       at);
+					goto fail;
+				}
 			} else {
 				free(s);
 			}

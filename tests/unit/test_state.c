@@ -77,6 +77,24 @@ test_parse(void)
 	CHECK_EQ_INT(parse("model_checkpoint_path: \"bad\\q\"", &p), -EBADMSG);
 	CHECK_EQ_INT(parse("model_checkpoint_path:", &p), -EBADMSG);
 	CHECK_EQ_INT(parse(": \"x\"", &p), -EBADMSG);
+	/* A NUL in the path would cut it: said so, naming the line. */
+	{
+		struct ckpt_err err = { 0 };
+		static const char t[] = "# x\nmodel_checkpoint_path: "
+					"\"ck\\000pt\"\n";
+
+		CHECK_EQ_INT(ckpt_state_parse(t, strlen(t), &p, &err),
+			     -EBADMSG);
+		CHECK(p == NULL);
+		CHECK(strstr(err.msg, "line 2: model_checkpoint_path holds "
+				      "a NUL byte") != NULL);
+	}
+	CHECK_EQ_INT(parse("all_model_checkpoint_paths: \"a\\0\"\n"
+			   "model_checkpoint_path: \"b\"",
+			   &p),
+		     0);
+	CHECK_EQ_STR(p, "b");
+	free(p);
 }
 
 /* Create an empty file. */
