@@ -3281,6 +3281,33 @@ spool_remove(struct ckptfs_overlay *ov)
 	return 0;
 }
 
+/* If tensor N is a slice entry of the source (its key a slice key), the
+ * name of the tensor it is a slice of into OUT (NUL-terminated): 0, else
+ * -EINVAL (or -ENOMEM). */
+static int
+slice_of(const struct ckptfs_node *n, struct ckpt_buf *out)
+{
+	const struct ckpt_entry *e = n->entry;
+	struct ckpt_extent ext[CKPT_MAX_RANK];
+	uint8_t *name;
+	size_t nlen;
+	int rank, rc = -EINVAL;
+
+	if (e == NULL || e->key_len == 0 || e->key[0] != '\0')
+		return -EINVAL;
+	if ((name = malloc(e->key_len)) == NULL)
+		return -ENOMEM;
+	if (ckpt_slice_key_decode((const uint8_t *)e->key, e->key_len, name,
+				  &nlen, ext, &rank) == 0) {
+		/* (the log escapes what is not printable) */
+		rc = ckpt_buf_put(out, name, nlen);
+		if (rc == 0)
+			rc = ckpt_buf_put(out, "", 1);
+	}
+	free(name);
+	return rc;
+}
+
 /* Whether tensor N's TF1 name NAME (NLEN bytes) can be stored when TF1 is
  * written, and its TF2 key KEY (KLEN bytes) when a TF2 object graph is
  * built for it; if not, record why in WHY, naming N in *VIEW.  Return 0
@@ -3303,11 +3330,25 @@ check_names(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 			       nlen == 0 ? "an empty name"
 					 : "the object graph's key");
 	} else if (tf2 && ckpt_objgraph_key_check(key, klen, &what) < 0) {
+		struct ckpt_buf full = { 0 };
+
 		*view = CKPTFS_BY_OBJECT;
 		where_in(t, n, *view, &w);
-		rc = ckpt_fail(why, -EINVAL,
-			       "%s: cannot be a TF2 object key (%s); rename it",
-			       (const char *)w.data, what);
+		if (slice_of(n, &full) == 0)
+			/* shown because its tensor could not be assembled */
+			rc = ckpt_fail(why, -EINVAL,
+				       "%s: a slice of the partitioned tensor "
+				       "'%s', whose entry cannot be used, "
+				       "cannot be a TF2 object key; remove it "
+				       "(with the tensor), or rename it",
+				       (const char *)w.data,
+				       (const char *)full.data);
+		else
+			rc = ckpt_fail(why, -EINVAL,
+				       "%s: cannot be a TF2 object key (%s); "
+				       "rename it",
+				       (const char *)w.data, what);
+		ckpt_buf_free(&full);
 	} else if (tf2 && klen == strlen(CKPT_SAVE_COUNTER_KEY) &&
 		   memcmp(key, CKPT_SAVE_COUNTER_KEY, klen) == 0 &&
 		   n->dtype >= 0 &&

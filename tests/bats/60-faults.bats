@@ -170,6 +170,31 @@ hostile() {
 	[ "$("$CKPT_INSPECT" --json "$o" | jq -r .key | sort | xargs echo)" = "s0/x s2/z" ]
 }
 
+@test "a partitioned tensor that cannot be assembled: its slice left is refused for TF2, saying so" {
+	local p o=$BATS_TEST_TMPDIR/out
+	p=$(fixture badpart)
+	mount_ckpt "$p" -o output="$o"
+	# w, and the slice it could not claim, named by its slice key
+	run -0 ls "$MNT/by-name"
+	[ "${#lines[@]}" = 4 ]
+	assert_line p
+	assert_line w
+	run -1 cat "$MNT/by-name/w"
+	rm "$MNT/by-name/w"
+	finish_fails
+	assert_output --partial "/.ATTRIBUTES/VARIABLE_VALUE: a slice of the partitioned tensor 'w', whose entry cannot be used, cannot be a TF2 object key; remove it (with the tensor), or rename it"
+	# mounted again (w's removal replayed), the slice removed too
+	mount_ckpt "$p" -o output="$o"
+	[ ! -e "$MNT/by-name/w" ]
+	find "$MNT/by-name" -maxdepth 1 -name '%00w%00*' -delete
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	run -0 "$CKPT_INSPECT" "$o"
+	assert_output --partial "vars/p/.ATTRIBUTES/VARIABLE_VALUE"
+	refute_output --partial "w/"
+	refute_output --partial 'x00w'
+}
+
 @test "a shard deleted while mounted keeps serving its bytes (open fd)" {
 	local p
 	p=$(copy_ckpt "$(fixture shards)")

@@ -44,6 +44,9 @@
  *                BundleEntryProto (block checksums right).
  *   badgraph     tf2 whose _CHECKPOINTABLE_OBJECT_GRAPH entry says dtype
  *                99.
+ *   badpart      partitioned without the entry of w's second slice: w
+ *                cannot be assembled, its first slice is an entry of its
+ *                own (named by its slice key).
  */
 #include "config.h"
 
@@ -716,10 +719,12 @@ mk_big(const char *prefix, uint64_t nt, uint64_t bytes)
 	finish(w);
 }
 
-/* Write PREFIX's index again with the entry of key DT99 saying dtype 99
- * and that of key JUNK (NULL: none) not a BundleEntryProto. */
+/* Write PREFIX's index again with the entry of key DT99 (NULL: none)
+ * saying dtype 99, that of key JUNK (NULL: none) not a BundleEntryProto,
+ * and that of DROP (DROPLEN bytes; NULL: none) left out. */
 static void
-spoil(const char *prefix, const char *dt99, const char *junk)
+spoil(const char *prefix, const char *dt99, const char *junk,
+      const void *drop, size_t droplen)
 {
 	static const uint8_t bad[] = { 0xff, 0xff, 0xff };
 	struct ckpt_table_builder *tb;
@@ -746,7 +751,10 @@ spoil(const char *prefix, const char *dt99, const char *junk)
 		size_t vl = kv->value.len;
 		uint8_t e[256];
 
-		if (kv->key.len == strlen(dt99) &&
+		if (drop != NULL && kv->key.len == droplen &&
+		    memcmp(kv->key.data, drop, droplen) == 0)
+			continue;
+		if (dt99 != NULL && kv->key.len == strlen(dt99) &&
 		    memcmp(kv->key.data, dt99, kv->key.len) == 0 &&
 		    vl <= sizeof(e) && vl > 2 && kv->value.data[0] == 0x08) {
 			memcpy(e, kv->value.data, vl);
@@ -786,7 +794,7 @@ main(int argc, char **argv)
 			"KIND: tf1 tf2 tf2list strings dtypes partitioned "
 			"partstrings shards\n"
 			"      oddnames widenames big layout bigendian "
-			"badentry badgraph\n");
+			"badentry badgraph badpart\n");
 		return 2;
 	}
 	kind = argv[1];
@@ -827,10 +835,20 @@ main(int argc, char **argv)
 		mk_bigendian(prefix);
 	else if (strcmp(kind, "badentry") == 0) {
 		mk_tf1(prefix);
-		spoil(prefix, "dense/bias", "scoped/c");
+		spoil(prefix, "dense/bias", "scoped/c", NULL, 0);
 	} else if (strcmp(kind, "badgraph") == 0) {
 		mk_tf2(prefix);
-		spoil(prefix, CKPT_OBJGRAPH_KEY, NULL);
+		spoil(prefix, CKPT_OBJGRAPH_KEY, NULL, NULL, 0);
+	} else if (strcmp(kind, "badpart") == 0) {
+		/* w's second slice, [5:10,:], left out of the index */
+		static const struct ckpt_extent x[] = { { 5, 5 }, { 0, 4 } };
+		struct ckpt_buf k = { 0 };
+
+		mk_partitioned(prefix);
+		if (ckpt_slice_key_encode("w", 1, x, 2, &k) < 0)
+			die("badpart", -ENOMEM);
+		spoil(prefix, NULL, NULL, k.data, k.len);
+		ckpt_buf_free(&k);
 	} else {
 		fprintf(stderr, "mkfixture: unknown kind '%s'\n", kind);
 		return 2;
