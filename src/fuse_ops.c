@@ -367,7 +367,7 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	 * reply's header and some pages of slack: libfuse splices a read
 	 * only through such a pipe, and answers a larger one (a readahead
 	 * of 1 MiB is one request of max_pages) by copying it through
-	 * fresh memory, several times as slow. */
+	 * fresh memory, about twice as slow. */
 	if (conn->max_write > SPLICE_REQUEST_MAX)
 		conn->max_write = SPLICE_REQUEST_MAX;
 }

@@ -1474,7 +1474,7 @@ names_before(struct ckptfs_tree *t)
 {
 	struct ckptfs_overlay *ov = t->ov;
 
-	if (ov == NULL || ov->structure || ov->names_taken || !t->src.tf2)
+	if (ov == NULL || ov->structure || ov->names_taken)
 		return;
 	ov->names_taken = names_sum(t, &ov->names_sum, &ov->names_n) == 0;
 }
@@ -3813,11 +3813,40 @@ ckptfs_ov_on_written(struct ckptfs_tree *t, void (*fn)(void *arg), void *arg)
 	}
 }
 
+/* Whether T differs from its source in the end: a tensor new, changed
+ * (bytes, dtype or shape set) or removed, a name changed, the object
+ * graph removed.  Changes undone (a file made and removed, a rename and
+ * its undo) are none, names judged as for the graph's copy
+ * (copies_graph()); names changed before their digest was taken (by a
+ * replay) count as changed. */
+static bool
+changed_in_the_end(struct ckptfs_tree *t)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	uint64_t sum, n;
+
+	if (!ckptfs_overlay_changed(t))
+		return false;
+	if (ov->graph_removed)
+		return true;
+	for (size_t i = 0; i < t->ninodes; i++) {
+		struct ckptfs_node *x = t->inodes[i];
+
+		if (commit_holds(t, x) &&
+		    (x->ino > t->base_inodes || x->written ||
+		     ckptfs_ov_spooled(x) || atomic_load(&x->shares)))
+			return true;
+	}
+	return ov->structure &&
+	       !(ov->names_taken && names_sum(t, &sum, &n) == 0 &&
+		 sum == ov->names_sum && n == ov->names_n);
+}
+
 int
 ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		 size_t nouts, bool force, bool *wrote, struct ckpt_err *err)
 {
-	bool changed = ckptfs_overlay_changed(t);
+	bool changed = changed_in_the_end(t);
 	struct ckpt_out_tensor *o = NULL;
 	/* Every tensor's name and key, each followed by a NUL, one after
 	 * the other (OFFS: where each starts), not a buffer each. */

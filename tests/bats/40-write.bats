@@ -1416,6 +1416,23 @@ EOF
 	assert_output ""
 	unmount_ckpt
 	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
+	# Changes undone are none: a file made and removed, a tensor renamed
+	# and back, an empty scope made (no checkpoint holds one).
+	mount_ckpt "$P"
+	touch "$MNT/by-name/zz"
+	rm "$MNT/by-name/zz"
+	mv "$MNT/by-name/scoped" "$MNT/by-name/s2"
+	mv "$MNT/by-object/vars/s2.Sc" "$MNT/by-object/vars/scoped.Sc"
+	mkdir "$MNT/by-name/empty"
+	run -0 timeout 60 "$CKPTFS" -u "$MNT"
+	assert_output "ckptfs: note: nothing was changed, so no checkpoint was written (-o output=PREFIX writes one anyway)"
+	unmount_ckpt
+	[ ! -e "$P.tf2.index" ] && [ ! -e "$P.tf2.ckptfs-spool" ]
+	# ... and a rename left, a change
+	mount_ckpt "$P"
+	mv "$MNT/by-name/a" "$MNT/by-name/a2"
+	finish
+	[ "$("$CKPT_INSPECT" --json "$P.tf2" | jq -r .key | grep -c '^vars/a2/')" = 1 ]
 }
 
 @test "dtype and shape set as Python spells them: tf.float32, (2, 3), (2,), ()" {
