@@ -312,9 +312,14 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 
 	/* No FUSE_CAP_SPLICE_MOVE: moving pages means trying to steal them
 	 * from the shard's page cache (evicting them there) and mostly
-	 * copying anyway; plain splice reads ran 25-30% faster. */
-	conn->want |= conn->capable & (FUSE_CAP_SPLICE_WRITE |
-				       FUSE_CAP_SPLICE_READ);
+	 * copying anyway; plain splice reads ran 25-30% faster.  No
+	 * FUSE_CAP_SPLICE_READ either: without a write_buf() handler
+	 * libfuse copies a spliced WRITE out of its pipe into memory it
+	 * allocates per request, where a plain read() fills the thread's
+	 * buffer (requests fit a 1 MiB pipe since max_write is capped,
+	 * below, so that path would be taken). */
+	conn->want |= conn->capable & FUSE_CAP_SPLICE_WRITE;
+	conn->want &= ~(unsigned)FUSE_CAP_SPLICE_READ;
 	conn->want |= conn->capable & FUSE_CAP_ASYNC_READ;
 	/* Directories need no open/release round trips (see
 	 * ckptfs_op_opendir()), and every listing carries the attributes,
