@@ -45,12 +45,16 @@ _Static_assert(sizeof(struct ckpt_entry) <= 72,
 struct shard {
 	int32_t id;
 	int fd;
-	uint64_t size;
-	struct timespec mtime;	/* when opened */
-	/* Found written since it was opened (shard_stale()): kept. */
+	uint64_t size;		/* when opened */
+	/* Its size, modification and change times (ns) when last seen as
+	 * the reads take it (at open, then at each ckpt_bundle_rebase()). */
+	_Atomic int64_t seen_size, seen_mtime, seen_ctime;
+	/* Found changed since (shard_stale()), until the next rebase. */
 	atomic_bool stale;
-	atomic_bool stale_said;	/* ckpt_bundle_stale_note() said so */
+	atomic_bool changed;	/* ever found so while open */
 };
+
+static void shard_seen(struct shard *sh, const struct stat *st);
 
 /* Dims of many entries, allocated in chunks that never move. */
 #define DIMS_CHUNK 16384
@@ -1063,7 +1067,7 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 		free(path);
 		pv->shards[i].fd = fd;
 		pv->shards[i].size = (uint64_t)st.st_size;
-		pv->shards[i].mtime = st.st_mtim;
+		shard_seen(&pv->shards[i], &st);
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct ckpt_entry *e = &b->entries[i];
@@ -1402,34 +1406,52 @@ ckpt_bundle_close(struct ckpt_bundle *b)
 	free(b);
 }
 
-/* -ESTALE if shard SH, whose fstat() is ST, was written in place since
- * it was opened: its modification time moved and its size did not
- * (TensorFlow never rewrites a data file, and what was checked of it no
- * longer holds), else 0.  Once found, it stays so.  A file cut since, or
- * put back after it was found cut, is not: its tensors past the end
- * fail, and the others are as they were (shard_holds()). */
+/* A file time in nanoseconds. */
+static int64_t
+ts_ns(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Take ST (SH's fstat()) as SH as the reads know it. */
+static void
+shard_seen(struct shard *sh, const struct stat *st)
+{
+	atomic_store(&sh->seen_size, (int64_t)st->st_size);
+	atomic_store(&sh->seen_mtime, ts_ns(st->st_mtim));
+	atomic_store(&sh->seen_ctime, ts_ns(st->st_ctim));
+}
+
+/* -ESTALE if shard SH, whose fstat() is ST, changed since it was last
+ * seen (its size, modification or change time moved: written in place,
+ * cut, put back, touched; TensorFlow never does any of it, it writes a
+ * new file and renames it, which an open file does not see), else 0.
+ * What was checked of it may no longer hold: it stays so until
+ * ckpt_bundle_rebase(). */
 static int
 shard_stale(struct shard *sh, const struct stat *st)
 {
 	if (atomic_load(&sh->stale))
 		return -ESTALE;
-	if ((uint64_t)st->st_size != sh->size ||
-	    (st->st_mtim.tv_sec == sh->mtime.tv_sec &&
-	     st->st_mtim.tv_nsec == sh->mtime.tv_nsec))
+	if ((int64_t)st->st_size == atomic_load(&sh->seen_size) &&
+	    ts_ns(st->st_mtim) == atomic_load(&sh->seen_mtime) &&
+	    ts_ns(st->st_ctim) == atomic_load(&sh->seen_ctime))
 		return 0;
+	atomic_store(&sh->changed, true);
 	atomic_store(&sh->stale, true);
 	return -ESTALE;
 }
 
 /* -ESTALE if a data file of E (its shard; for a partitioned tensor any
- * of the bundle's) was written since it was opened, else 0: one fstat()
- * per file looked at.  Files that are missing are not looked at. */
+ * of the bundle's) changed (shard_stale()), else 0: one fstat() per file
+ * looked at.  Files that are missing are not looked at. */
 static int
 entry_stale(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 {
 	struct ckpt_bundle_priv *pv = b->priv;
 	size_t i = 0, end = pv->nshards;
 	struct stat st;
+	int rc = 0;
 
 	if (e->nparts == 0) {
 		if (ckpt_entry_is_bad(e) || e->shard_slot >= pv->nshards)
@@ -1441,42 +1463,73 @@ entry_stale(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 		if (pv->shards[i].fd >= 0 &&
 		    fstat(pv->shards[i].fd, &st) == 0 &&
 		    shard_stale(&pv->shards[i], &st) < 0)
-			return -ESTALE;
-	return 0;
+			rc = -ESTALE;	/* (and the others looked at) */
+	return rc;
+}
+
+bool
+ckpt_bundle_entry_stale(const struct ckpt_bundle *b,
+			const struct ckpt_entry *e)
+{
+	return entry_stale(b, e) < 0;
 }
 
 bool
 ckpt_bundle_entry_changed(const struct ckpt_bundle *b,
 			  const struct ckpt_entry *e)
 {
-	return entry_stale(b, e) < 0;
+	struct ckpt_bundle_priv *pv = b->priv;
+
+	for (size_t i = 0; i < pv->nshards; i++)
+		if ((e->nparts > 0 || i == e->shard_slot) &&
+		    atomic_load(&pv->shards[i].changed))
+			return true;
+	return false;
 }
 
 bool
-ckpt_bundle_stale_note(const struct ckpt_bundle *b, const struct ckpt_entry *e,
-		       struct ckpt_err *err)
+ckpt_bundle_poll(const struct ckpt_bundle *b)
 {
 	struct ckpt_bundle_priv *pv = b->priv;
+	bool any = false;
+	struct stat st;
+
+	for (size_t i = 0; i < pv->nshards; i++)
+		if (pv->shards[i].fd >= 0 &&
+		    fstat(pv->shards[i].fd, &st) == 0 &&
+		    shard_stale(&pv->shards[i], &st) < 0)
+			any = true;
+	return any;
+}
+
+size_t
+ckpt_bundle_rebase(const struct ckpt_bundle *b, struct ckpt_err *err)
+{
+	struct ckpt_bundle_priv *pv = b->priv;
+	size_t n = 0;
+	struct stat st;
 
 	for (size_t i = 0; i < pv->nshards; i++) {
 		struct shard *sh = &pv->shards[i];
-		char *path;
 
-		if ((e->nparts == 0 && i != e->shard_slot) ||
-		    !atomic_load(&sh->stale) ||
-		    atomic_exchange(&sh->stale_said, true))
+		if (!atomic_load(&sh->stale) || fstat(sh->fd, &st) < 0)
 			continue;
-		path = ckpt_shard_path(b->prefix, sh->id, b->hdr.num_shards);
-		ckpt_fail(err, -EIO,
-			  "%s: written since it was opened (TensorFlow never "
-			  "rewrites a data file in place): its tensors read "
-			  "as EIO and are not written out; mount the "
-			  "checkpoint again to use it as it is now",
-			  path != NULL ? path : b->prefix);
-		free(path);
-		return true;
+		shard_seen(sh, &st);
+		atomic_store(&sh->stale, false);
+		if (n++ == 0 && err != NULL) {
+			char *path = ckpt_shard_path(b->prefix, sh->id,
+						     b->hdr.num_shards);
+
+			ckpt_fail(err, -ESTALE,
+				  "%s: changed while open (written, cut or "
+				  "touched: TensorFlow writes a new file and "
+				  "renames it instead); what was checked of "
+				  "it is checked again",
+				  path != NULL ? path : b->prefix);
+			free(path);
+		}
 	}
-	return false;
+	return n;
 }
 
 /* pread() exactly LEN bytes of a plain entry's stored bytes at OFF. */
@@ -2083,15 +2136,14 @@ ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		return -EIO;
 	if (off >= e->size || len == 0)
 		return 0;
-	if ((rc = entry_stale(b, e)) < 0)
-		return rc;
 	if (len > e->size - off)
 		len = (size_t)(e->size - off);
 	end = off + len;
+	/* (read first: a file cut short is said so before its change) */
 	if (e->nparts == 0 || e->dtype == CKPT_DT_STRING) {
 		rc = e->nparts == 0 ? read_stored(b, e, buf, len, off)
 				    : strmap_pread(b, e, buf, len, off);
-		if (rc == 0)
+		if (rc == 0 && (rc = entry_stale(b, e)) == 0)
 			*got = len;
 		return rc;
 	}
@@ -2113,6 +2165,8 @@ ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 				return rc;
 		}
 	}
+	if ((rc = entry_stale(b, e)) < 0)
+		return rc;
 	*got = len;
 	return 0;
 }
@@ -2260,14 +2314,15 @@ crc_range(void *arg)
 		size_t n = j->len - done < chunk ? (size_t)(j->len - done)
 						 : chunk;
 
-		/* (a file cut short is said so before its being written) */
 		j->rc = read_stored(j->b, j->e, buf, n, j->off + done);
-		if (j->rc == 0)
-			j->rc = entry_stale(j->b, j->e);
 		if (j->rc < 0)
 			break;
 		crc = ckpt_crc32c_extend(crc, buf, n);
 	}
+	/* A change of the file meanwhile makes what was read worth
+	 * nothing; one that cut it is said so (above) first. */
+	if (j->rc == 0)
+		j->rc = entry_stale(j->b, j->e);
 	free(buf);
 	j->crc = crc;
 	return NULL;
@@ -2295,7 +2350,7 @@ crc_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	crc_range(&j[0]);
 	if (split) {
 		pthread_join(th, NULL);
-		if (j[0].rc == 0)
+		if (j[0].rc == 0 || j[1].rc == -EIO)
 			j[0].rc = j[1].rc;
 		j[0].crc = ckpt_crc32c_combine(j[0].crc, j[1].crc, j[1].len);
 	}
@@ -2355,10 +2410,8 @@ check_verdict(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		return rc;
 	if (rc == -ESTALE)
 		return ckpt_fail(err, -ESTALE,
-				 "%s: tensor '%s': a data file of it was "
-				 "written since it was opened (TensorFlow never "
-				 "rewrites one in place); mount the checkpoint "
-				 "again",
+				 "%s: tensor '%s': a data file of it changed "
+				 "while it was read (ckpt_bundle_rebase())",
 				 b->prefix, shown);
 	if (rc == -EIO) {
 		/* The file that is short: the shard, unless the tensor is

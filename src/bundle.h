@@ -141,7 +141,7 @@ const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
  * stored bytes; a partitioned tensor assembled row-major) into BUF.  No
  * CRC check.  *GOT is set to the bytes copied (short only at the end of
  * the tensor).  Return 0, -EIO (short read, shard gone), -ESTALE (a data
- * file written since it was opened), -ENOTSUP. */
+ * file changed: ckpt_bundle_entry_stale()), -ENOTSUP. */
 int ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		      void *buf, size_t len, uint64_t off, size_t *got);
 
@@ -164,21 +164,32 @@ const char *ckpt_bundle_entry_bad(const struct ckpt_bundle *b,
 bool ckpt_bundle_entry_short(const struct ckpt_bundle *b,
 			     const struct ckpt_entry *e);
 
+/* A data file changed while B has it open: its size, modification or
+ * change time moved (written in place, cut, put back, touched; TensorFlow
+ * never does any of it: it writes a new file and renames it, which an open
+ * file does not see).  What was checked of it may no longer hold, so
+ * reads of its tensors fail with -ESTALE (ckpt_bundle_locate(),
+ * ckpt_bundle_pread(), ckpt_bundle_verify()) until the caller forgets
+ * what it checked and calls ckpt_bundle_rebase(). */
+
 /* True if a data file of E (its shard; for a partitioned tensor, any of
- * B's) was written in place since B opened it: its modification time
- * moved, its size did not (a file cut short is ckpt_bundle_entry_short()).
- * TensorFlow never rewrites a data file in place (it writes a new one
- * and renames it, which B does not see), so what was checked of it no
- * longer holds: reads of it fail (-ESTALE), and it is not copied.
- * Found once, it stays so. */
+ * B's) changed and was not rebased since (one fstat() per file). */
+bool ckpt_bundle_entry_stale(const struct ckpt_bundle *b,
+			     const struct ckpt_entry *e);
+
+/* True if a data file of E was found changed (by a read, or by one of
+ * the two calls above or below) at any time while B had it open; looks
+ * at no file itself. */
 bool ckpt_bundle_entry_changed(const struct ckpt_bundle *b,
 			       const struct ckpt_entry *e);
 
-/* The first time for a data file of E found written (above), a message
- * naming it in ERR and true; else false: one line per file, however many
- * reads fail. */
-bool ckpt_bundle_stale_note(const struct ckpt_bundle *b,
-			    const struct ckpt_entry *e, struct ckpt_err *err);
+/* Look at every data file (an fstat() each): true if one changed and was
+ * not rebased since. */
+bool ckpt_bundle_poll(const struct ckpt_bundle *b);
+
+/* Take every data file found changed as it is now; return how many, the
+ * first named in ERR (code -ESTALE) when there is one. */
+size_t ckpt_bundle_rebase(const struct ckpt_bundle *b, struct ckpt_err *err);
 
 /* A walk over the elements of part P of partitioned tensor E in the
  * part's own row-major order (the order of its stored elements). */
@@ -205,8 +216,8 @@ uint64_t ckpt_part_walk_next(struct ckpt_part_walk *w);
  * its offset in that file and *RUN the number of bytes from there that
  * are contiguous in both.  Return 0, -EIO when the shard no longer holds
  * those bytes (truncated since it was opened; checked with fstat(), so a
- * zero-copy reply is not silently short), -ESTALE when it was written
- * since (ckpt_bundle_entry_changed()), or -ENOTSUP when E is assembled
+ * zero-copy reply is not silently short), -ESTALE when it changed
+ * (ckpt_bundle_entry_stale()), or -ENOTSUP when E is assembled
  * from parts that are not whole rows (use ckpt_bundle_pread()). */
 int ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		       uint64_t off, int *fd, uint64_t *foff, uint64_t *run);

@@ -1227,8 +1227,8 @@ ckpt_bundle_rewrite(const struct ckpt_bundle *b, const char *prefix,
 				       "%s: tensor '%.*s': %s",
 				       b->prefix, (int)e->key_len, e->key,
 				       rc == -ESTALE
-					       ? "its data file was written "
-						 "since it was opened"
+					       ? "its data file changed "
+						 "while it was copied"
 					       : "its bytes are not all in its "
 						 "data file");
 			goto out;

@@ -87,8 +87,8 @@ copy_entry(struct ckpt_writer *w, struct held **held,
 						      "short?); remove it, or "
 						      "overwrite all of it"
 					 : rc == -ESTALE
-						 ? "its data file was written "
-						   "since it was opened"
+						 ? "its data file changed "
+						   "while it was copied"
 						 : strerror(-rc));
 		return ckpt_writer_add_copy(w, key, klen, e->dtype, e->dims,
 					    e->rank, fd, foff, e->size,

@@ -506,33 +506,48 @@ ckptfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * handler replies it at once, having changed nothing. */
 #define DEFERRED (-EINPROGRESS)
 
-/* Log, once per file, that a data file of E was written since it was
- * opened (ckpt_bundle_entry_changed()), if it was. */
+/* A data file of the source changed while mounted (found by a read, a
+ * check or an fstat()): forget what was checked of the source's tensors,
+ * which are checked again as they are read, and take the files as they
+ * are now (ckptfs_tree_recheck()); said once per change.  Called with the
+ * namespace lock held (shared). */
 static void
-stale_log(struct ckptfs *fs, const struct ckpt_entry *e)
+recheck_locked(struct ckptfs *fs)
 {
 	struct ckpt_err err = { 0 };
 
-	if (fs->bundle != NULL && e != NULL &&
-	    ckpt_bundle_stale_note(fs->bundle, e, &err))
-		ckptfs_log(fs, LOG_ERR, "%s", ckpt_err_str(&err, -EIO));
+	if (ckptfs_tree_recheck(fs->tree, &err) > 0)
+		ckptfs_log(fs, LOG_WARNING, "warning: %s",
+			   ckpt_err_str(&err, -ESTALE));
+}
+
+/* The same, without the lock held. */
+static void
+recheck(struct ckptfs *fs)
+{
+	RDLOCK(fs);
+	recheck_locked(fs);
+	UNLOCK(fs);
 }
 
 /* ckptfs_node_verify() of tensor N, its failure logged by the thread
- * that found it (a data file written since it was opened: once per
- * file): 0 or -EIO. */
+ * that found it: 0 or -EIO.  A check that a data file's change cut
+ * short is made again, after the change is taken (recheck()). */
 static int
 verify_logged(struct ckptfs *fs, struct ckptfs_node *n)
 {
 	struct ckpt_err err = { 0 };
-	const struct ckpt_entry *e = n->entry;
 	bool first;
 
-	if (ckptfs_node_verify(fs->tree, n, &first, &err) == 0)
-		return 0;
-	if (first && err.code == -ESTALE)
-		stale_log(fs, e);
-	else if (first)
+	for (int tries = 0;; tries++) {
+		if (ckptfs_node_verify(fs->tree, n, &first, &err) == 0)
+			return 0;
+		if (err.code != -ESTALE || tries == 2)
+			break;
+		recheck(fs);
+		ckpt_err_clear(&err);
+	}
+	if (first)
 		ckptfs_log(fs, LOG_ERR, "%s", ckpt_err_str(&err, -EIO));
 	return -EIO;
 }
@@ -553,8 +568,14 @@ first_check(struct ckptfs *fs, fuse_ino_t ino)
 
 	/* (ENTRY once: a share may set it meanwhile) */
 	if (n == NULL || n->kind != CKPTFS_TENSOR ||
-	    (e = n->entry) == NULL || ckptfs_ov_spooled(n) ||
-	    atomic_load(&n->verified) == 1)
+	    (e = n->entry) == NULL || ckptfs_ov_spooled(n))
+		return 0;
+	/* A change of its data file since undoes every check (one fstat();
+	 * the read's own fstat() finds it too, but a change that copies the
+	 * tensor's bytes to the spool may come first). */
+	if (fs->bundle != NULL && ckpt_bundle_entry_stale(fs->bundle, e))
+		recheck(fs);
+	if (atomic_load(&n->verified) == 1)
 		return 0;
 	if (ckptfs_node_verify_pending(n, &waits) &&
 	    (waits || e->size >= CHECK_INLINE_MAX) &&
@@ -1154,7 +1175,11 @@ read_copy(struct ckptfs *fs, struct ckptfs_node *n, size_t len, uint64_t off,
 		free(bv);
 		free(*mem);
 		*mem = NULL;
-		stale_log(fs, n->entry);
+		if (n->entry != NULL && fs->bundle != NULL &&
+		    ckpt_bundle_entry_stale(fs->bundle, n->entry)) {
+			recheck_locked(fs);
+			return -EAGAIN;	/* check it again, then read */
+		}
 		return -EIO;
 	}
 	bv->buf[0].mem = *mem;
@@ -1235,10 +1260,13 @@ do_read(struct ckptfs *fs, fuse_ino_t ino, size_t size, off_t off,
 			return read_copy(fs, n, (size_t)left + done,
 					 (uint64_t)off, bvp, mem);
 		}
+		if (rc == -ESTALE) {
+			free(bv);
+			recheck_locked(fs);
+			return -EAGAIN;	/* check it again, then read */
+		}
 		if (rc < 0 || run == 0) {
 			free(bv);
-			if (rc == -ESTALE)
-				stale_log(fs, e);
 			return -EIO;
 		}
 		if (run > left)

@@ -3756,17 +3756,15 @@ graph_refused(struct ckptfs_tree *t, struct ckptfs_node *g,
 {
 	struct ckpt_err why = { 0 }, verr = { 0 };
 	struct ckpt_buf w = { 0 };
-	bool first = false, cut, stale;
+	bool first = false, cut;
 	int rc;
 
 	if (g == NULL)
 		return 0;
 	cut = ckpt_bundle_entry_short(t->bundle, g->entry);
-	stale = !cut && ckpt_bundle_entry_changed(t->bundle, g->entry);
-	if (!cut && !stale &&
-	    (rc = ckptfs_node_verify(t, g, &first, &verr)) == 0)
+	if (!cut && (rc = ckptfs_node_verify(t, g, &first, &verr)) == 0)
 		return 0;
-	if (!cut && !stale && !ckptfs_node_damaged(g))	/* not checked */
+	if (!cut && !ckptfs_node_damaged(g))	/* could not check it */
 		return ckpt_fail(err, rc, "%s", ckpt_err_str(&verr, rc));
 	where_in(t, g, CKPTFS_BY_OBJECT, &w);
 	ckpt_fail(&why, -EBADMSG,
@@ -3776,8 +3774,6 @@ graph_refused(struct ckptfs_tree *t, struct ckptfs_node *g,
 		  (const char *)w.data,
 		  ckptfs_node_bad(g) ? bad_reason(t->bundle, g->entry)
 		  : cut		     ? "its bytes are not all in its data file"
-		  : stale	     ? "its data file was written since the "
-				       "mount opened it"
 				     : "its bytes do not match its stored "
 				       "checksum");
 	ckpt_buf_free(&w);
@@ -3785,6 +3781,18 @@ graph_refused(struct ckptfs_tree *t, struct ckptfs_node *g,
 		*refused = -EBADMSG;
 	return refuse(t, g, CKPTFS_BY_OBJECT, &why, err, more, (*count)++,
 		      nmore);
+}
+
+/* Whether unchanged tensor X's bytes in the source still match their
+ * stored checksum: checked again (reading them) unless a check since its
+ * data file last changed found them good. */
+static bool
+source_holds(struct ckptfs_tree *t, struct ckptfs_node *x)
+{
+	struct ckpt_err verr = { 0 };
+	bool first;
+
+	return ckptfs_node_verify(t, x, &first, &verr) == 0;
 }
 
 /* Whether a TF2 output copies the source's object graph as stored: a TF2
@@ -3874,6 +3882,9 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		t->ov->refusals.len = 0;
 	if (!changed && !force)
 		return t->ov ? spool_remove(t->ov) : 0;
+	/* Data files changed since the last read: checks forgotten, so that
+	 * their unchanged tensors are checked before being copied. */
+	ckptfs_tree_recheck(t, NULL);
 	/* (a TF2 source's /by-object is built at mount) */
 	copy = copies_graph(t);
 	for (k = 0; k < nouts; k++) {
@@ -3978,15 +3989,18 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 				       "it, or overwrite all of it",
 				       (const char *)w.data);
 		} else if (x->entry != NULL && t->bundle != NULL &&
-			   ckpt_bundle_entry_changed(t->bundle, x->entry)) {
-			/* Its bytes are no longer those the mount showed. */
+			   ckpt_bundle_entry_changed(t->bundle, x->entry) &&
+			   !source_holds(t, x)) {
+			/* Its data file changed while mounted, and its bytes
+			 * with it (they are checked, as they were not copied
+			 * as they were shown). */
 			where(t, x, &w);
-			rc = ckpt_fail(&why, -EIO,
-				       "%s: a data file of it was written "
-				       "since the mount opened it (TensorFlow "
-				       "never rewrites one in place); remove "
-				       "it, overwrite all of it, or mount the "
-				       "checkpoint again",
+			rc = ckpt_fail(&why, -EBADMSG,
+				       "%s: damaged in the source checkpoint "
+				       "(its data file changed while mounted, "
+				       "and its bytes no longer match their "
+				       "checksum); remove it, or overwrite all "
+				       "of it",
 				       (const char *)w.data);
 		} else if (ckptfs_node_damaged(x)) {
 			/* Known damaged (a read found it): TensorFlow would

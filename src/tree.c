@@ -2079,6 +2079,35 @@ ckptfs_node_verify(const struct ckptfs_tree *t, struct ckptfs_node *n,
 	return -EIO;
 }
 
+size_t
+ckptfs_tree_recheck(struct ckptfs_tree *t, struct ckpt_err *err)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	size_t files;
+
+	if (t->bundle == NULL || !ckpt_bundle_poll(t->bundle))
+		return 0;
+	pthread_mutex_lock(&mu);
+	/* Every check forgotten first, then the files taken as they are
+	 * now: a read that finds them taken finds its tensor to check.  A
+	 * check under way looks at the files as it reads (and fails if they
+	 * change again). */
+	for (size_t i = 0; i < t->ninodes; i++) {
+		struct ckptfs_node *n = t->inodes[i];
+		int v;
+
+		if (n == NULL || n->kind != CKPTFS_TENSOR || n->entry == NULL)
+			continue;
+		v = atomic_load(&n->verified);
+		while (v != 0 && v != VERIFYING &&
+		       !atomic_compare_exchange_weak(&n->verified, &v, 0))
+			;
+	}
+	files = ckpt_bundle_rebase(t->bundle, err);
+	pthread_mutex_unlock(&mu);
+	return files;
+}
+
 bool
 ckptfs_node_verify_pending(const struct ckptfs_node *n, bool *waits)
 {

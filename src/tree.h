@@ -387,6 +387,14 @@ bool ckptfs_crc_is_stored(const struct ckpt_entry *e);
  * itself. */
 bool ckptfs_node_verify_pending(const struct ckptfs_node *n, bool *waits);
 
+/* If a data file of T's source changed while mounted
+ * (ckpt_bundle_poll()): forget every check of the source's tensors, so
+ * that each is checked again as it is read (a damaged one then fails
+ * with EIO; one whose bytes are as they were reads on), and take the files
+ * as they are now.  Return how many files changed, the first named in ERR.
+ * Call with the inode table steady (the namespace lock, shared). */
+size_t ckptfs_tree_recheck(struct ckptfs_tree *t, struct ckpt_err *err);
+
 /* True if a check of N (ckptfs_node_verify()) found its stored bytes
  * damaged; checks nothing itself. */
 bool ckptfs_node_damaged(const struct ckptfs_node *n);

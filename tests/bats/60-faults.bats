@@ -137,30 +137,40 @@ hostile() {
 	assert_output --partial "Input/output error"
 }
 
-@test "a shard written in place while mounted: its tensors EIO, not written out" {
-	local p o=$BATS_TEST_TMPDIR/out
+@test "a shard changed while mounted: its tensors checked again, the damaged refused" {
+	local p o=$BATS_TEST_TMPDIR/out d
 	p=$(copy_ckpt "$(fixture shards)")
+	d=$p.data-00001-of-00003
+	cp "$d" "$BATS_TEST_TMPDIR/keep"
 	mount_ckpt "$p" -o format=same,output="$o"
-	# s1/y read (and checked) before: its bytes change under the mount
+	# s1/y read (and checked), then its bytes change under the mount
 	[ "$(values "$MNT/by-name/s1/y" f4)" = "5 6 7 8" ]
 	sleep 0.01
-	printf '\xde\xad\xbe\xef' |
-		dd of="$p.data-00001-of-00003" conv=notrunc status=none
+	printf '\xde\xad\xbe\xef' | dd of="$d" conv=notrunc status=none
 	run -1 dd if="$MNT/by-name/s1/y" iflag=direct bs=16 count=1 status=none
 	assert_output --partial "Input/output error"
-	run -1 dd if="$MNT/by-name/s1/y" iflag=direct bs=16 count=1 status=none
+	run -0 grep -c "^ckptfs: warning: $d: changed while open" "$CKPTFS_LOG"
+	[ "$output" = 1 ]
+	run -0 grep -c "tensor 's1/y': crc32c mismatch" "$CKPTFS_LOG"
+	[ "$output" = 1 ]
 	# the other shards are as they were
 	[ "$(values "$MNT/by-name/s0/x" f4)" = "1 2 3 4" ]
 	[ "$(values "$MNT/by-name/s2/z" f4)" = "9 10 11 12" ]
-	# said once, naming the file
-	run -0 grep -c "^ckptfs: $p.data-00001-of-00003: written since it was opened" "$CKPTFS_LOG"
-	[ "$output" = 1 ]
+	# put back: checked again, good
+	cp "$BATS_TEST_TMPDIR/keep" "$d"
+	run -0 dd if="$MNT/by-name/s1/y" iflag=direct bs=16 count=1 status=none
+	# touched, or grown at its end: its bytes are as they were
+	touch "$d"
+	printf 'Z' >>"$d"
+	run -0 dd if="$MNT/by-name/s1/y" iflag=direct bs=16 count=1 status=none
+	[ "$(grep -c "^ckptfs: warning: $d: changed while open" "$CKPTFS_LOG")" -ge 3 ]
+	# damaged again, and written out: refused, the change kept
+	printf '\xde\xad' | dd of="$d" conv=notrunc status=none
 	printf '\x00\x00\x80\x3f' >"$MNT/by-name/s0/x"
 	finish_fails
-	assert_output --partial "ckptfs: error: by-name/s1/y: a data file of it was written since the mount opened it (TensorFlow never rewrites one in place); remove it, overwrite all of it, or mount the checkpoint again"
+	assert_output --partial "ckptfs: error: by-name/s1/y: damaged in the source checkpoint (its data file changed while mounted, and its bytes no longer match their checksum); remove it, or overwrite all of it"
 	[ ! -e "$o.index" ]
-	# the change made is kept (the spool): mounted again, with the shard
-	# as it is now, and s1/y removed, it is written out
+	# mounted again (the change replayed), s1/y removed: written
 	[ -d "$o.ckptfs-spool" ]
 	mount_ckpt "$p" -o format=same,output="$o"
 	[ "$(values "$MNT/by-name/s0/x" f4)" = "1" ]

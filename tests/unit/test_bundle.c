@@ -785,8 +785,20 @@ test_cut_short(void)
 		fclose(out);
 	}
 	CHECK(!ckpt_bundle_entry_short(b, a));
+	/* changed since it was opened: refused until taken as it is */
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_bundle_verify(b, a, &err), -ESTALE);
+	CHECK(ckpt_bundle_entry_stale(b, a));
+	CHECK(ckpt_bundle_entry_changed(b, a));
+	ckpt_err_clear(&err);
+	CHECK_EQ_U64(ckpt_bundle_rebase(b, &err), 1);
+	CHECK(strstr(err.msg, ".data-00000-of-00001: changed while open") !=
+	      NULL);
+	CHECK(!ckpt_bundle_entry_stale(b, a));
+	CHECK(ckpt_bundle_entry_changed(b, a));	/* (ever) */
 	ckpt_err_clear(&err);
 	CHECK_EQ_INT(ckpt_bundle_verify(b, a, &err), 0);
+	CHECK_EQ_U64(ckpt_bundle_rebase(b, &err), 0);
 	ckpt_bundle_close(b);
 }
 
@@ -1260,11 +1272,10 @@ test_verify_split(void)
 		CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err),
 			     -ESTALE);
 		CHECK(strstr(ckpt_err_str(&err, -ESTALE),
-			     "written since it was opened") != NULL);
-		CHECK(ckpt_bundle_entry_changed(b, &b->entries[0]));
-		ckpt_bundle_close(b);
-		CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
-		CHECK(!ckpt_bundle_entry_changed(b, &b->entries[0]));
+			     "changed while it was read") != NULL);
+		CHECK(ckpt_bundle_entry_stale(b, &b->entries[0]));
+		CHECK_EQ_U64(ckpt_bundle_rebase(b, NULL), 1);
+		CHECK(!ckpt_bundle_entry_stale(b, &b->entries[0]));
 		ckpt_err_clear(&err);
 		CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err),
 			     -EBADMSG);
@@ -1277,8 +1288,8 @@ test_verify_split(void)
 		CHECK(rbuf == NULL);
 		byte ^= 0x10;
 		CHECK_EQ_INT(pwrite(fd, &byte, 1, where[k]), 1);
-		ckpt_bundle_close(b);
-		CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+		ckpt_bundle_poll(b);
+		CHECK_EQ_U64(ckpt_bundle_rebase(b, NULL), 1);
 		CHECK_EQ_INT(ckpt_bundle_verify(b, &b->entries[0], &err), 0);
 	}
 	CHECK_EQ_INT(ckpt_bundle_read(b, &b->entries[0], &rbuf, &rlen, &err),
