@@ -274,6 +274,22 @@ out:
 	return rc;
 }
 
+/* True if PATH.index is there: PATH is a prefix, whatever it looks like. */
+static bool
+index_at(const char *path)
+{
+	struct stat st;
+	char *idx = malloc(strlen(path) + 7);
+	bool there;
+
+	if (idx == NULL)
+		return false;
+	sprintf(idx, "%s.index", path);
+	there = stat(idx, &st) == 0;
+	free(idx);
+	return there;
+}
+
 int
 ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 {
@@ -327,7 +343,7 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 		 * it is there: a shard name made up is not taken for its
 		 * prefix). */
 		if (d != NULL && sscanf(d, ".data-%u-of-%u%n", &a, &b, &n) == 2 &&
-		    d[n] == '\0') {
+		    d[n] == '\0' && !index_at(path)) {
 			if (stat(path, &st) < 0) {
 				rc = -errno;
 				return ckpt_fail(err, rc, "%s: %s", path,

@@ -145,6 +145,8 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 				   "to %u", arg, READAHEAD_MAX_KIB);
 			return -1;
 		}
+		/* the kernel keeps whole pages: 1-3 KiB would be none */
+		conf->readahead = (conf->readahead + 3) / 4 * 4;
 		conf->readahead_set = true;
 		return 0;	/* ours, not the kernel's */
 	case FUSE_OPT_KEY_NONOPT:
@@ -279,9 +281,21 @@ set_readahead(const char *mnt, unsigned kib, bool asked)
 	int rc = -ENOENT, fd, len;
 
 	if (mountinfo_at(mnt, dev, &ours) && ours) {
+		FILE *f;
+		unsigned now;
+
 		rc = 0;
 		snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb",
 			 dev);
+		/* Not above the kernel's: the answer to its INIT request
+		 * lowers it (ckptfs_op_init()), for anyone. */
+		if ((f = fopen(path, "re")) != NULL) {
+			bool lower = fscanf(f, "%u", &now) == 1 && kib <= now;
+
+			fclose(f);
+			if (lower)
+				return;
+		}
 		len = snprintf(val, sizeof(val), "%u\n", kib);
 		errno = 0;
 		fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -1482,6 +1496,7 @@ main(int argc, char *argv[])
 	fs.writable = !conf.ro;
 	fs.max_read = conf.max_read;
 	fs.readahead = conf.readahead;
+	fs.readahead_set = conf.readahead_set;
 	pthread_rwlock_init(&fs.ns, NULL);
 	atomic_init(&fs.use_syslog, false);
 	atomic_init(&fs.no_opendir, false);

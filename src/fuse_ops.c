@@ -364,8 +364,10 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_read = fs->max_read;
 	/* The kernel keeps the smaller of its readahead and this: at least
 	 * what set_readahead() (ckptfs.c) sets, before or after this reply
-	 * is seen. */
-	if (fs->readahead > conn->max_readahead / 1024)
+	 * is seen; and a smaller one asked for, which only this can set
+	 * for a mount not made by root. */
+	if (fs->readahead > conn->max_readahead / 1024 ||
+	    (fs->readahead_set && fs->readahead > 0))
 		conn->max_readahead = fs->readahead * 1024;
 	/* Requests no larger than a pipe of 1 MiB (the most an
 	 * unprivileged process gets, fs.pipe-max-size) takes with the

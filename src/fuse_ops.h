@@ -37,6 +37,7 @@ struct ckptfs {
 	bool writable;			/* not -o ro: tree->ov is set */
 	unsigned max_read;		/* -o max_read=N, else 0 */
 	unsigned readahead;		/* KiB asked for, 0: the kernel's */
+	bool readahead_set;		/* -o readahead= given */
 	/* The namespace lock: shared for lookups, listings, reads and
 	 * data writes; exclusive for every change of names or metadata.
 	 * Never held across a fuse_reply_*(). */

@@ -184,6 +184,10 @@ largest_reply() {
 	mount_ckpt "$p" -o readahead=300
 	[ "$(readahead_of)" = 300 ]
 	unmount_ckpt
+	# whole pages: 1 KiB is one, not none
+	mount_ckpt "$p" -o readahead=1
+	[ "$(readahead_of)" = 4 ]
+	unmount_ckpt
 	# 0: the kernel's own, 128 KiB for FUSE, and requests no larger
 	mount_ckpt "$p" -o ro,no_uring,readahead=0 -d
 	[ "$(readahead_of)" = 128 ]

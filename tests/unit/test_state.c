@@ -143,6 +143,14 @@ test_resolve(void)
 	CHECK_EQ_INT(ckpt_resolve_prefix(path, &p, &err), 0);
 	CHECK_EQ_STR(p, want);
 	free(p);
+	/* A prefix that looks like a shard name is one when its .index is
+	 * there. */
+	snprintf(path, sizeof(path), "%s/p.data-00000-of-00001.index", dir);
+	touch(path);
+	path[strlen(path) - 6] = '\0';
+	CHECK_EQ_INT(ckpt_resolve_prefix(path, &p, &err), 0);
+	CHECK_EQ_STR(p, path);
+	free(p);
 	/* A shard name that is not there is not taken for its prefix. */
 	snprintf(path, sizeof(path), "%s/model.ckpt-7.data-00009-of-00010", dir);
 	ckpt_err_clear(&err);
