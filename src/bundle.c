@@ -2475,13 +2475,14 @@ read_checked(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	 * what an index may claim is asked for. */
 	if (e->nparts == 0 && b->priv->nshards > 0 && !stored_in_file(b, e))
 		return check_verdict(b, e, shown, -EIO, 0, err);
-	if ((rc = entry_stale(b, e)) < 0)
-		return check_verdict(b, e, shown, rc, 0, err);
 	if (e->size > SIZE_MAX ||
 	    (buf = malloc(e->size ? (size_t)e->size : 1)) == NULL)
 		return ckpt_fail(err, -ENOMEM, "%s: tensor '%s': out of memory",
 				 b->prefix, shown);
 	rc = read_stored(b, e, buf, (size_t)e->size, 0);
+	/* (what a change of the file meanwhile left is worth nothing) */
+	if (rc == 0)
+		rc = entry_stale(b, e);
 	if (rc == 0)
 		rc = content_crc(b, e, shown, buf, &crc, err);
 	rc = check_verdict(b, e, shown, rc, crc, err);
