@@ -70,8 +70,8 @@ enum { KEY_HELP, KEY_VERSION, KEY_RO, KEY_MAX_READ, KEY_READAHEAD };
  * kernel's default for FUSE, makes every read request of a large file
  * 128 KiB.  With 512 KiB (and requests capped below a pipe of 1 MiB, see
  * ckptfs_op_init()), a first read of a 64 MiB tensor from cached shards
- * took 27-30 ms instead of 37-40 ms (reads of 128 KiB), and cat 32-34 ms
- * instead of 39 ms; 256 KiB and 1 MiB were within that spread. */
+ * took 27-35 ms instead of 37-44 ms (reads of 128 KiB), and cat 34-37 ms
+ * instead of 39-44 ms; 256 KiB and 1 MiB were within that spread. */
 #define READAHEAD_KIB 512
 /* Largest -o readahead=: 1 GiB. */
 #define READAHEAD_MAX_KIB (1u << 20)
@@ -192,9 +192,9 @@ usage(const char *prog)
 	       "    -o no_uring            requests through /dev/fuse even "
 	       "where the\n"
 	       "                           kernel offers io_uring\n"
-	       "    -o readahead=KIB       the mount's readahead, set as root "
-	       "(default:\n"
-	       "                           %u; 0: the kernel's)\n\n",
+	       "    -o readahead=KIB       the mount's readahead (default: %u, "
+	       "raised\n"
+	       "                           as root; 0: the kernel's)\n\n",
 	       prog, prog, READAHEAD_KIB);
 }
 

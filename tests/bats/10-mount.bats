@@ -30,6 +30,7 @@ EOF
 	assert_line --partial "usage: "
 	assert_line --partial "CHECKPOINT MOUNTPOINT"
 	assert_line --partial "-o tf2_root=NAME"
+	assert_line --partial "-o readahead=KIB       the mount's readahead (default: 512, raised"
 	assert_line --partial "-o allow_other"
 }
 
