@@ -93,6 +93,9 @@ struct ckptfs_overlay {
 	 * (names_before()), if NAMES_TAKEN. */
 	bool names_taken;
 	uint64_t names_sum, names_n;
+	/* The same with each tensor's source key in its hash: which tensor
+	 * has which names (a swap of names keeps NAMES_SUM). */
+	uint64_t owners_sum;
 	bool graph_removed;	/* the source's object graph file was */
 	bool replaying;		/* applying the journal: do not append */
 	/* A journal append failed and its part could not be taken back:
@@ -1436,16 +1439,34 @@ commit_holds(const struct ckptfs_tree *t, const struct ckptfs_node *x)
 	       !ckptfs_node_is_graph(t, x);
 }
 
+/* X's bits mixed (splitmix64's finalizer), so that sums of mixed pairs
+ * do not cancel the way sums of the pairs' own parts could. */
+static uint64_t
+mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
 /* A digest of the names of T's tensors: *N of them, *SUM the sum of a
  * hash of each one's pair of raw paths (so the order of the inode table
- * does not matter).  Return 0 or -ENOMEM. */
+ * does not matter), and *OWNERS (if not NULL) the same with the hash of
+ * the tensor's key in the source (or its inode number, a new file's) in
+ * each, so that tensors swapping their names change it.  Return 0 or
+ * -ENOMEM. */
 static int
-names_sum(struct ckptfs_tree *t, uint64_t *sum, uint64_t *n)
+names_sum(struct ckptfs_tree *t, uint64_t *sum, uint64_t *n,
+	  uint64_t *owners)
 {
 	struct ckpt_buf p = { 0 };
 	int rc = 0;
 
 	*sum = *n = 0;
+	if (owners != NULL)
+		*owners = 0;
 	for (size_t i = 0; i < t->ninodes && rc == 0; i++) {
 		struct ckptfs_node *x = t->inodes[i];
 		uint64_t h[2] = { 0, 0 };
@@ -1461,6 +1482,17 @@ names_sum(struct ckptfs_tree *t, uint64_t *sum, uint64_t *n)
 					    p.len);
 		}
 		*sum += h[0] * 0x9e3779b97f4a7c15ull ^ h[1];
+		if (owners != NULL) {
+			const struct ckpt_entry *e = x->entry;
+			uint64_t k = e != NULL && x->ino <= t->base_inodes
+					     ? ckpt_fnv1a64((const uint8_t *)
+								    e->key,
+							    e->key_len)
+					     : x->ino * 0xff51afd7ed558ccdull;
+
+			*owners += mix64((h[0] * 0x9e3779b97f4a7c15ull ^ h[1]) +
+					 k * 0xc4ceb9fe1a85ec53ull);
+		}
 		++*n;
 	}
 	ckpt_buf_free(&p);
@@ -1476,7 +1508,8 @@ names_before(struct ckptfs_tree *t)
 
 	if (ov == NULL || ov->structure || ov->names_taken)
 		return;
-	ov->names_taken = names_sum(t, &ov->names_sum, &ov->names_n) == 0;
+	ov->names_taken = names_sum(t, &ov->names_sum, &ov->names_n,
+				    &ov->owners_sum) == 0;
 }
 
 /* ckptfs_ov_create() without the bookkeeping of IV for dir_touched(). */
@@ -3808,7 +3841,8 @@ copies_graph(struct ckptfs_tree *t)
 		return false;
 	if (t->ov == NULL || !t->ov->structure)
 		return true;
-	return !t->ov->graph_removed && t->ov->names_taken && names_sum(t, &sum, &n) == 0 &&
+	return !t->ov->graph_removed && t->ov->names_taken &&
+	       names_sum(t, &sum, &n, NULL) == 0 &&
 	       sum == t->ov->names_sum && n == t->ov->names_n;
 }
 
@@ -3831,7 +3865,7 @@ static bool
 changed_in_the_end(struct ckptfs_tree *t)
 {
 	struct ckptfs_overlay *ov = t->ov;
-	uint64_t sum, n;
+	uint64_t sum, n, owners;
 
 	if (!ckptfs_overlay_changed(t))
 		return false;
@@ -3846,8 +3880,9 @@ changed_in_the_end(struct ckptfs_tree *t)
 			return true;
 	}
 	return ov->structure &&
-	       !(ov->names_taken && names_sum(t, &sum, &n) == 0 &&
-		 sum == ov->names_sum && n == ov->names_n);
+	       !(ov->names_taken && names_sum(t, &sum, &n, &owners) == 0 &&
+		 sum == ov->names_sum && n == ov->names_n &&
+		 owners == ov->owners_sum);
 }
 
 int

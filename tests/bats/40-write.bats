@@ -1433,6 +1433,22 @@ EOF
 	mv "$MNT/by-name/a" "$MNT/by-name/a2"
 	finish
 	[ "$("$CKPT_INSPECT" --json "$P.tf2" | jq -r .key | grep -c '^vars/a2/')" = 1 ]
+	# ... and tensors swapping their names (the same names in the end,
+	# on other tensors), also as format=same with an output
+	mount_ckpt "$P" -o format=same,output="$T/sw"
+	mv "$MNT/by-name/a" "$MNT/by-name/t"
+	mv "$MNT/by-name/b" "$MNT/by-name/a"
+	mv "$MNT/by-name/t" "$MNT/by-name/b"
+	finish
+	[ "$(val "$T/sw" a)" = 2 ] && [ "$(val "$T/sw" b)" = 1 ]
+	rm "$P.tf2".*
+	mount_ckpt "$P"
+	mv "$MNT/by-name/a" "$MNT/by-name/t"
+	mv "$MNT/by-name/b" "$MNT/by-name/a"
+	mv "$MNT/by-name/t" "$MNT/by-name/b"
+	finish
+	[ "$(val "$P.tf2" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 2 ]
+	[ "$(val "$P.tf2" vars/b/.ATTRIBUTES/VARIABLE_VALUE)" = 1 ]
 }
 
 @test "dtype and shape set as Python spells them: tf.float32, (2, 3), (2,), ()" {
