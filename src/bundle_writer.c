@@ -1083,6 +1083,15 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 			goto out;
 		}
 	}
+	/* (the copies all made: a change of their source from here on
+	 * cannot reach them) */
+	if (w->opts.watch != NULL && ckpt_bundle_poll(w->opts.watch)) {
+		rc = ckpt_fail(err, -ESTALE,
+			       "%s: a data file of the source changed while "
+			       "its tensors were copied; nothing was written",
+			       w->prefix);
+		goto out;
+	}
 	if ((rc = write_index_tmp(w, index, &table, err)) < 0)
 		goto out;
 	ckpt_test_crash("after-data");

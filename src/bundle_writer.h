@@ -39,6 +39,11 @@ struct ckpt_writer_opts {
 	 * ckpt_writer_free()): the files are made there by their names
 	 * alone.  NULL: opened here, by PREFIX's path. */
 	const int *dirfd;
+	/* The checkpoint copies are made from (NULL: none): if one of its
+	 * data files changes before the data is complete
+	 * (ckpt_bundle_poll()), finishing fails with -ESTALE and writes
+	 * nothing, as a copy may hold bytes that are not those checked. */
+	const struct ckpt_bundle *watch;
 };
 
 struct ckpt_writer;

@@ -460,6 +460,8 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 	 * keys added here outlive the writer, freed before this returns. */
 	wo.borrow = true;
 	wo.dirfd = opts->dirfd;
+	for (size_t i = 0; i < n && wo.watch == NULL; i++)
+		wo.watch = t[i].bundle;
 	if ((order = add_order(t, n)) == NULL) {
 		rc = ckpt_fail(err, -ENOMEM, "out of memory");
 		goto out;

@@ -735,6 +735,64 @@ test_clone_layout(void)
 	free(got);
 }
 
+/* A writer watching the checkpoint its copies come from: one of its data
+ * files changed (here touched) before the copies are complete fails the
+ * finish with -ESTALE and leaves no output; unchanged, it writes. */
+static void
+test_watch(void)
+{
+	char src[PATH_MAX], out[PATH_MAX + 8], data[PATH_MAX + 32];
+	static const float v[4] = { 1, 2, 3, 4 };
+	int64_t d[1] = { 4 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer_opts o = { .producer = 1 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b;
+	const struct ckpt_entry *e;
+	uint64_t foff, run;
+	struct stat st;
+	int fd;
+
+	snprintf(src, sizeof(src), "%s/wsrc", tmp);
+	CHECK_EQ_INT(ckpt_writer_new(src, NULL, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add(w, "x", 1, CKPT_DT_FLOAT, d, 1, v,
+				     sizeof(v), &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	CHECK_EQ_INT(ckpt_bundle_open(src, &b, &err), 0);
+	e = ckpt_bundle_find(b, "x", 1);
+	CHECK(e != NULL);
+	o.watch = b;
+	for (int touched = 0; touched < 2; touched++) {
+		snprintf(out, sizeof(out), "%s/wout%d", tmp, touched);
+		CHECK_EQ_INT(ckpt_writer_new(out, &o, &w, &err), 0);
+		CHECK_EQ_INT(ckpt_bundle_locate(b, e, 0, &fd, &foff, &run), 0);
+		CHECK_EQ_INT(ckpt_writer_add_copy(w, "x", 1, e->dtype, e->dims,
+						  e->rank, fd, foff, e->size,
+						  e->crc32c, &err),
+			     0);
+		if (touched) {
+			struct timespec ts[2] = { { 0, UTIME_OMIT },
+						  { 12345, 0 } };
+
+			snprintf(data, sizeof(data),
+				 "%s.data-00000-of-00001", src);
+			CHECK_EQ_INT(utimensat(AT_FDCWD, data, ts, 0), 0);
+			ckpt_err_clear(&err);
+			CHECK_EQ_INT(ckpt_writer_finish(w, &err), -ESTALE);
+			CHECK(strstr(err.msg, "changed while its tensors were "
+					      "copied") != NULL);
+		} else {
+			CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+		}
+		ckpt_writer_free(w);
+		snprintf(data, sizeof(data), "%s.index", out);
+		CHECK_EQ_INT(stat(data, &st) == 0, !touched);
+	}
+	ckpt_bundle_close(b);
+}
+
 int
 main(void)
 {
@@ -747,6 +805,7 @@ main(void)
 	test_refusals();
 	test_replace();
 	test_clone_layout();
+	test_watch();
 	check_rmtree(tmp);
 	return check_done("test_writer");
 }
