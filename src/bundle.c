@@ -1496,9 +1496,11 @@ ckpt_bundle_entry_changed(const struct ckpt_bundle *b,
 {
 	struct ckpt_bundle_priv *pv = b->priv;
 
+	if (e->nparts == 0)
+		return !ckpt_entry_is_bad(e) && e->shard_slot < pv->nshards &&
+		       atomic_load(&pv->shards[e->shard_slot].changed);
 	for (size_t i = 0; i < pv->nshards; i++)
-		if ((e->nparts > 0 || i == e->shard_slot) &&
-		    atomic_load(&pv->shards[i].changed))
+		if (atomic_load(&pv->shards[i].changed))
 			return true;
 	return false;
 }

@@ -570,20 +570,36 @@ first_check(struct ckptfs *fs, fuse_ino_t ino)
 
 	/* (ENTRY once: a share may set it meanwhile) */
 	if (n == NULL || n->kind != CKPTFS_TENSOR ||
-	    (e = n->entry) == NULL || ckptfs_ov_spooled(n))
+	    (e = n->entry) == NULL || ckptfs_ov_spooled(n) ||
+	    atomic_load(&n->verified) == 1)
 		return 0;
-	/* A change of its data file since undoes every check (one fstat();
-	 * the read's own fstat() finds it too, but a change that copies the
-	 * tensor's bytes to the spool may come first). */
-	if (fs->bundle != NULL && ckpt_bundle_entry_stale(fs->bundle, e))
+	/* Found damaged: the answer is kept, unless its data file changed
+	 * since (put back, say), which only a look here finds. */
+	if (atomic_load(&n->verified) < 0 && fs->bundle != NULL &&
+	    ckpt_bundle_entry_stale(fs->bundle, e))
 		recheck(fs);
-	if (atomic_load(&n->verified) == 1)
-		return 0;
 	if (ckptfs_node_verify_pending(n, &waits) &&
 	    (waits || e->size >= CHECK_INLINE_MAX) &&
 	    ckptfs_uring_defer())
 		return DEFERRED;
 	return verify_logged(fs, n);
+}
+
+/* first_check() before a change that copies INO's bytes to the spool: a
+ * change of its data file since undoes every check first (one fstat()).
+ * Reads need no such look: their own fstat() of the data file, or the
+ * check's, finds a change (do_read()). */
+static int
+change_check(struct ckptfs *fs, fuse_ino_t ino)
+{
+	struct ckptfs_node *n = node_of(fs, ino);
+	const struct ckpt_entry *e;
+
+	if (n != NULL && n->kind == CKPTFS_TENSOR && fs->bundle != NULL &&
+	    (e = n->entry) != NULL && !ckptfs_ov_spooled(n) &&
+	    ckpt_bundle_entry_stale(fs->bundle, e))
+		recheck(fs);
+	return first_check(fs, ino);
 }
 
 /* Change attributes: a new size truncates (copy-up keeps only what
@@ -602,7 +618,7 @@ do_setattr(struct ckptfs *fs, fuse_ino_t ino, const struct stat *attr,
 	if (!fs->writable)
 		return -EROFS;
 	if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size > 0 &&
-	    (rc = first_check(fs, ino)) < 0)
+	    (rc = change_check(fs, ino)) < 0)
 		return rc;
 	WRLOCK(fs);
 	if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size < 0)
@@ -1065,7 +1081,7 @@ do_write(struct ckptfs *fs, fuse_ino_t ino, const char *buf, size_t size,
 		return -EROFS;
 	if (off < 0)
 		return -EINVAL;
-	if ((rc = first_check(fs, ino)) < 0)
+	if ((rc = change_check(fs, ino)) < 0)
 		return rc;
 	RDLOCK(fs);
 	rc = ckptfs_ov_write(fs->tree, n, buf, size, (uint64_t)off);
@@ -1403,7 +1419,7 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 	if (len >= CHECK_INLINE_MAX && ckptfs_uring_defer())
 		return DEFERRED;
 	if ((rc = first_check(fs, ino_in)) < 0 ||
-	    (rc = first_check(fs, ino_out)) < 0)
+	    (rc = change_check(fs, ino_out)) < 0)
 		return rc;
 	if (len > COPY_MAX)
 		len = COPY_MAX;
@@ -1589,7 +1605,7 @@ xattr_change_check(struct ckptfs *fs, fuse_ino_t ino, const char *name)
 		return rc;
 	if ((strcmp(name, CKPTFS_XATTR_DTYPE) == 0 ||
 	     strcmp(name, CKPTFS_XATTR_SHAPE) == 0) &&
-	    (rc = first_check(fs, ino)) < 0)
+	    (rc = change_check(fs, ino)) < 0)
 		return rc;
 	return 0;
 }
