@@ -3828,22 +3828,45 @@ source_holds(struct ckptfs_tree *t, struct ckptfs_node *x)
 	return ckptfs_node_verify(t, x, &first, &verr) == 0;
 }
 
+/* The names of a write-out's tree against their digest from before the
+ * first change of names (names_before()), taken once when first asked. */
+struct names_now {
+	bool done;
+	bool same_names;	/* the same names */
+	bool same_owners;	/* and each on the same tensor */
+};
+
+static void
+names_now(struct ckptfs_tree *t, struct names_now *nn)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	uint64_t sum, n, owners;
+
+	if (nn->done)
+		return;
+	nn->done = true;
+	if (ov == NULL || !ov->names_taken ||
+	    names_sum(t, &sum, &n, &owners) < 0)
+		return;
+	nn->same_names = sum == ov->names_sum && n == ov->names_n;
+	nn->same_owners = nn->same_names && owners == ov->owners_sum;
+}
+
 /* Whether a TF2 output copies the source's object graph as stored: a TF2
  * source whose names did not change, even if names were made, moved and
  * removed on the way (a file saved through a temporary one and a rename,
  * a rename undone). */
 static bool
-copies_graph(struct ckptfs_tree *t)
+copies_graph(struct ckptfs_tree *t, struct names_now *nn)
 {
-	uint64_t sum, n;
-
 	if (!t->src.tf2 || t->bundle == NULL)
 		return false;
 	if (t->ov == NULL || !t->ov->structure)
 		return true;
-	return !t->ov->graph_removed && t->ov->names_taken &&
-	       names_sum(t, &sum, &n, NULL) == 0 &&
-	       sum == t->ov->names_sum && n == t->ov->names_n;
+	if (t->ov->graph_removed)
+		return false;
+	names_now(t, nn);
+	return nn->same_names;
 }
 
 void
@@ -3862,10 +3885,9 @@ ckptfs_ov_on_written(struct ckptfs_tree *t, void (*fn)(void *arg), void *arg)
  * (copies_graph()); names changed before their digest was taken (by a
  * replay) count as changed. */
 static bool
-changed_in_the_end(struct ckptfs_tree *t)
+changed_in_the_end(struct ckptfs_tree *t, struct names_now *nn)
 {
 	struct ckptfs_overlay *ov = t->ov;
-	uint64_t sum, n, owners;
 
 	if (!ckptfs_overlay_changed(t))
 		return false;
@@ -3879,17 +3901,18 @@ changed_in_the_end(struct ckptfs_tree *t)
 		     ckptfs_ov_spooled(x) || atomic_load(&x->shares)))
 			return true;
 	}
-	return ov->structure &&
-	       !(ov->names_taken && names_sum(t, &sum, &n, &owners) == 0 &&
-		 sum == ov->names_sum && n == ov->names_n &&
-		 owners == ov->owners_sum);
+	if (!ov->structure)
+		return false;
+	names_now(t, nn);
+	return !nn->same_owners;
 }
 
 int
 ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		 size_t nouts, bool force, bool *wrote, struct ckpt_err *err)
 {
-	bool changed = changed_in_the_end(t);
+	struct names_now nn = { 0 };
+	bool changed = changed_in_the_end(t, &nn);
 	struct ckpt_out_tensor *o = NULL;
 	/* Every tensor's name and key, each followed by a NUL, one after
 	 * the other (OFFS: where each starts), not a buffer each. */
@@ -3921,7 +3944,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	 * their unchanged tensors are checked before being copied. */
 	ckptfs_tree_recheck(t, NULL);
 	/* (a TF2 source's /by-object is built at mount) */
-	copy = copies_graph(t);
+	copy = copies_graph(t, &nn);
 	for (k = 0; k < nouts; k++) {
 		if (outs[k].format != CKPT_FORMAT_TF2)
 			tf1 = true;
