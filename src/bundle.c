@@ -2429,7 +2429,7 @@ check_verdict(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	if (rc == -ESTALE)
 		return ckpt_fail(err, -ESTALE,
 				 "%s: tensor '%s': a data file of it changed "
-				 "while it was read (ckpt_bundle_rebase())",
+				 "while it was read",
 				 b->prefix, shown);
 	if (rc == -EIO) {
 		/* The file that is short: the shard, unless the tensor is

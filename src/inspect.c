@@ -64,6 +64,7 @@ struct opts {
 struct out {
 	struct ckpt_buf b;
 	int err;	/* 0 or a negative errno */
+	uint64_t flushed;	/* bytes written to stdout so far */
 	bool discard;	/* text only measured, not kept */
 };
 
@@ -201,6 +202,7 @@ o_flush(struct out *o)
 		return o->err;
 	if (o->b.len > 0 && fwrite(o->b.data, 1, o->b.len, stdout) != o->b.len)
 		o->err = -errno != 0 ? -errno : -EIO;
+	o->flushed += o->b.len;
 	o->b.len = 0;
 	return o->err;
 }
@@ -630,6 +632,10 @@ struct vctx {
 	bool hex;		/* JSON strings as hexadecimal (values_hex) */
 	size_t width;		/* numeric elements are padded to this */
 	struct out scratch;	/* owned */
+	/* A read of the elements failed (the data file changed or was cut
+	 * after the check): the negative errno, also in the output's ERR
+	 * to stop it. */
+	int read_err;
 };
 
 /* Append element I: a number, "true", "(1+2j)", or a quoted string. */
@@ -677,6 +683,7 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 		if (rc == 0 && got < CHUNK && v->win_off + got < v->e->size)
 			rc = -EIO;
 		if (rc < 0) {
+			v->read_err = rc;
 			o->err = o->err != 0 ? o->err : rc;
 			return;
 		}
@@ -894,6 +901,31 @@ strings_not_utf8(const struct vctx *v)
 	return false;
 }
 
+/* Say that E's elements could not be read after its check passed (RC):
+ * its data file changed or was cut meanwhile.  Return EX_BAD. */
+static int
+read_failed(const struct ckpt_bundle *b, const struct ckpt_entry *e, int rc)
+{
+	char *file = e->nparts == 0 ? ckpt_shard_path(b->prefix, e->shard_id,
+						      b->hdr.num_shards)
+				    : NULL;
+	const char *where = file != NULL ? file : b->prefix;
+	int ret;
+
+	if (rc == -ESTALE)
+		ret = fail("%s: tensor \"%s\": the file changed while its "
+			   "values were printed", where, e->key);
+	else if (rc == -EIO)
+		ret = fail("%s: tensor \"%s\": the file became shorter "
+			   "than the index says while its values were "
+			   "printed", where, e->key);
+	else
+		ret = fail("%s: tensor \"%s\": %s", where, e->key,
+			   strerror(-rc));
+	free(file);
+	return ret;
+}
+
 /* Print the selected tensors' values: "key = value" (multi-line values
  * aligned under the first bracket), or one JSON object per line. */
 static int
@@ -916,6 +948,8 @@ print_values(const struct ckpt_bundle *b, const bool *sel,
 		if (vctx_load(b, e, opts, &v, &data) != 0) {
 			bad = EX_BAD;
 		} else {
+			uint64_t flushed = o->flushed;
+
 			if (opts->json) {
 				o_byte(o, '{');
 				entry_json(o, e);
@@ -933,6 +967,15 @@ print_values(const struct ckpt_bundle *b, const bool *sel,
 				o_str(o, " = ");
 				put_values(&v, w + 3, o);
 				o_byte(o, '\n');
+			}
+			if (v.read_err != 0) {
+				/* Not the output's failure: what is left of the
+				 * tensor is dropped, a line begun is ended. */
+				o->err = 0;
+				o->b.len = 0;
+				if (o->flushed != flushed)
+					o_byte(o, '\n');
+				bad = read_failed(b, e, v.read_err);
 			}
 			if (o_flush(o) < 0)
 				ret = o->err;

@@ -627,6 +627,30 @@ assert_one_error() {
 	assert_regex "${stderr_lines[1]}" "tensor 'global_step': the file is shorter than the index says"
 }
 
+@test "a shard cut or changed while values print: said, naming it, not stdout" {
+	# 1.5 million float32 in windows of 1 MiB: the values begin to
+	# come out in the first window, the file is cut then, and the
+	# second window's read fails (before: "standard output: ...").
+	"$MKFIXTURE" big "$W/c" --tensors 1 --bytes 8000000 >/dev/null
+	local k=layer_0/dense/bias d=$W/c.data-00000-of-00001
+	cp "$d" "$W/keep"
+	run -1 --separate-stderr bash -c '"$1" -j -a --values="$2" "$3" |
+		{ head -c 1 >/dev/null; truncate -s 4096 "$4"; cat >/dev/null; }
+		exit "${PIPESTATUS[0]}"' - "$CKPT_INSPECT" "$k" "$W/c" "$d"
+	assert_one_error "$d: tensor \"$k\": the file became shorter than the index says while its values were printed\$"
+	# written in place, the same size: the file changed
+	cp "$W/keep" "$d"
+	run -1 --separate-stderr bash -c '"$1" -j -a --values="$2" "$3" |
+		{ head -c 1 >/dev/null; touch -d "1 hour ago" "$4"
+		  cat >/dev/null; }
+		exit "${PIPESTATUS[0]}"' - "$CKPT_INSPECT" "$k" "$W/c" "$d"
+	assert_one_error "$d: tensor \"$k\": the file changed while its values were printed\$"
+	# untouched, every value prints
+	cp "$W/keep" "$d"
+	run -0 --separate-stderr inspect -j -a --values="$k" "$W/c"
+	[ "$(jq '.values | length' <<<"$output")" = 1500000 ]
+}
+
 @test "an absurd size in an entry is exit 1 naming the file" {
 	copy_real saved_model_half_plus_three_variables
 	# Entry "c" (value at offset 45): replace "12 00 20 08 28 04" (shape {},
