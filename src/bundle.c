@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -290,6 +291,42 @@ index_at(const char *path)
 	return there;
 }
 
+/* If PATH names a data file, PREFIX.data-A-of-B, and is not a prefix
+ * itself (PATH.index is not there): where ".data-" starts, with A and B
+ * set.  Else NULL. */
+static const char *
+shard_suffix(const char *path, unsigned *a, unsigned *b)
+{
+	const char *d = strstr(path, ".data-"), *next;
+	int n = 0;
+
+	if (d == NULL)
+		return NULL;
+	while ((next = strstr(d + 1, ".data-")) != NULL)
+		d = next;	/* the last: a prefix may hold ".data-" */
+	if (sscanf(d, ".data-%u-of-%u%n", a, b, &n) != 2 || d[n] != '\0' ||
+	    index_at(path))
+		return NULL;
+	return d;
+}
+
+/* True if directory PATH holds no 'checkpoint' state file while
+ * PATH.index is there: then PATH is taken for that checkpoint's prefix (a
+ * directory of that name, e.g. ckptfs's spool, would hide it). */
+static bool
+dir_is_prefix(const char *path)
+{
+	char *state = path_join(path, "checkpoint");
+	struct stat st;
+	bool none;
+
+	if (state == NULL)
+		return false;
+	none = lstat(state, &st) < 0 && errno == ENOENT;
+	free(state);
+	return none && index_at(path);
+}
+
 int
 ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 {
@@ -301,7 +338,8 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 	*prefix = NULL;
 	if (len == 0)
 		return ckpt_fail(err, -ENOENT, "empty checkpoint path");
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    !dir_is_prefix(path)) {
 		char *state = path_join(path, "checkpoint"), *text, *model;
 		size_t tlen;
 
@@ -335,15 +373,13 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 	} else if (len > 6 && strcmp(path + len - 6, ".index") == 0) {
 		p = strndup(path, len - 6);
 	} else {
-		const char *d = strstr(path, ".data-");
 		unsigned a, b;
-		int n = 0;
+		const char *d = shard_suffix(path, &a, &b);
 
 		/* PREFIX.data-00000-of-00001 names its checkpoint too (when
 		 * it is there: a shard name made up is not taken for its
 		 * prefix). */
-		if (d != NULL && sscanf(d, ".data-%u-of-%u%n", &a, &b, &n) == 2 &&
-		    d[n] == '\0' && !index_at(path)) {
+		if (d != NULL) {
 			if (stat(path, &st) < 0) {
 				rc = -errno;
 				return ckpt_fail(err, rc, "%s: %s", path,
@@ -374,7 +410,8 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 		rc = stat(idx, &st) < 0 ? -errno
 		     : S_ISREG(st.st_mode) ? 0 : NOT_REGULAR;
 		if (rc < 0) {
-			if (rc == NOT_REGULAR)
+			if (rc == NOT_REGULAR || (rc != -ENOENT &&
+						  rc != -ENOTDIR))
 				ckpt_fail(err, rc, "%s: %s", idx,
 					  open_error(rc));
 			else
@@ -1329,6 +1366,7 @@ ckpt_bundle_open(const char *path, struct ckpt_bundle **out,
 	char *prefix = NULL, *index_path = NULL, *buf = NULL;
 	size_t len = 0;
 	struct stat st;
+	unsigned shard, nshards;
 	int rc;
 
 	*out = NULL;
@@ -1354,6 +1392,14 @@ ckpt_bundle_open(const char *path, struct ckpt_bundle **out,
 		b->index_size = (uint64_t)st.st_size;
 	}
 	rc = bundle_load(b, (const uint8_t *)buf, len, true, err);
+	if (rc == 0 && shard_suffix(path, &shard, &nshards) != NULL &&
+	    (nshards != (unsigned)b->hdr.num_shards || shard >= nshards))
+		/* a stray file of an older save with another shard count */
+		rc = ckpt_fail(err, -ENOENT,
+			       "%s: not a data file of checkpoint %s, whose "
+			       "index has %" PRId32 " data file%s",
+			       path, prefix, b->hdr.num_shards,
+			       b->hdr.num_shards == 1 ? "" : "s");
 out:
 	free(buf);
 	free(prefix);
@@ -2376,6 +2422,33 @@ crc_stored(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	return j[0].rc;
 }
 
+/* Fail with RC and a message "FILE: " FMT..., FILE being E's data file
+ * (that of a stored entry), or B's prefix for a tensor assembled from
+ * slices (which may lie in several). */
+static int
+entry_fail(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	   struct ckpt_err *err, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int
+entry_fail(const struct ckpt_bundle *b, const struct ckpt_entry *e,
+	   struct ckpt_err *err, int rc, const char *fmt, ...)
+{
+	char *path = e->nparts == 0 ? ckpt_shard_path(b->prefix, e->shard_id,
+						      b->hdr.num_shards)
+				    : NULL;
+	char what[sizeof(err->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	rc = ckpt_fail(err, rc, "%s: %s", path != NULL ? path : b->prefix,
+		       what);
+	free(path);
+	return rc;
+}
+
 /* The CRC-32C TensorFlow stores for E, from all of E's stored bytes in
  * BUF: over the bytes, or for strings and variants over their lengths
  * and bytes once the layout checks out (else -EBADMSG, with a message
@@ -2404,16 +2477,15 @@ content_crc(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 
 		ckpt_string_explain(buf, (size_t)e->size, elems,
 				    b->hdr.endianness == 1, why, sizeof(why));
-		return ckpt_fail(err, -EBADMSG,
-				 "%s: tensor '%s': not a stored string tensor "
-				 "of its shape: %s",
-				 b->prefix, shown, why);
+		return entry_fail(b, e, err, -EBADMSG,
+				  "tensor '%s': not a stored string tensor of "
+				  "its shape: %s", shown, why);
 	}
 	if (rc < 0)
-		return ckpt_fail(err, -EBADMSG,
-				 "%s: tensor '%s': malformed %s data or length "
-				 "checksum mismatch",
-				 b->prefix, shown, ckpt_dtype_name(e->dtype));
+		return entry_fail(b, e, err, -EBADMSG,
+				  "tensor '%s': malformed %s data or length "
+				  "checksum mismatch",
+				  shown, ckpt_dtype_name(e->dtype));
 	return 0;
 }
 
@@ -2427,10 +2499,10 @@ check_verdict(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	if (rc == -EBADMSG)
 		return rc;
 	if (rc == -ESTALE)
-		return ckpt_fail(err, -ESTALE,
-				 "%s: tensor '%s': a data file of it changed "
-				 "while it was read",
-				 b->prefix, shown);
+		return entry_fail(b, e, err, -ESTALE,
+				  "tensor '%s': %s changed while it was read",
+				  shown, e->nparts == 0 ? "the file"
+							: "a data file of it");
 	if (rc == -EIO) {
 		/* The file that is short: the shard, unless the tensor is
 		 * assembled from slices (which may be in several). */
@@ -2451,14 +2523,13 @@ check_verdict(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		return rc;
 	}
 	if (rc < 0)
-		return ckpt_fail(err, rc, "%s: tensor '%s': %s", b->prefix, shown,
-				 strerror(-rc));
+		return entry_fail(b, e, err, rc, "tensor '%s': %s", shown,
+				  strerror(-rc));
 	if (ckpt_crc_mask(crc) != e->crc32c)
-		return ckpt_fail(err, -EBADMSG,
-				 "%s: tensor '%s': crc32c mismatch (stored "
-				 "%08x, data %08x)",
-				 b->prefix, shown, ckpt_crc_unmask(e->crc32c),
-				 crc);
+		return entry_fail(b, e, err, -EBADMSG,
+				  "tensor '%s': crc32c mismatch (stored %08x, "
+				  "data %08x)",
+				  shown, ckpt_crc_unmask(e->crc32c), crc);
 	return 0;
 }
 

@@ -352,11 +352,13 @@ check_mountpoint(const char *mnt)
 	if (strncmp(mnt, "/dev/fd/", 8) == 0)
 		return 0;
 	if (stat(mnt, &st) != 0) {
-		ckptfs_log(NULL, LOG_ERR, "%s: %s", mnt, strerror(errno));
+		ckptfs_log(NULL, LOG_ERR, "mount point %s: %s", mnt,
+			   strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		ckptfs_log(NULL, LOG_ERR, "%s: not a directory", mnt);
+		ckptfs_log(NULL, LOG_ERR, "mount point %s: not a directory",
+			   mnt);
 		return -1;
 	}
 	if (snprintf(parent, sizeof(parent), "%s/..", mnt) <
@@ -517,46 +519,6 @@ stat_parent(const char *path, bool write, struct stat *st, const char **base)
 	return rc;
 }
 
-/* Check that PATH (absolute), given as option OPT=GIVEN, names a file to
- * be made in a directory that exists and can be written, and is not the
- * source checkpoint SRC under another spelling (a symbolic link, "..",
- * "//", another mount of the directory): the directory is compared by
- * device and inode.  Say why not and return -1. */
-static int
-check_target(const char *opt, const char *given, const char *path,
-	     const char *src)
-{
-	struct stat st, sst;
-	const char *base, *sbase, *last = strrchr(given, '/');
-	size_t len = strlen(given);
-	int rc;
-
-	last = last != NULL ? last + 1 : given;
-	/* (".", "..": a directory too, and "..index" a hidden file) */
-	if (len == 0 || given[len - 1] == '/' || strcmp(last, ".") == 0 ||
-	    strcmp(last, "..") == 0) {
-		ckptfs_log(NULL, LOG_ERR, "%s=%s: %s", opt, given,
-			   len == 0 ? "empty"
-				    : "names a directory, not a prefix");
-		return -1;
-	}
-	if ((rc = stat_parent(path, true, &st, &base)) < 0) {
-		ckptfs_log(NULL, LOG_ERR,
-			   "%s=%s: cannot write in its directory: %s",
-			   opt, given, strerror(-rc));
-		return -1;
-	}
-	if (src != NULL && stat_parent(src, false, &sst, &sbase) == 0 &&
-	    st.st_dev == sst.st_dev && st.st_ino == sst.st_ino &&
-	    strcmp(base, sbase) == 0) {
-		ckptfs_log(NULL, LOG_ERR, "%s=%s: is the source checkpoint, "
-			   "which is never overwritten",
-			   opt, given);
-		return -1;
-	}
-	return 0;
-}
-
 /* Whether absolute PATH (or the directory it would be made in) is the
  * mount point MNT or inside it, compared by device and inode after
  * resolving links and "..", before mounting. */
@@ -569,11 +531,16 @@ in_mountpoint(const char *path, const char *mnt)
 
 	if (strncmp(mnt, "/dev/fd/", 8) == 0 || stat(mnt, &mst) < 0)
 		return false;
+	/* PATH, or the nearest directory above it that is there: the
+	 * directories of mnt/by-name/x are not, before mounting. */
 	real = realpath(path, NULL);
-	if (real == NULL && (dir = dir_of(path)) != NULL) {
+	for (dir = strdup(path); real == NULL && dir != NULL &&
+				 strchr(dir, '/') != NULL && strcmp(dir, "/");) {
+		slash = strrchr(dir, '/');
+		slash[slash == dir] = '\0';
 		real = realpath(dir, NULL);
-		free(dir);
 	}
+	free(dir);
 	if (real == NULL)
 		return false;
 	for (;;) {
@@ -588,6 +555,97 @@ in_mountpoint(const char *path, const char *mnt)
 	}
 	free(real);
 	return in;
+}
+
+/* Whether a file of the output PREFIX (option output=GIVEN: its index,
+ * its data file) is a directory, which the write-out could not replace:
+ * say so and return -1; else 0. */
+static int
+output_blocked(const char *given, const char *prefix)
+{
+	static const char *const ends[] = { ".index",
+					    ".data-00000-of-00001" };
+	struct stat st;
+	char *f;
+
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		if (asprintf(&f, "%s%s", prefix, ends[i]) < 0)
+			return -1;
+		if (lstat(f, &st) == 0 && S_ISDIR(st.st_mode)) {
+			ckptfs_log(NULL, LOG_ERR, "output=%s: %s is a "
+				   "directory, which the write-out cannot "
+				   "replace", given, f);
+			free(f);
+			return -1;
+		}
+		free(f);
+	}
+	return 0;
+}
+
+/* Check that PATH (absolute), given as option OPT=GIVEN, names a file to
+ * be made in a directory that exists and can be written, outside the
+ * mount point MNT, and is not the source checkpoint's prefix SRC under
+ * another spelling (a symbolic link, "..", "//", another mount of the
+ * directory): the directory is compared by device and inode.  An output
+ * (OPT "output") must not be where its files would replace a directory;
+ * a spool not where it would hide the source.  Say why not and return
+ * -1. */
+static int
+check_target(const char *opt, const char *given, const char *path,
+	     const char *src, const char *mnt)
+{
+	struct stat st, sst;
+	const char *base, *sbase, *last = strrchr(given, '/');
+	size_t len = strlen(given);
+	bool output = strcmp(opt, "output") == 0;
+	char *dir;
+	int rc;
+
+	last = last != NULL ? last + 1 : given;
+	/* (".", "..": a directory too, and "..index" a hidden file) */
+	if (len == 0 || given[len - 1] == '/' || strcmp(last, ".") == 0 ||
+	    strcmp(last, "..") == 0) {
+		ckptfs_log(NULL, LOG_ERR, "%s=%s: %s", opt, given,
+			   len == 0 ? "empty"
+				    : "names a directory, not a prefix");
+		return -1;
+	}
+	if (mnt != NULL && in_mountpoint(path, mnt)) {
+		if (output)
+			ckptfs_log(NULL, LOG_ERR, "output=%s: inside the mount "
+				   "point %s; give a path outside it", given,
+				   mnt);
+		else	/* as main() says it of a default spool */
+			ckptfs_log(NULL, LOG_ERR, "spool %s: inside the mount "
+				   "point %s; give -o spool= (or -o output=) "
+				   "outside it", given, mnt);
+		return -1;
+	}
+	if ((rc = stat_parent(path, true, &st, &base)) < 0) {
+		dir = dir_of(path);
+		ckptfs_log(NULL, LOG_ERR, "%s=%s: cannot make files in %s: %s",
+			   opt, given, dir != NULL ? dir : "its directory",
+			   strerror(-rc));
+		free(dir);
+		return -1;
+	}
+	if (src != NULL && stat_parent(src, false, &sst, &sbase) == 0 &&
+	    st.st_dev == sst.st_dev && st.st_ino == sst.st_ino &&
+	    strcmp(base, sbase) == 0) {
+		if (output)
+			ckptfs_log(NULL, LOG_ERR, "%s=%s: is the source "
+				   "checkpoint, which is never overwritten",
+				   opt, given);
+		else
+			ckptfs_log(NULL, LOG_ERR, "%s=%s: is the source "
+				   "checkpoint's prefix: a directory there "
+				   "would hide it", opt, given);
+		return -1;
+	}
+	if (output && (rc = output_blocked(given, path)) != 0)
+		return -1;
+	return 0;
 }
 
 /* What a mount writes: the outputs, the spool, whether to write even
@@ -715,7 +773,7 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 		/* (the default names differ from the source's) */
 		if (conf->output != NULL &&
 		    check_target("output", conf->output, p->prefixes[i],
-				 b->prefix) < 0) {
+				 b->prefix, conf->mountpoint) < 0) {
 			free(base);
 			plan_free(p);
 			return -1;
@@ -736,7 +794,8 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 			p->spool[--len] = '\0';
 		if (p->spool != NULL && (conf->spool[0] == '\0' ||
 					 check_target("spool", p->spool,
-						      p->spool, NULL) < 0)) {
+						      p->spool, b->prefix,
+						      conf->mountpoint) < 0)) {
 			if (conf->spool[0] == '\0')
 				ckptfs_log(NULL, LOG_ERR, "spool=: empty");
 			free(base);
@@ -1126,8 +1185,15 @@ unmount_wait_at(const char *mnt)
 	    is_ckptfs_mount(mnt))
 		return unmount_dead(mnt);
 	if (fd < 0) {
-		ckptfs_log(NULL, LOG_ERR, "%s: %s (not a ckptfs mount?)", path,
-			   strerror(errno));
+		int e = errno;
+		struct stat st;
+
+		if (stat(mnt, &st) < 0)
+			ckptfs_log(NULL, LOG_ERR, "mount point %s: %s", mnt,
+				   strerror(errno));
+		else
+			ckptfs_log(NULL, LOG_ERR, "%s: %s (not a ckptfs "
+				   "mount?)", path, strerror(e));
 		return EXIT_FAILURE;
 	}
 	/* Whole: the source path and tf2_root, of any length, come first. */
@@ -1396,12 +1462,17 @@ main(int argc, char *argv[])
 		goto out_args;
 	}
 	if (conf.checkpoint == NULL || conf.nonopts < 2) {
+		/* An option not understood first: "ckptfs --bogus" is not
+		 * missing its arguments only. */
+		if (fuse_parse_cmdline(&args, &opts) != 0 ||
+		    !options_known(&args))
+			goto out_opts;
 		ckptfs_log(NULL, LOG_ERR,
 			   "missing %s (usage: ckptfs [options] CHECKPOINT "
 			   "MOUNTPOINT)",
 			   conf.checkpoint == NULL ? "CHECKPOINT"
 						   : "MOUNTPOINT");
-		goto out_args;
+		goto out_opts;
 	}
 	if (conf.nonopts > 2) {
 		ckptfs_log(NULL, LOG_ERR, "too many arguments (usage: ckptfs "

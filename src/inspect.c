@@ -565,6 +565,20 @@ list_text(const struct ckpt_bundle *b, const bool *sel, struct out *o)
 	return 0;
 }
 
+/* Append the JSON member "key" of E, and "key_hex" if the key is not
+ * valid UTF-8 (a JSON string would not give its bytes back). */
+static void
+key_json(struct out *o, const struct ckpt_entry *e)
+{
+	o_str(o, "\"key\":");
+	esc_json(o, e->key, e->key_len);
+	if (!ckpt_utf8_valid(e->key, e->key_len)) {
+		o_str(o, ",\"key_hex\":\"");
+		put_hex(o, e->key, e->key_len);
+		o_byte(o, '"');
+	}
+}
+
 /* Append the JSON members describing E (no braces), after "key". */
 static void
 entry_json(struct out *o, const struct ckpt_entry *e)
@@ -573,13 +587,7 @@ entry_json(struct out *o, const struct ckpt_entry *e)
 	size_t i;
 	int d;
 
-	o_str(o, "\"key\":");
-	esc_json(o, e->key, e->key_len);
-	if (!ckpt_utf8_valid(e->key, e->key_len)) {
-		o_str(o, ",\"key_hex\":\"");
-		put_hex(o, e->key, e->key_len);
-		o_byte(o, '"');
-	}
+	key_json(o, e);
 	o_str(o, ",\"dtype\":");
 	esc_json(o, dtype_text(e->dtype, dt, sizeof(dt)),
 		 strlen(dtype_text(e->dtype, dt, sizeof(dt))));
@@ -1015,8 +1023,7 @@ report_damage(const struct opts *opts, const struct ckpt_entry *e,
 {
 	if (opts->json) {
 		o_byte(o, '{');
-		o_str(o, "\"key\":");
-		esc_json(o, e->key, e->key_len);
+		key_json(o, e);
 		if (part != NULL) {
 			o_str(o, ",\"part\":\"");
 			put_extents(o, e, part);
@@ -1178,8 +1185,7 @@ verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
 		}
 		if (ok && opts->json) {
 			o_byte(o, '{');
-			o_str(o, "\"key\":");
-			esc_json(o, e->key, e->key_len);
+			key_json(o, e);
 			o_str(o, ",\"ok\":true}\n");
 		}
 		if (e->key_len == strlen(CKPT_OBJGRAPH_KEY) &&
@@ -1203,7 +1209,8 @@ verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
 		if (rc < 0) {
 			/* "PREFIX: object graph: ...": said as for a tensor,
 			 * with the file it is stored in. */
-			msg = after_path(ckpt_err_str(&err, rc), b->prefix);
+			msg = strip_key(after_path(ckpt_err_str(&err, rc),
+						   b->prefix));
 			file = ckpt_shard_path(b->prefix, ge->shard_id,
 					       b->hdr.num_shards);
 			report_damage(opts, ge, NULL, msg, file, o);

@@ -3528,11 +3528,12 @@ settle_shape(struct ckptfs_tree *t, struct ckptfs_node *n,
 		o->dims = one;
 		goto out;
 	}
+	/* (a shape helps only a size that is whole elements) */
 	if (n->rank < 0) {
 		rc = ckpt_fail(err, -EINVAL,
 			       "%s: %" PRIu64 " bytes are not a whole number of "
 			       "%s elements (%zu bytes each); fix the data or "
-			       "set user.ckpt.shape",
+			       "set user.ckpt.dtype",
 			       (const char *)w.data, (uint64_t)n->size,
 			       ckpt_dtype_name(n->dtype), es);
 	} else {
@@ -3542,9 +3543,10 @@ settle_shape(struct ckptfs_tree *t, struct ckptfs_node *n,
 		rc = ckpt_fail(err, -EINVAL,
 			       "%s: %" PRIu64 " bytes do not match %s [%s] "
 			       "(%" PRIu64 " bytes); fix the data or set "
-			       "user.ckpt.shape",
+			       "user.ckpt.%s",
 			       (const char *)w.data, (uint64_t)n->size,
-			       ckpt_dtype_name(n->dtype), shape, want);
+			       ckpt_dtype_name(n->dtype), shape, want,
+			       n->size % es == 0 ? "shape" : "dtype and shape");
 	}
 out:
 	ckpt_buf_free(&w);

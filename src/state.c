@@ -200,7 +200,9 @@ ckpt_state_parse(const char *buf, size_t len, char **path,
 		}
 	}
 	if (model == NULL || model[0] == '\0') {
-		rc = ckpt_fail(err, -ENOENT, "no model_checkpoint_path");
+		rc = ckpt_fail(err, -ENOENT, model == NULL
+					     ? "no model_checkpoint_path"
+					     : "model_checkpoint_path is empty");
 		goto fail;
 	}
 	*path = model;

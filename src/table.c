@@ -502,6 +502,10 @@ parse_footer(struct parser *ps, struct handle *meta, struct handle *index)
 {
 	const uint8_t *f, *p, *limit;
 
+	if (ps->len == 0)	/* (a save killed before it wrote) */
+		return ckpt_fail(ps->err, -EBADMSG,
+				 "%s: empty file, not a checkpoint index",
+				 pname(ps));
 	if (ps->len < CKPT_TABLE_FOOTER_LEN)
 		return ckpt_fail(ps->err, -EBADMSG,
 				 "%s: %zu byte(s) too short for a table "

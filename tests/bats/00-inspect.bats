@@ -462,11 +462,19 @@ assert_one_error() {
 @test "keys are padded by display width: wide characters, combining marks" {
 	fixture widenames
 	run -0 inspect "$F"
-	# 名前/重み takes 9 columns, e+U+0301 t e+U+0301 3: float32 starts
-	# at column 12.
-	assert_output "$(printf '%s\n' 'a          float32  []  4' \
-		$'e\xcc\x81te\xcc\x81        float32  []  4' \
-		'名前/重み  float32  []  4')"
+	# 名前/重み takes 9 columns, e+U+0301 t e+U+0301 3, l1/\xe9t\xe9 12:
+	# float32 starts at column 15.
+	assert_output "$(printf '%s\n' 'a             float32  []  4' \
+		$'e\xcc\x81te\xcc\x81           float32  []  4' \
+		'l1/\xe9t\xe9  float32  []  4' \
+		'名前/重み     float32  []  4')"
+	# a key that is not UTF-8 has its bytes in key_hex, in each JSON
+	run -0 inspect -j "$F"
+	assert_line --regexp '^\{"key":"l1/\\u00e9t\\u00e9","key_hex":"6c312fe974e9","dtype":"float32",'
+	[ "$(grep -c key_hex <<<"$output")" = 1 ]
+	run -0 inspect -c -j "$F"
+	assert_line '{"key":"l1/\u00e9t\u00e9","key_hex":"6c312fe974e9","ok":true}'
+	[ "$(grep -c key_hex <<<"$output")" = 1 ]
 }
 
 @test "tf2 fixture: graph with slot variable and empty full_name" {
@@ -505,6 +513,32 @@ assert_one_error() {
 	printf 'model_checkpoint_path: "m-3"\n' >"$W/empty/checkpoint"
 	run -1 --separate-stderr inspect "$W/empty/"
 	assert_one_error "$W/empty/m-3\.index: no such checkpoint \(No such file or directory\); it is the latest one named by $W/empty/checkpoint \(give a prefix to open another\)$"
+	printf 'model_checkpoint_path: ""\n' >"$W/empty/checkpoint"
+	run -1 --separate-stderr inspect "$W/empty"
+	assert_one_error "$W/empty/checkpoint: model_checkpoint_path is empty$"
+}
+
+@test "a prefix that is also a directory, a stray shard, an index that cannot be opened" {
+	fixture tf1
+	# A directory named as the prefix (a spool, say) without a state
+	# file: the prefix, not a checkpoint directory.
+	mkdir "$F"
+	run -0 inspect "$F"
+	[ "${#lines[@]}" = 10 ]
+	touch "$F/checkpoint"	# with one, the state file it is
+	run -1 --separate-stderr inspect "$F"
+	assert_one_error "$F/checkpoint: no model_checkpoint_path$"
+	rm -r "$F"
+	# A data file of an older save with two shards is not this one's.
+	touch "$F.data-00000-of-00002"
+	run -1 --separate-stderr inspect "$F.data-00000-of-00002"
+	assert_one_error "$F\.data-00000-of-00002: not a data file of checkpoint $F, whose index has 1 data file$"
+	run -0 inspect "$F.data-00000-of-00001"
+	# Not "no such checkpoint" for an index that is there but cannot be
+	# opened.
+	ln -s loop.index "$W/loop.index"
+	run -1 --separate-stderr inspect "$W/loop"
+	assert_one_error "$W/loop\.index: Too many levels of symbolic links$"
 }
 
 @test "a string tensor whose lengths were damaged: --verify says what is wrong" {
@@ -538,7 +572,8 @@ assert_one_error() {
 	run -0 jq -s -e '.[-1] == {"verified":10,"damaged":1} and
 		(map(select(.ok == false)) | .[0].key) == "dense/kernel"' <<<"$output"
 	run -1 --separate-stderr inspect -v "$F" dense/kernel
-	assert_one_error "dense/kernel.*crc32c mismatch"
+	# the file that holds it, not the prefix
+	assert_one_error "$F\\.data-00000-of-00001: tensor 'dense/kernel': crc32c mismatch"
 	# Every other tensor still prints, the damaged one said on stderr.
 	run -1 --separate-stderr inspect -v "$F"
 	assert_one_error "dense/kernel.*crc32c mismatch"
@@ -578,7 +613,7 @@ assert_one_error() {
 	assert_one_error "tf1\.index"
 	truncate -s 0 "$F.index"
 	run -1 --separate-stderr inspect "$F"
-	assert_one_error "tf1\.index"
+	assert_one_error "tf1\.index: empty file, not a checkpoint index$"
 }
 
 @test "a flipped byte in the index is exit 1 naming the index" {

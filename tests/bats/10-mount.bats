@@ -65,14 +65,20 @@ EOF
 	local p
 	p=$(fixture tf1)
 	run -1 timeout 10 "$CKPTFS" "$p" "$BATS_TEST_TMPDIR/none"
-	assert_output "ckptfs: $BATS_TEST_TMPDIR/none: No such file or directory"
+	assert_output "ckptfs: mount point $BATS_TEST_TMPDIR/none: No such file or directory"
 	touch "$BATS_TEST_TMPDIR/file"
 	run -1 timeout 10 "$CKPTFS" "$p" "$BATS_TEST_TMPDIR/file"
-	assert_output "ckptfs: $BATS_TEST_TMPDIR/file: not a directory"
+	assert_output "ckptfs: mount point $BATS_TEST_TMPDIR/file: not a directory"
 	run -1 timeout 10 "$CKPTFS" "$p"
 	assert_output --regexp '^ckptfs: missing MOUNTPOINT'
 	run -1 timeout 10 "$CKPTFS"
 	assert_output --regexp '^ckptfs: missing CHECKPOINT'
+	# an option not understood is said first, not a missing argument
+	run -1 timeout 10 "$CKPTFS" --bogus
+	assert_line "ckptfs: an option was not understood (ckptfs -h lists them)"
+	refute_output --partial missing
+	run -1 timeout 10 "$CKPTFS" -u "$BATS_TEST_TMPDIR/none"
+	assert_output "ckptfs: mount point $BATS_TEST_TMPDIR/none: No such file or directory"
 	run -1 timeout 10 "$CKPTFS" "$p" "$BATS_TEST_TMPDIR" "$BATS_TEST_TMPDIR"
 	assert_output --regexp '^ckptfs: too many arguments'
 }

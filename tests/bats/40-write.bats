@@ -1143,12 +1143,16 @@ EOF
 	printf 'abcde' >"$MNT/by-name/bad"
 	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/bad"
 	printf '\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c' >"$MNT/by-name/scoped/c"
+	printf 'abcd' >"$MNT/by-name/d64"	# no shape holds 4 bytes of float64
+	setfattr -n user.ckpt.dtype -v float64 "$MNT/by-name/d64"
+	setfattr -n user.ckpt.shape -v 1 "$MNT/by-name/d64"
 	mv "$MNT/by-name/b" "$MNT/by-name/b2"
 	finish_fails
 	# The first refused tensor's reason (inode order: scoped/c first),
-	# then the other one's name.
-	assert_output --partial "by-name/scoped/c: 12 bytes do not match float32 [] (4 bytes); fix the data or set user.ckpt.shape; 1 more tensor refused: by-name/bad;"
-	assert_line "ckptfs: refused: by-name/bad: 5 bytes are not a whole number of float32 elements (4 bytes each); fix the data or set user.ckpt.shape"
+	# then the others' names.
+	assert_output --partial "by-name/scoped/c: 12 bytes do not match float32 [] (4 bytes); fix the data or set user.ckpt.shape; 2 more tensors refused: by-name/bad, by-name/d64;"
+	assert_line "ckptfs: refused: by-name/bad: 5 bytes are not a whole number of float32 elements (4 bytes each); fix the data or set user.ckpt.dtype"
+	assert_line "ckptfs: refused: by-name/d64: 4 bytes do not match float64 [1] (8 bytes); fix the data or set user.ckpt.dtype and shape"
 	# How to get them back, with where they were to go.
 	assert_output --partial "; changes kept in $spool (mount again with -o spool=$spool,output=$T/out,format=tf1)"
 	[ ! -e "$T/out.index" ]
@@ -1166,6 +1170,7 @@ EOF
 	assert_output --partial "by-name/bad: 5 bytes are not a whole number of float32 elements (4 bytes each)"
 	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
 	truncate -s 4 "$MNT/by-name/bad"
+	rm "$MNT/by-name/d64"
 	finish
 	[ "$(meta "$T/out" scoped/c)" = "float32 [3]" ]
 	[ "$(val "$T/out" a)" = 10 ]
@@ -1342,7 +1347,7 @@ EOF
 	assert_output "ckptfs: output=$T/src/m: is the source checkpoint, which is never overwritten"
 	# Where nothing can be written, before mounting too.
 	run -1 "$CKPTFS" -o output="$T/nodir/out" "$P" "$T/mnt"
-	assert_output "ckptfs: output=$T/nodir/out: cannot write in its directory: No such file or directory"
+	assert_output "ckptfs: output=$T/nodir/out: cannot make files in $T/nodir: No such file or directory"
 	run -1 "$CKPTFS" -o output= "$P" "$T/mnt"
 	assert_output "ckptfs: output=: empty"
 	run -1 "$CKPTFS" -o output="$T/" "$P" "$T/mnt"
@@ -1352,7 +1357,20 @@ EOF
 	run -1 "$CKPTFS" -o output=.. "$P" "$T/mnt"
 	assert_output "ckptfs: output=..: names a directory, not a prefix"
 	run -1 "$CKPTFS" -o spool="$T/nodir/sp" "$P" "$T/mnt"
-	assert_output "ckptfs: spool=$T/nodir/sp: cannot write in its directory: No such file or directory"
+	assert_output "ckptfs: spool=$T/nodir/sp: cannot make files in $T/nodir: No such file or directory"
+	# A directory where the output's index or data file goes: the
+	# write-out could not replace it (and said so only at unmount).
+	mkdir -p "$T/o1/p.index" "$T/o2/p.data-00000-of-00001"
+	run -1 "$CKPTFS" -o output="$T/o1/p" "$P" "$T/mnt"
+	assert_output "ckptfs: output=$T/o1/p: $T/o1/p.index is a directory, which the write-out cannot replace"
+	run -1 "$CKPTFS" -o output="$T/o2/p" "$P" "$T/mnt"
+	assert_output "ckptfs: output=$T/o2/p: $T/o2/p.data-00000-of-00001 is a directory, which the write-out cannot replace"
+	# A spool at the source's prefix hid it from the next mount.
+	run -1 "$CKPTFS" -o spool="$T/link/ckpt" "$P" "$T/mnt"
+	assert_output "ckptfs: spool=$T/link/ckpt: is the source checkpoint's prefix: a directory there would hide it"
+	# Inside the mount point, in a directory only the mount has.
+	run -1 "$CKPTFS" -o output="$T/mnt/by-name/out" "$P" "$T/mnt"
+	assert_output "ckptfs: output=$T/mnt/by-name/out: inside the mount point $T/mnt; give a path outside it"
 	run ! mountpoint -q "$T/mnt"
 	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
 	run -1 "$CKPTFS" -u "$T/mnt"

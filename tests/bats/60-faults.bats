@@ -494,7 +494,7 @@ hostile() {
 	run -0 grep -c . "$CKPTFS_LOG"
 	assert_output 1
 	run -0 cat "$CKPTFS_LOG"
-	assert_output --regexp "^ckptfs: .*/ckpt: tensor 'vocab\\[3:5\\]': not a stored string tensor of its shape: the lengths add up to more than the 10 bytes \\(element 0\\)$"
+	assert_output --regexp "^ckptfs: .*/ckpt\\.data-00000-of-00001: tensor 'vocab\\[3:5\\]': not a stored string tensor of its shape: the lengths add up to more than the 10 bytes \\(element 0\\)$"
 }
 
 @test "user.ckpt.crc32c of a damaged tensor fails with EIO, as its reads" {

@@ -27,7 +27,8 @@
  *   oddnames     TF1 names with odd bytes, empty components, a 300-byte
  *                component, UTF-8, and a name that is also a prefix.
  *   widenames    a=0, "\u540d\u524d/\u91cd\u307f"=1 (wide characters),
- *                "e\u0301te\u0301"=2 (combining marks) as float32 scalars.
+ *                "e\u0301te\u0301"=2 (combining marks), "l1/\xe9t\xe9"=3
+ *                (not UTF-8) as float32 scalars.
  *   big          N tensors (--tensors, default 2000) of realistic names
  *                totalling about B bytes (--bytes, default 256 MiB).
  *   layout       N uint8 tensors (--tensors, default 200) t/0000, ... of
@@ -659,7 +660,8 @@ mk_oddnames(const char *prefix)
 }
 
 /* The widenames fixture: names whose display width is not their count
- * of characters. */
+ * of characters, and one that is not UTF-8 (Latin-1 "ete" with accents:
+ * TensorFlow's writers would not make it, a foreign one might). */
 static void
 mk_widenames(const char *prefix)
 {
@@ -667,6 +669,7 @@ mk_widenames(const char *prefix)
 		"a",
 		"\xe5\x90\x8d\xe5\x89\x8d/\xe9\x87\x8d\xe3\x81\xbf",
 		"e\xcc\x81te\xcc\x81",
+		"l1/\xe9t\xe9",
 	};
 	struct ckpt_writer *w = open_writer(prefix, 1);
 
