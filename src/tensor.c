@@ -975,9 +975,17 @@ text_of_prec(double v, enum fkind k, int prec, char *sci, size_t len)
 {
 	char near[48];
 
+	int e2;
+
 	snprintf(sci, len, "%.*e", prec - 1, v);
 	if (roundtrips(sci, v, k))
 		return 1;
+	/* The values that read back as V lie as far below it as above,
+	 * except for a power of two (its values below are closer together):
+	 * V rounded is the nearest text, so if it does not read back, a
+	 * text one unit away does so only for a power of two. */
+	if (frexp(v, &e2) != 0.5 && frexp(v, &e2) != -0.5)
+		return 0;
 	for (int d = -1; d <= 1; d += 2) {
 		sci_step(sci, prec, d, near, sizeof(near));
 		if (roundtrips(near, v, k)) {
@@ -1048,7 +1056,16 @@ format_float(double v, enum fkind k, char *buf, size_t len)
 		snprintf(buf, len, "%s", v < 0 ? "-inf" : "inf");
 		return;
 	}
-	/* HI digits (9 for a float, 17 for a double) always read back. */
+	/* HI digits (9 for a float, 17 for a double) always read back.
+	 * Most values of a trained tensor need HI or HI - 1: those two
+	 * first (one or two texts each instead of about ten), then the
+	 * bisection below HI - 2. */
+	for (int tries = 0; tries < 2 && lo < hi; tries++) {
+		if (text_of_prec(v, k, hi - 1, sci, sizeof(sci)) == 0)
+			lo = hi;
+		else
+			hi--;
+	}
 	while (lo < hi) {
 		int mid = lo + (hi - lo) / 2;
 

@@ -1346,19 +1346,57 @@ test_value_format(void)
 	ckpt_buf_free(&out);
 }
 
+/* Whether X reads back as V, whose neighbours are LO and HI (either
+ * order) and whose bits are EVEN or not: nearer to V than to both, or
+ * halfway to one when V's bits are even (ties to even). */
+static bool
+reads_back(double x, double v, double lo, double hi, bool even)
+{
+	double d = fabs(x - v), dl = fabs(x - lo), dh = fabs(x - hi);
+
+	return (d < dl && d < dh) || (even && d <= dl && d <= dh);
+}
+
+/* Significant digits of number TEXT ("-0.0050000004" 8, "4300000000"
+ * 2, "1.74e-18" 3). */
+static int
+sig_digits(const char *text)
+{
+	int n = 0, zeros = 0;
+	bool begun = false;
+
+	for (const char *p = text; *p != '\0' && *p != 'e'; p++) {
+		if (*p < '0' || *p > '9')
+			continue;
+		if (*p == '0' && !begun)
+			continue;
+		begun = true;
+		if (*p == '0') {
+			zeros++;
+		} else {
+			n += zeros + 1;
+			zeros = 0;
+		}
+	}
+	return n;
+}
+
 /* Every finite binary16 (BF16 false) or bfloat16 value is printed by a
  * text nearer to it than to either neighbour, or halfway to one when its
- * bits are even, so it reads back as itself (ties to even). */
+ * bits are even, so it reads back as itself (ties to even); and by the
+ * fewest digits that do: no text of one digit less (the value rounded to
+ * it, or one unit of its last digit either side) reads back. */
 static void
 test_value_format_16(bool bf16)
 {
 	struct ckpt_buf out = { 0 };
-	unsigned h, bad = 0;
+	unsigned h, bad = 0, longer = 0;
 	uint8_t b[2];
 
 	for (h = 0; h < 0x10000; h++) {
 		unsigned mag = h & 0x7fff, lim = bf16 ? 0x7f80 : 0x7c00;
 		double v, lo, hi, x;
+		int p;
 
 		if (mag >= lim)
 			continue;	/* inf, nan */
@@ -1377,19 +1415,33 @@ test_value_format_16(bool bf16)
 			     0);
 		CHECK_EQ_INT(ckpt_buf_put(&out, "", 1), 0);
 		x = strtod((const char *)out.data, NULL);
-		if (h & 0x8000) {
-			double t = lo;
-
-			lo = hi;
-			hi = t;
-		}
-		/* (halfway to a neighbour reads as the one with even bits) */
-		if (!(fabs(x - v) < fabs(x - lo) && fabs(x - v) < fabs(x - hi)) &&
-		    !((h & 1) == 0 && (fabs(x - v) == fabs(x - lo) ||
-				       fabs(x - v) == fabs(x - hi))))
+		if (!reads_back(x, v, lo, hi, (h & 1) == 0))
 			bad++;
+		p = sig_digits((const char *)out.data);
+		if (v != 0 && p > 1) {
+			char sci[48], text[64];
+			long long m;
+			int e;
+
+			/* d.ddd (p - 1 digits) as the integer M times
+			 * 10^(E - p + 2) */
+			snprintf(sci, sizeof(sci), "%.*e", p - 2, fabs(v));
+			e = atoi(strchr(sci, 'e') + 1);
+			m = 0;
+			for (const char *q = sci; *q != 'e'; q++)
+				if (*q >= '0' && *q <= '9')
+					m = m * 10 + (*q - '0');
+			for (int d = -1; d <= 1; d++) {
+				snprintf(text, sizeof(text), "%lldE%d", m + d,
+					 e - p + 2);
+				if (reads_back(copysign(strtod(text, NULL), v),
+					       v, lo, hi, (h & 1) == 0))
+					longer++;
+			}
+		}
 	}
 	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(longer, 0);
 	ckpt_buf_free(&out);
 }
 
