@@ -2169,16 +2169,36 @@ node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
 	buf = malloc(CRC_CHUNK);
 	if (buf == NULL)
 		return -ENOMEM;
-	for (off = 0; off < n->size;) {
-		size_t got;
+	/* A changed tensor is read without a lock, so another process may
+	 * cut or extend it meanwhile: the bytes up to the size it had when
+	 * begun, again if the size moved (a few times: then those read). */
+	for (int tries = 0;; tries++) {
+		uint64_t size = atomic_load(&n->size);
 
-		if (ckptfs_node_pread(t, n, buf, CRC_CHUNK, off, &got) < 0 ||
-		    got == 0) {
+		v = 0;
+		for (off = 0; off < size;) {
+			size_t got;
+
+			if (ckptfs_node_pread(t, n, buf,
+					      size - off < CRC_CHUNK
+						      ? (size_t)(size - off)
+						      : CRC_CHUNK,
+					      off, &got) < 0) {
+				free(buf);
+				return -EIO;
+			}
+			if (got == 0)
+				break;	/* cut meanwhile */
+			v = ckpt_crc32c_extend(v, buf, got);
+			off += got;
+		}
+		if (!spooled && off < size) {	/* the source's bytes */
 			free(buf);
 			return -EIO;
 		}
-		v = ckpt_crc32c_extend(v, buf, got);
-		off += got;
+		if ((off == size && atomic_load(&n->size) == size) ||
+		    tries == 3)
+			break;
 	}
 	free(buf);
 	if (!spooled)

@@ -1553,3 +1553,28 @@ EOF
 	run -0 "$CKPT_INSPECT" --verify "$T/o"
 	assert_output "66 tensors verified, 0 damaged"
 }
+
+@test "user.ckpt.crc32c of a file another process cuts and writes is a CRC, not EIO" {
+	mount_ckpt "$P" -o output="$T/o"
+	local f=$MNT/by-name/e n=0 bad=0 v end writer
+	printf '%65536s' '' >"$f"
+	# (shell builtins: an open with O_TRUNC and a write, as fast as
+	# they come, while getfattr asks)
+	(end=$((SECONDS + 3)); while [ "$SECONDS" -lt "$end" ]; do
+		: >"$f"; printf '%65536s' '' >"$f"; done) &
+	writer=$!
+	end=$((SECONDS + 2))
+	while [ "$SECONDS" -lt "$end" ]; do
+		v=$(xattr "$f" user.ckpt.crc32c 2>/dev/null) || bad=$((bad + 1))
+		[[ "$v" =~ ^[0-9a-f]{8}$ ]] || bad=$((bad + 1))
+		n=$((n + 1))
+	done
+	wait "$writer"
+	# before: about one in a hundred failed with EIO
+	echo "$n asked, $bad failed"
+	[ "$n" -gt 100 ] && [ "$bad" = 0 ]
+	printf '%65536s' '' >"$MNT/by-name/e2"
+	[ "$(xattr "$f" user.ckpt.crc32c)" = "$(xattr "$MNT/by-name/e2" user.ckpt.crc32c)" ]
+	rm "$f" "$MNT/by-name/e2"
+	finish
+}
