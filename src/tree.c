@@ -87,6 +87,12 @@ struct build {
 	struct smap keys;	/* !SORTED: entry key -> index */
 	/* uniquify: names taken -> the next suffix to try for them */
 	struct smap used;
+	/* uniquify: every name the source gives a tensor, made once a name
+	 * comes twice (RESERVED_MADE): a suffixed name is none of them, so
+	 * a tensor whose name is unique keeps it ("Variable", "Variable",
+	 * "Variable_1": the second is Variable_2, not the third's). */
+	struct smap reserved;
+	bool reserved_made;
 	struct ckpt_err *err;
 	/* While names are added in key order (STREAM), the directories of
 	 * the last name added, outermost first, each with the length of
@@ -1242,10 +1248,12 @@ entry_node(struct build *bd, size_t i)
 	return n;
 }
 
+static int reserve_names(struct build *bd);
+
 /* TensorFlow-style unique name for NAME: NAME itself if free, else the
- * first of NAME_1, NAME_2, ... not yet taken.  *OUT lives in the arena.
- * bd->used maps each name taken to the suffix to try first when it comes
- * again. */
+ * first of NAME_1, NAME_2, ... neither taken nor a name the source gives
+ * another tensor.  *OUT lives in the arena.  bd->used maps each name
+ * taken to the suffix to try first when it comes again. */
 static int
 uniquify(struct build *bd, const uint8_t *name, size_t len,
 	 const char **out, size_t *outlen)
@@ -1261,6 +1269,13 @@ uniquify(struct build *bd, const uint8_t *name, size_t len,
 		*outlen = len;
 		return 0;
 	}
+	if (!bd->reserved_made) {
+		int rc = reserve_names(bd);
+
+		if (rc < 0)
+			return rc;
+		bd->reserved_made = true;
+	}
 	for (;;) {
 		char num[24];
 		int nl = snprintf(num, sizeof(num), "_%zu", next++);
@@ -1271,7 +1286,8 @@ uniquify(struct build *bd, const uint8_t *name, size_t len,
 			return -ENOMEM;
 		memcpy(c, name, len);
 		memcpy(c + len, num, (size_t)nl + 1);
-		taken = smap_get(&bd->used, c, len + (size_t)nl, &dummy);
+		taken = smap_get(&bd->used, c, len + (size_t)nl, &dummy) ||
+			smap_get(&bd->reserved, c, len + (size_t)nl, &dummy);
 		if (!taken) {
 			s = arena_dup(&bd->arena, c, len + (size_t)nl);
 			free(c);
@@ -1328,6 +1344,72 @@ find_key(const struct build *bd, const char *key, size_t len, size_t *k)
 	return true;
 }
 
+/* The name of attribute A without a full name: its key, less
+ * /.ATTRIBUTES/VARIABLE_VALUE. */
+static void
+key_name(const struct ckpt_objattr *a, const uint8_t **name, size_t *len)
+{
+	size_t sl = sizeof(VARIABLE_SUFFIX) - 1;
+
+	*name = (const uint8_t *)a->checkpoint_key;
+	*len = a->checkpoint_key_len;
+	if (*len >= sl && memcmp(*name + *len - sl, VARIABLE_SUFFIX, sl) == 0)
+		*len -= sl;
+}
+
+/* reserve_names()'s walk: the names node I's attributes would take. */
+static int
+reserve_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
+{
+	struct build *bd = ctx;
+	size_t k, dummy;
+
+	(void)i;
+	(void)n;
+	for (size_t j = 0; j < on->nattrs; j++) {
+		const struct ckpt_objattr *a = &on->attrs[j];
+		const uint8_t *name = (const uint8_t *)a->full_name;
+		size_t len = a->full_name_len;
+		char *s;
+
+		if (!find_key(bd, a->checkpoint_key, a->checkpoint_key_len,
+			      &k) ||
+		    bd->t->src.entries[k].is_part ||
+		    is_graph_key(&bd->t->src.entries[k]))
+			continue;
+		if (len == 0)
+			key_name(a, &name, &len);
+		if (smap_get(&bd->reserved, name, len, &dummy))
+			continue;
+		if ((s = arena_dup(&bd->arena, name, len)) == NULL ||
+		    smap_put(&bd->reserved, s, len, 1) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Fill bd->reserved with every name build_by_name() gives a tensor before
+ * making names unique: the object graph's, and the keys of the tensors
+ * it does not name. */
+static int
+reserve_names(struct build *bd)
+{
+	const struct ckptfs_source *src = &bd->t->src;
+	int rc = 0;
+
+	if (bd->graph != NULL &&
+	    (rc = ckpt_objgraph_walk(bd->graph, bd->graph_len, reserve_attrs,
+				     bd, NULL)) < 0)
+		return rc == -ENOMEM ? rc : 0;	/* (said by the build's walk) */
+	for (size_t i = 0; i < src->n && rc == 0; i++) {
+		const struct ckpt_entry *e = &src->entries[i];
+
+		if (!e->is_part && !is_graph_key(e))
+			rc = smap_put(&bd->reserved, e->key, e->key_len, 1);
+	}
+	return rc;
+}
+
 /* build_by_name()'s walk over the object graph: node I's attributes
  * under their full names, in order. */
 static int
@@ -1335,7 +1417,7 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 {
 	struct build *bd = ctx;
 	const struct ckpt_entry *entries = bd->t->src.entries;
-	size_t j, k, sl = sizeof(VARIABLE_SUFFIX) - 1;
+	size_t j, k;
 	int rc = 0;
 
 	(void)i;
@@ -1351,13 +1433,8 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 		    is_graph_key(&entries[k]))
 			continue;
 		bd->seen[k] = true;
-		if (len == 0) {
-			name = (const uint8_t *)a->checkpoint_key;
-			len = a->checkpoint_key_len;
-			if (len >= sl &&
-			    memcmp(name + len - sl, VARIABLE_SUFFIX, sl) == 0)
-				len -= sl;
-		}
+		if (len == 0)
+			key_name(a, &name, &len);
 		rc = add_by_name(bd, k, name, len);
 		if (rc == 0 && a->full_name_len == 0)
 			bd->entry_node[k]->derived_name = true;
@@ -1561,6 +1638,7 @@ by_name_done(struct build *bd)
 	bd->graph = NULL;
 	smap_free(&bd->keys);
 	smap_free(&bd->used);
+	smap_free(&bd->reserved);
 	arena_free(&bd->arena);
 }
 

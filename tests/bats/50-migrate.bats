@@ -85,6 +85,27 @@ EOF
 	[ "$(val "$T/v1" scoped/c)" = 3 ]
 }
 
+@test "TF2 full names that repeat get new names that no other variable has" {
+	# Two eager variables made without names (Variable, Variable) and
+	# one named Variable_1: the second became Variable_1 and took the
+	# third's name (TF1 name-based restore then read 2 for it).
+	mount_ckpt "$(fixture tf2dup)" -o output="$T/v1"
+	run -0 ls "$MNT/by-name"
+	assert_output "$(printf 'Variable\nVariable_1\nVariable_2')"
+	[ "$(xattr "$MNT/by-name/Variable_1" user.ckpt.key)" = c/.ATTRIBUTES/VARIABLE_VALUE ]
+	finish
+	[ "$(val "$T/v1" Variable)" = 1 ]
+	[ "$(val "$T/v1" Variable_1)" = 3 ]
+	[ "$(val "$T/v1" Variable_2)" = 2 ]
+	# An edit of the graph keeps Variable_1 the unique name it is.
+	mount_ckpt "$(fixture tf2dup)" -o format=same,output="$T/v2"
+	mv "$MNT/by-object/a" "$MNT/by-object/a2"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/v2"
+	assert_output --partial "full_name Variable_1  checkpoint_key c/.ATTRIBUTES/VARIABLE_VALUE"
+	assert_output --partial "full_name Variable_2  checkpoint_key b/.ATTRIBUTES/VARIABLE_VALUE"
+}
+
 @test "assignment map {'/': 'new_scope/'}: mkdir + mv" {
 	local n
 	mount_ckpt "$(fixture tf1)" -o format=tf1,output="$T/out"

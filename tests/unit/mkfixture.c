@@ -12,6 +12,9 @@
  *                optimizer slot, duplicate and empty full_names (see
  *                tf2_values below) and its object graph.
  *   tf2list      tf.train.Checkpoint(var_list={'a','b','scoped/c'}).
+ *   tf2dup       a, b and c of full names Variable, Variable and
+ *                Variable_1 (eager variables made without names, and
+ *                one whose name is the suffixed form), holding 1, 2, 3.
  *   strings      s/scalar "hello"; s/vec ["a","","xyz"]; s/empty [0];
  *                s/matrix [2,2] "00","01","10","11".
  *   dtypes       one [2] tensor per fixed-size dtype, named by its
@@ -267,6 +270,23 @@ mk_tf2list(const char *prefix)
 	add_scalar(w, vals[1].key, 2);
 	add_scalar(w, vals[2].key, 3);
 	add_i64(w, vals[3].key, 1);
+	add_graph(w, vals, sizeof(vals) / sizeof(vals[0]));
+	finish(w);
+}
+
+/* The tf2dup fixture. */
+static void
+mk_tf2dup(const char *prefix)
+{
+	static const struct ckpt_objvalue vals[] = {
+		{ "a/.ATTRIBUTES/VARIABLE_VALUE", "Variable" },
+		{ "b/.ATTRIBUTES/VARIABLE_VALUE", "Variable" },
+		{ "c/.ATTRIBUTES/VARIABLE_VALUE", "Variable_1" },
+	};
+	struct ckpt_writer *w = open_writer(prefix, 1);
+
+	for (size_t i = 0; i < 3; i++)
+		add_scalar(w, vals[i].key, (float)(i + 1));
 	add_graph(w, vals, sizeof(vals) / sizeof(vals[0]));
 	finish(w);
 }
@@ -794,8 +814,8 @@ main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: mkfixture KIND PREFIX [--tensors N] "
 			"[--bytes B]\n"
-			"KIND: tf1 tf2 tf2list strings dtypes partitioned "
-			"partstrings shards\n"
+			"KIND: tf1 tf2 tf2list tf2dup strings dtypes "
+			"partitioned partstrings shards\n"
 			"      oddnames widenames big layout bigendian "
 			"badentry badgraph badpart\n");
 		return 2;
@@ -816,6 +836,8 @@ main(int argc, char **argv)
 		mk_tf2(prefix);
 	else if (strcmp(kind, "tf2list") == 0)
 		mk_tf2list(prefix);
+	else if (strcmp(kind, "tf2dup") == 0)
+		mk_tf2dup(prefix);
 	else if (strcmp(kind, "strings") == 0)
 		mk_strings(prefix);
 	else if (strcmp(kind, "dtypes") == 0)
