@@ -298,33 +298,51 @@ static const char *
 shard_suffix(const char *path, unsigned *a, unsigned *b)
 {
 	const char *d = strstr(path, ".data-"), *next;
+	char again[64];
 	int n = 0;
 
 	if (d == NULL)
 		return NULL;
 	while ((next = strstr(d + 1, ".data-")) != NULL)
 		d = next;	/* the last: a prefix may hold ".data-" */
-	if (sscanf(d, ".data-%u-of-%u%n", a, b, &n) != 2 || d[n] != '\0' ||
-	    index_at(path))
+	/* As TensorFlow names them ("%05d-of-%05d"), nothing else: no
+	 * sign, blank or extra zero, no number beyond 32 bits. */
+	if (strspn(d + 6, "0123456789-of") != strlen(d + 6) ||
+	    sscanf(d, ".data-%u-of-%u%n", a, b, &n) != 2 || d[n] != '\0' ||
+	    *a > INT32_MAX || *b > INT32_MAX ||
+	    snprintf(again, sizeof(again), ".data-%05u-of-%05u", *a, *b) !=
+		    n ||
+	    memcmp(again, d, (size_t)n) != 0 || index_at(path))
 		return NULL;
 	return d;
 }
 
 /* True if directory PATH holds no 'checkpoint' state file while
- * PATH.index is there: then PATH is taken for that checkpoint's prefix (a
- * directory of that name, e.g. ckptfs's spool, would hide it). */
+ * PATH.index is there (PATH without its trailing slashes): then PATH is
+ * taken for that checkpoint's prefix (a directory of that name, e.g.
+ * ckptfs's spool, would hide it).  Sets *PREFIX to PATH so trimmed. */
 static bool
-dir_is_prefix(const char *path)
+dir_is_prefix(const char *path, char **prefix)
 {
-	char *state = path_join(path, "checkpoint");
+	char *state = path_join(path, "checkpoint"), *p;
+	size_t len = strlen(path);
 	struct stat st;
 	bool none;
 
 	if (state == NULL)
 		return false;
-	none = lstat(state, &st) < 0 && errno == ENOENT;
+	none = stat(state, &st) < 0 && errno == ENOENT;	/* (or dangling) */
 	free(state);
-	return none && index_at(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (!none || (p = strndup(path, len)) == NULL)
+		return false;
+	if (!index_at(p)) {
+		free(p);
+		return false;
+	}
+	*prefix = p;
+	return true;
 }
 
 int
@@ -333,13 +351,16 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 	struct stat st;
 	size_t len = strlen(path);
 	char *p = NULL, *abs, *named_by = NULL;
+	bool is_dir;
 	int rc;
 
 	*prefix = NULL;
 	if (len == 0)
 		return ckpt_fail(err, -ENOENT, "empty checkpoint path");
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    !dir_is_prefix(path)) {
+	is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (is_dir && dir_is_prefix(path, &p)) {
+		/* P is the prefix */
+	} else if (is_dir) {
 		char *state = path_join(path, "checkpoint"), *text, *model;
 		size_t tlen;
 
@@ -370,7 +391,8 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 			free(named_by);
 			return -ENOMEM;
 		}
-	} else if (len > 6 && strcmp(path + len - 6, ".index") == 0) {
+	} else if (len > 6 && strcmp(path + len - 6, ".index") == 0 &&
+		   !index_at(path)) {
 		p = strndup(path, len - 6);
 	} else {
 		unsigned a, b;

@@ -598,7 +598,7 @@ check_target(const char *opt, const char *given, const char *path,
 	struct stat st, sst;
 	const char *base, *sbase, *last = strrchr(given, '/');
 	size_t len = strlen(given);
-	bool output = strcmp(opt, "output") == 0;
+	bool output = strcmp(opt, "output") == 0, inside;
 	char *dir;
 	int rc;
 
@@ -611,7 +611,11 @@ check_target(const char *opt, const char *given, const char *path,
 				    : "names a directory, not a prefix");
 		return -1;
 	}
-	if (mnt != NULL && in_mountpoint(path, mnt)) {
+	/* (an output's files go beside PATH: output=MNT is outside) */
+	dir = mnt == NULL ? NULL : output ? dir_of(path) : strdup(path);
+	inside = dir != NULL && in_mountpoint(dir, mnt);
+	free(dir);
+	if (inside) {
 		if (output)
 			ckptfs_log(NULL, LOG_ERR, "output=%s: inside the mount "
 				   "point %s; give a path outside it", given,
@@ -646,6 +650,37 @@ check_target(const char *opt, const char *given, const char *path,
 	if (output && (rc = output_blocked(given, path)) != 0)
 		return -1;
 	return 0;
+}
+
+/* Whether SPOOL (absolute) is a name the write-out of output PREFIX makes
+ * in its directory (its index, a data file, a temporary file, the
+ * 'checkpoint' state file), where a directory would fail it every time:
+ * say so and return -1; else 0. */
+static int
+spool_clash(const char *spool, const char *prefix)
+{
+	static const char *const ends[] = { ".index", ".data-",
+					    ".tempstate" };
+	struct stat st, pst;
+	const char *base, *pbase;
+	size_t bl;
+	bool clash;
+
+	if (stat_parent(spool, false, &st, &base) < 0 ||
+	    stat_parent(prefix, false, &pst, &pbase) < 0 ||
+	    st.st_dev != pst.st_dev || st.st_ino != pst.st_ino)
+		return 0;
+	bl = strlen(pbase);
+	clash = strcmp(base, "checkpoint") == 0;
+
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+		clash = clash ||
+			(strncmp(base, pbase, bl) == 0 &&
+			 strncmp(base + bl, ends[i], strlen(ends[i])) == 0);
+	if (clash)
+		ckptfs_log(NULL, LOG_ERR, "spool=%s: a name the write-out of "
+			   "%s makes; give another", spool, prefix);
+	return clash ? -1 : 0;
 }
 
 /* What a mount writes: the outputs, the spool, whether to write even
@@ -805,7 +840,15 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 	} else if (asprintf(&p->spool, "%s.ckptfs-spool",
 			  p->n == 1 ? p->prefixes[0] : base) < 0)
 		p->spool = NULL;
-	if (p->spool == NULL || plan_again(p, conf, base) < 0)
+	if (p->spool == NULL)
+		goto nomem;
+	for (i = 0; i < p->n; i++)
+		if (spool_clash(p->spool, p->prefixes[i]) < 0) {
+			free(base);
+			plan_free(p);
+			return -1;
+		}
+	if (plan_again(p, conf, base) < 0)
 		goto nomem;
 	free(base);
 	return 0;
@@ -1191,6 +1234,9 @@ unmount_wait_at(const char *mnt)
 		if (stat(mnt, &st) < 0)
 			ckptfs_log(NULL, LOG_ERR, "mount point %s: %s", mnt,
 				   strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			ckptfs_log(NULL, LOG_ERR, "mount point %s: not a "
+				   "directory", mnt);
 		else
 			ckptfs_log(NULL, LOG_ERR, "%s: %s (not a ckptfs "
 				   "mount?)", path, strerror(e));

@@ -920,15 +920,16 @@ read_failed(const struct ckpt_bundle *b, const struct ckpt_entry *e, int rc)
 	const char *where = file != NULL ? file : b->prefix;
 	int ret;
 
+	/* (quoted as the library's messages quote keys) */
 	if (rc == -ESTALE)
-		ret = fail("%s: tensor \"%s\": the file changed while its "
+		ret = fail("%s: tensor '%s': the file changed while its "
 			   "values were printed", where, e->key);
 	else if (rc == -EIO)
-		ret = fail("%s: tensor \"%s\": the file became shorter "
-			   "than the index says while its values were "
-			   "printed", where, e->key);
+		ret = fail("%s: tensor '%s': the file became shorter than the "
+			   "index says while its values were printed",
+			   where, e->key);
 	else
-		ret = fail("%s: tensor \"%s\": %s", where, e->key,
+		ret = fail("%s: tensor '%s': %s", where, e->key,
 			   strerror(-rc));
 	free(file);
 	return ret;

@@ -3546,7 +3546,9 @@ settle_shape(struct ckptfs_tree *t, struct ckptfs_node *n,
 			       "user.ckpt.%s",
 			       (const char *)w.data, (uint64_t)n->size,
 			       ckpt_dtype_name(n->dtype), shape, want,
-			       n->size % es == 0 ? "shape" : "dtype and shape");
+			       n->size % es == 0 ? "shape"
+						 : "dtype (and shape if need "
+						   "be)");
 	}
 out:
 	ckpt_buf_free(&w);

@@ -525,6 +525,11 @@ assert_one_error() {
 	mkdir "$F"
 	run -0 inspect "$F"
 	[ "${#lines[@]}" = 10 ]
+	run -0 inspect "$F/"
+	[ "${#lines[@]}" = 10 ]
+	ln -s nowhere "$F/checkpoint"	# a state file that is not there
+	run -0 inspect "$F"
+	rm "$F/checkpoint"
 	touch "$F/checkpoint"	# with one, the state file it is
 	run -1 --separate-stderr inspect "$F"
 	assert_one_error "$F/checkpoint: no model_checkpoint_path$"
@@ -534,6 +539,17 @@ assert_one_error() {
 	run -1 --separate-stderr inspect "$F.data-00000-of-00002"
 	assert_one_error "$F\.data-00000-of-00002: not a data file of checkpoint $F, whose index has 1 data file$"
 	run -0 inspect "$F.data-00000-of-00001"
+	# A shard's name is TensorFlow's: no other spelling of its numbers.
+	local n
+	for n in 0-of-1 000000-of-00001 00000-of-4294967297 4294967296-of-00001; do
+		cp "$F.data-00000-of-00001" "$F.data-$n"
+		run -1 --separate-stderr inspect "$F.data-$n"
+		assert_one_error "$F\.data-$n\.index: no such checkpoint"
+	done
+	# A prefix that itself ends in .index
+	"$MKFIXTURE" tf1 "$W/p.index" >/dev/null
+	run -0 inspect "$W/p.index"
+	[ "${#lines[@]}" = 10 ]
 	# Not "no such checkpoint" for an index that is there but cannot be
 	# opened.
 	ln -s loop.index "$W/loop.index"
@@ -672,14 +688,14 @@ assert_one_error() {
 	run -1 --separate-stderr bash -c '"$1" -j -a --values="$2" "$3" |
 		{ head -c 1 >/dev/null; truncate -s 4096 "$4"; cat >/dev/null; }
 		exit "${PIPESTATUS[0]}"' - "$CKPT_INSPECT" "$k" "$W/c" "$d"
-	assert_one_error "$d: tensor \"$k\": the file became shorter than the index says while its values were printed\$"
+	assert_one_error "$d: tensor '$k': the file became shorter than the index says while its values were printed\$"
 	# written in place, the same size: the file changed
 	cp "$W/keep" "$d"
 	run -1 --separate-stderr bash -c '"$1" -j -a --values="$2" "$3" |
 		{ head -c 1 >/dev/null; touch -d "1 hour ago" "$4"
 		  cat >/dev/null; }
 		exit "${PIPESTATUS[0]}"' - "$CKPT_INSPECT" "$k" "$W/c" "$d"
-	assert_one_error "$d: tensor \"$k\": the file changed while its values were printed\$"
+	assert_one_error "$d: tensor '$k': the file changed while its values were printed\$"
 	# untouched, every value prints
 	cp "$W/keep" "$d"
 	run -0 --separate-stderr inspect -j -a --values="$k" "$W/c"

@@ -1152,7 +1152,7 @@ EOF
 	# then the others' names.
 	assert_output --partial "by-name/scoped/c: 12 bytes do not match float32 [] (4 bytes); fix the data or set user.ckpt.shape; 2 more tensors refused: by-name/bad, by-name/d64;"
 	assert_line "ckptfs: refused: by-name/bad: 5 bytes are not a whole number of float32 elements (4 bytes each); fix the data or set user.ckpt.dtype"
-	assert_line "ckptfs: refused: by-name/d64: 4 bytes do not match float64 [1] (8 bytes); fix the data or set user.ckpt.dtype and shape"
+	assert_line "ckptfs: refused: by-name/d64: 4 bytes do not match float64 [1] (8 bytes); fix the data or set user.ckpt.dtype (and shape if need be)"
 	# How to get them back, with where they were to go.
 	assert_output --partial "; changes kept in $spool (mount again with -o spool=$spool,output=$T/out,format=tf1)"
 	[ ! -e "$T/out.index" ]
@@ -1330,7 +1330,7 @@ EOF
 }
 
 @test "output=SOURCE is refused before mounting; ckptfs -u on a non-mount fails" {
-	local o
+	local o s
 	mkdir -p "$T/mnt"
 	ln -s src "$T/link"
 	# The source under any spelling: the directory is compared, not text.
@@ -1371,6 +1371,13 @@ EOF
 	# Inside the mount point, in a directory only the mount has.
 	run -1 "$CKPTFS" -o output="$T/mnt/by-name/out" "$P" "$T/mnt"
 	assert_output "ckptfs: output=$T/mnt/by-name/out: inside the mount point $T/mnt; give a path outside it"
+	# A spool where the write-out makes its files: it failed every time.
+	for s in o.index o.data-00000-of-00001 o.index.tempstate1 checkpoint; do
+		run -1 "$CKPTFS" -o output="$T/o",spool="$T/$s" "$P" "$T/mnt"
+		assert_output "ckptfs: spool=$T/$s: a name the write-out of $T/o makes; give another"
+	done
+	run -1 "$CKPTFS" -o format=both,output="$T/o",spool="$T/o.tf2.index" "$P" "$T/mnt"
+	assert_output "ckptfs: spool=$T/o.tf2.index: a name the write-out of $T/o.tf2 makes; give another"
 	run ! mountpoint -q "$T/mnt"
 	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
 	run -1 "$CKPTFS" -u "$T/mnt"
@@ -1382,6 +1389,13 @@ EOF
 	run -1 "$CKPTFS" -u "$T/mnt"
 	kill $!
 	assert_output "ckptfs: $T/mnt: not a ckptfs mount"
+	run -1 "$CKPTFS" -u "$P.index"
+	assert_output "ckptfs: mount point $P.index: not a directory"
+	# output=MNT: its files go beside the mount point, not into it
+	mount_ckpt "$P" -o output="$BATS_TEST_TMPDIR/mnt"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	finish
+	[ "$(val "$BATS_TEST_TMPDIR/mnt" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 10 ]
 }
 
 @test "cached listings follow changes made through the other view" {
