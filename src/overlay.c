@@ -123,6 +123,19 @@ struct ckptfs_overlay {
 	 * slots (0 or a power of two), each owned or NULL. */
 	struct vacated **vac;
 	size_t vcap, nvac;
+	/* A TF2 source's objects that /by-object does not show (no value
+	 * in the checkpoint below them: an asset, a signature map, a
+	 * function), by raw path, sorted (struct hidden), once HIDDEN_MADE
+	 * (hidden_object()): only those whose parent is shown. */
+	struct hidden *hidden;
+	size_t nhidden;
+	bool hidden_made;
+};
+
+/* A raw /by-object path (may hold NULs: LEN bytes, owned). */
+struct hidden {
+	char *path;
+	size_t len;
 };
 
 /* A key a tensor left (removed or renamed away) and that tensor (nodes
@@ -1082,6 +1095,116 @@ graph_place(const struct ckptfs_tree *t, const struct ckptfs_node *dir,
 	       memcmp(raw->data, CKPT_OBJGRAPH_KEY, raw->len) == 0;
 }
 
+/* qsort() and bsearch() order of struct hidden. */
+static int
+hidden_cmp(const void *a, const void *b)
+{
+	const struct hidden *x = a, *y = b;
+	int c = memcmp(x->path, y->path, x->len < y->len ? x->len : y->len);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Fill OV->hidden from T's source graph: every object reached by a path
+ * with no attribute whose key is in the checkpoint, in it or below it,
+ * whose parent has one (or is the root).  A graph that cannot be read
+ * hides nothing (the mount said so).  0 or -ENOMEM. */
+static int
+make_hidden(struct ckptfs_tree *t)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	struct ckpt_objgraph *g = NULL;
+	struct ckpt_buf b = { 0 };
+	size_t *up = NULL, i, j;
+	bool *valued = NULL;
+	int rc = 0;
+
+	if (!t->src.tf2 || t->bundle == NULL ||
+	    ckpt_bundle_objgraph(t->bundle, &g, NULL) < 0)
+		return 0;
+	if ((rc = ckpt_objgraph_bfs(g, &up)) < 0 ||
+	    (valued = calloc(g->n + 1, 2 * sizeof(*valued))) == NULL ||
+	    (ov->hidden = calloc(g->n + 1, sizeof(*ov->hidden))) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* VALUED[2I]: node I has a value; VALUED[2I + 1]: one below it */
+	for (i = 0; i < g->n; i++)
+		for (j = 0; j < g->nodes[i].nattrs; j++) {
+			const struct ckpt_objattr *a = &g->nodes[i].attrs[j];
+
+			if (ckpt_bundle_find(t->bundle, a->checkpoint_key,
+					     a->checkpoint_key_len) != NULL)
+				valued[2 * i] = true;
+		}
+	for (i = 1; i < g->n; i++)
+		for (j = i; valued[2 * i] && up[2 * j] != SIZE_MAX && j != 0 &&
+			    !valued[2 * up[2 * j] + 1];
+		     j = up[2 * j])
+			valued[2 * up[2 * j] + 1] = true;
+	for (i = 1; i < g->n && rc == 0; i++) {
+		size_t p = up[2 * i];
+
+		if (p == SIZE_MAX || valued[2 * i] || valued[2 * i + 1] ||
+		    (p != 0 && !valued[2 * p] && !valued[2 * p + 1]))
+			continue;
+		b.len = 0;
+		if ((rc = ckpt_objgraph_path(g, up, i, SIZE_MAX, &b)) != 0) {
+			rc = rc < 0 ? rc : 0;
+			continue;
+		}
+		ov->hidden[ov->nhidden].path = malloc(b.len ? b.len : 1);
+		if (ov->hidden[ov->nhidden].path == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (b.len > 0)
+			memcpy(ov->hidden[ov->nhidden].path, b.data, b.len);
+		ov->hidden[ov->nhidden++].len = b.len;
+	}
+	qsort(ov->hidden, ov->nhidden, sizeof(*ov->hidden), hidden_cmp);
+out:
+	ckpt_buf_free(&b);
+	free(valued);
+	free(up);
+	ckpt_objgraph_free(g);
+	return rc;
+}
+
+/* True if a name RAW made in DIR of /by-object would be the path of an
+ * object of the source's graph that the view does not show (OV->hidden):
+ * the write-out would give it the value, where TensorFlow's restore
+ * finds no variable for it.  Journals replay as written.  Computed at
+ * the first such question (it reads the graph). */
+static bool
+hidden_object(struct ckptfs_tree *t, const struct ckptfs_node *dir,
+	      const struct ckpt_buf *raw)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	struct ckpt_buf path = { 0 };
+	struct hidden key;
+	bool found = false;
+
+	if (ov->replaying || !t->src.tf2 || dir->view != CKPTFS_BY_OBJECT)
+		return false;
+	if (!ov->hidden_made) {
+		(void)make_hidden(t);	/* (out of memory: what it has) */
+		ov->hidden_made = true;
+	}
+	if (ov->nhidden == 0)
+		return false;
+	if (ckptfs_node_rawpath(t, dir, CKPTFS_BY_OBJECT, &path) == 0 &&
+	    (path.len == 0 || ckpt_buf_put(&path, "/", 1) == 0) &&
+	    ckpt_buf_put(&path, raw->data, raw->len) == 0) {
+		key.path = (char *)path.data;
+		key.len = path.len;
+		found = bsearch(&key, ov->hidden, ov->nhidden,
+				sizeof(*ov->hidden), hidden_cmp) != NULL;
+	}
+	ckpt_buf_free(&path);
+	return found;
+}
+
 /* Walk the raw PATH in VIEW.  With CREATE, missing directories are made
  * (and queued in IV); *DIR is the directory of the last component and
  * DISP its displayed name; *AT the node already there (or NULL).  Without
@@ -1541,6 +1664,10 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		rc = -EPERM;
 		goto out;
 	}
+	if (hidden_object(t, dir, &raw)) {
+		rc = -EEXIST;
+		goto out;
+	}
 	if (is_dir && (rc = scope_name_ok(dir, name, len, sfx, NULL)) < 0)
 		goto out;
 	n = ckptfs_node_new(t, is_dir ? CKPTFS_DIR : CKPTFS_TENSOR, dir);
@@ -1945,6 +2072,11 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	if (n->kind != CKPTFS_DIR && graph_place(t, ndir, &raw)) {
 		rc = -EPERM;
+		goto out;
+	}
+	if (ckptfs_dir_lookup(ndir, nname, nlen) == NULL &&
+	    hidden_object(t, ndir, &raw)) {
+		rc = -EEXIST;
 		goto out;
 	}
 	if (n->kind == CKPTFS_DIR &&
@@ -3154,6 +3286,9 @@ ckptfs_overlay_close(struct ckptfs_tree *t)
 		free(ov->vac[i]);
 	}
 	free(ov->vac);
+	for (size_t i = 0; i < ov->nhidden; i++)
+		free(ov->hidden[i].path);
+	free(ov->hidden);
 	ckpt_buf_free(&ov->refusals);
 	pthread_mutex_destroy(&ov->mu);
 	pthread_mutex_destroy(&ov->copy_mu);

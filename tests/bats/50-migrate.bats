@@ -106,6 +106,25 @@ EOF
 	assert_output --partial "full_name Variable_2  checkpoint_key b/.ATTRIBUTES/VARIABLE_VALUE"
 }
 
+@test "TF2: a name by-object/ does not show, an object without values, is taken" {
+	# tf2dup's root has a child "asset" with no value (as a SavedModel's
+	# assets and signatures): a variable renamed or made there was
+	# given to that object, whose restore then found no variable.
+	mount_ckpt "$(fixture tf2dup)" -o format=same,output="$T/v"
+	[ ! -e "$MNT/by-object/asset" ]
+	run -1 mkdir "$MNT/by-object/asset"
+	assert_output --partial "File exists"
+	run -1 bash -c 'printf x >"$1"' - "$MNT/by-object/asset"
+	assert_output --partial "File exists"
+	run -1 mv "$MNT/by-object/a" "$MNT/by-object/asset"
+	mv "$MNT/by-object/a" "$MNT/by-object/a2"	# a name no object has
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/v"
+	assert_output --partial "$(printf 'node 4  asset\nnode 5  a2')"
+	assert_output --partial "checkpoint_key a2/.ATTRIBUTES/VARIABLE_VALUE"
+	refute_output --partial "checkpoint_key asset/"
+}
+
 @test "assignment map {'/': 'new_scope/'}: mkdir + mv" {
 	local n
 	mount_ckpt "$(fixture tf1)" -o format=tf1,output="$T/out"

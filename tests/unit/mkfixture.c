@@ -14,7 +14,9 @@
  *   tf2list      tf.train.Checkpoint(var_list={'a','b','scoped/c'}).
  *   tf2dup       a, b and c of full names Variable, Variable and
  *                Variable_1 (eager variables made without names, and
- *                one whose name is the suffixed form), holding 1, 2, 3.
+ *                one whose name is the suffixed form), holding 1, 2, 3;
+ *                and an object "asset" with no value (as a SavedModel's
+ *                assets and signatures are).
  *   strings      s/scalar "hello"; s/vec ["a","","xyz"]; s/empty [0];
  *                s/matrix [2,2] "00","01","10","11".
  *   dtypes       one [2] tensor per fixed-size dtype, named by its
@@ -284,10 +286,43 @@ mk_tf2dup(const char *prefix)
 		{ "c/.ATTRIBUTES/VARIABLE_VALUE", "Variable_1" },
 	};
 	struct ckpt_writer *w = open_writer(prefix, 1);
+	struct ckpt_buf buf = { 0 };
+	struct ckpt_objgraph *g;
+	struct ckpt_objnode *nodes;
+	struct ckpt_objref *kids;
+	int rc;
 
 	for (size_t i = 0; i < 3; i++)
 		add_scalar(w, vals[i].key, (float)(i + 1));
-	add_graph(w, vals, sizeof(vals) / sizeof(vals[0]));
+	/* the graph of the values, with a child "asset" of the root added */
+	if ((rc = ckpt_objgraph_build_bytes(vals, 3, &buf, &err)) < 0 ||
+	    (rc = ckpt_objgraph_parse(buf.data, buf.len, &g, &err)) < 0)
+		die("object graph", rc);
+	nodes = realloc(g->nodes, (g->n + 1) * sizeof(*nodes));
+	kids = nodes != NULL ? realloc(nodes[0].children,
+				       (nodes[0].nchildren + 1) *
+					       sizeof(*kids))
+			     : NULL;
+	if (kids == NULL)
+		die("object graph", -ENOMEM);
+	g->nodes = nodes;
+	memset(&nodes[g->n], 0, sizeof(nodes[g->n]));
+	nodes[g->n].has_checkpoint_values = -1;
+	nodes[0].children = kids;
+	kids[nodes[0].nchildren].node_id = (int32_t)g->n;
+	if ((kids[nodes[0].nchildren].local_name = strdup("asset")) == NULL)
+		die("object graph", -ENOMEM);
+	kids[nodes[0].nchildren++].local_name_len = 5;
+	g->n++;
+	buf.len = 0;
+	if ((rc = ckpt_objgraph_serialize(g, &buf)) < 0 ||
+	    (rc = ckpt_string_encode_in_place(&buf, false)) < 0 ||
+	    (rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
+				  strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
+				  NULL, 0, buf.data, buf.len, &err)) < 0)
+		die("object graph", rc);
+	ckpt_objgraph_free(g);
+	ckpt_buf_free(&buf);
 	finish(w);
 }
 
