@@ -594,21 +594,22 @@ check_tf2(const struct attr_spec *spec, size_t nspec, struct ckpt_entry *e,
 	src.graph_buf = bytes.data;
 	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
 	CHECK_EQ_STR(t->warning, "");
-	/* Attributes in node order first: the second "Variable" skips the
-	 * given "Variable_1"; unreferenced keys come last, so the key
-	 * "Variable_2" becomes "Variable_2_1". */
+	/* Attributes in node order first: the second and third "Variable"
+	 * skip every name the checkpoint gives a tensor, the given
+	 * "Variable_1" and the key "Variable_2" of a tensor no attribute
+	 * names (which comes last and keeps its name). */
 	CHECK_EQ_STR(listing(t, "by-name"),
-		     "Variable Variable_1 Variable_2 Variable_3 model dense "
-		     "Adam Variable_2_1");
+		     "Variable Variable_1 Variable_3 Variable_4 model dense "
+		     "Adam Variable_2");
 	CHECK_EQ_STR(key_at(t, "by-name/Variable"),
 		     "model/extra/0/.ATTRIBUTES/VARIABLE_VALUE");
 	CHECK_EQ_STR(key_at(t, "by-name/Variable_1"),
 		     "model/v1/.ATTRIBUTES/VARIABLE_VALUE");
-	CHECK_EQ_STR(key_at(t, "by-name/Variable_2"),
-		     "model/extra/1/.ATTRIBUTES/VARIABLE_VALUE");
 	CHECK_EQ_STR(key_at(t, "by-name/Variable_3"),
+		     "model/extra/1/.ATTRIBUTES/VARIABLE_VALUE");
+	CHECK_EQ_STR(key_at(t, "by-name/Variable_4"),
 		     "model/extra/2/.ATTRIBUTES/VARIABLE_VALUE");
-	CHECK_EQ_STR(key_at(t, "by-name/Variable_2_1"), "Variable_2");
+	CHECK_EQ_STR(key_at(t, "by-name/Variable_2"), "Variable_2");
 	CHECK_EQ_STR(key_at(t, "by-name/model/nameless"),
 		     "model/nameless/.ATTRIBUTES/VARIABLE_VALUE");
 	CHECK_EQ_STR(key_at(t, "by-name/dense/kernel"),
