@@ -241,6 +241,19 @@ stale_kind(const char *name, const char *base, size_t len, long *count)
 	return skip_digits(&p, 1) && *p == '\0' ? STALE_TEMP : STALE_NONE;
 }
 
+bool
+ckpt_writer_names(const char *name, const char *base)
+{
+	size_t len = strlen(base);
+	long count;
+
+	return (strncmp(name, base, len) == 0 &&
+		strcmp(name + len, ".index") == 0) ||
+	       strcmp(name, "checkpoint") == 0 ||
+	       stale_kind(name, "checkpoint", 10, &count) == STALE_TEMP ||
+	       stale_kind(name, base, len, &count) != STALE_NONE;
+}
+
 /* Remove what crashed writers of BASE in directory DIRFD left (temporary
  * files) and, with SHARDS, data shards of BASE whose shard count is not
  * NUM_SHARDS (the rest of an older checkpoint there).  Best effort:

@@ -158,4 +158,10 @@ int ckpt_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 int ckpt_copy_range(int src, uint64_t soff, int dst, uint64_t doff,
 		    uint64_t len);
 
+/* True if a writer of the checkpoint whose prefix ends in BASE may make
+ * or remove NAME in the prefix's directory: BASE.index, a data file
+ * BASE.data-NNNNN-of-MMMMM, their temporary files (and BASE's
+ * .tempstateN), the state file 'checkpoint' and its temporary file. */
+bool ckpt_writer_names(const char *name, const char *base);
+
 #endif

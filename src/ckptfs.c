@@ -659,28 +659,17 @@ check_target(const char *opt, const char *given, const char *path,
 static int
 spool_clash(const char *spool, const char *prefix)
 {
-	static const char *const ends[] = { ".index", ".data-",
-					    ".tempstate" };
 	struct stat st, pst;
 	const char *base, *pbase;
-	size_t bl;
-	bool clash;
 
 	if (stat_parent(spool, false, &st, &base) < 0 ||
 	    stat_parent(prefix, false, &pst, &pbase) < 0 ||
-	    st.st_dev != pst.st_dev || st.st_ino != pst.st_ino)
+	    st.st_dev != pst.st_dev || st.st_ino != pst.st_ino ||
+	    !ckpt_writer_names(base, pbase))
 		return 0;
-	bl = strlen(pbase);
-	clash = strcmp(base, "checkpoint") == 0;
-
-	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
-		clash = clash ||
-			(strncmp(base, pbase, bl) == 0 &&
-			 strncmp(base + bl, ends[i], strlen(ends[i])) == 0);
-	if (clash)
-		ckptfs_log(NULL, LOG_ERR, "spool=%s: a name the write-out of "
-			   "%s makes; give another", spool, prefix);
-	return clash ? -1 : 0;
+	ckptfs_log(NULL, LOG_ERR, "spool=%s: a name the write-out of %s "
+		   "makes; give another", spool, prefix);
+	return -1;
 }
 
 /* What a mount writes: the outputs, the spool, whether to write even

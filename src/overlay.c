@@ -1171,14 +1171,58 @@ out:
 	return rc;
 }
 
+/* True if directory D, renamed to raw /by-object path PATH, holds a name
+ * at the path of a hidden object below PATH (OV->hidden, made). */
+static bool
+hidden_inside(struct ckptfs_tree *t, const struct ckptfs_node *d,
+	      const struct ckpt_buf *path)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	struct ckpt_buf disp = { 0 };
+	bool found = false;
+
+	for (size_t i = 0; i < ov->nhidden && !found; i++) {
+		const struct hidden *h = &ov->hidden[i];
+		const struct ckptfs_node *c = d;
+		size_t at = path->len + 1, end;
+
+		if (h->len <= at || memcmp(h->path, path->data, path->len) != 0 ||
+		    h->path[path->len] != '/')
+			continue;
+		/* each raw component below PATH, shown as a file or as a
+		 * directory beside one (NAME@) */
+		for (; c != NULL && at <= h->len; at = end + 1) {
+			const struct ckptfs_node *next = NULL;
+			const char *slash = memchr(h->path + at, '/',
+						   h->len - at);
+
+			end = slash != NULL ? (size_t)(slash - h->path) : h->len;
+			for (int sfx = 0; sfx < 2 && next == NULL; sfx++) {
+				disp.len = 0;
+				if (c->kind == CKPTFS_DIR &&
+				    ckptfs_name_escape(h->path + at, end - at,
+						       sfx, &disp) == 0)
+					next = ckptfs_dir_lookup(
+						c, (const char *)disp.data,
+						disp.len);
+			}
+			c = next;
+		}
+		found = c != NULL;
+	}
+	ckpt_buf_free(&disp);
+	return found;
+}
+
 /* True if a name RAW made in DIR of /by-object would be the path of an
- * object of the source's graph that the view does not show (OV->hidden):
- * the write-out would give it the value, where TensorFlow's restore
- * finds no variable for it.  Journals replay as written.  Computed at
- * the first such question (it reads the graph). */
+ * object of the source's graph that the view does not show (OV->hidden),
+ * or, for a directory MOVED there (or NULL), holds a name at such a path
+ * below it: the write-out would give that object a value, where
+ * TensorFlow's restore finds no variable for it.  Journals replay as
+ * written.  Computed at the first such question (it reads the graph). */
 static bool
 hidden_object(struct ckptfs_tree *t, const struct ckptfs_node *dir,
-	      const struct ckpt_buf *raw)
+	      const struct ckpt_buf *raw, const struct ckptfs_node *moved)
 {
 	struct ckptfs_overlay *ov = t->ov;
 	struct ckpt_buf path = { 0 };
@@ -1200,6 +1244,8 @@ hidden_object(struct ckptfs_tree *t, const struct ckptfs_node *dir,
 		key.len = path.len;
 		found = bsearch(&key, ov->hidden, ov->nhidden,
 				sizeof(*ov->hidden), hidden_cmp) != NULL;
+		if (!found && moved != NULL && moved->kind == CKPTFS_DIR)
+			found = hidden_inside(t, moved, &path);
 	}
 	ckpt_buf_free(&path);
 	return found;
@@ -1664,7 +1710,7 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		rc = -EPERM;
 		goto out;
 	}
-	if (hidden_object(t, dir, &raw)) {
+	if (hidden_object(t, dir, &raw, NULL)) {
 		rc = -EEXIST;
 		goto out;
 	}
@@ -2074,8 +2120,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		rc = -EPERM;
 		goto out;
 	}
-	if (ckptfs_dir_lookup(ndir, nname, nlen) == NULL &&
-	    hidden_object(t, ndir, &raw)) {
+	/* (a name that is there is shown: only what a directory holds) */
+	if (hidden_object(t, ndir, &raw, n)) {
 		rc = -EEXIST;
 		goto out;
 	}

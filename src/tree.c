@@ -1397,10 +1397,13 @@ reserve_names(struct build *bd)
 	const struct ckptfs_source *src = &bd->t->src;
 	int rc = 0;
 
-	if (bd->graph != NULL &&
-	    (rc = ckpt_objgraph_walk(bd->graph, bd->graph_len, reserve_attrs,
-				     bd, NULL)) < 0)
-		return rc == -ENOMEM ? rc : 0;	/* (said by the build's walk) */
+	if (bd->graph != NULL) {
+		rc = ckpt_objgraph_walk(bd->graph, bd->graph_len,
+					reserve_attrs, bd, NULL);
+		if (rc == -ENOMEM)
+			return rc;
+		rc = 0;	/* a malformed graph: said by the build's walk */
+	}
 	for (size_t i = 0; i < src->n && rc == 0; i++) {
 		const struct ckpt_entry *e = &src->entries[i];
 

@@ -1372,7 +1372,8 @@ EOF
 	run -1 "$CKPTFS" -o output="$T/mnt/by-name/out" "$P" "$T/mnt"
 	assert_output "ckptfs: output=$T/mnt/by-name/out: inside the mount point $T/mnt; give a path outside it"
 	# A spool where the write-out makes its files: it failed every time.
-	for s in o.index o.data-00000-of-00001 o.index.tempstate1 checkpoint; do
+	for s in o.index o.data-00000-of-00001 o.index.tempstate1 checkpoint \
+		checkpoint.tempstate77 o.tempstate5; do
 		run -1 "$CKPTFS" -o output="$T/o",spool="$T/$s" "$P" "$T/mnt"
 		assert_output "ckptfs: spool=$T/$s: a name the write-out of $T/o makes; give another"
 	done
@@ -1391,9 +1392,11 @@ EOF
 	assert_output "ckptfs: $T/mnt: not a ckptfs mount"
 	run -1 "$CKPTFS" -u "$P.index"
 	assert_output "ckptfs: mount point $P.index: not a directory"
-	# output=MNT: its files go beside the mount point, not into it
-	mount_ckpt "$P" -o output="$BATS_TEST_TMPDIR/mnt"
+	# output=MNT: its files go beside the mount point, not into it; a
+	# spool named like them but not one of them is a spool
+	mount_ckpt "$P" -o output="$BATS_TEST_TMPDIR/mnt",spool="$T/mnt.indexes"
 	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	[ -d "$T/mnt.indexes" ]
 	finish
 	[ "$(val "$BATS_TEST_TMPDIR/mnt" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 10 ]
 }

@@ -123,6 +123,26 @@ EOF
 	assert_output --partial "$(printf 'node 4  asset\nnode 5  a2')"
 	assert_output --partial "checkpoint_key a2/.ATTRIBUTES/VARIABLE_VALUE"
 	refute_output --partial "checkpoint_key asset/"
+	# One below a directory that is shown: a variable removed and
+	# written out leaves its object without values (hidden next time);
+	# a directory renamed there holding its name is refused too.
+	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/h2"
+	rm "$MNT/by-object/model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE"
+	finish
+	mount_ckpt "$T/h2" -o format=same,output="$T/h3"
+	local m=$MNT/by-object/model
+	[ ! -e "$m/layers/0/bias" ]
+	run -1 mkdir "$m/layers/0/bias"
+	mkdir -p "$m/tmp/bias/.ATTRIBUTES" "$m/tmp2"
+	printf '\x00\x00\x80\x3f' >"$m/tmp/bias/.ATTRIBUTES/VARIABLE_VALUE"
+	rm -r "$m/layers/0"
+	run -1 mv "$m/tmp" "$m/layers/0"
+	mv "$m/tmp2" "$m/layers/0"	# holding nothing hidden
+	run -1 mv -T "$m/tmp" "$m/layers/0"	# over an empty directory
+	rm -r "$m/tmp"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/h3"
+	refute_output --partial "checkpoint_key model/layers/0/bias/"
 }
 
 @test "assignment map {'/': 'new_scope/'}: mkdir + mv" {
