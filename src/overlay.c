@@ -124,8 +124,9 @@ struct ckptfs_overlay {
 	struct vacated **vac;
 	size_t vcap, nvac;
 	/* A TF2 source's objects that /by-object does not show (no value
-	 * in the checkpoint below them: an asset, a signature map, a
-	 * function), by raw path, sorted (struct hidden), once HIDDEN_MADE
+	 * in the checkpoint below them) and that hold other objects (a
+	 * signature map, a function, a layer without weights of its own),
+	 * by raw path, sorted (struct hidden), once HIDDEN_MADE
 	 * (hidden_object()): only those whose parent is shown. */
 	struct hidden *hidden;
 	size_t nhidden;
@@ -1106,9 +1107,9 @@ hidden_cmp(const void *a, const void *b)
 }
 
 /* Fill OV->hidden from T's source graph: every object reached by a path
- * with no attribute whose key is in the checkpoint, in it or below it,
- * whose parent has one (or is the root).  A graph that cannot be read
- * hides nothing (the mount said so).  0 or -ENOMEM. */
+ * with children and no attribute whose key is in the checkpoint, in it or
+ * below it, whose parent has one (or is the root).  A graph that cannot
+ * be read hides nothing (the mount said so).  0 or -ENOMEM. */
 static int
 make_hidden(struct ckptfs_tree *t)
 {
@@ -1145,7 +1146,11 @@ make_hidden(struct ckptfs_tree *t)
 	for (i = 1; i < g->n && rc == 0; i++) {
 		size_t p = up[2 * i];
 
+		/* (a leaf may be a variable an earlier edit removed, which
+		 * takes a value again rightly: only objects with children,
+		 * which no variable is, are kept from one) */
 		if (p == SIZE_MAX || valued[2 * i] || valued[2 * i + 1] ||
+		    g->nodes[i].nchildren == 0 ||
 		    (p != 0 && !valued[2 * p] && !valued[2 * p + 1]))
 			continue;
 		b.len = 0;

@@ -91,7 +91,7 @@ EOF
 	# third's name (TF1 name-based restore then read 2 for it).
 	mount_ckpt "$(fixture tf2dup)" -o output="$T/v1"
 	run -0 ls "$MNT/by-name"
-	assert_output "$(printf 'Variable\nVariable_1\nVariable_2')"
+	assert_output "$(printf 'Variable\nVariable_1\nVariable_2\nmodel')"
 	[ "$(xattr "$MNT/by-name/Variable_1" user.ckpt.key)" = c/.ATTRIBUTES/VARIABLE_VALUE ]
 	finish
 	[ "$(val "$T/v1" Variable)" = 1 ]
@@ -106,43 +106,48 @@ EOF
 	assert_output --partial "full_name Variable_2  checkpoint_key b/.ATTRIBUTES/VARIABLE_VALUE"
 }
 
-@test "TF2: a name by-object/ does not show, an object without values, is taken" {
-	# tf2dup's root has a child "asset" with no value (as a SavedModel's
-	# assets and signatures): a variable renamed or made there was
-	# given to that object, whose restore then found no variable.
+@test "TF2: a name by-object/ does not show, an object that holds others, is taken" {
+	# tf2dup has objects without values that hold others, as a
+	# SavedModel's signatures and functions: a variable renamed or made
+	# there was given to that object, whose restore found no variable.
 	mount_ckpt "$(fixture tf2dup)" -o format=same,output="$T/v"
-	[ ! -e "$MNT/by-object/asset" ]
-	run -1 mkdir "$MNT/by-object/asset"
+	local m=$MNT/by-object
+	[ ! -e "$m/signatures" ] && [ ! -e "$m/model/sig" ]
+	run -1 mkdir "$m/signatures"
 	assert_output --partial "File exists"
-	run -1 bash -c 'printf x >"$1"' - "$MNT/by-object/asset"
+	run -1 bash -c 'printf x >"$1"' - "$m/model/sig"
 	assert_output --partial "File exists"
-	run -1 mv "$MNT/by-object/a" "$MNT/by-object/asset"
-	mv "$MNT/by-object/a" "$MNT/by-object/a2"	# a name no object has
+	run -1 mv "$m/a" "$m/signatures"
+	# a directory renamed where a name inside it would be one
+	mkdir -p "$m/tmp/sig" "$m/tmp2"
+	rm -r "$m/model"
+	run -1 mv "$m/tmp" "$m/model"
+	mv "$m/tmp2" "$m/model"	# holding nothing of the kind
+	run -1 mv -T "$m/tmp" "$m/model"	# over an empty directory
+	rm -r "$m/tmp"
+	# A leaf without values may be a variable an earlier edit removed:
+	# it takes one (as asset does here).
+	mv "$m/a" "$m/asset"
+	mv "$m/b" "$m/b2"	# a name no object has
 	finish
 	run -0 "$CKPT_INSPECT" -g "$T/v"
-	assert_output --partial "$(printf 'node 4  asset\nnode 5  a2')"
-	assert_output --partial "checkpoint_key a2/.ATTRIBUTES/VARIABLE_VALUE"
-	refute_output --partial "checkpoint_key asset/"
-	# One below a directory that is shown: a variable removed and
-	# written out leaves its object without values (hidden next time);
-	# a directory renamed there holding its name is refused too.
+	assert_output --partial "$(printf 'node 6  asset\n  attribute VARIABLE_VALUE')"
+	assert_output --partial "checkpoint_key b2/.ATTRIBUTES/VARIABLE_VALUE"
+	refute_output --partial "checkpoint_key signatures/"
+	refute_output --partial "checkpoint_key model/sig"
+	# A variable removed and written out, put back in the next mount
 	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/h2"
 	rm "$MNT/by-object/model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE"
 	finish
 	mount_ckpt "$T/h2" -o format=same,output="$T/h3"
-	local m=$MNT/by-object/model
-	[ ! -e "$m/layers/0/bias" ]
-	run -1 mkdir "$m/layers/0/bias"
-	mkdir -p "$m/tmp/bias/.ATTRIBUTES" "$m/tmp2"
-	printf '\x00\x00\x80\x3f' >"$m/tmp/bias/.ATTRIBUTES/VARIABLE_VALUE"
-	rm -r "$m/layers/0"
-	run -1 mv "$m/tmp" "$m/layers/0"
-	mv "$m/tmp2" "$m/layers/0"	# holding nothing hidden
-	run -1 mv -T "$m/tmp" "$m/layers/0"	# over an empty directory
-	rm -r "$m/tmp"
+	mkdir -p "$MNT/by-object/model/layers/0/bias/.ATTRIBUTES"
+	local f=$MNT/by-object/model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE
+	printf '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40' >"$f"
+	setfattr -n user.ckpt.dtype -v float32 "$f"
 	finish
+	[ "$(val "$T/h3" model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE)" = "[1,2,3]" ]
 	run -0 "$CKPT_INSPECT" -g "$T/h3"
-	refute_output --partial "checkpoint_key model/layers/0/bias/"
+	assert_output --partial "$(printf 'node 14  model/layers/0/bias\n  attribute VARIABLE_VALUE')"
 }
 
 @test "assignment map {'/': 'new_scope/'}: mkdir + mv" {

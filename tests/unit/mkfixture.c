@@ -15,8 +15,9 @@
  *   tf2dup       a, b and c of full names Variable, Variable and
  *                Variable_1 (eager variables made without names, and
  *                one whose name is the suffixed form), holding 1, 2, 3;
- *                and an object "asset" with no value (as a SavedModel's
- *                assets and signatures are).
+ *                model/w = 4; and objects without values: "asset" (a
+ *                leaf), "signatures" holding "serving_default" (as a
+ *                SavedModel's), and "model/sig" holding "fn".
  *   strings      s/scalar "hello"; s/vec ["a","","xyz"]; s/empty [0];
  *                s/matrix [2,2] "00","01","10","11".
  *   dtypes       one [2] tensor per fixed-size dtype, named by its
@@ -276,6 +277,33 @@ mk_tf2list(const char *prefix)
 	finish(w);
 }
 
+/* Add to G a node without values as child NAME of node PARENT; return
+ * its id. */
+static size_t
+add_child(struct ckpt_objgraph *g, size_t parent, const char *name)
+{
+	struct ckpt_objnode *nodes = realloc(g->nodes,
+					     (g->n + 1) * sizeof(*nodes));
+	struct ckpt_objnode *p;
+	struct ckpt_objref *kids;
+
+	if (nodes == NULL)
+		die("object graph", -ENOMEM);
+	g->nodes = nodes;
+	p = &nodes[parent];
+	kids = realloc(p->children, (p->nchildren + 1) * sizeof(*kids));
+	if (kids == NULL)
+		die("object graph", -ENOMEM);
+	p->children = kids;
+	memset(&nodes[g->n], 0, sizeof(nodes[g->n]));
+	nodes[g->n].has_checkpoint_values = -1;
+	kids[p->nchildren].node_id = (int32_t)g->n;
+	if ((kids[p->nchildren].local_name = strdup(name)) == NULL)
+		die("object graph", -ENOMEM);
+	kids[p->nchildren++].local_name_len = strlen(name);
+	return g->n++;
+}
+
 /* The tf2dup fixture. */
 static void
 mk_tf2dup(const char *prefix)
@@ -284,36 +312,27 @@ mk_tf2dup(const char *prefix)
 		{ "a/.ATTRIBUTES/VARIABLE_VALUE", "Variable" },
 		{ "b/.ATTRIBUTES/VARIABLE_VALUE", "Variable" },
 		{ "c/.ATTRIBUTES/VARIABLE_VALUE", "Variable_1" },
+		{ "model/w/.ATTRIBUTES/VARIABLE_VALUE", "model/w" },
 	};
 	struct ckpt_writer *w = open_writer(prefix, 1);
 	struct ckpt_buf buf = { 0 };
 	struct ckpt_objgraph *g;
-	struct ckpt_objnode *nodes;
-	struct ckpt_objref *kids;
+	size_t model = 0, sig;
 	int rc;
 
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		add_scalar(w, vals[i].key, (float)(i + 1));
-	/* the graph of the values, with a child "asset" of the root added */
-	if ((rc = ckpt_objgraph_build_bytes(vals, 3, &buf, &err)) < 0 ||
+	/* the graph of the values, objects without values added */
+	if ((rc = ckpt_objgraph_build_bytes(vals, 4, &buf, &err)) < 0 ||
 	    (rc = ckpt_objgraph_parse(buf.data, buf.len, &g, &err)) < 0)
 		die("object graph", rc);
-	nodes = realloc(g->nodes, (g->n + 1) * sizeof(*nodes));
-	kids = nodes != NULL ? realloc(nodes[0].children,
-				       (nodes[0].nchildren + 1) *
-					       sizeof(*kids))
-			     : NULL;
-	if (kids == NULL)
-		die("object graph", -ENOMEM);
-	g->nodes = nodes;
-	memset(&nodes[g->n], 0, sizeof(nodes[g->n]));
-	nodes[g->n].has_checkpoint_values = -1;
-	nodes[0].children = kids;
-	kids[nodes[0].nchildren].node_id = (int32_t)g->n;
-	if ((kids[nodes[0].nchildren].local_name = strdup("asset")) == NULL)
-		die("object graph", -ENOMEM);
-	kids[nodes[0].nchildren++].local_name_len = 5;
-	g->n++;
+	for (size_t i = 0; i < g->nodes[0].nchildren; i++)
+		if (strcmp(g->nodes[0].children[i].local_name, "model") == 0)
+			model = (size_t)g->nodes[0].children[i].node_id;
+	add_child(g, 0, "asset");
+	sig = add_child(g, 0, "signatures");
+	add_child(g, sig, "serving_default");
+	add_child(g, add_child(g, model, "sig"), "fn");
 	buf.len = 0;
 	if ((rc = ckpt_objgraph_serialize(g, &buf)) < 0 ||
 	    (rc = ckpt_string_encode_in_place(&buf, false)) < 0 ||
