@@ -644,7 +644,19 @@ struct vctx {
 	 * after the check): the negative errno, also in the output's ERR
 	 * to stop it. */
 	int read_err;
+	/* The texts of the first NMEMO numeric elements as the pass that
+	 * measures their width made them, each after its length byte (up
+	 * to MEMO_MAX bytes), for the pass that prints them: formatting a
+	 * float is most of the time; MEMO_AT and MEMO_USED: where that
+	 * pass is. */
+	struct ckpt_buf memo;
+	uint64_t nmemo, memo_used;
+	size_t memo_at;
+	bool memo_full;
 };
+
+/* Bytes of element texts vctx.memo keeps. */
+#define MEMO_MAX ((size_t)32 << 20)
 
 /* Append element I: a number, "true", "(1+2j)", or a quoted string. */
 static void
@@ -677,6 +689,16 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 		return;
 	}
 	s->b.len = 0;
+	if (!o->discard && v->memo_used < v->nmemo) {	/* measured */
+		size_t n = v->memo.data[v->memo_at];
+
+		w = text_width(v->memo.data + v->memo_at + 1, n);
+		o_pad(o, v->width > w ? v->width - w : 0);
+		o_put(o, v->memo.data + v->memo_at + 1, n);
+		v->memo_at += 1 + n;
+		v->memo_used++;
+		return;
+	}
 	/* Verified already (vctx_load()).  Elements are 1 to 16 bytes,
 	 * powers of two: a window of CHUNK at a multiple of CHUNK holds
 	 * each whole. */
@@ -726,6 +748,17 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 	else
 		o_pad(o, v->width - w);
 	o_put(o, s->b.data, s->b.len);
+	if (o->discard && !v->memo_full) {
+		uint8_t n = (uint8_t)s->b.len;
+
+		if (s->b.len > UINT8_MAX || v->memo.len >= MEMO_MAX ||
+		    ckpt_buf_put(&v->memo, &n, 1) < 0 ||
+		    ckpt_buf_put(&v->memo, s->b.data, s->b.len) < 0) {
+			v->memo_full = true;	/* the rest formatted again */
+			return;
+		}
+		v->nmemo++;
+	}
 }
 
 /* Append the separator between items of dim D: ", " in the innermost dim,
@@ -894,6 +927,7 @@ vctx_free(struct vctx *v)
 	free(v->stride);
 	free(v->win);
 	ckpt_buf_free(&v->scratch.b);
+	ckpt_buf_free(&v->memo);
 }
 
 /* True if V is a string tensor with an element that is not valid UTF-8

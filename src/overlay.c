@@ -1096,14 +1096,23 @@ graph_place(const struct ckptfs_tree *t, const struct ckptfs_node *dir,
 	       memcmp(raw->data, CKPT_OBJGRAPH_KEY, raw->len) == 0;
 }
 
+/* Byte order of the strings X (XL bytes) and Y (YL), the shorter first
+ * when one begins the other. */
+static int
+bytes_cmp(const void *x, size_t xl, const void *y, size_t yl)
+{
+	int c = memcmp(x, y, xl < yl ? xl : yl);
+
+	return c != 0 ? c : (xl > yl) - (xl < yl);
+}
+
 /* qsort() and bsearch() order of struct hidden. */
 static int
 hidden_cmp(const void *a, const void *b)
 {
 	const struct hidden *x = a, *y = b;
-	int c = memcmp(x->path, y->path, x->len < y->len ? x->len : y->len);
 
-	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+	return bytes_cmp(x->path, x->len, y->path, y->len);
 }
 
 /* Fill OV->hidden from T's source graph: every object reached by a path
@@ -3823,9 +3832,8 @@ static int
 cmp_keyref(const void *a, const void *b)
 {
 	const struct keyref *x = a, *y = b;
-	int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
 
-	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+	return bytes_cmp(x->key, x->len, y->key, y->len);
 }
 
 /* With a new object graph, two /by-object paths can be one key: a
