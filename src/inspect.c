@@ -656,7 +656,7 @@ struct vctx {
 };
 
 /* Bytes of element texts vctx.memo keeps. */
-#define MEMO_MAX ((size_t)32 << 20)
+#define MEMO_MAX ((size_t)1 << 20)
 
 /* Append element I: a number, "true", "(1+2j)", or a quoted string. */
 static void
