@@ -1125,7 +1125,7 @@ make_hidden(struct ckptfs_tree *t)
 	struct ckptfs_overlay *ov = t->ov;
 	struct ckpt_objgraph *g = NULL;
 	struct ckpt_buf b = { 0 };
-	size_t *up = NULL, i, j;
+	size_t *up = NULL, i, j, cap = 0;
 	bool *valued = NULL;
 	int rc = 0;
 
@@ -1133,8 +1133,7 @@ make_hidden(struct ckptfs_tree *t)
 	    ckpt_bundle_objgraph(t->bundle, &g, NULL) < 0)
 		return 0;
 	if ((rc = ckpt_objgraph_bfs(g, &up)) < 0 ||
-	    (valued = calloc(g->n + 1, 2 * sizeof(*valued))) == NULL ||
-	    (ov->hidden = calloc(g->n + 1, sizeof(*ov->hidden))) == NULL) {
+	    (valued = calloc(g->n + 1, 2 * sizeof(*valued))) == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -1152,31 +1151,58 @@ make_hidden(struct ckptfs_tree *t)
 			    !valued[2 * up[2 * j] + 1];
 		     j = up[2 * j])
 			valued[2 * up[2 * j] + 1] = true;
-	for (i = 1; i < g->n && rc == 0; i++) {
-		size_t p = up[2 * i];
+	/* Each edge from a shown object (or the root) to a hidden one: an
+	 * object reached by two names is hidden under both. */
+	for (i = 0; i < g->n && rc == 0; i++) {
+		const struct ckpt_objnode *pn = &g->nodes[i];
 
-		/* (a leaf may be a variable an earlier edit removed, which
-		 * takes a value again rightly: only objects with children,
-		 * which no variable is, are kept from one) */
-		if (p == SIZE_MAX || valued[2 * i] || valued[2 * i + 1] ||
-		    g->nodes[i].nchildren == 0 ||
-		    (p != 0 && !valued[2 * p] && !valued[2 * p + 1]))
+		if ((i != 0 && up[2 * i] == SIZE_MAX) ||
+		    (i != 0 && !valued[2 * i] && !valued[2 * i + 1]))
 			continue;
-		b.len = 0;
-		if ((rc = ckpt_objgraph_path(g, up, i, SIZE_MAX, &b)) != 0) {
-			rc = rc < 0 ? rc : 0;
-			continue;
+		for (j = 0; j < pn->nchildren && rc == 0; j++) {
+			int32_t c = pn->children[j].node_id;
+			struct hidden *h;
+
+			/* (a leaf may be a variable an earlier edit removed,
+			 * which takes a value again rightly: only objects
+			 * with children, which no variable is, are kept
+			 * from one) */
+			if (c <= 0 || (size_t)c >= g->n || valued[2 * c] ||
+			    valued[2 * c + 1] || g->nodes[c].nchildren == 0)
+				continue;
+			b.len = 0;
+			if ((i != 0 &&
+			     ((rc = ckpt_objgraph_path(g, up, i, SIZE_MAX,
+						       &b)) < 0 ||
+			      (rc = ckpt_buf_put(&b, "/", 1)) < 0)) ||
+			    (rc = ckpt_name_escape(pn->children[j].local_name,
+						   pn->children[j]
+							   .local_name_len,
+						   &b)) < 0)
+				break;
+			if (ov->nhidden == cap) {
+				cap = cap ? 2 * cap : 16;
+				h = realloc(ov->hidden, cap * sizeof(*h));
+				if (h == NULL) {
+					rc = -ENOMEM;
+					break;
+				}
+				ov->hidden = h;
+			}
+			h = &ov->hidden[ov->nhidden];
+			if ((h->path = malloc(b.len ? b.len : 1)) == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (b.len > 0)
+				memcpy(h->path, b.data, b.len);
+			h->len = b.len;
+			ov->nhidden++;
 		}
-		ov->hidden[ov->nhidden].path = malloc(b.len ? b.len : 1);
-		if (ov->hidden[ov->nhidden].path == NULL) {
-			rc = -ENOMEM;
-			break;
-		}
-		if (b.len > 0)
-			memcpy(ov->hidden[ov->nhidden].path, b.data, b.len);
-		ov->hidden[ov->nhidden++].len = b.len;
 	}
-	qsort(ov->hidden, ov->nhidden, sizeof(*ov->hidden), hidden_cmp);
+	if (ov->nhidden > 0)
+		qsort(ov->hidden, ov->nhidden, sizeof(*ov->hidden),
+		      hidden_cmp);
 out:
 	ckpt_buf_free(&b);
 	free(valued);

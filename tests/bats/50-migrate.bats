@@ -115,6 +115,7 @@ EOF
 	[ ! -e "$m/signatures" ] && [ ! -e "$m/model/sig" ]
 	run -1 mkdir "$m/signatures"
 	assert_output --partial "File exists"
+	run -1 mkdir "$m/sigs2"	# the same object by its second name
 	run -1 bash -c 'printf x >"$1"' - "$m/model/sig"
 	assert_output --partial "File exists"
 	run -1 mv "$m/a" "$m/signatures"

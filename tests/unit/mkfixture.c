@@ -16,8 +16,9 @@
  *                Variable_1 (eager variables made without names, and
  *                one whose name is the suffixed form), holding 1, 2, 3;
  *                model/w = 4; and objects without values: "asset" (a
- *                leaf), "signatures" holding "serving_default" (as a
- *                SavedModel's), and "model/sig" holding "fn".
+ *                leaf), "signatures" (also named "sigs2") holding
+ *                "serving_default" (as a SavedModel's), and "model/sig"
+ *                holding "fn".
  *   strings      s/scalar "hello"; s/vec ["a","","xyz"]; s/empty [0];
  *                s/matrix [2,2] "00","01","10","11".
  *   dtypes       one [2] tensor per fixed-size dtype, named by its
@@ -277,6 +278,24 @@ mk_tf2list(const char *prefix)
 	finish(w);
 }
 
+/* Give node PARENT of G the child edge NAME to node CHILD. */
+static void
+add_edge(struct ckpt_objgraph *g, size_t parent, const char *name,
+	 size_t child)
+{
+	struct ckpt_objnode *p = &g->nodes[parent];
+	struct ckpt_objref *kids = realloc(p->children, (p->nchildren + 1) *
+							      sizeof(*kids));
+
+	if (kids == NULL)
+		die("object graph", -ENOMEM);
+	p->children = kids;
+	kids[p->nchildren].node_id = (int32_t)child;
+	if ((kids[p->nchildren].local_name = strdup(name)) == NULL)
+		die("object graph", -ENOMEM);
+	kids[p->nchildren++].local_name_len = strlen(name);
+}
+
 /* Add to G a node without values as child NAME of node PARENT; return
  * its id. */
 static size_t
@@ -284,23 +303,13 @@ add_child(struct ckpt_objgraph *g, size_t parent, const char *name)
 {
 	struct ckpt_objnode *nodes = realloc(g->nodes,
 					     (g->n + 1) * sizeof(*nodes));
-	struct ckpt_objnode *p;
-	struct ckpt_objref *kids;
 
 	if (nodes == NULL)
 		die("object graph", -ENOMEM);
 	g->nodes = nodes;
-	p = &nodes[parent];
-	kids = realloc(p->children, (p->nchildren + 1) * sizeof(*kids));
-	if (kids == NULL)
-		die("object graph", -ENOMEM);
-	p->children = kids;
 	memset(&nodes[g->n], 0, sizeof(nodes[g->n]));
 	nodes[g->n].has_checkpoint_values = -1;
-	kids[p->nchildren].node_id = (int32_t)g->n;
-	if ((kids[p->nchildren].local_name = strdup(name)) == NULL)
-		die("object graph", -ENOMEM);
-	kids[p->nchildren++].local_name_len = strlen(name);
+	add_edge(g, parent, name, g->n);
 	return g->n++;
 }
 
@@ -332,6 +341,7 @@ mk_tf2dup(const char *prefix)
 	add_child(g, 0, "asset");
 	sig = add_child(g, 0, "signatures");
 	add_child(g, sig, "serving_default");
+	add_edge(g, 0, "sigs2", sig);	/* a second name of it */
 	add_child(g, add_child(g, model, "sig"), "fn");
 	buf.len = 0;
 	if ((rc = ckpt_objgraph_serialize(g, &buf)) < 0 ||
