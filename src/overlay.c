@@ -333,11 +333,14 @@ bad_reason(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 	return why != NULL ? why : "a damaged entry";
 }
 
-/* The same, /by-name first. */
+/* The same, /by-name first, unless N's name there follows its
+ * /by-object path (a file made there on a TF2 mount): where the user
+ * named it. */
 static void
 where(struct ckptfs_tree *t, struct ckptfs_node *n, struct ckpt_buf *out)
 {
-	where_in(t, n, CKPTFS_BY_NAME, out);
+	where_in(t, n, n->derived_name ? CKPTFS_BY_OBJECT : CKPTFS_BY_NAME,
+		 out);
 }
 
 /* A copy of the RANK dimensions at DIMS (room for one at least, so that a

@@ -1595,3 +1595,15 @@ EOF
 	rm "$f" "$MNT/by-name/e2"
 	finish
 }
+
+@test "a refusal names a file made in by-object/ of a TF2 checkpoint by its by-object path" {
+	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/o"
+	local s=$MNT/by-object/model/layers/1/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES
+	mkdir -p "$s"
+	printf 'abcd' >"$s/VARIABLE_VALUE"
+	finish_fails
+	# (it named by-name/model/layers/1/kernel/.OPTIMIZER_SLOT/..., a
+	# path the user never used)
+	assert_output --partial "by-object/model/layers/1/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE: no dtype"
+	refute_output --partial "by-name/model/layers/1"
+}
