@@ -468,7 +468,9 @@ put_extents(struct out *o, const struct ckpt_entry *e,
 static bool
 is_glob(const char *pattern)
 {
-	return strpbrk(pattern, "*?[") != NULL;
+	/* (a backslash quotes the next character, as the listing shows a
+	 * key's backslashes doubled) */
+	return strpbrk(pattern, "*?[\\") != NULL;
 }
 
 /* Mark in SEL (b->n flags) the visible entries named by OPTS->keys (exact
@@ -672,6 +674,13 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 	if (v->esz == 0) {	/* DT_STRING */
 		size_t n = (size_t)v->slens[i];
 		bool cut = !v->all && !v->json && n > STRING_PREVIEW;
+		size_t shown = STRING_PREVIEW;
+
+		/* (cut before a character the cut would split: its bytes
+		 * would show as invalid ones) */
+		while (cut && shown > STRING_PREVIEW - 3 &&
+		       (v->sdata[i][shown] & 0xc0) == 0x80)
+			shown--;
 
 		if (v->json && v->hex) {
 			o_byte(o, '"');
@@ -684,7 +693,7 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 			return;
 		}
 		o_byte(o, '"');
-		esc_text(o, v->sdata[i], cut ? STRING_PREVIEW : n, ESC_QUOTE);
+		esc_text(o, v->sdata[i], cut ? shown : n, ESC_QUOTE);
 		o_str(o, cut ? "\"..." : "\"");
 		return;
 	}
@@ -1764,6 +1773,8 @@ main(int argc, char **argv)
 	int rc, ret;
 
 	ret = parse_args(argc, argv, &opts);
+	if (ret == 3 && fflush(stdout) != 0)	/* --help, --version */
+		ret = fail("standard output: %s", strerror(errno));
 	if (ret != 0) {
 		ret = ret == 3 ? 0 : ret;
 		goto out;

@@ -101,6 +101,11 @@ assert_one_error() {
 	done
 	run -0 inspect --version
 	assert_output --regexp '^ckpt-inspect [0-9]+\.[0-9]+'
+	# a full disk is said, as for every other output (it was exit 0)
+	for opt in --help --version; do
+		run -1 bash -c '"$1" "$2" >/dev/full' - "$CKPT_INSPECT" "$opt"
+		assert_output "ckpt-inspect: standard output: No space left on device"
+	done
 }
 
 @test "every --help option is in the man page" {
@@ -281,6 +286,10 @@ assert_one_error() {
 		'dense/kernel/Adam_1 = [[   0, 0.25,  0.5],' \
 		'                       [0.75,    1, 1.25]]' \
 		'global_step = 42')"
+	# a backslash makes a pattern too (fnmatch(3): the next character
+	# as itself), as the listing shows a key's backslashes doubled
+	run -0 inspect --values "$F" 'scoped\/c'
+	assert_output "scoped/c = 3"
 }
 
 @test "--json: one parseable object per tensor with the documented fields" {

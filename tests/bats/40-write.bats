@@ -1194,6 +1194,21 @@ EOF
 	refute_output --partial values_hex
 }
 
+@test "a string cut for display is cut before a character, not inside it" {
+	mount_ckpt "$(fixture partstrings)" -o format=tf1,output="$T/out"
+	# whole[1,0] is 130 c's from byte 12 (lengths, checksum, "" and
+	# "b" before it): an e-acute at its bytes 63 and 64
+	printf '\xc3\xa9' |
+		dd of="$MNT/by-name/whole" bs=1 seek=75 conv=notrunc status=none
+	finish
+	run -0 "$CKPT_INSPECT" -v "$T/out" whole
+	# 63 c's, then the cut (it showed the lead byte as \xc3)
+	assert_line --index 1 --partial "[\"$(printf 'c%.0s' $(seq 63))\"..., \"ddd\"]"
+	refute_output --partial 'xc3'
+	run -0 "$CKPT_INSPECT" -a -v "$T/out" whole
+	assert_output --partial "$(printf 'c%.0s' $(seq 63))é$(printf 'c%.0s' $(seq 65))\""
+}
+
 @test "a string tensor not in the stored layout is refused by name, with the layout" {
 	mount_ckpt "$(fixture strings)" -o format=tf1,output="$T/out"
 	cp -a "$MNT/by-name/s/vec" "$MNT/by-name/s/vec2"
