@@ -345,8 +345,11 @@ dir_is_prefix(const char *path, char **prefix)
 	return true;
 }
 
-int
-ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
+/* ckpt_resolve_prefix(), and for PATH naming a data file the numbers of
+ * its name in *SHARD and *NSHARDS (else *NSHARDS is 0). */
+static int
+resolve_prefix(const char *path, char **prefix, unsigned *shard,
+	       unsigned *nshards, struct ckpt_err *err)
 {
 	struct stat st;
 	size_t len = strlen(path);
@@ -355,6 +358,7 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 	int rc;
 
 	*prefix = NULL;
+	*nshards = 0;
 	if (len == 0)
 		return ckpt_fail(err, -ENOENT, "empty checkpoint path");
 	is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -395,8 +399,10 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 		   !index_at(path)) {
 		p = strndup(path, len - 6);
 	} else {
-		unsigned a, b;
-		const char *d = shard_suffix(path, &a, &b);
+		const char *d = shard_suffix(path, shard, nshards);
+
+		if (d == NULL)
+			*nshards = 0;	/* (a prefix, whatever it holds) */
 
 		/* PREFIX.data-00000-of-00001 names its checkpoint too (when
 		 * it is there: a shard name made up is not taken for its
@@ -457,6 +463,14 @@ ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
 	free(named_by);
 	*prefix = abs;
 	return 0;
+}
+
+int
+ckpt_resolve_prefix(const char *path, char **prefix, struct ckpt_err *err)
+{
+	unsigned shard, nshards;
+
+	return resolve_prefix(path, prefix, &shard, &nshards, err);
 }
 
 char *
@@ -1392,7 +1406,7 @@ ckpt_bundle_open(const char *path, struct ckpt_bundle **out,
 	int rc;
 
 	*out = NULL;
-	rc = ckpt_resolve_prefix(path, &prefix, err);
+	rc = resolve_prefix(path, &prefix, &shard, &nshards, err);
 	if (rc < 0)
 		return rc;
 	index_path = malloc(strlen(prefix) + 7);
@@ -1414,7 +1428,7 @@ ckpt_bundle_open(const char *path, struct ckpt_bundle **out,
 		b->index_size = (uint64_t)st.st_size;
 	}
 	rc = bundle_load(b, (const uint8_t *)buf, len, true, err);
-	if (rc == 0 && shard_suffix(path, &shard, &nshards) != NULL &&
+	if (rc == 0 && nshards > 0 &&
 	    (nshards != (unsigned)b->hdr.num_shards || shard >= nshards))
 		/* a stray file of an older save with another shard count */
 		rc = ckpt_fail(err, -ENOENT,
@@ -1526,29 +1540,35 @@ shard_stale(struct shard *sh, const struct stat *st)
 	return -ESTALE;
 }
 
-/* -ESTALE if a data file of E (its shard; for a partitioned tensor any
- * of the bundle's) changed (shard_stale()), else 0: one fstat() per file
- * looked at.  Files that are missing are not looked at. */
+/* -ESTALE if one of shards [I, END) of PV changed (shard_stale()), else
+ * 0: one fstat() per open file, each looked at. */
 static int
-entry_stale(const struct ckpt_bundle *b, const struct ckpt_entry *e)
+shards_stale(struct ckpt_bundle_priv *pv, size_t i, size_t end)
 {
-	struct ckpt_bundle_priv *pv = b->priv;
-	size_t i = 0, end = pv->nshards;
 	struct stat st;
 	int rc = 0;
 
-	if (e->nparts == 0) {
-		if (ckpt_entry_is_bad(e) || e->shard_slot >= pv->nshards)
-			return 0;
-		i = e->shard_slot;
-		end = i + 1;
-	}
 	for (; i < end; i++)
 		if (pv->shards[i].fd >= 0 &&
 		    fstat(pv->shards[i].fd, &st) == 0 &&
 		    shard_stale(&pv->shards[i], &st) < 0)
 			rc = -ESTALE;	/* (and the others looked at) */
 	return rc;
+}
+
+/* -ESTALE if a data file of E (its shard; for a partitioned tensor any
+ * of the bundle's) changed (shard_stale()), else 0.  Files that are
+ * missing are not looked at. */
+static int
+entry_stale(const struct ckpt_bundle *b, const struct ckpt_entry *e)
+{
+	struct ckpt_bundle_priv *pv = b->priv;
+
+	if (e->nparts > 0)
+		return shards_stale(pv, 0, pv->nshards);
+	if (ckpt_entry_is_bad(e) || e->shard_slot >= pv->nshards)
+		return 0;
+	return shards_stale(pv, e->shard_slot, e->shard_slot + 1);
 }
 
 bool
@@ -1576,16 +1596,7 @@ ckpt_bundle_entry_changed(const struct ckpt_bundle *b,
 bool
 ckpt_bundle_poll(const struct ckpt_bundle *b)
 {
-	struct ckpt_bundle_priv *pv = b->priv;
-	bool any = false;
-	struct stat st;
-
-	for (size_t i = 0; i < pv->nshards; i++)
-		if (pv->shards[i].fd >= 0 &&
-		    fstat(pv->shards[i].fd, &st) == 0 &&
-		    shard_stale(&pv->shards[i], &st) < 0)
-			any = true;
-	return any;
+	return shards_stale(b->priv, 0, b->priv->nshards) < 0;
 }
 
 size_t

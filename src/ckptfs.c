@@ -1541,7 +1541,8 @@ main(int argc, char *argv[])
 		conf.ro = 1;	/* said so; changes are EROFS */
 	/* Its first change would wait for itself: the daemon, holding its
 	 * lock, makes the spool through the mount. */
-	if (!conf.ro && in_mountpoint(plan.spool, conf.mountpoint)) {
+	if (!conf.ro && conf.spool == NULL &&	/* (a given one: make_plan()) */
+	    in_mountpoint(plan.spool, conf.mountpoint)) {
 		ckptfs_log(NULL, LOG_ERR, "spool %s: inside the mount point "
 			   "%s; give -o spool= (or -o output=) outside it",
 			   plan.spool, conf.mountpoint);
