@@ -1344,17 +1344,29 @@ find_key(const struct build *bd, const char *key, size_t len, size_t *k)
 	return true;
 }
 
-/* The name of attribute A without a full name: its key, less
- * /.ATTRIBUTES/VARIABLE_VALUE. */
-static void
-key_name(const struct ckpt_objattr *a, const uint8_t **name, size_t *len)
+/* Whether attribute A names a tensor /by-name shows: its entry *K (not
+ * a slice, not the graph) and its name there, *NAME (*LEN bytes): its
+ * full name, or without one its key less /.ATTRIBUTES/VARIABLE_VALUE. */
+static bool
+attr_name(const struct build *bd, const struct ckpt_objattr *a, size_t *k,
+	  const uint8_t **name, size_t *len)
 {
+	const struct ckpt_entry *entries = bd->t->src.entries;
 	size_t sl = sizeof(VARIABLE_SUFFIX) - 1;
 
-	*name = (const uint8_t *)a->checkpoint_key;
-	*len = a->checkpoint_key_len;
-	if (*len >= sl && memcmp(*name + *len - sl, VARIABLE_SUFFIX, sl) == 0)
-		*len -= sl;
+	if (!find_key(bd, a->checkpoint_key, a->checkpoint_key_len, k) ||
+	    entries[*k].is_part || is_graph_key(&entries[*k]))
+		return false;
+	*name = (const uint8_t *)a->full_name;
+	*len = a->full_name_len;
+	if (*len == 0) {
+		*name = (const uint8_t *)a->checkpoint_key;
+		*len = a->checkpoint_key_len;
+		if (*len >= sl &&
+		    memcmp(*name + *len - sl, VARIABLE_SUFFIX, sl) == 0)
+			*len -= sl;
+	}
+	return true;
 }
 
 /* reserve_names()'s walk: the names node I's attributes would take. */
@@ -1367,19 +1379,12 @@ reserve_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 	(void)i;
 	(void)n;
 	for (size_t j = 0; j < on->nattrs; j++) {
-		const struct ckpt_objattr *a = &on->attrs[j];
-		const uint8_t *name = (const uint8_t *)a->full_name;
-		size_t len = a->full_name_len;
+		const uint8_t *name;
+		size_t len;
 		char *s;
 
-		if (!find_key(bd, a->checkpoint_key, a->checkpoint_key_len,
-			      &k) ||
-		    bd->t->src.entries[k].is_part ||
-		    is_graph_key(&bd->t->src.entries[k]))
-			continue;
-		if (len == 0)
-			key_name(a, &name, &len);
-		if (smap_get(&bd->reserved, name, len, &dummy))
+		if (!attr_name(bd, &on->attrs[j], &k, &name, &len) ||
+		    smap_get(&bd->reserved, name, len, &dummy))
 			continue;
 		if ((s = arena_dup(&bd->arena, name, len)) == NULL ||
 		    smap_put(&bd->reserved, s, len, 1) < 0)
@@ -1419,7 +1424,6 @@ static int
 name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 {
 	struct build *bd = ctx;
-	const struct ckpt_entry *entries = bd->t->src.entries;
 	size_t j, k;
 	int rc = 0;
 
@@ -1427,17 +1431,12 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 	(void)n;
 	for (j = 0; j < on->nattrs && rc == 0; j++) {
 		const struct ckpt_objattr *a = &on->attrs[j];
-		const uint8_t *name = (const uint8_t *)a->full_name;
-		size_t len = a->full_name_len;
+		const uint8_t *name;
+		size_t len;
 
-		if (!find_key(bd, a->checkpoint_key, a->checkpoint_key_len,
-			      &k) ||
-		    bd->seen[k] || entries[k].is_part ||
-		    is_graph_key(&entries[k]))
+		if (!attr_name(bd, a, &k, &name, &len) || bd->seen[k])
 			continue;
 		bd->seen[k] = true;
-		if (len == 0)
-			key_name(a, &name, &len);
 		rc = add_by_name(bd, k, name, len);
 		if (rc == 0 && a->full_name_len == 0)
 			bd->entry_node[k]->derived_name = true;
