@@ -140,16 +140,20 @@ struct hidden {
 };
 
 /* A key a tensor left (removed or renamed away) and that tensor (nodes
- * live as long as the tree). */
+ * live as long as the tree); or, with TF1 set, on a TF2 mount, a TF1 name
+ * (raw /by-name path) a tensor was removed from. */
 struct vacated {
 	struct ckptfs_node *n;
 	/* On a TF2 mount, the raw /by-name path of a tensor removed from
 	 * the key (its TF1 name; owned), for a file made there later
-	 * (vac_name()); else NULL. */
+	 * (vac_name()); with TF1, the raw /by-object path (its key) of the
+	 * tensor removed from the name, for a file made in /by-name
+	 * (vac_key()).  Else NULL. */
 	char *name;
 	size_t nlen;
 	uint64_t hash;
 	size_t len;
+	bool tf1;
 	char key[];
 };
 
@@ -367,31 +371,40 @@ set_shape(struct ckptfs_node *n, int64_t *dims, int rank)
 	n->rank = rank;
 }
 
-/* The slot of KEY (LEN bytes, hash H) in OV's vacated keys: where it is,
- * or the empty slot where it goes. */
+/* The hash of vacated KEY (LEN bytes; TF1: a TF1 name). */
+static uint64_t
+vac_hash(const void *key, size_t len, bool tf1)
+{
+	return ckpt_fnv1a64(key, len) ^ (tf1 ? 0x9e3779b97f4a7c15ull : 0);
+}
+
+/* The slot of KEY (LEN bytes, hash H; TF1: a TF1 name) in OV's vacated
+ * keys: where it is, or the empty slot where it goes. */
 static size_t
 vac_slot(const struct ckptfs_overlay *ov, const void *key, size_t len,
-	 uint64_t h)
+	 uint64_t h, bool tf1)
 {
 	size_t i = (size_t)h & (ov->vcap - 1);
 
 	while (ov->vac[i] != NULL &&
 	       (ov->vac[i]->hash != h || ov->vac[i]->len != len ||
+		ov->vac[i]->tf1 != tf1 ||
 		memcmp(ov->vac[i]->key, key, len) != 0))
 		i = (i + 1) & (ov->vcap - 1);
 	return i;
 }
 
 /* Remember that tensor N left KEY (removed, or renamed away), and NAME
- * (NULL or empty: none) as the TF1 name it left with.  Without memory it
- * is not remembered: a file made there later then has no dtype and shape
- * until they are set, which the write-out says, and the TF1 name its
- * path gives. */
+ * (NULL or empty: none) as the TF1 name it left with; with TF1, that it
+ * was removed from the TF1 name KEY, and NAME as its /by-object path.
+ * Without memory it is not remembered: a file made there later then has
+ * no dtype and shape until they are set, which the write-out says, and
+ * the name its path gives in the other view. */
 static void
 vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
-	 const struct ckpt_buf *key, const struct ckpt_buf *name)
+	 const struct ckpt_buf *key, const struct ckpt_buf *name, bool tf1)
 {
-	uint64_t h = ckpt_fnv1a64(key->data, key->len);
+	uint64_t h = vac_hash(key->data, key->len, tf1);
 	struct vacated *v;
 	char *nm = NULL;
 	size_t i;
@@ -409,13 +422,14 @@ vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
 		for (i = 0; i < ocap; i++)
 			if (old[i] != NULL)
 				ov->vac[vac_slot(ov, old[i]->key, old[i]->len,
-						 old[i]->hash)] = old[i];
+						 old[i]->hash,
+						 old[i]->tf1)] = old[i];
 		free(old);
 	}
 	if (name != NULL && name->len > 0 &&
 	    (nm = malloc(name->len)) != NULL)
 		memcpy(nm, name->data, name->len);
-	i = vac_slot(ov, key->data, key->len, h);
+	i = vac_slot(ov, key->data, key->len, h, tf1);
 	if (ov->vac[i] != NULL) {
 		ov->vac[i]->n = n;
 		free(ov->vac[i]->name);
@@ -432,6 +446,7 @@ vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
 	v->nlen = nm != NULL ? name->len : 0;
 	v->hash = h;
 	v->len = key->len;
+	v->tf1 = tf1;
 	memcpy(v->key, key->data, key->len);
 	ov->vac[i] = v;
 	ov->nvac++;
@@ -470,8 +485,8 @@ take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n,
 	if (key.len == 0 || (from != NULL && from->len == key.len &&
 			     memcmp(from->data, key.data, key.len) == 0))
 		goto out;
-	i = vac_slot(ov, key.data, key.len,
-		     ckpt_fnv1a64(key.data, key.len));
+	i = vac_slot(ov, key.data, key.len, vac_hash(key.data, key.len, false),
+		     false);
 	if (ov->vac[i] == NULL || (m = ov->vac[i]->n) == n)
 		goto out;
 	if (n->dtype < 0)
@@ -1485,6 +1500,8 @@ other_path(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 		return ckptfs_name_from_key(t, newpath, len, out);
 	}
 	if (view == CKPTFS_BY_NAME) {
+		if (n->derived_key)
+			return key_for_name(t, newpath, len, out);
 		*same = true;
 		return 0;
 	}
@@ -1582,7 +1599,7 @@ vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
 				   &key) < 0)
 		goto out;
 	v = ov->vac[vac_slot(ov, key.data, key.len,
-			     ckpt_fnv1a64(key.data, key.len))];
+			     vac_hash(key.data, key.len, false), false)];
 	if (v == NULL || v->name == NULL ||
 	    (node_at(t, CKPTFS_BY_NAME, v->name, v->nlen) &&
 	     !scope_in_way(t, v->name, v->nlen)))
@@ -1595,6 +1612,33 @@ vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
 out:
 	ckpt_buf_free(&key);
 	return took;
+}
+
+/* On a TF2 mount, a file made or renamed (alone or with its directory)
+ * at /by-name raw PATH, a TF1 name a tensor was removed from, takes that
+ * tensor's key when no file holds it now: set *OTHER to its /by-object
+ * path and return true.  (rm and a new file, as tar makes one, keep the
+ * key, and with it the dtype and shape: take_vacated().)  A replay
+ * decides the same, the removals replayed first. */
+static bool
+vac_key(struct ckptfs_tree *t, const struct ckpt_buf *path,
+	struct ckpt_buf *other)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	const struct vacated *v;
+
+	if (ov->vcap == 0 || !t->src.tf2)
+		return false;
+	v = ov->vac[vac_slot(ov, path->data, path->len,
+			     vac_hash(path->data, path->len, true), true)];
+	if (v == NULL || v->name == NULL ||
+	    node_at(t, CKPTFS_BY_OBJECT, v->name, v->nlen) != NULL)
+		return false;
+	/* (OTHER is left as it was if this fails) */
+	if (ckpt_buf_reserve(other, v->nlen) < 0)
+		return false;
+	other->len = 0;
+	return ckpt_buf_put(other, v->name, v->nlen) == 0;
 }
 
 /* --- operations --------------------------------------------------------------- */
@@ -1788,7 +1832,10 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	if (rc < 0)
 		goto out;
 	if (t->src.tf2 && view == CKPTFS_BY_NAME) {
-		rc = key_for_name(t, (const char *)path.data, path.len, &other);
+		n->derived_key = !vac_key(t, &path, &other);
+		if (n->derived_key)
+			rc = key_for_name(t, (const char *)path.data, path.len,
+					  &other);
 	} else {
 		n->derived_name = t->src.tf2;
 		rc = other_path(t, n, view, (const char *)path.data, path.len,
@@ -1861,7 +1908,7 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	  const char *name, size_t len, bool is_dir,
 	  struct ckptfs_invals *iv)
 {
-	struct ckpt_buf key = { 0 }, tf1 = { 0 };
+	struct ckpt_buf key = { 0 }, tf1 = { 0 }, opath = { 0 };
 	struct ckptfs_node *n;
 	int rc;
 
@@ -1893,15 +1940,22 @@ ov_remove(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		t->ov->graph_removed = true;	/* to have one built */
 	else
 		key_of(t, n, &key);
-	/* (a TF2 key keeps its TF1 name for a file made there: vac_name()) */
+	/* (a TF2 key keeps its TF1 name for a file made there, and the
+	 * TF1 name its key for a file made there: vac_name(), vac_key()) */
 	if (key.len > 0 && t->src.tf2 && n->loc.dir != NULL &&
 	    ckptfs_node_rawpath(t, n, CKPTFS_BY_NAME, &tf1) < 0)
 		tf1.len = 0;
+	if (tf1.len > 0 && n->oloc.dir != NULL &&
+	    ckptfs_node_rawpath(t, n, CKPTFS_BY_OBJECT, &opath) < 0)
+		opath.len = 0;
 	delete_tensor(t, n, dir->view, false, iv);
 	if (key.len > 0)
-		vac_note(t->ov, n, &key, &tf1);
+		vac_note(t->ov, n, &key, &tf1, false);
+	if (opath.len > 0)
+		vac_note(t->ov, n, &tf1, &opath, true);
 	ckpt_buf_free(&key);
 	ckpt_buf_free(&tf1);
+	ckpt_buf_free(&opath);
 	return 0;
 }
 
@@ -1917,7 +1971,8 @@ struct moved {
 	bool same;
 	bool in_place;			/* rename_private() moved it */
 	bool named;			/* OTHER is a removed tensor's TF1
-					 * name (vac_name()) */
+					 * name (vac_name()), or its key
+					 * (vac_key()) */
 };
 
 /* The directory of tensor N's raw path OLDP in VIEW that can simply be
@@ -2055,7 +2110,8 @@ in_moved(const struct moved *v, size_t nv, const struct ckptfs_node *n)
 /* Set M's path in the other view (OTHER, SAME) for its tensor moved from
  * raw path OLDP to NEWP in VIEW (its own raw path is OLDP or below it);
  * with NAMING, a removed tensor's TF1 name where its new key was left
- * (vac_name(): NAMED).  NP is scratch. */
+ * (vac_name()), or its key where its new TF1 name was (vac_key()):
+ * NAMED.  NP is scratch. */
 static int
 moved_other(struct ckptfs_tree *t, struct moved *m, int view,
 	    const struct ckpt_buf *oldp, const struct ckpt_buf *newp,
@@ -2076,9 +2132,12 @@ moved_other(struct ckptfs_tree *t, struct moved *m, int view,
 	if (rc == 0)
 		rc = other_path(t, m->n, view, (const char *)np->data,
 				np->len, &m->other, &m->same);
-	if (rc == 0 && naming && !m->same && m->n->kind == CKPTFS_TENSOR &&
-	    vac_name(t, np, &m->other))
-		m->named = true;
+	if (rc < 0 || !naming || m->n->kind != CKPTFS_TENSOR)
+		return rc;
+	if (view == CKPTFS_BY_OBJECT)
+		m->named = !m->same && vac_name(t, np, &m->other);
+	else if ((m->named = vac_key(t, np, &m->other)))
+		m->same = false;
 	return rc;
 }
 
@@ -2136,7 +2195,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	size_t nmv = 0, cap = 0, i;
 	int view = dir->view, rc, other;
 	int64_t *dims = NULL;	/* the replaced tensor's shape, for N */
-	bool sfx, takeover, naming, derived = false;
+	bool sfx, takeover, naming, derived = false, derived_key = false;
 
 	if ((rc = check_dir(t, dir)) < 0 || (rc = check_dir(t, ndir)) < 0)
 		return rc;
@@ -2226,9 +2285,10 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		goto out;
 	}
 	/* A file renamed to a TF2 key a tensor was removed from takes its
-	 * TF1 name, as a file made there does (a temporary file renamed
-	 * into place, or a directory of them). */
-	naming = !takeover && t->src.tf2 && view == CKPTFS_BY_OBJECT;
+	 * TF1 name, and one renamed to such a TF1 name its key, as a file
+	 * made there does (a temporary file renamed into place, or a
+	 * directory of them). */
+	naming = !takeover && t->src.tf2;
 	for (i = 0; i < nmv && rc == 0; i++) {
 		struct moved *m = &mv[i];
 
@@ -2294,6 +2354,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			dims = NULL;
 		}
 		derived = target->derived_name;
+		derived_key = target->derived_key;
 	}
 	if (target != NULL) {
 		if (target->kind == CKPTFS_DIR) {
@@ -2361,11 +2422,18 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			mv[i].n->derived_name = !mv[i].named;
 		inval_add(iv, NULL, NULL, 0, mv[i].n->ino);
 	}
-	if (t->src.tf2 && view == CKPTFS_BY_NAME)
-		for (i = 0; i < nmv; i++)
+	/* (a key set in /by-object, or taken from a removed tensor, no
+	 * longer follows the TF1 name) */
+	for (i = 0; i < nmv && t->src.tf2; i++) {
+		if (view == CKPTFS_BY_NAME)
 			mv[i].n->derived_name = false;
-	if (takeover)
+		if (view == CKPTFS_BY_OBJECT || mv[i].named)
+			mv[i].n->derived_key = false;
+	}
+	if (takeover) {
 		n->derived_name = derived;
+		n->derived_key = view == CKPTFS_BY_NAME && derived_key;
+	}
 	/* The keys left, then what the tensors take where they came. */
 	for (i = 0; i < nmv; i++) {
 		struct ckpt_buf k = { 0 };
@@ -2374,7 +2442,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		if (mv[i].oldkey.len > 0 &&
 		    (k.len != mv[i].oldkey.len ||
 		     memcmp(k.data, mv[i].oldkey.data, k.len) != 0))
-			vac_note(t->ov, mv[i].n, &mv[i].oldkey, NULL);
+			vac_note(t->ov, mv[i].n, &mv[i].oldkey, NULL, false);
 		ckpt_buf_free(&k);
 	}
 	for (i = 0; i < nmv; i++)

@@ -177,6 +177,9 @@ struct ckptfs_node {
 			bool deleted;	/* no longer in any view */
 			/* The by-name path follows the key. */
 			bool derived_name;
+			/* TF2: the key follows the by-name path (a file made
+			 * in /by-name, until its key is set otherwise). */
+			bool derived_key;
 			/* Content or metadata set here.  Set by a first write
 			 * under the shared namespace lock while lookups read
 			 * it (cache timeouts), hence atomic. */

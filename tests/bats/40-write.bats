@@ -439,6 +439,63 @@ EOF
 	assert_output --partial "full_name dense/bias  checkpoint_key model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE"
 }
 
+@test "tf2: a file made in by-name keeps the key a removed tensor left there; others' keys follow their names, after a crash too" {
+	local o v=.ATTRIBUTES/VARIABLE_VALUE spool=$T/sp
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$spool"
+	o=$MNT/by-object
+	# rm and a new file (as tar restores one): the tensor's key, dtype
+	# and shape.
+	rm "$MNT/by-name/dense/bias"
+	f4 '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40' >"$MNT/by-name/dense/bias"
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.key)" = model/layers/0/bias/$v ]
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.shape)" = 3 ]
+	[ "$(values "$o/model/layers/0/bias/$v" f4)" = "1 2 3" ]
+	[ ! -e "$o/vars" ]
+	# A temporary file renamed into a name a tensor was removed from.
+	rm "$MNT/by-name/dense/kernel"
+	f4 '\x00\x00\xe0\x40\x00\x00\x00\x41\x00\x00\x10\x41\x00\x00\x20\x41\x00\x00\x30\x41\x00\x00\x40\x41' >"$MNT/by-name/dense/.kernel.tmp"
+	[ -f "$o/vars/dense.S..kernel..tmp/$v" ]
+	mv "$MNT/by-name/dense/.kernel.tmp" "$MNT/by-name/dense/kernel"
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.key)" = model/layers/0/kernel/$v ]
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = 2,3 ]
+	[ ! -e "$o/vars" ]
+	# A new file saved through a temporary name (rsync, an editor): the
+	# key of the name it ends with, also when its directory is renamed.
+	printf '\x00\x00\x00\x00' >"$MNT/by-name/.fresh.XYZ"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/.fresh.XYZ"
+	mv "$MNT/by-name/.fresh.XYZ" "$MNT/by-name/fresh"
+	[ "$(xattr "$MNT/by-name/fresh" user.ckpt.key)" = vars/fresh/$v ]
+	[ ! -e "$o/vars/..fresh..XYZ" ]
+	mkdir "$MNT/by-name/stage"
+	printf '\x00\x00\x80\x3f' >"$MNT/by-name/stage/w"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/stage/w"
+	mv "$MNT/by-name/stage" "$MNT/by-name/head"
+	[ "$(xattr "$MNT/by-name/head/w" user.ckpt.key)" = vars/head.Sw/$v ]
+	# A key set in by-object stays with its tensor.
+	mkdir "$o/vars/kept"
+	mv "$o/vars/head.Sw" "$o/vars/kept/w"
+	mv "$MNT/by-name/head/w" "$MNT/by-name/head/w2"
+	[ "$(xattr "$MNT/by-name/head/w2" user.ckpt.key)" = vars/kept/w/$v ]
+	kill_daemon
+	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$spool"
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.key)" = model/layers/0/bias/$v ]
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.key)" = model/layers/0/kernel/$v ]
+	[ "$(xattr "$MNT/by-name/fresh" user.ckpt.key)" = vars/fresh/$v ]
+	[ "$(xattr "$MNT/by-name/head/w2" user.ckpt.key)" = vars/kept/w/$v ]
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/out.tf2"
+	assert_output --partial "full_name dense/bias  checkpoint_key model/layers/0/bias/$v"
+	assert_output --partial "full_name dense/kernel  checkpoint_key model/layers/0/kernel/$v"
+	assert_output --partial "full_name head/w2  checkpoint_key vars/kept/w/$v"
+	[ "$(val "$T/out.tf2" model/layers/0/kernel/$v)" = "[[7,8,9],[10,11,12]]" ]
+	[ "$(val "$T/out.tf2" vars/fresh/$v)" = "[0]" ]
+	run -0 keys "$T/out.tf2"
+	refute_output --partial tmp
+	refute_output --partial XYZ
+	refute_output --partial stage
+	[ "$(val "$T/out.tf1" dense/bias)" = "[1,2,3]" ]
+}
+
 @test "tf2: a file renamed into a key a tensor was removed from takes its TF1 name, a scope stepping aside" {
 	local a o v=.ATTRIBUTES/VARIABLE_VALUE
 	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$T/sp"
