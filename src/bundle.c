@@ -667,13 +667,22 @@ entry_from_proto(struct ckpt_entry *e, const Ckptpb__BundleEntryProto *pe,
 	if (pe->n_slices > 0)
 		return 0;	/* sizes checked once the parts are known */
 	if (ckpt_dtype_size(e->dtype) != 0) {
-		if (elems > UINT64_MAX / ckpt_dtype_size(e->dtype) ||
-		    elems * ckpt_dtype_size(e->dtype) != e->size)
+		size_t es = ckpt_dtype_size(e->dtype);
+
+		if (elems > UINT64_MAX / es)
 			return ckpt_fail(err, -EBADMSG,
-					 "%s: tensor '%s' has size %" PRIu64
-					 " but its shape needs %" PRIu64
-					 " elements of %s",
+					 "%s: tensor '%s' has %" PRIu64
+					 " bytes, but its shape needs 2^64 or "
+					 "more (%" PRIu64 " x %s)",
 					 name, shown_key(e, kb), e->size, elems,
+					 ckpt_dtype_name(e->dtype));
+		if (elems * es != e->size)
+			return ckpt_fail(err, -EBADMSG,
+					 "%s: tensor '%s' has %" PRIu64
+					 " bytes, but its shape needs %" PRIu64
+					 " (%" PRIu64 " x %s)",
+					 name, shown_key(e, kb), e->size,
+					 elems * es, elems,
 					 ckpt_dtype_name(e->dtype));
 	} else {
 		/* STRING: a varint per element and a 4-byte checksum;

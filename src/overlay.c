@@ -4084,15 +4084,29 @@ graph_refused(struct ckptfs_tree *t, struct ckptfs_node *g,
 {
 	struct ckpt_err why = { 0 }, verr = { 0 };
 	struct ckpt_buf w = { 0 };
-	bool first = false, cut;
+	bool first = false, cut, malformed = false;
 	int rc;
 
 	if (g == NULL)
 		return 0;
 	cut = ckpt_bundle_entry_short(t->bundle, g->entry);
-	if (!cut && (rc = ckptfs_node_verify(t, g, &first, &verr)) == 0)
-		return 0;
-	if (!cut && !ckptfs_node_damaged(g))	/* could not check it */
+	if (!cut && (rc = ckptfs_node_verify(t, g, &first, &verr)) == 0) {
+		/* its checksum holds: one that the mount could not read
+		 * (malformed bytes a writer signed) is read again */
+		struct ckpt_objgraph *pg = NULL;
+
+		if (!t->graph_unusable)
+			return 0;
+		rc = ckpt_bundle_objgraph(t->bundle, &pg, &verr);
+		ckpt_objgraph_free(pg);
+		if (rc == -ENOMEM)
+			return ckpt_fail(err, rc, "out of memory");
+		if (rc == 0)
+			return 0;
+		malformed = true;
+	}
+	if (!cut && !malformed && !ckptfs_node_damaged(g))
+		/* could not check it */
 		return ckpt_fail(err, rc, "%s", ckpt_err_str(&verr, rc));
 	where_in(t, g, CKPTFS_BY_OBJECT, &w);
 	ckpt_fail(&why, -EBADMSG,
@@ -4102,6 +4116,7 @@ graph_refused(struct ckptfs_tree *t, struct ckptfs_node *g,
 		  (const char *)w.data,
 		  ckptfs_node_bad(g) ? bad_reason(t->bundle, g->entry)
 		  : cut		     ? "its bytes are not all in its data file"
+		  : malformed	     ? ckpt_err_str(&verr, rc)
 				     : "its bytes do not match its stored "
 				       "checksum");
 	ckpt_buf_free(&w);
@@ -4154,7 +4169,7 @@ names_now(struct ckptfs_tree *t, struct names_now *nn)
 static bool
 copies_graph(struct ckptfs_tree *t, struct names_now *nn)
 {
-	if (!t->src.tf2 || t->bundle == NULL)
+	if (!t->src.tf2 || t->bundle == NULL || t->graph_missing > 0)
 		return false;
 	if (t->ov == NULL || !t->ov->structure)
 		return true;
@@ -4432,7 +4447,10 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		};
 		bool same = (outs[k].format == CKPT_FORMAT_TF2) == t->src.tf2;
 
-		if (same && !changed && t->bundle != NULL) {
+		/* (not a graph that names keys it does not hold, or that
+		 * could not be read: edited, or refused) */
+		if (same && !changed && t->bundle != NULL &&
+		    !t->graph_missing && !t->graph_unusable) {
 			rc = ckpt_bundle_rewrite(t->bundle, outs[k].prefix,
 						 outs[k].dirfd, err);
 			continue;

@@ -1418,6 +1418,18 @@ reserve_names(struct build *bd)
 	return rc;
 }
 
+/* Note in T that its graph names A's key, which it does not hold. */
+static void
+missing_key(struct ckptfs_tree *t, const struct ckpt_objattr *a)
+{
+	if (t->graph_missing++ == 0)
+		snprintf(t->warning, sizeof(t->warning),
+			 "%.150s: the object graph names key '%.200s', which "
+			 "the checkpoint does not hold",
+			 t->src.prefix ? t->src.prefix : "checkpoint",
+			 a->checkpoint_key);
+}
+
 /* build_by_name()'s walk over the object graph: node I's attributes
  * under their full names, in order. */
 static int
@@ -1434,8 +1446,12 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 		const uint8_t *name;
 		size_t len;
 
-		if (!attr_name(bd, a, &k, &name, &len) || bd->seen[k])
+		if (!attr_name(bd, a, &k, &name, &len) || bd->seen[k]) {
+			if (!find_key(bd, a->checkpoint_key,
+				      a->checkpoint_key_len, &k))
+				missing_key(bd->t, a);
 			continue;
+		}
 		bd->seen[k] = true;
 		rc = add_by_name(bd, k, name, len);
 		if (rc == 0 && a->full_name_len == 0)
@@ -1732,6 +1748,21 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 	 * scratch is free again when the other view needs room. */
 	if ((rc = build_by_name(&bd)) < 0)
 		goto fail;
+	if (t->graph_missing > 0) {
+		size_t l = strlen(t->warning);
+
+		if (t->graph_missing == 1)
+			snprintf(t->warning + l, sizeof(t->warning) - l,
+				 ": TensorFlow cannot restore that object; a "
+				 "TF2 write-out leaves the key out of the "
+				 "graph");
+		else
+			snprintf(t->warning + l, sizeof(t->warning) - l,
+				 ", nor %zu more it names: TensorFlow cannot "
+				 "restore those objects; a TF2 write-out "
+				 "leaves the keys out of the graph",
+				 t->graph_missing - 1);
+	}
 	for (i = 0; i < t->ninodes; i++)
 		if (t->inodes[i]->view != CKPTFS_BY_OBJECT &&
 		    (rc = dir_finalize(&bd, t->inodes[i])) < 0)
@@ -1786,9 +1817,11 @@ static void
 graph_warning(struct ckptfs_tree *t, const char *why)
 {
 	snprintf(t->warning, sizeof(t->warning),
-		 "object graph unreadable (%.400s); /by-name shows checkpoint "
+		 "object graph unreadable (%.400s); by-name/ shows checkpoint "
 		 "keys",
 		 why);
+	t->graph_unusable = true;
+	t->graph_missing = 0;
 }
 
 int

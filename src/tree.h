@@ -284,6 +284,13 @@ struct ckptfs_tree {
 	/* A problem that did not stop the mount (e.g. an unreadable object
 	 * graph, shown as if it were a TF1 checkpoint); "" if none. */
 	char warning[512];
+	/* The object graph could not be read (WARNING says why): a TF2
+	 * write-out checks it again before it copies or edits it. */
+	bool graph_unusable;
+	/* Keys the object graph names that the checkpoint does not hold
+	 * (TensorFlow cannot restore those objects): a TF2 write-out
+	 * edits the graph, which leaves them out, rather than copy it. */
+	size_t graph_missing;
 	char *tf2_root;		/* owned; root for new by-object names */
 	bool built;		/* ckptfs_tree_build_from() has returned it */
 	/* /by-object is still to be built (ckptfs_tree_opts.lazy_object);

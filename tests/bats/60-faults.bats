@@ -455,6 +455,32 @@ hostile() {
 	assert_line --partial ", 1 damaged"
 }
 
+@test "a malformed TF2 graph whose checksum holds: a TF2 write-out refuses it until removed" {
+	local o=$BATS_TEST_TMPDIR/out
+	hostile
+	mount_ckpt "$HX/badgraph" -o format=same,output="$o"
+	grep -q "object graph unreadable (.*malformed TrackableObjectGraph (5 bytes).*); by-name/ shows checkpoint keys" "$CKPTFS_LOG"
+	printf '\x00\x00\x80\x3f' >"$MNT/by-object/x/.ATTRIBUTES/VARIABLE_VALUE"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-object/_CHECKPOINTABLE_OBJECT_GRAPH: damaged in the source checkpoint ("
+	assert_output --partial "malformed TrackableObjectGraph (5 bytes)"
+	assert_output --partial "); remove it to have a new one built"
+	[ ! -e "$o.index" ]
+	# unchanged, a write-out given its output refuses it too
+	mount_ckpt "$HX/badgraph" -o format=same,output="$o.same"
+	finish_fails
+	assert_output --partial "by-object/_CHECKPOINTABLE_OBJECT_GRAPH: damaged in the source checkpoint"
+	# a TF1 output has no graph
+	mount_ckpt "$HX/badgraph" -o format=tf1,output="$o.tf1"
+	finish
+	[ "$(val "$o.tf1" x/.ATTRIBUTES/VARIABLE_VALUE)" = 5 ]
+	mount_ckpt "$HX/badgraph" -o format=same,output="$o"
+	rm "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	assert_line "3 tensors verified, 0 damaged"
+}
+
 @test "--verify names a damaged slice, and a key holding a NUL, as they are" {
 	local p off
 	p=$(copy_ckpt "$(fixture partitioned)")
@@ -542,6 +568,21 @@ hostile() {
 	run -1 "$CKPT_INSPECT" --verify "$HX/dangling"
 	assert_line "DAMAGED _CHECKPOINTABLE_OBJECT_GRAPH: object graph: node 1 names key 'gone/.ATTRIBUTES/VARIABLE_VALUE', which the index does not hold"
 	assert_line "2 tensors verified, 1 damaged"
+}
+
+@test "a TF2 graph naming a missing key: the mount says so, a TF2 write-out leaves the key out" {
+	local o=$BATS_TEST_TMPDIR/out
+	hostile
+	mount_ckpt "$HX/dangling" -o format=same,output="$o"
+	grep -q "warning: $HX/dangling: the object graph names key 'gone/.ATTRIBUTES/VARIABLE_VALUE', which the checkpoint does not hold: TensorFlow cannot restore that object; a TF2 write-out leaves the key out of the graph" "$CKPTFS_LOG"
+	# nothing changed, the output given: not a copy of the source's
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	assert_line "2 tensors verified, 0 damaged"
+	run -0 "$CKPT_INSPECT" -g "$o"
+	refute_output --partial gone
+	assert_output --partial "checkpoint_key x/.ATTRIBUTES/VARIABLE_VALUE"
+	[ "$(val "$o" x/.ATTRIBUTES/VARIABLE_VALUE)" = 5 ]
 }
 
 @test "a TF2 graph 30,000 nodes deep: ckpt-inspect -g in little memory, long paths cut" {

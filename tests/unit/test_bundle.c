@@ -1011,10 +1011,11 @@ test_hostile_entries(void)
 		/* DT_RESOURCE */
 		{ "\x08\x14\x12\x00", 4, -EBADMSG, "unstorable" },
 		/* float scalar with size 8 */
-		{ "\x08\x01\x12\x00\x28\x08", 6, -EBADMSG, "has size 8" },
+		{ "\x08\x01\x12\x00\x28\x08", 6, -EBADMSG,
+		  "has 8 bytes, but its shape needs 4 (1 x float32)" },
 		/* absurd size 2^63-1 */
 		{ "\x08\x01\x12\x00\x28\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 14,
-		  -EBADMSG, "has size" },
+		  -EBADMSG, "has 9223372036854775807 bytes" },
 		/* negative offset */
 		{ "\x08\x01\x12\x00\x20\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"
 		  "\x28\x04",

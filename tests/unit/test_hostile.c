@@ -196,13 +196,15 @@ static const struct entry_case entry_cases[] = {
 	  0, "invalid shape", ".index", .bad = true },
 	{ "bytes of the shape overflow", 1, { 16, -1 },
 	  { { "x", 2, 1, D((int64_t)1 << 61), 0, 0, 8 } }, 0,
-	  "needs 2305843009213693952 elements of float64", ".index",
+	  "needs 2^64 or more (2305843009213693952 x float64)", ".index",
 	  .bad = true },
 	{ "element count disagrees with size", 1, { 16, -1 },
-	  { { "x", 1, 1, D(3), 0, 0, 16 }, { "y", 1, 0, D(0), 0, 12, 4 } }, 0, "has size 16",
+	  { { "x", 1, 1, D(3), 0, 0, 16 }, { "y", 1, 0, D(0), 0, 12, 4 } }, 0,
+	  "has 16 bytes, but its shape needs 12 (3 x float32)",
 	  ".index", .bad = true },
 	{ "size 0 for 4 elements", 1, { 16, -1 },
-	  { { "x", 1, 1, D(4), 0, 0, 0 } }, 0, "has size 0", ".index",
+	  { { "x", 1, 1, D(4), 0, 0, 0 } }, 0,
+	  "has 0 bytes, but its shape needs 16 (4 x float32)", ".index",
 	  .bad = true },
 	{ "negative dim", 1, { 16, -1 },
 	  { { "x", 1, 2, D(2, -1), 0, 0, 8 }, { "y", 1, 0, D(0), 0, 12, 4 } }, 0, "invalid shape",
@@ -851,12 +853,20 @@ test_graphs(void)
 		CHECK_EQ_INT(ckptfs_tree_build(b, NULL, &t, &terr), 0);
 		if (rc < 0) {
 			snprintf(want, sizeof(want),
-				 "object graph unreadable (%.400s); /by-name "
+				 "object graph unreadable (%.400s); by-name/ "
 				 "shows checkpoint keys",
 				 err.msg);
 			CHECK_EQ_STR(t->warning, want);
 			CHECK(ckptfs_tree_path(t, "by-name/" VKEY) ==
 			      ckptfs_tree_path(t, "by-object/" VKEY));
+		} else if (c->kind == G_DANGLING) {
+			CHECK_EQ_U64(t->graph_missing, 1);
+			CHECK(strstr(t->warning, ": the object graph names key "
+						 "'gone/.ATTRIBUTES/"
+						 "VARIABLE_VALUE', which the "
+						 "checkpoint does not hold: "
+						 "TensorFlow cannot restore "
+						 "that object") != NULL);
 		} else {
 			CHECK_EQ_STR(t->warning, "");
 		}

@@ -572,7 +572,7 @@ check_tf2(const struct attr_spec *spec, size_t nspec, struct ckpt_entry *e,
 	struct ckptfs_source src = { .entries = e, .n = n, .tf2 = true };
 	struct ckptfs_tree *t;
 	struct ckpt_err err = { 0 };
-	size_t i;
+	size_t i, missing;
 
 	CHECK(nodes != NULL && attrs != NULL);
 	for (i = 0; i < nspec; i++) {
@@ -593,7 +593,21 @@ check_tf2(const struct attr_spec *spec, size_t nspec, struct ckpt_entry *e,
 	src.graph_len = bytes.len;
 	src.graph_buf = bytes.data;
 	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
-	CHECK_EQ_STR(t->warning, "");
+	/* a key no entry has is counted, the first named */
+	for (i = 0, missing = 0; i < nspec; i++) {
+		size_t j = 0, kl = strlen(spec[i].key);
+
+		while (j < n && (e[j].key_len != kl ||
+				 memcmp(e[j].key, spec[i].key, kl) != 0))
+			j++;
+		missing += j == n;
+	}
+	CHECK_EQ_U64(t->graph_missing, missing);
+	if (missing == 0)
+		CHECK_EQ_STR(t->warning, "");
+	else
+		CHECK(strstr(t->warning, "which the checkpoint does not "
+					 "hold") != NULL);
 	/* Attributes in node order first: the second and third "Variable"
 	 * skip every name the checkpoint gives a tensor, the given
 	 * "Variable_1" and the key "Variable_2" of a tensor no attribute
