@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -315,6 +316,40 @@ shard_suffix(const char *path, unsigned *a, unsigned *b)
 	    memcmp(again, d, (size_t)n) != 0 || index_at(path))
 		return NULL;
 	return d;
+}
+
+/* The shard count of a first data file of PREFIX there for another count
+ * than NSHARDS (PREFIX.data-00000-of-M, M != NSHARDS), or 0: a header
+ * whose count is damaged, or the index of another save beside them. */
+static unsigned
+other_count(const char *prefix, int32_t nshards)
+{
+	const char *slash = strrchr(prefix, '/');
+	char *dir = slash ? strndup(prefix, (size_t)(slash - prefix + 1))
+			  : strdup(".");
+	const char *base = slash ? slash + 1 : prefix;
+	size_t bl = strlen(base);
+	unsigned found = 0, a, m;
+	struct dirent *de;
+	DIR *d = dir != NULL ? opendir(dir) : NULL;
+
+	while (d != NULL && found == 0 && (de = readdir(d)) != NULL) {
+		char *path;
+
+		if (strncmp(de->d_name, base, bl) != 0 ||
+		    strncmp(de->d_name + bl, ".data-", 6) != 0 ||
+		    (path = path_join(dir, de->d_name)) == NULL)
+			continue;
+		if (shard_suffix(path, &a, &m) ==
+			    path + strlen(path) - strlen(de->d_name) + bl &&
+		    a == 0 && m != (unsigned)nshards)
+			found = m;
+		free(path);
+	}
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+	return found;
 }
 
 /* True if directory PATH holds no 'checkpoint' state file while
@@ -1185,8 +1220,25 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			char kb[SHOWN_MAX];
 			int k;
 
+			unsigned other;
+
 			first_missing = sh->fd < 0;
-			if (sh->fd < 0)
+			if (sh->fd < 0 && (other = other_count(
+						   b->prefix,
+						   b->hdr.num_shards)) != 0)
+				k = asprintf(&b->warning,
+					     "%s: no such data file, which "
+					     "holds tensor '%s' (%s.data-"
+					     "00000-of-%05u is there: the "
+					     "index's header says %d data "
+					     "file%s; damaged, or the index "
+					     "of another save?)",
+					     path ? path : b->prefix,
+					     shown_key(e, kb), b->prefix,
+					     other, (int)b->hdr.num_shards,
+					     b->hdr.num_shards == 1 ? ""
+								    : "s");
+			else if (sh->fd < 0)
 				k = asprintf(&b->warning,
 					     "%s: no such data file, which "
 					     "holds tensor '%s'",

@@ -669,6 +669,17 @@ assert_one_error() {
 	[ "$stderr" = "ckpt-inspect: warning: $F.data-00000-of-00003: tensor 's0/x' (16 bytes at offset 0) runs past the end of the file (0 bytes): cut short?; 2 more tensors not in their data files; 1 data file missing: shards.data-00002-of-00003" ]
 }
 
+@test "data files of another shard count than the header's: the message says they are there" {
+	fixture tf1
+	mv "$F.data-00000-of-00001" "$F.data-00000-of-00002"
+	run -0 --separate-stderr inspect "$F"
+	[ "$stderr" = "ckpt-inspect: warning: $F.data-00000-of-00001: no such data file, which holds tensor 'a' ($F.data-00000-of-00002 is there: the index's header says 1 data file; damaged, or the index of another save?); 9 more tensors not in their data files" ]
+	# (a name TensorFlow would not write is not taken for one)
+	mv "$F.data-00000-of-00002" "$F.data-0-of-2"
+	run -0 --separate-stderr inspect "$F"
+	[ "$stderr" = "ckpt-inspect: warning: $F.data-00000-of-00001: no such data file, which holds tensor 'a'; 9 more tensors not in their data files" ]
+}
+
 @test "a shard cut short: listed with a warning naming it; --verify names each cut" {
 	fixture tf1
 	truncate -s 64 "$F.data-00000-of-00001"
