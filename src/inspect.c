@@ -49,12 +49,14 @@ enum mode {
 	MODE_VERIFY,
 	MODE_GRAPH,
 	MODE_HEADER,
+	MODE_RAW,
 };
 
 struct opts {
 	enum mode mode;
 	bool json;
 	bool all;		/* --all: no summarizing */
+	bool force;		/* --force: --raw writes damaged bytes too */
 	const char *path;
 	const char **keys;	/* borrowed from argv; owned array */
 	size_t nkeys;
@@ -953,9 +955,11 @@ strings_not_utf8(const struct vctx *v)
 }
 
 /* Say that E's elements could not be read after its check passed (RC):
- * its data file changed or was cut meanwhile.  Return EX_BAD. */
+ * its data file changed or was cut meanwhile, while DOING.  Return
+ * EX_BAD. */
 static int
-read_failed(const struct ckpt_bundle *b, const struct ckpt_entry *e, int rc)
+read_failed(const struct ckpt_bundle *b, const struct ckpt_entry *e, int rc,
+	    const char *doing)
 {
 	char *file = e->nparts == 0 ? ckpt_shard_path(b->prefix, e->shard_id,
 						      b->hdr.num_shards)
@@ -965,12 +969,12 @@ read_failed(const struct ckpt_bundle *b, const struct ckpt_entry *e, int rc)
 
 	/* (quoted as the library's messages quote keys) */
 	if (rc == -ESTALE)
-		ret = fail("%s: tensor '%s': the file changed while its "
-			   "values were printed", where, e->key);
+		ret = fail("%s: tensor '%s': the file changed while %s", where,
+			   e->key, doing);
 	else if (rc == -EIO)
 		ret = fail("%s: tensor '%s': the file became shorter than the "
-			   "index says while its values were printed",
-			   where, e->key);
+			   "index says while %s",
+			   where, e->key, doing);
 	else
 		ret = fail("%s: tensor '%s': %s", where, e->key,
 			   strerror(-rc));
@@ -1027,7 +1031,8 @@ print_values(const struct ckpt_bundle *b, const bool *sel,
 				o->b.len = 0;
 				if (o->flushed != flushed)
 					o_byte(o, '\n');
-				bad = read_failed(b, e, v.read_err);
+				bad = read_failed(b, e, v.read_err,
+						  "its values were printed");
 			}
 			if (o_flush(o) < 0)
 				ret = o->err;
@@ -1036,6 +1041,84 @@ print_values(const struct ckpt_bundle *b, const bool *sel,
 		free(data);
 	}
 	return ret != 0 ? ret : bad;
+}
+
+/* Write all of LEN bytes at P to standard output: 0 or a negative
+ * errno. */
+static int
+write_out(const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(STDOUT_FILENO, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* --raw: write the bytes of the one selected tensor to standard output,
+ * as stored (a partitioned tensor assembled), once they are found to
+ * match their checksum; with --force whatever they are, the damage said
+ * on stderr (exit 1). */
+static int
+write_raw(const struct ckpt_bundle *b, const bool *sel,
+	  const struct opts *opts)
+{
+	const struct ckpt_entry *e = NULL;
+	struct ckpt_err err = { 0 };
+	uint8_t *buf = NULL;
+	uint64_t off = 0;
+	size_t n = 0;
+	int rc, ret = 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (sel[i] && n++ == 0)
+			e = &b->entries[i];
+	if (n != 1) {
+		fprintf(stderr, PROG ": --raw writes one tensor; %zu match\n",
+			n);
+		return EX_USAGE;
+	}
+	if (ckpt_entry_is_bad(e))
+		return fail_lib(NULL, ckpt_bundle_entry_bad(b, e));
+	rc = ckpt_bundle_verify(b, e, &err);
+	if (rc == -EBADMSG && opts->force) {
+		(void)fail_lib("warning: ", ckpt_err_str(&err, rc));
+		ret = EX_BAD;
+	} else if (rc == -EBADMSG) {
+		(void)fail_lib(NULL, ckpt_err_str(&err, rc));
+		fputs(PROG ": nothing written (--force writes the bytes as "
+		      "they are)\n", stderr);
+		return EX_BAD;
+	} else if (rc < 0) {
+		return fail_lib(NULL, ckpt_err_str(&err, rc));
+	}
+	if ((buf = malloc(CHUNK)) == NULL)
+		return fail("%s", strerror(ENOMEM));
+	while (off < e->size) {
+		size_t want = e->size - off < CHUNK ? (size_t)(e->size - off)
+						    : CHUNK, got = 0;
+
+		rc = ckpt_bundle_pread(b, e, buf, want, off, &got);
+		if (rc == 0 && got == 0)
+			rc = -EIO;
+		if (rc < 0) {
+			ret = read_failed(b, e, rc, "its bytes were written");
+			break;
+		}
+		if ((rc = write_out(buf, got)) < 0) {
+			ret = rc;	/* standard output's */
+			break;
+		}
+		off += got;
+	}
+	free(buf);
+	return ret;
 }
 
 /* Print the selected entries as JSON lines (no values). */
@@ -1647,6 +1730,8 @@ help(void)
 	      "  -c, --verify        check every checksum; exit 1 if damaged\n"
 	      "  -g, --graph         print the TF2 object graph\n"
 	      "  -H, --header        print the bundle header and index facts\n"
+	      "  -r, --raw           write one tensor's bytes to standard output\n"
+	      "      --force         with --raw, write them even if damaged\n"
 	      "  -h, --help          show this help\n"
 	      "      --version       show the version\n"
 	      "\n"
@@ -1659,8 +1744,8 @@ static int
 set_mode(struct opts *opts, enum mode m)
 {
 	if (opts->mode != MODE_LIST && opts->mode != m) {
-		fputs(PROG ": --values, --verify, --graph and --header "
-		      "exclude each other\n",
+		fputs(PROG ": --values, --verify, --graph, --header and "
+		      "--raw exclude each other\n",
 		      stderr);
 		return -1;
 	}
@@ -1681,6 +1766,8 @@ parse_args(int argc, char **argv, struct opts *opts)
 		{ "verify", no_argument, NULL, 'c' },
 		{ "graph", no_argument, NULL, 'g' },
 		{ "header", no_argument, NULL, 'H' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -1693,7 +1780,7 @@ parse_args(int argc, char **argv, struct opts *opts)
 		return EX_USAGE;
 	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":v::ajcgHh", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, ":v::ajcgHrh", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'v':
@@ -1719,6 +1806,13 @@ parse_args(int argc, char **argv, struct opts *opts)
 		case 'H':
 			if (set_mode(opts, MODE_HEADER) < 0)
 				goto usage;
+			break;
+		case 'r':
+			if (set_mode(opts, MODE_RAW) < 0)
+				goto usage;
+			break;
+		case 'F':
+			opts->force = true;
 			break;
 		case 'h':
 			help();
@@ -1746,6 +1840,24 @@ parse_args(int argc, char **argv, struct opts *opts)
 	opts->path = argv[optind++];
 	while (optind < argc)
 		opts->keys[opts->nkeys++] = argv[optind++];
+	if (opts->force && opts->mode != MODE_RAW) {
+		fputs(PROG ": --force goes with --raw\n", stderr);
+		goto usage;
+	}
+	if (opts->mode == MODE_RAW && (opts->all || opts->json)) {
+		fputs(PROG ": --raw takes no --all or --json\n", stderr);
+		goto usage;
+	}
+	if (opts->mode == MODE_RAW && opts->nkeys == 0) {
+		fputs(PROG ": --raw needs the KEY of the tensor\n", stderr);
+		goto usage;
+	}
+	if (opts->mode == MODE_RAW && isatty(STDOUT_FILENO)) {
+		fputs(PROG ": --raw writes bytes: redirect standard output to "
+		      "a file or a pipe\n",
+		      stderr);
+		goto usage;
+	}
 	/* -a alone prints values, as TensorFlow's --all_tensors does. */
 	if (opts->all && opts->mode == MODE_LIST)
 		opts->mode = MODE_VALUES;
@@ -1827,6 +1939,9 @@ main(int argc, char **argv)
 		break;
 	case MODE_HEADER:
 		ret = header(b, &opts, &o);
+		break;
+	case MODE_RAW:
+		ret = write_raw(b, sel, &opts);
 		break;
 	}
 	if (ret < 0)	/* an output failure */

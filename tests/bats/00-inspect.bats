@@ -509,6 +509,52 @@ assert_one_error() {
 	assert_one_error 'tf1\.index: no object graph'
 }
 
+@test "--raw writes one tensor's bytes as the mount shows them; damaged, only with --force" {
+	local off
+	fixture tf1
+	run -0 bash -c '"$1" -r "$2" dense/kernel | od -An -tf4 | xargs' _ "$CKPT_INSPECT" "$F"
+	assert_output "0 1 2 3 4 5"
+	# the bytes in the data file, exactly
+	off=$(inspect -j "$F" dense/kernel | jq .offset)
+	inspect -r "$F" dense/kernel >"$W/k"
+	cmp "$W/k" <(dd if="$F.data-00000-of-00001" bs=1 skip="$off" count=24 status=none)
+	# one tensor, named; no --all, --json or another mode
+	run -2 --separate-stderr inspect -r "$F" 'dense/*'
+	[ "$stderr" = "ckpt-inspect: --raw writes one tensor; 6 match" ]
+	[ -z "$output" ]
+	run -2 inspect -r "$F"
+	assert_line "ckpt-inspect: --raw needs the KEY of the tensor"
+	run -2 inspect -r -j "$F" a
+	assert_line "ckpt-inspect: --raw takes no --all or --json"
+	run -2 inspect --force "$F" a
+	assert_line "ckpt-inspect: --force goes with --raw"
+	run -2 inspect -r -c "$F" a
+	run -1 inspect -r "$F" nope
+	# damaged: nothing written, unless --force (exit 1 all the same)
+	flip "$F.data-00000-of-00001" $((off + 1))
+	run -1 --separate-stderr inspect -r "$F" dense/kernel
+	[ -z "$output" ]
+	[[ "${stderr_lines[0]}" == "ckpt-inspect: $F.data-00000-of-00001: tensor 'dense/kernel': crc32c mismatch (stored 78743a5d, data "* ]]
+	[ "${stderr_lines[1]}" = "ckpt-inspect: nothing written (--force writes the bytes as they are)" ]
+	inspect -r --force "$F" dense/kernel >"$W/k2" 2>"$W/err" && fail "exit 0"
+	grep -q "^ckpt-inspect: warning: $F.data-00000-of-00001: tensor 'dense/kernel': crc32c mismatch" "$W/err"
+	[ "$(cmp -l "$W/k" "$W/k2" | wc -l)" = 1 ]
+	# a full disk is the output's failure
+	if [ -w /dev/full ]; then
+		run -1 --separate-stderr bash -c '"$1" -r "$2" a >/dev/full' _ "$CKPT_INSPECT" "$F"
+		[ "$stderr" = "ckpt-inspect: standard output: No space left on device" ]
+	fi
+}
+
+@test "--raw of a partitioned tensor is assembled; of strings, their stored layout" {
+	fixture partitioned
+	run -0 bash -c '"$1" -r "$2" w | od -An -v -tf4 | xargs' _ "$CKPT_INSPECT" "$F"
+	[ "$output" = "$(inspect -a -j -v "$F" w | jq -r '.values | flatten | map(tostring) | join(" ")')" ]
+	fixture strings
+	inspect -r "$F" s/vec >"$W/s"
+	[ "$(stat -c %s "$W/s")" = "$(inspect -j "$F" s/vec | jq .size)" ]
+}
+
 # --- bad input ---------------------------------------------------------------
 
 @test "a missing checkpoint is exit 1 naming the file" {
