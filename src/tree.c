@@ -2298,7 +2298,9 @@ node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
 						      : CRC_CHUNK,
 					      off, &got) < 0) {
 				free(buf);
-				return -EIO;
+				/* a file renamed over it (its spool file
+				 * gone): the kernel looks the name up again */
+				return n->deleted ? -ESTALE : -EIO;
 			}
 			if (got == 0)
 				break;	/* cut meanwhile */
