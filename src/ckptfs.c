@@ -164,6 +164,18 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 }
 
 /* Our part of --help; libfuse's follows. */
+/* Flush standard output: EXIT_SUCCESS, or EXIT_FAILURE said (a full disk,
+ * a closed pipe: --help and --version must not look printed). */
+static int
+stdout_done(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return EXIT_SUCCESS;
+	fprintf(stderr, "ckptfs: standard output: %s\n",
+		strerror(errno ? errno : EIO));
+	return EXIT_FAILURE;
+}
+
 static void
 usage(const char *prog)
 {
@@ -1485,15 +1497,16 @@ main(int argc, char *argv[])
 		usage(argv[0]);
 		fuse_cmdline_help();
 		fuse_lowlevel_help();
-		ret = EXIT_SUCCESS;
+		ret = stdout_done();
 		goto out_args;
 	}
 	if (conf.show_version) {
 		printf("ckptfs %s\n", PACKAGE_VERSION);
 		printf("FUSE library version %s\n", fuse_pkgversion());
-		fflush(stdout);	/* fusermount3 prints its version too */
-		fuse_lowlevel_version();
-		ret = EXIT_SUCCESS;
+		if ((ret = stdout_done()) != EXIT_SUCCESS)
+			goto out_args;
+		fuse_lowlevel_version();	/* fusermount3 prints too */
+		ret = stdout_done();
 		goto out_args;
 	}
 	if (conf.checkpoint == NULL || conf.nonopts < 2) {

@@ -40,6 +40,14 @@ EOF
 	assert_line --partial "FUSE library version"
 }
 
+@test "--help and --version that cannot be written say so, exit 1" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run -1 bash -c '"$1" --version >/dev/full' _ "$CKPTFS"
+	assert_output "ckptfs: standard output: No space left on device"
+	run -1 bash -c '"$1" --help >/dev/full' _ "$CKPTFS"
+	assert_output "ckptfs: standard output: No space left on device"
+}
+
 @test "a missing checkpoint is one line and exit 1" {
 	mkdir -p "$BATS_TEST_TMPDIR/mnt"
 	run -1 timeout 10 "$CKPTFS" "$BATS_TEST_TMPDIR/nope" \
