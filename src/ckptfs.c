@@ -1478,7 +1478,7 @@ main(int argc, char *argv[])
 	struct plan plan = { 0 };
 	struct ckpt_buf extra = { 0 }, refused = { 0 }, warned = { 0 };
 	int ret = EXIT_FAILURE, rc, status_fd = -1;
-	bool ok = false;
+	bool ok = false, signalled = false;
 
 	guard_std_fds();
 	raise_nofile();
@@ -1656,6 +1656,7 @@ main(int argc, char *argv[])
 				   strerror(-rc));
 	}
 	rc = run_loop(se, &opts);	/* 0 after unmount, signo on a signal */
+	signalled = rc > 0;
 	if (rc > 0) {
 		/* What the rings hold is finished as the loop finished its
 		 * threads' requests, then nothing more is taken. */
@@ -1678,6 +1679,8 @@ out_unmount:
 
 		/* Unmounted: nothing waits on us while we write. */
 		ckptfs_ov_on_written(tree, write_state, &job);
+		if (signalled)
+			ckptfs_ov_cut_off(tree);
 		rc = ckptfs_ov_commit(tree, plan.outs, plan.n, plan.force,
 				      &wrote, &err);
 		if (rc < 0) {

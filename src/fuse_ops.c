@@ -673,7 +673,7 @@ ckptfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 /* Make NAME in PARENT (a file or directory); fill E. */
 static int
 do_make(struct ckptfs *fs, fuse_ino_t parent, const char *name, bool is_dir,
-	struct fuse_entry_param *e, struct ckptfs_node **np)
+	bool write, struct fuse_entry_param *e, struct ckptfs_node **np)
 {
 	struct ckptfs_node *d = node_of(fs, parent), *n = NULL;
 	struct ckptfs_invals iv = { 0 };
@@ -691,7 +691,7 @@ do_make(struct ckptfs *fs, fuse_ino_t parent, const char *name, bool is_dir,
 	if (rc == 0) {
 		fill_entry(fs, n, e);
 		if (!is_dir)
-			ckptfs_ov_open(fs->tree, n);
+			ckptfs_ov_open(fs->tree, n, write);
 	}
 	UNLOCK(fs);
 	notify(fs, &iv);
@@ -705,7 +705,8 @@ ckptfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode)
 {
 	struct fuse_entry_param e;
-	int rc = do_make(fuse_req_userdata(req), parent, name, true, &e, NULL);
+	int rc = do_make(fuse_req_userdata(req), parent, name, true, false, &e,
+			 NULL);
 
 	(void)mode;
 	if (rc < 0)
@@ -721,7 +722,9 @@ ckptfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct ckptfs *fs = fuse_req_userdata(req);
 	struct ckptfs_node *n;
 	struct fuse_entry_param e;
-	int rc = S_ISREG(mode) ? do_make(fs, parent, name, false, &e, &n)
+	bool write = (fi->flags & O_ACCMODE) != O_RDONLY;
+	int rc = S_ISREG(mode) ? do_make(fs, parent, name, false, write, &e,
+					 &n)
 			       : fs->writable ? -EPERM : -EROFS;
 
 	if (rc < 0) {
@@ -730,7 +733,7 @@ ckptfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	fi->keep_cache = 0;
 	if (fuse_reply_create(req, &e, fi) != 0)
-		ckptfs_ov_release(fs->tree, n);	/* the open never happened */
+		ckptfs_ov_release(fs->tree, n, write);	/* never opened */
 }
 
 static void
@@ -740,12 +743,13 @@ ckptfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct ckptfs *fs = fuse_req_userdata(req);
 	struct ckptfs_node *n;
 	struct fuse_entry_param e;
-	int rc = S_ISREG(mode) ? do_make(fs, parent, name, false, &e, &n)
+	int rc = S_ISREG(mode) ? do_make(fs, parent, name, false, false, &e,
+					 &n)
 			       : fs->writable ? -EPERM : -EROFS;
 
 	(void)rdev;
 	if (rc == 0)
-		ckptfs_ov_release(fs->tree, n);	/* not an open */
+		ckptfs_ov_release(fs->tree, n, false);	/* not an open */
 	if (rc < 0)
 		reply_err(req, -rc);
 	else
@@ -1028,7 +1032,7 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 			rc = -EIO;	/* the spool's file system, not us */
 	}
 	if (rc == 0) {
-		ckptfs_ov_open(fs->tree, n);
+		ckptfs_ov_open(fs->tree, n, (fi->flags & O_ACCMODE) != O_RDONLY);
 		/* Bytes change only through this inode (the kernel keeps
 		 * its cache in step) or under a new one (a file renamed over
 		 * it).  Dropping the cache here raced with a write the
@@ -1049,7 +1053,8 @@ ckptfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc < 0)
 		fuse_reply_err(req, -rc);	/* ENOSYS meant */
 	else if (fuse_reply_open(req, fi) != 0)
-		ckptfs_ov_release(fs->tree, node_of(fs, ino));
+		ckptfs_ov_release(fs->tree, node_of(fs, ino),
+				  (fi->flags & O_ACCMODE) != O_RDONLY);
 }
 
 static void
@@ -1058,10 +1063,10 @@ ckptfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct ckptfs *fs = fuse_req_userdata(req);
 	struct ckptfs_node *n = node_of(fs, ino);
 
-	(void)fi;
 	if (n != NULL) {
 		RDLOCK(fs);
-		ckptfs_ov_release(fs->tree, n);
+		ckptfs_ov_release(fs->tree, n,
+				  (fi->flags & O_ACCMODE) != O_RDONLY);
 		UNLOCK(fs);
 	}
 	reply_err(req, 0);

@@ -131,6 +131,8 @@ struct ckptfs_overlay {
 	struct hidden *hidden;
 	size_t nhidden;
 	bool hidden_made;
+	/* The mount ended by a signal (ckptfs_ov_cut_off()). */
+	bool cut_off;
 };
 
 /* A raw /by-object path (may hold NULs: LEN bytes, owned). */
@@ -2867,34 +2869,43 @@ ckptfs_ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 }
 
 void
-ckptfs_ov_release(struct ckptfs_tree *t, struct ckptfs_node *n)
+ckptfs_ov_release(struct ckptfs_tree *t, struct ckptfs_node *n, bool write)
 {
+	int w = write ? 1 + CKPTFS_NOPEN_WRITE : 1;
+
 	if (t->ov == NULL) {
-		atomic_fetch_sub(&n->nopen, 1);
+		atomic_fetch_sub(&n->nopen, w);
 		return;
 	}
 	pthread_mutex_lock(&t->ov->fd_mu);
-	if (atomic_fetch_sub(&n->nopen, 1) == 1 &&
+	if (atomic_fetch_sub(&n->nopen, w) == w &&
 	    atomic_load(&n->spool_fd) >= 0)
 		close(atomic_exchange(&n->spool_fd, -1));
 	pthread_mutex_unlock(&t->ov->fd_mu);
 }
 
 void
-ckptfs_ov_open(struct ckptfs_tree *t, struct ckptfs_node *n)
+ckptfs_ov_open(struct ckptfs_tree *t, struct ckptfs_node *n, bool write)
 {
 	int fd;
 
 	if (t->ov == NULL) {
-		atomic_fetch_add(&n->nopen, 1);
+		atomic_fetch_add(&n->nopen, write ? 1 + CKPTFS_NOPEN_WRITE : 1);
 		return;
 	}
 	pthread_mutex_lock(&t->ov->fd_mu);
-	atomic_fetch_add(&n->nopen, 1);
+	atomic_fetch_add(&n->nopen, write ? 1 + CKPTFS_NOPEN_WRITE : 1);
 	if (ckptfs_ov_spooled(n) && atomic_load(&n->spool_fd) < 0 &&
 	    (fd = spool_reopen(t, n)) >= 0)
 		atomic_store(&n->spool_fd, fd);
 	pthread_mutex_unlock(&t->ov->fd_mu);
+}
+
+void
+ckptfs_ov_cut_off(struct ckptfs_tree *t)
+{
+	if (t->ov != NULL)
+		t->ov->cut_off = true;
 }
 
 /* --- replay ----------------------------------------------------------------- */
@@ -4317,6 +4328,19 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 				      (const char *)names.data + offs[2 * n + 1],
 				      y->key_len, tf1, tf2, &view, &why)) < 0) {
 			/* refused below */
+		} else if (t->ov != NULL && t->ov->cut_off &&
+			   atomic_load(&x->nopen) >= CKPTFS_NOPEN_WRITE &&
+			   (ckptfs_ov_spooled(x) || atomic_load(&x->written))) {
+			struct ckpt_buf at = { 0 };
+
+			where(t, x, &at);
+			rc = ckpt_fail(&why, -EBUSY,
+				       "%s: open for writing when a signal "
+				       "ended the mount: its writer was cut "
+				       "off, so it may be incomplete; write it "
+				       "again",
+				       (const char *)at.data);
+			ckpt_buf_free(&at);
 		} else if (ckptfs_ov_spooled(x)) {
 			/* Nothing changes while the tree is written (the
 			 * session has ended); never past the arrays. */

@@ -179,13 +179,20 @@ void ckptfs_ov_times(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 int ckptfs_ov_set_times(struct ckptfs_tree *t, struct ckptfs_node *n,
 			const struct timespec ts[2]);
 
-/* Note a new open file handle of N (opens its spool file, if any, so an
- * open file stays readable after it is removed). */
-void ckptfs_ov_open(struct ckptfs_tree *t, struct ckptfs_node *n);
+/* Note a new open file handle of N, WRITE: open for writing (opens its
+ * spool file, if any, so an open file stays readable after it is
+ * removed). */
+void ckptfs_ov_open(struct ckptfs_tree *t, struct ckptfs_node *n, bool write);
 
-/* Note that an open file handle of N went away; the spool fd is closed
- * with the last one. */
-void ckptfs_ov_release(struct ckptfs_tree *t, struct ckptfs_node *n);
+/* Note that an open file handle of N went away (WRITE as it was opened);
+ * the spool fd is closed with the last one. */
+void ckptfs_ov_release(struct ckptfs_tree *t, struct ckptfs_node *n,
+		       bool write);
+
+/* The mount ended by a signal, under the processes that had files open:
+ * the write-out refuses a changed tensor still open for writing (its
+ * writer was cut off; it may be incomplete), keeping the spool. */
+void ckptfs_ov_cut_off(struct ckptfs_tree *t);
 
 /* The spool fd of spooled tensor N, for a caller holding an open handle
  * of N (valid until that handle is released; do not close it).  Return

@@ -171,7 +171,9 @@ struct ckptfs_node {
 			 * under the overlay's fd lock (see
 			 * ckptfs_ov_fd()). */
 			atomic_int spool_fd;
-			atomic_int nopen;	/* open file handles */
+			/* Open file handles, those open for writing
+			 * counted CKPTFS_NOPEN_WRITE more each. */
+			atomic_int nopen;
 			int dtype;	/* -1 unknown (a new file) */
 			int16_t rank;	/* -1 unknown */
 			bool deleted;	/* no longer in any view */
@@ -194,6 +196,10 @@ struct ckptfs_node {
 		};
 	};
 };
+
+/* What an open file handle for writing adds to ckptfs_node.nopen (one
+ * for the handle, and this). */
+#define CKPTFS_NOPEN_WRITE (1 << 16)
 
 /* N's location in VIEW: a directory has one (VIEW is ignored), a file one
  * per view. */

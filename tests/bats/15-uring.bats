@@ -298,8 +298,17 @@ possible_cpus() {
 	for i in "${pids[@]}"; do
 		wait "$i" || true
 	done
-	wait_daemon "$pid"
-	unset 'CKPTFS_MNTS[-1]' 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+	if ! wait_daemon "$pid"; then
+		# a writer still open when the mount ended: its tensor is
+		# refused, the spool keeps what succeeded
+		grep -q "open for writing when a signal ended the mount" \
+			"$CKPTFS_LOG" || fail "$(cat "$CKPTFS_LOG")"
+		unset 'CKPTFS_MNTS[-1]' 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+		mount_ckpt "$p" -o format=tf1,output="$T/out",spool="$T/out.ckptfs-spool"
+		finish
+	else
+		unset 'CKPTFS_MNTS[-1]' 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+	fi
 	for i in $(seq 0 11); do
 		k=${keys[i % 6]}
 		off=$("$CKPT_INSPECT" --json "$T/out" "$k" | jq .offset)

@@ -308,6 +308,37 @@ crash_over_old() {
 	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
 }
 
+@test "a signal ending the mount under a writer: its tensor refused, the spool kept; readers do not matter" {
+	local pid w r spool=$O.ckptfs-spool
+	mount_ckpt "$P" -o format=tf1,output="$O"
+	pid=${CKPTFS_PIDS[-1]}
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	# a writer (cp cut off) and a reader still open
+	(exec 3<>"$MNT/by-name/w"; printf abcd >&3; exec sleep 30) &
+	w=$!
+	(exec 4<"$MNT/by-name/a"; exec sleep 30) &
+	r=$!
+	for _ in $(seq 50); do
+		[ "$(stat -c %s "$MNT/by-name/w" 2>/dev/null)" = 4 ] && break
+		sleep 0.1
+	done
+	kill -TERM "$pid"
+	wait_daemon "$pid" && fail "exit 0"
+	kill "$w" "$r" 2>/dev/null || true
+	wait "$w" "$r" 2>/dev/null || true
+	grep -q "^ckptfs: writing the checkpoint failed: by-name/w: open for writing when a signal ended the mount: its writer was cut off, so it may be incomplete; write it again; the changes are kept in $spool" "$CKPTFS_LOG"
+	unset 'CKPTFS_MNTS[-1]' 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+	[ ! -e "$O.index" ]
+	# mounted again: what was written is there; closed, it is written
+	mount_ckpt "$P" -o format=tf1,output="$O",spool="$spool"
+	[ "$(cat "$MNT/by-name/w")" = abcd ]
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/w"
+	finish
+	[ "$(val "$O" a)" = 10 ]
+	[ "$(val "$O" w)" = "[97,98,99,100]" ]
+	[ "$(cat "$P".index "$P".data-* | md5sum)" = "$SUM" ]
+}
+
 @test "ckptfs -u after a kill -9: unmounts, says so, exit 1; nothing left in TMPDIR" {
 	mount_ckpt "$P" -o format=tf1,output="$O"
 	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
