@@ -314,6 +314,45 @@ key_for_name(const struct ckptfs_tree *t, const char *name, size_t len,
 	return ckpt_tf2_key_for_name(t->tf2_root, name, len, out);
 }
 
+/* The key a file made or renamed (alone) at raw /by-name PATH gets on a
+ * TF2 mount (ckptfs(1), WRITING), as a raw /by-object path in OUT:
+ * key_for_name()'s, or, when another tensor than SELF holds that one (a
+ * backup an editor renamed the file to keeps its key), the first of the
+ * keys of PATH_1, PATH_2, ... that none holds.  Return 0, -EEXIST (none
+ * of a thousand), -ENOMEM. */
+static struct ckptfs_node *node_at(struct ckptfs_tree *t, int view,
+				   const char *path, size_t len);
+static int
+derive_key(struct ckptfs_tree *t, const char *path, size_t len,
+	   const struct ckptfs_node *self, struct ckpt_buf *out)
+{
+	struct ckpt_buf p = { 0 };
+	const struct ckptfs_node *at;
+	char sfx[16];
+	int rc;
+
+	out->len = 0;
+	rc = key_for_name(t, path, len, out);
+	for (unsigned i = 1; rc == 0; i++) {
+		at = node_at(t, CKPTFS_BY_OBJECT, (const char *)out->data,
+			     out->len);
+		if (at == NULL || at == self)
+			break;
+		if (i == 1000) {
+			rc = -EEXIST;
+			break;
+		}
+		p.len = 0;
+		out->len = 0;
+		snprintf(sfx, sizeof(sfx), "_%u", i);
+		if ((rc = ckpt_buf_put(&p, path, len)) == 0 &&
+		    (rc = ckpt_buf_put(&p, sfx, strlen(sfx))) == 0)
+			rc = key_for_name(t, (const char *)p.data, p.len, out);
+	}
+	ckpt_buf_free(&p);
+	return rc;
+}
+
 /* Where tensor N's displayed name is, for messages: in VIEW if it is
  * there. */
 static void
@@ -1627,20 +1666,32 @@ vac_key(struct ckptfs_tree *t, const struct ckpt_buf *path,
 	struct ckpt_buf *other)
 {
 	struct ckptfs_overlay *ov = t->ov;
-	const struct vacated *v;
+	struct ckpt_buf key = { 0 };
+	const struct vacated *v, *kv;
+	bool took = false;
 
 	if (ov->vcap == 0 || !t->src.tf2)
 		return false;
 	v = ov->vac[vac_slot(ov, path->data, path->len,
 			     vac_hash(path->data, path->len, true), true)];
 	if (v == NULL || v->name == NULL ||
-	    node_at(t, CKPTFS_BY_OBJECT, v->name, v->nlen) != NULL)
-		return false;
+	    node_at(t, CKPTFS_BY_OBJECT, v->name, v->nlen) != NULL ||
+	    ckptfs_tf2_key_of_path(v->name, v->nlen, &key) < 0)
+		goto out;
+	/* the tensor that left the key last, under this name (a key that
+	 * was removed under several names goes by the last) */
+	kv = ov->vac[vac_slot(ov, key.data, key.len,
+			      vac_hash(key.data, key.len, false), false)];
+	if (kv == NULL || kv->n != v->n)
+		goto out;
 	/* (OTHER is left as it was if this fails) */
-	if (ckpt_buf_reserve(other, v->nlen) < 0)
-		return false;
-	other->len = 0;
-	return ckpt_buf_put(other, v->name, v->nlen) == 0;
+	if (ckpt_buf_reserve(other, v->nlen) == 0) {
+		other->len = 0;
+		took = ckpt_buf_put(other, v->name, v->nlen) == 0;
+	}
+out:
+	ckpt_buf_free(&key);
+	return took;
 }
 
 /* --- operations --------------------------------------------------------------- */
@@ -1836,8 +1887,8 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	if (t->src.tf2 && view == CKPTFS_BY_NAME) {
 		n->derived_key = !vac_key(t, &path, &other);
 		if (n->derived_key)
-			rc = key_for_name(t, (const char *)path.data, path.len,
-					  &other);
+			rc = derive_key(t, (const char *)path.data, path.len,
+					NULL, &other);
 	} else {
 		n->derived_name = t->src.tf2;
 		rc = other_path(t, n, view, (const char *)path.data, path.len,
@@ -2329,6 +2380,17 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 						 (const char *)m->other.data,
 						 m->other.len) == occ)
 					m->aside = occ;
+				else if (other == CKPTFS_BY_OBJECT &&
+					 m->n->derived_key && !m->named &&
+					 m->n == n)
+					/* (a file renamed alone: the next
+					 * free key of its name) */
+					rc = derive_key(
+						t, (const char *)newp.data,
+						newp.len, n, &m->other);
+				else if (other == CKPTFS_BY_OBJECT &&
+					 m->n->derived_key && !m->named)
+					m->same = true;	/* keeps its key */
 				else
 					rc = -EEXIST;
 			}

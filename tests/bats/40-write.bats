@@ -496,6 +496,53 @@ EOF
 	[ "$(val "$T/out.tf1" dense/bias)" = "[1,2,3]" ]
 }
 
+@test "tf2: a file saved in by-name beside a backup that keeps its key gets the next free key; a key goes by the name it was removed under last" {
+	local v=.ATTRIBUTES/VARIABLE_VALUE
+	# keys var_list/NAME: those a file made in by-name would get
+	mount_ckpt "$(fixture tf2list)" -o format=tf2,output="$T/out",tf2_root=var_list
+	# rsync -b: the backup keeps the key; the file renamed into place
+	mv "$MNT/by-name/a" "$MNT/by-name/a~"
+	printf '\x00\x00\x80\x3f' >"$MNT/by-name/.a.tmp"
+	mv "$MNT/by-name/.a.tmp" "$MNT/by-name/a"
+	[ "$(xattr "$MNT/by-name/a~" user.ckpt.key)" = var_list/a/$v ]
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.key)" = var_list/a_1/$v ]
+	# an editor's save: the new file made under the name
+	mv "$MNT/by-name/b" "$MNT/by-name/b.bak"
+	printf '\x00\x00\x00\x40' >"$MNT/by-name/b"
+	[ "$(xattr "$MNT/by-name/b" user.ckpt.key)" = var_list/b_1/$v ]
+	# files of a directory renamed where one's key is taken: it keeps
+	# its own
+	mv "$MNT/by-name/scoped/c" "$MNT/by-name/c0"
+	mkdir "$MNT/by-name/d"
+	printf '\x00\x00\x40\x40' >"$MNT/by-name/d/c"
+	printf '\x00\x00\x80\x40' >"$MNT/by-name/d/y"
+	rmdir "$MNT/by-name/scoped" 2>/dev/null || true
+	mv "$MNT/by-name/d" "$MNT/by-name/scoped"
+	[ "$(xattr "$MNT/by-name/scoped/c" user.ckpt.key)" = var_list/d.Sc/$v ]
+	[ "$(xattr "$MNT/by-name/scoped/y" user.ckpt.key)" = var_list/scoped.Sy/$v ]
+	# a key removed under two names: the last one takes it back
+	rm "$MNT/by-name/c0"
+	printf '\x00\x00\xa0\x40' >"$MNT/by-name/c0"
+	mv "$MNT/by-name/c0" "$MNT/by-name/k2"
+	rm "$MNT/by-name/k2"
+	printf '\x00\x00\xc0\x40' >"$MNT/by-name/c0"
+	[ "$(xattr "$MNT/by-name/c0" user.ckpt.key)" = var_list/c0/$v ]
+	printf '\x00\x00\xe0\x40' >"$MNT/by-name/k2"
+	[ "$(xattr "$MNT/by-name/k2" user.ckpt.key)" = var_list/scoped.Sc/$v ]
+	for f in a b scoped/c scoped/y c0; do
+		setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/$f"
+	done
+	finish
+	run -0 "$CKPT_INSPECT" -c "$T/out"
+	[ "$(val "$T/out" var_list/a/$v)" = 1 ]
+	[ "$(val "$T/out" var_list/a_1/$v)" = "[1]" ]
+	[ "$(val "$T/out" var_list/b_1/$v)" = "[2]" ]
+	[ "$(val "$T/out" var_list/d.Sc/$v)" = "[3]" ]
+	[ "$(val "$T/out" var_list/scoped.Sc/$v)" = 7 ]
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	assert_output --partial "full_name k2  checkpoint_key var_list/scoped.Sc/$v"
+}
+
 @test "tf2: a file renamed into a key a tensor was removed from takes its TF1 name, a scope stepping aside" {
 	local a o v=.ATTRIBUTES/VARIABLE_VALUE
 	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$T/sp"
