@@ -318,20 +318,28 @@ shard_suffix(const char *path, unsigned *a, unsigned *b)
 	return d;
 }
 
-/* The shard count of a first data file of PREFIX there for another count
- * than NSHARDS (PREFIX.data-00000-of-M, M != NSHARDS), or 0: a header
- * whose count is damaged, or the index of another save beside them. */
+/* When PREFIX's first data file for NSHARDS is not there: the shard count
+ * of a first data file of PREFIX there for another count (a regular file
+ * PREFIX.data-00000-of-M, M != NSHARDS), or 0: a header whose count is
+ * damaged, or the index of another save beside them. */
 static unsigned
 other_count(const char *prefix, int32_t nshards)
 {
 	const char *slash = strrchr(prefix, '/');
+	char *first = ckpt_shard_path(prefix, 0, nshards);
 	char *dir = slash ? strndup(prefix, (size_t)(slash - prefix + 1))
 			  : strdup(".");
 	const char *base = slash ? slash + 1 : prefix;
 	size_t bl = strlen(base);
 	unsigned found = 0, a, m;
 	struct dirent *de;
-	DIR *d = dir != NULL ? opendir(dir) : NULL;
+	struct stat st;
+	DIR *d = NULL;
+
+	if (first != NULL && dir != NULL && lstat(first, &st) < 0 &&
+	    errno == ENOENT)
+		d = opendir(dir);
+	free(first);
 
 	while (d != NULL && found == 0 && (de = readdir(d)) != NULL) {
 		char *path;
@@ -342,7 +350,8 @@ other_count(const char *prefix, int32_t nshards)
 			continue;
 		if (shard_suffix(path, &a, &m) ==
 			    path + strlen(path) - strlen(de->d_name) + bl &&
-		    a == 0 && m != (unsigned)nshards)
+		    a == 0 && m != (unsigned)nshards && stat(path, &st) == 0 &&
+		    S_ISREG(st.st_mode))
 			found = m;
 		free(path);
 	}

@@ -1087,10 +1087,10 @@ write_raw(const struct ckpt_bundle *b, const bool *sel,
 	if (ckpt_entry_is_bad(e))
 		return fail_lib(NULL, ckpt_bundle_entry_bad(b, e));
 	rc = ckpt_bundle_verify(b, e, &err);
-	if (rc == -EBADMSG && opts->force) {
+	if ((rc == -EBADMSG || rc == -EIO) && opts->force) {
 		(void)fail_lib("warning: ", ckpt_err_str(&err, rc));
 		ret = EX_BAD;
-	} else if (rc == -EBADMSG) {
+	} else if (rc == -EBADMSG || rc == -EIO) {
 		(void)fail_lib(NULL, ckpt_err_str(&err, rc));
 		fputs(PROG ": nothing written (--force writes the bytes as "
 		      "they are)\n", stderr);
@@ -1107,6 +1107,34 @@ write_raw(const struct ckpt_bundle *b, const bool *sel,
 		rc = ckpt_bundle_pread(b, e, buf, want, off, &got);
 		if (rc == 0 && got == 0)
 			rc = -EIO;
+		if (rc == -EIO && opts->force) {
+			/* what the data file still holds of this chunk */
+			size_t lo = 0, hi = want, mid;
+
+			while (hi - lo > 1) {
+				mid = lo + (hi - lo) / 2;
+				if (ckpt_bundle_pread(b, e, buf, mid, off,
+						      &got) == 0 &&
+				    got == mid)
+					lo = mid;
+				else
+					hi = mid;
+			}
+			got = 0;
+			if (lo > 0 &&
+			    (ckpt_bundle_pread(b, e, buf, lo, off, &got) < 0 ||
+			     (rc = write_out(buf, got)) < 0)) {
+				ret = rc < 0 && rc != -EIO ? rc : EX_BAD;
+				break;
+			}
+			fprintf(stderr,
+				PROG ": warning: %" PRIu64 " of %" PRIu64
+				     " bytes written: the data file ends "
+				     "there\n",
+				off + got, e->size);
+			ret = EX_BAD;
+			break;
+		}
 		if (rc < 0) {
 			ret = read_failed(b, e, rc, "its bytes were written");
 			break;

@@ -544,6 +544,14 @@ assert_one_error() {
 		run -1 --separate-stderr bash -c '"$1" -r "$2" a >/dev/full' _ "$CKPT_INSPECT" "$F"
 		[ "$stderr" = "ckpt-inspect: standard output: No space left on device" ]
 	fi
+	# a data file cut inside it: --force writes what is left
+	truncate -s $((off + 10)) "$F.data-00000-of-00001"
+	run -1 --separate-stderr inspect -r "$F" dense/kernel
+	[ -z "$output" ]
+	[ "${stderr_lines[-1]}" = "ckpt-inspect: nothing written (--force writes the bytes as they are)" ]
+	inspect -r --force "$F" dense/kernel >"$W/k3" 2>"$W/err" && fail "exit 0"
+	[ "$(tail -n 1 "$W/err")" = "ckpt-inspect: warning: 10 of 24 bytes written: the data file ends there" ]
+	cmp "$W/k3" <(head -c 10 "$W/k2")
 }
 
 @test "--raw of a partitioned tensor is assembled; of strings, their stored layout" {
@@ -720,10 +728,18 @@ assert_one_error() {
 	mv "$F.data-00000-of-00001" "$F.data-00000-of-00002"
 	run -0 --separate-stderr inspect "$F"
 	[ "$stderr" = "ckpt-inspect: warning: $F.data-00000-of-00001: no such data file, which holds tensor 'a' ($F.data-00000-of-00002 is there: the index's header says 1 data file; damaged, or the index of another save?); 9 more tensors not in their data files" ]
-	# (a name TensorFlow would not write is not taken for one)
+	# (a name TensorFlow would not write is not taken for one, nor a
+	# directory)
 	mv "$F.data-00000-of-00002" "$F.data-0-of-2"
+	mkdir "$F.data-00000-of-00003"
 	run -0 --separate-stderr inspect "$F"
 	[ "$stderr" = "ckpt-inspect: warning: $F.data-00000-of-00001: no such data file, which holds tensor 'a'; 9 more tensors not in their data files" ]
+	# the header's first data file there, another missing: not said
+	fixture shards
+	mv "$F.data-00001-of-00003" "$W/saved"
+	cp "$F.data-00000-of-00003" "$F.data-00000-of-00009"
+	run -0 --separate-stderr inspect "$F"
+	[ "$stderr" = "ckpt-inspect: warning: $F.data-00001-of-00003: no such data file, which holds tensor 's1/y'" ]
 }
 
 @test "a shard cut short: listed with a warning naming it; --verify names each cut" {
