@@ -33,6 +33,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -360,9 +361,20 @@ check_mountpoint(const char *mnt)
 {
 	char parent[PATH_MAX];
 	struct stat st, pst;
+	struct statvfs vfs;
 
 	if (strncmp(mnt, "/dev/fd/", 8) == 0)
 		return 0;
+	/* (statvfs() asks the daemon, where stat() may be answered from
+	 * the kernel's cache) */
+	if ((stat(mnt, &st) != 0 || statvfs(mnt, &vfs) != 0) &&
+	    errno == ENOTCONN) {
+		ckptfs_log(NULL, LOG_ERR,
+			   "mount point %s: a file system whose daemon is gone "
+			   "is still mounted there (ckptfs -u %s unmounts it)",
+			   mnt, mnt);
+		return -1;
+	}
 	if (stat(mnt, &st) != 0) {
 		ckptfs_log(NULL, LOG_ERR, "mount point %s: %s", mnt,
 			   strerror(errno));

@@ -3106,16 +3106,27 @@ replay_one(struct ckptfs_tree *t, const uint8_t *p, const uint8_t *limit,
 					 t->ov->spool_dir);
 		if (bl != strlen(pre) || memcmp(b, pre, bl) != 0 ||
 		    cl != strlen(t->tf2_root) ||
-		    memcmp(c, t->tf2_root, cl) != 0 ||
-		    num != (uint64_t)t->src.mtime.tv_sec ||
+		    memcmp(c, t->tf2_root, cl) != 0)
+			return ckpt_fail(err, -ESTALE,
+					 "%s: spool of another checkpoint "
+					 "(%.*s, tf2_root=%.*s)",
+					 t->ov->spool_dir, (int)bl, b, (int)cl,
+					 c);
+		if (num != (uint64_t)t->src.mtime.tv_sec ||
 		    ckpt_get_varint64(&p, limit, &nsec) < 0 ||
 		    nsec != (uint64_t)t->src.mtime.tv_nsec)
 			return ckpt_fail(err, -ESTALE,
-					 "%s: spool of another checkpoint "
-					 "(%.*s, tf2_root=%.*s) or of a "
-					 "changed one",
-					 t->ov->spool_dir, (int)bl, b, (int)cl,
-					 c);
+					 "%s: spool of %.*s as it was when its "
+					 "index was modified at %" PRIu64
+					 ".%09" PRIu64 " s; that index is "
+					 "now of %lld.%09ld s (written again, "
+					 "or copied without its time): the "
+					 "changes replay only on the checkpoint "
+					 "they were made on",
+					 t->ov->spool_dir, (int)bl, b, num,
+					 nsec,
+					 (long long)t->src.mtime.tv_sec,
+					 (long)t->src.mtime.tv_nsec);
 		return 0;
 	}
 	t->ov->replayed++;

@@ -393,3 +393,23 @@ crash_over_old() {
 	[ "$(cat "$O.ckptfs-spool/written")" = notes ]
 	[ ! -e "$O.ckptfs-spool/journal" ]
 }
+
+@test "a crashed mount: mounting over it says to unmount it; its spool on a source written again says why it is refused" {
+	local pid spool=$O.ckptfs-spool mnt
+	mount_ckpt "$P" -o format=tf1,output="$O"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	pid=${CKPTFS_PIDS[-1]}
+	mnt=$MNT
+	kill -9 "$pid"
+	wait "$pid" || true
+	run -1 "$CKPTFS" -o output="$O" "$P" "$mnt"
+	assert_output "ckptfs: mount point $mnt: a file system whose daemon is gone is still mounted there (ckptfs -u $mnt unmounts it)"
+	fusermount3 -u -z "$mnt"
+	unset 'CKPTFS_MNTS[-1]' 'CKPTFS_PIDS[-1]' 'CKPTFS_LOGS[-1]'
+	# the source copied back without its time
+	cp "$P.index" "$T/i" && rm "$P.index" && cp "$T/i" "$P.index"
+	touch -d @1700000000 "$P.index"
+	run -1 "$CKPTFS" -o output="$O",spool="$spool" "$P" "$mnt"
+	assert_output --regexp "^ckptfs: $spool: spool of $P as it was when its index was modified at [0-9]+\.[0-9]{9} s; that index is now of 1700000000\.000000000 s \(written again, or copied without its time\): the changes replay only on the checkpoint they were made on$"
+	[ -d "$spool" ]
+}
