@@ -3989,6 +3989,11 @@ refuse(struct ckptfs_tree *t, struct ckptfs_node *x, int view,
 		ckpt_fail(err, why->code, "%s", why->msg);
 		return 0;
 	}
+	/* (named as the reasons name it: where() for a file made in
+	 * /by-object) */
+	if (view == CKPTFS_BY_NAME && x->kind == CKPTFS_TENSOR &&
+	    x->derived_name)
+		view = CKPTFS_BY_OBJECT;
 	where_in(t, x, view, &w);
 	if (*nmore == count - 1 &&
 	    more->len + w.len + 2 <= REFUSED_NAMES_MAX) {

@@ -1742,9 +1742,14 @@ EOF
 	local s=$MNT/by-object/model/layers/1/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES
 	mkdir -p "$s"
 	printf 'abcd' >"$s/VARIABLE_VALUE"
+	mkdir -p "$MNT/by-object/vars"
+	printf 'abcd' >"$MNT/by-object/vars/final3"
 	finish_fails
 	# (it named by-name/model/layers/1/kernel/.OPTIMIZER_SLOT/..., a
 	# path the user never used)
 	assert_output --partial "by-object/model/layers/1/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE: no dtype"
+	# the list of the others too
+	assert_output --partial "1 more tensor refused: by-object/vars/final3;"
 	refute_output --partial "by-name/model/layers/1"
+	refute_output --partial "by-name/vars"
 }
