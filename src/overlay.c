@@ -1174,37 +1174,74 @@ hidden_cmp(const void *a, const void *b)
 	return bytes_cmp(x->path, x->len, y->path, y->len);
 }
 
+/* make_hidden()'s walk over the graph: its edges (the nodes' children,
+ * taken) and which nodes have a value. */
+struct edges {
+	const struct ckpt_bundle *b;
+	struct ckpt_objgraph *g;	/* children only */
+	/* VALUED[2I]: node I has a value; VALUED[2I + 1]: one below it */
+	bool *valued;
+};
+
+/* ckpt_objgraph_walk()'s call for node I of N. */
+static int
+take_edges(void *ctx, size_t i, size_t n, struct ckpt_objnode *node)
+{
+	struct edges *w = ctx;
+
+	if (w->g->nodes == NULL) {
+		w->g->nodes = calloc(n ? n : 1, sizeof(*w->g->nodes));
+		w->valued = calloc(n + 1, 2 * sizeof(*w->valued));
+		if (w->g->nodes == NULL || w->valued == NULL)
+			return -ENOMEM;
+		w->g->n = n;
+	}
+	for (size_t j = 0; j < node->nattrs; j++)
+		if (ckpt_bundle_find(w->b, node->attrs[j].checkpoint_key,
+				     node->attrs[j].checkpoint_key_len) != NULL)
+			w->valued[2 * i] = true;
+	w->g->nodes[i].children = node->children;
+	w->g->nodes[i].nchildren = node->nchildren;
+	node->children = NULL;
+	node->nchildren = 0;
+	return 0;
+}
+
 /* Fill OV->hidden from T's source graph: every object reached by a path
  * with children and no attribute whose key is in the checkpoint, in it or
- * below it, whose parent has one (or is the root).  A graph that cannot
- * be read hides nothing (the mount said so).  0 or -ENOMEM. */
+ * below it, whose parent has one (or is the root).  The graph is read
+ * node by node, keeping its edges only.  A graph that cannot be read
+ * hides nothing (the mount said so).  0 or -ENOMEM. */
 static int
 make_hidden(struct ckptfs_tree *t)
 {
 	struct ckptfs_overlay *ov = t->ov;
+	struct edges w = { .b = t->bundle };
 	struct ckpt_objgraph *g = NULL;
 	struct ckpt_buf b = { 0 };
-	size_t *up = NULL, i, j, cap = 0;
-	bool *valued = NULL;
+	const uint8_t *bytes;
+	uint8_t *buf = NULL;
+	size_t *up = NULL, i, j, cap = 0, len;
+	bool *valued;
 	int rc = 0;
 
 	if (!t->src.tf2 || t->bundle == NULL ||
-	    ckpt_bundle_objgraph(t->bundle, &g, NULL) < 0)
+	    ckpt_bundle_objgraph_bytes(t->bundle, &buf, &bytes, &len, NULL) < 0)
 		return 0;
-	if ((rc = ckpt_objgraph_bfs(g, &up)) < 0 ||
-	    (valued = calloc(g->n + 1, 2 * sizeof(*valued))) == NULL) {
+	if ((w.g = g = calloc(1, sizeof(*g))) == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	/* VALUED[2I]: node I has a value; VALUED[2I + 1]: one below it */
-	for (i = 0; i < g->n; i++)
-		for (j = 0; j < g->nodes[i].nattrs; j++) {
-			const struct ckpt_objattr *a = &g->nodes[i].attrs[j];
-
-			if (ckpt_bundle_find(t->bundle, a->checkpoint_key,
-					     a->checkpoint_key_len) != NULL)
-				valued[2 * i] = true;
-		}
+	rc = ckpt_objgraph_walk(bytes, len, take_edges, &w, NULL);
+	free(buf);
+	buf = NULL;
+	valued = w.valued;
+	if (rc < 0 || g->n == 0) {
+		rc = rc == -ENOMEM ? rc : 0;
+		goto out;
+	}
+	if ((rc = ckpt_objgraph_bfs(g, &up)) < 0)
+		goto out;
 	for (i = 1; i < g->n; i++)
 		for (j = i; valued[2 * i] && up[2 * j] != SIZE_MAX && j != 0 &&
 			    !valued[2 * up[2 * j] + 1];
@@ -1264,7 +1301,8 @@ make_hidden(struct ckptfs_tree *t)
 		      hidden_cmp);
 out:
 	ckpt_buf_free(&b);
-	free(valued);
+	free(w.valued);
+	free(buf);
 	free(up);
 	ckpt_objgraph_free(g);
 	return rc;
