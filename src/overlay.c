@@ -1693,43 +1693,101 @@ out:
 	return took;
 }
 
-/* On a TF2 mount, a file made or renamed (alone or with its directory)
- * at /by-name raw PATH, a TF1 name a tensor was removed from, takes that
- * tensor's key when no file holds it now: set *OTHER to its /by-object
- * path and return true.  (rm and a new file, as tar makes one, keep the
- * key, and with it the dtype and shape: take_vacated().)  A replay
- * decides the same, the removals replayed first. */
+/* On a TF2 mount, a file SELF (NULL: a new one) made or renamed (alone or
+ * with its directory) at /by-name raw PATH, a TF1 name a tensor left,
+ * takes that tensor's key: when the tensor was removed, if no file holds
+ * the key now and the tensor was the last to leave it; when it was
+ * renamed away in /by-name and holds the key still, if FROM is given
+ * (then *FROM is set to it: the caller moves it to the key its new name
+ * gives).  Set *OTHER to the key's /by-object path and return true.
+ * (rm and a new file, as tar makes one, keep the key, and with it the
+ * dtype and shape; so does an editor's save that renames the file to a
+ * backup first.)  A replay decides the same, the removals and renames
+ * replayed first. */
 static bool
-vac_key(struct ckptfs_tree *t, const struct ckpt_buf *path,
-	struct ckpt_buf *other)
+vac_key(struct ckptfs_tree *t, const struct ckptfs_node *self,
+	const struct ckpt_buf *path, struct ckpt_buf *other,
+	struct ckptfs_node **from)
 {
 	struct ckptfs_overlay *ov = t->ov;
-	struct ckpt_buf key = { 0 };
+	struct ckpt_buf key = { 0 }, now = { 0 };
 	const struct vacated *v, *kv;
+	const struct ckptfs_node *at;
 	bool took = false;
 
+	if (from != NULL)
+		*from = NULL;
 	if (ov->vcap == 0 || !t->src.tf2)
 		return false;
 	v = ov->vac[vac_slot(ov, path->data, path->len,
 			     vac_hash(path->data, path->len, true), true)];
-	if (v == NULL || v->name == NULL ||
-	    node_at(t, CKPTFS_BY_OBJECT, v->name, v->nlen) != NULL ||
-	    ckptfs_tf2_key_of_path(v->name, v->nlen, &key) < 0)
+	if (v == NULL || v->name == NULL || v->n == self)
 		goto out;
-	/* the tensor that left the key last, under this name (a key that
-	 * was removed under several names goes by the last) */
-	kv = ov->vac[vac_slot(ov, key.data, key.len,
-			      vac_hash(key.data, key.len, false), false)];
-	if (kv == NULL || kv->n != v->n)
+	at = node_at(t, CKPTFS_BY_OBJECT, v->name, v->nlen);
+	if (at != NULL && at == v->n && from != NULL && !v->n->deleted &&
+	    v->n->loc.dir != NULL &&
+	    ckptfs_node_rawpath(t, v->n, CKPTFS_BY_NAME, &now) == 0 &&
+	    (now.len != path->len ||
+	     memcmp(now.data, path->data, now.len) != 0)) {
+		*from = v->n;	/* renamed away, holding the key */
+	} else if (at != NULL ||
+		   ckptfs_tf2_key_of_path(v->name, v->nlen, &key) < 0) {
 		goto out;
+	} else {
+		/* the tensor that left the key last, under this name (a
+		 * key that was removed under several names goes by the
+		 * last) */
+		kv = ov->vac[vac_slot(ov, key.data, key.len,
+				      vac_hash(key.data, key.len, false),
+				      false)];
+		if (kv == NULL || kv->n != v->n)
+			goto out;
+	}
 	/* (OTHER is left as it was if this fails) */
 	if (ckpt_buf_reserve(other, v->nlen) == 0) {
 		other->len = 0;
 		took = ckpt_buf_put(other, v->name, v->nlen) == 0;
 	}
+	if (!took && from != NULL)
+		*from = NULL;
 out:
 	ckpt_buf_free(&key);
+	ckpt_buf_free(&now);
 	return took;
+}
+
+/* Move X, a tensor whose key a file takes (vac_key()), in /by-object to
+ * the key its /by-name path gives (derive_key()); from then on its key
+ * follows that path.  Return 0, -ENOMEM or -EEXIST (X left where it
+ * was). */
+static int
+give_key_away(struct ckptfs_tree *t, struct ckptfs_node *x,
+	      struct ckptfs_invals *iv)
+{
+	struct ckpt_buf name = { 0 }, obj = { 0 }, was = { 0 };
+	int rc;
+
+	if ((rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_NAME, &name)) < 0 ||
+	    (rc = ckptfs_node_rawpath(t, x, CKPTFS_BY_OBJECT, &was)) < 0 ||
+	    (rc = derive_key(t, (const char *)name.data, name.len, x,
+			     &obj)) < 0)
+		goto out;
+	/* (its directories stay: the file taking the key goes there) */
+	unlink_loc(t, x, CKPTFS_BY_OBJECT, false, iv);
+	if ((rc = link_at(t, x, CKPTFS_BY_OBJECT, (const char *)obj.data,
+			  obj.len)) < 0) {
+		(void)link_at(t, x, CKPTFS_BY_OBJECT, (const char *)was.data,
+			      was.len);
+		goto out;
+	}
+	x->derived_key = true;
+	x->derived_name = false;
+	inval_add(iv, NULL, NULL, 0, x->ino);
+out:
+	ckpt_buf_free(&name);
+	ckpt_buf_free(&obj);
+	ckpt_buf_free(&was);
+	return rc;
 }
 
 /* --- operations --------------------------------------------------------------- */
@@ -1866,7 +1924,7 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	  struct ckptfs_node **out, struct ckptfs_invals *iv)
 {
 	struct ckpt_buf raw = { 0 }, path = { 0 }, other = { 0 };
-	struct ckptfs_node *n = NULL, *aside = NULL;
+	struct ckptfs_node *n = NULL, *aside = NULL, *from = NULL, *occ;
 	int view = dir->view, fd = -1, rc;
 	uint64_t id = 0;
 	bool sfx, same;
@@ -1923,7 +1981,7 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	if (rc < 0)
 		goto out;
 	if (t->src.tf2 && view == CKPTFS_BY_NAME) {
-		n->derived_key = !vac_key(t, &path, &other);
+		n->derived_key = !vac_key(t, NULL, &path, &other, &from);
 		if (n->derived_key)
 			rc = derive_key(t, (const char *)path.data, path.len,
 					NULL, &other);
@@ -1936,7 +1994,8 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	if (rc < 0)
 		goto out;
-	if (node_at(t, 1 - view, (const char *)other.data, other.len) &&
+	occ = node_at(t, 1 - view, (const char *)other.data, other.len);
+	if (occ != NULL && occ != from &&
 	    (view != CKPTFS_BY_OBJECT ||
 	     (aside = scope_in_way(t, (const char *)other.data, other.len)) ==
 		     NULL)) {
@@ -1955,7 +2014,11 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	dir_touched(t, dir);
 	if (rc == 0 && aside != NULL)
 		rc = scope_step_aside(t, aside, iv);
-	if (rc == 0) {
+	/* the key of the tensor an editor renamed to a backup: that one
+	 * goes to the key its new name gives */
+	if (rc == 0 && from != NULL && (rc = give_key_away(t, from, iv)) < 0)
+		unlink_loc(t, n, view, false, NULL);
+	else if (rc == 0) {
 		rc = link_at(t, n, 1 - view, (const char *)other.data,
 			     other.len);
 		if (rc < 0)
@@ -1973,6 +2036,16 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	n->written = true;
 	n->spool_id = id;
+	if (from != NULL) {
+		/* its dtype and shape, as a file renamed over it takes them */
+		n->dtype = from->dtype;
+		if (from->rank >= 0) {
+			int64_t *dims = dims_dup(from->dims, from->rank);
+
+			if (dims != NULL)
+				set_shape(n, dims, from->rank);
+		}
+	}
 	take_vacated(t, n, NULL);
 	if (fd >= 0) {
 		spool_fd_park(t, n, fd);
@@ -2064,6 +2137,10 @@ struct moved {
 	bool named;			/* OTHER is a removed tensor's TF1
 					 * name (vac_name()), or its key
 					 * (vac_key()) */
+	/* TF2, renamed in /by-name: the raw path it leaves there; and the
+	 * tensor whose key it takes (vac_key()), which moves away */
+	struct ckpt_buf oldname;
+	struct ckptfs_node *from;
 };
 
 /* The directory of tensor N's raw path OLDP in VIEW that can simply be
@@ -2206,12 +2283,13 @@ in_moved(const struct moved *v, size_t nv, const struct ckptfs_node *n)
 static int
 moved_other(struct ckptfs_tree *t, struct moved *m, int view,
 	    const struct ckpt_buf *oldp, const struct ckpt_buf *newp,
-	    bool naming, struct ckpt_buf *np)
+	    bool naming, bool alone, struct ckpt_buf *np)
 {
 	struct ckpt_buf cur = { 0 };
 	int rc;
 
 	m->named = false;
+	m->from = NULL;
 	rc = ckptfs_node_rawpath(t, m->n, view, &cur);
 	np->len = 0;
 	if (rc == 0)
@@ -2227,7 +2305,8 @@ moved_other(struct ckptfs_tree *t, struct moved *m, int view,
 		return rc;
 	if (view == CKPTFS_BY_OBJECT)
 		m->named = !m->same && vac_name(t, np, &m->other);
-	else if ((m->named = vac_key(t, np, &m->other)))
+	else if ((m->named = vac_key(t, m->n, np, &m->other,
+				     alone ? &m->from : NULL)))
 		m->same = false;
 	return rc;
 }
@@ -2384,13 +2463,16 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		struct moved *m = &mv[i];
 
 		key_of(t, m->n, &m->oldkey);
+		if (t->src.tf2 && view == CKPTFS_BY_NAME &&
+		    (rc = ckptfs_node_rawpath(t, m->n, view, &m->oldname)) < 0)
+			break;
 		if (takeover) {
 			m->other.len = 0;
 			m->same = false;
 			rc = ckptfs_node_rawpath(t, target, other, &m->other);
 		} else {
 			rc = moved_other(t, m, view, &oldp, &newp, naming,
-					 &np);
+					 nmv == 1 && m->n == n, &np);
 		}
 	}
 	/* Two tensors of a directory cannot take one name: then none
@@ -2399,7 +2481,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		for (i = 0, rc = 0; i < nmv && rc == 0; i++)
 			if (mv[i].named)
 				rc = moved_other(t, &mv[i], view, &oldp, &newp,
-						 false, &np);
+						 false, false, &np);
 	for (i = 0; i < nmv && rc == 0; i++) {
 		struct moved *m = &mv[i];
 
@@ -2411,7 +2493,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 				rc = 0;
 			occ = node_at(t, other, (const char *)m->other.data,
 				      m->other.len);
-			if (occ != NULL && occ != target &&
+			if (occ != NULL && occ != target && occ != m->from &&
 			    !in_moved(mv, nmv, occ)) {
 				if (other == CKPTFS_BY_NAME &&
 				    scope_in_way(t,
@@ -2510,6 +2592,11 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 					       mv[i].other.len)) != NULL &&
 			    scope_step_aside(t, sc, iv) < 0)
 				rc = -ENOMEM;
+			/* the key of the tensor renamed to a backup: that
+			 * one goes to its new name's (vac_key()) */
+			if (mv[i].from != NULL &&
+			    give_key_away(t, mv[i].from, iv) < 0)
+				rc = -ENOMEM;
 			if (link_at(t, mv[i].n, other,
 				    (const char *)mv[i].other.data,
 				    mv[i].other.len) < 0 &&
@@ -2536,6 +2623,34 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		n->derived_name = derived;
 		n->derived_key = view == CKPTFS_BY_NAME && derived_key;
 	}
+	for (i = 0; i < nmv; i++) {
+		struct ckptfs_node *f = mv[i].from;
+
+		if (f == NULL)
+			continue;
+		if (mv[i].n->dtype < 0)
+			mv[i].n->dtype = f->dtype;
+		if (mv[i].n->rank < 0 && f->rank >= 0) {
+			int64_t *fd = dims_dup(f->dims, f->rank);
+
+			if (fd != NULL)
+				set_shape(mv[i].n, fd, f->rank);
+		}
+	}
+	/* TF2, in /by-name: the names left, with the keys they had (for a
+	 * file made there later: vac_key()) */
+	for (i = 0; i < nmv && t->src.tf2 && view == CKPTFS_BY_NAME; i++) {
+		struct ckpt_buf o = { 0 };
+		const struct ckpt_buf *op = &mv[i].oldother;
+
+		if (mv[i].same)
+			op = ckptfs_node_rawpath(t, mv[i].n, other, &o) == 0
+				     ? &o
+				     : NULL;
+		if (op != NULL && op->len > 0 && mv[i].oldname.len > 0)
+			vac_note(t->ov, mv[i].n, &mv[i].oldname, op, true);
+		ckpt_buf_free(&o);
+	}
 	/* The keys left, then what the tensors take where they came. */
 	for (i = 0; i < nmv; i++) {
 		struct ckpt_buf k = { 0 };
@@ -2558,6 +2673,7 @@ out:
 		ckpt_buf_free(&mv[i].other);
 		ckpt_buf_free(&mv[i].oldother);
 		ckpt_buf_free(&mv[i].oldkey);
+		ckpt_buf_free(&mv[i].oldname);
 	}
 	free(mv);
 	free(dims);

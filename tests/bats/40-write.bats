@@ -496,51 +496,71 @@ EOF
 	[ "$(val "$T/out.tf1" dense/bias)" = "[1,2,3]" ]
 }
 
-@test "tf2: a file saved in by-name beside a backup that keeps its key gets the next free key; a key goes by the name it was removed under last" {
-	local v=.ATTRIBUTES/VARIABLE_VALUE
+@test "tf2: saves in by-name that rename the file to a backup first keep its key, dtype and shape; the backup gets a key of its own" {
+	local v=.ATTRIBUTES/VARIABLE_VALUE spool=$T/sp
 	# keys var_list/NAME: those a file made in by-name would get
-	mount_ckpt "$(fixture tf2list)" -o format=tf2,output="$T/out",tf2_root=var_list
-	# rsync -b: the backup keeps the key; the file renamed into place
+	mount_ckpt "$(fixture tf2list)" -o format=tf2,output="$T/out",tf2_root=var_list,spool="$spool"
+	# rsync -b: the file renamed to a backup, a temporary one into place
 	mv "$MNT/by-name/a" "$MNT/by-name/a~"
-	printf '\x00\x00\x80\x3f' >"$MNT/by-name/.a.tmp"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/.a.tmp"
 	mv "$MNT/by-name/.a.tmp" "$MNT/by-name/a"
-	[ "$(xattr "$MNT/by-name/a~" user.ckpt.key)" = var_list/a/$v ]
-	[ "$(xattr "$MNT/by-name/a" user.ckpt.key)" = var_list/a_1/$v ]
-	# an editor's save: the new file made under the name
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.key)" = var_list/a/$v ]
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.dtype)" = float32 ]
+	[ "$(values "$MNT/by-object/var_list/a/$v" f4)" = 10 ]
+	[ "$(xattr "$MNT/by-name/a~" user.ckpt.key)" = var_list/a~/$v ]
+	[ "$(values "$MNT/by-object/var_list/a~/$v" f4)" = 1 ]
+	# emacs: a new file made under the name
 	mv "$MNT/by-name/b" "$MNT/by-name/b.bak"
-	printf '\x00\x00\x00\x40' >"$MNT/by-name/b"
-	[ "$(xattr "$MNT/by-name/b" user.ckpt.key)" = var_list/b_1/$v ]
-	# files of a directory renamed where one's key is taken: it keeps
-	# its own
-	mv "$MNT/by-name/scoped/c" "$MNT/by-name/c0"
+	printf '\x00\x00\xa0\x41' >"$MNT/by-name/b"
+	[ "$(xattr "$MNT/by-name/b" user.ckpt.key)" = var_list/b/$v ]
+	[ "$(xattr "$MNT/by-name/b.bak" user.ckpt.key)" = var_list/b..bak/$v ]
+	# vim: the backup removed after the save
+	mv "$MNT/by-name/scoped/c" "$MNT/by-name/scoped/c~"
+	printf '\x00\x00\xf0\x41' >"$MNT/by-name/scoped/c"
+	rm "$MNT/by-name/scoped/c~"
+	[ "$(xattr "$MNT/by-name/scoped/c" user.ckpt.key)" = var_list/scoped.Sc/$v ]
+	# the same after a crash
+	kill_daemon
+	mount_ckpt "$(fixture tf2list)" -o format=tf2,output="$T/out",tf2_root=var_list,spool="$spool"
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.key)" = var_list/a/$v ]
+	[ "$(xattr "$MNT/by-name/a~" user.ckpt.key)" = var_list/a~/$v ]
+	[ "$(xattr "$MNT/by-name/b" user.ckpt.key)" = var_list/b/$v ]
+	[ "$(xattr "$MNT/by-name/scoped/c" user.ckpt.key)" = var_list/scoped.Sc/$v ]
+	finish
+	run -0 "$CKPT_INSPECT" -c "$T/out"
+	[ "$(val "$T/out" var_list/a/$v)" = 10 ]
+	[ "$(val "$T/out" var_list/a~/$v)" = 1 ]
+	[ "$(val "$T/out" var_list/b/$v)" = 20 ]
+	[ "$(val "$T/out" var_list/b..bak/$v)" = 2 ]
+	[ "$(val "$T/out" var_list/scoped.Sc/$v)" = 30 ]
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	assert_output --partial "full_name a  checkpoint_key var_list/a/$v"
+	assert_output --partial "full_name a~  checkpoint_key var_list/a~/$v"
+}
+
+@test "tf2: a file made in by-name whose name's key another tensor holds gets the next free key; in a renamed directory it keeps its own" {
+	local v=.ATTRIBUTES/VARIABLE_VALUE
+	# model/nameless has no full name: by-name shows model/nameless
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out",tf2_root=model
+	printf '\x00\x00\x80\x3f' >"$MNT/by-name/nameless"
+	[ "$(xattr "$MNT/by-name/nameless" user.ckpt.key)" = model/nameless_1/$v ]
+	printf '\x00\x00\x00\x40' >"$MNT/by-name/.t"
+	mv "$MNT/by-name/.t" "$MNT/by-name/nameless_1"
+	[ "$(xattr "$MNT/by-name/nameless_1" user.ckpt.key)" = model/nameless_1_1/$v ]
+	# files of a directory renamed where one's key is taken
 	mkdir "$MNT/by-name/d"
-	printf '\x00\x00\x40\x40' >"$MNT/by-name/d/c"
+	printf '\x00\x00\x40\x40' >"$MNT/by-name/d/nameless"
 	printf '\x00\x00\x80\x40' >"$MNT/by-name/d/y"
-	rmdir "$MNT/by-name/scoped" 2>/dev/null || true
-	mv "$MNT/by-name/d" "$MNT/by-name/scoped"
-	[ "$(xattr "$MNT/by-name/scoped/c" user.ckpt.key)" = var_list/d.Sc/$v ]
-	[ "$(xattr "$MNT/by-name/scoped/y" user.ckpt.key)" = var_list/scoped.Sy/$v ]
-	# a key removed under two names: the last one takes it back
-	rm "$MNT/by-name/c0"
-	printf '\x00\x00\xa0\x40' >"$MNT/by-name/c0"
-	mv "$MNT/by-name/c0" "$MNT/by-name/k2"
-	rm "$MNT/by-name/k2"
-	printf '\x00\x00\xc0\x40' >"$MNT/by-name/c0"
-	[ "$(xattr "$MNT/by-name/c0" user.ckpt.key)" = var_list/c0/$v ]
-	printf '\x00\x00\xe0\x40' >"$MNT/by-name/k2"
-	[ "$(xattr "$MNT/by-name/k2" user.ckpt.key)" = var_list/scoped.Sc/$v ]
-	for f in a b scoped/c scoped/y c0; do
+	mv "$MNT/by-name/d" "$MNT/by-name/e"
+	[ "$(xattr "$MNT/by-name/e/y" user.ckpt.key)" = model/e.Sy/$v ]
+	for f in nameless nameless_1 e/nameless e/y; do
 		setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/$f"
 	done
 	finish
 	run -0 "$CKPT_INSPECT" -c "$T/out"
-	[ "$(val "$T/out" var_list/a/$v)" = 1 ]
-	[ "$(val "$T/out" var_list/a_1/$v)" = "[1]" ]
-	[ "$(val "$T/out" var_list/b_1/$v)" = "[2]" ]
-	[ "$(val "$T/out" var_list/d.Sc/$v)" = "[3]" ]
-	[ "$(val "$T/out" var_list/scoped.Sc/$v)" = 7 ]
-	run -0 "$CKPT_INSPECT" -g "$T/out"
-	assert_output --partial "full_name k2  checkpoint_key var_list/scoped.Sc/$v"
+	[ "$(val "$T/out" model/nameless/$v)" = 12 ]
+	[ "$(val "$T/out" model/nameless_1/$v)" = "[1]" ]
+	[ "$(val "$T/out" model/nameless_1_1/$v)" = "[2]" ]
 }
 
 @test "tf2: a file renamed into a key a tensor was removed from takes its TF1 name, a scope stepping aside" {
