@@ -4563,16 +4563,13 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		} else if (t->ov != NULL && t->ov->cut_off &&
 			   atomic_load(&x->nopen) >= CKPTFS_NOPEN_WRITE &&
 			   (ckptfs_ov_spooled(x) || atomic_load(&x->written))) {
-			struct ckpt_buf at = { 0 };
-
-			where(t, x, &at);
+			where(t, x, &w);
 			rc = ckpt_fail(&why, -EBUSY,
 				       "%s: open for writing when a signal "
 				       "ended the mount: its writer was cut "
 				       "off, so it may be incomplete; write it "
 				       "again",
-				       (const char *)at.data);
-			ckpt_buf_free(&at);
+				       (const char *)w.data);
 		} else if (ckptfs_ov_spooled(x)) {
 			/* Nothing changes while the tree is written (the
 			 * session has ended); never past the arrays. */
