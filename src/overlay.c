@@ -1710,7 +1710,7 @@ vac_key(struct ckptfs_tree *t, const struct ckptfs_node *self,
 	struct ckptfs_node **from)
 {
 	struct ckptfs_overlay *ov = t->ov;
-	struct ckpt_buf key = { 0 }, now = { 0 };
+	struct ckpt_buf key = { 0 }, now = { 0 }, its = { 0 };
 	const struct vacated *v, *kv;
 	const struct ckptfs_node *at;
 	bool took = false;
@@ -1724,12 +1724,17 @@ vac_key(struct ckptfs_tree *t, const struct ckptfs_node *self,
 	if (v == NULL || v->name == NULL || v->n == self)
 		goto out;
 	at = node_at(t, CKPTFS_BY_OBJECT, v->name, v->nlen);
+	/* (renamed away, holding the key, which is not the one its new
+	 * name gives: a key renamed in /by-object to go with its new name
+	 * stays) */
 	if (at != NULL && at == v->n && from != NULL && !v->n->deleted &&
 	    v->n->loc.dir != NULL &&
 	    ckptfs_node_rawpath(t, v->n, CKPTFS_BY_NAME, &now) == 0 &&
 	    (now.len != path->len ||
-	     memcmp(now.data, path->data, now.len) != 0)) {
-		*from = v->n;	/* renamed away, holding the key */
+	     memcmp(now.data, path->data, now.len) != 0) &&
+	    derive_key(t, (const char *)now.data, now.len, v->n, &its) == 0 &&
+	    (its.len != v->nlen || memcmp(its.data, v->name, its.len) != 0)) {
+		*from = v->n;
 	} else if (at != NULL ||
 		   ckptfs_tf2_key_of_path(v->name, v->nlen, &key) < 0) {
 		goto out;
@@ -1753,6 +1758,7 @@ vac_key(struct ckptfs_tree *t, const struct ckptfs_node *self,
 out:
 	ckpt_buf_free(&key);
 	ckpt_buf_free(&now);
+	ckpt_buf_free(&its);
 	return took;
 }
 
@@ -1772,6 +1778,10 @@ give_key_away(struct ckptfs_tree *t, struct ckptfs_node *x,
 	    (rc = derive_key(t, (const char *)name.data, name.len, x,
 			     &obj)) < 0)
 		goto out;
+	if (obj.len == was.len && memcmp(obj.data, was.data, obj.len) == 0) {
+		rc = -EEXIST;	/* (vac_key() does not ask it) */
+		goto out;
+	}
 	/* (its directories stay: the file taking the key goes there) */
 	unlink_loc(t, x, CKPTFS_BY_OBJECT, false, iv);
 	if ((rc = link_at(t, x, CKPTFS_BY_OBJECT, (const char *)obj.data,

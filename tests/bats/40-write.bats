@@ -519,6 +519,15 @@ EOF
 	printf '\x00\x00\xf0\x41' >"$MNT/by-name/scoped/c"
 	rm "$MNT/by-name/scoped/c~"
 	[ "$(xattr "$MNT/by-name/scoped/c" user.ckpt.key)" = var_list/scoped.Sc/$v ]
+	# a key renamed in by-object, then its name to go with it: a file
+	# made at the old name takes nothing from it
+	mv "$MNT/by-object/var_list/b..bak" "$MNT/by-object/var_list/q"
+	mv "$MNT/by-name/b.bak" "$MNT/by-name/q"
+	printf '\x00\x00\x20\x42' >"$MNT/by-name/.t"
+	mv "$MNT/by-name/.t" "$MNT/by-name/b.bak"
+	[ "$(xattr "$MNT/by-name/b.bak" user.ckpt.key)" = var_list/b..bak/$v ]
+	[ "$(xattr "$MNT/by-name/q" user.ckpt.key)" = var_list/q/$v ]
+	rm "$MNT/by-name/b.bak"
 	# the same after a crash
 	kill_daemon
 	mount_ckpt "$(fixture tf2list)" -o format=tf2,output="$T/out",tf2_root=var_list,spool="$spool"
@@ -526,12 +535,13 @@ EOF
 	[ "$(xattr "$MNT/by-name/a~" user.ckpt.key)" = var_list/a~/$v ]
 	[ "$(xattr "$MNT/by-name/b" user.ckpt.key)" = var_list/b/$v ]
 	[ "$(xattr "$MNT/by-name/scoped/c" user.ckpt.key)" = var_list/scoped.Sc/$v ]
+	[ "$(xattr "$MNT/by-name/q" user.ckpt.key)" = var_list/q/$v ]
 	finish
 	run -0 "$CKPT_INSPECT" -c "$T/out"
 	[ "$(val "$T/out" var_list/a/$v)" = 10 ]
 	[ "$(val "$T/out" var_list/a~/$v)" = 1 ]
 	[ "$(val "$T/out" var_list/b/$v)" = 20 ]
-	[ "$(val "$T/out" var_list/b..bak/$v)" = 2 ]
+	[ "$(val "$T/out" var_list/q/$v)" = 2 ]
 	[ "$(val "$T/out" var_list/scoped.Sc/$v)" = 30 ]
 	run -0 "$CKPT_INSPECT" -g "$T/out"
 	assert_output --partial "full_name a  checkpoint_key var_list/a/$v"
