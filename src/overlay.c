@@ -2285,6 +2285,24 @@ in_moved(const struct moved *v, size_t nv, const struct ckptfs_node *n)
 	return false;
 }
 
+/* True if tensor N's key is the one raw /by-name PATH gives (a key set
+ * in /by-object to go with the name it is renamed to: kept). */
+static bool
+key_fits(struct ckptfs_tree *t, struct ckptfs_node *n,
+	 const struct ckpt_buf *path)
+{
+	struct ckpt_buf want = { 0 }, cur = { 0 };
+	bool fits = key_for_name(t, (const char *)path->data, path->len,
+				 &want) == 0 &&
+		    ckptfs_node_rawpath(t, n, CKPTFS_BY_OBJECT, &cur) == 0 &&
+		    want.len == cur.len &&
+		    memcmp(want.data, cur.data, cur.len) == 0;
+
+	ckpt_buf_free(&want);
+	ckpt_buf_free(&cur);
+	return fits;
+}
+
 /* Set M's path in the other view (OTHER, SAME) for its tensor moved from
  * raw path OLDP to NEWP in VIEW (its own raw path is OLDP or below it);
  * with NAMING, a removed tensor's TF1 name where its new key was left
@@ -2315,7 +2333,8 @@ moved_other(struct ckptfs_tree *t, struct moved *m, int view,
 		return rc;
 	if (view == CKPTFS_BY_OBJECT)
 		m->named = !m->same && vac_name(t, np, &m->other);
-	else if ((m->named = vac_key(t, m->n, np, &m->other,
+	else if (!key_fits(t, m->n, np) &&
+		 (m->named = vac_key(t, m->n, np, &m->other,
 				     alone ? &m->from : NULL)))
 		m->same = false;
 	return rc;

@@ -528,6 +528,15 @@ EOF
 	[ "$(xattr "$MNT/by-name/b.bak" user.ckpt.key)" = var_list/b..bak/$v ]
 	[ "$(xattr "$MNT/by-name/q" user.ckpt.key)" = var_list/q/$v ]
 	rm "$MNT/by-name/b.bak"
+	# nor does a file renamed there whose key is the name's already
+	mv "$MNT/by-object/var_list/q" "$MNT/by-object/var_list/k"
+	mv "$MNT/by-name/q" "$MNT/by-name/z"
+	printf '\x00\x00\x30\x42' >"$MNT/by-name/w"
+	mv "$MNT/by-object/var_list/w" "$MNT/by-object/var_list/q"
+	mv "$MNT/by-name/w" "$MNT/by-name/q"
+	[ "$(xattr "$MNT/by-name/q" user.ckpt.key)" = var_list/q/$v ]
+	[ "$(xattr "$MNT/by-name/z" user.ckpt.key)" = var_list/k/$v ]
+	rm "$MNT/by-name/q"
 	# the same after a crash
 	kill_daemon
 	mount_ckpt "$(fixture tf2list)" -o format=tf2,output="$T/out",tf2_root=var_list,spool="$spool"
@@ -535,13 +544,13 @@ EOF
 	[ "$(xattr "$MNT/by-name/a~" user.ckpt.key)" = var_list/a~/$v ]
 	[ "$(xattr "$MNT/by-name/b" user.ckpt.key)" = var_list/b/$v ]
 	[ "$(xattr "$MNT/by-name/scoped/c" user.ckpt.key)" = var_list/scoped.Sc/$v ]
-	[ "$(xattr "$MNT/by-name/q" user.ckpt.key)" = var_list/q/$v ]
+	[ "$(xattr "$MNT/by-name/z" user.ckpt.key)" = var_list/k/$v ]
 	finish
 	run -0 "$CKPT_INSPECT" -c "$T/out"
 	[ "$(val "$T/out" var_list/a/$v)" = 10 ]
 	[ "$(val "$T/out" var_list/a~/$v)" = 1 ]
 	[ "$(val "$T/out" var_list/b/$v)" = 20 ]
-	[ "$(val "$T/out" var_list/q/$v)" = 2 ]
+	[ "$(val "$T/out" var_list/k/$v)" = 2 ]
 	[ "$(val "$T/out" var_list/scoped.Sc/$v)" = 30 ]
 	run -0 "$CKPT_INSPECT" -g "$T/out"
 	assert_output --partial "full_name a  checkpoint_key var_list/a/$v"
