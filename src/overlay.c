@@ -1728,7 +1728,7 @@ vac_key(struct ckptfs_tree *t, const struct ckptfs_node *self,
 	 * name gives: a key renamed in /by-object to go with its new name
 	 * stays) */
 	if (at != NULL && at == v->n && from != NULL && !v->n->deleted &&
-	    v->n->loc.dir != NULL &&
+	    !v->n->key_set && v->n->loc.dir != NULL &&
 	    ckptfs_node_rawpath(t, v->n, CKPTFS_BY_NAME, &now) == 0 &&
 	    (now.len != path->len ||
 	     memcmp(now.data, path->data, now.len) != 0) &&
@@ -1792,6 +1792,7 @@ give_key_away(struct ckptfs_tree *t, struct ckptfs_node *x,
 	}
 	x->derived_key = true;
 	x->derived_name = false;
+	x->key_set = false;
 	inval_add(iv, NULL, NULL, 0, x->ino);
 out:
 	ckpt_buf_free(&name);
@@ -1997,6 +1998,7 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 					NULL, &other);
 	} else {
 		n->derived_name = t->src.tf2;
+		n->key_set = t->src.tf2;
 		rc = other_path(t, n, view, (const char *)path.data, path.len,
 				&other, &same);
 		if (rc == 0 && t->src.tf2 && vac_name(t, &path, &other))
@@ -2333,7 +2335,7 @@ moved_other(struct ckptfs_tree *t, struct moved *m, int view,
 		return rc;
 	if (view == CKPTFS_BY_OBJECT)
 		m->named = !m->same && vac_name(t, np, &m->other);
-	else if (!key_fits(t, m->n, np) &&
+	else if (!m->n->key_set && !key_fits(t, m->n, np) &&
 		 (m->named = vac_key(t, m->n, np, &m->other,
 				     alone ? &m->from : NULL)))
 		m->same = false;
@@ -2647,6 +2649,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			mv[i].n->derived_name = false;
 		if (view == CKPTFS_BY_OBJECT || mv[i].named)
 			mv[i].n->derived_key = false;
+		if (view == CKPTFS_BY_OBJECT)
+			mv[i].n->key_set = true;
 	}
 	if (takeover) {
 		n->derived_name = derived;

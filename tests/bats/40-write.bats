@@ -557,6 +557,26 @@ EOF
 	assert_output --partial "full_name a~  checkpoint_key var_list/a~/$v"
 }
 
+@test "tf2: keys swapped in by-object stay while the names are swapped in by-name" {
+	local o v=.ATTRIBUTES/VARIABLE_VALUE
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
+	o=$MNT/by-object/model/layers
+	mv "$o/0/kernel" "$MNT/by-object/model/tmp"
+	mv "$o/1/kernel" "$o/0/kernel"
+	mv "$MNT/by-object/model/tmp" "$o/1/kernel"
+	mv "$MNT/by-name/dense/kernel" "$MNT/by-name/t"
+	mv "$MNT/by-name/dense_1/kernel" "$MNT/by-name/dense/kernel"
+	mv "$MNT/by-name/t" "$MNT/by-name/dense_1/kernel"
+	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.key)" = model/layers/0/kernel/$v ]
+	[ "$(xattr "$MNT/by-name/dense_1/kernel" user.ckpt.key)" = model/layers/1/kernel/$v ]
+	[ "$(values "$MNT/by-name/dense/kernel" f4)" = "6 7 8" ]
+	[ ! -e "$MNT/by-object/vars" ]
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	assert_output --partial "full_name dense/kernel  checkpoint_key model/layers/0/kernel/$v"
+	assert_output --partial "full_name dense_1/kernel  checkpoint_key model/layers/1/kernel/$v"
+}
+
 @test "tf2: a file made in by-name whose name's key another tensor holds gets the next free key; in a renamed directory it keeps its own" {
 	local v=.ATTRIBUTES/VARIABLE_VALUE
 	# model/nameless has no full name: by-name shows model/nameless
