@@ -1728,7 +1728,7 @@ vac_key(struct ckptfs_tree *t, const struct ckptfs_node *self,
 	 * name gives: a key renamed in /by-object to go with its new name
 	 * stays) */
 	if (at != NULL && at == v->n && from != NULL && !v->n->deleted &&
-	    !v->n->key_set && v->n->loc.dir != NULL &&
+	    v->n->loc.dir != NULL &&
 	    ckptfs_node_rawpath(t, v->n, CKPTFS_BY_NAME, &now) == 0 &&
 	    (now.len != path->len ||
 	     memcmp(now.data, path->data, now.len) != 0) &&
@@ -1792,7 +1792,6 @@ give_key_away(struct ckptfs_tree *t, struct ckptfs_node *x,
 	}
 	x->derived_key = true;
 	x->derived_name = false;
-	x->key_set = false;
 	inval_add(iv, NULL, NULL, 0, x->ino);
 out:
 	ckpt_buf_free(&name);
@@ -1998,7 +1997,6 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 					NULL, &other);
 	} else {
 		n->derived_name = t->src.tf2;
-		n->key_set = t->src.tf2;
 		rc = other_path(t, n, view, (const char *)path.data, path.len,
 				&other, &same);
 		if (rc == 0 && t->src.tf2 && vac_name(t, &path, &other))
@@ -2335,7 +2333,7 @@ moved_other(struct ckptfs_tree *t, struct moved *m, int view,
 		return rc;
 	if (view == CKPTFS_BY_OBJECT)
 		m->named = !m->same && vac_name(t, np, &m->other);
-	else if (!m->n->key_set && !key_fits(t, m->n, np) &&
+	else if (m->n->derived_key && !key_fits(t, m->n, np) &&
 		 (m->named = vac_key(t, m->n, np, &m->other,
 				     alone ? &m->from : NULL)))
 		m->same = false;
@@ -2486,8 +2484,9 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		goto out;
 	}
 	/* A file renamed to a TF2 key a tensor was removed from takes its
-	 * TF1 name, and one renamed to such a TF1 name its key, as a file
-	 * made there does (a temporary file renamed into place, or a
+	 * TF1 name, and one whose key follows its name renamed to such a
+	 * TF1 name (or one a tensor was renamed away from) its key, as a
+	 * file made there does (a temporary file renamed into place, or a
 	 * directory of them). */
 	naming = !takeover && t->src.tf2;
 	for (i = 0; i < nmv && rc == 0; i++) {
@@ -2649,8 +2648,6 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			mv[i].n->derived_name = false;
 		if (view == CKPTFS_BY_OBJECT || mv[i].named)
 			mv[i].n->derived_key = false;
-		if (view == CKPTFS_BY_OBJECT)
-			mv[i].n->key_set = true;
 	}
 	if (takeover) {
 		n->derived_name = derived;

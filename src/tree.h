@@ -135,10 +135,6 @@ struct ckptfs_node {
 	 * the kernel may still walk a path through it for a moment. */
 	bool moved : 1;
 	bool stale : 1;
-	/* TENSOR of a TF2 mount: its key was set in /by-object (made or
-	 * renamed there), which a rename in /by-name does not take from it
-	 * nor give it another (vac_key()). */
-	bool key_set : 1;
 	union {
 		struct ckptfs_dir dir;	/* CKPTFS_DIR */
 		struct {	/* CKPTFS_TENSOR, CKPTFS_BLOB */

@@ -537,6 +537,17 @@ EOF
 	[ "$(xattr "$MNT/by-name/q" user.ckpt.key)" = var_list/q/$v ]
 	[ "$(xattr "$MNT/by-name/z" user.ckpt.key)" = var_list/k/$v ]
 	rm "$MNT/by-name/q"
+	# a key set in by-object (an editor's save there) goes to the new
+	# file all the same
+	cp "$MNT/by-object/var_list/a/$v" "$T/a"
+	cp "$T/a" "$MNT/by-object/var_list/a/$v.tmp"
+	mv "$MNT/by-object/var_list/a/$v.tmp" "$MNT/by-object/var_list/a/$v"
+	mv "$MNT/by-name/a" "$MNT/by-name/a.orig"
+	cp "$T/a" "$MNT/by-name/a"
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.key)" = var_list/a/$v ]
+	[ "$(xattr "$MNT/by-name/a" user.ckpt.dtype)" = float32 ]
+	[ "$(xattr "$MNT/by-name/a.orig" user.ckpt.key)" = var_list/a..orig/$v ]
+	rm "$MNT/by-name/a.orig"
 	# the same after a crash
 	kill_daemon
 	mount_ckpt "$(fixture tf2list)" -o format=tf2,output="$T/out",tf2_root=var_list,spool="$spool"
@@ -570,6 +581,16 @@ EOF
 	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.key)" = model/layers/0/kernel/$v ]
 	[ "$(xattr "$MNT/by-name/dense_1/kernel" user.ckpt.key)" = model/layers/1/kernel/$v ]
 	[ "$(values "$MNT/by-name/dense/kernel" f4)" = "6 7 8" ]
+	# names swapped alone: the full names only
+	mv "$MNT/by-name/x" "$MNT/by-name/t"
+	mv "$MNT/by-name/Variable" "$MNT/by-name/x"
+	mv "$MNT/by-name/t" "$MNT/by-name/Variable"
+	[ "$(xattr "$MNT/by-name/x" user.ckpt.key)" = model/extra/0/$v ]
+	[ "$(xattr "$MNT/by-name/Variable" user.ckpt.key)" = model/named/scoped.Sx..y/$v ]
+	# and a name a removed tensor left: its own key too
+	rm "$MNT/by-name/dense/bias"
+	mv "$MNT/by-name/Variable_1" "$MNT/by-name/dense/bias"
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.key)" = model/extra/1/$v ]
 	[ ! -e "$MNT/by-object/vars" ]
 	finish
 	run -0 "$CKPT_INSPECT" -g "$T/out"
