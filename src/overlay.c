@@ -1735,8 +1735,10 @@ vac_key(struct ckptfs_tree *t, const struct ckptfs_node *self,
 	    derive_key(t, (const char *)now.data, now.len, v->n, &its) == 0 &&
 	    (its.len != v->nlen || memcmp(its.data, v->name, its.len) != 0)) {
 		*from = v->n;
-	} else if (at != NULL ||
+	} else if (at != NULL || !v->n->deleted ||
 		   ckptfs_tf2_key_of_path(v->name, v->nlen, &key) < 0) {
+		/* (held, or left by a tensor that took another key and is
+		 * still there: not one to take) */
 		goto out;
 	} else {
 		/* the tensor that left the key last, under this name (a

@@ -568,6 +568,44 @@ EOF
 	assert_output --partial "full_name a~  checkpoint_key var_list/a~/$v"
 }
 
+@test "tf2: one temporary name used for many saves: each file ends with its own name's key" {
+	local v=.ATTRIBUTES/VARIABLE_VALUE n
+	mount_ckpt "$(fixture tf2list)" -o format=tf2,output="$T/out",tf2_root=var_list,spool="$T/sp"
+	for n in w1 w2 w3 w4; do
+		printf '\x00\x00\x80\x3f' >"$MNT/by-name/tmp"
+		setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/tmp"
+		mv "$MNT/by-name/tmp" "$MNT/by-name/$n"
+	done
+	for n in w1 w2 w3 w4; do
+		[ "$(xattr "$MNT/by-name/$n" user.ckpt.key)" = var_list/$n/$v ]
+	done
+	# a second save of one name through the temporary name, the first
+	# kept as a backup
+	mv "$MNT/by-name/w1" "$MNT/by-name/w1.bak"
+	printf '\x00\x00\x00\x40' >"$MNT/by-name/tmp"
+	mv "$MNT/by-name/tmp" "$MNT/by-name/w1"
+	[ "$(xattr "$MNT/by-name/w1" user.ckpt.key)" = var_list/w1/$v ]
+	[ "$(xattr "$MNT/by-name/w1.bak" user.ckpt.key)" = var_list/w1..bak/$v ]
+	[ "$(values "$MNT/by-object/var_list/w1/$v" f4)" = 2 ]
+	# a tensor renamed in both views leaves no key to its old name
+	mv "$MNT/by-name/b" "$MNT/by-name/b2"
+	mv "$MNT/by-object/var_list/b" "$MNT/by-object/var_list/b2"
+	printf '\x00\x00\x40\x40' >"$MNT/by-name/b"
+	[ "$(xattr "$MNT/by-name/b" user.ckpt.key)" = var_list/b/$v ]
+	[ "$(xattr "$MNT/by-name/b2" user.ckpt.key)" = var_list/b2/$v ]
+	kill_daemon
+	mount_ckpt "$(fixture tf2list)" -o format=tf2,output="$T/out",tf2_root=var_list,spool="$T/sp"
+	for n in w1 w2 w3 w4 b b2; do
+		[ "$(xattr "$MNT/by-name/$n" user.ckpt.key)" = var_list/$n/$v ]
+	done
+	[ "$(xattr "$MNT/by-name/w1.bak" user.ckpt.key)" = var_list/w1..bak/$v ]
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/b"
+	finish
+	run -0 "$CKPT_INSPECT" -c "$T/out"
+	run -0 keys "$T/out"
+	refute_output --partial tmp
+}
+
 @test "tf2: keys swapped in by-object stay while the names are swapped in by-name" {
 	local o v=.ATTRIBUTES/VARIABLE_VALUE
 	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
