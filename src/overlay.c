@@ -1693,10 +1693,26 @@ out:
 	return took;
 }
 
+/* True if raw /by-name PATH gives the key whose /by-object path is the
+ * LEN bytes at OBJ (key_for_name()). */
+static bool
+gives_key(struct ckptfs_tree *t, const struct ckpt_buf *path,
+	  const char *obj, size_t len)
+{
+	struct ckpt_buf k = { 0 };
+	bool same = key_for_name(t, (const char *)path->data, path->len,
+				 &k) == 0 &&
+		    k.len == len && memcmp(k.data, obj, len) == 0;
+
+	ckpt_buf_free(&k);
+	return same;
+}
+
 /* On a TF2 mount, a file SELF (NULL: a new one) made or renamed (alone or
  * with its directory) at /by-name raw PATH, a TF1 name a tensor left,
- * takes that tensor's key: when the tensor was removed, if no file holds
- * the key now and the tensor was the last to leave it; when it was
+ * takes that tensor's key: when no file holds the key now (the tensor
+ * was removed, or since got another key) and the tensor was the last to
+ * leave it, unless it is the key PATH gives; when it was
  * renamed away in /by-name and holds the key still, if FROM is given
  * (then *FROM is set to it: the caller moves it to the key its new name
  * gives).  Set *OTHER to the key's /by-object path and return true.
@@ -1735,10 +1751,11 @@ vac_key(struct ckptfs_tree *t, const struct ckptfs_node *self,
 	    derive_key(t, (const char *)now.data, now.len, v->n, &its) == 0 &&
 	    (its.len != v->nlen || memcmp(its.data, v->name, its.len) != 0)) {
 		*from = v->n;
-	} else if (at != NULL || !v->n->deleted ||
+	} else if (at != NULL || gives_key(t, path, v->name, v->nlen) ||
 		   ckptfs_tf2_key_of_path(v->name, v->nlen, &key) < 0) {
-		/* (held, or left by a tensor that took another key and is
-		 * still there: not one to take) */
+		/* (held; or the key the name gives, which the file gets
+		 * anyway, its key then following its name: a temporary
+		 * name's) */
 		goto out;
 	} else {
 		/* the tensor that left the key last, under this name (a

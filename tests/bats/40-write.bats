@@ -587,6 +587,14 @@ EOF
 	[ "$(xattr "$MNT/by-name/w1" user.ckpt.key)" = var_list/w1/$v ]
 	[ "$(xattr "$MNT/by-name/w1.bak" user.ckpt.key)" = var_list/w1..bak/$v ]
 	[ "$(values "$MNT/by-object/var_list/w1/$v" f4)" = 2 ]
+	# a temporary name whose file was removed gives no key
+	printf '\x00\x00\x80\x3f' >"$MNT/by-name/t.tmp"
+	mv "$MNT/by-name/t.tmp" "$MNT/by-name/w5"
+	rm "$MNT/by-name/w5"
+	printf '\x00\x00\x80\x3f' >"$MNT/by-name/t.tmp"
+	mv "$MNT/by-name/t.tmp" "$MNT/by-name/w6"
+	[ "$(xattr "$MNT/by-name/w6" user.ckpt.key)" = var_list/w6/$v ]
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/w6"
 	# a tensor renamed in both views leaves no key to its old name
 	mv "$MNT/by-name/b" "$MNT/by-name/b2"
 	mv "$MNT/by-object/var_list/b" "$MNT/by-object/var_list/b2"
@@ -604,6 +612,37 @@ EOF
 	run -0 "$CKPT_INSPECT" -c "$T/out"
 	run -0 keys "$T/out"
 	refute_output --partial tmp
+}
+
+@test "tf2: an editor's second save over its backup keeps the key, dtype and shape" {
+	local v=.ATTRIBUTES/VARIABLE_VALUE b=$MNT
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out",spool="$T/sp"
+	b=$MNT/by-name
+	mv "$b/Variable" "$b/Variable~"
+	printf '\x00\x00\x20\x41' >"$b/Variable"
+	mv "$b/Variable" "$b/Variable~"
+	printf '\x00\x00\xa0\x41' >"$b/Variable"
+	[ "$(xattr "$b/Variable" user.ckpt.key)" = model/extra/0/$v ]
+	[ "$(xattr "$b/Variable" user.ckpt.dtype)" = float32 ]
+	[ "$(xattr "$b/Variable~" user.ckpt.key)" = vars/Variable~/$v ]
+	# the temporary file made first, the backup replaced
+	cp "$b/dense/kernel" "$T/k"
+	cp "$T/k" "$b/dense/.kernel.new"
+	mv -f "$b/dense/kernel" "$b/dense/kernel.bak"
+	mv "$b/dense/.kernel.new" "$b/dense/kernel"
+	cp "$T/k" "$b/dense/.kernel.new"
+	mv -f "$b/dense/kernel" "$b/dense/kernel.bak"
+	mv "$b/dense/.kernel.new" "$b/dense/kernel"
+	[ "$(xattr "$b/dense/kernel" user.ckpt.key)" = model/layers/0/kernel/$v ]
+	[ "$(xattr "$b/dense/kernel" user.ckpt.shape)" = 2,3 ]
+	kill_daemon
+	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out",spool="$T/sp"
+	b=$MNT/by-name
+	[ "$(xattr "$b/Variable" user.ckpt.key)" = model/extra/0/$v ]
+	[ "$(xattr "$b/dense/kernel" user.ckpt.key)" = model/layers/0/kernel/$v ]
+	finish
+	[ "$(val "$T/out" model/extra/0/$v)" = 20 ]
+	[ "$(val "$T/out" vars/Variable~/$v)" = 10 ]
 }
 
 @test "tf2: keys swapped in by-object stay while the names are swapped in by-name" {
