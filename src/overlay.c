@@ -412,6 +412,29 @@ set_shape(struct ckptfs_node *n, int64_t *dims, int rank)
 	n->rank = rank;
 }
 
+/* Tensor N takes M's dtype and shape where it has none of its own (none,
+ * or taken from another: dtype_taken, shape_taken).  0 or -ENOMEM (then
+ * nothing). */
+static int
+take_meta(struct ckptfs_node *n, const struct ckptfs_node *m)
+{
+	bool dt = (n->dtype < 0 || n->dtype_taken) && m->dtype >= 0;
+	bool sh = (n->rank < 0 || n->shape_taken) && m->rank >= 0;
+	int64_t *dims = NULL;
+
+	if (sh && (dims = dims_dup(m->dims, m->rank)) == NULL)
+		return -ENOMEM;
+	if (dt) {
+		n->dtype = m->dtype;
+		n->dtype_taken = true;
+	}
+	if (sh) {
+		set_shape(n, dims, m->rank);
+		n->shape_taken = true;
+	}
+	return 0;
+}
+
 /* The hash of vacated KEY (LEN bytes; TF1: a TF1 name). */
 static uint64_t
 vac_hash(const void *key, size_t len, bool tf1)
@@ -520,7 +543,8 @@ take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n,
 	size_t i;
 
 	if (ov->vcap == 0 || n->kind != CKPTFS_TENSOR ||
-	    (n->dtype >= 0 && n->rank >= 0))
+	    (n->dtype >= 0 && n->rank >= 0 && !n->dtype_taken &&
+	     !n->shape_taken))
 		return;
 	key_of(t, n, &key);
 	if (key.len == 0 || (from != NULL && from->len == key.len &&
@@ -530,14 +554,7 @@ take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n,
 		     false);
 	if (ov->vac[i] == NULL || (m = ov->vac[i]->n) == n)
 		goto out;
-	if (n->dtype < 0)
-		n->dtype = m->dtype;
-	if (n->rank < 0 && m->rank >= 0) {
-		int64_t *dims = dims_dup(m->dims, m->rank);
-
-		if (dims != NULL)
-			set_shape(n, dims, m->rank);
-	}
+	(void)take_meta(n, m);	/* (out of memory: none taken) */
 out:
 	ckpt_buf_free(&key);
 }
@@ -2065,16 +2082,9 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	n->written = true;
 	n->spool_id = id;
-	if (from != NULL) {
+	if (from != NULL)
 		/* its dtype and shape, as a file renamed over it takes them */
-		n->dtype = from->dtype;
-		if (from->rank >= 0) {
-			int64_t *dims = dims_dup(from->dims, from->rank);
-
-			if (dims != NULL)
-				set_shape(n, dims, from->rank);
-		}
-	}
+		(void)take_meta(n, from);
 	take_vacated(t, n, NULL);
 	if (fd >= 0) {
 		spool_fd_park(t, n, fd);
@@ -2412,7 +2422,6 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	struct moved *mv = NULL;
 	size_t nmv = 0, cap = 0, i;
 	int view = dir->view, rc, other;
-	int64_t *dims = NULL;	/* the replaced tensor's shape, for N */
 	bool sfx, takeover, naming, derived = false, derived_key = false;
 
 	if ((rc = check_dir(t, dir)) < 0 || (rc = check_dir(t, ndir)) < 0)
@@ -2497,11 +2506,6 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	takeover = target != NULL && target->kind == CKPTFS_TENSOR &&
 		   n->kind == CKPTFS_TENSOR &&
 		   CKPTFS_LOC(target, other)->dir != NULL;
-	if (takeover && n->rank < 0 && target->rank >= 0 &&
-	    (dims = dims_dup(target->dims, target->rank)) == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
 	/* A file renamed to a TF2 key a tensor was removed from takes its
 	 * TF1 name, and one whose key follows its name renamed to such a
 	 * TF1 name (or one a tensor was renamed away from) its key, as a
@@ -2580,12 +2584,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	/* Apply: the replaced target, the move, then the other view. */
 	if (takeover) {
-		if (n->dtype < 0)
-			n->dtype = target->dtype;
-		if (dims != NULL) {
-			set_shape(n, dims, target->rank);
-			dims = NULL;
-		}
+		(void)take_meta(n, target);	/* (out of memory: not) */
 		derived = target->derived_name;
 		derived_key = target->derived_key;
 	}
@@ -2675,16 +2674,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	for (i = 0; i < nmv; i++) {
 		struct ckptfs_node *f = mv[i].from;
 
-		if (f == NULL)
-			continue;
-		if (mv[i].n->dtype < 0)
-			mv[i].n->dtype = f->dtype;
-		if (mv[i].n->rank < 0 && f->rank >= 0) {
-			int64_t *fd = dims_dup(f->dims, f->rank);
-
-			if (fd != NULL)
-				set_shape(mv[i].n, fd, f->rank);
-		}
+		if (f != NULL)
+			(void)take_meta(mv[i].n, f);
 	}
 	/* TF2, in /by-name: the names left, with the keys they had (for a
 	 * file made there later: vac_key()) */
@@ -2725,7 +2716,6 @@ out:
 		ckpt_buf_free(&mv[i].oldname);
 	}
 	free(mv);
-	free(dims);
 	ckpt_buf_free(&raw);
 	ckpt_buf_free(&oldp);
 	ckpt_buf_free(&newp);
@@ -2818,6 +2808,7 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 		if ((rc = journal_setx(t, n, name, text, size)) < 0)
 			return rc;
 		n->dtype = dtype;
+		n->dtype_taken = false;
 	} else {
 		int64_t *nd;
 
@@ -2837,6 +2828,7 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 			return rc;
 		}
 		set_shape(n, nd, rank);
+		n->shape_taken = false;
 	}
 	n->written = true;
 	atomic_store(&t->ov->changed, true);
@@ -2872,10 +2864,13 @@ ckptfs_ov_removexattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 	ckpt_buf_free(&nm);
 	if (rc < 0)
 		return rc;
-	if (dtype)
+	if (dtype) {
 		n->dtype = -1;
-	else
+		n->dtype_taken = false;
+	} else {
 		set_shape(n, NULL, -1);
+		n->shape_taken = false;
+	}
 	n->written = true;
 	atomic_store(&t->ov->changed, true);
 	return 0;
@@ -3040,6 +3035,8 @@ ckptfs_ov_share(struct ckptfs_tree *t, struct ckptfs_node *n,
 		n->entry = from->entry;
 		n->dtype = from->entry->dtype;
 		set_shape(n, (int64_t *)from->entry->dims, from->entry->rank);
+		n->dtype_taken = false;
+		n->shape_taken = false;
 		n->dims_owned = false;
 		n->size = from->size;
 		atomic_store(&n->crc, atomic_load(&from->crc));

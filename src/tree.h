@@ -135,6 +135,11 @@ struct ckptfs_node {
 	 * the kernel may still walk a path through it for a moment. */
 	bool moved : 1;
 	bool stale : 1;
+	/* TENSOR: its dtype, its shape were taken from another tensor (one
+	 * it replaced, or one that left its name or key), not set: another
+	 * such tensor's replace them. */
+	bool dtype_taken : 1;
+	bool shape_taken : 1;
 	union {
 		struct ckptfs_dir dir;	/* CKPTFS_DIR */
 		struct {	/* CKPTFS_TENSOR, CKPTFS_BLOB */

@@ -1910,3 +1910,40 @@ EOF
 	refute_output --partial "by-name/model/layers/1"
 	refute_output --partial "by-name/vars"
 }
+
+@test "one temporary name saved over several tensors: each keeps its own dtype and shape" {
+	local b
+	mount_ckpt "$P" -o format=tf1,output="$T/o",spool="$T/sp"
+	b=$MNT/by-name
+	# (a script's fixed temporary name: the second file made there
+	# takes the first tensor's dtype and shape, which the tensor it
+	# replaces then overrides)
+	printf '\x00\x00\x80\x3f\x00\x00\x80\x3f\x00\x00\x80\x3f' >"$b/tmp"
+	mv "$b/tmp" "$b/dense/bias"
+	printf '\x00\x00\x00\x40\x00\x00\x00\x40\x00\x00\x00\x40\x00\x00\x00\x40\x00\x00\x00\x40\x00\x00\x00\x40' >"$b/tmp"
+	mv "$b/tmp" "$b/dense/kernel"
+	[ "$(xattr "$b/dense/bias" user.ckpt.shape)" = 3 ]
+	[ "$(xattr "$b/dense/kernel" user.ckpt.shape)" = 2,3 ]
+	# ... and a removed tensor's name gives back its own
+	rm "$b/dense/kernel@/Adam"
+	printf '\x00\x00\x00\x40\x00\x00\x00\x40\x00\x00\x00\x40\x00\x00\x00\x40\x00\x00\x00\x40\x00\x00\x00\x40' >"$b/tmp"
+	printf '\x00\x00\x40\x40\x00\x00\x40\x40\x00\x00\x40\x40' >"$b/tmp2"
+	mv "$b/tmp2" "$b/dense/bias@/Adam"
+	mv "$b/tmp" "$b/dense/kernel@/Adam"
+	[ "$(xattr "$b/dense/kernel@/Adam" user.ckpt.shape)" = 2,3 ]
+	[ "$(xattr "$b/dense/bias@/Adam" user.ckpt.shape)" = 3 ]
+	# a dtype set is the file's own: kept over a tensor
+	printf '\x01\x00\x00\x00' >"$b/tmp"
+	setfattr -n user.ckpt.dtype -v int32 "$b/tmp"
+	mv "$b/tmp" "$b/a"
+	[ "$(xattr "$b/a" user.ckpt.dtype)" = int32 ]
+	kill_daemon
+	mount_ckpt "$P" -o format=tf1,output="$T/o",spool="$T/sp"
+	[ "$(xattr "$b/dense/kernel" user.ckpt.shape)" = 2,3 ]
+	[ "$(xattr "$b/dense/kernel@/Adam" user.ckpt.shape)" = 2,3 ]
+	finish
+	[ "$(meta "$T/o" dense/kernel)" = "float32 [2,3]" ]
+	[ "$(meta "$T/o" dense/kernel/Adam)" = "float32 [2,3]" ]
+	[ "$(meta "$T/o" dense/bias/Adam)" = "float32 [3]" ]
+	[ "$(meta "$T/o" a)" = "int32 []" ]
+}
