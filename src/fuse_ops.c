@@ -1539,6 +1539,11 @@ do_getxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
 	if (!crc)
 		RDLOCK(fs);
 	rc = ckptfs_xattr_get(fs->tree, n, name, out);
+	/* A tensor gone from both views, reached through a name the kernel
+	 * has not dropped yet (its key is no path now): ESTALE makes it look
+	 * the name up again, as an open does. */
+	if (rc == -ENOENT && n->kind == CKPTFS_TENSOR && n->deleted)
+		rc = -ESTALE;
 	if (!crc)
 		UNLOCK(fs);
 	return rc;
