@@ -435,6 +435,22 @@ take_meta(struct ckptfs_node *n, const struct ckptfs_node *m)
 	return 0;
 }
 
+/* Forget the dtype and shape N took from another tensor at its name or
+ * key (take_meta()): a file renamed away from there has none of its own
+ * (when that tensor lives on: taken_lives()). */
+static void
+drop_taken(struct ckptfs_node *n)
+{
+	if (n->kind != CKPTFS_TENSOR)
+		return;
+	if (n->dtype_taken)
+		n->dtype = -1;
+	if (n->shape_taken)
+		set_shape(n, NULL, -1);
+	n->dtype_taken = false;
+	n->shape_taken = false;
+}
+
 /* The hash of vacated KEY (LEN bytes; TF1: a TF1 name). */
 static uint64_t
 vac_hash(const void *key, size_t len, bool tf1)
@@ -2369,6 +2385,36 @@ moved_other(struct ckptfs_tree *t, struct moved *m, int view,
 	return rc;
 }
 
+/* True if tensor N's dtype or shape was taken from a tensor that left its
+ * KEY, or (TF2) its TF1 name NAME, and lives on under another name (a
+ * temporary name's last file): then they do not go with N to a new name.
+ * Taken from a removed tensor (rm and a new file), they do. */
+static bool
+taken_lives(struct ckptfs_tree *t, const struct ckptfs_node *n,
+	    const struct ckpt_buf *key, const struct ckpt_buf *name)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	const struct vacated *v;
+
+	if (ov->vcap == 0 || (!n->dtype_taken && !n->shape_taken))
+		return false;
+	if (key->len > 0) {
+		v = ov->vac[vac_slot(ov, key->data, key->len,
+				     vac_hash(key->data, key->len, false),
+				     false)];
+		if (v != NULL && v->n != n && !v->n->deleted)
+			return true;
+	}
+	if (t->src.tf2 && name->len > 0) {
+		v = ov->vac[vac_slot(ov, name->data, name->len,
+				     vac_hash(name->data, name->len, true),
+				     true)];
+		if (v != NULL && v->n != n && !v->n->deleted)
+			return true;
+	}
+	return false;
+}
+
 /* Order of two moved tensors' new paths in the other view. */
 static int
 other_cmp(const void *a, const void *b)
@@ -2582,7 +2628,13 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		    (rc = journal(t, J_RENAME, &jfrom, &jto, NULL, flags)) < 0)
 			goto out;
 	}
-	/* Apply: the replaced target, the move, then the other view. */
+	/* Apply: the replaced target, the move, then the other view.  A
+	 * dtype or shape taken at the old name goes with it; one taken by
+	 * this rename (over a tensor, or to a name or key a tensor left) is
+	 * the tensor's own from here on (below). */
+	for (i = 0; i < nmv; i++)
+		if (taken_lives(t, mv[i].n, &mv[i].oldkey, &mv[i].oldname))
+			drop_taken(mv[i].n);
 	if (takeover) {
 		(void)take_meta(n, target);	/* (out of memory: not) */
 		derived = target->derived_name;
@@ -2702,8 +2754,11 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			vac_note(t->ov, mv[i].n, &mv[i].oldkey, NULL, false);
 		ckpt_buf_free(&k);
 	}
-	for (i = 0; i < nmv; i++)
+	for (i = 0; i < nmv; i++) {
 		take_vacated(t, mv[i].n, &mv[i].oldkey);
+		mv[i].n->dtype_taken = false;
+		mv[i].n->shape_taken = false;
+	}
 	if (nmv > 0) {
 		atomic_store(&t->ov->changed, true);
 		t->ov->structure = true;
@@ -2801,7 +2856,7 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 		if (dtype < 0 || !ckpt_dtype_storable(dtype) ||
 		    !shape_fits(dtype, n->dims, n->rank))
 			return -EINVAL;
-		if (dtype == n->dtype)
+		if (dtype == n->dtype && !n->dtype_taken)
 			return 0;
 		if ((rc = copy_up(t, n, UINT64_MAX)) < 0)
 			return rc;
@@ -2815,9 +2870,9 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 		if (ckpt_shape_parse(text, dims, &rank) < 0 ||
 		    !shape_fits(n->dtype, dims, rank))
 			return -EINVAL;
-		if (rank == n->rank && (rank == 0 ||
-					memcmp(dims, n->dims,
-					       (size_t)rank * sizeof(*dims)) == 0))
+		if (rank == n->rank && !n->shape_taken &&
+		    (rank == 0 || memcmp(dims, n->dims,
+					 (size_t)rank * sizeof(*dims)) == 0))
 			return 0;
 		if ((rc = copy_up(t, n, UINT64_MAX)) < 0)
 			return rc;

@@ -1937,6 +1937,20 @@ EOF
 	setfattr -n user.ckpt.dtype -v int32 "$b/tmp"
 	mv "$b/tmp" "$b/a"
 	[ "$(xattr "$b/a" user.ckpt.dtype)" = int32 ]
+	# also when it is the one the file took at the name
+	printf '\x00\x00\x80\x3f\x00\x00\x80\x3f' >"$b/tmp"
+	[ "$(xattr "$b/tmp" user.ckpt.dtype)" = int32 ]
+	setfattr -n user.ckpt.dtype -v int32 "$b/tmp"
+	setfattr -n user.ckpt.shape -v 2 "$b/tmp"
+	mv "$b/tmp" "$b/global_step"
+	[ "$(xattr "$b/global_step" user.ckpt.dtype)" = int32 ]
+	[ "$(xattr "$b/global_step" user.ckpt.shape)" = 2 ]
+	# one taken at the name does not go with the file to a new name
+	printf '\x07\x00\x00\x00\x00\x00\x00\x00' >"$b/tmp"
+	[ "$(xattr "$b/tmp" user.ckpt.dtype)" = int32 ]
+	mv "$b/tmp" "$b/v"
+	run -1 getfattr -n user.ckpt.dtype "$b/v"
+	setfattr -n user.ckpt.dtype -v float64 "$b/v"
 	kill_daemon
 	mount_ckpt "$P" -o format=tf1,output="$T/o",spool="$T/sp"
 	[ "$(xattr "$b/dense/kernel" user.ckpt.shape)" = 2,3 ]
@@ -1946,4 +1960,6 @@ EOF
 	[ "$(meta "$T/o" dense/kernel/Adam)" = "float32 [2,3]" ]
 	[ "$(meta "$T/o" dense/bias/Adam)" = "float32 [3]" ]
 	[ "$(meta "$T/o" a)" = "int32 []" ]
+	[ "$(meta "$T/o" global_step)" = "int32 [2]" ]
+	[ "$(meta "$T/o" v)" = "float64 [1]" ]
 }
