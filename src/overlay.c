@@ -2102,6 +2102,12 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		/* its dtype and shape, as a file renamed over it takes them */
 		(void)take_meta(n, from);
 	take_vacated(t, n, NULL);
+	if (t->src.tf2 && view == CKPTFS_BY_NAME && !n->derived_key) {
+		/* a key taken (vac_key()): the file is that tensor's, its
+		 * dtype and shape its own, as the key is */
+		n->dtype_taken = false;
+		n->shape_taken = false;
+	}
 	if (fd >= 0) {
 		spool_fd_park(t, n, fd);
 		fd = -1;
@@ -2637,6 +2643,9 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			drop_taken(mv[i].n);
 	if (takeover) {
 		(void)take_meta(n, target);	/* (out of memory: not) */
+		/* (its own now: not another's that left the key before) */
+		n->dtype_taken = false;
+		n->shape_taken = false;
 		derived = target->derived_name;
 		derived_key = target->derived_key;
 	}
@@ -2726,8 +2735,11 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	for (i = 0; i < nmv; i++) {
 		struct ckptfs_node *f = mv[i].from;
 
-		if (f != NULL)
+		if (f != NULL) {
 			(void)take_meta(mv[i].n, f);
+			mv[i].n->dtype_taken = false;
+			mv[i].n->shape_taken = false;
+		}
 	}
 	/* TF2, in /by-name: the names left, with the keys they had (for a
 	 * file made there later: vac_key()) */

@@ -519,6 +519,11 @@ EOF
 	printf '\x00\x00\xf0\x41' >"$MNT/by-name/scoped/c"
 	rm "$MNT/by-name/scoped/c~"
 	[ "$(xattr "$MNT/by-name/scoped/c" user.ckpt.key)" = var_list/scoped.Sc/$v ]
+	# the saved file renamed, the backup kept: its key, dtype and shape
+	# go with it
+	mv "$MNT/by-name/b" "$MNT/by-name/b2"
+	[ "$(xattr "$MNT/by-name/b2" user.ckpt.dtype)" = float32 ]
+	mv "$MNT/by-name/b2" "$MNT/by-name/b"
 	# a key renamed in by-object, then its name to go with it: a file
 	# made at the old name takes nothing from it
 	mv "$MNT/by-object/var_list/b..bak" "$MNT/by-object/var_list/q"
@@ -1962,4 +1967,26 @@ EOF
 	[ "$(meta "$T/o" a)" = "int32 []" ]
 	[ "$(meta "$T/o" global_step)" = "int32 [2]" ]
 	[ "$(meta "$T/o" v)" = "float64 [1]" ]
+}
+
+@test "a file saved over a tensor takes the tensor's dtype and shape, not those of one that left the name before" {
+	local b
+	mount_ckpt "$P" -o format=tf1,output="$T/o"
+	b=$MNT/by-name
+	# a: made again after rm, then given a dtype of its own
+	rm "$b/a"
+	printf '\x00\x00\x80\x3f' >"$b/a"
+	setfattr -n user.ckpt.dtype -v int32 "$b/a"
+	printf '\x07\x00\x00\x00' >"$b/tmp"
+	mv "$b/tmp" "$b/a"
+	[ "$(xattr "$b/a" user.ckpt.dtype)" = int32 ]
+	# b: another tensor renamed there after the first went to a backup
+	mv "$b/b" "$b/b.old"
+	mv "$b/dense/bias" "$b/b"
+	sed -i 's/^$//' "$b/b"
+	[ "$(xattr "$b/b" user.ckpt.shape)" = 3 ]
+	finish
+	[ "$(meta "$T/o" a)" = "int32 []" ]
+	[ "$(val "$T/o" a)" = 7 ]
+	[ "$(meta "$T/o" b)" = "float32 [3]" ]
 }
