@@ -153,6 +153,12 @@ struct vacated {
 	 * (vac_key()).  Else NULL. */
 	char *name;
 	size_t nlen;
+	/* The dtype and shape (LDIMS owned) the tensor left behind here: ones
+	 * it had taken at this key, not its own, which a file made here
+	 * later takes (drop_taken()); -1 if none. */
+	int ldtype;
+	int lrank;
+	int64_t *ldims;
 	uint64_t hash;
 	size_t len;
 	bool tf1;
@@ -435,21 +441,6 @@ take_meta(struct ckptfs_node *n, const struct ckptfs_node *m)
 	return 0;
 }
 
-/* Forget the dtype and shape N took from another tensor at its name or
- * key (take_meta()): a file renamed away from there has none of its own
- * (when that tensor lives on: taken_lives()). */
-static void
-drop_taken(struct ckptfs_node *n)
-{
-	if (n->kind != CKPTFS_TENSOR)
-		return;
-	if (n->dtype_taken)
-		n->dtype = -1;
-	if (n->shape_taken)
-		set_shape(n, NULL, -1);
-	n->dtype_taken = false;
-	n->shape_taken = false;
-}
 
 /* The hash of vacated KEY (LEN bytes; TF1: a TF1 name). */
 static uint64_t
@@ -515,6 +506,10 @@ vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
 		free(ov->vac[i]->name);
 		ov->vac[i]->name = nm;
 		ov->vac[i]->nlen = nm != NULL ? name->len : 0;
+		free(ov->vac[i]->ldims);
+		ov->vac[i]->ldims = NULL;
+		ov->vac[i]->ldtype = -1;
+		ov->vac[i]->lrank = -1;
 		return;
 	}
 	if ((v = malloc(sizeof(*v) + key->len)) == NULL) {
@@ -524,6 +519,9 @@ vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
 	v->n = n;
 	v->name = nm;
 	v->nlen = nm != NULL ? name->len : 0;
+	v->ldtype = -1;
+	v->lrank = -1;
+	v->ldims = NULL;
 	v->hash = h;
 	v->len = key->len;
 	v->tf1 = tf1;
@@ -571,6 +569,19 @@ take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n,
 	if (ov->vac[i] == NULL || (m = ov->vac[i]->n) == n)
 		goto out;
 	(void)take_meta(n, m);	/* (out of memory: none taken) */
+	/* what it left behind here, where it has none now */
+	if (n->dtype < 0 && ov->vac[i]->ldtype >= 0) {
+		n->dtype = ov->vac[i]->ldtype;
+		n->dtype_taken = true;
+	}
+	if (n->rank < 0 && ov->vac[i]->lrank >= 0) {
+		int64_t *d = dims_dup(ov->vac[i]->ldims, ov->vac[i]->lrank);
+
+		if (d != NULL) {
+			set_shape(n, d, ov->vac[i]->lrank);
+			n->shape_taken = true;
+		}
+	}
 out:
 	ckpt_buf_free(&key);
 }
@@ -2202,6 +2213,10 @@ struct moved {
 	 * tensor whose key it takes (vac_key()), which moves away */
 	struct ckpt_buf oldname;
 	struct ckptfs_node *from;
+	/* What it leaves behind at its key (drop_taken()); -1: none. */
+	int ldtype;
+	int lrank;
+	int64_t *ldims;
 };
 
 /* The directory of tensor N's raw path OLDP in VIEW that can simply be
@@ -2311,6 +2326,8 @@ collect(struct ckptfs_node *n, int view, struct moved **v, size_t *nv,
 			*cap = c;
 		}
 		memset(&(*v)[*nv], 0, sizeof(**v));
+		(*v)[*nv].ldtype = -1;
+		(*v)[*nv].lrank = -1;
 		(*v)[(*nv)++].n = n;
 		return 0;
 	}
@@ -2354,6 +2371,49 @@ key_fits(struct ckptfs_tree *t, struct ckptfs_node *n,
 	return fits;
 }
 
+/* Tensor M->n leaves its name or key: the dtype and shape it took there
+ * from another tensor (take_meta()) stay behind, in M (LDTYPE, LRANK,
+ * LDIMS) for the record of the key it leaves; the file renamed has none
+ * of its own (a script's temporary name gives each file its own). */
+static void
+drop_taken(struct ckptfs_node *n, struct moved *m)
+{
+	if (n->kind != CKPTFS_TENSOR)
+		return;
+	if (n->dtype_taken) {
+		m->ldtype = n->dtype;
+		n->dtype = -1;
+	}
+	if (n->shape_taken && n->rank >= 0 &&
+	    (m->ldims = dims_dup(n->dims, n->rank)) != NULL) {
+		m->lrank = n->rank;
+		set_shape(n, NULL, -1);
+	}
+	n->dtype_taken = false;
+	n->shape_taken = false;
+}
+
+/* Give the record of the key M's tensor left (vac_note()) what it left
+ * behind there (drop_taken()). */
+static void
+vac_leave(struct ckptfs_overlay *ov, struct moved *m)
+{
+	struct vacated *v;
+
+	if (ov->vcap == 0 || (m->ldtype < 0 && m->lrank < 0))
+		return;
+	v = ov->vac[vac_slot(ov, m->oldkey.data, m->oldkey.len,
+			     vac_hash(m->oldkey.data, m->oldkey.len, false),
+			     false)];
+	if (v == NULL || v->n != m->n)
+		return;
+	v->ldtype = m->ldtype;
+	free(v->ldims);
+	v->ldims = m->ldims;
+	v->lrank = m->ldims != NULL ? m->lrank : -1;
+	m->ldims = NULL;
+}
+
 /* Set M's path in the other view (OTHER, SAME) for its tensor moved from
  * raw path OLDP to NEWP in VIEW (its own raw path is OLDP or below it);
  * with NAMING, a removed tensor's TF1 name where its new key was left
@@ -2389,36 +2449,6 @@ moved_other(struct ckptfs_tree *t, struct moved *m, int view,
 				     alone ? &m->from : NULL)))
 		m->same = false;
 	return rc;
-}
-
-/* True if tensor N's dtype or shape was taken from a tensor that left its
- * KEY, or (TF2) its TF1 name NAME, and lives on under another name (a
- * temporary name's last file): then they do not go with N to a new name.
- * Taken from a removed tensor (rm and a new file), they do. */
-static bool
-taken_lives(struct ckptfs_tree *t, const struct ckptfs_node *n,
-	    const struct ckpt_buf *key, const struct ckpt_buf *name)
-{
-	struct ckptfs_overlay *ov = t->ov;
-	const struct vacated *v;
-
-	if (ov->vcap == 0 || (!n->dtype_taken && !n->shape_taken))
-		return false;
-	if (key->len > 0) {
-		v = ov->vac[vac_slot(ov, key->data, key->len,
-				     vac_hash(key->data, key->len, false),
-				     false)];
-		if (v != NULL && v->n != n && !v->n->deleted)
-			return true;
-	}
-	if (t->src.tf2 && name->len > 0) {
-		v = ov->vac[vac_slot(ov, name->data, name->len,
-				     vac_hash(name->data, name->len, true),
-				     true)];
-		if (v != NULL && v->n != n && !v->n->deleted)
-			return true;
-	}
-	return false;
 }
 
 /* Order of two moved tensors' new paths in the other view. */
@@ -2639,8 +2669,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	 * this rename (over a tensor, or to a name or key a tensor left) is
 	 * the tensor's own from here on (below). */
 	for (i = 0; i < nmv; i++)
-		if (taken_lives(t, mv[i].n, &mv[i].oldkey, &mv[i].oldname))
-			drop_taken(mv[i].n);
+		drop_taken(mv[i].n, &mv[i]);
 	if (takeover) {
 		(void)take_meta(n, target);	/* (out of memory: not) */
 		/* (its own now: not another's that left the key before) */
@@ -2762,8 +2791,10 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		key_of(t, mv[i].n, &k);
 		if (mv[i].oldkey.len > 0 &&
 		    (k.len != mv[i].oldkey.len ||
-		     memcmp(k.data, mv[i].oldkey.data, k.len) != 0))
+		     memcmp(k.data, mv[i].oldkey.data, k.len) != 0)) {
 			vac_note(t->ov, mv[i].n, &mv[i].oldkey, NULL, false);
+			vac_leave(t->ov, &mv[i]);
+		}
 		ckpt_buf_free(&k);
 	}
 	for (i = 0; i < nmv; i++) {
@@ -2781,6 +2812,7 @@ out:
 		ckpt_buf_free(&mv[i].oldother);
 		ckpt_buf_free(&mv[i].oldkey);
 		ckpt_buf_free(&mv[i].oldname);
+		free(mv[i].ldims);
 	}
 	free(mv);
 	ckpt_buf_free(&raw);
@@ -3789,8 +3821,10 @@ ckptfs_overlay_close(struct ckptfs_tree *t)
 		close(ov->parentfd);
 	free(ov->missing);
 	for (size_t i = 0; i < ov->vcap; i++) {
-		if (ov->vac[i] != NULL)
+		if (ov->vac[i] != NULL) {
 			free(ov->vac[i]->name);
+			free(ov->vac[i]->ldims);
+		}
 		free(ov->vac[i]);
 	}
 	free(ov->vac);

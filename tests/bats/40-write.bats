@@ -1990,3 +1990,27 @@ EOF
 	[ "$(val "$T/o" a)" = 7 ]
 	[ "$(meta "$T/o" b)" = "float32 [3]" ]
 }
+
+@test "an editor's next save after a backup renamed away keeps the dtype; a temporary name's last tensor, edited since, gives a new one nothing" {
+	local b
+	mount_ckpt "$P" -o format=tf1,output="$T/o"
+	b=$MNT/by-name
+	mv "$b/a" "$b/a~"
+	printf '\x00\x00\x80\x40' >"$b/a"
+	mv "$b/a" "$b/a.bak"
+	printf '\x00\x00\xa0\x40' >"$b/a"
+	[ "$(xattr "$b/a" user.ckpt.dtype)" = float32 ]
+	rm "$b/a.bak"
+	printf '\x07\x00\x00\x00\x00\x00\x00\x00' >"$b/tmp"
+	mv "$b/tmp" "$b/global_step"
+	sed -i 's/^$//' "$b/global_step"
+	printf '\x00\x00\xc0\x3f\x00\x00\xc0\x3f' >"$b/tmp"
+	mv "$b/tmp" "$b/v"
+	run -1 getfattr -n user.ckpt.dtype "$b/v"
+	setfattr -n user.ckpt.dtype -v float32 "$b/v"
+	finish
+	[ "$(meta "$T/o" a)" = "float32 []" ]
+	[ "$(val "$T/o" a)" = 5 ]
+	[ "$(meta "$T/o" global_step)" = "int64 []" ]
+	[ "$(val "$T/o" v)" = "[1.5,1.5]" ]
+}
