@@ -2669,7 +2669,9 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	 * this rename (over a tensor, or to a name or key a tensor left) is
 	 * the tensor's own from here on (below). */
 	for (i = 0; i < nmv; i++)
-		drop_taken(mv[i].n, &mv[i]);
+		/* (not where the key stays: a TF2 name changed alone) */
+		if (!(t->src.tf2 && view == CKPTFS_BY_NAME && mv[i].same))
+			drop_taken(mv[i].n, &mv[i]);
 	if (takeover) {
 		(void)take_meta(n, target);	/* (out of memory: not) */
 		/* (its own now: not another's that left the key before) */

@@ -2014,3 +2014,16 @@ EOF
 	[ "$(meta "$T/o" global_step)" = "int64 []" ]
 	[ "$(val "$T/o" v)" = "[1.5,1.5]" ]
 }
+
+@test "tf2: a tensor restored by rm and a new file keeps its dtype and shape when its name changes in by-name" {
+	local k=var_list/a/.ATTRIBUTES/VARIABLE_VALUE
+	mount_ckpt "$(fixture tf2list)" -o format=tf2,output="$T/out",tf2_root=var_list
+	rm "$MNT/by-object/$k"
+	printf '\x00\x00\xe0\x40' >"$MNT/by-object/$k"
+	mv "$MNT/by-name/a" "$MNT/by-name/alpha"
+	[ "$(xattr "$MNT/by-name/alpha" user.ckpt.dtype)" = float32 ]
+	[ "$(xattr "$MNT/by-name/alpha" user.ckpt.key)" = "$k" ]
+	finish
+	[ "$(meta "$T/out" "$k")" = "float32 []" ]
+	[ "$(val "$T/out" "$k")" = 7 ]
+}
