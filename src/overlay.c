@@ -418,29 +418,37 @@ set_shape(struct ckptfs_node *n, int64_t *dims, int rank)
 	n->rank = rank;
 }
 
-/* Tensor N takes M's dtype and shape where it has none of its own (none,
- * or taken from another: dtype_taken, shape_taken).  0 or -ENOMEM (then
- * nothing). */
+/* Tensor N takes DTYPE and the shape RANK, DIMS (-1: none) where it has
+ * none of its own (none, or taken from another: dtype_taken,
+ * shape_taken); with OWN they are its own from then on.  0 or -ENOMEM
+ * (then nothing). */
 static int
-take_meta(struct ckptfs_node *n, const struct ckptfs_node *m)
+take_meta_of(struct ckptfs_node *n, int dtype, int rank, const int64_t *dims,
+	     bool own)
 {
-	bool dt = (n->dtype < 0 || n->dtype_taken) && m->dtype >= 0;
-	bool sh = (n->rank < 0 || n->shape_taken) && m->rank >= 0;
-	int64_t *dims = NULL;
+	bool dt = (n->dtype < 0 || n->dtype_taken) && dtype >= 0;
+	bool sh = (n->rank < 0 || n->shape_taken) && rank >= 0;
+	int64_t *d = NULL;
 
-	if (sh && (dims = dims_dup(m->dims, m->rank)) == NULL)
+	if (sh && (d = dims_dup(dims, rank)) == NULL)
 		return -ENOMEM;
 	if (dt) {
-		n->dtype = m->dtype;
-		n->dtype_taken = true;
+		n->dtype = dtype;
+		n->dtype_taken = !own;
 	}
 	if (sh) {
-		set_shape(n, dims, m->rank);
-		n->shape_taken = true;
+		set_shape(n, d, rank);
+		n->shape_taken = !own;
 	}
 	return 0;
 }
 
+/* take_meta_of() tensor M's dtype and shape. */
+static int
+take_meta(struct ckptfs_node *n, const struct ckptfs_node *m, bool own)
+{
+	return take_meta_of(n, m->dtype, m->rank, m->dims, own);
+}
 
 /* The hash of vacated KEY (LEN bytes; TF1: a TF1 name). */
 static uint64_t
@@ -568,20 +576,11 @@ take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n,
 		     false);
 	if (ov->vac[i] == NULL || (m = ov->vac[i]->n) == n)
 		goto out;
-	(void)take_meta(n, m);	/* (out of memory: none taken) */
-	/* what it left behind here, where it has none now */
-	if (n->dtype < 0 && ov->vac[i]->ldtype >= 0) {
-		n->dtype = ov->vac[i]->ldtype;
-		n->dtype_taken = true;
-	}
-	if (n->rank < 0 && ov->vac[i]->lrank >= 0) {
-		int64_t *d = dims_dup(ov->vac[i]->ldims, ov->vac[i]->lrank);
-
-		if (d != NULL) {
-			set_shape(n, d, ov->vac[i]->lrank);
-			n->shape_taken = true;
-		}
-	}
+	/* what it left behind here, then (over that) what it has now (out
+	 * of memory: not taken) */
+	(void)take_meta_of(n, ov->vac[i]->ldtype, ov->vac[i]->lrank,
+			   ov->vac[i]->ldims, false);
+	(void)take_meta(n, m, false);
 out:
 	ckpt_buf_free(&key);
 }
@@ -2111,7 +2110,7 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	n->spool_id = id;
 	if (from != NULL)
 		/* its dtype and shape, as a file renamed over it takes them */
-		(void)take_meta(n, from);
+		(void)take_meta(n, from, true);
 	take_vacated(t, n, NULL);
 	if (t->src.tf2 && view == CKPTFS_BY_NAME && !n->derived_key) {
 		/* a key taken (vac_key()): the file is that tensor's, its
@@ -2359,14 +2358,10 @@ static bool
 key_fits(struct ckptfs_tree *t, struct ckptfs_node *n,
 	 const struct ckpt_buf *path)
 {
-	struct ckpt_buf want = { 0 }, cur = { 0 };
-	bool fits = key_for_name(t, (const char *)path->data, path->len,
-				 &want) == 0 &&
-		    ckptfs_node_rawpath(t, n, CKPTFS_BY_OBJECT, &cur) == 0 &&
-		    want.len == cur.len &&
-		    memcmp(want.data, cur.data, cur.len) == 0;
+	struct ckpt_buf cur = { 0 };
+	bool fits = ckptfs_node_rawpath(t, n, CKPTFS_BY_OBJECT, &cur) == 0 &&
+		    gives_key(t, path, (const char *)cur.data, cur.len);
 
-	ckpt_buf_free(&want);
 	ckpt_buf_free(&cur);
 	return fits;
 }
@@ -2635,19 +2630,15 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 						 (const char *)m->other.data,
 						 m->other.len) == occ)
 					m->aside = occ;
-				else if (other == CKPTFS_BY_OBJECT &&
-					 m->n->derived_key && !m->named &&
-					 m->n == n)
-					/* (a file renamed alone: the next
-					 * free key of its name) */
+				else if (other != CKPTFS_BY_OBJECT ||
+					 !m->n->derived_key || m->named)
+					rc = -EEXIST;
+				else if (m->n == n)	/* renamed alone */
 					rc = derive_key(
 						t, (const char *)newp.data,
 						newp.len, n, &m->other);
-				else if (other == CKPTFS_BY_OBJECT &&
-					 m->n->derived_key && !m->named)
-					m->same = true;	/* keeps its key */
 				else
-					rc = -EEXIST;
+					m->same = true;	/* keeps its key */
 			}
 		}
 	}
@@ -2673,10 +2664,9 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		if (!(t->src.tf2 && view == CKPTFS_BY_NAME && mv[i].same))
 			drop_taken(mv[i].n, &mv[i]);
 	if (takeover) {
-		(void)take_meta(n, target);	/* (out of memory: not) */
-		/* (its own now: not another's that left the key before) */
-		n->dtype_taken = false;
-		n->shape_taken = false;
+		/* (its own: not another's that left the key before; out of
+		 * memory: not taken) */
+		(void)take_meta(n, target, true);
 		derived = target->derived_name;
 		derived_key = target->derived_key;
 	}
@@ -2764,13 +2754,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		n->derived_key = view == CKPTFS_BY_NAME && derived_key;
 	}
 	for (i = 0; i < nmv; i++) {
-		struct ckptfs_node *f = mv[i].from;
-
-		if (f != NULL) {
-			(void)take_meta(mv[i].n, f);
-			mv[i].n->dtype_taken = false;
-			mv[i].n->shape_taken = false;
-		}
+		if (mv[i].from != NULL)
+			(void)take_meta(mv[i].n, mv[i].from, true);
 	}
 	/* TF2, in /by-name: the names left, with the keys they had (for a
 	 * file made there later: vac_key()) */
