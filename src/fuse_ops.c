@@ -670,6 +670,13 @@ ckptfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 /* --- namespace changes ------------------------------------------------------ */
 
+/* Whether the file handle FI was opened for writing. */
+static bool
+for_writing(const struct fuse_file_info *fi)
+{
+	return (fi->flags & O_ACCMODE) != O_RDONLY;
+}
+
 /* Make NAME in PARENT (a file or directory); fill E. */
 static int
 do_make(struct ckptfs *fs, fuse_ino_t parent, const char *name, bool is_dir,
@@ -722,7 +729,7 @@ ckptfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct ckptfs *fs = fuse_req_userdata(req);
 	struct ckptfs_node *n;
 	struct fuse_entry_param e;
-	bool write = (fi->flags & O_ACCMODE) != O_RDONLY;
+	bool write = for_writing(fi);
 	int rc = S_ISREG(mode) ? do_make(fs, parent, name, false, write, &e,
 					 &n)
 			       : fs->writable ? -EPERM : -EROFS;
@@ -989,7 +996,7 @@ static int
 do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ckptfs_node *n = node_of(fs, ino);
-	bool wr = (fi->flags & O_ACCMODE) != O_RDONLY ||
+	bool wr = for_writing(fi) ||
 		  (fi->flags & O_TRUNC);
 	int rc = 0;
 
@@ -1032,7 +1039,7 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 			rc = -EIO;	/* the spool's file system, not us */
 	}
 	if (rc == 0) {
-		ckptfs_ov_open(fs->tree, n, (fi->flags & O_ACCMODE) != O_RDONLY);
+		ckptfs_ov_open(fs->tree, n, for_writing(fi));
 		/* Bytes change only through this inode (the kernel keeps
 		 * its cache in step) or under a new one (a file renamed over
 		 * it).  Dropping the cache here raced with a write the
@@ -1054,7 +1061,7 @@ ckptfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);	/* ENOSYS meant */
 	else if (fuse_reply_open(req, fi) != 0)
 		ckptfs_ov_release(fs->tree, node_of(fs, ino),
-				  (fi->flags & O_ACCMODE) != O_RDONLY);
+				  for_writing(fi));
 }
 
 static void
@@ -1066,7 +1073,7 @@ ckptfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (n != NULL) {
 		RDLOCK(fs);
 		ckptfs_ov_release(fs->tree, n,
-				  (fi->flags & O_ACCMODE) != O_RDONLY);
+				  for_writing(fi));
 		UNLOCK(fs);
 	}
 	reply_err(req, 0);

@@ -1446,12 +1446,14 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 		const uint8_t *name;
 		size_t len;
 
-		if (!attr_name(bd, a, &k, &name, &len) || bd->seen[k]) {
+		if (!attr_name(bd, a, &k, &name, &len)) {
 			if (!find_key(bd, a->checkpoint_key,
 				      a->checkpoint_key_len, &k))
 				missing_key(bd->t, a);
 			continue;
 		}
+		if (bd->seen[k])
+			continue;
 		bd->seen[k] = true;
 		rc = add_by_name(bd, k, name, len);
 		if (rc == 0 && a->full_name_len == 0)
