@@ -367,17 +367,16 @@ check_mountpoint(const char *mnt)
 		return 0;
 	/* (statvfs() asks the daemon, where stat() may be answered from
 	 * the kernel's cache) */
-	if ((stat(mnt, &st) != 0 || statvfs(mnt, &vfs) != 0) &&
-	    errno == ENOTCONN) {
-		ckptfs_log(NULL, LOG_ERR,
-			   "mount point %s: a file system whose daemon is gone "
-			   "is still mounted there (ckptfs -u %s unmounts it)",
-			   mnt, mnt);
-		return -1;
-	}
-	if (stat(mnt, &st) != 0) {
-		ckptfs_log(NULL, LOG_ERR, "mount point %s: %s", mnt,
-			   strerror(errno));
+	if (stat(mnt, &st) != 0 || statvfs(mnt, &vfs) != 0) {
+		if (errno == ENOTCONN)
+			ckptfs_log(NULL, LOG_ERR,
+				   "mount point %s: a file system whose daemon "
+				   "is gone is still mounted there (ckptfs -u "
+				   "%s unmounts it)",
+				   mnt, mnt);
+		else
+			ckptfs_log(NULL, LOG_ERR, "mount point %s: %s", mnt,
+				   strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
