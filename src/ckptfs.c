@@ -366,9 +366,10 @@ check_mountpoint(const char *mnt)
 	if (strncmp(mnt, "/dev/fd/", 8) == 0)
 		return 0;
 	/* (statvfs() asks the daemon, where stat() may be answered from
-	 * the kernel's cache) */
+	 * the kernel's cache; a dead daemon's mount answers ENOTCONN, or
+	 * ECONNABORTED when it served requests over io_uring) */
 	if (stat(mnt, &st) != 0 || statvfs(mnt, &vfs) != 0) {
-		if (errno == ENOTCONN)
+		if (errno == ENOTCONN || errno == ECONNABORTED)
 			ckptfs_log(NULL, LOG_ERR,
 				   "mount point %s: a file system whose daemon "
 				   "is gone is still mounted there (ckptfs -u "
