@@ -251,7 +251,7 @@ mountinfo_unescape(char *s)
  * is one.  Read there rather than by stat(), which a mount whose daemon
  * is gone or not answering yet would hang or fail. */
 static bool
-mountinfo_at(const char *point, char dev[32], bool *ckptfs)
+mountinfo_at(const char *point, char dev[32], bool *ckptfs, bool *ro)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -259,14 +259,17 @@ mountinfo_at(const char *point, char dev[32], bool *ckptfs)
 	FILE *f;
 
 	*ckptfs = false;
+	if (ro != NULL)
+		*ro = false;
 	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
 		return false;
 	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS] - TYPE SOURCE ..."
 	 * (a blank in the mount point is written \040) */
 	while (getline(&line, &cap, f) > 0) {
-		char at[PATH_MAX], type[64], mm[32], *sep;
+		char at[PATH_MAX], type[64], mm[32], opts[8], *sep;
 
-		if (sscanf(line, "%*s %*s %31s %*s %4095s", mm, at) != 2 ||
+		if (sscanf(line, "%*s %*s %31s %*s %4095s %7s", mm, at,
+			   opts) != 3 ||
 		    (sep = strstr(line, " - ")) == NULL ||
 		    sscanf(sep + 3, "%63s", type) != 1)
 			continue;
@@ -276,6 +279,9 @@ mountinfo_at(const char *point, char dev[32], bool *ckptfs)
 		found = true;
 		memcpy(dev, mm, sizeof(mm));
 		*ckptfs = *ckptfs || strcmp(type, "fuse.ckptfs") == 0;
+		if (ro != NULL)
+			*ro = strncmp(opts, "ro", 2) == 0 &&
+			      (opts[2] == ',' || opts[2] == '\0');
 	}
 	free(line);
 	fclose(f);
@@ -293,7 +299,7 @@ set_readahead(const char *mnt, unsigned kib, bool asked)
 	bool ours;
 	int rc = -ENOENT, fd, len;
 
-	if (mountinfo_at(mnt, dev, &ours) && ours) {
+	if (mountinfo_at(mnt, dev, &ours, NULL) && ours) {
 		FILE *f;
 		unsigned now;
 
@@ -1067,9 +1073,10 @@ json_long(const char *text, const char *name)
 
 
 /* True if MNT is the mount point of a ckptfs mount (its type in
- * /proc/self/mountinfo), even one whose daemon is gone. */
+ * /proc/self/mountinfo), even one whose daemon is gone; *RO (if not
+ * NULL) set when it is mounted read-only. */
 static bool
-is_ckptfs_mount(const char *mnt)
+is_ckptfs_mount(const char *mnt, bool *ro)
 {
 	char real[PATH_MAX], dev[32];
 	bool found = false;
@@ -1088,7 +1095,7 @@ is_ckptfs_mount(const char *mnt)
 		while (len > 1 && real[len - 1] == '/')
 			real[--len] = '\0';
 	}
-	return mountinfo_at(real, dev, &found) && found;
+	return mountinfo_at(real, dev, &found, ro) && found;
 }
 
 /* Run fusermount3 -u MNT; return 0 if it succeeded. */
@@ -1110,18 +1117,28 @@ fusermount_u(const char *mnt)
 }
 
 /* ckptfs -u on MNT whose daemon is gone (killed): nothing will be
- * written, but the mount can go, and a spool keeps the changes.  Return
- * the exit status. */
+ * written, but the mount can go, and a spool keeps the changes (none for
+ * a read-only mount, which had nothing to write).  Return the exit
+ * status. */
 static int
 unmount_dead(const char *mnt)
 {
+	bool ro = false;
+
+	(void)is_ckptfs_mount(mnt, &ro);
 	if (fusermount_u(mnt) < 0)
 		return EXIT_FAILURE;
-	ckptfs_log(NULL, LOG_ERR, "the daemon of %s had exited (killed?): "
-		   "unmounted, nothing written; mounting the checkpoint "
-		   "again with the same options brings back the changes "
-		   "its spool kept",
-		   mnt);
+	if (ro)
+		ckptfs_log(NULL, LOG_ERR, "the daemon of %s had exited "
+			   "(killed?): unmounted (it was read-only: "
+			   "nothing to write)",
+			   mnt);
+	else
+		ckptfs_log(NULL, LOG_ERR, "the daemon of %s had exited "
+			   "(killed?): unmounted, nothing written; mounting "
+			   "the checkpoint again with the same options brings "
+			   "back the changes its spool kept",
+			   mnt);
 	return EXIT_FAILURE;
 }
 
@@ -1238,7 +1255,7 @@ unmount_wait_at(const char *mnt)
 	/* A dead daemon's mount answers ENOTCONN; through io_uring, a
 	 * request caught in the teardown of its rings, ECONNABORTED. */
 	if (fd < 0 && (errno == ENOTCONN || errno == ECONNABORTED) &&
-	    is_ckptfs_mount(mnt))
+	    is_ckptfs_mount(mnt, NULL))
 		return unmount_dead(mnt);
 	if (fd < 0) {
 		int e = errno;
@@ -1270,7 +1287,7 @@ unmount_wait_at(const char *mnt)
 	/* Only a ckptfs mount's info.json is believed, and only about the
 	 * daemon's status file: any directory can hold an info.json naming
 	 * any process's descriptor. */
-	if (!is_ckptfs_mount(mnt)) {
+	if (!is_ckptfs_mount(mnt, NULL)) {
 		ckptfs_log(NULL, LOG_ERR, "%s: not a ckptfs mount", mnt);
 		return EXIT_FAILURE;
 	}

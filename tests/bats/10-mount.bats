@@ -143,7 +143,7 @@ EOF
 		kill -9 "$pid"
 		while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 		run -1 timeout 60 "$CKPTFS" -u "$BATS_TEST_TMPDIR/$l"
-		assert_output --partial "had exited (killed?): unmounted"
+		assert_output --partial "had exited (killed?): unmounted (it was read-only: nothing to write)"
 		run ! mountpoint -q "$m"
 	done
 	run -1 "$CKPTFS" -u ""
