@@ -1619,11 +1619,12 @@ out:
 }
 
 /* Append the shard files (path, size or null if missing) as JSON array
- * members, or as text lines. */
-static void
+ * members, or as text lines; return how many are missing. */
+static size_t
 header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 {
 	int32_t s, n = b->hdr.num_shards;
+	size_t missing = 0;
 	struct stat st;
 	bool there;
 	char *path;
@@ -1632,9 +1633,10 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 		path = ckpt_shard_path(b->prefix, s, n);
 		if (path == NULL) {
 			o->err = o->err != 0 ? o->err : -ENOMEM;
-			return;
+			return missing;
 		}
 		there = stat(path, &st) == 0;
+		missing += !there;
 		if (json) {
 			o_fmt(o, "%s{\"id\":%" PRId32 ",\"path\":",
 			      s > 0 ? "," : "", s);
@@ -1653,16 +1655,18 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 		}
 		free(path);
 	}
+	return missing;
 }
 
-/* Print the bundle header and facts about the index. */
+/* Print the bundle header and facts about the index; EX_BAD when an
+ * index entry cannot be used or a shard file is missing. */
 static int
 header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 {
 	struct ckpt_table *t = NULL;
 	struct ckpt_err err = { 0 };
 	uint8_t *buf = NULL;
-	size_t len = 0, i;
+	size_t len = 0, i, missing;
 	int rc, ret = 0;
 	const char *endian = b->hdr.endianness == 0 ? "little" :
 			     b->hdr.endianness == 1 ? "big" :
@@ -1695,7 +1699,7 @@ header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 		o_fmt(o, "]},\"tensors\":%zu,\"entries\":%zu,\"unusable\":%zu"
 			 ",\"tf2\":%s,\"shards\":[",
 		      b->nvisible, b->n, b->nbad, b->tf2 ? "true" : "false");
-		header_shards(b, true, o);
+		missing = header_shards(b, true, o);
 		o_str(o, "]}\n");
 		goto flush;
 	}
@@ -1727,10 +1731,12 @@ header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 	o_fmt(o, "kind:         %s\n",
 	      b->tf2 ? "TF2 object-based (" CKPT_OBJGRAPH_KEY ")" :
 		       "TF1 name-based");
-	header_shards(b, false, o);
+	missing = header_shards(b, false, o);
 flush:
 	if (o_flush(o) < 0)
 		ret = o->err;
+	else if (b->nbad > 0 || missing > 0)
+		ret = EX_BAD;
 out:
 	ckpt_table_free(t);
 	free(buf);

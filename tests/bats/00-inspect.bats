@@ -448,6 +448,13 @@ assert_one_error() {
 	assert_line --regexp '^shard 2 .*shards\.data-00002-of-00003 \(16 bytes\)$'
 	run -0 inspect --verify "$F"
 	assert_output "3 tensors verified, 0 damaged"
+	# a missing shard: listed as such, exit 1
+	rm "$F.data-00001-of-00003"
+	run -1 --separate-stderr inspect -H "$F"
+	assert_line --regexp '^shard 1 .*shards\.data-00001-of-00003 \(missing\)$'
+	assert_line --regexp '^shard 2 .*shards\.data-00002-of-00003 \(16 bytes\)$'
+	run -1 --separate-stderr inspect -Hj "$F"
+	run -0 jq -e '.shards | map(.size) == [16, null, 16]' <<<"$output"
 }
 
 @test "oddnames: keys escaped for the terminal, exact in JSON" {

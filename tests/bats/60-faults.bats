@@ -264,8 +264,11 @@ hostile() {
 	run -1 --separate-stderr "$CKPT_INSPECT" "$p" scoped/c
 	[ "$output" = "" ]
 	[ "${stderr_lines[1]}" = "ckpt-inspect: $p.index: the entry of tensor 'scoped/c' is not a valid BundleEntryProto" ]
-	run -0 "$CKPT_INSPECT" -H "$p"
+	# (exit 1, as a listing's)
+	run -1 "$CKPT_INSPECT" -H "$p"
 	assert_line "tensors:      10, 2 of them unusable (ckpt-inspect --verify names them)"
+	run -1 "$CKPT_INSPECT" -Hj "$p"
+	run -0 jq -e '.unusable == 2 and .tensors == 10' <<<"${lines[-1]}"
 	for opt in ro output="$o"; do
 		mount_ckpt "$p" -o "$opt"
 		run -0 cat "$CKPTFS_LOG"
