@@ -529,8 +529,7 @@ ckpt_shard_path(const char *prefix, int32_t shard, int32_t nshards)
 	return p;
 }
 
-/* Room for a key in a message about the index (longer ones are cut). */
-#define SHOWN_MAX 192
+#define SHOWN_MAX CKPT_SHOWN_MAX
 
 /* Append byte C of a key to the SHOWN_MAX bytes at BUF (used J), as
  * messages show it: a byte below 0x20, 0x7f, a backslash or a quote as
@@ -550,6 +549,17 @@ shown_put(char *buf, size_t *j, unsigned char c)
 	else
 		buf[(*j)++] = (char)c;
 	buf[*j] = '\0';
+}
+
+const char *
+ckpt_key_shown(const void *key, size_t len, char *buf)
+{
+	size_t j = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < len; i++)
+		shown_put(buf, &j, ((const unsigned char *)key)[i]);
+	return buf;
 }
 
 /* E's key as messages about the index show it, in BUF (SHOWN_MAX bytes):

@@ -145,6 +145,15 @@ const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
 int ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		      void *buf, size_t len, uint64_t off, size_t *got);
 
+/* Room for a key in a message (a longer one is cut, ending "..."). */
+#define CKPT_SHOWN_MAX 192
+
+/* KEY (LEN bytes, NULs too) as messages quote names from a checkpoint, in
+ * BUF (CKPT_SHOWN_MAX bytes): a byte below 0x20, 0x7f, a backslash or a
+ * quote as \xNN, so that the message's backslashes are all escapes.
+ * Return BUF. */
+const char *ckpt_key_shown(const void *key, size_t len, char *buf);
+
 /* True if E is an entry the bundle could not use (B->nbad). */
 static inline bool
 ckpt_entry_is_bad(const struct ckpt_entry *e)

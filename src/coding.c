@@ -226,12 +226,9 @@ ckpt_text_safe(const char *text, struct ckpt_buf *out)
 	int rc = 0;
 
 	while (p < end && rc == 0) {
-		if (*p == '\\' || *p == '\n' || *p == '\t' || *p == '\r') {
-			/* a backslash doubled, so that \x1b is always an
-			 * escape */
+		if (*p == '\n' || *p == '\t' || *p == '\r') {
 			esc[0] = '\\';
-			esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't'
-				 : *p == '\r' ? 'r' : '\\';
+			esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
 			rc = ckpt_buf_put(out, esc, 2);
 			n = 1;
 		} else if (*p >= 0x20 && *p < 0x7f) {

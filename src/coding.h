@@ -119,11 +119,12 @@ bool ckpt_utf8_valid(const void *data, size_t len);
 bool ckpt_cp_unsafe(uint32_t cp);
 
 /* Append the NUL-terminated TEXT (a message that may quote names from a
- * checkpoint) to OUT, safe to print, as ckpt-inspect escapes: printable
- * ASCII and UTF-8 of safe code points as they are, a backslash doubled,
- * newline, tab and carriage return as \n, \t and \r; another control or
- * a byte that is not part of valid UTF-8 as \xNN, an unsafe code point as
- * \u{NNNN}.  Return 0 or -ENOMEM. */
+ * checkpoint) to OUT, safe to print, as ckpt-inspect escapes its
+ * messages: printable ASCII and UTF-8 of safe code points as they are, a
+ * backslash too (names from a checkpoint are quoted escaped already:
+ * ckpt_key_shown()), newline, tab and carriage return as \n, \t and \r;
+ * another control or a byte that is not part of valid UTF-8 as \xNN, an
+ * unsafe code point as \u{NNNN}.  Return 0 or -ENOMEM. */
 int ckpt_text_safe(const char *text, struct ckpt_buf *out);
 
 #endif

@@ -71,17 +71,19 @@ copy_entry(struct ckpt_writer *w, struct held **held,
 	   const char *key, size_t klen, struct ckpt_err *err)
 {
 	struct ckpt_buf sk = { 0 };
+	char kb[CKPT_SHOWN_MAX];
 	uint64_t foff = 0, run = 0;
 	int fd = -1, rc;
 
 	if (ckpt_entry_is_bad(e))	/* (the overlay refuses it first) */
-		return ckpt_fail(err, -EBADMSG, "tensor '%.*s': %s", (int)klen,
-				 key, ckpt_bundle_entry_bad(b, e));
+		return ckpt_fail(err, -EBADMSG, "tensor '%s': %s",
+				 ckpt_key_shown(key, klen, kb),
+				 ckpt_bundle_entry_bad(b, e));
 	if (e->nparts == 0) {
 		if (e->size > 0 &&
 		    (rc = ckpt_bundle_locate(b, e, 0, &fd, &foff, &run)) < 0)
-			return ckpt_fail(err, rc, "tensor '%.*s': %s", (int)klen,
-					 key,
+			return ckpt_fail(err, rc, "tensor '%s': %s",
+					 ckpt_key_shown(key, klen, kb),
 					 rc == -EIO ? "its bytes are not all in "
 						      "its data file (cut "
 						      "short?); remove it, or "
@@ -139,6 +141,7 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 	struct ckpt_buf sk = { 0 }, part = { 0 };
 	uint8_t *buf = NULL;
 	uint32_t crc;
+	char kb[CKPT_SHOWN_MAX];
 	int rc;
 
 	ckpt_shape_elems(t->dims, t->rank, &n);
@@ -203,7 +206,8 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 					 t->rank, e->slices, e->nparts, err);
 	goto out;
 fail:
-	rc = ckpt_fail(err, rc, "tensor '%.*s': %s", (int)klen, key,
+	rc = ckpt_fail(err, rc, "tensor '%s': %s",
+		       ckpt_key_shown(key, klen, kb),
 		       rc == -EBADMSG ? "not a string tensor of its shape"
 				      : strerror(-rc));
 out:
@@ -223,6 +227,7 @@ add_tensor(struct ckpt_writer *w, struct held **held,
 	   const struct ckpt_out_tensor *t, const char *key, size_t klen,
 	   bool be, struct ckpt_err *err)
 {
+	char kb[CKPT_SHOWN_MAX];
 	int fd = t->fd, rc;
 
 	if (t->entry != NULL)
@@ -230,10 +235,13 @@ add_tensor(struct ckpt_writer *w, struct held **held,
 				  err);
 	if (t->file != NULL) {
 		fd = openat(t->dirfd, t->file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return ckpt_fail(err, -errno, "tensor '%.*s': %s: %s",
-					 (int)klen, key, t->file,
-					 strerror(errno));
+		if (fd < 0) {
+			int e = errno;
+
+			return ckpt_fail(err, -e, "tensor '%s': %s: %s",
+					 ckpt_key_shown(key, klen, kb),
+					 t->file, strerror(e));
+		}
 	}
 	rc = t->slicing != NULL
 		     ? add_split_strings(w, held, t, fd, key, klen, be, err)

@@ -3979,8 +3979,8 @@ spool_remove(struct ckptfs_overlay *ov)
 }
 
 /* If tensor N is a slice entry of the source (its key a slice key), the
- * name of the tensor it is a slice of into OUT (NUL-terminated): 0, else
- * -EINVAL (or -ENOMEM). */
+ * name of the tensor it is a slice of into OUT (its bytes, NULs too): 0,
+ * else -EINVAL (or -ENOMEM). */
 static int
 slice_of(const struct ckptfs_node *n, struct ckpt_buf *out)
 {
@@ -3996,10 +3996,7 @@ slice_of(const struct ckptfs_node *n, struct ckpt_buf *out)
 		return -ENOMEM;
 	if (ckpt_slice_key_decode((const uint8_t *)e->key, e->key_len, name,
 				  &nlen, ext, &rank) == 0) {
-		/* (the log escapes what is not printable) */
 		rc = ckpt_buf_put(out, name, nlen);
-		if (rc == 0)
-			rc = ckpt_buf_put(out, "", 1);
 	}
 	free(name);
 	return rc;
@@ -4028,6 +4025,7 @@ check_names(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 					 : "the object graph's key");
 	} else if (tf2 && ckpt_objgraph_key_check(key, klen, &what) < 0) {
 		struct ckpt_buf full = { 0 };
+		char kb[CKPT_SHOWN_MAX];
 
 		*view = CKPTFS_BY_OBJECT;
 		where_in(t, n, *view, &w);
@@ -4039,7 +4037,8 @@ check_names(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 				       "cannot be a TF2 object key; remove it "
 				       "(with the tensor), or rename it",
 				       (const char *)w.data,
-				       (const char *)full.data);
+				       ckpt_key_shown(full.data, full.len,
+						      kb));
 		else
 			rc = ckpt_fail(why, -EINVAL,
 				       "%s: cannot be a TF2 object key (%s); "
@@ -4323,6 +4322,7 @@ keys_unique(struct ckptfs_tree *t, struct keyref *keys, size_t n,
 {
 	struct ckpt_buf a = { 0 }, b = { 0 };
 	struct ckpt_err why = { 0 };
+	char kb[CKPT_SHOWN_MAX];
 	int rc = 0;
 
 	if (n > 1)
@@ -4334,12 +4334,12 @@ keys_unique(struct ckptfs_tree *t, struct keyref *keys, size_t n,
 		where_in(t, keys[i].n, CKPTFS_BY_OBJECT, &a);
 		where_in(t, keys[i - 1].n, CKPTFS_BY_OBJECT, &b);
 		ckpt_fail(&why, -EEXIST,
-			  "%s: the same key as %s, %.*s (a file P is the "
+			  "%s: the same key as %s, '%s' (a file P is the "
 			  "key P/.ATTRIBUTES/VARIABLE_VALUE, and a '.' not "
 			  "followed by '.' or 'S' is a literal one, written "
 			  "'..'); rename one of them",
 			  (const char *)a.data, (const char *)b.data,
-			  (int)keys[i].len, keys[i].key);
+			  ckpt_key_shown(keys[i].key, keys[i].len, kb));
 		if (*refused == 0)
 			*refused = -EEXIST;
 		rc = refuse(t, keys[i].n, CKPTFS_BY_OBJECT, &why, err, more,

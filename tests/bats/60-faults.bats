@@ -505,6 +505,12 @@ hostile() {
 	run -1 "$CKPT_INSPECT" --values "$p"
 	assert_output --partial "tensor 'a\\x00b': crc32c mismatch"
 	refute_output --partial "tensor 'a':"
+	# and so does the daemon's log (its backslash was doubled)
+	mount_ckpt "$p" -o ro
+	run -1 cat "$MNT/by-name/a%00b"
+	run -0 grep -c "tensor 'a\\\\x00b': crc32c mismatch (stored" "$CKPTFS_LOG"
+	assert_output 1
+	run -1 grep -F '\\' "$CKPTFS_LOG"
 }
 
 @test "a damaged slice of a partitioned string tensor: EIO on it alone" {

@@ -287,7 +287,8 @@ test_text_safe(void)
 		const char *in, *out;
 	} v[] = {
 		{ "", "" },
-		{ "by-name/a b\\c: ok", "by-name/a b\\\\c: ok" },
+		{ "by-name/a b\\c: ok", "by-name/a b\\c: ok" },
+		{ "tensor 'a\\x5cb'", "tensor 'a\\x5cb'" },
 		{ "a\xd8\x9c" "b", "a\\u{061c}b" },
 		{ "caf\xc3\xa9 \xe5\x90\x8d", "caf\xc3\xa9 \xe5\x90\x8d" },
 		{ "bad\xffname", "bad\\xffname" },
