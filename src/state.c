@@ -138,10 +138,14 @@ ckpt_state_parse(const char *buf, size_t len, char **path,
 	for (;;) {
 		const char *name;
 		size_t nlen;
+		int fline;
 
 		skip_space(&lx);
 		if (lx.p >= lx.end)
 			break;
+		/* (messages give the field's line: skip_space() may have
+		 * gone past its end) */
+		fline = lx.line;
 		name = lx.p;
 		while (lx.p < lx.end &&
 		       (isalnum((unsigned char)*lx.p) || *lx.p == '_'))
@@ -151,7 +155,7 @@ ckpt_state_parse(const char *buf, size_t len, char **path,
 		if (nlen == 0 || lx.p >= lx.end || *lx.p != ':') {
 			rc = ckpt_fail(err, -EBADMSG,
 				       "line %d: expected 'field: value'",
-				       lx.line);
+				       fline);
 			goto fail;
 		}
 		lx.p++;
@@ -165,7 +169,7 @@ ckpt_state_parse(const char *buf, size_t len, char **path,
 				if (rc == -EBADMSG)
 					ckpt_fail(err, rc,
 						  "line %d: malformed string",
-						  lx.line);
+						  at);
 				goto fail;
 			}
 			if (nlen == 21 &&
@@ -194,7 +198,7 @@ ckpt_state_parse(const char *buf, size_t len, char **path,
 				lx.p++;
 			if (lx.p == v) {
 				rc = ckpt_fail(err, -EBADMSG,
-					       "line %d: missing value", lx.line);
+					       "line %d: missing value", fline);
 				goto fail;
 			}
 		}

@@ -89,6 +89,27 @@ test_parse(void)
 		CHECK(strstr(err.msg, "line 2: model_checkpoint_path holds "
 				      "a NUL byte") != NULL);
 	}
+	/* Each error names the line of its field, not the next one. */
+	{
+		static const struct {
+			const char *text, *msg;
+		} v[] = {
+			{ "garbage\n", "line 1: expected 'field: value'" },
+			{ "a: 1\nbad\n\n", "line 2: expected 'field: value'" },
+			{ "a: 1\nb:\n", "line 2: missing value" },
+			{ "a: 1\n\nb: \"x\n", "line 3: malformed string" },
+		};
+
+		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+			struct ckpt_err err = { 0 };
+
+			CHECK_EQ_INT(ckpt_state_parse(v[i].text,
+						      strlen(v[i].text), &p,
+						      &err),
+				     -EBADMSG);
+			CHECK(strstr(err.msg, v[i].msg) != NULL);
+		}
+	}
 	CHECK_EQ_INT(parse("all_model_checkpoint_paths: \"a\\0\"\n"
 			   "model_checkpoint_path: \"b\"",
 			   &p),
