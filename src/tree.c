@@ -1687,6 +1687,7 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 			    .graph_buf = graph_buf,
 			    .sorted = keys_sorted(src->entries, src->n) };
 	bool lazy = opts != NULL && opts->lazy_object && !src->tf2;
+	struct ckpt_buf esc_root = { 0 };
 	struct ckptfs_tree *t;
 	size_t i, want;
 	int rc;
@@ -1713,11 +1714,13 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 	if (t == NULL)
 		return ckpt_fail(err, -ENOMEM, "out of memory");
 	bd.t = t;
-	t->tf2_root = strdup(root);
-	if (t->tf2_root == NULL) {
+	/* The keys' first component: the object's name escaped, as
+	 * TensorFlow keys an object named "my.root" "my..root/..." */
+	if (ckpt_name_escape(root, strlen(root), &esc_root) < 0) {
 		free(t);
 		return ckpt_fail(err, -ENOMEM, "out of memory");
 	}
+	t->tf2_root = (char *)esc_root.data;
 	t->src = *src;
 	t->bundle = src->bundle;
 	t->mtime = src->mtime;

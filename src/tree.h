@@ -302,7 +302,9 @@ struct ckptfs_tree {
 	 * (TensorFlow cannot restore those objects): a TF2 write-out
 	 * edits the graph, which leaves them out, rather than copy it. */
 	size_t graph_missing;
-	char *tf2_root;		/* owned; root for new by-object names */
+	/* Owned; root for new by-object names, as the keys' first
+	 * component: the tf2_root option's name escaped ("my..root"). */
+	char *tf2_root;
 	bool built;		/* ckptfs_tree_build_from() has returned it */
 	/* /by-object is still to be built (ckptfs_tree_opts.lazy_object);
 	 * until then stat data count the links it will hold.  Set while

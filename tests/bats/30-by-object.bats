@@ -82,14 +82,28 @@ EOF
 @test "tf1 with -o tf2_root=my.vars: written as the object my.vars" {
 	local o=$BATS_TEST_TMPDIR/out
 	mount_ckpt "$(fixture tf1)" -o tf2_root=my.vars,output="$o"
+	# (TensorFlow's key for an object named "my.vars", which by-object
+	# shows as it shows the keys it will write)
 	run -0 ls "$MNT/by-object"
+	assert_output my..vars
+	[ "$(getfattr --only-values -n user.ckpt.key "$MNT/by-object/my..vars/a/.ATTRIBUTES/VARIABLE_VALUE")" = a ]
+	printf '\x00\x00\x80\x3f' >"$MNT/by-name/new"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/new"
+	[ "$(values "$MNT/by-object/my..vars/new/.ATTRIBUTES/VARIABLE_VALUE" f4)" = 1 ]
+	run -0 jq -r .tf2_root "$MNT/info.json"
 	assert_output my.vars
 	finish
-	# (TensorFlow's key for an object named "my.vars")
 	run -0 "$CKPT_INSPECT" --json --values "$o" my..vars/a/.ATTRIBUTES/VARIABLE_VALUE
 	[ "$(jq -c .values <<<"$output")" = 1 ]
+	run -0 "$CKPT_INSPECT" --json --values "$o" my..vars/new/.ATTRIBUTES/VARIABLE_VALUE
+	[ "$(jq -c .values <<<"$output")" = "[1]" ]
 	run -0 "$CKPT_INSPECT" -g "$o"
 	assert_output --partial "child my.vars -> node 1"
+	# the output mounted shows the same paths
+	mount_ckpt "$o" -o ro
+	run -0 ls "$MNT/by-object"
+	assert_output "$(printf '_CHECKPOINTABLE_OBJECT_GRAPH\nmy..vars\nsave_counter')"
+	[ -f "$MNT/by-object/my..vars/new/.ATTRIBUTES/VARIABLE_VALUE" ]
 }
 
 @test "tf1: /by-object is built at first use, after changes made in /by-name" {
