@@ -302,6 +302,18 @@ notify(struct ckptfs *fs, struct ckptfs_invals *iv)
  * ckptfs_op_init(). */
 #define SPLICE_REQUEST_MAX ((1u << 20) - (64u << 10))
 
+/* True if B has a tensor of no bytes (not a slice: a partitioned one's
+ * parts are all empty then too). */
+static bool
+has_empty(const struct ckpt_bundle *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->entries[i].size == 0 && !b->entries[i].is_part &&
+		    !ckpt_entry_is_bad(&b->entries[i]))
+			return true;
+	return false;
+}
+
 /* Negotiate: splice where offered, the largest readahead the kernel
  * offers (libfuse starts from the kernel's value; max_pages follows
  * max_write, which libfuse sets to its whole buffer, 1 MiB). */
@@ -331,13 +343,14 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	/* Read-only, a file handle carries no state either: the kernel
 	 * can skip OPEN and RELEASE too (do_open()), a third of the
 	 * requests of reading many small tensors.  Not when the source has
-	 * entries that cannot be used: opening one must fail (it has no
-	 * bytes to read, so a READ would never be sent). */
+	 * entries that cannot be used or tensors of no bytes: opening one
+	 * must fail (bad or damaged), and no READ would ever be sent. */
 	atomic_store(&fs->no_open,
 		     !fs->writable &&
 			     (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 &&
 			     (fs->tree->bundle == NULL ||
-			      fs->tree->bundle->nbad == 0));
+			      (fs->tree->bundle->nbad == 0 &&
+			       !has_empty(fs->tree->bundle))));
 	if (fs->writable && (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC))
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS) {
@@ -530,6 +543,18 @@ recheck(struct ckptfs *fs)
 	RDLOCK(fs);
 	recheck_locked(fs);
 	UNLOCK(fs);
+}
+
+/* True if N is a tensor of the source with no bytes: no READ reaches
+ * the daemon for it, so opens and the CRC's attribute check it (without
+ * I/O: its stored CRC must be that of nothing). */
+static bool
+empty_source(const struct ckptfs_node *n)
+{
+	const struct ckpt_entry *e;
+
+	return n->kind == CKPTFS_TENSOR && (e = n->entry) != NULL &&
+	       e->size == 0 && !ckpt_entry_is_bad(e) && !ckptfs_ov_spooled(n);
 }
 
 /* ckptfs_node_verify() of tensor N, its failure logged by the thread
@@ -1015,6 +1040,11 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 	if ((fi->flags & O_ACCMODE) != O_WRONLY && !(fi->flags & O_TRUNC) &&
 	    ckptfs_node_bad(n))
 		return verify_logged(fs, n);	/* -EIO, and why, once */
+	/* Nor is a READ sent for a tensor of no bytes: its check (its
+	 * stored CRC against that of nothing, no I/O) is made here. */
+	if ((fi->flags & O_ACCMODE) != O_WRONLY && !(fi->flags & O_TRUNC) &&
+	    empty_source(n) && (rc = verify_logged(fs, n)) < 0)
+		return rc;
 	/* Read-only mount: ENOSYS tells the kernel to stop sending OPEN
 	 * and RELEASE for this mount; it then keeps the page cache across
 	 * opens (FOPEN_KEEP_CACHE), as we would have asked. */
@@ -1535,7 +1565,7 @@ do_getxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
 	    !ckptfs_ov_spooled(n)) {
 		if (ckptfs_node_damaged(n))
 			return -EIO;
-		if (!ckptfs_crc_is_stored(n->entry) &&
+		if ((!ckptfs_crc_is_stored(n->entry) || empty_source(n)) &&
 		    (rc = first_check(fs, ino)) < 0)
 			return rc;
 	}

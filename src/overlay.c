@@ -375,6 +375,21 @@ where_in(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	}
 }
 
+/* True if tensor N of the source is known damaged (a read found it), or
+ * has no bytes and a stored CRC other than that of nothing: checked here
+ * (no I/O), as no read ever comes for it. */
+static bool
+known_damaged(const struct ckptfs_tree *t, struct ckptfs_node *n)
+{
+	struct ckpt_err err = { 0 };
+	bool first;
+
+	if (n->entry != NULL && n->entry->size == 0 &&
+	    !ckptfs_ov_spooled(n) && atomic_load(&n->verified) == 0)
+		(void)ckptfs_node_verify(t, n, &first, &err);
+	return ckptfs_node_damaged(n);
+}
+
 /* Why bad entry E of B (NULL in unit tests) cannot be used. */
 static const char *
 bad_reason(const struct ckpt_bundle *b, const struct ckpt_entry *e)
@@ -4757,16 +4772,24 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 				       "checksum); remove it, or overwrite all "
 				       "of it",
 				       (const char *)w.data);
-		} else if (ckptfs_node_damaged(x)) {
-			/* Known damaged (a read found it): TensorFlow would
-			 * refuse it too. */
+		} else if (known_damaged(t, x)) {
+			/* TensorFlow would refuse it too.  (Why, again: the
+			 * first check's message went to the log.) */
+			struct ckpt_err verr = { 0 };
+			int vrc = t->bundle != NULL
+					  ? ckpt_bundle_verify(t->bundle,
+							       x->entry, &verr)
+					  : 0;
+
 			where(t, x, &w);
 			rc = ckpt_fail(&why, -EBADMSG,
 				       "%s: damaged in the source checkpoint "
-				       "(its bytes do not match its stored "
-				       "checksum); remove it, or overwrite all "
-				       "of it",
-				       (const char *)w.data);
+				       "(%s); remove it, or overwrite all of "
+				       "it",
+				       (const char *)w.data,
+				       vrc < 0 ? ckpt_err_str(&verr, vrc)
+					       : "its bytes do not match "
+						 "its stored checksum");
 		} else {
 			y->bundle = t->bundle;
 			y->entry = x->entry;

@@ -315,6 +315,38 @@ hostile() {
 	[ "$(meta "$o" vars/global_step/.ATTRIBUTES/VARIABLE_VALUE)" = "int64 []" ]
 }
 
+@test "a tensor of no bytes whose checksum is not that of nothing: EIO to open, refused at the write-out" {
+	local p o=$BATS_TEST_TMPDIR/out
+	p=$(copy_ckpt "$(fixture badempty)")
+	# (no READ is ever sent for it: it was shown as a good empty file,
+	# and copied into the output)
+	for opt in ro output="$o"; do
+		mount_ckpt "$p" -o "$opt"
+		[ "$(stat -c %s "$MNT/by-name/empty")" = 0 ]
+		[ "$(xattr "$MNT/by-name/empty" user.ckpt.shape)" = 0,3 ]
+		run -1 cat "$MNT/by-name/empty"
+		assert_output --partial "Input/output error"
+		run -1 cat "$MNT/by-object/vars/empty/.ATTRIBUTES/VARIABLE_VALUE"
+		run -1 xattr "$MNT/by-name/empty" user.ckpt.crc32c
+		[ "$(values "$MNT/by-name/z" f4)" = 2 ]
+		run -0 grep -c "tensor 'empty': crc32c mismatch (stored 1527dd7d, data 00000000)" "$CKPTFS_LOG"
+		assert_output 1
+		[ "$opt" = ro ] && unmount_ckpt
+	done
+	# never opened: refused all the same, saying why
+	printf '\0\0\100\100' >"$MNT/by-name/a"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-name/empty: damaged in the source checkpoint ($p.data-00000-of-00001: tensor 'empty': crc32c mismatch (stored 1527dd7d, data 00000000)); remove it, or overwrite all of it"
+	[ ! -e "$o.index" ]
+	mount_ckpt "$p" -o output="$o"
+	printf '\0\0\100\100' >"$MNT/by-name/a"
+	rm "$MNT/by-name/empty"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	# (a, z, save_counter and the object graph)
+	assert_output "4 tensors verified, 0 damaged"
+}
+
 @test "an object graph entry that cannot be used: refused with its reason; removed, one is built; an empty output" {
 	local p o=$BATS_TEST_TMPDIR/out
 	p=$(copy_ckpt "$(fixture badgraph)")

@@ -55,6 +55,8 @@
  *   badpart      partitioned without the entry of w's second slice: w
  *                cannot be assembled, its first slice is an entry of its
  *                own (named by its slice key).
+ *   badempty     a [] float32 1; empty, float32 [0,3] (no bytes) whose
+ *                stored crc32c is not that of nothing; z [] float32 2.
  */
 #include "config.h"
 
@@ -806,12 +808,41 @@ mk_big(const char *prefix, uint64_t nt, uint64_t bytes)
 	finish(w);
 }
 
+/* Invert the crc32c (field 6, fixed32) of BundleEntryProto E (LEN
+ * bytes, of scalar fields only, as the writer makes them). */
+static void
+flip_crc(uint8_t *e, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint8_t tag = e[i++];
+
+		if (tag == 0x35 && i + 4 <= len) {	/* 6 << 3 | fixed32 */
+			for (int k = 0; k < 4; k++)
+				e[i + k] ^= 0xff;
+			return;
+		}
+		if ((tag & 7) == 0)
+			while (i < len && (e[i++] & 0x80))
+				;
+		else if ((tag & 7) == 2 && i < len)
+			i += 1 + e[i];	/* (lengths below 128 here) */
+		else if ((tag & 7) == 5)
+			i += 4;
+		else
+			i += 8;
+	}
+	die("flip_crc: no crc32c", -EINVAL);
+}
+
 /* Write PREFIX's index again with the entry of key DT99 (NULL: none)
  * saying dtype 99, that of key JUNK (NULL: none) not a BundleEntryProto,
- * and that of DROP (DROPLEN bytes; NULL: none) left out. */
+ * that of DROP (DROPLEN bytes; NULL: none) left out, and that of key
+ * BADCRC (NULL: none) with its crc32c inverted. */
 static void
 spoil(const char *prefix, const char *dt99, const char *junk,
-      const void *drop, size_t droplen)
+      const void *drop, size_t droplen, const char *badcrc)
 {
 	static const uint8_t bad[] = { 0xff, 0xff, 0xff };
 	struct ckpt_table_builder *tb;
@@ -851,6 +882,12 @@ spoil(const char *prefix, const char *dt99, const char *junk,
 			   memcmp(kv->key.data, junk, kv->key.len) == 0) {
 			v = bad;
 			vl = sizeof(bad);
+		} else if (badcrc != NULL && kv->key.len == strlen(badcrc) &&
+			   memcmp(kv->key.data, badcrc, kv->key.len) == 0 &&
+			   vl <= sizeof(e)) {
+			memcpy(e, kv->value.data, vl);
+			flip_crc(e, vl);
+			v = e;
 		}
 		if ((rc = ckpt_table_builder_add(tb, kv->key.data, kv->key.len,
 						 v, vl)) < 0)
@@ -881,7 +918,7 @@ main(int argc, char **argv)
 			"KIND: tf1 tf2 tf2list tf2dup strings dtypes "
 			"partitioned partstrings shards\n"
 			"      oddnames widenames big layout bigendian "
-			"badentry badgraph badpart\n");
+			"badentry badgraph badpart badempty\n");
 		return 2;
 	}
 	kind = argv[1];
@@ -924,10 +961,10 @@ main(int argc, char **argv)
 		mk_bigendian(prefix);
 	else if (strcmp(kind, "badentry") == 0) {
 		mk_tf1(prefix);
-		spoil(prefix, "dense/bias", "scoped/c", NULL, 0);
+		spoil(prefix, "dense/bias", "scoped/c", NULL, 0, NULL);
 	} else if (strcmp(kind, "badgraph") == 0) {
 		mk_tf2(prefix);
-		spoil(prefix, CKPT_OBJGRAPH_KEY, NULL, NULL, 0);
+		spoil(prefix, CKPT_OBJGRAPH_KEY, NULL, NULL, 0, NULL);
 	} else if (strcmp(kind, "badpart") == 0) {
 		/* w's second slice, [5:10,:], left out of the index */
 		static const struct ckpt_extent x[] = { { 5, 5 }, { 0, 4 } };
@@ -936,8 +973,17 @@ main(int argc, char **argv)
 		mk_partitioned(prefix);
 		if (ckpt_slice_key_encode("w", 1, x, 2, &k) < 0)
 			die("badpart", -ENOMEM);
-		spoil(prefix, NULL, NULL, k.data, k.len);
+		spoil(prefix, NULL, NULL, k.data, k.len, NULL);
 		ckpt_buf_free(&k);
+	} else if (strcmp(kind, "badempty") == 0) {
+		static const int64_t d03[] = { 0, 3 };
+		struct ckpt_writer *w = open_writer(prefix, 1);
+
+		add_scalar(w, "a", 1);
+		add_f32(w, "empty", d03, 2, NULL, 0);
+		add_scalar(w, "z", 2);
+		finish(w);
+		spoil(prefix, NULL, NULL, NULL, 0, "empty");
 	} else {
 		fprintf(stderr, "mkfixture: unknown kind '%s'\n", kind);
 		return 2;
