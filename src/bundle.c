@@ -47,6 +47,9 @@ _Static_assert(sizeof(struct ckpt_entry) <= 72,
 struct shard {
 	int32_t id;
 	int fd;
+	/* Why FD is -1 (open_file()'s error: -ENOENT, NOT_REGULAR, ...),
+	 * or 0. */
+	int open_err;
 	uint64_t size;		/* when opened */
 	/* Its size, modification and change times (ns) when last seen as
 	 * the reads take it (at open, then at each ckpt_bundle_rebase()). */
@@ -1196,18 +1199,27 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			goto out;
 		}
 		fd = open_file(path, &st);
-		if (fd == -ENOENT) {
-			/* As a file cut to nothing: the others stay readable
-			 * (and its tensors can be removed, or written anew). */
+		if (fd < 0 && fd != -ENOMEM) {
+			/* Missing, or not a file to read (a directory, a
+			 * FIFO, unreadable): as a file cut to nothing, the
+			 * others stay readable (and its tensors can be
+			 * removed, or written anew). */
 			const char *base = strrchr(path, '/');
+			char why[64] = "";
 
+			if (fd != -ENOENT)
+				snprintf(why, sizeof(why), " (%s)",
+					 open_error(fd));
 			base = base != NULL ? base + 1 : path;
-			if (cut || missing.len + strlen(base) > 512 ||
+			if (cut ||
+			    missing.len + strlen(base) + strlen(why) > 512 ||
 			    (nmissing > 0 &&
 			     ckpt_buf_put(&missing, ", ", 2) < 0) ||
-			    ckpt_buf_put(&missing, base, strlen(base)) < 0)
+			    ckpt_buf_put(&missing, base, strlen(base)) < 0 ||
+			    ckpt_buf_put(&missing, why, strlen(why)) < 0)
 				cut = true;
 			nmissing++;
+			pv->shards[i].open_err = fd;
 			free(path);
 			continue;
 		}
@@ -1242,9 +1254,16 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			unsigned other;
 
 			first_missing = sh->fd < 0;
-			if (sh->fd < 0 && (other = other_count(
-						   b->prefix,
-						   b->hdr.num_shards)) != 0)
+			if (sh->fd < 0 && sh->open_err != -ENOENT)
+				k = asprintf(&b->warning,
+					     "%s: %s, which holds tensor '%s'",
+					     path ? path : b->prefix,
+					     open_error(sh->open_err),
+					     shown_key(e, kb));
+			else if (sh->fd < 0 && (other = other_count(
+							b->prefix,
+							b->hdr.num_shards)) !=
+							0)
 				k = asprintf(&b->warning,
 					     "%s: no such data file, which "
 					     "holds tensor '%s' (%s.data-"
@@ -2624,14 +2643,19 @@ check_verdict(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 						       b->hdr.num_shards)
 				     : NULL;
 
-		bool gone = e->nparts == 0 &&
-			    b->priv->shards[e->shard_slot].fd < 0;
+		const struct shard *sh = e->nparts == 0
+						 ? &b->priv->shards[e->shard_slot]
+						 : NULL;
 
-		rc = ckpt_fail(err, -EIO,
-			       gone ? "%s: tensor '%s': no such data file"
-				    : "%s: tensor '%s': the file is shorter "
-				      "than the index says",
-			       path != NULL ? path : b->prefix, shown);
+		const char *what =
+			sh == NULL || sh->fd >= 0
+				? "the file is shorter than the index says"
+			: sh->open_err == -ENOENT || sh->open_err == 0
+				? "no such data file"
+				: open_error(sh->open_err);
+
+		rc = ckpt_fail(err, -EIO, "%s: tensor '%s': %s",
+			       path != NULL ? path : b->prefix, shown, what);
 		free(path);
 		return rc;
 	}

@@ -369,21 +369,43 @@ hostile() {
 	assert_line "tensors:      0"
 }
 
-@test "a FIFO or directory in place of a file: refused at once, not a hang" {
+@test "a FIFO or directory in place of a file: never opened, not a hang; a shard's tensors alone fail" {
 	local p d=$BATS_TEST_TMPDIR
 	mkdir -p "$d/mnt" "$d/state"
 	p=$(copy_ckpt "$(fixture shards)")
 	rm "$p.data-00001-of-00003"
 	mkfifo "$p.data-00001-of-00003"
-	# (a plain open of a FIFO waits for a writer, forever)
-	run -1 timeout 10 "$CKPTFS" "$p" "$d/mnt"
-	assert_output "ckptfs: $p.data-00001-of-00003: not a regular file"
-	run -1 timeout 10 "$CKPT_INSPECT" "$p"
-	assert_output "ckpt-inspect: $p.data-00001-of-00003: not a regular file"
+	# (a plain open of a FIFO waits for a writer, forever); a data file
+	# that is not a file is as a missing one: the rest is served
+	mount_ckpt "$p" -o ro
+	run -0 cat "$CKPTFS_LOG"
+	assert_output "ckptfs: warning: $p.data-00001-of-00003: not a regular file, which holds tensor 's1/y'; reading such a tensor fails with EIO"
+	[ "$(values "$MNT/by-name/s0/x" f4)" = "1 2 3 4" ]
+	[ "$(values "$MNT/by-name/s2/z" f4)" = "9 10 11 12" ]
+	run -1 timeout 10 cat "$MNT/by-name/s1/y"
+	assert_output --partial "Input/output error"
+	run -0 grep -c "ckptfs: $p.data-00001-of-00003: tensor 's1/y': not a regular file$" "$CKPTFS_LOG"
+	assert_output 1
+	unmount_ckpt
+	run -0 --separate-stderr timeout 10 "$CKPT_INSPECT" "$p"
+	[ "${#lines[@]}" = 3 ]
+	[ "$stderr" = "ckpt-inspect: warning: $p.data-00001-of-00003: not a regular file, which holds tensor 's1/y'" ]
 	rm "$p.data-00001-of-00003"
 	mkdir "$p.data-00001-of-00003"
-	run -1 timeout 10 "$CKPT_INSPECT" "$p"
-	assert_output "ckpt-inspect: $p.data-00001-of-00003: not a regular file"
+	run -1 timeout 10 "$CKPT_INSPECT" --verify "$p"
+	assert_line "DAMAGED s1/y: not a regular file in ckpt.data-00001-of-00003"
+	assert_line "3 tensors verified, 1 damaged"
+	# refused at the write-out, named; removed, the rest is written
+	mount_ckpt "$p" -o output="$d/out"
+	printf '\0\0\200?' >"$MNT/by-name/n"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/n"
+	finish_fails
+	assert_output --partial "by-name/s1/y"
+	mount_ckpt "$p" -o output="$d/out"
+	rm "$MNT/by-name/s1/y"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$d/out"
+	assert_output "5 tensors verified, 0 damaged"
 	mkfifo "$d/f.index"
 	run -1 timeout 10 "$CKPT_INSPECT" "$d/f"
 	assert_output "ckpt-inspect: $d/f.index: not a regular file"
