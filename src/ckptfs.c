@@ -1739,6 +1739,22 @@ out_unmount:
 			ckptfs_log(&fs, LOG_ERR,
 				   "writing the checkpoint failed: %s",
 				   err.msg);
+		} else if (rc < 0 && ckptfs_overlay_spool_gone(tree)) {
+			/* (the directory of the source, output and spool
+			 * removed while mounted, say) */
+			ckptfs_log(&fs, LOG_ERR,
+				   "writing the checkpoint failed: %s; the "
+				   "spool %s was removed (or moved) while "
+				   "mounted, and the changes with it",
+				   err.msg, plan.spool);
+			char *tail = NULL;
+
+			if (asprintf(&tail,
+				     "; the spool %s was removed (or moved) "
+				     "while mounted, and the changes with it",
+				     plan.spool) >= 0)
+				ckpt_err_append(&err, tail, true);
+			free(tail);
 		} else if (rc < 0) {
 			ckptfs_log(&fs, LOG_ERR,
 				   "writing the checkpoint failed: %s; the "

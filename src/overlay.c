@@ -3848,6 +3848,18 @@ ckptfs_overlay_changed(const struct ckptfs_tree *t)
 	return t->ov != NULL && atomic_load(&t->ov->changed);
 }
 
+bool
+ckptfs_overlay_spool_gone(const struct ckptfs_tree *t)
+{
+	struct stat held, now;
+
+	if (t->ov == NULL || t->ov->dirfd < 0 ||
+	    fstat(t->ov->dirfd, &held) < 0)
+		return false;
+	return held.st_nlink == 0 || stat(t->ov->spool_dir, &now) < 0 ||
+	       now.st_dev != held.st_dev || now.st_ino != held.st_ino;
+}
+
 int
 ckptfs_overlay_sync(struct ckptfs_tree *t)
 {

@@ -60,6 +60,11 @@ void ckptfs_overlay_close(struct ckptfs_tree *t);
 /* True once anything that changes the output was done (or replayed). */
 bool ckptfs_overlay_changed(const struct ckptfs_tree *t);
 
+/* True if T's spool was made and is no longer at its path (removed with
+ * the directory it was in, or moved away): a mount with -o spool= of
+ * that path cannot bring its changes back. */
+bool ckptfs_overlay_spool_gone(const struct ckptfs_tree *t);
+
 /* True if, when T's overlay was opened, another overlay (another mount)
  * held the same spool: every change fails with -EBUSY. */
 bool ckptfs_overlay_busy(const struct ckptfs_tree *t);

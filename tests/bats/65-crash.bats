@@ -414,3 +414,13 @@ crash_over_old() {
 	assert_output --regexp "^ckptfs: $spool: spool of $P as it was when its index was modified at [0-9]+\.[0-9]{9} s; that index is now of 1700000000\.000000000 s \(written again, or copied without its time\): the changes replay only on the checkpoint they were made on$"
 	[ -d "$spool" ]
 }
+
+@test "the source's directory removed while mounted, default spool in it: the write-out says the changes went with it" {
+	mount_ckpt "$P"
+	printf '\x00\x00\x20\x41' >"$MNT/by-name/a"
+	rm -rf "$T/src"
+	finish_fails
+	# (it said the changes were kept in that spool)
+	assert_output --partial "; the spool $P.tf2.ckptfs-spool was removed (or moved) while mounted, and the changes with it"
+	refute_output --partial "mount again"
+}
