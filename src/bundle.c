@@ -708,10 +708,18 @@ entry_from_proto(struct ckpt_entry *e, const Ckptpb__BundleEntryProto *pe,
 		dims[i] = sh->dim[i]->size;
 	e->dims = dims;
 	rc = ckpt_shape_elems(dims, e->rank, &elems);
-	if (rc < 0)
+	if (rc < 0) {
+		char text[CKPT_MAX_RANK * 21 + 8];
+
+		if (ckpt_shape_format(dims, e->rank, text, sizeof(text)) < 0)
+			snprintf(text, sizeof(text), "...");
 		return ckpt_fail(err, rc == -EOVERFLOW ? -EOVERFLOW : -EBADMSG,
-				 "%s: tensor '%s' has an invalid shape", name,
-				 shown_key(e, kb));
+				 "%s: tensor '%s' has an invalid shape [%s]: %s",
+				 name, shown_key(e, kb), text,
+				 rc == -EOVERFLOW
+					 ? "more than 2^63 elements"
+					 : "a negative dimension");
+	}
 	if (pe->shard_id < 0 || pe->offset < 0 || pe->size < 0)
 		return ckpt_fail(err, -EBADMSG,
 				 "%s: tensor '%s' has a negative shard, offset "

@@ -1023,11 +1023,13 @@ test_hostile_entries(void)
 		/* dims 2^40 x 2^40: the element count overflows */
 		{ "\x08\x01\x12\x12\x12\x07\x08\x80\x80\x80\x80\x80\x20"
 		  "\x12\x07\x08\x80\x80\x80\x80\x80\x20",
-		  22, -EBADMSG, "invalid shape" },
+		  22, -EBADMSG,
+		  "invalid shape [1099511627776,1099511627776]: more than "
+		  "2^63 elements" },
 		/* a negative dim */
 		{ "\x08\x01\x12\x0d\x12\x0b\x08\xff\xff\xff\xff\xff\xff\xff\xff"
 		  "\xff\x01",
-		  17, -EBADMSG, "invalid shape" },
+		  17, -EBADMSG, "invalid shape [-1]: a negative dimension" },
 		/* unknown rank */
 		{ "\x08\x01\x12\x02\x18\x01", 6, -EBADMSG, "unknown rank" },
 		/* not a protobuf */
