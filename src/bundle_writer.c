@@ -752,20 +752,62 @@ ckpt_writer_add_copy(struct ckpt_writer *w, const void *key, size_t klen,
 	return 0;
 }
 
+/* The bytes whose order a value of DTYPE has (each half of a complex
+ * number), or 0 for strings and variants. */
+static size_t
+swap_unit(int dtype)
+{
+	size_t es = ckpt_dtype_size(dtype);
+
+	return dtype == CKPT_DT_COMPLEX64 || dtype == CKPT_DT_COMPLEX128
+		       ? es / 2
+		       : es;
+}
+
+/* Reverse each UNIT bytes of BUF (LEN, whole units). */
+static void
+swap_units(uint8_t *buf, size_t len, size_t unit)
+{
+	for (size_t i = 0; unit > 1 && i + unit <= len; i += unit)
+		for (size_t a = i, b = i + unit - 1; a < b; a++, b--) {
+			uint8_t x = buf[a];
+
+			buf[a] = buf[b];
+			buf[b] = x;
+		}
+}
+
 int
 ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
 		   int dtype, const int64_t *dims, int rank, int src_fd,
 		   uint64_t src_off, uint64_t size, struct ckpt_err *err)
+{
+	return ckpt_writer_add_fd_order(w, key, klen, dtype, dims, rank,
+					src_fd, src_off, size, false, err);
+}
+
+int
+ckpt_writer_add_fd_order(struct ckpt_writer *w, const void *key,
+			 size_t klen, int dtype, const int64_t *dims, int rank,
+			 int src_fd, uint64_t src_off, uint64_t size,
+			 bool swap, struct ckpt_err *err)
 {
 	struct wshard *s = &w->shards[w->cur];
 	struct wentry *e;
 	uint8_t *buf;
 	uint32_t crc = 0;
 	uint64_t done = 0;
+	size_t unit = swap ? swap_unit(dtype) : 0;
 	int rc;
 
 	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0)
 		return rc;
+	if (swap && unit == 0)
+		return ckpt_fail(err, -EINVAL,
+				 "tensor '%.*s': %s bytes are not converted to "
+				 "the other byte order here",
+				 (int)klen, (const char *)key,
+				 ckpt_dtype_name(dtype));
 	if (ckpt_dtype_size(dtype) == 0) {
 		/* Strings and variants are checked whole: read them. */
 		buf = size > SIZE_MAX ? NULL : malloc(size ? (size_t)size : 1);
@@ -799,8 +841,23 @@ ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
 	while (done < size) {
 		size_t n = size - done < COPY_CHUNK ? (size_t)(size - done)
 						    : COPY_CHUNK;
-		ssize_t r = pread(src_fd, buf, n, (off_t)(src_off + done));
+		ssize_t r;
 
+		/* (whole chunks when converting: a chunk is whole values,
+		 * COPY_CHUNK being a multiple of every unit) */
+		if (unit > 1) {
+			rc = ckpt_pread_full(src_fd, buf, n,
+					     src_off + done);
+			r = rc < 0 ? -1 : (ssize_t)n;
+			if (rc == -EIO)
+				r = 0;
+			else if (rc < 0)
+				errno = -rc;
+			else
+				swap_units(buf, n, unit);
+		} else {
+			r = pread(src_fd, buf, n, (off_t)(src_off + done));
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {

@@ -90,6 +90,15 @@ int ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
 		       int dtype, const int64_t *dims, int rank, int src_fd,
 		       uint64_t src_off, uint64_t size, struct ckpt_err *err);
 
+/* The same, the bytes in the byte order other than the output's when
+ * SWAP: each value's bytes reversed as they are copied (each half's, for
+ * complex dtypes); -EINVAL for strings and variants (whose layouts are
+ * made again in the other order by their caller). */
+int ckpt_writer_add_fd_order(struct ckpt_writer *w, const void *key,
+			     size_t klen, int dtype, const int64_t *dims,
+			     int rank, int src_fd, uint64_t src_off,
+			     uint64_t size, bool swap, struct ckpt_err *err);
+
 /* Send the tensors added from now on to data shard SHARD (0-based, below
  * opts.num_shards; the default is 0).  Return 0 or -EINVAL. */
 int ckpt_writer_select_shard(struct ckpt_writer *w, int32_t shard);

@@ -160,9 +160,10 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	/* The overlay checked the layout; a file changed since is not. */
-	if ((rc = ckpt_string_parse(buf, (size_t)t->size, n, be, lens, data,
-				    NULL)) < 0)
+	/* The overlay checked the layout; a file changed since is not.  (In
+	 * the file's byte order: the slices are made in the output's.) */
+	if ((rc = ckpt_string_parse(buf, (size_t)t->size, n, be != t->swap,
+				    lens, data, NULL)) < 0)
 		goto fail;
 	for (size_t i = 0; i < e->nparts; i++) {
 		const struct ckpt_part *p = &e->parts[i];
@@ -221,6 +222,49 @@ out:
 	return rc;
 }
 
+/* Add string tensor T, whose bytes at FD are laid out in the byte order
+ * other than the output's (BE: big-endian), laid out again in the
+ * output's: the checksum of the lengths is of their bytes in the order. */
+static int
+add_reordered_strings(struct ckpt_writer *w, const struct ckpt_out_tensor *t,
+		      int fd, const char *key, size_t klen, bool be,
+		      struct ckpt_err *err)
+{
+	struct ckpt_buf out = { 0 };
+	const uint8_t **data = NULL;
+	uint64_t *lens = NULL, n = 0;
+	uint8_t *buf = NULL;
+	char kb[CKPT_SHOWN_MAX];
+	uint32_t crc;
+	int rc;
+
+	ckpt_shape_elems(t->dims, t->rank, &n);
+	if (t->size > SIZE_MAX || n > SIZE_MAX / sizeof(uint64_t) ||
+	    (buf = malloc(t->size ? (size_t)t->size : 1)) == NULL ||
+	    (data = calloc(n ? (size_t)n : 1, sizeof(*data))) == NULL ||
+	    (lens = calloc(n ? (size_t)n : 1, sizeof(*lens))) == NULL)
+		rc = ckpt_fail(err, -ENOMEM, "tensor '%s': out of memory",
+			       ckpt_key_shown(key, klen, kb));
+	else if ((rc = ckpt_pread_full(fd, buf, (size_t)t->size, 0)) == 0 &&
+		 (rc = ckpt_string_parse(buf, (size_t)t->size, n, !be, lens,
+					 data, NULL)) == 0 &&
+		 (rc = ckpt_string_encode_order(data, lens, n, be, &out,
+						&crc)) == 0)
+		rc = ckpt_writer_add(w, key, klen, CKPT_DT_STRING, t->dims,
+				     t->rank, out.data, out.len, err);
+	else
+		rc = ckpt_fail(err, rc, "tensor '%s': %s",
+			       ckpt_key_shown(key, klen, kb),
+			       rc == -EBADMSG ? "not a string tensor of its "
+						"shape"
+					      : strerror(-rc));
+	ckpt_buf_free(&out);
+	free(lens);
+	free(data);
+	free(buf);
+	return rc;
+}
+
 /* Add one tensor under KEY (BE: the output is big-endian). */
 static int
 add_tensor(struct ckpt_writer *w, struct held **held,
@@ -245,8 +289,11 @@ add_tensor(struct ckpt_writer *w, struct held **held,
 	}
 	rc = t->slicing != NULL
 		     ? add_split_strings(w, held, t, fd, key, klen, be, err)
-		     : ckpt_writer_add_fd(w, key, klen, t->dtype, t->dims,
-					  t->rank, fd, 0, t->size, err);
+	     : t->swap && t->dtype == CKPT_DT_STRING
+		     ? add_reordered_strings(w, t, fd, key, klen, be, err)
+		     : ckpt_writer_add_fd_order(w, key, klen, t->dtype,
+						t->dims, t->rank, fd, 0,
+						t->size, t->swap, err);
 	if (t->file != NULL)
 		close(fd);
 	return rc;

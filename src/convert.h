@@ -50,6 +50,12 @@ struct ckpt_out_tensor {
 	 * restores a partitioned variable of strings only from the slices it
 	 * saved); NULL: written whole. */
 	const struct ckpt_entry *slicing;
+	/* From a file: its bytes are in the byte order other than the
+	 * output's (opts.endianness), converted as they are copied: each
+	 * element's (each half's, for complex dtypes); a string tensor is
+	 * laid out again (its lengths' checksum is of their bytes in the
+	 * order). */
+	bool swap;
 };
 
 struct ckpt_convert_opts {

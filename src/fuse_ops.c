@@ -1651,7 +1651,8 @@ xattr_change_check(struct ckptfs *fs, fuse_ino_t ino, const char *name)
 	if ((rc = object_view(fs)) < 0)
 		return rc;
 	if ((strcmp(name, CKPTFS_XATTR_DTYPE) == 0 ||
-	     strcmp(name, CKPTFS_XATTR_SHAPE) == 0) &&
+	     strcmp(name, CKPTFS_XATTR_SHAPE) == 0 ||
+	     strcmp(name, CKPTFS_XATTR_ORDER) == 0) &&
 	    (rc = change_check(fs, ino)) < 0)
 		return rc;
 	return 0;

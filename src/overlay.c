@@ -2844,6 +2844,25 @@ journal_setx(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 	return rc;
 }
 
+/* True if T's source holds its tensor data big-endian: every tensor shown
+ * is then in that byte order (unless user.ckpt.byteorder says
+ * otherwise), and so is the new checkpoint. */
+static bool
+big_endian(const struct ckptfs_tree *t)
+{
+	return t->bundle != NULL && t->bundle->hdr.endianness == 1;
+}
+
+/* True unless a tensor of DTYPE (-1: unknown) cannot have its bytes
+ * converted to the other byte order: a variant (or a resource), whose
+ * elements are serialized protos, each with its own lengths. */
+static bool
+order_convertible(int dtype)
+{
+	return dtype < 0 || dtype == CKPT_DT_STRING ||
+	       ckpt_dtype_size(dtype) > 0;
+}
+
 /* False if a tensor of DTYPE (-1: unknown) and shape DIMS[0..RANK)
  * (RANK -1: unknown) would take more than 2^63 bytes, which no size can
  * match (the element count alone is checked by ckpt_shape_parse()). */
@@ -2886,7 +2905,8 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 		return same ? 0 : -EPERM;
 	}
 	if (strcmp(name, CKPTFS_XATTR_DTYPE) != 0 &&
-	    strcmp(name, CKPTFS_XATTR_SHAPE) != 0)
+	    strcmp(name, CKPTFS_XATTR_SHAPE) != 0 &&
+	    strcmp(name, CKPTFS_XATTR_ORDER) != 0)
 		return -ENOTSUP;
 	if (size >= sizeof(text))
 		return -EINVAL;
@@ -2897,7 +2917,22 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 		text[--size] = '\0';
 	if (memchr(text, '\0', size) != NULL)
 		return -EINVAL;	/* "int32\0junk" is not int32 */
-	if (strcmp(name, CKPTFS_XATTR_DTYPE) == 0) {
+	if (strcmp(name, CKPTFS_XATTR_ORDER) == 0) {
+		bool other;
+
+		if (strcmp(text, "little") != 0 && strcmp(text, "big") != 0)
+			return -EINVAL;
+		other = (strcmp(text, "big") == 0) != big_endian(t);
+		if (other == n->other_order)
+			return 0;
+		/* (a variant's lengths and checksums are in its bytes) */
+		if (other && !order_convertible(n->dtype))
+			return -EINVAL;
+		if ((rc = copy_up(t, n, UINT64_MAX)) < 0 ||
+		    (rc = journal_setx(t, n, name, text, size)) < 0)
+			return rc;
+		n->other_order = other;
+	} else if (strcmp(name, CKPTFS_XATTR_DTYPE) == 0) {
 		dtype = ckpt_dtype_from_name(text);
 		if (dtype < 0 || !ckpt_dtype_storable(dtype) ||
 		    !shape_fits(dtype, n->dims, n->rank))
@@ -2953,6 +2988,15 @@ ckptfs_ov_removexattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 	if (strcmp(name, CKPTFS_XATTR_KEY) == 0 ||
 	    strcmp(name, CKPTFS_XATTR_CRC) == 0)
 		return n->written ? 0 : -EPERM;
+	/* (rsync -X of a file without it: the bytes are taken to be in
+	 * the checkpoint's order) */
+	if (strcmp(name, CKPTFS_XATTR_ORDER) == 0)
+		return n->other_order
+			       ? ckptfs_ov_setxattr(t, n, name,
+						    big_endian(t) ? "big"
+								  : "little",
+						    big_endian(t) ? 3 : 6)
+			       : 0;
 	if (!dtype && strcmp(name, CKPTFS_XATTR_SHAPE) != 0)
 		return -ENODATA;
 	if (dtype ? n->dtype < 0 : n->rank < 0)
@@ -3159,14 +3203,15 @@ ckptfs_ov_take_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 		    struct ckptfs_node *from)
 {
 	static const char *const names[] = { CKPTFS_XATTR_DTYPE,
-					     CKPTFS_XATTR_SHAPE };
+					     CKPTFS_XATTR_SHAPE,
+					     CKPTFS_XATTR_ORDER };
 	int rc = 0;
 
 	if (t->ov == NULL || n == from || n->kind != CKPTFS_TENSOR ||
 	    from->kind != CKPTFS_TENSOR || n->deleted || from->dtype < 0 ||
 	    n->size != from->size)
 		return 0;
-	for (size_t k = 0; k < 2 && rc == 0; k++) {
+	for (size_t k = 0; k < 3 && rc == 0; k++) {
 		struct ckpt_buf v = { 0 };
 
 		rc = ckptfs_xattr_get(t, from, names[k], &v);
@@ -3463,7 +3508,8 @@ replay_one(struct ckptfs_tree *t, const uint8_t *p, const uint8_t *limit,
 		else if (n == NULL)
 			rc = -ENOENT;
 		else if (strcmp(nm, CKPTFS_XATTR_DTYPE) == 0 ||
-			 strcmp(nm, CKPTFS_XATTR_SHAPE) == 0) {
+			 strcmp(nm, CKPTFS_XATTR_SHAPE) == 0 ||
+			 strcmp(nm, CKPTFS_XATTR_ORDER) == 0) {
 			/* The copy-up before it has its own record. */
 			rc = ckptfs_ov_setxattr(t, n, nm, c, cl);
 		}
@@ -4101,14 +4147,6 @@ check_names(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 	return rc;
 }
 
-/* True if T's source holds its tensor data big-endian: every tensor shown
- * and written is then in that byte order, and so is the new checkpoint. */
-static bool
-big_endian(const struct ckptfs_tree *t)
-{
-	return t->bundle != NULL && t->bundle->hdr.endianness == 1;
-}
-
 /* Check that spooled string or variant tensor N (shown as WHERE) holds
  * their stored layout for its shape, which the writer needs, so that the
  * refusal names it as the others are.  Return 0 or -EINVAL. */
@@ -4118,6 +4156,8 @@ check_layout(struct ckptfs_tree *t, struct ckptfs_node *n, const char *where,
 {
 	char name[32], shape[64] = "?";
 	uint64_t elems, size = n->size;
+	/* (in the order of the file's bytes) */
+	bool be = big_endian(t) != n->other_order;
 	uint32_t crc;
 	uint8_t *buf;
 	int fd, rc = 0;
@@ -4135,12 +4175,12 @@ check_layout(struct ckptfs_tree *t, struct ckptfs_node *n, const char *where,
 	}
 	close(fd);
 	if (buf != NULL && n->dtype == CKPT_DT_STRING &&
-	    ckpt_string_parse(buf, (size_t)size, elems, big_endian(t), NULL,
-			      NULL, &crc) < 0) {
+	    ckpt_string_parse(buf, (size_t)size, elems, be, NULL, NULL,
+			      &crc) < 0) {
 		char why[160];
 
-		ckpt_string_explain(buf, (size_t)size, elems, big_endian(t),
-				    why, sizeof(why));
+		ckpt_string_explain(buf, (size_t)size, elems, be, why,
+				    sizeof(why));
 		ckpt_shape_format(n->dims, n->rank, shape, sizeof(shape));
 		rc = ckpt_fail(err, -EINVAL,
 			       "%s: not a stored string tensor of shape [%s]: "
@@ -4185,6 +4225,16 @@ settle_shape(struct ckptfs_tree *t, struct ckptfs_node *n,
 	o->dtype = n->dtype;
 	o->rank = n->rank;
 	o->dims = n->dims;
+	o->swap = n->other_order;
+	if (n->other_order && !order_convertible(n->dtype)) {
+		rc = ckpt_fail(err, -EINVAL,
+			       "%s: a %s tensor whose bytes are in the other "
+			       "byte order (user.ckpt.byteorder) cannot be "
+			       "converted; write its bytes in this "
+			       "checkpoint's",
+			       (const char *)w.data, ckpt_dtype_name(n->dtype));
+		goto out;
+	}
 	es = ckpt_dtype_size(n->dtype);
 	if (es == 0) {
 		if (n->rank < 0)

@@ -164,8 +164,8 @@ int ckptfs_ov_share(struct ckptfs_tree *t, struct ckptfs_node *n,
 		    struct ckptfs_node *from, uint64_t off, uint64_t len,
 		    uint64_t *count);
 
-/* Give tensor N, of FROM's size (a copy of all of FROM), FROM's dtype and
- * shape, as setting them would.  Return 0 (also when N does not qualify)
+/* Give tensor N, of FROM's size (a copy of all of FROM), FROM's dtype,
+ * shape and byte order, as setting them would.  Return 0 (also when N does not qualify)
  * or a negative errno. */
 int ckptfs_ov_take_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 			struct ckptfs_node *from);

@@ -2451,6 +2451,15 @@ ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
 	}
 	if (strcmp(name, CKPTFS_XATTR_KEY) == 0)
 		return xattr_key(t, n, out);
+	if (strcmp(name, CKPTFS_XATTR_ORDER) == 0) {
+		bool big = (t->bundle != NULL &&
+			    t->bundle->hdr.endianness == 1) != n->other_order;
+
+		if (ckptfs_node_bad(n))
+			return -ENODATA;
+		return ckpt_buf_put(out, big ? "big" : "little",
+				    big ? 3 : 6);
+	}
 	if (strcmp(name, CKPTFS_XATTR_CRC) == 0) {
 		if ((rc = node_crc(t, n, &crc)) < 0)
 			return rc;
@@ -2464,7 +2473,8 @@ ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,
 int
 ckptfs_xattr_list(const struct ckptfs_node *n, struct ckpt_buf *out)
 {
-	static const char names[] = CKPTFS_XATTR_KEY "\0" CKPTFS_XATTR_CRC;
+	static const char names[] = CKPTFS_XATTR_KEY "\0" CKPTFS_XATTR_CRC
+		"\0" CKPTFS_XATTR_ORDER;
 	int rc = 0;
 
 	if (n->kind != CKPTFS_TENSOR)

@@ -39,6 +39,7 @@
 #define CKPTFS_XATTR_SHAPE "user.ckpt.shape"
 #define CKPTFS_XATTR_KEY "user.ckpt.key"
 #define CKPTFS_XATTR_CRC "user.ckpt.crc32c"
+#define CKPTFS_XATTR_ORDER "user.ckpt.byteorder"
 
 enum ckptfs_kind {
 	CKPTFS_DIR,
@@ -140,6 +141,10 @@ struct ckptfs_node {
 	 * such tensor's replace them. */
 	bool dtype_taken : 1;
 	bool shape_taken : 1;
+	/* TENSOR: its bytes are in the byte order other than the
+	 * checkpoint's (set with user.ckpt.byteorder, as cp -a from a mount
+	 * of the other order does): the write-out converts them. */
+	bool other_order : 1;
 	union {
 		struct ckptfs_dir dir;	/* CKPTFS_DIR */
 		struct {	/* CKPTFS_TENSOR, CKPTFS_BLOB */
@@ -468,7 +473,8 @@ bool ckptfs_xattr_supported(const char *name);
 
 /* Append the value of extended attribute NAME of N to OUT (its current
  * dtype and shape; user.ckpt.key is the key N has in a checkpoint of the
- * mounted format).  Return 0, -EOPNOTSUPP (not a "user." name), -ENODATA
+ * mounted format; user.ckpt.byteorder, "little" or "big", that of its
+ * bytes).  Return 0, -EOPNOTSUPP (not a "user." name), -ENODATA
  * (no such attribute, or a dtype or shape not known yet), -EIO,
  * -ENOMEM. */
 int ckptfs_xattr_get(const struct ckptfs_tree *t, struct ckptfs_node *n,

@@ -344,6 +344,7 @@ largest_reply() {
 	assert_line 'user.ckpt.dtype="float32"'
 	assert_line 'user.ckpt.key="c"'
 	assert_line 'user.ckpt.shape=""'
+	assert_line 'user.ckpt.byteorder="little"'
 	run -0 cat "$MNT/info.json"
 	assert_output --partial '"format": "tf1"'
 	assert_output --partial '"tensors": 3'

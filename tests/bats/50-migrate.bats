@@ -445,6 +445,66 @@ EOF2
 	assert_output ""
 }
 
+@test "cp -a between mounts of either byte order keeps values (user.ckpt.byteorder), after a crash too" {
+	local a w
+	mount_ckpt "$(fixture bigendian)" -o ro
+	a=$MNT
+	[ "$(xattr "$a/by-name/k" user.ckpt.byteorder)" = big ]
+	mount_ckpt "$(fixture tf1)" -o format=same,output="$T/le",spool="$T/sp"
+	w=$MNT
+	[ "$(xattr "$w/by-name/a" user.ckpt.byteorder)" = little ]
+	mkdir "$w/by-name/s"
+	cp -a "$a/by-name/k" "$a/by-name/step" "$w/by-name/"
+	cp -a "$a/by-name/s/vec" "$w/by-name/s/"
+	# shown as copied, big-endian as the attribute says
+	cmp "$a/by-name/k" "$w/by-name/k"
+	[ "$(xattr "$w/by-name/k" user.ckpt.byteorder)" = big ]
+	# a copy of all of a tensor is that tensor, byte order too
+	cp "$w/by-name/k" "$w/by-name/k3"
+	[ "$(xattr "$w/by-name/k3" user.ckpt.byteorder)" = big ]
+	# taken away (rsync -X from a file without it): this checkpoint's
+	cp -a "$a/by-name/k" "$w/by-name/k2"
+	setfattr -x user.ckpt.byteorder "$w/by-name/k2"
+	[ "$(xattr "$w/by-name/k2" user.ckpt.byteorder)" = little ]
+	run ! setfattr -n user.ckpt.byteorder -v middle "$w/by-name/k"
+	# a variant's bytes cannot be converted
+	printf '\x00' >"$w/by-name/var"
+	setfattr -n user.ckpt.dtype -v variant "$w/by-name/var"
+	run ! setfattr -n user.ckpt.byteorder -v big "$w/by-name/var"
+	rm "$w/by-name/var"
+	# journalled: a crash, and the spool brings the byte orders back
+	kill_daemon
+	mount_ckpt "$(fixture tf1)" -o format=same,output="$T/le",spool="$T/sp"
+	[ "$(xattr "$MNT/by-name/k" user.ckpt.byteorder)" = big ]
+	[ "$(xattr "$MNT/by-name/k2" user.ckpt.byteorder)" = little ]
+	finish
+	run -0 "$CKPT_INSPECT" -H "$T/le"
+	assert_output --partial "endianness:   little"
+	[ "$(val "$T/le" k)" = "[1.5,-2]" ]
+	[ "$(val "$T/le" k3)" = "[1.5,-2]" ]
+	[ "$(val "$T/le" step)" = 42 ]
+	[ "$(val "$T/le" s/vec)" = '["a","","xyz"]' ]
+	[ "$(val "$T/le" a)" = 1 ]
+	run -0 "$CKPT_INSPECT" --verify "$T/le"
+	assert_output --partial ", 0 damaged"
+	# and the other way, into a big-endian checkpoint
+	mount_ckpt "$T/le" -o ro
+	a=$MNT
+	mount_ckpt "$(fixture bigendian)" -o format=same,output="$T/be"
+	cp -a "$a/by-name/a" "$a/by-name/global_step" "$MNT/by-name/"
+	cp -a "$a/by-name/s/vec" "$MNT/by-name/s/vec2"
+	[ "$(xattr "$MNT/by-name/global_step" user.ckpt.byteorder)" = little ]
+	finish
+	run -0 "$CKPT_INSPECT" -H "$T/be"
+	assert_output --partial "endianness:   big"
+	[ "$(val "$T/be" a)" = 1 ]
+	[ "$(val "$T/be" global_step)" = 42 ]
+	[ "$(val "$T/be" s/vec2)" = '["a","","xyz"]' ]
+	[ "$(val "$T/be" k)" = "[1.5,-2]" ]
+	run -0 "$CKPT_INSPECT" --verify "$T/be"
+	assert_output --partial ", 0 damaged"
+}
+
 @test "a big-endian checkpoint converts in its own byte order, strings too" {
 	local p
 	p=$(fixture bigendian)

@@ -793,6 +793,86 @@ test_watch(void)
 	ckpt_bundle_close(b);
 }
 
+/* ckpt_writer_add_fd_order(): values whose bytes are in the other byte
+ * order come out in the output's, each value (each half of a complex
+ * one) reversed, across the copy's chunks too; strings and variants are
+ * refused (their callers lay them out again). */
+static void
+test_add_fd_order(void)
+{
+	enum { N16 = 700000 };	/* 1.4 MB: more than one chunk */
+	struct ckpt_writer *w = NULL;
+	struct ckpt_bundle *b = NULL;
+	struct ckpt_err err = { 0 };
+	const struct ckpt_entry *e;
+	char prefix[PATH_MAX], path[PATH_MAX];
+	static const uint8_t f32be[] = { 0x3f, 0xc0, 0, 0, 0xc0, 0, 0, 0 };
+	static const uint8_t c64be[] = { 0x3f, 0x80, 0, 0, 0x40, 0, 0, 0 };
+	static const float f32[] = { 1.5f, -2.0f };
+	static const float c64[] = { 1.0f, 2.0f };
+	uint8_t *i16 = malloc(2 * (size_t)N16), *got = malloc(2 * (size_t)N16);
+	int64_t d2[1] = { 2 }, d1[1] = { 1 }, dn[1] = { N16 };
+	size_t n = 0;
+	int fd;
+
+	CHECK(i16 != NULL && got != NULL);
+	if (i16 == NULL || got == NULL)
+		goto out;
+	snprintf(path, sizeof(path), "%s/order.bytes", tmp);
+	snprintf(prefix, sizeof(prefix), "%s/order", tmp);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	for (size_t i = 0; i < N16; i++) {	/* big-endian i */
+		i16[2 * i] = (uint8_t)(i >> 8);
+		i16[2 * i + 1] = (uint8_t)i;
+	}
+	CHECK_EQ_INT(pwrite(fd, f32be, 8, 0), 8);
+	CHECK_EQ_INT(pwrite(fd, c64be, 8, 8), 8);
+	CHECK_EQ_INT(pwrite(fd, i16, 2 * (size_t)N16, 16), 2 * N16);
+	CHECK_EQ_INT(ckpt_writer_new(prefix, NULL, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add_fd_order(w, "f", 1, CKPT_DT_FLOAT, d2, 1,
+					      fd, 0, 8, true, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add_fd_order(w, "c", 1, CKPT_DT_COMPLEX64,
+					      d1, 1, fd, 8, 8, true, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add_fd_order(w, "i", 1, CKPT_DT_UINT16, dn,
+					      1, fd, 16, 2 * N16, true, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add_fd_order(w, "s", 1, CKPT_DT_STRING, d1,
+					      1, fd, 0, 5, true, &err),
+		     -EINVAL);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	close(fd);
+	unlink(path);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	if (b == NULL)
+		goto out;
+	CHECK(b->hdr.endianness == 0);
+	CHECK((e = ckpt_bundle_find(b, "f", 1)) != NULL);
+	CHECK_EQ_INT(ckpt_bundle_pread(b, e, got, 8, 0, &n), 0);
+	CHECK_EQ_MEM(got, n, f32, sizeof(f32));
+	CHECK((e = ckpt_bundle_find(b, "c", 1)) != NULL);
+	CHECK_EQ_INT(ckpt_bundle_pread(b, e, got, 8, 0, &n), 0);
+	CHECK_EQ_MEM(got, n, c64, sizeof(c64));
+	CHECK((e = ckpt_bundle_find(b, "i", 1)) != NULL);
+	CHECK_EQ_INT(ckpt_bundle_pread(b, e, got, 2 * N16, 0, &n), 0);
+	CHECK_EQ_U64(n, 2 * (uint64_t)N16);
+	for (size_t i = 0; i < N16 && n == 2 * (size_t)N16; i++)
+		if (got[2 * i] != (uint8_t)i ||
+		    got[2 * i + 1] != (uint8_t)(i >> 8)) {
+			CHECK(!"uint16 value reversed");
+			break;
+		}
+	CHECK_EQ_INT(ckpt_bundle_verify(b, e, &err), 0);
+	CHECK(ckpt_bundle_find(b, "s", 1) == NULL);
+	ckpt_bundle_close(b);
+out:
+	free(i16);
+	free(got);
+}
+
 int
 main(void)
 {
@@ -806,6 +886,7 @@ main(void)
 	test_replace();
 	test_clone_layout();
 	test_watch();
+	test_add_fd_order();
 	check_rmtree(tmp);
 	return check_done("test_writer");
 }
