@@ -278,8 +278,11 @@ test_tf1(void)
 	CHECK_EQ_INT(ckptfs_xattr_list(k, &b), 0);
 	CHECK_EQ_MEM(b.data, b.len,
 		     "user.ckpt.dtype\0user.ckpt.shape\0user.ckpt.key\0"
-		     "user.ckpt.crc32c",
-		     63);
+		     "user.ckpt.crc32c\0user.ckpt.byteorder",
+		     83);
+	b.len = 0;
+	CHECK_EQ_INT(ckptfs_xattr_get(t, k, CKPTFS_XATTR_ORDER, &b), 0);
+	CHECK_EQ_MEM(b.data, b.len, "little", 6);
 	b.len = 0;
 	CHECK_EQ_INT(ckptfs_xattr_list(t->by_name, &b), 0);
 	CHECK_EQ_INT(b.len, 0);
