@@ -159,6 +159,7 @@ struct vacated {
 	int ldtype;
 	int lrank;
 	int64_t *ldims;
+	bool lorder;	/* with LDTYPE: its bytes in the other order */
 	uint64_t hash;
 	size_t len;
 	bool tf1;
@@ -439,7 +440,7 @@ set_shape(struct ckptfs_node *n, int64_t *dims, int rank)
  * (then nothing). */
 static int
 take_meta_of(struct ckptfs_node *n, int dtype, int rank, const int64_t *dims,
-	     bool own)
+	     bool other, bool own)
 {
 	bool dt = (n->dtype < 0 || n->dtype_taken) && dtype >= 0;
 	bool sh = (n->rank < 0 || n->shape_taken) && rank >= 0;
@@ -450,6 +451,8 @@ take_meta_of(struct ckptfs_node *n, int dtype, int rank, const int64_t *dims,
 	if (dt) {
 		n->dtype = dtype;
 		n->dtype_taken = !own;
+		/* (the order of the bytes goes with their dtype) */
+		n->other_order = other;
 	}
 	if (sh) {
 		set_shape(n, d, rank);
@@ -458,11 +461,12 @@ take_meta_of(struct ckptfs_node *n, int dtype, int rank, const int64_t *dims,
 	return 0;
 }
 
-/* take_meta_of() tensor M's dtype and shape. */
+/* take_meta_of() tensor M's dtype (with its byte order) and shape. */
 static int
 take_meta(struct ckptfs_node *n, const struct ckptfs_node *m, bool own)
 {
-	return take_meta_of(n, m->dtype, m->rank, m->dims, own);
+	return take_meta_of(n, m->dtype, m->rank, m->dims, m->other_order,
+			    own);
 }
 
 /* The hash of vacated KEY (LEN bytes; TF1: a TF1 name). */
@@ -533,6 +537,7 @@ vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
 		ov->vac[i]->ldims = NULL;
 		ov->vac[i]->ldtype = -1;
 		ov->vac[i]->lrank = -1;
+		ov->vac[i]->lorder = false;
 		return;
 	}
 	if ((v = malloc(sizeof(*v) + key->len)) == NULL) {
@@ -545,6 +550,7 @@ vac_note(struct ckptfs_overlay *ov, struct ckptfs_node *n,
 	v->ldtype = -1;
 	v->lrank = -1;
 	v->ldims = NULL;
+	v->lorder = false;
 	v->hash = h;
 	v->len = key->len;
 	v->tf1 = tf1;
@@ -594,7 +600,7 @@ take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n,
 	/* what it left behind here, then (over that) what it has now (out
 	 * of memory: not taken) */
 	(void)take_meta_of(n, ov->vac[i]->ldtype, ov->vac[i]->lrank,
-			   ov->vac[i]->ldims, false);
+			   ov->vac[i]->ldims, ov->vac[i]->lorder, false);
 	(void)take_meta(n, m, false);
 out:
 	ckpt_buf_free(&key);
@@ -2231,6 +2237,7 @@ struct moved {
 	int ldtype;
 	int lrank;
 	int64_t *ldims;
+	bool lorder;
 };
 
 /* The directory of tensor N's raw path OLDP in VIEW that can simply be
@@ -2392,7 +2399,9 @@ drop_taken(struct ckptfs_node *n, struct moved *m)
 		return;
 	if (n->dtype_taken) {
 		m->ldtype = n->dtype;
+		m->lorder = n->other_order;
 		n->dtype = -1;
+		n->other_order = false;
 	}
 	if (n->shape_taken && n->rank >= 0 &&
 	    (m->ldims = dims_dup(n->dims, n->rank)) != NULL) {
@@ -2418,6 +2427,7 @@ vac_leave(struct ckptfs_overlay *ov, struct moved *m)
 	if (v == NULL || v->n != m->n)
 		return;
 	v->ldtype = m->ldtype;
+	v->lorder = m->lorder;
 	free(v->ldims);
 	v->ldims = m->ldims;
 	v->lrank = m->ldims != NULL ? m->lrank : -1;
@@ -2935,7 +2945,8 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 	} else if (strcmp(name, CKPTFS_XATTR_DTYPE) == 0) {
 		dtype = ckpt_dtype_from_name(text);
 		if (dtype < 0 || !ckpt_dtype_storable(dtype) ||
-		    !shape_fits(dtype, n->dims, n->rank))
+		    !shape_fits(dtype, n->dims, n->rank) ||
+		    (n->other_order && !order_convertible(dtype)))
 			return -EINVAL;
 		if (dtype == n->dtype && !n->dtype_taken)
 			return 0;
@@ -3182,6 +3193,7 @@ ckptfs_ov_share(struct ckptfs_tree *t, struct ckptfs_node *n,
 		set_shape(n, (int64_t *)from->entry->dims, from->entry->rank);
 		n->dtype_taken = false;
 		n->shape_taken = false;
+		n->other_order = false;	/* the source's bytes */
 		n->dims_owned = false;
 		n->size = from->size;
 		atomic_store(&n->crc, atomic_load(&from->crc));

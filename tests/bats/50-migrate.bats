@@ -467,10 +467,28 @@ EOF2
 	setfattr -x user.ckpt.byteorder "$w/by-name/k2"
 	[ "$(xattr "$w/by-name/k2" user.ckpt.byteorder)" = little ]
 	run ! setfattr -n user.ckpt.byteorder -v middle "$w/by-name/k"
-	# a variant's bytes cannot be converted
+	# saved through a temporary file (sed -i), or removed and written
+	# again: the byte order goes with the dtype the file takes
+	cp -a "$a/by-name/k" "$w/by-name/k4"
+	cp -a "$a/by-name/k" "$w/by-name/k5"
+	sed -i 's/\xc0\x00\x00\x00$/\xc0\x40\x00\x00/' "$w/by-name/k4"
+	[ "$(xattr "$w/by-name/k4" user.ckpt.byteorder)" = big ]
+	cat "$w/by-name/k5" >"$T/k5"
+	rm "$w/by-name/k5"
+	cat "$T/k5" >"$w/by-name/k5"
+	[ "$(xattr "$w/by-name/k5" user.ckpt.byteorder)" = big ]
+	# a copy sharing a tensor of the source has the source's order
+	touch "$w/by-name/n"
+	setfattr -n user.ckpt.byteorder -v big "$w/by-name/n"
+	cp "$w/by-name/a" "$w/by-name/n"
+	[ "$(xattr "$w/by-name/n" user.ckpt.byteorder)" = little ]
+	# a variant's bytes cannot be converted, set either way round
 	printf '\x00' >"$w/by-name/var"
 	setfattr -n user.ckpt.dtype -v variant "$w/by-name/var"
 	run ! setfattr -n user.ckpt.byteorder -v big "$w/by-name/var"
+	setfattr -n user.ckpt.dtype -v uint8 "$w/by-name/var"
+	setfattr -n user.ckpt.byteorder -v big "$w/by-name/var"
+	run ! setfattr -n user.ckpt.dtype -v variant "$w/by-name/var"
 	rm "$w/by-name/var"
 	# journalled: a crash, and the spool brings the byte orders back
 	kill_daemon
@@ -482,6 +500,9 @@ EOF2
 	assert_output --partial "endianness:   little"
 	[ "$(val "$T/le" k)" = "[1.5,-2]" ]
 	[ "$(val "$T/le" k3)" = "[1.5,-2]" ]
+	[ "$(val "$T/le" k4)" = "[1.5,-3]" ]
+	[ "$(val "$T/le" k5)" = "[1.5,-2]" ]
+	[ "$(val "$T/le" n)" = 1 ]
 	[ "$(val "$T/le" step)" = 42 ]
 	[ "$(val "$T/le" s/vec)" = '["a","","xyz"]' ]
 	[ "$(val "$T/le" a)" = 1 ]
