@@ -3045,9 +3045,10 @@ ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,
 	if (ckptfs_node_is_graph(t, n))
 		return -EPERM;
 	/* (a tensor whose entry cannot be used has size 0 and still
-	 * becomes a new, empty one) */
-	if (!ckptfs_ov_spooled(n) && size == n->size && !t->ov->replaying &&
-	    !ckptfs_node_bad(n))
+	 * becomes a new, empty one; so does a tensor of no bytes, which may
+	 * be damaged: cut to nothing, it is overwritten whole) */
+	if (!ckptfs_ov_spooled(n) && size == n->size && size != 0 &&
+	    !t->ov->replaying && !ckptfs_node_bad(n))
 		return 0;
 	if ((rc = copy_up(t, n, size)) < 0)
 		return rc;

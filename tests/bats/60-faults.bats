@@ -345,6 +345,15 @@ hostile() {
 	run -0 "$CKPT_INSPECT" --verify "$o"
 	# (a, z, save_counter and the object graph)
 	assert_output "4 tensors verified, 0 damaged"
+	# or overwritten whole: with nothing, as it was meant to be
+	mount_ckpt "$p" -o output="$o"
+	: >"$MNT/by-name/empty"
+	run -0 cat "$MNT/by-name/empty"
+	[ "$(xattr "$MNT/by-name/empty" user.ckpt.crc32c)" = 00000000 ]
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	assert_output "5 tensors verified, 0 damaged"
+	[ "$(meta "$o" vars/empty/.ATTRIBUTES/VARIABLE_VALUE)" = "float32 [0,3]" ]
 }
 
 @test "an object graph entry that cannot be used: refused with its reason; removed, one is built; an empty output" {
