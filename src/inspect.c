@@ -1618,14 +1618,16 @@ out:
 	return rc;
 }
 
-/* Append the shard files (path, size or null if missing) as JSON array
- * members, or as text lines; return how many are missing. */
+/* Append the shard files (path, size, or null and why it cannot be
+ * read) as JSON array members, or as text lines; return how many cannot
+ * be read. */
 static size_t
 header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 {
 	int32_t s, n = b->hdr.num_shards;
 	size_t missing = 0;
 	struct stat st;
+	const char *why;
 	bool there;
 	char *path;
 
@@ -1635,23 +1637,29 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 			o->err = o->err != 0 ? o->err : -ENOMEM;
 			return missing;
 		}
+		/* (what the reader would open: a regular file it may read) */
 		there = stat(path, &st) == 0;
-		missing += !there;
+		why = !there			? "missing"
+		      : !S_ISREG(st.st_mode)	? "not a regular file"
+		      : access(path, R_OK) != 0 ? "unreadable"
+						: NULL;
+		missing += why != NULL;
 		if (json) {
 			o_fmt(o, "%s{\"id\":%" PRId32 ",\"path\":",
 			      s > 0 ? "," : "", s);
 			esc_json(o, path, strlen(path));
-			if (there)
+			if (why == NULL)
 				o_fmt(o, ",\"size\":%jd}", (intmax_t)st.st_size);
 			else
-				o_str(o, ",\"size\":null}");
+				o_fmt(o, ",\"size\":null,\"error\":\"%s\"}",
+				      why);
 		} else {
 			o_fmt(o, "shard %-6" PRId32 " ", s);
 			esc_text(o, path, strlen(path), ESC_PLAIN);
-			if (there)
+			if (why == NULL)
 				o_fmt(o, " (%jd bytes)\n", (intmax_t)st.st_size);
 			else
-				o_str(o, " (missing)\n");
+				o_fmt(o, " (%s)\n", why);
 		}
 		free(path);
 	}

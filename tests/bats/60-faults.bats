@@ -404,6 +404,10 @@ hostile() {
 	run -1 timeout 10 "$CKPT_INSPECT" --verify "$p"
 	assert_line "DAMAGED s1/y: not a regular file in ckpt.data-00001-of-00003"
 	assert_line "3 tensors verified, 1 damaged"
+	run -1 --separate-stderr "$CKPT_INSPECT" -H "$p"
+	assert_line "shard 1      $p.data-00001-of-00003 (not a regular file)"
+	run -1 --separate-stderr "$CKPT_INSPECT" -Hj "$p"
+	run -0 jq -e '.shards[1] | .size == null and .error == "not a regular file"' <<<"$output"
 	# refused at the write-out, named; removed, the rest is written
 	mount_ckpt "$p" -o output="$d/out"
 	printf '\0\0\200?' >"$MNT/by-name/n"
