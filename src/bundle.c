@@ -2410,6 +2410,26 @@ ckpt_bundle_entry_short(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 	return e->nparts == 0 && !stored_in_file(b, e);
 }
 
+const char *
+ckpt_bundle_entry_unopened(const struct ckpt_bundle *b,
+			   const struct ckpt_entry *e)
+{
+	const char *why = NULL;
+
+	for (size_t i = 0; i < e->nparts && why == NULL; i++)
+		why = ckpt_bundle_entry_unopened(b, e->parts[i].entry);
+	if (e->nparts == 0 && !ckpt_entry_is_bad(e) && e->size > 0 &&
+	    b->priv->shards != NULL) {
+		const struct shard *sh = &b->priv->shards[e->shard_slot];
+
+		if (sh->fd < 0 && sh->open_err != 0)
+			why = sh->open_err == -ENOENT
+				      ? "no such data file"
+				      : open_error(sh->open_err);
+	}
+	return why;
+}
+
 int
 ckpt_bundle_locate(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 		   uint64_t off, int *fd, uint64_t *foff, uint64_t *run)

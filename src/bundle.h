@@ -173,6 +173,11 @@ const char *ckpt_bundle_entry_bad(const struct ckpt_bundle *b,
 bool ckpt_bundle_entry_short(const struct ckpt_bundle *b,
 			     const struct ckpt_entry *e);
 
+/* Why a data file of E could not be opened with B ("no such data file",
+ * "not a regular file", strerror()), or NULL if they all were. */
+const char *ckpt_bundle_entry_unopened(const struct ckpt_bundle *b,
+				       const struct ckpt_entry *e);
+
 /* A data file changed while B has it open: its size, modification or
  * change time moved (written in place, cut, put back, touched; TensorFlow
  * never does any of it: it writes a new file and renames it, which an open

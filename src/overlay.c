@@ -4826,6 +4826,16 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 				       (const char *)w.data,
 				       bad_reason(t->bundle, x->entry));
 		} else if (x->entry != NULL && t->bundle != NULL &&
+			   ckpt_bundle_entry_unopened(t->bundle, x->entry)) {
+			where(t, x, &w);
+			rc = ckpt_fail(&why, -EIO,
+				       "%s: its data file could not be opened "
+				       "(%s); remove it, or overwrite all of "
+				       "it",
+				       (const char *)w.data,
+				       ckpt_bundle_entry_unopened(t->bundle,
+								  x->entry));
+		} else if (x->entry != NULL && t->bundle != NULL &&
 			   ckpt_bundle_entry_short(t->bundle, x->entry)) {
 			where(t, x, &w);
 			rc = ckpt_fail(&why, -EIO,
