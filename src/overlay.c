@@ -4160,6 +4160,25 @@ check_names(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 	return rc;
 }
 
+/* What a refusal of string (STRING) or variant bytes laid out in the
+ * order other than BE (the one checked) adds. */
+static const char *
+other_order_hint(bool be, bool string)
+{
+	if (!string)
+		return be ? "; they are laid out little-endian (copied from "
+			    "a mount of a little-endian checkpoint?), and a "
+			    "variant cannot be converted: remove it"
+			  : "; they are laid out big-endian (copied from a "
+			    "mount of a big-endian checkpoint?), and a variant "
+			    "cannot be converted: remove it";
+	return be ? "; they are laid out little-endian (copied from a mount "
+		    "of a little-endian checkpoint?): set user.ckpt.byteorder "
+		    "to little"
+		  : "; they are laid out big-endian (copied from a mount of a "
+		    "big-endian checkpoint?): set user.ckpt.byteorder to big";
+}
+
 /* Check that spooled string or variant tensor N (shown as WHERE) holds
  * their stored layout for its shape, which the writer needs, so that the
  * refusal names it as the others are.  Return 0 or -EINVAL. */
@@ -4198,17 +4217,24 @@ check_layout(struct ckptfs_tree *t, struct ckptfs_node *n, const char *where,
 		rc = ckpt_fail(err, -EINVAL,
 			       "%s: not a stored string tensor of shape [%s]: "
 			       "%s (one varint length per element, the masked "
-			       "CRC-32C of the lengths, then the bytes)",
-			       where, shape, why);
+			       "CRC-32C of the lengths, then the bytes)%s",
+			       where, shape, why,
+			       ckpt_string_parse(buf, (size_t)size, elems, !be,
+						 NULL, NULL, &crc) == 0
+				       ? other_order_hint(be, true)
+				       : "");
 	} else if (buf != NULL && n->dtype != CKPT_DT_STRING &&
-		   ckpt_variant_check(buf, (size_t)size, elems, big_endian(t),
-				      &crc) < 0) {
+		   ckpt_variant_check(buf, (size_t)size, elems, be, &crc) < 0) {
 		ckpt_shape_format(n->dims, n->rank, shape, sizeof(shape));
 		rc = ckpt_fail(err, -EINVAL,
 			       "%s: not a stored %s tensor of shape [%s] (per "
 			       "element a varint length, the bytes and a "
-			       "masked running CRC-32C)",
-			       where, ckpt_dtype_name(n->dtype), shape);
+			       "masked running CRC-32C)%s",
+			       where, ckpt_dtype_name(n->dtype), shape,
+			       ckpt_variant_check(buf, (size_t)size, elems,
+						  !be, &crc) == 0
+				       ? other_order_hint(be, false)
+				       : "");
 	}
 	free(buf);
 	return rc;

@@ -526,6 +526,24 @@ EOF2
 	assert_output --partial ", 0 damaged"
 }
 
+@test "strings and a variant copied from a mount of the other byte order without it: refused, saying so" {
+	local a
+	mount_ckpt "$(fixture bigendian)" -o ro
+	a=$MNT
+	mount_ckpt "$(fixture tf1)" -o format=same,output="$T/le"
+	# (cp -a cannot set the order of a variant, and says nothing)
+	cp -a "$a/by-name/v" "$MNT/by-name/v"
+	mkdir "$MNT/by-name/s"
+	cp "$a/by-name/s/vec" "$MNT/by-name/s/vec"
+	setfattr -n user.ckpt.dtype -v string "$MNT/by-name/s/vec"
+	setfattr -n user.ckpt.shape -v 3 "$MNT/by-name/s/vec"
+	finish_fails
+	assert_output --partial "ckptfs: refused: by-name/s/vec: not a stored string tensor of shape [3]: "
+	assert_output --partial "; they are laid out big-endian (copied from a mount of a big-endian checkpoint?): set user.ckpt.byteorder to big"
+	assert_output --partial "ckptfs: refused: by-name/v: not a stored variant tensor of shape [] (per element a varint length, the bytes and a masked running CRC-32C); they are laid out big-endian (copied from a mount of a big-endian checkpoint?), and a variant cannot be converted: remove it"
+	unmount_ckpt
+}
+
 @test "a big-endian checkpoint converts in its own byte order, strings too" {
 	local p
 	p=$(fixture bigendian)
