@@ -119,6 +119,12 @@ struct ckpt_bundle_priv {
 struct bad_entry {
 	size_t i;		/* in b->entries */
 	char *msg;		/* owned */
+	/* Where its bytes are, as its entry said, when it said so (no
+	 * slices, a shard in range, some bytes): for a salvage. */
+	bool located;
+	int32_t shard_id;
+	uint32_t crc32c;
+	uint64_t offset, size;
 };
 
 static void
@@ -637,6 +643,12 @@ mark_bad(struct ckpt_bundle *b, size_t i, const struct ckpt_err *why)
 		(b->nbad - at) * sizeof(*pv->bad));
 	pv->bad[at].i = i;
 	pv->bad[at].msg = msg;
+	pv->bad[at].located = e->nparts == 0 && e->size > 0 &&
+			      e->shard_id < b->hdr.num_shards;
+	pv->bad[at].shard_id = e->shard_id;
+	pv->bad[at].crc32c = e->crc32c;
+	pv->bad[at].offset = e->offset;
+	pv->bad[at].size = e->size;
 	b->nbad++;
 	e->dtype = CKPT_DT_INVALID;
 	e->rank = 0;
@@ -651,8 +663,9 @@ mark_bad(struct ckpt_bundle *b, size_t i, const struct ckpt_err *why)
 	return 0;
 }
 
-const char *
-ckpt_bundle_entry_bad(const struct ckpt_bundle *b, const struct ckpt_entry *e)
+/* The record of bad entry E, or NULL. */
+static const struct bad_entry *
+bad_record(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 {
 	const struct ckpt_bundle_priv *pv = b->priv;
 	size_t i = (size_t)(e - b->entries), lo = 0, hi = b->nbad;
@@ -663,13 +676,39 @@ ckpt_bundle_entry_bad(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 		size_t mid = lo + (hi - lo) / 2;
 
 		if (pv->bad[mid].i == i)
-			return pv->bad[mid].msg;
+			return &pv->bad[mid];
 		if (pv->bad[mid].i < i)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return "its index entry cannot be used";
+	return NULL;
+}
+
+const char *
+ckpt_bundle_entry_bad(const struct ckpt_bundle *b, const struct ckpt_entry *e)
+{
+	const struct bad_entry *r = bad_record(b, e);
+
+	if (!ckpt_entry_is_bad(e))
+		return NULL;
+	return r != NULL ? r->msg : "its index entry cannot be used";
+}
+
+bool
+ckpt_bundle_bad_location(const struct ckpt_bundle *b,
+			 const struct ckpt_entry *e, int32_t *shard,
+			 uint64_t *offset, uint64_t *size, uint32_t *crc)
+{
+	const struct bad_entry *r = bad_record(b, e);
+
+	if (r == NULL || !r->located)
+		return false;
+	*shard = r->shard_id;
+	*offset = r->offset;
+	*size = r->size;
+	*crc = r->crc32c;
+	return true;
 }
 
 /* -EBADMSG for reading bad entry E, with why in ERR. */
@@ -691,6 +730,14 @@ entry_from_proto(struct ckpt_entry *e, const Ckptpb__BundleEntryProto *pe,
 	uint64_t elems;
 	int rc;
 
+	/* (first: kept for a salvage if the rest does not check out) */
+	if (pe->shard_id >= 0 && pe->offset >= 0 && pe->size >= 0 &&
+	    pe->n_slices == 0) {
+		e->shard_id = pe->shard_id;
+		e->offset = (uint64_t)pe->offset;
+		e->size = (uint64_t)pe->size;
+		e->crc32c = pe->crc32c;
+	}
 	e->dtype = pe->dtype;
 	if (!ckpt_dtype_storable(pe->dtype))
 		return ckpt_fail(err, -ENOTSUP,

@@ -25,6 +25,7 @@
 
 #include "bundle.h"
 #include "coding.h"
+#include "crc32c.h"
 #include "err.h"
 #include "objgraph.h"
 #include "table.h"
@@ -1065,6 +1066,73 @@ write_out(const uint8_t *p, size_t len)
  * as stored (a partitioned tensor assembled), once they are found to
  * match their checksum; with --force whatever they are, the damage said
  * on stderr (exit 1). */
+/* --raw --force of bad entry E: the bytes its entry locates, as stored
+ * (what of them its data file holds), checked against its CRC; always
+ * EX_BAD (or standard output's error). */
+static int
+write_bad_raw(const struct ckpt_bundle *b, const struct ckpt_entry *e)
+{
+	uint64_t off, size, done = 0;
+	uint32_t crc = 0, stored;
+	int32_t shard;
+	uint8_t *buf = NULL;
+	char *path = NULL;
+	int fd = -1, rc = EX_BAD;
+
+	(void)fail_lib("warning: ", ckpt_bundle_entry_bad(b, e));
+	if (!ckpt_bundle_bad_location(b, e, &shard, &off, &size, &stored)) {
+		fputs(PROG ": nothing written (its entry does not say where "
+		      "its bytes are)\n", stderr);
+		return EX_BAD;
+	}
+	path = ckpt_shard_path(b->prefix, shard, b->hdr.num_shards);
+	if (path == NULL || (buf = malloc(CHUNK)) == NULL) {
+		rc = fail("%s", strerror(ENOMEM));
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		rc = fail("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (done < size) {
+		size_t want = size - done < CHUNK ? (size_t)(size - done)
+						  : CHUNK;
+		ssize_t got = pread(fd, buf, want, (off_t)(off + done));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = fail("%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		if ((rc = write_out(buf, (size_t)got)) < 0)
+			goto out;	/* standard output's */
+		crc = ckpt_crc32c_extend(crc, buf, (size_t)got);
+		done += (uint64_t)got;
+	}
+	rc = EX_BAD;
+	if (done < size)
+		fprintf(stderr,
+			PROG ": warning: %" PRIu64 " of %" PRIu64 " bytes "
+			     "written: the data file ends there\n",
+			done, size);
+	else
+		fprintf(stderr,
+			PROG ": warning: %" PRIu64 " bytes at offset %" PRIu64
+			     " of %s written as stored; they %s the checksum "
+			     "its entry gives\n",
+			size, off, path,
+			ckpt_crc_mask(crc) == stored ? "match" : "do not match");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(path);
+	return rc;
+}
+
 static int
 write_raw(const struct ckpt_bundle *b, const bool *sel,
 	  const struct opts *opts)
@@ -1084,8 +1152,19 @@ write_raw(const struct ckpt_bundle *b, const bool *sel,
 			n);
 		return EX_USAGE;
 	}
-	if (ckpt_entry_is_bad(e))
-		return fail_lib(NULL, ckpt_bundle_entry_bad(b, e));
+	if (ckpt_entry_is_bad(e) && opts->force)
+		return write_bad_raw(b, e);
+	if (ckpt_entry_is_bad(e)) {
+		int32_t sh;
+		uint64_t o, sz;
+		uint32_t c;
+
+		(void)fail_lib(NULL, ckpt_bundle_entry_bad(b, e));
+		if (ckpt_bundle_bad_location(b, e, &sh, &o, &sz, &c))
+			fputs(PROG ": nothing written (--force writes the "
+			      "bytes its entry locates)\n", stderr);
+		return EX_BAD;
+	}
 	rc = ckpt_bundle_verify(b, e, &err);
 	if ((rc == -EBADMSG || rc == -EIO) && opts->force) {
 		(void)fail_lib("warning: ", ckpt_err_str(&err, rc));

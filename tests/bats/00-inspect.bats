@@ -561,6 +561,22 @@ assert_one_error() {
 	cmp "$W/k3" <(head -c 10 "$W/k2")
 }
 
+@test "--raw --force of an index entry that cannot be used: the bytes it locates, if it does" {
+	fixture badentry
+	# dense/bias says dtype 99; its bytes are float32 1 2 3
+	run -1 --separate-stderr inspect -r "$F" dense/bias
+	[ -z "$output" ]
+	[ "${stderr_lines[-1]}" = "ckpt-inspect: nothing written (--force writes the bytes its entry locates)" ]
+	inspect -r --force "$F" dense/bias >"$W/b" 2>"$W/err" && fail "exit 0"
+	[ "$(od -An -tf4 "$W/b" | xargs)" = "1 2 3" ]
+	run -0 tail -n 1 "$W/err"
+	assert_output --regexp "^ckpt-inspect: warning: 12 bytes at offset [0-9]+ of $F\.data-00000-of-00001 written as stored; they match the checksum its entry gives$"
+	# scoped/c's entry does not decode: nothing to locate
+	run -1 --separate-stderr inspect -r --force "$F" scoped/c
+	[ -z "$output" ]
+	[ "${stderr_lines[-1]}" = "ckpt-inspect: nothing written (its entry does not say where its bytes are)" ]
+}
+
 @test "--raw of a partitioned tensor is assembled; of strings, their stored layout" {
 	fixture partitioned
 	run -0 bash -c '"$1" -r "$2" w | od -An -v -tf4 | xargs' _ "$CKPT_INSPECT" "$F"
