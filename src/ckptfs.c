@@ -719,7 +719,56 @@ struct plan {
 	 * changes, not where they go). */
 	char *again;
 	bool force;
+	/* The source's directory when mounting (SRC_KNOWN: it could be
+	 * stat()ed), whose state file is the user's: told apart from an
+	 * output's directory by identity, as either may be renamed. */
+	bool src_known;
+	dev_t src_dev;
+	ino_t src_ino;
 };
+
+/* Where output I of P now is (malloc()ed; NULL: as named): its
+ * directory, which the write-out used whatever it has become since, may
+ * have been renamed while mounted. */
+static char *
+written_at(const struct plan *p, size_t i)
+{
+	char link[40], dir[PATH_MAX], *out = NULL;
+	const char *base = strrchr(p->prefixes[i], '/');
+	ssize_t n;
+
+	if (p->outs[i].dirfd == NULL || base == NULL)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", p->dirfds[i]);
+	n = readlink(link, dir, sizeof(dir) - 1);
+	if (n <= 0 || dir[0] != '/')
+		return NULL;
+	dir[n] = '\0';
+	/* (unchanged, or removed: as named) */
+	if (((size_t)n == (size_t)(base - p->prefixes[i]) &&
+	     memcmp(dir, p->prefixes[i], (size_t)n) == 0) ||
+	    (n > 10 && strcmp(dir + n - 10, " (deleted)") == 0))
+		return NULL;
+	if (asprintf(&out, "%s%s", strcmp(dir, "/") == 0 ? "" : dir,
+		     base) < 0)
+		return NULL;
+	return out;
+}
+
+/* Log that output I of P was written, where it is now. */
+static void
+log_wrote(struct ckptfs *fs, const struct plan *p, size_t i)
+{
+	char *at = written_at(p, i);
+
+	if (at != NULL)
+		ckptfs_log(fs, LOG_INFO, "wrote %s (named %s when mounted: its "
+			   "directory was renamed since)",
+			   at, p->prefixes[i]);
+	else
+		ckptfs_log(fs, LOG_INFO, "wrote %s", p->prefixes[i]);
+	free(at);
+}
 
 static void
 plan_free(struct plan *p)
@@ -812,6 +861,17 @@ make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
 		return -1;
 	}
 	p->force = conf->output != NULL;
+	{
+		char *sdir = dir_of(b->prefix);
+		struct stat st;
+
+		if (sdir != NULL && stat(sdir, &st) == 0) {
+			p->src_known = true;
+			p->src_dev = st.st_dev;
+			p->src_ino = st.st_ino;
+		}
+		free(sdir);
+	}
 	base = conf->output ? absolute(conf->output) : strdup(b->prefix);
 	if (base == NULL)
 		goto nomem;
@@ -1361,7 +1421,6 @@ status_line(struct ckptfs *fs, int prio, struct ckpt_buf *lines,
 struct state_job {
 	struct ckptfs *fs;
 	const struct plan *plan;
-	const char *source;	/* the source checkpoint's prefix */
 	struct ckpt_buf *warned;	/* "warning: ..." lines for ckptfs -u */
 };
 
@@ -1413,13 +1472,15 @@ write_state(void *arg)
 {
 	const struct state_job *job = arg;
 	const struct plan *p = job->plan;
-	char *sdir = dir_of(job->source), *odir = dir_of(p->prefixes[0]);
+	/* (named where it is now: its directory may have been renamed) */
+	char *at = written_at(p, 0);
+	char *odir = dir_of(at != NULL ? at : p->prefixes[0]);
 	const char *names[2];
 	struct ckpt_err err = { 0 };
-	struct stat a, b;
+	struct stat b;
 	int dfd = -1, rc = 0;
 
-	if (sdir == NULL || odir == NULL)
+	if (odir == NULL)
 		goto out;
 	dfd = p->outs[0].dirfd != NULL
 		      ? fcntl(*p->outs[0].dirfd, F_DUPFD_CLOEXEC, 0)
@@ -1428,9 +1489,10 @@ write_state(void *arg)
 		goto out;
 	for (size_t i = 0; i < p->n; i++)
 		names[i] = strrchr(p->prefixes[i], '/') + 1;
-	/* (1: the one there, or none, is left as it is) */
-	if (stat(sdir, &a) == 0 && a.st_dev == b.st_dev &&
-	    a.st_ino == b.st_ino)
+	/* (1: the one there, or none, is left as it is; the source's
+	 * directory unknown, no state file is made) */
+	if (!p->src_known ||
+	    (p->src_dev == b.st_dev && p->src_ino == b.st_ino))
 		rc = 1;
 	else
 		rc = ckpt_state_write_new(dfd, odir, names, p->n, &err);
@@ -1454,8 +1516,8 @@ write_state(void *arg)
 out:
 	if (dfd >= 0)
 		close(dfd);
-	free(sdir);
 	free(odir);
+	free(at);
 }
 
 /* Raise the soft limit on open files to the hard limit: the daemon's own
@@ -1704,7 +1766,7 @@ out_unmount:
 	ckptfs_uring_stop();	/* its entries are gone with the mount */
 	if (ok && fs.writable) {
 		bool wrote = false;
-		struct state_job job = { &fs, &plan, bundle->prefix, &warned };
+		struct state_job job = { &fs, &plan, &warned };
 
 		/* Unmounted: nothing waits on us while we write. */
 		ckptfs_ov_on_written(tree, write_state, &job);
@@ -1727,8 +1789,7 @@ out_unmount:
 			ok = true;
 			rc = 0;
 			for (size_t i = 0; i < plan.n; i++)
-				ckptfs_log(&fs, LOG_INFO, "wrote %s",
-					   plan.prefixes[i]);
+				log_wrote(&fs, &plan, i);
 			status_line(&fs, LOG_WARNING, &warned,
 				    "warning: the checkpoint is written, but "
 				    "%s; remove it by hand",
@@ -1771,8 +1832,7 @@ out_unmount:
 			free(tail);
 		} else if (wrote) {
 			for (size_t i = 0; i < plan.n; i++)
-				ckptfs_log(&fs, LOG_INFO, "wrote %s",
-					   plan.prefixes[i]);
+				log_wrote(&fs, &plan, i);
 		} else {
 			/* Unmounting to convert without output= is the
 			 * likely mistake: say why there is nothing. */

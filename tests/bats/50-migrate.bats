@@ -445,6 +445,29 @@ EOF2
 	assert_output ""
 }
 
+@test "directories renamed while mounted: outputs named where they are; no state file made in the source's" {
+	mkdir "$T/src" "$T/o"
+	cp "$(fixture tf1)".* "$T/src/"
+	mount_ckpt "$T/src/ckpt"
+	printf '\0\0\0@' >"$MNT/by-name/a"
+	mv "$T/src" "$T/src2"
+	finish
+	# (it said "wrote .../src/ckpt.tf2", and made src2/checkpoint)
+	run -0 cat "$CKPTFS_LOG"
+	assert_output "ckptfs: wrote $T/src2/ckpt.tf2 (named $T/src/ckpt.tf2 when mounted: its directory was renamed since)"
+	[ ! -e "$T/src2/checkpoint" ]
+	[ "$(val "$T/src2/ckpt.tf2" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 2 ]
+	# an output's own directory renamed: its state file there, named so
+	mount_ckpt "$T/src2/ckpt" -o output="$T/o/out"
+	printf '\0\0\0@' >"$MNT/by-name/a"
+	mv "$T/o" "$T/o2"
+	finish
+	run -0 cat "$CKPTFS_LOG"
+	assert_line "ckptfs: wrote $T/o2/checkpoint"
+	assert_line "ckptfs: wrote $T/o2/out (named $T/o/out when mounted: its directory was renamed since)"
+	[ "$(head -n 1 "$T/o2/checkpoint")" = 'model_checkpoint_path: "out"' ]
+}
+
 @test "cp -a between mounts of either byte order keeps values (user.ckpt.byteorder), after a crash too" {
 	local a w
 	mount_ckpt "$(fixture bigendian)" -o ro
