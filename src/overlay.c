@@ -574,8 +574,9 @@ key_of(struct ckptfs_tree *t, struct ckptfs_node *n, struct ckpt_buf *key)
  * removed or renamed away (as an editor that keeps a backup does): if N
  * has no dtype or no shape of its own, it takes that tensor's, as a file
  * renamed over it does (ckptfs(1), WRITING).  FROM is N's key before, if
- * it had one: a tensor coming back to a key it left itself takes
- * nothing.  A replay of the journal decides the same. */
+ * it had one: a rename to the key it has takes nothing; a tensor back at
+ * a key it left takes back what it left there.  A replay of the journal
+ * decides the same. */
 static void
 take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n,
 	     const struct ckpt_buf *from)
@@ -595,13 +596,16 @@ take_vacated(struct ckptfs_tree *t, struct ckptfs_node *n,
 		goto out;
 	i = vac_slot(ov, key.data, key.len, vac_hash(key.data, key.len, false),
 		     false);
-	if (ov->vac[i] == NULL || (m = ov->vac[i]->n) == n)
+	if (ov->vac[i] == NULL)
 		goto out;
 	/* what it left behind here, then (over that) what it has now (out
-	 * of memory: not taken) */
+	 * of memory: not taken); N itself back (a rename undone) takes
+	 * back what it left */
+	m = ov->vac[i]->n;
 	(void)take_meta_of(n, ov->vac[i]->ldtype, ov->vac[i]->lrank,
 			   ov->vac[i]->ldims, ov->vac[i]->lorder, false);
-	(void)take_meta(n, m, false);
+	if (m != n)
+		(void)take_meta(n, m, false);
 out:
 	ckpt_buf_free(&key);
 }

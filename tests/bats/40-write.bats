@@ -1916,6 +1916,29 @@ EOF
 	refute_output --partial "by-name/vars"
 }
 
+@test "rm and a new file, then renamed away and back (a scope, the file): it keeps the dtype and shape, after a crash too" {
+	local spool=$T/sp
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
+	cat "$MNT/by-name/dense/bias" >"$T/b"
+	rm "$MNT/by-name/dense/bias"
+	cat "$T/b" >"$MNT/by-name/dense/bias"
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.shape)" = 3 ]
+	# (a rename and its undo are no change: it had no dtype back)
+	mv "$MNT/by-name/dense" "$MNT/by-name/d2"
+	mv "$MNT/by-name/d2" "$MNT/by-name/dense"
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.dtype)" = float32 ]
+	mv "$MNT/by-name/dense/bias" "$MNT/by-name/dense/tmp"
+	mv "$MNT/by-name/dense/tmp" "$MNT/by-name/dense/bias"
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.dtype)" = float32 ]
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.shape)" = 3 ]
+	kill_daemon
+	mount_ckpt "$P" -o format=tf1,output="$T/out",spool="$spool"
+	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.dtype)" = float32 ]
+	finish
+	[ "$(meta "$T/out" dense/bias)" = "float32 [3]" ]
+	[ "$(val "$T/out" dense/bias)" = "[1,2,3]" ]
+}
+
 @test "one temporary name saved over several tensors: each keeps its own dtype and shape" {
 	local b
 	mount_ckpt "$P" -o format=tf1,output="$T/o",spool="$T/sp"
