@@ -787,8 +787,9 @@ spool_ensure(struct ckptfs_tree *t)
 		return -errno;
 	ov->dirfd = openat(ov->parentfd, spool_base(ov),
 			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* (another user's, made there since the mount: not ours) */
 	if (ov->dirfd < 0)
-		return -errno;
+		return errno == EACCES ? -EPERM : -errno;
 	if (fstat(ov->dirfd, &st) < 0 || st.st_uid != geteuid()) {
 		close(ov->dirfd);
 		ov->dirfd = -1;
@@ -4004,8 +4005,11 @@ spool_remove(struct ckptfs_overlay *ov)
 		      : openat(ov->parentfd, spool_base(ov),
 			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 				       O_CLOEXEC);
+	/* (nothing of ours there: another user's is not opened, and is
+	 * left alone) */
 	if (dfd < 0)
-		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP
+		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ||
+				       errno == EACCES
 			       ? 0
 			       : -errno;
 	if (fstat(dfd, &st) < 0 || st.st_uid != geteuid()) {
