@@ -1357,6 +1357,12 @@ unmount_wait_at(const char *mnt)
 	 * (no OPEN is sent there) after its daemon is gone. */
 	if (got < 0 && errno == ENOENT)
 		return unmount_dead(mnt);
+	if (got < 0 && (errno == EACCES || errno == EPERM)) {
+		ckptfs_log(NULL, LOG_ERR, "%s: its daemon (pid %ld) is another "
+			   "user's: only that user (or root) can unmount it",
+			   mnt, pid);
+		return EXIT_FAILURE;
+	}
 	if (strncmp(link, "/memfd:ckptfs-status", 20) != 0) {
 		ckptfs_log(NULL, LOG_ERR, "%s: %s is not a ckptfs daemon's "
 			   "status",
@@ -1603,8 +1609,12 @@ main(int argc, char *argv[])
 	if (conf.checkpoint == NULL || conf.nonopts < 2) {
 		/* An option not understood first: "ckptfs --bogus" is not
 		 * missing its arguments only. */
-		if (fuse_parse_cmdline(&args, &opts) != 0 ||
-		    !options_known(&args))
+		if (fuse_parse_cmdline(&args, &opts) != 0) {
+			ckptfs_log(NULL, LOG_ERR, "an option was not "
+				   "understood (ckptfs -h lists them)");
+			goto out_opts;
+		}
+		if (!options_known(&args))
 			goto out_opts;
 		ckptfs_log(NULL, LOG_ERR,
 			   "missing %s (usage: ckptfs [options] CHECKPOINT "
@@ -1620,8 +1630,12 @@ main(int argc, char *argv[])
 	}
 	if (check_mountpoint(conf.mountpoint) < 0)
 		goto out_args;
-	if (fuse_parse_cmdline(&args, &opts) != 0)
+	if (fuse_parse_cmdline(&args, &opts) != 0) {
+		/* (libfuse said which, "fuse: invalid parameter ...") */
+		ckptfs_log(NULL, LOG_ERR, "an option was not understood "
+			   "(ckptfs -h lists them)");
 		goto out_args;
+	}
 	if (!options_known(&args))
 		goto out_opts;
 

@@ -112,6 +112,13 @@ EOF
 		"$BATS_TEST_TMPDIR/mnt"
 	assert_output --partial "--no-such"
 	refute_output --partial "nope"
+	# a value libfuse refuses: its line, then ours (there was none)
+	run -1 timeout 10 "$CKPTFS" -o max_threads=x "$p" "$BATS_TEST_TMPDIR/mnt"
+	assert_line --partial "max_threads=x"
+	assert_line "ckptfs: an option was not understood (ckptfs -h lists them)"
+	run -1 timeout 10 "$CKPTFS" -o max_threads=x "$p"
+	assert_line "ckptfs: an option was not understood (ckptfs -h lists them)"
+	run ! mountpoint -q "$BATS_TEST_TMPDIR/mnt"
 }
 
 @test "ckptfs -u on a mount point with a blank or a backslash in its name" {

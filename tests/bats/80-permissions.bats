@@ -96,4 +96,8 @@ teardown() {
 	# The kernel checks the modes itself: nobody may not write.
 	run ! as_nobody sh -c "echo x >> '$PD/mnt/by-name/b'"
 	run ! as_nobody touch "$PD/mnt/by-name/new"
+	# nor unmount it (it said the daemon's status was not one)
+	run -1 as_nobody "$CKPTFS" -u "$PD/mnt"
+	assert_output --regexp "^ckptfs: $PD/mnt: its daemon \(pid [0-9]+\) is another user's: only that user \(or root\) can unmount it$"
+	mountpoint -q "$PD/mnt"
 }
