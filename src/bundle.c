@@ -120,7 +120,8 @@ struct bad_entry {
 	size_t i;		/* in b->entries */
 	char *msg;		/* owned */
 	/* Where its bytes are, as its entry said, when it said so (no
-	 * slices, a shard in range, some bytes): for a salvage. */
+	 * slices, some bytes; the shard maybe out of range): for a
+	 * salvage. */
 	bool located;
 	int32_t shard_id;
 	uint32_t crc32c;
@@ -643,8 +644,7 @@ mark_bad(struct ckpt_bundle *b, size_t i, const struct ckpt_err *why)
 		(b->nbad - at) * sizeof(*pv->bad));
 	pv->bad[at].i = i;
 	pv->bad[at].msg = msg;
-	pv->bad[at].located = e->nparts == 0 && e->size > 0 &&
-			      e->shard_id < b->hdr.num_shards;
+	pv->bad[at].located = e->nparts == 0 && e->size > 0;
 	pv->bad[at].shard_id = e->shard_id;
 	pv->bad[at].crc32c = e->crc32c;
 	pv->bad[at].offset = e->offset;

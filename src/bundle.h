@@ -155,9 +155,9 @@ int ckpt_bundle_pread(const struct ckpt_bundle *b, const struct ckpt_entry *e,
 const char *ckpt_key_shown(const void *key, size_t len, char *buf);
 
 /* Where the bytes of bad entry E are, as its entry says (for a salvage:
- * they are unchecked, and the entry's damage may be in these fields):
- * false if it does not say (it did not decode, it is partitioned, a
- * shard out of range, no bytes). */
+ * they are unchecked, and the entry's damage may be in these fields, a
+ * shard out of range for one): false if it does not say (it did not
+ * decode, it is partitioned, no bytes). */
 bool ckpt_bundle_bad_location(const struct ckpt_bundle *b,
 			      const struct ckpt_entry *e, int32_t *shard,
 			      uint64_t *offset, uint64_t *size, uint32_t *crc);

@@ -733,22 +733,28 @@ struct plan {
 static char *
 written_at(const struct plan *p, size_t i)
 {
-	char link[40], dir[PATH_MAX], *out = NULL;
+	char link[40], dir[PATH_MAX], *out = NULL, *named;
 	const char *base = strrchr(p->prefixes[i], '/');
+	struct stat held, now;
+	bool same;
 	ssize_t n;
 
-	if (p->outs[i].dirfd == NULL || base == NULL)
+	if (p->outs[i].dirfd == NULL || base == NULL ||
+	    fstat(p->dirfds[i], &held) < 0)
 		return NULL;
+	/* (the name still leads to it, by a symbolic link or ".." too: as
+	 * named) */
+	named = dir_of(p->prefixes[i]);
+	same = named != NULL && stat(named, &now) == 0 &&
+	       now.st_dev == held.st_dev && now.st_ino == held.st_ino;
+	free(named);
+	if (same || held.st_nlink == 0)
+		return NULL;	/* (removed: as named too) */
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", p->dirfds[i]);
 	n = readlink(link, dir, sizeof(dir) - 1);
 	if (n <= 0 || dir[0] != '/')
 		return NULL;
 	dir[n] = '\0';
-	/* (unchanged, or removed: as named) */
-	if (((size_t)n == (size_t)(base - p->prefixes[i]) &&
-	     memcmp(dir, p->prefixes[i], (size_t)n) == 0) ||
-	    (n > 10 && strcmp(dir + n - 10, " (deleted)") == 0))
-		return NULL;
 	if (asprintf(&out, "%s%s", strcmp(dir, "/") == 0 ? "" : dir,
 		     base) < 0)
 		return NULL;

@@ -28,6 +28,7 @@ typedef Ckptpb__TrackableObjectGraph__TrackableObject__SlotVariableReference
 
 #define ATTRIBUTES ".ATTRIBUTES"
 #define OPTIMIZER_SLOT ".OPTIMIZER_SLOT"
+#define VARIABLE_VALUE "VARIABLE_VALUE"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -1027,8 +1028,8 @@ struct key_shape {
 static const char *
 key_shape(const char *key, size_t len, struct key_shape *ks)
 {
-	const char *s, *e, *end = key + len;
-	size_t ulen;
+	const char *s, *e, *end = key + len, *last = key;
+	size_t ulen, lastlen = 0;
 
 	ks->n = 0;
 	ks->attr_at = ks->slot_at = SIZE_MAX;
@@ -1041,6 +1042,8 @@ key_shape(const char *key, size_t len, struct key_shape *ks)
 
 		e = comp_end(s, end);
 		clen = (size_t)(e - s);
+		last = s;
+		lastlen = clen;
 		if (is_word(s, clen, ATTRIBUTES)) {
 			if (ks->attr_at != SIZE_MAX)
 				return "two .ATTRIBUTES components";
@@ -1069,6 +1072,13 @@ key_shape(const char *key, size_t len, struct key_shape *ks)
 	    (ks->slot_at == 0 || ks->attr_at < ks->slot_at + 3))
 		return "not <var>/.OPTIMIZER_SLOT/<optimizer>/<slot>/"
 		       ".ATTRIBUTES/<name>";
+	/* A slot is a variable: TensorFlow restores its value from
+	 * VARIABLE_VALUE only (any other attribute leaves it as made). */
+	if (ks->slot_at != SIZE_MAX &&
+	    !(lastlen == sizeof(VARIABLE_VALUE) - 1 &&
+	      memcmp(last, VARIABLE_VALUE, lastlen) == 0))
+		return "a slot variable's value is its .ATTRIBUTES/"
+		       "VARIABLE_VALUE, no other attribute";
 	return NULL;
 }
 

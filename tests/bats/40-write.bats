@@ -1098,6 +1098,22 @@ EOF
 	assert_output --partial "full_name /y "
 }
 
+@test "tf2: a slot's value under another attribute than VARIABLE_VALUE is refused (TensorFlow would leave the slot as made)" {
+	local d
+	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/out"
+	d=$MNT/by-object/model/layers/0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES
+	mv "$d/VARIABLE_VALUE" "$d/OTHER"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-object/model/layers/0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/OTHER: cannot be a TF2 object key (a slot variable's value is its .ATTRIBUTES/VARIABLE_VALUE, no other attribute); rename it"
+	[ ! -e "$T/out.index" ]
+	# renamed back, it is written (and the spool replayed first)
+	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/out"
+	mv "$d/OTHER" "$d/VARIABLE_VALUE"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/out"
+	assert_output --partial "slot m"
+}
+
 @test "tf2: two by-object paths written as one key are refused, naming both" {
 	local d
 	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"

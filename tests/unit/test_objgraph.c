@@ -1234,6 +1234,8 @@ test_build_bad(void)
 		".OPTIMIZER_SLOT/o/m/.ATTRIBUTES/VARIABLE_VALUE",
 		"a/.OPTIMIZER_SLOT/o/.OPTIMIZER_SLOT/m/.ATTRIBUTES/V",
 		"a/.ATTRIBUTES/V/.OPTIMIZER_SLOT/o/m",
+		/* a slot is restored from its VARIABLE_VALUE only */
+		"a/.OPTIMIZER_SLOT/o/m/.ATTRIBUTES/OTHER",
 	};
 	struct ckpt_objvalue v[2] = {
 		{ "ok/.ATTRIBUTES/VARIABLE_VALUE", "ok" },
@@ -1269,6 +1271,16 @@ test_build_bad(void)
 	CHECK_EQ_INT(ckpt_objgraph_key_check("a/.ATTRIBUTES/b/c", 17, &why),
 		     -EINVAL);
 	CHECK_EQ_STR(why, "not <path>/.ATTRIBUTES/<name>");
+	CHECK_EQ_INT(ckpt_objgraph_key_check(
+			     "a/.OPTIMIZER_SLOT/o/m/.ATTRIBUTES/OTHER", 39,
+			     &why),
+		     -EINVAL);
+	CHECK_EQ_STR(why, "a slot variable's value is its .ATTRIBUTES/"
+			  "VARIABLE_VALUE, no other attribute");
+	CHECK_EQ_INT(ckpt_objgraph_key_check(
+			     "a/.OPTIMIZER_SLOT/o/m/.ATTRIBUTES/VARIABLE_VALUE",
+			     48, &why),
+		     0);
 	/* Graph strings are proto3 strings: UTF-8 only, key and full name */
 	CHECK_EQ_INT(ckpt_objgraph_key_check("caf\xe9/.ATTRIBUTES/V", 18, &why),
 		     -EINVAL);
