@@ -466,6 +466,13 @@ EOF2
 	assert_line "ckptfs: wrote $T/o2/checkpoint"
 	assert_line "ckptfs: wrote $T/o2/out (named $T/o/out when mounted: its directory was renamed since)"
 	[ "$(head -n 1 "$T/o2/checkpoint")" = 'model_checkpoint_path: "out"' ]
+	# named through a symbolic link (or ".."), not renamed: no note
+	ln -s src2 "$T/lnk"
+	mount_ckpt "$T/lnk/ckpt" -o format=tf1
+	printf '\0\0\0@' >"$MNT/by-name/a"
+	finish
+	run -0 cat "$CKPTFS_LOG"
+	assert_output "ckptfs: wrote $T/lnk/ckpt.tf1"
 }
 
 @test "cp -a between mounts of either byte order keeps values (user.ckpt.byteorder), after a crash too" {
