@@ -1121,10 +1121,14 @@ write_bad_raw(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 	else
 		fprintf(stderr,
 			PROG ": warning: %" PRIu64 " bytes at offset %" PRIu64
-			     " of %s written as stored; they %s the checksum "
-			     "its entry gives\n",
+			     " of %s written as stored; %s\n",
 			size, off, path,
-			ckpt_crc_mask(crc) == stored ? "match" : "do not match");
+			ckpt_crc_mask(crc) == stored
+				? "they match the checksum its entry gives"
+				: "as plain bytes they do not match the "
+				  "checksum its entry gives (that of a string "
+				  "tensor covers its lengths, not their bytes: "
+				  "unknown then)");
 out:
 	if (fd >= 0)
 		close(fd);
@@ -1166,7 +1170,13 @@ write_raw(const struct ckpt_bundle *b, const bool *sel,
 		return EX_BAD;
 	}
 	rc = ckpt_bundle_verify(b, e, &err);
-	if ((rc == -EBADMSG || rc == -EIO) && opts->force) {
+	if (rc == -EIO && opts->force &&
+	    ckpt_bundle_entry_unopened(b, e) != NULL) {
+		(void)fail_lib(NULL, ckpt_err_str(&err, rc));
+		fputs(PROG ": nothing written (its data file could not be "
+		      "opened: nothing of it to salvage)\n", stderr);
+		return EX_BAD;
+	} else if ((rc == -EBADMSG || rc == -EIO) && opts->force) {
 		(void)fail_lib("warning: ", ckpt_err_str(&err, rc));
 		ret = EX_BAD;
 	} else if (rc == -EBADMSG || rc == -EIO) {
@@ -1707,20 +1717,34 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 	size_t missing = 0;
 	struct stat st;
 	const char *why;
+	uint64_t *need;
 	bool there;
 	char *path;
 
+	/* The bytes each data file must hold for the entries in it (the
+	 * end of the last); a header's absurd count is not worth it. */
+	need = n > 0 && n <= 65536 ? calloc((size_t)n, sizeof(*need)) : NULL;
+	for (size_t i = 0; need != NULL && i < b->n; i++) {
+		const struct ckpt_entry *e = &b->entries[i];
+
+		if (e->nparts == 0 && !ckpt_entry_is_bad(e) &&
+		    e->shard_id >= 0 && e->shard_id < n &&
+		    e->offset + e->size > need[e->shard_id])
+			need[e->shard_id] = e->offset + e->size;
+	}
 	for (s = 0; s < n; s++) {
 		path = ckpt_shard_path(b->prefix, s, n);
 		if (path == NULL) {
 			o->err = o->err != 0 ? o->err : -ENOMEM;
-			return missing;
+			break;
 		}
 		/* (what the reader would open: a regular file it may read) */
 		there = stat(path, &st) == 0;
 		why = !there			? "missing"
 		      : !S_ISREG(st.st_mode)	? "not a regular file"
 		      : access(path, R_OK) != 0 ? "unreadable"
+		      : need != NULL && (uint64_t)st.st_size < need[s]
+						? "cut short"
 						: NULL;
 		missing += why != NULL;
 		if (json) {
@@ -1729,6 +1753,11 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 			esc_json(o, path, strlen(path));
 			if (why == NULL)
 				o_fmt(o, ",\"size\":%jd}", (intmax_t)st.st_size);
+			else if (there && S_ISREG(st.st_mode) && need != NULL &&
+				 (uint64_t)st.st_size < need[s])
+				o_fmt(o, ",\"size\":%jd,\"needs\":%" PRIu64
+					 ",\"error\":\"%s\"}",
+				      (intmax_t)st.st_size, need[s], why);
 			else
 				o_fmt(o, ",\"size\":null,\"error\":\"%s\"}",
 				      why);
@@ -1737,11 +1766,17 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 			esc_text(o, path, strlen(path), ESC_PLAIN);
 			if (why == NULL)
 				o_fmt(o, " (%jd bytes)\n", (intmax_t)st.st_size);
+			else if (there && S_ISREG(st.st_mode) && need != NULL &&
+				 (uint64_t)st.st_size < need[s])
+				o_fmt(o, " (%jd bytes; the index needs %" PRIu64
+					 ": cut short)\n",
+				      (intmax_t)st.st_size, need[s]);
 			else
 				o_fmt(o, " (%s)\n", why);
 		}
 		free(path);
 	}
+	free(need);
 	return missing;
 }
 

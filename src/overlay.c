@@ -4856,7 +4856,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			rc = ckpt_fail(&why, -EBADMSG,
 				       "%s: its entry in the source's index "
 				       "cannot be used (%s); remove it, or "
-				       "overwrite all of it",
+				       "overwrite all of it (ckpt-inspect -r "
+				       "--force salvages the bytes it locates)",
 				       (const char *)w.data,
 				       bad_reason(t->bundle, x->entry));
 		} else if (x->entry != NULL && t->bundle != NULL &&
@@ -4871,12 +4872,23 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 								  x->entry));
 		} else if (x->entry != NULL && t->bundle != NULL &&
 			   ckpt_bundle_entry_short(t->bundle, x->entry)) {
+			/* (a partitioned one's may be in several) */
+			char *f = x->entry->nparts == 0
+					  ? ckpt_shard_path(
+						    t->bundle->prefix,
+						    x->entry->shard_id,
+						    t->bundle->hdr.num_shards)
+					  : NULL;
+
 			where(t, x, &w);
 			rc = ckpt_fail(&why, -EIO,
 				       "%s: its bytes are not all in its data "
-				       "file (cut short, or missing?); remove "
-				       "it, or overwrite all of it",
-				       (const char *)w.data);
+				       "file%s%s (cut short?); remove it, or "
+				       "overwrite all of it (ckpt-inspect -r "
+				       "--force salvages what is there)",
+				       (const char *)w.data, f ? " " : "",
+				       f ? f : "");
+			free(f);
 		} else if (x->entry != NULL && t->bundle != NULL &&
 			   ckpt_bundle_entry_changed(t->bundle, x->entry) &&
 			   !source_holds(t, x)) {

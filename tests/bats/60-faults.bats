@@ -72,8 +72,11 @@ hostile() {
 	[ "$(stat -c %s "$MNT/by-name/s1/y")" = 16 ]
 	# the write-out names it and how to go on
 	finish_fails
-	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file (cut short, or missing?); remove it, or overwrite all of it"
+	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file $p.data-00001-of-00003 (cut short?); remove it, or overwrite all of it (ckpt-inspect -r --force salvages what is there)"
 	[ ! -e "$BATS_TEST_TMPDIR/out.index" ]
+	# and the header says which file, and by how much
+	run -1 --separate-stderr "$CKPT_INSPECT" -H "$p"
+	assert_line "shard 1      $p.data-00001-of-00003 (8 bytes; the index needs 16: cut short)"
 	mount_ckpt "$p" -o output="$BATS_TEST_TMPDIR/out"
 	rm "$MNT/by-name/s1/y"
 	finish
@@ -116,7 +119,7 @@ hostile() {
 	truncate -s 8 "$p.data-00001-of-00003"
 	truncate -s 0 "$p.data-00002-of-00003"
 	finish_fails
-	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file (cut short, or missing?); remove it, or overwrite all of it; 1 more tensor refused: by-name/s2/z"
+	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file $p.data-00001-of-00003 (cut short?); remove it, or overwrite all of it (ckpt-inspect -r --force salvages what is there); 1 more tensor refused: by-name/s2/z"
 	[ ! -e "$BATS_TEST_TMPDIR/out.index" ]
 }
 
@@ -296,7 +299,7 @@ hostile() {
 	assert_output --partial "Input/output error"
 	printf '\0\0\0@' >"$MNT/by-name/a"
 	finish_fails
-	assert_output --partial "ckptfs: error: by-name/dense/bias: its entry in the source's index cannot be used ($p.index: tensor 'dense/bias' has unknown dtype 99); remove it, or overwrite all of it; 1 more tensor refused: by-name/scoped/c; changes kept in"
+	assert_output --partial "ckptfs: error: by-name/dense/bias: its entry in the source's index cannot be used ($p.index: tensor 'dense/bias' has unknown dtype 99); remove it, or overwrite all of it (ckpt-inspect -r --force salvages the bytes it locates); 1 more tensor refused: by-name/scoped/c; changes kept in"
 	[ ! -e "$o.index" ]
 	# Replayed; one removed, one overwritten whole and described.
 	mount_ckpt "$p" -o output="$o"
