@@ -210,8 +210,9 @@ ckpt_utf8_len(const uint8_t *p, const uint8_t *limit, uint32_t *cp)
 bool
 ckpt_cp_unsafe(uint32_t cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x061c ||
-	       (cp >= 0x200e && cp <= 0x200f) ||
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0xad ||
+	       cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) ||
+	       cp == 0x2060 || cp == 0xfeff ||
 	       (cp >= 0x2028 && cp <= 0x202e) ||
 	       (cp >= 0x2066 && cp <= 0x2069);
 }

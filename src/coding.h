@@ -115,7 +115,10 @@ bool ckpt_utf8_valid(const void *data, size_t len);
 
 /* True if code point CP could fool a terminal or a reader: C0 and C1
  * controls, DEL, bidirectional marks (the Arabic letter mark too),
- * overrides and isolates, line and paragraph separators. */
+ * overrides and isolates, line and paragraph separators, and the
+ * characters that show nothing (soft hyphen, zero-width space, joiners,
+ * word joiner, byte order mark): two names that look alike are told
+ * apart. */
 bool ckpt_cp_unsafe(uint32_t cp);
 
 /* Append the NUL-terminated TEXT (a message that may quote names from a

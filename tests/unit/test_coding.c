@@ -309,6 +309,11 @@ test_text_safe(void)
 	}
 	CHECK(ckpt_cp_unsafe(0x85) && ckpt_cp_unsafe(0x2066) &&
 	      !ckpt_cp_unsafe(0xa0) && !ckpt_cp_unsafe('a'));
+	/* invisible: a key "a\u200bb" must not read as "ab" */
+	CHECK(ckpt_cp_unsafe(0xad) && ckpt_cp_unsafe(0x200b) &&
+	      ckpt_cp_unsafe(0x200d) && ckpt_cp_unsafe(0x2060) &&
+	      ckpt_cp_unsafe(0xfeff) && !ckpt_cp_unsafe(0x2010) &&
+	      !ckpt_cp_unsafe(0xe9));
 }
 
 /* A message too long for struct ckpt_err ends in "..." after a whole
