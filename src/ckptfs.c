@@ -57,6 +57,7 @@ struct ckptfs_config {
 	char *spool;		/* owned (fuse_opt) */
 	int ro;			/* -o ro seen (and passed on) */
 	int no_uring;		/* -o no_uring: only /dev/fuse */
+	int verify;		/* -o verify: check unchanged tensors too */
 	unsigned max_read;	/* -o max_read=N seen (and passed on) */
 	unsigned readahead;	/* -o readahead=KIB */
 	bool readahead_set;	/* given, not the default */
@@ -85,6 +86,7 @@ static const struct fuse_opt ckptfs_opt_spec[] = {
 	CKPTFS_OPT("format=%s", format, 0),
 	CKPTFS_OPT("spool=%s", spool, 0),
 	CKPTFS_OPT("no_uring", no_uring, 1),
+	CKPTFS_OPT("verify", verify, 1),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("max_read=%u", KEY_MAX_READ),
 	FUSE_OPT_KEY("readahead=", KEY_READAHEAD),
@@ -202,6 +204,10 @@ usage(const char *prog)
 	       "(default:\n"
 	       "                           OUTPUT.ckptfs-spool); replayed if "
 	       "present\n"
+	       "    -o verify              the write-out checks the unchanged "
+	       "tensors\n"
+	       "                           too (reads them all), refusing "
+	       "damage\n"
 	       "    -o no_uring            requests through /dev/fuse even "
 	       "where the\n"
 	       "                           kernel offers io_uring\n"
@@ -823,6 +829,8 @@ plan_again(struct plan *p, const struct ckptfs_config *conf,
 		rc = put_opt(&b, "format", conf->format);
 	if (rc == 0 && conf->tf2_root != NULL)
 		rc = put_opt(&b, "tf2_root", conf->tf2_root);
+	if (rc == 0 && conf->verify)
+		rc = ckpt_buf_put(&b, ",verify", 7);
 	if (rc == 0)
 		rc = ckpt_buf_put(&b, "", 1);
 	if (rc < 0) {
@@ -1790,6 +1798,8 @@ out_unmount:
 
 		/* Unmounted: nothing waits on us while we write. */
 		ckptfs_ov_on_written(tree, write_state, &job);
+		if (conf.verify)
+			ckptfs_ov_verify_all(tree);
 		if (signalled)
 			ckptfs_ov_cut_off(tree);
 		rc = ckptfs_ov_commit(tree, plan.outs, plan.n, plan.force,

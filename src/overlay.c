@@ -133,6 +133,8 @@ struct ckptfs_overlay {
 	bool hidden_made;
 	/* The mount ended by a signal (ckptfs_ov_cut_off()). */
 	bool cut_off;
+	/* Check every unchanged tensor at the write-out (-o verify). */
+	bool verify_all;
 };
 
 /* A raw /by-object path (may hold NULs: LEN bytes, owned). */
@@ -378,15 +380,18 @@ where_in(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 
 /* True if tensor N of the source is known damaged (a read found it), or
  * has no bytes and a stored CRC other than that of nothing: checked here
- * (no I/O), as no read ever comes for it. */
+ * (no I/O), as no read ever comes for it; with -o verify, any not checked
+ * yet is checked here (its bytes read). */
 static bool
 known_damaged(const struct ckptfs_tree *t, struct ckptfs_node *n)
 {
 	struct ckpt_err err = { 0 };
 	bool first;
 
-	if (n->entry != NULL && n->entry->size == 0 &&
-	    !ckptfs_ov_spooled(n) && atomic_load(&n->verified) == 0)
+	if (n->entry != NULL && !ckptfs_ov_spooled(n) &&
+	    (n->entry->size == 0 ||
+	     (t->ov != NULL && t->ov->verify_all)) &&
+	    atomic_load(&n->verified) != 1 && atomic_load(&n->verified) >= 0)
 		(void)ckptfs_node_verify(t, n, &first, &err);
 	return ckptfs_node_damaged(n);
 }
@@ -3325,6 +3330,13 @@ ckptfs_ov_open(struct ckptfs_tree *t, struct ckptfs_node *n, bool write)
 	    (fd = spool_reopen(t, n)) >= 0)
 		atomic_store(&n->spool_fd, fd);
 	pthread_mutex_unlock(&t->ov->fd_mu);
+}
+
+void
+ckptfs_ov_verify_all(struct ckptfs_tree *t)
+{
+	if (t->ov != NULL)
+		t->ov->verify_all = true;
 }
 
 void

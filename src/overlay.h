@@ -199,6 +199,11 @@ void ckptfs_ov_release(struct ckptfs_tree *t, struct ckptfs_node *n,
  * writer was cut off; it may be incomplete), keeping the spool. */
 void ckptfs_ov_cut_off(struct ckptfs_tree *t);
 
+/* Have the write-out check every unchanged tensor it copies (-o verify):
+ * one damaged makes it fail, naming it, as one found damaged by a read
+ * does.  It reads all their bytes then. */
+void ckptfs_ov_verify_all(struct ckptfs_tree *t);
+
 /* The spool fd of spooled tensor N, for a caller holding an open handle
  * of N (valid until that handle is released; do not close it).  Return
  * the fd or a negative errno. */

@@ -318,6 +318,34 @@ hostile() {
 	[ "$(meta "$o" vars/global_step/.ATTRIBUTES/VARIABLE_VALUE)" = "int64 []" ]
 }
 
+@test "-o verify: damage nothing read is refused at the write-out; without it, copied as stored" {
+	local p off o=$BATS_TEST_TMPDIR/out
+	p=$(copy_ckpt "$(fixture tf1)")
+	off=$("$CKPT_INSPECT" --json "$p" dense/kernel | jq .offset)
+	printf '\xff' | dd of="$p.data-00000-of-00001" bs=1 seek=$((off + 1)) conv=notrunc status=none
+	# (a copy sharing its bytes, under a new name, too)
+	mount_ckpt "$p" -o verify,format=same,output="$o"
+	cp "$MNT/by-name/dense/kernel" "$MNT/by-name/k2"
+	printf '\0\0\0@' >"$MNT/by-name/a"
+	finish_fails
+	assert_output --partial "ckptfs: error: by-name/dense/kernel: damaged in the source checkpoint ($p.data-00000-of-00001: tensor 'dense/kernel': crc32c mismatch (stored 78743a5d, data "
+	assert_output --partial "1 more tensor refused: by-name/k2"
+	assert_output --partial "(mount again with -o spool=$o.ckptfs-spool,output=$o,format=same,verify)"
+	[ ! -e "$o.index" ]
+	# removed (and the copy), it is written; the rest was checked
+	mount_ckpt "$p" -o verify,format=same,output="$o"
+	rm "$MNT/by-name/dense/kernel" "$MNT/by-name/k2"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	assert_output "9 tensors verified, 0 damaged"
+	# without it, what nothing read goes as stored (ckpt-inspect finds it)
+	mount_ckpt "$p" -o format=same,output="$o.2"
+	printf '\0\0\0@' >"$MNT/by-name/a"
+	finish
+	run -1 "$CKPT_INSPECT" --verify "$o.2"
+	assert_line --partial "DAMAGED dense/kernel: crc32c mismatch"
+}
+
 @test "a tensor of no bytes whose checksum is not that of nothing: EIO to open, refused at the write-out" {
 	local p o=$BATS_TEST_TMPDIR/out
 	p=$(copy_ckpt "$(fixture badempty)")
