@@ -40,6 +40,7 @@
 
 #include "bundle.h"
 #include "bundle_writer.h"
+#include "coding.h"
 #include "convert.h"
 #include "err.h"
 #include "overlay.h"
@@ -1096,8 +1097,9 @@ status_close(int fd, int ok, const char *msg, const struct ckpt_buf *more)
 	if (fd < 0)
 		return;
 	rc = ckpt_buf_put(&text, ok ? "ok" : "error: ", ok ? 2 : 7);
+	/* (safe to print, and one line: a newline in a path as \n) */
 	if (rc == 0 && !ok)
-		rc = ckpt_buf_put(&text, msg, strlen(msg));
+		rc = ckpt_text_safe(msg, &text);
 	if (rc == 0)
 		rc = ckpt_buf_put(&text, "\n", 1);
 	if (rc == 0 && more != NULL)
@@ -1431,7 +1433,7 @@ status_line(struct ckptfs *fs, int prio, struct ckpt_buf *lines,
 	if (n < 0)
 		return;
 	ckptfs_log_text(fs, prio, line);
-	if (ckpt_buf_put(lines, line, strlen(line)) < 0 ||
+	if (ckpt_text_safe(line, lines) < 0 ||
 	    ckpt_buf_put(lines, "\n", 1) < 0)
 		(void)0;	/* the log has it */
 	free(line);

@@ -1170,8 +1170,7 @@ write_raw(const struct ckpt_bundle *b, const bool *sel,
 		return EX_BAD;
 	}
 	rc = ckpt_bundle_verify(b, e, &err);
-	if (rc == -EIO && opts->force &&
-	    ckpt_bundle_entry_unopened(b, e) != NULL) {
+	if (rc == -EIO && ckpt_bundle_entry_unopened(b, e) != NULL) {
 		(void)fail_lib(NULL, ckpt_err_str(&err, rc));
 		fputs(PROG ": nothing written (its data file could not be "
 		      "opened: nothing of it to salvage)\n", stderr);

@@ -4402,9 +4402,10 @@ refuse(struct ckptfs_tree *t, struct ckptfs_node *x, int view,
 		struct ckpt_buf *r = &t->ov->refusals;
 		size_t len = strlen(why->msg), was = r->len;
 
-		/* (ENOMEM here only shortens the report by this line) */
+		/* (ENOMEM here only shortens the report by this line; one
+		 * line each: a newline in a path is written \n) */
 		if (r->len + len + 1 <= REFUSALS_MAX &&
-		    (ckpt_buf_put(r, why->msg, len) < 0 ||
+		    (ckpt_text_safe(why->msg, r) < 0 ||
 		     ckpt_buf_put(r, "\n", 1) < 0))
 			r->len = was;
 	}
@@ -4864,24 +4865,44 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			}
 		} else if (ckptfs_node_bad(x)) {
 			/* Nothing to write for it: no dtype, shape or bytes. */
+			int32_t bs;
+			uint64_t bo, bz;
+			uint32_t bc;
+			bool located = t->bundle != NULL &&
+				       ckpt_bundle_bad_location(t->bundle,
+								x->entry, &bs,
+								&bo, &bz, &bc);
+
 			where(t, x, &w);
 			rc = ckpt_fail(&why, -EBADMSG,
 				       "%s: its entry in the source's index "
 				       "cannot be used (%s); remove it, or "
-				       "overwrite all of it (ckpt-inspect -r "
-				       "--force salvages the bytes it locates)",
+				       "overwrite all of it%s",
 				       (const char *)w.data,
-				       bad_reason(t->bundle, x->entry));
+				       bad_reason(t->bundle, x->entry),
+				       located ? " (ckpt-inspect -r --force "
+						 "salvages the bytes it "
+						 "locates)"
+					       : "");
 		} else if (x->entry != NULL && t->bundle != NULL &&
 			   ckpt_bundle_entry_unopened(t->bundle, x->entry)) {
+			char *f = x->entry->nparts == 0
+					  ? ckpt_shard_path(
+						    t->bundle->prefix,
+						    x->entry->shard_id,
+						    t->bundle->hdr.num_shards)
+					  : NULL;
+
 			where(t, x, &w);
 			rc = ckpt_fail(&why, -EIO,
-				       "%s: its data file could not be opened "
-				       "(%s); remove it, or overwrite all of "
-				       "it",
-				       (const char *)w.data,
+				       "%s: its data file%s%s could not be "
+				       "opened (%s); remove it, or overwrite "
+				       "all of it",
+				       (const char *)w.data, f ? " " : "",
+				       f ? f : "",
 				       ckpt_bundle_entry_unopened(t->bundle,
 								  x->entry));
+			free(f);
 		} else if (x->entry != NULL && t->bundle != NULL &&
 			   ckpt_bundle_entry_short(t->bundle, x->entry)) {
 			/* (a partitioned one's may be in several) */

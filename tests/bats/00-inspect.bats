@@ -455,7 +455,10 @@ assert_one_error() {
 	assert_line --regexp '^shard 2 .*shards\.data-00002-of-00003 \(16 bytes\)$'
 	run -1 --separate-stderr inspect -Hj "$F"
 	run -0 jq -e '.shards | map(.size) == [16, null, 16]' <<<"$output"
-	# nothing of it to salvage (it said "0 of 16 bytes written")
+	# nothing of it to salvage (it said "0 of 16 bytes written", and
+	# without --force pointed to it)
+	run -1 --separate-stderr inspect -r "$F" s1/y
+	[ "${stderr_lines[-1]}" = "ckpt-inspect: nothing written (its data file could not be opened: nothing of it to salvage)" ]
 	run -1 --separate-stderr inspect -r --force "$F" s1/y
 	[ -z "$output" ]
 	[ "${stderr_lines[-1]}" = "ckpt-inspect: nothing written (its data file could not be opened: nothing of it to salvage)" ]

@@ -241,7 +241,7 @@ hostile() {
 	run -1 cat "$MNT/by-name/s1/y"
 	assert_output --partial "Input/output error"
 	finish_fails
-	assert_output --partial "ckptfs: error: by-name/s1/y: its data file could not be opened (no such data file); remove it, or overwrite all of it"
+	assert_output --partial "ckptfs: error: by-name/s1/y: its data file $p.data-00001-of-00003 could not be opened (no such data file); remove it, or overwrite all of it"
 	[ ! -e "$o.index" ]
 	mount_ckpt "$p" -o output="$o"
 	rm "$MNT/by-name/s1/y"
@@ -300,6 +300,8 @@ hostile() {
 	printf '\0\0\0@' >"$MNT/by-name/a"
 	finish_fails
 	assert_output --partial "ckptfs: error: by-name/dense/bias: its entry in the source's index cannot be used ($p.index: tensor 'dense/bias' has unknown dtype 99); remove it, or overwrite all of it (ckpt-inspect -r --force salvages the bytes it locates); 1 more tensor refused: by-name/scoped/c; changes kept in"
+	# (not for an entry that does not say where its bytes are)
+	assert_line "ckptfs: refused: by-name/scoped/c: its entry in the source's index cannot be used ($p.index: the entry of tensor 'scoped/c' is not a valid BundleEntryProto); remove it, or overwrite all of it"
 	[ ! -e "$o.index" ]
 	# Replayed; one removed, one overwritten whole and described.
 	mount_ckpt "$p" -o output="$o"
@@ -316,6 +318,20 @@ hostile() {
 	[ "$(val "$o" vars/dense.Sbias/.ATTRIBUTES/VARIABLE_VALUE)" = "[1,2,3]" ]
 	[ "$(val "$o" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = "2" ]
 	[ "$(meta "$o" vars/global_step/.ATTRIBUTES/VARIABLE_VALUE)" = "int64 []" ]
+}
+
+@test "a newline in the path of a refused data file: ckptfs -u says it escaped, one line a message" {
+	local d=$BATS_TEST_TMPDIR/we$'\n'ird
+	mkdir "$d"
+	cp "$(fixture shards)".* "$d/"
+	rm "$d/ckpt.data-00001-of-00003" "$d/ckpt.data-00002-of-00003"
+	mount_ckpt "$d/ckpt" -o format=same,output="$BATS_TEST_TMPDIR/out"
+	printf '\0\0\0@' >"$MNT/by-name/n"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/n"
+	finish_fails
+	# (the path was cut in two, its second half a line of its own)
+	assert_output --partial 'we\nird/ckpt.data-00001-of-00003'
+	[ "$(grep -c -v '^ckptfs: ' <<<"$output" || true)" = 0 ]
 }
 
 @test "-o verify: damage nothing read is refused at the write-out; without it, copied as stored" {
@@ -444,7 +460,7 @@ hostile() {
 	printf '\0\0\200?' >"$MNT/by-name/n"
 	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/n"
 	finish_fails
-	assert_output --partial "ckptfs: error: by-name/s1/y: its data file could not be opened (not a regular file); remove it, or overwrite all of it"
+	assert_output --partial "ckptfs: error: by-name/s1/y: its data file $p.data-00001-of-00003 could not be opened (not a regular file); remove it, or overwrite all of it"
 	mount_ckpt "$p" -o output="$d/out"
 	rm "$MNT/by-name/s1/y"
 	finish
