@@ -378,6 +378,16 @@ where_in(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	}
 }
 
+/* The data file of plain entry E of T's source (malloc()ed), or NULL
+ * (a partitioned one's may be in several; or out of memory). */
+static char *
+data_file_of(const struct ckptfs_tree *t, const struct ckpt_entry *e)
+{
+	return e->nparts == 0 ? ckpt_shard_path(t->bundle->prefix, e->shard_id,
+						t->bundle->hdr.num_shards)
+			      : NULL;
+}
+
 /* True if tensor N of the source is known damaged (a read found it), or
  * has no bytes and a stored CRC other than that of nothing: checked here
  * (no I/O), as no read ever comes for it; with -o verify, any not checked
@@ -4886,12 +4896,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 					       : "");
 		} else if (x->entry != NULL && t->bundle != NULL &&
 			   ckpt_bundle_entry_unopened(t->bundle, x->entry)) {
-			char *f = x->entry->nparts == 0
-					  ? ckpt_shard_path(
-						    t->bundle->prefix,
-						    x->entry->shard_id,
-						    t->bundle->hdr.num_shards)
-					  : NULL;
+			char *f = data_file_of(t, x->entry);
 
 			where(t, x, &w);
 			rc = ckpt_fail(&why, -EIO,
@@ -4905,13 +4910,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			free(f);
 		} else if (x->entry != NULL && t->bundle != NULL &&
 			   ckpt_bundle_entry_short(t->bundle, x->entry)) {
-			/* (a partitioned one's may be in several) */
-			char *f = x->entry->nparts == 0
-					  ? ckpt_shard_path(
-						    t->bundle->prefix,
-						    x->entry->shard_id,
-						    t->bundle->hdr.num_shards)
-					  : NULL;
+			char *f = data_file_of(t, x->entry);
 
 			where(t, x, &w);
 			rc = ckpt_fail(&why, -EIO,
