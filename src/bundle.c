@@ -704,10 +704,12 @@ ckpt_bundle_bad_location(const struct ckpt_bundle *b,
 
 	if (r == NULL || !r->located)
 		return false;
-	*shard = r->shard_id;
-	*offset = r->offset;
-	*size = r->size;
-	*crc = r->crc32c;
+	if (shard != NULL) {
+		*shard = r->shard_id;
+		*offset = r->offset;
+		*size = r->size;
+		*crc = r->crc32c;
+	}
 	return true;
 }
 
@@ -1228,6 +1230,8 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 		/* (bundle_load() saw to the shard IDs) */
 		if (e->nparts == 0 && !ckpt_entry_is_bad(e))
 			ids[n++] = e->shard_id;
+		if (e->size == 0 && !e->is_part && !ckpt_entry_is_bad(e))
+			b->nempty++;
 	}
 	qsort(ids, n, sizeof(*ids), cmp_i32);
 	for (size_t i = 0; i < n; i++)

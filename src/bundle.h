@@ -92,6 +92,9 @@ struct ckpt_bundle {
 	 * WARNING names the first of them too. */
 	size_t nbad;
 	char *warning;
+	/* Tensors of no bytes (not slice parts): no READ ever comes for
+	 * one in a mount, so their check is made elsewhere. */
+	size_t nempty;
 	struct ckpt_bundle_priv *priv;	/* owned */
 };
 
@@ -157,7 +160,7 @@ const char *ckpt_key_shown(const void *key, size_t len, char *buf);
 /* Where the bytes of bad entry E are, as its entry says (for a salvage:
  * they are unchecked, and the entry's damage may be in these fields, a
  * shard out of range for one): false if it does not say (it did not
- * decode, it is partitioned, no bytes). */
+ * decode, it is partitioned, no bytes).  SHARD NULL: whether it says. */
 bool ckpt_bundle_bad_location(const struct ckpt_bundle *b,
 			      const struct ckpt_entry *e, int32_t *shard,
 			      uint64_t *offset, uint64_t *size, uint32_t *crc);

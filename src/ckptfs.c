@@ -367,6 +367,15 @@ options_known(const struct fuse_args *args)
 	return ok;
 }
 
+/* True if E is what a mount whose daemon is gone answers: ENOTCONN, or
+ * through io_uring (a request caught in the teardown of its rings)
+ * ECONNABORTED. */
+static bool
+dead_mount_errno(int e)
+{
+	return e == ENOTCONN || e == ECONNABORTED;
+}
+
 /* Refuse a mount point that is missing, not a directory, or already a
  * mount point.  "/dev/fd/N" (mount.fuse3 -o drop_privileges) passes. */
 static int
@@ -379,10 +388,9 @@ check_mountpoint(const char *mnt)
 	if (strncmp(mnt, "/dev/fd/", 8) == 0)
 		return 0;
 	/* (statvfs() asks the daemon, where stat() may be answered from
-	 * the kernel's cache; a dead daemon's mount answers ENOTCONN, or
-	 * ECONNABORTED when it served requests over io_uring) */
+	 * the kernel's cache) */
 	if (stat(mnt, &st) != 0 || statvfs(mnt, &vfs) != 0) {
-		if (errno == ENOTCONN || errno == ECONNABORTED)
+		if (dead_mount_errno(errno))
 			ckptfs_log(NULL, LOG_ERR,
 				   "mount point %s: a file system whose daemon "
 				   "is gone is still mounted there (ckptfs -u "
@@ -1328,9 +1336,7 @@ unmount_wait_at(const char *mnt)
 
 	snprintf(path, sizeof(path), "%s/info.json", mnt);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	/* A dead daemon's mount answers ENOTCONN; through io_uring, a
-	 * request caught in the teardown of its rings, ECONNABORTED. */
-	if (fd < 0 && (errno == ENOTCONN || errno == ECONNABORTED) &&
+	if (fd < 0 && dead_mount_errno(errno) &&
 	    is_ckptfs_mount(mnt, NULL))
 		return unmount_dead(mnt);
 	if (fd < 0) {

@@ -129,6 +129,30 @@ out:
  * the slices of T->slicing again, each part under its slice key (kept on
  * *HELD): TensorFlow restores a partitioned variable of strings only from
  * the slices it was saved in, never from one whole tensor. */
+/* Read string tensor T's bytes at FD into *BUF and split them, laid out
+ * in byte order BE, into its *N elements: *LENS, *DATA (pointing into
+ * *BUF).  The overlay checked the layout; a file changed since is not.
+ * Return 0, -ENOMEM, -EBADMSG or a read's error; the caller frees the
+ * three. */
+static int
+read_strings(const struct ckpt_out_tensor *t, int fd, bool be, uint8_t **buf,
+	     uint64_t **lens, const uint8_t ***data, uint64_t *n)
+{
+	int rc;
+
+	*n = 0;
+	ckpt_shape_elems(t->dims, t->rank, n);
+	if (t->size > SIZE_MAX || *n > SIZE_MAX / sizeof(uint64_t) ||
+	    (*buf = malloc(t->size ? (size_t)t->size : 1)) == NULL ||
+	    (*data = calloc(*n ? (size_t)*n : 1, sizeof(**data))) == NULL ||
+	    (*lens = calloc(*n ? (size_t)*n : 1, sizeof(**lens))) == NULL)
+		return -ENOMEM;
+	if ((rc = ckpt_pread_full(fd, *buf, (size_t)t->size, 0)) < 0)
+		return rc;
+	return ckpt_string_parse(*buf, (size_t)t->size, *n, be, *lens, *data,
+				 NULL);
+}
+
 static int
 add_split_strings(struct ckpt_writer *w, struct held **held,
 		  const struct ckpt_out_tensor *t, int fd, const char *key,
@@ -144,27 +168,15 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 	char kb[CKPT_SHOWN_MAX];
 	int rc;
 
-	ckpt_shape_elems(t->dims, t->rank, &n);
-	if (t->size > SIZE_MAX ||
-	    (buf = malloc(t->size ? (size_t)t->size : 1)) == NULL) {
-		rc = -ENOMEM;
+	/* (in the file's byte order: the slices are made in the output's) */
+	if ((rc = read_strings(t, fd, be != t->swap, &buf, &lens, &data,
+			       &n)) < 0)
 		goto fail;
-	}
-	if ((rc = ckpt_pread_full(fd, buf, (size_t)t->size, 0)) < 0)
-		goto fail;
-	if (n > SIZE_MAX / sizeof(uint64_t) ||
-	    (data = calloc(n ? (size_t)n : 1, sizeof(*data))) == NULL ||
-	    (pd = calloc(n ? (size_t)n : 1, sizeof(*pd))) == NULL ||
-	    (lens = calloc(n ? (size_t)n : 1, sizeof(*lens))) == NULL ||
+	if ((pd = calloc(n ? (size_t)n : 1, sizeof(*pd))) == NULL ||
 	    (pl = calloc(n ? (size_t)n : 1, sizeof(*pl))) == NULL) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	/* The overlay checked the layout; a file changed since is not.  (In
-	 * the file's byte order: the slices are made in the output's.) */
-	if ((rc = ckpt_string_parse(buf, (size_t)t->size, n, be != t->swap,
-				    lens, data, NULL)) < 0)
-		goto fail;
 	for (size_t i = 0; i < e->nparts; i++) {
 		const struct ckpt_part *p = &e->parts[i];
 		struct ckpt_part_walk walk;
@@ -238,18 +250,9 @@ add_reordered_strings(struct ckpt_writer *w, const struct ckpt_out_tensor *t,
 	uint32_t crc;
 	int rc;
 
-	ckpt_shape_elems(t->dims, t->rank, &n);
-	if (t->size > SIZE_MAX || n > SIZE_MAX / sizeof(uint64_t) ||
-	    (buf = malloc(t->size ? (size_t)t->size : 1)) == NULL ||
-	    (data = calloc(n ? (size_t)n : 1, sizeof(*data))) == NULL ||
-	    (lens = calloc(n ? (size_t)n : 1, sizeof(*lens))) == NULL)
-		rc = ckpt_fail(err, -ENOMEM, "tensor '%s': out of memory",
-			       ckpt_key_shown(key, klen, kb));
-	else if ((rc = ckpt_pread_full(fd, buf, (size_t)t->size, 0)) == 0 &&
-		 (rc = ckpt_string_parse(buf, (size_t)t->size, n, !be, lens,
-					 data, NULL)) == 0 &&
-		 (rc = ckpt_string_encode_order(data, lens, n, be, &out,
-						&crc)) == 0)
+	if ((rc = read_strings(t, fd, !be, &buf, &lens, &data, &n)) == 0 &&
+	    (rc = ckpt_string_encode_order(data, lens, n, be, &out, &crc)) ==
+		    0)
 		rc = ckpt_writer_add(w, key, klen, CKPT_DT_STRING, t->dims,
 				     t->rank, out.data, out.len, err);
 	else

@@ -302,18 +302,6 @@ notify(struct ckptfs *fs, struct ckptfs_invals *iv)
  * ckptfs_op_init(). */
 #define SPLICE_REQUEST_MAX ((1u << 20) - (64u << 10))
 
-/* True if B has a tensor of no bytes (not a slice: a partitioned one's
- * parts are all empty then too). */
-static bool
-has_empty(const struct ckpt_bundle *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		if (b->entries[i].size == 0 && !b->entries[i].is_part &&
-		    !ckpt_entry_is_bad(&b->entries[i]))
-			return true;
-	return false;
-}
-
 /* Negotiate: splice where offered, the largest readahead the kernel
  * offers (libfuse starts from the kernel's value; max_pages follows
  * max_write, which libfuse sets to its whole buffer, 1 MiB). */
@@ -350,7 +338,7 @@ ckptfs_op_init(void *userdata, struct fuse_conn_info *conn)
 			     (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0 &&
 			     (fs->tree->bundle == NULL ||
 			      (fs->tree->bundle->nbad == 0 &&
-			       !has_empty(fs->tree->bundle))));
+			       fs->tree->bundle->nempty == 0)));
 	if (fs->writable && (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC))
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS) {
@@ -1037,14 +1025,12 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * it to read fails at once, and logs why the first time; opened to
 	 * write, a write fails the same way until it is truncated (as
 	 * truncate(1) does, which opens without O_TRUNC). */
-	if ((fi->flags & O_ACCMODE) != O_WRONLY && !(fi->flags & O_TRUNC) &&
-	    ckptfs_node_bad(n))
-		return verify_logged(fs, n);	/* -EIO, and why, once */
 	/* Nor is a READ sent for a tensor of no bytes: its check (its
 	 * stored CRC against that of nothing, no I/O) is made here. */
 	if ((fi->flags & O_ACCMODE) != O_WRONLY && !(fi->flags & O_TRUNC) &&
-	    empty_source(n) && (rc = verify_logged(fs, n)) < 0)
-		return rc;
+	    (ckptfs_node_bad(n) || empty_source(n)) &&
+	    (rc = verify_logged(fs, n)) < 0)
+		return rc;	/* -EIO, and why, once */
 	/* Read-only mount: ENOSYS tells the kernel to stop sending OPEN
 	 * and RELEASE for this mount; it then keeps the page cache across
 	 * opens (FOPEN_KEEP_CACHE), as we would have asked. */

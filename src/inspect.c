@@ -1159,12 +1159,8 @@ write_raw(const struct ckpt_bundle *b, const bool *sel,
 	if (ckpt_entry_is_bad(e) && opts->force)
 		return write_bad_raw(b, e);
 	if (ckpt_entry_is_bad(e)) {
-		int32_t sh;
-		uint64_t o, sz;
-		uint32_t c;
-
 		(void)fail_lib(NULL, ckpt_bundle_entry_bad(b, e));
-		if (ckpt_bundle_bad_location(b, e, &sh, &o, &sz, &c))
+		if (ckpt_bundle_bad_location(b, e, NULL, NULL, NULL, NULL))
 			fputs(PROG ": nothing written (--force writes the "
 			      "bytes its entry locates)\n", stderr);
 		return EX_BAD;
@@ -1717,7 +1713,7 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 	struct stat st;
 	const char *why;
 	uint64_t *need;
-	bool there;
+	bool there, cut;
 	char *path;
 
 	/* The bytes each data file must hold for the entries in it (the
@@ -1739,11 +1735,12 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 		}
 		/* (what the reader would open: a regular file it may read) */
 		there = stat(path, &st) == 0;
+		cut = there && S_ISREG(st.st_mode) && need != NULL &&
+		      (uint64_t)st.st_size < need[s];
 		why = !there			? "missing"
 		      : !S_ISREG(st.st_mode)	? "not a regular file"
 		      : access(path, R_OK) != 0 ? "unreadable"
-		      : need != NULL && (uint64_t)st.st_size < need[s]
-						? "cut short"
+		      : cut			? "cut short"
 						: NULL;
 		missing += why != NULL;
 		if (json) {
@@ -1752,8 +1749,7 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 			esc_json(o, path, strlen(path));
 			if (why == NULL)
 				o_fmt(o, ",\"size\":%jd}", (intmax_t)st.st_size);
-			else if (there && S_ISREG(st.st_mode) && need != NULL &&
-				 (uint64_t)st.st_size < need[s])
+			else if (cut)
 				o_fmt(o, ",\"size\":%jd,\"needs\":%" PRIu64
 					 ",\"error\":\"%s\"}",
 				      (intmax_t)st.st_size, need[s], why);
@@ -1765,8 +1761,7 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 			esc_text(o, path, strlen(path), ESC_PLAIN);
 			if (why == NULL)
 				o_fmt(o, " (%jd bytes)\n", (intmax_t)st.st_size);
-			else if (there && S_ISREG(st.st_mode) && need != NULL &&
-				 (uint64_t)st.st_size < need[s])
+			else if (cut)
 				o_fmt(o, " (%jd bytes; the index needs %" PRIu64
 					 ": cut short)\n",
 				      (intmax_t)st.st_size, need[s]);

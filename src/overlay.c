@@ -4875,13 +4875,11 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			}
 		} else if (ckptfs_node_bad(x)) {
 			/* Nothing to write for it: no dtype, shape or bytes. */
-			int32_t bs;
-			uint64_t bo, bz;
-			uint32_t bc;
 			bool located = t->bundle != NULL &&
 				       ckpt_bundle_bad_location(t->bundle,
-								x->entry, &bs,
-								&bo, &bz, &bc);
+								x->entry, NULL,
+								NULL, NULL,
+								NULL);
 
 			where(t, x, &w);
 			rc = ckpt_fail(&why, -EBADMSG,
