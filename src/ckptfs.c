@@ -1723,8 +1723,9 @@ main(int argc, char *argv[])
 			ckptfs_log(NULL, LOG_WARNING,
 				   "warning: %s: the spool of another mount "
 				   "that is still up: changes in this mount "
-				   "fail with EBUSY (give it its own -o "
-				   "output= or -o spool=, or -o ro)",
+				   "fail with EBUSY and its unmount writes no "
+				   "checkpoint (give it its own -o output= or "
+				   "-o spool=, or -o ro)",
 				   plan.spool);
 		if (ckptfs_overlay_dropped(tree) > 0)
 			ckptfs_log(NULL, LOG_WARNING,
@@ -1801,7 +1802,7 @@ out_unmount:
 	fuse_session_unmount(se);
 	ckptfs_uring_stop();	/* its entries are gone with the mount */
 	if (ok && fs.writable) {
-		bool wrote = false;
+		bool wrote = false, busy;
 		struct state_job job = { &fs, &plan, &warned };
 
 		/* Unmounted: nothing waits on us while we write. */
@@ -1810,8 +1811,12 @@ out_unmount:
 			ckptfs_ov_verify_all(tree);
 		if (signalled)
 			ckptfs_ov_cut_off(tree);
-		rc = ckptfs_ov_commit(tree, plan.outs, plan.n, plan.force,
-				      &wrote, &err);
+		/* A mount sharing another's spool shares its output: that
+		 * mount's to write (it may have written its changes there
+		 * already), never this one's, output= or not. */
+		busy = ckptfs_overlay_busy(tree);
+		rc = ckptfs_ov_commit(tree, plan.outs, plan.n,
+				      plan.force && !busy, &wrote, &err);
 		if (rc < 0) {
 			char why[sizeof(err.msg)];
 
@@ -1871,6 +1876,13 @@ out_unmount:
 		} else if (wrote) {
 			for (size_t i = 0; i < plan.n; i++)
 				log_wrote(&fs, &plan, i);
+		} else if (busy) {
+			status_line(&fs, LOG_INFO, &warned,
+				    "note: no checkpoint was written: the "
+				    "spool %s was another mount's when this "
+				    "one came up, and its output is that "
+				    "mount's to write",
+				    plan.spool);
 		} else {
 			/* Unmounting to convert without output= is the
 			 * likely mistake: say why there is nothing. */

@@ -1535,7 +1535,7 @@ EOF
 	# (daemons: mount_ckpt's teardown would unmount the first one too)
 	CKPTFS_EXTRA_MNTS+=("$T/m2" "$T/m3" "$T/m4")
 	run -0 "$CKPTFS" "$P" "$T/m2"
-	assert_output "ckptfs: warning: $P.tf2.ckptfs-spool: the spool of another mount that is still up: changes in this mount fail with EBUSY (give it its own -o output= or -o spool=, or -o ro)"
+	assert_output "ckptfs: warning: $P.tf2.ckptfs-spool: the spool of another mount that is still up: changes in this mount fail with EBUSY and its unmount writes no checkpoint (give it its own -o output= or -o spool=, or -o ro)"
 	f4 '\x00\x00\x20\x41' >"$first/by-name/a"
 	# A journal in use cannot be replayed by another mount.
 	run -1 "$CKPTFS" -o spool="$P.tf2.ckptfs-spool",output="$T/o" "$P" "$T/m5"
@@ -1561,6 +1561,25 @@ EOF
 	MNT=$first
 	finish
 	[ "$(val "$P.tf2" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 10 ]
+}
+
+@test "a mount sharing another's output= writes nothing over what that one wrote" {
+	local first
+	mount_ckpt "$P" -o output="$T/out"
+	first=$MNT
+	mkdir -p "$T/m2"
+	CKPTFS_EXTRA_MNTS+=("$T/m2")
+	run -0 "$CKPTFS" -o output="$T/out" "$P" "$T/m2"
+	assert_output "ckptfs: warning: $T/out.ckptfs-spool: the spool of another mount that is still up: changes in this mount fail with EBUSY and its unmount writes no checkpoint (give it its own -o output= or -o spool=, or -o ro)"
+	f4 '\x00\x00\xe0\x40' >"$first/by-name/a"
+	MNT=$first
+	finish
+	[ "$(val "$T/out" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 7 ]
+	run -0 "$CKPTFS" -u "$T/m2"
+	assert_output "ckptfs: note: no checkpoint was written: the spool $T/out.ckptfs-spool was another mount's when this one came up, and its output is that mount's to write"
+	# (the unmount of the second had written the source's 1 over it)
+	[ "$(val "$T/out" vars/a/.ATTRIBUTES/VARIABLE_VALUE)" = 7 ]
+	[ ! -e "$T/out.ckptfs-spool" ]
 }
 
 @test "-0.0 written through the mount keeps its sign, also in ckpt-inspect's JSON" {
