@@ -1062,10 +1062,6 @@ write_out(const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* --raw: write the bytes of the one selected tensor to standard output,
- * as stored (a partitioned tensor assembled), once they are found to
- * match their checksum; with --force whatever they are, the damage said
- * on stderr (exit 1). */
 /* --raw --force of bad entry E: the bytes its entry locates, as stored
  * (what of them its data file holds), checked against its CRC; always
  * EX_BAD (or standard output's error). */
@@ -1137,6 +1133,10 @@ out:
 	return rc;
 }
 
+/* --raw: write the bytes of the one selected tensor to standard output,
+ * as stored (a partitioned tensor assembled), once they are found to
+ * match their checksum; with --force whatever they are, the damage said
+ * on stderr (exit 1). */
 static int
 write_raw(const struct ckpt_bundle *b, const bool *sel,
 	  const struct opts *opts)
