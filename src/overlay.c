@@ -3598,27 +3598,48 @@ replay_one(struct ckptfs_tree *t, const uint8_t *p, const uint8_t *limit,
 	return 0;
 }
 
+/* Whether a whole record that matches its checksum starts at OFF of the
+ * journal BUF (LEN bytes). */
+static bool
+record_at(const uint8_t *buf, size_t len, size_t off)
+{
+	uint32_t rl;
+
+	if (len - off < 8)
+		return false;
+	rl = ckpt_load32le(buf + off);
+	return rl > 0 && rl <= len - off - 8 &&
+	       ckpt_crc_mask(ckpt_crc32c(buf + off + 8, rl)) ==
+		       ckpt_load32le(buf + off + 4);
+}
+
 /* The record at OFF of the journal BUF (LEN bytes, at PATH), of RL bytes,
  * is cut short or does not match its checksum.  That is what an append
  * cut by a crash leaves, as the last record: then return 0, and the
  * replay drops it.  A power failure may also leave zeros where the last
  * records were.  Anything else after it means damage in the middle,
- * whose later records must not be dropped in silence: -EBADMSG. */
+ * whose later records must not be dropped in silence: -EBADMSG.  A
+ * length damaged to run past the end looks like a cut append but for
+ * the whole records that follow it, which no crash leaves behind one:
+ * they are looked for at every byte. */
 static int
 torn_or_damaged(const uint8_t *buf, size_t len, size_t off, uint32_t rl,
 		const char *path, struct ckpt_err *err)
 {
-	size_t next = rl > len - off - 8 ? len : off + 8 + rl, i;
+	size_t next = rl > len - off - 8 ? len : off + 8 + rl, i, found;
 
+	for (found = off + 1; found < len; found++)
+		if (record_at(buf, len, found))
+			break;
 	for (i = rl == 0 ? off : next; i < len && buf[i] == 0; i++)
 		;
-	if (i == len)
+	if (i == len && found == len)
 		return 0;
 	return ckpt_fail(err, -EBADMSG,
 			 "%s: the change recorded at byte %zu is damaged, and "
 			 "%zu bytes of changes follow it; nothing was mounted "
 			 "(move the spool aside to mount without its changes)",
-			 path, off, len - next);
+			 path, off, len - (found < next ? found : next));
 }
 
 /* After a replay: a tensor whose spool file is gone and that no later

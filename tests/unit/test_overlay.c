@@ -938,7 +938,7 @@ test_journal_damage(const char *dir)
 	struct ckpt_err err = { 0 };
 	struct ckptfs_tree *t;
 	struct ckptfs_node *n;
-	char spool[160], jpath[192], sp1[192], name[4];
+	char spool[160], jpath[192], sp1[192], name[4], at[96];
 	size_t off[16], nrec = 0, o = 0, replayed, dropped;
 	static const uint8_t zeros[100];
 
@@ -993,6 +993,25 @@ test_journal_damage(const char *dir)
 	k.data[9] ^= 1;
 	put_file(jpath, k.data, k.len);
 	CHECK_EQ_INT(reopen(spool, &err, &replayed, &dropped), -EBADMSG);
+	k.data[9] ^= 1;
+	/* A length damaged to run past the end, whole records after it
+	 * (a cut append has none): refused, not cut there; also when only
+	 * the last record follows. */
+	for (size_t r = 1; r <= 7; r += 6) {
+		k.data[off[r] + 1] ^= 1;
+		put_file(jpath, k.data, k.len);
+		CHECK_EQ_INT(reopen(spool, &err, &replayed, &dropped),
+			     -EBADMSG);
+		snprintf(at, sizeof(at),
+			 "recorded at byte %zu is damaged, and %zu bytes of "
+			 "changes follow it",
+			 off[r], j.len - off[r + 1]);
+		CHECK(strstr(err.msg, at) != NULL);
+		CHECK(strstr(err.msg, "nothing was mounted") != NULL);
+		slurp_file(jpath, &k);
+		CHECK_EQ_U64(k.len, j.len);
+		k.data[off[r] + 1] ^= 1;
+	}
 	/* The last record cut short: dropped, the rest replayed. */
 	put_file(jpath, j.data, j.len - 3);
 	CHECK_EQ_INT(reopen(spool, &err, &replayed, &dropped), 0);
