@@ -4023,13 +4023,13 @@ ckptfs_overlay_statvfs(const struct ckptfs_tree *t, struct statvfs *sv)
 
 /* --- write-out --------------------------------------------------------------- */
 
-/* Remove the spool directory and everything in it, the journal first:
- * a spool killed half-way through is then only litter (no journal to
- * replay against missing spool files).  Something else at the spool's
+/* Remove the spool directory and everything in it, the journal first
+ * (WROTE: after a write-out): a spool killed half-way through is then
+ * only litter (no journal to replay against missing spool files).  Something else at the spool's
  * name (a symbolic link, a file, a directory of another user) is not a
  * spool: it is left alone, never followed. */
 static int
-spool_remove(struct ckptfs_overlay *ov)
+spool_remove(struct ckptfs_overlay *ov, bool wrote)
 {
 	struct dirent *de;
 	struct stat st;
@@ -4063,11 +4063,19 @@ spool_remove(struct ckptfs_overlay *ov)
 		close(dfd);
 		return -errno;
 	}
-	/* The journal goes first, renamed to the mark of a finished
-	 * write-out (atomically: a crash leaves the one or the other), which
-	 * goes last; never over a file of that name put there since the
-	 * mount (the journal is only removed then). */
-	moved = renameat2(dfd, JOURNAL, dfd, WRITTEN, RENAME_NOREPLACE);
+	/* The journal goes first.  After a write-out (WROTE) it is renamed
+	 * to the mark of a finished write-out (atomically: a crash leaves
+	 * the one or the other), which goes last; never over a file of
+	 * that name put there since the mount (the journal is only removed
+	 * then).  With nothing written it is only removed: a mark would
+	 * tell the next mount that its changes are in an output. */
+	if (wrote) {
+		moved = renameat2(dfd, JOURNAL, dfd, WRITTEN,
+				  RENAME_NOREPLACE);
+	} else {
+		moved = -1;
+		errno = EEXIST;
+	}
 	if (moved < 0 && errno == EINVAL) {	/* not on this file system */
 		if (fstatat(dfd, WRITTEN, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			errno = EEXIST;
@@ -4794,7 +4802,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	if (t->ov != NULL)
 		t->ov->refusals.len = 0;
 	if (!changed && !force)
-		return t->ov ? spool_remove(t->ov) : 0;
+		return t->ov ? spool_remove(t->ov, false) : 0;
 	/* Data files changed since the last read: checks forgotten, so that
 	 * their unchanged tensors are checked before being copied. */
 	ckptfs_tree_recheck(t, NULL);
@@ -5078,7 +5086,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			t->ov->on_written(t->ov->on_written_arg);
 		ckpt_test_crash("before-spool-remove");
 		if (t->ov != NULL)
-			rc = spool_remove(t->ov);
+			rc = spool_remove(t->ov, true);
 		if (rc < 0)
 			rc = ckpt_fail(err, rc, "%s: cannot remove: %s",
 				       t->ov->spool_dir, strerror(-rc));

@@ -167,6 +167,27 @@ crash_over_old() {
 	[ ! -e "$O.ckptfs-spool" ]
 }
 
+@test "killed while removing the spool of changes that came to nothing: no mark of a write-out" {
+	# Made and removed: a journal, and no change at the unmount.
+	export CKPT_TEST_CRASH=after-journal-unlink
+	mount_ckpt "$P"
+	unset CKPT_TEST_CRASH
+	touch "$MNT/by-name/x"
+	rm "$MNT/by-name/x"
+	[ -f "$P.tf2.ckptfs-spool/journal" ]
+	killed_unmount
+	[ ! -e "$P.tf2.ckptfs-spool/journal" ]
+	[ ! -e "$P.tf2.ckptfs-spool/written" ]
+	[ ! -e "$P.tf2.index" ]
+	# (the mark said the changes were in an output, and the mount was
+	# refused)
+	mount_ckpt "$P"
+	[ "$(values "$MNT/by-name/a" f4)" = 1 ]
+	[ ! -e "$MNT/by-name/x" ]
+	finish
+	[ ! -e "$P.tf2.ckptfs-spool" ]
+}
+
 @test "a spool that cannot be removed after the write-out: written, with a warning" {
 	# (CKPT_TEST_FAIL: a test-only hook failing the removal with EIO
 	# once the journal is the mark of a finished write-out)
