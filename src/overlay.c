@@ -81,6 +81,9 @@ struct ckptfs_overlay {
 	 * made and removed there by its name, whatever a directory above
 	 * has become since; -1 if it could not be opened (then by path). */
 	int parentfd;
+	/* PARENTFD synced since the spool was made (its entry there is on
+	 * disk: ckptfs_overlay_sync()). */
+	bool parent_synced;
 	int jfd;		/* journal, O_APPEND; -1 until then */
 	off_t jsize;		/* its size: where the next record goes */
 	uint64_t next_id;	/* protected by mu */
@@ -798,7 +801,9 @@ spool_ensure(struct ckptfs_tree *t)
 	 * may have written this mount's output by then). */
 	if (ov->busy || (rc = spool_claim(ov)) < 0)
 		return -EBUSY;
-	if (mkdirat(ov->parentfd, spool_base(ov), 0700) < 0 && errno != EEXIST)
+	if (mkdirat(ov->parentfd, spool_base(ov), 0700) == 0)
+		ov->parent_synced = false;
+	else if (errno != EEXIST)
 		return -errno;
 	ov->dirfd = openat(ov->parentfd, spool_base(ov),
 			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -3980,6 +3985,14 @@ ckptfs_overlay_sync(struct ckptfs_tree *t)
 		rc = -errno;
 	if (rc == 0 && ov->dirfd >= 0 && fsync(ov->dirfd) < 0)
 		rc = -errno;
+	/* and, once, the spool's own name, which its first change made */
+	if (rc == 0 && ov->dirfd >= 0 && !ov->parent_synced &&
+	    ov->parentfd >= 0) {
+		if (fsync(ov->parentfd) < 0)
+			rc = -errno;
+		else
+			ov->parent_synced = true;
+	}
 	pthread_mutex_unlock(&ov->mu);
 	return rc;
 }
