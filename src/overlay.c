@@ -1873,10 +1873,11 @@ out:
 /* Move X, a tensor whose key a file takes (vac_key()), in /by-object to
  * the key its /by-name path gives (derive_key()); from then on its key
  * follows that path.  Return 0, -ENOMEM or -EEXIST (X left where it
- * was). */
+ * was).  *WAS (if not NULL, empty) gets the raw path X had, for
+ * take_key_back(). */
 static int
 give_key_away(struct ckptfs_tree *t, struct ckptfs_node *x,
-	      struct ckptfs_invals *iv)
+	      struct ckpt_buf *keep, struct ckptfs_invals *iv)
 {
 	struct ckpt_buf name = { 0 }, obj = { 0 }, was = { 0 };
 	int rc;
@@ -1901,10 +1902,33 @@ give_key_away(struct ckptfs_tree *t, struct ckptfs_node *x,
 	x->derived_key = true;
 	x->derived_name = false;
 	inval_add(iv, NULL, NULL, 0, x->ino);
+	if (keep != NULL) {
+		*keep = was;
+		was = (struct ckpt_buf){ 0 };
+	}
 out:
 	ckpt_buf_free(&name);
 	ckpt_buf_free(&obj);
 	ckpt_buf_free(&was);
+	return rc;
+}
+
+/* Undo give_key_away() of X, whose raw path in /by-object was WAS and
+ * whose flags DERIVED_KEY and DERIVED_NAME were as given: a create that
+ * took its key failed (its journal record could not be written). */
+static int
+take_key_back(struct ckptfs_tree *t, struct ckptfs_node *x,
+	      const struct ckpt_buf *was, bool derived_key, bool derived_name,
+	      struct ckptfs_invals *iv)
+{
+	int rc;
+
+	unlink_loc(t, x, CKPTFS_BY_OBJECT, false, iv);
+	rc = link_at(t, x, CKPTFS_BY_OBJECT, (const char *)was->data,
+		     was->len);
+	x->derived_key = derived_key;
+	x->derived_name = derived_name;
+	inval_add(iv, NULL, NULL, 0, x->ino);
 	return rc;
 }
 
@@ -2042,10 +2066,13 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	  struct ckptfs_node **out, struct ckptfs_invals *iv)
 {
 	struct ckpt_buf raw = { 0 }, path = { 0 }, other = { 0 };
+	/* to undo: FROM's key given away (WAS), ASIDE stepped aside */
+	struct ckpt_buf was = { 0 }, adisp = { 0 }, araw = { 0 };
 	struct ckptfs_node *n = NULL, *aside = NULL, *from = NULL, *occ;
 	int view = dir->view, fd = -1, rc;
 	uint64_t id = 0;
-	bool sfx, same;
+	bool sfx, same, gave = false, stepped = false;
+	bool derived_key = false, derived_name = false;
 
 	*out = NULL;
 	if ((rc = check_dir(t, dir)) < 0)
@@ -2130,26 +2157,47 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	}
 	rc = ckptfs_dir_link(dir, n, name, len, raw.data, raw.len);
 	dir_touched(t, dir);
-	if (rc == 0 && aside != NULL)
-		rc = scope_step_aside(t, aside, iv);
+	/* (what the scope's name was, to take it back) */
+	if (rc == 0 && aside != NULL && aside->loc.dir != NULL) {
+		rc = ckpt_buf_put(&adisp, aside->loc.name, aside->loc.len);
+		if (rc == 0)
+			rc = ckpt_buf_put(&araw, CKPTFS_LOC_RAW(&aside->loc),
+					  aside->loc.rawlen);
+		if (rc == 0)
+			rc = scope_step_aside(t, aside, iv);
+		stepped = rc == 0;
+	}
 	/* the key of the tensor an editor renamed to a backup: that one
 	 * goes to the key its new name gives */
-	if (rc == 0 && from != NULL && (rc = give_key_away(t, from, iv)) < 0)
-		unlink_loc(t, n, view, false, NULL);
-	else if (rc == 0) {
+	if (rc == 0 && from != NULL) {
+		derived_key = from->derived_key;
+		derived_name = from->derived_name;
+		rc = give_key_away(t, from, &was, iv);
+		gave = rc == 0;
+	}
+	if (rc == 0)
 		rc = link_at(t, n, 1 - view, (const char *)other.data,
 			     other.len);
-		if (rc < 0)
-			unlink_loc(t, n, view, false, NULL);
-	}
 	if (rc == 0)
 		rc = journal_path(t, J_CREATE, dir, name, len, id);
 	if (rc < 0) {
-		if (CKPTFS_LOC(n, view)->dir != NULL) {
-			unlink_loc(t, n, 0, view != 0, NULL);
-			unlink_loc(t, n, 1, view != 1, NULL);
-		}
+		unlink_loc(t, n, 0, view != 0, NULL);
+		unlink_loc(t, n, 1, view != 1, NULL);
 		n->deleted = true;
+		/* Not made, so nothing else changes: the tensor keeps its
+		 * key and the scope its name (a replay, which never sees
+		 * this create, leaves them so).  If that fails (no
+		 * memory), the tree no longer matches the journal: no
+		 * more changes. */
+		if ((gave && take_key_back(t, from, &was, derived_key,
+					   derived_name, iv) < 0) ||
+		    (stepped && aside->loc.dir != NULL &&
+		     relink_dir(t, aside, (const char *)adisp.data, adisp.len,
+				(const char *)araw.data, araw.len, iv) < 0)) {
+			pthread_mutex_lock(&t->ov->mu);
+			t->ov->broken = true;
+			pthread_mutex_unlock(&t->ov->mu);
+		}
 		goto out;
 	}
 	n->written = true;
@@ -2180,6 +2228,9 @@ out:
 	ckpt_buf_free(&raw);
 	ckpt_buf_free(&path);
 	ckpt_buf_free(&other);
+	ckpt_buf_free(&was);
+	ckpt_buf_free(&adisp);
+	ckpt_buf_free(&araw);
 	return rc;
 }
 
@@ -2775,7 +2826,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			/* the key of the tensor renamed to a backup: that
 			 * one goes to its new name's (vac_key()) */
 			if (mv[i].from != NULL &&
-			    give_key_away(t, mv[i].from, iv) < 0)
+			    give_key_away(t, mv[i].from, NULL, iv) < 0)
 				rc = -ENOMEM;
 			if (link_at(t, mv[i].n, other,
 				    (const char *)mv[i].other.data,

@@ -1182,6 +1182,124 @@ test_journal_taken_back(const char *dir)
 	ckpt_buf_free(&j);
 }
 
+/* Set the limit of file sizes so that SPOOL's journal cannot grow: the
+ * next record fails (SIGXFSZ ignored), as on a full disk.  RL gets the
+ * limit to put back. */
+static void
+journal_full(const char *spool, struct rlimit *rl)
+{
+	struct rlimit small;
+	struct stat st;
+	char jpath[192];
+
+	snprintf(jpath, sizeof(jpath), "%s/journal", spool);
+	CHECK_EQ_INT(stat(jpath, &st), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK_EQ_INT(getrlimit(RLIMIT_FSIZE, rl), 0);
+	small = *rl;
+	small.rlim_cur = (rlim_t)st.st_size;
+	CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &small), 0);
+}
+
+static void
+journal_room(const struct rlimit *rl)
+{
+	CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, rl), 0);
+	signal(SIGXFSZ, SIG_DFL);
+}
+
+/* A create whose journal record cannot be written changes nothing else
+ * in the tree: a scope in the way of its name keeps its own (a TF1
+ * source, a variable made in by-object), a tensor whose key it would take
+ * keeps it (a TF2 source, an editor's save after renaming the file to a
+ * backup).  Made again once there is room, it does both, and a replay
+ * agrees. */
+static void
+test_create_taken_back(const char *dir)
+{
+	char prefix[128], spool[160], out[160];
+	struct ckptfs_invals iv = { 0 };
+	struct ckpt_convert_opts o = { .format = CKPT_FORMAT_TF2 };
+	struct ckpt_out_tensor in = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_bundle *b;
+	struct ckptfs_tree *t;
+	struct ckptfs_node *n, *d, *m;
+	struct rlimit rl;
+	float one = 1;
+	int fd;
+
+	paths_of(dir, "tb1", prefix, spool, out);
+	t = tree_with(spool, 0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, at(t, "by-object/vars"), "dense", 5,
+				      true, &m, &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, m, ".ATTRIBUTES", 11, true, &d, &iv),
+		     0);
+	journal_full(spool, &rl);
+	CHECK(ckptfs_ov_create(t, d, "VARIABLE_VALUE", 14, false, &n, &iv) <
+	      0);
+	journal_room(&rl);
+	CHECK(at(t, "by-name/dense@") == NULL);
+	CHECK(at(t, "by-name/dense/bias") != NULL);
+	CHECK_EQ_INT(ckptfs_ov_create(t, d, "VARIABLE_VALUE", 14, false, &n,
+				      &iv),
+		     0);
+	CHECK(at(t, "by-name/dense") == n);
+	CHECK(at(t, "by-name/dense@/bias") != NULL);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	t = tree_with(spool, 0);
+	CHECK(at(t, "by-name/dense") != NULL &&
+	      at(t, "by-name/dense")->kind == CKPTFS_TENSOR);
+	CHECK(at(t, "by-name/dense@/bias") != NULL);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+
+	/* a TF2 checkpoint of one variable, a */
+	paths_of(dir, "tb2", prefix, spool, out);
+	snprintf(out, sizeof(out), "%s/tb2-a", dir);
+	put_file(out, &one, sizeof(one));
+	CHECK((fd = open(out, O_RDONLY)) >= 0);
+	in = (struct ckpt_out_tensor){
+		.name = "a", .name_len = 1,
+		.key = "vars/a/.ATTRIBUTES/VARIABLE_VALUE", .key_len = 33,
+		.dtype = CKPT_DT_FLOAT, .fd = fd, .size = 4, .dirfd = -1 };
+	CHECK_EQ_INT(ckpt_convert_write(&in, 1, prefix, &o, &err), 0);
+	close(fd);
+	t = open_tree(prefix, spool, &b);
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "a", 1, t->by_name, "a~",
+				      2, 0, &iv),
+		     0);
+	m = at(t, "by-name/a~");
+	CHECK(m != NULL);
+	CHECK(strcmp(raw(t, m, CKPTFS_BY_OBJECT),
+		     "vars/a/.ATTRIBUTES/VARIABLE_VALUE") == 0);
+	journal_full(spool, &rl);
+	CHECK(ckptfs_ov_create(t, t->by_name, "a", 1, false, &n, &iv) < 0);
+	journal_room(&rl);
+	CHECK(strcmp(raw(t, m, CKPTFS_BY_OBJECT),
+		     "vars/a/.ATTRIBUTES/VARIABLE_VALUE") == 0);
+	CHECK(at(t, "by-name/a") == NULL);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "a", 1, false, &n, &iv),
+		     0);
+	CHECK(strcmp(raw(t, n, CKPTFS_BY_OBJECT),
+		     "vars/a/.ATTRIBUTES/VARIABLE_VALUE") == 0);
+	CHECK(strcmp(raw(t, m, CKPTFS_BY_OBJECT),
+		     "vars/a/.ATTRIBUTES/VARIABLE_VALUE") != 0);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	ckpt_bundle_close(b);
+	t = open_tree(prefix, spool, &b);
+	CHECK(strcmp(raw(t, at(t, "by-name/a"), CKPTFS_BY_OBJECT),
+		     "vars/a/.ATTRIBUTES/VARIABLE_VALUE") == 0);
+	CHECK(at(t, "by-name/a~") != NULL);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	ckpt_bundle_close(b);
+	ckptfs_invals_free(&iv);
+}
+
 int
 main(void)
 {
@@ -1202,6 +1320,7 @@ main(void)
 	test_journal_damage(dir);
 	test_journal_records(dir);
 	test_journal_taken_back(dir);
+	test_create_taken_back(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK_EQ_INT(system(cmd), 0);
 	return check_done("test_overlay");
