@@ -894,6 +894,33 @@ ckpt_entries_find(const struct ckpt_entry *v, size_t n, const void *key,
 	return NULL;
 }
 
+const struct ckpt_entry *
+ckpt_entries_prefixed(const struct ckpt_entry *v, size_t n,
+		      const void *prefix, size_t plen, size_t *count)
+{
+	size_t lo = 0, hi = n, i;
+
+	*count = 0;
+	if (plen == 0)
+		return NULL;	/* (no saveable's) */
+	/* the first key above PREFIX: the longer keys beginning with it
+	 * follow, in a row */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ckpt_key_cmp(v[mid].key, v[mid].key_len, prefix, plen) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < n && v[i].key_len > plen &&
+		     memcmp(v[i].key, prefix, plen) == 0;
+	     i++)
+		;
+	*count = i - lo;
+	return i > lo ? &v[lo] : NULL;
+}
+
 static struct ckpt_entry *
 find_entry(const struct ckpt_bundle *b, const void *key, size_t klen)
 {

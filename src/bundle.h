@@ -136,6 +136,16 @@ void ckpt_bundle_close(struct ckpt_bundle *b);
 const struct ckpt_entry *ckpt_entries_find(const struct ckpt_entry *v, size_t n,
 					   const void *key, size_t klen);
 
+/* The entries of the N entries V (in key order) whose keys begin with
+ * PREFIX (PLEN bytes) and are longer: set *COUNT to how many, return the
+ * first (NULL and 0 if none, or if PREFIX is empty).  A legacy saveable of several tensors (a
+ * hash table's) keeps them so: its object graph attribute's
+ * checkpoint_key is PREFIX, which names no tensor, and the tensors are
+ * PREFIX-keys and PREFIX-values. */
+const struct ckpt_entry *ckpt_entries_prefixed(const struct ckpt_entry *v,
+					       size_t n, const void *prefix,
+					       size_t plen, size_t *count);
+
 /* Exact-match lookup (any entry, slice parts included); NULL if absent. */
 const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
 					  const void *key, size_t klen);

@@ -1366,9 +1366,15 @@ graph_keys_held(const struct ckpt_bundle *b, const struct ckpt_objgraph *g,
 	for (i = 0; i < g->n; i++) {
 		for (j = 0; j < g->nodes[i].nattrs; j++) {
 			const struct ckpt_objattr *a = &g->nodes[i].attrs[j];
+			size_t parts;
 
+			/* (or a legacy saveable's tensors, named by it) */
 			if (ckpt_bundle_find(b, a->checkpoint_key,
 					     a->checkpoint_key_len) != NULL ||
+			    ckpt_entries_prefixed(b->entries, b->n,
+						  a->checkpoint_key,
+						  a->checkpoint_key_len,
+						  &parts) != NULL ||
 			    missing++ >= NAMED)
 				continue;
 			m.b.len = 0;

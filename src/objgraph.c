@@ -1790,11 +1790,74 @@ empty_shown(const struct ckpt_objattr *a, const struct ckpt_objvalue *x)
 	       (fl == 0 || memcmp(x->full_name, a->checkpoint_key, fl) == 0);
 }
 
+/* Claim the values not claimed yet whose keys are A's followed by more:
+ * the tensors of a legacy saveable of several (a hash table's -keys and
+ * -values), whose attribute names none itself.  Their full names are
+ * A's followed by the same, as a mount shows them: if they all still
+ * are of one name, that is A's full name (but an empty one stays so
+ * while they are named by their keys).  Return how many, or -ENOMEM. */
+static ssize_t
+claim_parts(struct editor *ed, struct ckpt_objattr *a)
+{
+	size_t lo = 0, hi = ed->nvals, kl = a->checkpoint_key_len, i, n = 0;
+	const char *f = NULL;
+	size_t fl = 0;
+	bool one = true;
+	char *fn;
+	int rc;
+
+	if (kl == 0)
+		return 0;
+	while (lo < hi) {	/* the first key above A's */
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ckpt_objvalue *v = ed->byk[mid];
+
+		if (ckpt_key_cmp(v->key, key_len(v), a->checkpoint_key, kl) <=
+		    0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < ed->nvals; i++) {
+		const struct ckpt_objvalue *v = ed->byk[i];
+		size_t vl = key_len(v), vf = full_name_len(v), sl = vl - kl;
+
+		if (vl <= kl || memcmp(v->key, a->checkpoint_key, kl) != 0)
+			break;
+		if (ed->claimed[v - ed->vals])
+			continue;
+		ed->claimed[v - ed->vals] = true;
+		/* its full name less the suffix of its key */
+		if (vf < sl || memcmp(v->full_name + vf - sl, v->key + kl, sl))
+			one = false;
+		else if (n == 0)
+			f = v->full_name, fl = vf - sl;
+		else if (fl != vf - sl || memcmp(f, v->full_name, fl) != 0)
+			one = false;
+		n++;
+	}
+	if (n == 0 || !one || (fl == a->full_name_len &&
+			       (fl == 0 || memcmp(f, a->full_name, fl) == 0)))
+		return (ssize_t)n;
+	if (a->full_name_len == 0 && fl == kl &&
+	    memcmp(f, a->checkpoint_key, kl) == 0)
+		return (ssize_t)n;	/* named by their keys */
+	if ((rc = dup_bytes(f, fl, &fn)) < 0)
+		return rc;
+	free(a->full_name);
+	a->full_name = fn;
+	a->full_name_len = fl;
+	return (ssize_t)n;
+}
+
 /* Keep the attributes of node ND that a value still has (its full_name
  * then that value's, but an empty one stays empty while the value has
- * the name shown for it), each value once; drop the others. */
+ * the name shown for it), each value once; drop the others.  PARTS: the
+ * second pass, once every value with an attribute's key has it: an
+ * attribute whose key no value has keeps the values claim_parts() gives
+ * it, if any. */
 static int
-keep_attrs(struct editor *ed, struct ckpt_objnode *nd)
+keep_attrs(struct editor *ed, struct ckpt_objnode *nd, bool parts)
 {
 	size_t j, k = 0;
 	int rc = 0;
@@ -1804,9 +1867,30 @@ keep_attrs(struct editor *ed, struct ckpt_objnode *nd)
 		size_t v = rc < 0 ? 0
 				  : val_find(ed, a->checkpoint_key,
 					     a->checkpoint_key_len);
+		ssize_t got;
 		char *fn;
 
-		if (rc == 0 && (v == SIZE_MAX || ed->claimed[v])) {
+		/* A key no value has: left by the first pass to the second,
+		 * which keeps it for the values it claims, if any. */
+		if (rc == 0 && v == SIZE_MAX) {
+			got = parts ? claim_parts(ed, a) : 1;
+			if (got < 0)
+				rc = (int)got;
+			if (got == 0) {
+				free(a->name);
+				free(a->full_name);
+				free(a->checkpoint_key);
+				continue;
+			}
+			nd->attrs[k++] = *a;
+			continue;
+		}
+		/* (the second keeps what the first kept) */
+		if (rc == 0 && parts) {
+			nd->attrs[k++] = *a;
+			continue;
+		}
+		if (rc == 0 && ed->claimed[v]) {
 			free(a->name);
 			free(a->full_name);
 			free(a->checkpoint_key);
@@ -2277,9 +2361,12 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 	qsort(ed.byk, n, sizeof(*ed.byk), val_cmp);
 	for (i = 0; i < g->n; i++) {
 		marked |= g->nodes[i].has_checkpoint_values >= 0;
-		if ((rc = keep_attrs(&ed, &g->nodes[i])) < 0)
+		if ((rc = keep_attrs(&ed, &g->nodes[i], false)) < 0)
 			goto out;
 	}
+	for (i = 0; i < g->n; i++)
+		if ((rc = keep_attrs(&ed, &g->nodes[i], true)) < 0)
+			goto out;
 	for (i = 0; i < g->n; i++)
 		keep_slots(&ed, &g->nodes[i]);
 	ed.slots.slots = true;

@@ -93,6 +93,9 @@ struct build {
 	 * "Variable_1": the second is Variable_2, not the third's). */
 	struct smap reserved;
 	bool reserved_made;
+	/* The graph has an attribute whose key names no tensor: the first
+	 * walk of build_by_name() leaves it to the second (name_parts()). */
+	bool unheld;
 	struct ckpt_err *err;
 	/* While names are added in key order (STREAM), the directories of
 	 * the last name added, outermost first, each with the length of
@@ -1369,6 +1372,79 @@ attr_name(const struct build *bd, const struct ckpt_objattr *a, size_t *k,
 	return true;
 }
 
+/* Whether entry E is one of the tensors of a legacy saveable whose
+ * attribute A names none itself: its key is A's followed by more
+ * (ckpt_entries_prefixed()), and it is a tensor of its own. */
+static bool
+part_of(const struct ckpt_entry *e, const struct ckpt_objattr *a)
+{
+	return a->checkpoint_key_len > 0 &&
+	       e->key_len > a->checkpoint_key_len && !e->is_part &&
+	       !is_graph_key(e) &&
+	       memcmp(e->key, a->checkpoint_key, a->checkpoint_key_len) == 0;
+}
+
+/* The entries [*LO, *HI) that may be part_of() A: those whose key begins
+ * with A's if the keys are sorted, else all. */
+static void
+parts_range(const struct build *bd, const struct ckpt_objattr *a,
+	    size_t *lo, size_t *hi)
+{
+	const struct ckptfs_source *src = &bd->t->src;
+	const struct ckpt_entry *e;
+	size_t c;
+
+	*lo = 0;
+	*hi = src->n;
+	if (!bd->sorted)
+		return;
+	e = ckpt_entries_prefixed(src->entries, src->n, a->checkpoint_key,
+				  a->checkpoint_key_len, &c);
+	*lo = e != NULL ? (size_t)(e - src->entries) : 0;
+	*hi = *lo + c;
+}
+
+/* The name /by-name shows for entry E, part_of() A of full name FULL
+ * (not empty): that name followed by what E's key has after A's, as
+ * TensorFlow's Saver names a saveable's tensors ("hash_table-keys"). */
+static int
+part_name(const struct ckpt_entry *e, const struct ckpt_objattr *a,
+	  struct ckpt_buf *out)
+{
+	out->len = 0;
+	if (ckpt_buf_put(out, a->full_name, a->full_name_len) < 0 ||
+	    ckpt_buf_put(out, e->key + a->checkpoint_key_len,
+			 e->key_len - a->checkpoint_key_len) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Reserve the names the tensors part_of() A take (A's full name is not
+ * empty). */
+static int
+reserve_parts(struct build *bd, const struct ckpt_objattr *a)
+{
+	const struct ckpt_entry *entries = bd->t->src.entries;
+	struct ckpt_buf nm = { 0 };
+	size_t lo, hi, dummy;
+	char *s;
+	int rc = 0;
+
+	parts_range(bd, a, &lo, &hi);
+	for (size_t k = lo; k < hi && rc == 0; k++) {
+		if (!part_of(&entries[k], a))
+			continue;
+		if ((rc = part_name(&entries[k], a, &nm)) < 0 ||
+		    smap_get(&bd->reserved, nm.data, nm.len, &dummy))
+			continue;
+		if ((s = arena_dup(&bd->arena, nm.data, nm.len)) == NULL ||
+		    smap_put(&bd->reserved, s, nm.len, 1) < 0)
+			rc = -ENOMEM;
+	}
+	ckpt_buf_free(&nm);
+	return rc;
+}
+
 /* reserve_names()'s walk: the names node I's attributes would take. */
 static int
 reserve_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
@@ -1379,12 +1455,20 @@ reserve_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 	(void)i;
 	(void)n;
 	for (size_t j = 0; j < on->nattrs; j++) {
+		const struct ckpt_objattr *a = &on->attrs[j];
 		const uint8_t *name;
 		size_t len;
 		char *s;
 
-		if (!attr_name(bd, &on->attrs[j], &k, &name, &len) ||
-		    smap_get(&bd->reserved, name, len, &dummy))
+		if (!attr_name(bd, a, &k, &name, &len)) {
+			if (a->full_name_len > 0 &&
+			    !find_key(bd, a->checkpoint_key,
+				      a->checkpoint_key_len, &k) &&
+			    reserve_parts(bd, a) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (smap_get(&bd->reserved, name, len, &dummy))
 			continue;
 		if ((s = arena_dup(&bd->arena, name, len)) == NULL ||
 		    smap_put(&bd->reserved, s, len, 1) < 0)
@@ -1449,7 +1533,7 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 		if (!attr_name(bd, a, &k, &name, &len)) {
 			if (!find_key(bd, a->checkpoint_key,
 				      a->checkpoint_key_len, &k))
-				missing_key(bd->t, a);
+				bd->unheld = true;	/* name_parts() */
 			continue;
 		}
 		if (bd->seen[k])
@@ -1459,6 +1543,48 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 		if (rc == 0 && a->full_name_len == 0)
 			bd->entry_node[k]->derived_name = true;
 	}
+	return rc;
+}
+
+/* build_by_name()'s second walk over the object graph, once the keys it
+ * names are taken: an attribute whose key names no tensor is a legacy
+ * saveable's whose tensors' keys are its key followed by more (a hash
+ * table's -keys and -values), if there are such tensors that no other
+ * attribute names; they are shown under its full name followed by the
+ * same (without one, under their keys, as tensors the graph does not
+ * name).  Else the graph names a key the checkpoint does not hold. */
+static int
+name_parts(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
+{
+	struct build *bd = ctx;
+	const struct ckpt_entry *entries = bd->t->src.entries;
+	struct ckpt_buf nm = { 0 };
+	size_t j, k, lo, hi, found;
+	int rc = 0;
+
+	(void)i;
+	(void)n;
+	for (j = 0; j < on->nattrs && rc == 0; j++) {
+		const struct ckpt_objattr *a = &on->attrs[j];
+
+		if (find_key(bd, a->checkpoint_key, a->checkpoint_key_len,
+			     &k))
+			continue;
+		parts_range(bd, a, &lo, &hi);
+		for (found = 0, k = lo; k < hi && rc == 0; k++) {
+			if (bd->seen[k] || !part_of(&entries[k], a))
+				continue;
+			found++;
+			if (a->full_name_len == 0)
+				continue;
+			bd->seen[k] = true;
+			if ((rc = part_name(&entries[k], a, &nm)) == 0)
+				rc = add_by_name(bd, k, nm.data, nm.len);
+		}
+		if (found == 0)
+			missing_key(bd->t, a);
+	}
+	ckpt_buf_free(&nm);
 	return rc;
 }
 
@@ -1484,6 +1610,9 @@ build_by_name(struct build *bd)
 		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
 	if (src->tf2 && bd->graph != NULL)
 		rc = ckpt_objgraph_walk(bd->graph, bd->graph_len, name_attrs,
+					bd, bd->err);
+	if (rc == 0 && bd->unheld)
+		rc = ckpt_objgraph_walk(bd->graph, bd->graph_len, name_parts,
 					bd, bd->err);
 	/* A TF1 checkpoint's names are its keys, in key order. */
 	stream_names(bd, !src->tf2);

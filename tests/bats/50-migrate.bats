@@ -106,6 +106,42 @@ EOF
 	assert_output --partial "full_name Variable_2  checkpoint_key b/.ATTRIBUTES/VARIABLE_VALUE"
 }
 
+@test "TF2: a hash table saved as two tensors of one attribute keeps it; TF1 names them as Saver does" {
+	# MutableHashTable saves its keys and values under its attribute's
+	# key followed by -keys and -values: the key itself names no tensor.
+	# That was taken for a graph naming a key the checkpoint lacks: the
+	# mount warned, and a TF2 write-out gave the tensors attributes of
+	# their own, which TensorFlow leaves unused (the table restored
+	# empty).
+	local fx
+	fx=$(fixture tf2table)
+	run -0 "$CKPT_INSPECT" --verify "$fx"
+	assert_output "6 tensors verified, 0 damaged"
+	mount_ckpt "$fx" -o format=same,output="$T/same"
+	run ! grep -q "does not hold" "$CKPTFS_LOG"
+	run -0 ls "$MNT/by-name"
+	assert_output "$(printf 'hash_table-keys\nhash_table-values\nhash_table_x\nsave_counter\nv')"
+	[ "$(xattr "$MNT/by-name/hash_table-keys" user.ckpt.key)" = table/.ATTRIBUTES/table-keys ]
+	finish
+	cmp "$fx.index" "$T/same.index"
+	# An edit of the graph (v renamed) keeps the table's attribute.
+	mount_ckpt "$fx" -o format=same,output="$T/e"
+	mv "$MNT/by-object/v" "$MNT/by-object/w"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/e"
+	assert_output --partial "attribute table  full_name hash_table  checkpoint_key table/.ATTRIBUTES/table"$'\n'
+	assert_output --partial "attribute table_x  full_name hash_table_x  checkpoint_key table/.ATTRIBUTES/table_x"
+	refute_output --partial "attribute table-keys"
+	# TF1: a table named hash_table is saved as hash_table-keys and
+	# hash_table-values.
+	mount_ckpt "$T/e" -o format=tf1,output="$T/t1"
+	finish
+	run -0 keys "$T/t1"
+	assert_output "$(printf 'hash_table-keys\nhash_table-values\nhash_table_x\nsave_counter\nv')"
+	[ "$(val "$T/t1" hash_table-values)" = "[10,20,30]" ]
+	[ "$(val "$T/t1" hash_table-keys)" = "[1,2,3]" ]
+}
+
 @test "TF2: a name by-object/ does not show, an object that holds others, is taken" {
 	# tf2dup has objects without values that hold others, as a
 	# SavedModel's signatures and functions: a variable renamed or made

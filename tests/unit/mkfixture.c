@@ -19,6 +19,14 @@
  *                leaf), "signatures" (also named "sigs2") holding
  *                "serving_default" (as a SavedModel's), and "model/sig"
  *                holding "fn".
+ *   tf2table     a hash table as TensorFlow saves one (a legacy saveable
+ *                of two tensors): its attribute "table" of full name
+ *                hash_table has key table/.ATTRIBUTES/table, which names
+ *                no tensor; the tensors are that key followed by -keys
+ *                (int64 [3] 1,2,3) and -values (float32 [3] 10,20,30).
+ *                Beside it on the same object, attribute table_x
+ *                (hash_table_x = 5), whose key begins with the table's;
+ *                v = 1; save_counter int64 1.
  *   strings      s/scalar "hello"; s/vec ["a","","xyz"]; s/empty [0];
  *                s/matrix [2,2] "00","01","10","11".
  *   dtypes       one [2] tensor per fixed-size dtype, named by its
@@ -354,6 +362,34 @@ mk_tf2dup(const char *prefix)
 		die("object graph", rc);
 	ckpt_objgraph_free(g);
 	ckpt_buf_free(&buf);
+	finish(w);
+}
+
+/* The tf2table fixture. */
+static void
+mk_tf2table(const char *prefix)
+{
+	static const struct ckpt_objvalue vals[] = {
+		{ "table/.ATTRIBUTES/table", "hash_table" },
+		{ "table/.ATTRIBUTES/table_x", "hash_table_x" },
+		{ "v/.ATTRIBUTES/VARIABLE_VALUE", "v" },
+		{ "save_counter/.ATTRIBUTES/VARIABLE_VALUE", "save_counter" },
+	};
+	static const int64_t d3[] = { 3 };
+	static const float values[3] = { 10, 20, 30 };
+	static const int64_t keys[3] = { 1, 2, 3 };
+	struct ckpt_writer *w = open_writer(prefix, 1);
+	int rc;
+
+	rc = ckpt_writer_add(w, "table/.ATTRIBUTES/table-keys", 28,
+			     CKPT_DT_INT64, d3, 1, keys, sizeof(keys), &err);
+	if (rc < 0)
+		die("table-keys", rc);
+	add_f32(w, "table/.ATTRIBUTES/table-values", d3, 1, values, 3);
+	add_scalar(w, vals[1].key, 5);
+	add_scalar(w, vals[2].key, 1);
+	add_i64(w, vals[3].key, 1);
+	add_graph(w, vals, sizeof(vals) / sizeof(vals[0]));
 	finish(w);
 }
 
@@ -915,7 +951,7 @@ main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: mkfixture KIND PREFIX [--tensors N] "
 			"[--bytes B]\n"
-			"KIND: tf1 tf2 tf2list tf2dup strings dtypes "
+			"KIND: tf1 tf2 tf2list tf2dup tf2table strings dtypes "
 			"partitioned partstrings shards\n"
 			"      oddnames widenames big layout bigendian "
 			"badentry badgraph badpart badempty\n");
@@ -939,6 +975,8 @@ main(int argc, char **argv)
 		mk_tf2list(prefix);
 	else if (strcmp(kind, "tf2dup") == 0)
 		mk_tf2dup(prefix);
+	else if (strcmp(kind, "tf2table") == 0)
+		mk_tf2table(prefix);
 	else if (strcmp(kind, "strings") == 0)
 		mk_strings(prefix);
 	else if (strcmp(kind, "dtypes") == 0)

@@ -1510,6 +1510,90 @@ edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *v, size_t n,
 #define SLOT_KEY(v, s)                                                       \
 	v "/.OPTIMIZER_SLOT/optimizer/" s "/.ATTRIBUTES/VARIABLE_VALUE"
 
+/* A graph of a hash table saved as TensorFlow saves one (a legacy
+ * saveable of two tensors: its attribute's key names neither), an
+ * attribute beside it whose key begins with the table's, a variable and
+ * a table without a full name. */
+static struct ckpt_objgraph *
+table_source(void)
+{
+	struct ckpt_buf g = { 0 }, n = { 0 };
+	struct ckpt_objgraph *out;
+
+	put_ref(&n, 1, "table");	/* 0 */
+	put_ref(&n, 2, "v");
+	put_ref(&n, 3, "t2");
+	e_node(&g, &n, 1);
+	e_attr(&n, "table", "hash_table", "table/.ATTRIBUTES/table", false);
+	e_attr(&n, "table_x", "hash_table_x", "table/.ATTRIBUTES/table_x",
+	       false);
+	e_node(&g, &n, 1);	/* 1 */
+	e_attr(&n, "VARIABLE_VALUE", "v", "v/.ATTRIBUTES/VARIABLE_VALUE",
+	       false);
+	e_node(&g, &n, 1);	/* 2 */
+	e_attr(&n, "t", "", "t2/.ATTRIBUTES/t", false);
+	e_node(&g, &n, 1);	/* 3 */
+	out = parse_ok(g.data, g.len);
+	ckpt_buf_free(&g);
+	return out;
+}
+
+/* The values of a legacy saveable (keys: its attribute's followed by
+ * more) keep its attribute through an edit, each taken once and none
+ * from the attribute beside it; their full names (its own followed by
+ * the same) give it its full name when they agree. */
+static void
+test_edit_parts(void)
+{
+	static const struct ckpt_objvalue same[] = {
+		{ "table/.ATTRIBUTES/table-keys", "hash_table-keys" },
+		{ "table/.ATTRIBUTES/table-values", "hash_table-values" },
+		{ "table/.ATTRIBUTES/table_x", "hash_table_x" },
+		{ "v/.ATTRIBUTES/VARIABLE_VALUE", "v" },
+		{ "t2/.ATTRIBUTES/t-keys", "t2/.ATTRIBUTES/t-keys" },
+	};
+	static const struct ckpt_objvalue renamed[] = {
+		{ "table/.ATTRIBUTES/table-keys", "lookup-keys" },
+		{ "table/.ATTRIBUTES/table-values", "lookup-values" },
+		{ "t2/.ATTRIBUTES/t-keys", "mine-keys" },
+	};
+	static const struct ckpt_objvalue mixed[] = {
+		{ "table/.ATTRIBUTES/table-keys", "a-keys" },
+		{ "table/.ATTRIBUTES/table-values", "b-values" },
+	};
+	static const struct ckpt_objvalue gone[] = {
+		{ "v/.ATTRIBUTES/VARIABLE_VALUE", "v" },
+	};
+	struct ckpt_objgraph *g;
+
+	g = edit(table_source(), same, ARRAY_SIZE(same), 0);
+	CHECK_EQ_INT(g->n, 4);
+	CHECK_EQ_INT(g->nodes[1].nattrs, 2);
+	check_attr(g, 1, 0, "table", "hash_table", "table/.ATTRIBUTES/table",
+		   false);
+	check_attr(g, 1, 1, "table_x", "hash_table_x",
+		   "table/.ATTRIBUTES/table_x", false);
+	CHECK_EQ_INT(g->nodes[3].nattrs, 1);
+	check_attr(g, 3, 0, "t", "", "t2/.ATTRIBUTES/t", false);
+	ckpt_objgraph_free(g);
+	g = edit(table_source(), renamed, ARRAY_SIZE(renamed), 0);
+	CHECK_EQ_INT(g->nodes[1].nattrs, 1);	/* table_x has no value */
+	check_attr(g, 1, 0, "table", "lookup", "table/.ATTRIBUTES/table",
+		   false);
+	check_attr(g, 3, 0, "t", "mine", "t2/.ATTRIBUTES/t", false);
+	CHECK_EQ_INT(g->nodes[2].nattrs, 0);
+	ckpt_objgraph_free(g);
+	g = edit(table_source(), mixed, ARRAY_SIZE(mixed), 0);
+	check_attr(g, 1, 0, "table", "hash_table", "table/.ATTRIBUTES/table",
+		   false);
+	ckpt_objgraph_free(g);
+	g = edit(table_source(), gone, ARRAY_SIZE(gone), 0);
+	CHECK_EQ_INT(g->nodes[1].nattrs, 0);
+	CHECK_EQ_INT(g->nodes[3].nattrs, 0);
+	CHECK_EQ_INT(g->nodes[2].nattrs, 1);
+	ckpt_objgraph_free(g);
+}
+
 /* A source's graph edited: what it holds beyond the values is kept,
  * attributes without a value go, new values get nodes and slots where
  * their keys lead; what cannot be edited says so. */
@@ -1773,6 +1857,7 @@ main(void)
 	test_build_bad();
 	test_build_bytes();
 	test_edit();
+	test_edit_parts();
 	test_edit_many();
 	test_build_nul();
 	test_build_slots_two_optimizers();
