@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1285,6 +1286,21 @@ open_shards(struct ckpt_bundle *b, bool open_files, struct ckpt_err *err)
 			goto out;
 		}
 		fd = open_file(path, &st);
+		if (fd == -EMFILE || fd == -ENFILE) {
+			/* Not the file's fault: every data file is held
+			 * open, and there are more than may be. */
+			struct rlimit rl = { 0 };
+
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+			rc = ckpt_fail(err, fd,
+				       "%s: %s: its %zu data files are held "
+				       "open together, and at most %llu files "
+				       "can be open at once (ulimit -Hn)",
+				       b->index_path, open_error(fd), u,
+				       (unsigned long long)rl.rlim_cur);
+			free(path);
+			goto out;
+		}
 		if (fd < 0 && fd != -ENOMEM) {
 			/* Missing, or not a file to read (a directory, a
 			 * FIFO, unreadable): as a file cut to nothing, the

@@ -1562,6 +1562,29 @@ raise_nofile(void)
 	}
 }
 
+/* Files the daemon opens besides the data files (the device, its status
+ * and log, the spool's, the io_uring queues, a few changed files). */
+#define FILES_BESIDE 64
+
+/* Whether B's data files, all held open, leave the daemon files enough
+ * to run; else say so. */
+static bool
+room_for_files(const struct ckpt_bundle *b)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    (uint64_t)b->hdr.num_shards + FILES_BESIDE <= rl.rlim_cur)
+		return true;
+	ckptfs_log(NULL, LOG_ERR,
+		   "%s: its %d data files are held open together, and at "
+		   "most %llu files can be open at once (ulimit -Hn), too "
+		   "few for them and the %d more the mount needs",
+		   b->index_path, b->hdr.num_shards,
+		   (unsigned long long)rl.rlim_cur, FILES_BESIDE);
+	return false;
+}
+
 /* True if the directory of PLAN's default outputs (next to the source)
  * cannot be written: the mount is then read-only, with a warning saying
  * how to make changes, rather than writable with every change failing. */
@@ -1666,6 +1689,8 @@ main(int argc, char *argv[])
 		ckptfs_log(NULL, LOG_ERR, "%s", ckpt_err_str(&err, rc));
 		goto out_opts;
 	}
+	if (!room_for_files(bundle))
+		goto out_bundle;
 	if (bundle->warning != NULL)
 		ckptfs_log(NULL, LOG_WARNING,
 			   "warning: %s; reading such a tensor fails with EIO",

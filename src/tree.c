@@ -715,6 +715,33 @@ dir_shrink(struct ckptfs_node *dir)
 	free(v);
 }
 
+/* Hash of NAME[0..LEN) kept for GONE_HASH. */
+static uint32_t
+gone_hash(const char *name, size_t len)
+{
+	return (uint32_t)ckpt_fnv1a64(name, len);
+}
+
+/* Where in DIR, which has holes, NAME is to go: the entry it was removed
+ * from last, if it was the last name removed, else the first hole. */
+static size_t
+dir_hole(struct ckptfs_node *dir, const char *name, size_t len)
+{
+	struct ckptfs_dirtab *d;
+	size_t i;
+
+	if (!dir->big)
+		return 0;	/* (its one name) */
+	d = dir->dir.tab;
+	if (d->gone != 0 && d->ents[d->gone - 1].node == NULL &&
+	    d->gone_hash == gone_hash(name, len))
+		return d->gone - 1;
+	for (i = d->hole; i < dir->dir.n && d->ents[i].node != NULL; i++)
+		;
+	d->hole = (uint32_t)i;
+	return i;
+}
+
 /* ckptfs_dir_link(), the name kept as HOME says (T: the tree, for
  * NAME_SLAB). */
 static int
@@ -723,7 +750,7 @@ dir_link_loc(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	     const void *raw, size_t rawlen, enum name_home home)
 {
 	struct ckptfs_dir *d = &dir->dir;
-	size_t slot, room = dir_room(dir), nslots;
+	size_t slot, room = dir_room(dir), nslots, at;
 	int rc;
 
 	if (len > CKPTFS_NAME_MAX)
@@ -737,7 +764,8 @@ dir_link_loc(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		return -ENOMEM;
 	if (dir_find(dir, name, len, &slot) != 0)
 		return -EEXIST;
-	if (d->n == room &&
+	at = d->nlive < d->n ? dir_hole(dir, name, len) : d->n;
+	if (at == d->n && d->n == room &&
 	    ents_reserve(dir, room == 1 ? 4 : 2 * room) < 0)
 		return -ENOMEM;
 	rc = loc_set(t, node,
@@ -746,9 +774,11 @@ dir_link_loc(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		     dir, name, len, raw, rawlen, home);
 	if (rc < 0)
 		return rc;
-	CKPTFS_DIR_ENTS(dir)[d->n++].node = node;
+	CKPTFS_DIR_ENTS(dir)[at].node = node;
+	if (at == d->n)
+		d->n++;
 	if (dir_nslots(dir) != 0)
-		d->tab->slots[slot] = (uint32_t)d->n;
+		d->tab->slots[slot] = (uint32_t)(at + 1);
 	d->nlive++;
 	if (node->kind == CKPTFS_DIR) {
 		dir->nlink++;
@@ -797,6 +827,13 @@ ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 	}
 	e->node = NULL;
 	dir->dir.nlive--;
+	if (dir->big) {
+		d = dir->dir.tab;
+		d->gone = (uint32_t)k;
+		d->gone_hash = gone_hash(name, len);
+		if (d->hole > k - 1)
+			d->hole = (uint32_t)(k - 1);
+	}
 	if (dir_nslots(dir) == 0)
 		return 0;
 	d = dir->dir.tab;
@@ -2608,13 +2645,20 @@ ckptfs_xattr_list(const struct ckptfs_node *n, struct ckpt_buf *out)
 
 	if (n->kind != CKPTFS_TENSOR)
 		return 0;
+	/* A removed tensor, still open, has no key (it is in no view):
+	 * the rest, for getfattr -d of its file descriptor. */
 	if (ckptfs_node_bad(n))	/* its key only */
-		return ckpt_buf_put(out, names, sizeof(CKPTFS_XATTR_KEY));
+		return n->deleted ? 0
+				  : ckpt_buf_put(out, names,
+						 sizeof(CKPTFS_XATTR_KEY));
 	if (n->dtype >= 0)
 		rc = ckpt_buf_put(out, CKPTFS_XATTR_DTYPE,
 				  sizeof(CKPTFS_XATTR_DTYPE));
 	if (rc == 0 && n->rank >= 0)
 		rc = ckpt_buf_put(out, CKPTFS_XATTR_SHAPE,
 				  sizeof(CKPTFS_XATTR_SHAPE));
+	if (rc == 0 && n->deleted)
+		return ckpt_buf_put(out, names + sizeof(CKPTFS_XATTR_KEY),
+				    sizeof(names) - sizeof(CKPTFS_XATTR_KEY));
 	return rc < 0 ? rc : ckpt_buf_put(out, names, sizeof(names));
 }

@@ -90,6 +90,15 @@ struct ckptfs_dirtab {
 				 * and searched in order */
 	uint32_t cap;		/* room in ENTS */
 	uint32_t nslots;	/* 0, or a power of two > 2 * n */
+	/* Holes are taken again by names linked later, so that a mount's
+	 * saves through temporary names do not grow the directory: none is
+	 * below HOLE; GONE (index + 1, 0: none) is the entry of the name
+	 * removed last, whose hash is GONE_HASH (a name put back where it
+	 * was: a file renamed over it is listed once, never twice or not
+	 * at all, by a listing under way). */
+	uint32_t hole;
+	uint32_t gone;
+	uint32_t gone_hash;
 	struct ckptfs_dirent ents[];	/* readdir order, with holes */
 };
 

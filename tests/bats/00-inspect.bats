@@ -814,6 +814,21 @@ assert_one_error() {
 	[ "$(jq '.values | length' <<<"$output")" = 1500000 ]
 }
 
+@test "data files past the soft limit of open files: the hard one is taken; past that, said" {
+	# Every data file is held open: 1,000 shards, a soft limit of 1,024,
+	# and --verify called the tensors of the last ones damaged.
+	fixture shards
+	# (with only 0, 1 and 2 open: the index and 3 data files need 7)
+	local only='for f in /proc/$$/fd/*; do f=${f##*/}
+		[ "$f" -gt 2 ] && eval "exec $f>&-"; done'
+	run -0 bash -c "$only"'; ulimit -Sn 6 && exec "$0" --verify "$1"' \
+		"$CKPT_INSPECT" "$F"
+	assert_output "3 tensors verified, 0 damaged"
+	run -1 bash -c "$only"'; ulimit -n 6 && exec "$0" --verify "$1"' \
+		"$CKPT_INSPECT" "$F"
+	assert_output "ckpt-inspect: $F.index: Too many open files: its 3 data files are held open together, and at most 6 files can be open at once (ulimit -Hn)"
+}
+
 @test "an absurd size in an entry is exit 1 naming the file" {
 	copy_real saved_model_half_plus_three_variables
 	# Entry "c" (value at offset 45): replace "12 00 20 08 28 04" (shape {},

@@ -299,6 +299,16 @@ largest_reply() {
 	[ "$(values "$BATS_TEST_TMPDIR/fstab/by-name/scoped/c" f4)" = 3 ]
 }
 
+@test "more data files than may be open with what the mount needs: said before mounting" {
+	local fx m=$BATS_TEST_TMPDIR/m
+	fx=$(fixture shards)
+	mkdir "$m"
+	run -1 bash -c 'ulimit -n 66 && exec "$0" -o ro "$1" "$2"' \
+		"$CKPTFS" "$fx" "$m"
+	assert_output "ckptfs: $fx.index: its 3 data files are held open together, and at most 66 files can be open at once (ulimit -Hn), too few for them and the 64 more the mount needs"
+	run ! mountpoint -q "$m"
+}
+
 @test "a daemonized mount serves and exits on unmount" {
 	local p
 	p=$(fixture tf1)

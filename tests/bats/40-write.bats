@@ -137,6 +137,11 @@ setup() {
 		setfattr -n user.ckpt.shape -v 1 /proc/self/fd/7
 		[ "$(od -An -t f4 <&6 | xargs echo)" = 3 ]
 		[ "$(xattr /proc/self/fd/7 user.ckpt.shape)" = 1 ]
+		# Its attributes but the key (in no view now) are listed, so
+		# that getfattr -d of it reads them all.
+		run -0 getfattr -d --absolute-names /proc/self/fd/7
+		assert_line 'user.ckpt.dtype="float32"'
+		refute_output --partial user.ckpt.key
 		[ "$(stat -L -c %h /proc/self/fd/7)" = 0 ]
 		[ "$(od -An -t d8 <&9 | xargs echo)" = 7 ]
 		# A removed tensor cannot be opened again (ESTALE: the other

@@ -323,6 +323,59 @@ test_rename_in_place(const char *dir)
 	ckptfs_tree_free(t);
 }
 
+/* The index of the entry of NAME in directory D (SIZE_MAX: none). */
+static size_t
+ent_index(struct ckptfs_node *d, const char *name)
+{
+	for (size_t i = 0; i < d->dir.n; i++) {
+		struct ckptfs_node *n = CKPTFS_DIR_ENTS(d)[i].node;
+
+		if (n != NULL && strcmp(CKPTFS_ENT_LOC(d, n)->name, name) == 0)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+/* A file saved through a temporary name renamed over a tensor (as
+ * editors, rsync and sed -i save) is listed where the tensor was, in
+ * both views, so that a listing under way sees the name once; and the
+ * directories do not grow with every save. */
+static void
+test_save_keeps_place(const char *dir)
+{
+	char spool[64];
+	struct ckptfs_tree *t;
+	struct ckptfs_invals iv = { 0 };
+	struct ckptfs_node *n, *vars;
+	size_t a, o, len, i;
+
+	snprintf(spool, sizeof(spool), "%s/sp-place", dir);
+	t = tree_with(spool, 0);
+	vars = at(t, "by-object/vars");
+	CHECK(vars != NULL);
+	a = ent_index(t->by_name, "a");
+	o = ent_index(vars, "a");
+	CHECK(a != SIZE_MAX && o != SIZE_MAX);
+	for (i = 0; i < 50; i++) {
+		CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "a.tmp", 5, false,
+					      &n, &iv),
+			     0);
+		CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "a.tmp", 5,
+					      t->by_name, "a", 1, 0, &iv),
+			     0);
+		CHECK(at(t, "by-name/a") == n);
+		CHECK_EQ_U64(ent_index(t->by_name, "a"), a);
+		CHECK_EQ_U64(ent_index(vars, "a"), o);
+	}
+	/* a, dense, scoped and one place the temporary names take */
+	len = t->by_name->dir.n;
+	CHECK_EQ_U64(len, 4);
+	CHECK_EQ_U64(vars->dir.n, 4);
+	ckptfs_invals_free(&iv);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+}
+
 /* A tensor made under a name the source gave a tensor no longer there
  * (removed, or renamed away) takes its dtype and shape, also when
  * renamed there; whatever it has of its own stays.  A replay decides the
@@ -1310,6 +1363,7 @@ main(void)
 	test_rules_and_replay(spool);
 	test_foreign_spool(spool);
 	test_rename_in_place(dir);
+	test_save_keeps_place(dir);
 	test_vacated_name(dir);
 	test_not_utf8(dir);
 	test_damaged(dir);

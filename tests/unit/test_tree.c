@@ -1020,16 +1020,32 @@ test_dir_ops(void)
 			CHECK(ckptfs_dir_lookup(d, name, strlen(name)) == NULL);
 		}
 	}
-	CHECK_EQ_INT(d->dir.n, N);	/* holes keep their places */
+	/* Each hole was taken by the next name linked: the names in the
+	 * order made, the removed ones' places taken. */
+	CHECK_EQ_INT(d->dir.n, N - (N + 1) / 3);
 	CHECK_EQ_INT(d->dir.nlive, N - (N + 1) / 3);
 	CHECK(d->big && d->dir.tab->nslots != 0);
-	for (i = 0; i < N; i++) {
+	for (i = 0; i < N; i++)
 		CHECK_EQ_INT(f[i]->nlink, i % 3 == 1 ? 0 : 1);
-		CHECK(CKPTFS_DIR_ENTS(d)[i].node == (i % 3 == 1 ? NULL : f[i]));
-	}
-	/* A removed name can come back; a small directory is not hashed. */
+	CHECK(CKPTFS_DIR_ENTS(d)[0].node == f[0]);
+	CHECK(CKPTFS_DIR_ENTS(d)[1].node == f[2]);
+	CHECK(CKPTFS_DIR_ENTS(d)[26].node == f[N - 1]);
+	/* A name removed and linked again (a file renamed over it) takes
+	 * back its own place, a hole before it or not; another name takes
+	 * the first hole.  A small directory is not hashed. */
+	CHECK_EQ_INT(ckptfs_dir_remove(d, "n0", 2), 0);
+	snprintf(name, sizeof(name), "n%d", N - 1);
+	CHECK_EQ_INT(ckptfs_dir_remove(d, name, strlen(name)), 0);
+	CHECK_EQ_INT(ckptfs_dir_link(d, f[N - 1], name, strlen(name), name,
+				     strlen(name)),
+		     0);
+	CHECK(CKPTFS_DIR_ENTS(d)[26].node == f[N - 1]);
+	CHECK(CKPTFS_DIR_ENTS(d)[0].node == NULL);
 	CHECK_EQ_INT(ckptfs_dir_link(d, f[1], "n1", 2, "n1", 2), 0);
+	CHECK(CKPTFS_DIR_ENTS(d)[0].node == f[1]);
+	CHECK_EQ_INT(d->dir.n, N - (N + 1) / 3);
 	CHECK(ckptfs_dir_lookup(d, "n1", 2) == f[1]);
+	CHECK(ckptfs_dir_lookup(d, "n0", 2) == NULL);
 	CHECK(ckptfs_dir_lookup(d, "n", 1) == NULL);
 	CHECK(ckptfs_dir_lookup(t->by_name, "x", 1) == NULL);
 	CHECK(!t->root->big || t->root->dir.tab->nslots == 0);
