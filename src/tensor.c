@@ -372,8 +372,9 @@ string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
 	if (nelems == 0 && len != 4)
 		return string_fault(why, wlen,
 				    "%zu bytes, not the 4 of the checksum of "
-				    "no lengths",
-				    len);
+				    "no lengths (%08" PRIx32 ", %s-endian)",
+				    len, ckpt_crc_mask(0),
+				    big_endian ? "big" : "little");
 	/* Every element takes at least one varint byte, and the checksum
 	 * four more: reject absurd counts before touching LENS/DATA. */
 	if (len < 4 || nelems > len - 4)

@@ -622,7 +622,11 @@ test_string_explain(void)
 	CHECK_EQ_STR(why, "3 bytes cannot hold 1 length and their 4-byte "
 			  "checksum");
 	ckpt_string_explain(ok, 0, 0, false, why, sizeof(why));
-	CHECK_EQ_STR(why, "0 bytes, not the 4 of the checksum of no lengths");
+	CHECK_EQ_STR(why, "0 bytes, not the 4 of the checksum of no lengths "
+			  "(a282ead8, little-endian)");
+	ckpt_string_explain(ok, 5, 0, true, why, sizeof(why));
+	CHECK_EQ_STR(why, "5 bytes, not the 4 of the checksum of no lengths "
+			  "(a282ead8, big-endian)");
 	ckpt_string_explain(ok, 6, 3, false, why, sizeof(why));
 	CHECK_EQ_STR(why, "6 bytes cannot hold 3 lengths and their 4-byte "
 			  "checksum");
