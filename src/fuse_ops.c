@@ -1169,6 +1169,8 @@ ckptfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)fi;
 	if (fd >= 0 && (datasync ? fdatasync(fd) : fsync(fd)) < 0)
 		rc = errno;
+	else if (fd < 0 && n != NULL && ckptfs_ov_spooled(n))
+		rc = -fd;	/* (its spool file could not be had) */
 	if (rc == 0 && fs->writable)
 		rc = -ckptfs_overlay_sync(fs->tree);
 	reply_err(req, rc);
