@@ -777,6 +777,26 @@ swap_units(uint8_t *buf, size_t len, size_t unit)
 		}
 }
 
+/* Whether the N bytes at P are all zeros. */
+static bool
+all_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* Make file FD at least END bytes long (holes past its end). */
+static int
+extend_to(int fd, uint64_t end)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size < end && ftruncate(fd, (off_t)end) < 0)
+		return -errno;
+	return 0;
+}
+
 int
 ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
 		   int dtype, const int64_t *dims, int rank, int src_fd,
@@ -869,13 +889,24 @@ ckpt_writer_add_fd_order(struct ckpt_writer *w, const void *key,
 			goto out;
 		}
 		crc = ckpt_crc32c_extend(crc, buf, (size_t)r);
-		rc = ckpt_pwrite_all(s->fd, buf, (size_t)r, s->off + done);
+		/* A chunk of zeros (a sparse file's hole, as often) is left
+		 * a hole: the data file is made as long at the end. */
+		if ((size_t)r == COPY_CHUNK && all_zero(buf, (size_t)r))
+			rc = 0;
+		else
+			rc = ckpt_pwrite_all(s->fd, buf, (size_t)r,
+					     s->off + done);
 		if (rc < 0) {
 			w->failed = true;
 			ckpt_fail(err, rc, "%s: %s", s->tmp, strerror(-rc));
 			goto out;
 		}
 		done += (uint64_t)r;
+	}
+	if ((rc = extend_to(s->fd, s->off + size)) < 0) {
+		w->failed = true;
+		ckpt_fail(err, rc, "%s: %s", s->tmp, strerror(-rc));
+		goto out;
 	}
 	e->size = size;
 	e->crc = ckpt_crc_mask(crc);

@@ -236,6 +236,29 @@ setup() {
 	assert_output --partial "vars/a/.ATTRIBUTES/VARIABLE_VALUE"
 }
 
+@test "a sparse file written into the mount stays sparse in the new checkpoint" {
+	# 64 MiB of holes around 4 bytes: the write-out wrote 64 MiB.
+	mount_ckpt "$P" -o format=tf1,output="$T/out"
+	truncate -s 64M "$MNT/by-name/sparse"
+	printf 'abcd' | dd of="$MNT/by-name/sparse" bs=1 seek=33554432 \
+		conv=notrunc status=none
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/sparse"
+	local crc
+	crc=$(xattr "$MNT/by-name/sparse" user.ckpt.crc32c)
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$T/out"
+	refute_output --partial DAMAGED
+	local f=$T/out.data-00000-of-00001
+	[ "$(stat -c %s "$f")" -ge 67108864 ]
+	# (blocks of 512 bytes: the MiB holding abcd, and the others)
+	[ "$(stat -c %b "$f")" -lt 4096 ]
+	"$CKPT_INSPECT" --raw "$T/out" sparse | cmp - <(
+		head -c 33554432 /dev/zero; printf abcd
+		head -c $((33554432 - 4)) /dev/zero)
+	mount_ckpt "$T/out" -o ro
+	[ "$(xattr "$MNT/by-name/sparse" user.ckpt.crc32c)" = "$crc" ]
+}
+
 @test "rm removes a tensor from both views; rmdir; empty other-view dirs go" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	rm "$MNT/by-name/b"
