@@ -1441,8 +1441,8 @@ parts_range(const struct build *bd, const struct ckpt_objattr *a,
 	*hi = *lo + c;
 }
 
-/* The name /by-name shows for entry E, part_of() A of full name FULL
- * (not empty): that name followed by what E's key has after A's, as
+/* The name /by-name shows for entry E, part_of() A (whose full name is
+ * not empty): that name followed by what E's key has after A's, as
  * TensorFlow's Saver names a saveable's tensors ("hash_table-keys"). */
 static int
 part_name(const struct ckpt_entry *e, const struct ckpt_objattr *a,
