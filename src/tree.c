@@ -712,10 +712,11 @@ dir_shrink(struct ckptfs_node *dir)
 	dir->dir.one = dir->dir.n == 1 ? v->ents[0]
 				       : (struct ckptfs_dirent){ NULL };
 	dir->big = false;
+	free(v->gone);
 	free(v);
 }
 
-/* Hash of NAME[0..LEN) kept for GONE_HASH. */
+/* Hash of NAME[0..LEN) kept by struct ckptfs_dirgone. */
 static uint32_t
 gone_hash(const char *name, size_t len)
 {
@@ -723,23 +724,49 @@ gone_hash(const char *name, size_t len)
 }
 
 /* Where in DIR, which has holes, NAME is to go: the entry it was removed
- * from last, if it was the last name removed, else the first hole. */
+ * from, if it is one of the names removed last, else the first hole;
+ * the end if that is not known (no memory for it). */
 static size_t
 dir_hole(struct ckptfs_node *dir, const char *name, size_t len)
 {
-	struct ckptfs_dirtab *d;
+	struct ckptfs_dirgone *g;
+	uint32_t h;
 	size_t i;
 
 	if (!dir->big)
 		return 0;	/* (its one name) */
-	d = dir->dir.tab;
-	if (d->gone != 0 && d->ents[d->gone - 1].node == NULL &&
-	    d->gone_hash == gone_hash(name, len))
-		return d->gone - 1;
-	for (i = d->hole; i < dir->dir.n && d->ents[i].node != NULL; i++)
+	if ((g = dir->dir.tab->gone) == NULL)
+		return dir->dir.n;
+	h = gone_hash(name, len);
+	for (i = 0; i < CKPTFS_GONE; i++)
+		if (g->ent[i] != 0 && g->hash[i] == h &&
+		    dir->dir.tab->ents[g->ent[i] - 1].node == NULL)
+			return g->ent[i] - 1;
+	for (i = g->hole;
+	     i < dir->dir.n && dir->dir.tab->ents[i].node != NULL; i++)
 		;
-	d->hole = (uint32_t)i;
+	g->hole = (uint32_t)i;
 	return i;
+}
+
+/* Note in DIR (BIG) that NAME left entry K - 1 (see ckptfs_dirgone). */
+static void
+dir_gone(struct ckptfs_node *dir, const char *name, size_t len, size_t k)
+{
+	struct ckptfs_dirtab *d = dir->dir.tab;
+	struct ckptfs_dirgone *g = d->gone;
+
+	if (g == NULL) {
+		if ((g = calloc(1, sizeof(*g))) == NULL)
+			return;	/* (new names go at the end, as before) */
+		g->hole = (uint32_t)(k - 1);
+		d->gone = g;
+	}
+	g->ent[g->next] = (uint32_t)k;
+	g->hash[g->next] = gone_hash(name, len);
+	g->next = (g->next + 1) % CKPTFS_GONE;
+	if (g->hole > k - 1)
+		g->hole = (uint32_t)(k - 1);
 }
 
 /* ckptfs_dir_link(), the name kept as HOME says (T: the tree, for
@@ -827,13 +854,8 @@ ckptfs_dir_remove(struct ckptfs_node *dir, const char *name, size_t len)
 	}
 	e->node = NULL;
 	dir->dir.nlive--;
-	if (dir->big) {
-		d = dir->dir.tab;
-		d->gone = (uint32_t)k;
-		d->gone_hash = gone_hash(name, len);
-		if (d->hole > k - 1)
-			d->hole = (uint32_t)(k - 1);
-	}
+	if (dir->big)
+		dir_gone(dir, name, len, k);
 	if (dir_nslots(dir) == 0)
 		return 0;
 	d = dir->dir.tab;
@@ -2138,6 +2160,7 @@ ckptfs_tree_free(struct ckptfs_tree *t)
 		if (n->kind == CKPTFS_DIR) {
 			if (n->big) {
 				free(n->dir.tab->slots);
+				free(n->dir.tab->gone);
 				free(n->dir.tab);
 			}
 			continue;

@@ -90,16 +90,23 @@ struct ckptfs_dirtab {
 				 * and searched in order */
 	uint32_t cap;		/* room in ENTS */
 	uint32_t nslots;	/* 0, or a power of two > 2 * n */
-	/* Holes are taken again by names linked later, so that a mount's
-	 * saves through temporary names do not grow the directory: none is
-	 * below HOLE; GONE (index + 1, 0: none) is the entry of the name
-	 * removed last, whose hash is GONE_HASH (a name put back where it
-	 * was: a file renamed over it is listed once, never twice or not
-	 * at all, by a listing under way). */
-	uint32_t hole;
-	uint32_t gone;
-	uint32_t gone_hash;
+	/* Owned; NULL until a name is removed (ckptfs_dir_remove()). */
+	struct ckptfs_dirgone *gone;
 	struct ckptfs_dirent ents[];	/* readdir order, with holes */
+};
+
+/* The names last removed from a directory, so that one put back (a file
+ * renamed over it, which removes it and the file's own name first) takes
+ * the entry it had: a listing under way shows it once, never twice or not
+ * at all.  Other names take the holes removals leave (none is below
+ * HOLE), so that a mount's saves through temporary names do not grow the
+ * directory. */
+#define CKPTFS_GONE 4
+struct ckptfs_dirgone {
+	uint32_t hole;
+	uint32_t next;			/* the oldest of the ring */
+	uint32_t ent[CKPTFS_GONE];	/* entry index + 1, 0: none */
+	uint32_t hash[CKPTFS_GONE];	/* of its name */
 };
 
 /* Counts are 32-bit (ckptfs_dir_link() refuses more names), so that a

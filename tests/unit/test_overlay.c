@@ -371,6 +371,22 @@ test_save_keeps_place(const char *dir)
 	len = t->by_name->dir.n;
 	CHECK_EQ_U64(len, 4);
 	CHECK_EQ_U64(vars->dir.n, 4);
+	/* With a hole before it, which the temporary name takes: the name
+	 * saved over still goes back to its own place, not to the hole. */
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "f1", 2, false, &n, &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "f2", 2, false, &n, &iv),
+		     0);
+	a = ent_index(t->by_name, "f2");
+	CHECK_EQ_INT(ckptfs_ov_remove(t, t->by_name, "f1", 2, false, &iv), 0);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "f2.tmp", 6, false, &n,
+				      &iv),
+		     0);
+	CHECK(ent_index(t->by_name, "f2.tmp") < a);
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "f2.tmp", 6, t->by_name,
+				      "f2", 2, 0, &iv),
+		     0);
+	CHECK_EQ_U64(ent_index(t->by_name, "f2"), a);
 	ckptfs_invals_free(&iv);
 	ckptfs_overlay_close(t);
 	ckptfs_tree_free(t);
