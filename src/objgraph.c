@@ -1793,16 +1793,17 @@ empty_shown(const struct ckpt_objattr *a, const struct ckpt_objvalue *x)
 /* Claim the values not claimed yet whose keys are A's followed by more:
  * the tensors of a legacy saveable of several (a hash table's -keys and
  * -values), whose attribute names none itself.  Their full names are
- * A's followed by the same, as a mount shows them: if they all still
- * are of one name, that is A's full name (but an empty one stays so
- * while they are named by their keys).  Return how many, or -ENOMEM. */
+ * A's followed by the same, as a mount shows them: they must all still
+ * be of one name, which is then A's full name (but an empty one stays
+ * so while they are named by their keys).  Return how many, -EINVAL if
+ * their names disagree (the message names one), or -ENOMEM. */
 static ssize_t
 claim_parts(struct editor *ed, struct ckpt_objattr *a)
 {
 	size_t lo = 0, hi = ed->nvals, kl = a->checkpoint_key_len, i, n = 0;
+	const struct ckpt_objvalue *odd = NULL;
 	const char *f = NULL;
 	size_t fl = 0;
-	bool one = true;
 	char *fn;
 	int rc;
 
@@ -1829,15 +1830,27 @@ claim_parts(struct editor *ed, struct ckpt_objattr *a)
 		ed->claimed[v - ed->vals] = true;
 		/* its full name less the suffix of its key */
 		if (vf < sl || memcmp(v->full_name + vf - sl, v->key + kl, sl))
-			one = false;
+			odd = odd != NULL ? odd : v;
 		else if (n == 0)
 			f = v->full_name, fl = vf - sl;
 		else if (fl != vf - sl || memcmp(f, v->full_name, fl) != 0)
-			one = false;
+			odd = odd != NULL ? odd : v;
 		n++;
 	}
-	if (n == 0 || !one || (fl == a->full_name_len &&
-			       (fl == 0 || memcmp(f, a->full_name, fl) == 0)))
+	if (odd != NULL)
+		return ckpt_fail(ed->err, -EINVAL,
+				 "object graph: the tensors of key \"%.*s\" "
+				 "(a saveable of several, as a hash table: "
+				 "their keys are it followed by more) have one "
+				 "full name, but that of \"%.*s\" is \"%.*s\": "
+				 "name them all that name followed by what "
+				 "their keys add (as NAME-keys, NAME-values)",
+				 (int)kl, a->checkpoint_key,
+				 (int)key_len(odd), odd->key,
+				 (int)full_name_len(odd),
+				 odd->full_name ? odd->full_name : "");
+	if (n == 0 || (fl == a->full_name_len &&
+		       (fl == 0 || memcmp(f, a->full_name, fl) == 0)))
 		return (ssize_t)n;
 	if (a->full_name_len == 0 && fl == kl &&
 	    memcmp(f, a->checkpoint_key, kl) == 0)

@@ -140,6 +140,19 @@ EOF
 	assert_output "$(printf 'hash_table-keys\nhash_table-values\nhash_table_x\nsave_counter\nv')"
 	[ "$(val "$T/t1" hash_table-values)" = "[10,20,30]" ]
 	[ "$(val "$T/t1" hash_table-keys)" = "[1,2,3]" ]
+	# Renamed alike, the attribute takes the name; one renamed alone
+	# cannot be so named (the rename was lost).
+	mount_ckpt "$fx" -o format=same,output="$T/both"
+	mv "$MNT/by-name/hash_table-keys" "$MNT/by-name/lookup-keys"
+	mv "$MNT/by-name/hash_table-values" "$MNT/by-name/lookup-values"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/both"
+	assert_output --partial "attribute table  full_name lookup  checkpoint_key table/.ATTRIBUTES/table"$'\n'
+	mount_ckpt "$fx" -o format=same,output="$T/one"
+	mv "$MNT/by-name/hash_table-keys" "$MNT/by-name/foo"
+	finish_fails
+	assert_output --partial 'object graph: the tensors of key "table/.ATTRIBUTES/table" (a saveable of several, as a hash table: their keys are it followed by more) have one full name, but that of "table/.ATTRIBUTES/table-keys" is "foo"'
+	[ ! -e "$T/one.index" ]
 }
 
 @test "TF2: a name by-object/ does not show, an object that holds others, is taken" {

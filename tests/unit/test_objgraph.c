@@ -1541,7 +1541,7 @@ table_source(void)
 /* The values of a legacy saveable (keys: its attribute's followed by
  * more) keep its attribute through an edit, each taken once and none
  * from the attribute beside it; their full names (its own followed by
- * the same) give it its full name when they agree. */
+ * the same) give it its full name, and must agree. */
 static void
 test_edit_parts(void)
 {
@@ -1564,6 +1564,11 @@ test_edit_parts(void)
 	static const struct ckpt_objvalue gone[] = {
 		{ "v/.ATTRIBUTES/VARIABLE_VALUE", "v" },
 	};
+	static const struct ckpt_objvalue alone[] = {
+		{ "table/.ATTRIBUTES/table-keys", "foo" },
+		{ "table/.ATTRIBUTES/table-values", "hash_table-values" },
+	};
+	struct ckpt_err err = { 0 };
 	struct ckpt_objgraph *g;
 
 	g = edit(table_source(), same, ARRAY_SIZE(same), 0);
@@ -1583,9 +1588,25 @@ test_edit_parts(void)
 	check_attr(g, 3, 0, "t", "mine", "t2/.ATTRIBUTES/t", false);
 	CHECK_EQ_INT(g->nodes[2].nattrs, 0);
 	ckpt_objgraph_free(g);
-	g = edit(table_source(), mixed, ARRAY_SIZE(mixed), 0);
-	check_attr(g, 1, 0, "table", "hash_table", "table/.ATTRIBUTES/table",
-		   false);
+	/* named apart: one full name cannot hold both, refused */
+	g = table_source();
+	CHECK_EQ_INT(ckpt_objgraph_edit(g, mixed, ARRAY_SIZE(mixed), &err),
+		     -EINVAL);
+	CHECK_EQ_STR(err.msg,
+		     "object graph: the tensors of key "
+		     "\"table/.ATTRIBUTES/table\" (a saveable of several, as "
+		     "a hash table: their keys are it followed by more) have "
+		     "one full name, but that of "
+		     "\"table/.ATTRIBUTES/table-values\" is \"b-values\": name "
+		     "them all that name followed by what their keys add (as "
+		     "NAME-keys, NAME-values)");
+	ckpt_objgraph_free(g);
+	ckpt_err_clear(&err);
+	g = table_source();
+	CHECK_EQ_INT(ckpt_objgraph_edit(g, alone, ARRAY_SIZE(alone), &err),
+		     -EINVAL);
+	CHECK(strstr(err.msg, "that of \"table/.ATTRIBUTES/table-keys\" is "
+			      "\"foo\"") != NULL);
 	ckpt_objgraph_free(g);
 	g = edit(table_source(), gone, ARRAY_SIZE(gone), 0);
 	CHECK_EQ_INT(g->nodes[1].nattrs, 0);
