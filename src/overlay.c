@@ -2757,10 +2757,12 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			goto out;
 	}
 	/* Apply: the replaced target, the move, then the other view.  A
-	 * dtype or shape taken at the old name goes with it; one taken by
-	 * this rename (over a tensor, or to a name or key a tensor left) is
-	 * the tensor's own from here on (below). */
-	for (i = 0; i < nmv; i++)
+	 * dtype or shape a file renamed took at its old name stays there;
+	 * the tensors of a directory renamed keep theirs (a scope moved
+	 * is not a file saved through another name).  One taken by this
+	 * rename (over a tensor, or to a name or key a tensor left) is the
+	 * tensor's own from here on (below). */
+	for (i = 0; i < nmv && n->kind != CKPTFS_DIR; i++)
 		/* (not where the key stays: a TF2 name changed alone) */
 		if (!(t->src.tf2 && view == CKPTFS_BY_NAME && mv[i].same))
 			drop_taken(mv[i].n, &mv[i]);
