@@ -1739,8 +1739,16 @@ struct editor {
 	struct reftab edges, slots;
 	const struct ckpt_objvalue *vals;
 	const struct ckpt_objvalue **byk;	/* VALS in key order */
+	/* VALS in full name order, made at claim_moved()'s first need */
+	const struct ckpt_objvalue **byf;
 	size_t nvals;
 	bool *claimed;	/* VALS[i] has its attribute */
+	/* Attributes of saveables of several tensors whose objects were
+	 * renamed (claim_moved()): added where their tensors are now, as
+	 * values of these keys and full names (one owned piece of memory,
+	 * at KEY, each). */
+	struct ckpt_objvalue *moved;
+	size_t nmoved;
 	struct ckpt_err *err;
 };
 
@@ -1860,6 +1868,167 @@ claim_parts(struct editor *ed, struct ckpt_objattr *a)
 	free(a->full_name);
 	a->full_name = fn;
 	a->full_name_len = fl;
+	return (ssize_t)n;
+}
+
+/* Order of two values (pointers to them) by full name. */
+static int
+val_fcmp(const void *a, const void *b)
+{
+	const struct ckpt_objvalue *x = *(const struct ckpt_objvalue *const *)a;
+	const struct ckpt_objvalue *y = *(const struct ckpt_objvalue *const *)b;
+
+	return ckpt_key_cmp(x->full_name ? x->full_name : "",
+			    full_name_len(x), y->full_name ? y->full_name : "",
+			    full_name_len(y));
+}
+
+/* Where the attribute's own part of KEY[0..LEN) starts: after its last
+ * "/.ATTRIBUTES/"; NULL if none. */
+static const char *
+attr_part(const char *key, size_t len)
+{
+	static const char at[] = "/" ATTRIBUTES "/";
+	size_t al = sizeof(at) - 1;
+
+	for (size_t i = len; i >= al; i--)
+		if (memcmp(key + i - al, at, al) == 0)
+			return key + i;
+	return NULL;
+}
+
+/* Whether node ND has an attribute whose key's own part (attr_part()) is
+ * S[0..LEN). */
+static bool
+has_attr_part(const struct ckpt_objnode *nd, const char *s, size_t len)
+{
+	for (size_t j = 0; j < nd->nattrs; j++) {
+		const struct ckpt_objattr *a = &nd->attrs[j];
+		const char *p = attr_part(a->checkpoint_key,
+					  a->checkpoint_key_len);
+
+		if (p != NULL &&
+		    (size_t)(a->checkpoint_key + a->checkpoint_key_len - p) ==
+			    len &&
+		    memcmp(p, s, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Whether a value not claimed has a key that is A's followed by more
+ * (claim_parts() would claim it). */
+static bool
+parts_left(const struct editor *ed, const struct ckpt_objattr *a)
+{
+	size_t lo = 0, hi = ed->nvals, kl = a->checkpoint_key_len;
+
+	if (kl == 0)
+		return false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ckpt_objvalue *v = ed->byk[mid];
+
+		if (ckpt_key_cmp(v->key, key_len(v), a->checkpoint_key, kl) <=
+		    0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ed->nvals; lo++) {
+		const struct ckpt_objvalue *v = ed->byk[lo];
+
+		if (key_len(v) <= kl ||
+		    memcmp(v->key, a->checkpoint_key, kl) != 0)
+			return false;
+		if (!ed->claimed[v - ed->vals])
+			return true;
+	}
+	return false;
+}
+
+/* Attribute A of node ND names no value, by its key or as a saveable's
+ * (claim_parts()): if its object was renamed, its tensors are the values
+ * not claimed yet keyed P/.ATTRIBUTES/<A's own part><S> whose full names
+ * are A's followed by the same S (S not empty: a hash table's -keys and
+ * -values), of one P, each not the key of another attribute of ND (which
+ * moved with it under its own name).  Claim them and note A's attribute
+ * at P (ed->moved).  Return how many, or -ENOMEM. */
+static ssize_t
+claim_moved(struct editor *ed, const struct ckpt_objnode *nd,
+	    const struct ckpt_objattr *a)
+{
+	static const char at[] = "/" ATTRIBUTES "/";
+	size_t al = sizeof(at) - 1, fl = a->full_name_len, tl, lo = 0, hi;
+	size_t n = 0, pl = 0, i;
+	const char *tail = attr_part(a->checkpoint_key, a->checkpoint_key_len);
+	const char *p = NULL;
+	struct ckpt_objvalue *m;
+	struct ckpt_buf key = { 0 };
+
+	if (fl == 0 || tail == NULL)
+		return 0;
+	tl = (size_t)(a->checkpoint_key + a->checkpoint_key_len - tail);
+	if (ed->byf == NULL) {
+		if ((ed->byf = xcalloc(ed->nvals, sizeof(*ed->byf))) == NULL)
+			return -ENOMEM;
+		for (i = 0; i < ed->nvals; i++)
+			ed->byf[i] = &ed->vals[i];
+		qsort(ed->byf, ed->nvals, sizeof(*ed->byf), val_fcmp);
+	}
+	for (hi = ed->nvals; lo < hi;) {	/* the first name above A's */
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ckpt_objvalue *v = ed->byf[mid];
+
+		if (ckpt_key_cmp(v->full_name ? v->full_name : "",
+				 full_name_len(v), a->full_name, fl) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < ed->nvals; i++) {
+		const struct ckpt_objvalue *x = ed->byf[i];
+		size_t xf = full_name_len(x), xl = key_len(x), sl = xf - fl;
+		const char *end;
+
+		if (xf <= fl || memcmp(x->full_name, a->full_name, fl) != 0)
+			break;
+		if (ed->claimed[x - ed->vals] || xl <= al + tl + sl)
+			continue;
+		end = x->key + xl - sl;
+		if (memcmp(end, x->full_name + fl, sl) != 0 ||
+		    memcmp(end - tl, tail, tl) != 0 ||
+		    memcmp(end - tl - al, at, al) != 0 ||
+		    has_attr_part(nd, end - tl, tl + sl))
+			continue;
+		if (p == NULL) {
+			p = x->key;
+			pl = xl - al - tl - sl;
+		} else if (xl - al - tl - sl != pl || memcmp(p, x->key, pl)) {
+			continue;
+		}
+		ed->claimed[x - ed->vals] = true;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	/* the key, a NUL, A's full name (A is dropped from ND) */
+	m = realloc(ed->moved, (ed->nmoved + 1) * sizeof(*m));
+	if (m == NULL || ckpt_buf_put(&key, p, pl) < 0 ||
+	    ckpt_buf_put(&key, at, al) < 0 ||
+	    ckpt_buf_put(&key, tail, tl) < 0 || ckpt_buf_put(&key, "", 1) < 0 ||
+	    ckpt_buf_put(&key, a->full_name, fl) < 0) {
+		ed->moved = m != NULL ? m : ed->moved;
+		ckpt_buf_free(&key);
+		return -ENOMEM;
+	}
+	ed->moved = m;
+	m[ed->nmoved++] = (struct ckpt_objvalue){
+		.key = (const char *)key.data,
+		.key_len = pl + al + tl,
+		.full_name = (const char *)key.data + pl + al + tl + 1,
+		.full_name_len = fl,
+	};
 	return (ssize_t)n;
 }
 
@@ -2255,10 +2424,10 @@ comp_at(const char *key, size_t len, size_t i, struct ckpt_buf *out)
  * cannot go where its key says (walk_or_add(), or the node has an
  * attribute of its name). */
 static int
-add_value(struct editor *ed, size_t v)
+add_value(struct editor *ed, const struct ckpt_objvalue *x)
 {
-	const char *key = ed->vals[v].key;
-	size_t len = key_len(&ed->vals[v]), j;
+	const char *key = x->key;
+	size_t len = key_len(x), j;
 	struct ckpt_buf attr = { 0 }, slot = { 0 };
 	struct ckpt_objnode *nd;
 	struct ckpt_objattr *a;
@@ -2332,12 +2501,12 @@ add_value(struct editor *ed, size_t v)
 	memset(a, 0, sizeof(*a));
 	nd->nattrs++;
 	if ((rc = dup_bytes(attr.data, attr.len, &a->name)) < 0 ||
-	    (rc = dup_bytes(ed->vals[v].full_name ? ed->vals[v].full_name : "",
-			    full_name_len(&ed->vals[v]), &a->full_name)) < 0 ||
+	    (rc = dup_bytes(x->full_name ? x->full_name : "",
+			    full_name_len(x), &a->full_name)) < 0 ||
 	    (rc = dup_bytes(key, len, &a->checkpoint_key)) < 0)
 		goto out;
 	a->name_len = attr.len;
-	a->full_name_len = full_name_len(&ed->vals[v]);
+	a->full_name_len = full_name_len(x);
 	a->checkpoint_key_len = len;
 out:
 	ckpt_buf_free(&attr);
@@ -2377,6 +2546,24 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 		if ((rc = keep_attrs(&ed, &g->nodes[i], false)) < 0)
 			goto out;
 	}
+	/* (while every attribute of a node is there to be told apart) */
+	for (i = 0; i < g->n; i++) {
+		const struct ckpt_objnode *nd = &g->nodes[i];
+
+		for (size_t j = 0; j < nd->nattrs; j++) {
+			const struct ckpt_objattr *a = &nd->attrs[j];
+			ssize_t got;
+
+			if (val_find(&ed, a->checkpoint_key,
+				     a->checkpoint_key_len) != SIZE_MAX ||
+			    parts_left(&ed, a))
+				continue;
+			if ((got = claim_moved(&ed, nd, a)) < 0) {
+				rc = (int)got;
+				goto out;
+			}
+		}
+	}
 	for (i = 0; i < g->n; i++)
 		if ((rc = keep_attrs(&ed, &g->nodes[i], true)) < 0)
 			goto out;
@@ -2385,8 +2572,11 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 	ed.slots.slots = true;
 	if ((rc = ref_fill(&ed, &ed.slots)) < 0)
 		goto out;
+	for (i = 0; i < ed.nmoved; i++)
+		if ((rc = add_value(&ed, &ed.moved[i])) != 0)
+			goto out;
 	for (i = 0; i < n; i++)
-		if (!ed.claimed[i] && (rc = add_value(&ed, i)) != 0)
+		if (!ed.claimed[i] && (rc = add_value(&ed, &vals[i])) != 0)
 			goto out;
 	if (marked)
 		rc = ckpt_objgraph_mark_values(g);
@@ -2399,6 +2589,10 @@ out:
 	free(ed.edges.e);
 	free(ed.slots.e);
 	free(ed.byk);
+	free(ed.byf);
 	free(ed.claimed);
+	for (i = 0; i < ed.nmoved; i++)
+		free((char *)ed.moved[i].key);
+	free(ed.moved);
 	return rc;
 }

@@ -184,8 +184,13 @@ int ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
  * attributes whose key a value still has, with their flags
  * (optional_restore) and that value's full_name (an empty one stays
  * empty while the value's is the name a mount shows for it: the key less
- * "/.ATTRIBUTES/VARIABLE_VALUE").  An attribute whose key
- * no value has is dropped, and so is a slot variable left with none.  A
+ * "/.ATTRIBUTES/VARIABLE_VALUE").  An attribute whose key no value has
+ * but values have keys that are it followed by more (a saveable of
+ * several tensors, as a hash table's -keys and -values) is kept for them
+ * (their full names must be its own followed by the same: else -EINVAL);
+ * one whose object was renamed goes where its values' keys now lead.
+ * Another attribute whose key no value has is dropped, and so is a slot
+ * variable left with none.  A
  * value whose key G does not have gets its attribute where the key's path
  * leads: on the node of that path, made (at the end, and as the last
  * child of its parent) where missing; a slot variable's on the node the

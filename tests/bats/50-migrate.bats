@@ -153,6 +153,15 @@ EOF
 	finish_fails
 	assert_output --partial 'object graph: the tensors of key "table/.ATTRIBUTES/table" (a saveable of several, as a hash table: their keys are it followed by more) have one full name, but that of "table/.ATTRIBUTES/table-keys" is "foo"'
 	[ ! -e "$T/one.index" ]
+	# The table's object renamed: its attribute goes with it (it was
+	# split into one attribute per tensor), table_x keeps its own.
+	mount_ckpt "$fx" -o format=same,output="$T/moved"
+	mv "$MNT/by-object/table" "$MNT/by-object/tbl"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/moved"
+	assert_output --partial "attribute table  full_name hash_table  checkpoint_key tbl/.ATTRIBUTES/table"$'\n'
+	assert_output --partial "attribute table_x  full_name hash_table_x  checkpoint_key tbl/.ATTRIBUTES/table_x"
+	refute_output --partial "attribute table-keys"
 }
 
 @test "TF2: a name by-object/ does not show, an object that holds others, is taken" {

@@ -1564,6 +1564,12 @@ test_edit_parts(void)
 	static const struct ckpt_objvalue gone[] = {
 		{ "v/.ATTRIBUTES/VARIABLE_VALUE", "v" },
 	};
+	static const struct ckpt_objvalue moved[] = {
+		{ "tbl/.ATTRIBUTES/table-keys", "hash_table-keys" },
+		{ "tbl/.ATTRIBUTES/table-values", "hash_table-values" },
+		{ "tbl/.ATTRIBUTES/table_x", "hash_table_x" },
+		{ "v/.ATTRIBUTES/VARIABLE_VALUE", "v" },
+	};
 	static const struct ckpt_objvalue alone[] = {
 		{ "table/.ATTRIBUTES/table-keys", "foo" },
 		{ "table/.ATTRIBUTES/table-values", "hash_table-values" },
@@ -1607,6 +1613,19 @@ test_edit_parts(void)
 		     -EINVAL);
 	CHECK(strstr(err.msg, "that of \"table/.ATTRIBUTES/table-keys\" is "
 			      "\"foo\"") != NULL);
+	ckpt_objgraph_free(g);
+	/* The table's object renamed: its attribute goes with its tensors,
+	 * not split into one of each, and the attribute beside it keeps its
+	 * own value (whose key and full name look like a third tensor's). */
+	g = edit(table_source(), moved, ARRAY_SIZE(moved), 0);
+	CHECK_EQ_INT(g->n, 5);
+	CHECK_EQ_INT(g->nodes[1].nattrs, 0);
+	check_child(g, 0, 3, 4, "tbl");
+	CHECK_EQ_INT(g->nodes[4].nattrs, 2);
+	check_attr(g, 4, 0, "table", "hash_table", "tbl/.ATTRIBUTES/table",
+		   false);
+	check_attr(g, 4, 1, "table_x", "hash_table_x",
+		   "tbl/.ATTRIBUTES/table_x", false);
 	ckpt_objgraph_free(g);
 	g = edit(table_source(), gone, ARRAY_SIZE(gone), 0);
 	CHECK_EQ_INT(g->nodes[1].nattrs, 0);
