@@ -1969,6 +1969,11 @@ claim_moved(struct editor *ed, const struct ckpt_objnode *nd,
 	if (fl == 0 || tail == NULL)
 		return 0;
 	tl = (size_t)(a->checkpoint_key + a->checkpoint_key_len - tail);
+	/* (a variable's is one tensor: not looked for, as most attributes
+	 * without a value are removed variables) */
+	if (tl == sizeof("VARIABLE_VALUE") - 1 &&
+	    memcmp(tail, "VARIABLE_VALUE", tl) == 0)
+		return 0;
 	if (ed->byf == NULL) {
 		if ((ed->byf = xcalloc(ed->nvals, sizeof(*ed->byf))) == NULL)
 			return -ENOMEM;
