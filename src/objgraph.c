@@ -1739,8 +1739,9 @@ struct editor {
 	struct reftab edges, slots;
 	const struct ckpt_objvalue *vals;
 	const struct ckpt_objvalue **byk;	/* VALS in key order */
-	/* VALS in full name order, made at claim_moved()'s first need */
-	const struct ckpt_objvalue **byf;
+	/* VALS in the order of their keys' own parts (after the last
+	 * "/.ATTRIBUTES/"), made at claim_moved()'s first need */
+	const struct ckpt_objvalue **bya;
 	size_t nvals;
 	bool *claimed;	/* VALS[i] has its attribute */
 	/* Attributes of saveables of several tensors whose objects were
@@ -1798,91 +1799,6 @@ empty_shown(const struct ckpt_objattr *a, const struct ckpt_objvalue *x)
 	       (fl == 0 || memcmp(x->full_name, a->checkpoint_key, fl) == 0);
 }
 
-/* Claim the values not claimed yet whose keys are A's followed by more:
- * the tensors of a legacy saveable of several (a hash table's -keys and
- * -values), whose attribute names none itself.  Their full names are
- * A's followed by the same, as a mount shows them: they must all still
- * be of one name, which is then A's full name (but an empty one stays
- * so while they are named by their keys).  Return how many, -EINVAL if
- * their names disagree (the message names one), or -ENOMEM. */
-static ssize_t
-claim_parts(struct editor *ed, struct ckpt_objattr *a)
-{
-	size_t lo = 0, hi = ed->nvals, kl = a->checkpoint_key_len, i, n = 0;
-	const struct ckpt_objvalue *odd = NULL;
-	const char *f = NULL;
-	size_t fl = 0;
-	char *fn;
-	int rc;
-
-	if (kl == 0)
-		return 0;
-	while (lo < hi) {	/* the first key above A's */
-		size_t mid = lo + (hi - lo) / 2;
-		const struct ckpt_objvalue *v = ed->byk[mid];
-
-		if (ckpt_key_cmp(v->key, key_len(v), a->checkpoint_key, kl) <=
-		    0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (i = lo; i < ed->nvals; i++) {
-		const struct ckpt_objvalue *v = ed->byk[i];
-		size_t vl = key_len(v), vf = full_name_len(v), sl = vl - kl;
-
-		if (vl <= kl || memcmp(v->key, a->checkpoint_key, kl) != 0)
-			break;
-		if (ed->claimed[v - ed->vals])
-			continue;
-		ed->claimed[v - ed->vals] = true;
-		/* its full name less the suffix of its key */
-		if (vf < sl || memcmp(v->full_name + vf - sl, v->key + kl, sl))
-			odd = odd != NULL ? odd : v;
-		else if (n == 0)
-			f = v->full_name, fl = vf - sl;
-		else if (fl != vf - sl || memcmp(f, v->full_name, fl) != 0)
-			odd = odd != NULL ? odd : v;
-		n++;
-	}
-	if (odd != NULL)
-		return ckpt_fail(ed->err, -EINVAL,
-				 "object graph: the tensors of key \"%.*s\" "
-				 "(a saveable of several, as a hash table: "
-				 "their keys are it followed by more) have one "
-				 "full name, but that of \"%.*s\" is \"%.*s\": "
-				 "name them all that name followed by what "
-				 "their keys add (as NAME-keys, NAME-values)",
-				 (int)kl, a->checkpoint_key,
-				 (int)key_len(odd), odd->key,
-				 (int)full_name_len(odd),
-				 odd->full_name ? odd->full_name : "");
-	if (n == 0 || (fl == a->full_name_len &&
-		       (fl == 0 || memcmp(f, a->full_name, fl) == 0)))
-		return (ssize_t)n;
-	if (a->full_name_len == 0 && fl == kl &&
-	    memcmp(f, a->checkpoint_key, kl) == 0)
-		return (ssize_t)n;	/* named by their keys */
-	if ((rc = dup_bytes(f, fl, &fn)) < 0)
-		return rc;
-	free(a->full_name);
-	a->full_name = fn;
-	a->full_name_len = fl;
-	return (ssize_t)n;
-}
-
-/* Order of two values (pointers to them) by full name. */
-static int
-val_fcmp(const void *a, const void *b)
-{
-	const struct ckpt_objvalue *x = *(const struct ckpt_objvalue *const *)a;
-	const struct ckpt_objvalue *y = *(const struct ckpt_objvalue *const *)b;
-
-	return ckpt_key_cmp(x->full_name ? x->full_name : "",
-			    full_name_len(x), y->full_name ? y->full_name : "",
-			    full_name_len(y));
-}
-
 /* Where the attribute's own part of KEY[0..LEN) starts: after its last
  * "/.ATTRIBUTES/"; NULL if none. */
 static const char *
@@ -1895,6 +1811,28 @@ attr_part(const char *key, size_t len)
 		if (memcmp(key + i - al, at, al) == 0)
 			return key + i;
 	return NULL;
+}
+
+/* The length of value X's key's own part (attr_part()), 0 if none. */
+static size_t
+part_len(const struct ckpt_objvalue *x, const char **part)
+{
+	size_t xl = key_len(x);
+
+	*part = attr_part(x->key, xl);
+	return *part != NULL ? (size_t)(x->key + xl - *part) : 0;
+}
+
+/* Order of two values (pointers to them) by their keys' own parts. */
+static int
+val_pcmp(const void *a, const void *b)
+{
+	const struct ckpt_objvalue *x = *(const struct ckpt_objvalue *const *)a;
+	const struct ckpt_objvalue *y = *(const struct ckpt_objvalue *const *)b;
+	const char *px, *py;
+	size_t lx = part_len(x, &px), ly = part_len(y, &py);
+
+	return ckpt_key_cmp(px ? px : "", lx, py ? py : "", ly);
 }
 
 /* Whether node ND has an attribute whose key's own part (attr_part()) is
@@ -1916,57 +1854,81 @@ has_attr_part(const struct ckpt_objnode *nd, const char *s, size_t len)
 	return false;
 }
 
-/* Whether a value not claimed has a key that is A's followed by more
- * (claim_parts() would claim it). */
-static bool
-parts_left(const struct editor *ed, const struct ckpt_objattr *a)
+/* The full name the values N values of V (claimed for attribute A, of
+ * key K[0..KL) now) give it: each is it followed by what the value's key
+ * adds to K; set *F, *FL (to A's own when they keep it).  -EINVAL (the
+ * message names the one that differs) if they do not agree. */
+static int
+parts_name(struct editor *ed, const struct ckpt_objattr *a, const char *k,
+	   size_t kl, const struct ckpt_objvalue *const *v, size_t n,
+	   const char **f, size_t *fl)
 {
-	size_t lo = 0, hi = ed->nvals, kl = a->checkpoint_key_len;
+	const struct ckpt_objvalue *odd = NULL;
 
-	if (kl == 0)
-		return false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct ckpt_objvalue *v = ed->byk[mid];
+	*f = NULL;
+	*fl = 0;
+	for (size_t i = 0; i < n && odd == NULL; i++) {
+		size_t vf = full_name_len(v[i]), sl = key_len(v[i]) - kl;
 
-		if (ckpt_key_cmp(v->key, key_len(v), a->checkpoint_key, kl) <=
-		    0)
-			lo = mid + 1;
-		else
-			hi = mid;
+		if (vf < sl ||
+		    memcmp(v[i]->full_name + vf - sl, v[i]->key + kl, sl) != 0)
+			odd = v[i];
+		else if (i == 0)
+			*f = v[i]->full_name, *fl = vf - sl;
+		else if (*fl != vf - sl || memcmp(*f, v[i]->full_name, *fl))
+			odd = v[i];
 	}
-	for (; lo < ed->nvals; lo++) {
-		const struct ckpt_objvalue *v = ed->byk[lo];
-
-		if (key_len(v) <= kl ||
-		    memcmp(v->key, a->checkpoint_key, kl) != 0)
-			return false;
-		if (!ed->claimed[v - ed->vals])
-			return true;
+	if (odd != NULL)
+		return ckpt_fail(ed->err, -EINVAL,
+				 "object graph: the tensors of key \"%.*s\" "
+				 "(a saveable of several, as a hash table: "
+				 "their keys are it followed by more) have one "
+				 "full name, but that of \"%.*s\" is \"%.*s\": "
+				 "name them all that name followed by what "
+				 "their keys add (as NAME-keys, NAME-values)",
+				 (int)kl, k, (int)key_len(odd), odd->key,
+				 (int)full_name_len(odd),
+				 odd->full_name ? odd->full_name : "");
+	/* (named by their keys: an empty full name stays so) */
+	if (n == 0 || (a->full_name_len == 0 && *fl == kl &&
+		       memcmp(*f, k, kl) == 0)) {
+		*f = a->full_name;
+		*fl = a->full_name_len;
 	}
-	return false;
+	return 0;
+}
+
+/* Whether C is a letter or digit (ASCII). */
+static bool
+word_byte(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
 }
 
 /* Attribute A of node ND names no value, by its key or as a saveable's
  * (claim_parts()): if its object was renamed, its tensors are the values
- * not claimed yet keyed P/.ATTRIBUTES/<A's own part><S> whose full names
- * are A's followed by the same S (S not empty: a hash table's -keys and
- * -values), of one P, each not the key of another attribute of ND (which
- * moved with it under its own name).  Claim them and note A's attribute
- * at P (ed->moved).  Return how many, or -ENOMEM. */
+ * not claimed yet keyed P/.ATTRIBUTES/<A's own part><S> (S not empty nor
+ * beginning with a letter or digit: a hash table's -keys and -values),
+ * of one P, each not the key of another
+ * attribute of ND (which moved with it under its own name).  Claim them
+ * and note A's attribute at P (ed->moved), of the full name they give
+ * (parts_name()).  Return how many, -EINVAL (names that disagree) or
+ * -ENOMEM. */
 static ssize_t
 claim_moved(struct editor *ed, const struct ckpt_objnode *nd,
 	    const struct ckpt_objattr *a)
 {
 	static const char at[] = "/" ATTRIBUTES "/";
-	size_t al = sizeof(at) - 1, fl = a->full_name_len, tl, lo = 0, hi;
-	size_t n = 0, pl = 0, i;
+	size_t al = sizeof(at) - 1, tl, lo = 0, hi, n = 0, pl = 0, i, fl;
 	const char *tail = attr_part(a->checkpoint_key, a->checkpoint_key_len);
-	const char *p = NULL;
+	const char *p = NULL, *f;
+	const struct ckpt_objvalue **got;
 	struct ckpt_objvalue *m;
 	struct ckpt_buf key = { 0 };
+	int rc;
 
-	if (fl == 0 || tail == NULL)
+	if (tail == NULL)
 		return 0;
 	tl = (size_t)(a->checkpoint_key + a->checkpoint_key_len - tail);
 	/* (a variable's is one tensor: not looked for, as most attributes
@@ -1974,59 +1936,66 @@ claim_moved(struct editor *ed, const struct ckpt_objnode *nd,
 	if (tl == sizeof("VARIABLE_VALUE") - 1 &&
 	    memcmp(tail, "VARIABLE_VALUE", tl) == 0)
 		return 0;
-	if (ed->byf == NULL) {
-		if ((ed->byf = xcalloc(ed->nvals, sizeof(*ed->byf))) == NULL)
+	if (ed->bya == NULL) {
+		if ((ed->bya = xcalloc(ed->nvals, sizeof(*ed->bya))) == NULL)
 			return -ENOMEM;
 		for (i = 0; i < ed->nvals; i++)
-			ed->byf[i] = &ed->vals[i];
-		qsort(ed->byf, ed->nvals, sizeof(*ed->byf), val_fcmp);
+			ed->bya[i] = &ed->vals[i];
+		qsort(ed->bya, ed->nvals, sizeof(*ed->bya), val_pcmp);
 	}
-	for (hi = ed->nvals; lo < hi;) {	/* the first name above A's */
+	for (hi = ed->nvals; lo < hi;) {	/* the first part above A's */
 		size_t mid = lo + (hi - lo) / 2;
-		const struct ckpt_objvalue *v = ed->byf[mid];
+		const char *mp;
+		size_t ml = part_len(ed->bya[mid], &mp);
 
-		if (ckpt_key_cmp(v->full_name ? v->full_name : "",
-				 full_name_len(v), a->full_name, fl) <= 0)
+		if (ckpt_key_cmp(mp ? mp : "", ml, tail, tl) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	if ((got = xcalloc(ed->nvals, sizeof(*got))) == NULL)
+		return -ENOMEM;
 	for (i = lo; i < ed->nvals; i++) {
-		const struct ckpt_objvalue *x = ed->byf[i];
-		size_t xf = full_name_len(x), xl = key_len(x), sl = xf - fl;
-		const char *end;
+		const struct ckpt_objvalue *x = ed->bya[i];
+		const char *xp;
+		size_t xpl = part_len(x, &xp);
 
-		if (xf <= fl || memcmp(x->full_name, a->full_name, fl) != 0)
+		if (xpl <= tl || memcmp(xp, tail, tl) != 0)
 			break;
-		if (ed->claimed[x - ed->vals] || xl <= al + tl + sl)
-			continue;
-		end = x->key + xl - sl;
-		if (memcmp(end, x->full_name + fl, sl) != 0 ||
-		    memcmp(end - tl, tail, tl) != 0 ||
-		    memcmp(end - tl - al, at, al) != 0 ||
-		    has_attr_part(nd, end - tl, tl + sl))
+		/* (S begins as saveables' suffixes do, "-keys", "_stamp":
+		 * "table" is not "t" followed by "able") */
+		if (ed->claimed[x - ed->vals] || word_byte(xp[tl]) ||
+		    has_attr_part(nd, xp, xpl))
 			continue;
 		if (p == NULL) {
 			p = x->key;
-			pl = xl - al - tl - sl;
-		} else if (xl - al - tl - sl != pl || memcmp(p, x->key, pl)) {
+			pl = (size_t)(xp - x->key) - al;
+		} else if ((size_t)(xp - x->key) - al != pl ||
+			   memcmp(p, x->key, pl) != 0) {
 			continue;
 		}
-		ed->claimed[x - ed->vals] = true;
-		n++;
+		got[n++] = x;
 	}
-	if (n == 0)
+	if (n == 0) {
+		free(got);
 		return 0;
-	/* the key, a NUL, A's full name (A is dropped from ND) */
-	m = realloc(ed->moved, (ed->nmoved + 1) * sizeof(*m));
-	if (m == NULL || ckpt_buf_put(&key, p, pl) < 0 ||
-	    ckpt_buf_put(&key, at, al) < 0 ||
-	    ckpt_buf_put(&key, tail, tl) < 0 || ckpt_buf_put(&key, "", 1) < 0 ||
-	    ckpt_buf_put(&key, a->full_name, fl) < 0) {
-		ed->moved = m != NULL ? m : ed->moved;
-		ckpt_buf_free(&key);
-		return -ENOMEM;
 	}
+	/* its key at P, a NUL, its full name: one piece (A leaves ND) */
+	if ((rc = ckpt_buf_put(&key, p, pl)) < 0 ||
+	    (rc = ckpt_buf_put(&key, at, al)) < 0 ||
+	    (rc = ckpt_buf_put(&key, tail, tl)) < 0 ||
+	    (rc = parts_name(ed, a, (const char *)key.data, key.len, got, n,
+			     &f, &fl)) < 0 ||
+	    (rc = ckpt_buf_put(&key, "", 1)) < 0 ||
+	    (rc = ckpt_buf_put(&key, f, fl)) < 0 ||
+	    (m = realloc(ed->moved, (ed->nmoved + 1) * sizeof(*m))) == NULL) {
+		free(got);
+		ckpt_buf_free(&key);
+		return rc < 0 ? rc : -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		ed->claimed[got[i] - ed->vals] = true;
+	free(got);
 	ed->moved = m;
 	m[ed->nmoved++] = (struct ckpt_objvalue){
 		.key = (const char *)key.data,
@@ -2037,14 +2006,67 @@ claim_moved(struct editor *ed, const struct ckpt_objnode *nd,
 	return (ssize_t)n;
 }
 
+/* Claim the values not claimed yet whose keys are A's followed by more:
+ * the tensors of a legacy saveable of several (a hash table's -keys and
+ * -values), whose attribute names none itself.  Their full names give A
+ * its own (parts_name()).  Return how many, -EINVAL (names that
+ * disagree) or -ENOMEM. */
+static ssize_t
+claim_parts(struct editor *ed, struct ckpt_objattr *a)
+{
+	size_t lo = 0, hi = ed->nvals, kl = a->checkpoint_key_len, i, n = 0;
+	const struct ckpt_objvalue **got;
+	const char *f;
+	size_t fl;
+	char *fn;
+	int rc;
+
+	if (kl == 0)
+		return 0;
+	while (lo < hi) {	/* the first key above A's */
+		size_t mid = lo + (hi - lo) / 2;
+		const struct ckpt_objvalue *v = ed->byk[mid];
+
+		if (ckpt_key_cmp(v->key, key_len(v), a->checkpoint_key, kl) <=
+		    0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (hi = lo; hi < ed->nvals && key_len(ed->byk[hi]) > kl &&
+		      memcmp(ed->byk[hi]->key, a->checkpoint_key, kl) == 0;
+	     hi++)
+		;
+	if (hi == lo)
+		return 0;
+	if ((got = xcalloc(hi - lo, sizeof(*got))) == NULL)
+		return -ENOMEM;
+	for (i = lo; i < hi; i++)
+		if (!ed->claimed[ed->byk[i] - ed->vals])
+			got[n++] = ed->byk[i];
+	rc = parts_name(ed, a, a->checkpoint_key, kl, got, n, &f, &fl);
+	for (i = 0; rc == 0 && i < n; i++)
+		ed->claimed[got[i] - ed->vals] = true;
+	free(got);
+	if (rc < 0 || n == 0 ||
+	    (fl == a->full_name_len && (fl == 0 || memcmp(f, a->full_name,
+							  fl) == 0)))
+		return rc < 0 ? rc : (ssize_t)n;
+	if ((rc = dup_bytes(f, fl, &fn)) < 0)
+		return rc;
+	free(a->full_name);
+	a->full_name = fn;
+	a->full_name_len = fl;
+	return (ssize_t)n;
+}
+
 /* Keep the attributes of node ND that a value still has (its full_name
  * then that value's, but an empty one stays empty while the value has
- * the name shown for it), each value once; drop the others.  PARTS: the
- * second pass, once every value with an attribute's key has it: an
- * attribute whose key no value has keeps the values claim_parts() gives
- * it, if any. */
+ * the name shown for it), each value once; drop the others, but those
+ * whose key no value has: they are left to the second pass (the tensors
+ * of saveables of several, in place or moved: ckpt_objgraph_edit()). */
 static int
-keep_attrs(struct editor *ed, struct ckpt_objnode *nd, bool parts)
+keep_attrs(struct editor *ed, struct ckpt_objnode *nd)
 {
 	size_t j, k = 0;
 	int rc = 0;
@@ -2054,37 +2076,16 @@ keep_attrs(struct editor *ed, struct ckpt_objnode *nd, bool parts)
 		size_t v = rc < 0 ? 0
 				  : val_find(ed, a->checkpoint_key,
 					     a->checkpoint_key_len);
-		ssize_t got;
 		char *fn;
 
-		/* A key no value has: left by the first pass to the second,
-		 * which keeps it for the values it claims, if any. */
-		if (rc == 0 && v == SIZE_MAX) {
-			got = parts ? claim_parts(ed, a) : 1;
-			if (got < 0)
-				rc = (int)got;
-			if (got == 0) {
-				free(a->name);
-				free(a->full_name);
-				free(a->checkpoint_key);
-				continue;
-			}
-			nd->attrs[k++] = *a;
-			continue;
-		}
-		/* (the second keeps what the first kept) */
-		if (rc == 0 && parts) {
-			nd->attrs[k++] = *a;
-			continue;
-		}
-		if (rc == 0 && ed->claimed[v]) {
+		if (rc == 0 && v != SIZE_MAX && ed->claimed[v]) {
 			free(a->name);
 			free(a->full_name);
 			free(a->checkpoint_key);
 			continue;
 		}
 		/* (after a failure the rest is kept for node_clear()) */
-		if (rc == 0) {
+		if (rc == 0 && v != SIZE_MAX) {
 			const struct ckpt_objvalue *x = &ed->vals[v];
 
 			ed->claimed[v] = true;
@@ -2103,6 +2104,60 @@ keep_attrs(struct editor *ed, struct ckpt_objnode *nd, bool parts)
 		nd->attrs[k++] = *a;
 	}
 	nd->nattrs = k;
+	return rc;
+}
+
+/* The second pass over G's attributes left without a value by their
+ * keys: first every saveable of several in place takes its tensors
+ * (claim_parts()), then one whose object was renamed finds them where
+ * it went (claim_moved()), and the others are dropped (a moved one is
+ * added where it went: ed->moved). */
+static int
+keep_saveables(struct editor *ed)
+{
+	struct ckpt_objgraph *g = ed->g;
+	size_t i, j, k, total = 0;
+	uint8_t *keep;
+	ssize_t got;
+	int rc = 0;
+
+	for (i = 0; i < g->n; i++)
+		total += g->nodes[i].nattrs;
+	if ((keep = xcalloc(total ? total : 1, 1)) == NULL)
+		return -ENOMEM;
+	for (i = 0, k = 0; i < g->n && rc == 0; i++)
+		for (j = 0; j < g->nodes[i].nattrs && rc == 0; j++, k++) {
+			struct ckpt_objattr *a = &g->nodes[i].attrs[j];
+
+			got = val_find(ed, a->checkpoint_key,
+				       a->checkpoint_key_len) != SIZE_MAX
+				      ? 1
+				      : claim_parts(ed, a);
+			keep[k] = got > 0;
+			rc = got < 0 ? (int)got : 0;
+		}
+	for (i = 0, k = 0; i < g->n && rc == 0; i++)
+		for (j = 0; j < g->nodes[i].nattrs && rc == 0; j++, k++)
+			if (!keep[k] &&
+			    (got = claim_moved(ed, &g->nodes[i],
+					       &g->nodes[i].attrs[j])) < 0)
+				rc = (int)got;
+	for (i = 0, k = 0; i < g->n && rc == 0; i++) {
+		struct ckpt_objnode *nd = &g->nodes[i];
+		size_t kept = 0;
+
+		for (j = 0; j < nd->nattrs; j++, k++) {
+			if (keep[k]) {
+				nd->attrs[kept++] = nd->attrs[j];
+				continue;
+			}
+			free(nd->attrs[j].name);
+			free(nd->attrs[j].full_name);
+			free(nd->attrs[j].checkpoint_key);
+		}
+		nd->nattrs = kept;
+	}
+	free(keep);
 	return rc;
 }
 
@@ -2548,30 +2603,11 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 	qsort(ed.byk, n, sizeof(*ed.byk), val_cmp);
 	for (i = 0; i < g->n; i++) {
 		marked |= g->nodes[i].has_checkpoint_values >= 0;
-		if ((rc = keep_attrs(&ed, &g->nodes[i], false)) < 0)
+		if ((rc = keep_attrs(&ed, &g->nodes[i])) < 0)
 			goto out;
 	}
-	/* (while every attribute of a node is there to be told apart) */
-	for (i = 0; i < g->n; i++) {
-		const struct ckpt_objnode *nd = &g->nodes[i];
-
-		for (size_t j = 0; j < nd->nattrs; j++) {
-			const struct ckpt_objattr *a = &nd->attrs[j];
-			ssize_t got;
-
-			if (val_find(&ed, a->checkpoint_key,
-				     a->checkpoint_key_len) != SIZE_MAX ||
-			    parts_left(&ed, a))
-				continue;
-			if ((got = claim_moved(&ed, nd, a)) < 0) {
-				rc = (int)got;
-				goto out;
-			}
-		}
-	}
-	for (i = 0; i < g->n; i++)
-		if ((rc = keep_attrs(&ed, &g->nodes[i], true)) < 0)
-			goto out;
+	if ((rc = keep_saveables(&ed)) < 0)
+		goto out;
 	for (i = 0; i < g->n; i++)
 		keep_slots(&ed, &g->nodes[i]);
 	ed.slots.slots = true;
@@ -2594,7 +2630,7 @@ out:
 	free(ed.edges.e);
 	free(ed.slots.e);
 	free(ed.byk);
-	free(ed.byf);
+	free(ed.bya);
 	free(ed.claimed);
 	for (i = 0; i < ed.nmoved; i++)
 		free((char *)ed.moved[i].key);

@@ -162,6 +162,21 @@ EOF
 	assert_output --partial "attribute table  full_name hash_table  checkpoint_key tbl/.ATTRIBUTES/table"$'\n'
 	assert_output --partial "attribute table_x  full_name hash_table_x  checkpoint_key tbl/.ATTRIBUTES/table_x"
 	refute_output --partial "attribute table-keys"
+	# and its tensors renamed alike in by-name too: the name as well;
+	# renamed apart, refused as in place
+	mount_ckpt "$fx" -o format=same,output="$T/moved2"
+	mv "$MNT/by-object/table" "$MNT/by-object/tbl"
+	mv "$MNT/by-name/hash_table-keys" "$MNT/by-name/newname-keys"
+	mv "$MNT/by-name/hash_table-values" "$MNT/by-name/newname-values"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/moved2"
+	assert_output --partial "attribute table  full_name newname  checkpoint_key tbl/.ATTRIBUTES/table"$'\n'
+	refute_output --partial "attribute table-keys"
+	mount_ckpt "$fx" -o format=same,output="$T/moved3"
+	mv "$MNT/by-object/table" "$MNT/by-object/tbl"
+	mv "$MNT/by-name/hash_table-keys" "$MNT/by-name/newname-keys"
+	finish_fails
+	assert_output --partial 'object graph: the tensors of key "tbl/.ATTRIBUTES/table" (a saveable of several'
 }
 
 @test "TF2: a name by-object/ does not show, an object that holds others, is taken" {

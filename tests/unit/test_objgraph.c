@@ -1570,6 +1570,20 @@ test_edit_parts(void)
 		{ "tbl/.ATTRIBUTES/table_x", "hash_table_x" },
 		{ "v/.ATTRIBUTES/VARIABLE_VALUE", "v" },
 	};
+	static const struct ckpt_objvalue moved_renamed[] = {
+		{ "x/tbl/.ATTRIBUTES/table-keys", "newname-keys" },
+		{ "x/tbl/.ATTRIBUTES/table-values", "newname-values" },
+	};
+	static const struct ckpt_objvalue moved_apart[] = {
+		{ "tbl/.ATTRIBUTES/table-keys", "newname-keys" },
+		{ "tbl/.ATTRIBUTES/table-values", "hash_table-values" },
+	};
+	/* t2's table gone, whose own part "t" begins "table-keys" */
+	static const struct ckpt_objvalue t_gone[] = {
+		{ "table/.ATTRIBUTES/table-keys", "hash_table-keys" },
+		{ "table/.ATTRIBUTES/table-values", "hash_table-values" },
+		{ "table/.ATTRIBUTES/table_x", "hash_table_x" },
+	};
 	static const struct ckpt_objvalue alone[] = {
 		{ "table/.ATTRIBUTES/table-keys", "foo" },
 		{ "table/.ATTRIBUTES/table-values", "hash_table-values" },
@@ -1626,6 +1640,31 @@ test_edit_parts(void)
 		   false);
 	check_attr(g, 4, 1, "table_x", "hash_table_x",
 		   "tbl/.ATTRIBUTES/table_x", false);
+	ckpt_objgraph_free(g);
+	/* moved deeper, and its tensors renamed alike: the name too */
+	g = edit(table_source(), moved_renamed, ARRAY_SIZE(moved_renamed), 0);
+	CHECK_EQ_INT(g->n, 6);
+	CHECK_EQ_INT(g->nodes[1].nattrs, 0);
+	CHECK_EQ_INT(g->nodes[5].nattrs, 1);
+	check_attr(g, 5, 0, "table", "newname", "x/tbl/.ATTRIBUTES/table",
+		   false);
+	ckpt_objgraph_free(g);
+	/* moved, and named apart: refused as in place */
+	ckpt_err_clear(&err);
+	g = table_source();
+	CHECK_EQ_INT(ckpt_objgraph_edit(g, moved_apart,
+					ARRAY_SIZE(moved_apart), &err),
+		     -EINVAL);
+	CHECK(strstr(err.msg, "the tensors of key \"tbl/.ATTRIBUTES/table\"") !=
+	      NULL);
+	ckpt_objgraph_free(g);
+	/* a saveable gone takes none of another's in place */
+	g = edit(table_source(), t_gone, ARRAY_SIZE(t_gone), 0);
+	CHECK_EQ_INT(g->n, 4);
+	CHECK_EQ_INT(g->nodes[1].nattrs, 2);
+	check_attr(g, 1, 0, "table", "hash_table", "table/.ATTRIBUTES/table",
+		   false);
+	CHECK_EQ_INT(g->nodes[3].nattrs, 0);
 	ckpt_objgraph_free(g);
 	g = edit(table_source(), gone, ARRAY_SIZE(gone), 0);
 	CHECK_EQ_INT(g->nodes[1].nattrs, 0);
