@@ -723,9 +723,23 @@ gone_hash(const char *name, size_t len)
 	return (uint32_t)ckpt_fnv1a64(name, len);
 }
 
+/* Entries dir_hole() looks through for a hole a new name may take. */
+#define HOLE_LOOK 64
+
+/* Whether entry I is one a name was removed from last (G's ring). */
+static bool
+gone_recently(const struct ckptfs_dirgone *g, size_t i)
+{
+	for (size_t j = 0; j < CKPTFS_GONE; j++)
+		if (g->ent[j] == i + 1)
+			return true;
+	return false;
+}
+
 /* Where in DIR, which has holes, NAME is to go: the entry it was removed
- * from, if it is one of the names removed last, else the first hole;
- * the end if that is not known (no memory for it). */
+ * from, if it is one of the names removed last, else a hole near the
+ * first that no such name left, else the end (also if that is not known:
+ * no memory for it). */
 static size_t
 dir_hole(struct ckptfs_node *dir, const char *name, size_t len)
 {
@@ -746,7 +760,13 @@ dir_hole(struct ckptfs_node *dir, const char *name, size_t len)
 	     i < dir->dir.n && dir->dir.tab->ents[i].node != NULL; i++)
 		;
 	g->hole = (uint32_t)i;
-	return i;
+	/* Not the place of a name just removed, which may come back (mv f
+	 * f~ and a new f: f~ there would list f twice); looked for a little
+	 * way only. */
+	for (size_t end = i + HOLE_LOOK; i < dir->dir.n && i < end; i++)
+		if (dir->dir.tab->ents[i].node == NULL && !gone_recently(g, i))
+			return i;
+	return dir->dir.n;
 }
 
 /* Note in DIR (BIG) that NAME left entry K - 1 (see ckptfs_dirgone). */

@@ -371,20 +371,43 @@ test_save_keeps_place(const char *dir)
 	len = t->by_name->dir.n;
 	CHECK_EQ_U64(len, 4);
 	CHECK_EQ_U64(vars->dir.n, 4);
-	/* With a hole before it, which the temporary name takes: the name
-	 * saved over still goes back to its own place, not to the hole. */
+	/* With a hole before it, which the temporary name takes (one left
+	 * long enough ago: four names removed since): the name saved over
+	 * still goes back to its own place, not to the hole. */
 	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "f1", 2, false, &n, &iv),
 		     0);
+	for (i = 0; i < 4; i++) {
+		char h[4] = { 'h', (char)('0' + i), 0, 0 };
+
+		CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, h, 2, false, &n,
+					      &iv),
+			     0);
+	}
 	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "f2", 2, false, &n, &iv),
 		     0);
 	a = ent_index(t->by_name, "f2");
 	CHECK_EQ_INT(ckptfs_ov_remove(t, t->by_name, "f1", 2, false, &iv), 0);
+	for (i = 0; i < 4; i++) {
+		char h[4] = { 'h', (char)('0' + i), 0, 0 };
+
+		CHECK_EQ_INT(ckptfs_ov_remove(t, t->by_name, h, 2, false, &iv),
+			     0);
+	}
 	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "f2.tmp", 6, false, &n,
 				      &iv),
 		     0);
 	CHECK(ent_index(t->by_name, "f2.tmp") < a);
 	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "f2.tmp", 6, t->by_name,
 				      "f2", 2, 0, &iv),
+		     0);
+	CHECK_EQ_U64(ent_index(t->by_name, "f2"), a);
+	/* An editor's save that first renames the file to a backup: the
+	 * backup does not take its place, the new file does. */
+	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "f2", 2, t->by_name,
+				      "f2~", 3, 0, &iv),
+		     0);
+	CHECK(ent_index(t->by_name, "f2~") != a);
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "f2", 2, false, &n, &iv),
 		     0);
 	CHECK_EQ_U64(ent_index(t->by_name, "f2"), a);
 	ckptfs_invals_free(&iv);
