@@ -346,7 +346,7 @@ test_save_keeps_place(const char *dir)
 	char spool[64];
 	struct ckptfs_tree *t;
 	struct ckptfs_invals iv = { 0 };
-	struct ckptfs_node *n, *vars;
+	struct ckptfs_node *n, *vars, *ed;
 	size_t a, o, len, i;
 
 	snprintf(spool, sizeof(spool), "%s/sp-place", dir);
@@ -402,14 +402,21 @@ test_save_keeps_place(const char *dir)
 		     0);
 	CHECK_EQ_U64(ent_index(t->by_name, "f2"), a);
 	/* An editor's save that first renames the file to a backup: the
-	 * backup does not take its place, the new file does. */
-	CHECK_EQ_INT(ckptfs_ov_rename(t, t->by_name, "f2", 2, t->by_name,
-				      "f2~", 3, 0, &iv),
+	 * backup does not take its place (the one hole), the new file does. */
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "e", 1, true, &ed, &iv),
 		     0);
-	CHECK(ent_index(t->by_name, "f2~") != a);
-	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "f2", 2, false, &n, &iv),
+	for (i = 0; i < 3; i++) {
+		char nm[4] = { 'e', (char)('0' + i), 0, 0 };
+
+		CHECK_EQ_INT(ckptfs_ov_create(t, ed, nm, 2, false, &n, &iv),
+			     0);
+	}
+	a = ent_index(ed, "e1");
+	CHECK_EQ_INT(ckptfs_ov_rename(t, ed, "e1", 2, ed, "e1~", 3, 0, &iv),
 		     0);
-	CHECK_EQ_U64(ent_index(t->by_name, "f2"), a);
+	CHECK(ent_index(ed, "e1~") != a);
+	CHECK_EQ_INT(ckptfs_ov_create(t, ed, "e1", 2, false, &n, &iv), 0);
+	CHECK_EQ_U64(ent_index(ed, "e1"), a);
 	ckptfs_invals_free(&iv);
 	ckptfs_overlay_close(t);
 	ckptfs_tree_free(t);
