@@ -1873,7 +1873,7 @@ out:
 /* Move X, a tensor whose key a file takes (vac_key()), in /by-object to
  * the key its /by-name path gives (derive_key()); from then on its key
  * follows that path.  Return 0, -ENOMEM or -EEXIST (X left where it
- * was).  *WAS (if not NULL, empty) gets the raw path X had, for
+ * was).  *KEEP (if not NULL, empty) gets the raw path X had, for
  * take_key_back(). */
 static int
 give_key_away(struct ckptfs_tree *t, struct ckptfs_node *x,
