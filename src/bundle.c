@@ -895,6 +895,17 @@ ckpt_entries_find(const struct ckpt_entry *v, size_t n, const void *key,
 	return NULL;
 }
 
+void
+ckpt_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 const struct ckpt_entry *
 ckpt_entries_prefixed(const struct ckpt_entry *v, size_t n,
 		      const void *prefix, size_t plen, size_t *count)

@@ -131,6 +131,11 @@ int ckpt_bundle_open_mem(const uint8_t *buf, size_t len, const char *name,
 
 void ckpt_bundle_close(struct ckpt_bundle *b);
 
+/* Raise the soft limit on open files to the hard one: a bundle holds
+ * every data file open, and a checkpoint of more than the soft limit
+ * (often 1,024) needs it.  Call before opening one. */
+void ckpt_raise_nofile(void);
+
 /* Binary search of the N entries V, in strictly increasing key order (as
  * a bundle's are), for KEY; NULL if absent. */
 const struct ckpt_entry *ckpt_entries_find(const struct ckpt_entry *v, size_t n,
@@ -138,10 +143,10 @@ const struct ckpt_entry *ckpt_entries_find(const struct ckpt_entry *v, size_t n,
 
 /* The entries of the N entries V (in key order) whose keys begin with
  * PREFIX (PLEN bytes) and are longer: set *COUNT to how many, return the
- * first (NULL and 0 if none, or if PREFIX is empty).  A legacy saveable of several tensors (a
- * hash table's) keeps them so: its object graph attribute's
- * checkpoint_key is PREFIX, which names no tensor, and the tensors are
- * PREFIX-keys and PREFIX-values. */
+ * first (NULL and 0 if none, or if PREFIX is empty).  A legacy saveable
+ * of several tensors (a hash table's) keeps them so: its object graph
+ * attribute's checkpoint_key is PREFIX, which names no tensor, and the
+ * tensors are PREFIX-keys and PREFIX-values. */
 const struct ckpt_entry *ckpt_entries_prefixed(const struct ckpt_entry *v,
 					       size_t n, const void *prefix,
 					       size_t plen, size_t *count);

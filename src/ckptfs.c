@@ -1548,20 +1548,6 @@ out:
 	free(at);
 }
 
-/* Raise the soft limit on open files to the hard limit: the daemon's own
- * use is bounded, but libfuse threads and large write-outs are cheaper
- * with headroom. */
-static void
-raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 /* Files the daemon opens besides the data files (the device, its status
  * and log, the spool's, the io_uring queues, a few changed files). */
 #define FILES_BESIDE 64
@@ -1623,7 +1609,7 @@ main(int argc, char *argv[])
 	bool ok = false, signalled = false;
 
 	guard_std_fds();
-	raise_nofile();
+	ckpt_raise_nofile();
 	if (argc >= 2 && strcmp(argv[1], "-u") == 0) {
 		if (argc != 3 || argv[2][0] == '\0') {
 			ckptfs_log(NULL, LOG_ERR, "usage: ckptfs -u MOUNTPOINT");

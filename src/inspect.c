@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -2037,7 +2036,6 @@ main(int argc, char **argv)
 	struct ckpt_bundle *b = NULL;
 	struct ckpt_err err = { 0 };
 	struct out o = { 0 };
-	struct rlimit rl;
 	bool *sel = NULL;
 	size_t nbad = 0;
 	int rc, ret;
@@ -2049,12 +2047,7 @@ main(int argc, char **argv)
 		ret = ret == 3 ? 0 : ret;
 		goto out;
 	}
-	/* Every data file is held open: a checkpoint of more shards than
-	 * the soft limit (often 1,024) needs the hard one. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	ckpt_raise_nofile();
 	rc = ckpt_bundle_open(opts.path, &b, &err);
 	if (rc < 0) {
 		ret = fail_lib(NULL, ckpt_err_str(&err, rc));
