@@ -125,10 +125,6 @@ out:
 	return rc;
 }
 
-/* Add changed string tensor T, whose SIZE bytes are in FD, under KEY in
- * the slices of T->slicing again, each part under its slice key (kept on
- * *HELD): TensorFlow restores a partitioned variable of strings only from
- * the slices it was saved in, never from one whole tensor. */
 /* Read string tensor T's bytes at FD into *BUF and split them, laid out
  * in byte order BE, into its *N elements: *LENS, *DATA (pointing into
  * *BUF).  The overlay checked the layout; a file changed since is not.
@@ -153,6 +149,10 @@ read_strings(const struct ckpt_out_tensor *t, int fd, bool be, uint8_t **buf,
 				 NULL);
 }
 
+/* Add changed string tensor T, whose SIZE bytes are in FD, under KEY in
+ * the slices of T->slicing again, each part under its slice key (kept on
+ * *HELD): TensorFlow restores a partitioned variable of strings only from
+ * the slices it was saved in, never from one whole tensor. */
 static int
 add_split_strings(struct ckpt_writer *w, struct held **held,
 		  const struct ckpt_out_tensor *t, int fd, const char *key,

@@ -12,6 +12,7 @@
 
 #include "objgraph.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1898,14 +1899,6 @@ parts_name(struct editor *ed, const struct ckpt_objattr *a, const char *k,
 	return 0;
 }
 
-/* Whether C is a letter or digit (ASCII). */
-static bool
-word_byte(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9');
-}
-
 /* Attribute A of node ND names no value, by its key or as a saveable's
  * (claim_parts()): if its object was renamed, its tensors are the values
  * not claimed yet keyed P/.ATTRIBUTES/<A's own part><S> (S not empty nor
@@ -1964,7 +1957,7 @@ claim_moved(struct editor *ed, const struct ckpt_objnode *nd,
 			break;
 		/* (S begins as saveables' suffixes do, "-keys", "_stamp":
 		 * "table" is not "t" followed by "able") */
-		if (ed->claimed[x - ed->vals] || word_byte(xp[tl]) ||
+		if (ed->claimed[x - ed->vals] || isalnum((unsigned char)xp[tl]) ||
 		    has_attr_part(nd, xp, xpl))
 			continue;
 		if (p == NULL) {

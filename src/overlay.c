@@ -4091,9 +4091,10 @@ ckptfs_overlay_statvfs(const struct ckptfs_tree *t, struct statvfs *sv)
 
 /* Remove the spool directory and everything in it, the journal first
  * (WROTE: after a write-out): a spool killed half-way through is then
- * only litter (no journal to replay against missing spool files).  Something else at the spool's
- * name (a symbolic link, a file, a directory of another user) is not a
- * spool: it is left alone, never followed. */
+ * only litter (no journal to replay against missing spool files).
+ * Something else at the spool's name (a symbolic link, a file, a
+ * directory of another user) is not a spool: it is left alone, never
+ * followed. */
 static int
 spool_remove(struct ckptfs_overlay *ov, bool wrote)
 {
@@ -4135,23 +4136,24 @@ spool_remove(struct ckptfs_overlay *ov, bool wrote)
 	 * that name put there since the mount (the journal is only removed
 	 * then).  With nothing written it is only removed: a mark would
 	 * tell the next mount that its changes are in an output. */
+	marked = false;
 	if (wrote) {
 		moved = renameat2(dfd, JOURNAL, dfd, WRITTEN,
 				  RENAME_NOREPLACE);
-	} else {
-		moved = -1;
-		errno = EEXIST;
+		if (moved < 0 && errno == EINVAL) {	/* not here */
+			if (fstatat(dfd, WRITTEN, &st,
+				    AT_SYMLINK_NOFOLLOW) == 0)
+				errno = EEXIST;
+			else
+				moved = renameat(dfd, JOURNAL, dfd, WRITTEN);
+		}
+		marked = moved == 0;
 	}
-	if (moved < 0 && errno == EINVAL) {	/* not on this file system */
-		if (fstatat(dfd, WRITTEN, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			errno = EEXIST;
-		else
-			moved = renameat(dfd, JOURNAL, dfd, WRITTEN);
-	}
-	marked = moved == 0;
-	if (!marked && (errno == EEXIST ? unlinkat(dfd, JOURNAL, 0) < 0 &&
-						  errno != ENOENT
-					: errno != ENOENT)) {
+	/* (not marked: removed, but for a journal already gone) */
+	if (!marked && (!wrote || errno == EEXIST
+				? unlinkat(dfd, JOURNAL, 0) < 0 &&
+					  errno != ENOENT
+				: errno != ENOENT)) {
 		int rc = -errno;
 
 		closedir(d);
