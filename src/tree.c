@@ -93,9 +93,11 @@ struct build {
 	 * "Variable_1": the second is Variable_2, not the third's). */
 	struct smap reserved;
 	bool reserved_made;
-	/* The graph has an attribute whose key names no tensor: the first
-	 * walk of build_by_name() leaves it to the second (name_parts()). */
-	bool unheld;
+	/* The graph's attributes whose keys name no tensor, left by
+	 * build_by_name()'s walk to name_parts() (owned array; their
+	 * strings in ARENA). */
+	struct ckpt_objattr *unheld;
+	size_t nunheld;
 	struct ckpt_err *err;
 	/* While names are added in key order (STREAM), the directories of
 	 * the last name added, outermost first, each with the length of
@@ -1593,6 +1595,35 @@ missing_key(struct ckptfs_tree *t, const struct ckpt_objattr *a)
 			 a->checkpoint_key);
 }
 
+/* Keep a copy of attribute A, whose key names no tensor, for
+ * name_parts() (the walk frees A). */
+static int
+keep_unheld(struct build *bd, const struct ckpt_objattr *a)
+{
+	struct ckpt_objattr *v, *c;
+
+	v = realloc(bd->unheld, (bd->nunheld + 1) * sizeof(*v));
+	if (v == NULL)
+		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
+	bd->unheld = v;
+	c = &v[bd->nunheld];
+	*c = (struct ckpt_objattr){
+		.checkpoint_key = arena_dup(&bd->arena,
+					    a->checkpoint_key ? a->checkpoint_key
+							      : "",
+					    a->checkpoint_key_len),
+		.checkpoint_key_len = a->checkpoint_key_len,
+		.full_name = arena_dup(&bd->arena,
+				       a->full_name ? a->full_name : "",
+				       a->full_name_len),
+		.full_name_len = a->full_name_len,
+	};
+	if (c->checkpoint_key == NULL || c->full_name == NULL)
+		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
+	bd->nunheld++;
+	return 0;
+}
+
 /* build_by_name()'s walk over the object graph: node I's attributes
  * under their full names, in order. */
 static int
@@ -1612,7 +1643,7 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 		if (!attr_name(bd, a, &k, &name, &len)) {
 			if (!find_key(bd, a->checkpoint_key,
 				      a->checkpoint_key_len, &k))
-				bd->unheld = true;	/* name_parts() */
+				rc = keep_unheld(bd, a);
 			continue;
 		}
 		if (bd->seen[k])
@@ -1625,30 +1656,24 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 	return rc;
 }
 
-/* build_by_name()'s second walk over the object graph, once the keys it
- * names are taken: an attribute whose key names no tensor is a legacy
- * saveable's whose tensors' keys are its key followed by more (a hash
- * table's -keys and -values), if there are such tensors that no other
- * attribute names; they are shown under its full name followed by the
- * same (without one, under their keys, as tensors the graph does not
+/* After build_by_name()'s walk, once the keys the graph names are
+ * taken: an attribute whose key names no tensor (bd->unheld) is a
+ * legacy saveable's whose tensors' keys are its key followed by more (a
+ * hash table's -keys and -values), if there are such tensors that no
+ * other attribute names; they are shown under its full name followed by
+ * the same (without one, under their keys, as tensors the graph does not
  * name).  Else the graph names a key the checkpoint does not hold. */
 static int
-name_parts(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
+name_parts(struct build *bd)
 {
-	struct build *bd = ctx;
 	const struct ckpt_entry *entries = bd->t->src.entries;
 	struct ckpt_buf nm = { 0 };
 	size_t j, k, lo, hi, found;
 	int rc = 0;
 
-	(void)i;
-	(void)n;
-	for (j = 0; j < on->nattrs && rc == 0; j++) {
-		const struct ckpt_objattr *a = &on->attrs[j];
+	for (j = 0; j < bd->nunheld && rc == 0; j++) {
+		const struct ckpt_objattr *a = &bd->unheld[j];
 
-		if (find_key(bd, a->checkpoint_key, a->checkpoint_key_len,
-			     &k))
-			continue;
 		parts_range(bd, a, &lo, &hi);
 		for (found = 0, k = lo; k < hi && rc == 0; k++) {
 			if (bd->seen[k] || !part_of(&entries[k], a))
@@ -1690,9 +1715,8 @@ build_by_name(struct build *bd)
 	if (src->tf2 && bd->graph != NULL)
 		rc = ckpt_objgraph_walk(bd->graph, bd->graph_len, name_attrs,
 					bd, bd->err);
-	if (rc == 0 && bd->unheld)
-		rc = ckpt_objgraph_walk(bd->graph, bd->graph_len, name_parts,
-					bd, bd->err);
+	if (rc == 0)
+		rc = name_parts(bd);
 	/* A TF1 checkpoint's names are its keys, in key order. */
 	stream_names(bd, !src->tf2);
 	for (i = 0; i < src->n && rc == 0; i++) {
@@ -1868,6 +1892,9 @@ by_name_done(struct build *bd)
 	smap_free(&bd->used);
 	smap_free(&bd->reserved);
 	arena_free(&bd->arena);
+	free(bd->unheld);
+	bd->unheld = NULL;
+	bd->nunheld = 0;
 }
 
 /* Whether the N entries V have strictly increasing keys. */
