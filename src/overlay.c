@@ -4838,6 +4838,19 @@ changed_in_the_end(struct ckptfs_tree *t, struct names_now *nn)
 	return !nn->same_owners;
 }
 
+/* Whether a TF2 output built or edited without a save_counter tensor
+ * gets a new one: for a TF1 source (the graph is built as
+ * tf.train.Checkpoint builds one), and for a TF2 source that held one
+ * (as tf.train.Checkpoint saves it; a Keras model's save_weights() has
+ * none, and its model at the root would have an object it lacks). */
+static bool
+counter_wanted(const struct ckptfs_tree *t)
+{
+	return !t->src.tf2 || t->bundle == NULL ||
+	       ckpt_bundle_find(t->bundle, CKPT_SAVE_COUNTER_KEY,
+				strlen(CKPT_SAVE_COUNTER_KEY)) != NULL;
+}
+
 int
 ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		 size_t nouts, bool force, bool *wrote, struct ckpt_err *err)
@@ -5109,7 +5122,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	for (k = 0; k < nouts && rc == 0; k++) {
 		struct ckpt_convert_opts co = {
 			.format = outs[k].format,
-			.add_save_counter = true,
+			.add_save_counter = counter_wanted(t),
 			.dirfd = outs[k].dirfd,
 			.endianness = big_endian(t) ? 1 : 0,
 		};

@@ -179,6 +179,31 @@ EOF
 	assert_output --partial 'object graph: the tensors of key "tbl/.ATTRIBUTES/table" (a saveable of several'
 }
 
+@test "TF2: a graph built anew gets a save_counter only when the source had one" {
+	# tf2dup has none (as a Keras model's save_weights() writes it,
+	# whose root is the model): its graph removed is built without one,
+	# edited without one, and so is one of a key through a second name.
+	mount_ckpt "$(fixture tf2dup)" -o format=same,output="$T/v"
+	rm "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH"
+	finish
+	run -0 keys "$T/v"
+	assert_output "$(printf '%s/.ATTRIBUTES/VARIABLE_VALUE\n' \
+		a b c model/w | sed '1i _CHECKPOINTABLE_OBJECT_GRAPH')"
+	run -0 "$CKPT_INSPECT" -g "$T/v"
+	refute_output --partial save_counter
+	mount_ckpt "$(fixture tf2dup)" -o format=same,output="$T/v2"
+	mv "$MNT/by-object/a" "$MNT/by-object/a2"
+	finish
+	run -0 keys "$T/v2"
+	refute_output --partial save_counter
+	# tf2 has one: built anew, it keeps one
+	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/v3"
+	rm "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH" \
+		"$MNT/by-object/save_counter/.ATTRIBUTES/VARIABLE_VALUE"
+	finish
+	[ "$(val "$T/v3" save_counter/.ATTRIBUTES/VARIABLE_VALUE)" = 1 ]
+}
+
 @test "TF2: a name by-object/ does not show, an object that holds others, is taken" {
 	# tf2dup has objects without values that hold others, as a
 	# SavedModel's signatures and functions: a variable renamed or made
