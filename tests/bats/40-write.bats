@@ -360,6 +360,26 @@ EOF
 	[ "$(val "$T/out.tf2" 'vars/global_step/.ATTRIBUTES/VARIABLE_VALUE')" = 2 ]
 }
 
+@test "rsync -rcX between two mounts, as the man page says, settles: a second run changes nothing" {
+	local a f r=(rsync -rcXi --filter='-x user.ckpt.key')
+	mount_ckpt -o ro "$P"
+	a=$MNT
+	mount_ckpt "$(fixture big --tensors 40 --bytes 65536)" -o output="$T/out"
+	run -0 "${r[@]}" "$a/by-name/" "$MNT/by-name/"
+	assert_line ">f+++++++++ dense/kernel@/Adam"
+	run -0 "${r[@]}" "$a/by-name/" "$MNT/by-name/"
+	assert_output ""
+	# (-a sets the read-only mount's modes again at every run: why not)
+	run -0 rsync -aXi --filter='-x user.ckpt.key' "$a/by-name/" "$MNT/by-name/"
+	assert_line ".f...p..... dense/kernel"
+	finish
+	mount_ckpt -o ro "$T/out"
+	while read -r f; do
+		cmp "$a/by-name/$f" "$MNT/by-name/$f"
+	done < <(cd "$a/by-name" && find . -type f)
+	[ "$(find "$MNT/by-name" -path '*/layer_*' -type f | wc -l)" -gt 0 ]
+}
+
 @test "cp -a and rsync -X between views carry dtype and shape, without errors" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	run -0 cp -a "$MNT/by-name/dense/kernel" "$MNT/by-object/vars/"
