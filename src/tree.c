@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "convert.h"
@@ -1959,6 +1960,7 @@ tree_build(const struct ckptfs_source *src, const struct ckptfs_tree_opts *opts,
 	t->src = *src;
 	t->bundle = src->bundle;
 	t->mtime = src->mtime;
+	clock_gettime(CLOCK_REALTIME, &t->built_at);
 	t->uid = opts ? opts->uid : 0;
 	t->gid = opts ? opts->gid : 0;
 	rc = -ENOMEM;
@@ -2294,9 +2296,9 @@ ckptfs_node_stat(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		st->st_size = (off_t)n->size;
 		st->st_blocks = (blkcnt_t)((n->size + 511) / 512);
 	}
-	st->st_atim = t->mtime;
-	st->st_mtim = t->mtime;
-	st->st_ctim = t->mtime;
+	st->st_atim = n == t->info ? t->built_at : t->mtime;
+	st->st_mtim = st->st_atim;
+	st->st_ctim = st->st_atim;
 	/* (a copy sharing a source tensor's bytes has a spool file too: a
 	 * new file's times) */
 	if (n->kind == CKPTFS_TENSOR &&

@@ -309,6 +309,9 @@ struct ckptfs_tree {
 	uid_t uid;
 	gid_t gid;
 	struct timespec mtime;
+	/* When the tree was built: info.json's times (its content, the
+	 * daemon's pid among it, is the mount's). */
+	struct timespec built_at;
 	size_t ntensors;	/* tensor files (visible entries) */
 	/* A TF1 checkpoint with a tensor save_counter, which /by-object
 	 * shows at its root (ckpt_tf2_key_for_name()). */

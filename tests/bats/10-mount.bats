@@ -418,6 +418,18 @@ largest_reply() {
 	[ "$(stat -c %s "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH")" = 927 ]
 }
 
+@test "info.json has the mount's time, the tensors the index's: rsync -a sees each mount's info.json change" {
+	local t0
+	cp "$(fixture tf1)".* "$T/"
+	touch -d '2001-02-03 04:05:06' "$T"/ckpt.*
+	t0=$(date +%s)
+	mount_ckpt -o ro "$T/ckpt"
+	[ "$(stat -c %Y "$MNT/by-name/dense/kernel")" = \
+	  "$(stat -c %Y "$T/ckpt.index")" ]
+	[ "$(stat -c %Y "$MNT/info.json")" -ge "$t0" ]
+	[ "$(stat -c %Y "$MNT/info.json")" -le "$(date +%s)" ]
+}
+
 @test "two mounts of the same checkpoint compare equal with diff -r" {
 	local a
 	require_realdata
