@@ -996,6 +996,13 @@ run_full_offset(const struct ckpt_entry *e, const struct ckpt_part *p,
 	return off;
 }
 
+uint64_t
+ckpt_part_run_offset(const struct ckpt_entry *e, const struct ckpt_part *p,
+		     uint64_t r)
+{
+	return run_full_offset(e, p, r);
+}
+
 /* Check that no two parts of E overlap and together they hold exactly
  * its elements. */
 static int

@@ -33,7 +33,8 @@ struct ckpt_header {
 struct ckpt_part {
 	const struct ckpt_entry *entry;	/* borrowed: the slice entry */
 	const struct ckpt_extent *ext;	/* rank extents, lengths resolved */
-	/* private: how the part maps into the full tensor (see bundle.c) */
+	/* How the part maps into the full tensor: NRUNS runs of RUN_BYTES
+	 * each, contiguous in both (ckpt_part_run_offset()); private: */
 	int run_dim;		/* dims run_dim.. are contiguous in both */
 	uint64_t run_bytes;	/* bytes of one contiguous run */
 	uint64_t nruns;
@@ -243,6 +244,11 @@ struct ckpt_part_walk {
 /* Bytes of memory held by the maps of B's partitioned string tensors
  * (built at their first read, kept until ckpt_bundle_close()). */
 size_t ckpt_bundle_map_bytes(const struct ckpt_bundle *b);
+
+/* The byte offset in the whole of fixed-size tensor E (row-major) of
+ * run R of part P (R below P->nruns, the runs in the part's order). */
+uint64_t ckpt_part_run_offset(const struct ckpt_entry *e,
+			      const struct ckpt_part *p, uint64_t r);
 
 /* Start walk W over part P of E at its first element. */
 void ckpt_part_walk_init(struct ckpt_part_walk *w, const struct ckpt_entry *e,

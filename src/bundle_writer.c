@@ -806,17 +806,22 @@ ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
 					src_fd, src_off, size, false, err);
 }
 
+/* The offset of a whole tensor's only run (ckpt_writer_add_fd_gather()):
+ * *ARG. */
+static uint64_t
+whole_run(const void *arg, uint64_t r)
+{
+	(void)r;
+	return *(const uint64_t *)arg;
+}
+
 int
 ckpt_writer_add_fd_order(struct ckpt_writer *w, const void *key,
 			 size_t klen, int dtype, const int64_t *dims, int rank,
 			 int src_fd, uint64_t src_off, uint64_t size,
 			 bool swap, struct ckpt_err *err)
 {
-	struct wshard *s = &w->shards[w->cur];
-	struct wentry *e;
 	uint8_t *buf;
-	uint32_t crc = 0;
-	uint64_t done = 0;
 	size_t unit = swap ? swap_unit(dtype) : 0;
 	int rc;
 
@@ -851,6 +856,43 @@ ckpt_writer_add_fd_order(struct ckpt_writer *w, const void *key,
 		free(buf);
 		return rc;
 	}
+	return ckpt_writer_add_fd_gather(w, key, klen, dtype, dims, rank,
+					 src_fd, size, whole_run, &src_off,
+					 swap, err);
+}
+
+int
+ckpt_writer_add_fd_gather(struct ckpt_writer *w, const void *key,
+			  size_t klen, int dtype, const int64_t *dims,
+			  int rank, int src_fd, uint64_t run,
+			  uint64_t (*run_off)(const void *arg, uint64_t r),
+			  const void *arg, bool swap, struct ckpt_err *err)
+{
+	struct wshard *s = &w->shards[w->cur];
+	struct wentry *e;
+	uint8_t *buf;
+	uint32_t crc = 0;
+	uint64_t done = 0, size = 0, es = ckpt_dtype_size(dtype);
+	size_t unit = swap ? swap_unit(dtype) : 0;
+	int rc;
+
+	if (ckpt_shape_elems(dims, rank, &size) < 0 || es == 0 ||
+	    size > UINT64_MAX / es ||
+	    ((size *= es) != 0 &&
+	     (run == 0 || run % es != 0 || size % run != 0)))
+		return ckpt_fail(err, -EINVAL,
+				 "tensor '%.*s': runs of %" PRIu64 " bytes do "
+				 "not make up %s values of its shape",
+				 (int)klen, (const char *)key, run,
+				 ckpt_dtype_name(dtype));
+	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0)
+		return rc;
+	if (swap && unit == 0)
+		return ckpt_fail(err, -EINVAL,
+				 "tensor '%.*s': %s bytes are not converted to "
+				 "the other byte order here",
+				 (int)klen, (const char *)key,
+				 ckpt_dtype_name(dtype));
 	if ((rc = flush_run(w, s, err)) < 0)
 		return rc;
 	buf = malloc(COPY_CHUNK);
@@ -859,15 +901,15 @@ ckpt_writer_add_fd_order(struct ckpt_writer *w, const void *key,
 	if ((rc = new_entry(w, key, klen, dtype, dims, rank, &e)) < 0)
 		goto out;
 	while (done < size) {
-		size_t n = size - done < COPY_CHUNK ? (size_t)(size - done)
-						    : COPY_CHUNK;
+		uint64_t in = done % run, left = run - in;
+		uint64_t src_off = run_off(arg, done / run) + in;
+		size_t n = left < COPY_CHUNK ? (size_t)left : COPY_CHUNK;
 		ssize_t r;
 
-		/* (whole chunks when converting: a chunk is whole values,
-		 * COPY_CHUNK being a multiple of every unit) */
+		/* (whole values when converting: a run is whole values, and
+		 * COPY_CHUNK a multiple of every unit) */
 		if (unit > 1) {
-			rc = ckpt_pread_full(src_fd, buf, n,
-					     src_off + done);
+			rc = ckpt_pread_full(src_fd, buf, n, src_off);
 			r = rc < 0 ? -1 : (ssize_t)n;
 			if (rc == -EIO)
 				r = 0;
@@ -876,7 +918,7 @@ ckpt_writer_add_fd_order(struct ckpt_writer *w, const void *key,
 			else
 				swap_units(buf, n, unit);
 		} else {
-			r = pread(src_fd, buf, n, (off_t)(src_off + done));
+			r = pread(src_fd, buf, n, (off_t)src_off);
 		}
 		if (r < 0 && errno == EINTR)
 			continue;

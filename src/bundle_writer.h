@@ -99,6 +99,17 @@ int ckpt_writer_add_fd_order(struct ckpt_writer *w, const void *key,
 			     int rank, int src_fd, uint64_t src_off,
 			     uint64_t size, bool swap, struct ckpt_err *err);
 
+/* The same for a tensor of a fixed-size DTYPE whose bytes are runs of RUN
+ * bytes each in SRC_FD, run R at RUN_OFF(ARG, R): a part of a partitioned
+ * tensor, gathered from a file of the whole (RUN divides the size its
+ * shape gives and is whole values, else -EINVAL). */
+int ckpt_writer_add_fd_gather(struct ckpt_writer *w, const void *key,
+			      size_t klen, int dtype, const int64_t *dims,
+			      int rank, int src_fd, uint64_t run,
+			      uint64_t (*run_off)(const void *arg, uint64_t r),
+			      const void *arg, bool swap,
+			      struct ckpt_err *err);
+
 /* Send the tensors added from now on to data shard SHARD (0-based, below
  * opts.num_shards; the default is 0).  Return 0 or -EINVAL. */
 int ckpt_writer_select_shard(struct ckpt_writer *w, int32_t shard);

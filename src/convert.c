@@ -234,6 +234,71 @@ out:
 	return rc;
 }
 
+/* What part_run() needs. */
+struct part_runs {
+	const struct ckpt_entry *e;
+	const struct ckpt_part *p;
+};
+
+/* The offset in the whole tensor of run R of a part (struct part_runs at
+ * ARG): ckpt_writer_add_fd_gather()'s RUN_OFF. */
+static uint64_t
+part_run(const void *arg, uint64_t r)
+{
+	const struct part_runs *pr = arg;
+
+	return ckpt_part_run_offset(pr->e, pr->p, r);
+}
+
+/* Add changed tensor T of a fixed-size dtype, whose bytes are in FD,
+ * under KEY in the slices of T->slicing again, each part gathered from
+ * FD under its slice key (kept on *HELD): TensorFlow restores a
+ * partitioned variable of half, uint16, uint32, ... only from the slices
+ * it was saved in (ckpt_dtype_slices_copied()). */
+static int
+add_split_fixed(struct ckpt_writer *w, struct held **held,
+		const struct ckpt_out_tensor *t, int fd, const char *key,
+		size_t klen, struct ckpt_err *err)
+{
+	const struct ckpt_entry *e = t->slicing;
+	struct ckpt_buf sk = { 0 };
+	char kb[CKPT_SHOWN_MAX];
+	int rc = 0;
+
+	for (size_t i = 0; i < e->nparts && rc == 0; i++) {
+		const struct ckpt_part *p = &e->parts[i];
+		struct part_runs pr = { e, p };
+		struct held *h;
+
+		sk.len = 0;
+		if ((rc = ckpt_slice_key_encode(key, klen,
+						&e->slices[i * (size_t)e->rank],
+						e->rank, &sk)) < 0)
+			break;
+		if ((h = malloc(sizeof(*h) + sk.len + 1)) == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(h->key, sk.data, sk.len);
+		h->key[sk.len] = '\0';
+		h->next = *held;
+		*held = h;
+		rc = ckpt_writer_add_fd_gather(w, h->key, sk.len, e->dtype,
+					       p->entry->dims, e->rank, fd,
+					       p->run_bytes, part_run, &pr,
+					       t->swap, err);
+	}
+	if (rc == 0)
+		rc = ckpt_writer_add_partitioned(w, key, klen, e->dtype,
+						 t->dims, t->rank, e->slices,
+						 e->nparts, err);
+	else if (err->code == 0)	/* (the slice key's) */
+		rc = ckpt_fail(err, rc, "tensor '%s': %s",
+			       ckpt_key_shown(key, klen, kb), strerror(-rc));
+	ckpt_buf_free(&sk);
+	return rc;
+}
+
 /* Add string tensor T, whose bytes at FD are laid out in the byte order
  * other than the output's (BE: big-endian), laid out again in the
  * output's: the checksum of the lengths is of their bytes in the order. */
@@ -290,8 +355,10 @@ add_tensor(struct ckpt_writer *w, struct held **held,
 					 t->file, strerror(e));
 		}
 	}
-	rc = t->slicing != NULL
+	rc = t->slicing != NULL && t->dtype == CKPT_DT_STRING
 		     ? add_split_strings(w, held, t, fd, key, klen, be, err)
+	     : t->slicing != NULL
+		     ? add_split_fixed(w, held, t, fd, key, klen, err)
 	     : t->swap && t->dtype == CKPT_DT_STRING
 		     ? add_reordered_strings(w, t, fd, key, klen, be, err)
 		     : ckpt_writer_add_fd_order(w, key, klen, t->dtype,

@@ -45,10 +45,11 @@ struct ckpt_out_tensor {
 	uint64_t size;
 	int dirfd;
 	const char *file;
-	/* From a file: a string tensor of the shape of partitioned entry
+	/* From a file: a tensor of the dtype and shape of partitioned entry
 	 * SLICING (of BUNDLE), to write in its slices again (TensorFlow
-	 * restores a partitioned variable of strings only from the slices it
-	 * saved); NULL: written whole. */
+	 * restores a partitioned variable of strings, half, uint16, ... only
+	 * from the slices it saved: ckpt_dtype_slices_copied()); NULL:
+	 * written whole. */
 	const struct ckpt_entry *slicing;
 	/* From a file: its bytes are in the byte order other than the
 	 * output's (opts.endianness), converted as they are copied: each

@@ -4461,11 +4461,14 @@ out:
 	return rc;
 }
 
-/* The partitioned string tensor of the source whose slices changed
- * tensor N, settled as O, is written in (ckpt_out_tensor.slicing), or
- * NULL: N's own source tensor, or for a file that replaced one (cp -a,
- * an editor's rename) the one the source has under N's name (TF1) or
- * key (TF2), when it has O's dtype and shape.  NAME and KEY are N's, of
+/* The partitioned tensor of the source whose slices changed tensor N,
+ * settled as O, is written in (ckpt_out_tensor.slicing), or NULL: N's own
+ * source tensor, or for a file that replaced one (cp -a, an editor's
+ * rename) the one the source has under N's name (TF1) or key (TF2), when
+ * it has O's dtype and shape and TensorFlow restores that dtype only from
+ * the slices it saved (strings, half, uint16/32/64, ...:
+ * ckpt_dtype_slices_copied()); other dtypes are written whole, which
+ * TensorFlow restores into any partitioning.  NAME and KEY are N's, of
  * NLEN and KLEN bytes. */
 static const struct ckpt_entry *
 kept_slicing(const struct ckptfs_tree *t, const struct ckptfs_node *n,
@@ -4477,8 +4480,9 @@ kept_slicing(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	if (e == NULL && t->bundle != NULL)
 		e = t->src.tf2 ? ckpt_bundle_find(t->bundle, key, klen)
 			       : ckpt_bundle_find(t->bundle, name, nlen);
-	if (e == NULL || e->nparts == 0 || e->dtype != CKPT_DT_STRING ||
-	    o->dtype != CKPT_DT_STRING || o->rank != e->rank)
+	if (e == NULL || e->nparts == 0 || e->dtype != o->dtype ||
+	    ckpt_dtype_slices_copied(e->dtype) || e->dtype == CKPT_DT_VARIANT ||
+	    o->rank != e->rank)
 		return NULL;
 	for (int k = 0; k < e->rank; k++)
 		if (o->dims[k] != e->dims[k])

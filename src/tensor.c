@@ -95,6 +95,30 @@ ckpt_dtype_storable(int dtype)
 	       dtype == CKPT_DT_VARIANT;
 }
 
+bool
+ckpt_dtype_slices_copied(int dtype)
+{
+	switch (dtype) {
+	case CKPT_DT_FLOAT:
+	case CKPT_DT_DOUBLE:
+	case CKPT_DT_INT32:
+	case CKPT_DT_UINT8:
+	case CKPT_DT_INT16:
+	case CKPT_DT_INT8:
+	case CKPT_DT_COMPLEX64:
+	case CKPT_DT_COMPLEX128:
+	case CKPT_DT_INT64:
+	case CKPT_DT_BOOL:
+	case CKPT_DT_QINT32:
+	case CKPT_DT_QUINT8:
+	case CKPT_DT_QINT8:
+	case CKPT_DT_BFLOAT16:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Python name of DTYPE; NULL for DT_INVALID, *_REF and unknown values. */
 const char *
 ckpt_dtype_name(int dtype)

@@ -56,6 +56,14 @@ size_t ckpt_dtype_size(int dtype);
  * VARIANT). */
 bool ckpt_dtype_storable(int dtype);
 
+/* True if TensorFlow restores a slice of a tensor of DTYPE stored whole,
+ * or a whole tensor from slices other than those asked for
+ * (BundleReader::GetSliceValue() copies between slices of float, double,
+ * int8/16/32/64, uint8, complex64/128, bool, qint8, quint8, qint32 and
+ * bfloat16 only; any other, strings included, restores only from slices
+ * exactly as asked). */
+bool ckpt_dtype_slices_copied(int dtype);
+
 /* TensorFlow's Python name ("float32", "int64", "string", "bfloat16", ...),
  * or NULL for DT_INVALID, *_REF values and unknown values. */
 const char *ckpt_dtype_name(int dtype);

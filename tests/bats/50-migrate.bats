@@ -387,6 +387,39 @@ EOF
 	[ "$(val "$T/out" w | jq -c '.[9]')" = "[36,37,38,39]" ]
 }
 
+@test "a partitioned tensor of half or uint64 changed keeps its slices: TensorFlow restores those dtypes from no other" {
+	local k slices
+	slices() { "$CKPT_INSPECT" --json "$1" "$2" | jq -c '[.parts[] | .slice]'; }
+	mount_ckpt "$(fixture parthalf)" -o format=tf2,output="$T/out"
+	# h[9][3] = 2.0 (half 0x4000); u[3][5] = 7 (a cut on dim 1: gathered
+	# from rows of the whole); f changed too, written whole
+	printf '\x00\x40' | dd of="$MNT/by-name/h" bs=2 seek=39 conv=notrunc status=none
+	printf '\x07' | dd of="$MNT/by-name/u" bs=8 seek=23 conv=notrunc status=none
+	printf '\x00\x00\x80\x3f' | dd of="$MNT/by-name/f" bs=4 conv=notrunc status=none
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$T/out"
+	k=vars/h/.ATTRIBUTES/VARIABLE_VALUE
+	[ "$(slices "$T/out" $k)" = '[[[0,5],[0,4]],[[5,5],[0,4]]]' ]
+	[ "$(val "$T/out" $k | jq -c '.[9]')" = "[36,37,38,2]" ]
+	[ "$(val "$T/out" $k | jq -c '.[0]')" = "[0,1,2,3]" ]
+	k=vars/u/.ATTRIBUTES/VARIABLE_VALUE
+	[ "$(slices "$T/out" $k)" = '[[[0,4],[0,3]],[[0,4],[3,3]]]' ]
+	[ "$(val "$T/out" $k)" = '[[100,101,102,103,104,105],[106,107,108,109,110,111],[112,113,114,115,116,117],[118,119,120,121,122,7]]' ]
+	k=vars/f/.ATTRIBUTES/VARIABLE_VALUE
+	[ "$("$CKPT_INSPECT" --json "$T/out" $k | jq -c .parts)" = null ]
+	[ "$(val "$T/out" $k)" = '[1,1,2,3]' ]
+	# Back to TF1, u's bytes given in the other byte order: converted as
+	# its parts are gathered.
+	mount_ckpt "$T/out" -o format=tf1,output="$T/back"
+	od -An -v -tx8 --endian=little "$MNT/by-name/u" | tr -d ' \n' | xxd -r -p >"$T/u.be"
+	cp "$T/u.be" "$MNT/by-name/u"
+	setfattr -n user.ckpt.byteorder -v big "$MNT/by-name/u"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$T/back"
+	[ "$(slices "$T/back" u)" = '[[[0,4],[0,3]],[[0,4],[3,3]]]' ]
+	[ "$(val "$T/back" u)" = "$(val "$T/out" vars/u/.ATTRIBUTES/VARIABLE_VALUE)" ]
+}
+
 @test "a partitioned string tensor keeps its slices, changed or not" {
 	local k slices
 	slices() { "$CKPT_INSPECT" --json "$1" "$2" | jq -c '[.parts[] | [.slice, .crc32c]]'; }

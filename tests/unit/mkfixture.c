@@ -34,6 +34,10 @@
  *                (1+2j),(3+4j)); empty [0,3]; scalar int32 7; variant.
  *   partitioned  w [10,4] in 2 slices on dim 0, element i = i; v [4,6]
  *                in 2 slices on dim 1, element i = 100+i; p = 1.
+ *   parthalf     h [10,4] of half in 2 slices on dim 0, element i = i;
+ *                u [4,6] of uint64 in 2 slices on dim 1, element i =
+ *                100+i (dtypes TensorFlow restores only from the slices
+ *                saved); f [4] of float in 2 slices, element i = i.
  *   partstrings  s [3,2] of strings in 2 slices on dim 1: "", "b", 130
  *                x "c", "ddd", "eeee", "f"; whole: the same saved whole;
  *                vocab [5] in 2 slices on dim 0: "the", "", "of", "and",
@@ -605,21 +609,89 @@ mk_dtypes(const char *prefix)
 	finish(w);
 }
 
-/* Add slice PART of full tensor KEY: its slice key, shape LENS. */
+/* Add slice EXT of full tensor KEY of DTYPE: its slice key, shape LENS,
+ * SIZE bytes at DATA. */
 static void
-add_part(struct ckpt_writer *w, const char *key, const struct ckpt_extent *ext,
-	 const int64_t *lens, int rank, const float *v, size_t n)
+add_part_of(struct ckpt_writer *w, const char *key,
+	    const struct ckpt_extent *ext, const int64_t *lens, int rank,
+	    int dtype, const void *data, size_t size)
 {
 	struct ckpt_buf k = { 0 };
 	int rc;
 
 	if ((rc = ckpt_slice_key_encode(key, strlen(key), ext, rank, &k)) < 0)
 		die(key, rc);
-	rc = ckpt_writer_add(w, k.data, k.len, CKPT_DT_FLOAT, lens, rank, v,
-			     n * sizeof(float), &err);
+	rc = ckpt_writer_add(w, k.data, k.len, dtype, lens, rank, data, size,
+			     &err);
 	if (rc < 0)
 		die(key, rc);
 	ckpt_buf_free(&k);
+}
+
+/* Add slice PART of full float tensor KEY: its slice key, shape LENS. */
+static void
+add_part(struct ckpt_writer *w, const char *key, const struct ckpt_extent *ext,
+	 const int64_t *lens, int rank, const float *v, size_t n)
+{
+	add_part_of(w, key, ext, lens, rank, CKPT_DT_FLOAT, v,
+		    n * sizeof(float));
+}
+
+/* The IEEE half-precision bits of whole number I (below 2048). */
+static uint16_t
+half_of(unsigned i)
+{
+	unsigned e = 0;
+
+	if (i == 0)
+		return 0;
+	while ((i >> (e + 1)) != 0)
+		e++;
+	return (uint16_t)(((e + 15) << 10) | ((i << (10 - e)) & 0x3ff));
+}
+
+/* The parthalf fixture. */
+static void
+mk_parthalf(const char *prefix)
+{
+	static const int64_t dh[] = { 10, 4 }, du[] = { 4, 6 }, df[] = { 4 };
+	static const int64_t lh[] = { 5, 4 }, lu[] = { 4, 3 }, lf[] = { 2 };
+	static const struct ckpt_extent sh[] = { { 0, 5 }, { 0, 4 },
+						 { 5, 5 }, { 0, 4 } };
+	static const struct ckpt_extent su[] = { { 0, 4 }, { 0, 3 },
+						 { 0, 4 }, { 3, 3 } };
+	static const struct ckpt_extent sf[] = { { 0, 2 }, { 2, 2 } };
+	static const float f0[] = { 0, 1 }, f1[] = { 2, 3 };
+	struct ckpt_writer *w = open_writer(prefix, 1);
+	uint16_t h[2][20];
+	uint64_t u[2][12];
+	int rc;
+
+	for (unsigned i = 0; i < 20; i++) {
+		h[0][i] = half_of(i);
+		h[1][i] = half_of(20 + i);
+	}
+	for (int r = 0; r < 4; r++)
+		for (int j = 0; j < 3; j++) {
+			u[0][r * 3 + j] = (uint64_t)(100 + r * 6 + j);
+			u[1][r * 3 + j] = (uint64_t)(100 + r * 6 + 3 + j);
+		}
+	for (int k = 0; k < 2; k++) {
+		add_part_of(w, "h", &sh[2 * k], lh, 2, CKPT_DT_HALF, h[k],
+			    sizeof(h[k]));
+		add_part_of(w, "u", &su[2 * k], lu, 2, CKPT_DT_UINT64, u[k],
+			    sizeof(u[k]));
+	}
+	add_part(w, "f", &sf[0], lf, 1, f0, 2);
+	add_part(w, "f", &sf[1], lf, 1, f1, 2);
+	if ((rc = ckpt_writer_add_partitioned(w, "h", 1, CKPT_DT_HALF, dh, 2,
+					      sh, 2, &err)) < 0 ||
+	    (rc = ckpt_writer_add_partitioned(w, "u", 1, CKPT_DT_UINT64, du, 2,
+					      su, 2, &err)) < 0 ||
+	    (rc = ckpt_writer_add_partitioned(w, "f", 1, CKPT_DT_FLOAT, df, 1,
+					      sf, 2, &err)) < 0)
+		die("parthalf", rc);
+	finish(w);
 }
 
 /* The partitioned fixture. */
@@ -952,7 +1024,7 @@ main(int argc, char **argv)
 			"usage: mkfixture KIND PREFIX [--tensors N] "
 			"[--bytes B]\n"
 			"KIND: tf1 tf2 tf2list tf2dup tf2table strings dtypes "
-			"partitioned partstrings shards\n"
+			"partitioned parthalf partstrings shards\n"
 			"      oddnames widenames big layout bigendian "
 			"badentry badgraph badpart badempty\n");
 		return 2;
@@ -983,6 +1055,8 @@ main(int argc, char **argv)
 		mk_dtypes(prefix);
 	else if (strcmp(kind, "partitioned") == 0)
 		mk_partitioned(prefix);
+	else if (strcmp(kind, "parthalf") == 0)
+		mk_parthalf(prefix);
 	else if (strcmp(kind, "partstrings") == 0)
 		mk_partstrings(prefix);
 	else if (strcmp(kind, "shards") == 0)

@@ -873,6 +873,78 @@ out:
 	free(got);
 }
 
+/* Offsets of the runs of test_add_fd_gather(): column block 1..2 of
+ * each row of a [3,4] uint16 matrix. */
+static uint64_t
+cols_1_2(const void *arg, uint64_t r)
+{
+	(void)arg;
+	return r * 8 + 2;
+}
+
+/* A part gathered from the whole tensor's file, run by run, its values
+ * reversed in order; runs that do not make up its values refused. */
+static void
+test_add_fd_gather(void)
+{
+	struct ckpt_writer *w = NULL;
+	struct ckpt_bundle *b = NULL;
+	struct ckpt_err err = { 0 };
+	const struct ckpt_entry *e;
+	char prefix[PATH_MAX], path[PATH_MAX];
+	uint8_t whole[24], got[12];
+	static const uint8_t want[] = { 0, 1, 0, 2, 0, 5, 0, 6, 0, 9, 0, 10 };
+	int64_t d32[2] = { 3, 2 }, d0[1] = { 0 };
+	size_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/gather.bytes", tmp);
+	snprintf(prefix, sizeof(prefix), "%s/gather", tmp);
+	for (size_t i = 0; i < 12; i++) {	/* little-endian i */
+		whole[2 * i] = (uint8_t)i;
+		whole[2 * i + 1] = 0;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(pwrite(fd, whole, sizeof(whole), 0), (int)sizeof(whole));
+	CHECK_EQ_INT(ckpt_writer_new(prefix, NULL, &w, &err), 0);
+	CHECK_EQ_INT(ckpt_writer_add_fd_gather(w, "p", 1, CKPT_DT_UINT16, d32,
+					       2, fd, 4, cols_1_2, NULL, true,
+					       &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_add_fd_gather(w, "z", 1, CKPT_DT_UINT16, d0, 1,
+					       fd, 0, cols_1_2, NULL, false,
+					       &err),
+		     0);
+	/* 3 bytes are not whole values; 8 does not divide 12 */
+	CHECK_EQ_INT(ckpt_writer_add_fd_gather(w, "x", 1, CKPT_DT_UINT16, d32,
+					       2, fd, 3, cols_1_2, NULL, false,
+					       &err),
+		     -EINVAL);
+	CHECK(strstr(err.msg, "tensor 'x': runs of 3 bytes do not make up "
+			      "uint16 values of its shape") != NULL);
+	ckpt_err_clear(&err);
+	CHECK_EQ_INT(ckpt_writer_add_fd_gather(w, "y", 1, CKPT_DT_UINT16, d32,
+					       2, fd, 8, cols_1_2, NULL, false,
+					       &err),
+		     -EINVAL);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	close(fd);
+	unlink(path);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	if (b == NULL)
+		return;
+	CHECK((e = ckpt_bundle_find(b, "p", 1)) != NULL);
+	CHECK_EQ_INT(ckpt_bundle_pread(b, e, got, sizeof(got), 0, &n), 0);
+	CHECK_EQ_MEM(got, n, want, sizeof(want));
+	CHECK_EQ_INT(ckpt_bundle_verify(b, e, &err), 0);
+	CHECK((e = ckpt_bundle_find(b, "z", 1)) != NULL);
+	CHECK(e != NULL && e->size == 0);
+	CHECK(ckpt_bundle_find(b, "x", 1) == NULL);
+	ckpt_bundle_close(b);
+}
+
 int
 main(void)
 {
@@ -887,6 +959,7 @@ main(void)
 	test_clone_layout();
 	test_watch();
 	test_add_fd_order();
+	test_add_fd_gather();
 	check_rmtree(tmp);
 	return check_done("test_writer");
 }
