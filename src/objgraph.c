@@ -1865,9 +1865,28 @@ parts_name(struct editor *ed, const struct ckpt_objattr *a, const char *k,
 	   const char **f, size_t *fl)
 {
 	const struct ckpt_objvalue *odd = NULL;
+	int half = 0;	/* a hash table's -keys (1), -values (2), both */
 
 	*f = NULL;
 	*fl = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t sl = key_len(v[i]) - kl;
+
+		if (sl == 5 && memcmp(v[i]->key + kl, "-keys", 5) == 0)
+			half |= 1;
+		else if (sl == 7 && memcmp(v[i]->key + kl, "-values", 7) == 0)
+			half |= 2;
+	}
+	if (half == 1 || half == 2)
+		return ckpt_fail(ed->err, -EINVAL,
+				 "object graph: \"%.*s%s\" is written without "
+				 "\"%.*s%s\": a hash table is saved as both "
+				 "(the attribute of key \"%.*s\"), and "
+				 "TensorFlow restores it from both or fails; "
+				 "put the other back, or remove this one too",
+				 (int)kl, k, half == 1 ? "-keys" : "-values",
+				 (int)kl, k, half == 1 ? "-values" : "-keys",
+				 (int)kl, k);
 	for (size_t i = 0; i < n && odd == NULL; i++) {
 		size_t vf = full_name_len(v[i]), sl = key_len(v[i]) - kl;
 

@@ -179,6 +179,27 @@ EOF
 	assert_output --partial 'object graph: the tensors of key "tbl/.ATTRIBUTES/table" (a saveable of several'
 }
 
+@test "TF2: a hash table with one of its two tensors removed is refused; both removed, its attribute goes" {
+	local fx
+	fx=$(fixture tf2table)
+	# TensorFlow's restore of the table then fails (NotFound): refused
+	# at the write-out instead, nothing lost
+	mount_ckpt "$fx" -o format=same,output="$T/half"
+	rm "$MNT/by-name/hash_table-values"
+	finish_fails
+	assert_output --partial 'object graph: "table/.ATTRIBUTES/table-keys" is written without "table/.ATTRIBUTES/table-values": a hash table is saved as both (the attribute of key "table/.ATTRIBUTES/table"), and TensorFlow restores it from both or fails; put the other back, or remove this one too'
+	[ ! -e "$T/half.index" ]
+	mount_ckpt "$fx" -o format=same,output="$T/half",spool="$T/half.ckptfs-spool"
+	[ ! -e "$MNT/by-name/hash_table-values" ]
+	rm "$MNT/by-name/hash_table-keys"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/half"
+	refute_output --partial "attribute table "
+	assert_output --partial "attribute table_x  full_name hash_table_x"
+	run -0 keys "$T/half"
+	refute_output --partial "table-"
+}
+
 @test "TF2: a graph built anew gets a save_counter only when the source had one" {
 	# tf2dup has none (as a Keras model's save_weights() writes it,
 	# whose root is the model): its graph removed is built without one,

@@ -1551,11 +1551,21 @@ test_edit_parts(void)
 		{ "table/.ATTRIBUTES/table_x", "hash_table_x" },
 		{ "v/.ATTRIBUTES/VARIABLE_VALUE", "v" },
 		{ "t2/.ATTRIBUTES/t-keys", "t2/.ATTRIBUTES/t-keys" },
+		{ "t2/.ATTRIBUTES/t-values", "t2/.ATTRIBUTES/t-values" },
 	};
 	static const struct ckpt_objvalue renamed[] = {
 		{ "table/.ATTRIBUTES/table-keys", "lookup-keys" },
 		{ "table/.ATTRIBUTES/table-values", "lookup-values" },
 		{ "t2/.ATTRIBUTES/t-keys", "mine-keys" },
+		{ "t2/.ATTRIBUTES/t-values", "mine-values" },
+	};
+	/* one of a hash table's two removed: refused, in place or moved */
+	static const struct ckpt_objvalue half[] = {
+		{ "table/.ATTRIBUTES/table-keys", "hash_table-keys" },
+		{ "table/.ATTRIBUTES/table_x", "hash_table_x" },
+	};
+	static const struct ckpt_objvalue half_moved[] = {
+		{ "tbl/.ATTRIBUTES/table-values", "hash_table-values" },
 	};
 	static const struct ckpt_objvalue mixed[] = {
 		{ "table/.ATTRIBUTES/table-keys", "a-keys" },
@@ -1627,6 +1637,26 @@ test_edit_parts(void)
 		     -EINVAL);
 	CHECK(strstr(err.msg, "that of \"table/.ATTRIBUTES/table-keys\" is "
 			      "\"foo\"") != NULL);
+	ckpt_objgraph_free(g);
+	ckpt_err_clear(&err);
+	g = table_source();
+	CHECK_EQ_INT(ckpt_objgraph_edit(g, half, ARRAY_SIZE(half), &err),
+		     -EINVAL);
+	CHECK_EQ_STR(err.msg,
+		     "object graph: \"table/.ATTRIBUTES/table-keys\" is "
+		     "written without \"table/.ATTRIBUTES/table-values\": a "
+		     "hash table is saved as both (the attribute of key "
+		     "\"table/.ATTRIBUTES/table\"), and TensorFlow restores it "
+		     "from both or fails; put the other back, or remove this "
+		     "one too");
+	ckpt_objgraph_free(g);
+	ckpt_err_clear(&err);
+	g = table_source();
+	CHECK_EQ_INT(ckpt_objgraph_edit(g, half_moved, ARRAY_SIZE(half_moved),
+					&err),
+		     -EINVAL);
+	CHECK(strstr(err.msg, "\"tbl/.ATTRIBUTES/table-values\" is written "
+			      "without \"tbl/.ATTRIBUTES/table-keys\"") != NULL);
 	ckpt_objgraph_free(g);
 	/* The table's object renamed: its attribute goes with its tensors,
 	 * not split into one of each, and the attribute beside it keeps its
