@@ -1101,6 +1101,10 @@ ckptfs_ov_times(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	st->st_atim = sp.st_atim;
 	st->st_mtim = sp.st_mtim;
 	st->st_ctim = sp.st_ctim;
+	/* (holes not counted, as du(1) expects; a copy sharing a tensor's
+	 * bytes has an empty spool file, and the tensor's blocks) */
+	if (ckptfs_ov_spooled(n))
+		st->st_blocks = sp.st_blocks;
 }
 
 int

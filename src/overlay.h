@@ -173,8 +173,8 @@ int ckptfs_ov_take_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 /* True if N's content is in a spool file (changed in this mount). */
 bool ckptfs_ov_spooled(const struct ckptfs_node *n);
 
-/* Times of spooled tensor N: its spool file's, into ST (left as they are
- * if it cannot be read). */
+/* Times of spooled tensor N, and its blocks: its spool file's, into ST
+ * (left as they are if it cannot be read). */
 void ckptfs_ov_times(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 		     struct stat *st);
 

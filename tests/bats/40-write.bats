@@ -243,6 +243,10 @@ setup() {
 	printf 'abcd' | dd of="$MNT/by-name/sparse" bs=1 seek=33554432 \
 		conv=notrunc status=none
 	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/sparse"
+	# its blocks are its spool file's: du does not count the holes
+	[ "$(stat -c %b "$MNT/by-name/sparse")" -lt 1024 ]
+	[ "$(stat -c %b "$MNT/by-name/sparse")" -gt 0 ]
+	[ "$(du -k "$MNT/by-name/sparse" | cut -f1)" -lt 512 ]
 	local crc
 	crc=$(xattr "$MNT/by-name/sparse" user.ckpt.crc32c)
 	finish
