@@ -3216,6 +3216,35 @@ ckptfs_ov_write_fd(struct ckptfs_tree *t, struct ckptfs_node *n, int sfd,
 	return 0;
 }
 
+/* Whether tensor N has a dtype and shape of its own (not taken from a
+ * tensor it replaced) that SIZE bytes fit: an existing tensor overwritten
+ * with as many bytes, which keeps them whatever tool wrote the bytes. */
+static bool
+own_meta_fits(const struct ckptfs_node *n, uint64_t size)
+{
+	uint64_t elems, es = n->dtype >= 0 ? ckpt_dtype_size(n->dtype) : 0;
+
+	return es > 0 && n->rank >= 0 && !n->dtype_taken && !n->shape_taken &&
+	       ckpt_shape_elems(n->dims, n->rank, &elems) == 0 &&
+	       elems <= UINT64_MAX / es && elems * es == size;
+}
+
+/* Whether N's own dtype and shape, which SIZE bytes fit, are not those
+ * of source entry E (a copy of E into N cannot be E itself). */
+static bool
+own_meta_differs(const struct ckptfs_node *n, const struct ckpt_entry *e,
+		 uint64_t size)
+{
+	if (!own_meta_fits(n, size))
+		return false;
+	if (n->dtype != e->dtype || n->rank != e->rank || n->other_order)
+		return true;
+	for (int k = 0; k < e->rank; k++)
+		if (n->dims[k] != e->dims[k])
+			return true;
+	return false;
+}
+
 /* Whether new, empty tensor N can take FROM's bytes by sharing them
  * (ckptfs_ov_share()). */
 static bool
@@ -3233,6 +3262,8 @@ can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	return !atomic_load(&t->object_pending) && n->kind == CKPTFS_TENSOR &&
 	       n->ino > t->base_inodes && ckptfs_ov_spooled(n) &&
 	       (t->ov->replaying || n->size == 0) && !n->deleted &&
+	       (from->entry == NULL ||
+		!own_meta_differs(n, from->entry, from->size)) &&
 	       n->loc.dir != NULL && n->oloc.dir != NULL &&
 	       from->kind == CKPTFS_TENSOR && from->entry != NULL &&
 	       !from->deleted && !ckptfs_ov_spooled(from) &&
@@ -3305,6 +3336,8 @@ ckptfs_ov_take_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 	if (t->ov == NULL || n == from || n->kind != CKPTFS_TENSOR ||
 	    from->kind != CKPTFS_TENSOR || n->deleted || from->dtype < 0 ||
 	    n->size != from->size)
+		return 0;
+	if (own_meta_fits(n, n->size))
 		return 0;
 	for (size_t k = 0; k < 3 && rc == 0; k++) {
 		struct ckpt_buf v = { 0 };

@@ -136,7 +136,7 @@ spooled() {
 	assert_output --partial ", 0 damaged"
 }
 
-@test "cp A B: B is A, bytes, dtype and shape, over a name left or a tensor" {
+@test "cp A B: B is A, bytes, dtype and shape, over a name left or a tensor of another size" {
 	mount_ckpt "$P" -o format=tf1,output="$T/out"
 	# a: float32 [] removed; a file made there takes its metadata, and
 	# the copy replaces it
@@ -155,7 +155,21 @@ spooled() {
 	printf '\x00\x00\x40\x40' >"$MNT/by-name/scoped/c"
 	cp "$MNT/by-name/scoped/c" "$MNT/by-name/global_step"
 	[ "$(xattr "$MNT/by-name/global_step" user.ckpt.dtype)" = float32 ]
+	# A tensor whose own dtype and shape fit the bytes keeps them, as
+	# after write(2), whatever tool copies (cat and cp call
+	# copy_file_range): a [3,2] overwritten with the [2,3] kernel.
+	head -c 24 /dev/zero >"$MNT/by-name/t32"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/t32"
+	setfattr -n user.ckpt.shape -v 3,2 "$MNT/by-name/t32"
+	cat "$MNT/by-name/dense/kernel" >"$MNT/by-name/t32"
+	[ "$(xattr "$MNT/by-name/t32" user.ckpt.shape)" = 3,2 ]
+	cp "$MNT/by-name/dense/kernel" "$MNT/by-name/t32"
+	[ "$(xattr "$MNT/by-name/t32" user.ckpt.shape)" = 3,2 ]
+	cp "$MNT/by-name/dense/kernel" "$MNT/by-name/dense/kernel@/Adam_1"
+	[ "$(xattr "$MNT/by-name/dense/kernel@/Adam_1" user.ckpt.shape)" = 2,3 ]
 	finish
+	[ "$(meta "$T/out" t32)" = "float32 [3,2]" ]
+	[ "$(val "$T/out" t32)" = "[[0,1],[2,3],[4,5]]" ]
 	[ "$(val "$T/out" a)" = "[[0,1,2],[3,4,5]]" ]
 	[ "$(meta "$T/out" b)" = "float32 [3]" ]
 	[ "$(val "$T/out" b)" = "[1,2,3]" ]
