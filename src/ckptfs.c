@@ -850,6 +850,27 @@ plan_again(struct plan *p, const struct ckptfs_config *conf,
 	return 0;
 }
 
+/* Whether B is the variables of a SavedModel (DIR/variables/variables,
+ * DIR holding saved_model.pb) that P writes in the other format. */
+static bool
+savedmodel_converted(const struct ckpt_bundle *b, const struct plan *p)
+{
+	static const char tail[] = "/variables/variables";
+	size_t n = strlen(b->prefix), tl = sizeof(tail) - 1;
+	bool other = false;
+	char *pb = NULL;
+	struct stat st;
+
+	for (size_t i = 0; i < p->n; i++)
+		other |= (p->outs[i].format == CKPT_FORMAT_TF2) != b->tf2;
+	if (!other || n < tl || strcmp(b->prefix + n - tl, tail) != 0 ||
+	    asprintf(&pb, "%.*s/saved_model.pb", (int)(n - tl), b->prefix) < 0)
+		return false;
+	other = stat(pb, &st) == 0 && S_ISREG(st.st_mode);
+	free(pb);
+	return other;
+}
+
 /* Decide outputs and spool from the options (rules in ckptfs(1)). */
 static int
 make_plan(const struct ckptfs_config *conf, const struct ckpt_bundle *b,
@@ -1445,6 +1466,30 @@ status_line(struct ckptfs *fs, int prio, struct ckpt_buf *lines,
 	free(line);
 }
 
+/* Say, after a write-out, which tensors it wrote with a dtype or shape
+ * other than the source's (ckptfs_ov_notes()): a SavedModel whose
+ * variables they are no longer loads, and a model restores them only
+ * into variables changed alike.  Added to LINES. */
+static void
+note_meta_changes(struct ckptfs *fs, const struct ckptfs_tree *tree,
+		  struct ckpt_buf *lines)
+{
+	size_t count, named = 0, i = 0;
+	const struct ckpt_buf *notes = ckptfs_ov_notes(tree, &count);
+	const char *line;
+	int len;
+
+	while (notes != NULL && next_line(notes, &i, &line, &len)) {
+		status_line(fs, LOG_INFO, lines, "note: %.*s", len, line);
+		named++;
+	}
+	if (count > named)
+		status_line(fs, LOG_INFO, lines,
+			    "note: %zu %stensors are written with a dtype or "
+			    "shape other than the source's under their names",
+			    count - named, named > 0 ? "more " : "");
+}
+
 /* What write_state() needs. */
 struct state_job {
 	struct ckptfs *fs;
@@ -1738,6 +1783,14 @@ main(int argc, char *argv[])
 				   "checkpoint (give it its own -o output= or "
 				   "-o spool=, or -o ro)",
 				   plan.spool);
+		if (savedmodel_converted(bundle, &plan))
+			ckptfs_log(NULL, LOG_INFO,
+				   "note: %s: a SavedModel's variables "
+				   "(saved_model.pb is beside them), which the "
+				   "unmount writes in the other format: the "
+				   "SavedModel loads only its own "
+				   "(-o format=same keeps it)",
+				   bundle->prefix);
 		if (ckptfs_overlay_dropped(tree) > 0)
 			ckptfs_log(NULL, LOG_WARNING,
 				   "%s/journal: dropped %zu bytes at its end, "
@@ -1887,6 +1940,7 @@ out_unmount:
 		} else if (wrote) {
 			for (size_t i = 0; i < plan.n; i++)
 				log_wrote(&fs, &plan, i);
+			note_meta_changes(&fs, tree, &warned);
 		} else if (busy) {
 			status_line(&fs, LOG_INFO, &warned,
 				    "note: no checkpoint was written: the "

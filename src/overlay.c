@@ -114,6 +114,11 @@ struct ckptfs_overlay {
 	/* Every tensor the last write-out refused, one "PATH: reason" line
 	 * each (ckptfs_ov_refusals()). */
 	struct ckpt_buf refusals;
+	/* Tensors the last write-out wrote with a dtype or shape other than
+	 * the source's under their name or key, one line each, and how many
+	 * (ckptfs_ov_notes()). */
+	struct ckpt_buf notes;
+	size_t nnotes;
 	/* Called once the outputs are complete, before the spool goes
 	 * (ckptfs_ov_on_written()). */
 	void (*on_written)(void *arg);
@@ -4036,6 +4041,7 @@ ckptfs_overlay_close(struct ckptfs_tree *t)
 		free(ov->hidden[i].path);
 	free(ov->hidden);
 	ckpt_buf_free(&ov->refusals);
+	ckpt_buf_free(&ov->notes);
 	pthread_mutex_destroy(&ov->mu);
 	pthread_mutex_destroy(&ov->copy_mu);
 	pthread_mutex_destroy(&ov->fd_mu);
@@ -4527,6 +4533,54 @@ kept_slicing(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	return e;
 }
 
+/* The tensors named in ckptfs_ov_notes(), at most (then how many more). */
+#define NOTES_NAMED 8
+
+/* Note changed tensor N, settled as O, if the source's tensor under its
+ * name (TF1 source) or key (TF2; N's own, or one it replaced) had another
+ * dtype or shape: TensorFlow restores it only into a variable of the new
+ * ones (a SavedModel whose variables these are no longer loads).  NAME
+ * and KEY are N's, of NLEN and KLEN bytes. */
+static void
+note_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
+	  const struct ckpt_out_tensor *o, const char *name, size_t nlen,
+	  const char *key, size_t klen)
+{
+	const struct ckpt_entry *e = n->entry;
+	struct ckpt_buf w = { 0 };
+	char was[64], now[64], *line = NULL;
+	bool same;
+
+	if (e == NULL && t->bundle != NULL)
+		e = t->src.tf2 ? ckpt_bundle_find(t->bundle, key, klen)
+			       : ckpt_bundle_find(t->bundle, name, nlen);
+	if (e == NULL || e->is_part || !ckpt_dtype_storable(e->dtype))
+		return;
+	same = e->dtype == o->dtype && e->rank == o->rank;
+	for (int k = 0; same && k < o->rank; k++)
+		same = e->dims[k] == o->dims[k];
+	if (same || ++t->ov->nnotes > NOTES_NAMED)
+		return;
+	ckpt_shape_format(e->dims, e->rank, was, sizeof(was));
+	ckpt_shape_format(o->dims, o->rank, now, sizeof(now));
+	where(t, n, &w);
+	if (w.len == 0 ||
+	    asprintf(&line,
+		     "%s is written as %s [%s], where the source had %s [%s] "
+		     "under its %s: TensorFlow restores it only into a "
+		     "variable of the new %s\n",
+		     (const char *)w.data, ckpt_dtype_name(o->dtype), now,
+		     ckpt_dtype_name(e->dtype), was,
+		     t->src.tf2 ? "key" : "name",
+		     e->dtype != o->dtype ? "dtype" : "shape") < 0)
+		line = NULL;
+	if (line == NULL || ckpt_buf_put(&t->ov->notes, line,
+					 strlen(line)) < 0)
+		t->ov->notes.len = 0;	/* (the count stays) */
+	free(line);
+	ckpt_buf_free(&w);
+}
+
 /* The names of the refused tensors after the first that fit in a
  * message, beside the first one's reason and the spool's path. */
 #define REFUSED_NAMES_MAX 160
@@ -4716,6 +4770,13 @@ const struct ckpt_buf *
 ckptfs_ov_refusals(const struct ckptfs_tree *t)
 {
 	return t->ov != NULL ? &t->ov->refusals : NULL;
+}
+
+const struct ckpt_buf *
+ckptfs_ov_notes(const struct ckptfs_tree *t, size_t *count)
+{
+	*count = t->ov != NULL ? t->ov->nnotes : 0;
+	return t->ov != NULL ? &t->ov->notes : NULL;
 }
 
 /* Add to ERR's message that COUNT more tensors were refused, NMORE of
@@ -4921,8 +4982,11 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	struct ckptfs_node *graph_node = NULL;	/* the source's, if kept */
 
 	*wrote = false;
-	if (t->ov != NULL)
+	if (t->ov != NULL) {
 		t->ov->refusals.len = 0;
+		t->ov->notes.len = 0;
+		t->ov->nnotes = 0;
+	}
 	if (!changed && !force)
 		return t->ov ? spool_remove(t->ov, false) : 0;
 	/* Data files changed since the last read: checks forgotten, so that
@@ -5023,6 +5087,9 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 				y->slicing = kept_slicing(
 					t, x, y, nm + offs[2 * n], y->name_len,
 					nm + offs[2 * n + 1], y->key_len);
+				note_meta(t, x, y, nm + offs[2 * n],
+					  y->name_len, nm + offs[2 * n + 1],
+					  y->key_len);
 			}
 		} else if (ckptfs_node_bad(x)) {
 			/* Nothing to write for it: no dtype, shape or bytes. */
