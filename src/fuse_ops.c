@@ -1495,12 +1495,13 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 	}
 	if (off_in == 0 && off_out == 0 && *done > 0 && *done == src->size &&
 	    dst->size == src->size) {
-		/* A copy of all of a tensor into a file of no dtype or
-		 * shape of its own gives it the tensor's, as for one shared
-		 * (cp A B into a new B: B is A; best effort: the bytes are
-		 * copied, and the metadata can be set by hand; one of more
-		 * than COPY_MAX, in parts, does not take them).  A tensor
-		 * overwritten keeps its own, as after write(2). */
+		/* A copy of all of a tensor gives the file the tensor's
+		 * dtype and shape, as for one shared (cp A B into a new B:
+		 * B is A; best effort: the bytes are copied, and the
+		 * metadata can be set by hand; one of more than COPY_MAX,
+		 * in parts, does not take them), unless the file has its
+		 * own that fit the bytes: a tensor overwritten keeps them,
+		 * as after write(2). */
 		WRLOCK(fs);
 		(void)ckptfs_ov_take_meta(fs->tree, dst, src);
 		UNLOCK(fs);
