@@ -4536,24 +4536,25 @@ kept_slicing(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 /* The tensors named in ckptfs_ov_notes(), at most (then how many more). */
 #define NOTES_NAMED 8
 
-/* Note changed tensor N, settled as O, if the source's tensor under its
- * name (TF1 source) or key (TF2; N's own, or one it replaced) had another
- * dtype or shape: TensorFlow restores it only into a variable of the new
- * ones (a SavedModel whose variables these are no longer loads).  NAME
- * and KEY are N's, of NLEN and KLEN bytes. */
+/* Note tensor N, written as O, if the source's tensor under its name
+ * (TF1 source) or key (TF2: N's own, or one it replaced or was renamed
+ * over) had another dtype or shape: TensorFlow restores it only into a
+ * variable of the new ones (a SavedModel whose variables these are no
+ * longer loads).  NAME and KEY are N's, of NLEN and KLEN bytes. */
 static void
 note_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 	  const struct ckpt_out_tensor *o, const char *name, size_t nlen,
 	  const char *key, size_t klen)
 {
-	const struct ckpt_entry *e = n->entry;
+	const struct ckpt_entry *e;
 	struct ckpt_buf w = { 0 };
 	char was[64], now[64], *line = NULL;
 	bool same;
 
-	if (e == NULL && t->bundle != NULL)
-		e = t->src.tf2 ? ckpt_bundle_find(t->bundle, key, klen)
-			       : ckpt_bundle_find(t->bundle, name, nlen);
+	if (t->ov == NULL || t->bundle == NULL || o->dtype < 0)
+		return;
+	e = t->src.tf2 ? ckpt_bundle_find(t->bundle, key, klen)
+		       : ckpt_bundle_find(t->bundle, name, nlen);
 	if (e == NULL || e->is_part || !ckpt_dtype_storable(e->dtype))
 		return;
 	same = e->dtype == o->dtype && e->rank == o->rank;
@@ -5087,9 +5088,6 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 				y->slicing = kept_slicing(
 					t, x, y, nm + offs[2 * n], y->name_len,
 					nm + offs[2 * n + 1], y->key_len);
-				note_meta(t, x, y, nm + offs[2 * n],
-					  y->name_len, nm + offs[2 * n + 1],
-					  y->key_len);
 			}
 		} else if (ckptfs_node_bad(x)) {
 			/* Nothing to write for it: no dtype, shape or bytes. */
@@ -5189,6 +5187,9 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			ckpt_err_clear(&why);
 			continue;
 		}
+		note_meta(t, x, y, (const char *)names.data + offs[2 * n],
+			  y->name_len, (const char *)names.data + offs[2 * n + 1],
+			  y->key_len);
 		if (keys != NULL)
 			keys[n].n = x;
 		n++;

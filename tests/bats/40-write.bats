@@ -378,6 +378,11 @@ EOF
 		"ckptfs: note: by-name/a is written as int32 [], where the source had float32 [] under its name: TensorFlow restores it only into a variable of the new dtype" \
 		"ckptfs: note: by-name/dense/bias is written as float32 [2], where the source had float32 [3] under its name: TensorFlow restores it only into a variable of the new shape")"
 	[ "$(meta "$T/out" dense/bias)" = "float32 [2]" ]
+	# an unchanged tensor renamed over another of another shape
+	mount_ckpt "$P" -o format=same,output="$T/o4"
+	mv "$MNT/by-name/dense/bias" "$MNT/by-name/a"
+	finish
+	assert_line "ckptfs: note: by-name/a is written as float32 [3], where the source had float32 [] under its name: TensorFlow restores it only into a variable of the new shape"
 	# a TF2 source: by key
 	mount_ckpt "$(fixture tf2)" -o format=same,output="$T/o3"
 	setfattr -n user.ckpt.shape -v 1,1 "$MNT/by-name/save_counter"
