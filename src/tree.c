@@ -2501,6 +2501,83 @@ ckptfs_crc_is_stored(const struct ckpt_entry *e)
 	       e->dtype != CKPT_DT_VARIANT;
 }
 
+/* CRC_CHUNK zero bytes, read only (never touched: the zero page). */
+static uint8_t zero_chunk[CRC_CHUNK];
+
+/* CRC V extended by LEN zero bytes (a hole), in O(log LEN) steps for
+ * whole chunks: CRC(A, zeros of 2^k chunks) from CRC(zeros of 2^(k-1)). */
+static uint32_t
+extend_zeros(uint32_t v, uint64_t len)
+{
+	uint64_t q = len / CRC_CHUNK, plen = CRC_CHUNK;
+	uint32_t p = ckpt_crc32c(zero_chunk, CRC_CHUNK);
+
+	for (; q != 0; q >>= 1) {
+		if (q & 1)
+			v = ckpt_crc32c_combine(v, p, plen);
+		if (q > 1) {
+			p = ckpt_crc32c_combine(p, p, plen);
+			plen *= 2;
+		}
+	}
+	return ckpt_crc32c_extend(v, zero_chunk, (size_t)(len % CRC_CHUNK));
+}
+
+/* CRC-32C *V of the first SIZE bytes of changed tensor N's spool file,
+ * its holes taken as the zeros they read as without reading them (a
+ * sparse file of 100 GiB is a few writes); *DONE: how many bytes there
+ * were (fewer if the file was cut meanwhile).  BUF: CRC_CHUNK bytes. */
+static int
+spool_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t size,
+	  uint8_t *buf, uint32_t *v, uint64_t *done)
+{
+	int fd = ckptfs_ov_fd_dup((struct ckptfs_tree *)t, n);
+	uint64_t off = 0, end = size;
+	struct stat st;
+
+	*v = 0;
+	*done = 0;
+	if (fd < 0)
+		return -EIO;
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < end)
+		end = (uint64_t)st.st_size;
+	while (off < end) {
+		off_t d = lseek(fd, (off_t)off, SEEK_DATA), h;
+		uint64_t data = d >= 0 ? (uint64_t)d
+				: errno == ENXIO ? end : off; /* (no holes) */
+
+		if (data > end)
+			data = end;
+		*v = extend_zeros(*v, data - off);
+		off = data;
+		h = off < end ? lseek(fd, (off_t)off, SEEK_HOLE) : (off_t)end;
+		if (h < 0 || (uint64_t)h > end)
+			h = (off_t)end;
+		while (off < (uint64_t)h) {
+			size_t want = (uint64_t)h - off < CRC_CHUNK
+					      ? (size_t)((uint64_t)h - off)
+					      : CRC_CHUNK;
+			ssize_t r = pread(fd, buf, want, (off_t)off);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				close(fd);
+				return -EIO;
+			}
+			if (r == 0) {	/* cut meanwhile */
+				end = off;
+				break;
+			}
+			*v = ckpt_crc32c_extend(*v, buf, (size_t)r);
+			off += (uint64_t)r;
+		}
+	}
+	close(fd);
+	*done = off;
+	return 0;
+}
+
 /* CRC-32C of N's content, computed once. */
 static int
 node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
@@ -2532,7 +2609,14 @@ node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
 		uint64_t size = atomic_load(&n->size);
 
 		v = 0;
-		for (off = 0; off < size;) {
+		off = 0;
+		/* (a file renamed over it, its spool file gone: -ESTALE,
+		 * and the kernel looks the name up again) */
+		if (spooled && spool_crc(t, n, size, buf, &v, &off) < 0) {
+			free(buf);
+			return n->deleted ? -ESTALE : -EIO;
+		}
+		while (!spooled && off < size) {
 			size_t got;
 
 			if (ckptfs_node_pread(t, n, buf,
@@ -2541,12 +2625,10 @@ node_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint32_t *crc)
 						      : CRC_CHUNK,
 					      off, &got) < 0) {
 				free(buf);
-				/* a file renamed over it (its spool file
-				 * gone): the kernel looks the name up again */
 				return n->deleted ? -ESTALE : -EIO;
 			}
 			if (got == 0)
-				break;	/* cut meanwhile */
+				break;
 			v = ckpt_crc32c_extend(v, buf, got);
 			off += got;
 		}

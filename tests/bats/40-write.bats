@@ -247,20 +247,31 @@ setup() {
 	[ "$(stat -c %b "$MNT/by-name/sparse")" -lt 1024 ]
 	[ "$(stat -c %b "$MNT/by-name/sparse")" -gt 0 ]
 	[ "$(du -k "$MNT/by-name/sparse" | cut -f1)" -lt 512 ]
-	local crc
+	local crc crc2
 	crc=$(xattr "$MNT/by-name/sparse" user.ckpt.crc32c)
+	# holes of no whole MiB, data at odd places, the last MiB partial:
+	# its CRC (taking holes as zeros unread) is the one the write-out,
+	# which reads them, stores
+	truncate -s 5000001 "$MNT/by-name/odd"
+	for o in 1 1048575 3000000 4999999; do
+		printf 'xy' | dd of="$MNT/by-name/odd" bs=1 seek=$o conv=notrunc status=none
+	done
+	setfattr -n user.ckpt.dtype -v uint8 "$MNT/by-name/odd"
+	crc2=$(xattr "$MNT/by-name/odd" user.ckpt.crc32c)
 	finish
 	run -0 "$CKPT_INSPECT" --verify "$T/out"
 	refute_output --partial DAMAGED
 	local f=$T/out.data-00000-of-00001
 	[ "$(stat -c %s "$f")" -ge 67108864 ]
-	# (blocks of 512 bytes: the MiB holding abcd, and the others)
-	[ "$(stat -c %b "$f")" -lt 4096 ]
+	# (blocks of 512 bytes: the MiB holding abcd, the three of odd
+	# holding data, and the others)
+	[ "$(stat -c %b "$f")" -lt 12288 ]
 	"$CKPT_INSPECT" --raw "$T/out" sparse | cmp - <(
 		head -c 33554432 /dev/zero; printf abcd
 		head -c $((33554432 - 4)) /dev/zero)
 	mount_ckpt "$T/out" -o ro
 	[ "$(xattr "$MNT/by-name/sparse" user.ckpt.crc32c)" = "$crc" ]
+	[ "$(xattr "$MNT/by-name/odd" user.ckpt.crc32c)" = "$crc2" ]
 }
 
 @test "rm removes a tensor from both views; rmdir; empty other-view dirs go" {
