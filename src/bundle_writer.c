@@ -806,6 +806,20 @@ ckpt_writer_add_fd(struct ckpt_writer *w, const void *key, size_t klen,
 					src_fd, src_off, size, false, err);
 }
 
+/* -EINVAL with a message if the bytes of DTYPE cannot be converted to
+ * the other byte order here (SWAP: they are to be), else 0. */
+static int
+check_swap(const void *key, size_t klen, int dtype, bool swap,
+	   struct ckpt_err *err)
+{
+	if (!swap || swap_unit(dtype) != 0)
+		return 0;
+	return ckpt_fail(err, -EINVAL,
+			 "tensor '%.*s': %s bytes are not converted to the "
+			 "other byte order here",
+			 (int)klen, (const char *)key, ckpt_dtype_name(dtype));
+}
+
 /* The offset of a whole tensor's only run (ckpt_writer_add_fd_gather()):
  * *ARG. */
 static uint64_t
@@ -822,17 +836,11 @@ ckpt_writer_add_fd_order(struct ckpt_writer *w, const void *key,
 			 bool swap, struct ckpt_err *err)
 {
 	uint8_t *buf;
-	size_t unit = swap ? swap_unit(dtype) : 0;
 	int rc;
 
-	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0)
+	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0 ||
+	    (rc = check_swap(key, klen, dtype, swap, err)) < 0)
 		return rc;
-	if (swap && unit == 0)
-		return ckpt_fail(err, -EINVAL,
-				 "tensor '%.*s': %s bytes are not converted to "
-				 "the other byte order here",
-				 (int)klen, (const char *)key,
-				 ckpt_dtype_name(dtype));
 	if (ckpt_dtype_size(dtype) == 0) {
 		/* Strings and variants are checked whole: read them. */
 		buf = size > SIZE_MAX ? NULL : malloc(size ? (size_t)size : 1);
@@ -885,15 +893,9 @@ ckpt_writer_add_fd_gather(struct ckpt_writer *w, const void *key,
 				 "not make up %s values of its shape",
 				 (int)klen, (const char *)key, run,
 				 ckpt_dtype_name(dtype));
-	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0)
-		return rc;
-	if (swap && unit == 0)
-		return ckpt_fail(err, -EINVAL,
-				 "tensor '%.*s': %s bytes are not converted to "
-				 "the other byte order here",
-				 (int)klen, (const char *)key,
-				 ckpt_dtype_name(dtype));
-	if ((rc = flush_run(w, s, err)) < 0)
+	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0 ||
+	    (rc = check_swap(key, klen, dtype, swap, err)) < 0 ||
+	    (rc = flush_run(w, s, err)) < 0)
 		return rc;
 	buf = malloc(COPY_CHUNK);
 	if (buf == NULL)
