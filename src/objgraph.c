@@ -2173,6 +2173,70 @@ keep_saveables(struct editor *ed)
 	return rc;
 }
 
+/* New values whose keys are K-keys and K-values, K/.ATTRIBUTES/<name>
+ * (a hash table's tensors copied to an object of their own, as cp -a of
+ * its object makes them): one attribute K for both, as TensorFlow saves
+ * a table, rather than one of each, which it would not restore the table
+ * from.  Noted as moved ones are (ed->moved), of the full name their own
+ * give (parts_name()).  Return 0, -EINVAL (names that disagree) or
+ * -ENOMEM. */
+static int
+pair_tables(struct editor *ed)
+{
+	struct ckpt_buf other = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < ed->nvals && rc == 0; i++) {
+		const struct ckpt_objvalue *x = &ed->vals[i], *got[2];
+		struct ckpt_objattr none = { 0 };
+		struct ckpt_objvalue *m;
+		size_t xl = key_len(x), kl = xl - 5, j, fl;
+		const char *part, *f;
+		char *piece;
+
+		if (ed->claimed[i] || xl <= 5 ||
+		    memcmp(x->key + kl, "-keys", 5) != 0 ||
+		    (part = attr_part(x->key, kl)) == NULL ||
+		    part == x->key + kl)
+			continue;
+		other.len = 0;
+		if ((rc = ckpt_buf_put(&other, x->key, kl)) < 0 ||
+		    (rc = ckpt_buf_put(&other, "-values", 7)) < 0)
+			break;
+		j = val_find(ed, (const char *)other.data, other.len);
+		if (j == SIZE_MAX || ed->claimed[j])
+			continue;
+		got[0] = x;
+		got[1] = &ed->vals[j];
+		if ((rc = parts_name(ed, &none, x->key, kl, got, 2, &f,
+				     &fl)) < 0)
+			break;
+		piece = malloc(kl + 1 + fl + 1);
+		m = realloc(ed->moved, (ed->nmoved + 1) * sizeof(*m));
+		if (m != NULL)
+			ed->moved = m;
+		if (piece == NULL || m == NULL) {
+			free(piece);
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(piece, x->key, kl);
+		piece[kl] = '\0';
+		if (fl > 0)
+			memcpy(piece + kl + 1, f, fl);
+		piece[kl + 1 + fl] = '\0';
+		m[ed->nmoved++] = (struct ckpt_objvalue){
+			.key = piece,
+			.key_len = kl,
+			.full_name = piece + kl + 1,
+			.full_name_len = fl,
+		};
+		ed->claimed[i] = ed->claimed[j] = true;
+	}
+	ckpt_buf_free(&other);
+	return rc;
+}
+
 /* Drop the slot variables of node ND whose slot variable node has no
  * attribute left (TensorFlow lists a slot only with its value). */
 static void
@@ -2618,7 +2682,7 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 		if ((rc = keep_attrs(&ed, &g->nodes[i])) < 0)
 			goto out;
 	}
-	if ((rc = keep_saveables(&ed)) < 0)
+	if ((rc = keep_saveables(&ed)) < 0 || (rc = pair_tables(&ed)) < 0)
 		goto out;
 	for (i = 0; i < g->n; i++)
 		keep_slots(&ed, &g->nodes[i]);

@@ -187,8 +187,10 @@ int ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
  * "/.ATTRIBUTES/VARIABLE_VALUE").  An attribute whose key no value has
  * but values have keys that are it followed by more (a saveable of
  * several tensors, as a hash table's -keys and -values) is kept for them
- * (their full names must be its own followed by the same: else -EINVAL);
- * one whose object was renamed goes where its values' keys now lead.
+ * (their full names must be its own followed by the same: else -EINVAL;
+ * so must a hash table's two, K-keys and K-values, be kept together);
+ * one whose object was renamed goes where its values' keys now lead, and
+ * two new values K-keys and K-values get one such attribute K.
  * Another attribute whose key no value has is dropped, and so is a slot
  * variable left with none.  A
  * value whose key G does not have gets its attribute where the key's path

@@ -177,6 +177,17 @@ EOF
 	mv "$MNT/by-name/hash_table-keys" "$MNT/by-name/newname-keys"
 	finish_fails
 	assert_output --partial 'object graph: the tensors of key "tbl/.ATTRIBUTES/table" (a saveable of several'
+	# A copy of the table's object holds a table too: one attribute
+	# for its two tensors (it got one for each, which TensorFlow does
+	# not restore a table from)
+	mount_ckpt "$fx" -o format=same,output="$T/copied"
+	cp -a "$MNT/by-object/table" "$MNT/by-object/tcopy"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/copied"
+	assert_output --partial "checkpoint_key tcopy/.ATTRIBUTES/table"$'\n'
+	assert_output --partial "checkpoint_key tcopy/.ATTRIBUTES/table_x"
+	refute_output --partial "attribute table-keys"
+	[ "$(val "$T/copied" tcopy/.ATTRIBUTES/table-values)" = "[10,20,30]" ]
 }
 
 @test "TF2: a hash table with one of its two tensors removed is refused; both removed, its attribute goes" {

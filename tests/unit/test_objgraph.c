@@ -1559,6 +1559,15 @@ test_edit_parts(void)
 		{ "t2/.ATTRIBUTES/t-keys", "mine-keys" },
 		{ "t2/.ATTRIBUTES/t-values", "mine-values" },
 	};
+	/* the table's tensors copied to an object of their own (cp -a of
+	 * its object): one attribute for both there too */
+	static const struct ckpt_objvalue copied[] = {
+		{ "table/.ATTRIBUTES/table-keys", "hash_table-keys" },
+		{ "table/.ATTRIBUTES/table-values", "hash_table-values" },
+		{ "tcopy/.ATTRIBUTES/table-keys", "copy-keys" },
+		{ "tcopy/.ATTRIBUTES/table-values", "copy-values" },
+		{ "tcopy/.ATTRIBUTES/x-keys", "x-keys" },
+	};
 	/* one of a hash table's two removed: refused, in place or moved */
 	static const struct ckpt_objvalue half[] = {
 		{ "table/.ATTRIBUTES/table-keys", "hash_table-keys" },
@@ -1657,6 +1666,17 @@ test_edit_parts(void)
 		     -EINVAL);
 	CHECK(strstr(err.msg, "\"tbl/.ATTRIBUTES/table-values\" is written "
 			      "without \"tbl/.ATTRIBUTES/table-keys\"") != NULL);
+	ckpt_objgraph_free(g);
+	g = edit(table_source(), copied, ARRAY_SIZE(copied), 0);
+	CHECK_EQ_INT(g->n, 5);
+	check_child(g, 0, 3, 4, "tcopy");
+	CHECK_EQ_INT(g->nodes[4].nattrs, 2);
+	check_attr(g, 4, 0, "table", "copy", "tcopy/.ATTRIBUTES/table", false);
+	check_attr(g, 4, 1, "x-keys", "x-keys", "tcopy/.ATTRIBUTES/x-keys",
+		   false);
+	CHECK_EQ_INT(g->nodes[1].nattrs, 1);
+	check_attr(g, 1, 0, "table", "hash_table", "table/.ATTRIBUTES/table",
+		   false);
 	ckpt_objgraph_free(g);
 	/* The table's object renamed: its attribute goes with its tensors,
 	 * not split into one of each, and the attribute beside it keeps its
