@@ -1486,7 +1486,8 @@ note_meta_changes(struct ckptfs *fs, const struct ckptfs_tree *tree,
 	if (count > named)
 		status_line(fs, LOG_INFO, lines,
 			    "note: %zu %stensors are written with a dtype or "
-			    "shape other than the source's under their names",
+			    "shape other than the source's under their names "
+			    "or keys",
 			    count - named, named > 0 ? "more " : "");
 }
 

@@ -3221,31 +3221,38 @@ ckptfs_ov_write_fd(struct ckptfs_tree *t, struct ckptfs_node *n, int sfd,
 	return 0;
 }
 
-/* Whether tensor N has a dtype and shape of its own (not taken from a
- * tensor it replaced) that SIZE bytes fit: an existing tensor overwritten
- * with as many bytes, which keeps them whatever tool wrote the bytes. */
+/* Whether tensor N has a dtype and shape (its own, or taken from a
+ * tensor it replaced) that a copy of all of tensor FROM fits: as many
+ * bytes, or for strings as many elements.  A tensor so overwritten
+ * keeps them, as one overwritten by write(2) does, whatever tool copies
+ * the bytes. */
 static bool
-own_meta_fits(const struct ckptfs_node *n, uint64_t size)
+meta_fits(const struct ckptfs_node *n, const struct ckptfs_node *from)
 {
-	uint64_t elems, es = n->dtype >= 0 ? ckpt_dtype_size(n->dtype) : 0;
+	uint64_t elems, fe, es = n->dtype >= 0 ? ckpt_dtype_size(n->dtype) : 0;
 
-	return es > 0 && n->rank >= 0 && !n->dtype_taken && !n->shape_taken &&
-	       ckpt_shape_elems(n->dims, n->rank, &elems) == 0 &&
-	       elems <= UINT64_MAX / es && elems * es == size;
+	if (n->dtype < 0 || n->rank < 0 ||
+	    ckpt_shape_elems(n->dims, n->rank, &elems) < 0)
+		return false;
+	if (n->dtype == CKPT_DT_STRING)
+		return from->dtype == CKPT_DT_STRING && from->rank >= 0 &&
+		       ckpt_shape_elems(from->dims, from->rank, &fe) == 0 &&
+		       fe == elems;
+	return es > 0 && elems <= UINT64_MAX / es && elems * es == from->size;
 }
 
-/* Whether N's own dtype and shape, which SIZE bytes fit, are not those
- * of source entry E (a copy of E into N cannot be E itself). */
+/* Whether N's dtype and shape, which a copy of FROM fits (meta_fits()),
+ * are not FROM's (a copy of FROM into N cannot be FROM itself). */
 static bool
-own_meta_differs(const struct ckptfs_node *n, const struct ckpt_entry *e,
-		 uint64_t size)
+meta_differs(const struct ckptfs_node *n, const struct ckptfs_node *from)
 {
-	if (!own_meta_fits(n, size))
+	if (!meta_fits(n, from))
 		return false;
-	if (n->dtype != e->dtype || n->rank != e->rank || n->other_order)
+	if (n->dtype != from->dtype || n->rank != from->rank ||
+	    n->other_order != from->other_order)
 		return true;
-	for (int k = 0; k < e->rank; k++)
-		if (n->dims[k] != e->dims[k])
+	for (int k = 0; k < n->rank; k++)
+		if (n->dims[k] != from->dims[k])
 			return true;
 	return false;
 }
@@ -3256,10 +3263,10 @@ static bool
 can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	  const struct ckptfs_node *from)
 {
-	/* N: a file made in this mount, in both views, nothing in it (its
-	 * dtype and shape, if it has taken those of a tensor that had its
-	 * name, are replaced; replaying, what its spool file holds is that
-	 * of later records); FROM: a source tensor, unchanged, its bytes
+	/* N: a file made in this mount, in both views, nothing in it, with
+	 * no dtype and shape that FROM's bytes fit but for FROM's own
+	 * (meta_differs(); replaying, what its spool file holds is that of
+	 * later records); FROM: a source tensor, unchanged, its bytes
 	 * usable (replaying, even if its data file was cut since: the copy
 	 * then fails as the tensor does, and the other changes come back),
 	 * still named (a journal record names it).  (/by-object is built:
@@ -3267,8 +3274,7 @@ can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	return !atomic_load(&t->object_pending) && n->kind == CKPTFS_TENSOR &&
 	       n->ino > t->base_inodes && ckptfs_ov_spooled(n) &&
 	       (t->ov->replaying || n->size == 0) && !n->deleted &&
-	       (from->entry == NULL ||
-		!own_meta_differs(n, from->entry, from->size)) &&
+	       !meta_differs(n, from) &&
 	       n->loc.dir != NULL && n->oloc.dir != NULL &&
 	       from->kind == CKPTFS_TENSOR && from->entry != NULL &&
 	       !from->deleted && !ckptfs_ov_spooled(from) &&
@@ -3342,7 +3348,7 @@ ckptfs_ov_take_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 	    from->kind != CKPTFS_TENSOR || n->deleted || from->dtype < 0 ||
 	    n->size != from->size)
 		return 0;
-	if (own_meta_fits(n, n->size))
+	if (meta_fits(n, from))
 		return 0;
 	for (size_t k = 0; k < 3 && rc == 0; k++) {
 		struct ckpt_buf v = { 0 };

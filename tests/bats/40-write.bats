@@ -406,7 +406,7 @@ EOF
 	done
 	finish
 	[ "$(grep -c '^ckptfs: note: by-name/.* is written as uint8' <<<"$output")" = 8 ]
-	assert_line "ckptfs: note: 2 more tensors are written with a dtype or shape other than the source's under their names"
+	assert_line "ckptfs: note: 2 more tensors are written with a dtype or shape other than the source's under their names or keys"
 }
 
 @test "a SavedModel's variables mounted to be written in the other format: a note says it will not load" {

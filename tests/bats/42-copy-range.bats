@@ -167,15 +167,49 @@ spooled() {
 	[ "$(xattr "$MNT/by-name/t32" user.ckpt.shape)" = 3,2 ]
 	cp "$MNT/by-name/dense/kernel" "$MNT/by-name/dense/kernel@/Adam_1"
 	[ "$(xattr "$MNT/by-name/dense/kernel@/Adam_1" user.ckpt.shape)" = 2,3 ]
+	# so do those a file took from the tensor it replaced (an editor's
+	# save, rm and a new file), as after dd
+	mv "$MNT/by-name/dense/kernel@/Adam" "$MNT/by-name/dense/kernel@/Adam~"
+	head -c 24 /dev/zero >"$MNT/by-name/dense/kernel@/Adam"
+	[ "$(xattr "$MNT/by-name/dense/kernel@/Adam" user.ckpt.shape)" = 2,3 ]
+	cat "$MNT/by-name/t32" >"$MNT/by-name/dense/kernel@/Adam"
+	[ "$(xattr "$MNT/by-name/dense/kernel@/Adam" user.ckpt.shape)" = 2,3 ]
 	finish
 	[ "$(meta "$T/out" t32)" = "float32 [3,2]" ]
 	[ "$(val "$T/out" t32)" = "[[0,1],[2,3],[4,5]]" ]
+	[ "$(meta "$T/out" dense/kernel/Adam)" = "float32 [2,3]" ]
+	[ "$(val "$T/out" dense/kernel/Adam)" = "[[0,1,2],[3,4,5]]" ]
 	[ "$(val "$T/out" a)" = "[[0,1,2],[3,4,5]]" ]
 	[ "$(meta "$T/out" b)" = "float32 [3]" ]
 	[ "$(val "$T/out" b)" = "[1,2,3]" ]
 	[ "$(meta "$T/out" global_step)" = "float32 []" ]
 	[ "$(val "$T/out" global_step)" = 3 ]
 	[ "$(val "$T/out" dense/kernel)" = "[[0,1,2],[3,4,5]]" ]
+}
+
+@test "a string tensor overwritten by a copy of as many elements keeps its shape, as after dd" {
+	mount_ckpt "$(fixture strings)" -o format=same,output="$T/out"
+	local s=$MNT/by-name/s
+	cp -a "$s/vec" "$s/v2"
+	setfattr -n user.ckpt.shape -v 3,1 "$s/v2"
+	cat "$s/vec" >"$s/v2"
+	[ "$(xattr "$s/v2" user.ckpt.shape)" = 3,1 ]
+	# a new file of its own dtype and shape: not made to share vec's
+	# bytes (and shape)
+	touch "$s/n"
+	setfattr -n user.ckpt.dtype -v string "$s/n"
+	setfattr -n user.ckpt.shape -v 1,3 "$s/n"
+	cp "$s/vec" "$s/n"
+	[ "$(xattr "$s/n" user.ckpt.shape)" = 1,3 ]
+	# of another number of elements: the copy's
+	cp -a "$s/vec" "$s/v4"
+	cp "$s/matrix" "$s/v4"
+	[ "$(xattr "$s/v4" user.ckpt.shape)" = 2,2 ]
+	finish
+	[ "$(meta "$T/out" s/v2)" = "string [3,1]" ]
+	[ "$(val "$T/out" s/v2)" = '[["a"],[""],["xyz"]]' ]
+	[ "$(meta "$T/out" s/n)" = "string [1,3]" ]
+	[ "$(meta "$T/out" s/v4)" = "string [2,2]" ]
 }
 
 @test "a source cut short after a share: the rest replays, the copy fails as it does" {
