@@ -1466,10 +1466,10 @@ status_line(struct ckptfs *fs, int prio, struct ckpt_buf *lines,
 	free(line);
 }
 
-/* Say, after a write-out, which tensors it wrote with a dtype or shape
- * other than the source's (ckptfs_ov_notes()): a SavedModel whose
- * variables they are no longer loads, and a model restores them only
- * into variables changed alike.  Added to LINES. */
+/* Say, after a write-out, which tensors it wrote so that a model may
+ * not restore them (ckptfs_ov_notes(): with a dtype or shape other than
+ * the source's, under a key with an object named VARIABLE_VALUE).  Added
+ * to LINES. */
 static void
 note_meta_changes(struct ckptfs *fs, const struct ckptfs_tree *tree,
 		  struct ckpt_buf *lines)
@@ -1485,9 +1485,7 @@ note_meta_changes(struct ckptfs *fs, const struct ckptfs_tree *tree,
 	}
 	if (count > named)
 		status_line(fs, LOG_INFO, lines,
-			    "note: %zu %stensors are written with a dtype or "
-			    "shape other than the source's under their names "
-			    "or keys",
+			    "note: %zu %stensors are noted as above",
 			    count - named, named > 0 ? "more " : "");
 }
 

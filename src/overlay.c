@@ -4542,6 +4542,18 @@ kept_slicing(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 /* The tensors named in ckptfs_ov_notes(), at most (then how many more). */
 #define NOTES_NAMED 8
 
+/* Add LINE (a NUL-terminated note, which it frees) to the notes of the
+ * write-out (ckptfs_ov_notes()), counted, kept if among the first. */
+static void
+add_note(struct ckptfs_tree *t, char *line)
+{
+	if (++t->ov->nnotes <= NOTES_NAMED && line != NULL &&
+	    (ckpt_buf_put(&t->ov->notes, line, strlen(line)) < 0 ||
+	     ckpt_buf_put(&t->ov->notes, "\n", 1) < 0))
+		t->ov->notes.len = 0;	/* (the count stays) */
+	free(line);
+}
+
 /* Note tensor N, written as O, if the source's tensor under its name
  * (TF1 source) or key (TF2: N's own, or one it replaced or was renamed
  * over) had another dtype or shape: TensorFlow restores it only into a
@@ -4566,7 +4578,7 @@ note_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 	same = e->dtype == o->dtype && e->rank == o->rank;
 	for (int k = 0; same && k < o->rank; k++)
 		same = e->dims[k] == o->dims[k];
-	if (same || ++t->ov->nnotes > NOTES_NAMED)
+	if (same)
 		return;
 	ckpt_shape_format(e->dims, e->rank, was, sizeof(was));
 	ckpt_shape_format(o->dims, o->rank, now, sizeof(now));
@@ -4575,16 +4587,42 @@ note_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 	    asprintf(&line,
 		     "%s is written as %s [%s], where the source had %s [%s] "
 		     "under its %s: TensorFlow restores it only into a "
-		     "variable of the new %s\n",
+		     "variable of the new %s",
 		     (const char *)w.data, ckpt_dtype_name(o->dtype), now,
 		     ckpt_dtype_name(e->dtype), was,
 		     t->src.tf2 ? "key" : "name",
 		     e->dtype != o->dtype ? "dtype" : "shape") < 0)
 		line = NULL;
-	if (line == NULL || ckpt_buf_put(&t->ov->notes, line,
-					 strlen(line)) < 0)
-		t->ov->notes.len = 0;	/* (the count stays) */
-	free(line);
+	add_note(t, line);
+	ckpt_buf_free(&w);
+}
+
+/* Note tensor N, written under TF2 KEY (KLEN bytes), if its /by-object
+ * path ends in VARIABLE_VALUE without .ATTRIBUTES before it: written as
+ * an object named VARIABLE_VALUE holding a variable (the key gets the
+ * suffix), which no model has; its object's own value is
+ * OBJ/.ATTRIBUTES/VARIABLE_VALUE. */
+static void
+note_key(struct ckptfs_tree *t, struct ckptfs_node *n, const char *key,
+	 size_t klen)
+{
+	static const char odd[] = "/VARIABLE_VALUE" SFX;
+	size_t ol = sizeof(odd) - 1;
+	struct ckpt_buf w = { 0 };
+	char *line = NULL;
+
+	if (t->ov == NULL || klen < ol || memcmp(key + klen - ol, odd, ol))
+		return;
+	where_in(t, n, CKPTFS_BY_OBJECT, &w);
+	if (w.len > 0 &&
+	    asprintf(&line,
+		     "%s is written as a variable of an object named "
+		     "VARIABLE_VALUE, as its path has no .ATTRIBUTES/ before "
+		     "that name (an object's own value is "
+		     "OBJECT/.ATTRIBUTES/VARIABLE_VALUE)",
+		     (const char *)w.data) < 0)
+		line = NULL;
+	add_note(t, line);
 	ckpt_buf_free(&w);
 }
 
@@ -5196,6 +5234,9 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		note_meta(t, x, y, (const char *)names.data + offs[2 * n],
 			  y->name_len, (const char *)names.data + offs[2 * n + 1],
 			  y->key_len);
+		if (tf2)
+			note_key(t, x, (const char *)names.data + offs[2 * n + 1],
+				 y->key_len);
 		if (keys != NULL)
 			keys[n].n = x;
 		n++;

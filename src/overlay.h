@@ -247,9 +247,11 @@ void ckptfs_ov_on_written(struct ckptfs_tree *t, void (*fn)(void *arg),
  * until the next commit. */
 const struct ckpt_buf *ckptfs_ov_refusals(const struct ckptfs_tree *t);
 
-/* The tensors the last ckptfs_ov_commit() wrote with a dtype or shape
- * other than the source's under their name (TF1 source) or key (TF2):
- * one "PATH is written as ..." line for each of the first 8, *COUNT how
+/* The tensors the last ckptfs_ov_commit() wrote so that a model may not
+ * restore them: with a dtype or shape other than the source's under
+ * their name (TF1 source) or key (TF2), or (TF2) under a key whose
+ * /by-object path ends in VARIABLE_VALUE without .ATTRIBUTES before it.
+ * One "PATH is written as ..." line for each of the first 8, *COUNT how
  * many in all.  NULL without an overlay.  Valid until the next commit. */
 const struct ckpt_buf *ckptfs_ov_notes(const struct ckptfs_tree *t,
 				       size_t *count);

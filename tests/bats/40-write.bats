@@ -399,6 +399,15 @@ EOF
 	setfattr -n user.ckpt.shape -v 1,1 "$MNT/by-name/save_counter"
 	finish
 	assert_line "ckptfs: note: by-name/save_counter is written as int64 [1,1], where the source had int64 [] under its key: TensorFlow restores it only into a variable of the new shape"
+	# a by-object path ending in VARIABLE_VALUE without .ATTRIBUTES/
+	mount_ckpt "$P" -o format=tf2,output="$T/o5"
+	mkdir -p "$MNT/by-object/model/k"
+	cp "$MNT/by-name/dense/kernel" "$MNT/by-object/model/k/VARIABLE_VALUE"
+	mkdir -p "$MNT/by-object/model/j/.ATTRIBUTES"
+	cp "$MNT/by-name/dense/kernel" "$MNT/by-object/model/j/.ATTRIBUTES/VARIABLE_VALUE"
+	finish
+	assert_line "ckptfs: note: by-object/model/k/VARIABLE_VALUE is written as a variable of an object named VARIABLE_VALUE, as its path has no .ATTRIBUTES/ before that name (an object's own value is OBJECT/.ATTRIBUTES/VARIABLE_VALUE)"
+	refute_output --partial "model/j"
 	# past 8, a count
 	mount_ckpt "$(fixture big --tensors 12 --bytes 4096)" -o format=tf2,output="$T/o2"
 	for i in $(cd "$MNT/by-name" && find . -type f ! -name save_counter | head -10); do
@@ -406,7 +415,7 @@ EOF
 	done
 	finish
 	[ "$(grep -c '^ckptfs: note: by-name/.* is written as uint8' <<<"$output")" = 8 ]
-	assert_line "ckptfs: note: 2 more tensors are written with a dtype or shape other than the source's under their names or keys"
+	assert_line "ckptfs: note: 2 more tensors are noted as above"
 }
 
 @test "a SavedModel's variables mounted to be written in the other format: a note says it will not load" {
