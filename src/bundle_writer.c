@@ -885,16 +885,25 @@ ckpt_writer_add_fd_gather(struct ckpt_writer *w, const void *key,
 	int rc;
 
 	if (ckpt_shape_elems(dims, rank, &size) < 0 || es == 0 ||
-	    size > UINT64_MAX / es ||
-	    ((size *= es) != 0 &&
-	     (run == 0 || run % es != 0 || size % run != 0)))
+	    size > UINT64_MAX / es)
+		size = UINT64_MAX;	/* (refused by check_meta()) */
+	else
+		size *= es;
+	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0)
+		return rc;
+	if (es == 0)
+		return ckpt_fail(err, -EINVAL,
+				 "tensor '%.*s': %s values have no fixed size "
+				 "to gather in runs",
+				 (int)klen, (const char *)key,
+				 ckpt_dtype_name(dtype));
+	if (size != 0 && (run == 0 || run % es != 0 || size % run != 0))
 		return ckpt_fail(err, -EINVAL,
 				 "tensor '%.*s': runs of %" PRIu64 " bytes do "
 				 "not make up %s values of its shape",
 				 (int)klen, (const char *)key, run,
 				 ckpt_dtype_name(dtype));
-	if ((rc = check_meta(key, klen, dtype, dims, rank, size, err)) < 0 ||
-	    (rc = check_swap(key, klen, dtype, swap, err)) < 0 ||
+	if ((rc = check_swap(key, klen, dtype, swap, err)) < 0 ||
 	    (rc = flush_run(w, s, err)) < 0)
 		return rc;
 	buf = malloc(COPY_CHUNK);

@@ -1483,10 +1483,15 @@ note_meta_changes(struct ckptfs *fs, const struct ckptfs_tree *tree,
 		status_line(fs, LOG_INFO, lines, "note: %.*s", len, line);
 		named++;
 	}
-	if (count > named)
+	if (count > named && named > 0)
 		status_line(fs, LOG_INFO, lines,
-			    "note: %zu %stensors are noted as above",
-			    count - named, named > 0 ? "more " : "");
+			    "note: %zu more tensor%s noted as above",
+			    count - named, count - named > 1 ? "s are" : " is");
+	else if (count > named)	/* (no memory for the lines) */
+		status_line(fs, LOG_INFO, lines,
+			    "note: %zu tensors are written so that a model "
+			    "may not restore them (see ckptfs(1), DIAGNOSTICS)",
+			    count);
 }
 
 /* What write_state() needs. */
@@ -1900,6 +1905,7 @@ out_unmount:
 				    "warning: the checkpoint is written, but "
 				    "%s; remove it by hand",
 				    err.msg);
+			note_meta_changes(&fs, tree, &warned);
 		} else if (rc < 0 && !ckptfs_overlay_changed(tree)) {
 			/* Nothing was changed (a write forced by output=):
 			 * there is no spool to keep. */

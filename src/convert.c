@@ -273,10 +273,12 @@ add_split_fixed(struct ckpt_writer *w, struct held **held,
 		sk.len = 0;
 		if ((rc = ckpt_slice_key_encode(key, klen,
 						&e->slices[i * (size_t)e->rank],
-						e->rank, &sk)) < 0)
-			break;
-		if ((h = malloc(sizeof(*h) + sk.len + 1)) == NULL) {
-			rc = -ENOMEM;
+						e->rank, &sk)) < 0 ||
+		    (h = malloc(sizeof(*h) + sk.len + 1)) == NULL) {
+			rc = ckpt_fail(err, rc < 0 ? rc : -ENOMEM,
+				       "tensor '%s': %s",
+				       ckpt_key_shown(key, klen, kb),
+				       strerror(rc < 0 ? -rc : ENOMEM));
 			break;
 		}
 		memcpy(h->key, sk.data, sk.len);
@@ -292,9 +294,6 @@ add_split_fixed(struct ckpt_writer *w, struct held **held,
 		rc = ckpt_writer_add_partitioned(w, key, klen, e->dtype,
 						 t->dims, t->rank, e->slices,
 						 e->nparts, err);
-	else if (err->code == 0)	/* (the slice key's) */
-		rc = ckpt_fail(err, rc, "tensor '%s': %s",
-			       ckpt_key_shown(key, klen, kb), strerror(-rc));
 	ckpt_buf_free(&sk);
 	return rc;
 }

@@ -3266,7 +3266,9 @@ can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	/* N: a file made in this mount, in both views, nothing in it, with
 	 * no dtype and shape that FROM's bytes fit but for FROM's own
 	 * (meta_differs(); replaying, what its spool file holds is that of
-	 * later records); FROM: a source tensor, unchanged, its bytes
+	 * later records, and the share was made: a journal of a version
+	 * that shared more is replayed as it was); FROM: a source tensor,
+	 * unchanged, its bytes
 	 * usable (replaying, even if its data file was cut since: the copy
 	 * then fails as the tensor does, and the other changes come back),
 	 * still named (a journal record names it).  (/by-object is built:
@@ -3274,7 +3276,7 @@ can_share(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 	return !atomic_load(&t->object_pending) && n->kind == CKPTFS_TENSOR &&
 	       n->ino > t->base_inodes && ckptfs_ov_spooled(n) &&
 	       (t->ov->replaying || n->size == 0) && !n->deleted &&
-	       !meta_differs(n, from) &&
+	       (t->ov->replaying || !meta_differs(n, from)) &&
 	       n->loc.dir != NULL && n->oloc.dir != NULL &&
 	       from->kind == CKPTFS_TENSOR && from->entry != NULL &&
 	       !from->deleted && !ckptfs_ov_spooled(from) &&
@@ -4611,7 +4613,13 @@ note_key(struct ckptfs_tree *t, struct ckptfs_node *n, const char *key,
 	struct ckpt_buf w = { 0 };
 	char *line = NULL;
 
-	if (t->ov == NULL || klen < ol || memcmp(key + klen - ol, odd, ol))
+	/* (at the root too; not a key of the source: it had it so) */
+	if (t->ov == NULL ||
+	    !(klen == ol - 1 ? memcmp(key, odd + 1, ol - 1) == 0
+			     : klen > ol && memcmp(key + klen - ol, odd,
+						   ol) == 0) ||
+	    (t->src.tf2 && t->bundle != NULL &&
+	     ckpt_bundle_find(t->bundle, key, klen) != NULL))
 		return;
 	where_in(t, n, CKPTFS_BY_OBJECT, &w);
 	if (w.len > 0 &&

@@ -2509,9 +2509,19 @@ static uint8_t zero_chunk[CRC_CHUNK];
 static uint32_t
 extend_zeros(uint32_t v, uint64_t len)
 {
-	uint64_t q = len / CRC_CHUNK, plen = CRC_CHUNK;
-	uint32_t p = ckpt_crc32c(zero_chunk, CRC_CHUNK);
+	/* (the CRC of a chunk of zeros, bit 32 set once computed) */
+	static _Atomic uint64_t zeros_crc;
+	uint64_t q = len / CRC_CHUNK, plen = CRC_CHUNK, z;
+	uint32_t p = 0;
 
+	if (q != 0) {
+		if (((z = atomic_load(&zeros_crc)) >> 32) == 0) {
+			z = (uint64_t)1 << 32 |
+			    ckpt_crc32c(zero_chunk, CRC_CHUNK);
+			atomic_store(&zeros_crc, z);
+		}
+		p = (uint32_t)z;
+	}
 	for (; q != 0; q >>= 1) {
 		if (q & 1)
 			v = ckpt_crc32c_combine(v, p, plen);
@@ -2543,9 +2553,17 @@ spool_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t size,
 		end = (uint64_t)st.st_size;
 	while (off < end) {
 		off_t d = lseek(fd, (off_t)off, SEEK_DATA), h;
-		uint64_t data = d >= 0 ? (uint64_t)d
-				: errno == ENXIO ? end : off; /* (no holes) */
+		uint64_t data = d >= 0 ? (uint64_t)d : off; /* (no holes) */
 
+		/* No data past OFF: a hole to the end, or OFF is past an
+		 * end cut meanwhile (then only to there: *DONE tells) */
+		if (d < 0 && errno == ENXIO) {
+			data = end;
+			if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < end)
+				data = end = (uint64_t)st.st_size > off
+						     ? (uint64_t)st.st_size
+						     : off;
+		}
 		if (data > end)
 			data = end;
 		*v = extend_zeros(*v, data - off);

@@ -405,8 +405,15 @@ EOF
 	cp "$MNT/by-name/dense/kernel" "$MNT/by-object/model/k/VARIABLE_VALUE"
 	mkdir -p "$MNT/by-object/model/j/.ATTRIBUTES"
 	cp "$MNT/by-name/dense/kernel" "$MNT/by-object/model/j/.ATTRIBUTES/VARIABLE_VALUE"
+	cp "$MNT/by-name/dense/kernel" "$MNT/by-object/VARIABLE_VALUE"
 	finish
 	assert_line "ckptfs: note: by-object/model/k/VARIABLE_VALUE is written as a variable of an object named VARIABLE_VALUE, as its path has no .ATTRIBUTES/ before that name (an object's own value is OBJECT/.ATTRIBUTES/VARIABLE_VALUE)"
+	assert_line --partial "ckptfs: note: by-object/VARIABLE_VALUE is written as a variable of an object named VARIABLE_VALUE"
+	# a source that has such a key: nothing new to say
+	mount_ckpt "$T/o5" -o format=same,output="$T/o6"
+	printf '\0\0\0\0' | dd of="$MNT/by-name/a" bs=4 conv=notrunc status=none
+	finish
+	refute_output --partial "object named VARIABLE_VALUE"
 	refute_output --partial "model/j"
 	# past 8, a count
 	mount_ckpt "$(fixture big --tensors 12 --bytes 4096)" -o format=tf2,output="$T/o2"

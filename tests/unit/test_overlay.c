@@ -840,6 +840,17 @@ test_share(const char *dir)
 	CHECK_EQ_INT(ckptfs_ov_write(t, y, "\0\0\x80\x3f", 4, 0), 0);
 	CHECK_EQ_INT(ckptfs_ov_share(t, r, y, 0, 100, &count), 0);
 	CHECK(ckptfs_ov_spooled(r));
+	/* Into an empty new file of its own dtype and shape, which the
+	 * bytes fit, other than the tensor's: not shared (it keeps them,
+	 * as after write(2)). */
+	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "m", 1, false, &r, &iv),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, r, CKPTFS_XATTR_DTYPE, "int32", 5),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_setxattr(t, r, CKPTFS_XATTR_SHAPE, "3,1", 3),
+		     0);
+	CHECK_EQ_INT(ckptfs_ov_share(t, r, x, 0, 100, &count), 0);
+	CHECK_EQ_INT(ckptfs_ov_remove(t, t->by_name, "m", 1, false, &iv), 0);
 	/* All of it into an empty new file: shared. */
 	id = z->spool_id;
 	CHECK_EQ_INT(ckptfs_ov_share(t, z, x, 0, 100, &count), 1);
