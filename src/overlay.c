@@ -3241,20 +3241,22 @@ meta_fits(const struct ckptfs_node *n, const struct ckptfs_node *from)
 	return es > 0 && elems <= UINT64_MAX / es && elems * es == from->size;
 }
 
+/* Whether shape RA, DA is RB, DB. */
+static bool
+same_shape(int ra, const int64_t *da, int rb, const int64_t *db)
+{
+	return ra == rb && (ra <= 0 || memcmp(da, db, (size_t)ra *
+						      sizeof(*da)) == 0);
+}
+
 /* Whether N's dtype and shape, which a copy of FROM fits (meta_fits()),
  * are not FROM's (a copy of FROM into N cannot be FROM itself). */
 static bool
 meta_differs(const struct ckptfs_node *n, const struct ckptfs_node *from)
 {
-	if (!meta_fits(n, from))
-		return false;
-	if (n->dtype != from->dtype || n->rank != from->rank ||
-	    n->other_order != from->other_order)
-		return true;
-	for (int k = 0; k < n->rank; k++)
-		if (n->dims[k] != from->dims[k])
-			return true;
-	return false;
+	return meta_fits(n, from) &&
+	       (n->dtype != from->dtype || n->other_order != from->other_order ||
+		!same_shape(n->rank, n->dims, from->rank, from->dims));
 }
 
 /* Whether new, empty tensor N can take FROM's bytes by sharing them
@@ -4533,11 +4535,8 @@ kept_slicing(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 			       : ckpt_bundle_find(t->bundle, name, nlen);
 	if (e == NULL || e->nparts == 0 || e->dtype != o->dtype ||
 	    ckpt_dtype_slices_copied(e->dtype) || e->dtype == CKPT_DT_VARIANT ||
-	    o->rank != e->rank)
+	    !same_shape(o->rank, o->dims, e->rank, e->dims))
 		return NULL;
-	for (int k = 0; k < e->rank; k++)
-		if (o->dims[k] != e->dims[k])
-			return NULL;
 	return e;
 }
 
@@ -4569,7 +4568,6 @@ note_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 	const struct ckpt_entry *e;
 	struct ckpt_buf w = { 0 };
 	char was[64], now[64], *line = NULL;
-	bool same;
 
 	if (t->ov == NULL || t->bundle == NULL || o->dtype < 0)
 		return;
@@ -4577,10 +4575,8 @@ note_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 		       : ckpt_bundle_find(t->bundle, name, nlen);
 	if (e == NULL || e->is_part || !ckpt_dtype_storable(e->dtype))
 		return;
-	same = e->dtype == o->dtype && e->rank == o->rank;
-	for (int k = 0; same && k < o->rank; k++)
-		same = e->dims[k] == o->dims[k];
-	if (same)
+	if (e->dtype == o->dtype &&
+	    same_shape(o->rank, o->dims, e->rank, e->dims))
 		return;
 	ckpt_shape_format(e->dims, e->rank, was, sizeof(was));
 	ckpt_shape_format(o->dims, o->rank, now, sizeof(now));
