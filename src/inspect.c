@@ -842,6 +842,10 @@ put_values(struct vctx *v, size_t col, struct out *o)
 		put_elem(v, 0, o);
 		return;
 	}
+	if (!v->json && v->nelems == 0) {	/* as numpy prints one */
+		o_str(o, "[]");
+		return;
+	}
 	if (!v->json && v->esz != 0) {	/* first pass: column width */
 		put_dim(v, 0, 0, col, &measure);
 		ckpt_buf_free(&measure.b);

@@ -375,6 +375,17 @@ EOF
 	[ "$(val "$T/out.tf2" 'vars/global_step/.ATTRIBUTES/VARIABLE_VALUE')" = 2 ]
 }
 
+@test "a new tensor of shape [3,0]: ckpt-inspect prints it [] as numpy does, [[],[],[]] in JSON" {
+	mount_ckpt "$P" -o format=same,output="$T/out"
+	touch "$MNT/by-name/z"
+	setfattr -n user.ckpt.dtype -v float32 "$MNT/by-name/z"
+	setfattr -n user.ckpt.shape -v 3,0 "$MNT/by-name/z"
+	finish
+	run -0 "$CKPT_INSPECT" -v "$T/out" z
+	assert_output "z = []"
+	[ "$(val "$T/out" z)" = "[[],[],[]]" ]
+}
+
 @test "the unmount notes tensors written with a dtype or shape other than the source's" {
 	local i
 	mount_ckpt "$P" -o format=same,output="$T/out"
