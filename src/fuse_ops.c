@@ -1499,9 +1499,10 @@ do_copy_range(struct ckptfs *fs, fuse_ino_t ino_in, off_t off_in,
 		 * dtype and shape, as for one shared (cp A B into a new B:
 		 * B is A; best effort: the bytes are copied, and the
 		 * metadata can be set by hand; one of more than COPY_MAX,
-		 * in parts, does not take them), unless the file's, its
-		 * own or taken from a tensor it replaced, fit the bytes: a
-		 * tensor overwritten keeps them, as after write(2). */
+		 * in parts, does not take them), unless the file has a
+		 * dtype, its own or taken from a tensor it replaced, that
+		 * the bytes fit: a tensor overwritten keeps it, as after
+		 * write(2) (ckptfs_ov_take_meta()). */
 		WRLOCK(fs);
 		(void)ckptfs_ov_take_meta(fs->tree, dst, src);
 		UNLOCK(fs);

@@ -3221,21 +3221,33 @@ ckptfs_ov_write_fd(struct ckptfs_tree *t, struct ckptfs_node *n, int sfd,
 	return 0;
 }
 
-/* Whether tensor N has a dtype and shape (its own, or taken from a
- * tensor it replaced) that a copy of all of tensor FROM fits: as many
- * bytes, or for strings as many elements.  A tensor so overwritten
- * keeps them, as one overwritten by write(2) does, whatever tool copies
- * the bytes. */
+/* Whether a copy of all of tensor FROM into N keeps N's dtype (and byte
+ * order): N has one, its own or taken from a tensor it replaced, that
+ * the bytes fit (a whole number of its elements; for strings, FROM's
+ * strings).  A tensor so overwritten keeps it, as one overwritten by
+ * write(2) does, whatever tool copies the bytes. */
 static bool
-meta_fits(const struct ckptfs_node *n, const struct ckptfs_node *from)
+dtype_fits(const struct ckptfs_node *n, const struct ckptfs_node *from)
 {
-	uint64_t elems, fe, es = n->dtype >= 0 ? ckpt_dtype_size(n->dtype) : 0;
+	size_t es = n->dtype >= 0 ? ckpt_dtype_size(n->dtype) : 0;
 
-	if (n->dtype < 0 || n->rank < 0 ||
-	    ckpt_shape_elems(n->dims, n->rank, &elems) < 0)
+	return es > 0 ? from->size % es == 0
+		      : n->dtype == CKPT_DT_STRING &&
+				from->dtype == CKPT_DT_STRING;
+}
+
+/* Whether shape RANK, DIMS of DTYPE fits a copy of all of FROM: as many
+ * bytes, or for strings as many elements. */
+static bool
+copy_fits(int dtype, int rank, const int64_t *dims,
+	  const struct ckptfs_node *from)
+{
+	uint64_t elems, fe, es = dtype >= 0 ? ckpt_dtype_size(dtype) : 0;
+
+	if (rank < 0 || ckpt_shape_elems(dims, rank, &elems) < 0)
 		return false;
-	if (n->dtype == CKPT_DT_STRING)
-		return from->dtype == CKPT_DT_STRING && from->rank >= 0 &&
+	if (dtype == CKPT_DT_STRING)
+		return from->rank >= 0 &&
 		       ckpt_shape_elems(from->dims, from->rank, &fe) == 0 &&
 		       fe == elems;
 	return es > 0 && elems <= UINT64_MAX / es && elems * es == from->size;
@@ -3249,13 +3261,16 @@ same_shape(int ra, const int64_t *da, int rb, const int64_t *db)
 						      sizeof(*da)) == 0);
 }
 
-/* Whether N's dtype and shape, which a copy of FROM fits (meta_fits()),
- * are not FROM's (a copy of FROM into N cannot be FROM itself). */
+/* Whether a copy of all of FROM into N keeps a dtype or shape of N's
+ * (dtype_fits(), copy_fits()) that is not FROM's: N cannot be FROM
+ * itself. */
 static bool
 meta_differs(const struct ckptfs_node *n, const struct ckptfs_node *from)
 {
-	return meta_fits(n, from) &&
-	       (n->dtype != from->dtype || n->other_order != from->other_order ||
+	if (!dtype_fits(n, from))
+		return false;
+	return n->dtype != from->dtype || n->other_order != from->other_order ||
+	       (copy_fits(n->dtype, n->rank, n->dims, from) &&
 		!same_shape(n->rank, n->dims, from->rank, from->dims));
 }
 
@@ -3346,15 +3361,21 @@ ckptfs_ov_take_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 	static const char *const names[] = { CKPTFS_XATTR_DTYPE,
 					     CKPTFS_XATTR_SHAPE,
 					     CKPTFS_XATTR_ORDER };
+	bool keep;
 	int rc = 0;
 
 	if (t->ov == NULL || n == from || n->kind != CKPTFS_TENSOR ||
 	    from->kind != CKPTFS_TENSOR || n->deleted || from->dtype < 0 ||
 	    n->size != from->size)
 		return 0;
-	if (meta_fits(n, from))
+	/* N's dtype kept (and its byte order with it): its shape too if it
+	 * fits, else FROM's if that fits, else as it is, as after write(2);
+	 * else all of FROM's */
+	keep = dtype_fits(n, from);
+	if (keep && (copy_fits(n->dtype, n->rank, n->dims, from) ||
+		     !copy_fits(n->dtype, from->rank, from->dims, from)))
 		return 0;
-	for (size_t k = 0; k < 3 && rc == 0; k++) {
+	for (size_t k = keep ? 1 : 0; k < (keep ? 2u : 3u) && rc == 0; k++) {
 		struct ckpt_buf v = { 0 };
 
 		rc = ckptfs_xattr_get(t, from, names[k], &v);
@@ -4589,7 +4610,10 @@ note_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 		     (const char *)w.data, ckpt_dtype_name(o->dtype), now,
 		     ckpt_dtype_name(e->dtype), was,
 		     t->src.tf2 ? "key" : "name",
-		     e->dtype != o->dtype ? "dtype" : "shape") < 0)
+		     e->dtype == o->dtype ? "shape"
+		     : same_shape(o->rank, o->dims, e->rank, e->dims)
+			     ? "dtype"
+			     : "dtype and shape") < 0)
 		line = NULL;
 	add_note(t, line);
 	ckpt_buf_free(&w);
@@ -4604,18 +4628,34 @@ static void
 note_key(struct ckptfs_tree *t, struct ckptfs_node *n, const char *key,
 	 size_t klen)
 {
-	static const char odd[] = "/VARIABLE_VALUE" SFX;
+	static const char odd[] = "/VARIABLE_VALUE" SFX, at[] = "/.ATTRIBUTES/";
 	size_t ol = sizeof(odd) - 1;
-	struct ckpt_buf w = { 0 };
+	struct ckpt_buf w = { 0 }, raw = { 0 };
 	char *line = NULL;
+	bool odd_path;
 
-	/* (at the root too; not a key of the source: it had it so) */
-	if (t->ov == NULL ||
+	/* (at the root too; not a key of the source: it had it so; nor a
+	 * TF1 name's, when /by-object was not looked into) */
+	if (t->ov == NULL || atomic_load(&t->object_pending) ||
 	    !(klen == ol - 1 ? memcmp(key, odd + 1, ol - 1) == 0
 			     : klen > ol && memcmp(key + klen - ol, odd,
 						   ol) == 0) ||
 	    (t->src.tf2 && t->bundle != NULL &&
 	     ckpt_bundle_find(t->bundle, key, klen) != NULL))
+		return;
+	/* The key gets the suffix when the path has no .ATTRIBUTES/ (a
+	 * path with it may be the key itself); a TF1 variable named
+	 * VARIABLE_VALUE has the path TF2_ROOT/VARIABLE_VALUE (RAW has a
+	 * '/' more: 16 bytes after the root). */
+	odd_path = ckptfs_node_rawpath(t, n, CKPTFS_BY_OBJECT, &raw) == 0 &&
+		   ckpt_buf_put(&raw, "/", 1) == 0 &&
+		   memmem(raw.data, raw.len, at, sizeof(at) - 1) == NULL &&
+		   (raw.len < sizeof(at) - 2 ||
+		    memcmp(raw.data, at + 1, sizeof(at) - 2) != 0) &&
+		   (t->src.tf2 || raw.len != strlen(t->tf2_root) + 16 ||
+		    memcmp(raw.data, t->tf2_root, strlen(t->tf2_root)) != 0);
+	ckpt_buf_free(&raw);
+	if (!odd_path)
 		return;
 	where_in(t, n, CKPTFS_BY_OBJECT, &w);
 	if (w.len > 0 &&
@@ -5236,10 +5276,12 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			continue;
 		}
 		note_meta(t, x, y, (const char *)names.data + offs[2 * n],
-			  y->name_len, (const char *)names.data + offs[2 * n + 1],
+			  y->name_len,
+			  (const char *)names.data + offs[2 * n + 1],
 			  y->key_len);
 		if (tf2)
-			note_key(t, x, (const char *)names.data + offs[2 * n + 1],
+			note_key(t, x,
+				 (const char *)names.data + offs[2 * n + 1],
 				 y->key_len);
 		if (keys != NULL)
 			keys[n].n = x;

@@ -165,10 +165,12 @@ int ckptfs_ov_share(struct ckptfs_tree *t, struct ckptfs_node *n,
 		    uint64_t *count);
 
 /* Give tensor N, of FROM's size (a copy of all of FROM), FROM's dtype
- * (with its byte order) and shape, as setting them would, unless N's,
- * its own or taken from a tensor it replaced, fit the bytes (as many,
- * or for strings as many elements).  Return 0 (also when N does not
- * qualify) or a negative errno. */
+ * (with its byte order) and shape, as setting them would, unless N has
+ * a dtype, its own or taken from a tensor it replaced, that the bytes
+ * fit (a whole number of elements; strings, a copy of strings): then N
+ * keeps it, and its shape if the bytes fit that too, else takes FROM's
+ * if that fits.  Return 0 (also when N does not qualify) or a negative
+ * errno. */
 int ckptfs_ov_take_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 			struct ckptfs_node *from);
 

@@ -420,11 +420,32 @@ EOF
 	finish
 	assert_line "ckptfs: note: by-object/model/k/VARIABLE_VALUE is written as a variable of an object named VARIABLE_VALUE, as its path has no .ATTRIBUTES/ before that name (an object's own value is OBJECT/.ATTRIBUTES/VARIABLE_VALUE)"
 	assert_line --partial "ckptfs: note: by-object/VARIABLE_VALUE is written as a variable of an object named VARIABLE_VALUE"
-	# a source that has such a key: nothing new to say
+	# a source that has such a key: nothing new to say; nor a path
+	# with .ATTRIBUTES/ whose key ends alike, nor a TF1 variable named
+	# VARIABLE_VALUE (vars/VARIABLE_VALUE)
 	mount_ckpt "$T/o5" -o format=same,output="$T/o6"
 	printf '\0\0\0\0' | dd of="$MNT/by-name/a" bs=4 conv=notrunc status=none
+	mkdir -p "$MNT/by-object/b/VARIABLE_VALUE/.ATTRIBUTES"
+	cp "$MNT/by-name/a" "$MNT/by-object/b/VARIABLE_VALUE/.ATTRIBUTES/VARIABLE_VALUE"
 	finish
 	refute_output --partial "object named VARIABLE_VALUE"
+	mount_ckpt "$P" -o format=same,output="$T/o7"
+	cp "$MNT/by-name/a" "$MNT/by-name/VARIABLE_VALUE"
+	finish
+	mount_ckpt "$T/o7" -o format=tf2,output="$T/o8"
+	ls -R "$MNT/by-object" >/dev/null
+	finish
+	refute_output --partial "object named VARIABLE_VALUE"
+	# dtype and shape both changed: said so
+	mount_ckpt "$P" -o format=same,output="$T/o9"
+	cp -a "$MNT/by-name/dense/kernel" "$MNT/by-name/a"
+	finish
+	assert_line "ckptfs: note: by-name/a is written as float32 [2,3], where the source had float32 [] under its name: TensorFlow restores it only into a variable of the new shape"
+	mount_ckpt "$(fixture dtypes)" -o format=same,output="$T/o10"
+	setfattr -n user.ckpt.shape -v 1,2 "$MNT/by-name/int32"
+	cp -a "$MNT/by-name/int32" "$MNT/by-name/float32"
+	finish
+	assert_line --partial "ckptfs: note: by-name/float32 is written as int32 [1,2], where the source had float32 [2] under its name: TensorFlow restores it only into a variable of the new dtype and shape"
 	refute_output --partial "model/j"
 	# past 8, a count
 	mount_ckpt "$(fixture big --tensors 12 --bytes 4096)" -o format=tf2,output="$T/o2"

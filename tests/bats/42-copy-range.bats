@@ -167,6 +167,13 @@ spooled() {
 	[ "$(xattr "$MNT/by-name/t32" user.ckpt.shape)" = 3,2 ]
 	cp "$MNT/by-name/dense/kernel" "$MNT/by-name/dense/kernel@/Adam_1"
 	[ "$(xattr "$MNT/by-name/dense/kernel@/Adam_1" user.ckpt.shape)" = 2,3 ]
+	# a new file of a dtype of its own and no shape: the dtype kept,
+	# the copy's shape taken as it fits it (dd would settle it [6])
+	touch "$MNT/by-name/n32"
+	setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/n32"
+	cat "$MNT/by-name/dense/kernel" >"$MNT/by-name/n32"
+	[ "$(xattr "$MNT/by-name/n32" user.ckpt.dtype)" = int32 ]
+	[ "$(xattr "$MNT/by-name/n32" user.ckpt.shape)" = 2,3 ]
 	# so do those a file took from the tensor it replaced (an editor's
 	# save, rm and a new file), as after dd
 	mv "$MNT/by-name/dense/kernel@/Adam" "$MNT/by-name/dense/kernel@/Adam~"
@@ -178,6 +185,7 @@ spooled() {
 	[ "$(meta "$T/out" t32)" = "float32 [3,2]" ]
 	[ "$(val "$T/out" t32)" = "[[0,1],[2,3],[4,5]]" ]
 	[ "$(meta "$T/out" dense/kernel/Adam)" = "float32 [2,3]" ]
+	[ "$(meta "$T/out" n32)" = "int32 [2,3]" ]
 	[ "$(val "$T/out" dense/kernel/Adam)" = "[[0,1,2],[3,4,5]]" ]
 	[ "$(val "$T/out" a)" = "[[0,1,2],[3,4,5]]" ]
 	[ "$(meta "$T/out" b)" = "float32 [3]" ]
