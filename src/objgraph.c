@@ -1617,19 +1617,29 @@ builder_free(struct builder *b)
 
 /* Build the serialized object graph for the keys of VALS (see
  * objgraph.h). */
+static int pair_values(const struct ckpt_objvalue *vals, size_t n,
+		       struct ckpt_objvalue **out, size_t *nout,
+		       struct ckpt_err *err);
+
 int
 ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
 			  struct ckpt_buf *out, struct ckpt_err *err)
 {
 	struct builder b = { 0 };
+	struct ckpt_objvalue *paired = NULL;
 	size_t ncomps = 0, narena = 0, nreqs = 0, i;
 	int rc;
 
+	/* a hash table's two tensors: one attribute */
+	if ((rc = pair_values(vals, n, &paired, &n, err)) < 0)
+		return rc;
+	if (paired != NULL)
+		vals = paired;
 	b.vals = vals;
 	b.nvals = n;
 	b.err = err;
 	if ((rc = count_keys(&b, &ncomps, &narena, &nreqs)) < 0)
-		return rc;
+		goto out;
 	rc = -ENOMEM;
 	b.keys = xcalloc(n, sizeof(*b.keys));
 	b.comps = xcalloc(ncomps, sizeof(*b.comps));
@@ -1668,6 +1678,7 @@ out:
 	if (rc == -ENOMEM)
 		ckpt_fail(err, rc, "object graph: out of memory");
 	builder_free(&b);
+	free(paired);
 	return rc;
 }
 
@@ -1860,9 +1871,9 @@ has_attr_part(const struct ckpt_objnode *nd, const char *s, size_t len)
  * adds to K; set *F, *FL (to A's own when they keep it).  -EINVAL (the
  * message names the one that differs) if they do not agree. */
 static int
-parts_name(struct editor *ed, const struct ckpt_objattr *a, const char *k,
-	   size_t kl, const struct ckpt_objvalue *const *v, size_t n,
-	   const char **f, size_t *fl)
+parts_name(struct ckpt_err *err, const struct ckpt_objattr *a,
+	   const char *k, size_t kl, const struct ckpt_objvalue *const *v,
+	   size_t n, const char **f, size_t *fl)
 {
 	const struct ckpt_objvalue *odd = NULL;
 	int half = 0;	/* a hash table's -keys (1), -values (2), both */
@@ -1878,7 +1889,7 @@ parts_name(struct editor *ed, const struct ckpt_objattr *a, const char *k,
 			half |= 2;
 	}
 	if (half == 1 || half == 2)
-		return ckpt_fail(ed->err, -EINVAL,
+		return ckpt_fail(err, -EINVAL,
 				 "object graph: \"%.*s%s\" is written without "
 				 "\"%.*s%s\": a hash table is saved as both "
 				 "(the attribute of key \"%.*s\"), and "
@@ -1899,7 +1910,7 @@ parts_name(struct editor *ed, const struct ckpt_objattr *a, const char *k,
 			odd = v[i];
 	}
 	if (odd != NULL)
-		return ckpt_fail(ed->err, -EINVAL,
+		return ckpt_fail(err, -EINVAL,
 				 "object graph: the tensors of key \"%.*s\" "
 				 "(a saveable of several, as a hash table: "
 				 "their keys are it followed by more) have one "
@@ -1996,8 +2007,8 @@ claim_moved(struct editor *ed, const struct ckpt_objnode *nd,
 	if ((rc = ckpt_buf_put(&key, p, pl)) < 0 ||
 	    (rc = ckpt_buf_put(&key, at, al)) < 0 ||
 	    (rc = ckpt_buf_put(&key, tail, tl)) < 0 ||
-	    (rc = parts_name(ed, a, (const char *)key.data, key.len, got, n,
-			     &f, &fl)) < 0 ||
+	    (rc = parts_name(ed->err, a, (const char *)key.data, key.len,
+			     got, n, &f, &fl)) < 0 ||
 	    (rc = ckpt_buf_put(&key, "", 1)) < 0 ||
 	    (rc = ckpt_buf_put(&key, f, fl)) < 0 ||
 	    (m = realloc(ed->moved, (ed->nmoved + 1) * sizeof(*m))) == NULL) {
@@ -2056,7 +2067,7 @@ claim_parts(struct editor *ed, struct ckpt_objattr *a)
 	for (i = lo; i < hi; i++)
 		if (!ed->claimed[ed->byk[i] - ed->vals])
 			got[n++] = ed->byk[i];
-	rc = parts_name(ed, a, a->checkpoint_key, kl, got, n, &f, &fl);
+	rc = parts_name(ed->err, a, a->checkpoint_key, kl, got, n, &f, &fl);
 	for (i = 0; rc == 0 && i < n; i++)
 		ed->claimed[got[i] - ed->vals] = true;
 	free(got);
@@ -2208,7 +2219,7 @@ pair_tables(struct editor *ed)
 			continue;
 		got[0] = x;
 		got[1] = &ed->vals[j];
-		if ((rc = parts_name(ed, &none, x->key, kl, got, 2, &f,
+		if ((rc = parts_name(ed->err, &none, x->key, kl, got, 2, &f,
 				     &fl)) < 0)
 			break;
 		piece = malloc(kl + 1 + fl + 1);
@@ -2235,6 +2246,106 @@ pair_tables(struct editor *ed)
 	}
 	ckpt_buf_free(&other);
 	return rc;
+}
+
+/* Whether value X's key is K-keys, K/.ATTRIBUTES/<name>: a hash table's
+ * keys tensor (K: its first *KL bytes). */
+static bool
+table_keys(const struct ckpt_objvalue *x, size_t *kl)
+{
+	size_t xl = x->key != NULL ? key_len(x) : 0;
+	const char *part;
+
+	*kl = xl - 5;
+	return xl > 5 && memcmp(x->key + *kl, "-keys", 5) == 0 &&
+	       (part = attr_part(x->key, *kl)) != NULL &&
+	       part != x->key + *kl;
+}
+
+/* For a graph built anew: VALS (N) with each pair of values K-keys and
+ * K-values (a hash table's tensors) made one value K, of the full name
+ * theirs give (parts_name()), in *OUT (*NOUT values, pointing into VALS'
+ * strings; NULL when there is no pair).  0, -EINVAL (names that
+ * disagree) or -ENOMEM. */
+static int
+pair_values(const struct ckpt_objvalue *vals, size_t n,
+	    struct ckpt_objvalue **out, size_t *nout, struct ckpt_err *err)
+{
+	const struct ckpt_objvalue **byk = NULL;
+	struct ckpt_objvalue *o = NULL;
+	struct ckpt_buf other = { 0 };
+	size_t i, kl, m = 0;
+	bool *gone = NULL, any = false;
+	int rc = 0;
+
+	*out = NULL;
+	for (i = 0; i < n && !any; i++)
+		any = table_keys(&vals[i], &kl);
+	if (!any)
+		return 0;
+	byk = xcalloc(n, sizeof(*byk));
+	gone = xcalloc(n, sizeof(*gone));
+	o = xcalloc(n, sizeof(*o));
+	if (byk == NULL || gone == NULL || o == NULL) {
+		rc = ckpt_fail(err, -ENOMEM, "object graph: out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		byk[i] = &vals[i];
+		o[i] = vals[i];
+	}
+	qsort(byk, n, sizeof(*byk), val_cmp);
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct ckpt_objvalue *got[2] = { &vals[i], NULL };
+		struct ckpt_objattr none = { 0 };
+		size_t lo = 0, hi = n, fl;
+		const char *f;
+
+		if (gone[i] || !table_keys(&vals[i], &kl))
+			continue;
+		other.len = 0;
+		if (ckpt_buf_put(&other, vals[i].key, kl) < 0 ||
+		    ckpt_buf_put(&other, "-values", 7) < 0) {
+			rc = ckpt_fail(err, -ENOMEM,
+				       "object graph: out of memory");
+			break;
+		}
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ckpt_key_cmp(byk[mid]->key, key_len(byk[mid]),
+					 other.data, other.len) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == n || key_len(byk[lo]) != other.len ||
+		    memcmp(byk[lo]->key, other.data, other.len) != 0 ||
+		    gone[byk[lo] - vals])
+			continue;
+		got[1] = byk[lo];
+		if ((rc = parts_name(err, &none, vals[i].key, kl, got, 2, &f,
+				     &fl)) < 0)
+			break;
+		gone[byk[lo] - vals] = true;
+		o[i].key_len = kl;
+		o[i].full_name = fl > 0 ? f : "";
+		o[i].full_name_len = fl;
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		if (!gone[i])
+			o[m++] = o[i];
+out:
+	ckpt_buf_free(&other);
+	free(byk);
+	free(gone);
+	if (rc < 0) {
+		free(o);
+		return rc;
+	}
+	*out = o;
+	*nout = m;
+	return 0;
 }
 
 /* Drop the slot variables of node ND whose slot variable node has no

@@ -151,7 +151,10 @@ int ckpt_objgraph_key_canon(const char *key, size_t len,
  * checkpoint_key = the key); "/.ATTRIBUTES/<name>" is an attribute of the
  * root.  "<var>/.OPTIMIZER_SLOT/<opt path>/<slot>/.ATTRIBUTES/<name>"
  * makes <var> and <opt path> ordinary path nodes and a slot variable node
- * listed in the optimizer node's slot_variables.
+ * listed in the optimizer node's slot_variables.  Two values K-keys and
+ * K-values (K = "<path>/.ATTRIBUTES/<name>": a hash table's tensors) make
+ * one attribute K, whose full name theirs give (their own followed by
+ * -keys and -values; else -EINVAL).
  *
  * Order, so that the result is reproducible and matches FORMAT.md 7.6:
  *  - children are sorted bytewise by unescaped local_name (shorter first

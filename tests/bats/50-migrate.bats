@@ -188,6 +188,13 @@ EOF
 	assert_output --partial "checkpoint_key tcopy/.ATTRIBUTES/table_x"
 	refute_output --partial "attribute table-keys"
 	[ "$(val "$T/copied" tcopy/.ATTRIBUTES/table-values)" = "[10,20,30]" ]
+	# the graph removed, built anew: one attribute for the two too
+	mount_ckpt "$fx" -o format=same,output="$T/anew"
+	rm "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH"
+	finish
+	run -0 "$CKPT_INSPECT" -g "$T/anew"
+	assert_output --partial "attribute table  full_name hash_table  checkpoint_key table/.ATTRIBUTES/table"$'\n'
+	refute_output --partial "attribute table-keys"
 }
 
 @test "TF2: a hash table with one of its two tensors removed is refused; both removed, its attribute goes" {

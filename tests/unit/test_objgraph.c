@@ -1968,6 +1968,39 @@ test_build_slots_two_optimizers(void)
 	ckpt_objgraph_free(g);
 }
 
+/* A graph built anew gives a hash table's two tensors (K-keys, K-values)
+ * one attribute K, of the full name theirs give; names apart refused. */
+static void
+test_build_table(void)
+{
+	static const struct ckpt_objvalue v[] = {
+		{ "t/.ATTRIBUTES/table-values", "hash_table-values" },
+		{ "v/.ATTRIBUTES/VARIABLE_VALUE", "v" },
+		{ "t/.ATTRIBUTES/table-keys", "hash_table-keys" },
+		{ "t/.ATTRIBUTES/x-keys", "x-keys" },
+	};
+	static const struct ckpt_objvalue apart[] = {
+		{ "t/.ATTRIBUTES/table-keys", "a-keys" },
+		{ "t/.ATTRIBUTES/table-values", "b-values" },
+	};
+	struct ckpt_objgraph *g = NULL;
+	struct ckpt_err err = { 0 };
+
+	CHECK_EQ_INT(ckpt_objgraph_build(v, ARRAY_SIZE(v), &g, &err), 0);
+	if (g == NULL)
+		return;
+	CHECK_EQ_INT(g->n, 3);
+	check_child(g, 0, 0, 1, "t");
+	CHECK_EQ_INT(g->nodes[1].nattrs, 2);
+	check_attr(g, 1, 0, "table", "hash_table", "t/.ATTRIBUTES/table",
+		   false);
+	check_attr(g, 1, 1, "x-keys", "x-keys", "t/.ATTRIBUTES/x-keys", false);
+	ckpt_objgraph_free(g);
+	CHECK_EQ_INT(ckpt_objgraph_build(apart, ARRAY_SIZE(apart), &g, &err),
+		     -EINVAL);
+	CHECK(strstr(err.msg, "have one full name") != NULL);
+}
+
 int
 main(void)
 {
@@ -1989,6 +2022,7 @@ main(void)
 	test_edit_parts();
 	test_edit_many();
 	test_build_nul();
+	test_build_table();
 	test_build_slots_two_optimizers();
 	if (real != NULL) {
 		test_real_tf2_cpu(real);
