@@ -2184,70 +2184,6 @@ keep_saveables(struct editor *ed)
 	return rc;
 }
 
-/* New values whose keys are K-keys and K-values, K/.ATTRIBUTES/<name>
- * (a hash table's tensors copied to an object of their own, as cp -a of
- * its object makes them): one attribute K for both, as TensorFlow saves
- * a table, rather than one of each, which it would not restore the table
- * from.  Noted as moved ones are (ed->moved), of the full name their own
- * give (parts_name()).  Return 0, -EINVAL (names that disagree) or
- * -ENOMEM. */
-static int
-pair_tables(struct editor *ed)
-{
-	struct ckpt_buf other = { 0 };
-	int rc = 0;
-
-	for (size_t i = 0; i < ed->nvals && rc == 0; i++) {
-		const struct ckpt_objvalue *x = &ed->vals[i], *got[2];
-		struct ckpt_objattr none = { 0 };
-		struct ckpt_objvalue *m;
-		size_t xl = key_len(x), kl = xl - 5, j, fl;
-		const char *part, *f;
-		char *piece;
-
-		if (ed->claimed[i] || xl <= 5 ||
-		    memcmp(x->key + kl, "-keys", 5) != 0 ||
-		    (part = attr_part(x->key, kl)) == NULL ||
-		    part == x->key + kl)
-			continue;
-		other.len = 0;
-		if ((rc = ckpt_buf_put(&other, x->key, kl)) < 0 ||
-		    (rc = ckpt_buf_put(&other, "-values", 7)) < 0)
-			break;
-		j = val_find(ed, (const char *)other.data, other.len);
-		if (j == SIZE_MAX || ed->claimed[j])
-			continue;
-		got[0] = x;
-		got[1] = &ed->vals[j];
-		if ((rc = parts_name(ed->err, &none, x->key, kl, got, 2, &f,
-				     &fl)) < 0)
-			break;
-		piece = malloc(kl + 1 + fl + 1);
-		m = realloc(ed->moved, (ed->nmoved + 1) * sizeof(*m));
-		if (m != NULL)
-			ed->moved = m;
-		if (piece == NULL || m == NULL) {
-			free(piece);
-			rc = -ENOMEM;
-			break;
-		}
-		memcpy(piece, x->key, kl);
-		piece[kl] = '\0';
-		if (fl > 0)
-			memcpy(piece + kl + 1, f, fl);
-		piece[kl + 1 + fl] = '\0';
-		m[ed->nmoved++] = (struct ckpt_objvalue){
-			.key = piece,
-			.key_len = kl,
-			.full_name = piece + kl + 1,
-			.full_name_len = fl,
-		};
-		ed->claimed[i] = ed->claimed[j] = true;
-	}
-	ckpt_buf_free(&other);
-	return rc;
-}
-
 /* Whether value X's key is K-keys, K/.ATTRIBUTES/<name>: a hash table's
  * keys tensor (K: its first *KL bytes). */
 static bool
@@ -2275,7 +2211,8 @@ pair_values(const struct ckpt_objvalue *vals, size_t n,
 	struct ckpt_objvalue *o = NULL;
 	struct ckpt_buf other = { 0 };
 	size_t i, kl, m = 0;
-	bool *gone = NULL, any = false;
+	uint8_t *gone = NULL;	/* 1: taken into another, 2: a pair */
+	bool any = false;
 	int rc = 0;
 
 	*out = NULL;
@@ -2301,7 +2238,7 @@ pair_values(const struct ckpt_objvalue *vals, size_t n,
 		size_t lo = 0, hi = n, fl;
 		const char *f;
 
-		if (gone[i] || !table_keys(&vals[i], &kl))
+		if (gone[i] != 0 || !table_keys(&vals[i], &kl))
 			continue;
 		other.len = 0;
 		if (ckpt_buf_put(&other, vals[i].key, kl) < 0 ||
@@ -2321,20 +2258,35 @@ pair_values(const struct ckpt_objvalue *vals, size_t n,
 		}
 		if (lo == n || key_len(byk[lo]) != other.len ||
 		    memcmp(byk[lo]->key, other.data, other.len) != 0 ||
-		    gone[byk[lo] - vals])
+		    gone[byk[lo] - vals] != 0)
 			continue;
 		got[1] = byk[lo];
 		if ((rc = parts_name(err, &none, vals[i].key, kl, got, 2, &f,
 				     &fl)) < 0)
 			break;
-		gone[byk[lo] - vals] = true;
+		gone[byk[lo] - vals] = 1;
+		gone[i] = 2;
 		o[i].key_len = kl;
 		o[i].full_name = fl > 0 ? f : "";
 		o[i].full_name_len = fl;
 	}
-	for (i = 0; i < n && rc == 0; i++)
-		if (!gone[i])
-			o[m++] = o[i];
+	/* the pairs first, as an edit adds a moved saveable's first (BYK's
+	 * room, no longer needed, holds the order) */
+	for (int pass = 2; pass >= 0 && rc == 0; pass -= 2)
+		for (i = 0; i < n; i++)
+			if (gone[i] == pass)
+				byk[m++] = &o[i];
+	if (rc == 0) {
+		struct ckpt_objvalue *r = xcalloc(m ? m : 1, sizeof(*r));
+
+		if (r == NULL)
+			rc = ckpt_fail(err, -ENOMEM,
+				       "object graph: out of memory");
+		for (i = 0; r != NULL && i < m; i++)
+			r[i] = *byk[i];
+		free(o);
+		o = r;
+	}
 out:
 	ckpt_buf_free(&other);
 	free(byk);
@@ -2766,8 +2718,9 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 		   size_t n, struct ckpt_err *err)
 {
 	struct editor ed = { .g = g, .vals = vals, .nvals = n, .err = err };
+	struct ckpt_objvalue *rest = NULL, *paired = NULL;
 	bool marked = false;
-	size_t i;
+	size_t i, nrest = 0;
 	int rc;
 
 	for (i = 0; i < n; i++)
@@ -2793,7 +2746,7 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 		if ((rc = keep_attrs(&ed, &g->nodes[i])) < 0)
 			goto out;
 	}
-	if ((rc = keep_saveables(&ed)) < 0 || (rc = pair_tables(&ed)) < 0)
+	if ((rc = keep_saveables(&ed)) < 0)
 		goto out;
 	for (i = 0; i < g->n; i++)
 		keep_slots(&ed, &g->nodes[i]);
@@ -2803,8 +2756,19 @@ ckpt_objgraph_edit(struct ckpt_objgraph *g, const struct ckpt_objvalue *vals,
 	for (i = 0; i < ed.nmoved; i++)
 		if ((rc = add_value(&ed, &ed.moved[i])) != 0)
 			goto out;
+	/* The new values, a hash table's two as one (a copy of its
+	 * object: pair_values(), as a graph built anew has them) */
+	if ((rest = xcalloc(n ? n : 1, sizeof(*rest))) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < n; i++)
-		if (!ed.claimed[i] && (rc = add_value(&ed, &vals[i])) != 0)
+		if (!ed.claimed[i])
+			rest[nrest++] = vals[i];
+	if ((rc = pair_values(rest, nrest, &paired, &nrest, err)) < 0)
+		goto out;
+	for (i = 0; i < nrest; i++)
+		if ((rc = add_value(&ed, paired ? &paired[i] : &rest[i])) != 0)
 			goto out;
 	if (marked)
 		rc = ckpt_objgraph_mark_values(g);
@@ -2822,5 +2786,7 @@ out:
 	for (i = 0; i < ed.nmoved; i++)
 		free((char *)ed.moved[i].key);
 	free(ed.moved);
+	free(rest);
+	free(paired);
 	return rc;
 }
