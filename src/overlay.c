@@ -4535,6 +4535,19 @@ out:
 	return rc;
 }
 
+/* The source's tensor under NAME (a TF1 source) or KEY (TF2), of NLEN
+ * and KLEN bytes: the one a tensor written so replaces, for TensorFlow's
+ * name- or key-based restore.  NULL if none (or no source). */
+static const struct ckpt_entry *
+source_under(const struct ckptfs_tree *t, const char *name, size_t nlen,
+	     const char *key, size_t klen)
+{
+	if (t->bundle == NULL)
+		return NULL;
+	return t->src.tf2 ? ckpt_bundle_find(t->bundle, key, klen)
+			  : ckpt_bundle_find(t->bundle, name, nlen);
+}
+
 /* The partitioned tensor of the source whose slices changed tensor N,
  * settled as O, is written in (ckpt_out_tensor.slicing), or NULL: N's own
  * source tensor, or for a file that replaced one (cp -a, an editor's
@@ -4551,9 +4564,8 @@ kept_slicing(const struct ckptfs_tree *t, const struct ckptfs_node *n,
 {
 	const struct ckpt_entry *e = n->entry;
 
-	if (e == NULL && t->bundle != NULL)
-		e = t->src.tf2 ? ckpt_bundle_find(t->bundle, key, klen)
-			       : ckpt_bundle_find(t->bundle, name, nlen);
+	if (e == NULL)
+		e = source_under(t, name, nlen, key, klen);
 	if (e == NULL || e->nparts == 0 || e->dtype != o->dtype ||
 	    ckpt_dtype_slices_copied(e->dtype) || e->dtype == CKPT_DT_VARIANT ||
 	    !same_shape(o->rank, o->dims, e->rank, e->dims))
@@ -4590,10 +4602,9 @@ note_meta(struct ckptfs_tree *t, struct ckptfs_node *n,
 	struct ckpt_buf w = { 0 };
 	char was[64], now[64], *line = NULL;
 
-	if (t->ov == NULL || t->bundle == NULL || o->dtype < 0)
+	if (t->ov == NULL || o->dtype < 0)
 		return;
-	e = t->src.tf2 ? ckpt_bundle_find(t->bundle, key, klen)
-		       : ckpt_bundle_find(t->bundle, name, nlen);
+	e = source_under(t, name, nlen, key, klen);
 	if (e == NULL || e->is_part || !ckpt_dtype_storable(e->dtype))
 		return;
 	if (e->dtype == o->dtype &&
@@ -4640,8 +4651,7 @@ note_key(struct ckptfs_tree *t, struct ckptfs_node *n, const char *key,
 	    !(klen == ol - 1 ? memcmp(key, odd + 1, ol - 1) == 0
 			     : klen > ol && memcmp(key + klen - ol, odd,
 						   ol) == 0) ||
-	    (t->src.tf2 && t->bundle != NULL &&
-	     ckpt_bundle_find(t->bundle, key, klen) != NULL))
+	    (t->src.tf2 && source_under(t, NULL, 0, key, klen) != NULL))
 		return;
 	/* The key gets the suffix when the path has no .ATTRIBUTES/ (a
 	 * path with it may be the key itself); a TF1 variable named
