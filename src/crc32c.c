@@ -188,6 +188,13 @@ ckpt_crc32c_combine(uint32_t crc1, uint32_t crc2, uint64_t len2)
 	return gf2_mulmod(gf2_zeros(len2), crc1) ^ crc2;
 }
 
+uint32_t
+ckpt_crc32c_extend_zeros(uint32_t crc, uint64_t n)
+{
+	/* zero bytes multiply the register (the CRC inverted) by x^(8 N) */
+	return ~gf2_mulmod(gf2_zeros(n), ~crc);
+}
+
 int
 ckpt_crc32c_hw(void)
 {

@@ -39,6 +39,10 @@ ckpt_crc_unmask(uint32_t masked)
  * LEN2 = the length of B (so that halves can be checked in parallel). */
 uint32_t ckpt_crc32c_combine(uint32_t crc1, uint32_t crc2, uint64_t len2);
 
+/* CRC extended by N zero bytes, without reading them (a hole of a sparse
+ * file): O(log N). */
+uint32_t ckpt_crc32c_extend_zeros(uint32_t crc, uint64_t n);
+
 /* 1 if the hardware path is in use, 0 for the table. */
 int ckpt_crc32c_hw(void);
 

@@ -2501,38 +2501,6 @@ ckptfs_crc_is_stored(const struct ckpt_entry *e)
 	       e->dtype != CKPT_DT_VARIANT;
 }
 
-/* CRC_CHUNK zero bytes, read only (never touched: the zero page). */
-static uint8_t zero_chunk[CRC_CHUNK];
-
-/* CRC V extended by LEN zero bytes (a hole), in O(log LEN) steps for
- * whole chunks: CRC(A, zeros of 2^k chunks) from CRC(zeros of 2^(k-1)). */
-static uint32_t
-extend_zeros(uint32_t v, uint64_t len)
-{
-	/* (the CRC of a chunk of zeros, bit 32 set once computed) */
-	static _Atomic uint64_t zeros_crc;
-	uint64_t q = len / CRC_CHUNK, plen = CRC_CHUNK, z;
-	uint32_t p = 0;
-
-	if (q != 0) {
-		if (((z = atomic_load(&zeros_crc)) >> 32) == 0) {
-			z = (uint64_t)1 << 32 |
-			    ckpt_crc32c(zero_chunk, CRC_CHUNK);
-			atomic_store(&zeros_crc, z);
-		}
-		p = (uint32_t)z;
-	}
-	for (; q != 0; q >>= 1) {
-		if (q & 1)
-			v = ckpt_crc32c_combine(v, p, plen);
-		if (q > 1) {
-			p = ckpt_crc32c_combine(p, p, plen);
-			plen *= 2;
-		}
-	}
-	return ckpt_crc32c_extend(v, zero_chunk, (size_t)(len % CRC_CHUNK));
-}
-
 /* CRC-32C *V of the first SIZE bytes of changed tensor N's spool file,
  * its holes taken as the zeros they read as without reading them (a
  * sparse file of 100 GiB is a few writes); *DONE: how many bytes there
@@ -2566,7 +2534,7 @@ spool_crc(const struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t size,
 		}
 		if (data > end)
 			data = end;
-		*v = extend_zeros(*v, data - off);
+		*v = ckpt_crc32c_extend_zeros(*v, data - off);
 		off = data;
 		h = off < end ? lseek(fd, (off_t)off, SEEK_HOLE) : (off_t)end;
 		if (h < 0 || (uint64_t)h > end)

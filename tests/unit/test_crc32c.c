@@ -156,6 +156,12 @@ test_combine(void)
 	zc = ckpt_crc32c_extend(zc, zeros, 5);
 	z = ckpt_crc32c_extend(z, zeros, 5);
 	CHECK_EQ_U64(ckpt_crc32c_combine(ab, zc, ((uint64_t)1 << 32) + 5), z);
+	/* zeros appended without reading them: as read, short and long */
+	CHECK_EQ_U64(ckpt_crc32c_extend_zeros(ab, ((uint64_t)1 << 32) + 5), z);
+	for (len = 0; len < sizeof(buf); len += 7)
+		CHECK_EQ_U64(ckpt_crc32c_extend_zeros(whole, len),
+			     ckpt_crc32c_extend(whole, zeros, len));
+	CHECK_EQ_U64(ckpt_crc32c_extend_zeros(0, 0), 0);
 }
 
 /* mask/unmask, and the stored CRC of the worked example. */
