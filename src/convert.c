@@ -62,6 +62,31 @@ held_free(struct held *h)
 	}
 }
 
+/* The slice key of part I of partitioned entry E under KEY (KLEN bytes),
+ * kept on *HELD for the writer to borrow; *LEN its length.  NULL, with
+ * *RC -ENOMEM or -EINVAL (ckpt_slice_key_encode()), if it cannot be. */
+static const char *
+hold_slice_key(struct held **held, const char *key, size_t klen,
+	       const struct ckpt_entry *e, size_t i, size_t *len, int *rc)
+{
+	struct ckpt_buf sk = { 0 };
+	struct held *h = NULL;
+
+	*rc = ckpt_slice_key_encode(key, klen, &e->slices[i * (size_t)e->rank],
+				    e->rank, &sk);
+	if (*rc == 0 && (h = malloc(sizeof(*h) + sk.len + 1)) == NULL)
+		*rc = -ENOMEM;
+	if (h != NULL) {
+		memcpy(h->key, sk.data, sk.len);
+		h->key[sk.len] = '\0';
+		h->next = *held;
+		*held = h;
+		*len = sk.len;
+	}
+	ckpt_buf_free(&sk);
+	return h != NULL ? h->key : NULL;
+}
+
 /* Copy an unchanged entry E of bundle B under KEY: plain tensors are
  * copied with their stored CRC; partitioned ones keep their partitioning,
  * each part under the slice key of the new name (kept on *HELD). */
@@ -70,9 +95,9 @@ copy_entry(struct ckpt_writer *w, struct held **held,
 	   const struct ckpt_bundle *b, const struct ckpt_entry *e,
 	   const char *key, size_t klen, struct ckpt_err *err)
 {
-	struct ckpt_buf sk = { 0 };
 	char kb[CKPT_SHOWN_MAX];
 	uint64_t foff = 0, run = 0;
+	size_t pl = 0;
 	int fd = -1, rc;
 
 	if (ckpt_entry_is_bad(e))	/* (the overlay refuses it first) */
@@ -98,31 +123,18 @@ copy_entry(struct ckpt_writer *w, struct held **held,
 	}
 	for (size_t i = 0; i < e->nparts; i++) {
 		const struct ckpt_entry *p = e->parts[i].entry;
-		struct held *h;
+		const char *pk;
 
-		sk.len = 0;
-		rc = ckpt_slice_key_encode(key, klen,
-					   &e->slices[i * (size_t)e->rank],
-					   e->rank, &sk);
-		if (rc < 0)
-			goto out;
-		if ((h = malloc(sizeof(*h) + sk.len + 1)) == NULL) {
-			rc = ckpt_fail(err, -ENOMEM, "out of memory");
-			goto out;
-		}
-		memcpy(h->key, sk.data, sk.len);
-		h->key[sk.len] = '\0';
-		h->next = *held;
-		*held = h;
-		rc = copy_entry(w, held, b, p, h->key, sk.len, err);
-		if (rc < 0)
-			goto out;
+		pk = hold_slice_key(held, key, klen, e, i, &pl, &rc);
+		if (pk == NULL)
+			return rc == -ENOMEM
+				       ? ckpt_fail(err, rc, "out of memory")
+				       : rc;
+		if ((rc = copy_entry(w, held, b, p, pk, pl, err)) < 0)
+			return rc;
 	}
-	rc = ckpt_writer_add_partitioned(w, key, klen, e->dtype, e->dims,
-					 e->rank, e->slices, e->nparts, err);
-out:
-	ckpt_buf_free(&sk);
-	return rc;
+	return ckpt_writer_add_partitioned(w, key, klen, e->dtype, e->dims,
+					   e->rank, e->slices, e->nparts, err);
 }
 
 /* Read string tensor T's bytes at FD into *BUF and split them, laid out
@@ -162,7 +174,7 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 	uint64_t n;
 	const uint8_t **data = NULL, **pd = NULL;
 	uint64_t *lens = NULL, *pl = NULL;
-	struct ckpt_buf sk = { 0 }, part = { 0 };
+	struct ckpt_buf part = { 0 };
 	uint8_t *buf = NULL;
 	uint32_t crc;
 	char kb[CKPT_SHOWN_MAX];
@@ -180,7 +192,8 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 	for (size_t i = 0; i < e->nparts; i++) {
 		const struct ckpt_part *p = &e->parts[i];
 		struct ckpt_part_walk walk;
-		struct held *h;
+		const char *pk;
+		size_t pkl = 0;
 		uint64_t m;
 
 		/* The part's elements, in its own row-major order (T has
@@ -194,22 +207,12 @@ add_split_strings(struct ckpt_writer *w, struct held **held,
 			pd[j] = data[fi];
 		}
 		part.len = 0;
-		sk.len = 0;
 		if ((rc = ckpt_string_encode_order(pd, pl, m, be, &part,
 						   &crc)) < 0 ||
-		    (rc = ckpt_slice_key_encode(key, klen,
-						&e->slices[i * (size_t)e->rank],
-						e->rank, &sk)) < 0)
+		    (pk = hold_slice_key(held, key, klen, e, i, &pkl,
+					 &rc)) == NULL)
 			goto fail;
-		if ((h = malloc(sizeof(*h) + sk.len + 1)) == NULL) {
-			rc = -ENOMEM;
-			goto fail;
-		}
-		memcpy(h->key, sk.data, sk.len);
-		h->key[sk.len] = '\0';
-		h->next = *held;
-		*held = h;
-		rc = ckpt_writer_add(w, h->key, sk.len, CKPT_DT_STRING,
+		rc = ckpt_writer_add(w, pk, pkl, CKPT_DT_STRING,
 				     p->entry->dims, e->rank, part.data,
 				     part.len, err);
 		if (rc < 0)
@@ -224,7 +227,6 @@ fail:
 		       rc == -EBADMSG ? "not a string tensor of its shape"
 				      : strerror(-rc));
 out:
-	ckpt_buf_free(&sk);
 	ckpt_buf_free(&part);
 	free(buf);
 	free(data);
@@ -261,31 +263,21 @@ add_split_fixed(struct ckpt_writer *w, struct held **held,
 		size_t klen, struct ckpt_err *err)
 {
 	const struct ckpt_entry *e = t->slicing;
-	struct ckpt_buf sk = { 0 };
 	char kb[CKPT_SHOWN_MAX];
 	int rc = 0;
 
 	for (size_t i = 0; i < e->nparts && rc == 0; i++) {
 		const struct ckpt_part *p = &e->parts[i];
 		struct part_runs pr = { e, p };
-		struct held *h;
+		size_t pkl = 0;
+		const char *pk;
 
-		sk.len = 0;
-		if ((rc = ckpt_slice_key_encode(key, klen,
-						&e->slices[i * (size_t)e->rank],
-						e->rank, &sk)) < 0 ||
-		    (h = malloc(sizeof(*h) + sk.len + 1)) == NULL) {
-			rc = ckpt_fail(err, rc < 0 ? rc : -ENOMEM,
-				       "tensor '%s': %s",
-				       ckpt_key_shown(key, klen, kb),
-				       strerror(rc < 0 ? -rc : ENOMEM));
-			break;
-		}
-		memcpy(h->key, sk.data, sk.len);
-		h->key[sk.len] = '\0';
-		h->next = *held;
-		*held = h;
-		rc = ckpt_writer_add_fd_gather(w, h->key, sk.len, e->dtype,
+		pk = hold_slice_key(held, key, klen, e, i, &pkl, &rc);
+		if (pk == NULL)
+			return ckpt_fail(err, rc, "tensor '%s': %s",
+					 ckpt_key_shown(key, klen, kb),
+					 strerror(-rc));
+		rc = ckpt_writer_add_fd_gather(w, pk, pkl, e->dtype,
 					       p->entry->dims, e->rank, fd,
 					       p->run_bytes, part_run, &pr,
 					       t->swap, err);
@@ -294,7 +286,6 @@ add_split_fixed(struct ckpt_writer *w, struct held **held,
 		rc = ckpt_writer_add_partitioned(w, key, klen, e->dtype,
 						 t->dims, t->rank, e->slices,
 						 e->nparts, err);
-	ckpt_buf_free(&sk);
 	return rc;
 }
 
