@@ -367,17 +367,82 @@ is_graph_key(const char *key, size_t len)
 	       memcmp(key, CKPT_OBJGRAPH_KEY, len) == 0;
 }
 
+/* The object graph on its way to the writer, as a string scalar (its
+ * layout's head, then the packed graph): in a file of no name in the
+ * output's directory, whose pages the kernel may write out, so that the
+ * daemon does not hold it while the writer's index grows (for 100,000
+ * variables it is about 15 MB, a seventh of the write-out's peak); in
+ * MEM where no such file can be made. */
+struct graph_out {
+	int fd;			/* -1: in MEM */
+	uint64_t len;		/* bytes in FD */
+	struct ckpt_buf mem;
+	int werr;		/* a write to FD failed: its error */
+	bool be;		/* the output is big-endian */
+};
+
+/* Append LEN bytes at P to G. */
+static int
+graph_write(struct graph_out *g, const void *p, size_t len)
+{
+	int rc;
+
+	if (g->fd < 0)
+		return ckpt_buf_put(&g->mem, p, len);
+	if ((rc = ckpt_pwrite_all(g->fd, p, len, g->len)) < 0)
+		return g->werr = rc;
+	g->len += len;
+	return 0;
+}
+
+/* The sink of a struct graph_out (CTX): the head, then the graph. */
+static int
+graph_begin(void *ctx, uint64_t total)
+{
+	struct graph_out *g = ctx;
+	uint8_t head[CKPT_STRING_HEAD_MAX];
+	size_t n = ckpt_string_head(head, total, g->be);
+
+	if (g->fd < 0 && (total > SIZE_MAX - n ||
+			  ckpt_buf_reserve(&g->mem, n + (size_t)total) < 0))
+		return -ENOMEM;
+	return graph_write(g, head, n);
+}
+
+static int
+graph_put(void *ctx, const void *p, size_t len)
+{
+	return graph_write(ctx, p, len);
+}
+
+/* A file of no name for the object graph in the directory of PREFIX
+ * (DIRFD if not NULL), or -1 where none can be made there (a filesystem
+ * without O_TMPFILE; tests ask for that with CKPT_TEST_NO_TMPFILE). */
+static int
+graph_file(const char *prefix, const int *dirfd)
+{
+	int dfd, fd;
+
+	if (getenv("CKPT_TEST_NO_TMPFILE") != NULL)
+		return -1;
+	if ((dfd = dirfd != NULL ? *dirfd : ckpt_open_dir_of(prefix)) < 0)
+		return -1;
+	fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (dirfd == NULL)
+		close(dfd);
+	return fd < 0 ? -1 : fd;
+}
+
 /* Build the object graph for the TF2 keys of T (plus save_counter when
- * WITH_COUNTER) as a string scalar in *STR, packed and encoded in one
- * buffer: for 100,000 variables it is about 15 MB, and each copy of it
- * would be too.  With BASE (a source's graph), BASE edited to hold them
- * instead, unless that cannot be done. */
+ * WITH_COUNTER) into G.  With BASE (a source's graph), BASE edited to
+ * hold them instead, unless that cannot be done. */
 static int
 make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
-	   struct ckpt_objgraph *base, bool be, struct ckpt_buf *str,
+	   struct ckpt_objgraph *base, struct graph_out *g,
 	   struct ckpt_err *err)
 {
 	struct ckpt_objvalue *vals = calloc(n + 1, sizeof(*vals));
+	struct ckpt_objgraph_sink sink = { graph_begin, graph_put, g };
 	size_t nv = 0;
 	int rc;
 
@@ -404,11 +469,14 @@ make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
 	}
 	rc = base != NULL ? ckpt_objgraph_edit(base, vals, nv, err) : 1;
 	if (rc == 0)
-		rc = ckpt_objgraph_serialize(base, str);
+		rc = ckpt_objgraph_serialize_to(base, &sink);
 	else if (rc == 1)
-		rc = ckpt_objgraph_build_bytes(vals, nv, str, err);
-	if (rc == 0)
-		rc = ckpt_string_encode_in_place(str, be);
+		rc = ckpt_objgraph_build_to(vals, nv, &sink, err);
+	if (rc < 0 && g->werr < 0)
+		ckpt_fail(err, rc, "writing the object graph in the output's "
+			  "directory: %s", strerror(-rc));
+	else if (rc < 0)
+		ckpt_fail(err, rc, "object graph: %s", strerror(-rc));
 	free(vals);
 	return rc;
 }
@@ -536,7 +604,7 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 	struct ckpt_writer_opts wo = { 0 };
 	struct ckpt_writer *w = NULL;
 	struct held *held = NULL;
-	struct ckpt_buf graph = { 0 };
+	struct graph_out graph = { .fd = -1 };
 	struct ckpt_objgraph *base = NULL;
 	size_t *order = NULL;
 	bool tf2 = opts->format == CKPT_FORMAT_TF2, add_counter = false;
@@ -561,12 +629,15 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		/* Packed before the writer's entries exist, so that the
 		 * builder's scratch and they are never alive together; it is
 		 * still stored last, as TensorFlow stores it. */
-		rc = opts->graph != NULL ? 0
-					 : make_graph(t, n, add_counter, base,
-						      be, &graph, err);
+		rc = 0;
+		if (opts->graph == NULL) {
+			graph.be = be;
+			graph.fd = graph_file(prefix, opts->dirfd);
+			rc = make_graph(t, n, add_counter, base, &graph, err);
+		}
 		ckpt_objgraph_free(base);
 		if (rc < 0)
-			return rc;
+			goto out;
 	}
 	wo.producer = 1;
 	wo.compression = opts->compression;
@@ -605,15 +676,25 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		if (rc < 0)
 			goto out;
 	}
-	if (tf2 && opts->graph != NULL)
-		rc = add_tensor(w, &held, opts->graph, CKPT_OBJGRAPH_KEY,
+	if (tf2 && opts->graph == NULL && graph.fd >= 0) {
+		struct ckpt_out_tensor g = { .dtype = CKPT_DT_STRING,
+					     .fd = graph.fd,
+					     .size = graph.len,
+					     .dirfd = -1 };
+
+		rc = add_tensor(w, &held, &g, CKPT_OBJGRAPH_KEY,
 				strlen(CKPT_OBJGRAPH_KEY), be, err);
-	else if (tf2)
+	} else if (tf2 && opts->graph == NULL) {
 		rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
 				     strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
-				     NULL, 0, graph.data, graph.len, err);
+				     NULL, 0, graph.mem.data, graph.mem.len,
+				     err);
+	} else if (tf2) {
+		rc = add_tensor(w, &held, opts->graph, CKPT_OBJGRAPH_KEY,
+				strlen(CKPT_OBJGRAPH_KEY), be, err);
+	}
 	/* Its bytes are in the shard: not kept while the index is built. */
-	ckpt_buf_free(&graph);
+	ckpt_buf_free(&graph.mem);
 	if (rc < 0)
 		goto out;
 	rc = ckpt_writer_finish(w, err);
@@ -621,6 +702,8 @@ out:
 	ckpt_writer_free(w);
 	free(order);
 	held_free(held);
-	ckpt_buf_free(&graph);
+	ckpt_buf_free(&graph.mem);
+	if (graph.fd >= 0)
+		close(graph.fd);
 	return rc;
 }

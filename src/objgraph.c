@@ -605,16 +605,70 @@ fill_object(struct pb_tmp *t, const struct ckpt_objnode *nd)
 	}
 }
 
-/* Append the serialized form of G to OUT.  The graph's only field is its
- * repeated nodes, so each node is packed on its own after its tag and
- * length, which is byte for byte what packing the whole message gives,
- * with the protobuf-c structures of one node alive at a time (100,000
- * variables made about 30 MB of them). */
+/* A packed graph on its way to a sink: gathered in BUF and passed on
+ * each time PIECE bytes or more are held, so that about that much is. */
+#define PIECE ((size_t)64 * 1024)
+
+struct packer {
+	const struct ckpt_objgraph_sink *sink;
+	struct ckpt_buf buf;
+};
+
+/* Room for LEN more bytes at the end of K's piece; NULL if out of
+ * memory. */
+static uint8_t *
+packer_room(struct packer *k, size_t len)
+{
+	if (ckpt_buf_reserve(&k->buf, len) < 0)
+		return NULL;
+	return k->buf.data + k->buf.len;
+}
+
+/* LEN bytes were written at the room: pass the piece on once it holds
+ * PIECE bytes or more, or with LAST whatever it holds. */
+static int
+packer_done(struct packer *k, size_t len, bool last)
+{
+	int rc = 0;
+
+	k->buf.len += len;
+	if (k->buf.len > 0 && (last || k->buf.len >= PIECE)) {
+		rc = k->sink->put(k->sink->ctx, k->buf.data, k->buf.len);
+		k->buf.len = 0;
+	}
+	return rc;
+}
+
+/* Pack G's node I, whose protobuf-c form T holds (SIZE bytes packed),
+ * into K after its tag and length (field 1, length-delimited: tag
+ * 0x0a). */
+static int
+pack_object(struct packer *k, struct pb_tmp *t, size_t size)
+{
+	uint8_t *p = packer_room(k, 1 + ckpt_varint_len(size) + size), *q;
+
+	if (p == NULL)
+		return -ENOMEM;
+	q = p;
+	*q++ = 0x0a;
+	q = ckpt_put_varint64(q, size);
+	q += protobuf_c_message_pack((const ProtobufCMessage *)&t->obj, q);
+	return packer_done(k, (size_t)(q - p), false);
+}
+
+/* Serialize G into SINK.  The graph's only field is its repeated nodes,
+ * so each node is packed on its own after its tag and length, which is
+ * byte for byte what packing the whole message gives, with the
+ * protobuf-c structures of one node alive at a time (100,000 variables
+ * made about 30 MB of them): once to measure, once to pack. */
 int
-ckpt_objgraph_serialize(const struct ckpt_objgraph *g, struct ckpt_buf *out)
+ckpt_objgraph_serialize_to(const struct ckpt_objgraph *g,
+			   const struct ckpt_objgraph_sink *sink)
 {
 	struct pb_tmp t = { 0 };
+	struct packer k = { .sink = sink };
 	size_t nref = 0, nattr = 0, nslot = 0, i;
+	uint64_t total = 0;
 	int rc;
 
 	if ((rc = check_ids(g)) < 0)
@@ -645,19 +699,48 @@ ckpt_objgraph_serialize(const struct ckpt_objgraph *g, struct ckpt_buf *out)
 		fill_object(&t, &g->nodes[i]);
 		size = protobuf_c_message_get_packed_size(
 			(const ProtobufCMessage *)&t.obj);
-		/* Field 1, length-delimited: tag 0x0a. */
-		if ((rc = ckpt_buf_reserve(out, 1 + ckpt_varint_len(size) +
-							size)) < 0)
-			goto out;
-		out->data[out->len++] = 0x0a;
-		out->len =
-			(size_t)(ckpt_put_varint64(out->data + out->len, size) -
-				 out->data);
-		out->len += protobuf_c_message_pack(
-			(const ProtobufCMessage *)&t.obj, out->data + out->len);
+		total += 1 + ckpt_varint_len(size) + size;
 	}
+	if ((rc = sink->begin(sink->ctx, total)) < 0)
+		goto out;
+	for (i = 0; i < g->n && rc == 0; i++) {
+		fill_object(&t, &g->nodes[i]);
+		rc = pack_object(&k, &t,
+				 protobuf_c_message_get_packed_size(
+					 (const ProtobufCMessage *)&t.obj));
+	}
+	if (rc == 0)
+		rc = packer_done(&k, 0, true);
 out:
+	ckpt_buf_free(&k.buf);
 	pb_tmp_free(&t);
+	return rc;
+}
+
+/* A sink appending to a struct ckpt_buf. */
+static int
+buf_begin(void *ctx, uint64_t total)
+{
+	return total > SIZE_MAX ? -ENOMEM
+				: ckpt_buf_reserve(ctx, (size_t)total);
+}
+
+static int
+buf_put(void *ctx, const void *p, size_t len)
+{
+	return ckpt_buf_put(ctx, p, len);
+}
+
+/* Append the serialized form of G to OUT (unchanged on failure). */
+int
+ckpt_objgraph_serialize(const struct ckpt_objgraph *g, struct ckpt_buf *out)
+{
+	struct ckpt_objgraph_sink sink = { buf_begin, buf_put, out };
+	size_t len = out->len;
+	int rc = ckpt_objgraph_serialize_to(g, &sink);
+
+	if (rc < 0)
+		out->len = len;
 	return rc;
 }
 
@@ -1574,13 +1657,15 @@ span_next(const struct builder *b, size_t id, struct span *sp)
 		sp->s1++;
 }
 
-/* Append the packed graph (nodes = 1, each a length-delimited node) to
- * OUT: one pass to measure, one to write into exactly that room. */
+/* Pack the graph (nodes = 1, each a length-delimited node) into SINK:
+ * one pass to measure, one to pack. */
 static int
-pack_graph(const struct builder *b, struct ckpt_buf *out)
+pack_graph(const struct builder *b, const struct ckpt_objgraph_sink *sink)
 {
-	size_t n = b->ntrie + b->nslotnodes, total = 0, id;
+	size_t n = b->ntrie + b->nslotnodes, id, len;
+	struct packer k = { .sink = sink };
 	struct span sp = { 0 };
+	uint64_t total = 0;
 	uint8_t *p;
 	int rc;
 
@@ -1588,17 +1673,24 @@ pack_graph(const struct builder *b, struct ckpt_buf *out)
 		span_next(b, id, &sp);
 		total += msg_size(pack_node(b, id, &sp, NULL));
 	}
-	if ((rc = ckpt_buf_reserve(out, total)) < 0)
+	if ((rc = sink->begin(sink->ctx, total)) < 0)
 		return rc;
-	p = out->data + out->len;
 	memset(&sp, 0, sizeof(sp));
-	for (id = 0; id < n; id++) {
+	for (id = 0; id < n && rc == 0; id++) {
 		span_next(b, id, &sp);
-		p = put_msg_head(p, 1, pack_node(b, id, &sp, NULL));
-		p += pack_node(b, id, &sp, p);
+		len = pack_node(b, id, &sp, NULL);
+		if ((p = packer_room(&k, msg_size(len))) == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		p = put_msg_head(p, 1, len);
+		pack_node(b, id, &sp, p);
+		rc = packer_done(&k, msg_size(len), false);
 	}
-	out->len += total;
-	return 0;
+	if (rc == 0)
+		rc = packer_done(&k, 0, true);
+	ckpt_buf_free(&k.buf);
+	return rc;
 }
 
 /* Free what B owns. */
@@ -1622,8 +1714,9 @@ static int pair_values(const struct ckpt_objvalue *vals, size_t n,
 		       struct ckpt_err *err);
 
 int
-ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
-			  struct ckpt_buf *out, struct ckpt_err *err)
+ckpt_objgraph_build_to(const struct ckpt_objvalue *vals, size_t n,
+		       const struct ckpt_objgraph_sink *sink,
+		       struct ckpt_err *err)
 {
 	struct builder b = { 0 };
 	struct ckpt_objvalue *paired = NULL;
@@ -1673,12 +1766,25 @@ ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
 	if ((rc = number_slots(&b)) < 0 || (rc = sort_attrs(&b)) < 0)
 		goto out;
 	mark_values(&b);
-	rc = pack_graph(&b, out);
+	rc = pack_graph(&b, sink);
 out:
 	if (rc == -ENOMEM)
 		ckpt_fail(err, rc, "object graph: out of memory");
 	builder_free(&b);
 	free(paired);
+	return rc;
+}
+
+int
+ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
+			  struct ckpt_buf *out, struct ckpt_err *err)
+{
+	struct ckpt_objgraph_sink sink = { buf_begin, buf_put, out };
+	size_t len = out->len;
+	int rc = ckpt_objgraph_build_to(vals, n, &sink, err);
+
+	if (rc < 0)
+		out->len = len;
 	return rc;
 }
 

@@ -92,6 +92,22 @@ int ckpt_objgraph_walk(const uint8_t *buf, size_t len, ckpt_objnode_fn fn,
 int ckpt_objgraph_serialize(const struct ckpt_objgraph *g,
 			    struct ckpt_buf *out);
 
+/* Where a serialized graph goes, front to back, without being held whole
+ * (a graph of 100,000 variables is about 15 MB): BEGIN(CTX, TOTAL) once
+ * with its length, then PUT(CTX, P, LEN) for each piece in order (pieces
+ * of about 64 KiB, or one node if larger).  Each returns 0 or a negative
+ * errno, which stops the packing and is returned. */
+struct ckpt_objgraph_sink {
+	int (*begin)(void *ctx, uint64_t total);
+	int (*put)(void *ctx, const void *p, size_t len);
+	void *ctx;
+};
+
+/* ckpt_objgraph_serialize() into SINK; returns as it does, or the sink's
+ * error. */
+int ckpt_objgraph_serialize_to(const struct ckpt_objgraph *g,
+			       const struct ckpt_objgraph_sink *sink);
+
 void ckpt_objgraph_free(struct ckpt_objgraph *g);
 
 /* Object path of every node, as TensorFlow derives keys: escaped edge names
@@ -180,6 +196,12 @@ int ckpt_objgraph_build(const struct ckpt_objvalue *vals, size_t n,
  * unchanged on failure. */
 int ckpt_objgraph_build_bytes(const struct ckpt_objvalue *vals, size_t n,
 			      struct ckpt_buf *out, struct ckpt_err *err);
+
+/* The same into SINK: what the writer uses, which keeps no more than a
+ * piece of it.  A sink's error is returned without a message in ERR. */
+int ckpt_objgraph_build_to(const struct ckpt_objvalue *vals, size_t n,
+			   const struct ckpt_objgraph_sink *sink,
+			   struct ckpt_err *err);
 
 /* Edit G, a source's graph, to hold the values at VALS and no others,
  * keeping everything else of it: its nodes (objects without values too),

@@ -553,25 +553,31 @@ ckpt_string_encode_order(const uint8_t *const *data, const uint64_t *lens,
 	return 0;
 }
 
-/* One string, the whole of BUF, encoded where it lies: the bytes move up
- * by the header's size (a varint length and the masked length CRC) and
- * the header goes in front. */
-int
-ckpt_string_encode_in_place(struct ckpt_buf *buf, bool big_endian)
+size_t
+ckpt_string_head(uint8_t *out, uint64_t len, bool big_endian)
 {
-	uint64_t len = buf->len;
-	size_t head = ckpt_varint_len(len) + 4;
-	uint8_t *p;
-	int rc;
+	uint8_t *p = ckpt_put_varint64(out, len);
 
-	if ((rc = ckpt_buf_reserve(buf, head)) < 0)
-		return rc;
-	memmove(buf->data + head, buf->data, buf->len);
-	p = ckpt_put_varint64(buf->data, len);
 	ckpt_store32(p,
 		     ckpt_crc_mask(ckpt_string_lengths_crc(&len, 1, big_endian)),
 		     big_endian);
-	buf->len += head;
+	return (size_t)(p + 4 - out);
+}
+
+/* One string, the whole of BUF, encoded where it lies: the bytes move up
+ * by the header's size and the header goes in front. */
+int
+ckpt_string_encode_in_place(struct ckpt_buf *buf, bool big_endian)
+{
+	uint8_t head[CKPT_STRING_HEAD_MAX];
+	size_t n = ckpt_string_head(head, buf->len, big_endian);
+	int rc;
+
+	if ((rc = ckpt_buf_reserve(buf, n)) < 0)
+		return rc;
+	memmove(buf->data + n, buf->data, buf->len);
+	memcpy(buf->data, head, n);
+	buf->len += n;
 	return 0;
 }
 

@@ -126,6 +126,12 @@ int ckpt_string_encode_order(const uint8_t *const *data,
 			     bool big_endian, struct ckpt_buf *out,
 			     uint32_t *crc);
 
+/* The bytes a string tensor of one element of LEN bytes starts with (its
+ * varint length and the masked CRC-32C of it), written at OUT (room for
+ * CKPT_STRING_HEAD_MAX); return their count.  Its LEN bytes follow. */
+#define CKPT_STRING_HEAD_MAX 14
+size_t ckpt_string_head(uint8_t *out, uint64_t len, bool big_endian);
+
 /* Encode the bytes of BUF as a string tensor of one element, in place:
  * what ckpt_string_encode_order() would append for them, without a second
  * copy (an object graph can be tens of MB).  Return 0 or -ENOMEM,

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -430,6 +431,87 @@ test_copies_follow(void)
 	}
 }
 
+/* The whole of file PATH (*LEN bytes), malloc()ed. */
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	long n;
+
+	CHECK(f != NULL);
+	CHECK_EQ_INT(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	CHECK(n >= 0);
+	rewind(f);
+	buf = malloc(n > 0 ? (size_t)n : 1);
+	CHECK(buf != NULL);
+	CHECK_EQ_INT(fread(buf, 1, (size_t)n, f), n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* The object graph built for a TF2 output goes through a file of no name
+ * in the output's directory, or through memory where none can be made:
+ * both give the same checkpoint, byte for byte, and leave no file. */
+static void
+test_graph_file(void)
+{
+	static const char *const sfx[] = { ".index", ".data-00000-of-00001" };
+	char src[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX];
+	char p1[PATH_MAX + 8], p2[PATH_MAX + 8], f[PATH_MAX + 32];
+	struct ckpt_convert_opts o = { 0 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_out_tensor t[8] = { 0 };
+	struct ckpt_buf keys[8] = { 0 };
+	struct ckpt_bundle *b;
+	size_t n;
+
+	snprintf(src, sizeof(src), "%s/gsrc", tmp);
+	snprintf(d1, sizeof(d1), "%s/gfile", tmp);
+	snprintf(d2, sizeof(d2), "%s/gmem", tmp);
+	CHECK_EQ_INT(mkdir(d1, 0700), 0);
+	CHECK_EQ_INT(mkdir(d2, 0700), 0);
+	snprintf(p1, sizeof(p1), "%s/out", d1);
+	snprintf(p2, sizeof(p2), "%s/out", d2);
+	b = tf1_source(src, t, keys, &n);
+	o.format = CKPT_FORMAT_TF2;
+	o.add_save_counter = true;
+	CHECK_EQ_INT(ckpt_convert_write(t, n, p1, &o, &err), 0);
+	CHECK_EQ_INT(setenv("CKPT_TEST_NO_TMPFILE", "1", 1), 0);
+	CHECK_EQ_INT(ckpt_convert_write(t, n, p2, &o, &err), 0);
+	CHECK_EQ_INT(unsetenv("CKPT_TEST_NO_TMPFILE"), 0);
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t *a, *c;
+		size_t alen, clen;
+
+		snprintf(f, sizeof(f), "%s%s", p1, sfx[i]);
+		a = slurp(f, &alen);
+		snprintf(f, sizeof(f), "%s%s", p2, sfx[i]);
+		c = slurp(f, &clen);
+		CHECK_EQ_MEM(a, alen, c, clen);
+		free(a);
+		free(c);
+	}
+	/* out.index and its data file: nothing else */
+	CHECK_EQ_INT(check_count_files(d1), 2);
+	{
+		struct ckpt_bundle *b2;
+		const struct ckpt_entry *e;
+
+		CHECK_EQ_INT(ckpt_bundle_open(p1, &b2, &err), 0);
+		e = ckpt_bundle_find(b2, CKPT_OBJGRAPH_KEY,
+				     strlen(CKPT_OBJGRAPH_KEY));
+		CHECK(e != NULL && e->dtype == CKPT_DT_STRING);
+		CHECK_EQ_INT(ckpt_bundle_verify(b2, e, &err), 0);
+		ckpt_bundle_close(b2);
+	}
+	ckpt_bundle_close(b);
+	for (size_t i = 0; i < 8; i++)
+		ckpt_buf_free(&keys[i]);
+}
+
 int
 main(void)
 {
@@ -438,6 +520,7 @@ main(void)
 	test_spooled_and_refused();
 	test_spool_by_name();
 	test_copies_follow();
+	test_graph_file();
 	check_rmtree(tmp);
 	return check_done("test_convert");
 }

@@ -1938,6 +1938,97 @@ test_build_bytes(void)
 	ckpt_buf_free(&want);
 }
 
+/* A sink that keeps the pieces it gets (BYTES), counts them and fails
+ * with -ENOSPC at piece FAIL_AT (0: never). */
+struct pieces {
+	struct ckpt_buf bytes;
+	uint64_t total;
+	size_t n, largest, fail_at;
+	int begins;
+};
+
+static int
+pieces_begin(void *ctx, uint64_t total)
+{
+	struct pieces *p = ctx;
+
+	p->total = total;
+	p->begins++;
+	return 0;
+}
+
+static int
+pieces_put(void *ctx, const void *data, size_t len)
+{
+	struct pieces *p = ctx;
+
+	CHECK_EQ_INT(p->begins, 1);
+	if (++p->n == p->fail_at)
+		return -ENOSPC;
+	if (len > p->largest)
+		p->largest = len;
+	return ckpt_buf_put(&p->bytes, data, len);
+}
+
+/* build_to and serialize_to give a sink the bytes build_bytes and
+ * serialize give, the whole length first, in pieces of about 64 KiB (one
+ * node larger than that whole: the root of 3,000 children here), and stop
+ * at the sink's error. */
+static void
+test_build_to(void)
+{
+	enum { K = 3000 };
+	struct ckpt_objvalue *v = calloc(K, sizeof(*v));
+	char (*keys)[64] = calloc(K, sizeof(*keys));
+	struct ckpt_objgraph_sink sink = { pieces_begin, pieces_put, NULL };
+	struct pieces p = { 0 };
+	struct ckpt_buf want = { 0 };
+	struct ckpt_objgraph *g;
+	struct ckpt_err err = { 0 };
+	size_t i;
+
+	CHECK(v != NULL && keys != NULL);
+	for (i = 0; i < K; i++) {
+		snprintf(keys[i], sizeof(keys[0]),
+			 "layer_%zu/.ATTRIBUTES/VARIABLE_VALUE", i);
+		v[i].key = keys[i];
+		v[i].full_name = keys[i];
+	}
+	sink.ctx = &p;
+	CHECK_EQ_INT(ckpt_objgraph_build_to(v, K, &sink, &err), 0);
+	CHECK_EQ_INT(ckpt_objgraph_build_bytes(v, K, &want, &err), 0);
+	CHECK_EQ_MEM(p.bytes.data, p.bytes.len, want.data, want.len);
+	CHECK_EQ_INT(p.total, want.len);
+	/* the root (3,000 references, about 50 KB) and the variables
+	 * (about 100 bytes each): more than one piece, none much over
+	 * 64 KiB */
+	CHECK(want.len > 300000);
+	CHECK(p.n >= 4);
+	CHECK(p.largest < 64 * 1024 + 200);
+	/* the same through protobuf-c */
+	g = parse_ok(want.data, want.len);
+	memset(&p, 0, sizeof(p));
+	CHECK_EQ_INT(ckpt_objgraph_serialize_to(g, &sink), 0);
+	CHECK_EQ_MEM(p.bytes.data, p.bytes.len, want.data, want.len);
+	CHECK_EQ_INT(p.total, want.len);
+	CHECK(p.n >= 4);
+	/* the sink's error stops both */
+	ckpt_buf_free(&p.bytes);
+	memset(&p, 0, sizeof(p));
+	p.fail_at = 2;
+	CHECK_EQ_INT(ckpt_objgraph_build_to(v, K, &sink, &err), -ENOSPC);
+	CHECK_EQ_INT(p.n, 2);
+	memset(&p, 0, sizeof(p));
+	p.fail_at = 3;
+	CHECK_EQ_INT(ckpt_objgraph_serialize_to(g, &sink), -ENOSPC);
+	CHECK_EQ_INT(p.n, 3);
+	ckpt_buf_free(&p.bytes);
+	ckpt_objgraph_free(g);
+	ckpt_buf_free(&want);
+	free(v);
+	free(keys);
+}
+
 /* Regression: slot variables of one variable under the same slot name of
  * two optimizers are two nodes. */
 static void
@@ -2018,6 +2109,7 @@ main(void)
 	test_build_roundtrip();
 	test_build_bad();
 	test_build_bytes();
+	test_build_to();
 	test_edit();
 	test_edit_parts();
 	test_edit_many();
