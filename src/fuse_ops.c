@@ -1550,11 +1550,15 @@ do_getxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
 	if (n == NULL)
 		return -ESTALE;
 	/* A damaged tensor has no CRC of its content to show (it cannot be
-	 * read): EIO, as for reads.  One computed from the content is
-	 * checked first, as a first read would be (it is read anyway). */
+	 * read): EIO, as for reads, and so has one whose bytes are not all
+	 * in its data file (cut short, or missing).  One computed from the
+	 * content is checked first, as a first read would be (it is read
+	 * anyway). */
 	if (crc && n->kind == CKPTFS_TENSOR && n->entry != NULL &&
 	    !ckptfs_ov_spooled(n)) {
-		if (ckptfs_node_damaged(n))
+		if (ckptfs_node_damaged(n) ||
+		    ckpt_bundle_entry_unopened(fs->tree->bundle, n->entry) ||
+		    ckpt_bundle_entry_short(fs->tree->bundle, n->entry))
 			return -EIO;
 		if ((!ckptfs_crc_is_stored(n->entry) || empty_source(n)) &&
 		    (rc = first_check(fs, ino)) < 0)

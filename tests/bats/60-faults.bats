@@ -70,6 +70,10 @@ hostile() {
 	run -1 cat "$MNT/by-name/s1/y"
 	assert_output --partial "Input/output error"
 	[ "$(stat -c %s "$MNT/by-name/s1/y")" = 16 ]
+	# no checksum of bytes it does not have, as for damage
+	run -1 getfattr -n user.ckpt.crc32c "$MNT/by-name/s1/y"
+	assert_output --partial "Input/output error"
+	[[ "$(xattr "$MNT/by-name/s2/z" user.ckpt.crc32c)" =~ ^[0-9a-f]{8}$ ]]
 	# the write-out names it and how to go on
 	finish_fails
 	assert_output --partial "ckptfs: error: by-name/s1/y: its bytes are not all in its data file $p.data-00001-of-00003 (cut short?); remove it, or overwrite all of it (ckpt-inspect -r --force salvages what is there)"
@@ -239,6 +243,8 @@ hostile() {
 	[ "$(values "$MNT/by-name/s0/x" f4)" = "1 2 3 4" ]
 	[ "$(values "$MNT/by-name/s2/z" f4)" = "9 10 11 12" ]
 	run -1 cat "$MNT/by-name/s1/y"
+	assert_output --partial "Input/output error"
+	run -1 getfattr -n user.ckpt.crc32c "$MNT/by-name/s1/y"
 	assert_output --partial "Input/output error"
 	finish_fails
 	assert_output --partial "ckptfs: error: by-name/s1/y: its data file $p.data-00001-of-00003 could not be opened (no such data file); remove it, or overwrite all of it"
