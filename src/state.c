@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,25 @@ struct lexer {
 	const char *end;
 	int line;
 };
+
+/* True if NAME (LEN bytes) is a field of CheckpointState
+ * (checkpoint_state.proto). */
+static bool
+known_field(const char *name, size_t len)
+{
+	static const char *const fields[] = {
+		"model_checkpoint_path",
+		"all_model_checkpoint_paths",
+		"all_model_checkpoint_timestamps",
+		"last_preserved_timestamp",
+	};
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strlen(fields[i]) == len &&
+		    memcmp(fields[i], name, len) == 0)
+			return true;
+	return false;
+}
 
 /* Skip white space and '#' comments. */
 static void
@@ -160,6 +180,15 @@ ckpt_state_parse(const char *buf, size_t len, char **path,
 		}
 		lx.p++;
 		skip_space(&lx);
+		if (!known_field(name, nlen)) {
+			rc = ckpt_fail(err, -EBADMSG,
+				       "line %d: unknown field '%.*s' (damaged? "
+				       "TensorFlow ignores a state file it "
+				       "cannot parse)",
+				       fline, (int)(nlen > 64 ? 64 : nlen),
+				       name);
+			goto fail;
+		}
 		if (lx.p < lx.end && (*lx.p == '"' || *lx.p == '\'')) {
 			int at = lx.line;
 			size_t slen;

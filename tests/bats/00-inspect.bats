@@ -626,6 +626,10 @@ assert_one_error() {
 	touch "$F/checkpoint"	# with one, the state file it is
 	run -1 --separate-stderr inspect "$F"
 	assert_one_error "$F/checkpoint: no model_checkpoint_path$"
+	# a field's name damaged: named, not taken for a missing path
+	printf 'model_checkpoint_path: "m"\naln_model_checkpoint_paths: "m"\n' >"$F/checkpoint"
+	run -1 --separate-stderr inspect "$F"
+	assert_one_error "$F/checkpoint: line 2: unknown field 'aln_model_checkpoint_paths' \(damaged\? TensorFlow ignores a state file it cannot parse\)$"
 	rm -r "$F"
 	# A data file of an older save with two shards is not this one's.
 	touch "$F.data-00000-of-00002"

@@ -90,14 +90,23 @@ test_parse(void)
 				      "a NUL byte") != NULL);
 	}
 	/* Each error names the line of its field, not the next one. */
+#define T "last_preserved_timestamp"
+#define M "model_checkpoint_path"
 	{
 		static const struct {
 			const char *text, *msg;
 		} v[] = {
 			{ "garbage\n", "line 1: expected 'field: value'" },
-			{ "a: 1\nbad\n\n", "line 2: expected 'field: value'" },
-			{ "a: 1\nb:\n", "line 2: missing value" },
-			{ "a: 1\n\nb: \"x\n", "line 3: malformed string" },
+			{ T ": 1\nbad\n\n", "line 2: expected 'field: value'" },
+			{ T ": 1\n" T ":\n", "line 2: missing value" },
+			{ T ": 1\n\n" M ": \"x\n", "line 3: malformed string" },
+			/* a bit flipped in a field's name */
+			{ M ": \"a\"\naln_model_checkpoint_paths: \"a\"\n",
+			  "line 2: unknown field 'aln_model_checkpoint_paths' "
+			  "(damaged? TensorFlow ignores a state file it cannot "
+			  "parse)" },
+			{ "oodel_checkpoint_path: \"a\"\n",
+			  "line 1: unknown field 'oodel_checkpoint_path'" },
 		};
 
 		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
