@@ -137,9 +137,11 @@ get_handle(const uint8_t **p, const uint8_t *limit, bool canon,
 	return 0;
 }
 
-/* Check that block H and its trailer lie within the table data. */
+/* Check that block H and its trailer lie within the table data; BY
+ * names what holds the handle. */
 static int
-check_range(const struct parser *ps, const char *kind, struct handle h)
+check_range(const struct parser *ps, const char *kind, struct handle h,
+	    const char *by)
 {
 	uint64_t body = ps->body;
 
@@ -148,8 +150,9 @@ check_range(const struct parser *ps, const char *kind, struct handle h)
 		return ckpt_fail(
 			ps->err, -ERANGE,
 			"%s: %s block (offset %" PRIu64 ", size %" PRIu64
-			") runs past the end of the table data (%zu bytes)",
-			pname(ps), kind, h.off, h.size, ps->body);
+			") runs past the end of the table data (%zu bytes): "
+			"its handle in %s is damaged",
+			pname(ps), kind, h.off, h.size, ps->body, by);
 	return 0;
 }
 
@@ -551,7 +554,8 @@ check_data_blocks(struct parser *ps, struct index_state *ix, uint64_t end,
 	for (i = 0; i < ix->nblk; i++) {
 		struct dblock *d = &ix->blk[i];
 
-		if ((rc = check_range(ps, "data", d->h)) < 0)
+		if ((rc = check_range(ps, "data", d->h, "the index block")) <
+		    0)
 			return rc;
 		if (d->h.off != expect)
 			return ckpt_fail(ps->err, -EBADMSG,
@@ -702,8 +706,8 @@ ckpt_table_parse(const uint8_t *buf, size_t len, const char *name,
 	if ((rc = parse_footer(&ps, &mh, &ih)) < 0)
 		return rc;
 	ps.body = len - CKPT_TABLE_FOOTER_LEN;
-	if ((rc = check_range(&ps, "metaindex", mh)) < 0 ||
-	    (rc = check_range(&ps, "index", ih)) < 0)
+	if ((rc = check_range(&ps, "metaindex", mh, "the footer")) < 0 ||
+	    (rc = check_range(&ps, "index", ih, "the footer")) < 0)
 		return rc;
 	if (ih.off + ih.size + CKPT_BLOCK_TRAILER_LEN != ps.body ||
 	    mh.off + mh.size + CKPT_BLOCK_TRAILER_LEN != ih.off)

@@ -874,6 +874,8 @@ test_crafted(void)
 	CHECK_EQ_INT(craft_finish(&c), -ERANGE);
 	CHECK(strstr(last_msg, "test.index: data block (offset 1000, size 8) "
 			       "runs past") != NULL);
+	CHECK(strstr(last_msg, "its handle in the index block is damaged") !=
+	      NULL);
 	craft_block(&c, (const uint8_t[]){ 0, 0, 0, 0, 1, 0, 0, 0 }, 8, 0);
 	craft_index(&c, "z", (struct handle){ 0, UINT64_MAX });
 	CHECK_EQ_INT(craft_finish(&c), -ERANGE);
@@ -1008,6 +1010,7 @@ test_example_corrupt(void)
 	q[105] = 0x60;	/* index block past the end */
 	CHECK_EQ_INT(parse_copy(q, sizeof(q), &t, &copy, &err), -ERANGE);
 	CHECK(strstr(err.msg, "index block") != NULL);
+	CHECK(strstr(err.msg, "its handle in the footer is damaged") != NULL);
 	check_corruptions(example, sizeof(example));
 }
 
