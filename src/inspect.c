@@ -1176,7 +1176,9 @@ write_raw(const struct ckpt_bundle *b, const bool *sel,
 		      "opened: nothing of it to salvage)\n", stderr);
 		return EX_BAD;
 	} else if ((rc == -EBADMSG || rc == -EIO) && opts->force) {
-		(void)fail_lib("warning: ", ckpt_err_str(&err, rc));
+		/* (a tensor cut short was warned about when opened) */
+		if (rc != -EIO || !ckpt_bundle_entry_short(b, e))
+			(void)fail_lib("warning: ", ckpt_err_str(&err, rc));
 		ret = EX_BAD;
 	} else if (rc == -EBADMSG || rc == -EIO) {
 		(void)fail_lib(NULL, ckpt_err_str(&err, rc));
@@ -1258,11 +1260,13 @@ list_json(const struct ckpt_bundle *b, const bool *sel, struct out *o)
 /* --- verify -------------------------------------------------------------- */
 
 /* Report one damaged tensor (or PART of one) with MSG, in text as
- * "DAMAGED key[part]: problem in FILE". */
+ * "DAMAGED key[part]: problem in FILE", or with FILE_FIRST (a problem of
+ * the file itself, as one that could not be opened) as "DAMAGED
+ * key[part]: FILE: problem". */
 static void
 report_damage(const struct opts *opts, const struct ckpt_entry *e,
 	      const struct ckpt_part *part, const char *msg, const char *file,
-	      struct out *o)
+	      bool file_first, struct out *o)
 {
 	if (opts->json) {
 		o_byte(o, '{');
@@ -1286,13 +1290,21 @@ report_damage(const struct opts *opts, const struct ckpt_entry *e,
 	if (part != NULL)
 		put_extents(o, e, part);
 	o_str(o, ": ");
-	esc_text(o, msg, strlen(msg), ESC_MSG);
 	if (file != NULL) {
 		const char *base = strrchr(file, '/');
 
-		o_str(o, " in ");
 		base = base != NULL ? base + 1 : file;
-		esc_text(o, base, strlen(base), ESC_PLAIN);
+		if (file_first) {
+			esc_text(o, base, strlen(base), ESC_PLAIN);
+			o_str(o, ": ");
+		}
+		esc_text(o, msg, strlen(msg), ESC_MSG);
+		if (!file_first) {
+			o_str(o, " in ");
+			esc_text(o, base, strlen(base), ESC_PLAIN);
+		}
+	} else {
+		esc_text(o, msg, strlen(msg), ESC_MSG);
 	}
 	o_byte(o, '\n');
 }
@@ -1341,7 +1353,7 @@ verify_one(const struct ckpt_bundle *b, const struct opts *opts,
 		snprintf(m, sizeof(m), "unusable index entry: %s",
 			 after_path(ckpt_bundle_entry_bad(b, stored),
 				    b->index_path));
-		report_damage(opts, e, part, m, b->index_path, o);
+		report_damage(opts, e, part, m, b->index_path, false, o);
 		return false;
 	}
 	rc = ckpt_bundle_verify(b, stored, &err);
@@ -1349,7 +1361,7 @@ verify_one(const struct ckpt_bundle *b, const struct opts *opts,
 		return true;
 	file = ckpt_shard_path(b->prefix, stored->shard_id, b->hdr.num_shards);
 	report_damage(opts, e, part, strip_key(ckpt_err_str(&err, rc)), file,
-		      o);
+		      ckpt_bundle_entry_unopened(b, stored) != NULL, o);
 	free(file);
 	return false;
 }
@@ -1390,7 +1402,8 @@ graph_keys_held(const struct ckpt_bundle *b, const struct ckpt_objgraph *g,
 			o_byte(&m, '\0');
 			if (m.err == 0)
 				report_damage(opts, ge, NULL,
-					      (const char *)m.b.data, NULL, o);
+					      (const char *)m.b.data, NULL,
+					      false, o);
 		}
 	}
 	if (missing > NAMED) {
@@ -1401,7 +1414,7 @@ graph_keys_held(const struct ckpt_bundle *b, const struct ckpt_objgraph *g,
 		o_byte(&m, '\0');
 		if (m.err == 0)
 			report_damage(opts, ge, NULL, (const char *)m.b.data,
-				      NULL, o);
+				      NULL, false, o);
 	}
 	ckpt_buf_free(&m.b);
 	return missing == 0;
@@ -1462,7 +1475,7 @@ verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
 						   b->prefix));
 			file = ckpt_shard_path(b->prefix, ge->shard_id,
 					       b->hdr.num_shards);
-			report_damage(opts, ge, NULL, msg, file, o);
+			report_damage(opts, ge, NULL, msg, file, false, o);
 			free(file);
 			damaged++;
 		} else if (!graph_keys_held(b, g, opts, ge, o)) {

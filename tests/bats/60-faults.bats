@@ -235,7 +235,7 @@ hostile() {
 	assert_line --partial "s1/y"
 	assert_line "ckpt-inspect: warning: $p.data-00001-of-00003: no such data file, which holds tensor 's1/y'"
 	run -1 "$CKPT_INSPECT" --verify "$p"
-	assert_line "DAMAGED s1/y: no such data file in ckpt.data-00001-of-00003"
+	assert_line "DAMAGED s1/y: ckpt.data-00001-of-00003: no such data file"
 	assert_line "3 tensors verified, 1 damaged"
 	mount_ckpt "$p" -o output="$o"
 	run -0 cat "$CKPTFS_LOG"
