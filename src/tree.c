@@ -1429,6 +1429,19 @@ find_key(const struct build *bd, const char *key, size_t len, size_t *k)
 	return true;
 }
 
+/* The length of the object path of TF2 key KEY (LEN bytes): the key
+ * less a trailing /.ATTRIBUTES/VARIABLE_VALUE, or all of it without
+ * one. */
+static size_t
+object_path_len(const char *key, size_t len)
+{
+	size_t sl = sizeof(VARIABLE_SUFFIX) - 1;
+
+	return len > sl && memcmp(key + len - sl, VARIABLE_SUFFIX, sl) == 0
+		       ? len - sl
+		       : len;
+}
+
 /* Whether attribute A names a tensor /by-name shows: its entry *K (not
  * a slice, not the graph) and its name there, *NAME (*LEN bytes): its
  * full name, or without one its key less /.ATTRIBUTES/VARIABLE_VALUE. */
@@ -1437,7 +1450,6 @@ attr_name(const struct build *bd, const struct ckpt_objattr *a, size_t *k,
 	  const uint8_t **name, size_t *len)
 {
 	const struct ckpt_entry *entries = bd->t->src.entries;
-	size_t sl = sizeof(VARIABLE_SUFFIX) - 1;
 
 	if (!find_key(bd, a->checkpoint_key, a->checkpoint_key_len, k) ||
 	    entries[*k].is_part || is_graph_key(&entries[*k]))
@@ -1446,10 +1458,8 @@ attr_name(const struct build *bd, const struct ckpt_objattr *a, size_t *k,
 	*len = a->full_name_len;
 	if (*len == 0) {
 		*name = (const uint8_t *)a->checkpoint_key;
-		*len = a->checkpoint_key_len;
-		if (*len >= sl &&
-		    memcmp(*name + *len - sl, VARIABLE_SUFFIX, sl) == 0)
-			*len -= sl;
+		*len = object_path_len(a->checkpoint_key,
+				       a->checkpoint_key_len);
 	}
 	return true;
 }
@@ -1725,7 +1735,12 @@ build_by_name(struct build *bd)
 
 		if (bd->seen[i] || e->is_part || (src->tf2 && is_graph_key(e)))
 			continue;
-		rc = add_by_name(bd, i, (const uint8_t *)e->key, e->key_len);
+		/* A TF2 key no attribute names: its object path, as an
+		 * attribute without a full name and a file the overlay
+		 * names after its key (ckptfs_name_from_key()) show it. */
+		rc = add_by_name(bd, i, (const uint8_t *)e->key,
+				 src->tf2 ? object_path_len(e->key, e->key_len)
+					  : e->key_len);
 		if (rc == 0 && src->tf2)
 			bd->entry_node[i]->derived_name = true;
 		if (!src->tf2 && is_counter(e))
@@ -2059,8 +2074,8 @@ static void
 graph_warning(struct ckptfs_tree *t, const char *why)
 {
 	snprintf(t->warning, sizeof(t->warning),
-		 "object graph unreadable (%.400s); by-name/ shows checkpoint "
-		 "keys",
+		 "object graph unreadable (%.400s); by-name/ shows the keys' "
+		 "object paths",
 		 why);
 	t->graph_unusable = true;
 	t->graph_missing = 0;

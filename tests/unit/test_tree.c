@@ -657,15 +657,23 @@ check_tf2(const struct attr_spec *spec, size_t nspec, struct ckpt_entry *e,
 	CHECK(t->src.graph == NULL && t->src.graph_buf == NULL);
 	ckptfs_tree_free(t);
 
-	/* Without a graph every key but the graph's is shown by name. */
+	/* Without a graph every key but the graph's is shown by name, as
+	 * its object path (less /.ATTRIBUTES/VARIABLE_VALUE: a slot's
+	 * path holds it too). */
 	src.graph = NULL;
 	src.graph_len = 0;
 	src.graph_buf = NULL;
 	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
 	CHECK_EQ_STR(listing(t, "by-name"), "Variable_2 model");
-	CHECK_EQ_STR(key_at(t, "by-name/model/extra/0/.ATTRIBUTES/"
-			       "VARIABLE_VALUE"),
+	CHECK_EQ_STR(key_at(t, "by-name/model/extra/0"),
 		     "model/extra/0/.ATTRIBUTES/VARIABLE_VALUE");
+	CHECK_EQ_STR(listing(t, "by-name/model/layers/0"), "kernel kernel@");
+	CHECK_EQ_STR(key_at(t, "by-name/model/layers/0/kernel@/"
+			       ".OPTIMIZER_SLOT/optimizer/m"),
+		     "model/layers/0/kernel/.OPTIMIZER_SLOT/optimizer/m/"
+		     ".ATTRIBUTES/VARIABLE_VALUE");
+	CHECK(ckptfs_tree_path(t, "by-name/model/extra/0/.ATTRIBUTES") ==
+	      NULL);
 	ckptfs_tree_free(t);
 }
 
@@ -746,8 +754,7 @@ test_tf2_bad_graph(void)
 				 "graph: malformed TrackableObjectGraph") ==
 	      t->warning);
 	CHECK_EQ_STR(listing(t, "by-name"), "model");
-	CHECK_EQ_STR(key_at(t, "by-name/model/v/.ATTRIBUTES/VARIABLE_VALUE"),
-		     key);
+	CHECK_EQ_STR(key_at(t, "by-name/model/v"), key);
 	CHECK(ckptfs_tree_path(t, "by-name/v") == NULL);
 	ckptfs_tree_free(t);
 
