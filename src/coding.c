@@ -4,9 +4,12 @@
 #include "coding.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 int
@@ -80,6 +83,100 @@ ckpt_fnv1a64(const void *data, size_t len)
 		h *= 0x100000001b3ull;
 	}
 	return h;
+}
+
+/* --- SipHash (Aumasson and Bernstein, "SipHash: a fast short-input PRF",
+ * 2012): four 64-bit words of state, C rounds per 8-byte word of input,
+ * D rounds to finish. */
+
+static uint64_t
+rotl64(uint64_t x, int b)
+{
+	return x << b | x >> (64 - b);
+}
+
+static void
+sip_rounds(uint64_t v[4], int n)
+{
+	while (n-- > 0) {
+		v[0] += v[1];
+		v[1] = rotl64(v[1], 13);
+		v[1] ^= v[0];
+		v[0] = rotl64(v[0], 32);
+		v[2] += v[3];
+		v[3] = rotl64(v[3], 16);
+		v[3] ^= v[2];
+		v[0] += v[3];
+		v[3] = rotl64(v[3], 21);
+		v[3] ^= v[0];
+		v[2] += v[1];
+		v[1] = rotl64(v[1], 17);
+		v[1] ^= v[2];
+		v[2] = rotl64(v[2], 32);
+	}
+}
+
+static uint64_t
+siphash(uint64_t k0, uint64_t k1, int c, int d, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t v[4] = { k0 ^ 0x736f6d6570736575ull,
+			  k1 ^ 0x646f72616e646f6dull,
+			  k0 ^ 0x6c7967656e657261ull,
+			  k1 ^ 0x7465646279746573ull };
+	uint64_t m, last = (uint64_t)len << 56;
+	size_t i, tail = len % 8;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = ckpt_load64le(p + i);
+		v[3] ^= m;
+		sip_rounds(v, c);
+		v[0] ^= m;
+	}
+	for (size_t k = 0; k < tail; k++)
+		last |= (uint64_t)p[i + k] << (8 * k);
+	v[3] ^= last;
+	sip_rounds(v, c);
+	v[0] ^= last;
+	v[2] ^= 0xff;
+	sip_rounds(v, d);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+uint64_t
+ckpt_siphash24(const uint8_t key[16], const void *data, size_t len)
+{
+	return siphash(ckpt_load64le(key), ckpt_load64le(key + 8), 2, 4, data,
+		       len);
+}
+
+static uint64_t hash_key[2];
+static pthread_once_t hash_once = PTHREAD_ONCE_INIT;
+
+/* Draw the key of ckpt_hash(): from the kernel, or where it cannot give
+ * one, from the time, the pid and an address (still unknown to whoever
+ * writes a checkpoint). */
+static void
+hash_key_init(void)
+{
+	struct timespec ts;
+	uint64_t mix;
+
+	if (getrandom(hash_key, sizeof(hash_key), GRND_NONBLOCK) ==
+	    (ssize_t)sizeof(hash_key))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	mix = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^
+	      (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)&ts;
+	hash_key[0] = mix * 0x9e3779b97f4a7c15ull;
+	hash_key[1] = (mix ^ 0xc4ceb9fe1a85ec53ull) * 0xff51afd7ed558ccdull;
+}
+
+uint64_t
+ckpt_hash(const void *data, size_t len)
+{
+	pthread_once(&hash_once, hash_key_init);
+	return siphash(hash_key[0], hash_key[1], 1, 3, data, len);
 }
 
 int

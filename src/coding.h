@@ -82,8 +82,19 @@ ckpt_store64(uint8_t *p, uint64_t v, bool big_endian)
 		     big_endian);
 }
 
-/* 64-bit FNV-1a of DATA (hash tables; shortened names' "%#<hash>"). */
+/* 64-bit FNV-1a of DATA: the same in every process (shortened names'
+ * "%#<hash>", fingerprints).  Not for hash tables of names a checkpoint
+ * or a user chooses: colliding names are cheap to make. */
 uint64_t ckpt_fnv1a64(const void *data, size_t len);
+
+/* SipHash-2-4 of DATA under KEY (16 bytes), as its authors define it. */
+uint64_t ckpt_siphash24(const uint8_t key[16], const void *data, size_t len);
+
+/* The hash of DATA for hash tables: SipHash-1-3 under a key drawn at
+ * random once per process, so that no input can choose names that all
+ * land in one slot (a checkpoint of 32,768 such names took a minute to
+ * mount with FNV-1a).  Thread-safe. */
+uint64_t ckpt_hash(const void *data, size_t len);
 
 /* A growable byte buffer.  Zero-initialise, append, then free. */
 struct ckpt_buf {

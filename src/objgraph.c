@@ -2435,7 +2435,7 @@ ref_hash(int32_t a, int32_t b, const void *name, size_t len)
 	uint64_t ids = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
 
 	/* (the ids mixed by a multiply, so that consecutive ones spread) */
-	return ckpt_fnv1a64(name, len) ^ ids * 0x9e3779b97f4a7c15ull;
+	return ckpt_hash(name, len) ^ ids * 0x9e3779b97f4a7c15ull;
 }
 
 /* What reference E of table T is found by: its variable (*B; -1 for an

@@ -496,7 +496,7 @@ take_meta(struct ckptfs_node *n, const struct ckptfs_node *m, bool own)
 static uint64_t
 vac_hash(const void *key, size_t len, bool tf1)
 {
-	return ckpt_fnv1a64(key, len) ^ (tf1 ? 0x9e3779b97f4a7c15ull : 0);
+	return ckpt_hash(key, len) ^ (tf1 ? 0x9e3779b97f4a7c15ull : 0);
 }
 
 /* The slot of KEY (LEN bytes, hash H; TF1: a TF1 name) in OV's vacated

@@ -180,7 +180,7 @@ smap_get(const struct smap *m, const void *key, size_t len, size_t *val)
 
 	if (m->cap == 0)
 		return false;
-	s = smap_slot(m, key, len, ckpt_fnv1a64(key, len));
+	s = smap_slot(m, key, len, ckpt_hash(key, len));
 	if (s->key == NULL)
 		return false;
 	*val = s->val;
@@ -191,7 +191,7 @@ smap_get(const struct smap *m, const void *key, size_t len, size_t *val)
 static int
 smap_put(struct smap *m, const void *key, size_t len, size_t val)
 {
-	uint64_t h = ckpt_fnv1a64(key, len);
+	uint64_t h = ckpt_hash(key, len);
 	struct smap_slot *s;
 
 	if (len > UINT32_MAX || smap_reserve(m) < 0)
@@ -595,7 +595,7 @@ static size_t
 dir_slot(const struct ckptfs_node *dir, const char *name, size_t len)
 {
 	const struct ckptfs_dirtab *d = dir->dir.tab;
-	size_t i = (size_t)ckpt_fnv1a64(name, len) & (d->nslots - 1);
+	size_t i = (size_t)ckpt_hash(name, len) & (d->nslots - 1);
 
 	for (;;) {
 		uint32_t s = d->slots[i];
@@ -723,7 +723,7 @@ dir_shrink(struct ckptfs_node *dir)
 static uint32_t
 gone_hash(const char *name, size_t len)
 {
-	return (uint32_t)ckpt_fnv1a64(name, len);
+	return (uint32_t)ckpt_hash(name, len);
 }
 
 /* Entries dir_hole() looks through for a hole a new name may take. */
@@ -855,7 +855,7 @@ slot_home(const struct ckptfs_node *dir, size_t i)
 	const struct ckptfs_loc *l =
 		CKPTFS_ENT_LOC(dir, d->ents[d->slots[i] - 1].node);
 
-	return (size_t)ckpt_fnv1a64(l->name, l->len) & (d->nslots - 1);
+	return (size_t)ckpt_hash(l->name, l->len) & (d->nslots - 1);
 }
 
 /* Remove a displayed name from DIR (backward-shift deletion in the hash,
@@ -1061,7 +1061,7 @@ pend_get(struct ckptfs_node *d, const uint8_t *raw, size_t len)
 {
 	struct ckptfs_build_dir *b = d->dir.tab->build;
 	struct pend *p;
-	uint64_t h = ckpt_fnv1a64(raw, len);
+	uint64_t h = ckpt_hash(raw, len);
 	size_t i;
 
 	if (b->nslots == 0 && b->n < SMALL_DIR) {

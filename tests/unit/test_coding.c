@@ -354,6 +354,51 @@ test_err_cut(void)
 	CHECK_EQ_STR(err.msg, "");
 }
 
+/* SipHash-2-4 gives its authors' test values (key 00..0f, message 00..,
+ * of 0, 1, 8 and 15 bytes: the last the paper's example); ckpt_hash()
+ * is a function of its input within a process, and spreads names that
+ * differ in one byte. */
+static void
+test_siphash(void)
+{
+	uint8_t key[16], msg[16];
+	uint64_t seen[256];
+
+	for (int i = 0; i < 16; i++)
+		key[i] = msg[i] = (uint8_t)i;
+	CHECK_EQ_U64(ckpt_siphash24(key, msg, 0), 0x726fdb47dd0e0e31ull);
+	CHECK_EQ_U64(ckpt_siphash24(key, msg, 1), 0x74f839c593dc67fdull);
+	CHECK_EQ_U64(ckpt_siphash24(key, msg, 8), 0x93f5f5799a932462ull);
+	CHECK_EQ_U64(ckpt_siphash24(key, msg, 15), 0xa129ca6149be45e5ull);
+	CHECK_EQ_U64(ckpt_hash("dense/kernel", 12),
+		     ckpt_hash("dense/kernel", 12));
+	/* Two names FNV-1a gives one hash (found by a cycle search): a
+	 * checkpoint of such names would fill one slot of a table. */
+	{
+		static const uint8_t b1[] = { 0xc2, 0xd0, 0xde, 0x8a, 0xfe,
+					      0xe2, 0x98, 0xb0, 0xac, 0x81 };
+		static const uint8_t b2[] = { 0x98, 0xc9, 0xaa, 0x92, 0xfe,
+					      0xf1, 0x81, 0xc5, 0xd1, 0x80 };
+		uint8_t n1[260], n2[260];
+
+		memset(n1, 'a', 250);
+		memset(n2, 'a', 250);
+		memcpy(n1 + 250, b1, 10);
+		memcpy(n2 + 250, b2, 10);
+		CHECK_EQ_U64(ckpt_fnv1a64(n1, 260), 0x984ad11059b519d6ull);
+		CHECK_EQ_U64(ckpt_fnv1a64(n2, 260), 0x984ad11059b519d6ull);
+		CHECK(ckpt_hash(n1, 260) != ckpt_hash(n2, 260));
+	}
+	for (int i = 0; i < 256; i++) {
+		char name[] = "layer_?";
+
+		name[6] = (char)i;
+		seen[i] = ckpt_hash(name, sizeof(name) - 1);
+		for (int j = 0; j < i; j++)
+			CHECK(seen[j] != seen[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -366,5 +411,6 @@ main(void)
 	test_utf8();
 	test_text_safe();
 	test_err_cut();
+	test_siphash();
 	return check_done("test_coding");
 }
