@@ -1003,45 +1003,127 @@ ckpt_part_run_offset(const struct ckpt_entry *e, const struct ckpt_part *p,
 	return run_full_offset(e, p, r);
 }
 
+/* A part's extent along the dimension the overlap check sweeps. */
+struct span1 {
+	int64_t start, end;
+	size_t part;
+};
+
+static int
+span1_cmp(const void *a, const void *b)
+{
+	const struct span1 *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->part < y->part ? -1 : x->part > y->part;
+}
+
+static int
+i64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether parts I and J of E overlap in every dimension but SKIP. */
+static bool
+parts_meet(const struct ckpt_entry *e, size_t i, size_t j, int skip)
+{
+	for (int k = 0; k < e->rank; k++) {
+		const struct ckpt_extent *a = &e->parts[i].ext[k];
+		const struct ckpt_extent *c = &e->parts[j].ext[k];
+
+		if (k != skip && (a->start + a->length <= c->start ||
+				  c->start + c->length <= a->start))
+			return false;
+	}
+	return true;
+}
+
 /* Check that no two parts of E overlap and together they hold exactly
- * its elements. */
+ * its elements.  The parts are swept in the order of their start along
+ * the dimension with the most distinct starts (the one they are cut
+ * along), each compared only with those it can meet there: about K log K
+ * for K parts cut along one dimension, where comparing every pair took
+ * 16 s for 100,000 slices. */
 static int
 check_parts(const struct ckpt_entry *e, const char *name,
 	    struct ckpt_err *err)
 {
 	char kb[SHOWN_MAX];
 	uint64_t total = 0, elems;
+	size_t n = e->nparts, best = 0, nact = 0, *act = NULL;
+	struct span1 *sp = NULL;
+	int64_t *starts = NULL;
+	int dim = 0, rc = 0;
 
 	ckpt_shape_elems(e->dims, e->rank, &elems);
-	for (size_t i = 0; i < e->nparts; i++) {
-		uint64_t n;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t m;
 
-		ckpt_shape_elems(e->parts[i].entry->dims, e->rank, &n);
-		total += n;
-		for (size_t j = 0; j < i; j++) {
-			bool overlap = true;
+		ckpt_shape_elems(e->parts[i].entry->dims, e->rank, &m);
+		total += m;
+	}
+	if (elems == 0 || n < 2)
+		goto cover;
+	sp = calloc(n, sizeof(*sp));
+	act = calloc(n, sizeof(*act));
+	starts = calloc(n, sizeof(*starts));
+	if (sp == NULL || act == NULL || starts == NULL) {
+		rc = ckpt_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int k = 0; k < e->rank; k++) {
+		size_t distinct = 1;
 
-			for (int k = 0; k < e->rank && overlap; k++) {
-				const struct ckpt_extent *a = &e->parts[i].ext[k];
-				const struct ckpt_extent *c = &e->parts[j].ext[k];
-
-				if (a->start + a->length <= c->start ||
-				    c->start + c->length <= a->start)
-					overlap = false;
-			}
-			if (overlap && elems > 0)
-				return ckpt_fail(err, -EBADMSG,
-						 "%s: partitioned tensor '%s' "
-						 "has overlapping slices",
-						 name, shown_key(e, kb));
+		for (size_t i = 0; i < n; i++)
+			starts[i] = e->parts[i].ext[k].start;
+		qsort(starts, n, sizeof(*starts), i64_cmp);
+		for (size_t i = 1; i < n; i++)
+			distinct += starts[i] != starts[i - 1];
+		if (distinct > best) {
+			best = distinct;
+			dim = k;
 		}
 	}
-	if (total != elems)
-		return ckpt_fail(err, -EBADMSG,
-				 "%s: the slices of partitioned tensor '%s' "
-				 "do not cover it",
-				 name, shown_key(e, kb));
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct ckpt_extent *x = &e->parts[i].ext[dim];
+
+		sp[i] = (struct span1){ x->start, x->start + x->length, i };
+	}
+	qsort(sp, n, sizeof(*sp), span1_cmp);
+	/* ACT: the parts begun before this one that have not ended */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		size_t keep = 0;
+
+		for (size_t a = 0; a < nact; a++) {
+			if (sp[act[a]].end <= sp[i].start)
+				continue;
+			if (parts_meet(e, sp[act[a]].part, sp[i].part, dim)) {
+				rc = ckpt_fail(err, -EBADMSG,
+					       "%s: partitioned tensor '%s' "
+					       "has overlapping slices",
+					       name, shown_key(e, kb));
+				break;
+			}
+			act[keep++] = act[a];
+		}
+		nact = keep;
+		act[nact++] = i;
+	}
+cover:
+	if (rc == 0 && total != elems)
+		rc = ckpt_fail(err, -EBADMSG,
+			       "%s: the slices of partitioned tensor '%s' do "
+			       "not cover it",
+			       name, shown_key(e, kb));
+out:
+	free(sp);
+	free(act);
+	free(starts);
+	return rc;
 }
 
 /* Resolve partitioned tensor I (decoded as PE) to its part entries,

@@ -326,6 +326,97 @@ add_string_part(struct ckpt_writer *w, const char *key,
 /* A partitioned string tensor reads as the one string tensor its parts
  * make (FORMAT.md 5.3), whatever the slicing: S [4,3] in three slices over
  * two shards, lengths from 0 to 200 (two-byte varints); E [0,2] in two. */
+/* Write tensor "t" [4,4] float32 in the N slices of S (2 extents each,
+ * zeros) at PREFIX, open it and return why "t" cannot be used (a static
+ * copy), or "" if it can. */
+static const char *
+parts_verdict(const char *prefix, const struct ckpt_extent *s, size_t n)
+{
+	static const int64_t dims[] = { 4, 4 };
+	static char why[512];
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	struct ckpt_bundle *b;
+	const struct ckpt_entry *e;
+	const char *m;
+	float zeros[16] = { 0 };
+
+	CHECK_EQ_INT(ckpt_writer_new(prefix, NULL, &w, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		int64_t lens[2] = { s[2 * i].length, s[2 * i + 1].length };
+		struct ckpt_buf key = { 0 };
+
+		CHECK_EQ_INT(ckpt_slice_key_encode("t", 1, &s[2 * i], 2, &key),
+			     0);
+		CHECK_EQ_INT(ckpt_writer_add(w, key.data, key.len, CKPT_DT_FLOAT,
+					     lens, 2, zeros,
+					     (size_t)(lens[0] * lens[1]) * 4,
+					     &err),
+			     0);
+		ckpt_buf_free(&key);
+	}
+	CHECK_EQ_INT(ckpt_writer_add_partitioned(w, "t", 1, CKPT_DT_FLOAT, dims,
+						 2, s, n, &err),
+		     0);
+	CHECK_EQ_INT(ckpt_writer_finish(w, &err), 0);
+	ckpt_writer_free(w);
+	CHECK_EQ_INT(ckpt_bundle_open(prefix, &b, &err), 0);
+	e = ckpt_bundle_find(b, "t", 1);
+	CHECK(e != NULL);
+	m = ckpt_bundle_entry_bad(b, e);
+	snprintf(why, sizeof(why), "%s", m != NULL ? m : "");
+	ckpt_bundle_close(b);
+	return why;
+}
+
+/* Slices that overlap are refused, also two far apart in the order the
+ * check sweeps them in, and before a count that does not add up; a grid
+ * and slices cut along the other dimension are taken. */
+static void
+test_parts_overlap(void)
+{
+	/* rows 0-1 x cols 0-1, ..., a 2 x 2 grid */
+	static const struct ckpt_extent grid[] = {
+		{ 0, 2 }, { 0, 2 }, { 0, 2 }, { 2, 2 },
+		{ 2, 2 }, { 0, 2 }, { 2, 2 }, { 2, 2 },
+	};
+	/* one column each */
+	static const struct ckpt_extent cols[] = {
+		{ 0, 4 }, { 0, 1 }, { 0, 4 }, { 1, 1 },
+		{ 0, 4 }, { 2, 1 }, { 0, 4 }, { 3, 1 },
+	};
+	/* rows 0-3 x cols 0-1; rows 0, 1, 2 x cols 2-3; row 3 x cols 1-3,
+	 * which meets the first at (3, 1): 17 elements for 16 */
+	static const struct ckpt_extent far[] = {
+		{ 0, 4 }, { 0, 2 }, { 0, 1 }, { 2, 2 }, { 1, 1 }, { 2, 2 },
+		{ 2, 1 }, { 2, 2 }, { 3, 1 }, { 1, 3 },
+	};
+	/* rows 0-1 and rows 1-2 whole, row 3 missing: 16 elements */
+	static const struct ckpt_extent even[] = {
+		{ 0, 2 }, { 0, 4 }, { 1, 2 }, { 0, 4 },
+	};
+	/* rows 0-1 and row 3: 12 elements */
+	static const struct ckpt_extent gap[] = {
+		{ 0, 2 }, { 0, 4 }, { 3, 1 }, { 0, 4 },
+	};
+	char prefix[PATH_MAX];
+
+	snprintf(prefix, sizeof(prefix), "%s/ov1", tmp);
+	CHECK_EQ_STR(parts_verdict(prefix, grid, 4), "");
+	snprintf(prefix, sizeof(prefix), "%s/ov2", tmp);
+	CHECK_EQ_STR(parts_verdict(prefix, cols, 4), "");
+	snprintf(prefix, sizeof(prefix), "%s/ov3", tmp);
+	CHECK(strstr(parts_verdict(prefix, far, 5),
+		     "partitioned tensor 't' has overlapping slices") != NULL);
+	snprintf(prefix, sizeof(prefix), "%s/ov4", tmp);
+	CHECK(strstr(parts_verdict(prefix, even, 2),
+		     "partitioned tensor 't' has overlapping slices") != NULL);
+	snprintf(prefix, sizeof(prefix), "%s/ov5", tmp);
+	CHECK(strstr(parts_verdict(prefix, gap, 2),
+		     "the slices of partitioned tensor 't' do not cover it") !=
+	      NULL);
+}
+
 static void
 test_partitioned_strings(void)
 {
@@ -1314,6 +1405,7 @@ main(void)
 	check_mkdtemp(tmp, sizeof(tmp));
 	test_real();
 	test_partitioned();
+	test_parts_overlap();
 	test_partitioned_strings();
 	test_partitioned_strings_random();
 	test_partitioned_strings_vocab();
