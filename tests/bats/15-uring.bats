@@ -37,7 +37,7 @@ setup() {
 	require_fuse
 	[ -f "$PARAM" ] || skip "this kernel has no FUSE over io_uring"
 	[ "$(cat "$PARAM")" = Y ] ||
-		skip "enable_uring is off and cannot be set here (not root)"
+		skip "enable_uring is off and cannot be set here (not root, or /sys read-only)"
 	T=$BATS_TEST_TMPDIR
 }
 
