@@ -462,7 +462,7 @@ hostile() {
 	rm "$p.data-00001-of-00003"
 	mkdir "$p.data-00001-of-00003"
 	run -1 timeout 10 "$CKPT_INSPECT" --verify "$p"
-	assert_line "DAMAGED s1/y: not a regular file in ckpt.data-00001-of-00003"
+	assert_line "DAMAGED s1/y: ckpt.data-00001-of-00003: not a regular file"
 	assert_line "3 tensors verified, 1 damaged"
 	run -1 --separate-stderr "$CKPT_INSPECT" -H "$p"
 	assert_line "shard 1      $p.data-00001-of-00003 (not a regular file)"
