@@ -90,6 +90,20 @@ key_cmp(const void *a, const void *b)
 	return ckpt_key_cmp(x->p, x->len, y->p, y->len);
 }
 
+/* The length of E's key less a trailing /.ATTRIBUTES/VARIABLE_VALUE
+ * (the object path /by-name shows for a key no attribute names). */
+static size_t
+object_path_len(const struct ckpt_entry *e)
+{
+	static const char sfx[] = "/.ATTRIBUTES/VARIABLE_VALUE";
+	size_t sl = sizeof(sfx) - 1;
+
+	return e->key_len > sl &&
+			       memcmp(e->key + e->key_len - sl, sfx, sl) == 0
+		       ? e->key_len - sl
+		       : e->key_len;
+}
+
 /* Check every directory of T and every visible entry of E[0..N). */
 static void
 check_tree(struct ckptfs_tree *t, const struct ckpt_entry *e, size_t n,
@@ -119,8 +133,8 @@ check_tree(struct ckptfs_tree *t, const struct ckpt_entry *e, size_t n,
 				abort();
 			if (!graph)
 				continue;
-			/* a name in /by-name; the key when the graph did not
-			 * unpack */
+			/* a name in /by-name; the key's object path when the
+			 * graph did not unpack */
 			path.len = 0;
 			if (ckptfs_node_rawpath(t, d, CKPTFS_BY_NAME, &path) <
 				    0 &&
@@ -129,7 +143,7 @@ check_tree(struct ckptfs_tree *t, const struct ckpt_entry *e, size_t n,
 				     e[j].key_len) == 0))
 				abort();
 			if (bad && path.len > 0 &&
-			    (path.len != e[j].key_len ||
+			    (path.len != object_path_len(&e[j]) ||
 			     memcmp(path.data, e[j].key, path.len) != 0))
 				abort();
 			continue;
