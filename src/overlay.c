@@ -1433,13 +1433,12 @@ hidden_inside(struct ckptfs_tree *t, const struct ckptfs_node *d,
 
 			end = slash != NULL ? (size_t)(slash - h->path) : h->len;
 			for (int sfx = 0; sfx < 2 && next == NULL; sfx++) {
-				disp.len = 0;
-				if (c->kind == CKPTFS_DIR &&
-				    ckptfs_name_escape(h->path + at, end - at,
-						       sfx, &disp) == 0)
-					next = ckptfs_dir_lookup(
-						c, (const char *)disp.data,
-						disp.len);
+				int rc;
+
+				if (c->kind == CKPTFS_DIR)
+					next = ckptfs_dir_lookup_raw(
+						c, h->path + at, end - at,
+						sfx, &disp, &rc);
 			}
 			c = next;
 		}
@@ -1506,28 +1505,23 @@ walk_path(struct ckptfs_tree *t, int view, const char *path, size_t len,
 
 		if (i < len && path[i] != '/')
 			continue;
-		disp->len = 0;
-		rc = ckptfs_name_escape(path + start, i - start, false, disp);
+		c = ckptfs_dir_lookup_raw(d, path + start, i - start, false,
+					  disp, &rc);
 		if (rc < 0)
 			return rc;
 		if (i == len) {
 			*dir = d;
-			*at = ckptfs_dir_lookup(d, (const char *)disp->data,
-						disp->len);
+			*at = c;
 			return 0;
 		}
-		c = ckptfs_dir_lookup(d, (const char *)disp->data, disp->len);
 		if (c == NULL || c->kind != CKPTFS_DIR) {
 			struct ckptfs_node *c2;
 			bool file_there = c != NULL;
 
-			disp->len = 0;
-			rc = ckptfs_name_escape(path + start, i - start, true,
-						disp);
+			c2 = ckptfs_dir_lookup_raw(d, path + start, i - start,
+						   true, disp, &rc);
 			if (rc < 0)
 				return rc;
-			c2 = ckptfs_dir_lookup(d, (const char *)disp->data,
-					       disp->len);
 			if (c2 != NULL && c2->kind == CKPTFS_DIR) {
 				c = c2;
 			} else if (c2 != NULL) {
@@ -1535,14 +1529,12 @@ walk_path(struct ckptfs_tree *t, int view, const char *path, size_t len,
 			} else if (!create) {
 				return 0;
 			} else {
-				if (!file_there) {
-					disp->len = 0;
-					rc = ckptfs_name_escape(path + start,
-								i - start,
-								false, disp);
-					if (rc < 0)
-						return rc;
-				}
+				if (!file_there &&
+				    (ckptfs_dir_lookup_raw(d, path + start,
+							   i - start, false,
+							   disp, &rc) != NULL ||
+				     rc < 0))
+					return rc < 0 ? rc : -EEXIST;
 				c = ckptfs_node_new(t, CKPTFS_DIR, d);
 				if (c == NULL)
 					return -ENOMEM;

@@ -1037,6 +1037,79 @@ ckptfs_dir_lookup(const struct ckptfs_node *dir, const char *name, size_t len)
 	return k != 0 ? CKPTFS_DIR_ENTS(dir)[k - 1].node : NULL;
 }
 
+/* Whether displayed NAME (LEN bytes) is shortened ("...%#<hash>"). */
+static bool
+name_shortened(const char *name, size_t len)
+{
+	return len >= CKPTFS_NAME_KEEP + 18 && name[CKPTFS_NAME_KEEP] == '%' &&
+	       name[CKPTFS_NAME_KEEP + 1] == '#';
+}
+
+/* Names tried after a shortened one whose hash another raw component has
+ * ("~2" to "~N"). */
+#define NAME_TRIES 64
+
+struct ckptfs_node *
+ckptfs_dir_lookup_raw(const struct ckptfs_node *dir, const void *raw,
+		      size_t len, bool dir_suffix, struct ckpt_buf *disp,
+		      int *rc)
+{
+	struct ckptfs_node *n = NULL;
+
+	for (unsigned k = 1; k <= NAME_TRIES; k++) {
+		const struct ckptfs_loc *l;
+		char tail[8];
+		int tl;
+
+		disp->len = 0;
+		if ((*rc = ckptfs_name_escape(raw, len, dir_suffix, disp)) < 0)
+			return NULL;
+		if (k > 1) {
+			/* after the hash, before any '@' */
+			tl = snprintf(tail, sizeof(tail), "~%u", k);
+			disp->len -= dir_suffix;
+			if ((*rc = ckpt_buf_put(disp, tail, (size_t)tl)) < 0 ||
+			    (dir_suffix &&
+			     (*rc = ckpt_buf_put(disp, "@", 1)) < 0))
+				return NULL;
+		}
+		n = ckptfs_dir_lookup(dir, (const char *)disp->data,
+				      disp->len);
+		if (n == NULL || !name_shortened((const char *)disp->data,
+						 disp->len))
+			return n;
+		l = CKPTFS_ENT_LOC(dir, n);
+		if (l->rawlen == len &&
+		    memcmp(CKPTFS_LOC_RAW(l), raw, len) == 0)
+			return n;
+	}
+	*rc = -EEXIST;	/* (a checkpoint made to collide that often) */
+	return NULL;
+}
+
+/* Link NODE in D at the name ckptfs_dir_lookup_raw() gives raw component
+ * RAW (DISP: scratch), kept in the tree's slabs.  -EEXIST: RAW is there
+ * already, or NAME_TRIES names of its hash are. */
+static int
+link_raw(struct build *bd, struct ckptfs_node *d, struct ckptfs_node *node,
+	 const void *raw, size_t len, bool dir_suffix, struct ckpt_buf *disp)
+{
+	int rc = 0;
+
+	if (ckptfs_dir_lookup_raw(d, raw, len, dir_suffix, disp, &rc) !=
+	    NULL)
+		rc = -EEXIST;
+	if (rc == 0)
+		rc = dir_link_loc(bd->t, d, node, (const char *)disp->data,
+				  disp->len, raw, len, NAME_SLAB);
+	if (rc == -EEXIST)
+		return ckpt_fail(bd->err, rc, "%.*s: two names display alike",
+				 (int)disp->len, (const char *)disp->data);
+	if (rc < 0)
+		return ckpt_fail(bd->err, rc, "out of memory");
+	return 0;
+}
+
 /* Append a pending slot for RAW (hash H) to B; NULL on -ENOMEM. */
 static struct pend *
 pend_append(struct ckptfs_build_dir *b, const uint8_t *raw, size_t len,
@@ -1213,21 +1286,12 @@ tf1_object(struct build *bd, struct ckptfs_node *root, const char *esc,
 	if ((a = ckptfs_node_new(bd->t, CKPTFS_DIR, root)) == NULL ||
 	    (v = ckptfs_node_new(bd->t, CKPTFS_DIR, a)) == NULL)
 		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
-	disp->len = 0;
 	if ((rc = dir_link_loc(NULL, v, n, value, sizeof(value) - 1, value,
 			       sizeof(value) - 1, NAME_STATIC)) < 0 ||
 	    (rc = dir_link_loc(NULL, a, v, attrs, sizeof(attrs) - 1, attrs,
-			       sizeof(attrs) - 1, NAME_STATIC)) < 0 ||
-	    (rc = ckptfs_name_escape(esc, len, false, disp)) < 0)
+			       sizeof(attrs) - 1, NAME_STATIC)) < 0)
 		return ckpt_fail(bd->err, rc, "out of memory");
-	rc = dir_link_loc(bd->t, root, a, (const char *)disp->data, disp->len,
-			  esc, len, NAME_SLAB);
-	if (rc == -EEXIST)
-		return ckpt_fail(bd->err, rc, "%.*s: two names display alike",
-				 (int)disp->len, (const char *)disp->data);
-	if (rc < 0)
-		return ckpt_fail(bd->err, rc, "out of memory");
-	return 0;
+	return link_raw(bd, root, a, esc, len, false, disp);
 }
 
 /* Turn D's pending raw components into displayed directory entries. */
@@ -1276,22 +1340,8 @@ dir_finalize(struct build *bd, struct ckptfs_node *d)
 
 			if (n == NULL)
 				continue;
-			name.len = 0;
-			rc = ckptfs_name_escape(p->raw, p->len,
-						k == 1 && p->file != NULL,
-						&name);
-			if (rc == 0)
-				rc = dir_link_loc(bd->t, d, n,
-						  (const char *)name.data,
-						  name.len, p->raw, p->len,
-						  NAME_SLAB);
-			if (rc == -EEXIST)
-				rc = ckpt_fail(bd->err, rc,
-					       "%.*s: two names display alike",
-					       (int)name.len,
-					       (const char *)name.data);
-			else if (rc < 0)
-				rc = ckpt_fail(bd->err, rc, "out of memory");
+			rc = link_raw(bd, d, n, p->raw, p->len,
+				      k == 1 && p->file != NULL, &name);
 		}
 	}
 out:

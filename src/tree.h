@@ -375,6 +375,17 @@ struct ckptfs_node *ckptfs_tree_node(const struct ckptfs_tree *t,
 struct ckptfs_node *ckptfs_dir_lookup(const struct ckptfs_node *dir,
 				      const char *name, size_t len);
 
+/* The node of raw component RAW (LEN bytes) in DIR, as a file or, with
+ * DIR_SUFFIX, as a directory beside a file of its name, or NULL; DISP
+ * gets its displayed name (or the one to link it under).  That is
+ * ckptfs_name_escape()'s, but for a shortened name whose hash another
+ * raw component in DIR has (two names made to collide), then "~2", "~3",
+ * ... after the hash.  *RC: 0, -ENOMEM, or -EEXIST when too many do. */
+struct ckptfs_node *ckptfs_dir_lookup_raw(const struct ckptfs_node *dir,
+					  const void *raw, size_t len,
+					  bool dir_suffix,
+					  struct ckpt_buf *disp, int *rc);
+
 /* Resolve a '/'-separated PATH of displayed names from the root (tests,
  * tools).  Return the node or NULL. */
 struct ckptfs_node *ckptfs_tree_path(const struct ckptfs_tree *t,

@@ -386,6 +386,75 @@ test_oddnames(void)
 	ckptfs_tree_free(t);
 }
 
+/* Two long names whose shortened forms collide (FNV-1a 64 of 250 'a'
+ * and two 10-byte tails found by a cycle search), the second also a
+ * directory: the tree is built (the mount was refused), the second shown
+ * with "~2" after the hash, and ckptfs_dir_lookup_raw() finds each by
+ * its raw component, or the name a new one would take. */
+static void
+test_name_collision(void)
+{
+	static const uint8_t t1[] = { 0xc2, 0xd0, 0xde, 0x8a, 0xfe,
+				      0xe2, 0x98, 0xb0, 0xac, 0x81 };
+	static const uint8_t t2[] = { 0x98, 0xc9, 0xaa, 0x92, 0xfe,
+				      0xf1, 0x81, 0xc5, 0xd1, 0x80 };
+	static char k1[272], k2[272], k3[272];
+	struct ckpt_entry e[3];
+	struct ckptfs_source src = { .entries = e, .n = 3 };
+	struct ckptfs_tree *t;
+	struct ckpt_err err = { 0 };
+	struct ckpt_buf disp = { 0 };
+	struct ckptfs_node *d, *n1, *n2;
+	char want[800], raw[260];
+	int rc;
+
+	/* in key order: "L/aaa..<t2>" < "L/aaa..<t1>" < "L/aaa..<t1>/x" */
+	memcpy(k1, "L/", 2);
+	memset(k1 + 2, 'a', 250);
+	memcpy(k2, k1, 252);
+	memcpy(k1 + 252, t2, 10);
+	memcpy(k2 + 252, t1, 10);
+	memcpy(k3, k2, 262);
+	memcpy(k3 + 262, "/x", 2);
+	e[0] = mk(k1, 262, NULL, 0);
+	e[1] = mk(k2, 262, NULL, 0);
+	e[2] = mk(k3, 264, NULL, 0);
+	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	snprintf(want, sizeof(want),
+		 "%.200s%%#984ad11059b519d6 %.200s%%#984ad11059b519d6~2 "
+		 "%.200s%%#984ad11059b519d6@",
+		 k1 + 2, k1 + 2, k1 + 2);
+	CHECK_EQ_STR(listing(t, "by-name/L"), want);
+	d = at(t, "by-name/L");
+	n1 = ckptfs_dir_lookup_raw(d, k1 + 2, 260, false, &disp, &rc);
+	CHECK(rc == 0 && n1 != NULL && n1->entry == &e[0]);
+	CHECK_EQ_INT(disp.len, 218);
+	n2 = ckptfs_dir_lookup_raw(d, k2 + 2, 260, false, &disp, &rc);
+	CHECK(rc == 0 && n2 != NULL && n2->entry == &e[1]);
+	CHECK_EQ_INT(disp.len, 220);
+	/* (its directory is the first of that hash with '@': names are
+	 * told apart where they collide, not numbered alike) */
+	CHECK(ckptfs_dir_lookup_raw(d, k2 + 2, 260, true, &disp, &rc)->kind ==
+	      CKPTFS_DIR);
+	CHECK_EQ_MEM(disp.data + 218, disp.len - 218, "@", 1);
+	CHECK(ckptfs_dir_lookup_raw(d, k1 + 2, 260, true, &disp, &rc) ==
+	      NULL);
+	CHECK(rc == 0);
+	CHECK_EQ_MEM(disp.data + 218, disp.len - 218, "~2@", 3);
+	/* a raw component of neither: its own name, free */
+	memcpy(raw, k1 + 2, 260);
+	raw[259] ^= 1;
+	CHECK(ckptfs_dir_lookup_raw(d, raw, 260, false, &disp, &rc) == NULL);
+	CHECK(rc == 0 && disp.len == 218);
+	/* both in /by-object, under their (distinct) TF2 escapes */
+	CHECK_EQ_INT(t->ntensors, 3);
+	for (size_t i = 0; i < t->ninodes; i++)
+		if (t->inodes[i]->kind == CKPTFS_TENSOR)
+			CHECK_EQ_INT(t->inodes[i]->nlink, 2);
+	ckpt_buf_free(&disp);
+	ckptfs_tree_free(t);
+}
+
 /* The TF2 key of every tensor of a lazy tree before /by-object is built
  * (computed from its TF1 name) is the key it has once built, for odd
  * names, save_counter and a root that is not a valid escape. */
@@ -1242,6 +1311,7 @@ main(void)
 	test_escape();
 	test_tf1();
 	test_oddnames();
+	test_name_collision();
 	test_lazy_object();
 	test_lazy_keys();
 	test_tf2();
