@@ -1305,11 +1305,20 @@ take_edges(void *ctx, size_t i, size_t n, struct ckpt_objnode *node)
 	return 0;
 }
 
+/* Bytes of paths make_hidden() keeps at most for a graph of LEN bytes:
+ * a real model's are a few times its graph, but a graph made of a deep
+ * chain (each of 30,000 objects holding a hidden one) has a path per
+ * object as long as the chain, 891 MB kept for a graph of 583 KB.  Past
+ * the bound the objects further on are not hidden: a name made at one
+ * of them in a mount of such a graph gives it a value. */
+#define HIDDEN_BYTES(len) (16 * (uint64_t)(len) + ((uint64_t)1 << 20))
+
 /* Fill OV->hidden from T's source graph: every object reached by a path
  * with children and no attribute whose key is in the checkpoint, in it or
- * below it, whose parent has one (or is the root).  The graph is read
- * node by node, keeping its edges only.  A graph that cannot be read
- * hides nothing (the mount said so).  0 or -ENOMEM. */
+ * below it, whose parent has one (or is the root), up to HIDDEN_BYTES of
+ * paths.  The graph is read node by node, keeping its edges only.  A
+ * graph that cannot be read hides nothing (the mount said so).  0 or
+ * -ENOMEM. */
 static int
 make_hidden(struct ckptfs_tree *t)
 {
@@ -1320,12 +1329,14 @@ make_hidden(struct ckptfs_tree *t)
 	const uint8_t *bytes;
 	uint8_t *buf = NULL;
 	size_t *up = NULL, i, j, cap = 0, len;
+	uint64_t budget;
 	bool *valued;
 	int rc = 0;
 
 	if (!t->src.tf2 || t->bundle == NULL ||
 	    ckpt_bundle_objgraph_bytes(t->bundle, &buf, &bytes, &len, NULL) < 0)
 		return 0;
+	budget = HIDDEN_BYTES(len);
 	if ((w.g = g = calloc(1, sizeof(*g))) == NULL) {
 		rc = -ENOMEM;
 		goto out;
@@ -1347,7 +1358,7 @@ make_hidden(struct ckptfs_tree *t)
 			valued[2 * up[2 * j] + 1] = true;
 	/* Each edge from a shown object (or the root) to a hidden one: an
 	 * object reached by two names is hidden under both. */
-	for (i = 0; i < g->n && rc == 0; i++) {
+	for (i = 0; i < g->n && rc == 0 && budget > 0; i++) {
 		const struct ckpt_objnode *pn = &g->nodes[i];
 
 		if ((i != 0 && up[2 * i] == SIZE_MAX) ||
@@ -1374,6 +1385,11 @@ make_hidden(struct ckptfs_tree *t)
 							   .local_name_len,
 						   &b)) < 0)
 				break;
+			if (b.len >= budget) {
+				budget = 0;
+				break;
+			}
+			budget -= b.len;
 			if (ov->nhidden == cap) {
 				cap = cap ? 2 * cap : 16;
 				h = realloc(ov->hidden, cap * sizeof(*h));
