@@ -1556,23 +1556,62 @@ warn_bad(struct ckpt_bundle *b)
 	return 0;
 }
 
-/* Build the bundle from index bytes BUF (borrowed). */
+/* Put "INDEX: damaged (WHY); salvaged: REPORT" in front of B's
+ * warning.  0 or -ENOMEM. */
+static int
+warn_salvaged(struct ckpt_bundle *b, const char *why,
+	      const struct ckpt_buf *report)
+{
+	char *w;
+	int k;
+
+	k = asprintf(&w, "%s: damaged (%s); salvaged what can be read: %.*s; "
+		     "a tensor whose entry is wrong fails its checksum%s%s",
+		     b->index_path, why, (int)report->len,
+		     report->data ? (const char *)report->data : "",
+		     b->warning != NULL ? "; " : "",
+		     b->warning != NULL ? b->warning : "");
+	if (k < 0)
+		return -ENOMEM;
+	free(b->warning);
+	b->warning = w;
+	return 0;
+}
+
+/* Build the bundle from index bytes BUF (borrowed); with SALVAGE, from
+ * what ckpt_table_salvage() reads of an index that does not parse. */
 static int
 bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
-	    bool open_files, struct ckpt_err *err)
+	    bool open_files, bool salvage, struct ckpt_err *err)
 {
 	struct ckpt_bundle_priv *pv = b->priv;
 	Ckptpb__BundleEntryProto **pes = NULL;
 	struct ckpt_table *t = NULL;
-	struct ckpt_err why;
+	struct ckpt_err why, damage = { 0 };
+	struct ckpt_buf report = { 0 };
 	size_t keybytes = 0;
 	char *kp;
 	int64_t *dp;
 	int rc;
 
-	rc = ckpt_table_parse(buf, len, b->index_path, &t, err);
+	rc = ckpt_table_parse(buf, len, b->index_path, &t,
+			      salvage ? &damage : err);
+	if (rc < 0 && rc != -ENOMEM && salvage) {
+		rc = ckpt_table_salvage(buf, len, b->index_path, &t, &report,
+					err);
+		if (rc == 0 && (t->n == 0 || t->kv[0].key.len != 0))
+			rc = ckpt_fail(err, -EBADMSG,
+				       "%s: %s; salvage found no header entry "
+				       "(the index's first), and without it "
+				       "the data files are not known",
+				       b->index_path,
+				       ckpt_err_str(&damage, -EBADMSG));
+		b->salvaged = rc == 0;
+	} else if (rc < 0 && salvage) {
+		rc = ckpt_fail(err, rc, "%s", ckpt_err_str(&damage, rc));
+	}
 	if (rc < 0)
-		return rc;
+		goto out;
 	if (t->n == 0 || t->kv[0].key.len != 0) {
 		rc = ckpt_fail(err, -EBADMSG,
 			       "%s: the index has no header entry (empty key)",
@@ -1662,6 +1701,16 @@ bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
 	rc = open_shards(b, open_files, err);
 	if (rc == 0 && b->nbad > 0)
 		rc = warn_bad(b);
+	if (rc == 0 && b->salvaged) {
+		const char *m = ckpt_err_str(&damage, -EBADMSG);
+		size_t pl = strlen(b->index_path);
+
+		/* (the damage without the index's name, said first) */
+		if (strncmp(m, b->index_path, pl) == 0 &&
+		    strncmp(m + pl, ": ", 2) == 0)
+			m += pl + 2;
+		rc = warn_salvaged(b, m, &report);
+	}
 out:
 	if (pes != NULL) {
 		for (size_t i = 0; i < b->n; i++)
@@ -1670,6 +1719,7 @@ out:
 									  NULL);
 		free(pes);
 	}
+	ckpt_buf_free(&report);
 	ckpt_table_free(t);
 	return rc;
 }
@@ -1698,6 +1748,13 @@ bundle_new(const char *prefix, const char *index_path, struct ckpt_bundle **out)
 int
 ckpt_bundle_open(const char *path, struct ckpt_bundle **out,
 		 struct ckpt_err *err)
+{
+	return ckpt_bundle_open_flags(path, 0, out, err);
+}
+
+int
+ckpt_bundle_open_flags(const char *path, unsigned flags,
+		       struct ckpt_bundle **out, struct ckpt_err *err)
 {
 	struct ckpt_bundle *b = NULL;
 	char *prefix = NULL, *index_path = NULL, *buf = NULL;
@@ -1728,7 +1785,8 @@ ckpt_bundle_open(const char *path, struct ckpt_bundle **out,
 		b->index_mtime = st.st_mtim;
 		b->index_size = (uint64_t)st.st_size;
 	}
-	rc = bundle_load(b, (const uint8_t *)buf, len, true, err);
+	rc = bundle_load(b, (const uint8_t *)buf, len, true,
+			 (flags & CKPT_OPEN_SALVAGE) != 0, err);
 	if (rc == 0 && nshards > 0 &&
 	    (nshards != (unsigned)b->hdr.num_shards || shard >= nshards))
 		/* a stray file of an older save with another shard count */
@@ -1760,7 +1818,7 @@ ckpt_bundle_open_mem(const uint8_t *buf, size_t len, const char *name,
 	if ((rc = bundle_new(name, name, &b)) < 0)
 		return rc;
 	b->index_size = len;
-	rc = bundle_load(b, buf, len, false, err);
+	rc = bundle_load(b, buf, len, false, false, err);
 	if (rc < 0) {
 		ckpt_bundle_close(b);
 		return rc;

@@ -96,6 +96,9 @@ struct ckpt_bundle {
 	/* Tensors of no bytes (not slice parts): no READ ever comes for
 	 * one in a mount, so their check is made elsewhere. */
 	size_t nempty;
+	/* Opened from what could be salvaged of a damaged index
+	 * (CKPT_OPEN_SALVAGE): WARNING says what was lost. */
+	bool salvaged;
 	struct ckpt_bundle_priv *priv;	/* owned */
 };
 
@@ -124,6 +127,16 @@ int ckpt_state_format(const char *const *paths, size_t n,
  * negative errno with a message naming the file and the problem. */
 int ckpt_bundle_open(const char *path, struct ckpt_bundle **out,
 		     struct ckpt_err *err);
+
+/* ckpt_bundle_open() with FLAGS: CKPT_OPEN_SALVAGE opens an index that
+ * does not parse (a checksum that fails, damaged framing, a damaged
+ * footer) with what ckpt_table_salvage() reads of it, saying so and what
+ * was lost in the bundle's WARNING (and setting SALVAGED); its header
+ * entry must be among what is read.  An entry from a damaged block may be
+ * wrong: reading its tensor checks it against its checksum. */
+#define CKPT_OPEN_SALVAGE 1u
+int ckpt_bundle_open_flags(const char *path, unsigned flags,
+			   struct ckpt_bundle **out, struct ckpt_err *err);
 
 /* Open a checkpoint whose index bytes are already in memory (tests and
  * fuzzers); shards are not opened, reads return -EIO.  BUF is copied. */

@@ -59,6 +59,8 @@ struct ckptfs_config {
 	int ro;			/* -o ro seen (and passed on) */
 	int no_uring;		/* -o no_uring: only /dev/fuse */
 	int verify;		/* -o verify: check unchanged tensors too */
+	int salvage;		/* -o salvage: a damaged index's readable
+				 * part (and verify) */
 	unsigned max_read;	/* -o max_read=N seen (and passed on) */
 	unsigned readahead;	/* -o readahead=KIB */
 	bool readahead_set;	/* given, not the default */
@@ -88,6 +90,7 @@ static const struct fuse_opt ckptfs_opt_spec[] = {
 	CKPTFS_OPT("spool=%s", spool, 0),
 	CKPTFS_OPT("no_uring", no_uring, 1),
 	CKPTFS_OPT("verify", verify, 1),
+	CKPTFS_OPT("salvage", salvage, 1),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("max_read=%u", KEY_MAX_READ),
 	FUSE_OPT_KEY("readahead=", KEY_READAHEAD),
@@ -209,6 +212,9 @@ usage(const char *prog)
 	       "tensors\n"
 	       "                           too (reads them all), refusing "
 	       "damage\n"
+	       "    -o salvage             mount what can be read of a damaged "
+	       "index\n"
+	       "                           (implies verify)\n"
 	       "    -o no_uring            requests through /dev/fuse even "
 	       "where the\n"
 	       "                           kernel offers io_uring\n"
@@ -838,7 +844,9 @@ plan_again(struct plan *p, const struct ckptfs_config *conf,
 		rc = put_opt(&b, "format", conf->format);
 	if (rc == 0 && conf->tf2_root != NULL)
 		rc = put_opt(&b, "tf2_root", conf->tf2_root);
-	if (rc == 0 && conf->verify)
+	if (rc == 0 && conf->salvage)
+		rc = ckpt_buf_put(&b, ",salvage", 8);
+	else if (rc == 0 && conf->verify)
 		rc = ckpt_buf_put(&b, ",verify", 7);
 	if (rc == 0)
 		rc = ckpt_buf_put(&b, "", 1);
@@ -1729,7 +1737,13 @@ main(int argc, char *argv[])
 	if (!options_known(&args))
 		goto out_opts;
 
-	rc = ckpt_bundle_open(conf.checkpoint, &bundle, &err);
+	/* What salvage reads of an index may be wrong: every tensor copied
+	 * is checked. */
+	if (conf.salvage)
+		conf.verify = 1;
+	rc = ckpt_bundle_open_flags(conf.checkpoint,
+				    conf.salvage ? CKPT_OPEN_SALVAGE : 0,
+				    &bundle, &err);
 	if (rc < 0) {
 		ckptfs_log(NULL, LOG_ERR, "%s", ckpt_err_str(&err, rc));
 		goto out_opts;

@@ -58,6 +58,7 @@ struct opts {
 	bool json;
 	bool all;		/* --all: no summarizing */
 	bool force;		/* --force: --raw writes damaged bytes too */
+	bool salvage;		/* --salvage: a damaged index's readable part */
 	const char *path;
 	const char **keys;	/* borrowed from argv; owned array */
 	size_t nkeys;
@@ -1905,6 +1906,7 @@ help(void)
 	      "  -H, --header        print the bundle header and index facts\n"
 	      "  -r, --raw           write one tensor's bytes to standard output\n"
 	      "      --force         with --raw, write them even if damaged\n"
+	      "      --salvage       read what can be read of a damaged index\n"
 	      "  -h, --help          show this help\n"
 	      "      --version       show the version\n"
 	      "\n"
@@ -1941,6 +1943,7 @@ parse_args(int argc, char **argv, struct opts *opts)
 		{ "header", no_argument, NULL, 'H' },
 		{ "raw", no_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "salvage", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -1986,6 +1989,9 @@ parse_args(int argc, char **argv, struct opts *opts)
 			break;
 		case 'F':
 			opts->force = true;
+			break;
+		case 'S':
+			opts->salvage = true;
 			break;
 		case 'h':
 			help();
@@ -2065,7 +2071,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ckpt_raise_nofile();
-	rc = ckpt_bundle_open(opts.path, &b, &err);
+	rc = ckpt_bundle_open_flags(opts.path,
+				    opts.salvage ? CKPT_OPEN_SALVAGE : 0, &b,
+				    &err);
 	if (rc < 0) {
 		ret = fail_lib(NULL, ckpt_err_str(&err, rc));
 		goto out;

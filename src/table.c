@@ -32,6 +32,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -789,4 +791,437 @@ ckpt_table_free(struct ckpt_table *t)
 	free(t->kv);
 	free(t->arena);
 	free(t);
+}
+
+/* --- salvage -------------------------------------------------------------
+ * What can still be read of a table ckpt_table_parse() refuses.  The data
+ * blocks are found through the footer and the index block when those
+ * decode (a checksum that fails there is only noted: each data block is
+ * checked by its own), else by their trailers: from offset 0, the end of
+ * a block is where the masked CRC-32C of the bytes before it and a type
+ * byte are stored, and the next one begins after it.  Each block whose
+ * checksum holds is read as ckpt_table_parse() reads it; one whose
+ * checksum fails is read entry by entry as far as its entries decode,
+ * and again from each restart point after one that does not.  The pairs
+ * found are sorted by key (the first of a key kept) and returned as a
+ * table; what was lost or is suspect is said in REPORT. */
+
+/* One pair found: the key in the arena, the value in the file or the
+ * arena (VAL_IN_ARENA). */
+struct found {
+	size_t koff, klen;
+	size_t voff, vlen;
+	bool val_in_arena;
+	size_t seq;		/* order found, for a stable sort */
+};
+
+struct salvage {
+	struct parser ps;	/* ERR: scratch for the strict helpers */
+	struct ckpt_err scratch;
+	struct ckpt_buf arena;	/* decompressed blocks, then keys */
+	struct ckpt_buf found;	/* struct found */
+	struct ckpt_buf prev;	/* the previous key of the block */
+	struct ckpt_buf *report;
+	uint64_t budget;	/* key bytes still allowed */
+	size_t nfound;
+	size_t nsuspect, nlost;	/* blocks */
+	size_t nsnappy;
+};
+
+/* Append the formatted note to S's report, "; " between notes. */
+static void __attribute__((format(printf, 2, 3)))
+note(struct salvage *s, const char *fmt, ...)
+{
+	char line[640];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (s->report->len > 0)
+		(void)ckpt_buf_put(s->report, "; ", 2);
+	(void)ckpt_buf_put(s->report, line,
+			   (size_t)n < sizeof(line) ? (size_t)n
+						    : sizeof(line) - 1);
+}
+
+/* Record the pair whose key is S->prev and whose value is VLEN bytes at
+ * VAL (in the file, or at offset VBASE + (VAL - BASE) of the arena). */
+static int
+keep_pair(struct salvage *s, const uint8_t *val, uint32_t vlen,
+	  const uint8_t *base, bool in_arena, size_t vbase)
+{
+	struct found f = { 0 };
+	int rc;
+
+	if (s->prev.len > s->budget)
+		return -E2BIG;
+	s->budget -= s->prev.len;
+	f.koff = s->arena.len;
+	f.klen = s->prev.len;
+	f.vlen = vlen;
+	f.val_in_arena = in_arena;
+	f.voff = in_arena ? vbase + (size_t)(val - base)
+			  : (size_t)(val - s->ps.buf);
+	f.seq = s->nfound;
+	if ((rc = ckpt_buf_put(&s->arena, s->prev.data, s->prev.len)) < 0 ||
+	    (rc = ckpt_buf_put(&s->found, &f, sizeof(f))) < 0)
+		return rc;
+	s->nfound++;
+	return 0;
+}
+
+/* Read the LEN bytes of block contents B (at arena offset VBASE when
+ * IN_ARENA) entry by entry, as far as they decode, resynchronising at
+ * each restart point after one that does not; every entry that decodes
+ * is kept.  Return how many were skipped (by a resync), or a negative
+ * errno. */
+static long
+walk_lenient(struct salvage *s, const uint8_t *b, size_t len, bool in_arena,
+	     size_t vbase, size_t *kept)
+{
+	const uint8_t *p = b, *limit = b + len, *restarts = NULL;
+	uint32_t nr = 0;
+	long skipped = 0;
+	int rc;
+
+	*kept = 0;
+	if (len >= 4) {
+		nr = ckpt_load32le(b + len - 4);
+		if (nr <= (len - 4) / 4) {
+			restarts = b + len - 4 - (size_t)nr * 4;
+			limit = restarts;
+		} else {
+			nr = 0;
+			limit = b + len - 4;
+		}
+	}
+	s->prev.len = 0;
+	while (p < limit) {
+		uint32_t shared, nd, vlen;
+		const uint8_t *q = p;
+
+		if (decode_entry(&q, limit, &shared, &nd, &vlen) == 0 &&
+		    shared <= s->prev.len) {
+			s->prev.len = shared;
+			if ((rc = ckpt_buf_put(&s->prev, q, nd)) < 0)
+				return rc;
+			rc = keep_pair(s, q + nd, vlen, in_arena ? b : NULL,
+				       in_arena, vbase);
+			if (rc == -E2BIG)
+				return skipped;
+			if (rc < 0)
+				return rc;
+			(*kept)++;
+			p = q + (size_t)nd + vlen;
+			continue;
+		}
+		/* the next restart point after P, where keys start whole */
+		{
+			size_t at = (size_t)(p - b), next = SIZE_MAX;
+
+			for (uint32_t r = 0; r < nr; r++) {
+				size_t o = ckpt_load32le(restarts + 4 * r);
+
+				if (o > at && o < (size_t)(limit - b) &&
+				    o < next)
+					next = o;
+			}
+			skipped++;
+			if (next == SIZE_MAX)
+				break;
+			p = b + next;
+			s->prev.len = 0;
+		}
+	}
+	return skipped;
+}
+
+/* Salvage the block at H (range-checked), named by WHERE. */
+static int
+salvage_block(struct salvage *s, struct handle h)
+{
+	const uint8_t *t = s->ps.buf + h.off + h.size;
+	uint32_t crc = ckpt_crc32c_extend(
+		ckpt_crc32c(s->ps.buf + h.off, (size_t)h.size), t, 1);
+	bool good = ckpt_crc_mask(crc) == ckpt_load32le(t + 1);
+	const uint8_t *data = s->ps.buf + h.off;
+	size_t len = (size_t)h.size, vbase = 0, kept = 0;
+	bool in_arena = false;
+	long skipped;
+
+	if (t[0] == CKPT_COMPRESS_SNAPPY) {
+		size_t ulen;
+
+		ckpt_err_clear(&s->scratch);
+		if (snappy_len(&s->ps, "data", h, &ulen) < 0 ||
+		    ckpt_buf_reserve(&s->arena, ulen) < 0 ||
+		    snappy_unpack(&s->ps, "data", h,
+				  s->arena.data + s->arena.len, ulen) < 0) {
+			s->nlost++;
+			note(s, "data block at offset %" PRIu64 " lost (%s)",
+			     h.off, good ? "corrupt snappy data"
+					 : "checksum mismatch, and its snappy "
+					   "data does not decode");
+			return 0;
+		}
+		vbase = s->arena.len;
+		s->arena.len += ulen;
+		data = s->arena.data + vbase;
+		len = ulen;
+		in_arena = true;
+		s->nsnappy++;
+	} else if (t[0] != CKPT_COMPRESS_NONE) {
+		s->nlost++;
+		note(s, "data block at offset %" PRIu64 " lost (compression "
+		     "type %u)", h.off, t[0]);
+		return 0;
+	}
+	/* (the arena may move as keys are added: values in it are kept by
+	 * offset, and DATA is taken again from the offset) */
+	{
+		uint8_t *copy = NULL;
+
+		if (in_arena) {
+			copy = malloc(len ? len : 1);
+			if (copy == NULL)
+				return -ENOMEM;
+			memcpy(copy, data, len);
+			data = copy;
+		}
+		skipped = walk_lenient(s, data, len, in_arena, vbase, &kept);
+		free(copy);
+	}
+	if (skipped < 0)
+		return (int)skipped;
+	if (!good || skipped > 0) {
+		s->nsuspect++;
+		note(s, "data block at offset %" PRIu64 "%s: %zu entries taken "
+		     "%s%s", h.off, good ? "" : " (checksum mismatch)", kept,
+		     good ? "" : "as they decode",
+		     skipped > 0 ? ", some lost where they do not" : "");
+	}
+	return 0;
+}
+
+/* The data block handles the footer and index block give, into *HS (*N
+ * of them); false if they cannot be read. */
+static bool
+handles_from_index(struct salvage *s, struct handle **hs, size_t *n)
+{
+	struct handle mh, ih;
+	const uint8_t *b, *p, *limit;
+	uint8_t *owned = NULL;
+	uint32_t nr;
+	size_t cap = 0, blen;
+
+	*hs = NULL;
+	*n = 0;
+	ckpt_err_clear(&s->scratch);
+	if (parse_footer(&s->ps, &mh, &ih) < 0)
+		return false;
+	s->ps.body = s->ps.len - CKPT_TABLE_FOOTER_LEN;
+	if (check_range(&s->ps, "index", ih, "the footer") < 0)
+		return false;
+	b = s->ps.buf + ih.off;
+	blen = (size_t)ih.size;
+	if (b[blen] == CKPT_COMPRESS_SNAPPY) {
+		if (snappy_len(&s->ps, "index", ih, &blen) < 0 ||
+		    (owned = malloc(blen ? blen : 1)) == NULL ||
+		    snappy_unpack(&s->ps, "index", ih, owned, blen) < 0) {
+			free(owned);
+			return false;
+		}
+		b = owned;
+	} else if (b[blen] != CKPT_COMPRESS_NONE) {
+		return false;
+	}
+	if (blen < 4 ||
+	    (nr = ckpt_load32le(b + blen - 4)) > (blen - 4) / 4) {
+		free(owned);
+		return false;
+	}
+	limit = b + blen - 4 - (size_t)nr * 4;
+	for (p = b; p < limit;) {
+		uint32_t shared, nd, vlen;
+		const uint8_t *v;
+		struct handle h;
+
+		if (decode_entry(&p, limit, &shared, &nd, &vlen) < 0)
+			break;
+		v = p + nd;
+		p = v + vlen;
+		if (get_handle(&v, v + vlen, false, &h) < 0 ||
+		    check_range(&s->ps, "data", h, "the index block") < 0 ||
+		    h.off + h.size + CKPT_BLOCK_TRAILER_LEN > mh.off)
+			continue;
+		if (*n == cap) {
+			struct handle *x;
+
+			cap = cap ? 2 * cap : 16;
+			x = reallocarray(*hs, cap, sizeof(*x));
+			if (x == NULL)
+				break;
+			*hs = x;
+		}
+		(*hs)[(*n)++] = h;
+	}
+	free(owned);
+	return *n > 0;
+}
+
+/* The data blocks found by their trailers from offset 0 up to END, into
+ * *HS (*N): as far as one follows another. */
+static void
+handles_by_scan(struct salvage *s, uint64_t end, struct handle **hs,
+		size_t *n)
+{
+	uint64_t start = 0;
+	size_t cap = 0;
+
+	*hs = NULL;
+	*n = 0;
+	while (start + CKPT_BLOCK_TRAILER_LEN <= end) {
+		uint32_t crc = 0;
+		uint64_t at;
+		bool found = false;
+
+		for (at = start; at + CKPT_BLOCK_TRAILER_LEN <= end; at++) {
+			const uint8_t *t = s->ps.buf + at;
+
+			if ((t[0] == CKPT_COMPRESS_NONE ||
+			     t[0] == CKPT_COMPRESS_SNAPPY) &&
+			    ckpt_crc_mask(ckpt_crc32c_extend(crc, t, 1)) ==
+				    ckpt_load32le(t + 1)) {
+				found = true;
+				break;
+			}
+			crc = ckpt_crc32c_extend(crc, t, 1);
+		}
+		if (!found)
+			return;
+		if (*n == cap) {
+			struct handle *x;
+
+			cap = cap ? 2 * cap : 16;
+			x = reallocarray(*hs, cap, sizeof(*x));
+			if (x == NULL)
+				return;
+			*hs = x;
+		}
+		(*hs)[(*n)++] = (struct handle){ start, at - start };
+		start = at + CKPT_BLOCK_TRAILER_LEN;
+	}
+}
+
+/* A pair found, as sorted: its key and value in place, and the order it
+ * was found in. */
+struct sorted {
+	struct ckpt_kv kv;
+	size_t seq;
+};
+
+/* qsort() order of struct sorted: by key, then as found. */
+static int
+sorted_cmp(const void *a, const void *b)
+{
+	const struct sorted *x = a, *y = b;
+	int c = ckpt_key_cmp(x->kv.key.data, x->kv.key.len, y->kv.key.data,
+			     y->kv.key.len);
+
+	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+int
+ckpt_table_salvage(const uint8_t *buf, size_t len, const char *name,
+		   struct ckpt_table **out, struct ckpt_buf *report,
+		   struct ckpt_err *err)
+{
+	struct salvage s = { 0 };
+	struct handle *hs = NULL;
+	struct ckpt_table *t = NULL;
+	struct sorted *sorted = NULL;
+	struct found *f;
+	size_t nh = 0, n = 0;
+	int rc = 0;
+
+	*out = NULL;
+	s.ps = (struct parser){ buf, len, len, name, &s.scratch };
+	s.report = report;
+	s.budget = KEY_EXPANSION * (uint64_t)len + KEY_SLACK;
+	if (!handles_from_index(&s, &hs, &nh)) {
+		free(hs);
+		s.ps.body = len;
+		handles_by_scan(&s, len, &hs, &nh);
+		/* the metaindex and index blocks end the chain when it reaches
+		 * the footer (its 48 bytes, whatever they hold now): their
+		 * values are handles, not entries */
+		if (nh >= 2 && len >= CKPT_TABLE_FOOTER_LEN &&
+		    hs[nh - 1].off + hs[nh - 1].size + CKPT_BLOCK_TRAILER_LEN ==
+			    len - CKPT_TABLE_FOOTER_LEN)
+			nh -= 2;
+		note(&s, "the index block could not be read: %zu data blocks "
+		     "found by their checksums", nh);
+	}
+	for (size_t i = 0; i < nh && rc == 0; i++)
+		rc = salvage_block(&s, hs[i]);
+	free(hs);
+	if (rc < 0)
+		goto fail;
+	/* sorted by key, each key once (the arena is complete: pointers
+	 * into it hold from now on) */
+	f = (struct found *)s.found.data;
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (sorted = calloc(s.nfound ? s.nfound : 1, sizeof(*sorted))) ==
+		    NULL ||
+	    (t->kv = calloc(s.nfound ? s.nfound : 1, sizeof(*t->kv))) == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < s.nfound; i++) {
+		sorted[i].kv.key.data = s.arena.data + f[i].koff;
+		sorted[i].kv.key.len = f[i].klen;
+		sorted[i].kv.value.data = f[i].val_in_arena
+						  ? s.arena.data + f[i].voff
+						  : buf + f[i].voff;
+		sorted[i].kv.value.len = f[i].vlen;
+		sorted[i].seq = f[i].seq;
+	}
+	if (s.nfound > 1)
+		qsort(sorted, s.nfound, sizeof(*sorted), sorted_cmp);
+	for (size_t i = 0; i < s.nfound; i++) {
+		if (n > 0 &&
+		    ckpt_key_cmp(t->kv[n - 1].key.data, t->kv[n - 1].key.len,
+				 sorted[i].kv.key.data,
+				 sorted[i].kv.key.len) == 0)
+			continue;
+		t->kv[n++] = sorted[i].kv;
+	}
+	free(sorted);
+	sorted = NULL;
+	if (n < s.nfound)
+		note(&s, "%zu keys found twice: the first kept",
+		     s.nfound - n);
+	t->n = n;
+	t->nblocks = nh;
+	t->nsnappy = s.nsnappy;
+	t->arena = s.arena.data;
+	t->arena_len = s.arena.len;
+	s.arena.data = NULL;
+	ckpt_buf_free(&s.found);
+	ckpt_buf_free(&s.prev);
+	*out = t;
+	return 0;
+fail:
+	if (t != NULL)
+		free(t->kv);
+	free(t);
+	free(sorted);
+	ckpt_buf_free(&s.arena);
+	ckpt_buf_free(&s.found);
+	ckpt_buf_free(&s.prev);
+	return ckpt_fail(err, rc, "%s: out of memory", name);
 }

@@ -65,6 +65,21 @@ struct ckpt_table {
 int ckpt_table_parse(const uint8_t *buf, size_t len, const char *name,
 		     struct ckpt_table **out, struct ckpt_err *err);
 
+/* What can be read of a table ckpt_table_parse() refuses, as a table of
+ * the same form (keys in order, each once): the data blocks the footer
+ * and the index block name, or where those do not decode, the blocks
+ * found by their trailers' checksums from offset 0 on (up to the first
+ * that does not hold); the entries of each block whose checksum holds,
+ * and of one whose checksum fails, those that decode (from each restart
+ * point after one that does not).  A pair from a damaged block may be
+ * wrong in ways its framing does not show: its value must be checked by
+ * other means (a tensor's entry by its data's checksum).  REPORT gets
+ * what was lost or is suspect, "; " between notes.  Bounds on memory as
+ * for ckpt_table_parse().  Return 0 or -ENOMEM. */
+int ckpt_table_salvage(const uint8_t *buf, size_t len, const char *name,
+		       struct ckpt_table **out, struct ckpt_buf *report,
+		       struct ckpt_err *err);
+
 /* Binary search for KEY; NULL if absent. */
 const struct ckpt_kv *ckpt_table_find(const struct ckpt_table *t,
 				      const void *key, size_t klen);

@@ -750,3 +750,38 @@ hostile() {
 	run -0 cat "$MNT/by-name/%2E%2E/%2E%2E/etc/passwd"
 	[ "$(values "$MNT/by-name/%2E%2E/%2E%2E/etc/passwd" f4)" = 5 ]
 }
+
+@test "-o salvage: what can be read of a damaged index is mounted, checked, written out" {
+	local p o=$BATS_TEST_TMPDIR/out m=$BATS_TEST_TMPDIR/m0 off
+	p=$(copy_ckpt "$(fixture tf1)")
+	cp "$p.index" "$BATS_TEST_TMPDIR/index.good"
+	# a bit of the key "dense/kernel" in its block ("kernel", stored
+	# after the prefix it shares): refused whole without -o salvage
+	off=$(grep -boa kernel "$p.index" | head -n 1 | cut -d: -f1)
+	printf 'j' | dd of="$p.index" bs=1 seek="$off" conv=notrunc 2>/dev/null
+	mkdir -p "$m"
+	run -1 timeout 10 "$CKPTFS" "$p" "$m"
+	assert_output --partial "$p.index: data block at offset 0: CRC mismatch"
+	mount_ckpt "$p" -o salvage,format=same,output="$o"
+	grep -q "^ckptfs: warning: $p.index: damaged (data block at offset 0: CRC mismatch (stored [0-9a-f]*, computed [0-9a-f]*)); salvaged what can be read: data block at offset 0 (checksum mismatch): 11 entries taken as they decode; a tensor whose entry is wrong fails its checksum" "$CKPTFS_LOG"
+	# the entries sharing the damaged bytes come under the damaged name
+	# (their data is intact: its checksums hold)
+	[ "$(ls "$MNT/by-name/dense" | tr '\n' ' ')" = "bias bias@ jernel jernel@ " ]
+	[ "$(values "$MNT/by-name/dense/jernel" f4)" = "0 1 2 3 4 5" ]
+	mv "$MNT/by-name/dense/jernel" "$MNT/by-name/dense/kernel"
+	mv "$MNT/by-name/dense/jernel@" "$MNT/by-name/dense/kernel@"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$o"
+	assert_output --partial "10 tensors verified, 0 damaged"
+	# every tensor as in the checkpoint before the damage
+	[ "$("$CKPT_INSPECT" -j -v "$o" | jq -c '[.key, .dtype, .shape, .values]')" = \
+	  "$("$CKPT_INSPECT" -j -v "$(fixture tf1)" | jq -c '[.key, .dtype, .shape, .values]')" ]
+	# the footer's magic damaged: the blocks are found by their checksums
+	cp "$BATS_TEST_TMPDIR/index.good" "$p.index"
+	printf '\x00' | dd of="$p.index" bs=1 seek=$(($(stat -c %s "$p.index") - 1)) conv=notrunc 2>/dev/null
+	run -1 --separate-stderr "$CKPT_INSPECT" "$p"
+	run -0 --separate-stderr "$CKPT_INSPECT" --salvage "$p"
+	[ "${#lines[@]}" = 10 ]
+	[[ "$stderr" == *"salvaged what can be read: the index block could not be read: 1 data blocks found by their checksums"* ]]
+}
+

@@ -1132,10 +1132,152 @@ test_real(void)
 	CHECK(count >= 13);	/* 13 files in testdata/real today */
 }
 
+/* A table of 300 pairs "key/NNNN" -> 40 bytes (value I: byte I % 251
+ * then 'v's), in blocks of about 1 KiB, compressed as COMPRESSION. */
+static void
+salvage_table(enum ckpt_compression compression, struct ckpt_buf *out,
+	      char (*keys)[16], uint8_t (*vals)[40])
+{
+	struct ckpt_table_opts o = { 1024, 16, compression };
+	struct ckpt_kv kv[300];
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(keys[i], 16, "key/%04d", i);
+		memset(vals[i], 'v', 40);
+		vals[i][0] = (uint8_t)(i % 251);
+		kv[i].key = (struct ckpt_slice){ (const uint8_t *)keys[i], 8 };
+		kv[i].value = (struct ckpt_slice){ vals[i], 40 };
+	}
+	out->len = 0;
+	build(&o, kv, 300, out);
+}
+
+/* Salvage BUF: how many of the 300 pairs come back whole (key and value),
+ * how many pairs in all; the report in REPORT. */
+static size_t
+salvage_count(const struct ckpt_buf *buf, char (*keys)[16],
+	      uint8_t (*vals)[40], size_t *all, struct ckpt_buf *report)
+{
+	struct ckpt_table *t;
+	struct ckpt_err err = { 0 };
+	size_t good = 0;
+
+	report->len = 0;
+	CHECK_EQ_INT(ckpt_table_salvage(buf->data, buf->len, "s.index", &t,
+					report, &err),
+		     0);
+	for (int i = 0; i < 300; i++) {
+		const struct ckpt_kv *kv = ckpt_table_find(t, keys[i], 8);
+
+		if (kv != NULL && kv->value.len == 40 &&
+		    memcmp(kv->value.data, vals[i], 40) == 0)
+			good++;
+	}
+	for (size_t i = 1; i < t->n; i++)
+		CHECK(ckpt_key_cmp(t->kv[i - 1].key.data, t->kv[i - 1].key.len,
+				   t->kv[i].key.data, t->kv[i].key.len) < 0);
+	*all = t->n;
+	ckpt_table_free(t);
+	(void)ckpt_buf_put(report, "", 1);
+	return good;
+}
+
+/* What ckpt_table_salvage() reads of damaged tables: every pair of a
+ * table that parses; a value byte flipped in a raw block costs nothing
+ * but that pair's value; a broken entry costs the entries up to the
+ * next restart point; a damaged footer, none (the blocks are found by
+ * their checksums); a damaged snappy block, that block's pairs. */
+static void
+test_salvage(void)
+{
+	static char keys[300][16];
+	static uint8_t vals[300][40];
+	struct ckpt_buf buf = { 0 }, copy = { 0 }, rep = { 0 };
+	struct ckpt_table *t;
+	struct ckpt_err err = { 0 };
+	size_t all, good, at;
+
+	salvage_table(CKPT_COMPRESS_NONE, &buf, keys, vals);
+	CHECK_EQ_INT(ckpt_table_parse(buf.data, buf.len, "s.index", &t, &err),
+		     0);
+	CHECK(t->nblocks > 8);
+	ckpt_table_free(t);
+	CHECK_EQ_U64(salvage_count(&buf, keys, vals, &all, &rep), 300);
+	CHECK_EQ_U64(all, 300);
+	CHECK_EQ_STR((const char *)rep.data, "");
+
+	/* a value's first byte (the pair of key/0046, a restart point
+	 * (blocks of 23 pairs, restarts every 16), whose key is stored
+	 * whole, its value after it) */
+	CHECK(memmem(buf.data, buf.len, "key/0046", 8) != NULL);
+	at = (size_t)((const uint8_t *)memmem(buf.data, buf.len, "key/0046", 8) -
+		      buf.data);
+	copy.len = 0;
+	CHECK_EQ_INT(ckpt_buf_put(&copy, buf.data, buf.len), 0);
+	copy.data[at + 8] ^= 0x01;	/* the value follows the key */
+	CHECK(ckpt_table_parse(copy.data, copy.len, "s.index", &t, &err) < 0);
+	good = salvage_count(&copy, keys, vals, &all, &rep);
+	CHECK_EQ_U64(good, 299);
+	CHECK_EQ_U64(all, 300);
+	CHECK(strstr((const char *)rep.data, "(checksum mismatch): ") != NULL);
+	CHECK(strstr((const char *)rep.data, " entries taken as they decode") !=
+	      NULL);
+
+	/* the header of the entry after key/0023 (a restart point: its
+	 * value ends 48 bytes after its key begins), its shared length
+	 * made 60: key/0024 to key/0038 are lost, up to the next restart
+	 * point (key/0039), the rest kept */
+	copy.len = 0;
+	CHECK_EQ_INT(ckpt_buf_put(&copy, buf.data, buf.len), 0);
+	CHECK(memmem(buf.data, buf.len, "key/0023", 8) != NULL);
+	at = (size_t)((const uint8_t *)memmem(buf.data, buf.len, "key/0023", 8) -
+		      buf.data);
+	CHECK_EQ_INT(copy.data[at + 48], 7);	/* shares "key/0" */
+	copy.data[at + 48] = 60;
+	good = salvage_count(&copy, keys, vals, &all, &rep);
+	CHECK_EQ_U64(good, 300 - 15);
+	CHECK_EQ_U64(all, good);
+	CHECK(strstr((const char *)rep.data, "some lost where they do not") !=
+	      NULL);
+
+	/* the footer's magic: the blocks are found by their checksums */
+	copy.len = 0;
+	CHECK_EQ_INT(ckpt_buf_put(&copy, buf.data, buf.len), 0);
+	copy.data[copy.len - 1] ^= 0xff;
+	CHECK(ckpt_table_parse(copy.data, copy.len, "s.index", &t, &err) < 0);
+	CHECK_EQ_U64(salvage_count(&copy, keys, vals, &all, &rep), 300);
+	CHECK_EQ_U64(all, 300);
+	CHECK(strstr((const char *)rep.data,
+		     "the index block could not be read: ") != NULL);
+	/* and the index block's handles too: the same */
+	copy.data[copy.len - CKPT_TABLE_FOOTER_LEN + 3] ^= 0x40;
+	CHECK_EQ_U64(salvage_count(&copy, keys, vals, &all, &rep), 300);
+
+	/* snappy: a byte of the second block's compressed data */
+	salvage_table(CKPT_COMPRESS_SNAPPY, &buf, keys, vals);
+	CHECK_EQ_INT(ckpt_table_parse(buf.data, buf.len, "s.index", &t, &err),
+		     0);
+	CHECK(t->nsnappy > 4);
+	ckpt_table_free(t);
+	copy.len = 0;
+	CHECK_EQ_INT(ckpt_buf_put(&copy, buf.data, buf.len), 0);
+	/* (the first block's compressed data begins at offset 0, after
+	 * the varint of its length) */
+	copy.data[3] ^= 0xff;
+	good = salvage_count(&copy, keys, vals, &all, &rep);
+	CHECK(good < 300 && good >= 300 - 60);
+	CHECK(strstr((const char *)rep.data, "data block at offset 0") !=
+	      NULL);
+	ckpt_buf_free(&buf);
+	ckpt_buf_free(&copy);
+	ckpt_buf_free(&rep);
+}
+
 int
 main(void)
 {
 	test_example();
+	test_salvage();
 	test_separators();
 	test_block_rules();
 	test_restarts();
