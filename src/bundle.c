@@ -1068,6 +1068,13 @@ check_parts(const struct ckpt_entry *e, const char *name,
 	}
 	if (elems == 0 || n < 2)
 		goto cover;
+	if (e->rank == 0) {	/* (two parts of a scalar overlap) */
+		rc = ckpt_fail(err, -EBADMSG,
+			       "%s: partitioned tensor '%s' has overlapping "
+			       "slices",
+			       name, shown_key(e, kb));
+		goto out;
+	}
 	sp = calloc(n, sizeof(*sp));
 	act = calloc(n, sizeof(*act));
 	starts = calloc(n, sizeof(*starts));
