@@ -370,9 +370,10 @@ is_graph_key(const char *key, size_t len)
 /* The object graph on its way to the writer, as a string scalar (its
  * layout's head, then the packed graph): in a file of no name in the
  * output's directory, whose pages the kernel may write out, so that the
- * daemon does not hold it while the writer's index grows (for 100,000
- * variables it is about 15 MB, a seventh of the write-out's peak); in
- * MEM where no such file can be made. */
+ * daemon does not hold it beside the builder's tables (for 100,000
+ * variables it is about 15 MB, a seventh of the write-out's peak), read
+ * back into MEM when it is stored, last; in MEM from the start where no
+ * such file can be made. */
 struct graph_out {
 	int fd;			/* -1: in MEM */
 	uint64_t len;		/* bytes in FD */
@@ -676,15 +677,29 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		if (rc < 0)
 			goto out;
 	}
+	/* The graph's file read back and dropped before its bytes go to the
+	 * shard, so that the disk never holds them twice (a write-out that
+	 * fits its output's file system in memory fits it this way too). */
+	if (tf2 && opts->graph == NULL && graph.fd >= 0 &&
+	    (graph.len > SIZE_MAX ||
+	     ckpt_buf_reserve(&graph.mem, (size_t)graph.len) < 0)) {
+		rc = ckpt_fail(err, -ENOMEM, "object graph: out of memory");
+		goto out;
+	}
 	if (tf2 && opts->graph == NULL && graph.fd >= 0) {
-		struct ckpt_out_tensor g = { .dtype = CKPT_DT_STRING,
-					     .fd = graph.fd,
-					     .size = graph.len,
-					     .dirfd = -1 };
-
-		rc = add_tensor(w, &held, &g, CKPT_OBJGRAPH_KEY,
-				strlen(CKPT_OBJGRAPH_KEY), be, err);
-	} else if (tf2 && opts->graph == NULL) {
+		rc = ckpt_pread_full(graph.fd, graph.mem.data,
+				     (size_t)graph.len, 0);
+		if (rc < 0) {
+			rc = ckpt_fail(err, rc, "object graph: reading it "
+				       "back from the output's directory: %s",
+				       strerror(-rc));
+			goto out;
+		}
+		graph.mem.len = (size_t)graph.len;
+		close(graph.fd);
+		graph.fd = -1;
+	}
+	if (tf2 && opts->graph == NULL) {
 		rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
 				     strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
 				     NULL, 0, graph.mem.data, graph.mem.len,

@@ -249,3 +249,15 @@ EOF
 	[ "$(meta "$T/o" h)" = "uint8 [600000]" ]
 }
 
+@test "a TF2 output that fits the disk once is written: its object graph is not on it twice" {
+	local p
+	# 14,000 variables: a graph of 2.0 MB in an output of 3.0 MB, on a
+	# disk of 4 MiB (with the graph's scratch file kept to the end, 5.0)
+	p=$(fixture big --tensors 14000 --bytes 200000)
+	mount_ckpt "$p" -o spool="$T/spool",output="$D/g"
+	finish
+	run -0 "$CKPT_INSPECT" --verify "$D/g"
+	assert_output --partial "14002 tensors verified, 0 damaged"
+	[ "$("$CKPT_INSPECT" --json "$D/g" _CHECKPOINTABLE_OBJECT_GRAPH | jq .size)" -gt 2000000 ]
+}
+
