@@ -153,6 +153,28 @@ check_count_files(const char *dir)
 	return n;
 }
 
+/* The whole of file PATH in a buffer of its exact size (*LEN bytes),
+ * malloc()ed. */
+static inline uint8_t *
+check_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	CHECK(f != NULL);
+	CHECK_EQ_INT(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	CHECK(n >= 0);
+	rewind(f);
+	buf = malloc(n > 0 ? (size_t)n : 1);
+	CHECK(buf != NULL);
+	CHECK_EQ_U64(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
 /* Remove DIR and everything below it. */
 static inline void
 check_rmtree(const char *dir)

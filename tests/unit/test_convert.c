@@ -431,27 +431,6 @@ test_copies_follow(void)
 	}
 }
 
-/* The whole of file PATH (*LEN bytes), malloc()ed. */
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
-
-	CHECK(f != NULL);
-	CHECK_EQ_INT(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	CHECK(n >= 0);
-	rewind(f);
-	buf = malloc(n > 0 ? (size_t)n : 1);
-	CHECK(buf != NULL);
-	CHECK_EQ_INT(fread(buf, 1, (size_t)n, f), n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* The object graph built for a TF2 output goes through a file of no name
  * in the output's directory, or through memory where none can be made:
  * both give the same checkpoint, byte for byte, and leave no file. */
@@ -487,9 +466,9 @@ test_graph_file(void)
 		size_t alen, clen;
 
 		snprintf(f, sizeof(f), "%s%s", p1, sfx[i]);
-		a = slurp(f, &alen);
+		a = check_slurp(f, &alen);
 		snprintf(f, sizeof(f), "%s%s", p2, sfx[i]);
-		c = slurp(f, &clen);
+		c = check_slurp(f, &clen);
 		CHECK_EQ_MEM(a, alen, c, clen);
 		free(a);
 		free(c);

@@ -1016,27 +1016,6 @@ test_example_corrupt(void)
 
 /* --- real TensorFlow files --------------------------------------------- */
 
-/* Read a whole file into an exact-size buffer. */
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	CHECK(f != NULL);
-	CHECK_EQ_INT(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	CHECK(n >= 0);
-	rewind(f);
-	buf = malloc(n > 0 ? (size_t)n : 1);
-	CHECK(buf != NULL);
-	CHECK_EQ_U64(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* Expected contents of the real indexes, by file name prefix. */
 static const struct {
 	const char *prefix;
@@ -1072,7 +1051,7 @@ check_real(const char *dir, const char *name)
 	size_t len, i, j, best = SIZE_MAX, bestlen = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	buf = slurp(path, &len);
+	buf = check_slurp(path, &len);
 	CHECK_EQ_INT(parse_copy(buf, len, &t, &copy, &err), 0);
 	for (i = 0; i < ARRAY_SIZE(known); i++) {
 		size_t pl = strlen(known[i].prefix);
