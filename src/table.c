@@ -1007,6 +1007,24 @@ salvage_block(struct salvage *s, struct handle h)
 	return 0;
 }
 
+/* Append H to *HS (*N of them, room for *CAP); false if out of memory
+ * (what is there stays). */
+static bool
+push_handle(struct handle **hs, size_t *n, size_t *cap, struct handle h)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		struct handle *x = reallocarray(*hs, c, sizeof(*x));
+
+		if (x == NULL)
+			return false;
+		*hs = x;
+		*cap = c;
+	}
+	(*hs)[(*n)++] = h;
+	return true;
+}
+
 /* The data block handles the footer and index block give, into *HS (*N
  * of them); false if they cannot be read. */
 static bool
@@ -1058,16 +1076,8 @@ handles_from_index(struct salvage *s, struct handle **hs, size_t *n)
 		    check_range(&s->ps, "data", h, "the index block") < 0 ||
 		    h.off + h.size + CKPT_BLOCK_TRAILER_LEN > mh.off)
 			continue;
-		if (*n == cap) {
-			struct handle *x;
-
-			cap = cap ? 2 * cap : 16;
-			x = reallocarray(*hs, cap, sizeof(*x));
-			if (x == NULL)
-				break;
-			*hs = x;
-		}
-		(*hs)[(*n)++] = h;
+		if (!push_handle(hs, n, &cap, h))
+			break;
 	}
 	free(owned);
 	return *n > 0;
@@ -1101,18 +1111,10 @@ handles_by_scan(struct salvage *s, uint64_t end, struct handle **hs,
 			}
 			crc = ckpt_crc32c_extend(crc, t, 1);
 		}
-		if (!found)
+		if (!found ||
+		    !push_handle(hs, n, &cap,
+				 (struct handle){ start, at - start }))
 			return;
-		if (*n == cap) {
-			struct handle *x;
-
-			cap = cap ? 2 * cap : 16;
-			x = reallocarray(*hs, cap, sizeof(*x));
-			if (x == NULL)
-				return;
-			*hs = x;
-		}
-		(*hs)[(*n)++] = (struct handle){ start, at - start };
 		start = at + CKPT_BLOCK_TRAILER_LEN;
 	}
 }
