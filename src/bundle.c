@@ -1003,28 +1003,55 @@ ckpt_part_run_offset(const struct ckpt_entry *e, const struct ckpt_part *p,
 	return run_full_offset(e, p, r);
 }
 
-/* A part's extent along the dimension the overlap check sweeps. */
-struct span1 {
-	int64_t start, end;
-	size_t part;
+/* A part (PART) and where it begins (FIRST): along a dimension, or in
+ * the whole tensor.  Sorted by that, then by part. */
+struct first_part {
+	uint64_t first;
+	uint32_t part;
 };
 
 static int
-span1_cmp(const void *a, const void *b)
+first_part_cmp(const void *x, const void *y)
 {
-	const struct span1 *x = a, *y = b;
+	const struct first_part *a = x, *b = y;
 
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return x->part < y->part ? -1 : x->part > y->part;
+	if (a->first != b->first)
+		return a->first < b->first ? -1 : 1;
+	return a->part < b->part ? -1 : a->part > b->part;
 }
 
 static int
-i64_cmp(const void *a, const void *b)
+u64_cmp(const void *a, const void *b)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* FP[i] = the start along dimension K of E's part LIVE[i] (N of them),
+ * sorted; the ends, sorted, in END.  Return how many parts the sweep
+ * along K compares (each with those begun before it and not ended). */
+static uint64_t
+sweep_cost(const struct ckpt_entry *e, const uint32_t *live, size_t n,
+	   int k, struct first_part *fp, uint64_t *end)
+{
+	uint64_t cost = 0;
+	size_t ended = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ckpt_extent *x = &e->parts[live[i]].ext[k];
+
+		fp[i] = (struct first_part){ (uint64_t)x->start, live[i] };
+		end[i] = (uint64_t)(x->start + x->length);
+	}
+	qsort(fp, n, sizeof(*fp), first_part_cmp);
+	qsort(end, n, sizeof(*end), u64_cmp);
+	for (size_t i = 0; i < n; i++) {
+		while (ended < n && end[ended] <= fp[i].first)
+			ended++;
+		cost += i > ended ? i - ended : 0;
+	}
+	return cost;
 }
 
 /* Whether parts I and J of E overlap in every dimension but SKIP. */
@@ -1042,73 +1069,86 @@ parts_meet(const struct ckpt_entry *e, size_t i, size_t j, int skip)
 	return true;
 }
 
-/* Check that no two parts of E overlap and together they hold exactly
- * its elements.  The parts are swept in the order of their start along
- * the dimension with the most distinct starts (the one they are cut
- * along), each compared only with those it can meet there: about K log K
- * for K parts cut along one dimension, where comparing every pair took
- * 16 s for 100,000 slices. */
+/* Most comparisons check_parts() makes for N parts of elements: a grid
+ * of K parts along one dimension needs about K; no layout TensorFlow
+ * writes comes near. */
+#define PARTS_CHECK_MAX(n) (64 * (uint64_t)(n) + ((uint64_t)1 << 22))
+
+/* Check that the parts of E hold exactly its elements, none twice.  The
+ * count comes first; then the parts that hold elements (an empty one
+ * meets nothing, as in TensorFlow's TensorSlice::Intersect()) are swept
+ * in the order of their start along the dimension where that compares
+ * the fewest (the one they are cut along), each with those begun before
+ * it that have not ended: about K log K for K parts of a grid, where
+ * comparing every pair took 16 s for 100,000 slices.  A layout that
+ * would need more than PARTS_CHECK_MAX comparisons is refused. */
 static int
 check_parts(const struct ckpt_entry *e, const char *name,
 	    struct ckpt_err *err)
 {
 	char kb[SHOWN_MAX];
-	uint64_t total = 0, elems;
-	size_t n = e->nparts, best = 0, nact = 0, *act = NULL;
-	struct span1 *sp = NULL;
-	int64_t *starts = NULL;
+	uint64_t total = 0, elems, best = UINT64_MAX, *end = NULL;
+	size_t n = 0, nact = 0;
+	uint32_t *live = NULL, *act = NULL;
+	struct first_part *fp = NULL;
 	int dim = 0, rc = 0;
 
 	ckpt_shape_elems(e->dims, e->rank, &elems);
-	for (size_t i = 0; i < n; i++) {
+	live = calloc(e->nparts ? e->nparts : 1, sizeof(*live));
+	if (live == NULL)
+		return ckpt_fail(err, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < e->nparts; i++) {
 		uint64_t m;
 
 		ckpt_shape_elems(e->parts[i].entry->dims, e->rank, &m);
 		total += m;
+		if (m > 0)
+			live[n++] = i;
 	}
-	if (elems == 0 || n < 2)
-		goto cover;
-	if (e->rank == 0) {	/* (two parts of a scalar overlap) */
+	if (total != elems) {
 		rc = ckpt_fail(err, -EBADMSG,
-			       "%s: partitioned tensor '%s' has overlapping "
-			       "slices",
+			       "%s: the slices of partitioned tensor '%s' do "
+			       "not cover it",
 			       name, shown_key(e, kb));
 		goto out;
 	}
-	sp = calloc(n, sizeof(*sp));
+	/* (a scalar's one element is in one part: N is 1) */
+	if (n < 2 || e->rank == 0)
+		goto out;
+	fp = calloc(n, sizeof(*fp));
+	end = calloc(n, sizeof(*end));
 	act = calloc(n, sizeof(*act));
-	starts = calloc(n, sizeof(*starts));
-	if (sp == NULL || act == NULL || starts == NULL) {
+	if (fp == NULL || end == NULL || act == NULL) {
 		rc = ckpt_fail(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (int k = 0; k < e->rank; k++) {
-		size_t distinct = 1;
+		uint64_t cost = sweep_cost(e, live, n, k, fp, end);
 
-		for (size_t i = 0; i < n; i++)
-			starts[i] = e->parts[i].ext[k].start;
-		qsort(starts, n, sizeof(*starts), i64_cmp);
-		for (size_t i = 1; i < n; i++)
-			distinct += starts[i] != starts[i - 1];
-		if (distinct > best) {
-			best = distinct;
+		if (cost < best) {
+			best = cost;
 			dim = k;
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct ckpt_extent *x = &e->parts[i].ext[dim];
-
-		sp[i] = (struct span1){ x->start, x->start + x->length, i };
+	if (best > PARTS_CHECK_MAX(n)) {
+		rc = ckpt_fail(err, -EBADMSG,
+			       "%s: the %zu slices of partitioned tensor '%s' "
+			       "are laid out so that checking them for "
+			       "overlaps takes %" PRIu64 " comparisons (no "
+			       "layout TensorFlow writes needs so many)",
+			       name, n, shown_key(e, kb), best);
+		goto out;
 	}
-	qsort(sp, n, sizeof(*sp), span1_cmp);
-	/* ACT: the parts begun before this one that have not ended */
+	(void)sweep_cost(e, live, n, dim, fp, end);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		size_t keep = 0;
 
 		for (size_t a = 0; a < nact; a++) {
-			if (sp[act[a]].end <= sp[i].start)
+			const struct ckpt_extent *x = &e->parts[act[a]].ext[dim];
+
+			if ((uint64_t)(x->start + x->length) <= fp[i].first)
 				continue;
-			if (parts_meet(e, sp[act[a]].part, sp[i].part, dim)) {
+			if (parts_meet(e, act[a], fp[i].part, dim)) {
 				rc = ckpt_fail(err, -EBADMSG,
 					       "%s: partitioned tensor '%s' "
 					       "has overlapping slices",
@@ -1118,18 +1158,13 @@ check_parts(const struct ckpt_entry *e, const char *name,
 			act[keep++] = act[a];
 		}
 		nact = keep;
-		act[nact++] = i;
+		act[nact++] = fp[i].part;
 	}
-cover:
-	if (rc == 0 && total != elems)
-		rc = ckpt_fail(err, -EBADMSG,
-			       "%s: the slices of partitioned tensor '%s' do "
-			       "not cover it",
-			       name, shown_key(e, kb));
 out:
-	free(sp);
+	free(live);
+	free(fp);
+	free(end);
 	free(act);
-	free(starts);
 	return rc;
 }
 
@@ -2201,21 +2236,6 @@ part_lengths(const struct ckpt_bundle *b, const struct ckpt_entry *pe,
 	}
 	*at = pos + 4;
 	return pe->size - *at == total ? 0 : -EBADMSG;
-}
-
-struct first_part {
-	uint64_t first;
-	uint32_t part;
-};
-
-static int
-first_part_cmp(const void *x, const void *y)
-{
-	const struct first_part *a = x, *b = y;
-
-	if (a->first != b->first)
-		return a->first < b->first ? -1 : 1;
-	return a->part < b->part ? -1 : a->part > b->part;
 }
 
 /* Build M for E if each of its parts is one run of the whole: 1 if so,

@@ -369,9 +369,9 @@ parts_verdict(const char *prefix, const struct ckpt_extent *s, size_t n)
 	return why;
 }
 
-/* Slices that overlap are refused, also two far apart in the order the
- * check sweeps them in, and before a count that does not add up; a grid
- * and slices cut along the other dimension are taken. */
+/* Slices that do not add up are refused, and slices that overlap, also
+ * two far apart in the order the check sweeps them in; a grid, slices cut
+ * along either dimension and empty slices anywhere are taken. */
 static void
 test_parts_overlap(void)
 {
@@ -399,15 +399,31 @@ test_parts_overlap(void)
 	static const struct ckpt_extent gap[] = {
 		{ 0, 2 }, { 0, 4 }, { 3, 1 }, { 0, 4 },
 	};
+	/* all of it, and two empty slices, one where it begins: an empty
+	 * slice meets nothing (TensorSlice::Intersect()) */
+	static const struct ckpt_extent empty[] = {
+		{ 0, 4 }, { 0, 4 }, { 0, 0 }, { 0, 4 }, { 2, 0 }, { 1, 2 },
+	};
+	/* column J cut at row J: its rows below J, and J and after (the
+	 * first empty); dimension 0 has as many starts as dimension 1, but
+	 * swept along it every lower part stays begun to the end */
+	static const struct ckpt_extent cut[] = {
+		{ 0, 0 }, { 0, 1 }, { 0, 4 }, { 0, 1 },
+		{ 0, 1 }, { 1, 1 }, { 1, 3 }, { 1, 1 },
+		{ 0, 2 }, { 2, 1 }, { 2, 2 }, { 2, 1 },
+		{ 0, 3 }, { 3, 1 }, { 3, 1 }, { 3, 1 },
+	};
 	char prefix[PATH_MAX];
 
 	snprintf(prefix, sizeof(prefix), "%s/ov1", tmp);
 	CHECK_EQ_STR(parts_verdict(prefix, grid, 4), "");
 	snprintf(prefix, sizeof(prefix), "%s/ov2", tmp);
 	CHECK_EQ_STR(parts_verdict(prefix, cols, 4), "");
+	/* (the count first: 17 elements for 16) */
 	snprintf(prefix, sizeof(prefix), "%s/ov3", tmp);
 	CHECK(strstr(parts_verdict(prefix, far, 5),
-		     "partitioned tensor 't' has overlapping slices") != NULL);
+		     "the slices of partitioned tensor 't' do not cover it") !=
+	      NULL);
 	snprintf(prefix, sizeof(prefix), "%s/ov4", tmp);
 	CHECK(strstr(parts_verdict(prefix, even, 2),
 		     "partitioned tensor 't' has overlapping slices") != NULL);
@@ -415,6 +431,10 @@ test_parts_overlap(void)
 	CHECK(strstr(parts_verdict(prefix, gap, 2),
 		     "the slices of partitioned tensor 't' do not cover it") !=
 	      NULL);
+	snprintf(prefix, sizeof(prefix), "%s/ov6", tmp);
+	CHECK_EQ_STR(parts_verdict(prefix, empty, 3), "");
+	snprintf(prefix, sizeof(prefix), "%s/ov7", tmp);
+	CHECK_EQ_STR(parts_verdict(prefix, cut, 8), "");
 }
 
 static void
