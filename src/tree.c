@@ -1049,41 +1049,60 @@ name_shortened(const char *name, size_t len)
  * ("~2" to "~N"). */
 #define NAME_TRIES 64
 
+/* Put in DISP the displayed name of raw component RAW, numbered K (1:
+ * as ckptfs_name_escape() gives it, else "~K" after the hash). */
+static int
+numbered_name(const void *raw, size_t len, bool dir_suffix, unsigned k,
+	      struct ckpt_buf *disp)
+{
+	char tail[8];
+	int tl, rc;
+
+	disp->len = 0;
+	if ((rc = ckptfs_name_escape(raw, len, dir_suffix, disp)) < 0 ||
+	    k == 1)
+		return rc;
+	/* after the hash, before any '@' */
+	tl = snprintf(tail, sizeof(tail), "~%u", k);
+	disp->len -= dir_suffix;
+	if ((rc = ckpt_buf_put(disp, tail, (size_t)tl)) < 0)
+		return rc;
+	return dir_suffix ? ckpt_buf_put(disp, "@", 1) : 0;
+}
+
 struct ckptfs_node *
 ckptfs_dir_lookup_raw(const struct ckptfs_node *dir, const void *raw,
 		      size_t len, bool dir_suffix, struct ckpt_buf *disp,
 		      int *rc)
 {
-	struct ckptfs_node *n = NULL;
+	unsigned free_k = 0;
 
+	/* every number of a shortened name, as one of them may be free (its
+	 * name renamed away) while RAW has a later one */
 	for (unsigned k = 1; k <= NAME_TRIES; k++) {
+		struct ckptfs_node *n;
 		const struct ckptfs_loc *l;
-		char tail[8];
-		int tl;
 
-		disp->len = 0;
-		if ((*rc = ckptfs_name_escape(raw, len, dir_suffix, disp)) < 0)
+		if ((*rc = numbered_name(raw, len, dir_suffix, k, disp)) < 0)
 			return NULL;
-		if (k > 1) {
-			/* after the hash, before any '@' */
-			tl = snprintf(tail, sizeof(tail), "~%u", k);
-			disp->len -= dir_suffix;
-			if ((*rc = ckpt_buf_put(disp, tail, (size_t)tl)) < 0 ||
-			    (dir_suffix &&
-			     (*rc = ckpt_buf_put(disp, "@", 1)) < 0))
-				return NULL;
-		}
 		n = ckptfs_dir_lookup(dir, (const char *)disp->data,
 				      disp->len);
-		if (n == NULL || !name_shortened((const char *)disp->data,
-						 disp->len))
+		if (!name_shortened((const char *)disp->data, disp->len))
 			return n;
+		if (n == NULL) {
+			if (free_k == 0)
+				free_k = k;
+			continue;
+		}
 		l = CKPTFS_ENT_LOC(dir, n);
 		if (l->rawlen == len &&
 		    memcmp(CKPTFS_LOC_RAW(l), raw, len) == 0)
 			return n;
 	}
-	*rc = -EEXIST;	/* (a checkpoint made to collide that often) */
+	/* not there: the first free name, if any (a checkpoint made to
+	 * collide that often has none) */
+	*rc = free_k == 0 ? -EEXIST
+			  : numbered_name(raw, len, dir_suffix, free_k, disp);
 	return NULL;
 }
 

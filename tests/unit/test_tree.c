@@ -451,6 +451,16 @@ test_name_collision(void)
 	for (size_t i = 0; i < t->ninodes; i++)
 		if (t->inodes[i]->kind == CKPTFS_TENSOR)
 			CHECK_EQ_INT(t->inodes[i]->nlink, 2);
+	/* the first name gone (renamed away): the second still found at
+	 * its "~2", the first's raw component given the free name */
+	CHECK(ckptfs_dir_lookup_raw(d, k1 + 2, 260, false, &disp, &rc) == n1);
+	CHECK_EQ_INT(ckptfs_dir_remove(d, (const char *)disp.data, disp.len),
+		     0);
+	CHECK(ckptfs_dir_lookup_raw(d, k2 + 2, 260, false, &disp, &rc) == n2);
+	CHECK_EQ_INT(disp.len, 220);
+	CHECK(ckptfs_dir_lookup_raw(d, k1 + 2, 260, false, &disp, &rc) ==
+	      NULL);
+	CHECK(rc == 0 && disp.len == 218);
 	ckpt_buf_free(&disp);
 	ckptfs_tree_free(t);
 }
