@@ -795,16 +795,28 @@ ckpt_table_free(struct ckpt_table *t)
 
 /* --- salvage -------------------------------------------------------------
  * What can still be read of a table ckpt_table_parse() refuses.  The data
- * blocks are found through the footer and the index block when those
- * decode (a checksum that fails there is only noted: each data block is
- * checked by its own), else by their trailers: from offset 0, the end of
- * a block is where the masked CRC-32C of the bytes before it and a type
- * byte are stored, and the next one begins after it.  Each block whose
- * checksum holds is read as ckpt_table_parse() reads it; one whose
- * checksum fails is read entry by entry as far as its entries decode,
- * and again from each restart point after one that does not.  The pairs
- * found are sorted by key (the first of a key kept) and returned as a
- * table; what was lost or is suspect is said in REPORT. */
+ * blocks are those the index block names, when the footer leads to it
+ * (its checksum is checked and a mismatch noted: each data block is
+ * checked by its own again), kept in order and without overlaps; the
+ * bytes before the metaindex block that none of them covers (a handle
+ * damaged), and the whole file when there is no index block to read, are
+ * searched for blocks by their trailers: from where a block may begin,
+ * its end is where the masked CRC-32C of the bytes before it and a type
+ * byte are stored, and the next one begins after it (a search stops at
+ * a block whose checksum fails; the bytes from there on are lost).  The
+ * metaindex and index blocks such a search finds at the end of the file
+ * are left out: the index block's values are handles of the blocks
+ * before it.  Each block whose checksum holds is read as
+ * ckpt_table_parse() reads it; one whose checksum fails is read entry by
+ * entry as far as its entries decode, and again from each restart point
+ * after one that does not.  The pairs found are sorted by key (the first
+ * of a key kept) and returned as a table; what was lost or is suspect is
+ * said in REPORT (the first SALVAGE_NOTES things, then how many more).
+ * Memory stays proportional to the file: blocks do not overlap, so each
+ * byte is decompressed once, and keys are bounded as for
+ * ckpt_table_parse(). */
+
+#define SALVAGE_NOTES 16
 
 /* One pair found: the key in the arena, the value in the file or the
  * arena (VAL_IN_ARENA). */
@@ -823,8 +835,9 @@ struct salvage {
 	struct ckpt_buf prev;	/* the previous key of the block */
 	struct ckpt_buf *report;
 	uint64_t budget;	/* key bytes still allowed */
+	bool spent;		/* the budget ran out: nothing more read */
 	size_t nfound;
-	size_t nsuspect, nlost;	/* blocks */
+	size_t nnotes, nmore;	/* notes in REPORT, and left out */
 	size_t nsnappy;
 };
 
@@ -836,6 +849,10 @@ note(struct salvage *s, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (s->nnotes == SALVAGE_NOTES) {
+		s->nmore++;
+		return;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -846,10 +863,12 @@ note(struct salvage *s, const char *fmt, ...)
 	(void)ckpt_buf_put(s->report, line,
 			   (size_t)n < sizeof(line) ? (size_t)n
 						    : sizeof(line) - 1);
+	s->nnotes++;
 }
 
 /* Record the pair whose key is S->prev and whose value is VLEN bytes at
- * VAL (in the file, or at offset VBASE + (VAL - BASE) of the arena). */
+ * VAL (in the file, or at offset VBASE + (VAL - BASE) of the arena).
+ * -E2BIG when the key budget is spent. */
 static int
 keep_pair(struct salvage *s, const uint8_t *val, uint32_t vlen,
 	  const uint8_t *base, bool in_arena, size_t vbase)
@@ -857,9 +876,12 @@ keep_pair(struct salvage *s, const uint8_t *val, uint32_t vlen,
 	struct found f = { 0 };
 	int rc;
 
-	if (s->prev.len > s->budget)
+	/* (a record costs what a key byte does, so that empty keys count) */
+	if (s->prev.len + sizeof(f) > s->budget) {
+		s->spent = true;
 		return -E2BIG;
-	s->budget -= s->prev.len;
+	}
+	s->budget -= s->prev.len + sizeof(f);
 	f.koff = s->arena.len;
 	f.klen = s->prev.len;
 	f.vlen = vlen;
@@ -874,136 +896,174 @@ keep_pair(struct salvage *s, const uint8_t *val, uint32_t vlen,
 	return 0;
 }
 
+static int
+size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Where the entries of block contents B (LEN bytes) end, and its restart
+ * points before that, sorted, in *RS (*NRS of them; malloc()ed, may be
+ * NULL when none).  -ENOMEM or 0. */
+static int
+block_layout(const uint8_t *b, size_t len, size_t *limit, size_t **rs,
+	     size_t *nrs)
+{
+	uint32_t nr = 0;
+
+	*rs = NULL;
+	*nrs = 0;
+	*limit = len >= 4 ? len - 4 : 0;
+	if (len >= 4 && (nr = ckpt_load32le(b + len - 4)) <= (len - 4) / 4)
+		*limit = len - 4 - (size_t)nr * 4;
+	else
+		nr = 0;
+	if (nr == 0)
+		return 0;
+	if ((*rs = malloc((size_t)nr * sizeof(**rs))) == NULL)
+		return -ENOMEM;
+	for (uint32_t r = 0; r < nr; r++) {
+		size_t o = ckpt_load32le(b + *limit + 4 * (size_t)r);
+
+		if (o < *limit)
+			(*rs)[(*nrs)++] = o;
+	}
+	qsort(*rs, *nrs, sizeof(**rs), size_cmp);
+	return 0;
+}
+
 /* Read the LEN bytes of block contents B (at arena offset VBASE when
  * IN_ARENA) entry by entry, as far as they decode, resynchronising at
  * each restart point after one that does not; every entry that decodes
- * is kept.  Return how many were skipped (by a resync), or a negative
- * errno. */
+ * is kept (*KEPT).  Return how many resyncs were needed, or a negative
+ * errno (-E2BIG: the key budget ran out). */
 static long
 walk_lenient(struct salvage *s, const uint8_t *b, size_t len, bool in_arena,
 	     size_t vbase, size_t *kept)
 {
-	const uint8_t *p = b, *limit = b + len, *restarts = NULL;
-	uint32_t nr = 0;
+	size_t limit, *rs, nrs, ri = 0;
 	long skipped = 0;
 	int rc;
 
 	*kept = 0;
-	if (len >= 4) {
-		nr = ckpt_load32le(b + len - 4);
-		if (nr <= (len - 4) / 4) {
-			restarts = b + len - 4 - (size_t)nr * 4;
-			limit = restarts;
-		} else {
-			nr = 0;
-			limit = b + len - 4;
-		}
-	}
+	if ((rc = block_layout(b, len, &limit, &rs, &nrs)) < 0)
+		return rc;
 	s->prev.len = 0;
-	while (p < limit) {
+	for (size_t at = 0; at < limit;) {
 		uint32_t shared, nd, vlen;
-		const uint8_t *q = p;
+		const uint8_t *q = b + at;
 
-		if (decode_entry(&q, limit, &shared, &nd, &vlen) == 0 &&
+		if (decode_entry(&q, b + limit, &shared, &nd, &vlen) == 0 &&
 		    shared <= s->prev.len) {
 			s->prev.len = shared;
-			if ((rc = ckpt_buf_put(&s->prev, q, nd)) < 0)
+			if ((rc = ckpt_buf_put(&s->prev, q, nd)) < 0 ||
+			    (rc = keep_pair(s, q + nd, vlen, in_arena ? b : NULL,
+					    in_arena, vbase)) < 0) {
+				free(rs);
 				return rc;
-			rc = keep_pair(s, q + nd, vlen, in_arena ? b : NULL,
-				       in_arena, vbase);
-			if (rc == -E2BIG)
-				return skipped;
-			if (rc < 0)
-				return rc;
+			}
 			(*kept)++;
-			p = q + (size_t)nd + vlen;
+			at = (size_t)(q - b) + (size_t)nd + vlen;
 			continue;
 		}
-		/* the next restart point after P, where keys start whole */
-		{
-			size_t at = (size_t)(p - b), next = SIZE_MAX;
-
-			for (uint32_t r = 0; r < nr; r++) {
-				size_t o = ckpt_load32le(restarts + 4 * r);
-
-				if (o > at && o < (size_t)(limit - b) &&
-				    o < next)
-					next = o;
-			}
-			skipped++;
-			if (next == SIZE_MAX)
-				break;
-			p = b + next;
-			s->prev.len = 0;
-		}
+		/* the next restart point after AT, where keys start whole */
+		skipped++;
+		while (ri < nrs && rs[ri] <= at)
+			ri++;
+		if (ri == nrs)
+			break;
+		at = rs[ri++];
+		s->prev.len = 0;
 	}
+	free(rs);
 	return skipped;
 }
 
-/* Salvage the block at H (range-checked), named by WHERE. */
-static int
-salvage_block(struct salvage *s, struct handle h)
+/* Whether the block at H has a valid trailer (checksum and type). */
+static bool
+trailer_holds(const struct salvage *s, struct handle h)
 {
 	const uint8_t *t = s->ps.buf + h.off + h.size;
 	uint32_t crc = ckpt_crc32c_extend(
 		ckpt_crc32c(s->ps.buf + h.off, (size_t)h.size), t, 1);
-	bool good = ckpt_crc_mask(crc) == ckpt_load32le(t + 1);
-	const uint8_t *data = s->ps.buf + h.off;
-	size_t len = (size_t)h.size, vbase = 0, kept = 0;
-	bool in_arena = false;
+
+	return ckpt_crc_mask(crc) == ckpt_load32le(t + 1);
+}
+
+/* The contents of the block at H (range-checked): in the file, or
+ * decompressed into *OWNED (malloc()ed).  NULL if they cannot be had
+ * (WHY says why). */
+static const uint8_t *
+block_contents(struct salvage *s, struct handle h, size_t *len,
+	       uint8_t **owned, const char **why)
+{
+	uint8_t type = s->ps.buf[h.off + h.size];
+	size_t ulen;
+
+	*owned = NULL;
+	*why = NULL;
+	if (type == CKPT_COMPRESS_NONE) {
+		*len = (size_t)h.size;
+		return s->ps.buf + h.off;
+	}
+	if (type != CKPT_COMPRESS_SNAPPY) {
+		*why = "unknown compression type";
+		return NULL;
+	}
+	ckpt_err_clear(&s->scratch);
+	if (snappy_len(&s->ps, "data", h, &ulen) < 0 ||
+	    (*owned = malloc(ulen ? ulen : 1)) == NULL ||
+	    snappy_unpack(&s->ps, "data", h, *owned, ulen) < 0) {
+		free(*owned);
+		*owned = NULL;
+		*why = "its snappy data does not decode";
+		return NULL;
+	}
+	*len = ulen;
+	return *owned;
+}
+
+/* Salvage the data block at H (range-checked). */
+static int
+salvage_block(struct salvage *s, struct handle h)
+{
+	bool good = trailer_holds(s, h), in_arena;
+	const uint8_t *data;
+	uint8_t *owned;
+	const char *why;
+	size_t len, vbase = s->arena.len, kept = 0;
 	long skipped;
+	int rc;
 
-	if (t[0] == CKPT_COMPRESS_SNAPPY) {
-		size_t ulen;
-
-		ckpt_err_clear(&s->scratch);
-		if (snappy_len(&s->ps, "data", h, &ulen) < 0 ||
-		    ckpt_buf_reserve(&s->arena, ulen) < 0 ||
-		    snappy_unpack(&s->ps, "data", h,
-				  s->arena.data + s->arena.len, ulen) < 0) {
-			s->nlost++;
-			note(s, "data block at offset %" PRIu64 " lost (%s)",
-			     h.off, good ? "corrupt snappy data"
-					 : "checksum mismatch, and its snappy "
-					   "data does not decode");
-			return 0;
-		}
-		vbase = s->arena.len;
-		s->arena.len += ulen;
-		data = s->arena.data + vbase;
-		len = ulen;
-		in_arena = true;
-		s->nsnappy++;
-	} else if (t[0] != CKPT_COMPRESS_NONE) {
-		s->nlost++;
-		note(s, "data block at offset %" PRIu64 " lost (compression "
-		     "type %u)", h.off, t[0]);
+	if ((data = block_contents(s, h, &len, &owned, &why)) == NULL) {
+		note(s, "data block at offset %" PRIu64 " lost (%s%s)", h.off,
+		     good ? "" : "checksum mismatch, and ", why);
 		return 0;
 	}
-	/* (the arena may move as keys are added: values in it are kept by
-	 * offset, and DATA is taken again from the offset) */
-	{
-		uint8_t *copy = NULL;
-
-		if (in_arena) {
-			copy = malloc(len ? len : 1);
-			if (copy == NULL)
-				return -ENOMEM;
-			memcpy(copy, data, len);
-			data = copy;
+	/* a decompressed block goes in the arena, its values kept by
+	 * offset (the arena moves as keys are added) */
+	in_arena = owned != NULL;
+	if (in_arena) {
+		rc = ckpt_buf_put(&s->arena, owned, len);
+		if (rc < 0) {
+			free(owned);
+			return rc;
 		}
-		skipped = walk_lenient(s, data, len, in_arena, vbase, &kept);
-		free(copy);
+		s->nsnappy++;
 	}
+	skipped = walk_lenient(s, data, len, in_arena, vbase, &kept);
+	free(owned);
+	if (skipped == -E2BIG)
+		return 0;	/* (said once, by the caller) */
 	if (skipped < 0)
 		return (int)skipped;
-	if (!good || skipped > 0) {
-		s->nsuspect++;
-		note(s, "data block at offset %" PRIu64 "%s: %zu entries taken "
-		     "%s%s", h.off, good ? "" : " (checksum mismatch)", kept,
-		     good ? "" : "as they decode",
+	if (!good || skipped > 0)
+		note(s, "data block at offset %" PRIu64 "%s: %zu entries "
+		     "taken%s%s", h.off, good ? "" : " (checksum mismatch)",
+		     kept, good ? "" : " as they decode",
 		     skipped > 0 ? ", some lost where they do not" : "");
-	}
 	return 0;
 }
 
@@ -1025,75 +1085,13 @@ push_handle(struct handle **hs, size_t *n, size_t *cap, struct handle h)
 	return true;
 }
 
-/* The data block handles the footer and index block give, into *HS (*N
- * of them); false if they cannot be read. */
-static bool
-handles_from_index(struct salvage *s, struct handle **hs, size_t *n)
+/* Append to *HS the blocks found by their trailers from START up to END,
+ * as far as one follows another; return where the search stopped (END
+ * if every byte is in a block). */
+static uint64_t
+scan_blocks(struct salvage *s, uint64_t start, uint64_t end,
+	    struct handle **hs, size_t *n, size_t *cap)
 {
-	struct handle mh, ih;
-	const uint8_t *b, *p, *limit;
-	uint8_t *owned = NULL;
-	uint32_t nr;
-	size_t cap = 0, blen;
-
-	*hs = NULL;
-	*n = 0;
-	ckpt_err_clear(&s->scratch);
-	if (parse_footer(&s->ps, &mh, &ih) < 0)
-		return false;
-	s->ps.body = s->ps.len - CKPT_TABLE_FOOTER_LEN;
-	if (check_range(&s->ps, "index", ih, "the footer") < 0)
-		return false;
-	b = s->ps.buf + ih.off;
-	blen = (size_t)ih.size;
-	if (b[blen] == CKPT_COMPRESS_SNAPPY) {
-		if (snappy_len(&s->ps, "index", ih, &blen) < 0 ||
-		    (owned = malloc(blen ? blen : 1)) == NULL ||
-		    snappy_unpack(&s->ps, "index", ih, owned, blen) < 0) {
-			free(owned);
-			return false;
-		}
-		b = owned;
-	} else if (b[blen] != CKPT_COMPRESS_NONE) {
-		return false;
-	}
-	if (blen < 4 ||
-	    (nr = ckpt_load32le(b + blen - 4)) > (blen - 4) / 4) {
-		free(owned);
-		return false;
-	}
-	limit = b + blen - 4 - (size_t)nr * 4;
-	for (p = b; p < limit;) {
-		uint32_t shared, nd, vlen;
-		const uint8_t *v;
-		struct handle h;
-
-		if (decode_entry(&p, limit, &shared, &nd, &vlen) < 0)
-			break;
-		v = p + nd;
-		p = v + vlen;
-		if (get_handle(&v, v + vlen, false, &h) < 0 ||
-		    check_range(&s->ps, "data", h, "the index block") < 0 ||
-		    h.off + h.size + CKPT_BLOCK_TRAILER_LEN > mh.off)
-			continue;
-		if (!push_handle(hs, n, &cap, h))
-			break;
-	}
-	free(owned);
-	return *n > 0;
-}
-
-/* The data blocks found by their trailers from offset 0 up to END, into
- * *HS (*N): as far as one follows another. */
-static void
-handles_by_scan(struct salvage *s, uint64_t end, struct handle **hs,
-		size_t *n)
-{
-	uint64_t start = 0;
-	size_t cap = 0;
-
-	*hs = NULL;
-	*n = 0;
 	while (start + CKPT_BLOCK_TRAILER_LEN <= end) {
 		uint32_t crc = 0;
 		uint64_t at;
@@ -1112,11 +1110,195 @@ handles_by_scan(struct salvage *s, uint64_t end, struct handle **hs,
 			crc = ckpt_crc32c_extend(crc, t, 1);
 		}
 		if (!found ||
-		    !push_handle(hs, n, &cap,
+		    !push_handle(hs, n, cap,
 				 (struct handle){ start, at - start }))
-			return;
+			return start;
 		start = at + CKPT_BLOCK_TRAILER_LEN;
 	}
+	return start;
+}
+
+/* The handles the index block that the footer leads to names, in *IX
+ * (*NIX); where the data blocks end (the metaindex block) in *END.
+ * False if there is no index block to read. */
+static bool
+index_handles(struct salvage *s, struct handle **ix, size_t *nix,
+	      uint64_t *end)
+{
+	struct handle mh, ih, h;
+	const uint8_t *b, *v;
+	uint8_t *owned = NULL;
+	const char *why;
+	size_t cap = 0, blen, limit, *rs = NULL, nrs, dropped = 0, at = 0;
+	uint32_t shared, nd, vlen;
+
+	*ix = NULL;
+	*nix = 0;
+	ckpt_err_clear(&s->scratch);
+	if (parse_footer(&s->ps, &mh, &ih) < 0)
+		return false;
+	s->ps.body = s->ps.len - CKPT_TABLE_FOOTER_LEN;
+	if (check_range(&s->ps, "index", ih, "the footer") < 0 ||
+	    mh.off > ih.off ||
+	    (b = block_contents(s, ih, &blen, &owned, &why)) == NULL ||
+	    block_layout(b, blen, &limit, &rs, &nrs) < 0) {
+		free(owned);
+		return false;
+	}
+	*end = mh.off;
+	if (!trailer_holds(s, ih))
+		note(s, "index block (checksum mismatch): its handles taken "
+		     "as they decode");
+	while (at < limit) {
+		const uint8_t *q = b + at;
+
+		if (decode_entry(&q, b + limit, &shared, &nd, &vlen) < 0) {
+			note(s, "index block: its entries from block offset "
+			     "%zu on do not decode", at);
+			break;
+		}
+		v = q + nd;
+		at = (size_t)(v + vlen - b);
+		if (get_handle(&v, v + vlen, false, &h) < 0 ||
+		    check_range(&s->ps, "data", h, "the index block") < 0 ||
+		    h.off + h.size + CKPT_BLOCK_TRAILER_LEN > mh.off) {
+			dropped++;
+			continue;
+		}
+		if (!push_handle(ix, nix, &cap, h))
+			break;
+	}
+	if (dropped > 0)
+		note(s, "index block: %zu handles that lead nowhere dropped",
+		     dropped);
+	free(rs);
+	free(owned);
+	return true;
+}
+
+/* Whether the block at H is an index block of the blocks HS[0..N): every
+ * value of its, and one at least, a handle of one of them. */
+static bool
+is_index_of(struct salvage *s, struct handle h, const struct handle *hs,
+	    size_t n)
+{
+	const uint8_t *b;
+	uint8_t *owned;
+	const char *why;
+	size_t blen, limit, *rs, nrs, at = 0, nent = 0;
+	bool ok = true;
+
+	if ((b = block_contents(s, h, &blen, &owned, &why)) == NULL ||
+	    block_layout(b, blen, &limit, &rs, &nrs) < 0) {
+		free(owned);
+		return false;
+	}
+	free(rs);
+	while (ok && at < limit) {
+		uint32_t shared, nd, vlen;
+		const uint8_t *q = b + at, *v;
+		struct handle x;
+		size_t i;
+
+		if (decode_entry(&q, b + limit, &shared, &nd, &vlen) < 0)
+			break;
+		v = q + nd;
+		at = (size_t)(v + vlen - b);
+		ok = get_handle(&v, q + nd + vlen, false, &x) == 0 &&
+		     v == q + nd + vlen;
+		for (i = 0; ok && i < n; i++)
+			if (hs[i].off == x.off && hs[i].size == x.size)
+				break;
+		ok = ok && i < n;
+		nent++;
+	}
+	free(owned);
+	return ok && at >= limit && nent > 0;
+}
+
+/* Whether block H holds no entries (a bundle's metaindex block). */
+static bool
+is_empty_block(struct salvage *s, struct handle h)
+{
+	const uint8_t *b;
+	uint8_t *owned;
+	const char *why;
+	size_t blen, limit, *rs, nrs;
+	bool empty;
+
+	if ((b = block_contents(s, h, &blen, &owned, &why)) == NULL ||
+	    block_layout(b, blen, &limit, &rs, &nrs) < 0) {
+		free(owned);
+		return false;
+	}
+	empty = limit == 0;
+	free(rs);
+	free(owned);
+	return empty;
+}
+
+/* qsort() order of handles: by offset. */
+static int
+handle_cmp(const void *a, const void *b)
+{
+	const struct handle *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* The data blocks of the table, in order and apart, into *HS (*N). */
+static int
+data_handles(struct salvage *s, struct handle **hs, size_t *n)
+{
+	struct handle *ix = NULL;
+	size_t nix = 0, cap = 0, nscan = 0;
+	uint64_t end = s->ps.len, pos = 0, stop;
+
+	*hs = NULL;
+	*n = 0;
+	s->ps.body = s->ps.len;
+	if (!index_handles(s, &ix, &nix, &end)) {
+		stop = scan_blocks(s, 0, s->ps.len, hs, n, &cap);
+		/* the index block (its values handles of the blocks
+		 * before it) and the empty metaindex block before it */
+		if (*n > 0 && is_index_of(s, (*hs)[*n - 1], *hs, *n - 1))
+			(*n)--;
+		if (*n > 0 && is_empty_block(s, (*hs)[*n - 1]))
+			(*n)--;
+		note(s, "the index block could not be read: %zu data blocks "
+		     "found by their checksums%s", *n,
+		     stop + CKPT_TABLE_FOOTER_LEN < s->ps.len
+			     ? ", up to one whose checksum fails"
+			     : "");
+		return 0;
+	}
+	/* in order, none overlapping the one before; the bytes no handle
+	 * covers searched */
+	qsort(ix, nix, sizeof(*ix), handle_cmp);
+	for (size_t i = 0; i <= nix; i++) {
+		uint64_t next = i < nix ? ix[i].off : end;
+		size_t before = *n;
+
+		if (i < nix && ix[i].off < pos)
+			continue;	/* (overlaps the one before) */
+		if (next > pos) {
+			stop = scan_blocks(s, pos, next, hs, n, &cap);
+			nscan += *n - before;
+			if (stop < next)
+				note(s, "bytes %" PRIu64 " to %" PRIu64
+				     " of the index file lost (no block whose "
+				     "checksum holds begins there)",
+				     stop, next);
+		}
+		if (i == nix || !push_handle(hs, n, &cap, ix[i]))
+			break;
+		pos = ix[i].off + ix[i].size + CKPT_BLOCK_TRAILER_LEN;
+	}
+	if (nscan > 0)
+		note(s, "%zu data blocks the index block does not name found "
+		     "by their checksums", nscan);
+	free(ix);
+	return 0;
 }
 
 /* A pair found, as sorted: its key and value in place, and the order it
@@ -1147,29 +1329,21 @@ ckpt_table_salvage(const uint8_t *buf, size_t len, const char *name,
 	struct ckpt_table *t = NULL;
 	struct sorted *sorted = NULL;
 	struct found *f;
-	size_t nh = 0, n = 0;
+	size_t nh = 0, n = 0, i;
 	int rc = 0;
 
 	*out = NULL;
 	s.ps = (struct parser){ buf, len, len, name, &s.scratch };
 	s.report = report;
 	s.budget = KEY_EXPANSION * (uint64_t)len + KEY_SLACK;
-	if (!handles_from_index(&s, &hs, &nh)) {
-		free(hs);
-		s.ps.body = len;
-		handles_by_scan(&s, len, &hs, &nh);
-		/* the metaindex and index blocks end the chain when it reaches
-		 * the footer (its 48 bytes, whatever they hold now): their
-		 * values are handles, not entries */
-		if (nh >= 2 && len >= CKPT_TABLE_FOOTER_LEN &&
-		    hs[nh - 1].off + hs[nh - 1].size + CKPT_BLOCK_TRAILER_LEN ==
-			    len - CKPT_TABLE_FOOTER_LEN)
-			nh -= 2;
-		note(&s, "the index block could not be read: %zu data blocks "
-		     "found by their checksums", nh);
-	}
-	for (size_t i = 0; i < nh && rc == 0; i++)
+	if ((rc = data_handles(&s, &hs, &nh)) < 0)
+		goto fail;
+	for (i = 0; i < nh && rc == 0 && !s.spent; i++)
 		rc = salvage_block(&s, hs[i]);
+	if (s.spent)
+		note(&s, "keys past %" PRIu64 " bytes: the blocks from offset "
+		     "%" PRIu64 " on not read",
+		     KEY_EXPANSION * (uint64_t)len + KEY_SLACK, hs[i - 1].off);
 	free(hs);
 	if (rc < 0)
 		goto fail;
@@ -1183,7 +1357,7 @@ ckpt_table_salvage(const uint8_t *buf, size_t len, const char *name,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	for (size_t i = 0; i < s.nfound; i++) {
+	for (i = 0; i < s.nfound; i++) {
 		sorted[i].kv.key.data = s.arena.data + f[i].koff;
 		sorted[i].kv.key.len = f[i].klen;
 		sorted[i].kv.value.data = f[i].val_in_arena
@@ -1194,7 +1368,7 @@ ckpt_table_salvage(const uint8_t *buf, size_t len, const char *name,
 	}
 	if (s.nfound > 1)
 		qsort(sorted, s.nfound, sizeof(*sorted), sorted_cmp);
-	for (size_t i = 0; i < s.nfound; i++) {
+	for (i = 0; i < s.nfound; i++) {
 		if (n > 0 &&
 		    ckpt_key_cmp(t->kv[n - 1].key.data, t->kv[n - 1].key.len,
 				 sorted[i].kv.key.data,
@@ -1207,6 +1381,13 @@ ckpt_table_salvage(const uint8_t *buf, size_t len, const char *name,
 	if (n < s.nfound)
 		note(&s, "%zu keys found twice: the first kept",
 		     s.nfound - n);
+	if (s.nmore > 0) {
+		char more[64];
+
+		snprintf(more, sizeof(more), "; %zu more such notes",
+			 s.nmore);
+		(void)ckpt_buf_put(report, more, strlen(more));
+	}
 	t->n = n;
 	t->nblocks = nh;
 	t->nsnappy = s.nsnappy;

@@ -67,15 +67,17 @@ int ckpt_table_parse(const uint8_t *buf, size_t len, const char *name,
 
 /* What can be read of a table ckpt_table_parse() refuses, as a table of
  * the same form (keys in order, each once): the data blocks the footer
- * and the index block name, or where those do not decode, the blocks
- * found by their trailers' checksums from offset 0 on (up to the first
- * that does not hold); the entries of each block whose checksum holds,
- * and of one whose checksum fails, those that decode (from each restart
- * point after one that does not).  A pair from a damaged block may be
- * wrong in ways its framing does not show: its value must be checked by
- * other means (a tensor's entry by its data's checksum).  REPORT gets
- * what was lost or is suspect, "; " between notes.  Bounds on memory as
- * for ckpt_table_parse().  Return 0 or -ENOMEM. */
+ * and the index block name (in order, none overlapping another), and
+ * those found by their trailers' checksums in the bytes none of them
+ * covers, or in the whole file when there is no index block to read (up
+ * to the first block whose checksum fails); the entries of each block
+ * whose checksum holds, and of one whose checksum fails, those that
+ * decode (from each restart point after one that does not).  A pair
+ * from a damaged block may be wrong in ways its framing does not show:
+ * its value must be checked by other means (a tensor's entry by its
+ * data's checksum).  REPORT gets what was lost or is suspect, "; "
+ * between notes (the first 16, then how many more).  Memory and time in
+ * proportion to LEN.  Return 0 or -ENOMEM. */
 int ckpt_table_salvage(const uint8_t *buf, size_t len, const char *name,
 		       struct ckpt_table **out, struct ckpt_buf *report,
 		       struct ckpt_err *err);

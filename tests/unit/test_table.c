@@ -1219,6 +1219,34 @@ test_salvage(void)
 	CHECK(strstr((const char *)rep.data, "some lost where they do not") !=
 	      NULL);
 
+	/* the index block's first entry cut (its value length past the
+	 * block): the blocks it no longer names are found by their
+	 * checksums, all of them */
+	copy.len = 0;
+	CHECK_EQ_INT(ckpt_buf_put(&copy, buf.data, buf.len), 0);
+	{
+		struct handle h[64], ih;
+		char got[64][64];
+
+		CHECK(read_index(&buf, got, h, 64, &ih) > 8);
+		/* shared 0, then the key's length, then the value's */
+		copy.data[ih.off + 2] = 0x7f;
+	}
+	CHECK_EQ_U64(salvage_count(&copy, keys, vals, &all, &rep), 300);
+	CHECK_EQ_U64(all, 300);
+	CHECK(strstr((const char *)rep.data,
+		     "index block (checksum mismatch)") != NULL);
+	CHECK(strstr((const char *)rep.data,
+		     "data blocks the index block does not name found by "
+		     "their checksums") != NULL);
+	/* the file cut in its footer: no index block to read, and the
+	 * index and metaindex blocks the search finds are not taken for
+	 * data (their values are handles) */
+	copy.len = 0;
+	CHECK_EQ_INT(ckpt_buf_put(&copy, buf.data, buf.len - 10), 0);
+	CHECK_EQ_U64(salvage_count(&copy, keys, vals, &all, &rep), 300);
+	CHECK_EQ_U64(all, 300);
+
 	/* the footer's magic: the blocks are found by their checksums */
 	copy.len = 0;
 	CHECK_EQ_INT(ckpt_buf_put(&copy, buf.data, buf.len), 0);
