@@ -1815,7 +1815,16 @@ header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 	rc = slurp(b->index_path, &buf, &len);
 	if (rc < 0)
 		return fail("%s: %s", b->index_path, strerror(-rc));
-	rc = ckpt_table_parse(buf, len, b->index_path, &t, &err);
+	if (b->salvaged) {
+		/* (the damage was said when it was opened) */
+		struct ckpt_buf report = { 0 };
+
+		rc = ckpt_table_salvage(buf, len, b->index_path, &t, &report,
+					&err);
+		ckpt_buf_free(&report);
+	} else {
+		rc = ckpt_table_parse(buf, len, b->index_path, &t, &err);
+	}
 	if (rc < 0) {
 		ret = fail_lib(NULL, ckpt_err_str(&err, rc));
 		goto out;

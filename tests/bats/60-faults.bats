@@ -783,5 +783,9 @@ hostile() {
 	run -0 --separate-stderr "$CKPT_INSPECT" --salvage "$p"
 	[ "${#lines[@]}" = 10 ]
 	[[ "$stderr" == *"salvaged what can be read: the index block could not be read: 1 data blocks found by their checksums"* ]]
+	# and its header, from what was salvaged
+	run -0 --separate-stderr "$CKPT_INSPECT" --salvage -H "$p"
+	assert_line "tensors:      10"
+	assert_line --partial "index blocks: 1 data block"
 }
 
