@@ -1521,9 +1521,10 @@ walk_path(struct ckptfs_tree *t, int view, const char *path, size_t len,
 
 		if (i < len && path[i] != '/')
 			continue;
+		/* (-EEXIST: not there, and no name left to make it under) */
 		c = ckptfs_dir_lookup_raw(d, path + start, i - start, false,
 					  disp, &rc);
-		if (rc < 0)
+		if (rc < 0 && (rc != -EEXIST || create))
 			return rc;
 		if (i == len) {
 			*dir = d;
@@ -1536,7 +1537,7 @@ walk_path(struct ckptfs_tree *t, int view, const char *path, size_t len,
 
 			c2 = ckptfs_dir_lookup_raw(d, path + start, i - start,
 						   true, disp, &rc);
-			if (rc < 0)
+			if (rc < 0 && (rc != -EEXIST || create))
 				return rc;
 			if (c2 != NULL && c2->kind == CKPTFS_DIR) {
 				c = c2;

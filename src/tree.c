@@ -1049,24 +1049,21 @@ name_shortened(const char *name, size_t len)
  * ("~2" to "~N"). */
 #define NAME_TRIES 64
 
-/* Put in DISP the displayed name of raw component RAW, numbered K (1:
- * as ckptfs_name_escape() gives it, else "~K" after the hash). */
+/* Make DISP, which holds a displayed name of BASE bytes before its '@'
+ * (DIR_SUFFIX), that name numbered K: "~K" after the hash (K 1: as it
+ * is). */
 static int
-numbered_name(const void *raw, size_t len, bool dir_suffix, unsigned k,
-	      struct ckpt_buf *disp)
+number_name(struct ckpt_buf *disp, size_t base, bool dir_suffix, unsigned k)
 {
 	char tail[8];
 	int tl, rc;
 
-	disp->len = 0;
-	if ((rc = ckptfs_name_escape(raw, len, dir_suffix, disp)) < 0 ||
-	    k == 1)
-		return rc;
-	/* after the hash, before any '@' */
-	tl = snprintf(tail, sizeof(tail), "~%u", k);
-	disp->len -= dir_suffix;
-	if ((rc = ckpt_buf_put(disp, tail, (size_t)tl)) < 0)
-		return rc;
+	disp->len = base;
+	if (k > 1) {
+		tl = snprintf(tail, sizeof(tail), "~%u", k);
+		if ((rc = ckpt_buf_put(disp, tail, (size_t)tl)) < 0)
+			return rc;
+	}
 	return dir_suffix ? ckpt_buf_put(disp, "@", 1) : 0;
 }
 
@@ -1076,14 +1073,19 @@ ckptfs_dir_lookup_raw(const struct ckptfs_node *dir, const void *raw,
 		      int *rc)
 {
 	unsigned free_k = 0;
+	size_t base;
 
+	disp->len = 0;
+	if ((*rc = ckptfs_name_escape(raw, len, dir_suffix, disp)) < 0)
+		return NULL;
+	base = disp->len - dir_suffix;
 	/* every number of a shortened name, as one of them may be free (its
 	 * name renamed away) while RAW has a later one */
 	for (unsigned k = 1; k <= NAME_TRIES; k++) {
 		struct ckptfs_node *n;
 		const struct ckptfs_loc *l;
 
-		if ((*rc = numbered_name(raw, len, dir_suffix, k, disp)) < 0)
+		if ((*rc = number_name(disp, base, dir_suffix, k)) < 0)
 			return NULL;
 		n = ckptfs_dir_lookup(dir, (const char *)disp->data,
 				      disp->len);
@@ -1102,7 +1104,7 @@ ckptfs_dir_lookup_raw(const struct ckptfs_node *dir, const void *raw,
 	/* not there: the first free name, if any (a checkpoint made to
 	 * collide that often has none) */
 	*rc = free_k == 0 ? -EEXIST
-			  : numbered_name(raw, len, dir_suffix, free_k, disp);
+			  : number_name(disp, base, dir_suffix, free_k);
 	return NULL;
 }
 
