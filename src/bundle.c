@@ -2675,7 +2675,8 @@ shard_holds(struct shard *sh, uint64_t foff, uint64_t run)
 static bool
 stored_in_file(const struct ckpt_bundle *b, const struct ckpt_entry *e)
 {
-	return e->size == 0 ||
+	/* (a bundle opened without its data files holds nothing) */
+	return e->size == 0 || b->priv->shards == NULL ||
 	       shard_holds(&b->priv->shards[e->shard_slot], e->offset,
 			   e->size) != -EIO;
 }

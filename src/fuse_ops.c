@@ -1556,9 +1556,11 @@ do_getxattr(struct ckptfs *fs, fuse_ino_t ino, const char *name,
 	 * anyway). */
 	if (crc && n->kind == CKPTFS_TENSOR && n->entry != NULL &&
 	    !ckptfs_ov_spooled(n)) {
+		const struct ckpt_bundle *b = fs->tree->bundle;
+
 		if (ckptfs_node_damaged(n) ||
-		    ckpt_bundle_entry_unopened(fs->tree->bundle, n->entry) ||
-		    ckpt_bundle_entry_short(fs->tree->bundle, n->entry))
+		    (b != NULL && (ckpt_bundle_entry_unopened(b, n->entry) ||
+				   ckpt_bundle_entry_short(b, n->entry))))
 			return -EIO;
 		if ((!ckptfs_crc_is_stored(n->entry) || empty_source(n)) &&
 		    (rc = first_check(fs, ino)) < 0)
