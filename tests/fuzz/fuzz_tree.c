@@ -104,6 +104,23 @@ object_path_len(const struct ckpt_entry *e)
 		       : e->key_len;
 }
 
+/* Whether NAME (LEN bytes) is BASE (BLEN bytes), or BASE made unique
+ * among names alike ("BASE_N", as TensorFlow's names are). */
+static bool
+uniquified(const uint8_t *name, size_t len, const char *base, size_t blen)
+{
+	if (len < blen || memcmp(name, base, blen) != 0)
+		return false;
+	if (len == blen)
+		return true;
+	if (len < blen + 2 || name[blen] != '_')
+		return false;
+	for (size_t i = blen + 1; i < len; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+	return true;
+}
+
 /* Check every directory of T and every visible entry of E[0..N). */
 static void
 check_tree(struct ckptfs_tree *t, const struct ckpt_entry *e, size_t n,
@@ -143,8 +160,8 @@ check_tree(struct ckptfs_tree *t, const struct ckpt_entry *e, size_t n,
 				     e[j].key_len) == 0))
 				abort();
 			if (bad && path.len > 0 &&
-			    (path.len != object_path_len(&e[j]) ||
-			     memcmp(path.data, e[j].key, path.len) != 0))
+			    !uniquified(path.data, path.len, e[j].key,
+					object_path_len(&e[j])))
 				abort();
 			continue;
 		}
