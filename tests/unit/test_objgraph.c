@@ -2007,6 +2007,7 @@ test_build_to(void)
 	CHECK(p.largest < 64 * 1024 + 200);
 	/* the same through protobuf-c */
 	g = parse_ok(want.data, want.len);
+	ckpt_buf_free(&p.bytes);
 	memset(&p, 0, sizeof(p));
 	CHECK_EQ_INT(ckpt_objgraph_serialize_to(g, &sink), 0);
 	CHECK_EQ_MEM(p.bytes.data, p.bytes.len, want.data, want.len);
@@ -2018,6 +2019,7 @@ test_build_to(void)
 	p.fail_at = 2;
 	CHECK_EQ_INT(ckpt_objgraph_build_to(v, K, &sink, &err), -ENOSPC);
 	CHECK_EQ_INT(p.n, 2);
+	ckpt_buf_free(&p.bytes);
 	memset(&p, 0, sizeof(p));
 	p.fail_at = 3;
 	CHECK_EQ_INT(ckpt_objgraph_serialize_to(g, &sink), -ENOSPC);
