@@ -1575,27 +1575,42 @@ out:
 	return rc;
 }
 
-/* Put the bad entries in front of B's warning: the first by name, and
- * how many more.  0 or -ENOMEM. */
-static int
-warn_bad(struct ckpt_bundle *b)
+/* Put the formatted text in front of B's warning ("; " between).  0 or
+ * -ENOMEM. */
+static int __attribute__((format(printf, 2, 3)))
+warn_first(struct ckpt_bundle *b, const char *fmt, ...)
 {
-	const char *first = b->priv->bad[0].msg;
-	char more[64] = "";
-	char *w;
+	char *text, *w;
+	va_list ap;
 	int k;
 
-	if (b->nbad > 1)
-		snprintf(more, sizeof(more), "; %zu more unusable entr%s",
-			 b->nbad - 1, b->nbad == 2 ? "y" : "ies");
-	k = asprintf(&w, "%s: this tensor cannot be read%s%s%s", first, more,
-		     b->warning != NULL ? "; " : "",
+	va_start(ap, fmt);
+	k = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return -ENOMEM;
+	k = asprintf(&w, "%s%s%s", text, b->warning != NULL ? "; " : "",
 		     b->warning != NULL ? b->warning : "");
+	free(text);
 	if (k < 0)
 		return -ENOMEM;
 	free(b->warning);
 	b->warning = w;
 	return 0;
+}
+
+/* Put the bad entries in front of B's warning: the first by name, and
+ * how many more.  0 or -ENOMEM. */
+static int
+warn_bad(struct ckpt_bundle *b)
+{
+	char more[64] = "";
+
+	if (b->nbad > 1)
+		snprintf(more, sizeof(more), "; %zu more unusable entr%s",
+			 b->nbad - 1, b->nbad == 2 ? "y" : "ies");
+	return warn_first(b, "%s: this tensor cannot be read%s",
+			  b->priv->bad[0].msg, more);
 }
 
 /* Put "INDEX: damaged (WHY); salvaged: REPORT" in front of B's
@@ -1604,20 +1619,12 @@ static int
 warn_salvaged(struct ckpt_bundle *b, const char *why,
 	      const struct ckpt_buf *report)
 {
-	char *w;
-	int k;
-
-	k = asprintf(&w, "%s: damaged (%s); salvaged what can be read: %.*s; "
-		     "a tensor whose entry is wrong fails its checksum%s%s",
-		     b->index_path, why, (int)report->len,
-		     report->data ? (const char *)report->data : "",
-		     b->warning != NULL ? "; " : "",
-		     b->warning != NULL ? b->warning : "");
-	if (k < 0)
-		return -ENOMEM;
-	free(b->warning);
-	b->warning = w;
-	return 0;
+	return warn_first(b,
+			  "%s: damaged (%s); salvaged what can be read: %.*s; "
+			  "a tensor whose entry is wrong fails its checksum",
+			  b->index_path, why,
+			  report->len < INT_MAX ? (int)report->len : 0,
+			  report->data ? (const char *)report->data : "");
 }
 
 /* Build the bundle from index bytes BUF (borrowed); with SALVAGE, from
