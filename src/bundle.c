@@ -1669,6 +1669,8 @@ bundle_load(struct ckpt_bundle *b, const uint8_t *buf, size_t len,
 	}
 	b->index_compression =
 		t->nsnappy > 0 ? CKPT_COMPRESS_SNAPPY : CKPT_COMPRESS_NONE;
+	b->index_blocks = t->nblocks;
+	b->index_snappy_blocks = t->nsnappy;
 	rc = header_from_value(&b->hdr, &t->kv[0].value, b->index_path, err);
 	if (rc < 0)
 		goto out;

@@ -76,6 +76,8 @@ struct ckpt_bundle {
 	size_t nvisible;	/* entries that are not slice parts */
 	bool tf2;		/* has _CHECKPOINTABLE_OBJECT_GRAPH */
 	enum ckpt_compression index_compression;	/* snappy if any block was */
+	size_t index_blocks;		/* data blocks of the index (read) */
+	size_t index_snappy_blocks;	/* of them, snappy-compressed */
 	struct timespec index_mtime;
 	uint64_t index_size;
 	/* Tensors whose bytes lie past the end of their data file when it

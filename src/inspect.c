@@ -1684,48 +1684,6 @@ out:
 
 /* --- header -------------------------------------------------------------- */
 
-/* Read the whole file at PATH into *BUF (malloc()ed); 0 or -errno. */
-static int
-slurp(const char *path, uint8_t **buf, size_t *len)
-{
-	struct stat st;
-	size_t got = 0;
-	ssize_t r;
-	int fd, rc = 0;
-
-	*buf = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || st.st_size < 0) {
-		rc = -errno;
-		goto out;
-	}
-	*buf = malloc((size_t)st.st_size + 1);
-	if (*buf == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		r = pread(fd, *buf + got, (size_t)st.st_size - got, (off_t)got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			rc = r < 0 ? -errno : -EIO;
-			goto out;
-		}
-		got += (size_t)r;
-	}
-	*len = got;
-out:
-	if (rc < 0) {
-		free(*buf);
-		*buf = NULL;
-	}
-	close(fd);
-	return rc;
-}
-
 /* Append the shard files (path, size, or null and why it cannot be
  * read) as JSON array members, or as text lines; return how many cannot
  * be read. */
@@ -1803,40 +1761,21 @@ header_shards(const struct ckpt_bundle *b, bool json, struct out *o)
 static int
 header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 {
-	struct ckpt_table *t = NULL;
-	struct ckpt_err err = { 0 };
-	uint8_t *buf = NULL;
-	size_t len = 0, i, missing;
-	int rc, ret = 0;
+	size_t nblocks = b->index_blocks, nsnappy = b->index_snappy_blocks;
+	size_t i, missing;
+	int ret = 0;
 	const char *endian = b->hdr.endianness == 0 ? "little" :
 			     b->hdr.endianness == 1 ? "big" :
 						      "unknown";
 
-	rc = slurp(b->index_path, &buf, &len);
-	if (rc < 0)
-		return fail("%s: %s", b->index_path, strerror(-rc));
-	if (b->salvaged) {
-		/* (the damage was said when it was opened) */
-		struct ckpt_buf report = { 0 };
-
-		rc = ckpt_table_salvage(buf, len, b->index_path, &t, &report,
-					&err);
-		ckpt_buf_free(&report);
-	} else {
-		rc = ckpt_table_parse(buf, len, b->index_path, &t, &err);
-	}
-	if (rc < 0) {
-		ret = fail_lib(NULL, ckpt_err_str(&err, rc));
-		goto out;
-	}
 	if (opts->json) {
 		o_str(o, "{\"prefix\":");
 		esc_json(o, b->prefix, strlen(b->prefix));
 		o_str(o, ",\"index\":");
 		esc_json(o, b->index_path, strlen(b->index_path));
-		o_fmt(o, ",\"index_size\":%zu,\"index_blocks\":%zu"
+		o_fmt(o, ",\"index_size\":%" PRIu64 ",\"index_blocks\":%zu"
 			 ",\"index_snappy_blocks\":%zu",
-		      len, t->nblocks, t->nsnappy);
+		      b->index_size, nblocks, nsnappy);
 		o_fmt(o, ",\"num_shards\":%" PRId32 ",\"endianness\":\"%s\"",
 		      b->hdr.num_shards, endian);
 		o_fmt(o, ",\"version\":{\"producer\":%" PRId32
@@ -1856,12 +1795,11 @@ header(const struct ckpt_bundle *b, const struct opts *opts, struct out *o)
 	esc_text(o, b->prefix, strlen(b->prefix), ESC_PLAIN);
 	o_str(o, "\nindex:        ");
 	esc_text(o, b->index_path, strlen(b->index_path), ESC_PLAIN);
-	o_fmt(o, " (%zu bytes)\n", len);
-	o_fmt(o, "index blocks: %zu data block%s, %s", t->nblocks,
-	      t->nblocks == 1 ? "" : "s",
-	      t->nsnappy == 0 ? "raw" : "snappy");
-	if (t->nsnappy != 0 && t->nsnappy != t->nblocks)
-		o_fmt(o, " (%zu of %zu)", t->nsnappy, t->nblocks);
+	o_fmt(o, " (%" PRIu64 " bytes)\n", b->index_size);
+	o_fmt(o, "index blocks: %zu data block%s, %s", nblocks,
+	      nblocks == 1 ? "" : "s", nsnappy == 0 ? "raw" : "snappy");
+	if (nsnappy != 0 && nsnappy != nblocks)
+		o_fmt(o, " (%zu of %zu)", nsnappy, nblocks);
 	o_fmt(o, "\nnum_shards:   %" PRId32 "\nendianness:   %s\n",
 	      b->hdr.num_shards, endian);
 	o_fmt(o, "version:      producer %" PRId32 ", min_consumer %" PRId32,
@@ -1886,9 +1824,6 @@ flush:
 		ret = o->err;
 	else if (b->nbad > 0 || missing > 0)
 		ret = EX_BAD;
-out:
-	ckpt_table_free(t);
-	free(buf);
 	return ret;
 }
 
