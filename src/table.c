@@ -230,19 +230,17 @@ snappy_unpack(const struct parser *ps, const char *kind, struct handle h,
 	return 0;
 }
 
-/* Load the index or metaindex block at H: *DATA points into the file, or
- * for a snappy block into *OWNED (freed by the caller). */
+/* The contents of the block at H, of compression TYPE (none or snappy):
+ * *DATA points into the file, or for a snappy block into *OWNED (freed
+ * by the caller). */
 static int
-load_block(const struct parser *ps, const char *kind, struct handle h,
-	   const uint8_t **data, size_t *len, uint8_t **owned)
+unpack_block(const struct parser *ps, const char *kind, struct handle h,
+	     uint8_t type, const uint8_t **data, size_t *len, uint8_t **owned)
 {
-	uint8_t type;
 	size_t ulen;
 	int rc;
 
 	*owned = NULL;
-	if ((rc = check_trailer(ps, kind, h, &type)) < 0)
-		return rc;
 	if (type == CKPT_COMPRESS_NONE) {
 		*data = ps->buf + h.off;
 		*len = (size_t)h.size;
@@ -260,6 +258,21 @@ load_block(const struct parser *ps, const char *kind, struct handle h,
 	*data = *owned;
 	*len = ulen;
 	return 0;
+}
+
+/* Load the index or metaindex block at H, its trailer checked (see
+ * unpack_block()). */
+static int
+load_block(const struct parser *ps, const char *kind, struct handle h,
+	   const uint8_t **data, size_t *len, uint8_t **owned)
+{
+	uint8_t type;
+	int rc;
+
+	*owned = NULL;
+	if ((rc = check_trailer(ps, kind, h, &type)) < 0)
+		return rc;
+	return unpack_block(ps, kind, h, type, data, len, owned);
 }
 
 /* Decode one entry header at *P; check that its key delta and value fit
@@ -1000,29 +1013,20 @@ block_contents(struct salvage *s, struct handle h, size_t *len,
 	       uint8_t **owned, const char **why)
 {
 	uint8_t type = s->ps.buf[h.off + h.size];
-	size_t ulen;
+	const uint8_t *data;
 
 	*owned = NULL;
 	*why = NULL;
-	if (type == CKPT_COMPRESS_NONE) {
-		*len = (size_t)h.size;
-		return s->ps.buf + h.off;
-	}
-	if (type != CKPT_COMPRESS_SNAPPY) {
+	if (type != CKPT_COMPRESS_NONE && type != CKPT_COMPRESS_SNAPPY) {
 		*why = "unknown compression type";
 		return NULL;
 	}
 	ckpt_err_clear(&s->scratch);
-	if (snappy_len(&s->ps, "data", h, &ulen) < 0 ||
-	    (*owned = malloc(ulen ? ulen : 1)) == NULL ||
-	    snappy_unpack(&s->ps, "data", h, *owned, ulen) < 0) {
-		free(*owned);
-		*owned = NULL;
+	if (unpack_block(&s->ps, "data", h, type, &data, len, owned) < 0) {
 		*why = "its snappy data does not decode";
 		return NULL;
 	}
-	*len = ulen;
-	return *owned;
+	return data;
 }
 
 /* Salvage the data block at H (range-checked). */
