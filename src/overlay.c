@@ -319,8 +319,7 @@ ckptfs_name_from_key(const struct ckptfs_tree *t, const char *key, size_t len,
 			return 0;
 		out->len = keep;
 	}
-	return ckpt_buf_put(out, key,
-			    has_suffix(key, len) ? len - SFX_LEN : len);
+	return ckpt_buf_put(out, key, ckptfs_object_path_len(key, len));
 }
 
 /* The canonical key "<tf2_root>/<escaped NAME>/.ATTRIBUTES/VARIABLE_VALUE". */

@@ -1500,11 +1500,8 @@ find_key(const struct build *bd, const char *key, size_t len, size_t *k)
 	return true;
 }
 
-/* The length of the object path of TF2 key KEY (LEN bytes): the key
- * less a trailing /.ATTRIBUTES/VARIABLE_VALUE, or all of it without
- * one. */
-static size_t
-object_path_len(const char *key, size_t len)
+size_t
+ckptfs_object_path_len(const char *key, size_t len)
 {
 	size_t sl = sizeof(VARIABLE_SUFFIX) - 1;
 
@@ -1529,7 +1526,7 @@ attr_name(const struct build *bd, const struct ckpt_objattr *a, size_t *k,
 	*len = a->full_name_len;
 	if (*len == 0) {
 		*name = (const uint8_t *)a->checkpoint_key;
-		*len = object_path_len(a->checkpoint_key,
+		*len = ckptfs_object_path_len(a->checkpoint_key,
 				       a->checkpoint_key_len);
 	}
 	return true;
@@ -1810,7 +1807,8 @@ build_by_name(struct build *bd)
 		 * attribute without a full name and a file the overlay
 		 * names after its key (ckptfs_name_from_key()) show it. */
 		rc = add_by_name(bd, i, (const uint8_t *)e->key,
-				 src->tf2 ? object_path_len(e->key, e->key_len)
+				 src->tf2 ? ckptfs_object_path_len(e->key,
+								 e->key_len)
 					  : e->key_len);
 		if (rc == 0 && src->tf2)
 			bd->entry_node[i]->derived_name = true;

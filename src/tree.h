@@ -462,6 +462,12 @@ bool ckptfs_node_damaged(const struct ckptfs_node *n);
  * and no bytes, dtype or shape; opening it to read fails. */
 bool ckptfs_node_bad(const struct ckptfs_node *n);
 
+/* The length of the object path of TF2 key KEY (LEN bytes), the name
+ * /by-name shows for a key no attribute names: the key less a trailing
+ * /.ATTRIBUTES/VARIABLE_VALUE, or all of it without one (or when nothing
+ * would be left). */
+size_t ckptfs_object_path_len(const char *key, size_t len);
+
 /* Append to OUT the TF2 key a tensor at raw /by-object PATH (LEN bytes)
  * is written as (its user.ckpt.key there).  0 or -ENOMEM. */
 int ckptfs_tf2_key_of_path(const char *path, size_t len,

@@ -90,20 +90,6 @@ key_cmp(const void *a, const void *b)
 	return ckpt_key_cmp(x->p, x->len, y->p, y->len);
 }
 
-/* The length of E's key less a trailing /.ATTRIBUTES/VARIABLE_VALUE
- * (the object path /by-name shows for a key no attribute names). */
-static size_t
-object_path_len(const struct ckpt_entry *e)
-{
-	static const char sfx[] = "/.ATTRIBUTES/VARIABLE_VALUE";
-	size_t sl = sizeof(sfx) - 1;
-
-	return e->key_len > sl &&
-			       memcmp(e->key + e->key_len - sl, sfx, sl) == 0
-		       ? e->key_len - sl
-		       : e->key_len;
-}
-
 /* Whether NAME (LEN bytes) is BASE (BLEN bytes), or BASE made unique
  * among names alike ("BASE_N", as TensorFlow's names are). */
 static bool
@@ -161,7 +147,8 @@ check_tree(struct ckptfs_tree *t, const struct ckpt_entry *e, size_t n,
 				abort();
 			if (bad && path.len > 0 &&
 			    !uniquified(path.data, path.len, e[j].key,
-					object_path_len(&e[j])))
+					ckptfs_object_path_len(e[j].key,
+							       e[j].key_len)))
 				abort();
 			continue;
 		}
