@@ -4857,6 +4857,135 @@ slots_have_vars(struct ckptfs_tree *t, const struct keyref *keys, size_t n,
 	return rc;
 }
 
+/* The suffixes of a hash table's two tensors: TensorFlow saves a table
+ * named B as B-keys and B-values and restores it from both or fails. */
+static const char *const table_halves[2] = { "-keys", "-values" };
+
+/* Which of TABLE_HALVES NAME (of LEN bytes) ends in: 0, 1, or -1. */
+static int
+table_half_of(const char *name, size_t len)
+{
+	for (int h = 0; h < 2; h++) {
+		size_t sl = strlen(table_halves[h]);
+
+		if (len > sl &&
+		    memcmp(name + len - sl, table_halves[h], sl) == 0)
+			return h;
+	}
+	return -1;
+}
+
+/* Whether source tensor E is one of a hash table's two tensors: its key
+ * ends in one of TABLE_HALVES, the source holds the other under the same
+ * beginning, and both have rows, as many each (as a table exports). */
+static bool
+table_tensor(const struct ckptfs_tree *t, const struct ckpt_entry *e)
+{
+	const struct ckpt_entry *o;
+	struct ckpt_buf k = { 0 };
+	int h;
+
+	if (e == NULL || t->bundle == NULL || e->rank < 1 ||
+	    (h = table_half_of(e->key, e->key_len)) < 0)
+		return false;
+	if (ckpt_buf_put(&k, e->key, e->key_len - strlen(table_halves[h])) < 0 ||
+	    ckpt_buf_put(&k, table_halves[!h], strlen(table_halves[!h])) < 0) {
+		ckpt_buf_free(&k);
+		return false;
+	}
+	o = ckpt_bundle_find(t->bundle, (const char *)k.data, k.len);
+	ckpt_buf_free(&k);
+	return o != NULL && o->rank >= 1 && o->dims[0] == e->dims[0];
+}
+
+/* A TF1 output's hash tables whole: TensorFlow's Saver restores a table
+ * named B from B-keys and B-values, or fails.  Refuse, as refuse() does,
+ * a tensor written under a name ending in one of TABLE_HALVES without
+ * the other when it is a table's (its source tensor is, or the source's
+ * under its name).  NODES[i].n is the tensor written as the I-th of N,
+ * NAMES + OFFS[2 * i] its name, O[i].name_len bytes.  Return 0 or a
+ * negative errno (-ENOMEM). */
+static int
+tables_whole(struct ckptfs_tree *t, const struct keyref *nodes, size_t n,
+	     const struct ckpt_buf *names, const size_t *offs,
+	     const struct ckpt_out_tensor *o, struct ckpt_err *err,
+	     struct ckpt_buf *more, size_t *nrefused, size_t *nmore,
+	     int *refused)
+{
+	struct keyref *byname = NULL;
+	struct ckpt_buf want = { 0 }, w = { 0 };
+	struct ckpt_err why = { 0 };
+	size_t i, m = 0;
+	int rc = 0;
+
+	for (i = 0; i < n && m == 0; i++)
+		if (table_half_of((const char *)names->data + offs[2 * i],
+				  o[i].name_len) >= 0)
+			m = n;
+	if (m == 0)
+		return 0;	/* (no name that could be a table's) */
+	if ((byname = calloc(n, sizeof(*byname))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		byname[i].key = (const char *)names->data + offs[2 * i];
+		byname[i].len = o[i].name_len;
+		byname[i].n = nodes[i].n;
+	}
+	qsort(byname, n, sizeof(*byname), cmp_keyref);
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct keyref *x = &byname[i];
+		int h = table_half_of(x->key, x->len);
+		size_t blen, lo = 0, hi = n;
+		struct keyref k;
+
+		if (h < 0)
+			continue;
+		blen = x->len - strlen(table_halves[h]);
+		want.len = 0;
+		if ((rc = ckpt_buf_put(&want, x->key, blen)) < 0 ||
+		    (rc = ckpt_buf_put(&want, table_halves[!h],
+				       strlen(table_halves[!h]))) < 0)
+			break;
+		k.key = (const char *)want.data;
+		k.len = want.len;
+		while (lo < hi) {	/* the first name not before WANT */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (cmp_keyref(&byname[mid], &k) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n && cmp_keyref(&byname[lo], &k) == 0)
+			continue;
+		/* Its own source tensor, or (a TF1 source) the one the
+		 * source has under its name: a file saved over it. */
+		if (!table_tensor(t, atomic_load(&x->n->entry)) &&
+		    (t->src.tf2 || t->bundle == NULL ||
+		     !table_tensor(t, ckpt_bundle_find(t->bundle, x->key,
+						       x->len))))
+			continue;
+		w.len = 0;
+		where_in(t, x->n, CKPTFS_BY_NAME, &w);
+		ckpt_fail(&why, -EINVAL,
+			  "%s: one of a hash table's two tensors, written "
+			  "without the other, %.*s (TensorFlow's Saver "
+			  "restores a table from both or fails); put it "
+			  "back, or remove this one too",
+			  (const char *)w.data, (int)want.len,
+			  (const char *)want.data);
+		if (*refused == 0)
+			*refused = -EINVAL;
+		rc = refuse(t, x->n, CKPTFS_BY_NAME, &why, err, more,
+			    (*nrefused)++, nmore);
+		ckpt_err_clear(&why);
+	}
+	free(byname);
+	ckpt_buf_free(&want);
+	ckpt_buf_free(&w);
+	return rc;
+}
+
 /* End report R of N refusals: a line for those that did not fit. */
 static void
 refusals_end(struct ckpt_buf *r, size_t n)
@@ -5073,6 +5202,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	/* The source's object graph, unchanged (copied as it is stored). */
 	struct ckpt_out_tensor graph = { .fd = -1 };
 	size_t *offs = NULL;
+	/* The tensors written (KEYS[i].n the I-th), with their keys for a
+	 * TF2 output once known. */
 	struct keyref *keys = NULL;
 	int64_t *ones = NULL;
 	char (*spnames)[32] = NULL;
@@ -5129,9 +5260,9 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	offs = calloc(want ? 2 * want : 1, sizeof(*offs));
 	ones = calloc(nsp ? nsp : 1, sizeof(*ones));
 	spnames = calloc(nsp ? nsp : 1, sizeof(*spnames));
-	keys = tf2 ? calloc(want ? want : 1, sizeof(*keys)) : NULL;
+	keys = calloc(want ? want : 1, sizeof(*keys));
 	if (o == NULL || offs == NULL || ones == NULL || spnames == NULL ||
-	    (tf2 && keys == NULL)) {
+	    keys == NULL) {
 		rc = ckpt_fail(err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -5301,8 +5432,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			note_key(t, x,
 				 (const char *)names.data + offs[2 * n + 1],
 				 y->key_len);
-		if (keys != NULL)
-			keys[n].n = x;
+		keys[n].n = x;
 		n++;
 	}
 	/* The source's object graph, copied as stored into a TF2 output or
@@ -5315,7 +5445,10 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 					   &nrefused, &nmore, &refused);
 			break;
 		}
-	if (rc == 0 && keys != NULL) {
+	if (rc == 0 && tf1)
+		rc = tables_whole(t, keys, n, &names, offs, o, err, &more,
+				  &nrefused, &nmore, &refused);
+	if (rc == 0 && tf2) {
 		for (i = 0; i < n; i++) {
 			keys[i].key = (const char *)names.data + offs[2 * i + 1];
 			keys[i].len = o[i].key_len;

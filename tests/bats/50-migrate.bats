@@ -218,6 +218,51 @@ EOF
 	refute_output --partial "table-"
 }
 
+@test "TF1 out: a hash table with one of its two tensors removed or renamed alone is refused" {
+	local fx
+	fx=$(fixture tf2table)
+	# TensorFlow's Saver restores the table hash_table from
+	# hash_table-keys and hash_table-values, or fails (NotFound)
+	mount_ckpt "$fx" -o output="$T/t1"
+	rm "$MNT/by-name/hash_table-values"
+	finish_fails
+	assert_output --partial "by-name/hash_table-keys: one of a hash table's two tensors, written without the other, hash_table-values (TensorFlow's Saver restores a table from both or fails); put it back, or remove this one too"
+	[ ! -e "$T/t1.index" ]
+	mount_ckpt "$fx" -o output="$T/t1",spool="$T/t1.ckptfs-spool"
+	rm "$MNT/by-name/hash_table-keys"
+	finish
+	run -0 keys "$T/t1"
+	assert_output "$(printf 'hash_table_x\nsave_counter\nv')"
+	# A TF1 source: a pair of names so, as many rows each, is a table.
+	mount_ckpt "$fx" -o output="$T/src"
+	finish
+	mount_ckpt "$T/src" -o format=same,output="$T/one"
+	mv "$MNT/by-name/hash_table-keys" "$MNT/by-name/lookup-keys"
+	finish_fails
+	assert_output --partial "by-name/hash_table-values: one of a hash table's two tensors, written without the other, hash_table-keys"
+	assert_output --partial "1 more tensor refused: by-name/lookup-keys"
+	[ ! -e "$T/one.index" ]
+	mount_ckpt "$T/src" -o format=same,output="$T/one",spool="$T/one.ckptfs-spool"
+	mv "$MNT/by-name/hash_table-values" "$MNT/by-name/lookup-values"
+	finish
+	run -0 keys "$T/one"
+	assert_output "$(printf 'hash_table_x\nlookup-keys\nlookup-values\nsave_counter\nv')"
+	# A file saved over one half keeps it a table's.
+	mount_ckpt "$T/src" -o format=same,output="$T/ed"
+	cp "$MNT/by-name/hash_table-keys" "$T/k"
+	rm "$MNT/by-name/hash_table-keys" "$MNT/by-name/hash_table-values"
+	cp "$T/k" "$MNT/by-name/hash_table-keys"
+	setfattr -n user.ckpt.dtype -v int64 "$MNT/by-name/hash_table-keys"
+	finish_fails
+	assert_output --partial "by-name/hash_table-keys: one of a hash table's two tensors, written without the other, hash_table-values"
+	# A name so that is no table's is left alone.
+	mount_ckpt "$T/src" -o format=same,output="$T/nt"
+	printf '\007\0\0\0\0\0\0\0' >"$MNT/by-name/x-keys"
+	setfattr -n user.ckpt.dtype -v int64 "$MNT/by-name/x-keys"
+	finish
+	[ "$(val "$T/nt" x-keys)" = "[7]" ]
+}
+
 @test "TF2: a graph built anew gets a save_counter only when the source had one" {
 	# tf2dup has none (as a Keras model's save_weights() writes it,
 	# whose root is the model): its graph removed is built without one,
