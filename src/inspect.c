@@ -738,7 +738,9 @@ put_elem(struct vctx *v, uint64_t i, struct out *o)
 	}
 	memcpy(one, v->win + (at - v->win_off), v->esz);
 	elem = one;
-	rc = ckpt_value_format(v->e->dtype, elem, v->big_endian, &s->b);
+	rc = (v->json ? ckpt_value_format_exact
+		      : ckpt_value_format)(v->e->dtype, elem, v->big_endian,
+					   &s->b);
 	if (rc < 0) {
 		o->err = o->err != 0 ? o->err : rc;
 		return;

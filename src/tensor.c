@@ -1147,11 +1147,12 @@ u64_double(uint64_t u)
 	return d;
 }
 
-/* Append the text of one element; -ENOTSUP for dtypes without a fixed
- * size, -EINVAL for a NULL element. */
-int
-ckpt_value_format(int dtype, const uint8_t *elem, bool big_endian,
-		  struct ckpt_buf *out)
+/* Append the text of one element, a float's shortest at its own width
+ * or (EXACT) at a double's; -ENOTSUP for dtypes without a fixed size,
+ * -EINVAL for a NULL element. */
+static int
+value_format(int dtype, const uint8_t *elem, bool big_endian, bool exact,
+	     struct ckpt_buf *out)
 {
 	char text[112];
 	size_t n = ckpt_dtype_size(dtype);
@@ -1164,23 +1165,25 @@ ckpt_value_format(int dtype, const uint8_t *elem, bool big_endian,
 	u = load_uint(elem, n > 8 ? 8 : n, big_endian);
 	switch ((enum ckpt_dtype)dtype) {
 	case CKPT_DT_FLOAT:
-		format_float(u32_float(u), FK_FLOAT, text, sizeof(text));
+		format_float(u32_float(u), exact ? FK_DOUBLE : FK_FLOAT, text,
+			     sizeof(text));
 		break;
 	case CKPT_DT_DOUBLE:
 		format_float(u64_double(u), FK_DOUBLE, text, sizeof(text));
 		break;
 	case CKPT_DT_HALF:
-		format_float(ckpt_half_to_float((uint16_t)u), FK_HALF, text,
-			     sizeof(text));
+		format_float(ckpt_half_to_float((uint16_t)u),
+			     exact ? FK_DOUBLE : FK_HALF, text, sizeof(text));
 		break;
 	case CKPT_DT_BFLOAT16:
-		format_float(ckpt_bfloat16_to_float((uint16_t)u), FK_BF16, text,
-			     sizeof(text));
+		format_float(ckpt_bfloat16_to_float((uint16_t)u),
+			     exact ? FK_DOUBLE : FK_BF16, text, sizeof(text));
 		break;
 	case CKPT_DT_COMPLEX64:
 		format_complex(u32_float(load_uint(elem, 4, big_endian)),
 			       u32_float(load_uint(elem + 4, 4, big_endian)),
-			       FK_FLOAT, text, sizeof(text));
+			       exact ? FK_DOUBLE : FK_FLOAT, text,
+			       sizeof(text));
 		break;
 	case CKPT_DT_COMPLEX128:
 		format_complex(u64_double(load_uint(elem, 8, big_endian)),
@@ -1239,4 +1242,18 @@ ckpt_value_format(int dtype, const uint8_t *elem, bool big_endian,
 		return -ENOTSUP;
 	}
 	return ckpt_buf_put(out, text, strlen(text));
+}
+
+int
+ckpt_value_format(int dtype, const uint8_t *elem, bool big_endian,
+		  struct ckpt_buf *out)
+{
+	return value_format(dtype, elem, big_endian, false, out);
+}
+
+int
+ckpt_value_format_exact(int dtype, const uint8_t *elem, bool big_endian,
+			struct ckpt_buf *out)
+{
+	return value_format(dtype, elem, big_endian, true, out);
 }

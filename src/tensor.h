@@ -212,10 +212,18 @@ int ckpt_oc_get_snum(const uint8_t **p, const uint8_t *limit, int64_t *v);
  * ("0.1" for float16 0x2e66), positional for 1e-4 <= |v| < 1e16 and
  * scientific otherwise like Python's repr but without a trailing ".0"
  * ("3", "65504", "1e+16", "nan", "-inf"); int4/uint4 print the low
- * nibble's value; float8 types the raw byte ("0x3c").  Return 0, -ENOMEM, or -ENOTSUP for a dtype
- * without a fixed size. */
+ * nibble's value; float8 types the raw byte ("0x3c").  Return 0,
+ * -ENOMEM, or -ENOTSUP for a dtype without a fixed size. */
 int ckpt_value_format(int dtype, const uint8_t *elem, bool big_endian,
 		      struct ckpt_buf *out);
+
+/* The same, but a float (float16, bfloat16, float32, complex64's parts)
+ * as the shortest text that reads back as its exact value in double
+ * precision ("0.333984375" for bfloat16 0x3eab, "0.10000000149011612"
+ * for float32 0.1): what a program reading it as a double, or narrowing
+ * that to float32 or the tensor's own width, must get (JSON). */
+int ckpt_value_format_exact(int dtype, const uint8_t *elem, bool big_endian,
+			    struct ckpt_buf *out);
 
 /* float16 / bfloat16 bit patterns to float. */
 float ckpt_half_to_float(uint16_t h);

@@ -1178,6 +1178,101 @@ check_fmt_f64(double d, const char *want)
 	check_fmt(CKPT_DT_DOUBLE, false, b, want);
 }
 
+static int sig_digits(const char *text);
+
+/* The exact text of one element (ckpt_value_format_exact()). */
+static char *
+fmt_exact(int dtype, bool be, const uint8_t *bytes)
+{
+	struct ckpt_buf out = { 0 };
+
+	CHECK_EQ_INT(ckpt_value_format_exact(dtype, bytes, be, &out), 0);
+	CHECK_EQ_INT(ckpt_buf_put(&out, "", 1), 0);
+	return (char *)out.data;
+}
+
+/* JSON's texts: every float16 and bfloat16, and float32s, read back as
+ * their exact value in double precision, by the fewest digits; other
+ * dtypes as ckpt_value_format() prints them. */
+static void
+test_value_format_exact(void)
+{
+	static const struct {
+		int dtype;
+		uint8_t b[8];
+		const char *want;
+	} cases[] = {
+		{ CKPT_DT_BFLOAT16, { 0xab, 0x3e }, "0.333984375" },
+		{ CKPT_DT_HALF, { 0x55, 0x35 }, "0.333251953125" },
+		{ CKPT_DT_HALF, { 0xff, 0x7b }, "65504" },
+		{ CKPT_DT_HALF, { 0x00, 0x7c }, "inf" },
+		{ CKPT_DT_BFLOAT16, { 0xc1, 0x7f }, "nan" },
+		{ CKPT_DT_FLOAT, { 0xcd, 0xcc, 0xcc, 0x3d },
+		  "0.10000000149011612" },
+		{ CKPT_DT_FLOAT, { 0x00, 0x00, 0x00, 0x80 }, "-0" },
+		{ CKPT_DT_FLOAT, { 0x00, 0x00, 0xc0, 0x3f }, "1.5" },
+		{ CKPT_DT_COMPLEX64,
+		  { 0xcd, 0xcc, 0xcc, 0x3d, 0x00, 0x00, 0x00, 0xc0 },
+		  "(0.10000000149011612-2j)" },
+		{ CKPT_DT_DOUBLE, { 0x9a, 0x99, 0x99, 0x99, 0x99, 0x99, 0xb9,
+				    0x3f },
+		  "0.1" },
+		{ CKPT_DT_INT4, { 0x0f }, "-1" },
+		{ CKPT_DT_FLOAT8_E5M2, { 0x3c }, "0x3c" },
+	};
+	unsigned bad = 0, longer = 0;
+	uint32_t x = 0x12345678;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *t = fmt_exact(cases[i].dtype, false, cases[i].b);
+
+		CHECK_EQ_STR(t, cases[i].want);
+		free(t);
+	}
+	/* big-endian */
+	{
+		char *t = fmt_exact(CKPT_DT_BFLOAT16, true,
+				    (const uint8_t[]){ 0x3e, 0xab });
+
+		CHECK_EQ_STR(t, "0.333984375");
+		free(t);
+	}
+	for (unsigned h = 0; h < 0x20000; h++) {
+		bool bf16 = h >= 0x10000;
+		uint8_t b[2] = { (uint8_t)h, (uint8_t)(h >> 8) };
+		double v = bf16 ? ckpt_bfloat16_to_float((uint16_t)h)
+				: ckpt_half_to_float((uint16_t)h);
+		char *t;
+
+		if (isnan(v) || isinf(v))
+			continue;
+		t = fmt_exact(bf16 ? CKPT_DT_BFLOAT16 : CKPT_DT_HALF, false, b);
+		if (strtod(t, NULL) != v || signbit(strtod(t, NULL)) !=
+						    signbit(v))
+			bad++;
+		if (sig_digits(t) > 17)
+			longer++;
+		free(t);
+	}
+	for (int i = 0; i < 100000; i++) {
+		uint8_t b[4];
+		float f;
+		char *t;
+
+		x = x * 1664525u + 1013904223u;	/* any bits */
+		memcpy(&f, &x, 4);
+		if (isnan(f) || isinf(f))
+			continue;
+		ckpt_store32le(b, x);
+		t = fmt_exact(CKPT_DT_FLOAT, false, b);
+		if (strtod(t, NULL) != (double)f)
+			bad++;
+		free(t);
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_INT(longer, 0);
+}
+
 /* Element text for every fixed-size dtype, both byte orders. */
 static void
 test_value_format(void)
@@ -1510,6 +1605,7 @@ main(void)
 	test_snum();
 	test_slice_keys();
 	test_value_format();
+	test_value_format_exact();
 	test_value_format_16(false);
 	test_value_format_16(true);
 	test_half();
