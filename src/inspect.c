@@ -585,15 +585,124 @@ key_json(struct out *o, const struct ckpt_entry *e)
 	}
 }
 
-/* Append the JSON members describing E (no braces), after "key". */
+/* The full name (the TF1 variable name) the object graph of a TF2
+ * checkpoint gives each entry, as ckptfs shows it in by-name/: an
+ * attribute's for the tensor of its key, and for the tensors of a legacy
+ * saveable of several (a hash table's), whose keys are an attribute's
+ * followed by more, that name followed by the same. */
+struct full_names {
+	struct ckpt_buf *name;	/* owned, per entry; empty: none */
+};
+
+/* Set NAME to FULL (FLEN bytes) followed by SUFFIX, if FULL is not empty
+ * and the whole is valid UTF-8 (JSON's strings); 0 or -ENOMEM. */
+static int
+full_name_set(struct ckpt_buf *name, const char *full, size_t flen,
+	      const char *suffix, size_t slen)
+{
+	if (flen == 0 || name->len > 0)
+		return 0;
+	if (ckpt_buf_put(name, full, flen) < 0 ||
+	    ckpt_buf_put(name, suffix, slen) < 0)
+		return -ENOMEM;
+	if (!ckpt_utf8_valid((const char *)name->data, name->len))
+		name->len = 0;
+	return 0;
+}
+
+/* Name, into FN, the tensors of the legacy saveable of several whose
+ * attribute A names no tensor itself: those whose keys are A's followed
+ * by more, that no attribute names (NAMED).  Return 0 or -ENOMEM. */
+static int
+saveable_names(const struct ckpt_bundle *b, const struct ckpt_objattr *a,
+	       const bool *named, struct full_names *fn)
+{
+	size_t c = 0, kl = a->checkpoint_key_len;
+	const struct ckpt_entry *e =
+		ckpt_entries_prefixed(b->entries, b->n, a->checkpoint_key, kl,
+				      &c);
+	int rc = 0;
+
+	for (; c > 0 && rc == 0; c--, e++)
+		if (!e->is_part && !named[e - b->entries])
+			rc = full_name_set(&fn->name[e - b->entries],
+					   a->full_name, a->full_name_len,
+					   e->key + kl, e->key_len - kl);
+	return rc;
+}
+
+/* The full names of B's entries into FN, if B is a TF2 checkpoint whose
+ * object graph can be read (else none: -c says what is wrong with it).
+ * Return 0 or -ENOMEM. */
+static int
+full_names_load(const struct ckpt_bundle *b, struct full_names *fn)
+{
+	struct ckpt_objgraph *g = NULL;
+	struct ckpt_err err = { 0 };
+	bool *named = NULL;	/* by an attribute's key */
+	int rc = 0;
+
+	fn->name = NULL;
+	if (!b->tf2 || ckpt_bundle_objgraph(b, &g, &err) < 0) {
+		ckpt_err_clear(&err);
+		return 0;
+	}
+	fn->name = calloc(b->n ? b->n : 1, sizeof(*fn->name));
+	named = calloc(b->n ? b->n : 1, sizeof(*named));
+	if (fn->name == NULL || named == NULL)
+		rc = -ENOMEM;
+	/* the keys attributes name, then the saveables' */
+	for (int pass = 0; pass < 2 && rc == 0; pass++)
+		for (size_t i = 0; i < g->n && rc == 0; i++) {
+			const struct ckpt_objnode *nd = &g->nodes[i];
+
+			for (size_t j = 0; j < nd->nattrs && rc == 0; j++) {
+				const struct ckpt_objattr *a = &nd->attrs[j];
+				const struct ckpt_entry *e = ckpt_bundle_find(
+					b, a->checkpoint_key,
+					a->checkpoint_key_len);
+
+				if (pass == 1 && e == NULL)
+					rc = saveable_names(b, a, named, fn);
+				if (pass == 1 || e == NULL)
+					continue;
+				named[e - b->entries] = true;
+				rc = full_name_set(&fn->name[e - b->entries],
+						   a->full_name,
+						   a->full_name_len, "", 0);
+			}
+		}
+	ckpt_objgraph_free(g);
+	free(named);
+	return rc;
+}
+
 static void
-entry_json(struct out *o, const struct ckpt_entry *e)
+full_names_free(const struct ckpt_bundle *b, struct full_names *fn)
+{
+	if (fn->name != NULL)
+		for (size_t i = 0; i < b->n; i++)
+			ckpt_buf_free(&fn->name[i]);
+	free(fn->name);
+	fn->name = NULL;
+}
+
+/* Append the JSON members describing E (no braces), after "key", and
+ * its "full_name" from FN if it has one. */
+static void
+entry_json(struct out *o, const struct ckpt_entry *e,
+	   const struct full_names *fn, const struct ckpt_bundle *b)
 {
 	char dt[24];
 	size_t i;
 	int d;
 
 	key_json(o, e);
+	if (fn->name != NULL && fn->name[e - b->entries].len > 0) {
+		o_str(o, ",\"full_name\":");
+		esc_json(o, fn->name[e - b->entries].data,
+			 fn->name[e - b->entries].len);
+	}
 	o_str(o, ",\"dtype\":");
 	esc_json(o, dtype_text(e->dtype, dt, sizeof(dt)),
 		 strlen(dtype_text(e->dtype, dt, sizeof(dt))));
@@ -996,9 +1105,12 @@ static int
 print_values(const struct ckpt_bundle *b, const bool *sel,
 	     const struct opts *opts, struct out *o)
 {
+	struct full_names fn = { 0 };
 	size_t i;
 	int ret = 0, bad = 0;
 
+	if (opts->json && full_names_load(b, &fn) < 0)
+		ret = fail("out of memory");
 	for (i = 0; i < b->n && ret == 0; i++) {
 		const struct ckpt_entry *e = &b->entries[i];
 		uint8_t *data = NULL;
@@ -1016,7 +1128,7 @@ print_values(const struct ckpt_bundle *b, const bool *sel,
 
 			if (opts->json) {
 				o_byte(o, '{');
-				entry_json(o, e);
+				entry_json(o, e, &fn, b);
 				o_str(o, ",\"values\":");
 				put_values(&v, 0, o);
 				if (strings_not_utf8(&v)) {
@@ -1048,6 +1160,7 @@ print_values(const struct ckpt_bundle *b, const bool *sel,
 		vctx_free(&v);
 		free(data);
 	}
+	full_names_free(b, &fn);
 	return ret != 0 ? ret : bad;
 }
 
@@ -1246,18 +1359,20 @@ write_raw(const struct ckpt_bundle *b, const bool *sel,
 static int
 list_json(const struct ckpt_bundle *b, const bool *sel, struct out *o)
 {
-	size_t i;
+	struct full_names fn;
+	int rc = full_names_load(b, &fn);
 
-	for (i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < b->n && rc == 0; i++) {
 		if (!sel[i])
 			continue;
 		o_byte(o, '{');
-		entry_json(o, &b->entries[i]);
+		entry_json(o, &b->entries[i], &fn, b);
 		o_str(o, "}\n");
 		if (o_flush(o) < 0)
-			return o->err;
+			rc = o->err;
 	}
-	return 0;
+	full_names_free(b, &fn);
+	return rc == -ENOMEM ? fail("out of memory") : rc;
 }
 
 /* --- verify -------------------------------------------------------------- */

@@ -517,6 +517,41 @@ assert_one_error() {
 	assert_output "11 tensors verified, 0 damaged"
 }
 
+@test "--json of a TF2 checkpoint: the full_name its object graph gives each tensor" {
+	fixture tf2
+	run -0 inspect -j "$F"
+	run -0 jq -r -s 'map((.full_name // "-") + " " + .key) | .[]' <<<"$output"
+	assert_output "$(printf '%s\n' \
+		'- _CHECKPOINTABLE_OBJECT_GRAPH' \
+		'Variable model/extra/0/.ATTRIBUTES/VARIABLE_VALUE' \
+		'Variable model/extra/1/.ATTRIBUTES/VARIABLE_VALUE' \
+		'dense/bias model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE' \
+		'dense/kernel model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE' \
+		'Adam/m/dense/kernel model/layers/0/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE' \
+		'dense_1/kernel model/layers/1/kernel/.ATTRIBUTES/VARIABLE_VALUE' \
+		'x model/named/scoped.Sx..y/.ATTRIBUTES/VARIABLE_VALUE' \
+		'- model/nameless/.ATTRIBUTES/VARIABLE_VALUE' \
+		'Adam/iter optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE' \
+		'save_counter save_counter/.ATTRIBUTES/VARIABLE_VALUE')"
+	run -0 inspect -j -v "$F" model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE
+	run -0 jq -e '.full_name == "dense/kernel" and .values == [[0,1,2],[3,4,5]]' <<<"$output"
+	# a hash table's tensors: its full name followed by what their keys
+	# have after its attribute's; table_x has an attribute of its own
+	fixture tf2table
+	run -0 inspect -j "$F"
+	run -0 jq -r -s 'map(select(.full_name) | .full_name + " " + .key) | .[]' <<<"$output"
+	assert_output "$(printf '%s\n' \
+		'save_counter save_counter/.ATTRIBUTES/VARIABLE_VALUE' \
+		'hash_table-keys table/.ATTRIBUTES/table-keys' \
+		'hash_table-values table/.ATTRIBUTES/table-values' \
+		'hash_table_x table/.ATTRIBUTES/table_x' \
+		'v v/.ATTRIBUTES/VARIABLE_VALUE')"
+	# none for a TF1 checkpoint (the key is the name)
+	fixture tf1
+	run -0 inspect -j "$F"
+	refute_output --partial full_name
+}
+
 @test "--graph of a TF1 checkpoint is exit 1" {
 	fixture tf1
 	run -1 --separate-stderr inspect --graph "$F"
