@@ -60,7 +60,7 @@ static const struct dtype_info dtypes[] = {
 	[CKPT_DT_FLOAT8_E4M3FNUZ] = { "float8_e4m3fnuz", "DT_FLOAT8_E4M3FNUZ",
 				      1 },
 	[CKPT_DT_FLOAT8_E4M3B11FNUZ] = { "float8_e4m3b11fnuz",
-					 "DT_FLOAT8_E4M3B11FNUZ", 0 },
+					 "DT_FLOAT8_E4M3B11FNUZ", 1 },
 	[CKPT_DT_FLOAT8_E5M2FNUZ] = { "float8_e5m2fnuz", "DT_FLOAT8_E5M2FNUZ",
 				      1 },
 	[CKPT_DT_INT4] = { "int4", "DT_INT4", 1 },
@@ -1228,6 +1228,7 @@ value_format(int dtype, const uint8_t *elem, bool big_endian, bool exact,
 	case CKPT_DT_FLOAT8_E5M2:
 	case CKPT_DT_FLOAT8_E4M3FN:
 	case CKPT_DT_FLOAT8_E4M3FNUZ:
+	case CKPT_DT_FLOAT8_E4M3B11FNUZ:
 	case CKPT_DT_FLOAT8_E5M2FNUZ:
 		/* Raw byte: the float8 formats differ in bias and special
 		 * values, and no tool we target reads them yet. */
@@ -1237,7 +1238,6 @@ value_format(int dtype, const uint8_t *elem, bool big_endian, bool exact,
 	case CKPT_DT_STRING:
 	case CKPT_DT_RESOURCE:
 	case CKPT_DT_VARIANT:
-	case CKPT_DT_FLOAT8_E4M3B11FNUZ:
 	default:
 		return -ENOTSUP;
 	}

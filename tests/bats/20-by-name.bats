@@ -225,6 +225,9 @@ EOF
 	[ "$(values "$n/bool" u1)" = "0 1" ]
 	[ "$(values "$n/complex64" f4)" = "1 2 3 4" ]
 	[ "$(stat -c %s "$n/complex128")" = 32 ]
+	# float8 (ml_dtypes' 1.0 and 2.0), e4m3b11fnuz too
+	[ "$(od -An -tx1 "$n/float8_e4m3b11fnuz" | xargs)" = "58 60" ]
+	[ "$(od -An -tx1 "$n/float8_e5m2" | xargs)" = "3c 40" ]
 	[ "$(stat -c %s "$n/empty")" = 0 ]
 	[ "$(xattr "$n/empty" user.ckpt.shape)" = 0,3 ]
 	[ "$(xattr "$n/scalar" user.ckpt.shape)" = "" ]

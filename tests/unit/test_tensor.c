@@ -70,7 +70,7 @@ test_dtypes(void)
 		{ 24, 1, "float8_e5m2", "DT_FLOAT8_E5M2" },
 		{ 25, 1, "float8_e4m3fn", "DT_FLOAT8_E4M3FN" },
 		{ 26, 1, "float8_e4m3fnuz", "DT_FLOAT8_E4M3FNUZ" },
-		{ 27, 0, "float8_e4m3b11fnuz", "DT_FLOAT8_E4M3B11FNUZ" },
+		{ 27, 1, "float8_e4m3b11fnuz", "DT_FLOAT8_E4M3B11FNUZ" },
 		{ 28, 1, "float8_e5m2fnuz", "DT_FLOAT8_E5M2FNUZ" },
 		{ 29, 1, "int4", "DT_INT4" },
 		{ 30, 1, "uint4", "DT_UINT4" },
@@ -94,7 +94,7 @@ test_dtypes(void)
 	}
 	CHECK(!ckpt_dtype_storable(CKPT_DT_INVALID));
 	CHECK(!ckpt_dtype_storable(CKPT_DT_RESOURCE));
-	CHECK(!ckpt_dtype_storable(CKPT_DT_FLOAT8_E4M3B11FNUZ));
+	CHECK(ckpt_dtype_storable(CKPT_DT_FLOAT8_E4M3B11FNUZ));
 	CHECK(ckpt_dtype_storable(CKPT_DT_STRING));
 	CHECK(ckpt_dtype_storable(CKPT_DT_VARIANT));
 	for (i = 0; i < ARRAY_SIZE(unknown); i++) {
@@ -328,7 +328,8 @@ test_fixed_size(void)
 		     -ENOTSUP);
 	CHECK_EQ_INT(ckpt_tensor_fixed_size(CKPT_DT_RESOURCE, d, 2, &n),
 		     -ENOTSUP);
-	CHECK_EQ_INT(ckpt_tensor_fixed_size(27, d, 2, &n), -ENOTSUP);
+	CHECK_EQ_INT(ckpt_tensor_fixed_size(27, d, 2, &n), 0);
+	CHECK_EQ_U64(n, (uint64_t)(d[0] * d[1]));
 	CHECK_EQ_INT(ckpt_tensor_fixed_size(99, d, 2, &n), -ENOTSUP);
 	d[0] = INT64_MAX / 16;
 	CHECK_EQ_INT(ckpt_tensor_fixed_size(CKPT_DT_COMPLEX128, d, 1, &n), 0);
@@ -1410,6 +1411,8 @@ test_value_format(void)
 		  "0x80");
 	check_fmt(CKPT_DT_FLOAT8_E5M2FNUZ, false, (const uint8_t[]){ 0xff },
 		  "0xff");
+	check_fmt(CKPT_DT_FLOAT8_E4M3B11FNUZ, false,
+		  (const uint8_t[]){ 0x58 }, "0x58");
 
 	/* complex64 (1, 2), (1, -2) and big-endian halves swapped apart */
 	ckpt_store32le(c64, 0x3f800000);
@@ -1436,7 +1439,6 @@ test_value_format(void)
 		     -ENOTSUP);
 	CHECK_EQ_INT(ckpt_value_format(CKPT_DT_VARIANT, c64, false, &out),
 		     -ENOTSUP);
-	CHECK_EQ_INT(ckpt_value_format(27, c64, false, &out), -ENOTSUP);
 	CHECK_EQ_INT(ckpt_value_format(0, c64, false, &out), -ENOTSUP);
 	CHECK_EQ_INT(ckpt_value_format(200, c64, false, &out), -ENOTSUP);
 	CHECK_EQ_INT(ckpt_value_format(CKPT_DT_FLOAT, NULL, false, &out),
