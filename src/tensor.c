@@ -65,6 +65,8 @@ static const struct dtype_info dtypes[] = {
 				      1 },
 	[CKPT_DT_INT4] = { "int4", "DT_INT4", 1 },
 	[CKPT_DT_UINT4] = { "uint4", "DT_UINT4", 1 },
+	[CKPT_DT_INT2] = { "int2", "DT_INT2", 1 },
+	[CKPT_DT_UINT2] = { "uint2", "DT_UINT2", 1 },
 };
 
 #define NDTYPES ((int)(sizeof(dtypes) / sizeof(dtypes[0])))
@@ -1224,6 +1226,12 @@ value_format(int dtype, const uint8_t *elem, bool big_endian, bool exact,
 		break;
 	case CKPT_DT_UINT4:
 		snprintf(text, sizeof(text), "%u", (unsigned)(u & 0x0f));
+		break;
+	case CKPT_DT_INT2:	/* as int4: the low two bits */
+		snprintf(text, sizeof(text), "%d", (int)((u & 3) ^ 2) - 2);
+		break;
+	case CKPT_DT_UINT2:
+		snprintf(text, sizeof(text), "%u", (unsigned)(u & 3));
 		break;
 	case CKPT_DT_FLOAT8_E5M2:
 	case CKPT_DT_FLOAT8_E4M3FN:

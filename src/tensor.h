@@ -44,6 +44,8 @@ enum ckpt_dtype {
 	CKPT_DT_FLOAT8_E5M2FNUZ = 28,
 	CKPT_DT_INT4 = 29,
 	CKPT_DT_UINT4 = 30,
+	CKPT_DT_INT2 = 31,
+	CKPT_DT_UINT2 = 32,
 };
 
 #define CKPT_MAX_RANK 254

@@ -225,6 +225,8 @@ EOF
 	[ "$(values "$n/bool" u1)" = "0 1" ]
 	[ "$(values "$n/complex64" f4)" = "1 2 3 4" ]
 	[ "$(stat -c %s "$n/complex128")" = 32 ]
+	# int2 holds 1 and -2 (two bits)
+	[ "$(od -An -tx1 "$n/int2" | xargs)" = "01 02" ]
 	# float8 (ml_dtypes' 1.0 and 2.0), e4m3b11fnuz too
 	[ "$(od -An -tx1 "$n/float8_e4m3b11fnuz" | xargs)" = "58 60" ]
 	[ "$(od -An -tx1 "$n/float8_e5m2" | xargs)" = "3c 40" ]

@@ -30,8 +30,9 @@
  *   strings      s/scalar "hello"; s/vec ["a","","xyz"]; s/empty [0];
  *                s/matrix [2,2] "00","01","10","11".
  *   dtypes       one [2] tensor per fixed-size dtype, named by its
- *                TensorFlow name, holding 1 and 2 (bool: 0,1; complex:
- *                (1+2j),(3+4j)); empty [0,3]; scalar int32 7; variant.
+ *                TensorFlow name, holding 1 and 2 (bool: 0,1; int2:
+ *                1,-2; complex: (1+2j),(3+4j)); empty [0,3]; scalar
+ *                int32 7; variant.
  *   partitioned  w [10,4] in 2 slices on dim 0, element i = i; v [4,6]
  *                in 2 slices on dim 1, element i = 100+i; p = 1.
  *   parthalf     h [10,4] of half in 2 slices on dim 0, element i = i;
@@ -536,6 +537,9 @@ put_value(int dtype, uint8_t *p, int x)
 		break;
 	case CKPT_DT_BOOL:
 		p[0] = (uint8_t)(x - 1);
+		break;
+	case CKPT_DT_INT2:	/* -2 to 1: 1 and -2 */
+		p[0] = x == 1 ? 0x01 : 0x02;
 		break;
 	case CKPT_DT_FLOAT8_E5M2:
 		p[0] = x == 1 ? 0x3c : 0x40;	/* 1.0, 2.0 */

@@ -74,8 +74,10 @@ test_dtypes(void)
 		{ 28, 1, "float8_e5m2fnuz", "DT_FLOAT8_E5M2FNUZ" },
 		{ 29, 1, "int4", "DT_INT4" },
 		{ 30, 1, "uint4", "DT_UINT4" },
+		{ 31, 1, "int2", "DT_INT2" },
+		{ 32, 1, "uint2", "DT_UINT2" },
 	};
-	static const int unknown[] = { -1, 31, 32, 101, 119, 130, 1000, -1000 };
+	static const int unknown[] = { -1, 33, 34, 101, 119, 130, 1000, -1000 };
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(want); i++) {
@@ -1403,6 +1405,11 @@ test_value_format(void)
 	check_fmt(CKPT_DT_INT4, false, (const uint8_t[]){ 0xf7 }, "7");
 	check_fmt(CKPT_DT_UINT4, false, (const uint8_t[]){ 0xff }, "15");
 	check_fmt(CKPT_DT_UINT4, false, (const uint8_t[]){ 0x10 }, "0");
+	check_fmt(CKPT_DT_INT2, false, (const uint8_t[]){ 0x03 }, "-1");
+	check_fmt(CKPT_DT_INT2, false, (const uint8_t[]){ 0x02 }, "-2");
+	check_fmt(CKPT_DT_INT2, false, (const uint8_t[]){ 0xfd }, "1");
+	check_fmt(CKPT_DT_UINT2, false, (const uint8_t[]){ 0xff }, "3");
+	check_fmt(CKPT_DT_UINT2, false, (const uint8_t[]){ 0x04 }, "0");
 	check_fmt(CKPT_DT_FLOAT8_E5M2, false, (const uint8_t[]){ 0x3c },
 		  "0x3c");
 	check_fmt(CKPT_DT_FLOAT8_E4M3FN, false, (const uint8_t[]){ 0x00 },
