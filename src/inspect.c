@@ -477,114 +477,6 @@ is_glob(const char *pattern)
 	return strpbrk(pattern, "*?[\\") != NULL;
 }
 
-/* Mark in SEL (b->n flags) the visible entries named by OPTS->keys (exact
- * names, or fnmatch(3) patterns), or all visible entries if none were
- * named.  Return 0 or EX_BAD after printing why. */
-static int
-select_entries(const struct ckpt_bundle *b, const struct opts *opts,
-	       bool *sel)
-{
-	size_t i, k;
-
-	for (i = 0; i < b->n; i++)
-		sel[i] = opts->nkeys == 0 && !b->entries[i].is_part;
-	for (k = 0; k < opts->nkeys; k++) {
-		const char *key = opts->keys[k];
-		const struct ckpt_entry *e;
-		bool found = false;
-
-		e = ckpt_bundle_find(b, key, strlen(key));
-		if (e != NULL && !e->is_part) {
-			sel[e - b->entries] = true;
-			continue;
-		}
-		if (is_glob(key)) {
-			for (i = 0; i < b->n; i++) {
-				e = &b->entries[i];
-				if (e->is_part || strlen(e->key) != e->key_len)
-					continue;
-				if (fnmatch(key, e->key, 0) == 0) {
-					sel[i] = true;
-					found = true;
-				}
-			}
-		}
-		if (!found)
-			return fail(is_glob(key) ? "%s: no tensor matches \"%s\""
-						 : "%s: no tensor named \"%s\"",
-				    b->index_path, key);
-	}
-	return 0;
-}
-
-/* --- listing ------------------------------------------------------------- */
-
-/* Print the selected entries as aligned columns: key, dtype, shape, size
- * (right-aligned).  Keys wider than KEY_COLUMN_MAX do not widen the key
- * column for all the others. */
-static int
-list_text(const struct ckpt_bundle *b, const bool *sel, struct out *o)
-{
-	size_t wkey = 0, wdt = 0, wshape = 0, wsize = 0, w, i;
-	struct out scratch = { 0 };
-	char dt[24], num[24];
-
-	for (i = 0; i < b->n; i++) {
-		const struct ckpt_entry *e = &b->entries[i];
-
-		if (!sel[i])
-			continue;
-		scratch.b.len = 0;
-		w = esc_text(&scratch, e->key, e->key_len, ESC_PLAIN);
-		if (w <= KEY_COLUMN_MAX && w > wkey)
-			wkey = w;
-		w = strlen(dtype_text(e->dtype, dt, sizeof(dt)));
-		wdt = w > wdt ? w : wdt;
-		w = put_shape(&scratch, e);
-		wshape = w > wshape ? w : wshape;
-		w = (size_t)snprintf(num, sizeof(num), "%" PRIu64, e->size);
-		wsize = w > wsize ? w : wsize;
-	}
-	ckpt_buf_free(&scratch.b);
-	if (scratch.err != 0)
-		return scratch.err;
-	for (i = 0; i < b->n; i++) {
-		const struct ckpt_entry *e = &b->entries[i];
-		const char *name;
-
-		if (!sel[i])
-			continue;
-		w = esc_text(o, e->key, e->key_len, ESC_PLAIN);
-		o_pad(o, w < wkey ? wkey - w + 2 : 2);
-		name = dtype_text(e->dtype, dt, sizeof(dt));
-		o_str(o, name);
-		o_pad(o, wdt - strlen(name) + 2);
-		w = put_shape(o, e);
-		o_pad(o, wshape - w + 2);
-		w = (size_t)snprintf(num, sizeof(num), "%" PRIu64, e->size);
-		o_pad(o, wsize - w);
-		o_str(o, num);
-		o_byte(o, '\n');
-		if (o_flush(o) < 0)
-			return o->err;
-	}
-	return 0;
-}
-
-/* Append the JSON member "key" of E, and "key_hex" if the key is not
- * valid UTF-8 (a JSON string would not give its bytes back). */
-static void
-key_json(struct out *o, const struct ckpt_entry *e)
-{
-	o_str(o, "\"key\":");
-	esc_json(o, e->key, e->key_len);
-	if (!ckpt_utf8_valid(e->key, e->key_len)) {
-		o_str(o, ",\"key_hex\":\"");
-		put_hex(o, e->key, e->key_len);
-		o_byte(o, '"');
-	}
-}
-
 /* The full name (the TF1 variable name) the object graph of a TF2
  * checkpoint gives each entry, as ckptfs shows it in by-name/: an
  * attribute's for the tensor of its key, and for the tensors of a legacy
@@ -685,6 +577,153 @@ full_names_free(const struct ckpt_bundle *b, struct full_names *fn)
 			ckpt_buf_free(&fn->name[i]);
 	free(fn->name);
 	fn->name = NULL;
+}
+
+/* Say that KEY names or matches no tensor of B; of a TF2 checkpoint
+ * whose tensors have KEY as their full name (the name by-name/ of a mount
+ * shows), give their keys (the first three).  Return EX_BAD. */
+static int
+not_found(const struct ckpt_bundle *b, const char *key)
+{
+	struct full_names fn;
+	struct out keys = { 0 };
+	size_t i, nk = 0, kl = strlen(key);
+	int rc;
+
+	if (is_glob(key) || full_names_load(b, &fn) < 0 || fn.name == NULL)
+		return fail(is_glob(key) ? "%s: no tensor matches \"%s\""
+					 : "%s: no tensor named \"%s\"",
+			    b->index_path, key);
+	for (i = 0; i < b->n; i++) {
+		const struct ckpt_buf *f = &fn.name[i];
+
+		if (f->len != kl || memcmp(f->data, key, kl) != 0)
+			continue;
+		if (nk++ < 3) {
+			o_str(&keys, nk > 1 ? ", " : "");
+			esc_text(&keys, b->entries[i].key,
+				 b->entries[i].key_len, ESC_PLAIN);
+		}
+	}
+	if (nk > 3)
+		o_fmt(&keys, " and %zu more", nk - 3);
+	o_byte(&keys, '\0');
+	if (nk == 0)
+		rc = fail("%s: no tensor named \"%s\"", b->index_path, key);
+	else
+		rc = fail("%s: no tensor named \"%s\": that is the full name "
+			  "(by-name/) of the key%s %s; give a key",
+			  b->index_path, key, nk > 1 ? "s" : "",
+			  keys.err == 0 ? (const char *)keys.b.data : "?");
+	ckpt_buf_free(&keys.b);
+	full_names_free(b, &fn);
+	return rc;
+}
+
+/* Mark in SEL (b->n flags) the visible entries named by OPTS->keys (exact
+ * names, or fnmatch(3) patterns), or all visible entries if none were
+ * named.  Return 0 or EX_BAD after printing why. */
+static int
+select_entries(const struct ckpt_bundle *b, const struct opts *opts,
+	       bool *sel)
+{
+	size_t i, k;
+
+	for (i = 0; i < b->n; i++)
+		sel[i] = opts->nkeys == 0 && !b->entries[i].is_part;
+	for (k = 0; k < opts->nkeys; k++) {
+		const char *key = opts->keys[k];
+		const struct ckpt_entry *e;
+		bool found = false;
+
+		e = ckpt_bundle_find(b, key, strlen(key));
+		if (e != NULL && !e->is_part) {
+			sel[e - b->entries] = true;
+			continue;
+		}
+		if (is_glob(key)) {
+			for (i = 0; i < b->n; i++) {
+				e = &b->entries[i];
+				if (e->is_part || strlen(e->key) != e->key_len)
+					continue;
+				if (fnmatch(key, e->key, 0) == 0) {
+					sel[i] = true;
+					found = true;
+				}
+			}
+		}
+		if (!found)
+			return not_found(b, key);
+	}
+	return 0;
+}
+
+/* --- listing ------------------------------------------------------------- */
+
+/* Print the selected entries as aligned columns: key, dtype, shape, size
+ * (right-aligned).  Keys wider than KEY_COLUMN_MAX do not widen the key
+ * column for all the others. */
+static int
+list_text(const struct ckpt_bundle *b, const bool *sel, struct out *o)
+{
+	size_t wkey = 0, wdt = 0, wshape = 0, wsize = 0, w, i;
+	struct out scratch = { 0 };
+	char dt[24], num[24];
+
+	for (i = 0; i < b->n; i++) {
+		const struct ckpt_entry *e = &b->entries[i];
+
+		if (!sel[i])
+			continue;
+		scratch.b.len = 0;
+		w = esc_text(&scratch, e->key, e->key_len, ESC_PLAIN);
+		if (w <= KEY_COLUMN_MAX && w > wkey)
+			wkey = w;
+		w = strlen(dtype_text(e->dtype, dt, sizeof(dt)));
+		wdt = w > wdt ? w : wdt;
+		w = put_shape(&scratch, e);
+		wshape = w > wshape ? w : wshape;
+		w = (size_t)snprintf(num, sizeof(num), "%" PRIu64, e->size);
+		wsize = w > wsize ? w : wsize;
+	}
+	ckpt_buf_free(&scratch.b);
+	if (scratch.err != 0)
+		return scratch.err;
+	for (i = 0; i < b->n; i++) {
+		const struct ckpt_entry *e = &b->entries[i];
+		const char *name;
+
+		if (!sel[i])
+			continue;
+		w = esc_text(o, e->key, e->key_len, ESC_PLAIN);
+		o_pad(o, w < wkey ? wkey - w + 2 : 2);
+		name = dtype_text(e->dtype, dt, sizeof(dt));
+		o_str(o, name);
+		o_pad(o, wdt - strlen(name) + 2);
+		w = put_shape(o, e);
+		o_pad(o, wshape - w + 2);
+		w = (size_t)snprintf(num, sizeof(num), "%" PRIu64, e->size);
+		o_pad(o, wsize - w);
+		o_str(o, num);
+		o_byte(o, '\n');
+		if (o_flush(o) < 0)
+			return o->err;
+	}
+	return 0;
+}
+
+/* Append the JSON member "key" of E, and "key_hex" if the key is not
+ * valid UTF-8 (a JSON string would not give its bytes back). */
+static void
+key_json(struct out *o, const struct ckpt_entry *e)
+{
+	o_str(o, "\"key\":");
+	esc_json(o, e->key, e->key_len);
+	if (!ckpt_utf8_valid(e->key, e->key_len)) {
+		o_str(o, ",\"key_hex\":\"");
+		put_hex(o, e->key, e->key_len);
+		o_byte(o, '"');
+	}
 }
 
 /* Append the JSON members describing E (no braces), after "key", and

@@ -313,6 +313,15 @@ assert_one_error() {
 	assert_output ""
 	run -1 --separate-stderr inspect "$F" 'nope/*'
 	assert_one_error 'tf1\.index: no tensor matches "nope/\*"'
+	# of a TF2 checkpoint, a full name (what by-name/ shows) is told so,
+	# with its keys
+	fixture tf2
+	run -1 --separate-stderr inspect -v "$F" dense/kernel
+	assert_one_error 'tf2\.index: no tensor named "dense/kernel": that is the full name \(by-name/\) of the key model/layers/0/kernel/\.ATTRIBUTES/VARIABLE_VALUE; give a key$'
+	run -1 --separate-stderr inspect "$F" Variable
+	assert_one_error 'no tensor named "Variable": that is the full name \(by-name/\) of the keys model/extra/0/\.ATTRIBUTES/VARIABLE_VALUE, model/extra/1/\.ATTRIBUTES/VARIABLE_VALUE; give a key$'
+	run -1 --separate-stderr inspect "$F" dense
+	assert_one_error 'tf2\.index: no tensor named "dense"$'
 }
 
 @test "strings: quoted, escaped, nested by shape" {
