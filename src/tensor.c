@@ -948,7 +948,107 @@ load_uint(const uint8_t *p, size_t n, bool big_endian)
 }
 
 /* Which kind of float a shortest text must reproduce. */
-enum fkind { FK_HALF, FK_BF16, FK_FLOAT, FK_DOUBLE };
+enum fkind {
+	FK_HALF, FK_BF16, FK_FLOAT, FK_DOUBLE,
+	FK_E5M2, FK_E4M3FN, FK_E4M3FNUZ, FK_E4M3B11FNUZ, FK_E5M2FNUZ,
+};
+
+/* The 8-bit float formats (ml_dtypes'): mantissa bits, exponent bias,
+ * and which codes are not finite: IEEE (the top exponent is inf and
+ * NaN), FN (no inf; the top exponent and mantissa is NaN), FNUZ (no inf,
+ * no negative zero: its code 0x80 is the NaN). */
+enum f8_nan { F8_IEEE, F8_FN, F8_FNUZ };
+struct f8_format {
+	unsigned mbits;
+	int bias;
+	enum f8_nan nan;
+};
+
+/* The format of float8 kind K, or NULL. */
+static const struct f8_format *
+f8_format(enum fkind k)
+{
+	static const struct f8_format e5m2 = { 2, 15, F8_IEEE },
+				      e4m3fn = { 3, 7, F8_FN },
+				      e4m3fnuz = { 3, 8, F8_FNUZ },
+				      e4m3b11fnuz = { 3, 11, F8_FNUZ },
+				      e5m2fnuz = { 2, 16, F8_FNUZ };
+
+	switch (k) {
+	case FK_E5M2:
+		return &e5m2;
+	case FK_E4M3FN:
+		return &e4m3fn;
+	case FK_E4M3FNUZ:
+		return &e4m3fnuz;
+	case FK_E4M3B11FNUZ:
+		return &e4m3b11fnuz;
+	case FK_E5M2FNUZ:
+		return &e5m2fnuz;
+	default:
+		return NULL;
+	}
+}
+
+/* The value of code B of float8 format F. */
+static double
+f8_value(const struct f8_format *f, unsigned b)
+{
+	unsigned one = 1u << f->mbits, m = b & (one - 1);
+	unsigned e = (b & 0x7f) >> f->mbits, emax = 0x7fu >> f->mbits;
+	double v;
+
+	if ((f->nan == F8_FNUZ && b == 0x80) ||
+	    (f->nan == F8_FN && e == emax && m == one - 1) ||
+	    (f->nan == F8_IEEE && e == emax && m != 0))
+		return NAN;
+	if (f->nan == F8_IEEE && e == emax)
+		v = INFINITY;
+	else if (e == 0)	/* subnormal */
+		v = ldexp(m, 1 - f->bias - (int)f->mbits);
+	else
+		v = ldexp(one + m, (int)e - f->bias - (int)f->mbits);
+	return b & 0x80 ? -v : v;
+}
+
+/* The code of float8 format F nearest V (ties to the even one), or -1
+ * for a NaN or past the largest finite value. */
+static int
+f8_round(const struct f8_format *f, double v)
+{
+	unsigned one = 1u << f->mbits, emax = 0x7fu >> f->mbits, m, e;
+	unsigned sign = signbit(v) ? 0x80 : 0, code;
+	double q;
+	int e2, be;
+
+	if (isnan(v) || isinf(v))
+		return -1;
+	if (v == 0)
+		return f->nan == F8_FNUZ ? 0 : (int)sign;
+	frexp(fabs(v), &e2);	/* |V| = x 2^E2, 0.5 <= x < 1 */
+	be = e2 - 1 + f->bias;	/* its biased exponent as a normal */
+	if (be < 1)
+		be = 1;		/* subnormal: in units of exponent 1's */
+	/* in units of the last mantissa bit, rounded to the even */
+	q = nearbyint(ldexp(fabs(v), (int)f->mbits - (be - f->bias)));
+	if (q >= 2.0 * one) {	/* rounded up to the next power of two */
+		q = one;
+		be++;
+	}
+	if (q < one) {		/* subnormal (or zero) */
+		e = 0;
+		m = (unsigned)q;
+	} else {
+		e = (unsigned)be;
+		m = (unsigned)q - one;
+	}
+	if (e > emax || (f->nan == F8_IEEE && e == emax) ||
+	    (f->nan == F8_FN && e == emax && m == one - 1))
+		return -1;
+	code = sign | e << f->mbits | m;
+	return f->nan == F8_FNUZ && code == 0x80 ? 0 : (int)code;
+}
+
 
 /* True if TEXT parses back to the same bits of kind K as V (rounding to
  * nearest, ties to even, as C, Python and numpy read numbers: "1.5e10"
@@ -968,6 +1068,13 @@ roundtrips(const char *text, double v, enum fkind k)
 		return strtof(text, NULL) == (float)v;
 	case FK_DOUBLE:
 		return strtod(text, NULL) == v;
+	case FK_E5M2:
+	case FK_E4M3FN:
+	case FK_E4M3FNUZ:
+	case FK_E4M3B11FNUZ:
+	case FK_E5M2FNUZ:
+		return f8_round(f8_format(k), strtod(text, NULL)) ==
+		       f8_round(f8_format(k), v);
 	}
 	return false;
 }
@@ -1237,11 +1344,18 @@ value_format(int dtype, const uint8_t *elem, bool big_endian, bool exact,
 	case CKPT_DT_FLOAT8_E4M3FN:
 	case CKPT_DT_FLOAT8_E4M3FNUZ:
 	case CKPT_DT_FLOAT8_E4M3B11FNUZ:
-	case CKPT_DT_FLOAT8_E5M2FNUZ:
-		/* Raw byte: the float8 formats differ in bias and special
-		 * values, and no tool we target reads them yet. */
-		snprintf(text, sizeof(text), "0x%02x", (unsigned)u);
+	case CKPT_DT_FLOAT8_E5M2FNUZ: {
+		enum fkind k = dtype == CKPT_DT_FLOAT8_E5M2	 ? FK_E5M2
+			       : dtype == CKPT_DT_FLOAT8_E4M3FN	 ? FK_E4M3FN
+			       : dtype == CKPT_DT_FLOAT8_E4M3FNUZ ? FK_E4M3FNUZ
+			       : dtype == CKPT_DT_FLOAT8_E5M2FNUZ
+				       ? FK_E5M2FNUZ
+				       : FK_E4M3B11FNUZ;
+
+		format_float(f8_value(f8_format(k), (unsigned)u),
+			     exact ? FK_DOUBLE : k, text, sizeof(text));
 		break;
+	}
 	case CKPT_DT_INVALID:
 	case CKPT_DT_STRING:
 	case CKPT_DT_RESOURCE:

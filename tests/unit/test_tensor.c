@@ -1221,7 +1221,8 @@ test_value_format_exact(void)
 				    0x3f },
 		  "0.1" },
 		{ CKPT_DT_INT4, { 0x0f }, "-1" },
-		{ CKPT_DT_FLOAT8_E5M2, { 0x3c }, "0x3c" },
+		{ CKPT_DT_FLOAT8_E5M2, { 0x3c }, "1" },
+		{ CKPT_DT_FLOAT8_E4M3FN, { 0x01 }, "0.001953125" },
 	};
 	unsigned bad = 0, longer = 0;
 	uint32_t x = 0x12345678;
@@ -1274,6 +1275,129 @@ test_value_format_exact(void)
 	}
 	CHECK_EQ_INT(bad, 0);
 	CHECK_EQ_INT(longer, 0);
+}
+
+/* The value of code C of a float8 format of MBITS mantissa bits and
+ * exponent BIAS, as ml_dtypes defines them (an independent reading of
+ * the formats: each bit's weight summed); NAN for its NaN codes. */
+static double
+f8_ref(unsigned c, int mbits, int bias, int kind)
+{
+	int e = (int)(c & 0x7f) >> mbits, m = (int)c & ((1 << mbits) - 1);
+	int emax = 0x7f >> mbits;
+	double v = 0, w;
+
+	if ((kind == 2 && c == 0x80) ||
+	    (kind == 1 && e == emax && m == (1 << mbits) - 1) ||
+	    (kind == 0 && e == emax))
+		return m == 0 && kind == 0 ? ((c & 0x80) ? -INFINITY : INFINITY)
+					   : NAN;
+	w = 1;
+	for (int i = 0; i < (e == 0 ? 1 - bias : e - bias); i++)
+		w *= 2;
+	for (int i = 0; i > (e == 0 ? 1 - bias : e - bias); i--)
+		w /= 2;
+	if (e != 0)
+		v = w;
+	for (int b = mbits - 1; b >= 0; b--) {
+		w /= 2;
+		if (m & (1 << b))
+			v += w;
+	}
+	return (c & 0x80) ? -v : v;
+}
+
+/* float8 values: every code of the five formats prints as a text whose
+ * nearest code (searched among all, ties to the even one) is itself, and
+ * exactly in JSON; NaN as "nan", e5m2's infinities. */
+static void
+test_value_format_f8(void)
+{
+	static const struct {
+		int dtype, mbits, bias, kind;	/* 0 IEEE, 1 fn, 2 fnuz */
+		unsigned max;			/* largest finite code */
+		const char *maxtext;
+	} fm[] = {
+		/* (the largest finite value: the shortest text that reads
+		 * back, as float16 65504 is "65500") */
+		{ CKPT_DT_FLOAT8_E5M2, 2, 15, 0, 0x7b, "60000" },
+		{ CKPT_DT_FLOAT8_E4M3FN, 3, 7, 1, 0x7e, "450" },
+		{ CKPT_DT_FLOAT8_E4M3FNUZ, 3, 8, 2, 0x7f, "240" },
+		{ CKPT_DT_FLOAT8_E4M3B11FNUZ, 3, 11, 2, 0x7f, "30" },
+		{ CKPT_DT_FLOAT8_E5M2FNUZ, 2, 16, 2, 0x7f, "60000" },
+	};
+	unsigned bad = 0;
+
+	for (size_t f = 0; f < sizeof(fm) / sizeof(fm[0]); f++) {
+		uint8_t b[1] = { (uint8_t)fm[f].max };
+		char *t;
+
+		check_fmt(fm[f].dtype, false, b, fm[f].maxtext);
+		for (unsigned c = 0; c < 256; c++) {
+			double v = f8_ref(c, fm[f].mbits, fm[f].bias,
+					  fm[f].kind);
+			double x, best = INFINITY;
+			unsigned near = 0;
+			struct ckpt_buf out = { 0 };
+
+			b[0] = (uint8_t)c;
+			CHECK_EQ_INT(ckpt_value_format(fm[f].dtype, b, false,
+						       &out),
+				     0);
+			CHECK_EQ_INT(ckpt_buf_put(&out, "", 1), 0);
+			t = fmt_exact(fm[f].dtype, false, b);
+			if (isnan(v) || isinf(v)) {
+				const char *want = isnan(v) ? "nan"
+						   : v < 0  ? "-inf"
+							    : "inf";
+
+				CHECK_EQ_STR((const char *)out.data, want);
+				CHECK_EQ_STR(t, want);
+			} else {
+				x = strtod((const char *)out.data, NULL);
+				for (unsigned d = 0; d < 256; d++) {
+					double w = f8_ref(d, fm[f].mbits,
+							  fm[f].bias,
+							  fm[f].kind);
+					double dist = fabs(w - x);
+
+					if (isnan(w) || isinf(w) ||
+					    signbit(w) != signbit(x))
+						continue;
+					if (dist < best ||
+					    (dist == best && !(d & 1))) {
+						best = dist;
+						near = d;
+					}
+				}
+				if (near != c &&
+				    !(v == 0 && fm[f].kind == 2 && c == 0))
+					bad++;
+				if (strtod(t, NULL) != v ||
+				    signbit(strtod(t, NULL)) != signbit(v))
+					bad++;
+			}
+			free(t);
+			ckpt_buf_free(&out);
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	check_fmt(CKPT_DT_FLOAT8_E4M3FN, false, (const uint8_t[]){ 0x38 },
+		  "1");
+	check_fmt(CKPT_DT_FLOAT8_E4M3FN, false, (const uint8_t[]){ 0x01 },
+		  "0.002");
+	check_fmt(CKPT_DT_FLOAT8_E4M3FN, false, (const uint8_t[]){ 0xb9 },
+		  "-1.1");	/* -1.125: 1.1 is nearer it than 1 */
+	check_fmt(CKPT_DT_FLOAT8_E4M3FNUZ, false, (const uint8_t[]){ 0x80 },
+		  "nan");
+	check_fmt(CKPT_DT_FLOAT8_E4M3B11FNUZ, false,
+		  (const uint8_t[]){ 0x58 }, "1");
+	check_fmt(CKPT_DT_FLOAT8_E5M2FNUZ, false, (const uint8_t[]){ 0x40 },
+		  "1");
+	check_fmt(CKPT_DT_FLOAT8_E5M2, false, (const uint8_t[]){ 0xfc },
+		  "-inf");
+	check_fmt(CKPT_DT_FLOAT8_E5M2, false, (const uint8_t[]){ 0x80 },
+		  "-0");
 }
 
 /* Element text for every fixed-size dtype, both byte orders. */
@@ -1410,16 +1534,6 @@ test_value_format(void)
 	check_fmt(CKPT_DT_INT2, false, (const uint8_t[]){ 0xfd }, "1");
 	check_fmt(CKPT_DT_UINT2, false, (const uint8_t[]){ 0xff }, "3");
 	check_fmt(CKPT_DT_UINT2, false, (const uint8_t[]){ 0x04 }, "0");
-	check_fmt(CKPT_DT_FLOAT8_E5M2, false, (const uint8_t[]){ 0x3c },
-		  "0x3c");
-	check_fmt(CKPT_DT_FLOAT8_E4M3FN, false, (const uint8_t[]){ 0x00 },
-		  "0x00");
-	check_fmt(CKPT_DT_FLOAT8_E4M3FNUZ, false, (const uint8_t[]){ 0x80 },
-		  "0x80");
-	check_fmt(CKPT_DT_FLOAT8_E5M2FNUZ, false, (const uint8_t[]){ 0xff },
-		  "0xff");
-	check_fmt(CKPT_DT_FLOAT8_E4M3B11FNUZ, false,
-		  (const uint8_t[]){ 0x58 }, "0x58");
 
 	/* complex64 (1, 2), (1, -2) and big-endian halves swapped apart */
 	ckpt_store32le(c64, 0x3f800000);
@@ -1615,6 +1729,7 @@ main(void)
 	test_slice_keys();
 	test_value_format();
 	test_value_format_exact();
+	test_value_format_f8();
 	test_value_format_16(false);
 	test_value_format_16(true);
 	test_half();
