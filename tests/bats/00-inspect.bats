@@ -368,7 +368,14 @@ assert_one_error() {
 		$t.complex64.values == ["(1+2j)","(3+4j)"] and
 		$t.empty.shape == [0,3] and $t.empty.values == [] and
 		$t.scalar.values == 7 and $t.variant.values == null and
-		$t.int64.dtype == "int64" and $t.uint4.size == 2' <<<"$output"
+		$t.int64.dtype == "int64" and $t.uint4.size == 2 and
+		$t.int2.values == [1,-2]' <<<"$output"
+	# float8 values as ml_dtypes reads them (1 and 2 in each format)
+	run -0 inspect -v "$F" 'float8_*'
+	assert_output "$(printf '%s\n' \
+		'float8_e4m3b11fnuz = [1, 2]' 'float8_e4m3fn = [1, 2]' \
+		'float8_e4m3fnuz = [1, 2]' 'float8_e5m2 = [1, 2]' \
+		'float8_e5m2fnuz = [1, 2]')"
 }
 
 @test "partitioned: full shapes, parts hidden, values assembled" {
