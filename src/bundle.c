@@ -925,10 +925,17 @@ ckpt_entries_prefixed(const struct ckpt_entry *v, size_t n,
 		else
 			hi = mid;
 	}
-	for (i = lo; i < n && v[i].key_len > plen &&
-		     memcmp(v[i].key, prefix, plen) == 0;
-	     i++)
-		;
+	/* and the first after them: searched, not walked (many attributes
+	 * may share a prefix of many keys) */
+	for (i = lo, hi = n; i < hi;) {
+		size_t mid = i + (hi - i) / 2;
+
+		if (v[mid].key_len > plen &&
+		    memcmp(v[mid].key, prefix, plen) == 0)
+			i = mid + 1;
+		else
+			hi = mid;
+	}
 	*count = i - lo;
 	return i > lo ? &v[lo] : NULL;
 }

@@ -363,3 +363,39 @@ ckpt_utf8_valid(const void *data, size_t len)
 	}
 	return true;
 }
+
+int
+ckpt_skip_init(struct ckpt_skip *s, size_t n)
+{
+	s->n = n;
+	if (n == SIZE_MAX ||
+	    (s->up = malloc((n + 1) * sizeof(*s->up))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i <= n; i++)
+		s->up[i] = i;
+	return 0;
+}
+
+size_t
+ckpt_skip_next(struct ckpt_skip *s, size_t i)
+{
+	/* (UP only ever points forward, and N to itself) */
+	while (s->up[i] != i) {
+		s->up[i] = s->up[s->up[i]];
+		i = s->up[i];
+	}
+	return i;
+}
+
+void
+ckpt_skip_use(struct ckpt_skip *s, size_t i)
+{
+	s->up[i] = i + 1;
+}
+
+void
+ckpt_skip_free(struct ckpt_skip *s)
+{
+	free(s->up);
+	s->up = NULL;
+}

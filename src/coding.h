@@ -141,4 +141,25 @@ bool ckpt_cp_unsafe(uint32_t cp);
  * unsafe code point as \u{NNNN}.  Return 0 or -ENOMEM. */
 int ckpt_text_safe(const char *text, struct ckpt_buf *out);
 
+/* Indices 0 to N - 1, each free until used, and the first free one at or
+ * after any index in near-constant time (a union-find with path halving):
+ * M ranges over the same indices, each taking the free ones it holds,
+ * cost about M plus N, not M times N (hostile object graphs whose many
+ * attributes share one key prefix). */
+struct ckpt_skip {
+	size_t *up;	/* owned; N + 1: UP[i] = i if I is free (N: none) */
+	size_t n;
+};
+
+/* All N free.  Return 0 or -ENOMEM. */
+int ckpt_skip_init(struct ckpt_skip *s, size_t n);
+
+/* The first free index at or after I (<= N), or N if none. */
+size_t ckpt_skip_next(struct ckpt_skip *s, size_t i);
+
+/* Use free index I (< N). */
+void ckpt_skip_use(struct ckpt_skip *s, size_t i);
+
+void ckpt_skip_free(struct ckpt_skip *s);
+
 #endif

@@ -98,7 +98,16 @@ struct build {
 	 * build_by_name()'s walk to name_parts() (owned array; their
 	 * strings in ARENA). */
 	struct ckpt_objattr *unheld;
-	size_t nunheld;
+	size_t nunheld, capunheld;
+	/* reserve_names()'s: such attributes with a full name, and the
+	 * entries attributes name by their keys (RSEEN, per entry) */
+	struct ckpt_objattr *runheld;
+	size_t nrunheld, caprunheld;
+	bool *rseen;
+	/* !SORTED: the entries in key order, for the searches by key
+	 * prefix (parts_range()); owned */
+	size_t *ord;
+	struct ckpt_buf partnm;	/* part_name()'s scratch */
 	struct ckpt_err *err;
 	/* While names are added in key order (STREAM), the directories of
 	 * the last name added, outermost first, each with the length of
@@ -1532,36 +1541,90 @@ attr_name(const struct build *bd, const struct ckpt_objattr *a, size_t *k,
 	return true;
 }
 
-/* Whether entry E is one of the tensors of a legacy saveable whose
- * attribute A names none itself: its key is A's followed by more
- * (ckpt_entries_prefixed()), and it is a tensor of its own. */
-static bool
-part_of(const struct ckpt_entry *e, const struct ckpt_objattr *a)
+/* The entry at position P of key order (BD->ORD, or the entries' own). */
+static size_t
+pos_entry(const struct build *bd, size_t p)
 {
-	return a->checkpoint_key_len > 0 &&
-	       e->key_len > a->checkpoint_key_len && !e->is_part &&
-	       !is_graph_key(e) &&
-	       memcmp(e->key, a->checkpoint_key, a->checkpoint_key_len) == 0;
+	return bd->ord != NULL ? bd->ord[p] : p;
 }
 
-/* The entries [*LO, *HI) that may be part_of() A: those whose key begins
- * with A's if the keys are sorted, else all. */
+/* qsort_r() order of entry indices (of the entries CTX) by key. */
+static int
+cmp_ord(const void *x, const void *y, void *ctx)
+{
+	const struct ckpt_entry *v = ctx;
+	const struct ckpt_entry *a = &v[*(const size_t *)x];
+	const struct ckpt_entry *b = &v[*(const size_t *)y];
+	int c = ckpt_key_cmp(a->key, a->key_len, b->key, b->key_len);
+
+	if (c != 0)
+		return c;
+	return a < b ? -1 : a > b;
+}
+
+/* BD->ORD for keys that are not sorted (a salvaged index).  Return 0 or
+ * -ENOMEM. */
+static int
+key_order(struct build *bd)
+{
+	const struct ckptfs_source *src = &bd->t->src;
+
+	if (bd->sorted || bd->ord != NULL)
+		return 0;
+	bd->ord = calloc(src->n ? src->n : 1, sizeof(*bd->ord));
+	if (bd->ord == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n; i++)
+		bd->ord[i] = i;
+	qsort_r(bd->ord, src->n, sizeof(*bd->ord), cmp_ord,
+		(void *)src->entries);
+	return 0;
+}
+
+/* The positions [*LO, *HI) of key order (pos_entry()) of the entries
+ * whose keys begin with A's and are longer (key_order() done). */
 static void
 parts_range(const struct build *bd, const struct ckpt_objattr *a,
 	    size_t *lo, size_t *hi)
 {
 	const struct ckptfs_source *src = &bd->t->src;
-	const struct ckpt_entry *e;
-	size_t c;
+	const char *pk = a->checkpoint_key;
+	size_t pl = a->checkpoint_key_len, l, h, m;
 
-	*lo = 0;
-	*hi = src->n;
-	if (!bd->sorted)
+	*lo = *hi = 0;
+	if (bd->sorted) {
+		const struct ckpt_entry *e;
+		size_t c;
+
+		e = ckpt_entries_prefixed(src->entries, src->n, pk, pl, &c);
+		*lo = e != NULL ? (size_t)(e - src->entries) : 0;
+		*hi = *lo + c;
 		return;
-	e = ckpt_entries_prefixed(src->entries, src->n, a->checkpoint_key,
-				  a->checkpoint_key_len, &c);
-	*lo = e != NULL ? (size_t)(e - src->entries) : 0;
-	*hi = *lo + c;
+	}
+	if (pl == 0)
+		return;
+	for (l = 0, h = src->n; l < h;) {	/* the first key above A's */
+		const struct ckpt_entry *e;
+
+		m = l + (h - l) / 2;
+		e = &src->entries[bd->ord[m]];
+		if (ckpt_key_cmp(e->key, e->key_len, pk, pl) <= 0)
+			l = m + 1;
+		else
+			h = m;
+	}
+	*lo = l;
+	for (h = src->n; l < h;) {	/* the first not beginning with it */
+		const struct ckpt_entry *e;
+
+		m = l + (h - l) / 2;
+		e = &src->entries[bd->ord[m]];
+		if (e->key_len > pl && memcmp(e->key, pk, pl) == 0)
+			l = m + 1;
+		else
+			h = m;
+	}
+	*hi = l;
 }
 
 /* The name /by-name shows for entry E, part_of() A (whose full name is
@@ -1579,31 +1642,73 @@ part_name(const struct ckpt_entry *e, const struct ckpt_objattr *a,
 	return 0;
 }
 
-/* Reserve the names the tensors part_of() A take (A's full name is not
- * empty). */
+/* The tensors of legacy saveables (part_of()) of the attributes A[0..NA),
+ * whose keys name no tensor, in order: each takes, if it has a full
+ * name, those not taken yet, by an attribute naming their keys (USED, per
+ * entry) or one before it (then set in USED), calling TAKE for each
+ * (entry K); NONE (if not NULL) is called for an attribute that finds
+ * none free.  Each entry is looked at about once, however many
+ * attributes share a prefix (ckpt_skip).  Return 0 or a negative errno
+ * (-ENOMEM, or TAKE's). */
 static int
-reserve_parts(struct build *bd, const struct ckpt_objattr *a)
+claim_parts(struct build *bd, const struct ckpt_objattr *a, size_t na,
+	    bool *used,
+	    int (*take)(struct build *bd, size_t k,
+			const struct ckpt_objattr *a),
+	    void (*none)(struct build *bd, const struct ckpt_objattr *a))
 {
-	const struct ckpt_entry *entries = bd->t->src.entries;
-	struct ckpt_buf nm = { 0 };
-	size_t lo, hi, dummy;
-	char *s;
+	const struct ckptfs_source *src = &bd->t->src;
+	struct ckpt_skip skip;
+	size_t j, p, lo, hi, k;
 	int rc = 0;
 
-	parts_range(bd, a, &lo, &hi);
-	for (size_t k = lo; k < hi && rc == 0; k++) {
-		if (!part_of(&entries[k], a))
-			continue;
-		if ((rc = part_name(&entries[k], a, &nm)) < 0 ||
-		    smap_get(&bd->reserved, nm.data, nm.len, &dummy))
-			continue;
-		if ((s = arena_dup(&bd->arena, nm.data, nm.len)) == NULL ||
-		    smap_put(&bd->reserved, s, nm.len, 1) < 0)
-			rc = -ENOMEM;
+	if (na == 0)
+		return 0;
+	if (key_order(bd) < 0 || ckpt_skip_init(&skip, src->n) < 0)
+		return -ENOMEM;
+	for (p = 0; p < src->n; p++) {
+		k = pos_entry(bd, p);
+		if (used[k] || src->entries[k].is_part ||
+		    is_graph_key(&src->entries[k]))
+			ckpt_skip_use(&skip, p);
 	}
-	ckpt_buf_free(&nm);
+	for (j = 0; j < na && rc == 0; j++) {
+		parts_range(bd, &a[j], &lo, &hi);
+		p = ckpt_skip_next(&skip, lo);
+		if (p >= hi && none != NULL)
+			none(bd, &a[j]);
+		for (; a[j].full_name_len > 0 && p < hi && rc == 0;
+		     p = ckpt_skip_next(&skip, p + 1)) {
+			k = pos_entry(bd, p);
+			used[k] = true;
+			ckpt_skip_use(&skip, p);
+			rc = take(bd, k, &a[j]);
+		}
+	}
+	ckpt_skip_free(&skip);
 	return rc;
 }
+
+/* claim_parts() for reserve_names(): reserve the name entry K takes. */
+static int
+take_reserved(struct build *bd, size_t k, const struct ckpt_objattr *a)
+{
+	size_t dummy;
+	char *s;
+
+	if (part_name(&bd->t->src.entries[k], a, &bd->partnm) < 0)
+		return -ENOMEM;
+	if (smap_get(&bd->reserved, bd->partnm.data, bd->partnm.len, &dummy))
+		return 0;
+	if ((s = arena_dup(&bd->arena, bd->partnm.data, bd->partnm.len)) ==
+		    NULL ||
+	    smap_put(&bd->reserved, s, bd->partnm.len, 1) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int keep_attr(struct build *bd, const struct ckpt_objattr *a,
+		     struct ckpt_objattr **v, size_t *n, size_t *cap);
 
 /* reserve_names()'s walk: the names node I's attributes would take. */
 static int
@@ -1624,10 +1729,12 @@ reserve_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 			if (a->full_name_len > 0 &&
 			    !find_key(bd, a->checkpoint_key,
 				      a->checkpoint_key_len, &k) &&
-			    reserve_parts(bd, a) < 0)
+			    keep_attr(bd, a, &bd->runheld, &bd->nrunheld,
+				      &bd->caprunheld) < 0)
 				return -ENOMEM;
 			continue;
 		}
+		bd->rseen[k] = true;
 		if (smap_get(&bd->reserved, name, len, &dummy))
 			continue;
 		if ((s = arena_dup(&bd->arena, name, len)) == NULL ||
@@ -1647,11 +1754,22 @@ reserve_names(struct build *bd)
 	int rc = 0;
 
 	if (bd->graph != NULL) {
+		bd->rseen = calloc(src->n ? src->n : 1, sizeof(*bd->rseen));
+		if (bd->rseen == NULL)
+			return -ENOMEM;
 		rc = ckpt_objgraph_walk(bd->graph, bd->graph_len,
 					reserve_attrs, bd, NULL);
-		if (rc == -ENOMEM)
+		/* (a malformed graph: said by the build's walk) */
+		if (rc != -ENOMEM)
+			rc = claim_parts(bd, bd->runheld, bd->nrunheld,
+					 bd->rseen, take_reserved, NULL);
+		free(bd->rseen);
+		bd->rseen = NULL;
+		free(bd->runheld);
+		bd->runheld = NULL;
+		bd->nrunheld = bd->caprunheld = 0;
+		if (rc < 0)
 			return rc;
-		rc = 0;	/* a malformed graph: said by the build's walk */
 	}
 	for (size_t i = 0; i < src->n && rc == 0; i++) {
 		const struct ckpt_entry *e = &src->entries[i];
@@ -1674,18 +1792,23 @@ missing_key(struct ckptfs_tree *t, const struct ckpt_objattr *a)
 			 a->checkpoint_key);
 }
 
-/* Keep a copy of attribute A, whose key names no tensor, for
- * name_parts() (the walk frees A). */
+/* Keep a copy of attribute A, whose key names no tensor, in *V (*N of
+ * them, room for *CAP), its strings in the arena (the walk frees A). */
 static int
-keep_unheld(struct build *bd, const struct ckpt_objattr *a)
+keep_attr(struct build *bd, const struct ckpt_objattr *a,
+	  struct ckpt_objattr **v, size_t *n, size_t *cap)
 {
-	struct ckpt_objattr *v, *c;
+	struct ckpt_objattr *c;
 
-	v = realloc(bd->unheld, (bd->nunheld + 1) * sizeof(*v));
-	if (v == NULL)
-		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
-	bd->unheld = v;
-	c = &v[bd->nunheld];
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 16;
+
+		if ((c = reallocarray(*v, nc, sizeof(*c))) == NULL)
+			return ckpt_fail(bd->err, -ENOMEM, "out of memory");
+		*v = c;
+		*cap = nc;
+	}
+	c = &(*v)[*n];
 	*c = (struct ckpt_objattr){
 		.checkpoint_key = arena_dup(&bd->arena,
 					    a->checkpoint_key ? a->checkpoint_key
@@ -1699,7 +1822,7 @@ keep_unheld(struct build *bd, const struct ckpt_objattr *a)
 	};
 	if (c->checkpoint_key == NULL || c->full_name == NULL)
 		return ckpt_fail(bd->err, -ENOMEM, "out of memory");
-	bd->nunheld++;
+	(*n)++;
 	return 0;
 }
 
@@ -1722,7 +1845,8 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 		if (!attr_name(bd, a, &k, &name, &len)) {
 			if (!find_key(bd, a->checkpoint_key,
 				      a->checkpoint_key_len, &k))
-				rc = keep_unheld(bd, a);
+				rc = keep_attr(bd, a, &bd->unheld,
+					       &bd->nunheld, &bd->capunheld);
 			continue;
 		}
 		if (bd->seen[k])
@@ -1735,6 +1859,22 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 	return rc;
 }
 
+/* claim_parts() for name_parts(): entry K in /by-name. */
+static int
+take_named(struct build *bd, size_t k, const struct ckpt_objattr *a)
+{
+	if (part_name(&bd->t->src.entries[k], a, &bd->partnm) < 0)
+		return -ENOMEM;
+	return add_by_name(bd, k, bd->partnm.data, bd->partnm.len);
+}
+
+/* claim_parts() for name_parts(): A's key is none the source holds. */
+static void
+none_missing(struct build *bd, const struct ckpt_objattr *a)
+{
+	missing_key(bd->t, a);
+}
+
 /* After build_by_name()'s walk, once the keys the graph names are
  * taken: an attribute whose key names no tensor (bd->unheld) is a
  * legacy saveable's whose tensors' keys are its key followed by more (a
@@ -1745,30 +1885,8 @@ name_attrs(void *ctx, size_t i, size_t n, struct ckpt_objnode *on)
 static int
 name_parts(struct build *bd)
 {
-	const struct ckpt_entry *entries = bd->t->src.entries;
-	struct ckpt_buf nm = { 0 };
-	size_t j, k, lo, hi, found;
-	int rc = 0;
-
-	for (j = 0; j < bd->nunheld && rc == 0; j++) {
-		const struct ckpt_objattr *a = &bd->unheld[j];
-
-		parts_range(bd, a, &lo, &hi);
-		for (found = 0, k = lo; k < hi && rc == 0; k++) {
-			if (bd->seen[k] || !part_of(&entries[k], a))
-				continue;
-			found++;
-			if (a->full_name_len == 0)
-				continue;
-			bd->seen[k] = true;
-			if ((rc = part_name(&entries[k], a, &nm)) == 0)
-				rc = add_by_name(bd, k, nm.data, nm.len);
-		}
-		if (found == 0)
-			missing_key(bd->t, a);
-	}
-	ckpt_buf_free(&nm);
-	return rc;
+	return claim_parts(bd, bd->unheld, bd->nunheld, bd->seen, take_named,
+			   none_missing);
 }
 
 /* True if E is a TF1 tensor named save_counter (see
@@ -1979,7 +2097,10 @@ by_name_done(struct build *bd)
 	arena_free(&bd->arena);
 	free(bd->unheld);
 	bd->unheld = NULL;
-	bd->nunheld = 0;
+	bd->nunheld = bd->capunheld = 0;
+	free(bd->ord);
+	bd->ord = NULL;
+	ckpt_buf_free(&bd->partnm);
 }
 
 /* Whether the N entries V have strictly increasing keys. */

@@ -641,21 +641,21 @@ key_at(const struct ckptfs_tree *t, const char *path)
 	return at(t, path)->entry->key;
 }
 
-/* The TF2 names of E (N entries, in the order given: SORTED says whether
- * that is key order) under the graph of SPEC. */
-static void
-check_tf2(const struct attr_spec *spec, size_t nspec, struct ckpt_entry *e,
-	  size_t n, bool sorted)
+/* The tree of the TF2 checkpoint of entries E (N) whose object graph
+ * gives node I + 1 the attribute SPEC[I], its source in *SRC. */
+static struct ckptfs_tree *
+tf2_tree(const struct attr_spec *spec, size_t nspec, struct ckpt_entry *e,
+	 size_t n, struct ckptfs_source *src)
 {
 	struct ckpt_objnode *nodes = calloc(nspec + 1, sizeof(*nodes));
-	struct ckpt_objattr *attrs = calloc(nspec, sizeof(*attrs));
+	struct ckpt_objattr *attrs = calloc(nspec ? nspec : 1, sizeof(*attrs));
 	struct ckpt_objgraph g = { .nodes = nodes, .n = nspec + 1 };
 	struct ckpt_buf bytes = { 0 };
-	struct ckptfs_source src = { .entries = e, .n = n, .tf2 = true };
 	struct ckptfs_tree *t;
 	struct ckpt_err err = { 0 };
-	size_t i, missing;
+	size_t i;
 
+	*src = (struct ckptfs_source){ .entries = e, .n = n, .tf2 = true };
 	CHECK(nodes != NULL && attrs != NULL);
 	for (i = 0; i < nspec; i++) {
 		attrs[i].name = (char *)"VARIABLE_VALUE";
@@ -671,10 +671,24 @@ check_tf2(const struct attr_spec *spec, size_t nspec, struct ckpt_entry *e,
 	free(nodes);
 	free(attrs);
 	/* Given to the build, as ckptfs_tree_build() gives its graph. */
-	src.graph = bytes.data;
-	src.graph_len = bytes.len;
-	src.graph_buf = bytes.data;
-	CHECK_EQ_INT(ckptfs_tree_build_from(&src, NULL, &t, &err), 0);
+	src->graph = bytes.data;
+	src->graph_len = bytes.len;
+	src->graph_buf = bytes.data;
+	CHECK_EQ_INT(ckptfs_tree_build_from(src, NULL, &t, &err), 0);
+	return t;
+}
+
+/* The TF2 names of E (N entries, in the order given: SORTED says whether
+ * that is key order) under the graph of SPEC. */
+static void
+check_tf2(const struct attr_spec *spec, size_t nspec, struct ckpt_entry *e,
+	  size_t n, bool sorted)
+{
+	struct ckptfs_source src;
+	struct ckptfs_tree *t = tf2_tree(spec, nspec, e, n, &src);
+	struct ckpt_err err = { 0 };
+	size_t i, missing;
+
 	/* a key no entry has is counted, the first named */
 	for (i = 0, missing = 0; i < nspec; i++) {
 		size_t j = 0, kl = strlen(spec[i].key);
@@ -794,6 +808,57 @@ test_tf2(void)
 	u[1] = e[0];
 	check_tf2(spec, ARRAY_SIZE(spec), e, ARRAY_SIZE(e), true);
 	check_tf2(spec, ARRAY_SIZE(spec), u, ARRAY_SIZE(u), false);
+}
+
+/* The tensors of legacy saveables (a hash table's), whose attribute's key
+ * names none and theirs are it followed by more: the first attribute
+ * with a full name takes those no attribute names by their keys and no
+ * attribute before took; one without a full name takes none; one that
+ * finds none free names a key the checkpoint does not hold.  The same in
+ * key order and out of it (a salvaged index). */
+static void
+test_saveables(void)
+{
+	static const struct attr_spec spec[] = {
+		{ "", "u/.ATTRIBUTES/tbl" },
+		{ "hash", "t/.ATTRIBUTES/table" },
+		{ "lookup", "u/.ATTRIBUTES/tbl" },
+		{ "x", "t/.ATTRIBUTES/table_x" },
+		{ "again", "t/.ATTRIBUTES/table" },
+		{ "graph", "_CHECKPOINTABLE" },
+		{ "nested", "t/.ATTRIBUTES/t" },
+		{ "none", "" },
+	};
+	struct ckpt_entry e[] = {
+		MK(CKPT_OBJGRAPH_KEY),
+		MK("t/.ATTRIBUTES/table-keys"),
+		MK("t/.ATTRIBUTES/table-values"),
+		MK("t/.ATTRIBUTES/table_x"),
+		MK("u/.ATTRIBUTES/tbl-a"),
+		MK("v/.ATTRIBUTES/VARIABLE_VALUE"),
+	};
+	struct ckpt_entry u[ARRAY_SIZE(e)];
+
+	for (int order = 0; order < 2; order++) {
+		struct ckptfs_source src;
+		struct ckptfs_tree *t;
+
+		for (size_t i = 0; i < ARRAY_SIZE(e); i++)
+			u[i] = e[order ? ARRAY_SIZE(e) - 1 - i : i];
+		t = tf2_tree(spec, ARRAY_SIZE(spec), u, ARRAY_SIZE(u), &src);
+		CHECK_EQ_STR(listing(t, "by-name"),
+			     "x hash-keys hash-values lookup-a v");
+		CHECK_EQ_STR(key_at(t, "by-name/hash-keys"),
+			     "t/.ATTRIBUTES/table-keys");
+		CHECK_EQ_STR(key_at(t, "by-name/hash-values"),
+			     "t/.ATTRIBUTES/table-values");
+		CHECK_EQ_STR(key_at(t, "by-name/x"), "t/.ATTRIBUTES/table_x");
+		CHECK_EQ_STR(key_at(t, "by-name/lookup-a"),
+			     "u/.ATTRIBUTES/tbl-a");
+		/* again, graph, nested, none: no tensor free */
+		CHECK_EQ_U64(t->graph_missing, 4);
+		ckptfs_tree_free(t);
+	}
 }
 
 /* A graph found malformed while /by-name is being built from it (its
@@ -1325,6 +1390,7 @@ main(void)
 	test_lazy_object();
 	test_lazy_keys();
 	test_tf2();
+	test_saveables();
 	test_tf2_bad_graph();
 	test_tf2_many_names();
 	test_big();
