@@ -502,36 +502,54 @@ full_name_set(struct ckpt_buf *name, const char *full, size_t flen,
 	return 0;
 }
 
+/* True if E is the object graph's entry. */
+static bool
+is_graph_entry(const struct ckpt_entry *e)
+{
+	return e->key_len == strlen(CKPT_OBJGRAPH_KEY) &&
+	       memcmp(e->key, CKPT_OBJGRAPH_KEY, e->key_len) == 0;
+}
+
 /* Name, into FN, the tensors of the legacy saveable of several whose
- * attribute A names no tensor itself: those whose keys are A's followed
- * by more, that no attribute names (NAMED).  Return 0 or -ENOMEM. */
+ * attribute A names no tensor itself, as by-name/ does: those whose keys
+ * are A's followed by more that are free in SKIP (no attribute names
+ * them by their keys, none before A took them), if A has a full name;
+ * they are then used.  Return 0 or -ENOMEM. */
 static int
 saveable_names(const struct ckpt_bundle *b, const struct ckpt_objattr *a,
-	       const bool *named, struct full_names *fn)
+	       struct ckpt_skip *skip, struct full_names *fn)
 {
-	size_t c = 0, kl = a->checkpoint_key_len;
+	size_t c = 0, kl = a->checkpoint_key_len, lo, p;
 	const struct ckpt_entry *e =
 		ckpt_entries_prefixed(b->entries, b->n, a->checkpoint_key, kl,
 				      &c);
 	int rc = 0;
 
-	for (; c > 0 && rc == 0; c--, e++)
-		if (!e->is_part && !named[e - b->entries])
-			rc = full_name_set(&fn->name[e - b->entries],
-					   a->full_name, a->full_name_len,
-					   e->key + kl, e->key_len - kl);
+	if (e == NULL || a->full_name_len == 0)
+		return 0;
+	lo = (size_t)(e - b->entries);
+	for (p = ckpt_skip_next(skip, lo); p < lo + c && rc == 0;
+	     p = ckpt_skip_next(skip, p + 1)) {
+		e = &b->entries[p];
+		ckpt_skip_use(skip, p);
+		rc = full_name_set(&fn->name[p], a->full_name,
+				   a->full_name_len, e->key + kl,
+				   e->key_len - kl);
+	}
 	return rc;
 }
 
 /* The full names of B's entries into FN, if B is a TF2 checkpoint whose
- * object graph can be read (else none: -c says what is wrong with it).
- * Return 0 or -ENOMEM. */
+ * object graph can be read (else none: -c says what is wrong with it):
+ * first those of the attributes that name a tensor by its key, then the
+ * saveables' (each tensor looked at about once: ckpt_skip).  Return 0 or
+ * -ENOMEM. */
 static int
 full_names_load(const struct ckpt_bundle *b, struct full_names *fn)
 {
 	struct ckpt_objgraph *g = NULL;
 	struct ckpt_err err = { 0 };
-	bool *named = NULL;	/* by an attribute's key */
+	struct ckpt_skip skip = { 0 };
 	int rc = 0;
 
 	fn->name = NULL;
@@ -540,10 +558,11 @@ full_names_load(const struct ckpt_bundle *b, struct full_names *fn)
 		return 0;
 	}
 	fn->name = calloc(b->n ? b->n : 1, sizeof(*fn->name));
-	named = calloc(b->n ? b->n : 1, sizeof(*named));
-	if (fn->name == NULL || named == NULL)
+	if (fn->name == NULL || ckpt_skip_init(&skip, b->n) < 0)
 		rc = -ENOMEM;
-	/* the keys attributes name, then the saveables' */
+	for (size_t k = 0; k < b->n && rc == 0; k++)
+		if (b->entries[k].is_part || is_graph_entry(&b->entries[k]))
+			ckpt_skip_use(&skip, k);
 	for (int pass = 0; pass < 2 && rc == 0; pass++)
 		for (size_t i = 0; i < g->n && rc == 0; i++) {
 			const struct ckpt_objnode *nd = &g->nodes[i];
@@ -553,19 +572,23 @@ full_names_load(const struct ckpt_bundle *b, struct full_names *fn)
 				const struct ckpt_entry *e = ckpt_bundle_find(
 					b, a->checkpoint_key,
 					a->checkpoint_key_len);
+				size_t k;
 
 				if (pass == 1 && e == NULL)
-					rc = saveable_names(b, a, named, fn);
-				if (pass == 1 || e == NULL)
+					rc = saveable_names(b, a, &skip, fn);
+				if (pass == 1 || e == NULL || e->is_part ||
+				    is_graph_entry(e))
 					continue;
-				named[e - b->entries] = true;
-				rc = full_name_set(&fn->name[e - b->entries],
-						   a->full_name,
+				k = (size_t)(e - b->entries);
+				if (ckpt_skip_next(&skip, k) != k)
+					continue;	/* named before */
+				ckpt_skip_use(&skip, k);
+				rc = full_name_set(&fn->name[k], a->full_name,
 						   a->full_name_len, "", 0);
 			}
 		}
 	ckpt_objgraph_free(g);
-	free(named);
+	ckpt_skip_free(&skip);
 	return rc;
 }
 
@@ -585,15 +608,17 @@ full_names_free(const struct ckpt_bundle *b, struct full_names *fn)
 static int
 not_found(const struct ckpt_bundle *b, const char *key)
 {
-	struct full_names fn;
+	struct full_names fn = { 0 };
 	struct out keys = { 0 };
 	size_t i, nk = 0, kl = strlen(key);
 	int rc;
 
-	if (is_glob(key) || full_names_load(b, &fn) < 0 || fn.name == NULL)
+	if (is_glob(key) || full_names_load(b, &fn) < 0 || fn.name == NULL) {
+		full_names_free(b, &fn);
 		return fail(is_glob(key) ? "%s: no tensor matches \"%s\""
 					 : "%s: no tensor named \"%s\"",
 			    b->index_path, key);
+	}
 	for (i = 0; i < b->n; i++) {
 		const struct ckpt_buf *f = &fn.name[i];
 
@@ -1398,7 +1423,7 @@ write_raw(const struct ckpt_bundle *b, const bool *sel,
 static int
 list_json(const struct ckpt_bundle *b, const bool *sel, struct out *o)
 {
-	struct full_names fn;
+	struct full_names fn = { 0 };
 	int rc = full_names_load(b, &fn);
 
 	for (size_t i = 0; i < b->n && rc == 0; i++) {
@@ -1607,8 +1632,7 @@ verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
 			key_json(o, e);
 			o_str(o, ",\"ok\":true}\n");
 		}
-		if (e->key_len == strlen(CKPT_OBJGRAPH_KEY) &&
-		    memcmp(e->key, CKPT_OBJGRAPH_KEY, e->key_len) == 0) {
+		if (is_graph_entry(e)) {
 			ge = e;
 			graph_ok = ok;
 		}

@@ -95,6 +95,31 @@ EOF
 	[ "$(xattr "$n/dense_1/kernel" user.ckpt.shape)" = 3,1 ]
 }
 
+@test "tf2saveables: a legacy saveable's tensors under its full name, as ckpt-inspect -j names them" {
+	# the first attribute with a full name takes the tensors its key
+	# begins, but for those another names by their keys (table_x); one
+	# without a full name takes none; the graph's own key is no one's
+	local fx f
+	fx=$(fixture tf2saveables)
+	mount_ckpt "$fx"
+	run -0 ls "$MNT/by-name"
+	assert_output "$(printf '%s\n' hash-keys hash-values lookup-a v x)"
+	[ "$(xattr "$MNT/by-name/hash-keys" user.ckpt.key)" = t/.ATTRIBUTES/table-keys ]
+	[ "$(xattr "$MNT/by-name/lookup-a" user.ckpt.key)" = u/.ATTRIBUTES/tbl-a ]
+	[ "$(xattr "$MNT/by-name/x" user.ckpt.key)" = t/.ATTRIBUTES/table_x ]
+	run -0 grep -c "the object graph names key 't/.ATTRIBUTES/table', which the checkpoint does not hold, nor 3 more" "$CKPTFS_LOG"
+	# ckpt-inspect gives each the full name by-name/ shows it under
+	run -0 "$CKPT_INSPECT" -j "$fx"
+	run -0 jq -r 'select(.full_name) | .full_name + " " + .key' <<<"$output"
+	assert_output "$(printf '%s\n' 'hash-keys t/.ATTRIBUTES/table-keys' \
+		'hash-values t/.ATTRIBUTES/table-values' \
+		'x t/.ATTRIBUTES/table_x' 'lookup-a u/.ATTRIBUTES/tbl-a')"
+	for f in hash-keys hash-values lookup-a x; do
+		[ "$("$CKPT_INSPECT" -j "$fx" | jq -r --arg f "$f" 'select(.full_name == $f) | .key')" = \
+			"$(xattr "$MNT/by-name/$f" user.ckpt.key)" ]
+	done
+}
+
 @test "tf2list: what convert_tf2_to_tf1 would name them" {
 	mount_ckpt "$(fixture tf2list)"
 	run -0 tree_of "$MNT/by-name"

@@ -27,6 +27,10 @@
  *                Beside it on the same object, attribute table_x
  *                (hash_table_x = 5), whose key begins with the table's;
  *                v = 1; save_counter int64 1.
+ *   tf2saveables attributes of legacy saveables whose keys name no
+ *                tensor (see mk_tf2saveables()); tensors
+ *                t/.ATTRIBUTES/table-keys = 1, -values = 2, table_x = 3,
+ *                u/.ATTRIBUTES/tbl-a = 4, v/.ATTRIBUTES/VARIABLE_VALUE = 5.
  *   strings      s/scalar "hello"; s/vec ["a","","xyz"]; s/empty [0];
  *                s/matrix [2,2] "00","01","10","11".
  *   dtypes       one [2] tensor per fixed-size dtype, named by its
@@ -395,6 +399,72 @@ mk_tf2table(const char *prefix)
 	add_scalar(w, vals[2].key, 1);
 	add_i64(w, vals[3].key, 1);
 	add_graph(w, vals, sizeof(vals) / sizeof(vals[0]));
+	finish(w);
+}
+
+/* The tf2saveables fixture: attributes whose keys name no tensor (legacy
+ * saveables of several) and tensors their keys begin with, as
+ * test_tree's test_saveables(): an attribute without a full name before
+ * one with, one naming a key another took, a prefix of the graph's key,
+ * an empty key. */
+static void
+mk_tf2saveables(const char *prefix)
+{
+	static const char *const spec[][2] = {
+		{ "", "u/.ATTRIBUTES/tbl" },
+		{ "hash", "t/.ATTRIBUTES/table" },
+		{ "lookup", "u/.ATTRIBUTES/tbl" },
+		{ "x", "t/.ATTRIBUTES/table_x" },
+		{ "again", "t/.ATTRIBUTES/table" },
+		{ "graph", "_CHECKPOINTABLE" },
+		{ "nested", "t/.ATTRIBUTES/t" },
+		{ "none", "" },
+	};
+	enum { N = sizeof(spec) / sizeof(spec[0]) };
+	struct ckpt_objvalue vals[N];
+	char keys[N][40];
+	struct ckpt_writer *w = open_writer(prefix, 1);
+	struct ckpt_buf buf = { 0 };
+	struct ckpt_objgraph *g;
+	int rc;
+
+	/* a graph of stand-in keys, then each attribute given its own */
+	for (size_t i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]),
+			 "o%zu/.ATTRIBUTES/VARIABLE_VALUE", i);
+		vals[i] = (struct ckpt_objvalue){ keys[i], "" };
+	}
+	if ((rc = ckpt_objgraph_build_bytes(vals, N, &buf, &err)) < 0 ||
+	    (rc = ckpt_objgraph_parse(buf.data, buf.len, &g, &err)) < 0)
+		die("object graph", rc);
+	for (size_t i = 0; i < g->n; i++)
+		for (size_t j = 0; j < g->nodes[i].nattrs; j++) {
+			struct ckpt_objattr *a = &g->nodes[i].attrs[j];
+			size_t k = (size_t)atoi(a->checkpoint_key + 1);
+
+			free(a->checkpoint_key);
+			free(a->full_name);
+			a->checkpoint_key = strdup(spec[k][1]);
+			a->checkpoint_key_len = strlen(spec[k][1]);
+			a->full_name = strdup(spec[k][0]);
+			a->full_name_len = strlen(spec[k][0]);
+			if (a->checkpoint_key == NULL || a->full_name == NULL)
+				die("object graph", -ENOMEM);
+		}
+	buf.len = 0;
+	if ((rc = ckpt_objgraph_serialize(g, &buf)) < 0 ||
+	    (rc = ckpt_string_encode_in_place(&buf, false)) < 0 ||
+	    (rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
+				  strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
+				  NULL, 0, buf.data, buf.len, &err)) < 0)
+		die("object graph", rc);
+	ckpt_objgraph_free(g);
+	ckpt_buf_free(&buf);
+	add_scalar(w, "t/.ATTRIBUTES/table-keys", 1);
+	add_scalar(w, "t/.ATTRIBUTES/table-values", 2);
+	add_scalar(w, "t/.ATTRIBUTES/table_x", 3);
+	add_scalar(w, "u/.ATTRIBUTES/tbl-a", 4);
+	add_scalar(w, "v/.ATTRIBUTES/VARIABLE_VALUE", 5);
 	finish(w);
 }
 
@@ -1027,7 +1097,8 @@ main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: mkfixture KIND PREFIX [--tensors N] "
 			"[--bytes B]\n"
-			"KIND: tf1 tf2 tf2list tf2dup tf2table strings dtypes "
+			"KIND: tf1 tf2 tf2list tf2dup tf2table tf2saveables\n"
+			"      strings dtypes "
 			"partitioned parthalf partstrings shards\n"
 			"      oddnames widenames big layout bigendian "
 			"badentry badgraph badpart badempty\n");
@@ -1053,6 +1124,8 @@ main(int argc, char **argv)
 		mk_tf2dup(prefix);
 	else if (strcmp(kind, "tf2table") == 0)
 		mk_tf2table(prefix);
+	else if (strcmp(kind, "tf2saveables") == 0)
+		mk_tf2saveables(prefix);
 	else if (strcmp(kind, "strings") == 0)
 		mk_strings(prefix);
 	else if (strcmp(kind, "dtypes") == 0)
