@@ -28,8 +28,10 @@ struct dtype_info {
 	unsigned char size;    /* bytes per element; 0: not fixed-size */
 };
 
-/* Indexed by enum value; sizes from FORMAT.md 5.1.  27 is commented out in
- * TF's types.proto, so it has names (for printing) but is not storable. */
+/* Indexed by enum value; sizes from FORMAT.md 5.1, and for 27
+ * (float8_e4m3b11fnuz, which FORMAT.md saw commented out in types.proto)
+ * and 31, 32 (int2, uint2) from the TensorFlow releases that define
+ * them: one byte an element, as the other float8 and 4-bit types. */
 static const struct dtype_info dtypes[] = {
 	[CKPT_DT_INVALID] = { NULL, NULL, 0 },
 	[CKPT_DT_FLOAT] = { "float32", "DT_FLOAT", 4 },
@@ -948,10 +950,7 @@ load_uint(const uint8_t *p, size_t n, bool big_endian)
 }
 
 /* Which kind of float a shortest text must reproduce. */
-enum fkind {
-	FK_HALF, FK_BF16, FK_FLOAT, FK_DOUBLE,
-	FK_E5M2, FK_E4M3FN, FK_E4M3FNUZ, FK_E4M3B11FNUZ, FK_E5M2FNUZ,
-};
+enum fkind { FK_HALF, FK_BF16, FK_FLOAT, FK_DOUBLE };
 
 /* The 8-bit float formats (ml_dtypes'): mantissa bits, exponent bias,
  * and which codes are not finite: IEEE (the top exponent is inf and
@@ -964,9 +963,9 @@ struct f8_format {
 	enum f8_nan nan;
 };
 
-/* The format of float8 kind K, or NULL. */
+/* The format of float8 DTYPE, or NULL. */
 static const struct f8_format *
-f8_format(enum fkind k)
+f8_format(int dtype)
 {
 	static const struct f8_format e5m2 = { 2, 15, F8_IEEE },
 				      e4m3fn = { 3, 7, F8_FN },
@@ -974,16 +973,16 @@ f8_format(enum fkind k)
 				      e4m3b11fnuz = { 3, 11, F8_FNUZ },
 				      e5m2fnuz = { 2, 16, F8_FNUZ };
 
-	switch (k) {
-	case FK_E5M2:
+	switch (dtype) {
+	case CKPT_DT_FLOAT8_E5M2:
 		return &e5m2;
-	case FK_E4M3FN:
+	case CKPT_DT_FLOAT8_E4M3FN:
 		return &e4m3fn;
-	case FK_E4M3FNUZ:
+	case CKPT_DT_FLOAT8_E4M3FNUZ:
 		return &e4m3fnuz;
-	case FK_E4M3B11FNUZ:
+	case CKPT_DT_FLOAT8_E4M3B11FNUZ:
 		return &e4m3b11fnuz;
-	case FK_E5M2FNUZ:
+	case CKPT_DT_FLOAT8_E5M2FNUZ:
 		return &e5m2fnuz;
 	default:
 		return NULL;
@@ -1011,45 +1010,6 @@ f8_value(const struct f8_format *f, unsigned b)
 	return b & 0x80 ? -v : v;
 }
 
-/* The code of float8 format F nearest V (ties to the even one), or -1
- * for a NaN or past the largest finite value. */
-static int
-f8_round(const struct f8_format *f, double v)
-{
-	unsigned one = 1u << f->mbits, emax = 0x7fu >> f->mbits, m, e;
-	unsigned sign = signbit(v) ? 0x80 : 0, code;
-	double q;
-	int e2, be;
-
-	if (isnan(v) || isinf(v))
-		return -1;
-	if (v == 0)
-		return f->nan == F8_FNUZ ? 0 : (int)sign;
-	frexp(fabs(v), &e2);	/* |V| = x 2^E2, 0.5 <= x < 1 */
-	be = e2 - 1 + f->bias;	/* its biased exponent as a normal */
-	if (be < 1)
-		be = 1;		/* subnormal: in units of exponent 1's */
-	/* in units of the last mantissa bit, rounded to the even */
-	q = nearbyint(ldexp(fabs(v), (int)f->mbits - (be - f->bias)));
-	if (q >= 2.0 * one) {	/* rounded up to the next power of two */
-		q = one;
-		be++;
-	}
-	if (q < one) {		/* subnormal (or zero) */
-		e = 0;
-		m = (unsigned)q;
-	} else {
-		e = (unsigned)be;
-		m = (unsigned)q - one;
-	}
-	if (e > emax || (f->nan == F8_IEEE && e == emax) ||
-	    (f->nan == F8_FN && e == emax && m == one - 1))
-		return -1;
-	code = sign | e << f->mbits | m;
-	return f->nan == F8_FNUZ && code == 0x80 ? 0 : (int)code;
-}
-
-
 /* True if TEXT parses back to the same bits of kind K as V (rounding to
  * nearest, ties to even, as C, Python and numpy read numbers: "1.5e10"
  * is halfway between two floats and reads as the even one,
@@ -1068,13 +1028,6 @@ roundtrips(const char *text, double v, enum fkind k)
 		return strtof(text, NULL) == (float)v;
 	case FK_DOUBLE:
 		return strtod(text, NULL) == v;
-	case FK_E5M2:
-	case FK_E4M3FN:
-	case FK_E4M3FNUZ:
-	case FK_E4M3B11FNUZ:
-	case FK_E5M2FNUZ:
-		return f8_round(f8_format(k), strtod(text, NULL)) ==
-		       f8_round(f8_format(k), v);
 	}
 	return false;
 }
@@ -1344,18 +1297,12 @@ value_format(int dtype, const uint8_t *elem, bool big_endian, bool exact,
 	case CKPT_DT_FLOAT8_E4M3FN:
 	case CKPT_DT_FLOAT8_E4M3FNUZ:
 	case CKPT_DT_FLOAT8_E4M3B11FNUZ:
-	case CKPT_DT_FLOAT8_E5M2FNUZ: {
-		enum fkind k = dtype == CKPT_DT_FLOAT8_E5M2	 ? FK_E5M2
-			       : dtype == CKPT_DT_FLOAT8_E4M3FN	 ? FK_E4M3FN
-			       : dtype == CKPT_DT_FLOAT8_E4M3FNUZ ? FK_E4M3FNUZ
-			       : dtype == CKPT_DT_FLOAT8_E5M2FNUZ
-				       ? FK_E5M2FNUZ
-				       : FK_E4M3B11FNUZ;
-
-		format_float(f8_value(f8_format(k), (unsigned)u),
-			     exact ? FK_DOUBLE : k, text, sizeof(text));
+	case CKPT_DT_FLOAT8_E5M2FNUZ:
+		/* Exactly (2 or 3 bits of mantissa: the shortest text
+		 * that reads back would show 256 as "260"). */
+		format_float(f8_value(f8_format(dtype), (unsigned)u),
+			     FK_DOUBLE, text, sizeof(text));
 		break;
-	}
 	case CKPT_DT_INVALID:
 	case CKPT_DT_STRING:
 	case CKPT_DT_RESOURCE:

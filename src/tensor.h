@@ -213,8 +213,9 @@ int ckpt_oc_get_snum(const uint8_t **p, const uint8_t *limit, int64_t *v);
  * shortest text that reads back to the same value of their own width
  * ("0.1" for float16 0x2e66), positional for 1e-4 <= |v| < 1e16 and
  * scientific otherwise like Python's repr but without a trailing ".0"
- * ("3", "65504", "1e+16", "nan", "-inf"), float8 types as ml_dtypes
- * defines them; int4/uint4 print the low nibble's value.  Return 0,
+ * ("3", "65500" for float16 65504, "1e+16", "nan", "-inf"); float8
+ * types, read as ml_dtypes defines them, exactly ("448", "0.001953125");
+ * int4/uint4 print the low nibble's value.  Return 0,
  * -ENOMEM, or -ENOTSUP for a dtype without a fixed size. */
 int ckpt_value_format(int dtype, const uint8_t *elem, bool big_endian,
 		      struct ckpt_buf *out);
