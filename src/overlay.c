@@ -4877,7 +4877,9 @@ table_half_of(const char *name, size_t len)
 
 /* Whether source tensor E is one of a hash table's two tensors: its key
  * ends in one of TABLE_HALVES, the source holds the other under the same
- * beginning, and both have rows, as many each (as a table exports). */
+ * beginning, both have rows, as many each (as a table exports), and the
+ * keys are of a dtype TensorFlow's tables take for keys (int32, int64,
+ * string). */
 static bool
 table_tensor(const struct ckptfs_tree *t, const struct ckpt_entry *e)
 {
@@ -4895,27 +4897,37 @@ table_tensor(const struct ckptfs_tree *t, const struct ckpt_entry *e)
 	}
 	o = ckpt_bundle_find(t->bundle, (const char *)k.data, k.len);
 	ckpt_buf_free(&k);
-	return o != NULL && o->rank >= 1 && o->dims[0] == e->dims[0];
+	if (o == NULL || o->rank < 1 || o->dims[0] != e->dims[0])
+		return false;
+	switch ((h == 0 ? e : o)->dtype) {	/* the keys' */
+	case CKPT_DT_INT32:
+	case CKPT_DT_INT64:
+	case CKPT_DT_STRING:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* A TF1 output's hash tables whole: TensorFlow's Saver restores a table
  * named B from B-keys and B-values, or fails.  Refuse, as refuse() does,
  * a tensor written under a name ending in one of TABLE_HALVES without
  * the other when it is a table's (its source tensor is, or the source's
- * under its name).  NODES[i].n is the tensor written as the I-th of N,
- * NAMES + OFFS[2 * i] its name, O[i].name_len bytes.  Return 0 or a
- * negative errno (-ENOMEM). */
+ * under its name), unless the other was refused for its own reason (in
+ * REFD, each name after its length).  NODES[i].n is the tensor written
+ * as the I-th of N, NAMES + OFFS[2 * i] its name, O[i].name_len bytes.
+ * Return 0 or a negative errno (-ENOMEM). */
 static int
 tables_whole(struct ckptfs_tree *t, const struct keyref *nodes, size_t n,
 	     const struct ckpt_buf *names, const size_t *offs,
-	     const struct ckpt_out_tensor *o, struct ckpt_err *err,
-	     struct ckpt_buf *more, size_t *nrefused, size_t *nmore,
-	     int *refused)
+	     const struct ckpt_out_tensor *o, const struct ckpt_buf *refd,
+	     struct ckpt_err *err, struct ckpt_buf *more, size_t *nrefused,
+	     size_t *nmore, int *refused)
 {
 	struct keyref *byname = NULL;
 	struct ckpt_buf want = { 0 }, w = { 0 };
 	struct ckpt_err why = { 0 };
-	size_t i, m = 0;
+	size_t i, m = 0, nr = 0, at;
 	int rc = 0;
 
 	for (i = 0; i < n && m == 0; i++)
@@ -4924,21 +4936,33 @@ tables_whole(struct ckptfs_tree *t, const struct keyref *nodes, size_t n,
 			m = n;
 	if (m == 0)
 		return 0;	/* (no name that could be a table's) */
-	if ((byname = calloc(n, sizeof(*byname))) == NULL)
+	for (at = 0; at < refd->len; nr++) {
+		size_t l;
+
+		memcpy(&l, refd->data + at, sizeof(l));
+		at += sizeof(l) + l;
+	}
+	if ((byname = calloc(n + nr, sizeof(*byname))) == NULL)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		byname[i].key = (const char *)names->data + offs[2 * i];
 		byname[i].len = o[i].name_len;
 		byname[i].n = nodes[i].n;
 	}
-	qsort(byname, n, sizeof(*byname), cmp_keyref);
-	for (i = 0; i < n && rc == 0; i++) {
+	for (at = 0; i < n + nr; i++) {	/* refused: N is NULL */
+		memcpy(&byname[i].len, refd->data + at, sizeof(size_t));
+		byname[i].key = (const char *)refd->data + at + sizeof(size_t);
+		at += sizeof(size_t) + byname[i].len;
+	}
+	m = n + nr;
+	qsort(byname, m, sizeof(*byname), cmp_keyref);
+	for (i = 0; i < m && rc == 0; i++) {
 		const struct keyref *x = &byname[i];
 		int h = table_half_of(x->key, x->len);
-		size_t blen, lo = 0, hi = n;
+		size_t blen, lo = 0, hi = m;
 		struct keyref k;
 
-		if (h < 0)
+		if (h < 0 || x->n == NULL)
 			continue;
 		blen = x->len - strlen(table_halves[h]);
 		want.len = 0;
@@ -4956,7 +4980,7 @@ tables_whole(struct ckptfs_tree *t, const struct keyref *nodes, size_t n,
 			else
 				hi = mid;
 		}
-		if (lo < n && cmp_keyref(&byname[lo], &k) == 0)
+		if (lo < m && cmp_keyref(&byname[lo], &k) == 0)
 			continue;
 		/* Its own source tensor, or (a TF1 source) the one the
 		 * source has under its name: a file saved over it. */
@@ -5199,6 +5223,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	/* Every tensor's name and key, each followed by a NUL, one after
 	 * the other (OFFS: where each starts), not a buffer each. */
 	struct ckpt_buf names = { 0 }, w = { 0 };
+	/* The names of the tensors refused, each after its length. */
+	struct ckpt_buf refd = { 0 };
 	/* The source's object graph, unchanged (copied as it is stored). */
 	struct ckpt_out_tensor graph = { .fd = -1 };
 	size_t *offs = NULL;
@@ -5415,7 +5441,17 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		}
 		if (rc < 0) {
 			/* Refused (the tensor's own fault): go on looking,
-			 * to name them all; nothing will be written. */
+			 * to name them all; nothing will be written.  Its
+			 * name kept for tables_whole() (a partner refused is
+			 * not missing). */
+			size_t nl = y->name_len;
+
+			if (ckpt_buf_put(&refd, &nl, sizeof(nl)) < 0 ||
+			    ckpt_buf_put(&refd, names.data + offs[2 * n],
+					 nl) < 0) {
+				rc = ckpt_fail(err, -ENOMEM, "out of memory");
+				break;
+			}
 			memset(y, 0, sizeof(*y));
 			if (refused == 0)
 				refused = rc;
@@ -5446,8 +5482,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 			break;
 		}
 	if (rc == 0 && tf1)
-		rc = tables_whole(t, keys, n, &names, offs, o, err, &more,
-				  &nrefused, &nmore, &refused);
+		rc = tables_whole(t, keys, n, &names, offs, o, &refd, err,
+				  &more, &nrefused, &nmore, &refused);
 	if (rc == 0 && tf2) {
 		for (i = 0; i < n; i++) {
 			keys[i].key = (const char *)names.data + offs[2 * i + 1];
@@ -5527,6 +5563,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	}
 out:
 	ckpt_buf_free(&names);
+	ckpt_buf_free(&refd);
 	ckpt_buf_free(&more);
 	ckpt_buf_free(&w);
 	free(offs);

@@ -255,12 +255,32 @@ EOF
 	setfattr -n user.ckpt.dtype -v int64 "$MNT/by-name/hash_table-keys"
 	finish_fails
 	assert_output --partial "by-name/hash_table-keys: one of a hash table's two tensors, written without the other, hash_table-values"
-	# A name so that is no table's is left alone.
+	# A name so that is no table's is left alone, and so is a pair
+	# whose keys are of no dtype tables take for keys (float32).
 	mount_ckpt "$T/src" -o format=same,output="$T/nt"
 	printf '\007\0\0\0\0\0\0\0' >"$MNT/by-name/x-keys"
 	setfattr -n user.ckpt.dtype -v int64 "$MNT/by-name/x-keys"
+	cp "$MNT/by-name/hash_table-values" "$MNT/by-name/emb-keys"
+	cp "$MNT/by-name/hash_table-values" "$MNT/by-name/emb-values"
 	finish
 	[ "$(val "$T/nt" x-keys)" = "[7]" ]
+	mount_ckpt "$T/nt" -o format=same,output="$T/nt2"
+	rm "$MNT/by-name/emb-values"
+	finish
+	run -0 keys "$T/nt2"
+	assert_line emb-keys
+	# One refused for its own reason (damaged) leaves its partner be:
+	# only it is named.
+	cp "$T/src.index" "$T/dmg.index"
+	cp "$T/src.data-00000-of-00001" "$T/dmg.data-00000-of-00001"
+	local off
+	off=$("$CKPT_INSPECT" -j "$T/dmg" hash_table-keys | jq .offset)
+	printf '\377' | dd of="$T/dmg.data-00000-of-00001" bs=1 seek="$off" conv=notrunc status=none
+	mount_ckpt "$T/dmg" -o format=same,verify,output="$T/own"
+	finish_fails
+	assert_output --partial "by-name/hash_table-keys: damaged in the source checkpoint"
+	refute_output --partial "one of a hash table's two tensors"
+	refute_output --partial "more tensor"
 }
 
 @test "TF2: a graph built anew gets a save_counter only when the source had one" {
