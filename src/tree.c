@@ -107,7 +107,10 @@ struct build {
 	/* !SORTED: the entries in key order, for the searches by key
 	 * prefix (parts_range()); owned */
 	size_t *ord;
-	struct ckpt_buf partnm;	/* part_name()'s scratch */
+	/* part_name()'s scratch for name_parts(), and for
+	 * reserve_names(), which may run while a name made in the first
+	 * is being added (its first collision) */
+	struct ckpt_buf partnm, rpartnm;
 	struct ckpt_err *err;
 	/* While names are added in key order (STREAM), the directories of
 	 * the last name added, outermost first, each with the length of
@@ -1627,9 +1630,10 @@ parts_range(const struct build *bd, const struct ckpt_objattr *a,
 	*hi = l;
 }
 
-/* The name /by-name shows for entry E, part_of() A (whose full name is
- * not empty): that name followed by what E's key has after A's, as
- * TensorFlow's Saver names a saveable's tensors ("hash_table-keys"). */
+/* The name /by-name shows for entry E, a tensor of the legacy saveable
+ * of attribute A (whose full name is not empty): that name followed by
+ * what E's key has after A's, as TensorFlow's Saver names a saveable's
+ * tensors ("hash_table-keys"). */
 static int
 part_name(const struct ckpt_entry *e, const struct ckpt_objattr *a,
 	  struct ckpt_buf *out)
@@ -1642,12 +1646,13 @@ part_name(const struct ckpt_entry *e, const struct ckpt_objattr *a,
 	return 0;
 }
 
-/* The tensors of legacy saveables (part_of()) of the attributes A[0..NA),
- * whose keys name no tensor, in order: each takes, if it has a full
- * name, those not taken yet, by an attribute naming their keys (USED, per
- * entry) or one before it (then set in USED), calling TAKE for each
- * (entry K); NONE (if not NULL) is called for an attribute that finds
- * none free.  Each entry is looked at about once, however many
+/* The tensors of the legacy saveables of the attributes A[0..NA), whose
+ * keys name no tensor (those whose keys are the attribute's followed by
+ * more, neither slices nor the graph), in order: each takes, if it has a
+ * full name, those not taken yet, by an attribute naming their keys
+ * (USED, per entry) or one before it (then set in USED), calling TAKE for
+ * each (entry K); NONE (if not NULL) is called for an attribute that
+ * finds none free.  Each entry is looked at about once, however many
  * attributes share a prefix (ckpt_skip).  Return 0 or a negative errno
  * (-ENOMEM, or TAKE's). */
 static int
@@ -1696,13 +1701,13 @@ take_reserved(struct build *bd, size_t k, const struct ckpt_objattr *a)
 	size_t dummy;
 	char *s;
 
-	if (part_name(&bd->t->src.entries[k], a, &bd->partnm) < 0)
+	if (part_name(&bd->t->src.entries[k], a, &bd->rpartnm) < 0)
 		return -ENOMEM;
-	if (smap_get(&bd->reserved, bd->partnm.data, bd->partnm.len, &dummy))
+	if (smap_get(&bd->reserved, bd->rpartnm.data, bd->rpartnm.len, &dummy))
 		return 0;
-	if ((s = arena_dup(&bd->arena, bd->partnm.data, bd->partnm.len)) ==
+	if ((s = arena_dup(&bd->arena, bd->rpartnm.data, bd->rpartnm.len)) ==
 		    NULL ||
-	    smap_put(&bd->reserved, s, bd->partnm.len, 1) < 0)
+	    smap_put(&bd->reserved, s, bd->rpartnm.len, 1) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -1768,6 +1773,7 @@ reserve_names(struct build *bd)
 		free(bd->runheld);
 		bd->runheld = NULL;
 		bd->nrunheld = bd->caprunheld = 0;
+		ckpt_buf_free(&bd->rpartnm);
 		if (rc < 0)
 			return rc;
 	}

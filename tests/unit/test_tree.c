@@ -828,6 +828,9 @@ test_saveables(void)
 		{ "graph", "_CHECKPOINTABLE" },
 		{ "nested", "t/.ATTRIBUTES/t" },
 		{ "none", "" },
+		/* a name a saveable's tensor takes, given first: that one
+		 * is made unique (hash-values_1) */
+		{ "hash-values", "w/.ATTRIBUTES/VARIABLE_VALUE" },
 	};
 	struct ckpt_entry e[] = {
 		MK(CKPT_OBJGRAPH_KEY),
@@ -836,6 +839,7 @@ test_saveables(void)
 		MK("t/.ATTRIBUTES/table_x"),
 		MK("u/.ATTRIBUTES/tbl-a"),
 		MK("v/.ATTRIBUTES/VARIABLE_VALUE"),
+		MK("w/.ATTRIBUTES/VARIABLE_VALUE"),
 	};
 	struct ckpt_entry u[ARRAY_SIZE(e)];
 
@@ -847,11 +851,14 @@ test_saveables(void)
 			u[i] = e[order ? ARRAY_SIZE(e) - 1 - i : i];
 		t = tf2_tree(spec, ARRAY_SIZE(spec), u, ARRAY_SIZE(u), &src);
 		CHECK_EQ_STR(listing(t, "by-name"),
-			     "x hash-keys hash-values lookup-a v");
+			     "x hash-values hash-keys hash-values_1 lookup-a "
+			     "v");
+		CHECK_EQ_STR(key_at(t, "by-name/hash-values"),
+			     "w/.ATTRIBUTES/VARIABLE_VALUE");
+		CHECK_EQ_STR(key_at(t, "by-name/hash-values_1"),
+			     "t/.ATTRIBUTES/table-values");
 		CHECK_EQ_STR(key_at(t, "by-name/hash-keys"),
 			     "t/.ATTRIBUTES/table-keys");
-		CHECK_EQ_STR(key_at(t, "by-name/hash-values"),
-			     "t/.ATTRIBUTES/table-values");
 		CHECK_EQ_STR(key_at(t, "by-name/x"), "t/.ATTRIBUTES/table_x");
 		CHECK_EQ_STR(key_at(t, "by-name/lookup-a"),
 			     "u/.ATTRIBUTES/tbl-a");
