@@ -603,8 +603,9 @@ full_names_free(const struct ckpt_bundle *b, struct full_names *fn)
 }
 
 /* Say that KEY names or matches no tensor of B; of a TF2 checkpoint
- * whose tensors have KEY as their full name (the name by-name/ of a mount
- * shows), give their keys (the first three).  Return EX_BAD. */
+ * whose tensors have KEY as their full name (as its object graph gives
+ * it: full_names_load()), give their keys (the first three).  Return
+ * EX_BAD. */
 static int
 not_found(const struct ckpt_bundle *b, const char *key)
 {
