@@ -4797,6 +4797,23 @@ keys_unique(struct ckptfs_tree *t, struct keyref *keys, size_t n,
 	return rc;
 }
 
+/* Whether KEYS[0..N), sorted (cmp_keyref()), hold K's key. */
+static bool
+keyref_holds(const struct keyref *keys, size_t n, const struct keyref *k)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {	/* the first key not before K's */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_keyref(&keys[mid], k) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && cmp_keyref(&keys[lo], k) == 0;
+}
+
 /* TensorFlow saves a slot variable only with the variable it is a slot
  * of: refuse a slot key "<var>/.OPTIMIZER_SLOT/..." when the key
  * "<var>/.ATTRIBUTES/VARIABLE_VALUE" is not written, as refuse() does.  KEYS[0..N): the keys
@@ -4816,7 +4833,7 @@ slots_have_vars(struct ckptfs_tree *t, const struct keyref *keys, size_t n,
 		const char *at = memmem(keys[i].key, keys[i].len, slot,
 					sizeof(slot) - 1);
 		struct keyref k;
-		size_t lo = 0, hi = n, vlen;
+		size_t vlen;
 
 		if (at == NULL)
 			continue;
@@ -4827,15 +4844,7 @@ slots_have_vars(struct ckptfs_tree *t, const struct keyref *keys, size_t n,
 			break;
 		k.key = (const char *)want.data;
 		k.len = want.len;
-		while (lo < hi) {	/* the first key not before WANT */
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (cmp_keyref(&keys[mid], &k) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < n && cmp_keyref(&keys[lo], &k) == 0)
+		if (keyref_holds(keys, n, &k))
 			continue;
 		w.len = 0;
 		where_in(t, keys[i].n, CKPTFS_BY_OBJECT, &w);
@@ -4959,7 +4968,7 @@ tables_whole(struct ckptfs_tree *t, const struct keyref *nodes, size_t n,
 	for (i = 0; i < m && rc == 0; i++) {
 		const struct keyref *x = &byname[i];
 		int h = table_half_of(x->key, x->len);
-		size_t blen, lo = 0, hi = m;
+		size_t blen;
 		struct keyref k;
 
 		if (h < 0 || x->n == NULL)
@@ -4972,15 +4981,7 @@ tables_whole(struct ckptfs_tree *t, const struct keyref *nodes, size_t n,
 			break;
 		k.key = (const char *)want.data;
 		k.len = want.len;
-		while (lo < hi) {	/* the first name not before WANT */
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (cmp_keyref(&byname[mid], &k) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < m && cmp_keyref(&byname[lo], &k) == 0)
+		if (keyref_holds(byname, m, &k))
 			continue;
 		/* Its own source tensor, or (a TF1 source) the one the
 		 * source has under its name: a file saved over it. */
