@@ -219,21 +219,31 @@ mk_tf1(const char *prefix)
 	finish(w);
 }
 
-/* Add the object graph built from VALS (it may hold NUL bytes: a string
- * scalar encoded directly). */
+/* Add the serialized object graph BUF (freed) as the graph's tensor (it
+ * may hold NUL bytes: a string scalar encoded directly). */
+static void
+put_graph(struct ckpt_writer *w, struct ckpt_buf *buf)
+{
+	int rc;
+
+	if ((rc = ckpt_string_encode_in_place(buf, false)) < 0 ||
+	    (rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
+				  strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
+				  NULL, 0, buf->data, buf->len, &err)) < 0)
+		die("object graph", rc);
+	ckpt_buf_free(buf);
+}
+
+/* Add the object graph built from VALS. */
 static void
 add_graph(struct ckpt_writer *w, const struct ckpt_objvalue *vals, size_t n)
 {
 	struct ckpt_buf buf = { 0 };
 	int rc;
 
-	if ((rc = ckpt_objgraph_build_bytes(vals, n, &buf, &err)) < 0 ||
-	    (rc = ckpt_string_encode_in_place(&buf, false)) < 0 ||
-	    (rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
-				  strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
-				  NULL, 0, buf.data, buf.len, &err)) < 0)
+	if ((rc = ckpt_objgraph_build_bytes(vals, n, &buf, &err)) < 0)
 		die("object graph", rc);
-	ckpt_buf_free(&buf);
+	put_graph(w, &buf);
 }
 
 /* The tf2 fixture. */
@@ -363,14 +373,10 @@ mk_tf2dup(const char *prefix)
 	add_edge(g, 0, "sigs2", sig);	/* a second name of it */
 	add_child(g, add_child(g, model, "sig"), "fn");
 	buf.len = 0;
-	if ((rc = ckpt_objgraph_serialize(g, &buf)) < 0 ||
-	    (rc = ckpt_string_encode_in_place(&buf, false)) < 0 ||
-	    (rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
-				  strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
-				  NULL, 0, buf.data, buf.len, &err)) < 0)
+	if ((rc = ckpt_objgraph_serialize(g, &buf)) < 0)
 		die("object graph", rc);
+	put_graph(w, &buf);
 	ckpt_objgraph_free(g);
-	ckpt_buf_free(&buf);
 	finish(w);
 }
 
@@ -452,14 +458,10 @@ mk_tf2saveables(const char *prefix)
 				die("object graph", -ENOMEM);
 		}
 	buf.len = 0;
-	if ((rc = ckpt_objgraph_serialize(g, &buf)) < 0 ||
-	    (rc = ckpt_string_encode_in_place(&buf, false)) < 0 ||
-	    (rc = ckpt_writer_add(w, CKPT_OBJGRAPH_KEY,
-				  strlen(CKPT_OBJGRAPH_KEY), CKPT_DT_STRING,
-				  NULL, 0, buf.data, buf.len, &err)) < 0)
+	if ((rc = ckpt_objgraph_serialize(g, &buf)) < 0)
 		die("object graph", rc);
+	put_graph(w, &buf);
 	ckpt_objgraph_free(g);
-	ckpt_buf_free(&buf);
 	add_scalar(w, "t/.ATTRIBUTES/table-keys", 1);
 	add_scalar(w, "t/.ATTRIBUTES/table-values", 2);
 	add_scalar(w, "t/.ATTRIBUTES/table_x", 3);
