@@ -31,6 +31,9 @@
  *                tensor (see mk_tf2saveables()); tensors
  *                t/.ATTRIBUTES/table-keys = 1, -values = 2, table_x = 3,
  *                u/.ATTRIBUTES/tbl-a = 4, v/.ATTRIBUTES/VARIABLE_VALUE = 5.
+ *   saveflood    N (--tensors, default 20000) scalars and N attributes
+ *                whose one key prefix begins them all (mk_saveflood(): a
+ *                hostile graph, timed by hand in BENCHMARKS.md).
  *   strings      s/scalar "hello"; s/vec ["a","","xyz"]; s/empty [0];
  *                s/matrix [2,2] "00","01","10","11".
  *   dtypes       one [2] tensor per fixed-size dtype, named by its
@@ -78,6 +81,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -408,52 +412,41 @@ mk_tf2table(const char *prefix)
 	finish(w);
 }
 
-/* The tf2saveables fixture: attributes whose keys name no tensor (legacy
- * saveables of several) and tensors their keys begin with, as
- * test_tree's test_saveables(): an attribute without a full name before
- * one with, one naming a key another took, a prefix of the graph's key,
- * an empty key. */
+/* Add an object graph of N objects under the root, object I + 1 with one
+ * attribute of key KEYS[I] and full name FULLS[I], whatever they are
+ * (ckpt_objgraph_build() takes only keys of objects: built with stand-in
+ * keys, then given these). */
 static void
-mk_tf2saveables(const char *prefix)
+add_graph_raw(struct ckpt_writer *w, size_t n, const char *const *keys,
+	      const char *const *fulls)
 {
-	static const char *const spec[][2] = {
-		{ "", "u/.ATTRIBUTES/tbl" },
-		{ "hash", "t/.ATTRIBUTES/table" },
-		{ "lookup", "u/.ATTRIBUTES/tbl" },
-		{ "x", "t/.ATTRIBUTES/table_x" },
-		{ "again", "t/.ATTRIBUTES/table" },
-		{ "graph", "_CHECKPOINTABLE" },
-		{ "nested", "t/.ATTRIBUTES/t" },
-		{ "none", "" },
-	};
-	enum { N = sizeof(spec) / sizeof(spec[0]) };
-	struct ckpt_objvalue vals[N];
-	char keys[N][40];
-	struct ckpt_writer *w = open_writer(prefix, 1);
+	struct ckpt_objvalue *vals = calloc(n ? n : 1, sizeof(*vals));
+	char (*stand)[64] = calloc(n ? n : 1, sizeof(*stand));
 	struct ckpt_buf buf = { 0 };
 	struct ckpt_objgraph *g;
 	int rc;
 
-	/* a graph of stand-in keys, then each attribute given its own */
-	for (size_t i = 0; i < N; i++) {
-		snprintf(keys[i], sizeof(keys[i]),
+	if (vals == NULL || stand == NULL)
+		die("object graph", -ENOMEM);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(stand[i], sizeof(stand[i]),
 			 "o%zu/.ATTRIBUTES/VARIABLE_VALUE", i);
-		vals[i] = (struct ckpt_objvalue){ keys[i], "" };
+		vals[i] = (struct ckpt_objvalue){ stand[i], "" };
 	}
-	if ((rc = ckpt_objgraph_build_bytes(vals, N, &buf, &err)) < 0 ||
+	if ((rc = ckpt_objgraph_build_bytes(vals, n, &buf, &err)) < 0 ||
 	    (rc = ckpt_objgraph_parse(buf.data, buf.len, &g, &err)) < 0)
 		die("object graph", rc);
 	for (size_t i = 0; i < g->n; i++)
 		for (size_t j = 0; j < g->nodes[i].nattrs; j++) {
 			struct ckpt_objattr *a = &g->nodes[i].attrs[j];
-			size_t k = (size_t)atoi(a->checkpoint_key + 1);
+			size_t k = strtoul(a->checkpoint_key + 1, NULL, 10);
 
 			free(a->checkpoint_key);
 			free(a->full_name);
-			a->checkpoint_key = strdup(spec[k][1]);
-			a->checkpoint_key_len = strlen(spec[k][1]);
-			a->full_name = strdup(spec[k][0]);
-			a->full_name_len = strlen(spec[k][0]);
+			a->checkpoint_key = strdup(keys[k]);
+			a->checkpoint_key_len = strlen(keys[k]);
+			a->full_name = strdup(fulls[k]);
+			a->full_name_len = strlen(fulls[k]);
 			if (a->checkpoint_key == NULL || a->full_name == NULL)
 				die("object graph", -ENOMEM);
 		}
@@ -462,12 +455,63 @@ mk_tf2saveables(const char *prefix)
 		die("object graph", rc);
 	put_graph(w, &buf);
 	ckpt_objgraph_free(g);
+	free(vals);
+	free(stand);
+}
+
+/* The tf2saveables fixture: attributes whose keys name no tensor (legacy
+ * saveables of several) and tensors their keys begin with, as
+ * test_tree's test_saveables(): an attribute without a full name before
+ * one with, one naming a key another took, a prefix of the graph's key,
+ * an empty key. */
+static void
+mk_tf2saveables(const char *prefix)
+{
+	static const char *const fulls[] = {
+		"", "hash", "lookup", "x", "again", "graph", "nested", "none",
+	};
+	static const char *const keys[] = {
+		"u/.ATTRIBUTES/tbl",	 "t/.ATTRIBUTES/table",
+		"u/.ATTRIBUTES/tbl",	 "t/.ATTRIBUTES/table_x",
+		"t/.ATTRIBUTES/table",	 "_CHECKPOINTABLE",
+		"t/.ATTRIBUTES/t",	 "",
+	};
+	struct ckpt_writer *w = open_writer(prefix, 1);
+
+	add_graph_raw(w, sizeof(keys) / sizeof(keys[0]), keys, fulls);
 	add_scalar(w, "t/.ATTRIBUTES/table-keys", 1);
 	add_scalar(w, "t/.ATTRIBUTES/table-values", 2);
 	add_scalar(w, "t/.ATTRIBUTES/table_x", 3);
 	add_scalar(w, "u/.ATTRIBUTES/tbl-a", 4);
 	add_scalar(w, "v/.ATTRIBUTES/VARIABLE_VALUE", 5);
 	finish(w);
+}
+
+/* The saveflood fixture (a hostile graph, for timing by hand): N scalars
+ * p/.ATTRIBUTES/t000000000... and N attributes of key p/.ATTRIBUTES/t and
+ * full name x, each a legacy saveable of all N (the first takes them). */
+static void
+mk_saveflood(const char *prefix, uint64_t n)
+{
+	const char **keys = calloc(n ? n : 1, sizeof(*keys));
+	const char **fulls = calloc(n ? n : 1, sizeof(*fulls));
+	struct ckpt_writer *w = open_writer(prefix, 1);
+	char key[40];
+
+	if (keys == NULL || fulls == NULL)
+		die("saveflood", -ENOMEM);
+	for (uint64_t i = 0; i < n; i++) {
+		keys[i] = "p/.ATTRIBUTES/t";
+		fulls[i] = "x";
+	}
+	add_graph_raw(w, n, keys, fulls);
+	for (uint64_t i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "p/.ATTRIBUTES/t%09" PRIu64, i);
+		add_scalar(w, key, 1);
+	}
+	finish(w);
+	free(keys);
+	free(fulls);
 }
 
 /* Add string tensor KEY of the N strings S, big-endian. */
@@ -1099,7 +1143,8 @@ main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: mkfixture KIND PREFIX [--tensors N] "
 			"[--bytes B]\n"
-			"KIND: tf1 tf2 tf2list tf2dup tf2table tf2saveables\n"
+			"KIND: tf1 tf2 tf2list tf2dup tf2table tf2saveables "
+			"saveflood\n"
 			"      strings dtypes "
 			"partitioned parthalf partstrings shards\n"
 			"      oddnames widenames big layout bigendian "
@@ -1128,6 +1173,8 @@ main(int argc, char **argv)
 		mk_tf2table(prefix);
 	else if (strcmp(kind, "tf2saveables") == 0)
 		mk_tf2saveables(prefix);
+	else if (strcmp(kind, "saveflood") == 0)
+		mk_saveflood(prefix, nt_set ? nt : 20000);
 	else if (strcmp(kind, "strings") == 0)
 		mk_strings(prefix);
 	else if (strcmp(kind, "dtypes") == 0)
