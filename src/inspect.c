@@ -510,14 +510,15 @@ is_graph_entry(const struct ckpt_entry *e)
 	       memcmp(e->key, CKPT_OBJGRAPH_KEY, e->key_len) == 0;
 }
 
-/* Name, into FN, the tensors of the legacy saveable of several whose
- * attribute A names no tensor itself, as by-name/ does: those whose keys
- * are A's followed by more that are free in SKIP (no attribute names
- * them by their keys, none before A took them), if A has a full name;
- * they are then used.  Return 0 or -ENOMEM. */
+/* Take, for G's attribute A, whose key names no tensor, the tensors of
+ * its legacy saveable (a hash table's: those whose keys are A's followed
+ * by more) that are free in SKIP (no attribute names them by their keys,
+ * none before A took them), if A has a full name: they are then used,
+ * and named into FN (if FN->NAME).  *FOUND: whether any was free.
+ * Return 0 or -ENOMEM. */
 static int
 saveable_names(const struct ckpt_bundle *b, const struct ckpt_objattr *a,
-	       struct ckpt_skip *skip, struct full_names *fn)
+	       struct ckpt_skip *skip, struct full_names *fn, bool *found)
 {
 	size_t c = 0, kl = a->checkpoint_key_len, lo, p;
 	const struct ckpt_entry *e =
@@ -525,42 +526,45 @@ saveable_names(const struct ckpt_bundle *b, const struct ckpt_objattr *a,
 				      &c);
 	int rc = 0;
 
-	if (e == NULL || a->full_name_len == 0)
+	*found = false;
+	if (e == NULL)
 		return 0;
 	lo = (size_t)(e - b->entries);
-	for (p = ckpt_skip_next(skip, lo); p < lo + c && rc == 0;
+	p = ckpt_skip_next(skip, lo);
+	*found = p < lo + c;
+	for (; a->full_name_len > 0 && p < lo + c && rc == 0;
 	     p = ckpt_skip_next(skip, p + 1)) {
 		e = &b->entries[p];
 		ckpt_skip_use(skip, p);
-		rc = full_name_set(&fn->name[p], a->full_name,
-				   a->full_name_len, e->key + kl,
-				   e->key_len - kl);
+		if (fn->name != NULL)
+			rc = full_name_set(&fn->name[p], a->full_name,
+					   a->full_name_len, e->key + kl,
+					   e->key_len - kl);
 	}
 	return rc;
 }
 
-/* The full names of B's entries into FN, if B is a TF2 checkpoint whose
- * object graph can be read (else none: -c says what is wrong with it):
- * first those of the attributes that name a tensor by its key, then the
- * saveables' (each tensor looked at about once: ckpt_skip).  Return 0 or
- * -ENOMEM. */
+/* Called by graph_names() for attribute A of node NODE, which names a
+ * key the checkpoint does not hold. */
+typedef void (*missing_fn)(void *ctx, size_t node,
+			   const struct ckpt_objattr *a);
+
+/* Take the attributes of B's object graph G as by-name/ of a ckptfs
+ * mount does: first those that name a tensor by its key (its full name
+ * into FN, if FN->NAME), then, in node order, those whose keys name none
+ * (saveable_names()), calling MISSING (if not NULL) for each that finds
+ * no tensor free.  Each tensor is looked at about once (ckpt_skip).
+ * Return 0 or -ENOMEM. */
 static int
-full_names_load(const struct ckpt_bundle *b, struct full_names *fn)
+graph_names(const struct ckpt_bundle *b, const struct ckpt_objgraph *g,
+	    struct full_names *fn, missing_fn missing, void *ctx)
 {
-	struct ckpt_objgraph *g = NULL;
-	struct ckpt_err err = { 0 };
-	struct ckpt_skip skip = { 0 };
+	struct ckpt_skip skip;
 	int rc = 0;
 
-	fn->name = NULL;
-	if (!b->tf2 || ckpt_bundle_objgraph(b, &g, &err) < 0) {
-		ckpt_err_clear(&err);
-		return 0;
-	}
-	fn->name = calloc(b->n ? b->n : 1, sizeof(*fn->name));
-	if (fn->name == NULL || ckpt_skip_init(&skip, b->n) < 0)
-		rc = -ENOMEM;
-	for (size_t k = 0; k < b->n && rc == 0; k++)
+	if (ckpt_skip_init(&skip, b->n) < 0)
+		return -ENOMEM;
+	for (size_t k = 0; k < b->n; k++)
 		if (b->entries[k].is_part || is_graph_entry(&b->entries[k]))
 			ckpt_skip_use(&skip, k);
 	for (int pass = 0; pass < 2 && rc == 0; pass++)
@@ -572,10 +576,16 @@ full_names_load(const struct ckpt_bundle *b, struct full_names *fn)
 				const struct ckpt_entry *e = ckpt_bundle_find(
 					b, a->checkpoint_key,
 					a->checkpoint_key_len);
+				bool found;
 				size_t k;
 
-				if (pass == 1 && e == NULL)
-					rc = saveable_names(b, a, &skip, fn);
+				if (pass == 1 && e == NULL) {
+					rc = saveable_names(b, a, &skip, fn,
+							    &found);
+					if (rc == 0 && !found &&
+					    missing != NULL)
+						missing(ctx, i, a);
+				}
 				if (pass == 1 || e == NULL || e->is_part ||
 				    is_graph_entry(e))
 					continue;
@@ -583,12 +593,35 @@ full_names_load(const struct ckpt_bundle *b, struct full_names *fn)
 				if (ckpt_skip_next(&skip, k) != k)
 					continue;	/* named before */
 				ckpt_skip_use(&skip, k);
-				rc = full_name_set(&fn->name[k], a->full_name,
-						   a->full_name_len, "", 0);
+				if (fn->name != NULL)
+					rc = full_name_set(&fn->name[k],
+							   a->full_name,
+							   a->full_name_len,
+							   "", 0);
 			}
 		}
-	ckpt_objgraph_free(g);
 	ckpt_skip_free(&skip);
+	return rc;
+}
+
+/* The full names of B's entries into FN, if B is a TF2 checkpoint whose
+ * object graph can be read (else none: -c says what is wrong with it).
+ * Return 0 or -ENOMEM. */
+static int
+full_names_load(const struct ckpt_bundle *b, struct full_names *fn)
+{
+	struct ckpt_objgraph *g = NULL;
+	struct ckpt_err err = { 0 };
+	int rc = 0;
+
+	fn->name = NULL;
+	if (!b->tf2 || ckpt_bundle_objgraph(b, &g, &err) < 0) {
+		ckpt_err_clear(&err);
+		return 0;
+	}
+	fn->name = calloc(b->n ? b->n : 1, sizeof(*fn->name));
+	rc = fn->name == NULL ? -ENOMEM : graph_names(b, g, fn, NULL, NULL);
+	ckpt_objgraph_free(g);
 	return rc;
 }
 
@@ -638,7 +671,7 @@ not_found(const struct ckpt_bundle *b, const char *key)
 		rc = fail("%s: no tensor named \"%s\"", b->index_path, key);
 	else
 		rc = fail("%s: no tensor named \"%s\": that is the full name "
-			  "(by-name/) of the key%s %s; give a key",
+			  "of the key%s %s; give a key",
 			  b->index_path, key, nk > 1 ? "s" : "",
 			  keys.err == 0 ? (const char *)keys.b.data : "?");
 	ckpt_buf_free(&keys.b);
@@ -1549,58 +1582,66 @@ verify_one(const struct ckpt_bundle *b, const struct opts *opts,
 	return false;
 }
 
-/* Keys that the object graph G names are in the index of B (TensorFlow
- * fails to restore an object whose attribute's key is not); report each
- * that is not, the first few by name, as damage of the graph's entry GE.
- * Return true if all are. */
+/* What graph_keys_held() reports. */
+struct missing_keys {
+	const struct opts *opts;
+	const struct ckpt_entry *ge;	/* the graph's entry */
+	struct out *o;
+	size_t n;
+};
+
+enum { NAMED = 3 };	/* missing keys said by name */
+
+/* graph_names()'s MISSING for graph_keys_held(): the first NAMED said. */
+static void
+say_missing(void *ctx, size_t node, const struct ckpt_objattr *a)
+{
+	struct missing_keys *mk = ctx;
+	struct out m = { 0 };
+
+	if (mk->n++ >= NAMED)
+		return;
+	o_str(&m, "object graph: node ");
+	o_fmt(&m, "%zu names key '", node);
+	esc_text(&m, a->checkpoint_key, a->checkpoint_key_len, ESC_PLAIN);
+	o_str(&m, "', which the index does not hold");
+	o_byte(&m, '\0');
+	if (m.err == 0)
+		report_damage(mk->opts, mk->ge, NULL, (const char *)m.b.data,
+			      NULL, false, mk->o);
+	ckpt_buf_free(&m.b);
+}
+
+/* Report, as damage of the graph's entry GE, the keys G's attributes name
+ * that B does not hold (TensorFlow fails to restore an object whose
+ * attribute's key it lacks), as a ckptfs mount finds them (graph_names():
+ * a legacy saveable's key holds when it takes a tensor its key begins);
+ * return true if there is none. */
 static bool
 graph_keys_held(const struct ckpt_bundle *b, const struct ckpt_objgraph *g,
 		const struct opts *opts, const struct ckpt_entry *ge,
 		struct out *o)
 {
-	enum { NAMED = 3 };
-	size_t missing = 0, i, j;
+	struct missing_keys mk = { opts, ge, o, 0 };
+	struct full_names none = { 0 };
 	struct out m = { 0 };
 
-	for (i = 0; i < g->n; i++) {
-		for (j = 0; j < g->nodes[i].nattrs; j++) {
-			const struct ckpt_objattr *a = &g->nodes[i].attrs[j];
-			size_t parts;
-
-			/* (or a legacy saveable's tensors, named by it) */
-			if (ckpt_bundle_find(b, a->checkpoint_key,
-					     a->checkpoint_key_len) != NULL ||
-			    ckpt_entries_prefixed(b->entries, b->n,
-						  a->checkpoint_key,
-						  a->checkpoint_key_len,
-						  &parts) != NULL ||
-			    missing++ >= NAMED)
-				continue;
-			m.b.len = 0;
-			o_str(&m, "object graph: node ");
-			o_fmt(&m, "%zu names key '", i);
-			esc_text(&m, a->checkpoint_key, a->checkpoint_key_len,
-				 ESC_PLAIN);
-			o_str(&m, "', which the index does not hold");
-			o_byte(&m, '\0');
-			if (m.err == 0)
-				report_damage(opts, ge, NULL,
-					      (const char *)m.b.data, NULL,
-					      false, o);
-		}
+	if (graph_names(b, g, &none, say_missing, &mk) < 0) {
+		fail("out of memory");
+		return false;
 	}
-	if (missing > NAMED) {
-		m.b.len = 0;
-		o_fmt(&m, "object graph: %zu more keys it names are not in "
+	if (mk.n > NAMED) {
+		o_fmt(&m, "object graph: %zu more key%s it names %s not in "
 			  "the index",
-		      missing - NAMED);
+		      mk.n - NAMED, mk.n - NAMED > 1 ? "s" : "",
+		      mk.n - NAMED > 1 ? "are" : "is");
 		o_byte(&m, '\0');
 		if (m.err == 0)
 			report_damage(opts, ge, NULL, (const char *)m.b.data,
 				      NULL, false, o);
 	}
 	ckpt_buf_free(&m.b);
-	return missing == 0;
+	return mk.n == 0;
 }
 
 /* Check every CRC of the selected tensors (every part of a partitioned
@@ -2150,6 +2191,11 @@ parse_args(int argc, char **argv, struct opts *opts)
 	}
 	if (opts->mode == MODE_RAW && (opts->all || opts->json)) {
 		fputs(PROG ": --raw takes no --all or --json\n", stderr);
+		goto usage;
+	}
+	if (opts->all && opts->mode != MODE_LIST &&
+	    opts->mode != MODE_VALUES) {
+		fputs(PROG ": --all goes with --values (or alone)\n", stderr);
 		goto usage;
 	}
 	if (opts->mode == MODE_RAW && opts->nkeys == 0) {

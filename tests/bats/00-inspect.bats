@@ -124,6 +124,12 @@ assert_one_error() {
 	run -2 inspect --values --graph x
 	assert_output --partial "exclude each other"
 	run -2 inspect --header x key
+	# --all prints every value: with --verify, --graph or --header it
+	# would be ignored
+	for m in -c -g -H; do
+		run -2 inspect -a "$m" x
+		assert_line "ckpt-inspect: --all goes with --values (or alone)"
+	done
 }
 
 # --- real checkpoints --------------------------------------------------------
@@ -313,13 +319,13 @@ assert_one_error() {
 	assert_output ""
 	run -1 --separate-stderr inspect "$F" 'nope/*'
 	assert_one_error 'tf1\.index: no tensor matches "nope/\*"'
-	# of a TF2 checkpoint, a full name (what by-name/ shows) is told so,
+	# of a TF2 checkpoint, a full name (as its graph gives it) is told so,
 	# with its keys
 	fixture tf2
 	run -1 --separate-stderr inspect -v "$F" dense/kernel
-	assert_one_error 'tf2\.index: no tensor named "dense/kernel": that is the full name \(by-name/\) of the key model/layers/0/kernel/\.ATTRIBUTES/VARIABLE_VALUE; give a key$'
+	assert_one_error 'tf2\.index: no tensor named "dense/kernel": that is the full name of the key model/layers/0/kernel/\.ATTRIBUTES/VARIABLE_VALUE; give a key$'
 	run -1 --separate-stderr inspect "$F" Variable
-	assert_one_error 'no tensor named "Variable": that is the full name \(by-name/\) of the keys model/extra/0/\.ATTRIBUTES/VARIABLE_VALUE, model/extra/1/\.ATTRIBUTES/VARIABLE_VALUE; give a key$'
+	assert_one_error 'no tensor named "Variable": that is the full name of the keys model/extra/0/\.ATTRIBUTES/VARIABLE_VALUE, model/extra/1/\.ATTRIBUTES/VARIABLE_VALUE; give a key$'
 	run -1 --separate-stderr inspect "$F" dense
 	assert_one_error 'tf2\.index: no tensor named "dense"$'
 }

@@ -108,6 +108,14 @@ EOF
 	[ "$(xattr "$MNT/by-name/lookup-a" user.ckpt.key)" = u/.ATTRIBUTES/tbl-a ]
 	[ "$(xattr "$MNT/by-name/x" user.ckpt.key)" = t/.ATTRIBUTES/table_x ]
 	run -0 grep -c "the object graph names key 't/.ATTRIBUTES/table', which the checkpoint does not hold, nor 3 more" "$CKPTFS_LOG"
+	# and ckpt-inspect -c the same four (one more than it names)
+	run -1 "$CKPT_INSPECT" -c "$fx"
+	assert_output "$(printf '%s\n' \
+		"DAMAGED _CHECKPOINTABLE_OBJECT_GRAPH: object graph: node 5 names key 't/.ATTRIBUTES/table', which the index does not hold" \
+		"DAMAGED _CHECKPOINTABLE_OBJECT_GRAPH: object graph: node 6 names key '_CHECKPOINTABLE', which the index does not hold" \
+		"DAMAGED _CHECKPOINTABLE_OBJECT_GRAPH: object graph: node 7 names key 't/.ATTRIBUTES/t', which the index does not hold" \
+		"DAMAGED _CHECKPOINTABLE_OBJECT_GRAPH: object graph: 1 more key it names is not in the index" \
+		"6 tensors verified, 1 damaged")"
 	# ckpt-inspect gives each the full name by-name/ shows it under
 	run -0 "$CKPT_INSPECT" -j "$fx"
 	run -0 jq -r 'select(.full_name) | .full_name + " " + .key' <<<"$output"
