@@ -906,21 +906,23 @@ ckpt_raise_nofile(void)
 	}
 }
 
-const struct ckpt_entry *
-ckpt_entries_prefixed(const struct ckpt_entry *v, size_t n,
-		      const void *prefix, size_t plen, size_t *count)
+void
+ckpt_entries_prefix_range(const struct ckpt_entry *v, const size_t *ord,
+			  size_t n, const void *prefix, size_t plen,
+			  size_t *first, size_t *end)
 {
 	size_t lo = 0, hi = n, i;
 
-	*count = 0;
+	*first = *end = 0;
 	if (plen == 0)
-		return NULL;	/* (no saveable's) */
+		return;	/* (no saveable's) */
 	/* the first key above PREFIX: the longer keys beginning with it
 	 * follow, in a row */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		const struct ckpt_entry *e = &v[ord ? ord[mid] : mid];
 
-		if (ckpt_key_cmp(v[mid].key, v[mid].key_len, prefix, plen) <= 0)
+		if (ckpt_key_cmp(e->key, e->key_len, prefix, plen) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -929,15 +931,26 @@ ckpt_entries_prefixed(const struct ckpt_entry *v, size_t n,
 	 * may share a prefix of many keys) */
 	for (i = lo, hi = n; i < hi;) {
 		size_t mid = i + (hi - i) / 2;
+		const struct ckpt_entry *e = &v[ord ? ord[mid] : mid];
 
-		if (v[mid].key_len > plen &&
-		    memcmp(v[mid].key, prefix, plen) == 0)
+		if (e->key_len > plen && memcmp(e->key, prefix, plen) == 0)
 			i = mid + 1;
 		else
 			hi = mid;
 	}
-	*count = i - lo;
-	return i > lo ? &v[lo] : NULL;
+	*first = lo;
+	*end = i;
+}
+
+const struct ckpt_entry *
+ckpt_entries_prefixed(const struct ckpt_entry *v, size_t n,
+		      const void *prefix, size_t plen, size_t *count)
+{
+	size_t lo, hi;
+
+	ckpt_entries_prefix_range(v, NULL, n, prefix, plen, &lo, &hi);
+	*count = hi - lo;
+	return hi > lo ? &v[lo] : NULL;
 }
 
 static struct ckpt_entry *

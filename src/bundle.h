@@ -167,6 +167,14 @@ const struct ckpt_entry *ckpt_entries_prefixed(const struct ckpt_entry *v,
 					       size_t n, const void *prefix,
 					       size_t plen, size_t *count);
 
+/* The same over the N entries V in the key order ORD (ORD[i] the index in
+ * V of the I-th; NULL: V's own order): the positions [*FIRST, *END) in
+ * that order of the entries whose keys begin with PREFIX and are longer,
+ * both binary-searched. */
+void ckpt_entries_prefix_range(const struct ckpt_entry *v, const size_t *ord,
+			       size_t n, const void *prefix, size_t plen,
+			       size_t *first, size_t *end);
+
 /* Exact-match lookup (any entry, slice parts included); NULL if absent. */
 const struct ckpt_entry *ckpt_bundle_find(const struct ckpt_bundle *b,
 					  const void *key, size_t klen);

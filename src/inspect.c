@@ -506,42 +506,31 @@ full_name_set(struct ckpt_buf *name, const char *full, size_t flen,
 static bool
 is_graph_entry(const struct ckpt_entry *e)
 {
-	return e->key_len == strlen(CKPT_OBJGRAPH_KEY) &&
-	       memcmp(e->key, CKPT_OBJGRAPH_KEY, e->key_len) == 0;
+	return ckpt_objgraph_is_key(e->key, e->key_len);
 }
 
-/* Take, for G's attribute A, whose key names no tensor, the tensors of
- * its legacy saveable (a hash table's: those whose keys are A's followed
- * by more) that are free in SKIP (no attribute names them by their keys,
- * none before A took them), if A has a full name: they are then used,
- * and named into FN (if FN->NAME).  *FOUND: whether any was free.
- * Return 0 or -ENOMEM. */
-static int
-saveable_names(const struct ckpt_bundle *b, const struct ckpt_objattr *a,
-	       struct ckpt_skip *skip, struct full_names *fn, bool *found)
-{
-	size_t c = 0, kl = a->checkpoint_key_len, lo, p;
-	const struct ckpt_entry *e =
-		ckpt_entries_prefixed(b->entries, b->n, a->checkpoint_key, kl,
-				      &c);
-	int rc = 0;
+/* What a saveable's tensor is named for (saveable_name()). */
+struct saveable_name {
+	const struct ckpt_bundle *b;
+	const struct ckpt_objattr *a;
+	struct full_names *fn;
+};
 
-	*found = false;
-	if (e == NULL)
+/* ckpt_saveables_claim()'s FN: entry K, a tensor of the legacy saveable
+ * of attribute A, takes A's full name followed by what its key has after
+ * A's, into FN (if FN->NAME). */
+static int
+saveable_name(void *ctx, size_t k)
+{
+	const struct saveable_name *sn = ctx;
+	const struct ckpt_entry *e = &sn->b->entries[k];
+	size_t kl = sn->a->checkpoint_key_len;
+
+	if (sn->fn->name == NULL)
 		return 0;
-	lo = (size_t)(e - b->entries);
-	p = ckpt_skip_next(skip, lo);
-	*found = p < lo + c;
-	for (; a->full_name_len > 0 && p < lo + c && rc == 0;
-	     p = ckpt_skip_next(skip, p + 1)) {
-		e = &b->entries[p];
-		ckpt_skip_use(skip, p);
-		if (fn->name != NULL)
-			rc = full_name_set(&fn->name[p], a->full_name,
-					   a->full_name_len, e->key + kl,
-					   e->key_len - kl);
-	}
-	return rc;
+	return full_name_set(&sn->fn->name[k], sn->a->full_name,
+			     sn->a->full_name_len, e->key + kl,
+			     e->key_len - kl);
 }
 
 /* Called by graph_names() for attribute A of node NODE, which names a
@@ -552,22 +541,20 @@ typedef void (*missing_fn)(void *ctx, size_t node,
 /* Take the attributes of B's object graph G as by-name/ of a ckptfs
  * mount does: first those that name a tensor by its key (its full name
  * into FN, if FN->NAME), then, in node order, those whose keys name none
- * (saveable_names()), calling MISSING (if not NULL) for each that finds
- * no tensor free.  Each tensor is looked at about once (ckpt_skip).
- * Return 0 or -ENOMEM. */
+ * (ckpt_saveables_claim()), calling MISSING (if not NULL) for each that
+ * finds no tensor free.  Return 0 or -ENOMEM. */
 static int
 graph_names(const struct ckpt_bundle *b, const struct ckpt_objgraph *g,
 	    struct full_names *fn, missing_fn missing, void *ctx)
 {
-	struct ckpt_skip skip;
-	int rc = 0;
+	bool *named = calloc(b->n ? b->n : 1, sizeof(*named));
+	struct ckpt_saveables sv = { 0 };
+	int rc = named == NULL ? -ENOMEM : 0;
 
-	if (ckpt_skip_init(&skip, b->n) < 0)
-		return -ENOMEM;
-	for (size_t k = 0; k < b->n; k++)
-		if (b->entries[k].is_part || is_graph_entry(&b->entries[k]))
-			ckpt_skip_use(&skip, k);
-	for (int pass = 0; pass < 2 && rc == 0; pass++)
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		if (pass == 1 &&
+		    ckpt_saveables_init(&sv, b->entries, b->n, NULL, named) < 0)
+			rc = -ENOMEM;
 		for (size_t i = 0; i < g->n && rc == 0; i++) {
 			const struct ckpt_objnode *nd = &g->nodes[i];
 
@@ -576,31 +563,34 @@ graph_names(const struct ckpt_bundle *b, const struct ckpt_objgraph *g,
 				const struct ckpt_entry *e = ckpt_bundle_find(
 					b, a->checkpoint_key,
 					a->checkpoint_key_len);
+				struct saveable_name sn = { b, a, fn };
 				bool found;
-				size_t k;
 
 				if (pass == 1 && e == NULL) {
-					rc = saveable_names(b, a, &skip, fn,
-							    &found);
+					rc = ckpt_saveables_claim(
+						&sv, a->checkpoint_key,
+						a->checkpoint_key_len,
+						a->full_name_len > 0,
+						saveable_name, &sn, &found);
 					if (rc == 0 && !found &&
 					    missing != NULL)
 						missing(ctx, i, a);
 				}
 				if (pass == 1 || e == NULL || e->is_part ||
-				    is_graph_entry(e))
-					continue;
-				k = (size_t)(e - b->entries);
-				if (ckpt_skip_next(&skip, k) != k)
-					continue;	/* named before */
-				ckpt_skip_use(&skip, k);
+				    is_graph_entry(e) ||
+				    named[e - b->entries])
+					continue;	/* (named before) */
+				named[e - b->entries] = true;
 				if (fn->name != NULL)
-					rc = full_name_set(&fn->name[k],
-							   a->full_name,
-							   a->full_name_len,
-							   "", 0);
+					rc = full_name_set(
+						&fn->name[e - b->entries],
+						a->full_name,
+						a->full_name_len, "", 0);
 			}
 		}
-	ckpt_skip_free(&skip);
+	}
+	ckpt_saveables_free(&sv);
+	free(named);
 	return rc;
 }
 

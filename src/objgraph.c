@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "table.h"
 #include "trackable_object_graph.pb-c.h"
 
@@ -2895,4 +2896,52 @@ out:
 	free(rest);
 	free(paired);
 	return rc;
+}
+
+bool
+ckpt_objgraph_is_key(const void *key, size_t len)
+{
+	return len == sizeof(CKPT_OBJGRAPH_KEY) - 1 &&
+	       memcmp(key, CKPT_OBJGRAPH_KEY, len) == 0;
+}
+
+int
+ckpt_saveables_init(struct ckpt_saveables *s, const struct ckpt_entry *v,
+		    size_t n, const size_t *ord, const bool *used)
+{
+	*s = (struct ckpt_saveables){ .v = v, .ord = ord, .n = n };
+	if (ckpt_skip_init(&s->skip, n) < 0)
+		return -ENOMEM;
+	for (size_t p = 0; p < n; p++) {
+		size_t k = ord != NULL ? ord[p] : p;
+
+		if ((used != NULL && used[k]) || v[k].is_part ||
+		    ckpt_objgraph_is_key(v[k].key, v[k].key_len))
+			ckpt_skip_use(&s->skip, p);
+	}
+	return 0;
+}
+
+int
+ckpt_saveables_claim(struct ckpt_saveables *s, const void *key, size_t klen,
+		     bool take, int (*fn)(void *ctx, size_t k), void *ctx,
+		     bool *found)
+{
+	size_t lo, hi, p;
+	int rc = 0;
+
+	ckpt_entries_prefix_range(s->v, s->ord, s->n, key, klen, &lo, &hi);
+	p = ckpt_skip_next(&s->skip, lo);
+	*found = p < hi;
+	for (; take && p < hi && rc == 0; p = ckpt_skip_next(&s->skip, p + 1)) {
+		ckpt_skip_use(&s->skip, p);
+		rc = fn(ctx, s->ord != NULL ? s->ord[p] : p);
+	}
+	return rc;
+}
+
+void
+ckpt_saveables_free(struct ckpt_saveables *s)
+{
+	ckpt_skip_free(&s->skip);
 }

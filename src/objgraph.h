@@ -153,6 +153,43 @@ struct ckpt_objvalue {
  * (static text). */
 int ckpt_objgraph_key_check(const char *key, size_t len, const char **why);
 
+/* True if KEY (LEN bytes) is the object graph's own key. */
+bool ckpt_objgraph_is_key(const void *key, size_t len);
+
+struct ckpt_entry;
+
+/* The tensors of legacy saveables of several (a hash table's: an
+ * attribute whose checkpoint_key names no tensor, and the tensors whose
+ * keys are it followed by more, "-keys" and "-values"), as by-name/ of a
+ * ckptfs mount takes them: attribute after attribute, each the tensors of
+ * its key that no attribute naming their own keys and none before it
+ * took.  Each entry is looked at about once, however many attributes
+ * share a prefix (hostile graphs). */
+struct ckpt_saveables {
+	const struct ckpt_entry *v;
+	const size_t *ord;	/* borrowed: key order, or NULL */
+	size_t n;
+	struct ckpt_skip skip;	/* over positions of key order */
+};
+
+/* Over the N entries V, in the key order ORD (ORD[i] the index in V of
+ * the I-th; NULL: V's own): slices, the graph's entry and the entries
+ * USED (per index of V; USED may be NULL) are taken already.  Return 0
+ * or -ENOMEM. */
+int ckpt_saveables_init(struct ckpt_saveables *s, const struct ckpt_entry *v,
+			size_t n, const size_t *ord, const bool *used);
+
+/* The turn of an attribute of key KEY (KLEN bytes), which names no
+ * tensor: *FOUND whether any of its tensors is free; if TAKE (the
+ * attribute has a full name), each is taken and FN(CTX, K) called with
+ * its index K in V.  Return 0 or FN's negative return. */
+int ckpt_saveables_claim(struct ckpt_saveables *s, const void *key,
+			 size_t klen, bool take,
+			 int (*fn)(void *ctx, size_t k), void *ctx,
+			 bool *found);
+
+void ckpt_saveables_free(struct ckpt_saveables *s);
+
 /* Append KEY[0..LEN) to OUT with each component that is not validly
  * escaped taken as a literal name and escaped ("a.b" becomes "a..b", the
  * key TensorFlow gives an object named "a.b"); .ATTRIBUTES and

@@ -105,7 +105,7 @@ struct build {
 	size_t nrunheld, caprunheld;
 	bool *rseen;
 	/* !SORTED: the entries in key order, for the searches by key
-	 * prefix (parts_range()); owned */
+	 * prefix (ckpt_saveables_init()); owned */
 	size_t *ord;
 	/* part_name()'s scratch for name_parts(), and for
 	 * reserve_names(), which may run while a name made in the first
@@ -1476,8 +1476,7 @@ uniquify(struct build *bd, const uint8_t *name, size_t len,
 static bool
 is_graph_key(const struct ckpt_entry *e)
 {
-	return e->key_len == sizeof(CKPT_OBJGRAPH_KEY) - 1 &&
-	       memcmp(e->key, CKPT_OBJGRAPH_KEY, e->key_len) == 0;
+	return ckpt_objgraph_is_key(e->key, e->key_len);
 }
 
 /* Add entry I to /by-name under NAME, made unique. */
@@ -1544,13 +1543,6 @@ attr_name(const struct build *bd, const struct ckpt_objattr *a, size_t *k,
 	return true;
 }
 
-/* The entry at position P of key order (BD->ORD, or the entries' own). */
-static size_t
-pos_entry(const struct build *bd, size_t p)
-{
-	return bd->ord != NULL ? bd->ord[p] : p;
-}
-
 /* qsort_r() order of entry indices (of the entries CTX) by key. */
 static int
 cmp_ord(const void *x, const void *y, void *ctx)
@@ -1584,52 +1576,6 @@ key_order(struct build *bd)
 	return 0;
 }
 
-/* The positions [*LO, *HI) of key order (pos_entry()) of the entries
- * whose keys begin with A's and are longer (key_order() done). */
-static void
-parts_range(const struct build *bd, const struct ckpt_objattr *a,
-	    size_t *lo, size_t *hi)
-{
-	const struct ckptfs_source *src = &bd->t->src;
-	const char *pk = a->checkpoint_key;
-	size_t pl = a->checkpoint_key_len, l, h, m;
-
-	*lo = *hi = 0;
-	if (bd->sorted) {
-		const struct ckpt_entry *e;
-		size_t c;
-
-		e = ckpt_entries_prefixed(src->entries, src->n, pk, pl, &c);
-		*lo = e != NULL ? (size_t)(e - src->entries) : 0;
-		*hi = *lo + c;
-		return;
-	}
-	if (pl == 0)
-		return;
-	for (l = 0, h = src->n; l < h;) {	/* the first key above A's */
-		const struct ckpt_entry *e;
-
-		m = l + (h - l) / 2;
-		e = &src->entries[bd->ord[m]];
-		if (ckpt_key_cmp(e->key, e->key_len, pk, pl) <= 0)
-			l = m + 1;
-		else
-			h = m;
-	}
-	*lo = l;
-	for (h = src->n; l < h;) {	/* the first not beginning with it */
-		const struct ckpt_entry *e;
-
-		m = l + (h - l) / 2;
-		e = &src->entries[bd->ord[m]];
-		if (e->key_len > pl && memcmp(e->key, pk, pl) == 0)
-			l = m + 1;
-		else
-			h = m;
-	}
-	*hi = l;
-}
-
 /* The name /by-name shows for entry E, a tensor of the legacy saveable
  * of attribute A (whose full name is not empty): that name followed by
  * what E's key has after A's, as TensorFlow's Saver names a saveable's
@@ -1646,15 +1592,31 @@ part_name(const struct ckpt_entry *e, const struct ckpt_objattr *a,
 	return 0;
 }
 
+/* What claim_parts() takes a saveable's tensor for. */
+struct claim {
+	struct build *bd;
+	const struct ckpt_objattr *a;
+	bool *used;
+	int (*take)(struct build *bd, size_t k, const struct ckpt_objattr *a);
+};
+
+/* ckpt_saveables_claim()'s FN: entry K is A's. */
+static int
+claim_one(void *ctx, size_t k)
+{
+	struct claim *c = ctx;
+
+	c->used[k] = true;
+	return c->take(c->bd, k, c->a);
+}
+
 /* The tensors of the legacy saveables of the attributes A[0..NA), whose
- * keys name no tensor (those whose keys are the attribute's followed by
- * more, neither slices nor the graph), in order: each takes, if it has a
- * full name, those not taken yet, by an attribute naming their keys
- * (USED, per entry) or one before it (then set in USED), calling TAKE for
- * each (entry K); NONE (if not NULL) is called for an attribute that
- * finds none free.  Each entry is looked at about once, however many
- * attributes share a prefix (ckpt_skip).  Return 0 or a negative errno
- * (-ENOMEM, or TAKE's). */
+ * keys name no tensor, in order (ckpt_saveables_claim()): each takes, if
+ * it has a full name, those not taken yet, by an attribute naming their
+ * keys (USED, per entry) or one before it (then set in USED), calling
+ * TAKE for each (entry K); NONE (if not NULL) is called for an attribute
+ * that finds none free.  Return 0 or a negative errno (-ENOMEM, or
+ * TAKE's). */
 static int
 claim_parts(struct build *bd, const struct ckpt_objattr *a, size_t na,
 	    bool *used,
@@ -1663,34 +1625,26 @@ claim_parts(struct build *bd, const struct ckpt_objattr *a, size_t na,
 	    void (*none)(struct build *bd, const struct ckpt_objattr *a))
 {
 	const struct ckptfs_source *src = &bd->t->src;
-	struct ckpt_skip skip;
-	size_t j, p, lo, hi, k;
+	struct claim c = { bd, NULL, used, take };
+	struct ckpt_saveables sv;
+	bool found;
 	int rc = 0;
 
 	if (na == 0)
 		return 0;
-	if (key_order(bd) < 0 || ckpt_skip_init(&skip, src->n) < 0)
+	if (key_order(bd) < 0 ||
+	    ckpt_saveables_init(&sv, src->entries, src->n, bd->ord, used) < 0)
 		return -ENOMEM;
-	for (p = 0; p < src->n; p++) {
-		k = pos_entry(bd, p);
-		if (used[k] || src->entries[k].is_part ||
-		    is_graph_key(&src->entries[k]))
-			ckpt_skip_use(&skip, p);
-	}
-	for (j = 0; j < na && rc == 0; j++) {
-		parts_range(bd, &a[j], &lo, &hi);
-		p = ckpt_skip_next(&skip, lo);
-		if (p >= hi && none != NULL)
+	for (size_t j = 0; j < na && rc == 0; j++) {
+		c.a = &a[j];
+		rc = ckpt_saveables_claim(&sv, a[j].checkpoint_key,
+					  a[j].checkpoint_key_len,
+					  a[j].full_name_len > 0, claim_one, &c,
+					  &found);
+		if (rc == 0 && !found && none != NULL)
 			none(bd, &a[j]);
-		for (; a[j].full_name_len > 0 && p < hi && rc == 0;
-		     p = ckpt_skip_next(&skip, p + 1)) {
-			k = pos_entry(bd, p);
-			used[k] = true;
-			ckpt_skip_use(&skip, p);
-			rc = take(bd, k, &a[j]);
-		}
 	}
-	ckpt_skip_free(&skip);
+	ckpt_saveables_free(&sv);
 	return rc;
 }
 
