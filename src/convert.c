@@ -363,8 +363,7 @@ add_tensor(struct ckpt_writer *w, struct held **held,
 static bool
 is_graph_key(const char *key, size_t len)
 {
-	return len == strlen(CKPT_OBJGRAPH_KEY) &&
-	       memcmp(key, CKPT_OBJGRAPH_KEY, len) == 0;
+	return ckpt_objgraph_is_key(key, len);
 }
 
 /* The object graph on its way to the writer, as a string scalar (its

@@ -1248,8 +1248,7 @@ graph_place(const struct ckptfs_tree *t, const struct ckptfs_node *dir,
 	    const struct ckpt_buf *raw)
 {
 	return !t->ov->replaying && dir == t->by_object &&
-	       raw->len == strlen(CKPT_OBJGRAPH_KEY) &&
-	       memcmp(raw->data, CKPT_OBJGRAPH_KEY, raw->len) == 0;
+	       ckpt_objgraph_is_key(raw->data, raw->len);
 }
 
 /* Byte order of the strings X (XL bytes) and Y (YL), the shorter first
@@ -4310,8 +4309,7 @@ check_names(struct ckptfs_tree *t, struct ckptfs_node *n, const char *name,
 	const char *what;
 	int rc = 0;
 
-	if (tf1 && (nlen == 0 || (nlen == strlen(CKPT_OBJGRAPH_KEY) &&
-				  memcmp(name, CKPT_OBJGRAPH_KEY, nlen) == 0))) {
+	if (tf1 && (nlen == 0 || ckpt_objgraph_is_key(name, nlen))) {
 		where(t, n, &w);
 		rc = ckpt_fail(why, -EINVAL,
 			       "%s: %s cannot be a TF1 name; rename it",
