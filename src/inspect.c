@@ -625,58 +625,43 @@ full_names_free(const struct ckpt_bundle *b, struct full_names *fn)
 	fn->name = NULL;
 }
 
-/* Say that KEY names or matches no tensor of B; of a TF2 checkpoint
- * whose tensors have KEY as their full name (as its object graph gives
- * it: full_names_load()), give their keys (the first three).  Return
- * EX_BAD. */
-static int
-not_found(const struct ckpt_bundle *b, const char *key)
+/* Mark in SEL the entries of B whose full name (FN) is KEY, or matches it
+ * if it is a pattern.  Return whether any is. */
+static bool
+select_full_names(const struct ckpt_bundle *b, const struct full_names *fn,
+		  const char *key, bool *sel)
 {
-	struct full_names fn = { 0 };
-	struct out keys = { 0 };
-	size_t i, nk = 0, kl = strlen(key);
-	int rc;
+	size_t i, kl = strlen(key);
+	bool found = false, glob = is_glob(key);
 
-	if (is_glob(key) || full_names_load(b, &fn) < 0 || fn.name == NULL) {
-		full_names_free(b, &fn);
-		return fail(is_glob(key) ? "%s: no tensor matches \"%s\""
-					 : "%s: no tensor named \"%s\"",
-			    b->index_path, key);
-	}
 	for (i = 0; i < b->n; i++) {
-		const struct ckpt_buf *f = &fn.name[i];
+		const struct ckpt_buf *f = &fn->name[i];
 
-		if (f->len != kl || memcmp(f->data, key, kl) != 0)
+		if (b->entries[i].is_part || f->len == 0)
 			continue;
-		if (nk++ < 3) {
-			o_str(&keys, nk > 1 ? ", " : "");
-			esc_text(&keys, b->entries[i].key,
-				 b->entries[i].key_len, ESC_PLAIN);
+		if (glob ? memchr(f->data, '\0', f->len) == NULL &&
+				   fnmatch(key, (const char *)f->data, 0) == 0
+			 : f->len == kl && memcmp(f->data, key, kl) == 0) {
+			sel[i] = true;
+			found = true;
 		}
 	}
-	if (nk > 3)
-		o_fmt(&keys, " and %zu more", nk - 3);
-	o_byte(&keys, '\0');
-	if (nk == 0)
-		rc = fail("%s: no tensor named \"%s\"", b->index_path, key);
-	else
-		rc = fail("%s: no tensor named \"%s\": that is the full name "
-			  "of the key%s %s; give a key",
-			  b->index_path, key, nk > 1 ? "s" : "",
-			  keys.err == 0 ? (const char *)keys.b.data : "?");
-	ckpt_buf_free(&keys.b);
-	full_names_free(b, &fn);
-	return rc;
+	return found;
 }
 
 /* Mark in SEL (b->n flags) the visible entries named by OPTS->keys (exact
  * names, or fnmatch(3) patterns), or all visible entries if none were
- * named.  Return 0 or EX_BAD after printing why. */
+ * named.  One that names or matches no key is taken as the full name of
+ * a TF2 checkpoint's tensors, or a pattern of full names.  Return 0 or
+ * EX_BAD after printing why. */
 static int
 select_entries(const struct ckpt_bundle *b, const struct opts *opts,
 	       bool *sel)
 {
+	struct full_names fn = { 0 };
+	bool fn_loaded = false;
 	size_t i, k;
+	int ret = 0;
 
 	for (i = 0; i < b->n; i++)
 		sel[i] = opts->nkeys == 0 && !b->entries[i].is_part;
@@ -701,10 +686,23 @@ select_entries(const struct ckpt_bundle *b, const struct opts *opts,
 				}
 			}
 		}
-		if (!found)
-			return not_found(b, key);
+		if (found)
+			continue;
+		/* a TF2 checkpoint's full names, as by-name/ shows them */
+		if (!fn_loaded && full_names_load(b, &fn) < 0) {
+			ret = fail("%s", strerror(ENOMEM));
+			break;
+		}
+		fn_loaded = true;
+		if (fn.name == NULL || !select_full_names(b, &fn, key, sel)) {
+			ret = fail(is_glob(key) ? "%s: no tensor matches \"%s\""
+						: "%s: no tensor named \"%s\"",
+				   b->index_path, key);
+			break;
+		}
 	}
-	return 0;
+	full_names_free(b, &fn);
+	return ret;
 }
 
 /* --- listing ------------------------------------------------------------- */

@@ -312,20 +312,36 @@ assert_one_error() {
 		.[1].dtype == "int64" and .[1].values == 42' <<<"$output"
 }
 
-@test "a KEY that matches nothing is exit 1 naming it" {
+@test "a KEY that matches nothing is exit 1 naming it; a TF2 full name selects" {
 	fixture tf1
 	run -1 --separate-stderr inspect "$F" dense/nope
 	assert_one_error 'tf1\.index: no tensor named "dense/nope"'
 	assert_output ""
 	run -1 --separate-stderr inspect "$F" 'nope/*'
 	assert_one_error 'tf1\.index: no tensor matches "nope/\*"'
-	# of a TF2 checkpoint, a full name (as its graph gives it) is told so,
-	# with its keys
+	# of a TF2 checkpoint, a full name (as its graph gives it) or a
+	# pattern of full names selects its tensors, when it names no key
 	fixture tf2
-	run -1 --separate-stderr inspect -v "$F" dense/kernel
-	assert_one_error 'tf2\.index: no tensor named "dense/kernel": that is the full name of the key model/layers/0/kernel/\.ATTRIBUTES/VARIABLE_VALUE; give a key$'
-	run -1 --separate-stderr inspect "$F" Variable
-	assert_one_error 'no tensor named "Variable": that is the full name of the keys model/extra/0/\.ATTRIBUTES/VARIABLE_VALUE, model/extra/1/\.ATTRIBUTES/VARIABLE_VALUE; give a key$'
+	run -0 --separate-stderr inspect -v "$F" dense/kernel
+	assert_output 'model/layers/0/kernel/.ATTRIBUTES/VARIABLE_VALUE = [[0, 1, 2],
+                                                    [3, 4, 5]]'
+	run -0 --separate-stderr inspect "$F" Variable
+	assert_equal "$(cut -d' ' -f1 <<<"$output")" \
+		"$(printf '%s\n' model/extra/0/.ATTRIBUTES/VARIABLE_VALUE \
+				model/extra/1/.ATTRIBUTES/VARIABLE_VALUE)"
+	run -0 --separate-stderr inspect -j "$F" 'dense/*'
+	assert_equal "$(jq -r .full_name <<<"$output")" \
+		"$(printf '%s\n' dense/bias dense/kernel)"
+	cmp <(inspect -r "$F" dense/bias) \
+		<(inspect -r "$F" model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE)
+	run -2 --separate-stderr inspect -r "$F" Variable
+	assert_one_error 'raw writes one tensor; 2 match$'
+	# a key first: the pattern matches keys, so no full name is tried
+	run -0 --separate-stderr inspect "$F" '*bias*'
+	assert_equal "$(cut -d' ' -f1 <<<"$output")" \
+		model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE
+	run -1 --separate-stderr inspect "$F" 'nope/*'
+	assert_one_error 'tf2\.index: no tensor matches "nope/\*"$'
 	run -1 --separate-stderr inspect "$F" dense
 	assert_one_error 'tf2\.index: no tensor named "dense"$'
 }
