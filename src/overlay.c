@@ -2991,16 +2991,16 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 		return -EROFS;
 	if (n->kind != CKPTFS_TENSOR)
 		return -ENOTSUP;
-	if (ckptfs_node_is_graph(t, n))
-		return -EPERM;
-	if (strcmp(name, CKPTFS_XATTR_KEY) == 0 ||
+	if (ckptfs_node_is_graph(t, n) ||
+	    strcmp(name, CKPTFS_XATTR_KEY) == 0 ||
 	    strcmp(name, CKPTFS_XATTR_CRC) == 0) {
 		struct ckpt_buf cur = { 0 };
 		bool same;
 
 		/* Any value on a file written here (not compared: a
-		 * changed tensor's CRC reads every byte). */
-		if (n->written)
+		 * changed tensor's CRC reads every byte); the graph's
+		 * attributes only at their value (setfattr --restore). */
+		if (n->written && !ckptfs_node_is_graph(t, n))
 			return 0;
 		rc = ckptfs_xattr_get(t, n, name, &cur);
 		same = rc == 0 && cur.len == size &&

@@ -1200,6 +1200,15 @@ EOF
 	assert_output --partial "Operation not permitted"
 	run ! setfattr -n user.ckpt.shape -v 1 "$g"
 	assert_output --partial "Operation not permitted"
+	# its attributes at their values, as setfattr --restore of a dump
+	# sets them: nothing changes
+	(cd "$MNT/by-object" &&
+		getfattr -d -m - _CHECKPOINTABLE_OBJECT_GRAPH) >"$T/graph.xattr"
+	[ "$(grep -c '^user\.ckpt\.' "$T/graph.xattr")" = 5 ]
+	(cd "$MNT/by-object" && setfattr --restore="$T/graph.xattr")
+	run -0 sh -c "cd '$MNT/by-object' &&
+		getfattr -d -m - _CHECKPOINTABLE_OBJECT_GRAPH"
+	assert_output "$(cat "$T/graph.xattr")"
 	run ! mv "$MNT/by-object/save_counter/.ATTRIBUTES/VARIABLE_VALUE" "$g"
 	assert_output --partial "Operation not permitted"
 	# Names one of the two formats cannot hold.
