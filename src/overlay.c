@@ -1158,7 +1158,9 @@ ckptfs_ov_fd_dup(struct ckptfs_tree *t, struct ckptfs_node *n)
 }
 
 /* Move N's content to a spool file keeping its first KEEP bytes (all of
- * them for UINT64_MAX).  Serialised by copy_mu; a no-op once spooled. */
+ * them for UINT64_MAX).  Serialised by copy_mu; a no-op once spooled.
+ * Return 1 if this call moved it (KEEP applied), 0 if it was spooled
+ * already, or a negative errno. */
 static int
 copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 {
@@ -1225,6 +1227,7 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 	atomic_store(&n->shares, false);
 	spool_fd_park(t, n, fd);
 	atomic_store(&ov->changed, true);
+	rc = 1;
 out:
 	pthread_mutex_unlock(&ov->copy_mu);
 	return rc;
@@ -3146,6 +3149,10 @@ ckptfs_ov_truncate(struct ckptfs_tree *t, struct ckptfs_node *n,
 		return 0;
 	if ((rc = copy_up(t, n, size)) < 0)
 		return rc;
+	/* Copied up here, cut to SIZE already: a failing ftruncate() must
+	 * not report a change that stays made. */
+	if (rc == 1 && n->size == size)
+		return 0;
 	if ((fd = ckptfs_ov_fd_dup(t, n)) < 0)
 		return fd;
 	rc = ftruncate(fd, (off_t)size) < 0 ? -errno : 0;

@@ -13,7 +13,8 @@
  * tensor's own other-view directories in place.  A tensor made under a
  * name the source held takes its dtype and shape.  All of an unchanged
  * tensor copied into a new file shares its bytes until the file changes
- * (ckptfs_ov_share()), replayed too. */
+ * (ckptfs_ov_share()), replayed too.  A truncate that fails (ftruncate()
+ * made to fail) leaves the tensor as it was. */
 #include "config.h"
 #include "check.h"
 
@@ -29,6 +30,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +45,21 @@
 #include "tree.h"
 
 static const int64_t dims3[] = { 3 };
+
+/* This process's ftruncate() (the library's calls included) fails with
+ * EIO at call FAIL_FTRUNCATE, counted in FTRUNCATE_CALLS, while that is
+ * not 0. */
+static int fail_ftruncate, ftruncate_calls;
+
+int
+ftruncate(int fd, off_t len)
+{
+	if (fail_ftruncate > 0 && ++ftruncate_calls == fail_ftruncate) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_ftruncate, fd, len);
+}
 
 static struct ckpt_entry e[] = {
 	{ .key = "a", .key_len = 1, .dtype = CKPT_DT_FLOAT, .size = 4 },
@@ -616,6 +633,48 @@ test_busy_spool(const char *dir)
 	ckptfs_overlay_close(u);
 	ckptfs_tree_free(u);
 	ckptfs_invals_free(&iv);
+}
+
+/* A truncate that fails changes nothing: not when the copy-up's own cut
+ * fails, and a cut the copy-up made needs no second one (whose failure
+ * was reported while the tensor stayed cut); growing, the bytes stay. */
+static void
+test_failed_truncate(const char *dir)
+{
+	static const float v[3] = { 1, 2, 3 };
+	char prefix[128], spool[160], out[160], got[16];
+	struct ckpt_bundle *b;
+	struct ckptfs_tree *t;
+	struct ckptfs_node *n;
+	size_t g;
+
+	paths_of(dir, "trunc", prefix, spool, out);
+	write_two(prefix, "a", 1, "b", 1, dims3, 1, v, sizeof(v));
+	t = open_tree(prefix, spool, &b);
+	n = at(t, "by-name/a");
+	fail_ftruncate = 1;
+	ftruncate_calls = 0;
+	CHECK_EQ_INT(ckptfs_ov_truncate(t, n, 4), -EIO);
+	CHECK(!ckptfs_ov_spooled(n));
+	CHECK_EQ_U64(n->size, 12);
+	fail_ftruncate = 2;
+	ftruncate_calls = 0;
+	CHECK_EQ_INT(ckptfs_ov_truncate(t, n, 4), 0);
+	CHECK_EQ_U64(n->size, 4);
+	CHECK_EQ_INT(ckptfs_node_pread(t, n, got, sizeof(got), 0, &g), 0);
+	CHECK_EQ_MEM(got, g, v, 4);
+	n = at(t, "by-name/b");
+	ftruncate_calls = 0;
+	CHECK_EQ_INT(ckptfs_ov_truncate(t, n, 20), -EIO);
+	CHECK_EQ_U64(n->size, 12);
+	CHECK_EQ_INT(ckptfs_node_pread(t, n, got, sizeof(got), 0, &g), 0);
+	CHECK_EQ_MEM(got, g, v, sizeof(v));
+	fail_ftruncate = 0;
+	CHECK_EQ_INT(ckptfs_ov_truncate(t, n, 16), 0);
+	CHECK_EQ_U64(n->size, 16);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	ckpt_bundle_close(b);
 }
 
 /* The claim's name is open to every user: one that took it first (here
@@ -1427,6 +1486,7 @@ main(void)
 	test_share(dir);
 	test_refuse_all(dir);
 	test_busy_spool(dir);
+	test_failed_truncate(dir);
 	test_claim_squatted(dir);
 	test_journal_damage(dir);
 	test_journal_records(dir);
