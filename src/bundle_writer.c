@@ -1,12 +1,14 @@
 /* bundle_writer.c -- write a TensorBundle the way TensorFlow's BundleWriter
  * does: data bytes in the order added, entries sorted at the end, the
  * index last.  Every file is written complete under a temporary name and
- * fsync()ed; then an old PREFIX.index is removed, the data renamed into
- * place and the index renamed last, with the directory fsync()ed between
- * the steps.  A checkpoint exists iff PREFIX.index does (TensorFlow's
- * rule), so after a crash at any point the output name holds either the
- * complete new checkpoint, or the old one untouched, or no checkpoint at
- * all (data files without an index); never an index over other data. */
+ * fsync()ed; then an old PREFIX.index is moved aside, the data renamed
+ * into place (old data files moved aside first) and the index renamed
+ * last, with the directory fsync()ed between the steps.  A checkpoint
+ * exists iff PREFIX.index does (TensorFlow's rule), so after a crash at
+ * any point the output name holds either the complete new checkpoint, or
+ * the old one untouched, or no checkpoint at all (data files without an
+ * index); never an index over other data.  A failure before the new index
+ * is in place puts the old files back. */
 #include "config.h"
 
 #include "bundle_writer.h"
@@ -68,6 +70,9 @@ struct wshard {
 	char *final;		/* owned */
 	uint64_t off;		/* where the next tensor's bytes go */
 	bool placed;		/* renamed to FINAL, index not yet */
+	/* Owned: the temporary name the old checkpoint's file at FINAL was
+	 * moved to, until the new index is in place (NULL: none). */
+	char *old;
 	/* Copies gathered (LEN 0: none); see struct ckpt_writer's PROBE_OK
 	 * for where they go. */
 	struct run run;
@@ -86,6 +91,7 @@ struct ckpt_writer {
 	struct wentry *e;	/* owned */
 	size_t n, cap;
 	char *index_tmp;	/* owned while the index is being written */
+	char *old_index;	/* owned; as struct wshard's OLD */
 	bool finished;
 	bool failed;		/* an add failed half-way: refuse to finish */
 	/* Whether the files made here can share the blocks of files on
@@ -1194,6 +1200,96 @@ sync_dir_of(const struct ckpt_writer *w, const char *path,
 	return 0;
 }
 
+/* Rename FROM to TO in W's directory: 0, or -1 with errno set (ENOSPC
+ * where the test-only CKPT_TEST_FAIL names POINT). */
+static int
+renamed(const struct ckpt_writer *w, const char *from, const char *to,
+	const char *point)
+{
+	if (ckpt_test_fail(point) < 0) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return renameat(w->dirfd, base_of(from), w->dirfd, base_of(to));
+}
+
+/* Move the file at PATH (in W's directory), if any, to a temporary name
+ * kept in *ASIDE.  Return 0 or a negative errno with a message. */
+static int
+move_aside(struct ckpt_writer *w, const char *path, char **aside,
+	   struct ckpt_err *err)
+{
+	char *tmp = temp_name(base_of(path));
+	int e;
+
+	if (tmp == NULL)
+		return ckpt_fail(err, -ENOMEM, "%s: %s", path,
+				 strerror(ENOMEM));
+	if (renameat(w->dirfd, base_of(path), w->dirfd, tmp) < 0) {
+		e = errno;
+		free(tmp);
+		return e == ENOENT ? 0
+				   : ckpt_fail(err, -e, "%s: %s", path,
+					       strerror(e));
+	}
+	*aside = tmp;
+	return 0;
+}
+
+/* After a failure before the new index is in place: the old checkpoint's
+ * files back where they were, data first (never an index over other
+ * data), and the new data placed so far removed.  Best effort: what
+ * cannot be put back stays under its temporary name, and data without
+ * its index is no checkpoint. */
+static void
+put_back(struct ckpt_writer *w, const char *index)
+{
+	bool whole = true;
+
+	for (int32_t i = 0; i < w->opts.num_shards; i++) {
+		struct wshard *s = &w->shards[i];
+
+		if (s->old != NULL) {
+			if (renameat(w->dirfd, base_of(s->old), w->dirfd,
+				     base_of(s->final)) < 0) {
+				whole = false;
+				continue;
+			}
+			free(s->old);
+			s->old = NULL;
+			s->placed = false;	/* replaced */
+		} else if (s->placed &&
+			   unlinkat(w->dirfd, base_of(s->final), 0) == 0) {
+			s->placed = false;
+		}
+	}
+	if (whole && w->old_index != NULL &&
+	    renameat(w->dirfd, base_of(w->old_index), w->dirfd,
+		     base_of(index)) == 0) {
+		free(w->old_index);
+		w->old_index = NULL;
+	}
+	(void)fsync(w->dirfd);
+}
+
+/* The new checkpoint in place: the old one's files moved aside go. */
+static void
+drop_aside(struct ckpt_writer *w)
+{
+	for (int32_t i = 0; i < w->opts.num_shards; i++) {
+		struct wshard *s = &w->shards[i];
+
+		if (s->old != NULL)
+			(void)unlinkat(w->dirfd, base_of(s->old), 0);
+		free(s->old);
+		s->old = NULL;
+	}
+	if (w->old_index != NULL)
+		(void)unlinkat(w->dirfd, base_of(w->old_index), 0);
+	free(w->old_index);
+	w->old_index = NULL;
+}
+
 int
 ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 {
@@ -1250,11 +1346,12 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 		goto out;
 	ckpt_test_crash("after-data");
 	/* 2. No index: what is at the output name stops being a checkpoint
-	 * before any of its data is replaced. */
-	if (unlinkat(w->dirfd, base_of(index), 0) < 0 && errno != ENOENT) {
-		rc = ckpt_fail(err, -errno, "%s: %s", index, strerror(errno));
+	 * before any of its data is replaced.  The old checkpoint's files
+	 * are moved aside, not removed, until the new index is in place:
+	 * a failure until then (a rename refused in a full directory) puts
+	 * them back. */
+	if ((rc = move_aside(w, index, &w->old_index, err)) < 0)
 		goto out;
-	}
 	if ((rc = sync_dir_of(w, index, err)) < 0)
 		goto out;
 	ckpt_test_crash("after-index-unlink");
@@ -1262,8 +1359,9 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 	for (int32_t i = 0; i < w->opts.num_shards; i++) {
 		struct wshard *s = &w->shards[i];
 
-		if (renameat(w->dirfd, base_of(s->tmp), w->dirfd,
-			     base_of(s->final)) < 0) {
+		if ((rc = move_aside(w, s->final, &s->old, err)) < 0)
+			goto out;
+		if (renamed(w, s->tmp, s->final, "data-rename") < 0) {
 			rc = ckpt_fail(err, -errno, "%s: %s", s->final,
 				       strerror(errno));
 			goto out;
@@ -1276,8 +1374,7 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 		goto out;
 	ckpt_test_crash("before-index-rename");
 	/* 4. The index last: now the checkpoint exists. */
-	if (renameat(w->dirfd, base_of(w->index_tmp), w->dirfd,
-		     base_of(index)) < 0) {
+	if (renamed(w, w->index_tmp, index, "index-rename") < 0) {
 		rc = ckpt_fail(err, -errno, "%s: %s", index, strerror(errno));
 		goto out;
 	}
@@ -1286,8 +1383,11 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 	w->finished = true;
 	rc = sync_dir_of(w, index, err);
 	ckpt_test_crash("after-index-rename");
+	drop_aside(w);
 	remove_stale(w, true, w->opts.num_shards);
 out:
+	if (rc < 0 && !w->finished && index != NULL)
+		put_back(w, index);
 	free(index);
 	ckpt_buf_free(&table);
 	return rc;
@@ -1312,10 +1412,12 @@ ckpt_writer_free(struct ckpt_writer *w)
 			unlinkat(w->dirfd, base_of(s->final), 0);
 		free(s->tmp);
 		free(s->final);
+		free(s->old);
 	}
 	if (w->index_tmp != NULL)
 		unlinkat(w->dirfd, base_of(w->index_tmp), 0);
 	free(w->index_tmp);
+	free(w->old_index);
 	if (w->opts.dirfd == NULL && w->dirfd >= 0)
 		close(w->dirfd);
 	for (size_t i = 0; i < w->n; i++) {

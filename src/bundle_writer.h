@@ -7,12 +7,14 @@
  * written to PREFIX.index, sorted, by ckpt_writer_finish().  Both files
  * are first written complete under temporary names
  * (<name>.tempstate<random>) and fsync()ed; then an existing
- * PREFIX.index is removed, the data renamed into place and the index
- * renamed last.  A checkpoint exists iff PREFIX.index does, so a
- * reader never sees a half-written checkpoint, nor an old index over new
- * data, even after a crash.  A writer freed before finishing removes its
- * temporary files; a new writer removes those a crashed one left, and a
- * finished one the data shards of PREFIX with another shard count. */
+ * PREFIX.index is moved aside, the data renamed into place (old data
+ * moved aside) and the index renamed last; the old files go once it is
+ * in place, and are put back if a rename before fails.  A checkpoint
+ * exists iff PREFIX.index does, so a reader never sees a half-written
+ * checkpoint, nor an old index over new data, even after a crash.  A
+ * writer freed before finishing removes its temporary files; a new
+ * writer removes those a crashed one left, and a finished one the data
+ * shards of PREFIX with another shard count. */
 #ifndef CKPT_BUNDLE_WRITER_H
 #define CKPT_BUNDLE_WRITER_H
 

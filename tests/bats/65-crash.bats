@@ -113,11 +113,13 @@ crash_over_old() {
 	recover
 }
 
-@test "killed after the old index is removed: no checkpoint, no old index" {
+@test "killed after the old index is moved aside: no checkpoint, no old index" {
 	crash_over_old after-index-unlink
 	absent
 	# The old data is still there, without an index: not a checkpoint.
 	[ -f "$O.data-00000-of-00001" ]
+	run -0 find "$T" -name 'out.index.tempstate*'
+	[ "${#lines[@]}" -eq 2 ]	# the new index, the old one aside
 	recover
 }
 
@@ -125,7 +127,10 @@ crash_over_old() {
 	crash_over_old before-index-rename
 	absent
 	[ -f "$O.data-00000-of-00001" ]
+	# the new index, the old one aside; the old data aside
 	run -0 find "$T" -name 'out.index.tempstate*'
+	[ "${#lines[@]}" -eq 2 ]
+	run -0 find "$T" -name 'out.data-00000-of-00001.tempstate*'
 	[ "${#lines[@]}" -eq 1 ]
 	recover
 }
@@ -204,6 +209,33 @@ crash_over_old() {
 	run -1 timeout 30 "$CKPTFS" -f -o format=tf1,output="$O" "$P" "$T/m2"
 	assert_output --partial "the changes in this spool were written out"
 	complete 10
+}
+
+@test "a rename refused as the new files go into place: the older output put back" {
+	# (CKPT_TEST_FAIL: a test-only hook failing that rename with ENOSPC,
+	# as a full directory can; the old index is moved aside by then, and
+	# for index-rename the new data is in place)
+	local point pid st
+	cycle "" '\x00\x00\xe0\x40'
+	finish
+	complete 7
+	for point in data-rename index-rename; do
+		export CKPT_TEST_FAIL=$point
+		cycle "" '\x00\x00\x20\x41'
+		unset CKPT_TEST_FAIL
+		pid=${CKPTFS_PIDS[-1]} st=0
+		run -1 timeout 120 "$CKPTFS" -u "$MNT"
+		assert_output --partial ": No space left on device"
+		assert_output --partial "changes kept in $O.ckptfs-spool"
+		wait "$pid" || st=$?
+		[ "$st" -eq 1 ]
+		# shellcheck disable=SC2034 # read by helpers.bash
+		CKPTFS_MNTS=() CKPTFS_PIDS=() CKPTFS_LOGS=()
+		complete 7
+		run -0 find "$T" -name '*tempstate*'
+		assert_output ""
+	done
+	recover
 }
 
 @test "killed on the first write-out (no older output): nothing or all" {
