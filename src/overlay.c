@@ -4190,7 +4190,7 @@ spool_remove(struct ckptfs_overlay *ov, bool wrote)
 	struct stat st;
 	bool marked;
 	DIR *d;
-	int dfd, moved;
+	int dfd, moved, left = 0;
 
 	if (ov->busy)
 		return 0;	/* another mount's, in use */
@@ -4253,10 +4253,18 @@ spool_remove(struct ckptfs_overlay *ov, bool wrote)
 		return -EIO;
 	}
 	/* Only the spool's own files: anything else put there since the
-	 * mount stays, and so does the directory then. */
+	 * mount stays, and so does the directory then.  After a write-out,
+	 * one that cannot be removed keeps the mark (its changes are
+	 * written out) and is said; without a journal the rest is litter. */
 	while ((de = readdir(d)) != NULL)
-		if (spool_own_name(de->d_name))
-			unlinkat(dfd, de->d_name, 0);
+		if (spool_own_name(de->d_name) &&
+		    unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT &&
+		    left == 0)
+			left = -errno;
+	if (left < 0 && wrote) {
+		closedir(d);
+		return left;
+	}
 	if (marked && unlinkat(dfd, WRITTEN, 0) < 0 && errno != ENOENT) {
 		int rc = -errno;
 

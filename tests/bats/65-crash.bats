@@ -211,6 +211,21 @@ crash_over_old() {
 	complete 10
 }
 
+@test "a spool file that cannot be removed after the write-out: written, with a warning" {
+	local f
+	cycle "" '\x00\x00\x20\x41'
+	f=$(find "$O.ckptfs-spool" -name '*.spool' | head -1)
+	[ -n "$f" ]
+	chattr +i "$f" 2>/dev/null || skip "chattr +i not supported here"
+	run -0 timeout 120 "$CKPTFS" -u "$MNT"
+	chattr -i "$f"
+	assert_output "ckptfs: warning: the checkpoint is written, but $O.ckptfs-spool: cannot remove: Operation not permitted; remove it by hand"
+	unmount_ckpt
+	complete 10
+	# the mark stays: its changes are in the output
+	[ -f "$O.ckptfs-spool/written" ]
+}
+
 @test "a rename refused as the new files go into place: the older output put back" {
 	# (CKPT_TEST_FAIL: a test-only hook failing that rename with ENOSPC,
 	# as a full directory can; the old index is moved aside by then, and
