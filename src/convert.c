@@ -435,11 +435,12 @@ graph_file(const char *prefix, const int *dirfd)
 
 /* Build the object graph for the TF2 keys of T (plus save_counter when
  * WITH_COUNTER) into G.  With BASE (a source's graph), BASE edited to
- * hold them instead, unless that cannot be done. */
+ * hold them instead, unless that cannot be done.  Messages name PREFIX,
+ * the output's. */
 static int
 make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
 	   struct ckpt_objgraph *base, struct graph_out *g,
-	   struct ckpt_err *err)
+	   const char *prefix, struct ckpt_err *err)
 {
 	struct ckpt_objvalue *vals = calloc(n + 1, sizeof(*vals));
 	struct ckpt_objgraph_sink sink = { graph_begin, graph_put, g };
@@ -473,8 +474,8 @@ make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
 	else if (rc == 1)
 		rc = ckpt_objgraph_build_to(vals, nv, &sink, err);
 	if (rc < 0 && g->werr < 0)
-		ckpt_fail(err, rc, "writing the object graph in the output's "
-			  "directory: %s", strerror(-rc));
+		ckpt_fail(err, rc, "%s: writing the object graph in the "
+			  "output's directory: %s", prefix, strerror(-rc));
 	else if (rc < 0)
 		ckpt_fail(err, rc, "object graph: %s", strerror(-rc));
 	free(vals);
@@ -633,7 +634,8 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		if (opts->graph == NULL) {
 			graph.be = be;
 			graph.fd = graph_file(prefix, opts->dirfd);
-			rc = make_graph(t, n, add_counter, base, &graph, err);
+			rc = make_graph(t, n, add_counter, base, &graph,
+					prefix, err);
 		}
 		ckpt_objgraph_free(base);
 		if (rc < 0)
@@ -689,9 +691,9 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		rc = ckpt_pread_full(graph.fd, graph.mem.data,
 				     (size_t)graph.len, 0);
 		if (rc < 0) {
-			rc = ckpt_fail(err, rc, "object graph: reading it "
-				       "back from the output's directory: %s",
-				       strerror(-rc));
+			rc = ckpt_fail(err, rc, "%s: object graph: reading "
+				       "it back from the output's directory: "
+				       "%s", prefix, strerror(-rc));
 			goto out;
 		}
 		graph.mem.len = (size_t)graph.len;
