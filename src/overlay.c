@@ -2620,6 +2620,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 	size_t nmv = 0, cap = 0, i;
 	int view = dir->view, rc, other;
 	bool sfx, takeover, naming, derived = false, derived_key = false;
+	bool journaled = false;
 
 	if ((rc = check_dir(t, dir)) < 0 || (rc = check_dir(t, ndir)) < 0)
 		return rc;
@@ -2774,6 +2775,7 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		    (rc = ckpt_buf_put(&jto, nname, nlen)) < 0 ||
 		    (rc = journal(t, J_RENAME, &jfrom, &jto, NULL, flags)) < 0)
 			goto out;
+		journaled = true;
 	}
 	/* Apply: the replaced target, the move, then the other view.  A
 	 * dtype or shape a file renamed took at its old name stays there;
@@ -2916,6 +2918,14 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 		t->ov->structure = true;
 	}
 out:
+	/* Journalled, then failed half-way (no memory): the tree no longer
+	 * matches the journal, which a replay would apply whole; no more
+	 * changes, as for a create. */
+	if (rc < 0 && journaled) {
+		pthread_mutex_lock(&t->ov->mu);
+		t->ov->broken = true;
+		pthread_mutex_unlock(&t->ov->mu);
+	}
 	for (i = 0; i < nmv; i++) {
 		ckpt_buf_free(&mv[i].other);
 		ckpt_buf_free(&mv[i].oldother);
