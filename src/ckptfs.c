@@ -1605,26 +1605,29 @@ out:
 	free(at);
 }
 
-/* Files the daemon opens besides the data files (the device, its status
- * and log, the spool's, the io_uring queues, a few changed files). */
+/* Files the daemon opens besides the data files and the io_uring queues
+ * (the device, its status and log, the spool's, a few changed files). */
 #define FILES_BESIDE 64
 
 /* Whether B's data files, all held open, leave the daemon files enough
- * to run; else say so. */
+ * to run, with URING for the io_uring queues; else say so. */
 static bool
-room_for_files(const struct ckpt_bundle *b)
+room_for_files(const struct ckpt_bundle *b, unsigned uring)
 {
+	uint64_t beside = FILES_BESIDE + (uint64_t)uring;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
-	    (uint64_t)b->hdr.num_shards + FILES_BESIDE <= rl.rlim_cur)
+	    (uint64_t)b->hdr.num_shards + beside <= rl.rlim_cur)
 		return true;
 	ckptfs_log(NULL, LOG_ERR,
 		   "%s: its %d data files are held open together, and at "
 		   "most %llu files can be open at once (ulimit -Hn), too "
-		   "few for them and the %d more the mount needs",
+		   "few for them and the %llu more the mount needs%s",
 		   b->index_path, b->hdr.num_shards,
-		   (unsigned long long)rl.rlim_cur, FILES_BESIDE);
+		   (unsigned long long)rl.rlim_cur,
+		   (unsigned long long)beside,
+		   uring > 0 ? " (-o no_uring needs fewer)" : "");
 	return false;
 }
 
@@ -1748,7 +1751,7 @@ main(int argc, char *argv[])
 		ckptfs_log(NULL, LOG_ERR, "%s", ckpt_err_str(&err, rc));
 		goto out_opts;
 	}
-	if (!room_for_files(bundle))
+	if (!room_for_files(bundle, conf.no_uring ? 0 : ckptfs_uring_files()))
 		goto out_bundle;
 	if (bundle->warning != NULL)
 		ckptfs_log(NULL, LOG_WARNING,

@@ -889,6 +889,14 @@ uring_free(struct ckptfs_uring *u)
 	free(u);
 }
 
+unsigned
+ckptfs_uring_files(void)
+{
+	unsigned nq = module_enabled() ? possible_cpus() : 0;
+
+	return nq == 0 || nq > UINT16_MAX ? 0 : 2 * QUEUE_THREADS * nq + 1;
+}
+
 int
 ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs)
 {

@@ -33,6 +33,12 @@
  * through /dev/fuse; the caller says why). */
 int ckptfs_uring_start(struct fuse_session *se, struct ckptfs *fs);
 
+/* The file descriptors ckptfs_uring_start() would hold open for the
+ * mount's life (a ring and an eventfd per thread, two threads per
+ * possible CPU, and one more): 0 where the kernel does not offer the
+ * transport. */
+unsigned ckptfs_uring_files(void);
+
 /* After the session loop ended on a signal, before the unmount: wait
  * until every request the queue threads and workers hold now is answered
  * and handed back to the kernel, as the loop through /dev/fuse waits for
