@@ -534,10 +534,14 @@ thread_main(void *arg)
 {
 	struct ring_thread *t = arg;
 	struct ckptfs_uring *u = t->u;
+	/* Test hook: the wait fails after that many, once registered. */
+	const char *tf = getenv("CKPTFS_TEST_URING_FAIL");
+	long fail_after = tf != NULL ? atol(tf) : -1;
 	char name[16];
 	cpu_set_t cpus;
-	bool done = false, registered = false;
-	int rc, live = 0;
+	/* LOST: registered, then stopped serving other than by a teardown */
+	bool done = false, registered = false, lost = false;
+	int rc, live = 0, why = 0;
 
 	snprintf(name, sizeof(name), "ckptfs-ring%u", t->qid);
 	pthread_setname_np(pthread_self(), name);
@@ -576,15 +580,20 @@ thread_main(void *arg)
 		unsigned head, seen = 0;
 
 		rc = io_uring_submit_and_wait(&t->ring, 1);
+		if (registered && rc >= 0 && fail_after >= 0 &&
+		    fail_after-- == 0)
+			rc = -EIO;
 		if (rc == -EAGAIN || rc == -ENOMEM || rc == -EBUSY) {
 			usleep(1000);	/* short of memory: again */
 			continue;
 		}
 		if (rc < 0 && rc != -EINTR) {
-			ckptfs_log(u->fs, LOG_WARNING,
-				   "warning: io_uring queue %u: %s; its "
-				   "requests go to the other threads",
-				   t->qid, strerror(-rc));
+			if (!registered)	/* the other threads serve */
+				ckptfs_log(u->fs, LOG_WARNING,
+					   "warning: io_uring queue %u: %s",
+					   t->qid, strerror(-rc));
+			lost = registered;
+			why = -rc;
 			break;
 		}
 		io_uring_for_each_cqe(&t->ring, head, cqe)
@@ -615,8 +624,15 @@ thread_main(void *arg)
 						   "refused io_uring (%s); "
 						   "serving through /dev/fuse",
 						   strerror(-cqe->res));
-				if (--live == 0)
+				/* (the last entry lost otherwise than to a
+				 * teardown: the queue stopped serving) */
+				if (--live == 0) {
 					done = true;
+					lost = registered &&
+					       cqe->res != -ENOTCONN &&
+					       cqe->res != -ECANCELED;
+					why = -cqe->res;
+				}
 				continue;
 			}
 			registered = true;
@@ -637,6 +653,19 @@ thread_main(void *arg)
 		(void)io_uring_submit(&t->ring);
 		io_uring_queue_exit(&t->ring);
 		t->ring_ok = false;
+	}
+	/* Once the kernel serves through the rings it never goes back to
+	 * /dev/fuse: the requests made on this queue's CPU would wait for
+	 * ever (for its other thread too, one day).  The mount ends as on
+	 * SIGTERM (the changes are written out), and that unmount fails
+	 * what waits. */
+	if (lost && !atomic_load(&u->closing)) {
+		ckptfs_log(u->fs, LOG_ERR,
+			   "error: io_uring queue %u stopped serving (%s); "
+			   "unmounting, as requests made on its CPU would "
+			   "wait for ever",
+			   t->qid, strerror(why));
+		(void)kill(getpid(), SIGTERM);
 	}
 	return NULL;
 }

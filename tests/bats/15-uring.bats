@@ -202,6 +202,25 @@ possible_cpus() {
 	[ "$output" = 1 ]
 }
 
+@test "a queue that stops serving once the kernel uses the rings: the mount ends, nothing waits" {
+	local pid st=0 log
+	# (CKPTFS_TEST_URING_FAIL: a test-only hook failing a queue thread's
+	# wait after that many, once it has served)
+	CKPTFS_TEST_URING_FAIL=2 mount_ckpt "$(fixture tf1)" -o ro
+	pid=${CKPTFS_PIDS[-1]} log=${CKPTFS_LOGS[-1]}
+	for _ in $(seq 100); do
+		mountpoint -q "$MNT" || break
+		timeout 20 ls -lR "$MNT" >/dev/null 2>&1 || true
+	done
+	run ! mountpoint -q "$MNT"
+	timeout 20 tail --pid="$pid" -f /dev/null
+	wait "$pid" || st=$?
+	[ "$st" -eq 0 ]
+	# shellcheck disable=SC2034 # read by helpers.bash
+	CKPTFS_MNTS=() CKPTFS_PIDS=() CKPTFS_LOGS=()
+	run -0 grep -c "error: io_uring queue [0-9]* stopped serving (Input/output error); unmounting, as requests made on its CPU would wait for ever" "$log"
+}
+
 @test "long checks go to workers: reads, writes, truncates, setfattr and CRCs they answer" {
 	local p pid n=layer_0/dense
 	command -v setfattr >/dev/null || skip "setfattr not installed"
