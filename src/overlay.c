@@ -5495,6 +5495,14 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		keys[n].n = x;
 		n++;
 	}
+	/* (what a removed graph, a tar or cp -f putting it back, loses) */
+	if (tf2 && t->src.tf2 && t->ov != NULL && t->ov->graph_removed)
+		add_note(t, strdup("by-object/_CHECKPOINTABLE_OBJECT_GRAPH was "
+				   "removed, so the object graph is built "
+				   "anew from the keys: objects of the "
+				   "source's that hold no tensor (a "
+				   "SavedModel's functions, signatures, "
+				   "assets) are not in it"));
 	/* The source's object graph, copied as stored into a TF2 output or
 	 * edited into its graph: checked, as TensorFlow will (it is small,
 	 * and the names of a TF2 mount came from it); refused after the

@@ -1567,6 +1567,7 @@ EOF
 	mount_ckpt "$(fixture tf2)" -o format=tf2,output="$T/out"
 	rm "$MNT/by-object/_CHECKPOINTABLE_OBJECT_GRAPH"
 	finish
+	assert_output "ckptfs: note: by-object/_CHECKPOINTABLE_OBJECT_GRAPH was removed, so the object graph is built anew from the keys: objects of the source's that hold no tensor (a SavedModel's functions, signatures, assets) are not in it"
 	[ "$("$CKPT_INSPECT" --json "$T/out" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .crc32c)" != \
 	  "$("$CKPT_INSPECT" --json "$(fixture tf2)" _CHECKPOINTABLE_OBJECT_GRAPH | jq -r .crc32c)" ]
 	run -0 "$CKPT_INSPECT" -g "$T/out"
