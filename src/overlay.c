@@ -86,6 +86,13 @@ struct ckptfs_overlay {
 	bool parent_synced;
 	int jfd;		/* journal, O_APPEND; -1 until then */
 	off_t jsize;		/* its size: where the next record goes */
+	/* Spool files holding bytes copied up from the source since the
+	 * last ckptfs_overlay_sync(), which syncs them before the journal
+	 * that names them: else a power failure after the sync of another
+	 * file could leave a record naming a file cut short (owned,
+	 * protected by mu). */
+	uint64_t *unsynced;
+	size_t nunsynced, capunsynced;
 	uint64_t next_id;	/* protected by mu */
 	pthread_mutex_t mu;	/* spool creation, ids, journal appends */
 	pthread_mutex_t copy_mu;	/* copy-ups */
@@ -1157,6 +1164,33 @@ ckptfs_ov_fd_dup(struct ckptfs_tree *t, struct ckptfs_node *n)
 	return fd;
 }
 
+/* Remember spool file ID (open as FD) for the next sync
+ * (ckptfs_overlay_sync()); short of memory, sync it now. */
+static void
+unsynced_add(struct ckptfs_tree *t, int fd, uint64_t id)
+{
+	struct ckptfs_overlay *ov = t->ov;
+	bool kept = true;
+
+	pthread_mutex_lock(&ov->mu);
+	if (ov->nunsynced == ov->capunsynced) {
+		size_t cap = ov->capunsynced ? 2 * ov->capunsynced : 16;
+		uint64_t *v = reallocarray(ov->unsynced, cap, sizeof(*v));
+
+		if (v != NULL) {
+			ov->unsynced = v;
+			ov->capunsynced = cap;
+		}
+	}
+	if (ov->nunsynced < ov->capunsynced)
+		ov->unsynced[ov->nunsynced++] = id;
+	else
+		kept = false;
+	pthread_mutex_unlock(&ov->mu);
+	if (!kept)
+		(void)fdatasync(fd);
+}
+
 /* Move N's content to a spool file keeping its first KEEP bytes (all of
  * them for UINT64_MAX).  Serialised by copy_mu; a no-op once spooled.
  * Return 1 if this call moved it (KEEP applied), 0 if it was spooled
@@ -1220,6 +1254,8 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 	}
 	n->written = true;
 	n->size = keep;
+	if (keep > 0)
+		unsynced_add(t, fd, id);
 	if (n->deleted && !shares)	/* its open files hold it, as
 					 * delete_tensor() */
 		spool_unlink(ov, id);
@@ -4097,6 +4133,7 @@ ckptfs_overlay_close(struct ckptfs_tree *t)
 	free(ov->hidden);
 	ckpt_buf_free(&ov->refusals);
 	ckpt_buf_free(&ov->notes);
+	free(ov->unsynced);
 	pthread_mutex_destroy(&ov->mu);
 	pthread_mutex_destroy(&ov->copy_mu);
 	pthread_mutex_destroy(&ov->fd_mu);
@@ -4132,7 +4169,24 @@ ckptfs_overlay_sync(struct ckptfs_tree *t)
 	if (ov == NULL)
 		return 0;
 	pthread_mutex_lock(&ov->mu);
-	if (ov->jfd >= 0 && fsync(ov->jfd) < 0)
+	/* The bytes the journal's copy-ups took from the source first (a
+	 * file since removed is not synced) */
+	while (rc == 0 && ov->nunsynced > 0 && ov->dirfd >= 0) {
+		char nm[32];
+		int fd;
+
+		spool_name(ov->unsynced[ov->nunsynced - 1], nm);
+		fd = openat(ov->dirfd, nm, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			rc = -errno;
+		else if (fd >= 0 && fdatasync(fd) < 0)
+			rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (rc == 0)
+			ov->nunsynced--;
+	}
+	if (rc == 0 && ov->jfd >= 0 && fsync(ov->jfd) < 0)
 		rc = -errno;
 	if (rc == 0 && ov->dirfd >= 0 && fsync(ov->dirfd) < 0)
 		rc = -errno;

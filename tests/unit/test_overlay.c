@@ -14,7 +14,8 @@
  * name the source held takes its dtype and shape.  All of an unchanged
  * tensor copied into a new file shares its bytes until the file changes
  * (ckptfs_ov_share()), replayed too.  A truncate that fails (ftruncate()
- * made to fail) leaves the tensor as it was. */
+ * made to fail) leaves the tensor as it was.  A sync syncs the bytes
+ * copied up from the source before the journal. */
 #include "config.h"
 #include "check.h"
 
@@ -59,6 +60,16 @@ ftruncate(int fd, off_t len)
 		return -1;
 	}
 	return (int)syscall(SYS_ftruncate, fd, len);
+}
+
+/* This process's fdatasync() calls, counted. */
+static int fdatasync_calls;
+
+int
+fdatasync(int fd)
+{
+	fdatasync_calls++;
+	return (int)syscall(SYS_fdatasync, fd);
 }
 
 static struct ckpt_entry e[] = {
@@ -672,6 +683,32 @@ test_failed_truncate(const char *dir)
 	fail_ftruncate = 0;
 	CHECK_EQ_INT(ckptfs_ov_truncate(t, n, 16), 0);
 	CHECK_EQ_U64(n->size, 16);
+	ckptfs_overlay_close(t);
+	ckptfs_tree_free(t);
+	ckpt_bundle_close(b);
+}
+
+/* A sync (fsync(2) of any file in the mount) syncs the spool files that
+ * hold bytes copied up from the source before the journal naming them,
+ * once; a copy-up that keeps no byte has none to sync. */
+static void
+test_sync_copied(const char *dir)
+{
+	static const float v[3] = { 1, 2, 3 };
+	char prefix[128], spool[160], out[160];
+	struct ckpt_bundle *b;
+	struct ckptfs_tree *t;
+
+	paths_of(dir, "sync", prefix, spool, out);
+	write_two(prefix, "a", 1, "b", 1, dims3, 1, v, sizeof(v));
+	t = open_tree(prefix, spool, &b);
+	CHECK_EQ_INT(ckptfs_ov_truncate(t, at(t, "by-name/a"), 8), 0);
+	CHECK_EQ_INT(ckptfs_ov_truncate(t, at(t, "by-name/b"), 0), 0);
+	fdatasync_calls = 0;
+	CHECK_EQ_INT(ckptfs_overlay_sync(t), 0);
+	CHECK_EQ_INT(fdatasync_calls, 1);
+	CHECK_EQ_INT(ckptfs_overlay_sync(t), 0);
+	CHECK_EQ_INT(fdatasync_calls, 1);
 	ckptfs_overlay_close(t);
 	ckptfs_tree_free(t);
 	ckpt_bundle_close(b);
@@ -1487,6 +1524,7 @@ main(void)
 	test_refuse_all(dir);
 	test_busy_spool(dir);
 	test_failed_truncate(dir);
+	test_sync_copied(dir);
 	test_claim_squatted(dir);
 	test_journal_damage(dir);
 	test_journal_records(dir);
