@@ -318,11 +318,16 @@ largest_reply() {
 		"$CKPTFS" "$fx" "$m"
 	assert_output "ckptfs: $fx.index: its 3 data files are held open together, and at most 66 files can be open at once (ulimit -Hn), too few for them and the 64 more the mount needs"
 	run ! mountpoint -q "$m"
-	# io_uring's queues count too where the kernel offers them: a ring
-	# and an eventfd for each of two threads per possible CPU, and one
+}
+
+@test "more data files than may be open with io_uring's queues: said before mounting" {
+	# a ring and an eventfd for each of two threads per possible CPU,
+	# and one, where the kernel offers FUSE over io_uring
+	local fx m=$BATS_TEST_TMPDIR/m cpus
 	[ "$(cat /sys/module/fuse/parameters/enable_uring 2>/dev/null)" = Y ] ||
 		skip "the kernel does not offer FUSE over io_uring"
-	local cpus
+	fx=$(fixture shards)
+	mkdir "$m"
 	cpus=$(tr , '\n' </sys/devices/system/cpu/possible |
 		awk -F- '{ n += NF == 2 ? $2 - $1 + 1 : 1 } END { print n }')
 	run -1 bash -c 'ulimit -n 70 && exec "$0" -o ro "$1" "$2"' \
