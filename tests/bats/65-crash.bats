@@ -217,8 +217,9 @@ crash_over_old() {
 	f=$(find "$O.ckptfs-spool" -name '*.spool' | head -1)
 	[ -n "$f" ]
 	chattr +i "$f" 2>/dev/null || skip "chattr +i not supported here"
-	run -0 timeout 120 "$CKPTFS" -u "$MNT"
-	chattr -i "$f"
+	run timeout 120 "$CKPTFS" -u "$MNT"
+	chattr -i "$f"	# (before any check: else nothing could remove it)
+	[ "$status" -eq 0 ]
 	assert_output "ckptfs: warning: the checkpoint is written, but $O.ckptfs-spool: cannot remove: Operation not permitted; remove it by hand"
 	unmount_ckpt
 	complete 10
