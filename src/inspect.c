@@ -483,7 +483,8 @@ is_glob(const char *pattern)
  * saveable of several (a hash table's), whose keys are an attribute's
  * followed by more, that name followed by the same. */
 struct full_names {
-	struct ckpt_buf *name;	/* owned, per entry; empty: none */
+	/* Owned, per entry, each NUL-terminated past LEN; empty: none. */
+	struct ckpt_buf *name;
 };
 
 /* Set NAME to FULL (FLEN bytes) followed by SUFFIX, if FULL is not empty
@@ -495,8 +496,10 @@ full_name_set(struct ckpt_buf *name, const char *full, size_t flen,
 	if (flen == 0 || name->len > 0)
 		return 0;
 	if (ckpt_buf_put(name, full, flen) < 0 ||
-	    ckpt_buf_put(name, suffix, slen) < 0)
+	    ckpt_buf_put(name, suffix, slen) < 0 ||
+	    ckpt_buf_put(name, "", 1) < 0)	/* (for fnmatch()) */
 		return -ENOMEM;
+	name->len--;
 	if (!ckpt_utf8_valid((const char *)name->data, name->len))
 		name->len = 0;
 	return 0;

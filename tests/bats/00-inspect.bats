@@ -332,6 +332,10 @@ assert_one_error() {
 	run -0 --separate-stderr inspect -j "$F" 'dense/*'
 	assert_equal "$(jq -r .full_name <<<"$output")" \
 		"$(printf '%s\n' dense/bias dense/kernel)"
+	# a pattern's end is the name's (memory past it filled with junk)
+	MALLOC_PERTURB_=165 run -0 --separate-stderr inspect "$F" 'dense/[b]ias'
+	assert_equal "$(cut -d' ' -f1 <<<"$output")" \
+		model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE
 	cmp <(inspect -r "$F" dense/bias) \
 		<(inspect -r "$F" model/layers/0/bias/.ATTRIBUTES/VARIABLE_VALUE)
 	run -2 --separate-stderr inspect -r "$F" Variable
