@@ -1751,7 +1751,9 @@ main(int argc, char *argv[])
 		ckptfs_log(NULL, LOG_ERR, "%s", ckpt_err_str(&err, rc));
 		goto out_opts;
 	}
-	if (!room_for_files(bundle, conf.no_uring ? 0 : ckptfs_uring_files()))
+	if (!room_for_files(bundle, conf.no_uring || opts.singlethread
+					    ? 0
+					    : ckptfs_uring_files()))
 		goto out_bundle;
 	if (bundle->warning != NULL)
 		ckptfs_log(NULL, LOG_WARNING,
