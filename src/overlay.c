@@ -1241,6 +1241,12 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 	rc = copy_source(t, n, fd, keep);
 	if (rc == 0 && ftruncate(fd, (off_t)keep) < 0)
 		rc = -errno;
+	/* (remembered before the record exists: a sync between the two
+	 * would make the record durable and not the bytes; the sync runs
+	 * under the journal's lock, so one after the remembering syncs
+	 * them, and one before it cannot see the record) */
+	if (rc == 0 && keep > 0)
+		unsynced_add(t, fd, id);
 	if (rc == 0)
 		rc = journal_node(t, J_COPYUP, n, NULL, NULL, id);
 	if (rc < 0) {
@@ -1254,8 +1260,6 @@ copy_up(struct ckptfs_tree *t, struct ckptfs_node *n, uint64_t keep)
 	}
 	n->written = true;
 	n->size = keep;
-	if (keep > 0)
-		unsynced_add(t, fd, id);
 	if (n->deleted && !shares)	/* its open files hold it, as
 					 * delete_tensor() */
 		spool_unlink(ov, id);
@@ -4168,6 +4172,8 @@ ckptfs_overlay_sync(struct ckptfs_tree *t)
 
 	if (ov == NULL)
 		return 0;
+	/* All under the journal's lock, so that no record is appended
+	 * meanwhile whose bytes this does not sync (copy_up()). */
 	pthread_mutex_lock(&ov->mu);
 	/* The bytes the journal's copy-ups took from the source first (a
 	 * file since removed is not synced) */
