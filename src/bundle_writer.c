@@ -1239,12 +1239,14 @@ move_aside(struct ckpt_writer *w, const char *path, char **aside,
 /* After a failure before the new index is in place: the old checkpoint's
  * files back where they were, data first (never an index over other
  * data), and the new data placed so far removed.  Best effort: what
- * cannot be put back stays under its temporary name, and data without
- * its index is no checkpoint. */
+ * cannot be put back stays under its temporary name, said in ERR (a
+ * later write of the prefix removes it), and data without its index is
+ * no checkpoint. */
 static void
-put_back(struct ckpt_writer *w, const char *index)
+put_back(struct ckpt_writer *w, const char *index, struct ckpt_err *err)
 {
 	bool whole = true;
+	char *tail = NULL;
 
 	for (int32_t i = 0; i < w->opts.num_shards; i++) {
 		struct wshard *s = &w->shards[i];
@@ -1263,13 +1265,27 @@ put_back(struct ckpt_writer *w, const char *index)
 			s->placed = false;
 		}
 	}
-	if (whole && w->old_index != NULL &&
+	/* (the data back on disk before the index) */
+	if (whole && w->old_index != NULL && fsync(w->dirfd) == 0 &&
 	    renameat(w->dirfd, base_of(w->old_index), w->dirfd,
 		     base_of(index)) == 0) {
 		free(w->old_index);
 		w->old_index = NULL;
 	}
 	(void)fsync(w->dirfd);
+	if (w->old_index != NULL &&
+	    (whole ? asprintf(&tail,
+			      "; the older checkpoint could not be put back: "
+			      "rename %s to %s to have it back (a new "
+			      "write-out removes it)",
+			      w->old_index, base_of(index))
+		   : asprintf(&tail,
+			      "; the older checkpoint could not be put back: "
+			      "its files are left as %s.*tempstate* (a new "
+			      "write-out removes them)",
+			      base_of(w->prefix))) >= 0)
+		ckpt_err_append(err, tail, true);
+	free(tail);
 }
 
 /* The new checkpoint in place: the old one's files moved aside go. */
@@ -1387,7 +1403,7 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 	remove_stale(w, true, w->opts.num_shards);
 out:
 	if (rc < 0 && !w->finished && index != NULL)
-		put_back(w, index);
+		put_back(w, index, err);
 	free(index);
 	ckpt_buf_free(&table);
 	return rc;
