@@ -1375,9 +1375,12 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 	for (int32_t i = 0; i < w->opts.num_shards; i++) {
 		struct wshard *s = &w->shards[i];
 
+		char point[32];
+
+		snprintf(point, sizeof(point), "data-rename-%d", (int)i);
 		if ((rc = move_aside(w, s->final, &s->old, err)) < 0)
 			goto out;
-		if (renamed(w, s->tmp, s->final, "data-rename") < 0) {
+		if (renamed(w, s->tmp, s->final, point) < 0) {
 			rc = ckpt_fail(err, -errno, "%s: %s", s->final,
 				       strerror(errno));
 			goto out;

@@ -235,7 +235,7 @@ crash_over_old() {
 	cycle "" '\x00\x00\xe0\x40'
 	finish
 	complete 7
-	for point in data-rename index-rename; do
+	for point in data-rename-0 index-rename; do
 		export CKPT_TEST_FAIL=$point
 		cycle "" '\x00\x00\x20\x41'
 		unset CKPT_TEST_FAIL

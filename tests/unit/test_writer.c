@@ -529,6 +529,56 @@ test_replace(void)
 	CHECK_EQ_INT(st.st_mode & 07777, 0600);
 }
 
+/* A rename failing as the new files go into place (the test-only
+ * CKPT_TEST_FAIL: that shard's data, or the index) puts the older
+ * checkpoint back as it was, with as many shards or another count, and
+ * leaves no temporary file. */
+static void
+test_put_back(void)
+{
+	static const char *const points[] = {
+		"data-rename-0", "data-rename-1", "data-rename-2",
+		"index-rename",
+	};
+	static const int32_t counts[] = { 3, 1 };
+	char dir[PATH_MAX - 96], prefix[PATH_MAX - 64];
+	struct ckpt_writer_opts o = { .producer = 1 };
+	struct ckpt_err err = { 0 };
+	struct ckpt_writer *w;
+	float v = 7;
+
+	snprintf(dir, sizeof(dir), "%s/putback", tmp);
+	CHECK_EQ_INT(mkdir(dir, 0700), 0);
+	snprintf(prefix, sizeof(prefix), "%s/ck", dir);
+	write_one(prefix, 3, "old", 1);
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		o.num_shards = counts[c];
+		for (size_t i = 0; i < sizeof(points) / sizeof(points[0]);
+		     i++) {
+			if (points[i][0] == 'd' &&
+			    points[i][12] - '0' >= counts[c])
+				continue;
+			CHECK_EQ_INT(setenv("CKPT_TEST_FAIL", points[i], 1),
+				     0);
+			CHECK_EQ_INT(ckpt_writer_new(prefix, &o, &w, &err), 0);
+			CHECK_EQ_INT(ckpt_writer_add(w, "new", 3,
+						     CKPT_DT_FLOAT, NULL, 0,
+						     &v, 4, &err),
+				     0);
+			CHECK_EQ_INT(ckpt_writer_finish(w, &err), -ENOSPC);
+			CHECK(strstr(err.msg, "could not be put back") ==
+			      NULL);
+			ckpt_writer_free(w);
+			ckpt_err_clear(&err);
+			CHECK_EQ_INT(unsetenv("CKPT_TEST_FAIL"), 0);
+			CHECK(read_one(prefix, "old") == 1);
+			CHECK(read_one(prefix, "new") == -2);
+			CHECK(exists(dir, "ck.data-00002-of-00003"));
+			CHECK_EQ_INT(check_count_files(dir), 4);
+		}
+	}
+}
+
 /* Fill BUF with SIZE bytes of tensor I's own. */
 static void
 own_bytes(uint8_t *buf, size_t size, uint32_t i)
@@ -956,6 +1006,7 @@ main(void)
 	test_many();
 	test_refusals();
 	test_replace();
+	test_put_back();
 	test_clone_layout();
 	test_watch();
 	test_add_fd_order();
