@@ -3057,7 +3057,7 @@ ckptfs_ov_setxattr(struct ckptfs_tree *t, struct ckptfs_node *n,
 			return 0;
 		rc = ckptfs_xattr_get(t, n, name, &cur);
 		same = rc == 0 && cur.len == size &&
-		       memcmp(cur.data, value, size) == 0;
+		       (size == 0 || memcmp(cur.data, value, size) == 0);
 		ckpt_buf_free(&cur);
 		return same ? 0 : -EPERM;
 	}
