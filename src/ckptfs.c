@@ -1766,8 +1766,16 @@ main(int argc, char *argv[])
 			   "warning: -o ro: nothing is written, output=%s "
 			   "neither",
 			   conf.output);
-	if (!conf.ro && conf.output == NULL && default_unwritable(&plan))
-		conf.ro = 1;	/* said so; changes are EROFS */
+	/* Said so; changes are EROFS, and the kernel's mount read-only too
+	 * (an open with O_TRUNC, which no OPEN request may reach, would
+	 * otherwise seem to succeed). */
+	if (!conf.ro && conf.output == NULL && default_unwritable(&plan)) {
+		conf.ro = 1;
+		if (fuse_opt_add_arg(&args, "-oro") != 0) {
+			ckptfs_log(NULL, LOG_ERR, "out of memory");
+			goto out_bundle;
+		}
+	}
 	/* Its first change would wait for itself: the daemon, holding its
 	 * lock, makes the spool through the mount. */
 	if (!conf.ro && conf.spool == NULL &&	/* (a given one: make_plan()) */

@@ -42,6 +42,13 @@ teardown() {
 	assert_output --partial "Read-only file system"
 	run ! setfattr -n user.ckpt.dtype -v int32 "$MNT/by-name/a"
 	assert_output --partial "Read-only file system"
+	# the kernel's mount is read-only too: an O_TRUNC open after a read
+	# (after which no OPEN request comes) is refused, not a silent no-op
+	cat "$MNT/by-name/a" >/dev/null
+	run ! sh -c ": >'$MNT/by-name/a'"
+	assert_output --partial "Read-only file system"
+	[ "$(stat -c %s "$MNT/by-name/a")" = 4 ]
+	grep -q " $MNT fuse.ckptfs ro," /proc/mounts
 	unmount_ckpt
 	mkdir "$T/m2"
 	run -1 timeout 20 "$CKPTFS" -o output="$RO_MNT/out" "$RO_MNT/ckpt" "$T/m2"
