@@ -387,9 +387,10 @@ dead_mount_errno(int e)
 static int
 check_mountpoint(const char *mnt)
 {
-	char parent[PATH_MAX];
+	char parent[PATH_MAX], real[PATH_MAX], dev[32];
 	struct stat st, pst;
 	struct statvfs vfs;
+	bool ours;
 
 	if (strncmp(mnt, "/dev/fd/", 8) == 0)
 		return 0;
@@ -412,10 +413,14 @@ check_mountpoint(const char *mnt)
 			   mnt);
 		return -1;
 	}
-	if (snprintf(parent, sizeof(parent), "%s/..", mnt) <
-		    (int)sizeof(parent) &&
-	    stat(parent, &pst) == 0 && pst.st_dev != st.st_dev &&
-	    pst.st_ino != st.st_ino) {
+	/* (a bind mount of a directory of the same file system has its
+	 * device: only the mount table tells) */
+	if ((snprintf(parent, sizeof(parent), "%s/..", mnt) <
+		     (int)sizeof(parent) &&
+	     stat(parent, &pst) == 0 && pst.st_dev != st.st_dev &&
+	     pst.st_ino != st.st_ino) ||
+	    (realpath(mnt, real) != NULL &&
+	     mountinfo_at(real, dev, &ours, NULL))) {
 		ckptfs_log(NULL, LOG_ERR,
 			   "%s: mount point busy (something is already "
 			   "mounted there)",

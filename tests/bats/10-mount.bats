@@ -97,6 +97,16 @@ EOF
 	mount_ckpt "$p"
 	run -1 timeout 10 "$CKPTFS" "$p" "$MNT"
 	assert_output "ckptfs: $MNT: mount point busy (something is already mounted there)"
+	# a bind mount of a directory of the same file system (the same
+	# device as the directory above)
+	local b=$BATS_TEST_TMPDIR/bind
+	mkdir "$b"
+	mount --bind "$b" "$b" 2>/dev/null || skip "cannot bind mount here"
+	run -1 timeout 10 "$CKPTFS" "$p" "$b"
+	# (a ckptfs mounted on it by mistake goes first)
+	! grep -q " $b fuse.ckptfs " /proc/mounts || fusermount3 -u "$b"
+	umount "$b"
+	assert_output "ckptfs: $b: mount point busy (something is already mounted there)"
 }
 
 @test "an unknown option fails before mounting" {
