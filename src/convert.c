@@ -359,13 +359,6 @@ add_tensor(struct ckpt_writer *w, struct held **held,
 	return rc;
 }
 
-/* True if KEY is the object graph's key. */
-static bool
-is_graph_key(const char *key, size_t len)
-{
-	return ckpt_objgraph_is_key(key, len);
-}
-
 /* The object graph on its way to the writer, as a string scalar (its
  * layout's head, then the packed graph): in a file of no name in the
  * output's directory, whose pages the kernel may write out, so that the
@@ -452,7 +445,7 @@ make_graph(const struct ckpt_out_tensor *t, size_t n, bool with_counter,
 	for (size_t i = 0; i < n; i++) {
 		const struct ckpt_out_tensor *x = &t[i];
 
-		if (is_graph_key(x->key, x->key_len) ||
+		if (ckpt_objgraph_is_key(x->key, x->key_len) ||
 		    memmem(x->key, x->key_len, "/.ATTRIBUTES/", 13) == NULL)
 			continue; /* stored, but not an object value */
 		/* Whole, NUL bytes included (an empty key cannot be stored,
@@ -661,7 +654,7 @@ ckpt_convert_write(const struct ckpt_out_tensor *t, size_t n,
 		const char *key = tf2 ? x->key : x->name;
 		size_t klen = tf2 ? x->key_len : x->name_len;
 
-		if (tf2 && is_graph_key(key, klen))
+		if (tf2 && ckpt_objgraph_is_key(key, klen))
 			continue;
 		if ((rc = add_tensor(w, &held, x, key, klen, be, err)) < 0)
 			goto out;

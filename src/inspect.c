@@ -505,13 +505,6 @@ full_name_set(struct ckpt_buf *name, const char *full, size_t flen,
 	return 0;
 }
 
-/* True if E is the object graph's entry. */
-static bool
-is_graph_entry(const struct ckpt_entry *e)
-{
-	return ckpt_objgraph_is_key(e->key, e->key_len);
-}
-
 /* What a saveable's tensor is named for (saveable_name()). */
 struct saveable_name {
 	const struct ckpt_bundle *b;
@@ -580,7 +573,7 @@ graph_names(const struct ckpt_bundle *b, const struct ckpt_objgraph *g,
 						missing(ctx, i, a);
 				}
 				if (pass == 1 || e == NULL || e->is_part ||
-				    is_graph_entry(e) ||
+				    ckpt_objgraph_is_key(e->key, e->key_len) ||
 				    named[e - b->entries])
 					continue;	/* (named before) */
 				named[e - b->entries] = true;
@@ -1665,7 +1658,7 @@ verify(const struct ckpt_bundle *b, const bool *sel, const struct opts *opts,
 			key_json(o, e);
 			o_str(o, ",\"ok\":true}\n");
 		}
-		if (is_graph_entry(e)) {
+		if (ckpt_objgraph_is_key(e->key, e->key_len)) {
 			ge = e;
 			graph_ok = ok;
 		}

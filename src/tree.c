@@ -1472,13 +1472,6 @@ uniquify(struct build *bd, const uint8_t *name, size_t len,
 	}
 }
 
-/* True if entry E is the object graph tensor. */
-static bool
-is_graph_key(const struct ckpt_entry *e)
-{
-	return ckpt_objgraph_is_key(e->key, e->key_len);
-}
-
 /* Add entry I to /by-name under NAME, made unique. */
 static int
 add_by_name(struct build *bd, size_t i, const uint8_t *name, size_t len)
@@ -1531,7 +1524,8 @@ attr_name(const struct build *bd, const struct ckpt_objattr *a, size_t *k,
 	const struct ckpt_entry *entries = bd->t->src.entries;
 
 	if (!find_key(bd, a->checkpoint_key, a->checkpoint_key_len, k) ||
-	    entries[*k].is_part || is_graph_key(&entries[*k]))
+	    entries[*k].is_part ||
+	    ckpt_objgraph_is_key(entries[*k].key, entries[*k].key_len))
 		return false;
 	*name = (const uint8_t *)a->full_name;
 	*len = a->full_name_len;
@@ -1734,7 +1728,7 @@ reserve_names(struct build *bd)
 	for (size_t i = 0; i < src->n && rc == 0; i++) {
 		const struct ckpt_entry *e = &src->entries[i];
 
-		if (!e->is_part && !is_graph_key(e))
+		if (!e->is_part && !ckpt_objgraph_is_key(e->key, e->key_len))
 			rc = smap_put(&bd->reserved, e->key, e->key_len, 1);
 	}
 	return rc;
@@ -1879,7 +1873,8 @@ build_by_name(struct build *bd)
 	for (i = 0; i < src->n && rc == 0; i++) {
 		const struct ckpt_entry *e = &src->entries[i];
 
-		if (bd->seen[i] || e->is_part || (src->tf2 && is_graph_key(e)))
+		if (bd->seen[i] || e->is_part ||
+		    (src->tf2 && ckpt_objgraph_is_key(e->key, e->key_len)))
 			continue;
 		/* A TF2 key no attribute names: its object path, as an
 		 * attribute without a full name and a file the overlay
@@ -2656,7 +2651,7 @@ bool
 ckptfs_node_is_graph(const struct ckptfs_tree *t, const struct ckptfs_node *n)
 {
 	return t->src.tf2 && n->kind == CKPTFS_TENSOR && n->entry != NULL &&
-	       is_graph_key(n->entry);
+	       ckpt_objgraph_is_key(n->entry->key, n->entry->key_len);
 }
 
 bool
