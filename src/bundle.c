@@ -942,17 +942,6 @@ ckpt_entries_prefix_range(const struct ckpt_entry *v, const size_t *ord,
 	*end = i;
 }
 
-const struct ckpt_entry *
-ckpt_entries_prefixed(const struct ckpt_entry *v, size_t n,
-		      const void *prefix, size_t plen, size_t *count)
-{
-	size_t lo, hi;
-
-	ckpt_entries_prefix_range(v, NULL, n, prefix, plen, &lo, &hi);
-	*count = hi - lo;
-	return hi > lo ? &v[lo] : NULL;
-}
-
 static struct ckpt_entry *
 find_entry(const struct ckpt_bundle *b, const void *key, size_t klen)
 {

@@ -157,20 +157,13 @@ void ckpt_raise_nofile(void);
 const struct ckpt_entry *ckpt_entries_find(const struct ckpt_entry *v, size_t n,
 					   const void *key, size_t klen);
 
-/* The entries of the N entries V (in key order) whose keys begin with
- * PREFIX (PLEN bytes) and are longer: set *COUNT to how many, return the
- * first (NULL and 0 if none, or if PREFIX is empty).  A legacy saveable
- * of several tensors (a hash table's) keeps them so: its object graph
- * attribute's checkpoint_key is PREFIX, which names no tensor, and the
- * tensors are PREFIX-keys and PREFIX-values. */
-const struct ckpt_entry *ckpt_entries_prefixed(const struct ckpt_entry *v,
-					       size_t n, const void *prefix,
-					       size_t plen, size_t *count);
-
-/* The same over the N entries V in the key order ORD (ORD[i] the index in
- * V of the I-th; NULL: V's own order): the positions [*FIRST, *END) in
- * that order of the entries whose keys begin with PREFIX and are longer,
- * both binary-searched. */
+/* The positions [*FIRST, *END) in the key order ORD of the N entries V
+ * (ORD[i] the index in V of the I-th; NULL: V is in key order) of the
+ * entries whose keys begin with PREFIX (PLEN bytes) and are longer, both
+ * ends binary-searched (an empty range if PREFIX is empty).  A legacy
+ * saveable of several tensors (a hash table's) keeps them so: its object
+ * graph attribute's checkpoint_key is PREFIX, which names no tensor, and
+ * the tensors are PREFIX-keys and PREFIX-values. */
 void ckpt_entries_prefix_range(const struct ckpt_entry *v, const size_t *ord,
 			       size_t n, const void *prefix, size_t plen,
 			       size_t *first, size_t *end);
