@@ -1374,7 +1374,6 @@ ckpt_writer_finish(struct ckpt_writer *w, struct ckpt_err *err)
 	/* 3. The data into place. */
 	for (int32_t i = 0; i < w->opts.num_shards; i++) {
 		struct wshard *s = &w->shards[i];
-
 		char point[32];
 
 		snprintf(point, sizeof(point), "data-rename-%d", (int)i);
