@@ -203,6 +203,16 @@ unmount_extra() {
 }
 
 ckpt_teardown() {
+	local l
+	# A failed test shows what its daemons said, those it has
+	# forgotten (killed, or failed as it expected) too.
+	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+		for l in "$BATS_TEST_TMPDIR"/ckptfs*.log; do
+			[ -s "$l" ] || continue
+			echo "-- ${l##*/}:" >&2
+			head -c 4096 "$l" >&2
+		done
+	fi
 	unmount_extra
 	unmount_ckpt || fail "a ckptfs daemon exited non-zero"
 }
