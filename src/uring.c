@@ -660,11 +660,17 @@ thread_main(void *arg)
 	 * SIGTERM (the changes are written out), and that unmount fails
 	 * what waits. */
 	if (lost && !atomic_load(&u->closing)) {
+		/* (EOPNOTSUPP: kernels that check enable_uring at every
+		 * command refuse all of them once it is turned off) */
 		ckptfs_log(u->fs, LOG_ERR,
-			   "error: io_uring queue %u stopped serving (%s); "
+			   "error: io_uring queue %u stopped serving (%s%s); "
 			   "unmounting, as requests made on its CPU would "
 			   "wait for ever",
-			   t->qid, strerror(why));
+			   t->qid, strerror(why),
+			   why == EOPNOTSUPP
+				   ? ": the fuse module's enable_uring was "
+				     "turned off?"
+				   : "");
 		(void)kill(getpid(), SIGTERM);
 	}
 	return NULL;
