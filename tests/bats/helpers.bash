@@ -92,6 +92,8 @@ mount_ckpt() {
 	MNT=$BATS_TEST_TMPDIR/mnt$sfx
 	CKPTFS_LOG=$BATS_TEST_TMPDIR/ckptfs$sfx.log
 	mkdir -p "$MNT"
+	# (a mount left there, a killed daemon's, would pass for the new one)
+	! mountpoint -q "$MNT" || fail "$MNT is still a mount point"
 	# fd 3 closed: bats would wait for the daemon otherwise.
 	"$CKPTFS" -f "$@" "$MNT" 3>&- >"$CKPTFS_LOG" 2>&1 &
 	pid=$!
