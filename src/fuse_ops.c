@@ -143,6 +143,9 @@ notifier_main(void *arg)
 {
 	struct ckptfs *fs = arg;
 	struct ckptfs_notifier *nt = fs->notifier;
+	/* Test hook: each batch that late, as a busy machine may send it. */
+	const char *late = getenv("CKPTFS_TEST_NOTIFY_LATE_MS");
+	long late_ms = late != NULL ? atol(late) : 0;
 
 	pthread_mutex_lock(&nt->mu);
 	for (;;) {
@@ -158,6 +161,10 @@ notifier_main(void *arg)
 		memset(&nt->q, 0, sizeof(nt->q));
 		nt->sending = true;
 		pthread_mutex_unlock(&nt->mu);
+		if (late_ms > 0)
+			nanosleep(&(struct timespec){ late_ms / 1000,
+						      late_ms % 1000 * 1000000 },
+				  NULL);
 		for (size_t i = 0; i < batch.n; i++) {
 			struct ckptfs_inval *v = &batch.v[i];
 
@@ -410,14 +417,15 @@ object_view(struct ckptfs *fs)
 
 /* Whether directory D is no longer in the tree and the kernel may still
  * hold a path through it for a moment (entry invalidations are sent
- * after the reply, see notify()): it had been renamed in place (as
- * editors that keep a backup save), so the path may name something that
- * exists now (ckptfs_node.stale).  Such a path is answered ESTALE: the kernel then
- * walks it again, asking for each name afresh (LOOKUP_REVAL), where
+ * after the reply, see notify()): it was pruned, the other view's
+ * directory of a tensor that left, and the path may name something that
+ * exists now (ckptfs_node.stale: made anew at once by a create, or a
+ * rename as editors save).  Such a path is answered ESTALE: the kernel
+ * then walks it again, asking for each name afresh (LOOKUP_REVAL), where
  * ENOENT would fail the open of a name that exists.  Not for a
- * directory removed otherwise: a shell inside one would get ESTALE for
- * every name (the retry starts there again), and ENOENT is the truth.
- * Under the namespace lock. */
+ * directory the user removed, whose name the kernel dropped itself.  (A
+ * shell inside a pruned one gets ESTALE, as the retry starts there
+ * again.)  Under the namespace lock. */
 static bool
 detached(const struct ckptfs_node *d)
 {

@@ -1650,8 +1650,8 @@ node_at(struct ckptfs_tree *t, int view, const char *path, size_t len)
 }
 
 /* Remove N's name in VIEW; with PRUNE also the directories above it that
- * became empty and were not made by mkdir (marked stale when one of them
- * had moved: ckptfs_node.stale). */
+ * became empty and were not made by mkdir (marked stale:
+ * ckptfs_node.stale). */
 static void
 unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	   bool prune, struct ckptfs_invals *iv)
@@ -1659,7 +1659,6 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	struct ckptfs_loc *l = CKPTFS_LOC(n, view);
 	const struct ckptfs_node *root = view_root(t, view);
 	struct ckptfs_node *d = l->dir;
-	bool stale = false;
 
 	if (d == NULL)
 		return;
@@ -1667,12 +1666,6 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 	dir_touched(t, d);
 	inval_add(iv, d, l->name, l->len, 0);
 	ckptfs_loc_clear(l);
-	/* the directories to go: D, and above it those holding only it */
-	for (struct ckptfs_node *e = d;
-	     prune && !stale && e != root && !e->user_dir &&
-	     e->dir.nlive == (e == d ? 0u : 1u);
-	     e = e->loc.dir)
-		stale = e->moved;
 	while (prune && d != root && !d->user_dir && d->dir.nlive == 0) {
 		struct ckptfs_loc *dl = &d->loc;
 		struct ckptfs_node *up = dl->dir;
@@ -1681,7 +1674,7 @@ unlink_loc(struct ckptfs_tree *t, struct ckptfs_node *n, int view,
 		dir_touched(t, up);
 		inval_add(iv, up, dl->name, dl->len, 0);
 		ckptfs_loc_clear(dl);
-		d->stale = stale;
+		d->stale = true;
 		d = up;
 	}
 }
@@ -1755,7 +1748,6 @@ relink_dir(struct ckptfs_tree *t, struct ckptfs_node *d, const char *disp,
 	ckptfs_loc_clear(&d->loc);
 	rc = ckptfs_dir_link(up, d, disp, displen, raw, rawlen);
 	dir_touched(t, up);
-	d->moved = true;
 	return rc;
 }
 
@@ -2005,8 +1997,8 @@ check_dir(struct ckptfs_tree *t, const struct ckptfs_node *dir)
 		return -ENOTDIR;
 	if (dir->view < 0)
 		return -EPERM;
-	if (dir->loc.dir == NULL)
-		return -ENOENT;	/* removed (a shell still in it) */
+	if (dir->loc.dir == NULL)	/* removed (a shell still in it) */
+		return dir->stale ? -ESTALE : -ENOENT;	/* (detached()) */
 	return 0;
 }
 

@@ -146,11 +146,10 @@ struct ckptfs_node {
 	/* DIR: names still pending (dir.tab->build; BIG is set). */
 	bool building : 1;
 	bool big : 1;		/* DIR: the names are in dir.tab */
-	/* DIR: renamed in place for the other view's name of a tensor that
-	 * moved (its old name may still be in the kernel's cache); and
-	 * STALE, removed when it or a directory above had been so renamed:
-	 * the kernel may still walk a path through it for a moment. */
-	bool moved : 1;
+	/* DIR: pruned (removed as the other view's directory of a tensor
+	 * that left it): the kernel may still walk a path through it for a
+	 * moment, a path that may name something again (the directory made
+	 * anew by a file created at the same name, or one renamed there). */
 	bool stale : 1;
 	/* TENSOR: its dtype, its shape were taken from another tensor (one
 	 * it replaced, or one that left its name or key), not set: another
