@@ -1139,15 +1139,20 @@ EOF
 		-o format=both,output="$T/out"
 	o=$MNT/by-object/vars
 	ls "$MNT/by-name" >/dev/null	# the kernel holds by-name/scoped
-	# by-name/scoped goes with its only tensor, and comes back at once
+	# by-name/scoped goes with its only tensor, and comes back at once:
+	# a name looked up through the kernel's old one
 	rm "$o/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE"
 	f4 '\x00\x00\x40\x40' >"$o/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE"
 	[ "$(xattr "$MNT/by-name/scoped/c" user.ckpt.dtype)" = float32 ]
 	[ "$(values "$MNT/by-name/scoped/c" f4)" = 3 ]
-	# by-object's directories of it go: a path through them names
-	# nothing, until they are made again
-	ls -R "$MNT/by-object" >/dev/null
+	# and again: a name the kernel holds in the old one removed (the
+	# unlink is sent to that directory)
+	rm "$o/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE"
+	f4 '\x00\x00\x40\x40' >"$o/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE"
 	rm "$MNT/by-name/scoped/c"
+	run ! test -e "$MNT/by-name/scoped/c"
+	# by-object's directories of it went: a path the kernel holds
+	# through them names nothing, until they are made again
 	run ! bash -c "printf x >'$o/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE'"
 	assert_output --partial "No such file or directory"
 	mkdir -p "$o/scoped.Sc/.ATTRIBUTES"

@@ -211,8 +211,8 @@ ckpt_teardown() {
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
 		for l in "$BATS_TEST_TMPDIR"/ckptfs*.log; do
 			[ -s "$l" ] || continue
-			echo "-- ${l##*/}:" >&2
-			head -c 4096 "$l" >&2
+			echo "-- ${l##*/} (its last 40 lines):" >&2
+			tail -n 40 "$l" >&2
 		done
 	fi
 	unmount_extra
