@@ -619,7 +619,7 @@ EOF
 	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.key)" = model/layers/0/bias/$v ]
 	[ "$(xattr "$MNT/by-name/dense/bias" user.ckpt.shape)" = 3 ]
 	[ "$(values "$o/model/layers/0/bias/$v" f4)" = "1 2 3" ]
-	[ ! -e "$o/vars" ]
+	eventually [ ! -e "$o/vars" ]
 	# A temporary file renamed into a name a tensor was removed from.
 	rm "$MNT/by-name/dense/kernel"
 	f4 '\x00\x00\xe0\x40\x00\x00\x00\x41\x00\x00\x10\x41\x00\x00\x20\x41\x00\x00\x30\x41\x00\x00\x40\x41' >"$MNT/by-name/dense/.kernel.tmp"
@@ -627,7 +627,7 @@ EOF
 	mv "$MNT/by-name/dense/.kernel.tmp" "$MNT/by-name/dense/kernel"
 	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.key)" = model/layers/0/kernel/$v ]
 	[ "$(xattr "$MNT/by-name/dense/kernel" user.ckpt.shape)" = 2,3 ]
-	[ ! -e "$o/vars" ]
+	eventually [ ! -e "$o/vars" ]
 	# A new file saved through a temporary name (rsync, an editor): the
 	# key of the name it ends with, also when its directory is renamed.
 	printf '\x00\x00\x00\x00' >"$MNT/by-name/.fresh.XYZ"
@@ -913,9 +913,9 @@ EOF
 	[ -f "$MNT/by-name/dense/bias/Adam" ]
 	cp "$T/b" "$o/dense.Sbias/$v"
 	cp "$T/m1" "$o/dense.Sbias.SAdam_1/$v"
-	[ -f "$MNT/by-name/dense/bias" ]
-	[ -f "$MNT/by-name/dense/bias@/Adam" ]
-	[ -f "$MNT/by-name/dense/bias@/Adam_1" ]
+	eventually [ -f "$MNT/by-name/dense/bias" ]
+	eventually [ -f "$MNT/by-name/dense/bias@/Adam" ]
+	eventually [ -f "$MNT/by-name/dense/bias@/Adam_1" ]
 	finish
 	[ "$(meta "$T/out2" dense/bias)" = "float32 [3]" ]
 	[ "$(meta "$T/out2" dense/bias/Adam)" = "float32 [3]" ]
@@ -939,8 +939,8 @@ EOF
 	[ "$(values "$MNT/by-name/dense/bias" f4)" = "1 2 3" ]
 	[ -f "$MNT/by-name/dense/kernel" ]
 	[ -f "$MNT/by-name/Adam/m/dense/kernel" ]
-	[ ! -e "$MNT/by-name/stage" ]
-	[ ! -e "$MNT/by-name/model/layers" ]
+	eventually [ ! -e "$MNT/by-name/stage" ]
+	eventually [ ! -e "$MNT/by-name/model/layers" ]
 	# the same after a crash
 	kill_daemon
 	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$T/sp"
@@ -1967,7 +1967,7 @@ EOF
 	run -0 ls "$MNT/by-name"
 	assert_line moved
 	refute_line scoped
-	[ ! -e "$MNT/by-name/scoped" ]
+	eventually [ ! -e "$MNT/by-name/scoped" ]
 	rm "$MNT/by-name/newt"
 	run -0 ls "$MNT/by-object/vars"
 	refute_line newt

@@ -73,6 +73,19 @@ values() {
 	od -An -v -t"$2" "$1" | xargs echo
 }
 
+# Run the test command given until it holds, for up to 5 s: what the
+# other view shows after a change, as the kernel forgets that view's old
+# names when ckptfs tells it, just after the change is answered (a
+# moment, longer on a busy machine; a name never forgotten fails).
+eventually() {
+	local i
+	for i in $(seq 50); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
 # The value of extended attribute NAME of FILE.
 xattr() {
 	getfattr --absolute-names --only-values -n "$2" "$1"
