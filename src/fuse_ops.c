@@ -415,23 +415,6 @@ object_view(struct ckptfs *fs)
 
 /* --- lookup, getattr ------------------------------------------------------ */
 
-/* Whether directory D is no longer in the tree and the kernel may still
- * hold a path through it for a moment (entry invalidations are sent
- * after the reply, see notify()): it was pruned, the other view's
- * directory of a tensor that left, and the path may name something that
- * exists now (ckptfs_node.stale: made anew at once by a create, or a
- * rename as editors save).  Such a path is answered ESTALE: the kernel
- * then walks it again, asking for each name afresh (LOOKUP_REVAL), where
- * ENOENT would fail the open of a name that exists.  Not for a
- * directory the user removed, whose name the kernel dropped itself.  (A
- * shell inside a pruned one gets ESTALE, as the retry starts there
- * again.)  Under the namespace lock. */
-static bool
-detached(const struct ckptfs_node *d)
-{
-	return d->kind == CKPTFS_DIR && d->loc.dir == NULL && d->stale;
-}
-
 /* Find NAME in PARENT. */
 static int
 do_lookup(struct ckptfs *fs, fuse_ino_t parent, const char *name,
@@ -452,7 +435,7 @@ do_lookup(struct ckptfs *fs, fuse_ino_t parent, const char *name,
 	RDLOCK(fs);
 	n = ckptfs_dir_lookup(d, name, strlen(name));
 	if (n == NULL)
-		rc = detached(d) ? -ESTALE : -ENOENT;
+		rc = ckptfs_dir_detached(d) ? -ESTALE : -ENOENT;
 	else
 		fill_entry(fs, n, e);
 	UNLOCK(fs);
@@ -1052,8 +1035,9 @@ do_open(struct ckptfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 		/* Reached through a name the kernel has not dropped yet
 		 * (the other view's, after a file was renamed over it or it
 		 * was renamed away and removed, as editors save; see
-		 * detached()): ESTALE makes it look the path up again and
-		 * open what the name is now, not the old bytes (or ENOENT).
+		 * ckptfs_dir_detached()): ESTALE makes it look the path up
+		 * again and open what the name is now, not the old bytes (or
+		 * ENOENT).
 		 * Its open descriptors stay usable; /proc/PID/fd cannot
 		 * reopen it. */
 		rc = -ESTALE;

@@ -1998,7 +1998,7 @@ check_dir(struct ckptfs_tree *t, const struct ckptfs_node *dir)
 	if (dir->view < 0)
 		return -EPERM;
 	if (dir->loc.dir == NULL)	/* removed (a shell still in it) */
-		return dir->stale ? -ESTALE : -ENOENT;	/* (detached()) */
+		return ckptfs_dir_detached(dir) ? -ESTALE : -ENOENT;
 	return 0;
 }
 

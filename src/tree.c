@@ -2648,6 +2648,12 @@ ckptfs_node_damaged(const struct ckptfs_node *n)
 }
 
 bool
+ckptfs_dir_detached(const struct ckptfs_node *d)
+{
+	return d->kind == CKPTFS_DIR && d->loc.dir == NULL && d->stale;
+}
+
+bool
 ckptfs_node_is_graph(const struct ckptfs_tree *t, const struct ckptfs_node *n)
 {
 	return t->src.tf2 && n->kind == CKPTFS_TENSOR && n->entry != NULL &&

@@ -481,6 +481,19 @@ int ckptfs_node_tf2_key(const struct ckptfs_tree *t,
 			const struct ckptfs_node *n, bool canon,
 			struct ckpt_buf *out);
 
+/* True if N is a directory no longer in the tree through which the
+ * kernel may still hold a path for a moment (entry invalidations are
+ * sent after the reply): one pruned, the other view's directory of a
+ * tensor that left, where the path may name something that exists now
+ * (made anew at once by a create, or a rename as editors save).  Names
+ * asked in it are answered ESTALE: the kernel then walks the path again,
+ * asking for each name afresh (LOOKUP_REVAL), where ENOENT would fail
+ * the open of a name that exists.  Not a directory the user removed,
+ * whose name the kernel dropped itself.  (A shell inside a pruned one
+ * gets ESTALE, as the retry starts there again.)  Under the namespace
+ * lock. */
+bool ckptfs_dir_detached(const struct ckptfs_node *d);
+
 /* True if N is a TF2 checkpoint's object graph
  * (_CHECKPOINTABLE_OBJECT_GRAPH in /by-object): read-only, like the
  * blobs, since the write-out either copies it as stored or builds a new
