@@ -1894,6 +1894,12 @@ main(int argc, char *argv[])
 				   strerror(-rc));
 	}
 	rc = run_loop(se, &opts);	/* 0 after unmount, signo on a signal */
+	/* A worker that took a request as an unmount's teardown
+	 * disconnected the queue is told ECONNABORTED, not ENODEV: the end
+	 * all the same once the mount is gone (an abort through
+	 * /sys/fs/fuse leaves it). */
+	if (rc == -ECONNABORTED && !is_ckptfs_mount(opts.mountpoint, NULL))
+		rc = 0;
 	signalled = rc > 0;
 	if (rc > 0) {
 		/* What the rings hold is finished as the loop finished its
