@@ -1932,7 +1932,10 @@ out_unmount:
 		 * already), never this one's, output= or not. */
 		busy = ckptfs_overlay_busy(tree);
 		rc = ckptfs_ov_commit(tree, plan.outs, plan.n,
-				      plan.force && !busy, &wrote, &err);
+				      (plan.force && !busy ? CKPTFS_COMMIT_FORCE
+							   : 0) |
+					      CKPTFS_COMMIT_LAST,
+				      &wrote, &err);
 		if (rc < 0) {
 			char why[sizeof(err.msg)];
 

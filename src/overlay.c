@@ -5291,7 +5291,8 @@ counter_wanted(const struct ckptfs_tree *t)
 
 int
 ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
-		 size_t nouts, bool force, bool *wrote, struct ckpt_err *err)
+		 size_t nouts, unsigned flags, bool *wrote,
+		 struct ckpt_err *err)
 {
 	struct names_now nn = { 0 };
 	bool changed = changed_in_the_end(t, &nn);
@@ -5320,6 +5321,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	 * object graph (not the source's copied). */
 	bool tf1 = false, tf2 = false, copy;
 	struct ckptfs_node *graph_node = NULL;	/* the source's, if kept */
+	bool edit_graph;	/* GRAPH_NODE, for after the nodes are gone */
 
 	*wrote = false;
 	if (t->ov != NULL) {
@@ -5327,7 +5329,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		t->ov->notes.len = 0;
 		t->ov->nnotes = 0;
 	}
-	if (!changed && !force)
+	if (!changed && !(flags & CKPTFS_COMMIT_FORCE))
 		return t->ov ? spool_remove(t->ov, false) : 0;
 	/* Data files changed since the last read: checks forgotten, so that
 	 * their unchanged tensors are checked before being copied. */
@@ -5592,6 +5594,14 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		o[i].name = (const char *)names.data + offs[2 * i];
 		o[i].key = (const char *)names.data + offs[2 * i + 1];
 	}
+	edit_graph = graph_node != NULL;
+	if (flags & CKPTFS_COMMIT_LAST) {
+		/* The list borrows nothing from the nodes but owned shapes,
+		 * which the tree keeps. */
+		free(keys);
+		keys = NULL;
+		ckptfs_tree_shed(t);
+	}
 	for (k = 0; k < nouts && rc == 0; k++) {
 		struct ckpt_convert_opts co = {
 			.format = outs[k].format,
@@ -5618,8 +5628,7 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 						       CKPT_OBJGRAPH_KEY,
 						       strlen(CKPT_OBJGRAPH_KEY));
 			co.graph = graph.entry != NULL ? &graph : NULL;
-		} else if (outs[k].format == CKPT_FORMAT_TF2 &&
-			   graph_node != NULL) {
+		} else if (outs[k].format == CKPT_FORMAT_TF2 && edit_graph) {
 			/* what the source's graph holds beyond the values
 			 * is kept */
 			co.graph_source = t->bundle;

@@ -228,13 +228,24 @@ struct ckptfs_output {
 	const int *dirfd;
 };
 
-/* Write T as the OUTPUTS (N of them) when it changed or FORCE is set;
- * then remove the spool.  On failure the spool stays and ERR says which
- * tensor or file failed.  *WROTE says whether every output was written:
- * a failure with *WROTE set is the spool's removal alone.  Return 0 or a
- * negative errno. */
+/* FLAGS of ckptfs_ov_commit(). */
+enum {
+	CKPTFS_COMMIT_FORCE = 1,	/* write even if nothing changed */
+	/* T is used for nothing but to be freed afterwards (the unmount's
+	 * write-out): its namespace is freed (ckptfs_tree_shed()) once the
+	 * list of tensors to write is made, before the object graph is
+	 * built. */
+	CKPTFS_COMMIT_LAST = 2,
+};
+
+/* Write T as the OUTPUTS (N of them) when it changed or FLAGS has
+ * CKPTFS_COMMIT_FORCE; then remove the spool.  On failure the spool stays
+ * and ERR says which tensor or file failed.  *WROTE says whether every
+ * output was written: a failure with *WROTE set is the spool's removal
+ * alone.  Return 0 or a negative errno. */
 int ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
-		     size_t n, bool force, bool *wrote, struct ckpt_err *err);
+		     size_t n, unsigned flags, bool *wrote,
+		     struct ckpt_err *err);
 
 /* Have ckptfs_ov_commit() call FN(ARG) once every output is complete,
  * before the spool is removed (a crash then leaves what FN made, and the

@@ -16,6 +16,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2354,14 +2357,13 @@ out:
 	return rc;
 }
 
-/* Free T and every node. */
-void
-ckptfs_tree_free(struct ckptfs_tree *t)
+/* Free T's nodes and what they own, and the tables that hold them; the
+ * shapes files own go to T->shed_dims if KEEP_DIMS, else are freed. */
+static void
+nodes_free(struct ckptfs_tree *t, bool keep_dims)
 {
 	size_t i;
 
-	if (t == NULL)
-		return;
 	for (i = 0; i < t->ninodes; i++) {
 		struct ckptfs_node *n = t->inodes[i];
 
@@ -2375,7 +2377,9 @@ ckptfs_tree_free(struct ckptfs_tree *t)
 			continue;
 		}
 		ckptfs_loc_clear(&n->oloc);
-		if (n->dims_owned)
+		if (n->dims_owned && keep_dims)
+			t->shed_dims[t->nshed_dims++] = n->dims;
+		else if (n->dims_owned)
 			free(n->dims);
 		if (atomic_load(&n->spool_fd) >= 0)
 			close(atomic_load(&n->spool_fd));
@@ -2387,6 +2391,47 @@ ckptfs_tree_free(struct ckptfs_tree *t)
 	while (t->nretired > 0)
 		free(t->retired[--t->nretired]);
 	free(t->retired);
+	t->slabs = NULL;
+	t->nslabs = t->capslabs = 0;
+	t->slab_lo = t->slab_hi = 0;
+	atomic_store(&t->inodes, NULL);
+	atomic_store(&t->ninodes, 0);
+	t->capinodes = 0;
+	t->retired = NULL;
+	t->root = t->by_name = t->by_object = t->info = NULL;
+}
+
+void
+ckptfs_tree_shed(struct ckptfs_tree *t)
+{
+	size_t i, nd = 0;
+
+	for (i = 0; i < t->ninodes; i++)
+		if (t->inodes[i]->kind != CKPTFS_DIR &&
+		    t->inodes[i]->dims_owned)
+			nd++;
+	t->shed_dims = calloc(nd ? nd : 1, sizeof(*t->shed_dims));
+	if (t->shed_dims == NULL)
+		return;
+	nodes_free(t, true);
+#ifdef __GLIBC__
+	/* The nodes' slabs are below the mmap threshold: freed, they would
+	 * stay resident for the heap's next use, and the graph's arrays,
+	 * mapped, are not that. */
+	malloc_trim(0);
+#endif
+}
+
+/* Free T and every node. */
+void
+ckptfs_tree_free(struct ckptfs_tree *t)
+{
+	if (t == NULL)
+		return;
+	nodes_free(t, false);
+	while (t->nshed_dims > 0)
+		free(t->shed_dims[--t->nshed_dims]);
+	free(t->shed_dims);
 	free(t->info_json);
 	free(t->tf2_root);
 	free(t);

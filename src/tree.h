@@ -337,6 +337,10 @@ struct ckptfs_tree {
 	int object_error;
 	bool writable;		/* modes 0644/0755 instead of 0444/0555 */
 	struct ckptfs_overlay *ov;	/* owned; NULL until made writable */
+	/* After ckptfs_tree_shed(): the shapes files owned (owned, each
+	 * owned), which a write-out's list of tensors borrows. */
+	int64_t **shed_dims;
+	size_t nshed_dims;
 };
 
 /* Build the tree for SRC.  *OUT is owned by the caller (free with
@@ -364,6 +368,15 @@ int ckptfs_tree_build_object(struct ckptfs_tree *t, struct ckpt_err *err);
 size_t ckptfs_tree_inodes(const struct ckptfs_tree *t);
 
 void ckptfs_tree_free(struct ckptfs_tree *t);
+
+/* Free T's namespace (its nodes, their names, the directories' tables and
+ * the inode table), keeping the rest: the bundle, the overlay (spool,
+ * notes, refusals) and the shapes its files own, which a write-out's list
+ * of tensors (ckpt_out_tensor.dims) borrows.  For the write-out at the
+ * unmount, whose peak of memory the object graph's build makes: nothing
+ * but ckptfs_overlay_close() and ckptfs_tree_free() may use T afterwards.
+ * Out of memory, it keeps everything. */
+void ckptfs_tree_shed(struct ckptfs_tree *t);
 
 /* The node with inode number INO, or NULL. */
 struct ckptfs_node *ckptfs_tree_node(const struct ckptfs_tree *t,

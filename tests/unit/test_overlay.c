@@ -570,7 +570,7 @@ test_not_utf8(const char *dir)
 		     0);
 	outs[0] = (struct ckptfs_output){ .format = CKPT_FORMAT_TF2,
 					  .prefix = out };
-	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, false, &wrote, &err),
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, 0, &wrote, &err),
 		     -EINVAL);
 	CHECK(!wrote);
 	CHECK(strstr(err.msg, "(not valid UTF-8)") != NULL);
@@ -595,7 +595,7 @@ test_not_utf8(const char *dir)
 	}
 	outs[0].format = CKPT_FORMAT_TF1;
 	ckpt_err_clear(&err);
-	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, false, &wrote, &err), 0);
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, 0, &wrote, &err), 0);
 	CHECK(wrote);
 	CHECK_EQ_U64(ckptfs_ov_refusals(t)->len, 0);
 	CHECK_EQ_INT(ckpt_bundle_open(out, &r, &err), 0);
@@ -866,14 +866,17 @@ test_damaged(const char *dir)
 	/* Unchanged and known damaged: the commit refuses it, by name. */
 	outs[0] = (struct ckptfs_output){ .format = CKPT_FORMAT_TF1,
 					  .prefix = out };
-	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, true, &wrote, &err),
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, CKPTFS_COMMIT_FORCE,
+				      &wrote, &err),
 		     -EBADMSG);
 	CHECK(!wrote);
 	CHECK(strstr(err.msg, "by-name/bad: damaged") != NULL);
 	/* Overwritten whole: nothing of it is kept, so it is written. */
 	CHECK_EQ_INT(ckptfs_ov_truncate(t, bad, 0), 0);
 	CHECK_EQ_INT(ckptfs_ov_write(t, bad, v, sizeof(v), 0), 0);
-	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, true, &wrote, &err), 0);
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, CKPTFS_COMMIT_FORCE,
+				      &wrote, &err),
+		     0);
 	CHECK(wrote);
 	ckptfs_overlay_close(t);
 	ckptfs_tree_free(t);
@@ -1008,7 +1011,9 @@ test_share(const char *dir)
 	}
 	outs[0] = (struct ckptfs_output){ .format = CKPT_FORMAT_TF1,
 					  .prefix = out };
-	CHECK_EQ_INT(ckptfs_ov_commit(u, outs, 1, true, &wrote, &err), 0);
+	CHECK_EQ_INT(ckptfs_ov_commit(u, outs, 1, CKPTFS_COMMIT_FORCE,
+				      &wrote, &err),
+		     0);
 	CHECK(wrote);
 	ckptfs_overlay_close(u);
 	ckptfs_tree_free(u);
@@ -1046,7 +1051,8 @@ test_refuse_all(const char *dir)
 	CHECK_EQ_INT(ckptfs_ov_create(t, t->by_name, "new", 3, false, &n, &iv),
 		     0);
 	CHECK_EQ_INT(ckptfs_ov_write(t, n, "xy", 2, 0), 0);
-	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, true, &wrote, &err),
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, CKPTFS_COMMIT_FORCE,
+				      &wrote, &err),
 		     -EINVAL);
 	CHECK(!wrote);
 	CHECK_EQ_STR(err.msg,
@@ -1062,7 +1068,8 @@ test_refuse_all(const char *dir)
 			     0);
 	}
 	ckpt_err_clear(&err);
-	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, true, &wrote, &err),
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, CKPTFS_COMMIT_FORCE,
+				      &wrote, &err),
 		     -EINVAL);
 	CHECK(!wrote);
 	CHECK(strncmp(err.msg, "by-name/a: 8 bytes", 18) == 0);
@@ -1077,7 +1084,8 @@ test_refuse_all(const char *dir)
 	CHECK_EQ_INT(ckptfs_ov_truncate(t, at(t, "by-name/a"), 4), 0);
 	CHECK_EQ_INT(ckptfs_ov_remove(t, t->by_name, "new", 3, false, &iv), 0);
 	ckpt_err_clear(&err);
-	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, true, &wrote, &err),
+	CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1, CKPTFS_COMMIT_FORCE,
+				      &wrote, &err),
 		     -EINVAL);
 	CHECK(strncmp(err.msg, "by-name/n00: no dtype", 21) == 0);
 	ckptfs_invals_free(&iv);
@@ -1098,6 +1106,77 @@ slurp_file(const char *path, struct ckpt_buf *b)
 	while ((r = read(fd, buf, sizeof(buf))) > 0)
 		CHECK_EQ_INT(ckpt_buf_put(b, buf, (size_t)r), 0);
 	close(fd);
+}
+
+/* The unmount's write-out frees the tree's namespace once its list of
+ * tensors is made (CKPTFS_COMMIT_LAST): the same bytes are written, a
+ * shape a node owned among them, and what the tree keeps goes with it. */
+static void
+test_commit_last(const char *dir)
+{
+	static const float v[2] = { 1, 2 };
+	static const int64_t dims[1] = { 2 };
+	char prefix[128], spool[2][160], out[2][160], path[400];
+	struct ckpt_buf got[2][2] = { { { 0 } } };
+
+	paths_of(dir, "last", prefix, spool[0], out[0]);
+	paths_of(dir, "last2", path, spool[1], out[1]);
+	write_two(prefix, "a", 1, "s/b", 3, dims, 1, v, sizeof(v));
+	for (int k = 0; k < 2; k++) {
+		struct ckptfs_output outs[1] = {
+			{ .format = CKPT_FORMAT_TF2, .prefix = out[k] }
+		};
+		struct ckptfs_invals iv = { 0 };
+		struct ckpt_err err = { 0 };
+		struct ckpt_bundle *b;
+		struct ckptfs_tree *t = open_tree(prefix, spool[k], &b);
+		struct ckptfs_node *n;
+		size_t count;
+		bool wrote = false;
+
+		CHECK_EQ_INT(ckptfs_ov_create(t, at(t, "by-name/s"), "n", 1,
+					      false, &n, &iv),
+			     0);
+		CHECK_EQ_INT(ckptfs_ov_write(t, n, "\0\0\0\x40\0\0\x40\x40",
+					     8, 0),
+			     0);
+		CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_DTYPE,
+						"float32", 7),
+			     0);
+		CHECK_EQ_INT(ckptfs_ov_setxattr(t, n, CKPTFS_XATTR_SHAPE,
+						"1,2", 3),
+			     0);
+		CHECK(n->dims_owned);
+		/* a dtype other than the source's under its name: a note */
+		CHECK_EQ_INT(ckptfs_ov_setxattr(t, at(t, "by-name/a"),
+						CKPTFS_XATTR_DTYPE, "int32", 5),
+			     0);
+		CHECK_EQ_INT(ckptfs_ov_commit(t, outs, 1,
+					      k ? CKPTFS_COMMIT_LAST : 0,
+					      &wrote, &err),
+			     0);
+		CHECK(wrote);
+		CHECK((ckptfs_tree_node(t, 1) == NULL) == (k == 1));
+		CHECK(ckptfs_ov_notes(t, &count) != NULL);
+		CHECK_EQ_U64(count, 1);
+		ckptfs_invals_free(&iv);
+		ckptfs_overlay_close(t);
+		ckptfs_tree_free(t);
+		ckpt_bundle_close(b);
+		snprintf(path, sizeof(path), "%s.index", out[k]);
+		slurp_file(path, &got[k][0]);
+		snprintf(path, sizeof(path), "%s.data-00000-of-00001",
+			 out[k]);
+		slurp_file(path, &got[k][1]);
+	}
+	for (int f = 0; f < 2; f++) {
+		CHECK(got[0][f].len > 0);
+		CHECK(got[0][f].len == got[1][f].len &&
+		      memcmp(got[0][f].data, got[1][f].data,
+			     got[0][f].len) == 0);
+		ckpt_buf_free(&got[0][f]);
+		ckpt_buf_free(&got[1][f]);
+	}
 }
 
 /* Write LEN bytes of DATA as the file at PATH. */
@@ -1530,6 +1609,7 @@ main(void)
 	test_journal_records(dir);
 	test_journal_taken_back(dir);
 	test_create_taken_back(dir);
+	test_commit_last(dir);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	CHECK_EQ_INT(system(cmd), 0);
 	return check_done("test_overlay");
