@@ -1801,12 +1801,14 @@ scope_step_aside(struct ckptfs_tree *t, struct ckptfs_node *d,
 /* On a TF2 mount, a file made or renamed (alone or with its directory)
  * at /by-object raw PATH whose key a tensor left by removal takes that
  * tensor's TF1 name, when no file holds it now (a scope of the name steps
- * aside): set *OTHER to it and return true.  (rm and a new file keep the
- * name, as they keep the dtype and shape: take_vacated().)  A replay
- * decides the same, the removals replayed first. */
+ * aside): set *OTHER to it, *DERIVED to whether that name followed the
+ * tensor's key (an empty full_name: so does the file's), and return
+ * true.  (rm and a new file keep the name, as they keep the dtype and
+ * shape: take_vacated().)  A replay decides the same, the removals
+ * replayed first. */
 static bool
 vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
-	 struct ckpt_buf *other)
+	 struct ckpt_buf *other, bool *derived)
 {
 	struct ckptfs_overlay *ov = t->ov;
 	struct ckpt_buf key = { 0 };
@@ -1827,6 +1829,7 @@ vac_name(struct ckptfs_tree *t, const struct ckpt_buf *path,
 	if (ckpt_buf_reserve(other, v->nlen) == 0) {
 		other->len = 0;
 		took = ckpt_buf_put(other, v->name, v->nlen) == 0;
+		*derived = v->n != NULL && v->n->derived_name;
 	}
 out:
 	ckpt_buf_free(&key);
@@ -2182,11 +2185,13 @@ ov_create(struct ckptfs_tree *t, struct ckptfs_node *dir,
 			rc = derive_key(t, (const char *)path.data, path.len,
 					NULL, &other);
 	} else {
+		bool d;
+
 		n->derived_name = t->src.tf2;
 		rc = other_path(t, n, view, (const char *)path.data, path.len,
 				&other, &same);
-		if (rc == 0 && t->src.tf2 && vac_name(t, &path, &other))
-			n->derived_name = false;
+		if (rc == 0 && t->src.tf2 && vac_name(t, &path, &other, &d))
+			n->derived_name = d;
 	}
 	if (rc < 0)
 		goto out;
@@ -2356,6 +2361,7 @@ struct moved {
 	bool named;			/* OTHER is a removed tensor's TF1
 					 * name (vac_name()), or its key
 					 * (vac_key()) */
+	bool named_derived;		/* that TF1 name followed its key */
 	/* TF2, renamed in /by-name: the raw path it leaves there; and the
 	 * tensor whose key it takes (vac_key()), which moves away */
 	struct ckpt_buf oldname;
@@ -2590,7 +2596,8 @@ moved_other(struct ckptfs_tree *t, struct moved *m, int view,
 	if (rc < 0 || !naming || m->n->kind != CKPTFS_TENSOR)
 		return rc;
 	if (view == CKPTFS_BY_OBJECT)
-		m->named = !m->same && vac_name(t, np, &m->other);
+		m->named = !m->same &&
+			   vac_name(t, np, &m->other, &m->named_derived);
 	else if (m->n->derived_key && !key_fits(t, m->n, np) &&
 		 (m->named = vac_key(t, m->n, np, &m->other,
 				     alone ? &m->from : NULL)))
@@ -2894,7 +2901,8 @@ ov_rename(struct ckptfs_tree *t, struct ckptfs_node *dir,
 						 * check */
 		}
 		if (t->src.tf2 && view == CKPTFS_BY_OBJECT)
-			mv[i].n->derived_name = !mv[i].named;
+			mv[i].n->derived_name =
+				!mv[i].named || mv[i].named_derived;
 		inval_add(iv, NULL, NULL, 0, mv[i].n->ino);
 	}
 	/* (a key set in /by-object, or taken from a removed tensor, no

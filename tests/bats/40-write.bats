@@ -933,6 +933,38 @@ EOF
 	refute_output --partial vars/
 }
 
+@test "tf2: a file made or renamed at the key of a removed tensor whose TF1 name followed its key (an empty full_name) follows it too" {
+	local o v=.ATTRIBUTES/VARIABLE_VALUE
+	mount_ckpt "$(fixture tf2)" -o format=tf1,output="$T/out",spool="$T/sp"
+	o=$MNT/by-object/model
+	[ -f "$MNT/by-name/model/nameless" ]
+	# rm and a new file: renamed in by-object, the name follows, as the
+	# removed tensor's did (after a crash too)
+	rm "$o/nameless/$v"
+	printf '\x00\x00\x80\x3f' >"$o/nameless/$v"
+	eventually [ -f "$MNT/by-name/model/nameless" ]
+	kill_daemon
+	mount_ckpt "$(fixture tf2)" -o format=tf1,output="$T/out",spool="$T/sp"
+	[ -f "$MNT/by-name/model/nameless" ]
+	mv "$o/nameless" "$o/nl"
+	eventually [ -f "$MNT/by-name/model/nl" ]
+	eventually [ ! -e "$MNT/by-name/model/nameless" ]
+	# a file renamed into the key the same way
+	rm "$o/nl/$v"
+	printf '\x00\x00\x00\x40' >"$o/nl/.ATTRIBUTES/tmp"
+	mv "$o/nl/.ATTRIBUTES/tmp" "$o/nl/$v"
+	eventually [ -f "$MNT/by-name/model/nl" ]
+	mv "$o/nl" "$o/again"
+	eventually [ -f "$MNT/by-name/model/again" ]
+	[ "$(values "$MNT/by-name/model/again" f4)" = 2 ]
+	finish
+	run -0 keys "$T/out"
+	assert_line model/again
+	refute_line model/nl
+	refute_line model/nameless
+	[ "$(val "$T/out" model/again)" = 2 ]
+}
+
 @test "tf2: a directory renamed into keys tensors were removed from: its tensors take their TF1 names" {
 	local o v=.ATTRIBUTES/VARIABLE_VALUE
 	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$T/sp"
