@@ -443,7 +443,7 @@ string_parse(const uint8_t *buf, size_t len, uint64_t nelems,
 		return string_fault(why, wlen,
 				    "the checksum of the lengths (bytes %zu to "
 				    "%zu, %s-endian) is %08" PRIx32
-				    ", not %08" PRIx32,
+				    " where the lengths give %08" PRIx32,
 				    at, at + 3, big_endian ? "big" : "little",
 				    stored, ckpt_crc_mask(crc));
 	body = p + 4;

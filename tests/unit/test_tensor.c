@@ -648,7 +648,7 @@ test_string_explain(void)
 	memcpy(ok, good.data, 6);	/* the right checksum, for WANT */
 	snprintf(want, sizeof(want),
 		 "the checksum of the lengths (bytes 2 to 5, little-endian) is "
-		 "00000000, not %08x",
+		 "00000000 where the lengths give %08x",
 		 (unsigned)ckpt_load32le(good.data + 2));
 	memset(good.data + 2, 0, 4);
 	ckpt_string_explain(good.data, good.len, 2, false, why, sizeof(why));
