@@ -2406,6 +2406,8 @@ ckptfs_tree_shed(struct ckptfs_tree *t)
 {
 	size_t i, nd = 0;
 
+	if (t->shed_dims != NULL)
+		return;		/* shed already */
 	for (i = 0; i < t->ninodes; i++)
 		if (t->inodes[i]->kind != CKPTFS_DIR &&
 		    t->inodes[i]->dims_owned)
@@ -2415,9 +2417,9 @@ ckptfs_tree_shed(struct ckptfs_tree *t)
 		return;
 	nodes_free(t, true);
 #ifdef __GLIBC__
-	/* The nodes' slabs are below the mmap threshold: freed, they would
-	 * stay resident for the heap's next use, and the graph's arrays,
-	 * mapped, are not that. */
+	/* The nodes' 64 KiB slabs are below the mmap threshold: freed,
+	 * they stay in the heap, resident, while the graph's large arrays
+	 * are mapped apart from it.  This hands their pages back. */
 	malloc_trim(0);
 #endif
 }
