@@ -30,6 +30,7 @@
 #include "objgraph.h"
 #include "table.h"
 #include "tensor.h"
+#include "tree.h"
 
 #define PROG "ckpt-inspect"
 #define EX_BAD 1
@@ -645,17 +646,50 @@ select_full_names(const struct ckpt_bundle *b, const struct full_names *fn,
 	return found;
 }
 
+/* The entry of the tensor at PATH as a mount of B shows it: under
+ * "by-name/" or "by-object/", or without a prefix under by-name/ (its
+ * names escaped and told apart as there: "dense/kernel@/Adam",
+ * "Variable_1").  *T is the mount's tree, built at the first call (NULL
+ * if that failed); NULL if PATH is no tensor there. */
+static const struct ckpt_entry *
+mount_path_entry(const struct ckpt_bundle *b, struct ckptfs_tree **t,
+		 bool *tried, const char *path)
+{
+	struct ckptfs_node *n = NULL;
+	struct ckpt_err err = { 0 };
+	char *p = NULL;
+
+	if (!*tried) {
+		*tried = true;
+		if (ckptfs_tree_build(b, NULL, t, &err) < 0)
+			*t = NULL;
+	}
+	if (*t == NULL)
+		return NULL;
+	if (strncmp(path, "by-name/", 8) == 0 ||
+	    strncmp(path, "by-object/", 10) == 0)
+		n = ckptfs_tree_path(*t, path);
+	else if (asprintf(&p, "by-name/%s", path) >= 0)
+		n = ckptfs_tree_path(*t, p);
+	free(p);
+	if (n == NULL || n->kind != CKPTFS_TENSOR)
+		return NULL;
+	return atomic_load(&n->entry);
+}
+
 /* Mark in SEL (b->n flags) the visible entries named by OPTS->keys (exact
  * names, or fnmatch(3) patterns), or all visible entries if none were
  * named.  One that names or matches no key is taken as the full name of
- * a TF2 checkpoint's tensors, or a pattern of full names.  Return 0 or
+ * a TF2 checkpoint's tensors, or a pattern of full names, and then as a
+ * path in a mount of the checkpoint (mount_path_entry()).  Return 0 or
  * EX_BAD after printing why. */
 static int
 select_entries(const struct ckpt_bundle *b, const struct opts *opts,
 	       bool *sel)
 {
 	struct full_names fn = { 0 };
-	bool fn_loaded = false;
+	struct ckptfs_tree *t = NULL;
+	bool fn_loaded = false, built = false;
 	size_t i, k;
 	int ret = 0;
 
@@ -690,14 +724,20 @@ select_entries(const struct ckpt_bundle *b, const struct opts *opts,
 			break;
 		}
 		fn_loaded = true;
-		if (fn.name == NULL || !select_full_names(b, &fn, key, sel)) {
-			ret = fail(is_glob(key) ? "%s: no tensor matches \"%s\""
-						: "%s: no tensor named \"%s\"",
-				   b->index_path, key);
-			break;
+		if (fn.name != NULL && select_full_names(b, &fn, key, sel))
+			continue;
+		if (!is_glob(key) &&
+		    (e = mount_path_entry(b, &t, &built, key)) != NULL) {
+			sel[e - b->entries] = true;
+			continue;
 		}
+		ret = fail(is_glob(key) ? "%s: no tensor matches \"%s\""
+					: "%s: no tensor named \"%s\"",
+			   b->index_path, key);
+		break;
 	}
 	full_names_free(b, &fn);
+	ckptfs_tree_free(t);
 	return ret;
 }
 

@@ -350,6 +350,33 @@ assert_one_error() {
 	assert_one_error 'tf2\.index: no tensor named "dense"$'
 }
 
+@test "a KEY may be a path as a mount shows it: by-name/ (also without the prefix), by-object/" {
+	fixture tf1
+	# a name that is a scope too: its directory is dense/kernel@
+	run -0 --separate-stderr inspect "$F" by-name/dense/kernel@/Adam
+	assert_output --regexp '^dense/kernel/Adam +float32 +\[2,3\] +24$'
+	run -0 --separate-stderr inspect "$F" dense/kernel@/Adam_1
+	assert_output --regexp '^dense/kernel/Adam_1 +float32 +\[2,3\] +24$'
+	run -0 --separate-stderr inspect -v "$F" \
+		by-object/vars/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE
+	assert_output 'scoped/c = 3'
+	cmp <(inspect -r "$F" by-name/scoped/c) <(inspect -r "$F" scoped/c)
+	# a directory is no tensor
+	run -1 --separate-stderr inspect "$F" by-name/dense
+	assert_one_error 'tf1\.index: no tensor named "by-name/dense"$'
+	# a TF2 full name two tensors share: by-name/ tells them apart
+	fixture tf2
+	run -0 --separate-stderr inspect -j "$F" Variable_1
+	assert_equal "$(jq -r .key <<<"$output")" \
+		model/extra/1/.ATTRIBUTES/VARIABLE_VALUE
+	assert_equal "$(jq -r .full_name <<<"$output")" Variable
+	run -0 --separate-stderr inspect "$F" by-name/Variable
+	assert_output --regexp '^model/extra/0/\.ATTRIBUTES/VARIABLE_VALUE '
+	run -0 --separate-stderr inspect "$F" \
+		by-object/model/named/scoped.Sx..y/.ATTRIBUTES/VARIABLE_VALUE
+	assert_output --regexp '^model/named/scoped\.Sx\.\.y/\.ATTRIBUTES/VARIABLE_VALUE '
+}
+
 @test "strings: quoted, escaped, nested by shape" {
 	fixture strings
 	run -0 inspect "$F"
