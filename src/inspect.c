@@ -2085,8 +2085,9 @@ help(void)
 	fputs(usage_text, stdout);
 	fputs("List, print and verify the tensors of a TensorFlow checkpoint.\n"
 	      "CHECKPOINT is a prefix, its .index or a data file, or a\n"
-	      "directory with a 'checkpoint' file.  KEYs (names or shell\n"
-	      "patterns) restrict the output to those tensors.\n"
+	      "directory with a 'checkpoint' file.  KEYs (keys, TF2 full\n"
+	      "names, shell patterns, or paths as a ckptfs mount shows\n"
+	      "them) restrict the output to those tensors.\n"
 	      "\n"
 	      "  -v, --values[=KEY]  print values (of KEY, or of every tensor)\n"
 	      "  -a, --all, --full   print every element and whole strings (values)\n"

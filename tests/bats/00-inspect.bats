@@ -375,6 +375,8 @@ assert_one_error() {
 	run -0 --separate-stderr inspect "$F" \
 		by-object/model/named/scoped.Sx..y/.ATTRIBUTES/VARIABLE_VALUE
 	assert_output --regexp '^model/named/scoped\.Sx\.\.y/\.ATTRIBUTES/VARIABLE_VALUE '
+	run -0 inspect --help
+	assert_output --partial "paths as a ckptfs mount shows"
 }
 
 @test "strings: quoted, escaped, nested by shape" {
