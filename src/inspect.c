@@ -646,11 +646,21 @@ select_full_names(const struct ckpt_bundle *b, const struct full_names *fn,
 	return found;
 }
 
+/* Whether PATH begins with a view of a mount ("by-name/", "by-object/"). */
+static bool
+view_prefixed(const char *path)
+{
+	return strncmp(path, "by-name/", 8) == 0 ||
+	       strncmp(path, "by-object/", 10) == 0;
+}
+
 /* The entry of the tensor at PATH as a mount of B shows it: under
  * "by-name/" or "by-object/", or without a prefix under by-name/ (its
  * names escaped and told apart as there: "dense/kernel@/Adam",
- * "Variable_1").  *T is the mount's tree, built at the first call (NULL
- * if that failed); NULL if PATH is no tensor there. */
+ * "Variable_1"), each component a name the mount lists (none empty, "."
+ * or "..": no path a mount shows has them).  *T is the mount's tree,
+ * built at the first call (NULL if that failed); NULL if PATH is no
+ * tensor there. */
 static const struct ckpt_entry *
 mount_path_entry(const struct ckpt_bundle *b, struct ckptfs_tree **t,
 		 bool *tried, const char *path)
@@ -659,6 +669,16 @@ mount_path_entry(const struct ckpt_bundle *b, struct ckptfs_tree **t,
 	struct ckpt_err err = { 0 };
 	char *p = NULL;
 
+	for (const char *c = path;; c++) {
+		size_t len = strcspn(c, "/");
+
+		if (len == 0 || (len == 1 && c[0] == '.') ||
+		    (len == 2 && c[0] == '.' && c[1] == '.'))
+			return NULL;
+		c += len;
+		if (*c == '\0')
+			break;
+	}
 	if (!*tried) {
 		*tried = true;
 		if (ckptfs_tree_build(b, NULL, t, &err) < 0)
@@ -666,8 +686,7 @@ mount_path_entry(const struct ckpt_bundle *b, struct ckptfs_tree **t,
 	}
 	if (*t == NULL)
 		return NULL;
-	if (strncmp(path, "by-name/", 8) == 0 ||
-	    strncmp(path, "by-object/", 10) == 0)
+	if (view_prefixed(path))
 		n = ckptfs_tree_path(*t, path);
 	else if (asprintf(&p, "by-name/%s", path) >= 0)
 		n = ckptfs_tree_path(*t, p);
@@ -679,10 +698,12 @@ mount_path_entry(const struct ckpt_bundle *b, struct ckptfs_tree **t,
 
 /* Mark in SEL (b->n flags) the visible entries named by OPTS->keys (exact
  * names, or fnmatch(3) patterns), or all visible entries if none were
- * named.  One that names or matches no key is taken as the full name of
- * a TF2 checkpoint's tensors, or a pattern of full names, and then as a
- * path in a mount of the checkpoint (mount_path_entry()).  Return 0 or
- * EX_BAD after printing why. */
+ * named.  One that is no key but begins with a view ("by-name/...") is
+ * taken as a path in a mount of the checkpoint (mount_path_entry()),
+ * whatever it holds ('*', '?', '[' are names there).  One that names or
+ * matches no key is taken as the full name of a TF2 checkpoint's
+ * tensors, or a pattern of full names, and then as a path under by-name/
+ * without the prefix.  Return 0 or EX_BAD after printing why. */
 static int
 select_entries(const struct ckpt_bundle *b, const struct opts *opts,
 	       bool *sel)
@@ -702,6 +723,11 @@ select_entries(const struct ckpt_bundle *b, const struct opts *opts,
 
 		e = ckpt_bundle_find(b, key, strlen(key));
 		if (e != NULL && !e->is_part) {
+			sel[e - b->entries] = true;
+			continue;
+		}
+		if (view_prefixed(key) &&
+		    (e = mount_path_entry(b, &t, &built, key)) != NULL) {
 			sel[e - b->entries] = true;
 			continue;
 		}
@@ -726,7 +752,7 @@ select_entries(const struct ckpt_bundle *b, const struct opts *opts,
 		fn_loaded = true;
 		if (fn.name != NULL && select_full_names(b, &fn, key, sel))
 			continue;
-		if (!is_glob(key) &&
+		if (!view_prefixed(key) &&
 		    (e = mount_path_entry(b, &t, &built, key)) != NULL) {
 			sel[e - b->entries] = true;
 			continue;

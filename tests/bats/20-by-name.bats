@@ -317,3 +317,21 @@ EOF
 	assert_output --partial '"tensors": 13'
 	[ "$(realpath "$n/x/%2E/..")" = "$n/x" ]
 }
+
+@test "oddnames: ckpt-inspect takes each file's path in the mount, both views, for its key" {
+	local f rel fx
+	fx=$(fixture oddnames)
+	mount_ckpt "$fx" -o ro
+	while IFS= read -r -d '' f; do
+		rel=${f#"$MNT"/}
+		[ "$("$CKPT_INSPECT" -j "$fx" "$rel" | jq -r .key)" = \
+			"$(xattr "$f" user.ckpt.key)" ] ||
+			fail "$rel: not the key the mount gives"
+	done < <(find "$MNT/by-name" "$MNT/by-object" -type f -print0)
+	# what no path a mount shows has: an empty component, "." or ".."
+	run -1 "$CKPT_INSPECT" "$fx" by-name/dense//kernel
+	run -1 "$CKPT_INSPECT" "$fx" by-name/x/%2E/../%2E/y
+	run -1 "$CKPT_INSPECT" "$fx" by-name/dense/kernel/
+	run -0 "$CKPT_INSPECT" "$fx" by-name/x/%2E/y
+	unmount_ckpt
+}

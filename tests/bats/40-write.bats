@@ -965,6 +965,22 @@ EOF
 	[ "$(val "$T/out" model/again)" = 2 ]
 }
 
+@test "ckpt-inspect takes a mount's path of a name with pattern characters for that name" {
+	local b
+	mount_ckpt "$P" -o format=tf1,output="$T/g"
+	b=$MNT/by-name
+	for f in 'a?b' 's[0]' 'st*r'; do
+		printf '\x00\x00\x80\x3f' >"$b/$f"
+		setfattr -n user.ckpt.dtype -v float32 "$b/$f"
+	done
+	finish
+	[ "$("$CKPT_INSPECT" -j "$T/g" 'by-name/a?b' | jq -r .key)" = 'a?b' ]
+	[ "$("$CKPT_INSPECT" -j "$T/g" 'by-name/s[0]' | jq -r .key)" = 's[0]' ]
+	[ "$("$CKPT_INSPECT" -j "$T/g" \
+		'by-object/vars/st*r/.ATTRIBUTES/VARIABLE_VALUE' | jq -r .key)" = 'st*r' ]
+	run -1 "$CKPT_INSPECT" "$T/g" 'by-name/s[1]'
+}
+
 @test "tf2: a directory renamed into keys tensors were removed from: its tensors take their TF1 names" {
 	local o v=.ATTRIBUTES/VARIABLE_VALUE
 	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$T/sp"
