@@ -5297,6 +5297,45 @@ counter_wanted(const struct ckptfs_tree *t)
 				strlen(CKPT_SAVE_COUNTER_KEY)) != NULL;
 }
 
+/* Write the list O (N tensors) as output OUT of T: CHANGED, COPY (the
+ * source's graph copied as stored), EDIT_GRAPH (the source's graph kept
+ * beyond its values) as ckptfs_ov_commit() found them; GRAPH is scratch
+ * for the copied graph.  Return 0 or a negative errno (ERR says why). */
+static int
+write_output(struct ckptfs_tree *t, const struct ckpt_out_tensor *o,
+	     size_t n, const struct ckptfs_output *out, bool changed,
+	     bool copy, bool edit_graph, struct ckpt_out_tensor *graph,
+	     struct ckpt_err *err)
+{
+	struct ckpt_convert_opts co = {
+		.format = out->format,
+		.add_save_counter = counter_wanted(t),
+		.dirfd = out->dirfd,
+		.endianness = big_endian(t) ? 1 : 0,
+	};
+	bool same = (out->format == CKPT_FORMAT_TF2) == t->src.tf2;
+
+	/* (not a graph that names keys it does not hold, or that could not
+	 * be read: edited, or refused) */
+	if (same && !changed && t->bundle != NULL && !t->graph_missing &&
+	    !t->graph_unusable)
+		return ckpt_bundle_rewrite(t->bundle, out->prefix, out->dirfd,
+					   err);
+	/* A new index is written as TensorFlow (1.2 and later) writes one:
+	 * uncompressed, which every release reads. */
+	co.compression = CKPT_COMPRESS_NONE;
+	if (out->format == CKPT_FORMAT_TF2 && copy) {
+		graph->bundle = t->bundle;
+		graph->entry = ckpt_bundle_find(t->bundle, CKPT_OBJGRAPH_KEY,
+						strlen(CKPT_OBJGRAPH_KEY));
+		co.graph = graph->entry != NULL ? graph : NULL;
+	} else if (out->format == CKPT_FORMAT_TF2 && edit_graph) {
+		/* what the source's graph holds beyond the values is kept */
+		co.graph_source = t->bundle;
+	}
+	return ckpt_convert_write(o, n, out->prefix, &co, err);
+}
+
 int
 ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		 size_t nouts, unsigned flags, bool *wrote,
@@ -5330,6 +5369,8 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	bool tf1 = false, tf2 = false, copy;
 	struct ckptfs_node *graph_node = NULL;	/* the source's, if kept */
 	bool edit_graph;	/* GRAPH_NODE, for after the nodes are gone */
+	const char *first = NULL;	/* the first output written */
+	int pass;
 
 	*wrote = false;
 	if (t->ov != NULL) {
@@ -5610,46 +5651,28 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 		keys = NULL;
 		ckptfs_tree_shed(t);
 	}
-	for (k = 0; k < nouts && rc == 0; k++) {
-		struct ckpt_convert_opts co = {
-			.format = outs[k].format,
-			.add_save_counter = counter_wanted(t),
-			.dirfd = outs[k].dirfd,
-			.endianness = big_endian(t) ? 1 : 0,
-		};
-		bool same = (outs[k].format == CKPT_FORMAT_TF2) == t->src.tf2;
+	/* TF2 outputs first: one whose object graph is refused as it is
+	 * built (a hash table's halves apart, or named apart) then leaves
+	 * no other written. */
+	for (pass = 0; pass < 2 && rc == 0; pass++) {
+		for (k = 0; k < nouts && rc == 0; k++) {
+			if ((outs[k].format == CKPT_FORMAT_TF2) != (pass == 0))
+				continue;
+			rc = write_output(t, o, n, &outs[k], changed, copy,
+					  edit_graph, &graph, err);
+			if (rc == 0 && first == NULL)
+				first = outs[k].prefix;
+			else if (rc < 0 && first != NULL) {
+				/* -o format=both: say which one is
+				 * complete. */
+				char *tail = NULL;
 
-		/* (not a graph that names keys it does not hold, or that
-		 * could not be read: edited, or refused) */
-		if (same && !changed && t->bundle != NULL &&
-		    !t->graph_missing && !t->graph_unusable) {
-			rc = ckpt_bundle_rewrite(t->bundle, outs[k].prefix,
-						 outs[k].dirfd, err);
-			continue;
+				if (asprintf(&tail, " (%s was written)",
+					     first) >= 0)
+					ckpt_err_append(err, tail, true);
+				free(tail);
+			}
 		}
-		/* A new index is written as TensorFlow (1.2 and later)
-		 * writes one: uncompressed, which every release reads. */
-		co.compression = CKPT_COMPRESS_NONE;
-		if (outs[k].format == CKPT_FORMAT_TF2 && copy) {
-			graph.bundle = t->bundle;
-			graph.entry = ckpt_bundle_find(t->bundle,
-						       CKPT_OBJGRAPH_KEY,
-						       strlen(CKPT_OBJGRAPH_KEY));
-			co.graph = graph.entry != NULL ? &graph : NULL;
-		} else if (outs[k].format == CKPT_FORMAT_TF2 && edit_graph) {
-			/* what the source's graph holds beyond the values
-			 * is kept */
-			co.graph_source = t->bundle;
-		}
-		rc = ckpt_convert_write(o, n, outs[k].prefix, &co, err);
-	}
-	if (rc < 0 && k > 1) {
-		/* -o format=both: say which one is complete. */
-		char *tail = NULL;
-
-		if (asprintf(&tail, " (%s was written)", outs[0].prefix) >= 0)
-			ckpt_err_append(err, tail, true);
-		free(tail);
 	}
 	if (rc == 0) {
 		*wrote = true;

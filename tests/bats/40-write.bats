@@ -981,6 +981,17 @@ EOF
 	run -1 "$CKPT_INSPECT" "$T/g" 'by-name/s[1]'
 }
 
+@test "format=both: a TF2 graph refused as it is built (a hash table's half removed) leaves neither output written" {
+	mount_ckpt "$(fixture tf2saveables)" -o format=both,output="$T/out"
+	rm "$MNT/by-object/t/.ATTRIBUTES/table-values"
+	finish_fails
+	assert_output --partial '"t/.ATTRIBUTES/table-keys" is written without "t/.ATTRIBUTES/table-values"'
+	refute_output --partial 'was written)'
+	[ ! -e "$T/out.tf1.index" ]
+	[ ! -e "$T/out.tf2.index" ]
+	[ -d "$T/out.ckptfs-spool" ]
+}
+
 @test "tf2: a directory renamed into keys tensors were removed from: its tensors take their TF1 names" {
 	local o v=.ATTRIBUTES/VARIABLE_VALUE
 	mount_ckpt "$(fixture tf2)" -o format=both,output="$T/out",spool="$T/sp"
