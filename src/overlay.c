@@ -5654,25 +5654,20 @@ ckptfs_ov_commit(struct ckptfs_tree *t, const struct ckptfs_output *outs,
 	/* TF2 outputs first: one whose object graph is refused as it is
 	 * built (a hash table's halves apart, or named apart) then leaves
 	 * no other written. */
-	for (pass = 0; pass < 2 && rc == 0; pass++) {
-		for (k = 0; k < nouts && rc == 0; k++) {
-			if ((outs[k].format == CKPT_FORMAT_TF2) != (pass == 0))
-				continue;
-			rc = write_output(t, o, n, &outs[k], changed, copy,
-					  edit_graph, &graph, err);
-			if (rc == 0 && first == NULL)
+	for (pass = 0; pass < 2 && rc == 0; pass++)
+		for (k = 0; k < nouts && rc == 0; k++)
+			if ((outs[k].format == CKPT_FORMAT_TF2) == (pass == 0) &&
+			    (rc = write_output(t, o, n, &outs[k], changed, copy,
+					       edit_graph, &graph, err)) == 0 &&
+			    first == NULL)
 				first = outs[k].prefix;
-			else if (rc < 0 && first != NULL) {
-				/* -o format=both: say which one is
-				 * complete. */
-				char *tail = NULL;
+	if (rc < 0 && first != NULL) {
+		/* -o format=both: say which one is complete. */
+		char *tail = NULL;
 
-				if (asprintf(&tail, " (%s was written)",
-					     first) >= 0)
-					ckpt_err_append(err, tail, true);
-				free(tail);
-			}
-		}
+		if (asprintf(&tail, " (%s was written)", first) >= 0)
+			ckpt_err_append(err, tail, true);
+		free(tail);
 	}
 	if (rc == 0) {
 		*wrote = true;
