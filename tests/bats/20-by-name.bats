@@ -319,7 +319,7 @@ EOF
 }
 
 @test "oddnames: ckpt-inspect takes each file's path in the mount, both views, for its key" {
-	local f rel fx
+	local f rel fx n=0
 	fx=$(fixture oddnames)
 	mount_ckpt "$fx" -o ro
 	while IFS= read -r -d '' f; do
@@ -327,7 +327,10 @@ EOF
 		[ "$("$CKPT_INSPECT" -j "$fx" "$rel" | jq -r .key)" = \
 			"$(xattr "$f" user.ckpt.key)" ] ||
 			fail "$rel: not the key the mount gives"
+		n=$((n + 1))
 	done < <(find "$MNT/by-name" "$MNT/by-object" -type f -print0)
+	# every tensor, in both views
+	[ "$n" = 26 ]
 	# what no path a mount shows has: an empty component, "." or ".."
 	run -1 "$CKPT_INSPECT" "$fx" by-name/dense//kernel
 	run -1 "$CKPT_INSPECT" "$fx" by-name/x/%2E/../%2E/y
